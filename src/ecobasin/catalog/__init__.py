@@ -1,0 +1,292 @@
+"""Reference data as data: cities, regions, parameters, units and boundaries.
+
+Every table is a versioned file in ``catalog/data`` with its source in its header; this module
+only reads them (cached) and answers questions about them. It is pure: no database, no network.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_REGION",
+    "Region",
+    "UnitError",
+    "boundaries",
+    "canonical_unit_name",
+    "cities",
+    "city_code",
+    "convert_units",
+    "load_region",
+    "parameter_for_code",
+    "parameters",
+    "units",
+]
+
+DEFAULT_REGION = "chengdu_plain"
+_DATA = resources.files(__package__) / "data"
+
+
+class UnitError(ValueError):
+    """A unit is unknown, or cannot be converted to the parameter's canonical unit."""
+
+
+def _read_text(name: str) -> str:
+    return (_DATA / name).read_text(encoding="utf-8")
+
+
+def _read_csv(name: str, **kwargs: Any) -> pd.DataFrame:
+    lines = [line for line in _read_text(name).splitlines() if not line.startswith("#")]
+    frame: pd.DataFrame = pd.read_csv(
+        io.StringIO("\n".join(lines)), keep_default_na=False, **kwargs
+    )
+    return frame
+
+
+@cache
+def _cities() -> pd.DataFrame:
+    frame = _read_csv("cities.csv", dtype={"code": "int64"})
+    indexed: pd.DataFrame = frame.set_index("code", drop=False)
+    return indexed
+
+
+def cities() -> pd.DataFrame:
+    """All known prefecture-level cities: code, names (zh/en), province and centre [°].
+
+    Codes are the six-digit administrative division codes of GB/T 2260.
+    """
+    return _cities().copy()
+
+
+@cache
+def _parameters() -> pd.DataFrame:
+    frame = _read_csv("parameters.csv", dtype=str)
+    for column in ("min_value", "max_value"):
+        frame[column] = frame[column].astype(float)
+    frame["decimals"] = frame["decimals"].astype(int)
+    return frame.set_index("parameter", drop=False)
+
+
+def parameters(domain: str | None = None) -> pd.DataFrame:
+    """The parameter registry, optionally for one domain (air, water, flue_gas, met).
+
+    Columns: parameter, domain, hj212_2017, hj212_2005, name_zh, name_en, unit (canonical),
+    min_value and max_value (plausible range [canonical unit]), decimals, cnemc_archive,
+    cnemc_live.
+    """
+    frame = _parameters()
+    if domain is not None:
+        frame = frame[frame["domain"] == domain]
+    return frame.copy()
+
+
+def parameter_for_code(code: str, domains: tuple[str, ...] = ("air", "water", "met")) -> str:
+    """The parameter id for an HJ 212 factor code (2017 or 2005) within the given domains.
+
+    The same code means different parameters in different domains (a21026 is ambient SO2 at an
+    air station and flue-gas SO2 at a stack), so the caller names the domains of its site.
+
+    Raises
+    ------
+    KeyError
+        When no parameter of those domains has that code.
+    """
+    frame = _parameters()
+    hits = frame[
+        frame["domain"].isin(domains)
+        & ((frame["hj212_2017"] == code) | (frame["hj212_2005"] == code))
+    ]
+    if hits.empty:
+        raise KeyError(f"no parameter with HJ 212 code {code!r} in domains {domains}")
+    return str(hits.index[0])
+
+
+@cache
+def _units() -> tuple[pd.DataFrame, dict[str, str]]:
+    frame = _read_csv("units.csv", dtype=str)
+    frame["factor"] = frame["factor"].astype(float)
+    frame["offset"] = frame["offset"].astype(float)
+    frame = frame.set_index("unit", drop=False)
+    alias: dict[str, str] = {}
+    for unit, aliases in zip(frame["unit"], frame["aliases"], strict=True):
+        for name in [unit, *filter(None, aliases.split("|"))]:
+            alias[name.replace(" ", "")] = unit
+    return frame, alias
+
+
+def units() -> pd.DataFrame:
+    """The unit table: unit, dimension, factor and offset to the dimension's base, aliases."""
+    return _units()[0].copy()
+
+
+def canonical_unit_name(unit: str) -> str:
+    """The registry spelling of ``unit`` (``"ug/m3"`` → ``"µg/m³"``).
+
+    Raises
+    ------
+    UnitError
+        When the unit is not in ``units.csv``.
+    """
+    _, alias = _units()
+    key = unit.strip().replace(" ", "")
+    if key in alias:
+        return alias[key]
+    if key.lower() in alias:  # tolerate MG/L-style capitals only where unambiguous
+        return alias[key.lower()]
+    raise UnitError(f"unknown unit {unit!r}")
+
+
+def convert_units(values: npt.ArrayLike, from_unit: str, to_unit: str) -> npt.NDArray[np.float64]:
+    """Convert values between two units of the same dimension.
+
+    Parameters
+    ----------
+    values : array-like
+        Values in ``from_unit``.
+    from_unit, to_unit : str
+        Unit names or aliases from ``units.csv``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in ``to_unit``.
+
+    Raises
+    ------
+    UnitError
+        When either unit is unknown or the dimensions differ (mg/L for an air pollutant).
+    """
+    table, _ = _units()
+    source, target = canonical_unit_name(from_unit), canonical_unit_name(to_unit)
+    array = np.asarray(values, dtype=np.float64)
+    if source == target:
+        return array
+    a, b = table.loc[source], table.loc[target]
+    if a["dimension"] != b["dimension"]:
+        raise UnitError(
+            f"cannot convert {from_unit!r} ({a['dimension']}) to {to_unit!r} ({b['dimension']})"
+        )
+    factor_a, offset_a = float(str(a["factor"])), float(str(a["offset"]))
+    factor_b, offset_b = float(str(b["factor"])), float(str(b["offset"]))
+    return np.asarray((array * factor_a + offset_a - offset_b) / factor_b, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A set of cities that work together. A region is configuration, not code."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    cities: tuple[int, ...]
+    boundaries: str | None = None
+
+    def city_table(self) -> pd.DataFrame:
+        """The region's cities, in the order the region file lists them."""
+        return cities().loc[list(self.cities)].reset_index(drop=True)
+
+
+def load_region(name_or_path: str | Path = DEFAULT_REGION) -> Region:
+    """Load a region by bundled name (``chengdu_plain``) or from a TOML file path.
+
+    Raises
+    ------
+    ValueError
+        When the file names a city code that is not in ``cities.csv``.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    else:
+        config = tomllib.loads(_read_text(f"regions/{name_or_path}.toml"))
+    codes = tuple(int(code) for code in config["cities"])
+    unknown = [code for code in codes if code not in _cities().index]
+    if unknown:
+        raise ValueError(f"region {config['id']!r}: unknown city codes {unknown}")
+    return Region(
+        id=str(config["id"]),
+        name_zh=str(config["name_zh"]),
+        name_en=str(config["name_en"]),
+        cities=codes,
+        boundaries=config.get("boundaries"),
+    )
+
+
+def city_code(name: str | int) -> int:
+    """Resolve a city given as code, Chinese name (成都 or 成都市) or English name (Chengdu).
+
+    Raises
+    ------
+    KeyError
+        When nothing matches.
+    """
+    table = _cities()
+    text = str(name).strip()
+    if text.isdigit() and int(text) in table.index:
+        return int(text)
+    for column in ("name_zh", "short_zh"):
+        hit = table.index[table[column] == text]
+        if len(hit):
+            return int(hit[0])
+    hit = table.index[table["name_en"].str.lower() == text.lower()]
+    if len(hit):
+        return int(hit[0])
+    raise KeyError(f"unknown city {name!r}")
+
+
+@cache
+def _boundary_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_read_text(name))
+    return data
+
+
+def boundaries(region: Region) -> dict[str, Any]:
+    """GeoJSON FeatureCollection of the region's city boundaries (RFC 7946, lon/lat).
+
+    Each feature's properties are ``code``, ``name_zh``, ``name_en`` and ``center``.
+    Cities without a bundled boundary are left out.
+    """
+    if region.boundaries is None:
+        return {"type": "FeatureCollection", "features": []}
+    table = _cities()
+    by_name = {
+        str(feature["properties"]["name"]): feature
+        for feature in _boundary_file(region.boundaries)["features"]
+    }
+    features = []
+    for code in region.cities:
+        row = table.loc[code]
+        feature = by_name.get(str(row["name_zh"]))
+        if feature is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": int(code),
+                    "name_zh": str(row["name_zh"]),
+                    "name_en": str(row["name_en"]),
+                    "center": feature["properties"].get("center"),
+                },
+                "geometry": feature["geometry"],
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def read_rows(name: str) -> list[dict[str, str]]:
+    """Rows of a bundled CSV file (comment lines starting with ``#`` skipped)."""
+    lines = [line for line in _read_text(name).splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))

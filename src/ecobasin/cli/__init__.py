@@ -1,0 +1,55 @@
+"""The ``ecobasin`` command line: a thin Typer shell over ingest, store, standards and web.
+
+Human output (tables, progress, errors) goes to stderr; data (CSV, JSON, GeoJSON) to stdout.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ecobasin import __version__
+from ecobasin.cli import data, run
+
+app = typer.Typer(
+    name="ecobasin",
+    help=(
+        "ecobasin: the shared environmental platform of a city region 区域生态环境共享平台.\n\n"
+        "Data lives in one DuckDB file (--db, ECOBASIN_DB; default ./ecobasin.duckdb)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ecobasin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """ecobasin command line."""
+
+
+app.command()(data.init)
+app.command()(run.demo)
+app.add_typer(data.import_app, name="import")
+app.add_typer(data.sites_app, name="sites")
+app.command()(data.export)
+app.command()(run.serve)
+app.command()(data.rejected)
+app.command()(data.status)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,104 @@
+"""What every command shares: options, the console, opening the store, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ecobasin import catalog
+from ecobasin.settings import Settings, load_settings
+from ecobasin.store import Store, StoreBusyError
+
+#: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar="ECOBASIN_DB",
+        help="Database file 数据库文件 [default: ./ecobasin.duckdb or ecobasin.toml].",
+        show_default=False,
+    ),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        envvar="ECOBASIN_REGION",
+        help="Region name or TOML file 区域 [default: chengdu_plain].",
+        show_default=False,
+    ),
+]
+
+
+def settings(db: Path | None = None, region: str | None = None, **more: Any) -> Settings:
+    return load_settings(db=db, region=region, **more)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a clear error (错误) and return the Exit to raise."""
+    console.print(f"[bold red]error 错误:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the configured store, syncing the region's catalog; busy files fail clearly."""
+    if read_only and not config.db.exists():
+        raise fail(f"{config.db} does not exist: run `ecobasin init` or `ecobasin demo` first")
+    try:
+        store = Store(config.db, read_only=read_only)
+    except StoreBusyError as error:
+        raise fail(str(error)) from None
+    try:
+        if not read_only:
+            store.sync_catalog(load_region(config))
+        yield store
+    finally:
+        store.close()
+
+
+def load_region(config: Settings) -> catalog.Region:
+    try:
+        return catalog.load_region(config.region)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        raise fail(f"region {config.region!r}: {error}") from None
+
+
+def progress() -> Progress:
+    """A progress bar on stderr (rich draws it once at the end when stderr is not a terminal)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def table(frame: pd.DataFrame, title: str) -> Table:
+    """A rich table of a DataFrame (NaN shown as blank)."""
+    view = Table(title=title, show_lines=False)
+    for column in frame.columns:
+        view.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        view.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    return view

@@ -1,0 +1,298 @@
+"""Commands that put data in and take it out: init, import, sites, export, rejected, status."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from ecobasin import catalog
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    open_store,
+    out,
+    progress,
+    settings,
+    table,
+)
+from ecobasin.ingest import csvmap, importer
+from ecobasin.store import Store
+from ecobasin.timebase import CST
+
+import_app = typer.Typer(help="Import monitoring data 导入监测数据.", no_args_is_help=True)
+sites_app = typer.Typer(help="List or register sites 站点.", invoke_without_command=True)
+
+SITE_KINDS = ("air_station", "micro_station", "water_section", "gas_outlet", "water_outlet")
+
+
+def init(db: DbOption = None, region: RegionOption = None) -> None:
+    """Create the database with the region's catalog 初始化数据库."""
+    config = settings(db, region)
+    with open_store(config) as store:
+        summary = store.summary()
+    console.print(
+        f"[green]ready 就绪:[/] {config.db} (schema v{summary['schema_version']}, "
+        f"region {config.region}, {summary['cities_in_region']} cities)"
+    )
+
+
+def print_report(report: importer.ImportReport, title: str) -> None:
+    """The import's counts as a table: read, stored, replaced, unchanged, missing, rejected."""
+    view = Table(title=title)
+    view.add_column("count 计数")
+    view.add_column("value 数值", justify="right")
+    rows = [
+        ("files read 文件", report.files),
+        ("records read 记录", report.records),
+        ("stored (new) 新增", report.stored.inserted),
+        ("replaced 替换", report.stored.replaced),
+        ("unchanged 未变", report.stored.unchanged),
+        ("empty cells 缺测", report.missing),
+        ("derived, recomputed by ecobasin 派生值(不入库)", report.derived),
+        ("sites added 新增站点", report.sites_added),
+        ("meteorology stored 气象", report.meteorology.inserted + report.meteorology.replaced),
+    ]
+    rows += [(f"rejected 拒收: {code}", n) for code, n in sorted(report.rejected.items())]
+    for name, value in rows:
+        view.add_row(name, f"{value:,}")
+    console.print(view)
+    for name, reason in report.failed_files:
+        console.print(f"[red]file not imported 文件未导入:[/] {name}: {reason}")
+    if report.rejected:
+        console.print("see the reasons with 查看原因: [bold]ecobasin rejected[/]")
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """Expand directories into their CSV files; missing paths fail clearly."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in {".csv", ".gz"})
+        elif path.exists():
+            files.append(path)
+        else:
+            raise fail(f"no such file 文件不存在: {path}")
+    return files
+
+
+def run_import(store: Store, files: list[Path], label: str, **kwargs: Any) -> importer.ImportReport:
+    with progress() as bar:
+        task = bar.add_task(label, total=len(files))
+        mapping = kwargs.pop("mapping", None)
+
+        def step(_: Path) -> None:
+            bar.advance(task)
+
+        if kwargs.pop("cnemc", False):
+            return importer.import_cnemc(store, files, progress=step)
+        return importer.import_csv(store, files, mapping, progress=step, **kwargs)
+
+
+@import_app.command("cnemc")
+def import_cnemc(
+    files: Annotated[
+        list[Path], typer.Argument(help="china_sites_*.csv or live-feed files, or folders.")
+    ],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import CNEMC archive and live-feed files 导入国家空气站数据."""
+    config = settings(db, region)
+    with open_store(config) as store:
+        report = run_import(store, _files(files), "CNEMC files", cnemc=True)
+    print_report(report, "CNEMC import 导入结果")
+
+
+@import_app.command("csv")
+def import_csv(
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV files (tidy layout, or as the mapping says).")
+    ],
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help="Mapping TOML file or bundled name (uci_beijing_multisite, uci_chengdu_pm25)."
+        ),
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="Zone of naive times in the tidy layout.")] = "CST",
+    hour_beginning: Annotated[
+        bool, typer.Option(help="Tidy-layout times label the start of the hour.")
+    ] = False,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV."""
+    config = settings(db, region)
+    try:
+        loaded = csvmap.load_mapping(mapping) if mapping else None
+    except (csvmap.MappingError, catalog.UnitError, KeyError) as error:
+        raise fail(f"mapping 映射文件: {error}") from None
+    with open_store(config) as store:
+        report = run_import(
+            store,
+            _files(files),
+            "CSV files",
+            mapping=loaded,
+            tz=timezone,
+            hour_beginning=hour_beginning,
+        )
+    print_report(report, "CSV import 导入结果")
+
+
+@sites_app.callback()
+def sites(
+    ctx: typer.Context,
+    city: Annotated[list[str] | None, typer.Option(help="City code or name (repeatable).")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help=f"Site kind: {', '.join(SITE_KINDS)}.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or geojson.")] = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """List sites 站点列表 (filter by city and kind; table, CSV or GeoJSON)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if fmt not in {"table", "csv", "geojson"}:
+        raise fail(f"unknown format {fmt!r}: use table, csv or geojson")
+    for k in kind or []:
+        if k not in SITE_KINDS:
+            raise fail(f"unknown site kind {k!r}: use one of {', '.join(SITE_KINDS)}")
+    codes = _city_codes(city)
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        frame = store.sites(cities=codes, kinds=kind)
+    if fmt == "csv":
+        typer.echo(frame.drop(columns=["attributes"]).to_csv(index=False), nl=False)
+    elif fmt == "geojson":
+        typer.echo(json.dumps(sites_geojson(frame), ensure_ascii=False))
+    else:
+        shown = frame[["site_id", "kind", "city_en", "city_zh", "name_zh", "name_en", "lon", "lat"]]
+        console.print(table(shown, f"sites 站点 ({len(frame)})"))
+
+
+def sites_geojson(frame: pd.DataFrame) -> dict[str, Any]:
+    """Sites as an RFC 7946 FeatureCollection (lon/lat, WGS-84)."""
+    features = []
+    for row in frame.itertuples(index=False):
+        point = (
+            None
+            if pd.isna(row.lon) or pd.isna(row.lat)
+            else {"type": "Point", "coordinates": [float(row.lon), float(row.lat)]}
+        )
+        properties = {
+            k: (None if pd.isna(v) else v)
+            for k, v in row._asdict().items()
+            if k not in {"lon", "lat", "attributes"}
+        }
+        properties["city_code"] = int(row.city_code)
+        features.append({"type": "Feature", "geometry": point, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+@sites_app.command("import")
+def sites_import(
+    file: Annotated[
+        Path, typer.Argument(help="Station list CSV (site id, city, names, lon, lat).")
+    ],
+    kind: Annotated[str, typer.Option(help="Kind for rows without a kind column.")] = "air_station",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Register sites from a station list 导入站点清单."""
+    if not file.exists():
+        raise fail(f"no such file 文件不存在: {file}")
+    config = settings(db, region)
+    with open_store(config) as store:
+        try:
+            report = importer.import_sites(store, file, kind=kind)
+        except csvmap.MappingError as error:
+            raise fail(str(error)) from None
+    print_report(report, "sites import 站点导入")
+
+
+def _city_codes(cities: list[str] | None) -> list[int] | None:
+    if not cities:
+        return None
+    try:
+        return [catalog.city_code(c) for c in cities]
+    except KeyError as error:
+        raise fail(str(error.args[0])) from None
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An ISO time; naive times are China Standard Time."""
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise fail(f"cannot read time {text!r}: use ISO 8601, e.g. 2025-01-31T24:00") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(CST)
+    return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="Output CSV file, or Parquet folder.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    site: Annotated[list[str] | None, typer.Option(help="Site id (repeatable).")] = None,
+    city: Annotated[list[str] | None, typer.Option(help="City code or name (repeatable).")] = None,
+    parameter: Annotated[list[str] | None, typer.Option(help="Parameter id (repeatable).")] = None,
+    start: Annotated[str | None, typer.Option(help="From this instant (naive = CST).")] = None,
+    end: Annotated[str | None, typer.Option(help="Up to this instant (naive = CST).")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Export observations to CSV or Parquet (partitioned by year/month/city) 导出数据."""
+    if fmt not in {"csv", "parquet"}:
+        raise fail(f"unknown format {fmt!r}: use csv or parquet")
+    registry = catalog.parameters()
+    for p in parameter or []:
+        if p not in registry.index:
+            raise fail(f"unknown parameter {p!r}; known: {', '.join(registry.index[:12])} ...")
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store, console.status("exporting 导出中…"):
+        n = store.export_observations(
+            out_path,
+            fmt,
+            sites=site,
+            cities=_city_codes(city),
+            parameters=parameter,
+            start=_instant(start),
+            end=_instant(end),
+        )
+    console.print(f"[green]exported 已导出[/] {n:,} rows to {out_path}")
+
+
+def rejected(
+    source: Annotated[str | None, typer.Option(help="Only records from this source file.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many records.")] = 20,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Show rejected records and why 查看被拒收的记录及原因."""
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        console.print(table(store.rejected_summary(), "rejected by reason 拒收原因"))
+        records = store.rejected(source=source, limit=limit)
+    console.print(table(records[["source", "record_ref", "reason_code", "reason"]], "records 记录"))
+
+
+def status(db: DbOption = None, region: RegionOption = None) -> None:
+    """Show what the database holds 数据库概况."""
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        summary = store.summary()
+    frame = pd.DataFrame(
+        {"item 项目": list(summary), "value 数值": [str(v) for v in summary.values()]}
+    )
+    console.print(table(frame, f"{config.db}"))

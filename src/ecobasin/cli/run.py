@@ -1,0 +1,114 @@
+"""Commands that run the platform: demo and serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    open_store,
+    progress,
+    settings,
+)
+from ecobasin.cli.data import _files, print_report
+from ecobasin.ingest import importer
+from ecobasin.store import Store
+
+
+def _generated_frames(store: Store, year: int, seed: int, region: Any) -> importer.ImportReport:
+    """Generate the demo region month by month and import it through the normal validation."""
+    from ecobasin import demo
+
+    sites = demo.generate_sites(region, seed=seed)
+    store.upsert_sites(sites, source="demo generator")
+    with progress() as bar:
+        task = bar.add_task(f"demo year {year} 生成演示数据", total=12)
+
+        def frames() -> Any:
+            for month, chunk in enumerate(demo.iter_hourly_chunks(sites, year=year, seed=seed), 1):
+                candidates = chunk.assign(
+                    raw_value=None, unit=None, line=chunk.index + 1, field="generated"
+                )
+                yield candidates, {"source": f"demo {year}-{month:02d}"}
+
+        report = importer.import_frames(store, frames(), "demo", lambda _: bar.advance(task))
+    report.sites_added = len(sites)
+    return report
+
+
+def _import_folder(store: Store, folder: Path) -> importer.ImportReport:
+    """A demo from real files: station lists (stations*.csv) first, then CNEMC files."""
+    files = _files([folder])
+    lists = [f for f in files if f.name.startswith("stations")]
+    data = [f for f in files if f not in lists]
+    for station_list in lists:
+        importer.import_sites(store, station_list)
+    with progress() as bar:
+        task = bar.add_task("CNEMC files", total=len(data))
+        return importer.import_cnemc(store, data, progress=lambda _: bar.advance(task))
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on (127.0.0.1).")] = 8000,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option("--from", help="Build from real CNEMC files in this folder instead."),
+    ] = None,
+    year: Annotated[int, typer.Option(help="Year the generator makes.")] = 2025,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same data).")] = 2025,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard when built.")
+    ] = True,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Build the demo region and serve it 构建演示区域并启动服务."""
+    config = settings(db, region, port=port)
+    with open_store(config) as store:
+        from ecobasin.cli.common import load_region
+
+        if from_dir is not None:
+            if not from_dir.is_dir():
+                raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
+            report = _import_folder(store, from_dir)
+        else:
+            report = _generated_frames(store, year, seed, load_region(config))
+        summary = store.summary()
+    print_report(report, "demo database 演示数据库")
+    console.print(
+        f"[green]demo ready 演示数据就绪:[/] {config.db}: {summary['sites']} sites, "
+        f"{summary['observations']:,} observations "
+        f"({pd.Timestamp(summary['first_time']):%Y-%m-%d} … {pd.Timestamp(summary['last_time']):%Y-%m-%d} UTC)"
+    )
+    if serve_after:
+        _serve(config.db, config.host, config.port, config.region)
+
+
+def _serve(db_path: Path, host: str, port: int, region: str) -> None:
+    from ecobasin import catalog
+    from ecobasin.web.server import serve as run_server
+
+    console.print(
+        f"serving 服务地址: [bold link=http://{host}:{port}/]http://{host}:{port}/[/]  (Ctrl+C to stop 停止)"
+    )
+    run_server(db_path, host=host, port=port, region=catalog.load_region(region))
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) 启动HTTP服务."""
+    config = settings(db, region, host=host, port=port)
+    if not config.db.exists():
+        raise fail(f"{config.db} does not exist: run `ecobasin init` or `ecobasin demo` first")
+    _serve(config.db, config.host, config.port, config.region)

@@ -1,0 +1,258 @@
+"""Readers for the two CNEMC file formats (pure: a path or buffer in, ``(frame, meta)`` out).
+
+* The daily national archive ``china_sites_YYYYMMDD.csv``: columns ``date, hour, type`` then one
+  column per station code; one row per hour and type (AQI, PM2.5, PM2.5_24h, PM10, ... CO_24h).
+* The live per-station feed (one row per station and hour): ``timepoint, stationcode, longitude,
+  latitude, area, positionname, primarypollutant, aqi, pm10, pm10_24h, pm2_5, ...``.
+
+Times in both are China Standard Time hour-ending labels: hour 0 of 2022-01-01 is the value of
+23:00–24:00 on 2021-12-31, stored at 2021-12-31T16:00Z. CNEMC's derived columns (24-h moving
+means, 8-h moving O3, daily maxima) are counted but not stored: ecobasin recomputes them from the
+hourly values by the standards (``ecobasin.standards.air``).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.ingest.validate import CANDIDATE_COLUMNS, as_float
+from ecobasin.timebase import local_to_utc
+
+__all__ = [
+    "ARCHIVE_TYPES",
+    "DERIVED_TYPES",
+    "LIVE_COLUMNS",
+    "detect_format",
+    "read_cnemc",
+    "read_cnemc_archive",
+    "read_cnemc_live",
+]
+
+#: Archive row types stored as hourly observations, by ecobasin parameter.
+ARCHIVE_TYPES = {
+    "AQI": "AQI",
+    "PM2.5": "PM2.5",
+    "PM10": "PM10",
+    "SO2": "SO2",
+    "NO2": "NO2",
+    "O3": "O3",
+    "CO": "CO",
+}
+#: Archive row types derived by CNEMC from the hourly values; ecobasin recomputes them.
+DERIVED_TYPES = frozenset(
+    {"PM2.5_24h", "PM10_24h", "SO2_24h", "NO2_24h", "O3_24h", "O3_8h", "O3_8h_24h", "CO_24h"}
+)
+#: Live-feed columns stored, by ecobasin parameter (the ``_24h``/``_8h`` columns are derived).
+LIVE_COLUMNS = {
+    "aqi": "AQI",
+    "pm2_5": "PM2.5",
+    "pm10": "PM10",
+    "so2": "SO2",
+    "no2": "NO2",
+    "o3": "O3",
+    "co": "CO",
+}
+LIVE_SITE_COLUMNS = ("timepoint", "stationcode", "longitude", "latitude", "area", "positionname")
+
+Source = str | Path | io.StringIO
+
+
+def _name(source: Source) -> str:
+    return Path(source).name if isinstance(source, str | Path) else "<buffer>"
+
+
+def detect_format(header: list[str]) -> str:
+    """``"archive"`` or ``"live"`` from a CSV header, or raise ValueError naming what is missing."""
+    columns = [c.strip().lower() for c in header]
+    if columns[:3] == ["date", "hour", "type"]:
+        return "archive"
+    if {"timepoint", "stationcode"} <= set(columns):
+        return "live"
+    raise ValueError(
+        "not a CNEMC file: expected columns 'date,hour,type,<stations>' (archive) or "
+        f"'timepoint,stationcode,...' (live feed); found {header[:6]}"
+    )
+
+
+def _numeric(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Float values and, where a cell is not a number, its text (else None)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64), pd.Series(None, index=column.index, dtype=object)
+    values = pd.to_numeric(column, errors="coerce")
+    raw = column.astype(object).where(values.isna(), None)
+    return values.to_numpy(dtype=np.float64), raw
+
+
+def _candidates(**columns: Any) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
+    return frame[list(CANDIDATE_COLUMNS)]
+
+
+def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a ``china_sites_YYYYMMDD.csv`` file into candidate observations.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Candidate observations (``ecobasin.ingest.validate.CANDIDATE_COLUMNS``), one per
+        station × hour × stored type; period ``1h``; units as CNEMC publishes (µg/m³, CO mg/m³).
+    meta : dict
+        ``source`` (file name), ``rows`` (CSV data rows), ``stations`` (station columns),
+        ``derived`` (cells of derived types, not stored), ``unknown_types`` (row types that are
+        neither stored nor derived; their cells are returned as unknown parameters).
+    """
+    table = pd.read_csv(
+        source,
+        dtype={"date": str, "hour": str, "type": str},
+        na_values=[""],
+        keep_default_na=False,
+        encoding="utf-8-sig",
+    )
+    detect_format(list(table.columns))
+    stations = [str(c) for c in table.columns[3:]]
+    kind = table["type"].astype(str).str.strip()
+    derived_rows = kind.isin(DERIVED_TYPES).to_numpy()
+    table = table[~derived_rows].reset_index(drop=True)
+    kind = kind[~derived_rows].reset_index(drop=True)
+    label = pd.to_datetime(
+        table["date"].str.strip() + table["hour"].str.strip().str.zfill(2),
+        format="%Y%m%d%H",
+        errors="coerce",
+    )
+    times = local_to_utc(label)
+    lines = np.flatnonzero(~derived_rows) + 2  # the header is line 1
+    parameter = kind.map(ARCHIVE_TYPES).fillna(kind)
+
+    values = np.empty((len(table), len(stations)), dtype=np.float64)
+    raw_parts: list[pd.Series] = []
+    for j, station in enumerate(stations):
+        values[:, j], raw = _numeric(table[station])
+        raw_parts.append(raw)
+    raw_values = pd.concat(raw_parts, axis=1).to_numpy().ravel() if stations else np.array([])
+    n_rows, n_stations = values.shape
+    frame = _candidates(
+        site_id=pd.Categorical(np.tile(stations, n_rows)),
+        parameter=pd.Categorical(np.repeat(parameter.to_numpy(dtype=object), n_stations)),
+        period="1h",
+        time=np.repeat(times.to_numpy(), n_stations),
+        value=values.ravel(),
+        raw_value=raw_values,
+        unit=None,
+        flag=None,
+        line=np.repeat(lines, n_stations),
+        field=pd.Categorical(np.tile(["column " + s for s in stations], n_rows)),
+    )
+    meta = {
+        "source": _name(source),
+        "format": "cnemc-archive",
+        "rows": int(len(table) + derived_rows.sum()),
+        "stations": len(stations),
+        "derived": int(derived_rows.sum()) * len(stations),
+        "unknown_types": sorted(set(kind) - set(ARCHIVE_TYPES)),
+    }
+    return frame, meta
+
+
+def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a CNEMC live station file (one row per station and hour).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Candidate observations, period ``1h``.
+    meta : dict
+        As for ``read_cnemc_archive``, plus ``sites``: a DataFrame of the stations the file
+        describes (site_id, kind, level, city_code, name_zh, name_en, lon, lat) and
+        ``site_errors``: stations whose city could not be resolved (with the reason).
+    """
+    table = pd.read_csv(
+        source,
+        dtype={"stationcode": str, "timepoint": str, "area": str},
+        keep_default_na=False,
+        na_values=[""],
+        encoding="utf-8-sig",
+    )
+    detect_format(list(table.columns))
+    table.columns = [c.strip().lower() for c in table.columns]
+    missing = [c for c in LIVE_SITE_COLUMNS[:2] if c not in table]
+    if missing:
+        raise ValueError(f"live CNEMC file lacks columns {missing}")
+    times = local_to_utc(pd.to_datetime(table["timepoint"], errors="coerce", format="ISO8601"))
+    present = {c: p for c, p in LIVE_COLUMNS.items() if c in table}
+    parts = []
+    for column, parameter in present.items():
+        values, raw = _numeric(table[column])
+        parts.append(
+            _candidates(
+                site_id=table["stationcode"].astype(str).str.strip(),
+                parameter=parameter,
+                period="1h",
+                time=times,
+                value=values,
+                raw_value=raw,
+                unit=None,
+                flag=None,
+                line=table.index + 2,
+                field="column " + column,
+            )
+        )
+    frame = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else _candidates(**{c: [] for c in CANDIDATE_COLUMNS})
+    )
+    derived_columns = [c for c in table.columns if c.endswith(("_24h", "_8h"))]
+    sites, site_errors = _live_sites(table)
+    meta = {
+        "source": _name(source),
+        "format": "cnemc-live",
+        "rows": len(table),
+        "stations": int(table["stationcode"].nunique()),
+        "derived": len(derived_columns) * len(table),
+        "unknown_types": [],
+        "sites": sites,
+        "site_errors": site_errors,
+    }
+    return frame, meta
+
+
+def _live_sites(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    rows, errors = [], []
+    for index, row in table.drop_duplicates("stationcode").iterrows():
+        line = int(str(index)) + 2
+        try:
+            city = catalog.city_code(str(row.get("area", "")))
+        except KeyError:
+            errors.append((line, str(row["stationcode"]), f"unknown city {row.get('area')!r}"))
+            continue
+        name = str(row.get("positionname") or "") or None
+        rows.append(
+            {
+                "site_id": str(row["stationcode"]).strip(),
+                "kind": "air_station",
+                "level": "national",
+                "city_code": city,
+                "name_zh": name,
+                "name_en": None,
+                "lon": as_float(row.get("longitude")),
+                "lat": as_float(row.get("latitude")),
+            }
+        )
+    return pd.DataFrame(rows), errors
+
+
+def read_cnemc(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read either CNEMC format, detected from the header."""
+    if isinstance(source, io.StringIO):
+        header = source.getvalue().splitlines()[0]
+    else:
+        with open(source, encoding="utf-8-sig") as handle:
+            header = handle.readline()
+    fmt = detect_format([c.strip() for c in header.strip().split(",")])
+    return read_cnemc_archive(source) if fmt == "archive" else read_cnemc_live(source)

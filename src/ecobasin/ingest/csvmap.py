@@ -1,0 +1,324 @@
+"""Readers for CSV files: the tidy long layout, and any other layout through a TOML mapping.
+
+Tidy layout (``ecobasin import csv FILE``): columns ``site, parameter, time, value`` and optional
+``flag``, ``unit`` and ``period``. Times are ISO 8601; a time without an offset is a China
+Standard Time hour-ending label. ``parameter`` is an ecobasin id (PM2.5, NH3N) or an HJ 212 code
+(a34004, w21003).
+
+Mapped layout (``ecobasin import csv FILE --mapping MAP.toml``): the mapping names the time
+columns and their convention, the site column (or a fixed site per column), the sites to register
+when new, and the columns holding observations and meteorology with their units. The format is
+documented in ``docs/formats.md``; ``ingest/mappings/`` holds worked examples.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.ingest.validate import CANDIDATE_COLUMNS
+from ecobasin.timebase import local_to_utc
+
+__all__ = [
+    "COMPASS_16",
+    "Mapping",
+    "MappingError",
+    "bundled_mappings",
+    "load_mapping",
+    "read_mapped_csv",
+    "read_tidy_csv",
+    "resolve_parameter",
+]
+
+#: 16-point compass names to degrees, plus calm/variable (cv, C) as no direction.
+COMPASS_16 = {
+    name: i * 22.5
+    for i, name in enumerate(
+        [
+            "N",
+            "NNE",
+            "NE",
+            "ENE",
+            "E",
+            "ESE",
+            "SE",
+            "SSE",
+            "S",
+            "SSW",
+            "SW",
+            "WSW",
+            "W",
+            "WNW",
+            "NW",
+            "NNW",
+        ]
+    )
+}
+TIDY_REQUIRED = ("site", "parameter", "time", "value")
+
+
+class MappingError(ValueError):
+    """A mapping file or a CSV file does not fit together (missing column, bad setting)."""
+
+
+def resolve_parameter(name: str) -> str | None:
+    """The registry id for ``name``: an id (any case), an HJ 212 code, or a CNEMC column name."""
+    registry = catalog.parameters()
+    text = str(name).strip()
+    if text in registry.index:
+        return text
+    lowered = {p.lower(): p for p in registry.index}
+    if text.lower() in lowered:
+        return str(lowered[text.lower()])
+    aliases = {"nh3-n": "NH3N", "pm25": "PM2.5", "pm2_5": "PM2.5", "codmn": "CODMn"}
+    if text.lower() in aliases:
+        return str(aliases[text.lower()])
+    for column in ("hj212_2017", "hj212_2005", "cnemc_live"):
+        hits = registry.index[
+            (registry[column] == text) & registry["domain"].isin(["air", "water"])
+        ]
+        if len(hits):
+            return str(hits[0])
+    return None
+
+
+def _parse_times(text: pd.Series, *, fmt: str | None, tz: str, hour_beginning: bool) -> pd.Series:
+    """UTC hour-ending instants from time text; aware texts keep their offset."""
+    stripped = text.astype(str).str.strip()
+    aware = stripped.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    if aware.any():
+        parsed = pd.to_datetime(stripped[aware], errors="coerce", utc=True, format=fmt or "ISO8601")
+        result[aware] = parsed + (pd.Timedelta(hours=1) if hour_beginning else pd.Timedelta(0))
+    if (~aware).any():
+        naive = pd.to_datetime(stripped[~aware], errors="coerce", format=fmt or "ISO8601")
+        result[~aware] = local_to_utc(naive, hour_beginning=hour_beginning, tz=tz)
+    return result
+
+
+def read_tidy_csv(
+    path: str | Path, *, tz: str = "CST", hour_beginning: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read the tidy long layout into candidate observations.
+
+    Raises
+    ------
+    MappingError
+        When a required column is missing (the message names it).
+    """
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table.columns = [c.strip().lower() for c in table.columns]
+    missing = [c for c in TIDY_REQUIRED if c not in table]
+    if missing:
+        raise MappingError(
+            f"{Path(path).name}: missing column(s) {missing}; the tidy layout needs "
+            f"{list(TIDY_REQUIRED)} and optionally flag, unit, period"
+        )
+    values = pd.to_numeric(table["value"].str.strip(), errors="coerce")
+    parameter = table["parameter"].map(lambda p: resolve_parameter(p) or p.strip())
+    unit = table["unit"].where(table["unit"].str.strip() != "", None) if "unit" in table else None
+    flag = table["flag"].where(table["flag"].str.strip() != "", None) if "flag" in table else None
+    period = (
+        table["period"].where(table["period"].str.strip() != "", "1h")
+        if "period" in table
+        else "1h"
+    )
+    frame = pd.DataFrame(
+        {
+            "site_id": table["site"].str.strip(),
+            "parameter": parameter,
+            "period": period,
+            "time": _parse_times(table["time"], fmt=None, tz=tz, hour_beginning=hour_beginning),
+            "value": values.to_numpy(dtype=np.float64),
+            "raw_value": table["value"].where(values.isna(), None),
+            "unit": unit,
+            "flag": flag,
+            "line": table.index + 2,
+            "field": "row",
+        }
+    )[list(CANDIDATE_COLUMNS)]
+    return frame, {"source": Path(path).name, "format": "tidy-csv", "rows": len(table)}
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file: how one CSV layout becomes observations and meteorology."""
+
+    name: str
+    time: dict[str, Any]
+    site: dict[str, Any]
+    observations: list[dict[str, Any]]
+    meteorology: list[dict[str, Any]] = field(default_factory=list)
+    meteorology_city: int | None = None
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    na_values: list[str] = field(default_factory=list)
+    delimiter: str = ","
+
+    def new_sites(self) -> pd.DataFrame:
+        """The sites this mapping registers when they are not in the store yet."""
+        rows = []
+        for site_id, spec in self.sites.items():
+            rows.append(
+                {
+                    "site_id": site_id,
+                    "kind": spec.get("kind", "air_station"),
+                    "level": spec.get("level", "national"),
+                    "city_code": catalog.city_code(spec["city"]),
+                    "name_zh": spec.get("name_zh"),
+                    "name_en": spec.get("name_en"),
+                    "lon": spec.get("lon"),
+                    "lat": spec.get("lat"),
+                    "attributes": spec.get("attributes"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def bundled_mappings() -> dict[str, Path]:
+    """Mapping files shipped with ecobasin, by name (``uci_beijing_multisite`` ...)."""
+    folder = resources.files("ecobasin.ingest") / "mappings"
+    return {
+        Path(str(entry)).stem: Path(str(entry))
+        for entry in folder.iterdir()
+        if str(entry).endswith(".toml")
+    }
+
+
+def load_mapping(name_or_path: str | Path) -> Mapping:
+    """Load a mapping by bundled name or path.
+
+    Raises
+    ------
+    MappingError
+        When the file lacks a required section or names an unknown parameter, unit or city.
+    """
+    path = Path(name_or_path)
+    if not path.exists():
+        bundled = bundled_mappings()
+        if str(name_or_path) not in bundled:
+            raise MappingError(
+                f"no mapping file {name_or_path!r}; bundled mappings: {sorted(bundled)}"
+            )
+        path = bundled[str(name_or_path)]
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    for section in ("time", "site", "observations"):
+        if section not in config:
+            raise MappingError(f"{path.name}: missing [{section}] section")
+    for entry in config["observations"]:
+        if resolve_parameter(entry["parameter"]) is None:
+            raise MappingError(f"{path.name}: unknown parameter {entry['parameter']!r}")
+        if "unit" in entry:
+            catalog.canonical_unit_name(entry["unit"])
+    met = config.get("meteorology", {})
+    mapping = Mapping(
+        name=str(config.get("source", {}).get("name", path.stem)),
+        time=config["time"],
+        site=config["site"],
+        observations=config["observations"],
+        meteorology=list(met.get("columns", [])),
+        meteorology_city=catalog.city_code(met["city"]) if "city" in met else None,
+        sites=config.get("sites", {}),
+        na_values=list(config.get("source", {}).get("na_values", [])),
+        delimiter=str(config.get("source", {}).get("delimiter", ",")),
+    )
+    mapping.new_sites()  # resolves every city now, so a typo fails before any data is read
+    return mapping
+
+
+def _mapped_times(table: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
+    hour_beginning = spec.get("label", "hour-ending") == "hour-beginning"
+    tz = str(spec.get("timezone", "CST"))
+    if "columns" in spec:
+        parts = {k: pd.to_numeric(table[c], errors="coerce") for k, c in spec["columns"].items()}
+        hour = parts.pop("hour", pd.Series(0, index=table.index))
+        base = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
+        local = base + pd.to_timedelta(hour, unit="h")
+        return local_to_utc(local, hour_beginning=hour_beginning, tz=tz)
+    return _parse_times(
+        table[spec["column"]], fmt=spec.get("format"), tz=tz, hour_beginning=hour_beginning
+    )
+
+
+def _require(table: pd.DataFrame, columns: list[str], source: str) -> None:
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise MappingError(f"{source}: column(s) {missing} named by the mapping are missing")
+
+
+def _column_values(table: pd.DataFrame, spec: dict[str, Any]) -> tuple[np.ndarray, pd.Series]:
+    text = table[spec["column"]].astype(str).str.strip()
+    if spec.get("encoding") == "compass16":
+        values = text.str.upper().map(COMPASS_16)
+        calm = text.str.lower().isin(["cv", "c", "calm"])
+        raw = text.where(values.isna() & ~calm, None).where(~calm, "")
+        return values.to_numpy(dtype=np.float64), raw
+    values = pd.to_numeric(text, errors="coerce")
+    return values.to_numpy(dtype=np.float64), text.where(values.isna(), None)
+
+
+def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a CSV file through a mapping.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Candidate observations (``CANDIDATE_COLUMNS``), values still in the declared units.
+    meta : dict
+        ``source``, ``rows``, ``meteorology`` (candidate meteorology: site_id or city_code,
+        parameter, period, time, value, raw_value, unit, line, field) and ``new_sites``.
+    """
+    source = Path(path).name
+    table = pd.read_csv(
+        path, dtype=str, keep_default_na=False, sep=mapping.delimiter, encoding="utf-8-sig"
+    )
+    table = table.replace(dict.fromkeys(mapping.na_values, ""))
+    columns = [e["column"] for e in mapping.observations + mapping.meteorology]
+    time_columns = list(mapping.time.get("columns", {}).values()) or [mapping.time["column"]]
+    site_columns = [mapping.site["column"]] if "column" in mapping.site else []
+    _require(table, columns + time_columns + site_columns, source)
+    times = _mapped_times(table, mapping.time)
+    period = str(mapping.time.get("period", "1h"))
+    if site_columns:
+        site = mapping.site.get("prefix", "") + table[site_columns[0]].astype(str).str.strip()
+    else:
+        site = pd.Series(mapping.site.get("id"), index=table.index, dtype=object)
+    lines = table.index + 2
+
+    def part(spec: dict[str, Any], parameter: str) -> pd.DataFrame:
+        values, raw = _column_values(table, spec)
+        return pd.DataFrame(
+            {
+                "site_id": spec.get("site") or site,
+                "parameter": parameter,
+                "period": period,
+                "time": times,
+                "value": values,
+                "raw_value": raw,
+                "unit": spec.get("unit"),
+                "flag": None,
+                "line": lines,
+                "field": "column " + spec["column"],
+            }
+        )
+
+    observations = [
+        part(e, resolve_parameter(e["parameter"]) or e["parameter"]) for e in mapping.observations
+    ]
+    frame = pd.concat(observations, ignore_index=True)[list(CANDIDATE_COLUMNS)]
+    met = [part(e, e["parameter"]) for e in mapping.meteorology]
+    meta = {
+        "source": source,
+        "format": f"mapped-csv ({mapping.name})",
+        "rows": len(table),
+        "meteorology": pd.concat(met, ignore_index=True) if met else None,
+        "meteorology_city": mapping.meteorology_city,
+        "new_sites": mapping.new_sites(),
+    }
+    return frame, meta

@@ -1,0 +1,48 @@
+"""Settings: command-line flag > environment (``ECOBASIN_*``) > ``ecobasin.toml`` > defaults.
+
+The TOML file is ``./ecobasin.toml``, or the path in ``ECOBASIN_CONFIG``. Keys are the field
+names below (``db = "data/region.duckdb"``, ``region = "chengdu_plain"``, ``port = 8000``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Where the data lives and how the server listens."""
+
+    model_config = SettingsConfigDict(env_prefix="ECOBASIN_", extra="ignore")
+
+    db: Path = Path("ecobasin.duckdb")
+    region: str = "chengdu_plain"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("ECOBASIN_CONFIG", "ecobasin.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings with the given command-line values (None means "not given") on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)  # type: ignore[arg-type]
