@@ -18,7 +18,6 @@ from ecobasin.cli.common import (
     console,
     fail,
     open_store,
-    out,
     progress,
     settings,
     table,
@@ -182,18 +181,12 @@ def sites(
 def sites_geojson(frame: pd.DataFrame) -> dict[str, Any]:
     """Sites as an RFC 7946 FeatureCollection (lon/lat, WGS-84)."""
     features = []
-    for row in frame.itertuples(index=False):
-        point = (
-            None
-            if pd.isna(row.lon) or pd.isna(row.lat)
-            else {"type": "Point", "coordinates": [float(row.lon), float(row.lat)]}
-        )
-        properties = {
-            k: (None if pd.isna(v) else v)
-            for k, v in row._asdict().items()
-            if k not in {"lon", "lat", "attributes"}
-        }
-        properties["city_code"] = int(row.city_code)
+    for record in frame.drop(columns=["attributes"]).to_dict(orient="records"):
+        lon, lat = record.pop("lon"), record.pop("lat")
+        located = not (pd.isna(lon) or pd.isna(lat))
+        point = {"type": "Point", "coordinates": [float(lon), float(lat)]} if located else None
+        properties = {k: (None if pd.isna(v) else v) for k, v in record.items()}
+        properties["city_code"] = int(record["city_code"])
         features.append({"type": "Feature", "geometry": point, "properties": properties})
     return {"type": "FeatureCollection", "features": features}
 

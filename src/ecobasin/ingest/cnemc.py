@@ -80,13 +80,36 @@ def detect_format(header: list[str]) -> str:
     )
 
 
-def _numeric(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def _numeric(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Float values and, where a cell is not a number, its text (else None)."""
     if pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(dtype=np.float64), pd.Series(None, index=column.index, dtype=object)
+        return column.to_numpy(dtype=np.float64), np.full(len(column), None, dtype=object)
     values = pd.to_numeric(column, errors="coerce")
     raw = column.astype(object).where(values.isna(), None)
-    return values.to_numpy(dtype=np.float64), raw
+    return values.to_numpy(dtype=np.float64), raw.to_numpy(dtype=object)
+
+
+def _numeric_block(block: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Values of a wide block as a float matrix, and the text of non-numeric cells (row-major).
+
+    Numeric columns (the usual case) convert without a per-cell step; only columns that hold
+    text are parsed cell by cell, so the texts that are not numbers can be reported.
+    """
+    is_numeric = np.array([dtype.kind in "fiub" for dtype in block.dtypes], dtype=bool)
+    raw = np.full(block.shape, None, dtype=object)
+    if is_numeric.all():
+        return block.to_numpy(dtype=np.float64), raw.ravel()
+    values = np.full(block.shape, np.nan)
+    values[:, is_numeric] = block.loc[:, is_numeric].to_numpy(dtype=np.float64)
+    for j in np.flatnonzero(~is_numeric):
+        column: pd.Series = block.iloc[:, int(j)]
+        values[:, j], raw[:, j] = _numeric(column)
+    return values, raw.ravel()
+
+
+def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """A categorical column from integer codes (no per-row strings are made)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object))
 
 
 def _candidates(**columns: Any) -> pd.DataFrame:
@@ -107,53 +130,54 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         ``derived`` (cells of derived types, not stored), ``unknown_types`` (row types that are
         neither stored nor derived; their cells are returned as unknown parameters).
     """
-    table = pd.read_csv(
-        source,
-        dtype={"date": str, "hour": str, "type": str},
-        na_values=[""],
-        keep_default_na=False,
-        encoding="utf-8-sig",
-    )
+    # Default NA handling: empty, NA, null ... are all "not published" (counted as missing).
+    table = pd.read_csv(source)
+    table.columns = [str(c).lstrip("\ufeff").strip() for c in table.columns]
     detect_format(list(table.columns))
-    stations = [str(c) for c in table.columns[3:]]
-    kind = table["type"].astype(str).str.strip()
-    derived_rows = kind.isin(DERIVED_TYPES).to_numpy()
-    table = table[~derived_rows].reset_index(drop=True)
-    kind = kind[~derived_rows].reset_index(drop=True)
+    stations = list(table.columns[3:])
+    all_kinds = table["type"].astype(str).str.strip()
+    stored = ~all_kinds.isin(DERIVED_TYPES).to_numpy()
+    rows = np.flatnonzero(stored)
+    kind = all_kinds.iloc[rows].reset_index(drop=True)
     label = pd.to_datetime(
-        table["date"].str.strip() + table["hour"].str.strip().str.zfill(2),
+        table["date"].iloc[rows].astype(str).str.strip()
+        + table["hour"].iloc[rows].astype(str).str.strip().str.zfill(2),
         format="%Y%m%d%H",
         errors="coerce",
-    )
+    ).reset_index(drop=True)
     times = local_to_utc(label)
-    lines = np.flatnonzero(~derived_rows) + 2  # the header is line 1
+    lines = rows + 2  # the header is line 1
     parameter = kind.map(ARCHIVE_TYPES).fillna(kind)
 
-    values = np.empty((len(table), len(stations)), dtype=np.float64)
-    raw_parts: list[pd.Series] = []
-    for j, station in enumerate(stations):
-        values[:, j], raw = _numeric(table[station])
-        raw_parts.append(raw)
-    raw_values = pd.concat(raw_parts, axis=1).to_numpy().ravel() if stations else np.array([])
+    values, raw_values = _numeric_block(table.iloc[:, 3:])
+    values, raw_values = values[rows], raw_values.reshape(values.shape)[rows].ravel()
     n_rows, n_stations = values.shape
+    # Long frame built from integer codes: no per-cell strings (a national file has ~600k cells).
+    parameter_codes, parameter_names = pd.factorize(parameter)
     frame = _candidates(
-        site_id=pd.Categorical(np.tile(stations, n_rows)),
-        parameter=pd.Categorical(np.repeat(parameter.to_numpy(dtype=object), n_stations)),
-        period="1h",
-        time=np.repeat(times.to_numpy(), n_stations),
+        site_id=_categorical(np.tile(np.arange(n_stations), n_rows), stations),
+        parameter=_categorical(
+            np.repeat(parameter_codes, n_stations), [str(p) for p in parameter_names]
+        ),
+        period=_categorical(np.zeros(n_rows * n_stations, dtype=int), ["1h"]),
+        time=pd.DatetimeIndex(
+            np.repeat(times.dt.tz_localize(None).to_numpy(), n_stations)
+        ).tz_localize("UTC"),
         value=values.ravel(),
         raw_value=raw_values,
         unit=None,
         flag=None,
         line=np.repeat(lines, n_stations),
-        field=pd.Categorical(np.tile(["column " + s for s in stations], n_rows)),
+        field=_categorical(
+            np.tile(np.arange(n_stations), n_rows), ["column " + s for s in stations]
+        ),
     )
     meta = {
         "source": _name(source),
         "format": "cnemc-archive",
-        "rows": int(len(table) + derived_rows.sum()),
+        "rows": len(table),
         "stations": len(stations),
-        "derived": int(derived_rows.sum()) * len(stations),
+        "derived": int((~stored).sum()) * len(stations),
         "unknown_types": sorted(set(kind) - set(ARCHIVE_TYPES)),
     }
     return frame, meta

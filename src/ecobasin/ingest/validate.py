@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,41 @@ def _convert(frame: pd.DataFrame, registry: pd.DataFrame) -> tuple[pd.Series, pd
     return pd.Series(values, index=frame.index), errors
 
 
+def _lookup(column: pd.Series, per_name: Callable[[pd.Index], Any], missing: Any) -> np.ndarray:
+    """Apply a per-name lookup to a column, once per distinct name (fast on categoricals)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names, codes = column.cat.categories, column.cat.codes.to_numpy()
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        names = pd.Index(uniques)
+    table: np.ndarray = np.concatenate([np.asarray(per_name(names)), np.asarray([missing])])
+    return np.asarray(table[codes])  # code -1 (missing) takes the last entry
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64)
+    return pd.factorize(column)[0].astype(np.int64)
+
+
+def _later_duplicates(frame: pd.DataFrame, alive: np.ndarray) -> np.ndarray:
+    """Rows whose site, parameter, period and time appear again in a later live row."""
+    site, parameter, period = (_codes(frame[c]) for c in ("site_id", "parameter", "period"))
+    key = (site * (parameter.max(initial=0) + 1) + parameter) * (period.max(initial=0) + 1) + period
+    micros = pd.DatetimeIndex(frame["time"]).asi8
+    seconds, fraction = np.divmod(micros, 1_000_000)
+    if not fraction.any() and key.max(initial=0) < 2**31:
+        # one int64 per row (key in the high bits, seconds since 1970 in the low 32): hashing
+        # a single column is several times faster than a multi-column duplicated()
+        combined = pd.Series((key << 32) + (seconds - seconds.min(initial=0)))
+        flags = combined[alive].duplicated(keep="last").to_numpy()
+    else:
+        flags = pd.DataFrame({"key": key, "time": micros})[alive].duplicated(keep="last").to_numpy()
+    later = np.zeros(len(frame), dtype=bool)
+    later[np.flatnonzero(alive)] = flags
+    return later
+
+
 def validate_observations(
     candidates: pd.DataFrame, known_sites: Set[str], registry: pd.DataFrame
 ) -> Validated:
@@ -154,15 +190,16 @@ def validate_observations(
         rejected record per site, naming how many values were kept out.
     """
     frame = candidates.reset_index(drop=True)
-    empty = frame["value"].isna() & frame["raw_value"].fillna("").astype(str).str.strip().isin(
-        EMPTY_CELLS
-    )
+    empty = frame["value"].isna().to_numpy().copy()
+    if empty.any():  # an empty cell is missing data; any other text is a bad value
+        text = frame.loc[empty, "raw_value"].fillna("").astype(str).str.strip()
+        empty[empty] = text.isin(EMPTY_CELLS).to_numpy()
     missing = int(empty.sum())
-    frame = frame[~empty].copy()
+    frame = frame[~empty].reset_index(drop=True) if missing else frame
     rejected: list[pd.DataFrame] = []
-    alive = pd.Series(True, index=frame.index)
+    alive = np.ones(len(frame), dtype=bool)
 
-    def check(mask: pd.Series, code: str, reason: Reason) -> None:
+    def check(mask: np.ndarray, code: str, reason: Reason) -> None:
         """Reject the live rows in ``mask``; reasons are built for those rows only."""
         hit = mask & alive
         if hit.any():
@@ -177,63 +214,72 @@ def validate_observations(
                     }
                 )
             )
-            alive.loc[hit] = False
+            alive[hit] = False
 
     registry_unit = registry["unit"]
-    check(frame["time"].isna(), "bad_time", lambda r: "time could not be read at " + _record_ref(r))
-    unknown = ~frame["site_id"].isin(list(known_sites)) & alive
-    if unknown.any():
-        rejected.append(_unknown_sites(frame, unknown))
-        alive.loc[unknown] = False
     check(
-        ~frame["parameter"].isin(registry.index),
+        frame["time"].isna().to_numpy(),
+        "bad_time",
+        lambda r: "time could not be read at " + _record_ref(r),
+    )
+    unknown = ~_lookup(frame["site_id"], lambda names: names.isin(known_sites), False) & alive
+    if unknown.any():
+        rejected.append(_unknown_sites(frame, pd.Series(unknown)))
+        alive[unknown] = False
+    check(
+        ~_lookup(frame["parameter"], lambda names: names.isin(registry.index), False),
         "unknown_parameter",
         lambda r: "parameter " + r["parameter"].astype(str) + " is not in the registry",
     )
-    if alive.any():
-        converted, unit_errors = _convert(frame[alive], registry)
-        frame.loc[alive, "value"] = converted
+    if alive.any() and frame["unit"].notna().any():
+        live = pd.Series(alive)
+        converted, unit_errors = _convert(frame[live], registry)
+        frame = frame.copy()
+        frame.loc[live, "value"] = converted
         errors = unit_errors.reindex(frame.index, fill_value="")
-        check(errors != "", "unit_mismatch", lambda r: errors[r.index])
+        check((errors != "").to_numpy(), "unit_mismatch", lambda r: errors[r.index])
+    values = frame["value"].to_numpy(dtype=np.float64)
     check(
-        ~pd.Series(np.isfinite(frame["value"].astype(float)), index=frame.index),
+        ~np.isfinite(values),
         "not_a_number",
         lambda r: "value " + r["raw_value"].astype(str) + " is not a number",
     )
-    low = frame["parameter"].map(registry["min_value"]).astype(float)
-    high = frame["parameter"].map(registry["max_value"]).astype(float)
+    bounds = registry[["min_value", "max_value"]].astype(float)
+    low = _lookup(frame["parameter"], lambda names: bounds["min_value"].reindex(names), np.nan)
+    high = _lookup(frame["parameter"], lambda names: bounds["max_value"].reindex(names), np.nan)
+    low, high = low.astype(np.float64), high.astype(np.float64)
 
     def value_with_unit(r: pd.DataFrame) -> pd.Series:
         return r["value"].map("{:g}".format) + " " + r["parameter"].map(registry_unit).astype(str)
 
+    with np.errstate(invalid="ignore"):
+        check(
+            (values < 0) & (low >= 0),
+            "negative_value",
+            lambda r: "negative value " + value_with_unit(r) + " is impossible",
+        )
+        check(
+            (values < low) | (values > high),
+            "impossible_value",
+            lambda r: (
+                "value "
+                + value_with_unit(r)
+                + " is outside the plausible range "
+                + pd.Series(low[r.index], index=r.index).map("{:g}".format)
+                + "–"
+                + pd.Series(high[r.index], index=r.index).map("{:g}".format)
+            ),
+        )
     check(
-        (frame["value"] < 0) & (low >= 0),
-        "negative_value",
-        lambda r: "negative value " + value_with_unit(r) + " is impossible",
-    )
-    check(
-        (frame["value"] < low) | (frame["value"] > high),
-        "impossible_value",
-        lambda r: (
-            "value "
-            + value_with_unit(r)
-            + " is outside the plausible range "
-            + low[r.index].map("{:g}".format)
-            + "–"
-            + high[r.index].map("{:g}".format)
-        ),
-    )
-    keys = ["site_id", "parameter", "period", "time"]
-    later = frame[alive].duplicated(keys, keep="last").reindex(frame.index, fill_value=False)
-    check(
-        later,
+        _later_duplicates(frame, alive),
         "duplicate_row",
         lambda r: (
             "the same site, parameter and time appears again later in the batch; "
             "the later row is kept"
         ),
     )
-    good = frame.loc[alive, [*keys, "value", "flag"]].reset_index(drop=True)
+    columns = ["site_id", "parameter", "period", "time", "value", "flag"]
+    good = frame[columns] if alive.all() else frame.loc[alive, columns].reset_index(drop=True)
     bad = (
         pd.concat(rejected, ignore_index=True)
         if rejected

@@ -8,7 +8,6 @@ value wins, and the result counts how many rows were new, replaced or unchanged.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -18,8 +17,10 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ecobasin import catalog
+from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
 __all__ = ["Store", "StoreBusyError", "WriteCounts"]
@@ -186,7 +187,7 @@ class Store:
             self._depth = 0
 
     @contextmanager
-    def _registered(self, **frames: pd.DataFrame) -> Iterator[None]:
+    def _registered(self, **frames: pd.DataFrame | pa.Table) -> Iterator[None]:
         """Expose DataFrames to SQL under explicit names (never by Python variable lookup)."""
         for name, frame in frames.items():
             self.con.register(name, frame)
@@ -197,15 +198,13 @@ class Store:
                 self.con.unregister(name)
 
     def cities(self, *, region_only: bool = False) -> pd.DataFrame:
-        where = " WHERE in_region" if region_only else ""
-        return self.con.execute(f"SELECT * FROM cities{where} ORDER BY code").df()
+        """Cities in the store (``region_only``: the configured region's), ordered by code."""
+        frame = queries.cities(self.con)
+        return frame[frame["in_region"]].reset_index(drop=True) if region_only else frame
 
     def parameters(self, domain: str | None = None) -> pd.DataFrame:
-        params: list[Any] = []
-        sql = "SELECT * FROM parameters WHERE true" + _in_list(
-            "domain", [domain] if domain else None, params
-        )
-        return self.con.execute(sql + " ORDER BY domain, parameter", params).df()
+        """The parameter registry as stored, optionally for one domain."""
+        return queries.parameters(self.con, domain=domain)
 
     # -- sites -----------------------------------------------------------------------------
     def upsert_sites(self, sites: pd.DataFrame, source: str) -> WriteCounts:
@@ -248,152 +247,98 @@ class Store:
         site_ids: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Sites joined with their city names, ordered by city and site id."""
-        params: list[Any] = []
-        sql = (
-            "SELECT s.site_id, s.kind, s.level, s.city_code, c.name_zh AS city_zh, "
-            "c.name_en AS city_en, s.name_zh, s.name_en, s.lon, s.lat, s.attributes "
-            "FROM sites s LEFT JOIN cities c ON c.code = s.city_code WHERE true"
-            + _in_list("s.city_code", cities, params)
-            + _in_list("s.kind", kinds, params)
-            + _in_list("s.site_id", site_ids, params)
-        )
-        return self.con.execute(sql + " ORDER BY s.city_code, s.site_id", params).df()
+        return queries.sites(self.con, cities=cities, kinds=kinds, site_ids=site_ids)
 
     # -- observations ------------------------------------------------------------------------
-    def write_observations(self, frame: pd.DataFrame, source: str | None = None) -> WriteCounts:
+    def write_observations(self, frame: pd.DataFrame, batch_id: int | None = None) -> WriteCounts:
         """Upsert observations; the later value wins and replacements are counted.
 
         Parameters
         ----------
         frame : pandas.DataFrame
             Columns site_id, parameter, period, time (tz-aware UTC), value, flag and, unless
-            ``source`` is given, source. Keys must be unique within the frame (the importers
-            reject in-file duplicates before calling this).
+            ``batch_id`` is given, batch_id (from :meth:`begin_batch`: where and when the rows
+            came in). Keys must be unique within the frame (the importers reject in-file
+            duplicates before calling this). Large frames (~1M rows) write fastest.
         """
         if frame.empty:
             return WriteCounts()
-        batch = frame[[*OBSERVATION_KEY, "value", "flag"]].copy()
-        batch["source"] = source if source is not None else frame["source"]
-        batch["ingested_at"] = _now()
+        batch = pd.DataFrame(
+            {
+                "site_id": frame["site_id"],
+                "parameter": frame["parameter"],
+                "period": frame["period"],
+                "time": frame["time"],
+                "value": frame["value"].astype("float64"),
+                "flag": frame["flag"].astype("str"),  # missing flags stay missing
+                "batch_id": frame["batch_id"] if batch_id is None else batch_id,
+            }
+        )
+        start, end = batch["time"].min().to_pydatetime(), batch["time"].max().to_pydatetime()
         con = self.con
-        with self.transaction(), self._registered(observation_in=batch):
+        # The key join is restricted to the batch's time span so zone maps skip old row groups.
+        same_key = (
+            "o.site_id = s.site_id AND o.parameter = s.parameter AND o.period = s.period "
+            "AND o.time = s.time AND o.time BETWEEN $start AND $end"
+        )
+        identical = "o.value IS NOT DISTINCT FROM s.value AND o.flag IS NOT DISTINCT FROM s.flag"
+        span = {"start": start, "end": end}
+        # Arrow scans into DuckDB about twice as fast as pandas (categoricals become dictionaries).
+        arrow = pa.Table.from_pandas(batch, preserve_index=False)
+        with self.transaction(), self._registered(observation_in=arrow):
+            overlap = _first(
+                con.execute(
+                    "SELECT count(*) FROM observations o WHERE o.time BETWEEN $start AND $end "
+                    "AND o.site_id IN (SELECT DISTINCT site_id FROM observation_in)",
+                    span,
+                )
+            )
+            if overlap is None or overlap[0] == 0:  # new data: append, nothing to compare
+                con.execute("INSERT INTO observations SELECT * FROM observation_in")
+                return WriteCounts(inserted=len(batch))
             con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
             row = _first(
                 con.execute(
-                    """
-                SELECT count(o.site_id),
-                       count(o.site_id) FILTER (
-                           WHERE o.value IS NOT DISTINCT FROM s.value
-                             AND o.flag IS NOT DISTINCT FROM s.flag)
-                FROM stage s JOIN observations o USING (site_id, parameter, period, time)
-                """
+                    f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
+                    f"FROM stage s JOIN observations o ON {same_key}",
+                    span,
                 )
             )
             assert row is not None
             existing, unchanged = int(row[0]), int(row[1])
             if existing:
                 con.execute(
-                    """
-                    DELETE FROM stage s USING observations o
-                    WHERE o.site_id = s.site_id AND o.parameter = s.parameter
-                      AND o.period = s.period AND o.time = s.time
-                      AND o.value IS NOT DISTINCT FROM s.value
-                      AND o.flag IS NOT DISTINCT FROM s.flag
-                    """
+                    f"DELETE FROM observations o USING stage s WHERE {same_key} AND NOT ({identical})",
+                    span,
                 )
                 con.execute(
-                    "INSERT INTO observations SELECT * FROM stage "
-                    "ON CONFLICT (site_id, parameter, period, time) DO UPDATE SET "
-                    "value = excluded.value, flag = excluded.flag, source = excluded.source, "
-                    "ingested_at = excluded.ingested_at"
+                    f"DELETE FROM stage s USING observations o WHERE {same_key} AND {identical}",
+                    span,
                 )
-            else:
-                con.execute("INSERT INTO observations SELECT * FROM stage")
+            con.execute("INSERT INTO observations SELECT * FROM stage")
             con.execute("DROP TABLE stage")
         return WriteCounts(
             inserted=len(batch) - existing, replaced=existing - unchanged, unchanged=unchanged
         )
 
-    def _observation_filter(
-        self,
-        params: list[Any],
-        *,
-        sites: Sequence[str] | None,
-        cities: Sequence[int] | None,
-        parameters: Sequence[str] | None,
-        periods: Sequence[str] | None,
-        start: datetime | pd.Timestamp | None,
-        end: datetime | pd.Timestamp | None,
-    ) -> str:
-        sql = (
-            _in_list("o.site_id", sites, params)
-            + _in_list("s.city_code", cities, params)
-            + _in_list("o.parameter", parameters, params)
-            + _in_list("o.period", periods, params)
-        )
-        if start is not None:
-            params.append(pd.Timestamp(start).to_pydatetime())
-            sql += " AND o.time >= ?"
-        if end is not None:
-            params.append(pd.Timestamp(end).to_pydatetime())
-            sql += " AND o.time <= ?"
-        return sql
-
     def observations(
         self,
         *,
-        sites: Sequence[str] | None = None,
-        cities: Sequence[int] | None = None,
-        parameters: Sequence[str] | None = None,
-        periods: Sequence[str] | None = None,
-        start: datetime | pd.Timestamp | None = None,
-        end: datetime | pd.Timestamp | None = None,
         limit: int | None = None,
         offset: int = 0,
+        **filters: Any,
     ) -> pd.DataFrame:
         """Observations as a tidy DataFrame, ordered by site, parameter and time.
 
-        ``start`` and ``end`` are inclusive instants (UTC when naive... pass tz-aware ones).
-        Columns: site_id, city_code, parameter, period, time (UTC), value, unit, flag, source.
+        Filters as :class:`queries.ObservationFilter` (sites, cities, parameters, periods,
+        start, end: inclusive tz-aware instants). Columns: site_id, city_code, parameter,
+        period, time (UTC, end of the averaging period), value, unit, flag, source.
         """
-        params: list[Any] = []
-        where = self._observation_filter(
-            params,
-            sites=sites,
-            cities=cities,
-            parameters=parameters,
-            periods=periods,
-            start=start,
-            end=end,
-        )
-        sql = (
-            "SELECT o.site_id, s.city_code, o.parameter, o.period, o.time, o.value, p.unit, "
-            "o.flag, o.source FROM observations o JOIN sites s USING (site_id) "
-            "LEFT JOIN parameters p USING (parameter) WHERE true"
-            + where
-            + " ORDER BY o.site_id, o.parameter, o.period, o.time"
-        )
-        if limit is not None:
-            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        return self.con.execute(sql, params).df()
+        where = queries.ObservationFilter(**filters)
+        return queries.observations(self.con, where, limit=limit, offset=offset)
 
     def count_observations(self, **filters: Any) -> int:
-        params: list[Any] = []
-        where = self._observation_filter(
-            params,
-            **{
-                k: filters.get(k)
-                for k in ("sites", "cities", "parameters", "periods", "start", "end")
-            },
-        )
-        row = _first(
-            self.con.execute(
-                "SELECT count(*) FROM observations o JOIN sites s USING (site_id) WHERE true"
-                + where,
-                params,
-            )
-        )
-        return int(row[0]) if row else 0
+        return queries.count_observations(self.con, queries.ObservationFilter(**filters))
 
     def export_observations(self, path: str | Path, fmt: str, **filters: Any) -> int:
         """Write observations to CSV (one file, UTF-8) or Parquet (Hive-partitioned by
@@ -402,22 +347,15 @@ class Store:
         Rows carry both the UTC instant and the China Standard Time hour-ending label.
         """
         params: list[Any] = []
-        where = self._observation_filter(
-            params,
-            **{
-                k: filters.get(k)
-                for k in ("sites", "cities", "parameters", "periods", "start", "end")
-            },
-        )
+        where = queries.ObservationFilter(**filters).where(params)
         select = (
             "SELECT o.site_id, s.city_code AS city, o.parameter, o.period, o.time AS time_utc, "
             "strftime(o.time + INTERVAL 8 HOUR, '%Y-%m-%d %H:%M') AS time_cst, o.value, "
-            "p.unit, o.flag, o.source, "
+            "p.unit, o.flag, b.source, "
             "year(o.time + INTERVAL 7 HOUR) AS year, month(o.time + INTERVAL 7 HOUR) AS month "
             "FROM observations o JOIN sites s USING (site_id) "
-            "LEFT JOIN parameters p USING (parameter) WHERE true"
-            + where
-            + " ORDER BY o.site_id, o.parameter, o.time"
+            "LEFT JOIN parameters p USING (parameter) LEFT JOIN import_batches b USING (batch_id) "
+            "WHERE true" + where + " ORDER BY o.site_id, o.parameter, o.time"
         )
         n = _first(self.con.execute(f"SELECT count(*) FROM ({select})", params))
         target = str(path).replace("'", "''")
@@ -462,12 +400,10 @@ class Store:
         return WriteCounts(len(batch) - existing, existing - unchanged, unchanged)
 
     def meteorology(self, *, cities: Sequence[int] | None = None) -> pd.DataFrame:
-        params: list[Any] = []
-        sql = "SELECT * FROM meteorology WHERE true" + _in_list("city_code", cities, params)
-        return self.con.execute(sql + " ORDER BY city_code, parameter, time", params).df()
+        return queries.meteorology(self.con, cities=cities)
 
     # -- rejected records and batches ---------------------------------------------------------
-    def reject(self, records: pd.DataFrame, batch_id: str | None = None) -> int:
+    def reject(self, records: pd.DataFrame, batch_id: int | None = None) -> int:
         """Keep bad records aside with their reason (columns source, record_ref, reason_code,
         reason, raw). A record already on file for the same reason is not added twice, so a
         re-import changes nothing. Returns the number of new entries."""
@@ -483,29 +419,24 @@ class Store:
         return self._count("rejected") - before
 
     def rejected(self, *, source: str | None = None, limit: int | None = None) -> pd.DataFrame:
-        params: list[Any] = []
-        sql = "SELECT * FROM rejected WHERE true" + _in_list(
-            "source", [source] if source else None, params
-        )
-        sql += " ORDER BY rejected_at, source, record_ref"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return self.con.execute(sql, params).df()
+        return queries.rejected(self.con, source=source, limit=limit)
 
     def rejected_summary(self) -> pd.DataFrame:
-        return self.con.execute(
-            "SELECT reason_code, count(*) AS n FROM rejected GROUP BY 1 ORDER BY 2 DESC"
-        ).df()
+        return queries.rejected_summary(self.con)
 
-    def begin_batch(self, kind: str, source: str) -> str:
-        batch_id = uuid.uuid4().hex[:12]
-        self.con.execute(
-            "INSERT INTO import_batches VALUES (?, ?, ?, ?, NULL, NULL)",
-            [batch_id, kind, source, _now()],
+    def begin_batch(self, kind: str, source: str) -> int:
+        """Record the start of an import batch (a file, a generated chunk); returns its id."""
+        row = _first(
+            self.con.execute(
+                "INSERT INTO import_batches (kind, source, started_at) VALUES (?, ?, ?) "
+                "RETURNING batch_id",
+                [kind, source, _now()],
+            )
         )
-        return batch_id
+        assert row is not None
+        return int(row[0])
 
-    def finish_batch(self, batch_id: str, counts: dict[str, Any]) -> None:
+    def finish_batch(self, batch_id: int, counts: dict[str, Any]) -> None:
         self.con.execute(
             "UPDATE import_batches SET finished_at = ?, counts = ? WHERE batch_id = ?",
             [_now(), json.dumps(counts, ensure_ascii=False), batch_id],
@@ -518,17 +449,13 @@ class Store:
 
     def summary(self) -> dict[str, Any]:
         """Row counts and the observed time span, for status lines and the API."""
-        span = _first(self.con.execute("SELECT min(time), max(time) FROM observations"))
-        return {
-            "schema_version": self.schema_version,
-            "cities_in_region": len(self.cities(region_only=True)),
-            "sites": self._count("sites"),
-            "observations": self._count("observations"),
-            "meteorology": self._count("meteorology"),
-            "rejected": self._count("rejected"),
-            "first_time": span[0] if span else None,
-            "last_time": span[1] if span else None,
-        }
+        return queries.summary(self.con)
+
+    def reader(self) -> Store:
+        """A Store over a new cursor of this database, for one thread (a request, a worker)."""
+        view = object.__new__(Store)
+        view.path, view._depth, view.con = self.path, 0, self.cursor()
+        return view
 
     def execute(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame (for the shell's reports and tests)."""

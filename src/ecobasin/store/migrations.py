@@ -57,9 +57,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             time        TIMESTAMPTZ NOT NULL,     -- UTC; end of the averaging period
             value       DOUBLE,
             flag        VARCHAR,                  -- HJ 212 data flag (N, F, M, S, D, C, T, B) or source flag
-            source      VARCHAR NOT NULL,         -- where the value came from (file, device, generator)
-            ingested_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (site_id, parameter, period, time)
+            batch_id    INTEGER NOT NULL          -- import_batches: where and when it came in
+            -- one row per (site_id, parameter, period, time): the store's only writer,
+            -- Store.write_observations, upserts by that key. No index: appends stay fast
+            -- and time-ordered data lets DuckDB's zone maps prune the key lookups.
         );
         CREATE TABLE meteorology (
             city_code   INTEGER NOT NULL,
@@ -77,12 +78,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             reason_code VARCHAR NOT NULL,         -- unknown_site, unit_mismatch, impossible_value ...
             reason      VARCHAR NOT NULL,         -- the sentence a person reads
             raw         VARCHAR,                  -- the record as received
-            batch_id    VARCHAR,
+            batch_id    INTEGER,
             rejected_at TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (source, record_ref, reason_code)
         );
+        CREATE SEQUENCE batch_ids START 1;
         CREATE TABLE import_batches (
-            batch_id    VARCHAR PRIMARY KEY,
+            batch_id    INTEGER PRIMARY KEY DEFAULT nextval('batch_ids'),
             kind        VARCHAR NOT NULL,         -- cnemc, csv, demo, gateway ...
             source      VARCHAR NOT NULL,
             started_at  TIMESTAMPTZ NOT NULL,

@@ -1,0 +1,1 @@
+"""Forecasting core (pure): models, verification and heavy-pollution warning rules."""

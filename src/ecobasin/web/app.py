@@ -1,0 +1,95 @@
+"""The FastAPI application of the read API: ``create_app(db_path, region)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+import ecobasin
+from ecobasin import catalog
+from ecobasin.store import Store
+from ecobasin.web import problems
+from ecobasin.web.routers import api_router, home_router
+
+__all__ = ["create_app", "operation_id"]
+
+DESCRIPTION = """\
+Read API of ecobasin, the shared environmental platform of a city region (by default the
+eight cities of the Chengdu Plain Economic Zone, 成都平原经济区).
+
+* Times are UTC instants at the end of each averaging period; people read China Standard Time
+  hour-ending labels (`time_cst`). Query times without an offset are China Standard Time.
+* Names are bilingual: `name_zh` and `name_en` always, `name` in the language of `lang`.
+* Errors are RFC 9457 problem details (`application/problem+json`) naming the bad parameter.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable OpenAPI operation ids ``{tag}-{function name}`` for generated clients."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(db_path: str | Path, region: catalog.Region | None = None) -> FastAPI:
+    """The API over the store at ``db_path``, answering for ``region`` (default: the bundled
+    default region).
+
+    The store is opened once, in the app's lifespan (so the file is held only while the app
+    runs), and kept in ``app.state.store``; each request reads through its own cursor. A store
+    without cities gets the bundled catalogue on start-up.
+    """
+    served = region if region is not None else catalog.load_region()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(db_path)
+        try:
+            if store.cities().empty:
+                store.sync_catalog(served)
+            app.state.store = store
+            app.state.region = served
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(
+        title="ecobasin API",
+        version=ecobasin.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        openapi_tags=[
+            {"name": "health", "description": "Service status and store counts."},
+            {"name": "cities", "description": "Cities of the region and their boundaries."},
+            {"name": "sites", "description": "Monitoring sites (JSON or GeoJSON)."},
+            {"name": "parameters", "description": "Parameter registry with units."},
+            {"name": "observations", "description": "Stored values, paged, JSON or CSV."},
+        ],
+    )
+    app.state.region = served
+    problems.install(app)
+    app.include_router(home_router)
+    app.include_router(api_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                problems.openapi_components()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

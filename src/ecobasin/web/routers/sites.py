@@ -1,0 +1,57 @@
+"""``GET /api/v1/sites``: monitoring sites as JSON or GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from ecobasin.store import queries
+from ecobasin.web.convert import site_models, sites_geojson
+from ecobasin.web.deps import CitiesDep, CursorDep, LangDep
+from ecobasin.web.models import SiteList
+from ecobasin.web.problems import problem_responses
+
+router = APIRouter(prefix="/sites", tags=["sites"], responses=problem_responses(422))
+
+GEOJSON = "application/geo+json"
+Kind = Literal["air_station", "micro_station", "water_section", "gas_outlet", "water_outlet"]
+
+
+@router.get(
+    "",
+    response_model=SiteList,
+    responses={
+        200: {
+            "description": "Sites as JSON, or with `format=geojson` an RFC 7946 "
+            "FeatureCollection of Points.",
+            "content": {GEOJSON: {"schema": {"type": "object"}}},
+        }
+    },
+)
+def list_sites(
+    cursor: CursorDep,
+    cities: CitiesDep,
+    lang: LangDep = "zh",
+    kind: Annotated[
+        list[Kind] | None, Query(description="Only sites of these kinds (repeatable).")
+    ] = None,
+    format: Annotated[
+        Literal["json", "geojson"],
+        Query(description="json (default) or geojson (RFC 7946, lon/lat, WGS-84)."),
+    ] = "json",
+) -> SiteList | JSONResponse:
+    """Monitoring sites (air stations, micro-stations, water sections, enterprise outlets),
+    ordered by city and site id, filtered by `city` (code or name, repeatable) and `kind`.
+
+    With `format=geojson` the answer is a FeatureCollection (`application/geo+json`): one
+    Point feature per site, `id` the site id, coordinates [lon, lat] in WGS-84 (null geometry
+    for a site without coordinates), properties `site_id`, `name_zh`, `name_en`, `name`,
+    `kind`, `level`, `city_code`, `city_zh`, `city_en`, `city` and `attributes`.
+    """
+    frame = queries.sites(cursor, cities=cities, kinds=kind)
+    results = site_models(frame, lang)
+    if format == "geojson":
+        return JSONResponse(sites_geojson(results), media_type=GEOJSON)
+    return SiteList(count=len(results), results=results)

@@ -1,0 +1,38 @@
+"""``serve``: run the API with uvicorn (``ecobasin serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+
+from ecobasin import catalog
+from ecobasin.store import Store
+from ecobasin.web.app import create_app
+
+__all__ = ["serve"]
+
+
+def serve(
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    region: catalog.Region | str | Path | None = None,
+) -> None:
+    """Serve the read API over the store at ``db_path`` until interrupted.
+
+    ``region`` is a :class:`~ecobasin.catalog.Region`, a bundled region name or a region TOML
+    path (default: the bundled default region).
+
+    Raises
+    ------
+    StoreBusyError
+        Before serving, when another process holds the database file.
+    """
+    served = (
+        region
+        if isinstance(region, catalog.Region) or region is None
+        else (catalog.load_region(region))
+    )
+    Store(db_path).close()  # fail here, with StoreBusyError, rather than inside uvicorn
+    uvicorn.run(create_app(db_path, served), host=host, port=port)
