@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ecobasin import catalog
 from ecobasin.ingest import cnemc, csvmap
 from ecobasin.ingest.validate import Validated, as_float, validate_observations
 from ecobasin.store import Store, WriteCounts
+from ecobasin.timebase import day_of_hour_ending
 
 __all__ = ["ImportReport", "import_cnemc", "import_csv", "import_sites"]
 
@@ -49,6 +51,13 @@ class ImportReport:
     sites_added: int = 0
     meteorology: WriteCounts = field(default_factory=WriteCounts)
     failed_files: list[tuple[str, str]] = field(default_factory=list)
+    #: (site_id, local day) pairs that received values: what derived products must recompute.
+    touched: set[tuple[str, date]] = field(default_factory=set)
+
+    def touched_frame(self) -> pd.DataFrame:
+        """``touched`` as a frame of site_id and day (local CST calendar day), sorted."""
+        frame = pd.DataFrame(sorted(self.touched), columns=["site_id", "day"])
+        return frame
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +88,15 @@ class _Prepared:
     meta: dict[str, Any]
     validated: Validated
     records: int
+
+
+def _site_days(good: pd.DataFrame) -> set[tuple[str, date]]:
+    """The (site, local day) pairs of stored rows; hour-ending labels: 24:00 closes the day."""
+    if good.empty:
+        return set()
+    days = day_of_hour_ending(good["time"]).dt.date
+    pairs = pd.DataFrame({"site_id": good["site_id"].astype(str), "day": days}).drop_duplicates()
+    return set(zip(pairs["site_id"], pairs["day"], strict=True))
 
 
 def _described_sites(meta: dict[str, Any]) -> set[str]:
@@ -149,6 +167,7 @@ class _Session:
         report.rejected.update(validated.counts)
         store.finish_batch(batch, {"records": prepared.records, **validated.counts})
         self.pending.append(validated.good.assign(batch_id=batch))
+        report.touched |= _site_days(validated.good)
         self.pending_rows += len(validated.good)
         if self.pending_rows >= WRITE_EVERY:
             self.flush()
