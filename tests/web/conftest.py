@@ -3,19 +3,12 @@ TestClient over the app serving it (lifespan run, so the app opens the file itse
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2 and warns when its TestClient runs on httpx; the tests
-    # behave the same on either (add httpx2 to the dev extra to drop this).
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+from fastapi.testclient import TestClient
 
 from ecobasin import catalog
 from ecobasin.store import Store

@@ -49,7 +49,7 @@ def print_report(report: importer.ImportReport, title: str) -> None:
     view.add_column("count 计数")
     view.add_column("value 数值", justify="right")
     rows = [
-        ("files read 文件", report.files),
+        ("sources read 来源(文件或批次)", report.files),
         ("records read 记录", report.records),
         ("stored (new) 新增", report.stored.inserted),
         ("replaced 替换", report.stored.replaced),
