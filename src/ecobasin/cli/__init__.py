@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from ecobasin import __version__
-from ecobasin.cli import data, run
+from ecobasin.cli import air, data, run
 
 app = typer.Typer(
     name="ecobasin",
@@ -45,6 +45,9 @@ app.command()(data.export)
 app.command()(run.serve)
 app.command()(data.rejected)
 app.command()(data.status)
+app.command()(air.aqi)
+app.command()(air.evaluate)
+app.command()(air.conformance)
 
 
 def main() -> None:

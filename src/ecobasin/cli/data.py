@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ecobasin import catalog
+from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
     DbOption,
     RegionOption,
@@ -107,6 +108,7 @@ def import_cnemc(
     config = settings(db, region)
     with open_store(config) as store:
         report = run_import(store, _files(files), "CNEMC files", cnemc=True)
+        refresh_after_import(store, report)
     print_report(report, "CNEMC import 导入结果")
 
 
@@ -143,6 +145,7 @@ def import_csv(
             tz=timezone,
             hour_beginning=hour_beginning,
         )
+        refresh_after_import(store, report)
     print_report(report, "CSV import 导入结果")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
     DbOption,
     RegionOption,
@@ -80,6 +81,7 @@ def demo(
             report = _import_folder(store, from_dir)
         else:
             report = _generated_frames(store, year, seed, load_region(config))
+        refresh_after_import(store, report)
         summary = store.summary()
     print_report(report, "demo database 演示数据库")
     console.print(

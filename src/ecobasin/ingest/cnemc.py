@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecobasin import catalog
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS, as_float
@@ -69,7 +71,7 @@ def _name(source: Source) -> str:
 
 def detect_format(header: list[str]) -> str:
     """``"archive"`` or ``"live"`` from a CSV header, or raise ValueError naming what is missing."""
-    columns = [c.strip().lower() for c in header]
+    columns = [c.strip().lstrip("\ufeff").lower() for c in header]
     if columns[:3] == ["date", "hour", "type"]:
         return "archive"
     if {"timepoint", "stationcode"} <= set(columns):
@@ -117,6 +119,41 @@ def _candidates(**columns: Any) -> pd.DataFrame:
     return frame[list(CANDIDATE_COLUMNS)]
 
 
+def _archive_lines(source: Source) -> tuple[str, list[str]]:
+    """The header and the non-empty data lines of an archive file (BOM removed)."""
+    if isinstance(source, io.StringIO):
+        text = source.getvalue()
+    else:
+        with open(source, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines:
+        raise ValueError("empty file: expected a CNEMC header line")
+    return lines[0], [line for line in lines[1:] if line.strip()]
+
+
+def _plain_numbers(value_lines: list[str], n_columns: int) -> np.ndarray | None:
+    """The station block as a float matrix when it holds only numbers and empty cells.
+
+    A national file is ~600k cells in ~170 lines and pandas spends its time per column, so a
+    plain numeric block is split and cast in Arrow's C++ kernels instead; anything else (text,
+    ragged lines) returns None and goes through pandas, which names each bad cell.
+    """
+    if not value_lines or n_columns == 0:
+        return np.empty((len(value_lines), n_columns))
+    cells = pc.split_pattern(pa.array(value_lines, pa.string()), ",")
+    if pc.any(pc.not_equal(pc.list_value_length(cells), n_columns)).as_py():
+        return None
+    tokens = pc.utf8_trim_whitespace(pc.list_flatten(cells))
+    tokens = pc.if_else(pc.equal(tokens, ""), pa.scalar(None, pa.string()), tokens)
+    try:
+        numbers = pc.cast(tokens, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    values = numbers.to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=np.float64).reshape(len(value_lines), n_columns)
+
+
 def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a ``china_sites_YYYYMMDD.csv`` file into candidate observations.
 
@@ -130,27 +167,37 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         ``derived`` (cells of derived types, not stored), ``unknown_types`` (row types that are
         neither stored nor derived; their cells are returned as unknown parameters).
     """
-    # Default NA handling: empty, NA, null ... are all "not published" (counted as missing).
-    table = pd.read_csv(source)
-    table.columns = [str(c).lstrip("\ufeff").strip() for c in table.columns]
-    detect_format(list(table.columns))
-    stations = list(table.columns[3:])
-    all_kinds = table["type"].astype(str).str.strip()
-    stored = ~all_kinds.isin(DERIVED_TYPES).to_numpy()
-    rows = np.flatnonzero(stored)
-    kind = all_kinds.iloc[rows].reset_index(drop=True)
+    header, body = _archive_lines(source)
+    columns = [c.strip() for c in header.split(",")]
+    detect_format(columns)
+    stations = columns[3:]
+    # Derived rows (8 of the 15 types) are counted, not parsed: they are never stored.
+    heads = [line.split(",", 3) for line in body]
+    derived = np.array([len(h) > 3 and h[2].strip() in DERIVED_TYPES for h in heads], dtype=bool)
+    rows = np.flatnonzero(~derived)
+    kept = [heads[i] for i in rows]
+    values = _plain_numbers([h[3] if len(h) > 3 else "" for h in kept], len(stations))
+    if values is None:  # text among the numbers, or ragged lines: let pandas sort it out
+        table = pd.read_csv(
+            io.BytesIO("\n".join([header, *(body[i] for i in rows)]).encode("utf-8")),
+            dtype={"date": str, "hour": str, "type": str},
+        )
+        table.columns = columns
+        values, raw_values = _numeric_block(table.iloc[:, 3:])
+        fields = table[["date", "hour", "type"]].astype(str)
+    else:
+        raw_values = np.full(values.size, None, dtype=object)
+        fields = pd.DataFrame([h[:3] for h in kept], columns=["date", "hour", "type"], dtype=str)
+    kind = fields["type"].str.strip()
     label = pd.to_datetime(
-        table["date"].iloc[rows].astype(str).str.strip()
-        + table["hour"].iloc[rows].astype(str).str.strip().str.zfill(2),
+        fields["date"].str.strip() + fields["hour"].str.strip().str.zfill(2),
         format="%Y%m%d%H",
         errors="coerce",
-    ).reset_index(drop=True)
+    )
     times = local_to_utc(label)
     lines = rows + 2  # the header is line 1
     parameter = kind.map(ARCHIVE_TYPES).fillna(kind)
 
-    values, raw_values = _numeric_block(table.iloc[:, 3:])
-    values, raw_values = values[rows], raw_values.reshape(values.shape)[rows].ravel()
     n_rows, n_stations = values.shape
     # Long frame built from integer codes: no per-cell strings (a national file has ~600k cells).
     parameter_codes, parameter_names = pd.factorize(parameter)
@@ -175,9 +222,9 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     meta = {
         "source": _name(source),
         "format": "cnemc-archive",
-        "rows": len(table),
+        "rows": len(body),
         "stations": len(stations),
-        "derived": int((~stored).sum()) * len(stations),
+        "derived": int(derived.sum()) * len(stations),
         "unknown_types": sorted(set(kind) - set(ARCHIVE_TYPES)),
     }
     return frame, meta

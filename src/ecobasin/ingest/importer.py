@@ -98,9 +98,9 @@ def _site_days(good: pd.DataFrame) -> set[tuple[str, date]]:
     # distinct times first: a file has ~100k values but only a few hundred distinct hours
     time_codes, times = pd.factorize(good["time"])
     site_codes, sites = pd.factorize(good["site_id"])
-    days = day_of_hour_ending(pd.Series(times)).dt.date.to_numpy()
-    pairs = np.unique(np.stack([site_codes, time_codes]), axis=1)
-    return {(str(sites[s]), days[t]) for s, t in pairs.T}
+    day_of_time, days = pd.factorize(day_of_hour_ending(pd.Series(times)).dt.date)
+    pairs = np.unique(site_codes.astype(np.int64) * len(days) + day_of_time[time_codes])
+    return {(str(sites[p // len(days)]), days[p % len(days)]) for p in pairs}
 
 
 def _described_sites(meta: dict[str, Any]) -> set[str]:

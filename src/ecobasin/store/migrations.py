@@ -93,4 +93,84 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "air quality: hourly and daily AQI per station and per city (HJ 633-2012 / HJ 633-2026)",
+        """
+        -- Written only by ecobasin.store.air (recomputed by ecobasin.jobs.air_quality). A
+        -- recompute deletes the affected keys and inserts the new rows in one transaction.
+        -- Concentrations are the reported values (GB/T 8170 rounded: integers [ug/m3], CO one
+        -- decimal [mg/m3]) the IAQIs were computed from; NULL = missing or invalid.
+        CREATE TABLE aqi_hourly (
+            scope       VARCHAR NOT NULL CHECK (scope IN ('site', 'city')),
+            scope_id    VARCHAR NOT NULL,         -- site_id, or the city code as text
+            time        TIMESTAMPTZ NOT NULL,     -- UTC; end of the hour (hour-ending)
+            rule_set    VARCHAR NOT NULL,         -- HJ633-2012 or HJ633-2026
+            aqi         SMALLINT,                 -- NULL when not published (HJ 633-2026 5.3.1)
+            level       TINYINT,                  -- 1..6 (HJ 633 level table), NULL with aqi
+            primary_pollutant VARCHAR,            -- 'PM2.5', 'PM2.5,PM10'; '' when AQI <= 50
+            exceeding   VARCHAR,                  -- IAQI > 100 (HJ 633-2012 3.4); NULL under 2026
+            publish_aqi BOOLEAN NOT NULL,
+            incomplete  BOOLEAN NOT NULL,         -- an indicator is missing
+            over_range  BOOLEAN NOT NULL,         -- a concentration above the table (IAQI 500)
+            iaqi_so2    SMALLINT,
+            iaqi_no2    SMALLINT,
+            iaqi_pm10   SMALLINT,
+            iaqi_co     SMALLINT,
+            iaqi_o3_1h  SMALLINT,
+            iaqi_o3_8h  SMALLINT,                 -- HJ 633-2012 only (8-h moving mean)
+            iaqi_pm25   SMALLINT,
+            so2_1h      DOUBLE,                   -- 1-h means [ug/m3], CO [mg/m3]
+            no2_1h      DOUBLE,
+            co_1h       DOUBLE,
+            o3_1h       DOUBLE,
+            pm10_1h     DOUBLE,
+            pm25_1h     DOUBLE,
+            o3_8h       DOUBLE,                   -- HJ 633-2012 real-time report only:
+            pm10_24h    DOUBLE,                   --   O3 8-h and PM 24-h moving means,
+            pm25_24h    DOUBLE,                   --   SO2 24-h moving mean (SO2 1-h > 800 rule)
+            so2_24h     DOUBLE,
+            n_stations  SMALLINT,                 -- city rows: stations with data that hour
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (scope, scope_id, time)
+        );
+        CREATE TABLE aqi_daily (
+            scope       VARCHAR NOT NULL CHECK (scope IN ('site', 'city')),
+            scope_id    VARCHAR NOT NULL,
+            day         DATE NOT NULL,            -- CST day: hours labelled 01:00 ... 24:00
+            rule_set    VARCHAR NOT NULL,
+            so2         DOUBLE,                   -- 24-h means [ug/m3] (>= 20 h, GB 3095 Table 4)
+            no2         DOUBLE,
+            co          DOUBLE,                   -- [mg/m3]
+            pm10        DOUBLE,
+            pm25        DOUBLE,
+            o3_8h       DOUBLE,                   -- O3 daily maximum 8-h mean (HJ 663 6)
+            o3_1h       DOUBLE,                   -- O3 daily maximum 1-h value
+            n_so2       SMALLINT,                 -- site: valid hours; city: stations with a
+            n_no2       SMALLINT,                 --   valid daily value
+            n_co        SMALLINT,
+            n_pm10      SMALLINT,
+            n_pm25      SMALLINT,
+            n_o3        SMALLINT,                 -- site: valid O3 hours
+            n_o3_8h     SMALLINT,                 -- site: valid 8-h windows; city: stations
+            aqi         SMALLINT,
+            level       TINYINT,
+            primary_pollutant VARCHAR,
+            exceeding   VARCHAR,
+            publish_aqi BOOLEAN NOT NULL,
+            incomplete  BOOLEAN NOT NULL,
+            over_range  BOOLEAN NOT NULL,
+            iaqi_so2    SMALLINT,
+            iaqi_no2    SMALLINT,
+            iaqi_pm10   SMALLINT,
+            iaqi_co     SMALLINT,
+            iaqi_o3_1h  SMALLINT,                 -- HJ 633-2012 only (daily max 1-h)
+            iaqi_o3_8h  SMALLINT,
+            iaqi_pm25   SMALLINT,
+            n_stations  SMALLINT,                 -- city rows: stations with data that day
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (scope, scope_id, day)
+        );
+        """,
+    ),
 ]

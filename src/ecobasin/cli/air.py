@@ -1,0 +1,407 @@
+"""Air-quality commands: aqi, evaluate, conformance; and the AQI refresh after imports.
+
+Tables go to the stderr console; CSV, JSON and conformance lines go to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from ecobasin import catalog
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    open_store,
+    progress,
+    settings,
+    table,
+)
+from ecobasin.conformance import run_lines
+from ecobasin.ingest.importer import ImportReport
+from ecobasin.jobs.air_quality import refresh_air_quality
+from ecobasin.standards import air
+from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
+from ecobasin.store import Store
+from ecobasin.store import air as store_air
+from ecobasin.timebase import CST
+
+__all__ = ["aqi", "conformance", "evaluate", "refresh_after_import"]
+
+FORMATS = ("table", "csv", "json")
+#: Stored concentration columns → display names (daily; hourly adds the moving means).
+DAILY_SHOWN = {
+    "pm25": "PM2.5",
+    "pm10": "PM10",
+    "o3_8h": "O3_8h",
+    "o3_1h": "O3_1h",
+    "no2": "NO2",
+    "so2": "SO2",
+    "co": "CO",
+}
+HOURLY_SHOWN = {
+    "pm25_1h": "PM2.5",
+    "pm10_1h": "PM10",
+    "o3_1h": "O3",
+    "no2_1h": "NO2",
+    "so2_1h": "SO2",
+    "co_1h": "CO",
+    "pm25_24h": "PM2.5_24h",
+    "pm10_24h": "PM10_24h",
+    "o3_8h": "O3_8h",
+}
+
+
+def refresh_after_import(store: Store, report: ImportReport) -> dict[str, Any]:
+    """Recompute the AQI of the site-days an import touched, with a progress bar.
+
+    Called by ``import cnemc``, ``import csv`` and ``demo`` after their import.
+    """
+    touched = report.touched_frame()
+    with progress() as bar:
+        task = bar.add_task("air quality 空气质量指数", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = refresh_air_quality(store, touched, progress=step)
+    console.print(
+        f"[green]AQI updated 空气质量指数已更新:[/] {result['site_days']:,} station-days, "
+        f"{result['city_days']:,} city-days ({', '.join(result['rule_sets']) or '-'}) "
+        f"in {result['seconds']:.1f} s"
+    )
+    return result
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}: use table, csv or json")
+
+
+def _city_codes(cities: list[str] | None) -> list[int] | None:
+    if not cities:
+        return None
+    try:
+        return [catalog.city_code(c) for c in cities]
+    except KeyError as error:
+        raise fail(f"unknown city 未知城市: {error.args[0]}") from None
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(text).date()
+    except ValueError:
+        raise fail(f"{name}: cannot read date {text!r}; use YYYY-MM-DD") from None
+
+
+def _instant(text: str | None, name: str) -> datetime | None:
+    """An ISO time; naive times are China Standard Time hour-ending labels."""
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise fail(
+            f"{name}: cannot read time {text!r}; use ISO 8601, e.g. 2025-01-31T10:00"
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(CST)
+    return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for row in frame.to_dict(orient="records"):
+        rec: dict[str, Any] = {}
+        for key, v in row.items():
+            k = str(key)
+            if v is None or (not isinstance(v, (list, dict, str)) and pd.isna(v)):
+                rec[k] = None
+            elif isinstance(v, np.integer):
+                rec[k] = int(v)
+            elif isinstance(v, np.floating):
+                rec[k] = int(v) if float(v).is_integer() else float(v)
+            elif isinstance(v, float) and v.is_integer():
+                rec[k] = int(v)
+            elif isinstance(v, np.bool_):
+                rec[k] = bool(v)
+            else:
+                rec[k] = v
+        out.append(rec)
+    return out
+
+
+def _emit(frame: pd.DataFrame, fmt: str, title: str) -> None:
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(json.dumps(_records(frame), ensure_ascii=False))
+    else:
+        console.print(table(frame, title))
+
+
+def _level_labels(level: pd.Series) -> tuple[list[Any], list[Any]]:
+    infos = air.levels()
+    zh = [None if pd.isna(v) else infos[int(v) - 1].category_zh for v in level]
+    en = [None if pd.isna(v) else infos[int(v) - 1].category_en for v in level]
+    return zh, en
+
+
+def _names(store: Store, scope: str) -> dict[str, str]:
+    if scope == "city":
+        cities = store.cities()
+        return {
+            str(c): f"{en} {zh}"
+            for c, en, zh in zip(cities["code"], cities["name_en"], cities["name_zh"], strict=True)
+        }
+    sites = store.sites(kinds=["air_station"])
+    return {
+        str(s): " ".join(str(x) for x in (zh, en) if isinstance(x, str) and x)
+        for s, zh, en in zip(sites["site_id"], sites["name_zh"], sites["name_en"], strict=True)
+    }
+
+
+def aqi(
+    city: Annotated[
+        list[str] | None,
+        typer.Option(help="City name or code, repeatable 城市 (default: every city)."),
+    ] = None,
+    site: Annotated[
+        list[str] | None, typer.Option(help="Station id, repeatable 站点 (instead of --city).")
+    ] = None,
+    daily: Annotated[
+        bool, typer.Option("--daily/--hourly", help="Daily report or real-time report 日报/实时报.")
+    ] = True,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First day (daily) or hour (hourly, naive = CST) 起始 [default: last 7 days / 24 h]."
+        ),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day or hour, inclusive 截止 [default: latest].")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json 输出格式.")] = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Show hourly or daily AQI of cities or stations 查询城市或站点空气质量指数 (HJ 633)."""
+    _check_format(fmt)
+    if city and site:
+        raise fail("give --city or --site, not both 城市与站点只能选一")
+    scope = "site" if site else "city"
+    ids = list(site) if site else None
+    codes = _city_codes(city)
+    if codes is not None:
+        ids = [str(c) for c in codes]
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        if daily:
+            d0, d1 = _day(start, "--start"), _day(end, "--end")
+            if d0 is None or d1 is None:
+                latest = store_air.aqi_latest(store, daily=True, scope=scope)
+                if latest is None:
+                    raise fail("no AQI stored yet 尚无数据: import data or run `ecobasin demo`")
+                d1 = d1 or latest
+                d0 = d0 or (d1 - timedelta(days=6))
+            frame = store_air.aqi_daily(store, scope=scope, ids=ids, start=d0, end=d1)
+        else:
+            t0, t1 = _instant(start, "--start"), _instant(end, "--end")
+            if t0 is None or t1 is None:
+                latest = store_air.aqi_latest(store, daily=False, scope=scope)
+                if latest is None:
+                    raise fail("no AQI stored yet 尚无数据: import data or run `ecobasin demo`")
+                t1 = t1 or latest.to_pydatetime()
+                t0 = t0 or (t1 - timedelta(hours=23))
+            frame = store_air.aqi_hourly(store, scope=scope, ids=ids, start=t0, end=t1)
+        names = _names(store, scope)
+    shown = _aqi_view(frame, scope, daily, names)
+    what = "daily AQI 日报" if daily else "hourly AQI 实时报"
+    _emit(
+        shown, fmt, f"{what} ({scope} {'站点' if scope == 'site' else '城市'}, {len(shown)} rows)"
+    )
+
+
+def _reported(values: pd.Series, name: str) -> pd.Series:
+    """Reported concentrations: integers [µg/m³], CO one decimal [mg/m³] (GB/T 8170)."""
+    if name.startswith("CO"):
+        return values.astype("float64")
+    return values.astype("float64").round().astype("Int64")
+
+
+def _aqi_view(frame: pd.DataFrame, scope: str, daily: bool, names: dict[str, str]) -> pd.DataFrame:
+    out = pd.DataFrame({scope: frame["scope_id"].astype(str)})
+    out["name"] = out[scope].map(names)
+    if daily:
+        out["day"] = pd.DatetimeIndex(frame["day"]).strftime("%Y-%m-%d")
+    else:
+        out["time_cst"] = pd.DatetimeIndex(frame["time"]).tz_convert(CST).strftime("%Y-%m-%d %H:%M")
+    out["aqi"] = frame["aqi"].astype("Int64")
+    out["level"] = frame["level"].astype("Int64")
+    out["category_zh"], out["category_en"] = _level_labels(frame["level"])
+    out["primary"] = frame["primary"]
+    for src, dst in (DAILY_SHOWN if daily else HOURLY_SHOWN).items():
+        out[dst] = _reported(frame[src], dst)
+    out["publish_aqi"] = frame["publish_aqi"]
+    out["rule_set"] = frame["rule_set"]
+    return out
+
+
+# -------------------------------------------------------------------------------------------
+# evaluate
+# -------------------------------------------------------------------------------------------
+
+
+def parse_period(text: str) -> tuple[str, date, date]:
+    """``2025`` → year, ``2025-10`` → month, ``2025Q3`` → quarter: (kind, first, last day)."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})|[Qq]([1-4]))?", text.strip())
+    if not m:
+        raise ValueError(f"cannot read period {text!r}: use 2025, 2025-10 or 2025Q3")
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"no month {month} in {text!r}")
+        p = pd.Period(year=year, month=month, freq="M")
+        kind = "month"
+    elif m.group(3):
+        p = pd.Period(year=year, quarter=int(m.group(3)), freq="Q")
+        kind = "quarter"
+    else:
+        p = pd.Period(year=year, freq="Y")
+        kind = "year"
+    return kind, p.start_time.date(), p.end_time.date()
+
+
+EVAL_COLUMNS = {
+    "SO2_mean": "SO2",
+    "SO2_p98": "SO2 P98",
+    "NO2_mean": "NO2",
+    "NO2_p98": "NO2 P98",
+    "PM10_mean": "PM10",
+    "PM10_p95": "PM10 P95",
+    "PM2.5_mean": "PM2.5",
+    "PM2.5_p95": "PM2.5 P95",
+    "CO_p95": "CO P95",
+    "O3_p90": "O3_8h P90",
+}
+
+
+def evaluation_table(
+    city_days: pd.DataFrame, kind: str, last_day: date
+) -> tuple[pd.DataFrame, str, str]:
+    """Assessment of each city over the period, from stored city daily rows.
+
+    Returns the table (one row per city, ranked), the compliance standard and the
+    composite-index method used (HJ 663-2013 §5, Appendix A; 环办监测〔2018〕19号).
+    """
+    daily = pd.DataFrame(
+        {
+            "city": city_days["scope_id"].astype(int).to_numpy(),
+            "date": pd.DatetimeIndex(city_days["day"]),
+            "SO2": city_days["so2"].to_numpy(dtype=float),
+            "NO2": city_days["no2"].to_numpy(dtype=float),
+            "CO": city_days["co"].to_numpy(dtype=float),
+            "PM10": city_days["pm10"].to_numpy(dtype=float),
+            "PM2.5": city_days["pm25"].to_numpy(dtype=float),
+            "O3_8h_max": city_days["o3_8h"].to_numpy(dtype=float),
+            "aqi": city_days["aqi"].to_numpy(dtype=float, na_value=np.nan),
+        }
+    )
+    standard = "GB3095-2012" if last_day < DEFAULT_SWITCH_DATE else "GB3095-2026"
+    method = "CNEMC-2018"
+    stats = air.annual_statistics(daily.drop(columns=["aqi"]), by="city", standard=standard)
+    ranking = air.city_ranking(daily, kind, method=method)
+    valid = air.period_means(daily.drop(columns=["aqi"]), kind, by="city")
+    out = pd.DataFrame({"city": ranking["city"].astype(int)})
+    stats = stats.set_index("city")
+    for src, dst in EVAL_COLUMNS.items():
+        out[dst] = _reported(out["city"].map(stats[src]), dst)
+    out["good days 优良天数"] = ranking["n_good_days"].to_numpy()
+    out["valid days 有效天数"] = ranking["n_valid_days"].to_numpy()
+    out["good % 优良率"] = ranking["good_day_percent"].to_numpy()
+    out["compliant 达标"] = out["city"].map(stats["compliant"])
+    vcols = [c for c in valid.columns if c.startswith("valid_")]
+    complete = valid.set_index("city")[vcols].all(axis=1)
+    out["valid period 统计有效"] = out["city"].map(complete)
+    out["index 综合指数"] = ranking["index"].to_numpy()
+    out["max single 最大分指数"] = ranking["max_single_index_pollutant"].to_numpy()
+    out["rank index 指数排名"] = ranking["rank_index"].to_numpy()
+    out["rank good 优良率排名"] = ranking["rank_good_days"].to_numpy()
+    rules = city_days.groupby(city_days["scope_id"].astype(int))["rule_set"].agg(
+        lambda s: "+".join(sorted(set(s)))
+    )
+    out["rule_set"] = out["city"].map(rules)
+    out = out.sort_values(["rank index 指数排名", "city"]).reset_index(drop=True)
+    return out, standard, method
+
+
+def evaluate(
+    period: Annotated[
+        str, typer.Option(help="Year 2025, month 2025-10 or quarter 2025Q3 评价时段.")
+    ],
+    cities: Annotated[
+        list[str] | None,
+        typer.Option(help="Show these cities, repeatable 城市 (ranks are among all cities)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json 输出格式.")] = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Assess and rank cities for a year, quarter or month 城市空气质量评价与排名 (HJ 663)."""
+    _check_format(fmt)
+    try:
+        kind, first, last = parse_period(period)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    codes = _city_codes(cities)
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        days = store_air.aqi_daily(store, scope="city", start=first, end=last)
+        names = _names(store, "city")
+    if days.empty:
+        raise fail(f"no city daily AQI for {period} 该时段无城市日数据")
+    frame, standard, method = evaluation_table(days, kind, last)
+    if codes is not None:
+        frame = frame[frame["city"].isin(codes)].reset_index(drop=True)
+    frame.insert(1, "name", frame["city"].astype(str).map(names))
+    frame["standard"] = standard
+    frame["method"] = method
+    title = (
+        f"air quality assessment {period} 环境空气质量评价 ({standard}, composite index "
+        f"综合指数 {method}; P98 SO2/NO2, P95 PM/CO, P90 O3_8h per HJ 663)"
+    )
+    _emit(frame, fmt, title)
+
+
+# -------------------------------------------------------------------------------------------
+# conformance
+# -------------------------------------------------------------------------------------------
+
+
+def conformance(
+    file: Annotated[
+        Path, typer.Argument(help="JSON-lines cases (kind, input, expect); - for stdin 用例文件.")
+    ],
+) -> None:
+    """Run conformance cases: one JSON result line per input line 一致性用例 (never stops)."""
+    if str(file) == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        if not file.is_file():
+            raise fail(f"no such file 文件不存在: {file}")
+        lines = file.read_text(encoding="utf-8").splitlines()
+    for line in run_lines(lines):
+        typer.echo(line)
