@@ -107,11 +107,13 @@ def _day(text: str | None, name: str) -> date | None:
 
 
 def _instant(text: str | None, name: str) -> datetime | None:
-    """An ISO time; naive times are China Standard Time hour-ending labels."""
+    """An ISO time; naive times are China Standard Time hour-ending labels (24:00 allowed)."""
     if text is None:
         return None
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?", text.strip())
     try:
-        stamp = pd.Timestamp(text)
+        # the hour-ending label 24:00 closes the day (HJ 663-2013 §3)
+        stamp = pd.Timestamp(m.group(1)) + pd.Timedelta(days=1) if m else pd.Timestamp(text)
     except ValueError:
         raise fail(
             f"{name}: cannot read time {text!r}; use ISO 8601, e.g. 2025-01-31T10:00"

@@ -165,7 +165,9 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     meta : dict
         ``source`` (file name), ``rows`` (CSV data rows), ``stations`` (station columns),
         ``derived`` (cells of derived types, not stored), ``unknown_types`` (row types that are
-        neither stored nor derived; their cells are returned as unknown parameters).
+        neither stored nor derived; their cells are returned as unknown parameters),
+        ``missing`` (empty cells, not in the frame) and ``keys_unique`` (no date/hour/type row
+        or station column repeats, so the frame has no duplicate keys).
     """
     header, body = _archive_lines(source)
     columns = [c.strip() for c in header.split(",")]
@@ -198,27 +200,27 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     lines = rows + 2  # the header is line 1
     parameter = kind.map(ARCHIVE_TYPES).fillna(kind)
 
-    n_rows, n_stations = values.shape
-    # Long frame built from integer codes: no per-cell strings (a national file has ~600k cells).
+    n_stations = values.shape[1]
+    # Long frame built from integer codes: no per-cell strings (a national file has ~600k
+    # cells), and only of the cells that hold something: empty cells are counted, not listed.
+    flat = values.ravel()
+    filled = np.flatnonzero(~(np.isnan(flat) & pd.isna(raw_values)))
+    row_of, station_of = np.divmod(filled, n_stations)
     parameter_codes, parameter_names = pd.factorize(parameter)
     frame = _candidates(
-        site_id=_categorical(np.tile(np.arange(n_stations), n_rows), stations),
-        parameter=_categorical(
-            np.repeat(parameter_codes, n_stations), [str(p) for p in parameter_names]
-        ),
-        period=_categorical(np.zeros(n_rows * n_stations, dtype=int), ["1h"]),
-        time=pd.DatetimeIndex(
-            np.repeat(times.dt.tz_localize(None).to_numpy(), n_stations)
-        ).tz_localize("UTC"),
-        value=values.ravel(),
-        raw_value=raw_values,
+        site_id=_categorical(station_of, stations),
+        parameter=_categorical(parameter_codes[row_of], [str(p) for p in parameter_names]),
+        period=_categorical(np.zeros(len(filled), dtype=int), ["1h"]),
+        time=pd.DatetimeIndex(times.dt.tz_localize(None).to_numpy()[row_of]).tz_localize("UTC"),
+        value=flat[filled],
+        raw_value=raw_values[filled],
         unit=None,
         flag=None,
-        line=np.repeat(lines, n_stations),
-        field=_categorical(
-            np.tile(np.arange(n_stations), n_rows), ["column " + s for s in stations]
-        ),
+        line=lines[row_of],
+        field=_categorical(station_of, ["column " + s for s in stations]),
     )
+    # One row per (date, hour, type) and one column per station make every key unique.
+    unique = not fields.duplicated().any() and len(set(stations)) == len(stations)
     meta = {
         "source": _name(source),
         "format": "cnemc-archive",
@@ -226,6 +228,8 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         "stations": len(stations),
         "derived": int(derived.sum()) * len(stations),
         "unknown_types": sorted(set(kind) - set(ARCHIVE_TYPES)),
+        "missing": int(flat.size - len(filled)),
+        "keys_unique": bool(unique),
     }
     return frame, meta
 

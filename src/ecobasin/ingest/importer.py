@@ -96,9 +96,10 @@ def _site_days(good: pd.DataFrame) -> set[tuple[str, date]]:
     if good.empty:
         return set()
     # distinct times first: a file has ~100k values but only a few hundred distinct hours
-    time_codes, times = pd.factorize(good["time"])
+    stamps, time_codes = np.unique(pd.DatetimeIndex(good["time"]).asi8, return_inverse=True)
     site_codes, sites = pd.factorize(good["site_id"])
-    day_of_time, days = pd.factorize(day_of_hour_ending(pd.Series(times)).dt.date)
+    local_days = day_of_hour_ending(pd.Series(pd.to_datetime(stamps, unit="us", utc=True)))
+    day_of_time, days = pd.factorize(local_days.dt.date)
     pairs = np.unique(site_codes.astype(np.int64) * len(days) + day_of_time[time_codes])
     return {(str(sites[p // len(days)]), days[p % len(days)]) for p in pairs}
 
@@ -114,8 +115,13 @@ def _described_sites(meta: dict[str, Any]) -> set[str]:
 def _prepare(
     frame: pd.DataFrame, meta: dict[str, Any], known: set[str], registry: pd.DataFrame
 ) -> _Prepared:
-    validated = validate_observations(frame, known | _described_sites(meta), registry)
-    return _Prepared(meta, validated, len(frame), _site_days(validated.good))
+    validated = validate_observations(
+        frame, known | _described_sites(meta), registry, keys_unique=meta.get("keys_unique", False)
+    )
+    validated.missing += int(meta.get("missing", 0))
+    return _Prepared(
+        meta, validated, len(frame) + int(meta.get("missing", 0)), _site_days(validated.good)
+    )
 
 
 # Worker state for parallel imports: set once per worker process by _init_worker.

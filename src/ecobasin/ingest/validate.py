@@ -162,7 +162,11 @@ def _later_duplicates(frame: pd.DataFrame, alive: np.ndarray) -> np.ndarray:
 
 
 def validate_observations(
-    candidates: pd.DataFrame, known_sites: Set[str], registry: pd.DataFrame
+    candidates: pd.DataFrame,
+    known_sites: Set[str],
+    registry: pd.DataFrame,
+    *,
+    keys_unique: bool = False,
 ) -> Validated:
     """Split candidate observations into rows to store and rejected rows with reasons.
 
@@ -181,6 +185,9 @@ def validate_observations(
         Site ids registered in the store.
     registry : pandas.DataFrame
         The parameter registry (``catalog.parameters()``), indexed by parameter.
+    keys_unique : bool, default False
+        The reader has proven that no key repeats (a wide file with unique rows and columns),
+        so the per-row duplicate check is skipped.
 
     Returns
     -------
@@ -271,7 +278,7 @@ def validate_observations(
             ),
         )
     check(
-        _later_duplicates(frame, alive),
+        np.zeros(len(frame), dtype=bool) if keys_unique else _later_duplicates(frame, alive),
         "duplicate_row",
         lambda r: (
             "the same site, parameter and time appears again later in the batch; "
