@@ -6,6 +6,7 @@ Tables B.1/B.2 and their HJ/T 212-2005 原编码 (the factor codes), and plain u
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -244,7 +245,9 @@ def test_micrograms_to_milligrams_and_back() -> None:
     assert float(out) == 5.0
 
 
-@pytest.mark.parametrize("alias", ["ug/m3", "µg/m3", "μg/m³", "μg/m3", "ug/m^3", "ug m-3", "微克/立方米"])
+@pytest.mark.parametrize(
+    "alias", ["ug/m3", "µg/m3", "μg/m³", "μg/m3", "ug/m^3", "ug m-3", "微克/立方米"]
+)
 def test_micro_aliases(alias: str) -> None:
     # µ (U+00B5 micro sign) and μ (U+03BC Greek mu) and u all mean micro
     assert catalog.canonical_unit_name(alias) == "µg/m³"
@@ -309,14 +312,14 @@ def _inside(point: list[float], ring: list[list[float]]) -> bool:
     """Ray casting (even-odd rule)."""
     x, y = point
     inside = False
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
 
 
 def _area(ring: list[list[float]]) -> float:
-    return 0.5 * sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
+    return 0.5 * sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in itertools.pairwise(ring))
 
 
 @pytest.fixture(scope="module")

@@ -99,7 +99,11 @@ def test_archive_reader_shapes_and_meta(tmp_path: Path) -> None:
     assert frame["unit"].isna().all()
     assert "PM2.5_24h" not in set(frame["parameter"].astype(str))
     first = frame.iloc[0]
-    assert (str(first["site_id"]), str(first["parameter"]), first["value"]) == ("1431A", "AQI", 108.0)
+    assert (str(first["site_id"]), str(first["parameter"]), first["value"]) == (
+        "1431A",
+        "AQI",
+        108.0,
+    )
     assert first["time"] == T0
     assert (first["line"], str(first["field"])) == (2, "column 1431A")
     text = frame[frame["raw_value"].notna()]

@@ -338,7 +338,9 @@ def test_beijing_sites(beijing) -> None:
     assert sites["site_id"].str.startswith("BJ-").all()
     assert set(sites["city_code"]) == {110100}
     assert sites.set_index("site_id").loc["BJ-Dongsi", "name_zh"] == "东四"
-    per_site = store.execute("SELECT site_id, count(DISTINCT time) AS n FROM observations GROUP BY 1")
+    per_site = store.execute(
+        "SELECT site_id, count(DISTINCT time) AS n FROM observations GROUP BY 1"
+    )
     assert len(per_site) == BEIJING_STATIONS
     assert (per_site["n"] <= BEIJING_HOURS).all()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecobasin.forecast.warning import warning_level
 from ecobasin.standards import air
@@ -170,3 +172,24 @@ def test_warning_648_strict_thresholds() -> None:
     assert warning_level([201, 200, 190]) == "orange"
     assert warning_level([250, 320, 260]) == "red"
     assert warning_level([320, 140, 120]) == "yellow"
+
+
+@given(
+    st.lists(st.integers(0, 500), min_size=1, max_size=60),
+    st.sampled_from([90, 95, 98]),
+)
+def test_grouped_percentile_is_exact_hj663_appendix_a(values: list[int], p: int) -> None:
+    """HJ 663-2013 Appendix A: k = 1 + (n−1)·p%, C_p = X(s) + (X(s+1) − X(s))·(k − s).
+
+    The vectorised form must equal the formula in exact rational arithmetic (float k can fall
+    a hair short of an integer and pick the wrong order statistic)."""
+    from fractions import Fraction
+
+    ordered = sorted(values)
+    n = len(ordered)
+    k = 1 + Fraction((n - 1) * p, 100)
+    s = int(k)
+    upper = ordered[min(s, n - 1)]
+    exact = ordered[s - 1] + (upper - ordered[s - 1]) * (k - s)
+    got = air.grouped_percentile(values, [0] * n, p).iloc[0]
+    assert got == float(exact)

@@ -87,10 +87,19 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         assert versions["description"].tolist() == [d for _, d, _ in MIGRATIONS]
         first_applied = versions["applied_at"].tolist()
         tables = set(store.execute("SELECT table_name FROM duckdb_tables()")["table_name"])
-        assert {"cities", "parameters", "sites", "observations", "meteorology", "rejected"} <= tables
+        assert {
+            "cities",
+            "parameters",
+            "sites",
+            "observations",
+            "meteorology",
+            "rejected",
+        } <= tables
         assert "import_batches" in tables
     with Store(path) as store:  # reopening applies nothing again
-        again = store.execute("SELECT version, applied_at::VARCHAR AS applied_at FROM schema_version")
+        again = store.execute(
+            "SELECT version, applied_at::VARCHAR AS applied_at FROM schema_version"
+        )
         assert again["version"].tolist() == [v for v, _, _ in MIGRATIONS]
         assert again["applied_at"].tolist() == first_applied
         assert store.summary()["schema_version"] == LATEST
@@ -327,7 +336,11 @@ def test_export_csv_has_utc_and_cst_times(filled: Store, tmp_path: Path) -> None
     utc = pd.to_datetime(frame["time_utc"], utc=True)
     assert list(utc) == [T0, T0 + HOUR, T0 + 2 * HOUR]
     # 2021-12-31T16:00Z is labelled 2022-01-01 00:00 CST
-    assert frame["time_cst"].tolist() == ["2022-01-01 00:00", "2022-01-01 01:00", "2022-01-01 02:00"]
+    assert frame["time_cst"].tolist() == [
+        "2022-01-01 00:00",
+        "2022-01-01 01:00",
+        "2022-01-01 02:00",
+    ]
     cst = pd.to_datetime(frame["time_cst"]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
     assert list(cst) == list(utc)
     assert frame["value"].tolist() == [81, 82, 83]
@@ -338,9 +351,7 @@ def test_export_csv_has_utc_and_cst_times(filled: Store, tmp_path: Path) -> None
 def test_export_parquet_is_hive_partitioned(filled: Store, tmp_path: Path) -> None:
     out = tmp_path / "lake"
     assert filled.export_observations(out, "parquet") == 12
-    folders = sorted(
-        str(p.parent.relative_to(out)) for p in out.rglob("*.parquet")
-    )
+    folders = sorted(str(p.parent.relative_to(out)) for p in out.rglob("*.parquet"))
     # the first hour (CST 2022-01-01 00:00 = 24:00 of 2021-12-31) belongs to December 2021
     assert sorted(set(folders)) == [
         "year=2021/month=12/city=510100",
@@ -417,7 +428,15 @@ def test_second_process_gets_a_clear_busy_error(held_file: Path) -> None:
 def test_file_is_free_again_after_the_holder_stops(tmp_path: Path) -> None:
     path = tmp_path / "free.duckdb"
     Store(path).close()
-    subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(path)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+            str(path),
+        ],
+        check=True,
+    )
     with Store(path) as store:
         assert store.schema_version == LATEST
 

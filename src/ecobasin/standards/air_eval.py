@@ -112,15 +112,19 @@ def grouped_percentile(values: npt.ArrayLike, groups: npt.ArrayLike, p: float) -
     v, codes = v[order], codes[order]
     n = np.bincount(codes, minlength=len(uniq))
     start = np.concatenate([[0], np.cumsum(n)[:-1]])
-    k = 1 + (n - 1) * p / 100.0
-    s = np.floor(k).astype(np.int64)
+    # k = 1 + (n - 1)·p% in integer hundredths of a percent, so s and the fraction (k − s)
+    # are exact (a float k can land a hair below an integer and pick the wrong X(s)).
+    basis = int(round(p * 100))
+    whole, part = np.divmod((n - 1) * basis, 10_000)
+    s = 1 + whole
     lo_i = start + np.clip(s - 1, 0, None)
     hi_i = start + np.minimum(s, n - 1)
     res = np.full(len(uniq), np.nan)
     has = n > 0
     lo = v[np.clip(lo_i, 0, max(len(v) - 1, 0))] if len(v) else np.zeros(len(uniq))
     hi = v[np.clip(hi_i, 0, max(len(v) - 1, 0))] if len(v) else np.zeros(len(uniq))
-    res[has] = (lo + (hi - lo) * (k - s))[has]
+    # one division at the end: exact for the integer and one-decimal values stations report
+    res[has] = ((lo * 10_000 + (hi - lo) * part) / 10_000)[has]
     return pd.Series(res, index=pd.Index(uniq))
 
 
