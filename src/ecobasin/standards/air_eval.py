@@ -114,7 +114,7 @@ def grouped_percentile(values: npt.ArrayLike, groups: npt.ArrayLike, p: float) -
     start = np.concatenate([[0], np.cumsum(n)[:-1]])
     # k = 1 + (n - 1)·p% in integer hundredths of a percent, so s and the fraction (k − s)
     # are exact (a float k can land a hair below an integer and pick the wrong X(s)).
-    basis = int(round(p * 100))
+    basis = round(p * 100)
     whole, part = np.divmod((n - 1) * basis, 10_000)
     s = 1 + whole
     lo_i = start + np.clip(s - 1, 0, None)

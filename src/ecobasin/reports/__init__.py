@@ -1,0 +1,1 @@
+"""Report builders: tables and documents made from stored data and the standards."""
