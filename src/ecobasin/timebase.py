@@ -8,7 +8,8 @@ HJ 663-2013 §3). An hourly value is therefore stored at the UTC instant its hou
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
@@ -17,6 +18,7 @@ __all__ = [
     "day_of_hour_ending",
     "local_label",
     "local_to_utc",
+    "parse_instant",
 ]
 
 #: China Standard Time: a fixed UTC+8 offset, as the standards use it.
@@ -60,3 +62,23 @@ def day_of_hour_ending(instants: pd.Series) -> pd.Series:
     """
     local = local_label(instants) - pd.Timedelta(hours=1)
     return local.dt.normalize()
+
+
+def parse_instant(text: str) -> datetime:
+    """A UTC instant from ISO 8601 text; a time without an offset is a CST label.
+
+    The hour-ending label ``24:00`` is accepted and closes its day (``2025-01-31T24:00`` is
+    ``2025-02-01T00:00`` CST), as Chinese hourly data writes it (HJ 663-2013 §3).
+
+    Raises
+    ------
+    ValueError
+        When the text is not a time.
+    """
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?", text.strip())
+    stamp = pd.Timestamp(match.group(1)) + pd.Timedelta(days=1) if match else pd.Timestamp(text)
+    if pd.isna(stamp):
+        raise ValueError(f"cannot read time {text!r}")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(CST)
+    return stamp.tz_convert("UTC").to_pydatetime()

@@ -363,14 +363,6 @@ def test_main_ring_of_each_city_is_large(boundaries: dict) -> None:
         assert largest > 0.3, feature["properties"]["name_en"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: boundaries_sichuan.geojson keeps 3-position, zero-area rings from the echarts "
-        "decoding (Chengdu, Mianyang, Suining, Leshan, Ziyang); RFC 7946 §3.1.6 needs ≥ 4 "
-        "positions per linear ring"
-    ),
-)
 def test_every_ring_is_a_valid_linear_ring(boundaries: dict) -> None:
     degenerate = [
         (feature["properties"]["name_en"], len(ring))

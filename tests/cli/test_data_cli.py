@@ -227,14 +227,6 @@ def test_bad_mappings(tmp_path: Path) -> None:
     assert "unknown unit 'furlong'" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a mapping file that is not valid TOML raises tomllib.TOMLDecodeError, which "
-        "neither load_mapping (→ MappingError) nor the CLI (catches MappingError, UnitError, "
-        "KeyError) handles: the user gets a traceback instead of a clear message"
-    ),
-)
 def test_mapping_that_is_not_toml(tmp_path: Path) -> None:
     data = write(tmp_path, "d.csv", "t,v\n2022-01-01T00:00,1\n")
     broken = write(tmp_path, "broken.toml", "[time\ncolumn = \n")
@@ -258,13 +250,6 @@ def test_bad_export_time(tmp_path: Path) -> None:
     assert "cannot read time 'yesterday-ish'" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the export time error suggests '2025-01-31T24:00' (hour-ending 24:00), but "
-        "_instant parses with pd.Timestamp, which refuses hour 24, so the suggested form fails"
-    ),
-)
 def test_export_accepts_the_hour_ending_2400_it_suggests(tmp_path: Path) -> None:
     db = tmp_path / "t.duckdb"
     ok("init", "--db", db)

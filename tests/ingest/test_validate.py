@@ -78,14 +78,6 @@ def test_not_a_number() -> None:
     assert "site=1431A" in record["raw"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a value that parses to ±inf ('1e999', 'inf') has no raw_value, so the "
-        "not_a_number reason is 'value ' + None = NaN; Store.reject then violates "
-        "rejected.reason NOT NULL and the whole import aborts"
-    ),
-)
 def test_infinite_value_is_rejected_with_a_reason() -> None:
     record = one_rejection(candidates({"value": np.inf}))
     assert record["reason_code"] == "not_a_number"
@@ -253,14 +245,6 @@ def test_everything_is_accounted_for() -> None:
     assert result.rejected["reason"].map(lambda r: isinstance(r, str) and r != "").all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a candidate without a site id (None: a mapping column with no site and no [site] "
-        "column) is marked unknown but _unknown_sites groups by site_id with dropna, so the row "
-        "vanishes: not stored, not rejected, not missing"
-    ),
-)
 def test_row_without_a_site_is_rejected_not_lost() -> None:
     frame = candidates({"site_id": None, "value": 1.0}, {"value": 2.0})
     result = validate_observations(frame, KNOWN, REGISTRY)

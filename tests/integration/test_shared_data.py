@@ -188,14 +188,6 @@ def test_chengdu_counts(chengdu, chengdu_file: pd.DataFrame) -> None:
     assert 0.05 < empty / (3 * CHENGDU_ROWS) < 0.08
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: ImportReport.missing (and .rejected) add the meteorology cells to the "
-        "observation counts while .records counts observation cells only, so the printed "
-        "report does not add up (records 78,840; stored 73,505; missing 20,950)"
-    ),
-)
 def test_chengdu_report_adds_up(chengdu) -> None:
     _, report, _ = chengdu
     stored = report.stored.inserted + report.stored.replaced + report.stored.unchanged

@@ -229,15 +229,6 @@ def test_batches_are_recorded(store: Store) -> None:
     assert pd.isna(batches["finished_at"].iloc[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Warning,
-    reason=(
-        "BUG: Store.execute returns DuckDB's .df(), which under pandas 3.1 emits a "
-        "Pandas4Warning (inplace deprecation) for every TIMESTAMPTZ column; queries.py casts "
-        "to TIMESTAMP to avoid it, Store.execute does not"
-    ),
-)
 def test_execute_reads_timestamps_without_warnings(store: Store) -> None:
     store.begin_batch("csv", "a.csv")
     frame = store.execute("SELECT started_at FROM import_batches")

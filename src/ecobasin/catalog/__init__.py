@@ -280,10 +280,26 @@ def boundaries(region: Region) -> dict[str, Any]:
                     "name_en": str(row["name_en"]),
                     "center": feature["properties"].get("center"),
                 },
-                "geometry": feature["geometry"],
+                "geometry": _valid_rings(feature["geometry"]),
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _valid_rings(geometry: dict[str, Any]) -> dict[str, Any]:
+    """The geometry without degenerate rings (fewer than 4 positions: RFC 7946 §3.1.6).
+
+    Decoding the coarse echarts outlines leaves a few 3-point slivers of zero area; they carry
+    no territory, so they are dropped rather than repaired.
+    """
+
+    def polygon(rings: list[Any]) -> list[Any]:
+        return [ring for ring in rings if len(ring) >= 4]
+
+    if geometry["type"] == "Polygon":
+        return {"type": "Polygon", "coordinates": polygon(geometry["coordinates"])}
+    parts = [p for p in (polygon(rings) for rings in geometry["coordinates"]) if p]
+    return {"type": "MultiPolygon", "coordinates": parts}
 
 
 def read_rows(name: str) -> list[dict[str, str]]:

@@ -6,7 +6,6 @@ Tables go to the stderr console; CSV, JSON and conformance lines go to stdout.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from ecobasin.reports.air import assessment_table, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
-from ecobasin.timebase import CST
+from ecobasin.timebase import CST, parse_instant
 
 __all__ = ["aqi", "conformance", "evaluate", "refresh_after_import"]
 
@@ -110,17 +109,12 @@ def _instant(text: str | None, name: str) -> datetime | None:
     """An ISO time; naive times are China Standard Time hour-ending labels (24:00 allowed)."""
     if text is None:
         return None
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?", text.strip())
     try:
-        # the hour-ending label 24:00 closes the day (HJ 663-2013 §3)
-        stamp = pd.Timestamp(m.group(1)) + pd.Timedelta(days=1) if m else pd.Timestamp(text)
+        return parse_instant(text)
     except ValueError:
         raise fail(
-            f"{name}: cannot read time {text!r}; use ISO 8601, e.g. 2025-01-31T10:00"
+            f"{name}: cannot read time {text!r}; use ISO 8601, e.g. 2025-01-31T24:00"
         ) from None
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(CST)
-    return stamp.tz_convert("UTC").to_pydatetime()
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.ingest import csvmap, importer
 from ecobasin.store import Store
-from ecobasin.timebase import CST
+from ecobasin.timebase import parse_instant
 
 import_app = typer.Typer(help="Import monitoring data 导入监测数据.", no_args_is_help=True)
 sites_app = typer.Typer(help="List or register sites 站点.", invoke_without_command=True)
@@ -58,14 +58,26 @@ def print_report(report: importer.ImportReport, title: str) -> None:
         ("empty cells 缺测", report.missing),
         ("derived, recomputed by ecobasin 派生值(不入库)", report.derived),
         ("sites added 新增站点", report.sites_added),
-        ("meteorology stored 气象", report.meteorology.inserted + report.meteorology.replaced),
     ]
     rows += [(f"rejected 拒收: {code}", n) for code, n in sorted(report.rejected.items())]
+    if report.meteorology_records:
+        weather = report.meteorology
+        rows += [
+            ("weather cells read 气象记录", report.meteorology_records),
+            ("weather stored 气象入库 (city-hours)", weather.inserted + weather.replaced),
+            ("weather empty 气象缺测", report.meteorology_missing),
+        ]
+        rows += [
+            (f"weather rejected 气象拒收: {code}", n)
+            for code, n in sorted(report.meteorology_rejected.items())
+        ]
     for name, value in rows:
         view.add_row(name, f"{value:,}")
     console.print(view)
     for name, reason in report.failed_files:
         console.print(f"[red]file not imported 文件未导入:[/] {name}: {reason}")
+    if report.failed_files:  # the rest is stored; the exit status still says not everything was
+        raise typer.Exit(1)
     if report.rejected:
         console.print("see the reasons with 查看原因: [bold]ecobasin rejected[/]")
 
@@ -225,16 +237,13 @@ def _city_codes(cities: list[str] | None) -> list[int] | None:
 
 
 def _instant(text: str | None) -> datetime | None:
-    """An ISO time; naive times are China Standard Time."""
+    """An ISO time; naive times are China Standard Time hour-ending labels (24:00 allowed)."""
     if text is None:
         return None
     try:
-        stamp = pd.Timestamp(text)
+        return parse_instant(text)
     except ValueError:
         raise fail(f"cannot read time {text!r}: use ISO 8601, e.g. 2025-01-31T24:00") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(CST)
-    return stamp.tz_convert("UTC").to_pydatetime()
 
 
 def export(

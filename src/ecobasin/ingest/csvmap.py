@@ -207,15 +207,33 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
                 f"no mapping file {name_or_path!r}; bundled mappings: {sorted(bundled)}"
             )
         path = bundled[str(name_or_path)]
+    try:
+        return _parse_mapping(path)
+    except tomllib.TOMLDecodeError as error:
+        raise MappingError(f"{path.name}: not valid TOML ({error})") from None
+    except (catalog.UnitError, KeyError) as error:
+        raise MappingError(f"{path.name}: {error.args[0] if error.args else error}") from None
+
+
+def _parse_mapping(path: Path) -> Mapping:
     config = tomllib.loads(path.read_text(encoding="utf-8"))
     for section in ("time", "site", "observations"):
         if section not in config:
             raise MappingError(f"{path.name}: missing [{section}] section")
+    site_column = "column" in config["site"] or "id" in config["site"]
     for entry in config["observations"]:
+        for key in ("column", "parameter"):
+            if key not in entry:
+                raise MappingError(f"{path.name}: an [[observations]] entry has no {key!r}")
         if resolve_parameter(entry["parameter"]) is None:
             raise MappingError(f"{path.name}: unknown parameter {entry['parameter']!r}")
         if "unit" in entry:
             catalog.canonical_unit_name(entry["unit"])
+        if not site_column and "site" not in entry:
+            raise MappingError(
+                f"{path.name}: column {entry['column']!r} has no site: give it site = ..., "
+                "or name the site column in [site]"
+            )
     met = config.get("meteorology", {})
     mapping = Mapping(
         name=str(config.get("source", {}).get("name", path.stem)),

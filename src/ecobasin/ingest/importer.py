@@ -50,6 +50,9 @@ class ImportReport:
     rejected: Counter[str] = field(default_factory=Counter)
     sites_added: int = 0
     meteorology: WriteCounts = field(default_factory=WriteCounts)
+    meteorology_records: int = 0
+    meteorology_missing: int = 0
+    meteorology_rejected: Counter[str] = field(default_factory=Counter)
     failed_files: list[tuple[str, str]] = field(default_factory=list)
     #: (site_id, local day) pairs that received values: what derived products must recompute.
     touched: set[tuple[str, date]] = field(default_factory=set)
@@ -70,7 +73,12 @@ class ImportReport:
             "derived_not_stored": self.derived,
             "rejected": dict(self.rejected),
             "sites_added": self.sites_added,
-            "meteorology": self.meteorology.as_dict(),
+            "meteorology": {
+                **self.meteorology.as_dict(),
+                "records": self.meteorology_records,
+                "missing": self.meteorology_missing,
+                "rejected": dict(self.meteorology_rejected),
+            },
             "failed_files": [f"{name}: {reason}" for name, reason in self.failed_files],
         }
 
@@ -191,6 +199,13 @@ class _Session:
         self.store.finish_batch(batch, {"failed": reason})
         self.report.rejected["unreadable_file"] += 1
 
+    def abort(self, error: BaseException) -> None:
+        """Roll back everything since the last flush (an unexpected error, not a bad record)."""
+        if self.transaction is not None:
+            transaction, self.transaction = self.transaction, None
+            transaction.__exit__(type(error), error, error.__traceback__)
+        self.pending, self.pending_rows = [], 0
+
     def flush(self) -> None:
         """Write the queued rows and commit everything since the last flush."""
         if self.transaction is None:
@@ -238,13 +253,17 @@ def _import_files(
     else:
         _init_worker(session.known, session.registry)
         results = (_read_and_prepare(read, path) for path in files)
-    for path, result in zip(files, results, strict=True):
-        if isinstance(result, _Prepared):
-            session.commit(result)
-        else:
-            session.fail(path, result[1])
-        if progress:
-            progress(path)
+    try:
+        for path, result in zip(files, results, strict=True):
+            if isinstance(result, _Prepared):
+                session.commit(result)
+            else:
+                session.fail(path, result[1])
+            if progress:
+                progress(path)
+    except BaseException as error:
+        session.abort(error)
+        raise
     session.flush()
     return session.report
 
@@ -261,10 +280,14 @@ def import_frames(
     as a file, so a generated bad value is rejected like a real one.
     """
     session = _Session(store, kind)
-    for frame, meta in frames:
-        session.add(frame, meta)
-        if progress:
-            progress(meta)
+    try:
+        for frame, meta in frames:
+            session.add(frame, meta)
+            if progress:
+                progress(meta)
+    except BaseException as error:
+        session.abort(error)
+        raise
     session.flush()
     return session.report
 
@@ -328,8 +351,10 @@ def _import_meteorology(
     # sites of a city: the meteorology table is keyed by city and hour.
     validated = validate_observations(candidates, set(candidates["site_id"]), registry)
     _keep_aside(store, validated, meta["source"] + " (meteorology)", batch)
-    report.rejected.update(validated.counts)
-    report.missing += validated.missing
+    # weather is counted apart, so each half of the report adds up on its own
+    report.meteorology_records += len(candidates)
+    report.meteorology_rejected.update(validated.counts)
+    report.meteorology_missing += validated.missing
     good = validated.good
     if fixed_city is not None:
         good["site_id"] = str(fixed_city)

@@ -63,7 +63,7 @@ Reason = Callable[[pd.DataFrame], "pd.Series | str"]
 
 
 def _raw_text(rows: pd.DataFrame) -> pd.Series:
-    value = rows["raw_value"].where(rows["raw_value"].notna(), rows["value"].astype(str))
+    value = _cell_text(rows)
     return (
         "site="
         + rows["site_id"].astype(str)
@@ -76,6 +76,11 @@ def _raw_text(rows: pd.DataFrame) -> pd.Series:
     )
 
 
+def _cell_text(rows: pd.DataFrame) -> pd.Series:
+    """The cell as received: its text, or the number it parsed to (e.g. inf) when it had none."""
+    return rows["raw_value"].where(rows["raw_value"].notna(), rows["value"].map(str)).astype(str)
+
+
 def _record_ref(rows: pd.DataFrame) -> pd.Series:
     return "line " + rows["line"].astype(str) + " " + rows["field"].astype(str)
 
@@ -83,7 +88,12 @@ def _record_ref(rows: pd.DataFrame) -> pd.Series:
 def _unknown_sites(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
     """One rejected record per unknown site (a national file holds ~1,700 stations; a region
     registers a few dozen), naming how many of its values were kept out."""
-    groups = frame[mask].groupby("site_id", observed=True, sort=True)
+    sites = (
+        frame.loc[mask, "site_id"]
+        .astype(object)
+        .where(frame.loc[mask, "site_id"].notna(), "(none)")
+    )
+    groups = frame[mask].assign(site_id=sites).groupby("site_id", sort=True)
     summary = groups.agg(n=("line", "size"), first=("line", "min"), last=("line", "max"))
     return pd.DataFrame(
         {
@@ -249,7 +259,7 @@ def validate_observations(
     check(
         ~np.isfinite(values),
         "not_a_number",
-        lambda r: "value " + r["raw_value"].astype(str) + " is not a number",
+        lambda r: "value " + _cell_text(r) + " is not a number",
     )
     bounds = registry[["min_value", "max_value"]].astype(float)
     low = _lookup(frame["parameter"], lambda names: bounds["min_value"].reindex(names), np.nan)

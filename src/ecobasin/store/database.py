@@ -478,4 +478,7 @@ class Store:
 
     def execute(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame (for the shell's reports and tests)."""
-        return self.con.execute(sql, list(params) if params else []).df()
+        relation = self.con.sql(sql, params=list(params) if params else None)
+        # through Arrow: pandas warns when DuckDB hands it TIMESTAMPTZ columns directly
+        frame: pd.DataFrame = relation.to_arrow_table().to_pandas()
+        return frame
