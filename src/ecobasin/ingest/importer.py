@@ -14,18 +14,19 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ecobasin import catalog
 from ecobasin.ingest import cnemc, csvmap
 from ecobasin.ingest.validate import Validated, as_float, validate_observations
-from ecobasin.store import Store, WriteCounts
+from ecobasin.store import Store, WriteCounts, observation_table, with_batch
 from ecobasin.timebase import day_of_hour_ending
 
 __all__ = ["ImportReport", "import_cnemc", "import_csv", "import_sites"]
@@ -94,9 +95,10 @@ class _Prepared:
     """A source read and validated, ready to be written by the one process that writes."""
 
     meta: dict[str, Any]
-    validated: Validated
+    validated: Validated  # its ``good`` frame is emptied: the rows travel as ``table``
     records: int
     touched: set[tuple[str, date]]
+    table: pa.Table  # the good rows, ready to write (batch id set by the writer)
 
 
 def _site_days(good: pd.DataFrame) -> set[tuple[str, date]]:
@@ -127,9 +129,9 @@ def _prepare(
         frame, known | _described_sites(meta), registry, keys_unique=meta.get("keys_unique", False)
     )
     validated.missing += int(meta.get("missing", 0))
-    return _Prepared(
-        meta, validated, len(frame) + int(meta.get("missing", 0)), _site_days(validated.good)
-    )
+    touched, table = _site_days(validated.good), observation_table(validated.good)
+    validated.good = validated.good.iloc[:0]
+    return _Prepared(meta, validated, len(frame) + int(meta.get("missing", 0)), touched, table)
 
 
 # Worker state for parallel imports: set once per worker process by _init_worker.
@@ -159,9 +161,16 @@ class _Session:
         self.report = ImportReport()
         self.registry = catalog.parameters()
         self.known = set(store.sites()["site_id"])
-        self.pending: list[pd.DataFrame] = []
+        self.pending: list[pa.Table] = []
         self.pending_rows = 0
+        self.batches: list[dict[str, Any]] = []
+        self.batch_ids: list[int] = []
         self.transaction: AbstractContextManager[None] | None = None
+
+    def _batch_id(self) -> int:
+        if not self.batch_ids:
+            self.batch_ids = self.store.new_batch_ids(64)
+        return self.batch_ids.pop(0)
 
     def add(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         """Validate and queue one source read in this process."""
@@ -173,7 +182,7 @@ class _Session:
         if self.transaction is None:
             self.transaction = store.transaction()
             self.transaction.__enter__()
-        batch = store.begin_batch(self.kind, meta["source"])
+        batch, started = self._batch_id(), datetime.now(UTC)
         self.known |= _register_sites(store, meta, report)
         _keep_aside(store, validated, meta["source"], batch)
         if meta.get("meteorology") is not None:
@@ -183,10 +192,20 @@ class _Session:
         report.missing += validated.missing
         report.derived += int(meta.get("derived", 0))
         report.rejected.update(validated.counts)
-        store.finish_batch(batch, {"records": prepared.records, **validated.counts})
-        self.pending.append(validated.good.assign(batch_id=batch))
+        counts = {"records": prepared.records, **validated.counts}
+        self.batches.append(
+            {
+                "batch_id": batch,
+                "kind": self.kind,
+                "source": meta["source"],
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "counts": counts,
+            }
+        )
+        self.pending.append(with_batch(prepared.table, batch))
         report.touched |= prepared.touched
-        self.pending_rows += len(validated.good)
+        self.pending_rows += len(prepared.table)
         if self.pending_rows >= WRITE_EVERY:
             self.flush()
 
@@ -204,7 +223,7 @@ class _Session:
         if self.transaction is not None:
             transaction, self.transaction = self.transaction, None
             transaction.__exit__(type(error), error, error.__traceback__)
-        self.pending, self.pending_rows = [], 0
+        self.pending, self.pending_rows, self.batches = [], 0, []
 
     def flush(self) -> None:
         """Write the queued rows and commit everything since the last flush."""
@@ -212,14 +231,17 @@ class _Session:
             return
         transaction, self.transaction = self.transaction, None
         try:
+            self.store.record_batches(self.batches)
             if self.pending:
-                good = pd.concat(self.pending, ignore_index=True)
+                # one dictionary per column and one chunk: DuckDB scans that ~2x faster
+                good = pa.concat_tables(self.pending, promote_options="permissive")
+                good = good.unify_dictionaries().combine_chunks()
                 self.report.stored += self.store.write_observations(good)
         except BaseException as error:
             transaction.__exit__(type(error), error, error.__traceback__)
             raise
         transaction.__exit__(None, None, None)
-        self.pending, self.pending_rows = [], 0
+        self.pending, self.pending_rows, self.batches = [], 0, []
 
 
 def _prepared_in_workers(

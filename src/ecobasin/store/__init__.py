@@ -1,5 +1,11 @@
 """The store: one DuckDB file, its schema and migrations, and every query ecobasin runs."""
 
-from ecobasin.store.database import Store, StoreBusyError, WriteCounts
+from ecobasin.store.database import (
+    Store,
+    StoreBusyError,
+    WriteCounts,
+    observation_table,
+    with_batch,
+)
 
-__all__ = ["Store", "StoreBusyError", "WriteCounts"]
+__all__ = ["Store", "StoreBusyError", "WriteCounts", "observation_table", "with_batch"]

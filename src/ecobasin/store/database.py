@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecobasin import catalog
 from ecobasin.store import queries
@@ -58,11 +59,13 @@ def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-def _observation_arrow(frame: pd.DataFrame, batch_id: int | None) -> pa.Table:
-    """Observations as an Arrow table in the table's column order.
+def observation_table(frame: pd.DataFrame, batch_id: int | None = None) -> pa.Table:
+    """Observations as an Arrow table in the observations table's column order.
 
-    Arrow scans into DuckDB about twice as fast as pandas; categoricals become dictionaries
-    and an all-missing flag column stays a null array (no million ``None`` objects).
+    ``batch_id`` fills the batch column; without it the frame's ``batch_id`` column is used
+    (or 0, for a table whose batch is set later with :func:`with_batch`). Arrow scans into
+    DuckDB about twice as fast as pandas; categoricals become dictionaries and an all-missing
+    flag column stays a null array (no million ``None`` objects).
     """
     n = len(frame)
     flags = frame["flag"]
@@ -71,9 +74,12 @@ def _observation_arrow(frame: pd.DataFrame, batch_id: int | None) -> pa.Table:
         if flags.isna().all()
         else pa.array(flags.astype(object).where(flags.notna(), None), pa.string())
     )
-    batch = (
-        frame["batch_id"].to_numpy(np.int32) if batch_id is None else np.full(n, batch_id, np.int32)
-    )
+    if batch_id is not None:
+        batch = np.full(n, batch_id, np.int32)
+    elif "batch_id" in frame:
+        batch = frame["batch_id"].to_numpy(np.int32)
+    else:
+        batch = np.zeros(n, np.int32)
     return pa.table(
         {
             "site_id": pa.array(frame["site_id"]),
@@ -85,6 +91,12 @@ def _observation_arrow(frame: pd.DataFrame, batch_id: int | None) -> pa.Table:
             "batch_id": pa.array(batch),
         }
     )
+
+
+def with_batch(table: pa.Table, batch_id: int) -> pa.Table:
+    """The same observations with every row's batch set to ``batch_id``."""
+    index = table.schema.get_field_index("batch_id")
+    return table.set_column(index, "batch_id", pa.array(np.full(len(table), batch_id, np.int32)))
 
 
 def _now() -> datetime:
@@ -280,7 +292,9 @@ class Store:
         return queries.sites(self.con, cities=cities, kinds=kinds, site_ids=site_ids)
 
     # -- observations ------------------------------------------------------------------------
-    def write_observations(self, frame: pd.DataFrame, batch_id: int | None = None) -> WriteCounts:
+    def write_observations(
+        self, frame: pd.DataFrame | pa.Table, batch_id: int | None = None
+    ) -> WriteCounts:
         """Upsert observations; the later value wins and replacements are counted.
 
         Parameters
@@ -288,14 +302,18 @@ class Store:
         frame : pandas.DataFrame
             Columns site_id, parameter, period, time (tz-aware UTC), value, flag and, unless
             ``batch_id`` is given, batch_id (from :meth:`begin_batch`: where and when the rows
-            came in). Keys must be unique within the frame (the importers reject in-file
-            duplicates before calling this). Large frames (~1M rows) write fastest.
+            came in); or an Arrow table made by :func:`observation_table`. Keys must be unique
+            within the frame (the importers reject in-file duplicates before calling this).
+            Large frames (~1M rows) write fastest.
         """
-        if frame.empty:
+        if len(frame) == 0:
             return WriteCounts()
-        arrow = _observation_arrow(frame, batch_id)
-        times = pd.DatetimeIndex(frame["time"])
-        start, end = times.min().to_pydatetime(), times.max().to_pydatetime()
+        if isinstance(frame, pa.Table):
+            arrow = frame if batch_id is None else with_batch(frame, batch_id)
+        else:
+            arrow = observation_table(frame, batch_id)
+        span_of = pc.min_max(arrow["time"])
+        start, end = span_of["min"].as_py(), span_of["max"].as_py()
         con = self.con
         # The key join is restricted to the batch's time span so zone maps skip old row groups.
         same_key = (
@@ -442,6 +460,24 @@ class Store:
 
     def rejected_summary(self) -> pd.DataFrame:
         return queries.rejected_summary(self.con)
+
+    def new_batch_ids(self, n: int) -> list[int]:
+        """Reserve ``n`` batch ids (one statement for many files)."""
+        rows = self.con.execute("SELECT nextval('batch_ids') FROM range(?)", [n]).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def record_batches(self, batches: list[dict[str, Any]]) -> None:
+        """Record finished batches in one insert (batch_id, kind, source, started_at,
+        finished_at, counts)."""
+        if not batches:
+            return
+        frame = pd.DataFrame(batches)
+        frame["counts"] = [json.dumps(c, ensure_ascii=False) for c in frame["counts"]]
+        with self._registered(batch_in=frame):
+            self.con.execute(
+                "INSERT INTO import_batches SELECT batch_id, kind, source, started_at, "
+                "finished_at, counts FROM batch_in"
+            )
 
     def begin_batch(self, kind: str, source: str) -> int:
         """Record the start of an import batch (a file, a generated chunk); returns its id."""
