@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ecobasin.store.database import Store
+from ecobasin.store.queries import as_utc, in_list
 
 __all__ = [
     "AIR_PARAMETERS",
@@ -116,19 +117,6 @@ def _con(where: Connection) -> duckdb.DuckDBPyConnection:
     return where.con if isinstance(where, Store) else where
 
 
-def _in_list(column: str, values: Sequence[Any] | None, params: list[Any]) -> str:
-    if values is None:
-        return ""
-    params.append(list(values))
-    return f" AND {column} = ANY(?)"
-
-
-def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    for column in columns:
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
-    return frame
-
-
 def _bound(value: datetime | None, params: list[Any], sql: str) -> str:
     if value is None:
         return ""
@@ -171,7 +159,7 @@ def air_hourly(
     pivot = ", ".join(
         f"max(o.value) FILTER (WHERE o.parameter = '{p}') AS \"{p}\"" for p in AIR_PARAMETERS
     )
-    cond = _in_list("o.site_id", sites, params)
+    cond = in_list("o.site_id", sites, params)
     cond += _bound(start, params, " AND o.time >= ?")
     cond += _bound(end, params, " AND o.time <= ?")
     params.append(list(INVALID_FLAGS))
@@ -181,7 +169,7 @@ def air_hourly(
         f"{cond} AND (o.flag IS NULL OR NOT (o.flag = ANY(?))) "
         "GROUP BY o.site_id, o.time ORDER BY o.site_id, o.time"
     )
-    frame = _utc(_con(where).execute(sql, params).df(), "time")
+    frame = as_utc(_con(where).execute(sql, params).df(), "time")
     for p in AIR_PARAMETERS:
         frame[p] = frame[p].astype("float64")
     return frame
@@ -329,14 +317,14 @@ def aqi_hourly(
         ``computed_at`` tz-aware UTC.
     """
     params: list[Any] = [scope]
-    cond = _in_list("scope_id", ids, params)
+    cond = in_list("scope_id", ids, params)
     cond += _bound(start, params, " AND time >= ?")
     cond += _bound(end, params, " AND time <= ?")
     sql = (
         f"SELECT {_aqi_select(HOURLY_COLUMNS, 'time')} FROM aqi_hourly WHERE scope = ?{cond} "
         "ORDER BY scope_id, time"
     )
-    return _utc(_con(where).execute(sql, params).df(), "time", "computed_at")
+    return as_utc(_con(where).execute(sql, params).df(), "time", "computed_at")
 
 
 def aqi_daily(
@@ -364,7 +352,7 @@ def aqi_daily(
         ``datetime64`` (midnight, naive: a local calendar day), ``computed_at`` tz-aware UTC.
     """
     params: list[Any] = [scope]
-    cond = _in_list("scope_id", ids, params)
+    cond = in_list("scope_id", ids, params)
     if start is not None:
         params.append(start)
         cond += " AND day >= ?"
@@ -375,7 +363,7 @@ def aqi_daily(
         f"SELECT {_aqi_select(DAILY_COLUMNS, 'day')} FROM aqi_daily WHERE scope = ?{cond} "
         "ORDER BY scope_id, day"
     )
-    frame = _utc(_con(where).execute(sql, params).df(), "computed_at")
+    frame = as_utc(_con(where).execute(sql, params).df(), "computed_at")
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
 

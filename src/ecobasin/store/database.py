@@ -103,13 +103,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _in_list(column: str, values: Sequence[Any] | None, params: list[Any]) -> str:
-    if not values:
-        return ""
-    params.append(list(values))
-    return f" AND {column} = ANY(?)"
-
-
 class Store:
     """A DuckDB database file holding ecobasin's data.
 

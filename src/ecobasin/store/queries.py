@@ -60,14 +60,15 @@ OBSERVATION_COLUMNS = (
 )
 
 
-def _in_list(column: str, values: Sequence[Any] | None, params: list[Any]) -> str:
+def in_list(column: str, values: Sequence[Any] | None, params: list[Any]) -> str:
+    """An `` AND column = ANY(?)`` condition (nothing when ``values`` is empty or None)."""
     if not values:
         return ""
     params.append(list(values))
     return f" AND {column} = ANY(?)"
 
 
-def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+def as_utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """Localise naive-UTC timestamp columns read from SQL to tz-aware UTC."""
     for column in columns:
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
@@ -123,14 +124,14 @@ def cities(
     Columns: code, name_zh, name_en, province_zh, province_en, lon, lat, in_region.
     """
     params: list[Any] = []
-    sql = "SELECT * FROM cities WHERE true" + _in_list("code", codes, params)
+    sql = "SELECT * FROM cities WHERE true" + in_list("code", codes, params)
     return cursor.execute(sql + " ORDER BY code", params).df()
 
 
 def parameters(cursor: duckdb.DuckDBPyConnection, *, domain: str | None = None) -> pd.DataFrame:
     """The parameter registry as stored, optionally for one domain, ordered by domain and id."""
     params: list[Any] = []
-    sql = "SELECT * FROM parameters WHERE true" + _in_list(
+    sql = "SELECT * FROM parameters WHERE true" + in_list(
         "domain", [domain] if domain else None, params
     )
     return cursor.execute(sql + " ORDER BY domain, parameter", params).df()
@@ -159,9 +160,9 @@ def sites(
         "SELECT s.site_id, s.kind, s.level, s.city_code, c.name_zh AS city_zh, "
         "c.name_en AS city_en, s.name_zh, s.name_en, s.lon, s.lat, s.attributes::VARCHAR "
         "AS attributes FROM sites s LEFT JOIN cities c ON c.code = s.city_code WHERE true"
-        + _in_list("s.city_code", cities, params)
-        + _in_list("s.kind", kinds, params)
-        + _in_list("s.site_id", site_ids, params)
+        + in_list("s.city_code", cities, params)
+        + in_list("s.kind", kinds, params)
+        + in_list("s.site_id", site_ids, params)
     )
     return cursor.execute(sql + " ORDER BY s.city_code, s.site_id", params).df()
 
@@ -195,10 +196,10 @@ class ObservationFilter:
         """The SQL conditions (each starting with `` AND``) over ``o`` (observations) and ``s``
         (sites); appends their parameters to ``params``."""
         sql = (
-            _in_list("o.site_id", self.sites, params)
-            + _in_list("s.city_code", self.cities, params)
-            + _in_list("o.parameter", self.parameters, params)
-            + _in_list("o.period", self.periods, params)
+            in_list("o.site_id", self.sites, params)
+            + in_list("s.city_code", self.cities, params)
+            + in_list("o.parameter", self.parameters, params)
+            + in_list("o.period", self.periods, params)
         )
         for bound, op in ((self.start, ">="), (self.end, "<=")):
             if bound is None:
@@ -242,7 +243,7 @@ def observations(
     """
     params: list[Any] = []
     sql = _observation_sql(where, params, limit, offset)
-    return _utc(cursor.execute(sql, params).df(), "time")
+    return as_utc(cursor.execute(sql, params).df(), "time")
 
 
 def iter_observations(
@@ -261,7 +262,7 @@ def iter_observations(
         chunk = result.fetch_df_chunk(chunk_vectors)
         if chunk.empty:
             return
-        yield _utc(chunk, "time")
+        yield as_utc(chunk, "time")
 
 
 def count_observations(cursor: duckdb.DuckDBPyConnection, where: ObservationFilter) -> int:
@@ -281,9 +282,9 @@ def meteorology(
     params: list[Any] = []
     sql = (
         "SELECT city_code, parameter, period, time::TIMESTAMP AS time, value, source "
-        "FROM meteorology WHERE true" + _in_list("city_code", cities, params)
+        "FROM meteorology WHERE true" + in_list("city_code", cities, params)
     )
-    return _utc(cursor.execute(sql + " ORDER BY city_code, parameter, time", params).df(), "time")
+    return as_utc(cursor.execute(sql + " ORDER BY city_code, parameter, time", params).df(), "time")
 
 
 def rejected(
@@ -295,13 +296,13 @@ def rejected(
     sql = (
         "SELECT source, record_ref, reason_code, reason, raw, batch_id, "
         "rejected_at::TIMESTAMP AS rejected_at FROM rejected WHERE true"
-        + _in_list("source", [source] if source else None, params)
+        + in_list("source", [source] if source else None, params)
         + " ORDER BY rejected_at, source, record_ref"
     )
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
-    return _utc(cursor.execute(sql, params).df(), "rejected_at")
+    return as_utc(cursor.execute(sql, params).df(), "rejected_at")
 
 
 def rejected_summary(cursor: duckdb.DuckDBPyConnection) -> pd.DataFrame:
