@@ -139,13 +139,24 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+#: Columns a terminal table shows (CSV and JSON carry every column).
+TABLE_COLUMNS = (
+    "city", "site", "name", "day", "time_cst", "aqi", "level", "category_zh", "category_en",
+    "primary", "PM2.5", "PM10", "O3_8h", "O3", "NO2", "SO2", "CO", "PM2.5 P95", "O3_8h P90",
+    "good % 优良率", "compliant 达标", "index 综合指数", "rank index 指数排名",
+    "rank good 优良率排名", "rule_set",
+)  # fmt: skip
+
+
 def _emit(frame: pd.DataFrame, fmt: str, title: str) -> None:
     if fmt == "csv":
         typer.echo(frame.to_csv(index=False), nl=False)
     elif fmt == "json":
         typer.echo(json.dumps(_records(frame), ensure_ascii=False))
     else:
-        console.print(table(frame, title))
+        shown = [c for c in frame.columns if c in TABLE_COLUMNS]
+        console.print(table(frame[shown], title))
+        console.print("all columns 全部列: --format csv or --format json", style="dim")
 
 
 def _level_labels(level: pd.Series) -> tuple[list[Any], list[Any]]:

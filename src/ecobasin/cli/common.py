@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from ecobasin.settings import Settings, load_settings
 from ecobasin.store import Store, StoreBusyError
 
 #: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 out = Console(soft_wrap=True)
 
 DbOption = Annotated[
