@@ -1,9 +1,10 @@
 """Import speed: the validating CNEMC import against bare ``pandas.read_csv`` of the same files.
 
-    python bench/import_bench.py [--days 365] [--stations 400]
+    python bench/import_bench.py [--days 365] [--stations 1700]
 
 Generates a year of ``china_sites_YYYYMMDD.csv`` files (CNEMC archive layout: 24 hours × 15 row
-types × N station columns, realistic values, a few empty cells), then times in the same run:
+types × one column per station of the national network, ~1,700 since 2020; realistic values,
+a few empty cells), then times in the same run:
 
 * baseline: ``pandas.read_csv`` of every file (parsing only: no melt, no checks, no storage);
 * ecobasin: ``ecobasin.ingest.importer.import_cnemc`` into a fresh DuckDB file (parse, melt,
@@ -73,7 +74,7 @@ def write_files(folder: Path, days: int, stations: list[str], seed: int = 1) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--stations", type=int, default=400)
+    parser.add_argument("--stations", type=int, default=1700)
     args = parser.parse_args()
     console = Console()
     stations = [f"{1001 + i}A" for i in range(args.stations)]

@@ -91,11 +91,13 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
             "cities",
             "parameters",
             "sites",
-            "observations",
+            "observation_values",
             "meteorology",
             "rejected",
+            "import_batches",
         } <= tables
-        assert "import_batches" in tables
+        views = set(store.execute("SELECT view_name FROM duckdb_views()")["view_name"])
+        assert "observations" in views  # read by site and parameter id
     with Store(path) as store:  # reopening applies nothing again
         again = store.execute(
             "SELECT version, applied_at::VARCHAR AS applied_at FROM schema_version"

@@ -114,9 +114,14 @@ def _categorical(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object))
 
 
+def _no_text(n: int) -> pd.arrays.ArrowExtensionArray:
+    """An all-missing text column without a Python object per row (Arrow-backed)."""
+    return pd.arrays.ArrowExtensionArray(pa.nulls(n, pa.string()))
+
+
 def _candidates(**columns: Any) -> pd.DataFrame:
-    frame = pd.DataFrame(columns)
-    return frame[list(CANDIDATE_COLUMNS)]
+    """The candidate frame, columns in ``CANDIDATE_COLUMNS`` order (built in that order)."""
+    return pd.DataFrame({name: columns[name] for name in CANDIDATE_COLUMNS}, copy=False)
 
 
 def _archive_lines(source: Source) -> tuple[str, list[str]]:
@@ -188,7 +193,7 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         values, raw_values = _numeric_block(table.iloc[:, 3:])
         fields = table[["date", "hour", "type"]].astype(str)
     else:
-        raw_values = np.full(values.size, None, dtype=object)
+        raw_values = None  # every cell was a number or empty
         fields = pd.DataFrame([h[:3] for h in kept], columns=["date", "hour", "type"], dtype=str)
     kind = fields["type"].str.strip()
     label = pd.to_datetime(
@@ -204,7 +209,8 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     # Long frame built from integer codes: no per-cell strings (a national file has ~600k
     # cells), and only of the cells that hold something: empty cells are counted, not listed.
     flat = values.ravel()
-    filled = np.flatnonzero(~(np.isnan(flat) & pd.isna(raw_values)))
+    empty = np.isnan(flat) if raw_values is None else np.isnan(flat) & pd.isna(raw_values)
+    filled = np.flatnonzero(~empty)
     row_of, station_of = np.divmod(filled, n_stations)
     parameter_codes, parameter_names = pd.factorize(parameter)
     frame = _candidates(
@@ -213,9 +219,9 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         period=_categorical(np.zeros(len(filled), dtype=int), ["1h"]),
         time=pd.DatetimeIndex(times.dt.tz_localize(None).to_numpy()[row_of]).tz_localize("UTC"),
         value=flat[filled],
-        raw_value=raw_values[filled],
-        unit=None,
-        flag=None,
+        raw_value=_no_text(len(filled)) if raw_values is None else raw_values[filled],
+        unit=_no_text(len(filled)),
+        flag=_no_text(len(filled)),
         line=lines[row_of],
         field=_categorical(station_of, ["column " + s for s in stations]),
     )

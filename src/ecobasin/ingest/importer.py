@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -26,7 +26,7 @@ import pyarrow as pa
 from ecobasin import catalog
 from ecobasin.ingest import cnemc, csvmap
 from ecobasin.ingest.validate import Validated, as_float, validate_observations
-from ecobasin.store import Store, WriteCounts, observation_table, with_batch
+from ecobasin.store import Store, WriteCounts, keyed_table, observation_table, with_batch
 from ecobasin.timebase import day_of_hour_ending
 
 __all__ = ["ImportReport", "import_cnemc", "import_csv", "import_sites"]
@@ -111,7 +111,8 @@ def _site_days(good: pd.DataFrame) -> set[tuple[str, date]]:
     local_days = day_of_hour_ending(pd.Series(pd.to_datetime(stamps, unit="us", utc=True)))
     day_of_time, days = pd.factorize(local_days.dt.date)
     pairs = np.unique(site_codes.astype(np.int64) * len(days) + day_of_time[time_codes])
-    return {(str(sites[p // len(days)]), days[p % len(days)]) for p in pairs}
+    site_names, day_list = [str(s) for s in sites], list(days)
+    return {(site_names[p // len(day_list)], day_list[p % len(day_list)]) for p in pairs}
 
 
 def _described_sites(meta: dict[str, Any]) -> set[str]:
@@ -122,24 +123,38 @@ def _described_sites(meta: dict[str, Any]) -> set[str]:
     return set() if sites is None or sites.empty else set(sites["site_id"])
 
 
-def _prepare(
-    frame: pd.DataFrame, meta: dict[str, Any], known: set[str], registry: pd.DataFrame
-) -> _Prepared:
+@dataclass
+class _Context:
+    """What validation needs to know of the store, copied once into each worker."""
+
+    known: set[str]
+    registry: pd.DataFrame
+    site_keys: dict[str, int]
+    parameter_keys: dict[str, int]
+
+
+def _prepare(frame: pd.DataFrame, meta: dict[str, Any], context: _Context) -> _Prepared:
     validated = validate_observations(
-        frame, known | _described_sites(meta), registry, keys_unique=meta.get("keys_unique", False)
+        frame,
+        context.known | _described_sites(meta),
+        context.registry,
+        keys_unique=meta.get("keys_unique", False),
     )
     validated.missing += int(meta.get("missing", 0))
     touched, table = _site_days(validated.good), observation_table(validated.good)
+    # keyed here when every site is known already; else by the writer, once it registered them
+    with suppress(ValueError):
+        table = keyed_table(table, context.site_keys, context.parameter_keys)
     validated.good = validated.good.iloc[:0]
     return _Prepared(meta, validated, len(frame) + int(meta.get("missing", 0)), touched, table)
 
 
 # Worker state for parallel imports: set once per worker process by _init_worker.
-_WORKER: dict[str, Any] = {}
+_WORKER: dict[str, _Context] = {}
 
 
-def _init_worker(known: set[str], registry: pd.DataFrame) -> None:
-    _WORKER.update(known=known, registry=registry)
+def _init_worker(context: _Context) -> None:
+    _WORKER["context"] = context
 
 
 def _read_and_prepare(read: Reader, path: Path) -> _Prepared | tuple[Path, str]:
@@ -148,7 +163,7 @@ def _read_and_prepare(read: Reader, path: Path) -> _Prepared | tuple[Path, str]:
         frame, meta = read(path)
     except (ValueError, OSError, KeyError, pd.errors.ParserError) as error:
         return path, f"{type(error).__name__}: {error}"
-    return _prepare(frame, meta, _WORKER["known"], _WORKER["registry"])
+    return _prepare(frame, meta, _WORKER["context"])
 
 
 class _Session:
@@ -159,8 +174,8 @@ class _Session:
     def __init__(self, store: Store, kind: str) -> None:
         self.store, self.kind = store, kind
         self.report = ImportReport()
-        self.registry = catalog.parameters()
-        self.known = set(store.sites()["site_id"])
+        site_keys, parameter_keys = store.key_maps()
+        self.context = _Context(set(site_keys), catalog.parameters(), site_keys, parameter_keys)
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.batches: list[dict[str, Any]] = []
@@ -174,7 +189,7 @@ class _Session:
 
     def add(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         """Validate and queue one source read in this process."""
-        self.commit(_prepare(frame, meta, self.known, self.registry))
+        self.commit(_prepare(frame, meta, self.context))
 
     def commit(self, prepared: _Prepared) -> None:
         """Keep a validated source's rejects, register its sites, queue its good rows."""
@@ -183,10 +198,12 @@ class _Session:
             self.transaction = store.transaction()
             self.transaction.__enter__()
         batch, started = self._batch_id(), datetime.now(UTC)
-        self.known |= _register_sites(store, meta, report)
+        self.context.known |= _register_sites(store, meta, report)
         _keep_aside(store, validated, meta["source"], batch)
         if meta.get("meteorology") is not None:
-            report.meteorology += _import_meteorology(store, meta, self.registry, batch, report)
+            report.meteorology += _import_meteorology(
+                store, meta, self.context.registry, batch, report
+            )
         report.files += 1
         report.records += prepared.records
         report.missing += validated.missing
@@ -203,7 +220,10 @@ class _Session:
                 "counts": counts,
             }
         )
-        self.pending.append(with_batch(prepared.table, batch))
+        table = prepared.table
+        if "site_key" not in table.column_names:  # sites this source registered just now
+            table = keyed_table(table, *store.key_maps())
+        self.pending.append(with_batch(table, batch))
         report.touched |= prepared.touched
         self.pending_rows += len(prepared.table)
         if self.pending_rows >= WRITE_EVERY:
@@ -245,15 +265,15 @@ class _Session:
 
 
 def _prepared_in_workers(
-    paths: list[Path], read: Reader, known: set[str], registry: pd.DataFrame, workers: int
+    paths: list[Path], read: Reader, context: _Context, workers: int
 ) -> Iterator[_Prepared | tuple[Path, str]]:
     """Read and validate files in worker processes, yielding results in file order.
 
     DuckDB allows one writer, so only reading and validating are spread out; the caller
     writes. Workers are spawned (not forked) because the parent holds DuckDB's threads.
     """
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, context, _init_worker, (known, registry)) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, spawn, _init_worker, (context,)) as pool:
         yield from pool.map(partial(_read_and_prepare, read), paths, chunksize=2)
 
 
@@ -270,10 +290,10 @@ def _import_files(
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers > 1 and len(files) >= PARALLEL_FROM:
         results: Iterable[_Prepared | tuple[Path, str]] = _prepared_in_workers(
-            files, read, session.known, session.registry, workers
+            files, read, session.context, workers
         )
     else:
-        _init_worker(session.known, session.registry)
+        _init_worker(session.context)
         results = (_read_and_prepare(read, path) for path in files)
     try:
         for path, result in zip(files, results, strict=True):

@@ -4,8 +4,16 @@ from ecobasin.store.database import (
     Store,
     StoreBusyError,
     WriteCounts,
+    keyed_table,
     observation_table,
     with_batch,
 )
 
-__all__ = ["Store", "StoreBusyError", "WriteCounts", "observation_table", "with_batch"]
+__all__ = [
+    "Store",
+    "StoreBusyError",
+    "WriteCounts",
+    "keyed_table",
+    "observation_table",
+    "with_batch",
+]

@@ -93,6 +93,50 @@ def observation_table(frame: pd.DataFrame, batch_id: int | None = None) -> pa.Ta
     )
 
 
+def _keys(
+    column: pa.ChunkedArray | pa.Array, keys: dict[Any, int], what: str, dtype: type
+) -> pa.Array:
+    """Integer keys for a column of ids, looked up once per distinct id."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        names = column.dictionary.to_pylist()
+        codes = column.indices.to_numpy(zero_copy_only=False)
+    else:
+        codes, uniques = pd.factorize(column.to_numpy(zero_copy_only=False))
+        names = list(uniques)
+    lookup = np.array([keys.get(name, -1) for name in names] + [-1], dtype=np.int64)
+    found = lookup[codes]
+    if (found < 0).any():
+        unknown = sorted({str(n) for n, k in zip(names, lookup, strict=False) if k < 0})
+        raise ValueError(f"unknown {what}(s) {unknown[:5]}: register them before writing values")
+    return pa.array(found.astype(dtype))
+
+
+def keyed_table(
+    table: pa.Table, site_keys: dict[str, int], parameter_keys: dict[str, int]
+) -> pa.Table:
+    """Observations with site and parameter ids replaced by their integer keys, in the
+    column order of the ``observation_values`` table.
+
+    Raises
+    ------
+    ValueError
+        When a site or parameter is not registered (importers validate first).
+    """
+    return pa.table(
+        {
+            "site_key": _keys(table["site_id"], site_keys, "site", np.int32),
+            "parameter_key": _keys(table["parameter"], parameter_keys, "parameter", np.int16),
+            "period": table["period"],
+            "time": table["time"],
+            "value": table["value"],
+            "flag": table["flag"],
+            "batch_id": table["batch_id"],
+        }
+    )
+
+
 def with_batch(table: pa.Table, batch_id: int) -> pa.Table:
     """The same observations with every row's batch set to ``batch_id``."""
     index = table.schema.get_field_index("batch_id")
@@ -192,11 +236,19 @@ class Store:
                 "INSERT INTO cities SELECT code, name_zh, name_en, province_zh, province_en, "
                 "lon, lat, in_region FROM city_in"
             )
-            self.con.execute("DELETE FROM parameters")
+            # upsert, never delete: stored values refer to each parameter's key
+            columns = (
+                "parameter, domain, hj212_2017, hj212_2005, name_zh, name_en, unit, "
+                "min_value, max_value, decimals"
+            )
+            updates = ", ".join(
+                f"{c} = excluded.{c}" for c in columns.split(", ") if c != "parameter"
+            )
             self.con.execute(
-                "INSERT INTO parameters SELECT parameter, domain, nullif(hj212_2017, ''), "
-                "nullif(hj212_2005, ''), name_zh, name_en, unit, min_value, max_value, decimals "
-                "FROM parameter_in"
+                f"INSERT INTO parameters ({columns}) SELECT parameter, domain, "
+                "nullif(hj212_2017, ''), nullif(hj212_2005, ''), name_zh, name_en, unit, "
+                "min_value, max_value, decimals FROM parameter_in "
+                f"ON CONFLICT (parameter) DO UPDATE SET {updates}"
             )
 
     @contextmanager
@@ -268,8 +320,8 @@ class Store:
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "site_id")
         with self._registered(site_in=frame):
             self.con.execute(
-                f"INSERT INTO sites SELECT {', '.join(columns)} FROM site_in "
-                f"ON CONFLICT (site_id) DO UPDATE SET {updates}"
+                f"INSERT INTO sites ({', '.join(columns)}) SELECT {', '.join(columns)} "
+                f"FROM site_in ON CONFLICT (site_id) DO UPDATE SET {updates}"
             )
         replaced = int(frame["site_id"].isin(existing_ids).sum())
         return WriteCounts(inserted=len(frame) - replaced, replaced=replaced)
@@ -295,7 +347,8 @@ class Store:
         frame : pandas.DataFrame
             Columns site_id, parameter, period, time (tz-aware UTC), value, flag and, unless
             ``batch_id`` is given, batch_id (from :meth:`begin_batch`: where and when the rows
-            came in); or an Arrow table made by :func:`observation_table`. Keys must be unique
+            came in); or an Arrow table made by :func:`observation_table` (optionally keyed
+            by :func:`keyed_table`). Keys must be unique
             within the frame (the importers reject in-file duplicates before calling this).
             Large frames (~1M rows) write fastest.
         """
@@ -305,32 +358,34 @@ class Store:
             arrow = frame if batch_id is None else with_batch(frame, batch_id)
         else:
             arrow = observation_table(frame, batch_id)
-        span_of = pc.min_max(arrow["time"])
+        keyed = arrow if "site_key" in arrow.column_names else keyed_table(arrow, *self.key_maps())
+        span_of = pc.min_max(keyed["time"])
         start, end = span_of["min"].as_py(), span_of["max"].as_py()
         con = self.con
         # The key join is restricted to the batch's time span so zone maps skip old row groups.
         same_key = (
-            "o.site_id = s.site_id AND o.parameter = s.parameter AND o.period = s.period "
-            "AND o.time = s.time AND o.time BETWEEN $start AND $end"
+            "o.site_key = s.site_key AND o.parameter_key = s.parameter_key "
+            "AND o.period = s.period AND o.time = s.time AND o.time BETWEEN $start AND $end"
         )
         identical = "o.value IS NOT DISTINCT FROM s.value AND o.flag IS NOT DISTINCT FROM s.flag"
         span = {"start": start, "end": end}
-        with self.transaction(), self._registered(observation_in=arrow):
+        with self.transaction(), self._registered(observation_in=keyed):
             overlap = _first(
                 con.execute(
-                    "SELECT count(*) FROM observations o WHERE o.time BETWEEN $start AND $end "
-                    "AND o.site_id IN (SELECT DISTINCT site_id FROM observation_in)",
+                    "SELECT count(*) FROM observation_values o "
+                    "WHERE o.time BETWEEN $start AND $end "
+                    "AND o.site_key IN (SELECT DISTINCT site_key FROM observation_in)",
                     span,
                 )
             )
             if overlap is None or overlap[0] == 0:  # new data: append, nothing to compare
-                con.execute("INSERT INTO observations SELECT * FROM observation_in")
+                con.execute("INSERT INTO observation_values SELECT * FROM observation_in")
                 return WriteCounts(inserted=len(frame))
             con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
             row = _first(
                 con.execute(
                     f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
-                    f"FROM stage s JOIN observations o ON {same_key}",
+                    f"FROM stage s JOIN observation_values o ON {same_key}",
                     span,
                 )
             )
@@ -338,18 +393,27 @@ class Store:
             existing, unchanged = int(row[0]), int(row[1])
             if existing:
                 con.execute(
-                    f"DELETE FROM observations o USING stage s WHERE {same_key} AND NOT ({identical})",
+                    f"DELETE FROM observation_values o USING stage s "
+                    f"WHERE {same_key} AND NOT ({identical})",
                     span,
                 )
                 con.execute(
-                    f"DELETE FROM stage s USING observations o WHERE {same_key} AND {identical}",
+                    f"DELETE FROM stage s USING observation_values o WHERE {same_key} AND {identical}",
                     span,
                 )
-            con.execute("INSERT INTO observations SELECT * FROM stage")
+            con.execute("INSERT INTO observation_values SELECT * FROM stage")
             con.execute("DROP TABLE stage")
         return WriteCounts(
             inserted=len(frame) - existing, replaced=existing - unchanged, unchanged=unchanged
         )
+
+    def key_maps(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Site id → site key and parameter id → parameter key, as stored now."""
+        sites = dict(self.con.execute("SELECT site_id, site_key FROM sites").fetchall())
+        params = dict(
+            self.con.execute("SELECT parameter, parameter_key FROM parameters").fetchall()
+        )
+        return sites, params
 
     def observations(
         self,

@@ -22,6 +22,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             lat         DOUBLE,                   -- [°N]
             in_region   BOOLEAN NOT NULL DEFAULT false
         );
+        CREATE SEQUENCE parameter_keys START 1;
+        CREATE SEQUENCE site_keys START 1;
         CREATE TABLE parameters (
             parameter   VARCHAR PRIMARY KEY,      -- ecobasin id: PM2.5, CO, NH3N, FG_SO2 ...
             domain      VARCHAR NOT NULL,         -- air, water, flue_gas, met
@@ -32,7 +34,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             unit        VARCHAR NOT NULL,         -- canonical unit of every stored value
             min_value   DOUBLE,
             max_value   DOUBLE,
-            decimals    INTEGER
+            decimals    INTEGER,
+            parameter_key SMALLINT NOT NULL UNIQUE DEFAULT nextval('parameter_keys')
         );
         CREATE TABLE sites (
             site_id     VARCHAR PRIMARY KEY,      -- CNEMC code (1431A), section code, outlet id
@@ -48,20 +51,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             lat         DOUBLE,                   -- WGS-84 [°N]
             attributes  JSON,                     -- river, basin, target class, enterprise ...
             source      VARCHAR,
-            updated_at  TIMESTAMPTZ NOT NULL
+            updated_at  TIMESTAMPTZ NOT NULL,
+            site_key    INTEGER NOT NULL UNIQUE DEFAULT nextval('site_keys')
         );
-        CREATE TABLE observations (
-            site_id     VARCHAR NOT NULL,
-            parameter   VARCHAR NOT NULL,
+        -- The fact table holds integer keys (appends run about twice as fast as with text
+        -- keys); everything reads it through the `observations` view, by site and parameter id.
+        CREATE TABLE observation_values (
+            site_key    INTEGER NOT NULL,         -- sites.site_key
+            parameter_key SMALLINT NOT NULL,      -- parameters.parameter_key
             period      VARCHAR NOT NULL,         -- 1h, 1d, 10min, 1min, instant
             time        TIMESTAMPTZ NOT NULL,     -- UTC; end of the averaging period
             value       DOUBLE,
             flag        VARCHAR,                  -- HJ 212 data flag (N, F, M, S, D, C, T, B) or source flag
             batch_id    INTEGER NOT NULL          -- import_batches: where and when it came in
-            -- one row per (site_id, parameter, period, time): the store's only writer,
+            -- one row per (site, parameter, period, time): the store's only writer,
             -- Store.write_observations, upserts by that key. No index: appends stay fast
             -- and time-ordered data lets DuckDB's zone maps prune the key lookups.
         );
+        CREATE VIEW observations AS
+            SELECT s.site_id, p.parameter, v.period, v.time, v.value, v.flag, v.batch_id
+            FROM observation_values v
+            JOIN sites s ON s.site_key = v.site_key
+            JOIN parameters p ON p.parameter_key = v.parameter_key;
         CREATE TABLE meteorology (
             city_code   INTEGER NOT NULL,
             parameter   VARCHAR NOT NULL,         -- temperature, humidity, pressure, wind_speed ...
