@@ -50,23 +50,27 @@ TYPES = [
 
 
 def write_files(folder: Path, days: int, stations: list[str], seed: int = 1) -> list[Path]:
+    """Write ``days`` archive files: gamma-distributed values (integers; CO one decimal) with
+    ~2 % empty cells, in CNEMC's column layout."""
     rng = np.random.default_rng(seed)
-    paths = []
-    start = pd.Timestamp("2025-01-01")
     scale = {"CO": 1.0, "CO_24h": 1.0, "SO2": 10, "SO2_24h": 10, "AQI": 70}
+    header = ",".join(["date", "hour", "type", *stations])
+    paths = []
     for d in range(days):
-        day = start + pd.Timedelta(days=d)
-        rows = []
+        day = pd.Timestamp("2025-01-01") + pd.Timedelta(days=d)
+        lines = [header]
         for hour in range(24):
             for kind in TYPES:
-                base = scale.get(kind, 50)
-                values = np.round(rng.gamma(2.0, base / 2, len(stations)), 1 if "CO" in kind else 0)
-                text = values.astype(str) if "CO" in kind else values.astype(int).astype(str)
-                text[rng.random(len(stations)) < 0.02] = ""
-                rows.append([day.strftime("%Y%m%d"), str(hour), kind, *text])
-        frame = pd.DataFrame(rows, columns=["date", "hour", "type", *stations])
+                values = rng.gamma(2.0, scale.get(kind, 50) / 2, len(stations))
+                if "CO" in kind:
+                    cells = [f"{v:.1f}" for v in values.tolist()]
+                else:
+                    cells = [str(v) for v in np.round(values).astype(int).tolist()]
+                for j in np.flatnonzero(rng.random(len(stations)) < 0.02).tolist():
+                    cells[j] = ""
+                lines.append(f"{day:%Y%m%d},{hour},{kind}," + ",".join(cells))
         path = folder / f"china_sites_{day:%Y%m%d}.csv"
-        frame.to_csv(path, index=False)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 

@@ -454,3 +454,17 @@ def test_reader_cursor_sees_the_same_data(filled: Store) -> None:
     reader = filled.reader()
     assert reader.count_observations() == 12
     assert reader.summary()["observations"] == 12
+
+
+def test_reopening_keeps_parameter_keys_and_draws_no_new_ones(tmp_path: Path) -> None:
+    """Stored values refer to parameters by key: syncing the catalog again must neither renumber
+    them nor use up the SMALLINT key space (an upsert would draw a key per row per open)."""
+    path = tmp_path / "keys.duckdb"
+    seen = []
+    for _ in range(3):
+        with Store(path) as store:
+            store.sync_catalog(catalog.load_region())
+            keys = store.execute("SELECT parameter, parameter_key FROM parameters ORDER BY 1")
+            seen.append(dict(zip(keys["parameter"], keys["parameter_key"], strict=True)))
+    assert seen[0] == seen[1] == seen[2]
+    assert max(seen[0].values()) == len(seen[0])  # keys 1..n, none wasted

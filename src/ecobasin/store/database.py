@@ -113,6 +113,14 @@ def _keys(
     return pa.array(found.astype(dtype))
 
 
+def _parameter_rows() -> pd.DataFrame:
+    """The bundled registry as rows of the parameters table (empty codes become NULL)."""
+    rows = catalog.parameters().reset_index(drop=True)
+    for column in ("hj212_2017", "hj212_2005"):
+        rows[column] = rows[column].where(rows[column] != "", None)
+    return rows
+
+
 def keyed_table(
     table: pa.Table, site_keys: dict[str, int], parameter_keys: dict[str, int]
 ) -> pa.Table:
@@ -229,26 +237,28 @@ class Store:
         city_frame["in_region"] = city_frame["code"].isin(region.cities)
         with (
             self.transaction(),
-            self._registered(city_in=city_frame, parameter_in=catalog.parameters()),
+            self._registered(city_in=city_frame, parameter_in=_parameter_rows()),
         ):
             self.con.execute("DELETE FROM cities")
             self.con.execute(
                 "INSERT INTO cities SELECT code, name_zh, name_en, province_zh, province_en, "
                 "lon, lat, in_region FROM city_in"
             )
-            # upsert, never delete: stored values refer to each parameter's key
-            columns = (
-                "parameter, domain, hj212_2017, hj212_2005, name_zh, name_en, unit, "
-                "min_value, max_value, decimals"
-            )
-            updates = ", ".join(
-                f"{c} = excluded.{c}" for c in columns.split(", ") if c != "parameter"
+            # update and add, never delete: stored values refer to each parameter's key, and
+            # only new parameters draw a key (an upsert would draw one per row, every time)
+            fields = [
+                "domain", "hj212_2017", "hj212_2005", "name_zh", "name_en", "unit",
+                "min_value", "max_value", "decimals",
+            ]  # fmt: skip
+            self.con.execute(
+                "UPDATE parameters p SET "
+                + ", ".join(f"{f} = i.{f}" for f in fields)
+                + " FROM parameter_in i WHERE i.parameter = p.parameter"
             )
             self.con.execute(
-                f"INSERT INTO parameters ({columns}) SELECT parameter, domain, "
-                "nullif(hj212_2017, ''), nullif(hj212_2005, ''), name_zh, name_en, unit, "
-                "min_value, max_value, decimals FROM parameter_in "
-                f"ON CONFLICT (parameter) DO UPDATE SET {updates}"
+                f"INSERT INTO parameters (parameter, {', '.join(fields)}) "
+                f"SELECT parameter, {', '.join(fields)} FROM parameter_in "
+                "WHERE parameter NOT IN (SELECT parameter FROM parameters)"
             )
 
     @contextmanager
