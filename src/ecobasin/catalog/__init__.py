@@ -6,7 +6,6 @@ only reads them (cached) and answers questions about them. It is pure: no databa
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import tomllib
@@ -300,9 +299,3 @@ def _valid_rings(geometry: dict[str, Any]) -> dict[str, Any]:
         return {"type": "Polygon", "coordinates": polygon(geometry["coordinates"])}
     parts = [p for p in (polygon(rings) for rings in geometry["coordinates"]) if p]
     return {"type": "MultiPolygon", "coordinates": parts}
-
-
-def read_rows(name: str) -> list[dict[str, str]]:
-    """Rows of a bundled CSV file (comment lines starting with ``#`` skipped)."""
-    lines = [line for line in _read_text(name).splitlines() if not line.startswith("#")]
-    return list(csv.DictReader(lines))

@@ -27,7 +27,6 @@ from ecobasin.store import Store, StoreBusyError
 
 #: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-out = Console(soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,

@@ -14,6 +14,7 @@ from ecobasin.cli.common import (
     RegionOption,
     console,
     fail,
+    load_region,
     open_store,
     progress,
     settings,
@@ -73,8 +74,6 @@ def demo(
     """Build the demo region and serve it 构建演示区域并启动服务."""
     config = settings(db, region, port=port)
     with open_store(config) as store:
-        from ecobasin.cli.common import load_region
-
         if from_dir is not None:
             if not from_dir.is_dir():
                 raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
