@@ -82,7 +82,7 @@ def print_report(report: importer.ImportReport, title: str) -> None:
         console.print("see the reasons with 查看原因: [bold]ecobasin rejected[/]")
 
 
-def _files(paths: list[Path]) -> list[Path]:
+def input_files(paths: list[Path]) -> list[Path]:
     """Expand directories into their CSV files; missing paths fail clearly."""
     files: list[Path] = []
     for path in paths:
@@ -119,7 +119,7 @@ def import_cnemc(
     """Import CNEMC archive and live-feed files 导入国家空气站数据."""
     config = settings(db, region)
     with open_store(config) as store:
-        report = run_import(store, _files(files), "CNEMC files", cnemc=True)
+        report = run_import(store, input_files(files), "CNEMC files", cnemc=True)
         refresh_after_import(store, report)
     print_report(report, "CNEMC import 导入结果")
 
@@ -151,7 +151,7 @@ def import_csv(
     with open_store(config) as store:
         report = run_import(
             store,
-            _files(files),
+            input_files(files),
             "CSV files",
             mapping=loaded,
             tz=timezone,

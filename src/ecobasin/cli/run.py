@@ -19,7 +19,7 @@ from ecobasin.cli.common import (
     progress,
     settings,
 )
-from ecobasin.cli.data import _files, print_report
+from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
 from ecobasin.store import Store
 
@@ -47,7 +47,7 @@ def _generated_frames(store: Store, year: int, seed: int, region: Any) -> import
 
 def _import_folder(store: Store, folder: Path) -> importer.ImportReport:
     """A demo from real files: station lists (stations*.csv) first, then CNEMC files."""
-    files = _files([folder])
+    files = input_files([folder])
     lists = [f for f in files if f.name.startswith("stations")]
     data = [f for f in files if f not in lists]
     for station_list in lists:
