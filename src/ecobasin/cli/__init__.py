@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from ecobasin import __version__
-from ecobasin.cli import air, data, run
+from ecobasin.cli import air, data, hj212, run
 
 app = typer.Typer(
     name="ecobasin",
@@ -48,6 +48,7 @@ app.command()(data.status)
 app.command()(air.aqi)
 app.command()(air.evaluate)
 app.command()(air.conformance)
+app.add_typer(hj212.app, name="hj212")
 
 
 def main() -> None:

@@ -1,0 +1,636 @@
+"""HJ 212-2017 (and HJ/T 212-2005) data segments: parsing, Flag bits, encoding, replies.
+
+Pure functions, no I/O. The framer (:mod:`.framer`) cuts the byte stream into frames; this module
+reads a frame's data segment (§6.3.2 表3 head fields in any order, §6.3.3 CP data area), builds
+frames (upper-case CRC) and the replies the platform owes (9014 data ack, 9013 notification ack,
+表C.14–C.19, C.50), and inspects one packet end to end for the ``hj212 decode`` command.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
+from ecobasin.ingest.hj212.errors import (
+    BadEncoding,
+    BadHeader,
+    BadLengthField,
+    BadTerminator,
+    DuplicateField,
+    FrameError,
+    InvalidField,
+    InvalidValue,
+    LengthMismatch,
+    MalformedItem,
+    MalformedSegment,
+    MissingField,
+    OversizedFrame,
+    TruncatedFrame,
+    UnknownField,
+)
+from ecobasin.ingest.hj212.framer import MAX_SEGMENT, Frame, check_crc
+
+__all__ = [
+    "ACK_UPLOADS",
+    "CpItem",
+    "Inspection",
+    "Message",
+    "build_segment",
+    "encode_frame",
+    "encode_message",
+    "inspect_packet",
+    "parse_frame",
+    "parse_segment",
+    "read_segment",
+    "reply_for",
+]
+
+#: Head fields of 表3.
+HEAD_FIELDS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
+_REQUIRED = ("ST", "CN", "PW", "MN")
+#: Uploads answered with 9014 when Flag.A = 1 (§6.5, 表C.14–C.19, hj212 brief §6).
+ACK_UPLOADS = frozenset(
+    {"2011", "2021", "2031", "2041", "2051", "2061", "2081", "3015", "3019", "3020"}
+)
+#: Notifications answered with 9013 (表9: 1013 time-calibration request).
+NOTIFICATIONS = frozenset({"1013"})
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_INT = re.compile(r"\d+")
+_HEAD_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "QN": (re.compile(r"\d{17}"), "17 digits YYYYMMDDhhmmsszzz"),
+    "ST": (re.compile(r"[0-9A-Z]{2}"), "2 characters 0-9/A-Z"),
+    "CN": (re.compile(r"\d{4}"), "4 digits"),
+    "PW": (re.compile(r"[!-~]+"), "printable ASCII"),
+    "MN": (re.compile(r"[!-~]+"), "printable ASCII without ';', '=' or '&'"),
+    "Flag": (re.compile(r"\d{1,3}"), "an integer 0-255"),
+    "PNUM": (re.compile(r"\d{1,4}"), "1-4 digits"),
+    "PNO": (re.compile(r"\d{1,4}"), "1-4 digits"),
+}
+#: CP suffixes whose values are numbers (表4).
+NUMERIC_SUFFIXES = frozenset(
+    {"Rtd", "Min", "Avg", "Max", "Cou", "ZsRtd", "ZsMin", "ZsAvg", "ZsMax", "RT"}
+    | {"Data", "DayData", "NightData"}
+)
+#: CP fields holding YYYYMMDDhhmmss (N14, 表4).
+TIME_KEYS = frozenset({"DataTime", "SystemTime", "RestartTime", "BeginTime", "EndTime"})
+#: CP fields holding non-negative integers (表4).
+INT_KEYS = frozenset(
+    {"QnRtn", "ExeRtn", "RtdInterval", "MinInterval", "OverTime", "ReCount", "Ctime", "Stime"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CpItem:
+    """One CP item ``key=value`` (§6.3.3).
+
+    Attributes
+    ----------
+    key : str
+        The key as sent, e.g. ``a21026-Rtd`` or ``a21026-i22004-Info``.
+    code : str
+        The part before the **last** ``-`` (the whole key when there is none).
+    suffix : str or None
+        The part after the last ``-`` (表4: ``Rtd``, ``Avg``, ``Flag``, …).
+    value : str
+        The value exactly as sent; ``""`` means missing.
+    number : Decimal or None
+        The exact number, only for a valid numeric value of a numeric field (never for ``3O.5``).
+    """
+
+    key: str
+    code: str
+    suffix: str | None
+    value: str
+    number: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A data segment as read (§6.3.2): head fields, CP items, and any problems found.
+
+    Attributes
+    ----------
+    head : dict of str to str
+        Head fields of 表3 present in the packet (values trimmed).
+    items : tuple of CpItem
+        CP items in packet order, duplicates dropped.
+    problems : tuple of FrameError
+        Everything wrong with the segment (empty for a valid one).
+    head_ok : bool
+        True when the head and structure are acceptable, so the packet can be answered.
+    """
+
+    head: dict[str, str]
+    items: tuple[CpItem, ...] = ()
+    problems: tuple[FrameError, ...] = ()
+    head_ok: bool = True
+    cp: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cp", {item.key: item.value for item in self.items})
+
+    @property
+    def qn(self) -> str | None:
+        """Request code QN, or None (often absent in HJ/T 212-2005 uploads)."""
+        return self.head.get("QN")
+
+    @property
+    def cn(self) -> str | None:
+        """Command code CN (表9)."""
+        return self.head.get("CN")
+
+    @property
+    def mn(self) -> str | None:
+        """Device id MN."""
+        return self.head.get("MN")
+
+    @property
+    def flag(self) -> int | None:
+        """The Flag byte (表3), or None when absent or unreadable (then: 2005, no ack)."""
+        raw = self.head.get("Flag")
+        if raw is None or not raw.isdigit() or int(raw) > 255:
+            return None
+        return int(raw)
+
+    @property
+    def version_bits(self) -> int | None:
+        """Flag V5..V0 = Flag >> 2 (0: HJ/T 212-2005, 1: HJ 212-2017); None without a Flag."""
+        return None if self.flag is None else self.flag >> 2
+
+    @property
+    def has_pno(self) -> bool:
+        """Flag bit D (bit 1): the packet is a sub-packet with PNUM and PNO."""
+        return self.flag is not None and bool(self.flag & 2)
+
+    @property
+    def ack_required(self) -> bool:
+        """Flag bit A (bit 0): the receiver must answer."""
+        return self.flag is not None and bool(self.flag & 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``expect`` shape of peer_samples.jsonl: head fields, Flag bits, CP as strings."""
+        out: dict[str, Any] = dict(self.head)
+        out["flag_version_bits"] = self.version_bits
+        if "Flag" in self.head:
+            out["flag_D_has_pno"] = self.has_pno
+        out["flag_A_ack_required"] = self.ack_required
+        out["CP"] = dict(self.cp)
+        return out
+
+
+def _is_time14(value: str) -> bool:
+    if len(value) != 14 or not value.isdigit():
+        return False
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def _check_value(
+    key: str, suffix: str | None, value: str, lenient: bool = False
+) -> tuple[Decimal | None, str | None]:
+    """Validate one CP value by its key (表4); return (number, problem)."""
+    if value == "":
+        return None, None  # missing value (allowed)
+    if key in TIME_KEYS or suffix == "SampleTime":
+        if lenient and len(value) == 17 and value.isdigit():
+            value = value[:14]  # milliseconds seen in the wild (hj212 brief §4.2)
+        if not _is_time14(value):
+            return None, f"CP item {key}={value!r} is not a YYYYMMDDhhmmss time (N14)"
+        return None, None
+    if key in INT_KEYS or suffix == "RS":
+        if not _INT.fullmatch(value):
+            return None, f"CP item {key}={value!r} is not an integer"
+        return Decimal(value), None
+    if key == "CstartTime" and not (len(value) == 6 and value.isdigit()):
+        return None, f"CP item {key}={value!r} is not hhmmss"
+    if suffix in NUMERIC_SUFFIXES:
+        if not _NUMBER.fullmatch(value):
+            return None, f"CP item {key}={value!r} is not a number"
+        return Decimal(value), None
+    if suffix == "Flag" and len(value) != 1:
+        return None, f"CP item {key}={value!r} is not a 1-character data flag (表8)"
+    if suffix == "EFlag" and len(value) > 4:
+        return None, f"CP item {key}={value!r} is longer than 4 characters"
+    return None, None
+
+
+def _split_cp(text: str) -> tuple[list[tuple[str, str]], list[FrameError]]:
+    """Split the CP data area into (key, value) pairs: ``;`` and ``,`` both separate items;
+    a value starting with ``//`` runs to the closing ``//`` (表4 ``-Info`` text)."""
+    pairs: list[tuple[str, str]] = []
+    errors: list[FrameError] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        eq = text.find("=", pos)
+        sep = min((i for i in (text.find(";", pos), text.find(",", pos)) if i >= 0), default=n)
+        if eq < 0 or eq > sep:
+            errors.append(MalformedItem(f"CP item {text[pos:sep]!r} is not key=value"))
+            pos = sep + 1
+            continue
+        key = text[pos:eq].strip()
+        vstart = eq + 1
+        while vstart < n and text[vstart] == " ":
+            vstart += 1
+        if text.startswith("//", vstart):
+            close = text.find("//", vstart + 2)
+            if close < 0:
+                errors.append(MalformedItem(f"CP item {key}: text not closed by '//'"))
+                break
+            end = close + 2
+            sep = min((i for i in (text.find(";", end), text.find(",", end)) if i >= 0), default=n)
+            if text[end:sep].strip():
+                errors.append(MalformedItem(f"CP item {key}: characters after the closing '//'"))
+            value = text[vstart:end]
+        else:
+            value = text[vstart:sep].strip()
+        if not key:
+            errors.append(MalformedItem(f"CP item {text[pos:sep]!r} has an empty key"))
+        else:
+            pairs.append((key, value))
+        pos = sep + 1
+        if pos == n and sep < n:
+            errors.append(MalformedItem("CP ends with an empty item (trailing separator)"))
+    return pairs, errors
+
+
+def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
+    """Read a data segment as far as possible, collecting every problem (§6.3.2, §6.3.3).
+
+    Parameters
+    ----------
+    segment : bytes or str
+        The data segment (between the length field and the CRC).
+    lenient : bool
+        Accept 17-digit times (with milliseconds) where 表4 says N14; the value stays as sent.
+
+    Returns
+    -------
+    Message
+        Never raises; ``problems`` lists what is wrong.
+    """
+    problems: list[FrameError] = []
+    head_ok = True
+    if isinstance(segment, bytes):
+        try:
+            text = segment.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(BadEncoding(f"data segment is not UTF-8 ({exc.reason})"))
+            text = segment.decode("utf-8", errors="replace")
+            head_ok = False
+    else:
+        text = segment
+    cp_at = text.find("CP=&&")
+    while cp_at > 0 and text[cp_at - 1] not in "; ":
+        cp_at = text.find("CP=&&", cp_at + 1)
+    if cp_at < 0:
+        problems.append(MalformedSegment("no 'CP=&&' data area"))
+        head_text, cp_text = text, None
+        head_ok = False
+    else:
+        head_text = text[:cp_at]
+        body = text[cp_at + 5 :]
+        if body.rstrip().endswith("&&") and len(body.rstrip()) >= 2:
+            cp_text = body.rstrip()[:-2]
+        else:
+            problems.append(MalformedSegment("CP data area is not closed by '&&'"))
+            cp_text = body
+            head_ok = False
+    head: dict[str, str] = {}
+    stripped = head_text.strip()
+    if stripped and not stripped.endswith(";"):
+        problems.append(MalformedSegment("head fields are not followed by ';' before CP"))
+        head_ok = False
+    for part in stripped.split(";"):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            problems.append(MalformedSegment(f"head item {part.strip()!r} is not key=value"))
+            head_ok = False
+            continue
+        key, _, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if key not in HEAD_FIELDS:
+            problems.append(UnknownField(f"unknown head field {key!r}"))
+            head_ok = False
+            continue
+        if key in head:
+            problems.append(DuplicateField(f"head field {key} appears twice"))
+            head_ok = False
+            continue
+        pattern, rule = _HEAD_RULES[key]
+        bad = not pattern.fullmatch(value) or (key == "MN" and any(c in value for c in ";=&"))
+        if key == "Flag" and not bad and int(value) > 255:
+            bad = True
+        if bad:
+            problems.append(InvalidField(f"head field {key}={value!r} is not {rule}"))
+            head_ok = False
+        head[key] = value
+    for key in _REQUIRED:
+        if key not in head:
+            problems.append(MissingField(f"head field {key} is missing"))
+            head_ok = False
+    message = Message(head=head)
+    if message.has_pno:
+        for key in ("PNUM", "PNO"):
+            if key not in head:
+                problems.append(MissingField(f"Flag.D=1 but head field {key} is missing"))
+                head_ok = False
+    elif "PNUM" in head or "PNO" in head:
+        problems.append(InvalidField("PNUM/PNO present but Flag.D is not 1"))
+        head_ok = False
+    pnum, pno = head.get("PNUM", ""), head.get("PNO", "")
+    if pnum.isdigit() and pno.isdigit() and not 1 <= int(pno) <= int(pnum):
+        problems.append(InvalidField(f"PNO={pno} is not within 1..PNUM={pnum}"))
+        head_ok = False
+    items: list[CpItem] = []
+    if cp_text is not None:
+        pairs, cp_errors = _split_cp(cp_text)
+        problems.extend(cp_errors)
+        seen: set[str] = set()
+        for key, value in pairs:
+            if key in seen:
+                problems.append(DuplicateField(f"CP item {key} appears twice"))
+                continue
+            seen.add(key)
+            code, dash, suffix = key.rpartition("-")
+            number, problem = _check_value(key, suffix if dash else None, value, lenient)
+            if problem:
+                problems.append(InvalidValue(problem))
+            items.append(
+                CpItem(
+                    key=key,
+                    code=code if dash else key,
+                    suffix=suffix if dash else None,
+                    value=value,
+                    number=number,
+                )
+            )
+    return Message(head=head, items=tuple(items), problems=tuple(problems), head_ok=head_ok)
+
+
+def parse_segment(segment: bytes | str) -> Message:
+    """Parse a data segment strictly (§6.3.2, §6.3.3).
+
+    Parameters
+    ----------
+    segment : bytes or str
+        The data segment.
+
+    Returns
+    -------
+    Message
+        A message without problems.
+
+    Raises
+    ------
+    FrameError
+        The first problem found (a subclass naming the field or item).
+    """
+    message = read_segment(segment)
+    if message.problems:
+        raise message.problems[0]
+    return message
+
+
+def parse_frame(frame: Frame) -> Message:
+    """Parse the data segment of a frame from :class:`~.framer.Framer` strictly.
+
+    Parameters
+    ----------
+    frame : Frame
+        A framed packet whose CRC checked out.
+
+    Returns
+    -------
+    Message
+        The message.
+
+    Raises
+    ------
+    FrameError
+        The first problem found; its ``raw`` is the frame.
+    """
+    message = read_segment(frame.segment)
+    if message.problems:
+        first = message.problems[0]
+        first.raw = frame.raw
+        raise first
+    return message
+
+
+def build_segment(
+    head: Mapping[str, str], cp: Mapping[str, str] | Iterable[tuple[str, str]]
+) -> str:
+    """Build a data segment (§6.3.2): head fields in the given order, then ``CP=&&…&&``.
+
+    Items of one factor (same code before the last ``-``) are joined by ``,``, different factors
+    by ``;`` (§6.3.3).
+
+    Parameters
+    ----------
+    head : mapping of str to str
+        Head fields, e.g. ``{"QN": …, "ST": "91", "CN": "9014", "PW": …, "MN": …, "Flag": "4"}``.
+    cp : mapping or iterable of (key, value)
+        CP items.
+
+    Returns
+    -------
+    str
+        The data segment.
+    """
+    pairs = list(cp.items()) if isinstance(cp, Mapping) else list(cp)
+    parts: list[str] = []
+    previous: str | None = None
+    for key, value in pairs:
+        code = key.rpartition("-")[0] or key
+        if parts:
+            parts.append("," if code == previous else ";")
+        parts.append(f"{key}={value}")
+        previous = code
+    head_text = "".join(f"{key}={value};" for key, value in head.items())
+    return f"{head_text}CP=&&{''.join(parts)}&&"
+
+
+def encode_frame(segment: str | bytes, crc_mode: CrcMode = CrcMode.HJ212) -> bytes:
+    """Wrap a data segment in a frame: ``##`` + length + segment + CRC + CR LF (§6.3.1).
+
+    Parameters
+    ----------
+    segment : str or bytes
+        The data segment (str is encoded as UTF-8; the length counts bytes).
+    crc_mode : CrcMode
+        CRC to append, upper-case hex (Appendix A by default).
+
+    Returns
+    -------
+    bytes
+        The frame.
+
+    Raises
+    ------
+    OversizedFrame
+        When the segment is longer than 1024 bytes (the sender must split it, §5).
+    """
+    data = segment.encode("utf-8") if isinstance(segment, str) else segment
+    if len(data) > MAX_SEGMENT:
+        raise OversizedFrame(f"data segment length {len(data)} exceeds {MAX_SEGMENT}")
+    return b"##%04d%s%s\r\n" % (len(data), data, crc_hex(data, crc_mode).encode("ascii"))
+
+
+def encode_message(
+    head: Mapping[str, str], cp: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+) -> bytes:
+    """Build a complete frame from head fields and CP items (:func:`build_segment` + :func:`encode_frame`).
+
+    Parameters
+    ----------
+    head : mapping of str to str
+        Head fields in order.
+    cp : mapping or iterable of (key, value)
+        CP items.
+
+    Returns
+    -------
+    bytes
+        The frame, CRC in upper case.
+    """
+    return encode_frame(build_segment(head, cp))
+
+
+def reply_for(message: Message) -> bytes | None:
+    """The frame the platform sends back, or None for silence (§6.5; 表C.14–C.19, C.50).
+
+    An upload with Flag.A = 1 gets 9014 (data response); a 1013 notification gets 9013. Both
+    echo QN, PW and MN, with ST=91 and Flag = version bits << 2 (4 for HJ 212-2017, 0 for
+    HJ/T 212-2005), and ``CP=&&&&``. Requests, responses and uploads without A are not answered.
+
+    Parameters
+    ----------
+    message : Message
+        A message whose frame and CRC were valid.
+
+    Returns
+    -------
+    bytes or None
+        The reply frame.
+    """
+    if message.cn in NOTIFICATIONS:
+        cn = "9013"
+    elif message.cn in ACK_UPLOADS and message.ack_required:
+        cn = "9014"
+    else:
+        return None
+    head: dict[str, str] = {}
+    if message.qn is not None:
+        head["QN"] = message.qn
+    head.update(ST="91", CN=cn, PW=message.head.get("PW", ""), MN=message.mn or "")
+    head["Flag"] = str((message.version_bits or 0) << 2)
+    return encode_message(head)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """The verdict on one packet, as ``ecobasin hj212 decode`` prints it.
+
+    Attributes
+    ----------
+    errors : tuple of FrameError
+        Framing errors first, then segment problems.
+    message : Message or None
+        The segment as far as it could be read.
+    response : bytes or None
+        The reply the gateway would send (None: silence).
+    """
+
+    errors: tuple[FrameError, ...]
+    message: Message | None
+    response: bytes | None
+
+    @property
+    def valid(self) -> bool:
+        """True when frame, length, CRC and every field and value are acceptable."""
+        return not self.errors
+
+    @property
+    def reason(self) -> str | None:
+        """All problems, joined by ``"; "`` (None when valid)."""
+        return "; ".join(error.reason for error in self.errors) or None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"valid", "reason", "message", "response"}`` for the decode command."""
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "message": self.message.to_dict() if self.message is not None else {},
+            "response": self.response.decode("utf-8") if self.response is not None else None,
+        }
+
+
+def inspect_packet(
+    data: bytes, crc_mode: CrcMode = CrcMode.HJ212, *, lenient: bool = False
+) -> Inspection:
+    """Check one complete packet end to end: framing (§6.3.1), CRC (Appendix A), segment (§6.3.2).
+
+    Unlike :class:`~.framer.Framer` it reads the segment even from a broken frame, to say as
+    much as possible about it; the response is what the gateway would send (silence on any
+    framing or CRC error, §6.3.1 "如果 CRC 错误，执行结束").
+
+    Parameters
+    ----------
+    data : bytes
+        One packet, ``##`` to CR LF.
+    crc_mode : CrcMode
+        The device's CRC mode (Appendix A by default).
+    lenient : bool
+        Accept 17-digit times (see :func:`read_segment`).
+
+    Returns
+    -------
+    Inspection
+        Never raises.
+    """
+    framing: list[FrameError] = []
+    if not data.startswith(b"##"):
+        return Inspection((BadHeader("packet does not start with '##'", data),), None, None)
+    digits = data[2:6]
+    declared = int(digits) if len(digits) == 4 and digits.isdigit() else None
+    if declared is None:
+        framing.append(BadLengthField(f"length field {digits!r} is not 4 digits", data))
+    if data.endswith(b"\r\n"):
+        body = data[:-2]
+    elif data.endswith((b"\n", b"\r")):
+        framing.append(BadTerminator("packet ends with a lone LF or CR, CR LF required", data))
+        body = data[:-1]
+    elif declared is not None and len(data) < 6 + min(declared, MAX_SEGMENT) + 6:
+        framing.append(TruncatedFrame("packet is shorter than its length field says", data))
+        body = data
+    else:
+        framing.append(BadTerminator("packet does not end with CR LF", data))
+        body = data
+    if len(body) < 10:
+        if not any(isinstance(e, TruncatedFrame) for e in framing):
+            framing.append(TruncatedFrame("packet too short for a length and a CRC", data))
+        return Inspection(tuple(framing), None, None)
+    segment, crc_field = body[6:-4], body[-4:]
+    if declared is not None and declared > MAX_SEGMENT:
+        framing.append(OversizedFrame(f"data segment length {declared} exceeds {MAX_SEGMENT}"))
+    elif declared is not None and declared != len(segment):
+        framing.append(
+            LengthMismatch(f"length field says {declared}, data segment has {len(segment)} bytes")
+        )
+    try:
+        check_crc(segment, crc_field, data, crc_mode)
+    except FrameError as exc:
+        framing.append(exc)
+    message = read_segment(segment, lenient=lenient)
+    response = reply_for(message) if not framing and message.head_ok else None
+    return Inspection((*framing, *message.problems), message, response)
