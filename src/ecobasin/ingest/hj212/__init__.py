@@ -43,6 +43,7 @@ from ecobasin.ingest.hj212.errors import (
     UnknownField,
 )
 from ecobasin.ingest.hj212.framer import MAX_SEGMENT, Frame, Framer
+from ecobasin.ingest.hj212.observations import message_observations
 
 __all__ = [
     "ACK_UPLOADS",
@@ -77,6 +78,7 @@ __all__ = [
     "encode_message",
     "hj212_crc16",
     "inspect_packet",
+    "message_observations",
     "modbus_crc16",
     "parse_frame",
     "parse_segment",

@@ -1,0 +1,243 @@
+"""Candidate observations of one HJ 212 upload message (pure, no I/O).
+
+:func:`message_observations` turns a parsed upload (:class:`~ecobasin.ingest.hj212.codec.Message`)
+into rows of :data:`ecobasin.ingest.validate.CANDIDATE_COLUMNS`, and lists every CP item that
+cannot become an observation with the reason. The rows then go through
+:func:`ecobasin.ingest.validate.validate_observations` like those of any other reader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.ingest.hj212.codec import CpItem, Message
+from ecobasin.ingest.validate import CANDIDATE_COLUMNS
+from ecobasin.timebase import CST
+
+__all__ = [
+    "DATA_FLAGS",
+    "IGNORED_SUFFIXES",
+    "OBSERVATION_COMMANDS",
+    "ZS_SUFFIX",
+    "message_observations",
+]
+
+#: Data flags of HJ 212-2017 §6.6.4 表8 (N normal, F stopped, M maintenance, S set value,
+#: D fault, C calibrating, T above range, B communication fault).
+DATA_FLAGS = frozenset("NFMSDCTB")
+#: Interval statistics dropped without a trace: only the mean (``-Avg``) is an observation
+#: (表4); the raw log keeps the rest.
+IGNORED_SUFFIXES = frozenset({"Min", "Max", "Cou", "ZsMin", "ZsMax"})
+#: Minute intervals (MinInterval, 表4) the store has a period for (``ecobasin.store.queries``).
+_MINUTE_PERIODS = {1: "1min", 10: "10min"}
+#: Suffix of the converted (折算, reference O2) value next to each value suffix (表4).
+_CONVERTED = {"Rtd": "ZsRtd", "Avg": "ZsAvg"}
+#: The suffix of the converted parameter id in the registry (``FG_SO2`` → ``FG_SO2_Zs``).
+ZS_SUFFIX = "_Zs"
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    period: str
+    length: timedelta  # added to DataTime: 0 for an instant, the period for a period start
+    value_suffix: str
+
+
+def _commands(minute_interval: int) -> dict[str, _Command]:
+    if minute_interval not in _MINUTE_PERIODS:
+        raise ValueError(
+            f"minute_interval={minute_interval}: the store keeps minute data only as "
+            f"{', '.join(f'{n} min' for n in _MINUTE_PERIODS)}"
+        )
+    return {
+        "2011": _Command("instant", timedelta(0), "Rtd"),
+        "2051": _Command(
+            _MINUTE_PERIODS[minute_interval], timedelta(minutes=minute_interval), "Avg"
+        ),
+        "2061": _Command("1h", timedelta(hours=1), "Avg"),
+        "2031": _Command("1d", timedelta(days=1), "Avg"),
+    }
+
+
+#: Upload commands (表9) whose packets carry observations.
+OBSERVATION_COMMANDS = frozenset(_commands(10))
+
+
+def _data_time(text: str | None) -> datetime | None:
+    """DataTime (N14, 表4) as a CST instant; a 17-digit time with milliseconds is truncated."""
+    if text is None:
+        return None
+    if len(text) == 17 and text.isdigit():
+        text = text[:14]
+    if len(text) != 14 or not text.isdigit():
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=CST)
+    except ValueError:
+        return None
+
+
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """The candidate frame, columns in ``CANDIDATE_COLUMNS`` order, with stable dtypes."""
+    frame = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
+    frame["value"] = frame["value"].astype("float64")
+    frame["line"] = frame["line"].astype("int64")
+    return frame
+
+
+def message_observations(
+    message: Message,
+    *,
+    site_id: str,
+    domains: tuple[str, ...],
+    source_ref: str,
+    minute_interval: int = 10,
+    registry: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The candidate observations of one upload message, and the CP items left out.
+
+    Rules (HJ 212-2017):
+
+    - **Commands** (§6.6.5 表9): 2011 real-time, 2051 minute, 2061 hourly and 2031 daily data
+      carry observations. Any other CN (1062, 9014, 2021 running state, 2041 running time …)
+      gives an empty frame and one skipped entry ``("CN", "command CN=… carries no
+      observations")``.
+    - **Time** (表4 DataTime, 表C.14–C.18): for 2011 DataTime is the sampling instant: period
+      ``instant``, time = DataTime. For 2051 / 2061 / 2031 it is the **start** of the period,
+      and ecobasin stores a period at the instant it **ends** (``ecobasin.timebase``): time =
+      DataTime + period length; periods ``10min`` (or ``1min`` with ``minute_interval=1``),
+      ``1h``, ``1d``. DataTime is China Standard Time (UTC+8) and is converted to UTC:
+      a 2061 with DataTime 2024-01-01 10:00 is the hour 10:00–11:00 CST, stored at 03:00Z.
+      A 17-digit DataTime (milliseconds) is truncated to 14 digits. Without a readable
+      DataTime every value item is skipped.
+    - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise. ``-Min``, ``-Max``,
+      ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them).
+      A value that is not a number (``3O.5``) is skipped; an empty value (missing) becomes a row
+      with ``value`` NaN and ``raw_value`` ``""``, which validation counts as missing.
+    - **Converted values** (表4 ``-ZsRtd`` / ``-ZsAvg``, 折算 to the reference O2) become a
+      second row with parameter ``<id>_Zs`` only when the registry has that id; otherwise they
+      are skipped with the reason "converted value kept in the raw log only".
+    - **Flags** (§6.6.4 表8): ``<code>-Flag`` in N F M S D C T B goes into ``flag`` of the
+      code's rows (the raw and the converted one). Another letter is a skipped item and the rows
+      get no flag. No flag or an empty one: ``flag`` None.
+    - **Codes** (附录 B 表B.1/B.2, 2017 and the 2005 原编码) map to parameter ids within
+      ``domains`` through :func:`ecobasin.catalog.parameter_for_code`; an unknown code is a
+      skipped item naming the code.
+    - Every other item (``-SampleTime``, ``-EFlag``, ``-Info``, ``SBx-RS``, keys without a
+      suffix, a ``-Rtd`` in an hourly packet …) is skipped: kept in the raw log only.
+    - ``unit`` is None (HJ 212 sends no units: values are in the registry's canonical unit),
+      ``line`` 0, ``field`` ``f"{source_ref} {item key}"``.
+
+    Parameters
+    ----------
+    message : Message
+        The upload as read by :func:`ecobasin.ingest.hj212.read_segment`.
+    site_id : str
+        The site the device (MN) belongs to.
+    domains : tuple of str
+        The site's parameter domains: ``("air", "met")`` for an air station, ``("flue_gas",)``
+        for a stack, ``("water",)`` for a water section or outlet.
+    source_ref : str
+        Where the message came from (raw-log reference), prefixed to ``field``.
+    minute_interval : int, default 10
+        The device's MinInterval in minutes (2051 only): 10 or 1.
+    registry : pandas.DataFrame, optional
+        The parameter registry (default ``catalog.parameters()``), to look up ``<id>_Zs``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Candidate observations, columns ``CANDIDATE_COLUMNS``.
+    skipped : list of (str, str)
+        (item key, reason) for each item that is not an observation.
+
+    Raises
+    ------
+    ValueError
+        When ``minute_interval`` has no stored period.
+    """
+    commands = _commands(minute_interval)
+    cn = message.cn
+    command = commands.get(cn or "")
+    if command is None:
+        return _frame([]), [("CN", f"command CN={cn} carries no observations")]
+    known = (catalog.parameters() if registry is None else registry).index
+    converted_suffix = _CONVERTED[command.value_suffix]
+    start = _data_time(message.cp.get("DataTime"))
+    if start is None:
+        problem = (
+            "no DataTime"
+            if "DataTime" not in message.cp
+            else f"DataTime {message.cp['DataTime']!r} is not YYYYMMDDhhmmss"
+        )
+        skipped = [("DataTime", problem)]
+        skipped += [
+            (item.key, f"{problem}: the value cannot be placed in time")
+            for item in message.items
+            if item.suffix in (command.value_suffix, converted_suffix)
+        ]
+        return _frame([]), skipped
+    time = (start + command.length).astimezone(UTC)
+
+    rows: list[dict[str, object]] = []
+    skipped = []
+    for item in message.items:
+        if item.key == "DataTime" or item.suffix in IGNORED_SUFFIXES:
+            continue
+        if item.suffix == "Flag":
+            if item.value and item.value not in DATA_FLAGS:
+                skipped.append(
+                    (item.key, f"unknown data flag {item.value!r} (表8: N F M S D C T B)")
+                )
+            continue
+        if item.suffix not in (command.value_suffix, converted_suffix):
+            skipped.append((item.key, f"not an observation of CN={cn}; kept in the raw log only"))
+            continue
+        row = _row(item, message, domains, converted=item.suffix == converted_suffix)
+        if isinstance(row, str):
+            skipped.append((item.key, row))
+            continue
+        parameter, value, raw_value, flag = row
+        if parameter not in known:  # only a converted id can be missing
+            skipped.append((item.key, "converted value kept in the raw log only"))
+            continue
+        rows.append(
+            {
+                "site_id": site_id,
+                "parameter": parameter,
+                "period": command.period,
+                "time": time,
+                "value": value,
+                "raw_value": raw_value,
+                "unit": None,
+                "flag": flag,
+                "line": 0,
+                "field": f"{source_ref} {item.key}",
+            }
+        )
+    return _frame(rows), skipped
+
+
+def _row(
+    item: CpItem, message: Message, domains: tuple[str, ...], *, converted: bool
+) -> tuple[str, float, str | None, str | None] | str:
+    """(parameter, value, raw_value, flag) of a value item, or the reason it is skipped."""
+    try:
+        parameter = catalog.parameter_for_code(item.code, domains)
+    except KeyError:
+        return f"factor code {item.code!r} is not a parameter of domains {', '.join(domains)}"
+    if item.number is None and item.value != "":
+        return f"value {item.value!r} is not a number"
+    flag = message.cp.get(f"{item.code}-Flag")
+    return (
+        parameter + ZS_SUFFIX if converted else parameter,
+        math.nan if item.number is None else float(item.number),
+        item.value if item.number is None else None,
+        flag if flag in DATA_FLAGS else None,
+    )
