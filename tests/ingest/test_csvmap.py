@@ -8,41 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from ingest_helpers import new_store, write
 
-from ecobasin import catalog
 from ecobasin.ingest import csvmap, importer
-from ecobasin.store import Store
 
 T0 = pd.Timestamp("2021-12-31T16:00Z")  # CST 2022-01-01 00:00 hour-ending
 T1 = pd.Timestamp("2021-12-31T17:00Z")  # CST 2022-01-01 01:00
-
-
-def write(tmp_path: Path, name: str, text: str, *, bom: bool = False) -> Path:
-    path = tmp_path / name
-    path.write_text(("\ufeff" if bom else "") + text, encoding="utf-8")
-    return path
-
-
-def new_store(tmp_path: Path, *site_ids: str) -> Store:
-    store = Store(tmp_path / "test.duckdb")
-    store.sync_catalog(catalog.load_region())
-    if site_ids:
-        store.upsert_sites(
-            pd.DataFrame(
-                {
-                    "site_id": list(site_ids),
-                    "kind": "air_station",
-                    "level": "national",
-                    "city_code": 510100,
-                    "name_zh": None,
-                    "name_en": None,
-                    "lon": None,
-                    "lat": None,
-                }
-            ),
-            source="test",
-        )
-    return store
 
 
 # -- parameter names ------------------------------------------------------------------------
