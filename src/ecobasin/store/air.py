@@ -291,6 +291,30 @@ def _aqi_select(columns: Sequence[str], time_column: str) -> str:
     return ", ".join(parts)
 
 
+def _read_aqi(
+    where: Connection,
+    table: str,
+    columns: Sequence[str],
+    key: str,
+    scope: str,
+    ids: Sequence[str] | None,
+    start: date | datetime | None,
+    end: date | datetime | None,
+) -> pd.DataFrame:
+    """Rows of one AQI table for a scope, optional ids and an inclusive range on ``key``."""
+    params: list[Any] = [scope]
+    cond = in_list("scope_id", ids, params)
+    for bound, op in ((start, ">="), (end, "<=")):
+        if bound is not None:
+            params.append(bound)
+            cond += f" AND {key} {op} ?"
+    sql = (
+        f"SELECT {_aqi_select(columns, key)} FROM {table} WHERE scope = ?{cond} "
+        f"ORDER BY scope_id, {key}"
+    )
+    return _con(where).execute(sql, params).df()
+
+
 def aqi_hourly(
     where: Connection,
     *,
@@ -316,15 +340,11 @@ def aqi_hourly(
         The :data:`HOURLY_COLUMNS` with ``primary_pollutant`` named ``primary``; ``time`` and
         ``computed_at`` tz-aware UTC.
     """
-    params: list[Any] = [scope]
-    cond = in_list("scope_id", ids, params)
-    cond += _bound(start, params, " AND time >= ?")
-    cond += _bound(end, params, " AND time <= ?")
-    sql = (
-        f"SELECT {_aqi_select(HOURLY_COLUMNS, 'time')} FROM aqi_hourly WHERE scope = ?{cond} "
-        "ORDER BY scope_id, time"
-    )
-    return as_utc(_con(where).execute(sql, params).df(), "time", "computed_at")
+    for bound in (start, end):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError(f"time bounds must be tz-aware, got {bound!r}")
+    frame = _read_aqi(where, "aqi_hourly", HOURLY_COLUMNS, "time", scope, ids, start, end)
+    return as_utc(frame, "time", "computed_at")
 
 
 def aqi_daily(
@@ -351,19 +371,8 @@ def aqi_daily(
         The :data:`DAILY_COLUMNS` with ``primary_pollutant`` named ``primary``; ``day`` as
         ``datetime64`` (midnight, naive: a local calendar day), ``computed_at`` tz-aware UTC.
     """
-    params: list[Any] = [scope]
-    cond = in_list("scope_id", ids, params)
-    if start is not None:
-        params.append(start)
-        cond += " AND day >= ?"
-    if end is not None:
-        params.append(end)
-        cond += " AND day <= ?"
-    sql = (
-        f"SELECT {_aqi_select(DAILY_COLUMNS, 'day')} FROM aqi_daily WHERE scope = ?{cond} "
-        "ORDER BY scope_id, day"
-    )
-    frame = as_utc(_con(where).execute(sql, params).df(), "computed_at")
+    frame = _read_aqi(where, "aqi_daily", DAILY_COLUMNS, "day", scope, ids, start, end)
+    frame = as_utc(frame, "computed_at")
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
 
