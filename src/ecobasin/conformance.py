@@ -241,3 +241,7 @@ def _warning(inp: dict[str, Any]) -> dict[str, Any]:
     rule = str(inp.get("rule", "HBDQH-2019-648"))
     level = warning_level(inp["forecast_daily_aqi"], rule, float(inp.get("hours_per_value", 24)))
     return {"level": level, "rule": rule}
+
+
+# water kinds register themselves on import (section_class, main_pollutants, basin_share, cwqi, tli)
+from ecobasin import conformance_water  # noqa: E402, F401
