@@ -127,22 +127,20 @@ def test_converted_values_without_a_zs_parameter_are_skipped():
         "2061",
         [
             ("DataTime", "20240101100000"),
-            ("a21026-Avg", "40"),
-            ("a21026-ZsAvg", "55"),
-            ("a21026-ZsMin", "50"),
-            ("a21026-ZsMax", "60"),
-            ("a21026-Flag", "N"),
+            ("a24088-Avg", "40"),
+            ("a24088-ZsAvg", "55"),
+            ("a24088-ZsMin", "50"),
+            ("a24088-ZsMax", "60"),
+            ("a24088-Flag", "N"),
         ],
     )
-    frame, skipped = observe(msg, domains=GAS)
-    assert frame["parameter"].tolist() == ["FG_SO2"]
-    assert skipped == [("a21026-ZsAvg", "converted value kept in the raw log only")]
+    frame, skipped = observe(msg, domains=GAS)  # NMHC has no converted id in the registry
+    assert frame["parameter"].tolist() == ["FG_NMHC"]
+    assert skipped == [("a24088-ZsAvg", "converted value kept in the raw log only")]
 
 
 def test_converted_values_become_a_zs_row_when_registered():
-    registry = catalog.parameters()
-    extra = registry.loc[["FG_SO2"]].rename(index={"FG_SO2": "FG_SO2_Zs"})
-    registry = pd.concat([registry, extra])
+    assert "FG_SO2_Zs" in catalog.parameters().index
     # 2011: 2024-01-01 10:00:30 CST = 02:00:30Z; both rows carry the code's flag.
     msg = message(
         "2011",
@@ -153,7 +151,7 @@ def test_converted_values_become_a_zs_row_when_registered():
             "a21026-Flag": "C",
         },
     )
-    frame, skipped = observe(msg, domains=GAS, registry=registry)
+    frame, skipped = observe(msg, domains=GAS)
     assert skipped == []
     assert frame[["parameter", "value", "flag", "field"]].values.tolist() == [
         ["FG_SO2", 40.0, "C", "raw:7 a21026-Rtd"],

@@ -19,18 +19,31 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+# emission limits and alarm rules (catalog/data/emission/); the module reads this package's
+# registry only when called, so importing it here first is safe
+from ecobasin.catalog.emission import (
+    AlarmRules,
+    alarm_rules,
+    emission_limits,
+    source_categories,
+)
+
 __all__ = [
     "DEFAULT_REGION",
+    "AlarmRules",
     "Region",
     "UnitError",
+    "alarm_rules",
     "boundaries",
     "canonical_unit_name",
     "cities",
     "city_code",
     "convert_units",
+    "emission_limits",
     "load_region",
     "parameter_for_code",
     "parameters",
+    "source_categories",
     "units",
 ]
 
@@ -102,14 +115,21 @@ def parameter_for_code(code: str, domains: tuple[str, ...] = ("air", "water", "m
     KeyError
         When no parameter of those domains has that code.
     """
+    parameter = _parameter_for_code(code, tuple(domains))
+    if parameter is None:
+        raise KeyError(f"no parameter with HJ 212 code {code!r} in domains {domains}")
+    return parameter
+
+
+@cache
+def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
+    # cached: the gateway looks up every CP item of every message (a few µs instead of ~1 ms)
     frame = _parameters()
     hits = frame[
         frame["domain"].isin(domains)
         & ((frame["hj212_2017"] == code) | (frame["hj212_2005"] == code))
     ]
-    if hits.empty:
-        raise KeyError(f"no parameter with HJ 212 code {code!r} in domains {domains}")
-    return str(hits.index[0])
+    return None if hits.empty else str(hits.index[0])
 
 
 @cache

@@ -8,7 +8,12 @@ from __future__ import annotations
 import typer
 
 from ecobasin import __version__
-from ecobasin.cli import air, data, hj212, run
+from ecobasin.cli import air, data, hj212, run, simulate
+from ecobasin.cli import carbon as carbon_cli
+from ecobasin.cli import gateway as gateway_cli
+from ecobasin.cli import water as water_cli
+from ecobasin.cli.alarms import alarms_app, limits_app
+from ecobasin.cli.users import token_app, user_app
 
 app = typer.Typer(
     name="ecobasin",
@@ -49,6 +54,15 @@ app.command()(air.aqi)
 app.command()(air.evaluate)
 app.command()(air.conformance)
 app.add_typer(hj212.app, name="hj212")
+app.add_typer(gateway_cli.app, name="gateway")
+app.add_typer(gateway_cli.device_app, name="device")
+app.add_typer(simulate.app, name="simulate")
+app.add_typer(alarms_app, name="alarms")
+app.add_typer(limits_app, name="limits")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
+app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
 
 
 def main() -> None:

@@ -184,4 +184,341 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "HJ 212 gateway: devices, raw-log checkpoints, message dedup, pending sub-packets",
+        """
+        -- Written only by ecobasin.store.gateway (the gateway's writer thread and the CLI).
+        CREATE TABLE devices (
+            mn          VARCHAR PRIMARY KEY,      -- HJ 212 device id (MN, 表3)
+            password    VARCHAR NOT NULL,         -- access password (PW, 表3)
+            site_id     VARCHAR NOT NULL,         -- sites.site_id the device reports for
+            protocol    VARCHAR NOT NULL DEFAULT '2017' CHECK (protocol IN ('2017', '2005')),
+            crc_mode    VARCHAR NOT NULL DEFAULT 'hj212'
+                        CHECK (crc_mode IN ('hj212', 'modbus', 'modbus_swapped')),
+            enabled     BOOLEAN NOT NULL DEFAULT true,
+            interval_s  INTEGER,                  -- expected reporting interval [s]
+            added_at    TIMESTAMPTZ NOT NULL
+        );
+        -- Last raw-log record written to the store, per raw log; updated in the same
+        -- transaction as the observations it covers (exactly-once after a crash).
+        CREATE TABLE gateway_checkpoints (
+            log_id      VARCHAR PRIMARY KEY,      -- the raw log's id (segment file header)
+            last_seq    BIGINT NOT NULL,
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        -- One row per data message (device, command, data time, packet number): a retried
+        -- message is acknowledged again but stored once and counted here.
+        CREATE TABLE gateway_messages (
+            mn          VARCHAR NOT NULL,
+            cn          VARCHAR NOT NULL,
+            data_time   VARCHAR NOT NULL,         -- DataTime as sent (QN when absent)
+            pno         INTEGER NOT NULL,         -- PNO of a sub-packet, 0 otherwise
+            log_id      VARCHAR NOT NULL,
+            first_seq   BIGINT NOT NULL,          -- raw-log record first stored
+            received_at TIMESTAMPTZ NOT NULL,
+            duplicates  INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (mn, cn, data_time, pno)
+        );
+        -- Sub-packets (Flag.D = 1) waiting for the rest of their set (HJ 212-2017 表3 PNUM/PNO).
+        CREATE TABLE gateway_subpackets (
+            mn          VARCHAR NOT NULL,
+            qn          VARCHAR NOT NULL,
+            pnum        INTEGER NOT NULL,
+            pno         INTEGER NOT NULL,
+            seq         BIGINT NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL,
+            peer        VARCHAR NOT NULL,
+            frame       BLOB NOT NULL,            -- the frame as received
+            PRIMARY KEY (mn, qn, pno)
+        );
+        """,
+    ),
+    (
+        4,
+        "alarms (over-limit, persistent flags, silence) and imported permit emission limits",
+        """
+        -- Written only by ecobasin.store.alarms (ecobasin.jobs.alarms recomputes a window of
+        -- sites: their episodes overlapping it are replaced in one transaction).
+        CREATE TABLE alarms (
+            alarm_id    VARCHAR PRIMARY KEY,      -- stable: hash of kind, site, parameter, flag, start
+            kind        VARCHAR NOT NULL CHECK (kind IN ('over_limit', 'flag_persistent', 'silent')),
+            site_id     VARCHAR NOT NULL,
+            city_code   INTEGER,
+            parameter   VARCHAR,                  -- NULL for silent
+            flag        VARCHAR,                  -- flag_persistent: the HJ 212 data flag
+            start_time  TIMESTAMPTZ NOT NULL,     -- UTC; start of the first period / last reading
+            end_time    TIMESTAMPTZ,              -- UTC; NULL while open
+            status      VARCHAR NOT NULL CHECK (status IN ('open', 'closed')),
+            peak        DOUBLE,                   -- over_limit: highest value [unit of the limit]
+            limit_value DOUBLE,                   -- over_limit: limit at the peak
+            multiple    DOUBLE,                   -- over_limit: peak / limit
+            periods     INTEGER,                  -- over-limit periods, flagged readings
+            evidence    JSON NOT NULL,            -- values, limit and its source, rule
+            created_at  TIMESTAMPTZ NOT NULL,
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        -- Emission-permit (排污许可证) limits per site and parameter; they win over the standard
+        -- limit of the site's source category.
+        CREATE TABLE permit_limits (
+            site_id     VARCHAR NOT NULL,
+            parameter   VARCHAR NOT NULL,         -- registry id; <flue-gas id>_Zs at reference O2
+            limit_value DOUBLE NOT NULL,          -- [unit]
+            unit        VARCHAR NOT NULL,         -- the parameter's canonical unit
+            basis       VARCHAR NOT NULL,         -- '' (standard's / domain default), 1h, 1d
+            permit_id   VARCHAR,
+            note        VARCHAR,
+            source      VARCHAR NOT NULL,         -- the imported file
+            imported_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (site_id, parameter)
+        );
+        """,
+    ),
+    (
+        5,
+        "rights: users, sessions, API tokens, sign-in log, secrets, audit of writes",
+        """
+        -- Written only by ecobasin.store.users. Passwords are Argon2id hashes (PHC strings);
+        -- tokens keep only the SHA-256 of their secret. Rows are never deleted: users are
+        -- disabled, sessions and tokens revoked, so the audit trail keeps its names.
+        CREATE SEQUENCE user_ids START 1;
+        CREATE TABLE users (
+            user_id     INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+            name        VARCHAR NOT NULL UNIQUE,
+            role        VARCHAR NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+            city_code   INTEGER,                  -- editors: the one city they write
+            password_hash VARCHAR NOT NULL,       -- Argon2id PHC string
+            disabled    BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL,
+            CHECK ((role = 'editor') = (city_code IS NOT NULL))
+        );
+        CREATE TABLE sessions (
+            session_id  VARCHAR PRIMARY KEY,      -- random, 256 bits, inside a signed cookie
+            user_id     INTEGER NOT NULL,
+            csrf_token  VARCHAR NOT NULL,         -- embedded in forms, sent as X-CSRF-Token
+            created_at  TIMESTAMPTZ NOT NULL,
+            expires_at  TIMESTAMPTZ NOT NULL,
+            revoked_at  TIMESTAMPTZ,              -- sign-out, user disabled
+            ip          VARCHAR
+        );
+        CREATE SEQUENCE token_ids START 1;
+        CREATE TABLE api_tokens (
+            token_id    INTEGER PRIMARY KEY DEFAULT nextval('token_ids'),
+            user_id     INTEGER NOT NULL,
+            name        VARCHAR NOT NULL,         -- what the token is for
+            secret_sha256 VARCHAR NOT NULL,       -- hex SHA-256 of the secret part
+            created_at  TIMESTAMPTZ NOT NULL,
+            expires_at  TIMESTAMPTZ,              -- NULL: until revoked
+            last_used_at TIMESTAMPTZ,
+            revoked_at  TIMESTAMPTZ
+        );
+        CREATE TABLE signin_log (
+            time        TIMESTAMPTZ NOT NULL,
+            user_name   VARCHAR NOT NULL,         -- as typed (may name no user)
+            ip          VARCHAR,
+            ok          BOOLEAN NOT NULL,
+            reason      VARCHAR NOT NULL          -- ok, bad_password, unknown_user, disabled, rate_limited
+        );
+        CREATE TABLE secrets (
+            name        VARCHAR PRIMARY KEY,      -- session_key
+            value       VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE SEQUENCE audit_ids START 1;
+        CREATE TABLE audit_log (
+            audit_id    INTEGER PRIMARY KEY DEFAULT nextval('audit_ids'),
+            time        TIMESTAMPTZ NOT NULL,
+            user_name   VARCHAR NOT NULL,
+            via         VARCHAR NOT NULL,         -- session, token 12, cli
+            action      VARCHAR NOT NULL,         -- observations.write, sites.create, users.disable ...
+            target      VARCHAR NOT NULL,         -- site id, user name, token id
+            city_code   INTEGER,
+            detail      JSON
+        );
+        """,
+    ),
+    (
+        6,
+        "surface water: section and group period results, compensation and settlements",
+        """
+        -- Written only by ecobasin.store.water (recomputed by ecobasin.jobs.water_quality: the
+        -- rows of the recomputed periods are deleted and inserted in one transaction).
+        -- period: '2025-10' (month, CST calendar) or '2025' (year); concentrations [mg/L].
+        CREATE TABLE water_section_results (
+            site_id     VARCHAR NOT NULL,
+            period      VARCHAR NOT NULL,
+            period_kind VARCHAR NOT NULL CHECK (period_kind IN ('month', 'year')),
+            water_body  VARCHAR NOT NULL,         -- river or lake (TP/TN column of GB 3838)
+            target_class TINYINT,                 -- 1..5, NULL when the site names none
+            class_num   TINYINT NOT NULL,         -- 1..6 (6 = worse than V), 0 = no data
+            class       VARCHAR,                  -- I .. V, 劣V
+            status_num  TINYINT,                  -- 1 优 .. 5 重度污染 (环办〔2011〕22号 Table 1)
+            meets_target BOOLEAN,
+            determining VARCHAR,                  -- items at the section class, comma-separated
+            main_pollutants JSON,                 -- [{"indicator", "class", "multiple"}]
+            main_display VARCHAR,                 -- 氨氮(0.4),总磷(0.2)
+            cwqi        DOUBLE,                   -- section CWQI (环办监测〔2017〕51号), unrounded
+            tli         DOUBLE,                   -- lakes: TLI(Σ), unrounded
+            tn_class    TINYINT,                  -- reported apart
+            fc_class    TINYINT,
+            means       JSON,                     -- {item: period mean}, unrounded
+            sources     JSON,                     -- {item: "auto" | "manual"}
+            n_items     SMALLINT NOT NULL,
+            complete    BOOLEAN NOT NULL,         -- every item's period statistic complete
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (site_id, period)
+        );
+        CREATE TABLE water_group_results (
+            scope       VARCHAR NOT NULL CHECK (scope IN ('river', 'basin', 'city', 'region')),
+            scope_id    VARCHAR NOT NULL,         -- river or basin name (zh), city code, region id
+            period      VARCHAR NOT NULL,
+            period_kind VARCHAR NOT NULL CHECK (period_kind IN ('month', 'year')),
+            n_sections  SMALLINT NOT NULL,
+            method      VARCHAR,                  -- mean (< 5 sections) or shares
+            class_num   TINYINT,                  -- mean method only
+            share_I_III DOUBLE,                   -- [%] unrounded (优良水体率)
+            share_I_II  DOUBLE,                   -- [%] Class II or better
+            share_worse_V DOUBLE,                 -- [%] 劣V
+            share_target DOUBLE,                  -- [%] sections meeting their target class
+            status_num  TINYINT,
+            main_pollutants JSON,                 -- items (shares) or per-section lists (mean)
+            cwqi        DOUBLE,                   -- city: CWQI_city; river/basin: mean section CWQI
+            cwqi_rank   SMALLINT,                 -- city rank (ascending CWQI, ties share)
+            detail      JSON,                     -- counts, exceedance rates, M, N ...
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (scope, scope_id, period)
+        );
+        CREATE TABLE water_compensation (
+            site_id     VARCHAR NOT NULL,
+            period      VARCHAR NOT NULL,         -- month
+            upstream_city INTEGER NOT NULL,
+            downstream_city INTEGER NOT NULL,
+            target_class VARCHAR NOT NULL,
+            section_class VARCHAR,
+            classes_better TINYINT NOT NULL,
+            deduction_cny DOUBLE NOT NULL,
+            award_cny   DOUBLE NOT NULL,
+            payer       VARCHAR,                  -- city code, 'fund', NULL when nothing is due
+            payee       VARCHAR,
+            amount_cny  DOUBLE NOT NULL,
+            inputs      JSON NOT NULL,            -- {factor: {value, limit, multiple}}
+            rule_set    VARCHAR NOT NULL,
+            rule_set_version VARCHAR NOT NULL,
+            method      VARCHAR NOT NULL,
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (site_id, period, rule_set, rule_set_version)
+        );
+        CREATE TABLE water_settlements (
+            period      VARCHAR NOT NULL,         -- month or year
+            period_kind VARCHAR NOT NULL CHECK (period_kind IN ('month', 'year')),
+            payer       VARCHAR NOT NULL,
+            payee       VARCHAR NOT NULL,
+            amount_cny  DOUBLE NOT NULL,          -- net
+            gross_payer_to_payee DOUBLE NOT NULL,
+            gross_payee_to_payer DOUBLE NOT NULL,
+            n_sections  SMALLINT NOT NULL,
+            rule_set    VARCHAR NOT NULL,
+            rule_set_version VARCHAR NOT NULL,
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (period, payer, payee, rule_set, rule_set_version)
+        );
+        """,
+    ),
+    (
+        7,
+        "carbon: user factors, inventories, activity lines, emission lines, sinks",
+        """
+        -- Written only by ecobasin.store.carbon. Default factors ship in
+        -- catalog/data/carbon/factors.csv; this table holds the ones users add (same columns).
+        -- Amounts are exact decimals: DECIMAL(38, 9) tonnes; factor values keep their text.
+        CREATE TABLE carbon_factors (
+            id          VARCHAR PRIMARY KEY,
+            factor_set  VARCHAR NOT NULL,
+            activity    VARCHAR NOT NULL,         -- fuel id, electricity, heat, a process ...
+            kind        VARCHAR NOT NULL,         -- ncv, carbon_content, oxidation, emission_factor, grid kinds
+            gas         VARCHAR NOT NULL,         -- C, CO2, CH4, N2O, CO2e; '' for ncv/oxidation
+            value       VARCHAR NOT NULL,         -- exact decimal text
+            numerator_unit VARCHAR NOT NULL,
+            denominator_unit VARCHAR NOT NULL,
+            region      VARCHAR NOT NULL,
+            sector      VARCHAR NOT NULL,
+            valid_from  INTEGER,
+            valid_to    INTEGER,
+            publisher   VARCHAR NOT NULL,
+            document    VARCHAR NOT NULL,
+            table_ref   VARCHAR NOT NULL,
+            confidence  VARCHAR NOT NULL,
+            superseded_by VARCHAR NOT NULL,
+            note        VARCHAR NOT NULL,
+            added_by    VARCHAR NOT NULL,
+            added_at    TIMESTAMPTZ NOT NULL
+        );
+        -- One inventory per city and year, with the choices it was computed with.
+        CREATE TABLE carbon_inventories (
+            inventory_id VARCHAR PRIMARY KEY,     -- '<city code>-<year>'
+            city_code   INTEGER NOT NULL,
+            year        INTEGER NOT NULL,
+            gwp_set     VARCHAR NOT NULL,         -- SAR, AR4, AR5, AR6
+            factor_set  VARCHAR NOT NULL,         -- cn-enterprise, ipcc-2006, a user set
+            grid_kind   VARCHAR NOT NULL,
+            grid_factor_id VARCHAR,               -- NULL: chosen by region and year on compute
+            heat_factor_id VARCHAR NOT NULL,
+            electricity_choice JSON,              -- the grid factor used and why (set on compute)
+            gdp_10k_cny DECIMAL(38, 4),           -- GDP at constant prices [10^4 CNY]
+            gdp_price_base INTEGER,               -- the constant-price base year
+            source      VARCHAR NOT NULL,
+            imported_at TIMESTAMPTZ NOT NULL,
+            computed_at TIMESTAMPTZ,
+            UNIQUE (city_code, year)
+        );
+        CREATE TABLE carbon_activity (
+            inventory_id VARCHAR NOT NULL,
+            line        INTEGER NOT NULL,         -- line of the imported file
+            sector      VARCHAR NOT NULL,
+            subsector   VARCHAR NOT NULL,
+            activity    VARCHAR NOT NULL,
+            amount      DECIMAL(38, 9) NOT NULL,
+            unit        VARCHAR NOT NULL,
+            resold      DECIMAL(38, 9) NOT NULL,
+            scope       TINYINT,
+            factor_ids  VARCHAR NOT NULL,         -- '|'-separated, '' = the inventory's choice
+            enthalpy_kj_per_kg DECIMAL(18, 4),
+            note        VARCHAR NOT NULL,
+            PRIMARY KEY (inventory_id, line)
+        );
+        -- Computed per line and gas; replaced as a whole on each compute of an inventory.
+        CREATE TABLE carbon_emissions (
+            inventory_id VARCHAR NOT NULL,
+            line        INTEGER NOT NULL,
+            gas         VARCHAR NOT NULL,         -- CO2, CH4, N2O
+            sector      VARCHAR NOT NULL,
+            subsector   VARCHAR NOT NULL,
+            gpc_ref     VARCHAR NOT NULL,         -- I.1 ... I.4.4, II, III, IV
+            scope       TINYINT NOT NULL,
+            activity    VARCHAR NOT NULL,
+            amount_t    DECIMAL(38, 9) NOT NULL,  -- [t of gas]
+            co2e_t      DECIMAL(38, 9) NOT NULL,  -- [t CO2e] with the inventory's GWP set
+            energy_tj   DECIMAL(38, 9),
+            factor_ids  JSON NOT NULL,            -- the factors used, in order
+            formula     VARCHAR NOT NULL,
+            notation    VARCHAR NOT NULL,         -- '' or NE (not estimated)
+            basic       BOOLEAN NOT NULL,         -- counted in the GPC BASIC total
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (inventory_id, line, gas)
+        );
+        CREATE TABLE carbon_sinks (
+            city_code   INTEGER NOT NULL,
+            year        INTEGER NOT NULL,
+            sink_id     VARCHAR NOT NULL,         -- forest, greenways, wetland ...
+            method      VARCHAR NOT NULL,         -- stock_difference, gain_loss, area_rate
+            inputs      JSON NOT NULL,            -- volumes, areas, parameters and their sources
+            delta_c_t   DECIMAL(38, 9),           -- [t C/a]
+            removal_tco2 DECIMAL(38, 9) NOT NULL, -- [t CO2/a], positive = removal
+            formula     VARCHAR NOT NULL,
+            source      VARCHAR NOT NULL,
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, year, sink_id)
+        );
+        """,
+    ),
 ]

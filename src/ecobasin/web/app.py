@@ -7,15 +7,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 import ecobasin
 from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.web import problems
-from ecobasin.web.routers import api_router, home_router
+from ecobasin.web.routers import api_router, pages_router
+from ecobasin.web.routers.pages import STATIC_DIR
+from ecobasin.web.security import pages as security_pages
+from ecobasin.web.security.deps import current_principal
 
 __all__ = ["create_app", "operation_id"]
 
@@ -69,11 +73,30 @@ def create_app(db_path: str | Path, region: catalog.Region | None = None) -> Fas
             {"name": "sites", "description": "Monitoring sites (JSON or GeoJSON)."},
             {"name": "parameters", "description": "Parameter registry with units."},
             {"name": "observations", "description": "Stored values, paged, JSON or CSV."},
+            {"name": "rights", "description": "Who am I, users, API tokens, audit (issue 4)."},
+            {"name": "writes", "description": "Write observations and sites; invalidate values."},
+            {
+                "name": "aqi",
+                "description": "AQI levels, latest hour, hourly and daily series (HJ 633).",
+            },
+            {"name": "map", "description": "The region's AQI map for one hour or day (一张图)."},
+            {
+                "name": "rankings",
+                "description": "City assessment and ranking as `ecobasin evaluate` (HJ 663).",
+            },
+            {
+                "name": "water",
+                "description": "Surface water: sections, GB 3838 classes, CWQI ranking, "
+                "compensation (as `ecobasin water`).",
+            },
         ],
     )
     app.state.region = served
     problems.install(app)
-    app.include_router(home_router)
+    # the principal on every page, so the navigation shows who is signed in
+    app.include_router(pages_router, dependencies=[Depends(current_principal)])
+    app.include_router(security_pages.router)  # /signin, /signout, /admin
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
 
     def openapi() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pandas as pd
 
@@ -24,7 +25,9 @@ __all__ = [
     "IGNORED_SUFFIXES",
     "OBSERVATION_COMMANDS",
     "ZS_SUFFIX",
+    "candidate_frame",
     "message_observations",
+    "message_rows",
 ]
 
 #: Data flags of HJ 212-2017 §6.6.4 表8 (N normal, F stopped, M maintenance, S set value,
@@ -82,8 +85,9 @@ def _data_time(text: str | None) -> datetime | None:
         return None
 
 
-def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """The candidate frame, columns in ``CANDIDATE_COLUMNS`` order, with stable dtypes."""
+def candidate_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """The candidate frame of rows from :func:`message_rows` (of one message or many), columns
+    in ``CANDIDATE_COLUMNS`` order, with stable dtypes."""
     frame = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
     frame["value"] = frame["value"].astype("float64")
@@ -101,6 +105,31 @@ def message_observations(
     registry: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The candidate observations of one upload message, and the CP items left out.
+
+    :func:`message_rows` as a frame (see there for the rules); a caller decoding many messages
+    (the gateway) collects rows and makes one frame with :func:`candidate_frame`.
+    """
+    rows, skipped = message_rows(
+        message,
+        site_id=site_id,
+        domains=domains,
+        source_ref=source_ref,
+        minute_interval=minute_interval,
+        registry=registry,
+    )
+    return candidate_frame(rows), skipped
+
+
+def message_rows(
+    message: Message,
+    *,
+    site_id: str,
+    domains: tuple[str, ...],
+    source_ref: str,
+    minute_interval: int = 10,
+    registry: pd.DataFrame | None = None,
+) -> tuple[list[dict[str, object]], list[tuple[str, str]]]:
+    """The candidate observation rows of one upload message, and the CP items left out.
 
     Rules (HJ 212-2017):
 
@@ -152,8 +181,8 @@ def message_observations(
 
     Returns
     -------
-    frame : pandas.DataFrame
-        Candidate observations, columns ``CANDIDATE_COLUMNS``.
+    rows : list of dict
+        Candidate observations, keys ``CANDIDATE_COLUMNS``.
     skipped : list of (str, str)
         (item key, reason) for each item that is not an observation.
 
@@ -166,8 +195,8 @@ def message_observations(
     cn = message.cn
     command = commands.get(cn or "")
     if command is None:
-        return _frame([]), [("CN", f"command CN={cn} carries no observations")]
-    known = (catalog.parameters() if registry is None else registry).index
+        return [], [("CN", f"command CN={cn} carries no observations")]
+    known = _registry_ids() if registry is None else registry.index
     converted_suffix = _CONVERTED[command.value_suffix]
     start = _data_time(message.cp.get("DataTime"))
     if start is None:
@@ -182,7 +211,7 @@ def message_observations(
             for item in message.items
             if item.suffix in (command.value_suffix, converted_suffix)
         ]
-        return _frame([]), skipped
+        return [], skipped
     time = (start + command.length).astimezone(UTC)
 
     rows: list[dict[str, object]] = []
@@ -221,7 +250,12 @@ def message_observations(
                 "field": f"{source_ref} {item.key}",
             }
         )
-    return _frame(rows), skipped
+    return rows, skipped
+
+
+@cache
+def _registry_ids() -> frozenset[str]:
+    return frozenset(catalog.parameters().index)
 
 
 def _row(

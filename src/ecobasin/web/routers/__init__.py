@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ecobasin.web.routers import cities, health, home, observations, parameters, sites
+from ecobasin.web.routers import (
+    admin,
+    alarms,
+    aqi,
+    carbon,
+    cities,
+    health,
+    map,
+    observations,
+    pages,
+    parameters,
+    rankings,
+    sites,
+    water,
+    writes,
+)
 
-__all__ = ["API_PREFIX", "api_router", "home_router"]
+__all__ = ["API_PREFIX", "api_router", "pages_router"]
 
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX)
+# air quality (issue 4): /aqi, /map, /rankings. First: routes are matched in order, and the map
+# is the most requested answer (bench/api_bench.py); no other path overlaps them.
+for _module in (aqi, map, rankings):
+    api_router.include_router(_module.router)
 for _module in (health, cities, sites, parameters, observations):
     api_router.include_router(_module.router)
+for _module in (admin, writes):  # rights (issue 4): /me, /users, /tokens, writes
+    api_router.include_router(_module.router)
+api_router.include_router(alarms.router)  # alarms (issue 5): /alarms, /limits
+api_router.include_router(water.router)  # surface water (issue 7): /water/...
+api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
 
-home_router = home.router
+pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)

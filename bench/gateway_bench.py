@@ -1,0 +1,474 @@
+"""Benchmark: the HJ 212 gateway against a bare asyncio server and the codec alone, in one run.
+
+Usage: ``python bench/gateway_bench.py [--quick] [--devices 1000] [--duration 10] [--window 1]``
+
+Processes (the machine's cores are shared by all of them, as in production on one box):
+
+* **codec alone**: in this process, frames from the simulator fed through
+  :class:`~ecobasin.ingest.hj212.Framer` in 64 KiB reads (framing + Appendix A CRC), then also
+  parsed with :func:`~ecobasin.ingest.hj212.read_segment`: frames per second, one core.
+* **bare server** (own process): frames, checks the CRC and acks (:class:`BareServer`), the
+  ceiling of any gateway on this machine; driven by 1 and then 2 load-generator processes, so
+  the table shows whether the generator or the server is the limit.
+* **gateway** (own process, ``ecobasin gateway --fsync batch``, a temp DuckDB file with the
+  1,000 simulated devices registered): the same load generator, closed loop (max rate), then
+  open loop at 2,000 messages/s for the ack latency; then it is stopped and the store is
+  counted (``gateway_messages``: one row per data message, ``observations``).
+
+Load generator (:func:`ecobasin.gateway.loadgen.blast`): every simulated device is one TCP
+connection with pre-encoded frames (real-time, 10-minute, hourly and daily uploads from
+:mod:`ecobasin.gateway.simulator`, every frame a distinct message), ``--window`` frames in flight
+(1 = a data logger's stop-and-wait). Results: a rich table on stderr and JSON in bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ecobasin import catalog
+from ecobasin.gateway.loadgen import blast, percentile, start_bare_server
+from ecobasin.gateway.simulator import build_fleet, simulated_fleet
+from ecobasin.ingest.hj212 import Frame, Framer, read_segment
+
+OUT = Path(__file__).resolve().parent / "out"
+console = Console(stderr=True, width=150)
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+DAY = 86400.0
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads [s] (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def device_frames(
+    seed: int, first: int, last: int, per_device: int, sim_start: float
+) -> list[list[bytes]]:
+    """Pre-encoded frames of devices ``first``..``last`` of the fleet, each a distinct message."""
+    fleet = build_fleet(last, seed)[first:last]
+    out = []
+    for device in fleet:
+        frames = itertools.chain.from_iterable(p.frames for p in device.packets(sim_start))
+        out.append(list(itertools.islice(frames, per_device)))
+    return out
+
+
+# -- child processes ---------------------------------------------------------------------------
+def _bare_server_main(conn: Connection) -> None:
+    async def serve() -> None:
+        server = await start_bare_server("127.0.0.1", 0)
+        conn.send(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+def _generator_main(conn: Connection, job: dict[str, Any]) -> None:
+    frames = device_frames(
+        job["seed"], job["first"], job["last"], job["per_device"], job["sim_start"]
+    )
+    conn.send("ready")
+    conn.recv()  # go
+    result = asyncio.run(
+        blast(
+            "127.0.0.1",
+            job["port"],
+            frames,
+            duration=job["duration"],
+            warmup=job["warmup"],
+            window=job["window"],
+            rate=job["rate"],
+        )
+    )
+    conn.send(
+        {
+            "acked": result.acked,
+            "sent": result.sent,
+            "seconds": result.seconds,
+            "latencies": result.latencies,
+            "cpu_seconds": result.cpu_seconds,
+            "connections": result.connections,
+            "exhausted": result.exhausted,
+            "acked_total": result.acked_total,
+        }
+    )
+
+
+def drive(
+    server_pid: int,
+    port: int,
+    *,
+    generators: int,
+    devices: int,
+    seed: int,
+    per_device: int,
+    sim_start: float,
+    duration: float,
+    warmup: float,
+    window: int,
+    rate: float | None = None,
+) -> dict[str, Any]:
+    """Run ``generators`` load-generator processes against a server; merge their results."""
+    ctx = mp.get_context("spawn")
+    bounds = [round(devices * i / generators) for i in range(generators + 1)]
+    pipes, procs = [], []
+    for i in range(generators):
+        parent, child = ctx.Pipe()
+        job = {
+            "port": port,
+            "seed": seed,
+            "first": bounds[i],
+            "last": bounds[i + 1],
+            "per_device": per_device,
+            "sim_start": sim_start,
+            "duration": duration,
+            "warmup": warmup,
+            "window": window,
+            "rate": None if rate is None else rate / generators,
+        }
+        proc = ctx.Process(target=_generator_main, args=(child, job), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    for pipe in pipes:
+        if pipe.recv() != "ready":
+            raise RuntimeError("a load generator failed to start")
+    for pipe in pipes:
+        pipe.send("go")
+    time.sleep(warmup)
+    cpu_from, wall_from = cpu_seconds(server_pid), time.perf_counter()
+    time.sleep(duration)
+    server_cpu = (cpu_seconds(server_pid) - cpu_from) / (time.perf_counter() - wall_from)
+    results = [pipe.recv() for pipe in pipes]
+    for proc in procs:
+        proc.join(timeout=30)
+    latencies = [x for r in results for x in r["latencies"]]
+    return {
+        "generators": generators,
+        "window": window,
+        "target_rate": rate,
+        "rate": sum(r["acked"] / r["seconds"] for r in results),
+        "acked_in_window": sum(r["acked"] for r in results),
+        "acked_total": sum(r["acked_total"] for r in results),
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "generator_cpu": [r["cpu_seconds"] / r["seconds"] for r in results],
+        "server_cpu": server_cpu,
+        "connections": sum(r["connections"] for r in results),
+        "exhausted": sum(r["exhausted"] for r in results),
+    }
+
+
+# -- the parts ---------------------------------------------------------------------------------
+def codec_alone(seed: int, n_devices: int = 200, per_device: int = 100) -> dict[str, float]:
+    """Frames per second through the framer (+CRC), and framer + parse, one process."""
+    frames = [
+        f
+        for fs in device_frames(seed, 0, n_devices, per_device, time.time() - 90 * DAY)
+        for f in fs
+    ]
+    stream = b"".join(frames)
+    chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+
+    def frame_only() -> int:
+        framer = Framer()
+        return sum(isinstance(x, Frame) for chunk in chunks for x in framer.feed(chunk))
+
+    def frame_and_parse() -> int:
+        framer = Framer()
+        n = 0
+        for chunk in chunks:
+            for item in framer.feed(chunk):
+                if isinstance(item, Frame):
+                    read_segment(item.segment)
+                    n += 1
+        return n
+
+    out = {"frames": float(len(frames)), "mean_bytes": len(stream) / len(frames)}
+    for name, fn in (("framer_crc_per_s", frame_only), ("framer_crc_parse_per_s", frame_and_parse)):
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            assert fn() == len(frames)
+            best = min(best, time.perf_counter() - t0)
+        out[name] = len(frames) / best
+    return out
+
+
+def bare_runs(args: argparse.Namespace, per_device: int) -> list[dict[str, Any]]:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_bare_server_main, args=(child,), daemon=True)
+    server.start()
+    port = parent.recv()
+    assert server.pid is not None
+    runs = []
+    try:
+        for generators in (1, 2):
+            console.print(f"bare server, {generators} generator process(es) …")
+            runs.append(
+                drive(
+                    server.pid,
+                    port,
+                    generators=generators,
+                    devices=args.devices,
+                    seed=args.seed,
+                    per_device=min(per_device, 60),  # the bare server may see a frame twice
+                    sim_start=time.time() - 200 * DAY,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    window=args.window,
+                )
+            )
+    finally:
+        server.terminate()
+        server.join()
+    return runs
+
+
+def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[str, Any]:
+    from ecobasin.gateway import register_devices
+    from ecobasin.store import Store
+
+    db, raw_log = work / "bench.duckdb", work / "rawlog"
+    region = catalog.load_region("chengdu_plain")
+    sites, devices = simulated_fleet(args.devices, args.seed, region)
+    with Store(db) as store:
+        store.sync_catalog(region)
+        store.upsert_sites(sites, source="simulator")
+        register_devices(store, devices)
+    port = free_port()
+    exe = shutil.which("ecobasin", path=str(Path(sys.executable).parent)) or "ecobasin"
+    command = [
+        exe,
+        "gateway",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--raw-log",
+        str(raw_log),
+        "--fsync",
+        "batch",
+        "--status-every",
+        "3600",
+    ]
+    log = (work / "gateway.log").open("w")
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    out: dict[str, Any] = {"command": " ".join(command[1:])}
+    try:
+        wait_for_port(port, proc=proc)
+        console.print("gateway, closed loop (max rate) …")
+        out["max"] = drive(
+            proc.pid,
+            port,
+            generators=args.gateway_generators,
+            devices=args.devices,
+            seed=args.seed,
+            per_device=per_device,
+            sim_start=time.time() - 100 * DAY,
+            duration=args.duration,
+            warmup=args.warmup,
+            window=args.window,
+        )
+        console.print(f"gateway, open loop at {args.latency_rate:,.0f} msg/s …")
+        paced = math.ceil(args.latency_rate * (args.duration + args.warmup) / args.devices) + 5
+        out["paced"] = drive(
+            proc.pid,
+            port,
+            generators=1,
+            devices=args.devices,
+            seed=args.seed,
+            per_device=paced,
+            sim_start=time.time() - 50 * DAY,
+            duration=args.duration,
+            warmup=args.warmup,
+            window=args.window,
+            rate=args.latency_rate,
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+    out["gateway_exit"] = proc.returncode
+    with Store(db, read_only=True) as store:
+        out["stored_messages"] = int(
+            store.execute("SELECT count(*) AS n FROM gateway_messages")["n"][0]
+        )
+        out["stored_duplicates"] = int(
+            store.execute("SELECT coalesce(sum(duplicates), 0) AS n FROM gateway_messages")["n"][0]
+        )
+        out["observations"] = store.count_observations()
+        out["rejected"] = int(store.execute("SELECT count(*) AS n FROM rejected")["n"][0])
+    out["acked_total"] = out["max"]["acked_total"] + out["paced"]["acked_total"]
+    return out
+
+
+# -- report ------------------------------------------------------------------------------------
+def report(results: dict[str, Any]) -> None:
+    codec, bare, gw = results["codec"], results["bare"], results.get("gateway")
+    best_bare = max(r["rate"] for r in bare)
+    view = Table(title="HJ 212 gateway bench 网关性能 (one machine, loopback)")
+    columns = (
+        "what",
+        "msg/s",
+        "ratio",
+        "p50 ms",
+        "p99 ms",
+        "server CPU",
+        "generator CPU",
+        "server µs/msg",
+        "generator µs/msg",
+    )
+    for column in columns:
+        view.add_column(column, justify="left" if column == "what" else "right")
+    blank = [""] * (len(columns) - 2)
+    view.add_row("codec: framer + CRC (1 process)", f"{codec['framer_crc_per_s']:,.0f}", *blank)
+    view.add_row("codec: framer + CRC + parse", f"{codec['framer_crc_parse_per_s']:,.0f}", *blank)
+
+    def row(name: str, run: dict[str, Any], ratio: str = "") -> None:
+        view.add_row(
+            name,
+            f"{run['rate']:,.0f}",
+            ratio,
+            f"{run['p50_ms']:.1f}",
+            f"{run['p99_ms']:.1f}",
+            f"{run['server_cpu']:.0%}",
+            " + ".join(f"{c:.0%}" for c in run["generator_cpu"]),
+            f"{run['server_cpu'] / run['rate'] * 1e6:.0f}",
+            f"{sum(run['generator_cpu']) / run['rate'] * 1e6:.0f}",
+        )
+
+    for run in bare:
+        row(f"bare server, {run['generators']} generator(s)", run, f"{run['rate'] / best_bare:.0%}")
+    if gw is not None:
+        row(
+            "gateway, fsync=batch, stored (max)",
+            gw["max"],
+            f"{gw['max']['rate'] / best_bare:.0%} of bare",
+        )
+        row(f"gateway at {gw['paced']['target_rate']:,.0f} msg/s", gw["paced"])
+    console.print(view)
+    one = bare[0]
+    capacity = one["rate"] / sum(one["generator_cpu"])  # msg/s one generator core can drive
+    results["generator_capacity_per_core"] = capacity
+    console.print(
+        f"load generator 压测端: {sum(one['generator_cpu']) / one['rate'] * 1e6:.0f} µs CPU per "
+        f"message → ≈ {capacity:,.0f} msg/s per core, {capacity / best_bare:.1f}× the bare "
+        f"server's best rate; 2 generator processes: {bare[-1]['rate'] / one['rate']:.0%} of 1"
+    )
+    if gw is not None:
+        console.print(
+            f"acked 已确认 {gw['acked_total']:,} frames; stored 入库 {gw['stored_messages']:,} "
+            f"messages (+{gw['stored_duplicates']:,} duplicates), {gw['observations']:,} "
+            f"observations, {gw['rejected']:,} rejected; gateway exit {gw['gateway_exit']}"
+        )
+        console.print(
+            f"load average 负载 before {results['load_before'][0]:.1f}, after "
+            f"{results['load_after'][0]:.1f} on {results['cpus']} CPUs (other work shares them)"
+        )
+        floors = {
+            "≥ 5,000 msg/s stored durably": gw["max"]["rate"] >= 5000,
+            "≥ 40 % of the bare server": gw["max"]["rate"] >= 0.4 * best_bare,
+            "p99 < 100 ms at 2,000 msg/s": gw["paced"]["p99_ms"] < 100,
+            "every acked frame stored (distinct frames)": gw["max"]["exhausted"] == 0
+            and gw["paced"]["exhausted"] == 0
+            and gw["stored_messages"] >= gw["acked_total"],
+        }
+        for name, ok in floors.items():
+            console.print(f"  {'[green]PASS' if ok else '[red]FAIL'}[/] {name}")
+        results["floors"] = floors
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="short run (3 s windows)")
+    ap.add_argument("--devices", type=int, default=1000, help="simulated devices (connections)")
+    ap.add_argument("--duration", type=float, default=10.0, help="measurement window [s]")
+    ap.add_argument("--warmup", type=float, default=2.0, help="warm-up before each window [s]")
+    ap.add_argument("--window", type=int, default=1, help="frames in flight per connection")
+    ap.add_argument("--gateway-generators", type=int, default=1, help="generator processes")
+    ap.add_argument("--latency-rate", type=float, default=2000.0, help="open-loop rate [msg/s]")
+    ap.add_argument(
+        "--max-rate",
+        type=float,
+        default=25000.0,
+        help="highest rate to pre-encode distinct frames for [msg/s]",
+    )
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--no-gateway", action="store_true", help="codec and bare server only")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.warmup = 3.0, 1.0
+    per_device = math.ceil(args.max_rate * (args.duration + args.warmup) / args.devices) + 5
+    results: dict[str, Any] = {
+        "args": vars(args),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+    }
+    console.print("codec alone …")
+    results["codec"] = codec_alone(args.seed)
+    results["bare"] = bare_runs(args, per_device)
+    if not args.no_gateway:
+        with tempfile.TemporaryDirectory(prefix="gwbench-") as tmp:
+            results["gateway"] = gateway_runs(args, per_device, Path(tmp))
+    results["load_after"] = os.getloadavg()
+    report(results)
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"gateway_bench_{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    console.print(f"results → {path}")
+
+
+if __name__ == "__main__":
+    main()

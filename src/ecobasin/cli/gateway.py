@@ -1,0 +1,262 @@
+"""``ecobasin gateway`` (serve HJ 212 devices, replay a raw log) and ``ecobasin device`` (registry).
+
+The gateway holds the database open for writing while it runs (DuckDB: one writing process),
+so register devices before starting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import DbOption, console, fail, open_store, progress, settings, table
+from ecobasin.gateway import (
+    FSYNC_POLICIES,
+    DeviceError,
+    Gateway,
+    GatewayConfig,
+    RawLogError,
+    default_raw_log,
+    log_id_of,
+    register_devices,
+    replay,
+    set_device_enabled,
+)
+from ecobasin.gateway.replay import count_records
+from ecobasin.ingest.hj212 import CrcMode
+from ecobasin.store import gateway as gateway_sql
+
+__all__ = ["app", "device_app"]
+
+app = typer.Typer(
+    help="HJ 212 acquisition gateway 数据采集网关: serve devices over TCP, replay a raw log.",
+    invoke_without_command=True,
+)
+device_app = typer.Typer(
+    help="HJ 212 device registry 设备登记 (MN, password, site).", no_args_is_help=True
+)
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", envvar="ECOBASIN_GATEWAY_HOST", help="Listen address 监听地址.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", envvar="ECOBASIN_GATEWAY_PORT", help="TCP port 端口.")
+    ] = 9212,
+    db: DbOption = None,
+    raw_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw-log",
+            help="Raw-log directory 原始报文日志目录 [default: <db>.rawlog/].",
+            show_default=False,
+        ),
+    ] = None,
+    fsync: Annotated[
+        str,
+        typer.Option(
+            "--fsync",
+            help="Durability before the ack 应答前落盘: batch (group commit), interval, off.",
+        ),
+    ] = "batch",
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", help="Connection cap 最大连接数.")
+    ] = 10_000,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout", help="Close a connection with no frame for this long (s) 空闲超时."
+        ),
+    ] = 300.0,
+    lenient: Annotated[
+        bool,
+        typer.Option("--lenient", help="Accept 17-digit DataTime (milliseconds) 宽松时间格式."),
+    ] = False,
+    status_every: Annotated[
+        float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
+    ] = 10.0,
+) -> None:
+    """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if fsync not in FSYNC_POLICIES:
+        raise fail(f"--fsync {fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
+    config = settings(db=db)
+    gateway_config = GatewayConfig(
+        host=host,
+        port=port,
+        raw_log=raw_log or default_raw_log(config.db),
+        fsync=fsync,
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+        lenient=lenient,
+    )
+    with open_store(config) as store:
+        asyncio.run(_serve(Gateway(store, gateway_config), status_every))
+
+
+async def _serve(gateway: Gateway, status_every: float) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        port = await gateway.start()
+    except OSError as error:
+        raise fail(
+            f"cannot listen on {gateway.config.host}:{gateway.config.port}: {error}"
+        ) from None
+    stats = gateway.stats
+    console.print(
+        f"HJ 212 gateway 网关 listening on 监听 {gateway.config.host}:{port}; "
+        f"raw log 原始日志 {gateway.config.raw_log} (fsync={gateway.config.fsync}); "
+        f"recovered 恢复 {stats.recovered} records"
+    )
+    last_frames, last_time = stats.frames, time.monotonic()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=status_every)
+        except TimeoutError:
+            now = time.monotonic()
+            rate = (stats.frames - last_frames) / (now - last_time)
+            last_frames, last_time = stats.frames, now
+            console.print(
+                f"connections 连接 {stats.connections}  msgs/s 报文/秒 {rate:,.0f}  "
+                f"acked 应答 {stats.acked:,}  stored 入库 {stats.stored:,}  "
+                f"duplicates 重复 {stats.duplicates:,}  rejected 拒收 {stats.rejected:,}  "
+                f"refused 拒绝 {stats.refused:,}"
+            )
+    console.print("stopping 正在停止 …")
+    await gateway.stop()
+    console.print(
+        f"stopped 已停止: frames 报文 {stats.frames:,}, stored 入库 {stats.stored:,}, "
+        f"rejected 拒收 {stats.rejected:,}"
+    )
+
+
+@app.command("replay")
+def replay_command(
+    raw_log: Annotated[
+        Path, typer.Argument(help="Raw-log directory or segment file 原始日志目录或分段文件.")
+    ],
+    db: DbOption = None,
+    lenient: Annotated[
+        bool,
+        typer.Option("--lenient", help="Accept 17-digit DataTime (milliseconds) 宽松时间格式."),
+    ] = False,
+) -> None:
+    """Re-decode a raw log into the store 由原始日志重建入库 (idempotent 可重复执行)."""
+    if not raw_log.exists():
+        raise fail(f"{raw_log} does not exist")
+    config = settings(db=db)
+    with open_store(config) as store:
+        try:
+            log_id = log_id_of(raw_log)
+            total = count_records(raw_log, after=gateway_sql.checkpoint(store, log_id))
+            with progress() as bar:
+                task = bar.add_task("replay 重放", total=total)
+                report = replay(
+                    store, raw_log, progress=lambda n: bar.advance(task, n), lenient=lenient
+                )
+        except RawLogError as error:
+            raise fail(str(error)) from None
+    rejected = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected.items())) or "0"
+    console.print(
+        f"records 记录 {report.records:,}; messages stored 入库报文 {report.messages:,}; "
+        f"observations 观测值 {report.observations:,}; duplicates 重复 {report.duplicates:,}; "
+        f"rejected 拒收 {rejected}"
+    )
+
+
+@device_app.command("add")
+def device_add(
+    mn: Annotated[str, typer.Argument(help="Device id MN 设备唯一标识.")],
+    password: Annotated[str, typer.Option("--password", help="Access password PW 访问密码.")],
+    site: Annotated[str, typer.Option("--site", help="Site id 站点/排口编号.")],
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="2017 (HJ 212-2017) or 2005 (HJ/T 212-2005) 协议版本.")
+    ] = "2017",
+    crc_mode: Annotated[
+        CrcMode, typer.Option("--crc-mode", help="CRC the device sends 校验方式.")
+    ] = CrcMode.HJ212,
+    interval: Annotated[
+        int | None,
+        typer.Option("--interval", help="Expected reporting interval (s) 上报间隔."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Register (or update) a device 登记设备."""
+    frame = pd.DataFrame(
+        [
+            {
+                "mn": mn,
+                "password": password,
+                "site_id": site,
+                "protocol": protocol,
+                "crc_mode": crc_mode.value,
+                "enabled": True,
+                "interval_s": interval,
+            }
+        ]
+    )
+    with open_store(settings(db=db)) as store:
+        try:
+            added, _ = register_devices(store, frame)
+        except DeviceError as error:
+            raise fail(str(error)) from None
+    console.print(f"device 设备 {mn} {'added 已登记' if added else 'updated 已更新'} (site {site})")
+
+
+@device_app.command("list")
+def device_list(
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json 输出格式.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List registered devices 设备列表 (passwords are not shown 不显示密码)."""
+    with open_store(settings(db=db), read_only=True) as store:
+        frame = gateway_sql.devices(store).drop(columns=["password"])
+    frame["added_at"] = frame["added_at"].astype(str)
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        rows = json.loads(frame.to_json(orient="records", force_ascii=False))
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif fmt == "table":
+        console.print(table(frame, f"Devices 设备 ({len(frame)})"))
+    else:
+        raise fail(f"--format {fmt!r}: use table, csv or json")
+
+
+@device_app.command("disable")
+def device_disable(
+    mn: Annotated[str, typer.Argument(help="Device id MN.")], db: DbOption = None
+) -> None:
+    """Disable a device: its frames are refused 停用设备."""
+    _set_enabled(mn, False, db)
+
+
+@device_app.command("enable")
+def device_enable(
+    mn: Annotated[str, typer.Argument(help="Device id MN.")], db: DbOption = None
+) -> None:
+    """Enable a disabled device again 启用设备."""
+    _set_enabled(mn, True, db)
+
+
+def _set_enabled(mn: str, enabled: bool, db: Path | None) -> None:
+    with open_store(settings(db=db)) as store:
+        try:
+            set_device_enabled(store, mn, enabled)
+        except DeviceError as error:
+            raise fail(str(error)) from None
+    console.print(f"device 设备 {mn} {'enabled 已启用' if enabled else 'disabled 已停用'}")

@@ -1,0 +1,457 @@
+"""From raw-log records to the store: decode, deduplicate, reassemble, validate, write, checkpoint.
+
+:class:`StoreWriter` is used by the gateway's writer thread (live frames, and the raw-log tail
+recovered at start) and by ``ecobasin gateway replay``. One call of :meth:`StoreWriter.write`
+is one transaction holding the observations, the rejected records, the dedup rows, the waiting
+sub-packets and the raw-log checkpoint: after a crash either all of it is there or none, and
+the records past the checkpoint are written again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.gateway.devices import Device, load_devices
+from ecobasin.gateway.rawlog import RawRecord
+from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
+from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, candidate_frame, message_rows
+from ecobasin.ingest.validate import validate_observations
+from ecobasin.store import Store
+from ecobasin.store import gateway as sql
+
+__all__ = [
+    "SOURCE",
+    "AfterWrite",
+    "RejectEvent",
+    "StoreWriter",
+    "WriteReport",
+    "message_key",
+    "reason_code",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``rejected.source`` of everything the gateway keeps aside.
+SOURCE = "gateway"
+AfterWrite = Callable[[Store, set[str], datetime, datetime], None]
+_EMPTY_REJECTS = pd.DataFrame(columns=["record_ref", "reason_code", "reason", "raw"])
+
+
+@dataclass(frozen=True, slots=True)
+class RejectEvent:
+    """A frame refused or broken before the raw log (framing, CRC, device, head fields)."""
+
+    record_ref: str
+    reason_code: str
+    reason: str
+    raw: str
+
+
+@dataclass
+class WriteReport:
+    """What one or more writes did."""
+
+    records: int = 0
+    messages: int = 0  # data messages stored (first sends)
+    observations: int = 0  # observation rows inserted or replaced
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    other: int = 0  # logged frames that carry no observations (1062, 2021, 9011 …)
+    last_seq: int = 0
+
+    def __iadd__(self, other: WriteReport) -> WriteReport:
+        self.records += other.records
+        self.messages += other.messages
+        self.observations += other.observations
+        self.duplicates += other.duplicates
+        self.rejected.update(other.rejected)
+        self.other += other.other
+        self.last_seq = max(self.last_seq, other.last_seq)
+        return self
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def reason_code(error: FrameError) -> str:
+    """The ``rejected.reason_code`` of a codec error: ``CrcMismatch`` → ``crc_mismatch``."""
+    return _CAMEL.sub("_", type(error).__name__).lower()
+
+
+def message_key(message: Message, seq: int) -> tuple[str, str, str, int]:
+    """The dedup key (MN, CN, DataTime, PNO) of a message (hj212 brief §10 item 7).
+
+    DataTime as sent (QN when there is none, the record number when neither is there), PNO 0
+    for a whole message.
+    """
+    data_time = message.cp.get("DataTime") or (f"QN:{message.qn}" if message.qn else f"#{seq}")
+    pno = message.head.get("PNO", "")
+    return (message.mn or "", message.cn or "", data_time, int(pno) if pno.isdigit() else 0)
+
+
+def _ref(record: RawRecord, message: Message) -> str:
+    return f"raw {record.seq} {record.peer} MN={message.mn} QN={message.qn or '-'}"
+
+
+def _frame_text(frame: bytes) -> str:
+    return frame.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _problem_rejects(ref: str, message: Message, raw: str) -> list[dict[str, str]]:
+    """One rejected record per kind of problem in a message (reasons joined)."""
+    by_code: dict[str, list[str]] = {}
+    for problem in message.problems:
+        by_code.setdefault(reason_code(problem), []).append(problem.reason)
+    return [
+        {"record_ref": ref, "reason_code": code, "reason": "; ".join(reasons), "raw": raw}
+        for code, reasons in by_code.items()
+    ]
+
+
+#: Reasons of message_rows' skipped items that are errors, by prefix → reason code.
+#: Items "kept in the raw log only" are not errors; "is not a number" is already a codec problem.
+_SKIP_CODES = (
+    ("factor code", "unknown_code"),
+    ("unknown data flag", "unknown_flag"),
+    ("no DataTime", "bad_time"),
+    ("DataTime", "bad_time"),
+)
+
+
+def _skip_rejects(
+    ref: str, skipped: list[tuple[str, str]], message: Message
+) -> list[dict[str, str]]:
+    out = []
+    for key, reason in skipped:
+        if key != "DataTime" and "cannot be placed in time" in reason:
+            continue  # the DataTime entry says it once for the message
+        code = next((c for prefix, c in _SKIP_CODES if reason.startswith(prefix)), None)
+        if code is None:
+            continue
+        raw = f"{key}={message.cp.get(key, '')}"
+        out.append(
+            {"record_ref": f"{ref} {key}", "reason_code": code, "reason": reason, "raw": raw}
+        )
+    return out
+
+
+@dataclass
+class _Decoded:
+    candidates: list[dict[str, object]] = field(default_factory=list)
+    rejects: list[dict[str, str]] = field(default_factory=list)
+    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    done_sets: list[tuple[str, str]] = field(default_factory=list)
+    messages: int = 0
+    other: int = 0
+
+
+def merge_subpackets(parts: list[Message]) -> Message:
+    """One message from a complete set of sub-packets (HJ 212-2017 表3 PNUM/PNO, Flag.D).
+
+    Head fields come from packet 1 without PNUM/PNO (Flag.D cleared); CP items are taken in
+    PNO order, an item repeated in a later packet (DataTime) kept once.
+    """
+    ordered = sorted(parts, key=lambda m: int(m.head["PNO"]))
+    head = {k: v for k, v in ordered[0].head.items() if k not in ("PNUM", "PNO")}
+    flag = ordered[0].flag
+    if flag is not None:
+        head["Flag"] = str(flag & ~2)
+    items: list[CpItem] = []
+    seen: set[str] = set()
+    problems: list[FrameError] = []
+    for part in ordered:
+        problems.extend(part.problems)
+        for item in part.items:
+            if item.key not in seen:
+                seen.add(item.key)
+                items.append(item)
+    return Message(head=head, items=tuple(items), problems=tuple(problems))
+
+
+class StoreWriter:
+    """Writes raw-log records of one raw log into a store, exactly once.
+
+    Parameters
+    ----------
+    store : Store
+        The store, or this thread's view of it (``store.reader()``).
+    log_id : str
+        The raw log's id: the checkpoint is kept per log.
+    after_write : callable, optional
+        ``after_write(store, site_ids, start, end)`` after each committed write that stored
+        observations (UTC span of their times).
+    partial_max_age : timedelta
+        A set of sub-packets still incomplete this long after its first packet is rejected
+        (``subpacket_incomplete``).
+    partial_max_sets : int
+        At most this many incomplete sets are kept; beyond it the oldest are rejected.
+    lenient : bool
+        Accept a 17-digit DataTime (truncated); strict: such a message is rejected.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        log_id: str,
+        *,
+        after_write: AfterWrite | None = None,
+        partial_max_age: timedelta = timedelta(minutes=10),
+        partial_max_sets: int = 10_000,
+        lenient: bool = False,
+    ) -> None:
+        self.lenient = lenient
+        self.store = store
+        self.log_id = log_id
+        self.after_write = after_write
+        self.partial_max_age = partial_max_age
+        self.partial_max_sets = partial_max_sets
+        self.registry = catalog.parameters()
+        self.devices: dict[str, Device] = {}
+        self.known_sites: set[str] = set()
+        self.has_partials = False
+        self.reload()
+
+    def reload(self) -> dict[str, Device]:
+        """Read the device registry and the sites again (after ``ecobasin device add``)."""
+        self.devices = load_devices(self.store)
+        self.known_sites = set(self.store.execute("SELECT site_id FROM sites")["site_id"])
+        self.has_partials = not sql.subpackets(self.store).empty
+        return self.devices
+
+    @property
+    def checkpoint(self) -> int:
+        """The last record of this raw log already in the store."""
+        return sql.checkpoint(self.store, self.log_id)
+
+    # -- decoding -----------------------------------------------------------------------------
+    def _decode(self, records: list[RawRecord], now: datetime) -> _Decoded:
+        out = _Decoded()
+        pending: list[tuple[RawRecord, Message, Device, tuple[str, str, str, int]]] = []
+        for record in records:
+            message = read_segment(record.frame[6:-6], lenient=self.lenient)
+            ref, raw = _ref(record, message), _frame_text(record.frame)
+            device = self.devices.get(message.mn or "")
+            if device is None:
+                reason = f"device MN={message.mn} is not registered (ecobasin device add)"
+                out.rejects.append(_reject(ref, "unknown_device", reason, raw))
+                continue
+            if not message.head_ok:
+                out.rejects.extend(_problem_rejects(ref, message, raw))
+                continue
+            if message.cn not in OBSERVATION_COMMANDS:
+                out.rejects.extend(_problem_rejects(ref, message, raw))
+                out.other += 1
+                continue
+            pending.append((record, message, device, message_key(message, record.seq)))
+        keys = pd.DataFrame([p[3] for p in pending], columns=list(sql.MESSAGE_KEY))
+        stored = sql.known_messages(self.store, keys)
+        seen: set[tuple[str, str, str, int]] = set()
+        for record, message, device, key in pending:
+            if key in stored or key in seen:
+                out.duplicates[key] += 1
+                continue
+            seen.add(key)
+            out.new_messages.append(
+                dict(zip(sql.MESSAGE_KEY, key, strict=True))
+                | {
+                    "log_id": self.log_id,
+                    "first_seq": record.seq,
+                    "received_at": record.received_at,
+                }
+            )
+            if message.has_pno:
+                out.parts.append(_part(record, message))
+            else:
+                self._observe(record, message, device, out)
+        if out.parts or self.has_partials:
+            self._reassemble(out, now)
+        return out
+
+    def _observe(self, record: RawRecord, message: Message, device: Device, out: _Decoded) -> None:
+        ref = _ref(record, message)
+        out.messages += 1
+        out.rejects.extend(_problem_rejects(ref, message, _frame_text(record.frame)))
+        data_time = message.cp.get("DataTime", "")
+        if data_time and not self.lenient and len(data_time) != 14:
+            return  # no valid time to place the values at: the problem above says why
+        rows, skipped = message_rows(
+            message,
+            site_id=device.site_id,
+            domains=device.domains,
+            source_ref=f"{record.peer} MN={message.mn} QN={message.qn or '-'}",
+            registry=self.registry,
+        )
+        out.rejects.extend(_skip_rejects(ref, skipped, message))
+        for row in rows:
+            row["line"] = record.seq
+        out.candidates.extend(rows)
+
+    def _reassemble(self, out: _Decoded, now: datetime) -> None:
+        """Complete sets of sub-packets become messages; expired or surplus sets are rejected."""
+        waiting = sql.subpackets(self.store)
+        fresh = pd.DataFrame(out.parts)
+        if len(fresh):
+            waiting = pd.concat([waiting, fresh], ignore_index=True) if len(waiting) else fresh
+            waiting = waiting.drop_duplicates(["mn", "qn", "pno"], keep="last")
+        received = pd.to_datetime(waiting["received_at"], utc=True)
+        first_at = received.groupby([waiting["mn"], waiting["qn"]]).transform("min")
+        waiting = waiting.assign(first_at=first_at)
+        sets = sorted(waiting.groupby(["mn", "qn"]), key=lambda kv: kv[1]["first_at"].min())
+        complete, expired = [], []
+        for (mn, qn), parts in sets:
+            pnum = int(parts["pnum"].max())
+            if set(parts["pno"].astype(int)) >= set(range(1, pnum + 1)):
+                complete.append(((str(mn), str(qn)), parts))
+            elif now - parts["first_at"].min() > self.partial_max_age:
+                expired.append(((str(mn), str(qn)), parts, "older than the reassembly limit"))
+        live = len(sets) - len(complete) - len(expired)
+        if live > self.partial_max_sets:
+            taken = {k for k, *_ in complete} | {k for k, *_ in expired}
+            for key, parts in sets:
+                if live <= self.partial_max_sets:
+                    break
+                key = (str(key[0]), str(key[1]))
+                if key not in taken:
+                    expired.append((key, parts, "too many incomplete sets waiting"))
+                    live -= 1
+        for (mn, qn), parts in complete:
+            messages = [read_segment(bytes(f)[6:-6], lenient=self.lenient) for f in parts["frame"]]
+            merged = merge_subpackets(messages)
+            last = parts.sort_values("seq").iloc[-1]
+            record = RawRecord(int(last["seq"]), last["received_at"], str(last["peer"]), b"")
+            device = self.devices.get(mn)
+            if device is not None:
+                self._observe(record, merged, device, out)
+            out.done_sets.append((mn, qn))
+        for (mn, qn), parts, why in expired:
+            have = ",".join(str(p) for p in sorted(parts["pno"].astype(int)))
+            out.rejects.append(
+                _reject(
+                    f"sub-packets MN={mn} QN={qn}",
+                    "subpacket_incomplete",
+                    f"sub-packet set MN={mn} QN={qn} has PNO {have} of "
+                    f"PNUM={int(parts['pnum'].max())}: {why}; not stored",
+                    " | ".join(_frame_text(bytes(f)) for f in parts["frame"]),
+                )
+            )
+            out.done_sets.append((mn, qn))
+        done = set(out.done_sets)
+        out.parts = [p for p in out.parts if (p["mn"], p["qn"]) not in done]
+        self.has_partials = live > 0
+
+    # -- writing ------------------------------------------------------------------------------
+    def write(
+        self,
+        records: list[RawRecord],
+        rejects: Iterable[RejectEvent] = (),
+        *,
+        now: datetime | None = None,
+    ) -> WriteReport:
+        """Write records (in sequence order, all after the checkpoint) and refused frames in one
+        transaction, then call ``after_write``.
+
+        Returns
+        -------
+        WriteReport
+            Counts of this write.
+        """
+        now = now or datetime.now(UTC)
+        report = WriteReport(records=len(records))
+        decoded = self._decode(records, now)
+        events = [
+            {
+                "record_ref": e.record_ref,
+                "reason_code": e.reason_code,
+                "reason": e.reason,
+                "raw": e.raw,
+            }
+            for e in rejects
+        ]
+        candidates = candidate_frame(decoded.candidates)
+        validated = validate_observations(candidates, self.known_sites, self.registry)
+        found = pd.DataFrame(decoded.rejects)  # counted here; the events were counted by the loop
+        parts = [frame for frame in (found, validated.rejected, pd.DataFrame(events)) if len(frame)]
+        rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
+        good = validated.good
+        store = self.store
+        last_seq = records[-1].seq if records else 0
+        with store.transaction():
+            batch = store.new_batch_ids(1)[0]
+            counts = {
+                "records": len(records),
+                "messages": decoded.messages,
+                "duplicates": sum(decoded.duplicates.values()),
+                "rejected": len(rejected),
+            }
+            store.record_batches(
+                [
+                    {
+                        "batch_id": batch,
+                        "kind": "gateway",
+                        "source": f"raw log {self.log_id} records "
+                        f"{records[0].seq if records else 0}-{last_seq}",
+                        "started_at": now,
+                        "finished_at": datetime.now(UTC),
+                        "counts": counts,
+                    }
+                ]
+            )
+            written = store.write_observations(good, batch_id=batch) if len(good) else None
+            if len(rejected):
+                store.reject(rejected.assign(source=SOURCE), batch_id=batch)
+            sql.record_messages(store, pd.DataFrame(decoded.new_messages))
+            duplicates = pd.DataFrame(
+                [(*k, n) for k, n in decoded.duplicates.items()], columns=[*sql.MESSAGE_KEY, "n"]
+            )
+            sql.count_duplicates(store, duplicates)
+            sql.drop_subpackets(store, decoded.done_sets)
+            sql.add_subpackets(store, pd.DataFrame(decoded.parts))
+            if last_seq:
+                sql.set_checkpoint(store, self.log_id, last_seq)
+        report.messages = decoded.messages
+        report.observations = written.inserted + written.replaced if written else 0
+        report.duplicates = sum(decoded.duplicates.values())
+        report.rejected.update(found["reason_code"].astype(str) if len(found) else [])
+        report.rejected.update(validated.counts)
+        report.other = decoded.other
+        report.last_seq = last_seq
+        if len(good) and self.after_write is not None:
+            times = pd.DatetimeIndex(good["time"])
+            try:
+                self.after_write(
+                    store,
+                    set(good["site_id"].astype(str)),
+                    times.min().to_pydatetime(),
+                    times.max().to_pydatetime(),
+                )
+            except Exception:  # a hook's bug must not stop the gateway's writes
+                log.exception("after_write hook failed")
+        return report
+
+
+def _reject(ref: str, code: str, reason: str, raw: str) -> dict[str, str]:
+    return {"record_ref": ref, "reason_code": code, "reason": reason, "raw": raw}
+
+
+def _part(record: RawRecord, message: Message) -> dict[str, Any]:
+    return {
+        "mn": message.mn,
+        "qn": message.qn or f"CN={message.cn};DataTime={message.cp.get('DataTime', '')}",
+        "pnum": int(message.head["PNUM"]),
+        "pno": int(message.head["PNO"]),
+        "seq": record.seq,
+        "received_at": record.received_at,
+        "peer": record.peer,
+        "frame": record.frame,
+    }

@@ -1,0 +1,207 @@
+"""The SQL of the HJ 212 gateway's tables (migration 3): devices, checkpoints, dedup, sub-packets.
+
+Every function takes a :class:`~ecobasin.store.Store` (or a thread's ``store.reader()`` view) and
+runs inside the caller's transaction when there is one, so the gateway's writer commits
+observations, rejected records, dedup rows and the raw-log checkpoint all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ecobasin.store.database import Store
+
+__all__ = [
+    "DEVICE_COLUMNS",
+    "MESSAGE_KEY",
+    "add_subpackets",
+    "checkpoint",
+    "count_duplicates",
+    "devices",
+    "drop_subpackets",
+    "known_messages",
+    "prune_messages",
+    "record_messages",
+    "set_checkpoint",
+    "set_device_enabled",
+    "subpackets",
+    "upsert_devices",
+]
+
+DEVICE_COLUMNS = (
+    "mn",
+    "password",
+    "site_id",
+    "protocol",
+    "crc_mode",
+    "enabled",
+    "interval_s",
+    "added_at",
+)
+MESSAGE_KEY = ("mn", "cn", "data_time", "pno")
+
+
+@contextmanager
+def _registered(store: Store, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """Expose a frame to SQL under an explicit name (never by Python variable lookup)."""
+    store.con.register(name, frame)
+    try:
+        yield
+    finally:
+        store.con.unregister(name)
+
+
+def _rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return store.con.execute(sql, params or []).fetchall()
+
+
+# -- devices ------------------------------------------------------------------------------------
+def upsert_devices(store: Store, frame: pd.DataFrame) -> tuple[int, int]:
+    """Insert or update devices (columns of ``DEVICE_COLUMNS``; ``added_at`` optional).
+
+    Returns
+    -------
+    (int, int)
+        Devices added and devices updated.
+    """
+    rows = frame.copy()
+    if "added_at" not in rows:
+        rows["added_at"] = datetime.now(UTC)
+    rows = rows[list(DEVICE_COLUMNS)]
+    existing = {
+        row[0]
+        for row in _rows(store, "SELECT mn FROM devices WHERE mn = ANY(?)", [list(rows["mn"])])
+    }
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in DEVICE_COLUMNS if c not in ("mn", "added_at")
+    )
+    with _registered(store, "device_in", rows):
+        store.con.execute(
+            f"INSERT INTO devices SELECT {', '.join(DEVICE_COLUMNS)} FROM device_in "
+            f"ON CONFLICT (mn) DO UPDATE SET {updates}"
+        )
+    updated = int(rows["mn"].isin(existing).sum())
+    return len(rows) - updated, updated
+
+
+def devices(store: Store) -> pd.DataFrame:
+    """The device registry ordered by MN, with each site's kind (``site_kind``, NULL when the
+    site is not registered)."""
+    return store.execute(
+        "SELECT d.mn, d.password, d.site_id, d.protocol, d.crc_mode, d.enabled, d.interval_s, "
+        "d.added_at, s.kind AS site_kind FROM devices d LEFT JOIN sites s USING (site_id) "
+        "ORDER BY d.mn"
+    )
+
+
+def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:
+    """Enable or disable a device; False when no such MN is registered."""
+    found = _rows(store, "SELECT count(*) FROM devices WHERE mn = ?", [mn])[0][0]
+    if found:
+        store.con.execute("UPDATE devices SET enabled = ? WHERE mn = ?", [enabled, mn])
+    return bool(found)
+
+
+# -- raw-log checkpoint -------------------------------------------------------------------------
+def checkpoint(store: Store, log_id: str) -> int:
+    """The last raw-log sequence number of ``log_id`` written to the store (0: none)."""
+    rows = _rows(store, "SELECT last_seq FROM gateway_checkpoints WHERE log_id = ?", [log_id])
+    return int(rows[0][0]) if rows else 0
+
+
+def set_checkpoint(store: Store, log_id: str, last_seq: int) -> None:
+    """Record that every record of ``log_id`` up to ``last_seq`` is in the store."""
+    store.con.execute(
+        "INSERT INTO gateway_checkpoints VALUES (?, ?, ?) ON CONFLICT (log_id) DO UPDATE SET "
+        "last_seq = greatest(gateway_checkpoints.last_seq, excluded.last_seq), "
+        "updated_at = excluded.updated_at",
+        [log_id, last_seq, datetime.now(UTC)],
+    )
+
+
+# -- message dedup -----------------------------------------------------------------------------
+def known_messages(store: Store, keys: pd.DataFrame) -> set[tuple[str, str, str, int]]:
+    """The message keys (mn, cn, data_time, pno) of ``keys`` already in the store."""
+    if keys.empty:
+        return set()
+    frame = keys[list(MESSAGE_KEY)].drop_duplicates()
+    with _registered(store, "message_keys_in", frame):
+        rows = _rows(
+            store,
+            "SELECT m.mn, m.cn, m.data_time, m.pno FROM gateway_messages m "
+            "JOIN message_keys_in k USING (mn, cn, data_time, pno)",
+        )
+    return {(str(a), str(b), str(c), int(d)) for a, b, c, d in rows}
+
+
+def record_messages(store: Store, messages: pd.DataFrame) -> None:
+    """Add first-seen messages (mn, cn, data_time, pno, log_id, first_seq, received_at)."""
+    if messages.empty:
+        return
+    columns = [*MESSAGE_KEY, "log_id", "first_seq", "received_at"]
+    with _registered(store, "messages_in", messages[columns]):
+        store.con.execute(
+            f"INSERT INTO gateway_messages ({', '.join(columns)}) "
+            f"SELECT {', '.join(columns)} FROM messages_in"
+        )
+
+
+def count_duplicates(store: Store, duplicates: pd.DataFrame) -> None:
+    """Add the number of repeated sends per message key (column ``n``)."""
+    if duplicates.empty:
+        return
+    with _registered(store, "duplicates_in", duplicates[[*MESSAGE_KEY, "n"]]):
+        store.con.execute(
+            "UPDATE gateway_messages m SET duplicates = m.duplicates + d.n FROM duplicates_in d "
+            "WHERE m.mn = d.mn AND m.cn = d.cn AND m.data_time = d.data_time AND m.pno = d.pno"
+        )
+
+
+def prune_messages(store: Store, older_than: timedelta) -> int:
+    """Forget dedup rows received longer ago than ``older_than`` (devices retry for minutes,
+    not weeks); returns how many were removed."""
+    cutoff = datetime.now(UTC) - older_than
+    before = _rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
+    store.con.execute("DELETE FROM gateway_messages WHERE received_at < ?", [cutoff])
+    after = _rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
+    return int(before) - int(after)
+
+
+# -- sub-packets waiting for their set ---------------------------------------------------------
+def add_subpackets(store: Store, parts: pd.DataFrame) -> None:
+    """Keep sub-packets (mn, qn, pnum, pno, seq, received_at, peer, frame) until their set is
+    complete; a resent part replaces the stored one."""
+    if parts.empty:
+        return
+    columns = ["mn", "qn", "pnum", "pno", "seq", "received_at", "peer", "frame"]
+    with _registered(store, "subpackets_in", parts[columns]):
+        store.con.execute(
+            f"INSERT OR REPLACE INTO gateway_subpackets SELECT {', '.join(columns)} "
+            "FROM subpackets_in"
+        )
+
+
+def subpackets(store: Store) -> pd.DataFrame:
+    """Every waiting sub-packet, by set and packet number."""
+    frame = store.execute(
+        "SELECT mn, qn, pnum, pno, seq, received_at, peer, frame FROM gateway_subpackets "
+        "ORDER BY mn, qn, pno"
+    )
+    return frame
+
+
+def drop_subpackets(store: Store, sets: list[tuple[str, str]]) -> None:
+    """Remove the sub-packets of the given (mn, qn) sets (reassembled or expired)."""
+    if not sets:
+        return
+    frame = pd.DataFrame(sets, columns=["mn", "qn"])
+    with _registered(store, "subpacket_sets_in", frame):
+        store.con.execute(
+            "DELETE FROM gateway_subpackets g USING subpacket_sets_in s "
+            "WHERE g.mn = s.mn AND g.qn = s.qn"
+        )

@@ -1,0 +1,149 @@
+"""Helpers of the gateway tests: a store with sites and devices, the gateway running in-process
+on a background event loop (real TCP on a free port), and a blocking device client."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.gateway import Gateway, GatewayConfig, register_devices
+from ecobasin.ingest.hj212 import encode_message
+from ecobasin.store import Store
+
+T = TypeVar("T")
+SITES = {"S_AIR": "air_station", "S_GAS": "gas_outlet", "S_WATER": "water_outlet"}
+#: Safety net for socket reads, never an assertion about speed.
+PATIENCE = 30.0
+
+
+def new_store(path: Path) -> Store:
+    store = Store(path)
+    store.sync_catalog(catalog.load_region())
+    store.upsert_sites(
+        pd.DataFrame(
+            {
+                "site_id": list(SITES),
+                "kind": list(SITES.values()),
+                "level": "enterprise",
+                "city_code": 510100,
+                "name_zh": None,
+                "name_en": None,
+                "lon": None,
+                "lat": None,
+            }
+        ),
+        source="test",
+    )
+    return store
+
+
+def add_device(
+    store: Store, mn: str, password: str = "123456", site: str = "S_AIR", **more: Any
+) -> None:
+    register_devices(
+        store, pd.DataFrame([{"mn": mn, "password": password, "site_id": site, **more}])
+    )
+
+
+def upload(
+    mn: str = "DEV1",
+    qn: str = "20240101100000001",
+    data_time: str = "20240101100000",
+    cn: str = "2011",
+    flag: str = "5",
+    pw: str = "123456",
+    cp: dict[str, str] | None = None,
+    **head: str,
+) -> bytes:
+    """An upload frame (2011 real-time by default, Flag=5: HJ 212-2017, ack required)."""
+    fields = {"QN": qn, "ST": "22", "CN": cn, "PW": pw, "MN": mn, "Flag": flag, **head}
+    items = {"DataTime": data_time, **(cp or {"a21026-Rtd": "12.5", "a21026-Flag": "N"})}
+    return encode_message(fields, items)
+
+
+class Running:
+    """The gateway on its own event loop in a background thread."""
+
+    def __init__(self, store: Store, config: GatewayConfig, **kwargs: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.gateway = Gateway(store, config, **kwargs)
+        self.port = self.call(self.gateway.start())
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(PATIENCE)
+
+    def flush(self) -> None:
+        self.call(self.gateway.flush())
+
+    def reload(self) -> None:
+        self.call(self.gateway.reload_devices())
+
+    def stop(self) -> None:
+        self.call(self.gateway.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(PATIENCE)
+        self.loop.close()
+
+
+class Client:
+    """A blocking device connection (closed by the ``close_clients`` fixture at the end)."""
+
+    opened: ClassVar[list[Client]] = []
+
+    def __init__(self, port: int) -> None:
+        Client.opened.append(self)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def replies(self, n: int) -> list[bytes]:
+        """The next ``n`` reply frames (CR LF terminated)."""
+        out: list[bytes] = []
+        while len(out) < n:
+            end = self.buffer.find(b"\r\n")
+            if end >= 0:
+                out.append(self.buffer[: end + 2])
+                self.buffer = self.buffer[end + 2 :]
+                continue
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"closed after {len(out)} of {n} replies")
+            self.buffer += chunk
+        return out
+
+    def closed_by_server(self) -> bool:
+        """True once the server has closed the connection (reads EOF or a reset)."""
+        try:
+            return self.sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def rejected(store: Store) -> pd.DataFrame:
+    view = store.reader()
+    try:
+        return view.execute("SELECT * FROM rejected WHERE source = 'gateway' ORDER BY rejected_at")
+    finally:
+        view.close()
+
+
+def query(store: Store, sql: str) -> pd.DataFrame:
+    view = store.reader()
+    try:
+        return view.execute(sql)
+    finally:
+        view.close()
