@@ -6,7 +6,13 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from ecobasin.timebase import CST, day_of_hour_ending, local_label, local_to_utc
+from ecobasin.timebase import (
+    CST,
+    day_of_hour_ending,
+    local_label,
+    local_to_utc,
+    period_end_label,
+)
 
 
 def _labels(*texts: str) -> pd.Series:
@@ -69,3 +75,16 @@ def test_missing_times_stay_missing() -> None:
     instants = local_to_utc(pd.Series([pd.NaT, pd.Timestamp("2022-01-01 05:00")]))
     assert pd.isna(instants.iloc[0])
     assert instants.iloc[1] == pd.Timestamp("2021-12-31T21:00Z")
+
+
+def test_period_end_label_writes_midnight_as_24_00_except_for_instants() -> None:
+    # HJ 663-2013 §3: the hour 23:00–24:00 CST of 2025-01-31 ends at 2025-01-31T16:00Z
+    times = pd.Series(
+        pd.to_datetime(["2025-01-31T16:00Z", "2025-01-31T16:00Z", "2025-01-31T03:00Z"])
+    )
+    periods = pd.Series(["1h", "instant", "1h"])
+    assert period_end_label(times, periods).tolist() == [
+        "2025-01-31 24:00",
+        "2025-02-01 00:00",
+        "2025-01-31 11:00",
+    ]

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     region: str = "chengdu_plain"
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
+    #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
+    secret_key: str | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -19,6 +19,7 @@ __all__ = [
     "local_label",
     "local_to_utc",
     "parse_instant",
+    "period_end_label",
 ]
 
 #: China Standard Time: a fixed UTC+8 offset, as the standards use it.
@@ -52,6 +53,22 @@ def local_to_utc(local: pd.Series, *, hour_beginning: bool = False, tz: str = "C
 def local_label(instants: pd.Series) -> pd.Series:
     """Naive China Standard Time labels of UTC instants (for display and CSV export)."""
     return pd.to_datetime(instants, utc=True).dt.tz_convert(CST).dt.tz_localize(None)
+
+
+def period_end_label(instants: pd.Series, periods: pd.Series | None = None) -> pd.Series:
+    """China Standard Time labels ``YYYY-MM-DD HH:MM`` of period ends, midnight as ``24:00``
+    of the day it closes (HJ 663-2013 §3: a day is the hours 01:00 … 24:00).
+
+    Rows whose period is ``instant`` (a sampling time, not a period end) keep ``00:00``.
+    """
+    local = local_label(instants)
+    midnight = (local.dt.hour == 0) & (local.dt.minute == 0)
+    if periods is not None:
+        midnight &= periods.to_numpy() != "instant"
+    labels = local.dt.strftime("%Y-%m-%d %H:%M")
+    closing = (local[midnight] - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d") + " 24:00"
+    labelled: pd.Series = labels.mask(midnight, closing)
+    return labelled
 
 
 def day_of_hour_ending(instants: pd.Series) -> pd.Series:

@@ -82,7 +82,7 @@ def test_aqi_hourly_station(demo_db: Path) -> None:
     records = json.loads(result.stdout)
     assert len(records) == 24
     assert records[0]["time_cst"] == "2025-07-01 01:00"
-    assert records[-1]["time_cst"] == "2025-07-02 00:00"
+    assert records[-1]["time_cst"] == "2025-07-01 24:00"  # the hour closing the day (HJ 663 §3)
     published = [r for r in records if r["publish_aqi"]]
     assert all(1 <= r["level"] <= 6 for r in published)
 

@@ -334,7 +334,7 @@ def test_export_csv_and_parquet(real_db: Path, tmp_path: Path) -> None:
     assert "exported" in result.output
     frame = pd.read_csv(out)
     assert sorted(frame["value"].tolist()) == [86.0, 88.0, 102.0]  # 1901A, 1902A, 1904A
-    assert set(frame["time_cst"]) == {"2022-01-01 00:00"}
+    assert set(frame["time_cst"]) == {"2021-12-31 24:00"}  # hour-ending label, HJ 663-2013 §3
     assert set(pd.to_datetime(frame["time_utc"], utc=True)) == {pd.Timestamp("2021-12-31T16:00Z")}
     ranged = tmp_path / "range.csv"
     ok(

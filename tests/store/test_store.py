@@ -17,6 +17,7 @@ import pytest
 from ecobasin import catalog
 from ecobasin.store import Store, StoreBusyError, WriteCounts
 from ecobasin.store.migrations import MIGRATIONS
+from ecobasin.timebase import parse_instant
 
 LATEST = max(version for version, _, _ in MIGRATIONS)
 T0 = pd.Timestamp("2021-12-31T16:00Z")  # CST 2022-01-01 00:00 (24:00 of 2021-12-31)
@@ -328,14 +329,13 @@ def test_export_csv_has_utc_and_cst_times(filled: Store, tmp_path: Path) -> None
     assert len(frame) == 3
     utc = pd.to_datetime(frame["time_utc"], utc=True)
     assert list(utc) == [T0, T0 + HOUR, T0 + 2 * HOUR]
-    # 2021-12-31T16:00Z is labelled 2022-01-01 00:00 CST
+    # 2021-12-31T16:00Z ends the hour 23:00-24:00 CST of 2021-12-31
     assert frame["time_cst"].tolist() == [
-        "2022-01-01 00:00",
+        "2021-12-31 24:00",  # the hour closing 2021-12-31 (HJ 663-2013 §3)
         "2022-01-01 01:00",
         "2022-01-01 02:00",
     ]
-    cst = pd.to_datetime(frame["time_cst"]).dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
-    assert list(cst) == list(utc)
+    assert [parse_instant(label) for label in frame["time_cst"]] == list(utc)
     assert frame["value"].tolist() == [81, 82, 83]
     assert set(frame["unit"]) == {"µg/m³"}
     assert set(frame["city"]) == {510100}
@@ -358,7 +358,7 @@ def test_export_parquet_is_hive_partitioned(filled: Store, tmp_path: Path) -> No
     assert sorted(december["value"].tolist()) == [0.9, 81, 86, 90]
     back = pd.read_parquet(out)
     assert len(back) == 12
-    assert set(back["time_cst"]) == {"2022-01-01 00:00", "2022-01-01 01:00", "2022-01-01 02:00"}
+    assert set(back["time_cst"]) == {"2021-12-31 24:00", "2022-01-01 01:00", "2022-01-01 02:00"}
 
 
 def test_export_filters_and_unknown_format(filled: Store, tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def test_period_filter(client: TestClient) -> None:
         "parameter": "PM2.5",
         "period": "1d",
         "time_utc": "2024-01-01T16:00:00Z",
-        "time_cst": "2024-01-02 00:00",
+        "time_cst": "2024-01-01 24:00",  # the end of day 2024-01-01 (HJ 663-2013 §3)
         "value": 41.5,
         "unit": "µg/m³",
         "flag": None,

@@ -114,7 +114,7 @@ def test_unknown_route_is_404_problem(client: TestClient, url: str) -> None:
 
 
 def test_wrong_method_is_405_problem(client: TestClient) -> None:
-    response = client.post("/api/v1/sites")
+    response = client.post("/api/v1/cities")
     body = _problem(response, 405)
-    assert "POST" in body["detail"] and "/api/v1/sites" in body["detail"]
+    assert "POST" in body["detail"] and "/api/v1/cities" in body["detail"]
     assert response.headers["allow"] == "GET"

@@ -33,7 +33,7 @@ from ecobasin.reports.air import assessment_table, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
-from ecobasin.timebase import CST, parse_instant
+from ecobasin.timebase import parse_instant, period_end_label
 
 __all__ = ["aqi", "conformance", "evaluate", "refresh_after_import"]
 
@@ -247,7 +247,7 @@ def _aqi_view(frame: pd.DataFrame, scope: str, daily: bool, names: dict[str, str
     if daily:
         out["day"] = pd.DatetimeIndex(frame["day"]).strftime("%Y-%m-%d")
     else:
-        out["time_cst"] = pd.DatetimeIndex(frame["time"]).tz_convert(CST).strftime("%Y-%m-%d %H:%M")
+        out["time_cst"] = period_end_label(frame["time"].reset_index(drop=True)).to_numpy()
     out["aqi"] = frame["aqi"].astype("Int64")
     out["level"] = frame["level"].astype("Int64")
     out["category_zh"], out["category_en"] = _level_labels(frame["level"])

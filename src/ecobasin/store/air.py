@@ -16,8 +16,10 @@ labelled 01:00 … 24:00, HJ 663-2013 §3).
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -32,12 +34,23 @@ __all__ = [
     "DAILY_COLUMNS",
     "HOURLY_COLUMNS",
     "INVALID_FLAGS",
+    "SERIES_DAILY",
+    "SERIES_HOURLY",
+    "SNAPSHOT_DAILY",
+    "SNAPSHOT_HOURLY",
     "air_hourly",
     "air_site_days",
+    "air_stations",
+    "aqi_at",
     "aqi_counts",
     "aqi_daily",
+    "aqi_extent",
+    "aqi_generation",
     "aqi_hourly",
     "aqi_latest",
+    "aqi_page",
+    "known_scope_ids",
+    "parameter_labels",
     "replace_aqi",
 ]
 
@@ -111,6 +124,24 @@ DAILY_COLUMNS: tuple[str, ...] = (
 )
 
 Connection = Store | duckdb.DuckDBPyConnection
+
+# Process-wide count of AQI writes: readers that cache answers (the web API's map) key them by
+# it. DuckDB lets one process write a file, so every change a reader of that file can see is
+# made in this process, through replace_aqi.
+_writes = itertools.count(1)
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def aqi_generation() -> int:
+    """How many AQI writes this process has made: a cache key that changes on every write."""
+    return _generation
+
+
+def _bump_generation() -> None:
+    global _generation
+    with _generation_lock:
+        _generation = next(_writes)
 
 
 def _con(where: Connection) -> duckdb.DuckDBPyConnection:
@@ -276,6 +307,7 @@ def replace_aqi(
     finally:
         for name in names:
             con.unregister(name)
+        _bump_generation()  # committed or rolled back: cached answers are stale either way
     return counts
 
 
@@ -403,3 +435,210 @@ def aqi_latest(where: Connection, *, daily: bool, scope: str) -> Any:
     if not rows or rows[0][0] is None:
         return None
     return pd.Timestamp(rows[0][0], tz="UTC")
+
+
+# -------------------------------------------------------------------------------------------
+# reads for the web API: plain rows (dicts), no DataFrames, so a map payload costs one small
+# scan and a few microseconds of Python per station
+# -------------------------------------------------------------------------------------------
+
+_SNAPSHOT_COMMON = (
+    "scope",
+    "scope_id",
+    "rule_set",
+    "aqi",
+    "level",
+    "primary_pollutant",
+    "publish_aqi",
+    "n_stations",
+)
+#: Columns of a one-hour snapshot (:func:`aqi_at` with ``hour``): real-time report values.
+SNAPSHOT_HOURLY: tuple[str, ...] = (
+    *_SNAPSHOT_COMMON,
+    "so2_1h",
+    "no2_1h",
+    "co_1h",
+    "o3_1h",
+    "pm10_1h",
+    "pm25_1h",
+    "o3_8h",
+    "pm10_24h",
+    "pm25_24h",
+)
+#: Columns of a one-day snapshot (:func:`aqi_at` with ``day``): daily report values.
+SNAPSHOT_DAILY: tuple[str, ...] = (
+    *_SNAPSHOT_COMMON,
+    "so2",
+    "no2",
+    "co",
+    "pm10",
+    "pm25",
+    "o3_8h",
+    "o3_1h",
+)
+_SERIES_FLAGS = ("exceeding", "incomplete", "over_range")
+_IAQI = tuple(c for c in _AQI_COMMON if c.startswith("iaqi_"))
+#: Columns of an hourly series page (:func:`aqi_page`), ``time`` as a tz-aware UTC datetime.
+SERIES_HOURLY: tuple[str, ...] = (
+    "scope_id",
+    "time",
+    *SNAPSHOT_HOURLY[2:],
+    "so2_24h",
+    *_SERIES_FLAGS,
+    *_IAQI,
+)
+#: Columns of a daily series page (:func:`aqi_page`), ``day`` as a ``datetime.date``.
+SERIES_DAILY: tuple[str, ...] = ("scope_id", "day", *SNAPSHOT_DAILY[2:], *_SERIES_FLAGS, *_IAQI)
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Rows as dicts; ``time`` columns (read as naive UTC) made tz-aware UTC."""
+    result = con.execute(sql, params)
+    names = [d[0] for d in result.description or ()]
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    if "time" in names:
+        for row in rows:
+            row["time"] = row["time"].replace(tzinfo=UTC)
+    return rows
+
+
+def _columns(columns: Sequence[str]) -> str:
+    return ", ".join("time::TIMESTAMP AS time" if c == "time" else c for c in columns)
+
+
+def aqi_at(
+    where: Connection, *, hour: datetime | None = None, day: date | None = None
+) -> list[dict[str, Any]]:
+    """Every stored AQI row (stations and cities) of one hour or one day.
+
+    Parameters
+    ----------
+    where : Store or cursor
+    hour : datetime, optional
+        Tz-aware hour-ending instant (real-time report, :data:`SNAPSHOT_HOURLY`).
+    day : datetime.date, optional
+        CST day (daily report, :data:`SNAPSHOT_DAILY`). Give exactly one of the two.
+
+    Returns
+    -------
+    list of dict
+        One dict per row; concentrations [µg/m³] (CO [mg/m³]), NULL → None.
+    """
+    if (hour is None) == (day is None):
+        raise ValueError("give exactly one of hour and day")
+    if hour is not None:
+        if hour.tzinfo is None:
+            raise ValueError(f"hour must be tz-aware, got {hour!r}")
+        sql = f"SELECT {_columns(SNAPSHOT_HOURLY)} FROM aqi_hourly WHERE time = ?"
+        return _dicts(_con(where), sql, [hour])
+    sql = f"SELECT {_columns(SNAPSHOT_DAILY)} FROM aqi_daily WHERE day = ?"
+    return _dicts(_con(where), sql, [day])
+
+
+def aqi_extent(where: Connection) -> dict[str, Any]:
+    """First and latest stored hour (tz-aware UTC) and day (CST ``date``); None when empty.
+
+    Returns
+    -------
+    dict
+        ``first_hour``, ``latest_hour``, ``first_day``, ``latest_day``.
+    """
+    rows = (
+        _con(where)
+        .execute(
+            "SELECT (SELECT min(time)::TIMESTAMP FROM aqi_hourly), "
+            "(SELECT max(time)::TIMESTAMP FROM aqi_hourly), "
+            "(SELECT min(day) FROM aqi_daily), (SELECT max(day) FROM aqi_daily)"
+        )
+        .fetchall()
+    )
+    first_hour, latest_hour, first_day, latest_day = rows[0]
+    return {
+        "first_hour": None if first_hour is None else first_hour.replace(tzinfo=UTC),
+        "latest_hour": None if latest_hour is None else latest_hour.replace(tzinfo=UTC),
+        "first_day": first_day,
+        "latest_day": latest_day,
+    }
+
+
+def aqi_page(
+    where: Connection,
+    *,
+    daily: bool,
+    scope: str,
+    ids: Sequence[str] | None = None,
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
+    after: tuple[str, date | datetime] | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """One page of an AQI series, ordered by scope id and time (keyset paging).
+
+    Parameters
+    ----------
+    where : Store or cursor
+    daily : bool
+        ``aqi_daily`` (:data:`SERIES_DAILY`) or ``aqi_hourly`` (:data:`SERIES_HOURLY`).
+    scope : {"site", "city"}
+    ids : sequence of str, optional
+        Site ids or city codes as text (None: all).
+    start, end : date or datetime, optional
+        Inclusive bounds on ``day`` (dates) or ``time`` (tz-aware instants).
+    after : (str, date or datetime), optional
+        The key of the last row of the previous page; this page starts after it.
+    limit : int
+        Rows in the page.
+    """
+    key = "day" if daily else "time"
+    params: list[Any] = [scope]
+    cond = in_list("scope_id", ids, params)
+    for bound, op in ((start, ">="), (end, "<=")):
+        if bound is not None:
+            params.append(bound)
+            cond += f" AND {key} {op} ?"
+    if after is not None:
+        params.extend([after[0], after[0], after[1]])
+        cond += f" AND (scope_id > ? OR (scope_id = ? AND {key} > ?))"
+    params.append(int(limit))
+    columns = SERIES_DAILY if daily else SERIES_HOURLY
+    table = "aqi_daily" if daily else "aqi_hourly"
+    sql = (
+        f"SELECT {_columns(columns)} FROM {table} WHERE scope = ?{cond} "
+        f"ORDER BY scope_id, {key} LIMIT ?"
+    )
+    return _dicts(_con(where), sql, params)
+
+
+def air_stations(where: Connection, cities: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Air-quality stations (kind ``air_station``) ordered by city and site id: ``site_id``,
+    ``name_zh``, ``name_en``, ``city_code``, ``lon`` [°E], ``lat`` [°N] (WGS-84)."""
+    params: list[Any] = []
+    sql = (
+        "SELECT site_id, name_zh, name_en, city_code, lon, lat FROM sites "
+        "WHERE kind = 'air_station'" + in_list("city_code", cities, params)
+    )
+    return _dicts(_con(where), sql + " ORDER BY city_code, site_id", params)
+
+
+def parameter_labels(where: Connection) -> dict[str, tuple[str, str, str]]:
+    """``parameter → (name_zh, name_en, unit)`` of the AQI pollutants (:data:`AIR_PARAMETERS`)."""
+    rows = (
+        _con(where)
+        .execute(
+            "SELECT parameter, name_zh, name_en, unit FROM parameters WHERE parameter = ANY(?)",
+            [list(AIR_PARAMETERS)],
+        )
+        .fetchall()
+    )
+    return {str(p): (str(zh), str(en), str(unit)) for p, zh, en, unit in rows}
+
+
+def known_scope_ids(where: Connection, scope: str, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` that name an air station (scope ``site``) or a city (``city``)."""
+    if not ids:
+        return set()
+    if scope == "site":
+        sql = "SELECT site_id FROM sites WHERE kind = 'air_station' AND site_id = ANY(?)"
+    else:
+        sql = "SELECT code::VARCHAR FROM cities WHERE code::VARCHAR = ANY(?)"
+    return {str(row[0]) for row in _con(where).execute(sql, [list(ids)]).fetchall()}

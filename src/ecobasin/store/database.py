@@ -151,6 +151,15 @@ def with_batch(table: pa.Table, batch_id: int) -> pa.Table:
     return table.set_column(index, "batch_id", pa.array(np.full(len(table), batch_id, np.int32)))
 
 
+#: CST label of a period end, midnight as 24:00 of the day it closes (HJ 663-2013 §3), as
+#: ``ecobasin.timebase.period_end_label`` writes it.
+_PERIOD_END_LABEL = (
+    "CASE WHEN o.period <> 'instant' AND strftime(o.time + INTERVAL 8 HOUR, '%H:%M') = '00:00' "
+    "THEN strftime(o.time + INTERVAL 7 HOUR, '%Y-%m-%d') || ' 24:00' "
+    "ELSE strftime(o.time + INTERVAL 8 HOUR, '%Y-%m-%d %H:%M') END"
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -454,7 +463,7 @@ class Store:
         where = queries.ObservationFilter(**filters).where(params)
         select = (
             "SELECT o.site_id, s.city_code AS city, o.parameter, o.period, o.time AS time_utc, "
-            "strftime(o.time + INTERVAL 8 HOUR, '%Y-%m-%d %H:%M') AS time_cst, o.value, "
+            f"{_PERIOD_END_LABEL} AS time_cst, o.value, "
             "p.unit, o.flag, b.source, "
             "year(o.time + INTERVAL 7 HOUR) AS year, month(o.time + INTERVAL 7 HOUR) AS month "
             "FROM observations o JOIN sites s USING (site_id) "

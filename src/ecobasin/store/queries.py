@@ -167,12 +167,18 @@ def sites(
     return cursor.execute(sql + " ORDER BY s.city_code, s.site_id", params).df()
 
 
-def known_site_ids(cursor: duckdb.DuckDBPyConnection, site_ids: Sequence[str]) -> set[str]:
-    """Those of ``site_ids`` that the store holds."""
+def known_site_ids(
+    cursor: duckdb.DuckDBPyConnection,
+    site_ids: Sequence[str],
+    kinds: Sequence[str] | None = None,
+) -> set[str]:
+    """Those of ``site_ids`` that the store holds (and that are of ``kinds``, when given)."""
     if not site_ids:
         return set()
+    params: list[Any] = [list(site_ids)]
     rows = cursor.execute(
-        "SELECT site_id FROM sites WHERE site_id = ANY(?)", [list(site_ids)]
+        "SELECT site_id FROM sites WHERE site_id = ANY(?)" + in_list("kind", kinds, params),
+        params,
     ).fetchall()
     return {str(row[0]) for row in rows}
 
@@ -191,6 +197,8 @@ class ObservationFilter:
     periods: Sequence[str] | None = None
     start: datetime | None = None
     end: datetime | None = None
+    #: Only sites of these kinds (the public reads no enterprise outlets: web.security.policy).
+    kinds: Sequence[str] | None = None
 
     def where(self, params: list[Any]) -> str:
         """The SQL conditions (each starting with `` AND``) over ``o`` (observations) and ``s``
@@ -200,6 +208,7 @@ class ObservationFilter:
             + in_list("s.city_code", self.cities, params)
             + in_list("o.parameter", self.parameters, params)
             + in_list("o.period", self.periods, params)
+            + in_list("s.kind", self.kinds, params)
         )
         for bound, op in ((self.start, ">="), (self.end, "<=")):
             if bound is None:

@@ -135,7 +135,7 @@ def boundaries_geojson(region: catalog.Region, lang: Lang) -> dict[str, Any]:
 
 def _time_columns(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     utc = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    cst = timebase.local_label(frame["time"]).dt.strftime("%Y-%m-%d %H:%M")
+    cst = timebase.period_end_label(frame["time"], frame["period"])
     return utc, cst
 
 

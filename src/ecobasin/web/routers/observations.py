@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ecobasin import timebase
 from ecobasin.store import queries
-from ecobasin.web.convert import csv_header, csv_rows, observation_records
+from ecobasin.web.convert import CSV_COLUMNS, csv_header, csv_rows, observation_records
 from ecobasin.web.deps import CitiesDep, CursorDep, StoreDep, TimeRangeDep
 from ecobasin.web.models import ObservationPage
 from ecobasin.web.problems import ProblemError, problem_responses
+from ecobasin.web.security.deps import CurrentPrincipal, authorize
+from ecobasin.web.security.policy import RESTRICTED_KINDS, readable_kinds
 
 router = APIRouter(prefix="/observations", tags=["observations"], responses=problem_responses(422))
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
 Period = Literal["1h", "1d", "10min", "1min", "instant"]
+PARQUET = "application/vnd.apache.parquet"
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """A page of observations as a Parquet file (the CSV columns; ``time_utc`` a UTC
+    timestamp, ``time_cst`` the China Standard Time label text)."""
+    table = pd.DataFrame(
+        {
+            "site_id": frame["site_id"].astype("string"),
+            "city_code": frame["city_code"].astype("Int32"),
+            "parameter": frame["parameter"].astype("string"),
+            "period": frame["period"].astype("string"),
+            "time_utc": pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]"),
+            "time_cst": timebase.period_end_label(frame["time"], frame["period"]),
+            "value": frame["value"].astype("float64"),
+            "unit": frame["unit"].astype("string"),
+            "flag": frame["flag"].astype("string"),
+            "source": frame["source"].astype("string"),
+        },
+        columns=list(CSV_COLUMNS),
+    )
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), buffer)
+    return buffer.getvalue()
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -67,8 +98,12 @@ def _page_link(request: Request, offset: int, limit: int) -> str:
     response_model=ObservationPage,
     responses={
         200: {
-            "description": "A page of observations as JSON, or with `format=csv` as CSV.",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "A page of observations as JSON, or with `format=csv` as CSV, "
+            "with `format=parquet` as a Parquet file.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                PARQUET: {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     },
 )
@@ -76,6 +111,7 @@ def list_observations(
     request: Request,
     store: StoreDep,
     cursor: CursorDep,
+    principal: CurrentPrincipal,
     cities: CitiesDep,
     times: TimeRangeDep,
     site: Annotated[
@@ -93,7 +129,8 @@ def list_observations(
     ] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
     format: Annotated[
-        Literal["json", "csv"], Query(description="json (paged envelope) or csv (streamed).")
+        Literal["json", "csv", "parquet"],
+        Query(description="json (paged envelope), csv (streamed) or parquet (one file)."),
     ] = "json",
     bom: Annotated[
         bool,
@@ -113,9 +150,22 @@ def list_observations(
     With `format=csv` the same page is streamed as CSV (`text/csv`, UTF-8) with columns
     site_id, city_code, parameter, period, time_utc, time_cst, value, unit, flag, source; the
     total is in the `X-Total-Count` header and the neighbouring pages in `Link`.
+
+    With `format=parquet` the same page is one Parquet file
+    (`application/vnd.apache.parquet`) with the CSV's columns (`time_utc` a UTC timestamp,
+    `value` a double [unit]) and the same headers.
     """
+    sites = _resolve_sites(cursor, site)
+    kinds = readable_kinds(principal)  # the public reads no enterprise outlets
+    if kinds is not None and sites:
+        restricted = [
+            s for s in sites if s in queries.known_site_ids(cursor, sites, RESTRICTED_KINDS)
+        ]
+        if restricted:
+            authorize(principal, "read_restricted", what=f"site {', '.join(restricted)}")
     where = queries.ObservationFilter(
-        sites=_resolve_sites(cursor, site),
+        sites=sites,
+        kinds=kinds,
         cities=cities,
         parameters=_resolve_parameters(cursor, parameter),
         periods=period,
@@ -127,18 +177,21 @@ def list_observations(
     previous_link = (
         _page_link(request, max(offset - limit, 0), limit) if offset > 0 and total else None
     )
-    if format == "csv":
+    if format in ("csv", "parquet"):
         links = [
             f'<{url}>; rel="{rel}"'
             for url, rel in ((next_link, "next"), (previous_link, "prev"))
             if url
         ]
         headers = {
-            "Content-Disposition": 'attachment; filename="observations.csv"',
+            "Content-Disposition": f'attachment; filename="observations.{format}"',
             "X-Total-Count": str(total),
         }
         if links:
             headers["Link"] = ", ".join(links)
+        if format == "parquet":
+            rows = queries.observations(cursor, where, limit=limit, offset=offset)
+            return Response(parquet_bytes(rows), media_type=PARQUET, headers=headers)
 
         def stream() -> Iterator[str]:
             own = store.cursor()  # the request's cursor closes before streaming ends

@@ -1,0 +1,183 @@
+"""``ecobasin user add/list/disable`` and ``ecobasin token create/list/revoke``: accounts and API
+tokens from the command line (the server's admin page and ``/api/v1/users`` do the same).
+
+Secrets (a generated password, a new token) go to stdout, once, so a script can capture them;
+everything a person reads goes to stderr. The store keeps only hashes (``docs/security.md``).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import DbOption, console, fail, open_store, settings, table
+from ecobasin.store import users as db
+from ecobasin.web.security import accounts
+from ecobasin.web.security.policy import Principal
+
+__all__ = ["token_app", "user_app"]
+
+user_app = typer.Typer(help="Users and roles 用户与角色.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens 接口令牌.", no_args_is_help=True)
+
+#: Who the audit log names for command-line changes (the shell user has the file itself).
+CLI = Principal(name="cli", role="admin", via="cli")
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name 用户名 (letters, digits, . _ @ -).")],
+    role: Annotated[
+        str, typer.Option("--role", help="admin 管理员, editor 编辑 or viewer 查看者.")
+    ],
+    city: Annotated[
+        str | None,
+        typer.Option("--city", help="Editors: their city 城市 (510100, 成都 or Chengdu)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from stdin 从标准输入读取密码 (else one is generated).",
+        ),
+    ] = False,
+    db_path: DbOption = None,
+) -> None:
+    """Create a user 新建用户; without --password-stdin a password is generated and printed
+    once to stdout."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise fail("--password-stdin: stdin gave no password")
+    with open_store(settings(db_path)) as store:
+        try:
+            user, generated = accounts.create_user(store.con, name, role, city, password)
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        accounts.audit(store.con, CLI, "users.create", user.name, user.city_code, {"role": role})
+    where = f" of city {user.city_code}" if user.city_code else ""
+    console.print(f"[green]user created 用户已创建:[/] {user.name} ({user.role}{where})")
+    if generated:
+        console.print("password (shown once 仅显示一次):")
+        typer.echo(generated)
+
+
+@user_app.command("list")
+def user_list(db_path: DbOption = None) -> None:
+    """List users with role, city and status 列出用户."""
+    with open_store(settings(db_path)) as store:
+        users = db.list_users(store.con)
+    frame = pd.DataFrame(
+        [
+            {
+                "name": u.name,
+                "role": u.role,
+                "city": u.city_code or "",
+                "status": "disabled 已停用" if u.disabled else "active 有效",
+                "created": _time(u.created_at),
+            }
+            for u in users
+        ],
+        columns=["name", "role", "city", "status", "created"],
+    )
+    console.print(table(frame, f"users 用户 ({len(frame)})"))
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Argument(help="User name 用户名.")],
+    db_path: DbOption = None,
+) -> None:
+    """Disable a user 停用用户: sessions end, tokens stop working."""
+    with open_store(settings(db_path)) as store:
+        try:
+            accounts.disable_user(store.con, name)
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        accounts.audit(store.con, CLI, "users.disable", name)
+    console.print(f"[green]user disabled 用户已停用:[/] {name}")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for 用途.")],
+    user: Annotated[str, typer.Option("--user", help="Whose token 所属用户.")],
+    expires: Annotated[
+        float | None,
+        typer.Option("--expires", help="Valid for DAYS days 有效天数 (default: until revoked)."),
+    ] = None,
+    db_path: DbOption = None,
+) -> None:
+    """Create an API token 新建接口令牌; it is printed once to stdout."""
+    with open_store(settings(db_path)) as store:
+        try:
+            record, text = accounts.create_token(store.con, user, name, expires)
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        accounts.audit(store.con, CLI, "tokens.create", str(record.token_id), None, {"user": user})
+    until = _time(record.expires_at) or "revoked 吊销前有效"
+    console.print(
+        f"[green]token {record.token_id} created 令牌已创建[/] for {user}, valid until {until}. "
+        "Send it as 'Authorization: Bearer <token>'; shown once 仅显示一次:"
+    )
+    typer.echo(text)
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's 仅此用户.")] = None,
+    db_path: DbOption = None,
+) -> None:
+    """List API tokens 列出令牌 (never their secrets)."""
+    with open_store(settings(db_path)) as store:
+        owner = None
+        if user is not None:
+            found = db.user_by_name(store.con, user)
+            if found is None:
+                raise fail(f"no user {user!r}")
+            owner = found.user_id
+        tokens = db.list_tokens(store.con, owner)
+    frame = pd.DataFrame(
+        [
+            {
+                "id": t.token_id,
+                "user": t.user_name,
+                "name": t.name,
+                "created": _time(t.created_at),
+                "expires": _time(t.expires_at) or "never",
+                "last used": _time(t.last_used_at),
+                "status": "revoked 已吊销"
+                if t.revoked_at
+                else ("active 有效" if t.usable(datetime.now(UTC)) else "expired 已过期"),
+            }
+            for t in tokens
+        ],
+        columns=["id", "user", "name", "created", "expires", "last used", "status"],
+    )
+    console.print(table(frame, f"API tokens 接口令牌 ({len(frame)})"))
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id 令牌编号 (eb_<id>_…).")],
+    db_path: DbOption = None,
+) -> None:
+    """Revoke an API token 吊销令牌."""
+    with open_store(settings(db_path)) as store:
+        try:
+            record = accounts.revoke_token(store.con, token_id)
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        accounts.audit(
+            store.con, CLI, "tokens.revoke", str(token_id), None, {"user": record.user_name}
+        )
+    console.print(f"[green]token revoked 令牌已吊销:[/] {token_id} ({record.user_name})")

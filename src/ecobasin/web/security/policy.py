@@ -1,0 +1,167 @@
+"""Who may do what: the one place that decides (pure, no I/O).
+
+Roles (issue 4, "Rights"):
+
+* ``admin`` — the whole region: reads everything, writes every city, manages users and tokens.
+* ``editor`` of one city (``city_code``) — writes that city's sites, observations and records
+  only; reads restricted data like a viewer.
+* ``viewer`` — reads restricted data: enterprise outlets' data (site kinds ``gas_outlet`` and
+  ``water_outlet``), alarms, devices, rejected records.
+* the public (no credentials) — reads published air and water quality, cities and the sites of
+  kinds ``air_station``, ``micro_station`` and ``water_section``.
+
+:func:`denial` gives the reason an action is refused (naming the right that is missing) or
+``None``; :func:`can` is its yes/no. The web dependencies (:mod:`.deps`) turn a refusal into 401
+(no credentials) or 403 (credentials without the right), for the API and the pages alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ACTIONS",
+    "PUBLIC",
+    "PUBLIC_KINDS",
+    "RESTRICTED_KINDS",
+    "Action",
+    "Principal",
+    "Role",
+    "can",
+    "denial",
+    "readable_kinds",
+]
+
+Role = Literal["admin", "editor", "viewer", "public"]
+#: ``read_public``: published data; ``read_restricted``: outlets, alarms, devices, rejected
+#: records; ``write``: some city's data (which one is checked per record with ``city_code``);
+#: ``admin``: users and tokens of everyone.
+Action = Literal["read_public", "read_restricted", "write", "admin"]
+ACTIONS: tuple[Action, ...] = ("read_public", "read_restricted", "write", "admin")
+
+#: Site kinds whose data only signed-in users read (enterprise discharge outlets).
+RESTRICTED_KINDS = ("gas_outlet", "water_outlet")
+#: Site kinds everyone reads.
+PUBLIC_KINDS = ("air_station", "micro_station", "water_section")
+
+_ROLE_LABEL = {
+    "admin": "admin 管理员",
+    "editor": "editor 编辑",
+    "viewer": "viewer 查看者",
+    "public": "the public 公众",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user (session cookie or API token) or the public.
+
+    Attributes
+    ----------
+    name : str or None
+        The user name; None for the public.
+    role : Role
+        admin, editor, viewer or public.
+    city_code : int or None
+        The editor's city (GB/T 2260 code); None for other roles.
+    user_id : int or None
+        The user's id in the store.
+    via : str or None
+        How the request was authenticated: ``session`` or ``token <id>``.
+    session_id, csrf_token : str or None
+        The cookie session and its CSRF token (sessions only).
+    """
+
+    name: str | None
+    role: Role
+    city_code: int | None = None
+    user_id: int | None = None
+    via: str | None = None
+    session_id: str | None = None
+    csrf_token: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.role != "public"
+
+    def describe(self) -> str:
+        """``editor of 510100 (cd_editor)``, ``viewer (alice)``, ``the public``."""
+        if not self.authenticated:
+            return "the public"
+        if self.role == "editor":
+            return f"editor of {self.city_code} ({self.name})"
+        return f"{self.role} ({self.name})"
+
+
+#: The principal of a request without credentials.
+PUBLIC = Principal(name=None, role="public")
+
+
+def denial(
+    principal: Principal,
+    action: Action,
+    city_code: int | None = None,
+    what: str | None = None,
+) -> str | None:
+    """Why ``principal`` may not do ``action`` (None when it may).
+
+    Parameters
+    ----------
+    principal : Principal
+        Who asks.
+    action : Action
+        What they want to do.
+    city_code : int, optional
+        For ``write``: the city whose data is written (its GB/T 2260 code). Without it only
+        the role is checked (an editor of some city may write *something*).
+    what : str, optional
+        What is written, for the reason (``site 2286A``).
+
+    Returns
+    -------
+    str or None
+        A sentence naming the missing right, e.g. ``editor of 510100 (cd) may not write
+        site 2286A of 510600``.
+    """
+    role = principal.role
+    if action == "read_public":
+        return None
+    if action == "read_restricted":
+        if role in ("admin", "editor", "viewer"):
+            return None
+        subject = f"{what} is restricted data" if what else "restricted data"
+        return (
+            f"{subject} (enterprise outlets, alarms, devices, rejected records): reading it "
+            "needs a viewer, editor or admin account 受限数据需要登录"
+        )
+    if action == "write":
+        target = what or "data"
+        if role == "admin":
+            return None
+        if role == "editor":
+            if city_code is None or city_code == principal.city_code:
+                return None
+            return f"{principal.describe()} may not write {target} of {city_code}"
+        return (
+            f"{_ROLE_LABEL[role]} may not write {target}: writing needs an editor of the "
+            "city or an admin 写入需要该城市编辑或管理员权限"
+        )
+    if action == "admin":
+        if role == "admin":
+            return None
+        return (
+            f"{principal.describe()} may not administer users and tokens: it needs an admin "
+            "account 需要管理员权限"
+        )
+    raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+
+
+def can(principal: Principal, action: Action, city_code: int | None = None) -> bool:
+    """Whether ``principal`` may do ``action`` (on ``city_code``'s data, for ``write``)."""
+    return denial(principal, action, city_code) is None
+
+
+def readable_kinds(principal: Principal) -> tuple[str, ...] | None:
+    """Site kinds whose data ``principal`` may read: None for all, else the public kinds."""
+    return None if can(principal, "read_restricted") else PUBLIC_KINDS

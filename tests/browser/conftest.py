@@ -1,0 +1,204 @@
+"""Fixtures of the browser tests: a demo database built once, the real server on a free port
+(``ecobasin serve`` in a subprocess) and Debian's chromium driven by Playwright.
+
+Chromium is the system one (``/usr/bin/chromium``, installed by ``.ci/run``), never a browser
+downloaded by Playwright. Without it the tests are skipped with the reason, except under CI
+(env ``CI`` set), where a missing browser is a broken set-up and fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+
+from ecobasin import catalog
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
+SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
+PAGE_TIMEOUT_MS = 60_000
+ECOBASIN = (
+    sys.executable,
+    "-c",
+    "from ecobasin.cli import main; main()",
+)  # the machine is shared and slow at times
+
+
+@dataclass(frozen=True)
+class DemoFacts:
+    """What the demo store holds, read from the DuckDB file before the server takes it."""
+
+    air_stations: int  # air stations of the region's cities
+    stations_by_city: dict[int, int]
+    latest_hour_aqi: dict[str, int | None]  # site id -> AQI of the latest stored hour
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    facts: DemoFacts
+    editor: tuple[str, str, int]  # name, password, city code of an editor made for the tests
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        # no params: keep a query already in `path` (httpx replaces it with params={})
+        return httpx.get(f"{self.url}{path}", params=params or None, timeout=60)
+
+
+def _read_facts(db: Path) -> DemoFacts:
+    cities = list(catalog.load_region().cities)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT city_code, count(*) FROM sites WHERE kind = 'air_station' "
+            "AND city_code = ANY(?) GROUP BY city_code",
+            [cities],
+        ).fetchall()
+        latest = con.execute(
+            "SELECT scope_id, aqi FROM aqi_hourly WHERE scope = 'site' AND time = "
+            "(SELECT max(time) FROM aqi_hourly WHERE scope = 'site')"
+        ).fetchall()
+    by_city = {int(code): int(n) for code, n in rows}
+    return DemoFacts(
+        air_stations=sum(by_city.values()),
+        stations_by_city=by_city,
+        latest_hour_aqi={str(site): None if aqi is None else int(aqi) for site, aqi in latest},
+    )
+
+
+def _ecobasin(*args: str, stdin: str | None = None) -> None:
+    """Run the ``ecobasin`` command line as a user would, in its own process."""
+    result = subprocess.run(
+        [*ECOBASIN, *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"ecobasin {' '.join(args)}:\n{result.stderr}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"ecobasin serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must have it (.ci/run installs it)")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
+    """The demo database (``ecobasin demo --no-serve``) served by ``ecobasin serve``."""
+    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    _ecobasin("demo", "--no-serve", "--db", str(db))
+    name, password, city = EDITOR
+    _ecobasin(
+        "user",
+        "add",
+        name,
+        "--role",
+        "editor",
+        "--city",
+        str(city),
+        "--password-stdin",
+        "--db",
+        str(db),
+        stdin=password + "\n",
+    )
+    facts = _read_facts(db)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_health(url, process)
+        yield Server(url=url, facts=facts, editor=EDITOR)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    """A fresh browser page (its own cookies and storage) that fails the test on any script
+    error or failed API call."""
+    context = browser.new_context(
+        base_url=server.url, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
+    )
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    tab.on(
+        "response",
+        lambda response: (
+            errors.append(f"HTTP {response.status} {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    yield tab
+    context.close()
+    assert not errors, "\n".join(errors)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot to test-artifacts/screenshots/NAME.png (not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,172 @@
+"""The dashboard pages as the server renders them (no browser): language choice, the message
+catalogue, page routes and the static files. The browser tests (tests/browser) run the scripts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ecobasin.web.routers.pages import STATIC_DIR, TEMPLATES_DIR
+
+CATALOGUES = {
+    lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text("utf-8"))
+    for lang in ("zh", "en")
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_language_cookie(client: TestClient) -> None:
+    """Each test starts without a language cookie (``?lang=`` sets one on the shared client)."""
+    client.cookies.clear()
+
+
+def test_catalogues_have_the_same_keys_and_no_empty_message() -> None:
+    assert set(CATALOGUES["zh"]) == set(CATALOGUES["en"])
+    for lang, catalogue in CATALOGUES.items():
+        assert all(text.strip() for text in catalogue.values()), lang
+    assert CATALOGUES["zh"]["nav_overview"] == "总览"
+    assert CATALOGUES["en"]["nav_overview"] == "Overview"
+
+
+def _used_keys() -> set[str]:
+    keys: set[str] = set()
+    for template in TEMPLATES_DIR.glob("*.html"):
+        if template.name in {"signin.html", "admin.html"}:  # their own labels (security.pages)
+            continue
+        keys |= set(re.findall(r"\bt\.([a-z_0-9]+)", template.read_text("utf-8")))
+    for script in (STATIC_DIR / "js").glob("*.js"):
+        keys |= set(re.findall(r'\bmsg\("([a-z_0-9]+)"\)', script.read_text("utf-8")))
+    return keys
+
+
+def test_every_label_the_pages_use_is_in_both_catalogues() -> None:
+    used = _used_keys()
+    assert len(used) > 60  # the scan found the labels
+    assert used - set(CATALOGUES["zh"]) == set()
+
+
+def test_overview_is_chinese_by_default_with_the_six_levels(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<html lang="zh-CN">' in page
+    assert "空气质量总览 · 成都平原经济区" in page
+    names = re.findall(r'<span class="legend-name">([^<]+)</span>', page)
+    assert names[:6] == [
+        "1 · 优",
+        "2 · 良",
+        "3 · 轻度污染",
+        "4 · 中度污染",
+        "5 · 重度污染",
+        "6 · 严重污染",
+    ]
+    assert '<li data-level="3"><i class="swatch" style="background: #FF7E00">' in page
+    for href in ("/docs", "/api/v1/health", "/api/v1/sites?format=geojson"):
+        assert f'href="{href}"' in page  # the API stays one click away
+    assert 'src="/static/vendor/echarts/echarts.min.js"' in page
+    assert "lang=" not in response.headers.get("set-cookie", "")
+
+
+def test_lang_query_renders_english_and_remembers_it(client: TestClient) -> None:
+    response = client.get("/?lang=en")
+    assert '<html lang="en">' in response.text
+    assert "1 · Excellent" in response.text and "Air quality overview" in response.text
+    assert "lang=en" in response.headers["set-cookie"]
+    client.cookies.set("lang", "en")
+    try:
+        assert "<h1>City rankings</h1>" in client.get("/rankings").text
+    finally:
+        client.cookies.clear()
+    assert "城市排名" in client.get("/rankings").text
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/rankings?period=2024", "/rankings?period=2024"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("rankings", "/"),
+    ],
+)
+def test_lang_switch_sets_the_cookie_and_goes_back_only_on_this_site(
+    client: TestClient, target: str, location: str
+) -> None:
+    response = client.get("/lang", params={"to": "en", "next": target}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == location
+    assert response.headers["set-cookie"].startswith("lang=en;")
+
+
+def test_lang_switch_refuses_an_unknown_language(client: TestClient) -> None:
+    assert client.get("/lang", params={"to": "fr"}, follow_redirects=False).status_code == 422
+
+
+def test_city_and_station_pages(client: TestClient) -> None:
+    city = client.get("/city/510100")
+    assert city.status_code == 200
+    assert "城市 · 成都市" in city.text and 'data-scope="city" data-scope-id="510100"' in city.text
+    assert '<option value="2024">2024</option>' in city.text  # the years with data
+    station = client.get("/station/1431A?lang=en")
+    assert station.status_code == 200
+    assert "Station · Jinquan" in station.text and "Back to the city: Chengdu" in station.text
+    assert 'data-scope="site" data-scope-id="1431A" data-city-code="510100"' in station.text
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/city/999999", "city 999999 is not in the region"),
+        ("/city/110000", "city 110000 is not in the region"),  # Beijing: known, not ours
+        ("/station/LS-W01", "没有空气站点 LS-W01 · no air station LS-W01"),  # a water section
+        ("/station/NOPE", "no air station NOPE"),
+    ],
+)
+def test_unknown_city_or_station_is_a_404_page(client: TestClient, path: str, message: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert message in response.text and "未找到" in response.text
+
+
+def test_rankings_and_data_pages(client: TestClient) -> None:
+    rankings = client.get("/rankings")
+    assert rankings.status_code == 200 and 'id="rankings-table"' in rankings.text
+    data = client.get("/data?lang=en")
+    assert data.status_code == 200
+    assert data.text.count('name="city"') == 8
+    assert re.findall(r'name="parameter" value="([^"]+)"', data.text) == [
+        "PM2.5",
+        "PM10",
+        "SO2",
+        "NO2",
+        "O3",
+        "CO",
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/vendor/echarts/echarts.min.js",
+        "/static/vendor/echarts/LICENSE",
+        "/static/css/app.css",
+        "/static/js/overview.js",
+        "/static/i18n/en.json",
+        "/static/favicon.svg",
+    ],
+)
+def test_static_files_are_served(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.content == (STATIC_DIR / Path(path).relative_to("/static")).read_bytes()
+
+
+def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not {"/", "/lang", "/city/{code}", "/rankings", "/data"} & set(paths)
