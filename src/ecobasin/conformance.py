@@ -243,5 +243,6 @@ def _warning(inp: dict[str, Any]) -> dict[str, Any]:
     return {"level": level, "rule": rule}
 
 
-# water kinds register themselves on import (section_class, main_pollutants, basin_share, cwqi, tli)
-from ecobasin import conformance_water  # noqa: E402, F401
+# water kinds (section_class, main_pollutants, basin_share, cwqi, tli) and carbon kinds
+# (fuel_combustion, electricity, heat, sink, peak_tracking, ...) register themselves on import
+from ecobasin import conformance_carbon, conformance_water  # noqa: E402, F401

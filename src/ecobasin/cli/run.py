@@ -45,6 +45,18 @@ def _generated_frames(store: Store, year: int, seed: int, region: Any) -> import
     return report
 
 
+def _water_demo(store: Store, year: int, seed: int, region: Any) -> None:
+    """Generate the demo water sections and their year; compute the water results."""
+    from ecobasin.water.importing import build_water_demo
+
+    with console.status(f"water sections {year} 生成水质断面数据"):
+        result = build_water_demo(store, region, year=year, seed=seed)
+    console.print(
+        f"[green]water 水质:[/] {result.report.sites_added} sections, "
+        f"{result.report.stored.inserted:,} values, rejected 拒收 {dict(result.report.rejected)}"
+    )
+
+
 def _import_folder(store: Store, folder: Path) -> importer.ImportReport:
     """A demo from real files: station lists (stations*.csv) first, then CNEMC files."""
     files = input_files([folder])
@@ -81,6 +93,8 @@ def demo(
         else:
             report = _generated_frames(store, year, seed, load_region(config))
         refresh_after_import(store, report)
+        if from_dir is None:  # surface-water sections and their year (issue 7)
+            _water_demo(store, year, seed, load_region(config))
         summary = store.summary()
     print_report(report, "demo database 演示数据库")
     console.print(
