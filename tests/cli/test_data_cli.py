@@ -385,10 +385,13 @@ def test_demo_without_serving(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     result = ok("demo", "--no-serve", "--db", db)
     assert "demo ready" in result.output
-    assert "41 sites" in result.output
+    assert "administrator" in result.output  # the admin's password, shown once
     with Store(db, read_only=True) as store:
         sites = store.sites()
-        assert len(sites) == 41
+        kinds = sites["kind"].value_counts().to_dict()
+        assert kinds["air_station"] == 41
+        assert kinds["water_section"] > 20
+        assert kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0) == 8  # live enterprises
         assert set(sites["city_code"]) == {
             510100,
             510600,
@@ -400,7 +403,8 @@ def test_demo_without_serving(tmp_path: Path) -> None:
             512000,
         }
         assert store.summary()["observations"] > 1_000_000
-        assert set(store.observations(limit=50_000)["parameter"]) <= {
+        air = store.sites(kinds=["air_station"])["site_id"].tolist()
+        assert set(store.observations(sites=air[:5], limit=50_000)["parameter"]) <= {
             "PM2.5",
             "PM10",
             "SO2",
@@ -408,6 +412,10 @@ def test_demo_without_serving(tmp_path: Path) -> None:
             "O3",
             "CO",
         }
+        devices = store.execute("SELECT count(*) AS n FROM devices")["n"].iloc[0]
+        assert devices == 8
+    again = ok("demo", "--no-serve", "--db", db)  # a second build keeps the admin
+    assert "administrator" not in again.output
 
 
 def test_demo_from_a_missing_folder(tmp_path: Path) -> None:

@@ -351,8 +351,11 @@ def silent_episodes(
     last["end_time"] = pd.NaT
     trailing = last[(now_ts - last["start_time"]).dt.total_seconds() > last["threshold_s"]]
     gaps = pd.concat([closed[[*columns[:3], "threshold_s"]], trailing], ignore_index=True)
-    gaps["end_time"] = pd.to_datetime(gaps["end_time"], utc=True)
-    gaps["gap_s"] = (gaps["end_time"].fillna(now_ts) - gaps["start_time"]).dt.total_seconds()
+    # one resolution for all: fillna refuses a Timestamp of another unit (pandas 3)
+    gaps["end_time"] = pd.to_datetime(gaps["end_time"], utc=True).astype("datetime64[us, UTC]")
+    gaps["start_time"] = pd.to_datetime(gaps["start_time"], utc=True).astype("datetime64[us, UTC]")
+    ended = gaps["end_time"].fillna(now_ts.as_unit("us"))
+    gaps["gap_s"] = (ended - gaps["start_time"]).dt.total_seconds()
     result: pd.DataFrame = gaps[columns].sort_values(["site_id", "start_time"])
     return result.reset_index(drop=True)
 

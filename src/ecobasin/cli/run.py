@@ -21,7 +21,9 @@ from ecobasin.cli.common import (
 )
 from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
+from ecobasin.live import LiveFeed, register_fleet
 from ecobasin.store import Store
+from ecobasin.web.security import ensure_demo_admin
 
 
 def _generated_frames(store: Store, year: int, seed: int, region: Any) -> importer.ImportReport:
@@ -80,21 +82,36 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the dashboard when built.")
     ] = True,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="While serving, run the HJ 212 gateway fed by simulated enterprises "
+            "实时网关与模拟企业.",
+        ),
+    ] = True,
+    gateway_port: Annotated[int, typer.Option(help="HJ 212 gateway port (127.0.0.1).")] = 9212,
+    enterprises: Annotated[int, typer.Option(help="Simulated enterprises (live).")] = 8,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """Build the demo region and serve it 构建演示区域并启动服务."""
     config = settings(db, region, port=port)
+    served = load_region(config)
+    feed = LiveFeed(gateway_port=gateway_port, enterprises=enterprises, seed=seed)
     with open_store(config) as store:
         if from_dir is not None:
             if not from_dir.is_dir():
                 raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
             report = _import_folder(store, from_dir)
         else:
-            report = _generated_frames(store, year, seed, load_region(config))
+            report = _generated_frames(store, year, seed, served)
         refresh_after_import(store, report)
-        if from_dir is None:  # surface-water sections and their year (issue 7)
-            _water_demo(store, year, seed, load_region(config))
+        if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
+            _water_demo(store, year, seed, served)
+            _carbon_demo(store, served)
+        register_fleet(store, feed, served)
+        password = ensure_demo_admin(store)
         summary = store.summary()
     print_report(report, "demo database 演示数据库")
     console.print(
@@ -102,18 +119,40 @@ def demo(
         f"{summary['observations']:,} observations "
         f"({pd.Timestamp(summary['first_time']):%Y-%m-%d} … {pd.Timestamp(summary['last_time']):%Y-%m-%d} UTC)"
     )
+    if password is not None:  # shown once: the store keeps only its Argon2 hash
+        console.print(
+            f"administrator 管理员: [bold]admin[/] / password 密码 [bold]{password}[/] "
+            "(shown once 仅显示一次)"
+        )
     if serve_after:
-        _serve(config.db, config.host, config.port, config.region)
+        _serve(config.db, config.host, config.port, config.region, feed if live else None)
 
 
-def _serve(db_path: Path, host: str, port: int, region: str) -> None:
+def _carbon_demo(store: Store, region: Any) -> None:
+    """The illustrative eight-city carbon inventories and sinks (docs/carbon.md)."""
+    from ecobasin import demo_carbon
+
+    with console.status("carbon inventories 生成碳排放清单"):
+        counts = demo_carbon.install(store, region.cities)
+    console.print(
+        f"[green]carbon 碳排放:[/] {counts['emission_lines']:,} emission lines, "
+        f"{counts['sinks']} sink rows (illustrative activity data 示意数据)"
+    )
+
+
+def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | None = None) -> None:
     from ecobasin import catalog
     from ecobasin.web.server import serve as run_server
 
     console.print(
         f"serving 服务地址: [bold link=http://{host}:{port}/]http://{host}:{port}/[/]  (Ctrl+C to stop 停止)"
     )
-    run_server(db_path, host=host, port=port, region=catalog.load_region(region))
+    if live is not None:
+        console.print(
+            f"HJ 212 gateway 数据采集网关: 127.0.0.1:{live.gateway_port}, "
+            f"{live.enterprises} simulated enterprises reporting 模拟企业实时上报"
+        )
+    run_server(db_path, host=host, port=port, region=catalog.load_region(region), live=live)
 
 
 def serve(

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import ecobasin
 from ecobasin import catalog
+from ecobasin.live import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.routers import api_router, pages_router
@@ -39,13 +40,17 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(db_path: str | Path, region: catalog.Region | None = None) -> FastAPI:
-    """The API over the store at ``db_path``, answering for ``region`` (default: the bundled
-    default region).
+def create_app(
+    db_path: str | Path, region: catalog.Region | None = None, live: LiveFeed | None = None
+) -> FastAPI:
+    """The API and dashboard over the store at ``db_path``, answering for ``region`` (default:
+    the bundled default region).
 
     The store is opened once, in the app's lifespan (so the file is held only while the app
     runs), and kept in ``app.state.store``; each request reads through its own cursor. A store
-    without cities gets the bundled catalogue on start-up.
+    without cities gets the bundled catalogue on start-up. With ``live``, the HJ 212 gateway and
+    its simulated enterprises run in the app's event loop too (``ecobasin demo``), writing
+    through the same store (DuckDB allows one writing process per file).
     """
     served = region if region is not None else catalog.load_region()
 
@@ -57,7 +62,13 @@ def create_app(db_path: str | Path, region: catalog.Region | None = None) -> Fas
                 store.sync_catalog(served)
             app.state.store = store
             app.state.region = served
-            yield
+            running = None if live is None else await start_live(store, live, Path(db_path), served)
+            app.state.live = running
+            try:
+                yield
+            finally:
+                if running is not None:
+                    await running.stop()
         finally:
             store.close()
 

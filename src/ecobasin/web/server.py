@@ -7,6 +7,7 @@ from pathlib import Path
 import uvicorn
 
 from ecobasin import catalog
+from ecobasin.live import LiveFeed
 from ecobasin.store import Store
 from ecobasin.web.app import create_app
 
@@ -18,11 +19,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     region: catalog.Region | str | Path | None = None,
+    live: LiveFeed | None = None,
 ) -> None:
-    """Serve the read API over the store at ``db_path`` until interrupted.
+    """Serve the API and dashboard over the store at ``db_path`` until interrupted.
 
     ``region`` is a :class:`~ecobasin.catalog.Region`, a bundled region name or a region TOML
-    path (default: the bundled default region).
+    path (default: the bundled default region). ``live``: also run the HJ 212 gateway with
+    simulated enterprises (the demo).
 
     Raises
     ------
@@ -35,4 +38,4 @@ def serve(
         else (catalog.load_region(region))
     )
     Store(db_path).close()  # fail here, with StoreBusyError, rather than inside uvicorn
-    uvicorn.run(create_app(db_path, served), host=host, port=port)
+    uvicorn.run(create_app(db_path, served, live), host=host, port=port)
