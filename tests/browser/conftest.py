@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,11 @@ class DemoFacts:
     air_stations: int  # air stations of the region's cities
     stations_by_city: dict[int, int]
     latest_hour_aqi: dict[str, int | None]  # site id -> AQI of the latest stored hour
+    water_sections: int = 0  # water sections of the store (issue 7)
+    water_month: str | None = None  # the latest evaluated month
+    water_classes: dict[str, str] = field(default_factory=dict)  # site id -> class that month
+    #: city -> year -> sectors with emission lines (issue 8)
+    carbon_sectors: dict[int, dict[int, set[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,38 @@ def _read_facts(db: Path) -> DemoFacts:
             "SELECT scope_id, aqi FROM aqi_hourly WHERE scope = 'site' AND time = "
             "(SELECT max(time) FROM aqi_hourly WHERE scope = 'site')"
         ).fetchall()
+        water = _read_water_carbon_facts(con)
     by_city = {int(code): int(n) for code, n in rows}
     return DemoFacts(
         air_stations=sum(by_city.values()),
         stations_by_city=by_city,
         latest_hour_aqi={str(site): None if aqi is None else int(aqi) for site, aqi in latest},
+        **water,
     )
+
+
+def _read_water_carbon_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Water sections, their classes of the latest month and the carbon sectors by city and
+    year (tests/browser/test_water_carbon.py)."""
+    (sections,) = con.execute("SELECT count(*) FROM sites WHERE kind = 'water_section'").fetchone()
+    (month,) = con.execute(
+        "SELECT max(period) FROM water_section_results WHERE period_kind = 'month'"
+    ).fetchone()
+    classes = con.execute(
+        "SELECT site_id, class FROM water_section_results WHERE period = ?", [month]
+    ).fetchall()
+    sectors: dict[int, dict[int, set[str]]] = {}
+    for city, year, sector in con.execute(
+        "SELECT DISTINCT i.city_code, i.year, e.sector FROM carbon_emissions e "
+        "JOIN carbon_inventories i USING (inventory_id)"
+    ).fetchall():
+        sectors.setdefault(int(city), {}).setdefault(int(year), set()).add(str(sector))
+    return {
+        "water_sections": int(sections),
+        "water_month": month,
+        "water_classes": {str(site): str(cls) for site, cls in classes},
+        "carbon_sectors": sectors,
+    }
 
 
 def _ecobasin(*args: str, stdin: str | None = None) -> None:

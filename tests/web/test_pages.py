@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from ecobasin import demo_carbon
+from ecobasin.store import Store
+from ecobasin.web import create_app
 from ecobasin.web.routers.pages import STATIC_DIR, TEMPLATES_DIR
+
+from .conftest import build_store
 
 CATALOGUES = {
     lang: json.loads((STATIC_DIR / "i18n" / f"{lang}.json").read_text("utf-8"))
@@ -170,3 +176,110 @@ def test_static_files_are_served(client: TestClient, path: str) -> None:
 def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not {"/", "/lang", "/city/{code}", "/rankings", "/data"} & set(paths)
+
+
+# ---- water and carbon pages (issues 7 and 8) ----------------------------------------------------
+
+#: 环办〔2011〕22号 Table 1: class → qualitative status and colour (Classes I and II share 优/蓝色).
+WATER_LEGEND_ZH = [
+    ("I", "优", "Ⅰ类, 蓝色"),
+    ("II", "优", "Ⅱ类, 蓝色"),
+    ("III", "良好", "Ⅲ类, 绿色"),
+    ("IV", "轻度污染", "Ⅳ类, 黄色"),
+    ("V", "中度污染", "Ⅴ类, 橙色"),
+    ("劣V", "重度污染", "劣Ⅴ类, 红色"),
+]
+_WATER_LEGEND_ITEM = re.compile(
+    r'<li data-class="(\d)"><i class="swatch" style="background: (#[0-9A-F]{6})"></i>\s*'
+    r'<span class="legend-name">([^<]+)</span><span class="range">([^<]+)</span></li>'
+)
+
+
+def _water_legend(page: str) -> list[tuple[str, str, str]]:
+    return [
+        (num, name, extra)
+        for num, _colour, name, extra in _WATER_LEGEND_ITEM.findall(
+            page.split('id="water-legend"')[1]
+        )
+    ]
+
+
+def test_navigation_links_the_water_and_carbon_pages(client: TestClient) -> None:
+    page = client.get("/rankings").text
+    assert '<a href="/water" >水环境</a>' in page and '<a href="/carbon" >碳排放</a>' in page
+    water = client.get("/water?lang=en").text
+    assert '<a href="/water" aria-current="page">Water</a>' in water
+
+
+def test_water_page_shows_the_six_classes_with_numeral_status_and_colour_name(
+    client: TestClient,
+) -> None:
+    response = client.get("/water")
+    assert response.status_code == 200
+    legend = _water_legend(response.text)
+    assert [(name, extra) for _num, name, extra in legend] == [
+        (f"{label} · {status}", extra) for label, status, extra in WATER_LEGEND_ZH
+    ]
+    assert [num for num, _name, _extra in legend] == ["1", "2", "3", "4", "5", "6"]
+    english = _water_legend(client.get("/water?lang=en").text)
+    assert english[2][1:] == ("III · Good", "Class III, green")
+    assert english[5][1:] == ("劣V · Heavily polluted", "Class 劣V, red")
+
+
+def test_water_page_without_results_says_how_to_get_them(client: TestClient) -> None:
+    page = client.get("/water").text
+    # the web test store has a water section but no evaluated month
+    assert 'id="water-empty"' in page and "ecobasin water import" in page
+    assert re.search(r'<select id="month-select" name="period">\s*</select>', page)
+    assert 'src="/static/js/water.js"' in page
+    classes = json.loads(
+        re.search(r'<script id="water-classes"[^>]*>(.*?)</script>', page).group(1)
+    )
+    assert [c["color"] for c in classes][2:4] == ["#3CB44B", "#FFD500"]  # III green, IV yellow
+    parameters = re.search(r'<script id="water-parameters"[^>]*>(.*?)</script>', page).group(1)
+    assert json.loads(parameters)["NH3N"]["name_zh"] == "氨氮"  # main pollutants are named by it
+
+
+def test_overview_offers_the_water_layer_only_with_results(client: TestClient) -> None:
+    page = client.get("/").text
+    assert 'name="layer" value="air" checked' in page
+    assert 'name="layer" value="water" disabled' in page  # no evaluated month in this store
+    assert "data-water-month" not in page
+    assert page.count('<li data-class="') == 6  # the water legend, shown with the layer
+
+
+@pytest.fixture(scope="module")
+def carbon_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The web test store plus the illustrative carbon inventories of Chengdu and Ya'an."""
+    path = build_store(tmp_path_factory.mktemp("carbon-pages") / "ecobasin.duckdb")
+    with Store(path) as store:
+        demo_carbon.install(store, [510100, 511800], years=(2022, 2023))
+    with TestClient(create_app(path)) as test_client:
+        yield test_client
+
+
+def test_carbon_page_lists_the_cities_and_the_inventory_years(carbon_client: TestClient) -> None:
+    page = carbon_client.get("/carbon").text
+    assert "城市碳排放、达峰与碳汇" in page
+    options = re.findall(r'<option value="(\d+)"( selected)?>([^<]+)</option>', page)
+    assert len(options) == 8 and options[0] == ("510100", " selected", "成都市")
+    assert '<strong id="years-shown">2022–2023</strong>' in page
+    assert 'id="carbon-empty"' not in page
+    meta = json.loads(re.search(r'<script id="carbon-meta"[^>]*>(.*?)</script>', page).group(1))
+    assert [s["id"] for s in meta["sectors"]][:2] == ["energy_industries", "manufacturing"]
+    assert {t["id"]: t["base_year"] for t in meta["targets"]}["cn.14fyp.intensity"] == 2020
+    english = carbon_client.get("/carbon?lang=en&city=511800").text
+    assert '<option value="511800" selected>Ya&#39;an</option>' in english
+    assert "Electricity accounting choice" in english and "illustrative" in english
+
+
+def test_carbon_page_without_inventories_says_how_to_import_them(client: TestClient) -> None:
+    page = client.get("/carbon?lang=en").text
+    assert 'id="carbon-empty"' in page and "ecobasin carbon inventory import" in page
+
+
+def test_water_and_carbon_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not {"/water", "/carbon"} & set(paths)
+    for script in ("water.js", "water_common.js", "carbon.js"):
+        assert client.get(f"/static/js/{script}").status_code == 200

@@ -24,8 +24,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ecobasin import catalog
-from ecobasin.standards import air_tables
+from ecobasin.carbon import factors as carbon_factors
+from ecobasin.standards import air_tables, water_tables
+from ecobasin.store import carbon as store_carbon
 from ecobasin.store import queries
+from ecobasin.store import water as store_water
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 
@@ -169,6 +172,75 @@ def _years(cursor: Any, region: catalog.Region) -> list[int]:
     return list(range(last, first - 1, -1))
 
 
+@functools.cache
+def _water_classes(lang: Lang) -> tuple[dict[str, Any], ...]:
+    """GB 3838-2002 classes I … 劣V with the status and colour of 环办〔2011〕22号 Table 1."""
+    zh = lang == "zh"
+    classes = (water_tables.class_info(num) for num in range(1, 7))
+    return tuple(
+        {
+            "num": c.num,
+            "label": c.label,
+            "name": c.label_zh if zh else f"Class {c.label}",
+            "status": c.status_zh if zh else c.status_en,
+            "colour": c.colour_zh if zh else c.colour_en,
+            "color": c.hex,
+        }
+        for c in classes
+    )
+
+
+def _water_parameters(cursor: Any) -> dict[str, dict[str, str]]:
+    """Water parameters of the registry by id: names zh/en (to name main pollutants) and unit."""
+    frame = queries.parameters(cursor, domain="water")
+    return {
+        str(r.parameter): {
+            "name_zh": str(r.name_zh),
+            "name_en": str(r.name_en),
+            "unit": str(r.unit),
+        }
+        for r in frame.itertuples()
+    }
+
+
+def _water_periods(cursor: Any) -> tuple[list[str], list[str]]:
+    """Months (``YYYY-MM``) and years with stored water results, newest first."""
+    periods = store_water.result_periods(cursor)
+    months = sorted((p for p in periods if len(p) == 7), reverse=True)
+    years = sorted((p for p in periods if len(p) == 4), reverse=True)
+    return months, years
+
+
+def _water_context(cursor: Any, lang: Lang) -> dict[str, Any]:
+    months, years = _water_periods(cursor)
+    return {
+        "water_months": months,
+        "water_years": years,
+        "water_classes": _water_classes(lang),
+        "water_parameters": _water_parameters(cursor),
+    }
+
+
+def _carbon_meta(lang: Lang) -> dict[str, Any]:
+    """Sectors (in the GPC order of the library) and the tracked targets, named in ``lang``."""
+    zh = lang == "zh"
+    sectors = [
+        {"id": key, "name": s["name_zh"] if zh else s["name_en"], "gpc": s["gpc_ref"]}
+        for key, s in carbon_factors.sectors().items()
+    ]
+    targets = [
+        {
+            "id": t["id"],
+            "name": t["name_zh"] if zh else t["name_en"],
+            "base_year": t.get("base_year"),
+            "document": t.get("document", ""),
+            "confidence": t.get("confidence", ""),
+        }
+        for t in carbon_factors.targets()
+    ]
+    return {"sectors": sectors, "targets": targets}
+
+
 @router.get("/lang")
 def set_language(
     to: Annotated[Lang, Query(description="zh or en")],
@@ -181,8 +253,8 @@ def set_language(
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, region: RegionDep) -> HTMLResponse:
-    """The overview map: city boundaries, stations and the time control."""
+def overview(request: Request, cursor: CursorDep, region: RegionDep) -> HTMLResponse:
+    """The overview map: city boundaries, air stations or water sections, the time control."""
     lang = page_lang(request)
     return _render(
         request,
@@ -191,6 +263,7 @@ def overview(request: Request, region: RegionDep) -> HTMLResponse:
         region_name=region.name_zh if lang == "zh" else region.name_en,
         cities=_region_cities(region, lang),
         api_links=API_LINKS,
+        **_water_context(cursor, lang),
     )
 
 
@@ -269,4 +342,50 @@ def data_page(request: Request, region: RegionDep) -> HTMLResponse:
         page="data",
         cities=_region_cities(region, lang),
         parameters=AIR_PARAMETERS,
+    )
+
+
+@router.get("/water", response_class=HTMLResponse)
+def water_page(
+    request: Request,
+    cursor: CursorDep,
+    region: RegionDep,
+    period: Annotated[str | None, Query(description="Month YYYY-MM shown first.")] = None,
+) -> HTMLResponse:
+    """Surface water: section classes of a month, class shares, the CWQI ranking and the
+    cross-boundary compensation (GB 3838-2002, 环办〔2011〕22号, 环办监测〔2017〕51号)."""
+    lang = page_lang(request)
+    context = _water_context(cursor, lang)
+    months = context["water_months"]
+    return _render(
+        request,
+        "water.html",
+        page="water",
+        cities=_region_cities(region, lang),
+        selected_month=period if period in months else (months[0] if months else None),
+        **context,
+    )
+
+
+@router.get("/carbon", response_class=HTMLResponse)
+def carbon_page(
+    request: Request,
+    cursor: CursorDep,
+    region: RegionDep,
+    city: Annotated[int | None, Query(description="City code shown first.")] = None,
+) -> HTMLResponse:
+    """Carbon: a city's inventory by sector over the years, peak tracking against the targets,
+    sinks and the electricity accounting choice."""
+    lang = page_lang(request)
+    cities = _region_cities(region, lang)
+    codes = [c["code"] for c in cities]
+    years = sorted({int(y) for y in store_carbon.inventories(cursor, codes)["year"]})
+    return _render(
+        request,
+        "carbon.html",
+        page="carbon",
+        cities=cities,
+        selected_city=city if city in codes else (codes[0] if codes else None),
+        carbon_years=years,
+        carbon_meta=_carbon_meta(lang),
     )

@@ -1,10 +1,14 @@
 // Overview map: city boundaries shaded by the cities' AQI level, stations as points in the
 // official level colours, a time control (latest hour, an hour of the last 7 days, a day) and the
 // city table beside the map. Data: /api/v1/cities/boundaries and /api/v1/map.
+// The water layer: the sections as points in the colour of their GB 3838 class of the latest
+// month (环办〔2011〕22号 Table 1) and the city CWQI ranking beside the map. Data:
+// /api/v1/water/sections, /water/evaluation and /water/rank.
 import {
-  FONT, NO_DATA_COLOR, addDays, api, chart, cstLabel, escapeHtml, fillTable, fmt, lang, levelBadge,
+  FONT, NO_DATA_COLOR, addDays, api, chart, cstLabel, escapeHtml, fillTable, fmt, fmtUpTo, lang, levelBadge,
   levelText, link, markReady, msg, showStatus,
 } from "./common.js";
+import { NO_CLASS_COLOR, classInfo, sectionNames, sectionTip } from "./water_common.js";
 
 const HOURS_BACK = 7 * 24;
 const map = chart("map");
@@ -211,12 +215,129 @@ async function start() {
     return;
   }
   form.addEventListener("change", load);
+  document.getElementById("layer-control").addEventListener("change", (event) => setLayer(event.target.value));
   document.getElementById("step-back").addEventListener("click", () => step(-1));
   document.getElementById("step-forward").addEventListener("click", () => step(1));
   map.on("click", (p) => {
     if (p.componentType === "geo") location.href = `/city/${p.name}`;
     else if (p.data?.station) location.href = `/station/${encodeURIComponent(p.data.station.site_id)}`;
+    else if (p.data?.section) location.href = `/water?period=${encodeURIComponent(water?.month ?? "")}`;
   });
+}
+
+// ---- the water layer -------------------------------------------------------------------------
+
+const mapElement = document.getElementById("map");
+let water = null; // sections, results of the latest month and the city ranking, loaded once
+
+async function waterData() {
+  if (water) return water;
+  const month = mapElement.dataset.waterMonth;
+  const [sections, evaluation, rank] = await Promise.all([
+    api("/water/sections"),
+    api("/water/evaluation", { period: month }),
+    api("/water/rank", { period: month }),
+  ]);
+  water = {
+    month,
+    sections: sections.items,
+    results: new Map(evaluation.items.map((r) => [r.site_id, r])),
+    rank: rank.items,
+  };
+  window.ecobasinWaterData = { month, sections: sections.items, results: evaluation.items, rank: rank.items };
+  return water;
+}
+
+function waterCityTip(code, w) {
+  const city = cityByCode.get(code);
+  const r = w.rank.find((item) => String(item.city) === code);
+  const name = city?.name ?? code;
+  if (!r) return `<div class="tip"><h3>${escapeHtml(name)}</h3><div>${msg("no_data")}</div></div>`;
+  return (
+    `<div class="tip"><h3>${escapeHtml(name)}</h3><div class="muted">${escapeHtml(w.month)}</div>` +
+    `<div>${msg("water_cwqi")}: <strong>${fmtUpTo(r.cwqi, 4)}</strong> · ${msg("rank")} ${r.rank}</div>` +
+    `<div>${msg("water_share_i_iii")}: ${fmt(r.share_I_III, 1)} %</div>` +
+    `<div>${msg("water_n_sections")}: ${fmt(r.n_sections)}</div></div>`
+  );
+}
+
+function renderWater(w) {
+  const placed = w.sections.filter((s) => s.lon !== null && s.lat !== null);
+  const cities = window.ecobasinMapData?.cities ?? [];
+  map.setOption(
+    {
+      tooltip: {
+        formatter: (p) =>
+          p.componentType === "geo" ? waterCityTip(p.name, w) : sectionTip(p.data.section, p.data.result, w.month),
+      },
+      geo: { regions: cities.map((c) => ({ name: String(c.code), itemStyle: { areaColor: tint("#9fb8cf", 0.25) } })) },
+      series: [
+        {
+          id: "sections",
+          name: msg("water_sections_title"),
+          type: "scatter",
+          coordinateSystem: "geo",
+          symbol: "diamond",
+          symbolSize: 15,
+          itemStyle: { borderColor: "#222", borderWidth: 1 },
+          emphasis: { scale: 1.5 },
+          data: placed.map((s) => {
+            const result = w.results.get(s.site_id);
+            return {
+              name: sectionNames(s).name,
+              value: [s.lon, s.lat],
+              section: s,
+              result,
+              itemStyle: { color: classInfo(result?.class_num)?.color ?? NO_CLASS_COLOR },
+            };
+          }),
+        },
+      ],
+    },
+    { replaceMerge: ["series"] },
+  );
+  let rendered = placed.length;
+  try {
+    rendered = map.getModel().getSeriesByIndex(0).getData().count();
+  } catch {
+    /* private API gone: fall back to the points given */
+  }
+  mapElement.dataset.sectionCount = String(rendered);
+  mapElement.dataset.layer = "water";
+  mapElement.dataset.time = w.month;
+  markReady("map", {}, map);
+  const tbody = document.querySelector("#water-city-table tbody");
+  fillTable(tbody, w.rank, (r) => [
+    String(r.rank ?? "—"),
+    link(`/city/${r.city}`, cityByCode.get(String(r.city))?.name ?? String(r.city)),
+    fmtUpTo(r.cwqi, 4),
+    `${fmt(r.share_I_III, 1)} %`,
+    fmt(r.n_sections),
+  ]);
+  for (const row of tbody.rows) for (const cell of row.cells) if (cell.cellIndex !== 1) cell.className = "num";
+}
+
+async function setLayer(layer) {
+  const isWater = layer === "water";
+  form.hidden = isWater;
+  for (const [id, hide] of [["water-showing", !isWater], ["water-legend-box", !isWater], ["water-side", !isWater],
+    ["air-legend-box", isWater], ["air-side", isWater]]) {
+    document.getElementById(id).hidden = hide;
+  }
+  mapElement.dataset.ready = "false";
+  if (!isWater) {
+    mapElement.dataset.layer = "air";
+    if (window.ecobasinMapData) render(window.ecobasinMapData); // sets the air tooltip again
+    else load();
+    return;
+  }
+  showStatus("map-status", msg("loading"));
+  try {
+    renderWater(await waterData());
+    showStatus("map-status", "");
+  } catch (error) {
+    showStatus("map-status", `${msg("load_failed")}: ${error.message}`, true);
+  }
 }
 
 start();
