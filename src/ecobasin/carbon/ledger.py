@@ -1,0 +1,628 @@
+"""The carbon-inclusive ledger 碳普惠账本 (pure): entries, hash chain, balances, event evaluation.
+
+Every movement of points or grams is one append-only entry (carbon brief §3, "ledger
+requirements"): ``earn`` (a low-carbon behaviour credited by a rule), ``redeem`` (points spent at
+a merchant), ``donate`` (points or grams given to another account), ``expire`` (points past their
+validity), ``issue`` (project reductions of a verified monitoring period) and ``retire`` (grams
+taken out of circulation). Amounts are positive magnitudes; the kind gives the sign. Points and
+grams [g CO2e] are separate balances, neither may go negative.
+
+The chain: entry *n* stores ``prev_hash`` = the hash of entry *n − 1* (:data:`GENESIS` for the
+first) and ``hash`` = SHA-256 of its canonical serialisation: the sorted-key JSON of every field
+but the hash, decimals as exact text with three places, instants as ISO 8601 UTC with
+microseconds. :func:`verify` recomputes it and names the first entry that is altered, missing or
+out of order; a published head hash (seq and hash of the last entry) also catches a rewritten
+tail.
+
+Pure: no I/O; :mod:`ecobasin.store.ledger` reads and writes the tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+from ecobasin.carbon.rules import RuleError, RuleSet
+from ecobasin.timebase import CST, parse_instant
+
+__all__ = [
+    "GENESIS",
+    "KINDS",
+    "Balance",
+    "Draft",
+    "EarnState",
+    "Entry",
+    "Event",
+    "LedgerError",
+    "Rejection",
+    "Verification",
+    "apply_balances",
+    "canonical",
+    "chain",
+    "check_draft",
+    "effects",
+    "entry_hash",
+    "evaluate_events",
+    "expirable",
+    "local_day",
+    "parse_events_csv",
+    "verify",
+]
+
+GENESIS = "0" * 64
+KINDS = ("earn", "redeem", "donate", "expire", "issue", "retire")
+#: Stored scale of points and grams: DECIMAL(·, 3).
+SCALE = Decimal("0.001")
+ZERO = Decimal(0)
+
+
+class LedgerError(ValueError):
+    """A movement the ledger refuses; ``code`` is a short machine-readable reason."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _amount(value: Decimal) -> Decimal:
+    return value.quantize(SCALE, rounding=ROUND_HALF_EVEN)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise LedgerError("naive_time", f"time {value} has no offset: give a UTC instant")
+    return value.astimezone(UTC)
+
+
+def local_day(instant: datetime) -> date:
+    """The China Standard Time day of a UTC instant (caps and daily dedupe count by it)."""
+    return _utc(instant).astimezone(CST).date()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An entry before it is chained (no seq, no hashes yet).
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    account : str
+        Whose balance moves.
+    points, grams : Decimal
+        Positive magnitudes [points], [g CO2e]; the kind gives the sign.
+    idem_key : str
+        Idempotency key: the event id of an ``earn``, the caller's key of a redemption, the
+        project and period of an issuance. Recorded once.
+    occurred_at : datetime
+        When it happened (UTC).
+    counterparty : str
+        The receiving account of a ``donate``; the merchant of a ``redeem``; else ''.
+    """
+
+    kind: str
+    account: str
+    points: Decimal
+    grams: Decimal
+    idem_key: str
+    occurred_at: datetime
+    counterparty: str = ""
+    rule_set: str = ""
+    rule_version: str = ""
+    behaviour: str = ""
+    evidence_source: str = ""
+    evidence_ref: str = ""
+    dedupe_key: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A chained ledger entry (the columns of ``ledger_entries``, in order)."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+    kind: str
+    account: str
+    counterparty: str
+    points: Decimal
+    grams: Decimal
+    rule_set: str
+    rule_version: str
+    behaviour: str
+    evidence_source: str
+    evidence_ref: str
+    idem_key: str
+    dedupe_key: str
+    occurred_at: datetime
+    recorded_at: datetime
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Entry:
+        """An entry from a stored row (column order of :data:`COLUMNS`)."""
+        values = dict(zip(COLUMNS, row, strict=True))
+        for key in ("points", "grams"):
+            values[key] = Decimal(values[key])
+        for key in ("occurred_at", "recorded_at"):
+            values[key] = _utc(values[key])
+        for key in COLUMNS:
+            if values[key] is None:
+                values[key] = ""
+        return cls(**values)
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+#: Columns of ``ledger_entries`` in order.
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Entry))
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{_amount(value):f}"
+    if isinstance(value, datetime):
+        return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def canonical(entry: Entry | Mapping[str, Any]) -> bytes:
+    """The bytes hashed: sorted-key JSON of every field but ``hash``, exact decimals (3 places),
+    UTC instants with microseconds, UTF-8."""
+    values = entry.as_row() if isinstance(entry, Entry) else dict(entry)
+    body = {k: _text(v) for k, v in values.items() if k != "hash"}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def entry_hash(entry: Entry | Mapping[str, Any]) -> str:
+    """SHA-256 [hex] of :func:`canonical`."""
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+def check_draft(draft: Draft) -> None:
+    """Refuse a draft whose amounts do not fit its kind.
+
+    Raises
+    ------
+    LedgerError
+        ``bad_kind``, ``negative_amount``, ``empty_amount``, ``no_counterparty`` or
+        ``bad_amount`` (issue and retire move grams only).
+    """
+    if draft.kind not in KINDS:
+        raise LedgerError("bad_kind", f"kind {draft.kind!r} is not one of {', '.join(KINDS)}")
+    if draft.points < 0 or draft.grams < 0:
+        raise LedgerError(
+            "negative_amount", f"{draft.kind} amounts are magnitudes: they must not be negative"
+        )
+    if not draft.account:
+        raise LedgerError("no_account", f"{draft.kind} needs an account")
+    if not draft.idem_key:
+        raise LedgerError("no_key", f"{draft.kind} needs an idempotency key")
+    if draft.kind in ("issue", "retire") and draft.points:
+        raise LedgerError("bad_amount", f"{draft.kind} moves grams only, not points")
+    if draft.kind in ("redeem", "expire") and draft.grams:
+        raise LedgerError("bad_amount", f"{draft.kind} moves points only, not grams")
+    if draft.kind != "earn" and not (draft.points or draft.grams):
+        raise LedgerError("empty_amount", f"{draft.kind} of nothing: give points or grams")
+    if draft.kind == "donate" and (not draft.counterparty or draft.counterparty == draft.account):
+        raise LedgerError("no_counterparty", "donate needs another account to receive it")
+
+
+def chain(
+    head_seq: int, head_hash: str, drafts: Iterable[Draft], recorded_at: datetime
+) -> list[Entry]:
+    """Drafts as chained entries after the head (``head_seq`` 0 and :data:`GENESIS` for an
+    empty ledger)."""
+    out: list[Entry] = []
+    seq, prev = head_seq, head_hash
+    when = _utc(recorded_at)
+    for draft in drafts:
+        check_draft(draft)
+        seq += 1
+        values = {f.name: getattr(draft, f.name) for f in fields(Draft)}
+        values.update(
+            seq=seq,
+            prev_hash=prev,
+            hash="",
+            points=_amount(draft.points),
+            grams=_amount(draft.grams),
+            occurred_at=_utc(draft.occurred_at),
+            recorded_at=when,
+        )
+        entry = Entry(**values)
+        entry = replace(entry, hash=entry_hash(entry))
+        out.append(entry)
+        prev = entry.hash
+    return out
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify` found: ``ok``, entries checked, the head, and the first bad entry."""
+
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    bad_seq: int | None = None
+    reason: str = ""
+
+
+def verify(
+    entries: Iterable[Entry],
+    head: tuple[int, str] | None = None,
+    expected_head: str | None = None,
+) -> Verification:
+    """Recompute the chain of ``entries`` (ordered by seq) and name the first bad entry.
+
+    Parameters
+    ----------
+    entries : iterable of Entry
+        In stored order of ``seq``.
+    head : (int, str), optional
+        The stored head (seq, hash of the last entry): catches removed last entries.
+    expected_head : str, optional
+        A head hash published earlier (``seq:hash`` or just the hash of an entry): the chain
+        must still contain it unchanged, which catches a tail rewritten with fresh hashes.
+    """
+    seq, prev, checked = 0, GENESIS, 0
+    anchor_seq, anchor_hash = _anchor(expected_head)
+    for entry in entries:
+        checked += 1
+        expected = seq + 1
+        if entry.seq != expected:
+            if entry.seq > expected:
+                why = f"entry {expected} is missing (the next stored entry is {entry.seq})"
+                return Verification(False, checked, seq, prev, expected, why)
+            why = f"entry {entry.seq} appears again or out of order after entry {seq}"
+            return Verification(False, checked, seq, prev, entry.seq, why)
+        if entry.prev_hash != prev:
+            why = (
+                f"entry {entry.seq}: prev_hash does not match entry {seq} "
+                "(an entry before it was removed, replaced or reordered)"
+            )
+            return Verification(False, checked, seq, prev, entry.seq, why)
+        recomputed = entry_hash(entry)
+        if recomputed != entry.hash:
+            why = f"entry {entry.seq}: content altered (hash {recomputed[:16]}… ≠ stored {entry.hash[:16]}…)"
+            return Verification(False, checked, seq, prev, entry.seq, why)
+        if anchor_seq == entry.seq and anchor_hash != entry.hash:
+            why = f"entry {entry.seq}: differs from the published head hash {anchor_hash[:16]}…"
+            return Verification(False, checked, seq, prev, entry.seq, why)
+        seq, prev = entry.seq, entry.hash
+    if head is not None and (head[0] != seq or head[1] != prev):
+        why = (
+            f"the head says entry {head[0]} ({head[1][:16]}…) but the chain ends at entry {seq}: "
+            "entries at the end were removed, added or rewritten outside the ledger"
+        )
+        bad = seq if head[0] == seq else min(seq, head[0]) + 1
+        return Verification(False, checked, seq, prev, bad, why)
+    if anchor_seq is not None and anchor_seq > seq:
+        why = f"the published head entry {anchor_seq} is no longer in the ledger (ends at {seq})"
+        return Verification(False, checked, seq, prev, seq + 1, why)
+    return Verification(True, checked, seq, prev)
+
+
+def _anchor(text: str | None) -> tuple[int | None, str]:
+    if not text:
+        return None, ""
+    seq_text, _, digest = text.partition(":")
+    if not digest or not seq_text.isdigit():
+        raise LedgerError("bad_anchor", f"a published head is '<seq>:<hash>', got {text!r}")
+    return int(seq_text), digest
+
+
+# -- balances ----------------------------------------------------------------------------------
+@dataclass
+class Balance:
+    """Points and grams [g CO2e] of one account."""
+
+    points: Decimal = ZERO
+    grams: Decimal = ZERO
+
+
+def effects(entry: Draft | Entry) -> list[tuple[str, Decimal, Decimal]]:
+    """(account, Δpoints, Δgrams) of an entry: credits for earn/issue and the receiver of a
+    donation, debits for redeem, donate, expire and retire."""
+    if entry.kind in ("earn", "issue"):
+        return [(entry.account, entry.points, entry.grams)]
+    out = [(entry.account, -entry.points, -entry.grams)]
+    if entry.kind == "donate":
+        out.append((entry.counterparty, entry.points, entry.grams))
+    return out
+
+
+def apply_balances(balances: Mapping[str, Balance], drafts: Iterable[Draft]) -> dict[str, Balance]:
+    """Balances after ``drafts``, refusing any that would go negative.
+
+    Raises
+    ------
+    LedgerError
+        ``insufficient_points`` / ``insufficient_grams`` naming the account, its balance and
+        what was asked.
+    """
+    out = {k: Balance(v.points, v.grams) for k, v in balances.items()}
+    for draft in drafts:
+        for account, d_points, d_grams in effects(draft):
+            balance = out.setdefault(account, Balance())
+            if balance.points + d_points < 0:
+                raise LedgerError(
+                    "insufficient_points",
+                    f"account {account} has {balance.points} points; a {draft.kind} of "
+                    f"{-d_points} would leave {balance.points + d_points} (积分不足)",
+                )
+            if balance.grams + d_grams < 0:
+                raise LedgerError(
+                    "insufficient_grams",
+                    f"account {account} holds {balance.grams} g CO2e; a {draft.kind} of "
+                    f"{-d_grams} g would leave {balance.grams + d_grams} (减排量不足)",
+                )
+            balance.points += d_points
+            balance.grams += d_grams
+    return out
+
+
+def expirable(credited_before_cutoff: Decimal, debited: Decimal) -> Decimal:
+    """Points that expire: first earned, first spent, so what was credited before the cutoff
+    and not yet debited (redeemed, donated or expired) [points]."""
+    return max(ZERO, credited_before_cutoff - debited)
+
+
+# -- behaviour events --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    """One reported low-carbon behaviour (a row of an events CSV, a partner's POST).
+
+    Attributes
+    ----------
+    event_id : str
+        The data source's unique id of the report (the idempotency key).
+    quantity : Decimal
+        In the rule's unit: km, steps, days, meals, kg …
+    source : str
+        The evidence source (``metro_ticket``, ``phone_steps`` …); must be one the rule accepts.
+    ref : str
+        Where the record came from (``events.csv line 12``), for rejections.
+    """
+
+    event_id: str
+    account: str
+    behaviour: str
+    occurred_at: datetime
+    quantity: Decimal
+    source: str
+    evidence_ref: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event not credited, with a reason code and a sentence."""
+
+    event: Event
+    code: str
+    reason: str
+
+
+@dataclass
+class EarnState:
+    """What evaluation needs to know of the stored ledger (and learns from the batch).
+
+    Attributes
+    ----------
+    accounts : set of str
+        Known accounts.
+    seen_ids : set of str
+        Idempotency keys recorded already.
+    used_points : dict
+        Points earned per (account, behaviour, CST day).
+    daily_keys : set of str
+        ``account|behaviour|day`` of behaviours credited once a day.
+    times : dict
+        (account, behaviour) → [(instant, evidence source)] of window-deduplicated behaviours.
+    now : datetime
+        Events later than ``now`` + 1 day are refused.
+    """
+
+    accounts: set[str]
+    seen_ids: set[str] = field(default_factory=set)
+    used_points: dict[tuple[str, str, date], Decimal] = field(default_factory=dict)
+    daily_keys: set[str] = field(default_factory=set)
+    times: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _refuse(event: Event, state: EarnState, rules: RuleSet) -> tuple[str, str] | None:
+    if not event.event_id:
+        return "missing_event_id", "the event has no event id (the idempotency key)"
+    if event.event_id in state.seen_ids:
+        return "duplicate_event", f"event {event.event_id} was recorded already (counted once)"
+    if event.account not in state.accounts:
+        return (
+            "unknown_account",
+            f"account {event.account!r} is not registered (ledger account add)",
+        )
+    if event.behaviour not in rules.behaviours:
+        known = ", ".join(sorted(rules.behaviours))
+        return "unknown_behaviour", f"behaviour {event.behaviour!r} is not in {rules.key} ({known})"
+    rule = rules.behaviours[event.behaviour]
+    if event.source not in rule.evidence:
+        return (
+            "evidence_not_accepted",
+            f"evidence source {event.source!r} is not accepted for {event.behaviour} "
+            f"(accepted: {', '.join(rule.evidence)})",
+        )
+    day = local_day(event.occurred_at)
+    if day < rules.valid_from:
+        return "before_rule_set", f"{day} is before {rules.key} applies ({rules.valid_from})"
+    if event.occurred_at > state.now + timedelta(days=1):
+        return "in_future", f"the event time {event.occurred_at:%Y-%m-%dT%H:%MZ} is in the future"
+    return None
+
+
+def _same_behaviour(event: Event, rules: RuleSet, state: EarnState) -> str | None:
+    rule = rules.behaviours[event.behaviour]
+    day = local_day(event.occurred_at)
+    if rule.dedupe == "daily":
+        if f"{event.account}|{event.behaviour}|{day}" in state.daily_keys:
+            return (
+                f"{event.behaviour} of {event.account} on {day} was credited already (once a day)"
+            )
+    elif rule.dedupe == "window":
+        window = timedelta(minutes=rule.dedupe_window_minutes)
+        for instant, source in state.times.get((event.account, event.behaviour), []):
+            if source != event.source and abs(instant - event.occurred_at) < window:
+                return (
+                    f"the same {event.behaviour} was credited from {source} at "
+                    f"{instant:%Y-%m-%dT%H:%MZ} (within {rule.dedupe_window_minutes} min)"
+                )
+    return None
+
+
+def evaluate_events(
+    events: Iterable[Event], rules: RuleSet, state: EarnState
+) -> tuple[list[Draft], list[Rejection]]:
+    """Earn drafts of the events the rules credit, and the rejected ones with reasons.
+
+    Events are taken in time order. Each is refused when its id was seen, its account or
+    behaviour is unknown, its evidence source is not accepted, it precedes the rule set or
+    lies in the future, its quantity is invalid, the same behaviour was credited from another
+    source (``same_behaviour``), or the account reached the behaviour's daily cap
+    (``daily_cap``). An event over part of the cap earns the rest of the cap, its grams
+    scaled by the same share. ``state`` is updated with what is credited.
+    """
+    drafts: list[Draft] = []
+    rejections: list[Rejection] = []
+    for event in sorted(events, key=lambda e: (_utc(e.occurred_at), e.event_id)):
+        refused = _refuse(event, state, rules)
+        if refused is not None:
+            rejections.append(Rejection(event, *refused))
+            continue
+        rule = rules.behaviours[event.behaviour]
+        try:
+            credit = rule.credit(event.quantity)
+        except RuleError as error:
+            rejections.append(Rejection(event, "bad_quantity", str(error)))
+            continue
+        if not credit.points and not credit.grams:
+            why = f"{event.quantity} {rule.unit} earns nothing under {rules.key}"
+            rejections.append(Rejection(event, "nothing_to_credit", why))
+            continue
+        duplicate = _same_behaviour(event, rules, state)
+        if duplicate is not None:
+            rejections.append(Rejection(event, "same_behaviour", duplicate))
+            continue
+        day = local_day(event.occurred_at)
+        cap_key = (event.account, event.behaviour, day)
+        used = state.used_points.get(cap_key, ZERO)
+        points, grams, detail = credit.points, credit.grams, {"formula": credit.formula}
+        if rule.daily_cap_points is not None and points > 0:
+            room = rule.daily_cap_points - used
+            if room <= 0:
+                why = (
+                    f"{event.account} reached the daily cap of {rule.daily_cap_points} points "
+                    f"for {event.behaviour} on {day}"
+                )
+                rejections.append(Rejection(event, "daily_cap", why))
+                continue
+            if points > room:
+                detail["capped_from"] = f"{points} pt, {grams} g"
+                grams = _amount(grams * room / points)
+                points = room
+        state.seen_ids.add(event.event_id)
+        state.used_points[cap_key] = used + points
+        daily_key = ""
+        if rule.dedupe == "daily":
+            daily_key = f"{event.account}|{event.behaviour}|{day}"
+            state.daily_keys.add(daily_key)
+        elif rule.dedupe == "window":
+            state.times.setdefault((event.account, event.behaviour), []).append(
+                (_utc(event.occurred_at), event.source)
+            )
+        detail |= {"quantity": f"{event.quantity}", "unit": rule.unit}
+        drafts.append(
+            Draft(
+                kind="earn",
+                account=event.account,
+                points=points,
+                grams=grams,
+                idem_key=event.event_id,
+                occurred_at=_utc(event.occurred_at),
+                rule_set=rules.id,
+                rule_version=rules.version,
+                behaviour=event.behaviour,
+                evidence_source=event.source,
+                evidence_ref=event.evidence_ref,
+                dedupe_key=daily_key,
+                detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+            )
+        )
+    return drafts, rejections
+
+
+#: Columns of an events CSV (``evidence_ref`` optional).
+EVENT_COLUMNS = ("event_id", "account", "behaviour", "time", "quantity", "source")
+
+
+def parse_events_csv(text: str, name: str = "events.csv") -> tuple[list[Event], list[Rejection]]:
+    """Events from CSV text: columns ``event_id, account, behaviour, time, quantity, source``
+    and optional ``evidence_ref``. ``time`` is ISO 8601; without an offset it is China Standard
+    Time. Unreadable rows are returned as rejections (``bad_row``) naming line and reason.
+
+    Raises
+    ------
+    LedgerError
+        ``bad_header`` when a required column is missing.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in EVENT_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise LedgerError(
+            "bad_header",
+            f"{name}: missing column(s) {', '.join(missing)}; expected "
+            f"{', '.join(EVENT_COLUMNS)}[, evidence_ref]",
+        )
+    events: list[Event] = []
+    rejections: list[Rejection] = []
+    for line, row in enumerate(reader, start=2):
+        values = {k: (row.get(k) or "").strip() for k in (*EVENT_COLUMNS, "evidence_ref")}
+        ref = f"line {line}"
+        problem = ""
+        try:
+            instant = parse_instant(values["time"])
+        except ValueError:
+            instant, problem = (
+                datetime(1970, 1, 1, tzinfo=UTC),
+                f"cannot read time {values['time']!r}",
+            )
+        try:
+            quantity = Decimal(values["quantity"])
+            if not quantity.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            quantity = Decimal(0)
+            problem = problem or f"quantity {values['quantity']!r} is not a number"
+        event = Event(
+            event_id=values["event_id"],
+            account=values["account"],
+            behaviour=values["behaviour"],
+            occurred_at=instant,
+            quantity=quantity,
+            source=values["source"],
+            evidence_ref=values["evidence_ref"],
+            ref=ref,
+        )
+        if problem:
+            rejections.append(Rejection(event, "bad_row", f"{name} {ref}: {problem}"))
+        else:
+            events.append(event)
+    return events, rejections
