@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance_helpers import TESTDATA, case_params, load_cases
 from ecobasin.conformance import HANDLERS, run_case, run_lines
 
-ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT.parent / "shared" / "testdata" / "air" / "aqi_cases_public.jsonl"
-
-
-def _load() -> list[dict[str, Any]]:
-    if not CASES.exists():
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"conformance cases missing at {CASES} (CI must have shared/ beside the repo)"
-            )
-        pytest.skip(f"shared test data not found at {CASES} (outside a full checkout)")
-    return [
-        json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-
-
-def _cases() -> list[Any]:
-    if not CASES.exists():
-        return [pytest.param(None, id="missing-shared-data")]
-    return [pytest.param(c, id=f"{i:02d}-{c['kind']}") for i, c in enumerate(_load())]
+CASES = TESTDATA / "air" / "aqi_cases_public.jsonl"
 
 
 def _close(a: Any, b: Any, tol: float) -> bool:
@@ -38,10 +18,10 @@ def _close(a: Any, b: Any, tol: float) -> bool:
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_public_case(case: dict[str, Any] | None) -> None:
     if case is None:
-        _load()  # skips or fails with the reason
+        load_cases(CASES)  # skips or fails with the reason
         return
     result = run_case(case)
     assert "error" not in result, result

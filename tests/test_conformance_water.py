@@ -2,60 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from ecobasin.cli import app as cli_app
+from conformance_helpers import TESTDATA, case_params, load_cases, matches, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
-ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT.parent / "shared" / "testdata" / "water" / "water_cases_public.jsonl"
+CASES = TESTDATA / "water" / "water_cases_public.jsonl"
 WATER_KINDS = ("section_class", "main_pollutants", "basin_share", "cwqi", "tli")
 
 
-def _load() -> list[dict[str, Any]]:
-    if not CASES.exists():
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"conformance cases missing at {CASES} (CI must have shared/ beside the repo)"
-            )
-        pytest.skip(f"shared test data not found at {CASES} (outside a full checkout)")
-    return [json.loads(x) for x in CASES.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-def _cases() -> list[Any]:
-    if not CASES.exists():
-        return [pytest.param(None, id="missing-shared-data")]
-    return [pytest.param(c, id=f"{i:02d}-{c['kind']}") for i, c in enumerate(_load())]
-
-
-def _matches(got: Any, expected: Any, tol: float | None) -> bool:
-    """Equal, or within ``tol`` for numbers (recursively through dicts and lists)."""
-    if isinstance(expected, dict):
-        return isinstance(got, dict) and all(
-            k in got and _matches(got[k], v, tol) for k, v in expected.items()
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(got, list)
-            and len(got) == len(expected)
-            and all(_matches(g, e, tol) for g, e in zip(got, expected, strict=True))
-        )
-    if tol is not None and isinstance(expected, int | float) and not isinstance(expected, bool):
-        return isinstance(got, int | float) and abs(float(got) - float(expected)) <= tol
-    return bool(got == expected)
-
-
 @pytest.mark.shared_data
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_public_case(case: dict[str, Any] | None) -> None:
     if case is None:
-        _load()
+        load_cases(CASES)
         return
     result = run_case(case)
     assert "error" not in result, result
@@ -64,17 +26,12 @@ def test_public_case(case: dict[str, Any] | None) -> None:
     tol = expect.pop("tolerance", None)
     for key, expected in expect.items():
         assert key in out, f"missing key {key!r} in {out}"
-        assert _matches(out[key], expected, tol), (key, out[key], expected, case["note"])
+        assert matches(out[key], expected, tol), (key, out[key], expected, case["note"])
 
 
 @pytest.mark.shared_data
 def test_cli_runs_the_public_file() -> None:
-    cases = _load()
-    result = CliRunner().invoke(cli_app, ["conformance", str(CASES)])
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    assert len(lines) == len(cases)
-    assert all("output" in x for x in lines), [x for x in lines if "error" in x]
+    run_public_file(CASES)
 
 
 def test_water_kinds_registered() -> None:

@@ -3,19 +3,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from ecobasin.cli import app as cli_app
+from conformance_helpers import TESTDATA, case_params, load_cases, matches, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = ROOT.parent / "shared" / "testdata" / "carbon" / "carbon_cases_public.jsonl"
+CASES = TESTDATA / "carbon" / "carbon_cases_public.jsonl"
 CARBON_KINDS = (
     "fuel_combustion",
     "electricity",
@@ -28,35 +23,11 @@ CARBON_KINDS = (
 )
 
 
-def _load() -> list[dict[str, Any]]:
-    if not CASES.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"conformance cases missing at {CASES} (CI must have shared/ beside it)")
-        pytest.skip(f"shared test data not found at {CASES} (outside a full checkout)")
-    return [json.loads(x) for x in CASES.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-def _cases() -> list[Any]:
-    if not CASES.exists():
-        return [pytest.param(None, id="missing-shared-data")]
-    return [pytest.param(c, id=f"{i:02d}-{c['kind']}") for i, c in enumerate(_load())]
-
-
-def _matches(got: Any, expected: Any, tol: float) -> bool:
-    if isinstance(expected, dict):
-        return isinstance(got, dict) and all(
-            k in got and _matches(got[k], v, tol) for k, v in expected.items()
-        )
-    if isinstance(expected, int | float) and not isinstance(expected, bool):
-        return isinstance(got, int | float) and abs(float(got) - float(expected)) <= tol
-    return bool(got == expected)
-
-
 @pytest.mark.shared_data
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", case_params(CASES))
 def test_public_case(case: dict[str, Any] | None) -> None:
     if case is None:
-        _load()
+        load_cases(CASES)
         return
     result = run_case(case)
     assert "error" not in result, result
@@ -65,17 +36,12 @@ def test_public_case(case: dict[str, Any] | None) -> None:
     tol = float(expect.pop("tolerance_t", 0.0))
     for key, expected in expect.items():
         assert key in out, f"missing key {key!r} in {out}"
-        assert _matches(out[key], expected, tol), (key, out[key], expected, case["note"])
+        assert matches(out[key], expected, tol), (key, out[key], expected, case["note"])
 
 
 @pytest.mark.shared_data
 def test_cli_runs_the_public_file() -> None:
-    cases = _load()
-    result = CliRunner().invoke(cli_app, ["conformance", str(CASES)])
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    assert len(lines) == len(cases)
-    assert all("output" in x for x in lines), [x for x in lines if "error" in x]
+    run_public_file(CASES)
 
 
 def test_carbon_kinds_registered() -> None:
