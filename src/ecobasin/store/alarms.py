@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ecobasin.alarms.engine import ALARM_COLUMNS
 from ecobasin.store.database import Store, WriteCounts
 from ecobasin.store.queries import in_list
 
@@ -41,24 +42,7 @@ __all__ = [
 ]
 
 #: Columns of the ``alarms`` table in order.
-ALARM_TABLE_COLUMNS = (
-    "alarm_id",
-    "kind",
-    "site_id",
-    "city_code",
-    "parameter",
-    "flag",
-    "start_time",
-    "end_time",
-    "status",
-    "peak",
-    "limit_value",
-    "multiple",
-    "periods",
-    "evidence",
-    "created_at",
-    "updated_at",
-)
+ALARM_TABLE_COLUMNS = (*ALARM_COLUMNS, "created_at", "updated_at")
 #: Columns whose change makes an episode "updated".
 _CONTENT = ("end_time", "status", "peak", "limit_value", "multiple", "periods", "evidence")
 
