@@ -31,12 +31,14 @@ import json
 import math
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -58,9 +60,60 @@ DAY = 86400.0
 
 # -- helpers -----------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads [s] (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+    """User + system CPU time of a process and its live child processes (the gateway's
+    front), all threads [s] (/proc/PID/stat)."""
+    total = 0.0
+    for one in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+    return total
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (all its threads' children)."""
+    out: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+class StoreProgress:
+    """Tails the gateway's status lines (``--status-every``): (time, messages stored)."""
+
+    PATTERN = re.compile(r"stored 入库 ([\d,]+)")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.points: list[tuple[float, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            while not self.stop.is_set():
+                line = handle.readline()
+                if not line:
+                    time.sleep(0.05)
+                    continue
+                found = self.PATTERN.search(line)
+                if found:
+                    self.points.append((time.perf_counter(), int(found[1].replace(",", ""))))
+
+    def at(self, moment: float) -> int:
+        """Messages stored by ``moment`` (the last status line before it)."""
+        before = [n for t, n in self.points if t <= moment]
+        return before[-1] if before else 0
+
+    def rate(self, start: float, end: float) -> float:
+        """Messages stored per second between two moments (status lines inside them)."""
+        inside = [(t, n) for t, n in self.points if start <= t <= end]
+        if len(inside) < 2:
+            return math.nan
+        (t0, n0), (t1, n1) = inside[0], inside[-1]
+        return (n1 - n0) / (t1 - t0)
 
 
 def free_port() -> int:
@@ -180,7 +233,8 @@ def drive(
     time.sleep(warmup)
     cpu_from, wall_from = cpu_seconds(server_pid), time.perf_counter()
     time.sleep(duration)
-    server_cpu = (cpu_seconds(server_pid) - cpu_from) / (time.perf_counter() - wall_from)
+    wall_to = time.perf_counter()
+    server_cpu = (cpu_seconds(server_pid) - cpu_from) / (wall_to - wall_from)
     results = [pipe.recv() for pipe in pipes]
     for proc in procs:
         proc.join(timeout=30)
@@ -198,6 +252,7 @@ def drive(
         "server_cpu": server_cpu,
         "connections": sum(r["connections"] for r in results),
         "exhausted": sum(r["exhausted"] for r in results),
+        "window_s": (wall_from, wall_to),
     }
 
 
@@ -295,10 +350,13 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         "--fsync",
         "batch",
         "--status-every",
-        "3600",
+        "0.5",
     ]
     log = (work / "gateway.log").open("w")
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"}
+    )
+    progress = StoreProgress(work / "gateway.log")
     out: dict[str, Any] = {"command": " ".join(command[1:])}
     try:
         wait_for_port(port, proc=proc)
@@ -330,6 +388,11 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             window=args.window,
             rate=args.latency_rate,
         )
+        for run in (out["max"], out["paced"]):
+            run["store_rate"] = progress.rate(*run["window_s"])
+        # the store catches up after the closed loop? (time to write the backlog)
+        end = out["max"]["window_s"][1]
+        out["max"]["stored_at_end"] = progress.at(end)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -338,6 +401,7 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             proc.kill()
             proc.wait()
         log.close()
+        progress.stop.set()
     out["gateway_exit"] = proc.returncode
     with Store(db, read_only=True) as store:
         out["stored_messages"] = int(
@@ -391,11 +455,22 @@ def report(results: dict[str, Any]) -> None:
         row(f"bare server, {run['generators']} generator(s)", run, f"{run['rate'] / best_bare:.0%}")
     if gw is not None:
         row(
-            "gateway, fsync=batch, stored (max)",
+            "gateway, fsync=batch, acked (max)",
             gw["max"],
             f"{gw['max']['rate'] / best_bare:.0%} of bare",
         )
+        view.add_row(
+            "gateway: stored in DuckDB 入库 (max)",
+            f"{gw['max']['store_rate']:,.0f}",
+            f"{gw['max']['store_rate'] / best_bare:.0%} of bare",
+            *blank,
+        )
         row(f"gateway at {gw['paced']['target_rate']:,.0f} msg/s", gw["paced"])
+        view.add_row(
+            f"gateway at {gw['paced']['target_rate']:,.0f} msg/s: stored 入库",
+            f"{gw['paced']['store_rate']:,.0f}",
+            *[""] * (len(columns) - 2),
+        )
     console.print(view)
     one = bare[0]
     capacity = one["rate"] / sum(one["generator_cpu"])  # msg/s one generator core can drive
@@ -416,8 +491,10 @@ def report(results: dict[str, Any]) -> None:
             f"{results['load_after'][0]:.1f} on {results['cpus']} CPUs (other work shares them)"
         )
         floors = {
-            "≥ 5,000 msg/s stored durably": gw["max"]["rate"] >= 5000,
-            "≥ 40 % of the bare server": gw["max"]["rate"] >= 0.4 * best_bare,
+            "≥ 5,000 msg/s acked after the durable raw log": gw["max"]["rate"] >= 5000,
+            "≥ 5,000 msg/s committed to DuckDB": gw["max"]["store_rate"] >= 5000,
+            "≥ 40 % of the bare server (acked)": gw["max"]["rate"] >= 0.4 * best_bare,
+            "≥ 40 % of the bare server (stored)": gw["max"]["store_rate"] >= 0.4 * best_bare,
             "p99 < 100 ms at 2,000 msg/s": gw["paced"]["p99_ms"] < 100,
             "every acked frame stored (distinct frames)": gw["max"]["exhausted"] == 0
             and gw["paced"]["exhausted"] == 0

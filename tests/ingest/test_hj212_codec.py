@@ -39,6 +39,7 @@ from ecobasin.ingest.hj212 import (
     read_segment,
     reply_for,
 )
+from ecobasin.ingest.hj212.codec import read_head
 
 APP_A_SEGMENT = (
     "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
@@ -391,3 +392,29 @@ def test_fuzz_mutated_frames_only_raise_frame_errors(
     inspect_packet(bytes(data)).to_json()
     with contextlib.suppress(FrameError):
         parse_segment(bytes(data[6:-6]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([APP_A, UPLOAD, ACK]),
+    st.lists(st.tuples(st.integers(0, 200), st.sampled_from(b";,=&-/ 0CPFlag\xff")), max_size=4),
+)
+def test_head_only_read_answers_like_the_full_read(
+    packet: bytes, edits: list[tuple[int, int]]
+) -> None:
+    # the gateway's front acks from read_head alone: same head, same head_ok, same reply
+    data = bytearray(packet[6:-6])
+    for pos, byte in edits:
+        data[pos % len(data)] = byte
+    full, head = read_segment(bytes(data)), read_head(bytes(data))
+    assert (head.head, head.head_ok, head.items) == (full.head, full.head_ok, ())
+    assert reply_for(head) == reply_for(full)
+    assert set(map(str, head.problems)) <= set(map(str, full.problems))
+
+
+def test_time_fields_checked_by_calendar_without_strptime() -> None:
+    ok = read_segment(f"{HEAD}CP=&&DataTime=20240229235959&&")
+    assert not ok.problems  # 2024 is a leap year
+    for bad in ("20230229000000", "20240101240000", "20240101000060", "00000101000000"):
+        problems = read_segment(f"{HEAD}CP=&&DataTime={bad}&&").problems
+        assert [type(p) for p in problems] == [InvalidValue], bad

@@ -262,3 +262,23 @@ def test_frame_fits_the_validation_contract():
     assert good["flag"].fillna("(none)").tolist() == ["N", "M", "(none)"]
     assert set(good["period"]) == {"1h"}
     assert set(good["time"]) == {utc("2024-01-01T16:00")}
+
+
+def test_row_buffer_gives_the_same_frame_as_message_rows():
+    # the gateway's writer collects rows column by column; same rules, same frame
+    from ecobasin.ingest.hj212.observations import RowBuffer, candidate_frame, message_rows
+
+    messages = [
+        message("2011", {"DataTime": "20240101100000", "a21026-Rtd": "12.5", "a21026-Flag": "D"}),
+        message("2061", {"DataTime": "20240101230000", "a21026-Avg": "", "a34004-Avg": "3O.5"}),
+        message("2031", {"DataTime": "20240101000000", "a21005-Avg": "0.8", "zz-Avg": "1"}),
+    ]
+    buffer, rows = RowBuffer(), []
+    for line, msg in enumerate(messages, start=1):
+        kwargs = {"site_id": "S1", "domains": ("air", "met"), "source_ref": f"raw:{line}"}
+        skipped = buffer.add(msg, line=line, **kwargs)
+        more, expected_skipped = message_rows(msg, **kwargs)
+        assert skipped == expected_skipped
+        rows += [row | {"line": line} for row in more]
+    assert len(buffer) == 3  # SO2 (2011), the empty SO2 hour (2061), CO (2031)
+    pd.testing.assert_frame_equal(buffer.frame(), candidate_frame(rows))

@@ -30,6 +30,8 @@ __all__ = [
     "RawLog",
     "RawLogError",
     "RawRecord",
+    "decode_records",
+    "encode_raw",
     "encode_record",
     "log_id_of",
     "read_records",
@@ -77,9 +79,30 @@ class RawRecord:
 def encode_record(seq: int, received_at: datetime, peer: str, frame: bytes) -> bytes:
     """One record in the segment-file layout (see the module docstring)."""
     micros = (received_at - _EPOCH) // timedelta(microseconds=1)
-    peer_bytes = peer.encode("utf-8")[:65535]
-    body = _BODY.pack(seq, micros, len(peer_bytes)) + peer_bytes + frame
+    return encode_raw(seq, micros, peer.encode("utf-8")[:65535], frame)
+
+
+def encode_raw(seq: int, micros: int, peer: bytes, frame: bytes) -> bytes:
+    """:func:`encode_record` from the receive time in µs since 1970 (UTC) and the peer's
+    UTF-8 name (at most 65,535 bytes): the gateway's hot path."""
+    body = _BODY.pack(seq, micros, len(peer)) + peer + frame
     return _RECORD.pack(len(body), zlib.crc32(body)) + body
+
+
+def decode_records(data: bytes) -> list[RawRecord]:
+    """The records of a run of encoded records (as written to a segment after its header).
+
+    Raises
+    ------
+    RawLogError
+        When the bytes do not end with a whole, undamaged record.
+    """
+    records, end = [], 0
+    for end, record in _scan(data, 0):  # noqa: B007 (end is used after)
+        records.append(record)
+    if end != len(data):
+        raise RawLogError(f"damaged raw-log records at byte {end} of {len(data)}")
+    return records
 
 
 def _header(log_id: str) -> bytes:

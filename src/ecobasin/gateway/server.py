@@ -1,42 +1,44 @@
-"""The HJ 212 acquisition gateway: an asyncio TCP server for many device connections.
+"""The HJ 212 acquisition gateway: many device connections in a front process, the store here.
 
-Per connection: a :class:`~ecobasin.ingest.hj212.Framer`; per frame: parse the data segment,
-check the device (MN registered and enabled, PW right), append the exact frame to the raw log,
-and reply (9014 when the upload's Flag asks for an ack, 9013 to a 1013 notification; silence
-on framing and CRC errors, HJ 212-2017 §6.3.1, §6.5) only once the record is durable under the
-fsync policy (group commit: the frames arriving during one fsync make the next batch).
+Two processes share the work, so the socket side and the store writer each have a core (one
+Python process runs one thread at a time):
 
-Durable records go to a writer thread with its own store view (:class:`StoreWriter`): the
-event loop never calls DuckDB.
+- the **front** (:mod:`ecobasin.gateway.front`, a child process): accepts connections, frames,
+  checks the CRC (Appendix A) and the head (表3: device registered and enabled, PW right),
+  appends the exact frame to the raw log, and replies (9014 when the upload's Flag asks for an
+  ack, 9013 to a 1013 notification; silence on framing and CRC errors, HJ 212-2017 §6.3.1,
+  §6.5) only once the record is durable under the fsync policy (group commit);
+- the **writer** (a thread of this process, with its own store view): receives the durable
+  records from the front in order and writes them with :class:`StoreWriter` — decode,
+  deduplicate, reassemble, validate, store, and the raw-log checkpoint in the same transaction.
+
+The store stays in this process (the web app reads it too). At start the raw log's tail past
+the store's checkpoint (a crash's) is written before the front starts listening.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
-import queue
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
+import ecobasin
 from ecobasin.gateway.devices import Device
-from ecobasin.gateway.rawlog import SEGMENT_BYTES, RawLog, RawRecord, encode_record, read_records
-from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport, reason_code
-from ecobasin.ingest.hj212 import (
-    CrcMismatch,
-    CrcMode,
-    Frame,
-    FrameError,
-    Framer,
-    Message,
-    read_segment,
-    reply_for,
-)
-from ecobasin.ingest.hj212.framer import check_crc
+from ecobasin.gateway.front import GatewayStats
+from ecobasin.gateway.rawlog import SEGMENT_BYTES, RawLog, RawRecord, decode_records, read_records
+from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport
 from ecobasin.store import Store
 
 __all__ = ["FSYNC_POLICIES", "Gateway", "GatewayConfig", "GatewayStats"]
@@ -44,10 +46,28 @@ __all__ = ["FSYNC_POLICIES", "Gateway", "GatewayConfig", "GatewayStats"]
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("batch", "interval", "off")
-#: Detailed rejected records per connection; past it, problems are only counted (a flood of
-#: garbage must not flood the store), and one summary record is written when it closes.
-REJECTS_PER_CONNECTION = 100
-READ_SIZE = 64 * 1024
+#: Counters kept by the front process (the rest are the writer's; ``rejected`` and ``reasons``
+#: add both).
+FRONT_COUNTERS = (
+    "connections",
+    "connections_total",
+    "refused_connections",
+    "idle_closed",
+    "frames",
+    "acked",
+    "logged",
+    "refused",
+    "nonstandard_crc",
+)
+#: Pseudo-messages of the writer loop: the write delay is over; the front is gone.
+_DUE: tuple[Any, ...] = ("due",)
+_GONE: tuple[Any, ...] = ("gone",)
+#: [s] Longest wait for the front process to start or stop.
+FRONT_PATIENCE = 60.0
+
+
+class FrontError(RuntimeError):
+    """The front process failed to start or ended unexpectedly."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +93,8 @@ class GatewayConfig:
     write_delay : float
         [s] Longest wait for a store write to fill.
     max_queued : int
-        Durable frames waiting for the store at most; past it acknowledgements wait
-        (back-pressure on the devices, memory stays bounded).
+        Durable frames waiting for the store at most; past it the front reads no more from
+        the devices (back-pressure, memory stays bounded).
     segment_bytes : int
         Raw-log segment size [bytes] before a new file is started.
     fsync_interval : float
@@ -90,7 +110,7 @@ class GatewayConfig:
     max_connections: int = 10_000
     idle_timeout: float = 300.0
     write_batch: int = 5_000
-    write_delay: float = 0.2
+    write_delay: float = 0.1
     max_queued: int = 100_000
     segment_bytes: int = SEGMENT_BYTES
     fsync_interval: float = 1.0
@@ -101,107 +121,8 @@ class GatewayConfig:
             raise ValueError(f"fsync={self.fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
 
 
-@dataclass
-class GatewayStats:
-    """Counters since start (read them any time; written by the loop and the writer thread)."""
-
-    connections: int = 0  # open now
-    connections_total: int = 0
-    refused_connections: int = 0  # over the connection cap
-    idle_closed: int = 0
-    frames: int = 0  # well-framed frames received
-    acked: int = 0  # replies sent (9014 / 9013)
-    logged: int = 0  # frames appended to the raw log
-    stored: int = 0  # data messages stored (first sends)
-    observations: int = 0  # observation rows written
-    duplicates: int = 0
-    rejected: int = 0  # rejected records (bad frames, values, devices)
-    refused: int = 0  # frames of unknown / disabled devices or with a wrong password
-    nonstandard_crc: int = 0  # frames accepted under a device's Modbus CRC mode
-    write_errors: int = 0
-    recovered: int = 0  # raw-log records written to the store at start
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def count(self, code: str, n: int = 1) -> None:
-        self.reasons[code] = self.reasons.get(code, 0) + n
-        self.rejected += n
-
-
-class _GroupCommit:
-    """Raw-log appends with group commit: records added while one fsync runs form the next.
-
-    ``append`` (event loop) encodes a record and returns the future of its batch; the batch
-    future is resolved once the records are durable (or written, under ``interval``/``off``),
-    and the records are then handed to ``durable``.
-    """
-
-    def __init__(
-        self,
-        raw_log: RawLog,
-        policy: str,
-        interval: float,
-        durable: Callable[[list[RawRecord]], None],
-    ) -> None:
-        self.raw_log, self.policy, self.interval = raw_log, policy, interval
-        self.durable = durable
-        self.buffer = bytearray()
-        self.records: list[RawRecord] = []
-        self.future: asyncio.Future[None] | None = None
-        self.wake = asyncio.Event()
-        self.seq = raw_log.last_seq
-        self.last_sync = time.monotonic()
-        self.closing = False
-        self.task: asyncio.Task[None] | None = None
-
-    def append(self, peer: str, frame: bytes, received_at: datetime) -> asyncio.Future[None]:
-        self.seq += 1
-        self.buffer += encode_record(self.seq, received_at, peer, frame)
-        self.records.append(RawRecord(self.seq, received_at, peer, frame))
-        if self.future is None:
-            self.future = asyncio.get_running_loop().create_future()
-            self.wake.set()
-        return self.future
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if self.future is None:
-                if self.closing:
-                    return
-                continue
-            data, records, future = bytes(self.buffer), self.records, self.future
-            self.buffer, self.records, self.future = bytearray(), [], None
-            try:
-                await loop.run_in_executor(None, self._write, data, records[0].seq, records[-1].seq)
-            except OSError as error:  # disk full, I/O error: nothing is acknowledged
-                log.error("raw log write failed: %s", error)
-                future.set_exception(error)
-                continue
-            future.set_result(None)
-            self.durable(records)
-            if self.future is not None:
-                self.wake.set()
-
-    def _write(self, data: bytes, first: int, last: int) -> None:
-        self.raw_log.write(data, first, last)
-        now = time.monotonic()
-        if self.policy == "batch" or (
-            self.policy == "interval" and now - self.last_sync >= self.interval
-        ):
-            self.raw_log.sync()
-            self.last_sync = now
-
-    async def close(self) -> None:
-        self.closing = True
-        self.wake.set()
-        if self.task is not None:
-            await self.task
-
-
 class Gateway:
-    """The HJ 212 gateway server.
+    """The HJ 212 gateway server (front process + writer thread; see the module docstring).
 
     Parameters
     ----------
@@ -212,6 +133,13 @@ class Gateway:
     after_write : callable, optional
         ``after_write(store_view, site_ids, start, end)``, called in the writer thread after
         each committed write that stored observations.
+
+    Notes
+    -----
+    ``stats`` are this process's counters plus the front's as of its last message (sent with
+    every batch of records, at least every 0.25 s while they change, and with every
+    :meth:`flush`). Call :meth:`start` from a thread that outlives the gateway (the front
+    process is killed when the thread that started it ends, Linux ``PR_SET_PDEATHSIG``).
 
     Examples
     --------
@@ -225,17 +153,21 @@ class Gateway:
     ) -> None:
         self.store, self.config, self.after_write = store, config, after_write
         self._stats = GatewayStats()
+        self._front_reasons: dict[str, int] = {}
+        self._writer_reasons: dict[str, int] = {}
         self._devices: dict[str, Device] = {}
-        self._server: asyncio.Server | None = None
-        self._raw_log: RawLog | None = None
-        self._commit: _GroupCommit | None = None
-        self._queue: queue.Queue[tuple[str, object]] = queue.Queue()
-        self._enqueued = 0  # records handed to the writer (event loop only)
-        self._written = 0  # records the writer has finished (writer thread only)
-        self._thread: threading.Thread | None = None
-        self._connections: set[asyncio.Task[None]] = set()
-        self._stopped = asyncio.Event()
+        self._log_id = ""
         self._port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._serve: Future[Connection] = Future()
+        self._waiting: dict[int, Future[Any]] = {}
+        self._tokens = itertools.count(1)
+        self._received = 0  # last durable record received from the front (writer thread)
+        self._written = 0  # last record in the store (writer thread)
+        self._stopped = asyncio.Event()
 
     @property
     def stats(self) -> GatewayStats:
@@ -250,80 +182,166 @@ class Gateway:
     @property
     def log_id(self) -> str:
         """The raw log's id."""
-        return self._raw_log.log_id if self._raw_log else ""
+        return self._log_id
+
+    @property
+    def backlog(self) -> int:
+        """Durable records received from the front and not yet in the store."""
+        return self._received - self._written
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> int:
-        """Open the raw log, write its tail past the store's checkpoint into the store, then
-        listen. Returns the bound port."""
-        self._raw_log = RawLog.open(self.config.raw_log, self.config.segment_bytes)
+        """Open the raw log (cutting a torn tail), write its tail past the store's checkpoint
+        into the store, then start the front process listening. Returns the bound port.
+
+        Raises
+        ------
+        OSError
+            When the address cannot be bound.
+        FrontError
+            When the front process does not start.
+        """
+        raw_log = RawLog.open(self.config.raw_log, self.config.segment_bytes)
+        self._log_id, last_seq = raw_log.log_id, raw_log.last_seq
+        raw_log.close()
         ready: Future[dict[str, Device]] = Future()
+        self._serve = Future()
         self._thread = threading.Thread(
             target=self._writer_main, args=(ready,), name="gateway-writer", daemon=True
         )
         self._thread.start()
-        self._devices = await asyncio.wrap_future(ready)
-        self._commit = _GroupCommit(
-            self._raw_log, self.config.fsync, self.config.fsync_interval, self._to_writer
-        )
-        self._commit.task = asyncio.create_task(self._commit.run())
-        self._server = await asyncio.start_server(
-            self._connection, self.config.host, self.config.port, limit=READ_SIZE, backlog=1024
-        )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        try:
+            self._devices = await asyncio.wrap_future(ready)
+            self._received = self._written = last_seq
+            self._port = await self._start_front(last_seq)
+        except BaseException as error:
+            if not self._serve.done():
+                self._serve.set_exception(error)
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            self._thread = None
+            raise
         log.info("HJ 212 gateway listening on %s:%d", self.config.host, self._port)
         return self._port
 
+    async def _start_front(self, last_seq: int) -> int:
+        config = self.config
+        listener = socket.create_server((config.host, config.port), backlog=1024)
+        ours, theirs = socket.socketpair()
+        try:
+            path = os.pathsep.join(
+                [
+                    str(Path(ecobasin.__file__).resolve().parents[1]),
+                    os.environ.get("PYTHONPATH", ""),
+                ]
+            )
+            fds = (listener.fileno(), theirs.fileno())
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "ecobasin.gateway.front", *map(str, fds), str(os.getpid())],
+                pass_fds=fds,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        finally:
+            listener.close()
+            theirs.close()
+        control = Connection(ours.detach())
+        self._control = control
+        setup = {
+            "raw_log": str(config.raw_log),
+            "segment_bytes": config.segment_bytes,
+            "fsync": config.fsync,
+            "fsync_interval": config.fsync_interval,
+            "idle_timeout": config.idle_timeout,
+            "max_connections": config.max_connections,
+            "max_queued": config.max_queued,
+            "lenient": config.lenient,
+            "devices": _front_devices(self._devices),
+            "written_seq": last_seq,
+        }
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(None, self._first_reply, setup)
+        if reply[0] != "ready":
+            await loop.run_in_executor(None, self._reap)
+            raise FrontError(f"the gateway's front process did not start: {reply[1]}")
+        self._serve.set_result(control)
+        return int(reply[1])
+
+    def _first_reply(self, setup: dict[str, Any]) -> tuple[Any, ...]:
+        assert self._control is not None
+        try:
+            self._control.send(("setup", setup))
+            if not self._control.poll(FRONT_PATIENCE):
+                return ("error", f"no answer in {FRONT_PATIENCE:g} s")
+            reply: tuple[Any, ...] = self._control.recv()
+        except (EOFError, OSError) as error:
+            return ("error", f"it exited ({error or 'end of file'})")
+        return reply
+
+    def _reap(self) -> None:
+        """Wait for the front process to end (kill it past the patience)."""
+        if self._process is None:
+            return
+        try:
+            self._process.wait(FRONT_PATIENCE)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
     async def serve_forever(self) -> None:
         """Serve until :meth:`stop` is called."""
-        if self._server is None:
+        if self._process is None:
             await self.start()
         await self._stopped.wait()
 
     async def stop(self) -> None:
         """Stop accepting, close connections, flush the raw log and the store, close."""
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await self._server.wait_closed()
-            self._server = None
-        if self._commit is not None:
-            await self._commit.close()
-            self._commit = None
+        loop = asyncio.get_running_loop()
+        if self._process is not None:
+            self._send(("stop",))
         if self._thread is not None:
-            self._queue.put(("stop", None))
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            await loop.run_in_executor(None, self._thread.join)
             self._thread = None
-        if self._raw_log is not None:
-            self._raw_log.close()
-            self._raw_log = None
+        await loop.run_in_executor(None, self._reap)
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         self._stopped.set()
 
     async def flush(self) -> None:
-        """Wait until every frame acknowledged and every problem recorded so far is in the store."""
-        done: Future[None] = Future()
-        self._queue.put(("sync", done))
-        await asyncio.wrap_future(done)
+        """Wait until every frame acknowledged and every problem recorded so far is in the
+        store (and ``stats`` count them)."""
+        await self._ask("sync")
 
     async def reload_devices(self) -> dict[str, Device]:
         """Read the device registry again (in the writer thread) and use it for new frames."""
-        done: Future[dict[str, Device]] = Future()
-        self._queue.put(("reload", done))
-        self._devices = await asyncio.wrap_future(done)
+        self._devices = await self._ask("reload")
         return self._devices
+
+    async def _ask(self, what: str) -> Any:
+        """Send a request through the front (so it comes after everything sent before it)
+        to the writer thread; wait for its answer."""
+        token = next(self._tokens)
+        done: Future[Any] = Future()
+        self._waiting[token] = done
+        self._send(("echo", (what, token)))
+        return await asyncio.wrap_future(done)
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        control = self._control
+        if control is None:
+            raise FrontError("the gateway is not running")
+        with self._send_lock:
+            try:
+                control.send(message)
+            except OSError as error:
+                raise FrontError(f"the gateway's front process is gone ({error})") from None
 
     # -- writer thread ------------------------------------------------------------------------
     def _writer_main(self, ready: Future[dict[str, Device]]) -> None:
-        assert self._raw_log is not None
         view = self.store.reader()
         try:
             writer = StoreWriter(
-                view,
-                self._raw_log.log_id,
-                after_write=self.after_write,
-                lenient=self.config.lenient,
+                view, self._log_id, after_write=self.after_write, lenient=self.config.lenient
             )
             self._stats.recovered = self._recover(writer)
         except BaseException as error:
@@ -332,16 +350,23 @@ class Gateway:
             return
         ready.set_result(writer.devices)
         try:
-            self._writer_loop(writer)
+            control = self._serve.result()
+        except BaseException:
+            view.close()
+            return
+        try:
+            self._writer_loop(writer, control)
         finally:
             view.close()
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(FrontError("the gateway stopped"))
 
     def _recover(self, writer: StoreWriter) -> int:
         """Write the raw-log records past the store's checkpoint (a crash's tail)."""
-        assert self._raw_log is not None
         batch: list[RawRecord] = []
         total = 0
-        for record in read_records(self._raw_log.directory, after=writer.checkpoint):
+        for record in read_records(self.config.raw_log, after=writer.checkpoint):
             batch.append(record)
             if len(batch) >= self.config.write_batch:
                 self._account(writer.write(batch))
@@ -354,41 +379,55 @@ class Gateway:
             log.info("recovered %d raw-log records into the store", total)
         return total
 
-    def _writer_loop(self, writer: StoreWriter) -> None:
+    def _writer_loop(self, writer: StoreWriter, control: Connection) -> None:
+        """Receive from the front and write: a full batch, ``write_delay`` after the first
+        record waiting (once nothing more is waiting in the pipe, so a writer behind writes
+        bigger batches: each commit has a fixed cost), or on a request (flush, reload, stop)."""
         records: list[RawRecord] = []
         rejects: list[RejectEvent] = []
         deadline: float | None = None
-        stopping = False
-        while not stopping:
+        while True:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                kind, item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                kind, item = "flush", None
+                message = control.recv() if control.poll(timeout) else _DUE
+            except (EOFError, OSError):
+                message = _GONE
+            kind = message[0]
             if kind == "records":
-                assert isinstance(item, list)
-                records.extend(item)
-            elif kind == "reject":
-                assert isinstance(item, RejectEvent)
-                rejects.append(item)
-            elif kind == "reload":
-                assert isinstance(item, Future)
-                self._write(writer, records, rejects)
-                records, rejects = [], []
-                item.set_result(writer.reload())
-            elif kind == "sync":
-                assert isinstance(item, Future)
-                self._write(writer, records, rejects)
-                records, rejects = [], []
-                item.set_result(None)
-            elif kind == "stop":
-                stopping = True
-            if deadline is None and (records or rejects):
-                deadline = time.monotonic() + self.config.write_delay
-            full = len(records) >= self.config.write_batch
-            if full or stopping or kind == "flush" or (deadline and time.monotonic() >= deadline):
+                records.extend(decode_records(message[1]))
+                self._received = records[-1].seq
+                self._front_stats(message[2])
+            elif kind == "rejects":
+                rejects.extend(RejectEvent(*event) for event in message[1])
+            elif kind == "stats":
+                self._front_stats(message[1])
+            elif kind == "echo":
+                self._front_stats(message[2])
                 self._write(writer, records, rejects)
                 records, rejects, deadline = [], [], None
+                self._answer(writer, *message[1])
+                continue
+            elif kind in ("stopped", "gone"):
+                if kind == "stopped":
+                    self._front_stats(message[1])
+                else:
+                    log.error("the gateway's front process ended unexpectedly")
+                self._write(writer, records, rejects)
+                return
+            if deadline is None and (records or rejects):
+                deadline = time.monotonic() + self.config.write_delay
+            due = deadline is not None and time.monotonic() >= deadline
+            if len(records) >= self.config.write_batch or (due and not _waiting(control)):
+                self._write(writer, records, rejects)
+                records, rejects, deadline = [], [], None
+
+    def _answer(self, writer: StoreWriter, what: str, token: int) -> None:
+        if what == "reload":  # the front answers "reloaded" once it uses the new registry
+            self._send(("devices", token, _front_devices(writer.reload())))
+            return
+        future = self._waiting.pop(token, None)
+        if future is not None:
+            future.set_result(writer.devices if what == "reloaded" else None)
 
     def _write(
         self, writer: StoreWriter, records: list[RawRecord], rejects: list[RejectEvent]
@@ -403,8 +442,11 @@ class Gateway:
                 self._stats.write_errors += 1
                 log.exception("store write failed; retrying in 1 s")
                 time.sleep(1.0)
-        self._written += len(records)
         self._account(report)
+        if records:
+            self._written = records[-1].seq
+            with contextlib.suppress(FrontError):  # stopping: the front may be gone already
+                self._send(("written", self._written))
 
     def _account(self, report: WriteReport) -> None:
         stats = self._stats
@@ -412,185 +454,38 @@ class Gateway:
         stats.observations += report.observations
         stats.duplicates += report.duplicates
         for code, n in report.rejected.items():
-            stats.count(code, n)
+            self._writer_reasons[code] = self._writer_reasons.get(code, 0) + n
+        self._merge_reasons()
 
-    def _to_writer(self, records: list[RawRecord]) -> None:
-        self._enqueued += len(records)
-        self._queue.put(("records", records))
-
-    @property
-    def backlog(self) -> int:
-        """Durable records not yet in the store."""
-        return self._enqueued - self._written
-
-    # -- connections --------------------------------------------------------------------------
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _front_stats(self, front: dict[str, Any]) -> None:
         stats = self._stats
-        address = writer.get_extra_info("peername")
-        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-        if stats.connections >= self.config.max_connections:
-            stats.refused_connections += 1
-            log.warning("connection from %s refused: %d connections open", peer, stats.connections)
-            writer.transport.abort()
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        stats.connections += 1
-        stats.connections_total += 1
-        session = _Session(self, peer)
-        try:
-            await session.run(reader, writer)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            session.finish()
-            stats.connections -= 1
-            self._connections.discard(task)
-            writer.transport.abort()
+        for name in FRONT_COUNTERS:
+            setattr(stats, name, front[name])
+        self._front_reasons = dict(front["reasons"])
+        self._merge_reasons()
 
-    def _reject_event(self, event: RejectEvent) -> None:
-        self._queue.put(("reject", event))
+    def _merge_reasons(self) -> None:
+        reasons = dict(self._front_reasons)
+        for code, n in self._writer_reasons.items():
+            reasons[code] = reasons.get(code, 0) + n
+        self._stats.reasons = reasons
+        self._stats.rejected = sum(reasons.values())
 
 
-class _Session:
-    """One device connection: frames in, replies out, problems recorded."""
-
-    def __init__(self, gateway: Gateway, peer: str) -> None:
-        self.gateway, self.peer = gateway, peer
-        self.framer = Framer()
-        self.frames = 0
-        self.problems = 0
-        self.unreported: dict[str, int] = {}
-
-    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        gateway = self.gateway
-        idle = gateway.config.idle_timeout
-        deadline = time.monotonic() + idle
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                async with asyncio.timeout(max(remaining, 0.0)):
-                    data = await reader.read(READ_SIZE)
-            except TimeoutError:
-                gateway.stats.idle_closed += 1
-                self.reject(
-                    "idle_timeout",
-                    f"no complete frame for {idle:g} s; connection closed",
-                    f"{self.framer.pending} bytes pending",
-                )
-                return
-            if not data:
-                return
-            while gateway.backlog > gateway.config.max_queued:
-                await asyncio.sleep(0.01)  # the store is behind: slow the devices down
-            received_at = datetime.now(UTC)
-            replies: list[bytes] = []
-            pending: asyncio.Future[None] | None = None
-            for item in self.framer.feed(data):
-                if isinstance(item, FrameError):
-                    item = self._maybe_other_crc(item)
-                if isinstance(item, FrameError):
-                    self.reject(reason_code(item), item.reason, _text(item.raw))
-                    continue
-                deadline = time.monotonic() + idle
-                reply, future = self.frame(item, received_at)
-                if future is not None:
-                    pending = future
-                if reply is not None:
-                    replies.append(reply)
-            if replies:
-                if pending is not None:
-                    await pending  # the records are durable: only now acknowledge
-                writer.write(b"".join(replies))
-                gateway.stats.acked += len(replies)
-                async with asyncio.timeout(idle):
-                    await writer.drain()
-            elif pending is not None:
-                await pending  # keep this connection's frames in order with the log
-
-    def _maybe_other_crc(self, error: FrameError) -> Frame | FrameError:
-        """A CRC mismatch may be a device configured for a Modbus CRC (hj212 brief §3.3)."""
-        if not isinstance(error, CrcMismatch) or len(error.raw) < 12:
-            return error
-        raw = error.raw
-        message = read_segment(raw[6:-6], lenient=self.gateway.config.lenient)
-        device = self.gateway._devices.get(message.mn or "")
-        if device is None or device.crc_mode is CrcMode.HJ212:
-            return error
-        try:
-            crc = check_crc(raw[6:-6], raw[-6:-2], raw, device.crc_mode)
-        except FrameError:
-            return error
-        self.gateway.stats.nonstandard_crc += 1
-        return Frame(segment=raw[6:-6], crc=crc, raw=raw)
-
-    def frame(
-        self, frame: Frame, received_at: datetime
-    ) -> tuple[bytes | None, asyncio.Future[None] | None]:
-        """Check one frame; log it; return its reply (None: silence) and its log future."""
-        gateway = self.gateway
-        stats = gateway.stats
-        stats.frames += 1
-        self.frames += 1
-        message = read_segment(frame.segment, lenient=gateway.config.lenient)
-        refusal = self._refusal(message)
-        if refusal is not None:
-            stats.refused += 1
-            self.reject(*refusal, _text(frame.raw), message)
-            return None, None
-        if not message.head_ok:
-            problems = "; ".join(p.reason for p in message.problems)
-            code = reason_code(message.problems[0]) if message.problems else "malformed_segment"
-            self.reject(code, problems, _text(frame.raw), message)
-            return None, None
-        assert gateway._commit is not None
-        future = gateway._commit.append(self.peer, frame.raw, received_at)
-        stats.logged += 1
-        return reply_for(message), future
-
-    def _refusal(self, message: Message) -> tuple[str, str] | None:
-        device = self.gateway._devices.get(message.mn or "")
-        if device is None:
-            return "unknown_device", f"device MN={message.mn} from {self.peer} is not registered"
-        if not device.enabled:
-            return "device_disabled", f"device MN={message.mn} from {self.peer} is disabled"
-        if message.head.get("PW") != device.password:
-            return "wrong_password", f"device MN={message.mn} from {self.peer}: wrong password PW"
-        return None
-
-    def reject(self, code: str, reason: str, raw: str, message: Message | None = None) -> None:
-        """Record a problem: a rejected record (the first ones), always a count."""
-        self.problems += 1
-        if self.problems > REJECTS_PER_CONNECTION:
-            self.unreported[code] = self.unreported.get(code, 0) + 1
-            self.gateway.stats.count(code)
-            return
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        ref = f"{self.peer} at {stamp} #{self.problems}"
-        if message is not None:
-            ref += f" MN={message.mn} QN={message.qn or '-'}"
-        self.gateway._reject_event(RejectEvent(ref, code, reason, raw[:2048]))
-        self.gateway.stats.count(code)
-
-    def finish(self) -> None:
-        """End of the connection: a partial frame left is a truncated frame; summarise."""
-        for error in self.framer.close():
-            self.reject(reason_code(error), error.reason, _text(error.raw))
-        if self.unreported:
-            counts = ", ".join(f"{code} ×{n}" for code, n in sorted(self.unreported.items()))
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            event = RejectEvent(
-                f"{self.peer} at {stamp} summary",
-                "too_many_problems",
-                f"connection from {self.peer}: {counts} more problems not recorded one by one",
-                counts,
-            )
-            self.gateway._reject_event(event)
+def _waiting(control: Connection) -> bool:
+    """Whether a message from the front can be read at once."""
+    try:
+        return control.poll(0)
+    except OSError:
+        return False
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+def _front_devices(devices: dict[str, Device]) -> dict[str, tuple[str, bool, str]]:
+    """The registry as the front needs it: MN → (PW, enabled, CRC mode)."""
+    return {
+        mn: (device.password, device.enabled, device.crc_mode.value)
+        for mn, device in devices.items()
+    }
 
 
 def default_raw_log(db: Path) -> Path:

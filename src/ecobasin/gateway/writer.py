@@ -10,7 +10,6 @@ the records past the checkpoint are written again.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,9 +20,10 @@ import pandas as pd
 
 from ecobasin import catalog
 from ecobasin.gateway.devices import Device, load_devices
+from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
-from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, candidate_frame, message_rows
+from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.store import Store
 from ecobasin.store import gateway as sql
@@ -79,14 +79,6 @@ class WriteReport:
         return self
 
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def reason_code(error: FrameError) -> str:
-    """The ``rejected.reason_code`` of a codec error: ``CrcMismatch`` → ``crc_mismatch``."""
-    return _CAMEL.sub("_", type(error).__name__).lower()
-
-
 def message_key(message: Message, seq: int) -> tuple[str, str, str, int]:
     """The dedup key (MN, CN, DataTime, PNO) of a message (hj212 brief §10 item 7).
 
@@ -106,11 +98,14 @@ def _frame_text(frame: bytes) -> str:
     return frame.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
-def _problem_rejects(ref: str, message: Message, raw: str) -> list[dict[str, str]]:
+def _problem_rejects(record: RawRecord, message: Message) -> list[dict[str, str]]:
     """One rejected record per kind of problem in a message (reasons joined)."""
+    if not message.problems:
+        return []
     by_code: dict[str, list[str]] = {}
     for problem in message.problems:
         by_code.setdefault(reason_code(problem), []).append(problem.reason)
+    ref, raw = _ref(record, message), _frame_text(record.frame)
     return [
         {"record_ref": ref, "reason_code": code, "reason": "; ".join(reasons), "raw": raw}
         for code, reasons in by_code.items()
@@ -146,14 +141,15 @@ def _skip_rejects(
 
 @dataclass
 class _Decoded:
-    candidates: list[dict[str, object]] = field(default_factory=list)
+    candidates: RowBuffer
     rejects: list[dict[str, str]] = field(default_factory=list)
-    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    new_messages: list[tuple[str, str, str, int, int, datetime]] = field(default_factory=list)
     duplicates: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
     parts: list[dict[str, Any]] = field(default_factory=list)
     done_sets: list[tuple[str, str]] = field(default_factory=list)
     messages: int = 0
     other: int = 0
+    waiting: dict[tuple[str, str], dict[int, dict[str, Any]]] | None = None  # after reassembly
 
 
 def merge_subpackets(parts: list[Message]) -> Message:
@@ -219,15 +215,27 @@ class StoreWriter:
         self.registry = catalog.parameters()
         self.devices: dict[str, Device] = {}
         self.known_sites: set[str] = set()
-        self.has_partials = False
+        #: Sub-packets waiting for their set, by (MN, QN) and PNO (= ``gateway_subpackets``).
+        self._partials: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
         self.reload()
 
     def reload(self) -> dict[str, Device]:
         """Read the device registry and the sites again (after ``ecobasin device add``)."""
         self.devices = load_devices(self.store)
         self.known_sites = set(self.store.execute("SELECT site_id FROM sites")["site_id"])
-        self.has_partials = not sql.subpackets(self.store).empty
+        self._partials = {}
+        for row in sql.subpackets(self.store).to_dict("records"):
+            part = {str(k): v for k, v in row.items()}
+            part["received_at"] = pd.Timestamp(part["received_at"]).to_pydatetime()
+            part["frame"] = bytes(part["frame"])
+            part["pnum"], part["pno"], part["seq"] = (int(part[k]) for k in ("pnum", "pno", "seq"))
+            self._partials.setdefault((part["mn"], part["qn"]), {})[part["pno"]] = part
         return self.devices
+
+    @property
+    def has_partials(self) -> bool:
+        """Whether sub-packet sets are waiting for their missing parts."""
+        return bool(self._partials)
 
     @property
     def checkpoint(self) -> int:
@@ -236,21 +244,21 @@ class StoreWriter:
 
     # -- decoding -----------------------------------------------------------------------------
     def _decode(self, records: list[RawRecord], now: datetime) -> _Decoded:
-        out = _Decoded()
+        out = _Decoded(RowBuffer(self.registry))
         pending: list[tuple[RawRecord, Message, Device, tuple[str, str, str, int]]] = []
         for record in records:
             message = read_segment(record.frame[6:-6], lenient=self.lenient)
-            ref, raw = _ref(record, message), _frame_text(record.frame)
             device = self.devices.get(message.mn or "")
             if device is None:
                 reason = f"device MN={message.mn} is not registered (ecobasin device add)"
-                out.rejects.append(_reject(ref, "unknown_device", reason, raw))
+                raw = _frame_text(record.frame)
+                out.rejects.append(_reject(_ref(record, message), "unknown_device", reason, raw))
                 continue
             if not message.head_ok:
-                out.rejects.extend(_problem_rejects(ref, message, raw))
+                out.rejects.extend(_problem_rejects(record, message))
                 continue
             if message.cn not in OBSERVATION_COMMANDS:
-                out.rejects.extend(_problem_rejects(ref, message, raw))
+                out.rejects.extend(_problem_rejects(record, message))
                 out.other += 1
                 continue
             pending.append((record, message, device, message_key(message, record.seq)))
@@ -262,93 +270,97 @@ class StoreWriter:
                 out.duplicates[key] += 1
                 continue
             seen.add(key)
-            out.new_messages.append(
-                dict(zip(sql.MESSAGE_KEY, key, strict=True))
-                | {
-                    "log_id": self.log_id,
-                    "first_seq": record.seq,
-                    "received_at": record.received_at,
-                }
-            )
+            out.new_messages.append((*key, record.seq, record.received_at))
             if message.has_pno:
                 out.parts.append(_part(record, message))
             else:
                 self._observe(record, message, device, out)
-        if out.parts or self.has_partials:
+        if out.parts or self._partials:
             self._reassemble(out, now)
         return out
 
     def _observe(self, record: RawRecord, message: Message, device: Device, out: _Decoded) -> None:
-        ref = _ref(record, message)
         out.messages += 1
-        out.rejects.extend(_problem_rejects(ref, message, _frame_text(record.frame)))
+        if message.problems:
+            out.rejects.extend(_problem_rejects(record, message))
         data_time = message.cp.get("DataTime", "")
         if data_time and not self.lenient and len(data_time) != 14:
             return  # no valid time to place the values at: the problem above says why
-        rows, skipped = message_rows(
+        skipped = out.candidates.add(
             message,
             site_id=device.site_id,
             domains=device.domains,
             source_ref=f"{record.peer} MN={message.mn} QN={message.qn or '-'}",
-            registry=self.registry,
+            line=record.seq,
         )
-        out.rejects.extend(_skip_rejects(ref, skipped, message))
-        for row in rows:
-            row["line"] = record.seq
-        out.candidates.extend(rows)
+        if skipped:
+            out.rejects.extend(_skip_rejects(_ref(record, message), skipped, message))
 
     def _reassemble(self, out: _Decoded, now: datetime) -> None:
-        """Complete sets of sub-packets become messages; expired or surplus sets are rejected."""
-        waiting = sql.subpackets(self.store)
-        fresh = pd.DataFrame(out.parts)
-        if len(fresh):
-            waiting = pd.concat([waiting, fresh], ignore_index=True) if len(waiting) else fresh
-            waiting = waiting.drop_duplicates(["mn", "qn", "pno"], keep="last")
-        received = pd.to_datetime(waiting["received_at"], utc=True)
-        first_at = received.groupby([waiting["mn"], waiting["qn"]]).transform("min")
-        waiting = waiting.assign(first_at=first_at)
-        sets = sorted(waiting.groupby(["mn", "qn"]), key=lambda kv: kv[1]["first_at"].min())
+        """Complete sets of sub-packets become messages; expired or surplus sets are rejected.
+
+        Works on a copy of the waiting sets (:attr:`_partials`, the store's
+        ``gateway_subpackets`` in memory); the copy replaces them only once the write commits.
+        """
+        waiting = dict(self._partials)
+        for part in out.parts:
+            key = (part["mn"], part["qn"])
+            parts = dict(waiting.get(key, {}))
+            parts.pop(part["pno"], None)  # a resent part replaces the waiting one
+            parts[part["pno"]] = part
+            waiting[key] = parts
+        first_at = {
+            key: min(p["received_at"] for p in parts.values()) for key, parts in waiting.items()
+        }
+        sets = sorted(waiting, key=lambda key: (first_at[key], key))
         complete, expired = [], []
-        for (mn, qn), parts in sets:
-            pnum = int(parts["pnum"].max())
-            if set(parts["pno"].astype(int)) >= set(range(1, pnum + 1)):
-                complete.append(((str(mn), str(qn)), parts))
-            elif now - parts["first_at"].min() > self.partial_max_age:
-                expired.append(((str(mn), str(qn)), parts, "older than the reassembly limit"))
+        for key in sets:
+            parts = waiting[key]
+            pnum = max(p["pnum"] for p in parts.values())
+            if set(parts) >= set(range(1, pnum + 1)):
+                complete.append(key)
+            elif now - first_at[key] > self.partial_max_age:
+                expired.append((key, "older than the reassembly limit"))
         live = len(sets) - len(complete) - len(expired)
         if live > self.partial_max_sets:
-            taken = {k for k, *_ in complete} | {k for k, *_ in expired}
-            for key, parts in sets:
+            taken = set(complete) | {key for key, _ in expired}
+            for key in sets:
                 if live <= self.partial_max_sets:
                     break
-                key = (str(key[0]), str(key[1]))
                 if key not in taken:
-                    expired.append((key, parts, "too many incomplete sets waiting"))
+                    expired.append((key, "too many incomplete sets waiting"))
                     live -= 1
-        for (mn, qn), parts in complete:
-            messages = [read_segment(bytes(f)[6:-6], lenient=self.lenient) for f in parts["frame"]]
+        for key in complete:
+            parts = waiting[key]
+            messages = [
+                read_segment(p["frame"][6:-6], lenient=self.lenient) for p in parts.values()
+            ]
             merged = merge_subpackets(messages)
-            last = parts.sort_values("seq").iloc[-1]
-            record = RawRecord(int(last["seq"]), last["received_at"], str(last["peer"]), b"")
-            device = self.devices.get(mn)
+            last = max(parts.values(), key=lambda p: p["seq"])
+            record = RawRecord(last["seq"], last["received_at"], last["peer"], b"")
+            device = self.devices.get(key[0])
             if device is not None:
                 self._observe(record, merged, device, out)
-            out.done_sets.append((mn, qn))
-        for (mn, qn), parts, why in expired:
-            have = ",".join(str(p) for p in sorted(parts["pno"].astype(int)))
+            out.done_sets.append(key)
+        for (mn, qn), why in expired:
+            parts = waiting[(mn, qn)]
+            have = ",".join(str(p) for p in sorted(parts))
+            pnum = max(p["pnum"] for p in parts.values())
             out.rejects.append(
                 _reject(
                     f"sub-packets MN={mn} QN={qn}",
                     "subpacket_incomplete",
                     f"sub-packet set MN={mn} QN={qn} has PNO {have} of "
-                    f"PNUM={int(parts['pnum'].max())}: {why}; not stored",
-                    " | ".join(_frame_text(bytes(f)) for f in parts["frame"]),
+                    f"PNUM={pnum}: {why}; not stored",
+                    " | ".join(_frame_text(p["frame"]) for p in parts.values()),
                 )
             )
             out.done_sets.append((mn, qn))
         done = set(out.done_sets)
         out.parts = [p for p in out.parts if (p["mn"], p["qn"]) not in done]
-        self.has_partials = live > 0
+        for key in done:
+            del waiting[key]
+        out.waiting = waiting
 
     # -- writing ------------------------------------------------------------------------------
     def write(
@@ -378,7 +390,7 @@ class StoreWriter:
             }
             for e in rejects
         ]
-        candidates = candidate_frame(decoded.candidates)
+        candidates = decoded.candidates.frame()
         validated = validate_observations(candidates, self.known_sites, self.registry)
         found = pd.DataFrame(decoded.rejects)  # counted here; the events were counted by the loop
         parts = [frame for frame in (found, validated.rejected, pd.DataFrame(events)) if len(frame)]
@@ -410,7 +422,7 @@ class StoreWriter:
             written = store.write_observations(good, batch_id=batch) if len(good) else None
             if len(rejected):
                 store.reject(rejected.assign(source=SOURCE), batch_id=batch)
-            sql.record_messages(store, pd.DataFrame(decoded.new_messages))
+            sql.record_messages(store, _message_frame(decoded.new_messages, self.log_id))
             duplicates = pd.DataFrame(
                 [(*k, n) for k, n in decoded.duplicates.items()], columns=[*sql.MESSAGE_KEY, "n"]
             )
@@ -419,6 +431,8 @@ class StoreWriter:
             sql.add_subpackets(store, pd.DataFrame(decoded.parts))
             if last_seq:
                 sql.set_checkpoint(store, self.log_id, last_seq)
+        if decoded.waiting is not None:  # committed: the waiting sets are now these
+            self._partials = decoded.waiting
         report.messages = decoded.messages
         report.observations = written.inserted + written.replaced if written else 0
         report.duplicates = sum(decoded.duplicates.values())
@@ -438,6 +452,14 @@ class StoreWriter:
             except Exception:  # a hook's bug must not stop the gateway's writes
                 log.exception("after_write hook failed")
         return report
+
+
+def _message_frame(
+    messages: list[tuple[str, str, str, int, int, datetime]], log_id: str
+) -> pd.DataFrame:
+    """Rows of ``gateway_messages`` for first-seen messages (key, first_seq, received_at)."""
+    frame = pd.DataFrame(messages, columns=[*sql.MESSAGE_KEY, "first_seq", "received_at"])
+    return frame.assign(log_id=log_id)
 
 
 def _reject(ref: str, code: str, reason: str, raw: str) -> dict[str, str]:

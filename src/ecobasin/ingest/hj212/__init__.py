@@ -7,6 +7,8 @@ Pure, no I/O. The gateway feeds socket bytes to :class:`Framer`, parses each :cl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ecobasin.ingest.hj212.codec import (
     ACK_UPLOADS,
     CpItem,
@@ -43,7 +45,6 @@ from ecobasin.ingest.hj212.errors import (
     UnknownField,
 )
 from ecobasin.ingest.hj212.framer import MAX_SEGMENT, Frame, Framer
-from ecobasin.ingest.hj212.observations import message_observations
 
 __all__ = [
     "ACK_UPLOADS",
@@ -85,3 +86,15 @@ __all__ = [
     "read_segment",
     "reply_for",
 ]
+
+if TYPE_CHECKING:
+    from ecobasin.ingest.hj212.observations import message_observations
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: the codec itself needs no pandas (the gateway's front process)
+    if name == "message_observations":
+        from ecobasin.ingest.hj212.observations import message_observations
+
+        return message_observations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
 from ecobasin.ingest.hj212.errors import (
@@ -62,6 +62,8 @@ NOTIFICATIONS = frozenset({"1013"})
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _INT = re.compile(r"\d+")
+_NUMBER_MATCH = _NUMBER.fullmatch
+_INT_MATCH = _INT.fullmatch
 _HEAD_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "QN": (re.compile(r"\d{17}"), "17 digits YYYYMMDDhhmmsszzz"),
     "ST": (re.compile(r"[0-9A-Z]{2}"), "2 characters 0-9/A-Z"),
@@ -85,9 +87,8 @@ INT_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CpItem:
-    """One CP item ``key=value`` (§6.3.3).
+class CpItem(NamedTuple):
+    """One CP item ``key=value`` (§6.3.3); a named tuple (many are made per message).
 
     Attributes
     ----------
@@ -185,10 +186,22 @@ class Message:
 
 
 def _is_time14(value: str) -> bool:
+    """True for a real YYYYMMDDhhmmss instant (表4 N14): digits, then a valid calendar time.
+
+    Built with ``datetime(...)`` from the digit pairs; ``strptime`` would accept the same
+    strings (all 14 characters force 2-digit fields) at several times the cost.
+    """
     if len(value) != 14 or not value.isdigit():
         return False
     try:
-        datetime.strptime(value, "%Y%m%d%H%M%S")
+        datetime(
+            int(value[:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            int(value[10:12]),
+            int(value[12:14]),
+        )
     except ValueError:
         return False
     return True
@@ -200,38 +213,84 @@ def _check_value(
     """Validate one CP value by its key (表4); return (number, problem)."""
     if value == "":
         return None, None  # missing value (allowed)
-    if key in TIME_KEYS or suffix == "SampleTime":
-        if lenient and len(value) == 17 and value.isdigit():
-            value = value[:14]  # milliseconds seen in the wild (hj212 brief §4.2)
-        if not _is_time14(value):
-            return None, f"CP item {key}={value!r} is not a YYYYMMDDhhmmss time (N14)"
+    if suffix is None:  # the fields of 表4 without a factor code: DataTime, QnRtn, …
+        if key in TIME_KEYS:
+            return _check_time(key, value, lenient)
+        if key in INT_KEYS:
+            return _check_int(key, value)
+        if key == "CstartTime" and not (len(value) == 6 and value.isdigit()):
+            return None, f"CP item {key}={value!r} is not hhmmss"
         return None, None
-    if key in INT_KEYS or suffix == "RS":
-        if not _INT.fullmatch(value):
-            return None, f"CP item {key}={value!r} is not an integer"
-        return Decimal(value), None
-    if key == "CstartTime" and not (len(value) == 6 and value.isdigit()):
-        return None, f"CP item {key}={value!r} is not hhmmss"
     if suffix in NUMERIC_SUFFIXES:
-        if not _NUMBER.fullmatch(value):
+        if not _NUMBER_MATCH(value):
             return None, f"CP item {key}={value!r} is not a number"
         return Decimal(value), None
-    if suffix == "Flag" and len(value) != 1:
-        return None, f"CP item {key}={value!r} is not a 1-character data flag (表8)"
+    if suffix == "Flag":
+        if len(value) != 1:
+            return None, f"CP item {key}={value!r} is not a 1-character data flag (表8)"
+        return None, None
+    if suffix == "SampleTime":
+        return _check_time(key, value, lenient)
+    if suffix == "RS":
+        return _check_int(key, value)
     if suffix == "EFlag" and len(value) > 4:
         return None, f"CP item {key}={value!r} is longer than 4 characters"
     return None, None
 
 
+def _check_time(key: str, value: str, lenient: bool) -> tuple[None, str | None]:
+    if lenient and len(value) == 17 and value.isdigit():
+        value = value[:14]  # milliseconds seen in the wild (hj212 brief §4.2)
+    if not _is_time14(value):
+        return None, f"CP item {key}={value!r} is not a YYYYMMDDhhmmss time (N14)"
+    return None, None
+
+
+def _check_int(key: str, value: str) -> tuple[Decimal | None, str | None]:
+    if not _INT_MATCH(value):
+        return None, f"CP item {key}={value!r} is not an integer"
+    return Decimal(value), None
+
+
 def _split_cp(text: str) -> tuple[list[tuple[str, str]], list[FrameError]]:
     """Split the CP data area into (key, value) pairs: ``;`` and ``,`` both separate items;
     a value starting with ``//`` runs to the closing ``//`` (表4 ``-Info`` text)."""
+    if "//" in text:
+        return _split_cp_text(text)
+    pairs: list[tuple[str, str]] = []
+    errors: list[FrameError] = []
+    if not text:
+        return pairs, errors
+    parts = text.replace(",", ";").split(";")
+    last = len(parts) - 1
+    item_read = False  # the previous item had a '=' (only then is a trailing ';' reported)
+    for number, part in enumerate(parts):
+        if number == last and number and not part:
+            if item_read:
+                errors.append(MalformedItem("CP ends with an empty item (trailing separator)"))
+            break
+        key, eq, value = part.partition("=")
+        if not eq:
+            errors.append(MalformedItem(f"CP item {part!r} is not key=value"))
+            item_read = False
+            continue
+        item_read = True
+        key = key.strip()
+        if not key:
+            errors.append(MalformedItem(f"CP item {part!r} has an empty key"))
+        else:
+            pairs.append((key, value.strip()))
+    return pairs, errors
+
+
+def _split_cp_text(text: str) -> tuple[list[tuple[str, str]], list[FrameError]]:
+    """:func:`_split_cp` for a CP area holding ``//`` text values (scanned item by item)."""
     pairs: list[tuple[str, str]] = []
     errors: list[FrameError] = []
     pos, n = 0, len(text)
     while pos < n:
         eq = text.find("=", pos)
-        sep = min((i for i in (text.find(";", pos), text.find(",", pos)) if i >= 0), default=n)
+        sep = _next_separator(text, pos)
         if eq < 0 or eq > sep:
             errors.append(MalformedItem(f"CP item {text[pos:sep]!r} is not key=value"))
             pos = sep + 1
@@ -246,7 +305,7 @@ def _split_cp(text: str) -> tuple[list[tuple[str, str]], list[FrameError]]:
                 errors.append(MalformedItem(f"CP item {key}: text not closed by '//'"))
                 break
             end = close + 2
-            sep = min((i for i in (text.find(";", end), text.find(",", end)) if i >= 0), default=n)
+            sep = _next_separator(text, end)
             if text[end:sep].strip():
                 errors.append(MalformedItem(f"CP item {key}: characters after the closing '//'"))
             value = text[vstart:end]
@@ -262,47 +321,43 @@ def _split_cp(text: str) -> tuple[list[tuple[str, str]], list[FrameError]]:
     return pairs, errors
 
 
-def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
-    """Read a data segment as far as possible, collecting every problem (§6.3.2, §6.3.3).
+def _next_separator(text: str, start: int) -> int:
+    found = [i for i in (text.find(";", start), text.find(",", start)) if i >= 0]
+    return min(found) if found else len(text)
 
-    Parameters
-    ----------
-    segment : bytes or str
-        The data segment (between the length field and the CRC).
-    lenient : bool
-        Accept 17-digit times (with milliseconds) where 表4 says N14; the value stays as sent.
 
-    Returns
-    -------
-    Message
-        Never raises; ``problems`` lists what is wrong.
+def _segment_text(segment: bytes | str, problems: list[FrameError]) -> tuple[str, bool]:
+    """The segment as text, and False when it is not UTF-8 (§6.3.1: ASCII/UTF-8 text)."""
+    if not isinstance(segment, bytes):
+        return segment, True
+    try:
+        return segment.decode("utf-8"), True
+    except UnicodeDecodeError as exc:
+        problems.append(BadEncoding(f"data segment is not UTF-8 ({exc.reason})"))
+        return segment.decode("utf-8", errors="replace"), False
+
+
+def _read_head(text: str, problems: list[FrameError], head_ok: bool) -> tuple[Message, str | None]:
+    """The head fields of a segment (表3, any order) and its CP area text (None: no CP).
+
+    Returns a :class:`Message` without items whose ``problems`` are those found so far.
     """
-    problems: list[FrameError] = []
-    head_ok = True
-    if isinstance(segment, bytes):
-        try:
-            text = segment.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(BadEncoding(f"data segment is not UTF-8 ({exc.reason})"))
-            text = segment.decode("utf-8", errors="replace")
-            head_ok = False
-    else:
-        text = segment
     cp_at = text.find("CP=&&")
     while cp_at > 0 and text[cp_at - 1] not in "; ":
         cp_at = text.find("CP=&&", cp_at + 1)
+    cp_text: str | None
     if cp_at < 0:
         problems.append(MalformedSegment("no 'CP=&&' data area"))
         head_text, cp_text = text, None
         head_ok = False
     else:
         head_text = text[:cp_at]
-        body = text[cp_at + 5 :]
-        if body.rstrip().endswith("&&") and len(body.rstrip()) >= 2:
-            cp_text = body.rstrip()[:-2]
+        body = text[cp_at + 5 :].rstrip()
+        if body.endswith("&&") and len(body) >= 2:
+            cp_text = body[:-2]
         else:
             problems.append(MalformedSegment("CP data area is not closed by '&&'"))
-            cp_text = body
+            cp_text = text[cp_at + 5 :]
             head_ok = False
     head: dict[str, str] = {}
     stripped = head_text.strip()
@@ -310,15 +365,15 @@ def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
         problems.append(MalformedSegment("head fields are not followed by ';' before CP"))
         head_ok = False
     for part in stripped.split(";"):
-        if not part.strip():
+        key, eq, value = part.partition("=")
+        if not eq:
+            if part.strip():
+                problems.append(MalformedSegment(f"head item {part.strip()!r} is not key=value"))
+                head_ok = False
             continue
-        if "=" not in part:
-            problems.append(MalformedSegment(f"head item {part.strip()!r} is not key=value"))
-            head_ok = False
-            continue
-        key, _, value = part.partition("=")
         key, value = key.strip(), value.strip()
-        if key not in HEAD_FIELDS:
+        rule = _HEAD_RULES.get(key)
+        if rule is None:
             problems.append(UnknownField(f"unknown head field {key!r}"))
             head_ok = False
             continue
@@ -326,12 +381,12 @@ def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
             problems.append(DuplicateField(f"head field {key} appears twice"))
             head_ok = False
             continue
-        pattern, rule = _HEAD_RULES[key]
+        pattern, text_rule = rule
         bad = not pattern.fullmatch(value) or (key == "MN" and any(c in value for c in ";=&"))
         if key == "Flag" and not bad and int(value) > 255:
             bad = True
         if bad:
-            problems.append(InvalidField(f"head field {key}={value!r} is not {rule}"))
+            problems.append(InvalidField(f"head field {key}={value!r} is not {text_rule}"))
             head_ok = False
         head[key] = value
     for key in _REQUIRED:
@@ -351,30 +406,74 @@ def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
     if pnum.isdigit() and pno.isdigit() and not 1 <= int(pno) <= int(pnum):
         problems.append(InvalidField(f"PNO={pno} is not within 1..PNUM={pnum}"))
         head_ok = False
+    return Message(head=head, problems=tuple(problems), head_ok=head_ok), cp_text
+
+
+def read_head(segment: bytes | str) -> Message:
+    """Read only the head of a data segment (表3): enough to check the device and answer.
+
+    The gateway's event loop uses this; ``head`` and ``head_ok`` are exactly those of
+    :func:`read_segment` (the CP area is only checked for its ``CP=&&`` … ``&&`` frame), so
+    :func:`reply_for` gives the same reply. ``items`` is empty and ``problems`` lists the
+    head's problems only.
+
+    Parameters
+    ----------
+    segment : bytes or str
+        The data segment.
+
+    Returns
+    -------
+    Message
+        Never raises.
+    """
+    problems: list[FrameError] = []
+    text, head_ok = _segment_text(segment, problems)
+    return _read_head(text, problems, head_ok)[0]
+
+
+def read_segment(segment: bytes | str, *, lenient: bool = False) -> Message:
+    """Read a data segment as far as possible, collecting every problem (§6.3.2, §6.3.3).
+
+    Parameters
+    ----------
+    segment : bytes or str
+        The data segment (between the length field and the CRC).
+    lenient : bool
+        Accept 17-digit times (with milliseconds) where 表4 says N14; the value stays as sent.
+
+    Returns
+    -------
+    Message
+        Never raises; ``problems`` lists what is wrong.
+    """
+    problems: list[FrameError] = []
+    text, head_ok = _segment_text(segment, problems)
+    head_message, cp_text = _read_head(text, problems, head_ok)
+    if cp_text is None:
+        return head_message
+    pairs, cp_errors = _split_cp(cp_text)
+    problems = list(head_message.problems)
+    problems.extend(cp_errors)
     items: list[CpItem] = []
-    if cp_text is not None:
-        pairs, cp_errors = _split_cp(cp_text)
-        problems.extend(cp_errors)
-        seen: set[str] = set()
-        for key, value in pairs:
-            if key in seen:
-                problems.append(DuplicateField(f"CP item {key} appears twice"))
-                continue
-            seen.add(key)
-            code, dash, suffix = key.rpartition("-")
-            number, problem = _check_value(key, suffix if dash else None, value, lenient)
-            if problem:
-                problems.append(InvalidValue(problem))
-            items.append(
-                CpItem(
-                    key=key,
-                    code=code if dash else key,
-                    suffix=suffix if dash else None,
-                    value=value,
-                    number=number,
-                )
-            )
-    return Message(head=head, items=tuple(items), problems=tuple(problems), head_ok=head_ok)
+    seen: set[str] = set()
+    for key, value in pairs:
+        if key in seen:
+            problems.append(DuplicateField(f"CP item {key} appears twice"))
+            continue
+        seen.add(key)
+        code, dash, after = key.rpartition("-")
+        suffix = after if dash else None
+        number, problem = _check_value(key, suffix, value, lenient)
+        if problem:
+            problems.append(InvalidValue(problem))
+        items.append(CpItem(key, code if dash else key, suffix, value, number))
+    return Message(
+        head=head_message.head,
+        items=tuple(items),
+        problems=tuple(problems),
+        head_ok=head_message.head_ok,
+    )
 
 
 def parse_segment(segment: bytes | str) -> Message:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
@@ -25,6 +26,7 @@ __all__ = [
     "IGNORED_SUFFIXES",
     "OBSERVATION_COMMANDS",
     "ZS_SUFFIX",
+    "RowBuffer",
     "candidate_frame",
     "message_observations",
     "message_rows",
@@ -67,12 +69,26 @@ def _commands(minute_interval: int) -> dict[str, _Command]:
     }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_TIME = _EPOCH
+
+
+@cache
+def _commands_cached(minute_interval: int) -> dict[str, _Command]:
+    return _commands(minute_interval)
+
+
 #: Upload commands (表9) whose packets carry observations.
 OBSERVATION_COMMANDS = frozenset(_commands(10))
 
 
 def _data_time(text: str | None) -> datetime | None:
-    """DataTime (N14, 表4) as a CST instant; a 17-digit time with milliseconds is truncated."""
+    """DataTime (N14, 表4) as a CST instant; a 17-digit time with milliseconds is truncated.
+
+    Built with ``datetime(...)`` from the digit pairs (the same instants ``strptime`` reads from
+    14 digits, several times faster: the gateway reads one per message).
+    """
     if text is None:
         return None
     if len(text) == 17 and text.isdigit():
@@ -80,7 +96,15 @@ def _data_time(text: str | None) -> datetime | None:
     if len(text) != 14 or not text.isdigit():
         return None
     try:
-        return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=CST)
+        return datetime(
+            int(text[:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            int(text[12:14]),
+            tzinfo=CST,
+        )
     except ValueError:
         return None
 
@@ -93,6 +117,69 @@ def candidate_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     frame["value"] = frame["value"].astype("float64")
     frame["line"] = frame["line"].astype("int64")
     return frame
+
+
+class RowBuffer:
+    """Candidate rows of many messages collected column by column (the gateway's writer).
+
+    :meth:`add` applies the rules of :func:`message_rows`; :meth:`frame` gives the same frame
+    as ``candidate_frame`` of all those rows, built from columns (no dict per row).
+    """
+
+    def __init__(self, registry: pd.DataFrame | None = None) -> None:
+        self.known = _registry_ids() if registry is None else frozenset(registry.index)
+        self.columns: dict[str, list[object]] = {name: [] for name in CANDIDATE_COLUMNS}
+        self.micros: list[int] = []  # time [µs since 1970, UTC], one per row
+
+    def __len__(self) -> int:
+        return len(self.micros)
+
+    def add(
+        self,
+        message: Message,
+        *,
+        site_id: str,
+        domains: tuple[str, ...],
+        source_ref: str,
+        line: int,
+        minute_interval: int = 10,
+    ) -> list[tuple[str, str]]:
+        """Add the rows of one upload message; returns the CP items left out, with reasons."""
+        time, period, values, skipped = _message_values(
+            message, domains, minute_interval, self.known
+        )
+        if not values:
+            return skipped
+        n = len(values)
+        columns = self.columns
+        columns["site_id"] += [site_id] * n
+        columns["period"] += [period] * n
+        columns["unit"] += [None] * n
+        columns["line"] += [line] * n
+        micros = (time - _EPOCH) // _MICROSECOND
+        self.micros += [micros] * n
+        for key, parameter, value, raw_value, flag in values:
+            columns["parameter"].append(parameter)
+            columns["value"].append(value)
+            columns["raw_value"].append(raw_value)
+            columns["flag"].append(flag)
+            columns["field"].append(f"{source_ref} {key}")
+        return skipped
+
+    def frame(self) -> pd.DataFrame:
+        """The candidate frame (``CANDIDATE_COLUMNS``, dtypes as :func:`candidate_frame`)."""
+        data: dict[str, object] = {}
+        for name in CANDIDATE_COLUMNS:
+            if name == "time":
+                micros = np.asarray(self.micros, dtype=np.int64)
+                data[name] = pd.DatetimeIndex(micros.astype("datetime64[us]")).tz_localize(UTC)
+            elif name == "value":
+                data[name] = np.asarray(self.columns[name], dtype=np.float64)
+            elif name == "line":
+                data[name] = np.asarray(self.columns[name], dtype=np.int64)
+            else:  # dtypes inferred as for rows (str columns, object where all None)
+                data[name] = self.columns[name]
+        return pd.DataFrame(data, columns=list(CANDIDATE_COLUMNS))
 
 
 def message_observations(
@@ -191,19 +278,46 @@ def message_rows(
     ValueError
         When ``minute_interval`` has no stored period.
     """
-    commands = _commands(minute_interval)
-    cn = message.cn
-    command = commands.get(cn or "")
+    known = _registry_ids() if registry is None else frozenset(registry.index)
+    time, period, values, skipped = _message_values(message, domains, minute_interval, known)
+    rows: list[dict[str, object]] = [
+        {
+            "site_id": site_id,
+            "parameter": parameter,
+            "period": period,
+            "time": time,
+            "value": value,
+            "raw_value": raw_value,
+            "unit": None,
+            "flag": flag,
+            "line": 0,
+            "field": f"{source_ref} {key}",
+        }
+        for key, parameter, value, raw_value, flag in values
+    ]
+    return rows, skipped
+
+
+#: (item key, parameter, value, raw_value, flag) of one observation of a message.
+_Value = tuple[str, str, float, str | None, str | None]
+
+
+def _message_values(
+    message: Message, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+) -> tuple[datetime, str, list[_Value], list[tuple[str, str]]]:
+    """The rules of :func:`message_rows`: (UTC time, period, values, skipped items)."""
+    command = _commands_cached(minute_interval).get(message.cn or "")
     if command is None:
-        return [], [("CN", f"command CN={cn} carries no observations")]
-    known = _registry_ids() if registry is None else registry.index
+        return _NO_TIME, "", [], [("CN", f"command CN={message.cn} carries no observations")]
+    cn = message.cn
     converted_suffix = _CONVERTED[command.value_suffix]
-    start = _data_time(message.cp.get("DataTime"))
+    cp = message.cp
+    start = _data_time(cp.get("DataTime"))
     if start is None:
         problem = (
             "no DataTime"
-            if "DataTime" not in message.cp
-            else f"DataTime {message.cp['DataTime']!r} is not YYYYMMDDhhmmss"
+            if "DataTime" not in cp
+            else f"DataTime {cp['DataTime']!r} is not YYYYMMDDhhmmss"
         )
         skipped = [("DataTime", problem)]
         skipped += [
@@ -211,46 +325,33 @@ def message_rows(
             for item in message.items
             if item.suffix in (command.value_suffix, converted_suffix)
         ]
-        return [], skipped
+        return _NO_TIME, command.period, [], skipped
     time = (start + command.length).astimezone(UTC)
 
-    rows: list[dict[str, object]] = []
+    values: list[_Value] = []
     skipped = []
     for item in message.items:
-        if item.key == "DataTime" or item.suffix in IGNORED_SUFFIXES:
+        suffix = item.suffix
+        if suffix in IGNORED_SUFFIXES or item.key == "DataTime":
             continue
-        if item.suffix == "Flag":
+        if suffix == "Flag":
             if item.value and item.value not in DATA_FLAGS:
                 skipped.append(
                     (item.key, f"unknown data flag {item.value!r} (表8: N F M S D C T B)")
                 )
             continue
-        if item.suffix not in (command.value_suffix, converted_suffix):
+        if suffix != command.value_suffix and suffix != converted_suffix:
             skipped.append((item.key, f"not an observation of CN={cn}; kept in the raw log only"))
             continue
-        row = _row(item, message, domains, converted=item.suffix == converted_suffix)
+        row = _row(item, cp, domains, converted=suffix == converted_suffix)
         if isinstance(row, str):
             skipped.append((item.key, row))
             continue
-        parameter, value, raw_value, flag = row
-        if parameter not in known:  # only a converted id can be missing
+        if row[0] not in known:  # only a converted id can be missing
             skipped.append((item.key, "converted value kept in the raw log only"))
             continue
-        rows.append(
-            {
-                "site_id": site_id,
-                "parameter": parameter,
-                "period": command.period,
-                "time": time,
-                "value": value,
-                "raw_value": raw_value,
-                "unit": None,
-                "flag": flag,
-                "line": 0,
-                "field": f"{source_ref} {item.key}",
-            }
-        )
-    return rows, skipped
+        values.append((item.key, *row))
+    return time, command.period, values, skipped
 
 
 @cache
@@ -259,19 +360,25 @@ def _registry_ids() -> frozenset[str]:
 
 
 def _row(
-    item: CpItem, message: Message, domains: tuple[str, ...], *, converted: bool
+    item: CpItem, cp: dict[str, str], domains: tuple[str, ...], *, converted: bool
 ) -> tuple[str, float, str | None, str | None] | str:
     """(parameter, value, raw_value, flag) of a value item, or the reason it is skipped."""
-    try:
-        parameter = catalog.parameter_for_code(item.code, domains)
-    except KeyError:
+    parameter = _parameter_for_code(item.code, domains)
+    if parameter is None:
         return f"factor code {item.code!r} is not a parameter of domains {', '.join(domains)}"
     if item.number is None and item.value != "":
         return f"value {item.value!r} is not a number"
-    flag = message.cp.get(f"{item.code}-Flag")
+    flag = cp.get(f"{item.code}-Flag")
     return (
         parameter + ZS_SUFFIX if converted else parameter,
         math.nan if item.number is None else float(item.number),
         item.value if item.number is None else None,
         flag if flag in DATA_FLAGS else None,
     )
+
+
+def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
+    try:
+        return catalog.parameter_for_code(code, domains)
+    except KeyError:
+        return None

@@ -1,0 +1,487 @@
+"""The gateway's front process: device connections, framing, CRC, raw log, fsync, acks.
+
+:class:`~ecobasin.gateway.server.Gateway` starts this module as a child process
+(``python -m ecobasin.gateway.front LISTEN_FD CONTROL_FD PARENT_PID``) so that the socket side
+has a core of its own and its ack latency does not wait on the store writer (one Python
+process runs one thread at a time). Per frame it does the minimum the reply depends on:
+framer and CRC (HJ 212-2017 §6.3.1, Appendix A), the head fields (表3, :func:`read_head`), the
+device check (MN registered and enabled, PW right), the append to the raw log, then — once the
+group commit has made the record durable — the 9014 / 9013 reply (§6.5). The CP area is read
+only by the writer in the parent.
+
+Protocol with the parent over ``CONTROL_FD`` (a socketpair; pickled tuples,
+:class:`multiprocessing.connection.Connection` framing), one ordered stream each way:
+
+parent → front
+    ``("setup", dict)`` first; ``("devices", token, table)``; ``("echo", payload)``;
+    ``("written", seq)`` (the store holds every record up to ``seq``); ``("stop",)``.
+front → parent
+    ``("ready", port)`` or ``("error", text)``; ``("records", bytes, stats)`` — durable
+    raw-log records, encoded as in the segment files, always before the acks they allow;
+    ``("rejects", [(ref, code, reason, raw), …])``; ``("stats", dict)``;
+    ``("echo", payload, stats)`` after everything sent before it; ``("stopped", stats)``.
+
+The front dies with its parent (``PR_SET_PDEATHSIG`` on Linux, and on the control socket's
+end of file), so a killed gateway never leaves a process holding its port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import queue
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ecobasin.gateway.rawlog import RawLog, encode_raw
+from ecobasin.ingest.hj212.codec import Message, read_head, read_segment, reply_for
+from ecobasin.ingest.hj212.crc import CrcMode
+from ecobasin.ingest.hj212.errors import CrcMismatch, FrameError
+from ecobasin.ingest.hj212.framer import Frame, Framer, check_crc
+
+__all__ = ["READ_SIZE", "REJECTS_PER_CONNECTION", "FrontDevice", "GatewayStats", "reason_code"]
+
+log = logging.getLogger(__name__)
+
+#: Detailed rejected records per connection; past it, problems are only counted (a flood of
+#: garbage must not flood the store), and one summary record is written when it closes.
+REJECTS_PER_CONNECTION = 100
+READ_SIZE = 64 * 1024
+#: [s] How often changed counters are sent to the parent between records.
+STATS_EVERY = 0.25
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_PR_SET_PDEATHSIG = 1
+
+
+def reason_code(error: FrameError) -> str:
+    """The ``rejected.reason_code`` of a codec error: ``CrcMismatch`` → ``crc_mismatch``."""
+    return _CAMEL.sub("_", type(error).__name__).lower()
+
+
+@dataclass
+class GatewayStats:
+    """Counters since start (the front's are copied into the parent's with each message)."""
+
+    connections: int = 0  # open now
+    connections_total: int = 0
+    refused_connections: int = 0  # over the connection cap
+    idle_closed: int = 0
+    frames: int = 0  # well-framed frames received
+    acked: int = 0  # replies sent (9014 / 9013)
+    logged: int = 0  # frames appended to the raw log
+    stored: int = 0  # data messages stored (first sends)
+    observations: int = 0  # observation rows written
+    duplicates: int = 0
+    rejected: int = 0  # rejected records (bad frames, values, devices)
+    refused: int = 0  # frames of unknown / disabled devices or with a wrong password
+    nonstandard_crc: int = 0  # frames accepted under a device's Modbus CRC mode
+    write_errors: int = 0
+    recovered: int = 0  # raw-log records written to the store at start
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def count(self, code: str, n: int = 1) -> None:
+        self.reasons[code] = self.reasons.get(code, 0) + n
+        self.rejected += n
+
+
+@dataclass(frozen=True, slots=True)
+class FrontDevice:
+    """What the front needs of a registered device (表3 MN, PW; Appendix A or Modbus CRC)."""
+
+    password: str
+    enabled: bool
+    crc_mode: CrcMode
+
+
+class _GroupCommit:
+    """Raw-log appends with group commit: records added while one fsync runs form the next.
+
+    ``append`` (event loop) encodes a record and returns the future of its batch; the batch is
+    written (and fsynced under ``batch``) in a worker thread, then handed to ``durable``
+    (queued for the parent) and only then is the future resolved: acks follow durability.
+    """
+
+    def __init__(
+        self, raw_log: RawLog, policy: str, interval: float, durable: Callable[[bytes], None]
+    ) -> None:
+        self.raw_log, self.policy, self.interval = raw_log, policy, interval
+        self.durable = durable
+        self.buffer = bytearray()
+        self.first = 0
+        self.future: asyncio.Future[None] | None = None
+        self.wake = asyncio.Event()
+        self.seq = raw_log.last_seq
+        self.durable_seq = raw_log.last_seq
+        self.last_sync = time.monotonic()
+        self.closing = False
+        self.task: asyncio.Task[None] | None = None
+
+    def append(self, peer: bytes, frame: bytes, micros: int) -> asyncio.Future[None]:
+        self.seq += 1
+        self.buffer += encode_raw(self.seq, micros, peer, frame)
+        if self.future is None:
+            self.first = self.seq
+            self.future = asyncio.get_running_loop().create_future()
+            self.wake.set()
+        return self.future
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.future is None:
+                if self.closing:
+                    return
+                continue
+            data, future, first, last = bytes(self.buffer), self.future, self.first, self.seq
+            self.buffer, self.future = bytearray(), None
+            try:
+                await loop.run_in_executor(None, self._write, data, first, last)
+            except OSError as error:  # disk full, I/O error: nothing is acknowledged
+                log.error("raw log write failed: %s", error)
+                future.set_exception(error)
+                continue
+            self.durable_seq = last
+            self.durable(data)  # queued for the parent before any ack of these records
+            future.set_result(None)
+            if self.future is not None:
+                self.wake.set()
+
+    def _write(self, data: bytes, first: int, last: int) -> None:
+        self.raw_log.write(data, first, last)
+        now = time.monotonic()
+        if self.policy == "batch" or (
+            self.policy == "interval" and now - self.last_sync >= self.interval
+        ):
+            self.raw_log.sync()
+            self.last_sync = now
+
+    async def close(self) -> None:
+        self.closing = True
+        self.wake.set()
+        if self.task is not None:
+            await self.task
+
+
+class _Front:
+    """The front process's state: listening socket, sessions, raw log, link to the parent."""
+
+    def __init__(self, setup: dict[str, Any], listener: socket.socket, control: Connection):
+        self.setup, self.listener, self.control = setup, listener, control
+        self.idle_timeout: float = setup["idle_timeout"]
+        self.max_connections: int = setup["max_connections"]
+        self.max_queued: int = setup["max_queued"]
+        self.lenient: bool = setup["lenient"]
+        self.devices = _devices(setup["devices"])
+        self.written_seq: int = setup["written_seq"]
+        self.stats = GatewayStats()
+        self.outbound: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self.parent_gone = False
+        self.stopping = asyncio.Event()
+        self.connections: set[asyncio.Task[None]] = set()
+        self.commit: _GroupCommit | None = None
+        self.sent_stats: dict[str, Any] = {}
+
+    # -- link to the parent -------------------------------------------------------------------
+    def send(self, *message: Any) -> None:
+        self.outbound.put(message)
+
+    def snapshot(self) -> dict[str, Any]:
+        stats = asdict(self.stats)
+        self.sent_stats = stats
+        return stats
+
+    def _sender(self) -> None:
+        """Thread: send queued messages in order (a full pipe never blocks the event loop)."""
+        while (message := self.outbound.get()) is not None:
+            try:
+                self.control.send(message)
+            except OSError:
+                self.parent_gone = True
+                return
+
+    def _on_control(self) -> None:
+        try:
+            while self.control.poll():
+                self._handle(self.control.recv())
+        except (EOFError, OSError):  # the parent is gone: stop at once
+            self.parent_gone = True
+            asyncio.get_running_loop().remove_reader(self.control.fileno())
+            self.stopping.set()
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "written":
+            self.written_seq = max(self.written_seq, message[1])
+        elif kind == "devices":
+            self.devices = _devices(message[2])
+            self.send("echo", ("reloaded", message[1]), self.snapshot())
+        elif kind == "echo":
+            self.send("echo", message[1], self.snapshot())
+        elif kind == "stop":
+            self.stopping.set()
+
+    # -- main ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        sender = threading.Thread(target=self._sender, name="front-sender", daemon=True)
+        sender.start()
+        setup = self.setup
+        raw_log = RawLog.open(Path(setup["raw_log"]), setup["segment_bytes"])
+        commit = _GroupCommit(
+            raw_log,
+            setup["fsync"],
+            setup["fsync_interval"],
+            lambda data: self.send("records", data, self.snapshot()),
+        )
+        self.commit = commit
+        commit.task = asyncio.create_task(commit.run())
+        server = await asyncio.start_server(self._connection, sock=self.listener, limit=READ_SIZE)
+        loop.add_reader(self.control.fileno(), self._on_control)
+        self.send("ready", self.listener.getsockname()[1])
+        ticker = asyncio.create_task(self._tick())
+        await self.stopping.wait()
+        ticker.cancel()
+        server.close()
+        for task in list(self.connections):
+            task.cancel()
+        await asyncio.gather(*self.connections, return_exceptions=True)
+        await commit.close()
+        raw_log.close()
+        if not self.parent_gone:
+            loop.remove_reader(self.control.fileno())
+        self.send("stopped", self.snapshot())
+        self.outbound.put(None)
+        await loop.run_in_executor(None, sender.join)
+
+    async def _tick(self) -> None:
+        """Send the counters when they changed (connections open, refusals …)."""
+        while True:
+            await asyncio.sleep(STATS_EVERY)
+            if asdict(self.stats) != self.sent_stats:
+                self.send("stats", self.snapshot())
+
+    @property
+    def backlog(self) -> int:
+        """Durable records the store does not hold yet."""
+        return 0 if self.commit is None else self.commit.durable_seq - self.written_seq
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stats = self.stats
+        address = writer.get_extra_info("peername")
+        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        if stats.connections >= self.max_connections:
+            stats.refused_connections += 1
+            log.warning("connection from %s refused: %d connections open", peer, stats.connections)
+            writer.transport.abort()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self.connections.add(task)
+        stats.connections += 1
+        stats.connections_total += 1
+        session = _Session(self, peer)
+        try:
+            await session.run(reader, writer)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            session.finish()
+            stats.connections -= 1
+            self.connections.discard(task)
+            writer.transport.abort()
+
+
+class _Session:
+    """One device connection: frames in, replies out, problems recorded."""
+
+    def __init__(self, front: _Front, peer: str) -> None:
+        self.front, self.peer = front, peer
+        self.peer_bytes = peer.encode("utf-8")[:65535]
+        self.framer = Framer()
+        self.frames = 0
+        self.problems = 0
+        self.unreported: dict[str, int] = {}
+
+    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        front = self.front
+        idle = front.idle_timeout
+        deadline = time.monotonic() + idle
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                async with asyncio.timeout(max(remaining, 0.0)):
+                    data = await reader.read(READ_SIZE)
+            except TimeoutError:
+                front.stats.idle_closed += 1
+                self.reject(
+                    "idle_timeout",
+                    f"no complete frame for {idle:g} s; connection closed",
+                    f"{self.framer.pending} bytes pending",
+                )
+                return
+            if not data:
+                return
+            while front.backlog > front.max_queued:
+                await asyncio.sleep(0.01)  # the store is behind: slow the devices down
+            micros = time.time_ns() // 1000
+            replies: list[bytes] = []
+            pending: asyncio.Future[None] | None = None
+            for item in self.framer.feed(data):
+                if isinstance(item, FrameError):
+                    item = self._maybe_other_crc(item)
+                if isinstance(item, FrameError):
+                    self.reject(reason_code(item), item.reason, _text(item.raw))
+                    continue
+                deadline = time.monotonic() + idle
+                reply, future = self.frame(item, micros)
+                if future is not None:
+                    pending = future
+                if reply is not None:
+                    replies.append(reply)
+            if pending is not None:
+                await pending  # the records are durable: only now acknowledge
+            if replies:
+                writer.write(b"".join(replies))
+                front.stats.acked += len(replies)
+                async with asyncio.timeout(idle):
+                    await writer.drain()
+
+    def _maybe_other_crc(self, error: FrameError) -> Frame | FrameError:
+        """A CRC mismatch may be a device configured for a Modbus CRC (hj212 brief §3.3)."""
+        if not isinstance(error, CrcMismatch) or len(error.raw) < 12:
+            return error
+        raw = error.raw
+        device = self.front.devices.get(read_head(raw[6:-6]).mn or "")
+        if device is None or device.crc_mode is CrcMode.HJ212:
+            return error
+        try:
+            crc = check_crc(raw[6:-6], raw[-6:-2], raw, device.crc_mode)
+        except FrameError:
+            return error
+        self.front.stats.nonstandard_crc += 1
+        return Frame(segment=raw[6:-6], crc=crc, raw=raw)
+
+    def frame(self, frame: Frame, micros: int) -> tuple[bytes | None, asyncio.Future[None] | None]:
+        """Check one frame's head; log it; return its reply (None: silence) and log future."""
+        front = self.front
+        stats = front.stats
+        stats.frames += 1
+        self.frames += 1
+        head = read_head(frame.segment)
+        refusal = self._refusal(head)
+        if refusal is not None:
+            stats.refused += 1
+            self.reject(*refusal, _text(frame.raw), head)
+            return None, None
+        if not head.head_ok:  # rare: read the whole segment to name every problem
+            message = read_segment(frame.segment, lenient=front.lenient)
+            problems = "; ".join(p.reason for p in message.problems)
+            code = reason_code(message.problems[0]) if message.problems else "malformed_segment"
+            self.reject(code, problems, _text(frame.raw), head)
+            return None, None
+        assert front.commit is not None
+        future = front.commit.append(self.peer_bytes, frame.raw, micros)
+        stats.logged += 1
+        return reply_for(head), future
+
+    def _refusal(self, head: Message) -> tuple[str, str] | None:
+        device = self.front.devices.get(head.mn or "")
+        if device is None:
+            return "unknown_device", f"device MN={head.mn} from {self.peer} is not registered"
+        if not device.enabled:
+            return "device_disabled", f"device MN={head.mn} from {self.peer} is disabled"
+        if head.head.get("PW") != device.password:
+            return "wrong_password", f"device MN={head.mn} from {self.peer}: wrong password PW"
+        return None
+
+    def reject(self, code: str, reason: str, raw: str, head: Message | None = None) -> None:
+        """Record a problem: a rejected record (the first ones), always a count."""
+        self.problems += 1
+        stats = self.front.stats
+        if self.problems > REJECTS_PER_CONNECTION:
+            self.unreported[code] = self.unreported.get(code, 0) + 1
+            stats.count(code)
+            return
+        ref = f"{self.peer} at {_stamp()} #{self.problems}"
+        if head is not None:
+            ref += f" MN={head.mn} QN={head.qn or '-'}"
+        stats.count(code)
+        self.front.send("rejects", [(ref, code, reason, raw[:2048])])
+
+    def finish(self) -> None:
+        """End of the connection: a partial frame left is a truncated frame; summarise."""
+        for error in self.framer.close():
+            self.reject(reason_code(error), error.reason, _text(error.raw))
+        if self.unreported:
+            counts = ", ".join(f"{code} ×{n}" for code, n in sorted(self.unreported.items()))
+            event = (
+                f"{self.peer} at {_stamp()} summary",
+                "too_many_problems",
+                f"connection from {self.peer}: {counts} more problems not recorded one by one",
+                counts,
+            )
+            self.front.send("rejects", [event])
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def _devices(table: dict[str, tuple[str, bool, str]]) -> dict[str, FrontDevice]:
+    return {
+        mn: FrontDevice(password, enabled, CrcMode(crc))
+        for mn, (password, enabled, crc) in table.items()
+    }
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Be killed when the parent dies, even by SIGKILL (Linux ``prctl``)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # it died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of the front process: ``LISTEN_FD CONTROL_FD PARENT_PID``."""
+    listen_fd, control_fd, parent_pid = (int(a) for a in argv)
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us
+    logging.basicConfig(level=logging.WARNING, format="gateway front: %(message)s")
+    control = Connection(control_fd)
+    listener = socket.socket(fileno=listen_fd)
+    try:
+        kind, setup = control.recv()
+        assert kind == "setup"
+        asyncio.run(_Front(setup, listener, control).run())
+    except (EOFError, OSError) as error:
+        with_parent = not isinstance(error, EOFError)
+        if with_parent:
+            with contextlib.suppress(OSError):
+                control.send(("error", f"{type(error).__name__}: {error}"))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
