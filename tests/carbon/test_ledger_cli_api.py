@@ -66,7 +66,7 @@ def test_cli_flow(db: Path) -> None:
         "--db", str(db))  # fmt: skip
     summary = json.loads(_ok("ledger", "summary", "--db", str(db)))
     assert (summary["issued_t"], summary["retired_t"]) == ("156.400", "56.400")
-    verified = json.loads(_ok("ledger", "verify", "--db", str(db)))
+    verified = json.loads(_ok("carbon", "ledger", "verify", "--db", str(db)))  # issue 8 path
     assert verified["ok"] and verified["entries"] == 5
     csv_text = _ok("ledger", "entries", "--db", str(db))
     assert csv_text.splitlines()[0].startswith("seq,prev_hash,hash,kind,account")

@@ -282,3 +282,23 @@ def test_methodologies() -> None:
 
 def test_local_day() -> None:
     assert core.local_day(datetime(2024, 3, 1, 16, 0, tzinfo=UTC)) == date(2024, 3, 2)
+
+
+def test_batched_hashes_equal_entry_hashes() -> None:
+    # quotes, backslashes, control characters and Chinese text escape as json.dumps does
+    drafts = [
+        Draft("earn", f"a{i}", D("12.5") * i, D("0.0005") * i, f'k"{i}\\',
+                     T0 + timedelta(microseconds=7 * i), detail=f'{{"n":"步行\t{i}\\u"}}')
+        for i in range(1, 6)
+    ]  # fmt: skip
+    chained = core.chain(0, core.GENESIS, drafts, T0)
+    columns: dict[str, list[object]] = {k: [] for k in core.HASHED}
+    for entry in chained:
+        for name in core.HASHED:
+            value = getattr(entry, name)
+            if isinstance(value, D):
+                value = f"{value:f}"
+            elif isinstance(value, datetime):
+                value = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            columns[name].append(value)
+    assert core.hashes(columns) == [e.hash for e in chained]

@@ -15,7 +15,7 @@ import pytest
 
 from ecobasin import catalog
 from ecobasin.carbon import ledger_demo, rules
-from ecobasin.carbon.ledger import Event, LedgerError
+from ecobasin.carbon.ledger import Draft, Event, LedgerError
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 
@@ -288,3 +288,126 @@ def test_demo_installs_once(tmp_path: Path) -> None:
         summary = store_ledger.summary(opened)
         # PV: 2 400 MWh × 0.1564 = 375.36 t issued; 100 t retired for the marathon
         assert (summary["issued_t"], summary["retired_t"]) == (D("375.36"), D(100))
+
+
+def _redeem_draft(key: str, points: str, account: str = "alice") -> Draft:
+    return Draft("redeem", account, D(points), D(0), key, T0, counterparty="shop")
+
+
+def test_group_commit_decides_each_request_on_its_own(store: Store) -> None:
+    store_ledger.record_events(store, [_metro("m1", km="10")])  # alice: 700 pt
+    requests = [
+        store_ledger._Request([_redeem_draft("g1", "500")]),
+        store_ledger._Request([_redeem_draft("g2", "300")]),  # 200 left after g1: refused
+        store_ledger._Request([_redeem_draft("g1", "500")]),  # a retry of g1 in the same batch
+        store_ledger._Request([_redeem_draft("g1", "5")]),  # g1 reused for another movement
+        store_ledger._Request([_redeem_draft("g3", "1", account="nobody")]),
+        store_ledger._Request([_redeem_draft("g4", "200")]),
+    ]
+    with store_ledger._lock(store):
+        store_ledger._commit(store, requests)
+    codes = [getattr(r.error, "code", None) for r in requests]
+    assert codes == [None, "insufficient_points", None, "key_reused", "unknown_account", None]
+    first, retry, last = requests[0].result, requests[2].result, requests[5].result
+    assert first is not None and retry is not None and last is not None
+    assert retry.replayed and retry.entries == first.entries
+    assert [first.entries[0].seq, last.entries[0].seq] == [2, 3]  # one batch, one chain
+    assert store_ledger.balance(store, "alice").points == D(0)
+    assert store_ledger.verify(store).ok
+
+
+def test_concurrent_appends_share_commits_and_keep_the_chain(store: Store) -> None:
+    store_ledger.record_events(store, [_metro("m1", km="10")])  # alice: 700 pt
+    outcomes: list[str] = []
+    seqs: list[int] = []
+
+    def spend(i: int) -> None:
+        view = store.reader()
+        try:
+            for j in range(5):  # 40 threads × 5 × 3 pt = 600 pt of the 700, then a replay
+                done = store_ledger.redeem(view, "alice", D(3), "shop", key=f"c{i}-{j}")
+                seqs.extend(e.seq for e in done.entries)
+            again = store_ledger.redeem(view, "alice", D(3), "shop", key=f"c{i}-0")
+            outcomes.append("replayed" if again.replayed else "written")
+        finally:
+            view.con.close()
+
+    threads = [threading.Thread(target=spend, args=(i,)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["replayed"] * 40
+    assert sorted(seqs) == list(range(2, 202))
+    assert store_ledger.balance(store, "alice").points == D(100)
+    result = store_ledger.verify(store)
+    assert result.ok and result.checked == 201
+
+
+def test_group_writer_sees_other_writers(store: Store) -> None:
+    """The writer's remembered balances are dropped when another writer moved the head."""
+    store_ledger.record_events(store, [_metro("m1", km="10")])  # 700
+    store_ledger.redeem(store, "alice", D(600), "shop", key="x1")  # remembered: 100
+    store_ledger.record_events(store, [_metro("m2", minutes=600, km="10")])  # +700 elsewhere
+    store_ledger.redeem(store, "alice", D(750), "shop", key="x2")  # needs the 800
+    with pytest.raises(LedgerError, match=r"has 50\.000 points"):
+        store_ledger.redeem(store, "alice", D(51), "shop", key="x3")
+    assert store_ledger.verify(store).ok
+
+
+def test_append_inside_a_callers_transaction_commits_with_it(store: Store) -> None:
+    store_ledger.record_events(store, [_metro("m1", km="10")])  # 700
+    store_ledger.redeem(store, "alice", D(100), "shop", key="t1")
+    with pytest.raises(RuntimeError), store.transaction():
+        again = store_ledger.redeem(store, "alice", D(100), "shop", key="t1")  # a replay
+        assert again.replayed
+        store_ledger.redeem(store, "alice", D(100), "shop", key="t2")
+        raise RuntimeError("the caller gives up: nothing of its transaction stays")
+    assert store_ledger.balance(store, "alice").points == D(600)
+    done = store_ledger.redeem(store, "alice", D(100), "shop", key="t2")
+    assert not done.replayed and done.entries[0].seq == 3
+    assert store_ledger.verify(store).ok
+
+
+GROUP_CRASH = """
+import os, sys, threading
+from decimal import Decimal
+from ecobasin.store import Store
+from ecobasin.store import ledger as L
+store = Store(sys.argv[1])
+answered = []
+guard = threading.Lock()
+
+def spend(t):
+    view = store.reader()
+    for j in range(1000):
+        key = f"c{t}-{j}"
+        L.redeem(view, "alice", Decimal(1), "shop", key=key)
+        with guard:
+            answered.append(key)
+            print(key, flush=True)
+            if len(answered) == 150:
+                os._exit(3)  # the process dies while other requests are queued or committing
+
+for t in range(12):
+    threading.Thread(target=spend, args=(t,)).start()
+"""
+
+
+def test_crash_during_group_commits_keeps_every_answered_entry(store: Store) -> None:
+    store_ledger.record_events(store, [_metro("m1", km="10")])  # 700 pt
+    path = store.path
+    store.close()
+    done = subprocess.run(
+        [sys.executable, "-c", GROUP_CRASH, str(path)],
+        check=False, timeout=300, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    answered = done.stdout.split()
+    assert len(answered) == 150
+    with Store(path) as opened:
+        result = store_ledger.verify(opened)
+        keys = set(store_ledger.entries(opened, kinds=["redeem"])["idem_key"])
+        assert result.ok and result.checked == 1 + len(keys)
+        assert set(answered) <= keys  # answered means committed
+        assert store_ledger.balance(opened, "alice").points == D(700 - len(keys))

@@ -51,9 +51,11 @@ __all__ = [
     "entry_hash",
     "evaluate_events",
     "expirable",
+    "hashes",
     "local_day",
     "parse_events_csv",
     "verify",
+    "verify_hashed",
 ]
 
 GENESIS = "0" * 64
@@ -188,6 +190,31 @@ def entry_hash(entry: Entry | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
+#: Fields hashed, in the canonical (sorted) order.
+HASHED: tuple[str, ...] = tuple(sorted(c for c in COLUMNS if c != "hash"))
+_TEMPLATE = "{" + ",".join(f'"{k}":%{"d" if k == "seq" else "s"}' for k in HASHED) + "}"
+
+
+def hashes(columns: Mapping[str, Sequence[Any]]) -> list[str]:
+    """SHA-256 [hex] of many entries at once, from their columns as canonical text.
+
+    The same bytes as :func:`canonical` (sorted keys, compact JSON, ``ensure_ascii=False``),
+    built column-wise: every string column escaped by the JSON encoder's own C function in one
+    pass, then one ``%`` format per row. Several times faster than :func:`entry_hash` per entry
+    (``ledger verify`` of a million entries).
+
+    Parameters
+    ----------
+    columns : mapping
+        Every name of :data:`HASHED` to its values: ``seq`` as int, decimals as text with three
+        places, instants as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, the rest as text.
+    """
+    escape = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+    encoded = [columns[k] if k == "seq" else list(map(escape, columns[k])) for k in HASHED]
+    sha = hashlib.sha256
+    return [sha((_TEMPLATE % row).encode()).hexdigest() for row in zip(*encoded, strict=True)]
+
+
 def check_draft(draft: Draft) -> None:
     """Refuse a draft whose amounts do not fit its kind.
 
@@ -274,31 +301,41 @@ def verify(
         A head hash published earlier (``seq:hash`` or just the hash of an entry): the chain
         must still contain it unchanged, which catches a tail rewritten with fresh hashes.
     """
+    hashed = ((e.seq, e.prev_hash, e.hash, entry_hash(e)) for e in entries)
+    return verify_hashed(hashed, head, expected_head)
+
+
+def verify_hashed(
+    rows: Iterable[tuple[int, str, str, str]],
+    head: tuple[int, str] | None = None,
+    expected_head: str | None = None,
+) -> Verification:
+    """:func:`verify` of entries given as (seq, prev_hash, stored hash, recomputed hash), in
+    stored order of ``seq`` (the recomputed hashes from :func:`hashes`)."""
     seq, prev, checked = 0, GENESIS, 0
     anchor_seq, anchor_hash = _anchor(expected_head)
-    for entry in entries:
+    for entry_seq, prev_hash, stored, recomputed in rows:
         checked += 1
         expected = seq + 1
-        if entry.seq != expected:
-            if entry.seq > expected:
-                why = f"entry {expected} is missing (the next stored entry is {entry.seq})"
+        if entry_seq != expected:
+            if entry_seq > expected:
+                why = f"entry {expected} is missing (the next stored entry is {entry_seq})"
                 return Verification(False, checked, seq, prev, expected, why)
-            why = f"entry {entry.seq} appears again or out of order after entry {seq}"
-            return Verification(False, checked, seq, prev, entry.seq, why)
-        if entry.prev_hash != prev:
+            why = f"entry {entry_seq} appears again or out of order after entry {seq}"
+            return Verification(False, checked, seq, prev, entry_seq, why)
+        if prev_hash != prev:
             why = (
-                f"entry {entry.seq}: prev_hash does not match entry {seq} "
+                f"entry {entry_seq}: prev_hash does not match entry {seq} "
                 "(an entry before it was removed, replaced or reordered)"
             )
-            return Verification(False, checked, seq, prev, entry.seq, why)
-        recomputed = entry_hash(entry)
-        if recomputed != entry.hash:
-            why = f"entry {entry.seq}: content altered (hash {recomputed[:16]}… ≠ stored {entry.hash[:16]}…)"
-            return Verification(False, checked, seq, prev, entry.seq, why)
-        if anchor_seq == entry.seq and anchor_hash != entry.hash:
-            why = f"entry {entry.seq}: differs from the published head hash {anchor_hash[:16]}…"
-            return Verification(False, checked, seq, prev, entry.seq, why)
-        seq, prev = entry.seq, entry.hash
+            return Verification(False, checked, seq, prev, entry_seq, why)
+        if recomputed != stored:
+            why = f"entry {entry_seq}: content altered (hash {recomputed[:16]}… ≠ stored {stored[:16]}…)"
+            return Verification(False, checked, seq, prev, entry_seq, why)
+        if anchor_seq == entry_seq and anchor_hash != stored:
+            why = f"entry {entry_seq}: differs from the published head hash {anchor_hash[:16]}…"
+            return Verification(False, checked, seq, prev, entry_seq, why)
+        seq, prev = entry_seq, stored
     if head is not None and (head[0] != seq or head[1] != prev):
         why = (
             f"the head says entry {head[0]} ({head[1][:16]}…) but the chain ends at entry {seq}: "

@@ -36,12 +36,31 @@ def _time(value: datetime | None) -> str:
 def user_add(
     name: Annotated[str, typer.Argument(help="User name 用户名 (letters, digits, . _ @ -).")],
     role: Annotated[
-        str, typer.Option("--role", help="admin 管理员, editor 编辑 or viewer 查看者.")
+        str,
+        typer.Option(
+            "--role",
+            help="admin 管理员, editor 编辑, viewer 查看者 or partner 合作方 (ledger API).",
+        ),
     ],
     city: Annotated[
         str | None,
         typer.Option("--city", help="Editors: their city 城市 (510100, 成都 or Chengdu)."),
     ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="Partners: a scope 授权范围, repeatable: ledger:events (post trips 上报行为), "
+            "ledger:redeem (redeem points 积分兑换).",
+        ),
+    ] = None,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", help="Partners: requests per minute 每分钟请求数 (token bucket)."),
+    ] = accounts.PARTNER_RATE_PER_MINUTE,
+    burst: Annotated[
+        int, typer.Option("--burst", help="Partners: burst 突发请求数 (bucket size).")
+    ] = accounts.PARTNER_BURST,
     password_stdin: Annotated[
         bool,
         typer.Option(
@@ -60,11 +79,19 @@ def user_add(
             raise fail("--password-stdin: stdin gave no password")
     with open_store(settings(db_path)) as store:
         try:
-            user, generated = accounts.create_user(store.con, name, role, city, password)
+            user, generated = accounts.create_user(
+                store.con, name, role, city, password,
+                scopes=scope or [], rate_per_minute=rate, burst=burst,
+            )  # fmt: skip
         except accounts.AccountError as error:
             raise fail(str(error)) from None
-        accounts.audit(store.con, CLI, "users.create", user.name, user.city_code, {"role": role})
+        detail: dict[str, object] = {"role": role}
+        if role == "partner":
+            detail |= {"scopes": sorted(set(scope or [])), "rate_per_minute": rate, "burst": burst}
+        accounts.audit(store.con, CLI, "users.create", user.name, user.city_code, detail)
     where = f" of city {user.city_code}" if user.city_code else ""
+    if role == "partner":
+        where = f": {', '.join(sorted(set(scope or [])))}, {rate:g}/min, burst {burst}"
     console.print(f"[green]user created 用户已创建:[/] {user.name} ({user.role}{where})")
     if generated:
         console.print("password (shown once 仅显示一次):")

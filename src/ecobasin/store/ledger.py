@@ -10,6 +10,13 @@ write a file), then one transaction that reads the head, chains the new entries 
 checks balances and moves the head. Two writers therefore never fork the chain, and concurrent
 redemptions never overdraw. A crash before COMMIT leaves the ledger as it was.
 
+Single appends (:func:`append`: redeem, donate, retire, the API) use group commit: concurrent
+callers queue, one leads and decides, chains and commits every queued request in one
+transaction, and each caller is answered after that COMMIT. Per batch the leader reads the head,
+the batch's idempotency keys (through the UNIQUE index) and only the accounts it has not seen:
+it remembers the balances it committed, and trusts them only while the stored head is the one
+it wrote last (any other writer moves the head, and everything is read again).
+
 Functions take the :class:`~ecobasin.store.Store` (writes) or a Store/cursor (reads).
 """
 
@@ -22,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from time import sleep
 from typing import Any
 
 import duckdb
@@ -78,7 +86,9 @@ def _frame(where: Connection, sql: str, params: list[Any] | None = None) -> pd.D
     return frame
 
 
-def _rows(where: Connection, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+def _rows(
+    where: Connection, sql: str, params: list[Any] | dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
     return _con(where).execute(sql, params or []).fetchall()
 
 
@@ -218,21 +228,26 @@ def _arrow(chained: Sequence[Entry]) -> pa.Table:
     return pa.table(columns)
 
 
-def _write(store: Store, drafts: Sequence[Draft]) -> list[Entry]:
-    """Chain ``drafts`` after the head and insert them (caller holds the lock and a
-    transaction)."""
+def _write(
+    store: Store, drafts: Sequence[Draft], after: tuple[int, str] | None = None
+) -> list[Entry]:
+    """Chain ``drafts`` after the head (read unless ``after`` gives it) and insert them
+    (caller holds the lock and a transaction)."""
     if not drafts:
         return []
-    seq, prev = head(store)
+    seq, prev = after or head(store)
     chained = core.chain(seq, prev, drafts, _now())
     last = chained[-1]
-    with store._registered(entry_in=_arrow(chained)):
-        store.con.execute("INSERT INTO ledger_entries SELECT * FROM entry_in")
-    store.con.execute(
-        "INSERT INTO ledger_head VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-        "seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at",
-        [last.seq, last.hash, last.recorded_at],
-    )
+    store.con.from_arrow(_arrow(chained)).insert_into("ledger_entries")
+    if seq:  # the head row exists: a plain UPDATE is cheaper than an upsert
+        store.con.execute(
+            "UPDATE ledger_head SET seq = ?, hash = ?, updated_at = ? WHERE id = 1",
+            [last.seq, last.hash, last.recorded_at],
+        )
+    else:
+        store.con.execute(
+            "INSERT INTO ledger_head VALUES (1, ?, ?, ?)", [last.seq, last.hash, last.recorded_at]
+        )
     return chained
 
 
@@ -271,13 +286,39 @@ def _known_accounts(where: Connection, ids: Iterable[str]) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _accounts_and_balances(
+    where: Connection, ids: Iterable[str]
+) -> tuple[set[str], dict[str, Balance]]:
+    """The registered accounts among ``ids`` and their balances, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set(), {}
+    rows = _rows(
+        where,
+        "SELECT a.account_id, b.points, b.grams FROM ledger_accounts a LEFT JOIN ("
+        "SELECT account, sum(p) AS points, sum(g) AS grams FROM ("
+        "SELECT account, CASE WHEN kind IN ('earn', 'issue') THEN points ELSE -points END AS p, "
+        "CASE WHEN kind IN ('earn', 'issue') THEN grams ELSE -grams END AS g "
+        "FROM ledger_entries WHERE account = ANY($ids) UNION ALL "
+        "SELECT counterparty, points, grams FROM ledger_entries "
+        "WHERE kind = 'donate' AND counterparty = ANY($ids)) GROUP BY account"
+        ") b ON b.account = a.account_id WHERE a.account_id = ANY($ids)",
+        {"ids": wanted},
+    )
+    known = {str(r[0]) for r in rows}
+    held = {str(a): Balance(Decimal(p or 0), Decimal(g or 0)) for a, p, g in rows}
+    return known, held
+
+
 def _existing(where: Connection, keys: Sequence[str]) -> dict[str, Entry]:
     if not keys:
         return {}
     columns = ", ".join(core.COLUMNS)
-    rows = _rows(
-        where, f"SELECT {columns} FROM ledger_entries WHERE idem_key = ANY(?)", [list(keys)]
-    )
+    wanted = sorted(set(keys))
+    # a short IN list is answered from the UNIQUE index; a long one by a scan
+    condition = f"IN ({', '.join('?' * len(wanted))})" if len(wanted) <= 256 else "= ANY(?)"
+    params: list[Any] = wanted if len(wanted) <= 256 else [wanted]
+    rows = _rows(where, f"SELECT {columns} FROM ledger_entries WHERE idem_key {condition}", params)
     return {str(r[core.COLUMNS.index("idem_key")]): Entry.from_row(r) for r in rows}
 
 
@@ -299,11 +340,103 @@ def _same_request(entry: Entry, draft: Draft) -> bool:
     )
 
 
+@dataclass(eq=False)
+class _Request:
+    """One caller's drafts waiting for a group commit, and its answer once committed."""
+
+    drafts: list[Draft]
+    wake: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    result: Appended | None = None
+    error: BaseException | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def answer(self, result: Appended | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.wake.set()
+
+
+@dataclass
+class _Queue:
+    """Requests of one database file waiting for the writer, and whether one leads."""
+
+    mutex: threading.Lock = field(default_factory=threading.Lock)
+    pending: list[_Request] = field(default_factory=list)
+    leading: bool = False
+
+    def join(self, request: _Request) -> bool:
+        """Queue ``request``; True when its caller must lead (nobody does)."""
+        with self.mutex:
+            self.pending.append(request)
+            if self.leading:
+                return False
+            self.leading = True
+            return True
+
+    def hand_over(self) -> list[_Request]:
+        """Take every pending request (the leader's batch)."""
+        with self.mutex:
+            batch, self.pending = self.pending, []
+        return batch
+
+    def pass_baton(self) -> None:
+        """After a batch: the oldest waiting caller leads the next one, else nobody."""
+        with self.mutex:
+            if not self.pending:
+                self.leading = False
+                return
+            successor = self.pending[0]
+        successor.lead = True
+        successor.wake.set()
+
+
+_queues: dict[str, _Queue] = {}
+
+
+@dataclass
+class _Known:
+    """What the group-commit writer of one file knows after its last COMMIT: the head, and the
+    accounts it has seen with their balances. Trusted only while the stored head is still
+    this head (nothing else was appended since); any other writer moves the head, and the
+    next batch then reads everything again."""
+
+    head: tuple[int, str] = (-1, "")
+    balances: dict[str, Balance] = field(default_factory=dict)
+
+    def check(self, stored_head: tuple[int, str]) -> None:
+        if stored_head != self.head:
+            self.head, self.balances = stored_head, {}
+
+
+_known: dict[str, _Known] = {}
+
+
+def _known_state(store: Store) -> _Known:
+    key = str(store.path.resolve())
+    with _locks_guard:
+        return _known.setdefault(key, _Known())
+
+
+def _queue(store: Store) -> _Queue:
+    key = str(store.path.resolve())
+    with _locks_guard:
+        return _queues.setdefault(key, _Queue())
+
+
 def append(store: Store, drafts: Sequence[Draft]) -> Appended:
     """Append drafts as one all-or-nothing step, refusing any that would overdraw.
 
     A draft whose idempotency key is on file already is a replay: when it asks for the same
     movement, the recorded entries are returned (``replayed``) and nothing is written.
+
+    Group commit: concurrent callers queue their drafts and one of them, the leader, chains
+    every queued request in one transaction and one COMMIT, answers them all, and hands the
+    lead to the oldest caller that queued meanwhile (whose batch formed during this commit).
+    Each request is still decided on its own (a refusal does not touch the others) and is
+    answered only after the COMMIT that holds its entries.
 
     Raises
     ------
@@ -313,24 +446,157 @@ def append(store: Store, drafts: Sequence[Draft]) -> Appended:
     """
     for draft in drafts:
         core.check_draft(draft)
-    with _lock(store), store.transaction():
-        found = _existing(store, [d.idem_key for d in drafts])
-        if found:
-            for draft in drafts:
-                entry = found.get(draft.idem_key)
-                if entry is None or not _same_request(entry, draft):
-                    raise LedgerError(
-                        "key_reused",
-                        f"idempotency key {draft.idem_key!r} was used before for another "
-                        "movement; use a new key",
-                    )
-            return Appended([found[d.idem_key] for d in drafts], replayed=True)
-        named = {a for d in drafts for a, *_ in core.effects(d)}
-        unknown = sorted(named - _known_accounts(store, named))
-        if unknown:
-            raise LedgerError("unknown_account", f"unknown account(s) {', '.join(unknown)}")
-        core.apply_balances(balances(store, sorted(named)), drafts)
-        return Appended(_write(store, drafts))
+    request = _Request(list(drafts))
+    if store._depth:  # inside the caller's transaction: its COMMIT is not ours to batch
+        with _lock(store):
+            _commit(store, [request])
+        return _result(request)
+    queue = _queue(store)
+    leads = queue.join(request)
+    while not leads:
+        request.wake.wait()
+        if request.answered:
+            return _result(request)
+        request.wake.clear()
+        leads = request.lead
+    try:
+        with _lock(store):
+            sleep(0)  # a moment for callers answered by the last batch to queue again
+            _commit(store, queue.hand_over())
+    finally:
+        queue.pass_baton()
+    return _result(request)
+
+
+def _result(request: _Request) -> Appended:
+    if request.error is not None:
+        raise request.error
+    assert request.result is not None
+    return request.result
+
+
+def _commit(store: Store, batch: list[_Request]) -> None:
+    """Decide, chain and commit a batch of requests (caller holds the lock); answer each."""
+    known = _known_state(store)
+    try:
+        try:  # optimistic: no key of the batch is on file, no request is refused
+            if store._depth:  # a failed insert would abort the caller's transaction
+                raise _Recheck
+            with store.transaction():
+                outcomes, after, running = _decide(store, batch, known, optimistic=True)
+        except (_Recheck, duckdb.ConstraintException):  # a replay or a refusal: decide carefully
+            with store.transaction():
+                outcomes, after, running = _decide(store, batch, known)
+    except BaseException as error:  # nothing of the batch is stored: tell every caller
+        known.head = (-1, "")
+        for request in batch:
+            if not request.answered:
+                request.answer(error=error)
+        if not isinstance(error, Exception):
+            raise
+        return
+    known.head = after  # committed: the balances now match the stored head
+    known.balances.update(running)
+    for request, outcome in outcomes:
+        if isinstance(outcome, Appended):
+            request.answer(result=outcome)
+        else:
+            request.answer(error=outcome)
+
+
+class _Recheck(Exception):
+    """An optimistic batch met a refusal: decide it again with the stored keys read."""
+
+
+def _replay(
+    drafts: Sequence[Draft], found: dict[str, Entry], fresh: dict[str, Draft]
+) -> list[str] | None:
+    """The keys of a replayed request (None when no key of it is known); refuses a key used
+    for another movement."""
+    keys = [d.idem_key for d in drafts]
+    if not any(k in found or k in fresh for k in keys):
+        return None
+    for draft in drafts:
+        earlier = found.get(draft.idem_key)
+        same = (
+            _same_request(earlier, draft)
+            if earlier is not None
+            else draft.idem_key in fresh and _same_draft(fresh[draft.idem_key], draft)
+        )
+        if not same:
+            raise LedgerError(
+                "key_reused",
+                f"idempotency key {draft.idem_key!r} was used before for another "
+                "movement; use a new key",
+            )
+    return keys
+
+
+def _same_draft(a: Draft, b: Draft) -> bool:
+    return (a.kind, a.account, a.counterparty, a.points.quantize(core.SCALE),
+            a.grams.quantize(core.SCALE)) == (b.kind, b.account, b.counterparty,
+            b.points.quantize(core.SCALE), b.grams.quantize(core.SCALE))  # fmt: skip
+
+
+Outcome = Appended | LedgerError | list[str]
+
+
+def _decide(
+    store: Store, batch: Sequence[_Request], known: _Known, optimistic: bool = False
+) -> tuple[list[tuple[_Request, Appended | LedgerError]], tuple[int, str], dict[str, Balance]]:
+    """Each request in turn against the running balances, then one insert of every accepted
+    entry. Reads: the head, the batch's stored keys (UNIQUE index), and the accounts not seen
+    since the last batch with their balances; nothing more while the writer keeps the head.
+
+    ``optimistic`` skips reading the stored keys (retries are rare): the UNIQUE index then
+    refuses a replayed key at the insert, and any refusal raises :class:`_Recheck`, so that
+    the batch is decided again with the keys read (a replay is answered, never refused).
+
+    Returns the outcomes, the new head and the balances of the accounts touched.
+    """
+    stored_head = head(store)
+    known.check(stored_head)
+    every = [d for request in batch for d in request.drafts]
+    found = {} if optimistic else _existing(store, [d.idem_key for d in every])
+    named = {a for d in every for a, *_ in core.effects(d)}
+    _, loaded = _accounts_and_balances(store, named - known.balances.keys())
+    running = {a: known.balances[a] for a in named if a in known.balances} | loaded
+    fresh: dict[str, Draft] = {}
+    accepted: list[Draft] = []
+    outcomes: list[tuple[_Request, Outcome]] = []
+    for request in batch:
+        try:
+            keys = [d.idem_key for d in request.drafts]
+            if len(set(keys)) != len(keys):
+                raise LedgerError("key_reused", "one request uses an idempotency key twice")
+            replayed = _replay(request.drafts, found, fresh)
+            if replayed is not None:
+                outcomes.append((request, replayed))
+                continue
+            mine = {a for d in request.drafts for a, *_ in core.effects(d)}
+            unknown = sorted(mine - running.keys())
+            if unknown:
+                raise LedgerError("unknown_account", f"unknown account(s) {', '.join(unknown)}")
+            running.update(core.apply_balances({a: running[a] for a in mine}, request.drafts))
+            fresh.update((d.idem_key, d) for d in request.drafts)
+            accepted.extend(request.drafts)
+            outcomes.append((request, Appended([])))
+        except LedgerError as error:
+            if optimistic:
+                raise _Recheck from error
+            outcomes.append((request, error))
+    written = _write(store, accepted, stored_head)
+    chained = {e.idem_key: e for e in written}
+    after = (written[-1].seq, written[-1].hash) if written else stored_head
+    out: list[tuple[_Request, Appended | LedgerError]] = []
+    for request, outcome in outcomes:
+        if isinstance(outcome, list):  # a replay: of a stored entry or one of this batch
+            out.append((request, Appended([found.get(k) or chained[k] for k in outcome], True)))
+        elif isinstance(outcome, Appended):
+            out.append((request, Appended([chained[d.idem_key] for d in request.drafts])))
+        else:
+            out.append((request, outcome))
+    return out, after, running
 
 
 # -- behaviour events -------------------------------------------------------------------------
@@ -537,7 +803,7 @@ def expire(store: Store, as_of: date, rules: RuleSet | None = None) -> Appended:
             "FROM ledger_entries WHERE kind = 'donate' GROUP BY counterparty "
             "UNION ALL SELECT account, 0, sum(points) FROM ledger_entries "
             "WHERE kind IN ('redeem', 'donate', 'expire') GROUP BY account",
-            {"cutoff": cutoff},  # type: ignore[arg-type]
+            {"cutoff": cutoff},
         )
         credited: dict[str, Decimal] = {}
         debited: dict[str, Decimal] = {}
@@ -805,12 +1071,40 @@ def iter_entries(where: Connection, chunk: int = 100_000) -> Iterator[Entry]:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def verify(where: Connection, expected_head: str | None = None) -> core.Verification:
+def _hash_text(column: str) -> str:
+    """SQL giving a column as the canonical text :func:`core.hashes` expects."""
+    if column in ("occurred_at", "recorded_at"):
+        return f"strftime({column} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS {column}"
+    if column in ("points", "grams"):
+        return f"CAST({column} AS VARCHAR) AS {column}"
+    return column
+
+
+def _hashed_select() -> str:
+    """The query of every entry as :func:`core.hashes` reads it, in seq order."""
+    select = ", ".join(["hash", *(_hash_text(c) for c in core.HASHED)])
+    return f"SELECT {select} FROM ledger_entries ORDER BY seq"
+
+
+def _hashed_rows(where: Connection, chunk: int) -> Iterator[tuple[int, str, str, str]]:
+    """(seq, prev_hash, hash, recomputed hash) of every entry in seq order, hashed in batches:
+    DuckDB formats decimals and instants, :func:`core.hashes` hashes a batch at a time."""
+    reader = _con(where).sql(_hashed_select()).to_arrow_reader(chunk)
+    for batch in reader:
+        columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+        recomputed = core.hashes(columns)
+        yield from zip(columns["seq"], columns["prev_hash"], columns["hash"], recomputed,
+                       strict=True)  # fmt: skip
+
+
+def verify(
+    where: Connection, expected_head: str | None = None, chunk: int = 100_000
+) -> core.Verification:
     """Recompute the hash chain of the stored ledger against its head (and a published head
     hash ``<seq>:<hash>``, if given)."""
     found = _rows(where, "SELECT seq, hash FROM ledger_head WHERE id = 1")
     stored_head = (int(found[0][0]), str(found[0][1])) if found else (0, core.GENESIS)
-    return core.verify(iter_entries(where), stored_head, expected_head)
+    return core.verify_hashed(_hashed_rows(where, chunk), stored_head, expected_head)
 
 
 def summary(where: Connection) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import duckdb
 __all__ = [
     "ROLES",
     "AuditEntry",
+    "PartnerRow",
     "SessionRow",
     "TokenRow",
     "UserRow",
@@ -33,9 +34,11 @@ __all__ = [
     "list_users",
     "log_signin",
     "open_session",
+    "partner",
     "revoke_session",
     "revoke_token",
     "set_disabled",
+    "set_partner",
     "set_password_hash",
     "token",
     "touch_token",
@@ -45,8 +48,8 @@ __all__ = [
 
 Connection = duckdb.DuckDBPyConnection
 
-#: Roles a user may hold (``users.role`` check constraint, migration 5).
-ROLES = ("admin", "editor", "viewer")
+#: Roles a user may hold (``users.role`` check constraint, migrations 5 and 10).
+ROLES = ("admin", "editor", "viewer", "partner")
 
 
 def _now() -> datetime:
@@ -143,6 +146,38 @@ def set_disabled(con: Connection, user_id: int, disabled: bool = True) -> None:
 def set_password_hash(con: Connection, user_id: int, password_hash: str) -> None:
     """Store a new hash (a rehash after the Argon2 parameters changed, or a new password)."""
     con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [password_hash, user_id])
+
+
+# -- partners (migration 10) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class PartnerRow:
+    """What a partner user may do on the ledger API, and how often."""
+
+    user_id: int
+    scopes: tuple[str, ...]
+    rate_per_minute: float
+    burst: int
+
+
+def set_partner(
+    con: Connection, user_id: int, scopes: list[str], rate_per_minute: float, burst: int
+) -> None:
+    """Record (or replace) a partner's scopes and rate limit."""
+    con.execute(
+        "INSERT OR REPLACE INTO partners VALUES (?, ?, ?, ?, ?)",
+        [user_id, sorted(set(scopes)), rate_per_minute, burst, _now()],
+    )
+
+
+def partner(con: Connection, user_id: int) -> PartnerRow | None:
+    row = _one(
+        con,
+        "SELECT user_id, scopes, rate_per_minute, burst FROM partners WHERE user_id = ?",
+        [user_id],
+    )
+    if row is None:
+        return None
+    return PartnerRow(int(row[0]), tuple(row[1]), float(row[2]), int(row[3]))
 
 
 # -- sessions ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class Me(BaseModel):
     """Who the request is made as."""
 
     name: str | None = Field(description="User name; null for the public.")
-    role: Literal["admin", "editor", "viewer", "public"]
+    role: Literal["admin", "editor", "viewer", "partner", "public"]
     city_code: int | None = Field(description="An editor's city (GB/T 2260 code).")
     via: str | None = Field(description="session or 'token <id>'; null for the public.")
     csrf_token: str | None = Field(
@@ -43,7 +43,7 @@ class Me(BaseModel):
 
 class UserOut(BaseModel):
     name: str
-    role: Literal["admin", "editor", "viewer"]
+    role: Literal["admin", "editor", "viewer", "partner"]  # partners: `ecobasin user add`
     city_code: int | None = Field(description="Editors: the one city they write.")
     disabled: bool
     created_at: datetime

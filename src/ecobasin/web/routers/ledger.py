@@ -2,22 +2,25 @@
 
 Public reads: the behaviour rules and methodologies, the totals with the head hash (``<seq>:
 <hash>``, to publish and check later), the chain check, projects and their issuance. Accounts,
-balances and entries concern people: they need a viewer, editor or admin. Writes (behaviour
-events, redemption, donation) need an admin (API token or session) and go to the audit log; a
-retried request with the same key is not applied twice (the recorded entry is answered with
-``replayed: true``). The numbers are those of ``ecobasin ledger …``: both go through
+balances and entries concern people: they need a viewer, editor or admin. Writes go to the
+audit log: behaviour events need an admin or a partner token with scope ``ledger:events`` (a
+transport app), redemptions an admin or scope ``ledger:redeem`` (a merchant), donations an
+admin. A partner is held to its rate limit (token bucket per partner: 429 with
+``Retry-After``). A retried request with the same key is not applied twice (the recorded entry
+is answered with ``replayed: true``); concurrent appends share group commits. The numbers are those of ``ecobasin ledger …``: both go through
 :mod:`ecobasin.store.ledger` and the pure :mod:`ecobasin.carbon.ledger`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from ecobasin.carbon import rules as carbon_rules
@@ -29,7 +32,14 @@ from ecobasin.timebase import parse_instant
 from ecobasin.web.deps import CursorDep, StoreDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
-from ecobasin.web.security.deps import AdminPrincipal, RestrictedReader
+from ecobasin.web.security.deps import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    RestrictedReader,
+    authorize,
+)
+from ecobasin.web.security.policy import Action, Principal
+from ecobasin.web.security.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=problem_responses(401, 403, 422))
 
@@ -79,6 +89,49 @@ def ledger_store(store: StoreDep) -> Iterator[Store]:
 
 
 LedgerStore = Annotated[Store, Depends(ledger_store)]
+RATE_LIMITED = "urn:ecobasin:problem:rate_limited"
+_limiter_guard = threading.Lock()
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    """The app's partner buckets (``app.state.rate_limiter``; a test sets one with its own
+    clock)."""
+    state = request.app.state
+    with _limiter_guard:
+        if getattr(state, "rate_limiter", None) is None:
+            state.rate_limiter = RateLimiter()
+    limiter: RateLimiter = state.rate_limiter
+    return limiter
+
+
+def partner_action(scope: Action) -> Any:
+    """A dependency: an admin, or a partner holding ``scope`` within its rate limit."""
+
+    def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
+        authorize(principal, scope)
+        if principal.role == "partner" and principal.rate_per_minute and principal.burst:
+            assert principal.user_id is not None
+            wait = rate_limiter(request).take(
+                principal.user_id, principal.rate_per_minute, principal.burst
+            )
+            if wait:
+                raise ProblemError(
+                    429,
+                    f"{principal.describe()} exceeded its rate limit of "
+                    f"{principal.rate_per_minute:g} requests a minute (burst {principal.burst}); "
+                    f"retry after {wait} s 请求过于频繁，请稍后再试",
+                    type=RATE_LIMITED,
+                    title="Too many requests 请求过多",
+                    headers={"Retry-After": str(wait)},
+                )
+        return principal
+
+    dependency.__name__ = f"partner_{scope.replace(':', '_')}"
+    return Depends(dependency)
+
+
+EventPoster = Annotated[Principal, partner_action("ledger:events")]
+Redeemer = Annotated[Principal, partner_action("ledger:redeem")]
 
 
 # -- public reads ------------------------------------------------------------------------------
@@ -278,18 +331,20 @@ def _events(batch: EventBatch) -> tuple[list[Event], list[Rejection]]:
     return events, bad
 
 
-@router.post("/events", responses=problem_responses(401, 403, 422))
-def post_events(principal: AdminPrincipal, store: LedgerStore, batch: EventBatch) -> dict[str, Any]:
-    """Credit behaviour events (admin). Idempotent by event id; refused events are answered
-    with their reasons and kept in ``rejected``."""
+@router.post("/events", responses=problem_responses(401, 403, 422, 429))
+def post_events(principal: EventPoster, store: LedgerStore, batch: EventBatch) -> dict[str, Any]:
+    """Credit behaviour events (admin, or a partner with scope ``ledger:events``). Idempotent
+    by event id; refused events are answered with their reasons and kept in ``rejected``
+    (source: the partner's name first)."""
+    source = f"{principal.name}:{batch.source}" if principal.role == "partner" else batch.source
     try:
         chosen = carbon_rules.rule_set(batch.rule_set, batch.version)
         events, bad = _events(batch)
-        result = store_ledger.record_events(store, events, chosen, batch.source, bad)
+        result = store_ledger.record_events(store, events, chosen, source, bad)
     except (LedgerError, RuleError) as error:
         raise _problem(error) from None
     counts = result.counts()
-    accounts.audit(store.con, principal, "ledger.events", batch.source, None, counts)
+    accounts.audit(store.con, principal, "ledger.events", source, None, counts)
     return {
         **counts,
         "entries": [_entry(e) for e in result.entries],
@@ -304,9 +359,10 @@ def _answer(done: store_ledger.Appended) -> dict[str, Any]:
     return {"replayed": done.replayed, "entry": _entry(done.entries[0])}
 
 
-@router.post("/redeem", responses=problem_responses(401, 403, 409, 422))
-def post_redeem(principal: AdminPrincipal, store: LedgerStore, body: RedeemIn) -> dict[str, Any]:
-    """Spend points (admin); 409 when the balance is short or the key was used otherwise."""
+@router.post("/redeem", responses=problem_responses(401, 403, 409, 422, 429))
+def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict[str, Any]:
+    """Spend points (admin, or a partner with scope ``ledger:redeem``); 409 when the balance
+    is short or the key was used otherwise."""
     try:
         done = store_ledger.redeem(store, body.account, body.points, body.merchant, body.key)
     except LedgerError as error:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,11 +22,13 @@ from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.store import users as db
 from ecobasin.web.security import credentials
-from ecobasin.web.security.policy import Principal
+from ecobasin.web.security.policy import SCOPES, Principal
 
 __all__ = [
     "MAX_FAILURES",
     "MAX_FAILURES_PER_ADDRESS",
+    "PARTNER_BURST",
+    "PARTNER_RATE_PER_MINUTE",
     "SESSION_HOURS",
     "WINDOW",
     "AccountError",
@@ -79,9 +82,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def principal_of(user: db.UserRow, via: str, **session: str) -> Principal:
-    """The principal a stored user acts as."""
-    role = user.role if user.role in ("admin", "editor", "viewer") else "viewer"
+def principal_of(
+    user: db.UserRow, via: str, partner: db.PartnerRow | None = None, **session: str
+) -> Principal:
+    """The principal a stored user acts as (a partner with its scopes and rate limit)."""
+    role = user.role if user.role in ("admin", "editor", "viewer", "partner") else "viewer"
     return Principal(
         name=user.name,
         role=role,  # type: ignore[arg-type]
@@ -90,6 +95,9 @@ def principal_of(user: db.UserRow, via: str, **session: str) -> Principal:
         via=via,
         session_id=session.get("session_id"),
         csrf_token=session.get("csrf_token"),
+        scopes=partner.scopes if partner else (),
+        rate_per_minute=partner.rate_per_minute if partner else None,
+        burst=partner.burst if partner else None,
     )
 
 
@@ -110,20 +118,51 @@ def _check_city(role: str, city_code: int | str | None) -> int | None:
     return None
 
 
+#: A partner's default rate limit: requests per minute and bucket size.
+PARTNER_RATE_PER_MINUTE = 600.0
+PARTNER_BURST = 60
+
+
+def _check_partner(role: str, scopes: Sequence[str], rate_per_minute: float, burst: int) -> None:
+    if role != "partner":
+        if scopes:
+            raise AccountError(f"only partners have scopes; role {role} has its own rights")
+        return
+    if not scopes:
+        known = "; ".join(f"{k}: {v}" for k, v in SCOPES.items())
+        raise AccountError(f"a partner needs at least one scope (--scope): {known}")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise AccountError(f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}")
+    if not (rate_per_minute > 0 and burst >= 1):
+        raise AccountError(
+            f"a rate limit needs a rate > 0 per minute and a burst ≥ 1 (got {rate_per_minute}, "
+            f"{burst})"
+        )
+
+
 def create_user(
     con: Connection,
     name: str,
     role: str,
     city_code: int | str | None = None,
     password: str | None = None,
+    *,
+    scopes: Sequence[str] = (),
+    rate_per_minute: float = PARTNER_RATE_PER_MINUTE,
+    burst: int = PARTNER_BURST,
 ) -> tuple[db.UserRow, str | None]:
     """Create a user; returns the user and the generated password (None when one was given).
+
+    A ``partner`` also gets its ``scopes`` (:data:`~.policy.SCOPES`) and its rate limit
+    (``rate_per_minute`` [1/min], ``burst`` [requests]).
 
     Raises
     ------
     AccountError
         Bad name, unknown role, editor without city (or a city for another role), unknown
-        city, short password (< 8 characters), or the name is taken (409).
+        city, short password (< 8 characters), a partner without scopes or with unknown
+        ones, scopes for another role, a bad rate limit, or the name is taken (409).
     """
     if not _NAME.match(name):
         raise AccountError(
@@ -133,6 +172,7 @@ def create_user(
     if role not in db.ROLES:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(db.ROLES)}")
     city = _check_city(role, city_code)
+    _check_partner(role, scopes, rate_per_minute, burst)
     generated = None
     if password is None:
         password = generated = credentials.generate_password()
@@ -143,6 +183,8 @@ def create_user(
     if db.user_by_name(con, name) is not None:
         raise AccountError(f"user {name!r} exists already", status=409)
     user = db.add_user(con, name, role, city, credentials.hash_password(password))
+    if role == "partner":
+        db.set_partner(con, user.user_id, list(scopes), rate_per_minute, burst)
     log.info("user %s created (role %s, city %s)", name, role, city)
     return user, generated
 
@@ -233,7 +275,8 @@ def resolve_token(con: Connection, text: str) -> Principal | None:
         return None
     with contextlib.suppress(duckdb.TransactionException):  # a concurrent request touched it
         db.touch_token(con, token_id)
-    return principal_of(user, f"token {token_id}")
+    partner = db.partner(con, user.user_id) if user.role == "partner" else None
+    return principal_of(user, f"token {token_id}", partner)
 
 
 # -- sign-in -------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "role_admin": ("管理员", "admin"),
     "role_editor": ("编辑", "editor"),
     "role_viewer": ("查看者", "viewer"),
+    "role_partner": ("合作方", "partner"),
     "whole_region": ("全区域", "whole region"),
     "tokens": ("接口令牌", "API tokens"),
     "token_name": ("用途", "Purpose"),

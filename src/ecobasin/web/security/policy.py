@@ -7,6 +7,10 @@ Roles (issue 4, "Rights"):
   only; reads restricted data like a viewer.
 * ``viewer`` — reads restricted data: enterprise outlets' data (site kinds ``gas_outlet`` and
   ``water_outlet``), alarms, devices, rejected records.
+* ``partner`` — a partner's system on the carbon-inclusive ledger (issue 8): only the ledger
+  actions of its scopes (:data:`SCOPES`: ``ledger:events`` for a transport app posting trips,
+  ``ledger:redeem`` for a merchant redeeming points), through API tokens, at the rate set for
+  it (token bucket: :mod:`.ratelimit`); it reads no restricted data.
 * the public (no credentials) — reads published air and water quality, cities and the sites of
   kinds ``air_station``, ``micro_station`` and ``water_section``.
 
@@ -25,6 +29,7 @@ __all__ = [
     "PUBLIC",
     "PUBLIC_KINDS",
     "RESTRICTED_KINDS",
+    "SCOPES",
     "Action",
     "Principal",
     "Role",
@@ -33,12 +38,23 @@ __all__ = [
     "readable_kinds",
 ]
 
-Role = Literal["admin", "editor", "viewer", "public"]
+Role = Literal["admin", "editor", "viewer", "partner", "public"]
 #: ``read_public``: published data; ``read_restricted``: outlets, alarms, devices, rejected
 #: records; ``write``: some city's data (which one is checked per record with ``city_code``);
-#: ``admin``: users and tokens of everyone.
-Action = Literal["read_public", "read_restricted", "write", "admin"]
-ACTIONS: tuple[Action, ...] = ("read_public", "read_restricted", "write", "admin")
+#: ``admin``: users and tokens of everyone; ``ledger:events`` / ``ledger:redeem``: post
+#: behaviour events / redeem points on the carbon-inclusive ledger (admins and partners with
+#: that scope).
+Action = Literal[
+    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem"
+]
+ACTIONS: tuple[Action, ...] = (
+    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem"
+)  # fmt: skip
+#: The scopes a partner may hold, with what each allows (bilingual).
+SCOPES: dict[str, str] = {
+    "ledger:events": "post low-carbon behaviour events (a transport app) 上报低碳行为",
+    "ledger:redeem": "redeem points (a merchant) 积分兑换",
+}
 
 #: Site kinds whose data only signed-in users read (enterprise discharge outlets).
 RESTRICTED_KINDS = ("gas_outlet", "water_outlet")
@@ -49,6 +65,7 @@ _ROLE_LABEL = {
     "admin": "admin 管理员",
     "editor": "editor 编辑",
     "viewer": "viewer 查看者",
+    "partner": "partner 合作方",
     "public": "the public 公众",
 }
 
@@ -71,6 +88,12 @@ class Principal:
         How the request was authenticated: ``session`` or ``token <id>``.
     session_id, csrf_token : str or None
         The cookie session and its CSRF token (sessions only).
+    scopes : tuple of str
+        A partner's scopes (:data:`SCOPES`); empty for other roles.
+    rate_per_minute : float or None
+        A partner's request rate [1/min] (token bucket refill); None: not limited.
+    burst : int or None
+        A partner's bucket size [requests].
     """
 
     name: str | None
@@ -80,6 +103,9 @@ class Principal:
     via: str | None = None
     session_id: str | None = None
     csrf_token: str | None = None
+    scopes: tuple[str, ...] = ()
+    rate_per_minute: float | None = None
+    burst: int | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -154,7 +180,26 @@ def denial(
             f"{principal.describe()} may not administer users and tokens: it needs an admin "
             "account 需要管理员权限"
         )
+    if action in SCOPES:
+        return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+
+
+def _scope_denial(principal: Principal, scope: str) -> str | None:
+    """Ledger partner actions: admins, and partners holding the scope."""
+    if principal.role == "admin" or (principal.role == "partner" and scope in principal.scopes):
+        return None
+    doing = SCOPES[scope]
+    if principal.role == "partner":
+        held = ", ".join(principal.scopes) or "none"
+        return (
+            f"{principal.describe()} lacks scope {scope} (holds: {held}): it may not {doing}; "
+            "an admin grants scopes 缺少授权范围"
+        )
+    return (
+        f"{_ROLE_LABEL[principal.role]} may not {doing}: it needs an admin or a partner token "
+        f"with scope {scope} 需要管理员或具有该授权范围的合作方令牌"
+    )
 
 
 def can(principal: Principal, action: Action, city_code: int | None = None) -> bool:
