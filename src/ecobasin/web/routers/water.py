@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query, Response
 
-from ecobasin.water import service
+from ecobasin.water import calendar, service
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 
@@ -131,3 +131,24 @@ def get_compensation(
     `verified` false). As `ecobasin water compensation`."""
     answer = _answer(service.compensation, "period", cursor, period)
     return _respond(answer, format, f"water_compensation_{answer.meta['period']}")
+
+
+@router.get("/sections/{site_id}/calendar", summary="Section class calendar 断面水质日历")
+def get_section_calendar(
+    cursor: CursorDep,
+    site_id: str,
+    year: Annotated[
+        int | None, Query(ge=1900, le=2100, description="CST year; default the newest.")
+    ] = None,
+) -> Response:
+    """One section's year: facts (river, basin, level, target class, upstream and downstream
+    city), the GB 3838-2002 class of every month (stored results, 环办〔2011〕22号) and of every
+    day with automatic-station data (daily means of the items the station measures, ≥ 4
+    values a day), main pollutants by month, the monthly means [mg/L] and the Class III
+    limits of the main items. 404 for an unknown section or a year without results."""
+    try:
+        body = calendar.section_calendar(cursor, site_id, year)
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    data = json.dumps(_plain(body), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Response(data.encode(), media_type="application/json")
