@@ -323,13 +323,24 @@ def apply_nondetects(
 
 
 def _period_label(local: pd.Series, period: str) -> pd.Series:
-    fmt = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
-    if period in fmt:
-        return pd.Series(local.dt.strftime(fmt[period]), index=local.index)
+    """``YYYY-MM-DD`` / ``YYYY-MM`` / ``YYYYQn`` / ``YYYY`` labels of local times (wall clock).
+
+    Formats each distinct day/month/year once (strftime over tens of millions of timestamps
+    dominated national-size runs)."""
+    units = {"day": "D", "month": "M", "quarter": "M", "year": "Y"}
+    if period not in units:
+        raise ValueError(f"unknown period {period!r} (month, quarter, year)")
+    wall = local.dt.tz_localize(None) if local.dt.tz is not None else local
+    floored = wall.to_numpy(dtype="datetime64[ns]").astype(f"datetime64[{units[period]}]")
+    codes, uniques = pd.factorize(floored)
+    first = pd.DatetimeIndex(uniques)
     if period == "quarter":
-        year = local.dt.strftime("%Y")
-        return pd.Series(year + "Q" + local.dt.quarter.astype(str), index=local.index)
-    raise ValueError(f"unknown period {period!r} (month, quarter, year)")
+        names = first.strftime("%Y") + "Q" + first.quarter.astype(str)
+    else:
+        names = first.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period])
+    labels = np.asarray(names, dtype=object)[codes]
+    labels[codes < 0] = None
+    return pd.Series(labels, index=local.index, dtype=object)
 
 
 def _coarser(label: pd.Series, period: str) -> pd.Series:
