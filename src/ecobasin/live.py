@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from ecobasin import catalog
 from ecobasin.gateway import Gateway, GatewayConfig, default_raw_log, register_devices
 from ecobasin.gateway.loadgen import FleetStats, run_fleet
@@ -63,9 +65,22 @@ def enterprise_fleet(feed: LiveFeed, region: catalog.Region) -> list[SimDevice]:
     return fleet[: feed.enterprises]
 
 
+#: Source category of each simulated outlet kind: the limits the simulator's episodes exceed
+#: (``ecobasin.gateway.simulator``: ultra-low emission 10 / 35 / 50 mg/m³, 环发〔2015〕164号;
+#: COD 50, NH3-N 5, TN 15, TP 0.5 mg/L, GB 18918-2002 Table 1 Class 1A), so the alarms and the
+#: live page judge them against ``catalog/data/emission/limits.csv``.
+SOURCE_CATEGORIES = {"gas_outlet": "coal_boiler_ultra_low", "water_outlet": "municipal_wwtp_1a"}
+
+
 def register_fleet(store: Store, feed: LiveFeed, region: catalog.Region) -> int:
-    """Register the feed's enterprises as sites and gateway devices; returns their number."""
+    """Register the feed's enterprises as sites (with their source category) and gateway
+    devices; returns their number."""
     sites, devices = fleet_frames(enterprise_fleet(feed, region))
+    categorised = [
+        {"source_category": SOURCE_CATEGORIES[kind], **attributes}
+        for kind, attributes in zip(sites["kind"], sites["attributes"], strict=True)
+    ]
+    sites["attributes"] = pd.Series(categorised, index=sites.index, dtype=object)
     store.upsert_sites(sites, source=SOURCE)
     register_devices(store, devices)
     return len(devices)

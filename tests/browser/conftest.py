@@ -28,6 +28,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
+VIEWER = ("viewer_region", "another-long-test-password-2025")
+#: Simulated enterprises the server runs (``serve --simulate``; the demo registers 8 with its
+#: seed, so these are the same outlets): the live page shows their data (tests/browser/test_live.py).
+SIMULATED_ENTERPRISES = 8
 SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
 PAGE_TIMEOUT_MS = 60_000
 ECOBASIN = (
@@ -49,6 +53,7 @@ class DemoFacts:
     water_classes: dict[str, str] = field(default_factory=dict)  # site id -> class that month
     #: city -> year -> sectors with emission lines (issue 8)
     carbon_sectors: dict[int, dict[int, set[str]]] = field(default_factory=dict)
+    enterprises: int = 0  # enterprise outlets (gas_outlet, water_outlet) registered (issue 5)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Server:
     url: str
     facts: DemoFacts
     editor: tuple[str, str, int]  # name, password, city code of an editor made for the tests
+    viewer: tuple[str, str] = VIEWER  # name, password of a viewer made for the tests
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         # no params: keep a query already in `path` (httpx replaces it with params={})
@@ -75,11 +81,15 @@ def _read_facts(db: Path) -> DemoFacts:
             "(SELECT max(time) FROM aqi_hourly WHERE scope = 'site')"
         ).fetchall()
         water = _read_water_carbon_facts(con)
+        (enterprises,) = con.execute(
+            "SELECT count(*) FROM sites WHERE kind IN ('gas_outlet', 'water_outlet')"
+        ).fetchone()
     by_city = {int(code): int(n) for code, n in rows}
     return DemoFacts(
         air_stations=sum(by_city.values()),
         stations_by_city=by_city,
         latest_hour_aqi={str(site): None if aqi is None else int(aqi) for site, aqi in latest},
+        enterprises=int(enterprises),
         **water,
     )
 
@@ -166,10 +176,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
         str(db),
         stdin=password + "\n",
     )
+    viewer, viewer_password = VIEWER
+    _ecobasin(
+        "user",
+        "add",
+        viewer,
+        "--role",
+        "viewer",
+        "--password-stdin",
+        "--db",
+        str(db),
+        stdin=viewer_password + "\n",
+    )
     facts = _read_facts(db)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    # with the HJ 212 gateway (any free port) fed by the demo's simulated enterprises (live page)
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
+    command += ["--simulate", str(SIMULATED_ENTERPRISES), "--gateway-port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for_health(url, process)

@@ -10,7 +10,9 @@ import typer
 from ecobasin import __version__
 from ecobasin.cli import air, data, hj212, run, simulate
 from ecobasin.cli import carbon as carbon_cli
+from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
+from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
 from ecobasin.cli.users import token_app, user_app
@@ -63,6 +65,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
+app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
+app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
+carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
 
 
 def main() -> None:

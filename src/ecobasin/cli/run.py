@@ -148,9 +148,15 @@ def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | No
         f"serving 服务地址: [bold link=http://{host}:{port}/]http://{host}:{port}/[/]  (Ctrl+C to stop 停止)"
     )
     if live is not None:
+        where = (
+            "127.0.0.1 (any free port 任意空闲端口)"
+            if live.gateway_port == 0
+            else f"127.0.0.1:{live.gateway_port}"
+        )
         console.print(
-            f"HJ 212 gateway 数据采集网关: 127.0.0.1:{live.gateway_port}, "
-            f"{live.enterprises} simulated enterprises reporting 模拟企业实时上报"
+            f"HJ 212 gateway 数据采集网关: {where}, "
+            f"{live.enterprises} simulated enterprises reporting 模拟企业实时上报; "
+            f"live page 实时页面: http://{host}:{port}/live"
         )
     run_server(db_path, host=host, port=port, region=catalog.load_region(region), live=live)
 
@@ -158,11 +164,47 @@ def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | No
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    gateway: Annotated[
+        bool | None,
+        typer.Option(
+            "--gateway/--no-gateway",
+            help="Also run the HJ 212 gateway in this process (on with --simulate) "
+            "同时运行HJ 212数据采集网关.",
+            show_default=False,
+        ),
+    ] = None,
+    gateway_port: Annotated[
+        int, typer.Option(help="HJ 212 gateway port (127.0.0.1; 0: any free port) 网关端口.")
+    ] = 9212,
+    simulate: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Register and run N simulated enterprises feeding the gateway, as the demo "
+            "does 模拟企业数.",
+        ),
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the simulated enterprises (the demo's: 2025) 模拟种子.")
+    ] = 2025,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) 启动HTTP服务."""
+    """Serve the HTTP API (OpenAPI at /docs) 启动HTTP服务.
+
+    With --gateway the HJ 212 gateway runs in the same process (DuckDB lets one process write
+    the file); --simulate N also registers N simulated enterprises and runs them against it,
+    so `ecobasin serve --simulate 4` is the demo's live part on an existing database.
+    """
     config = settings(db, region, host=host, port=port)
     if not config.db.exists():
         raise fail(f"{config.db} does not exist: run `ecobasin init` or `ecobasin demo` first")
-    _serve(config.db, config.host, config.port, config.region)
+    if gateway is False and simulate:
+        raise fail("--simulate needs the gateway: drop --no-gateway 模拟企业需要网关")
+    feed = None
+    if gateway or simulate:
+        feed = LiveFeed(gateway_port=gateway_port, enterprises=simulate, seed=seed)
+        if simulate:
+            with open_store(config) as store:
+                register_fleet(store, feed, load_region(config))
+    _serve(config.db, config.host, config.port, config.region, feed)

@@ -521,4 +521,180 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        8,
+        "forecasts: saved models, forecasts with forecasters' adjustments, warnings",
+        """
+        -- Written only by ecobasin.store.forecast. Days are China Standard Time calendar days.
+        CREATE TABLE forecast_models (
+            name        VARCHAR PRIMARY KEY,      -- loaded by name (ecobasin forecast run --model)
+            format      INTEGER NOT NULL,         -- saved-model layout version
+            created_at  TIMESTAMPTZ NOT NULL,
+            metadata    JSON NOT NULL,            -- training span, cities, features, config, scores
+            payload     VARCHAR NOT NULL          -- JSON: file name -> text (LightGBM model texts)
+        );
+        CREATE TABLE forecasts (
+            issue_day   DATE NOT NULL,            -- the forecast uses data up to this day
+            issued_at   TIMESTAMPTZ NOT NULL,
+            scope       VARCHAR NOT NULL CHECK (scope IN ('city', 'site')),
+            scope_id    VARCHAR NOT NULL,         -- city code as text, or site id
+            target_day  DATE NOT NULL,
+            lead        SMALLINT NOT NULL,        -- target_day - issue_day [days]
+            model       VARCHAR NOT NULL,         -- lightgbm:<name>, persistence, climatology
+            parameter   VARCHAR NOT NULL,         -- PM2.5, PM10, O3_8h, NO2, SO2, CO, AQI
+            value       DOUBLE,                   -- [ug/m3] (CO mg/m3); AQI: the central AQI
+            lower       DOUBLE,                   -- predictive range (model quantiles)
+            upper       DOUBLE,
+            level       TINYINT,                  -- AQI rows: HJ 633 level 1..6
+            primary_pollutant VARCHAR,            -- AQI rows: 'PM2.5', 'PM2.5,PM10'; '' AQI <= 50
+            rule_set    VARCHAR,                  -- HJ633-2012 / HJ633-2026 (by target day)
+            with_meteorology BOOLEAN NOT NULL,
+            author      VARCHAR NOT NULL,         -- who ran the model
+            adjusted_value DOUBLE,                -- a forecaster's adjustment, kept beside
+            adjusted_lower DOUBLE,
+            adjusted_upper DOUBLE,
+            adjusted_level TINYINT,
+            adjusted_primary VARCHAR,
+            adjusted_by VARCHAR,
+            adjusted_at TIMESTAMPTZ,
+            adjust_reason VARCHAR,
+            PRIMARY KEY (issue_day, scope, scope_id, target_day, model, parameter)
+        );
+        CREATE SEQUENCE warning_ids START 1;
+        CREATE TABLE warnings (
+            warning_id  INTEGER PRIMARY KEY DEFAULT nextval('warning_ids'),
+            scope       VARCHAR NOT NULL CHECK (scope IN ('city', 'region')),
+            scope_id    VARCHAR NOT NULL,         -- city code as text, or region id
+            issue_day   DATE NOT NULL,
+            issued_at   TIMESTAMPTZ NOT NULL,
+            model       VARCHAR NOT NULL,         -- the forecast it was decided from
+            rule        VARCHAR NOT NULL,         -- HBDQH-2019-648, regional rule
+            level       VARCHAR NOT NULL CHECK (level IN ('yellow', 'orange', 'red')),
+            start_time  TIMESTAMPTZ NOT NULL,     -- UTC instant the first warned day begins
+            end_time    TIMESTAMPTZ NOT NULL,     -- UTC instant the last warned day ends
+            basis       JSON NOT NULL,            -- days and forecast AQI values, cities
+            reason_zh   VARCHAR NOT NULL,
+            reason_en   VARCHAR NOT NULL,
+            author      VARCHAR NOT NULL,
+            UNIQUE (scope, scope_id, issue_day, model)
+        );
+        """,
+    ),
+    (
+        9,
+        "carbon-inclusive ledger: accounts, rule sets, hash-chained entries, projects, issuance",
+        """
+        -- Written only by ecobasin.store.ledger, which appends entries and never updates or
+        -- deletes them; `ecobasin ledger verify` recomputes the hash chain (carbon.ledger).
+        CREATE TABLE ledger_accounts (
+            account_id  VARCHAR PRIMARY KEY,
+            kind        VARCHAR NOT NULL CHECK (kind IN (
+                            'person', 'organisation', 'merchant', 'project', 'pool')),
+            name        VARCHAR NOT NULL,
+            city_code   INTEGER,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        -- Every rule set version used, frozen with the hash of its canonical JSON.
+        CREATE TABLE ledger_rule_sets (
+            rule_set    VARCHAR NOT NULL,
+            version     VARCHAR NOT NULL,
+            valid_from  DATE NOT NULL,
+            content     JSON NOT NULL,
+            sha256      VARCHAR NOT NULL,
+            loaded_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (rule_set, version)
+        );
+        CREATE TABLE ledger_entries (
+            seq         BIGINT PRIMARY KEY,       -- 1, 2, 3 … without gaps
+            prev_hash   VARCHAR NOT NULL,         -- hash of entry seq - 1 (64 zeros for seq 1)
+            hash        VARCHAR NOT NULL,         -- SHA-256 of the canonical JSON of the rest
+            kind        VARCHAR NOT NULL CHECK (kind IN (
+                            'earn', 'redeem', 'donate', 'expire', 'issue', 'retire')),
+            account     VARCHAR NOT NULL,
+            counterparty VARCHAR NOT NULL,        -- receiver of a donation, merchant; '' else
+            points      DECIMAL(18, 3) NOT NULL,  -- magnitude [points]; the kind gives the sign
+            grams       DECIMAL(24, 3) NOT NULL,  -- magnitude [g CO2e]
+            rule_set    VARCHAR NOT NULL,
+            rule_version VARCHAR NOT NULL,
+            behaviour   VARCHAR NOT NULL,
+            evidence_source VARCHAR NOT NULL,
+            evidence_ref VARCHAR NOT NULL,
+            idem_key    VARCHAR NOT NULL UNIQUE,  -- event id, request key, issue:<project>:<period>
+            dedupe_key  VARCHAR NOT NULL,         -- account|behaviour|day of once-a-day behaviours
+            occurred_at TIMESTAMPTZ NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            detail      VARCHAR NOT NULL          -- JSON text: quantity, formula, cap …
+        );
+        -- The last entry (seq, hash), moved in the same transaction as each append.
+        CREATE TABLE ledger_head (
+            id          TINYINT PRIMARY KEY CHECK (id = 1),
+            seq         BIGINT NOT NULL,
+            hash        VARCHAR NOT NULL,
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ledger_projects (
+            project_id  VARCHAR PRIMARY KEY,
+            name        VARCHAR NOT NULL,
+            methodology VARCHAR NOT NULL,
+            owner       VARCHAR NOT NULL,         -- account credited on issuance
+            city_code   INTEGER,
+            ef_grid     DECIMAL(18, 6),           -- registered grid factor [t CO2/MWh], if any
+            registered_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ledger_monitoring (
+            project_id  VARCHAR NOT NULL,
+            period_id   VARCHAR NOT NULL,         -- 2024H1, 2024 …
+            period_start DATE NOT NULL,
+            period_end  DATE NOT NULL,
+            inputs      JSON NOT NULL,
+            baseline_t  DECIMAL(24, 6) NOT NULL,  -- BE [t CO2e]
+            project_t   DECIMAL(24, 6) NOT NULL,  -- PE
+            leakage_t   DECIMAL(24, 6) NOT NULL,  -- LE
+            reduction_t DECIMAL(24, 6) NOT NULL,  -- ER = BE - PE - LE
+            formula     VARCHAR NOT NULL,
+            verified_by VARCHAR,                  -- third-party verifier; NULL = not verified
+            verified_at TIMESTAMPTZ,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (project_id, period_id)
+        );
+        CREATE TABLE ledger_issuances (
+            project_id  VARCHAR NOT NULL,
+            period_id   VARCHAR NOT NULL,
+            seq         BIGINT NOT NULL,          -- the issue entry
+            tonnes      DECIMAL(24, 6) NOT NULL,
+            issued_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (project_id, period_id)
+        );
+        """,
+    ),
+    (
+        10,
+        "partners: role partner with scopes and a rate limit per partner (ledger API)",
+        """
+        -- The users table again, its role check now with 'partner' (DuckDB cannot alter a
+        -- CHECK constraint): same columns, rows and id sequence.
+        CREATE TABLE users_v10 (
+            user_id     INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+            name        VARCHAR NOT NULL UNIQUE,
+            role        VARCHAR NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'partner')),
+            city_code   INTEGER,                  -- editors: the one city they write
+            password_hash VARCHAR NOT NULL,       -- Argon2id PHC string
+            disabled    BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL,
+            CHECK ((role = 'editor') = (city_code IS NOT NULL))
+        );
+        INSERT INTO users_v10 SELECT * FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_v10 RENAME TO users;
+        -- Written only by ecobasin.store.users. One row per partner user: what its tokens may
+        -- do on the ledger API and how often (token bucket: rate per minute, burst).
+        CREATE TABLE partners (
+            user_id     INTEGER PRIMARY KEY,
+            scopes      VARCHAR[] NOT NULL,       -- ledger:events, ledger:redeem
+            rate_per_minute DOUBLE NOT NULL CHECK (rate_per_minute > 0),
+            burst       INTEGER NOT NULL CHECK (burst >= 1),
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

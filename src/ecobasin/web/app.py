@@ -17,7 +17,7 @@ from ecobasin import catalog
 from ecobasin.live import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
-from ecobasin.web.routers import api_router, pages_router
+from ecobasin.web.routers import api_router, live_pages_router, pages_router
 from ecobasin.web.routers.pages import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
@@ -92,6 +92,11 @@ def create_app(
             },
             {"name": "map", "description": "The region's AQI map for one hour or day (一张图)."},
             {
+                "name": "live",
+                "description": "Enterprise outlets' latest readings against their limits, "
+                "the HJ 212 gateway's status (实时监控; restricted).",
+            },
+            {
                 "name": "rankings",
                 "description": "City assessment and ranking as `ecobasin evaluate` (HJ 663).",
             },
@@ -106,6 +111,7 @@ def create_app(
     problems.install(app)
     # the principal on every page, so the navigation shows who is signed in
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
+    app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)

@@ -10,7 +10,10 @@ from ecobasin.web.routers import (
     aqi,
     carbon,
     cities,
+    forecast,
     health,
+    ledger,
+    live,
     map,
     observations,
     pages,
@@ -21,7 +24,7 @@ from ecobasin.web.routers import (
     writes,
 )
 
-__all__ = ["API_PREFIX", "api_router", "pages_router"]
+__all__ = ["API_PREFIX", "api_router", "live_pages_router", "pages_router"]
 
 API_PREFIX = "/api/v1"
 
@@ -37,5 +40,9 @@ for _module in (admin, writes):  # rights (issue 4): /me, /users, /tokens, write
 api_router.include_router(alarms.router)  # alarms (issue 5): /alarms, /limits
 api_router.include_router(water.router)  # surface water (issue 7): /water/...
 api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
+api_router.include_router(forecast.router)  # forecasts (issue 6): /forecasts, /warnings
+api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /ledger/...
+api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
+live_pages_router = live.page_router  # /live (issues 4, 5)

@@ -29,6 +29,7 @@ from ecobasin.standards import air_tables, water_tables
 from ecobasin.store import carbon as store_carbon
 from ecobasin.store import queries
 from ecobasin.store import water as store_water
+from ecobasin.water import calendar as water_calendar
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 
@@ -155,16 +156,32 @@ def _region_cities(region: catalog.Region, lang: Lang) -> list[dict[str, Any]]:
     ]
 
 
+def _air_span(cursor: Any, region: catalog.Region) -> dict[str, pd.Timestamp | None]:
+    """First and last hour of the stored air quality (the city AQI table), else of all
+    observations: enterprise data arriving live through the gateway (``ecobasin serve
+    --simulate``) must not move the air pages to a year without air data."""
+    rows = cursor.execute(
+        "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
+    ).fetchall()
+    if rows and rows[0][0] is not None:
+        first, last = rows[0]
+        return {
+            "first_time": pd.Timestamp(first, tz="UTC"),
+            "last_time": pd.Timestamp(last, tz="UTC"),
+        }
+    return queries.summary(cursor, region.cities)
+
+
 def _last_hour_cst(cursor: Any, region: catalog.Region) -> pd.Timestamp | None:
     """The start of the last stored hour in China Standard Time (its hour-ending instant minus
     one hour, so 24:00 of 31 December still counts to that year and month)."""
-    last = queries.summary(cursor, region.cities)["last_time"]
+    last = _air_span(cursor, region)["last_time"]
     return None if last is None else last.tz_convert("Asia/Shanghai") - _ONE_HOUR
 
 
 def _years(cursor: Any, region: catalog.Region) -> list[int]:
-    """The years with observations, newest first (none when the store is empty)."""
-    span = queries.summary(cursor, region.cities)
+    """The years with air quality, newest first (none when the store is empty)."""
+    span = _air_span(cursor, region)
     if span["first_time"] is None or span["last_time"] is None:
         return []
     first = (span["first_time"].tz_convert("Asia/Shanghai") - _ONE_HOUR).year
@@ -364,6 +381,32 @@ def water_page(
         cities=_region_cities(region, lang),
         selected_month=period if period in months else (months[0] if months else None),
         **context,
+    )
+
+
+@router.get("/water/section/{site_id}", response_class=HTMLResponse)
+def water_section_page(
+    request: Request,
+    site_id: str,
+    cursor: CursorDep,
+    year: Annotated[int | None, Query(description="CST year shown first.")] = None,
+) -> HTMLResponse:
+    """One water section: its facts, the class calendar of a year (months, and days with
+    automatic data), the main items against Class III and main pollutants by month."""
+    lang = page_lang(request)
+    found = water_calendar.section_facts(cursor, site_id)
+    if found is None:
+        return _not_found(request, f"没有水质断面 {site_id} · no water section {site_id}")
+    years = found["years"]
+    return _render(
+        request,
+        "water_section.html",
+        page="water",
+        section=found["section"],
+        water_years=years,
+        selected_year=year if year in years else (years[0] if years else None),
+        water_classes=_water_classes(lang),
+        water_parameters=_water_parameters(cursor),
     )
 
 

@@ -221,7 +221,7 @@ async function start() {
   map.on("click", (p) => {
     if (p.componentType === "geo") location.href = `/city/${p.name}`;
     else if (p.data?.station) location.href = `/station/${encodeURIComponent(p.data.station.site_id)}`;
-    else if (p.data?.section) location.href = `/water?period=${encodeURIComponent(water?.month ?? "")}`;
+    else if (p.data?.section) location.href = `/water/section/${encodeURIComponent(p.data.section.site_id)}`;
   });
 }
 
@@ -267,6 +267,7 @@ function renderWater(w) {
   map.setOption(
     {
       tooltip: {
+        enterable: true, // the section tooltip links to the section page
         formatter: (p) =>
           p.componentType === "geo" ? waterCityTip(p.name, w) : sectionTip(p.data.section, p.data.result, w.month),
       },

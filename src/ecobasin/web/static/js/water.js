@@ -71,7 +71,7 @@ function renderSections(items) {
     const section = sectionById.get(r.site_id) ?? { site_id: r.site_id, name_zh: r.name_zh, name_en: r.name_en };
     const names = sectionNames(section);
     const name = document.createElement("span");
-    name.append(document.createTextNode(names.name), " ");
+    name.append(link(`/water/section/${encodeURIComponent(r.site_id)}`, names.name), " ");
     const id = document.createElement("span");
     id.className = "muted";
     id.textContent = r.site_id;

@@ -104,6 +104,8 @@ export function sectionTip(section, result, period) {
     `<div>${msg("water_target")}: ${escapeHtml(result.target_class ?? "—")} · ${escapeHtml(targetText(result.meets_target))}</div>` +
     `<div>${msg("water_main_pollutants")}: ${escapeHtml(pollutantsText(result.main_pollutants))}</div>` +
     `<div>${msg("water_cwqi")}: ${fmtUpTo(result.cwqi, 4)}${result.tli === null ? "" : ` · TLI ${fmtUpTo(result.tli, 2)}`}</div>` +
-    `<table><caption class="muted">${msg("water_means")}</caption>${valueRows(result)}</table></div>`
+    `<table><caption class="muted">${msg("water_means")}</caption>${valueRows(result)}</table>` +
+    `<div class="muted tip-link">${msg("water_section_page")}: ` +
+    `<a href="/water/section/${encodeURIComponent(section.site_id)}">${escapeHtml(section.site_id)}</a></div></div>`
   );
 }

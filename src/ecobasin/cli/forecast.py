@@ -1,0 +1,391 @@
+"""``ecobasin forecast``: train, run, backtest, adjust and warnings (issue 6)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.forecast import models as fm
+from ecobasin.forecast.aqi_range import forecast_aqi
+from ecobasin.forecast.backtest import backtest as run_backtest
+from ecobasin.forecast.features import complete_grid
+from ecobasin.forecast.warning import city_warning, regional_warning
+from ecobasin.store import Store
+from ecobasin.store import forecast as sf
+from ecobasin.timebase import CST
+
+app = typer.Typer(
+    help="Air-quality forecasts and heavy-pollution warnings 空气质量预报与重污染预警.",
+    no_args_is_help=True,
+)
+
+NoMet = Annotated[
+    bool, typer.Option("--no-met", help="Ignore meteorology 不使用气象数据.", show_default=False)
+]
+ModelName = Annotated[str, typer.Option("--model", help="Saved model name 模型名称.")]
+
+
+def _day(text: str | None, what: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{what} {text!r} is not a date YYYY-MM-DD 日期格式错误") from None
+
+
+def _required_day(text: str, what: str) -> date:
+    day = _day(text, what)
+    assert day is not None
+    return day
+
+
+def _scores_view(scores: pd.DataFrame) -> pd.DataFrame:
+    cols = [
+        "model",
+        "lead",
+        "n",
+        "level_acc",
+        "within_one",
+        "range_hit",
+        "primary_acc",
+        "pm25_rmse",
+        "o3_rmse",
+        "aqi_rmse",
+        "aqi_bias",
+        "ts_100",
+        "ts_200",
+    ]
+    return scores[[c for c in cols if c in scores]].round(3)
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Option(help="Name to save the model under 模型名称.")] = "default",
+    train_from: Annotated[
+        str | None, typer.Option("--from", help="First issue day 起始日.")
+    ] = None,
+    train_to: Annotated[str | None, typer.Option("--to", help="Last target day 截止日.")] = None,
+    no_met: NoMet = False,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Train persistence, climatology and LightGBM on the stored data and save them 训练模型."""
+    config = settings(db, region)
+    cfg = fm.GBMConfig(use_met=not no_met)
+    with open_store(config) as store:
+        daily, met = sf.forecast_inputs(store, with_met=not no_met)
+        if daily.empty:
+            raise fail("no daily air-quality data in the store: import observations first")
+        end = _day(train_to, "--to") or pd.Timestamp(daily["day"].max()).date()
+        console.print(f"training 训练 on {len(daily):,} city-days up to {end} …")
+        try:
+            models, meta = fm.train_bundle(
+                daily, met, train_end=end, train_start=_day(train_from, "--from"), config=cfg
+            )
+        except ValueError as error:
+            raise fail(str(error)) from None
+        sf.save_model(store, name, fm.bundle_payload(models, meta), meta)
+    if not meta["with_meteorology"]:
+        console.print("[yellow]no meteorology: the model runs without it 无气象数据[/]")
+    held = pd.DataFrame([{"pollutant|lead": k, **v} for k, v in meta.get("scores", {}).items()])
+    if not held.empty:
+        console.print(table(held.round(3), "held-out (latest 20 % of training days) 验证集"))
+    console.print(
+        f"[green]saved 已保存[/] model {name!r}: {meta['trained_from']} → {meta['trained_to']}, "
+        f"cities {', '.join(meta['cities'])}, pollutants {', '.join(meta['pollutants'])}"
+    )
+
+
+def _load(store: Store, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    payload = sf.load_model(store, name)
+    if payload is None:
+        raise fail(f"no saved model {name!r}: run `ecobasin forecast train --name {name}` first")
+    return fm.bundle_from_payload(payload)
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
+
+
+def forecast_frames(
+    models: dict[str, Any],
+    meta: dict[str, Any],
+    daily: pd.DataFrame,
+    met: pd.DataFrame | None,
+    issue_day: date,
+    model_name: str,
+    author: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings."""
+    leads = list(meta["leads"])
+    use_met = bool(meta["with_meteorology"]) and met is not None
+    grid = complete_grid(daily, met if use_met else None, extra_days=max(leads))
+    issued = datetime.now(UTC)
+    rows: list[pd.DataFrame] = []
+    warn_rows: list[dict[str, Any]] = []
+    city_warns = {}
+    for name, model in models.items():
+        label = f"lightgbm:{model_name}" if name == "lightgbm" else name
+        fc = model.predict(grid, [pd.Timestamp(issue_day)], leads).assign(model=label)
+        if fc.empty:
+            continue
+        aqi = forecast_aqi(fc)
+        rows.append(fc.rename(columns={"city": "scope_id", "pollutant": "parameter"}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "scope_id": aqi["city"],
+                    "target_day": aqi["target_day"],
+                    "lead": aqi["lead"],
+                    "model": label,
+                    "parameter": "AQI",
+                    "value": aqi["aqi"],
+                    "lower": aqi["aqi_lower"],
+                    "upper": aqi["aqi_upper"],
+                    "level": aqi["level"].where(aqi["level"] > 0),
+                    "primary_pollutant": aqi["primary"],
+                    "rule_set": aqi["rule_set"],
+                }
+            )
+        )
+        if name != "lightgbm":
+            continue
+        for city, g in aqi.sort_values("lead").groupby("city"):
+            days = [pd.Timestamp(d).date() for d in g["target_day"]]
+            w = city_warning(days, [None if pd.isna(v) else float(v) for v in g["aqi"]])
+            city_warns[str(city)] = w
+            if w.level != "none" and w.start and w.end:
+                warn_rows.append(
+                    {
+                        "scope": "city",
+                        "scope_id": str(city),
+                        "level": w.level,
+                        "rule": "HBDQH-2019-648",
+                        "start_time": _day_start_utc(w.start),
+                        "end_time": _day_start_utc(w.end + timedelta(days=1)),
+                        "basis": {
+                            "days": [[d.isoformat(), v] for d, v in w.days],
+                            "condition": w.condition,
+                        },
+                        "reason_zh": w.reason_zh,
+                        "reason_en": w.reason_en,
+                    }
+                )
+    level, cities, start, end = regional_warning(city_warns, max(1, len(city_warns)))
+    if level != "none" and start and end:
+        warn_rows.append(
+            {
+                "scope": "region",
+                "scope_id": "region",
+                "level": level,
+                "rule": "regional: >= 3 cities",
+                "start_time": _day_start_utc(start),
+                "end_time": _day_start_utc(end + timedelta(days=1)),
+                "basis": {"cities": cities},
+                "reason_zh": f"区域{level}预警：{len(cities)}个城市同时达到",
+                "reason_en": f"regional {level}: {len(cities)} cities reach it together",
+            }
+        )
+    forecasts = pd.concat(rows, ignore_index=True)
+    forecasts = forecasts.assign(
+        issue_day=pd.Timestamp(issue_day),
+        issued_at=issued,
+        scope="city",
+        with_meteorology=use_met,
+        author=author,
+    )
+    warnings = pd.DataFrame(warn_rows)
+    if not warnings.empty:
+        warnings = warnings.assign(
+            issue_day=pd.Timestamp(issue_day),
+            issued_at=issued,
+            model=f"lightgbm:{model_name}",
+            author=author,
+        )
+    return forecasts, warnings
+
+
+@app.command()
+def run(
+    day: Annotated[str, typer.Option("--date", help="Issue day (data up to it) 发布日.")],
+    model: ModelName = "default",
+    author: Annotated[str | None, typer.Option(help="Who runs it 发布人.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Forecast day +1 … +7 for every city from data up to --date, store it with warnings 预报."""
+    config = settings(db, region)
+    issue_day = _required_day(day, "--date")
+    who = author or getpass.getuser()
+    with open_store(config) as store:
+        models, meta = _load(store, model)
+        daily, met = sf.forecast_inputs(store, end=issue_day, with_met=meta["with_meteorology"])
+        if daily.empty or pd.Timestamp(daily["day"].max()).date() < issue_day - timedelta(days=2):
+            raise fail(f"no air-quality data up to {issue_day}: nothing to forecast from")
+        if meta["with_meteorology"] and (
+            met is None or pd.Timestamp(met["day"].max()).date() <= issue_day
+        ):
+            console.print(
+                "[yellow]model trained with meteorology, but no meteorological forecast after "
+                f"{issue_day} is stored: it runs with them missing 缺少气象预报[/]"
+            )
+        forecasts, warnings = forecast_frames(models, meta, daily, met, issue_day, model, who)
+        sf.replace_forecasts(store, forecasts)
+        sf.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")
+    aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]
+    view = pd.DataFrame(
+        {
+            "city 城市": aqi["scope_id"],
+            "day 日期": pd.to_datetime(aqi["target_day"]).dt.strftime("%Y-%m-%d"),
+            "lead 时效": aqi["lead"],
+            "AQI": aqi["value"].round(0),
+            "range 范围": [
+                f"{lo:.0f}–{hi:.0f}" for lo, hi in zip(aqi["lower"], aqi["upper"], strict=True)
+            ],
+            "level 级别": aqi["level"].astype("Int64"),
+            "primary 首要污染物": aqi["primary_pollutant"],
+        }
+    )
+    console.print(table(view, f"AQI forecast 空气质量预报 issued {issue_day}"))
+    for w in warnings.to_dict("records") if not warnings.empty else []:
+        console.print(f"[bold red]{w['scope_id']}[/]: {w['reason_zh']} / {w['reason_en']}")
+    typer.echo(forecasts.to_csv(index=False), nl=False)
+
+
+@app.command()
+def backtest(
+    test_from: Annotated[str, typer.Option("--from", help="First target day 起始日.")],
+    test_to: Annotated[str, typer.Option("--to", help="Last target day 截止日.")],
+    train_from: Annotated[
+        str | None, typer.Option("--train-from", help="First training day 训练起始日.")
+    ] = None,
+    refit_every: Annotated[
+        int | None, typer.Option(help="Re-train every N days (rolling origin) 滚动重训天数.")
+    ] = None,
+    no_met: NoMet = False,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Rolling-origin backtest of persistence, climatology and LightGBM 回测检验."""
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        daily, met = sf.forecast_inputs(store, with_met=not no_met)
+    try:
+        result = run_backtest(
+            daily,
+            met,
+            test_from=_day(test_from, "--from"),
+            test_to=_day(test_to, "--to"),
+            train_from=_day(train_from, "--train-from"),
+            config=replace(fm.GBMConfig(), use_met=not no_met),
+            refit_every=refit_every,
+        )
+    except ValueError as error:
+        raise fail(str(error)) from None
+    met_note = (
+        "with meteorology (observed, as a perfect forecast)"
+        if result.metadata["with_meteorology"]
+        else "without meteorology"
+    )
+    console.print(
+        table(_scores_view(result.scores), f"backtest 回测 {test_from} → {test_to}, {met_note}")
+    )
+    typer.echo(result.scores.to_csv(index=False), nl=False)
+
+
+@app.command()
+def adjust(
+    day: Annotated[str, typer.Option("--date", help="Issue day 发布日.")],
+    city: Annotated[str, typer.Option(help="City code 城市代码.")],
+    target: Annotated[str, typer.Option("--target", help="Target day 预报日.")],
+    aqi: Annotated[str, typer.Option(help="AQI or range, e.g. 80 or 75-105 指数或范围.")],
+    reason: Annotated[str, typer.Option(help="Why 调整原因.")],
+    model: ModelName = "default",
+    primary: Annotated[str | None, typer.Option(help="Primary pollutant 首要污染物.")] = None,
+    author: Annotated[str | None, typer.Option(help="Forecaster 预报员.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Adjust a model's AQI forecast; the model's value is kept beside it 人工订正."""
+    from ecobasin.standards.air_index import aqi_level
+
+    parts = aqi.replace("–", "-").split("-")
+    try:
+        nums = [float(p) for p in parts if p.strip()]
+    except ValueError:
+        raise fail(f"--aqi {aqi!r}: give a number or a range like 75-105") from None
+    if not 1 <= len(nums) <= 2 or len(reason.strip()) < 3:
+        raise fail("--aqi needs one number or a range, --reason at least 3 characters")
+    lo, hi = min(nums), max(nums)
+    value = (lo + hi) / 2
+    config = settings(db, region)
+    with open_store(config) as store:
+        n = sf.adjust_forecast(
+            store,
+            issue_day=_required_day(day, "--date"),
+            city=city,
+            target_day=_required_day(target, "--target"),
+            model=f"lightgbm:{model}",
+            parameter="AQI",
+            value=value,
+            lower=lo,
+            upper=hi,
+            level=int(aqi_level([round(value)])[0]),
+            primary=primary,
+            author=author or getpass.getuser(),
+            reason=reason.strip(),
+        )
+    if not n:
+        raise fail(f"no stored AQI forecast of {city} for {target} issued {day} by {model!r}")
+    console.print(f"[green]adjusted 已订正[/] {city} {target}: AQI {lo:.0f}–{hi:.0f} ({reason})")
+
+
+@app.command()
+def warnings(
+    day: Annotated[str | None, typer.Option("--date", help="Issue day 发布日.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """List stored heavy-pollution warnings 重污染天气预警列表."""
+    config = settings(db, region)
+    d = _day(day, "--date")
+    with open_store(config, read_only=True) as store:
+        rows = sf.warning_rows(store, start=d, end=d)
+    view = (
+        rows[["issue_day", "scope", "scope_id", "level", "start_time", "end_time", "reason_en"]]
+        if not rows.empty
+        else rows
+    )
+    console.print(table(view, "warnings 预警"))
+    typer.echo(json.dumps(rows.astype(str).to_dict("records"), ensure_ascii=False))
+
+
+@app.command("models")
+def list_models(db: DbOption = None, region: RegionOption = None) -> None:
+    """List saved models with their training span 已保存的模型."""
+    config = settings(db, region)
+    with open_store(config, read_only=True) as store:
+        rows = sf.model_names(store)
+    out = []
+    for r in rows.to_dict("records"):
+        meta = json.loads(r["metadata"])
+        out.append(
+            {
+                "name": r["name"],
+                "created_at": str(r["created_at"]),
+                "trained": f"{meta['trained_from']} → {meta['trained_to']}",
+                "cities": ",".join(meta["cities"]),
+                "pollutants": ",".join(meta["pollutants"]),
+                "meteorology": meta["with_meteorology"],
+            }
+        )
+    console.print(table(pd.DataFrame(out), "models 模型"))
+    typer.echo(json.dumps(out, ensure_ascii=False))

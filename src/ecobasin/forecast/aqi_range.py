@@ -1,0 +1,129 @@
+"""Forecast AQI, its published range, level and primary pollutant (pure).
+
+A daily forecast is published as an AQI range (e.g. 75–105), a level and a primary pollutant
+(HJ 633-2026 §4.2.5: daily forecasts are computed like the daily report). Here the range comes
+from the models' predictive quantiles, not a fixed width: IAQI is non-decreasing in each
+concentration and AQI is the maximum IAQI, so the AQI of the lower (upper) pollutant quantiles is
+the matching quantile of the AQI when the pollutants move together; the range is
+``[AQI(lower quantiles), AQI(upper quantiles)]`` and always contains the central AQI.
+
+The AQI is that of the forecast indicators (a forecast need not cover all six; under HJ 633-2012
+the O3 1-h indicator is not forecast), computed with the rule set of the target day.
+
+References
+----------
+.. [1] HJ 633-2012 §4.4, §5.1.2; HJ 633-2026 §4.2.2, §4.2.4, §4.2.5, §4.3.1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ecobasin.standards.air_index import aqi_arrays, aqi_level
+from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
+
+__all__ = ["aqi_table", "forecast_aqi", "observed_aqi"]
+
+_KEYS = ("model", "city", "issue_day", "lead", "target_day")
+
+
+def _rule_sets(days: pd.Series) -> npt.NDArray[np.str_]:
+    d = pd.to_datetime(days).to_numpy().astype("datetime64[D]")
+    return np.where(d < np.datetime64(DEFAULT_SWITCH_DATE, "D"), "HJ633-2012", "HJ633-2026")
+
+
+def aqi_table(concentrations: pd.DataFrame, days: pd.Series) -> pd.DataFrame:
+    """Daily AQI, level and primary pollutant of rows of daily concentrations.
+
+    Parameters
+    ----------
+    concentrations : pandas.DataFrame
+        Daily indicator columns (``PM2.5``, ``PM10``, ``O3_8h``, ``O3_1h``, ``NO2``, ``SO2``
+        [µg/m³], ``CO`` [mg/m³]); absent or NaN count as missing.
+    days : pandas.Series
+        The local day of each row (chooses HJ 633-2012 or -2026).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``aqi`` (float, NaN when no indicator), ``level`` (1–6, 0 when missing), ``primary``
+        (``"PM2.5"``, ``"PM2.5,PM10"`` on ties, ``""`` when AQI ≤ 50), ``rule_set``. The AQI is
+        that of the available indicators (no HJ 633-2026 §5.3.1 publication rule: a forecast
+        names its AQI).
+    """
+    n = len(concentrations)
+    aqi = np.full(n, np.nan)
+    primary = np.full(n, "", dtype=object)
+    rules = _rule_sets(days.reset_index(drop=True))
+    cols = {
+        c: concentrations[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        for c in concentrations.columns
+    }
+    for rs in np.unique(rules):
+        sel = rules == rs
+        res = aqi_arrays({c: v[sel] for c, v in cols.items()}, str(rs), "daily", length=n)
+        a = res.aqi_unpublished.astype(np.float64)
+        a[a < 0] = np.nan
+        aqi[sel] = a
+        iaqi = np.stack([res.iaqi[lab] for lab in res.labels])
+        best = iaqi.max(axis=0)
+        names = []
+        for j in range(int(sel.sum())):
+            if best[j] <= 50:
+                names.append("")
+                continue
+            names.append(",".join(lab for k, lab in enumerate(res.labels) if iaqi[k, j] == best[j]))
+        primary[sel] = names
+    level = aqi_level(np.where(np.isnan(aqi), -1, aqi)).astype(np.int64)
+    return pd.DataFrame({"aqi": aqi, "level": level, "primary": primary, "rule_set": rules})
+
+
+def observed_aqi(daily: pd.DataFrame) -> pd.DataFrame:
+    """Observed city daily AQI, level and primary pollutant (``city``, ``day`` + the columns
+    of :func:`aqi_table`) from the city daily concentrations."""
+    pols = [c for c in ("PM2.5", "PM10", "O3_8h", "O3_1h", "NO2", "SO2", "CO") if c in daily]
+    table = aqi_table(daily[pols].reset_index(drop=True), daily["day"])
+    out = pd.concat([daily[["city", "day"]].reset_index(drop=True), table], axis=1)
+    out["city"] = out["city"].astype(str)
+    return out
+
+
+def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
+    """AQI forecast with its range from a long forecast frame.
+
+    Parameters
+    ----------
+    forecast : pandas.DataFrame
+        Long frame (:data:`ecobasin.forecast.models.FORECAST_COLUMNS`, optionally ``model``):
+        per pollutant ``value``, ``lower``, ``upper``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Keys (``model`` when given, ``city``, ``issue_day``, ``lead``, ``target_day``) and
+        ``aqi``, ``aqi_lower``, ``aqi_upper``, ``level``, ``level_lower``, ``level_upper``,
+        ``primary``, ``rule_set``.
+    """
+    keys = [k for k in _KEYS if k in forecast]
+    wide = forecast.pivot_table(
+        index=keys, columns="pollutant", values=["value", "lower", "upper"], aggfunc="first"
+    )
+    index = wide.index.to_frame(index=False)
+    days = index["target_day"]
+    out = index.copy()
+    parts = {}
+    for part in ("value", "lower", "upper"):
+        conc = pd.DataFrame(wide[part]).reset_index(drop=True)
+        conc.columns = pd.Index([str(c) for c in conc.columns])
+        parts[part] = aqi_table(conc, days)
+    out["aqi"] = parts["value"]["aqi"].to_numpy()
+    out["aqi_lower"] = np.fmin(parts["lower"]["aqi"].to_numpy(), out["aqi"].to_numpy())
+    out["aqi_upper"] = np.fmax(parts["upper"]["aqi"].to_numpy(), out["aqi"].to_numpy())
+    out["level"] = parts["value"]["level"].to_numpy()
+    out["level_lower"] = aqi_level(np.nan_to_num(out["aqi_lower"].to_numpy(), nan=-1))
+    out["level_upper"] = aqi_level(np.nan_to_num(out["aqi_upper"].to_numpy(), nan=-1))
+    out["primary"] = parts["value"]["primary"].to_numpy()
+    out["rule_set"] = parts["value"]["rule_set"].to_numpy()
+    return out

@@ -1,0 +1,226 @@
+"""Forecast verification as Chinese forecasting centres score forecasts (pure).
+
+Scores per model, city and lead (DB32/T 4678-2024 §6; CNEMC practice; Wang Xiaoyan et al. 2022):
+
+* AQI level accuracy: the forecast level (of the central AQI) equals the observed level; also
+  "within one level" (|forecast - observed| ≤ 1).
+* AQI range hit rate: the observed AQI lies in the forecast range ``[lower, upper]``.
+* Primary-pollutant accuracy: on days with observed AQI > 50, the forecast names one of the
+  observed primary pollutants (ties: any shared pollutant is a hit).
+* RMSE, MAE and bias (forecast - observed) of PM2.5, O3 (daily maximum 8-h) and AQI.
+* Events AQI > 100 and AQI > 200: POD = hits / (hits + misses), FAR = false alarms / (hits +
+  false alarms), TS = hits / (hits + misses + false alarms).
+
+References
+----------
+.. [1] DB32/T 4678-2024 《环境空气质量预报评价规范》 §6.1, §6.2.
+.. [2] Wang Xiaoyan et al., 环境科学 2022, 43(7): 3396.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "EVENT_THRESHOLDS",
+    "continuous_scores",
+    "event_scores",
+    "level_accuracy",
+    "pair_with_observations",
+    "primary_accuracy",
+    "range_hit_rate",
+    "score_table",
+    "within_one_level",
+]
+
+#: AQI thresholds of the event scores (strictly above: light pollution, heavy pollution).
+EVENT_THRESHOLDS: tuple[int, ...] = (100, 200)
+
+Array = npt.ArrayLike
+
+
+def _valid(*arrays: Array) -> tuple[npt.NDArray[np.float64], ...]:
+    arrs = [np.asarray(a, dtype=np.float64) for a in arrays]
+    ok = np.ones(arrs[0].shape, dtype=bool)
+    for a in arrs:
+        ok &= ~np.isnan(a)
+    return tuple(a[ok] for a in arrs)
+
+
+def level_accuracy(forecast_level: Array, observed_level: Array) -> float:
+    """Share of days whose forecast AQI level equals the observed one (levels 1–6; 0 or NaN =
+    missing, left out)."""
+    f, o = _valid(forecast_level, observed_level)
+    ok = (f > 0) & (o > 0)
+    return float(np.mean(f[ok] == o[ok])) if ok.any() else float("nan")
+
+
+def within_one_level(forecast_level: Array, observed_level: Array) -> float:
+    """Share of days whose forecast level is within one level of the observed one."""
+    f, o = _valid(forecast_level, observed_level)
+    ok = (f > 0) & (o > 0)
+    return float(np.mean(np.abs(f[ok] - o[ok]) <= 1)) if ok.any() else float("nan")
+
+
+def range_hit_rate(observed: Array, lower: Array, upper: Array) -> float:
+    """Share of days whose observed AQI lies in the forecast range (bounds included)."""
+    o, lo, hi = _valid(observed, lower, upper)
+    return float(np.mean((o >= lo) & (o <= hi))) if o.size else float("nan")
+
+
+def primary_accuracy(
+    forecast: Sequence[str], observed: Sequence[str], observed_aqi: Array
+) -> float:
+    """Share of days with observed AQI > 50 whose forecast primary pollutant is an observed one.
+
+    ``forecast`` and ``observed`` hold comma-separated pollutant names (ties); an empty
+    forecast (forecast AQI ≤ 50) is a miss.
+    """
+    aqi = np.asarray(observed_aqi, dtype=np.float64)
+    hits, n = 0, 0
+    for f, o, a in zip(forecast, observed, aqi, strict=True):
+        if not a > 50 or not isinstance(o, str) or not o:
+            continue
+        n += 1
+        fs = set(f.split(",")) if isinstance(f, str) and f else set()
+        hits += bool(fs & set(o.split(",")))
+    return hits / n if n else float("nan")
+
+
+def continuous_scores(forecast: Array, observed: Array) -> dict[str, float]:
+    """RMSE, MAE and bias (mean forecast - observed) over days with both values, and ``n``."""
+    f, o = _valid(forecast, observed)
+    if not f.size:
+        return {"rmse": float("nan"), "mae": float("nan"), "bias": float("nan"), "n": 0}
+    e = f - o
+    return {
+        "rmse": float(np.sqrt(np.mean(e**2))),
+        "mae": float(np.mean(np.abs(e))),
+        "bias": float(np.mean(e)),
+        "n": int(f.size),
+    }
+
+
+def event_scores(forecast: Array, observed: Array, threshold: float) -> dict[str, float]:
+    """POD, FAR and threat score (TS) of the event "AQI > threshold".
+
+    Returns
+    -------
+    dict
+        ``pod``, ``far``, ``ts`` (NaN when undefined: no observed event for POD, no forecast
+        event for FAR, neither for TS), ``hits``, ``misses``, ``false_alarms``.
+    """
+    f, o = _valid(forecast, observed)
+    fe, oe = f > threshold, o > threshold
+    hits = int(np.sum(fe & oe))
+    misses = int(np.sum(~fe & oe))
+    fa = int(np.sum(fe & ~oe))
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else float("nan")
+
+    return {
+        "pod": ratio(hits, hits + misses),
+        "far": ratio(fa, hits + fa),
+        "ts": ratio(hits, hits + misses + fa),
+        "hits": hits,
+        "misses": misses,
+        "false_alarms": fa,
+    }
+
+
+def pair_with_observations(
+    aqi_forecast: pd.DataFrame,
+    forecast: pd.DataFrame,
+    observed: pd.DataFrame,
+    observed_aqi: pd.DataFrame,
+    pollutants: Sequence[str] = ("PM2.5", "O3_8h"),
+) -> pd.DataFrame:
+    """One row per forecast (model, city, issue day, lead) with the observed values.
+
+    Parameters
+    ----------
+    aqi_forecast : from :func:`ecobasin.forecast.aqi_range.forecast_aqi`.
+    forecast : the long pollutant forecast frame (with ``model``).
+    observed : city daily concentrations (``city``, ``day``, pollutant columns).
+    observed_aqi : from :func:`ecobasin.forecast.aqi_range.observed_aqi`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The AQI forecast columns, ``obs_aqi``, ``obs_level``, ``obs_primary`` and for each
+        pollutant ``fc_<p>`` and ``obs_<p>``.
+    """
+    keys = ["model", "city", "issue_day", "lead", "target_day"]
+    out = aqi_forecast.copy()
+    out["city"] = out["city"].astype(str)
+    oa = observed_aqi.rename(
+        columns={"day": "target_day", "aqi": "obs_aqi", "level": "obs_level"}
+    ).rename(columns={"primary": "obs_primary"})
+    out = out.merge(
+        oa[["city", "target_day", "obs_aqi", "obs_level", "obs_primary"]],
+        on=["city", "target_day"],
+        how="left",
+    )
+    obs = observed.assign(city=observed["city"].astype(str)).rename(columns={"day": "target_day"})
+    for p in pollutants:
+        if p not in set(forecast["pollutant"]):
+            continue
+        fc = forecast[forecast["pollutant"] == p][[*keys, "value"]].rename(
+            columns={"value": f"fc_{p}"}
+        )
+        fc = fc.assign(city=fc["city"].astype(str))
+        out = out.merge(fc, on=keys, how="left")
+        if p in obs:
+            out = out.merge(
+                obs[["city", "target_day", p]].rename(columns={p: f"obs_{p}"}),
+                on=["city", "target_day"],
+                how="left",
+            )
+    return out
+
+
+def _scores_of(group: pd.DataFrame, pollutants: Sequence[str]) -> dict[str, float]:
+    row: dict[str, float] = {"n": int(group["obs_aqi"].notna().sum())}
+    row["level_acc"] = level_accuracy(group["level"], group["obs_level"])
+    row["within_one"] = within_one_level(group["level"], group["obs_level"])
+    row["range_hit"] = range_hit_rate(group["obs_aqi"], group["aqi_lower"], group["aqi_upper"])
+    row["primary_acc"] = primary_accuracy(
+        group["primary"].tolist(), group["obs_primary"].tolist(), group["obs_aqi"]
+    )
+    for name in ("aqi", *pollutants):
+        fc = group["aqi"] if name == "aqi" else group.get(f"fc_{name}")
+        ob = group["obs_aqi"] if name == "aqi" else group.get(f"obs_{name}")
+        if fc is None or ob is None:
+            continue
+        s = continuous_scores(fc, ob)
+        label = name.lower().replace(".", "").replace("_8h", "")
+        for k in ("rmse", "mae", "bias"):
+            row[f"{label}_{k}"] = s[k]
+    for t in EVENT_THRESHOLDS:
+        e = event_scores(group["aqi"], group["obs_aqi"], t)
+        for k in ("pod", "far", "ts"):
+            row[f"{k}_{t}"] = e[k]
+    return row
+
+
+def score_table(
+    pairs: pd.DataFrame,
+    by: Sequence[str] = ("model", "lead"),
+    pollutants: Sequence[str] = ("PM2.5", "O3_8h"),
+) -> pd.DataFrame:
+    """Every score per group (default: model and lead) from :func:`pair_with_observations`.
+
+    Columns: ``n``, ``level_acc``, ``within_one``, ``range_hit``, ``primary_acc``,
+    ``aqi_rmse``/``_mae``/``_bias``, ``pm25_…``, ``o3_…``, ``pod_100``, ``far_100``,
+    ``ts_100``, ``pod_200``, ``far_200``, ``ts_200``.
+    """
+    rows = []
+    for key, group in pairs.groupby(list(by), sort=True):
+        values = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, values, strict=True)), **_scores_of(group, pollutants)})
+    return pd.DataFrame(rows)

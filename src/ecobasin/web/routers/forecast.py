@@ -1,0 +1,242 @@
+"""``GET /api/v1/forecasts`` (air-quality forecasts 空气质量预报), ``GET /api/v1/warnings``
+(heavy-pollution warnings 重污染天气预警) and ``POST /api/v1/forecasts/adjust`` (a forecaster's
+adjustment 人工订正, kept beside the model's value; editors of the city or admins)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from ecobasin.standards.air_index import aqi_level
+from ecobasin.store import forecast as store_forecast
+from ecobasin.web.deps import CursorDep
+from ecobasin.web.problems import ProblemError, problem_responses
+from ecobasin.web.security import accounts
+from ecobasin.web.security.deps import Writer, authorize
+
+router = APIRouter(tags=["forecasts"], responses=problem_responses(422))
+
+
+class Forecast(BaseModel):
+    """One forecast value 预报值: a pollutant concentration or the AQI of a day."""
+
+    city: str = Field(description="City code (GB/T 2260).", examples=["510100"])
+    issue_day: date = Field(description="Issue day (data up to it), CST 发布日.")
+    target_day: date = Field(description="Forecast day, CST 预报日.")
+    lead: int = Field(description="Days ahead 预报时效.")
+    model: str = Field(examples=["lightgbm:default", "persistence", "climatology"])
+    parameter: str = Field(examples=["AQI", "PM2.5", "O3_8h"])
+    value: float | None = Field(description="Central value [µg/m³; CO mg/m³; AQI].")
+    lower: float | None = Field(description="Lower end of the predictive range 范围下限.")
+    upper: float | None = Field(description="Upper end 范围上限.")
+    level: int | None = Field(default=None, description="AQI level 1-6 (AQI rows).")
+    primary: str | None = Field(default=None, description="Primary pollutant 首要污染物.")
+    rule_set: str | None = None
+    with_meteorology: bool
+    author: str
+    adjusted: dict[str, Any] | None = Field(
+        default=None,
+        description="A forecaster's adjustment (value, lower, upper, level, primary, by, at, "
+        "reason); the model's value stays beside it.",
+    )
+
+
+class PollutionWarning(BaseModel):
+    """A heavy-pollution weather warning 重污染天气预警."""
+
+    warning_id: int
+    scope: str = Field(description="city or region.")
+    scope_id: str
+    issue_day: date
+    level: str = Field(description="yellow 黄色, orange 橙色, red 红色.")
+    start_time: str = Field(description="UTC instant the first warned day begins.")
+    end_time: str
+    rule: str
+    model: str
+    basis: dict[str, Any] = Field(description="Days and forecast AQI values; or the cities.")
+    reason_zh: str
+    reason_en: str
+
+
+class Adjustment(BaseModel):
+    """A forecaster's AQI adjustment 人工订正."""
+
+    city: str = Field(examples=["510100"])
+    issue_day: date
+    target_day: date
+    model: str = Field(default="lightgbm:default")
+    aqi_lower: float = Field(ge=0, le=500)
+    aqi_upper: float = Field(ge=0, le=500)
+    primary: str | None = Field(default=None, max_length=40)
+    reason: str = Field(min_length=3, max_length=500, description="Why 订正原因.")
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _forecast(row: Mapping[Any, Any]) -> Forecast:
+    adjusted = None
+    if row.get("adjusted_by") is not None and not pd.isna(row.get("adjusted_by")):
+        adjusted = {
+            "value": _num(row["adjusted_value"]),
+            "lower": _num(row["adjusted_lower"]),
+            "upper": _num(row["adjusted_upper"]),
+            "level": None if pd.isna(row["adjusted_level"]) else int(row["adjusted_level"]),
+            "primary": _text(row["adjusted_primary"]),
+            "by": row["adjusted_by"],
+            "at": str(row["adjusted_at"]),
+            "reason": row["adjust_reason"],
+        }
+    level = row.get("level")
+    return Forecast(
+        city=str(row["scope_id"]),
+        issue_day=row["issue_day"],
+        target_day=row["target_day"],
+        lead=int(row["lead"]),
+        model=row["model"],
+        parameter=row["parameter"],
+        value=_num(row["value"]),
+        lower=_num(row["lower"]),
+        upper=_num(row["upper"]),
+        level=None if level is None or pd.isna(level) else int(level),
+        primary=_text(row.get("primary_pollutant")),
+        rule_set=_text(row.get("rule_set")),
+        with_meteorology=bool(row["with_meteorology"]),
+        author=row["author"],
+        adjusted=adjusted,
+    )
+
+
+@router.get("/forecasts", response_model=list[Forecast])
+def forecasts(
+    cursor: CursorDep,
+    issue_day: Annotated[date | None, Query(description="Issue day; default the latest.")] = None,
+    city: Annotated[list[str] | None, Query(description="City codes 城市.")] = None,
+    model: Annotated[list[str] | None, Query()] = None,
+    parameter: Annotated[list[str] | None, Query(examples=["AQI"])] = None,
+) -> list[Forecast]:
+    """Stored forecasts of one issue day (default: the latest) 空气质量预报."""
+    day = issue_day or store_forecast.latest_issue_day(cursor)
+    if day is None:
+        return []
+    frame = store_forecast.forecast_rows(
+        cursor, issue_day=day, cities=city, models=model, parameters=parameter
+    )
+    return [_forecast(r) for r in frame.to_dict("records")]
+
+
+@router.get(
+    "/forecasts/plot.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **problem_responses(404)},
+)
+def forecast_plot(
+    cursor: CursorDep,
+    city: Annotated[str, Query(description="City code 城市.", examples=["510100"])],
+    issue_day: Annotated[date | None, Query(description="Issue day; default the latest.")] = None,
+) -> Response:
+    """PNG of a city's AQI forecasts of one issue day, with ranges and adjustments 预报图."""
+    from ecobasin.forecast.plots import issue_png
+
+    day = issue_day or store_forecast.latest_issue_day(cursor)
+    frame = (
+        store_forecast.forecast_rows(cursor, issue_day=day, cities=[city], parameters=["AQI"])
+        if day is not None
+        else pd.DataFrame()
+    )
+    if frame.empty:
+        raise ProblemError(404, f"no stored AQI forecast of city {city!r} issued {day}")
+    png = issue_png(frame, city=city, title=str(day))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})
+
+
+@router.get("/warnings", response_model=list[PollutionWarning])
+def warnings(
+    cursor: CursorDep,
+    start: Annotated[date | None, Query(description="First issue day.")] = None,
+    end: Annotated[date | None, Query(description="Last issue day.")] = None,
+    active_on: Annotated[date | None, Query(description="Warnings covering this day.")] = None,
+    city: Annotated[list[str] | None, Query()] = None,
+) -> list[PollutionWarning]:
+    """Stored heavy-pollution warnings, newest issue first 重污染天气预警."""
+    frame = store_forecast.warning_rows(cursor, start=start, end=end, ids=city, active_on=active_on)
+    out = []
+    for r in frame.to_dict("records"):
+        out.append(
+            PollutionWarning(
+                warning_id=int(r["warning_id"]),
+                scope=r["scope"],
+                scope_id=r["scope_id"],
+                issue_day=r["issue_day"],
+                level=r["level"],
+                start_time=pd.Timestamp(r["start_time"]).isoformat(),
+                end_time=pd.Timestamp(r["end_time"]).isoformat(),
+                rule=r["rule"],
+                model=r["model"],
+                basis=json.loads(r["basis"]),
+                reason_zh=r["reason_zh"],
+                reason_en=r["reason_en"],
+            )
+        )
+    return out
+
+
+@router.post(
+    "/forecasts/adjust",
+    response_model=Forecast,
+    responses=problem_responses(401, 403, 404),
+)
+def adjust(body: Adjustment, principal: Writer, cursor: CursorDep) -> Forecast:
+    """Adjust a model's AQI forecast (editors: their city; admins: any) 人工订正预报."""
+    try:
+        city_code = int(body.city)
+    except ValueError:
+        raise ProblemError(422, f"city {body.city!r} is not a city code") from None
+    authorize(principal, "write", city_code, f"forecast of {body.city}")
+    lo, hi = sorted((body.aqi_lower, body.aqi_upper))
+    value = (lo + hi) / 2
+    changed = store_forecast.adjust_forecast(
+        cursor,
+        issue_day=body.issue_day,
+        city=body.city,
+        target_day=body.target_day,
+        model=body.model,
+        parameter="AQI",
+        value=value,
+        lower=lo,
+        upper=hi,
+        level=int(aqi_level([math.ceil(value)])[0]),
+        primary=body.primary,
+        author=principal.name or "-",
+        reason=body.reason,
+    )
+    if not changed:
+        raise ProblemError(
+            404,
+            f"no AQI forecast of {body.city} for {body.target_day} issued {body.issue_day} "
+            f"by {body.model!r}",
+        )
+    accounts.audit(
+        cursor, principal, "forecasts.adjust", body.city, city_code, body.model_dump(mode="json")
+    )
+    rows = store_forecast.forecast_rows(
+        cursor,
+        issue_day=body.issue_day,
+        cities=[body.city],
+        models=[body.model],
+        parameters=["AQI"],
+    )
+    row = rows[pd.to_datetime(rows["target_day"]) == pd.Timestamp(body.target_day)]
+    return _forecast(row.iloc[0].to_dict())

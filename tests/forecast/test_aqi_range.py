@@ -1,0 +1,49 @@
+"""AQI, range, level and primary pollutant from pollutant forecasts (HJ 633 breakpoints)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecobasin.forecast.aqi_range import forecast_aqi
+
+
+def _fc(day: str, rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "model": "m",
+                "city": "510100",
+                "issue_day": pd.Timestamp(day) - pd.Timedelta(days=1),
+                "lead": 1,
+                "target_day": pd.Timestamp(day),
+                "pollutant": p,
+                "value": v,
+                "lower": lo,
+                "upper": hi,
+            }
+            for p, v, lo, hi in rows
+        ]
+    )
+
+
+def test_range_from_quantiles_under_hj633_2012() -> None:
+    # HJ 633-2012 Table 1: PM2.5 35 → 50, 75 → 100, 115 → 150; PM10 150 → 100, 50 → 50
+    out = forecast_aqi(_fc("2015-01-10", [("PM2.5", 75, 35, 115), ("PM10", 150, 50, 150)]))
+    row = out.iloc[0]
+    assert (row["aqi"], row["aqi_lower"], row["aqi_upper"]) == (100, 50, 150)
+    assert (row["level"], row["level_lower"], row["level_upper"]) == (2, 1, 3)
+    assert set(row["primary"].split(",")) == {"PM2.5", "PM10"}  # a tie names both
+    assert row["rule_set"] == "HJ633-2012"
+
+
+def test_hj633_2026_breakpoints_apply_from_2026_03_01() -> None:
+    # HJ 633-2026 Table 3: PM2.5 60 → 100 (was 75)
+    out = forecast_aqi(_fc("2026-06-01", [("PM2.5", 60, 60, 60)]))
+    assert out.iloc[0]["aqi"] == 100
+    assert out.iloc[0]["rule_set"] == "HJ633-2026"
+
+
+def test_no_primary_pollutant_at_aqi_50_or_below() -> None:
+    out = forecast_aqi(_fc("2015-01-10", [("PM2.5", 20, 10, 30)]))
+    assert out.iloc[0]["aqi"] <= 50
+    assert out.iloc[0]["primary"] == ""
