@@ -109,7 +109,7 @@ def demo(
         refresh_after_import(store, report)
         if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
             _water_demo(store, year, seed, served)
-            _carbon_demo(store, served)
+            _carbon_demo(store, served, year, seed)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -128,15 +128,20 @@ def demo(
         _serve(config.db, config.host, config.port, config.region, feed if live else None)
 
 
-def _carbon_demo(store: Store, region: Any) -> None:
-    """The illustrative eight-city carbon inventories and sinks (docs/carbon.md)."""
+def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:
+    """The illustrative eight-city carbon inventories and sinks, and a month of the
+    carbon-inclusive ledger (docs/carbon.md)."""
     from ecobasin import demo_carbon
+    from ecobasin.carbon import ledger_demo
 
-    with console.status("carbon inventories 生成碳排放清单"):
+    with console.status("carbon inventories and ledger 生成碳排放清单与碳普惠账本"):
         counts = demo_carbon.install(store, region.cities)
+        ledger = ledger_demo.install(store, region.cities, year=year, seed=seed)
     console.print(
         f"[green]carbon 碳排放:[/] {counts['emission_lines']:,} emission lines, "
-        f"{counts['sinks']} sink rows (illustrative activity data 示意数据)"
+        f"{counts['sinks']} sink rows (illustrative activity data 示意数据); "
+        f"碳普惠 ledger: {ledger['accounts']} accounts, {ledger['credited']:,} events credited, "
+        f"{ledger['rejected']:,} kept aside"
     )
 
 
