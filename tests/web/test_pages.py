@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from ecobasin import demo_carbon
+from ecobasin.forecast.warning import city_warning
 from ecobasin.store import Store
+from ecobasin.store import forecast as store_forecast
 from ecobasin.web import create_app
 from ecobasin.web.routers.pages import STATIC_DIR, TEMPLATES_DIR
 
@@ -283,3 +287,116 @@ def test_water_and_carbon_pages_are_not_in_the_openapi_schema(client: TestClient
     assert not {"/water", "/carbon"} & set(paths)
     for script in ("water.js", "water_common.js", "carbon.js"):
         assert client.get(f"/static/js/{script}").status_code == 200
+
+
+# -- the forecast page (issue 6) ---------------------------------------------------------------
+def test_forecast_page_on_a_store_without_forecasts_says_how_to_make_them(
+    client: TestClient,
+) -> None:
+    response = client.get("/forecast")
+    assert response.status_code == 200
+    page = response.text
+    assert "<h1>空气质量预报与重污染预警</h1>" in page
+    assert 'id="forecast-empty"' in page and "ecobasin forecast train" in page
+    assert 'id="forecast-table"' not in page and "forecast.js" not in page
+    assert '<a href="/forecast" aria-current="page">预报</a>' in page
+    english = client.get("/forecast?lang=en").text
+    assert "No forecast is stored yet" in english and ">Forecast</a>" in english
+
+
+def _forecast_rows(issue: date, city: str, aqi: list[float]) -> pd.DataFrame:
+    rows = [
+        {
+            "issue_day": pd.Timestamp(issue),
+            "issued_at": pd.Timestamp("2025-01-10T09:00:00Z"),
+            "scope": "city",
+            "scope_id": city,
+            "target_day": pd.Timestamp(issue + timedelta(days=lead)),
+            "lead": lead,
+            "model": "lightgbm:default",
+            "parameter": "AQI",
+            "value": value,
+            "lower": value - 20,
+            "upper": value + 30,
+            "level": 5 if value > 200 else 4,
+            "primary_pollutant": "PM2.5",
+            "rule_set": "HJ633-2012",
+            "with_meteorology": True,
+            "author": "tests",
+        }
+        for lead, value in enumerate(aqi, 1)
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def forecast_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The web test store plus the AQI forecasts of Chengdu, Deyang and Mianyang issued
+    2025-01-10 (day +1 210, day +2 230, day +3 160), their city warnings and the regional one
+    (three cities at the same level), as `forecast run` stores them."""
+    issue = date(2025, 1, 10)
+    path = build_store(tmp_path_factory.mktemp("forecast-pages") / "ecobasin.duckdb")
+    days = [issue + timedelta(days=k) for k in (1, 2, 3)]
+    warning = city_warning(days, [210, 230, 160])
+    cities = ["510100", "510600", "510700"]
+    with Store(path) as store:
+        store_forecast.replace_forecasts(
+            store, pd.concat([_forecast_rows(issue, c, [210, 230, 160]) for c in cities])
+        )
+        store_forecast.save_model(
+            store,
+            "default",
+            {},
+            {"trained_from": "2024-01-01", "trained_to": "2024-12-31", "with_meteorology": True},
+        )
+        start = pd.Timestamp("2025-01-11", tz="Asia/Shanghai").tz_convert("UTC")
+        base = {
+            "issue_day": pd.Timestamp(issue),
+            "issued_at": pd.Timestamp("2025-01-10T09:00:00Z"),
+            "model": "lightgbm:default",
+            "rule": "HBDQH-2019-648",
+            "level": warning.level,
+            "start_time": start,
+            "end_time": start + pd.Timedelta(days=2),
+            "basis": {"days": [[d.isoformat(), v] for d, v in warning.days]},
+            "reason_zh": warning.reason_zh,
+            "reason_en": warning.reason_en,
+            "author": "tests",
+        }
+        rows = [{**base, "scope": "city", "scope_id": c} for c in cities]
+        region = {"scope": "region", "scope_id": "region", "basis": {"cities": cities}}
+        rows.append({**base, **region, "reason_zh": "区域预警", "reason_en": "regional"})
+        store_forecast.replace_warnings(
+            store, pd.DataFrame(rows), issue_day=issue, model="lightgbm:default"
+        )
+    with TestClient(create_app(path)) as test_client:
+        yield test_client
+
+
+def test_forecast_page_shows_the_warning_in_force_with_its_reason(
+    forecast_client: TestClient,
+) -> None:
+    page = forecast_client.get("/forecast").text
+    # 648号: daily AQI > 200 on two consecutive days (48 h) is orange, not red (that needs 72 h)
+    banners = re.findall(
+        r'<div class="warning-banner warning-(\w+)"[^>]*data-scope-id="(\w+)"', page
+    )
+    assert banners == [
+        ("orange", "region"),  # the regional warning first: three cities reach orange together
+        ("orange", "510100"),
+        ("orange", "510600"),
+        ("orange", "510700"),
+    ]
+    assert "达到预警的城市: 成都市、德阳市、绵阳市" in page
+    assert page.count('<strong class="warning-level">橙色预警</strong>') == 4
+    assert '<span class="warning-where">区域预警</span>' in page
+    assert "2025-01-11 (210), 2025-01-12 (230)" in page  # the days and values of the reason
+    assert "预警时段: 2025-01-11 – 2025-01-12" in page
+    assert 'id="warning-none"' not in page
+    assert '<dd id="fact-issue-day">2025-01-10</dd>' in page
+    assert "使用气象预报" in page and 'id="demo-tag"' not in page
+    assert 'id="adjust-sign-in"' in page and 'id="adjust-form"' not in page  # the public
+    assert 'id="scores-none"' in page  # the saved model has no held-out scores
+    english = forecast_client.get("/forecast?lang=en").text
+    assert "Orange warning" in english and "forecast daily AQI &gt; 200 for ≥ 48 h" in english
+    assert 'src="/static/js/forecast.js"' in english

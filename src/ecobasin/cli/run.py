@@ -107,6 +107,7 @@ def demo(
         else:
             report = _generated_frames(store, year, seed, served)
         refresh_after_import(store, report)
+        _forecast_demo(store)  # forecasts and warnings (issue 6): the /forecast page
         if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
@@ -126,6 +127,24 @@ def demo(
         )
     if serve_after:
         _serve(config.db, config.host, config.port, config.region, feed if live else None)
+
+
+def _forecast_demo(store: Store) -> None:
+    """Train the small demo forecast model and issue the forecast of the last day of data."""
+    from ecobasin import demo_forecast
+
+    with console.status("forecast model 训练演示预报模型"):
+        try:
+            done = demo_forecast.install(store)
+        except ValueError as error:  # too little data to train on: the demo goes on without
+            console.print(f"[yellow]no demo forecast 未生成演示预报: {error}[/]")
+            return
+    if done is not None:
+        console.print(
+            f"[green]forecast 预报:[/] demo model trained {done.trained_from} → "
+            f"{done.trained_to}, issued {done.issue_day}: {done.forecasts:,} values, "
+            f"{done.warnings} warnings 预警"
+        )
 
 
 def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:

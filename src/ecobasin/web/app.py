@@ -17,7 +17,12 @@ from ecobasin import catalog
 from ecobasin.live import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
-from ecobasin.web.routers import api_router, live_pages_router, pages_router
+from ecobasin.web.routers import (
+    api_router,
+    forecast_pages_router,
+    live_pages_router,
+    pages_router,
+)
 from ecobasin.web.routers.pages import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
@@ -112,6 +117,7 @@ def create_app(
     # the principal on every page, so the navigation shows who is signed in
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
     app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
+    app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)

@@ -11,6 +11,7 @@ from ecobasin.web.routers import (
     carbon,
     cities,
     forecast,
+    forecast_page,
     health,
     ledger,
     live,
@@ -24,7 +25,13 @@ from ecobasin.web.routers import (
     writes,
 )
 
-__all__ = ["API_PREFIX", "api_router", "live_pages_router", "pages_router"]
+__all__ = [
+    "API_PREFIX",
+    "api_router",
+    "forecast_pages_router",
+    "live_pages_router",
+    "pages_router",
+]
 
 API_PREFIX = "/api/v1"
 
@@ -46,3 +53,4 @@ api_router.include_router(live.router)  # live enterprises, gateway status (issu
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
 live_pages_router = live.page_router  # /live (issues 4, 5)
+forecast_pages_router = forecast_page.router  # /forecast (issue 6)

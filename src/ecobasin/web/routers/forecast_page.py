@@ -1,0 +1,154 @@
+"""The forecast page ``/forecast`` (issue 6): per city the AQI forecast of day +1 … +7 with its
+range, level and primary pollutant; the heavy-pollution warning in force as a banner; the
+forecaster's adjustments beside the model's values; the model's scores by lead.
+
+The server renders the frame, the warning banner (stored warnings of the latest issue day,
+环办大气函〔2019〕648号 levels) and the model facts; ``static/js/forecast.js`` fills the table
+and the charts from ``GET /api/v1/forecasts`` and sends adjustments to
+``POST /api/v1/forecasts/adjust`` (editors of the city or admins, with the CSRF header).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ecobasin import catalog
+from ecobasin.store import forecast as store_forecast
+from ecobasin.web.deps import CursorDep, RegionDep
+from ecobasin.web.models import Lang
+from ecobasin.web.routers.pages import LANG_COOKIE, page_lang, templates
+from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.policy import Principal
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+#: Warning levels, lowest first (648号); the banner shows the highest first.
+WARNING_ORDER = ("yellow", "orange", "red")
+
+
+def _cities(region: catalog.Region, lang: Lang) -> list[dict[str, Any]]:
+    table = region.city_table()  # in the region's order
+    names = zip(table["name_zh"].astype(str), table["name_en"].astype(str), strict=True)
+    return [
+        {"code": str(code), "name": zh if lang == "zh" else en}
+        for code, (zh, en) in zip(region.cities, names, strict=True)
+    ]
+
+
+def _issued_model(cursor: Any, issue_day: date) -> tuple[str | None, bool]:
+    """The LightGBM model label of the issue day's forecasts (the latest issued when several)
+    and whether it ran with meteorology."""
+    rows = cursor.execute(
+        "SELECT model, bool_or(with_meteorology) FROM forecasts WHERE issue_day = ? "
+        "AND model LIKE 'lightgbm:%' GROUP BY model ORDER BY max(issued_at) DESC",
+        [issue_day],
+    ).fetchall()
+    if not rows:
+        return None, False
+    return str(rows[0][0]), bool(rows[0][1])
+
+
+def _model_facts(cursor: Any, label: str | None, lang: Lang) -> dict[str, Any] | None:
+    """Name, training span, meteorology, demo note and held-out scores by pollutant and lead
+    of the saved model behind ``label`` (``lightgbm:<name>``); None when it is not saved."""
+    if label is None:
+        return None
+    name = label.split(":", 1)[1]
+    saved = store_forecast.model_names(cursor)
+    saved = saved[saved["name"] == name]
+    if saved.empty:
+        return {"name": name, "label": label, "scores": {}}
+    meta = json.loads(saved.iloc[0]["metadata"])
+    scores: dict[str, list[dict[str, float]]] = {}
+    for key, values in (meta.get("scores") or {}).items():
+        pollutant, lead = key.split("|")
+        scores.setdefault(pollutant, []).append({"lead": int(lead), **values})
+    for rows in scores.values():
+        rows.sort(key=lambda r: r["lead"])
+    return {
+        "name": name,
+        "label": label,
+        "trained_from": meta.get("trained_from"),
+        "trained_to": meta.get("trained_to"),
+        "with_meteorology": bool(meta.get("with_meteorology")),
+        "rounds": (meta.get("config") or {}).get("rounds"),
+        "demo": bool(meta.get("demo")),
+        "note": meta.get("note_zh" if lang == "zh" else "note_en"),
+        "scores": scores,
+    }
+
+
+def _cst_day(instant: Any, end: bool = False) -> str:
+    """The CST day of a warning's start instant (or the last day before its end instant)."""
+    stamp = pd.Timestamp(instant).tz_convert("Asia/Shanghai")
+    return str((stamp - pd.Timedelta(seconds=1) if end else stamp).date())
+
+
+def _warnings(
+    cursor: Any, issue_day: date, names: dict[str, str], lang: Lang
+) -> list[dict[str, Any]]:
+    """The stored warnings of the issue day, highest level first, region before cities."""
+    frame = store_forecast.warning_rows(cursor, start=issue_day, end=issue_day)
+    out = []
+    for r in frame.to_dict("records"):
+        basis = json.loads(r["basis"]) if isinstance(r["basis"], str) else r["basis"]
+        cities = [names.get(str(c), str(c)) for c in basis.get("cities", [])]
+        out.append(
+            {
+                "scope": r["scope"],
+                "scope_id": str(r["scope_id"]),
+                "where": names.get(str(r["scope_id"]), str(r["scope_id"])),
+                "cities": cities,
+                "level": str(r["level"]),
+                "start": _cst_day(r["start_time"]),
+                "end": _cst_day(r["end_time"], end=True),
+                "reason": r["reason_zh"] if lang == "zh" else r["reason_en"],
+                "model": r["model"],
+            }
+        )
+    rank = {level: i for i, level in enumerate(WARNING_ORDER)}
+    out.sort(key=lambda w: (-rank.get(w["level"], -1), w["scope"] != "region", w["scope_id"]))
+    return out
+
+
+def _editable(principal: Principal, cities: list[dict[str, Any]]) -> list[str]:
+    """Cities whose forecasts the signed-in user may adjust (admins: all; editors: theirs)."""
+    if principal.role == "admin":
+        return [c["code"] for c in cities]
+    if principal.role == "editor" and principal.city_code is not None:
+        return [c["code"] for c in cities if c["code"] == str(principal.city_code)]
+    return []
+
+
+@router.get("/forecast", response_class=HTMLResponse)
+def forecast_page(
+    request: Request, cursor: CursorDep, region: RegionDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Forecasts of the latest issue day, the warning in force and the model's scores."""
+    lang = page_lang(request)
+    cities = _cities(region, lang)
+    issue_day = store_forecast.latest_issue_day(cursor)
+    label, with_met = _issued_model(cursor, issue_day) if issue_day else (None, False)
+    names = {c["code"]: c["name"] for c in cities}
+    context = {
+        "page": "forecast",
+        "cities": cities,
+        "issue_day": None if issue_day is None else issue_day.isoformat(),
+        "model": _model_facts(cursor, label, lang),
+        "model_label": label,
+        "with_meteorology": with_met,
+        "warnings": _warnings(cursor, issue_day, names, lang) if issue_day else [],
+        "editable": _editable(principal, cities),
+    }
+    response = templates.TemplateResponse(request, "forecast.html", context)
+    if request.query_params.get("lang") == lang and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response
