@@ -66,6 +66,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
+data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
 carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
 

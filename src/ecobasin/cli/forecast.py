@@ -6,6 +6,8 @@ import getpass
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
@@ -15,10 +17,11 @@ from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_stor
 from ecobasin.forecast import models as fm
 from ecobasin.forecast.aqi_range import forecast_aqi
 from ecobasin.forecast.backtest import backtest as run_backtest
-from ecobasin.forecast.features import complete_grid
+from ecobasin.forecast.features import complete_grid, issue_cutoff
 from ecobasin.forecast.warning import city_warning, regional_warning
 from ecobasin.store import Store
 from ecobasin.store import forecast as sf
+from ecobasin.store import met_forecast as smf
 from ecobasin.timebase import CST
 
 app = typer.Typer(
@@ -30,6 +33,49 @@ NoMet = Annotated[
     bool, typer.Option("--no-met", help="Ignore meteorology 不使用气象数据.", show_default=False)
 ]
 ModelName = Annotated[str, typer.Option("--model", help="Saved model name 模型名称.")]
+
+
+class MetMode(StrEnum):
+    """Which meteorology a backtest uses."""
+
+    forecast = "forecast"  # met forecasts as issued, only those known on the issue day
+    observed = "observed"  # the observed weather as a perfect forecast
+    none = "none"
+
+
+MetOption = Annotated[
+    MetMode,
+    typer.Option(
+        "--met",
+        help="Meteorology: forecasts as issued (met_forecasts), observed (as a perfect forecast) "
+        "or none 气象输入：当时发布的预报、实况或不用.",
+    ),
+]
+
+
+def met_inputs(
+    store: Store, mode: MetMode, *, end: date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """City daily pollutants and the meteorology of ``mode``; forecasts only as issued up to
+    the issue time of ``end`` (they are read as known on each issue day anyway)."""
+    daily, met = sf.forecast_inputs(store, end=end, with_met=mode == MetMode.observed)
+    if mode != MetMode.forecast:
+        return daily, met
+    cutoff = None if end is None else issue_cutoff(pd.DatetimeIndex([end]))[0].to_pydatetime()
+    rows = smf.met_forecast_rows(store, issued_before=cutoff)
+    if rows.empty:
+        raise fail(
+            "no meteorological forecasts stored 无气象预报: "
+            "run `ecobasin import met-forecast FILE` first"
+        )
+    return daily, rows
+
+
+MET_NOTES: dict[str, str] = {
+    "forecast": "with meteorological forecasts as issued 使用当时可得的气象预报",
+    "observed": "with observed meteorology as a perfect forecast 以实况气象代替完美预报",
+    "none": "without meteorology 不使用气象数据",
+}
 
 
 def _day(text: str | None, what: str) -> date | None:
@@ -73,15 +119,17 @@ def train(
         str | None, typer.Option("--from", help="First issue day 起始日.")
     ] = None,
     train_to: Annotated[str | None, typer.Option("--to", help="Last target day 截止日.")] = None,
+    met_mode: MetOption = MetMode.observed,
     no_met: NoMet = False,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """Train persistence, climatology and LightGBM on the stored data and save them 训练模型."""
     config = settings(db, region)
-    cfg = fm.GBMConfig(use_met=not no_met)
+    mode = MetMode.none if no_met else met_mode
+    cfg = fm.GBMConfig(use_met=mode != MetMode.none)
     with open_store(config) as store:
-        daily, met = sf.forecast_inputs(store, with_met=not no_met)
+        daily, met = met_inputs(store, mode)
         if daily.empty:
             raise fail("no daily air-quality data in the store: import observations first")
         end = _day(train_to, "--to") or pd.Timestamp(daily["day"].max()).date()
@@ -127,7 +175,9 @@ def forecast_frames(
     """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings."""
     leads = list(meta["leads"])
     use_met = bool(meta["with_meteorology"]) and met is not None
-    grid = complete_grid(daily, met if use_met else None, extra_days=max(leads))
+    grid = complete_grid(
+        daily, met if use_met else None, extra_days=max(leads), max_lead=max(leads)
+    )
     issued = datetime.now(UTC)
     rows: list[pd.DataFrame] = []
     warn_rows: list[dict[str, Any]] = []
@@ -227,7 +277,8 @@ def run(
     who = author or getpass.getuser()
     with open_store(config) as store:
         models, meta = _load(store, model)
-        daily, met = sf.forecast_inputs(store, end=issue_day, with_met=meta["with_meteorology"])
+        saved = meta.get("met_mode", "observed" if meta["with_meteorology"] else "none")
+        daily, met = met_inputs(store, MetMode(saved), end=issue_day)
         if daily.empty or pd.Timestamp(daily["day"].max()).date() < issue_day - timedelta(days=2):
             raise fail(f"no air-quality data up to {issue_day}: nothing to forecast from")
         if meta["with_meteorology"] and (
@@ -270,14 +321,16 @@ def backtest(
     refit_every: Annotated[
         int | None, typer.Option(help="Re-train every N days (rolling origin) 滚动重训天数.")
     ] = None,
+    met_mode: MetOption = MetMode.observed,
     no_met: NoMet = False,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """Rolling-origin backtest of persistence, climatology and LightGBM 回测检验."""
     config = settings(db, region)
+    mode = MetMode.none if no_met else met_mode
     with open_store(config, read_only=True) as store:
-        daily, met = sf.forecast_inputs(store, with_met=not no_met)
+        daily, met = met_inputs(store, mode)
     try:
         result = run_backtest(
             daily,
@@ -285,16 +338,12 @@ def backtest(
             test_from=_day(test_from, "--from"),
             test_to=_day(test_to, "--to"),
             train_from=_day(train_from, "--train-from"),
-            config=replace(fm.GBMConfig(), use_met=not no_met),
+            config=replace(fm.GBMConfig(), use_met=mode != MetMode.none),
             refit_every=refit_every,
         )
     except ValueError as error:
         raise fail(str(error)) from None
-    met_note = (
-        "with meteorology (observed, as a perfect forecast)"
-        if result.metadata["with_meteorology"]
-        else "without meteorology"
-    )
+    met_note = MET_NOTES[str(result.metadata["met_mode"])]
     console.print(
         table(_scores_view(result.scores), f"backtest 回测 {test_from} → {test_to}, {met_note}")
     )
@@ -389,3 +438,46 @@ def list_models(db: DbOption = None, region: RegionOption = None) -> None:
         )
     console.print(table(pd.DataFrame(out), "models 模型"))
     typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+def import_met_forecast(
+    files: Annotated[list[Path], typer.Argument(help="CSV or NetCDF files CSV 或 NetCDF 文件.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import meteorological forecasts (tidy CSV or CF NetCDF, docs/formats.md) 导入气象预报."""
+    from ecobasin.ingest.met_forecast import read_met_forecast
+
+    config = settings(db, region)
+    totals: dict[str, int] = {"rows": 0, "inserted": 0, "replaced": 0, "unchanged": 0}
+    reasons: dict[str, int] = {}
+    failed: list[str] = []
+    with open_store(config) as store:
+        cities = [int(c) for c in store.cities(region_only=True)["code"]]
+        for path in files:
+            if not path.exists():
+                raise fail(f"no such file 文件不存在: {path}")
+            batch = store.begin_batch("met_forecast", path.name)
+            try:
+                parsed = read_met_forecast(path, cities)
+            except (ValueError, OSError) as error:
+                failed.append(f"{path.name}: {error}")
+                store.finish_batch(batch, {"failed": str(error)})
+                continue
+            counts = smf.write_met_forecasts(store, parsed.rows, path.name)
+            store.reject(parsed.rejects, batch)
+            for code in parsed.rejects["reason_code"]:
+                reasons[code] = reasons.get(code, 0) + 1
+            totals["rows"] += len(parsed.rows)
+            for key, n in counts.as_dict().items():
+                totals[key] = totals.get(key, 0) + n
+            store.finish_batch(batch, {**counts.as_dict(), "rejected": len(parsed.rejects)})
+    view = [{"count 计数": k, "value 数值": v} for k, v in totals.items()]
+    view += [{"count 计数": f"rejected 拒收: {k}", "value 数值": v} for k, v in reasons.items()]
+    console.print(table(pd.DataFrame(view), "met forecasts imported 气象预报导入"))
+    if reasons:
+        console.print("see the reasons with 查看原因: [bold]ecobasin rejected[/]")
+    for line in failed:
+        console.print(f"[red]file not imported 文件未导入:[/] {line}")
+    if failed:
+        raise typer.Exit(1)

@@ -2,8 +2,11 @@
 
 For every issue day D whose forecasts target the test window, the three models forecast days
 D + 1 … D + lead from data up to D only: the features of D are built from pollutant values of
-days ≤ D and meteorology of days ≤ D + lead (observed meteorology standing in for a perfect
-meteorological forecast: say so when reporting); the models are trained on targets before the
+days ≤ D and meteorology of days ≤ D + lead: either the meteorological forecasts as they were
+known on D (``met`` as issued, with ``issued_at``: only issues at or before D's issue time, the
+latest for each valid day, see :func:`ecobasin.forecast.features.met_as_known`) or, when the
+caller asks for it, the observed weather standing in for a perfect meteorological forecast (say
+so when reporting); the models are trained on targets before the
 test window (or before ``refit_every``-day blocks of it, re-trained as the origin rolls).
 Persistence, climatology and LightGBM come from the same run and are scored the same way.
 """
@@ -16,11 +19,11 @@ from typing import Any
 import pandas as pd
 
 from ecobasin.forecast.aqi_range import forecast_aqi, observed_aqi
-from ecobasin.forecast.features import complete_grid
+from ecobasin.forecast.features import complete_grid, met_mode
 from ecobasin.forecast.models import GBMConfig, train_bundle
 from ecobasin.forecast.verify import pair_with_observations, score_table
 
-__all__ = ["BacktestResult", "backtest"]
+__all__ = ["BacktestResult", "backtest", "met_mode"]
 
 
 @dataclass
@@ -52,7 +55,9 @@ def backtest(
     daily : pandas.DataFrame
         City daily concentrations (``city``, ``day``, pollutant columns).
     met : pandas.DataFrame or None
-        City daily meteorology; None (or ``config.use_met`` False) runs without it.
+        City daily observed meteorology ("perfect forecast"), or meteorological forecasts as
+        issued (``city``, ``issued_at``, ``day``, ``variable``, ``value``: used as known on each
+        issue day); None (or ``config.use_met`` False) runs without it.
     test_from, test_to : date-like
         Inclusive target-day window scored.
     train_from : date-like, optional
@@ -76,7 +81,7 @@ def backtest(
     cfg = config if use_met == config.use_met else replace(config, use_met=False)
     m = met if use_met else None
     leads = list(cfg.leads)
-    grid = complete_grid(daily, m)
+    grid = complete_grid(daily, m, max_lead=max(leads))
     step = pd.Timedelta(days=refit_every) if refit_every else end - start + pd.Timedelta(days=1)
     parts: list[pd.DataFrame] = []
     meta: dict[str, Any] = {}
@@ -106,5 +111,6 @@ def backtest(
         "test_to": str(end.date()),
         "refit_every": refit_every,
         "with_meteorology": use_met,
+        "met_mode": met_mode(m),
     }
     return BacktestResult(forecasts, aqi, pairs, scores, meta)

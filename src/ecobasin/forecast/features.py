@@ -9,7 +9,13 @@ Conventions
 * ``met``: one row per city and day: ``city``, ``day`` and meteorological columns
   (``temperature`` [°C], ``humidity`` [%], ``pressure`` [hPa], ``dew_point`` [°C],
   ``precipitation`` [mm/day], ``wind_speed`` [m/s], ``wind_u``/``wind_v`` (mean unit vector of the
-  direction the wind blows from), ``blh`` [m] …): observed up to the issue day and forecast after.
+  direction the wind blows from), ``blh`` [m] …): observed up to the issue day and forecast after
+  (the "perfect forecast" of a backtest when the observed weather stands in).
+* ``met`` may instead be the *meteorological forecasts as issued* (:data:`MET_FORECAST_COLUMNS`:
+  ``city``, ``issued_at`` (UTC), ``day`` (valid CST day), ``variable``, ``value``): then the
+  meteorology of a forecast issued on D is that of the latest issue with ``issued_at`` ≤ D's
+  issue time (:func:`issue_cutoff`), per valid day — what was known when D's forecast was made
+  (:func:`met_as_known`).
 * A forecast issued on day D for lead h targets day D + h. Its features use pollutant values of
   days ≤ D only and meteorology of days ≤ D + h (the meteorological forecast), never later:
   :func:`make_features` builds every column with shifts of a complete day grid, and the tests
@@ -35,13 +41,18 @@ import pandas as pd
 
 __all__ = [
     "FORECAST_POLLUTANTS",
+    "MET_FORECAST_COLUMNS",
     "FeatureSpec",
     "calendar_features",
     "city_daily_from_stations",
     "complete_grid",
     "daily_meteorology",
     "holidays",
+    "issue_cutoff",
     "make_features",
+    "met_as_known",
+    "met_mode",
+    "met_parameters",
     "spring_festivals",
 ]
 
@@ -49,6 +60,12 @@ __all__ = [
 FORECAST_POLLUTANTS: tuple[str, ...] = ("PM2.5", "PM10", "O3_8h", "NO2", "SO2", "CO")
 #: Meteorological parameters summed over the day (the others are averaged).
 MET_SUMS: frozenset[str] = frozenset({"precipitation"})
+#: Columns of meteorological forecasts as issued (``store.met_forecast.met_forecast_rows``).
+MET_FORECAST_COLUMNS: tuple[str, ...] = ("city", "issued_at", "day", "variable", "value")
+#: Prefix of the grid columns holding day D + k's meteorology as known on D: ``fck<k>__<name>``.
+KNOWN_PREFIX = "fck"
+#: Issue time of day D's forecast after D's CST midnight: the end of D, once D's data are in.
+ISSUE_AFTER_MIDNIGHT = pd.Timedelta(hours=24)
 #: Days to or from Spring Festival beyond which the festival is taken to have no effect.
 SPRING_FESTIVAL_REACH = 30
 
@@ -198,18 +215,121 @@ def daily_meteorology(met: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def issue_cutoff(
+    days: pd.DatetimeIndex | pd.Series, after_midnight: pd.Timedelta = ISSUE_AFTER_MIDNIGHT
+) -> pd.DatetimeIndex:
+    """The issue time of forecasts issued on CST days ``days`` [UTC instants].
+
+    A forecast issued on D is made once D's data are in: by default at the end of D
+    (24:00 CST = 16:00 UTC of D). Meteorological forecasts issued at or before this instant
+    are known to it.
+    """
+    local = pd.DatetimeIndex(pd.to_datetime(days)).normalize() + after_midnight
+    return local.tz_localize("Asia/Shanghai").tz_convert("UTC")
+
+
+def _met_forecast_daily(fc: pd.DataFrame) -> pd.DataFrame:
+    """Tidy met forecasts with wind direction as its unit vector (``wind_u``, ``wind_v``)."""
+    frame = pd.DataFrame(
+        {
+            "city": fc["city"].astype(str).to_numpy(),
+            "issued_at": pd.to_datetime(fc["issued_at"], utc=True).to_numpy(),
+            "day": pd.to_datetime(fc["day"]).to_numpy().astype("datetime64[ns]"),
+            "variable": fc["variable"].astype(str).to_numpy(),
+            "value": fc["value"].astype(float).to_numpy(),
+        }
+    )
+    wind = frame["variable"] == "wind_direction"
+    rad = np.deg2rad(frame.loc[wind, "value"].to_numpy())
+    return pd.concat(
+        [
+            frame[~wind],
+            frame[wind].assign(variable="wind_u", value=np.sin(rad)),
+            frame[wind].assign(variable="wind_v", value=np.cos(rad)),
+        ],
+        ignore_index=True,
+    )
+
+
+def met_as_known(
+    fc: pd.DataFrame,
+    index: pd.MultiIndex,
+    max_lead: int = 7,
+    after_midnight: pd.Timedelta = ISSUE_AFTER_MIDNIGHT,
+) -> pd.DataFrame:
+    """Meteorology of days D … D + ``max_lead`` as forecast by the latest issue known on D.
+
+    Parameters
+    ----------
+    fc : pandas.DataFrame
+        Met forecasts as issued (:data:`MET_FORECAST_COLUMNS`; ``wind_direction`` [°]).
+    index : pandas.MultiIndex
+        (city, day) rows: the issue days D.
+    max_lead : int
+        Days ahead [days].
+    after_midnight : pandas.Timedelta
+        Issue time of D after its CST midnight (:func:`issue_cutoff`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        On ``index``: column ``fck<k>__<variable>`` = the value for day D + k from the latest
+        issue with ``issued_at`` ≤ D's issue time; NaN when no such issue covers that day.
+        Nothing issued later is ever read (tests/forecast/test_met_forecast.py).
+    """
+    frame = _met_forecast_daily(fc)
+    out = pd.DataFrame(index=index)
+    if frame.empty:
+        return out
+    keys = index.to_frame(index=False)
+    keys["city"] = keys["city"].astype(str)
+    # one resolution (ns) on both sides: merge_asof refuses to mix them
+    cutoff = issue_cutoff(pd.DatetimeIndex(keys["day"]), after_midnight).as_unit("ns")
+    keys["cutoff"] = cutoff.tz_localize(None)
+    right = frame.assign(
+        issued_at=pd.DatetimeIndex(frame["issued_at"]).tz_convert("UTC").tz_localize(None)
+    )
+    right = right.sort_values("issued_at").rename(columns={"day": "valid"})
+    right["issued_at"] = right["issued_at"].astype("datetime64[ns]")
+    right["valid"] = right["valid"].astype("datetime64[ns]")
+    day_ns = pd.DatetimeIndex(keys["day"]).as_unit("ns")
+    for k in range(max_lead + 1):
+        for variable, vr in right.groupby("variable", sort=True):
+            left = keys.assign(valid=day_ns + pd.Timedelta(days=k))
+            left["row"] = np.arange(len(left))
+            hit = pd.merge_asof(
+                left.sort_values("cutoff"),
+                vr[["city", "valid", "issued_at", "value"]],
+                left_on="cutoff",
+                right_on="issued_at",
+                by=["city", "valid"],
+                direction="backward",
+                allow_exact_matches=True,
+            ).sort_values("row")
+            out[f"{KNOWN_PREFIX}{k}__{variable}"] = hit["value"].to_numpy()
+    return out
+
+
 def complete_grid(
-    daily: pd.DataFrame, met: pd.DataFrame | None = None, extra_days: int = 0
+    daily: pd.DataFrame,
+    met: pd.DataFrame | None = None,
+    extra_days: int = 0,
+    max_lead: int = 7,
 ) -> pd.DataFrame:
     """Daily values on a complete (city, day) grid, missing days as NaN rows.
 
     The grid of a city runs from its first day to ``extra_days`` after its last observed day
     (room for the targets of a forecast) or to its last meteorology day, whichever is later.
-    Meteorology columns are joined as ``met_<parameter>``.
+    Observed meteorology columns are joined as ``met_<parameter>``; meteorological forecasts as
+    issued (``met`` with an ``issued_at`` column) as ``fck<k>__<parameter>``: day D + k as known
+    on D, for k = 0 … ``max_lead`` (:func:`met_as_known`).
     """
     obs = daily.assign(city=daily["city"].astype(str), day=pd.to_datetime(daily["day"]))
     ends = obs.groupby("city")["day"].agg(["min", "max"])
     ends["max"] = ends["max"] + pd.Timedelta(days=extra_days)
+    if met is not None and "issued_at" in met:
+        grid = complete_grid(daily, None, extra_days)
+        return grid.join(met_as_known(met, grid.index, max_lead))  # type: ignore[arg-type]
     m = None
     if met is not None and not met.empty:
         m = met.assign(city=met["city"].astype(str), day=pd.to_datetime(met["day"]))
@@ -233,6 +353,27 @@ def complete_grid(
 
 def _met_columns(grid: pd.DataFrame) -> list[str]:
     return [c for c in grid.columns if c.startswith("met_")]
+
+
+def met_mode(met: pd.DataFrame | None) -> str:
+    """Which meteorology ``met`` is: ``forecast`` (as issued, with ``issued_at``), ``observed``
+    (the observed weather, a perfect forecast after the issue day) or ``none``."""
+    if met is None or met.empty:
+        return "none"
+    return "forecast" if "issued_at" in met else "observed"
+
+
+def met_parameters(grid: pd.DataFrame) -> list[str]:
+    """Meteorological parameters on a grid, observed (``met_``) or as forecast (``fck0__``)."""
+    known = f"{KNOWN_PREFIX}0__"
+    names = [c[4:] for c in _met_columns(grid)]
+    names += [c[len(known) :] for c in grid.columns if c.startswith(known)]
+    return sorted(set(names))
+
+
+def _known_met(grid: pd.DataFrame, name: str, k: int) -> pd.Series:
+    column = f"{KNOWN_PREFIX}{k}__{name}"
+    return grid[column] if column in grid else pd.Series(np.nan, index=grid.index)
 
 
 def make_features(
@@ -293,6 +434,14 @@ def make_features(
     for c in cal.columns:
         cols[f"t_{c}"] = pd.Series(cal[c].to_numpy(), index=grid.index)
     if spec.use_met:
+        # forecasts as issued: row D already holds D + k as known on D (no shift)
+        for name in met_parameters(grid) if not _met_columns(grid) else []:
+            at_t, at_d = _known_met(grid, name, lead), _known_met(grid, name, 0)
+            cols[f"{name}_t"] = at_t
+            cols[f"{name}_tm1"] = _known_met(grid, name, lead - 1)
+            cols[f"{name}_d"] = at_d
+            if name not in ("wind_u", "wind_v"):
+                cols[f"{name}_delta"] = at_t - at_d
         for mc in _met_columns(grid):
             name = mc[len("met_") :]
             at_t = by_city[mc].shift(-lead)

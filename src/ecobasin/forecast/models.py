@@ -32,6 +32,8 @@ from ecobasin.forecast.features import (
     FeatureSpec,
     complete_grid,
     make_features,
+    met_mode,
+    met_parameters,
 )
 
 __all__ = [
@@ -584,7 +586,7 @@ def train_bundle(
         ``{"persistence": Persistence, "climatology": Climatology, "lightgbm": GBM}``.
     metadata : dict
         ``format``, ``trained_from``/``trained_to`` (days), ``cities``, ``pollutants``,
-        ``leads``, ``with_meteorology``, ``met_parameters``, ``features``, ``config``,
+        ``leads``, ``with_meteorology``, ``met_mode``, ``met_parameters``, ``features``, ``config``,
         ``scores`` (``{"pollutant|lead": {n, rmse_model, rmse_persistence,
         interval_coverage}}`` on the held-out latest training days).
     """
@@ -596,7 +598,7 @@ def train_bundle(
     m = met if use_met else None
     if m is not None:
         m = m[pd.to_datetime(m["day"]) <= pd.Timestamp(train_end)]
-    grid = complete_grid(d, m)
+    grid = complete_grid(d, m, max_lead=max(config.leads))
     pols = list(pollutants) if pollutants is not None else available_pollutants(grid)
     if not pols:
         raise ValueError("no pollutant with data to train on")
@@ -616,7 +618,8 @@ def train_bundle(
         "pollutants": pols,
         "leads": leads,
         "with_meteorology": use_met,
-        "met_parameters": sorted(c[4:] for c in grid.columns if c.startswith("met_")),
+        "met_mode": met_mode(m),  # forecast (as issued), observed or none
+        "met_parameters": met_parameters(grid),
         "features": models["lightgbm"].features,
         "config": asdict(cfg),
         # held-out scores on the latest training days (models fit on the earlier ones)

@@ -697,4 +697,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        11,
+        "meteorological forecasts per city and valid day, with the instant they were issued",
+        """
+        -- Written only by ecobasin.store.met_forecast (`ecobasin import met-forecast`). A
+        -- forecast issued on day D reads only rows with issued_at <= D's issue time: the
+        -- latest such issue for each valid day (ecobasin.forecast.features.met_as_known).
+        CREATE TABLE met_forecasts (
+            city_code   INTEGER NOT NULL,
+            issued_at   TIMESTAMPTZ NOT NULL,     -- UTC instant the forecast was issued
+            day         DATE NOT NULL,            -- valid day, China Standard Time (01:00-24:00)
+            variable    VARCHAR NOT NULL,         -- temperature, humidity, wind_speed, blh ...
+            value       DOUBLE NOT NULL,          -- in unit (the registry's unit of variable)
+            unit        VARCHAR NOT NULL,
+            source      VARCHAR NOT NULL,         -- file it came from
+            ingested_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, issued_at, day, variable)
+        );
+        """,
+    ),
 ]
