@@ -48,7 +48,7 @@ def install(store: Store, author: str = "demo") -> DemoForecast | None:
 
     Returns None when the store has no daily air quality (nothing to train on).
     """
-    from ecobasin.cli.forecast import forecast_frames  # the rows `forecast run` stores
+    from ecobasin.forecast.issue import forecast_frames  # the rows `forecast run` stores
 
     daily, _ = sf.forecast_inputs(store, with_met=False)
     if daily.empty:

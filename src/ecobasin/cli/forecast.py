@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,15 +14,13 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.forecast import issue
 from ecobasin.forecast import models as fm
-from ecobasin.forecast.aqi_range import forecast_aqi
 from ecobasin.forecast.backtest import backtest as run_backtest
-from ecobasin.forecast.features import complete_grid, issue_cutoff
-from ecobasin.forecast.warning import city_warning, regional_warning
+from ecobasin.forecast.features import issue_cutoff
 from ecobasin.store import Store
 from ecobasin.store import forecast as sf
 from ecobasin.store import met_forecast as smf
-from ecobasin.timebase import CST
 
 app = typer.Typer(
     help="Air-quality forecasts and heavy-pollution warnings 空气质量预报与重污染预警.",
@@ -159,110 +157,6 @@ def _load(store: Store, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return fm.bundle_from_payload(payload)
 
 
-def _day_start_utc(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
-
-
-def forecast_frames(
-    models: dict[str, Any],
-    meta: dict[str, Any],
-    daily: pd.DataFrame,
-    met: pd.DataFrame | None,
-    issue_day: date,
-    model_name: str,
-    author: str,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings."""
-    leads = list(meta["leads"])
-    use_met = bool(meta["with_meteorology"]) and met is not None
-    grid = complete_grid(
-        daily, met if use_met else None, extra_days=max(leads), max_lead=max(leads)
-    )
-    issued = datetime.now(UTC)
-    rows: list[pd.DataFrame] = []
-    warn_rows: list[dict[str, Any]] = []
-    city_warns = {}
-    for name, model in models.items():
-        label = f"lightgbm:{model_name}" if name == "lightgbm" else name
-        fc = model.predict(grid, [pd.Timestamp(issue_day)], leads).assign(model=label)
-        if fc.empty:
-            continue
-        aqi = forecast_aqi(fc)
-        rows.append(fc.rename(columns={"city": "scope_id", "pollutant": "parameter"}))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "scope_id": aqi["city"],
-                    "target_day": aqi["target_day"],
-                    "lead": aqi["lead"],
-                    "model": label,
-                    "parameter": "AQI",
-                    "value": aqi["aqi"],
-                    "lower": aqi["aqi_lower"],
-                    "upper": aqi["aqi_upper"],
-                    "level": aqi["level"].where(aqi["level"] > 0),
-                    "primary_pollutant": aqi["primary"],
-                    "rule_set": aqi["rule_set"],
-                }
-            )
-        )
-        if name != "lightgbm":
-            continue
-        for city, g in aqi.sort_values("lead").groupby("city"):
-            days = [pd.Timestamp(d).date() for d in g["target_day"]]
-            w = city_warning(days, [None if pd.isna(v) else float(v) for v in g["aqi"]])
-            city_warns[str(city)] = w
-            if w.level != "none" and w.start and w.end:
-                warn_rows.append(
-                    {
-                        "scope": "city",
-                        "scope_id": str(city),
-                        "level": w.level,
-                        "rule": "HBDQH-2019-648",
-                        "start_time": _day_start_utc(w.start),
-                        "end_time": _day_start_utc(w.end + timedelta(days=1)),
-                        "basis": {
-                            "days": [[d.isoformat(), v] for d, v in w.days],
-                            "condition": w.condition,
-                        },
-                        "reason_zh": w.reason_zh,
-                        "reason_en": w.reason_en,
-                    }
-                )
-    level, cities, start, end = regional_warning(city_warns, max(1, len(city_warns)))
-    if level != "none" and start and end:
-        warn_rows.append(
-            {
-                "scope": "region",
-                "scope_id": "region",
-                "level": level,
-                "rule": "regional: >= 3 cities",
-                "start_time": _day_start_utc(start),
-                "end_time": _day_start_utc(end + timedelta(days=1)),
-                "basis": {"cities": cities},
-                "reason_zh": f"区域{level}预警：{len(cities)}个城市同时达到",
-                "reason_en": f"regional {level}: {len(cities)} cities reach it together",
-            }
-        )
-    forecasts = pd.concat(rows, ignore_index=True)
-    forecasts = forecasts.assign(
-        issue_day=pd.Timestamp(issue_day),
-        issued_at=issued,
-        scope="city",
-        with_meteorology=use_met,
-        author=author,
-    )
-    warnings = pd.DataFrame(warn_rows)
-    if not warnings.empty:
-        warnings = warnings.assign(
-            issue_day=pd.Timestamp(issue_day),
-            issued_at=issued,
-            model=f"lightgbm:{model_name}",
-            author=author,
-        )
-    return forecasts, warnings
-
-
 @app.command()
 def run(
     day: Annotated[str, typer.Option("--date", help="Issue day (data up to it) 发布日.")],
@@ -288,7 +182,7 @@ def run(
                 "[yellow]model trained with meteorology, but no meteorological forecast after "
                 f"{issue_day} is stored: it runs with them missing 缺少气象预报[/]"
             )
-        forecasts, warnings = forecast_frames(models, meta, daily, met, issue_day, model, who)
+        forecasts, warnings = issue.forecast_frames(models, meta, daily, met, issue_day, model, who)
         sf.replace_forecasts(store, forecasts)
         sf.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")
     aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]
