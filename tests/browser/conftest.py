@@ -209,8 +209,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
             process.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Any]:
+    # Per module, not per session: Playwright's sync API runs an asyncio loop in this thread
+    # while it is open, and later (non-browser) tests need to call asyncio.run themselves.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
