@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecobasin.cli import app as cli_app
+from ecobasin.conformance import run_case
 
 #: ../shared/testdata beside the clone.
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
@@ -50,6 +51,20 @@ def matches(got: Any, expected: Any, tol: float | None) -> bool:
     if tol is not None and isinstance(expected, int | float) and not isinstance(expected, bool):
         return isinstance(got, int | float) and abs(float(got) - float(expected)) <= tol
     return bool(got == expected)
+
+
+def check_case(case: dict[str, Any], tolerance_key: str) -> None:
+    """The engine's output for ``case`` has every expected key, equal or within the tolerance
+    the case states in ``expect[tolerance_key]`` (applied to numbers at any depth)."""
+    result = run_case(case)
+    assert "error" not in result, result
+    out = result["output"]
+    expect = dict(case["expect"])
+    tolerance = expect.pop(tolerance_key, None)
+    tol = None if tolerance is None else float(tolerance)
+    for key, expected in expect.items():
+        assert key in out, f"missing key {key!r} in {out}"
+        assert matches(out[key], expected, tol), (key, out[key], expected, case.get("note"))
 
 
 def run_public_file(path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conformance_helpers import TESTDATA, case_params, load_cases, matches, run_public_file
+from conformance_helpers import TESTDATA, case_params, check_case, load_cases, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
 CASES = TESTDATA / "water" / "water_cases_public.jsonl"
@@ -19,14 +19,7 @@ def test_public_case(case: dict[str, Any] | None) -> None:
     if case is None:
         load_cases(CASES)
         return
-    result = run_case(case)
-    assert "error" not in result, result
-    out = result["output"]
-    expect = dict(case["expect"])
-    tol = expect.pop("tolerance", None)
-    for key, expected in expect.items():
-        assert key in out, f"missing key {key!r} in {out}"
-        assert matches(out[key], expected, tol), (key, out[key], expected, case["note"])
+    check_case(case, "tolerance")
 
 
 @pytest.mark.shared_data

@@ -3,20 +3,26 @@ flag and silence alarms 超标、异常标记与断线报警, and the emission l
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 
-from ecobasin import catalog
 from ecobasin.alarms import KINDS
 from ecobasin.alarms.limits import applicable_limits
 from ecobasin.catalog import emission
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    city_codes,
+    console,
+    emit,
+    fail,
+    open_store,
+    settings,
+)
 from ecobasin.jobs.alarms import recompute_alarms
 from ecobasin.store import alarms as store_alarms
 from ecobasin.store import queries
@@ -55,39 +61,6 @@ def _instant(text: str | None, option: str) -> datetime | None:
         return parse_instant(text)
     except ValueError:
         raise fail(f"{option}: {text!r} is not a time (e.g. 2024-01-01T10:00, CST)") from None
-
-
-def _cities(values: list[str] | None) -> list[int] | None:
-    if not values:
-        return None
-    try:
-        return [catalog.city_code(value) for value in values]
-    except KeyError as error:
-        raise fail(f"--city: {error.args[0]}") from None
-
-
-def _emit(frame: pd.DataFrame, fmt: str, title: str) -> None:
-    """Data to stdout (csv, json), a table to stderr."""
-    if fmt == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
-    elif fmt == "json":
-        records = [
-            {k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
-        ]
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
-    else:
-        console.print(table(frame, title))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if value is None or (not isinstance(value, list | dict) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def _alarm_view(frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +108,7 @@ def alarms(
         raise fail(f"--kind: unknown alarm kind {unknown}; use {', '.join(KINDS)}")
     filters = store_alarms.AlarmFilter(
         sites=site,
-        cities=_cities(city),
+        cities=city_codes(city),
         kinds=kind,
         status="open" if open_only else None,
         start=_instant(since, "--since"),
@@ -152,7 +125,7 @@ def alarms(
     if fmt == "table":
         view = view.drop(columns=["evidence", "start_utc", "end_utc"])
         view["kind"] = view["kind"].map(KIND_LABELS)
-    _emit(view, fmt, f"alarms 报警 ({len(view)} of {total})")
+    emit(view, fmt, f"alarms 报警 ({len(view)} of {total})")
 
 
 @alarms_app.command("refresh")
@@ -201,7 +174,7 @@ def limits_list(
     _check_format(fmt)
     if site:
         frame = _site_limits(site, db, region)
-        _emit(frame, fmt, f"limits applying to sites 站点适用限值 ({len(frame)})")
+        emit(frame, fmt, f"limits applying to sites 站点适用限值 ({len(frame)})")
         return
     categories = emission.source_categories()
     if category is not None and category not in categories.index:
@@ -213,7 +186,7 @@ def limits_list(
     frame["valid_from"] = frame["valid_from"].astype(str)
     columns = ["source_category", "name_zh", "name_en", "parameter", "limit", "unit", "basis",
                "reference_o2", "standard_id", "clause", "valid_from", "verified", "note"]  # fmt: skip
-    _emit(frame[columns], fmt, f"emission limits 排放限值 ({len(frame)})")
+    emit(frame[columns], fmt, f"emission limits 排放限值 ({len(frame)})")
 
 
 def _site_limits(site_ids: list[str], db: Path | None, region: str | None) -> pd.DataFrame:

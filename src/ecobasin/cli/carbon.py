@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 
-from ecobasin import catalog
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon import peak as carbon_peak
 from ecobasin.carbon.activity import parse_activity
 from ecobasin.carbon.factors import FactorError, UnitError
 from ecobasin.carbon.inventory import InventorySettings
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    city_codes,
+    console,
+    emit,
+    fail,
+    open_store,
+    settings,
+    table,
+)
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon
 
@@ -72,40 +80,6 @@ SECTOR_LABELS = {k: f"{v['name_zh']} {v['name_en']}" for k, v in fx.sectors().it
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise fail(f"unknown format {fmt!r}: use table, csv or json")
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if value is None or (not isinstance(value, list | dict) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _emit(frame: pd.DataFrame, fmt: str, title: str) -> None:
-    if fmt == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
-    elif fmt == "json":
-        records = [
-            {k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
-        ]
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
-    else:
-        console.print(table(frame, title))
-
-
-def _cities(values: list[str] | None) -> list[int] | None:
-    if not values:
-        return None
-    try:
-        return [catalog.city_code(value) for value in values]
-    except KeyError as error:
-        raise fail(f"--city: {error.args[0]}") from None
 
 
 def _check_choices(gwp: str | None, grid_kind: str | None) -> None:
@@ -208,7 +182,7 @@ def inventory_compute(
     """(Re)compute inventories, optionally with new choices (recorded) 重新计算清单."""
     _check_choices(gwp, grid_kind)
     with open_store(settings(db, region)) as store:
-        ids = store_carbon.inventories(store, _cities(city), year)["inventory_id"].tolist()
+        ids = store_carbon.inventories(store, city_codes(city), year)["inventory_id"].tolist()
         if not ids:
             raise fail("no inventories match (ecobasin carbon inventory import FILE first)")
         if grid_factor:
@@ -236,7 +210,7 @@ def inventory_report(
     _check_format(fmt)
     if by not in ("sector", "scope", "line", "year"):
         raise fail(f"--by: {by!r} is not sector, scope, line or year")
-    cities = _cities(city)
+    cities = city_codes(city)
     with open_store(settings(db, region), read_only=True) as store:
         invs = store_carbon.inventories(store, cities, year)
         if invs.empty:
@@ -264,7 +238,7 @@ def inventory_report(
         if "sector" in frame.columns:
             frame = frame.assign(sector=frame["sector"].map(SECTOR_LABELS).fillna(frame["sector"]))
         frame = frame.round(3)
-    _emit(frame, fmt, f"carbon inventory 温室气体清单 (t CO2e, by {by})")
+    emit(frame, fmt, f"carbon inventory 温室气体清单 (t CO2e, by {by})")
 
 
 # -- factors ---------------------------------------------------------------------------------------
@@ -306,7 +280,7 @@ def factors_list(
             ["id", "activity", "kind", "gas", "value", "numerator_unit", "denominator_unit",
              "region", "valid_from", "confidence", "document", "superseded_by"]
         ]  # fmt: skip
-    _emit(frame, fmt, f"emission factors 排放因子 ({len(frame)})")
+    emit(frame, fmt, f"emission factors 排放因子 ({len(frame)})")
 
 
 @factors_app.command("add")
@@ -376,7 +350,7 @@ def peak(
     """Peak tracking: energy CO2, intensity per 10⁴ CNY, targets, peak status 碳达峰跟踪."""
     _check_format(fmt)
     with open_store(settings(db, region), read_only=True) as store:
-        series = store_carbon.peak_series(store, _cities(city))
+        series = store_carbon.peak_series(store, city_codes(city))
     if not series:
         raise fail("no computed inventories (ecobasin carbon inventory import FILE first)")
     reports = [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,3 +104,47 @@ def table(frame: pd.DataFrame, title: str) -> Table:
     for row in frame.itertuples(index=False):
         view.add_row(*("" if pd.isna(v) else str(v) for v in row))
     return view
+
+
+def json_value(value: Any) -> Any:
+    """A cell made JSON-ready: exact decimals as text, JSON text columns parsed, NA as null,
+    numpy scalars as Python numbers."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if value is None or (not isinstance(value, list | dict) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def emit(
+    frame: pd.DataFrame,
+    fmt: str,
+    title: str,
+    value: Callable[[Any], Any] = json_value,
+) -> None:
+    """Data to stdout (``csv``, ``json``: one object per row, cells through ``value``), or a
+    ``table`` for people on stderr."""
+    if fmt == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif fmt == "json":
+        records = [{str(k): value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    elif fmt == "table":
+        console.print(table(frame, title))
+    else:
+        raise fail(f"unknown format {fmt!r}: use table, csv or json")
+
+
+def city_codes(values: list[str] | None) -> list[int] | None:
+    """``--city`` values (codes or names, zh or en) as GB/T 2260 codes; None when not given."""
+    if not values:
+        return None
+    try:
+        return [catalog.city_code(value) for value in values]
+    except KeyError as error:
+        raise fail(f"--city: {error.args[0]}") from None

@@ -8,7 +8,6 @@ Tables go to the stderr console; CSV and JSON go to stdout.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -24,7 +23,15 @@ from ecobasin.carbon import ledger as core
 from ecobasin.carbon import rules as carbon_rules
 from ecobasin.carbon.ledger import LedgerError
 from ecobasin.carbon.rules import RuleError
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    emit,
+    fail,
+    open_store,
+    settings,
+)
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 
@@ -92,18 +99,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _emit(frame: pd.DataFrame, fmt: str, title: str) -> None:
-    if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        records = [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
-        typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
-    elif fmt == "table":
-        console.print(table(frame, title))
-    else:
-        raise fail(f"unknown format {fmt!r}: use table, csv or json")
-
-
 def _run(db: Path | None, region: str | None, action: Callable[[Store], T]) -> T:
     with open_store(settings(db, region)) as store, _ledger_errors():
         return action(store)
@@ -162,7 +157,7 @@ def account_list(
 ) -> None:
     """Accounts with their balances 账户及余额 (points 积分, grams g CO2e 减排量)."""
     frame = _run(db, region, lambda s: store_ledger.accounts(s, kind))
-    _emit(frame, fmt, "Accounts 账户")
+    emit(frame, fmt, "Accounts 账户", value=_plain)
 
 
 # -- rules and events --------------------------------------------------------------------------
@@ -193,7 +188,7 @@ def rules_command(
         f"{chosen.key} ({chosen.status}) valid from {chosen.valid_from}; points valid "
         f"{chosen.valid_months} months; sha256 {chosen.sha256[:16]}…"
     )
-    _emit(pd.DataFrame(rows), fmt, f"{chosen.name_zh} {chosen.name_en}")
+    emit(pd.DataFrame(rows), fmt, f"{chosen.name_zh} {chosen.name_en}", value=_plain)
 
 
 @app.command("record")
@@ -238,7 +233,7 @@ def balance_command(
                 raise LedgerError("unknown_account", f"no account {account!r}")
         return frame[["account_id", "kind", "name", "points", "grams"]]
 
-    _emit(_run(db, region, read), fmt, "Balances 余额")
+    emit(_run(db, region, read), fmt, "Balances 余额", value=_plain)
 
 
 @app.command("redeem")
@@ -410,7 +405,7 @@ def project_list(
     def read(store: Store) -> pd.DataFrame:
         return store_ledger.monitoring(store)
 
-    _emit(_run(db, region, read), fmt, "Monitoring periods 监测期")
+    emit(_run(db, region, read), fmt, "Monitoring periods 监测期", value=_plain)
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -425,7 +420,7 @@ def entries_command(
 ) -> None:
     """Ledger entries in chain order 账本分录 (audit export 审计导出; CSV by default)."""
     frame = _run(db, region, lambda s: store_ledger.entries(s, account, kind, limit))
-    _emit(frame, fmt, "Ledger entries 账本分录")
+    emit(frame, fmt, "Ledger entries 账本分录", value=_plain)
 
 
 @app.command("verify")
