@@ -214,11 +214,9 @@ def serve(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs) 启动HTTP服务.
+    """Serve the dashboard and the HTTP API (OpenAPI at /docs) 启动网页与接口服务.
 
-    With --gateway the HJ 212 gateway runs in the same process (DuckDB lets one process write
-    the file); --simulate N also registers N simulated enterprises and runs them against it,
-    so `ecobasin serve --simulate 4` is the demo's live part on an existing database.
+    With --gateway the HJ 212 gateway runs in the same process (DuckDB lets one process write the file); --simulate N also registers N simulated enterprises and runs them against it, so `ecobasin serve --simulate 4` is the demo's live part on an existing database.
     """
     config = settings(db, region, host=host, port=port)
     if not config.db.exists():
