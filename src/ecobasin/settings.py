@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
     #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
     secret_key: str | None = None
+    #: Behaviour events older than this are refused on the ledger API and by ``ledger
+    #: record`` (ECOBASIN_LEDGER_MAX_EVENT_AGE_DAYS) [days]; ``ledger record --max-age-days``.
+    ledger_max_event_age_days: int = 7
+    #: Points one partner's events may earn per China Standard Time day unless ``ecobasin
+    #: ledger partner limit`` sets its own (ECOBASIN_LEDGER_PARTNER_DAILY_POINTS) [points].
+    ledger_partner_daily_points: int = 20_000
 
     @classmethod
     def settings_customise_sources(

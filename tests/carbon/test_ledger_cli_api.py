@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from ecobasin.cli import app
 from ecobasin.store import Store
+from ecobasin.timebase import CST
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 
@@ -40,16 +42,17 @@ def db(tmp_path: Path) -> Path:
         _ok("ledger", "account", "add", account, "--kind", kind, "--db", str(path))
     events = tmp_path / "events.csv"
     events.write_text(EVENTS, encoding="utf-8")
-    _ok("ledger", "record", str(events), "--db", str(path))
+    _ok("ledger", "record", str(events), "--max-age-days", "0", "--db", str(path))  # backfill
     return path
 
 
 def test_cli_flow(db: Path) -> None:
-    # m1: 840 pt/g; m2 is the same trip from a check-in; w1: 24 pt, 196.8 g; x1 unreadable
+    # m1: 840 pt/g; m2 a self check-in (no evidence of a metro trip); w1: 24 pt, 196.8 g;
+    # x1 unreadable
     balances = json.loads(_ok("ledger", "balance", "alice", "--format", "json", "--db", str(db)))
     assert balances[0]["points"] == "864.000" and balances[0]["grams"] == "1036.800"
     rejected = runner.invoke(app, ["rejected", "--db", str(db)])
-    assert "same_behaviour" in rejected.output and "bad_row" in rejected.output
+    assert "evidence_not_accepted" in rejected.output and "bad_row" in rejected.output
     _ok("ledger", "redeem", "alice", "800", "--merchant", "shop", "--key", "r1", "--db", str(db))
     over = runner.invoke(app, ["ledger", "redeem", "alice", "65", "--db", str(db)])
     assert over.exit_code == 1 and "alice has 64.000 points" in over.output
@@ -98,10 +101,29 @@ def client_tokens(db: Path) -> Iterator[tuple[TestClient, str, str]]:
         yield client, admin, viewer
 
 
+def client_tokens_db(client: TestClient) -> Path:
+    return Path(client.app.state.store.path)  # type: ignore[attr-defined]
+
+
+def _consent(client: TestClient, holder_key: str, points: str) -> str:
+    made = client.post(
+        "/api/v1/ledger/consents",
+        json={"account": "alice", "points": points},
+        headers={"X-Holder-Key": holder_key},
+    )
+    assert made.status_code == 201, made.text
+    code: str = made.json()["code"]
+    return code
+
+
+def _recent(days: int) -> str:
+    return (datetime.now(CST) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+
+
 def test_api_reads_and_rights(client_tokens: tuple[TestClient, str, str]) -> None:
     client, admin, viewer = client_tokens
     rules = client.get("/api/v1/ledger/rules").json()
-    assert rules["version"] == "2024.1"
+    assert rules["version"] == "2024.2"
     metro = next(b for b in rules["behaviours"] if b["behaviour"] == "metro")
     assert (
         metro["numbers"]["mode_ef_kg_per_pkm"] == "0.03" and metro["evidence"][0] == "metro_ticket"
@@ -113,7 +135,10 @@ def test_api_reads_and_rights(client_tokens: tuple[TestClient, str, str]) -> Non
     listed = client.get("/api/v1/ledger/accounts", headers={"Authorization": f"Bearer {viewer}"})
     by_id = {r["account_id"]: r for r in listed.json()["results"]}
     assert by_id["alice"]["points"] == "864.000"
-    body = {"account": "alice", "points": "100", "merchant": "shop", "key": "api-1"}
+    holder = _ok("ledger", "account", "key", "alice", "--db", str(client_tokens_db(client)))
+    code = _consent(client, holder.strip(), "100")
+    body = {"account": "alice", "points": "100", "merchant": "shop", "key": "api-1",
+            "consent": code}  # fmt: skip
     refused = client.post(
         "/api/v1/ledger/redeem", json=body, headers={"Authorization": f"Bearer {viewer}"}
     )
@@ -123,8 +148,11 @@ def test_api_reads_and_rights(client_tokens: tuple[TestClient, str, str]) -> Non
     again = client.post("/api/v1/ledger/redeem", json=body, headers=auth).json()
     assert (first["replayed"], again["replayed"]) == (False, True)
     assert again["entry"]["seq"] == first["entry"]["seq"] == 3
+    code = _consent(client, holder.strip(), "765")
     over = client.post(
-        "/api/v1/ledger/redeem", json={**body, "points": "765", "key": "api-2"}, headers=auth
+        "/api/v1/ledger/redeem",
+        json={**body, "points": "765", "key": "api-2", "consent": code},
+        headers=auth,
     )
     assert over.status_code == 409 and "has 764.000 points" in over.json()["detail"]
 
@@ -132,7 +160,7 @@ def test_api_reads_and_rights(client_tokens: tuple[TestClient, str, str]) -> Non
 def test_api_posts_events(client_tokens: tuple[TestClient, str, str]) -> None:
     client, admin, _ = client_tokens
     events = [
-        {"event_id": "b1", "account": "alice", "behaviour": "bus", "time": "2024-03-02T09:00",
+        {"event_id": "b1", "account": "alice", "behaviour": "bus", "time": _recent(1),
          "quantity": "8", "source": "transit_card"},
         {"event_id": "m1", "account": "alice", "behaviour": "metro", "time": "2024-03-01T08:10",
          "quantity": "12", "source": "metro_ticket"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,8 +17,10 @@ from typer.testing import CliRunner
 
 from ecobasin.cli import app
 from ecobasin.store import Store
+from ecobasin.store import ledger as store_ledger
 from ecobasin.store import users as db
 from ecobasin.store.migrations import MIGRATIONS
+from ecobasin.timebase import CST
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import PUBLIC, Principal, denial
@@ -41,6 +44,17 @@ class Setup:
     client: TestClient
     tokens: dict[str, str]
     clock: list[float]
+    holder: str
+
+    def consent(self) -> str:
+        made = self.client.post(
+            "/api/v1/ledger/consents",
+            json={"account": "alice", "points": "10"},
+            headers={"X-Holder-Key": self.holder},
+        )
+        assert made.status_code == 201, made.text
+        code: str = made.json()["code"]
+        return code
 
     def post(self, path: str, body: dict[str, object], who: str | None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -54,31 +68,35 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         _ok("ledger", "account", "add", account, "--kind", kind, "--db", path)
     events = tmp_path / "events.csv"
     events.write_text(EVENTS, encoding="utf-8")
-    _ok("ledger", "record", str(events), "--db", path)  # alice: 840 points
+    _ok("ledger", "record", str(events), "--max-age-days", "0", "--db", path)  # alice: 840 pt
     # a transport app: 60 requests a minute (one a second), bursts of 2
     _ok("user", "add", "metro_app", "--role", "partner", "--scope", "ledger:events",
         "--rate", "60", "--burst", "2", "--db", path)  # fmt: skip
     _ok("user", "add", "mall", "--role", "partner", "--scope", "ledger:redeem", "--db", path)
     _ok("user", "add", "root", "--role", "admin", "--db", path)
     _ok("user", "add", "eve", "--role", "viewer", "--db", path)
+    _ok("ledger", "partner", "bind", "mall", "shop", "--db", path)
     tokens = {}
     with Store(path) as store:
         for name in ("metro_app", "mall", "root", "eve"):
             tokens[name] = accounts.create_token(store.con, name, "partner tests")[1]
+        holder = store_ledger.issue_holder_key(store, "alice")
     clock = [1000.0]
     with TestClient(create_app(path)) as client:
         client.app.state.rate_limiter = RateLimiter(clock=lambda: clock[0])  # type: ignore[attr-defined]
-        yield Setup(client, tokens, clock)
+        yield Setup(client, tokens, clock, holder)
 
 
 def _trip(event_id: str) -> dict[str, object]:
+    when = (datetime.now(CST) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     event = {"event_id": event_id, "account": "alice", "behaviour": "bus",
-             "time": "2024-03-02T09:00", "quantity": "2", "source": "transit_card"}  # fmt: skip
+             "time": when, "quantity": "2", "source": "transit_card"}  # fmt: skip
     return {"events": [event], "source": "trips"}
 
 
-def _redeem(key: str) -> dict[str, object]:
-    return {"account": "alice", "points": "10", "merchant": "shop", "key": key}
+def _redeem(key: str, consent: str = "0" * 18) -> dict[str, object]:
+    return {"account": "alice", "points": "10", "merchant": "shop", "key": key,
+            "consent": consent}  # fmt: skip
 
 
 def test_events_by_role(setup: Setup) -> None:
@@ -97,10 +115,10 @@ def test_events_by_role(setup: Setup) -> None:
 
 
 def test_redeem_by_role(setup: Setup) -> None:
-    mall = setup.post("redeem", _redeem("r1"), "mall")
+    mall = setup.post("redeem", _redeem("r1", setup.consent()), "mall")
     assert mall.status_code == 200, mall.text
     assert mall.json()["entry"]["points"] == "10.000"
-    assert setup.post("redeem", _redeem("r2"), "root").status_code == 200
+    assert setup.post("redeem", _redeem("r2", setup.consent()), "root").status_code == 200
     lacking = setup.post("redeem", _redeem("r3"), "metro_app")
     assert lacking.status_code == 403
     assert "lacks scope ledger:redeem" in lacking.json()["detail"]
@@ -123,7 +141,7 @@ def test_rate_limit_per_partner(setup: Setup) -> None:
     assert problem["type"] == "urn:ecobasin:problem:rate_limited"
     assert "60 requests a minute (burst 2)" in problem["detail"]
     # another partner and the admin have buckets of their own (or none)
-    assert setup.post("redeem", _redeem("k1"), "mall").status_code == 200
+    assert setup.post("redeem", _redeem("k1", setup.consent()), "mall").status_code == 200
     assert setup.post("events", _trip("a3"), "root").status_code == 200
     setup.clock[0] += 0.5  # half a token back: still refused
     assert setup.post("events", _trip("a4"), "metro_app").status_code == 429

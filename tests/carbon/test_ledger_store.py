@@ -60,13 +60,15 @@ def test_record_is_idempotent_and_rejections_are_kept(store: Store) -> None:
 
 
 def test_cap_and_dedupe_hold_across_batches(store: Store) -> None:
+    # 2024.1 still takes a self check-in as evidence of a metro trip (2024.2 does not)
+    v1 = rules.rule_set(version="2024.1")
     walk = Event("w1", "alice", "walking", T0, D(16000), "phone_steps", "", "w1")
-    store_ledger.record_events(store, [walk, _metro("m1")])  # walk: 32 pt of the 40 cap
+    store_ledger.record_events(store, [walk, _metro("m1")], v1)  # walk: 32 pt of the 40 cap
     plates = [
         Event(f"p{i}", "alice", "clean_plate", T0, D(1), "canteen_pos", "", f"p{i}")
         for i in range(4)
     ]
-    store_ledger.record_events(store, plates[:2])
+    store_ledger.record_events(store, plates[:2], v1)
     later = store_ledger.record_events(
         store,
         [
@@ -76,6 +78,7 @@ def test_cap_and_dedupe_hold_across_batches(store: Store) -> None:
                 "c1", "alice", "metro", T0 + timedelta(minutes=5), D(12), "self_checkin", "", "c1"
             ),
         ],
+        v1,
     )
     assert [e.idem_key for e in later.entries] == ["p2"]  # 3rd plate: 15 pt cap reached
     codes = {r.event.event_id: r.code for r in later.rejections}
@@ -281,7 +284,7 @@ def test_demo_installs_once(tmp_path: Path) -> None:
         counts = ledger_demo.install(opened, region.cities, residents=40)
         assert counts["accounts"] == 46 and counts["credited"] > 1000
         assert counts["reasons"]["duplicate_event"] == 10
-        assert counts["reasons"]["same_behaviour"] > 0
+        assert counts["reasons"]["evidence_not_accepted"] > 0  # self check-ins (2024.2)
         again = ledger_demo.install(opened, region.cities, residents=40)
         assert again["credited"] == 0 and again["head"] == counts["head"]
         assert store_ledger.verify(opened).ok

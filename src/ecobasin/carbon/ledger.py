@@ -14,6 +14,13 @@ microseconds. :func:`verify` recomputes it and names the first entry that is alt
 out of order; a published head hash (seq and hash of the last entry) also catches a rewritten
 tail.
 
+Who moved the points: ``partner`` (the partner whose token wrote the entry) and ``consent`` (the
+id of the holder's redemption consent) came with migration 12. They are hashed whenever either is
+set, and left out of the hashed text when both are empty, so the bytes (and hashes) of entries
+written before migration 12 are unchanged, while emptying or adding either on a later entry
+changes its hash. Amounts are quantised to :data:`SCALE` before any balance is checked (issue
+13, item 3), so the balance checked is the balance stored.
+
 Pure: no I/O; :mod:`ecobasin.store.ledger` reads and writes the tables.
 """
 
@@ -35,6 +42,9 @@ from ecobasin.timebase import CST, parse_instant
 __all__ = [
     "GENESIS",
     "KINDS",
+    "MAX_POINTS",
+    "MAX_QUANTITY",
+    "Anomaly",
     "Balance",
     "Draft",
     "EarnState",
@@ -43,6 +53,7 @@ __all__ = [
     "LedgerError",
     "Rejection",
     "Verification",
+    "anomalies",
     "apply_balances",
     "canonical",
     "chain",
@@ -54,6 +65,7 @@ __all__ = [
     "hashes",
     "local_day",
     "parse_events_csv",
+    "quantised",
     "verify",
     "verify_hashed",
 ]
@@ -63,6 +75,14 @@ KINDS = ("earn", "redeem", "donate", "expire", "issue", "retire")
 #: Stored scale of points and grams: DECIMAL(·, 3).
 SCALE = Decimal("0.001")
 ZERO = Decimal(0)
+#: Largest amount one entry moves [points] (DECIMAL(18, 3) holds below 10^15).
+MAX_POINTS = Decimal(10) ** 12
+#: Largest amount one entry moves [g CO2e] (DECIMAL(24, 3) holds below 10^21).
+MAX_GRAMS = Decimal(10) ** 18
+#: Largest event quantity [km, steps, days, meals, kg]: beyond any one person's day.
+MAX_QUANTITY = Decimal(10) ** 9
+#: Fields added after the first release (migration 12), hashed only when one of them is set.
+LATER_FIELDS = ("consent", "partner")
 
 
 class LedgerError(ValueError):
@@ -107,6 +127,10 @@ class Draft:
         When it happened (UTC).
     counterparty : str
         The receiving account of a ``donate``; the merchant of a ``redeem``; else ''.
+    partner : str
+        The partner (user name) whose token asked for it; '' for admins and the CLI.
+    consent : str
+        The id of the holder's redemption consent a ``redeem`` spends; else ''.
     """
 
     kind: str
@@ -123,6 +147,8 @@ class Draft:
     evidence_ref: str = ""
     dedupe_key: str = ""
     detail: str = ""
+    partner: str = ""
+    consent: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +173,8 @@ class Entry:
     occurred_at: datetime
     recorded_at: datetime
     detail: str
+    partner: str = ""
+    consent: str = ""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Entry:
@@ -177,11 +205,21 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _hashed_fields(values: Mapping[str, Any]) -> set[str]:
+    """The fields an entry's hash covers: all but ``hash``; :data:`LATER_FIELDS` only when one
+    of them is set (entries before migration 12 keep their bytes)."""
+    skip = {"hash"}
+    if not any(values.get(k) for k in LATER_FIELDS):
+        skip.update(LATER_FIELDS)
+    return {k for k in values if k not in skip}
+
+
 def canonical(entry: Entry | Mapping[str, Any]) -> bytes:
-    """The bytes hashed: sorted-key JSON of every field but ``hash``, exact decimals (3 places),
-    UTC instants with microseconds, UTF-8."""
+    """The bytes hashed: sorted-key JSON of every field but ``hash`` (``partner`` and
+    ``consent`` only when one is set), exact decimals (3 places), UTC instants with
+    microseconds, UTF-8."""
     values = entry.as_row() if isinstance(entry, Entry) else dict(entry)
-    body = {k: _text(v) for k, v in values.items() if k != "hash"}
+    body = {k: _text(v) for k, v in values.items() if k in _hashed_fields(values)}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -190,9 +228,17 @@ def entry_hash(entry: Entry | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
-#: Fields hashed, in the canonical (sorted) order.
+#: Fields hashed, in the canonical (sorted) order (the later fields only when set).
 HASHED: tuple[str, ...] = tuple(sorted(c for c in COLUMNS if c != "hash"))
-_TEMPLATE = "{" + ",".join(f'"{k}":%{"d" if k == "seq" else "s"}' for k in HASHED) + "}"
+
+
+def _template(names: Sequence[str]) -> str:
+    return "{" + ",".join(f'"{k}":%{"d" if k == "seq" else "s"}' for k in names) + "}"
+
+
+_TEMPLATE = _template(HASHED)
+_LATER_AT = tuple(HASHED.index(k) for k in LATER_FIELDS)
+_FIRST_TEMPLATE = _template([k for k in HASHED if k not in LATER_FIELDS])
 
 
 def hashes(columns: Mapping[str, Sequence[Any]]) -> list[str]:
@@ -212,7 +258,38 @@ def hashes(columns: Mapping[str, Sequence[Any]]) -> list[str]:
     escape = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
     encoded = [columns[k] if k == "seq" else list(map(escape, columns[k])) for k in HASHED]
     sha = hashlib.sha256
-    return [sha((_TEMPLATE % row).encode()).hexdigest() for row in zip(*encoded, strict=True)]
+    empty = escape("")
+    out = []
+    for row in zip(*encoded, strict=True):
+        if all(row[i] == empty for i in _LATER_AT):  # as before migration 12
+            first = tuple(v for i, v in enumerate(row) if i not in _LATER_AT)
+            out.append(sha((_FIRST_TEMPLATE % first).encode()).hexdigest())
+        else:
+            out.append(sha((_TEMPLATE % row).encode()).hexdigest())
+    return out
+
+
+def quantised(draft: Draft) -> Draft:
+    """The draft with its amounts rounded to the stored scale (:data:`SCALE`, half to even):
+    what is checked against the balance is what is stored."""
+    return replace(draft, points=_amount(draft.points), grams=_amount(draft.grams))
+
+
+def _check_size(draft: Draft) -> None:
+    if not (draft.points.is_finite() and draft.grams.is_finite()):
+        raise LedgerError("bad_amount", f"{draft.kind} amounts must be numbers")
+    if draft.points > MAX_POINTS or draft.grams > MAX_GRAMS:
+        raise LedgerError(
+            "too_large",
+            f"{draft.kind} of {draft.points} points / {draft.grams} g is larger than one entry "
+            f"may move ({MAX_POINTS} points, {MAX_GRAMS} g) 金额过大",
+        )
+    for name, value in (("points", draft.points), ("grams", draft.grams)):
+        if draft.kind != "earn" and ZERO < value < SCALE:
+            raise LedgerError(
+                "below_unit",
+                f"{draft.kind} of {value} {name} is below the smallest unit {SCALE} (低于最小单位)",
+            )
 
 
 def check_draft(draft: Draft) -> None:
@@ -221,8 +298,9 @@ def check_draft(draft: Draft) -> None:
     Raises
     ------
     LedgerError
-        ``bad_kind``, ``negative_amount``, ``empty_amount``, ``no_counterparty`` or
-        ``bad_amount`` (issue and retire move grams only).
+        ``bad_kind``, ``negative_amount``, ``too_large``, ``below_unit`` (a movement smaller
+        than :data:`SCALE`), ``empty_amount``, ``no_counterparty`` or ``bad_amount`` (issue
+        and retire move grams only).
     """
     if draft.kind not in KINDS:
         raise LedgerError("bad_kind", f"kind {draft.kind!r} is not one of {', '.join(KINDS)}")
@@ -230,6 +308,7 @@ def check_draft(draft: Draft) -> None:
         raise LedgerError(
             "negative_amount", f"{draft.kind} amounts are magnitudes: they must not be negative"
         )
+    _check_size(draft)
     if not draft.account:
         raise LedgerError("no_account", f"{draft.kind} needs an account")
     if not draft.idem_key:
@@ -389,7 +468,7 @@ def apply_balances(balances: Mapping[str, Balance], drafts: Iterable[Draft]) -> 
     """
     out = {k: Balance(v.points, v.grams) for k, v in balances.items()}
     for draft in drafts:
-        for account, d_points, d_grams in effects(draft):
+        for account, d_points, d_grams in effects(quantised(draft)):
             balance = out.setdefault(account, Balance())
             if balance.points + d_points < 0:
                 raise LedgerError(
@@ -468,6 +547,16 @@ class EarnState:
         (account, behaviour) → [(instant, evidence source)] of window-deduplicated behaviours.
     now : datetime
         Events later than ``now`` + 1 day are refused.
+    key_prefix : str
+        Put before each event id to make its idempotency key: ``partner:<name>:`` for a
+        partner (its ids live in a namespace of their own), '' for admins and the CLI.
+    max_age : timedelta or None
+        Events older than ``now`` − ``max_age`` are refused (``too_old``); None: no limit.
+    account_used : dict
+        Points earned per (account, CST day), every behaviour (the rule set's account cap).
+    partner_cap, partner_used : Decimal or None, Decimal
+        Most points the sending partner may credit per CST day of recording [points], and
+        what it credited today already.
     """
 
     accounts: set[str]
@@ -476,12 +565,21 @@ class EarnState:
     daily_keys: set[str] = field(default_factory=set)
     times: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    key_prefix: str = ""
+    max_age: timedelta | None = None
+    account_used: dict[tuple[str, date], Decimal] = field(default_factory=dict)
+    partner_cap: Decimal | None = None
+    partner_used: Decimal = ZERO
+
+    def key(self, event: Event) -> str:
+        """The idempotency key of ``event``: its id in the sender's namespace."""
+        return f"{self.key_prefix}{event.event_id}"
 
 
 def _refuse(event: Event, state: EarnState, rules: RuleSet) -> tuple[str, str] | None:
     if not event.event_id:
         return "missing_event_id", "the event has no event id (the idempotency key)"
-    if event.event_id in state.seen_ids:
+    if state.key(event) in state.seen_ids:
         return "duplicate_event", f"event {event.event_id} was recorded already (counted once)"
     if event.account not in state.accounts:
         return (
@@ -503,6 +601,18 @@ def _refuse(event: Event, state: EarnState, rules: RuleSet) -> tuple[str, str] |
         return "before_rule_set", f"{day} is before {rules.key} applies ({rules.valid_from})"
     if event.occurred_at > state.now + timedelta(days=1):
         return "in_future", f"the event time {event.occurred_at:%Y-%m-%dT%H:%MZ} is in the future"
+    if state.max_age is not None and event.occurred_at < state.now - state.max_age:
+        return (
+            "too_old",
+            f"the event time {event.occurred_at:%Y-%m-%dT%H:%MZ} is more than "
+            f"{state.max_age.days} days ago: events are credited within {state.max_age.days} "
+            "days (事件过旧)",
+        )
+    if not (event.quantity.is_finite() and event.quantity <= MAX_QUANTITY):
+        return (
+            "bad_quantity",
+            f"quantity {event.quantity} is not a number of at most {MAX_QUANTITY} (数量无效)",
+        )
     return None
 
 
@@ -525,6 +635,40 @@ def _same_behaviour(event: Event, rules: RuleSet, state: EarnState) -> str | Non
     return None
 
 
+def _room(
+    event: Event, behaviour_cap: Decimal | None, used: Decimal, rules: RuleSet, state: EarnState
+) -> tuple[Decimal, str, str]:
+    """Points ``event`` may still earn under the three daily ceilings, and the code and reason
+    of the tightest: the behaviour's cap, the account's cap over all behaviours (rule set
+    ``account_daily_cap_points``) and the sending partner's ceiling (per CST day recorded)."""
+    day = local_day(event.occurred_at)
+    infinite = Decimal("Infinity")
+    ceilings = [
+        (
+            infinite if behaviour_cap is None else behaviour_cap - used,
+            "daily_cap",
+            f"{event.account} reached the daily cap of {behaviour_cap} points for "
+            f"{event.behaviour} on {day}",
+        ),
+        (
+            infinite
+            if rules.account_daily_cap_points is None
+            else rules.account_daily_cap_points
+            - state.account_used.get((event.account, day), ZERO),
+            "account_daily_cap",
+            f"{event.account} reached the daily ceiling of {rules.account_daily_cap_points} "
+            f"points over all behaviours on {day} (账户每日上限)",
+        ),
+        (
+            infinite if state.partner_cap is None else state.partner_cap - state.partner_used,
+            "partner_daily_cap",
+            f"the sending partner reached its ceiling of {state.partner_cap} points credited "
+            "today (合作方每日上限)",
+        ),
+    ]
+    return min(ceilings, key=lambda c: c[0])
+
+
 def evaluate_events(
     events: Iterable[Event], rules: RuleSet, state: EarnState
 ) -> tuple[list[Draft], list[Rejection]]:
@@ -532,10 +676,12 @@ def evaluate_events(
 
     Events are taken in time order. Each is refused when its id was seen, its account or
     behaviour is unknown, its evidence source is not accepted, it precedes the rule set or
-    lies in the future, its quantity is invalid, the same behaviour was credited from another
-    source (``same_behaviour``), or the account reached the behaviour's daily cap
-    (``daily_cap``). An event over part of the cap earns the rest of the cap, its grams
-    scaled by the same share. ``state`` is updated with what is credited.
+    lies in the future or further back than ``state.max_age`` (``too_old``), its quantity is
+    invalid, the same behaviour was credited from another source (``same_behaviour``), or a
+    daily ceiling is reached: the behaviour's (``daily_cap``), the account's over every
+    behaviour (``account_daily_cap``) or the sending partner's (``partner_daily_cap``). An
+    event over part of a ceiling earns the rest of it, its grams scaled by the same share.
+    ``state`` is updated with what is credited.
     """
     drafts: list[Draft] = []
     rejections: list[Rejection] = []
@@ -562,21 +708,20 @@ def evaluate_events(
         cap_key = (event.account, event.behaviour, day)
         used = state.used_points.get(cap_key, ZERO)
         points, grams, detail = credit.points, credit.grams, {"formula": credit.formula}
-        if rule.daily_cap_points is not None and points > 0:
-            room = rule.daily_cap_points - used
+        if points > 0:
+            room, code, why = _room(event, rule.daily_cap_points, used, rules, state)
             if room <= 0:
-                why = (
-                    f"{event.account} reached the daily cap of {rule.daily_cap_points} points "
-                    f"for {event.behaviour} on {day}"
-                )
-                rejections.append(Rejection(event, "daily_cap", why))
+                rejections.append(Rejection(event, code, why))
                 continue
             if points > room:
                 detail["capped_from"] = f"{points} pt, {grams} g"
                 grams = _amount(grams * room / points)
                 points = room
-        state.seen_ids.add(event.event_id)
+        state.seen_ids.add(state.key(event))
         state.used_points[cap_key] = used + points
+        account_day = (event.account, day)
+        state.account_used[account_day] = state.account_used.get(account_day, ZERO) + points
+        state.partner_used += points
         daily_key = ""
         if rule.dedupe == "daily":
             daily_key = f"{event.account}|{event.behaviour}|{day}"
@@ -592,7 +737,7 @@ def evaluate_events(
                 account=event.account,
                 points=points,
                 grams=grams,
-                idem_key=event.event_id,
+                idem_key=state.key(event),
                 occurred_at=_utc(event.occurred_at),
                 rule_set=rules.id,
                 rule_version=rules.version,
@@ -663,3 +808,48 @@ def parse_events_csv(text: str, name: str = "events.csv") -> tuple[list[Event], 
         else:
             events.append(event)
     return events, rejections
+
+
+# -- anomalies ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Anomaly:
+    """An account whose points earned in a window lie far above the distribution."""
+
+    account: str
+    points: Decimal
+    median: Decimal
+    spread: Decimal
+    score: Decimal
+
+
+def anomalies(
+    earned: Mapping[str, Decimal], threshold: Decimal = Decimal(10), floor: Decimal = Decimal(1)
+) -> list[Anomaly]:
+    """Accounts far above the distribution of points earned [points] in a window.
+
+    The robust score of each account is (points − median) / spread, with spread = 1.4826 ×
+    MAD (the median absolute deviation, scaled to a standard deviation for normal data) but
+    at least ``floor`` points, so that a window where most accounts earn the same still
+    flags an account earning far more. Accounts whose score exceeds ``threshold`` are
+    returned, highest first. Accounts that earned nothing should be given as 0 (they are part
+    of the distribution).
+    """
+    if not earned:
+        return []
+    values = sorted(earned.values())
+    median = _median(values)
+    mad = _median(sorted(abs(v - median) for v in values))
+    spread = max(mad * Decimal("1.4826"), floor)
+    found = [
+        Anomaly(account, points, median, spread, ((points - median) / spread).quantize(SCALE))
+        for account, points in earned.items()
+        if (points - median) / spread > threshold
+    ]
+    return sorted(found, key=lambda a: (-a.score, a.account))
+
+
+def _median(ordered: Sequence[Decimal]) -> Decimal:
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

@@ -53,6 +53,18 @@ def step_rule(
     return grams, blocks * points_per_block
 
 
+def step_points_rule(
+    steps: int, points_per_step: Decimal, g_per_point: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(grams [g CO2], whole points) of the points-per-step shape (碳碳星球, Wuhan: 0.02 pt per
+    step, 1 pt = 1 g; carbon brief §3): points = ⌊steps × points_per_step⌋ [pt], grams
+    proportional to the steps, steps × points_per_step × g_per_point [g]."""
+    if steps < 0 or points_per_step < 0 or g_per_point < 0:
+        raise ValueError("steps, points per step and grams per point must not be negative")
+    exact_points = Decimal(steps) * points_per_step
+    return exact_points * g_per_point, exact_points.to_integral_value(rounding=ROUND_FLOOR)
+
+
 def project_reduction(
     baseline_t: Decimal, project_t: Decimal = Decimal(0), leakage_t: Decimal = Decimal(0)
 ) -> Decimal:

@@ -7,7 +7,9 @@ recognised (``daily``: one per account and day; ``window``: within N minutes) an
 sources accepted. Methods (formulas in :mod:`ecobasin.carbon.quantify`):
 
 * ``trip`` — R = d [km] × (EF_baseline − EF_mode) [kg/pkm] (CCER/碳普惠 trip methodologies);
-* ``steps`` — grams proportional to steps, points per full block (绿芽积分: 500 steps = 8.2 g, 1 pt);
+* ``steps`` — grams proportional to steps, points per full block (绿芽积分: 500 steps = 8.2 g, 1 pt:
+  ``g_per_block``, ``points_per_block``, ``block``), or the points-per-step shape other schemes
+  publish (碳碳星球: 0.02 pt per step, 1 pt = 1 g: ``points_per_step``, ``g_per_point``);
 * ``car_free_day`` — R = km × L/100 km / 100 × EF_fuel [kg CO2/L], per day declared;
 * ``per_event`` / ``per_unit`` — grams and points per event or per unit (kg of old clothes).
 
@@ -146,6 +148,15 @@ class BehaviourRule:
         if self.method == "steps":
             if quantity != quantity.to_integral_value():
                 raise RuleError(f"{self.behaviour}: steps must be whole, got {quantity}")
+            if "points_per_step" in p:
+                grams, points = quantify.step_points_rule(
+                    int(quantity), p["points_per_step"], p["g_per_point"]
+                )
+                formula = (
+                    f"{quantity} steps × {p['points_per_step']} pt × {p['g_per_point']} g/pt = "
+                    f"{grams.quantize(_MG)} g; {points} whole pt"
+                )
+                return Credit(grams.quantize(_MG), points, formula)
             grams, points = quantify.step_rule(
                 int(quantity), p["g_per_block"], p["points_per_block"], self.block
             )
@@ -182,7 +193,23 @@ _METHOD_PARAMS: dict[str, tuple[str, ...]] = {
     "per_event": ("g_per_event",),
     "per_unit": ("g_per_unit", "points_per_unit"),
 }
-_POINT_KEYS = ("points_per_g", "points_per_event", "points_per_block", "points_per_unit")
+#: The points-per-step shape of ``steps`` (instead of ``g_per_block`` and ``points_per_block``).
+_PER_STEP = ("points_per_step", "g_per_point")
+_POINT_KEYS = (
+    "points_per_g", "points_per_event", "points_per_block", "points_per_unit", "points_per_step"
+)  # fmt: skip
+
+
+def _method_keys(method: str, table: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """The numbers ``method`` needs: a steps rule takes either shape, not both."""
+    if method != "steps" or not any(k in table for k in _PER_STEP):
+        return _METHOD_PARAMS[method]
+    if any(k in table for k in _METHOD_PARAMS["steps"]):
+        raise RuleError(
+            f"{where}: give points_per_step and g_per_point, or g_per_block and "
+            "points_per_block, not both shapes"
+        )
+    return _PER_STEP
 
 
 def _behaviour(behaviour: str, table: Mapping[str, Any]) -> BehaviourRule:
@@ -190,7 +217,7 @@ def _behaviour(behaviour: str, table: Mapping[str, Any]) -> BehaviourRule:
     method = str(table.get("method", ""))
     if method not in METHODS:
         raise RuleError(f"{where}: method {method!r} is not one of {', '.join(METHODS)}")
-    numbers = {k: _dec(table, k, where) for k in _METHOD_PARAMS[method]}
+    numbers = {k: _dec(table, k, where) for k in _method_keys(method, table, where)}
     numbers |= {k: _dec(table, k, where) for k in _POINT_KEYS if k in table}
     if not any(k in numbers for k in _POINT_KEYS):
         raise RuleError(f"{where}: give points_per_g or points_per_event")
@@ -237,6 +264,9 @@ class RuleSet:
     behaviours: Mapping[str, BehaviourRule]
     content: Mapping[str, Any]
     sha256: str
+    #: Most points one account earns per China Standard Time day over every behaviour
+    #: (``[points] account_daily_cap_points``); None: only the per-behaviour caps.
+    account_daily_cap_points: Decimal | None = None
 
     def rule(self, behaviour: str) -> BehaviourRule:
         """The rule of ``behaviour``.
@@ -284,6 +314,11 @@ def parse_rule_set(content: Mapping[str, Any]) -> RuleSet:
     if points.get("rounding", "floor") != "floor":
         raise RuleError("only rounding = 'floor' (whole points, rounded down) is supported")
     text = canonical_json(content)
+    account_cap = (
+        _dec(points, "account_daily_cap_points", "points")
+        if "account_daily_cap_points" in points
+        else None
+    )
     return RuleSet(
         id=str(content["id"]),
         version=str(content["version"]),
@@ -296,6 +331,7 @@ def parse_rule_set(content: Mapping[str, Any]) -> RuleSet:
         behaviours={b: _behaviour(b, t) for b, t in behaviours.items()},
         content=json.loads(text),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
+        account_daily_cap_points=account_cap,
     )
 
 

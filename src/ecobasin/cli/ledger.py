@@ -1,6 +1,7 @@
 """``ecobasin ledger``: the carbon-inclusive ledger 碳普惠账本 — accounts, behaviour events, balances,
-redemption, donation, expiry, project reductions (register, monitor, issue, retire) and the
-hash-chain check ``ledger verify``.
+redemption, donation, expiry, project reductions (register, monitor, issue, retire), the
+hash-chain check ``ledger verify``, holder keys, partners' merchant accounts and ceilings, pool
+administrators, and the anomaly report ``ledger anomalies``.
 
 Tables go to the stderr console; CSV and JSON go to stdout.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -34,6 +35,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
+from ecobasin.timebase import CST
 
 __all__ = ["app"]
 
@@ -45,8 +47,18 @@ account_app = typer.Typer(help="Ledger accounts 账户.", no_args_is_help=True)
 project_app = typer.Typer(
     help="Project reductions 项目减排量: register, monitor, issue, retire.", no_args_is_help=True
 )
+partner_app = typer.Typer(
+    help="Ledger partners 合作方: the merchant accounts a merchant partner credits, daily "
+    "ceilings of points an events partner credits.",
+    no_args_is_help=True,
+)
+pool_app = typer.Typer(
+    help="Pools 资金池 (donation pools): who may debit them.", no_args_is_help=True
+)
 app.add_typer(account_app, name="account")
 app.add_typer(project_app, name="project")
+app.add_typer(partner_app, name="partner")
+app.add_typer(pool_app, name="pool")
 
 FormatOption = Annotated[
     str, typer.Option("--format", help="table, csv or json 输出格式 (csv/json to stdout).")
@@ -160,6 +172,79 @@ def account_list(
     emit(frame, fmt, "Accounts 账户", value=_plain)
 
 
+@account_app.command("key")
+def account_key(
+    account_id: Annotated[str, typer.Argument(help="Account id 账户号.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Issue the holder key 持有人密钥 of an account (printed once, only its hash is kept; an
+    earlier key stops working). The holder's app creates redemption codes with it (POST
+    /api/v1/ledger/consents, header X-Holder-Key): no redemption without the holder's consent."""
+    key = _run(db, region, lambda s: store_ledger.issue_holder_key(s, account_id))
+    console.print(f"holder key of {account_id} (shown once 仅显示一次):")
+    typer.echo(key)
+
+
+# -- partners and pools ------------------------------------------------------------------------
+@partner_app.command("bind")
+def partner_bind(
+    partner: Annotated[str, typer.Argument(help="Partner user name 合作方用户名.")],
+    account_id: Annotated[str, typer.Argument(help="Its merchant account 商户账户.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Let a merchant partner credit a merchant account 绑定商户账户 (it credits no other)."""
+    _run(db, region, lambda s: store_ledger.bind_partner_account(s, partner, account_id))
+    console.print(f"partner {partner} may credit merchant account {account_id} 已绑定")
+
+
+@partner_app.command("limit")
+def partner_limit_command(
+    partner: Annotated[str, typer.Argument(help="Partner user name 合作方用户名.")],
+    daily_points: Annotated[
+        str, typer.Option("--daily-points", help="Most points its events earn a day [points].")
+    ],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Set the daily ceiling 每日上限 of points a partner's events may earn (CST day)."""
+    amount = _decimal(daily_points, "--daily-points")
+    _run(db, region, lambda s: store_ledger.set_partner_limit(s, partner, amount))
+    console.print(f"partner {partner}: at most {amount} points a day 每日上限")
+
+
+@partner_app.command("show")
+def partner_show(
+    partner: Annotated[str, typer.Argument(help="Partner user name 合作方用户名.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A partner's merchant accounts and daily ceiling 合作方绑定与上限 (JSON)."""
+    default = Decimal(settings(db, region).ledger_partner_daily_points)
+
+    def read(store: Store) -> dict[str, Any]:
+        return {
+            "partner": partner,
+            "merchant_accounts": store_ledger.partner_accounts(store, partner),
+            "daily_points": str(store_ledger.partner_limit(store, partner, default)),
+        }
+
+    typer.echo(json.dumps(_run(db, region, read), ensure_ascii=False))
+
+
+@pool_app.command("admin")
+def pool_admin(
+    pool: Annotated[str, typer.Argument(help="Pool account 资金池账户.")],
+    user: Annotated[str, typer.Argument(help="User name of its administrator 管理员.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Make a user an administrator of a pool 资金池管理员: only they debit it on the API."""
+    _run(db, region, lambda s: store_ledger.add_pool_admin(s, pool, user))
+    console.print(f"{user} administers pool {pool} 已授权")
+
+
 # -- rules and events --------------------------------------------------------------------------
 @app.command("rules")
 def rules_command(
@@ -196,17 +281,31 @@ def record(
     file: Annotated[Path, typer.Argument(help="Events CSV 行为事件文件.", exists=True)],
     rule_set: RuleSetOption = None,
     version: VersionOption = None,
+    max_age_days: Annotated[
+        int | None,
+        typer.Option(
+            "--max-age-days",
+            min=0,
+            help="Refuse events older than this [days] 事件最长时效; 0: no limit (a back-office "
+            "backfill) [default: ledger_max_event_age_days, 7].",
+        ),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """Credit behaviour events 记录低碳行为 from a CSV (event_id, account, behaviour, time,
     quantity, source[, evidence_ref]); a repeated event id, the same behaviour from another
-    source, an event over the daily cap … is rejected with its reason (ecobasin rejected)."""
+    source, an event too old or over a daily ceiling … is rejected with its reason (ecobasin
+    rejected)."""
     chosen = _rules(rule_set, version)
+    days = settings(db, region).ledger_max_event_age_days if max_age_days is None else max_age_days
+    max_age = timedelta(days=days) if days else None
     with _ledger_errors():
         events, bad = core.parse_events_csv(file.read_text(encoding="utf-8"), file.name)
     result = _run(
-        db, region, lambda s: store_ledger.record_events(s, events, chosen, file.name, bad)
+        db,
+        region,
+        lambda s: store_ledger.record_events(s, events, chosen, file.name, bad, max_age=max_age),
     )
     counts = result.counts()
     console.print(
@@ -242,12 +341,22 @@ def redeem_command(
     points: Annotated[str, typer.Argument(help="Points to spend 兑换积分.")],
     merchant: Annotated[str, typer.Option("--merchant", help="Merchant account 商户.")] = "",
     key: KeyOption = None,
+    consent: Annotated[
+        str | None,
+        typer.Option("--consent", help="The holder's redemption code 持有人兑换码 (spent once)."),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Redeem points 积分兑换 (refused when the balance is short 余额不足)."""
+    """Redeem points 积分兑换 at the registry desk (refused when the balance is short 余额不足,
+    or amounts below 0.001). With --consent the holder's code is checked and spent, and the
+    entry names it; on the API a redemption always needs one."""
     amount = _decimal(points, "points")
-    done = _run(db, region, lambda s: store_ledger.redeem(s, account, amount, merchant, key))
+    done = _run(
+        db,
+        region,
+        lambda s: store_ledger.redeem(s, account, amount, merchant, key, consent_code=consent),
+    )
     _said(done, f"{account} redeemed {amount} points")
 
 
@@ -446,6 +555,38 @@ def verify_command(
             {"ok": True, "entries": result.checked, "head": f"{result.head_seq}:{result.head_hash}"}
         )
     )
+
+
+@app.command("anomalies")
+def anomalies_command(
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="Window of points earned [days] 统计天数.")
+    ] = 30,
+    threshold: Annotated[
+        str, typer.Option("--threshold", help="Robust score above which an account is listed.")
+    ] = "10",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="End of the window, a CST day YYYY-MM-DD.")
+    ] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Accounts far above the distribution 异常账户: points earned in the window against the
+    median of every person and organisation account (score = (points − median) / (1.4826 ×
+    MAD), at least 1 point), with the partners that credited them. Exit 0 even when some are
+    listed: it is a report for a person to look at."""
+    cut = _decimal(threshold, "--threshold")
+    end = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        end = datetime.combine(day + timedelta(days=1), time(0), CST).astimezone(UTC)
+    frame = _run(db, region, lambda s: store_ledger.anomalies(s, end, days, cut))
+    console.print(f"{len(frame)} accounts far above the distribution of the last {days} days")
+    emit(frame, fmt, "Anomalies 异常账户", value=_plain)
 
 
 @app.command("summary")

@@ -17,16 +17,26 @@ the batch's idempotency keys (through the UNIQUE index) and only the accounts it
 it remembers the balances it committed, and trusts them only while the stored head is the one
 it wrote last (any other writer moves the head, and everything is read again).
 
+Partners and holders (issue 13, migration 12): a partner's idempotency keys and event ids live
+in a namespace of its own (``partner:<name>:<key>``); a redemption may spend a holder's consent
+(:func:`create_consent`: short-lived, single use, at most so many points, at one merchant if
+named), and the entry names the partner and the consent inside the hash chain; merchant
+partners are bound to their merchant accounts (:func:`bind_partner_account`), pools to their
+administrators (:func:`add_pool_admin`), partners to a daily ceiling of points credited
+(:func:`set_partner_limit`). :func:`verify` also checks that no balance is ever negative.
+
 Functions take the :class:`~ecobasin.store.Store` (writes) or a Store/cursor (reads).
 """
 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
+import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import sleep
@@ -49,23 +59,34 @@ __all__ = [
     "Recorded",
     "accounts",
     "add_account",
+    "add_pool_admin",
+    "anomalies",
     "append",
     "balance",
     "balances",
+    "bind_partner_account",
+    "create_consent",
     "donate",
     "entries",
     "expire",
     "head",
     "issue",
+    "issue_holder_key",
     "iter_entries",
     "monitor",
     "monitoring",
+    "partner_accounts",
+    "partner_key",
+    "partner_limit",
+    "pool_admins",
     "projects",
     "record_events",
     "redeem",
     "register_project",
     "register_rule_set",
     "retire",
+    "set_partner_limit",
+    "spend_consent",
     "summary",
     "verify",
 ]
@@ -446,7 +467,7 @@ def append(store: Store, drafts: Sequence[Draft]) -> Appended:
     """
     for draft in drafts:
         core.check_draft(draft)
-    request = _Request(list(drafts))
+    request = _Request([core.quantised(d) for d in drafts])
     if store._depth:  # inside the caller's transaction: its COMMIT is not ours to batch
         with _lock(store):
             _commit(store, [request])
@@ -635,10 +656,50 @@ def _day_bounds(days: Iterable[date]) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _earn_state(store: Store, events: Sequence[Event], rules: RuleSet) -> core.EarnState:
+def partner_key(partner: str, key: str) -> str:
+    """``key`` in ``partner``'s namespace (``partner:<name>:<key>``); unchanged without a
+    partner. User names hold no ``:``, so two partners' keys never meet, and keys of admins
+    and the CLI may not start with ``partner:`` (:func:`_own_key`)."""
+    return f"{PARTNER_PREFIX}{partner}:{key}" if partner else key
+
+
+PARTNER_PREFIX = "partner:"
+
+
+def _own_key(key: str) -> str:
+    """A key given by an admin or the CLI: refused when it claims a partner's namespace."""
+    if key.startswith(PARTNER_PREFIX):
+        raise LedgerError(
+            "bad_key", f"key {key!r}: keys starting with {PARTNER_PREFIX!r} belong to partners"
+        )
+    return key
+
+
+def _today_start(now: datetime) -> datetime:
+    return datetime.combine(core.local_day(now), time(0), CST).astimezone(UTC)
+
+
+def _partner_credited_today(store: Store, partner: str, now: datetime) -> Decimal:
+    """Points the partner's events earned since the start of today (China Standard Time)."""
+    found = _rows(
+        store,
+        "SELECT coalesce(sum(points), 0) FROM ledger_entries "
+        "WHERE kind = 'earn' AND partner = ? AND recorded_at >= ?",
+        [partner, _today_start(now)],
+    )
+    return Decimal(found[0][0])
+
+
+def _earn_state(
+    store: Store, events: Sequence[Event], rules: RuleSet, partner: str = ""
+) -> core.EarnState:
     """What the stored ledger already holds for the batch's accounts, behaviours and days."""
     state = core.EarnState(accounts=_known_accounts(store, (e.account for e in events)))
-    ids = sorted({e.event_id for e in events if e.event_id})
+    state.key_prefix = partner_key(partner, "")
+    if not partner:
+        for event in events:
+            _own_key(event.event_id)
+    ids = sorted({state.key(e) for e in events if e.event_id})
     state.seen_ids = set(_existing_keys(store, ids))
     good = [e for e in events if e.account in state.accounts]
     if not good:
@@ -658,6 +719,8 @@ def _earn_state(store: Store, events: Sequence[Event], rules: RuleSet) -> core.E
         day = core.local_day(instant)
         key = (str(account), str(behaviour), day)
         state.used_points[key] = state.used_points.get(key, Decimal(0)) + Decimal(points)
+        day_key = (str(account), day)
+        state.account_used[day_key] = state.account_used.get(day_key, Decimal(0)) + Decimal(points)
         if dedupe_key:
             state.daily_keys.add(str(dedupe_key))
         state.times.setdefault((str(account), str(behaviour)), []).append((instant, str(source)))
@@ -703,19 +766,31 @@ def record_events(
     rules: RuleSet | None = None,
     source: str = "ledger",
     extra_rejections: Sequence[Rejection] = (),
+    *,
+    partner: str = "",
+    max_age: timedelta | None = None,
+    partner_daily_points: Decimal | None = None,
 ) -> Recorded:
     """Credit behaviour events under ``rules`` (default: the latest shipped rule set).
 
-    Idempotent: an event id is credited once; a repeated id, the same behaviour from another
-    data source, an event over the daily cap … are refused with their reason and kept in
-    ``rejected`` (``source``, ``record_ref`` = the event's ref). ``extra_rejections`` (rows
-    a reader could not parse) are kept aside with them.
+    Idempotent: an event id is credited once (a partner's ids in its own namespace); a
+    repeated id, the same behaviour from another data source, an event older than
+    ``max_age``, over a daily ceiling (the behaviour's, the account's, the partner's
+    ``partner_daily_points`` [points per CST day recorded]) … are refused with their reason
+    and kept in ``rejected`` (``source``, ``record_ref`` = the event's ref).
+    ``extra_rejections`` (rows a reader could not parse) are kept aside with them. The
+    entries name ``partner``.
     """
     chosen = rules or carbon_rules.rule_set()
     with _lock(store), store.transaction():
         register_rule_set(store, chosen)
-        state = _earn_state(store, events, chosen)
+        state = _earn_state(store, events, chosen, partner)
+        state.max_age = max_age
+        if partner and partner_daily_points is not None:
+            state.partner_cap = partner_daily_points
+            state.partner_used = _partner_credited_today(store, partner, state.now)
         drafts, rejections = core.evaluate_events(events, chosen, state)
+        drafts = [replace(d, partner=partner) for d in drafts]
         written = _write(store, drafts)
         every = [*extra_rejections, *rejections]
         if every:
@@ -724,9 +799,9 @@ def record_events(
 
 
 # -- redeem, donate, expire ------------------------------------------------------------------
-def _key(key: str | None, prefix: str) -> str:
+def _key(key: str | None, prefix: str, partner: str = "") -> str:
     if key:
-        return key
+        return partner_key(partner, key) if partner else _own_key(key)
     return f"{prefix}:{_now():%Y%m%dT%H%M%S.%f}:{threading.get_ident()}"
 
 
@@ -737,8 +812,16 @@ def redeem(
     merchant: str = "",
     key: str | None = None,
     note: str = "",
+    *,
+    partner: str = "",
+    consent_code: str | None = None,
 ) -> Appended:
-    """Spend ``points`` of ``account`` (at ``merchant``); refused when the balance is short."""
+    """Spend ``points`` of ``account`` (at ``merchant``); refused when the balance is short.
+
+    With ``consent_code`` the holder's consent is checked and spent in the same transaction
+    (:func:`spend_consent`), and the entry names it; ``partner`` names who asked (its key in
+    its own namespace). A retry with the same key answers the recorded entry.
+    """
     if points <= 0:
         raise LedgerError("empty_amount", "redeem a positive number of points")
     draft = Draft(
@@ -746,12 +829,253 @@ def redeem(
         account=account,
         points=points,
         grams=Decimal(0),
-        idem_key=_key(key, f"redeem:{account}"),
+        idem_key=_key(key, f"redeem:{account}", partner),
         occurred_at=_now(),
         counterparty=merchant,
         detail=json.dumps({"note": note}, ensure_ascii=False) if note else "",
+        partner=partner,
     )
-    return append(store, [draft])
+    if consent_code is None:
+        return append(store, [draft])
+    core.check_draft(draft)
+    with _lock(store), store.transaction():
+        earlier = _existing(store, [draft.idem_key]).get(draft.idem_key)
+        if earlier is not None:  # a retry: answered from the record, the consent is spent
+            if earlier.consent and _same_request(earlier, draft):
+                return Appended([earlier], replayed=True)
+            raise LedgerError(
+                "key_reused", f"idempotency key {key!r} was used before for another movement"
+            )
+        consent_id = spend_consent(store, consent_code, core.quantised(draft), partner)
+        done = append(store, [replace(draft, consent=consent_id)])
+        store.con.execute(
+            "UPDATE ledger_consents SET used_seq = ? WHERE consent_id = ?",
+            [done.entries[0].seq, consent_id],
+        )
+    return done
+
+
+# -- holders' consent -------------------------------------------------------------------------
+#: How long a redemption consent lives at most [s] (a payment code's minutes).
+CONSENT_MAX_SECONDS = 600
+CONSENT_DEFAULT_SECONDS = 300
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def account_kind(where: Connection, account_id: str) -> str | None:
+    """The kind of a registered account (person, merchant, pool …); None when unknown."""
+    found = _rows(where, "SELECT kind FROM ledger_accounts WHERE account_id = ?", [account_id])
+    return str(found[0][0]) if found else None
+
+
+def issue_holder_key(store: Store, account_id: str) -> str:
+    """A new holder key of ``account_id`` (returned once; only its SHA-256 is kept; an
+    earlier key stops working). The holder's app signs consents with it.
+
+    Raises
+    ------
+    LedgerError
+        ``unknown_account``, or ``pool_account`` (pools are debited by their administrators).
+    """
+    kind = account_kind(store, account_id)
+    if kind is None:
+        raise LedgerError("unknown_account", f"no account {account_id!r}")
+    if kind == "pool":
+        raise LedgerError(
+            "pool_account",
+            f"{account_id} is a pool: it has administrators, not a holder (ledger pool admin)",
+        )
+    key = secrets.token_urlsafe(32)
+    with _lock(store), store.transaction():
+        store.con.execute("DELETE FROM ledger_holder_keys WHERE account_id = ?", [account_id])
+        store.con.execute(
+            "INSERT INTO ledger_holder_keys VALUES (?, ?, ?)", [account_id, _sha256(key), _now()]
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A holder's consent to one redemption; ``code`` is shown once, to the holder."""
+
+    consent_id: str
+    account: str
+    code: str
+    merchant: str
+    max_points: Decimal
+    expires_at: datetime
+
+
+def create_consent(
+    store: Store,
+    account_id: str,
+    holder_key: str,
+    max_points: Decimal,
+    merchant: str = "",
+    seconds: int = CONSENT_DEFAULT_SECONDS,
+) -> Consent:
+    """The holder of ``account_id`` (proved by its holder key) consents to one redemption of
+    at most ``max_points`` [points], at ``merchant`` if named, within ``seconds`` [s] (at most
+    :data:`CONSENT_MAX_SECONDS`). The code (18 digits, like a payment code) is random; only
+    its SHA-256 is kept.
+
+    Raises
+    ------
+    LedgerError
+        ``bad_holder_key`` (no such key for this account), ``bad_consent`` (amount or lifetime
+        out of range).
+    """
+    found = _rows(
+        store,
+        "SELECT account_id FROM ledger_holder_keys WHERE key_sha256 = ?",
+        [_sha256(holder_key)],
+    )
+    if not found or not secrets.compare_digest(str(found[0][0]), account_id):
+        raise LedgerError(
+            "bad_holder_key", f"the holder key is not the key of account {account_id!r}"
+        )
+    if not (core.SCALE <= max_points <= core.MAX_POINTS) or not 1 <= seconds <= CONSENT_MAX_SECONDS:
+        raise LedgerError(
+            "bad_consent",
+            f"a consent covers {core.SCALE} to {core.MAX_POINTS} points for 1 to "
+            f"{CONSENT_MAX_SECONDS} s (got {max_points} points, {seconds} s)",
+        )
+    now = _now()
+    consent = Consent(
+        consent_id=f"c-{secrets.token_hex(8)}",
+        account=account_id,
+        code=f"{secrets.randbelow(10**18):018d}",
+        merchant=merchant,
+        max_points=max_points.quantize(core.SCALE),
+        expires_at=now + timedelta(seconds=seconds),
+    )
+    store.con.execute(
+        "INSERT INTO ledger_consents (consent_id, account_id, code_sha256, merchant, max_points, "
+        "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [consent.consent_id, account_id, _sha256(consent.code), merchant, consent.max_points,
+         now, consent.expires_at],
+    )  # fmt: skip
+    return consent
+
+
+def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
+    """Check the consent of ``code`` against a redemption and mark it used (caller holds the
+    lock and a transaction). Returns the consent id.
+
+    Raises
+    ------
+    LedgerError
+        ``bad_consent``: no such code, another account, expired, used, more points than
+        consented, another merchant.
+    """
+    found = _rows(
+        store,
+        "SELECT consent_id, account_id, merchant, max_points, expires_at, used_at "
+        "FROM ledger_consents WHERE code_sha256 = ?",
+        [_sha256(code)],
+    )
+    why = "no consent has this code"
+    if found:
+        consent_id, account, merchant, max_points, expires_at, used_at = found[0]
+        why = ""
+        if account != draft.account:
+            why = "no consent has this code"  # no hint of whose it is
+        elif used_at is not None:
+            why = f"consent {consent_id} was used already (single use)"
+        elif expires_at <= _now():
+            why = f"consent {consent_id} expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        elif draft.points > Decimal(max_points):
+            why = f"consent {consent_id} covers at most {max_points} points, not {draft.points}"
+        elif merchant and merchant != draft.counterparty:
+            why = f"consent {consent_id} is for merchant {merchant}, not {draft.counterparty!r}"
+    if why:
+        raise LedgerError(
+            "bad_consent", f"redemption from {draft.account} refused: {why} (需要持有人授权)"
+        )
+    store.con.execute(
+        "UPDATE ledger_consents SET used_at = ?, used_by = ? WHERE consent_id = ?",
+        [_now(), spender or "admin", consent_id],
+    )
+    return str(consent_id)
+
+
+# -- partners and pools -----------------------------------------------------------------------
+def bind_partner_account(store: Store, partner: str, account_id: str) -> None:
+    """Let merchant partner ``partner`` (a user name) credit merchant account ``account_id``.
+
+    Raises
+    ------
+    LedgerError
+        ``unknown_account`` or ``not_merchant``.
+    """
+    kind = account_kind(store, account_id)
+    if kind is None:
+        raise LedgerError("unknown_account", f"no account {account_id!r}")
+    if kind != "merchant":
+        raise LedgerError("not_merchant", f"{account_id} is a {kind} account, not a merchant")
+    store.con.execute(
+        "INSERT OR IGNORE INTO ledger_partner_accounts VALUES (?, ?, ?)",
+        [partner, account_id, _now()],
+    )
+
+
+def partner_accounts(where: Connection, partner: str) -> list[str]:
+    """The merchant accounts ``partner`` may credit."""
+    rows = _rows(
+        where,
+        "SELECT account_id FROM ledger_partner_accounts WHERE partner = ? ORDER BY account_id",
+        [partner],
+    )
+    return [str(r[0]) for r in rows]
+
+
+def set_partner_limit(store: Store, partner: str, daily_points: Decimal) -> None:
+    """The most points ``partner``'s events may earn per China Standard Time day [points]."""
+    if daily_points < 0:
+        raise LedgerError("bad_limit", "a daily ceiling is 0 or more points")
+    store.con.execute(
+        "INSERT OR REPLACE INTO ledger_partner_limits VALUES (?, ?, ?)",
+        [partner, daily_points, _now()],
+    )
+
+
+def partner_limit(where: Connection, partner: str, default: Decimal) -> Decimal:
+    """``partner``'s daily ceiling [points], else ``default``."""
+    found = _rows(
+        where, "SELECT daily_points FROM ledger_partner_limits WHERE partner = ?", [partner]
+    )
+    return Decimal(found[0][0]) if found else default
+
+
+def add_pool_admin(store: Store, pool: str, user_name: str) -> None:
+    """Make ``user_name`` an administrator of pool account ``pool`` (who may debit it).
+
+    Raises
+    ------
+    LedgerError
+        ``unknown_account`` or ``not_pool``.
+    """
+    kind = account_kind(store, pool)
+    if kind is None:
+        raise LedgerError("unknown_account", f"no account {pool!r}")
+    if kind != "pool":
+        raise LedgerError("not_pool", f"{pool} is a {kind} account, not a pool")
+    store.con.execute(
+        "INSERT OR IGNORE INTO ledger_pool_admins VALUES (?, ?, ?)", [pool, user_name, _now()]
+    )
+
+
+def pool_admins(where: Connection, pool: str) -> list[str]:
+    """The users who may debit pool ``pool``."""
+    rows = _rows(
+        where,
+        "SELECT user_name FROM ledger_pool_admins WHERE account_id = ? ORDER BY user_name",
+        [pool],
+    )
+    return [str(r[0]) for r in rows]
 
 
 def donate(
@@ -1104,7 +1428,88 @@ def verify(
     hash ``<seq>:<hash>``, if given)."""
     found = _rows(where, "SELECT seq, hash FROM ledger_head WHERE id = 1")
     stored_head = (int(found[0][0]), str(found[0][1])) if found else (0, core.GENESIS)
-    return core.verify_hashed(_hashed_rows(where, chunk), stored_head, expected_head)
+    result = core.verify_hashed(_hashed_rows(where, chunk), stored_head, expected_head)
+    if not result.ok:
+        return result
+    negative = _first_negative(where)
+    if negative is None:
+        return result
+    seq, account, points, grams = negative
+    why = (
+        f"entry {seq}: the balance of {account} goes negative ({points} points, {grams} g "
+        "CO2e): no balance may ever be below 0 (余额为负)"
+    )
+    return replace(result, ok=False, bad_seq=seq, reason=why)
+
+
+#: Every entry's effect on each account it touches, with the running balances in seq order.
+_RUNNING = """
+    WITH moves AS (
+        SELECT seq, account,
+               CASE WHEN kind IN ('earn', 'issue') THEN points ELSE -points END AS p,
+               CASE WHEN kind IN ('earn', 'issue') THEN grams ELSE -grams END AS g
+        FROM ledger_entries
+        UNION ALL
+        SELECT seq, counterparty, points, grams FROM ledger_entries WHERE kind = 'donate'
+    )
+    SELECT seq, account,
+           sum(p) OVER w AS points, sum(g) OVER w AS grams
+    FROM moves
+    WINDOW w AS (PARTITION BY account ORDER BY seq ROWS UNBOUNDED PRECEDING)
+"""
+
+
+def _first_negative(where: Connection) -> tuple[int, str, Decimal, Decimal] | None:
+    """(seq, account, points, grams) of the first entry after which a balance is below 0."""
+    found = _rows(
+        where,
+        f"SELECT seq, account, points, grams FROM ({_RUNNING}) "
+        "WHERE points < 0 OR grams < 0 ORDER BY seq LIMIT 1",
+    )
+    if not found:
+        return None
+    seq, account, points, grams = found[0]
+    return int(seq), str(account), Decimal(points), Decimal(grams)
+
+
+def anomalies(
+    where: Connection,
+    as_of: datetime | None = None,
+    days: int = 30,
+    threshold: Decimal = Decimal(10),
+) -> pd.DataFrame:
+    """Accounts whose points earned in the ``days`` before ``as_of`` lie far above the
+    distribution (:func:`core.anomalies`: robust score above ``threshold``), with the
+    partners that credited them. Every person and organisation account counts, 0 when it
+    earned nothing."""
+    end = as_of or _now()
+    start = end - timedelta(days=days)
+    rows = _rows(
+        where,
+        "SELECT a.account_id, coalesce(sum(e.points), 0), "
+        "string_agg(DISTINCT nullif(e.partner, ''), ', ') "
+        "FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account = a.account_id "
+        "AND e.kind = 'earn' AND e.occurred_at >= ? AND e.occurred_at < ? "
+        "WHERE a.kind IN ('person', 'organisation') GROUP BY a.account_id",
+        [start, end],
+    )
+    earned = {str(a): Decimal(p) for a, p, _ in rows}
+    partners = {str(a): str(who or "") for a, _, who in rows}
+    found = core.anomalies(earned, threshold)
+    return pd.DataFrame(
+        [
+            {
+                "account": a.account,
+                "points": a.points,
+                "median": a.median,
+                "spread": a.spread,
+                "score": a.score,
+                "partners": partners[a.account],
+            }
+            for a in found
+        ],
+        columns=["account", "points", "median", "spread", "score", "partners"],
+    )
 
 
 def summary(where: Connection) -> dict[str, Any]:

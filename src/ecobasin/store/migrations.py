@@ -717,4 +717,57 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "ledger: partner and consent of entries, holder keys, redemption consents, partner "
+        "accounts and ceilings, pool administrators",
+        """
+        -- Written only by ecobasin.store.ledger (issue 13). Who moved the points, inside the
+        -- hash chain: entries before this migration have neither, and their hashed text leaves
+        -- both out (carbon.ledger.canonical), so their hashes are unchanged.
+        ALTER TABLE ledger_entries ADD COLUMN partner VARCHAR DEFAULT '';
+        ALTER TABLE ledger_entries ADD COLUMN consent VARCHAR DEFAULT '';
+        -- An account holder's key (its SHA-256; the key is shown once): the holder's app
+        -- creates redemption consents with it.
+        CREATE TABLE ledger_holder_keys (
+            account_id  VARCHAR PRIMARY KEY,
+            key_sha256  VARCHAR NOT NULL UNIQUE,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        -- A holder's consent to one redemption: short-lived, single use, at most max_points,
+        -- at one merchant if named. The code is given to the merchant once (its SHA-256 kept).
+        CREATE TABLE ledger_consents (
+            consent_id  VARCHAR PRIMARY KEY,
+            account_id  VARCHAR NOT NULL,
+            code_sha256 VARCHAR NOT NULL UNIQUE,
+            merchant    VARCHAR NOT NULL,         -- '' = any merchant the partner holds
+            max_points  DECIMAL(18, 3) NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            expires_at  TIMESTAMPTZ NOT NULL,
+            used_seq    BIGINT,                   -- the redeem entry that spent it
+            used_by     VARCHAR,                  -- the partner (or admin) that spent it
+            used_at     TIMESTAMPTZ
+        );
+        -- The merchant accounts a partner credits (a merchant partner redeems into these only).
+        CREATE TABLE ledger_partner_accounts (
+            partner     VARCHAR NOT NULL,         -- users.name of a partner
+            account_id  VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (partner, account_id)
+        );
+        -- A partner's ceiling of points credited per China Standard Time day (else the default).
+        CREATE TABLE ledger_partner_limits (
+            partner     VARCHAR PRIMARY KEY,
+            daily_points DECIMAL(18, 3) NOT NULL CHECK (daily_points >= 0),
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        -- Who may debit a pool (donation pool) account: its administrators (users.name).
+        CREATE TABLE ledger_pool_admins (
+            account_id  VARCHAR NOT NULL,
+            user_name   VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (account_id, user_name)
+        );
+        """,
+    ),
 ]

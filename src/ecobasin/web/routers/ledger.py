@@ -7,25 +7,36 @@ audit log: behaviour events need an admin or a partner token with scope ``ledger
 transport app), redemptions an admin or scope ``ledger:redeem`` (a merchant), donations an
 admin. A partner is held to its rate limit (token bucket per partner: 429 with
 ``Retry-After``). A retried request with the same key is not applied twice (the recorded entry
-is answered with ``replayed: true``); concurrent appends share group commits. The numbers are those of ``ecobasin ledger …``: both go through
-:mod:`ecobasin.store.ledger` and the pure :mod:`ecobasin.carbon.ledger`.
+is answered with ``replayed: true``); concurrent appends share group commits. The numbers are
+those of ``ecobasin ledger …``: both go through :mod:`ecobasin.store.ledger` and the pure
+:mod:`ecobasin.carbon.ledger`.
+
+Value people can spend (issue 13): a redemption spends the holder's consent (``POST
+/ledger/consents`` with the holder key: a short-lived, single-use code), and a merchant partner
+credits only its own merchant accounts; pools are debited only by their administrators; a
+partner's keys and event ids live in its own namespace; events older than
+``ledger_max_event_age_days`` or over the partner's daily ceiling are refused; amounts beyond
+what an entry may hold are 400 problems.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from ecobasin.carbon import ledger as core
 from ecobasin.carbon import rules as carbon_rules
 from ecobasin.carbon.ledger import Entry, Event, LedgerError, Rejection
 from ecobasin.carbon.rules import RuleError
+from ecobasin.settings import load_settings
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 from ecobasin.timebase import parse_instant
@@ -45,12 +56,24 @@ router = APIRouter(prefix="/ledger", tags=["ledger"], responses=problem_response
 
 MAX_EVENTS = 10_000
 _CONFLICTS = ("insufficient_points", "insufficient_grams", "key_reused", "already_issued")
+#: Refusals of the request itself (numbers no entry may hold, keys of another namespace).
+_BAD_REQUEST = ("too_large", "below_unit", "bad_amount", "bad_key", "bad_quantity")
+#: Refusals of the caller's right to move these points.
+_FORBIDDEN = ("bad_consent", "bad_holder_key", "not_your_merchant", "pool_admins_only")
+
+
+def _status(code: str) -> int:
+    if code in _CONFLICTS:
+        return 409
+    if code in _BAD_REQUEST:
+        return 400
+    return 403 if code in _FORBIDDEN else 422
 
 
 def _problem(error: LedgerError | RuleError) -> ProblemError:
     code = getattr(error, "code", "rule")
     return ProblemError(
-        409 if code in _CONFLICTS else 422,
+        _status(code),
         str(error),
         type=f"urn:ecobasin:problem:ledger:{code}",
         title="Refused by the ledger 账本拒绝",
@@ -89,6 +112,30 @@ def ledger_store(store: StoreDep) -> Iterator[Store]:
 
 
 LedgerStore = Annotated[Store, Depends(ledger_store)]
+
+
+@dataclass(frozen=True)
+class LedgerLimits:
+    """The ledger's configured limits (:class:`ecobasin.settings.Settings`)."""
+
+    max_event_age: timedelta
+    partner_daily_points: Decimal
+
+
+def ledger_limits(request: Request) -> LedgerLimits:
+    """The limits of this app (``app.state.ledger_limits``, read from the settings once)."""
+    state = request.app.state
+    if getattr(state, "ledger_limits", None) is None:
+        settings = load_settings()
+        state.ledger_limits = LedgerLimits(
+            timedelta(days=settings.ledger_max_event_age_days),
+            Decimal(settings.ledger_partner_daily_points),
+        )
+    limits: LedgerLimits = state.ledger_limits
+    return limits
+
+
+LimitsDep = Annotated[LedgerLimits, Depends(ledger_limits)]
 RATE_LIMITED = "urn:ecobasin:problem:rate_limited"
 _limiter_guard = threading.Lock()
 
@@ -292,9 +339,15 @@ class EventBatch(BaseModel):
 
 class RedeemIn(BaseModel):
     account: str = Field(max_length=64)
-    points: Decimal = Field(gt=0)
-    merchant: str = Field(default="", max_length=64)
+    points: Decimal = Field(gt=0, description="Points to spend [points], at most 10^12.")
+    merchant: str = Field(default="", max_length=64, description="The merchant account credited.")
     key: str = Field(min_length=1, max_length=200, description="Idempotency key.")
+    consent: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The holder's redemption code (POST /ledger/consents): single use, "
+        "short-lived.",
+    )
 
 
 class DonateIn(BaseModel):
@@ -303,6 +356,75 @@ class DonateIn(BaseModel):
     points: Decimal = Field(default=Decimal(0), ge=0)
     grams: Decimal = Field(default=Decimal(0), ge=0)
     key: str = Field(min_length=1, max_length=200, description="Idempotency key.")
+
+
+class ConsentIn(BaseModel):
+    """A holder's consent to one redemption."""
+
+    account: str = Field(max_length=64)
+    points: Decimal = Field(gt=0, description="Most points the redemption may spend [points].")
+    merchant: str = Field(default="", max_length=64, description="Only at this merchant.")
+    seconds: int = Field(
+        default=store_ledger.CONSENT_DEFAULT_SECONDS,
+        ge=1,
+        le=store_ledger.CONSENT_MAX_SECONDS,
+        description="Lifetime [s].",
+    )
+
+
+class ConsentOut(BaseModel):
+    """The redemption code, shown once: the holder gives it to the merchant."""
+
+    consent_id: str
+    account: str
+    code: str
+    merchant: str
+    max_points: str
+    expires_at: datetime
+
+
+def _check_amounts(**amounts: Decimal) -> None:
+    """Amounts beyond what one entry holds are refused (400), never a server error."""
+    limits = {"points": core.MAX_POINTS, "grams": core.MAX_GRAMS}
+    for name, value in amounts.items():
+        if not value.is_finite() or value > limits[name]:
+            raise ProblemError(
+                400,
+                f"{name} {value} is larger than one entry may move (at most {limits[name]}) "
+                "金额过大",
+                type="urn:ecobasin:problem:ledger:too_large",
+                title="Refused by the ledger 账本拒绝",
+            )
+
+
+def _may_debit(principal: Principal, store: Store, account: str) -> None:
+    """Pools are debited only by their administrators (region admins included)."""
+    if store_ledger.account_kind(store, account) != "pool":
+        return
+    if principal.name not in store_ledger.pool_admins(store, account):
+        raise ProblemError(
+            403,
+            f"{account} is a pool: only its administrators may debit it, not "
+            f"{principal.describe()} (资金池仅限其管理员支出)",
+            type="urn:ecobasin:problem:ledger:pool_admins_only",
+            title="Forbidden 禁止",
+        )
+
+
+def _merchant_of(principal: Principal, store: Store, merchant: str) -> None:
+    """A merchant partner credits only the merchant accounts it is bound to."""
+    if principal.role != "partner":
+        return
+    own = store_ledger.partner_accounts(store, principal.name or "")
+    if merchant not in own:
+        held = ", ".join(own) or "none"
+        raise ProblemError(
+            403,
+            f"{principal.describe()} may credit only its own merchant accounts ({held}), not "
+            f"{merchant!r} (仅限本商户账户)",
+            type="urn:ecobasin:problem:ledger:not_your_merchant",
+            title="Forbidden 禁止",
+        )
 
 
 def _events(batch: EventBatch) -> tuple[list[Event], list[Rejection]]:
@@ -331,16 +453,52 @@ def _events(batch: EventBatch) -> tuple[list[Event], list[Rejection]]:
     return events, bad
 
 
-@router.post("/events", responses=problem_responses(401, 403, 422, 429))
-def post_events(principal: EventPoster, store: LedgerStore, batch: EventBatch) -> dict[str, Any]:
+def _bad_quantities(events: list[Event]) -> list[Rejection]:
+    return [
+        Rejection(
+            e,
+            "bad_quantity",
+            f"{e.ref}: quantity {e.quantity} is not a number from 0 to {core.MAX_QUANTITY}",
+        )
+        for e in events
+        if not (e.quantity.is_finite() and 0 <= e.quantity <= core.MAX_QUANTITY)
+    ]
+
+
+@router.post("/events", responses=problem_responses(400, 401, 403, 422, 429))
+def post_events(
+    principal: EventPoster, store: LedgerStore, limits: LimitsDep, batch: EventBatch
+) -> dict[str, Any]:
     """Credit behaviour events (admin, or a partner with scope ``ledger:events``). Idempotent
-    by event id; refused events are answered with their reasons and kept in ``rejected``
-    (source: the partner's name first)."""
-    source = f"{principal.name}:{batch.source}" if principal.role == "partner" else batch.source
+    by event id (a partner's ids in its own namespace); refused events are answered with their
+    reasons and kept in ``rejected`` (source: the partner's name first). Events older than
+    the configured age, or over the daily ceilings (behaviour, account, partner), are
+    refused. A quantity beyond any real one (above 10^9) makes the request a 400 problem
+    naming the events, which are kept aside."""
+    partner = (principal.name or "") if principal.role == "partner" else ""
+    source = f"{principal.name}:{batch.source}" if partner else batch.source
     try:
         chosen = carbon_rules.rule_set(batch.rule_set, batch.version)
         events, bad = _events(batch)
-        result = store_ledger.record_events(store, events, chosen, source, bad)
+        absurd = _bad_quantities(events)
+        if absurd:
+            store.reject(store_ledger._reject_rows(absurd, source))
+            listed = "; ".join(r.reason for r in absurd[:5])
+            raise ProblemError(
+                400,
+                f"{len(absurd)} event(s) refused, nothing recorded: {listed}",
+                type="urn:ecobasin:problem:ledger:bad_quantity",
+                title="Refused by the ledger 账本拒绝",
+            )
+        ceiling = (
+            store_ledger.partner_limit(store, partner, limits.partner_daily_points)
+            if partner
+            else None
+        )
+        result = store_ledger.record_events(
+            store, events, chosen, source, bad,
+            partner=partner, max_age=limits.max_event_age, partner_daily_points=ceiling,
+        )  # fmt: skip
     except (LedgerError, RuleError) as error:
         raise _problem(error) from None
     counts = result.counts()
@@ -359,22 +517,63 @@ def _answer(done: store_ledger.Appended) -> dict[str, Any]:
     return {"replayed": done.replayed, "entry": _entry(done.entries[0])}
 
 
-@router.post("/redeem", responses=problem_responses(401, 403, 409, 422, 429))
-def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict[str, Any]:
-    """Spend points (admin, or a partner with scope ``ledger:redeem``); 409 when the balance
-    is short or the key was used otherwise."""
+@router.post("/consents", status_code=201, responses=problem_responses(400, 403, 422))
+def post_consent(
+    store: LedgerStore,
+    body: ConsentIn,
+    holder_key: Annotated[
+        str, Header(alias="X-Holder-Key", max_length=100, description="The holder's key.")
+    ],
+) -> ConsentOut:
+    """The account holder consents to one redemption (its app, with the holder key from
+    ``ecobasin ledger account key``): a code of 18 digits, single use, valid ``seconds`` (at
+    most 10 min), for at most ``points``, at ``merchant`` if named. The merchant's redemption
+    must give it."""
+    _check_amounts(points=body.points)
     try:
-        done = store_ledger.redeem(store, body.account, body.points, body.merchant, body.key)
+        made = store_ledger.create_consent(
+            store, body.account, holder_key, body.points, body.merchant, body.seconds
+        )
+    except LedgerError as error:
+        raise _problem(error) from None
+    return ConsentOut(
+        consent_id=made.consent_id,
+        account=made.account,
+        code=made.code,
+        merchant=made.merchant,
+        max_points=str(made.max_points),
+        expires_at=made.expires_at,
+    )
+
+
+@router.post("/redeem", responses=problem_responses(400, 401, 403, 409, 422, 429))
+def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict[str, Any]:
+    """Spend points (admin, or a partner with scope ``ledger:redeem``) with the holder's
+    consent code; a merchant partner credits only its own merchant accounts; a pool only by
+    its administrators. 403 without a valid consent, 409 when the balance is short or the
+    key was used otherwise. The entry names the partner and the consent."""
+    _check_amounts(points=body.points)
+    _merchant_of(principal, store, body.merchant)
+    _may_debit(principal, store, body.account)
+    partner = (principal.name or "") if principal.role == "partner" else ""
+    try:
+        done = store_ledger.redeem(
+            store, body.account, body.points, body.merchant, body.key,
+            partner=partner, consent_code=body.consent,
+        )  # fmt: skip
     except LedgerError as error:
         raise _problem(error) from None
     if not done.replayed:
-        accounts.audit(store.con, principal, "ledger.redeem", body.account, None, body.model_dump())
+        said = body.model_dump(exclude={"consent"})
+        accounts.audit(store.con, principal, "ledger.redeem", body.account, None, said)
     return _answer(done)
 
 
-@router.post("/donate", responses=problem_responses(401, 403, 409, 422))
+@router.post("/donate", responses=problem_responses(400, 401, 403, 409, 422))
 def post_donate(principal: AdminPrincipal, store: LedgerStore, body: DonateIn) -> dict[str, Any]:
-    """Give points or grams to another account (admin)."""
+    """Give points or grams to another account (admin; from a pool, its administrators)."""
+    _check_amounts(points=body.points, grams=body.grams)
+    _may_debit(principal, store, body.account)
     try:
         done = store_ledger.donate(store, body.account, body.to, body.points, body.grams, body.key)
     except LedgerError as error:
