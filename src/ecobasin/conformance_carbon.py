@@ -405,9 +405,18 @@ def _peak_tracking(inp: dict[str, Any]) -> dict[str, Any]:
 def _behaviour(inp: dict[str, Any]) -> dict[str, Any]:
     if "steps" in inp:
         rule = inp.get("rule") or {}
+        if "points_per_step" in rule:  # the points-per-step shape (碳碳星球: 0.02 pt/step, 1 g/pt)
+            grams, points = quantify.step_points_rule(
+                int(inp["steps"]),
+                decimal(rule["points_per_step"], "points_per_step"),
+                decimal(rule.get("g_per_point", 1), "g_per_point"),
+            )
+            return report({"reduction_gCO2": grams, "points": points})
         block = next((k for k in rule if k.startswith("g_per_") and k.endswith("_steps")), None)
         if block is None:
-            raise ValueError("a step rule needs g_per_<N>_steps")
+            raise ValueError(
+                "a step rule needs g_per_<N>_steps, or points_per_step and g_per_point"
+            )
         size = int(block[len("g_per_") : -len("_steps")])
         grams, points = quantify.step_rule(
             int(inp["steps"]),
