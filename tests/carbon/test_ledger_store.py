@@ -414,3 +414,61 @@ def test_crash_during_group_commits_keeps_every_answered_entry(store: Store) -> 
         assert result.ok and result.checked == 1 + len(keys)
         assert set(answered) <= keys  # answered means committed
         assert store_ledger.balance(opened, "alice").points == D(700 - len(keys))
+
+
+def _hash_before_12(row: dict[str, object]) -> str:
+    """The hash as written before migration 12: sorted-key JSON of the 18 first fields."""
+    import hashlib
+    import json
+
+    body = {k: v for k, v in row.items() if k != "hash"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_chains_written_before_migration_12_still_verify(tmp_path: Path) -> None:
+    from ecobasin.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                "description VARCHAR, applied_at TIMESTAMPTZ)")  # fmt: skip
+    for version, description, sql in MIGRATIONS:
+        if version < 12:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [version, description])
+    prev = "0" * 64
+    for seq, (kind, points) in enumerate((("earn", "840.000"), ("redeem", "40.000")), start=1):
+        row: dict[str, object] = {
+            "seq": seq, "prev_hash": prev, "kind": kind, "account": "alice",
+            "counterparty": "shop" if kind == "redeem" else "", "points": points,
+            "grams": "840.000" if kind == "earn" else "0.000", "rule_set": "", "rule_version": "",
+            "behaviour": "", "evidence_source": "", "evidence_ref": "", "idem_key": f"k{seq}",
+            "dedupe_key": "", "occurred_at": "2024-03-01T00:10:00.000000Z",
+            "recorded_at": "2024-03-01T00:10:00.000000Z", "detail": "",
+        }  # fmt: skip
+        row["hash"] = prev = _hash_before_12(row)
+        con.execute(
+            "INSERT INTO ledger_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)",
+            [row[k] for k in ("seq", "prev_hash", "hash", "kind", "account", "counterparty",
+             "points", "grams", "rule_set", "rule_version", "behaviour", "evidence_source",
+             "evidence_ref", "idem_key", "dedupe_key", "occurred_at", "recorded_at", "detail")],
+        )  # fmt: skip
+    con.execute("INSERT INTO ledger_head VALUES (1, 2, ?, now())", [prev])
+    con.execute("INSERT INTO ledger_accounts VALUES ('alice', 'person', 'A', NULL, now()), "
+                "('shop', 'merchant', 'S', NULL, now())")  # fmt: skip
+    con.close()
+    with Store(path) as store:  # migration 12 runs
+        assert store.schema_version >= 12
+        assert store_ledger.verify(store).ok
+        holder = store_ledger.issue_holder_key(store, "alice")
+        consent = store_ledger.create_consent(store, "alice", holder, D(5))
+        done = store_ledger.redeem(
+            store, "alice", D(5), "shop", "k3", partner="mall", consent_code=consent.code
+        )
+        assert (done.entries[0].partner, done.entries[0].consent) == ("mall", consent.consent_id)
+        result = store_ledger.verify(store)
+        assert result.ok and result.checked == 3
+        store.con.execute("UPDATE ledger_entries SET points = 39 WHERE seq = 2")
+        assert store_ledger.verify(store).bad_seq == 2
