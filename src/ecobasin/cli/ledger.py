@@ -40,7 +40,8 @@ from ecobasin.timebase import CST
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Carbon-inclusive ledger 碳普惠账本: accounts, events, balances, projects, verify.",
+    help="Carbon-inclusive ledger 碳普惠账本: accounts and holder keys, events, balances, "
+    "redemptions with the holder's consent, partners, pools, projects, verify, anomalies.",
     no_args_is_help=True,
 )
 account_app = typer.Typer(help="Ledger accounts 账户.", no_args_is_help=True)
@@ -543,7 +544,8 @@ def verify_command(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Recompute the hash chain 校验哈希链; exit 1 naming the first bad entry."""
+    """Recompute the hash chain 校验哈希链 and every running balance (none may be negative
+    余额不得为负); exit 1 naming the first bad entry."""
     result = _run(db, region, lambda s: store_ledger.verify(s, expect_head))
     if not result.ok:
         console.print(f"[bold red]ledger NOT valid 账本校验失败[/]: {result.reason}")
