@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -181,6 +182,8 @@ def verifying(folder: Path, entries: int, old_entries: int) -> list[dict[str, An
     result: list[core.Verification] = []
     verify_s = _timed(lambda: result.append(store_ledger.verify(store)))
     assert result[0].ok and result[0].checked == total, result[0]
+    # the part of verify that checks no running balance is ever negative (issue 13, item 3)
+    balance_s = _timed(lambda: store_ledger._first_negative(store))
 
     def per_entry() -> None:
         for count, entry in enumerate(store_ledger.iter_entries(store), start=1):
@@ -194,6 +197,8 @@ def verifying(folder: Path, entries: int, old_entries: int) -> list[dict[str, An
         {"what": "build by batch import 批量导入构建", "entries": total, "seconds": build_s},
         {"what": "plain scan of the same columns 同列普通扫描", "entries": total, "seconds": scan_s},
         {"what": "verify, batched hashing 批量哈希校验", "entries": total, "seconds": verify_s},
+        {"what": "of which: no negative balance 其中余额检查", "entries": total,
+         "seconds": balance_s},
         {"what": f"verify, per entry (from {min(old_entries, total):,}) 逐条校验", "entries": total,
          "seconds": old_s},
     ]  # fmt: skip
@@ -222,6 +227,7 @@ def report(append_rows: list[dict[str, Any]], verify_rows: list[dict[str, Any]])
         table.add_row(r["what"], f"{r['entries']:,}", f"{r['seconds']:.2f}",
                       f"{r['entries'] / r['seconds']:,.0f}", f"{r['seconds'] / scan:.1f}×")  # fmt: skip
     console_out.print(table)
+    console_out.print(f"load average 负载 (1, 5, 15 min): {os.getloadavg()}")
 
 
 def main() -> None:

@@ -290,7 +290,8 @@ def test_batched_hashes_equal_entry_hashes() -> None:
     # quotes, backslashes, control characters and Chinese text escape as json.dumps does
     drafts = [
         Draft("earn", f"a{i}", D("12.5") * i, D("0.0005") * i, f'k"{i}\\',
-                     T0 + timedelta(microseconds=7 * i), detail=f'{{"n":"步行\t{i}\\u"}}')
+                     T0 + timedelta(microseconds=7 * i), detail=f'{{"n":"步行\t{i}\\u"}}',
+                     partner="mall" if i % 2 else "", consent="c-1" if i == 3 else "")
         for i in range(1, 6)
     ]  # fmt: skip
     chained = core.chain(0, core.GENESIS, drafts, T0)
@@ -304,3 +305,33 @@ def test_batched_hashes_equal_entry_hashes() -> None:
                 value = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             columns[name].append(value)
     assert core.hashes(columns) == [e.hash for e in chained]
+
+
+def test_partner_and_consent_are_hashed_only_when_set() -> None:
+    plain = core.chain(0, core.GENESIS, [Draft("earn", "a", D(1), D(1), "k", T0)], T0)[0]
+    body = json.loads(core.canonical(plain))
+    assert "partner" not in body and "consent" not in body  # as before migration 12
+    named = replace(plain, partner="mall")
+    assert json.loads(core.canonical(named))["consent"] == ""
+    assert core.entry_hash(named) != plain.hash
+
+
+def test_amounts_are_quantised_before_the_balance_check() -> None:
+    start = {"a": Balance(D(2), D(0))}
+    drafts = [Draft("donate", "a", D("0.9995"), D(0), f"d{i}", T0, counterparty="b")
+              for i in range(2)]  # fmt: skip
+    after = core.apply_balances(start, drafts)
+    assert after["a"].points == 0  # each stored as 1.000
+    with pytest.raises(LedgerError, match="below the smallest unit"):
+        core.check_draft(Draft("redeem", "a", D("0.0004"), D(0), "r", T0))
+    with pytest.raises(LedgerError) as caught:
+        core.check_draft(Draft("redeem", "a", D("1e30"), D(0), "r", T0))
+    assert caught.value.code == "too_large"
+
+
+def test_anomalies_use_a_robust_score() -> None:
+    earned = {f"r{i}": D(10 + i % 3) for i in range(30)} | {"x": D(900), "y": D(14)}
+    found = core.anomalies(earned)
+    assert [a.account for a in found] == ["x"]
+    assert found[0].median == 11 and found[0].spread == D("1.4826")
+    assert core.anomalies({}) == []
