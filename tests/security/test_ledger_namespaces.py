@@ -40,7 +40,9 @@ def test_partners_keys_do_not_meet(tmp_path: Path) -> None:
             assert done.status_code == 200, done.text
             assert done.json()["replayed"] is False
             assert done.json()["entry"]["idem_key"] == f"partner:{partner}:k1"
-        # an admin's key may not pose as a partner's
+        # an admin's event id or key may not pose as a partner's
+        event = ledger.post("events", _event("partner:bus_app:T-9", "bob"), "root").json()
+        assert event["credited"] == 0 and event["reasons"] == {"bad_event_id": 1}
         posing = {"account": "alice", "to": "bob", "points": "1", "key": "partner:mall:k2"}
         refused = ledger.post("donate", posing, "root")
         assert refused.status_code == 400 and "belong to partners" in refused.json()["detail"]

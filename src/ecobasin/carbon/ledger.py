@@ -81,6 +81,8 @@ MAX_POINTS = Decimal(10) ** 12
 MAX_GRAMS = Decimal(10) ** 18
 #: Largest event quantity [km, steps, days, meals, kg]: beyond any one person's day.
 MAX_QUANTITY = Decimal(10) ** 9
+#: Idempotency keys of partners start with this (``partner:<name>:<key>``), nobody else's.
+PARTNER_PREFIX = "partner:"
 #: Fields added after the first release (migration 12), hashed only when one of them is set.
 LATER_FIELDS = ("consent", "partner")
 
@@ -579,6 +581,11 @@ class EarnState:
 def _refuse(event: Event, state: EarnState, rules: RuleSet) -> tuple[str, str] | None:
     if not event.event_id:
         return "missing_event_id", "the event has no event id (the idempotency key)"
+    if not state.key_prefix and event.event_id.startswith(PARTNER_PREFIX):
+        return (
+            "bad_event_id",
+            f"event id {event.event_id!r}: ids starting with {PARTNER_PREFIX!r} belong to partners",
+        )
     if state.key(event) in state.seen_ids:
         return "duplicate_event", f"event {event.event_id} was recorded already (counted once)"
     if event.account not in state.accounts:

@@ -663,7 +663,7 @@ def partner_key(partner: str, key: str) -> str:
     return f"{PARTNER_PREFIX}{partner}:{key}" if partner else key
 
 
-PARTNER_PREFIX = "partner:"
+PARTNER_PREFIX = core.PARTNER_PREFIX
 
 
 def _own_key(key: str) -> str:
@@ -696,9 +696,6 @@ def _earn_state(
     """What the stored ledger already holds for the batch's accounts, behaviours and days."""
     state = core.EarnState(accounts=_known_accounts(store, (e.account for e in events)))
     state.key_prefix = partner_key(partner, "")
-    if not partner:
-        for event in events:
-            _own_key(event.event_id)
     ids = sorted({state.key(e) for e in events if e.event_id})
     state.seen_ids = set(_existing_keys(store, ids))
     good = [e for e in events if e.account in state.accounts]
