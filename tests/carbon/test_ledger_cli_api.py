@@ -123,11 +123,11 @@ def _recent(days: int) -> str:
 def test_api_reads_and_rights(client_tokens: tuple[TestClient, str, str]) -> None:
     client, admin, viewer = client_tokens
     rules = client.get("/api/v1/ledger/rules").json()
-    assert rules["version"] == "2024.2"
+    assert rules["version"] == "2024.2" and rules["account_daily_cap_points"] == "2000"
     metro = next(b for b in rules["behaviours"] if b["behaviour"] == "metro")
-    assert (
-        metro["numbers"]["mode_ef_kg_per_pkm"] == "0.03" and metro["evidence"][0] == "metro_ticket"
-    )
+    assert metro["numbers"]["mode_ef_kg_per_pkm"] == "0.03" and metro["evidence"] == [
+        "metro_ticket"
+    ]
     summary = client.get("/api/v1/ledger/summary").json()
     verify = client.get("/api/v1/ledger/verify").json()
     assert verify["ok"] and verify["head"] == summary["head"] and summary["entries"] == 2

@@ -272,7 +272,8 @@ def rules_command(
     ]
     console.print(
         f"{chosen.key} ({chosen.status}) valid from {chosen.valid_from}; points valid "
-        f"{chosen.valid_months} months; sha256 {chosen.sha256[:16]}…"
+        f"{chosen.valid_months} months; at most {chosen.account_daily_cap_points or '—'} points "
+        f"per account a day 账户每日上限; sha256 {chosen.sha256[:16]}…"
     )
     emit(pd.DataFrame(rows), fmt, f"{chosen.name_zh} {chosen.name_en}", value=_plain)
 

@@ -217,6 +217,7 @@ def get_rules(
         "name_en": chosen.name_en,
         "status": chosen.status,
         "points_valid_months": chosen.valid_months,
+        "account_daily_cap_points": _plain(chosen.account_daily_cap_points),
         "sha256": chosen.sha256,
         "behaviours": behaviours,
     }
