@@ -80,9 +80,14 @@ def test_redemption_needs_consent_merchant_binding_and_names_both(tmp_path: Path
         assert ledger.client.get("/api/v1/ledger/verify").json()["bad_seq"] == seq
 
 
-def test_pools_are_debited_by_their_administrators_only(tmp_path: Path) -> None:
+def test_donations_need_consent_and_pools_their_administrators(tmp_path: Path) -> None:
     with api(tmp_path) as ledger:
+        # an admin may not move a holder's points without the holder's consent either
         gift = {"account": "alice", "to": "green_pool", "points": "50", "key": "g1"}
+        bare = ledger.post("donate", gift, "root")
+        assert bare.status_code == 403 and "needs its holder's consent" in bare.json()["detail"]
+        holder = cli("ledger", "account", "key", "alice", "--db", str(ledger.path)).strip()
+        gift["consent"] = ledger.consent(holder, "50", merchant="green_pool")
         assert ledger.post("donate", gift, "root").status_code == 200
         spend = {"account": "green_pool", "to": "bob", "points": "10", "key": "g2"}
         refused = ledger.post("donate", spend, "root")

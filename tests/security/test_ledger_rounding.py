@@ -12,14 +12,16 @@ from pathlib import Path
 from ecobasin.carbon.ledger import Draft
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
-from ledger_attack import api
+from ledger_attack import api, cli
 
 
 def test_rounding_never_overdraws(tmp_path: Path) -> None:
     with api(tmp_path) as ledger:
+        holder = cli("ledger", "account", "key", "alice", "--db", str(ledger.path)).strip()
 
         def give(points: str, key: str) -> int:
-            body = {"account": "alice", "to": "bob", "points": points, "key": key}
+            body = {"account": "alice", "to": "bob", "points": points, "key": key,
+                    "consent": ledger.consent(holder, "840")}  # fmt: skip
             return ledger.post("donate", body, "root").status_code
 
         # each rounds up by 0.0005 when stored: 839.000 + 1.000 leave alice 0

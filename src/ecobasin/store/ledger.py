@@ -834,6 +834,13 @@ def redeem(
     )
     if consent_code is None:
         return append(store, [draft])
+    return _with_consent(store, draft, consent_code, partner)
+
+
+def _with_consent(store: Store, draft: Draft, code: str, spender: str) -> Appended:
+    """Append ``draft`` spending the holder's consent ``code``, both in one transaction under
+    the write lock (a code raced by many requests is spent once); a retry of the recorded
+    request is answered from the record."""
     core.check_draft(draft)
     with _lock(store), store.transaction():
         earlier = _existing(store, [draft.idem_key]).get(draft.idem_key)
@@ -841,9 +848,10 @@ def redeem(
             if earlier.consent and _same_request(earlier, draft):
                 return Appended([earlier], replayed=True)
             raise LedgerError(
-                "key_reused", f"idempotency key {key!r} was used before for another movement"
+                "key_reused",
+                f"idempotency key {draft.idem_key!r} was used before for another movement",
             )
-        consent_id = spend_consent(store, consent_code, core.quantised(draft), partner)
+        consent_id = spend_consent(store, code, core.quantised(draft), spender)
         done = append(store, [replace(draft, consent=consent_id)])
         store.con.execute(
             "UPDATE ledger_consents SET used_seq = ? WHERE consent_id = ?",
@@ -903,6 +911,7 @@ class Consent:
     code: str
     merchant: str
     max_points: Decimal
+    max_grams: Decimal
     expires_at: datetime
 
 
@@ -913,10 +922,12 @@ def create_consent(
     max_points: Decimal,
     merchant: str = "",
     seconds: int = CONSENT_DEFAULT_SECONDS,
+    max_grams: Decimal = Decimal(0),
 ) -> Consent:
-    """The holder of ``account_id`` (proved by its holder key) consents to one redemption of
-    at most ``max_points`` [points], at ``merchant`` if named, within ``seconds`` [s] (at most
-    :data:`CONSENT_MAX_SECONDS`). The code (18 digits, like a payment code) is random; only
+    """The holder of ``account_id`` (proved by its holder key) consents to one redemption or
+    donation of at most ``max_points`` [points] and ``max_grams`` [g CO2e], to ``merchant``
+    (the merchant, or the receiving account of a donation) if named, within ``seconds`` [s]
+    (at most :data:`CONSENT_MAX_SECONDS`). The code (18 digits, like a payment code) is random; only
     its SHA-256 is kept.
 
     Raises
@@ -934,11 +945,18 @@ def create_consent(
         raise LedgerError(
             "bad_holder_key", f"the holder key is not the key of account {account_id!r}"
         )
-    if not (core.SCALE <= max_points <= core.MAX_POINTS) or not 1 <= seconds <= CONSENT_MAX_SECONDS:
+    in_range = (
+        0 <= max_points <= core.MAX_POINTS
+        and 0 <= max_grams <= core.MAX_GRAMS
+        and max(max_points, max_grams) >= core.SCALE
+        and 1 <= seconds <= CONSENT_MAX_SECONDS
+    )
+    if not in_range:
         raise LedgerError(
             "bad_consent",
-            f"a consent covers {core.SCALE} to {core.MAX_POINTS} points for 1 to "
-            f"{CONSENT_MAX_SECONDS} s (got {max_points} points, {seconds} s)",
+            f"a consent covers {core.SCALE} to {core.MAX_POINTS} points (or up to "
+            f"{core.MAX_GRAMS} g) for 1 to {CONSENT_MAX_SECONDS} s (got {max_points} points, "
+            f"{max_grams} g, {seconds} s)",
         )
     now = _now()
     consent = Consent(
@@ -947,13 +965,14 @@ def create_consent(
         code=f"{secrets.randbelow(10**18):018d}",
         merchant=merchant,
         max_points=max_points.quantize(core.SCALE),
+        max_grams=max_grams.quantize(core.SCALE),
         expires_at=now + timedelta(seconds=seconds),
     )
     store.con.execute(
         "INSERT INTO ledger_consents (consent_id, account_id, code_sha256, merchant, max_points, "
-        "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "max_grams, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [consent.consent_id, account_id, _sha256(consent.code), merchant, consent.max_points,
-         now, consent.expires_at],
+         consent.max_grams, now, consent.expires_at],
     )  # fmt: skip
     return consent
 
@@ -970,13 +989,13 @@ def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
     """
     found = _rows(
         store,
-        "SELECT consent_id, account_id, merchant, max_points, expires_at, used_at "
+        "SELECT consent_id, account_id, merchant, max_points, max_grams, expires_at, used_at "
         "FROM ledger_consents WHERE code_sha256 = ?",
         [_sha256(code)],
     )
     why = "no consent has this code"
     if found:
-        consent_id, account, merchant, max_points, expires_at, used_at = found[0]
+        consent_id, account, merchant, max_points, max_grams, expires_at, used_at = found[0]
         why = ""
         if account != draft.account:
             why = "no consent has this code"  # no hint of whose it is
@@ -986,8 +1005,10 @@ def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
             why = f"consent {consent_id} expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
         elif draft.points > Decimal(max_points):
             why = f"consent {consent_id} covers at most {max_points} points, not {draft.points}"
+        elif draft.grams > Decimal(max_grams):
+            why = f"consent {consent_id} covers at most {max_grams} g, not {draft.grams}"
         elif merchant and merchant != draft.counterparty:
-            why = f"consent {consent_id} is for merchant {merchant}, not {draft.counterparty!r}"
+            why = f"consent {consent_id} is for {merchant}, not {draft.counterparty!r}"
     if why:
         raise LedgerError(
             "bad_consent", f"redemption from {draft.account} refused: {why} (需要持有人授权)"
@@ -1083,8 +1104,13 @@ def donate(
     grams: Decimal = Decimal(0),
     key: str | None = None,
     note: str = "",
+    *,
+    consent_code: str | None = None,
+    require_consent: bool = False,
 ) -> Appended:
-    """Give points and/or grams [g CO2e] of ``account`` to account ``to``."""
+    """Give points and/or grams [g CO2e] of ``account`` to account ``to``; with
+    ``consent_code`` the holder's consent is checked and spent (the API requires one for every
+    account but a pool: ``require_consent``)."""
     draft = Draft(
         kind="donate",
         account=account,
@@ -1095,6 +1121,14 @@ def donate(
         counterparty=to,
         detail=json.dumps({"note": note}, ensure_ascii=False) if note else "",
     )
+    if consent_code is not None:
+        return _with_consent(store, draft, consent_code, "")
+    if require_consent:
+        core.check_draft(draft)
+        raise LedgerError(
+            "bad_consent",
+            f"a donation from {account} needs its holder's consent (consent code) 需要持有人授权",
+        )
     return append(store, [draft])
 
 

@@ -734,14 +734,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             key_sha256  VARCHAR NOT NULL UNIQUE,
             created_at  TIMESTAMPTZ NOT NULL
         );
-        -- A holder's consent to one redemption: short-lived, single use, at most max_points,
-        -- at one merchant if named. The code is given to the merchant once (its SHA-256 kept).
+        -- A holder's consent to one redemption or donation: short-lived, single use, at most
+        -- max_points and max_grams, to one merchant or receiver if named. The code is given
+        -- to the merchant once (its SHA-256 kept).
         CREATE TABLE ledger_consents (
             consent_id  VARCHAR PRIMARY KEY,
             account_id  VARCHAR NOT NULL,
             code_sha256 VARCHAR NOT NULL UNIQUE,
-            merchant    VARCHAR NOT NULL,         -- '' = any merchant the partner holds
+            merchant    VARCHAR NOT NULL,         -- merchant or receiver; '' = any
             max_points  DECIMAL(18, 3) NOT NULL,
+            max_grams   DECIMAL(24, 3) NOT NULL,  -- [g CO2e] a donation may give
             created_at  TIMESTAMPTZ NOT NULL,
             expires_at  TIMESTAMPTZ NOT NULL,
             used_seq    BIGINT,                   -- the redeem entry that spent it

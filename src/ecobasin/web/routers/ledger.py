@@ -357,14 +357,27 @@ class DonateIn(BaseModel):
     points: Decimal = Field(default=Decimal(0), ge=0)
     grams: Decimal = Field(default=Decimal(0), ge=0)
     key: str = Field(min_length=1, max_length=200, description="Idempotency key.")
+    consent: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The holder's consent code (every account but a pool, debited by its "
+        "administrators).",
+    )
 
 
 class ConsentIn(BaseModel):
-    """A holder's consent to one redemption."""
+    """A holder's consent to one redemption or donation."""
 
     account: str = Field(max_length=64)
-    points: Decimal = Field(gt=0, description="Most points the redemption may spend [points].")
-    merchant: str = Field(default="", max_length=64, description="Only at this merchant.")
+    points: Decimal = Field(
+        default=Decimal(0), ge=0, description="Most points it may spend [points]."
+    )
+    grams: Decimal = Field(
+        default=Decimal(0), ge=0, description="Most grams a donation may give [g CO2e]."
+    )
+    merchant: str = Field(
+        default="", max_length=64, description="Only at this merchant (or to this receiver)."
+    )
     seconds: int = Field(
         default=store_ledger.CONSENT_DEFAULT_SECONDS,
         ge=1,
@@ -381,6 +394,7 @@ class ConsentOut(BaseModel):
     code: str
     merchant: str
     max_points: str
+    max_grams: str
     expires_at: datetime
 
 
@@ -530,10 +544,10 @@ def post_consent(
     ``ecobasin ledger account key``): a code of 18 digits, single use, valid ``seconds`` (at
     most 10 min), for at most ``points``, at ``merchant`` if named. The merchant's redemption
     must give it."""
-    _check_amounts(points=body.points)
+    _check_amounts(points=body.points, grams=body.grams)
     try:
         made = store_ledger.create_consent(
-            store, body.account, holder_key, body.points, body.merchant, body.seconds
+            store, body.account, holder_key, body.points, body.merchant, body.seconds, body.grams
         )
     except LedgerError as error:
         raise _problem(error) from None
@@ -543,6 +557,7 @@ def post_consent(
         code=made.code,
         merchant=made.merchant,
         max_points=str(made.max_points),
+        max_grams=str(made.max_grams),
         expires_at=made.expires_at,
     )
 
@@ -572,13 +587,19 @@ def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict
 
 @router.post("/donate", responses=problem_responses(400, 401, 403, 409, 422))
 def post_donate(principal: AdminPrincipal, store: LedgerStore, body: DonateIn) -> dict[str, Any]:
-    """Give points or grams to another account (admin; from a pool, its administrators)."""
+    """Give points or grams to another account (admin): from a pool, by its administrators;
+    from any other account, with its holder's consent code (403 without)."""
     _check_amounts(points=body.points, grams=body.grams)
     _may_debit(principal, store, body.account)
+    pool = store_ledger.account_kind(store, body.account) == "pool"
     try:
-        done = store_ledger.donate(store, body.account, body.to, body.points, body.grams, body.key)
+        done = store_ledger.donate(
+            store, body.account, body.to, body.points, body.grams, body.key,
+            consent_code=body.consent, require_consent=not pool,
+        )  # fmt: skip
     except LedgerError as error:
         raise _problem(error) from None
     if not done.replayed:
-        accounts.audit(store.con, principal, "ledger.donate", body.account, None, body.model_dump())
+        said = body.model_dump(exclude={"consent"})
+        accounts.audit(store.con, principal, "ledger.donate", body.account, None, said)
     return _answer(done)
