@@ -369,12 +369,21 @@ def donate_command(
     points: Annotated[str, typer.Option("--points", help="Points 积分.")] = "0",
     grams: Annotated[str, typer.Option("--grams", help="Grams CO2e 减排量 [g].")] = "0",
     key: KeyOption = None,
+    consent: Annotated[
+        str | None,
+        typer.Option("--consent", help="The holder's consent code 持有人授权码 (spent once)."),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Donate points or grams to another account 捐赠."""
+    """Donate points or grams to another account 捐赠 at the registry desk; with --consent the
+    holder's code is checked and spent (on the API a donation needs one, except from a pool)."""
     p, g = _decimal(points, "points"), _decimal(grams, "grams")
-    done = _run(db, region, lambda s: store_ledger.donate(s, account, to, p, g, key))
+    done = _run(
+        db,
+        region,
+        lambda s: store_ledger.donate(s, account, to, p, g, key, consent_code=consent),
+    )
     _said(done, f"{account} donated {p} points, {g} g to {to}")
 
 

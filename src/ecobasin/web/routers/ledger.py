@@ -11,8 +11,9 @@ is answered with ``replayed: true``); concurrent appends share group commits. Th
 those of ``ecobasin ledger …``: both go through :mod:`ecobasin.store.ledger` and the pure
 :mod:`ecobasin.carbon.ledger`.
 
-Value people can spend (issue 13): a redemption spends the holder's consent (``POST
-/ledger/consents`` with the holder key: a short-lived, single-use code), and a merchant partner
+Value people can spend (issue 13): a redemption, and a donation from any account but a pool,
+spends the holder's consent (``POST /ledger/consents`` with the holder key: a short-lived,
+single-use code), and a merchant partner
 credits only its own merchant accounts; pools are debited only by their administrators; a
 partner's keys and event ids live in its own namespace; events older than
 ``ledger_max_event_age_days`` or over the partner's daily ceiling are refused; amounts beyond
