@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,8 +30,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
-    #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
+    #: at the first start and kept in ``<db>.key`` beside the database, 0600
+    #: (ecobasin.store.keyfile; ``ecobasin secret rotate``).
     secret_key: str | None = None
+    #: Password verifications (Argon2id, 64 MiB each) at once (ECOBASIN_SIGNIN_SLOTS); unset:
+    #: half the machine's cores, 1 to 4 (ecobasin.web.security.ratelimit.default_slots).
+    signin_slots: int | None = Field(default=None, ge=1, le=64)
 
     @classmethod
     def settings_customise_sources(

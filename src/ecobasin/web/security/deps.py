@@ -88,14 +88,15 @@ class SigninGuards:
 
 
 def signin_guards(request: Request) -> SigninGuards:
-    """The app's :class:`SigninGuards` (``app.state.signin_gate_slots`` sizes the gate)."""
+    """The app's :class:`SigninGuards`; the gate's slots are ``app.state.signin_gate_slots``,
+    else ``ECOBASIN_SIGNIN_SLOTS`` (settings), else sized to the machine."""
     state = request.app.state
     guards: SigninGuards | None = getattr(state, "signin_guards", None)
     if guards is None:
         with _signer_lock:
             guards = getattr(state, "signin_guards", None)
             if guards is None:
-                slots = getattr(state, "signin_gate_slots", None)
+                slots = getattr(state, "signin_gate_slots", None) or load_settings().signin_slots
                 guards = SigninGuards(accounts.SigninLimiter(), VerificationGate(slots))
                 state.signin_guards = guards
     return guards
