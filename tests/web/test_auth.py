@@ -318,6 +318,33 @@ def test_a_success_resets_the_pairs_count(client: TestClient) -> None:
     assert sign_in(client, "cd", "cd-password").status_code == 303
 
 
+def test_many_failures_slow_a_user_but_never_refuse_a_clean_address(store_path: Path) -> None:
+    limiter = accounts.SigninLimiter()
+    with Store(store_path) as store:
+        for i in range(accounts.USER_SLOW_AFTER):
+            db.log_signin(store.con, "root", f"10.0.0.{i}", False, "bad_password")
+        clean = limiter.admit(store.con, "root", "10.9.9.9")
+        assert clean.delay == accounts.SLOWDOWN  # slowed, not refused
+        limiter.settle(clean)
+        assert limiter.admit(store.con, "eve", "10.9.9.9").delay == 0.0  # others untouched
+        for _ in range(accounts.PAIR_FREE_FAILURES):
+            db.log_signin(store.con, "root", "10.0.0.1", False, "bad_password")
+        with pytest.raises(accounts.RateLimited) as held:
+            limiter.admit(store.con, "root", "10.0.0.1")
+    assert 0 < held.value.retry_after <= accounts.BACKOFF_BASE.total_seconds() * 2
+
+
+def test_attempts_in_flight_count_before_they_are_settled(store_path: Path) -> None:
+    limiter = accounts.SigninLimiter()
+    with Store(store_path) as store:
+        admitted = [limiter.admit(store.con, "eve", "10.1.1.1") for _ in range(3)]
+        with pytest.raises(accounts.RateLimited):
+            limiter.admit(store.con, "eve", "10.1.1.1")
+        for admission in admitted:
+            limiter.settle(admission)
+        limiter.settle(limiter.admit(store.con, "eve", "10.1.1.1"))  # free again
+
+
 def test_backoff_doubles_up_to_fifteen_minutes() -> None:
     free = accounts.PAIR_FREE_FAILURES
     waits = [accounts._backoff(n).total_seconds() for n in range(free, free + 8)]

@@ -103,7 +103,8 @@ class VerificationGate:
 
     The others wait in the event loop (no thread, no memory held) for at most ``wait``
     seconds, and no more than ``max_waiting`` of them; beyond either they are refused with
-    :class:`GateBusy` (HTTP 429 with ``Retry-After``). Used from one event loop (the server's).
+    :class:`GateBusy` (HTTP 429 with ``Retry-After``). Used from one event loop at a time (the
+    server's; a test client may bring a new one, which gets a new semaphore).
 
     Parameters
     ----------
@@ -122,6 +123,7 @@ class VerificationGate:
         self._wait = wait
         self._max_waiting = max_waiting or 8 * self.stats.slots
         self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker thread once a slot is free.
@@ -132,14 +134,16 @@ class VerificationGate:
             No slot within ``wait`` seconds, or too many waiting already.
         """
         stats = self.stats
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(stats.slots)
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._loop is not loop:  # a test client's new loop
+            self._semaphore, self._loop = asyncio.Semaphore(stats.slots), loop
+        semaphore = self._semaphore
         if stats.waiting >= self._max_waiting:
             stats.refused_busy += 1
             raise GateBusy(1)
         stats.waiting += 1
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), self._wait)
+            await asyncio.wait_for(semaphore.acquire(), self._wait)
         except TimeoutError:
             stats.refused_busy += 1
             raise GateBusy(max(1, math.ceil(self._wait))) from None
@@ -152,4 +156,4 @@ class VerificationGate:
         finally:
             stats.in_flight -= 1
             stats.verified += 1
-            self._semaphore.release()
+            semaphore.release()
