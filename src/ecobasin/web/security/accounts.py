@@ -1,6 +1,7 @@
 """Account operations shared by the command line, the admin API and the admin page: create
-and disable users, create and revoke API tokens, sign in with a password (rate-limited and
-logged), open and close sessions, and the demo's admin.
+and disable users, reset passwords, create and revoke API tokens (never from a token), sign in
+with a password (limits charged before verification, the Argon2 gate, logged), open sessions
+(ids kept as hashes), the cookie-signing key and the demo's admin (``docs/security.md``).
 
 Every function takes a DuckDB connection or cursor (``store.con``, a request's cursor) and
 raises :class:`AccountError` with a sentence a person can act on.
