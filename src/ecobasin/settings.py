@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,7 +30,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
-    #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
+    #: at the first start and kept in ``<db>.key`` beside the database, 0600
+    #: (ecobasin.store.keyfile; ``ecobasin secret rotate``).
     secret_key: str | None = None
     #: Behaviour events older than this are refused on the ledger API and by ``ledger
     #: record`` (ECOBASIN_LEDGER_MAX_EVENT_AGE_DAYS) [days]; ``ledger record --max-age-days``.
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     #: Points one partner's events may earn per China Standard Time day unless ``ecobasin
     #: ledger partner limit`` sets its own (ECOBASIN_LEDGER_PARTNER_DAILY_POINTS) [points].
     ledger_partner_daily_points: int = 20_000
+    #: Password verifications (Argon2id, 64 MiB each) at once (ECOBASIN_SIGNIN_SLOTS); unset:
+    #: half the machine's cores, 1 to 4 (ecobasin.web.security.ratelimit.default_slots).
+    signin_slots: int | None = Field(default=None, ge=1, le=64)
 
     @classmethod
     def settings_customise_sources(

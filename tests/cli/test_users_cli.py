@@ -4,6 +4,7 @@ store and the account functions the server uses."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ecobasin.cli import app
 from ecobasin.store import Store
 from ecobasin.store import users as db
 from ecobasin.web.security import accounts
+from ecobasin.web.security.ratelimit import VerificationGate
 
 
 @pytest.fixture(autouse=True)
@@ -46,13 +48,21 @@ def failed(*args: str | Path, stdin: str | None = None) -> Result:
     return result
 
 
+def sign_in(store: Store, name: str, password: str) -> accounts.SignIn | None:
+    """The server's sign-in (limits, verification gate) on the store's connection."""
+    limiter, gate = accounts.SigninLimiter(), VerificationGate(1)
+    return asyncio.run(
+        accounts.sign_in(store.con, name, password, None, limiter=limiter, gate=gate)
+    )
+
+
 def test_user_add_generates_a_password_printed_once_to_stdout(dbfile: Path) -> None:
     result = ok("user", "add", "root", "--role", "admin", "--db", dbfile)
     password = result.stdout.strip()
     assert len(password) == 20 and "\n" not in password  # stdout holds only the secret
     assert "user created 用户已创建" in result.stderr and "shown once" in result.stderr
     with Store(dbfile) as store:
-        signed = accounts.sign_in(store.con, "root", password, None)
+        signed = sign_in(store, "root", password)
         user = db.user_by_name(store.con, "root")
     assert signed is not None and user is not None and user.role == "admin"
     assert user.password_hash.startswith("$argon2id$") and password not in user.password_hash
@@ -66,7 +76,7 @@ def test_user_add_reads_the_password_from_stdin_and_resolves_the_city(dbfile: Pa
     assert result.stdout == ""  # nothing generated, nothing printed
     assert "editor of city 510100" in result.stderr
     with Store(dbfile) as store:
-        assert accounts.sign_in(store.con, "cd", "a-long-password", None) is not None
+        assert sign_in(store, "cd", "a-long-password") is not None
 
 
 @pytest.mark.parametrize(
@@ -148,3 +158,27 @@ def test_token_create_prints_it_once_and_revoke_ends_it(dbfile: Path) -> None:
 def test_token_create_for_an_unknown_user_fails(dbfile: Path) -> None:
     result = failed("token", "create", "x", "--user", "ghost", "--db", dbfile)
     assert "no user 'ghost'" in result.stderr
+
+
+def test_reset_password_prints_a_new_one_and_ends_sessions(dbfile: Path) -> None:
+    old = ok("user", "add", "eve", "--role", "viewer", "--db", dbfile).stdout.strip()
+    with Store(dbfile) as store:
+        eve = db.user_by_name(store.con, "eve")
+        assert eve is not None
+        session_id, _ = accounts.start_session(store.con, eve, None)
+    result = ok("user", "reset-password", "eve", "--db", dbfile)
+    new = result.stdout.strip()
+    assert len(new) == 20 and new != old and "password reset 密码已重置" in result.stderr
+    with Store(dbfile) as store:
+        assert sign_in(store, "eve", old) is None
+        assert sign_in(store, "eve", new) is not None
+        assert db.active_session(store.con, hashlib.sha256(session_id.encode()).hexdigest()) is None
+        actions = [e.action for e in db.audit_entries(store.con)]
+    assert "users.reset_password" in actions
+    ok("user", "reset-password", "eve", "--password-stdin", "--db", dbfile, stdin="x" * 12 + "\n")
+    assert (
+        "too short"
+        in failed(
+            "user", "reset-password", "eve", "--password-stdin", "--db", dbfile, stdin="short\n"
+        ).stderr
+    )

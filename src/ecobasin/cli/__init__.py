@@ -5,6 +5,8 @@ Human output (tables, progress, errors) goes to stderr; data (CSV, JSON, GeoJSON
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from ecobasin import __version__
@@ -15,7 +17,7 @@ from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
-from ecobasin.cli.users import token_app, user_app
+from ecobasin.cli.users import secret_app, token_app, user_app
 
 app = typer.Typer(
     name="ecobasin",
@@ -42,6 +44,9 @@ def _main(
     ),
 ) -> None:
     """ecobasin command line."""
+    # files this process creates (database, write-ahead log, raw log, key file, exports) are
+    # its owner's only (issue 13 item 9)
+    os.umask(os.umask(0o077) | 0o077)
 
 
 app.command()(data.init)
@@ -63,6 +68,7 @@ app.add_typer(alarms_app, name="alarms")
 app.add_typer(limits_app, name="limits")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(secret_app, name="secret")
 app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)

@@ -123,7 +123,7 @@ def demo(
     if password is not None:  # shown once: the store keeps only its Argon2 hash
         console.print(
             f"administrator 管理员: [bold]admin[/] / password 密码 [bold]{password}[/] "
-            "(shown once 仅显示一次)"
+            "(shown once 仅显示一次; lost 遗失: ecobasin user reset-password admin)"
         )
     if serve_after:
         _serve(config.db, config.host, config.port, config.region, feed if live else None)

@@ -1,5 +1,6 @@
-"""``ecobasin user add/list/disable`` and ``ecobasin token create/list/revoke``: accounts and API
-tokens from the command line (the server's admin page and ``/api/v1/users`` do the same).
+"""``ecobasin user add/list/disable/reset-password``, ``ecobasin token create/list/revoke`` and
+``ecobasin secret rotate``: accounts, API tokens and the cookie-signing key from the command
+line (the server's admin page and ``/api/v1/users`` do the first two too).
 
 Secrets (a generated password, a new token) go to stdout, once, so a script can capture them;
 everything a person reads goes to stderr. The store keeps only hashes (``docs/security.md``).
@@ -15,14 +16,18 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, console, fail, open_store, settings, table
+from ecobasin.store import keyfile
 from ecobasin.store import users as db
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import Principal
 
-__all__ = ["token_app", "user_app"]
+__all__ = ["secret_app", "token_app", "user_app"]
 
 user_app = typer.Typer(help="Users and roles 用户与角色.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens 接口令牌.", no_args_is_help=True)
+secret_app = typer.Typer(
+    help="The key that signs session cookies 会话签名密钥 (<db>.key, 0600).", no_args_is_help=True
+)
 
 #: Who the audit log names for command-line changes (the shell user has the file itself).
 CLI = Principal(name="cli", role="admin", via="cli")
@@ -132,6 +137,59 @@ def user_disable(
             raise fail(str(error)) from None
         accounts.audit(store.con, CLI, "users.disable", name)
     console.print(f"[green]user disabled 用户已停用:[/] {name}")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    name: Annotated[str, typer.Argument(help="User name 用户名.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the new password from stdin 从标准输入读取新密码 (else one is generated).",
+        ),
+    ] = False,
+    db_path: DbOption = None,
+) -> None:
+    """Give a user a new password 重置密码: a generated one is printed once to stdout; the
+    user's sessions end. A lost demo password: this, or `ecobasin user add NAME --role admin`."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise fail("--password-stdin: stdin gave no password")
+    with open_store(settings(db_path)) as store:
+        try:
+            generated = accounts.reset_password(store.con, name, password)
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        accounts.audit(store.con, CLI, "users.reset_password", name)
+    console.print(f"[green]password reset 密码已重置:[/] {name}; their sessions ended 会话已结束")
+    if generated:
+        console.print("new password (shown once 仅显示一次):")
+        typer.echo(generated)
+
+
+@secret_app.command("rotate")
+def secret_rotate(db_path: DbOption = None) -> None:
+    """Replace the key that signs session cookies 更换会话签名密钥: everyone signs in again.
+
+    The key lives in `<db>.key` beside the database (0600), never in it; a running server
+    picks the new key up at its next request. With ECOBASIN_SECRET_KEY set, change that
+    variable instead."""
+    config = settings(db_path)
+    if config.secret_key:
+        raise fail(
+            "the key comes from ECOBASIN_SECRET_KEY: set a new value (≥ 32 characters) there "
+            "and restart the server"
+        )
+    if not config.db.exists():
+        raise fail(f"{config.db} does not exist: run `ecobasin init` or `ecobasin demo` first")
+    keyfile.rotate_key(config.db)
+    console.print(
+        f"[green]key rotated 密钥已更换:[/] {keyfile.key_path(config.db)} (0600); "
+        "every session has ended 所有会话已失效"
+    )
 
 
 @token_app.command("create")

@@ -217,7 +217,8 @@ class RawLog:
     def open(cls, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> RawLog:
         """Open (or create) the raw log in ``directory``, truncating a torn last record."""
         raw_log = cls(directory, segment_bytes)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.chmod(0o700)  # raw packets name devices and enterprises: owner only
         files = _segments(directory)
         if not files:
             raw_log.log_id = uuid.uuid4().hex
@@ -248,7 +249,7 @@ class RawLog:
             os.fsync(self._fd)
             os.close(self._fd)
         path = self.directory / f"seg-{first_seq:016d}.log"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         header = _header(self.log_id)
         os.write(self._fd, header)
         os.fsync(self._fd)

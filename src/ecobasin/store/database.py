@@ -8,6 +8,9 @@ value wins, and the result counts how many rows were new, replaced or unchanged.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -25,7 +28,9 @@ from ecobasin import catalog
 from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
-__all__ = ["Store", "StoreBusyError", "WriteCounts"]
+__all__ = ["Store", "StoreBusyError", "WriteCounts", "make_private"]
+
+log = logging.getLogger("ecobasin.store")
 
 OBSERVATION_KEY = ("site_id", "parameter", "period", "time")
 SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
@@ -164,6 +169,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Files created inside are readable by their owner only (umask 077): the database and
+    its write-ahead log hold password hashes and everyone's data (OWASP ASVS 4.0 §14.1.3)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_private(database: Path) -> None:
+    """Make the database file and its write-ahead log 0600 when others may read them (a file
+    made by an older release was 0644)."""
+    for path in (database, database.with_name(database.name + ".wal")):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+            log.warning("%s was readable by others (mode %o): made private", path, mode)
+
+
 class Store:
     """A DuckDB database file holding ecobasin's data.
 
@@ -185,7 +214,8 @@ class Store:
         self.path = Path(path)
         self._depth = 0
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            with _private_files():
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as error:
             if "lock" in str(error).lower():
                 raise StoreBusyError(
@@ -196,7 +226,9 @@ class Store:
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
         if not read_only:
-            self._migrate()
+            with _private_files():
+                self._migrate()
+            make_private(self.path)
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:

@@ -772,4 +772,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        13,
+        "sessions kept as hashes: session ids as SHA-256, no CSRF tokens, no signing key",
+        """
+        -- Issue 13 item 9: a copy of the file must hold nothing that signs in. Session ids are
+        -- kept as the hex SHA-256 of the id in the cookie; CSRF tokens are derived from the
+        -- session (HMAC with the signing key) and no longer stored; the signing key moves to
+        -- a 0600 file beside the database (ecobasin.store.keyfile). Sessions opened before
+        -- end: their cookies were signed with the old key, which may have been copied.
+        ALTER TABLE sessions ALTER COLUMN csrf_token DROP NOT NULL;
+        UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), csrf_token = NULL,
+            session_id = sha256(session_id);
+        DELETE FROM secrets WHERE name = 'session_key';
+        """,
+    ),
 ]

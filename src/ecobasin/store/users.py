@@ -20,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "PartnerRow",
     "SessionRow",
+    "SigninEntry",
     "TokenRow",
     "UserRow",
     "active_session",
@@ -37,9 +38,11 @@ __all__ = [
     "partner",
     "revoke_session",
     "revoke_token",
+    "revoke_user_sessions",
     "set_disabled",
     "set_partner",
     "set_password_hash",
+    "signin_entries",
     "token",
     "touch_token",
     "user_by_id",
@@ -137,10 +140,7 @@ def set_disabled(con: Connection, user_id: int, disabled: bool = True) -> None:
     """Disable (or enable) a user; disabling also revokes every open session of theirs."""
     con.execute("UPDATE users SET disabled = ? WHERE user_id = ?", [disabled, user_id])
     if disabled:
-        con.execute(
-            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-            [_now(), user_id],
-        )
+        revoke_user_sessions(con, user_id)
 
 
 def set_password_hash(con: Connection, user_id: int, password_hash: str) -> None:
@@ -181,53 +181,57 @@ def partner(con: Connection, user_id: int) -> PartnerRow | None:
 
 
 # -- sessions ------------------------------------------------------------------------------
+# The table keeps the hex SHA-256 of each session id (migration 13): the id itself lives only
+# in the user's signed cookie, so a copy of the file cannot be used to act as anyone.
 @dataclass(frozen=True)
 class SessionRow:
-    """An open session with its user."""
+    """An open session with its user (``session_hash``: the SHA-256 of its id)."""
 
-    session_id: str
-    csrf_token: str
+    session_hash: str
     expires_at: datetime
     user: UserRow
 
 
 def open_session(
-    con: Connection,
-    session_id: str,
-    user_id: int,
-    csrf_token: str,
-    expires_at: datetime,
-    ip: str | None,
+    con: Connection, session_hash: str, user_id: int, expires_at: datetime, ip: str | None
 ) -> None:
     con.execute(
-        "INSERT INTO sessions (session_id, user_id, csrf_token, created_at, expires_at, ip) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [session_id, user_id, csrf_token, _now(), expires_at, ip],
+        "INSERT INTO sessions (session_id, user_id, created_at, expires_at, ip) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [session_hash, user_id, _now(), expires_at, ip],
     )
 
 
-def active_session(con: Connection, session_id: str) -> SessionRow | None:
+def active_session(con: Connection, session_hash: str) -> SessionRow | None:
     """The session if it is neither revoked nor expired and its user is enabled."""
     row = _one(
         con,
-        "SELECT s.session_id, s.csrf_token, s.expires_at, "
+        "SELECT s.session_id, s.expires_at, "
         + ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
         + " FROM sessions s JOIN users u USING (user_id) WHERE s.session_id = ? "
         "AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT u.disabled",
-        [session_id, _now()],
+        [session_hash, _now()],
     )
     if row is None:
         return None
-    user = _user(row[3:])
-    expires_at = _utc(row[2])
+    user = _user(row[2:])
+    expires_at = _utc(row[1])
     assert user is not None and expires_at is not None
-    return SessionRow(str(row[0]), str(row[1]), expires_at, user)
+    return SessionRow(str(row[0]), expires_at, user)
 
 
-def revoke_session(con: Connection, session_id: str) -> None:
+def revoke_session(con: Connection, session_hash: str) -> None:
     con.execute(
         "UPDATE sessions SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL",
-        [_now(), session_id],
+        [_now(), session_hash],
+    )
+
+
+def revoke_user_sessions(con: Connection, user_id: int) -> None:
+    """End every open session of a user (a new password, a disabled user)."""
+    con.execute(
+        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        [_now(), user_id],
     )
 
 
@@ -340,31 +344,63 @@ def log_signin(con: Connection, user_name: str, ip: str | None, ok: bool, reason
     )
 
 
-#: Sign-in outcomes that count towards the rate limit (a refused attempt while limited does not
-#: extend the lock, so a flood cannot keep a user out for ever).
+#: Sign-in outcomes that count towards the limits (an attempt refused while limited, or
+#: because the server was busy, does not extend the limit, so a flood cannot keep anyone out).
 FAILURES = ("bad_password", "unknown_user", "disabled")
 
 
 def failed_signins(
     con: Connection, since: datetime, *, user_name: str | None = None, ip: str | None = None
 ) -> list[datetime]:
-    """Times of failed sign-ins since ``since`` for a user name (after their last success) or
-    an address, oldest first."""
-    if (user_name is None) == (ip is None):
-        raise ValueError("give exactly one of user_name and ip")
-    column, key = ("user_name", user_name) if user_name is not None else ("ip", ip)
-    after_success = (
-        " AND time > coalesce((SELECT max(time) FROM signin_log WHERE ok AND user_name = $key), "
-        "'-infinity'::TIMESTAMPTZ)"
-        if user_name is not None
-        else ""
-    )
+    """Times of failed sign-ins since ``since``, oldest first: of a user name, of an address,
+    or of a (user name, address) pair. With a user name, only failures after that user's last
+    success (from that address, for a pair) count."""
+    if user_name is None and ip is None:
+        raise ValueError("give a user name, an address or both")
+    where = ["NOT ok", "reason = ANY($failures)", "time >= $since"]
+    params: dict[str, Any] = {"failures": list(FAILURES), "since": since}
+    if user_name is not None:
+        where.append("user_name = $user")
+        params["user"] = user_name
+    if ip is not None:
+        where.append("ip = $ip")
+        params["ip"] = ip
+    if user_name is not None:
+        same = " AND ".join(part for part in where[3:])
+        where.append(
+            "time > coalesce((SELECT max(time) FROM signin_log WHERE ok AND "
+            f"{same}), '-infinity'::TIMESTAMPTZ)"
+        )
     rows = con.execute(
-        f"SELECT time FROM signin_log WHERE {column} = $key AND NOT ok "
-        f"AND reason = ANY($failures) AND time >= $since{after_success} ORDER BY time",
-        {"key": key, "failures": list(FAILURES), "since": since},
+        f"SELECT time FROM signin_log WHERE {' AND '.join(where)} ORDER BY time", params
     ).fetchall()
     return [stamp for stamp in (_utc(row[0]) for row in rows) if stamp is not None]
+
+
+@dataclass(frozen=True)
+class SigninEntry:
+    """One sign-in attempt as logged."""
+
+    time: datetime
+    user_name: str
+    ip: str | None
+    ok: bool
+    reason: str
+
+
+def signin_entries(con: Connection, *, failures_only: bool, limit: int) -> list[SigninEntry]:
+    """The latest sign-in attempts (or failures and refusals only), newest first."""
+    where = " WHERE NOT ok" if failures_only else ""
+    rows = con.execute(
+        f"SELECT time, user_name, ip, ok, reason FROM signin_log{where} ORDER BY time DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    entries = []
+    for time, user, ip, ok, reason in rows:
+        stamp = _utc(time)
+        assert stamp is not None
+        entries.append(SigninEntry(stamp, user, ip, bool(ok), reason))
+    return entries
 
 
 # -- secrets -------------------------------------------------------------------------------

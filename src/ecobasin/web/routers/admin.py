@@ -1,12 +1,12 @@
-"""Rights API: who am I, users (admin), API tokens (admin, or a user's own), the audit log
-(admin) and rejected records (restricted readers)."""
+"""Rights API: who am I, users (admin), API tokens (admin, or a user's own; created by sessions
+only), the audit log and sign-in log (admin) and rejected records (restricted readers)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ecobasin.store import queries
@@ -19,6 +19,7 @@ from ecobasin.web.security.deps import (
     CurrentPrincipal,
     RestrictedReader,
     authorize,
+    signin_guards,
     unauthorized,
 )
 from ecobasin.web.security.policy import Principal, can
@@ -224,6 +225,10 @@ def create_token(body: TokenCreate, principal: CurrentPrincipal, cursor: CursorD
     """Create an API token for yourself (or, admins, for ``user``); the token is returned only
     in this answer."""
     _signed_in(principal)
+    try:
+        accounts.refuse_token_minting(principal)  # sessions only (issue 13 item 8)
+    except accounts.AccountError as error:
+        raise _problem(error) from None
     owner = body.user or principal.name
     assert owner is not None
     if owner != principal.name:
@@ -263,6 +268,46 @@ def audit_log(
 ) -> list[AuditItem]:
     """The latest writes (who, how, what, when), newest first (admins only)."""
     return [AuditItem(**vars(entry)) for entry in db.audit_entries(cursor, limit)]
+
+
+class SigninItem(BaseModel):
+    time: datetime
+    user_name: str = Field(description="As typed; may name no user.")
+    ip: str | None
+    ok: bool
+    reason: str = Field(
+        description="ok, bad_password, unknown_user, disabled, rate_limited (refused by the "
+        "limits), busy (no verification slot)"
+    )
+
+
+class SigninGate(BaseModel):
+    """The verification gate since the server started (docs/security.md)."""
+
+    slots: int = Field(description="Argon2 verifications allowed at once.")
+    in_flight: int
+    peak_in_flight: int
+    waiting: int
+    verified: int
+    refused_busy: int
+
+
+@router.get("/signins", response_model=list[SigninItem])
+def signins(
+    _: AdminPrincipal,
+    cursor: CursorDep,
+    failures: Annotated[bool, Query(description="Only failed and refused sign-ins.")] = False,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Newest entries to return.")] = 200,
+) -> list[SigninItem]:
+    """The latest sign-in attempts, newest first (admins only)."""
+    entries = db.signin_entries(cursor, failures_only=failures, limit=limit)
+    return [SigninItem(**vars(entry)) for entry in entries]
+
+
+@router.get("/signins/gate", response_model=SigninGate)
+def signin_gate(_: AdminPrincipal, request: Request) -> SigninGate:
+    """How many password verifications run, ran at most and were refused (admins only)."""
+    return SigninGate(**vars(signin_guards(request).gate.stats))
 
 
 @router.get("/rejected", response_model=list[RejectedItem])

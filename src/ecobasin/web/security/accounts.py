@@ -1,6 +1,7 @@
 """Account operations shared by the command line, the admin API and the admin page: create
-and disable users, create and revoke API tokens, sign in with a password (rate-limited and
-logged), open and close sessions, and the demo's admin.
+and disable users, reset passwords, create and revoke API tokens (never from a token), sign in
+with a password (limits charged before verification, the Argon2 gate, logged), open sessions
+(ids kept as hashes), the cookie-signing key and the demo's admin (``docs/security.md``).
 
 Every function takes a DuckDB connection or cursor (``store.con``, a request's cursor) and
 raises :class:`AccountError` with a sentence a person can act on.
@@ -8,41 +9,52 @@ raises :class:`AccountError` with a sentence a person can act on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import re
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
+from anyio import to_thread
 
 from ecobasin import catalog
-from ecobasin.store import Store
+from ecobasin.store import Store, keyfile
 from ecobasin.store import users as db
 from ecobasin.web.security import credentials
 from ecobasin.web.security.policy import SCOPES, Principal
+from ecobasin.web.security.ratelimit import GateBusy, VerificationGate
 
 __all__ = [
-    "MAX_FAILURES",
-    "MAX_FAILURES_PER_ADDRESS",
+    "ADDRESS_SLOW_AFTER",
+    "PAIR_FREE_FAILURES",
     "PARTNER_BURST",
     "PARTNER_RATE_PER_MINUTE",
     "SESSION_HOURS",
+    "USER_SLOW_AFTER",
     "WINDOW",
     "AccountError",
+    "Admission",
     "RateLimited",
     "SignIn",
+    "SigninLimiter",
     "audit",
     "create_token",
     "create_user",
     "disable_user",
     "ensure_demo_admin",
     "principal_of",
+    "refuse_token_minting",
+    "reset_password",
     "resolve_token",
     "revoke_token",
-    "session_key",
+    "session_keys",
     "sign_in",
     "start_session",
 ]
@@ -51,12 +63,22 @@ log = logging.getLogger("ecobasin.security")
 
 Connection = duckdb.DuckDBPyConnection
 
-#: Failed sign-ins allowed per user name within :data:`WINDOW` (since the user's last success).
-MAX_FAILURES = 5
-#: Failed sign-ins allowed per client address within :data:`WINDOW`: higher than per user,
-#: as a bureau's staff often share one address (NAT), and a success does not reset it.
-MAX_FAILURES_PER_ADDRESS = 20
+#: Failures a (user name, address) pair makes before its back-off starts.
+PAIR_FREE_FAILURES = 3
+#: The pair's wait after its last failure: doubling from BACKOFF_BASE, at most BACKOFF_MAX.
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=15)
+#: How far back a pair's failures count (after its last success).
+PAIR_WINDOW = timedelta(hours=1)
+#: Failures on one user name (from anywhere, since the user's last success) within WINDOW
+#: after which every attempt on it is slowed by SLOWDOWN (never refused for that).
+USER_SLOW_AFTER = 10
+#: Failures from one address (over all names) within WINDOW after which its attempts are
+#: slowed (higher than per user: a bureau's staff often share one address behind NAT).
+ADDRESS_SLOW_AFTER = 20
 WINDOW = timedelta(minutes=15)
+#: The wait of a slowed attempt before its password is verified [s].
+SLOWDOWN = 2.0
 #: How long a session lasts after sign-in [h].
 SESSION_HOURS = 12
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
@@ -71,11 +93,14 @@ class AccountError(ValueError):
 
 
 class RateLimited(Exception):
-    """Too many failed sign-ins; try again after ``retry_after`` seconds."""
+    """Too many failed sign-ins (or, ``busy``, too many at once); try again after
+    ``retry_after`` seconds."""
 
-    def __init__(self, retry_after: int, key: str) -> None:
-        super().__init__(f"too many failed sign-ins for {key}; retry after {retry_after} s")
+    def __init__(self, retry_after: int, key: str, *, busy: bool = False) -> None:
+        what = "sign-ins at once" if busy else "failed sign-ins"
+        super().__init__(f"too many {what} for {key}; retry after {retry_after} s")
         self.retry_after = retry_after
+        self.busy = busy
 
 
 def _now() -> datetime:
@@ -288,48 +313,96 @@ class SignIn:
     rehashed: bool
 
 
-def _retry_after(failures: list[datetime], limit: int, now: datetime) -> int:
-    """Seconds until enough failures leave the window to allow one more try."""
-    oldest = failures[-limit]
-    return max(1, math.ceil((oldest + WINDOW - now).total_seconds()))
+@dataclass(frozen=True)
+class Admission:
+    """An attempt let through the limits: its (user name, address) pair and how long it
+    waits before its password is verified [s]."""
+
+    pair: tuple[str, str]
+    delay: float
 
 
-def _check_rate(con: Connection, name: str, ip: str | None) -> None:
-    now = _now()
-    since = now - WINDOW
-    for key, failures, limit in (
-        (f"user {name!r}", db.failed_signins(con, since, user_name=name), MAX_FAILURES),
-        (
-            f"address {ip}",
-            db.failed_signins(con, since, ip=ip) if ip else [],
-            MAX_FAILURES_PER_ADDRESS,
-        ),
-    ):
-        if len(failures) >= limit:
-            raise RateLimited(_retry_after(failures, limit, now), key)
+def _backoff(failures: int) -> timedelta:
+    """How long a pair waits after its last failure once past its free ones: doubling from
+    :data:`BACKOFF_BASE` up to :data:`BACKOFF_MAX`."""
+    steps = min(failures - PAIR_FREE_FAILURES, 16)
+    return min(BACKOFF_MAX, BACKOFF_BASE * (1 << steps))
 
 
-def sign_in(con: Connection, name: str, password: str, ip: str | None) -> SignIn | None:
-    """Check a user name and password; log the attempt; None when they do not match.
+class SigninLimiter:
+    """Checks and charges the sign-in limits in one step, before any password is verified
+    (issue 13 items 6 and 7; OWASP ASVS 4.0 §2.2.1).
 
-    Raises
-    ------
-    RateLimited
-        After :data:`MAX_FAILURES` failures within :data:`WINDOW` for the user name (since
-        their last success), or :data:`MAX_FAILURES_PER_ADDRESS` for the client address; the
-        password is not even checked then.
+    * A (user name, address) pair has :data:`PAIR_FREE_FAILURES` failures free; then it
+      waits :func:`_backoff` after its last failure (429 with ``Retry-After``). Attempts in
+      flight count as failures until they are settled, so a burst cannot pass the check
+      together.
+    * A user with :data:`USER_SLOW_AFTER` failures within :data:`WINDOW` (from anywhere), or
+      an address with :data:`ADDRESS_SLOW_AFTER`, is slowed: each attempt waits
+      :data:`SLOWDOWN` first. It is never refused for that: the right password from an
+      address without failures still signs in, so guesses cannot lock anyone out.
+
+    One server process owns the store, so a lock in the process makes the check atomic.
     """
-    try:
-        _check_rate(con, name, ip)
-    except RateLimited as limited:
-        db.log_signin(con, name, ip, False, "rate_limited")
-        log.warning("sign-in refused (rate limit): user %r from %s: %s", name, ip, limited)
-        raise
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: Counter[tuple[str, str]] = Counter()
+
+    def admit(self, con: Connection, name: str, ip: str | None) -> Admission:
+        """Charge one attempt of ``name`` from ``ip``, or refuse it.
+
+        Raises
+        ------
+        RateLimited
+            The pair is in its back-off.
+        """
+        address = ip or "-"
+        pair = (name, address)
+        with self._lock:
+            now = _now()
+            failures = db.failed_signins(con, now - PAIR_WINDOW, user_name=name, ip=address)
+            in_flight = self._in_flight[pair]
+            count = len(failures) + in_flight
+            if count >= PAIR_FREE_FAILURES:
+                last = now if in_flight else failures[-1]
+                ready = last + _backoff(count)
+                if ready > now:
+                    wait = max(1, math.ceil((ready - now).total_seconds()))
+                    raise RateLimited(wait, f"user {name!r} from {address}")
+            since = now - WINDOW
+            busy_user = len(db.failed_signins(con, since, user_name=name)) >= USER_SLOW_AFTER
+            busy_address = len(db.failed_signins(con, since, ip=address)) >= ADDRESS_SLOW_AFTER
+            self._in_flight[pair] += 1
+        return Admission(pair, SLOWDOWN if busy_user or busy_address else 0.0)
+
+    def settle(self, admission: Admission) -> None:
+        """The attempt is over (its outcome is logged): it no longer counts as in flight."""
+        with self._lock:
+            self._in_flight[admission.pair] -= 1
+            if self._in_flight[admission.pair] <= 0:
+                del self._in_flight[admission.pair]
+
+
+def _log_refusal(con: Connection, name: str, ip: str | None, reason: str, why: str) -> None:
+    db.log_signin(con, name, ip, False, reason)
+    log.warning("sign-in refused (%s): user %r from %s: %s", reason, name, ip, why)
+
+
+def _check(con: Connection, name: str, password: str) -> tuple[db.UserRow | None, str]:
+    """The user (None when unknown) and the hash to verify the password against: a dummy one
+    for an unknown user, so timing does not tell which names exist."""
     user = db.user_by_name(con, name)
+    return user, user.password_hash if user else credentials.dummy_hash()
+
+
+def _outcome(
+    con: Connection, name: str, password: str, ip: str | None, user: db.UserRow | None, ok: bool
+) -> SignIn | None:
+    """Log the verified attempt; on success renew an outdated hash."""
     if user is None:
-        credentials.burn_verify(password)
         reason = "unknown_user"
-    elif not credentials.verify_password(user.password_hash, password):
+    elif not ok:
         reason = "bad_password"
     elif user.disabled:
         reason = "disabled"
@@ -345,22 +418,96 @@ def sign_in(con: Connection, name: str, password: str, ip: str | None) -> SignIn
     return None
 
 
-def start_session(con: Connection, user: db.UserRow, ip: str | None) -> db.SessionRow:
-    """Open a session of ``SESSION_HOURS`` hours with a fresh CSRF token."""
-    session_id, csrf = credentials.new_secret(), credentials.new_secret()
+async def sign_in(
+    con: Connection,
+    name: str,
+    password: str,
+    ip: str | None,
+    *,
+    limiter: SigninLimiter,
+    gate: VerificationGate,
+) -> SignIn | None:
+    """Check a user name and password; log the attempt; None when they do not match.
+
+    The limits are charged first (:class:`SigninLimiter`), then the Argon2 verification waits
+    for a slot of ``gate``; the store is read and written in worker threads.
+
+    Raises
+    ------
+    RateLimited
+        The (user, address) pair is in its back-off, or no verification slot came free
+        (``busy``); the password is not checked then.
+    """
+    try:
+        admission = await to_thread.run_sync(limiter.admit, con, name, ip)
+    except RateLimited as limited:
+        await to_thread.run_sync(_log_refusal, con, name, ip, "rate_limited", str(limited))
+        raise
+    try:
+        if admission.delay:
+            await asyncio.sleep(admission.delay)
+        user, hashed = await to_thread.run_sync(_check, con, name, password)
+        try:
+            ok = await gate.run(credentials.verify_password, hashed, password)
+        except GateBusy as busy:
+            await to_thread.run_sync(_log_refusal, con, name, ip, "busy", str(busy))
+            raise RateLimited(busy.retry_after, "the server", busy=True) from None
+        return await to_thread.run_sync(_outcome, con, name, password, ip, user, ok)
+    finally:
+        limiter.settle(admission)
+
+
+def start_session(con: Connection, user: db.UserRow, ip: str | None) -> tuple[str, datetime]:
+    """Open a session of ``SESSION_HOURS`` hours; returns its id (for the cookie only: the
+    store keeps its SHA-256) and its expiry."""
+    session_id = credentials.new_secret()
     expires = _now() + timedelta(hours=SESSION_HOURS)
-    db.open_session(con, session_id, user.user_id, csrf, expires, ip)
-    return db.SessionRow(session_id, csrf, expires, user)
+    db.open_session(con, credentials.digest(session_id), user.user_id, expires, ip)
+    return session_id, expires
 
 
-def session_key(con: Connection, configured: str | None) -> str:
+def session_keys(db_path: Path, configured: str | None) -> str:
     """The key that signs session cookies: ``configured`` (``ECOBASIN_SECRET_KEY``) when set,
-    else one generated at the first start and kept in the store, so restarts keep sessions."""
+    else the key file beside the database (made at first use; ``ecobasin secret rotate``)."""
     if configured:
         if len(configured) < 32:
             raise ValueError("ECOBASIN_SECRET_KEY must be at least 32 characters long")
         return configured
-    return db.get_or_create_secret(con, "session_key", credentials.new_secret(48))
+    return keyfile.read_or_create_key(db_path)
+
+
+def reset_password(con: Connection, name: str, password: str | None = None) -> str | None:
+    """Give ``name`` a new password (generated when None; returned then, to show once); their
+    sessions end (OWASP ASVS 4.0 §3.3.3)."""
+    user = _user(con, name)
+    generated = None
+    if password is None:
+        password = generated = credentials.generate_password()
+    if len(password) < credentials.MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"the password is too short: at least {credentials.MIN_PASSWORD_LENGTH} characters"
+        )
+    db.set_password_hash(con, user.user_id, credentials.hash_password(password))
+    db.revoke_user_sessions(con, user.user_id)
+    log.info("password of %s reset; their sessions ended", name)
+    return generated
+
+
+def refuse_token_minting(principal: Principal) -> None:
+    """API tokens may not create tokens: only a signed-in person (a session), the admin page
+    or the command line may (issue 13 item 8), so no token outlives the one that made it.
+
+    Raises
+    ------
+    AccountError
+        403 for a principal authenticated by a token.
+    """
+    if principal.via and principal.via.startswith("token"):
+        raise AccountError(
+            "an API token cannot create tokens: sign in (a session) or use `ecobasin token "
+            "create` 令牌不能创建令牌，请登录后创建",
+            status=403,
+        )
 
 
 def audit(

@@ -6,16 +6,19 @@
   SHA-256 of the secret. A slow hash is not needed: guessing a 256-bit secret is hopeless, and a
   fast hash keeps every API call fast.
 * Session cookies: the user id and a random session id, signed with ``itsdangerous`` (HMAC,
-  timestamped) so a cookie cannot be forged or altered; the sessions table lets sign-out and
-  disabling a user revoke it before it expires.
+  timestamped) so a cookie cannot be forged or altered; the sessions table keeps the SHA-256
+  of the id and lets sign-out and disabling a user revoke it before it expires. The CSRF
+  token is derived from the session id and the key, never stored.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,6 +32,7 @@ __all__ = [
     "SessionCookie",
     "SessionSigner",
     "digest",
+    "dummy_hash",
     "format_token",
     "generate_password",
     "hash_password",
@@ -67,15 +71,20 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
+_dummy_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+def _make_dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-def burn_verify(password: str) -> None:
-    """Spend the time of one verification (sign-in of an unknown user), so the answer's
-    timing does not tell which user names exist."""
-    verify_password(_dummy_hash(), password)
+def dummy_hash() -> str:
+    """A hash no password matches: a sign-in of an unknown user verifies against it, so the
+    answer's timing does not tell which user names exist. Made once, under a lock: a burst
+    of unknown names must not run one 64 MiB Argon2 hash each."""
+    with _dummy_lock:
+        return _make_dummy_hash()
 
 
 def generate_password() -> str:
@@ -123,7 +132,8 @@ class SessionSigner:
     Parameters
     ----------
     secret_key : str
-        At least 32 characters; from ``ECOBASIN_SECRET_KEY`` or generated once and stored.
+        At least 32 characters; ``ECOBASIN_SECRET_KEY``, else the key file beside the
+        database (:mod:`ecobasin.store.keyfile`).
     max_age : int
         Seconds a cookie is accepted after it was signed [s].
     """
@@ -133,6 +143,14 @@ class SessionSigner:
             secret_key, salt="ecobasin-session", signer_kwargs={"digest_method": hashlib.sha256}
         )
         self.max_age = max_age
+        self._key = secret_key.encode()
+
+    def csrf_token(self, session_id: str) -> str:
+        """The session's CSRF token: HMAC-SHA256 of its id under the key, so it is never
+        stored and a copy of the database cannot produce it (synchronizer token, OWASP ASVS
+        4.0 §4.2.2)."""
+        mac = hmac.new(self._key, b"csrf:" + session_id.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
 
     def dumps(self, cookie: SessionCookie) -> str:
         return self._serializer.dumps({"u": cookie.user_id, "s": cookie.session_id})

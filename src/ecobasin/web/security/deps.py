@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from ecobasin.settings import load_settings
-from ecobasin.store import Store
+from ecobasin.store import Store, keyfile
 from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError
 from ecobasin.web.security import accounts, credentials
 from ecobasin.web.security.policy import PUBLIC, Action, Principal, denial
+from ecobasin.web.security.ratelimit import VerificationGate
 
 __all__ = [
     "CSRF_HEADER",
@@ -36,11 +38,13 @@ __all__ = [
     "AdminPrincipal",
     "CurrentPrincipal",
     "RestrictedReader",
+    "SigninGuards",
     "Writer",
     "authorize",
     "current_principal",
     "require",
     "session_signer",
+    "signin_guards",
     "unauthorized",
 ]
 
@@ -57,25 +61,45 @@ _signer_lock = threading.Lock()
 
 
 def session_signer(request: Request) -> credentials.SessionSigner:
-    """The app's cookie signer, made at first use: the key is ``app.state.secret_key``,
-    else ``ECOBASIN_SECRET_KEY`` (settings), else the one kept in the store."""
+    """The app's cookie signer. Its key is ``app.state.secret_key``, else
+    ``ECOBASIN_SECRET_KEY`` (settings), else the key file beside the database, re-read when
+    it changes (``ecobasin secret rotate`` signs everyone out without a restart)."""
     state = request.app.state
-    signer: credentials.SessionSigner | None = getattr(state, "session_signer", None)
-    if signer is not None:
-        return signer
+    store: Store = state.store
+    configured = getattr(state, "secret_key", None) or load_settings().secret_key
+    version = (configured, None if configured else keyfile.key_stamp(store.path))
+    cached: tuple[object, credentials.SessionSigner] | None = getattr(state, "session_signer", None)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     with _signer_lock:
-        signer = getattr(state, "session_signer", None)
-        if signer is None:
-            configured = getattr(state, "secret_key", None) or load_settings().secret_key
-            store: Store = state.store
-            cursor = store.cursor()
-            try:
-                key = accounts.session_key(cursor, configured)
-            finally:
-                cursor.close()
-            signer = credentials.SessionSigner(key, accounts.SESSION_HOURS * 3600)
-            state.session_signer = signer
+        key = accounts.session_keys(store.path, configured)
+        signer = credentials.SessionSigner(key, accounts.SESSION_HOURS * 3600)
+        made = (configured, None if configured else keyfile.key_stamp(store.path))
+        state.session_signer = (made, signer)
     return signer
+
+
+@dataclass(frozen=True)
+class SigninGuards:
+    """The sign-in limits and the verification gate of one server (made at first use)."""
+
+    limiter: accounts.SigninLimiter
+    gate: VerificationGate
+
+
+def signin_guards(request: Request) -> SigninGuards:
+    """The app's :class:`SigninGuards`; the gate's slots are ``app.state.signin_gate_slots``,
+    else ``ECOBASIN_SIGNIN_SLOTS`` (settings), else sized to the machine."""
+    state = request.app.state
+    guards: SigninGuards | None = getattr(state, "signin_guards", None)
+    if guards is None:
+        with _signer_lock:
+            guards = getattr(state, "signin_guards", None)
+            if guards is None:
+                slots = getattr(state, "signin_gate_slots", None) or load_settings().signin_slots
+                guards = SigninGuards(accounts.SigninLimiter(), VerificationGate(slots))
+                state.signin_guards = guards
+    return guards
 
 
 def unauthorized(detail: str, error: str | None = None) -> ProblemError:
@@ -120,15 +144,16 @@ def authenticate(request: Request, cursor: CursorDep) -> Principal:
         return _bearer(cursor, header)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        content = session_signer(request).loads(cookie)
+        signer = session_signer(request)
+        content = signer.loads(cookie)
         if content is not None:
-            session = db.active_session(cursor, content.session_id)
+            session = db.active_session(cursor, credentials.digest(content.session_id))
             if session is not None and session.user.user_id == content.user_id:
                 return accounts.principal_of(
                     session.user,
                     "session",
-                    session_id=session.session_id,
-                    csrf_token=session.csrf_token,
+                    session_id=content.session_id,
+                    csrf_token=signer.csrf_token(content.session_id),
                 )
     return PUBLIC
 

@@ -5,7 +5,7 @@
   rate-limit message with ``Retry-After`` (429).
 * ``POST /signout``: ends the session (CSRF-checked like every form post).
 * ``GET /admin`` and its form posts: users with roles and cities, create and disable users,
-  API tokens (create: shown once; revoke), the latest writes. Admins only: others are sent to
+  API tokens (create: shown once; revoke), the latest writes and failed sign-ins. Admins only: others are sent to
   sign in, or refused (403) with the reason.
 
 Rights are decided by :mod:`.policy` through :mod:`.deps`, as for the API.
@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import duckdb
+from anyio import to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -26,7 +27,12 @@ from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.routers.pages import page_lang, templates
 from ecobasin.web.security import accounts, credentials
-from ecobasin.web.security.deps import SESSION_COOKIE, CurrentPrincipal, session_signer
+from ecobasin.web.security.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    session_signer,
+    signin_guards,
+)
 from ecobasin.web.security.policy import Principal, denial
 
 __all__ = ["LABELS", "SIGNIN_CSRF_COOKIE", "router"]
@@ -79,6 +85,9 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "audit": ("最近写入记录", "Latest writes"),
     "time": ("时间", "Time"),
+    "signin_failures": ("最近登录失败", "Latest failed sign-ins"),
+    "address": ("地址", "Address"),
+    "reason": ("原因", "Reason"),
     "via": ("方式", "Via"),
     "action": ("操作", "Action"),
     "target": ("对象", "Target"),
@@ -94,6 +103,13 @@ def _rate_limited(seconds: int) -> str:
     return (
         f"登录失败次数过多，请 {minutes} 分钟后再试。 "
         f"Too many failed sign-ins; try again in {minutes} min."
+    )
+
+
+def _busy(seconds: int) -> str:
+    return (
+        f"登录请求过多，请 {seconds} 秒后再试。 "
+        f"The server is busy with sign-ins; try again in {seconds} s."
     )
 
 
@@ -165,7 +181,7 @@ def signin_form(request: Request, principal: CurrentPrincipal, next: str = "/") 
 
 
 @router.post("/signin", response_class=HTMLResponse)
-def signin(
+async def signin(
     request: Request,
     cursor: CursorDep,
     name: Annotated[str, Form(max_length=64)],
@@ -173,31 +189,36 @@ def signin(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password; on success open a session and go to ``next``."""
+    """Check the password (limits first, then a slot of the verification gate); on success
+    open a session and go to ``next``. Async: a sign-in waiting for a slot holds no thread."""
     target = _safe_next(next)
     expected = request.cookies.get(SIGNIN_CSRF_COOKIE)
     if not expected or not credentials.tokens_equal(csrf_token, expected):
         return _signin_page(request, next_path=target, name=name, error=FORM_EXPIRED, status=403)
     ip = _client_ip(request)
+    guards = signin_guards(request)
     try:
-        result = accounts.sign_in(cursor, name.strip(), password, ip)
+        result = await accounts.sign_in(
+            cursor, name.strip(), password, ip, limiter=guards.limiter, gate=guards.gate
+        )
     except accounts.RateLimited as limited:
+        message = _busy(limited.retry_after) if limited.busy else _rate_limited(limited.retry_after)
         return _signin_page(
             request,
             next_path=target,
             name=name,
-            error=_rate_limited(limited.retry_after),
+            error=message,
             status=429,
             headers={"Retry-After": str(limited.retry_after)},
         )
     if result is None:
         return _signin_page(request, next_path=target, name=name, error=BAD_CREDENTIALS, status=401)
-    session = accounts.start_session(cursor, result.user, ip)
+    session_id, _ = await to_thread.run_sync(accounts.start_session, cursor, result.user, ip)
     signer = session_signer(request)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        signer.dumps(credentials.SessionCookie(result.user.user_id, session.session_id)),
+        signer.dumps(credentials.SessionCookie(result.user.user_id, session_id)),
         max_age=signer.max_age,
         httponly=True,
         samesite="lax",
@@ -212,7 +233,7 @@ def signin(
 def signout(request: Request, cursor: CursorDep, principal: CurrentPrincipal) -> Response:
     """End the session (the form's CSRF token was checked by ``CurrentPrincipal``)."""
     if principal.session_id:
-        db.revoke_session(cursor, principal.session_id)
+        db.revoke_session(cursor, credentials.digest(principal.session_id))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -242,6 +263,7 @@ def _admin_page(
         "users": [],
         "tokens": [],
         "audit": [],
+        "signin_failures": [],
         "cities": [(code, city_names.get(code, str(code))) for code in region.cities],
         "city_names": city_names,
         "notice": None,
@@ -253,6 +275,7 @@ def _admin_page(
             users=db.list_users(cursor),
             tokens=db.list_tokens(cursor),
             audit=db.audit_entries(cursor, 20),
+            signin_failures=db.signin_entries(cursor, failures_only=True, limit=50),
         )
     context.update(extra)
     return templates.TemplateResponse(request, "admin.html", context, status_code=status)

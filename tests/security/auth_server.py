@@ -1,0 +1,123 @@
+"""Helpers of the security tests: a small store (``ecobasin init`` and ``ecobasin user add``
+in their own processes) served by the real ``ecobasin serve`` on a free port, and sign-ins from
+chosen loopback addresses (the whole 127.0.0.0/8 is local on Linux, so one machine can play
+many clients; 127.0.0.1 itself is left alone, as uvicorn trusts its proxy headers).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ECOBASIN = (sys.executable, "-c", "from ecobasin.cli import main; main()")
+SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
+REQUEST_TIMEOUT = 120.0  # [s] the same: a shared, noisy machine answers late at times
+#: Users of the served store and their passwords (admin, a viewer).
+PASSWORDS = {"root": "root-password-2025", "eve": "eve-password-2025"}
+
+
+def ecobasin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``ecobasin`` command line as a user would, in its own process."""
+    return subprocess.run(
+        [*ECOBASIN, *args], input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+def ok(*args: str, stdin: str | None = None) -> str:
+    """Run ``ecobasin`` and return its stdout; fail the test with its stderr otherwise."""
+    result = ecobasin(*args, stdin=stdin)
+    assert result.returncode == 0, f"ecobasin {' '.join(args)}:\n{result.stderr}"
+    return result.stdout
+
+
+def make_store(db: Path) -> Path:
+    """A new store with an admin ``root`` and a viewer ``eve``."""
+    ok("init", "--db", str(db))
+    for name, role in (("root", "admin"), ("eve", "viewer")):
+        ok("user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
+           stdin=PASSWORDS[name] + "\n")  # fmt: skip
+    return db
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A running ``ecobasin serve``: its URL, database file and process."""
+
+    url: str
+    db: Path
+    process: subprocess.Popen[bytes]
+
+    def client(self, address: str = "127.0.0.9") -> httpx.Client:
+        """A client whose requests come from ``address`` (a loopback address)."""
+        transport = httpx.HTTPTransport(local_address=address)
+        return httpx.Client(base_url=self.url, transport=transport, timeout=REQUEST_TIMEOUT)
+
+    def sign_in(self, name: str, password: str, address: str = "127.0.0.9") -> httpx.Response:
+        """One sign-in through the form (its CSRF token first), from ``address``."""
+        with self.client(address) as client:
+            return sign_in(client, name, password)
+
+    def peak_memory(self) -> int:
+        """The server process's peak resident memory so far (VmHWM) [bytes]."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        assert match, "no VmHWM in /proc/<pid>/status"
+        return int(match.group(1)) * 1024
+
+
+def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
+    """Sign in through the form with ``client`` (which keeps the session cookie)."""
+    page = client.get("/signin")
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "the sign-in form carries no CSRF token"
+    return client.post(
+        "/signin",
+        data={"name": name, "password": password, "csrf_token": match.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+
+
+def start_server(db: Path, *extra: str) -> Server:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db), *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
+                return Server(url, db, process)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    if server.process.stderr is not None:
+        server.process.stderr.close()

@@ -1,0 +1,38 @@
+"""Issue 13 item 8: an API token cannot create tokens (sessions only), so no token outlives
+the credential that made it. Over a real ``ecobasin serve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
+
+
+def test_tokens_cannot_mint_tokens_sessions_can(tmp_path: Path) -> None:
+    db = make_store(tmp_path / "tokens.duckdb")
+    # a short-lived token, made by the command line (the server is not running yet)
+    parent = ok("token", "create", "short", "--user", "root", "--expires", "0.0003",
+                "--db", str(db)).strip()  # fmt: skip
+    server = start_server(db)
+    try:
+        with server.client("127.0.5.1") as client:
+            bearer = {"Authorization": f"Bearer {parent}"}
+            assert client.get("/api/v1/me", headers=bearer).json()["name"] == "root"
+            minted = client.post("/api/v1/tokens", json={"name": "child"}, headers=bearer)
+            assert minted.status_code == 403, minted.text
+            assert "session" in minted.json()["detail"]
+            for_other = client.post(
+                "/api/v1/tokens", json={"name": "child", "user": "eve"}, headers=bearer
+            )
+            assert for_other.status_code == 403
+            listed = client.get("/api/v1/tokens", headers=bearer).json()
+            assert [t["name"] for t in listed] == ["short"]  # nothing was created
+            # a signed-in person still creates tokens (with the session's CSRF token)
+            assert sign_in(client, "root", PASSWORDS["root"]).status_code == 303
+            csrf = client.get("/api/v1/me").json()["csrf_token"]
+            made = client.post(
+                "/api/v1/tokens", json={"name": "by-hand"}, headers={"X-CSRF-Token": csrf}
+            )
+            assert made.status_code == 201, made.text
+    finally:
+        stop_server(server)
