@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ecobasin.jobs.water_quality import compensation_table, settlement_table
 from ecobasin.standards import water
+from ecobasin.standards.water_assessment import compensation_table, settlement_table
 from ecobasin.store import Store
 from ecobasin.store import water as store_water
 from ecobasin.water import tables
