@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ecobasin.standards.air_assessment import rows
 from ecobasin.store.database import Store
 from ecobasin.store.queries import as_utc, in_list
 
@@ -62,66 +63,12 @@ AIR_PARAMETERS: tuple[str, ...] = ("SO2", "NO2", "CO", "O3", "PM10", "PM2.5")
 #: (normal) and any other source flag count as valid.
 INVALID_FLAGS: tuple[str, ...] = ("F", "M", "D", "C", "B", "T")
 
-_AQI_COMMON = (
-    "rule_set",
-    "aqi",
-    "level",
-    "primary_pollutant",
-    "exceeding",
-    "publish_aqi",
-    "incomplete",
-    "over_range",
-    "iaqi_so2",
-    "iaqi_no2",
-    "iaqi_pm10",
-    "iaqi_co",
-    "iaqi_o3_1h",
-    "iaqi_o3_8h",
-    "iaqi_pm25",
-)
-#: Columns of ``aqi_hourly`` in table order.
-HOURLY_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "scope_id",
-    "time",
-    *_AQI_COMMON,
-    "so2_1h",
-    "no2_1h",
-    "co_1h",
-    "o3_1h",
-    "pm10_1h",
-    "pm25_1h",
-    "o3_8h",
-    "pm10_24h",
-    "pm25_24h",
-    "so2_24h",
-    "n_stations",
-    "computed_at",
-)
+_AQI_COMMON = rows.AQI_COMMON
+#: Columns of ``aqi_hourly`` in table order (the rows :mod:`ecobasin.standards.air_assessment`
+#: computes).
+HOURLY_COLUMNS = rows.HOURLY_COLUMNS
 #: Columns of ``aqi_daily`` in table order.
-DAILY_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "scope_id",
-    "day",
-    "rule_set",
-    "so2",
-    "no2",
-    "co",
-    "pm10",
-    "pm25",
-    "o3_8h",
-    "o3_1h",
-    "n_so2",
-    "n_no2",
-    "n_co",
-    "n_pm10",
-    "n_pm25",
-    "n_o3",
-    "n_o3_8h",
-    *_AQI_COMMON[1:],
-    "n_stations",
-    "computed_at",
-)
+DAILY_COLUMNS = rows.DAILY_COLUMNS
 
 Connection = Store | duckdb.DuckDBPyConnection
 
