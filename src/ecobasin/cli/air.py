@@ -29,7 +29,7 @@ from ecobasin.cli.common import (
 from ecobasin.conformance import run_lines
 from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_air_quality
-from ecobasin.reports.air import assessment_table, parse_period, reported
+from ecobasin.services.air import assessment_table, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
 from ecobasin.store import air as store_air

@@ -53,6 +53,7 @@ __all__ = [
     "known_scope_ids",
     "parameter_labels",
     "replace_aqi",
+    "sites_fingerprint",
 ]
 
 #: Hourly ambient-air parameters the AQI uses (period '1h'; CO in mg/m³, the others µg/m³).
@@ -589,3 +590,14 @@ def known_scope_ids(where: Connection, scope: str, ids: Sequence[str]) -> set[st
     else:
         sql = "SELECT code::VARCHAR FROM cities WHERE code::VARCHAR = ANY(?)"
     return {str(row[0]) for row in _con(where).execute(sql, [list(ids)]).fetchall()}
+
+
+def sites_fingerprint(where: Connection) -> tuple[Any, ...]:
+    """What changes when a site is added, changed or removed, or a parameter added: the number
+    of sites, their latest ``updated_at`` and the number of parameters."""
+    rows = (
+        _con(where)
+        .execute("SELECT count(*), max(updated_at), (SELECT count(*) FROM parameters) FROM sites")
+        .fetchall()
+    )
+    return tuple(rows[0])

@@ -1,7 +1,7 @@
 """``GET /api/v1/rankings``, ``/evaluation`` and ``/cities/{code}/summary``: city assessments.
 
 The numbers are those of ``ecobasin evaluate``: the same stored city daily rows through the same
-report builder, :func:`ecobasin.reports.air.assessment_table` (HJ 663-2013 §5 and Appendix A;
+report builder, :func:`ecobasin.services.air.assessment_table` (HJ 663-2013 §5 and Appendix A;
 composite index of 环办监测〔2018〕19号). Results are cached per period until AQI rows change.
 """
 
@@ -16,10 +16,10 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Response
 
 from ecobasin import catalog
-from ecobasin.reports.air import assessment_table, parse_period
+from ecobasin.services.air import assessment_table, level_fields, parse_period, pick
 from ecobasin.standards import air as standards_air
 from ecobasin.store import air as store_air
-from ecobasin.web.air import AirCache, AirCacheDep, json_bytes, level_fields, pick
+from ecobasin.web.air import AirCache, AirCacheDep, json_bytes
 from ecobasin.web.deps import LangDep, resolve_cities
 from ecobasin.web.models import CitySummary, Evaluation, Lang, Rankings
 from ecobasin.web.problems import ProblemError, problem_responses
