@@ -2,7 +2,7 @@
 
 Sections, the evaluation of a month or year (GB 3838-2002, 环办〔2011〕22号), the city CWQI ranking
 (环办监测〔2017〕51号) and the cross-boundary compensation. The numbers are those of
-``ecobasin water …``: both read the stored results through :mod:`ecobasin.water.service`.
+``ecobasin water …``: both read the stored results through :mod:`ecobasin.services.water`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from ecobasin.services import water as service
 from ecobasin.services.cells import json_cell, json_rows
-from ecobasin.water import calendar, service
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 
@@ -212,7 +212,7 @@ def get_section_calendar(
     values a day), main pollutants by month, the monthly means [mg/L] and the Class III
     limits of the main items. 404 for an unknown section or a year without results."""
     try:
-        body = calendar.section_calendar(cursor, site_id, year)
+        body = service.section_calendar(cursor, site_id, year)
     except LookupError as error:
         raise ProblemError(404, str(error.args[0])) from None
     data = json.dumps(json_cell(body), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
