@@ -36,6 +36,7 @@ __all__ = [
     "AirStatic",
     "assessment_table",
     "averaging_labels",
+    "city_assessment",
     "hour_label",
     "iso_utc",
     "level_fields",
@@ -194,6 +195,18 @@ def assessment_table(
     out["rule_set"] = out["city"].map(rules)
     out = out.sort_values(["rank index 指数排名", "city"]).reset_index(drop=True)
     return out, standard, method
+
+
+def city_assessment(
+    where: store_air.Connection, kind: str, first: date, last: date
+) -> tuple[pd.DataFrame, str, str] | None:
+    """The period assessment and ranking of every city from the stored city daily AQI of
+    ``first`` … ``last`` (:func:`assessment_table`: the table, the standard, the composite
+    index method); None when no city day is stored in the period."""
+    days = store_air.aqi_daily(where, scope="city", start=first, end=last)
+    if days.empty:
+        return None
+    return assessment_table(days, kind, last)
 
 
 # -------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ __all__ = [
     "aqi_hourly",
     "aqi_latest",
     "aqi_page",
+    "city_aqi_span",
     "known_scope_ids",
     "parameter_labels",
     "replace_aqi",
@@ -601,3 +602,18 @@ def sites_fingerprint(where: Connection) -> tuple[Any, ...]:
         .fetchall()
     )
     return tuple(rows[0])
+
+
+def city_aqi_span(where: Connection) -> tuple[datetime, datetime] | None:
+    """First and last hour-ending instant (naive UTC) of the stored city AQI; None when there
+    is none."""
+    rows = (
+        _con(where)
+        .execute(
+            "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
+        )
+        .fetchall()
+    )
+    if not rows or rows[0][0] is None:
+        return None
+    return rows[0][0], rows[0][1]

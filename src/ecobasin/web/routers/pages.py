@@ -27,6 +27,7 @@ from ecobasin import catalog
 from ecobasin.carbon import factors as carbon_factors
 from ecobasin.services import water as water_service
 from ecobasin.standards import air_tables, water_tables
+from ecobasin.store import air as store_air
 from ecobasin.store import carbon as store_carbon
 from ecobasin.store import queries
 from ecobasin.store import water as store_water
@@ -160,11 +161,9 @@ def _air_span(cursor: Any, region: catalog.Region) -> dict[str, pd.Timestamp | N
     """First and last hour of the stored air quality (the city AQI table), else of all
     observations: enterprise data arriving live through the gateway (``ecobasin serve
     --simulate``) must not move the air pages to a year without air data."""
-    rows = cursor.execute(
-        "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
-    ).fetchall()
-    if rows and rows[0][0] is not None:
-        first, last = rows[0]
+    span = store_air.city_aqi_span(cursor)
+    if span is not None:
+        first, last = span
         return {
             "first_time": pd.Timestamp(first, tz="UTC"),
             "last_time": pd.Timestamp(last, tz="UTC"),
