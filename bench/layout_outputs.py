@@ -87,7 +87,8 @@ def _wait(port: int, server: subprocess.Popen[bytes]) -> None:
 
 def _pretty(data: bytes) -> bytes:
     try:
-        return json.dumps(json.loads(data), ensure_ascii=False, indent=1, sort_keys=True).encode()
+        # keys stay in the order sent: a changed order shows in the diff too
+        return json.dumps(json.loads(data), ensure_ascii=False, indent=1).encode()
     except ValueError:
         return data
 

@@ -33,16 +33,21 @@ class CarbonRows(BaseModel):
     results: list[dict[str, Any]]
 
 
-class CarbonAmounts(CarbonRows):
+class CarbonAmounts(BaseModel):
     """Rows of amounts with their unit."""
 
-    unit: str = Field(description="Unit of the amounts (t CO2e or t CO2/a).")
+    count: int = Field(description="Number of rows.")
+    unit: str = Field(description="Unit of the amounts (t CO2/a).")
+    results: list[dict[str, Any]]
 
 
-class CarbonEmissions(CarbonAmounts):
-    """Emission rows and how they are summed."""
+class CarbonEmissions(BaseModel):
+    """Emission rows [t CO2e] and how they are summed."""
 
+    count: int = Field(description="Number of rows.")
+    unit: str = Field(description="Unit of the amounts (t CO2e).")
     by: By = Field(description="sector, scope, line or year.")
+    results: list[dict[str, Any]]
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
