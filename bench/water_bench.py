@@ -14,7 +14,7 @@ automatic mean preferred), section classes by the single-factor method, main pol
 CWQI, river and basin evaluation (mean method below 5 sections, class shares from 5, main
 pollutants by exceedance rate) and the city CWQI ranking.
 
-* ecobasin: the refresh job's steps (``ecobasin.jobs.water_quality``: ``period_item_means``,
+* ecobasin: the refresh job's steps (``ecobasin.standards.water_assessment``: ``period_item_means``,
   ``section_table``, ``group_table`` — the engine ``ecobasin.standards.water`` vectorised);
 * plain pandas: groupby for the means, then a row-wise ``apply`` per section-period and a loop
   per river, basin and period, written as one would without the engine (limits from the
@@ -39,8 +39,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ecobasin.jobs import water_quality as job
 from ecobasin.standards import water
+from ecobasin.standards import water_assessment as job
 
 ITEMS = list(water.EVALUATED_ITEMS)
 AUTO_ITEMS = ["pH", "DO", "CODMn", "NH3N", "TP"]

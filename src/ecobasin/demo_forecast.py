@@ -11,7 +11,7 @@ the model runs without it and says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -57,7 +57,9 @@ def install(store: Store, author: str = "demo") -> DemoForecast | None:
     models, meta = fm.train_bundle(daily, None, train_end=issue_day, config=DEMO_CONFIG)
     meta = {**meta, "demo": True, "note_zh": DEMO_NOTE["zh"], "note_en": DEMO_NOTE["en"]}
     sf.save_model(store, DEMO_MODEL, fm.bundle_payload(models, meta), meta)
-    forecasts, warnings = forecast_frames(models, meta, daily, None, issue_day, DEMO_MODEL, author)
+    forecasts, warnings = forecast_frames(
+        models, meta, daily, None, issue_day, DEMO_MODEL, author, issued_at=datetime.now(UTC)
+    )
     stored = sf.replace_forecasts(store, forecasts)
     warned = sf.replace_warnings(
         store, warnings, issue_day=issue_day, model=f"lightgbm:{DEMO_MODEL}"

@@ -137,6 +137,25 @@ def test_adjust_keeps_the_model_value_and_the_reason(db: Path, run_jan: pd.DataF
     assert row["adjusted_by"] == "forecaster-a" and row["adjust_reason"].startswith("inversion")
 
 
+def test_cli_adjust_levels_the_midpoint_as_the_api_does(db: Path, run_jan: pd.DataFrame) -> None:
+    """A range 100-101 has the midpoint 100.5: AQI is taken upwards to 101, level 3 (HJ
+    633-2012 §5.1, Table 2), as the API's adjustment does; rounding gave 100, level 2."""
+    args = ["forecast", "adjust", "--date", "2015-01-10", "--city", "510100", "--target",
+            "2015-01-12", "--aqi", "100-101", "--reason", "boundary case", "--model", "t",
+            "--author", "forecaster-b", "--db", str(db)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with Store(db, read_only=True) as store:
+        rows = store_forecast.forecast_rows(
+            store,
+            issue_day=pd.Timestamp("2015-01-10").date(),
+            models=["lightgbm:t"],
+            parameters=["AQI"],
+        )
+    row = rows[rows["lead"] == 2].iloc[0]
+    assert (row["adjusted_value"], row["adjusted_level"]) == (100.5, 3)
+
+
 def test_adjusting_a_missing_forecast_fails_clearly(db: Path) -> None:
     result = runner.invoke(
         app,

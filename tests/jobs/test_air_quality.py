@@ -18,7 +18,7 @@ import pytest
 from ecobasin import catalog
 from ecobasin.ingest import importer
 from ecobasin.jobs import refresh_air_quality
-from ecobasin.jobs.air_quality import plan_refresh
+from ecobasin.standards.air_assessment import plan_refresh
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
 

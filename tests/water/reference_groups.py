@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ecobasin.jobs import water_quality as job
 from ecobasin.standards import water
+from ecobasin.standards.water_assessment import sections as job
 
 
 def _shares(rows: pd.DataFrame) -> dict[str, float | None]:

@@ -18,11 +18,12 @@ from reference_groups import group_table as reference_group_table
 from reference_groups import section_table as reference_section_table
 
 from ecobasin import catalog
-from ecobasin.jobs import water_quality as job
+from ecobasin.ingest.water import build_water_demo
+from ecobasin.jobs.water_quality import refresh_water_quality
 from ecobasin.standards import water
+from ecobasin.standards import water_assessment as job
 from ecobasin.store import Store
 from ecobasin.store import water as store_water
-from ecobasin.water.importing import build_water_demo
 
 YEAR = 2025
 START = datetime(YEAR - 1, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 CST, 1 January
@@ -162,7 +163,7 @@ def test_refresh_of_the_demo_year_rewrites_the_same_rows(demo_store: Store) -> N
         "SELECT scope, scope_id, period, detail::VARCHAR AS detail FROM water_group_results "
         "ORDER BY scope, scope_id, period"
     )
-    report = job.refresh_water_quality(demo_store, region_id=catalog.load_region().id)
+    report = refresh_water_quality(demo_store, region_id=catalog.load_region().id)
     after = demo_store.execute(
         "SELECT scope, scope_id, period, detail::VARCHAR AS detail FROM water_group_results "
         "ORDER BY scope, scope_id, period"

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecobasin import catalog
+from ecobasin.ingest.water import build_water_demo
+from ecobasin.services.water import daily_classes
 from ecobasin.standards import water
 from ecobasin.store import Store
 from ecobasin.store import water as store_water
-from ecobasin.water.calendar import daily_classes
-from ecobasin.water.importing import build_water_demo
 from ecobasin.web import create_app
 
 YEAR = 2025

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from ecobasin.cli import app as cli
-from ecobasin.reports.air import assessment_table
+from ecobasin.services.air import assessment_table
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
 from ecobasin.web import create_app

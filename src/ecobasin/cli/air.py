@@ -29,7 +29,7 @@ from ecobasin.cli.common import (
 from ecobasin.conformance import run_lines
 from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_air_quality
-from ecobasin.reports.air import assessment_table, parse_period, reported
+from ecobasin.services.air import city_assessment, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
@@ -285,11 +285,11 @@ def evaluate(
     codes = _city_codes(cities)
     config = settings(db, region)
     with open_store(config, read_only=True) as store:
-        days = store_air.aqi_daily(store, scope="city", start=first, end=last)
+        assessed = city_assessment(store, kind, first, last)
         names = _names(store, "city")
-    if days.empty:
+    if assessed is None:
         raise fail(f"no city daily AQI for {period} 该时段无城市日数据")
-    frame, standard, method = assessment_table(days, kind, last)
+    frame, standard, method = assessed
     if codes is not None:
         frame = frame[frame["city"].isin(codes)].reset_index(drop=True)
     frame.insert(1, "name", frame["city"].astype(str).map(names))

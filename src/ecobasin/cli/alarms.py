@@ -11,7 +11,6 @@ import pandas as pd
 import typer
 
 from ecobasin.alarms import KINDS
-from ecobasin.alarms.limits import applicable_limits
 from ecobasin.catalog import emission
 from ecobasin.cli.common import (
     DbOption,
@@ -24,6 +23,7 @@ from ecobasin.cli.common import (
     settings,
 )
 from ecobasin.jobs.alarms import recompute_alarms
+from ecobasin.services import alarms as alarm_service
 from ecobasin.store import alarms as store_alarms
 from ecobasin.store import queries
 from ecobasin.timebase import CST, parse_instant
@@ -119,8 +119,7 @@ def alarms(
             missing = sorted(set(site) - queries.known_site_ids(store.con, site))
             if missing:
                 raise fail(f"--site: unknown site {missing} (ecobasin sites lists them)")
-        total = store_alarms.count_alarms(store, filters)
-        frame = store_alarms.alarms(store, filters, limit=limit)
+        total, frame = alarm_service.alarm_page(store, filters, limit)
     view = _alarm_view(frame)
     if fmt == "table":
         view = view.drop(columns=["evidence", "start_utc", "end_utc"])
@@ -180,10 +179,9 @@ def limits_list(
     if category is not None and category not in categories.index:
         raise fail(f"--category: unknown source category {category!r}; known: "
                    + ", ".join(categories.index))  # fmt: skip
-    frame = emission.emission_limits(category)
+    frame = alarm_service.standard_limits(category)
     names = categories[["source_category", "name_zh", "name_en"]].reset_index(drop=True)
     frame = frame.merge(names, on="source_category", how="left")
-    frame["valid_from"] = frame["valid_from"].astype(str)
     columns = ["source_category", "name_zh", "name_en", "parameter", "limit", "unit", "basis",
                "reference_o2", "standard_id", "clause", "valid_from", "verified", "note"]  # fmt: skip
     emit(frame[columns], fmt, f"emission limits 排放限值 ({len(frame)})")
@@ -192,13 +190,11 @@ def limits_list(
 def _site_limits(site_ids: list[str], db: Path | None, region: str | None) -> pd.DataFrame:
     config = settings(db, region)
     with open_store(config, read_only=True) as store:
-        sites = store.sites(site_ids=site_ids)
-        missing = sorted(set(site_ids) - set(sites["site_id"]))
-        if missing:
-            raise fail(f"--site: unknown site {missing} (ecobasin sites lists them)")
-        permits = store_alarms.permit_limits(store, site_ids)
-    rules = applicable_limits(sites, permits)
-    rules["valid_from"] = rules["valid_from"].dt.strftime("%Y-%m-%d").fillna("")
+        try:
+            rules = alarm_service.site_limits(store.con, site_ids)
+        except LookupError as error:
+            raise fail(f"--site: {error.args[0]}") from None
+    rules["valid_from"] = rules["valid_from"].fillna("")
     return rules.drop(columns=["rank"])
 
 

@@ -15,7 +15,6 @@ import pandas as pd
 import typer
 
 from ecobasin.carbon import factors as fx
-from ecobasin.carbon import peak as carbon_peak
 from ecobasin.carbon.activity import parse_activity
 from ecobasin.carbon.factors import FactorError, UnitError
 from ecobasin.carbon.inventory import InventorySettings
@@ -30,6 +29,7 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.services import carbon as carbon_service
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon
 
@@ -208,25 +208,14 @@ def inventory_report(
 ) -> None:
     """Report inventories: totals by sector and scope, by year, or every line 清单报告."""
     _check_format(fmt)
-    if by not in ("sector", "scope", "line", "year"):
+    if by not in carbon_service.BY:
         raise fail(f"--by: {by!r} is not sector, scope, line or year")
     cities = city_codes(city)
     with open_store(settings(db, region), read_only=True) as store:
-        invs = store_carbon.inventories(store, cities, year)
+        invs = carbon_service.inventories(store, cities, year)
         if invs.empty:
             raise fail("no inventories match (ecobasin carbon inventory import FILE first)")
-        if by == "line":
-            frame = store_carbon.emissions(store, cities, year)
-        elif by == "year":
-            frame = store_carbon.yearly_totals(store, cities)
-            if year:
-                frame = frame[frame["year"].isin(year)]
-        else:
-            frame = store_carbon.sector_totals(store, cities, year)
-            if by == "scope":
-                frame = frame.groupby(["city_code", "year", "scope"], as_index=False)[
-                    ["co2e_t", "basic_t"]
-                ].sum()
+        frame = carbon_service.emissions(store, cities, year, by)
     if fmt == "table":
         for row in invs.itertuples():
             choice = json.loads(str(row.electricity_choice)) if row.electricity_choice else {}
@@ -261,19 +250,7 @@ def factors_list(
             lib = store_carbon.library(store)
     else:
         lib = fx.default_library()
-    wanted = None
-    if activity:
-        try:
-            wanted = fx.fuel(activity).id
-        except FactorError:
-            wanted = activity
-    rows = [
-        f.as_row()
-        for f in lib.all()
-        if (wanted is None or f.activity == wanted)
-        and (kind is None or f.kind == kind)
-        and (factor_set is None or f.factor_set == factor_set)
-    ]
+    rows = carbon_service.factor_rows(lib, activity, kind, factor_set)
     frame = pd.DataFrame(rows, columns=[*fx.FACTOR_COLUMNS, "origin"])
     if fmt == "table":
         frame = frame[
@@ -350,12 +327,9 @@ def peak(
     """Peak tracking: energy CO2, intensity per 10⁴ CNY, targets, peak status 碳达峰跟踪."""
     _check_format(fmt)
     with open_store(settings(db, region), read_only=True) as store:
-        series = store_carbon.peak_series(store, city_codes(city))
-    if not series:
+        reports = carbon_service.peak_reports(store, city_codes(city), base_year)
+    if not reports:
         raise fail("no computed inventories (ecobasin carbon inventory import FILE first)")
-    reports = [
-        carbon_peak.city_report(code, co2, gdp, base_year) for code, (co2, gdp) in series.items()
-    ]
     if fmt == "json":
         sys.stdout.write(json.dumps(reports, ensure_ascii=False, indent=1, default=str) + "\n")
         return

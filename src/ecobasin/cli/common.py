@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ecobasin import catalog
+from ecobasin.services.cells import json_cell
 from ecobasin.settings import Settings, load_settings
 from ecobasin.store import Store, StoreBusyError
 
@@ -108,17 +108,8 @@ def table(frame: pd.DataFrame, title: str) -> Table:
 
 def json_value(value: Any) -> Any:
     """A cell made JSON-ready: exact decimals as text, JSON text columns parsed, NA as null,
-    numpy scalars as Python numbers."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if value is None or (not isinstance(value, list | dict) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
+    numpy scalars as Python numbers (:func:`ecobasin.services.cells.json_cell`)."""
+    return json_cell(value, exact_decimals=True, parse_text=True)
 
 
 def emit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +18,7 @@ from ecobasin.forecast import issue
 from ecobasin.forecast import models as fm
 from ecobasin.forecast.backtest import backtest as run_backtest
 from ecobasin.forecast.features import issue_cutoff
+from ecobasin.services import forecast as forecast_service
 from ecobasin.store import Store
 from ecobasin.store import forecast as sf
 from ecobasin.store import met_forecast as smf
@@ -182,7 +183,9 @@ def run(
                 "[yellow]model trained with meteorology, but no meteorological forecast after "
                 f"{issue_day} is stored: it runs with them missing 缺少气象预报[/]"
             )
-        forecasts, warnings = issue.forecast_frames(models, meta, daily, met, issue_day, model, who)
+        forecasts, warnings = issue.forecast_frames(
+            models, meta, daily, met, issue_day, model, who, issued_at=datetime.now(UTC)
+        )
         sf.replace_forecasts(store, forecasts)
         sf.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")
     aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]
@@ -258,8 +261,6 @@ def adjust(
     region: RegionOption = None,
 ) -> None:
     """Adjust a model's AQI forecast; the model's value is kept beside it 人工订正."""
-    from ecobasin.standards.air_index import aqi_level
-
     parts = aqi.replace("–", "-").split("-")
     try:
         nums = [float(p) for p in parts if p.strip()]
@@ -268,20 +269,16 @@ def adjust(
     if not 1 <= len(nums) <= 2 or len(reason.strip()) < 3:
         raise fail("--aqi needs one number or a range, --reason at least 3 characters")
     lo, hi = min(nums), max(nums)
-    value = (lo + hi) / 2
     config = settings(db, region)
     with open_store(config) as store:
-        n = sf.adjust_forecast(
+        n = forecast_service.adjust_aqi(
             store,
             issue_day=_required_day(day, "--date"),
             city=city,
             target_day=_required_day(target, "--target"),
             model=f"lightgbm:{model}",
-            parameter="AQI",
-            value=value,
             lower=lo,
             upper=hi,
-            level=int(aqi_level([round(value)])[0]),
             primary=primary,
             author=author or getpass.getuser(),
             reason=reason.strip(),
@@ -301,7 +298,7 @@ def warnings(
     config = settings(db, region)
     d = _day(day, "--date")
     with open_store(config, read_only=True) as store:
-        rows = sf.warning_rows(store, start=d, end=d)
+        rows = forecast_service.warnings(store, start=d, end=d)
     view = (
         rows[["issue_day", "scope", "scope_id", "level", "start_time", "end_time", "reason_en"]]
         if not rows.empty

@@ -49,7 +49,7 @@ def _generated_frames(store: Store, year: int, seed: int, region: Any) -> import
 
 def _water_demo(store: Store, year: int, seed: int, region: Any) -> None:
     """Generate the demo water sections and their year; compute the water results."""
-    from ecobasin.water.importing import build_water_demo
+    from ecobasin.ingest.water import build_water_demo
 
     with console.status(f"water sections {year} 生成水质断面数据"):
         result = build_water_demo(store, region, year=year, seed=seed)

@@ -1,7 +1,7 @@
 """Surface-water commands: ``ecobasin water evaluate|rank|compensation|sections|import|refresh``.
 
 Tables go to the stderr console; CSV and JSON to stdout. The numbers are those of
-``/api/v1/water/…`` (both read through :mod:`ecobasin.water.service`).
+``/api/v1/water/…`` (both read through :mod:`ecobasin.services.water`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from ecobasin.cli.common import (
@@ -26,9 +24,10 @@ from ecobasin.cli.common import (
 )
 from ecobasin.cli.data import input_files
 from ecobasin.ingest.csvmap import MappingError
+from ecobasin.ingest.water import import_water_files, read_section_list
 from ecobasin.jobs.water_quality import refresh_water_quality
-from ecobasin.water import service
-from ecobasin.water.importing import import_water_files, read_section_list
+from ecobasin.services import water as service
+from ecobasin.services.cells import json_rows
 
 __all__ = ["app"]
 
@@ -40,25 +39,6 @@ FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json 
 PeriodOption = Annotated[str, typer.Option(help="Month 2025-10 or year 2025 评价时段.")]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return value
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
 def _emit(answer: service.Answer, fmt: str, title: str, shown: tuple[str, ...]) -> None:
     if fmt not in ("table", "csv", "json"):
         raise fail(f"unknown format {fmt!r}: use table, csv or json")
@@ -68,9 +48,9 @@ def _emit(answer: service.Answer, fmt: str, title: str, shown: tuple[str, ...]) 
         typer.echo(flat.to_csv(index=False), nl=False)
         return
     if fmt == "json":
-        body = {**answer.meta, "items": records(frame)}
+        body = {**answer.meta, "items": json_rows(frame)}
         if answer.summary is not None:
-            body["summary"] = records(answer.summary)
+            body["summary"] = json_rows(answer.summary)
         typer.echo(json.dumps(body, ensure_ascii=False))
         return
     columns = [c for c in shown if c in frame.columns] or list(frame.columns)

@@ -32,14 +32,20 @@ def forecast_frames(
     issue_day: date,
     model_name: str,
     author: str,
+    *,
+    issued_at: datetime,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings."""
+    """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings.
+
+    ``issued_at`` (tz-aware) is the time the issue is published, stamped on every row; the
+    caller reads the clock, so the same inputs always give the same rows.
+    """
     leads = list(meta["leads"])
     use_met = bool(meta["with_meteorology"]) and met is not None
     grid = complete_grid(
         daily, met if use_met else None, extra_days=max(leads), max_lead=max(leads)
     )
-    issued = datetime.now(UTC)
+    issued = issued_at
     rows: list[pd.DataFrame] = []
     warn_rows: list[dict[str, Any]] = []
     city_warns = {}

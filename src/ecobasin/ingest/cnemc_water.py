@@ -19,7 +19,7 @@ as::
   recomputes the class itself.
 
 ``site_id`` of the candidate rows is the section name (断面名称); the water importer maps it to a
-registered section (``ecobasin.water.importing``).
+registered section (``ecobasin.ingest.water``).
 """
 
 from __future__ import annotations

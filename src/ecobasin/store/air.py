@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ecobasin.standards.air_assessment import rows
 from ecobasin.store.database import Store
 from ecobasin.store.queries import as_utc, in_list
 
@@ -49,9 +50,11 @@ __all__ = [
     "aqi_hourly",
     "aqi_latest",
     "aqi_page",
+    "city_aqi_span",
     "known_scope_ids",
     "parameter_labels",
     "replace_aqi",
+    "sites_fingerprint",
 ]
 
 #: Hourly ambient-air parameters the AQI uses (period '1h'; CO in mg/m³, the others µg/m³).
@@ -62,66 +65,12 @@ AIR_PARAMETERS: tuple[str, ...] = ("SO2", "NO2", "CO", "O3", "PM10", "PM2.5")
 #: (normal) and any other source flag count as valid.
 INVALID_FLAGS: tuple[str, ...] = ("F", "M", "D", "C", "B", "T")
 
-_AQI_COMMON = (
-    "rule_set",
-    "aqi",
-    "level",
-    "primary_pollutant",
-    "exceeding",
-    "publish_aqi",
-    "incomplete",
-    "over_range",
-    "iaqi_so2",
-    "iaqi_no2",
-    "iaqi_pm10",
-    "iaqi_co",
-    "iaqi_o3_1h",
-    "iaqi_o3_8h",
-    "iaqi_pm25",
-)
-#: Columns of ``aqi_hourly`` in table order.
-HOURLY_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "scope_id",
-    "time",
-    *_AQI_COMMON,
-    "so2_1h",
-    "no2_1h",
-    "co_1h",
-    "o3_1h",
-    "pm10_1h",
-    "pm25_1h",
-    "o3_8h",
-    "pm10_24h",
-    "pm25_24h",
-    "so2_24h",
-    "n_stations",
-    "computed_at",
-)
+_AQI_COMMON = rows.AQI_COMMON
+#: Columns of ``aqi_hourly`` in table order (the rows :mod:`ecobasin.standards.air_assessment`
+#: computes).
+HOURLY_COLUMNS = rows.HOURLY_COLUMNS
 #: Columns of ``aqi_daily`` in table order.
-DAILY_COLUMNS: tuple[str, ...] = (
-    "scope",
-    "scope_id",
-    "day",
-    "rule_set",
-    "so2",
-    "no2",
-    "co",
-    "pm10",
-    "pm25",
-    "o3_8h",
-    "o3_1h",
-    "n_so2",
-    "n_no2",
-    "n_co",
-    "n_pm10",
-    "n_pm25",
-    "n_o3",
-    "n_o3_8h",
-    *_AQI_COMMON[1:],
-    "n_stations",
-    "computed_at",
-)
+DAILY_COLUMNS = rows.DAILY_COLUMNS
 
 Connection = Store | duckdb.DuckDBPyConnection
 
@@ -642,3 +591,29 @@ def known_scope_ids(where: Connection, scope: str, ids: Sequence[str]) -> set[st
     else:
         sql = "SELECT code::VARCHAR FROM cities WHERE code::VARCHAR = ANY(?)"
     return {str(row[0]) for row in _con(where).execute(sql, [list(ids)]).fetchall()}
+
+
+def sites_fingerprint(where: Connection) -> tuple[Any, ...]:
+    """What changes when a site is added, changed or removed, or a parameter added: the number
+    of sites, their latest ``updated_at`` and the number of parameters."""
+    rows = (
+        _con(where)
+        .execute("SELECT count(*), max(updated_at), (SELECT count(*) FROM parameters) FROM sites")
+        .fetchall()
+    )
+    return tuple(rows[0])
+
+
+def city_aqi_span(where: Connection) -> tuple[datetime, datetime] | None:
+    """First and last hour-ending instant (naive UTC) of the stored city AQI; None when there
+    is none."""
+    rows = (
+        _con(where)
+        .execute(
+            "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
+        )
+        .fetchall()
+    )
+    if not rows or rows[0][0] is None:
+        return None
+    return rows[0][0], rows[0][1]

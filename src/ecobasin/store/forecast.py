@@ -27,6 +27,7 @@ __all__ = [
     "adjust_forecast",
     "forecast_inputs",
     "forecast_rows",
+    "issued_models",
     "latest_issue_day",
     "load_model",
     "model_names",
@@ -341,3 +342,18 @@ def warning_rows(
         )
     sql += in_list("scope", scopes, params) + in_list("scope_id", ids, params)
     return _frame(_con(where), sql + " ORDER BY issue_day DESC, scope, scope_id", params)
+
+
+def issued_models(where: Connection, issue_day: date) -> list[tuple[str, bool]]:
+    """The LightGBM model labels of an issue day's forecasts, latest issued first, each with
+    whether it ran with meteorology."""
+    rows = (
+        _con(where)
+        .execute(
+            "SELECT model, bool_or(with_meteorology) FROM forecasts WHERE issue_day = ? "
+            "AND model LIKE 'lightgbm:%' GROUP BY model ORDER BY max(issued_at) DESC",
+            [issue_day],
+        )
+        .fetchall()
+    )
+    return [(str(model), bool(with_met)) for model, with_met in rows]

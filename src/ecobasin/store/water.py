@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ecobasin.standards.water_assessment import means
 from ecobasin.store.database import Store
 from ecobasin.store.queries import as_utc, in_list
 
@@ -36,8 +37,8 @@ __all__ = [
     "water_years",
 ]
 
-#: Period of a manual (laboratory) sample: the sampling instant.
-MANUAL_PERIOD = "sample"
+#: Period of a manual (laboratory) sample: the sampling instant (the assessment's constant).
+MANUAL_PERIOD = means.MANUAL_PERIOD
 #: Periods of automatic-station values (4-hourly; hourly values sent over HJ 212 count too).
 AUTO_PERIODS: tuple[str, ...] = ("4h", "1h")
 #: HJ 212-2017 data flags that make an automatic value unfit for statistics (stopped,

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ecobasin import catalog, timebase
+from ecobasin.services.cells import pick
 from ecobasin.web.models import City, Lang, Parameter, Site
 
 __all__ = [
@@ -56,12 +57,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         {str(key): _clean(value) for key, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
-
-
-def pick(lang: Lang, zh: str | None, en: str | None) -> str | None:
-    """The name in ``lang``, or the other language's when that one is missing."""
-    first, second = (zh, en) if lang == "zh" else (en, zh)
-    return first if first else second
 
 
 def city_models(frame: pd.DataFrame, region: catalog.Region, lang: Lang) -> list[City]:

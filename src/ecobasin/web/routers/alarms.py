@@ -12,8 +12,8 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from ecobasin.alarms.limits import applicable_limits
 from ecobasin.catalog import emission
+from ecobasin.services import alarms as alarm_service
 from ecobasin.store import alarms as store_alarms
 from ecobasin.store import queries
 from ecobasin.timebase import CST
@@ -188,8 +188,7 @@ def list_alarms(
         start=times.start,
         end=times.end,
     )
-    total = store_alarms.count_alarms(cursor, filters)
-    frame = store_alarms.alarms(cursor, filters, limit=limit, offset=offset)
+    total, frame = alarm_service.alarm_page(cursor, filters, limit, offset)
     return AlarmPage(
         total=total,
         limit=limit,
@@ -245,8 +244,7 @@ def list_limits(
     if site is not None:
         frame = _site_rules(cursor, principal, site)
     else:
-        frame = emission.emission_limits(category)
-        frame["valid_from"] = frame["valid_from"].astype(str)
+        frame = alarm_service.standard_limits(category)
         frame["site_id"] = None
         frame["source"] = None
         frame["permit_id"] = None
@@ -273,7 +271,6 @@ def _site_rules(
     sites = queries.sites(cursor, site_ids=[site])
     if sites["kind"].iloc[0] in RESTRICTED_KINDS:
         authorize(principal, "read_restricted", what=f"limits of outlet {site}")
-    rules = applicable_limits(sites, store_alarms.permit_limits(cursor, [site]))
-    rules["valid_from"] = rules["valid_from"].dt.strftime("%Y-%m-%d")
+    rules = alarm_service.site_limits(cursor, [site])
     rules["note"] = None
     return rules

@@ -16,21 +16,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request, Response
 
+from ecobasin.services.air import (
+    AirStatic,
+    hour_label,
+    iso_utc,
+    levels_payload,
+    series_item,
+    snapshot,
+)
 from ecobasin.store import air as store_air
 from ecobasin.web.air import (
     AirCache,
     AirCacheDep,
-    AirStatic,
     Body,
     decode_cursor,
     encode_cursor,
-    hour_label,
-    iso_utc,
     json_response,
-    levels_payload,
     parse_day,
-    series_item,
-    snapshot,
     split_values,
 )
 from ecobasin.web.deps import LangDep, TimeRangeDep, resolve_cities

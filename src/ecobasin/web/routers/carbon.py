@@ -7,16 +7,15 @@ The numbers are those of ``ecobasin carbon …``: both read the stored inventori
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from ecobasin.carbon import factors as fx
-from ecobasin.carbon import peak as carbon_peak
+from ecobasin.services import carbon as carbon_service
+from ecobasin.services.cells import json_cell, json_rows
 from ecobasin.store import carbon as store_carbon
 from ecobasin.web.deps import CitiesDep, CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
@@ -24,36 +23,35 @@ from ecobasin.web.problems import ProblemError, problem_responses
 router = APIRouter(prefix="/carbon", tags=["carbon"], responses=problem_responses(422))
 
 YearsQuery = Annotated[list[int] | None, Query(alias="year", description="Year, repeatable.")]
-By = Literal["sector", "scope", "line", "year"]
+By = carbon_service.By
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+class CarbonRows(BaseModel):
+    """Rows of a carbon table: column names as keys, exact JSON values (null for none)."""
+
+    count: int = Field(description="Number of rows.")
+    results: list[dict[str, Any]]
+
+
+class CarbonAmounts(BaseModel):
+    """Rows of amounts with their unit."""
+
+    count: int = Field(description="Number of rows.")
+    unit: str = Field(description="Unit of the amounts (t CO2/a).")
+    results: list[dict[str, Any]]
+
+
+class CarbonEmissions(BaseModel):
+    """Emission rows [t CO2e] and how they are summed."""
+
+    count: int = Field(description="Number of rows.")
+    unit: str = Field(description="Unit of the amounts (t CO2e).")
+    by: By = Field(description="sector, scope, line or year.")
+    results: list[dict[str, Any]]
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    return json_rows(frame, parse_text=True)
 
 
 def _sector_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,17 +63,17 @@ def _sector_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/inventories")
+@router.get("/inventories", response_model=CarbonRows)
 def list_inventories(
     cursor: CursorDep, city: CitiesDep = None, years: YearsQuery = None
 ) -> dict[str, Any]:
     """Inventories by city and year with their recorded choices: GWP set, fuel factor set, the
     electricity factor used and why (`electricity_choice`), GDP at constant prices [10⁴ CNY]."""
-    rows = _rows(store_carbon.inventories(cursor, city, years))
+    rows = _rows(carbon_service.inventories(cursor, city, years))
     return {"count": len(rows), "results": rows}
 
 
-@router.get("/emissions")
+@router.get("/emissions", response_model=CarbonEmissions)
 def list_emissions(
     cursor: CursorDep,
     city: CitiesDep = None,
@@ -84,23 +82,11 @@ def list_emissions(
 ) -> dict[str, Any]:
     """Emissions [t CO2e]: by sector and scope (`basic_t` = the part in the GPC BASIC total), by
     scope, every emission line (with its factors and formula), or yearly totals."""
-    if by == "line":
-        frame = store_carbon.emissions(cursor, city, years)
-    elif by == "year":
-        frame = store_carbon.yearly_totals(cursor, city)
-        if years:
-            frame = frame[frame["year"].isin(years)]
-    else:
-        frame = store_carbon.sector_totals(cursor, city, years)
-        if by == "scope":
-            frame = frame.groupby(["city_code", "year", "scope"], as_index=False)[
-                ["co2e_t", "basic_t"]
-            ].sum()
-    rows = _sector_names(_rows(frame))
+    rows = _sector_names(_rows(carbon_service.emissions(cursor, city, years, by)))
     return {"count": len(rows), "unit": "t CO2e", "by": by, "results": rows}
 
 
-@router.get("/factors")
+@router.get("/factors", response_model=CarbonRows)
 def list_factors(
     cursor: CursorDep,
     activity: Annotated[str | None, Query(description="Fuel or activity (diesel, 柴油).")] = None,
@@ -111,23 +97,11 @@ def list_factors(
     text), units, gas, region, years, publisher, document, table, confidence, superseded-by."""
     if kind is not None and kind not in fx.KINDS:
         raise ProblemError.invalid("kind", f"unknown kind {kind!r}; one of {', '.join(fx.KINDS)}")
-    wanted = activity
-    if activity:
-        try:
-            wanted = fx.fuel(activity).id
-        except fx.FactorError:
-            wanted = activity
-    rows = [
-        f.as_row()
-        for f in store_carbon.library(cursor).all()
-        if (wanted is None or f.activity == wanted)
-        and (kind is None or f.kind == kind)
-        and (factor_set is None or f.factor_set == factor_set)
-    ]
+    rows = carbon_service.factor_rows(store_carbon.library(cursor), activity, kind, factor_set)
     return {"count": len(rows), "results": rows}
 
 
-@router.get("/peak")
+@router.get("/peak", response_model=CarbonRows)
 def get_peak(
     cursor: CursorDep,
     city: CitiesDep = None,
@@ -136,18 +110,15 @@ def get_peak(
     """Peak tracking per city: energy-related CO2 [t], GDP [10⁴ CNY, constant prices], intensity
     [t/10⁴ CNY], change against the base year [%], LMDI activity and intensity effects [t], the
     peak status with its rule, and the targets that apply."""
-    results = [
-        _plain(carbon_peak.city_report(code, co2, gdp, base_year))
-        for code, (co2, gdp) in store_carbon.peak_series(cursor, city).items()
-    ]
+    results = json_cell(carbon_service.peak_reports(cursor, city, base_year), parse_text=True)
     return {"count": len(results), "results": results}
 
 
-@router.get("/sinks")
+@router.get("/sinks", response_model=CarbonAmounts)
 def list_sinks(
     cursor: CursorDep, city: CitiesDep = None, years: YearsQuery = None
 ) -> dict[str, Any]:
     """Sink estimates [t CO2/a removed] by city, year and sink, with method, inputs and formula
     (kept apart from gross emissions)."""
-    rows = _rows(store_carbon.sinks(cursor, city, years))
+    rows = _rows(carbon_service.sinks(cursor, city, years))
     return {"count": len(rows), "unit": "t CO2/a", "results": rows}

@@ -14,8 +14,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from ecobasin.standards.air_index import aqi_level
-from ecobasin.store import forecast as store_forecast
+from ecobasin.services import forecast as forecast_service
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
@@ -128,12 +127,9 @@ def forecasts(
     parameter: Annotated[list[str] | None, Query(examples=["AQI"])] = None,
 ) -> list[Forecast]:
     """Stored forecasts of one issue day (default: the latest) 空气质量预报."""
-    day = issue_day or store_forecast.latest_issue_day(cursor)
+    day, frame = forecast_service.forecasts(cursor, issue_day, city, model, parameter)
     if day is None:
         return []
-    frame = store_forecast.forecast_rows(
-        cursor, issue_day=day, cities=city, models=model, parameters=parameter
-    )
     return [_forecast(r) for r in frame.to_dict("records")]
 
 
@@ -150,12 +146,7 @@ def forecast_plot(
     """PNG of a city's AQI forecasts of one issue day, with ranges and adjustments 预报图."""
     from ecobasin.forecast.plots import issue_png
 
-    day = issue_day or store_forecast.latest_issue_day(cursor)
-    frame = (
-        store_forecast.forecast_rows(cursor, issue_day=day, cities=[city], parameters=["AQI"])
-        if day is not None
-        else pd.DataFrame()
-    )
+    day, frame = forecast_service.forecasts(cursor, issue_day, [city], parameters=["AQI"])
     if frame.empty:
         raise ProblemError(404, f"no stored AQI forecast of city {city!r} issued {day}")
     png = issue_png(frame, city=city, title=str(day))
@@ -171,7 +162,7 @@ def warnings(
     city: Annotated[list[str] | None, Query()] = None,
 ) -> list[PollutionWarning]:
     """Stored heavy-pollution warnings, newest issue first 重污染天气预警."""
-    frame = store_forecast.warning_rows(cursor, start=start, end=end, ids=city, active_on=active_on)
+    frame = forecast_service.warnings(cursor, start=start, end=end, ids=city, active_on=active_on)
     out = []
     for r in frame.to_dict("records"):
         out.append(
@@ -205,19 +196,14 @@ def adjust(body: Adjustment, principal: Writer, cursor: CursorDep) -> Forecast:
     except ValueError:
         raise ProblemError(422, f"city {body.city!r} is not a city code") from None
     authorize(principal, "write", city_code, f"forecast of {body.city}")
-    lo, hi = sorted((body.aqi_lower, body.aqi_upper))
-    value = (lo + hi) / 2
-    changed = store_forecast.adjust_forecast(
+    changed = forecast_service.adjust_aqi(
         cursor,
         issue_day=body.issue_day,
         city=body.city,
         target_day=body.target_day,
         model=body.model,
-        parameter="AQI",
-        value=value,
-        lower=lo,
-        upper=hi,
-        level=int(aqi_level([math.ceil(value)])[0]),
+        lower=body.aqi_lower,
+        upper=body.aqi_upper,
         primary=body.primary,
         author=principal.name or "-",
         reason=body.reason,
@@ -231,12 +217,6 @@ def adjust(body: Adjustment, principal: Writer, cursor: CursorDep) -> Forecast:
     accounts.audit(
         cursor, principal, "forecasts.adjust", body.city, city_code, body.model_dump(mode="json")
     )
-    rows = store_forecast.forecast_rows(
-        cursor,
-        issue_day=body.issue_day,
-        cities=[body.city],
-        models=[body.model],
-        parameters=["AQI"],
-    )
+    _, rows = forecast_service.forecasts(cursor, body.issue_day, [body.city], [body.model], ["AQI"])
     row = rows[pd.to_datetime(rows["target_day"]) == pd.Timestamp(body.target_day)]
     return _forecast(row.iloc[0].to_dict())

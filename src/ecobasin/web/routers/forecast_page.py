@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ecobasin import catalog
-from ecobasin.store import forecast as store_forecast
+from ecobasin.services import forecast as forecast_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 from ecobasin.web.routers.pages import LANG_COOKIE, page_lang, templates
@@ -43,49 +43,6 @@ def _cities(region: catalog.Region, lang: Lang) -> list[dict[str, Any]]:
     ]
 
 
-def _issued_model(cursor: Any, issue_day: date) -> tuple[str | None, bool]:
-    """The LightGBM model label of the issue day's forecasts (the latest issued when several)
-    and whether it ran with meteorology."""
-    rows = cursor.execute(
-        "SELECT model, bool_or(with_meteorology) FROM forecasts WHERE issue_day = ? "
-        "AND model LIKE 'lightgbm:%' GROUP BY model ORDER BY max(issued_at) DESC",
-        [issue_day],
-    ).fetchall()
-    if not rows:
-        return None, False
-    return str(rows[0][0]), bool(rows[0][1])
-
-
-def _model_facts(cursor: Any, label: str | None, lang: Lang) -> dict[str, Any] | None:
-    """Name, training span, meteorology, demo note and held-out scores by pollutant and lead
-    of the saved model behind ``label`` (``lightgbm:<name>``); None when it is not saved."""
-    if label is None:
-        return None
-    name = label.split(":", 1)[1]
-    saved = store_forecast.model_names(cursor)
-    saved = saved[saved["name"] == name]
-    if saved.empty:
-        return {"name": name, "label": label, "scores": {}}
-    meta = json.loads(saved.iloc[0]["metadata"])
-    scores: dict[str, list[dict[str, float]]] = {}
-    for key, values in (meta.get("scores") or {}).items():
-        pollutant, lead = key.split("|")
-        scores.setdefault(pollutant, []).append({"lead": int(lead), **values})
-    for rows in scores.values():
-        rows.sort(key=lambda r: r["lead"])
-    return {
-        "name": name,
-        "label": label,
-        "trained_from": meta.get("trained_from"),
-        "trained_to": meta.get("trained_to"),
-        "with_meteorology": bool(meta.get("with_meteorology")),
-        "rounds": (meta.get("config") or {}).get("rounds"),
-        "demo": bool(meta.get("demo")),
-        "note": meta.get("note_zh" if lang == "zh" else "note_en"),
-        "scores": scores,
-    }
-
-
 def _cst_day(instant: Any, end: bool = False) -> str:
     """The CST day of a warning's start instant (or the last day before its end instant)."""
     stamp = pd.Timestamp(instant).tz_convert("Asia/Shanghai")
@@ -96,7 +53,7 @@ def _warnings(
     cursor: Any, issue_day: date, names: dict[str, str], lang: Lang
 ) -> list[dict[str, Any]]:
     """The stored warnings of the issue day, highest level first, region before cities."""
-    frame = store_forecast.warning_rows(cursor, start=issue_day, end=issue_day)
+    frame = forecast_service.warnings(cursor, start=issue_day, end=issue_day)
     out = []
     for r in frame.to_dict("records"):
         basis = json.loads(r["basis"]) if isinstance(r["basis"], str) else r["basis"]
@@ -135,14 +92,16 @@ def forecast_page(
     """Forecasts of the latest issue day, the warning in force and the model's scores."""
     lang = page_lang(request)
     cities = _cities(region, lang)
-    issue_day = store_forecast.latest_issue_day(cursor)
-    label, with_met = _issued_model(cursor, issue_day) if issue_day else (None, False)
+    issue_day = forecast_service.latest_issue_day(cursor)
+    label, with_met = (
+        forecast_service.issued_model(cursor, issue_day) if issue_day else (None, False)
+    )
     names = {c["code"]: c["name"] for c in cities}
     context = {
         "page": "forecast",
         "cities": cities,
         "issue_day": None if issue_day is None else issue_day.isoformat(),
-        "model": _model_facts(cursor, label, lang),
+        "model": forecast_service.model_facts(cursor, label, lang),
         "model_label": label,
         "with_meteorology": with_met,
         "warnings": _warnings(cursor, issue_day, names, lang) if issue_day else [],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import ecobasin
+from ecobasin.services.cells import pick
 from ecobasin.store import queries
-from ecobasin.web.convert import pick
 from ecobasin.web.deps import CursorDep, LangDep, RegionDep
 from ecobasin.web.models import Health, HealthCounts, RegionInfo
 from ecobasin.web.problems import problem_responses

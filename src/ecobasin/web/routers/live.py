@@ -20,16 +20,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import duckdb
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from ecobasin.alarms import applicable_limits, basis_values, limits_at
-from ecobasin.store import alarms as store_alarms
-from ecobasin.store import queries
-from ecobasin.timebase import period_end_label
+from ecobasin.services import live as live_service
 from ecobasin.web.deps import CitiesDep, CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.routers.alarms import Alarm
@@ -38,19 +34,15 @@ from ecobasin.web.routers.pages import templates
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader
 from ecobasin.web.security.policy import RESTRICTED_KINDS
 
-__all__ = ["RateMeter", "judge_latest", "page_router", "router"]
+__all__ = ["RateMeter", "page_router", "router"]
 
 router = APIRouter(tags=["live"], responses=problem_responses(401, 403, 422))
 page_router = APIRouter(include_in_schema=False)
 
-#: [h] How far before a site's last reading its basis means are looked for (a daily mean and
-#: its hourly sub-periods, plus the reporting delay).
-BASIS_LOOKBACK_HOURS = 50
 #: [s] Window of the gateway's message rate.
 RATE_WINDOW_S = 60.0
 #: Ack latencies of the simulator summarised (the latest ones).
 LATENCY_SAMPLE = 500
-_PERIOD_ORDER = {"instant": 0, "1min": 1, "10min": 2, "1h": 3, "1d": 4}
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -166,55 +158,6 @@ class GatewayStatus(BaseModel):
     simulator: SimulatorStatus | None
 
 
-# -- the decision (pure) ----------------------------------------------------------------------
-def judge_latest(
-    observations: pd.DataFrame, sites: pd.DataFrame, permits: pd.DataFrame, now: datetime
-) -> pd.DataFrame:
-    """The limit in force and the latest basis mean of each limited series of the sites.
-
-    Parameters
-    ----------
-    observations : pandas.DataFrame
-        site_id, parameter, period, time (UTC, end of period), value, flag.
-    sites : pandas.DataFrame
-        site_id, attributes (``source_category``, ``limits``).
-    permits : pandas.DataFrame
-        Imported permit limits (:func:`ecobasin.store.alarms.permit_limits`).
-    now : datetime
-        Time at which the limit of a series without a mean is looked up.
-
-    Returns
-    -------
-    pandas.DataFrame
-        site_id, parameter, limit [unit], unit, basis, source, standard_id, clause, basis_value,
-        basis_time (end of the period, UTC; NaT without a mean), over (bool, or None).
-    """
-    columns = ["site_id", "parameter", "limit", "unit", "basis", "source", "standard_id",
-               "clause", "basis_value", "basis_time", "over"]  # fmt: skip
-    rules = applicable_limits(sites, permits)
-    if rules.empty:
-        return pd.DataFrame(columns=columns)
-    series = rules[["site_id", "parameter", "basis"]].drop_duplicates()
-    at_now = limits_at(series.assign(time=pd.Timestamp(now)), rules)
-    at_now = at_now.sort_values("rank").drop_duplicates(["site_id", "parameter"])
-    means = basis_values(observations, at_now[["site_id", "parameter", "basis"]])
-    latest = means.sort_values("time").drop_duplicates(["site_id", "parameter"], keep="last")
-    judged = limits_at(latest[["site_id", "parameter", "basis", "time", "value"]], rules)
-    judged = judged.assign(over=judged["value"] > judged["limit"])
-    frame = at_now.merge(
-        judged[["site_id", "parameter", "time", "value", "limit", "source", "standard_id",
-                "clause", "over"]],
-        on=["site_id", "parameter"], how="left", suffixes=("", "_judged"),
-    )  # fmt: skip
-    # a mean is judged by the limit in force for its own period
-    has_mean = frame["value"].notna()
-    for key in ("limit", "source", "standard_id", "clause"):
-        frame[key] = frame[key].where(~has_mean, frame[f"{key}_judged"])
-    frame = frame.rename(columns={"value": "basis_value", "time_judged": "basis_time"})
-    frame["over"] = frame["over"].astype(object).where(has_mean, None)
-    return frame[columns].reset_index(drop=True)
-
-
 class RateMeter:
     """Messages per second over a sliding window, from counter samples taken at requests.
 
@@ -241,108 +184,15 @@ class RateMeter:
         return (c1 - c0) / (t1 - t0), t1 - t0
 
 
-# -- store reads --------------------------------------------------------------------------------
-def _frame(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pd.DataFrame:
-    # through Arrow: TIMESTAMPTZ arrives tz-aware without pandas' deprecation warning
-    frame: pd.DataFrame = cursor.sql(sql, params=params).to_arrow_table().to_pandas()
-    return frame
-
-
-def _latest_readings(cursor: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
-    """The latest stored value of each (site, parameter): latest time, finest period first."""
-    order = " ".join(f"WHEN '{p}' THEN {rank}" for p, rank in _PERIOD_ORDER.items())
-    return _frame(
-        cursor,
-        "SELECT o.site_id, o.parameter, p.name_zh, p.name_en, p.unit, o.period, o.time, "
-        "o.value, o.flag FROM observations o LEFT JOIN parameters p USING (parameter) "
-        "WHERE o.site_id = ANY(?) QUALIFY row_number() OVER (PARTITION BY o.site_id, "
-        f"o.parameter ORDER BY o.time DESC, CASE o.period {order} ELSE 9 END) = 1 "
-        "ORDER BY o.site_id, o.parameter",
-        [ids],
+def _enterprise(outlet: dict[str, Any]) -> Enterprise:
+    nested = ("limits", "readings", "open_alarms")
+    return Enterprise(
+        **{key: value for key, value in outlet.items() if key not in nested},
+        last_time_utc=outlet["last_time"],
+        limits=[LimitInForce(**row) for row in outlet["limits"]],
+        readings=[Reading(**row) for row in outlet["readings"]],
+        open_alarms=[alarm_of(row) for row in outlet["open_alarms"]],
     )
-
-
-def _recent_observations(cursor: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
-    """Each site's observations of the last ``BASIS_LOOKBACK_HOURS`` before its last reading."""
-    return _frame(
-        cursor,
-        "WITH last AS (SELECT site_id, max(time) AS t FROM observations "
-        "WHERE site_id = ANY(?) GROUP BY site_id) "
-        "SELECT o.site_id, o.parameter, o.period, o.time, o.value, o.flag "
-        "FROM observations o JOIN last USING (site_id) "
-        f"WHERE o.time > last.t - INTERVAL {BASIS_LOOKBACK_HOURS} HOUR",
-        [ids],
-    )
-
-
-def _devices(cursor: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[str]]:
-    rows = cursor.execute(
-        "SELECT site_id, mn FROM devices WHERE site_id = ANY(?) ORDER BY mn", [ids]
-    ).fetchall()
-    found: dict[str, list[str]] = {}
-    for site, mn in rows:
-        found.setdefault(str(site), []).append(str(mn))
-    return found
-
-
-# -- assembly -----------------------------------------------------------------------------------
-def _none(value: Any) -> Any:
-    return (
-        None if value is None or (not isinstance(value, str | list) and pd.isna(value)) else value
-    )
-
-
-def _labels(times: pd.Series, periods: pd.Series | None = None) -> list[str | None]:
-    present = times.notna()
-    labels = pd.Series([None] * len(times), index=times.index, dtype=object)
-    if present.any():
-        chosen = None if periods is None else periods[present]
-        labels[present] = period_end_label(times[present], chosen).to_numpy()
-    return list(labels)
-
-
-def _readings(latest: pd.DataFrame, judged: pd.DataFrame) -> dict[str, list[Reading]]:
-    frame = latest.merge(judged.drop(columns="unit"), on=["site_id", "parameter"], how="outer")
-    frame = frame[frame["time"].notna()].reset_index(drop=True)
-    frame["time_cst"] = _labels(frame["time"], frame["period"])
-    frame["basis_time_cst"] = _labels(frame["basis_time"], frame["basis"])
-    readings: dict[str, list[Reading]] = {}
-    for row in frame.to_dict(orient="records"):
-        value = {str(k): _none(v) for k, v in row.items()}
-        readings.setdefault(value["site_id"], []).append(
-            Reading(
-                **value,
-                time_utc=value["time"],
-                limit_source=value["source"],
-                basis_time_utc=value["basis_time"],
-            )
-        )
-    return readings
-
-
-def _limits(judged: pd.DataFrame) -> dict[str, list[LimitInForce]]:
-    found: dict[str, list[LimitInForce]] = {}
-    fields = list(LimitInForce.model_fields)
-    for row in judged.sort_values(["site_id", "parameter"]).to_dict(orient="records"):
-        value = {key: _none(row[key]) for key in fields}
-        found.setdefault(str(row["site_id"]), []).append(LimitInForce(**value))
-    return found
-
-
-def _open_alarms(cursor: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, list[Alarm]]:
-    frame = store_alarms.alarms(
-        cursor, store_alarms.AlarmFilter(sites=ids, status="open"), limit=10_000
-    )
-    found: dict[str, list[Alarm]] = {}
-    for row in frame.to_dict(orient="records"):
-        found.setdefault(str(row["site_id"]), []).append(alarm_of(row))  # type: ignore[arg-type]
-    return found
-
-
-def _attributes(text: Any) -> dict[str, Any]:
-    from ecobasin.alarms.limits import site_attributes
-
-    return site_attributes(_none(text))
 
 
 @router.get("/live/enterprises", response_model=EnterpriseList)
@@ -356,42 +206,8 @@ def live_enterprises(
     limit; and the outlet's open alarms. Filter by `city` (repeatable)."""
     del principal  # checked by the dependency: enterprise data is restricted
     now = datetime.now(UTC)
-    sites = queries.sites(cursor, cities=cities, kinds=list(RESTRICTED_KINDS))
-    ids = [str(site) for site in sites["site_id"]]
-    latest = _latest_readings(cursor, ids)
-    judged = judge_latest(
-        _recent_observations(cursor, ids), sites, store_alarms.permit_limits(cursor, ids), now
-    )
-    readings = _readings(latest, judged)
-    limits = _limits(judged)
-    alarms, devices = _open_alarms(cursor, ids), _devices(cursor, ids)
-    last = latest.groupby("site_id")["time"].max() if not latest.empty else pd.Series()
-    results = []
-    for row in sites.to_dict(orient="records"):
-        site = str(row["site_id"])
-        attributes = _attributes(row["attributes"])
-        last_time = _none(last.get(site))
-        mine = readings.get(site, [])
-        results.append(
-            Enterprise(
-                site_id=site,
-                kind=row["kind"],
-                city_code=_none(row["city_code"]),
-                city_zh=_none(row["city_zh"]),
-                city_en=_none(row["city_en"]),
-                name_zh=_none(row["name_zh"]),
-                name_en=_none(row["name_en"]),
-                simulated=bool(attributes.get("simulated", False)),
-                source_category=attributes.get("source_category"),
-                devices=devices.get(site, []),
-                last_time_utc=last_time,
-                last_time_cst=None if last_time is None else _labels(pd.Series([last_time]))[0],
-                over_limit=any(r.over for r in mine),
-                limits=limits.get(site, []),
-                readings=mine,
-                open_alarms=alarms.get(site, []),
-            )
-        )
+    outlets = live_service.enterprises(cursor, cities, RESTRICTED_KINDS, now)
+    results = [_enterprise(outlet) for outlet in outlets]
     return EnterpriseList(
         generated_utc=now,
         count=len(results),

@@ -12,19 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from ecobasin.services.air import AirStatic, averaging_labels, hour_label, iso_utc, snapshot
 from ecobasin.store import air as store_air
-from ecobasin.web.air import (
-    AirCacheDep,
-    AirStatic,
-    Body,
-    averaging_labels,
-    hour_label,
-    iso_utc,
-    json_response,
-    parse_day,
-    parse_hour,
-    snapshot,
-)
+from ecobasin.web.air import AirCacheDep, Body, json_response, parse_day, parse_hour
 from ecobasin.web.deps import LangDep
 from ecobasin.web.models import Lang, MapPayload
 from ecobasin.web.problems import ProblemError, problem_responses

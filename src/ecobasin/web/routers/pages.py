@@ -25,11 +25,12 @@ from fastapi.templating import Jinja2Templates
 
 from ecobasin import catalog
 from ecobasin.carbon import factors as carbon_factors
+from ecobasin.services import water as water_service
 from ecobasin.standards import air_tables, water_tables
+from ecobasin.store import air as store_air
 from ecobasin.store import carbon as store_carbon
 from ecobasin.store import queries
 from ecobasin.store import water as store_water
-from ecobasin.water import calendar as water_calendar
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 
@@ -160,11 +161,9 @@ def _air_span(cursor: Any, region: catalog.Region) -> dict[str, pd.Timestamp | N
     """First and last hour of the stored air quality (the city AQI table), else of all
     observations: enterprise data arriving live through the gateway (``ecobasin serve
     --simulate``) must not move the air pages to a year without air data."""
-    rows = cursor.execute(
-        "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
-    ).fetchall()
-    if rows and rows[0][0] is not None:
-        first, last = rows[0]
+    span = store_air.city_aqi_span(cursor)
+    if span is not None:
+        first, last = span
         return {
             "first_time": pd.Timestamp(first, tz="UTC"),
             "last_time": pd.Timestamp(last, tz="UTC"),
@@ -394,7 +393,7 @@ def water_section_page(
     """One water section: its facts, the class calendar of a year (months, and days with
     automatic data), the main items against Class III and main pollutants by month."""
     lang = page_lang(request)
-    found = water_calendar.section_facts(cursor, site_id)
+    found = water_service.section_facts(cursor, site_id)
     if found is None:
         return _not_found(request, f"没有水质断面 {site_id} · no water section {site_id}")
     years = found["years"]

@@ -1,13 +1,12 @@
 """``GET /api/v1/rankings``, ``/evaluation`` and ``/cities/{code}/summary``: city assessments.
 
 The numbers are those of ``ecobasin evaluate``: the same stored city daily rows through the same
-report builder, :func:`ecobasin.reports.air.assessment_table` (HJ 663-2013 §5 and Appendix A;
+report builder, :func:`ecobasin.services.air.assessment_table` (HJ 663-2013 §5 and Appendix A;
 composite index of 环办监测〔2018〕19号). Results are cached per period until AQI rows change.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -16,10 +15,16 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Response
 
 from ecobasin import catalog
-from ecobasin.reports.air import assessment_table, parse_period
+from ecobasin.services.air import (
+    city_assessment,
+    level_fields,
+    parse_period,
+    pick,
+)
+from ecobasin.services.cells import json_cell
 from ecobasin.standards import air as standards_air
 from ecobasin.store import air as store_air
-from ecobasin.web.air import AirCache, AirCacheDep, json_bytes, level_fields, pick
+from ecobasin.web.air import AirCache, AirCacheDep, json_bytes
 from ecobasin.web.deps import LangDep, resolve_cities
 from ecobasin.web.models import CitySummary, Evaluation, Lang, Rankings
 from ecobasin.web.problems import ProblemError, problem_responses
@@ -63,20 +68,6 @@ EVALUATION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def _plain(value: Any) -> Any:
-    """A table cell as a JSON value (None for NaN/NA; numpy scalars as Python numbers)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        number = float(value)
-        return None if math.isnan(number) else number
-    return value
-
-
 def _city_names(code: int) -> tuple[str, str]:
     table = catalog.cities()
     if code in table.index:
@@ -106,10 +97,10 @@ async def _assessment(
     period, kind, first, last = _period(text, extent["latest_day"])
 
     def build(cursor: Any) -> tuple[pd.DataFrame, str, str] | None:
-        days = store_air.aqi_daily(cursor, scope="city", start=first, end=last)
-        if days.empty:
+        assessed = city_assessment(cursor, kind, first, last)
+        if assessed is None:
             return None
-        frame, standard, method = assessment_table(days, kind, last)
+        frame, standard, method = assessed
         names = {code: _city_names(int(code)) for code in frame["city"]}
         frame.insert(1, "name", [f"{names[c][1]} {names[c][0]}" for c in frame["city"]])
         frame["standard"] = standard
@@ -146,7 +137,7 @@ def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any
         code = int(row["city"])
         name_zh, name_en = _city_names(code)
         good, valid = int(row["good days 优良天数"]), int(row["valid days 有效天数"])
-        percent = _plain(row["good % 优良率"])
+        percent = json_cell(row["good % 优良率"])
         items.append(
             {
                 "rank": int(row["_rank"]),
@@ -154,20 +145,20 @@ def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any
                 "name": pick(lang, name_zh, name_en),
                 "name_zh": name_zh,
                 "name_en": name_en,
-                "composite_index": _plain(row["index 综合指数"]),
-                "max_single": _plain(row["max single 最大分指数"]),
+                "composite_index": json_cell(row["index 综合指数"]),
+                "max_single": json_cell(row["max single 最大分指数"]),
                 "good_ratio": None if percent is None else round(percent / 100.0, 3),
                 "good_percent": percent,
                 "good_days": good,
                 "valid_days": valid,
                 "exceed_days": valid - good,
-                "pm25": _plain(row["PM2.5"]),
-                "pm10": _plain(row["PM10"]),
-                "o3_8h_p90": _plain(row["O3_8h P90"]),
-                "so2": _plain(row["SO2"]),
-                "no2": _plain(row["NO2"]),
-                "co_p95": _plain(row["CO P95"]),
-                "compliant": _plain(row["compliant 达标"]),
+                "pm25": json_cell(row["PM2.5"]),
+                "pm10": json_cell(row["PM10"]),
+                "o3_8h_p90": json_cell(row["O3_8h P90"]),
+                "so2": json_cell(row["SO2"]),
+                "no2": json_cell(row["NO2"]),
+                "co_p95": json_cell(row["CO P95"]),
+                "compliant": json_cell(row["compliant 达标"]),
                 "rank_index": int(row["rank index 指数排名"]),
                 "rank_good": int(row["rank good 优良率排名"]),
             }
@@ -274,7 +265,7 @@ async def get_evaluation(
         for column in frame.columns
     ]
     items = [
-        {str(key): _plain(value) for key, value in row.items()}
+        {str(key): json_cell(value) for key, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
     payload = {

@@ -2,7 +2,7 @@
 
 Sections, the evaluation of a month or year (GB 3838-2002, 环办〔2011〕22号), the city CWQI ranking
 (环办监测〔2017〕51号) and the cross-boundary compensation. The numbers are those of
-``ecobasin water …``: both read the stored results through :mod:`ecobasin.water.service`.
+``ecobasin water …``: both read the stored results through :mod:`ecobasin.services.water`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
-from ecobasin.water import calendar, service
+from ecobasin.services import water as service
+from ecobasin.services.cells import json_cell, json_rows
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 
@@ -23,28 +23,6 @@ router = APIRouter(prefix="/water", tags=["water"], responses=problem_responses(
 
 _PERIOD = "Month 2025-10 or year 2025 (China Standard Time calendar)."
 Format = Literal["json", "csv"]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    if frame is None:
-        return []
-    return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
 
 
 def _answer(question: Callable[..., service.Answer], parameter: str, *args: Any) -> service.Answer:
@@ -64,11 +42,80 @@ def _respond(answer: service.Answer, fmt: Format, name: str) -> Response:
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    body = {**_plain(answer.meta), "items": _rows(answer.table)}
+    body = {**json_cell(answer.meta), "items": json_rows(answer.table)}
     if answer.summary is not None:
-        body["summary"] = _rows(answer.summary)
+        body["summary"] = json_rows(answer.summary)
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return Response(data.encode(), media_type="application/json")
+
+
+Row = dict[str, Any]
+
+
+class WaterSections(BaseModel):
+    """The registered water sections (国考/省考断面)."""
+
+    count: int
+    items: list[Row] = Field(
+        description="One section a row: names zh/en, city, level, river, "
+        "basin, water body, target class, boundary cities, WGS-84 point."
+    )
+
+
+class WaterEvaluation(BaseModel):
+    """Section classes of a month or year (GB 3838-2002, 环办〔2011〕22号)."""
+
+    period: str = Field(examples=["2025-10"])
+    kind: str = Field(description="month or year.")
+    basin: str | None = None
+    n_sections: int
+    failing_target: int = Field(description="Sections not meeting their target class.")
+    standard: str
+    items: list[Row] = Field(
+        description="One section a row: class, status, colour, target, "
+        "main pollutants, CWQI, TLI, period means [mg/L]."
+    )
+    summary: list[Row] = Field(description="Region, basin and river rows.")
+
+
+class WaterRank(BaseModel):
+    """Cities ranked by CWQI (环办监测〔2017〕51号)."""
+
+    period: str
+    kind: str
+    base: str | None = Field(default=None, description="Base period of the change ranking.")
+    rule: str
+    items: list[Row] = Field(description="One city a row: CWQI, rank, ΔCWQI [%] and its rank.")
+
+
+class WaterCompensation(BaseModel):
+    """Cross-boundary compensation of a month or year (跨界断面生态补偿)."""
+
+    period: str
+    kind: str
+    rule_set: str
+    rule_set_version: str | int
+    method: str
+    verified: bool = Field(description="Whether the agreement's amounts are verified.")
+    factors: list[str]
+    total_cny: float = Field(description="Sum of the amounts [CNY].")
+    items: list[Row] = Field(description="One boundary section and month a row.")
+    summary: list[Row] = Field(description="Net settlements between cities.")
+
+
+class SectionCalendar(BaseModel):
+    """One section's year: facts, monthly and daily classes, limits of the main items."""
+
+    site_id: str
+    year: int
+    years: list[int] = Field(description="CST years with results, newest first.")
+    section: Row
+    annual: Row | None
+    months: list[Row]
+    days: list[Row] = Field(description="Days with automatic-station data and their class.")
+    auto_items: list[str]
+    day_rule_min_values: int = Field(description="Values a day needs to be classed.")
+    series_limits: dict[str, Row] = Field(description="Class III limits [mg/L] of main items.")
 
 
 FormatQuery = Annotated[Format, Query(description="json (default) or csv.")]
@@ -77,7 +124,9 @@ _CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/sections", summary="Water sections 水质断面", responses=_CSV)
+@router.get(
+    "/sections", summary="Water sections 水质断面", responses=_CSV, response_model=WaterSections
+)
 def get_sections(cursor: CursorDep, format: FormatQuery = "json") -> Response:
     """Registered water sections (国考/省考断面): names zh/en, city, level, river, basin, water
     body (river or lake/reservoir), target class, upstream and downstream city of boundary
@@ -85,7 +134,12 @@ def get_sections(cursor: CursorDep, format: FormatQuery = "json") -> Response:
     return _respond(_answer(service.sections, "format", cursor), format, "water_sections")
 
 
-@router.get("/evaluation", summary="Section classes of a period 断面水质评价", responses=_CSV)
+@router.get(
+    "/evaluation",
+    summary="Section classes of a period 断面水质评价",
+    responses=_CSV,
+    response_model=WaterEvaluation,
+)
 def get_evaluation(
     cursor: CursorDep,
     period: Annotated[str, Query(description=_PERIOD)],
@@ -103,7 +157,9 @@ def get_evaluation(
     return _respond(answer, format, f"water_evaluation_{answer.meta['period']}")
 
 
-@router.get("/rank", summary="City CWQI ranking 城市水质指数排名", responses=_CSV)
+@router.get(
+    "/rank", summary="City CWQI ranking 城市水质指数排名", responses=_CSV, response_model=WaterRank
+)
 def get_rank(
     cursor: CursorDep,
     period: Annotated[str, Query(description=_PERIOD)],
@@ -119,7 +175,12 @@ def get_rank(
     return _respond(answer, format, f"water_rank_{answer.meta['period']}")
 
 
-@router.get("/compensation", summary="Cross-boundary compensation 跨界断面生态补偿", responses=_CSV)
+@router.get(
+    "/compensation",
+    summary="Cross-boundary compensation 跨界断面生态补偿",
+    responses=_CSV,
+    response_model=WaterCompensation,
+)
 def get_compensation(
     cursor: CursorDep,
     period: Annotated[str, Query(description=_PERIOD)],
@@ -133,7 +194,11 @@ def get_compensation(
     return _respond(answer, format, f"water_compensation_{answer.meta['period']}")
 
 
-@router.get("/sections/{site_id}/calendar", summary="Section class calendar 断面水质日历")
+@router.get(
+    "/sections/{site_id}/calendar",
+    summary="Section class calendar 断面水质日历",
+    response_model=SectionCalendar,
+)
 def get_section_calendar(
     cursor: CursorDep,
     site_id: str,
@@ -147,8 +212,8 @@ def get_section_calendar(
     values a day), main pollutants by month, the monthly means [mg/L] and the Class III
     limits of the main items. 404 for an unknown section or a year without results."""
     try:
-        body = calendar.section_calendar(cursor, site_id, year)
+        body = service.section_calendar(cursor, site_id, year)
     except LookupError as error:
         raise ProblemError(404, str(error.args[0])) from None
-    data = json.dumps(_plain(body), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    data = json.dumps(json_cell(body), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return Response(data.encode(), media_type="application/json")

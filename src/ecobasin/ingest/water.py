@@ -8,7 +8,7 @@ aside with its reason (``Store.reject``) and counted:
 * ``unknown_section``: the site is not a registered water section (or, in the CNEMC layout, no
   registered section has that name);
 * ``implausible_for_section``: a value outside the surface-water range of
-  ``surface_ranges.toml`` after unit conversion, e.g. NH3N 850 "mg/L" (µg/L not converted).
+  ``catalog/data/water/surface_ranges.toml`` after unit conversion, e.g. NH3N 850 "mg/L" (µg/L not converted).
 
 After the import the water results of the touched years are recomputed
 (:func:`ecobasin.jobs.water_quality.refresh_water_quality`).
@@ -55,7 +55,8 @@ SECTION_COLUMNS = (
 @functools.cache
 def surface_ranges() -> dict[str, tuple[float, float]]:
     """(min, max) per item of values plausible at a surface-water section [canonical unit]."""
-    text = resources.files("ecobasin.water").joinpath("surface_ranges.toml").read_text("utf-8")
+    source = resources.files("ecobasin.catalog").joinpath("data/water/surface_ranges.toml")
+    text = source.read_text("utf-8")
     data = tomllib.loads(text)
     return {k: (float(data["min"].get(k, 0.0)), float(v)) for k, v in data["max"].items()}
 

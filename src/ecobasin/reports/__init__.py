@@ -1,1 +1,0 @@
-"""Report builders: tables and documents made from stored data and the standards."""

@@ -1,0 +1,156 @@
+"""What ``ecobasin forecast …`` and ``/api/v1/forecasts|warnings`` both answer: the stored
+forecasts of an issue day, the heavy-pollution warnings, and a forecaster's adjustment.
+
+Rows are read and written through :mod:`ecobasin.store.forecast`; the AQI level of an
+adjustment is that of the range's midpoint (HJ 633-2012 §5.1: AQI is the integer taken
+upwards, then Table 2's level).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ecobasin.standards.air_index import aqi_level
+from ecobasin.store import Store
+from ecobasin.store import forecast as store_forecast
+
+__all__ = [
+    "adjust_aqi",
+    "adjusted_level",
+    "forecasts",
+    "issued_model",
+    "latest_issue_day",
+    "model_facts",
+    "warnings",
+]
+
+Connection = Store | duckdb.DuckDBPyConnection
+
+
+def forecasts(
+    where: Connection,
+    issue_day: date | None = None,
+    cities: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    parameters: Sequence[str] | None = None,
+) -> tuple[date | None, pd.DataFrame]:
+    """The issue day asked for (default the latest stored; None when nothing is stored) and
+    its forecast rows [µg/m³; mg/m³ for CO; AQI dimensionless]."""
+    day = issue_day or store_forecast.latest_issue_day(where)
+    if day is None:
+        return None, pd.DataFrame()
+    frame = store_forecast.forecast_rows(
+        where,
+        issue_day=day,
+        cities=None if cities is None else list(cities),
+        models=None if models is None else list(models),
+        parameters=None if parameters is None else list(parameters),
+    )
+    return day, frame
+
+
+def warnings(
+    where: Connection,
+    start: date | None = None,
+    end: date | None = None,
+    ids: Sequence[str] | None = None,
+    active_on: date | None = None,
+) -> pd.DataFrame:
+    """Stored warnings issued from ``start`` to ``end`` (or covering ``active_on``), newest
+    issue first."""
+    return store_forecast.warning_rows(
+        where, start=start, end=end, ids=None if ids is None else list(ids), active_on=active_on
+    )
+
+
+def adjusted_level(lower: float, upper: float) -> tuple[float, float, float, int]:
+    """(lower, upper, midpoint, AQI level 1–6) of an adjusted AQI range, bounds in order.
+
+    >>> adjusted_level(105, 75)
+    (75, 105, 90.0, 2)
+    """
+    lo, hi = sorted((lower, upper))
+    value = (lo + hi) / 2
+    return lo, hi, value, int(aqi_level([math.ceil(value)])[0])
+
+
+def adjust_aqi(
+    where: Connection,
+    *,
+    issue_day: date,
+    city: str,
+    target_day: date,
+    model: str,
+    lower: float,
+    upper: float,
+    primary: str | None,
+    author: str,
+    reason: str,
+) -> int:
+    """Adjust a model's AQI forecast to a range (the model's value kept beside it); the
+    number of rows changed (0: no such forecast)."""
+    lo, hi, value, level = adjusted_level(lower, upper)
+    return store_forecast.adjust_forecast(
+        where,
+        issue_day=issue_day,
+        city=city,
+        target_day=target_day,
+        model=model,
+        parameter="AQI",
+        value=value,
+        lower=lo,
+        upper=hi,
+        level=level,
+        primary=primary,
+        author=author,
+        reason=reason,
+    )
+
+
+def latest_issue_day(where: Connection) -> date | None:
+    """The latest issue day with stored forecasts (None when there is none)."""
+    return store_forecast.latest_issue_day(where)
+
+
+def issued_model(where: Connection, issue_day: date) -> tuple[str | None, bool]:
+    """The LightGBM model label of the issue day's forecasts (the latest issued when several)
+    and whether it ran with meteorology."""
+    issued = store_forecast.issued_models(where, issue_day)
+    return issued[0] if issued else (None, False)
+
+
+def model_facts(where: Connection, label: str | None, lang: str) -> dict[str, Any] | None:
+    """Name, training span, meteorology, demo note and held-out scores by pollutant and lead
+    of the saved model behind ``label`` (``lightgbm:<name>``); None when it is not saved."""
+    if label is None:
+        return None
+    name = label.split(":", 1)[1]
+    saved = store_forecast.model_names(where)
+    saved = saved[saved["name"] == name]
+    if saved.empty:
+        return {"name": name, "label": label, "scores": {}}
+    meta = json.loads(saved.iloc[0]["metadata"])
+    scores: dict[str, list[dict[str, float]]] = {}
+    for key, values in (meta.get("scores") or {}).items():
+        pollutant, lead = key.split("|")
+        scores.setdefault(pollutant, []).append({"lead": int(lead), **values})
+    for rows in scores.values():
+        rows.sort(key=lambda r: r["lead"])
+    return {
+        "name": name,
+        "label": label,
+        "trained_from": meta.get("trained_from"),
+        "trained_to": meta.get("trained_to"),
+        "with_meteorology": bool(meta.get("with_meteorology")),
+        "rounds": (meta.get("config") or {}).get("rounds"),
+        "demo": bool(meta.get("demo")),
+        "note": meta.get("note_zh" if lang == "zh" else "note_en"),
+        "scores": scores,
+    }

@@ -1,0 +1,71 @@
+"""Every API route declares its response model, so /docs shows what each one answers.
+
+Read from the OpenAPI document the app serves (what /docs renders): the JSON answer of every
+operation must be a named schema (a pydantic model), not a bare object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from ecobasin.web import create_app
+
+#: Not JSON answers: a PNG image and a GeoJSON document (RFC 7946, its own media type).
+MEDIA_ROUTES = {("get", "/api/v1/forecasts/plot.png"), ("get", "/api/v1/cities/boundaries")}
+#: The ledger's routes get their models with the split of store/ledger.py (issue 14's later
+#: step); until then they are the only JSON routes allowed without one.
+LEDGER_WITHOUT_MODEL = {
+    ("get", "/api/v1/ledger/rules"),
+    ("get", "/api/v1/ledger/methodologies"),
+    ("get", "/api/v1/ledger/summary"),
+    ("get", "/api/v1/ledger/verify"),
+    ("get", "/api/v1/ledger/projects"),
+    ("get", "/api/v1/ledger/accounts"),
+    ("get", "/api/v1/ledger/accounts/{account_id}"),
+    ("get", "/api/v1/ledger/entries"),
+    ("post", "/api/v1/ledger/events"),
+    ("post", "/api/v1/ledger/redeem"),
+    ("post", "/api/v1/ledger/donate"),
+}
+
+
+def _names_a_model(schema: dict[str, Any] | None) -> bool:
+    if not schema:
+        return False
+    return "$ref" in schema or "$ref" in schema.get("items", {})
+
+
+def _routes_without_model(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    missing = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            success = [r for code, r in operation["responses"].items() if code.startswith("2")]
+            content = success[0].get("content", {}) if success else {}
+            if not _names_a_model(content.get("application/json", {}).get("schema")):
+                missing.add((method, path))
+    return missing
+
+
+def test_every_route_but_the_ledgers_declares_a_response_model(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "empty.duckdb")) as client:
+        spec = client.get("/openapi.json").json()
+    missing = _routes_without_model(spec) - MEDIA_ROUTES
+    assert missing - LEDGER_WITHOUT_MODEL == set(), "routes without a response model"
+    # an allowed route that has gained its model leaves the list
+    assert missing == LEDGER_WITHOUT_MODEL
+
+
+def test_water_and_carbon_models_are_shown_with_their_fields(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "empty.duckdb")) as client:
+        spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    evaluation = spec["paths"]["/api/v1/water/evaluation"]["get"]["responses"]["200"]
+    assert evaluation["content"]["application/json"]["schema"]["$ref"].endswith("WaterEvaluation")
+    assert "text/csv" in evaluation["content"]  # the CSV variant stays documented
+    assert {"period", "failing_target", "items", "summary"} <= set(
+        schemas["WaterEvaluation"]["properties"]
+    )
+    assert {"count", "unit", "by", "results"} <= set(schemas["CarbonEmissions"]["properties"])
