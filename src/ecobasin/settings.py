@@ -7,6 +7,7 @@ names below (``db = "data/region.duckdb"``, ``region = "chengdu_plain"``, ``port
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic_settings import (
@@ -31,6 +32,12 @@ class Settings(BaseSettings):
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
     #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
     secret_key: str | None = None
+    #: Observations before this day [UTC] are implausible (``ECOBASIN_TIME_MIN``): imports keep
+    #: them aside as ``implausible_time`` (issue 13 item 15).
+    time_min: date = date(2000, 1, 1)
+    #: ... and so are observations more than this after now (``ECOBASIN_TIME_MAX_AHEAD``, e.g.
+    #: ``P1D`` or seconds) [duration].
+    time_max_ahead: timedelta = timedelta(days=1)
 
     @classmethod
     def settings_customise_sources(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +24,8 @@ from ecobasin.cli.common import (
     table,
 )
 from ecobasin.ingest import csvmap, importer
+from ecobasin.ingest.validate import TimeWindow
+from ecobasin.settings import Settings
 from ecobasin.store import Store
 from ecobasin.timebase import parse_instant
 
@@ -95,7 +97,13 @@ def input_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def run_import(store: Store, files: list[Path], label: str, **kwargs: Any) -> importer.ImportReport:
+def run_import(
+    store: Store, files: list[Path], label: str, config: Settings, **kwargs: Any
+) -> importer.ImportReport:
+    """Import with a progress bar; each committed group of files is named on its own line
+    (a log of a long import says what is safely stored), and observation times outside the
+    configured window (``time_min``, ``time_max_ahead``) are kept aside."""
+    window = TimeWindow(datetime.now(UTC), config.time_min, config.time_max_ahead)
     with progress() as bar:
         task = bar.add_task(label, total=len(files))
         mapping = kwargs.pop("mapping", None)
@@ -103,9 +111,17 @@ def run_import(store: Store, files: list[Path], label: str, **kwargs: Any) -> im
         def step(_: Path) -> None:
             bar.advance(task)
 
+        def committed(sources: list[str]) -> None:
+            bar.console.print(f"committed 已入库: {', '.join(sources)}")
+
+        options: dict[str, Any] = {
+            "progress": step,
+            "time_window": window,
+            "committed": committed,
+        }
         if kwargs.pop("cnemc", False):
-            return importer.import_cnemc(store, files, progress=step)
-        return importer.import_csv(store, files, mapping, progress=step, **kwargs)
+            return importer.import_cnemc(store, files, **options)
+        return importer.import_csv(store, files, mapping, **options, **kwargs)
 
 
 @import_app.command("cnemc")
@@ -119,7 +135,7 @@ def import_cnemc(
     """Import CNEMC archive and live-feed files 导入国家空气站数据."""
     config = settings(db, region)
     with open_store(config) as store:
-        report = run_import(store, input_files(files), "CNEMC files", cnemc=True)
+        report = run_import(store, input_files(files), "CNEMC files", config, cnemc=True)
         refresh_after_import(store, report)
     print_report(report, "CNEMC import 导入结果")
 
@@ -153,6 +169,7 @@ def import_csv(
             store,
             input_files(files),
             "CSV files",
+            config,
             mapping=loaded,
             tz=timezone,
             hour_beginning=hour_beginning,

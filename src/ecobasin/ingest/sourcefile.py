@@ -1,0 +1,227 @@
+"""A delimited text file checked line by line before any reader parses it.
+
+Every CSV reader goes through :func:`read_source`: it decodes the bytes (UTF-8, a UTF-8 or
+UTF-16 byte-order mark, or GBK/GB 18030 as detected by charset-normalizer), and splits the lines
+into those a CSV parser may take and those kept aside with a reason a person can act on:
+
+* ``truncated_line``: the file ends inside a line (no line break after it), so its last cell
+  may be cut short (an interrupted copy or download: ``112`` would read as ``11``);
+* ``wrong_field_count``: a line with more or fewer cells than the header (an unquoted comma,
+  a decimal comma, a line broken in two);
+* ``repeated_header``: the header again inside the file (files joined together).
+
+A reader then parses only the good lines, so one bad line costs that line, never the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+import numpy as np
+import pandas as pd
+
+__all__ = ["SourceError", "SourceLines", "decode", "read_source"]
+
+#: Encodings the detector may name for simplified-Chinese text; all are read as GB 18030,
+#: their superset (GB 18030-2005 contains GBK, which contains GB 2312).
+GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "cp936"})
+SAVE_AS_UTF8 = "save it as UTF-8 (Excel: Save As › CSV UTF-8) and import it again"
+
+
+class SourceError(ValueError):
+    """A file that cannot be read as text at all (the message says what to do)."""
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a file and the encoding it was read with.
+
+    UTF-8 (with or without a byte-order mark) is read as is; UTF-16 needs its byte-order mark;
+    anything else is handed to charset-normalizer, and read as GB 18030 when one of the
+    encodings it finds plausible is Chinese (short Chinese files are often also plausible as
+    Korean or Japanese, so the region's encoding is preferred over its first guess).
+
+    Raises
+    ------
+    SourceError
+        When the bytes are neither UTF-8 nor Chinese text (the message names the first bad
+        byte and says to save the file as UTF-8).
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return _strict(data[3:], "utf-8", name, "UTF-8 (it starts with a UTF-8 BOM)"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _strict(data, "utf-16", name, "UTF-16 (it starts with a UTF-16 BOM)"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        first_bad = error.start
+    candidates = [match.encoding for match in charset_normalizer.from_bytes(data)]
+    if any(candidate in GB_FAMILY for candidate in candidates):
+        return _strict(data, "gb18030", name, "GBK/GB 18030 (detected)"), "gb18030"
+    raise SourceError(
+        f"{name}: not UTF-8 (byte {first_bad} is not valid UTF-8) and not GBK/GB 18030 "
+        f"(detected: {', '.join(candidates) or 'no known encoding'}); {SAVE_AS_UTF8}"
+    )
+
+
+def _strict(data: bytes, encoding: str, name: str, what: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            f"{name}: read as {what}, but byte {error.start} does not fit that encoding; "
+            f"{SAVE_AS_UTF8}"
+        ) from None
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    """The cells of one CSV line (quotes honoured)."""
+    if '"' not in line:
+        return line.split(delimiter)
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+@dataclass
+class SourceLines:
+    """A file's header and the data lines a CSV parser may take, with the rest kept aside."""
+
+    name: str
+    encoding: str
+    header: list[str]
+    lines: list[str]
+    #: 1-based line number in the file of each entry of ``lines`` (the header is line 1 or more).
+    line_numbers: np.ndarray
+    #: Lines kept aside: record_ref, reason_code, reason, raw.
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    delimiter: str = ","
+
+    def duplicate_columns(self) -> dict[str, list[int]]:
+        """Header names that appear more than once, with their 1-based column numbers."""
+        counts = Counter(name.strip() for name in self.header)
+        return {
+            name: [i + 1 for i, h in enumerate(self.header) if h.strip() == name]
+            for name, n in counts.items()
+            if n > 1
+        }
+
+    def table(self, columns: list[str] | None = None, **read_csv: Any) -> pd.DataFrame:
+        """The good lines parsed by pandas, every cell as text (empty cells as ""), one row
+        per entry of ``line_numbers``; ``columns`` renames the header (e.g. made unique)."""
+        names = columns if columns is not None else [h.strip() for h in self.header]
+        if not self.lines:
+            return pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
+        table: pd.DataFrame = pd.read_csv(
+            io.StringIO("\n".join(self.lines)),
+            header=None,
+            names=names,
+            dtype=str,
+            keep_default_na=False,
+            sep=self.delimiter,
+            skip_blank_lines=False,
+            **read_csv,
+        )
+        return table
+
+
+def _reject(rejected: list[dict[str, Any]], number: int, code: str, reason: str, raw: str) -> None:
+    rejected.append(
+        {"record_ref": f"line {number}", "reason_code": code, "reason": reason, "raw": raw[:2000]}
+    )
+
+
+def split_lines(text: str, name: str, delimiter: str = ",") -> SourceLines:
+    """Check the lines of a decoded file: see the module docstring for what is kept aside."""
+    physical = text.split("\n")
+    # a file ending in a line break leaves one empty piece after it; otherwise the last line
+    # was not finished
+    unterminated = physical[-1] != ""
+    if not unterminated:
+        physical.pop()
+    lines = [line.rstrip("\r").lstrip("\ufeff") for line in physical]
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None:
+        raise SourceError(f"{name}: the file is empty: expected a header line")
+    header = _fields(lines[start], delimiter)
+    width = len(header)
+    kept: list[str] = []
+    numbers: list[int] = []
+    rejected: list[dict[str, Any]] = []
+    last = len(lines) - 1
+    for index in range(start + 1, len(lines)):
+        line, number = lines[index], index + 1
+        if not line.strip():
+            continue
+        if index == last and unterminated:
+            _reject(
+                rejected,
+                number,
+                "truncated_line",
+                f"the file ends inside line {number} (no line break after it): the line may "
+                "have been cut short by an interrupted copy or download, so none of it was "
+                "stored; if the file is complete, end it with a line break and import it again",
+                line,
+            )
+            continue
+        cells = _fields(line, delimiter)
+        if len(cells) != width:
+            hint = (
+                "an unquoted comma inside a cell, or a decimal comma (write 12.5, not 12,5)?"
+                if len(cells) > width
+                else "a line broken in two, or cells left out?"
+            )
+            _reject(
+                rejected,
+                number,
+                "wrong_field_count",
+                f"line {number} has {len(cells)} cells but the header has {width} ({hint}); "
+                "correct the line and import the file again",
+                line,
+            )
+            continue
+        if [c.strip() for c in cells] == [h.strip() for h in header]:
+            _reject(
+                rejected,
+                number,
+                "repeated_header",
+                f"line {number} repeats the header (files joined together?); it was skipped",
+                line,
+            )
+            continue
+        kept.append(line)
+        numbers.append(number)
+    return SourceLines(
+        name=name,
+        encoding="",
+        header=header,
+        lines=kept,
+        line_numbers=np.asarray(numbers, dtype=np.int64),
+        rejected=rejected,
+        delimiter=delimiter,
+    )
+
+
+def read_source(source: str | Path | io.StringIO, delimiter: str = ",") -> SourceLines:
+    """Read, decode and check a file (gzip-compressed or not) or an in-memory buffer."""
+    if isinstance(source, io.StringIO):
+        return split_lines(source.getvalue(), "<buffer>", delimiter)
+    path = Path(source)
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise SourceError(
+                f"{path.name}: the gzip file is damaged or cut short ({error}); "
+                "copy it again and import it again"
+            ) from None
+    text, encoding = decode(data, path.name)
+    lines = split_lines(text, path.name, delimiter)
+    lines.encoding = encoding
+    return lines
