@@ -54,5 +54,5 @@ def clear_aqi_pending(store: Store, site_days: pd.DataFrame) -> None:
 
 def count_aqi_pending(store: Store) -> int:
     """How many station-days are marked pending."""
-    row = store.con.execute("SELECT count(*) FROM aqi_pending").fetchone()
-    return int(row[0]) if row else 0
+    rows = store.con.execute("SELECT count(*) FROM aqi_pending").fetchall()
+    return int(rows[0][0])
