@@ -15,8 +15,7 @@ import pytest
 from imports_helpers import live_text, write_live
 
 from ecobasin import catalog
-from ecobasin.ingest import importer
-from ecobasin.ingest.validate import TimeWindow, implausible_time_mask
+from ecobasin.ingest import importer, validate
 from ecobasin.store import Store
 
 pytestmark = pytest.mark.shared_data
@@ -186,7 +185,7 @@ def test_implausible_times_are_kept_aside(tmp_path: Path) -> None:
     )
     sites = tmp_path / "sites.csv"
     sites.write_text("site_id,city\n1431A,成都\n", encoding="utf-8")
-    window = TimeWindow(datetime(2026, 12, 5, tzinfo=UTC))
+    window = validate.TimeWindow(datetime(2026, 12, 5, tzinfo=UTC))
     with _store(tmp_path) as store:
         importer.import_sites(store, sites)
         report = importer.import_csv(store, [tidy], time_window=window)
@@ -210,6 +209,8 @@ def test_implausible_time_mask_bounds() -> None:
         ],
         utc=True,
     )
-    mask = implausible_time_mask(times, now, date(2000, 1, 1), timedelta(days=1))
+    mask = validate.implausible_time_mask(times, now, date(2000, 1, 1), timedelta(days=1))
     assert mask.tolist() == [True, False, False, True, False]
-    assert implausible_time_mask(times, now, date(2000, 1, 1), timedelta(0)).dtype == np.bool_
+    assert (
+        validate.implausible_time_mask(times, now, date(2000, 1, 1), timedelta(0)).dtype == np.bool_
+    )

@@ -8,6 +8,7 @@ four, and is killed then. Processes are found in /proc (Linux).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -100,10 +101,8 @@ def test_kill_9_leaves_no_worker_and_the_next_run_computes_the_aqi(
         while not any("f04.csv" in line for line in seen if "committed" in line):
             assert time.monotonic() < deadline, f"f01-f04 never committed: {seen}"
             assert importing.poll() is None, f"the import ended: {seen}"
-            try:
+            with contextlib.suppress(queue.Empty):
                 seen.append(output.get(timeout=1))
-            except queue.Empty:
-                pass
         workers = _descendants(importing.pid)
         assert len(workers) >= 2, "the import reads ten files in worker processes"
     finally:
