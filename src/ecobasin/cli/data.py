@@ -132,7 +132,12 @@ def import_cnemc(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Import CNEMC archive and live-feed files 导入国家空气站数据."""
+    """Import CNEMC archive and live-feed files 导入国家空气站数据.
+
+    Each file is its own batch: a bad line (cut short, wrong cell count, decimal comma, time
+    outside ECOBASIN_TIME_MIN … now + ECOBASIN_TIME_MAX_AHEAD) is kept aside with its reason
+    (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    """
     config = settings(db, region)
     with open_store(config) as store:
         report = run_import(store, input_files(files), "CNEMC files", config, cnemc=True)
@@ -158,7 +163,11 @@ def import_csv(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV."""
+    """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV.
+
+    Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected)
+    and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    """
     config = settings(db, region)
     try:
         loaded = csvmap.load_mapping(mapping) if mapping else None
