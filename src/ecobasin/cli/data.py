@@ -134,9 +134,7 @@ def import_cnemc(
 ) -> None:
     """Import CNEMC archive and live-feed files 导入国家空气站数据.
 
-    Each file is its own batch: a bad line (cut short, wrong cell count, decimal comma, time
-    outside ECOBASIN_TIME_MIN … now + ECOBASIN_TIME_MAX_AHEAD) is kept aside with its reason
-    (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    Each file is its own batch: a bad line (cut short, wrong cell count, decimal comma, time outside ECOBASIN_TIME_MIN … now + ECOBASIN_TIME_MAX_AHEAD) is kept aside with its reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
     """
     config = settings(db, region)
     with open_store(config) as store:
@@ -165,8 +163,7 @@ def import_csv(
 ) -> None:
     """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV.
 
-    Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected)
-    and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
     """
     config = settings(db, region)
     try:
