@@ -2,8 +2,9 @@
 the AQI of what the import had stored.
 
 A real ``ecobasin import cnemc`` process over ten files read by worker processes; the fifth file
-is a named pipe nobody writes, so the import stops there for good after committing the first
-four, and is killed then. Processes are found in /proc (Linux).
+is a named pipe nobody writes, so the import stops there for good (a worker waits on it, as on a
+stalled network file) after committing the first four, and is killed then. Processes are found
+in /proc (Linux).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,7 @@ pytestmark = [
 ECOBASIN = Path(sys.executable).with_name("ecobasin")
 #: Generous bounds for a loaded machine: they only stop a hung test, they time nothing.
 PATIENCE = 180.0
+ENV = {**os.environ, "COLUMNS": "200"}
 
 
 def _children() -> dict[int, list[int]]:
@@ -55,6 +59,16 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _workers(pid: int) -> set[int]:
+    """The import's pool workers (spawned interpreters running multiprocessing's spawn_main)."""
+    found = set()
+    for child in _descendants(pid):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+    return found
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
@@ -67,14 +81,30 @@ def _alive(pids: set[int]) -> set[int]:
     return alive
 
 
-def _lines(stream: object, sink: queue.Queue[str]) -> None:
+@dataclass
+class _Import:
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str]
+    db: Path
+    seen: list[str]
+
+    def wait_for(self, done: object, what: str) -> None:
+        deadline = time.monotonic() + PATIENCE
+        while not done():  # type: ignore[operator]
+            assert time.monotonic() < deadline, f"{what} never happened: {self.seen}"
+            assert self.process.poll() is None, f"the import ended: {self.seen}"
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(self.lines.get(timeout=0.5))
+
+
+def _pump(stream: object, sink: queue.Queue[str]) -> None:
     for line in stream:  # type: ignore[attr-defined]
         sink.put(line)
 
 
-def test_kill_9_leaves_no_worker_and_the_next_run_computes_the_aqi(
-    tmp_path: Path, shared_data: Path
-) -> None:
+@pytest.fixture
+def stalled_import(tmp_path: Path, shared_data: Path) -> Iterator[_Import]:
+    """A real import of ten files whose fifth never ends; killed with SIGKILL afterwards."""
     folder = tmp_path / "files"
     folder.mkdir()
     for hour in range(1, 11):
@@ -83,43 +113,58 @@ def test_kill_9_leaves_no_worker_and_the_next_run_computes_the_aqi(
         else:
             write_live(shared_data, folder, f"f{hour:02d}.csv", hour)
     db = tmp_path / "kill.duckdb"
-    env = {**os.environ, "COLUMNS": "200"}
-    subprocess.run([ECOBASIN, "init", "--db", db], check=True, env=env, capture_output=True)
-    importing = subprocess.Popen(
+    subprocess.run([ECOBASIN, "init", "--db", db], check=True, env=ENV, capture_output=True)
+    process = subprocess.Popen(
         [ECOBASIN, "import", "cnemc", folder, "--db", db],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=ENV,
     )
-    output: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(importing.stderr, output), daemon=True)
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=_pump, args=(process.stderr, lines), daemon=True)
     reader.start()
-    seen, deadline = [], time.monotonic() + PATIENCE
-    workers: set[int] = set()
+    spawned: set[int] = set()
     try:
-        while not any("f04.csv" in line for line in seen if "committed" in line):
-            assert time.monotonic() < deadline, f"f01-f04 never committed: {seen}"
-            assert importing.poll() is None, f"the import ended: {seen}"
-            with contextlib.suppress(queue.Empty):
-                seen.append(output.get(timeout=1))
-        workers = _descendants(importing.pid)
-        assert len(workers) >= 2, "the import reads ten files in worker processes"
+        running = _Import(process, lines, db, [])
+        yield running
     finally:
-        importing.send_signal(signal.SIGKILL)
-        importing.wait()
+        spawned = _descendants(process.pid)
+        process.kill()
+        process.wait()
+        for pid in _alive(spawned):  # after a failure: this test's own processes
+            os.kill(pid, signal.SIGKILL)
+        reader.join(PATIENCE)
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def _kill_and_wait(running: _Import) -> set[int]:
+    """SIGKILL the import; the workers still alive once the machine had time to end them."""
+    workers = _workers(running.process.pid)
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    deadline = time.monotonic() + PATIENCE
     survivors = _alive(workers)
     while survivors and time.monotonic() < deadline:
         time.sleep(0.2)
         survivors = _alive(workers)
-    for pid in survivors:  # clean up after a failure: these are this test's own processes
-        os.kill(pid, signal.SIGKILL)
-    reader.join(PATIENCE)  # the pipe ends when the import and its workers are gone
-    assert importing.stderr is not None
-    importing.stderr.close()
+    return survivors
+
+
+def test_kill_9_of_an_import_leaves_no_worker_behind(stalled_import: _Import) -> None:
+    stalled_import.wait_for(lambda: len(_workers(stalled_import.process.pid)) >= 2, "2 workers")
+    survivors = _kill_and_wait(stalled_import)
     assert not survivors, f"worker processes outlived the killed import: {sorted(survivors)}"
 
-    with Store(db) as store:  # what the killed import committed, and its marks
+
+def test_the_next_run_computes_the_aqi_a_killed_import_left(stalled_import: _Import) -> None:
+    def committed_f04() -> bool:
+        return any("committed" in line and "f04.csv" in line for line in stalled_import.seen)
+
+    stalled_import.wait_for(committed_f04, "f01-f04 committed")
+    _kill_and_wait(stalled_import)
+    with Store(stalled_import.db) as store:  # what the killed import committed, and its marks
         stored = store.execute("SELECT count(*) AS n FROM observations")["n"].iloc[0]
         pending = store.execute("SELECT count(*) AS n FROM aqi_pending")["n"].iloc[0]
         aqi_before = store.execute("SELECT count(*) AS n FROM aqi_hourly")["n"].iloc[0]
@@ -127,11 +172,15 @@ def test_kill_9_leaves_no_worker_and_the_next_run_computes_the_aqi(
 
     # any write command computes it: here `init` again
     again = subprocess.run(
-        [ECOBASIN, "init", "--db", db], env=env, capture_output=True, text=True, check=False
+        [ECOBASIN, "init", "--db", stalled_import.db],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert again.returncode == 0, again.stderr
     assert "station-days" in again.stderr
-    with Store(db) as store:
+    with Store(stalled_import.db) as store:
         hours = store.execute(
             "SELECT time FROM aqi_hourly WHERE scope = 'site' AND scope_id = '1431A' ORDER BY time"
         )

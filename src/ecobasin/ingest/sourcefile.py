@@ -88,6 +88,11 @@ def _fields(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
+def _width(line: str, delimiter: str) -> int:
+    """How many cells a CSV line has (counted without splitting when nothing is quoted)."""
+    return line.count(delimiter) + 1 if '"' not in line else len(_fields(line, delimiter))
+
+
 @dataclass
 class SourceLines:
     """A file's header and the data lines a CSV parser may take, with the rest kept aside."""
@@ -130,6 +135,10 @@ class SourceLines:
         return table
 
 
+def _is_header(line: str, header: list[str], delimiter: str) -> bool:
+    return [c.strip() for c in _fields(line, delimiter)] == [h.strip() for h in header]
+
+
 def _reject(rejected: list[dict[str, Any]], number: int, code: str, reason: str, raw: str) -> None:
     rejected.append(
         {"record_ref": f"line {number}", "reason_code": code, "reason": reason, "raw": raw[:2000]}
@@ -150,6 +159,7 @@ def split_lines(text: str, name: str, delimiter: str = ",") -> SourceLines:
         raise SourceError(f"{name}: the file is empty: expected a header line")
     header = _fields(lines[start], delimiter)
     width = len(header)
+    header_start = lines[start].strip()[:16]
     kept: list[str] = []
     numbers: list[int] = []
     rejected: list[dict[str, Any]] = []
@@ -169,23 +179,23 @@ def split_lines(text: str, name: str, delimiter: str = ",") -> SourceLines:
                 line,
             )
             continue
-        cells = _fields(line, delimiter)
-        if len(cells) != width:
+        cells = _width(line, delimiter)
+        if cells != width:
             hint = (
                 "an unquoted comma inside a cell, or a decimal comma (write 12.5, not 12,5)?"
-                if len(cells) > width
+                if cells > width
                 else "a line broken in two, or cells left out?"
             )
             _reject(
                 rejected,
                 number,
                 "wrong_field_count",
-                f"line {number} has {len(cells)} cells but the header has {width} ({hint}); "
+                f"line {number} has {cells} cells but the header has {width} ({hint}); "
                 "correct the line and import the file again",
                 line,
             )
             continue
-        if [c.strip() for c in cells] == [h.strip() for h in header]:
+        if line.strip().startswith(header_start) and _is_header(line, header, delimiter):
             _reject(
                 rejected,
                 number,
