@@ -214,3 +214,17 @@ def test_implausible_time_mask_bounds() -> None:
     assert (
         validate.implausible_time_mask(times, now, date(2000, 1, 1), timedelta(0)).dtype == np.bool_
     )
+
+
+def test_a_gbk_station_list_is_read_and_its_bad_line_kept_aside(tmp_path: Path) -> None:
+    sites = tmp_path / "sites_gbk.csv"
+    sites.write_bytes(
+        "site_id,city,name_zh\n1431A,成都,金泉两河\n1432A,成都,十里店,多余\n".encode("gbk")
+    )
+    with _store(tmp_path) as store:
+        report = importer.import_sites(store, sites)
+        registered = store.sites(site_ids=["1431A", "1432A"])
+        rejects = _rejects(store, "sites_gbk.csv")
+    assert list(registered["name_zh"]) == ["金泉两河"]
+    assert list(rejects["reason_code"]) == ["wrong_field_count"]
+    assert report.rejected == {"wrong_field_count": 1}

@@ -24,6 +24,7 @@ from ecobasin.cli.common import (
     table,
 )
 from ecobasin.ingest import csvmap, importer
+from ecobasin.ingest.sourcefile import SourceError
 from ecobasin.ingest.validate import TimeWindow
 from ecobasin.settings import Settings
 from ecobasin.store import Store
@@ -245,7 +246,7 @@ def sites_import(
     with open_store(config) as store:
         try:
             report = importer.import_sites(store, file, kind=kind)
-        except csvmap.MappingError as error:
+        except (csvmap.MappingError, SourceError) as error:
             raise fail(str(error)) from None
     print_report(report, "sites import 站点导入")
 

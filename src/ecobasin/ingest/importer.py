@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from ecobasin import catalog
 from ecobasin.ingest import cnemc, csvmap
+from ecobasin.ingest.sourcefile import read_source
 from ecobasin.ingest.validate import TimeWindow, Validated, as_float, validate_observations
 from ecobasin.settings import Settings
 from ecobasin.store import (
@@ -625,16 +626,17 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
     Column names are matched by alias (``station_code``, ``city_zh``, ``lon_2022`` ...); rows
     with an unknown city or no site id are rejected with the reason.
     """
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    table.columns = [c.strip().lower() for c in table.columns]
+    source_lines = read_source(path)
+    table = source_lines.table([c.strip().lower() for c in source_lines.header])
     columns = {key: _first_present(table, names) for key, names in SITE_ALIASES.items()}
     if columns["site_id"] is None or columns["city"] is None:
         raise csvmap.MappingError(
             f"{path.name}: a site list needs a site id column ({SITE_ALIASES['site_id']}) and a "
             f"city column ({SITE_ALIASES['city']})"
         )
-    report = ImportReport(files=1, records=len(table))
-    rows, rejects = [], []
+    report = ImportReport(files=1, records=len(table) + len(source_lines.rejected))
+    rows: list[dict[str, Any]] = []
+    rejects = [{"source": path.name, **line} for line in source_lines.rejected]
     for i in range(len(table)):
         get = {k: (None if v is None else v.iloc[i]) for k, v in columns.items()}
         try:
@@ -643,7 +645,7 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
             rejects.append(
                 {
                     "source": path.name,
-                    "record_ref": f"line {i + 2}",
+                    "record_ref": f"line {source_lines.line_numbers[i]}",
                     "reason_code": "unknown_city",
                     "reason": f"site {get['site_id']}: unknown city {get['city']!r}",
                     "raw": ",".join(table.iloc[i].astype(str)),
@@ -668,5 +670,5 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
         report.sites_added = counts.inserted
     if rejects:
         store.reject(pd.DataFrame(rejects))
-        report.rejected["unknown_city"] += len(rejects)
+        report.rejected.update(record["reason_code"] for record in rejects)
     return report
