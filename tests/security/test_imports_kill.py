@@ -87,10 +87,13 @@ class _Import:
     lines: queue.Queue[str]
     db: Path
     seen: list[str]
+    #: Every descendant seen before the import was killed (orphans are no longer descendants).
+    spawned: set[int]
 
     def wait_for(self, done: object, what: str) -> None:
         deadline = time.monotonic() + PATIENCE
         while not done():  # type: ignore[operator]
+            self.spawned |= _descendants(self.process.pid)
             assert time.monotonic() < deadline, f"{what} never happened: {self.seen}"
             assert self.process.poll() is None, f"the import ended: {self.seen}"
             with contextlib.suppress(queue.Empty):
@@ -124,15 +127,14 @@ def stalled_import(tmp_path: Path, shared_data: Path) -> Iterator[_Import]:
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_pump, args=(process.stderr, lines), daemon=True)
     reader.start()
-    spawned: set[int] = set()
+    running = _Import(process, lines, db, [], set())
     try:
-        running = _Import(process, lines, db, [])
         yield running
     finally:
-        spawned = _descendants(process.pid)
+        running.spawned |= _descendants(process.pid)
         process.kill()
         process.wait()
-        for pid in _alive(spawned):  # after a failure: this test's own processes
+        for pid in _alive(running.spawned):  # after a failure: this test's own processes
             os.kill(pid, signal.SIGKILL)
         reader.join(PATIENCE)
         assert process.stderr is not None
@@ -142,6 +144,7 @@ def stalled_import(tmp_path: Path, shared_data: Path) -> Iterator[_Import]:
 def _kill_and_wait(running: _Import) -> set[int]:
     """SIGKILL the import; the workers still alive once the machine had time to end them."""
     workers = _workers(running.process.pid)
+    running.spawned |= _descendants(running.process.pid)
     running.process.send_signal(signal.SIGKILL)
     running.process.wait()
     deadline = time.monotonic() + PATIENCE
