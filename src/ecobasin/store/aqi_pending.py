@@ -1,4 +1,4 @@
-"""SQL of the "AQI pending" marks (migration 12): station-days whose observations were stored
+"""SQL of the "AQI pending" marks (migration 14): station-days whose observations were stored
 but whose AQI may not be computed yet.
 
 An import writes the marks in the same transaction as the observations, so they survive a

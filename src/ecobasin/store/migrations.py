@@ -717,8 +717,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    # 14, not 12: main took 12 (ledger) and 13 (sessions) while this was written (issue 13)
     (
-        12,
+        14,
         "AQI pending: station-days stored by an import whose AQI is still to be computed",
         """
         -- Written only by ecobasin.store.aqi_pending: an import marks the (site, CST day) pairs
