@@ -70,7 +70,13 @@ site,parameter,time,value,unit,flag
 
 def test_tidy_reader(tmp_path: Path) -> None:
     frame, meta = csvmap.read_tidy_csv(write(tmp_path, "tidy.csv", TIDY, bom=True))
-    assert meta == {"source": "tidy.csv", "format": "tidy-csv", "rows": 13}
+    assert meta == {
+        "source": "tidy.csv",
+        "format": "tidy-csv",
+        "rows": 13,
+        "encoding": "utf-8-sig",
+        "line_rejects": [],
+    }
     assert len(frame) == 13
     assert frame["parameter"].iloc[1] == "PM2.5"  # a34004 resolved
     assert frame["time"].iloc[0] == T0

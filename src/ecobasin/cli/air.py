@@ -28,7 +28,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.conformance import run_lines
 from ecobasin.ingest.importer import ImportReport
-from ecobasin.jobs.air_quality import refresh_air_quality
+from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.services.air import city_assessment, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
@@ -64,16 +64,17 @@ HOURLY_SHOWN = {
 def refresh_after_import(store: Store, report: ImportReport) -> dict[str, Any]:
     """Recompute the AQI of the site-days an import touched, with a progress bar.
 
-    Called by ``import cnemc``, ``import csv`` and ``demo`` after their import.
+    Called by ``import cnemc``, ``import csv`` and ``demo`` after their import. The import
+    marked the site-days it stored "AQI pending" as it committed them (``report.touched``), so
+    this computes those marks, and any an earlier, killed import left behind.
     """
-    touched = report.touched_frame()
     with progress() as bar:
         task = bar.add_task("air quality 空气质量指数", total=None)
 
         def step(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = refresh_air_quality(store, touched, progress=step)
+        result = refresh_pending_air_quality(store, progress=step)
     console.print(
         f"[green]AQI updated 空气质量指数已更新:[/] {result['site_days']:,} station-days, "
         f"{result['city_days']:,} city-days ({', '.join(result['rule_sets']) or '-'}) "

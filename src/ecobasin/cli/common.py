@@ -23,9 +23,10 @@ from rich.progress import (
 from rich.table import Table
 
 from ecobasin import catalog
+from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.services.cells import json_cell
 from ecobasin.settings import Settings, load_settings
-from ecobasin.store import Store, StoreBusyError
+from ecobasin.store import Store, StoreBusyError, aqi_pending
 
 #: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -72,9 +73,20 @@ def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
     try:
         if not read_only:
             store.sync_catalog(load_region(config))
+            _compute_pending_aqi(store)
         yield store
     finally:
         store.close()
+
+
+def _compute_pending_aqi(store: Store) -> None:
+    """Compute the AQI an interrupted import left pending (ecobasin.store.aqi_pending)."""
+    if aqi_pending.count_aqi_pending(store):
+        result = refresh_pending_air_quality(store)
+        console.print(
+            f"AQI computed for what an interrupted import stored 补算中断导入的空气质量指数: "
+            f"{result['pending']:,} station-days"
+        )
 
 
 def load_region(config: Settings) -> catalog.Region:

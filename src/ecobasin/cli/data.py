@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +24,9 @@ from ecobasin.cli.common import (
     table,
 )
 from ecobasin.ingest import csvmap, importer
+from ecobasin.ingest.sourcefile import SourceError
+from ecobasin.ingest.validate import TimeWindow
+from ecobasin.settings import Settings
 from ecobasin.store import Store
 from ecobasin.timebase import parse_instant
 
@@ -95,7 +98,13 @@ def input_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def run_import(store: Store, files: list[Path], label: str, **kwargs: Any) -> importer.ImportReport:
+def run_import(
+    store: Store, files: list[Path], label: str, config: Settings, **kwargs: Any
+) -> importer.ImportReport:
+    """Import with a progress bar; each committed group of files is named on its own line
+    (a log of a long import says what is safely stored), and observation times outside the
+    configured window (``time_min``, ``time_max_ahead``) are kept aside."""
+    window = TimeWindow(datetime.now(UTC), config.time_min, config.time_max_ahead)
     with progress() as bar:
         task = bar.add_task(label, total=len(files))
         mapping = kwargs.pop("mapping", None)
@@ -103,9 +112,17 @@ def run_import(store: Store, files: list[Path], label: str, **kwargs: Any) -> im
         def step(_: Path) -> None:
             bar.advance(task)
 
+        def committed(sources: list[str]) -> None:
+            bar.console.print(f"committed 已入库: {', '.join(sources)}")
+
+        options: dict[str, Any] = {
+            "progress": step,
+            "time_window": window,
+            "committed": committed,
+        }
         if kwargs.pop("cnemc", False):
-            return importer.import_cnemc(store, files, progress=step)
-        return importer.import_csv(store, files, mapping, progress=step, **kwargs)
+            return importer.import_cnemc(store, files, **options)
+        return importer.import_csv(store, files, mapping, **options, **kwargs)
 
 
 @import_app.command("cnemc")
@@ -116,10 +133,13 @@ def import_cnemc(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Import CNEMC archive and live-feed files 导入国家空气站数据."""
+    """Import CNEMC archive and live-feed files 导入国家空气站数据.
+
+    Each file is its own batch: a bad line (cut short, wrong cell count, decimal comma, time outside ECOBASIN_TIME_MIN … now + ECOBASIN_TIME_MAX_AHEAD) is kept aside with its reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    """
     config = settings(db, region)
     with open_store(config) as store:
-        report = run_import(store, input_files(files), "CNEMC files", cnemc=True)
+        report = run_import(store, input_files(files), "CNEMC files", config, cnemc=True)
         refresh_after_import(store, report)
     print_report(report, "CNEMC import 导入结果")
 
@@ -142,7 +162,10 @@ def import_csv(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV."""
+    """Import a tidy CSV (site, parameter, time, value[, flag, unit]) or any layout via a mapping 导入CSV.
+
+    Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
+    """
     config = settings(db, region)
     try:
         loaded = csvmap.load_mapping(mapping) if mapping else None
@@ -153,6 +176,7 @@ def import_csv(
             store,
             input_files(files),
             "CSV files",
+            config,
             mapping=loaded,
             tz=timezone,
             hour_beginning=hour_beginning,
@@ -222,7 +246,7 @@ def sites_import(
     with open_store(config) as store:
         try:
             report = importer.import_sites(store, file, kind=kind)
-        except csvmap.MappingError as error:
+        except (csvmap.MappingError, SourceError) as error:
             raise fail(str(error)) from None
     print_report(report, "sites import 站点导入")
 

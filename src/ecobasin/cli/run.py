@@ -226,7 +226,7 @@ def serve(
     feed = None
     if gateway or simulate:
         feed = LiveFeed(gateway_port=gateway_port, enterprises=simulate, seed=seed)
-        if simulate:
-            with open_store(config) as store:
-                register_fleet(store, feed, load_region(config))
+    with open_store(config) as store:  # also computes the AQI an interrupted import left
+        if feed is not None and simulate:
+            register_fleet(store, feed, load_region(config))
     _serve(config.db, config.host, config.port, config.region, feed)

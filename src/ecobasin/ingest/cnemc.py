@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecobasin import catalog
+from ecobasin.ingest.sourcefile import SourceLines, read_source
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS, as_float
 from ecobasin.timebase import local_to_utc
 
@@ -62,10 +63,16 @@ LIVE_COLUMNS = {
 }
 LIVE_SITE_COLUMNS = ("timepoint", "stationcode", "longitude", "latitude", "area", "positionname")
 
-Source = str | Path | io.StringIO
+Source = str | Path | io.StringIO | SourceLines
+
+
+def _lines(source: Source) -> SourceLines:
+    return source if isinstance(source, SourceLines) else read_source(source)
 
 
 def _name(source: Source) -> str:
+    if isinstance(source, SourceLines):
+        return source.name
     return Path(source).name if isinstance(source, str | Path) else "<buffer>"
 
 
@@ -87,7 +94,9 @@ def _numeric(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=np.float64), np.full(len(column), None, dtype=object)
     values = pd.to_numeric(column, errors="coerce")
-    raw = column.astype(object).where(values.isna(), None)
+    text = column.astype(object)
+    # an empty cell is no value (counted as missing), not a text to report
+    raw = text.where(values.isna() & (text.fillna("").astype(str).str.strip() != ""), None)
     return values.to_numpy(dtype=np.float64), raw.to_numpy(dtype=object)
 
 
@@ -122,19 +131,6 @@ def _no_text(n: int) -> pd.arrays.ArrowExtensionArray:
 def _candidates(**columns: Any) -> pd.DataFrame:
     """The candidate frame, columns in ``CANDIDATE_COLUMNS`` order (built in that order)."""
     return pd.DataFrame({name: columns[name] for name in CANDIDATE_COLUMNS}, copy=False)
-
-
-def _archive_lines(source: Source) -> tuple[str, list[str]]:
-    """The header and the non-empty data lines of an archive file (BOM removed)."""
-    if isinstance(source, io.StringIO):
-        text = source.getvalue()
-    else:
-        with open(source, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    lines = text.lstrip("\ufeff").splitlines()
-    if not lines:
-        raise ValueError("empty file: expected a CNEMC header line")
-    return lines[0], [line for line in lines[1:] if line.strip()]
 
 
 def _plain_numbers(value_lines: list[str], n_columns: int) -> np.ndarray | None:
@@ -174,27 +170,27 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         ``missing`` (empty cells, not in the frame) and ``keys_unique`` (no date/hour/type row
         or station column repeats, so the frame has no duplicate keys).
     """
-    header, body = _archive_lines(source)
-    columns = [c.strip() for c in header.split(",")]
+    source_lines = _lines(source)
+    columns = [c.strip() for c in source_lines.header]
     detect_format(columns)
-    stations = columns[3:]
+    body = source_lines.lines
     # Derived rows (8 of the 15 types) are counted, not parsed: they are never stored.
     heads = [line.split(",", 3) for line in body]
     derived = np.array([len(h) > 3 and h[2].strip() in DERIVED_TYPES for h in heads], dtype=bool)
     rows = np.flatnonzero(~derived)
     kept = [heads[i] for i in rows]
-    values = _plain_numbers([h[3] if len(h) > 3 else "" for h in kept], len(stations))
-    if values is None:  # text among the numbers, or ragged lines: let pandas sort it out
-        table = pd.read_csv(
-            io.BytesIO("\n".join([header, *(body[i] for i in rows)]).encode("utf-8")),
-            dtype={"date": str, "hour": str, "type": str},
-        )
-        table.columns = columns
+    values = _plain_numbers([h[3] if len(h) > 3 else "" for h in kept], len(columns) - 3)
+    if values is None:  # text among the numbers, or quoted cells: let pandas sort it out
+        unique_names = [f"{i}:{c}" for i, c in enumerate(columns)]
+        table = source_lines.table(unique_names).iloc[rows]
         values, raw_values = _numeric_block(table.iloc[:, 3:])
-        fields = table[["date", "hour", "type"]].astype(str)
+        fields = table.iloc[:, :3].set_axis(["date", "hour", "type"], axis=1).astype(str)
     else:
         raw_values = None  # every cell was a number or empty
         fields = pd.DataFrame([h[:3] for h in kept], columns=["date", "hour", "type"], dtype=str)
+    stations, values, raw_values, column_rejects = _without_duplicate_stations(
+        columns, values, raw_values, source_lines
+    )
     kind = fields["type"].str.strip()
     label = pd.to_datetime(
         fields["date"].str.strip() + fields["hour"].str.strip().str.zfill(2),
@@ -202,7 +198,7 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         errors="coerce",
     )
     times = local_to_utc(label)
-    lines = rows + 2  # the header is line 1
+    lines = source_lines.line_numbers[rows]
     parameter = kind.map(ARCHIVE_TYPES).fillna(kind)
 
     n_stations = values.shape[1]
@@ -226,7 +222,7 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         field=_categorical(station_of, ["column " + s for s in stations]),
     )
     # One row per (date, hour, type) and one column per station make every key unique.
-    unique = not fields.duplicated().any() and len(set(stations)) == len(stations)
+    unique = not fields.duplicated().any()
     meta = {
         "source": _name(source),
         "format": "cnemc-archive",
@@ -236,8 +232,43 @@ def read_cnemc_archive(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         "unknown_types": sorted(set(kind) - set(ARCHIVE_TYPES)),
         "missing": int(flat.size - len(filled)),
         "keys_unique": bool(unique),
+        "encoding": source_lines.encoding,
+        "line_rejects": source_lines.rejected + column_rejects,
     }
     return frame, meta
+
+
+def _without_duplicate_stations(
+    columns: list[str],
+    values: np.ndarray,
+    raw_values: np.ndarray | None,
+    source_lines: SourceLines,
+) -> tuple[list[str], np.ndarray, np.ndarray | None, list[dict[str, Any]]]:
+    """Drop station columns the header names twice, each kept aside with its reason: which of
+    the two holds the station's values cannot be told."""
+    stations = columns[3:]
+    duplicates = {n: c for n, c in source_lines.duplicate_columns().items() if n in stations}
+    if not duplicates:
+        return stations, values, raw_values, []
+    keep = np.array([s not in duplicates for s in stations], dtype=bool)
+    rejects = [
+        {
+            "record_ref": f"column {name}",
+            "reason_code": "duplicate_column",
+            "reason": (
+                f"station {name} has {len(numbers)} columns in the header (columns "
+                f"{', '.join(map(str, numbers))}); which holds its values cannot be told, so "
+                "none of them was stored: remove the wrong column and import the file again"
+            ),
+            "raw": ",".join([*source_lines.header[:3], name]),
+        }
+        for name, numbers in duplicates.items()
+    ]
+    n_rows = values.shape[0]
+    kept_raw = None
+    if raw_values is not None:
+        kept_raw = raw_values.reshape(n_rows, len(stations))[:, keep].ravel()
+    return [s for s, k in zip(stations, keep, strict=True) if k], values[:, keep], kept_raw, rejects
 
 
 def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -252,18 +283,21 @@ def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         describes (site_id, kind, level, city_code, name_zh, name_en, lon, lat) and
         ``site_errors``: stations whose city could not be resolved (with the reason).
     """
-    table = pd.read_csv(
-        source,
-        dtype={"stationcode": str, "timepoint": str, "area": str},
-        keep_default_na=False,
-        na_values=[""],
-        encoding="utf-8-sig",
-    )
-    detect_format(list(table.columns))
-    table.columns = [c.strip().lower() for c in table.columns]
+    source_lines = _lines(source)
+    detect_format(source_lines.header)
+    names = [c.strip().lower() for c in source_lines.header]
+    duplicates = {n.lower(): c for n, c in source_lines.duplicate_columns().items()}
+    for key in LIVE_SITE_COLUMNS[:2]:
+        if key in duplicates:
+            raise ValueError(
+                f"column {key} appears {len(duplicates[key])} times in the header (columns "
+                f"{duplicates[key]}): remove the wrong one and import the file again"
+            )
+    table = source_lines.table([f"{i}:{n}" if n in duplicates else n for i, n in enumerate(names)])
     missing = [c for c in LIVE_SITE_COLUMNS[:2] if c not in table]
     if missing:
         raise ValueError(f"live CNEMC file lacks columns {missing}")
+    lines = source_lines.line_numbers
     times = local_to_utc(pd.to_datetime(table["timepoint"], errors="coerce", format="ISO8601"))
     present = {c: p for c, p in LIVE_COLUMNS.items() if c in table}
     parts = []
@@ -279,7 +313,7 @@ def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
                 raw_value=raw,
                 unit=None,
                 flag=None,
-                line=table.index + 2,
+                line=lines,
                 field="column " + column,
             )
         )
@@ -289,7 +323,7 @@ def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         else _candidates(**{c: [] for c in CANDIDATE_COLUMNS})
     )
     derived_columns = [c for c in table.columns if c.endswith(("_24h", "_8h"))]
-    sites, site_errors = _live_sites(table)
+    sites, site_errors = _live_sites(table, lines)
     meta = {
         "source": _name(source),
         "format": "cnemc-live",
@@ -299,14 +333,35 @@ def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
         "unknown_types": [],
         "sites": sites,
         "site_errors": site_errors,
+        "encoding": source_lines.encoding,
+        "line_rejects": source_lines.rejected + _duplicate_parameter_columns(duplicates),
     }
     return frame, meta
 
 
-def _live_sites(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+def _duplicate_parameter_columns(duplicates: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """A value column named twice is kept aside whole: which copy is right cannot be told."""
+    return [
+        {
+            "record_ref": f"column {name}",
+            "reason_code": "duplicate_column",
+            "reason": (
+                f"column {name} appears {len(numbers)} times in the header (columns "
+                f"{', '.join(map(str, numbers))}); which holds the values cannot be told, so "
+                "none of them was stored: remove the wrong column and import the file again"
+            ),
+            "raw": name,
+        }
+        for name, numbers in duplicates.items()
+    ]
+
+
+def _live_sites(
+    table: pd.DataFrame, lines: np.ndarray
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
     rows, errors = [], []
     for index, row in table.drop_duplicates("stationcode").iterrows():
-        line = int(str(index)) + 2
+        line = int(lines[int(str(index))])
         try:
             city = catalog.city_code(str(row.get("area", "")))
         except KeyError:
@@ -329,11 +384,8 @@ def _live_sites(table: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, str,
 
 
 def read_cnemc(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read either CNEMC format, detected from the header."""
-    if isinstance(source, io.StringIO):
-        header = source.getvalue().splitlines()[0]
-    else:
-        with open(source, encoding="utf-8-sig") as handle:
-            header = handle.readline()
-    fmt = detect_format([c.strip() for c in header.strip().split(",")])
-    return read_cnemc_archive(source) if fmt == "archive" else read_cnemc_live(source)
+    """Read either CNEMC format, detected from the header (the file is read once)."""
+    source_lines = _lines(source)
+    if detect_format(source_lines.header) == "archive":
+        return read_cnemc_archive(source_lines)
+    return read_cnemc_live(source_lines)

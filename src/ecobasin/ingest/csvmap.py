@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.ingest.sourcefile import SourceLines, read_source
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS
 from ecobasin.timebase import local_to_utc
 
@@ -113,8 +114,9 @@ def read_tidy_csv(
     MappingError
         When a required column is missing (the message names it).
     """
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    table.columns = [c.strip().lower() for c in table.columns]
+    source_lines = read_source(path)
+    table = source_lines.table([c.strip().lower() for c in source_lines.header])
+    _refuse_duplicates(source_lines, [*TIDY_REQUIRED, "flag", "unit", "period"], lower=True)
     missing = [c for c in TIDY_REQUIRED if c not in table]
     if missing:
         raise MappingError(
@@ -140,11 +142,29 @@ def read_tidy_csv(
             "raw_value": table["value"].where(values.isna(), None),
             "unit": unit,
             "flag": flag,
-            "line": table.index + 2,
+            "line": source_lines.line_numbers,
             "field": "row",
         }
     )[list(CANDIDATE_COLUMNS)]
-    return frame, {"source": Path(path).name, "format": "tidy-csv", "rows": len(table)}
+    meta = {
+        "source": Path(path).name,
+        "format": "tidy-csv",
+        "rows": len(table),
+        "encoding": source_lines.encoding,
+        "line_rejects": source_lines.rejected,
+    }
+    return frame, meta
+
+
+def _refuse_duplicates(source_lines: SourceLines, needed: list[str], *, lower: bool) -> None:
+    """A column the reader needs must be named once: which copy is right cannot be told."""
+    for name, numbers in source_lines.duplicate_columns().items():
+        if (name.lower() if lower else name) in needed:
+            raise MappingError(
+                f"{source_lines.name}: column {name!r} appears {len(numbers)} times in the "
+                f"header (columns {', '.join(map(str, numbers))}); remove the wrong one and "
+                "import the file again"
+            )
 
 
 @dataclass
@@ -293,13 +313,13 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
         parameter, period, time, value, raw_value, unit, line, field) and ``new_sites``.
     """
     source = Path(path).name
-    table = pd.read_csv(
-        path, dtype=str, keep_default_na=False, sep=mapping.delimiter, encoding="utf-8-sig"
-    )
+    source_lines = read_source(path, mapping.delimiter)
+    table = source_lines.table([c.strip() for c in source_lines.header])
     table = table.replace(dict.fromkeys(mapping.na_values, ""))
     columns = [e["column"] for e in mapping.observations + mapping.meteorology]
     time_columns = list(mapping.time.get("columns", {}).values()) or [mapping.time["column"]]
     site_columns = [mapping.site["column"]] if "column" in mapping.site else []
+    _refuse_duplicates(source_lines, columns + time_columns + site_columns, lower=False)
     _require(table, columns + time_columns + site_columns, source)
     times = _mapped_times(table, mapping.time)
     period = str(mapping.time.get("period", "1h"))
@@ -307,7 +327,7 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
         site = mapping.site.get("prefix", "") + table[site_columns[0]].astype(str).str.strip()
     else:
         site = pd.Series(mapping.site.get("id"), index=table.index, dtype=object)
-    lines = table.index + 2
+    lines = source_lines.line_numbers
 
     def part(spec: dict[str, Any], parameter: str) -> pd.DataFrame:
         values, raw = _column_values(table, spec)
@@ -338,5 +358,7 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
         "meteorology": pd.concat(met, ignore_index=True) if met else None,
         "meteorology_city": mapping.meteorology_city,
         "new_sites": mapping.new_sites(),
+        "encoding": source_lines.encoding,
+        "line_rejects": source_lines.rejected,
     }
     return frame, meta

@@ -7,12 +7,16 @@ changes nothing (the store upserts; rejected records are keyed by source, record
 
 from __future__ import annotations
 
+import copy
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -22,11 +26,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecobasin import catalog
 from ecobasin.ingest import cnemc, csvmap
-from ecobasin.ingest.validate import Validated, as_float, validate_observations
-from ecobasin.store import Store, WriteCounts, keyed_table, observation_table, with_batch
+from ecobasin.ingest.sourcefile import read_source
+from ecobasin.ingest.validate import TimeWindow, Validated, as_float, validate_observations
+from ecobasin.settings import Settings
+from ecobasin.store import (
+    Store,
+    WriteCounts,
+    aqi_pending,
+    keyed_table,
+    observation_table,
+    with_batch,
+)
 from ecobasin.timebase import day_of_hour_ending
 
 __all__ = ["ImportReport", "import_cnemc", "import_csv", "import_sites"]
@@ -37,6 +51,8 @@ WRITE_EVERY = 1_000_000
 #: From this many files on, files are read and validated in worker processes.
 PARALLEL_FROM = 8
 Progress = Callable[[Path], None]
+#: Called with the source names of each group of batches once it is committed.
+Committed = Callable[[list[str]], None]
 
 
 @dataclass
@@ -131,6 +147,19 @@ class _Context:
     registry: pd.DataFrame
     site_keys: dict[str, int]
     parameter_keys: dict[str, int]
+    time_window: TimeWindow | None = None
+    #: The writing process: a worker exits when it is no longer its parent.
+    parent_pid: int = 0
+
+
+def _with_line_rejects(validated: Validated, meta: dict[str, Any]) -> None:
+    """Add the lines a reader kept aside (truncated, wrong cell count ...) to the rejects."""
+    lines = pd.DataFrame(meta.get("line_rejects") or [])
+    if lines.empty:
+        return
+    validated.rejected = pd.concat([lines, validated.rejected], ignore_index=True)
+    for code, n in lines["reason_code"].value_counts().items():
+        validated.counts[str(code)] = validated.counts.get(str(code), 0) + int(n)
 
 
 def _prepare(frame: pd.DataFrame, meta: dict[str, Any], context: _Context) -> _Prepared:
@@ -139,21 +168,43 @@ def _prepare(frame: pd.DataFrame, meta: dict[str, Any], context: _Context) -> _P
         context.known | _described_sites(meta),
         context.registry,
         keys_unique=meta.get("keys_unique", False),
+        time_window=context.time_window,
     )
+    _with_line_rejects(validated, meta)
     validated.missing += int(meta.get("missing", 0))
     touched, table = _site_days(validated.good), observation_table(validated.good)
     # keyed here when every site is known already; else by the writer, once it registered them
     with suppress(ValueError):
         table = keyed_table(table, context.site_keys, context.parameter_keys)
     validated.good = validated.good.iloc[:0]
-    return _Prepared(meta, validated, len(frame) + int(meta.get("missing", 0)), touched, table)
+    records = len(frame) + int(meta.get("missing", 0)) + len(meta.get("line_rejects") or [])
+    return _Prepared(meta, validated, records, touched, table)
 
 
 # Worker state for parallel imports: set once per worker process by _init_worker.
 _WORKER: dict[str, _Context] = {}
+#: Linux prctl option: the signal a process gets when its parent dies (prctl(2)).
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker die when the importing process dies, even by ``kill -9``.
+
+    Linux delivers SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG); the parent may
+    have died before this call, so its pid is checked afterwards. Elsewhere the pool's own
+    pipe closing ends idle workers.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _init_worker(context: _Context) -> None:
+    if context.parent_pid and context.parent_pid != os.getpid():
+        _die_with_parent(context.parent_pid)
     _WORKER["context"] = context
 
 
@@ -161,26 +212,54 @@ def _read_and_prepare(read: Reader, path: Path) -> _Prepared | tuple[Path, str]:
     """Runs in a worker: read and validate one file (or say why it could not be read)."""
     try:
         frame, meta = read(path)
+        return _prepare(frame, meta, _WORKER["context"])
     except (ValueError, OSError, KeyError, pd.errors.ParserError) as error:
         return path, f"{type(error).__name__}: {error}"
-    return _prepare(frame, meta, _WORKER["context"])
+    except Exception as error:  # a reader's bug must cost this file only, never the import
+        return path, f"unexpected error while reading ({type(error).__name__}: {error})"
+
+
+@dataclass
+class _FileWork:
+    """One file (or frame) queued for writing: its own batch, rejects, sites and rows."""
+
+    prepared: _Prepared
+    batch: dict[str, Any]
 
 
 class _Session:
-    """One import run in the writing process: records batches and rejects, registers sites,
-    and writes the good rows in large groups (DuckDB appends ~1M rows much faster per row
-    than 60k), one transaction per group."""
+    """One import run in the writing process: each source is its own batch (rejects, sites,
+    batch record, rows); batches are committed in groups for speed (DuckDB appends ~1M rows
+    much faster per row than 60k), and a group that fails is written again source by source,
+    so one source's failure never takes another's rows with it.
 
-    def __init__(self, store: Store, kind: str) -> None:
+    Each commit also records the stored (site, day) pairs as "AQI pending" in the same
+    transaction; the AQI refresh consumes them, so a killed import's AQI is computed by the
+    next run.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        kind: str,
+        time_window: TimeWindow | None = None,
+        committed: Committed | None = None,
+    ) -> None:
         self.store, self.kind = store, kind
         self.report = ImportReport()
         site_keys, parameter_keys = store.key_maps()
-        self.context = _Context(set(site_keys), catalog.parameters(), site_keys, parameter_keys)
-        self.pending: list[pa.Table] = []
+        self.context = _Context(
+            set(site_keys),
+            catalog.parameters(),
+            site_keys,
+            parameter_keys,
+            time_window if time_window is not None else default_time_window(),
+            os.getpid(),
+        )
+        self.queued: list[_FileWork] = []
         self.pending_rows = 0
-        self.batches: list[dict[str, Any]] = []
         self.batch_ids: list[int] = []
-        self.transaction: AbstractContextManager[None] | None = None
+        self.committed = committed
 
     def _batch_id(self) -> int:
         if not self.batch_ids:
@@ -192,89 +271,159 @@ class _Session:
         self.commit(_prepare(frame, meta, self.context))
 
     def commit(self, prepared: _Prepared) -> None:
-        """Keep a validated source's rejects, register its sites, queue its good rows."""
-        store, report, meta, validated = self.store, self.report, prepared.meta, prepared.validated
-        if self.transaction is None:
-            self.transaction = store.transaction()
-            self.transaction.__enter__()
-        batch, started = self._batch_id(), datetime.now(UTC)
-        self.context.known |= _register_sites(store, meta, report)
-        _keep_aside(store, validated, meta["source"], batch)
-        if meta.get("meteorology") is not None:
-            report.meteorology += _import_meteorology(
-                store, meta, self.context.registry, batch, report
-            )
-        report.files += 1
-        report.records += prepared.records
-        report.missing += validated.missing
-        report.derived += int(meta.get("derived", 0))
-        report.rejected.update(validated.counts)
-        counts = {"records": prepared.records, **validated.counts}
-        self.batches.append(
-            {
-                "batch_id": batch,
-                "kind": self.kind,
-                "source": meta["source"],
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
-                "counts": counts,
-            }
-        )
-        table = prepared.table
-        if "site_key" not in table.column_names:  # sites this source registered just now
-            table = keyed_table(table, *store.key_maps())
-        self.pending.append(with_batch(table, batch))
-        report.touched |= prepared.touched
+        """Queue a validated source as its own batch; write when enough rows are queued."""
+        counts = {"records": prepared.records, **prepared.validated.counts}
+        if prepared.meta.get("encoding"):
+            counts["encoding"] = prepared.meta["encoding"]
+        batch = {
+            "batch_id": self._batch_id(),
+            "kind": self.kind,
+            "source": prepared.meta["source"],
+            "started_at": datetime.now(UTC),
+            "finished_at": datetime.now(UTC),
+            "counts": counts,
+        }
+        self.queued.append(_FileWork(prepared, batch))
+        # later files may name the sites this one registers (written before their rows)
+        self.context.known |= _described_sites(prepared.meta)
         self.pending_rows += len(prepared.table)
         if self.pending_rows >= WRITE_EVERY:
             self.flush()
 
+    def _apply(self, work: _FileWork) -> tuple[pa.Table, WriteCounts]:
+        """Keep one source's rejects, register its sites, weather; its rows keyed, to write."""
+        store, report, prepared = self.store, self.report, work.prepared
+        meta, validated, batch = prepared.meta, prepared.validated, work.batch["batch_id"]
+        self.context.known |= _register_sites(store, meta, report)
+        _keep_aside(store, validated, meta["source"], batch)
+        weather = WriteCounts()
+        if meta.get("meteorology") is not None:
+            weather = _import_meteorology(store, meta, self.context.registry, batch, report)
+        table = prepared.table
+        if "site_key" not in table.column_names:  # sites this source registered just now
+            table = keyed_table(table, *store.key_maps())
+        return with_batch(table, batch), weather
+
+    def _count(self, work: _FileWork) -> None:
+        report, prepared = self.report, work.prepared
+        report.files += 1
+        report.records += prepared.records
+        report.missing += prepared.validated.missing
+        report.derived += int(prepared.meta.get("derived", 0))
+        report.rejected.update(prepared.validated.counts)
+        report.touched |= prepared.touched
+
+    def _write(self, works: list[_FileWork]) -> None:
+        """Write sources in one transaction, with their AQI-pending marks (all or nothing)."""
+        snapshot = copy.deepcopy(self.report)
+        try:
+            with self.store.transaction():
+                tables, weather = [], WriteCounts()
+                for work in works:
+                    table, counts = self._apply(work)
+                    tables.append(table)
+                    weather += counts
+                self.store.record_batches([work.batch for work in works])
+                if any(len(t) for t in tables):
+                    # one dictionary per column and one chunk: DuckDB scans that ~2x faster
+                    good = _concat(tables)
+                    good = good.unify_dictionaries().combine_chunks()
+                    stored = self.store.write_observations(good)
+                else:
+                    stored = WriteCounts()
+                touched = set().union(*(work.prepared.touched for work in works))
+                aqi_pending.mark_aqi_pending(self.store, touched)
+        except BaseException:
+            self.report = snapshot
+            raise
+        self.report.stored += stored
+        self.report.meteorology += weather
+        for work in works:
+            self._count(work)
+        if self.committed:
+            self.committed([work.batch["source"] for work in works])
+
     def fail(self, path: Path, reason: str) -> None:
-        """Record a file that could not be read at all."""
+        """Record a file that could not be read (or written) at all."""
         self.report.failed_files.append((path.name, reason))
         failure = {"source": path.name, "record_ref": "file", "reason_code": "unreadable_file"}
-        batch = self.store.begin_batch(self.kind, str(path))
-        self.store.reject(pd.DataFrame([{**failure, "reason": reason, "raw": str(path)}]), batch)
-        self.store.finish_batch(batch, {"failed": reason})
+        with self.store.transaction():
+            batch = self.store.begin_batch(self.kind, str(path))
+            self.store.reject(
+                pd.DataFrame([{**failure, "reason": reason, "raw": str(path)}]), batch
+            )
+            self.store.finish_batch(batch, {"failed": reason})
         self.report.rejected["unreadable_file"] += 1
 
-    def abort(self, error: BaseException) -> None:
-        """Roll back everything since the last flush (an unexpected error, not a bad record)."""
-        if self.transaction is not None:
-            transaction, self.transaction = self.transaction, None
-            transaction.__exit__(type(error), error, error.__traceback__)
-        self.pending, self.pending_rows, self.batches = [], 0, []
-
     def flush(self) -> None:
-        """Write the queued rows and commit everything since the last flush."""
-        if self.transaction is None:
+        """Write the queued sources; if the group fails, each source again on its own."""
+        works, self.queued, self.pending_rows = self.queued, [], 0
+        if not works:
             return
-        transaction, self.transaction = self.transaction, None
         try:
-            self.store.record_batches(self.batches)
-            if self.pending:
-                # one dictionary per column and one chunk: DuckDB scans that ~2x faster
-                good = pa.concat_tables(self.pending, promote_options="permissive")
-                good = good.unify_dictionaries().combine_chunks()
-                self.report.stored += self.store.write_observations(good)
-        except BaseException as error:
-            transaction.__exit__(type(error), error, error.__traceback__)
-            raise
-        transaction.__exit__(None, None, None)
-        self.pending, self.pending_rows, self.batches = [], 0, []
+            self._write(works)
+        except Exception:
+            if len(works) == 1:
+                self._fail_work(works[0])
+                return
+            for work in works:
+                try:
+                    self._write([work])
+                except Exception:
+                    self._fail_work(work)
+
+    def _fail_work(self, work: _FileWork) -> None:
+        error = sys.exc_info()[1]
+        self.fail(
+            Path(work.batch["source"]),
+            f"could not be stored ({type(error).__name__}: {error}); nothing of it was written",
+        )
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """One table of many; text columns made plain strings when readers' types differ (a
+    dictionary from one reader, a large string from another)."""
+    if all(t.schema == tables[0].schema for t in tables):
+        return pa.concat_tables(tables)
+    return pa.concat_tables([_plain(t) for t in tables], promote_options="permissive")
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    columns = []
+    for column in table.columns:
+        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        columns.append(pc.cast(column, pa.string()) if is_text else column)
+    return pa.table(columns, names=table.column_names)
+
+
+def default_time_window(now: datetime | None = None) -> TimeWindow:
+    """The plausibility window of observation times from the settings (issue 13 item 15)."""
+    config = Settings()
+    return TimeWindow(now or datetime.now(UTC), config.time_min, config.time_max_ahead)
 
 
 def _prepared_in_workers(
-    paths: list[Path], read: Reader, context: _Context, workers: int
+    paths: list[Path], read: Reader, context: _Context, workers: int, session: _Session
 ) -> Iterator[_Prepared | tuple[Path, str]]:
     """Read and validate files in worker processes, yielding results in file order.
 
     DuckDB allows one writer, so only reading and validating are spread out; the caller
-    writes. Workers are spawned (not forked) because the parent holds DuckDB's threads.
+    writes, and whenever the next file is not ready yet it commits what it has (the writer
+    would wait anyway). Workers are spawned (not forked) because the parent holds DuckDB's
+    threads, and die with the parent (``_die_with_parent``).
     """
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, spawn, _init_worker, (context,)) as pool:
-        yield from pool.map(partial(_read_and_prepare, read), paths, chunksize=2)
+        futures = [pool.submit(_read_and_prepare, read, path) for path in paths]
+        try:
+            for future in futures:
+                if not future.done():
+                    session.flush()
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _import_files(
@@ -284,28 +433,27 @@ def _import_files(
     kind: str,
     progress: Progress | None,
     workers: int | None = None,
+    *,
+    time_window: TimeWindow | None = None,
+    committed: Committed | None = None,
 ) -> ImportReport:
     files = list(paths)
-    session = _Session(store, kind)
+    session = _Session(store, kind, time_window, committed)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers > 1 and len(files) >= PARALLEL_FROM:
         results: Iterable[_Prepared | tuple[Path, str]] = _prepared_in_workers(
-            files, read, session.context, workers
+            files, read, session.context, workers, session
         )
     else:
         _init_worker(session.context)
         results = (_read_and_prepare(read, path) for path in files)
-    try:
-        for path, result in zip(files, results, strict=True):
-            if isinstance(result, _Prepared):
-                session.commit(result)
-            else:
-                session.fail(path, result[1])
-            if progress:
-                progress(path)
-    except BaseException as error:
-        session.abort(error)
-        raise
+    for path, result in zip(files, results, strict=True):
+        if isinstance(result, _Prepared):
+            session.commit(result)
+        else:
+            session.fail(path, result[1])
+        if progress:
+            progress(path)
     session.flush()
     return session.report
 
@@ -322,14 +470,10 @@ def import_frames(
     as a file, so a generated bad value is rejected like a real one.
     """
     session = _Session(store, kind)
-    try:
-        for frame, meta in frames:
-            session.add(frame, meta)
-            if progress:
-                progress(meta)
-    except BaseException as error:
-        session.abort(error)
-        raise
+    for frame, meta in frames:
+        session.add(frame, meta)
+        if progress:
+            progress(meta)
     session.flush()
     return session.report
 
@@ -414,10 +558,23 @@ def _import_meteorology(
 
 
 def import_cnemc(
-    store: Store, paths: Iterable[Path], progress: Progress | None = None
+    store: Store,
+    paths: Iterable[Path],
+    progress: Progress | None = None,
+    *,
+    time_window: TimeWindow | None = None,
+    committed: Committed | None = None,
 ) -> ImportReport:
     """Import CNEMC archive (``china_sites_YYYYMMDD.csv``) and live-feed files."""
-    return _import_files(store, paths, cnemc.read_cnemc, "cnemc", progress)
+    return _import_files(
+        store,
+        paths,
+        cnemc.read_cnemc,
+        "cnemc",
+        progress,
+        time_window=time_window,
+        committed=committed,
+    )
 
 
 def import_csv(
@@ -428,13 +585,16 @@ def import_csv(
     tz: str = "CST",
     hour_beginning: bool = False,
     progress: Progress | None = None,
+    time_window: TimeWindow | None = None,
+    committed: Committed | None = None,
 ) -> ImportReport:
     """Import tidy CSV files, or any layout through a mapping."""
+    options: dict[str, Any] = {"time_window": time_window, "committed": committed}
     if mapping is not None:
         read: Reader = partial(csvmap.read_mapped_csv, mapping=mapping)
-        return _import_files(store, paths, read, "csv-mapped", progress)
+        return _import_files(store, paths, read, "csv-mapped", progress, **options)
     read = partial(csvmap.read_tidy_csv, tz=tz, hour_beginning=hour_beginning)
-    return _import_files(store, paths, read, "csv", progress)
+    return _import_files(store, paths, read, "csv", progress, **options)
 
 
 SITE_ALIASES = {
@@ -466,16 +626,17 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
     Column names are matched by alias (``station_code``, ``city_zh``, ``lon_2022`` ...); rows
     with an unknown city or no site id are rejected with the reason.
     """
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    table.columns = [c.strip().lower() for c in table.columns]
+    source_lines = read_source(path)
+    table = source_lines.table([c.strip().lower() for c in source_lines.header])
     columns = {key: _first_present(table, names) for key, names in SITE_ALIASES.items()}
     if columns["site_id"] is None or columns["city"] is None:
         raise csvmap.MappingError(
             f"{path.name}: a site list needs a site id column ({SITE_ALIASES['site_id']}) and a "
             f"city column ({SITE_ALIASES['city']})"
         )
-    report = ImportReport(files=1, records=len(table))
-    rows, rejects = [], []
+    report = ImportReport(files=1, records=len(table) + len(source_lines.rejected))
+    rows: list[dict[str, Any]] = []
+    rejects = [{"source": path.name, **line} for line in source_lines.rejected]
     for i in range(len(table)):
         get = {k: (None if v is None else v.iloc[i]) for k, v in columns.items()}
         try:
@@ -484,7 +645,7 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
             rejects.append(
                 {
                     "source": path.name,
-                    "record_ref": f"line {i + 2}",
+                    "record_ref": f"line {source_lines.line_numbers[i]}",
                     "reason_code": "unknown_city",
                     "reason": f"site {get['site_id']}: unknown city {get['city']!r}",
                     "raw": ",".join(table.iloc[i].astype(str)),
@@ -509,5 +670,5 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
         report.sites_added = counts.inserted
     if rejects:
         store.reject(pd.DataFrame(rejects))
-        report.rejected["unknown_city"] += len(rejects)
+        report.rejected.update(record["reason_code"] for record in rejects)
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,17 @@ import pandas as pd
 
 from ecobasin import catalog
 
-__all__ = ["CANDIDATE_COLUMNS", "EMPTY_CELLS", "Validated", "as_float", "validate_observations"]
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "DEFAULT_TIME_MAX_AHEAD",
+    "DEFAULT_TIME_MIN",
+    "EMPTY_CELLS",
+    "TimeWindow",
+    "Validated",
+    "as_float",
+    "implausible_time_mask",
+    "validate_observations",
+]
 
 #: Columns every reader produces. ``value`` is float (NaN when the cell was empty or unreadable);
 #: ``raw_value`` holds the cell's text only where ``value`` is NaN (empty → missing, other text →
@@ -39,6 +50,59 @@ CANDIDATE_COLUMNS = (
 
 #: Cell texts that mean "no value published" (counted as missing, not rejected).
 EMPTY_CELLS = ("", "nan", "NA", "NaN", "N/A", "None", "null", "-", "—", "/")
+
+
+#: The plausibility window of observation times (issue 13, item 15): nothing before this day
+#: (UTC) and nothing more than ``DEFAULT_TIME_MAX_AHEAD`` after now; settings ``time_min`` and
+#: ``time_max_ahead`` (``ECOBASIN_TIME_MIN``, ``ECOBASIN_TIME_MAX_AHEAD``) change them.
+DEFAULT_TIME_MIN = date(2000, 1, 1)
+DEFAULT_TIME_MAX_AHEAD = timedelta(days=1)
+#: A number written with a decimal comma (``12,5``): read as text, never guessed at.
+DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
+
+
+def _utc(instant: date | datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(instant)
+    return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+
+
+def implausible_time_mask(
+    times_utc: Any,
+    now_utc: datetime | pd.Timestamp,
+    earliest: date | datetime | pd.Timestamp,
+    max_ahead: timedelta | pd.Timedelta,
+) -> np.ndarray:
+    """True where an instant lies outside the plausibility window (pure; issue 13 item 15).
+
+    Parameters
+    ----------
+    times_utc : array-like of datetime
+        Instants (tz-aware, or naive meaning UTC); NaT is never implausible (it is unreadable,
+        a different reason).
+    now_utc : datetime
+        The clock [UTC] the window is measured from.
+    earliest : date or datetime
+        The first plausible instant [UTC; a date means its 00:00 UTC].
+    max_ahead : timedelta
+        How far after ``now_utc`` an instant may lie [duration].
+    """
+    index = pd.DatetimeIndex(times_utc)
+    index = index.tz_localize(UTC) if index.tz is None else index.tz_convert(UTC)
+    latest = _utc(now_utc) + pd.Timedelta(max_ahead)
+    return np.asarray((index < _utc(earliest)) | (index > latest), dtype=bool)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Where plausible observation times lie: from ``earliest`` to ``max_ahead`` after ``now``."""
+
+    now: datetime
+    earliest: date | datetime = DEFAULT_TIME_MIN
+    max_ahead: timedelta = DEFAULT_TIME_MAX_AHEAD
+
+    def describe(self) -> str:
+        latest = _utc(self.now) + pd.Timedelta(self.max_ahead)
+        return f"{_utc(self.earliest):%Y-%m-%d %H:%M} to {latest:%Y-%m-%d %H:%M} UTC"
 
 
 def as_float(cell: object) -> float:
@@ -177,13 +241,15 @@ def validate_observations(
     registry: pd.DataFrame,
     *,
     keys_unique: bool = False,
+    time_window: TimeWindow | None = None,
 ) -> Validated:
     """Split candidate observations into rows to store and rejected rows with reasons.
 
     Checks, in order, each row failing only its first check: unparsable time
-    (``bad_time``), unknown site (``unknown_site``), unknown parameter (``unknown_parameter``),
-    unit that cannot be converted to the registry's unit (``unit_mismatch``), non-numeric value
-    (``not_a_number``), negative value (``negative_value``), value above the plausible range
+    (``bad_time``), time outside the plausibility window (``implausible_time``, when
+    ``time_window`` is given), unknown site (``unknown_site``), unknown parameter (``unknown_parameter``),
+    unit that cannot be converted to the registry's unit (``unit_mismatch``), number written with a
+    decimal comma (``decimal_comma``), non-numeric value (``not_a_number``), negative value (``negative_value``), value above the plausible range
     (``impossible_value``), and the same site, parameter, period and time twice in one batch
     (``duplicate_row``: the later row is kept). Empty cells are counted as missing.
 
@@ -198,6 +264,8 @@ def validate_observations(
     keys_unique : bool, default False
         The reader has proven that no key repeats (a wide file with unique rows and columns),
         so the per-row duplicate check is skipped.
+    time_window : TimeWindow, optional
+        Plausible observation times; rows outside are kept aside as ``implausible_time``.
 
     Returns
     -------
@@ -239,6 +307,20 @@ def validate_observations(
         "bad_time",
         lambda r: "time could not be read at " + _record_ref(r),
     )
+    if time_window is not None:
+        check(
+            implausible_time_mask(
+                frame["time"], time_window.now, time_window.earliest, time_window.max_ahead
+            ),
+            "implausible_time",
+            lambda r: (
+                "time "
+                + r["time"].map(str)
+                + " lies outside the plausible window "
+                + time_window.describe()
+                + " (a wrong year or clock?); correct it and import the file again"
+            ),
+        )
     unknown = ~_lookup(frame["site_id"], lambda names: names.isin(known_sites), False) & alive
     if unknown.any():
         rejected.append(_unknown_sites(frame, pd.Series(unknown)))
@@ -256,6 +338,21 @@ def validate_observations(
         errors = unit_errors.reindex(frame.index, fill_value="")
         check((errors != "").to_numpy(), "unit_mismatch", lambda r: errors[r.index])
     values = frame["value"].to_numpy(dtype=np.float64)
+    comma = ~np.isfinite(values) & alive
+    if comma.any():  # only the few cells that are not numbers are looked at as text
+        text = frame.loc[comma, "raw_value"].astype(object).fillna("").astype(str)
+        comma[comma] = text.str.match(DECIMAL_COMMA).to_numpy(dtype=bool)
+    check(
+        comma,
+        "decimal_comma",
+        lambda r: (
+            "value "
+            + _cell_text(r)
+            + " is written with a decimal comma; write it with a point ("
+            + _cell_text(r).str.replace(",", ".", regex=False).str.strip()
+            + ") and import the file again"
+        ),
+    )
     check(
         ~np.isfinite(values),
         "not_a_number",

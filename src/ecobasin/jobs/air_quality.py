@@ -48,10 +48,10 @@ import numpy as np
 import pandas as pd
 
 from ecobasin.standards.air_assessment import compute_chunk, day_start_utc, plan_refresh
-from ecobasin.store import Store
+from ecobasin.store import Store, aqi_pending
 from ecobasin.store import air as store_air
 
-__all__ = ["CITY_KIND", "refresh_air_quality"]
+__all__ = ["CITY_KIND", "refresh_air_quality", "refresh_pending_air_quality"]
 
 #: Site kind whose stations get an AQI and make the city values (national/provincial/city
 #: ambient air-quality stations; micro-stations and outlets do not).
@@ -195,4 +195,25 @@ def refresh_air_quality(
     result["chunks"] = len(months)
     result["rule_sets"] = sorted(rule_sets)
     result["seconds"] = _time.perf_counter() - t0
+    return result
+
+
+def refresh_pending_air_quality(store: Store, progress: Progress | None = None) -> dict[str, Any]:
+    """Compute the AQI of the station-days marked "AQI pending", then delete their marks.
+
+    Imports mark what they store in the same transaction as the observations
+    (:mod:`ecobasin.store.aqi_pending`), so the AQI of an import killed before its refresh is
+    computed here by the next run (an import, ``ecobasin serve``, any write command). A run
+    killed in here leaves the marks, and the next one computes them again (the refresh
+    replaces rows by key, so repeating it changes nothing).
+
+    Returns
+    -------
+    dict
+        As :func:`refresh_air_quality`, plus ``pending``: the number of marks consumed.
+    """
+    pending = aqi_pending.pending_aqi_site_days(store)
+    result = refresh_air_quality(store, pending, progress=progress)
+    aqi_pending.clear_aqi_pending(store, pending)
+    result["pending"] = len(pending)
     return result

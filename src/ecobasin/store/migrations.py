@@ -787,4 +787,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DELETE FROM secrets WHERE name = 'session_key';
         """,
     ),
+    # 14, not 12: main took 12 (ledger) and 13 (sessions) while this was written (issue 13)
+    (
+        14,
+        "AQI pending: station-days stored by an import whose AQI is still to be computed",
+        """
+        -- Written only by ecobasin.store.aqi_pending: an import marks the (site, CST day) pairs
+        -- it stored in the same transaction as the observations; the AQI refresh deletes the
+        -- marks it computed. A mark left behind (an import killed before its AQI refresh) is
+        -- computed by the next import, `ecobasin serve` or any write command.
+        CREATE TABLE aqi_pending (
+            site_id     VARCHAR NOT NULL,
+            day         DATE NOT NULL,            -- China Standard Time calendar day
+            PRIMARY KEY (site_id, day)
+        );
+        """,
+    ),
 ]
