@@ -119,11 +119,13 @@ class RequestGuard:
                 f"the Cookie header has {cookie} bytes, above the limit of "
                 f"{self.limits.max_cookie_bytes}; clear this site's cookies",
             )
+        if scope["method"] in UNSAFE_METHODS and _is_api_route(scope):
+            refused = await self._unauthenticated(scope)
+            if refused is not None:
+                return refused
         declared = self._declared_length(scope)
         if declared is not None and declared > self.limits.max_body_bytes:
             return self._too_large(scope, f"the body declares {declared} bytes")
-        if scope["method"] in UNSAFE_METHODS and _is_api_route(scope):
-            return await self._unauthenticated(scope)
         return None
 
     def _declared_length(self, scope: Scope) -> int | None:
