@@ -33,7 +33,7 @@ _REDOC = """<!doctype html>
 <link rel="icon" href="/static/favicon.svg">
 </head><body>
 <redoc spec-url="/openapi.json"></redoc>
-<script src="/static/vendor/redoc/redoc.standalone.js"></script>
+<script type="module" src="/static/vendor/redoc/redoc.standalone.js"></script>
 </body></html>
 """
 
