@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import Field
@@ -16,7 +17,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecobasin.settings import Settings
 
-__all__ = ["Limits", "PlausibleWindow", "cookie_cve_warning", "load_limits"]
+__all__ = [
+    "Limits",
+    "PlausibleWindow",
+    "configured_limits",
+    "cookie_cve_warning",
+    "load_limits",
+    "plausible_window",
+]
 
 MIB = 1024 * 1024
 
@@ -75,6 +83,17 @@ def load_limits(**overrides: object) -> Limits:
     """Limits with the given values (None means "not given") on top of the configuration."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return Limits(**given)  # type: ignore[arg-type]
+
+
+@cache
+def configured_limits() -> Limits:
+    """The configured limits, read once per process (hot paths: the gateway, imports)."""
+    return load_limits()
+
+
+def plausible_window(now: datetime | None = None) -> PlausibleWindow:
+    """The configured plausibility window around ``now`` (default: the clock)."""
+    return configured_limits().window(now)
 
 
 def cookie_cve_warning(version: tuple[int, int, int] | None = None) -> str | None:

@@ -24,8 +24,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ecobasin import catalog
+from ecobasin.catalog import geo
 from ecobasin.ingest import cnemc, csvmap
 from ecobasin.ingest.validate import Validated, as_float, validate_observations
+from ecobasin.limits import plausible_window
 from ecobasin.store import Store, WriteCounts, keyed_table, observation_table, with_batch
 from ecobasin.timebase import day_of_hour_ending
 
@@ -139,6 +141,7 @@ def _prepare(frame: pd.DataFrame, meta: dict[str, Any], context: _Context) -> _P
         context.known | _described_sites(meta),
         context.registry,
         keys_unique=meta.get("keys_unique", False),
+        window=plausible_window(),  # issue 13: kept aside as implausible_time
     )
     validated.missing += int(meta.get("missing", 0))
     touched, table = _site_days(validated.good), observation_table(validated.good)
@@ -339,21 +342,22 @@ def _register_sites(store: Store, meta: dict[str, Any], report: ImportReport) ->
     sites = meta.get("sites")
     if sites is None:
         sites = meta.get("new_sites")
-    for line, station, reason in meta.get("site_errors", []):
+    for line, station, reason, *coded in meta.get("site_errors", []):
+        code = coded[0] if coded else "unknown_city"  # or implausible_location (issue 13)
         store.reject(
             pd.DataFrame(
                 [
                     {
                         "source": meta["source"],
                         "record_ref": f"line {line}",
-                        "reason_code": "unknown_city",
+                        "reason_code": code,
                         "reason": f"station {station}: {reason}",
                         "raw": station,
                     }
                 ]
             )
         )
-        report.rejected["unknown_city"] += 1
+        report.rejected[code] += 1
     if sites is None or sites.empty:
         return set()
     existing = set(store.sites(site_ids=list(sites["site_id"]))["site_id"])
@@ -391,7 +395,9 @@ def _import_meteorology(
         candidates = candidates.assign(site_id=candidates["site_id"].fillna(f"city {fixed_city}"))
     # Validate per source site (a duplicate is the same site and hour twice), then average the
     # sites of a city: the meteorology table is keyed by city and hour.
-    validated = validate_observations(candidates, set(candidates["site_id"]), registry)
+    validated = validate_observations(
+        candidates, set(candidates["site_id"]), registry, window=plausible_window()
+    )
     _keep_aside(store, validated, meta["source"] + " (meteorology)", batch)
     # weather is counted apart, so each half of the report adds up on its own
     report.meteorology_records += len(candidates)
@@ -491,6 +497,19 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
                 }
             )
             continue
+        lon, lat = as_float(get["lon"]), as_float(get["lat"])
+        misplaced = geo.location_problem(city, lon, lat)
+        if misplaced is not None:  # issue 13: a station outside its city is kept aside
+            rejects.append(
+                {
+                    "source": path.name,
+                    "record_ref": f"line {i + 2}",
+                    "reason_code": "implausible_location",
+                    "reason": f"site {get['site_id']}: {misplaced}",
+                    "raw": ",".join(table.iloc[i].astype(str)),
+                }
+            )
+            continue
         rows.append(
             {
                 "site_id": str(get["site_id"]).strip(),
@@ -499,8 +518,8 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
                 "city_code": city,
                 "name_zh": get["name_zh"],
                 "name_en": get["name_en"],
-                "lon": as_float(get["lon"]),
-                "lat": as_float(get["lat"]),
+                "lon": lon,
+                "lat": lat,
             }
         )
     if rows:
@@ -509,5 +528,6 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
         report.sites_added = counts.inserted
     if rejects:
         store.reject(pd.DataFrame(rejects))
-        report.rejected["unknown_city"] += len(rejects)
+        for reject in rejects:
+            report.rejected[reject["reason_code"]] += 1
     return report

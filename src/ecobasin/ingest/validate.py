@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+
+if TYPE_CHECKING:
+    from ecobasin.limits import PlausibleWindow
 
 __all__ = ["CANDIDATE_COLUMNS", "EMPTY_CELLS", "Validated", "as_float", "validate_observations"]
 
@@ -177,11 +180,13 @@ def validate_observations(
     registry: pd.DataFrame,
     *,
     keys_unique: bool = False,
+    window: PlausibleWindow | None = None,
 ) -> Validated:
     """Split candidate observations into rows to store and rejected rows with reasons.
 
     Checks, in order, each row failing only its first check: unparsable time
-    (``bad_time``), unknown site (``unknown_site``), unknown parameter (``unknown_parameter``),
+    (``bad_time``), time outside the plausibility ``window`` (``implausible_time``: a value
+    dated 2099 or 1900 must not move the region's "latest hour"), unknown site (``unknown_site``), unknown parameter (``unknown_parameter``),
     unit that cannot be converted to the registry's unit (``unit_mismatch``), non-numeric value
     (``not_a_number``), negative value (``negative_value``), value above the plausible range
     (``impossible_value``), and the same site, parameter, period and time twice in one batch
@@ -198,6 +203,9 @@ def validate_observations(
     keys_unique : bool, default False
         The reader has proven that no key repeats (a wide file with unique rows and columns),
         so the per-row duplicate check is skipped.
+    window : PlausibleWindow, optional
+        Inclusive UTC bounds of plausible times (:meth:`ecobasin.limits.Limits.window`, from
+        2000-01-01 to a day ahead of the clock by default); None: no time check.
 
     Returns
     -------
@@ -239,6 +247,19 @@ def validate_observations(
         "bad_time",
         lambda r: "time could not be read at " + _record_ref(r),
     )
+    if window is not None:
+        times = pd.DatetimeIndex(frame["time"])
+        start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+        check(
+            np.asarray((times < start) | (times > end)),
+            "implausible_time",
+            lambda r: (
+                "time "
+                + r["time"].map(str)
+                + f" is outside the plausible window {window.describe()} (settings "
+                "plausible_from, plausible_ahead_hours); check the date and the time zone"
+            ),
+        )
     unknown = ~_lookup(frame["site_id"], lambda names: names.isin(known_sites), False) & alive
     if unknown.any():
         rejected.append(_unknown_sites(frame, pd.Series(unknown)))
