@@ -7,7 +7,6 @@ names below (``db = "data/region.duckdb"``, ``region = "chengdu_plain"``, ``port
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -43,12 +42,6 @@ class Settings(BaseSettings):
     #: Password verifications (Argon2id, 64 MiB each) at once (ECOBASIN_SIGNIN_SLOTS); unset:
     #: half the machine's cores, 1 to 4 (ecobasin.web.security.ratelimit.default_slots).
     signin_slots: int | None = Field(default=None, ge=1, le=64)
-    #: Observations before this day [UTC] are implausible (``ECOBASIN_TIME_MIN``): imports keep
-    #: them aside as ``implausible_time`` (issue 13 item 15).
-    time_min: date = date(2000, 1, 1)
-    #: ... and so are observations more than this after now (``ECOBASIN_TIME_MAX_AHEAD``, e.g.
-    #: ``P1D`` or seconds) [duration].
-    time_max_ahead: timedelta = timedelta(days=1)
 
     @classmethod
     def settings_customise_sources(

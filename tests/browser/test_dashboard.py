@@ -50,7 +50,7 @@ def test_time_control_shows_an_earlier_hour_and_a_day(page: Any, server: Server)
     latest = page.get_attribute("#map", "data-time")
     page.click("#step-back")  # one hour earlier
     page.wait_for_selector("#map[data-ready='true'][data-scope='hour']")
-    page.wait_for_function(f"document.getElementById('map').dataset.time !== '{latest}'")
+    page.wait_for_function(f"() => document.getElementById('map').dataset.time !== '{latest}'")
     earlier = page.get_attribute("#map", "data-time")
     api = server.get("/api/v1/map", hour=earlier).json()
     assert api["time"] == earlier and api["latest_hour"] == latest
@@ -260,7 +260,7 @@ def test_data_page_daily_rows_of_chosen_stations(page: Any, server: Server) -> N
     page.fill("#data-start", "2025-03-01")
     page.fill("#data-end", "2025-03-10")
     page.click("#data-submit")
-    page.wait_for_function("document.getElementById('data-table').dataset.rows === '20'")
+    page.wait_for_function("() => document.getElementById('data-table').dataset.rows === '20'")
     assert page.locator("#data-table .level-badge").count() == 20  # level number and name
     screenshot(page, "data_daily")
     href = page.get_attribute("#download-csv", "href")

@@ -46,7 +46,7 @@ def test_signed_in_viewer_sees_every_enterprise_and_acked_frames(page: Any, serv
     assert rows.count() == server.facts.enterprises
     assert int(page.get_attribute("#enterprise-table", "data-rows")) == server.facts.enterprises
     page.wait_for_function(
-        "Number(document.getElementById('gateway-panel').dataset.acked || 0) > 0",
+        "() => Number(document.getElementById('gateway-panel').dataset.acked || 0) > 0",
         timeout=FIRST_ACK_TIMEOUT_MS,
     )
     api = page.evaluate("fetch('/api/v1/gateway/status').then((r) => r.json())")
@@ -60,7 +60,7 @@ def test_signed_in_viewer_sees_every_enterprise_and_acked_frames(page: Any, serv
     assert shown == [item["site_id"] for item in listed["results"]]
     states = page.locator("#enterprise-table > tbody > tr .state").all_inner_texts()
     assert set(states) <= {"超标", "达标", "尚无完整均值", "无适用限值", "尚无数据"}
-    page.wait_for_function("document.getElementById('live-updated').textContent !== '…'")
+    page.wait_for_function("() => document.getElementById('live-updated').textContent !== '…'")
     screenshot(page, "live_zh")
     page.click("#lang-switch")
     page.wait_for_selector("#enterprise-table[data-ready='true']")

@@ -139,7 +139,9 @@ def test_water_page_shows_classes_shares_ranking_and_settlements(page: Any, serv
     screenshot(page, "water_zh")
     # the whole year's settlements
     page.check("input[name='comp_kind'][value='year']")
-    page.wait_for_function(f"document.getElementById('comp-period').textContent === '{month[:4]}'")
+    page.wait_for_function(
+        f"() => document.getElementById('comp-period').textContent === '{month[:4]}'"
+    )
     page.wait_for_selector("#settlement-table[data-ready='true']")
     year = _api_items(server, "/api/v1/water/compensation", period=month[:4])
     assert int(page.get_attribute("#settlement-table tbody", "data-rows")) == len(year["summary"])
@@ -197,7 +199,7 @@ def test_carbon_page_stacks_one_series_per_sector_with_data_for_each_year(
     screenshot(page, "carbon_zh")
     # another city
     page.select_option("#city-select", str(LESHAN))
-    page.wait_for_function(f"window.ecobasinCarbonData?.city === {LESHAN}")
+    page.wait_for_function(f"() => window.ecobasinCarbonData?.city === {LESHAN}")
     _assert_stacked_sectors(page, server, LESHAN)
     assert f"city={LESHAN}" in page.url
 

@@ -26,7 +26,7 @@ def _wait_for_page(page: Any) -> None:
     page.wait_for_selector("#class-calendar[data-ready='true']")
     page.wait_for_selector("#series-grid[data-ready='true']")
     page.wait_for_function(  # every small chart has finished drawing
-        "[...document.querySelectorAll('#series-grid .chart')].every("
+        "() => [...document.querySelectorAll('#series-grid .chart')].every("
         "(e) => e.dataset.ready === 'true')"
     )
     page.wait_for_selector("#pollutant-table tbody[data-ready='true']")

@@ -11,10 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 ECOBASIN = (sys.executable, "-c", "from ecobasin.cli import main; main()")
 SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
@@ -121,3 +123,14 @@ def stop_server(server: Server) -> None:
         server.process.wait()
     if server.process.stderr is not None:
         server.process.stderr.close()
+
+
+@pytest.fixture(name="server")
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test (imported by
+    those modules, so it takes the place of the shared ``server`` of ``conftest``)."""
+    running = start_server(make_store(tmp_path / "auth.duckdb"))
+    try:
+        yield running
+    finally:
+        stop_server(running)

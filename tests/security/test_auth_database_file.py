@@ -11,11 +11,11 @@ import zlib
 from pathlib import Path
 
 import duckdb
-from auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
 
 from ecobasin.gateway.rawlog import RawLog
 from ecobasin.store import Store
 from ecobasin.store.migrations import MIGRATIONS
+from security.auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
 
 
 def _mode(path: Path) -> int:

@@ -5,7 +5,7 @@ addresses."""
 
 from __future__ import annotations
 
-from auth_server import PASSWORDS, Server, sign_in
+from security.auth_server import PASSWORDS, Server, fresh_server, sign_in
 
 ATTACKERS = [f"127.0.2.{i}" for i in range(1, 9)]
 
@@ -52,3 +52,6 @@ def test_admins_see_the_failed_sign_ins(server: Server) -> None:
         and 'id="signin-failures"' in page.text
         and ATTACKERS[-1] in page.text
     )
+
+
+__all__ = ["fresh_server"]  # the fixture ``server`` of these tests

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auth_server import PASSWORDS, ecobasin, make_store, ok, start_server, stop_server
+from security.auth_server import PASSWORDS, ecobasin, make_store, ok, start_server, stop_server
 
 
 def test_reset_password_prints_a_new_one_once(tmp_path: Path) -> None:

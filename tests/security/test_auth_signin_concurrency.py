@@ -10,7 +10,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from auth_server import PASSWORDS, Server, sign_in
+
+from security.auth_server import PASSWORDS, Server, fresh_server, sign_in
 
 BURST = 24
 #: Failed attempts a (user, address) pair may make before its back-off starts (docs/security.md).
@@ -72,3 +73,6 @@ def _admin_token(server: Server, client: httpx.Client) -> str:
     )
     assert made.status_code == 201, made.text
     return str(made.json()["token"])
+
+
+__all__ = ["fresh_server"]  # the fixture ``server`` of these tests

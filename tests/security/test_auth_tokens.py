@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
+from security.auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
 
 
 def test_tokens_cannot_mint_tokens_sessions_can(tmp_path: Path) -> None:

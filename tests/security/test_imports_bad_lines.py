@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from imports_helpers import live_text, write_live
 
 from ecobasin import catalog
 from ecobasin.ingest import importer, validate
 from ecobasin.store import Store
+from security.imports_helpers import live_text, write_live
 
 pytestmark = pytest.mark.shared_data
 

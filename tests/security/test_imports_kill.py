@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from imports_helpers import write_live
 
 from ecobasin.store import Store
+from security.imports_helpers import write_live
 
 pytestmark = [
     pytest.mark.shared_data,

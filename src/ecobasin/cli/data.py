@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.ingest import csvmap, importer
 from ecobasin.ingest.sourcefile import SourceError
-from ecobasin.ingest.validate import TimeWindow
+from ecobasin.limits import load_limits
 from ecobasin.settings import Settings
 from ecobasin.store import Store
 from ecobasin.timebase import parse_instant
@@ -103,8 +103,8 @@ def run_import(
 ) -> importer.ImportReport:
     """Import with a progress bar; each committed group of files is named on its own line
     (a log of a long import says what is safely stored), and observation times outside the
-    configured window (``time_min``, ``time_max_ahead``) are kept aside."""
-    window = TimeWindow(datetime.now(UTC), config.time_min, config.time_max_ahead)
+    configured window (settings ``time_min``, ``time_max_ahead``) are kept aside."""
+    window = load_limits().window()
     with progress() as bar:
         task = bar.add_task(label, total=len(files))
         mapping = kwargs.pop("mapping", None)

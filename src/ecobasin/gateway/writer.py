@@ -25,6 +25,7 @@ from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
 from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
+from ecobasin.limits import plausible_window
 from ecobasin.store import Store
 from ecobasin.store import gateway as sql
 
@@ -391,7 +392,9 @@ class StoreWriter:
             for e in rejects
         ]
         candidates = decoded.candidates.frame()
-        validated = validate_observations(candidates, self.known_sites, self.registry)
+        validated = validate_observations(
+            candidates, self.known_sites, self.registry, time_window=plausible_window()
+        )
         found = pd.DataFrame(decoded.rejects)  # counted here; the events were counted by the loop
         parts = [frame for frame in (found, validated.rejected, pd.DataFrame(events)) if len(frame)]
         rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecobasin import catalog
+from ecobasin.catalog import geo
 from ecobasin.ingest.sourcefile import SourceLines, read_source
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS, as_float
 from ecobasin.timebase import local_to_utc
@@ -281,7 +282,8 @@ def read_cnemc_live(source: Source) -> tuple[pd.DataFrame, dict[str, Any]]:
     meta : dict
         As for ``read_cnemc_archive``, plus ``sites``: a DataFrame of the stations the file
         describes (site_id, kind, level, city_code, name_zh, name_en, lon, lat) and
-        ``site_errors``: stations whose city could not be resolved (with the reason).
+        ``site_errors``: stations whose city could not be resolved, or whose coordinates
+        lie outside their city (``implausible_location``), as (line, station, reason[, code]).
     """
     source_lines = _lines(source)
     detect_format(source_lines.header)
@@ -358,8 +360,9 @@ def _duplicate_parameter_columns(duplicates: dict[str, list[int]]) -> list[dict[
 
 def _live_sites(
     table: pd.DataFrame, lines: np.ndarray
-) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
-    rows, errors = [], []
+) -> tuple[pd.DataFrame, list[tuple[str | int, ...]]]:
+    rows: list[dict[str, Any]] = []
+    errors: list[tuple[str | int, ...]] = []
     for index, row in table.drop_duplicates("stationcode").iterrows():
         line = int(lines[int(str(index))])
         try:
@@ -368,6 +371,11 @@ def _live_sites(
             errors.append((line, str(row["stationcode"]), f"unknown city {row.get('area')!r}"))
             continue
         name = str(row.get("positionname") or "") or None
+        lon, lat = as_float(row.get("longitude")), as_float(row.get("latitude"))
+        misplaced = geo.location_problem(city, lon, lat)
+        if misplaced is not None:  # never registered where it cannot be (lon 1e308 …)
+            errors.append((line, str(row["stationcode"]), misplaced, "implausible_location"))
+            continue
         rows.append(
             {
                 "site_id": str(row["stationcode"]).strip(),
@@ -376,8 +384,8 @@ def _live_sites(
                 "city_code": city,
                 "name_zh": name,
                 "name_en": None,
-                "lon": as_float(row.get("longitude")),
-                "lat": as_float(row.get("latitude")),
+                "lon": lon,
+                "lat": lat,
             }
         )
     return pd.DataFrame(rows), errors

@@ -29,10 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecobasin import catalog
+from ecobasin.catalog import geo
 from ecobasin.ingest import cnemc, csvmap
 from ecobasin.ingest.sourcefile import read_source
 from ecobasin.ingest.validate import TimeWindow, Validated, as_float, validate_observations
-from ecobasin.settings import Settings
+from ecobasin.limits import plausible_window
 from ecobasin.store import (
     Store,
     WriteCounts,
@@ -398,9 +399,8 @@ def _plain(table: pa.Table) -> pa.Table:
 
 
 def default_time_window(now: datetime | None = None) -> TimeWindow:
-    """The plausibility window of observation times from the settings (issue 13 item 15)."""
-    config = Settings()
-    return TimeWindow(now or datetime.now(UTC), config.time_min, config.time_max_ahead)
+    """The plausibility window of observation times from the configuration (issue 13 item 15)."""
+    return plausible_window(now)
 
 
 def _prepared_in_workers(
@@ -483,21 +483,22 @@ def _register_sites(store: Store, meta: dict[str, Any], report: ImportReport) ->
     sites = meta.get("sites")
     if sites is None:
         sites = meta.get("new_sites")
-    for line, station, reason in meta.get("site_errors", []):
+    for line, station, reason, *coded in meta.get("site_errors", []):
+        code = coded[0] if coded else "unknown_city"  # or implausible_location (issue 13)
         store.reject(
             pd.DataFrame(
                 [
                     {
                         "source": meta["source"],
                         "record_ref": f"line {line}",
-                        "reason_code": "unknown_city",
+                        "reason_code": code,
                         "reason": f"station {station}: {reason}",
                         "raw": station,
                     }
                 ]
             )
         )
-        report.rejected["unknown_city"] += 1
+        report.rejected[code] += 1
     if sites is None or sites.empty:
         return set()
     existing = set(store.sites(site_ids=list(sites["site_id"]))["site_id"])
@@ -535,7 +536,9 @@ def _import_meteorology(
         candidates = candidates.assign(site_id=candidates["site_id"].fillna(f"city {fixed_city}"))
     # Validate per source site (a duplicate is the same site and hour twice), then average the
     # sites of a city: the meteorology table is keyed by city and hour.
-    validated = validate_observations(candidates, set(candidates["site_id"]), registry)
+    validated = validate_observations(
+        candidates, set(candidates["site_id"]), registry, time_window=default_time_window()
+    )
     _keep_aside(store, validated, meta["source"] + " (meteorology)", batch)
     # weather is counted apart, so each half of the report adds up on its own
     report.meteorology_records += len(candidates)
@@ -652,6 +655,19 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
                 }
             )
             continue
+        lon, lat = as_float(get["lon"]), as_float(get["lat"])
+        misplaced = geo.location_problem(city, lon, lat)
+        if misplaced is not None:  # issue 13: a station outside its city is kept aside
+            rejects.append(
+                {
+                    "source": path.name,
+                    "record_ref": f"line {i + 2}",
+                    "reason_code": "implausible_location",
+                    "reason": f"site {get['site_id']}: {misplaced}",
+                    "raw": ",".join(table.iloc[i].astype(str)),
+                }
+            )
+            continue
         rows.append(
             {
                 "site_id": str(get["site_id"]).strip(),
@@ -660,8 +676,8 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
                 "city_code": city,
                 "name_zh": get["name_zh"],
                 "name_en": get["name_en"],
-                "lon": as_float(get["lon"]),
-                "lat": as_float(get["lat"]),
+                "lon": lon,
+                "lat": lat,
             }
         )
     if rows:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -484,20 +484,31 @@ def aqi_at(
     return _dicts(_con(where), sql, [day])
 
 
-def aqi_extent(where: Connection) -> dict[str, Any]:
+def aqi_extent(where: Connection, now: datetime | None = None) -> dict[str, Any]:
     """First and latest stored hour (tz-aware UTC) and day (CST ``date``); None when empty.
+
+    "Latest" never runs ahead of the clock: it is the latest of each city's own latest hour
+    at or before ``now`` (default: the clock), so one city's value dated 2099 cannot move the
+    region's picture; days likewise end at ``now``'s China Standard Time day.
 
     Returns
     -------
     dict
         ``first_hour``, ``latest_hour``, ``first_day``, ``latest_day``.
     """
+    clock = now if now is not None else datetime.now(UTC)
+    today = (clock + timedelta(hours=8)).date()  # CST day of the clock
     rows = (
         _con(where)
         .execute(
             "SELECT (SELECT min(time)::TIMESTAMP FROM aqi_hourly), "
-            "(SELECT max(time)::TIMESTAMP FROM aqi_hourly), "
-            "(SELECT min(day) FROM aqi_daily), (SELECT max(day) FROM aqi_daily)"
+            "(SELECT max(latest)::TIMESTAMP FROM (SELECT scope, scope_id, max(time) AS latest "
+            " FROM aqi_hourly WHERE time <= ? GROUP BY scope, scope_id) "
+            " WHERE scope = 'city' OR NOT EXISTS (SELECT 1 FROM aqi_hourly WHERE scope = 'city'"
+            " AND time <= ?)), "
+            "(SELECT min(day) FROM aqi_daily), "
+            "(SELECT max(day) FROM aqi_daily WHERE day <= ?)",
+            [clock, clock, today],
         )
         .fetchall()
     )

@@ -273,8 +273,11 @@ class AirCache:
 
     async def extent(self) -> dict[str, Any]:
         """First and latest stored hour and day (:func:`ecobasin.store.air.aqi_extent`)."""
+        # keyed by the clock's hour too: "latest" never runs ahead of the clock, so it moves
+        # when the clock passes a stored hour, not only when AQI rows are written
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         extent: dict[str, Any] = await self.get(
-            ("extent", store_air.aqi_generation()), store_air.aqi_extent
+            ("extent", store_air.aqi_generation(), hour), store_air.aqi_extent
         )
         return extent
 

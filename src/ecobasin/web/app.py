@@ -14,15 +14,19 @@ from fastapi.staticfiles import StaticFiles
 
 import ecobasin
 from ecobasin import catalog
+from ecobasin.limits import Limits, load_limits
 from ecobasin.live import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
+from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.routers import (
+    api_docs_router,
     api_router,
     forecast_pages_router,
     live_pages_router,
     pages_router,
 )
+from ecobasin.web.routers.observations import ExportSlots
 from ecobasin.web.routers.pages import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
@@ -46,7 +50,10 @@ def operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    db_path: str | Path, region: catalog.Region | None = None, live: LiveFeed | None = None
+    db_path: str | Path,
+    region: catalog.Region | None = None,
+    live: LiveFeed | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
     """The API and dashboard over the store at ``db_path``, answering for ``region`` (default:
     the bundled default region).
@@ -55,9 +62,12 @@ def create_app(
     runs), and kept in ``app.state.store``; each request reads through its own cursor. A store
     without cities gets the bundled catalogue on start-up. With ``live``, the HJ 212 gateway and
     its simulated enterprises run in the app's event loop too (``ecobasin demo``), writing
-    through the same store (DuckDB allows one writing process per file).
+    through the same store (DuckDB allows one writing process per file). ``limits``
+    (default: the configured :class:`~ecobasin.limits.Limits`) caps bodies, cookies, pages
+    and concurrent exports.
     """
     served = region if region is not None else catalog.load_region()
+    limited = limits if limits is not None else load_limits()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +93,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # /docs and /redoc from the vendored assets (api_docs_router), no CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "health", "description": "Service status and store counts."},
             {"name": "cities", "description": "Cities of the region and their boundaries."},
@@ -113,7 +125,10 @@ def create_app(
         ],
     )
     app.state.region = served
+    app.state.limits = limited
+    app.state.exports = ExportSlots(limited.heavy_exports)
     problems.install(app)
+    app.add_middleware(RequestGuard, limits=limited)
     # the principal on every page, so the navigation shows who is signed in
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
     app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
@@ -121,6 +136,7 @@ def create_app(
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
+    app.include_router(api_docs_router)  # /docs, /redoc
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

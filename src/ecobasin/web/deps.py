@@ -24,9 +24,11 @@ from ecobasin.web.models import Lang
 from ecobasin.web.problems import ProblemError
 
 __all__ = [
+    "INT64_MAX",
     "CitiesDep",
     "CursorDep",
     "LangDep",
+    "OffsetQuery",
     "RegionDep",
     "StoreDep",
     "TimeRange",
@@ -34,6 +36,7 @@ __all__ = [
     "get_cursor",
     "get_region",
     "get_store",
+    "page_link",
     "parse_time",
     "resolve_cities",
 ]
@@ -65,6 +68,21 @@ def get_cursor(store: StoreDep) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
+
+#: The largest row offset the store can take (DuckDB's BIGINT); above it is a 422, not a 500.
+INT64_MAX = 2**63 - 1
+
+OffsetQuery = Annotated[int, Query(ge=0, le=INT64_MAX, description="Rows to skip.")]
+
+
+def page_link(request: Request, **params: int | str) -> str:
+    """The link to another page of this request (``params`` replace those of the request),
+    under the configured ``public_url`` or relative: never from the request's Host header,
+    which a client chooses (OWASP ASVS 4.0 V5.1.5)."""
+    url = request.url.remove_query_params(list(params)).include_query_params(**params)
+    base = (request.app.state.limits.public_url or "").rstrip("/")
+    return f"{base}{url.path}?{url.query}"
+
 
 LangDep = Annotated[
     Lang,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import uvicorn
 
 from ecobasin import catalog
+from ecobasin.limits import cookie_cve_warning, load_limits
 from ecobasin.live import LiveFeed
 from ecobasin.store import Store
 from ecobasin.web.app import create_app
@@ -38,4 +40,15 @@ def serve(
         else (catalog.load_region(region))
     )
     Store(db_path).close()  # fail here, with StoreBusyError, rather than inside uvicorn
-    uvicorn.run(create_app(db_path, served, live), host=host, port=port)
+    limits = load_limits()
+    warning = cookie_cve_warning()
+    if warning:
+        logging.getLogger("ecobasin.security").warning(warning)
+    # h11, not httptools: h11 bounds the request head (max_header_bytes), httptools does not
+    uvicorn.run(
+        create_app(db_path, served, live, limits),
+        host=host,
+        port=port,
+        http="h11",
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+    )

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from ecobasin.web.routers import (
     admin,
     alarms,
+    api_docs,
     aqi,
     carbon,
     cities,
@@ -27,6 +28,7 @@ from ecobasin.web.routers import (
 
 __all__ = [
     "API_PREFIX",
+    "api_docs_router",
     "api_router",
     "forecast_pages_router",
     "live_pages_router",
@@ -54,3 +56,4 @@ api_router.include_router(live.router)  # live enterprises, gateway status (issu
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
 live_pages_router = live.page_router  # /live (issues 4, 5)
 forecast_pages_router = forecast_page.router  # /forecast (issue 6)
+api_docs_router = api_docs.router  # /docs and /redoc from vendored assets (issue 13)

@@ -17,7 +17,7 @@ from ecobasin.services import alarms as alarm_service
 from ecobasin.store import alarms as store_alarms
 from ecobasin.store import queries
 from ecobasin.timebase import CST
-from ecobasin.web.deps import CitiesDep, CursorDep, TimeRangeDep
+from ecobasin.web.deps import INT64_MAX, CitiesDep, CursorDep, TimeRangeDep, page_link
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
 from ecobasin.web.security.policy import RESTRICTED_KINDS
@@ -111,8 +111,7 @@ def _known_sites(cursor: duckdb.DuckDBPyConnection, values: list[str] | None) ->
 
 
 def _page_link(request: Request, offset: int, limit: int) -> str:
-    url = request.url.remove_query_params(["limit", "offset"])
-    return str(url.include_query_params(limit=limit, offset=offset))
+    return page_link(request, limit=limit, offset=offset)
 
 
 def _none(value: Any) -> Any:
@@ -165,7 +164,7 @@ def list_alarms(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Alarms to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Alarms to skip.")] = 0,
 ) -> AlarmPage:
     """Alarms 报警 (restricted: signed-in users), newest start first, filtered by `site`,
     `city`, `kind`, `parameter` (each repeatable), `status` and by `start`/`end`: an alarm is

@@ -35,7 +35,7 @@ from ecobasin.web.air import (
     parse_day,
     split_values,
 )
-from ecobasin.web.deps import LangDep, TimeRangeDep, resolve_cities
+from ecobasin.web.deps import LangDep, TimeRangeDep, page_link, resolve_cities
 from ecobasin.web.models import (
     AqiDailyItem,
     AqiDailyPage,
@@ -174,8 +174,7 @@ async def get_latest(
 def _next_link(request: Request, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    url = request.url.remove_query_params(["cursor"])
-    return str(url.include_query_params(cursor=cursor))
+    return page_link(request, cursor=cursor)
 
 
 def _decode(cursor: str | None, daily: bool) -> tuple[str, date | datetime] | None:

@@ -3,36 +3,43 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import Annotated, Literal
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any, Literal
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from ecobasin import timebase
+from ecobasin.limits import Limits
 from ecobasin.store import queries
 from ecobasin.web.convert import CSV_COLUMNS, csv_header, csv_rows, observation_records
-from ecobasin.web.deps import CitiesDep, CursorDep, StoreDep, TimeRangeDep
+from ecobasin.web.deps import CitiesDep, CursorDep, OffsetQuery, StoreDep, TimeRangeDep, page_link
 from ecobasin.web.models import ObservationPage
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, authorize
-from ecobasin.web.security.policy import RESTRICTED_KINDS, readable_kinds
+from ecobasin.web.security.policy import RESTRICTED_KINDS, Principal, readable_kinds
 
-router = APIRouter(prefix="/observations", tags=["observations"], responses=problem_responses(422))
+router = APIRouter(
+    prefix="/observations", tags=["observations"], responses=problem_responses(422, 429)
+)
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
 Period = Literal["1h", "1d", "10min", "1min", "instant"]
 PARQUET = "application/vnd.apache.parquet"
+#: Problem type of a refused export while the heavy ones are busy (429).
+EXPORTS_BUSY = "urn:ecobasin:problem:exports-busy"
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A page of observations as a Parquet file (the CSV columns; ``time_utc`` a UTC
-    timestamp, ``time_cst`` the China Standard Time label text)."""
+def _parquet_table(frame: pd.DataFrame) -> pa.Table:
+    """Rows of observations as an Arrow table of :data:`PARQUET_SCHEMA`."""
     table = pd.DataFrame(
         {
             "site_id": frame["site_id"].astype("string"),
@@ -48,9 +55,98 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
         },
         columns=list(CSV_COLUMNS),
     )
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), buffer)
-    return buffer.getvalue()
+    return pa.Table.from_pandas(table, schema=PARQUET_SCHEMA, preserve_index=False)
+
+
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.string()),
+        ("city_code", pa.int32()),
+        ("parameter", pa.string()),
+        ("period", pa.string()),
+        ("time_utc", pa.timestamp("us", tz="UTC")),
+        ("time_cst", pa.string()),
+        ("value", pa.float64()),
+        ("unit", pa.string()),
+        ("flag", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+
+class _Drain(io.RawIOBase):
+    """A write-only file whose bytes are taken away as they come (streamed Parquet)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        return len(chunk)
+
+    def take(self) -> bytes:
+        out, self._parts = b"".join(self._parts), []
+        return out
+
+
+def parquet_chunks(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    """A Parquet file (the CSV columns; ``time_utc`` a UTC timestamp, ``time_cst`` the China
+    Standard Time label, ``value`` a double [unit]) written one row group per chunk, its bytes
+    yielded as they are written, so a page never sits whole in memory."""
+    sink = _Drain()
+    writer = pq.ParquetWriter(sink, PARQUET_SCHEMA)
+    try:
+        for chunk in chunks:
+            writer.write_table(_parquet_table(chunk))
+            yield sink.take()
+    finally:
+        writer.close()
+    yield sink.take()
+
+
+def json_chunks(head: dict[str, Any], chunks: Iterable[pd.DataFrame]) -> Iterator[str]:
+    """The :class:`ObservationPage` envelope ``head`` with ``results`` streamed chunk by
+    chunk (the same compact JSON as ``JSONResponse``)."""
+    yield json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"results":['
+    first = True
+    for chunk in chunks:
+        records = observation_records(chunk)
+        if not records:
+            continue
+        text = json.dumps(records, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        yield ("" if first else ",") + text[1:-1]
+        first = False
+    yield "]}"
+
+
+class ExportSlots:
+    """At most ``size`` heavy exports at once; a busy server answers 429 at once rather than
+    queueing (OWASP ASVS 4.0 V11.1.4): each export holds tens of MiB while it streams."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+
+    def take(self) -> Callable[[], None] | None:
+        """A release function for a slot taken now, or None when all are busy. Releasing is
+        idempotent (the stream's end and the response's end both call it)."""
+        if not self._slots.acquire(blocking=False):
+            return None
+        once = threading.Lock()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with once:
+                if not released:
+                    released = True
+                    self._slots.release()
+
+        return release
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -89,8 +185,39 @@ def _resolve_sites(cursor: duckdb.DuckDBPyConnection, values: list[str] | None) 
 
 
 def _page_link(request: Request, offset: int, limit: int) -> str:
-    url = request.url.remove_query_params(["limit", "offset"])
-    return str(url.include_query_params(limit=limit, offset=offset))
+    return page_link(request, limit=limit, offset=offset)
+
+
+def _export_slot(request: Request, rows: int) -> Callable[[], None]:
+    """A slot for a page of ``rows`` rows: a no-op for a light one; 429 with Retry-After
+    when ``heavy_exports`` heavy ones are running."""
+    limits: Limits = request.app.state.limits
+    if rows <= limits.heavy_export_rows:
+        return lambda: None
+    slots: ExportSlots = request.app.state.exports
+    release = slots.take()
+    if release is None:
+        raise ProblemError(
+            429,
+            f"{limits.heavy_exports} large exports (over {limits.heavy_export_rows} rows) are "
+            f"running; retry in {limits.export_retry_after_s} s or ask for a smaller page "
+            "大批量导出繁忙，请稍后重试",
+            type=EXPORTS_BUSY,
+            title="Too many exports 导出繁忙",
+            headers={"Retry-After": str(limits.export_retry_after_s)},
+        )
+    return release
+
+
+def _check_public_limit(request: Request, principal: Principal, limit: int) -> None:
+    """The public reads pages of at most ``public_page_rows`` rows (422 naming ``limit``)."""
+    cap = request.app.state.limits.public_page_rows
+    if not principal.authenticated and limit > cap:
+        raise ProblemError.invalid(
+            "limit",
+            f"must be at most {cap} without credentials (got {limit}); page with offset, or "
+            "sign in / send an API token for pages up to 100000 rows",
+        )
 
 
 @router.get(
@@ -127,7 +254,7 @@ def list_observations(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    offset: OffsetQuery = 0,
     format: Annotated[
         Literal["json", "csv", "parquet"],
         Query(description="json (paged envelope), csv (streamed) or parquet (one file)."),
@@ -144,17 +271,24 @@ def list_observations(
     China Standard Time hour-ending label (10:00 = the 09:00–10:00 mean). `start` and `end` are
     inclusive ISO 8601 times; without an offset they are China Standard Time.
 
-    Paging: `limit` (default 1000, at most 100000) and `offset`; the JSON envelope carries
-    `total`, `limit`, `offset` and `next`/`previous` links (null at either end).
+    Paging: `limit` (default 1000, at most 100000; without credentials at most 10000,
+    `public_page_rows`) and `offset`; the JSON envelope carries `total`, `limit`, `offset` and
+    `next`/`previous` links (null at either end), relative or under the configured
+    `public_url`, never built from the request's Host header.
+
+    Every format streams from the store in batches. Pages of more than `heavy_export_rows`
+    (10000) rows are heavy exports: at most `heavy_exports` (2) run at once, others get 429
+    with `Retry-After`.
 
     With `format=csv` the same page is streamed as CSV (`text/csv`, UTF-8) with columns
     site_id, city_code, parameter, period, time_utc, time_cst, value, unit, flag, source; the
     total is in the `X-Total-Count` header and the neighbouring pages in `Link`.
 
     With `format=parquet` the same page is one Parquet file
-    (`application/vnd.apache.parquet`) with the CSV's columns (`time_utc` a UTC timestamp,
-    `value` a double [unit]) and the same headers.
+    (`application/vnd.apache.parquet`, one row group per batch) with the CSV's columns
+    (`time_utc` a UTC timestamp, `value` a double [unit]) and the same headers.
     """
+    _check_public_limit(request, principal, limit)
     sites = _resolve_sites(cursor, site)
     kinds = readable_kinds(principal)  # the public reads no enterprise outlets
     if kinds is not None and sites:
@@ -177,41 +311,60 @@ def list_observations(
     previous_link = (
         _page_link(request, max(offset - limit, 0), limit) if offset > 0 and total else None
     )
-    if format in ("csv", "parquet"):
-        links = [
-            f'<{url}>; rel="{rel}"'
-            for url, rel in ((next_link, "next"), (previous_link, "prev"))
-            if url
-        ]
-        headers = {
-            "Content-Disposition": f'attachment; filename="observations.{format}"',
-            "X-Total-Count": str(total),
+    release = _export_slot(request, max(0, min(limit, total - offset)))
+
+    # JSON records are Python dicts, ~10 times the size of their text: smaller batches
+    vectors = 2 if format == "json" else 8
+
+    def batches() -> Iterator[pd.DataFrame]:
+        own = store.cursor()  # the request's cursor closes before streaming ends
+        try:
+            yield from queries.iter_observations(
+                own, where, limit=limit, offset=offset, chunk_vectors=vectors
+            )
+        finally:
+            own.close()
+            release()
+
+    headers = {"X-Total-Count": str(total)}
+    if format == "json":
+        head = {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next": next_link,
+            "previous": previous_link,
         }
-        if links:
-            headers["Link"] = ", ".join(links)
-        if format == "parquet":
-            rows = queries.observations(cursor, where, limit=limit, offset=offset)
-            return Response(parquet_bytes(rows), media_type=PARQUET, headers=headers)
+        # Shaped as ObservationPage (the documented model) but encoded batch by batch:
+        # validating a model per row would triple the time of a 100 000-row page.
+        return StreamingResponse(
+            json_chunks(head, batches()),
+            media_type="application/json",
+            headers=headers,
+            background=BackgroundTask(release),
+        )
+    links = [
+        f'<{url}>; rel="{rel}"'
+        for url, rel in ((next_link, "next"), (previous_link, "prev"))
+        if url
+    ]
+    headers["Content-Disposition"] = f'attachment; filename="observations.{format}"'
+    if links:
+        headers["Link"] = ", ".join(links)
+    if format == "parquet":
+        body: Iterator[Any] = parquet_chunks(batches())
+        media_type = PARQUET
+    else:
+        body = _csv_chunks(batches(), bom)
+        media_type = "text/csv; charset=utf-8"
+    return StreamingResponse(
+        body, media_type=media_type, headers=headers, background=BackgroundTask(release)
+    )
 
-        def stream() -> Iterator[str]:
-            own = store.cursor()  # the request's cursor closes before streaming ends
-            try:
-                yield ("\ufeff" if bom else "") + csv_header()
-                for chunk in queries.iter_observations(own, where, limit=limit, offset=offset):
-                    yield csv_rows(chunk)
-            finally:
-                own.close()
 
-        return StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
-    frame = queries.observations(cursor, where, limit=limit, offset=offset)
-    # Shaped as ObservationPage (the documented model) but encoded directly: validating a
-    # model per row would triple the time of a 100 000-row page.
-    page = {
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "next": next_link,
-        "previous": previous_link,
-        "results": observation_records(frame),
-    }
-    return JSONResponse(page)
+def _csv_chunks(chunks: Iterable[pd.DataFrame], bom: bool) -> Iterator[str]:
+    """CSV text: the header (after a UTF-8 byte-order mark for Excel when ``bom``), then
+    each chunk's rows."""
+    yield ("\ufeff" if bom else "") + csv_header()
+    for chunk in chunks:
+        yield csv_rows(chunk)

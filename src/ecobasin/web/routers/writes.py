@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from ecobasin import catalog
+from ecobasin.catalog import geo
 from ecobasin.ingest.validate import as_float, validate_observations
 from ecobasin.jobs.air_quality import refresh_air_quality
 from ecobasin.store import Store, queries
@@ -31,8 +32,8 @@ from ecobasin.web.deps import StoreDep
 from ecobasin.web.models import Site
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
-from ecobasin.web.security.deps import Writer, authorize
-from ecobasin.web.security.policy import Principal
+from ecobasin.web.security.deps import FORBIDDEN, Writer, authorize
+from ecobasin.web.security.policy import RESTRICTED_KINDS, Principal
 
 router = APIRouter(tags=["writes"], responses=problem_responses(401, 403, 422))
 
@@ -230,15 +231,43 @@ def _known_city(city_code: int, parameter: str) -> int:
         ) from None
 
 
+def _check_location(city: int, lon: float | None, lat: float | None) -> None:
+    """422 naming ``lon`` when the coordinates cannot be in ``city`` (its boundary widened
+    by :data:`~ecobasin.catalog.geo.DEFAULT_MARGIN_KM`)."""
+    problem = geo.location_problem(city, _number(lon), _number(lat))
+    if problem is not None:
+        raise ProblemError.invalid("lon", problem)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _check_kind_change(principal: Principal, site_id: str, before: str, after: str) -> None:
+    """403 when a non-admin moves a site across the public/restricted line (an outlet made
+    an air station would publish an enterprise's data; the reverse would hide a station)."""
+    crosses = (before in RESTRICTED_KINDS) != (after in RESTRICTED_KINDS)
+    if crosses and principal.role != "admin":
+        raise ProblemError(
+            403,
+            f"{principal.describe()} may not change site {site_id} from {before} to {after}: that moves it across "
+            "the public/restricted line; an admin may 只有管理员可以在公开与受限类型之间更改站点类型",
+            type=FORBIDDEN,
+            title="Not allowed 无权限",
+        )
+
+
 # -- endpoints -----------------------------------------------------------------------------
 @router.post("/observations", response_model=ObservationWriteResult)
 def write_observations(
-    body: ObservationBatch, principal: Writer, store: WriterStore
+    request: Request, body: ObservationBatch, principal: Writer, store: WriterStore
 ) -> ObservationWriteResult:
     """Store observations (editors: their city's sites only; admins: any).
 
     Each row is validated like an imported file (unknown site or parameter, unit that does
-    not convert, not a number, negative or implausible value, the same key twice): bad rows are
+    not convert, not a number, negative or implausible value, a time outside the plausibility
+    window (`implausible_time`: by default before 2000-01-01 or more than a day ahead of the
+    clock), the same key twice): bad rows are
     answered in `rejected` with their reasons and kept in the store's rejected records; good
     rows are upserted (the later value wins). A request naming any site of another city is
     refused whole (403) and writes nothing.
@@ -246,7 +275,10 @@ def write_observations(
     rows = body.rows
     cities = site_cities(store.con, sorted({row.site_id for row in rows}))
     _check_sites(principal, cities)
-    validated = validate_observations(_candidates(rows), set(cities), catalog.parameters())
+    window = request.app.state.limits.window()  # issue 13: no 2099 or 1900 values
+    validated = validate_observations(
+        _candidates(rows), set(cities), catalog.parameters(), time_window=window
+    )
     label = f"api:{principal.name}" + (f" {body.source}" if body.source else "")
     batch_id = store.begin_batch("api", label)
     counts = store.write_observations(validated.good, batch_id)
@@ -354,6 +386,7 @@ def create_site(body: SiteIn, principal: Writer, store: WriterStore) -> Site:
     """Register a site (editors: in their city only)."""
     city = _known_city(body.city_code, "city_code")
     authorize(principal, "write", city, f"site {body.site_id}")
+    _check_location(city, body.lon, body.lat)
     if site_cities(store.con, [body.site_id]):
         raise ProblemError(409, f"site {body.site_id!r} exists already; PATCH it instead")
     store.upsert_sites(pd.DataFrame([body.model_dump()]), f"api:{principal.name}")
@@ -383,14 +416,19 @@ def update_site(
     if "city_code" in changes:
         changes["city_code"] = _known_city(changes["city_code"], "city_code")
         authorize(principal, "write", changes["city_code"], f"site {site_id}")
+    if "kind" in changes:
+        _check_kind_change(principal, site_id, str(row["kind"]), changes["kind"])
     merged = {
         k: row[k]
         for k in ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
     }
     merged["attributes"] = json.loads(row["attributes"]) if row["attributes"] else None
     merged.update(changes)
+    if {"city_code", "lon", "lat"} & set(changes):
+        _check_location(int(merged["city_code"]), merged["lon"], merged["lat"])
     store.upsert_sites(pd.DataFrame([merged]), f"api:{principal.name}")
-    accounts.audit(store.con, principal, "sites.update", site_id, int(merged["city_code"]), changes)
+    audited = {**changes, **({"kind_before": row["kind"]} if "kind" in changes else {})}
+    accounts.audit(store.con, principal, "sites.update", site_id, int(merged["city_code"]), audited)
     site = _site(store, site_id)
     assert site is not None
     return site

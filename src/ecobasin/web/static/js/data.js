@@ -6,7 +6,9 @@ import {
 } from "./common.js";
 
 const PREVIEW_ROWS = 100;
-const DOWNLOAD_ROWS = 100000;
+// the public may download pages of at most 10000 rows (public_page_rows); signed-in users 100000
+const SIGNED_IN = Boolean(document.querySelector('meta[name="csrf-token"]')?.content);
+const DOWNLOAD_ROWS = SIGNED_IN ? 100000 : 10000;
 const form = document.getElementById("data-form");
 const siteSelect = document.getElementById("site-select");
 let sites = [];
