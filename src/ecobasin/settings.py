@@ -7,6 +7,7 @@ names below (``db = "data/region.duckdb"``, ``region = "chengdu_plain"``, ``port
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 from pydantic_settings import (
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated
     #: at the first start and kept in the store (ecobasin.web.security.accounts.session_key).
     secret_key: str | None = None
+    #: HJ 212 gateway: no DataTime before this (China Standard Time) is acknowledged
+    #: (ECOBASIN_GATEWAY_DATATIME_EARLIEST; docs/gateway.md, "DataTime window").
+    gateway_datatime_earliest: datetime = datetime(2000, 1, 1)
+    #: [s] ... nor one later than the receive time plus this (ECOBASIN_GATEWAY_DATATIME_AHEAD_S).
+    gateway_datatime_ahead_s: int = 86_400
 
     @classmethod
     def settings_customise_sources(
