@@ -225,17 +225,20 @@ def test_disk_full_mid_run_then_freed_with_kill_9_stores_every_ack_once(tmp_path
         thread.start()
     alarms_seen = 0
     total = DEVICES * PER_DEVICE
+    deadline = time.monotonic() + PATIENCE * 8  # a safety net against a hang, not a speed test
     try:
         for round_ in range(4):
             target = total * (round_ + 1) // 6
-            while sum(map(len, acked)) < target and any(t.is_alive() for t in devices):
+            while sum(map(len, acked)) < target and time.monotonic() < deadline:
                 time.sleep(0.02)
+            assert sum(map(len, acked)) >= target, "the devices got no acks"
             # the disk fills: a few hundred bytes more fit in the raw log's segment
             limit = _newest_segment_size(raw) + rng.randrange(0, 600)
             resource.prlimit(gateway.front_pid(), resource.RLIMIT_FSIZE, (limit, -1))
-            while not gateway.alarmed():
+            while not gateway.alarmed() and time.monotonic() < deadline:
                 time.sleep(0.02)
-            alarms_seen += 1
+            alarms_seen += gateway.alarmed()
+            assert gateway.process.poll() is None, "the gateway died when the disk filled"
             if rng.random() < 0.5:  # killed while full, at a random moment
                 time.sleep(rng.uniform(0.0, 0.3))
                 gateway.process.send_signal(signal.SIGKILL)
@@ -265,3 +268,47 @@ def test_disk_full_mid_run_then_freed_with_kill_9_stores_every_ack_once(tmp_path
     store.close()
     assert len(counts) == total  # every acknowledged message is in the store ...
     assert (counts["n"] == 1).all()  # ... exactly once
+
+
+def test_live_status_shows_the_raw_log_alarm_while_the_disk_is_full(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ecobasin import catalog
+    from ecobasin.live import LiveFeed, register_fleet
+    from ecobasin.web.app import create_app
+    from ecobasin.web.security import accounts
+
+    region = catalog.load_region()
+    db = tmp_path / "alarm.duckdb"
+    feed = LiveFeed(gateway_port=0, enterprises=2, seed=5, refresh_every=0.5, speedup=120.0)
+    with Store(db) as store:
+        store.sync_catalog(region)
+        register_fleet(store, feed, region)
+        accounts.create_user(store.con, "viewer", "viewer", None, "password-viewer-1")
+        token = accounts.create_token(store.con, "viewer", "tests")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def status(client: TestClient) -> dict[str, object]:
+        body: dict[str, object] = client.get("/api/v1/gateway/status", headers=headers).json()
+        return body
+
+    with TestClient(create_app(db, region, live=feed)) as client:
+        gateway = client.app.state.live.gateway  # type: ignore[attr-defined]
+        deadline = time.monotonic() + PATIENCE * 4  # a safety net, not a speed test
+        while gateway.stats.logged == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status(client)["alarms"] == []
+        front = gateway._process.pid
+        limit = _newest_segment_size(tmp_path / "alarm.duckdb.rawlog")
+        resource.prlimit(front, resource.RLIMIT_FSIZE, (limit, -1))  # the disk is full
+        while not status(client)["alarms"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        full = status(client)
+        resource.prlimit(front, resource.RLIMIT_FSIZE, (-1, -1))  # freed
+        acked = int(full["acked"])  # type: ignore[call-overload]
+        while status(client)["acked"] == acked and time.monotonic() < deadline:
+            time.sleep(0.1)
+        freed = status(client)
+    assert full["alarms"] == ["raw_log_unwritable"]
+    assert int(full["raw_log_errors"]) >= 1  # type: ignore[call-overload]
+    assert freed["alarms"] == [] and int(freed["acked"]) > acked  # type: ignore[call-overload]

@@ -473,7 +473,8 @@ class Gateway:
         rejects: list[RejectEvent] = []
         deadline: float | None = None
         while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wake = self._next_maintenance if deadline is None else deadline
+            timeout = max(0.0, wake - time.monotonic())
             try:
                 message = control.recv() if control.poll(timeout) else _DUE
             except (EOFError, OSError):
