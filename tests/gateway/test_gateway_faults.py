@@ -198,3 +198,46 @@ def test_writer_settings_window_is_configurable(tmp_path: Path) -> None:
     assert load_settings().gateway_datatime_earliest == datetime(2000, 1, 1)
     assert load_settings().gateway_datatime_ahead_s == 86_400
     del tmp_path
+
+
+def test_sigterm_and_ctrl_c_end_serve_with_its_gateway_without_traceback(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    db = tmp_path / "serve.duckdb"
+    store = new_store(db)
+    add_device(store, "DEV1")
+    store.close()
+    for n, signum in enumerate((signal.SIGTERM, signal.SIGINT)):
+        ports = []
+        for _ in range(2):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                ports.append(probe.getsockname()[1])
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, "serve", "--db", str(db), "--port", str(ports[0]),
+             "--gateway", "--gateway-port", str(ports[1])],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120  # a safety net for the start, not a speed test
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", ports[1]), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.2)
+            client = Client(ports[1])
+            client.send(POISON_EPOCH)
+            client.send(_good(7 + n))
+            assert client.replies(1) == [inspect_packet(_good(7 + n)).response]
+            process.send_signal(signum)
+            code = process.wait(STOP_WITHIN)
+        finally:
+            process.kill()
+            assert process.stderr is not None
+            err = process.stderr.read()
+            process.stderr.close()
+        assert "Traceback" not in err, err
+        assert code in (0, -signum), err  # uvicorn re-raises the signal once it has stopped

@@ -38,4 +38,7 @@ def serve(
         else (catalog.load_region(region))
     )
     Store(db_path).close()  # fail here, with StoreBusyError, rather than inside uvicorn
-    uvicorn.run(create_app(db_path, served, live), host=host, port=port)
+    # bounded: SIGTERM / Ctrl+C end the server within 10 s even with open connections (issue 12)
+    uvicorn.run(
+        create_app(db_path, served, live), host=host, port=port, timeout_graceful_shutdown=3
+    )
