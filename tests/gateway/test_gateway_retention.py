@@ -114,3 +114,20 @@ def test_dedup_keys_are_pruned_on_schedule(store, tmp_path: Path) -> None:
         assert query(store, "SELECT count(*) AS n FROM observations")["n"][0] == 1
     finally:
         server.stop()
+
+
+def test_a_format_1_log_is_read_and_continued_in_a_format_2_segment(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    directory = tmp_path / "raw"
+    directory.mkdir()
+    body = struct.pack("<QqH", 1, 0, 3) + b"p:1" + _frame(1)
+    v1 = b"ECOBASIN-RAWLOG 1 " + b"a" * 32 + b"\n" + struct.pack("<II", len(body), zlib.crc32(body))
+    (directory / "seg-0000000000000001.log").write_bytes(v1 + body)
+    raw_log = RawLog.open(directory)
+    assert raw_log.last_seq == 1
+    raw_log.write(encode_record(2, NOW, "p:1", _frame(2)), 2, 2)
+    raw_log.close()
+    assert [(r.seq, r.frame) for r in read_records(directory)] == [(1, _frame(1)), (2, _frame(2))]
+    assert len(list(directory.glob("seg-*.log"))) == 2

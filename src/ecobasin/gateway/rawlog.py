@@ -425,6 +425,8 @@ class RawLog:
                 break
         newest = files[-1]
         if newest_version != 2:  # never append version-2 records to a version-1 segment
+            if newest.stat().st_size <= _HEADER_LEN:  # an empty one would clash by name
+                newest.unlink()
             raw_log._start_segment(raw_log.last_seq + 1)
             return raw_log
         raw_log._fd = os.open(newest, os.O_WRONLY | os.O_APPEND)
