@@ -590,6 +590,49 @@ def restart_run(size_gb: float, work: Path) -> dict[str, Any]:
     }
 
 
+def profile_writer(seed: int, devices: int = 200, per_device: int = 60) -> None:
+    """cProfile of :meth:`StoreWriter.write` on 5,000-record batches of the simulator's frames
+    (realistic: ~7.5 values each), in this process on a temp store; top functions on stdout."""
+    import cProfile
+    import pstats
+
+    from ecobasin.gateway import register_devices
+    from ecobasin.gateway.rawlog import RawRecord
+    from ecobasin.gateway.writer import StoreWriter
+    from ecobasin.store import Store
+
+    region = catalog.load_region("chengdu_plain")
+    sites, registry = simulated_fleet(devices, seed, region)
+    with tempfile.TemporaryDirectory(prefix="gwprofile-") as tmp:
+        store = Store(Path(tmp) / "profile.duckdb")
+        store.sync_catalog(region)
+        store.upsert_sites(sites, source="simulator")
+        register_devices(store, registry)
+        frames = [
+            f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev
+        ]
+        now = datetime.now(UTC)
+        records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
+        writer = StoreWriter(store, "profile")
+        batches = [records[i : i + 5_000] for i in range(0, len(records), 5_000)]
+        writer.write(batches[0])  # warm: catalog caches, first transaction
+        load = os.getloadavg()
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        for batch in batches[1:]:
+            writer.write(batch)
+        profile.disable()
+        took = time.perf_counter() - started
+        store.close()
+    written = len(records) - len(batches[0])
+    console.print(
+        f"writer: {written:,} records in {took:.2f} s under cProfile = "
+        f"{took / written * 1e6:,.0f} µs/record; load average {load} → {os.getloadavg()}"
+    )
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -612,7 +655,11 @@ def main() -> None:
     ap.add_argument(
         "--restart-gb", type=float, default=None, help="only time a restart on a log this big"
     )
+    ap.add_argument("--profile-writer", action="store_true", help="only profile the writer")
     args = ap.parse_args()
+    if args.profile_writer:
+        profile_writer(args.seed)
+        return
     if args.restart_gb is not None:
         load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="gwrestart-") as tmp:

@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.gateway.datatime import DataTimeWindow, implausible_reason
+from ecobasin.gateway.datatime import DataTimeWindow, data_time_of, implausible_reason
 from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
@@ -319,7 +319,8 @@ class StoreWriter:
     def _refusal(self, record: RawRecord, message: Message) -> str | None:
         """Why a record is refused for its DataTime (the front's mark, or the same window
         applied at its receive time); None when it is not."""
-        data_time = message.cp.get("DataTime")
+        raw_time = data_time_of(record.frame)  # not ``message.cp``: it builds a dict per call
+        data_time = None if raw_time is None else raw_time.decode("ascii", "replace")
         if record.refused:
             why = None
             if self.datatime_window is not None:
