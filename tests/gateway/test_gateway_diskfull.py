@@ -22,7 +22,7 @@ from typing import IO
 import pandas as pd
 from gateway_helpers import PATIENCE, add_device, new_store, upload
 
-from ecobasin.gateway import read_records
+from ecobasin.gateway import read_records, replay
 from ecobasin.gateway.rawlog import ScanReport
 from ecobasin.store import Store
 
@@ -97,6 +97,11 @@ def test_reader_skips_damage_only_when_a_later_record_proves_resync(tmp_path: Pa
     scan = ScanReport()
     assert [r.seq for r in read_records(tmp_path / "raw", report=scan)] == [1, 3]
     assert scan.damaged == 1
+    store = new_store(tmp_path / "r.duckdb")
+    add_device(store, "DEV1")
+    replayed = replay(store, tmp_path / "raw")  # the replay says what it skipped
+    store.close()
+    assert (replayed.records, replayed.damaged) == (2, 1)
     # damage in the last record has no later record to prove resync: a torn tail, not skipped
     data = bytearray(segment.read_bytes())
     data[middle] ^= 0xFF

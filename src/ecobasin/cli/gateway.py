@@ -217,7 +217,7 @@ def replay_command(
     console.print(
         f"records 记录 {report.records:,}; messages stored 入库报文 {report.messages:,}; "
         f"observations 观测值 {report.observations:,}; duplicates 重复 {report.duplicates:,}; "
-        f"rejected 拒收 {rejected}"
+        f"rejected 拒收 {rejected}; damaged records skipped 损坏记录跳过 {report.damaged:,}"
     )
 
 

@@ -43,6 +43,7 @@ from ecobasin.gateway.rawlog import (
     SEGMENT_BYTES,
     RawLog,
     RawRecord,
+    ScanReport,
     decode_records,
     prune_segments,
     read_records,
@@ -452,7 +453,8 @@ class Gateway:
         """Write the raw-log records past the store's checkpoint (a crash's tail)."""
         batch: list[RawRecord] = []
         total = 0
-        for record in read_records(self.config.raw_log, after=writer.checkpoint):
+        scan = ScanReport()
+        for record in read_records(self.config.raw_log, after=writer.checkpoint, report=scan):
             batch.append(record)
             if len(batch) >= self.config.write_batch:
                 self._account(writer.write(batch))
@@ -463,6 +465,8 @@ class Gateway:
             total += len(batch)
         if total:
             log.info("recovered %d raw-log records into the store", total)
+        if scan.damaged:
+            log.warning("raw log: %d damaged records skipped at start", scan.damaged)
         return total
 
     def _writer_loop(self, writer: StoreWriter, control: Connection) -> None:

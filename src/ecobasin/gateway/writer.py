@@ -85,6 +85,7 @@ class WriteReport:
     rejected: Counter[str] = field(default_factory=Counter)
     other: int = 0  # logged frames that carry no observations (1062, 2021, 9011 …)
     last_seq: int = 0
+    damaged: int = 0  # damaged raw-log records skipped by the reader (resynchronised after)
 
     def __iadd__(self, other: WriteReport) -> WriteReport:
         self.records += other.records
@@ -93,6 +94,7 @@ class WriteReport:
         self.duplicates += other.duplicates
         self.rejected.update(other.rejected)
         self.other += other.other
+        self.damaged += other.damaged
         self.last_seq = max(self.last_seq, other.last_seq)
         return self
 
