@@ -116,7 +116,12 @@ def serve(
         typer.Option("--dedup-days", help="Dedup window (days) 去重窗口."),
     ] = 7.0,
 ) -> None:
-    """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关."""
+    """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
+
+    Frames whose DataTime is before ECOBASIN_GATEWAY_DATATIME_EARLIEST (2000-01-01) or more than
+    ECOBASIN_GATEWAY_DATATIME_AHEAD_S (86400) after their arrival get no reply and are kept
+    aside (implausible_datatime); settings may also live in ecobasin.toml.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if fsync not in FSYNC_POLICIES:
