@@ -15,6 +15,12 @@ Processes (the machine's cores are shared by all of them, as in production on on
   open loop at 2,000 messages/s for the ack latency; then it is stopped and the store is
   counted (``gateway_messages``: one row per data message, ``observations``).
 
+Restart (``--restart-gb 1``, issue 12): a raw log of that size (64 MiB segments) whose store
+checkpoint is 1,000 records before its end; the time from ``Gateway.start()`` to listening
+(torn-tail check, recovery of the 1,000 records, front process up) against the named baseline
+"scan the whole log once" (every segment read and every record checked, as the start-up did
+before issue 12).
+
 Load generator (:func:`ecobasin.gateway.loadgen.blast`): every simulated device is one TCP
 connection with pre-encoded frames (real-time, 10-minute, hourly and daily uploads from
 :mod:`ecobasin.gateway.simulator`, every frame a distinct message), ``--window`` frames in flight
@@ -40,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -505,6 +512,127 @@ def report(results: dict[str, Any]) -> None:
         results["floors"] = floors
 
 
+def restart_run(size_gb: float, work: Path) -> dict[str, Any]:
+    """Time a gateway start on a raw log of ``size_gb`` GiB against reading the whole log."""
+    import pandas as pd
+
+    from ecobasin import catalog
+    from ecobasin.gateway import Gateway, GatewayConfig, RawLog, rawlog, register_devices
+    from ecobasin.gateway.rawlog import encode_record
+    from ecobasin.ingest.hj212 import encode_message
+    from ecobasin.store import Store
+    from ecobasin.store import gateway as gateway_sql
+
+    raw = work / "restart.rawlog"
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    items = {f"a{n:05d}-Rtd": f"{n}.5" for n in range(30)}
+    template = encode_message(
+        {"QN": "20240101000000000", "ST": "22", "CN": "2011", "PW": "123456", "MN": "RESTART1",
+         "Flag": "5"},
+        {"DataTime": "20240101000000", **items},
+    )  # fmt: skip
+    chunk = 20_000
+    record_bytes = len(encode_record(1, now, "127.0.0.1:50000", template))
+    total = int(size_gb * 2**30 / record_bytes)
+    console.print(f"writing a {size_gb:g} GiB raw log ({total:,} records) …")
+    raw_log = RawLog.open(raw)
+    for first in range(1, total + 1, chunk):
+        last = min(total, first + chunk - 1)
+        data = b"".join(
+            encode_record(seq, now, "127.0.0.1:50000", template) for seq in range(first, last + 1)
+        )
+        raw_log.write(data, first, last)
+    raw_log.close()
+    db = work / "restart.duckdb"
+    store = Store(db)
+    store.sync_catalog(catalog.load_region())
+    store.upsert_sites(
+        pd.DataFrame({"site_id": ["R1"], "kind": "air_station", "level": "enterprise",
+                      "city_code": 510100, "name_zh": None, "name_en": None, "lon": None,
+                      "lat": None}),
+        source="bench",
+    )  # fmt: skip
+    register_devices(store, pd.DataFrame([{"mn": "RESTART1", "password": "123456",
+                                           "site_id": "R1"}]))  # fmt: skip
+    gateway_sql.set_checkpoint(store, RawLog.open(raw).log_id, total - 1_000)
+    log_bytes = sum(f.stat().st_size for f in raw.glob("seg-*.log"))
+
+    subprocess.run(["sync"], check=True)  # the same page-cache state for both timings
+    started = time.perf_counter()
+    read = scanned = 0
+    for segment in sorted(raw.glob("seg-*.log")):  # the start-up before issue 12: every record
+        data = segment.read_bytes()
+        read += len(data)
+        scanned += sum(1 for _ in rawlog._scan(data, rawlog._HEADER_LEN, 2))
+    baseline = time.perf_counter() - started
+
+    async def start_stop() -> tuple[float, int]:
+        gateway = Gateway(store, GatewayConfig(port=0, raw_log=raw))
+        began = time.perf_counter()
+        await gateway.start()
+        took = time.perf_counter() - began
+        recovered = gateway.stats.recovered
+        await gateway.stop()
+        return took, recovered
+
+    took, recovered = asyncio.run(start_stop())
+    store.close()
+    return {
+        "log_bytes": log_bytes,
+        "segments": len(list(raw.glob("seg-*.log"))),
+        "records": total,
+        "recovered": recovered,
+        "start_s": took,
+        "baseline_scan_whole_log_s": baseline,
+        "baseline_bytes": read,
+        "baseline_records": scanned,
+        "ratio_start_to_baseline": took / baseline if baseline else None,
+    }
+
+
+def profile_writer(seed: int, devices: int = 200, per_device: int = 60) -> None:
+    """cProfile of :meth:`StoreWriter.write` on 5,000-record batches of the simulator's frames
+    (realistic: ~7.5 values each), in this process on a temp store; top functions on stdout."""
+    import cProfile
+    import pstats
+
+    from ecobasin.gateway import register_devices
+    from ecobasin.gateway.rawlog import RawRecord
+    from ecobasin.gateway.writer import StoreWriter
+    from ecobasin.store import Store
+
+    region = catalog.load_region("chengdu_plain")
+    sites, registry = simulated_fleet(devices, seed, region)
+    with tempfile.TemporaryDirectory(prefix="gwprofile-") as tmp:
+        store = Store(Path(tmp) / "profile.duckdb")
+        store.sync_catalog(region)
+        store.upsert_sites(sites, source="simulator")
+        register_devices(store, registry)
+        frames = [
+            f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev
+        ]
+        now = datetime.now(UTC)
+        records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
+        writer = StoreWriter(store, "profile")
+        batches = [records[i : i + 5_000] for i in range(0, len(records), 5_000)]
+        writer.write(batches[0])  # warm: catalog caches, first transaction
+        load = os.getloadavg()
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        for batch in batches[1:]:
+            writer.write(batch)
+        profile.disable()
+        took = time.perf_counter() - started
+        store.close()
+    written = len(records) - len(batches[0])
+    console.print(
+        f"writer: {written:,} records in {took:.2f} s under cProfile = "
+        f"{took / written * 1e6:,.0f} µs/record; load average {load} → {os.getloadavg()}"
+    )
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -524,7 +652,25 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--no-gateway", action="store_true", help="codec and bare server only")
+    ap.add_argument(
+        "--restart-gb", type=float, default=None, help="only time a restart on a log this big"
+    )
+    ap.add_argument("--profile-writer", action="store_true", help="only profile the writer")
     args = ap.parse_args()
+    if args.profile_writer:
+        profile_writer(args.seed)
+        return
+    if args.restart_gb is not None:
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="gwrestart-") as tmp:
+            restart = restart_run(args.restart_gb, Path(tmp))
+        restart["load_before"], restart["load_after"] = load_before, os.getloadavg()
+        console.print_json(data=restart)
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"gateway_restart_{time.strftime('%Y%m%dT%H%M%S')}.json"
+        path.write_text(json.dumps(restart, indent=2))
+        console.print(f"results → {path}")
+        return
     if args.quick:
         args.duration, args.warmup = 3.0, 1.0
     per_device = math.ceil(args.max_rate * (args.duration + args.warmup) / args.devices) + 5

@@ -7,6 +7,7 @@ names below (``db = "data/region.duckdb"``, ``region = "chengdu_plain"``, ``port
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     #: Password verifications (Argon2id, 64 MiB each) at once (ECOBASIN_SIGNIN_SLOTS); unset:
     #: half the machine's cores, 1 to 4 (ecobasin.web.security.ratelimit.default_slots).
     signin_slots: int | None = Field(default=None, ge=1, le=64)
+    #: HJ 212 gateway: no DataTime before this (China Standard Time) is acknowledged
+    #: (ECOBASIN_GATEWAY_DATATIME_EARLIEST; docs/gateway.md, "DataTime window").
+    gateway_datatime_earliest: datetime = datetime(2000, 1, 1)
+    #: [s] ... nor one later than the receive time plus this (ECOBASIN_GATEWAY_DATATIME_AHEAD_S).
+    gateway_datatime_ahead_s: int = 86_400
 
     @classmethod
     def settings_customise_sources(

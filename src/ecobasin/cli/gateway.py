@@ -10,6 +10,7 @@ import asyncio
 import json
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from ecobasin.gateway import (
     DeviceError,
     Gateway,
     GatewayConfig,
+    GatewayStats,
     RawLogError,
     default_raw_log,
     log_id_of,
@@ -85,8 +87,41 @@ def serve(
     status_every: Annotated[
         float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
     ] = 10.0,
+    segment_mib: Annotated[
+        int,
+        typer.Option("--segment-mib", min=1, help="Raw-log segment size (MiB) 日志分段大小."),
+    ] = 64,
+    segment_hours: Annotated[
+        float,
+        typer.Option("--segment-hours", help="Raw-log segment age before rotating (h) 分段时长."),
+    ] = 24.0,
+    retention_days: Annotated[
+        float,
+        typer.Option(
+            "--retention-days",
+            help="Delete (or archive) stored raw-log segments older than this (days; 0: keep "
+            "all) 原始日志保留天数.",
+        ),
+    ] = 30.0,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            help="Move retired segments here instead of deleting them 归档目录.",
+            show_default=False,
+        ),
+    ] = None,
+    dedup_days: Annotated[
+        float,
+        typer.Option("--dedup-days", help="Dedup window (days) 去重窗口."),
+    ] = 7.0,
 ) -> None:
-    """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关."""
+    """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
+
+    Frames whose DataTime is before ECOBASIN_GATEWAY_DATATIME_EARLIEST (2000-01-01) or more than
+    ECOBASIN_GATEWAY_DATATIME_AHEAD_S (86400) after their arrival get no reply and are kept
+    aside (implausible_datatime); settings may also live in ecobasin.toml.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if fsync not in FSYNC_POLICIES:
@@ -100,6 +135,13 @@ def serve(
         max_connections=max_connections,
         idle_timeout=idle_timeout,
         lenient=lenient,
+        datatime_earliest=config.gateway_datatime_earliest,
+        datatime_ahead=timedelta(seconds=config.gateway_datatime_ahead_s),
+        segment_bytes=segment_mib * 1024 * 1024,
+        segment_max_age=segment_hours * 3600.0,
+        retention=timedelta(days=retention_days) if retention_days > 0 else None,
+        archive=archive,
+        dedup_window=timedelta(days=dedup_days),
     )
     with open_store(config) as store:
         asyncio.run(_serve(Gateway(store, gateway_config), status_every))
@@ -130,17 +172,23 @@ async def _serve(gateway: Gateway, status_every: float) -> None:
             now = time.monotonic()
             rate = (stats.frames - last_frames) / (now - last_time)
             last_frames, last_time = stats.frames, now
-            console.print(
-                f"connections 连接 {stats.connections}  msgs/s 报文/秒 {rate:,.0f}  "
-                f"acked 应答 {stats.acked:,}  stored 入库 {stats.stored:,}  "
-                f"duplicates 重复 {stats.duplicates:,}  rejected 拒收 {stats.rejected:,}  "
-                f"refused 拒绝 {stats.refused:,}"
-            )
+            console.print(status_line(stats, rate))
     console.print("stopping 正在停止 …")
     await gateway.stop()
     console.print(
         f"stopped 已停止: frames 报文 {stats.frames:,}, stored 入库 {stats.stored:,}, "
         f"rejected 拒收 {stats.rejected:,}"
+    )
+
+
+def status_line(stats: GatewayStats, rate: float) -> str:
+    """The periodic status line, alarms first (``raw_log_unwritable``: no acks now)."""
+    alarms = "".join(f"ALARM 告警 {name} 原始日志不可写  " for name in stats.alarms)
+    return (
+        f"{alarms}connections 连接 {stats.connections}  msgs/s 报文/秒 {rate:,.0f}  "
+        f"acked 应答 {stats.acked:,}  stored 入库 {stats.stored:,}  "
+        f"duplicates 重复 {stats.duplicates:,}  rejected 拒收 {stats.rejected:,}  "
+        f"refused 拒绝 {stats.refused:,}  raw-log errors 日志写错误 {stats.raw_log_errors:,}"
     )
 
 
@@ -174,7 +222,7 @@ def replay_command(
     console.print(
         f"records 记录 {report.records:,}; messages stored 入库报文 {report.messages:,}; "
         f"observations 观测值 {report.observations:,}; duplicates 重复 {report.duplicates:,}; "
-        f"rejected 拒收 {rejected}"
+        f"rejected 拒收 {rejected}; damaged records skipped 损坏记录跳过 {report.damaged:,}"
     )
 
 

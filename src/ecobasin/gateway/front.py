@@ -41,11 +41,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ecobasin.gateway.datatime import DataTimeWindow, data_time_of, implausible_reason
 from ecobasin.gateway.rawlog import RawLog, encode_raw
 from ecobasin.ingest.hj212.codec import Message, read_head, read_segment, reply_for
 from ecobasin.ingest.hj212.crc import CrcMode
@@ -62,6 +63,8 @@ REJECTS_PER_CONNECTION = 100
 READ_SIZE = 64 * 1024
 #: [s] How often changed counters are sent to the parent between records.
 STATS_EVERY = 0.25
+#: [s] Pause after a failed raw-log write before the next attempt (disk full: no busy loop).
+RAW_LOG_RETRY = 0.2
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _PR_SET_PDEATHSIG = 1
 
@@ -90,7 +93,15 @@ class GatewayStats:
     nonstandard_crc: int = 0  # frames accepted under a device's Modbus CRC mode
     write_errors: int = 0
     recovered: int = 0  # raw-log records written to the store at start
+    raw_log_errors: int = 0  # raw-log writes or fsyncs that failed (nothing acked for them)
+    raw_log_unwritable: bool = False  # alarm: the last raw-log write failed (no acks now)
     reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def alarms(self) -> list[str]:
+        """Alarms raised now (``raw_log_unwritable``: disk full or I/O error under the raw log;
+        the devices get no acks and resend)."""
+        return ["raw_log_unwritable"] if self.raw_log_unwritable else []
 
     def count(self, code: str, n: int = 1) -> None:
         self.reasons[code] = self.reasons.get(code, 0) + n
@@ -115,10 +126,15 @@ class _GroupCommit:
     """
 
     def __init__(
-        self, raw_log: RawLog, policy: str, interval: float, durable: Callable[[bytes], None]
+        self,
+        raw_log: RawLog,
+        policy: str,
+        interval: float,
+        durable: Callable[[bytes], None],
+        stats: GatewayStats,
     ) -> None:
         self.raw_log, self.policy, self.interval = raw_log, policy, interval
-        self.durable = durable
+        self.durable, self.stats = durable, stats
         self.buffer = bytearray()
         self.first = 0
         self.future: asyncio.Future[None] | None = None
@@ -129,9 +145,11 @@ class _GroupCommit:
         self.closing = False
         self.task: asyncio.Task[None] | None = None
 
-    def append(self, peer: bytes, frame: bytes, micros: int) -> asyncio.Future[None]:
+    def append(
+        self, peer: bytes, frame: bytes, micros: int, refused: str = ""
+    ) -> asyncio.Future[None]:
         self.seq += 1
-        self.buffer += encode_raw(self.seq, micros, peer, frame)
+        self.buffer += encode_raw(self.seq, micros, peer, frame, refused)
         if self.future is None:
             self.first = self.seq
             self.future = asyncio.get_running_loop().create_future()
@@ -151,23 +169,46 @@ class _GroupCommit:
             self.buffer, self.future = bytearray(), None
             try:
                 await loop.run_in_executor(None, self._write, data, first, last)
-            except OSError as error:  # disk full, I/O error: nothing is acknowledged
-                log.error("raw log write failed: %s", error)
-                future.set_exception(error)
+            except OSError as error:  # disk full, I/O error: nothing of it is acknowledged
+                self._failed(error, future)
+                await asyncio.sleep(RAW_LOG_RETRY)  # the devices resend; no busy loop meanwhile
+                if self.future is not None:
+                    self.wake.set()
                 continue
+            if self.stats.raw_log_unwritable:
+                log.warning("raw log writable again: acknowledging from record %d on", first)
+            self.stats.raw_log_unwritable = False
             self.durable_seq = last
             self.durable(data)  # queued for the parent before any ack of these records
             future.set_result(None)
             if self.future is not None:
                 self.wake.set()
 
+    def _failed(self, error: OSError, future: asyncio.Future[None]) -> None:
+        """A write or fsync failed: raise the alarm, fail the batch's future (no ack)."""
+        if not self.stats.raw_log_unwritable:
+            log.error(
+                "raw_log_unwritable: raw-log write failed (%s); no acks until it works", error
+            )
+        self.stats.raw_log_errors += 1
+        self.stats.raw_log_unwritable = True
+        future.set_exception(error)
+        future.exception()  # retrieved: sessions that stopped waiting leave no warning
+
     def _write(self, data: bytes, first: int, last: int) -> None:
+        """Append and (by policy) fsync; a failed fsync under ``batch`` drops the records
+        again, so nothing unacknowledged and torn stays before the next ones."""
         self.raw_log.write(data, first, last)
         now = time.monotonic()
         if self.policy == "batch" or (
             self.policy == "interval" and now - self.last_sync >= self.interval
         ):
-            self.raw_log.sync()
+            try:
+                self.raw_log.sync()
+            except OSError:
+                if self.policy == "batch":
+                    self.raw_log.discard_last_write()
+                raise
             self.last_sync = now
 
     async def close(self) -> None:
@@ -186,6 +227,10 @@ class _Front:
         self.max_connections: int = setup["max_connections"]
         self.max_queued: int = setup["max_queued"]
         self.lenient: bool = setup["lenient"]
+        self.window = DataTimeWindow(
+            datetime.fromisoformat(setup["datatime_earliest"]),
+            timedelta(seconds=setup["datatime_ahead"]),
+        )
         self.devices = _devices(setup["devices"])
         self.written_seq: int = setup["written_seq"]
         self.stats = GatewayStats()
@@ -241,12 +286,15 @@ class _Front:
         sender = threading.Thread(target=self._sender, name="front-sender", daemon=True)
         sender.start()
         setup = self.setup
-        raw_log = RawLog.open(Path(setup["raw_log"]), setup["segment_bytes"])
+        raw_log = RawLog.open(
+            Path(setup["raw_log"]), setup["segment_bytes"], setup["segment_max_age"]
+        )
         commit = _GroupCommit(
             raw_log,
             setup["fsync"],
             setup["fsync_interval"],
             lambda data: self.send("records", data, self.snapshot()),
+            self.stats,
         )
         self.commit = commit
         commit.task = asyncio.create_task(commit.run())
@@ -354,7 +402,10 @@ class _Session:
                 if reply is not None:
                     replies.append(reply)
             if pending is not None:
-                await pending  # the records are durable: only now acknowledge
+                try:
+                    await pending  # the records are durable: only now acknowledge
+                except OSError:  # raw log unwritable: no ack, the device resends
+                    replies = []
             if replies:
                 writer.write(b"".join(replies))
                 front.stats.acked += len(replies)
@@ -395,6 +446,13 @@ class _Session:
             self.reject(code, problems, _text(frame.raw), head)
             return None, None
         assert front.commit is not None
+        implausible = implausible_reason(
+            data_time_of(frame.segment), datetime.fromtimestamp(micros / 1e6, UTC), front.window
+        )
+        if implausible is not None:  # logged, marked refused, no reply (datatime.py, §6.5)
+            stats.refused += 1
+            front.commit.append(self.peer_bytes, frame.raw, micros, "implausible_datatime")
+            return None, None
         future = front.commit.append(self.peer_bytes, frame.raw, micros)
         stats.logged += 1
         return reply_for(head), future
@@ -467,6 +525,7 @@ def main(argv: list[str]) -> int:
     listen_fd, control_fd, parent_pid = (int(a) for a in argv)
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past RLIMIT_FSIZE a write fails (EFBIG)
     logging.basicConfig(level=logging.WARNING, format="gateway front: %(message)s")
     control = Connection(control_fd)
     listener = socket.socket(fileno=listen_fd)

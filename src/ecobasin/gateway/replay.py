@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ecobasin.gateway.rawlog import log_id_of, read_records
+from ecobasin.gateway.rawlog import ScanReport, log_id_of, read_records
 from ecobasin.gateway.writer import AfterWrite, StoreWriter, WriteReport
 from ecobasin.store import Store
 
@@ -47,7 +47,8 @@ def replay(
     Returns
     -------
     WriteReport
-        What was written (nothing when the store already holds the whole log).
+        What was written (nothing when the store already holds the whole log), with the
+        damaged records the reader skipped (``damaged``).
 
     Raises
     ------
@@ -56,8 +57,9 @@ def replay(
     """
     writer = StoreWriter(store, log_id_of(raw_log), after_write=after_write, lenient=lenient)
     report = WriteReport()
+    scan = ScanReport()
     pending = []
-    for record in read_records(raw_log, after=writer.checkpoint):
+    for record in read_records(raw_log, after=writer.checkpoint, report=scan):
         pending.append(record)
         if len(pending) >= batch:
             report += writer.write(pending)
@@ -68,6 +70,7 @@ def replay(
         report += writer.write(pending)
         if progress:
             progress(len(pending))
+    report.damaged = scan.damaged
     return report
 
 

@@ -30,16 +30,27 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import ecobasin
+from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
 from ecobasin.gateway.front import GatewayStats
-from ecobasin.gateway.rawlog import SEGMENT_BYTES, RawLog, RawRecord, decode_records, read_records
+from ecobasin.gateway.rawlog import (
+    SEGMENT_BYTES,
+    RawLog,
+    RawRecord,
+    ScanReport,
+    decode_records,
+    prune_segments,
+    read_records,
+)
 from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport
 from ecobasin.store import Store
+from ecobasin.store import gateway as sql
 
 __all__ = ["FSYNC_POLICIES", "Gateway", "GatewayConfig", "GatewayStats"]
 
@@ -58,6 +69,8 @@ FRONT_COUNTERS = (
     "logged",
     "refused",
     "nonstandard_crc",
+    "raw_log_errors",
+    "raw_log_unwritable",
 )
 #: Pseudo-messages of the writer loop: the write delay is over; the front is gone.
 _DUE: tuple[Any, ...] = ("due",)
@@ -101,6 +114,24 @@ class GatewayConfig:
         [s] fsync period under ``interval``.
     lenient : bool
         Accept a 17-digit DataTime (truncated to 14 digits) instead of rejecting it.
+    datatime_earliest : datetime
+        No DataTime before this (naive, China Standard Time) is acknowledged.
+    datatime_ahead : timedelta
+        No DataTime later than the receive time plus this is acknowledged.
+    segment_max_age : float or None
+        [s] Start a new raw-log segment once the current one is this old (None: size only).
+    retention : timedelta or None
+        Stored raw-log segments whose last write is older than this are deleted (or moved to
+        ``archive``); None keeps every segment.
+    archive : Path or None
+        Where retired segments go instead of being deleted.
+    dedup_window : timedelta
+        ``gateway_messages`` rows (the dedup keys) older than this are pruned.
+    maintain_every : float
+        [s] Period of the retention and dedup pruning (also run at start).
+    stop_patience : float
+        [s] How long :meth:`Gateway.stop` waits for the writer to flush before leaving it
+        (the records stay in the raw log; the next start writes them).
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +146,19 @@ class GatewayConfig:
     segment_bytes: int = SEGMENT_BYTES
     fsync_interval: float = 1.0
     lenient: bool = False
+    datatime_earliest: datetime = DataTimeWindow.earliest
+    datatime_ahead: timedelta = DataTimeWindow.ahead
+    segment_max_age: float | None = 86_400.0
+    retention: timedelta | None = timedelta(days=30)
+    archive: Path | None = None
+    dedup_window: timedelta = timedelta(days=7)
+    maintain_every: float = 3_600.0
+    stop_patience: float = 6.0
+
+    @property
+    def datatime_window(self) -> DataTimeWindow:
+        """The plausible DataTimes (front and writer)."""
+        return DataTimeWindow(self.datatime_earliest, self.datatime_ahead)
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:
@@ -168,6 +212,9 @@ class Gateway:
         self._received = 0  # last durable record received from the front (writer thread)
         self._written = 0  # last record in the store (writer thread)
         self._stopped = asyncio.Event()
+        self._stopping = threading.Event()  # ends the writer's retry pauses
+        self._view: Store | None = None  # the writer thread's store view
+        self._next_maintenance = 0.0
 
     @property
     def stats(self) -> GatewayStats:
@@ -201,7 +248,9 @@ class Gateway:
         FrontError
             When the front process does not start.
         """
-        raw_log = RawLog.open(self.config.raw_log, self.config.segment_bytes)
+        raw_log = RawLog.open(
+            self.config.raw_log, self.config.segment_bytes, self.config.segment_max_age
+        )
         self._log_id, last_seq = raw_log.log_id, raw_log.last_seq
         raw_log.close()
         ready: Future[dict[str, Device]] = Future()
@@ -254,6 +303,9 @@ class Gateway:
             "max_connections": config.max_connections,
             "max_queued": config.max_queued,
             "lenient": config.lenient,
+            "datatime_earliest": config.datatime_earliest.isoformat(),
+            "datatime_ahead": config.datatime_ahead.total_seconds(),
+            "segment_max_age": config.segment_max_age,
             "devices": _front_devices(self._devices),
             "written_seq": last_seq,
         }
@@ -276,12 +328,19 @@ class Gateway:
             return ("error", f"it exited ({error or 'end of file'})")
         return reply
 
-    def _reap(self) -> None:
-        """Wait for the front process to end (kill it past the patience)."""
+    def _interrupt_writer(self) -> None:
+        """Interrupt the writer's running store call (DuckDB ``interrupt``)."""
+        view = self._view
+        if view is not None:
+            with contextlib.suppress(Exception):
+                view.con.interrupt()
+
+    def _reap(self, patience: float = FRONT_PATIENCE) -> None:
+        """Wait for the front process to end (kill it past the patience [s])."""
         if self._process is None:
             return
         try:
-            self._process.wait(FRONT_PATIENCE)
+            self._process.wait(patience)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
@@ -294,14 +353,31 @@ class Gateway:
         await self._stopped.wait()
 
     async def stop(self) -> None:
-        """Stop accepting, close connections, flush the raw log and the store, close."""
+        """Stop accepting, close connections, flush the raw log and the store, close.
+
+        Bounded in every state (issue 12): the writer gets ``stop_patience`` seconds to flush;
+        a writer stuck past it (a hung store call or hook) is interrupted and left behind, its
+        records staying in the raw log for the next start; the front is killed if it lingers.
+        """
         loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self.config.stop_patience
         if self._process is not None:
-            self._send(("stop",))
+            with contextlib.suppress(FrontError):
+                self._send(("stop",))
         if self._thread is not None:
-            await loop.run_in_executor(None, self._thread.join)
+            thread = self._thread
+            await loop.run_in_executor(None, thread.join, self.config.stop_patience)
+            self._stopping.set()
+            if thread.is_alive():
+                log.error(
+                    "the store writer did not finish in %g s; stopping without it (the raw "
+                    "log keeps its records: the next start writes them)",
+                    self.config.stop_patience,
+                )
+                self._interrupt_writer()
             self._thread = None
-        await loop.run_in_executor(None, self._reap)
+        patience = max(1.0, deadline - time.monotonic())
+        await loop.run_in_executor(None, self._reap, patience)
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -339,11 +415,18 @@ class Gateway:
     # -- writer thread ------------------------------------------------------------------------
     def _writer_main(self, ready: Future[dict[str, Device]]) -> None:
         view = self.store.reader()
+        self._view = view
         try:
             writer = StoreWriter(
-                view, self._log_id, after_write=self.after_write, lenient=self.config.lenient
+                view,
+                self._log_id,
+                after_write=self.after_write,
+                lenient=self.config.lenient,
+                datatime_window=self.config.datatime_window,
+                stopping=self._stopping,
             )
             self._stats.recovered = self._recover(writer)
+            self._maintain(writer)
         except BaseException as error:
             ready.set_exception(error)
             view.close()
@@ -356,8 +439,12 @@ class Gateway:
             return
         try:
             self._writer_loop(writer, control)
+        except Exception:  # the store is gone while stopping: the raw log keeps the records
+            log.exception("store writer ended")
         finally:
-            view.close()
+            self._view = None
+            with contextlib.suppress(Exception):
+                view.close()
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(FrontError("the gateway stopped"))
@@ -366,7 +453,8 @@ class Gateway:
         """Write the raw-log records past the store's checkpoint (a crash's tail)."""
         batch: list[RawRecord] = []
         total = 0
-        for record in read_records(self.config.raw_log, after=writer.checkpoint):
+        scan = ScanReport()
+        for record in read_records(self.config.raw_log, after=writer.checkpoint, report=scan):
             batch.append(record)
             if len(batch) >= self.config.write_batch:
                 self._account(writer.write(batch))
@@ -377,6 +465,8 @@ class Gateway:
             total += len(batch)
         if total:
             log.info("recovered %d raw-log records into the store", total)
+        if scan.damaged:
+            log.warning("raw log: %d damaged records skipped at start", scan.damaged)
         return total
 
     def _writer_loop(self, writer: StoreWriter, control: Connection) -> None:
@@ -387,7 +477,8 @@ class Gateway:
         rejects: list[RejectEvent] = []
         deadline: float | None = None
         while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wake = self._next_maintenance if deadline is None else deadline
+            timeout = max(0.0, wake - time.monotonic())
             try:
                 message = control.recv() if control.poll(timeout) else _DUE
             except (EOFError, OSError):
@@ -420,6 +511,8 @@ class Gateway:
             if len(records) >= self.config.write_batch or (due and not _waiting(control)):
                 self._write(writer, records, rejects)
                 records, rejects, deadline = [], [], None
+            if time.monotonic() >= self._next_maintenance:
+                self._maintain(writer)
 
     def _answer(self, writer: StoreWriter, what: str, token: int) -> None:
         if what == "reload":  # the front answers "reloaded" once it uses the new registry
@@ -434,19 +527,29 @@ class Gateway:
     ) -> None:
         if not records and not rejects:
             return
-        while True:
-            try:
-                report = writer.write(records, rejects)
-                break
-            except Exception:  # the store failed: the records stay in the raw log; retry
-                self._stats.write_errors += 1
-                log.exception("store write failed; retrying in 1 s")
-                time.sleep(1.0)
+        report = writer.write(records, rejects)  # poison isolated, bounded retries
+        self._stats.write_errors += report.rejected.get("store_error", 0)
         self._account(report)
         if records:
             self._written = records[-1].seq
             with contextlib.suppress(FrontError):  # stopping: the front may be gone already
                 self._send(("written", self._written))
+
+    def _maintain(self, writer: StoreWriter) -> None:
+        """Retention of stored raw-log segments and pruning of the dedup keys (scheduled)."""
+        config = self.config
+        self._next_maintenance = time.monotonic() + config.maintain_every
+        try:
+            with writer.store.transaction():
+                pruned = sql.prune_messages(writer.store, config.dedup_window)
+            if pruned:
+                log.info("dedup: %d message keys older than %s pruned", pruned, config.dedup_window)
+            if config.retention is not None:
+                prune_segments(
+                    config.raw_log, writer.checkpoint, config.retention, archive=config.archive
+                )
+        except Exception:  # housekeeping must never stop the writes
+            log.exception("gateway maintenance failed")
 
     def _account(self, report: WriteReport) -> None:
         stats = self._stats

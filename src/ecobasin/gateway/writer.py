@@ -5,20 +5,30 @@ recovered at start) and by ``ecobasin gateway replay``. One call of :meth:`Store
 is one transaction holding the observations, the rejected records, the dedup rows, the waiting
 sub-packets and the raw-log checkpoint: after a crash either all of it is there or none, and
 the records past the checkpoint are written again.
+
+Poison isolation (issue 12): an exception while decoding one message moves that message to
+``rejected`` (``decode_error``, with the exception's text) and the rest is written; a write the
+store refuses is retried a bounded number of times when the error is transient (locked file,
+I/O) and otherwise split until the record that fails is alone, then that record is quarantined
+(``store_error``) with its reason. Nothing is retried forever, and the live gateway, the
+recovery at start and ``gateway replay`` all go through :meth:`StoreWriter.write`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.gateway.datatime import DataTimeWindow, data_time_of, implausible_reason
 from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
@@ -45,6 +55,14 @@ log = logging.getLogger(__name__)
 SOURCE = "gateway"
 AfterWrite = Callable[[Store, set[str], datetime, datetime], None]
 _EMPTY_REJECTS = pd.DataFrame(columns=["record_ref", "reason_code", "reason", "raw"])
+#: Store errors worth retrying as they are (a locked file, an I/O hiccup); others are split.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    duckdb.IOException,
+    duckdb.TransactionException,
+)
+#: [s] Pauses between the attempts of a write failing with a transient error.
+RETRY_DELAYS = (0.2, 0.5, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class WriteReport:
     rejected: Counter[str] = field(default_factory=Counter)
     other: int = 0  # logged frames that carry no observations (1062, 2021, 9011 …)
     last_seq: int = 0
+    damaged: int = 0  # damaged raw-log records skipped by the reader (resynchronised after)
 
     def __iadd__(self, other: WriteReport) -> WriteReport:
         self.records += other.records
@@ -76,6 +95,7 @@ class WriteReport:
         self.duplicates += other.duplicates
         self.rejected.update(other.rejected)
         self.other += other.other
+        self.damaged += other.damaged
         self.last_seq = max(self.last_seq, other.last_seq)
         return self
 
@@ -195,6 +215,12 @@ class StoreWriter:
         At most this many incomplete sets are kept; beyond it the oldest are rejected.
     lenient : bool
         Accept a 17-digit DataTime (truncated); strict: such a message is rejected.
+    datatime_window : DataTimeWindow or None
+        Messages whose DataTime is outside it, relative to their receive time, are rejected
+        (``implausible_datatime``), as the front refuses them (records logged before it did).
+        None: no check (then the decoder's errors show).
+    stopping : threading.Event, optional
+        Set when the gateway stops: retry pauses end at once.
     """
 
     def __init__(
@@ -206,8 +232,12 @@ class StoreWriter:
         partial_max_age: timedelta = timedelta(minutes=10),
         partial_max_sets: int = 10_000,
         lenient: bool = False,
+        datatime_window: DataTimeWindow | None = DataTimeWindow(),  # noqa: B008 (frozen)
+        stopping: threading.Event | None = None,
     ) -> None:
         self.lenient = lenient
+        self.datatime_window = datatime_window
+        self.stopping = stopping or threading.Event()
         self.store = store
         self.log_id = log_id
         self.after_write = after_write
@@ -248,7 +278,16 @@ class StoreWriter:
         out = _Decoded(RowBuffer(self.registry))
         pending: list[tuple[RawRecord, Message, Device, tuple[str, str, str, int]]] = []
         for record in records:
-            message = read_segment(record.frame[6:-6], lenient=self.lenient)
+            try:
+                message = read_segment(record.frame[6:-6], lenient=self.lenient)
+            except Exception as error:
+                out.rejects.append(_poison(record, "decode_error", error))
+                continue
+            refusal = self._refusal(record, message)
+            if refusal is not None:
+                ref, raw = _ref(record, message), _frame_text(record.frame)
+                out.rejects.append(_reject(ref, "implausible_datatime", refusal, raw))
+                continue
             device = self.devices.get(message.mn or "")
             if device is None:
                 reason = f"device MN={message.mn} is not registered (ecobasin device add)"
@@ -275,10 +314,37 @@ class StoreWriter:
             if message.has_pno:
                 out.parts.append(_part(record, message))
             else:
-                self._observe(record, message, device, out)
+                self._observe_isolated(record, message, device, out)
         if out.parts or self._partials:
             self._reassemble(out, now)
         return out
+
+    def _refusal(self, record: RawRecord, message: Message) -> str | None:
+        """Why a record is refused for its DataTime (the front's mark, or the same window
+        applied at its receive time); None when it is not."""
+        raw_time = data_time_of(record.frame)  # not ``message.cp``: it builds a dict per call
+        data_time = None if raw_time is None else raw_time.decode("ascii", "replace")
+        if record.refused:
+            why = None
+            if self.datatime_window is not None:
+                why = implausible_reason(data_time, record.received_at, self.datatime_window)
+            return why or f"DataTime={data_time}: refused by the front without reply"
+        if self.datatime_window is None:
+            return None
+        return implausible_reason(data_time, record.received_at, self.datatime_window)
+
+    def _observe_isolated(
+        self, record: RawRecord, message: Message, device: Device, out: _Decoded
+    ) -> None:
+        """:meth:`_observe`; an exception rejects this message alone (its rows taken back)."""
+        rows, rejects, messages = len(out.candidates), len(out.rejects), out.messages
+        try:
+            self._observe(record, message, device, out)
+        except Exception as error:
+            _truncate(out.candidates, rows)
+            del out.rejects[rejects:]
+            out.messages = messages
+            out.rejects.append(_poison(record, "decode_error", error, message))
 
     def _observe(self, record: RawRecord, message: Message, device: Device, out: _Decoded) -> None:
         out.messages += 1
@@ -341,7 +407,7 @@ class StoreWriter:
             record = RawRecord(last["seq"], last["received_at"], last["peer"], b"")
             device = self.devices.get(key[0])
             if device is not None:
-                self._observe(record, merged, device, out)
+                self._observe_isolated(record, merged, device, out)
             out.done_sets.append(key)
         for (mn, qn), why in expired:
             parts = waiting[(mn, qn)]
@@ -371,14 +437,104 @@ class StoreWriter:
         *,
         now: datetime | None = None,
     ) -> WriteReport:
-        """Write records (in sequence order, all after the checkpoint) and refused frames in one
-        transaction, then call ``after_write``.
+        """Write records (in sequence order, all after the checkpoint) and refused frames,
+        isolating poison: see the module docstring. Never raises for the records' sake; it
+        raises only when the store cannot take even a quarantine record and the gateway is
+        stopping (the records stay in the raw log for the next start).
 
         Returns
         -------
         WriteReport
-            Counts of this write.
+            Counts of this write (and of its parts when it was split).
         """
+        events = list(rejects)
+        error = self._attempt(records, events, now)
+        if isinstance(error, WriteReport):
+            return error
+        if len(records) <= 1:
+            return self._quarantine(records, events, error, now)
+        half = len(records) // 2
+        log.warning("store write of %d records failed (%s); splitting", len(records), error)
+        report = self.write(records[:half], events, now=now)
+        report += self.write(records[half:], (), now=now)
+        return report
+
+    def _attempt(
+        self, records: list[RawRecord], events: list[RejectEvent], now: datetime | None
+    ) -> WriteReport | Exception:
+        """One write, retried after transient errors; the report, or the last error."""
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                return self._write_once(records, events, now=now)
+            except TRANSIENT_ERRORS as error:
+                if delay is None or self.stopping.is_set():
+                    return error
+                log.warning("store write failed (%s); retrying in %g s", error, delay)
+                self.stopping.wait(delay)
+            except Exception as error:
+                return error
+        raise AssertionError("unreachable")
+
+    def _quarantine(
+        self,
+        records: list[RawRecord],
+        events: list[RejectEvent],
+        error: Exception,
+        now: datetime | None,
+    ) -> WriteReport:
+        """The one record the store refuses goes to ``rejected`` (``store_error``) with the
+        reason, and the checkpoint passes it; when even that fails the store is down: wait
+        (until stopping) and try again."""
+        rows = [_poison(record, "store_error", error) for record in records]
+        rows += [_reject(e.record_ref, e.reason_code, e.reason, e.raw) for e in events]
+        while True:
+            try:
+                return self._write_rejects_only(records, rows, now)
+            except Exception as failure:
+                if self.stopping.is_set():
+                    raise
+                log.error("store unavailable (%s); waiting", failure)
+                self.stopping.wait(RETRY_DELAYS[-1])
+
+    def _write_rejects_only(
+        self, records: list[RawRecord], rows: list[dict[str, str]], now: datetime | None
+    ) -> WriteReport:
+        store = self.store
+        frame = pd.DataFrame(rows) if rows else _EMPTY_REJECTS
+        last_seq = records[-1].seq if records else 0
+        with store.transaction():
+            batch = store.new_batch_ids(1)[0]
+            started = now or datetime.now(UTC)
+            store.record_batches(
+                [
+                    {
+                        "batch_id": batch,
+                        "kind": "gateway",
+                        "source": f"raw log {self.log_id} quarantine up to {last_seq}",
+                        "started_at": started,
+                        "finished_at": datetime.now(UTC),
+                        "counts": {"records": len(records), "rejected": len(frame)},
+                    }
+                ]
+            )
+            if len(frame):
+                store.reject(frame.assign(source=SOURCE), batch_id=batch)
+            if last_seq:
+                sql.set_checkpoint(store, self.log_id, last_seq)
+        report = WriteReport(records=len(records), last_seq=last_seq)
+        report.rejected.update(row["reason_code"] for row in rows[: len(records)])
+        for record, row in zip(records, rows, strict=False):
+            log.error("raw record %d quarantined: %s", record.seq, row["reason"])
+        return report
+
+    def _write_once(
+        self,
+        records: list[RawRecord],
+        rejects: Iterable[RejectEvent] = (),
+        *,
+        now: datetime | None = None,
+    ) -> WriteReport:
+        """Records and refused frames in one transaction, then ``after_write``."""
         now = now or datetime.now(UTC)
         report = WriteReport(records=len(records))
         decoded = self._decode(records, now)
@@ -463,6 +619,22 @@ def _message_frame(
     """Rows of ``gateway_messages`` for first-seen messages (key, first_seq, received_at)."""
     frame = pd.DataFrame(messages, columns=[*sql.MESSAGE_KEY, "first_seq", "received_at"])
     return frame.assign(log_id=log_id)
+
+
+def _poison(
+    record: RawRecord, code: str, error: BaseException, message: Message | None = None
+) -> dict[str, str]:
+    """The rejected record of a message that raised ``error`` (its type and text)."""
+    ref = _ref(record, message) if message is not None else f"raw {record.seq} {record.peer}"
+    reason = f"{type(error).__name__}: {error}; not stored"
+    return _reject(ref, code, reason, _frame_text(record.frame))
+
+
+def _truncate(buffer: RowBuffer, rows: int) -> None:
+    """Take back the rows a failed message may have added to the buffer."""
+    for column in buffer.columns.values():
+        del column[rows:]
+    del buffer.micros[rows:]
 
 
 def _reject(ref: str, code: str, reason: str, raw: str) -> dict[str, str]:

@@ -148,6 +148,13 @@ class GatewayStatus(BaseModel):
     rejected: int
     refused: int = Field(description="Frames of unknown or disabled devices, wrong passwords.")
     write_errors: int
+    raw_log_errors: int = Field(
+        description="Raw-log writes or fsyncs that failed (disk full, I/O): not acknowledged."
+    )
+    alarms: list[str] = Field(
+        description="Alarms raised now: raw_log_unwritable (原始日志不可写) while the raw log "
+        "cannot be written; the devices get no acks and resend."
+    )
     reasons: dict[str, int] = Field(description="Rejections by reason code.")
     messages_per_s: float | None = Field(
         description=f"Acknowledged messages per second over the last {RATE_WINDOW_S:.0f} s "
@@ -241,6 +248,7 @@ async def gateway_status(request: Request, principal: RestrictedReader) -> Gatew
         port=live.port,
         **{name: getattr(stats, name) for name in _GATEWAY_COUNTERS},
         reasons=dict(stats.reasons),
+        alarms=list(stats.alarms),
         messages_per_s=rate,
         rate_window_s=span,
         refresh_runs=live.refresh.runs,
@@ -250,7 +258,7 @@ async def gateway_status(request: Request, principal: RestrictedReader) -> Gatew
 
 _GATEWAY_COUNTERS = (
     "connections", "connections_total", "frames", "acked", "logged", "stored", "observations",
-    "duplicates", "rejected", "refused", "write_errors",
+    "duplicates", "rejected", "refused", "write_errors", "raw_log_errors",
 )  # fmt: skip
 
 

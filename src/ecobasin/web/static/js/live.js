@@ -140,6 +140,7 @@ function renderGateway(status) {
     setFact(`gw-${key}`, fmt(status[key]));
   }
   setFact("gw-rate", status.messages_per_s === null ? "…" : fmt(status.messages_per_s, 2));
+  document.getElementById("gateway-alarm").hidden = !status.alarms.includes("raw_log_unwritable");
   const sim = status.simulator;
   document.getElementById("simulator-block").hidden = sim === null;
   if (sim) {
