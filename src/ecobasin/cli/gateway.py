@@ -122,6 +122,7 @@ async def _serve(gateway: Gateway, status_every: float) -> None:
         f"raw log 原始日志 {gateway.config.raw_log} (fsync={gateway.config.fsync}); "
         f"recovered 恢复 {stats.recovered} records"
     )
+    console.print(f"open-file limit 文件句柄上限 (RLIMIT_NOFILE) {gateway.open_files}")
     last_frames, last_time = stats.frames, time.monotonic()
     while not stop.is_set():
         try:

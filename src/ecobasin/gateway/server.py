@@ -36,7 +36,13 @@ from typing import Any
 
 import ecobasin
 from ecobasin.gateway.devices import Device
-from ecobasin.gateway.front import GatewayStats
+from ecobasin.gateway.front import (
+    FD_MARGIN,
+    REJECT_SAMPLES,
+    REJECT_WINDOW,
+    GatewayStats,
+    raise_open_file_limit,
+)
 from ecobasin.gateway.rawlog import SEGMENT_BYTES, RawLog, RawRecord, decode_records, read_records
 from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport
 from ecobasin.store import Store
@@ -53,6 +59,8 @@ FRONT_COUNTERS = (
     "connections_total",
     "refused_connections",
     "idle_closed",
+    "budget_closed",
+    "unsampled",
     "frames",
     "acked",
     "logged",
@@ -101,6 +109,17 @@ class GatewayConfig:
         [s] fsync period under ``interval``.
     lenient : bool
         Accept a 17-digit DataTime (truncated to 14 digits) instead of rejecting it.
+    max_frame_errors : int
+        A connection with this many framing errors (garbage, bad length, CRC …, HJ 212-2017
+        §6.3.1) since its last valid frame is closed.
+    max_unframed_bytes : int
+        [bytes] A connection that sends more than this since its last valid frame is closed
+        (a maximal frame is 1 036 bytes, 表2).
+    reject_samples : int
+        Problems written to ``rejected`` one by one per peer address and ``reject_window``;
+        the rest are counted and summarised (one record per address and window).
+    reject_window : float
+        [s] The window of ``reject_samples``.
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +134,10 @@ class GatewayConfig:
     segment_bytes: int = SEGMENT_BYTES
     fsync_interval: float = 1.0
     lenient: bool = False
+    max_frame_errors: int = 16
+    max_unframed_bytes: int = 16 * 1024
+    reject_samples: int = REJECT_SAMPLES
+    reject_window: float = REJECT_WINDOW
 
     def __post_init__(self) -> None:
         if self.fsync not in FSYNC_POLICIES:
@@ -165,6 +188,7 @@ class Gateway:
         self._serve: Future[Connection] = Future()
         self._waiting: dict[int, Future[Any]] = {}
         self._tokens = itertools.count(1)
+        self.open_files = 0  # the soft RLIMIT_NOFILE the front runs with
         self._received = 0  # last durable record received from the front (writer thread)
         self._written = 0  # last record in the store (writer thread)
         self._stopped = asyncio.Event()
@@ -225,6 +249,16 @@ class Gateway:
 
     async def _start_front(self, last_seq: int) -> int:
         config = self.config
+        self.open_files, enough = raise_open_file_limit(config.max_connections)
+        log.info("open-file limit (RLIMIT_NOFILE) %d", self.open_files)
+        if not enough:
+            log.warning(
+                "open-file limit %d is below --max-connections %d + %d: connections past it "
+                "are refused (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+                self.open_files,
+                config.max_connections,
+                FD_MARGIN,
+            )
         listener = socket.create_server((config.host, config.port), backlog=1024)
         ours, theirs = socket.socketpair()
         try:
@@ -254,6 +288,10 @@ class Gateway:
             "max_connections": config.max_connections,
             "max_queued": config.max_queued,
             "lenient": config.lenient,
+            "max_frame_errors": config.max_frame_errors,
+            "max_unframed_bytes": config.max_unframed_bytes,
+            "reject_samples": config.reject_samples,
+            "reject_window": config.reject_window,
             "devices": _front_devices(self._devices),
             "written_seq": last_seq,
         }
