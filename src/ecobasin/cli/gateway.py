@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, console, fail, open_store, progress, settings, table
+from ecobasin.cli.readpath import ReadService
 from ecobasin.gateway import (
     FSYNC_POLICIES,
     DeviceError,
@@ -101,7 +102,7 @@ def serve(
         idle_timeout=idle_timeout,
         lenient=lenient,
     )
-    with open_store(config) as store:
+    with open_store(config) as store, ReadService(store, config.db):  # readers ask us
         asyncio.run(_serve(Gateway(store, gateway_config), status_every))
 
 

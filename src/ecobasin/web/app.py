@@ -46,7 +46,11 @@ def operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    db_path: str | Path, region: catalog.Region | None = None, live: LiveFeed | None = None
+    db_path: str | Path,
+    region: catalog.Region | None = None,
+    live: LiveFeed | None = None,
+    *,
+    read_service: bool = False,
 ) -> FastAPI:
     """The API and dashboard over the store at ``db_path``, answering for ``region`` (default:
     the bundled default region).
@@ -55,7 +59,9 @@ def create_app(
     runs), and kept in ``app.state.store``; each request reads through its own cursor. A store
     without cities gets the bundled catalogue on start-up. With ``live``, the HJ 212 gateway and
     its simulated enterprises run in the app's event loop too (``ecobasin demo``), writing
-    through the same store (DuckDB allows one writing process per file).
+    through the same store (DuckDB allows one writing process per file). With
+    ``read_service``, read-only CLI commands of other processes run here
+    (:mod:`ecobasin.cli.readpath`).
     """
     served = region if region is not None else catalog.load_region()
 
@@ -69,9 +75,17 @@ def create_app(
             app.state.region = served
             running = None if live is None else await start_live(store, live, Path(db_path), served)
             app.state.live = running
+            readers = None
+            if read_service:
+                from ecobasin.cli.readpath import ReadService
+
+                readers = ReadService(store, Path(db_path))
+                readers.start()
             try:
                 yield
             finally:
+                if readers is not None:
+                    readers.stop()
                 if running is not None:
                     await running.stop()
         finally:

@@ -38,4 +38,5 @@ def serve(
         else (catalog.load_region(region))
     )
     Store(db_path).close()  # fail here, with StoreBusyError, rather than inside uvicorn
-    uvicorn.run(create_app(db_path, served, live), host=host, port=port)
+    app = create_app(db_path, served, live, read_service=True)  # CLI readers ask this process
+    uvicorn.run(app, host=host, port=port)
