@@ -45,6 +45,7 @@ __all__ = [
     "INVOCATION",
     "READ_ONLY_COMMANDS",
     "ReadService",
+    "ask",
     "forward",
     "info_path",
     "serving_store",
@@ -289,23 +290,40 @@ def forward(db: Path) -> int | None:
     OSError
         When the info file is there but its process does not answer (stale after a crash).
     """
+    if INVOCATION is None:
+        return None
+    reply = ask(db, INVOCATION)
+    if reply is None:
+        return None
+    sys.stdout.write(reply["stdout"])
+    sys.stderr.write(reply["stderr"])
+    return int(reply["exit_code"])
+
+
+def ask(db: Path, argv: list[str]) -> dict[str, Any] | None:
+    """Run a read-only command line in the process holding ``db``: its exit code, stdout and
+    stderr; None when no process says it holds ``db`` (no info file).
+
+    Raises
+    ------
+    OSError
+        When the info file is there but its process does not answer (stale after a crash).
+    """
     db = db.resolve()
-    if INVOCATION is None or not info_path(db).exists():
+    if not info_path(db).exists():
         return None
     info = json.loads(info_path(db).read_text(encoding="utf-8"))
     token = token_path(db).read_text(encoding="utf-8").strip()
     host, _, port = str(info["address"]).rpartition(":")
-    request = {"token": token, "argv": _absolute_paths(INVOCATION)}
+    request = {"token": token, "argv": _absolute_paths(argv)}
     with socket.create_connection((host, int(port)), timeout=REQUEST_TIMEOUT) as sock:
         sock.sendall(json.dumps(request).encode() + b"\n")
         sock.settimeout(ANSWER_TIMEOUT)
         with sock.makefile("rb") as answer:
-            reply = json.loads(answer.readline() or b"{}")
+            reply: dict[str, Any] = json.loads(answer.readline() or b"{}")
     if "exit_code" not in reply:
         raise OSError(f"no answer from the server at {info['address']}")
-    sys.stdout.write(reply["stdout"])
-    sys.stderr.write(reply["stderr"])
-    return int(reply["exit_code"])
+    return reply
 
 
 def _absolute_paths(argv: list[str]) -> list[str]:

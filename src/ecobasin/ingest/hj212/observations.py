@@ -30,6 +30,7 @@ __all__ = [
     "candidate_frame",
     "message_observations",
     "message_rows",
+    "stored_slot",
 ]
 
 #: Data flags of HJ 212-2017 §6.6.4 表8 (N normal, F stopped, M maintenance, S set value,
@@ -77,6 +78,19 @@ _NO_TIME = _EPOCH
 @cache
 def _commands_cached(minute_interval: int) -> dict[str, _Command]:
     return _commands(minute_interval)
+
+
+def stored_slot(cn: str, data_time: datetime, minute_interval: int = 10) -> tuple[str, datetime]:
+    """Where the store keeps an upload's values: (period, UTC time), time = DataTime for 2011
+    and the period's end for 2051 / 2061 / 2031 (表C.14–C.18; ``data_time`` tz-aware).
+
+    Raises
+    ------
+    KeyError
+        When ``cn`` carries no observations.
+    """
+    command = _commands_cached(minute_interval)[cn]
+    return command.period, (data_time + command.length).astimezone(UTC)
 
 
 #: Upload commands (表9) whose packets carry observations.
