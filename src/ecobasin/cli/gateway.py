@@ -86,6 +86,33 @@ def serve(
     status_every: Annotated[
         float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
     ] = 10.0,
+    max_frame_errors: Annotated[
+        int,
+        typer.Option(
+            "--max-frame-errors",
+            min=1,
+            help="Close a connection after this many framing errors since its last valid "
+            "frame 连接帧错误上限.",
+        ),
+    ] = 16,
+    max_unframed_kib: Annotated[
+        int,
+        typer.Option(
+            "--max-unframed-kib",
+            min=2,
+            help="Close a connection after this many KiB without a valid frame "
+            "无有效报文字节上限 \\[KiB].",
+        ),
+    ] = 16,
+    reject_samples: Annotated[
+        int,
+        typer.Option(
+            "--reject-samples",
+            min=0,
+            help="Problems written to `rejected` one by one per peer address and minute; the "
+            "rest are counted and summarised 每地址每分钟拒收明细条数.",
+        ),
+    ] = 20,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关."""
     if ctx.invoked_subcommand is not None:
@@ -101,6 +128,9 @@ def serve(
         max_connections=max_connections,
         idle_timeout=idle_timeout,
         lenient=lenient,
+        max_frame_errors=max_frame_errors,
+        max_unframed_bytes=max_unframed_kib * 1024,
+        reject_samples=reject_samples,
     )
     with open_store(config) as store, ReadService(store, config.db):  # readers ask us
         asyncio.run(_serve(Gateway(store, gateway_config), status_every))
