@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -129,12 +130,10 @@ def test_garbage_flood_closed_at_its_byte_budget_and_good_client_still_acked(
     try:
         flood = Client(server.port)
         chunk = os.urandom(64 * 1024).replace(b"#", b"x")
-        sent = 0
-        with pytest.raises(OSError):  # closed by the gateway long before 2.5 MiB
-            for _ in range(40):
+        with contextlib.suppress(OSError):  # the kernel may take it all before the close
+            for _ in range(40):  # 2.5 MiB
                 flood.send(chunk + b"##12")  # half headers too
-                sent += 1
-        assert sent < 40
+        assert flood.closed_by_server()  # closed at 64 KiB without a frame
         other = Client(server.port)
         second = upload(qn="20240101100000097", data_time="20240101140000")
         other.send(second)
