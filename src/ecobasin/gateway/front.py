@@ -431,7 +431,11 @@ class _Front:
         if sock is None or self.reserve_fd < 0:  # nothing freed yet: pause accepting briefly
             loop = asyncio.get_running_loop()
             loop.remove_reader(self.listener.fileno())
-            loop.call_later(0.05, loop.add_reader, self.listener.fileno(), self._accept)
+            loop.call_later(0.05, self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        if not self.stopping.is_set() and self.listener.fileno() >= 0:
+            asyncio.get_running_loop().add_reader(self.listener.fileno(), self._accept)
 
     def _refuse(self, sock: socket.socket, why: str) -> None:
         """Close a connection at once (the client reads end of file) and count it; one log
