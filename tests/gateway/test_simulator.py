@@ -19,7 +19,15 @@ import pandas as pd
 import pytest
 
 from ecobasin import catalog
-from ecobasin.gateway.loadgen import BareServer, FleetStats, blast, run_device, run_fleet
+from ecobasin.gateway.loadgen import (
+    BareServer,
+    FleetStats,
+    blast,
+    expected_values,
+    lost_values,
+    run_device,
+    run_fleet,
+)
 from ecobasin.gateway.loadgen import start_bare_server as bare_server
 from ecobasin.gateway.simulator import (
     DEVICE_COLUMNS,
@@ -409,6 +417,16 @@ def test_fleet_into_the_gateway_stores_observations(tmp_path: Path) -> None:
     assert stats.acked == stats.sent + stats.duplicates
     with Store(db, read_only=True) as store:
         stored = store.observations(sites=list(sites["site_id"]))
+    # count values, not acks: every value of every acknowledged upload is in the store, the
+    # sub-packet uploads of the splitting stack (max_cp 400, own QN per part) included
+    split = [d for d in fleet if d.max_cp < 1000]
+    assert split, "the fleet must have a device that splits its uploads"
+    expected = expected_values(fleet, stats.delivered)
+    assert lost_values(expected, stored) == 0
+    assert len(stored) == expected["values"].sum()
+    for device in split:
+        mine = expected[expected["site_id"] == device.site_id]
+        assert {"10min", "1h"} <= set(mine["period"])  # the periods that arrive in parts
     assert set(stored["site_id"]) == set(sites["site_id"])
     assert {"instant", "10min", "1h"} <= set(stored["period"])
     hourly = stored[stored["period"] == "1h"]

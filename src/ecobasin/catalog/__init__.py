@@ -40,6 +40,7 @@ __all__ = [
     "city_code",
     "convert_units",
     "emission_limits",
+    "hj212_unit_conversion",
     "load_region",
     "parameter_for_code",
     "parameters",
@@ -96,7 +97,7 @@ def parameters(domain: str | None = None) -> pd.DataFrame:
 
     Columns: parameter, domain, hj212_2017, hj212_2005, name_zh, name_en, unit (canonical),
     min_value and max_value (plausible range [canonical unit]), decimals, cnemc_archive,
-    cnemc_live.
+    cnemc_live, hj212_unit (the unit an HJ 212 item travels in; empty: ``unit``).
     """
     frame = _parameters()
     if domain is not None:
@@ -119,6 +120,32 @@ def parameter_for_code(code: str, domains: tuple[str, ...] = ("air", "water", "m
     if parameter is None:
         raise KeyError(f"no parameter with HJ 212 code {code!r} in domains {domains}")
     return parameter
+
+
+@cache
+def hj212_unit_conversion(parameter: str) -> tuple[float, float] | None:
+    """How a value of ``parameter`` as an HJ 212 device sends it becomes a registry value.
+
+    HJ 212 carries no units: each item travels in the default unit of HJ 212-2017 Appendix B
+    (表B.1 water, 表B.2 air; a01006 air pressure in kPa), the registry's ``hj212_unit``. The
+    registry value is ``sent * factor + offset`` [registry ``unit``].
+
+    Returns
+    -------
+    tuple of float or None
+        ``(factor, offset)``; None when the item travels in the registry unit already.
+
+    Raises
+    ------
+    KeyError
+        When ``parameter`` is not in the registry.
+    """
+    row = _parameters().loc[parameter]
+    sent, stored = str(row["hj212_unit"]), str(row["unit"])
+    if not sent or canonical_unit_name(sent) == canonical_unit_name(stored):
+        return None
+    zero, one = convert_units([0.0, 1.0], sent, stored)
+    return float(one - zero), float(zero)
 
 
 @cache

@@ -79,6 +79,11 @@ carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon
 
 def main() -> None:
     """Console-script entry point."""
+    import sys
+
+    from ecobasin.cli import readpath
+
+    readpath.INVOCATION = sys.argv[1:]  # a read-only command may be forwarded as it was typed
     app()
 
 

@@ -63,12 +63,26 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @contextmanager
 def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
-    """Open the configured store, syncing the region's catalog; busy files fail clearly."""
+    """Open the configured store, syncing the region's catalog; busy files fail clearly.
+
+    A read-only command finding the file held by ``ecobasin gateway`` or ``ecobasin serve``
+    runs through that process instead (:mod:`ecobasin.cli.readpath`); inside it, the
+    command reads the process's own store."""
+    from ecobasin.cli import readpath
+
+    served = readpath.served_store()
+    if served is not None:
+        if not read_only:
+            raise fail("this command writes: stop the server holding the database first")
+        yield served
+        return
     if read_only and not config.db.exists():
         raise fail(f"{config.db} does not exist: run `ecobasin init` or `ecobasin demo` first")
     try:
         store = Store(config.db, read_only=read_only)
     except StoreBusyError as error:
+        if read_only:
+            _forward_or_fail(config, error)
         raise fail(str(error)) from None
     try:
         if not read_only:
@@ -87,6 +101,22 @@ def _compute_pending_aqi(store: Store) -> None:
             f"AQI computed for what an interrupted import stored 补算中断导入的空气质量指数: "
             f"{result['pending']:,} station-days"
         )
+
+
+def _forward_or_fail(config: Settings, busy: StoreBusyError) -> None:
+    """Run this read-only command through the process holding the database, and exit with
+    its exit code; return when there is none to ask."""
+    from ecobasin.cli import readpath
+
+    try:
+        code = readpath.forward(config.db)
+    except (OSError, ValueError, KeyError) as error:
+        raise fail(
+            f"{busy}; the server named in {readpath.info_path(config.db.resolve())} did not "
+            f"answer ({error})"
+        ) from None
+    if code is not None:
+        raise typer.Exit(code)
 
 
 def load_region(config: Settings) -> catalog.Region:

@@ -18,6 +18,7 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, console, fail, open_store, progress, settings, table
+from ecobasin.cli.readpath import ReadService
 from ecobasin.gateway import (
     FSYNC_POLICIES,
     DeviceError,
@@ -115,6 +116,33 @@ def serve(
         float,
         typer.Option("--dedup-days", help="Dedup window (days) 去重窗口."),
     ] = 7.0,
+    max_frame_errors: Annotated[
+        int,
+        typer.Option(
+            "--max-frame-errors",
+            min=1,
+            help="Close a connection after this many framing errors since its last valid "
+            "frame 连接帧错误上限.",
+        ),
+    ] = 16,
+    max_unframed_kib: Annotated[
+        int,
+        typer.Option(
+            "--max-unframed-kib",
+            min=2,
+            help="Close a connection after this many KiB without a valid frame "
+            "无有效报文字节上限 \\[KiB].",
+        ),
+    ] = 16,
+    reject_samples: Annotated[
+        int,
+        typer.Option(
+            "--reject-samples",
+            min=0,
+            help="Problems written to `rejected` one by one per peer address and minute; the "
+            "rest are counted and summarised 每地址每分钟拒收明细条数.",
+        ),
+    ] = 20,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -142,8 +170,11 @@ def serve(
         retention=timedelta(days=retention_days) if retention_days > 0 else None,
         archive=archive,
         dedup_window=timedelta(days=dedup_days),
+        max_frame_errors=max_frame_errors,
+        max_unframed_bytes=max_unframed_kib * 1024,
+        reject_samples=reject_samples,
     )
-    with open_store(config) as store:
+    with open_store(config) as store, ReadService(store, config.db):  # readers ask us
         asyncio.run(_serve(Gateway(store, gateway_config), status_every))
 
 
@@ -164,6 +195,7 @@ async def _serve(gateway: Gateway, status_every: float) -> None:
         f"raw log 原始日志 {gateway.config.raw_log} (fsync={gateway.config.fsync}); "
         f"recovered 恢复 {stats.recovered} records"
     )
+    console.print(f"open-file limit 文件句柄上限 (RLIMIT_NOFILE) {gateway.open_files}")
     last_frames, last_time = stats.frames, time.monotonic()
     while not stop.is_set():
         try:

@@ -12,7 +12,9 @@ import asyncio
 import itertools
 import json
 import math
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -30,7 +32,14 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
-from ecobasin.gateway.loadgen import ACK_TIMEOUT, RETRIES, FleetStats, run_fleet
+from ecobasin.gateway.loadgen import (
+    ACK_TIMEOUT,
+    RETRIES,
+    FleetStats,
+    expected_values,
+    lost_values,
+    run_fleet,
+)
 from ecobasin.gateway.simulator import SimDevice, build_fleet, fleet_frames
 from ecobasin.settings import Settings
 from ecobasin.timebase import CST
@@ -99,6 +108,14 @@ def devices(
     retries: Annotated[
         int, typer.Option("--retries", help="Resends before a frame is lost 重发次数 (表1).")
     ] = RETRIES,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Count the acknowledged values in --db afterwards 核对入库 (read directly or "
+            "through the gateway holding it); a value acked but not stored is lost.",
+        ),
+    ] = True,
     register: Annotated[
         bool,
         typer.Option(
@@ -115,7 +132,9 @@ def devices(
     Each device opens its own TCP connection, sends real-time (2011), 10-minute (2051), hourly
     (2061) and daily (2031) uploads with DataTime in China Standard Time, waits for each 9014,
     resends on timeout (HJ 212-2017 §6.2) and reconnects when dropped. Prints a JSON summary to
-    stdout (sent, acked, retries, lost, ack p50/p99).
+    stdout (sent, acked, retries, lost, ack p50/p99) and, with --check (default) and an existing
+    --db, the values acknowledged but missing from the store (``values_lost_after_ack``; exit
+    code 1 when any).
     """
     config = settings(db, region)
     fleet = build_fleet(count, seed, load_region(config))
@@ -161,15 +180,67 @@ def devices(
     except KeyboardInterrupt:
         console.print("stopped 已停止")
     summary = stats.summary()
+    lost_after_ack = _lost_after_ack(config, fleet, stats) if check else None
+    summary["values_lost_after_ack"] = lost_after_ack
     console.print(
         table(
             pd.DataFrame([{k: v for k, v in summary.items() if k != "flags"}]),
             "simulation summary 模拟汇总",
         )
     )
+    if lost_after_ack is None and check:
+        console.print(f"stored values not checked 未核对入库: {config.db} does not exist")
     typer.echo(json.dumps(summary, ensure_ascii=False))
-    if stats.sent and not stats.acked:
+    if (stats.sent and not stats.acked) or lost_after_ack:
         raise typer.Exit(1)
+
+
+#: [s] Longest wait for the gateway's store to catch up with the acks before counting.
+STORE_PATIENCE = 30.0
+
+
+def _lost_after_ack(config: Settings, fleet: list[SimDevice], stats: FleetStats) -> int | None:
+    """Values of acknowledged uploads missing from the store (--db), counted per stored slot
+    (site, period, time) once the gateway's writer has caught up; None without a database.
+
+    The database is read directly, or through the gateway / server holding it
+    (:mod:`ecobasin.cli.readpath`)."""
+    expected = expected_values(fleet, stats.delivered)
+    if not config.db.exists():
+        return None
+    if expected.empty:
+        return 0
+    deadline = time.monotonic() + STORE_PATIENCE
+    while True:  # the writer stores acked frames within its write delay; wait for it
+        lost = lost_values(expected, _stored(config, expected))
+        if not lost or time.monotonic() > deadline:
+            return lost
+        time.sleep(0.5)
+
+
+def _stored(config: Settings, expected: pd.DataFrame) -> pd.DataFrame:
+    """The observations of the expected sites and times (site_id, period, time)."""
+    from ecobasin.cli import readpath
+    from ecobasin.store import Store, StoreBusyError
+
+    sites = sorted(set(expected["site_id"]))
+    start, end = expected["time"].min(), expected["time"].max()
+    try:
+        with Store(config.db, read_only=True) as store:
+            return store.observations(sites=sites, start=start, end=end)
+    except StoreBusyError:
+        pass
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "stored.csv"
+        cst = [f"{t.tz_convert(CST):%Y-%m-%dT%H:%M:%S}" for t in (start, end)]
+        argv = ["export", "--out", str(out), "--start", cst[0], "--end", cst[1]]
+        argv += [arg for site in sites for arg in ("--site", site)]
+        reply = readpath.ask(config.db, argv)
+        if reply is None or reply["exit_code"] != 0:
+            raise fail(f"cannot read {config.db} to count stored values 无法核对入库")
+        frame = pd.read_csv(out)
+    frame["time"] = pd.to_datetime(frame["time_utc"], utc=True)
+    return frame
 
 
 def _register(fleet: list[SimDevice], config: Settings) -> None:

@@ -30,10 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import logging
+import math
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import sys
@@ -53,13 +56,34 @@ from ecobasin.ingest.hj212.crc import CrcMode
 from ecobasin.ingest.hj212.errors import CrcMismatch, FrameError
 from ecobasin.ingest.hj212.framer import Frame, Framer, check_crc
 
-__all__ = ["READ_SIZE", "REJECTS_PER_CONNECTION", "FrontDevice", "GatewayStats", "reason_code"]
+__all__ = [
+    "FD_MARGIN",
+    "READ_SIZE",
+    "REJECT_SAMPLES",
+    "REJECT_WINDOW",
+    "FrontDevice",
+    "GatewayStats",
+    "raise_open_file_limit",
+    "reason_code",
+]
 
 log = logging.getLogger(__name__)
 
-#: Detailed rejected records per connection; past it, problems are only counted (a flood of
-#: garbage must not flood the store), and one summary record is written when it closes.
-REJECTS_PER_CONNECTION = 100
+#: Detailed rejected records per peer address (host, any port) and window; past it, problems
+#: are only counted (a flood of garbage or of refused frames must not flood the store), and one
+#: summary record per address says how many were left out when the window ends.
+REJECT_SAMPLES = 20
+#: [s] The window of :data:`REJECT_SAMPLES`.
+REJECT_WINDOW = 60.0
+#: Addresses whose samples are tracked at most (the oldest are summarised and forgotten).
+REJECT_ADDRESSES = 10_000
+#: File descriptors the front needs besides its connections (listener, control socket, raw-log
+#: segments, event loop, worker threads, the reserve descriptor, standard streams).
+FD_MARGIN = 64
+#: [s] At most one log line per this period about connections refused at a limit.
+REFUSAL_LOG_EVERY = 10.0
+#: Connections accepted per wake-up of the listener at most (others wait for the next turn).
+ACCEPTS_PER_TURN = 64
 READ_SIZE = 64 * 1024
 #: [s] How often changed counters are sent to the parent between records.
 STATS_EVERY = 0.25
@@ -80,8 +104,10 @@ class GatewayStats:
 
     connections: int = 0  # open now
     connections_total: int = 0
-    refused_connections: int = 0  # over the connection cap
+    refused_connections: int = 0  # over the connection cap or the open-file limit
     idle_closed: int = 0
+    budget_closed: int = 0  # closed for too many framing errors or bytes without a frame
+    unsampled: int = 0  # problems counted but not written one by one (sampling per address)
     frames: int = 0  # well-framed frames received
     acked: int = 0  # replies sent (9014 / 9013)
     logged: int = 0  # frames appended to the raw log
@@ -115,6 +141,65 @@ class FrontDevice:
     password: str
     enabled: bool
     crc_mode: CrcMode
+
+
+class RejectSampler:
+    """Which problems are written to ``rejected`` one by one: the first ``samples`` per peer
+    address (host) in each ``window`` [s]; the rest are counted and summarised per address.
+
+    A client reconnecting at full speed gets a new port each time, so the address, not the
+    connection, is what is limited.
+    """
+
+    def __init__(self, samples: int, window: float) -> None:
+        self.samples, self.window = samples, window
+        #: host → [window start (monotonic s), written, left out by reason code]
+        self.hosts: dict[str, tuple[float, list[int], dict[str, int]]] = {}
+
+    def admit(self, host: str, code: str, now: float) -> bool:
+        """Whether this problem of ``host`` is written; otherwise it is counted for a summary."""
+        entry = self.hosts.get(host)
+        if entry is None:
+            if len(self.hosts) >= REJECT_ADDRESSES:
+                return False  # counted by the caller; a full table only loses the summary
+            entry = self.hosts[host] = (now, [0], {})
+        written, left_out = entry[1], entry[2]
+        if written[0] < self.samples:
+            written[0] += 1
+            return True
+        left_out[code] = left_out.get(code, 0) + 1
+        return False
+
+    def due(self, now: float) -> list[tuple[str, dict[str, int]]]:
+        """Addresses whose window ended: (host, problems left out) for those with any; the
+        window starts again for all of them."""
+        out = []
+        for host, (start, _, left_out) in list(self.hosts.items()):
+            if now - start >= self.window:
+                del self.hosts[host]
+                if left_out:
+                    out.append((host, left_out))
+        return out
+
+
+def raise_open_file_limit(max_connections: int) -> tuple[int, bool]:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard limit (each connection holds a descriptor).
+
+    Returns
+    -------
+    limit : int
+        The soft limit now [descriptors].
+    enough : bool
+        Whether it covers ``max_connections`` + :data:`FD_MARGIN`; if not, connections past the
+        limit are refused (closed at once, one log line per 10 s).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft, soft >= max_connections + FD_MARGIN
 
 
 class _GroupCommit:
@@ -231,6 +316,12 @@ class _Front:
             datetime.fromisoformat(setup["datatime_earliest"]),
             timedelta(seconds=setup["datatime_ahead"]),
         )
+        self.max_frame_errors: int = setup["max_frame_errors"]
+        self.max_unframed_bytes: int = setup["max_unframed_bytes"]
+        self.sampler = RejectSampler(setup["reject_samples"], setup["reject_window"])
+        self.reserve_fd = -1  # kept free to refuse a connection cleanly at the open-file limit
+        self.last_refusal_log = -math.inf
+        self.refused_since_log = 0
         self.devices = _devices(setup["devices"])
         self.written_seq: int = setup["written_seq"]
         self.stats = GatewayStats()
@@ -298,18 +389,22 @@ class _Front:
         )
         self.commit = commit
         commit.task = asyncio.create_task(commit.run())
-        server = await asyncio.start_server(self._connection, sock=self.listener, limit=READ_SIZE)
+        self.listener.setblocking(False)
+        self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
+        loop.add_reader(self.listener.fileno(), self._accept)
         loop.add_reader(self.control.fileno(), self._on_control)
         self.send("ready", self.listener.getsockname()[1])
         ticker = asyncio.create_task(self._tick())
         await self.stopping.wait()
         ticker.cancel()
-        server.close()
+        loop.remove_reader(self.listener.fileno())
+        self.listener.close()
         for task in list(self.connections):
             task.cancel()
         await asyncio.gather(*self.connections, return_exceptions=True)
         await commit.close()
         raw_log.close()
+        self.summarise(math.inf)  # the problems left out so far, before the last counters
         if not self.parent_gone:
             loop.remove_reader(self.control.fileno())
         self.send("stopped", self.snapshot())
@@ -317,35 +412,123 @@ class _Front:
         await loop.run_in_executor(None, sender.join)
 
     async def _tick(self) -> None:
-        """Send the counters when they changed (connections open, refusals …)."""
+        """Send the counters when they changed (connections open, refusals …) and the
+        summaries of problems left out per address."""
         while True:
             await asyncio.sleep(STATS_EVERY)
+            self.summarise(time.monotonic())
             if asdict(self.stats) != self.sent_stats:
                 self.send("stats", self.snapshot())
+
+    def summarise(self, now: float) -> None:
+        """One ``too_many_problems`` record per address whose sampling window ended with
+        problems left out (the counts by reason)."""
+        events = []
+        for host, left_out in self.sampler.due(now):
+            counts = ", ".join(f"{code} ×{n}" for code, n in sorted(left_out.items()))
+            events.append(
+                (
+                    f"{host} at {_stamp()} summary",
+                    "too_many_problems",
+                    f"{host}: {counts} more problems in {self.sampler.window:g} s not recorded "
+                    "one by one",
+                    counts,
+                )
+            )
+        if events:
+            self.send("rejects", events)
+
+    # -- accepting ----------------------------------------------------------------------------
+    def _accept(self) -> None:
+        """Listener readable: accept a few connections (a flood of them cannot starve the
+        sessions); past the cap or the open-file limit, close them at once, cleanly."""
+        for _ in range(ACCEPTS_PER_TURN):
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._refuse_at_fd_limit(error)
+                    return
+                if error.errno in (errno.ECONNABORTED, errno.EPROTO):
+                    continue  # the client gave up before we accepted
+                raise
+            peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+            if self.stats.connections >= self.max_connections:
+                self._refuse(sock, f"{self.stats.connections} connections open (--max-connections)")
+                continue
+            task = asyncio.create_task(self._serve_socket(sock, peer))
+            self.connections.add(task)
+            self.stats.connections += 1  # now, so the cap holds within this turn too
+
+    def _refuse_at_fd_limit(self, error: OSError) -> None:
+        """Out of descriptors: free the reserve one, accept and close the waiting connection
+        (the client sees the close instead of a hang), take the reserve back."""
+        if self.reserve_fd >= 0:
+            os.close(self.reserve_fd)
+            self.reserve_fd = -1
+        try:
+            sock, _ = self.listener.accept()
+        except OSError:
+            sock = None
+        if sock is not None:
+            self._refuse(sock, f"open-file limit reached ({error.strerror})")
+        with contextlib.suppress(OSError):
+            self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
+        if sock is None or self.reserve_fd < 0:  # nothing freed yet: pause accepting briefly
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self.listener.fileno())
+            loop.call_later(0.05, self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        if not self.stopping.is_set() and self.listener.fileno() >= 0:
+            asyncio.get_running_loop().add_reader(self.listener.fileno(), self._accept)
+
+    def _refuse(self, sock: socket.socket, why: str) -> None:
+        """Close a connection at once (the client reads end of file) and count it; one log
+        line per 10 s at most."""
+        sock.close()
+        self.stats.refused_connections += 1
+        self.refused_since_log += 1
+        now = time.monotonic()
+        if now - self.last_refusal_log >= REFUSAL_LOG_EVERY:
+            log.warning(
+                "refused %d connection(s) in the last %g s: %s",
+                self.refused_since_log,
+                REFUSAL_LOG_EVERY,
+                why,
+            )
+            self.last_refusal_log, self.refused_since_log = now, 0
+
+    async def _serve_socket(self, sock: socket.socket, peer: str) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_SIZE)
+        except (OSError, asyncio.CancelledError):
+            sock.close()
+            self.stats.connections -= 1
+            task = asyncio.current_task()
+            if task is not None:
+                self.connections.discard(task)
+            return
+        await self._connection(reader, writer, peer)
 
     @property
     def backlog(self) -> int:
         """Durable records the store does not hold yet."""
         return 0 if self.commit is None else self.commit.durable_seq - self.written_seq
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
         stats = self.stats
-        address = writer.get_extra_info("peername")
-        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
-        if stats.connections >= self.max_connections:
-            stats.refused_connections += 1
-            log.warning("connection from %s refused: %d connections open", peer, stats.connections)
-            writer.transport.abort()
-            return
         task = asyncio.current_task()
         assert task is not None
-        self.connections.add(task)
-        stats.connections += 1
         stats.connections_total += 1
         session = _Session(self, peer)
         try:
             await session.run(reader, writer)
-        except (ConnectionError, asyncio.CancelledError):
+        except (ConnectionError, TimeoutError, asyncio.CancelledError):
             pass
         finally:
             session.finish()
@@ -355,15 +538,17 @@ class _Front:
 
 
 class _Session:
-    """One device connection: frames in, replies out, problems recorded."""
+    """One device connection: frames in, replies out, problems recorded, budgets kept."""
 
     def __init__(self, front: _Front, peer: str) -> None:
         self.front, self.peer = front, peer
+        self.host = peer.rpartition(":")[0] or peer
         self.peer_bytes = peer.encode("utf-8")[:65535]
         self.framer = Framer()
         self.frames = 0
         self.problems = 0
-        self.unreported: dict[str, int] = {}
+        self.errors = 0  # framing errors since the last valid frame
+        self.unframed = 0  # [bytes] read since the last valid frame
 
     async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         front = self.front
@@ -389,12 +574,16 @@ class _Session:
             micros = time.time_ns() // 1000
             replies: list[bytes] = []
             pending: asyncio.Future[None] | None = None
-            for item in self.framer.feed(data):
+            self.unframed += len(data)
+            errors_left = max(front.max_frame_errors - self.errors, 1)
+            for item in self.framer.feed(data, max_errors=errors_left):
                 if isinstance(item, FrameError):
                     item = self._maybe_other_crc(item)
                 if isinstance(item, FrameError):
+                    self.errors += 1
                     self.reject(reason_code(item), item.reason, _text(item.raw))
                     continue
+                self.errors = self.unframed = 0
                 deadline = time.monotonic() + idle
                 reply, future = self.frame(item, micros)
                 if future is not None:
@@ -411,6 +600,25 @@ class _Session:
                 front.stats.acked += len(replies)
                 async with asyncio.timeout(idle):
                     await writer.drain()
+            if self.over_budget():
+                return
+
+    def over_budget(self) -> bool:
+        """Whether the connection spent its budget (HJ 212-2017 §6.3.1 frames only; a peer
+        that sends none is not a device): too many framing errors or too many bytes since the
+        last valid frame. It is then closed, with one rejected record saying why."""
+        front = self.front
+        if self.errors < front.max_frame_errors and self.unframed <= front.max_unframed_bytes:
+            return False
+        front.stats.budget_closed += 1
+        self.reject(
+            "connection_budget",
+            f"connection from {self.peer} closed: {self.errors} framing errors and "
+            f"{self.unframed} bytes since the last valid frame (limits {front.max_frame_errors} "
+            f"errors, {front.max_unframed_bytes} bytes)",
+            f"{self.framer.pending} bytes pending",
+        )
+        return True
 
     def _maybe_other_crc(self, error: FrameError) -> Frame | FrameError:
         """A CRC mismatch may be a device configured for a Modbus CRC (hj212 brief §3.3)."""
@@ -468,32 +676,23 @@ class _Session:
         return None
 
     def reject(self, code: str, reason: str, raw: str, head: Message | None = None) -> None:
-        """Record a problem: a rejected record (the first ones), always a count."""
+        """Record a problem: always counted; written to ``rejected`` as a sample per address
+        (:class:`RejectSampler`), so one client cannot flood the store."""
         self.problems += 1
-        stats = self.front.stats
-        if self.problems > REJECTS_PER_CONNECTION:
-            self.unreported[code] = self.unreported.get(code, 0) + 1
-            stats.count(code)
+        front = self.front
+        front.stats.count(code)
+        if not front.sampler.admit(self.host, code, time.monotonic()):
+            front.stats.unsampled += 1
             return
         ref = f"{self.peer} at {_stamp()} #{self.problems}"
         if head is not None:
             ref += f" MN={head.mn} QN={head.qn or '-'}"
-        stats.count(code)
-        self.front.send("rejects", [(ref, code, reason, raw[:2048])])
+        front.send("rejects", [(ref, code, reason, raw[:2048])])
 
     def finish(self) -> None:
-        """End of the connection: a partial frame left is a truncated frame; summarise."""
+        """End of the connection: a partial frame left is a truncated frame."""
         for error in self.framer.close():
             self.reject(reason_code(error), error.reason, _text(error.raw))
-        if self.unreported:
-            counts = ", ".join(f"{code} ×{n}" for code, n in sorted(self.unreported.items()))
-            event = (
-                f"{self.peer} at {_stamp()} summary",
-                "too_many_problems",
-                f"connection from {self.peer}: {counts} more problems not recorded one by one",
-                counts,
-            )
-            self.front.send("rejects", [event])
 
 
 def _stamp() -> str:

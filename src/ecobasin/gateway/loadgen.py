@@ -22,16 +22,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+import pandas as pd
 
 from ecobasin.gateway.simulator import Packet, SimDevice
 from ecobasin.ingest.hj212 import Frame, Framer, encode_message, read_segment
+from ecobasin.ingest.hj212.observations import stored_slot
 
 __all__ = [
     "BareServer",
     "BlastResult",
     "FleetStats",
     "blast",
+    "expected_values",
+    "lost_values",
     "percentile",
     "run_fleet",
     "start_bare_server",
@@ -76,6 +82,9 @@ class FleetStats:
         Packets per data flag (表8: N, D, M).
     latencies : list of float
         Ack latency of each acknowledged send [s].
+    delivered : dict
+        Uploads whose every frame (every sub-packet) was acknowledged: (MN, CN, DataTime)
+        → values carried, what the store must hold (:func:`expected_values`).
     """
 
     sent: int = 0
@@ -87,6 +96,7 @@ class FleetStats:
     over_limit: int = 0
     flags: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    delivered: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Counts and ack latency p50 / p99 [ms]."""
@@ -95,6 +105,7 @@ class FleetStats:
             "acked": self.acked,
             "retries": self.retries,
             "lost": self.lost,
+            "values_acked": sum(self.delivered.values()),
             "duplicates": self.duplicates,
             "reconnects": self.reconnects,
             "over_limit_packets": self.over_limit,
@@ -249,11 +260,12 @@ async def run_device(
             stats.flags[packet.flag] = stats.flags.get(packet.flag, 0) + 1
             stats.over_limit += packet.over_limit
             sends = 2 if packet.duplicate else 1
+            delivered = True
             for repeat in range(sends):
                 for frame, qn in zip(packet.frames, packet.qns, strict=True):
                     stats.sent += repeat == 0
                     stats.duplicates += repeat == 1
-                    await _deliver(
+                    acked = await _deliver(
                         link,
                         frame,
                         qn,
@@ -262,6 +274,9 @@ async def run_device(
                         retries=retries,
                         deadline=deadline,
                     )
+                    delivered = delivered and (acked or repeat == 1)
+            if delivered:  # every part acknowledged: the store owes us these values
+                stats.delivered[(device.mn, packet.cn, packet.data_time)] = packet.values
     finally:
         await link.close()
 
@@ -341,6 +356,38 @@ async def run_fleet(
         for task in tasks:
             task.cancel()
     return stats
+
+
+def expected_values(fleet: Sequence[SimDevice], delivered: dict[Any, int]) -> pd.DataFrame:
+    """The observations the store must hold for the delivered uploads, per stored slot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        site_id, period, time (UTC, where the store keeps the period: its end) and values.
+    """
+    sites = {device.mn: device.site_id for device in fleet}
+    rows = []
+    for (mn, cn, data_time), values in delivered.items():
+        period, time_utc = stored_slot(cn, data_time)
+        rows.append((sites[mn], period, pd.Timestamp(time_utc), values))
+    frame = pd.DataFrame(rows, columns=["site_id", "period", "time", "values"])
+    return frame.groupby(["site_id", "period", "time"], as_index=False).agg(
+        values=("values", "sum")
+    )
+
+
+def lost_values(expected: pd.DataFrame, stored: pd.DataFrame) -> int:
+    """Values acknowledged but not in the store: per slot, expected minus stored (at least 0).
+
+    ``stored`` has one row per observation (site_id, period, time).
+    """
+    if expected.empty:
+        return 0
+    counts = stored.groupby(["site_id", "period", "time"]).size().rename("stored")
+    joined = expected.join(counts, on=["site_id", "period", "time"])
+    missing = joined["values"] - joined["stored"].fillna(0)
+    return int(missing.clip(lower=0).sum())
 
 
 # -- bare reference server ---------------------------------------------------------------------

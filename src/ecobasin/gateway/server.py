@@ -38,7 +38,13 @@ from typing import Any
 import ecobasin
 from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
-from ecobasin.gateway.front import GatewayStats
+from ecobasin.gateway.front import (
+    FD_MARGIN,
+    REJECT_SAMPLES,
+    REJECT_WINDOW,
+    GatewayStats,
+    raise_open_file_limit,
+)
 from ecobasin.gateway.rawlog import (
     SEGMENT_BYTES,
     RawLog,
@@ -64,6 +70,8 @@ FRONT_COUNTERS = (
     "connections_total",
     "refused_connections",
     "idle_closed",
+    "budget_closed",
+    "unsampled",
     "frames",
     "acked",
     "logged",
@@ -132,6 +140,17 @@ class GatewayConfig:
     stop_patience : float
         [s] How long :meth:`Gateway.stop` waits for the writer to flush before leaving it
         (the records stay in the raw log; the next start writes them).
+    max_frame_errors : int
+        A connection with this many framing errors (garbage, bad length, CRC …, HJ 212-2017
+        §6.3.1) since its last valid frame is closed.
+    max_unframed_bytes : int
+        [bytes] A connection that sends more than this since its last valid frame is closed
+        (a maximal frame is 1 036 bytes, 表2).
+    reject_samples : int
+        Problems written to ``rejected`` one by one per peer address and ``reject_window``;
+        the rest are counted and summarised (one record per address and window).
+    reject_window : float
+        [s] The window of ``reject_samples``.
     """
 
     host: str = "127.0.0.1"
@@ -154,6 +173,11 @@ class GatewayConfig:
     dedup_window: timedelta = timedelta(days=7)
     maintain_every: float = 3_600.0
     stop_patience: float = 6.0
+
+    max_frame_errors: int = 16
+    max_unframed_bytes: int = 16 * 1024
+    reject_samples: int = REJECT_SAMPLES
+    reject_window: float = REJECT_WINDOW
 
     @property
     def datatime_window(self) -> DataTimeWindow:
@@ -209,6 +233,7 @@ class Gateway:
         self._serve: Future[Connection] = Future()
         self._waiting: dict[int, Future[Any]] = {}
         self._tokens = itertools.count(1)
+        self.open_files = 0  # the soft RLIMIT_NOFILE the front runs with
         self._received = 0  # last durable record received from the front (writer thread)
         self._written = 0  # last record in the store (writer thread)
         self._stopped = asyncio.Event()
@@ -274,6 +299,16 @@ class Gateway:
 
     async def _start_front(self, last_seq: int) -> int:
         config = self.config
+        self.open_files, enough = raise_open_file_limit(config.max_connections)
+        log.info("open-file limit (RLIMIT_NOFILE) %d", self.open_files)
+        if not enough:
+            log.warning(
+                "open-file limit %d is below --max-connections %d + %d: connections past it "
+                "are refused (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+                self.open_files,
+                config.max_connections,
+                FD_MARGIN,
+            )
         listener = socket.create_server((config.host, config.port), backlog=1024)
         ours, theirs = socket.socketpair()
         try:
@@ -306,6 +341,10 @@ class Gateway:
             "datatime_earliest": config.datatime_earliest.isoformat(),
             "datatime_ahead": config.datatime_ahead.total_seconds(),
             "segment_max_age": config.segment_max_age,
+            "max_frame_errors": config.max_frame_errors,
+            "max_unframed_bytes": config.max_unframed_bytes,
+            "reject_samples": config.reject_samples,
+            "reject_window": config.reject_window,
             "devices": _front_devices(self._devices),
             "written_seq": last_seq,
         }

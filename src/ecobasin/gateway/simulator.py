@@ -180,6 +180,16 @@ def _ranges(kind: str) -> dict[str, tuple[float, float]]:
     return out
 
 
+#: Item suffixes that are observations, per command (HJ 212-2017 表4: -Rtd in real-time data,
+#: -Avg in interval data, each with its converted -Zs form).
+_VALUE_SUFFIXES = {
+    "2011": frozenset({"Rtd", "ZsRtd"}),
+    "2051": frozenset({"Avg", "ZsAvg"}),
+    "2061": frozenset({"Avg", "ZsAvg"}),
+    "2031": frozenset({"Avg", "ZsAvg"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Packet:
     """One upload of a device, as one frame or several sub-packet frames.
@@ -202,6 +212,9 @@ class Packet:
         Inside an over-limit episode.
     duplicate : bool
         The device sends it a second time after the first is acknowledged.
+    values : int
+        Values it carries (``-Rtd`` / ``-Avg`` and their converted ``-Zs`` items, 表4): the
+        observations the store must hold once it is acknowledged.
     """
 
     time: float
@@ -212,6 +225,7 @@ class Packet:
     flag: str
     over_limit: bool
     duplicate: bool
+    values: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,6 +518,7 @@ class SimDevice:
                 flag=self.flag_at(flag_time),
                 over_limit=episode is not None and episode.kind == "over",
                 duplicate=rng.random() < self.duplicate_rate,
+                values=sum(key.rpartition("-")[2] in _VALUE_SUFFIXES[cn] for key, _ in items),
             )
 
 

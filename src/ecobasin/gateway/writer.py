@@ -246,7 +246,8 @@ class StoreWriter:
         self.registry = catalog.parameters()
         self.devices: dict[str, Device] = {}
         self.known_sites: set[str] = set()
-        #: Sub-packets waiting for their set, by (MN, QN) and PNO (= ``gateway_subpackets``).
+        #: Sub-packets waiting for their set, by (MN, set key) and PNO (= ``gateway_subpackets``,
+        #: whose ``qn`` column holds the set key: see :func:`subpacket_set`).
         self._partials: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
         self.reload()
 
@@ -415,10 +416,9 @@ class StoreWriter:
             pnum = max(p["pnum"] for p in parts.values())
             out.rejects.append(
                 _reject(
-                    f"sub-packets MN={mn} QN={qn}",
+                    f"sub-packets MN={mn} {qn}",
                     "subpacket_incomplete",
-                    f"sub-packet set MN={mn} QN={qn} has PNO {have} of "
-                    f"PNUM={pnum}: {why}; not stored",
+                    f"sub-packet set MN={mn} {qn} has PNO {have} of PNUM={pnum}: {why}; not stored",
                     " | ".join(_frame_text(p["frame"]) for p in parts.values()),
                 )
             )
@@ -641,10 +641,22 @@ def _reject(ref: str, code: str, reason: str, raw: str) -> dict[str, str]:
     return {"record_ref": ref, "reason_code": code, "reason": reason, "raw": raw}
 
 
+def subpacket_set(message: Message) -> str:
+    """The key joining the parts of one upload besides MN: CN, DataTime and PNUM.
+
+    HJ 212-2017 表C.50 (and 表3): the parts of one upload share MN, CN and the CP's DataTime
+    and carry PNUM/PNO; each part has its own QN (it is the request number of that packet,
+    echoed by its own 9014), so QN never joins them. The key is kept in the ``qn`` column of
+    ``gateway_subpackets``.
+    """
+    data_time = message.cp.get("DataTime", "") or "-"
+    return f"CN={message.cn};DataTime={data_time};PNUM={int(message.head['PNUM'])}"
+
+
 def _part(record: RawRecord, message: Message) -> dict[str, Any]:
     return {
         "mn": message.mn,
-        "qn": message.qn or f"CN={message.cn};DataTime={message.cp.get('DataTime', '')}",
+        "qn": subpacket_set(message),
         "pnum": int(message.head["PNUM"]),
         "pno": int(message.head["PNO"]),
         "seq": record.seq,

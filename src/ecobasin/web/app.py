@@ -54,6 +54,8 @@ def create_app(
     region: catalog.Region | None = None,
     live: LiveFeed | None = None,
     limits: Limits | None = None,
+    *,
+    read_service: bool = False,
 ) -> FastAPI:
     """The API and dashboard over the store at ``db_path``, answering for ``region`` (default:
     the bundled default region).
@@ -64,7 +66,9 @@ def create_app(
     its simulated enterprises run in the app's event loop too (``ecobasin demo``), writing
     through the same store (DuckDB allows one writing process per file). ``limits``
     (default: the configured :class:`~ecobasin.limits.Limits`) caps bodies, cookies, pages
-    and concurrent exports.
+    and concurrent exports. With
+    ``read_service``, read-only CLI commands of other processes run here
+    (:mod:`ecobasin.cli.readpath`).
     """
     served = region if region is not None else catalog.load_region()
     limited = limits if limits is not None else load_limits()
@@ -79,9 +83,17 @@ def create_app(
             app.state.region = served
             running = None if live is None else await start_live(store, live, Path(db_path), served)
             app.state.live = running
+            readers = None
+            if read_service:
+                from ecobasin.cli.readpath import ReadService
+
+                readers = ReadService(store, Path(db_path))
+                readers.start()
             try:
                 yield
             finally:
+                if readers is not None:
+                    readers.stop()
                 if running is not None:
                     await running.stop()
         finally:

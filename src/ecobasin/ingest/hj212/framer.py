@@ -6,6 +6,7 @@ never by lines. Pure: no I/O, bounded memory (at most one maximal frame plus one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
@@ -26,6 +27,11 @@ TERMINATOR = b"\r\n"
 #: Largest data segment (§6.3.1 表2: 0 ≤ n ≤ 1024).
 MAX_SEGMENT = 1024
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+#: A packet start: ``##`` and 4 length digits (表2). Searched by the regex engine, so resync
+#: over garbage, ``####…`` or ``##12ab…`` costs a scan in C, linear in the input.
+_START = re.compile(rb"##(\d{4})")
+#: The tail of a buffer that may still become a packet start (``#``, ``##``, ``##1``, …).
+_PARTIAL_START = re.compile(rb"#(?:#\d{0,3})?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +112,16 @@ class Framer:
         """Bytes held waiting for the rest of a frame."""
         return len(self._buf)
 
-    def feed(self, data: bytes) -> list[Frame | FrameError]:
+    def feed(self, data: bytes, max_errors: int | None = None) -> list[Frame | FrameError]:
         """Add received bytes; return the frames and errors completed by them, in stream order.
 
         Parameters
         ----------
         data : bytes
             The next bytes of the stream (any size, any split).
+        max_errors : int, optional
+            Stop once this many errors are found (the rest stays buffered): a caller with an
+            error budget does not pay for a hostile stream past it.
 
         Returns
         -------
@@ -121,33 +130,30 @@ class Framer:
         """
         self._buf += data
         out: list[Frame | FrameError] = []
+        errors = 0
         buf = self._buf
-        while True:
-            start = buf.find(HEADER)
-            if start < 0:
-                keep = 1 if buf.endswith(b"#") else 0
+        while max_errors is None or errors < max_errors:
+            start = _START.search(buf)
+            if start is None:
+                partial = _PARTIAL_START.search(buf, max(0, len(buf) - 5))
+                keep = len(buf) - partial.start() if partial is not None else 0
                 self._skip(len(buf) - keep)
                 del buf[: len(buf) - keep]
                 break
-            if start:
-                self._skip(start)
-                del buf[:start]
-            if len(buf) < 6:
-                break
-            digits = bytes(buf[2:6])
-            if not digits.isdigit():
-                self._skip(1)
-                del buf[:1]
-                continue
+            length = int(start.group(1))  # read before the buffer moves under the match
+            if start.start():
+                self._skip(start.start())
+                del buf[: start.start()]
             if (skipped := self._take_skipped()) is not None:
                 out.append(skipped)
-            length = int(digits)
+                errors += 1
             if length > MAX_SEGMENT:
                 out.append(
                     OversizedFrame(
                         f"data segment length {length} exceeds {MAX_SEGMENT}", bytes(buf[:6])
                     )
                 )
+                errors += 1
                 del buf[:2]
                 continue
             total = 6 + length + 6
@@ -162,6 +168,7 @@ class Framer:
                         raw,
                     )
                 )
+                errors += 1
                 del buf[:2]
                 continue
             del buf[:total]
@@ -170,6 +177,7 @@ class Framer:
                 crc = check_crc(segment, raw[6 + length : 6 + length + 4], raw, self.crc_mode)
             except FrameError as exc:
                 out.append(exc)
+                errors += 1
                 continue
             out.append(Frame(segment=segment, crc=crc, raw=raw))
         if (skipped := self._take_skipped()) is not None:

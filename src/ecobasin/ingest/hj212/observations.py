@@ -30,6 +30,7 @@ __all__ = [
     "candidate_frame",
     "message_observations",
     "message_rows",
+    "stored_slot",
 ]
 
 #: Data flags of HJ 212-2017 §6.6.4 表8 (N normal, F stopped, M maintenance, S set value,
@@ -77,6 +78,19 @@ _NO_TIME = _EPOCH
 @cache
 def _commands_cached(minute_interval: int) -> dict[str, _Command]:
     return _commands(minute_interval)
+
+
+def stored_slot(cn: str, data_time: datetime, minute_interval: int = 10) -> tuple[str, datetime]:
+    """Where the store keeps an upload's values: (period, UTC time), time = DataTime for 2011
+    and the period's end for 2051 / 2061 / 2031 (表C.14–C.18; ``data_time`` tz-aware).
+
+    Raises
+    ------
+    KeyError
+        When ``cn`` carries no observations.
+    """
+    command = _commands_cached(minute_interval)[cn]
+    return command.period, (data_time + command.length).astimezone(UTC)
 
 
 #: Upload commands (表9) whose packets carry observations.
@@ -247,8 +261,10 @@ def message_rows(
       skipped item naming the code.
     - Every other item (``-SampleTime``, ``-EFlag``, ``-Info``, ``SBx-RS``, keys without a
       suffix, a ``-Rtd`` in an hourly packet …) is skipped: kept in the raw log only.
-    - ``unit`` is None (HJ 212 sends no units: values are in the registry's canonical unit),
-      ``line`` 0, ``field`` ``f"{source_ref} {item key}"``.
+    - **Units** (附录 B): HJ 212 sends no units; each item travels in its Appendix B default
+      unit (the registry's ``hj212_unit``: a01006 air pressure in kPa) and is converted here to
+      the registry unit (hPa), so ``unit`` is None (the registry's canonical unit), ``line`` 0,
+      ``field`` ``f"{source_ref} {item key}"``.
 
     Parameters
     ----------
@@ -371,10 +387,20 @@ def _row(
     flag = cp.get(f"{item.code}-Flag")
     return (
         parameter + ZS_SUFFIX if converted else parameter,
-        math.nan if item.number is None else float(item.number),
+        math.nan if item.number is None else _in_registry_unit(parameter, float(item.number)),
         item.value if item.number is None else None,
         flag if flag in DATA_FLAGS else None,
     )
+
+
+def _in_registry_unit(parameter: str, sent: float) -> float:
+    """A value as sent (HJ 212-2017 Appendix B unit, e.g. a01006 [kPa]) in the registry unit
+    (pressure [hPa]); the conversion is data: ``hj212_unit`` of ``parameters.csv``."""
+    conversion = catalog.hj212_unit_conversion(parameter)
+    if conversion is None:
+        return sent
+    factor, offset = conversion
+    return sent * factor + offset
 
 
 def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
