@@ -17,7 +17,7 @@ import typer
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon import peak as carbon_peak
 from ecobasin.carbon.activity import parse_activity
-from ecobasin.carbon.factors import FactorError, UnitError
+from ecobasin.carbon.factors import FactorError
 from ecobasin.carbon.inventory import InventorySettings
 from ecobasin.cli.common import (
     DbOption,
@@ -30,6 +30,7 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.errors import UnitError
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon
 

@@ -24,8 +24,9 @@ from rich.progress import (
 from rich.table import Table
 
 from ecobasin import catalog
+from ecobasin.errors import EcobasinError, StoreBusyError
 from ecobasin.settings import Settings, load_settings
-from ecobasin.store import Store, StoreBusyError
+from ecobasin.store import Store
 
 #: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -60,6 +61,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def fail_with(error: EcobasinError) -> typer.Exit:
+    """The one mapping of :mod:`ecobasin.errors` to CLI messages: the error's reason (it names
+    the record, file or unit) on stderr, exit status 1."""
+    return fail(error.reason or str(error))
+
+
 @contextmanager
 def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
     """Open the configured store, syncing the region's catalog; busy files fail clearly."""
@@ -68,7 +75,7 @@ def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
     try:
         store = Store(config.db, read_only=read_only)
     except StoreBusyError as error:
-        raise fail(str(error)) from None
+        raise fail_with(error) from None
     try:
         if not read_only:
             store.sync_catalog(load_region(config))

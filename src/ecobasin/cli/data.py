@@ -23,6 +23,7 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.errors import UnitError
 from ecobasin.ingest import csvmap, importer
 from ecobasin.store import Store
 from ecobasin.timebase import parse_instant
@@ -146,7 +147,7 @@ def import_csv(
     config = settings(db, region)
     try:
         loaded = csvmap.load_mapping(mapping) if mapping else None
-    except (csvmap.MappingError, catalog.UnitError, KeyError) as error:
+    except (csvmap.MappingError, UnitError, KeyError) as error:
         raise fail(f"mapping 映射文件: {error}") from None
     with open_store(config) as store:
         report = run_import(

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecobasin import catalog
+from ecobasin.errors import StoreBusyError
 from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
@@ -29,10 +30,6 @@ __all__ = ["Store", "StoreBusyError", "WriteCounts"]
 
 OBSERVATION_KEY = ("site_id", "parameter", "period", "time")
 SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
-
-
-class StoreBusyError(RuntimeError):
-    """The database file is held by another process (DuckDB allows one writer per file)."""
 
 
 @dataclass

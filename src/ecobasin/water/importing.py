@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 from ecobasin.ingest import csvmap, importer
 from ecobasin.ingest.cnemc_water import read_cnemc_water
 from ecobasin.store import Store
@@ -83,7 +84,7 @@ def _canonical(frame: pd.DataFrame, registry: pd.DataFrame) -> np.ndarray:
         positions = frame.index.get_indexer(index)
         try:
             values[positions] = catalog.convert_units(values[positions], declared, canonical)
-        except catalog.UnitError:
+        except UnitError:
             continue
     return values
 
