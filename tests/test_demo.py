@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecobasin import catalog, demo
+from ecobasin import catalog
+from ecobasin.demo import region as demo
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CHENGDU, DEYANG, MEISHAN, ZIYANG = 510100, 510600, 511400, 512000

@@ -18,11 +18,11 @@ from reference_groups import group_table as reference_group_table
 from reference_groups import section_table as reference_section_table
 
 from ecobasin import catalog
+from ecobasin.demo import water as demo_water
 from ecobasin.jobs import water_quality as job
 from ecobasin.standards import water
 from ecobasin.store import Store
 from ecobasin.store import water as store_water
-from ecobasin.water.importing import build_water_demo
 
 YEAR = 2025
 START = datetime(YEAR - 1, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 CST, 1 January
@@ -56,7 +56,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("refresh") / "demo.duckdb")
     region = catalog.load_region()
     store.sync_catalog(region)
-    build_water_demo(store, region, year=YEAR)
+    demo_water.install(store, region, year=YEAR)
     return store
 
 

@@ -1,7 +1,7 @@
 """Surface water wired into the platform: sections, imports, the demo, report tables.
 
-* :mod:`ecobasin.water.importing`: section lists, tidy CSV and CNEMC water files, the demo
-  sections (:func:`build_water_demo`), with the water checks before the common validation;
+* :mod:`ecobasin.water.importing`: section lists, tidy CSV and CNEMC water files, with the water
+  checks before the common validation (the demo sections: :func:`ecobasin.demo.water.install`);
 * :mod:`ecobasin.water.tables`: the tables ``ecobasin water …`` prints and the API serves,
   built from the stored results (so both give the same numbers).
 

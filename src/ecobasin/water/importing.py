@@ -37,7 +37,6 @@ from ecobasin.store import water as store_water
 __all__ = [
     "SECTION_COLUMNS",
     "WaterImport",
-    "build_water_demo",
     "check_water_rows",
     "import_water_files",
     "import_water_frames",
@@ -337,31 +336,3 @@ def read_section_list(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         )
     return pd.DataFrame(rows), pd.DataFrame(rejects)
-
-
-def build_water_demo(
-    store: Store, region: catalog.Region, year: int = 2025, seed: int = 2025
-) -> WaterImport:
-    """Register the demo sections, import their generated year and compute the results.
-
-    Called by ``ecobasin demo`` after the air data. The generated values pass the same checks
-    and validation as files (the bad values the generator plants are rejected).
-    """
-    from ecobasin import demo_water
-
-    sections = demo_water.generate_sections(region, seed=seed)
-    if sections.empty:
-        return WaterImport(importer.ImportReport())
-    store.upsert_sites(sections, source="demo generator (water)")
-    manual, auto = demo_water.generate_water(sections, year=year, seed=seed)
-
-    def frames() -> Iterator[tuple[pd.DataFrame, dict[str, Any]]]:
-        for name, frame in (("manual", manual), ("auto", auto)):
-            candidates = frame.assign(
-                raw_value=None, unit=None, line=frame.index + 1, field="generated"
-            )
-            yield candidates, {"source": f"demo water {name} {year}"}
-
-    result = import_water_frames(store, frames(), "demo-water", region_id=region.id)
-    result.report.sites_added = len(sections)
-    return result

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import ecobasin
 from ecobasin import catalog
-from ecobasin.live import LiveFeed, start_live
+from ecobasin.jobs.live_feed import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.routers import (

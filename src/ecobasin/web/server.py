@@ -7,7 +7,7 @@ from pathlib import Path
 import uvicorn
 
 from ecobasin import catalog
-from ecobasin.live import LiveFeed
+from ecobasin.jobs.live_feed import LiveFeed
 from ecobasin.store import Store
 from ecobasin.web.app import create_app
 
