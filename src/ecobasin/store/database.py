@@ -26,7 +26,7 @@ from ecobasin.errors import StoreBusyError
 from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
-__all__ = ["Store", "StoreBusyError", "WriteCounts"]
+__all__ = ["Store", "WriteCounts"]
 
 OBSERVATION_KEY = ("site_id", "parameter", "period", "time")
 SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
