@@ -26,7 +26,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ecobasin import catalog, demo
+from ecobasin import catalog
+from ecobasin.demo import region as demo
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FILE = DATA / "chengdu_hourly_pm25_weather_2013_2015.csv.gz"

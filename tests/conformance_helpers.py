@@ -4,7 +4,6 @@ the clone, one pytest parameter per case, tolerant comparison, and the CLI run o
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +12,15 @@ from typer.testing import CliRunner
 
 from ecobasin.cli import app as cli_app
 from ecobasin.conformance import run_case
+from needs import SHARED, require
 
 #: ../shared/testdata beside the clone.
-TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+TESTDATA = SHARED / "testdata"
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
     """The cases of a JSON-lines file; skips outside a full checkout, fails under CI."""
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"conformance cases missing at {path} (CI must have shared/ beside it)")
-        pytest.skip(f"shared test data not found at {path} (outside a full checkout)")
+    require(path, "the public conformance cases")
     lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,21 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecobasin import catalog, demo
+from ecobasin import catalog
+from ecobasin.demo import region as demo
+from needs import SHARED, require
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CHENGDU, DEYANG, MEISHAN, ZIYANG = 510100, 510600, 511400, 512000
 LOCAL = "Asia/Shanghai"  # CST, UTC+8 without daylight saving since 1991
 
 
 def shared_file(name: str) -> Path:
     """A file of ../shared/data; skip when absent, fail under CI."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data file {path} is missing under CI")
-        pytest.skip(f"shared data not available: {path} (outside a full checkout)")
-    return path
+    return require(SHARED / "data" / name, f"the shared data file {name}")
 
 
 @pytest.fixture(scope="module")

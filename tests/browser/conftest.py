@@ -8,7 +8,6 @@ downloaded by Playwright. Without it the tests are skipped with the reason, exce
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -22,7 +21,9 @@ import duckdb
 import httpx
 import pytest
 
+from demo_database import DemoDatabase, copy_demo
 from ecobasin import catalog
+from needs import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -149,19 +150,16 @@ def _wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must have it (.ci/run installs it)")
-        pytest.skip(reason)
-    return CHROMIUM
+    return require(CHROMIUM, "Debian's chromium", "apt-get install chromium; .ci/run installs it")
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
-    """The demo database (``ecobasin demo --no-serve``) served by ``ecobasin serve``."""
-    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    _ecobasin("demo", "--no-serve", "--db", str(db))
+def server(
+    tmp_path_factory: pytest.TempPathFactory, chromium_path: Path, demo_database: DemoDatabase
+) -> Iterator[Server]:
+    """A copy of the session's demo database (``ecobasin demo --no-serve``, tests/conftest.py)
+    served by ``ecobasin serve``."""
+    db = copy_demo(demo_database, tmp_path_factory.mktemp("browser"))
     name, password, city = EDITOR
     _ecobasin(
         "user",

@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ecobasin import catalog, demo_carbon
+from ecobasin import catalog
 from ecobasin.cli import app
+from ecobasin.demo import carbon as demo_carbon
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon
 from ecobasin.web import create_app

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ecobasin.carbon import factors as fx
+from ecobasin.errors import UnitError
 
 
 def test_every_shipped_factor_has_its_source() -> None:
@@ -48,9 +49,9 @@ def test_units_registry_keeps_electricity_apart_from_heat() -> None:
     assert fx.convert(fx.quantity(1, "亩"), "ha", "x").quantize(Decimal("0.0001")) == Decimal(
         "0.0667"
     )
-    with pytest.raises(fx.UnitError, match=r"kWh .*cannot be converted to TJ"):
+    with pytest.raises(UnitError, match=r"kWh .*cannot be converted to TJ"):
         fx.convert(fx.quantity(5, "kWh"), "TJ", "line 3")
-    with pytest.raises(fx.UnitError, match="unknown unit"):
+    with pytest.raises(UnitError, match="unknown unit"):
         fx.quantity(1, "furlong")
 
 

@@ -14,8 +14,9 @@ import duckdb
 import pytest
 
 from ecobasin import catalog
-from ecobasin.carbon import ledger_demo, rules
+from ecobasin.carbon import rules
 from ecobasin.carbon.ledger import Draft, Event, LedgerError
+from ecobasin.demo import ledger as ledger_demo
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 

@@ -4,8 +4,6 @@ run through Typer's CliRunner against real DuckDB files."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,19 +16,13 @@ from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
+from needs import SHARED, require
 
-TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
-CASES = TESTDATA / "air" / "aqi_cases_public.jsonl"
+CASES = SHARED / "testdata" / "air" / "aqi_cases_public.jsonl"
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """``ecobasin demo --no-serve --year 2025`` once for the module (a few seconds)."""
-    db = tmp_path_factory.mktemp("demo") / "x.duckdb"
-    result = runner.invoke(app, ["demo", "--no-serve", "--db", str(db), "--year", "2025"])
-    assert result.exit_code == 0, result.output
-    yield db
+# demo_db: the session's demo database (``ecobasin demo --no-serve --year 2025``, tests/conftest.py)
 
 
 def test_demo_fills_aqi_for_every_station_and_city(demo_db: Path) -> None:
@@ -154,13 +146,7 @@ def test_evaluate_year_and_quarter(demo_db: Path) -> None:
 
 
 def _cases_file() -> Path:
-    if not CASES.exists():
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"conformance cases missing at {CASES} (CI must have shared/ beside the repo)"
-            )
-        pytest.skip(f"shared test data not found at {CASES} (outside a full checkout)")
-    return CASES
+    return require(CASES, "the public AQI conformance cases")
 
 
 def _close(a: Any, b: Any, tol: float) -> bool:

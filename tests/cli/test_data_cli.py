@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
+from demo_database import DemoDatabase
 from ecobasin.cli import app
 from ecobasin.store import Store
 
@@ -251,9 +252,26 @@ def test_bad_export_time(tmp_path: Path) -> None:
 
 
 def test_export_accepts_the_hour_ending_2400_it_suggests(tmp_path: Path) -> None:
+    """``--end 2025-01-31T24:00`` (the hour closing 31 January, 2025-01-31T16:00Z) keeps that
+    hour and drops the next one: checked on stored hours on both sides of the boundary."""
     db = tmp_path / "t.duckdb"
     ok("init", "--db", db)
-    ok("export", "--out", tmp_path / "o.csv", "--end", "2025-01-31T24:00", "--db", db)
+    write(tmp_path, "sites.csv", "site_id,city,name_zh,lon,lat\n1431A,成都,金泉两河,103.97,30.72\n")
+    ok("sites", "import", tmp_path / "sites.csv", "--db", db)
+    hours = "site,parameter,time,value,unit\n" + "".join(
+        f"1431A,PM2.5,{label},{value},\n"
+        for label, value in (
+            ("2025-01-31T23:00", 23),
+            ("2025-02-01T00:00", 24),  # the hour labelled 2025-01-31 24:00
+            ("2025-02-01T01:00", 25),
+        )
+    )
+    ok("import", "csv", write(tmp_path, "hours.csv", hours), "--db", db)
+    out = tmp_path / "o.csv"
+    ok("export", "--out", out, "--end", "2025-01-31T24:00", "--db", db)
+    exported = pd.read_csv(out)
+    assert exported["value"].tolist() == [23.0, 24.0]
+    assert pd.Timestamp(exported["time_utc"].max()) == pd.Timestamp("2025-01-31T16:00Z")
 
 
 # -- the real snapshot and station list -----------------------------------------------------
@@ -381,12 +399,11 @@ def test_status_and_rejected(real_db: Path, tmp_path: Path) -> None:
 # -- demo -----------------------------------------------------------------------------------
 
 
-def test_demo_without_serving(tmp_path: Path) -> None:
-    db = tmp_path / "demo.duckdb"
-    result = ok("demo", "--no-serve", "--db", db)
-    assert "demo ready" in result.output
-    assert "administrator" in result.output  # the admin's password, shown once
-    with Store(db, read_only=True) as store:
+def test_demo_without_serving(demo_database: DemoDatabase) -> None:
+    """The session's demo build (tests/conftest.py: ``ecobasin demo --no-serve``)."""
+    assert "demo ready" in demo_database.output
+    assert "administrator" in demo_database.output  # the admin's password, shown once
+    with Store(demo_database.path, read_only=True) as store:
         sites = store.sites()
         kinds = sites["kind"].value_counts().to_dict()
         assert kinds["air_station"] == 41
@@ -414,7 +431,17 @@ def test_demo_without_serving(tmp_path: Path) -> None:
         }
         devices = store.execute("SELECT count(*) AS n FROM devices")["n"].iloc[0]
         assert devices == 8
-    again = ok("demo", "--no-serve", "--db", db)  # a second build keeps the admin
+
+
+def test_a_second_demo_build_keeps_the_admin(demo_copy: Path, tmp_path: Path) -> None:
+    """Building again over a demo database shows no new password (one city: a shorter build)."""
+    one_city = write(
+        tmp_path,
+        "ziyang.toml",
+        'id = "ziyang"\nname_zh = "资阳"\nname_en = "Ziyang"\ncities = [512000]\n',
+    )
+    again = ok("demo", "--no-serve", "--db", demo_copy, "--region", one_city)
+    assert "demo ready" in again.output
     assert "administrator" not in again.output
 
 

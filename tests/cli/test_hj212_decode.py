@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from ecobasin.cli import app
+from needs import SHARED, require
 
-SAMPLES = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "testdata"
-    / "hj212"
-    / "peer_samples.jsonl"
-)
+SAMPLES = SHARED / "testdata" / "hj212" / "peer_samples.jsonl"
 runner = CliRunner()
 
 
 def load_samples() -> list[dict[str, Any]]:
-    if not SAMPLES.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{SAMPLES} is missing in CI")
-        pytest.skip(f"peer samples not found at {SAMPLES} (needs the shared checkout)")
+    require(SAMPLES, "the peer HJ 212 samples")
     return [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line]
 
 

@@ -279,7 +279,7 @@ def test_live_status_shows_the_raw_log_alarm_while_the_disk_is_full(tmp_path: Pa
     from fastapi.testclient import TestClient
 
     from ecobasin import catalog
-    from ecobasin.live import LiveFeed, register_fleet
+    from ecobasin.jobs.live_feed import LiveFeed, register_fleet
     from ecobasin.web.app import create_app
     from ecobasin.web.security import accounts
 

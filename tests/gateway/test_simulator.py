@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecobasin import catalog
+from ecobasin import catalog, gateway
 from ecobasin.gateway.loadgen import (
     BareServer,
     FleetStats,
@@ -46,6 +46,7 @@ from ecobasin.ingest.hj212 import (
     read_segment,
     reply_for,
 )
+from ecobasin.store import Store
 from ecobasin.timebase import CST
 
 #: A fixed simulated start: 2025-01-15 00:00 China Standard Time.
@@ -379,9 +380,6 @@ def test_fleet_against_the_bare_server_and_the_load_generator() -> None:
 
 # -- end to end into the real gateway ----------------------------------------------------------
 def test_fleet_into_the_gateway_stores_observations(tmp_path: Path) -> None:
-    gateway = pytest.importorskip("ecobasin.gateway")
-    from ecobasin.store import Store
-
     fleet = build_fleet(6, seed=9, region=REGION)
     sites, devices = simulated_fleet(6, seed=9, region=REGION)
     db = tmp_path / "gateway.duckdb"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ecobasin import catalog
 from ecobasin.gateway import load_devices
 from ecobasin.jobs.live import LiveRefresh
-from ecobasin.live import LiveFeed, enterprise_fleet, register_fleet
+from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet, register_fleet
 from ecobasin.store import Store
 from ecobasin.web import create_app
 

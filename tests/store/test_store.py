@@ -15,7 +15,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from ecobasin import catalog
-from ecobasin.store import Store, StoreBusyError, WriteCounts
+from ecobasin.errors import StoreBusyError
+from ecobasin.store import Store, WriteCounts
 from ecobasin.store.migrations import MIGRATIONS
 from ecobasin.timebase import parse_instant
 

@@ -18,7 +18,7 @@ from reference_groups import group_table as reference_group_table
 from reference_groups import section_table as reference_section_table
 
 from ecobasin import catalog
-from ecobasin.ingest.water import build_water_demo
+from ecobasin.demo import water as demo_water
 from ecobasin.jobs.water_quality import refresh_water_quality
 from ecobasin.standards import water
 from ecobasin.standards import water_assessment as job
@@ -57,7 +57,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("refresh") / "demo.duckdb")
     region = catalog.load_region()
     store.sync_catalog(region)
-    build_water_demo(store, region, year=YEAR)
+    demo_water.install(store, region, year=YEAR)
     return store
 
 

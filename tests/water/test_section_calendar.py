@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecobasin import catalog
-from ecobasin.ingest.water import build_water_demo
+from ecobasin.demo import water as demo_water
 from ecobasin.services.water import daily_classes
 from ecobasin.standards import water
 from ecobasin.store import Store
@@ -74,7 +74,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     store = Store(db)
     region = catalog.load_region()
     store.sync_catalog(region)
-    build_water_demo(store, region, year=YEAR)
+    demo_water.install(store, region, year=YEAR)
     sections = store_water.water_sections(store)
     rivers = sections[sections["water_body"] == "river"]
     national = str(rivers[rivers["level"] == "national"].iloc[0]["site_id"])

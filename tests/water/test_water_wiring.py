@@ -283,7 +283,7 @@ def test_cnemc_file_maps_section_names(db: Path, tmp_path: Path) -> None:
 
 
 def test_demo_sections_and_data_are_deterministic_and_realistic() -> None:
-    from ecobasin import demo_water
+    from ecobasin.demo import water as demo_water
 
     region = catalog.load_region()
     sections = demo_water.generate_sections(region)
@@ -292,7 +292,7 @@ def test_demo_sections_and_data_are_deterministic_and_realistic() -> None:
     features = {
         f["properties"]["code"]: f["geometry"] for f in catalog.boundaries(region)["features"]
     }
-    from ecobasin.demo import points_in_geometry
+    from ecobasin.demo.region import points_in_geometry
 
     for row in sections.itertuples():
         assert points_in_geometry([row.lon], [row.lat], features[row.city_code])[0], row.site_id

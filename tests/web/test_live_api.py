@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from ecobasin import catalog
 from ecobasin.gateway import load_devices
 from ecobasin.jobs.alarms import recompute_alarms
-from ecobasin.live import LiveFeed, register_fleet
+from ecobasin.jobs.live_feed import LiveFeed, register_fleet
 from ecobasin.store import Store
 from ecobasin.store import alarms as store_alarms
 from ecobasin.web import create_app

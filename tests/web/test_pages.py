@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ecobasin import demo_carbon
+from ecobasin.demo import carbon as demo_carbon
 from ecobasin.forecast.warning import city_warning
 from ecobasin.store import Store
 from ecobasin.store import forecast as store_forecast

@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecobasin import catalog
-from ecobasin.store import Store, StoreBusyError
+from ecobasin.errors import StoreBusyError
+from ecobasin.store import Store
 from ecobasin.web import create_app
 from ecobasin.web.deps import parse_time
 from ecobasin.web.problems import ProblemError

@@ -22,8 +22,9 @@ import pandas as pd
 
 from ecobasin import catalog
 from ecobasin.carbon import factors as fx
-from ecobasin.carbon.factors import FactorError, UnitError
+from ecobasin.carbon.factors import FactorError
 from ecobasin.carbon.inventory import ActivityLine
+from ecobasin.errors import UnitError
 
 __all__ = ["HEADERS", "ActivityTable", "inventory_id", "parse_activity"]
 

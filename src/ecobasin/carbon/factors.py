@@ -6,7 +6,7 @@ factor database and CityCatalyst's EmissionsFactor table; carbon brief §4). The
 ``catalog/data/carbon/factors.csv`` with the source of every row; users add their own
 (:meth:`FactorLibrary.with_factors`, stored by migration 7).
 
-Units live in ``catalog/data/carbon/units.txt`` (a pint registry with :class:`~decimal.Decimal`
+Units live in ``catalog/data/carbon/units.txt`` (``ecobasin.catalog.units``: a pint registry with :class:`~decimal.Decimal`
 magnitudes). Gases are not units: a factor names its gas in its own column. Electricity (kWh) is a
 dimension of its own, so a t/TJ factor applied to kWh is a :class:`UnitError`, never a silent
 3.6 MJ/kWh conversion (Chinese statistics convert kWh by one of two stated coefficients).
@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
-from typing import Any, TypeAlias, cast
+from typing import Any, cast
 
 import pint
+
+from ecobasin.catalog.units import Quantity, parse_unit, unit_registry
+from ecobasin.errors import InputError, UnitError
 
 __all__ = [
     "FACTOR_COLUMNS",
@@ -39,7 +41,6 @@ __all__ = [
     "FactorLibrary",
     "Fuel",
     "Quantity",
-    "UnitError",
     "decimal",
     "default_library",
     "fuel",
@@ -53,12 +54,7 @@ __all__ = [
     "region_of_city",
     "sectors",
     "targets",
-    "unit_registry",
 ]
-
-#: A pint quantity with a Decimal magnitude.
-Quantity: TypeAlias = "pint.Quantity[Any]"
-Registry: TypeAlias = "pint.UnitRegistry[Any]"
 
 _DATA = resources.files("ecobasin.catalog") / "data" / "carbon"
 
@@ -95,40 +91,8 @@ KINDS: tuple[str, ...] = ("ncv", "carbon_content", "oxidation", "emission_factor
 GASES: tuple[str, ...] = ("C", "CO2", "CH4", "N2O", "CO2e")
 CONFIDENCE: tuple[str, ...] = ("text", "mem", "verify", "user", "illustrative")
 
-#: Chinese unit words → pint expressions (energy statistics tables use them).
-_UNIT_WORDS: dict[str, str] = {
-    "万吨": "10^4 t",
-    "吨": "t",
-    "千克": "kg",
-    "公斤": "kg",
-    "万千瓦时": "10^4 kWh",
-    "亿千瓦时": "10^8 kWh",
-    "千瓦时": "kWh",
-    "度": "kWh",
-    "兆瓦时": "MWh",
-    "吉焦": "GJ",
-    "百万千焦": "GJ",
-    "太焦": "TJ",
-    "万立方米": "10^4 Nm3",
-    "亿立方米": "10^8 Nm3",
-    "立方米": "Nm3",
-    "升": "L",
-    "吨标准煤": "tce",
-    "万吨标准煤": "10^4 tce",
-    "公顷": "ha",
-    "亩": "mu",
-    "万元": "10^4 CNY",
-    "亿元": "10^8 CNY",
-    "元": "CNY",
-}
-_SCALED = re.compile(r"^\s*(10\^\d+|1e\d+)\s*(.+)$")
 
-
-class UnitError(ValueError):
-    """A unit is unknown, or a quantity cannot be converted to the unit a factor needs."""
-
-
-class FactorError(ValueError):
+class FactorError(InputError):
     """A factor row is invalid, or no factor fits an activity."""
 
 
@@ -159,24 +123,6 @@ def decimal(value: Any, what: str = "value") -> Decimal:
 # ---------------------------------------------------------------------------------------------
 
 
-@cache
-def unit_registry() -> Registry:
-    """The carbon unit registry (definitions in ``catalog/data/carbon/units.txt``)."""
-    registry: Registry = pint.UnitRegistry(None, non_int_type=Decimal)
-    for line in (_DATA / "units.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            registry.define(line)
-    return registry
-
-
-def _unit_text(unit: str) -> str:
-    text = str(unit).strip()
-    for word in sorted(_UNIT_WORDS, key=len, reverse=True):
-        if text == word:
-            return _UNIT_WORDS[word]
-    return text.replace("³", "3").replace("²", "2").replace("·", " ")
-
-
 def quantity(amount: Any, unit: str) -> Quantity:
     """``amount`` [``unit``] as a pint quantity with a Decimal magnitude.
 
@@ -188,16 +134,11 @@ def quantity(amount: Any, unit: str) -> Quantity:
     UnitError
         Unknown unit, naming it.
     """
-    registry = unit_registry()
-    text = _unit_text(unit)
-    if text in ("", "1", "-"):
-        return registry.Quantity(decimal(amount), "")
-    try:
-        scale = registry.parse_expression(text)
-    except Exception as error:  # pint raises several types for bad expressions
-        raise UnitError(f"unknown unit {unit!r} ({error})") from None
+    scale = parse_unit(unit)
+    if scale is None:
+        return unit_registry().Quantity(decimal(amount), "")
     if not isinstance(scale, pint.Quantity):  # a bare number
-        return registry.Quantity(decimal(amount) * decimal(scale), "")
+        return unit_registry().Quantity(decimal(amount) * decimal(scale), "")
     return cast(Quantity, decimal(amount) * scale)
 
 

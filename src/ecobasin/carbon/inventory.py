@@ -30,7 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from ecobasin.carbon import factors as fx
-from ecobasin.carbon.factors import Factor, FactorError, FactorLibrary, UnitError
+from ecobasin.carbon.factors import Factor, FactorError, FactorLibrary
+from ecobasin.errors import UnitError
 
 __all__ = [
     "C_TO_CO2",

@@ -1,5 +1,8 @@
 """Reference data as data: cities, regions, parameters, units and boundaries.
 
+Units and their conversions live in :mod:`ecobasin.catalog.units`; the names re-exported here
+(``convert_units``, ``canonical_unit_name``, ``unit_table``) are the catalog's API.
+
 Every table is a versioned file in ``catalog/data`` with its source in its header; this module
 only reads them (cached) and answers questions about them. It is pure: no database, no network.
 """
@@ -15,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 # emission limits and alarm rules (catalog/data/emission/); the module reads this package's
@@ -27,12 +28,12 @@ from ecobasin.catalog.emission import (
     emission_limits,
     source_categories,
 )
+from ecobasin.catalog.units import canonical_unit_name, convert_units, unit_table
 
 __all__ = [
     "DEFAULT_REGION",
     "AlarmRules",
     "Region",
-    "UnitError",
     "alarm_rules",
     "boundaries",
     "canonical_unit_name",
@@ -45,15 +46,11 @@ __all__ = [
     "parameter_for_code",
     "parameters",
     "source_categories",
-    "units",
+    "unit_table",
 ]
 
 DEFAULT_REGION = "chengdu_plain"
 _DATA = resources.files(__package__) / "data"
-
-
-class UnitError(ValueError):
-    """A unit is unknown, or cannot be converted to the parameter's canonical unit."""
 
 
 def _read_text(name: str) -> str:
@@ -157,76 +154,6 @@ def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
         & ((frame["hj212_2017"] == code) | (frame["hj212_2005"] == code))
     ]
     return None if hits.empty else str(hits.index[0])
-
-
-@cache
-def _units() -> tuple[pd.DataFrame, dict[str, str]]:
-    frame = _read_csv("units.csv", dtype=str)
-    frame["factor"] = frame["factor"].astype(float)
-    frame["offset"] = frame["offset"].astype(float)
-    frame = frame.set_index("unit", drop=False)
-    alias: dict[str, str] = {}
-    for unit, aliases in zip(frame["unit"], frame["aliases"], strict=True):
-        for name in [unit, *filter(None, aliases.split("|"))]:
-            alias[name.replace(" ", "")] = unit
-    return frame, alias
-
-
-def units() -> pd.DataFrame:
-    """The unit table: unit, dimension, factor and offset to the dimension's base, aliases."""
-    return _units()[0].copy()
-
-
-def canonical_unit_name(unit: str) -> str:
-    """The registry spelling of ``unit`` (``"ug/m3"`` → ``"µg/m³"``).
-
-    Raises
-    ------
-    UnitError
-        When the unit is not in ``units.csv``.
-    """
-    _, alias = _units()
-    key = unit.strip().replace(" ", "")
-    if key in alias:
-        return alias[key]
-    if key.lower() in alias:  # tolerate MG/L-style capitals only where unambiguous
-        return alias[key.lower()]
-    raise UnitError(f"unknown unit {unit!r}")
-
-
-def convert_units(values: npt.ArrayLike, from_unit: str, to_unit: str) -> npt.NDArray[np.float64]:
-    """Convert values between two units of the same dimension.
-
-    Parameters
-    ----------
-    values : array-like
-        Values in ``from_unit``.
-    from_unit, to_unit : str
-        Unit names or aliases from ``units.csv``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Values in ``to_unit``.
-
-    Raises
-    ------
-    UnitError
-        When either unit is unknown or the dimensions differ (mg/L for an air pollutant).
-    """
-    table, _ = _units()
-    source, target = canonical_unit_name(from_unit), canonical_unit_name(to_unit)
-    array = np.asarray(values, dtype=np.float64)
-    if source == target:
-        return array
-    a, b = table.loc[source], table.loc[target]
-    if a["dimension"] != b["dimension"]:
-        raise UnitError(
-            f"cannot convert {from_unit!r} ({a['dimension']}) to {to_unit!r} ({b['dimension']})"
-        )
-    factor_a, offset_a = float(str(a["factor"])), float(str(a["offset"]))
-    factor_b, offset_b = float(str(b["factor"])), float(str(b["offset"]))
-    return np.asarray((array * factor_a + offset_a - offset_b) / factor_b, dtype=np.float64)
 
 
 @dataclass(frozen=True)

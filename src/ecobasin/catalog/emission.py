@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 
 __all__ = [
     "BASES",
@@ -318,7 +319,7 @@ def _permit_row(
     if record["unit"]:
         try:
             value = float(catalog.convert_units([value], record["unit"], unit)[0])
-        except catalog.UnitError as error:
+        except UnitError as error:
             return "unit_mismatch", f"{error}; the canonical unit is {unit}"
     if record["basis"] and record["basis"] not in BASES:
         return "bad_basis", f"basis {record['basis']!r} is not one of {', '.join(BASES)}"

@@ -17,7 +17,9 @@ from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
+from ecobasin.cli.common import fail_with
 from ecobasin.cli.users import secret_app, token_app, user_app
+from ecobasin.errors import EcobasinError
 
 app = typer.Typer(
     name="ecobasin",
@@ -78,13 +80,17 @@ carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: an ecobasin error no command caught still ends in one clear
+    line on stderr (``cli.common.fail_with``), never a traceback."""
     import sys
 
     from ecobasin.cli import readpath
 
     readpath.INVOCATION = sys.argv[1:]  # a read-only command may be forwarded as it was typed
-    app()
+    try:
+        app()
+    except EcobasinError as error:
+        raise SystemExit(fail_with(error).exit_code) from None
 
 
 __all__ = ["app", "main"]

@@ -16,7 +16,7 @@ import typer
 
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon.activity import parse_activity
-from ecobasin.carbon.factors import FactorError, UnitError
+from ecobasin.carbon.factors import FactorError
 from ecobasin.carbon.inventory import InventorySettings
 from ecobasin.cli.common import (
     DbOption,
@@ -29,6 +29,7 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.errors import UnitError
 from ecobasin.services import carbon as carbon_service
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon

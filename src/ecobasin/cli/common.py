@@ -23,10 +23,11 @@ from rich.progress import (
 from rich.table import Table
 
 from ecobasin import catalog
+from ecobasin.errors import EcobasinError, StoreBusyError
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.services.cells import json_cell
 from ecobasin.settings import Settings, load_settings
-from ecobasin.store import Store, StoreBusyError, aqi_pending
+from ecobasin.store import Store, aqi_pending
 
 #: Human output goes to stderr, so stdout carries only data (CSV, JSON, GeoJSON) for pipes.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -61,6 +62,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def fail_with(error: EcobasinError) -> typer.Exit:
+    """The one mapping of :mod:`ecobasin.errors` to CLI messages: the error's reason (it names
+    the record, file or unit) on stderr, exit status 1."""
+    return fail(error.reason or str(error))
+
+
 @contextmanager
 def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
     """Open the configured store, syncing the region's catalog; busy files fail clearly.
@@ -83,7 +90,7 @@ def open_store(config: Settings, *, read_only: bool = False) -> Iterator[Store]:
     except StoreBusyError as error:
         if read_only:
             _forward_or_fail(config, error)
-        raise fail(str(error)) from None
+        raise fail_with(error) from None
     try:
         if not read_only:
             store.sync_catalog(load_region(config))

@@ -23,6 +23,7 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.errors import UnitError
 from ecobasin.ingest import csvmap, importer
 from ecobasin.ingest.sourcefile import SourceError
 from ecobasin.limits import load_limits
@@ -169,7 +170,7 @@ def import_csv(
     config = settings(db, region)
     try:
         loaded = csvmap.load_mapping(mapping) if mapping else None
-    except (csvmap.MappingError, catalog.UnitError, KeyError) as error:
+    except (csvmap.MappingError, UnitError, KeyError) as error:
         raise fail(f"mapping 映射文件: {error}") from None
     with open_store(config) as store:
         report = run_import(

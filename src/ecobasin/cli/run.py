@@ -21,14 +21,14 @@ from ecobasin.cli.common import (
 )
 from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
-from ecobasin.live import LiveFeed, register_fleet
+from ecobasin.jobs.live_feed import LiveFeed, register_fleet
 from ecobasin.store import Store
 from ecobasin.web.security import ensure_demo_admin
 
 
 def _generated_frames(store: Store, year: int, seed: int, region: Any) -> importer.ImportReport:
     """Generate the demo region month by month and import it through the normal validation."""
-    from ecobasin import demo
+    from ecobasin.demo import region as demo
 
     sites = demo.generate_sites(region, seed=seed)
     store.upsert_sites(sites, source="demo generator")
@@ -49,10 +49,10 @@ def _generated_frames(store: Store, year: int, seed: int, region: Any) -> import
 
 def _water_demo(store: Store, year: int, seed: int, region: Any) -> None:
     """Generate the demo water sections and their year; compute the water results."""
-    from ecobasin.ingest.water import build_water_demo
+    from ecobasin.demo import water as demo_water
 
     with console.status(f"water sections {year} 生成水质断面数据"):
-        result = build_water_demo(store, region, year=year, seed=seed)
+        result = demo_water.install(store, region, year=year, seed=seed)
     console.print(
         f"[green]water 水质:[/] {result.report.sites_added} sections, "
         f"{result.report.stored.inserted:,} values, rejected 拒收 {dict(result.report.rejected)}"
@@ -131,7 +131,7 @@ def demo(
 
 def _forecast_demo(store: Store) -> None:
     """Train the small demo forecast model and issue the forecast of the last day of data."""
-    from ecobasin import demo_forecast
+    from ecobasin.demo import forecast as demo_forecast
 
     with console.status("forecast model 训练演示预报模型"):
         try:
@@ -150,8 +150,8 @@ def _forecast_demo(store: Store) -> None:
 def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:
     """The illustrative eight-city carbon inventories and sinks, and a month of the
     carbon-inclusive ledger (docs/carbon.md)."""
-    from ecobasin import demo_carbon
-    from ecobasin.carbon import ledger_demo
+    from ecobasin.demo import carbon as demo_carbon
+    from ecobasin.demo import ledger as ledger_demo
 
     with console.status("carbon inventories and ledger 生成碳排放清单与碳普惠账本"):
         counts = demo_carbon.install(store, region.cities)

@@ -221,7 +221,8 @@ def _lost_after_ack(config: Settings, fleet: list[SimDevice], stats: FleetStats)
 def _stored(config: Settings, expected: pd.DataFrame) -> pd.DataFrame:
     """The observations of the expected sites and times (site_id, period, time)."""
     from ecobasin.cli import readpath
-    from ecobasin.store import Store, StoreBusyError
+    from ecobasin.errors import StoreBusyError
+    from ecobasin.store import Store
 
     sites = sorted(set(expected["site_id"]))
     start, end = expected["time"].min(), expected["time"].max()

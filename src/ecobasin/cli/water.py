@@ -198,7 +198,12 @@ def import_files(
     with open_store(config) as store:
         try:
             result = import_water_files(
-                store, files, layout=layout, year=year, region_id=load_region(config).id
+                store,
+                files,
+                layout=layout,
+                year=year,
+                refresh=refresh_water_quality,
+                region_id=load_region(config).id,
             )
         except ValueError as error:
             raise fail(str(error)) from None

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 from ecobasin.ingest.sourcefile import SourceLines, read_source
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS
 from ecobasin.timebase import local_to_utc
@@ -231,7 +232,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         return _parse_mapping(path)
     except tomllib.TOMLDecodeError as error:
         raise MappingError(f"{path.name}: not valid TOML ({error})") from None
-    except (catalog.UnitError, KeyError) as error:
+    except (UnitError, KeyError) as error:
         raise MappingError(f"{path.name}: {error.args[0] if error.args else error}") from None
 
 

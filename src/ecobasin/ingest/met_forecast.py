@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 
 __all__ = [
     "CSV_COLUMNS",
@@ -68,10 +69,6 @@ class MetForecastFile:
     missing: int = 0
 
 
-class UnitProblem(ValueError):
-    """A unit that is unknown or of the wrong dimension for the variable."""
-
-
 def to_registry_unit(values: Any, parameter: str, unit: str) -> np.ndarray:
     """Values converted to the registry unit of ``parameter``.
 
@@ -86,7 +83,7 @@ def to_registry_unit(values: Any, parameter: str, unit: str) -> np.ndarray:
 
     Raises
     ------
-    UnitProblem
+    UnitError
         Unknown unit or a unit of another dimension.
     """
     target = str(catalog.parameters("met").loc[parameter, "unit"])
@@ -95,8 +92,8 @@ def to_registry_unit(values: Any, parameter: str, unit: str) -> np.ndarray:
         return np.asarray(values, dtype=np.float64) * EXTRA_UNITS[(parameter, key)]
     try:
         return np.asarray(catalog.convert_units(values, key, target), dtype=np.float64)
-    except (catalog.UnitError, KeyError) as error:
-        raise UnitProblem(f"unit {unit!r} cannot be converted to {target}: {error}") from None
+    except (UnitError, KeyError) as error:
+        raise UnitError(f"unit {unit!r} cannot be converted to {target}: {error}") from None
 
 
 def _reject(source: str, ref: str, code: str, reason: str, raw: str) -> dict[str, str]:
@@ -148,7 +145,7 @@ def _csv_row(raw: dict[str, str]) -> tuple[dict[str, Any] | None, tuple[str, str
         return None, ("not_a_number", f"value {raw['value']!r} is not a number")
     try:
         value = float(to_registry_unit([number], parameter, raw["unit"])[0])
-    except UnitProblem as error:
+    except UnitError as error:
         return None, ("unit_mismatch", f"{parameter}: {error}")
     problem = _range_problem(parameter, value)
     if problem:
@@ -293,9 +290,9 @@ def parse_netcdf(path: Path, cities: list[int], source: str | None = None) -> Me
             unit = str(var.attrs.get("units", "")).strip()
             try:
                 if not unit:
-                    raise UnitProblem("no 'units' attribute")
+                    raise UnitError("no 'units' attribute")
                 to_registry_unit([0.0], parameter, unit)
-            except UnitProblem as error:
+            except UnitError as error:
                 rejects.append(_reject(source, ref, "unit_mismatch", f"{name}: {error}", unit))
                 continue
             for code, where in points.items():

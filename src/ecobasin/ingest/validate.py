@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -193,7 +194,7 @@ def _convert(frame: pd.DataFrame, registry: pd.DataFrame) -> tuple[pd.Series, pd
         positions = frame.index.get_indexer(index)
         try:
             values[positions] = catalog.convert_units(values[positions], source_unit, target_unit)
-        except catalog.UnitError as error:
+        except UnitError as error:
             errors.loc[index] = (
                 f"unit {source_unit!r} does not fit; expected {target_unit} ({error})"
             )

@@ -10,15 +10,16 @@ aside with its reason (``Store.reject``) and counted:
 * ``implausible_for_section``: a value outside the surface-water range of
   ``catalog/data/water/surface_ranges.toml`` after unit conversion, e.g. NH3N 850 "mg/L" (µg/L not converted).
 
-After the import the water results of the touched years are recomputed
-(:func:`ecobasin.jobs.water_quality.refresh_water_quality`).
+After the import the caller's ``refresh`` (the CLI and the demo pass
+:func:`ecobasin.jobs.water_quality.refresh_water_quality`) recomputes the water results of the
+touched years: the jobs layer sits above ingest, so it is handed in, not imported.
 """
 
 from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,15 +29,18 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import UnitError
 from ecobasin.ingest import csvmap, importer
 from ecobasin.ingest.cnemc_water import read_cnemc_water
 from ecobasin.store import Store
 from ecobasin.store import water as store_water
 
+#: Recomputes derived results after an import: (store, touched site-days, region_id=…) -> summary.
+Refresh = Callable[..., dict[str, Any]]
+
 __all__ = [
     "SECTION_COLUMNS",
     "WaterImport",
-    "build_water_demo",
     "check_water_rows",
     "import_water_files",
     "import_water_frames",
@@ -84,7 +88,7 @@ def _canonical(frame: pd.DataFrame, registry: pd.DataFrame) -> np.ndarray:
         positions = frame.index.get_indexer(index)
         try:
             values[positions] = catalog.convert_units(values[positions], declared, canonical)
-        except catalog.UnitError:
+        except UnitError:
             continue
     return values
 
@@ -190,7 +194,7 @@ def import_water_frames(
     frames: Iterable[tuple[pd.DataFrame, dict[str, Any]]],
     kind: str,
     *,
-    refresh: bool = True,
+    refresh: Refresh | None = None,
     region_id: str = "region",
 ) -> WaterImport:
     """Import candidate frames of water sections: water checks, common validation, refresh."""
@@ -210,10 +214,8 @@ def import_water_frames(
     report.records += sum(kept_aside.values())
     report.rejected.update(kept_aside)
     result = WaterImport(report, kept_aside)
-    if refresh:
-        from ecobasin.jobs.water_quality import refresh_water_quality
-
-        result.refresh = refresh_water_quality(store, report.touched_frame(), region_id=region_id)
+    if refresh is not None:
+        result.refresh = refresh(store, report.touched_frame(), region_id=region_id)
     return result
 
 
@@ -223,7 +225,7 @@ def import_water_files(
     *,
     layout: str = "tidy",
     year: int | None = None,
-    refresh: bool = True,
+    refresh: Refresh | None = None,
     region_id: str = "region",
 ) -> WaterImport:
     """Import water-section files in the tidy CSV layout or the CNEMC water layout.
@@ -337,31 +339,3 @@ def read_section_list(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             }
         )
     return pd.DataFrame(rows), pd.DataFrame(rejects)
-
-
-def build_water_demo(
-    store: Store, region: catalog.Region, year: int = 2025, seed: int = 2025
-) -> WaterImport:
-    """Register the demo sections, import their generated year and compute the results.
-
-    Called by ``ecobasin demo`` after the air data. The generated values pass the same checks
-    and validation as files (the bad values the generator plants are rejected).
-    """
-    from ecobasin import demo_water
-
-    sections = demo_water.generate_sections(region, seed=seed)
-    if sections.empty:
-        return WaterImport(importer.ImportReport())
-    store.upsert_sites(sections, source="demo generator (water)")
-    manual, auto = demo_water.generate_water(sections, year=year, seed=seed)
-
-    def frames() -> Iterator[tuple[pd.DataFrame, dict[str, Any]]]:
-        for name, frame in (("manual", manual), ("auto", auto)):
-            candidates = frame.assign(
-                raw_value=None, unit=None, line=frame.index + 1, field="generated"
-            )
-            yield candidates, {"source": f"demo water {name} {year}"}
-
-    result = import_water_frames(store, frames(), "demo-water", region_id=region.id)
-    result.report.sites_added = len(sections)
-    return result

@@ -2,7 +2,6 @@
 
 from ecobasin.store.database import (
     Store,
-    StoreBusyError,
     WriteCounts,
     keyed_table,
     observation_table,
@@ -11,7 +10,6 @@ from ecobasin.store.database import (
 
 __all__ = [
     "Store",
-    "StoreBusyError",
     "WriteCounts",
     "keyed_table",
     "observation_table",

@@ -25,19 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecobasin import catalog
+from ecobasin.errors import StoreBusyError
 from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
-__all__ = ["Store", "StoreBusyError", "WriteCounts", "make_private"]
+__all__ = ["Store", "WriteCounts", "make_private"]
 
 log = logging.getLogger("ecobasin.store")
 
 OBSERVATION_KEY = ("site_id", "parameter", "period", "time")
 SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
-
-
-class StoreBusyError(RuntimeError):
-    """The database file is held by another process (DuckDB allows one writer per file)."""
 
 
 @dataclass

@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 import ecobasin
 from ecobasin import catalog
+from ecobasin.jobs.live_feed import LiveFeed, start_live
 from ecobasin.limits import Limits, load_limits
-from ecobasin.live import LiveFeed, start_live
 from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.middleware import RequestGuard

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ecobasin.errors import EcobasinError, StoreBusyError, http_status
+
 __all__ = [
     "INVALID_PARAMETER",
     "PROBLEM_MEDIA_TYPE",
@@ -24,6 +26,7 @@ __all__ = [
     "ParameterError",
     "Problem",
     "ProblemError",
+    "error_type",
     "install",
     "problem_responses",
 ]
@@ -153,6 +156,35 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, problem, exc.headers)
 
 
+def error_type(error: EcobasinError) -> str:
+    """The problem ``type`` URI of an ecobasin error: its class, kebab-cased.
+
+    >>> from ecobasin.errors import UnitError
+    >>> error_type(UnitError("unknown unit 'furlong'"))
+    'urn:ecobasin:problem:unit-error'
+    """
+    name = type(error).__name__
+    kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+    return f"urn:ecobasin:problem:{kebab}"
+
+
+async def _on_ecobasin_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one mapping of :mod:`ecobasin.errors` to problem details (status by class)."""
+    assert isinstance(exc, EcobasinError)
+    status = http_status(exc)
+    if status == 500:  # an error of ours that no route expected: same answer as any fault
+        return await _on_error(request, exc)
+    # a busy store frees itself when the other writer stops: tell clients when to retry
+    headers = {"Retry-After": "1"} if isinstance(exc, StoreBusyError) else None
+    problem = Problem(
+        type=error_type(exc),
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=exc.reason or str(exc),
+    )
+    return problem_response(request, problem, headers)
+
+
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc.errors())
@@ -192,6 +224,7 @@ async def _on_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` with problem details and document them in OpenAPI."""
     app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(EcobasinError, _on_ecobasin_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_error)
@@ -201,9 +234,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for problem details with the given statuses."""
     descriptions = {
         404: "Not found (problem details).",
+        409: "The request contradicts what is stored (problem details).",
         422: "A query parameter is malformed, out of range or names an unknown value "
         "(problem details naming the parameter).",
         500: "Server error (problem details).",
+        503: "The database is held by another process; retry after Retry-After seconds.",
     }
     return {
         status: {

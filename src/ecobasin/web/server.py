@@ -8,8 +8,8 @@ from pathlib import Path
 import uvicorn
 
 from ecobasin import catalog
+from ecobasin.jobs.live_feed import LiveFeed
 from ecobasin.limits import cookie_cve_warning, load_limits
-from ecobasin.live import LiveFeed
 from ecobasin.store import Store
 from ecobasin.web.app import create_app
 

@@ -22,19 +22,29 @@ Some sections fail their target class: the 球溪河 and 绛溪河 tributaries a
 the dry season, one reservoir eutrophic. Values below a detection limit are written as the limit
 with the flag ``"L"`` (CNEMC's ``0.01L``); statistics use half the limit.
 
-The module reads nothing but the catalog (through its API) and writes nothing.
+The sections themselves are data: ``demo/data/water_sections.csv`` (its columns are described in
+docs/demo-data.md). The generators read nothing but that file and the catalog (through its API)
+and write nothing; :func:`install` writes the generated year into a store for ``ecobasin demo``.
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.demo import points_in_geometry
+from ecobasin.demo.region import points_in_geometry
+from ecobasin.ingest import importer
+from ecobasin.ingest.water import WaterImport, import_water_frames
+from ecobasin.jobs.water_quality import refresh_water_quality
+from ecobasin.store import Store
 
 __all__ = [
     "AUTO_ITEMS",
@@ -44,6 +54,7 @@ __all__ = [
     "SectionSpec",
     "generate_sections",
     "generate_water",
+    "install",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -85,159 +96,38 @@ class SectionSpec:
     flow: float = 300.0  # annual mean flow [m³/s]
 
 
-_M = ("岷江", "Minjiang", "岷江流域", "Minjiang basin")
-_FU = ("府河", "Fuhe (Jinjiang)", "岷江流域", "Minjiang basin")
-_QY = ("青衣江", "Qingyi River", "岷江流域", "Minjiang basin")
-_DD = ("大渡河", "Dadu River", "岷江流域", "Minjiang basin")
-_T = ("沱江", "Tuojiang", "沱江流域", "Tuojiang basin")
-_JX = ("绛溪河", "Jiangxi River", "沱江流域", "Tuojiang basin")
-_QX = ("球溪河", "Qiuxi River", "沱江流域", "Tuojiang basin")
-_MY = ("绵远河", "Mianyuan River", "沱江流域", "Tuojiang basin")
-_FJ = ("涪江", "Fujiang", "嘉陵江流域", "Jialing basin")
-_QJ = ("琼江", "Qiongjiang", "嘉陵江流域", "Jialing basin")
-_SC = ("三岔湖", "Sancha Lake", "沱江流域", "Tuojiang basin")
-_HL = ("黑龙滩水库", "Heilongtan Reservoir", "岷江流域", "Minjiang basin")
-
-CD, DY, MY, SN, LS, MS, YA, ZY = 510100, 510600, 510700, 510900, 511100, 511400, 511800, 512000
-NJ, YB, CQ = 511000, 511500, 500100
+def _optional_int(text: str) -> int | None:
+    return int(text) if text else None
 
 
-def _s(code: str, river: tuple[str, str, str, str], *rest: object, **more: object) -> SectionSpec:
-    return SectionSpec(code, *river, *rest, **more)  # type: ignore[arg-type]
+def _read_sections() -> tuple[SectionSpec, ...]:
+    """The sections of ``demo/data/water_sections.csv`` (columns: docs/demo-data.md)."""
+    text = (resources.files("ecobasin.demo") / "data" / "water_sections.csv").read_text("utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return tuple(
+        SectionSpec(
+            code=row["code"],
+            river_zh=row["river_zh"],
+            river_en=row["river_en"],
+            basin_zh=row["basin_zh"],
+            basin_en=row["basin_en"],
+            city=int(row["city"]),
+            lon=float(row["lon"]),
+            lat=float(row["lat"]),
+            level=row["level"],
+            target=row["target"],
+            load=float(row["load"]),
+            upstream=_optional_int(row["upstream"]),
+            downstream=_optional_int(row["downstream"]),
+            water_body=row["water_body"],
+            flow=float(row["flow"]),
+        )
+        for row in rows
+    )
 
 
-#: The demo sections, upstream to downstream per river.
-SECTIONS: tuple[SectionSpec, ...] = (
-    _s("M01", _M, CD, 103.62, 31.00, "national", "II", 0.15, flow=450.0),
-    _s("M02", _M, CD, 103.80, 30.45, "provincial", "II", 0.35, flow=480.0),
-    _s(
-        "M03", _M, MS, 103.85, 30.32, "national", "III", 0.6, upstream=CD, downstream=MS, flow=500.0
-    ),
-    _s("M04", _M, MS, 103.86, 30.18, "provincial", "III", 0.65, flow=620.0),
-    _s(
-        "M05",
-        _M,
-        LS,
-        103.79,
-        29.72,
-        "national",
-        "III",
-        0.55,
-        upstream=MS,
-        downstream=LS,
-        flow=650.0,
-    ),
-    _s("M06", _M, LS, 103.78, 29.52, "provincial", "II", 0.4, flow=2400.0),
-    _s(
-        "M07", _M, LS, 103.95, 29.22, "national", "II", 0.4, upstream=LS, downstream=YB, flow=2500.0
-    ),
-    _s("F01", _FU, CD, 104.07, 30.67, "provincial", "IV", 1.1, flow=45.0),
-    _s(
-        "F02", _FU, MS, 103.97, 30.31, "national", "III", 0.9, upstream=CD, downstream=MS, flow=90.0
-    ),
-    _s("Q01", _QY, YA, 103.02, 29.99, "national", "II", 0.15, flow=400.0),
-    _s(
-        "Q02", _QY, LS, 103.46, 29.80, "national", "II", 0.2, upstream=YA, downstream=LS, flow=520.0
-    ),
-    _s("Q03", _QY, LS, 103.58, 29.70, "provincial", "II", 0.3, flow=540.0),
-    _s("D01", _DD, YA, 102.78, 29.35, "provincial", "II", 0.12, flow=1100.0),
-    _s(
-        "D02",
-        _DD,
-        LS,
-        103.56,
-        29.40,
-        "national",
-        "II",
-        0.2,
-        upstream=YA,
-        downstream=LS,
-        flow=1300.0,
-    ),
-    _s("T01", _MY, DY, 104.40, 31.12, "provincial", "III", 0.55, flow=25.0),
-    _s(
-        "T02", _MY, CD, 104.40, 30.93, "national", "III", 0.8, upstream=DY, downstream=CD, flow=40.0
-    ),
-    _s("T03", _T, CD, 104.45, 30.82, "national", "III", 0.75, flow=120.0),
-    _s("T04", _T, CD, 104.55, 30.40, "provincial", "III", 0.85, flow=140.0),
-    _s(
-        "T05",
-        _T,
-        ZY,
-        104.60,
-        30.22,
-        "national",
-        "III",
-        0.95,
-        upstream=CD,
-        downstream=ZY,
-        flow=150.0,
-    ),
-    _s("T06", _T, ZY, 104.66, 30.10, "provincial", "III", 1.0, flow=155.0),
-    _s(
-        "T07",
-        _T,
-        ZY,
-        104.80,
-        29.86,
-        "national",
-        "III",
-        1.08,
-        upstream=ZY,
-        downstream=NJ,
-        flow=170.0,
-    ),
-    _s("J01", _JX, CD, 104.50, 30.45, "provincial", "III", 1.35, flow=6.0),
-    _s("X01", _QX, MS, 104.20, 29.95, "provincial", "III", 1.15, flow=8.0),
-    _s(
-        "X02",
-        _QX,
-        MS,
-        104.45,
-        29.82,
-        "national",
-        "III",
-        1.45,
-        upstream=MS,
-        downstream=NJ,
-        flow=12.0,
-    ),
-    _s("P01", _FJ, MY, 104.75, 31.45, "national", "II", 0.2, flow=300.0),
-    _s("P02", _FJ, MY, 105.05, 31.10, "provincial", "II", 0.3, flow=330.0),
-    _s(
-        "P03",
-        _FJ,
-        SN,
-        105.38,
-        30.80,
-        "national",
-        "III",
-        0.4,
-        upstream=MY,
-        downstream=SN,
-        flow=350.0,
-    ),
-    _s("P04", _FJ, SN, 105.57, 30.50, "provincial", "III", 0.5, flow=370.0),
-    _s(
-        "P05",
-        _FJ,
-        SN,
-        105.72,
-        30.28,
-        "national",
-        "III",
-        0.5,
-        upstream=SN,
-        downstream=CQ,
-        flow=390.0,
-    ),
-    _s("K01", _QJ, ZY, 105.03, 30.28, "provincial", "III", 0.85, flow=10.0),
-    _s(
-        "K02", _QJ, SN, 105.40, 30.32, "national", "III", 0.9, upstream=ZY, downstream=SN, flow=15.0
-    ),
-    _s("L01", _SC, CD, 104.27, 30.29, "national", "III", 0.9, water_body="lake", flow=0.0),
-    _s("L02", _HL, MS, 104.05, 30.10, "provincial", "III", 0.45, water_body="lake", flow=0.0),
-)
+#: The demo sections, upstream to downstream per river (a data file, not code).
+SECTIONS: tuple[SectionSpec, ...] = _read_sections()
 
 #: Monthly flow relative to the annual mean, January … December (Sichuan Basin rivers: low water
 #: in winter, the flood season June–September).
@@ -560,3 +450,31 @@ def _auto(
     frame = pd.concat(parts, ignore_index=True)
     frame["time"] = frame["time"].astype("datetime64[us, UTC]")
     return frame
+
+
+def install(
+    store: Store, region: catalog.Region, year: int = 2025, seed: int = 2025
+) -> WaterImport:
+    """Register the demo sections, import their generated year and compute the results.
+
+    Called by ``ecobasin demo`` after the air data. The generated values pass the same checks
+    and validation as files (the bad values the generator plants are rejected).
+    """
+    sections = generate_sections(region, seed=seed)
+    if sections.empty:
+        return WaterImport(importer.ImportReport())
+    store.upsert_sites(sections, source="demo generator (water)")
+    manual, auto = generate_water(sections, year=year, seed=seed)
+
+    def frames() -> Iterator[tuple[pd.DataFrame, dict[str, Any]]]:
+        for name, frame in (("manual", manual), ("auto", auto)):
+            candidates = frame.assign(
+                raw_value=None, unit=None, line=frame.index + 1, field="generated"
+            )
+            yield candidates, {"source": f"demo water {name} {year}"}
+
+    result = import_water_frames(
+        store, frames(), "demo-water", refresh=refresh_water_quality, region_id=region.id
+    )
+    result.report.sites_added = len(sections)
+    return result

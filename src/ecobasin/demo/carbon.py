@@ -38,7 +38,7 @@ from ecobasin.carbon.sinks import SinkResult
 __all__ = ["CITY_PROFILES", "DEMO_YEARS", "generate", "generate_sinks", "install"]
 
 DEMO_YEARS: tuple[int, ...] = (2019, 2020, 2021, 2022, 2023)
-SOURCE = "demo (illustrative, ecobasin.demo_carbon)"
+SOURCE = "demo (illustrative, ecobasin.demo.carbon)"
 
 #: city → (GDP 2020 [10⁸ CNY] [mem], industry factor, coal factor, forest stem volume [10⁶ m³],
 #: greenway area [ha]); all but GDP illustrative.

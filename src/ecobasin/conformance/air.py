@@ -1,83 +1,21 @@
-"""Conformance runner: one JSON case in, one JSON result out.
+"""Air conformance kinds: iaqi, aqi_hourly, aqi_daily, daily_validity, o3_8h, annual_eval,
+warning_level (HJ 633, GB 3095, HJ 663, 环办大气函〔2019〕648号).
 
-A case is ``{"kind": ..., "input": {...}, "expect": {...}}``; :func:`run_case` dispatches on
-``kind`` through :data:`HANDLERS`, so other modules (water, carbon) add kinds with
-:func:`register`. Results are computed by the engines, never read from ``expect``.
+Each handler parses the case input, calls the standards engine and rounds only what is reported;
+nothing is read from ``expect``.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ecobasin.conformance.registry import number, register
 from ecobasin.forecast.warning import warning_level
 from ecobasin.standards import air
 from ecobasin.standards.air_stats import DECIMALS
 from ecobasin.standards.rounding import round_gbt8170
 
-__all__ = ["HANDLERS", "register", "run_case", "run_lines"]
-
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-#: kind -> handler(input) -> output dict
-HANDLERS: dict[str, Handler] = {}
-
-
-def register(kind: str) -> Callable[[Handler], Handler]:
-    """Decorator registering a handler for a case kind."""
-
-    def deco(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return deco
-
-
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
-    """Run one case: ``{"output": {...}}`` or ``{"error": "..."}`` (never raises)."""
-    try:
-        if not isinstance(case, dict):
-            return {"error": "case is not a JSON object"}
-        kind = case.get("kind")
-        handler = HANDLERS.get(str(kind))
-        if handler is None:
-            return {"error": f"unknown kind {kind!r}"}
-        inp = case.get("input")
-        if not isinstance(inp, dict):
-            return {"error": "case has no 'input' object"}
-        return {"output": handler(inp)}
-    except Exception as exc:  # a bad case must never stop the run
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def run_lines(lines: Iterable[str]) -> Iterator[str]:
-    """One output JSON line per input line, in order; malformed lines give an error line."""
-    for line in lines:
-        if not line.strip():
-            yield json.dumps({"error": "empty line"})
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield json.dumps({"error": f"malformed JSON: {exc}"})
-            continue
-        yield json.dumps(run_case(case), ensure_ascii=False)
-
-
-def _num(x: float | None) -> float | int | None:
-    if x is None:
-        return None
-    f = float(x)
-    if not math.isfinite(f):
-        return None
-    return int(f) if f.is_integer() else f
-
-
-# ---------------------------------------------------------------------------------------------
-# air kinds
-# ---------------------------------------------------------------------------------------------
+__all__: list[str] = []
 
 _FALLBACK_KEYS = {"SO2_1h": ("so2_24h", "SO2_24h"), "O3_8h": ("o3_1h", "O3_1h")}
 
@@ -90,7 +28,7 @@ def _iaqi(inp: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"rule_set": rs_name}
     table = air.rule_set(rs_name).item(item)
     if conc is not None and rs_name.startswith("HJ633"):
-        out["conc_rounded"] = _num(round_gbt8170(float(conc), table.decimals))
+        out["conc_rounded"] = number(round_gbt8170(float(conc), table.decimals))
     fb = None
     src = item
     sub = table.substitute
@@ -125,7 +63,7 @@ def _report(inp: dict[str, Any], report: air.air_index.Report) -> dict[str, Any]
             vals = [float(v) for v in values if v is not None]
             mean = sum(vals) / len(vals) if vals else float("nan")
             base = "O3" if pol.startswith("O3") else pol
-            city[pol] = _num(round_gbt8170(mean, DECIMALS.get(base, 0))) if vals else None
+            city[pol] = number(round_gbt8170(mean, DECIMALS.get(base, 0))) if vals else None
         rec = air.aqi_record(city, rs_name, report)
         only = inp.get("only_pollutant")
         if only is not None:
@@ -191,7 +129,7 @@ def _annual_eval(inp: dict[str, Any]) -> dict[str, Any]:
         raw = air.percentile(inp["values"], float(inp["p"]))
         dec = _decimals_for(inp.get("pollutant"))
         value = raw if dec is None else round_gbt8170(raw, dec)
-        out: dict[str, Any] = {"value_unrounded": _num(raw), "value": _num(value)}
+        out: dict[str, Any] = {"value_unrounded": number(raw), "value": number(value)}
         if inp.get("limit") is not None:
             lim = float(inp["limit"])
             out["compliant"] = bool(value <= lim)
@@ -226,9 +164,9 @@ def _annual_eval(inp: dict[str, Any]) -> dict[str, Any]:
             "O3": inp.get("O3_8h_p90", inp.get("O3")),
         }
         res = air.composite_index(conc, method).iloc[0]
-        single = {p: _num(res[f"I_{p}"]) for p in ("SO2", "NO2", "PM10", "PM2.5", "CO", "O3")}
+        single = {p: number(res[f"I_{p}"]) for p in ("SO2", "NO2", "PM10", "PM2.5", "CO", "O3")}
         return {
-            "index": _num(res["index"]),
+            "index": number(res["index"]),
             "max_single_index_pollutant": str(res["max_single_index_pollutant"]),
             "single": single,
             "method": method,
@@ -241,8 +179,3 @@ def _warning(inp: dict[str, Any]) -> dict[str, Any]:
     rule = str(inp.get("rule", "HBDQH-2019-648"))
     level = warning_level(inp["forecast_daily_aqi"], rule, float(inp.get("hours_per_value", 24)))
     return {"level": level, "rule": rule}
-
-
-# water kinds (section_class, main_pollutants, basin_share, cwqi, tli) and carbon kinds
-# (fuel_combustion, electricity, heat, sink, peak_tracking, ...) register themselves on import
-from ecobasin import conformance_carbon, conformance_water  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """Water conformance kinds: section_class, main_pollutants, basin_share, cwqi, tli.
 
-Registered into :data:`ecobasin.conformance.HANDLERS` on import (``conformance`` imports this
-module at its end). Each handler parses the case input, calls the water engine and rounds only
+Registered into :data:`ecobasin.conformance.registry.HANDLERS` on import (the runner,
+``ecobasin.conformance``, imports this module). Each handler parses the case input, calls the water engine and rounds only
 what is reported (GB/T 8170); nothing is read from ``expect``.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.conformance import register
+from ecobasin.conformance.registry import register
 from ecobasin.standards import water
 from ecobasin.standards.rounding import round_gbt8170
 

@@ -1,9 +1,9 @@
 """Carbon conformance kinds: fuel_combustion, electricity, heat, sink, peak_tracking,
 behaviour_reduction, points, project_reduction.
 
-Registered into :data:`ecobasin.conformance.HANDLERS` on import (``conformance`` imports this
-module at its end). Every factor a case states becomes a :class:`~ecobasin.carbon.factors.Factor`
-and goes through the inventory engine (units checked by pint); a case that names only a fuel
+Registered into :data:`ecobasin.conformance.registry.HANDLERS` on import (the runner,
+``ecobasin.conformance``, imports this module). Every factor a case states becomes a
+:class:`~ecobasin.carbon.factors.Factor` and goes through the inventory engine (units checked by pint); a case that names only a fuel
 uses the default library. Reported values are rounded half-even (GB/T 8170) to the precision of
 their key (tonnes to 0.001 t = 1 kg, CH4/N2O to 0.0001 t, TJ to 0.0001, GJ to 0.01, intensity to
 0.0001 t/10⁴ CNY, percentages to 0.01); nothing is read from ``expect``.
@@ -27,7 +27,7 @@ from ecobasin.carbon.inventory import (
     compute_line,
     heat_gj,
 )
-from ecobasin.conformance import register
+from ecobasin.conformance.registry import register
 
 __all__ = ["rate_units", "report"]
 
