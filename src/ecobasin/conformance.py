@@ -244,5 +244,6 @@ def _warning(inp: dict[str, Any]) -> dict[str, Any]:
 
 
 # water kinds (section_class, main_pollutants, basin_share, cwqi, tli) and carbon kinds
-# (fuel_combustion, electricity, heat, sink, peak_tracking, ...) register themselves on import
-from ecobasin import conformance_carbon, conformance_water  # noqa: E402, F401
+# (fuel_combustion, electricity, heat, sink, peak_tracking, ...) and noise kinds (leq, ...,
+# boundary_noise, issue 23) register themselves on import
+from ecobasin import conformance_carbon, conformance_noise, conformance_water  # noqa: E402, F401
