@@ -1,4 +1,4 @@
-"""Noise commands: ``ecobasin noise survey-import|survey|compliance`` (issue 23).
+"""Noise commands: ``ecobasin noise survey-import|survey|compliance|refresh`` (issue 23).
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).
@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.jobs.noise_quality import refresh_noise_hourly
 from ecobasin.services import noise as service
 from ecobasin.store import noise as noise_store
 
@@ -98,3 +99,18 @@ def compliance(
         except ValueError as error:
             raise fail(str(error)) from None
     _emit(rows, fmt, f"functional-zone compliance {year} by {by} 功能区声环境达标率")
+
+
+@app.command()
+def refresh(
+    year: Annotated[int, typer.Option(help="Year (CST calendar) 年份.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Hourly Leq/LMx of noise stations from their minute data 由分钟数据计算小时值 (HJ 906-2017 valid data rate)."""
+    with open_store(settings(db, region)) as store:
+        result = refresh_noise_hourly(store, year)
+    console.print(
+        f"{year}: {result.written} hourly values written 写入, {result.invalid} hours invalid 无效小时 "
+        f"(too few minutes), {result.kept_reported} reported by stations kept 保留站点上报值"
+    )
