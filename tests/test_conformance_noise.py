@@ -83,3 +83,15 @@ def test_bad_noise_cases_give_errors_not_crashes() -> None:
     for case in bad:
         result = run_case(case)
         assert "error" in result, (case, result)
+
+
+def test_construction_site_needs_no_zone_class() -> None:
+    case = {
+        "kind": "boundary_noise",
+        "input": {"standard": "GB 12523-2011", "period": "night", "measured_Leq_dBA": 58.6,
+                  "background_Leq_dBA": 45.0, "night_Lmax_dBA": 71.0, "lmax_type": "occasional"},
+    }  # fmt: skip
+    out = run_case(case)["output"]
+    # difference 13.6 > 10: no correction; 58.6 → 59 > 55 (GB 12523 night); Lmax limit 55 + 15
+    assert (out["correction_dB"], out["emission_dBA"], out["exceed_dB"]) == (0, 59, 4)
+    assert out["lmax_limit_dBA"] == 70 and out["lmax_pass"] is False

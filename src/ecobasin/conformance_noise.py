@@ -127,10 +127,13 @@ def _leq(inp: dict[str, Any]) -> dict[str, Any]:
         "Lmin_dBA": _db(period.lmin),
         "arithmetic_mean_wrong_dBA": sum(finite) / len(finite) if finite else None,
     }
-    out["hour_Leq_dBA"] = out["Leq_dBA"]
+    # the same answers under the names a minute → hour case may use
+    out["hour_Leq_dBA"] = out["Leq_hour_dBA"] = out["hourly_Leq_dBA"] = out["Leq_dBA"]
+    out["n_valid_minutes"] = period.n_valid
+    out["n_missing"] = period.n_expected - period.n_valid
+    out["valid_data_rate"] = period.vdr
     if nested:
         out["minute_Leq_dBA"] = [_db(v) for v in sub_out]
-        out["n_valid_minutes"] = period.n_valid
     return out
 
 
@@ -274,6 +277,7 @@ def _regional(inp: dict[str, Any]) -> dict[str, Any]:
     result = noise.regional_result(_grid_levels(inp), str(inp.get("period", "day")))
     return {
         "n_grids": result.n,
+        "n_invalid": len(inp.get("grids", [])) - result.n if "grids" in inp else 0,
         **_grade_fields(result),
         "grid_counts_by_rating": result.counts,
         "grid_share_by_rating_pct": result.shares_pct,
@@ -356,7 +360,7 @@ def _boundary(inp: dict[str, Any]) -> dict[str, Any]:
     lmax = inp.get("night_Lmax_dBA", inp.get("Lmax_dBA"))
     r = noise.boundary_noise(
         standard=str(inp.get("standard", "GB 12348-2008")),
-        zone_class=inp["zone_class"],
+        zone_class=str(inp.get("zone_class", "")),  # GB 12523 has one limit for all classes
         period=str(inp.get("period", "day")),
         measured=float(inp["measured_Leq_dBA"]),
         background=_level(inp.get("background_Leq_dBA")),
