@@ -18,7 +18,15 @@ import pandas as pd
 
 from ecobasin.store.database import Store
 
-__all__ = ["SURVEYS", "SurveyImport", "import_survey_csv", "survey_rows", "upsert_zones", "zones"]
+__all__ = [
+    "SURVEYS",
+    "SurveyImport",
+    "import_survey_csv",
+    "survey_rows",
+    "upsert_surveys",
+    "upsert_zones",
+    "zones",
+]
 
 SURVEYS = ("regional", "traffic")
 #: Plausible LAeq [dB(A)], as the parameter registry (20-140) says.
@@ -141,7 +149,7 @@ def import_survey_csv(store: Store, path: Path, survey: str) -> SurveyImport:
                 }
             )
     if good:
-        _upsert(store, pd.DataFrame(good))
+        upsert_surveys(store, pd.DataFrame(good))
     if bad:
         store.reject(pd.DataFrame(bad), batch)
     counts = {"read": len(frame), "stored": len(good), "rejected": len(bad)}
@@ -155,7 +163,8 @@ _COLUMNS = (
 )
 
 
-def _upsert(store: Store, frame: pd.DataFrame) -> None:
+def upsert_surveys(store: Store, frame: pd.DataFrame) -> None:
+    """Insert or replace survey rows (columns of ``noise_surveys``; the demo writes these)."""
     frame = frame[[c.strip() for c in _COLUMNS.split(",")]]
     with store._registered(survey_in=frame):
         store.con.execute(
