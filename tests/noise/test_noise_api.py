@@ -28,7 +28,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         hours = pd.concat(
             [_hours("NZ1", "2026-03-01", 54.0, 46.0), _hours("NZ1", "2026-03-02", 56.0, 44.0)]
         )
-        store.write_observations(hours, store.begin_batch("test", "hours"))
+        lmx = _hours("NZ1", "2026-03-01", 70.0, 58.0).assign(parameter="LMx")
+        lmx.loc[2, "value"] = 63.0  # 03:00, a night event over 45 + 15
+        store.write_observations(pd.concat([hours, lmx]), store.begin_batch("test", "hours"))
     with TestClient(create_app(Path(folder / "noise.duckdb"))) as test_client:
         yield test_client
 
@@ -53,3 +55,30 @@ def test_quarterly_compliance(client: TestClient) -> None:
 def test_bad_query_is_a_problem_not_a_crash(client: TestClient) -> None:
     response = client.get("/api/v1/noise/surveys", params={"year": 2026, "survey": "air"})
     assert response.status_code == 422
+
+
+def test_station_profile_with_lmax_events(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/stations/NZ1/profile", params={"day": "2026-03-01"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [h["label"] for h in body["hours"]][:2] == ["01:00", "02:00"] and len(
+        body["hours"]
+    ) == 24
+    assert (
+        body["hours"][5]["period"] == "night" and body["hours"][6]["period"] == "day"
+    )  # 06:00, 07:00
+    assert (body["Ld"], body["Ln"], body["day_pass"], body["night_pass"]) == (
+        54.0,
+        46.0,
+        True,
+        False,
+    )
+    assert body["night_lmax_limit"] == 60.0 and body["night_Lmax"] == 63.0
+    assert body["lmax_events"] == [{"label": "03:00", "LMx": 63.0}]
+
+
+def test_unknown_station_is_404(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/stations/NOPE/profile", params={"day": "2026-03-01"})
+    assert response.status_code == 404
+    bad_day = client.get("/api/v1/noise/stations/NZ1/profile", params={"day": "yesterday-ish"})
+    assert bad_day.status_code == 422

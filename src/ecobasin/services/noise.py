@@ -152,3 +152,81 @@ def survey_results(
             }
         )
     return out
+
+
+def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
+    """The 24-hour profile of a station on a CST day: hourly Leq/LMx by hour-ending label,
+    Ld/Ln, GB 3096 verdicts and the night Lmax events over night limit + 15 dB(A) (§5.4).
+
+    Raises LookupError for an unknown station and ValueError for a malformed day.
+    """
+    sites = store.sites(kinds=["noise_station"], site_ids=[site_id])
+    if sites.empty:
+        raise LookupError(f"no noise station {site_id!r}")
+    date = pd.Timestamp(day)
+    start = pd.Timestamp(f"{date:%Y-%m-%d}T01:00", tz="Asia/Shanghai").tz_convert("UTC")
+    obs = store.observations(
+        sites=[site_id], parameters=["Leq", "LMx"], periods=["1h"],
+        start=start, end=start + pd.Timedelta(hours=23),
+    )  # fmt: skip
+    hour = local_label(obs["time"]).dt.hour
+    obs = obs.assign(hour=hour.where(hour != 0, 24))
+    leq = dict(
+        zip(
+            obs.loc[obs["parameter"] == "Leq", "hour"],
+            obs.loc[obs["parameter"] == "Leq", "value"],
+            strict=True,
+        )
+    )
+    lmx = dict(
+        zip(
+            obs.loc[obs["parameter"] == "LMx", "hour"],
+            obs.loc[obs["parameter"] == "LMx", "value"],
+            strict=True,
+        )
+    )
+    cls = _zone_class(sites["attributes"].iloc[0])
+    dn = noise.day_night_from_hourly({int(h): float(v) for h, v in leq.items()})
+    night = set(dn.night_labels)
+    night_lmax = max(
+        (float(v) for h, v in lmx.items() if f"{int(h):02d}:00" in night), default=None
+    )
+    verdict = None if cls is None else noise.zone_compliance(cls, dn.ld, dn.ln, night_lmax)
+    hours = [
+        {
+            "label": f"{h:02d}:00",
+            "period": "day" if noise.is_day_label(h) else "night",
+            "Leq": _finite(leq.get(h)),
+            "LMx": _finite(lmx.get(h)),
+        }
+        for h in range(1, 25)
+    ]
+    limit = None if verdict is None else verdict.night_lmax_limit
+    events = [
+        {"label": f"{int(h):02d}:00", "LMx": float(v)}
+        for h, v in sorted(lmx.items())
+        if limit is not None and f"{int(h):02d}:00" in night and float(v) > limit
+    ]
+    return {
+        "site_id": site_id,
+        "name_zh": sites["name_zh"].iloc[0],
+        "name_en": sites["name_en"].iloc[0],
+        "day": f"{date:%Y-%m-%d}",
+        "zone_class": cls,
+        "day_limit": None if verdict is None else verdict.day_limit,
+        "night_limit": None if verdict is None else verdict.night_limit,
+        "night_lmax_limit": None if verdict is None else verdict.night_lmax_limit,
+        "Ld": None if verdict is None else verdict.ld,
+        "Ln": None if verdict is None else verdict.ln,
+        "night_Lmax": None if night_lmax is None else noise.round_db(night_lmax),
+        "day_pass": None if verdict is None else verdict.day_pass,
+        "night_pass": None if verdict is None else verdict.night_pass,
+        "hours": hours,
+        "lmax_events": events,
+    }
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or not np.isfinite(float(value)):
+        return None
+    return float(value)

@@ -115,3 +115,59 @@ def surveys(
     except ValueError as error:
         raise ProblemError.invalid("survey", str(error)) from None
     return SurveyList(survey=survey, year=year, period=period, items=[SurveyRow(**r) for r in rows])
+
+
+class ProfileHour(BaseModel):
+    """One hour-ending label of the 24-hour profile [dB(A)]."""
+
+    label: str
+    period: Literal["day", "night"]
+    Leq: float | None
+    LMx: float | None
+
+
+class LmaxEvent(BaseModel):
+    """A night hour whose LMx exceeds the night limit + 15 dB(A) (GB 3096-2008 §5.4)."""
+
+    label: str
+    LMx: float
+
+
+class StationProfile(BaseModel):
+    """A station's day: 24-hour profile, Ld/Ln, verdicts and Lmax events 站点24小时声级."""
+
+    site_id: str
+    name_zh: str | None
+    name_en: str | None
+    day: str
+    zone_class: str | None
+    day_limit: float | None
+    night_limit: float | None
+    night_lmax_limit: float | None
+    Ld: float | None
+    Ln: float | None
+    night_Lmax: float | None
+    day_pass: bool | None
+    night_pass: bool | None
+    hours: list[ProfileHour]
+    lmax_events: list[LmaxEvent]
+
+
+@router.get(
+    "/stations/{site_id}/profile",
+    response_model=StationProfile,
+    summary="Station 24-hour profile 站点24小时声级",
+    responses=problem_responses(404),
+)
+def station_profile(
+    store: ReaderDep,
+    site_id: str,
+    day: Annotated[str, Query(description="CST day 2026-07-01 日期 (hours 01:00-24:00).")],
+) -> StationProfile:
+    """Hourly Leq and LMx by hour-ending label, Ld/Ln and the night Lmax events."""
+    try:
+        return StationProfile(**service.station_profile(store, site_id, day))
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    except ValueError as error:
+        raise ProblemError.invalid("day", str(error)) from None
