@@ -199,7 +199,7 @@ def test_canonical_units(parameter: str, unit: str, domain: str) -> None:
 def test_registry_is_complete_and_consistent() -> None:
     registry = catalog.parameters()
     assert registry.index.is_unique
-    assert set(registry["domain"]) == {"air", "water", "flue_gas", "met"}
+    assert set(registry["domain"]) == {"air", "water", "flue_gas", "met", "noise"}
     assert (registry["min_value"] < registry["max_value"]).all()
     # every canonical unit is a unit the converter knows, under its registry spelling
     known = set(catalog.unit_table()["unit"])

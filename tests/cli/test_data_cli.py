@@ -408,6 +408,7 @@ def test_demo_without_serving(demo_database: DemoDatabase) -> None:
         kinds = sites["kind"].value_counts().to_dict()
         assert kinds["air_station"] == 41
         assert kinds["water_section"] > 20
+        assert kinds["noise_station"] == 20  # illustrative noise stations (issue 23)
         assert kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0) == 8  # live enterprises
         assert set(sites["city_code"]) == {
             510100,

@@ -15,6 +15,7 @@ from ecobasin.cli import carbon as carbon_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import ledger as ledger_cli
+from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
 from ecobasin.cli.common import fail_with
@@ -77,6 +78,7 @@ app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issu
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
 carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
+app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境 (issue 23)
 
 
 def main() -> None:

@@ -111,6 +111,7 @@ def demo(
         if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
+            _noise_demo(store, served, year, seed)  # environmental noise (issue 23)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -161,6 +162,18 @@ def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:
         f"{counts['sinks']} sink rows (illustrative activity data 示意数据); "
         f"碳普惠 ledger: {ledger['accounts']} accounts, {ledger['credited']:,} events credited, "
         f"{ledger['rejected']:,} kept aside"
+    )
+
+
+def _noise_demo(store: Store, region: Any, year: int, seed: int) -> None:
+    """Illustrative functional zones, 20 noise stations with a year of hours, and surveys."""
+    from ecobasin.demo import noise as demo_noise
+
+    with console.status("noise 生成声环境示意数据"):
+        counts = demo_noise.install(store, region, year=year, seed=seed)
+    console.print(
+        f"[green]noise 声环境:[/] {counts['stations']} stations, {counts['hourly_values']:,} hourly "
+        f"values, {counts['zones']} zones, {counts['survey_rows']} survey rows (illustrative 示意数据)"
     )
 
 

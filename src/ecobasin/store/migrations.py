@@ -787,7 +787,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DELETE FROM secrets WHERE name = 'session_key';
         """,
     ),
-    # 14, not 12: main took 12 (ledger) and 13 (sessions) while this was written (issue 13)
     (
         14,
         "AQI pending: station-days stored by an import whose AQI is still to be computed",
@@ -800,6 +799,72 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             site_id     VARCHAR NOT NULL,
             day         DATE NOT NULL,            -- China Standard Time calendar day
             PRIMARY KEY (site_id, day)
+        );
+        """,
+    ),
+    (
+        15,
+        "noise (issue 23): noise site kinds, functional-zone polygons, survey results",
+        """
+        -- Sites get the noise kinds of the noise brief §4.4: automatic stations (HJ 906-2017),
+        -- manual zone points, survey grid squares and road segments. DuckDB cannot alter a
+        -- CHECK constraint, so the table is rebuilt with its keys (no foreign key points at it).
+        CREATE TABLE sites_noise (
+            site_id     VARCHAR PRIMARY KEY,
+            kind        VARCHAR NOT NULL CHECK (kind IN (
+                            'air_station', 'micro_station', 'water_section',
+                            'gas_outlet', 'water_outlet',
+                            'noise_station', 'noise_point', 'noise_grid', 'road_segment')),
+            level       VARCHAR NOT NULL DEFAULT 'national' CHECK (level IN (
+                            'national', 'provincial', 'city', 'enterprise', 'other')),
+            city_code   INTEGER NOT NULL,
+            name_zh     VARCHAR,
+            name_en     VARCHAR,
+            lon         DOUBLE,
+            lat         DOUBLE,
+            attributes  JSON,
+            source      VARCHAR,
+            updated_at  TIMESTAMPTZ NOT NULL,
+            site_key    INTEGER NOT NULL UNIQUE DEFAULT nextval('site_keys')
+        );
+        INSERT INTO sites_noise
+            SELECT site_id, kind, level, city_code, name_zh, name_en, lon, lat, attributes,
+                   source, updated_at, site_key FROM sites;
+        DROP TABLE sites;
+        ALTER TABLE sites_noise RENAME TO sites;
+        -- GB 3096-2008 functional zones (声环境功能区划) per city, as GeoJSON polygons; a
+        -- zoning plan is revised, so each zone carries its validity.
+        CREATE TABLE noise_zones (
+            zone_id     VARCHAR PRIMARY KEY,
+            city_code   INTEGER NOT NULL,
+            zone_class  VARCHAR NOT NULL CHECK (zone_class IN ('0', '1', '2', '3', '4a', '4b')),
+            name_zh     VARCHAR,
+            name_en     VARCHAR,
+            geometry    JSON NOT NULL,            -- GeoJSON Polygon or MultiPolygon, WGS-84
+            valid_from  DATE,
+            valid_to    DATE,
+            source      VARCHAR NOT NULL,         -- zoning document or 'illustrative'
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        -- HJ 640-2012 manual survey results, one row per grid square or road segment and
+        -- period (ecobasin.store.noise imports them; bad rows go to `rejected`).
+        CREATE TABLE noise_surveys (
+            survey      VARCHAR NOT NULL CHECK (survey IN ('regional', 'traffic')),
+            year        INTEGER NOT NULL,
+            period      VARCHAR NOT NULL CHECK (period IN ('day', 'night')),
+            point_id    VARCHAR NOT NULL,         -- grid_id or segment_id
+            city_code   INTEGER NOT NULL,
+            valid       BOOLEAN NOT NULL,
+            leq         DOUBLE NOT NULL,          -- [dB(A)]
+            l10         DOUBLE,
+            l50         DOUBLE,
+            l90         DOUBLE,
+            lmax        DOUBLE,
+            length_km   DOUBLE,                   -- road segments only [km]
+            road_name   VARCHAR,
+            main_source VARCHAR,
+            batch_id    INTEGER NOT NULL,
+            PRIMARY KEY (survey, year, period, point_id)
         );
         """,
     ),

@@ -43,6 +43,9 @@ IGNORED_SUFFIXES = frozenset({"Min", "Max", "Cou", "ZsMin", "ZsMax"})
 _MINUTE_PERIODS = {1: "1min", 10: "10min"}
 #: Suffix of the converted (折算, reference O2) value next to each value suffix (表4).
 _CONVERTED = {"Rtd": "ZsRtd", "Avg": "ZsAvg"}
+#: Noise period values arrive as ``<code>-Data`` (HJ 212-2017 声环境 CP fields, e.g. ``Leq-Data``,
+#: ``LMx-Data`` in 2051/2061/2031 packets): read like ``-Avg``. Issue 23.
+_PERIOD_VALUE_ALIASES = frozenset({"Data"})
 #: The suffix of the converted parameter id in the registry (``FG_SO2`` → ``FG_SO2_Zs``).
 ZS_SUFFIX = "_Zs"
 
@@ -246,7 +249,8 @@ def message_rows(
       a 2061 with DataTime 2024-01-01 10:00 is the hour 10:00–11:00 CST, stored at 03:00Z.
       A 17-digit DataTime (milliseconds) is truncated to 14 digits. Without a readable
       DataTime every value item is skipped.
-    - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise. ``-Min``, ``-Max``,
+    - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise (noise stations send
+      ``-Data`` instead, e.g. ``Leq-Data``: read the same way). ``-Min``, ``-Max``,
       ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them).
       A value that is not a number (``3O.5``) is skipped; an empty value (missing) becomes a row
       with ``value`` NaN and ``raw_value`` ``""``, which validation counts as missing.
@@ -327,6 +331,9 @@ def _message_values(
         return _NO_TIME, "", [], [("CN", f"command CN={message.cn} carries no observations")]
     cn = message.cn
     converted_suffix = _CONVERTED[command.value_suffix]
+    accepted = {command.value_suffix, converted_suffix}
+    if command.value_suffix == "Avg":
+        accepted |= _PERIOD_VALUE_ALIASES
     cp = message.cp
     start = _data_time(cp.get("DataTime"))
     if start is None:
@@ -339,7 +346,7 @@ def _message_values(
         skipped += [
             (item.key, f"{problem}: the value cannot be placed in time")
             for item in message.items
-            if item.suffix in (command.value_suffix, converted_suffix)
+            if item.suffix in accepted
         ]
         return _NO_TIME, command.period, [], skipped
     time = (start + command.length).astimezone(UTC)
@@ -356,7 +363,7 @@ def _message_values(
                     (item.key, f"unknown data flag {item.value!r} (表8: N F M S D C T B)")
                 )
             continue
-        if suffix != command.value_suffix and suffix != converted_suffix:
+        if suffix not in accepted:
             skipped.append((item.key, f"not an observation of CN={cn}; kept in the raw log only"))
             continue
         row = _row(item, cp, domains, converted=suffix == converted_suffix)

@@ -1,0 +1,116 @@
+"""Noise commands: ``ecobasin noise survey-import|survey|compliance|refresh`` (issue 23).
+
+Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
+(both read through :mod:`ecobasin.services.noise`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.jobs.noise_quality import refresh_noise_hourly
+from ecobasin.services import noise as service
+from ecobasin.store import noise as noise_store
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Environmental noise 声环境: surveys (HJ 640), functional-zone compliance (GB 3096).",
+    no_args_is_help=True,
+)
+FormatOption = Annotated[str, typer.Option("--format", help="table or json 输出格式.")]
+SurveyOption = Annotated[str, typer.Option(help="regional (区域) or traffic (道路交通) 调查类型.")]
+CityOption = Annotated[int | None, typer.Option(help="City code, e.g. 510100 城市代码.")]
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps({"items": rows}, ensure_ascii=False))
+        return
+    if fmt != "table":
+        raise fail(f"unknown format {fmt!r}: use table or json")
+    if not rows:
+        console.print(f"{title}: no data 无数据")
+        return
+    frame = pd.DataFrame(rows).drop(
+        columns=["counts_by_rating", "shares_by_rating_pct"], errors="ignore"
+    )
+    console.print(table(frame, title))
+
+
+@app.command("survey-import")
+def survey_import(
+    file: Annotated[
+        Path, typer.Argument(help="Survey CSV (noise brief §4.3 layout) 调查结果文件.")
+    ],
+    survey: SurveyOption = "regional",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import HJ 640 survey results; bad rows are kept aside (see `ecobasin rejected`) 导入调查结果."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    with open_store(settings(db, region)) as store:
+        try:
+            result = noise_store.import_survey_csv(store, file, survey)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    console.print(
+        f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
+        f"{result.rejected} kept aside 另存 (batch {result.batch_id})"
+    )
+
+
+@app.command()
+def survey(
+    year: Annotated[int, typer.Option(help="Survey year 调查年份.")],
+    survey: SurveyOption = "regional",
+    period: Annotated[str, typer.Option(help="day (昼间) or night (夜间).")] = "day",
+    city: CityOption = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """City results of the annual regional or traffic survey with grades 年度调查结果及等级 (HJ 640-2012)."""
+    with open_store(settings(db, region), read_only=True) as store:
+        rows = service.survey_results(store, survey, year, period, city)
+    _emit(rows, fmt, f"{survey} noise {year} {period} 声环境调查结果")
+
+
+@app.command()
+def compliance(
+    year: Annotated[int, typer.Option(help="Year 年份.")],
+    by: Annotated[str, typer.Option(help="month (月) or quarter (季).")] = "month",
+    city: CityOption = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Functional-zone compliance per city, day and night (station-days) 功能区达标率 (GB 3096-2008)."""
+    with open_store(settings(db, region), read_only=True) as store:
+        try:
+            rows = service.zone_compliance_rates(store, year, by, city)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    _emit(rows, fmt, f"functional-zone compliance {year} by {by} 功能区声环境达标率")
+
+
+@app.command()
+def refresh(
+    year: Annotated[int, typer.Option(help="Year (CST calendar) 年份.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Hourly Leq/LMx of noise stations from their minute data 由分钟数据计算小时值 (HJ 906-2017 valid data rate)."""
+    with open_store(settings(db, region)) as store:
+        result = refresh_noise_hourly(store, year)
+    console.print(
+        f"{year}: {result.written} hourly values written 写入, {result.invalid} hours invalid 无效小时 "
+        f"(too few minutes), {result.kept_reported} reported by stations kept 保留站点上报值"
+    )

@@ -1,0 +1,188 @@
+"""The demo region's noise (issue 23). ILLUSTRATIVE, not official data: functional zones drawn as
+simple rectangles around the eight city centres (not any city's zoning plan), 20 automatic
+stations with a year of generated hourly Leq and LMx (diurnal shape, weekday/weekend, class and
+road proximity, occasional night events), and an annual grid and traffic survey.
+
+Levels [dB(A)] are shaped to the GB 3096-2008 class limits so that compliance varies by class
+and hour as in published bulletins (night compliance lower than day).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecobasin import catalog
+from ecobasin.store import noise as noise_store
+from ecobasin.store.database import Store
+
+__all__ = ["SOURCE", "generate_stations", "generate_zones", "hourly_levels", "install"]
+
+SOURCE = "illustrative demo 示意数据 (not an official zoning plan or measurement)"
+#: (class, Δlon, Δlat of the rectangle's south-west corner, width, height) [°] around a centre.
+_ZONE_LAYOUT = (
+    ("1", -0.06, 0.0, 0.06, 0.05),
+    ("2", 0.0, 0.0, 0.06, 0.05),
+    ("3", 0.0, -0.05, 0.06, 0.05),
+    ("1", -0.06, -0.05, 0.06, 0.05),
+    ("4a", -0.06, -0.004, 0.12, 0.008),  # a band along an arterial road through the centre
+)
+#: Typical day/night Leq of each class [dB(A)] (demo levels, a little below the limits).
+_BASE = {"1": (53.5, 44.5), "2": (57.0, 48.0), "3": (61.0, 52.5), "4a": (66.5, 56.0)}
+#: Stations per city: Chengdu 6, the other seven cities 2 each (20 in all).
+_PER_CITY = (6, 2, 2, 2, 2, 2, 2, 2)
+_CLASS_CYCLE = ("1", "2", "4a", "3", "2", "4a")
+
+
+def _rectangle(lon: float, lat: float, dx: float, dy: float, w: float, h: float) -> dict[str, Any]:
+    x0, y0 = lon + dx, lat + dy
+    ring = [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 5), round(y, 5)] for x, y in ring]]}
+
+
+def generate_zones(cities: pd.DataFrame) -> pd.DataFrame:
+    """Five illustrative zones per city centre (classes 1, 2, 3 and a 4a road band)."""
+    rows = [
+        {
+            "zone_id": f"NZ-{code}-{i + 1:02d}",
+            "city_code": int(code),
+            "zone_class": cls,
+            "name_zh": f"{zh} {cls}类区（示意）",
+            "name_en": f"{en} class {cls} zone (illustrative)",
+            "geometry": _rectangle(lon, lat, dx, dy, w, h),
+        }
+        for code, zh, en, lon, lat in cities[
+            ["code", "short_zh", "name_en", "lon", "lat"]
+        ].itertuples(index=False)
+        for i, (cls, dx, dy, w, h) in enumerate(_ZONE_LAYOUT)
+    ]
+    return pd.DataFrame(rows)
+
+
+def generate_stations(cities: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """20 automatic stations (Chengdu 6, others 2) with their class as a site attribute."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (code, zh, en, lon, lat), n in zip(
+        cities[["code", "short_zh", "name_en", "lon", "lat"]].itertuples(index=False),
+        _PER_CITY,
+        strict=False,
+    ):
+        for i in range(n):
+            cls = _CLASS_CYCLE[i % len(_CLASS_CYCLE)]
+            rows.append(
+                {
+                    "site_id": f"NZ-{str(code)[:4]}-{i + 1:03d}",
+                    "kind": "noise_station",
+                    "level": "city",
+                    "city_code": int(code),
+                    "name_zh": f"{zh}声环境自动站{i + 1}（示意）",
+                    "name_en": f"{en} noise station {i + 1} (illustrative)",
+                    "lon": round(float(lon + rng.uniform(-0.03, 0.03)), 5),
+                    "lat": round(float(lat + rng.uniform(-0.03, 0.03)), 5),
+                    "attributes": {"zone_class": cls, "purpose": "功能区", "illustrative": True},
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def hourly_levels(zone_class: str, year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A year of hour-ending Leq and LMx of one station (UTC end instants)."""
+    ends = pd.date_range(
+        f"{year}-01-01T01:00", f"{year + 1}-01-01T00:00", freq="h", tz="Asia/Shanghai"
+    )
+    label = np.where(ends.hour == 0, 24, ends.hour)
+    day = (label > 6) & (label <= 22)
+    day_base, night_base = _BASE[zone_class]
+    # diurnal shape: morning and evening peaks by day, quietest at 03:00-04:00 by night
+    shape = np.where(
+        day,
+        day_base
+        + 1.2 * np.exp(-(((label - 8.5) / 1.5) ** 2))
+        + 1.5 * np.exp(-(((label - 18.5) / 2.0) ** 2))
+        - 1.0,
+        night_base + 1.5 * np.cos((label % 24 - 23) / 8 * np.pi) - 0.5,
+    )
+    weekend = np.asarray(ends.day_of_week >= 5)
+    leq = shape - np.where(weekend & day, 1.5, 0.0) + rng.normal(0.0, 1.6, len(ends))
+    events = (~day) & (rng.random(len(ends)) < 0.02)  # occasional night events
+    leq = leq + np.where(events, rng.uniform(3.0, 8.0, len(ends)), 0.0)
+    lmax = leq + 10.0 + rng.exponential(4.0, len(ends)) + np.where(events, 8.0, 0.0)
+    times = ends.tz_convert("UTC")
+    frame = pd.concat(
+        [
+            pd.DataFrame({"parameter": "Leq", "time": times, "value": np.round(leq, 1)}),
+            pd.DataFrame({"parameter": "LMx", "time": times, "value": np.round(lmax, 1)}),
+        ],
+        ignore_index=True,
+    )
+    return frame.assign(period="1h", flag="N")
+
+
+def _surveys(cities: pd.DataFrame, year: int, rng: np.random.Generator, batch: int) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for code, shift in zip(cities["code"], rng.normal(0.0, 1.5, len(cities)), strict=True):
+        for g in range(30):  # grid squares (real runs need > 100 valid grids: HJ 640)
+            rows.append(
+                _survey_row(
+                    "regional",
+                    year,
+                    f"G{code}-{g + 1:03d}",
+                    int(code),
+                    53.5 + shift + rng.normal(0, 3.0),
+                    None,
+                    batch,
+                )
+            )
+        for s in range(12):  # road segments
+            rows.append(
+                _survey_row(
+                    "traffic",
+                    year,
+                    f"R{code}-{s + 1:02d}",
+                    int(code),
+                    68.8 + shift / 2 + rng.normal(0, 2.0),
+                    round(float(rng.uniform(0.4, 3.0)), 2),
+                    batch,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def _survey_row(
+    survey: str, year: int, point: str, city: int, leq: float, length: float | None, batch: int
+) -> dict[str, Any]:
+    return {
+        "survey": survey, "year": year, "period": "day", "point_id": point, "city_code": city,
+        "valid": True, "leq": round(leq, 1), "l10": None, "l50": None, "l90": None, "lmax": None,
+        "length_km": length, "road_name": None, "main_source": None, "batch_id": batch,
+    }  # fmt: skip
+
+
+def install(store: Store, region: catalog.Region, year: int, seed: int) -> dict[str, int]:
+    """Write the illustrative zones, stations, hourly data and surveys; counts of each."""
+    cities = region.city_table()
+    rng = np.random.default_rng(seed + 23)
+    zones = generate_zones(cities)
+    noise_store.upsert_zones(store, zones, SOURCE)
+    stations = generate_stations(cities, seed)
+    store.upsert_sites(stations, source=SOURCE)
+    batch = store.begin_batch("demo_noise", SOURCE)
+    frames = [
+        hourly_levels(attrs["zone_class"], year, rng).assign(site_id=site)
+        for site, attrs in zip(stations["site_id"], stations["attributes"], strict=True)
+    ]
+    hourly = pd.concat(frames, ignore_index=True)
+    store.write_observations(hourly, batch_id=batch)
+    surveys = _surveys(cities, year, rng, batch)
+    noise_store.upsert_surveys(store, surveys)
+    counts = {
+        "zones": len(zones),
+        "stations": len(stations),
+        "hourly_values": len(hourly),
+        "survey_rows": len(surveys),
+    }
+    store.finish_batch(batch, counts)
+    return counts

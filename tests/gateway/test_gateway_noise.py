@@ -1,0 +1,83 @@
+"""Noise stations over the HJ 212 gateway (issue 23, brief §4.1): real-time ``LA-Rtd``, minute and
+hourly ``-Data`` packets (ST=23), the HJ/T 212-2005 code B03, and hour-beginning DataTime stored at
+the hour-ending instant; all over a real TCP socket into a real DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gateway_helpers import Client, Running, add_device, query, upload
+
+from ecobasin import catalog
+from ecobasin.gateway import GatewayConfig
+from ecobasin.store import Store
+
+
+@pytest.fixture
+def noise_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "noise.duckdb")
+    store.sync_catalog(catalog.load_region())
+    site = {"site_id": "NZ-5101-001", "kind": "noise_station", "level": "city", "city_code": 510100}
+    store.upsert_sites(
+        pd.DataFrame([{**site, "name_zh": None, "name_en": None, "lon": None, "lat": None}]),
+        source="test",
+    )
+    add_device(store, "NOISE1", site="NZ-5101-001")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def noise_gateway(noise_store: Store, tmp_path: Path) -> Iterator[Running]:
+    config = GatewayConfig(port=0, raw_log=tmp_path / "raw", idle_timeout=30.0, write_delay=0.05)
+    server = Running(noise_store, config)
+    yield server
+    server.stop()
+
+
+def _stored(store: Store) -> list[dict[str, object]]:
+    rows = query(
+        store,
+        "SELECT parameter, period, time, value FROM observations ORDER BY period, parameter",
+    )
+    return list(rows.to_dict("records"))
+
+
+def test_noise_packets_are_stored_with_units_of_the_registry(
+    noise_gateway: Running, noise_store: Store
+) -> None:
+    client = Client(noise_gateway.port)
+    hourly = {"Leq-Data": "57.3", "L10-Data": "60.1", "L50-Data": "55.2", "L90-Data": "50.4"}
+    hourly |= {"LMx-Data": "78.6", "LMn-Data": "44.0"}
+    client.send(upload(mn="NOISE1", ST="23", cn="2061", data_time="20260701090000", cp=hourly))
+    client.send(upload(mn="NOISE1", ST="23", qn="20260701100000002", cp={"LA-Rtd": "50.1"}))
+    client.send(upload(mn="NOISE1", ST="23", qn="20260701100000003", cp={"B03-Rtd": "51.0"},
+                       data_time="20240101100001"))  # fmt: skip
+    assert len(client.replies(3)) == 3
+    noise_gateway.flush()
+    rows = _stored(noise_store)
+    # 2061 DataTime 09:00 CST is the hour 09:00-10:00 (label 10:00) = 02:00Z
+    hour = pd.Timestamp("2026-07-01T02:00", tz="UTC")
+    assert [r for r in rows if r["period"] == "1h"] == [
+        {"parameter": p, "period": "1h", "time": hour, "value": v}
+        for p, v in [("L10", 60.1), ("L50", 55.2), ("L90", 50.4), ("LMn", 44.0), ("LMx", 78.6), ("Leq", 57.3)]
+    ]  # fmt: skip
+    instants = [(r["parameter"], r["value"]) for r in rows if r["period"] == "instant"]
+    assert sorted(instants) == [("LA", 50.1), ("LA", 51.0)]  # B03 is LA (HJ/T 212-2005)
+    assert catalog.parameters().loc["Leq", "unit"] == "dB(A)"
+
+
+def test_impossible_noise_level_is_kept_aside(noise_gateway: Running, noise_store: Store) -> None:
+    client = Client(noise_gateway.port)
+    client.send(upload(mn="NOISE1", ST="23", cp={"LA-Rtd": "250.0", "LA-Flag": "N"}))
+    client.replies(1)
+    noise_gateway.flush()
+    assert _stored(noise_store) == []
+    kept = query(
+        noise_store, "SELECT record_ref, reason_code, reason FROM rejected WHERE source = 'gateway'"
+    )
+    assert len(kept) == 1
+    assert "LA-Rtd" in str(kept["record_ref"].iloc[0]) and "20–140" in str(kept["reason"].iloc[0])

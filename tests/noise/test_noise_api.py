@@ -1,0 +1,84 @@
+"""``/api/v1/noise/…`` over the real app on a real DuckDB file: the same numbers as the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from test_noise_store import REGIONAL, _hours, _station
+
+from ecobasin import catalog
+from ecobasin.store import Store
+from ecobasin.store import noise as noise_store
+from ecobasin.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    folder = tmp_path_factory.mktemp("noise_api")
+    survey = folder / "regional.csv"
+    survey.write_text(REGIONAL, encoding="utf-8")
+    with Store(folder / "noise.duckdb") as store:
+        store.sync_catalog(catalog.load_region())
+        noise_store.import_survey_csv(store, survey, "regional")
+        _station(store, "NZ1", "1")  # 55 / 45
+        hours = pd.concat(
+            [_hours("NZ1", "2026-03-01", 54.0, 46.0), _hours("NZ1", "2026-03-02", 56.0, 44.0)]
+        )
+        lmx = _hours("NZ1", "2026-03-01", 70.0, 58.0).assign(parameter="LMx")
+        lmx.loc[2, "value"] = 63.0  # 03:00, a night event over 45 + 15
+        store.write_observations(pd.concat([hours, lmx]), store.begin_batch("test", "hours"))
+    with TestClient(create_app(Path(folder / "noise.duckdb"))) as test_client:
+        yield test_client
+
+
+def test_survey_results_with_grades(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/surveys", params={"year": 2026, "city": 510100})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["items"]
+    assert (row["mean_dBA"], row["grade_zh"], row["rating_en"]) == (54.0, "二级", "fairly good")
+
+
+def test_quarterly_compliance(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/compliance", params={"year": 2026, "by": "quarter"})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["items"]
+    # day 1: day pass, night 46 > 45 fails; day 2: day 56 > 55 fails, night passes
+    assert (
+        row["period"] == "2026Q1" and row["day_rate_pct"] == 50.0 and row["night_rate_pct"] == 50.0
+    )
+
+
+def test_bad_query_is_a_problem_not_a_crash(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/surveys", params={"year": 2026, "survey": "air"})
+    assert response.status_code == 422
+
+
+def test_station_profile_with_lmax_events(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/stations/NZ1/profile", params={"day": "2026-03-01"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [h["label"] for h in body["hours"]][:2] == ["01:00", "02:00"] and len(
+        body["hours"]
+    ) == 24
+    assert (
+        body["hours"][5]["period"] == "night" and body["hours"][6]["period"] == "day"
+    )  # 06:00, 07:00
+    assert (body["Ld"], body["Ln"], body["day_pass"], body["night_pass"]) == (
+        54.0,
+        46.0,
+        True,
+        False,
+    )
+    assert body["night_lmax_limit"] == 60.0 and body["night_Lmax"] == 63.0
+    assert body["lmax_events"] == [{"label": "03:00", "LMx": 63.0}]
+
+
+def test_unknown_station_is_404(client: TestClient) -> None:
+    response = client.get("/api/v1/noise/stations/NOPE/profile", params={"day": "2026-03-01"})
+    assert response.status_code == 404
+    bad_day = client.get("/api/v1/noise/stations/NZ1/profile", params={"day": "yesterday-ish"})
+    assert bad_day.status_code == 422
