@@ -245,4 +245,8 @@ def _warning(inp: dict[str, Any]) -> dict[str, Any]:
 
 # water kinds (section_class, main_pollutants, basin_share, cwqi, tli) and carbon kinds
 # (fuel_combustion, electricity, heat, sink, peak_tracking, ...) register themselves on import
-from ecobasin import conformance_carbon, conformance_water  # noqa: E402, F401
+from ecobasin import (  # noqa: E402, F401
+    conformance_carbon,
+    conformance_emergency,
+    conformance_water,
+)
