@@ -130,3 +130,19 @@ def test_grade_at_is_latest_not_after(history: list, at) -> None:  # type: ignor
     else:
         latest = max(d for d, _ in past)
         assert got in {g for d, g in past if d == latest}
+
+
+def test_baseline_leaves_out_warning_short_and_flagged_days() -> None:
+    normal = [em.Hour(h, 100.0, 10000.0) for h in range(24)]  # 1 kg/h
+    high = [em.Hour(h, 300.0, 10000.0) for h in range(24)]  # 3 kg/h, a warning day
+    short = [em.Hour(h, 500.0, 10000.0) for h in range(19)]  # 19 valid hours only
+    flagged = [em.Hour(h, 100.0, 20000.0) for h in range(22)]  # 2 kg/h
+    flagged += [em.Hour(h, 900.0, 10000.0, "C") for h in range(22, 24)]  # calibration hours
+    days = {"2025-01-01": normal, "2025-01-02": high, "2025-01-03": short, "2025-01-04": flagged}
+    base = em.baseline_from_reference(days, warning_days=["2025-01-02"])
+    # (24 × 1 kg + 22 × 2 kg) / 46 h
+    assert base.rate_kg_per_h == pytest.approx((24 + 44) / 46)
+    assert base.days_used == ["2025-01-01", "2025-01-04"]
+    assert base.days_excluded == ["2025-01-02", "2025-01-03"]
+    with pytest.raises(ValueError, match="no complete day"):
+        em.baseline_from_reference({"2025-01-03": short})

@@ -20,12 +20,14 @@ from typing import Any
 __all__ = [
     "LEVELS",
     "POLLUTANTS",
+    "Baseline",
     "CouCheck",
     "EnterpriseCheck",
     "Hour",
     "ListAccount",
     "PowerCheck",
     "StaggerResult",
+    "baseline_from_reference",
     "check_enterprise",
     "check_power",
     "compliance_config",
@@ -369,6 +371,42 @@ def _check_stop(
     }
     verdict = "non_compliant" if running else "compliant"
     return EnterpriseCheck(verdict, valid, reasons, numbers, flagged)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Baseline of an outlet and pollutant from a reference window of normal production (§2.5
+    step 2): mean hourly mass [kg/h] and flow [m³/h] over the valid hours of the complete days,
+    with the days used and the days left out (stored with every verdict)."""
+
+    rate_kg_per_h: float
+    flow_m3_h: float
+    days_used: list[str]
+    days_excluded: list[str]
+    method: str = "online_data"
+
+
+def baseline_from_reference(
+    days: Mapping[str, Sequence[Hour]],
+    warning_days: Sequence[str] = (),
+    config: Mapping[str, Any] | None = None,
+) -> Baseline:
+    """Mean hourly mass and flow over the reference days (e.g. the 7–14 days before the
+    warning), leaving out earlier warning days, flagged hours and days with fewer than
+    ``min_valid_hours_per_24`` valid hours (§2.5 step 2). ``days`` maps ISO dates to hours."""
+    cfg = {**compliance_config(), **(config or {})}
+    used, excluded, masses, flows = [], [], [], []
+    for day, hours in sorted(days.items()):
+        good = [h for h in hours if _classify(h, cfg) == "valid"]
+        if day in warning_days or len(good) < float(cfg["min_valid_hours_per_24"]):
+            excluded.append(day)
+            continue
+        used.append(day)
+        masses += [emission_kg(h.avg or 0.0, h.flow or 0.0) for h in good]
+        flows += [h.flow or 0.0 for h in good]
+    if not masses:
+        raise ValueError("no complete day of normal production in the reference window")
+    return Baseline(sum(masses) / len(masses), sum(flows) / len(flows), used, excluded)
 
 
 # ---------------------------------------------------------------------------------------------

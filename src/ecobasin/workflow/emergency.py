@@ -43,7 +43,8 @@ _TRANSITIONS: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class ListRecord:
     """One enterprise of the list: USCC, category, grade history, outlets (HJ 212 MN) and its
-    measures per level (``{level: {action, ratio, target, grace_hours}}``)."""
+    measures per level (``{level: {action, ratio, target, grace_hours}}``) and the
+    pollutants checked at its outlets."""
 
     uscc: str
     name: str
@@ -54,6 +55,7 @@ class ListRecord:
     outlets: tuple[str, ...]
     measures: Mapping[str, Mapping[str, Any]]
     closed: bool = False
+    pollutants: tuple[str, ...] = ("NOx",)
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

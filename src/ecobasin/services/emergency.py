@@ -1,0 +1,188 @@
+"""Emergency lists: what the CLI and the API ask (emergency.md §1.5, §2.5).
+
+Activate the list version in force for a warning, then check every listed outlet from the
+stored hourly online data: baseline from the reference window before the warning, verdicts
+with their evidence, findings opened for non-compliance and insufficient data. The clock is
+an argument (``now``); the computation is :mod:`ecobasin.standards.emergency`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ecobasin.standards import emergency as em
+from ecobasin.store import emergency as db
+from ecobasin.store.database import Store
+from ecobasin.workflow.emergency import Activation, ListRecord, activate, advance, open_findings
+
+__all__ = [
+    "POLLUTANT_PARAMETERS",
+    "activate_for_warning",
+    "check_activation",
+    "end_and_check",
+    "hourly_series",
+]
+
+#: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
+POLLUTANT_PARAMETERS: dict[str, str] = {
+    "SO2": "FG_SO2",
+    "NOx": "FG_NOx",
+    "PM": "FG_dust",
+    "VOCs": "FG_NMHC",
+}
+_FLOW = "FG_flow"  # [m³/s] stored (HJ 212 a00000); × 3600 → [m³/h]
+_REFERENCE_DAYS = 7  # [d] reference window before the warning (§2.5 step 2: 7–14 days)
+
+
+def activate_for_warning(
+    store: Store, city: str, level: str, start: datetime, end: datetime, source: str, now: datetime
+) -> str:
+    """Switch on the list version in force at ``start`` for the warning window; returns its id."""
+    act = activate(db.list_versions(store, city), city, level, start, end)
+    return db.save_activation(store, act, source, now)
+
+
+def hourly_series(
+    store: Store, outlet: str, pollutant: str, start: datetime, end: datetime
+) -> list[em.Hour]:
+    """Hours in ``(start, end]`` (an hourly value sits at its hour's end) of one outlet: measured
+    concentration [mg/m³], flow [m³/h] and the flag; missing hours come back empty."""
+    frame = store.observations(
+        sites=[outlet],
+        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW],
+        periods=["1h"],
+        start=start + timedelta(hours=1),
+        end=end,
+    )
+    wide: dict[pd.Timestamp, dict[str, Any]] = defaultdict(dict)
+    for t, param, value, flag in zip(
+        frame["time"], frame["parameter"], frame["value"], frame["flag"], strict=True
+    ):
+        cell = wide[pd.Timestamp(t)]
+        cell[str(param)] = value
+        # a non-normal flag on either the pollutant or the flow marks the hour
+        cell["flag"] = cell.get("flag") if cell.get("flag") not in (None, "N") else flag
+    hours = []
+    n = int((end - start).total_seconds() // 3600)
+    for i in range(n):
+        found = wide.get(pd.Timestamp(start + timedelta(hours=i + 1)))
+        if not found:
+            hours.append(em.Hour(i, None, None, None))
+            continue
+        flow = _num(found.get(_FLOW))
+        flag = str(found.get("flag") or "N")
+        conc = _num(found.get(POLLUTANT_PARAMETERS[pollutant]))
+        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag))
+    return hours
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _baseline(store: Store, outlet: str, pollutant: str, start: datetime) -> em.Baseline:
+    ref_start = start - timedelta(days=_REFERENCE_DAYS)
+    hours = hourly_series(store, outlet, pollutant, ref_start, start)
+    days: dict[str, list[em.Hour]] = defaultdict(list)
+    for h in hours:
+        days[(ref_start + timedelta(hours=h.h)).date().isoformat()].append(h)
+    return em.baseline_from_reference(days)
+
+
+def _check_outlet(
+    store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
+) -> dict[str, Any]:
+    measure = dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    if rec.category in ("exempt", "保障类"):
+        measure = {"action": "exempt", "note": rec.category}
+    row: dict[str, Any] = {
+        "uscc": rec.uscc,
+        "outlet": outlet,
+        "pollutant": pollutant,
+        "measure": measure,
+        "list_version": act["list_version"],
+        "thresholds": em.compliance_config()["version"],
+    }
+    try:
+        base = _baseline(store, outlet, pollutant, act["start_time"])
+    except ValueError as exc:
+        return {
+            **row,
+            "verdict": "insufficient_data",
+            "valid_hours": 0,
+            "baseline_kg_h": None,
+            "baseline_flow": None,
+            "baseline_method": None,
+            "baseline_days": None,
+            "numbers": {},
+            "reasons": [f"baseline: {exc}"],
+            "flagged_hours": {},
+        }
+    hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    res = em.check_enterprise(
+        hours,
+        measure,
+        base.rate_kg_per_h,
+        baseline_flow_m3_h=base.flow_m3_h,
+        grace_hours=int(measure.get("grace_hours", 0)),
+    )
+    return {
+        **row,
+        "verdict": res.verdict,
+        "valid_hours": res.valid_hours,
+        "baseline_kg_h": base.rate_kg_per_h,
+        "baseline_flow": base.flow_m3_h,
+        "baseline_method": base.method,
+        "baseline_days": {"used": base.days_used, "excluded": base.days_excluded},
+        "numbers": res.numbers,
+        "reasons": res.reasons,
+        "flagged_hours": res.flagged_hours,
+    }
+
+
+def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, Any]]:
+    """Check every outlet of every listed enterprise of an ended warning (§2.5), store the
+    verdicts and open findings; the warning moves to ``checked``."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    version = next(
+        v
+        for v in db.list_versions(store, str(act["city_code"]))
+        if v.version == act["list_version"]
+    )
+    rows = []
+    for rec in version.records:
+        if rec.closed:
+            continue
+        for outlet in rec.outlets:
+            rows += [_check_outlet(store, act, rec, outlet, p) for p in rec.pollutants]
+    db.save_verdicts(store, key, rows, now)
+    owners = {r.uscc: r.district for r in version.records}
+    db.save_findings(store, key, open_findings(rows, owners), now)
+    return rows
+
+
+def end_and_check(store: Store, key: str, now: datetime) -> list[dict[str, Any]]:
+    """Close the warning window and run the check (``active → ended → checked``)."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    state = Activation(
+        str(act["city_code"]),
+        act["level"],
+        act["start_time"],
+        act["end_time"],
+        act["list_version"],
+        act["grades"],
+        act["state"],
+    )
+    rows = check_activation(store, key, now)
+    done = advance(advance(state, "ended"), "checked") if state.state == "active" else state
+    db.save_activation(store, done, str(act["source"]), now)
+    return rows
