@@ -18,14 +18,23 @@ import pandas as pd
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
-from ecobasin.workflow.emergency import Activation, ListRecord, activate, advance, open_findings
+from ecobasin.workflow.emergency import (
+    Activation,
+    ListRecord,
+    ListVersion,
+    activate,
+    advance,
+    open_findings,
+)
 
 __all__ = [
     "POLLUTANT_PARAMETERS",
+    "account_list",
     "activate_for_warning",
     "check_activation",
     "end_and_check",
     "hourly_series",
+    "import_version",
 ]
 
 #: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
@@ -186,3 +195,47 @@ def end_and_check(store: Store, key: str, now: datetime) -> list[dict[str, Any]]
     done = advance(advance(state, "ended"), "checked") if state.state == "active" else state
     db.save_activation(store, done, str(act["source"]), now)
     return rows
+
+
+def account_list(
+    sources: list[dict[str, Any]],
+    city: str,
+    level: str,
+    at: datetime,
+    city_baseline_t_per_d: Mapping[str, float],
+) -> dict[str, Any]:
+    """List accounting of a city at a level (§1.4) with the ratios of the plan in force at ``at``."""
+    required = em.required_ratios(city, level, at.date())
+    acc = em.list_accounting(sources, city_baseline_t_per_d, required, level)
+    return {
+        "city": city,
+        "level": level,
+        "required_ratio": required,
+        "reduction_t_per_d": acc.reduction,
+        "ratio": acc.ratio,
+        "meets": acc.meets,
+        "shortfall_t_per_d": acc.shortfall,
+        "candidates": acc.candidates,
+    }
+
+
+def import_version(
+    store: Store, city: str, document: Mapping[str, Any], created_by: str, now: datetime
+) -> ListVersion:
+    """Store a list version from its JSON form (``{"version", "effective_from", "reason",
+    "records": [...]}``); a bad record raises ``ValueError`` naming it and the reason."""
+    records = []
+    for i, raw in enumerate(document.get("records", [])):
+        try:
+            records.append(db.record_from_json(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"record {i} ({raw.get('uscc', '?')}): {exc}") from exc
+    version = ListVersion(
+        city,
+        int(document["version"]),
+        datetime.fromisoformat(str(document["effective_from"])),
+        str(document.get("reason", "annual")),
+        tuple(records),
+    )
+    db.save_version(store, version, created_by, now)
+    return version

@@ -22,6 +22,7 @@ __all__ = [
     "activation_id",
     "findings",
     "list_versions",
+    "record_from_json",
     "save_activation",
     "save_findings",
     "save_verdicts",
@@ -30,7 +31,8 @@ __all__ = [
 ]
 
 
-def _record(raw: dict[str, Any]) -> ListRecord:
+def record_from_json(raw: dict[str, Any]) -> ListRecord:
+    """A list record from its stored JSON form (lists become tuples)."""
     return ListRecord(
         **{
             **raw,
@@ -77,7 +79,7 @@ def list_versions(store: Store, city: str) -> list[ListVersion]:
         .fetchall()
     )
     return [
-        ListVersion(city, int(v), eff, reason, tuple(_record(r) for r in json.loads(recs)))
+        ListVersion(city, int(v), eff, reason, tuple(record_from_json(r) for r in json.loads(recs)))
         for v, eff, reason, recs in rows
     ]
 

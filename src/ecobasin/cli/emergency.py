@@ -1,0 +1,138 @@
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|activate|check|findings``.
+
+Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
+console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ecobasin.cli.common import DbOption, RegionOption, fail, open_store, settings
+from ecobasin.services import emergency as service
+from ecobasin.standards import emergency as em
+from ecobasin.store import emergency as db
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Emergency control lists 应急减排清单: ratios, accounting, activation, compliance.",
+    no_args_is_help=True,
+)
+CityOption = Annotated[str, typer.Option(help="City code 城市代码, e.g. 510100.")]
+LevelOption = Annotated[str, typer.Option(help="Warning level 预警级别: yellow, orange, red.")]
+
+
+def _echo(body: Any) -> None:
+    typer.echo(json.dumps(body, ensure_ascii=False, default=str))
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(
+            f"bad time {text!r}: use ISO 8601 with an offset, e.g. 2025-01-02T00:00+08:00"
+        ) from exc
+    if value.tzinfo is None:
+        raise fail(f"time {text!r} has no UTC offset 缺少时区")
+    return value
+
+
+@app.command()
+def ratios(
+    city: CityOption, level: LevelOption, at: Annotated[str, typer.Option(help="Date 日期.")]
+) -> None:
+    """Required list reductions 减排比例要求 of a city at a level (emergency.md §1.4) [1]."""
+    try:
+        _echo(em.required_ratios(city, level, at))
+    except (KeyError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def account(
+    file: Annotated[Path, typer.Argument(help="JSON: {city_baseline_t_per_d, sources: [...]}.")],
+    city: CityOption,
+    level: LevelOption,
+    at: Annotated[str, typer.Option(help="Warning start 预警开始时间 (ISO 8601).")],
+) -> None:
+    """List accounting 清单减排核算: reductions, ratios, shortfall [t/d], ranked candidates."""
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        _echo(
+            service.account_list(
+                doc["sources"], city, level, _when(at), doc["city_baseline_t_per_d"]
+            )
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise fail(f"{file}: {exc}") from exc
+
+
+@app.command("import-list")
+def import_list(
+    file: Annotated[
+        Path, typer.Argument(help="JSON list version {version, effective_from, records}.")
+    ],
+    city: CityOption,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Store a list version 导入清单版本 (versions are never overwritten)."""
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise fail(f"{file}: {exc}") from exc
+    with open_store(settings(db_path, region)) as store:
+        try:
+            v = service.import_version(store, city, doc, "cli", datetime.now(UTC))
+        except (KeyError, ValueError) as exc:
+            raise fail(f"{file}: {exc}") from exc
+    _echo({"city": city, "version": v.version, "records": len(v.records)})
+
+
+@app.command()
+def activate(
+    city: CityOption,
+    level: LevelOption,
+    start: Annotated[str, typer.Option(help="Warning start 预警开始 (ISO 8601).")],
+    end: Annotated[str, typer.Option(help="Warning end 预警结束 (ISO 8601).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Activate the list version in force at the warning start 启动应急减排清单."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            key = service.activate_for_warning(
+                store, city, level, _when(start), _when(end), "cli", datetime.now(UTC)
+            )
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo({"activation": key})
+
+
+@app.command()
+def check(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Check compliance from online data 在线数据核查 after the warning (emergency.md §2.5)."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            rows = service.end_and_check(store, activation, datetime.now(UTC))
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo({"activation": activation, "verdicts": rows})
+
+
+@app.command()
+def findings(db_path: DbOption = None, region: RegionOption = None) -> None:
+    """Open findings 待处理问题 with their owners (non-compliance, insufficient data)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        _echo(db.findings(store))
