@@ -14,8 +14,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+import duckdb
+
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import Activation, Finding, ListRecord, ListVersion
+
+Reader = Store | duckdb.DuckDBPyConnection
 
 __all__ = [
     "activation",
@@ -29,6 +33,10 @@ __all__ = [
     "save_version",
     "verdicts",
 ]
+
+
+def _cursor(conn: Reader) -> duckdb.DuckDBPyConnection:
+    return conn.cursor() if isinstance(conn, Store) else conn
 
 
 def record_from_json(raw: dict[str, Any]) -> ListRecord:
@@ -67,7 +75,7 @@ def save_version(store: Store, version: ListVersion, created_by: str, now: datet
         )
 
 
-def list_versions(store: Store, city: str) -> list[ListVersion]:
+def list_versions(store: Reader, city: str) -> list[ListVersion]:
     """Every stored version of a city's list, oldest first."""
     rows = (
         store.cursor()
@@ -112,9 +120,9 @@ def save_activation(store: Store, act: Activation, source: str, now: datetime) -
     return key
 
 
-def activation(store: Store, key: str) -> dict[str, Any] | None:
+def activation(store: Reader, key: str) -> dict[str, Any] | None:
     """One stored activation as a dict, or None."""
-    cur = store.cursor().execute(
+    cur = _cursor(store).execute(
         "SELECT * FROM emergency_activations WHERE activation_id = ?", [key]
     )
     row = cur.fetchone()
@@ -152,9 +160,9 @@ def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: d
     return len(rows)
 
 
-def verdicts(store: Store, key: str) -> list[dict[str, Any]]:
+def verdicts(store: Reader, key: str) -> list[dict[str, Any]]:
     """The verdicts of an activation, ordered by enterprise and outlet."""
-    cur = store.cursor().execute(
+    cur = _cursor(store).execute(
         f"SELECT {_VERDICT_COLUMNS} FROM emergency_verdicts WHERE activation_id = ? "
         "ORDER BY uscc, outlet, pollutant",
         [key],
@@ -181,13 +189,13 @@ def save_findings(store: Store, key: str, found: Sequence[Finding], now: datetim
     return len(found)
 
 
-def findings(store: Store, *, status: str | None = "open") -> list[dict[str, Any]]:
+def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, Any]]:
     """Findings (open ones by default), oldest first."""
     sql = "SELECT * FROM emergency_findings"
     params: list[Any] = []
     if status is not None:
         sql += " WHERE status = ?"
         params.append(status)
-    cur = store.cursor().execute(sql + " ORDER BY opened_at, uscc", params)
+    cur = _cursor(store).execute(sql + " ORDER BY opened_at, uscc", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
