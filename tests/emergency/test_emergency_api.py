@@ -3,6 +3,8 @@ public; verdicts and findings name enterprises, so only signed-in readers get th
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -69,3 +71,22 @@ def test_verdicts_and_findings_need_a_reader(served: tuple[TestClient, str, str]
     assert (
         client.get("/api/v1/emergency/activations/nope/verdicts", headers=auth).status_code == 404
     )
+
+
+def test_evidence_csv_holds_the_hours_and_the_measure(served: tuple[TestClient, str, str]) -> None:
+    client, token, key = served
+    url = f"/api/v1/emergency/activations/{key}/evidence.csv"
+    params = {"uscc": "BAD", "outlet": "MNBAD", "pollutant": "NOx"}
+    assert client.get(url, params=params).status_code == 401
+    got = client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    frame = pd.read_csv(io.StringIO(got.text))
+    assert len(frame) == 24 and set(frame["verdict"]) == {"non_compliant"}
+    # 200 mg/m³ × 45 m³/s × 3600 s/h × 10⁻⁶ = 32.4 kg per hour
+    assert frame["mass_kg"].iloc[0] == pytest.approx(32.4)
+    assert json.loads(frame["measure"].iloc[0]) == {"action": "limit", "ratio": 0.5}
+    assert set(frame["list_version"]) == {1}
+    missing = client.get(
+        url, params={**params, "outlet": "MNX"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert missing.status_code == 404

@@ -1,4 +1,4 @@
-"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|activate|check|findings``.
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|activate|check|evidence|findings``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -136,3 +136,21 @@ def findings(db_path: DbOption = None, region: RegionOption = None) -> None:
     """Open findings 待处理问题 with their owners (non-compliance, insufficient data)."""
     with open_store(settings(db_path, region), read_only=True) as store:
         _echo(db.findings(store))
+
+
+@app.command()
+def evidence(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    uscc: Annotated[str, typer.Option(help="Unified social credit code 统一社会信用代码.")],
+    outlet: Annotated[str, typer.Option(help="Outlet (HJ 212 MN) 排放口.")],
+    pollutant: Annotated[str, typer.Option(help="SO2, NOx, PM or VOCs 污染物.")] = "NOx",
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Evidence of one verdict as CSV 核查证据: hourly table, flags, measure, list version."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        try:
+            frame = service.evidence(store, activation, uscc, outlet, pollutant)
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+    typer.echo(frame.to_csv(index=False), nl=False)

@@ -8,6 +8,7 @@ an argument (``now``); the computation is :mod:`ecobasin.standards.emergency`.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
+from ecobasin.store import queries
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import (
     Activation,
@@ -33,6 +35,7 @@ __all__ = [
     "activate_for_warning",
     "check_activation",
     "end_and_check",
+    "evidence",
     "hourly_series",
     "import_version",
 ]
@@ -57,17 +60,18 @@ def activate_for_warning(
 
 
 def hourly_series(
-    store: Store, outlet: str, pollutant: str, start: datetime, end: datetime
+    store: db.Reader, outlet: str, pollutant: str, start: datetime, end: datetime
 ) -> list[em.Hour]:
     """Hours in ``(start, end]`` (an hourly value sits at its hour's end) of one outlet: measured
     concentration [mg/m³], flow [m³/h] and the flag; missing hours come back empty."""
-    frame = store.observations(
+    where = queries.ObservationFilter(
         sites=[outlet],
         parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW],
         periods=["1h"],
         start=start + timedelta(hours=1),
         end=end,
     )
+    frame = queries.observations(db.cursor_of(store), where)
     wide: dict[pd.Timestamp, dict[str, Any]] = defaultdict(dict)
     for t, param, value, flag in zip(
         frame["time"], frame["parameter"], frame["value"], frame["flag"], strict=True
@@ -239,3 +243,36 @@ def import_version(
     )
     db.save_version(store, version, created_by, now)
     return version
+
+
+def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str) -> pd.DataFrame:
+    """The evidence of one verdict (§2.5 step 6): the warning's hourly table (measured
+    concentration [mg/m³], flow [m³/h], flag, mass [kg], judged after the grace) with the
+    verdict, the measure text, the baseline and the list version on every row."""
+    act = db.activation(store, key)
+    found = [
+        v for v in db.verdicts(store, key)
+        if (v["uscc"], v["outlet"], v["pollutant"]) == (uscc, outlet, pollutant)
+    ]  # fmt: skip
+    if act is None or not found:
+        raise LookupError(f"no verdict for {uscc} {outlet} {pollutant} in {key!r}")
+    verdict = found[0]
+    grace = int(verdict["measure"].get("grace_hours", 0))
+    hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    frame = pd.DataFrame({
+        "hour": [h.h for h in hours],
+        "time_end_utc": [act["start_time"] + timedelta(hours=h.h + 1) for h in hours],
+        "avg_mg_m3": [h.avg for h in hours],
+        "flow_m3_h": [h.flow for h in hours],
+        "flag": [h.flag for h in hours],
+        "mass_kg": [None if h.avg is None or h.flow is None else em.emission_kg(h.avg, h.flow)
+                    for h in hours],
+        "judged": [h.h >= grace for h in hours],
+    })  # fmt: skip
+    for name, value in (
+        ("activation", key), ("uscc", uscc), ("outlet", outlet), ("pollutant", pollutant),
+        ("verdict", verdict["verdict"]), ("measure", json.dumps(verdict["measure"], ensure_ascii=False)),
+        ("baseline_kg_h", verdict["baseline_kg_h"]), ("list_version", verdict["list_version"]),
+    ):  # fmt: skip
+        frame[name] = value
+    return frame

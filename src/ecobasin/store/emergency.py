@@ -24,6 +24,7 @@ Reader = Store | duckdb.DuckDBPyConnection
 __all__ = [
     "activation",
     "activation_id",
+    "cursor_of",
     "findings",
     "list_versions",
     "record_from_json",
@@ -35,7 +36,8 @@ __all__ = [
 ]
 
 
-def _cursor(conn: Reader) -> duckdb.DuckDBPyConnection:
+def cursor_of(conn: Reader) -> duckdb.DuckDBPyConnection:
+    """A cursor of the store (one per thread), or the cursor given."""
     return conn.cursor() if isinstance(conn, Store) else conn
 
 
@@ -122,7 +124,7 @@ def save_activation(store: Store, act: Activation, source: str, now: datetime) -
 
 def activation(store: Reader, key: str) -> dict[str, Any] | None:
     """One stored activation as a dict, or None."""
-    cur = _cursor(store).execute(
+    cur = cursor_of(store).execute(
         "SELECT * FROM emergency_activations WHERE activation_id = ?", [key]
     )
     row = cur.fetchone()
@@ -162,7 +164,7 @@ def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: d
 
 def verdicts(store: Reader, key: str) -> list[dict[str, Any]]:
     """The verdicts of an activation, ordered by enterprise and outlet."""
-    cur = _cursor(store).execute(
+    cur = cursor_of(store).execute(
         f"SELECT {_VERDICT_COLUMNS} FROM emergency_verdicts WHERE activation_id = ? "
         "ORDER BY uscc, outlet, pollutant",
         [key],
@@ -196,6 +198,6 @@ def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, An
     if status is not None:
         sql += " WHERE status = ?"
         params.append(status)
-    cur = _cursor(store).execute(sql + " ORDER BY opened_at, uscc", params)
+    cur = cursor_of(store).execute(sql + " ORDER BY opened_at, uscc", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

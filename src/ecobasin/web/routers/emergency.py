@@ -1,5 +1,6 @@
-"""``/api/v1/emergency/…``: required list ratios 减排比例 (public), and the verdicts 核查结论 and
-open findings 待处理问题 of the compliance checks (restricted: they name enterprises)."""
+"""``/api/v1/emergency/…``: required list ratios 减排比例 (public), and the verdicts 核查结论, their
+evidence (CSV) and open findings 待处理问题 of the compliance checks (restricted: they name
+enterprises)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.web.deps import CursorDep
@@ -99,3 +101,29 @@ def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
     """Open findings with their owners (non-compliance, insufficient data)."""
     rows = [{**f, "reasons": json.loads(f["reasons"])} for f in db.findings(cursor)]
     return FindingList(items=[Finding(**{k: f[k] for k in Finding.model_fields}) for f in rows])
+
+
+@router.get(
+    "/activations/{activation}/evidence.csv",
+    response_class=Response,
+    responses={**problem_responses(401, 403), 200: {"content": {"text/csv": {}}}},
+)
+def evidence_csv(
+    cursor: CursorDep,
+    principal: RestrictedReader,
+    activation: str,
+    uscc: str,
+    outlet: str,
+    pollutant: str = "NOx",
+) -> Response:
+    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version)."""
+    try:
+        frame = service.evidence(cursor, activation, uscc, outlet, pollutant)
+    except LookupError as exc:
+        raise ProblemError(404, str(exc), title="no verdict 无核查结论") from exc
+    name = f"evidence-{activation}-{uscc}-{outlet}-{pollutant}.csv"
+    return Response(
+        frame.to_csv(index=False),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
