@@ -1,4 +1,4 @@
-"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|activate|check|evidence|findings``.
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|check|evidence|findings``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
-from ecobasin.cli.common import DbOption, RegionOption, fail, open_store, settings
+from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
+from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
@@ -76,24 +78,41 @@ def account(
 
 @app.command("import-list")
 def import_list(
-    file: Annotated[
-        Path, typer.Argument(help="JSON list version {version, effective_from, records}.")
-    ],
+    file: Annotated[Path, typer.Argument(help="List version: .xlsx (docs/emergency.md) or JSON.")],
     city: CityOption,
+    version: Annotated[int | None, typer.Option(help="Version number 版本号 (.xlsx).")] = None,
+    effective_from: Annotated[
+        str | None, typer.Option(help="In force from 生效时间 (.xlsx; ISO 8601).")
+    ] = None,
     db_path: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Store a list version 导入清单版本 (versions are never overwritten)."""
+    """Store a list version 导入清单版本; bad rows are kept aside with their reason."""
+    bad: list[tuple[int, str, str]] = []
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        if file.suffix.lower() == ".xlsx":
+            if version is None or effective_from is None:
+                raise fail("an .xlsx list needs --version and --effective-from")
+            records, bad = read_list_xlsx(file)
+            doc: dict[str, Any] = {"version": version, "effective_from": effective_from,
+                                   "reason": f"import {file.name}", "records": records}  # fmt: skip
+        else:
+            doc = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise fail(f"{file}: {exc}") from exc
     with open_store(settings(db_path, region)) as store:
+        store.reject(pd.DataFrame(
+            [{"source": file.name, "record_ref": f"row {n}", "reason_code": "bad_list_row",
+              "reason": f"row {n} ({uscc}): {why}", "raw": uscc} for n, uscc, why in bad],
+            columns=["source", "record_ref", "reason_code", "reason", "raw"],
+        ))  # fmt: skip
         try:
             v = service.import_version(store, city, doc, "cli", datetime.now(UTC))
         except (KeyError, ValueError) as exc:
             raise fail(f"{file}: {exc}") from exc
-    _echo({"city": city, "version": v.version, "records": len(v.records)})
+    for n, uscc, why in bad:
+        console.print(f"[yellow]row {n} ({uscc}) kept aside 已隔离:[/] {why}")
+    _echo({"city": city, "version": v.version, "records": len(v.records), "rejected": len(bad)})
 
 
 @app.command()
@@ -154,3 +173,22 @@ def evidence(
         except LookupError as exc:
             raise fail(str(exc)) from exc
     typer.echo(frame.to_csv(index=False), nl=False)
+
+
+@app.command("export-list")
+def export_list(
+    out: Annotated[Path, typer.Argument(help="Workbook to write 导出文件 (.xlsx).")],
+    city: CityOption,
+    version: Annotated[int | None, typer.Option(help="Version 版本号; default the latest.")] = None,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Export a list version in the bureaus' spreadsheet layout 导出清单 (docs/emergency.md)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        versions = db.list_versions(store, city)
+    chosen = [v for v in versions if version is None or v.version == version]
+    if not chosen:
+        raise fail(f"no list version {version or ''} for city {city}")
+    write_list_xlsx(chosen[-1].records, out)
+    out.chmod(0o600)  # the list names enterprises and their measures: private by default
+    _echo({"city": city, "version": chosen[-1].version, "records": len(chosen[-1].records)})

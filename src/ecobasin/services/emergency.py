@@ -230,6 +230,9 @@ def import_version(
     "records": [...]}``); a bad record raises ``ValueError`` naming it and the reason."""
     records = []
     for i, raw in enumerate(document.get("records", [])):
+        if isinstance(raw, ListRecord):
+            records.append(raw)
+            continue
         try:
             records.append(db.record_from_json(raw))
         except (KeyError, TypeError, ValueError) as exc:
