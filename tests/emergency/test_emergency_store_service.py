@@ -14,6 +14,7 @@ from ecobasin import catalog
 from ecobasin.services import emergency as svc
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
+from ecobasin.store.forecast import replace_warnings
 from ecobasin.workflow.emergency import ListRecord, ListVersion, apply_change
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -141,3 +142,23 @@ def test_a_later_version_does_not_change_a_past_warning(store: Store) -> None:
     key = svc.activate_for_warning(store, "510100", "orange", START, END, "forecast", START)
     assert db.activation(store, key)["list_version"] == 1
     assert [r["uscc"] for r in svc.check_activation(store, key, NOW)] == ["OK"]
+
+
+def test_a_stored_city_warning_switches_the_list_on_once(store: Store) -> None:
+    v1 = ListVersion("510100", 1, T0 - timedelta(days=90), "annual",
+                     (_record("OK", "limit", "锦江区"), _record("BAD", "limit", "青羊区")))  # fmt: skip
+    db.save_version(store, v1, "tests", T0)
+    warning = {
+        "scope": "city", "scope_id": "510100", "issue_day": START.date(), "issued_at": START,
+        "model": "lgbm", "rule": "HBDQH-2019-648", "level": "orange", "start_time": START,
+        "end_time": END, "basis": {"days": []}, "reason_zh": "预报", "reason_en": "forecast",
+        "author": "tests",
+    }  # fmt: skip
+    other = {**warning, "scope_id": "510600"}  # Deyang has no stored list: nothing happens
+    replace_warnings(store, pd.DataFrame([warning, other]), issue_day=START.date(), model="lgbm")
+    made = svc.activate_from_warnings(store, START.date(), START)
+    assert len(made) == 1 and made[0].startswith("510100-orange-")
+    assert svc.activate_from_warnings(store, START.date(), START) == []  # a rerun changes nothing
+    verdicts = {r["uscc"]: r["verdict"] for r in svc.end_and_check(store, made[0], NOW)}
+    assert verdicts == {"OK": "compliant", "BAD": "non_compliant"}
+    assert db.activation(store, made[0])["source"].startswith("warning ")

@@ -1,4 +1,5 @@
-"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|check|evidence|findings``.
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
+activate-warnings|check|evidence|findings``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -7,7 +8,7 @@ console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -133,6 +134,22 @@ def activate(
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from exc
     _echo({"activation": key})
+
+
+@app.command("activate-warnings")
+def activate_warnings(
+    day: Annotated[str, typer.Option(help="Issue day of the city warnings 预警发布日 (ISO date).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Activate the list of every city warned on a day (stored forecast warnings) 按预警启动清单."""
+    try:
+        issue_day = date.fromisoformat(day)
+    except ValueError as exc:
+        raise fail(f"bad day {day!r}: use 2025-01-02") from exc
+    with open_store(settings(db_path, region)) as store:
+        made = service.activate_from_warnings(store, issue_day, datetime.now(UTC))
+    _echo({"activations": made})
 
 
 @app.command()

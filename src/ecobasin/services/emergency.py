@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
+from ecobasin.store import forecast as forecast_store
 from ecobasin.store import queries
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import (
@@ -33,6 +34,7 @@ __all__ = [
     "POLLUTANT_PARAMETERS",
     "account_list",
     "activate_for_warning",
+    "activate_from_warnings",
     "check_activation",
     "end_and_check",
     "evidence",
@@ -279,3 +281,25 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
     ):  # fmt: skip
         frame[name] = value
     return frame
+
+
+def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list[str]:
+    """Activate the list of every city warned on ``issue_day`` (issue 6's stored city warnings)
+    whose city has a list; an activation already made for that warning is left as it is, so a
+    rerun changes nothing. Returns the ids activated now."""
+    warned = forecast_store.warning_rows(store, start=issue_day, end=issue_day, scopes=["city"])
+    made = []
+    for w in warned.to_dict("records"):
+        city = str(w["scope_id"])
+        versions = db.list_versions(store, city)
+        if not versions:
+            continue  # a city without a stored list: nothing to switch on
+        start, end = (
+            pd.Timestamp(w["start_time"]).to_pydatetime(),
+            pd.Timestamp(w["end_time"]).to_pydatetime(),
+        )
+        act = activate(versions, city, str(w["level"]), start, end)
+        if db.activation(store, db.activation_id(act)) is not None:
+            continue
+        made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
+    return made
