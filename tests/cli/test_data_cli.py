@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
+from ecobasin import demo_emergency
 from ecobasin.cli import app
 from ecobasin.store import Store
 
@@ -391,7 +392,8 @@ def test_demo_without_serving(tmp_path: Path) -> None:
         kinds = sites["kind"].value_counts().to_dict()
         assert kinds["air_station"] == 41
         assert kinds["water_section"] > 20
-        assert kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0) == 8  # live enterprises
+        outlets = kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0)
+        assert outlets == 8 + len(demo_emergency.ENTERPRISES)  # live ones + the list's (issue 17)
         assert set(sites["city_code"]) == {
             510100,
             510600,

@@ -111,6 +111,7 @@ def demo(
         if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
+            _emergency_demo(store, year, seed)  # emergency list and a past warning (issue 17)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -161,6 +162,17 @@ def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:
         f"{counts['sinks']} sink rows (illustrative activity data 示意数据); "
         f"碳普惠 ledger: {ledger['accounts']} accounts, {ledger['credited']:,} events credited, "
         f"{ledger['rejected']:,} kept aside"
+    )
+
+
+def _emergency_demo(store: Store, year: int, seed: int) -> None:
+    """An illustrative emergency list, one past orange warning and its compliance report."""
+    from ecobasin import demo_emergency
+
+    done = demo_emergency.install(store, year=year, seed=seed)
+    console.print(
+        f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
+        f"{done['verdicts']}, {done['findings']} open findings 待处理"
     )
 
 
