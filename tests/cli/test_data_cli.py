@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from demo_database import DemoDatabase
 from ecobasin.cli import app
+from ecobasin.demo import emergency as demo_emergency
 from ecobasin.store import Store
 
 SNAPSHOT = "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
@@ -409,7 +410,8 @@ def test_demo_without_serving(demo_database: DemoDatabase) -> None:
         assert kinds["air_station"] == 41
         assert kinds["water_section"] > 20
         assert kinds["noise_station"] == 20  # illustrative noise stations (issue 23)
-        assert kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0) == 8  # live enterprises
+        outlets = kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0)
+        assert outlets == 8 + len(demo_emergency.ENTERPRISES)  # live ones + the list's (issue 17)
         assert set(sites["city_code"]) == {
             510100,
             510600,

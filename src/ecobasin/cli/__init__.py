@@ -12,6 +12,7 @@ import typer
 from ecobasin import __version__
 from ecobasin.cli import air, data, hj212, run, simulate
 from ecobasin.cli import carbon as carbon_cli
+from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import ledger as ledger_cli
@@ -77,6 +78,7 @@ app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak 
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
+app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists (issue 17)
 carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境 (issue 23)
 

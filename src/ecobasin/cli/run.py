@@ -112,6 +112,7 @@ def demo(
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
             _noise_demo(store, served, year, seed)  # environmental noise (issue 23)
+            _emergency_demo(store, year, seed)  # emergency list and a past warning (issue 17)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -174,6 +175,17 @@ def _noise_demo(store: Store, region: Any, year: int, seed: int) -> None:
     console.print(
         f"[green]noise 声环境:[/] {counts['stations']} stations, {counts['hourly_values']:,} hourly "
         f"values, {counts['zones']} zones, {counts['survey_rows']} survey rows (illustrative 示意数据)"
+    )
+
+
+def _emergency_demo(store: Store, year: int, seed: int) -> None:
+    """An illustrative emergency list, one past orange warning and its compliance report."""
+    from ecobasin.demo import emergency as demo_emergency
+
+    done = demo_emergency.install(store, year=year, seed=seed)
+    console.print(
+        f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
+        f"{done['verdicts']}, {done['findings']} open findings 待处理"
     )
 
 

@@ -868,4 +868,66 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        16,
+        "emergency control lists: versions, activations, verdicts with their evidence, findings",
+        """
+        -- Issue 17 (emergency.md §1.5, §2.5). A list version is immutable once stored; its
+        -- records (enterprises, outlets, measures, grade histories) are one JSON document.
+        CREATE TABLE emergency_list_versions (
+            city_code      INTEGER NOT NULL,
+            version        INTEGER NOT NULL,
+            effective_from TIMESTAMPTZ NOT NULL,
+            reason         VARCHAR NOT NULL,      -- annual, new X, closed X, regraded X ...
+            records        JSON NOT NULL,
+            created_by     VARCHAR NOT NULL,
+            created_at     TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, version)
+        );
+        CREATE TABLE emergency_activations (
+            activation_id  VARCHAR PRIMARY KEY,   -- city-level-start, e.g. 510100-yellow-2025-01-02T00
+            city_code      INTEGER NOT NULL,
+            level          VARCHAR NOT NULL CHECK (level IN ('yellow', 'orange', 'red')),
+            start_time     TIMESTAMPTZ NOT NULL,
+            end_time       TIMESTAMPTZ NOT NULL,
+            list_version   INTEGER NOT NULL,
+            grades         JSON NOT NULL,         -- USCC -> grade frozen at the warning start
+            state          VARCHAR NOT NULL CHECK (state IN ('active', 'ended', 'checked', 'cancelled')),
+            source         VARCHAR NOT NULL,      -- forecast warning, joint consultation ...
+            updated_at     TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE emergency_verdicts (
+            activation_id  VARCHAR NOT NULL,
+            uscc           VARCHAR NOT NULL,
+            outlet         VARCHAR NOT NULL,      -- HJ 212 MN / site_id
+            pollutant      VARCHAR NOT NULL,
+            verdict        VARCHAR NOT NULL CHECK (verdict IN (
+                               'compliant', 'non_compliant', 'insufficient_data', 'exempt')),
+            valid_hours    INTEGER NOT NULL,
+            baseline_kg_h  DOUBLE,                -- [kg/h]
+            baseline_flow  DOUBLE,                -- [m³/h]
+            baseline_method VARCHAR,              -- online_data, permit, inventory
+            baseline_days  JSON,                  -- reference days used and left out
+            measure        JSON NOT NULL,         -- the measure text and numbers applied
+            numbers        JSON NOT NULL,         -- baseline_kg, actual_kg, achieved ...
+            reasons        JSON NOT NULL,
+            flagged_hours  JSON NOT NULL,         -- flag -> hours (F, M, D, C ...)
+            list_version   INTEGER NOT NULL,
+            thresholds     VARCHAR NOT NULL,      -- compliance.toml version
+            computed_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (activation_id, uscc, outlet, pollutant)
+        );
+        CREATE TABLE emergency_findings (
+            activation_id  VARCHAR NOT NULL,
+            uscc           VARCHAR NOT NULL,
+            outlet         VARCHAR NOT NULL,
+            kind           VARCHAR NOT NULL,      -- non_compliant, insufficient_data
+            owner          VARCHAR NOT NULL,      -- district bureau, else city
+            status         VARCHAR NOT NULL DEFAULT 'open',
+            reasons        JSON NOT NULL,
+            opened_at      TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (activation_id, uscc, outlet, kind)
+        );
+        """,
+    ),
 ]

@@ -1,0 +1,211 @@
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
+activate-warnings|check|evidence|findings``.
+
+Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
+console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
+from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
+from ecobasin.services import emergency as service
+from ecobasin.standards import emergency as em
+from ecobasin.store import emergency as db
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Emergency control lists 应急减排清单: ratios, accounting, activation, compliance.",
+    no_args_is_help=True,
+)
+CityOption = Annotated[str, typer.Option(help="City code 城市代码, e.g. 510100.")]
+LevelOption = Annotated[str, typer.Option(help="Warning level 预警级别: yellow, orange, red.")]
+
+
+def _echo(body: Any) -> None:
+    typer.echo(json.dumps(body, ensure_ascii=False, default=str))
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(
+            f"bad time {text!r}: use ISO 8601 with an offset, e.g. 2025-01-02T00:00+08:00"
+        ) from exc
+    if value.tzinfo is None:
+        raise fail(f"time {text!r} has no UTC offset 缺少时区")
+    return value
+
+
+@app.command()
+def ratios(
+    city: CityOption, level: LevelOption, at: Annotated[str, typer.Option(help="Date 日期.")]
+) -> None:
+    """Required list reductions 减排比例要求 of a city at a level (emergency.md §1.4) [1]."""
+    try:
+        _echo(em.required_ratios(city, level, at))
+    except (KeyError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def account(
+    file: Annotated[Path, typer.Argument(help="JSON: {city_baseline_t_per_d, sources: [...]}.")],
+    city: CityOption,
+    level: LevelOption,
+    at: Annotated[str, typer.Option(help="Warning start 预警开始时间 (ISO 8601).")],
+) -> None:
+    """List accounting 清单减排核算: reductions, ratios, shortfall [t/d], ranked candidates."""
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+        _echo(
+            service.account_list(
+                doc["sources"], city, level, _when(at), doc["city_baseline_t_per_d"]
+            )
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise fail(f"{file}: {exc}") from exc
+
+
+@app.command("import-list")
+def import_list(
+    file: Annotated[Path, typer.Argument(help="List version: .xlsx (docs/emergency.md) or JSON.")],
+    city: CityOption,
+    version: Annotated[int | None, typer.Option(help="Version number 版本号 (.xlsx).")] = None,
+    effective_from: Annotated[
+        str | None, typer.Option(help="In force from 生效时间 (.xlsx; ISO 8601).")
+    ] = None,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Store a list version 导入清单版本; bad rows are kept aside with their reason."""
+    bad: list[tuple[int, str, str]] = []
+    try:
+        if file.suffix.lower() == ".xlsx":
+            if version is None or effective_from is None:
+                raise fail("an .xlsx list needs --version and --effective-from")
+            records, bad = read_list_xlsx(file)
+            doc: dict[str, Any] = {"version": version, "effective_from": effective_from,
+                                   "reason": f"import {file.name}", "records": records}  # fmt: skip
+        else:
+            doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise fail(f"{file}: {exc}") from exc
+    with open_store(settings(db_path, region)) as store:
+        store.reject(pd.DataFrame(
+            [{"source": file.name, "record_ref": f"row {n}", "reason_code": "bad_list_row",
+              "reason": f"row {n} ({uscc}): {why}", "raw": uscc} for n, uscc, why in bad],
+            columns=["source", "record_ref", "reason_code", "reason", "raw"],
+        ))  # fmt: skip
+        try:
+            v = service.import_version(store, city, doc, "cli", datetime.now(UTC))
+        except (KeyError, ValueError) as exc:
+            raise fail(f"{file}: {exc}") from exc
+    for n, uscc, why in bad:
+        console.print(f"[yellow]row {n} ({uscc}) kept aside 已隔离:[/] {why}")
+    _echo({"city": city, "version": v.version, "records": len(v.records), "rejected": len(bad)})
+
+
+@app.command()
+def activate(
+    city: CityOption,
+    level: LevelOption,
+    start: Annotated[str, typer.Option(help="Warning start 预警开始 (ISO 8601).")],
+    end: Annotated[str, typer.Option(help="Warning end 预警结束 (ISO 8601).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Activate the list version in force at the warning start 启动应急减排清单."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            key = service.activate_for_warning(
+                store, city, level, _when(start), _when(end), "cli", datetime.now(UTC)
+            )
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo({"activation": key})
+
+
+@app.command("activate-warnings")
+def activate_warnings(
+    day: Annotated[str, typer.Option(help="Issue day of the city warnings 预警发布日 (ISO date).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Activate the list of every city warned on a day (stored forecast warnings) 按预警启动清单."""
+    try:
+        issue_day = date.fromisoformat(day)
+    except ValueError as exc:
+        raise fail(f"bad day {day!r}: use 2025-01-02") from exc
+    with open_store(settings(db_path, region)) as store:
+        made = service.activate_from_warnings(store, issue_day, datetime.now(UTC))
+    _echo({"activations": made})
+
+
+@app.command()
+def check(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Check compliance from online data 在线数据核查 after the warning (emergency.md §2.5)."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            rows = service.end_and_check(store, activation, datetime.now(UTC))
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo({"activation": activation, "verdicts": rows})
+
+
+@app.command()
+def findings(db_path: DbOption = None, region: RegionOption = None) -> None:
+    """Open findings 待处理问题 with their owners (non-compliance, insufficient data)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        _echo(db.findings(store))
+
+
+@app.command()
+def evidence(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    uscc: Annotated[str, typer.Option(help="Unified social credit code 统一社会信用代码.")],
+    outlet: Annotated[str, typer.Option(help="Outlet (HJ 212 MN) 排放口.")],
+    pollutant: Annotated[str, typer.Option(help="SO2, NOx, PM or VOCs 污染物.")] = "NOx",
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Evidence of one verdict as CSV 核查证据: hourly table, flags, measure, list version."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        try:
+            frame = service.evidence(store, activation, uscc, outlet, pollutant)
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+    typer.echo(frame.to_csv(index=False), nl=False)
+
+
+@app.command("export-list")
+def export_list(
+    out: Annotated[Path, typer.Argument(help="Workbook to write 导出文件 (.xlsx).")],
+    city: CityOption,
+    version: Annotated[int | None, typer.Option(help="Version 版本号; default the latest.")] = None,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Export a list version in the bureaus' spreadsheet layout 导出清单 (docs/emergency.md)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        versions = db.list_versions(store, city)
+    chosen = [v for v in versions if version is None or v.version == version]
+    if not chosen:
+        raise fail(f"no list version {version or ''} for city {city}")
+    write_list_xlsx(chosen[-1].records, out)
+    out.chmod(0o600)  # the list names enterprises and their measures: private by default
+    _echo({"city": city, "version": chosen[-1].version, "records": len(chosen[-1].records)})

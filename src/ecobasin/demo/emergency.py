@@ -1,0 +1,104 @@
+"""Demo emergency control list and one past warning with its compliance report (issue 17).
+
+Six illustrative enterprises of Chengdu (510100) with one flue-gas outlet each report hourly NOx
+and flow for 7 normal days; an orange warning of 48 h follows, during which two cut as their
+measure says, two do not, one goes silent and one sends maintenance (M) flags. The list
+(version 1, grades and measures) is stored, the warning activated and checked, so the demo holds
+the verdicts, their evidence and the open findings. Illustrative data, not real firms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecobasin.services import emergency as service
+from ecobasin.store import emergency as db
+from ecobasin.store.database import Store
+from ecobasin.workflow.emergency import ListRecord, ListVersion
+
+__all__ = ["DEMO_CITY", "ENTERPRISES", "install"]
+
+DEMO_CITY = "510100"
+CST = timezone(timedelta(hours=8))
+#: (suffix, name, district, grade, behaviour during the warning)
+ENTERPRISES = (
+    ("01", "示例水泥一厂 demo cement 1", "青白江区", "C", "cuts"),
+    ("02", "示例陶瓷厂 demo ceramics", "新津区", "B", "cuts"),
+    ("03", "示例砖瓦厂 demo brickworks", "邛崃市", "C", "no_cut"),
+    ("04", "示例玻璃厂 demo glass", "彭州市", "B", "no_cut"),
+    ("05", "示例铸造厂 demo foundry", "金堂县", "C", "silent"),
+    ("06", "示例水泥二厂 demo cement 2", "都江堰市", "C", "maintenance"),
+)
+_FLOW_M3_S = 60.0  # [m³/s] normal flow; × 3600 = 216 000 m³/h
+_NOX_MG_M3 = 180.0  # [mg/m³] normal measured NOx
+
+
+def _outlet(suffix: str) -> str:
+    return f"DEMO-EM-{suffix}"
+
+
+def _records() -> tuple[ListRecord, ...]:
+    out = []
+    for suffix, name, district, grade, _ in ENTERPRISES:
+        ratio = 0.5 if grade == "C" else 0.3
+        out.append(ListRecord(
+            uscc=f"9151010000DEMO{suffix}XX", name=name, district=district, industry="建材",
+            category="key", grades=({"grade": grade, "effective_from": "2025-01-01"},),
+            outlets=(_outlet(suffix),),
+            measures={"yellow": {"action": "limit", "ratio": 0.2},
+                      "orange": {"action": "limit", "ratio": ratio, "grace_hours": 2},
+                      "red": {"action": "stop", "grace_hours": 2}},
+        ))  # fmt: skip
+    return tuple(out)
+
+
+def _hours(year: int, seed: int) -> tuple[pd.DataFrame, datetime, datetime]:
+    start = datetime(year, 12, 20, tzinfo=CST)
+    end = start + timedelta(hours=48)
+    t0 = start - timedelta(days=7)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    for suffix, *_rest, behaviour in ENTERPRISES:
+        for i in range(7 * 24 + 48):
+            t = t0 + timedelta(hours=i + 1)
+            warned = t > start + timedelta(hours=2)  # the plan's 2 h grace
+            if behaviour == "silent" and t > start + timedelta(hours=12):
+                continue
+            cut = {"cuts": 0.35, "no_cut": 0.9}.get(behaviour, 0.4) if warned else 1.0
+            flag = "M" if behaviour == "maintenance" and warned and i % 2 else "N"
+            flow = _FLOW_M3_S * cut * rng.uniform(0.97, 1.03)
+            conc = _NOX_MG_M3 * rng.uniform(0.95, 1.05)
+            for parameter, value in (("FG_NOx", conc), ("FG_flow", flow)):
+                rows.append({"site_id": _outlet(suffix), "parameter": parameter, "period": "1h",
+                             "time": t, "value": round(value, 1), "flag": flag})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
+    return frame, start, end
+
+
+def install(store: Store, year: int = 2025, seed: int = 2025) -> dict[str, Any]:
+    """Write the demo outlets, their hours, the list, the past warning and its check."""
+    store.upsert_sites(pd.DataFrame({
+        "site_id": [_outlet(s) for s, *_ in ENTERPRISES], "kind": "gas_outlet",
+        "level": "enterprise", "city_code": int(DEMO_CITY),
+        "name_zh": [n.split(" ")[0] for _, n, *_ in ENTERPRISES],
+        "name_en": [n.split(" ", 1)[1] for _, n, *_ in ENTERPRISES],
+        "lon": 104.07, "lat": 30.67,
+    }), "demo emergency list (illustrative)")  # fmt: skip
+    frame, start, end = _hours(year, seed)
+    store.write_observations(frame, store.begin_batch("demo", "demo emergency list"))
+    if not db.list_versions(store, DEMO_CITY):
+        version = ListVersion(
+            DEMO_CITY, 1, datetime(year, 1, 1, tzinfo=CST), "annual 年度清单", _records()
+        )
+        db.save_version(store, version, "demo", start)
+    key = service.activate_for_warning(
+        store, DEMO_CITY, "orange", start, end, "demo warning", start
+    )
+    rows = service.end_and_check(store, key, end + timedelta(hours=1))
+    verdicts = pd.Series([r["verdict"] for r in rows]).value_counts().to_dict()
+    return {"activation": key, "verdicts": verdicts, "findings": len(db.findings(store))}

@@ -1,0 +1,305 @@
+"""Emergency lists: what the CLI and the API ask (emergency.md §1.5, §2.5).
+
+Activate the list version in force for a warning, then check every listed outlet from the
+stored hourly online data: baseline from the reference window before the warning, verdicts
+with their evidence, findings opened for non-compliance and insufficient data. The clock is
+an argument (``now``); the computation is :mod:`ecobasin.standards.emergency`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ecobasin.standards import emergency as em
+from ecobasin.store import emergency as db
+from ecobasin.store import forecast as forecast_store
+from ecobasin.store import queries
+from ecobasin.store.database import Store
+from ecobasin.workflow.emergency import (
+    Activation,
+    ListRecord,
+    ListVersion,
+    activate,
+    advance,
+    open_findings,
+)
+
+__all__ = [
+    "POLLUTANT_PARAMETERS",
+    "account_list",
+    "activate_for_warning",
+    "activate_from_warnings",
+    "check_activation",
+    "end_and_check",
+    "evidence",
+    "hourly_series",
+    "import_version",
+]
+
+#: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
+POLLUTANT_PARAMETERS: dict[str, str] = {
+    "SO2": "FG_SO2",
+    "NOx": "FG_NOx",
+    "PM": "FG_dust",
+    "VOCs": "FG_NMHC",
+}
+_FLOW = "FG_flow"  # [m³/s] stored (HJ 212 a00000); × 3600 → [m³/h]
+_REFERENCE_DAYS = 7  # [d] reference window before the warning (§2.5 step 2: 7–14 days)
+
+
+def activate_for_warning(
+    store: Store, city: str, level: str, start: datetime, end: datetime, source: str, now: datetime
+) -> str:
+    """Switch on the list version in force at ``start`` for the warning window; returns its id."""
+    act = activate(db.list_versions(store, city), city, level, start, end)
+    return db.save_activation(store, act, source, now)
+
+
+def hourly_series(
+    store: db.Reader, outlet: str, pollutant: str, start: datetime, end: datetime
+) -> list[em.Hour]:
+    """Hours in ``(start, end]`` (an hourly value sits at its hour's end) of one outlet: measured
+    concentration [mg/m³], flow [m³/h] and the flag; missing hours come back empty."""
+    where = queries.ObservationFilter(
+        sites=[outlet],
+        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW],
+        periods=["1h"],
+        start=start + timedelta(hours=1),
+        end=end,
+    )
+    frame = queries.observations(db.cursor_of(store), where)
+    wide: dict[pd.Timestamp, dict[str, Any]] = defaultdict(dict)
+    for t, param, value, flag in zip(
+        frame["time"], frame["parameter"], frame["value"], frame["flag"], strict=True
+    ):
+        cell = wide[pd.Timestamp(t)]
+        cell[str(param)] = value
+        # a non-normal flag on either the pollutant or the flow marks the hour
+        cell["flag"] = cell.get("flag") if cell.get("flag") not in (None, "N") else flag
+    hours = []
+    n = int((end - start).total_seconds() // 3600)
+    for i in range(n):
+        found = wide.get(pd.Timestamp(start + timedelta(hours=i + 1)))
+        if not found:
+            hours.append(em.Hour(i, None, None, None))
+            continue
+        flow = _num(found.get(_FLOW))
+        flag = str(found.get("flag") or "N")
+        conc = _num(found.get(POLLUTANT_PARAMETERS[pollutant]))
+        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag))
+    return hours
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _baseline(store: Store, outlet: str, pollutant: str, start: datetime) -> em.Baseline:
+    ref_start = start - timedelta(days=_REFERENCE_DAYS)
+    hours = hourly_series(store, outlet, pollutant, ref_start, start)
+    days: dict[str, list[em.Hour]] = defaultdict(list)
+    for h in hours:
+        days[(ref_start + timedelta(hours=h.h)).date().isoformat()].append(h)
+    return em.baseline_from_reference(days)
+
+
+def _check_outlet(
+    store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
+) -> dict[str, Any]:
+    measure = dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    if rec.category in ("exempt", "保障类"):
+        measure = {"action": "exempt", "note": rec.category}
+    row: dict[str, Any] = {
+        "uscc": rec.uscc,
+        "outlet": outlet,
+        "pollutant": pollutant,
+        "measure": measure,
+        "list_version": act["list_version"],
+        "thresholds": em.compliance_config()["version"],
+    }
+    try:
+        base = _baseline(store, outlet, pollutant, act["start_time"])
+    except ValueError as exc:
+        return {
+            **row,
+            "verdict": "insufficient_data",
+            "valid_hours": 0,
+            "baseline_kg_h": None,
+            "baseline_flow": None,
+            "baseline_method": None,
+            "baseline_days": None,
+            "numbers": {},
+            "reasons": [f"baseline: {exc}"],
+            "flagged_hours": {},
+        }
+    hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    res = em.check_enterprise(
+        hours,
+        measure,
+        base.rate_kg_per_h,
+        baseline_flow_m3_h=base.flow_m3_h,
+        grace_hours=int(measure.get("grace_hours", 0)),
+    )
+    return {
+        **row,
+        "verdict": res.verdict,
+        "valid_hours": res.valid_hours,
+        "baseline_kg_h": base.rate_kg_per_h,
+        "baseline_flow": base.flow_m3_h,
+        "baseline_method": base.method,
+        "baseline_days": {"used": base.days_used, "excluded": base.days_excluded},
+        "numbers": res.numbers,
+        "reasons": res.reasons,
+        "flagged_hours": res.flagged_hours,
+    }
+
+
+def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, Any]]:
+    """Check every outlet of every listed enterprise of an ended warning (§2.5), store the
+    verdicts and open findings; the warning moves to ``checked``."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    version = next(
+        v
+        for v in db.list_versions(store, str(act["city_code"]))
+        if v.version == act["list_version"]
+    )
+    rows = []
+    for rec in version.records:
+        if rec.closed:
+            continue
+        for outlet in rec.outlets:
+            rows += [_check_outlet(store, act, rec, outlet, p) for p in rec.pollutants]
+    db.save_verdicts(store, key, rows, now)
+    owners = {r.uscc: r.district for r in version.records}
+    db.save_findings(store, key, open_findings(rows, owners), now)
+    return rows
+
+
+def end_and_check(store: Store, key: str, now: datetime) -> list[dict[str, Any]]:
+    """Close the warning window and run the check (``active → ended → checked``)."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    state = Activation(
+        str(act["city_code"]),
+        act["level"],
+        act["start_time"],
+        act["end_time"],
+        act["list_version"],
+        act["grades"],
+        act["state"],
+    )
+    rows = check_activation(store, key, now)
+    done = advance(advance(state, "ended"), "checked") if state.state == "active" else state
+    db.save_activation(store, done, str(act["source"]), now)
+    return rows
+
+
+def account_list(
+    sources: list[dict[str, Any]],
+    city: str,
+    level: str,
+    at: datetime,
+    city_baseline_t_per_d: Mapping[str, float],
+) -> dict[str, Any]:
+    """List accounting of a city at a level (§1.4) with the ratios of the plan in force at ``at``."""
+    required = em.required_ratios(city, level, at.date())
+    acc = em.list_accounting(sources, city_baseline_t_per_d, required, level)
+    return {
+        "city": city,
+        "level": level,
+        "required_ratio": required,
+        "reduction_t_per_d": acc.reduction,
+        "ratio": acc.ratio,
+        "meets": acc.meets,
+        "shortfall_t_per_d": acc.shortfall,
+        "candidates": acc.candidates,
+    }
+
+
+def import_version(
+    store: Store, city: str, document: Mapping[str, Any], created_by: str, now: datetime
+) -> ListVersion:
+    """Store a list version from its JSON form (``{"version", "effective_from", "reason",
+    "records": [...]}``); a bad record raises ``ValueError`` naming it and the reason."""
+    records = []
+    for i, raw in enumerate(document.get("records", [])):
+        if isinstance(raw, ListRecord):
+            records.append(raw)
+            continue
+        try:
+            records.append(db.record_from_json(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"record {i} ({raw.get('uscc', '?')}): {exc}") from exc
+    version = ListVersion(
+        city,
+        int(document["version"]),
+        datetime.fromisoformat(str(document["effective_from"])),
+        str(document.get("reason", "annual")),
+        tuple(records),
+    )
+    db.save_version(store, version, created_by, now)
+    return version
+
+
+def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str) -> pd.DataFrame:
+    """The evidence of one verdict (§2.5 step 6): the warning's hourly table (measured
+    concentration [mg/m³], flow [m³/h], flag, mass [kg], judged after the grace) with the
+    verdict, the measure text, the baseline and the list version on every row."""
+    act = db.activation(store, key)
+    found = [
+        v for v in db.verdicts(store, key)
+        if (v["uscc"], v["outlet"], v["pollutant"]) == (uscc, outlet, pollutant)
+    ]  # fmt: skip
+    if act is None or not found:
+        raise LookupError(f"no verdict for {uscc} {outlet} {pollutant} in {key!r}")
+    verdict = found[0]
+    grace = int(verdict["measure"].get("grace_hours", 0))
+    hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    frame = pd.DataFrame({
+        "hour": [h.h for h in hours],
+        "time_end_utc": [act["start_time"] + timedelta(hours=h.h + 1) for h in hours],
+        "avg_mg_m3": [h.avg for h in hours],
+        "flow_m3_h": [h.flow for h in hours],
+        "flag": [h.flag for h in hours],
+        "mass_kg": [None if h.avg is None or h.flow is None else em.emission_kg(h.avg, h.flow)
+                    for h in hours],
+        "judged": [h.h >= grace for h in hours],
+    })  # fmt: skip
+    for name, value in (
+        ("activation", key), ("uscc", uscc), ("outlet", outlet), ("pollutant", pollutant),
+        ("verdict", verdict["verdict"]), ("measure", json.dumps(verdict["measure"], ensure_ascii=False)),
+        ("baseline_kg_h", verdict["baseline_kg_h"]), ("list_version", verdict["list_version"]),
+    ):  # fmt: skip
+        frame[name] = value
+    return frame
+
+
+def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list[str]:
+    """Activate the list of every city warned on ``issue_day`` (issue 6's stored city warnings)
+    whose city has a list; an activation already made for that warning is left as it is, so a
+    rerun changes nothing. Returns the ids activated now."""
+    warned = forecast_store.warning_rows(store, start=issue_day, end=issue_day, scopes=["city"])
+    made = []
+    for w in warned.to_dict("records"):
+        city = str(w["scope_id"])
+        versions = db.list_versions(store, city)
+        if not versions:
+            continue  # a city without a stored list: nothing to switch on
+        start, end = (
+            pd.Timestamp(w["start_time"]).to_pydatetime(),
+            pd.Timestamp(w["end_time"]).to_pydatetime(),
+        )
+        act = activate(versions, city, str(w["level"]), start, end)
+        if db.activation(store, db.activation_id(act)) is not None:
+            continue
+        made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
+    return made

@@ -1,0 +1,203 @@
+"""SQL of the emergency control lists (migration 14): list versions, activations, verdicts with
+their evidence and open findings (emergency.md §1.5, §2.5).
+
+Every function takes the :class:`~ecobasin.store.Store` first; writes run in one transaction.
+List versions are immutable: storing an existing (city, version) is refused, never overwritten.
+Times are tz-aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from ecobasin.store.database import Store
+from ecobasin.workflow.emergency import Activation, Finding, ListRecord, ListVersion
+
+Reader = Store | duckdb.DuckDBPyConnection
+
+__all__ = [
+    "activation",
+    "activation_id",
+    "cursor_of",
+    "findings",
+    "list_versions",
+    "record_from_json",
+    "save_activation",
+    "save_findings",
+    "save_verdicts",
+    "save_version",
+    "verdicts",
+]
+
+
+def cursor_of(conn: Reader) -> duckdb.DuckDBPyConnection:
+    """A cursor of the store (one per thread), or the cursor given."""
+    return conn.cursor() if isinstance(conn, Store) else conn
+
+
+def record_from_json(raw: dict[str, Any]) -> ListRecord:
+    """A list record from its stored JSON form (lists become tuples)."""
+    return ListRecord(
+        **{
+            **raw,
+            "grades": tuple(raw["grades"]),
+            "outlets": tuple(raw["outlets"]),
+            "pollutants": tuple(raw.get("pollutants", ("NOx",))),
+        }
+    )
+
+
+def save_version(store: Store, version: ListVersion, created_by: str, now: datetime) -> None:
+    """Store a list version; an existing (city, version) raises ``ValueError``."""
+    city = int(version.city)
+    with store.transaction():
+        taken = store.con.execute(
+            "SELECT 1 FROM emergency_list_versions WHERE city_code = ? AND version = ?",
+            [city, version.version],
+        ).fetchone()
+        if taken:
+            raise ValueError(f"list {city} v{version.version} exists; a change makes a new version")
+        store.con.execute(
+            "INSERT INTO emergency_list_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                city,
+                version.version,
+                version.effective_from,
+                version.reason,
+                json.dumps([asdict(r) for r in version.records], ensure_ascii=False),
+                created_by,
+                now,
+            ],
+        )
+
+
+def list_versions(store: Reader, city: str) -> list[ListVersion]:
+    """Every stored version of a city's list, oldest first."""
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT version, effective_from, reason, records FROM emergency_list_versions "
+            "WHERE city_code = ? ORDER BY version",
+            [int(city)],
+        )
+        .fetchall()
+    )
+    return [
+        ListVersion(city, int(v), eff, reason, tuple(record_from_json(r) for r in json.loads(recs)))
+        for v, eff, reason, recs in rows
+    ]
+
+
+def activation_id(act: Activation) -> str:
+    """Stable id of an activation: city, level and the warning start (UTC hour)."""
+    return f"{act.city}-{act.level}-{act.start.strftime('%Y-%m-%dT%H')}"
+
+
+def save_activation(store: Store, act: Activation, source: str, now: datetime) -> str:
+    """Insert or update an activation (its state moves on); returns its id."""
+    key = activation_id(act)
+    with store.transaction():
+        store.con.execute("DELETE FROM emergency_activations WHERE activation_id = ?", [key])
+        store.con.execute(
+            "INSERT INTO emergency_activations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                key,
+                int(act.city),
+                act.level,
+                act.start,
+                act.end,
+                act.version,
+                json.dumps(dict(act.grades), ensure_ascii=False),
+                act.state,
+                source,
+                now,
+            ],
+        )
+    return key
+
+
+def activation(store: Reader, key: str) -> dict[str, Any] | None:
+    """One stored activation as a dict, or None."""
+    cur = cursor_of(store).execute(
+        "SELECT * FROM emergency_activations WHERE activation_id = ?", [key]
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    out = dict(zip([d[0] for d in cur.description], row, strict=True))
+    out["grades"] = json.loads(out["grades"])
+    return out
+
+
+_VERDICT_COLUMNS = (
+    "activation_id, uscc, outlet, pollutant, verdict, valid_hours, baseline_kg_h, baseline_flow, "
+    "baseline_method, baseline_days, measure, numbers, reasons, flagged_hours, list_version, "
+    "thresholds, computed_at"
+)
+_NAMES = _VERDICT_COLUMNS.split(", ")
+_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours")
+
+
+def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Replace the verdicts of an activation (a recheck supersedes the last one)."""
+    with store.transaction():
+        store.con.execute("DELETE FROM emergency_verdicts WHERE activation_id = ?", [key])
+        for r in rows:
+            raw = [key, *(r[c] for c in _NAMES[1:-1]), now]
+            values = [
+                json.dumps(v, ensure_ascii=False) if c in _JSON else v
+                for c, v in zip(_NAMES, raw, strict=True)
+            ]
+            store.con.execute(
+                f"INSERT INTO emergency_verdicts ({_VERDICT_COLUMNS}) VALUES "
+                f"({', '.join('?' * len(_NAMES))})",
+                values,
+            )
+    return len(rows)
+
+
+def verdicts(store: Reader, key: str) -> list[dict[str, Any]]:
+    """The verdicts of an activation, ordered by enterprise and outlet."""
+    cur = cursor_of(store).execute(
+        f"SELECT {_VERDICT_COLUMNS} FROM emergency_verdicts WHERE activation_id = ? "
+        "ORDER BY uscc, outlet, pollutant",
+        [key],
+    )
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        rec = dict(zip(names, row, strict=True))
+        out.append(
+            {k: json.loads(v) if k in _JSON and v is not None else v for k, v in rec.items()}
+        )
+    return out
+
+
+def save_findings(store: Store, key: str, found: Sequence[Finding], now: datetime) -> int:
+    """Open findings for an activation; a finding already open stays as it is."""
+    with store.transaction():
+        for f in found:
+            store.con.execute(
+                "INSERT INTO emergency_findings VALUES (?, ?, ?, ?, ?, 'open', ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [key, f.uscc, f.outlet, f.kind, f.owner, json.dumps(list(f.reasons)), now],
+            )
+    return len(found)
+
+
+def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, Any]]:
+    """Findings (open ones by default), oldest first."""
+    sql = "SELECT * FROM emergency_findings"
+    params: list[Any] = []
+    if status is not None:
+        sql += " WHERE status = ?"
+        params.append(status)
+    cur = cursor_of(store).execute(sql + " ORDER BY opened_at, uscc", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

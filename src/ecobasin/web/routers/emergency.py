@@ -1,0 +1,129 @@
+"""``/api/v1/emergency/…``: required list ratios 减排比例 (public), and the verdicts 核查结论, their
+evidence (CSV) and open findings 待处理问题 of the compliance checks (restricted: they name
+enterprises)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from ecobasin.services import emergency as service
+from ecobasin.standards import emergency as em
+from ecobasin.store import emergency as db
+from ecobasin.web.deps import CursorDep
+from ecobasin.web.problems import ProblemError, problem_responses
+from ecobasin.web.security.deps import RestrictedReader
+
+router = APIRouter(prefix="/emergency", tags=["emergency"], responses=problem_responses(404, 422))
+
+
+class Ratios(BaseModel):
+    """Required reductions of a city's list at a level (emergency.md §1.4) [1]."""
+
+    city: str
+    level: str
+    at: date
+    ratio: dict[str, float] = Field(
+        description="pollutant → required share of the city baseline [1]"
+    )
+
+
+class Verdict(BaseModel):
+    """One outlet and pollutant of a warning (emergency.md §2.5) with its evidence."""
+
+    uscc: str
+    outlet: str
+    pollutant: str
+    verdict: str
+    valid_hours: int
+    baseline_kg_h: float | None = Field(None, description="[kg/h]")
+    baseline_flow: float | None = Field(None, description="[m³/h]")
+    baseline_method: str | None
+    baseline_days: dict[str, Any] | None
+    measure: dict[str, Any]
+    numbers: dict[str, float]
+    reasons: list[str]
+    flagged_hours: dict[str, list[int]]
+    list_version: int
+    thresholds: str
+
+
+class VerdictList(BaseModel):
+    activation: str
+    items: list[Verdict]
+
+
+class Finding(BaseModel):
+    activation_id: str
+    uscc: str
+    outlet: str
+    kind: str
+    owner: str
+    status: str
+    reasons: list[str]
+
+
+class FindingList(BaseModel):
+    items: list[Finding]
+
+
+@router.get("/ratios", response_model=Ratios)
+def ratios(city: str, level: str, at: date) -> Ratios:
+    """Required ratios of the plan in force at ``at`` for a city and level."""
+    try:
+        return Ratios(city=city, level=level, at=at, ratio=em.required_ratios(city, level, at))
+    except KeyError as exc:
+        raise ProblemError(404, str(exc), title="no ratios 无减排比例") from exc
+
+
+@router.get(
+    "/activations/{activation}/verdicts",
+    response_model=VerdictList,
+    responses=problem_responses(401, 403),
+)
+def verdicts(cursor: CursorDep, principal: RestrictedReader, activation: str) -> VerdictList:
+    """The verdicts of one activated warning, with baselines, numbers, reasons and flags."""
+    if db.activation(cursor, activation) is None:
+        raise ProblemError(
+            404, f"no activation {activation!r}", title="unknown activation 无此启动"
+        )
+    return VerdictList(
+        activation=activation, items=[Verdict(**r) for r in db.verdicts(cursor, activation)]
+    )
+
+
+@router.get("/findings", response_model=FindingList, responses=problem_responses(401, 403))
+def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
+    """Open findings with their owners (non-compliance, insufficient data)."""
+    rows = [{**f, "reasons": json.loads(f["reasons"])} for f in db.findings(cursor)]
+    return FindingList(items=[Finding(**{k: f[k] for k in Finding.model_fields}) for f in rows])
+
+
+@router.get(
+    "/activations/{activation}/evidence.csv",
+    response_class=Response,
+    responses={**problem_responses(401, 403), 200: {"content": {"text/csv": {}}}},
+)
+def evidence_csv(
+    cursor: CursorDep,
+    principal: RestrictedReader,
+    activation: str,
+    uscc: str,
+    outlet: str,
+    pollutant: str = "NOx",
+) -> Response:
+    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version)."""
+    try:
+        frame = service.evidence(cursor, activation, uscc, outlet, pollutant)
+    except LookupError as exc:
+        raise ProblemError(404, str(exc), title="no verdict 无核查结论") from exc
+    name = f"evidence-{activation}-{uscc}-{outlet}-{pollutant}.csv"
+    return Response(
+        frame.to_csv(index=False),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

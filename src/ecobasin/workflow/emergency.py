@@ -1,0 +1,186 @@
+"""Emergency control lists (应急减排清单) as a pure state machine (emergency.md §1.5, §2.4, §2.5).
+
+A city's list is a chain of versions (the annual revision plus dynamic changes: new, closed,
+re-graded, 保障类 added or removed). A warning activates the version in force at its start and
+freezes each enterprise's grade at that instant; after the warning the compliance verdicts open
+findings (non-compliance and insufficient data) for the supervision workflow. No I/O, no clock:
+every time is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from ecobasin.standards.emergency import LEVELS, grade_at
+
+__all__ = [
+    "CATEGORIES",
+    "Activation",
+    "Finding",
+    "ListRecord",
+    "ListVersion",
+    "activate",
+    "advance",
+    "apply_change",
+    "open_findings",
+    "version_in_force",
+]
+
+#: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt
+CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt")
+#: activation states and the transitions allowed between them
+_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "active": ("ended", "cancelled"),
+    "ended": ("checked",),
+    "checked": (),
+    "cancelled": (),
+}
+
+
+@dataclass(frozen=True)
+class ListRecord:
+    """One enterprise of the list: USCC, category, grade history, outlets (HJ 212 MN) and its
+    measures per level (``{level: {action, ratio, target, grace_hours}}``) and the
+    pollutants checked at its outlets."""
+
+    uscc: str
+    name: str
+    district: str
+    industry: str
+    category: str
+    grades: tuple[Mapping[str, Any], ...]
+    outlets: tuple[str, ...]
+    measures: Mapping[str, Mapping[str, Any]]
+    closed: bool = False
+    pollutants: tuple[str, ...] = ("NOx",)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"record {self.uscc}: unknown category {self.category!r}")
+        bad = set(self.measures) - set(LEVELS)
+        if bad:
+            raise ValueError(f"record {self.uscc}: unknown levels {sorted(bad)}")
+
+
+@dataclass(frozen=True)
+class ListVersion:
+    """A city's list version, in force from ``effective_from`` until the next one."""
+
+    city: str
+    version: int
+    effective_from: datetime
+    reason: str
+    records: tuple[ListRecord, ...]
+
+
+def version_in_force(versions: Sequence[ListVersion], at: datetime) -> ListVersion:
+    """The version with the latest ``effective_from`` ≤ ``at`` (§1.5: a check uses it)."""
+    past = [v for v in versions if v.effective_from <= at]
+    if not past:
+        raise LookupError(f"no list version in force at {at.isoformat()}")
+    return max(past, key=lambda v: (v.effective_from, v.version))
+
+
+def apply_change(
+    current: ListVersion, change: Mapping[str, Any], effective_from: datetime
+) -> ListVersion:
+    """A new version after one dynamic change (§1.5): ``new``, ``closed``, ``regraded``,
+    ``guarantee_added`` or ``guarantee_removed``; the old version stays unchanged."""
+    kind, uscc = str(change["kind"]), str(change.get("uscc", ""))
+    if effective_from < current.effective_from:
+        raise ValueError("a change cannot take effect before the version it changes")
+    records = list(current.records)
+    index = {r.uscc: i for i, r in enumerate(records)}
+    if kind == "new":
+        rec: ListRecord = change["record"]
+        if rec.uscc in index:
+            raise ValueError(f"record {rec.uscc} is already in the list")
+        records.append(rec)
+    elif uscc not in index:
+        raise KeyError(f"record {uscc} is not in list {current.city} v{current.version}")
+    else:
+        old = records[index[uscc]]
+        records[index[uscc]] = _changed(old, kind, change, effective_from)
+    return ListVersion(
+        current.city, current.version + 1, effective_from, f"{kind} {uscc}".strip(), tuple(records)
+    )
+
+
+def _changed(
+    old: ListRecord, kind: str, change: Mapping[str, Any], effective_from: datetime
+) -> ListRecord:
+    if kind == "closed":
+        return replace(old, closed=True)
+    if kind == "regraded":
+        entry = {"grade": str(change["grade"]), "effective_from": effective_from.date().isoformat()}
+        return replace(old, grades=(*old.grades, entry))
+    if kind == "guarantee_added":
+        return replace(old, category="保障类")
+    if kind == "guarantee_removed":
+        return replace(old, category=str(change.get("category", "key")))
+    raise ValueError(f"unknown change {kind!r}")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A list version switched on for a warning window; grades frozen at the warning start."""
+
+    city: str
+    level: str
+    start: datetime
+    end: datetime
+    version: int
+    grades: Mapping[str, str | None]
+    state: str = "active"
+    history: tuple[str, ...] = field(default_factory=lambda: ("active",))
+
+
+def activate(
+    versions: Sequence[ListVersion], city: str, level: str, start: datetime, end: datetime
+) -> Activation:
+    """Switch on the version in force at ``start`` for the warning window (§1.5, §2.5 step 1)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown warning level {level!r}")
+    if end <= start:
+        raise ValueError("a warning window must end after it starts")
+    own = [v for v in versions if v.city == city]
+    version = version_in_force(own, start)
+    grades = {r.uscc: grade_at(r.grades, start) for r in version.records if not r.closed}
+    return Activation(city, level, start, end, version.version, grades)
+
+
+def advance(activation: Activation, to: str) -> Activation:
+    """Move an activation along ``active → ended → checked`` (or ``active → cancelled``)."""
+    if to not in _TRANSITIONS.get(activation.state, ()):
+        raise ValueError(f"cannot go from {activation.state!r} to {to!r}")
+    return replace(activation, state=to, history=(*activation.history, to))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An open finding for the supervision workflow: who owns it and why (§2.4, §2.5 step 5)."""
+
+    uscc: str
+    outlet: str
+    kind: str
+    owner: str
+    reasons: tuple[str, ...]
+
+
+def open_findings(
+    verdicts: Sequence[Mapping[str, Any]], owners: Mapping[str, str]
+) -> list[Finding]:
+    """Findings for every non-compliant or insufficient-data verdict; the owner is the district
+    bureau of the enterprise (``owners``: USCC → owner), else the city bureau."""
+    found = []
+    for v in verdicts:
+        if v["verdict"] in ("non_compliant", "insufficient_data"):
+            owner = owners.get(str(v["uscc"]), "city")
+            reasons = tuple(str(r) for r in v.get("reasons", ()))
+            found.append(
+                Finding(str(v["uscc"]), str(v["outlet"]), str(v["verdict"]), owner, reasons)
+            )
+    return found

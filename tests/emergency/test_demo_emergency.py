@@ -1,0 +1,35 @@
+"""The demo's emergency list and past warning (issue 17): the report names exactly the
+non-compliant, the silent and the flagged enterprises, each with its evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecobasin import catalog
+from ecobasin.demo import emergency as demo_emergency
+from ecobasin.services import emergency as svc
+from ecobasin.store import Store
+from ecobasin.store import emergency as db
+
+
+def test_demo_warning_report(tmp_path: Path) -> None:
+    with Store(tmp_path / "demo.duckdb") as store:
+        store.sync_catalog(catalog.load_region())
+        done = demo_emergency.install(store)
+        verdicts = {r["uscc"][-4:-2]: r["verdict"] for r in db.verdicts(store, done["activation"])}
+        assert verdicts == {
+            "01": "compliant", "02": "compliant", "03": "non_compliant", "04": "non_compliant",
+            "05": "insufficient_data", "06": "insufficient_data",
+        }  # fmt: skip
+        flagged = {
+            r["uscc"][-4:-2]: r["flagged_hours"] for r in db.verdicts(store, done["activation"])
+        }
+        assert set(flagged["06"]) == {"M"} and flagged["01"] == {}
+        assert {f["uscc"][-4:-2] for f in db.findings(store)} == {"03", "04", "05", "06"}
+        ev = svc.evidence(store, done["activation"], "9151010000DEMO03XX", "DEMO-EM-03", "NOx")
+        assert len(ev) == 48 and set(ev["verdict"]) == {"non_compliant"}
+        again = demo_emergency.install(store)  # a second install keeps one list version
+        assert (
+            again["activation"] == done["activation"]
+            and len(db.list_versions(store, "510100")) == 1
+        )
