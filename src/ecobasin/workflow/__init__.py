@@ -1,0 +1,1 @@
+"""Workflows as pure state machines and checks: consultation, emergency lists, rectification cases, machinery."""
