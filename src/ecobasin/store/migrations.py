@@ -787,4 +787,58 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         DELETE FROM secrets WHERE name = 'session_key';
         """,
     ),
+    (
+        14,
+        "joint forecast consultation: session versions, their audit trail, chair hand-overs, "
+        "issued reports",
+        """
+        -- Written only by ecobasin.store.consultation (issue 16). Each row is one version of a
+        -- session as the pure state machine (ecobasin.workflow.consultation) left it; an issued
+        -- version is never rewritten: an amendment adds version + 1 and marks the old one
+        -- superseded (the store refuses any other change to an issued row).
+        CREATE TABLE consultation_sessions (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            state       VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            session_date DATE NOT NULL,           -- China Standard Time
+            chair_city  INTEGER NOT NULL,
+            body        JSON NOT NULL,            -- the whole session (submissions, consensus ...)
+            updated_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, version)
+        );
+        -- Every transition: who, when, why (append-only).
+        CREATE TABLE consultation_audit (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            seq         INTEGER NOT NULL,
+            event       VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            acted_at    TIMESTAMPTZ NOT NULL,
+            reason      VARCHAR NOT NULL,
+            state_before VARCHAR NOT NULL,
+            state_after VARCHAR NOT NULL,
+            PRIMARY KEY (session_id, version, seq)
+        );
+        -- A recorded hand-over of the chair from the rota's city (province coordinator).
+        CREATE TABLE consultation_handovers (
+            day         DATE PRIMARY KEY,         -- from this day to the end of its month
+            city_code   INTEGER NOT NULL,
+            reason      VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL
+        );
+        -- Rendered reports, immutable, addressed by the SHA-256 of their bytes.
+        CREATE TABLE consultation_reports (
+            sha256      VARCHAR PRIMARY KEY,
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            template    VARCHAR NOT NULL,         -- opinion, minutes, letter, public
+            lang        VARCHAR NOT NULL,         -- zh, en
+            media_type  VARCHAR NOT NULL,
+            content     BLOB NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -596,8 +596,10 @@ def transition(
             f"当前状态 {session.state} 不允许 {event}",
             f"{event} not allowed in state {session.state}",
         )
-    handler = _HANDLERS[event]
-    return handler(session, actor, at, reason, **payload)
+    result: Session | tuple[Session, Session] = _HANDLERS[event](
+        session, actor, at, reason, **payload
+    )
+    return result
 
 
 def _log(

@@ -1,0 +1,177 @@
+"""What ``ecobasin consultation …`` and ``/api/v1/consultation/…`` both answer and do.
+
+Every step loads the latest stored version of a session, applies one event of the pure state
+machine (:mod:`ecobasin.workflow.consultation`) and stores the result, so the command line, the
+API and the pages go through the same guards. The time is an argument (callers pass the
+request's or the command's instant). Refusals raise
+:class:`~ecobasin.workflow.consultation.ConsultationError` naming the record and the reason;
+unknown sessions raise :class:`LookupError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from ecobasin import catalog
+from ecobasin.forecast.warning import LEVEL_NAMES
+from ecobasin.services.cells import pick
+from ecobasin.store import consultation as store_consultation
+from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import (
+    DayForecast,
+    Session,
+    load_rota,
+    schedule,
+    transition,
+)
+
+__all__ = ["act", "chair_for", "list_view", "prefill", "schedule_session", "session_view"]
+
+
+def chair_for(store: Store, day: date) -> int:
+    """The chair city on ``day``: the year's rota, after the recorded hand-overs."""
+    return load_rota(day.year).chair(day, store_consultation.handovers(store, day.year))
+
+
+def schedule_session(
+    store: Store,
+    kind: str,
+    session_date: date,
+    deadline: datetime,
+    actor: str,
+    at: datetime,
+    participants: tuple[int, ...] | None = None,
+    host_city: int | None = None,
+) -> Session:
+    """Schedule a session; the chair comes from the rota, participants default to the region."""
+    cities = participants or tuple(catalog.load_region().cities)
+    chair = chair_for(store, session_date)
+    number = 1 + sum(
+        1 for s in store_consultation.sessions(store) if s["session_date"] == session_date
+    )
+    session_id = f"{session_date.isoformat()}-{kind}-{number}"
+    session = schedule(
+        session_id, kind, session_date, chair, host_city or chair, cities, deadline, actor, at
+    )
+    store_consultation.save(store, session, at)
+    return session
+
+
+def act(
+    store: Store,
+    session_id: str,
+    event: str,
+    actor: str,
+    at: datetime,
+    reason: str = "",
+    **payload: Any,
+) -> Session:
+    """Apply one event to the latest version and store it; returns the latest version after."""
+    current = store_consultation.load(store, session_id)
+    result = transition(current, event, actor, at, reason, **payload)
+    with store.transaction():
+        for version in result if isinstance(result, tuple) else (result,):
+            store_consultation.save(store, version, at)
+    return result[-1] if isinstance(result, tuple) else result
+
+
+def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
+    """A city's submission form pre-filled from the frozen model guidance (one row per day)."""
+    session = store_consultation.load(store, session_id)
+    guidance = session.snapshot.guidance if session.snapshot else ()
+    rows = {g.lead_day: asdict(g) for g in guidance if g.city == city}
+    own = {d: asdict(s.forecast) for (c, d), s in session.submissions.items() if c == city}
+    days = range(1, session.rules.lead_days + 1)
+    return [own.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+
+
+def _city_name(lang: str) -> dict[int, str]:
+    rows: list[dict[Any, Any]] = catalog.cities()[["code", "name_zh", "name_en"]].to_dict("records")
+    return {int(r["code"]): pick(lang, r["name_zh"], r["name_en"]) or str(r["code"]) for r in rows}
+
+
+def session_view(
+    store: Store, session_id: str, lang: str = "zh", version: int | None = None
+) -> dict[str, Any]:
+    """One session as people read it: header, the city × day table, divergences, warning, audit."""
+    s = store_consultation.load(store, session_id, version)
+    names = _city_name(lang)
+    table = [
+        {
+            "city": c,
+            "city_name": names.get(c, str(c)),
+            "lead_day": d,
+            "firm": d <= s.rules.firm_days,
+            "submitted": _range(s.submissions[(c, d)].forecast)
+            if (c, d) in s.submissions
+            else None,
+            "late": s.submissions[(c, d)].late if (c, d) in s.submissions else False,
+            "consensus": _range(s.consensus[(c, d)]) if (c, d) in s.consensus else None,
+        }
+        for c in s.participants
+        for d in range(1, s.rules.lead_days + 1)
+    ]
+    zh = lang != "en"
+    return {
+        "session_id": s.session_id,
+        "version": s.version,
+        "supersedes": s.supersedes,
+        "state": s.state,
+        "kind": s.kind,
+        "session_date": s.session_date.isoformat(),
+        "chair_city": s.chair_city,
+        "chair_name": names.get(s.chair_city, str(s.chair_city)),
+        "host_city": s.host_city,
+        "deadline": s.deadline.isoformat(),
+        "missing": list(s.missing),
+        "narrative": s.narrative,
+        "report_hash": s.report_hash,
+        "table": table,
+        "divergences": [
+            {
+                "key": d.key,
+                "kind": d.kind,
+                "city": d.city,
+                "lead_day": d.lead_day,
+                "detail": d.detail_zh if zh else d.detail_en,
+                "resolution": d.resolution,
+                "rationale": d.rationale,
+            }
+            for d in s.divergences
+        ],
+        "warning": [
+            {
+                "city": c,
+                "city_name": names.get(c, str(c)),
+                "level": level,
+                "label": LEVEL_NAMES[level][0 if zh else 1],
+                "override_reason": why,
+            }
+            for c, (level, why) in s.warning.items()
+        ],
+        "audit": [
+            {
+                "event": a.event,
+                "actor": a.actor,
+                "at": a.at.isoformat(),
+                "reason": a.reason,
+                "before": a.before,
+                "after": a.after,
+            }
+            for a in s.audit
+        ],
+    }
+
+
+def _range(fc: DayForecast) -> dict[str, Any]:
+    return {"aqi_low": fc.aqi_low, "aqi_high": fc.aqi_high, "primary": list(fc.primary)}
+
+
+def list_view(store: Store) -> list[dict[str, Any]]:
+    """The latest version of every session (newest session date first)."""
+    return [
+        {**row, "session_date": row["session_date"].isoformat()}
+        for row in store_consultation.sessions(store)
+    ]
