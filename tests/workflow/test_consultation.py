@@ -13,15 +13,18 @@ from ecobasin.workflow.consultation import (
     ConsultationError,
     DayForecast,
     InputSnapshot,
+    Observed,
     Session,
     Submission,
     aqi_levels,
     check_city_decision,
+    consensus_lift,
     find_divergences,
     load_rota,
     load_rules,
     rule_levels,
     schedule,
+    scores,
     transition,
     validate_forecast,
 )
@@ -271,3 +274,61 @@ def test_cancel_needs_a_reason_and_unknown_kinds_are_refused() -> None:
     assert step(scheduled(), "cancel", 1, "暴雨停会").state == "cancelled"
     with pytest.raises(ConsultationError, match="kind must be"):
         schedule("x", "weekly", date(2026, 2, 2), CHENGDU, CHENGDU, (CHENGDU,), T0, "c", T0)
+
+
+# ---- verification -------------------------------------------------------------------------
+
+
+def test_scores_hand_computed() -> None:
+    forecasts = [
+        DayForecast(CHENGDU, 1, 60, 90, ("PM2.5",)),  # obs 80 PM2.5: range, level, primary hit
+        DayForecast(CHENGDU, 2, 90, 120, ("PM2.5",)),  # obs 130 O3: level 3 hit; > 100 hit
+        DayForecast(CHENGDU, 3, 140, 170, ("PM2.5",)),  # obs 95 PM10: all miss; > 100 false alarm
+        DayForecast(DEYANG, 1, 180, 210, ("PM2.5",)),  # obs 230: level 5 hit, primary; > 200 hit
+        DayForecast(DEYANG, 2, 20, 45, ()),  # obs 40: range, level hit; no primary day
+        DayForecast(DEYANG, 3, 20, 45, ()),  # not observed yet: left out
+    ]
+    observed = {
+        (CHENGDU, 1): Observed(80, ("PM2.5",)),
+        (CHENGDU, 2): Observed(130, ("O3",)),
+        (CHENGDU, 3): Observed(95, ("PM10",)),
+        (DEYANG, 1): Observed(230, ("PM2.5",)),
+        (DEYANG, 2): Observed(40),
+    }
+    assert scores(forecasts, observed) == {
+        "n": 5.0,
+        "range_hit": 2 / 5,
+        "level_hit": 4 / 5,
+        "primary_hit": 2 / 4,
+        "ts_100": 2 / 3,  # hits: Chengdu d2, Deyang d1; false alarm: Chengdu d3
+        "ts_200": 1.0,
+    }
+    assert scores([], observed)["range_hit"] is None
+
+
+def test_consensus_lift_against_the_mean_city_and_the_best_model() -> None:
+    s = replace(
+        scheduled((CHENGDU,)),
+        submissions={
+            (CHENGDU, d): Submission(DayForecast(CHENGDU, d, 60, 90, ("PM2.5",)), "cd", T0)
+            for d in (1, 2)
+        },
+        consensus={
+            (CHENGDU, 1): DayForecast(CHENGDU, 1, 60, 90, ("PM2.5",)),
+            (CHENGDU, 2): DayForecast(CHENGDU, 2, 110, 140, ("PM2.5",)),
+        },
+    )
+    observed = {(CHENGDU, 1): Observed(80, ("PM2.5",)), (CHENGDU, 2): Observed(130, ("PM2.5",))}
+    models = {
+        "CDAQS": [
+            DayForecast(CHENGDU, 1, 70, 100, ("PM2.5",)),
+            DayForecast(CHENGDU, 2, 80, 110, ("PM2.5",)),
+        ],
+        "CMAQ": [
+            DayForecast(CHENGDU, 1, 100, 130, ("PM2.5",)),
+            DayForecast(CHENGDU, 2, 60, 90, ("PM2.5",)),
+        ],
+    }
+    lift = consensus_lift(s, observed, models)
+    assert lift["range_hit"] == {"consensus": 1.0, "minus_mean_city": 0.5, "minus_best_model": 0.5}
+    assert lift["ts_200"] == {"consensus": None, "minus_mean_city": None, "minus_best_model": None}

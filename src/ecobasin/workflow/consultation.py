@@ -34,6 +34,7 @@ from ecobasin.forecast.warning import LEVEL_ORDER, city_warning
 __all__ = [
     "AQI_LEVEL_TOPS",
     "EVENTS",
+    "METRICS",
     "RESOLUTIONS",
     "SESSION_KINDS",
     "STATES",
@@ -44,15 +45,18 @@ __all__ = [
     "DayForecast",
     "Divergence",
     "InputSnapshot",
+    "Observed",
     "Session",
     "Submission",
     "aqi_levels",
     "check_city_decision",
+    "consensus_lift",
     "find_divergences",
     "load_rota",
     "load_rules",
     "rule_levels",
     "schedule",
+    "scores",
     "transition",
     "validate_forecast",
 ]
@@ -793,3 +797,82 @@ _HANDLERS: dict[str, Any] = {
     "cancel": _cancel,
     "archive": _archive,
 }
+
+
+# ---- verification (air_standards.md §5.1; design §1.2 "verification and assessment") ----------
+
+METRICS = ("range_hit", "level_hit", "primary_hit", "ts_100", "ts_200")
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The final observed daily AQI [AQI] of a city and day and its primary pollutants."""
+
+    aqi: int
+    primary: tuple[str, ...] = ()
+
+
+def scores(
+    forecasts: Iterable[DayForecast], observed: Mapping[tuple[int, int], Observed]
+) -> dict[str, float | None]:
+    """Score forecasts against observations, the same way for cities, consensus and models.
+
+    ``range_hit``: observed AQI inside [low, high]; ``level_hit``: observed HJ 633 level among
+    the levels of the range; ``primary_hit``: on days observed AQI > 50, the observed first
+    primary pollutant is among those forecast; ``ts_100``/``ts_200``: threat score
+    hits / (hits + misses + false alarms) of the event AQI > 100 / > 200, a forecast naming the
+    event when its upper end exceeds the threshold. Shares in [0, 1]; None without a sample.
+    Forecasts without an observation are left out (not yet final).
+    """
+    pairs = [
+        (f, observed[(f.city, f.lead_day)]) for f in forecasts if (f.city, f.lead_day) in observed
+    ]
+    polluted = [(f, o) for f, o in pairs if o.aqi > 50 and o.primary]
+    levels = [(aqi_levels(f.aqi_low, f.aqi_high), _level(o.aqi)) for f, o in pairs]
+    return {
+        "n": float(len(pairs)),
+        "range_hit": _share([f.aqi_low <= o.aqi <= f.aqi_high for f, o in pairs]),
+        "level_hit": _share([lo <= obs <= hi for (lo, hi), obs in levels]),
+        "primary_hit": _share([o.primary[0] in f.primary for f, o in polluted]),
+        "ts_100": _threat_score(pairs, 100),
+        "ts_200": _threat_score(pairs, 200),
+    }
+
+
+def _share(hits: Sequence[bool]) -> float | None:
+    return sum(hits) / len(hits) if hits else None
+
+
+def _threat_score(pairs: Sequence[tuple[DayForecast, Observed]], threshold: int) -> float | None:
+    said = [(f.aqi_high > threshold, o.aqi > threshold) for f, o in pairs]
+    hits = sum(s and o for s, o in said)
+    wrong = sum(s != o for s, o in said)
+    return hits / (hits + wrong) if hits + wrong else None
+
+
+def consensus_lift(
+    session: Session,
+    observed: Mapping[tuple[int, int], Observed],
+    models: Mapping[str, Iterable[DayForecast]],
+) -> dict[str, dict[str, float | None]]:
+    """The consultation's added value per metric: consensus minus the mean city submission,
+    and consensus minus the best model (design §1.2 "consensus lift")."""
+    consensus = scores(session.consensus.values(), observed)
+    cities: dict[int, list[DayForecast]] = {}
+    for (city, _), sub in session.submissions.items():
+        cities.setdefault(city, []).append(sub.forecast)
+    per_city = [scores(fcs, observed) for fcs in cities.values()]
+    per_model = [scores(fcs, observed) for fcs in models.values()]
+    lift: dict[str, dict[str, float | None]] = {}
+    for metric in METRICS:
+        own = consensus[metric]
+        city_values = [v for s in per_city if (v := s[metric]) is not None]
+        model_values = [v for s in per_model if (v := s[metric]) is not None]
+        mean_city = sum(city_values) / len(city_values) if city_values else None
+        best_model = max(model_values) if model_values else None
+        lift[metric] = {
+            "consensus": own,
+            "minus_mean_city": None if own is None or mean_city is None else own - mean_city,
+            "minus_best_model": None if own is None or best_model is None else own - best_model,
+        }
+    return lift
