@@ -10,6 +10,7 @@ from ecobasin.web.routers import (
     aqi,
     carbon,
     cities,
+    consultation,
     forecast,
     forecast_page,
     health,
@@ -50,6 +51,7 @@ api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
 api_router.include_router(forecast.router)  # forecasts (issue 6): /forecasts, /warnings
 api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /ledger/...
 api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
+api_router.include_router(consultation.router)  # joint forecast consultation (issue 16)
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
 live_pages_router = live.page_router  # /live (issues 4, 5)

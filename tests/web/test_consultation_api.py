@@ -1,0 +1,68 @@
+"""``/api/v1/consultation``: the rota (public), sessions (signed-in only), over real HTTP requests
+(TestClient) on a real DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ecobasin import catalog
+from ecobasin.services import consultation as service
+from ecobasin.store import Store
+from ecobasin.store import consultation as store_consultation
+from ecobasin.web import create_app
+from ecobasin.web.security import accounts
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 2, 2, 9, 0, tzinfo=CST)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("consultation") / "c.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        service.schedule_session(store, "monthly", date(2026, 2, 2), T0, "prov", T0)
+        store_consultation.record_handover(store, date(2026, 3, 9), 511400, "会议", "prov", T0)
+        accounts.create_user(store.con, "viewer1", "viewer", None, "password-viewer1")
+        token = accounts.create_token(store.con, "viewer1", "tests")[1]
+    return path, token
+
+
+@pytest.fixture(scope="module")
+def client(setup: tuple[Path, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(setup[0])) as test_client:
+        yield test_client
+
+
+def test_the_rota_is_public_with_its_handovers(client: TestClient) -> None:
+    body = client.get("/api/v1/consultation/rota/2026").json()
+    assert body["months"][1] == {
+        "month": 2,
+        "chair": 510100,
+        "deputy": 510600,
+        "handed_over_to": None,
+    }
+    assert body["months"][2]["handed_over_to"] == 511400
+    missing = client.get("/api/v1/consultation/rota/2031")
+    assert missing.status_code == 404 and "2031" in missing.json()["detail"]
+
+
+def test_sessions_need_a_signed_in_user(client: TestClient, setup: tuple[Path, str]) -> None:
+    assert client.get("/api/v1/consultation/sessions").status_code == 401
+    headers = {"Authorization": f"Bearer {setup[1]}"}
+    listed = client.get("/api/v1/consultation/sessions", headers=headers).json()
+    assert [s["session_id"] for s in listed] == ["2026-02-02-monthly-1"]
+    one = client.get(
+        "/api/v1/consultation/sessions/2026-02-02-monthly-1?lang=en", headers=headers
+    ).json()
+    assert (
+        one["chair_name"] == "Chengdu" and one["state"] == "scheduled" and len(one["table"]) == 56
+    )
+    assert one["audit"][0]["event"] == "schedule"
+    gone = client.get("/api/v1/consultation/sessions/nope", headers=headers)
+    assert gone.status_code == 404 and "无此会商" in gone.json()["detail"]
