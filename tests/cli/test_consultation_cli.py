@@ -59,3 +59,11 @@ def test_bad_input_is_refused_with_the_reason(tmp_path: Path) -> None:
     no_rota = run("schedule", "monthly", "2031-01-02", "--as", "p", "--db", db)
     assert no_rota.exit_code == 1
     assert run("show", "nope", "--db", db).exit_code == 1
+
+
+def test_grant_checks_the_role_and_the_city(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    assert run("grant", "dy", "city_forecaster", "--as", "admin", "--db", db).exit_code == 1
+    assert "unknown role" in run("grant", "dy", "chair", "--as", "admin", "--db", db).output
+    done = run("grant", "dy", "city_forecaster", "--city", "510600", "--as", "admin", "--db", db)
+    assert done.exit_code == 0 and "city_forecaster of 510600" in done.output

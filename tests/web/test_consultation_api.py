@@ -28,9 +28,28 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         store.sync_catalog(catalog.load_region())
         service.schedule_session(store, "monthly", date(2026, 2, 2), T0, "prov", T0)
         store_consultation.record_handover(store, date(2026, 3, 9), 511400, "会议", "prov", T0)
+        service.act(
+            store, "2026-02-02-monthly-1", "open_submissions", "cd", T0, "no model guidance"
+        )
         accounts.create_user(store.con, "viewer1", "viewer", None, "password-viewer1")
         token = accounts.create_token(store.con, "viewer1", "tests")[1]
+        for name, role, city in PEOPLE:
+            accounts.create_user(store.con, name, "viewer", None, f"password-{name}")
+            TOKENS[name] = accounts.create_token(store.con, name, "tests")[1]
+            store_consultation.grant_role(store, name, role, city, "admin", T0)
     return path, token
+
+
+PEOPLE = [
+    ("cd_lead", "city_approver", 510100),  # Chengdu chairs in February 2026
+    ("dy_fc", "city_forecaster", 510600),
+    ("my_fc", "city_forecaster", 510700),
+]
+TOKENS: dict[str, str] = {}
+
+
+def as_(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +80,48 @@ def test_sessions_need_a_signed_in_user(client: TestClient, setup: tuple[Path, s
         "/api/v1/consultation/sessions/2026-02-02-monthly-1?lang=en", headers=headers
     ).json()
     assert (
-        one["chair_name"] == "Chengdu" and one["state"] == "scheduled" and len(one["table"]) == 56
+        one["chair_name"] == "Chengdu" and one["state"] == "collecting" and len(one["table"]) == 56
     )
     assert one["audit"][0]["event"] == "schedule"
     gone = client.get("/api/v1/consultation/sessions/nope", headers=headers)
     assert gone.status_code == 404 and "无此会商" in gone.json()["detail"]
+
+
+URL = "/api/v1/consultation/sessions/2026-02-02-monthly-1"
+DAY = {"lead_day": 1, "aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"]}
+
+
+def test_a_city_submits_its_own_forecast_not_anothers(
+    client: TestClient, setup: tuple[Path, str]
+) -> None:
+    other = client.post(
+        f"{URL}/submissions", json={"city": 510600, "days": [DAY]}, headers=as_("my_fc")
+    )
+    assert other.status_code == 403 and "for 510600" in other.json()["detail"]
+    assert (
+        client.post(f"{URL}/submissions", json={"city": 510600, "days": [DAY]}).status_code == 401
+    )
+    bad = {**DAY, "aqi_low": 20, "aqi_high": 50}
+    refused = client.post(
+        f"{URL}/submissions", json={"city": 510600, "days": [bad]}, headers=as_("dy_fc")
+    )
+    assert refused.status_code == 422 and "city 510600 day 1" in refused.json()["detail"]
+    own = client.post(
+        f"{URL}/submissions", json={"city": 510600, "days": [DAY]}, headers=as_("dy_fc")
+    )
+    assert own.status_code == 200 and own.json()["state"] == "collecting"
+    view = client.get(URL, headers={"Authorization": f"Bearer {setup[1]}"}).json()
+    row = next(r for r in view["table"] if (r["city"], r["lead_day"]) == (510600, 1))
+    assert row["submitted"] == {"aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"]}
+    assert [a["actor"] for a in view["audit"] if a["event"] == "submit"] == ["dy_fc"]
+
+
+def test_only_the_chair_closes_collection(client: TestClient) -> None:
+    forecaster = client.post(f"{URL}/steps/close_submissions", json={}, headers=as_("dy_fc"))
+    assert forecaster.status_code == 403 and "chair" in forecaster.json()["detail"]
+    closed = client.post(
+        f"{URL}/steps/close_submissions", json={"reason": "截止"}, headers=as_("cd_lead")
+    )
+    assert closed.status_code == 200 and closed.json()["state"] == "reconciling"
+    again = client.post(f"{URL}/steps/close_submissions", json={}, headers=as_("cd_lead"))
+    assert again.status_code == 422 and "not allowed in state reconciling" in again.json()["detail"]

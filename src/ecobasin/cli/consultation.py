@@ -1,4 +1,4 @@
-"""Joint forecast consultation commands: ``ecobasin consultation rota|schedule|list|show|handover``.
+"""Joint forecast consultation commands: ``ecobasin consultation rota|schedule|list|show|handover|grant``.
 
 Thin: every command calls :mod:`ecobasin.services.consultation`, which the API uses too; the
 state machine's refusals are printed with the record and the reason.
@@ -16,6 +16,7 @@ import typer
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
+from ecobasin.web.security.policy import CONSULTATION_ROLES
 from ecobasin.workflow.consultation import SESSION_KINDS, ConsultationError, load_rota
 
 __all__ = ["app"]
@@ -134,3 +135,24 @@ def handover(
         except ValueError as error:
             raise fail(str(error)) from None
     console.print(f"chair from 主席自 {day}: {city}")
+
+
+@app.command()
+def grant(
+    user: Annotated[str, typer.Argument(help="User name 用户名.")],
+    role: Annotated[
+        str, typer.Argument(help=f"Consultation role 会商角色: {', '.join(CONSULTATION_ROLES)}.")
+    ],
+    actor: ActorOption,
+    city: Annotated[int | None, typer.Option(help="City code 城市代码 (city roles).")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Give a user a consultation role 授予会商角色 (the chair follows the rota, not a role)."""
+    if role not in CONSULTATION_ROLES:
+        raise fail(f"unknown role {role!r}: use one of {', '.join(CONSULTATION_ROLES)}")
+    if role.startswith("city_") and city is None:
+        raise fail(f"{role} needs --city (the city it acts for)")
+    with open_store(settings(db, region)) as store:
+        store_consultation.grant_role(store, user, role, city, actor, datetime.now(UTC))
+    console.print(f"{user}: {role}{'' if city is None else f' of {city}'}")

@@ -27,10 +27,12 @@ from ecobasin.workflow.consultation import (
 
 __all__ = [
     "ImmutableSessionError",
+    "grant_role",
     "handovers",
     "load",
     "record_handover",
     "report",
+    "roles_of",
     "save",
     "session_from_dict",
     "session_to_dict",
@@ -271,3 +273,21 @@ def report(store: Store, sha256: str) -> tuple[str, bytes]:
     if row is None:
         raise LookupError(f"no consultation report {sha256} (无此报告)")
     return str(row[0]), bytes(row[1])
+
+
+def grant_role(store: Store, user: str, role: str, city: int | None, by: str, at: datetime) -> None:
+    """Give ``user`` a consultation role (of ``city``; None for the province or an institute)."""
+    store.con.execute(
+        "INSERT OR REPLACE INTO consultation_roles VALUES (?, ?, ?, ?, ?)",
+        [user, role, city or 0, by, at],
+    )
+
+
+def roles_of(store: Store, user: str | None) -> tuple[tuple[str, int | None], ...]:
+    """A user's consultation roles as (role, city or None)."""
+    if user is None:
+        return ()
+    rows = store.con.execute(
+        "SELECT role, city_code FROM consultation_roles WHERE user_name = ? ORDER BY 1, 2", [user]
+    ).fetchall()
+    return tuple((str(role), int(city) or None) for role, city in rows)

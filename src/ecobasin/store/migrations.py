@@ -790,7 +790,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (
         14,
         "joint forecast consultation: session versions, their audit trail, chair hand-overs, "
-        "issued reports",
+        "consultation roles, issued reports",
         """
         -- Written only by ecobasin.store.consultation (issue 16). Each row is one version of a
         -- session as the pure state machine (ecobasin.workflow.consultation) left it; an issued
@@ -827,6 +827,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             reason      VARCHAR NOT NULL,
             actor       VARCHAR NOT NULL,
             recorded_at TIMESTAMPTZ NOT NULL
+        );
+        -- Consultation roles on top of the city rights (web/security/policy.py): city_code 0
+        -- for the province and institutes. The chair is no row: it follows the rota.
+        CREATE TABLE consultation_roles (
+            user_name   VARCHAR NOT NULL,
+            role        VARCHAR NOT NULL CHECK (role IN ('province_coordinator',
+                            'city_forecaster', 'city_approver', 'expert', 'observer')),
+            city_code   INTEGER NOT NULL DEFAULT 0,
+            granted_by  VARCHAR NOT NULL,
+            granted_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (user_name, role, city_code)
         );
         -- Rendered reports, immutable, addressed by the SHA-256 of their bytes.
         CREATE TABLE consultation_reports (

@@ -8,18 +8,21 @@ published); the rota is public. The answers are those of ``ecobasin consultation
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ecobasin.services import consultation as service
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web.deps import LangDep, StoreDep
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import RestrictedReader
-from ecobasin.workflow.consultation import load_rota
+from ecobasin.web.security import accounts
+from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, RestrictedReader, unauthorized
+from ecobasin.web.security.policy import Principal, consultation_denial
+from ecobasin.workflow.consultation import ConsultationError, DayForecast, Submission, load_rota
 
 __all__ = ["router"]
 
@@ -127,3 +130,112 @@ def session(
         return SessionView(**service.session_view(store, session_id, lang, version))
     except LookupError as error:
         raise _not_found(str(error)) from None
+
+
+# -- writes: every step checked against the consultation rights, audited ------------------------
+class DayIn(BaseModel):
+    """A city's forecast for one lead day."""
+
+    lead_day: int = Field(ge=1, le=7)
+    aqi_low: int = Field(ge=0, le=500)
+    aqi_high: int = Field(ge=0, le=500)
+    primary: list[str] = Field(default_factory=list, max_length=3)
+    confidence: Literal["low", "medium", "high"] = "medium"
+    rationale: str = Field(default="", max_length=2000)
+
+
+class SubmissionIn(BaseModel):
+    city: int = Field(description="GB/T 2260 code of the city submitting 提交城市.")
+    days: list[DayIn] = Field(min_length=1, max_length=7)
+
+
+class StepIn(BaseModel):
+    reason: str = Field(default="", max_length=2000, description="Why (kept in the audit) 理由.")
+
+
+class StepResult(BaseModel):
+    session_id: str
+    version: int
+    state: str
+
+
+def _check(
+    store: Store, principal: Principal, action: str, session_id: str, city: int | None = None
+) -> None:
+    """401 for the public, 403 naming the missing consultation right, 404 for no session."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to take part in the consultation")
+    try:
+        chair = store_consultation.load(store, session_id).chair_city
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    roles = store_consultation.roles_of(store, principal.name)
+    reason = consultation_denial(principal, roles, action, chair, city)  # type: ignore[arg-type]
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+
+
+def _refused(error: ConsultationError) -> ProblemError:
+    return ProblemError(
+        422,
+        f"{error} 【{error.reason_zh}】",
+        title="Refused by the consultation rules 会商规则不允许",
+    )
+
+
+@router.post("/sessions/{session_id}/submissions", response_model=StepResult)
+def submit(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: SubmissionIn,
+) -> StepResult:
+    """A city's forecast for one or more lead days (its forecasters and approver only)."""
+    _check(store, principal, "submit", session_id, body.city)
+    now = datetime.now(UTC)
+    try:
+        with store.transaction():
+            for day in body.days:
+                fc = DayForecast(
+                    body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary)
+                )
+                sub = Submission(fc, principal.name or "-", now, day.confidence, day.rationale)
+                s = service.act(
+                    store, session_id, "submit", principal.name or "-", now, submission=sub
+                )
+            accounts.audit(store.con, principal, "consultation.submit", session_id, body.city,
+                           {"days": [d.lead_day for d in body.days]})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel"]
+
+
+@router.post("/sessions/{session_id}/steps/{step}", response_model=StepResult)
+def step(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    step: SimpleStep,
+    body: StepIn,
+) -> StepResult:
+    """A chair's step without fields: close collection, start the session, conclude, cancel."""
+    _check(store, principal, step, session_id)
+    try:
+        with store.transaction():
+            s = service.act(
+                store, session_id, step, principal.name or "-", datetime.now(UTC), body.reason
+            )
+            accounts.audit(
+                store.con,
+                principal,
+                f"consultation.{step}",
+                session_id,
+                None,
+                {"reason": body.reason},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
