@@ -125,3 +125,34 @@ def test_only_the_chair_closes_collection(client: TestClient) -> None:
     assert closed.status_code == 200 and closed.json()["state"] == "reconciling"
     again = client.post(f"{URL}/steps/close_submissions", json={}, headers=as_("cd_lead"))
     assert again.status_code == 422 and "not allowed in state reconciling" in again.json()["detail"]
+
+
+def test_the_chair_reconciles_and_concludes(client: TestClient) -> None:
+    chair = as_("cd_lead")
+    assert (
+        client.post(f"{URL}/steps/start_session", json={}, headers=chair).json()["state"]
+        == "in_session"
+    )
+    early = client.post(f"{URL}/steps/conclude", json={}, headers=chair)
+    assert early.status_code == 422 and "no consensus for city" in early.json()["detail"]
+    days = [{**DAY, "lead_day": d} for d in range(1, 8)]
+    refused = client.post(
+        f"{URL}/consensus", json={"city": 510600, "days": days}, headers=as_("dy_fc")
+    )
+    assert refused.status_code == 403
+    for city in catalog.load_region().cities:
+        done = client.post(f"{URL}/consensus", json={"city": city, "days": days}, headers=chair)
+        assert done.status_code == 200, done.text
+    unknown = client.post(
+        f"{URL}/resolve",
+        json={"key": "x", "resolution": "accept_city", "reason": "r"},
+        headers=chair,
+    )
+    assert unknown.status_code == 422 and "no such divergence" in unknown.json()["detail"]
+    proposal = {"narrative": "区域以良为主 mostly good", "levels": {"510100": "yellow"}}
+    assert client.post(f"{URL}/warning", json=proposal, headers=chair).status_code == 200
+    concluded = client.post(f"{URL}/steps/conclude", json={"reason": "会商结束"}, headers=chair)
+    assert concluded.status_code == 200 and concluded.json()["state"] == "concluded"
+    view = client.get(URL, headers=chair).json()
+    assert {w["city"]: w["level"] for w in view["warning"]}[510100] == "yellow"
+    assert view["audit"][-1]["reason"] == "会商结束"

@@ -239,3 +239,105 @@ def step(
     except ConsultationError as error:
         raise _refused(error) from None
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+class ResolveIn(BaseModel):
+    key: str = Field(
+        max_length=120, description="The divergence item 分歧项, e.g. model_gap:510600:d1."
+    )
+    resolution: Literal["accept_city", "adjust_city", "note_dissent"]
+    reason: str = Field(min_length=1, max_length=2000, description="The rationale 处理理由.")
+
+
+class ConsensusIn(BaseModel):
+    city: int
+    days: list[DayIn] = Field(min_length=1, max_length=7)
+
+
+class WarningIn(BaseModel):
+    narrative: str = Field(
+        min_length=1, max_length=5000, description="Regional narrative 区域综述."
+    )
+    levels: dict[int, Literal["none", "yellow", "orange", "red"]] = Field(default_factory=dict)
+    reason: str = Field(default="", max_length=2000, description="Needed below the 648号 level.")
+
+
+def _apply(
+    principal: Principal, store: Store, session_id: str, event: str, reason: str, **payload: Any
+) -> StepResult:
+    _check(store, principal, event, session_id)
+    try:
+        with store.transaction():
+            s = service.act(
+                store,
+                session_id,
+                event,
+                principal.name or "-",
+                datetime.now(UTC),
+                reason,
+                **payload,
+            )
+            accounts.audit(
+                store.con, principal, f"consultation.{event}", session_id, None, {"reason": reason}
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+@router.post("/sessions/{session_id}/resolve", response_model=StepResult)
+def resolve(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: ResolveIn,
+) -> StepResult:
+    """Resolve one divergence item with a rationale (chair, province coordinator)."""
+    return _apply(
+        principal,
+        store,
+        session_id,
+        "resolve",
+        body.reason,
+        key=body.key,
+        resolution=body.resolution,
+    )
+
+
+@router.post("/sessions/{session_id}/consensus", response_model=StepResult)
+def consensus(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: ConsensusIn,
+) -> StepResult:
+    """The consensus forecast of one city for one or more days (chair, province coordinator)."""
+    _check(store, principal, "set_consensus", session_id)
+    result = None
+    with store.transaction():
+        for day in body.days:
+            fc = DayForecast(body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary))
+            result = _apply(
+                principal, store, session_id, "set_consensus", day.rationale, forecast=fc
+            )
+    assert result is not None  # days has at least one item (min_length=1)
+    return result
+
+
+@router.post("/sessions/{session_id}/warning", response_model=StepResult)
+def warning(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: WarningIn,
+) -> StepResult:
+    """The regional narrative and the warning proposal per city (chair, province coordinator)."""
+    return _apply(
+        principal,
+        store,
+        session_id,
+        "set_warning",
+        body.reason,
+        narrative=body.narrative,
+        levels=body.levels,
+    )
