@@ -156,3 +156,36 @@ def test_the_chair_reconciles_and_concludes(client: TestClient) -> None:
     view = client.get(URL, headers=chair).json()
     assert {w["city"]: w["level"] for w in view["warning"]}[510100] == "yellow"
     assert view["audit"][-1]["reason"] == "会商结束"
+
+
+def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> None:
+    chair = as_("cd_lead")
+    drafted = client.post(f"{URL}/report", json={}, headers=chair)
+    assert drafted.status_code == 200 and drafted.json()["state"] == "report_draft"
+    hashes = drafted.json()["reports"]
+    zh = client.get(f"/api/v1/consultation/reports/{hashes['zh']}", headers=chair)
+    assert zh.headers["content-type"].startswith("text/html")
+    text = zh.content.decode("utf-8")
+    for expected in (
+        "联合会商意见",
+        "成都市",
+        "德阳市",
+        "雅安市",
+        "60–90",
+        "黄色预警",
+        "第3天",
+        "趋势",
+    ):
+        assert expected in text, expected
+    en = client.get(f"/api/v1/consultation/reports/{hashes['en']}", headers=chair).text
+    assert "Chengdu" in en and "yellow" in en and "Day 4 (trend)" in en
+    assert client.post(f"{URL}/sign", json={}, headers=as_("dy_fc")).status_code == 403
+    signed = client.post(f"{URL}/sign", json={}, headers=chair)
+    assert signed.status_code == 200 and signed.json()["state"] == "issued"
+    view = client.get(URL, headers=chair).json()
+    assert view["report_hash"] == hashes["zh"]  # nothing changed between draft and sign
+    again = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
+    assert again.content == zh.content
+    assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
+    late = client.post(f"{URL}/steps/cancel", json={"reason": "x"}, headers=chair)
+    assert late.status_code == 422 and "not allowed in state issued" in late.json()["detail"]

@@ -10,9 +10,12 @@ unknown sessions raise :class:`LookupError`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
+
+import jinja2
 
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES
@@ -22,12 +25,23 @@ from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
     DayForecast,
     Session,
+    aqi_levels,
     load_rota,
     schedule,
     transition,
 )
 
-__all__ = ["act", "chair_for", "list_view", "prefill", "schedule_session", "session_view"]
+__all__ = [
+    "act",
+    "chair_for",
+    "draft_report",
+    "list_view",
+    "prefill",
+    "render_opinion",
+    "schedule_session",
+    "session_view",
+    "sign_report",
+]
 
 
 def chair_for(store: Store, day: date) -> int:
@@ -175,3 +189,73 @@ def list_view(store: Store) -> list[dict[str, Any]]:
         {**row, "session_date": row["session_date"].isoformat()}
         for row in store_consultation.sessions(store)
     ]
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+_LEVEL_WORDS = {
+    "zh": ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染"),
+    "en": ("excellent", "good", "light", "moderate", "heavy", "severe"),
+}
+
+
+def render_opinion(session: Session, lang: str = "zh") -> bytes:
+    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first."""
+    lang = "en" if lang == "en" else "zh"
+    names = _city_name(lang)
+    words = _LEVEL_WORDS[lang]
+
+    def level_text(fc: DayForecast) -> str:
+        low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
+        return words[low - 1] if low == high else f"{words[low - 1]}–{words[high - 1]}"
+
+    html = (
+        _templates()
+        .get_template("consultation_opinion.html")
+        .render(
+            s=session,
+            lang=lang,
+            t=lambda zh, en: en if lang == "en" else zh,
+            names=names,
+            days=range(1, session.rules.lead_days + 1),
+            firm=session.rules.firm_days,
+            level_text=level_text,
+            level_names={k: v[0 if lang == "zh" else 1] for k, v in LEVEL_NAMES.items()},
+        )
+    )
+    return html.encode("utf-8")
+
+
+def draft_report(
+    store: Store, session_id: str, actor: str, at: datetime
+) -> tuple[Session, dict[str, str]]:
+    """Draft the report: render the opinion in Chinese and English and store both by hash."""
+    session = act(store, session_id, "draft_report", actor, at, template_version="opinion-1")
+    hashes = {
+        lang: store_consultation.store_report(store, session, "opinion", lang, "text/html; charset=utf-8",
+                                              render_opinion(session, lang), at)
+        for lang in ("zh", "en")
+    }  # fmt: skip
+    return session, hashes
+
+
+def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Session:
+    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's."""
+    session = store_consultation.load(store, session_id)
+    digest = store_consultation.store_report(
+        store,
+        session,
+        "opinion",
+        "zh",
+        "text/html; charset=utf-8",
+        render_opinion(session, "zh"),
+        at,
+    )
+    return act(store, session_id, "sign", actor, at, report_hash=digest)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import consultation as service
@@ -341,3 +341,71 @@ def warning(
         narrative=body.narrative,
         levels=body.levels,
     )
+
+
+class ReportDraft(BaseModel):
+    session_id: str
+    version: int
+    state: str
+    reports: dict[str, str] = Field(description="SHA-256 of the stored opinion per language.")
+
+
+@router.post("/sessions/{session_id}/report", response_model=ReportDraft)
+def report_draft(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> ReportDraft:
+    """Render the consultation opinion (zh, en) and store it by hash (chair, province)."""
+    _check(store, principal, "draft_report", session_id)
+    try:
+        with store.transaction():
+            s, hashes = service.draft_report(
+                store, session_id, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(
+                store.con, principal, "consultation.draft_report", session_id, None, {**hashes}
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return ReportDraft(session_id=s.session_id, version=s.version, state=s.state, reports=hashes)
+
+
+@router.post("/sessions/{session_id}/sign", response_model=StepResult)
+def sign(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> StepResult:
+    """Sign and issue the drafted report (the chair only); immutable from here on."""
+    _check(store, principal, "sign", session_id)
+    try:
+        with store.transaction():
+            s = service.sign_report(store, session_id, principal.name or "-", datetime.now(UTC))
+            accounts.audit(
+                store.con,
+                principal,
+                "consultation.sign",
+                session_id,
+                None,
+                {"report": s.report_hash},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+@router.get(
+    "/reports/{sha256}", response_class=Response, responses={200: {"content": {"text/html": {}}}}
+)
+def report_file(
+    _: RestrictedReader, store: RequestStore, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+) -> Response:
+    """A stored report, byte for byte as first stored (signed-in users)."""
+    try:
+        media_type, content = store_consultation.report(store, sha256)
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
