@@ -189,3 +189,59 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
     late = client.post(f"{URL}/steps/cancel", json={"reason": "x"}, headers=chair)
     assert late.status_code == 422 and "not allowed in state issued" in late.json()["detail"]
+
+
+def test_amending_over_the_api_supersedes_the_issued_version(client: TestClient) -> None:
+    chair = as_("cd_lead")
+    no_reason = client.post(f"{URL}/amend", json={"reason": ""}, headers=chair)
+    assert no_reason.status_code == 422
+    change = {"city": 510100, "lead_day": 2, "aqi_low": 100, "aqi_high": 130, "primary": ["PM2.5"]}
+    amended = client.post(
+        f"{URL}/amend", json={"reason": "模式更新", "changes": [change]}, headers=chair
+    )
+    assert amended.json() == {
+        "session_id": "2026-02-02-monthly-1",
+        "version": 2,
+        "state": "report_draft",
+    }
+    old = client.get(f"{URL}?version=1", headers=chair).json()
+    new = client.get(URL, headers=chair).json()
+    assert old["state"] == "superseded" and new["supersedes"] == "2026-02-02-monthly-1/v1"
+    cell = {(r["city"], r["lead_day"]): r["consensus"] for r in new["table"]}[(510100, 2)]
+    assert cell["aqi_low"] == 100
+    assert {(r["city"], r["lead_day"]): r["consensus"] for r in old["table"]}[(510100, 2)][
+        "aqi_low"
+    ] == 60
+
+
+def test_scheduling_and_opening_with_a_snapshot(client: TestClient) -> None:
+    body = {
+        "kind": "episode",
+        "session_date": "2026-02-20",
+        "deadline": "2026-02-20T16:00:00+08:00",
+    }
+    assert (
+        client.post("/api/v1/consultation/sessions", json=body, headers=as_("dy_fc")).status_code
+        == 403
+    )
+    made = client.post("/api/v1/consultation/sessions", json=body, headers=as_("cd_lead"))
+    assert made.status_code == 200 and made.json()["state"] == "scheduled"
+    url = f"/api/v1/consultation/sessions/{made.json()['session_id']}"
+    half = client.post(f"{url}/open", json={"model_name": "CDAQS"}, headers=as_("cd_lead"))
+    assert half.status_code == 422 and "observation_cutoff" in half.json()["detail"]
+    snapshot = {
+        "model_name": "CDAQS",
+        "model_version": "2026.1",
+        "model_issued_at": "2026-02-19T20:00:00+08:00",
+        "observation_cutoff": "2026-02-20T08:00:00+08:00",
+        "guidance": [
+            {"city": 510600, "lead_day": 1, "aqi_low": 80, "aqi_high": 110, "primary": ["PM2.5"]}
+        ],
+    }
+    opened = client.post(f"{url}/open", json=snapshot, headers=as_("cd_lead"))
+    assert opened.status_code == 200 and opened.json()["state"] == "collecting"
+    gap = {**DAY, "aqi_low": 130, "aqi_high": 160}
+    client.post(f"{url}/submissions", json={"city": 510600, "days": [gap]}, headers=as_("dy_fc"))
+    client.post(f"{url}/steps/close_submissions", json={}, headers=as_("cd_lead"))
+    view = client.get(url, headers=as_("cd_lead")).json()
+    assert {d["key"] for d in view["divergences"]} == {"model_gap:510600:d1", "level:510600:d1"}

@@ -8,7 +8,7 @@ published); the rota is public. The answers are those of ``ecobasin consultation
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -22,7 +22,13 @@ from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, RestrictedReader, unauthorized
 from ecobasin.web.security.policy import Principal, consultation_denial
-from ecobasin.workflow.consultation import ConsultationError, DayForecast, Submission, load_rota
+from ecobasin.workflow.consultation import (
+    ConsultationError,
+    DayForecast,
+    InputSnapshot,
+    Submission,
+    load_rota,
+)
 
 __all__ = ["router"]
 
@@ -170,7 +176,7 @@ def _check(
     except LookupError as error:
         raise _not_found(str(error)) from None
     roles = store_consultation.roles_of(store, principal.name)
-    reason = consultation_denial(principal, roles, action, chair, city)  # type: ignore[arg-type]
+    reason = consultation_denial(principal, roles, action, chair, city)
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
 
@@ -409,3 +415,99 @@ def report_file(
     except LookupError as error:
         raise _not_found(str(error)) from None
     return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
+
+
+class ScheduleIn(BaseModel):
+    kind: Literal["monthly", "routine", "episode", "ad_hoc"]
+    session_date: date = Field(description="Session date, China Standard Time 会商日期.")
+    deadline: datetime = Field(description="Submission deadline (ISO 8601 with offset) 提交截止.")
+    host_city: int | None = None
+
+
+class GuidanceDay(BaseModel):
+    city: int
+    lead_day: int = Field(ge=1, le=7)
+    aqi_low: int = Field(ge=0, le=500)
+    aqi_high: int = Field(ge=0, le=500)
+    primary: list[str] = Field(default_factory=list, max_length=3)
+
+
+class OpenIn(BaseModel):
+    """The input snapshot frozen for the session, or none with the reason "no model guidance"."""
+
+    model_name: str | None = Field(default=None, max_length=40, examples=["CDAQS"])
+    model_version: str = Field(default="", max_length=40)
+    model_issued_at: datetime | None = None
+    observation_cutoff: datetime | None = None
+    met_forecasts: list[str] = Field(default_factory=list, max_length=20)
+    guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
+
+
+class AmendIn(BaseModel):
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why the issued report changes 修订理由."
+    )
+    changes: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7)
+
+
+@router.post("/sessions", response_model=StepResult)
+def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn) -> StepResult:
+    """Schedule a session; its chair comes from the rota (chair of that date, province)."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to schedule a consultation")
+    try:
+        chair = service.chair_for(store, body.session_date)
+    except (KeyError, FileNotFoundError):
+        raise _not_found(f"no chair rota for {body.session_date} 无该日期的轮值表") from None
+    reason = consultation_denial(
+        principal, store_consultation.roles_of(store, principal.name), "schedule", chair
+    )
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+    now = datetime.now(UTC)
+    with store.transaction():
+        s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-", now,
+                                     host_city=body.host_city)  # fmt: skip
+        accounts.audit(
+            store.con, principal, "consultation.schedule", s.session_id, chair, {"kind": body.kind}
+        )
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+def _day(g: GuidanceDay) -> DayForecast:
+    return DayForecast(g.city, g.lead_day, g.aqi_low, g.aqi_high, tuple(g.primary))
+
+
+@router.post("/sessions/{session_id}/open", response_model=StepResult)
+def open_submissions(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: OpenIn,
+) -> StepResult:
+    """Open collection with the frozen input snapshot (chair, province)."""
+    if body.model_name is None:
+        return _apply(principal, store, session_id, "open_submissions", "no model guidance")
+    if body.model_issued_at is None or body.observation_cutoff is None:
+        raise ProblemError(
+            422,
+            "a snapshot needs model_issued_at and observation_cutoff 快照须含起报时间和观测截止",
+        )
+    snapshot = InputSnapshot(
+        body.model_name, body.model_version, body.model_issued_at, body.observation_cutoff,
+        tuple(body.met_forecasts), tuple(_day(g) for g in body.guidance),
+    )  # fmt: skip
+    return _apply(principal, store, session_id, "open_submissions", "", snapshot=snapshot)
+
+
+@router.post("/sessions/{session_id}/amend", response_model=StepResult)
+def amend(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: AmendIn,
+) -> StepResult:
+    """Supersede the issued version with a new one in report_draft (chair, province)."""
+    return _apply(
+        principal, store, session_id, "amend", body.reason, changes=[_day(g) for g in body.changes]
+    )

@@ -254,7 +254,7 @@ CONSULTATION_RIGHTS: dict[str, tuple[str, ...]] = {
 
 def consultation_denial(
     principal: Principal,
-    roles: tuple[tuple[ConsultationRole, int | None], ...],
+    roles: tuple[tuple[str, int | None], ...],
     action: str,
     chair_city: int,
     city: int | None = None,
