@@ -111,6 +111,7 @@ def demo(
         if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
+            _consultation_demo(store, served, year)  # joint consultation (issue 16)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -162,6 +163,17 @@ def _carbon_demo(store: Store, region: Any, year: int, seed: int) -> None:
         f"碳普惠 ledger: {ledger['accounts']} accounts, {ledger['credited']:,} events credited, "
         f"{ledger['rejected']:,} kept aside"
     )
+
+
+def _consultation_demo(store: Store, region: Any, year: int) -> None:
+    """An issued monthly consultation with its report and an episode session collecting."""
+    from ecobasin import demo_consultation
+
+    made = demo_consultation.install(store, region.cities, year)
+    if made:
+        console.print(
+            f"[green]consultation 联合会商:[/] issued 已签发 {made['issued']}, collecting 收集中 {made['collecting']}"
+        )
 
 
 def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | None = None) -> None:
