@@ -12,7 +12,13 @@ import pytest
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
-from ecobasin.workflow.consultation import ConsultationError, DayForecast, InputSnapshot, Submission
+from ecobasin.workflow.consultation import (
+    ConsultationError,
+    DayForecast,
+    InputSnapshot,
+    Observed,
+    Submission,
+)
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=CST)
@@ -154,3 +160,20 @@ def test_reports_are_stored_once_under_their_hash(store: Store) -> None:
     assert store_consultation.report(store, digest) == ("text/html", "<p>会商</p>".encode())
     with pytest.raises(LookupError, match="无此报告"):
         store_consultation.report(store, "0" * 64)
+
+
+def test_verification_scores_cities_consensus_and_model_alike(store: Store) -> None:
+    sid = issued_session(store)
+    nothing = service.verification(store, sid)  # no city daily AQI stored yet: nothing final
+    assert nothing["observed_days"] == 0 and nothing["consensus"]["range_hit"] is None
+    observed = {(CHENGDU, 1): Observed(75, ("PM2.5",)), (DEYANG, 1): Observed(175, ("PM2.5",))}
+    result = service.verification(store, sid, observed=observed)
+    # consensus 60-90 both: Chengdu hit, Deyang miss (0.5); cities 60-90 and 160-190 both hit (1.0)
+    assert result["consensus"]["range_hit"] == 0.5
+    assert result["cities"][str(DEYANG)]["range_hit"] == 1.0
+    assert result["models"]["CDAQS"]["range_hit"] == 0.5
+    assert result["lift"]["range_hit"] == {
+        "consensus": 0.5,
+        "minus_mean_city": -0.5,
+        "minus_best_model": 0.0,
+    }

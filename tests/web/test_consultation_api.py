@@ -245,3 +245,10 @@ def test_scheduling_and_opening_with_a_snapshot(client: TestClient) -> None:
     client.post(f"{url}/steps/close_submissions", json={}, headers=as_("cd_lead"))
     view = client.get(url, headers=as_("cd_lead")).json()
     assert {d["key"] for d in view["divergences"]} == {"model_gap:510600:d1", "level:510600:d1"}
+
+
+def test_verification_route_answers_with_the_same_scores(client: TestClient) -> None:
+    body = client.get(f"{URL}/verification?version=1", headers=as_("cd_lead")).json()
+    assert body["version"] == 1 and body["observed_days"] == 0  # no city daily AQI in this store
+    assert set(body["lift"]) == {"range_hit", "level_hit", "primary_hit", "ts_100", "ts_200"}
+    assert client.get(f"{URL}/verification").status_code == 401

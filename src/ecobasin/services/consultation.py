@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import jinja2
@@ -20,14 +20,18 @@ import jinja2
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES
 from ecobasin.services.cells import pick
+from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
     DayForecast,
+    Observed,
     Session,
     aqi_levels,
+    consensus_lift,
     load_rota,
     schedule,
+    scores,
     transition,
 )
 
@@ -41,6 +45,7 @@ __all__ = [
     "schedule_session",
     "session_view",
     "sign_report",
+    "verification",
 ]
 
 
@@ -259,3 +264,55 @@ def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Sess
         at,
     )
     return act(store, session_id, "sign", actor, at, report_hash=digest)
+
+
+def _pollutant(label: str) -> str:
+    """HJ 633 indicator label (``O3_8h``) as the consultation's pollutant (``O3``)."""
+    return "O3" if label.startswith("O3") else label
+
+
+def observed_days(store: Store, session: Session) -> dict[tuple[int, int], Observed]:
+    """The stored city daily AQI of the session's forecast days (day D + lead day, CST)."""
+    first = session.session_date + timedelta(days=1)
+    last = session.session_date + timedelta(days=session.rules.lead_days)
+    frame = store_air.aqi_daily(
+        store, scope="city", ids=[str(c) for c in session.participants], start=first, end=last
+    )
+    observed: dict[tuple[int, int], Observed] = {}
+    for row in frame.to_dict("records"):
+        if row["aqi"] is None or row["aqi"] != row["aqi"]:  # missing (NaN) days are not final
+            continue
+        lead = (row["day"].date() - session.session_date).days
+        primary = tuple(_pollutant(p) for p in str(row["primary"] or "").split(",") if p)
+        observed[(int(row["scope_id"]), lead)] = Observed(int(row["aqi"]), primary)
+    return observed
+
+
+def verification(
+    store: Store,
+    session_id: str,
+    version: int | None = None,
+    observed: dict[tuple[int, int], Observed] | None = None,
+) -> dict[str, Any]:
+    """Each city's submission, the consensus and the model scored the same way, and the lift.
+
+    ``observed`` defaults to the store's city daily AQI of the forecast days (only final days).
+    """
+    session = store_consultation.load(store, session_id, version)
+    if observed is None:
+        observed = observed_days(store, session)
+    per_city: dict[int, list[DayForecast]] = {}
+    for (city, _), sub in sorted(session.submissions.items()):
+        per_city.setdefault(city, []).append(sub.forecast)
+    models = (
+        {session.snapshot.model_name: list(session.snapshot.guidance)} if session.snapshot else {}
+    )
+    return {
+        "session_id": session.session_id,
+        "version": session.version,
+        "observed_days": len(observed),
+        "consensus": scores(session.consensus.values(), observed),
+        "cities": {str(c): scores(fcs, observed) for c, fcs in per_city.items()},
+        "models": {name: scores(fcs, observed) for name, fcs in models.items()},
+        "lift": consensus_lift(session, observed, models),
+    }

@@ -511,3 +511,27 @@ def amend(
     return _apply(
         principal, store, session_id, "amend", body.reason, changes=[_day(g) for g in body.changes]
     )
+
+
+class Verification(BaseModel):
+    session_id: str
+    version: int
+    observed_days: int
+    consensus: dict[str, float | None]
+    cities: dict[str, dict[str, float | None]]
+    models: dict[str, dict[str, float | None]]
+    lift: dict[str, dict[str, float | None]]
+
+
+@router.get("/sessions/{session_id}/verification", response_model=Verification)
+def verification(
+    _: RestrictedReader,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    version: int | None = None,
+) -> Verification:
+    """Scores against the observed city daily AQI: cities, consensus, model; the consensus lift."""
+    try:
+        return Verification(**service.verification(store, session_id, version))
+    except LookupError as error:
+        raise _not_found(str(error)) from None
