@@ -44,6 +44,7 @@ PEOPLE = [
     ("cd_lead", "city_approver", 510100),  # Chengdu chairs in February 2026
     ("dy_fc", "city_forecaster", 510600),
     ("my_fc", "city_forecaster", 510700),
+    ("cd_fc", "city_forecaster", 510100),
 ]
 TOKENS: dict[str, str] = {}
 
@@ -189,6 +190,27 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
     late = client.post(f"{URL}/steps/cancel", json={"reason": "x"}, headers=chair)
     assert late.status_code == 422 and "not allowed in state issued" in late.json()["detail"]
+
+
+def test_a_city_decides_its_warning_never_lower_without_a_reason(client: TestClient) -> None:
+    decision = {"city": 510100, "level": "none", "start": "2026-02-05T00:00:00+08:00"}
+    assert client.post(f"{URL}/decisions", json=decision, headers=as_("cd_fc")).status_code == 403
+    lower = client.post(f"{URL}/decisions", json=decision, headers=as_("cd_lead"))
+    assert (
+        lower.status_code == 422
+        and "lower level than recommended (yellow)" in lower.json()["detail"]
+    )
+    with_reason = {**decision, "override_reason": "本地降雨 rain expected"}
+    kept = client.post(f"{URL}/decisions", json=with_reason, headers=as_("cd_lead"))
+    assert kept.status_code == 200 and kept.json()["override_reason"] == "本地降雨 rain expected"
+    assert kept.json()["recommended"] == "yellow"
+    earlier = {"city": 510100, "level": "orange", "start": "2026-02-02T12:00:00+08:00"}
+    assert client.post(f"{URL}/decisions", json=earlier, headers=as_("cd_lead")).status_code == 200
+    shown = client.get(URL, headers=as_("cd_lead")).json()["decisions"]
+    assert [(d["level"], d["override_reason"]) for d in shown] == [
+        ("none", "本地降雨 rain expected"),
+        ("orange", ""),
+    ]
 
 
 def test_amending_over_the_api_supersedes_the_issued_version(client: TestClient) -> None:

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import jinja2
 
 from ecobasin import catalog
-from ecobasin.forecast.warning import LEVEL_NAMES
+from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
 from ecobasin.services.cells import pick
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
+    ConsultationError,
     DayForecast,
     Observed,
     Session,
     aqi_levels,
+    check_city_decision,
     consensus_lift,
     load_rota,
     schedule,
@@ -38,6 +40,7 @@ from ecobasin.workflow.consultation import (
 __all__ = [
     "act",
     "chair_for",
+    "city_decision",
     "draft_report",
     "list_view",
     "prefill",
@@ -170,6 +173,15 @@ def session_view(
             }
             for c, (level, why) in s.warning.items()
         ],
+        "decisions": [
+            {
+                **d,
+                "recommended_start": d["recommended_start"].isoformat(),
+                "start": d["start"].isoformat(),
+                "at": d["at"].isoformat(),
+            }
+            for d in store_consultation.city_decisions(store, s.session_id)
+        ],  # the cities' own warning decisions, override reasons shown
         "audit": [
             {
                 "event": a.event,
@@ -316,3 +328,52 @@ def verification(
         "models": {name: scores(fcs, observed) for name, fcs in models.items()},
         "lift": consensus_lift(session, observed, models),
     }
+
+
+def recommended_start(session: Session, city: int) -> datetime:
+    """Start of the city's recommended warning: 00:00 China Standard Time of the first day of
+    the 648号 run on the consensus (the day after the session when no run is found)."""
+    days = sorted((d, f) for (c, d), f in session.consensus.items() if c == city)
+    dates = [session.session_date + timedelta(days=d) for d, _ in days]
+    run = city_warning(dates, [f.aqi_high for _, f in days], session.rules.warning_rule)
+    first = run.start or session.session_date + timedelta(days=1)
+    return datetime(first.year, first.month, first.day, tzinfo=_CST)
+
+
+_CST = timezone(timedelta(hours=8))
+
+
+def city_decision(
+    store: Store,
+    session_id: str,
+    city: int,
+    level: str,
+    start: datetime,
+    override_reason: str,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Record a city's own warning decision on an issued session's recommendation.
+
+    Raises
+    ------
+    ConsultationError
+        When the session is not issued, the city not in it, or the decision is later or lower
+        than recommended without an override reason.
+    """
+    session = store_consultation.load(store, session_id)
+    if session.state != "issued":
+        raise ConsultationError(
+            session.record, "会商意见尚未签发", "the session's report is not issued"
+        )
+    if city not in session.warning:
+        raise ConsultationError(
+            f"city {city} warning", "该城市未参加本次会商", "city is not a participant"
+        )
+    recommended = session.warning[city][0]
+    begin = recommended_start(session, city)
+    check_city_decision(city, recommended, begin, level, start, override_reason)
+    row = {"city": city, "recommended": recommended, "recommended_start": begin, "level": level,
+           "start": start, "override_reason": override_reason.strip(), "actor": actor, "at": at}  # fmt: skip
+    store_consultation.record_city_decision(store, session, row)
+    return row

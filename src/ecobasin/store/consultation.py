@@ -27,9 +27,11 @@ from ecobasin.workflow.consultation import (
 
 __all__ = [
     "ImmutableSessionError",
+    "city_decisions",
     "grant_role",
     "handovers",
     "load",
+    "record_city_decision",
     "record_handover",
     "report",
     "roles_of",
@@ -291,3 +293,24 @@ def roles_of(store: Store, user: str | None) -> tuple[tuple[str, int | None], ..
         "SELECT role, city_code FROM consultation_roles WHERE user_name = ? ORDER BY 1, 2", [user]
     ).fetchall()
     return tuple((str(role), int(city) or None) for role, city in rows)
+
+
+def record_city_decision(store: Store, session: Session, row: dict[str, Any]) -> None:
+    """Append a city's warning decision (checked by the caller against the recommendation)."""
+    store.con.execute(
+        "INSERT INTO consultation_city_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [session.session_id, session.version, row["city"], row["recommended"], row["recommended_start"],
+         row["level"], row["start"], row["override_reason"], row["actor"], row["at"]],
+    )  # fmt: skip
+
+
+def city_decisions(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """The cities' warning decisions on a session, oldest first."""
+    rows = store.con.execute(
+        "SELECT version, city_code, recommended, recommended_start, level, start_at, override_reason, actor, "
+        "decided_at FROM consultation_city_decisions WHERE session_id = ? ORDER BY decided_at",
+        [session_id],
+    ).fetchall()
+    keys = ("version", "city", "recommended", "recommended_start", "level", "start", "override_reason",
+            "actor", "at")  # fmt: skip
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -839,6 +839,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             granted_at  TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (user_name, role, city_code)
         );
+        -- Each city's own warning decision on the recommendation of an issued session: lower
+        -- or later than recommended only with the override reason, which is shown.
+        CREATE TABLE consultation_city_decisions (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            city_code   INTEGER NOT NULL,
+            recommended VARCHAR NOT NULL,
+            recommended_start TIMESTAMPTZ NOT NULL,
+            level       VARCHAR NOT NULL,
+            start_at    TIMESTAMPTZ NOT NULL,
+            override_reason VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            decided_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, version, city_code, decided_at)
+        );
         -- Rendered reports, immutable, addressed by the SHA-256 of their bytes.
         CREATE TABLE consultation_reports (
             sha256      VARCHAR PRIMARY KEY,

@@ -88,6 +88,7 @@ class SessionView(BaseModel):
     table: list[dict[str, Any]]
     divergences: list[dict[str, Any]]
     warning: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
     audit: list[dict[str, Any]]
 
 
@@ -535,3 +536,42 @@ def verification(
         return Verification(**service.verification(store, session_id, version))
     except LookupError as error:
         raise _not_found(str(error)) from None
+
+
+class DecisionIn(BaseModel):
+    city: int
+    level: Literal["none", "yellow", "orange", "red"]
+    start: datetime = Field(description="When the city starts its warning (ISO 8601 with offset).")
+    override_reason: str = Field(
+        default="", max_length=2000, description="Needed when later or lower 理由."
+    )
+
+
+class DecisionOut(BaseModel):
+    city: int
+    recommended: str
+    recommended_start: datetime
+    level: str
+    start: datetime
+    override_reason: str
+
+
+@router.post("/sessions/{session_id}/decisions", response_model=DecisionOut)
+def decide(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: DecisionIn,
+) -> DecisionOut:
+    """A city's own warning decision on the recommendation (that city's approver): earlier or
+    higher always; later or lower only with an override reason, recorded and shown."""
+    _check(store, principal, "city_ack", session_id, body.city)
+    try:
+        with store.transaction():
+            row = service.city_decision(store, session_id, body.city, body.level, body.start, body.override_reason,
+                                        principal.name or "-", datetime.now(UTC))  # fmt: skip
+            accounts.audit(store.con, principal, "consultation.city_ack", session_id, body.city,
+                           {"level": body.level, "override_reason": body.override_reason})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return DecisionOut(**{k: row[k] for k in DecisionOut.model_fields})
