@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 
 from ecobasin.web import create_app
 
-#: Not JSON answers: a PNG image, a GeoJSON document (RFC 7946, its own media type) and the
-#: CSV evidence of an emergency-list verdict (issue 17).
+#: Not JSON answers: a PNG image, a GeoJSON document (RFC 7946, its own media type), the CSV
+#: evidence of an emergency-list verdict and a stored consultation report (HTML, byte for byte).
 MEDIA_ROUTES = {
     ("get", "/api/v1/forecasts/plot.png"),
     ("get", "/api/v1/cities/boundaries"),
     ("get", "/api/v1/emergency/activations/{activation}/evidence.csv"),
+    ("get", "/api/v1/consultation/reports/{sha256}"),
 }
 #: The ledger's routes get their models with the split of store/ledger.py (issue 14's later
 #: step); until then they are the only JSON routes allowed without one.

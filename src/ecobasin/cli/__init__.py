@@ -12,6 +12,7 @@ import typer
 from ecobasin import __version__
 from ecobasin.cli import air, data, hj212, run, simulate
 from ecobasin.cli import carbon as carbon_cli
+from ecobasin.cli import consultation as consultation_cli
 from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
@@ -74,6 +75,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(secret_app, name="secret")
 app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
+app.add_typer(consultation_cli.app, name="consultation")  # joint forecast consultation (issue 16)
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)

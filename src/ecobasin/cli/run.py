@@ -113,6 +113,7 @@ def demo(
             _carbon_demo(store, served, year, seed)
             _noise_demo(store, served, year, seed)  # environmental noise (issue 23)
             _emergency_demo(store, year, seed)  # emergency list and a past warning (issue 17)
+            _consultation_demo(store, served, year)  # joint consultation (issue 16)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -187,6 +188,17 @@ def _emergency_demo(store: Store, year: int, seed: int) -> None:
         f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
         f"{done['verdicts']}, {done['findings']} open findings 待处理"
     )
+
+
+def _consultation_demo(store: Store, region: Any, year: int) -> None:
+    """An issued monthly consultation with its report and an episode session collecting."""
+    from ecobasin.demo import consultation as demo_consultation
+
+    made = demo_consultation.install(store, region.cities, year)
+    if made:
+        console.print(
+            f"[green]consultation 联合会商:[/] issued 已签发 {made['issued']}, collecting 收集中 {made['collecting']}"
+        )
 
 
 def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | None = None) -> None:

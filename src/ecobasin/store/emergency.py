@@ -1,4 +1,4 @@
-"""SQL of the emergency control lists (migration 14): list versions, activations, verdicts with
+"""SQL of the emergency control lists (migration 16): list versions, activations, verdicts with
 their evidence and open findings (emergency.md §1.5, §2.5).
 
 Every function takes the :class:`~ecobasin.store.Store` first; writes run in one transaction.

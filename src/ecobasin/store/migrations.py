@@ -930,4 +930,84 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        17,
+        "joint forecast consultation: session versions, their audit trail, chair hand-overs, "
+        "consultation roles, issued reports",
+        """
+        -- Written only by ecobasin.store.consultation (issue 16). Each row is one version of a
+        -- session as the pure state machine (ecobasin.workflow.consultation) left it; an issued
+        -- version is never rewritten: an amendment adds version + 1 and marks the old one
+        -- superseded (the store refuses any other change to an issued row).
+        CREATE TABLE consultation_sessions (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            state       VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            session_date DATE NOT NULL,           -- China Standard Time
+            chair_city  INTEGER NOT NULL,
+            body        JSON NOT NULL,            -- the whole session (submissions, consensus ...)
+            updated_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, version)
+        );
+        -- Every transition: who, when, why (append-only).
+        CREATE TABLE consultation_audit (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            seq         INTEGER NOT NULL,
+            event       VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            acted_at    TIMESTAMPTZ NOT NULL,
+            reason      VARCHAR NOT NULL,
+            state_before VARCHAR NOT NULL,
+            state_after VARCHAR NOT NULL,
+            PRIMARY KEY (session_id, version, seq)
+        );
+        -- A recorded hand-over of the chair from the rota's city (province coordinator).
+        CREATE TABLE consultation_handovers (
+            day         DATE PRIMARY KEY,         -- from this day to the end of its month
+            city_code   INTEGER NOT NULL,
+            reason      VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL
+        );
+        -- Consultation roles on top of the city rights (web/security/policy.py): city_code 0
+        -- for the province and institutes. The chair is no row: it follows the rota.
+        CREATE TABLE consultation_roles (
+            user_name   VARCHAR NOT NULL,
+            role        VARCHAR NOT NULL CHECK (role IN ('province_coordinator',
+                            'city_forecaster', 'city_approver', 'expert', 'observer')),
+            city_code   INTEGER NOT NULL DEFAULT 0,
+            granted_by  VARCHAR NOT NULL,
+            granted_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (user_name, role, city_code)
+        );
+        -- Each city's own warning decision on the recommendation of an issued session: lower
+        -- or later than recommended only with the override reason, which is shown.
+        CREATE TABLE consultation_city_decisions (
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            city_code   INTEGER NOT NULL,
+            recommended VARCHAR NOT NULL,
+            recommended_start TIMESTAMPTZ NOT NULL,
+            level       VARCHAR NOT NULL,
+            start_at    TIMESTAMPTZ NOT NULL,
+            override_reason VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            decided_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, version, city_code, decided_at)
+        );
+        -- Rendered reports, immutable, addressed by the SHA-256 of their bytes.
+        CREATE TABLE consultation_reports (
+            sha256      VARCHAR PRIMARY KEY,
+            session_id  VARCHAR NOT NULL,
+            version     INTEGER NOT NULL,
+            template    VARCHAR NOT NULL,         -- opinion, minutes, letter, public
+            lang        VARCHAR NOT NULL,         -- zh, en
+            media_type  VARCHAR NOT NULL,
+            content     BLOB NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

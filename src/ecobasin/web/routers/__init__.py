@@ -11,6 +11,7 @@ from ecobasin.web.routers import (
     aqi,
     carbon,
     cities,
+    consultation,
     emergency,
     forecast,
     forecast_page,
@@ -56,6 +57,7 @@ api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /
 api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
 api_router.include_router(noise.router)  # environmental noise (issue 23): /noise/...
 api_router.include_router(emergency.router)  # emergency lists (issue 17): /emergency/...
+api_router.include_router(consultation.router)  # joint forecast consultation (issue 16)
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
 live_pages_router = live.page_router  # /live (issues 4, 5)

@@ -26,14 +26,18 @@ from typing import Literal
 
 __all__ = [
     "ACTIONS",
+    "CONSULTATION_RIGHTS",
+    "CONSULTATION_ROLES",
     "PUBLIC",
     "PUBLIC_KINDS",
     "RESTRICTED_KINDS",
     "SCOPES",
     "Action",
+    "ConsultationRole",
     "Principal",
     "Role",
     "can",
+    "consultation_denial",
     "denial",
     "readable_kinds",
 ]
@@ -210,3 +214,69 @@ def can(principal: Principal, action: Action, city_code: int | None = None) -> b
 def readable_kinds(principal: Principal) -> tuple[str, ...] | None:
     """Site kinds whose data ``principal`` may read: None for all, else the public kinds."""
     return None if can(principal, "read_restricted") else PUBLIC_KINDS
+
+
+# ---- joint forecast consultation (issue 16) ---------------------------------------------------
+
+#: Consultation roles on top of the city rights (design §1.2 "Roles"); a user may hold several,
+#: each scoped to a city (None: the province or an institute). The chair is no stored role: it
+#: is the ``city_approver`` (city lead) of the city the rota names for the session date.
+ConsultationRole = Literal[
+    "province_coordinator", "city_forecaster", "city_approver", "expert", "observer"
+]
+CONSULTATION_ROLES: tuple[ConsultationRole, ...] = (
+    "province_coordinator", "city_forecaster", "city_approver", "expert", "observer"
+)  # fmt: skip
+#: Who may fire each consultation action: "chair", a role, or "own_city:<role>" (that role of the
+#: city the record belongs to).
+CONSULTATION_RIGHTS: dict[str, tuple[str, ...]] = {
+    "read": ("chair", *CONSULTATION_ROLES),
+    "comment": ("chair", "province_coordinator", "city_forecaster", "city_approver", "expert"),
+    "schedule": ("chair", "province_coordinator"),
+    "open_submissions": ("chair", "province_coordinator"),
+    "submit": ("own_city:city_forecaster", "own_city:city_approver"),
+    "close_submissions": ("chair", "province_coordinator"),
+    "start_session": ("chair", "province_coordinator"),
+    "resolve": ("chair", "province_coordinator"),
+    "set_consensus": ("chair", "province_coordinator"),
+    "set_warning": ("chair", "province_coordinator"),
+    "conclude": ("chair", "province_coordinator"),
+    "draft_report": ("chair", "province_coordinator"),
+    "sign": ("chair",),
+    "amend": ("chair", "province_coordinator"),
+    "cancel": ("chair", "province_coordinator"),
+    "archive": ("province_coordinator",),
+    "handover": ("province_coordinator",),
+    "recommend_warning": ("province_coordinator",),
+    "city_ack": ("own_city:city_approver",),
+}
+
+
+def consultation_denial(
+    principal: Principal,
+    roles: tuple[tuple[str, int | None], ...],
+    action: str,
+    chair_city: int,
+    city: int | None = None,
+) -> str | None:
+    """Why ``principal`` holding consultation ``roles`` may not do ``action`` (None: it may).
+
+    ``chair_city`` is the chair city of the session (from the rota); ``city`` the city the record
+    belongs to (a submission, an acknowledgement).
+    """
+    if action not in CONSULTATION_RIGHTS:
+        raise ValueError(f"unknown consultation action {action!r}")
+    held = set(roles)
+    for right in CONSULTATION_RIGHTS[action]:
+        if right == "chair" and ("city_approver", chair_city) in held:
+            return None
+        if right.startswith("own_city:") and city is not None and (right[9:], city) in held:
+            return None
+        if any(role == right for role, _ in held):
+            return None
+    needed = ", ".join(CONSULTATION_RIGHTS[action])
+    target = f" for {city}" if city is not None else ""
+    return (
+        f"{principal.describe()} may not {action}{target} in the consultation: it needs {needed} "
+        "会商权限不足"
+    )

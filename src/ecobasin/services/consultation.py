@@ -1,0 +1,379 @@
+"""What ``ecobasin consultation …`` and ``/api/v1/consultation/…`` both answer and do.
+
+Every step loads the latest stored version of a session, applies one event of the pure state
+machine (:mod:`ecobasin.workflow.consultation`) and stores the result, so the command line, the
+API and the pages go through the same guards. The time is an argument (callers pass the
+request's or the command's instant). Refusals raise
+:class:`~ecobasin.workflow.consultation.ConsultationError` naming the record and the reason;
+unknown sessions raise :class:`LookupError`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import jinja2
+
+from ecobasin import catalog
+from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
+from ecobasin.services.cells import pick
+from ecobasin.store import air as store_air
+from ecobasin.store import consultation as store_consultation
+from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import (
+    ConsultationError,
+    DayForecast,
+    Observed,
+    Session,
+    aqi_levels,
+    check_city_decision,
+    consensus_lift,
+    load_rota,
+    schedule,
+    scores,
+    transition,
+)
+
+__all__ = [
+    "act",
+    "chair_for",
+    "city_decision",
+    "draft_report",
+    "list_view",
+    "prefill",
+    "render_opinion",
+    "schedule_session",
+    "session_view",
+    "sign_report",
+    "verification",
+]
+
+
+def chair_for(store: Store, day: date) -> int:
+    """The chair city on ``day``: the year's rota, after the recorded hand-overs."""
+    return load_rota(day.year).chair(day, store_consultation.handovers(store, day.year))
+
+
+def schedule_session(
+    store: Store,
+    kind: str,
+    session_date: date,
+    deadline: datetime,
+    actor: str,
+    at: datetime,
+    participants: tuple[int, ...] | None = None,
+    host_city: int | None = None,
+) -> Session:
+    """Schedule a session; the chair comes from the rota, participants default to the region."""
+    cities = participants or tuple(catalog.load_region().cities)
+    chair = chair_for(store, session_date)
+    number = 1 + sum(
+        1 for s in store_consultation.sessions(store) if s["session_date"] == session_date
+    )
+    session_id = f"{session_date.isoformat()}-{kind}-{number}"
+    session = schedule(
+        session_id, kind, session_date, chair, host_city or chair, cities, deadline, actor, at
+    )
+    store_consultation.save(store, session, at)
+    return session
+
+
+def act(
+    store: Store,
+    session_id: str,
+    event: str,
+    actor: str,
+    at: datetime,
+    reason: str = "",
+    **payload: Any,
+) -> Session:
+    """Apply one event to the latest version and store it; returns the latest version after."""
+    current = store_consultation.load(store, session_id)
+    result = transition(current, event, actor, at, reason, **payload)
+    with store.transaction():
+        for version in result if isinstance(result, tuple) else (result,):
+            store_consultation.save(store, version, at)
+    return result[-1] if isinstance(result, tuple) else result
+
+
+def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
+    """A city's submission form pre-filled from the frozen model guidance (one row per day)."""
+    session = store_consultation.load(store, session_id)
+    guidance = session.snapshot.guidance if session.snapshot else ()
+    rows = {g.lead_day: asdict(g) for g in guidance if g.city == city}
+    own = {d: asdict(s.forecast) for (c, d), s in session.submissions.items() if c == city}
+    days = range(1, session.rules.lead_days + 1)
+    return [own.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+
+
+def _city_name(lang: str) -> dict[int, str]:
+    rows: list[dict[Any, Any]] = catalog.cities()[["code", "name_zh", "name_en"]].to_dict("records")
+    return {int(r["code"]): pick(lang, r["name_zh"], r["name_en"]) or str(r["code"]) for r in rows}
+
+
+def session_view(
+    store: Store, session_id: str, lang: str = "zh", version: int | None = None
+) -> dict[str, Any]:
+    """One session as people read it: header, the city × day table, divergences, warning, audit."""
+    s = store_consultation.load(store, session_id, version)
+    names = _city_name(lang)
+    table = [
+        {
+            "city": c,
+            "city_name": names.get(c, str(c)),
+            "lead_day": d,
+            "firm": d <= s.rules.firm_days,
+            "submitted": _range(s.submissions[(c, d)].forecast)
+            if (c, d) in s.submissions
+            else None,
+            "late": s.submissions[(c, d)].late if (c, d) in s.submissions else False,
+            "consensus": _range(s.consensus[(c, d)]) if (c, d) in s.consensus else None,
+        }
+        for c in s.participants
+        for d in range(1, s.rules.lead_days + 1)
+    ]
+    zh = lang != "en"
+    return {
+        "session_id": s.session_id,
+        "version": s.version,
+        "supersedes": s.supersedes,
+        "state": s.state,
+        "kind": s.kind,
+        "session_date": s.session_date.isoformat(),
+        "chair_city": s.chair_city,
+        "chair_name": names.get(s.chair_city, str(s.chair_city)),
+        "host_city": s.host_city,
+        "deadline": s.deadline.isoformat(),
+        "missing": list(s.missing),
+        "narrative": s.narrative,
+        "report_hash": s.report_hash,
+        "table": table,
+        "divergences": [
+            {
+                "key": d.key,
+                "kind": d.kind,
+                "city": d.city,
+                "lead_day": d.lead_day,
+                "detail": d.detail_zh if zh else d.detail_en,
+                "resolution": d.resolution,
+                "rationale": d.rationale,
+            }
+            for d in s.divergences
+        ],
+        "warning": [
+            {
+                "city": c,
+                "city_name": names.get(c, str(c)),
+                "level": level,
+                "label": LEVEL_NAMES[level][0 if zh else 1],
+                "override_reason": why,
+            }
+            for c, (level, why) in s.warning.items()
+        ],
+        "decisions": [
+            {
+                **d,
+                "recommended_start": d["recommended_start"].isoformat(),
+                "start": d["start"].isoformat(),
+                "at": d["at"].isoformat(),
+            }
+            for d in store_consultation.city_decisions(store, s.session_id)
+        ],  # the cities' own warning decisions, override reasons shown
+        "audit": [
+            {
+                "event": a.event,
+                "actor": a.actor,
+                "at": a.at.isoformat(),
+                "reason": a.reason,
+                "before": a.before,
+                "after": a.after,
+            }
+            for a in s.audit
+        ],
+    }
+
+
+def _range(fc: DayForecast) -> dict[str, Any]:
+    return {"aqi_low": fc.aqi_low, "aqi_high": fc.aqi_high, "primary": list(fc.primary)}
+
+
+def list_view(store: Store) -> list[dict[str, Any]]:
+    """The latest version of every session (newest session date first)."""
+    return [
+        {**row, "session_date": row["session_date"].isoformat()}
+        for row in store_consultation.sessions(store)
+    ]
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+_LEVEL_WORDS = {
+    "zh": ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染"),
+    "en": ("excellent", "good", "light", "moderate", "heavy", "severe"),
+}
+
+
+def render_opinion(session: Session, lang: str = "zh") -> bytes:
+    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first."""
+    lang = "en" if lang == "en" else "zh"
+    names = _city_name(lang)
+    words = _LEVEL_WORDS[lang]
+
+    def level_text(fc: DayForecast) -> str:
+        low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
+        return words[low - 1] if low == high else f"{words[low - 1]}–{words[high - 1]}"
+
+    html = (
+        _templates()
+        .get_template("consultation_opinion.html")
+        .render(
+            s=session,
+            lang=lang,
+            t=lambda zh, en: en if lang == "en" else zh,
+            names=names,
+            days=range(1, session.rules.lead_days + 1),
+            firm=session.rules.firm_days,
+            level_text=level_text,
+            level_names={k: v[0 if lang == "zh" else 1] for k, v in LEVEL_NAMES.items()},
+        )
+    )
+    return html.encode("utf-8")
+
+
+def draft_report(
+    store: Store, session_id: str, actor: str, at: datetime
+) -> tuple[Session, dict[str, str]]:
+    """Draft the report: render the opinion in Chinese and English and store both by hash."""
+    session = act(store, session_id, "draft_report", actor, at, template_version="opinion-1")
+    hashes = {
+        lang: store_consultation.store_report(store, session, "opinion", lang, "text/html; charset=utf-8",
+                                              render_opinion(session, lang), at)
+        for lang in ("zh", "en")
+    }  # fmt: skip
+    return session, hashes
+
+
+def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Session:
+    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's."""
+    session = store_consultation.load(store, session_id)
+    digest = store_consultation.store_report(
+        store,
+        session,
+        "opinion",
+        "zh",
+        "text/html; charset=utf-8",
+        render_opinion(session, "zh"),
+        at,
+    )
+    return act(store, session_id, "sign", actor, at, report_hash=digest)
+
+
+def _pollutant(label: str) -> str:
+    """HJ 633 indicator label (``O3_8h``) as the consultation's pollutant (``O3``)."""
+    return "O3" if label.startswith("O3") else label
+
+
+def observed_days(store: Store, session: Session) -> dict[tuple[int, int], Observed]:
+    """The stored city daily AQI of the session's forecast days (day D + lead day, CST)."""
+    first = session.session_date + timedelta(days=1)
+    last = session.session_date + timedelta(days=session.rules.lead_days)
+    frame = store_air.aqi_daily(
+        store, scope="city", ids=[str(c) for c in session.participants], start=first, end=last
+    )
+    observed: dict[tuple[int, int], Observed] = {}
+    for row in frame.to_dict("records"):
+        if row["aqi"] is None or row["aqi"] != row["aqi"]:  # missing (NaN) days are not final
+            continue
+        lead = (row["day"].date() - session.session_date).days
+        primary = tuple(_pollutant(p) for p in str(row["primary"] or "").split(",") if p)
+        observed[(int(row["scope_id"]), lead)] = Observed(int(row["aqi"]), primary)
+    return observed
+
+
+def verification(
+    store: Store,
+    session_id: str,
+    version: int | None = None,
+    observed: dict[tuple[int, int], Observed] | None = None,
+) -> dict[str, Any]:
+    """Each city's submission, the consensus and the model scored the same way, and the lift.
+
+    ``observed`` defaults to the store's city daily AQI of the forecast days (only final days).
+    """
+    session = store_consultation.load(store, session_id, version)
+    if observed is None:
+        observed = observed_days(store, session)
+    per_city: dict[int, list[DayForecast]] = {}
+    for (city, _), sub in sorted(session.submissions.items()):
+        per_city.setdefault(city, []).append(sub.forecast)
+    models = (
+        {session.snapshot.model_name: list(session.snapshot.guidance)} if session.snapshot else {}
+    )
+    return {
+        "session_id": session.session_id,
+        "version": session.version,
+        "observed_days": len(observed),
+        "consensus": scores(session.consensus.values(), observed),
+        "cities": {str(c): scores(fcs, observed) for c, fcs in per_city.items()},
+        "models": {name: scores(fcs, observed) for name, fcs in models.items()},
+        "lift": consensus_lift(session, observed, models),
+    }
+
+
+def recommended_start(session: Session, city: int) -> datetime:
+    """Start of the city's recommended warning: 00:00 China Standard Time of the first day of
+    the 648号 run on the consensus (the day after the session when no run is found)."""
+    days = sorted((d, f) for (c, d), f in session.consensus.items() if c == city)
+    dates = [session.session_date + timedelta(days=d) for d, _ in days]
+    run = city_warning(dates, [f.aqi_high for _, f in days], session.rules.warning_rule)
+    first = run.start or session.session_date + timedelta(days=1)
+    return datetime(first.year, first.month, first.day, tzinfo=_CST)
+
+
+_CST = timezone(timedelta(hours=8))
+
+
+def city_decision(
+    store: Store,
+    session_id: str,
+    city: int,
+    level: str,
+    start: datetime,
+    override_reason: str,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Record a city's own warning decision on an issued session's recommendation.
+
+    Raises
+    ------
+    ConsultationError
+        When the session is not issued, the city not in it, or the decision is later or lower
+        than recommended without an override reason.
+    """
+    session = store_consultation.load(store, session_id)
+    if session.state != "issued":
+        raise ConsultationError(
+            session.record, "会商意见尚未签发", "the session's report is not issued"
+        )
+    if city not in session.warning:
+        raise ConsultationError(
+            f"city {city} warning", "该城市未参加本次会商", "city is not a participant"
+        )
+    recommended = session.warning[city][0]
+    begin = recommended_start(session, city)
+    check_city_decision(city, recommended, begin, level, start, override_reason)
+    row = {"city": city, "recommended": recommended, "recommended_start": begin, "level": level,
+           "start": start, "override_reason": override_reason.strip(), "actor": actor, "at": at}  # fmt: skip
+    store_consultation.record_city_decision(store, session, row)
+    return row

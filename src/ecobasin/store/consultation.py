@@ -1,0 +1,316 @@
+"""SQL of the joint forecast consultation (migration 17): session versions, audit, reports.
+
+A session is kept whole, as JSON, one row per version (the state machine of
+:mod:`ecobasin.workflow.consultation` is the only thing that changes it); its audit entries are
+appended beside it. An issued version is never rewritten: :func:`save` refuses any change to an
+issued row other than its end (superseded by an amendment, or archived after verification).
+Reports are stored once under the SHA-256 of their bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import (
+    AuditEntry,
+    DayForecast,
+    Divergence,
+    InputSnapshot,
+    Session,
+    Submission,
+)
+
+__all__ = [
+    "ImmutableSessionError",
+    "city_decisions",
+    "grant_role",
+    "handovers",
+    "load",
+    "record_city_decision",
+    "record_handover",
+    "report",
+    "roles_of",
+    "save",
+    "session_from_dict",
+    "session_to_dict",
+    "sessions",
+    "store_report",
+]
+
+#: States an issued row may still move to (its end), and nothing else.
+_ISSUED_ENDS = ("superseded", "archived")
+
+
+class ImmutableSessionError(ValueError):
+    """An attempt to change an issued session version."""
+
+
+def _forecast(raw: dict[str, Any]) -> DayForecast:
+    return DayForecast(
+        raw["city"], raw["lead_day"], raw["aqi_low"], raw["aqi_high"], tuple(raw["primary"])
+    )
+
+
+def _key(city_day: str) -> tuple[int, int]:
+    city, day = city_day.split(":")
+    return int(city), int(day)
+
+
+def session_to_dict(s: Session) -> dict[str, Any]:
+    """The session as JSON-ready data (instants as ISO 8601 with their offset)."""
+    raw = asdict(s)
+    raw["submissions"] = {f"{c}:{d}": asdict(v) for (c, d), v in s.submissions.items()}
+    raw["consensus"] = {f"{c}:{d}": asdict(v) for (c, d), v in s.consensus.items()}
+    raw["warning"] = {str(c): list(v) for c, v in s.warning.items()}
+    return json.loads(json.dumps(raw, default=_iso))  # type: ignore[no-any-return]
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
+
+
+def session_from_dict(raw: dict[str, Any]) -> Session:
+    """The session from :func:`session_to_dict`'s data."""
+    snap = raw["snapshot"]
+    snapshot = None
+    if snap is not None:
+        snapshot = InputSnapshot(
+            snap["model_name"],
+            snap["model_version"],
+            datetime.fromisoformat(snap["model_issued_at"]),
+            datetime.fromisoformat(snap["observation_cutoff"]),
+            tuple(snap["met_forecasts"]),
+            tuple(_forecast(g) for g in snap["guidance"]),
+        )
+    submissions = {
+        _key(k): Submission(
+            _forecast(v["forecast"]),
+            v["author"],
+            datetime.fromisoformat(v["submitted_at"]),
+            v["confidence"],
+            v["rationale"],
+            v["late"],
+        )
+        for k, v in raw["submissions"].items()
+    }
+    audit = tuple(
+        AuditEntry(
+            a["event"],
+            a["actor"],
+            datetime.fromisoformat(a["at"]),
+            a["reason"],
+            a["before"],
+            a["after"],
+        )
+        for a in raw["audit"]
+    )
+    return Session(
+        session_id=raw["session_id"],
+        kind=raw["kind"],
+        session_date=date.fromisoformat(raw["session_date"]),
+        chair_city=raw["chair_city"],
+        host_city=raw["host_city"],
+        participants=tuple(raw["participants"]),
+        deadline=datetime.fromisoformat(raw["deadline"]),
+        rules_version=raw["rules_version"],
+        version=raw["version"],
+        supersedes=raw["supersedes"],
+        state=raw["state"],
+        snapshot=snapshot,
+        submissions=submissions,
+        missing=tuple(raw["missing"]),
+        divergences=tuple(Divergence(**d) for d in raw["divergences"]),
+        consensus={_key(k): _forecast(v) for k, v in raw["consensus"].items()},
+        narrative=raw["narrative"],
+        warning={int(c): (v[0], v[1]) for c, v in raw["warning"].items()},
+        template_version=raw["template_version"],
+        report_hash=raw["report_hash"],
+        audit=audit,
+    )
+
+
+def save(store: Store, session: Session, at: datetime) -> None:
+    """Write one session version and its new audit entries, in one transaction.
+
+    Raises
+    ------
+    ImmutableSessionError
+        When the stored version is issued and ``session`` is not its end (superseded, archived).
+    """
+    con = store.con
+    with store.transaction():
+        row = con.execute(
+            "SELECT state FROM consultation_sessions WHERE session_id = ? AND version = ?",
+            [session.session_id, session.version],
+        ).fetchone()
+        raw = session_to_dict(session)
+        if row and row[0] in ("issued", *_ISSUED_ENDS):
+            _refuse_edit(store, session, raw, str(row[0]))
+        body = json.dumps(raw, ensure_ascii=False)
+        con.execute(
+            "INSERT OR REPLACE INTO consultation_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [session.session_id, session.version, session.state, session.kind,
+             session.session_date, session.chair_city, body, at],
+        )  # fmt: skip
+        stored = con.execute(
+            "SELECT count(*) FROM consultation_audit WHERE session_id = ? AND version = ?",
+            [session.session_id, session.version],
+        ).fetchone()
+        for seq, a in enumerate(
+            session.audit[stored[0] if stored else 0 :], start=stored[0] if stored else 0
+        ):
+            con.execute(
+                "INSERT INTO consultation_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    session.session_id,
+                    session.version,
+                    seq,
+                    a.event,
+                    a.actor,
+                    a.at,
+                    a.reason,
+                    a.before,
+                    a.after,
+                ],
+            )
+
+
+def _refuse_edit(store: Store, session: Session, raw: dict[str, Any], stored_state: str) -> None:
+    """An issued version may only end (superseded, archived), with its content unchanged."""
+    body = store.con.execute(
+        "SELECT body FROM consultation_sessions WHERE session_id = ? AND version = ?",
+        [session.session_id, session.version],
+    ).fetchone()
+    before = json.loads(body[0]) if body else {}
+    content = [k for k in raw if k not in ("state", "audit")]
+    unchanged = all(before.get(k) == raw[k] for k in content)
+    if session.state not in _ISSUED_ENDS or stored_state != "issued" or not unchanged:
+        raise ImmutableSessionError(
+            f"session {session.session_id} v{session.version} is {stored_state}: "
+            "amend it instead (已签发，只能修订)"
+        )
+
+
+def load(store: Store, session_id: str, version: int | None = None) -> Session:
+    """One version of a session (the latest when ``version`` is None).
+
+    Raises
+    ------
+    LookupError
+        When the store has no such session or version.
+    """
+    sql = "SELECT body FROM consultation_sessions WHERE session_id = ?"
+    params: list[Any] = [session_id]
+    if version is not None:
+        sql += " AND version = ?"
+        params.append(version)
+    row = store.con.execute(sql + " ORDER BY version DESC LIMIT 1", params).fetchone()
+    if row is None:
+        which = "" if version is None else f" v{version}"
+        raise LookupError(f"no consultation session {session_id}{which} (无此会商)")
+    return session_from_dict(json.loads(row[0]))
+
+
+def sessions(store: Store) -> list[dict[str, Any]]:
+    """The latest version of every session: id, version, state, kind, date, chair city."""
+    rows = store.con.execute(
+        "SELECT session_id, max(version) AS version, arg_max(state, version), "
+        "arg_max(kind, version), arg_max(session_date, version), arg_max(chair_city, version) "
+        "FROM consultation_sessions GROUP BY session_id ORDER BY 5 DESC, 1"
+    ).fetchall()
+    keys = ("session_id", "version", "state", "kind", "session_date", "chair_city")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def record_handover(
+    store: Store, day: date, city: int, reason: str, actor: str, at: datetime
+) -> None:
+    """Record that ``city`` chairs from ``day`` to the end of its month (reason required)."""
+    if not reason.strip():
+        raise ValueError(f"hand-over on {day}: a reason is required (须填写交接理由)")
+    store.con.execute(
+        "INSERT OR REPLACE INTO consultation_handovers VALUES (?, ?, ?, ?, ?)",
+        [day, city, reason, actor, at],
+    )
+
+
+def handovers(store: Store, year: int) -> dict[date, int]:
+    """The recorded hand-overs of ``year``: first day → chair city."""
+    rows = store.con.execute(
+        "SELECT day, city_code FROM consultation_handovers WHERE year(day) = ?", [year]
+    ).fetchall()
+    return {day: city for day, city in rows}
+
+
+def store_report(
+    store: Store,
+    session: Session,
+    template: str,
+    lang: str,
+    media_type: str,
+    content: bytes,
+    at: datetime,
+) -> str:
+    """Store a rendered report once; returns the SHA-256 [hex] it is addressed by."""
+    digest = hashlib.sha256(content).hexdigest()
+    store.con.execute(
+        "INSERT OR IGNORE INTO consultation_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [digest, session.session_id, session.version, template, lang, media_type, content, at],
+    )
+    return digest
+
+
+def report(store: Store, sha256: str) -> tuple[str, bytes]:
+    """A stored report's media type and bytes (exactly as first stored)."""
+    row = store.con.execute(
+        "SELECT media_type, content FROM consultation_reports WHERE sha256 = ?", [sha256]
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no consultation report {sha256} (无此报告)")
+    return str(row[0]), bytes(row[1])
+
+
+def grant_role(store: Store, user: str, role: str, city: int | None, by: str, at: datetime) -> None:
+    """Give ``user`` a consultation role (of ``city``; None for the province or an institute)."""
+    store.con.execute(
+        "INSERT OR REPLACE INTO consultation_roles VALUES (?, ?, ?, ?, ?)",
+        [user, role, city or 0, by, at],
+    )
+
+
+def roles_of(store: Store, user: str | None) -> tuple[tuple[str, int | None], ...]:
+    """A user's consultation roles as (role, city or None)."""
+    if user is None:
+        return ()
+    rows = store.con.execute(
+        "SELECT role, city_code FROM consultation_roles WHERE user_name = ? ORDER BY 1, 2", [user]
+    ).fetchall()
+    return tuple((str(role), int(city) or None) for role, city in rows)
+
+
+def record_city_decision(store: Store, session: Session, row: dict[str, Any]) -> None:
+    """Append a city's warning decision (checked by the caller against the recommendation)."""
+    store.con.execute(
+        "INSERT INTO consultation_city_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [session.session_id, session.version, row["city"], row["recommended"], row["recommended_start"],
+         row["level"], row["start"], row["override_reason"], row["actor"], row["at"]],
+    )  # fmt: skip
+
+
+def city_decisions(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """The cities' warning decisions on a session, oldest first."""
+    rows = store.con.execute(
+        "SELECT version, city_code, recommended, recommended_start, level, start_at, override_reason, actor, "
+        "decided_at FROM consultation_city_decisions WHERE session_id = ? ORDER BY decided_at",
+        [session_id],
+    ).fetchall()
+    keys = ("version", "city", "recommended", "recommended_start", "level", "start", "override_reason",
+            "actor", "at")  # fmt: skip
+    return [dict(zip(keys, row, strict=True)) for row in rows]

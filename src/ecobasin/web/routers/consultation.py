@@ -1,0 +1,577 @@
+"""Consultation API (issue 16): the chair rota, the sessions and one session's full view.
+
+Reading sessions needs a signed-in viewer, editor or admin (forecasts under consultation are not
+published); the rota is public. The answers are those of ``ecobasin consultation …`` (both call
+:mod:`ecobasin.services.consultation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, Field
+
+from ecobasin.services import consultation as service
+from ecobasin.store import Store
+from ecobasin.store import consultation as store_consultation
+from ecobasin.web.deps import LangDep, StoreDep
+from ecobasin.web.problems import ProblemError, problem_responses
+from ecobasin.web.security import accounts
+from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, RestrictedReader, unauthorized
+from ecobasin.web.security.policy import Principal, consultation_denial
+from ecobasin.workflow.consultation import (
+    ConsultationError,
+    DayForecast,
+    InputSnapshot,
+    Submission,
+    load_rota,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/consultation", tags=["consultation"], responses=problem_responses(401, 403, 404)
+)
+
+
+def request_store(store: StoreDep) -> Iterator[Store]:
+    """A Store view over a cursor of its own for this request."""
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+RequestStore = Annotated[Store, Depends(request_store)]
+
+
+class RotaMonth(BaseModel):
+    month: int
+    chair: int
+    deputy: int
+    handed_over_to: int | None
+
+
+class Rota(BaseModel):
+    year: int
+    source: str
+    months: list[RotaMonth]
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    version: int
+    state: str
+    kind: str
+    session_date: str
+    chair_city: int
+
+
+class SessionView(BaseModel):
+    session_id: str
+    version: int
+    supersedes: str | None
+    state: str
+    kind: str
+    session_date: str
+    chair_city: int
+    chair_name: str
+    host_city: int
+    deadline: str
+    missing: list[int]
+    narrative: str
+    report_hash: str
+    table: list[dict[str, Any]]
+    divergences: list[dict[str, Any]]
+    warning: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+
+def _not_found(detail: str) -> ProblemError:
+    return ProblemError(404, detail)
+
+
+@router.get("/rota/{year}", response_model=Rota)
+def rota(store: RequestStore, year: Annotated[int, Path(ge=2000, le=2100)]) -> Rota:
+    """The chair and deputy city per month 轮值主席表, with the recorded hand-overs."""
+    try:
+        plan = load_rota(year)
+    except FileNotFoundError:
+        raise _not_found(f"no chair rota for {year} 无该年度轮值表") from None
+    handed = store_consultation.handovers(store, year)
+    months = [
+        RotaMonth(
+            month=m,
+            chair=chair,
+            deputy=deputy,
+            handed_over_to=next(
+                (c for d, c in sorted(handed.items(), reverse=True) if d.month == m), None
+            ),
+        )
+        for m, (chair, deputy) in sorted(plan.months.items())
+    ]
+    return Rota(year=plan.year, source=plan.source, months=months)
+
+
+@router.get("/sessions", response_model=list[SessionSummary])
+def sessions(_: RestrictedReader, store: RequestStore) -> list[SessionSummary]:
+    """Every session, latest version each, newest date first (signed-in users)."""
+    return [SessionSummary(**row) for row in service.list_view(store)]
+
+
+@router.get("/sessions/{session_id}", response_model=SessionView)
+def session(
+    _: RestrictedReader,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    lang: LangDep = "zh",
+    version: int | None = None,
+) -> SessionView:
+    """One session: the city × day table, divergences, warning proposal and audit trail."""
+    try:
+        return SessionView(**service.session_view(store, session_id, lang, version))
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+
+
+# -- writes: every step checked against the consultation rights, audited ------------------------
+class DayIn(BaseModel):
+    """A city's forecast for one lead day."""
+
+    lead_day: int = Field(ge=1, le=7)
+    aqi_low: int = Field(ge=0, le=500)
+    aqi_high: int = Field(ge=0, le=500)
+    primary: list[str] = Field(default_factory=list, max_length=3)
+    confidence: Literal["low", "medium", "high"] = "medium"
+    rationale: str = Field(default="", max_length=2000)
+
+
+class SubmissionIn(BaseModel):
+    city: int = Field(description="GB/T 2260 code of the city submitting 提交城市.")
+    days: list[DayIn] = Field(min_length=1, max_length=7)
+
+
+class StepIn(BaseModel):
+    reason: str = Field(default="", max_length=2000, description="Why (kept in the audit) 理由.")
+
+
+class StepResult(BaseModel):
+    session_id: str
+    version: int
+    state: str
+
+
+def _check(
+    store: Store, principal: Principal, action: str, session_id: str, city: int | None = None
+) -> None:
+    """401 for the public, 403 naming the missing consultation right, 404 for no session."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to take part in the consultation")
+    try:
+        chair = store_consultation.load(store, session_id).chair_city
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    roles = store_consultation.roles_of(store, principal.name)
+    reason = consultation_denial(principal, roles, action, chair, city)
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+
+
+def _refused(error: ConsultationError) -> ProblemError:
+    return ProblemError(
+        422,
+        f"{error} 【{error.reason_zh}】",
+        title="Refused by the consultation rules 会商规则不允许",
+    )
+
+
+@router.post("/sessions/{session_id}/submissions", response_model=StepResult)
+def submit(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: SubmissionIn,
+) -> StepResult:
+    """A city's forecast for one or more lead days (its forecasters and approver only)."""
+    _check(store, principal, "submit", session_id, body.city)
+    now = datetime.now(UTC)
+    try:
+        with store.transaction():
+            for day in body.days:
+                fc = DayForecast(
+                    body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary)
+                )
+                sub = Submission(fc, principal.name or "-", now, day.confidence, day.rationale)
+                s = service.act(
+                    store, session_id, "submit", principal.name or "-", now, submission=sub
+                )
+            accounts.audit(store.con, principal, "consultation.submit", session_id, body.city,
+                           {"days": [d.lead_day for d in body.days]})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel"]
+
+
+@router.post("/sessions/{session_id}/steps/{step}", response_model=StepResult)
+def step(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    step: SimpleStep,
+    body: StepIn,
+) -> StepResult:
+    """A chair's step without fields: close collection, start the session, conclude, cancel."""
+    _check(store, principal, step, session_id)
+    try:
+        with store.transaction():
+            s = service.act(
+                store, session_id, step, principal.name or "-", datetime.now(UTC), body.reason
+            )
+            accounts.audit(
+                store.con,
+                principal,
+                f"consultation.{step}",
+                session_id,
+                None,
+                {"reason": body.reason},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+class ResolveIn(BaseModel):
+    key: str = Field(
+        max_length=120, description="The divergence item 分歧项, e.g. model_gap:510600:d1."
+    )
+    resolution: Literal["accept_city", "adjust_city", "note_dissent"]
+    reason: str = Field(min_length=1, max_length=2000, description="The rationale 处理理由.")
+
+
+class ConsensusIn(BaseModel):
+    city: int
+    days: list[DayIn] = Field(min_length=1, max_length=7)
+
+
+class WarningIn(BaseModel):
+    narrative: str = Field(
+        min_length=1, max_length=5000, description="Regional narrative 区域综述."
+    )
+    levels: dict[int, Literal["none", "yellow", "orange", "red"]] = Field(default_factory=dict)
+    reason: str = Field(default="", max_length=2000, description="Needed below the 648号 level.")
+
+
+def _apply(
+    principal: Principal, store: Store, session_id: str, event: str, reason: str, **payload: Any
+) -> StepResult:
+    _check(store, principal, event, session_id)
+    try:
+        with store.transaction():
+            s = service.act(
+                store,
+                session_id,
+                event,
+                principal.name or "-",
+                datetime.now(UTC),
+                reason,
+                **payload,
+            )
+            accounts.audit(
+                store.con, principal, f"consultation.{event}", session_id, None, {"reason": reason}
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+@router.post("/sessions/{session_id}/resolve", response_model=StepResult)
+def resolve(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: ResolveIn,
+) -> StepResult:
+    """Resolve one divergence item with a rationale (chair, province coordinator)."""
+    return _apply(
+        principal,
+        store,
+        session_id,
+        "resolve",
+        body.reason,
+        key=body.key,
+        resolution=body.resolution,
+    )
+
+
+@router.post("/sessions/{session_id}/consensus", response_model=StepResult)
+def consensus(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: ConsensusIn,
+) -> StepResult:
+    """The consensus forecast of one city for one or more days (chair, province coordinator)."""
+    _check(store, principal, "set_consensus", session_id)
+    result = None
+    with store.transaction():
+        for day in body.days:
+            fc = DayForecast(body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary))
+            result = _apply(
+                principal, store, session_id, "set_consensus", day.rationale, forecast=fc
+            )
+    assert result is not None  # days has at least one item (min_length=1)
+    return result
+
+
+@router.post("/sessions/{session_id}/warning", response_model=StepResult)
+def warning(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: WarningIn,
+) -> StepResult:
+    """The regional narrative and the warning proposal per city (chair, province coordinator)."""
+    return _apply(
+        principal,
+        store,
+        session_id,
+        "set_warning",
+        body.reason,
+        narrative=body.narrative,
+        levels=body.levels,
+    )
+
+
+class ReportDraft(BaseModel):
+    session_id: str
+    version: int
+    state: str
+    reports: dict[str, str] = Field(description="SHA-256 of the stored opinion per language.")
+
+
+@router.post("/sessions/{session_id}/report", response_model=ReportDraft)
+def report_draft(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> ReportDraft:
+    """Render the consultation opinion (zh, en) and store it by hash (chair, province)."""
+    _check(store, principal, "draft_report", session_id)
+    try:
+        with store.transaction():
+            s, hashes = service.draft_report(
+                store, session_id, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(
+                store.con, principal, "consultation.draft_report", session_id, None, {**hashes}
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return ReportDraft(session_id=s.session_id, version=s.version, state=s.state, reports=hashes)
+
+
+@router.post("/sessions/{session_id}/sign", response_model=StepResult)
+def sign(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> StepResult:
+    """Sign and issue the drafted report (the chair only); immutable from here on."""
+    _check(store, principal, "sign", session_id)
+    try:
+        with store.transaction():
+            s = service.sign_report(store, session_id, principal.name or "-", datetime.now(UTC))
+            accounts.audit(
+                store.con,
+                principal,
+                "consultation.sign",
+                session_id,
+                None,
+                {"report": s.report_hash},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+@router.get(
+    "/reports/{sha256}", response_class=Response, responses={200: {"content": {"text/html": {}}}}
+)
+def report_file(
+    _: RestrictedReader, store: RequestStore, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+) -> Response:
+    """A stored report, byte for byte as first stored (signed-in users)."""
+    try:
+        media_type, content = store_consultation.report(store, sha256)
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
+
+
+class ScheduleIn(BaseModel):
+    kind: Literal["monthly", "routine", "episode", "ad_hoc"]
+    session_date: date = Field(description="Session date, China Standard Time 会商日期.")
+    deadline: datetime = Field(description="Submission deadline (ISO 8601 with offset) 提交截止.")
+    host_city: int | None = None
+
+
+class GuidanceDay(BaseModel):
+    city: int
+    lead_day: int = Field(ge=1, le=7)
+    aqi_low: int = Field(ge=0, le=500)
+    aqi_high: int = Field(ge=0, le=500)
+    primary: list[str] = Field(default_factory=list, max_length=3)
+
+
+class OpenIn(BaseModel):
+    """The input snapshot frozen for the session, or none with the reason "no model guidance"."""
+
+    model_name: str | None = Field(default=None, max_length=40, examples=["CDAQS"])
+    model_version: str = Field(default="", max_length=40)
+    model_issued_at: datetime | None = None
+    observation_cutoff: datetime | None = None
+    met_forecasts: list[str] = Field(default_factory=list, max_length=20)
+    guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
+
+
+class AmendIn(BaseModel):
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why the issued report changes 修订理由."
+    )
+    changes: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7)
+
+
+@router.post("/sessions", response_model=StepResult)
+def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn) -> StepResult:
+    """Schedule a session; its chair comes from the rota (chair of that date, province)."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to schedule a consultation")
+    try:
+        chair = service.chair_for(store, body.session_date)
+    except (KeyError, FileNotFoundError):
+        raise _not_found(f"no chair rota for {body.session_date} 无该日期的轮值表") from None
+    reason = consultation_denial(
+        principal, store_consultation.roles_of(store, principal.name), "schedule", chair
+    )
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+    now = datetime.now(UTC)
+    with store.transaction():
+        s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-", now,
+                                     host_city=body.host_city)  # fmt: skip
+        accounts.audit(
+            store.con, principal, "consultation.schedule", s.session_id, chair, {"kind": body.kind}
+        )
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
+
+
+def _day(g: GuidanceDay) -> DayForecast:
+    return DayForecast(g.city, g.lead_day, g.aqi_low, g.aqi_high, tuple(g.primary))
+
+
+@router.post("/sessions/{session_id}/open", response_model=StepResult)
+def open_submissions(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: OpenIn,
+) -> StepResult:
+    """Open collection with the frozen input snapshot (chair, province)."""
+    if body.model_name is None:
+        return _apply(principal, store, session_id, "open_submissions", "no model guidance")
+    if body.model_issued_at is None or body.observation_cutoff is None:
+        raise ProblemError(
+            422,
+            "a snapshot needs model_issued_at and observation_cutoff 快照须含起报时间和观测截止",
+        )
+    snapshot = InputSnapshot(
+        body.model_name, body.model_version, body.model_issued_at, body.observation_cutoff,
+        tuple(body.met_forecasts), tuple(_day(g) for g in body.guidance),
+    )  # fmt: skip
+    return _apply(principal, store, session_id, "open_submissions", "", snapshot=snapshot)
+
+
+@router.post("/sessions/{session_id}/amend", response_model=StepResult)
+def amend(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: AmendIn,
+) -> StepResult:
+    """Supersede the issued version with a new one in report_draft (chair, province)."""
+    return _apply(
+        principal, store, session_id, "amend", body.reason, changes=[_day(g) for g in body.changes]
+    )
+
+
+class Verification(BaseModel):
+    session_id: str
+    version: int
+    observed_days: int
+    consensus: dict[str, float | None]
+    cities: dict[str, dict[str, float | None]]
+    models: dict[str, dict[str, float | None]]
+    lift: dict[str, dict[str, float | None]]
+
+
+@router.get("/sessions/{session_id}/verification", response_model=Verification)
+def verification(
+    _: RestrictedReader,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    version: int | None = None,
+) -> Verification:
+    """Scores against the observed city daily AQI: cities, consensus, model; the consensus lift."""
+    try:
+        return Verification(**service.verification(store, session_id, version))
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+
+
+class DecisionIn(BaseModel):
+    city: int
+    level: Literal["none", "yellow", "orange", "red"]
+    start: datetime = Field(description="When the city starts its warning (ISO 8601 with offset).")
+    override_reason: str = Field(
+        default="", max_length=2000, description="Needed when later or lower 理由."
+    )
+
+
+class DecisionOut(BaseModel):
+    city: int
+    recommended: str
+    recommended_start: datetime
+    level: str
+    start: datetime
+    override_reason: str
+
+
+@router.post("/sessions/{session_id}/decisions", response_model=DecisionOut)
+def decide(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: DecisionIn,
+) -> DecisionOut:
+    """A city's own warning decision on the recommendation (that city's approver): earlier or
+    higher always; later or lower only with an override reason, recorded and shown."""
+    _check(store, principal, "city_ack", session_id, body.city)
+    try:
+        with store.transaction():
+            row = service.city_decision(store, session_id, body.city, body.level, body.start, body.override_reason,
+                                        principal.name or "-", datetime.now(UTC))  # fmt: skip
+            accounts.audit(store.con, principal, "consultation.city_ack", session_id, body.city,
+                           {"level": body.level, "override_reason": body.override_reason})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return DecisionOut(**{k: row[k] for k in DecisionOut.model_fields})

@@ -1,0 +1,69 @@
+"""``ecobasin consultation``: the rota, scheduling, hand-overs and the session view."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from ecobasin.cli import app
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("ECOBASIN_DB", "ECOBASIN_REGION", "ECOBASIN_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, ["consultation", *[str(a) for a in args]])
+
+
+def test_schedule_takes_the_chair_from_the_rota_and_the_handover(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    first = run("schedule", "monthly", "2026-02-02", "--as", "prov", "--db", db)
+    assert first.exit_code == 0, first.output
+    assert "2026-02-02-monthly-1" in first.output and "510100" in first.output
+    refused = run("handover", "2026-02-10", "511400", "--reason", " ", "--as", "prov", "--db", db)
+    assert refused.exit_code == 1 and "reason is required" in refused.output
+    assert (
+        run(
+            "handover", "2026-02-10", "511400", "--reason", "会议", "--as", "prov", "--db", db
+        ).exit_code
+        == 0
+    )
+    second = run("schedule", "episode", "2026-02-12", "--as", "prov", "--db", db)
+    assert "chair 主席 511400" in second.output
+    shown = run("show", "2026-02-12-episode-1", "--lang", "en", "--db", db)
+    view = json.loads(shown.stdout)
+    assert (
+        view["chair_name"] == "Meishan"
+        and view["state"] == "scheduled"
+        and len(view["table"]) == 56
+    )
+    listed = run("list", "--db", db)
+    assert "2026-02-12-episode-1" in listed.output and "2026-02-02-monthly-1" in listed.output
+    assert "2026-02-10: 511400" in run("rota", "--db", db).output
+
+
+def test_bad_input_is_refused_with_the_reason(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    bad_kind = run("schedule", "weekly", "2026-02-02", "--as", "p", "--db", db)
+    assert bad_kind.exit_code == 1 and "kind must be one of" in bad_kind.output
+    bad_date = run("schedule", "monthly", "2026-13-02", "--as", "p", "--db", db)
+    assert bad_date.exit_code == 1 and "not YYYY-MM-DD" in bad_date.output
+    no_rota = run("schedule", "monthly", "2031-01-02", "--as", "p", "--db", db)
+    assert no_rota.exit_code == 1
+    assert run("show", "nope", "--db", db).exit_code == 1
+
+
+def test_grant_checks_the_role_and_the_city(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    assert run("grant", "dy", "city_forecaster", "--as", "admin", "--db", db).exit_code == 1
+    assert "unknown role" in run("grant", "dy", "chair", "--as", "admin", "--db", db).output
+    done = run("grant", "dy", "city_forecaster", "--city", "510600", "--as", "admin", "--db", db)
+    assert done.exit_code == 0 and "city_forecaster of 510600" in done.output

@@ -1,0 +1,179 @@
+"""The consultation service on a real DuckDB file: every step stored, issued versions immutable."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from ecobasin.services import consultation as service
+from ecobasin.store import consultation as store_consultation
+from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import (
+    ConsultationError,
+    DayForecast,
+    InputSnapshot,
+    Observed,
+    Submission,
+)
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 2, 2, 9, 0, tzinfo=CST)
+CHENGDU, DEYANG, MEISHAN = 510100, 510600, 511400
+CITIES = (CHENGDU, DEYANG)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store(tmp_path / "store.duckdb")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def fc(city: int, day: int, low: int = 60) -> DayForecast:
+    return DayForecast(city, day, low, low + 30, ("PM2.5",))
+
+
+def issued_session(store: Store) -> str:
+    s = service.schedule_session(
+        store, "monthly", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0, CITIES
+    )
+    sid = s.session_id
+    snap = InputSnapshot(
+        "CDAQS",
+        "2026.1",
+        T0 - timedelta(hours=8),
+        T0,
+        (),
+        tuple(fc(c, d) for c in CITIES for d in range(1, 8)),
+    )
+    service.act(store, sid, "open_submissions", "chair", T0, snapshot=snap)
+    for c in CITIES:
+        for d in range(1, 8):
+            low = 160 if (c, d) == (DEYANG, 1) else 60
+            at = T0 + timedelta(hours=2, minutes=30) if c == DEYANG else T0  # Deyang is late
+            sub = Submission(fc(c, d, low), f"fc{c}", at)
+            service.act(store, sid, "submit", f"fc{c}", at, submission=sub)
+    service.act(store, sid, "close_submissions", "chair", T0 + timedelta(hours=3))
+    s = service.act(store, sid, "start_session", "chair", T0 + timedelta(hours=3))
+    for item in s.divergences:
+        service.act(
+            store, sid, "resolve", "chair", T0, "德阳工业源", key=item.key, resolution="adjust_city"
+        )
+    for c in CITIES:
+        for d in range(1, 8):
+            service.act(store, sid, "set_consensus", "chair", T0, forecast=fc(c, d))
+    service.act(store, sid, "set_warning", "chair", T0, narrative="良", levels={})
+    service.act(store, sid, "conclude", "chair", T0)
+    service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+    service.act(store, sid, "sign", "chair", T0 + timedelta(hours=4), report_hash="d" * 64)
+    return sid
+
+
+def test_a_session_survives_a_reopen_with_its_audit(store: Store, tmp_path: Path) -> None:
+    sid = issued_session(store)
+    before = store_consultation.load(store, sid)
+    store.close()
+    with Store(tmp_path / "store.duckdb") as reopened:
+        after = store_consultation.load(reopened, sid)
+        rows = reopened.con.execute(
+            "SELECT count(*), count(DISTINCT event) FROM consultation_audit WHERE session_id = ?",
+            [sid],
+        ).fetchone()
+    assert after == before and after.state == "issued"
+    assert rows == (len(before.audit), 11)
+    assert stat.S_IMODE(os.stat(tmp_path / "store.duckdb").st_mode) == 0o600
+
+
+def test_the_chair_comes_from_the_rota_and_a_recorded_handover(store: Store) -> None:
+    assert service.chair_for(store, date(2026, 2, 20)) == CHENGDU
+    store_consultation.record_handover(
+        store, date(2026, 2, 15), MEISHAN, "成都承办全国会议", "prov", T0
+    )
+    assert service.chair_for(store, date(2026, 2, 20)) == MEISHAN
+    s = service.schedule_session(store, "episode", date(2026, 2, 20), T0, "prov", T0, CITIES)
+    assert s.chair_city == MEISHAN
+    with pytest.raises(ValueError, match="reason is required"):
+        store_consultation.record_handover(store, date(2026, 2, 16), DEYANG, " ", "prov", T0)
+
+
+def test_an_issued_version_is_never_rewritten_and_amending_adds_a_version(store: Store) -> None:
+    sid = issued_session(store)
+    issued = store_consultation.load(store, sid)
+    edited = issued.__class__(**{**issued.__dict__, "narrative": "改过的"})
+    with pytest.raises(store_consultation.ImmutableSessionError, match="amend it instead"):
+        store_consultation.save(store, edited, T0)
+    with pytest.raises(ConsultationError, match="not allowed in state issued"):
+        service.act(store, sid, "set_consensus", "chair", T0, forecast=fc(CHENGDU, 1, 100))
+    new = service.act(
+        store,
+        sid,
+        "amend",
+        "prov",
+        T0 + timedelta(days=1),
+        "模式更新",
+        changes=[fc(CHENGDU, 2, 100)],
+    )
+    assert (new.version, new.state, new.supersedes) == (2, "report_draft", f"{sid}/v1")
+    old = store_consultation.load(store, sid, 1)
+    assert old.state == "superseded" and old.consensus == issued.consensus
+    assert service.list_view(store)[0]["version"] == 2
+
+
+def test_views_are_bilingual_and_mark_late_and_firm_days(store: Store) -> None:
+    sid = issued_session(store)
+    zh, en = service.session_view(store, sid, "zh"), service.session_view(store, sid, "en")
+    assert zh["chair_name"] == "成都市" and en["chair_name"] == "Chengdu"
+    assert [row["firm"] for row in zh["table"][:7]] == [True] * 3 + [False] * 4
+    late = {row["city"]: row["late"] for row in zh["table"] if row["lead_day"] == 1}
+    assert late == {CHENGDU: False, DEYANG: True}  # deadline 11:00, Deyang sent at 11:30
+    assert {w["label"] for w in zh["warning"]} == {"无预警"} and {
+        w["label"] for w in en["warning"]
+    } == {"no warning"}
+    assert zh["divergences"][0]["rationale"] == "德阳工业源"
+
+
+def test_prefill_takes_the_frozen_guidance_then_the_citys_own(store: Store) -> None:
+    s = service.schedule_session(store, "routine", date(2026, 2, 3), T0, "prov", T0, CITIES)
+    snap = InputSnapshot("CDAQS", "1", T0, T0, (), (fc(CHENGDU, 1, 80),))
+    service.act(store, s.session_id, "open_submissions", "chair", T0, snapshot=snap)
+    service.act(
+        store, s.session_id, "submit", "fc", T0, submission=Submission(fc(CHENGDU, 2, 40), "fc", T0)
+    )
+    rows = service.prefill(store, s.session_id, CHENGDU)
+    assert [(r["lead_day"], r.get("aqi_low")) for r in rows[:3]] == [(1, 80), (2, 40), (3, None)]
+
+
+def test_reports_are_stored_once_under_their_hash(store: Store) -> None:
+    sid = issued_session(store)
+    s = store_consultation.load(store, sid)
+    digest = store_consultation.store_report(
+        store, s, "opinion", "zh", "text/html", "<p>会商</p>".encode(), T0
+    )
+    again = store_consultation.store_report(
+        store, s, "opinion", "zh", "text/html", "<p>会商</p>".encode(), T0
+    )
+    assert digest == again and len(digest) == 64
+    assert store_consultation.report(store, digest) == ("text/html", "<p>会商</p>".encode())
+    with pytest.raises(LookupError, match="无此报告"):
+        store_consultation.report(store, "0" * 64)
+
+
+def test_verification_scores_cities_consensus_and_model_alike(store: Store) -> None:
+    sid = issued_session(store)
+    nothing = service.verification(store, sid)  # no city daily AQI stored yet: nothing final
+    assert nothing["observed_days"] == 0 and nothing["consensus"]["range_hit"] is None
+    observed = {(CHENGDU, 1): Observed(75, ("PM2.5",)), (DEYANG, 1): Observed(175, ("PM2.5",))}
+    result = service.verification(store, sid, observed=observed)
+    # consensus 60-90 both: Chengdu hit, Deyang miss (0.5); cities 60-90 and 160-190 both hit (1.0)
+    assert result["consensus"]["range_hit"] == 0.5
+    assert result["cities"][str(DEYANG)]["range_hit"] == 1.0
+    assert result["models"]["CDAQS"]["range_hit"] == 0.5
+    assert result["lift"]["range_hit"] == {
+        "consensus": 0.5,
+        "minus_mean_city": -0.5,
+        "minus_best_model": 0.0,
+    }
