@@ -876,6 +876,18 @@ def account_kind(where: Connection, account_id: str) -> str | None:
     return str(found[0][0]) if found else None
 
 
+def holder_key_account(where: Connection, holder_key: str) -> str | None:
+    """The account whose holder key ``holder_key`` is; None for a key nobody holds."""
+    row = (
+        _con(where)
+        .execute(
+            "SELECT account_id FROM ledger_holder_keys WHERE key_sha256 = ?", [_sha256(holder_key)]
+        )
+        .fetchone()
+    )
+    return None if row is None else str(row[0])
+
+
 def issue_holder_key(store: Store, account_id: str) -> str:
     """A new holder key of ``account_id`` (returned once; only its SHA-256 is kept; an
     earlier key stops working). The holder's app signs consents with it.

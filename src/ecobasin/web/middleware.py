@@ -63,6 +63,11 @@ class BodyTooLargeError(Exception):
     """The body passed ``max_body_bytes`` while it was being read."""
 
 
+#: Routes an account holder's app calls with its holder key (``X-Holder-Key``) instead of a
+#: user's credentials.
+HOLDER_ROUTES = frozenset({"/api/v1/ledger/consents"})
+
+
 def _header(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope.get("headers", ()) if key == name]
 
@@ -141,6 +146,9 @@ class RequestGuard:
         from ecobasin.web.security import deps  # late: the security package imports web
 
         request = Request(scope)
+        holder_key = request.headers.get("x-holder-key")
+        if holder_key and scope["path"] in HOLDER_ROUTES:
+            return await self._unknown_holder(scope, holder_key)
         if not request.headers.get("authorization") and not request.cookies.get(
             deps.SESSION_COOKIE
         ):
@@ -157,6 +165,21 @@ class RequestGuard:
         if not principal.authenticated:
             ended = deps.unauthorized("the session has ended; sign in again")
             return self._from_error(scope, ended)
+        return None
+
+    async def _unknown_holder(self, scope: Scope, holder_key: str) -> Any:
+        """401 unless ``holder_key`` is an account holder's key (the holder's app has no user
+        account: its key is its credential, checked again with the account by the route)."""
+        from ecobasin.store import ledger as store_ledger
+        from ecobasin.web.security import deps
+
+        cursor = scope["app"].state.store.cursor()
+        try:
+            account = await run_in_threadpool(store_ledger.holder_key_account, cursor, holder_key)
+        finally:
+            cursor.close()
+        if account is None:
+            return self._from_error(scope, deps.unauthorized("unknown holder key"))
         return None
 
     async def _run_capped(self, scope: Scope, receive: Receive, send: Send) -> None:
