@@ -152,3 +152,24 @@ def test_map_layer_and_station_months(client: TestClient) -> None:
     missing = client.get("/api/v1/noise/stations/NOPE/months", params={"year": 2026})
     assert missing.status_code == 404
     assert json.loads(missing.text)["status"] == 404
+
+
+def test_noise_pages_render_without_inline_script(client: TestClient) -> None:
+    overview = client.get("/", params={"lang": "en"})
+    assert overview.status_code == 200
+    assert 'value="noise"' in overview.text and 'id="noise-legend"' in overview.text
+    # the legend says each thing in Chinese and English, whatever the page language
+    assert "夜间超标 Night over the limit" in overview.text
+    assert "2 类 Class 2" in overview.text
+    page = client.get("/noise")
+    assert page.status_code == 200 and '<option value="2026" selected>' in page.text
+    station = client.get("/noise/station/NZ1")
+    assert station.status_code == 200
+    assert 'data-latest-day="2026-03-02"' in station.text and "65 dB(A)" in station.text
+    assert client.get("/noise/station/NOPE").status_code == 404
+    for response in (overview, page, station):
+        assert "script-src" in response.headers["content-security-policy"]
+        assert (
+            "unsafe-inline"
+            not in response.headers["content-security-policy"].split("script-src")[1].split(";")[0]
+        )
