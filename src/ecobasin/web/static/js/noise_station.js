@@ -52,6 +52,7 @@ function fillEvents(p) {
     fmt(e.LMx, 1),
     e.LMx === null ? "" : fmt(p.night_lmax_limit),
   ]);
+  for (const row of table.tBodies[0].rows) for (const cell of [...row.cells].slice(1)) cell.className = "num";
   table.dataset.events = String(p.lmax_events.length);
   table.dataset.ready = "true";
 }
