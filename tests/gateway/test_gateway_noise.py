@@ -117,3 +117,8 @@ def test_gateway_hours_refresh_the_stored_noise_products(
     [rate] = query(noise_store, "SELECT * FROM noise_rates").to_dict("records")
     assert (rate["month"], rate["day_compliant"], rate["night_valid"]) == ("2026-07", 1, 1)
     assert rate["night_compliant"] == 0
+    # and the night alarms (GB 3096 night limit 50): the nights of 06-30 and of 07-01
+    alarms = query(
+        noise_store, "SELECT parameter, periods, peak FROM alarms WHERE kind = 'over_limit'"
+    )
+    assert sorted(alarms.itertuples(index=False, name=None)) == [("Leq", 2, 52.0), ("Leq", 6, 52.0)]

@@ -62,8 +62,9 @@ class LiveRefresh:
         )
         try:
             refresh_air_quality(store, touched)
-            refresh_alarms(store, sites, start, end)
+            # before the alarms: they judge the hourly noise values computed from minutes
             refresh_noise_products(store, sites, start, end)  # ignores non-noise sites
+            refresh_alarms(store, sites, start, end)
         except Exception:  # a failed refresh must not stop the gateway; the next one retries
             log.exception("refresh after a gateway write failed (sites %s)", ", ".join(sites))
             self._sites.update(sites)
