@@ -309,7 +309,7 @@ def annual_report(store: Store, year: int, city_code: int | None = None) -> list
     noise brief §2.9, §6.4): functional-zone day/night compliance overall and per GB 3096 class
     (station-days of automatic stations, marked 自动), the HJ 640 regional and traffic survey
     means with grades, and the complaints by source type with their shares [%]."""
-    cities = store.execute("SELECT code, name_zh, name_en FROM cities ORDER BY code")
+    cities = noise_store.city_names(store)
     classes = noise_store.class_counts(store, year, city_code)
     start = pd.Timestamp(f"{year}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
     end = pd.Timestamp(f"{year + 1}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
@@ -440,8 +440,8 @@ def map_layer(store: Store) -> dict[str, Any]:
                 "night_pass": None if day is None else _bool(day["night_pass"]),
             }
         )
-    last = store.execute("SELECT max(time) AS t FROM noise_complaints")["t"].iloc[0]
-    month = None if pd.isna(last) else f"{pd.Timestamp(last).tz_convert('Asia/Shanghai'):%Y-%m}"
+    last = noise_complaints.latest_time(store)
+    month = None if last is None else f"{last.tz_convert('Asia/Shanghai'):%Y-%m}"
     return {
         "zones": {"type": "FeatureCollection", "features": features},
         "stations": stations,

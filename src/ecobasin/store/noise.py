@@ -22,14 +22,17 @@ __all__ = [
     "SURVEYS",
     "SurveyImport",
     "city_codes",
+    "city_names",
     "class_counts",
     "daily",
     "import_survey_csv",
     "latest_daily",
     "quarter_counts",
+    "rate_years",
     "rates",
     "replace_daily",
     "replace_rates",
+    "station_day_span",
     "station_months",
     "survey_rows",
     "upsert_surveys",
@@ -334,3 +337,24 @@ def latest_daily(store: Store) -> pd.DataFrame:
         "ORDER BY (day_pass IS NOT NULL AND night_pass IS NOT NULL) DESC, day DESC) = 1 "
         "ORDER BY site_id"
     )
+
+
+def rate_years(con: Any) -> list[int]:
+    """CST years with stored monthly rates, newest first (a DuckDB connection or cursor)."""
+    rows = con.execute(
+        "SELECT DISTINCT CAST(left(month, 4) AS INTEGER) FROM noise_rates ORDER BY 1 DESC"
+    ).fetchall()
+    return [int(y) for (y,) in rows]
+
+
+def station_day_span(con: Any, site_id: str) -> tuple[Any, Any]:
+    """(first, latest) CST day with a stored station-day verdict; (None, None) without."""
+    row = con.execute(
+        "SELECT min(day), max(day) FROM noise_daily WHERE site_id = ?", [site_id]
+    ).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def city_names(store: Store) -> pd.DataFrame:
+    """Code and names of the catalog's cities, by code."""
+    return store.execute("SELECT code, name_zh, name_en FROM cities ORDER BY code")

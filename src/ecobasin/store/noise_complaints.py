@@ -39,6 +39,8 @@ __all__ = [
     "ComplaintImport",
     "complaints",
     "import_complaints_csv",
+    "latest_time",
+    "place",
     "store_complaints",
 ]
 
@@ -262,3 +264,9 @@ def complaints(
     if end is not None:
         sql, params = sql + " AND time < ?", [*params, end.to_pydatetime()]
     return store.execute(sql + " ORDER BY time DESC, complaint_id", params)
+
+
+def latest_time(store: Store) -> pd.Timestamp | None:
+    """The time of the newest stored complaint (UTC), None without complaints."""
+    last = store.execute("SELECT max(time) AS t FROM noise_complaints")["t"].iloc[0]
+    return None if pd.isna(last) else pd.Timestamp(last)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ecobasin.standards.noise_tables import noise_rules
+from ecobasin.store import noise as noise_store
 from ecobasin.store import queries
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.models import Lang
@@ -67,17 +68,10 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     return response
 
 
-def _years(cursor: Any) -> list[int]:
-    rows = cursor.execute(
-        "SELECT DISTINCT CAST(left(month, 4) AS INTEGER) FROM noise_rates ORDER BY 1 DESC"
-    ).fetchall()
-    return [int(y) for (y,) in rows]
-
-
 @router.get("/noise", response_class=HTMLResponse)
 def noise_page(request: Request, cursor: CursorDep) -> HTMLResponse:
     """Compliance per city by month (day and night) and the survey grades of a year."""
-    years = _years(cursor)
+    years = noise_store.rate_years(cursor)
     asked = request.query_params.get("year", "")
     year = int(asked) if asked.isdigit() and int(asked) in years else (years[0] if years else None)
     return _render(
@@ -111,9 +105,7 @@ def noise_station_page(request: Request, site_id: str, cursor: CursorDep) -> HTM
     if station is None:
         message = f"没有声环境自动站 {site_id} · no noise station {site_id}"
         return _render(request, "notfound.html", status_code=404, page="", message=message)
-    first, latest = cursor.execute(
-        "SELECT min(day), max(day) FROM noise_daily WHERE site_id = ?", [site_id]
-    ).fetchone() or (None, None)
+    first, latest = noise_store.station_day_span(cursor, site_id)
     limits = next((z for z in zone_classes() if z["zone_class"] == station["zone_class"]), None)
     return _render(
         request,
