@@ -72,3 +72,22 @@ def test_csv_import_refreshes_noise_products_and_the_annual_report(tmp_path: Pat
     assert report.exit_code == 0, report.output
     chengdu = next(c for c in json.loads(report.stdout)["items"] if c["city_code"] == 510100)
     assert chengdu["zone_compliance"]["night_valid"] == 1 and chengdu["complaints"] == 0
+
+
+def test_complaints_import_reports_counts_and_fails_clearly_on_a_non_csv(tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    good = tmp_path / "complaints.csv"
+    good.write_text(
+        "complaint_id,time,city,lon,lat,source_type\n"
+        "C1,2026-03-01 21:10,成都,104.05,30.65,社会生活\n"
+        "C2,2026-03-01 21:10,成都,104.05,30.65,loud music\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(app, ["noise", "complaints-import", str(good), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    assert "1 stored" in done.output and "1 kept aside" in done.output
+    binary = tmp_path / "complaints.xlsx"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x00 not a csv \xff")
+    bad = runner.invoke(app, ["noise", "complaints-import", str(binary), "--db", str(db)])
+    assert bad.exit_code == 1 and "complaints.xlsx" in bad.output

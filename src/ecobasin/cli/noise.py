@@ -86,7 +86,10 @@ def complaints_import(
     if not file.exists():
         raise fail(f"{file} does not exist")
     with open_store(settings(db, region)) as store:
-        result = noise_complaints.import_complaints_csv(store, file)
+        try:
+            result = noise_complaints.import_complaints_csv(store, file)
+        except (ValueError, UnicodeDecodeError) as error:  # not a CSV at all (pandas ParserError)
+            raise fail(f"{file}: {error}") from None
     console.print(
         f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
         f"{result.rejected} kept aside 另存, {result.case_candidates} case candidates 可立案 "
