@@ -5,6 +5,7 @@ the hour-ending instant; all over a real TCP socket into a real DuckDB file."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from gateway_helpers import Client, Running, add_device, query, upload
 
 from ecobasin import catalog
 from ecobasin.gateway import GatewayConfig
+from ecobasin.jobs.live import LiveRefresh
 from ecobasin.store import Store
 
 
@@ -81,3 +83,42 @@ def test_impossible_noise_level_is_kept_aside(noise_gateway: Running, noise_stor
     )
     assert len(kept) == 1
     assert "LA-Rtd" in str(kept["record_ref"].iloc[0]) and "20–140" in str(kept["reason"].iloc[0])
+
+
+def test_gateway_hours_refresh_the_stored_noise_products(
+    noise_store: Store, tmp_path: Path
+) -> None:
+    """The refresh after gateway writes (jobs.live) fills noise_daily and noise_rates."""
+    noise_store.upsert_sites(
+        pd.DataFrame([{"site_id": "NZ-5101-001", "kind": "noise_station", "level": "city",
+                       "city_code": 510100, "name_zh": None, "name_en": None, "lon": None,
+                       "lat": None, "attributes": {"zone_class": "2"}}]),
+        source="test",
+    )  # fmt: skip
+    refresh = LiveRefresh(every=3600.0)
+    config = GatewayConfig(port=0, raw_log=tmp_path / "raw", idle_timeout=30.0, write_delay=0.05)
+    server = Running(noise_store, config, after_write=refresh)
+    try:
+        client = Client(server.port)
+        # the CST day 2026-07-01: DataTime 00:00 … 23:00 are the hours labelled 01:00 … 24:00
+        for hour in range(24):
+            level = "58.0" if 6 <= hour < 22 else "52.0"  # class 2: day 60 passes, night 50 fails
+            client.send(upload(mn="NOISE1", ST="23", cn="2061", qn=f"20260701{hour:02d}0000001",
+                               data_time=f"20260701{hour:02d}0000", cp={"Leq-Data": level}))  # fmt: skip
+        assert len(client.replies(24)) == 24
+        server.flush()
+    finally:
+        server.stop()
+    refresh.flush(noise_store)
+    daily = query(noise_store, "SELECT day, ld, ln, day_pass, night_pass FROM noise_daily")
+    assert daily.to_dict("records") == [
+        {"day": date(2026, 7, 1), "ld": 58.0, "ln": 52.0, "day_pass": True, "night_pass": False}
+    ]
+    [rate] = query(noise_store, "SELECT * FROM noise_rates").to_dict("records")
+    assert (rate["month"], rate["day_compliant"], rate["night_valid"]) == ("2026-07", 1, 1)
+    assert rate["night_compliant"] == 0
+    # and the night alarms (GB 3096 night limit 50): the nights of 06-30 and of 07-01
+    alarms = query(
+        noise_store, "SELECT parameter, periods, peak FROM alarms WHERE kind = 'over_limit'"
+    )
+    assert sorted(alarms.itertuples(index=False, name=None)) == [("Leq", 2, 52.0), ("Leq", 6, 52.0)]

@@ -33,6 +33,13 @@ def test_demo_noise_gives_every_product(tmp_path: Path) -> None:
         regional = service.survey_results(store, "regional", 2025, "day")
         traffic = service.survey_results(store, "traffic", 2025, "day")
         assert len(regional) == len(traffic) == 8
+        # a month of complaints, mostly social life, some beside a station (case candidates)
+        assert counts["complaints"] == 60 + 7 * 15 and 0 < counts["case_candidates"] < 40
+        december = service.complaint_items(store, month="2025-12")
+        assert len(december) == 60 + 7 * 15
+        social = sum(c["source_type"] == "social_life" for c in december) / len(december)
+        assert 0.55 < social < 0.8
+        assert all(c["measurement"] is not None for c in december if c["case_candidate"])
         assert all(
             r["grade_zh"] in ("一级", "二级", "三级", "四级", "五级") for r in regional + traffic
         )

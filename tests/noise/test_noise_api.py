@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_noise_store import REGIONAL, _hours, _station
+from test_noise_store import REGIONAL, YEAR_2026, _hours, _station
 
 from ecobasin import catalog
+from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
 from ecobasin.web.app import create_app
@@ -31,6 +32,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         lmx = _hours("NZ1", "2026-03-01", 70.0, 58.0).assign(parameter="LMx")
         lmx.loc[2, "value"] = 63.0  # 03:00, a night event over 45 + 15
         store.write_observations(pd.concat([hours, lmx]), store.begin_batch("test", "hours"))
+        refresh_noise_products(store, ["NZ1"], *YEAR_2026)
     with TestClient(create_app(Path(folder / "noise.duckdb"))) as test_client:
         yield test_client
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_noise_store import REGIONAL
+import pandas as pd
+from test_noise_store import REGIONAL, _station
 from typer.testing import CliRunner
 
 from ecobasin.cli import app
+from ecobasin.store import Store
 
 
 def test_import_then_survey_results_as_json(tmp_path: Path) -> None:
@@ -39,3 +41,53 @@ def test_bad_arguments_fail_clearly(tmp_path: Path) -> None:
         app, ["noise", "survey-import", str(tmp_path / "x.csv"), "--survey", "air", "--db", str(db)]
     )
     assert wrong.exit_code == 1 and "survey must be one of" in wrong.output
+
+
+def test_csv_import_refreshes_noise_products_and_the_annual_report(tmp_path: Path) -> None:
+    """`ecobasin import csv` of a station's hours fills noise_daily/noise_rates, like the AQI."""
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        _station(store, "NZ1", "2")  # 60 / 50
+    hours = pd.date_range("2026-07-01T01:00", periods=24, freq="h")  # CST hour ends
+    rows = [
+        f"NZ1,Leq,{t:%Y-%m-%d %H:%M},{58.0 if 7 <= (t.hour or 24) <= 22 else 51.0}" for t in hours
+    ]
+    tidy = tmp_path / "hours.csv"
+    tidy.write_text("site,parameter,time,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    done = runner.invoke(app, ["import", "csv", str(tidy), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    shown = runner.invoke(
+        app, ["noise", "compliance", "--year", "2026", "--format", "json", "--db", str(db)]
+    )
+    assert shown.exit_code == 0, shown.output
+    [month] = json.loads(shown.stdout)["items"]
+    assert (month["period"], month["day_rate_pct"], month["night_rate_pct"]) == (
+        "2026-07",
+        100.0,
+        0.0,
+    )
+    report = runner.invoke(app, ["noise", "annual-report", "--year", "2026", "--db", str(db)])
+    assert report.exit_code == 0, report.output
+    chengdu = next(c for c in json.loads(report.stdout)["items"] if c["city_code"] == 510100)
+    assert chengdu["zone_compliance"]["night_valid"] == 1 and chengdu["complaints"] == 0
+
+
+def test_complaints_import_reports_counts_and_fails_clearly_on_a_non_csv(tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    good = tmp_path / "complaints.csv"
+    good.write_text(
+        "complaint_id,time,city,lon,lat,source_type\n"
+        "C1,2026-03-01 21:10,成都,104.05,30.65,社会生活\n"
+        "C2,2026-03-01 21:10,成都,104.05,30.65,loud music\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(app, ["noise", "complaints-import", str(good), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    assert "1 stored" in done.output and "1 kept aside" in done.output
+    binary = tmp_path / "complaints.xlsx"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x00 not a csv \xff")
+    bad = runner.invoke(app, ["noise", "complaints-import", str(binary), "--db", str(db)])
+    assert bad.exit_code == 1 and "complaints.xlsx" in bad.output

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ecobasin import catalog
+from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.services import noise as service
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
@@ -22,6 +23,12 @@ REGIONAL = """year,period,grid_id,city,lon,lat,grid_size_m,valid,start_time,Leq,
 2026,day,G006,999999,104.10,30.67,1000,true,2026-05-12T11:40,50.0,,,,,,,生活
 2026,day,G007,510600,104.40,31.13,1000,true,2026-05-12T12:00,49.9,,,,,,,工业
 """
+
+#: The UTC hour ends of the CST year 2026 (labels 2026-01-01 01:00 … 2027-01-01 00:00).
+YEAR_2026 = (
+    pd.Timestamp("2026-01-01T01:00", tz="Asia/Shanghai").tz_convert("UTC"),
+    pd.Timestamp("2027-01-01T00:00", tz="Asia/Shanghai").tz_convert("UTC"),
+)
 
 TRAFFIC = """year,period,segment_id,city,road_name,road_class,length_km,width_m,start_time,Leq
 2026,day,S1,成都,人民南路,主干路,2.4,40,2026-05-13T10:00,71.2
@@ -112,6 +119,8 @@ def test_monthly_station_day_compliance(store: Store) -> None:
         _hours("NZ2", "2026-08-01", 69.0, 54.0),  # pass / pass
     ]
     store.write_observations(pd.concat(frames, ignore_index=True), batch_id=batch)
+    assert service.zone_compliance_rates(store, 2026, "month") == []  # stored, not recomputed
+    refresh_noise_products(store, None, *YEAR_2026)
     rates = {r["period"]: r for r in service.zone_compliance_rates(store, 2026, "month")}
     july = rates["2026-07"]
     assert (july["day_valid"], july["day_compliant"], july["day_rate_pct"]) == (3, 2, 66.7)

@@ -11,7 +11,9 @@ Three kinds of alarm, each an **episode** with a start, an end (NaT while open) 
     counted only when they cover at least ``min_coverage`` (75 %, HJ 212-2017 表C.16-C.18
     notes) of the period: 10-minute values cover 10 min each, 1-minute and real-time readings
     the distinct minutes they fall in. Valid = flag ``N`` or ``T`` or no flag (表8). An hour is
-    labelled by its end (``ecobasin.timebase``); a day is a China Standard Time day.
+    labelled by its end (``ecobasin.timebase``); a day is a China Standard Time day. Noise
+    stations: night hourly Leq over the class's night limit and LMx over it + 15 dB(A), one
+    episode per station and night (:mod:`ecobasin.alarms.noise`, GB 3096-2008).
     Start = the start of the first over-limit period, end = the end of the last; the episode is
     open while no later period of the series has a valid value (at or under the limit).
 ``flag_persistent``
@@ -41,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin.alarms.limits import applicable_limits, limits_at
+from ecobasin.alarms.noise import noise_over_limit_rows
 from ecobasin.catalog.emission import AlarmRules, alarm_rules
 
 __all__ = [
@@ -416,6 +419,7 @@ def evaluate(
         values = basis_values(observations, series_bases(limit_rules), rules)
         episodes = over_limit_episodes(limits_at(values, limit_rules))
         rows += [_over_limit_row(e) for e in episodes.to_dict(orient="records")]
+    rows += noise_over_limit_rows(observations, sites)  # GB 3096 night limits (issue 23)
     flags = flag_episodes(observations, rules)
     rows += [_flag_row(e, rules) for e in flags.to_dict(orient="records")]
     intervals = silence_thresholds(sites, device_intervals or {}, rules)

@@ -29,6 +29,7 @@ from ecobasin.cli.common import (
 from ecobasin.conformance import run_lines
 from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
+from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.services.air import city_assessment, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
@@ -80,7 +81,23 @@ def refresh_after_import(store: Store, report: ImportReport) -> dict[str, Any]:
         f"{result['city_days']:,} city-days ({', '.join(result['rule_sets']) or '-'}) "
         f"in {result['seconds']:.1f} s"
     )
+    _refresh_noise(store, report)
     return result
+
+
+def _refresh_noise(store: Store, report: ImportReport) -> None:
+    """Noise products of the noise stations the import touched (issue 23; others ignored)."""
+    touched = report.touched_frame()
+    if touched.empty:
+        return
+    first, last = min(touched["day"]), max(touched["day"])
+    start = pd.Timestamp(f"{first}T01:00", tz="Asia/Shanghai").tz_convert("UTC")
+    end = pd.Timestamp(f"{last}T01:00", tz="Asia/Shanghai").tz_convert("UTC") + pd.Timedelta(
+        hours=23
+    )
+    done = refresh_noise_products(store, sorted(set(touched["site_id"])), start, end)
+    if done.station_days:
+        console.print(f"[green]noise updated 声环境已更新:[/] {done.station_days:,} station-days")
 
 
 def _check_format(fmt: str) -> None:

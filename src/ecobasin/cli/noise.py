@@ -1,4 +1,5 @@
-"""Noise commands: ``ecobasin noise survey-import|survey|compliance|refresh`` (issue 23).
+"""Noise commands: ``ecobasin noise survey-import|complaints-import|survey|compliance|
+annual-report|refresh`` (issue 23).
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).
@@ -14,9 +15,10 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
-from ecobasin.jobs.noise_quality import refresh_noise_hourly
+from ecobasin.jobs.noise_quality import refresh_noise_hourly, refresh_noise_products
 from ecobasin.services import noise as service
 from ecobasin.store import noise as noise_store
+from ecobasin.store import noise_complaints
 
 __all__ = ["app"]
 
@@ -67,6 +69,47 @@ def survey_import(
     )
 
 
+@app.command("complaints-import")
+def complaints_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Complaints CSV: complaint_id, time (CST), city, lon, lat, source_type "
+            "(social_life/construction/industry/traffic or 社会生活/建筑施工/工业/交通运输), "
+            "description 噪声投诉文件."
+        ),
+    ],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import noise complaints, placed against zones and stations; bad rows kept aside 导入噪声投诉."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    with open_store(settings(db, region)) as store:
+        try:
+            result = noise_complaints.import_complaints_csv(store, file)
+        except (ValueError, UnicodeDecodeError) as error:  # not a CSV at all (pandas ParserError)
+            raise fail(f"{file}: {error}") from None
+    console.print(
+        f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
+        f"{result.rejected} kept aside 另存, {result.case_candidates} case candidates 可立案 "
+        f"(batch {result.batch_id})"
+    )
+
+
+@app.command("annual-report")
+def annual_report(
+    year: Annotated[int, typer.Option(help="Year 年份.")],
+    city: CityOption = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Figures of the national annual noise report per city (JSON) 年度噪声报告数据."""
+    with open_store(settings(db, region), read_only=True) as store:
+        rows = service.annual_report(store, year, city)
+    typer.echo(json.dumps({"year": year, "items": rows}, ensure_ascii=False))
+
+
 @app.command()
 def survey(
     year: Annotated[int, typer.Option(help="Survey year 调查年份.")],
@@ -107,10 +150,15 @@ def refresh(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Hourly Leq/LMx of noise stations from their minute data 由分钟数据计算小时值 (HJ 906-2017 valid data rate)."""
+    """Hourly Leq/LMx from minute data (HJ 906-2017 valid data rate), then the stored station-day
+    verdicts and monthly compliance counts 由分钟数据计算小时值、日评价与月达标统计."""
+    start = pd.Timestamp(f"{year}-01-01T01:00", tz="Asia/Shanghai").tz_convert("UTC")
+    end = pd.Timestamp(f"{year + 1}-01-01T00:00", tz="Asia/Shanghai").tz_convert("UTC")
     with open_store(settings(db, region)) as store:
         result = refresh_noise_hourly(store, year)
+        products = refresh_noise_products(store, None, start, end)
     console.print(
         f"{year}: {result.written} hourly values written 写入, {result.invalid} hours invalid 无效小时 "
-        f"(too few minutes), {result.kept_reported} reported by stations kept 保留站点上报值"
+        f"(too few minutes), {result.kept_reported} reported by stations kept 保留站点上报值; "
+        f"{products.station_days} station-days 站日, {products.city_months} city-months 城市月"
     )

@@ -1,7 +1,9 @@
 """The demo region's noise (issue 23). ILLUSTRATIVE, not official data: functional zones drawn as
 simple rectangles around the eight city centres (not any city's zoning plan), 20 automatic
 stations with a year of generated hourly Leq and LMx (diurnal shape, weekday/weekend, class and
-road proximity, occasional night events), and an annual grid and traffic survey.
+road proximity, occasional night events), an annual grid and traffic survey, and a month
+(December) of noise complaints: social life about 69 % as in Chengdu (noise brief §1), some
+construction and industry complaints close to stations so that case candidates appear.
 
 Levels [dB(A)] are shaped to the GB 3096-2008 class limits so that compliance varies by class
 and hour as in published bulletins (night compliance lower than day).
@@ -15,10 +17,19 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import noise as noise_store
+from ecobasin.store import noise_complaints
 from ecobasin.store.database import Store
 
-__all__ = ["SOURCE", "generate_stations", "generate_zones", "hourly_levels", "install"]
+__all__ = [
+    "SOURCE",
+    "generate_complaints",
+    "generate_stations",
+    "generate_zones",
+    "hourly_levels",
+    "install",
+]
 
 SOURCE = "illustrative demo 示意数据 (not an official zoning plan or measurement)"
 #: (class, Δlon, Δlat of the rectangle's south-west corner, width, height) [°] around a centre.
@@ -34,6 +45,17 @@ _BASE = {"1": (53.5, 44.5), "2": (57.0, 48.0), "3": (61.0, 52.5), "4a": (66.5, 5
 #: Stations per city: Chengdu 6, the other seven cities 2 each (20 in all).
 _PER_CITY = (6, 2, 2, 2, 2, 2, 2, 2)
 _CLASS_CYCLE = ("1", "2", "4a", "3", "2", "4a")
+#: Demo complaint mix (shares of social life, construction, traffic, industry) and counts.
+_COMPLAINT_SHARES = {"social_life": 0.69, "construction": 0.15, "traffic": 0.09, "industry": 0.07}
+_COMPLAINTS_PER_CITY = (60, 15, 15, 15, 15, 15, 15, 15)
+#: [°] a construction/industry complaint lies this close to a station (≈ 100–300 m).
+_NEAR_STATION_DEG = 0.0025
+_DESCRIPTIONS = {
+    "social_life": "广场舞/商铺音响扰民 square dancing or shop loudspeakers",
+    "construction": "夜间施工噪声 night construction",
+    "industry": "厂界设备噪声 plant boundary noise",
+    "traffic": "道路交通噪声 road traffic",
+}
 
 
 def _rectangle(lon: float, lat: float, dx: float, dy: float, w: float, h: float) -> dict[str, Any]:
@@ -161,6 +183,46 @@ def _survey_row(
     }  # fmt: skip
 
 
+def generate_complaints(
+    cities: pd.DataFrame, stations: pd.DataFrame, year: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """A month (December) of complaints per city: social life in the evening and night,
+    half of the construction/industry ones beside a station (case candidates)."""
+    sources = list(_COMPLAINT_SHARES)
+    shares = np.array(list(_COMPLAINT_SHARES.values()))
+    rows = []
+    for (code, lon, lat), n in zip(
+        cities[["code", "lon", "lat"]].itertuples(index=False), _COMPLAINTS_PER_CITY, strict=False
+    ):
+        mine = stations[stations["city_code"] == int(code)]
+        for i in range(n):
+            source = str(rng.choice(sources, p=shares / shares.sum()))
+            day = int(rng.integers(1, 32))
+            hour = int(
+                rng.choice([19, 20, 21, 22, 23, 0, 1])
+                if source != "industry"
+                else rng.integers(0, 24)
+            )
+            x, y = lon + rng.uniform(-0.06, 0.06), lat + rng.uniform(-0.05, 0.05)
+            if source in ("construction", "industry") and i % 2 == 0 and not mine.empty:
+                station = mine.iloc[int(rng.integers(0, len(mine)))]
+                x = station["lon"] + rng.uniform(-_NEAR_STATION_DEG, _NEAR_STATION_DEG)
+                y = station["lat"] + rng.uniform(-_NEAR_STATION_DEG, _NEAR_STATION_DEG)
+            local = pd.Timestamp(year, 12, day, hour, int(rng.integers(0, 60)), tz="Asia/Shanghai")
+            rows.append(
+                {
+                    "complaint_id": f"NC-{code}-{year}12-{i + 1:03d}",
+                    "time": local.tz_convert("UTC"),
+                    "city_code": int(code),
+                    "lon": round(float(x), 5),
+                    "lat": round(float(y), 5),
+                    "source_type": source,
+                    "description": f"{_DESCRIPTIONS[source]}（示意 illustrative）",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def install(store: Store, region: catalog.Region, year: int, seed: int) -> dict[str, int]:
     """Write the illustrative zones, stations, hourly data and surveys; counts of each."""
     cities = region.city_table()
@@ -178,11 +240,19 @@ def install(store: Store, region: catalog.Region, year: int, seed: int) -> dict[
     store.write_observations(hourly, batch_id=batch)
     surveys = _surveys(cities, year, rng, batch)
     noise_store.upsert_surveys(store, surveys)
+    start = pd.Timestamp(f"{year}-01-01T01:00", tz="Asia/Shanghai").tz_convert("UTC")
+    end = pd.Timestamp(f"{year + 1}-01-01T00:00", tz="Asia/Shanghai").tz_convert("UTC")
+    products = refresh_noise_products(store, list(stations["site_id"]), start, end)
+    complaints = generate_complaints(cities, stations, year, rng)
+    candidates = noise_complaints.store_complaints(store, complaints, batch)
     counts = {
         "zones": len(zones),
         "stations": len(stations),
         "hourly_values": len(hourly),
         "survey_rows": len(surveys),
+        "station_days": products.station_days,
+        "complaints": len(complaints),
+        "case_candidates": candidates,
     }
     store.finish_batch(batch, counts)
     return counts

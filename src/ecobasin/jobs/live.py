@@ -12,6 +12,7 @@ import pandas as pd
 
 from ecobasin.jobs.air_quality import refresh_air_quality
 from ecobasin.jobs.alarms import refresh_alarms
+from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import Store
 from ecobasin.timebase import day_of_hour_ending
 
@@ -61,6 +62,8 @@ class LiveRefresh:
         )
         try:
             refresh_air_quality(store, touched)
+            # before the alarms: they judge the hourly noise values computed from minutes
+            refresh_noise_products(store, sites, start, end)  # ignores non-noise sites
             refresh_alarms(store, sites, start, end)
         except Exception:  # a failed refresh must not stop the gateway; the next one retries
             log.exception("refresh after a gateway write failed (sites %s)", ", ".join(sites))

@@ -12,111 +12,70 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ecobasin.standards import noise
+from ecobasin.standards.noise_days import daily_verdicts
 from ecobasin.store import noise as noise_store
+from ecobasin.store import noise_complaints
 from ecobasin.store.database import Store
-from ecobasin.timebase import day_of_hour_ending, local_label
+from ecobasin.store.noise import station_hours, zone_class_of
+from ecobasin.timebase import local_label
 
-__all__ = ["daily_verdicts", "station_days", "survey_results", "zone_compliance_rates"]
-
-
-def _zone_class(attributes: Any) -> str | None:
-    if attributes is None or (isinstance(attributes, float) and np.isnan(attributes)):
-        return None
-    data = json.loads(attributes) if isinstance(attributes, str) else dict(attributes)
-    value = data.get("zone_class")
-    return None if value is None else str(value)
+__all__ = [
+    "annual_report",
+    "complaint_items",
+    "daily_verdicts",
+    "map_layer",
+    "station_days",
+    "station_hours",
+    "station_months",
+    "survey_results",
+    "zone_compliance_rates",
+]
 
 
 def station_days(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
     """Hourly Leq of noise stations in a CST year, one row per station, day and label."""
-    sites = store.sites(kinds=["noise_station"], cities=None if city_code is None else [city_code])
-    if sites.empty:
-        return pd.DataFrame(columns=["site_id", "city_code", "zone_class", "day", "hour", "value"])
     start = pd.Timestamp(f"{year}-01-01T01:00", tz="Asia/Shanghai").tz_convert("UTC")
     end = pd.Timestamp(f"{year + 1}-01-01T00:00", tz="Asia/Shanghai").tz_convert("UTC")
-    obs = store.observations(
-        sites=list(sites["site_id"]), parameters=["Leq"], periods=["1h"], start=start, end=end
-    )
-    obs = obs[obs["value"].notna()].copy()
-    obs["day"] = day_of_hour_ending(obs["time"])
-    hour = local_label(obs["time"]).dt.hour
-    obs["hour"] = hour.where(hour != 0, 24)
-    classes = {
-        s: _zone_class(a) for s, a in zip(sites["site_id"], sites["attributes"], strict=True)
-    }
-    obs["zone_class"] = obs["site_id"].map(classes)
-    return obs[["site_id", "city_code", "zone_class", "day", "hour", "value"]]
-
-
-def daily_verdicts(hourly: pd.DataFrame) -> pd.DataFrame:
-    """Ld, Ln and GB 3096 verdicts per station-day (stations without a zone class left out)."""
-    rows: list[dict[str, Any]] = []
-    for (site, city, cls, day), group in hourly.dropna(subset=["zone_class"]).groupby(
-        ["site_id", "city_code", "zone_class", "day"]
-    ):
-        dn = noise.day_night_from_hourly(
-            dict(zip(group["hour"].astype(int), group["value"], strict=True))
-        )
-        verdict = noise.zone_compliance(str(cls), dn.ld, dn.ln)
-        rows.append(
-            {
-                "site_id": site,
-                "city_code": int(str(city)),
-                "zone_class": verdict.zone_class,
-                "day": day,
-                "Ld": verdict.ld,
-                "Ln": verdict.ln,
-                "day_pass": verdict.day_pass,
-                "night_pass": verdict.night_pass,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=["site_id", "city_code", "zone_class", "day", "Ld", "Ln", "day_pass", "night_pass"],
-    )
+    return station_hours(store, start, end, city_code=city_code)
 
 
 def zone_compliance_rates(
     store: Store, year: int, by: str = "month", city_code: int | None = None
 ) -> list[dict[str, Any]]:
-    """Day and night compliance rates [%] per city and month or quarter (station-days)."""
+    """Day and night compliance rates [%] per city and month or quarter (station-days).
+
+    Read from the stored products (``noise_rates`` by month, ``noise_daily`` for quarters)
+    that :func:`ecobasin.jobs.noise_quality.refresh_noise_products` keeps current.
+    """
     if by not in ("month", "quarter"):
         raise ValueError(f"by must be month or quarter, got {by!r}")
-    days = daily_verdicts(station_days(store, year, city_code))
-    if days.empty:
-        return []
-    stamp = pd.to_datetime(days["day"])
-    days["period"] = (
-        stamp.dt.strftime("%Y-%m")
-        if by == "month"
-        else stamp.dt.year.astype(str) + "Q" + stamp.dt.quarter.astype(str)
-    )
-    out: list[dict[str, Any]] = []
-    for (city, period), group in days.groupby(["city_code", "period"]):
-        day_n = int(group["day_pass"].notna().sum())
-        night_n = int(group["night_pass"].notna().sum())
-        day_ok = int((group["day_pass"] == True).sum())  # noqa: E712 (object column of bool/None)
-        night_ok = int((group["night_pass"] == True).sum())  # noqa: E712
-        out.append(
-            {
-                "city_code": int(str(city)),
-                "period": str(period),
-                "stations": int(group["site_id"].nunique()),
-                "day_valid": day_n,
-                "day_compliant": day_ok,
-                "day_rate_pct": noise.compliance_rate(day_ok, day_n),
-                "night_valid": night_n,
-                "night_compliant": night_ok,
-                "night_rate_pct": noise.compliance_rate(night_ok, night_n),
-            }
-        )
-    return out
+    if by == "month":
+        counts = noise_store.rates(store, year, city_code).rename(columns={"month": "period"})
+    else:
+        counts = noise_store.quarter_counts(store, year, city_code)
+    return [
+        {
+            "city_code": int(r["city_code"]),
+            "period": str(r["period"]),
+            "stations": int(r["stations"]),
+            "day_valid": int(r["day_valid"]),
+            "day_compliant": int(r["day_compliant"]),
+            "day_rate_pct": noise.compliance_rate(int(r["day_compliant"]), int(r["day_valid"])),
+            "night_valid": int(r["night_valid"]),
+            "night_compliant": int(r["night_compliant"]),
+            "night_rate_pct": noise.compliance_rate(
+                int(r["night_compliant"]), int(r["night_valid"])
+            ),
+        }
+        for r in counts.to_dict("records")
+    ]
 
 
 def survey_results(
@@ -185,7 +144,7 @@ def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
             strict=True,
         )
     )
-    cls = _zone_class(sites["attributes"].iloc[0])
+    cls = zone_class_of(sites["attributes"].iloc[0])
     dn = noise.day_night_from_hourly({int(h): float(v) for h, v in leq.items()})
     night = set(dn.night_labels)
     night_lmax = max(
@@ -230,3 +189,196 @@ def _finite(value: Any) -> float | None:
     if value is None or not np.isfinite(float(value)):
         return None
     return float(value)
+
+
+def _rates(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """Counts and day/night rates [%] of one row of station-day counts."""
+    day_n, day_ok = int(row["day_valid"]), int(row["day_compliant"])
+    night_n, night_ok = int(row["night_valid"]), int(row["night_compliant"])
+    return {
+        "day_valid": day_n,
+        "day_compliant": day_ok,
+        "day_rate_pct": noise.compliance_rate(day_ok, day_n),
+        "night_valid": night_n,
+        "night_compliant": night_ok,
+        "night_rate_pct": noise.compliance_rate(night_ok, night_n),
+    }
+
+
+def _survey_figure(store: Store, survey: str, year: int, city: int) -> dict[str, Any]:
+    figure: dict[str, Any] = {}
+    for period in ("day", "night"):
+        rows = survey_results(store, survey, year, period, city)
+        figure[period] = (
+            None
+            if not rows
+            else {k: rows[0][k] for k in ("n", "mean_dBA", "grade_zh", "rating_zh", "rating_en")}
+        )
+    return figure
+
+
+def annual_report(store: Store, year: int, city_code: int | None = None) -> list[dict[str, Any]]:
+    """The figures a city reports in the national annual report (中国噪声污染防治报告,
+    noise brief §2.9, §6.4): functional-zone day/night compliance overall and per GB 3096 class
+    (station-days of automatic stations, marked 自动), the HJ 640 regional and traffic survey
+    means with grades, and the complaints by source type with their shares [%]."""
+    cities = noise_store.city_names(store)
+    classes = noise_store.class_counts(store, year, city_code)
+    start = pd.Timestamp(f"{year}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
+    end = pd.Timestamp(f"{year + 1}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
+    complaints = noise_complaints.complaints(store, city_code=city_code, start=start, end=end)
+    out = []
+    for city in cities.to_dict("records"):
+        code = int(city["code"])
+        if city_code is not None and code != city_code:
+            continue
+        mine = classes[classes["city_code"] == code]
+        total = mine[["day_valid", "day_compliant", "night_valid", "night_compliant"]].sum()
+        counts = complaints.loc[complaints["city_code"] == code, "source_type"].value_counts()
+        n_complaints = int(counts.sum())
+        out.append(
+            {
+                "city_code": code,
+                "city_zh": city["name_zh"],
+                "city_en": city["name_en"],
+                "year": year,
+                "method": "automatic 自动",
+                "stations": int(mine["stations"].sum()),
+                "zone_compliance": _rates(total.to_dict()),
+                "zone_compliance_by_class": [
+                    {
+                        "zone_class": str(r["zone_class"]),
+                        "stations": int(r["stations"]),
+                        **_rates(r),
+                    }
+                    for r in mine.to_dict("records")
+                ],
+                "regional": _survey_figure(store, "regional", year, code),
+                "traffic": _survey_figure(store, "traffic", year, code),
+                "complaints": n_complaints,
+                "complaints_by_source": [
+                    {
+                        "source_type": source,
+                        "label_zh": zh,
+                        "label_en": en,
+                        "count": int(counts.get(source, 0)),
+                        "share_pct": None
+                        if n_complaints == 0
+                        else round(100.0 * int(counts.get(source, 0)) / n_complaints, 1),
+                    }
+                    for source, (zh, en) in noise_complaints.SOURCE_TYPES.items()
+                ],
+            }
+        )
+    return out
+
+
+def complaint_items(
+    store: Store, city_code: int | None = None, month: str | None = None
+) -> list[dict[str, Any]]:
+    """Stored complaints (optionally one city and CST month 2026-07) with bilingual labels."""
+    start = end = None
+    if month is not None:
+        start = pd.Timestamp(f"{month}-01", tz="Asia/Shanghai")
+        end = (start + pd.offsets.MonthBegin(1)).tz_convert("UTC")
+        start = start.tz_convert("UTC")
+    frame = noise_complaints.complaints(store, city_code=city_code, start=start, end=end)
+    out = []
+    for r in frame.to_dict("records"):
+        zh, en = noise_complaints.SOURCE_TYPES[str(r["source_type"])]
+        measurement = _text(r["measurement"])
+        out.append(
+            {
+                "complaint_id": r["complaint_id"],
+                "time": pd.Timestamp(r["time"])
+                .tz_convert("UTC")
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "city_code": int(r["city_code"]),
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "source_type": r["source_type"],
+                "source_zh": zh,
+                "source_en": en,
+                "description": _text(r["description"]),
+                "zone_id": _text(r["zone_id"]),
+                "zone_class": _text(r["zone_class"]),
+                "nearest_site": _text(r["nearest_site"]),
+                "distance_m": _finite(r["distance_m"]),
+                "measurement": None if measurement is None else json.loads(measurement),
+                "case_candidate": bool(r["case_candidate"]),
+            }
+        )
+    return out
+
+
+def map_layer(store: Store) -> dict[str, Any]:
+    """The overview map's noise layer: zones (GeoJSON), stations coloured by their latest
+    station-day verdict (GB 3096-2008, day and night) and the latest month of complaints."""
+    zones = noise_store.zones(store)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "zone_id": z["zone_id"],
+                "city_code": int(z["city_code"]),
+                "zone_class": z["zone_class"],
+                "name_zh": z["name_zh"],
+                "name_en": z["name_en"],
+            },
+            "geometry": json.loads(z["geometry"])
+            if isinstance(z["geometry"], str)
+            else z["geometry"],
+        }
+        for z in zones.to_dict("records")
+    ]
+    sites = store.sites(kinds=["noise_station"])
+    latest = {r["site_id"]: r for r in noise_store.latest_daily(store).to_dict("records")}
+    stations = []
+    for s in sites.to_dict("records"):
+        day = latest.get(s["site_id"])
+        stations.append(
+            {
+                "site_id": s["site_id"],
+                "name_zh": s["name_zh"],
+                "name_en": s["name_en"],
+                "city_code": int(s["city_code"]),
+                "lon": _finite(s["lon"]),
+                "lat": _finite(s["lat"]),
+                "zone_class": zone_class_of(s["attributes"]),
+                "day": None if day is None else str(pd.Timestamp(day["day"]).date()),
+                "Ld": None if day is None else _finite(day["ld"]),
+                "Ln": None if day is None else _finite(day["ln"]),
+                "day_pass": None if day is None else _bool(day["day_pass"]),
+                "night_pass": None if day is None else _bool(day["night_pass"]),
+            }
+        )
+    last = noise_complaints.latest_time(store)
+    month = None if last is None else f"{last.tz_convert('Asia/Shanghai'):%Y-%m}"
+    return {
+        "zones": {"type": "FeatureCollection", "features": features},
+        "stations": stations,
+        "complaint_month": month,
+        "complaints": [] if month is None else complaint_items(store, month=month),
+    }
+
+
+def station_months(store: Store, site_id: str, year: int) -> list[dict[str, Any]]:
+    """A station's monthly day and night compliance (station-days) in a CST year."""
+    if store.sites(kinds=["noise_station"], site_ids=[site_id]).empty:
+        raise LookupError(f"no noise station {site_id!r}")
+    return [
+        {"month": str(r["month"]), **_rates(r)}
+        for r in noise_store.station_months(store, site_id, year).to_dict("records")
+    ]
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return bool(value)
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, None for SQL NULL (NaN or NA after the DataFrame round trip)."""
+    return None if value is None or pd.isna(value) else str(value)

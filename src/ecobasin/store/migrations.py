@@ -1010,4 +1010,56 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        18,
+        "noise products and complaints (issue 23): noise_daily, noise_rates, noise_complaints",
+        """
+        -- GB 3096-2008 verdicts per noise station and CST day, stored by the refresh after
+        -- gateway and import batches (ecobasin.jobs.noise_quality) instead of per request.
+        CREATE TABLE noise_daily (
+            site_id     VARCHAR NOT NULL,
+            day         DATE NOT NULL,            -- CST day, hour-ending labels 01:00-24:00
+            city_code   INTEGER NOT NULL,
+            zone_class  VARCHAR NOT NULL,
+            ld          DOUBLE,                   -- [dB(A)], 0.1 dB; NULL: too few day hours
+            ln          DOUBLE,
+            night_lmax  DOUBLE,
+            day_pass    BOOLEAN,
+            night_pass  BOOLEAN,
+            computed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (site_id, day)
+        );
+        -- Functional-zone compliance per city and month (station-days), from noise_daily.
+        CREATE TABLE noise_rates (
+            city_code       INTEGER NOT NULL,
+            month           VARCHAR NOT NULL,     -- 2026-07
+            stations        INTEGER NOT NULL,
+            day_valid       INTEGER NOT NULL,
+            day_compliant   INTEGER NOT NULL,
+            night_valid     INTEGER NOT NULL,
+            night_compliant INTEGER NOT NULL,
+            computed_at     TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, month)
+        );
+        -- Noise complaints (2022 Noise Pollution Prevention Law); a complaint near a
+        -- construction or industrial source with a measurement nearby is a case candidate.
+        CREATE TABLE noise_complaints (
+            complaint_id   VARCHAR PRIMARY KEY,
+            time           TIMESTAMPTZ NOT NULL,
+            city_code      INTEGER NOT NULL,
+            lon            DOUBLE NOT NULL,
+            lat            DOUBLE NOT NULL,
+            source_type    VARCHAR NOT NULL CHECK (source_type IN (
+                               'social_life', 'construction', 'industry', 'traffic')),
+            description    VARCHAR,
+            zone_id        VARCHAR,               -- functional zone containing the point
+            zone_class     VARCHAR,
+            nearest_site   VARCHAR,               -- nearest noise site
+            distance_m     DOUBLE,                -- [m]
+            measurement    JSON,                  -- nearest station's hour at the complaint
+            case_candidate BOOLEAN NOT NULL,
+            batch_id       INTEGER NOT NULL
+        );
+        """,
+    ),
 ]

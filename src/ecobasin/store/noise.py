@@ -14,17 +14,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ecobasin.store.database import Store
+from ecobasin.timebase import day_of_hour_ending, local_label
 
 __all__ = [
     "SURVEYS",
     "SurveyImport",
+    "city_codes",
+    "city_names",
+    "class_counts",
+    "daily",
     "import_survey_csv",
+    "latest_daily",
+    "quarter_counts",
+    "rate_years",
+    "rates",
+    "replace_daily",
+    "replace_rates",
+    "station_day_span",
+    "station_hours",
+    "station_months",
     "survey_rows",
     "upsert_surveys",
     "upsert_zones",
+    "zone_class_of",
     "zones",
 ]
 
@@ -47,7 +63,7 @@ class SurveyImport:
     rejected: int
 
 
-def _city_codes(store: Store) -> dict[str, int]:
+def city_codes(store: Store) -> dict[str, int]:
     """Every way a survey file may name a city (code, names, short names) → its code."""
     cities = store.execute("SELECT * FROM cities")
     names: dict[str, int] = {}
@@ -124,7 +140,7 @@ def import_survey_csv(store: Store, path: Path, survey: str) -> SurveyImport:
     if survey not in SURVEYS:
         raise ValueError(f"survey must be one of {', '.join(SURVEYS)}, got {survey!r}")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    cities = _city_codes(store)
+    cities = city_codes(store)
     batch = store.begin_batch(f"noise_{survey}", str(path))
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
@@ -212,3 +228,186 @@ def zones(store: Store, city_code: int | None = None) -> pd.DataFrame:
     return store.execute(
         "SELECT * FROM noise_zones WHERE city_code = ? ORDER BY zone_id", [city_code]
     )
+
+
+_DAILY_COLUMNS = (
+    "site_id, day, city_code, zone_class, ld, ln, night_lmax, day_pass, night_pass, computed_at"
+)
+
+
+def replace_daily(
+    store: Store, verdicts: pd.DataFrame, site_ids: list[str], days: list[Any]
+) -> None:
+    """Replace the ``noise_daily`` rows of these stations and CST days by ``verdicts``
+    (columns of :func:`ecobasin.standards.noise_days.daily_verdicts`); one transaction."""
+    frame = verdicts.rename(columns={"Ld": "ld", "Ln": "ln", "night_Lmax": "night_lmax"}).assign(
+        computed_at=pd.Timestamp.now(tz="UTC")
+    )
+    keys = pd.DataFrame(
+        [(s, pd.Timestamp(d).date()) for s in site_ids for d in days], columns=["site_id", "day"]
+    )
+    columns = [c.strip() for c in _DAILY_COLUMNS.split(",")]
+    with store.transaction(), store._registered(daily_keys=keys, daily_in=frame[columns]):
+        store.con.execute(
+            "DELETE FROM noise_daily WHERE (site_id, day) IN (SELECT site_id, day FROM daily_keys)"
+        )
+        store.con.execute(
+            f"INSERT INTO noise_daily ({_DAILY_COLUMNS}) SELECT {_DAILY_COLUMNS} FROM daily_in"
+        )
+
+
+def replace_rates(store: Store, cities: list[int], months: list[str]) -> None:
+    """Recompute ``noise_rates`` (station-days per city and month) from ``noise_daily``."""
+    with store.transaction():
+        store.con.execute(
+            "DELETE FROM noise_rates WHERE list_contains(?, city_code) AND list_contains(?, month)",
+            [cities, months],
+        )
+        store.con.execute(
+            "INSERT INTO noise_rates SELECT city_code, strftime(day, '%Y-%m') AS month, "
+            "count(DISTINCT site_id), count(day_pass), count(*) FILTER (WHERE day_pass), "
+            "count(night_pass), count(*) FILTER (WHERE night_pass), now() "
+            "FROM noise_daily WHERE list_contains(?, city_code) "
+            "AND list_contains(?, strftime(day, '%Y-%m')) GROUP BY ALL",
+            [cities, months],
+        )
+
+
+def rates(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
+    """Stored monthly station-day counts of a CST year (optionally one city)."""
+    sql = "SELECT * FROM noise_rates WHERE month LIKE ?"
+    params: list[Any] = [f"{year}-%"]
+    if city_code is not None:
+        sql += " AND city_code = ?"
+        params.append(city_code)
+    return store.execute(sql + " ORDER BY city_code, month", params)
+
+
+def daily(store: Store, site_id: str, year: int) -> pd.DataFrame:
+    """Stored station-day verdicts of one station in a CST year."""
+    return store.execute(
+        "SELECT * FROM noise_daily WHERE site_id = ? AND year(day) = ? ORDER BY day",
+        [site_id, year],
+    )
+
+
+def quarter_counts(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
+    """Station-day counts per city and quarter (2026Q3) of a CST year, from ``noise_daily``."""
+    sql = (
+        "SELECT city_code, concat(year(day), 'Q', quarter(day)) AS period, "
+        "count(DISTINCT site_id) AS stations, count(day_pass) AS day_valid, "
+        "count(*) FILTER (WHERE day_pass) AS day_compliant, count(night_pass) AS night_valid, "
+        "count(*) FILTER (WHERE night_pass) AS night_compliant "
+        "FROM noise_daily WHERE year(day) = ?"
+    )
+    params: list[Any] = [year]
+    if city_code is not None:
+        sql += " AND city_code = ?"
+        params.append(city_code)
+    return store.execute(sql + " GROUP BY ALL ORDER BY city_code, period", params)
+
+
+def class_counts(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
+    """Station-day counts per city and zone class of a CST year, from ``noise_daily``."""
+    sql = (
+        "SELECT city_code, zone_class, count(DISTINCT site_id) AS stations, "
+        "count(day_pass) AS day_valid, count(*) FILTER (WHERE day_pass) AS day_compliant, "
+        "count(night_pass) AS night_valid, count(*) FILTER (WHERE night_pass) AS night_compliant "
+        "FROM noise_daily WHERE year(day) = ?"
+    )
+    params: list[Any] = [year]
+    if city_code is not None:
+        sql += " AND city_code = ?"
+        params.append(city_code)
+    return store.execute(sql + " GROUP BY ALL ORDER BY city_code, zone_class", params)
+
+
+def station_months(store: Store, site_id: str, year: int) -> pd.DataFrame:
+    """One station's station-day counts per month of a CST year, from ``noise_daily``."""
+    return store.execute(
+        "SELECT strftime(day, '%Y-%m') AS month, count(day_pass) AS day_valid, "
+        "count(*) FILTER (WHERE day_pass) AS day_compliant, count(night_pass) AS night_valid, "
+        "count(*) FILTER (WHERE night_pass) AS night_compliant, "
+        "count(*) FILTER (WHERE night_lmax IS NOT NULL) AS nights_with_lmax "
+        "FROM noise_daily WHERE site_id = ? AND year(day) = ? GROUP BY ALL ORDER BY month",
+        [site_id, year],
+    )
+
+
+def latest_daily(store: Store) -> pd.DataFrame:
+    """Each noise station's latest stored station-day verdict (the map's colour)."""
+    return store.execute(
+        "SELECT * FROM noise_daily QUALIFY row_number() OVER (PARTITION BY site_id "
+        "ORDER BY (day_pass IS NOT NULL AND night_pass IS NOT NULL) DESC, day DESC) = 1 "
+        "ORDER BY site_id"
+    )
+
+
+def rate_years(con: Any) -> list[int]:
+    """CST years with stored monthly rates, newest first (a DuckDB connection or cursor)."""
+    rows = con.execute(
+        "SELECT DISTINCT CAST(left(month, 4) AS INTEGER) FROM noise_rates ORDER BY 1 DESC"
+    ).fetchall()
+    return [int(y) for (y,) in rows]
+
+
+def station_day_span(con: Any, site_id: str) -> tuple[Any, Any]:
+    """(first, latest) CST day with a stored station-day verdict; (None, None) without."""
+    row = con.execute(
+        "SELECT min(day), max(day) FROM noise_daily WHERE site_id = ?", [site_id]
+    ).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def city_names(store: Store) -> pd.DataFrame:
+    """Code and names of the catalog's cities, by code."""
+    return store.execute("SELECT code, name_zh, name_en FROM cities ORDER BY code")
+
+
+def zone_class_of(attributes: Any) -> str | None:
+    """The GB 3096 zone class a site's attributes name (``zone_class``), None without one."""
+    if attributes is None or (isinstance(attributes, float) and np.isnan(attributes)):
+        return None
+    data = json.loads(attributes) if isinstance(attributes, str) else dict(attributes)
+    value = data.get("zone_class")
+    return None if value is None else str(value)
+
+
+def station_hours(
+    store: Store,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    city_code: int | None = None,
+    site_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """Hourly Leq and LMx of noise stations between two UTC hour ends, with day and label."""
+    columns = ["site_id", "city_code", "zone_class", "day", "hour", "value", "lmx"]
+    sites = store.sites(
+        kinds=["noise_station"],
+        cities=None if city_code is None else [city_code],
+        site_ids=site_ids,
+    )
+    if sites.empty:
+        return pd.DataFrame(columns=columns)
+    obs = store.observations(
+        sites=list(sites["site_id"]), parameters=["Leq", "LMx"], periods=["1h"],
+        start=start, end=end,
+    )  # fmt: skip
+    obs = obs[obs["value"].notna()]
+    wide = obs.pivot_table(
+        index=["site_id", "city_code", "time"], columns="parameter", values="value", aggfunc="max"
+    ).reset_index()
+    if "Leq" not in wide:
+        return pd.DataFrame(columns=columns)
+    wide = wide[wide["Leq"].notna()].copy()
+    wide["lmx"] = wide.get("LMx", np.nan)
+    wide["value"] = wide["Leq"]
+    wide["day"] = day_of_hour_ending(wide["time"])
+    hour = local_label(wide["time"]).dt.hour
+    wide["hour"] = hour.where(hour != 0, 24)
+    classes = {
+        s: zone_class_of(a) for s, a in zip(sites["site_id"], sites["attributes"], strict=True)
+    }
+    wide["zone_class"] = wide["site_id"].map(classes)
+    return wide[columns].reset_index(drop=True)

@@ -26,6 +26,7 @@ from ecobasin.web.routers import (
     live_pages_router,
     pages_router,
 )
+from ecobasin.web.routers.noise_pages import router as noise_pages_router
 from ecobasin.web.routers.observations import ExportSlots
 from ecobasin.web.routers.pages import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
@@ -145,6 +146,8 @@ def create_app(
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
     app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
     app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
+    # /noise, /noise/station/{id} (issue 23); the principal for the navigation, as pages
+    app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)

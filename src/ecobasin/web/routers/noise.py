@@ -8,7 +8,7 @@ The numbers are those of ``ecobasin noise …``: both ask :mod:`ecobasin.service
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -17,6 +17,8 @@ from ecobasin.services import noise as service
 from ecobasin.store import Store
 from ecobasin.web.deps import StoreDep
 from ecobasin.web.problems import ProblemError, problem_responses
+from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.policy import can
 
 router = APIRouter(prefix="/noise", tags=["noise"], responses=problem_responses(422))
 
@@ -171,3 +173,209 @@ def station_profile(
         raise ProblemError(404, str(error.args[0])) from None
     except ValueError as error:
         raise ProblemError.invalid("day", str(error)) from None
+
+
+class ClassRates(BaseModel):
+    """Station-day counts and day/night compliance rates [%] (all classes or one class)."""
+
+    zone_class: str | None = None
+    stations: int | None = None
+    day_valid: int
+    day_compliant: int
+    day_rate_pct: float | None
+    night_valid: int
+    night_compliant: int
+    night_rate_pct: float | None
+
+
+class SurveyFigure(BaseModel):
+    """An HJ 640-2012 survey mean [dB(A)] with its grade."""
+
+    n: int
+    mean_dBA: float
+    grade_zh: str
+    rating_zh: str
+    rating_en: str
+
+
+class ComplaintShare(BaseModel):
+    """Complaints of one source type and their share of the city's complaints [%]."""
+
+    source_type: str
+    label_zh: str
+    label_en: str
+    count: int
+    share_pct: float | None
+
+
+class AnnualCity(BaseModel):
+    """One city's figures of the national annual noise report 年度噪声报告数据."""
+
+    city_code: int
+    city_zh: str
+    city_en: str
+    year: int
+    method: str = Field(description="automatic 自动 (stations) or manual 手工")
+    stations: int
+    zone_compliance: ClassRates
+    zone_compliance_by_class: list[ClassRates]
+    regional: dict[Literal["day", "night"], SurveyFigure | None]
+    traffic: dict[Literal["day", "night"], SurveyFigure | None]
+    complaints: int
+    complaints_by_source: list[ComplaintShare]
+
+
+class AnnualReport(BaseModel):
+    """Figures of the 中国噪声污染防治报告 per city (noise brief §2.9)."""
+
+    year: int
+    items: list[AnnualCity]
+
+
+@router.get("/annual-report", response_model=AnnualReport, summary="Annual report figures 年报数据")
+def annual_report(store: ReaderDep, year: YearQuery, city: CityQuery = None) -> AnnualReport:
+    """Zone compliance (overall and per class), survey grades and complaints by source."""
+    rows = service.annual_report(store, year, city)
+    return AnnualReport(year=year, items=[AnnualCity(**r) for r in rows])
+
+
+class Measurement(BaseModel):
+    """The nearest station's hour at the complaint [dB(A)], distance [m]."""
+
+    site_id: str
+    hour_ending_cst: str
+    Leq: float
+    LMx: float | None
+    distance_m: float
+
+
+class Complaint(BaseModel):
+    """A noise complaint placed against zones and stations 噪声投诉."""
+
+    complaint_id: str
+    time: str
+    city_code: int
+    lon: float
+    lat: float
+    source_type: Literal["social_life", "construction", "industry", "traffic"]
+    source_zh: str
+    source_en: str
+    description: str | None
+    zone_id: str | None
+    zone_class: str | None
+    nearest_site: str | None
+    distance_m: float | None
+    measurement: Measurement | None
+    case_candidate: bool = Field(description="may open a rectification case 可立整改案件")
+
+
+class ComplaintList(BaseModel):
+    """Noise complaints, newest first."""
+
+    items: list[Complaint]
+
+
+#: Decimal places of a complaint's coordinates shown to the public (0.01° ≈ 1 km): a complaint
+#: names a neighbour's home, so the public map shows the area, not the door.
+PUBLIC_DECIMALS = 2
+
+
+def _for(principal: CurrentPrincipal, items: list[dict[str, Any]]) -> list[Complaint]:
+    """Complaints as this reader may see them: whole for restricted readers (signed-in staff);
+    for the public without the complainant's words and with coordinates rounded to ~1 km."""
+    if can(principal, "read_restricted"):
+        return [Complaint(**c) for c in items]
+    return [
+        Complaint(
+            **{
+                **c,
+                "description": None,
+                "lon": round(float(c["lon"]), PUBLIC_DECIMALS),
+                "lat": round(float(c["lat"]), PUBLIC_DECIMALS),
+            }
+        )
+        for c in items
+    ]
+
+
+@router.get("/complaints", response_model=ComplaintList, summary="Complaints 噪声投诉")
+def complaints(
+    store: ReaderDep,
+    principal: CurrentPrincipal,
+    city: CityQuery = None,
+    month: Annotated[
+        str | None, Query(pattern=r"^\d{4}-\d{2}$", description="CST month 2026-07 月份")
+    ] = None,
+) -> ComplaintList:
+    """Complaints with zone, nearest site, the attached measurement and the case flag (the
+    public gets no description and coordinates rounded to ~1 km)."""
+    return ComplaintList(items=_for(principal, service.complaint_items(store, city, month)))
+
+
+class MapStation(BaseModel):
+    """A noise station and its latest station-day verdict (GB 3096-2008)."""
+
+    site_id: str
+    name_zh: str | None
+    name_en: str | None
+    city_code: int
+    lon: float | None
+    lat: float | None
+    zone_class: str | None
+    day: str | None
+    Ld: float | None
+    Ln: float | None
+    day_pass: bool | None
+    night_pass: bool | None
+
+
+class NoiseMap(BaseModel):
+    """The overview map's noise layer 声环境图层: zones, stations, a month of complaints."""
+
+    zones: dict[str, Any]
+    stations: list[MapStation]
+    complaint_month: str | None
+    complaints: list[Complaint]
+
+
+@router.get("/map", response_model=NoiseMap, summary="Noise map layer 声环境图层")
+def noise_map(store: ReaderDep, principal: CurrentPrincipal) -> NoiseMap:
+    """Zones as GeoJSON, stations by latest compliance, the latest month of complaints (for
+    the public without descriptions, coordinates rounded to ~1 km)."""
+    layer = service.map_layer(store)
+    return NoiseMap(**{**layer, "complaints": _for(principal, layer["complaints"])})
+
+
+class StationMonth(BaseModel):
+    """A station's monthly compliance (station-days) [%]."""
+
+    month: str
+    day_valid: int
+    day_compliant: int
+    day_rate_pct: float | None
+    night_valid: int
+    night_compliant: int
+    night_rate_pct: float | None
+
+
+class StationMonths(BaseModel):
+    """Monthly day and night compliance of one station 站点逐月达标."""
+
+    site_id: str
+    year: int
+    items: list[StationMonth]
+
+
+@router.get(
+    "/stations/{site_id}/months",
+    response_model=StationMonths,
+    summary="Station monthly compliance 站点逐月达标",
+    responses=problem_responses(404),
+)
+def station_months(store: ReaderDep, site_id: str, year: YearQuery) -> StationMonths:
+    """Stored station-day verdicts counted per month, day and night."""
+    try:
+        rows = service.station_months(store, site_id, year)
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    return StationMonths(site_id=site_id, year=year, items=[StationMonth(**r) for r in rows])

@@ -8,6 +8,7 @@ import {
   FONT, NO_DATA_COLOR, addDays, api, chart, cstLabel, escapeHtml, fillTable, fmt, fmtUpTo, lang, levelBadge,
   levelText, link, markReady, msg, showStatus,
 } from "./common.js";
+import { renderNoise } from "./noise_layer.js";
 import { NO_CLASS_COLOR, classInfo, sectionNames, sectionTip } from "./water_common.js";
 
 const HOURS_BACK = 7 * 24;
@@ -222,6 +223,7 @@ async function start() {
     if (p.componentType === "geo") location.href = `/city/${p.name}`;
     else if (p.data?.station) location.href = `/station/${encodeURIComponent(p.data.station.site_id)}`;
     else if (p.data?.section) location.href = `/water/section/${encodeURIComponent(p.data.section.site_id)}`;
+    else if (p.data?.noiseStation) location.href = `/noise/station/${encodeURIComponent(p.data.noiseStation.site_id)}`;
   });
 }
 
@@ -320,12 +322,24 @@ function renderWater(w) {
 
 async function setLayer(layer) {
   const isWater = layer === "water";
-  form.hidden = isWater;
+  const isNoise = layer === "noise"; // issue 23: static/js/noise_layer.js
+  form.hidden = isWater || isNoise;
   for (const [id, hide] of [["water-showing", !isWater], ["water-legend-box", !isWater], ["water-side", !isWater],
-    ["air-legend-box", isWater], ["air-side", isWater]]) {
+    ["air-legend-box", isWater || isNoise], ["air-side", isWater || isNoise],
+    ["noise-showing", !isNoise], ["noise-legend-box", !isNoise], ["noise-side", !isNoise]]) {
     document.getElementById(id).hidden = hide;
   }
   mapElement.dataset.ready = "false";
+  if (isNoise) {
+    showStatus("map-status", msg("loading"));
+    try {
+      await renderNoise(map, mapElement, cityByCode, tint);
+      showStatus("map-status", "");
+    } catch (error) {
+      showStatus("map-status", `${msg("load_failed")}: ${error.message}`, true);
+    }
+    return;
+  }
   if (!isWater) {
     mapElement.dataset.layer = "air";
     if (window.ecobasinMapData) render(window.ecobasinMapData); // sets the air tooltip again

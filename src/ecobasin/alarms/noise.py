@@ -1,0 +1,133 @@
+"""Noise over-limit alarms of automatic noise stations (issue 23; noise brief §6.3).
+
+Two rules, both on the hourly values (period ``1h``, hour-ending labels) of the night hours only
+(22:00-06:00, GB 3096-2008 §3.2; labels 23:00, 24:00, 01:00 … 06:00), for stations with a
+functional-zone class (site attribute ``zone_class``):
+
+* ``Leq`` strictly above the night limit of the class (GB 3096-2008 Table 1);
+* ``LMx`` strictly above the night limit + 15 dB(A) (GB 3096-2008 §5.4, night burst noise).
+
+They are ``over_limit`` episodes of the alarm engine, de-duplicated per station, parameter and
+night: the over-limit hours of one night form one episode (start = the start of the first
+hour, end = the end of the last; open while that last hour is the newest value of the series),
+so a noisy night is one alarm, not eight. A value equal to the limit is not over (the standard's
+"≤ limit" compliance).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from ecobasin.alarms.limits import site_attributes
+from ecobasin.standards import noise
+from ecobasin.standards.noise_tables import noise_rules
+
+__all__ = ["NOISE_PARAMETERS", "noise_over_limit_rows"]
+
+#: The hourly noise parameters judged at night, and what their limit is.
+NOISE_PARAMETERS = {"Leq": "night limit", "LMx": "night limit + 15 dB(A)"}
+_HOUR = pd.Timedelta(hours=1)
+_MAX_EVIDENCE_VALUES = 48
+
+
+def _night_limits(sites: pd.DataFrame) -> dict[str, tuple[str, float, float]]:
+    """site_id → (zone class, night Leq limit, night Lmax limit) [dB(A)] of noise stations."""
+    rules = noise_rules()
+    out = {}
+    for site, kind, raw in zip(sites["site_id"], sites["kind"], sites["attributes"], strict=True):
+        cls = str(site_attributes(raw).get("zone_class") or "")
+        if kind == "noise_station" and cls in rules.zones:
+            night = float(rules.zones[cls].night)
+            out[str(site)] = (cls, night, night + float(rules.night_lmax_margin))
+    return out
+
+
+def _night_hours(observations: pd.DataFrame, sites: list[str]) -> pd.DataFrame:
+    """Valid hourly Leq/LMx of these stations at night, with the night they belong to."""
+    obs = observations[
+        observations["site_id"].isin(sites)
+        & observations["parameter"].isin(list(NOISE_PARAMETERS))
+        & (observations["period"] == "1h")
+        & observations["value"].notna()
+        & (observations["flag"].isna() | observations["flag"].isin(["N", "T"]))
+    ].copy()
+    if obs.empty:
+        return obs
+    obs["time"] = pd.to_datetime(obs["time"], utc=True)
+    local = obs["time"].dt.tz_convert("Asia/Shanghai")
+    label = local.dt.hour.where(local.dt.hour != 0, 24)
+    night: pd.DataFrame = obs[~label.map(noise.is_day_label)].copy()
+    # the night 22:00-06:00 is named by the CST date it starts on (06:00 ends it)
+    night["night"] = (night["time"].dt.tz_convert("Asia/Shanghai") - pd.Timedelta(hours=7)).dt.date
+    return night
+
+
+def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> list[dict[str, Any]]:
+    """Alarm rows (the engine's ``over_limit`` columns) of noise stations' nights over limit."""
+    from ecobasin.alarms.engine import alarm_id  # the engine imports this module
+
+    limits = _night_limits(sites)
+    obs = _night_hours(observations, list(limits))
+    if obs.empty:
+        return []
+    last = obs.groupby(["site_id", "parameter"])["time"].max()
+    obs["limit"] = [
+        limits[s][1] if p == "Leq" else limits[s][2]
+        for s, p in zip(obs["site_id"], obs["parameter"], strict=True)
+    ]
+    over = obs[obs["value"] > obs["limit"]].sort_values("time")
+    rows = []
+    for key, group in over.groupby(["site_id", "parameter", "night"]):
+        site, parameter, night = str(key[0]), str(key[1]), key[2]
+        peak = group.iloc[int(group["value"].to_numpy().argmax())]
+        start, last_hour = group["time"].min() - _HOUR, group["time"].max()
+        is_open = last_hour == last[(site, parameter)]
+        cls = limits[str(site)][0]
+        evidence = {
+            "basis": "1h",
+            "unit": "dB(A)",
+            "limit": float(peak["limit"]),
+            "peak": float(peak["value"]),
+            "peak_time": peak["time"].isoformat().replace("+00:00", "Z"),
+            "multiple": round(float(peak["value"]) / float(peak["limit"]), 4),
+            "periods": len(group),
+            "last_period_end": last_hour.isoformat().replace("+00:00", "Z"),
+            "night": str(night),
+            "zone_class": cls,
+            "rule": f"night hourly {parameter} strictly above the {NOISE_PARAMETERS[parameter]} "
+            "of the zone class; one episode per station and night",
+            "limit_source": {
+                "source": "standard",
+                "standard_id": "GB 3096-2008",
+                "clause": "Table 1" if parameter == "Leq" else "§5.4",
+                "source_category": f"noise class {cls}",
+                "permit_id": None,
+                "reference_o2": None,
+                "verified": True,
+            },
+            "values": [
+                [t.isoformat().replace("+00:00", "Z"), float(v), "stored"]
+                for t, v in zip(group["time"], group["value"], strict=True)
+            ][:_MAX_EVIDENCE_VALUES],
+        }
+        rows.append(
+            {
+                "alarm_id": alarm_id("over_limit", str(site), str(parameter), None, start),
+                "kind": "over_limit",
+                "site_id": site,
+                "parameter": parameter,
+                "flag": None,
+                "start_time": start,
+                "end_time": None if is_open else last_hour,
+                "status": "open" if is_open else "closed",
+                "peak": float(peak["value"]),
+                "limit_value": float(peak["limit"]),
+                "multiple": float(peak["value"]) / float(peak["limit"]),
+                "periods": len(group),
+                "evidence": json.dumps(evidence, ensure_ascii=False),
+            }
+        )
+    return rows

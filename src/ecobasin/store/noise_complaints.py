@@ -1,0 +1,272 @@
+"""Noise complaints (issue 23; noise brief §6.5 case hooks; 2022 Noise Pollution Prevention Law).
+
+A complaints CSV has the columns ``complaint_id, time, city, lon, lat, source_type`` and an
+optional ``description``. ``time`` is China Standard Time unless it carries an offset;
+``source_type`` is a code (``social_life``, ``construction``, ``industry``, ``traffic``) or its
+Chinese label (社会生活, 建筑施工, 工业, 交通运输). Each bad row goes to ``rejected`` as
+``line N: reason``; the good rows are placed:
+
+* in the GB 3096-2008 functional zone whose polygon holds the point (``zone_id``, class);
+* against the nearest noise site (great-circle distance [m]) and the nearest automatic station's
+  hourly Leq/LMx [dB(A)] of the hour holding the complaint (hour-ending label);
+* as a rectification-case candidate (``case_candidate``) when its source is construction or
+  industry (GB 12523-2011 / GB 12348-2008 boundary noise) and a noise site lies within
+  ``limits.toml [complaints] candidate_radius_m`` with a measurement attached. The case workflow
+  itself is another issue: only the flag and the measurement are stored.
+
+A re-import replaces complaints by id, so it changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ecobasin.standards.noise_tables import load_noise_text
+from ecobasin.store import noise as noise_store
+from ecobasin.store.database import Store
+
+__all__ = [
+    "SOURCE_TYPES",
+    "ComplaintImport",
+    "complaints",
+    "import_complaints_csv",
+    "latest_time",
+    "place",
+    "store_complaints",
+]
+
+#: Source types of the national report's complaint statistics, with bilingual labels.
+SOURCE_TYPES: dict[str, tuple[str, str]] = {
+    "social_life": ("社会生活噪声", "social life"),
+    "construction": ("建筑施工噪声", "construction"),
+    "industry": ("工业噪声", "industry"),
+    "traffic": ("交通运输噪声", "traffic"),
+}
+_SOURCE_WORDS = {
+    **{code: code for code in SOURCE_TYPES},
+    **{zh: code for code, (zh, _) in SOURCE_TYPES.items()},
+    **{zh.removesuffix("噪声"): code for code, (zh, _) in SOURCE_TYPES.items()},
+    "social life": "social_life",
+}
+EARTH_RADIUS_M = 6_371_008.8
+REQUIRED = ("complaint_id", "time", "city", "lon", "lat", "source_type")
+
+
+@dataclass(frozen=True)
+class ComplaintImport:
+    """What an import did: rows read, stored, kept aside, and case candidates among the stored."""
+
+    batch_id: int
+    read: int
+    stored: int
+    rejected: int
+    case_candidates: int
+
+
+@cache
+def _rules() -> dict[str, Any]:
+    return dict(tomllib.loads(load_noise_text("limits.toml"))["complaints"])
+
+
+def _parse(row: dict[str, Any], cities: dict[str, int]) -> dict[str, Any]:
+    """One CSV row as a complaint; ValueError names the reason."""
+    for column in REQUIRED:
+        if not str(row.get(column, "")).strip():
+            raise ValueError(f"{column} is missing")
+    try:
+        stamp = pd.Timestamp(str(row["time"]).strip())
+    except ValueError:
+        raise ValueError(f"time {row['time']!r} is not a date and time") from None
+    stamp = stamp.tz_localize("Asia/Shanghai") if stamp.tzinfo is None else stamp
+    try:
+        lon, lat = float(row["lon"]), float(row["lat"])
+    except ValueError:
+        raise ValueError(f"lon/lat {row['lon']!r}, {row['lat']!r} are not numbers") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"lon/lat {lon}, {lat} are not WGS-84 degrees")
+    city = str(row["city"]).strip()
+    if city not in cities:
+        raise ValueError(f"city {city!r} is not a city of the catalog")
+    source = _SOURCE_WORDS.get(str(row["source_type"]).strip().lower()) or _SOURCE_WORDS.get(
+        str(row["source_type"]).strip()
+    )
+    if source is None:
+        raise ValueError(
+            f"source_type {row['source_type']!r} is not one of {', '.join(SOURCE_TYPES)}"
+        )
+    return {
+        "complaint_id": str(row["complaint_id"]).strip(),
+        "time": stamp.tz_convert("UTC"),
+        "city_code": cities[city],
+        "lon": lon,
+        "lat": lat,
+        "source_type": source,
+        "description": str(row.get("description") or "").strip() or None,
+    }
+
+
+def _distances_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Great-circle (haversine) distances [m] from one point to many."""
+    p1, p2 = np.radians(lat), np.radians(lats)
+    dphi, dlmb = p2 - p1, np.radians(lons - lon)
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
+
+
+def _zone_of(zones: pd.DataFrame, lon: float, lat: float) -> tuple[str | None, str | None]:
+    point = shapely.Point(lon, lat)
+    for zone_id, cls, geometry in zip(
+        zones["zone_id"], zones["zone_class"], zones["geometry"], strict=True
+    ):
+        shape = shapely.geometry.shape(
+            json.loads(geometry) if isinstance(geometry, str) else geometry
+        )
+        if shape.covers(point):
+            return str(zone_id), str(cls)
+    return None, None
+
+
+def _measurement(store: Store, site_id: str, time: pd.Timestamp) -> dict[str, Any] | None:
+    """The station's hourly Leq/LMx [dB(A)] of the hour holding ``time`` (hour-ending)."""
+    hour_end = time.ceil("h") if time != time.floor("h") else time + pd.Timedelta(hours=1)
+    obs = store.observations(
+        sites=[site_id], parameters=["Leq", "LMx"], periods=["1h"], start=hour_end, end=hour_end
+    )
+    values = {p: float(v) for p, v in zip(obs["parameter"], obs["value"], strict=True) if v == v}
+    if "Leq" not in values:
+        return None
+    label = hour_end.tz_convert("Asia/Shanghai")
+    return {
+        "site_id": site_id,
+        "hour_ending_cst": f"{label:%Y-%m-%d %H}:00",
+        "Leq": values["Leq"],
+        "LMx": values.get("LMx"),
+    }
+
+
+def place(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add zone, nearest site, distance, measurement and the case flag to parsed complaints."""
+    rules = _rules()
+    zones = noise_store.zones(store)
+    sites = store.sites(kinds=["noise_station", "noise_point"])
+    sites = sites[sites["lon"].notna() & sites["lat"].notna()]
+    stations = sites[sites["kind"] == "noise_station"]
+    out = []
+    for row in frame.to_dict("records"):
+        zone_id, cls = _zone_of(zones, row["lon"], row["lat"])
+        nearest, distance, measurement = None, None, None
+        if not sites.empty:
+            d = _distances_m(
+                row["lon"], row["lat"], sites["lon"].to_numpy(), sites["lat"].to_numpy()
+            )
+            nearest, distance = str(sites["site_id"].iloc[int(d.argmin())]), float(d.min())
+        if not stations.empty:
+            d = _distances_m(
+                row["lon"], row["lat"], stations["lon"].to_numpy(), stations["lat"].to_numpy()
+            )
+            station = str(stations["site_id"].iloc[int(d.argmin())])
+            measurement = _measurement(store, station, row["time"])
+            if measurement is not None:
+                measurement["distance_m"] = round(float(d.min()), 1)
+        candidate = (
+            row["source_type"] in rules["candidate_sources"]
+            and distance is not None
+            and distance <= float(rules["candidate_radius_m"])
+            and measurement is not None
+        )
+        out.append(
+            {
+                **row,
+                "zone_id": zone_id,
+                "zone_class": cls,
+                "nearest_site": nearest,
+                "distance_m": None if distance is None else round(distance, 1),
+                "measurement": None if measurement is None else json.dumps(measurement),
+                "case_candidate": bool(candidate),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+_COLUMNS = (
+    "complaint_id, time, city_code, lon, lat, source_type, description, zone_id, zone_class, "
+    "nearest_site, distance_m, measurement, case_candidate, batch_id"
+)
+
+
+def store_complaints(store: Store, frame: pd.DataFrame, batch_id: int) -> int:
+    """Place and upsert parsed complaints; returns the number of case candidates."""
+    placed = place(store, frame).assign(batch_id=batch_id)
+    columns = [c.strip() for c in _COLUMNS.split(",")]
+    with store._registered(complaints_in=placed[columns]):
+        store.con.execute(
+            f"INSERT OR REPLACE INTO noise_complaints ({_COLUMNS}) "
+            f"SELECT {_COLUMNS} FROM complaints_in"
+        )
+    return int(placed["case_candidate"].sum())
+
+
+def import_complaints_csv(store: Store, path: Path) -> ComplaintImport:
+    """Import a complaints CSV; every bad row goes to ``rejected`` with its line and reason."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cities = noise_store.city_codes(store)
+    batch = store.begin_batch("noise_complaints", str(path))
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, row in enumerate(frame.to_dict("records"), start=2):  # line 1 is the header
+        try:
+            record = _parse({str(k): v for k, v in row.items()}, cities)
+            if record["complaint_id"] in seen:
+                raise ValueError(f"complaint_id {record['complaint_id']} appears twice")
+            seen.add(record["complaint_id"])
+            good.append(record)
+        except ValueError as exc:
+            bad.append(
+                {
+                    "source": str(path),
+                    "record_ref": f"line {line}",
+                    "reason_code": "bad_complaint_row",
+                    "reason": f"line {line}: {exc}",
+                    "raw": json.dumps(row, ensure_ascii=False),
+                }
+            )
+    candidates = store_complaints(store, pd.DataFrame(good), batch) if good else 0
+    if bad:
+        store.reject(pd.DataFrame(bad), batch)
+    counts = {"read": len(frame), "stored": len(good), "rejected": len(bad)}
+    store.finish_batch(batch, {**counts, "case_candidates": candidates})
+    return ComplaintImport(batch, len(frame), len(good), len(bad), candidates)
+
+
+def complaints(
+    store: Store,
+    *,
+    city_code: int | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Stored complaints, newest first, optionally of one city and a UTC time range."""
+    sql, params = "SELECT * FROM noise_complaints WHERE true", list[Any]()
+    if city_code is not None:
+        sql, params = sql + " AND city_code = ?", [*params, city_code]
+    if start is not None:
+        sql, params = sql + " AND time >= ?", [*params, start.to_pydatetime()]
+    if end is not None:
+        sql, params = sql + " AND time < ?", [*params, end.to_pydatetime()]
+    return store.execute(sql + " ORDER BY time DESC, complaint_id", params)
+
+
+def latest_time(store: Store) -> pd.Timestamp | None:
+    """The time of the newest stored complaint (UTC), None without complaints."""
+    last = store.execute("SELECT max(time) AS t FROM noise_complaints")["t"].iloc[0]
+    return None if pd.isna(last) else pd.Timestamp(last)
