@@ -16,6 +16,11 @@ from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
 from ecobasin.web.app import create_app
 
+REGIONAL_NIGHT = """year,period,grid_id,city,valid,start_time,Leq
+2026,night,G001,510100,true,2026-05-12T23:00,44.0
+2026,night,G002,510100,true,2026-05-12T23:20,48.4
+"""
+
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
@@ -25,6 +30,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with Store(folder / "noise.duckdb") as store:
         store.sync_catalog(catalog.load_region())
         noise_store.import_survey_csv(store, survey, "regional")
+        night = folder / "regional_night.csv"
+        night.write_text(REGIONAL_NIGHT, encoding="utf-8")
+        noise_store.import_survey_csv(store, night, "regional")
         _station(store, "NZ1", "1")  # 55 / 45
         hours = pd.concat(
             [_hours("NZ1", "2026-03-01", 54.0, 46.0), _hours("NZ1", "2026-03-02", 56.0, 44.0)]
@@ -42,6 +50,23 @@ def test_survey_results_with_grades(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     [row] = response.json()["items"]
     assert (row["mean_dBA"], row["grade_zh"], row["rating_en"]) == (54.0, "二级", "fairly good")
+
+
+def test_night_survey_results_are_graded_on_the_night_scale(client: TestClient) -> None:
+    grades = {}
+    for period in ("day", "night"):
+        response = client.get(
+            "/api/v1/noise/surveys", params={"year": 2026, "city": 510100, "period": period}
+        )
+        assert response.status_code == 200, response.text
+        [row] = response.json()["items"]
+        assert row["period"] == response.json()["period"] == period
+        grades[period] = (row["n"], row["mean_dBA"], row["grade_zh"], row["rating_en"])
+    # night (44.0 + 48.4) / 2 = 46.2: 三级 on the night scale (it would be 一级 by day)
+    assert grades == {
+        "day": (2, 54.0, "二级", "fairly good"),
+        "night": (2, 46.2, "三级", "moderate"),
+    }
 
 
 def test_quarterly_compliance(client: TestClient) -> None:

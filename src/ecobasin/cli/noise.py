@@ -49,20 +49,29 @@ def _emit(rows: list[dict[str, Any]], fmt: str, title: str) -> None:
 @app.command("survey-import")
 def survey_import(
     file: Annotated[
-        Path, typer.Argument(help="Survey CSV (noise brief §4.3 layout) 调查结果文件.")
+        Path,
+        typer.Argument(
+            help="Survey CSV or Excel workbook (.xlsx; noise brief §4.3 columns) 调查结果文件."
+        ),
     ],
     survey: SurveyOption = "regional",
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Excel sheet to read (default: the first) 工作表名称."),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Import HJ 640 survey results; bad rows are kept aside (see `ecobasin rejected`) 导入调查结果."""
+    """Import HJ 640 survey results from CSV or Excel (.xlsx); bad rows are kept aside with their
+    line or row and reason (see `ecobasin rejected`) 导入调查结果（CSV 或 Excel）."""
     if not file.exists():
         raise fail(f"{file} does not exist")
     with open_store(settings(db, region)) as store:
         try:
-            result = noise_store.import_survey_csv(store, file, survey)
-        except ValueError as error:
-            raise fail(str(error)) from None
+            result = noise_store.import_survey_file(store, file, survey, sheet)
+        except ValueError as error:  # also a CSV pandas cannot read (ParserError, bad UTF-8)
+            message = str(error)
+            raise fail(message if str(file) in message else f"{file}: {message}") from None
     console.print(
         f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
         f"{result.rejected} kept aside 另存 (batch {result.batch_id})"
@@ -114,7 +123,9 @@ def annual_report(
 def survey(
     year: Annotated[int, typer.Option(help="Survey year 调查年份.")],
     survey: SurveyOption = "regional",
-    period: Annotated[str, typer.Option(help="day (昼间) or night (夜间).")] = "day",
+    period: Annotated[
+        str, typer.Option(help="day (昼间), night (夜间) or both (昼夜, day then night per city).")
+    ] = "both",
     city: CityOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
@@ -122,7 +133,10 @@ def survey(
 ) -> None:
     """City results of the annual regional or traffic survey with grades 年度调查结果及等级 (HJ 640-2012)."""
     with open_store(settings(db, region), read_only=True) as store:
-        rows = service.survey_results(store, survey, year, period, city)
+        try:
+            rows = service.survey_results(store, survey, year, period, city)
+        except ValueError as error:
+            raise fail(str(error)) from None
     _emit(rows, fmt, f"{survey} noise {year} {period} 声环境调查结果")
 
 

@@ -81,7 +81,16 @@ def zone_compliance_rates(
 def survey_results(
     store: Store, survey: str, year: int, period: str, city_code: int | None = None
 ) -> list[dict[str, Any]]:
-    """HJ 640-2012 city results of a regional or traffic survey, with grades (bilingual)."""
+    """HJ 640-2012 city results of a regional or traffic survey, with grades (bilingual).
+
+    ``period`` is ``day`` (昼间), ``night`` (夜间) or ``both``: then each city's day result is
+    followed by its night result, each graded on its own scale (HJ 640-2012 Tables 1-2)."""
+    if period == "both":
+        both = survey_results(store, survey, year, "day", city_code)
+        both += survey_results(store, survey, year, "night", city_code)
+        return sorted(both, key=lambda r: (r["city_code"], r["period"] != "day"))
+    if period not in ("day", "night"):
+        raise ValueError(f"period must be day, night or both, got {period!r}")
     rows = noise_store.survey_rows(store, survey, year, period, city_code)
     out: list[dict[str, Any]] = []
     for (city, zh, en), group in rows.groupby(["city_code", "city_zh", "city_en"]):

@@ -2,20 +2,26 @@
 
 Survey CSV layouts are those of the noise brief §4.3: regional ``year, period, grid_id, city,
 …, valid, …, Leq, …`` and traffic ``year, period, segment_id, road_name, …, length_km, …, Leq``.
-Every bad row is kept aside in ``rejected`` with its line and reason (source = the file); the
+The same columns may come from an Excel workbook (:func:`import_survey_excel`, openpyxl).
+Every bad row is kept aside in ``rejected`` with its line (CSV) or row (Excel) and reason
+(source = the file); the
 good rows are upserted into ``noise_surveys`` by (survey, year, period, point_id), so a
 re-import changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from ecobasin.store.database import Store
 from ecobasin.timebase import day_of_hour_ending, local_label
@@ -28,6 +34,8 @@ __all__ = [
     "class_counts",
     "daily",
     "import_survey_csv",
+    "import_survey_excel",
+    "import_survey_file",
     "latest_daily",
     "quarter_counts",
     "rate_years",
@@ -45,6 +53,8 @@ __all__ = [
 ]
 
 SURVEYS = ("regional", "traffic")
+#: Suffixes read as Excel workbooks by :func:`import_survey_file`.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 #: Plausible LAeq [dB(A)], as the parameter registry (20-140) says.
 LEVEL_RANGE = (20.0, 140.0)
 _ID_COLUMN = {"regional": "grid_id", "traffic": "segment_id"}
@@ -97,6 +107,25 @@ def _valid_flag(text: Any) -> bool:
     raise ValueError(f"valid {text!r} is not true/false")
 
 
+def _survey_year(row: dict[str, Any]) -> int:
+    """The survey year: the ``year`` cell, else the year of ``start_time``; a ``start_time``
+    (a date or ISO 8601 text, CST) outside that year is an error."""
+    text = str(row.get("start_time") or "").strip()
+    start = None
+    if text and text != "nan":
+        try:
+            start = pd.Timestamp(text)
+        except ValueError:
+            raise ValueError(f"start_time {text!r} is not a date") from None
+    year_text = str(row.get("year") or "").strip()
+    if not year_text and start is not None:
+        return int(start.year)
+    year = int(_number(row.get("year"), "year"))
+    if start is not None and start.year != year:
+        raise ValueError(f"start_time {text} is not in the survey year {year}")
+    return year
+
+
 def _parse_row(row: dict[str, Any], survey: str, cities: dict[str, int]) -> dict[str, Any]:
     """One survey row as a ``noise_surveys`` record; ValueError names the reason."""
     id_col = _ID_COLUMN[survey]
@@ -114,7 +143,7 @@ def _parse_row(row: dict[str, Any], survey: str, cities: dict[str, int]) -> dict
         raise ValueError(f"city {city!r} is not a city of the catalog")
     record: dict[str, Any] = {
         "survey": survey,
-        "year": int(_number(row.get("year"), "year")),
+        "year": _survey_year(row),
         "period": period,
         "point_id": point,
         "city_code": cities[city],
@@ -137,40 +166,141 @@ def _parse_row(row: dict[str, Any], survey: str, cities: dict[str, int]) -> dict
 
 def import_survey_csv(store: Store, path: Path, survey: str) -> SurveyImport:
     """Import an HJ 640 regional or traffic survey CSV; bad rows go to ``rejected``."""
+    _check_survey(survey)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = [  # line 1 is the header
+        (f"line {n}", {str(k): v for k, v in row.items()})
+        for n, row in enumerate(frame.to_dict("records"), start=2)
+    ]
+    return _import_rows(store, rows, survey, str(path))
+
+
+def import_survey_excel(
+    store: Store, path: Path, survey: str, sheet: str | None = None
+) -> SurveyImport:
+    """Import an HJ 640 survey from an Excel workbook (.xlsx): the first sheet or ``sheet``.
+
+    The header is the first row naming the point column (``grid_id``/``segment_id``) and
+    ``Leq``; title rows above it and merged cells (as people lay out report sheets) are
+    allowed, blank rows are skipped. Each bad row goes to ``rejected`` as ``row N`` (the
+    sheet's row number) with its reason. ValueError names the file when it is no workbook,
+    has no such sheet or no header row.
+    """
+    _check_survey(survey)
+    rows = _excel_rows(path, sheet, _ID_COLUMN[survey])
+    return _import_rows(store, rows, survey, str(path))
+
+
+def import_survey_file(
+    store: Store, path: Path, survey: str, sheet: str | None = None
+) -> SurveyImport:
+    """Import a survey file by its suffix: .xlsx/.xlsm as Excel, anything else as CSV."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return import_survey_excel(store, path, survey, sheet)
+    if sheet is not None:
+        raise ValueError(f"{path}: --sheet applies to Excel workbooks (.xlsx) only")
+    return import_survey_csv(store, path, survey)
+
+
+def _check_survey(survey: str) -> None:
     if survey not in SURVEYS:
         raise ValueError(f"survey must be one of {', '.join(SURVEYS)}, got {survey!r}")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _excel_rows(path: Path, sheet: str | None, id_column: str) -> list[tuple[str, dict[str, Any]]]:
+    """(``row N``, {header: cell text}) of the data rows under the header row."""
+    try:  # not read-only: merged cells are only known in the full model
+        book = load_workbook(path, data_only=True)
+    except (InvalidFileException, BadZipFile, KeyError, OSError) as error:
+        raise ValueError(f"{path}: not an Excel workbook (.xlsx): {error}") from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            names = ", ".join(book.sheetnames)
+            raise ValueError(f"{path}: no sheet {sheet!r} (sheets: {names})")
+        work = book[sheet] if sheet is not None else book.worksheets[0]
+        grid = _unmerged_grid(work)
+    finally:
+        book.close()
+    index = _header_index(grid, id_column)
+    if index is None:
+        raise ValueError(f"{path}: sheet {work.title!r} has no header row with {id_column} and Leq")
+    header = [_cell_text(c).strip() for c in grid[index]]
+    rows = []
+    for number, cells in enumerate(grid[index + 1 :], start=index + 2):
+        texts = [_cell_text(c) for c in cells]
+        if any(t.strip() for t in texts):
+            rows.append((f"row {number}", {h: t for h, t in zip(header, texts, strict=False) if h}))
+    return rows
+
+
+def _header_index(grid: list[list[Any]], id_column: str) -> int | None:
+    """The index of the first row naming the point column and Leq (title rows above)."""
+    for index, cells in enumerate(grid):
+        names = {_cell_text(c).strip() for c in cells}
+        if id_column in names and "Leq" in names:
+            return index
+    return None
+
+
+def _unmerged_grid(work: Any) -> list[list[Any]]:
+    """The sheet's values with every merged range filled by its top-left value."""
+    grid = [list(r) for r in work.iter_rows(values_only=True)]
+    for merged in list(work.merged_cells.ranges):
+        value = work.cell(merged.min_row, merged.min_col).value
+        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
+                grid[r][c] = value
+    return grid
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the text a CSV would hold (whole numbers without .0, dates in ISO 8601)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _import_rows(
+    store: Store, rows: list[tuple[str, dict[str, Any]]], survey: str, source: str
+) -> SurveyImport:
+    """Validate and store survey rows (reference, cells); bad ones go to ``rejected``."""
     cities = city_codes(store)
-    batch = store.begin_batch(f"noise_{survey}", str(path))
+    batch = store.begin_batch(f"noise_{survey}", source)
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     seen: set[tuple[int, str, str]] = set()
-    for line, row in enumerate(frame.to_dict("records"), start=2):  # line 1 is the header
+    for ref, row in rows:
         try:
-            record = _parse_row({str(k): v for k, v in row.items()}, survey, cities)
+            record = _parse_row(row, survey, cities)
             key = (record["year"], record["period"], record["point_id"])
             if key in seen:
                 raise ValueError(f"{key[2]} appears twice for {key[0]} {key[1]}")
             seen.add(key)
             good.append({**record, "batch_id": batch})
         except ValueError as exc:
-            raw = json.dumps(row, ensure_ascii=False)
             bad.append(
                 {
-                    "source": str(path),
-                    "record_ref": f"line {line}",
+                    "source": source,
+                    "record_ref": ref,
                     "reason_code": "bad_survey_row",
-                    "reason": f"line {line}: {exc}",
-                    "raw": raw,
+                    "reason": f"{ref}: {exc}",
+                    "raw": json.dumps(row, ensure_ascii=False, default=str),
                 }
             )
     if good:
         upsert_surveys(store, pd.DataFrame(good))
     if bad:
         store.reject(pd.DataFrame(bad), batch)
-    counts = {"read": len(frame), "stored": len(good), "rejected": len(bad)}
-    store.finish_batch(batch, counts)
-    return SurveyImport(batch, len(frame), len(good), len(bad))
+    store.finish_batch(batch, {"read": len(rows), "stored": len(good), "rejected": len(bad)})
+    return SurveyImport(batch, len(rows), len(good), len(bad))
 
 
 _COLUMNS = (
