@@ -33,6 +33,18 @@ def test_demo_noise_gives_every_product(tmp_path: Path) -> None:
         regional = service.survey_results(store, "regional", 2025, "day")
         traffic = service.survey_results(store, "traffic", 2025, "day")
         assert len(regional) == len(traffic) == 8
+        # night surveys too (HJ 640-2012), the same points, quieter, graded on the night scale
+        assert counts["survey_rows"] == 2 * 8 * (30 + 12)
+        for survey, day_rows in (("regional", regional), ("traffic", traffic)):
+            nights = {
+                r["city_code"]: r for r in service.survey_results(store, survey, 2025, "night")
+            }
+            assert set(nights) == set(region.cities)
+            for row in day_rows:
+                night = nights[row["city_code"]]
+                assert night["n"] == row["n"]
+                assert 7.0 < row["mean_dBA"] - night["mean_dBA"] < 13.0
+                assert night["grade_zh"] in ("一级", "二级", "三级", "四级", "五级")
         # a month of complaints, mostly social life, some beside a station (case candidates)
         assert counts["complaints"] == 60 + 7 * 15 and 0 < counts["case_candidates"] < 40
         december = service.complaint_items(store, month="2025-12")

@@ -1,7 +1,8 @@
 """The demo region's noise (issue 23). ILLUSTRATIVE, not official data: functional zones drawn as
 simple rectangles around the eight city centres (not any city's zoning plan), 20 automatic
 stations with a year of generated hourly Leq and LMx (diurnal shape, weekday/weekend, class and
-road proximity, occasional night events), an annual grid and traffic survey, and a month
+road proximity, occasional night events), an annual grid and traffic survey by day and by
+night (HJ 640-2012 asks for both; night levels about 10 dB(A) lower), and a month
 (December) of noise complaints: social life about 69 % as in Chengdu (noise brief §1), some
 construction and industry complaints close to stations so that case candidates appear.
 
@@ -29,6 +30,7 @@ __all__ = [
     "generate_zones",
     "hourly_levels",
     "install",
+    "night_surveys",
 ]
 
 SOURCE = "illustrative demo 示意数据 (not an official zoning plan or measurement)"
@@ -173,6 +175,19 @@ def _surveys(cities: pd.DataFrame, year: int, rng: np.random.Generator, batch: i
     return pd.DataFrame(rows)
 
 
+#: How much quieter the night survey of the same point is [dB(A)] (mean, SD): demo values in
+#: the gap between the HJ 640-2012 day and night grade scales (regional 10, traffic 10 dB).
+_NIGHT_DROP = {"regional": (9.5, 1.5), "traffic": (10.0, 1.2)}
+
+
+def night_surveys(day_rows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The night survey (22:00-06:00; HJ 640-2012, noise brief §2.6) of every day grid square
+    and road segment: the same point, its day Leq [dB(A)] lowered by ``_NIGHT_DROP``."""
+    drop = [rng.normal(*_NIGHT_DROP[str(s)]) for s in day_rows["survey"]]
+    night = day_rows.assign(period="night", leq=(day_rows["leq"] - np.array(drop)).round(1))
+    return night.reset_index(drop=True)
+
+
 def _survey_row(
     survey: str, year: int, point: str, city: int, leq: float, length: float | None, batch: int
 ) -> dict[str, Any]:
@@ -238,7 +253,10 @@ def install(store: Store, region: catalog.Region, year: int, seed: int) -> dict[
     ]
     hourly = pd.concat(frames, ignore_index=True)
     store.write_observations(hourly, batch_id=batch)
-    surveys = _surveys(cities, year, rng, batch)
+    day_surveys = _surveys(cities, year, rng, batch)
+    # a generator of its own, so the night rows leave the other demo numbers as they were
+    nights = night_surveys(day_surveys, np.random.default_rng(seed + 640))
+    surveys = pd.concat([day_surveys, nights], ignore_index=True)
     noise_store.upsert_surveys(store, surveys)
     start = pd.Timestamp(f"{year}-01-01T01:00", tz="Asia/Shanghai").tz_convert("UTC")
     end = pd.Timestamp(f"{year + 1}-01-01T00:00", tz="Asia/Shanghai").tz_convert("UTC")
