@@ -131,8 +131,9 @@ def test_noise_overview_page_has_compliance_and_survey_grades(page: Any, server:
             "/api/v1/noise/surveys", year=year, survey=survey, period=period
         ).json()["items"]
     ]
-    # the demo surveys by day only (8 cities × regional and traffic)
-    assert page.locator("#survey-table tbody tr").count() == len(surveys) == 8 * 2
+    # the demo surveys by day and by night (8 cities × regional and traffic × day and night)
+    assert page.locator("#survey-table tbody tr").count() == len(surveys) == 8 * 2 * 2
+    assert {r["period"] for r in surveys} == {"day", "night"}
     grades = page.locator("#survey-table tbody tr td:nth-child(5)").all_inner_texts()
     assert sorted(grades) == sorted(f"{r['grade_zh']} {r['rating_en']}" for r in surveys)
     assert int(page.get_attribute("#compliance-chart", "data-months")) == 12
