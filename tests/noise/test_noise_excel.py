@@ -167,3 +167,21 @@ def test_cli_survey_shows_day_and_night_grades(tmp_path: Path) -> None:
         app, ["noise", "survey", "--year", "2026", "--period", "dusk", "--db", str(db)]
     )
     assert wrong.exit_code == 1 and "period must be day, night or both" in wrong.output
+
+
+def test_a_workbook_that_unpacks_past_the_cap_is_refused_before_opening(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "large.xlsx"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["year", "period", "grid_id", "city", "Leq"])
+    for n in range(2000):  # a few hundred KiB of sheet XML
+        sheet.append([2026, "day", f"G{n}", "成都", 55.0])
+    book.save(path)
+    monkeypatch.setattr(noise_store, "MAX_WORKBOOK_BYTES", 64 * 1024)
+    with pytest.raises(ValueError, match=r"large\.xlsx: the workbook unpacks to .* split it"):
+        noise_store.import_survey_file(store, path, "regional")
+    monkeypatch.setattr(noise_store, "MAX_WORKBOOK_BYTES", 64 * 1024 * 1024)
+    assert noise_store.import_survey_file(store, path, "regional").stored == 2000

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 import numpy as np
 import pandas as pd
@@ -207,8 +207,29 @@ def _check_survey(survey: str) -> None:
         raise ValueError(f"survey must be one of {', '.join(SURVEYS)}, got {survey!r}")
 
 
+#: Largest workbook read [bytes], unpacked: openpyxl holds the whole sheet model in memory
+#: (merged cells are only known there), so a zip bomb or a stray export must not be opened.
+MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
+
+
+def _check_workbook_size(path: Path) -> None:
+    """Refuse a workbook whose unpacked parts exceed :data:`MAX_WORKBOOK_BYTES`."""
+    try:
+        with ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (BadZipFile, OSError) as error:
+        raise ValueError(f"{path}: not an Excel workbook (.xlsx): {error}") from None
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise ValueError(
+            f"{path}: the workbook unpacks to {unpacked / 2**20:.0f} MiB, more than the "
+            f"{MAX_WORKBOOK_BYTES / 2**20:.0f} MiB a survey import reads: split it or save it "
+            "as CSV"
+        )
+
+
 def _excel_rows(path: Path, sheet: str | None, id_column: str) -> list[tuple[str, dict[str, Any]]]:
     """(``row N``, {header: cell text}) of the data rows under the header row."""
+    _check_workbook_size(path)
     try:  # not read-only: merged cells are only known in the full model
         book = load_workbook(path, data_only=True)
     except (InvalidFileException, BadZipFile, KeyError, OSError) as error:
