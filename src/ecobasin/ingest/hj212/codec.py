@@ -474,8 +474,9 @@ def read_upload(segment: bytes) -> Message | None:
         head[key] = value
     if head.get("CN") not in FAST_COMMANDS or "PNUM" in head or "PNO" in head:
         return None
-    if any(key not in head for key in _REQUIRED) or Message(head=head).has_pno:
-        return None
+    flag = head.get("Flag")  # valid when present (checked above): 0-255
+    if any(key not in head for key in _REQUIRED) or (flag is not None and int(flag) & 2):
+        return None  # Flag.D = 1: a sub-packet
     return _fast_items(head, text[cp_at + 5 : -2])
 
 
@@ -493,6 +494,9 @@ def _fast_items(head: dict[str, str], cp_text: str) -> Message | None:
         code, dash, suffix = key.rpartition("-")
         if dash and suffix in NUMERIC_SUFFIXES and value and _plain_number(value):
             items.append(CpItem(key, code, suffix, value, Decimal(value)))
+            continue
+        if dash and suffix == "Flag" and len(value) <= 1:  # 表8 data flag, or missing
+            items.append(CpItem(key, code, suffix, value, None))
             continue
         number, problem = _check_value(key, suffix if dash else None, value)
         if problem:
