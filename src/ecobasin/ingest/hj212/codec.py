@@ -432,13 +432,7 @@ def _head_ok_cached(key: str, value: str) -> bool:
     return not verdict
 
 
-def _plain_number(value: str) -> bool:
-    """``_NUMBER.fullmatch`` for ASCII text, with ``str`` methods (no regex call)."""
-    digits = value[1:] if value[0] in "+-" else value
-    whole, dot, fraction = digits.partition(".")
-    if whole:
-        return whole.isdigit() and (not fraction or fraction.isdigit())
-    return bool(dot) and fraction.isdigit()
+_new_item = tuple.__new__
 
 
 def read_upload(segment: bytes) -> Message | None:
@@ -492,11 +486,12 @@ def _fast_items(head: dict[str, str], cp_text: str) -> Message | None:
             return None
         seen.add(key)
         code, dash, suffix = key.rpartition("-")
-        if dash and suffix in NUMERIC_SUFFIXES and value and _plain_number(value):
-            items.append(CpItem(key, code, suffix, value, Decimal(value)))
+        # tuple.__new__: a CpItem without the generated __new__'s Python-level call
+        if dash and suffix in NUMERIC_SUFFIXES and value and _NUMBER_MATCH(value):
+            items.append(_new_item(CpItem, (key, code, suffix, value, Decimal(value))))
             continue
         if dash and suffix == "Flag" and len(value) <= 1:  # 表8 data flag, or missing
-            items.append(CpItem(key, code, suffix, value, None))
+            items.append(_new_item(CpItem, (key, code, suffix, value, None)))
             continue
         number, problem = _check_value(key, suffix if dash else None, value)
         if problem:
