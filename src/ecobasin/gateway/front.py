@@ -80,6 +80,9 @@ REJECT_ADDRESSES = 10_000
 #: File descriptors the front needs besides its connections (listener, control socket, raw-log
 #: segments, event loop, worker threads, the reserve descriptor, standard streams).
 FD_MARGIN = 64
+#: [s] Pause before refusing at the open-file limit: the sessions that read their peer's end
+#: of file in the same event-loop turn close their sockets meanwhile, freeing descriptors.
+FD_LIMIT_GRACE = 0.05
 #: [s] At most one log line per this period about connections refused at a limit.
 REFUSAL_LOG_EVERY = 10.0
 #: Connections accepted per wake-up of the listener at most (others wait for the next turn).
@@ -320,6 +323,7 @@ class _Front:
         self.max_unframed_bytes: int = setup["max_unframed_bytes"]
         self.sampler = RejectSampler(setup["reject_samples"], setup["reject_window"])
         self.reserve_fd = -1  # kept free to refuse a connection cleanly at the open-file limit
+        self.fd_limit_grace = False  # at the open-file limit, waiting for closing sessions
         self.last_refusal_log = -math.inf
         self.refused_since_log = 0
         self.devices = _devices(setup["devices"])
@@ -449,11 +453,12 @@ class _Front:
                 return
             except OSError as error:
                 if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    self._refuse_at_fd_limit(error)
+                    self._at_fd_limit(error)
                     return
                 if error.errno in (errno.ECONNABORTED, errno.EPROTO):
                     continue  # the client gave up before we accepted
                 raise
+            self.fd_limit_grace = False
             peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
             if self.stats.connections >= self.max_connections:
                 self._refuse(sock, f"{self.stats.connections} connections open (--max-connections)")
@@ -462,24 +467,49 @@ class _Front:
             self.connections.add(task)
             self.stats.connections += 1  # now, so the cap holds within this turn too
 
-    def _refuse_at_fd_limit(self, error: OSError) -> None:
-        """Out of descriptors: free the reserve one, accept and close the waiting connection
-        (the client sees the close instead of a hang), take the reserve back."""
+    def _at_fd_limit(self, error: OSError) -> None:
+        """Out of descriptors. The sessions whose peers hung up in this same turn of the event
+        loop still hold theirs (a session closes its socket a few loop turns after reading the
+        end of file), so first pause accepting for :data:`FD_LIMIT_GRACE` and try again; only
+        if the limit still holds then are the waiting connections refused."""
+        if not self.fd_limit_grace:
+            self.fd_limit_grace = True
+            self._pause_accepting(FD_LIMIT_GRACE)
+            return
+        self.fd_limit_grace = False  # the next time at the limit gets its grace again
+        for _ in range(ACCEPTS_PER_TURN):
+            if not self._refuse_at_fd_limit(error):
+                return
+
+    def _refuse_at_fd_limit(self, error: OSError) -> bool:
+        """Free the reserve descriptor, accept and close one waiting connection (the client
+        sees the close instead of a hang), take the reserve back. False when no connection was
+        waiting or nothing could be freed (accepting then pauses briefly)."""
         if self.reserve_fd >= 0:
             os.close(self.reserve_fd)
             self.reserve_fd = -1
         try:
             sock, _ = self.listener.accept()
-        except OSError:
+        except BlockingIOError:
             sock = None
+            waiting = False
+        except OSError:
+            sock, waiting = None, True
+        else:
+            waiting = True
         if sock is not None:
             self._refuse(sock, f"open-file limit reached ({error.strerror})")
         with contextlib.suppress(OSError):
             self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
-        if sock is None or self.reserve_fd < 0:  # nothing freed yet: pause accepting briefly
-            loop = asyncio.get_running_loop()
-            loop.remove_reader(self.listener.fileno())
-            loop.call_later(0.05, self._resume_accepting)
+        if waiting and (sock is None or self.reserve_fd < 0):  # nothing freed: pause briefly
+            self._pause_accepting(0.05)
+            return False
+        return sock is not None
+
+    def _pause_accepting(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self.listener.fileno())
+        loop.call_later(seconds, self._resume_accepting)
 
     def _resume_accepting(self) -> None:
         if not self.stopping.is_set() and self.listener.fileno() >= 0:

@@ -33,6 +33,7 @@ from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
+from ecobasin.ingest.hj212.codec import read_upload
 from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.limits import plausible_window
@@ -280,7 +281,8 @@ class StoreWriter:
         pending: list[tuple[RawRecord, Message, Device, tuple[str, str, str, int]]] = []
         for record in records:
             try:
-                message = read_segment(record.frame[6:-6], lenient=self.lenient)
+                segment = record.frame[6:-6]  # the common clean upload first (same result)
+                message = read_upload(segment) or read_segment(segment, lenient=self.lenient)
             except Exception as error:
                 out.rejects.append(_poison(record, "decode_error", error))
                 continue

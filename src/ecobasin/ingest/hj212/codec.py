@@ -47,6 +47,7 @@ __all__ = [
     "parse_frame",
     "parse_segment",
     "read_segment",
+    "read_upload",
     "reply_for",
 ]
 
@@ -381,20 +382,15 @@ def _read_head(text: str, problems: list[FrameError], head_ok: bool) -> tuple[Me
             problems.append(DuplicateField(f"head field {key} appears twice"))
             head_ok = False
             continue
-        pattern, text_rule = rule
-        bad = not pattern.fullmatch(value) or (key == "MN" and any(c in value for c in ";=&"))
-        if key == "Flag" and not bad and int(value) > 255:
-            bad = True
-        if bad:
-            problems.append(InvalidField(f"head field {key}={value!r} is not {text_rule}"))
+        if _head_field_bad(key, value):
+            problems.append(InvalidField(f"head field {key}={value!r} is not {rule[1]}"))
             head_ok = False
         head[key] = value
     for key in _REQUIRED:
         if key not in head:
             problems.append(MissingField(f"head field {key} is missing"))
             head_ok = False
-    message = Message(head=head)
-    if message.has_pno:
+    if Message(head=head).has_pno:
         for key in ("PNUM", "PNO"):
             if key not in head:
                 problems.append(MissingField(f"Flag.D=1 but head field {key} is missing"))
@@ -407,6 +403,101 @@ def _read_head(text: str, problems: list[FrameError], head_ok: bool) -> tuple[Me
         problems.append(InvalidField(f"PNO={pno} is not within 1..PNUM={pnum}"))
         head_ok = False
     return Message(head=head, problems=tuple(problems), head_ok=head_ok), cp_text
+
+
+def _head_field_bad(key: str, value: str) -> bool:
+    """Whether a head field's value breaks its rule of 表3 (``key`` one of ``_HEAD_RULES``)."""
+    bad = not _HEAD_RULES[key][0].fullmatch(value) or (
+        key == "MN" and any(c in value for c in ";=&")
+    )
+    return bad or (key == "Flag" and int(value) > 255)
+
+
+#: (key, value) → whether the head field is bad, for the fields that repeat from message to
+#: message (all but QN, unique per packet); bounded: cleared when full.
+_HEAD_VERDICTS: dict[tuple[str, str], bool] = {}
+_HEAD_VERDICTS_MAX = 100_000
+#: Commands of the fast path of :func:`read_upload` (表9: real-time, minute, hourly data).
+FAST_COMMANDS = frozenset({"2011", "2051", "2061"})
+
+
+def _head_ok_cached(key: str, value: str) -> bool:
+    if key == "QN":
+        return not _head_field_bad(key, value)
+    verdict = _HEAD_VERDICTS.get((key, value))
+    if verdict is None:
+        if len(_HEAD_VERDICTS) >= _HEAD_VERDICTS_MAX:
+            _HEAD_VERDICTS.clear()
+        verdict = _HEAD_VERDICTS[key, value] = _head_field_bad(key, value)
+    return not verdict
+
+
+_new_item = tuple.__new__
+
+
+def read_upload(segment: bytes) -> Message | None:
+    """The fast path of :func:`read_segment` for the common case: a clean ASCII 2011 / 2051 /
+    2061 upload (表9) without sub-packets, text values or any problem.
+
+    Returns exactly what ``read_segment(segment)`` returns (``lenient`` makes no difference for
+    a clean packet), or None whenever the packet is anything else — then call
+    :func:`read_segment`, which names every problem. The head fields that repeat (ST, CN, PW,
+    MN, Flag) are checked once per distinct value; numbers are checked with ``str`` methods.
+    """
+    try:
+        text = segment.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    cp_at = text.find(";CP=&&") + 1
+    if (
+        cp_at <= 0
+        or "//" in text
+        or text.count("CP=&&") != 1
+        or not text.endswith("&&")
+        or len(text) < cp_at + 7
+    ):
+        return None
+    head_text = text[: cp_at - 1]
+    if " " in head_text or not head_text.isprintable():
+        return None
+    head: dict[str, str] = {}
+    for part in head_text.split(";"):
+        key, eq, value = part.partition("=")
+        if not eq or key not in _HEAD_RULES or key in head or not _head_ok_cached(key, value):
+            return None
+        head[key] = value
+    if head.get("CN") not in FAST_COMMANDS or "PNUM" in head or "PNO" in head:
+        return None
+    flag = head.get("Flag")  # valid when present (checked above): 0-255
+    if any(key not in head for key in _REQUIRED) or (flag is not None and int(flag) & 2):
+        return None  # Flag.D = 1: a sub-packet
+    return _fast_items(head, text[cp_at + 5 : -2])
+
+
+def _fast_items(head: dict[str, str], cp_text: str) -> Message | None:
+    """The CP items of :func:`read_upload` (None at the first thing out of the common)."""
+    if not cp_text or " " in cp_text or not cp_text.isprintable():
+        return None
+    items: list[CpItem] = []
+    seen: set[str] = set()
+    for part in cp_text.replace(",", ";").split(";"):
+        key, eq, value = part.partition("=")
+        if not eq or not key or key in seen:
+            return None
+        seen.add(key)
+        code, dash, suffix = key.rpartition("-")
+        # tuple.__new__: a CpItem without the generated __new__'s Python-level call
+        if dash and suffix in NUMERIC_SUFFIXES and value and _NUMBER_MATCH(value):
+            items.append(_new_item(CpItem, (key, code, suffix, value, Decimal(value))))
+            continue
+        if dash and suffix == "Flag" and len(value) <= 1:  # 表8 data flag, or missing
+            items.append(_new_item(CpItem, (key, code, suffix, value, None)))
+            continue
+        number, problem = _check_value(key, suffix if dash else None, value)
+        if problem:
+            return None
+        items.append(CpItem(key, code if dash else key, suffix if dash else None, value, number))
+    return Message(head=head, items=tuple(items))
 
 
 def read_head(segment: bytes | str) -> Message:

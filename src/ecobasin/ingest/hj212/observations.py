@@ -386,32 +386,38 @@ def _row(
     item: CpItem, cp: dict[str, str], domains: tuple[str, ...], *, converted: bool
 ) -> tuple[str, float, str | None, str | None] | str:
     """(parameter, value, raw_value, flag) of a value item, or the reason it is skipped."""
-    parameter = _parameter_for_code(item.code, domains)
-    if parameter is None:
+    known = _code_parameter(item.code, domains)
+    if known is None:
         return f"factor code {item.code!r} is not a parameter of domains {', '.join(domains)}"
+    parameter, conversion = known
     if item.number is None and item.value != "":
         return f"value {item.value!r} is not a number"
     flag = cp.get(f"{item.code}-Flag")
     return (
         parameter + ZS_SUFFIX if converted else parameter,
-        math.nan if item.number is None else _in_registry_unit(parameter, float(item.number)),
+        math.nan if item.number is None else _in_registry_unit(float(item.number), conversion),
         item.value if item.number is None else None,
         flag if flag in DATA_FLAGS else None,
     )
 
 
-def _in_registry_unit(parameter: str, sent: float) -> float:
-    """A value as sent (HJ 212-2017 Appendix B unit, e.g. a01006 [kPa]) in the registry unit
-    (pressure [hPa]); the conversion is data: ``hj212_unit`` of ``parameters.csv``."""
-    conversion = catalog.hj212_unit_conversion(parameter)
-    if conversion is None:
+def _in_registry_unit(sent: float, conversion: tuple[float, float] | None) -> float:
+    if conversion is None:  # sent in the registry unit already (most items)
         return sent
     factor, offset = conversion
     return sent * factor + offset
 
 
-def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
+@cache
+def _code_parameter(
+    code: str, domains: tuple[str, ...]
+) -> tuple[str, tuple[float, float] | None] | None:
+    """The parameter of an HJ 212 factor code within ``domains`` and how a value as sent
+    (HJ 212-2017 Appendix B unit, e.g. a01006 [kPa]) becomes a registry value (pressure [hPa]):
+    ``(parameter, (factor, offset))`` from ``hj212_unit`` of ``parameters.csv``; None for a
+    code of no parameter there. Cached: looked up once per (code, domains), not per value."""
     try:
-        return catalog.parameter_for_code(code, domains)
+        parameter = catalog.parameter_for_code(code, domains)
     except KeyError:
         return None
+    return parameter, catalog.hj212_unit_conversion(parameter)

@@ -1,0 +1,130 @@
+"""The fast path of the codec (``read_upload``) gives exactly what the full parse gives
+(``read_segment``, HJ 212-2017 §6.3.2/§6.3.3) or declines: over the peer samples, the
+simulator's realistic uploads, and generated segments (clean and broken)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecobasin.gateway.simulator import build_fleet
+from ecobasin.ingest.hj212 import Message, read_segment
+from ecobasin.ingest.hj212.codec import read_upload
+
+
+def _same(fast: Message, full: Message) -> None:
+    assert fast == full
+    assert not full.problems and full.head_ok
+    assert [type(item.number) for item in fast.items] == [type(i.number) for i in full.items]
+
+
+def _check(segment: bytes) -> bool:
+    """Whether the fast path took the segment; when it did, its answer is the full parse's
+    (strict and lenient alike)."""
+    fast = read_upload(segment)
+    if fast is None:
+        return False
+    _same(fast, read_segment(segment))
+    _same(fast, read_segment(segment, lenient=True))
+    return True
+
+
+def test_peer_samples_fast_path_equals_the_full_parse(needs_shared) -> None:
+    path: Path = needs_shared("testdata/hj212/peer_samples.jsonl")
+    taken = declined = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        packet = json.loads(line)["packet"].encode("utf-8")
+        segment = packet[6:-6]
+        if _check(segment):
+            taken += 1
+        else:
+            declined += 1
+            full = read_segment(segment)
+            clean_common = (
+                full.head_ok
+                and not full.problems
+                and full.cn in {"2011", "2051", "2061"}
+                and not full.has_pno
+                and b"//" not in segment
+                and segment.isascii()
+                and b" " not in segment
+            )
+            assert not clean_common, segment  # a clean common upload must take the fast path
+    assert taken >= 5 and declined >= 1, (taken, declined)
+
+
+def test_simulator_uploads_take_the_fast_path_and_equal_the_full_parse() -> None:
+    fleet = build_fleet(60, 7)
+    frames = [
+        frame
+        for device in fleet
+        for frame in itertools.islice(
+            itertools.chain.from_iterable(p.frames for p in device.packets(time.time())), 40
+        )
+    ]
+    taken = sum(_check(frame[6:-6]) for frame in frames)
+    assert taken >= 0.9 * len(frames)  # sub-packet parts and other commands decline
+
+
+_KEYS = st.sampled_from(["a21026", "a34004", "a01006", "w01018", "B03", "Leq", "a21005"])
+_SUFFIXES = st.sampled_from(["Rtd", "Avg", "Min", "Max", "ZsRtd", "Flag", "Cou", "Data", "X"])
+_NUMBERS = st.from_regex(r"[+-]?[0-9]{1,4}(\.[0-9]{0,3})?", fullmatch=True)
+_ODD = st.sampled_from(["", "N", "D", "3O.5", ".5", "5.", "-", "+", "1e3", "NaN", "1.2.3", "١٢"])
+#: Mostly plain numbers (the common case the fast path must take), some odd values.
+_VALUES = st.one_of(_NUMBERS, _NUMBERS, _NUMBERS, _ODD, st.text(alphabet="0123456789.-+Ne ,;=&/"))
+
+
+@st.composite
+def _segments(draw: st.DrawFn) -> bytes:
+    broken = draw(st.sampled_from(["", "", "", "", "QN", "ST", "CN", "MN", "Flag", "PNO"]))
+    cn = draw(st.sampled_from(["2011", "2051", "2061"])) if broken != "CN" else "20x1"
+    fields = {
+        "QN": "20240101100000001" if broken != "QN" else "2024010110000000",
+        "ST": "22" if broken != "ST" else "z9",
+        "CN": cn,
+        "PW": "123456",
+        "MN": "DEV1" if broken != "MN" else draw(st.sampled_from(["A;B", "DEV 2", "D=1"])),
+        "Flag": draw(st.sampled_from(["5", "4", "1"])) if broken != "Flag" else "300",
+    }
+    if broken == "PNO":
+        fields.update(Flag="7", PNUM="2", PNO="1")
+    head = [f"{key}={value}" for key, value in fields.items()]
+    head = draw(st.permutations(head))
+    time_value = draw(
+        st.sampled_from(["20240101100000", "20231231235900", "20240230100000", "20240101100000123"])
+    )
+    items = [f"DataTime={time_value}"]
+    for code, suffix, value in draw(
+        st.lists(st.tuples(_KEYS, _SUFFIXES, _VALUES), max_size=6, unique_by=lambda t: t[:2])
+    ):
+        items.append(f"{code}-{suffix}={value}")
+    separators = draw(st.lists(st.sampled_from([";", ","]), min_size=len(items)))
+    cp = "".join(item + sep for item, sep in zip(items, separators, strict=False))[:-1]
+    if draw(st.booleans()) and draw(st.booleans()):
+        cp += draw(st.sampled_from([";", ";;", " ", "x", "=//t//"]))
+    return (";".join(head) + ";CP=&&" + cp + "&&").encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_segments())
+def test_generated_segments_fast_path_equals_the_full_parse_or_declines(segment: bytes) -> None:
+    full = read_segment(segment)
+    if _check(segment):
+        return
+    # declined: only because the packet is out of the common case, never a clean 2011/2051/2061
+    clean_common = (
+        full.head_ok
+        and not full.problems
+        and full.cn in {"2011", "2051", "2061"}
+        and not full.has_pno
+        and b" " not in segment
+        and b"//" not in segment
+        and b";;" not in segment
+        and segment.isascii()
+    )
+    assert not clean_common, segment
