@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ecobasin.demo import emergency as demo_emergency
+
 from .conftest import SIMULATED_ENTERPRISES, Server, screenshot
 
 pytestmark = pytest.mark.browser
@@ -37,7 +39,8 @@ def test_the_public_gets_the_sign_in_prompt(page: Any) -> None:
 
 
 def test_signed_in_viewer_sees_every_enterprise_and_acked_frames(page: Any, server: Server) -> None:
-    assert server.facts.enterprises == SIMULATED_ENTERPRISES  # the demo registered them
+    # the demo registers the simulated enterprises and the emergency list's outlets
+    assert server.facts.enterprises == SIMULATED_ENTERPRISES + len(demo_emergency.ENTERPRISES)
     name, password = server.viewer
     _sign_in(page, name, password, "/")
     page.click("#nav-live")
