@@ -33,7 +33,7 @@ from ecobasin.workflow.consultation import (
 __all__ = ["router"]
 
 router = APIRouter(
-    prefix="/consultation", tags=["consultation"], responses=problem_responses(401, 403, 404)
+    prefix="/consultation", tags=["consultation"], responses=problem_responses(401, 403, 404, 422)
 )
 
 
