@@ -22,6 +22,7 @@ from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.routers import (
     api_docs_router,
     api_router,
+    editor_pages_router,
     forecast_pages_router,
     live_pages_router,
     pages_router,
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
     app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
+    app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(api_docs_router)  # /docs, /redoc

@@ -11,6 +11,8 @@ from ecobasin.web.routers import (
     aqi,
     carbon,
     cities,
+    editing,
+    editor_pages,
     forecast,
     forecast_page,
     health,
@@ -31,6 +33,7 @@ __all__ = [
     "API_PREFIX",
     "api_docs_router",
     "api_router",
+    "editor_pages_router",
     "forecast_pages_router",
     "live_pages_router",
     "pages_router",
@@ -53,9 +56,11 @@ api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
 api_router.include_router(forecast.router)  # forecasts (issue 6): /forecasts, /warnings
 api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /ledger/...
 api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
+api_router.include_router(editing.router)  # editors' uploads, retirements, audit (issue 15)
 api_router.include_router(noise.router)  # environmental noise (issue 23): /noise/...
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
 live_pages_router = live.page_router  # /live (issues 4, 5)
 forecast_pages_router = forecast_page.router  # /forecast (issue 6)
+editor_pages_router = editor_pages.router  # /edit: a city editor's pages (issue 15)
 api_docs_router = api_docs.router  # /docs and /redoc from vendored assets (issue 13)
