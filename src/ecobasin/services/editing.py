@@ -76,9 +76,7 @@ class UploadResult:
     aqi_site_days: int
 
 
-def read_upload(
-    cursor: store_users.Connection, path: Path, layout: str, source: str
-) -> UploadRead:
+def read_upload(cursor: store_users.Connection, path: Path, layout: str, source: str) -> UploadRead:
     """Read an uploaded file in ``layout`` (``tidy`` or a bundled mapping's name).
 
     Raises

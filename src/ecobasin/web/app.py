@@ -26,6 +26,7 @@ from ecobasin.web.routers import (
     forecast_pages_router,
     live_pages_router,
     pages_router,
+    table_export_router,
 )
 from ecobasin.web.routers.observations import ExportSlots
 from ecobasin.web.routers.pages import STATIC_DIR
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
+    app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(api_docs_router)  # /docs, /redoc

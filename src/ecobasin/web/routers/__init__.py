@@ -25,6 +25,7 @@ from ecobasin.web.routers import (
     parameters,
     rankings,
     sites,
+    table_export,
     water,
     writes,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "forecast_pages_router",
     "live_pages_router",
     "pages_router",
+    "table_export_router",
 ]
 
 API_PREFIX = "/api/v1"
@@ -63,4 +65,5 @@ pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /da
 live_pages_router = live.page_router  # /live (issues 4, 5)
 forecast_pages_router = forecast_page.router  # /forecast (issue 6)
 editor_pages_router = editor_pages.router  # /edit: a city editor's pages (issue 15)
+table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel (issue 15)
 api_docs_router = api_docs.router  # /docs and /redoc from vendored assets (issue 13)
