@@ -96,3 +96,32 @@ def test_other_tables_filter_and_download(
     filtered = _shown(page, table)
     assert filtered and all(word in " ".join(r) for r in filtered)
     assert len(filtered) <= len(shown)
+
+
+def test_water_sections_failing_their_target_come_first_with_a_filter(
+    page: Any, server: Server
+) -> None:
+    page.goto("/water")
+    page.wait_for_selector("#section-table[data-ready='true']")
+    marks = page.eval_on_selector_all(
+        "#section-table tbody tr", "rs => rs.map(r => r.classList.contains('fails-target'))"
+    )
+    failing = sum(marks)
+    month = page.input_value("#month-select")
+    evaluation = server.get("/api/v1/water/evaluation", period=month).json()
+    assert failing == evaluation["failing_target"] > 0  # the demo has failing sections
+    assert marks == [True] * failing + [False] * (len(marks) - failing)  # failing first
+    page.check("#failing-only")
+    assert len(_shown(page, "#section-table")) == failing
+    assert all("✗" in row[5] for row in _shown(page, "#section-table"))
+    assert len(_csv(page, "water_sections")) == failing + 1  # the download follows
+    # the text filter works within the failing sections, and unchecking shows all again
+    first_city = _shown(page, "#section-table")[0][1]
+    page.fill("#water_sections-filter", first_city)
+    within = _shown(page, "#section-table")
+    assert within and all(r[1] == first_city and "✗" in r[5] for r in within)
+    page.uncheck("#failing-only")
+    assert all(r[1] == first_city for r in _shown(page, "#section-table"))
+    page.fill("#water_sections-filter", "")
+    assert len(_shown(page, "#section-table")) == server.facts.water_sections
+    screenshot(page, "water_failing_first")

@@ -71,7 +71,8 @@ function filterRows(table, text) {
   let shown = 0;
   for (const row of bodyRows(table)) {
     const haystack = cellText(row).toLowerCase();
-    const keep = words.every((word) => haystack.includes(word));
+    // a page's own filter (water: failing sections only) marks rows excluded
+    const keep = row.dataset.excluded !== "true" && words.every((word) => haystack.includes(word));
     row.hidden = !keep;
     shown += keep ? 1 : 0;
   }
