@@ -40,6 +40,12 @@ def _xlsx(page: Any, name: str) -> list[list[Any]]:
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
+def _rank_change(change: int | None) -> str:
+    if change is None:
+        return "—"
+    return f"▲{change}" if change > 0 else f"▼{-change}" if change < 0 else "0"
+
+
 def _number(text: str) -> float:
     return float(text.split("–")[0].rstrip("%"))
 
@@ -49,6 +55,11 @@ def test_rankings_sort_filter_and_download(page: Any, server: Server) -> None:
     page.wait_for_selector("#rankings-table[data-tools-ready='true'] tbody tr td")
     rows = _shown(page, "#rankings-table")
     assert len(rows) == len(server.facts.stations_by_city)
+    # against the same period of last year: the rank change as the API gives it
+    api = server.get("/api/v1/rankings", period="2025").json()
+    expected = {i["name"]: _rank_change(i["rank_change"]) for i in api["items"]}
+    assert {r[1]: r[13] for r in rows} == expected
+    assert page.inner_text("#compared-with") == (api["compared_with"] or "无上年同期数据")
     # sort by the composite index (column 3): ascending, then descending
     page.click("#rankings-table thead th:nth-child(3)")
     ascending = [_number(r[2]) for r in _shown(page, "#rankings-table")]
