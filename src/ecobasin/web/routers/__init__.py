@@ -15,6 +15,7 @@ from ecobasin.web.routers import (
     editor_pages,
     forecast,
     forecast_page,
+    freshness,
     health,
     ledger,
     live,
@@ -58,6 +59,7 @@ api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
 api_router.include_router(forecast.router)  # forecasts (issue 6): /forecasts, /warnings
 api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /ledger/...
 api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
+api_router.include_router(freshness.router)  # /freshness: badge and demo banner (issue 15)
 api_router.include_router(editing.router)  # editors' uploads, retirements, audit (issue 15)
 api_router.include_router(noise.router)  # environmental noise (issue 23): /noise/...
 
