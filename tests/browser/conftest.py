@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
 VIEWER = ("viewer_region", "another-long-test-password-2025")
+#: An editor of Deyang (issue 15: edits Deyang's sites, is refused on Chengdu's).
+EDITOR_DEYANG = ("editor_deyang", "a-third-long-test-password-2025", 510600)
 #: Simulated enterprises the server runs (``serve --simulate``; the demo registers 8 with its
 #: seed, so these are the same outlets): the live page shows their data (tests/browser/test_live.py).
 SIMULATED_ENTERPRISES = 8
@@ -63,6 +65,7 @@ class Server:
     facts: DemoFacts
     editor: tuple[str, str, int]  # name, password, city code of an editor made for the tests
     viewer: tuple[str, str] = VIEWER  # name, password of a viewer made for the tests
+    editor_deyang: tuple[str, str, int] = EDITOR_DEYANG  # an editor of another city
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         # no params: keep a query already in `path` (httpx replaces it with params={})
@@ -160,20 +163,20 @@ def server(
     """A copy of the session's demo database (``ecobasin demo --no-serve``, tests/conftest.py)
     served by ``ecobasin serve``."""
     db = copy_demo(demo_database, tmp_path_factory.mktemp("browser"))
-    name, password, city = EDITOR
-    _ecobasin(
-        "user",
-        "add",
-        name,
-        "--role",
-        "editor",
-        "--city",
-        str(city),
-        "--password-stdin",
-        "--db",
-        str(db),
-        stdin=password + "\n",
-    )
+    for name, password, city in (EDITOR, EDITOR_DEYANG):
+        _ecobasin(
+            "user",
+            "add",
+            name,
+            "--role",
+            "editor",
+            "--city",
+            str(city),
+            "--password-stdin",
+            "--db",
+            str(db),
+            stdin=password + "\n",
+        )
     viewer, viewer_password = VIEWER
     _ecobasin(
         "user",

@@ -463,13 +463,17 @@ def import_frames(
     frames: Iterable[tuple[pd.DataFrame, dict[str, Any]]],
     kind: str,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    time_window: TimeWindow | None = None,
 ) -> ImportReport:
-    """Import candidate frames made in memory (the demo generator, a simulator).
+    """Import candidate frames made in memory (the demo generator, a simulator) or read
+    already (an upload whose sites were checked first: ``services.editing``).
 
     Each item is ``(frame, meta)`` as a reader returns it; it goes through the same validation
-    as a file, so a generated bad value is rejected like a real one.
+    as a file, so a generated bad value is rejected like a real one; values outside
+    ``time_window`` (default: :func:`default_time_window`) are kept aside.
     """
-    session = _Session(store, kind)
+    session = _Session(store, kind, time_window)
     for frame, meta in frames:
         session.add(frame, meta)
         if progress:

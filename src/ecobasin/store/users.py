@@ -452,12 +452,15 @@ def audit(
     )
 
 
-def audit_entries(con: Connection, limit: int = 100) -> list[AuditEntry]:
-    """The latest audit entries, newest first."""
+def audit_entries(
+    con: Connection, limit: int = 100, *, city_code: int | None = None
+) -> list[AuditEntry]:
+    """The latest audit entries, newest first (of one city's data when ``city_code`` is set)."""
+    where, params = ("WHERE city_code = ? ", [city_code]) if city_code is not None else ("", [])
     rows = con.execute(
         "SELECT time, user_name, via, action, target, city_code, detail::VARCHAR "
-        "FROM audit_log ORDER BY audit_id DESC LIMIT ?",
-        [limit],
+        f"FROM audit_log {where}ORDER BY audit_id DESC LIMIT ?",
+        [*params, limit],
     ).fetchall()
     entries = []
     for time, user, via, action, target, city, detail in rows:

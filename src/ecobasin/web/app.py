@@ -22,9 +22,11 @@ from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.routers import (
     api_docs_router,
     api_router,
+    editor_pages_router,
     forecast_pages_router,
     live_pages_router,
     pages_router,
+    table_export_router,
 )
 from ecobasin.web.routers.noise_pages import router as noise_pages_router
 from ecobasin.web.routers.observations import ExportSlots
@@ -149,6 +151,8 @@ def create_app(
     # /noise, /noise/station/{id} (issue 23); the principal for the navigation, as pages
     app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
     app.include_router(security_pages.router)  # /signin, /signout, /admin
+    app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
+    app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(api_docs_router)  # /docs, /redoc

@@ -405,6 +405,24 @@ class RankingItem(BaseModel):
     compliant: bool | None = Field(description="Meets GB 3095 class 2 for the period.")
     rank_index: int = Field(description="Rank by composite index (1 = cleanest).")
     rank_good: int = Field(description="Rank by good-day ratio (1 = highest).")
+    composite_index_last_year: float | None = Field(
+        default=None, description="Composite index of the same period a year before."
+    )
+    composite_change: float | None = Field(
+        default=None, description="Composite index minus last year's (negative: cleaner)."
+    )
+    good_percent_change: float | None = Field(
+        default=None, description="Good-day ratio minus last year's [percentage points]."
+    )
+    valid_days_last_year: int | None = Field(
+        default=None, description="Valid days of the same period a year before."
+    )
+    rank_last_year: int | None = Field(
+        default=None, description="Rank by the same measure in the same period a year before."
+    )
+    rank_change: int | None = Field(
+        default=None, description="Last year's rank minus this rank (positive: moved up)."
+    )
 
 
 class Rankings(BaseModel):
@@ -417,6 +435,12 @@ class Rankings(BaseModel):
     by: Literal["composite", "good_ratio", "pm25", "o3"]
     standard: str = Field(examples=["GB3095-2012"])
     method: str = Field(examples=["CNEMC-2018"])
+    compared_with: str | None = Field(
+        default=None,
+        description="The same period a year before, when its city daily AQI is stored (the "
+        "`*_last_year` and `*_change` fields of the items); null otherwise.",
+        examples=["2024"],
+    )
     items: list[RankingItem]
 
 

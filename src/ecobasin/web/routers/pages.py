@@ -87,7 +87,8 @@ def page_lang(request: Request) -> Lang:
 
 @functools.cache
 def _levels(lang: Lang) -> tuple[dict[str, Any], ...]:
-    """The six AQI levels (HJ 633-2012 Table 2, Appendix A colours) for legends and scripts."""
+    """The six AQI levels (HJ 633-2012 Table 2, Appendix A colours) for legends and scripts,
+    with their health effects and recommended measures (issue 15: the health advice panel)."""
     zh = lang == "zh"
     return tuple(
         {
@@ -97,6 +98,11 @@ def _levels(lang: Lang) -> tuple[dict[str, Any], ...]:
             "color": info.hex,
             "aqi_min": info.aqi_min,
             "aqi_max": info.aqi_max,
+            # health effects and recommended measures (HJ 633-2012 Table 2; the 2026 wording)
+            "effect": info.effect_zh if zh else info.effect_en,
+            "advice": info.advice_zh if zh else info.advice_en,
+            "effect_2026": info.effect_zh_2026,
+            "advice_2026": info.advice_zh_2026,
         }
         for info in air_tables.levels()
     )

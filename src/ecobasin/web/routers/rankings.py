@@ -166,6 +166,53 @@ def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any
     return items
 
 
+#: The comparison with the same period of last year (issue 15), in every item.
+CHANGE_FIELDS = (
+    "composite_index_last_year",
+    "composite_change",
+    "good_percent_change",
+    "valid_days_last_year",
+    "rank_last_year",
+    "rank_change",
+)
+
+
+def same_period_last_year(period: str) -> str:
+    """``2025`` → ``2024``, ``2025-10`` → ``2024-10``, ``2025Q3`` → ``2024Q3``."""
+    return f"{int(period[:4]) - 1}{period[4:]}"
+
+
+async def _last_year(
+    cache: AirCache, period: str, by: By, lang: Lang
+) -> tuple[str, dict[int, dict[str, Any]]] | None:
+    """The items of the same period a year before by city, or None when none is stored."""
+    before = same_period_last_year(period)
+    try:
+        frame = (await _assessment(cache, before))[4]
+    except ProblemError:
+        return None
+    return before, {item["city_code"]: item for item in ranking_items(frame, by, lang)}
+
+
+def _difference(now: float | None, before: float | None, digits: int) -> float | None:
+    return None if now is None or before is None else round(now - before, digits)
+
+
+def with_changes(items: list[dict[str, Any]], before: dict[int, dict[str, Any]]) -> None:
+    """Add last year's figures and the changes to each item (in place; None without)."""
+    for item in items:
+        item.update(dict.fromkeys(CHANGE_FIELDS))
+        prev = before.get(item["city_code"])
+        if prev is None:
+            continue
+        item["composite_index_last_year"] = prev["composite_index"]
+        item["composite_change"] = _difference(item["composite_index"], prev["composite_index"], 2)
+        item["good_percent_change"] = _difference(item["good_percent"], prev["good_percent"], 1)
+        item["valid_days_last_year"] = prev["valid_days"]
+        item["rank_last_year"] = prev["rank"]
+        item["rank_change"] = prev["rank"] - item["rank"]
+
+
 def _ok(body: bytes, media_type: str = "application/json", **headers: str) -> Response:
     return Response(content=body, media_type=media_type, headers=headers or None)
 
@@ -192,11 +239,16 @@ async def get_rankings(
     (`good_ratio` 0 … 1 and `good_percent` [%]; good days have AQI ≤ 100), good, valid and
     exceedance days, period means of PM2.5, PM10, SO2, NO2 [µg/m³], the 95th percentile of CO
     24-h means [mg/m³] and the 90th percentile of O3 daily maximum 8-h means [µg/m³]
-    (HJ 663-2013 §5), compliance with GB 3095 and both official ranks.
+    (HJ 663-2013 §5), compliance with GB 3095 and both official ranks; when the same period
+    of the year before is stored (`compared_with`), last year's composite index, good-day
+    ratio, valid days and rank beside the changes (`rank_change` > 0: moved up).
 
     Not paged: one item per city.
     """
     name, kind, first, last, frame, standard, method = await _assessment(cache, period)
+    items = ranking_items(frame, by, lang)
+    last_year = await _last_year(cache, name, by, lang)
+    with_changes(items, {} if last_year is None else last_year[1])
     payload = {
         "period": name,
         "kind": kind,
@@ -205,7 +257,8 @@ async def get_rankings(
         "by": by,
         "standard": standard,
         "method": method,
-        "items": ranking_items(frame, by, lang),
+        "compared_with": None if last_year is None else last_year[0],
+        "items": items,
     }
     return _ok(json_bytes(payload))
 

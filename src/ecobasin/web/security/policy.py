@@ -11,6 +11,8 @@ Roles (issue 4, "Rights"):
   actions of its scopes (:data:`SCOPES`: ``ledger:events`` for a transport app posting trips,
   ``ledger:redeem`` for a merchant redeeming points), through API tokens, at the rate set for
   it (token bucket: :mod:`.ratelimit`); it reads no restricted data.
+* reading a city's audit log (``read_audit``, issue 15): its editors and admins; an admin
+  also reads the whole region's.
 * the public (no credentials) — reads published air and water quality, cities and the sites of
   kinds ``air_station``, ``micro_station`` and ``water_section``.
 
@@ -47,12 +49,14 @@ Role = Literal["admin", "editor", "viewer", "partner", "public"]
 #: records; ``write``: some city's data (which one is checked per record with ``city_code``);
 #: ``admin``: users and tokens of everyone; ``ledger:events`` / ``ledger:redeem``: post
 #: behaviour events / redeem points on the carbon-inclusive ledger (admins and partners with
-#: that scope).
+#: that scope); ``read_audit``: the audit log of a city (``city_code``; None: every city).
 Action = Literal[
-    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem"
-]
+    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
+    "read_audit",
+]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
-    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem"
+    "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
+    "read_audit",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual).
 SCOPES: dict[str, str] = {
@@ -184,9 +188,25 @@ def denial(
             f"{principal.describe()} may not administer users and tokens: it needs an admin "
             "account 需要管理员权限"
         )
+    if action == "read_audit":
+        return _audit_denial(principal, city_code)
     if action in SCOPES:
         return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+
+
+def _audit_denial(principal: Principal, city_code: int | None) -> str | None:
+    """A city's audit log: admins, and the editors of that city."""
+    if principal.role == "admin":
+        return None
+    if principal.role == "editor" and city_code is not None and city_code == principal.city_code:
+        return None
+    whose = f"city {city_code}" if city_code is not None else "every city"
+    return (
+        f"{_ROLE_LABEL[principal.role] if not principal.authenticated else principal.describe()} "
+        f"may not read the audit log of {whose}: an editor reads their city's, an admin every "
+        "city's 审计日志仅限本市编辑或管理员查看"
+    )
 
 
 def _scope_denial(principal: Principal, scope: str) -> str | None:

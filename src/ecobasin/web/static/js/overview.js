@@ -5,7 +5,7 @@
 // month (环办〔2011〕22号 Table 1) and the city CWQI ranking beside the map. Data:
 // /api/v1/water/sections, /water/evaluation and /water/rank.
 import {
-  FONT, NO_DATA_COLOR, addDays, api, chart, cstLabel, escapeHtml, fillTable, fmt, fmtUpTo, lang, levelBadge,
+  FONT, NO_DATA_COLOR, addDays, api, chart, cstLabel, escapeHtml, fillTable, fmt, fmtUpTo, getJSON, lang, levelBadge,
   levelText, link, markReady, msg, showStatus,
 } from "./common.js";
 import { renderNoise } from "./noise_layer.js";
@@ -227,6 +227,37 @@ async function start() {
   });
 }
 
+// ---- refresh when new data arrive (issue 15) ----------------------------------------------------
+
+/** Seconds between looks at /api/v1/freshness: `?refresh=N` (2–600), else 180. */
+function refreshSeconds() {
+  const asked = Number.parseInt(new URLSearchParams(location.search).get("refresh") ?? "", 10);
+  return Number.isFinite(asked) ? Math.min(600, Math.max(2, asked)) : 180;
+}
+
+/** While the map shows the latest hour of the air layer, reload it when a newer hour is stored. */
+function refreshWhenNewData() {
+  let seen = null;
+  let refreshes = 0;
+  const look = async () => {
+    try {
+      const fresh = await getJSON(new URL("/api/v1/freshness", location.origin));
+      const isNew = seen !== null && fresh.latest_hour !== seen;
+      seen = fresh.latest_hour;
+      if (!isNew || mode() !== "latest" || mapElement.dataset.layer === "water") return;
+      const payload = await api("/map");
+      fillTimeControls(payload);
+      render(payload);
+      refreshes += 1;
+      mapElement.dataset.refreshes = String(refreshes);
+    } catch {
+      /* the next look tries again */
+    }
+  };
+  look();
+  setInterval(look, refreshSeconds() * 1000);
+}
+
 // ---- the water layer -------------------------------------------------------------------------
 
 const mapElement = document.getElementById("map");
@@ -355,4 +386,4 @@ async function setLayer(layer) {
   }
 }
 
-start();
+start().then(refreshWhenNewData);

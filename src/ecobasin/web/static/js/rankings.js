@@ -17,9 +17,22 @@ function period() {
   return data.get("kind") === "month" ? `${data.get("year")}-${data.get("month")}` : data.get("year");
 }
 
+/** "+0.12" / "-0.30" / "—": a change against the same period last year. */
+function signed(value, digits) {
+  if (value === null || value === undefined) return "—";
+  return `${value > 0 ? "+" : ""}${fmt(value, digits)}`;
+}
+
+/** "▲2" moved up, "▼1" moved down, "0" kept, "—" no comparison (issue 15). */
+function rankChange(change) {
+  if (change === null || change === undefined) return "—";
+  return change > 0 ? `▲${change}` : change < 0 ? `▼${-change}` : "0";
+}
+
 function render(body) {
   const [field, format, scale] = METRIC[body.by] ?? METRIC.composite;
   document.getElementById("period-shown").textContent = body.period;
+  document.getElementById("compared-with").textContent = body.compared_with ?? msg("rk_no_comparison");
   const tbody = document.querySelector("#rankings-table tbody");
   fillTable(tbody, body.items, (r) => [
     String(r.rank ?? "—"),
@@ -34,6 +47,8 @@ function render(body) {
     fmt(r.so2),
     fmt(r.no2),
     fmt(r.co_p95, 1),
+    signed(r.composite_change, 2),
+    rankChange(r.rank_change),
   ]);
   for (const row of tbody.rows) for (const cell of row.cells) if (cell.cellIndex !== 1) cell.className = "num";
   tbody.dataset.cities = body.items.map((r) => r.city_code).join(",");

@@ -65,7 +65,27 @@ function renderFacts(body) {
   document.getElementById("fact-failing").textContent = fmt(body.failing_target);
 }
 
-function renderSections(items) {
+const failingOnly = document.getElementById("failing-only");
+
+/** Failing sections first (issue 15): a section below its target class comes before the rest,
+ * each group in the API's order. */
+function failingFirst(items) {
+  const fails = (r) => (r.meets_target === false ? 0 : 1);
+  return items.map((r, i) => [r, i]).sort(([a, i], [b, j]) => fails(a) - fails(b) || i - j).map(([r]) => r);
+}
+
+/** Keep only the failing sections when asked; the table filter (tables.js) then re-applies. */
+function applyFailingOnly() {
+  const table = document.getElementById("section-table");
+  for (const row of table.tBodies[0].rows) {
+    row.dataset.excluded = failingOnly?.checked && !row.classList.contains("fails-target") ? "true" : "false";
+    row.hidden = row.dataset.excluded === "true";
+  }
+  document.getElementById("water_sections-filter")?.dispatchEvent(new Event("input"));
+}
+
+function renderSections(unordered) {
+  const items = failingFirst(unordered);
   const tbody = document.querySelector("#section-table tbody");
   fillTable(tbody, items, (r) => {
     const section = sectionById.get(r.site_id) ?? { site_id: r.site_id, name_zh: r.name_zh, name_en: r.name_en };
@@ -95,6 +115,7 @@ function renderSections(items) {
   });
   numCells(tbody, [0, 1, 2, 3, 4, 5, 6]);
   tbody.dataset.sites = items.map((r) => r.site_id).join(",");
+  applyFailingOnly();
 }
 
 function renderShares(id, instance, groups) {
@@ -309,6 +330,7 @@ async function start() {
     loadCompensation();
   });
   basinSelect.addEventListener("change", loadEvaluation);
+  failingOnly?.addEventListener("change", applyFailingOnly);
   baseSelect.addEventListener("change", loadRank);
   compForm.addEventListener("change", loadCompensation);
   form.addEventListener("submit", (event) => event.preventDefault());
