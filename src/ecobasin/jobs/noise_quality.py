@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ecobasin.standards import noise
+from ecobasin.store import noise as store_noise
 from ecobasin.store.database import Store
 
 __all__ = ["BATCH_KIND", "HourlyRefresh", "refresh_noise_hourly"]
@@ -42,13 +43,7 @@ def _reported_hours(
     store: Store, site_ids: list[str], year: int
 ) -> set[tuple[str, str, pd.Timestamp]]:
     start, end = _year_bounds(year)
-    frame = store.execute(
-        "SELECT o.site_id, o.parameter, o.time FROM observations o "
-        "JOIN import_batches b USING (batch_id) "
-        "WHERE o.period = '1h' AND o.parameter IN ('Leq', 'LMx') AND b.kind <> ? "
-        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id)",
-        [BATCH_KIND, start.to_pydatetime(), end.to_pydatetime(), site_ids],
-    )
+    frame = store_noise.reported_hours(store, site_ids, start, end, BATCH_KIND)
     return {(s, p, pd.Timestamp(t)) for s, p, t in frame.itertuples(index=False)}
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -26,6 +25,7 @@ from ecobasin import catalog
 from ecobasin.services.cells import Lang, pick
 from ecobasin.standards import air
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
+from ecobasin.store import Connection, Cursor
 from ecobasin.store import air as store_air
 from ecobasin.timebase import CST
 
@@ -198,7 +198,7 @@ def assessment_table(
 
 
 def city_assessment(
-    where: store_air.Connection, kind: str, first: date, last: date
+    where: Connection, kind: str, first: date, last: date
 ) -> tuple[pd.DataFrame, str, str] | None:
     """The period assessment and ranking of every city from the stored city daily AQI of
     ``first`` … ``last`` (:func:`assessment_table`: the table, the standard, the composite
@@ -340,9 +340,7 @@ class AirStatic:
         return [s["site_id"] for s in self.stations if cities is None or s["city_code"] in cities]
 
 
-def read_static(
-    cursor: duckdb.DuckDBPyConnection, region: catalog.Region, version: int
-) -> AirStatic:
+def read_static(cursor: Cursor, region: catalog.Region, version: int) -> AirStatic:
     """Read the static part of the region's map."""
     fingerprint = store_air.sites_fingerprint(cursor)
     table = region.city_table()

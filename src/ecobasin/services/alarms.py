@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pandas as pd
 
 from ecobasin.alarms import applicable_limits
 from ecobasin.catalog import emission
-from ecobasin.store import Store, queries
+from ecobasin.store import Connection, Cursor, queries
 from ecobasin.store import alarms as store_alarms
 
 __all__ = ["alarm_page", "site_limits", "standard_limits"]
 
 
 def alarm_page(
-    where: Store | duckdb.DuckDBPyConnection,
+    where: Connection,
     filters: store_alarms.AlarmFilter,
     limit: int,
     offset: int = 0,
@@ -40,7 +39,7 @@ def standard_limits(category: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def site_limits(where: duckdb.DuckDBPyConnection, site_ids: Sequence[str]) -> pd.DataFrame:
+def site_limits(where: Cursor, site_ids: Sequence[str]) -> pd.DataFrame:
     """The limit rules applying to sites: their permits' (imported or in the site's
     attributes) first, else their source category's standard; ``valid_from`` as
     ``YYYY-MM-DD`` text (NaN where the rule has none).

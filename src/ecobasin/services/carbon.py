@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import duckdb
 import pandas as pd
 
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon import peak as carbon_peak
-from ecobasin.store import Store
+from ecobasin.store import Connection
 from ecobasin.store import carbon as store_carbon
 
 __all__ = ["BY", "By", "emissions", "factor_rows", "inventories", "peak_reports", "sinks"]
 
-Connection = Store | duckdb.DuckDBPyConnection
 By = Literal["sector", "scope", "line", "year"]
 BY: tuple[str, ...] = ("sector", "scope", "line", "year")
 

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from ecobasin.standards.air_index import aqi_level
-from ecobasin.store import Store
+from ecobasin.store import Connection
 from ecobasin.store import forecast as store_forecast
 
 __all__ = [
@@ -30,8 +29,6 @@ __all__ = [
     "model_facts",
     "warnings",
 ]
-
-Connection = Store | duckdb.DuckDBPyConnection
 
 
 def forecasts(

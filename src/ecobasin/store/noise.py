@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecobasin.store import _sql
 from ecobasin.store.database import Store
 
 __all__ = [
@@ -49,7 +50,7 @@ class SurveyImport:
 
 def _city_codes(store: Store) -> dict[str, int]:
     """Every way a survey file may name a city (code, names, short names) → its code."""
-    cities = store.execute("SELECT * FROM cities")
+    cities = _sql.frame(store, "SELECT * FROM cities")
     names: dict[str, int] = {}
     for row in cities.to_dict("records"):
         code = int(row["code"])
@@ -185,7 +186,7 @@ def survey_rows(
     if city_code is not None:
         sql += " AND city_code = ?"
         params.append(city_code)
-    return store.execute(sql + " ORDER BY city_code, point_id", params)
+    return _sql.frame(store, sql + " ORDER BY city_code, point_id", params)
 
 
 def upsert_zones(store: Store, zones_frame: pd.DataFrame, source: str) -> int:
@@ -208,7 +209,22 @@ def upsert_zones(store: Store, zones_frame: pd.DataFrame, source: str) -> int:
 def zones(store: Store, city_code: int | None = None) -> pd.DataFrame:
     """Functional zones, optionally of one city."""
     if city_code is None:
-        return store.execute("SELECT * FROM noise_zones ORDER BY city_code, zone_id")
-    return store.execute(
-        "SELECT * FROM noise_zones WHERE city_code = ? ORDER BY zone_id", [city_code]
+        return _sql.frame(store, "SELECT * FROM noise_zones ORDER BY city_code, zone_id")
+    return _sql.frame(
+        store, "SELECT * FROM noise_zones WHERE city_code = ? ORDER BY zone_id", [city_code]
+    )
+
+
+def reported_hours(
+    store: Store, site_ids: list[str], start: pd.Timestamp, end: pd.Timestamp, own_kind: str
+) -> pd.DataFrame:
+    """The hourly Leq/LMx values the stations reported themselves between ``start`` and ``end``
+    (inclusive, UTC): those of batches of another kind than ``own_kind``, the products' own."""
+    return _sql.frame(
+        store,
+        "SELECT o.site_id, o.parameter, o.time FROM observations o "
+        "JOIN import_batches b USING (batch_id) "
+        "WHERE o.period = '1h' AND o.parameter IN ('Leq', 'LMx') AND b.kind <> ? "
+        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id)",
+        [own_kind, start.to_pydatetime(), end.to_pydatetime(), site_ids],
     )
