@@ -77,7 +77,6 @@ app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak 
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
-carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境 (issue 23)
 
 
