@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import NotFound
 from ecobasin.services.cells import Lang, pick
 from ecobasin.standards import air
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
@@ -489,3 +490,51 @@ def series_item(row: dict[str, Any], scope: str, static: AirStatic, lang: Lang) 
         else:
             item[name] = value
     return item
+
+
+#: what a listing asks of an empty store
+NO_AQI_YET = "no AQI stored yet 尚无数据: import data or run `ecobasin demo`"
+
+
+def aqi_days(
+    where: Connection, scope: str, ids: Sequence[str] | None, first: date | None, last: date | None
+) -> pd.DataFrame:
+    """Daily AQI rows (HJ 633 §5.2) of cities or stations from ``first`` to ``last`` (China
+    Standard Time days); a missing bound makes the week up to the latest stored day.
+
+    Raises
+    ------
+    NotFound
+        A bound is missing and no daily AQI is stored yet.
+    """
+    if first is None or last is None:
+        latest = store_air.aqi_latest(where, daily=True, scope=scope)
+        if latest is None:
+            raise NotFound(NO_AQI_YET)
+        last = last or latest
+        first = first or (last - timedelta(days=6))
+    return store_air.aqi_daily(where, scope=scope, ids=ids, start=first, end=last)
+
+
+def aqi_hours(
+    where: Connection,
+    scope: str,
+    ids: Sequence[str] | None,
+    first: datetime | None,
+    last: datetime | None,
+) -> pd.DataFrame:
+    """Hourly AQI rows (HJ 633 §5.1) of cities or stations from ``first`` to ``last`` (UTC
+    instants); a missing bound makes the 24 hours up to the latest stored hour.
+
+    Raises
+    ------
+    NotFound
+        A bound is missing and no hourly AQI is stored yet.
+    """
+    if first is None or last is None:
+        latest = store_air.aqi_latest(where, daily=False, scope=scope)
+        if latest is None:
+            raise NotFound(NO_AQI_YET)
+        last = last or latest.to_pydatetime()
+        first = first or (last - timedelta(hours=23))
+    return store_air.aqi_hourly(where, scope=scope, ids=ids, start=first, end=last)
