@@ -1,4 +1,4 @@
-"""``ecobasin forecast``: train, run, backtest, adjust and warnings (issue 6)."""
+"""``ecobasin forecast``: train, run, backtest, adjust and warnings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Noise commands: ``ecobasin noise survey-import|survey|compliance|refresh`` (issue 23).
+"""Noise commands: ``ecobasin noise survey-import|survey|compliance|refresh``.
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).

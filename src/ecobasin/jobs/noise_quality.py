@@ -1,4 +1,4 @@
-"""Hourly noise products from minute data (issue 23, noise brief §3.2 and §6.2).
+"""Hourly noise products from minute data (noise brief §3.2 and §6.2).
 
 For every noise station, the minute Leq (period ``1min``) of each hour-ending hour give the hourly
 Leq (period ``1h``): the energy mean of the valid minutes when the hour's valid data rate

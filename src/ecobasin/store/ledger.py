@@ -15,7 +15,7 @@ engine of :mod:`ecobasin.store.ledger_commit`; the tables every operation shares
 rule sets, head, balances, the one INSERT of entries) are :mod:`ecobasin.store.ledger_tables`;
 the pure rules (the hash chain, balances, earning, day bounds) are :mod:`ecobasin.carbon.ledger`.
 
-Partners and holders (issue 13, migration 12): a partner's idempotency keys and event ids live
+Partners and holders (migration 12): a partner's idempotency keys and event ids live
 in a namespace of its own (``partner:<name>:<key>``); a redemption may spend a holder's consent
 (:func:`create_consent`: short-lived, single use, at most so many points, at one merchant if
 named), and the entry names the partner and the consent inside the hash chain; merchant

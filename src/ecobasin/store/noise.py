@@ -1,4 +1,4 @@
-"""Noise in the store (issue 23): HJ 640-2012 survey results and GB 3096-2008 functional zones.
+"""Noise in the store: HJ 640-2012 survey results and GB 3096-2008 functional zones.
 
 Survey CSV layouts are those of the noise brief §4.3: regional ``year, period, grid_id, city,
 …, valid, …, Leq, …`` and traffic ``year, period, segment_id, road_name, …, length_km, …, Leq``.

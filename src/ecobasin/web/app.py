@@ -113,7 +113,7 @@ def create_app(
             {"name": "sites", "description": "Monitoring sites (JSON or GeoJSON)."},
             {"name": "parameters", "description": "Parameter registry with units."},
             {"name": "observations", "description": "Stored values, paged, JSON or CSV."},
-            {"name": "rights", "description": "Who am I, users, API tokens, audit (issue 4)."},
+            {"name": "rights", "description": "Who am I, users, API tokens, audit."},
             {"name": "writes", "description": "Write observations and sites; invalidate values."},
             {
                 "name": "aqi",
@@ -143,8 +143,8 @@ def create_app(
     app.add_middleware(RequestGuard, limits=limited)
     # the principal on every page, so the navigation shows who is signed in
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
-    app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
-    app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
+    app.include_router(live_pages_router)  # /live: enterprises and the gateway
+    app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)

@@ -39,23 +39,23 @@ __all__ = [
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX)
-# air quality (issue 4): /aqi, /map, /rankings. First: routes are matched in order, and the map
+# air quality: /aqi, /map, /rankings. First: routes are matched in order, and the map
 # is the most requested answer (bench/api_bench.py); no other path overlaps them.
 for _module in (aqi, map, rankings):
     api_router.include_router(_module.router)
 for _module in (health, cities, sites, parameters, observations):
     api_router.include_router(_module.router)
-for _module in (admin, writes):  # rights (issue 4): /me, /users, /tokens, writes
+for _module in (admin, writes):  # rights: /me, /users, /tokens, writes
     api_router.include_router(_module.router)
-api_router.include_router(alarms.router)  # alarms (issue 5): /alarms, /limits
-api_router.include_router(water.router)  # surface water (issue 7): /water/...
-api_router.include_router(carbon.router)  # carbon (issue 8): /carbon/...
-api_router.include_router(forecast.router)  # forecasts (issue 6): /forecasts, /warnings
-api_router.include_router(ledger.router)  # carbon-inclusive ledger (issue 8): /ledger/...
-api_router.include_router(live.router)  # live enterprises, gateway status (issues 4, 5)
-api_router.include_router(noise.router)  # environmental noise (issue 23): /noise/...
+api_router.include_router(alarms.router)  # alarms: /alarms, /limits
+api_router.include_router(water.router)  # surface water: /water/...
+api_router.include_router(carbon.router)  # carbon: /carbon/...
+api_router.include_router(forecast.router)  # forecasts: /forecasts, /warnings
+api_router.include_router(ledger.router)  # carbon-inclusive ledger: /ledger/...
+api_router.include_router(live.router)  # live enterprises, gateway status
+api_router.include_router(noise.router)  # environmental noise: /noise/...
 
 pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
-live_pages_router = live.page_router  # /live (issues 4, 5)
-forecast_pages_router = forecast_page.router  # /forecast (issue 6)
-api_docs_router = api_docs.router  # /docs and /redoc from vendored assets (issue 13)
+live_pages_router = live.page_router  # /live
+forecast_pages_router = forecast_page.router  # /forecast
+api_docs_router = api_docs.router  # /docs and /redoc from vendored assets

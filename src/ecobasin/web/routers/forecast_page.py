@@ -1,4 +1,4 @@
-"""The forecast page ``/forecast`` (issue 6): per city the AQI forecast of day +1 … +7 with its
+"""The forecast page ``/forecast``: per city the AQI forecast of day +1 … +7 with its
 range, level and primary pollutant; the heavy-pollution warning in force as a banner; the
 forecaster's adjustments beside the model's values; the model's scores by lead.
 

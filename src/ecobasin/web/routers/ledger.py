@@ -11,7 +11,7 @@ is answered with ``replayed: true``); concurrent appends share group commits. Th
 those of ``ecobasin ledger …``: both ask :mod:`ecobasin.services.ledger` (over :mod:`ecobasin.store.ledger`
 and the pure :mod:`ecobasin.carbon.ledger`).
 
-Value people can spend (issue 13): a redemption, and a donation from any account but a pool,
+Value people can spend is guarded: a redemption, and a donation from any account but a pool,
 spends the holder's consent (``POST /ledger/consents`` with the holder key: a short-lived,
 single-use code), and a merchant partner
 credits only its own merchant accounts; pools are debited only by their administrators; a

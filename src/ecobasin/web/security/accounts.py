@@ -326,7 +326,7 @@ def _backoff(failures: int) -> timedelta:
 
 class SigninLimiter:
     """Checks and charges the sign-in limits in one step, before any password is verified
-    (issue 13 items 6 and 7; OWASP ASVS 4.0 §2.2.1).
+    (OWASP ASVS 4.0 §2.2.1).
 
     * A (user name, address) pair has :data:`PAIR_FREE_FAILURES` failures free; then it
       waits :func:`_backoff` after its last failure (429 with ``Retry-After``). Attempts in
@@ -490,7 +490,7 @@ def reset_password(con: Cursor, name: str, password: str | None = None) -> str |
 
 def refuse_token_minting(principal: Principal) -> None:
     """API tokens may not create tokens: only a signed-in person (a session), the admin page
-    or the command line may (issue 13 item 8), so no token outlives the one that made it.
+    or the command line may, so no token outlives the one that made it.
 
     Raises
     ------
