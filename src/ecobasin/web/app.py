@@ -18,16 +18,12 @@ from ecobasin.jobs.live_feed import LiveFeed, start_live
 from ecobasin.limits import Limits, load_limits
 from ecobasin.store import Store
 from ecobasin.web import problems
+from ecobasin.web.api import api_router
+from ecobasin.web.api.live import page_router as live_pages_router
+from ecobasin.web.api.observations import ExportSlots
 from ecobasin.web.middleware import RequestGuard
-from ecobasin.web.routers import (
-    api_docs_router,
-    api_router,
-    forecast_pages_router,
-    live_pages_router,
-    pages_router,
-)
-from ecobasin.web.routers.observations import ExportSlots
-from ecobasin.web.routers.pages import STATIC_DIR
+from ecobasin.web.pages import api_docs_router, forecast_pages_router, pages_router
+from ecobasin.web.pages.dashboard import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
 

@@ -25,7 +25,7 @@ from ecobasin import catalog
 from ecobasin.store import Cursor
 from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep, RegionDep
-from ecobasin.web.routers.pages import page_lang, templates
+from ecobasin.web.pages.dashboard import page_lang, templates
 from ecobasin.web.security import accounts, credentials
 from ecobasin.web.security.deps import (
     SESSION_COOKIE,

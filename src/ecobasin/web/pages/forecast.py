@@ -22,7 +22,7 @@ from ecobasin import catalog
 from ecobasin.services import forecast as forecast_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
-from ecobasin.web.routers.pages import LANG_COOKIE, page_lang, templates
+from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal
 

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ecobasin.web.routers import (
+from ecobasin.web.api import (
     admin,
     alarms,
-    api_docs,
     aqi,
     carbon,
     cities,
     forecast,
-    forecast_page,
     health,
     ledger,
     live,
     map,
     noise,
     observations,
-    pages,
     parameters,
     rankings,
     sites,
@@ -27,14 +24,7 @@ from ecobasin.web.routers import (
     writes,
 )
 
-__all__ = [
-    "API_PREFIX",
-    "api_docs_router",
-    "api_router",
-    "forecast_pages_router",
-    "live_pages_router",
-    "pages_router",
-]
+__all__ = ["API_PREFIX", "api_router"]
 
 API_PREFIX = "/api/v1"
 
@@ -54,8 +44,3 @@ api_router.include_router(forecast.router)  # forecasts: /forecasts, /warnings
 api_router.include_router(ledger.router)  # carbon-inclusive ledger: /ledger/...
 api_router.include_router(live.router)  # live enterprises, gateway status
 api_router.include_router(noise.router)  # environmental noise: /noise/...
-
-pages_router = pages.router  # the dashboard pages (/, /city/…, /rankings, /data)
-live_pages_router = live.page_router  # /live
-forecast_pages_router = forecast_page.router  # /forecast
-api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
