@@ -169,9 +169,9 @@ def serve(
     )  # fmt: skip
     if config.gateway_fsync not in FSYNC_POLICIES:
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
+    gateway_settings = gateway_config(config)
     with open_store(config) as store, ReadService(store, config.db):  # readers ask us
-        gateway = Gateway(store, gateway_config(config))
-        asyncio.run(_serve(gateway, config.gateway_status_every_s))
+        asyncio.run(_serve(Gateway(store, gateway_settings), config.gateway_status_every_s))
 
 
 def gateway_config(config: Settings) -> GatewayConfig:
