@@ -58,6 +58,7 @@ from ecobasin import catalog
 from ecobasin.gateway.loadgen import blast, percentile, start_bare_server
 from ecobasin.gateway.simulator import build_fleet, simulated_fleet
 from ecobasin.ingest.hj212 import Frame, Framer, read_segment
+from ecobasin.store import _sql
 
 OUT = Path(__file__).resolve().parent / "out"
 console = Console(stderr=True, width=150)
@@ -426,13 +427,15 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
     out["gateway_exit"] = proc.returncode
     with Store(db, read_only=True) as store:
         out["stored_messages"] = int(
-            store.execute("SELECT count(*) AS n FROM gateway_messages")["n"][0]
+            _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
         )
         out["stored_duplicates"] = int(
-            store.execute("SELECT coalesce(sum(duplicates), 0) AS n FROM gateway_messages")["n"][0]
+            _sql.frame(store, "SELECT coalesce(sum(duplicates), 0) AS n FROM gateway_messages")[
+                "n"
+            ][0]
         )
         out["observations"] = store.count_observations()
-        out["rejected"] = int(store.execute("SELECT count(*) AS n FROM rejected")["n"][0])
+        out["rejected"] = int(_sql.frame(store, "SELECT count(*) AS n FROM rejected")["n"][0])
     out["acked_total"] = out["max"]["acked_total"] + out["paced"]["acked_total"]
     return out
 

@@ -40,7 +40,7 @@ from rich.table import Table
 
 from ecobasin.carbon import ledger as core
 from ecobasin.carbon.ledger import Draft
-from ecobasin.store import Store
+from ecobasin.store import Store, ledger_tables
 from ecobasin.store import ledger as store_ledger
 
 FLOOR = 2_000
@@ -138,7 +138,7 @@ def appends(folder: Path, single: int, threads: int, per: int, batch: int) -> li
         plain_s)  # fmt: skip
 
     drafts = _earns(batch, accounts, "bi")
-    table = store_ledger._arrow(core.chain(10**9, core.GENESIS, _earns(batch, accounts, "pb"), T0))
+    table = ledger_tables._arrow(core.chain(10**9, core.GENESIS, _earns(batch, accounts, "pb"), T0))
     chunk = 10_000
 
     def plain_batch() -> None:

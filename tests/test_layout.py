@@ -1,8 +1,8 @@
 """Only ``store/`` speaks SQL (docs/architecture.md): no SQL text and no ``import duckdb``
 anywhere else in the package.
 
-The allow-list names each module that still does and the step of issue 14 that removes it; a
-module that stops offending must leave the list (the test says so), so the list only shrinks.
+The allow-list is empty: a module that ever needs an exception is named there with the reason,
+and must leave the list as soon as it is clean (the test says so).
 """
 
 from __future__ import annotations
@@ -15,22 +15,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ecobasin"
 
-#: module (relative to src/ecobasin) -> the step that moves its SQL into store/
-ALLOWED: dict[str, str] = {
-    "gateway/writer.py": "later step: the gateway writes through store functions, no Store.execute",
-    "jobs/noise_quality.py": "later step: the noise hourly products' query into store/noise.py",
-    "services/air.py": "later step: one Connection alias in store/ (typing only today)",
-    "services/alarms.py": "later step: one Connection alias in store/ (typing only today)",
-    "services/carbon.py": "later step: one Connection alias in store/ (typing only today)",
-    "services/forecast.py": "later step: one Connection alias in store/ (typing only today)",
-    "services/live.py": "later step: one Connection alias in store/ (typing only today)",
-    "web/air.py": "later step: one Connection alias in store/ (typing only today)",
-    "web/routers/alarms.py": "later step: one Connection alias in store/",
-    "web/routers/observations.py": "later step: one Connection alias in store/",
-    "web/deps.py": "later step: one Connection alias in store/, web/api/ + web/pages/",
-    "web/security/accounts.py": "later step, after the sign-in branch: connections stay in store/",
-    "web/security/pages.py": "later step, after the sign-in branch: connections stay in store/",
-}
+#: module (relative to src/ecobasin) -> why it may hold SQL; empty since the re-layout's last step
+ALLOWED: dict[str, str] = {}
 
 #: SQL statements as people write them in this code base: upper-case keywords
 _SQL = re.compile(

@@ -2,7 +2,7 @@
 
 Configured like :mod:`ecobasin.settings` (environment ``ECOBASIN_*`` > ``ecobasin.toml`` >
 defaults), in a class of their own so the web shell, the importers and the gateway read the
-same numbers. Every limit has a default that keeps one shared machine responsive (issue 13).
+same numbers. Every limit has a default that keeps one shared machine responsive.
 """
 
 from __future__ import annotations

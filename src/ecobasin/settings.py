@@ -48,6 +48,40 @@ class Settings(BaseSettings):
     gateway_datatime_earliest: datetime = datetime(2000, 1, 1)
     #: [s] ... nor one later than the receive time plus this (ECOBASIN_GATEWAY_DATATIME_AHEAD_S).
     gateway_datatime_ahead_s: int = 86_400
+    # The gateway's listening and limits (``ecobasin gateway``'s flags override them; each is
+    # ECOBASIN_GATEWAY_<NAME> in the environment, ``gateway_<name>`` in ecobasin.toml).
+    #: Listen address (ECOBASIN_GATEWAY_HOST).
+    gateway_host: str = "127.0.0.1"
+    #: TCP port (ECOBASIN_GATEWAY_PORT); HJ 212 fixes none, 9212 is ours.
+    gateway_port: int = Field(default=9212, ge=0, le=65_535)
+    #: Raw-log directory; unset: ``<db>.rawlog/`` beside the database.
+    gateway_raw_log: Path | None = None
+    #: Durability before the ack: batch (group commit), interval, off.
+    gateway_fsync: str = "batch"
+    #: Connection cap.
+    gateway_max_connections: int = Field(default=10_000, ge=1)
+    #: [s] A connection with no frame for this long is closed.
+    gateway_idle_timeout_s: float = Field(default=300.0, gt=0)
+    #: Accept 17-digit DataTime (milliseconds) where 表4 says N14.
+    gateway_lenient: bool = False
+    #: [s] Period of the status line.
+    gateway_status_every_s: float = Field(default=10.0, gt=0)
+    #: [MiB] Raw-log segment size.
+    gateway_segment_mib: int = Field(default=64, ge=1)
+    #: [h] Raw-log segment age before rotating.
+    gateway_segment_hours: float = Field(default=24.0, gt=0)
+    #: [days] Stored raw-log segments older than this are deleted (or archived); 0 keeps all.
+    gateway_retention_days: float = Field(default=30.0, ge=0)
+    #: Retired segments move here instead of being deleted.
+    gateway_archive: Path | None = None
+    #: [days] Window of the duplicate check.
+    gateway_dedup_days: float = Field(default=7.0, gt=0)
+    #: Framing errors since the last valid frame after which a connection is closed.
+    gateway_max_frame_errors: int = Field(default=16, ge=1)
+    #: [KiB] Bytes without a valid frame after which a connection is closed.
+    gateway_max_unframed_kib: int = Field(default=16, ge=2)
+    #: Problems written to ``rejected`` one by one per peer address and minute.
+    gateway_reject_samples: int = Field(default=20, ge=0)
 
     @classmethod
     def settings_customise_sources(

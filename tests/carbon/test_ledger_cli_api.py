@@ -56,7 +56,7 @@ def test_cli_flow(db: Path) -> None:
     _ok("ledger", "redeem", "alice", "800", "--merchant", "shop", "--key", "r1", "--db", str(db))
     over = runner.invoke(app, ["ledger", "redeem", "alice", "65", "--db", str(db)])
     assert over.exit_code == 1 and "alice has 64.000 points" in over.output
-    _ok("carbon", "ledger", "project", "register", "pv1", "--methodology", "photovoltaic",
+    _ok("ledger", "project", "register", "pv1", "--methodology", "photovoltaic",
         "--owner", "solar", "--db", str(db))  # fmt: skip
     _ok("ledger", "project", "monitor", "pv1", "--period", "2024H1", "--start", "2024-01-01",
         "--end", "2024-06-30", "--input", "net_generation_mwh=1000", "--verified-by", "CQC",
@@ -69,8 +69,10 @@ def test_cli_flow(db: Path) -> None:
         "--db", str(db))  # fmt: skip
     summary = json.loads(_ok("ledger", "summary", "--db", str(db)))
     assert (summary["issued_t"], summary["retired_t"]) == ("156.400", "56.400")
-    verified = json.loads(_ok("carbon", "ledger", "verify", "--db", str(db)))  # issue 8 path
+    verified = json.loads(_ok("ledger", "verify", "--db", str(db)))
     assert verified["ok"] and verified["entries"] == 5
+    # the ledger is mounted once: `ecobasin ledger`, no second path under `carbon`
+    assert runner.invoke(app, ["carbon", "ledger", "verify", "--db", str(db)]).exit_code == 2
     csv_text = _ok("ledger", "entries", "--db", str(db))
     assert csv_text.splitlines()[0].startswith("seq,prev_hash,hash,kind,account")
     con = duckdb.connect(str(db))

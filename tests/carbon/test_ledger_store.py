@@ -17,7 +17,7 @@ from ecobasin import catalog
 from ecobasin.carbon import rules
 from ecobasin.carbon.ledger import Draft, Event, LedgerError
 from ecobasin.demo import ledger as ledger_demo
-from ecobasin.store import Store
+from ecobasin.store import Store, ledger_commit, ledger_tables
 from ecobasin.store import ledger as store_ledger
 
 D = Decimal
@@ -301,15 +301,15 @@ def _redeem_draft(key: str, points: str, account: str = "alice") -> Draft:
 def test_group_commit_decides_each_request_on_its_own(store: Store) -> None:
     store_ledger.record_events(store, [_metro("m1", km="10")])  # alice: 700 pt
     requests = [
-        store_ledger._Request([_redeem_draft("g1", "500")]),
-        store_ledger._Request([_redeem_draft("g2", "300")]),  # 200 left after g1: refused
-        store_ledger._Request([_redeem_draft("g1", "500")]),  # a retry of g1 in the same batch
-        store_ledger._Request([_redeem_draft("g1", "5")]),  # g1 reused for another movement
-        store_ledger._Request([_redeem_draft("g3", "1", account="nobody")]),
-        store_ledger._Request([_redeem_draft("g4", "200")]),
+        ledger_commit._Request([_redeem_draft("g1", "500")]),
+        ledger_commit._Request([_redeem_draft("g2", "300")]),  # 200 left after g1: refused
+        ledger_commit._Request([_redeem_draft("g1", "500")]),  # a retry of g1 in the same batch
+        ledger_commit._Request([_redeem_draft("g1", "5")]),  # g1 reused for another movement
+        ledger_commit._Request([_redeem_draft("g3", "1", account="nobody")]),
+        ledger_commit._Request([_redeem_draft("g4", "200")]),
     ]
-    with store_ledger._lock(store):
-        store_ledger._commit(store, requests)
+    with ledger_tables._lock(store):
+        ledger_commit._commit(store, requests)
     codes = [getattr(r.error, "code", None) for r in requests]
     assert codes == [None, "insufficient_points", None, "key_reused", "unknown_account", None]
     first, retry, last = requests[0].result, requests[2].result, requests[5].result

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 from demo_database import DemoDatabase
 from ecobasin.cli import app
 from ecobasin.demo import emergency as demo_emergency
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 SNAPSHOT = "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
 STATIONS = "stations_chengdu_plain.csv"
@@ -432,7 +432,7 @@ def test_demo_without_serving(demo_database: DemoDatabase) -> None:
             "O3",
             "CO",
         }
-        devices = store.execute("SELECT count(*) AS n FROM devices")["n"].iloc[0]
+        devices = _sql.frame(store, "SELECT count(*) AS n FROM devices")["n"].iloc[0]
         assert devices == 8
 
 

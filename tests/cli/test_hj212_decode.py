@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecobasin.cli import app
+from ecobasin.ingest.hj212 import encode_frame
 from needs import SHARED, require
 
 SAMPLES = SHARED / "testdata" / "hj212" / "peer_samples.jsonl"
@@ -122,3 +123,30 @@ def test_stdin(tmp_path: Path) -> None:
         },
         "response": None,
     }
+
+
+def _packet(data_time: str) -> str:
+    segment = (
+        "QN=20240101120000001;ST=22;CN=2011;PW=123456;MN=DEV001;Flag=5;"
+        f"CP=&&DataTime={data_time};a21026-Rtd=12.5,a21026-Flag=N&&"
+    )
+    return encode_frame(segment).decode("ascii")
+
+
+def test_decode_says_what_the_gateway_decides_about_datatime(tmp_path: Path) -> None:
+    """The shared session decision: a DataTime outside the window is logged, never acked
+    (docs/gateway.md, "DataTime window"), so decode shows silence and says why."""
+    lines = [json.dumps({"packet": _packet(t)}) for t in ("20240101120000", "20990101120000")]
+    plausible, future = run_decode(tmp_path, lines)
+    assert plausible["valid"] and plausible["response"] is not None
+    assert "refused" not in plausible
+    assert future["response"] is None
+    assert future["refused"].startswith("implausible_datatime")
+
+
+def test_the_window_comes_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECOBASIN_GATEWAY_DATATIME_EARLIEST", "2025-01-01T00:00:00")
+    (old,) = run_decode(tmp_path, [json.dumps({"packet": _packet("20240101120000")})])
+    assert old["response"] is None and "implausible_datatime" in old["refused"]

@@ -16,7 +16,7 @@ from ecobasin.forecast.backtest import backtest
 from ecobasin.forecast.features import complete_grid, issue_cutoff, make_features, met_as_known
 from ecobasin.forecast.models import GBMConfig
 from ecobasin.ingest.met_forecast import parse_csv, parse_netcdf
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from ecobasin.store.met_forecast import met_forecast_rows, write_met_forecasts
 
 CSV = """city,issued_at,day,variable,value,unit
@@ -345,5 +345,5 @@ def test_cli_train_and_run_with_met_forecasts(small_store: Path) -> None:
     out = pd.read_csv(io.StringIO(result.stdout))
     assert out["with_meteorology"].all()
     with Store(small_store, read_only=True) as store:
-        meta = store.execute("SELECT metadata FROM forecast_models WHERE name = 'fc'")
+        meta = _sql.frame(store, "SELECT metadata FROM forecast_models WHERE name = 'fc'")
     assert '"met_mode": "forecast"' in meta["metadata"][0]

@@ -15,7 +15,7 @@ import pandas as pd
 from ecobasin import catalog
 from ecobasin.gateway import Gateway, GatewayConfig, register_devices
 from ecobasin.ingest.hj212 import encode_message
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 T = TypeVar("T")
 SITES = {"S_AIR": "air_station", "S_GAS": "gas_outlet", "S_WATER": "water_outlet"}
@@ -136,7 +136,9 @@ class Client:
 def rejected(store: Store) -> pd.DataFrame:
     view = store.reader()
     try:
-        return view.execute("SELECT * FROM rejected WHERE source = 'gateway' ORDER BY rejected_at")
+        return _sql.frame(
+            view, "SELECT * FROM rejected WHERE source = 'gateway' ORDER BY rejected_at"
+        )
     finally:
         view.close()
 
@@ -144,6 +146,6 @@ def rejected(store: Store) -> pd.DataFrame:
 def query(store: Store, sql: str) -> pd.DataFrame:
     view = store.reader()
     try:
-        return view.execute(sql)
+        return _sql.frame(view, sql)
     finally:
         view.close()

@@ -14,7 +14,7 @@ from typing import IO
 import pandas as pd
 from gateway_helpers import PATIENCE, add_device, new_store, upload
 
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 DEVICES = 4
 PER_DEVICE = 800
@@ -129,8 +129,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_message(tmp_path: Path) -> Non
     assert process.wait(PATIENCE) == 0
 
     store = Store(db)
-    counts = store.execute(
-        "SELECT site_id, time, count(*) AS n FROM observations GROUP BY site_id, time"
+    counts = _sql.frame(
+        store, "SELECT site_id, time, count(*) AS n FROM observations GROUP BY site_id, time"
     )
     store.close()
     assert len(counts) == total  # one observation per message (one value each) ...

@@ -24,7 +24,7 @@ from gateway_helpers import PATIENCE, add_device, new_store, upload
 
 from ecobasin.gateway import read_records, replay
 from ecobasin.gateway.rawlog import ScanReport
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 LAUNCH = "import sys; from ecobasin.cli import main; sys.argv[0] = 'ecobasin'; main()"
 DEVICES = 3
@@ -267,8 +267,8 @@ def test_disk_full_mid_run_then_freed_with_kill_9_stores_every_ack_once(tmp_path
             gateway.process.wait()
     assert alarms_seen == 4
     store = Store(db)
-    counts = store.execute(
-        "SELECT site_id, time, count(*) AS n FROM observations GROUP BY site_id, time"
+    counts = _sql.frame(
+        store, "SELECT site_id, time, count(*) AS n FROM observations GROUP BY site_id, time"
     )
     store.close()
     assert len(counts) == total  # every acknowledged message is in the store ...

@@ -46,7 +46,7 @@ from ecobasin.ingest.hj212 import (
     read_segment,
     reply_for,
 )
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from ecobasin.timebase import CST
 
 #: A fixed simulated start: 2025-01-15 00:00 China Standard Time.
@@ -467,7 +467,7 @@ def test_simulate_devices_register_writes_sites_and_devices(tmp_path: Path) -> N
     sites, devices = simulated_fleet(12, seed=5)
     with Store(db, read_only=True) as store:
         stored_sites = store.sites(site_ids=list(sites["site_id"]))
-        stored_devices = store.execute("SELECT mn, password, site_id, protocol FROM devices")
+        stored_devices = _sql.frame(store, "SELECT mn, password, site_id, protocol FROM devices")
     assert sorted(stored_sites["site_id"]) == sorted(sites["site_id"])
     expected = devices[["mn", "password", "site_id", "protocol"]].sort_values("mn")
     pd.testing.assert_frame_equal(

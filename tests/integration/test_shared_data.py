@@ -14,7 +14,7 @@ import pytest
 
 from ecobasin import catalog
 from ecobasin.ingest import csvmap, importer
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 pytestmark = pytest.mark.shared_data
 
@@ -284,7 +284,7 @@ def test_beijing_counts_per_pollutant(beijing) -> None:
     store, report, _, rejected = beijing
     assert report.records == 6 * BEIJING_STATIONS * BEIJING_HOURS  # 2,524,608
     assert report.sites_added == BEIJING_STATIONS
-    stored = store.execute("SELECT parameter, count(*) AS n FROM observations GROUP BY 1")
+    stored = _sql.frame(store, "SELECT parameter, count(*) AS n FROM observations GROUP BY 1")
     stored_counts = stored.set_index("parameter")["n"].to_dict()
     rejected_counts = _rejected_per_parameter(rejected)
     for parameter, missing in BEIJING_MISSING.items():
@@ -311,8 +311,8 @@ def test_beijing_co_converted_to_milligrams(beijing) -> None:
         77.0,
     )
     assert set(first["unit"][first["parameter"] == "CO"]) == {"mg/m³"}
-    co = store.execute(
-        "SELECT min(value) AS lo, max(value) AS hi FROM observations WHERE parameter = 'CO'"
+    co = _sql.frame(
+        store, "SELECT min(value) AS lo, max(value) AS hi FROM observations WHERE parameter = 'CO'"
     )
     # README: CO runs 100 … 10,000 µg/m³ = 0.1 … 10 mg/m³
     assert co["lo"].iloc[0] == pytest.approx(0.1)
@@ -330,8 +330,8 @@ def test_beijing_sites(beijing) -> None:
     assert sites["site_id"].str.startswith("BJ-").all()
     assert set(sites["city_code"]) == {110100}
     assert sites.set_index("site_id").loc["BJ-Dongsi", "name_zh"] == "东四"
-    per_site = store.execute(
-        "SELECT site_id, count(DISTINCT time) AS n FROM observations GROUP BY 1"
+    per_site = _sql.frame(
+        store, "SELECT site_id, count(DISTINCT time) AS n FROM observations GROUP BY 1"
     )
     assert len(per_site) == BEIJING_STATIONS
     assert (per_site["n"] <= BEIJING_HOURS).all()
@@ -339,7 +339,7 @@ def test_beijing_sites(beijing) -> None:
 
 def test_beijing_meteorology(beijing) -> None:
     store, report, _, _ = beijing
-    met = store.execute("SELECT parameter, count(*) AS n FROM meteorology GROUP BY 1")
+    met = _sql.frame(store, "SELECT parameter, count(*) AS n FROM meteorology GROUP BY 1")
     counts = met.set_index("parameter")["n"].to_dict()
     assert set(counts) == set(BEIJING_MET_MISSING)
     for parameter, missing in BEIJING_MET_MISSING.items():

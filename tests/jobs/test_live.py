@@ -13,7 +13,7 @@ from ecobasin import catalog
 from ecobasin.gateway import load_devices
 from ecobasin.jobs.live import LiveRefresh
 from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet, register_fleet
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from ecobasin.web import create_app
 
 REGION = catalog.load_region()
@@ -43,22 +43,22 @@ def test_refresh_recomputes_aqi_of_the_touched_days_and_batches_calls(tmp_path: 
         refresh = LiveRefresh(every=3600.0)
         refresh(store, {"A"}, start.to_pydatetime(), end.to_pydatetime())  # first call runs
         # PM2.5 1-h 115 µg/m³: IAQI = 150 + (200-150)/(150-115)*(115-115) = 150 (HJ 633-2012 Table 1)
-        hourly = store.execute(
-            "SELECT aqi FROM aqi_hourly WHERE scope = 'site' AND aqi IS NOT NULL"
+        hourly = _sql.frame(
+            store, "SELECT aqi FROM aqi_hourly WHERE scope = 'site' AND aqi IS NOT NULL"
         )
         assert set(hourly["aqi"]) == {150}
         _hourly_pm25(store, 150.0)
         refresh(store, {"A"}, start.to_pydatetime(), end.to_pydatetime())  # within `every`: waits
-        assert set(store.execute("SELECT aqi FROM aqi_hourly WHERE aqi IS NOT NULL")["aqi"]) >= {
-            150
-        }
+        assert set(
+            _sql.frame(store, "SELECT aqi FROM aqi_hourly WHERE aqi IS NOT NULL")["aqi"]
+        ) >= {150}
         assert refresh.runs == 1
         refresh.flush(store)
         # 150 µg/m³ is the PM2.5 breakpoint of IAQI 200 (HJ 633-2012 Table 1)
         assert set(
-            store.execute("SELECT aqi FROM aqi_hourly WHERE scope = 'site' AND aqi IS NOT NULL")[
-                "aqi"
-            ]
+            _sql.frame(
+                store, "SELECT aqi FROM aqi_hourly WHERE scope = 'site' AND aqi IS NOT NULL"
+            )["aqi"]
         ) == {200}
         assert refresh.runs == 2
 

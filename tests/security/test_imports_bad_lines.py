@@ -15,7 +15,7 @@ import pytest
 
 from ecobasin import catalog
 from ecobasin.ingest import importer, validate
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from security.imports_helpers import live_text, write_live
 
 pytestmark = pytest.mark.shared_data
@@ -30,7 +30,8 @@ def _store(tmp_path: Path) -> Store:
 
 
 def _values(store: Store, site: str) -> pd.DataFrame:
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT time, value FROM observations WHERE site_id = ? AND parameter = 'PM2.5' "
         "ORDER BY time",
         [site],
@@ -38,7 +39,8 @@ def _values(store: Store, site: str) -> pd.DataFrame:
 
 
 def _rejects(store: Store, source: str) -> pd.DataFrame:
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT record_ref, reason_code, reason FROM rejected WHERE source = ? ORDER BY record_ref",
         [source],
     )
@@ -62,7 +64,7 @@ def test_a_malformed_line_keeps_the_good_files_and_the_rest_of_its_own(
         report = importer.import_cnemc(store, [first, bad, last])
         pm25 = _values(store, "1431A")
         rejects = _rejects(store, "bad.csv")
-        batches = store.execute("SELECT source FROM import_batches ORDER BY batch_id")
+        batches = _sql.frame(store, "SELECT source FROM import_batches ORDER BY batch_id")
     hours = [t.hour for t in pm25["time"].dt.tz_convert("Asia/Shanghai")]
     assert hours == [1, 2, 4, 5]  # both good files, and the good lines of the bad one
     assert list(pm25["value"]) == [81.0, 12.0, 17.0, 81.0]
@@ -141,7 +143,7 @@ def test_gbk_and_gb18030_files_are_read(tmp_path: Path, shared_data: Path, encod
     with _store(tmp_path) as store:
         report = importer.import_cnemc(store, [path])
         site = store.sites(site_ids=["1431A"])
-        counts = store.execute("SELECT counts FROM import_batches")["counts"].iloc[0]
+        counts = _sql.frame(store, "SELECT counts FROM import_batches")["counts"].iloc[0]
     assert not report.failed_files
     assert site["name_zh"].iloc[0] == "金泉两河"  # decoded, not mojibake
     assert report.stored.inserted == 68  # as from the UTF-8 original (2 cells empty)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from security.imports_helpers import write_live
 
 pytestmark = [
@@ -168,9 +168,9 @@ def test_the_next_run_computes_the_aqi_a_killed_import_left(stalled_import: _Imp
     stalled_import.wait_for(committed_f04, "f01-f04 committed")
     _kill_and_wait(stalled_import)
     with Store(stalled_import.db) as store:  # what the killed import committed, and its marks
-        stored = store.execute("SELECT count(*) AS n FROM observations")["n"].iloc[0]
-        pending = store.execute("SELECT count(*) AS n FROM aqi_pending")["n"].iloc[0]
-        aqi_before = store.execute("SELECT count(*) AS n FROM aqi_hourly")["n"].iloc[0]
+        stored = _sql.frame(store, "SELECT count(*) AS n FROM observations")["n"].iloc[0]
+        pending = _sql.frame(store, "SELECT count(*) AS n FROM aqi_pending")["n"].iloc[0]
+        aqi_before = _sql.frame(store, "SELECT count(*) AS n FROM aqi_hourly")["n"].iloc[0]
     assert stored > 0 and pending > 0 and aqi_before == 0
 
     # any write command computes it: here `init` again
@@ -184,10 +184,11 @@ def test_the_next_run_computes_the_aqi_a_killed_import_left(stalled_import: _Imp
     assert again.returncode == 0, again.stderr
     assert "station-days" in again.stderr
     with Store(stalled_import.db) as store:
-        hours = store.execute(
-            "SELECT time FROM aqi_hourly WHERE scope = 'site' AND scope_id = '1431A' ORDER BY time"
+        hours = _sql.frame(
+            store,
+            "SELECT time FROM aqi_hourly WHERE scope = 'site' AND scope_id = '1431A' ORDER BY time",
         )
-        pending_after = store.execute("SELECT count(*) AS n FROM aqi_pending")["n"].iloc[0]
+        pending_after = _sql.frame(store, "SELECT count(*) AS n FROM aqi_pending")["n"].iloc[0]
     local_hours = [t.hour for t in hours["time"].dt.tz_convert("Asia/Shanghai")]
     assert {1, 2, 3, 4} <= set(local_hours)
     assert pending_after == 0

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ecobasin.carbon.ledger import Draft
-from ecobasin.store import Store
+from ecobasin.store import Store, ledger_tables
 from ecobasin.store import ledger as store_ledger
 from ledger_attack import api, cli
 
@@ -46,7 +46,7 @@ def test_verify_finds_a_negative_balance(tmp_path: Path) -> None:
         with store.transaction():
             overdraw = Draft("redeem", "alice", Decimal("840.001"), Decimal(0), "od",
                              datetime.now(UTC), counterparty="shop")  # fmt: skip
-            written = store_ledger._write(store, [overdraw])
+            written = ledger_tables._write(store, [overdraw])
         result = store_ledger.verify(store)
         assert result.ok is False and result.bad_seq == written[0].seq
         assert "alice goes negative (-0.001 points" in result.reason

@@ -16,7 +16,7 @@ import pytest
 
 from ecobasin import catalog
 from ecobasin.errors import StoreBusyError
-from ecobasin.store import Store, WriteCounts
+from ecobasin.store import Store, WriteCounts, _sql
 from ecobasin.store.migrations import MIGRATIONS
 from ecobasin.timebase import parse_instant
 
@@ -82,13 +82,14 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "m.duckdb"
     with Store(path) as store:
         assert store.schema_version == LATEST
-        versions = store.execute(
-            "SELECT version, description, applied_at::VARCHAR AS applied_at FROM schema_version"
+        versions = _sql.frame(
+            store,
+            "SELECT version, description, applied_at::VARCHAR AS applied_at FROM schema_version",
         )
         assert versions["version"].tolist() == [v for v, _, _ in MIGRATIONS]
         assert versions["description"].tolist() == [d for _, d, _ in MIGRATIONS]
         first_applied = versions["applied_at"].tolist()
-        tables = set(store.execute("SELECT table_name FROM duckdb_tables()")["table_name"])
+        tables = set(_sql.frame(store, "SELECT table_name FROM duckdb_tables()")["table_name"])
         assert {
             "cities",
             "parameters",
@@ -98,11 +99,11 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
             "rejected",
             "import_batches",
         } <= tables
-        views = set(store.execute("SELECT view_name FROM duckdb_views()")["view_name"])
+        views = set(_sql.frame(store, "SELECT view_name FROM duckdb_views()")["view_name"])
         assert "observations" in views  # read by site and parameter id
     with Store(path) as store:  # reopening applies nothing again
-        again = store.execute(
-            "SELECT version, applied_at::VARCHAR AS applied_at FROM schema_version"
+        again = _sql.frame(
+            store, "SELECT version, applied_at::VARCHAR AS applied_at FROM schema_version"
         )
         assert again["version"].tolist() == [v for v, _, _ in MIGRATIONS]
         assert again["applied_at"].tolist() == first_applied
@@ -222,9 +223,10 @@ def test_batches_are_recorded(store: Store) -> None:
     second = store.begin_batch("csv", "tidy.csv")
     assert second == first + 1
     store.finish_batch(first, {"records": 27, "bad_time": 3})
-    batches = store.execute(
+    batches = _sql.frame(
+        store,
         "SELECT kind, source, counts, finished_at::VARCHAR AS finished_at FROM import_batches "
-        "ORDER BY batch_id"
+        "ORDER BY batch_id",
     )
     assert batches["kind"].tolist() == ["cnemc", "csv"]
     assert batches["source"].tolist() == ["china_sites_20220101.csv", "tidy.csv"]
@@ -235,7 +237,7 @@ def test_batches_are_recorded(store: Store) -> None:
 
 def test_execute_reads_timestamps_without_warnings(store: Store) -> None:
     store.begin_batch("csv", "a.csv")
-    frame = store.execute("SELECT started_at FROM import_batches")
+    frame = _sql.frame(store, "SELECT started_at FROM import_batches")
     assert len(frame) == 1
 
 
@@ -381,6 +383,7 @@ def test_export_from_a_read_only_store(filled: Store, tmp_path: Path) -> None:
 
 HOLDER = """
 import sys, time, duckdb
+from ecobasin.store import _sql
 con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
 time.sleep(60)
@@ -465,7 +468,7 @@ def test_reopening_keeps_parameter_keys_and_draws_no_new_ones(tmp_path: Path) ->
     for _ in range(3):
         with Store(path) as store:
             store.sync_catalog(catalog.load_region())
-            keys = store.execute("SELECT parameter, parameter_key FROM parameters ORDER BY 1")
+            keys = _sql.frame(store, "SELECT parameter, parameter_key FROM parameters ORDER BY 1")
             seen.append(dict(zip(keys["parameter"], keys["parameter_key"], strict=True)))
     assert seen[0] == seen[1] == seen[2]
     assert max(seen[0].values()) == len(seen[0])  # keys 1..n, none wasted

@@ -22,7 +22,7 @@ from ecobasin.demo import water as demo_water
 from ecobasin.jobs.water_quality import refresh_water_quality
 from ecobasin.standards import water
 from ecobasin.standards import water_assessment as job
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from ecobasin.store import water as store_water
 
 YEAR = 2025
@@ -90,9 +90,10 @@ def test_stored_group_rows_are_the_computed_ones(
 ) -> None:
     obs, sections = demo_year
     results, _ = job.compute_year(obs, sections, "region")
-    stored = demo_store.execute(
+    stored = _sql.frame(
+        demo_store,
         "SELECT scope, scope_id, period, method, class_num, status_num, share_I_III "
-        "FROM water_group_results WHERE period LIKE '2025%' ORDER BY scope, scope_id, period"
+        "FROM water_group_results WHERE period LIKE '2025%' ORDER BY scope, scope_id, period",
     )
     computed = results["water_group_results"].sort_values(["scope", "scope_id", "period"])
     assert len(stored) == len(computed) > 0
@@ -159,14 +160,16 @@ def test_empty_and_unclassified_results_give_no_group_rows() -> None:
 
 
 def test_refresh_of_the_demo_year_rewrites_the_same_rows(demo_store: Store) -> None:
-    before = demo_store.execute(
+    before = _sql.frame(
+        demo_store,
         "SELECT scope, scope_id, period, detail::VARCHAR AS detail FROM water_group_results "
-        "ORDER BY scope, scope_id, period"
+        "ORDER BY scope, scope_id, period",
     )
     report = refresh_water_quality(demo_store, region_id=catalog.load_region().id)
-    after = demo_store.execute(
+    after = _sql.frame(
+        demo_store,
         "SELECT scope, scope_id, period, detail::VARCHAR AS detail FROM water_group_results "
-        "ORDER BY scope, scope_id, period"
+        "ORDER BY scope, scope_id, period",
     )
     assert report["years"] == [YEAR]
     assert report["group_rows"] == len(after) > 0

@@ -16,7 +16,7 @@ from ecobasin import catalog
 from ecobasin.demo import water as demo_water
 from ecobasin.services.water import daily_classes
 from ecobasin.standards import water
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 from ecobasin.store import water as store_water
 from ecobasin.web import create_app
 
@@ -78,7 +78,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     sections = store_water.water_sections(store)
     rivers = sections[sections["water_body"] == "river"]
     national = str(rivers[rivers["level"] == "national"].iloc[0]["site_id"])
-    day = store.execute(
+    day = _sql.frame(
+        store,
         "SELECT parameter, value FROM observations WHERE site_id = ? AND period = '4h' "
         "AND flag IS NULL " + JULY_15,
         [national],

@@ -24,7 +24,7 @@ from ecobasin.jobs.live_feed import LiveFeed, register_fleet
 from ecobasin.store import Store
 from ecobasin.store import alarms as store_alarms
 from ecobasin.web import create_app
-from ecobasin.web.routers.live import RateMeter
+from ecobasin.web.api.live import RateMeter
 from ecobasin.web.security import accounts
 
 REGION = catalog.load_region()

@@ -18,7 +18,7 @@ from ecobasin.forecast.warning import city_warning
 from ecobasin.store import Store
 from ecobasin.store import forecast as store_forecast
 from ecobasin.web import create_app
-from ecobasin.web.routers.pages import STATIC_DIR, TEMPLATES_DIR
+from ecobasin.web.pages.dashboard import STATIC_DIR, TEMPLATES_DIR
 
 from .conftest import build_store
 

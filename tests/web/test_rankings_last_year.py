@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from ecobasin.store import Store
 from ecobasin.web import create_app
-from ecobasin.web.routers.rankings import same_period_last_year
+from ecobasin.web.api.rankings import same_period_last_year
 
 from .aqi_fixtures import BASE, CHENGDU, DEYANG, build_air_store, import_and_index
 

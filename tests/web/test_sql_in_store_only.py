@@ -12,8 +12,8 @@ import ecobasin
 
 PACKAGE = Path(ecobasin.__file__).parent
 #: Web modules that read the store only through services and store functions.
-WITHOUT_SQL = ("web/routers/live.py", "web/routers/pages.py", "web/routers/forecast_page.py",
-               "web/air.py", "web/routers/noise_pages.py", "web/routers/noise.py")  # fmt: skip
+WITHOUT_SQL = ("web/api/live.py", "web/pages/dashboard.py", "web/pages/forecast.py",
+               "web/air.py", "web/pages/noise.py", "web/api/noise.py")  # fmt: skip
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\s+.*\b(FROM|INTO|SET)\b|\.execute\(|\.sql\(")
 
 

@@ -26,13 +26,14 @@ Pure: no I/O; :mod:`ecobasin.store.ledger` reads and writes the tables.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -58,14 +59,19 @@ __all__ = [
     "canonical",
     "chain",
     "check_draft",
+    "day_bounds",
+    "day_start",
     "effects",
     "entry_hash",
     "evaluate_events",
     "expirable",
     "hashes",
     "local_day",
+    "months_before",
     "parse_events_csv",
     "quantised",
+    "same_draft",
+    "same_request",
     "verify",
     "verify_hashed",
 ]
@@ -860,3 +866,42 @@ def _median(ordered: Sequence[Decimal]) -> Decimal:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def same_request(entry: Entry, draft: Draft) -> bool:
+    """Whether ``entry`` records the movement ``draft`` asks for (kind, accounts, amounts at the
+    ledger's scale): a retry under the same idempotency key is answered from the record, any
+    other movement under that key is refused."""
+    return (entry.kind, entry.account, entry.counterparty, entry.points, entry.grams) == (
+        draft.kind,
+        draft.account,
+        draft.counterparty,
+        draft.points.quantize(SCALE),
+        draft.grams.quantize(SCALE),
+    )
+
+
+def same_draft(a: Draft, b: Draft) -> bool:
+    """Whether two drafts ask for the same movement (the same key twice in one batch)."""
+    return (a.kind, a.account, a.counterparty, a.points.quantize(SCALE),
+            a.grams.quantize(SCALE)) == (b.kind, b.account, b.counterparty,
+            b.points.quantize(SCALE), b.grams.quantize(SCALE))  # fmt: skip
+
+
+def day_bounds(days: Iterable[date]) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the China Standard Time days ``days`` span (first to last)."""
+    ordered = sorted(days)
+    start = datetime.combine(ordered[0], time(0), CST).astimezone(UTC)
+    end = datetime.combine(ordered[-1] + timedelta(days=1), time(0), CST).astimezone(UTC)
+    return start, end
+
+
+def day_start(now: datetime) -> datetime:
+    """The start (UTC) of the China Standard Time day of ``now``: partners' daily ceilings."""
+    return datetime.combine(local_day(now), time(0), CST).astimezone(UTC)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (the month's last day when shorter)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))

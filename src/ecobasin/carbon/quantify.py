@@ -1,7 +1,7 @@
 """Quantification patterns of carbon-inclusive (碳普惠) behaviours and project reductions.
 
 The formulas only (carbon brief §3); the ledger that credits them (accounts, rule sets, caps,
-hash chain) is a separate part of issue 8.
+hash chain) is a separate part: ``carbon.ledger`` and ``carbon.rules``.
 
 * trip substitution: R = d × (EF_baseline − EF_mode) [kg CO2] (CCER/碳普惠 trip methodologies);
 * car-free day: R = km × fuel [L/100 km] / 100 × EF_fuel [kg CO2/L];

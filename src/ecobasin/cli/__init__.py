@@ -50,7 +50,7 @@ def _main(
 ) -> None:
     """ecobasin command line."""
     # files this process creates (database, write-ahead log, raw log, key file, exports) are
-    # its owner's only (issue 13 item 9)
+    # its owner's only
     os.umask(os.umask(0o077) | 0o077)
 
 
@@ -74,15 +74,14 @@ app.add_typer(limits_app, name="limits")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(secret_app, name="secret")
-app.add_typer(water_cli.app, name="water")  # surface water (issue 7)
-app.add_typer(consultation_cli.app, name="consultation")  # joint forecast consultation (issue 16)
-app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak (issue 8)
-app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings (issue 6)
-data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts (6)
-app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠 (issue 8)
-app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists (issue 17)
-carbon_cli.app.add_typer(ledger_cli.app, name="ledger")  # also `ecobasin carbon ledger …` (issue 8)
-app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境 (issue 23)
+app.add_typer(water_cli.app, name="water")  # surface water
+app.add_typer(consultation_cli.app, name="consultation")  # joint forecast consultation
+app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak
+app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings
+data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts
+app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
+app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
+app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
 
 
 def main() -> None:

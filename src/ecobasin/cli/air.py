@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,19 +21,21 @@ from ecobasin.cli.common import (
     RegionOption,
     console,
     fail,
+    fail_with,
     open_store,
     progress,
     settings,
     table,
 )
 from ecobasin.conformance import run_lines
+from ecobasin.errors import NotFound
 from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.jobs.noise_quality import refresh_noise_products
+from ecobasin.services import air as air_service
 from ecobasin.services.air import city_assessment, parse_period, reported
 from ecobasin.standards import air
 from ecobasin.store import Store
-from ecobasin.store import air as store_air
 from ecobasin.timebase import parse_instant, period_end_label
 
 __all__ = ["aqi", "conformance", "evaluate", "refresh_after_import"]
@@ -233,24 +235,15 @@ def aqi(
         ids = [str(c) for c in codes]
     config = settings(db, region)
     with open_store(config, read_only=True) as store:
-        if daily:
-            d0, d1 = _day(start, "--start"), _day(end, "--end")
-            if d0 is None or d1 is None:
-                latest = store_air.aqi_latest(store, daily=True, scope=scope)
-                if latest is None:
-                    raise fail("no AQI stored yet 尚无数据: import data or run `ecobasin demo`")
-                d1 = d1 or latest
-                d0 = d0 or (d1 - timedelta(days=6))
-            frame = store_air.aqi_daily(store, scope=scope, ids=ids, start=d0, end=d1)
-        else:
-            t0, t1 = _instant(start, "--start"), _instant(end, "--end")
-            if t0 is None or t1 is None:
-                latest = store_air.aqi_latest(store, daily=False, scope=scope)
-                if latest is None:
-                    raise fail("no AQI stored yet 尚无数据: import data or run `ecobasin demo`")
-                t1 = t1 or latest.to_pydatetime()
-                t0 = t0 or (t1 - timedelta(hours=23))
-            frame = store_air.aqi_hourly(store, scope=scope, ids=ids, start=t0, end=t1)
+        try:
+            if daily:
+                d0, d1 = _day(start, "--start"), _day(end, "--end")
+                frame = air_service.aqi_days(store, scope, ids, d0, d1)
+            else:
+                t0, t1 = _instant(start, "--start"), _instant(end, "--end")
+                frame = air_service.aqi_hours(store, scope, ids, t0, t1)
+        except NotFound as error:
+            raise fail_with(error) from None
         names = _names(store, scope)
     shown = _aqi_view(frame, scope, daily, names)
     what = "daily AQI 日报" if daily else "hourly AQI 实时报"

@@ -145,7 +145,7 @@ def refresh(
     at = _instant(now, "--now") or datetime.now(UTC)
     config = settings(db, region)
     with open_store(config) as store:
-        ids = store_alarms.observed_sites(store, site_ids=site)
+        ids = alarm_service.observed_sites(store, site)
         if site and not ids:
             raise fail(f"--site: no observations for {site} (or unknown sites)")
         report = recompute_alarms(store, ids, start, at, now=at)
@@ -222,10 +222,7 @@ def limits_import(
         raise fail(f"{file}: missing column(s) {sorted(missing)} 缺少列")
     config = settings(db, region)
     with open_store(config) as store:
-        known = set(store.sites()["site_id"])
-        good, bad = emission.check_permit_limits(frame, known, source=file.name)
-        counts = store_alarms.replace_permit_limits(store, good, file.name)
-        store.reject(bad)
+        counts, bad = alarm_service.import_permit_limits(store, frame, file.name)
     console.print(
         f"[green]permit limits 许可限值:[/] new 新增 {counts.inserted}, replaced 替换 "
         f"{counts.replaced}, unchanged 未变 {counts.unchanged}, rejected 拒收 {len(bad)}"

@@ -32,7 +32,6 @@ from ecobasin.cli.common import (
 from ecobasin.errors import UnitError
 from ecobasin.services import carbon as carbon_service
 from ecobasin.store import Store
-from ecobasin.store import carbon as store_carbon
 
 __all__ = ["app"]
 
@@ -103,7 +102,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _compute(store: Store, ids: list[str]) -> None:
     try:
-        report = store_carbon.recompute(store, ids)
+        report = carbon_service.compute(store, ids)
     except FactorError as error:
         raise fail(str(error)) from None
     for inv, result in report["results"].items():
@@ -151,14 +150,11 @@ def inventory_import(
         grid_kind=grid_kind or defaults["grid_kind"],
     )
     with open_store(settings(db, region)) as store:
-        counts = store_carbon.save_activity(
-            store, parsed, file.name, defaults=base, gdp_price_base=gdp_price_base
-        )
-        ids = sorted(parsed.inventories)
-        store_carbon.set_choices(
-            store, ids, gwp_set=gwp, factor_set=factor_set, grid_factor_id=grid_factor,
-            grid_kind=grid_kind,
+        counts = carbon_service.import_activity(
+            store, parsed, file.name, base, gdp_price_base, gwp_set=gwp, factor_set=factor_set,
+            grid_factor_id=grid_factor, grid_kind=grid_kind,
         )  # fmt: skip
+        ids = sorted(parsed.inventories)
         for reject in parsed.rejects[:10]:
             console.print(f"[yellow]rejected 拒收:[/] {reject['record_ref']}: {reject['reason']}")
         console.print(
@@ -183,15 +179,15 @@ def inventory_compute(
     """(Re)compute inventories, optionally with new choices (recorded) 重新计算清单."""
     _check_choices(gwp, grid_kind)
     with open_store(settings(db, region)) as store:
-        ids = store_carbon.inventories(store, city_codes(city), year)["inventory_id"].tolist()
+        ids = carbon_service.inventories(store, city_codes(city), year)["inventory_id"].tolist()
         if not ids:
             raise fail("no inventories match (ecobasin carbon inventory import FILE first)")
         if grid_factor:
             try:
-                store_carbon.library(store).get(grid_factor)
+                carbon_service.library(store).get(grid_factor)
             except FactorError as error:
                 raise fail(f"--grid-factor: {error}") from None
-        store_carbon.set_choices(
+        carbon_service.choose(
             store, ids, gwp_set=gwp, factor_set=factor_set, grid_factor_id=grid_factor,
             grid_kind=grid_kind,
         )  # fmt: skip
@@ -248,7 +244,7 @@ def factors_list(
     config = settings(db, region)
     if config.db.exists():
         with open_store(config, read_only=True) as store:
-            lib = store_carbon.library(store)
+            lib = carbon_service.library(store)
     else:
         lib = fx.default_library()
     rows = carbon_service.factor_rows(lib, activity, kind, factor_set)
@@ -308,7 +304,7 @@ def factors_add(
         raise fail(str(error)) from None
     with open_store(settings(db, region)) as store:
         try:
-            added = store_carbon.add_factors(store, factors, added_by="cli")
+            added = carbon_service.add_factors(store, factors, added_by="cli")
         except FactorError as error:
             raise fail(str(error)) from None
     console.print(f"[green]factors added 已添加因子:[/] {added}")

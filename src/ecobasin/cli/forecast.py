@@ -1,4 +1,4 @@
-"""``ecobasin forecast``: train, run, backtest, adjust and warnings (issue 6)."""
+"""``ecobasin forecast``: train, run, backtest, adjust and warnings."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    fail_with,
+    open_store,
+    settings,
+    table,
+)
+from ecobasin.errors import NotFound
 from ecobasin.forecast import issue
 from ecobasin.forecast import models as fm
 from ecobasin.forecast.backtest import backtest as run_backtest
-from ecobasin.forecast.features import issue_cutoff
 from ecobasin.services import forecast as forecast_service
 from ecobasin.store import Store
-from ecobasin.store import forecast as sf
 from ecobasin.store import met_forecast as smf
 
 app = typer.Typer(
@@ -57,17 +65,10 @@ def met_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """City daily pollutants and the meteorology of ``mode``; forecasts only as issued up to
     the issue time of ``end`` (they are read as known on each issue day anyway)."""
-    daily, met = sf.forecast_inputs(store, end=end, with_met=mode == MetMode.observed)
-    if mode != MetMode.forecast:
-        return daily, met
-    cutoff = None if end is None else issue_cutoff(pd.DatetimeIndex([end]))[0].to_pydatetime()
-    rows = smf.met_forecast_rows(store, issued_before=cutoff)
-    if rows.empty:
-        raise fail(
-            "no meteorological forecasts stored 无气象预报: "
-            "run `ecobasin import met-forecast FILE` first"
-        )
-    return daily, rows
+    try:
+        return forecast_service.model_inputs(store, mode.value, end)
+    except NotFound as error:
+        raise fail_with(error) from None
 
 
 MET_NOTES: dict[str, str] = {
@@ -139,7 +140,7 @@ def train(
             )
         except ValueError as error:
             raise fail(str(error)) from None
-        sf.save_model(store, name, fm.bundle_payload(models, meta), meta)
+        forecast_service.save_model(store, name, models, meta)
     if not meta["with_meteorology"]:
         console.print("[yellow]no meteorology: the model runs without it 无气象数据[/]")
     held = pd.DataFrame([{"pollutant|lead": k, **v} for k, v in meta.get("scores", {}).items()])
@@ -152,10 +153,10 @@ def train(
 
 
 def _load(store: Store, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    payload = sf.load_model(store, name)
-    if payload is None:
-        raise fail(f"no saved model {name!r}: run `ecobasin forecast train --name {name}` first")
-    return fm.bundle_from_payload(payload)
+    try:
+        return forecast_service.load_model(store, name)
+    except NotFound as error:
+        raise fail_with(error) from None
 
 
 @app.command()
@@ -186,8 +187,7 @@ def run(
         forecasts, warnings = issue.forecast_frames(
             models, meta, daily, met, issue_day, model, who, issued_at=datetime.now(UTC)
         )
-        sf.replace_forecasts(store, forecasts)
-        sf.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")
+        forecast_service.publish(store, forecasts, warnings, issue_day, model)
     aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]
     view = pd.DataFrame(
         {
@@ -313,7 +313,7 @@ def list_models(db: DbOption = None, region: RegionOption = None) -> None:
     """List saved models with their training span 已保存的模型."""
     config = settings(db, region)
     with open_store(config, read_only=True) as store:
-        rows = sf.model_names(store)
+        rows = forecast_service.saved_models(store)
     out = []
     for r in rows.to_dict("records"):
         meta = json.loads(r["metadata"])

@@ -12,7 +12,7 @@ import signal
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -34,6 +34,7 @@ from ecobasin.gateway import (
 )
 from ecobasin.gateway.replay import count_records
 from ecobasin.ingest.hj212 import CrcMode
+from ecobasin.settings import Settings
 from ecobasin.store import gateway as gateway_sql
 
 __all__ = ["app", "device_app"]
@@ -47,135 +48,154 @@ device_app = typer.Typer(
 )
 
 
+def _option(flag: str, help_text: str, **extra: Any) -> Any:
+    """A gateway flag without a default of its own: unset, the setting applies (environment
+    ECOBASIN_GATEWAY_*, then ``gateway_*`` in ecobasin.toml, then its default)."""
+    return typer.Option(flag, help=help_text, show_default=False, **extra)
+
+
 @app.callback()
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str, typer.Option("--host", envvar="ECOBASIN_GATEWAY_HOST", help="Listen address 监听地址.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", envvar="ECOBASIN_GATEWAY_PORT", help="TCP port 端口.")
-    ] = 9212,
+        str | None, _option("--host", "Listen address 监听地址 \\[default: 127.0.0.1].")
+    ] = None,
+    port: Annotated[int | None, _option("--port", "TCP port 端口 \\[default: 9212].")] = None,
     db: DbOption = None,
     raw_log: Annotated[
         Path | None,
-        typer.Option(
-            "--raw-log",
-            help="Raw-log directory 原始报文日志目录 [default: <db>.rawlog/].",
-            show_default=False,
-        ),
+        _option("--raw-log", "Raw-log directory 原始报文日志目录 \\[default: <db>.rawlog/]."),
     ] = None,
     fsync: Annotated[
-        str,
-        typer.Option(
+        str | None,
+        _option(
             "--fsync",
-            help="Durability before the ack 应答前落盘: batch (group commit), interval, off.",
+            "Durability before the ack 应答前落盘: batch (group commit), interval, off "
+            "[default: batch].",
         ),
-    ] = "batch",
+    ] = None,
     max_connections: Annotated[
-        int, typer.Option("--max-connections", help="Connection cap 最大连接数.")
-    ] = 10_000,
+        int | None,
+        _option("--max-connections", "Connection cap 最大连接数 \\[default: 10000]."),
+    ] = None,
     idle_timeout: Annotated[
-        float,
-        typer.Option(
-            "--idle-timeout", help="Close a connection with no frame for this long (s) 空闲超时."
+        float | None,
+        _option(
+            "--idle-timeout",
+            "Close a connection with no frame for this long (s) 空闲超时 \\[default: 300].",
         ),
-    ] = 300.0,
+    ] = None,
     lenient: Annotated[
         bool,
         typer.Option("--lenient", help="Accept 17-digit DataTime (milliseconds) 宽松时间格式."),
     ] = False,
     status_every: Annotated[
-        float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
-    ] = 10.0,
+        float | None,
+        _option("--status-every", "Status line period (s) 状态行间隔 \\[default: 10]."),
+    ] = None,
     segment_mib: Annotated[
-        int,
-        typer.Option("--segment-mib", min=1, help="Raw-log segment size (MiB) 日志分段大小."),
-    ] = 64,
+        int | None,
+        _option("--segment-mib", "Raw-log segment size (MiB) 日志分段大小 \\[default: 64].", min=1),
+    ] = None,
     segment_hours: Annotated[
-        float,
-        typer.Option("--segment-hours", help="Raw-log segment age before rotating (h) 分段时长."),
-    ] = 24.0,
-    retention_days: Annotated[
-        float,
-        typer.Option(
-            "--retention-days",
-            help="Delete (or archive) stored raw-log segments older than this (days; 0: keep "
-            "all) 原始日志保留天数.",
-        ),
-    ] = 30.0,
-    archive: Annotated[
-        Path | None,
-        typer.Option(
-            "--archive",
-            help="Move retired segments here instead of deleting them 归档目录.",
-            show_default=False,
+        float | None,
+        _option(
+            "--segment-hours",
+            "Raw-log segment age before rotating (h) 分段时长 \\[default: 24].",
         ),
     ] = None,
+    retention_days: Annotated[
+        float | None,
+        _option(
+            "--retention-days",
+            "Delete (or archive) stored raw-log segments older than this (days; 0: keep "
+            "all) 原始日志保留天数 \\[default: 30].",
+        ),
+    ] = None,
+    archive: Annotated[
+        Path | None,
+        _option("--archive", "Move retired segments here instead of deleting them 归档目录."),
+    ] = None,
     dedup_days: Annotated[
-        float,
-        typer.Option("--dedup-days", help="Dedup window (days) 去重窗口."),
-    ] = 7.0,
+        float | None, _option("--dedup-days", "Dedup window (days) 去重窗口 \\[default: 7].")
+    ] = None,
     max_frame_errors: Annotated[
-        int,
-        typer.Option(
+        int | None,
+        _option(
             "--max-frame-errors",
+            "Close a connection after this many framing errors since its last valid "
+            "frame 连接帧错误上限 \\[default: 16].",
             min=1,
-            help="Close a connection after this many framing errors since its last valid "
-            "frame 连接帧错误上限.",
         ),
-    ] = 16,
+    ] = None,
     max_unframed_kib: Annotated[
-        int,
-        typer.Option(
+        int | None,
+        _option(
             "--max-unframed-kib",
+            "Close a connection after this many KiB without a valid frame "
+            "无有效报文字节上限 \\[KiB] \\[default: 16].",
             min=2,
-            help="Close a connection after this many KiB without a valid frame "
-            "无有效报文字节上限 \\[KiB].",
         ),
-    ] = 16,
+    ] = None,
     reject_samples: Annotated[
-        int,
-        typer.Option(
+        int | None,
+        _option(
             "--reject-samples",
+            "Problems written to `rejected` one by one per peer address and minute; the "
+            "rest are counted and summarised 每地址每分钟拒收明细条数 \\[default: 20].",
             min=0,
-            help="Problems written to `rejected` one by one per peer address and minute; the "
-            "rest are counted and summarised 每地址每分钟拒收明细条数.",
         ),
-    ] = 20,
+    ] = None,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
-    Frames whose DataTime is before ECOBASIN_GATEWAY_DATATIME_EARLIEST (2000-01-01) or more than
+    Every flag may also be set as ECOBASIN_GATEWAY_<NAME> or as gateway_<name> in
+    ecobasin.toml (flag > environment > file > default; docs/gateway.md). Frames whose
+    DataTime is before ECOBASIN_GATEWAY_DATATIME_EARLIEST (2000-01-01) or more than
     ECOBASIN_GATEWAY_DATATIME_AHEAD_S (86400) after their arrival get no reply and are kept
-    aside (implausible_datatime); settings may also live in ecobasin.toml.
+    aside (implausible_datatime).
     """
     if ctx.invoked_subcommand is not None:
         return
-    if fsync not in FSYNC_POLICIES:
-        raise fail(f"--fsync {fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
-    config = settings(db=db)
-    gateway_config = GatewayConfig(
-        host=host,
-        port=port,
-        raw_log=raw_log or default_raw_log(config.db),
-        fsync=fsync,
-        max_connections=max_connections,
-        idle_timeout=idle_timeout,
-        lenient=lenient,
+    config = settings(
+        db=db, gateway_host=host, gateway_port=port, gateway_raw_log=raw_log,
+        gateway_fsync=fsync, gateway_max_connections=max_connections,
+        gateway_idle_timeout_s=idle_timeout, gateway_lenient=lenient or None,
+        gateway_status_every_s=status_every, gateway_segment_mib=segment_mib,
+        gateway_segment_hours=segment_hours, gateway_retention_days=retention_days,
+        gateway_archive=archive, gateway_dedup_days=dedup_days,
+        gateway_max_frame_errors=max_frame_errors, gateway_max_unframed_kib=max_unframed_kib,
+        gateway_reject_samples=reject_samples,
+    )  # fmt: skip
+    if config.gateway_fsync not in FSYNC_POLICIES:
+        raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
+    gateway_settings = gateway_config(config)
+    with open_store(config) as store, ReadService(store, config.db):  # readers ask us
+        asyncio.run(_serve(Gateway(store, gateway_settings), config.gateway_status_every_s))
+
+
+def gateway_config(config: Settings) -> GatewayConfig:
+    """The gateway's configuration from the settings (read once, flags already on top)."""
+    retention = config.gateway_retention_days
+    return GatewayConfig(
+        host=config.gateway_host,
+        port=config.gateway_port,
+        raw_log=config.gateway_raw_log or default_raw_log(config.db),
+        fsync=config.gateway_fsync,
+        max_connections=config.gateway_max_connections,
+        idle_timeout=config.gateway_idle_timeout_s,
+        lenient=config.gateway_lenient,
         datatime_earliest=config.gateway_datatime_earliest,
         datatime_ahead=timedelta(seconds=config.gateway_datatime_ahead_s),
-        segment_bytes=segment_mib * 1024 * 1024,
-        segment_max_age=segment_hours * 3600.0,
-        retention=timedelta(days=retention_days) if retention_days > 0 else None,
-        archive=archive,
-        dedup_window=timedelta(days=dedup_days),
-        max_frame_errors=max_frame_errors,
-        max_unframed_bytes=max_unframed_kib * 1024,
-        reject_samples=reject_samples,
+        segment_bytes=config.gateway_segment_mib * 1024 * 1024,
+        segment_max_age=config.gateway_segment_hours * 3600.0,
+        retention=timedelta(days=retention) if retention > 0 else None,
+        archive=config.gateway_archive,
+        dedup_window=timedelta(days=config.gateway_dedup_days),
+        max_frame_errors=config.gateway_max_frame_errors,
+        max_unframed_bytes=config.gateway_max_unframed_kib * 1024,
+        reject_samples=config.gateway_reject_samples,
     )
-    with open_store(config) as store, ReadService(store, config.db):  # readers ask us
-        asyncio.run(_serve(Gateway(store, gateway_config), status_every))
 
 
 async def _serve(gateway: Gateway, status_every: float) -> None:

@@ -33,6 +33,8 @@ from ecobasin.cli.common import (
     open_store,
     settings,
 )
+from ecobasin.errors import NotFound
+from ecobasin.services import ledger as ledger_service
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 from ecobasin.timebase import CST
@@ -98,20 +100,6 @@ def _decimal(text: str, what: str) -> Decimal:
     return value
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
 def _run(db: Path | None, region: str | None, action: Callable[[Store], T]) -> T:
     with open_store(settings(db, region)) as store, _ledger_errors():
         return action(store)
@@ -127,8 +115,10 @@ def _city(city: str | None) -> int | None:
 
 
 def _rules(rule_set: str | None, version: str | None) -> carbon_rules.RuleSet:
-    with _ledger_errors():
-        return carbon_rules.rule_set(rule_set, version)
+    try:
+        return ledger_service.rule_set(rule_set, version)
+    except NotFound as error:
+        raise fail(str(error)) from None
 
 
 def _said(appended: store_ledger.Appended, what: str) -> None:
@@ -169,8 +159,8 @@ def account_list(
     region: RegionOption = None,
 ) -> None:
     """Accounts with their balances 账户及余额 (points 积分, grams g CO2e 减排量)."""
-    frame = _run(db, region, lambda s: store_ledger.accounts(s, kind))
-    emit(frame, fmt, "Accounts 账户", value=_plain)
+    frame = _run(db, region, lambda s: ledger_service.accounts(s, kind))
+    emit(frame, fmt, "Accounts 账户", value=ledger_service.plain)
 
 
 @account_app.command("key")
@@ -275,7 +265,7 @@ def rules_command(
         f"{chosen.valid_months} months; at most {chosen.account_daily_cap_points or '—'} points "
         f"per account a day 账户每日上限; sha256 {chosen.sha256[:16]}…"
     )
-    emit(pd.DataFrame(rows), fmt, f"{chosen.name_zh} {chosen.name_en}", value=_plain)
+    emit(pd.DataFrame(rows), fmt, f"{chosen.name_zh} {chosen.name_en}", value=ledger_service.plain)
 
 
 @app.command("record")
@@ -326,15 +316,8 @@ def balance_command(
 ) -> None:
     """Balances 余额: points 积分 and grams CO2e 减排量 [g]."""
 
-    def read(store: Store) -> pd.DataFrame:
-        frame = store_ledger.accounts(store)
-        if account is not None:
-            frame = frame[frame["account_id"] == account]
-            if frame.empty:
-                raise LedgerError("unknown_account", f"no account {account!r}")
-        return frame[["account_id", "kind", "name", "points", "grams"]]
-
-    emit(_run(db, region, read), fmt, "Balances 余额", value=_plain)
+    frame = _run(db, region, lambda s: ledger_service.balances(s, account))
+    emit(frame, fmt, "Balances 余额", value=ledger_service.plain)
 
 
 @app.command("redeem")
@@ -522,10 +505,12 @@ def project_list(
 ) -> None:
     """Projects, monitoring periods and issuance 项目与签发."""
 
-    def read(store: Store) -> pd.DataFrame:
-        return store_ledger.monitoring(store)
-
-    emit(_run(db, region, read), fmt, "Monitoring periods 监测期", value=_plain)
+    emit(
+        _run(db, region, ledger_service.monitoring),
+        fmt,
+        "Monitoring periods 监测期",
+        value=ledger_service.plain,
+    )
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -539,8 +524,8 @@ def entries_command(
     region: RegionOption = None,
 ) -> None:
     """Ledger entries in chain order 账本分录 (audit export 审计导出; CSV by default)."""
-    frame = _run(db, region, lambda s: store_ledger.entries(s, account, kind, limit))
-    emit(frame, fmt, "Ledger entries 账本分录", value=_plain)
+    frame = _run(db, region, lambda s: ledger_service.entries(s, account, kind, limit))
+    emit(frame, fmt, "Ledger entries 账本分录", value=ledger_service.plain)
 
 
 @app.command("verify")
@@ -556,7 +541,7 @@ def verify_command(
 ) -> None:
     """Recompute the hash chain 校验哈希链 and every running balance (none may be negative
     余额不得为负); exit 1 naming the first bad entry."""
-    result = _run(db, region, lambda s: store_ledger.verify(s, expect_head))
+    result = _run(db, region, lambda s: ledger_service.verify(s, expect_head))
     if not result.ok:
         console.print(f"[bold red]ledger NOT valid 账本校验失败[/]: {result.reason}")
         typer.echo(json.dumps({"ok": False, "bad_seq": result.bad_seq, "reason": result.reason}))
@@ -598,11 +583,11 @@ def anomalies_command(
         end = datetime.combine(day + timedelta(days=1), time(0), CST).astimezone(UTC)
     frame = _run(db, region, lambda s: store_ledger.anomalies(s, end, days, cut))
     console.print(f"{len(frame)} accounts far above the distribution of the last {days} days")
-    emit(frame, fmt, "Anomalies 异常账户", value=_plain)
+    emit(frame, fmt, "Anomalies 异常账户", value=ledger_service.plain)
 
 
 @app.command("summary")
 def summary_command(db: DbOption = None, region: RegionOption = None) -> None:
     """Totals 汇总: entries by kind, points and grams in circulation, tonnes issued and retired."""
-    result = _run(db, region, store_ledger.summary)
-    typer.echo(json.dumps(_plain(result), ensure_ascii=False, indent=1))
+    result = _run(db, region, ledger_service.summary)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=1))

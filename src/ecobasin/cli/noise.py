@@ -1,5 +1,5 @@
 """Noise commands: ``ecobasin noise survey-import|complaints-import|survey|compliance|
-annual-report|refresh`` (issue 23).
+annual-report|refresh``.
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).

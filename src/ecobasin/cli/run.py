@@ -107,13 +107,13 @@ def demo(
         else:
             report = _generated_frames(store, year, seed, served)
         refresh_after_import(store, report)
-        _forecast_demo(store)  # forecasts and warnings (issue 6): the /forecast page
-        if from_dir is None:  # surface water (issue 7) and carbon (issue 8)
+        _forecast_demo(store)  # forecasts and warnings: the /forecast page
+        if from_dir is None:  # surface water and carbon
             _water_demo(store, year, seed, served)
             _carbon_demo(store, served, year, seed)
-            _noise_demo(store, served, year, seed)  # environmental noise (issue 23)
-            _emergency_demo(store, year, seed)  # emergency list and a past warning (issue 17)
-            _consultation_demo(store, served, year)  # joint consultation (issue 16)
+            _noise_demo(store, served, year, seed)  # environmental noise
+            _emergency_demo(store, year, seed)  # emergency list and a past warning
+            _consultation_demo(store, served, year)  # joint consultation
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()

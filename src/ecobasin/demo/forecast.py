@@ -1,4 +1,4 @@
-"""The demo's forecast (issue 6): a small LightGBM model trained on the demo year and the
+"""The demo's forecast: a small LightGBM model trained on the demo year and the
 forecast issued on its last day, so the forecast page (``/forecast``) has content.
 
 The model is deliberately small — 30 boosting rounds of 7 leaves at learning rate 0.1 instead

@@ -1,4 +1,4 @@
-"""The demo region's noise (issue 23). ILLUSTRATIVE, not official data: functional zones drawn as
+"""The demo region's noise. ILLUSTRATIVE, not official data: functional zones drawn as
 simple rectangles around the eight city centres (not any city's zoning plan), 20 automatic
 stations with a year of generated hourly Leq and LMx (diurnal shape, weekday/weekend, class and
 road proximity, occasional night events), an annual grid and traffic survey by day and by

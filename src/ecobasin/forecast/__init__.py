@@ -1,5 +1,5 @@
 """Forecasting core (pure): features, models, AQI ranges, verification, backtests and
-heavy-pollution warning rules (issue 6; see docs/forecast.md).
+heavy-pollution warning rules (see docs/forecast.md).
 
 * :mod:`~ecobasin.forecast.features` — city daily series, calendar, lags, meteorology;
 * :mod:`~ecobasin.forecast.models` — persistence, climatology, LightGBM (saved as text);

@@ -35,7 +35,7 @@ SITE_DOMAINS: dict[str, tuple[str, ...]] = {
     "gas_outlet": ("flue_gas",),
     "water_section": ("water",),
     "water_outlet": ("water",),
-    "noise_station": ("noise", "met"),  # 声环境自动站 (HJ 906-2017), issue 23
+    "noise_station": ("noise", "met"),  # 声环境自动站 (HJ 906-2017)
 }
 
 

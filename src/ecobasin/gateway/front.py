@@ -49,9 +49,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ecobasin.gateway.datatime import DataTimeWindow, data_time_of, implausible_reason
+from ecobasin.gateway.datatime import DataTimeWindow, data_time_of
 from ecobasin.gateway.rawlog import RawLog, encode_raw
-from ecobasin.ingest.hj212.codec import Message, read_head, read_segment, reply_for
+from ecobasin.gateway.session import decide
+from ecobasin.ingest.hj212.codec import Message, read_head, read_segment
 from ecobasin.ingest.hj212.crc import CrcMode
 from ecobasin.ingest.hj212.errors import CrcMismatch, FrameError
 from ecobasin.ingest.hj212.framer import Frame, Framer, check_crc
@@ -672,38 +673,33 @@ class _Session:
         stats.frames += 1
         self.frames += 1
         head = read_head(frame.segment)
-        refusal = self._refusal(head)
-        if refusal is not None:
-            stats.refused += 1
-            self.reject(*refusal, _text(frame.raw), head)
-            return None, None
-        if not head.head_ok:  # rare: read the whole segment to name every problem
+        received_at = datetime.fromtimestamp(micros / 1e6, UTC)
+        decision = decide(
+            head,
+            front.devices.get(head.mn or ""),
+            data_time_of(frame.segment),
+            received_at,
+            front.window,
+            peer=self.peer,
+        )
+        if decision.code == "malformed":  # rare: read the whole segment to name every problem
             message = read_segment(frame.segment, lenient=front.lenient)
             problems = "; ".join(p.reason for p in message.problems)
             code = reason_code(message.problems[0]) if message.problems else "malformed_segment"
             self.reject(code, problems, _text(frame.raw), head)
             return None, None
+        if not decision.logged:  # refused: a device unknown, disabled or with a wrong PW
+            stats.refused += 1
+            self.reject(decision.code, decision.reason, _text(frame.raw), head)
+            return None, None
         assert front.commit is not None
-        implausible = implausible_reason(
-            data_time_of(frame.segment), datetime.fromtimestamp(micros / 1e6, UTC), front.window
-        )
-        if implausible is not None:  # logged, marked refused, no reply (datatime.py, §6.5)
+        if decision.code == "implausible_datatime":  # logged, marked refused, no reply (§6.5)
             stats.refused += 1
             front.commit.append(self.peer_bytes, frame.raw, micros, "implausible_datatime")
             return None, None
         future = front.commit.append(self.peer_bytes, frame.raw, micros)
         stats.logged += 1
-        return reply_for(head), future
-
-    def _refusal(self, head: Message) -> tuple[str, str] | None:
-        device = self.front.devices.get(head.mn or "")
-        if device is None:
-            return "unknown_device", f"device MN={head.mn} from {self.peer} is not registered"
-        if not device.enabled:
-            return "device_disabled", f"device MN={head.mn} from {self.peer} is disabled"
-        if head.head.get("PW") != device.password:
-            return "wrong_password", f"device MN={head.mn} from {self.peer}: wrong password PW"
-        return None
+        return decision.reply, future
 
     def reject(self, code: str, reason: str, raw: str, head: Message | None = None) -> None:
         """Record a problem: always counted; written to ``rejected`` as a sample per address

@@ -1,8 +1,8 @@
 """The gateway's raw log: every accepted frame, exactly as received, before it is acknowledged.
 
 A raw log is a directory of append-only segment files ``seg-<first seq>.log``. Each file starts
-with a header naming the format version and the log's id; then records. Version 2 (written
-since issue 12)::
+with a header naming the format version and the log's id; then records. Version 2 (the one
+written now)::
 
     u32 MARK | u32 body length | u32 zlib.crc32(body) | body
     body = u64 sequence number | i64 received_at [µs since 1970, UTC] | u8 refusal code

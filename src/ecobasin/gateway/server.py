@@ -394,7 +394,7 @@ class Gateway:
     async def stop(self) -> None:
         """Stop accepting, close connections, flush the raw log and the store, close.
 
-        Bounded in every state (issue 12): the writer gets ``stop_patience`` seconds to flush;
+        Bounded in every state: the writer gets ``stop_patience`` seconds to flush;
         a writer stuck past it (a hung store call or hook) is interrupted and left behind, its
         records staying in the raw log for the next start; the front is killed if it lingers.
         """

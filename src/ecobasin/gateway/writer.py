@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from ecobasin import catalog
@@ -37,7 +36,7 @@ from ecobasin.ingest.hj212.codec import read_upload
 from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.limits import plausible_window
-from ecobasin.store import Store
+from ecobasin.store import TRANSIENT_STORE_ERRORS, Store
 from ecobasin.store import gateway as sql
 
 __all__ = [
@@ -59,8 +58,7 @@ _EMPTY_REJECTS = pd.DataFrame(columns=["record_ref", "reason_code", "reason", "r
 #: Store errors worth retrying as they are (a locked file, an I/O hiccup); others are split.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OSError,
-    duckdb.IOException,
-    duckdb.TransactionException,
+    *TRANSIENT_STORE_ERRORS,
 )
 #: [s] Pauses between the attempts of a write failing with a transient error.
 RETRY_DELAYS = (0.2, 0.5, 1.0)
@@ -255,7 +253,7 @@ class StoreWriter:
     def reload(self) -> dict[str, Device]:
         """Read the device registry and the sites again (after ``ecobasin device add``)."""
         self.devices = load_devices(self.store)
-        self.known_sites = set(self.store.execute("SELECT site_id FROM sites")["site_id"])
+        self.known_sites = sql.site_ids(self.store)
         self._partials = {}
         for row in sql.subpackets(self.store).to_dict("records"):
             part = {str(k): v for k, v in row.items()}

@@ -399,7 +399,7 @@ def _plain(table: pa.Table) -> pa.Table:
 
 
 def default_time_window(now: datetime | None = None) -> TimeWindow:
-    """The plausibility window of observation times from the configuration (issue 13 item 15)."""
+    """The plausibility window of observation times from the configuration."""
     return plausible_window(now)
 
 
@@ -488,7 +488,7 @@ def _register_sites(store: Store, meta: dict[str, Any], report: ImportReport) ->
     if sites is None:
         sites = meta.get("new_sites")
     for line, station, reason, *coded in meta.get("site_errors", []):
-        code = coded[0] if coded else "unknown_city"  # or implausible_location (issue 13)
+        code = coded[0] if coded else "unknown_city"  # or implausible_location
         store.reject(
             pd.DataFrame(
                 [
@@ -661,7 +661,7 @@ def import_sites(store: Store, path: Path, *, kind: str = "air_station") -> Impo
             continue
         lon, lat = as_float(get["lon"]), as_float(get["lat"])
         misplaced = geo.location_problem(city, lon, lat)
-        if misplaced is not None:  # issue 13: a station outside its city is kept aside
+        if misplaced is not None:  # a station outside its city is kept aside, never stored
             rejects.append(
                 {
                     "source": path.name,

@@ -53,7 +53,7 @@ CANDIDATE_COLUMNS = (
 EMPTY_CELLS = ("", "nan", "NA", "NaN", "N/A", "None", "null", "-", "—", "/")
 
 
-#: The plausibility window of observation times (issue 13, item 15): nothing before this day
+#: The plausibility window of observation times: nothing before this day
 #: (UTC) and nothing more than ``DEFAULT_TIME_MAX_AHEAD`` after now; settings ``time_min`` and
 #: ``time_max_ahead`` (``ECOBASIN_TIME_MIN``, ``ECOBASIN_TIME_MAX_AHEAD``) change them.
 DEFAULT_TIME_MIN = date(2000, 1, 1)
@@ -73,7 +73,7 @@ def implausible_time_mask(
     earliest: date | datetime | pd.Timestamp,
     max_ahead: timedelta | pd.Timedelta,
 ) -> np.ndarray:
-    """True where an instant lies outside the plausibility window (pure; issue 13 item 15).
+    """True where an instant lies outside the plausibility window (pure).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Hourly noise products from minute data (issue 23, noise brief §3.2 and §6.2).
+"""Hourly noise products from minute data (noise brief §3.2 and §6.2).
 
 For every noise station, the minute Leq (period ``1min``) of each hour-ending hour give the hourly
 Leq (period ``1h``): the energy mean of the valid minutes when the hour's valid data rate
@@ -57,13 +57,7 @@ def _year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
 def _reported_hours(
     store: Store, site_ids: list[str], start: pd.Timestamp, end: pd.Timestamp
 ) -> set[tuple[str, str, pd.Timestamp]]:
-    frame = store.execute(
-        "SELECT o.site_id, o.parameter, o.time FROM observations o "
-        "JOIN import_batches b USING (batch_id) "
-        "WHERE o.period = '1h' AND o.parameter IN ('Leq', 'LMx') AND b.kind <> ? "
-        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id)",
-        [BATCH_KIND, start.to_pydatetime(), end.to_pydatetime(), site_ids],
-    )
+    frame = noise_store.reported_hours(store, site_ids, start, end, BATCH_KIND)
     return {(s, p, pd.Timestamp(t)) for s, p, t in frame.itertuples(index=False)}
 
 

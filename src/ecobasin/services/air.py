@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.errors import NotFound
 from ecobasin.services.cells import Lang, pick
 from ecobasin.standards import air
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
+from ecobasin.store import Connection, Cursor
 from ecobasin.store import air as store_air
 from ecobasin.timebase import CST
 
@@ -198,7 +199,7 @@ def assessment_table(
 
 
 def city_assessment(
-    where: store_air.Connection, kind: str, first: date, last: date
+    where: Connection, kind: str, first: date, last: date
 ) -> tuple[pd.DataFrame, str, str] | None:
     """The period assessment and ranking of every city from the stored city daily AQI of
     ``first`` … ``last`` (:func:`assessment_table`: the table, the standard, the composite
@@ -340,9 +341,7 @@ class AirStatic:
         return [s["site_id"] for s in self.stations if cities is None or s["city_code"] in cities]
 
 
-def read_static(
-    cursor: duckdb.DuckDBPyConnection, region: catalog.Region, version: int
-) -> AirStatic:
+def read_static(cursor: Cursor, region: catalog.Region, version: int) -> AirStatic:
     """Read the static part of the region's map."""
     fingerprint = store_air.sites_fingerprint(cursor)
     table = region.city_table()
@@ -491,3 +490,51 @@ def series_item(row: dict[str, Any], scope: str, static: AirStatic, lang: Lang) 
         else:
             item[name] = value
     return item
+
+
+#: what a listing asks of an empty store
+NO_AQI_YET = "no AQI stored yet 尚无数据: import data or run `ecobasin demo`"
+
+
+def aqi_days(
+    where: Connection, scope: str, ids: Sequence[str] | None, first: date | None, last: date | None
+) -> pd.DataFrame:
+    """Daily AQI rows (HJ 633 §5.2) of cities or stations from ``first`` to ``last`` (China
+    Standard Time days); a missing bound makes the week up to the latest stored day.
+
+    Raises
+    ------
+    NotFound
+        A bound is missing and no daily AQI is stored yet.
+    """
+    if first is None or last is None:
+        latest = store_air.aqi_latest(where, daily=True, scope=scope)
+        if latest is None:
+            raise NotFound(NO_AQI_YET)
+        last = last or latest
+        first = first or (last - timedelta(days=6))
+    return store_air.aqi_daily(where, scope=scope, ids=ids, start=first, end=last)
+
+
+def aqi_hours(
+    where: Connection,
+    scope: str,
+    ids: Sequence[str] | None,
+    first: datetime | None,
+    last: datetime | None,
+) -> pd.DataFrame:
+    """Hourly AQI rows (HJ 633 §5.1) of cities or stations from ``first`` to ``last`` (UTC
+    instants); a missing bound makes the 24 hours up to the latest stored hour.
+
+    Raises
+    ------
+    NotFound
+        A bound is missing and no hourly AQI is stored yet.
+    """
+    if first is None or last is None:
+        latest = store_air.aqi_latest(where, daily=False, scope=scope)
+        if latest is None:
+            raise NotFound(NO_AQI_YET)
+        last = last or latest.to_pydatetime()
+        first = first or (last - timedelta(hours=23))
+    return store_air.aqi_hourly(where, scope=scope, ids=ids, start=first, end=last)

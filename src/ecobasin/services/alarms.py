@@ -10,19 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pandas as pd
 
 from ecobasin.alarms import applicable_limits
 from ecobasin.catalog import emission
-from ecobasin.store import Store, queries
+from ecobasin.store import Connection, Cursor, Store, WriteCounts, queries
 from ecobasin.store import alarms as store_alarms
 
-__all__ = ["alarm_page", "site_limits", "standard_limits"]
+__all__ = [
+    "alarm_page",
+    "import_permit_limits",
+    "observed_sites",
+    "site_limits",
+    "standard_limits",
+]
 
 
 def alarm_page(
-    where: Store | duckdb.DuckDBPyConnection,
+    where: Connection,
     filters: store_alarms.AlarmFilter,
     limit: int,
     offset: int = 0,
@@ -40,7 +45,7 @@ def standard_limits(category: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def site_limits(where: duckdb.DuckDBPyConnection, site_ids: Sequence[str]) -> pd.DataFrame:
+def site_limits(where: Cursor, site_ids: Sequence[str]) -> pd.DataFrame:
     """The limit rules applying to sites: their permits' (imported or in the site's
     attributes) first, else their source category's standard; ``valid_from`` as
     ``YYYY-MM-DD`` text (NaN where the rule has none).
@@ -57,3 +62,20 @@ def site_limits(where: duckdb.DuckDBPyConnection, site_ids: Sequence[str]) -> pd
     rules = applicable_limits(sites, store_alarms.permit_limits(where, list(site_ids)))
     rules["valid_from"] = rules["valid_from"].dt.strftime("%Y-%m-%d")
     return rules
+
+
+def observed_sites(where: Connection, site_ids: Sequence[str] | None = None) -> list[str]:
+    """The sites with observations (of ``site_ids`` when given): those alarms are computed for."""
+    return store_alarms.observed_sites(where, site_ids=site_ids)
+
+
+def import_permit_limits(
+    store: Store, frame: pd.DataFrame, source: str
+) -> tuple[WriteCounts, pd.DataFrame]:
+    """Check a permit-limit table (site_id, parameter, limit, …) and store its good rows,
+    replacing those of the same site and parameter; bad rows are kept in ``rejected`` with
+    their reason. Returns the counts and the bad rows."""
+    good, bad = emission.check_permit_limits(frame, set(store.sites()["site_id"]), source=source)
+    counts = store_alarms.replace_permit_limits(store, good, source)
+    store.reject(bad)
+    return counts, bad

@@ -10,17 +10,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import duckdb
 import pandas as pd
 
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon import peak as carbon_peak
-from ecobasin.store import Store
+from ecobasin.carbon.activity import ActivityTable
+from ecobasin.carbon.inventory import InventorySettings
+from ecobasin.store import Connection, Store
 from ecobasin.store import carbon as store_carbon
 
-__all__ = ["BY", "By", "emissions", "factor_rows", "inventories", "peak_reports", "sinks"]
+__all__ = [
+    "BY",
+    "By",
+    "add_factors",
+    "choose",
+    "compute",
+    "emissions",
+    "factor_rows",
+    "import_activity",
+    "inventories",
+    "library",
+    "peak_reports",
+    "sinks",
+]
 
-Connection = Store | duckdb.DuckDBPyConnection
 By = Literal["sector", "scope", "line", "year"]
 BY: tuple[str, ...] = ("sector", "scope", "line", "year")
 
@@ -94,3 +107,54 @@ def sinks(
 ) -> pd.DataFrame:
     """Sink estimates [t CO2/a removed] by city, year and sink, with method and inputs."""
     return store_carbon.sinks(where, cities, years)
+
+
+def library(where: Connection) -> fx.FactorLibrary:
+    """The factor library in force: the shipped factors plus the users' ones."""
+    return store_carbon.library(where)
+
+
+def add_factors(store: Store, factors: Sequence[fx.Factor], added_by: str) -> int:
+    """Add (or replace) user factors; how many were written.
+
+    Raises
+    ------
+    ecobasin.carbon.factors.FactorError
+        A factor contradicts the library (the store says which).
+    """
+    return store_carbon.add_factors(store, factors, added_by=added_by)
+
+
+def import_activity(
+    store: Store,
+    table: ActivityTable,
+    source: str,
+    defaults: InventorySettings,
+    gdp_price_base: int | None,
+    **choices: str | None,
+) -> dict[str, int]:
+    """Store an activity table (inventories created with ``defaults``, lines replaced, GDP set;
+    rejected rows kept aside) and record the ``choices`` given for its inventories (None
+    leaves a choice). Returns counts: inventories, lines, gdp, rejected."""
+    counts = store_carbon.save_activity(
+        store, table, source, defaults=defaults, gdp_price_base=gdp_price_base
+    )
+    store_carbon.set_choices(store, sorted(table.inventories), **choices)
+    return counts
+
+
+def choose(store: Store, inventory_ids: Sequence[str], **choices: str | None) -> None:
+    """Record new choices (gwp_set, factor_set, grid_factor_id, grid_kind) of inventories."""
+    store_carbon.set_choices(store, inventory_ids, **choices)
+
+
+def compute(store: Store, inventory_ids: Sequence[str]) -> dict[str, Any]:
+    """Compute inventories from their lines and choices and store their emission lines
+    [t CO2e]; failing lines are rejected with their reason.
+
+    Raises
+    ------
+    ecobasin.carbon.factors.FactorError
+        A choice names a factor the library does not hold.
+    """
+    return store_carbon.recompute(store, inventory_ids)

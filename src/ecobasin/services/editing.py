@@ -21,7 +21,7 @@ import pandas as pd
 
 from ecobasin.ingest import csvmap, importer
 from ecobasin.ingest.validate import TimeWindow
-from ecobasin.store import Store, queries
+from ecobasin.store import Cursor, Store, queries
 from ecobasin.store import users as store_users
 from ecobasin.store.edits import site_cities
 
@@ -76,7 +76,7 @@ class UploadResult:
     aqi_site_days: int
 
 
-def read_upload(cursor: store_users.Connection, path: Path, layout: str, source: str) -> UploadRead:
+def read_upload(cursor: Cursor, path: Path, layout: str, source: str) -> UploadRead:
     """Read an uploaded file in ``layout`` (``tidy`` or a bundled mapping's name).
 
     Raises
@@ -126,7 +126,7 @@ def import_upload(
     )
 
 
-def rejected_of(cursor: store_users.Connection, source: str) -> pd.DataFrame:
+def rejected_of(cursor: Cursor, source: str) -> pd.DataFrame:
     """The lines of one source kept aside: record_ref, reason_code, reason, raw."""
     frame = queries.rejected(cursor, source=source)
     return frame[["record_ref", "reason_code", "reason", "raw"]].reset_index(drop=True)
@@ -149,7 +149,7 @@ def retire_site(store: Store, site_id: str, on: date, reason: str, source: str) 
 
 
 def city_audit(
-    cursor: store_users.Connection, city_code: int | None, limit: int = 100
+    cursor: Cursor, city_code: int | None, limit: int = 100
 ) -> list[store_users.AuditEntry]:
     """The latest audited writes of one city (None: every city), newest first."""
     return store_users.audit_entries(cursor, limit, city_code=city_code)

@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from ecobasin.errors import NotFound
+from ecobasin.forecast import models as fm
+from ecobasin.forecast.features import issue_cutoff
 from ecobasin.standards.air_index import aqi_level
-from ecobasin.store import Store
+from ecobasin.store import Connection, Store
 from ecobasin.store import forecast as store_forecast
+from ecobasin.store import met_forecast as store_met_forecast
 
 __all__ = [
     "adjust_aqi",
@@ -27,11 +30,14 @@ __all__ = [
     "forecasts",
     "issued_model",
     "latest_issue_day",
+    "load_model",
     "model_facts",
+    "model_inputs",
+    "publish",
+    "save_model",
+    "saved_models",
     "warnings",
 ]
-
-Connection = Store | duckdb.DuckDBPyConnection
 
 
 def forecasts(
@@ -154,3 +160,64 @@ def model_facts(where: Connection, label: str | None, lang: str) -> dict[str, An
         "note": meta.get("note_zh" if lang == "zh" else "note_en"),
         "scores": scores,
     }
+
+
+NO_MET_FORECASTS = (
+    "no meteorological forecasts stored 无气象预报: run `ecobasin import met-forecast FILE` first"
+)
+
+
+def model_inputs(
+    where: Connection, met_mode: str, end: date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """City daily pollutants [µg/m³; mg/m³ for CO] and the meteorology of ``met_mode``
+    (``forecast``: as issued up to the issue time of ``end``; ``observed``: observed, a perfect
+    forecast; ``none``).
+
+    Raises
+    ------
+    NotFound
+        ``forecast`` asked and no meteorological forecast is stored.
+    """
+    daily, met = store_forecast.forecast_inputs(where, end=end, with_met=met_mode == "observed")
+    if met_mode != "forecast":
+        return daily, met
+    cutoff = None if end is None else issue_cutoff(pd.DatetimeIndex([end]))[0].to_pydatetime()
+    rows = store_met_forecast.met_forecast_rows(where, issued_before=cutoff)
+    if rows.empty:
+        raise NotFound(NO_MET_FORECASTS)
+    return daily, rows
+
+
+def save_model(store: Store, name: str, models: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Save a trained model bundle under ``name`` (replacing one of that name)."""
+    store_forecast.save_model(store, name, fm.bundle_payload(models, meta), meta)
+
+
+def load_model(where: Connection, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model bundle saved as ``name`` and its metadata.
+
+    Raises
+    ------
+    NotFound
+        No model of that name is saved.
+    """
+    payload = store_forecast.load_model(where, name)
+    if payload is None:
+        raise NotFound(
+            f"no saved model {name!r}: run `ecobasin forecast train --name {name}` first"
+        )
+    return fm.bundle_from_payload(payload)
+
+
+def saved_models(where: Connection) -> pd.DataFrame:
+    """Saved models: name, metadata (JSON text: training span, cities, pollutants)."""
+    return store_forecast.model_names(where)
+
+
+def publish(
+    store: Store, forecasts: pd.DataFrame, warnings: pd.DataFrame, issue_day: date, model: str
+) -> None:
+    """Store an issue's forecasts and its warnings (replacing those of the same issue)."""
+    store_forecast.replace_forecasts(store, forecasts)
+    store_forecast.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")

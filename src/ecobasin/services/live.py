@@ -12,20 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from ecobasin.alarms import judge_latest
 from ecobasin.alarms.limits import site_attributes
 from ecobasin.services.cells import json_cell
-from ecobasin.store import Store, queries
+from ecobasin.store import Connection, Cursor, queries
 from ecobasin.store import alarms as store_alarms
 from ecobasin.store import live as store_live
 from ecobasin.timebase import period_end_label
 
 __all__ = ["BASIS_LOOKBACK_HOURS", "enterprises"]
 
-Connection = Store | duckdb.DuckDBPyConnection
 #: [h] How far before a site's last reading its basis means are looked for (a daily mean and
 #: its hourly sub-periods, plus the reporting delay).
 BASIS_LOOKBACK_HOURS = 50
@@ -79,7 +77,7 @@ def _open_alarms(where: Connection, ids: list[str]) -> dict[str, list[dict[str, 
 
 
 def enterprises(
-    where: duckdb.DuckDBPyConnection,
+    where: Cursor,
     cities: Sequence[int] | None,
     kinds: Sequence[str],
     now: datetime,

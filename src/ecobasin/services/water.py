@@ -34,8 +34,8 @@ from ecobasin.services.cells import json_cell
 from ecobasin.standards import water
 from ecobasin.standards.rounding import round_gbt8170
 from ecobasin.standards.water_assessment import compensation_table, settlement_table
+from ecobasin.store import Connection
 from ecobasin.store import water as store_water
-from ecobasin.store.water import Connection
 
 __all__ = [
     "PERIOD",

@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from ecobasin.standards.air_assessment import rows
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection, Cursor
 from ecobasin.store.database import Store
 from ecobasin.store.queries import as_utc, in_list
 
@@ -72,7 +73,6 @@ HOURLY_COLUMNS = rows.HOURLY_COLUMNS
 #: Columns of ``aqi_daily`` in table order.
 DAILY_COLUMNS = rows.DAILY_COLUMNS
 
-Connection = Store | duckdb.DuckDBPyConnection
 
 # Process-wide count of AQI writes: readers that cache answers (the web API's map) key them by
 # it. DuckDB lets one process write a file, so every change a reader of that file can see is
@@ -91,10 +91,6 @@ def _bump_generation() -> None:
     global _generation
     with _generation_lock:
         _generation = next(_writes)
-
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
 
 
 def _bound(value: datetime | None, params: list[Any], sql: str) -> str:
@@ -149,7 +145,7 @@ def air_hourly(
         f"{cond} AND (o.flag IS NULL OR NOT (o.flag = ANY(?))) "
         "GROUP BY o.site_id, o.time ORDER BY o.site_id, o.time"
     )
-    frame = as_utc(_con(where).execute(sql, params).df(), "time")
+    frame = as_utc(_sql.cursor_of(where).execute(sql, params).df(), "time")
     for p in AIR_PARAMETERS:
         frame[p] = frame[p].astype("float64")
     return frame
@@ -171,7 +167,7 @@ def air_site_days(where: Connection, *, kinds: Sequence[str] = ("air_station",))
         f"WHERE o.period = '1h' AND o.parameter IN ({', '.join(repr(p) for p in AIR_PARAMETERS)})"
         " AND s.kind = ANY(?) ORDER BY 1, 2"
     )
-    rows = _con(where).execute(sql, params).fetchall()
+    rows = _sql.cursor_of(where).execute(sql, params).fetchall()
     return pd.DataFrame(rows, columns=["site_id", "day"])
 
 
@@ -293,7 +289,7 @@ def _read_aqi(
         f"SELECT {_aqi_select(columns, key)} FROM {table} WHERE scope = ?{cond} "
         f"ORDER BY scope_id, {key}"
     )
-    return _con(where).execute(sql, params).df()
+    return _sql.cursor_of(where).execute(sql, params).df()
 
 
 def aqi_hourly(
@@ -361,7 +357,7 @@ def aqi_daily(
 def aqi_counts(where: Connection) -> dict[str, int]:
     """Row counts of the AQI tables by scope: ``hourly_site``, ``hourly_city``, ``daily_site``,
     ``daily_city``."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     out = {f"{t}_{s}": 0 for t in ("hourly", "daily") for s in ("site", "city")}
     for table in ("hourly", "daily"):
         for scope, n in con.execute(
@@ -374,7 +370,7 @@ def aqi_counts(where: Connection) -> dict[str, int]:
 def aqi_latest(where: Connection, *, daily: bool, scope: str) -> Any:
     """The latest stored hour (tz-aware UTC ``Timestamp``) or day (``datetime.date``) of a
     scope, None when the table holds none."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     if daily:
         rows = con.execute("SELECT max(day) FROM aqi_daily WHERE scope = ?", [scope]).fetchall()
         return rows[0][0] if rows else None
@@ -440,7 +436,7 @@ SERIES_HOURLY: tuple[str, ...] = (
 SERIES_DAILY: tuple[str, ...] = ("scope_id", "day", *SNAPSHOT_DAILY[2:], *_SERIES_FLAGS, *_IAQI)
 
 
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _dicts(con: Cursor, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows as dicts; ``time`` columns (read as naive UTC) made tz-aware UTC."""
     result = con.execute(sql, params)
     names = [d[0] for d in result.description or ()]
@@ -479,9 +475,9 @@ def aqi_at(
         if hour.tzinfo is None:
             raise ValueError(f"hour must be tz-aware, got {hour!r}")
         sql = f"SELECT {_columns(SNAPSHOT_HOURLY)} FROM aqi_hourly WHERE time = ?"
-        return _dicts(_con(where), sql, [hour])
+        return _dicts(_sql.cursor_of(where), sql, [hour])
     sql = f"SELECT {_columns(SNAPSHOT_DAILY)} FROM aqi_daily WHERE day = ?"
-    return _dicts(_con(where), sql, [day])
+    return _dicts(_sql.cursor_of(where), sql, [day])
 
 
 def aqi_extent(where: Connection, now: datetime | None = None) -> dict[str, Any]:
@@ -499,7 +495,7 @@ def aqi_extent(where: Connection, now: datetime | None = None) -> dict[str, Any]
     clock = now if now is not None else datetime.now(UTC)
     today = (clock + timedelta(hours=8)).date()  # CST day of the clock
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT (SELECT min(time)::TIMESTAMP FROM aqi_hourly), "
             "(SELECT max(latest)::TIMESTAMP FROM (SELECT scope, scope_id, max(time) AS latest "
@@ -566,7 +562,7 @@ def aqi_page(
         f"SELECT {_columns(columns)} FROM {table} WHERE scope = ?{cond} "
         f"ORDER BY scope_id, {key} LIMIT ?"
     )
-    return _dicts(_con(where), sql, params)
+    return _dicts(_sql.cursor_of(where), sql, params)
 
 
 def air_stations(where: Connection, cities: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -577,13 +573,13 @@ def air_stations(where: Connection, cities: Sequence[int] | None = None) -> list
         "SELECT site_id, name_zh, name_en, city_code, lon, lat FROM sites "
         "WHERE kind = 'air_station'" + in_list("city_code", cities, params)
     )
-    return _dicts(_con(where), sql + " ORDER BY city_code, site_id", params)
+    return _dicts(_sql.cursor_of(where), sql + " ORDER BY city_code, site_id", params)
 
 
 def parameter_labels(where: Connection) -> dict[str, tuple[str, str, str]]:
     """``parameter → (name_zh, name_en, unit)`` of the AQI pollutants (:data:`AIR_PARAMETERS`)."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT parameter, name_zh, name_en, unit FROM parameters WHERE parameter = ANY(?)",
             [list(AIR_PARAMETERS)],
@@ -601,14 +597,14 @@ def known_scope_ids(where: Connection, scope: str, ids: Sequence[str]) -> set[st
         sql = "SELECT site_id FROM sites WHERE kind = 'air_station' AND site_id = ANY(?)"
     else:
         sql = "SELECT code::VARCHAR FROM cities WHERE code::VARCHAR = ANY(?)"
-    return {str(row[0]) for row in _con(where).execute(sql, [list(ids)]).fetchall()}
+    return {str(row[0]) for row in _sql.cursor_of(where).execute(sql, [list(ids)]).fetchall()}
 
 
 def sites_fingerprint(where: Connection) -> tuple[Any, ...]:
     """What changes when a site is added, changed or removed, or a parameter added: the number
     of sites, their latest ``updated_at`` and the number of parameters."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute("SELECT count(*), max(updated_at), (SELECT count(*) FROM parameters) FROM sites")
         .fetchall()
     )
@@ -619,7 +615,7 @@ def city_aqi_span(where: Connection) -> tuple[datetime, datetime] | None:
     """First and last hour-ending instant (naive UTC) of the stored city AQI; None when there
     is none."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
         )

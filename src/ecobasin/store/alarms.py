@@ -23,6 +23,8 @@ import duckdb
 import pandas as pd
 
 from ecobasin.alarms.engine import ALARM_COLUMNS
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection, Cursor
 from ecobasin.store.database import Store, WriteCounts
 from ecobasin.store.queries import in_list
 
@@ -45,18 +47,6 @@ __all__ = [
 ALARM_TABLE_COLUMNS = (*ALARM_COLUMNS, "created_at", "updated_at")
 #: Columns whose change makes an episode "updated".
 _CONTENT = ("end_time", "status", "peak", "limit_value", "multiple", "periods", "evidence")
-
-Connection = Store | duckdb.DuckDBPyConnection
-
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
-
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pd.DataFrame:
-    # through Arrow: TIMESTAMPTZ arrives tz-aware without pandas' deprecation warning
-    frame: pd.DataFrame = con.sql(sql, params=params or None).to_arrow_table().to_pandas()
-    return frame
 
 
 @dataclass(frozen=True)
@@ -115,19 +105,19 @@ def alarms(
     sql += " ORDER BY a.start_time DESC, a.site_id, a.kind, a.parameter NULLS FIRST, a.alarm_id"
     if limit is not None:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    return _frame(_con(where), sql, params)
+    return _sql.frame(_sql.cursor_of(where), sql, params)
 
 
 def count_alarms(where: Connection, filters: AlarmFilter | None = None) -> int:
     params: list[Any] = []
     sql = "SELECT count(*) FROM alarms a WHERE true" + (filters or AlarmFilter()).where(params)
-    rows = _con(where).execute(sql, params).fetchall()
+    rows = _sql.cursor_of(where).execute(sql, params).fetchall()
     return int(rows[0][0])
 
 
 def alarm(where: Connection, alarm_id: str) -> dict[str, Any] | None:
     """One alarm by id (evidence parsed), or None."""
-    frame = _frame(_con(where), _SELECT + " AND a.alarm_id = ?", [alarm_id])
+    frame = _sql.frame(_sql.cursor_of(where), _SELECT + " AND a.alarm_id = ?", [alarm_id])
     if frame.empty:
         return None
     record = {str(k): v for k, v in frame.iloc[0].to_dict().items()}
@@ -139,7 +129,7 @@ def alarm(where: Connection, alarm_id: str) -> dict[str, Any] | None:
 def recompute_since(where: Connection, site_ids: Sequence[str], since: datetime) -> datetime:
     """``since`` moved back to the start of any stored episode of these sites that straddles it,
     until none does (so a recompute from there never cuts a stored episode in two)."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     for _ in range(100):
         rows = con.execute(
             "SELECT min(start_time) FROM alarms WHERE site_id = ANY(?) AND start_time < ? "
@@ -160,15 +150,15 @@ def alarm_inputs(
     observations: site_id, parameter, period, time, value, flag; sites: site_id, kind,
     city_code, attributes (JSON text).
     """
-    con = _con(where)
+    con = _sql.cursor_of(where)
     ids = list(site_ids)
-    observations = _frame(
+    observations = _sql.frame(
         con,
         "SELECT site_id, parameter, period, time, value, flag FROM observations "
         "WHERE site_id = ANY(?) AND time >= ? ORDER BY site_id, parameter, period, time",
         [ids, read_from],
     )
-    sites = _frame(
+    sites = _sql.frame(
         con,
         "SELECT site_id, kind, city_code, attributes::VARCHAR AS attributes FROM sites "
         "WHERE site_id = ANY(?) ORDER BY site_id",
@@ -180,7 +170,7 @@ def alarm_inputs(
 def device_intervals(where: Connection, site_ids: Sequence[str]) -> dict[str, float]:
     """site_id → the shortest reporting interval [s] of its enabled devices (device registry,
     migration 3); empty when the registry is not there."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     present = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'devices' "
         "AND column_name IN ('site_id', 'interval_s', 'enabled')"
@@ -211,7 +201,7 @@ def observed_sites(
         + in_list("s.city_code", cities, params)
         + in_list("s.kind", kinds, params)
     )
-    rows = _con(where).execute(sql + " ORDER BY s.site_id", params).fetchall()
+    rows = _sql.cursor_of(where).execute(sql + " ORDER BY s.site_id", params).fetchall()
     return [str(row[0]) for row in rows]
 
 
@@ -239,7 +229,7 @@ def replace_alarms(
     keep = frame[frame["end_time"].isna() | (frame["end_time"] >= pd.Timestamp(since))].copy()
     scope = "site_id = ANY(?) AND (end_time IS NULL OR end_time >= ?)"
     with store.transaction():
-        old = _frame(
+        old = _sql.frame(
             con,
             f"SELECT alarm_id, created_at, updated_at, {', '.join(_CONTENT[:-1])}, "
             f"evidence::VARCHAR AS evidence FROM alarms WHERE {scope}",
@@ -266,7 +256,7 @@ def replace_alarms(
     }
 
 
-def _insert_alarms(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+def _insert_alarms(con: Cursor, rows: pd.DataFrame) -> None:
     con.register("alarm_in", rows)
     try:
         con.execute(
@@ -306,7 +296,7 @@ def permit_limits(where: Connection, site_ids: Sequence[str] | None = None) -> p
         'SELECT site_id, parameter, limit_value AS "limit", unit, basis, permit_id, note, source, '
         "imported_at FROM permit_limits WHERE true" + in_list("site_id", site_ids, params)
     )
-    return _frame(_con(where), sql + " ORDER BY site_id, parameter", params)
+    return _sql.frame(_sql.cursor_of(where), sql + " ORDER BY site_id, parameter", params)
 
 
 def replace_permit_limits(store: Store, frame: pd.DataFrame, source: str) -> WriteCounts:

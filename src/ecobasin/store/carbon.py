@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from ecobasin.carbon import factors as fx
@@ -27,6 +26,8 @@ from ecobasin.carbon.inventory import (
     compute_inventory,
 )
 from ecobasin.carbon.sinks import SinkResult
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
 from ecobasin.store.queries import in_list
 
@@ -48,17 +49,7 @@ __all__ = [
     "yearly_totals",
 ]
 
-Connection = Store | duckdb.DuckDBPyConnection
 _Q = Decimal("0.000000001")  # DECIMAL(38, 9)
-
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
-
-
-def _frame(where: Connection, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-    frame: pd.DataFrame = _con(where).sql(sql, params=params or None).to_arrow_table().to_pandas()
-    return frame
 
 
 def _now() -> datetime:
@@ -69,7 +60,7 @@ def _now() -> datetime:
 def user_factors(where: Connection) -> list[Factor]:
     """Factors users added, as :class:`Factor` (origin ``user``)."""
     columns = ", ".join(fx.FACTOR_COLUMNS)
-    rows = _frame(where, f"SELECT {columns} FROM carbon_factors ORDER BY id")
+    rows = _sql.frame(where, f"SELECT {columns} FROM carbon_factors ORDER BY id")
     return [
         fx.parse_factor({str(k): v for k, v in row.items()}, "user")
         for row in rows.to_dict(orient="records")
@@ -182,7 +173,7 @@ def _insert_lines(store: Store, inv: str, lines: Sequence[ActivityLine]) -> None
 def activity_lines(where: Connection, inventory_id: str) -> list[ActivityLine]:
     """The stored activity lines of an inventory, in line order."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT line, sector, subsector, activity, amount, unit, resold, scope, factor_ids, "
             "enthalpy_kj_per_kg, note FROM carbon_activity WHERE inventory_id = ? ORDER BY line",
@@ -226,7 +217,7 @@ def inventories(
         + in_list("i.city_code", cities, params)
         + in_list("i.year", years, params)
     )
-    return _frame(where, sql + " ORDER BY i.city_code, i.year", params)
+    return _sql.frame(where, sql + " ORDER BY i.city_code, i.year", params)
 
 
 def inventory_settings(where: Connection, inventory_id: str) -> InventorySettings:
@@ -238,7 +229,7 @@ def inventory_settings(where: Connection, inventory_id: str) -> InventorySetting
         Unknown inventory.
     """
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT city_code, year, gwp_set, factor_set, grid_factor_id, grid_kind, "
             "heat_factor_id FROM carbon_inventories WHERE inventory_id = ?",
@@ -353,7 +344,7 @@ def emissions(
         + in_list("i.year", years, params)
         + in_list("e.sector", sectors, params)
     )
-    return _frame(where, sql + " ORDER BY i.city_code, i.year, e.line, e.gas", params)
+    return _sql.frame(where, sql + " ORDER BY i.city_code, i.year, e.line, e.gas", params)
 
 
 def sector_totals(
@@ -369,7 +360,7 @@ def sector_totals(
         + in_list("i.year", years, params)
         + " GROUP BY ALL ORDER BY i.city_code, i.year, e.sector, e.scope"
     )
-    frame = _frame(where, sql, params)
+    frame = _sql.frame(where, sql, params)
     frame["basic_t"] = frame["basic_t"].fillna(0.0)
     return frame
 
@@ -389,7 +380,7 @@ def yearly_totals(where: Connection, cities: Sequence[int] | None = None) -> pd.
         + in_list("i.city_code", cities, params)
         + " GROUP BY ALL HAVING count(e.line) > 0 ORDER BY i.city_code, i.year"
     )
-    return _frame(where, sql, params)
+    return _sql.frame(where, sql, params)
 
 
 def peak_series(
@@ -445,4 +436,4 @@ def sinks(
         + in_list("city_code", cities, params)
         + in_list("year", years, params)
     )
-    return _frame(where, sql + " ORDER BY city_code, year, sink_id", params)
+    return _sql.frame(where, sql + " ORDER BY city_code, year, sink_id", params)

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -188,6 +188,13 @@ def make_private(database: Path) -> None:
         if mode & 0o077:
             path.chmod(mode & 0o700)
             log.warning("%s was readable by others (mode %o): made private", path, mode)
+
+
+#: DuckDB errors worth retrying as they are: a locked file, an I/O hiccup, a write conflict
+TRANSIENT_STORE_ERRORS: tuple[type[Exception], ...] = (
+    duckdb.IOException,
+    duckdb.TransactionException,
+)
 
 
 class Store:
@@ -616,10 +623,3 @@ class Store:
         view = object.__new__(Store)
         view.path, view._depth, view.con = self.path, 0, self.cursor()
         return view
-
-    def execute(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
-        """Run a read query and return a DataFrame (for the shell's reports and tests)."""
-        relation = self.con.sql(sql, params=list(params) if params else None)
-        # through Arrow: pandas warns when DuckDB hands it TIMESTAMPTZ columns directly
-        frame: pd.DataFrame = relation.to_arrow_table().to_pandas()
-        return frame

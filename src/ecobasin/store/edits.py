@@ -12,14 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
+from ecobasin.store._sql import Cursor
 
 __all__ = ["invalidate_observations", "site_cities"]
 
-Connection = duckdb.DuckDBPyConnection
 
-
-def site_cities(con: Connection, site_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+def site_cities(con: Cursor, site_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
     """City code and kind of each of ``site_ids`` the store holds."""
     if not site_ids:
         return {}
@@ -30,7 +28,7 @@ def site_cities(con: Connection, site_ids: Sequence[str]) -> dict[str, tuple[int
 
 
 def invalidate_observations(
-    con: Connection,
+    con: Cursor,
     site_id: str,
     parameters: Sequence[str],
     period: str,

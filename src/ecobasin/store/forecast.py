@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from ecobasin.store.database import Store
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection
 from ecobasin.store.queries import as_utc, in_list
 
 __all__ = [
@@ -38,19 +38,8 @@ __all__ = [
     "warning_rows",
 ]
 
-Connection = Store | duckdb.DuckDBPyConnection
 #: Site levels whose stations make the city value of a forecast (national network, HJ 663).
 FORECAST_LEVELS: tuple[str, ...] = ("national", "provincial", "city")
-
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
-
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pd.DataFrame:
-    # through Arrow: pandas warns when DuckDB hands it TIMESTAMPTZ columns directly
-    frame: pd.DataFrame = con.sql(sql, params=params).to_arrow_table().to_pandas()
-    return frame
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -80,7 +69,9 @@ def station_daily(
     if end is not None:
         params.append(end)
         sql += " AND d.day <= ?"
-    return _frame(_con(where), sql + " ORDER BY s.city_code, d.scope_id, d.day", params)
+    return _sql.frame(
+        _sql.cursor_of(where), sql + " ORDER BY s.city_code, d.scope_id, d.day", params
+    )
 
 
 def forecast_inputs(
@@ -98,7 +89,7 @@ def forecast_inputs(
     """
     from ecobasin.forecast.features import city_daily_from_stations, daily_meteorology
 
-    con = _con(where)
+    con = _sql.cursor_of(where)
     stations = station_daily(con, cities=cities, end=end)
     daily = city_daily_from_stations(stations)
     if not with_met:
@@ -109,7 +100,7 @@ def forecast_inputs(
         "WHERE true" + in_list("city_code", cities, params)
     )
     # ordered: the daily means then sum in the same order on every run (reproducible floats)
-    met = as_utc(_frame(con, sql + " ORDER BY city_code, parameter, time", params), "time")
+    met = as_utc(_sql.frame(con, sql + " ORDER BY city_code, parameter, time", params), "time")
     return daily, daily_meteorology(met) if not met.empty else None
 
 
@@ -118,7 +109,7 @@ def save_model(
     where: Connection, name: str, payload: Mapping[str, str], metadata: Mapping[str, Any]
 ) -> None:
     """Store (or replace) a trained bundle under ``name``."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     con.execute("DELETE FROM forecast_models WHERE name = ?", [name])
     con.execute(
         "INSERT INTO forecast_models VALUES (?, ?, ?, ?, ?)",
@@ -135,7 +126,9 @@ def save_model(
 def load_model(where: Connection, name: str) -> dict[str, str] | None:
     """The payload of a saved bundle (None when no model has that name)."""
     rows = (
-        _con(where).execute("SELECT payload FROM forecast_models WHERE name = ?", [name]).fetchall()
+        _sql.cursor_of(where)
+        .execute("SELECT payload FROM forecast_models WHERE name = ?", [name])
+        .fetchall()
     )
     if not rows:
         return None
@@ -146,7 +139,7 @@ def load_model(where: Connection, name: str) -> dict[str, str] | None:
 def model_names(where: Connection) -> pd.DataFrame:
     """Saved models: ``name``, ``format``, ``created_at``, ``metadata`` (JSON text)."""
     sql = "SELECT name, format, created_at, metadata FROM forecast_models ORDER BY name"
-    return _frame(_con(where), sql, [])
+    return _sql.frame(_sql.cursor_of(where), sql, [])
 
 
 # -- forecasts ---------------------------------------------------------------------------------
@@ -175,7 +168,7 @@ def replace_forecasts(where: Connection, frame: pd.DataFrame) -> int:
     parameter) keys; adjustments already made to those keys are dropped with them."""
     if frame.empty:
         return 0
-    con = _con(where)
+    con = _sql.cursor_of(where)
     rows = frame.reindex(columns=list(_FORECAST_COLUMNS)).copy()
     rows["issued_at"] = pd.to_datetime(rows["issued_at"], utc=True)
     con.register("fc_in", rows)
@@ -218,12 +211,12 @@ def forecast_rows(
     sql += in_list("scope_id", cities, params) + in_list("model", models, params)
     sql += in_list("parameter", parameters, params)
     sql += " ORDER BY scope_id, model, parameter, target_day"
-    frame = _frame(_con(where), sql, params)
+    frame = _sql.frame(_sql.cursor_of(where), sql, params)
     return frame
 
 
 def latest_issue_day(where: Connection) -> date | None:
-    rows = _con(where).execute("SELECT max(issue_day) FROM forecasts").fetchall()
+    rows = _sql.cursor_of(where).execute("SELECT max(issue_day) FROM forecasts").fetchall()
     value = rows[0][0] if rows else None
     return value if isinstance(value, date) else None
 
@@ -248,7 +241,7 @@ def adjust_forecast(
 
     Returns the number of rows changed (0 when no such forecast is stored).
     """
-    con = _con(where)
+    con = _sql.cursor_of(where)
     rows = con.execute(
         "UPDATE forecasts SET adjusted_value = ?, adjusted_lower = ?, adjusted_upper = ?, "
         "adjusted_level = ?, adjusted_primary = ?, adjusted_by = ?, adjusted_at = ?, "
@@ -293,7 +286,7 @@ _WARNING_COLUMNS = (
 
 def replace_warnings(where: Connection, frame: pd.DataFrame, *, issue_day: date, model: str) -> int:
     """Replace the warnings of one issue day and model (scopes city and region)."""
-    con = _con(where)
+    con = _sql.cursor_of(where)
     rows = frame.reindex(columns=list(_WARNING_COLUMNS)).copy()
     if not rows.empty:
         rows["basis"] = [
@@ -341,14 +334,16 @@ def warning_rows(
             "AND ((end_time - INTERVAL 1 SECOND) AT TIME ZONE 'Asia/Shanghai')::DATE >= ?"
         )
     sql += in_list("scope", scopes, params) + in_list("scope_id", ids, params)
-    return _frame(_con(where), sql + " ORDER BY issue_day DESC, scope, scope_id", params)
+    return _sql.frame(
+        _sql.cursor_of(where), sql + " ORDER BY issue_day DESC, scope, scope_id", params
+    )
 
 
 def issued_models(where: Connection, issue_day: date) -> list[tuple[str, bool]]:
     """The LightGBM model labels of an issue day's forecasts, latest issued first, each with
     whether it ran with meteorology."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute(
             "SELECT model, bool_or(with_meteorology) FROM forecasts WHERE issue_day = ? "
             "AND model LIKE 'lightgbm:%' GROUP BY model ORDER BY max(issued_at) DESC",

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 
+from ecobasin.store import _sql
 from ecobasin.store.database import Store
 
 __all__ = [
@@ -56,8 +56,9 @@ def _registered(store: Store, name: str, frame: pd.DataFrame) -> Iterator[None]:
         store.con.unregister(name)
 
 
-def _rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    return store.con.execute(sql, params or []).fetchall()
+def site_ids(store: Store) -> set[str]:
+    """The ids of the registered sites (the writer refuses observations of any other)."""
+    return {str(row[0]) for row in _sql.rows(store, "SELECT site_id FROM sites")}
 
 
 # -- devices ------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def upsert_devices(store: Store, frame: pd.DataFrame) -> tuple[int, int]:
     rows = rows[list(DEVICE_COLUMNS)]
     existing = {
         row[0]
-        for row in _rows(store, "SELECT mn FROM devices WHERE mn = ANY(?)", [list(rows["mn"])])
+        for row in _sql.rows(store, "SELECT mn FROM devices WHERE mn = ANY(?)", [list(rows["mn"])])
     }
     updates = ", ".join(
         f"{c} = excluded.{c}" for c in DEVICE_COLUMNS if c not in ("mn", "added_at")
@@ -92,16 +93,17 @@ def upsert_devices(store: Store, frame: pd.DataFrame) -> tuple[int, int]:
 def devices(store: Store) -> pd.DataFrame:
     """The device registry ordered by MN, with each site's kind (``site_kind``, NULL when the
     site is not registered)."""
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT d.mn, d.password, d.site_id, d.protocol, d.crc_mode, d.enabled, d.interval_s, "
         "d.added_at, s.kind AS site_kind FROM devices d LEFT JOIN sites s USING (site_id) "
-        "ORDER BY d.mn"
+        "ORDER BY d.mn",
     )
 
 
 def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:
     """Enable or disable a device; False when no such MN is registered."""
-    found = _rows(store, "SELECT count(*) FROM devices WHERE mn = ?", [mn])[0][0]
+    found = _sql.rows(store, "SELECT count(*) FROM devices WHERE mn = ?", [mn])[0][0]
     if found:
         store.con.execute("UPDATE devices SET enabled = ? WHERE mn = ?", [enabled, mn])
     return bool(found)
@@ -110,7 +112,7 @@ def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:
 # -- raw-log checkpoint -------------------------------------------------------------------------
 def checkpoint(store: Store, log_id: str) -> int:
     """The last raw-log sequence number of ``log_id`` written to the store (0: none)."""
-    rows = _rows(store, "SELECT last_seq FROM gateway_checkpoints WHERE log_id = ?", [log_id])
+    rows = _sql.rows(store, "SELECT last_seq FROM gateway_checkpoints WHERE log_id = ?", [log_id])
     return int(rows[0][0]) if rows else 0
 
 
@@ -131,7 +133,7 @@ def known_messages(store: Store, keys: pd.DataFrame) -> set[tuple[str, str, str,
         return set()
     frame = keys[list(MESSAGE_KEY)].drop_duplicates()
     with _registered(store, "message_keys_in", frame):
-        rows = _rows(
+        rows = _sql.rows(
             store,
             "SELECT m.mn, m.cn, m.data_time, m.pno FROM gateway_messages m "
             "JOIN message_keys_in k USING (mn, cn, data_time, pno)",
@@ -166,9 +168,9 @@ def prune_messages(store: Store, older_than: timedelta) -> int:
     """Forget dedup rows received longer ago than ``older_than`` (devices retry for minutes,
     not weeks); returns how many were removed."""
     cutoff = datetime.now(UTC) - older_than
-    before = _rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
+    before = _sql.rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
     store.con.execute("DELETE FROM gateway_messages WHERE received_at < ?", [cutoff])
-    after = _rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
+    after = _sql.rows(store, "SELECT count(*) FROM gateway_messages")[0][0]
     return int(before) - int(after)
 
 
@@ -188,9 +190,10 @@ def add_subpackets(store: Store, parts: pd.DataFrame) -> None:
 
 def subpackets(store: Store) -> pd.DataFrame:
     """Every waiting sub-packet, by set and packet number."""
-    frame = store.execute(
+    frame = _sql.frame(
+        store,
         "SELECT mn, qn, pnum, pno, seq, received_at, peer, frame FROM gateway_subpackets "
-        "ORDER BY mn, qn, pno"
+        "ORDER BY mn, qn, pno",
     )
     return frame
 

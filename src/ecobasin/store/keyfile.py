@@ -1,6 +1,6 @@
 """The cookie-signing key, kept outside the database: a 0600 file beside it (``<db>.key``).
 
-A copy of the database file alone then cannot forge a session cookie (issue 13 item 9; OWASP
+A copy of the database file alone then cannot forge a session cookie (OWASP
 ASVS 4.0 §6.4.1, keys kept apart from the data they protect). The key is made at first use,
 atomically (two processes starting together end with the same key), and replaced by
 :func:`rotate_key` (``ecobasin secret rotate``), which signs everyone out. The web app reloads

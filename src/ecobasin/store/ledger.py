@@ -1,4 +1,4 @@
-"""SQL of the carbon-inclusive ledger 碳普惠账本 (migration 9).
+"""SQL of the carbon-inclusive ledger's operations 碳普惠账本 (migration 9).
 
 The only writer of the ``ledger_*`` tables. Entries are appended, never updated or deleted: this
 module has no function that changes or removes one, and :func:`verify` recomputes the hash chain
@@ -10,14 +10,12 @@ write a file), then one transaction that reads the head, chains the new entries 
 checks balances and moves the head. Two writers therefore never fork the chain, and concurrent
 redemptions never overdraw. A crash before COMMIT leaves the ledger as it was.
 
-Single appends (:func:`append`: redeem, donate, retire, the API) use group commit: concurrent
-callers queue, one leads and decides, chains and commits every queued request in one
-transaction, and each caller is answered after that COMMIT. Per batch the leader reads the head,
-the batch's idempotency keys (through the UNIQUE index) and only the accounts it has not seen:
-it remembers the balances it committed, and trusts them only while the stored head is the one
-it wrote last (any other writer moves the head, and everything is read again).
+Single appends (:func:`append`: redeem, donate, retire, the API) go through the group-commit
+engine of :mod:`ecobasin.store.ledger_commit`; the tables every operation shares (accounts,
+rule sets, head, balances, the one INSERT of entries) are :mod:`ecobasin.store.ledger_tables`;
+the pure rules (the hash chain, balances, earning, day bounds) are :mod:`ecobasin.carbon.ledger`.
 
-Partners and holders (issue 13, migration 12): a partner's idempotency keys and event ids live
+Partners and holders (migration 12): a partner's idempotency keys and event ids live
 in a namespace of its own (``partner:<name>:<key>``); a redemption may spend a holder's consent
 (:func:`create_consent`: short-lived, single use, at most so many points, at one merchant if
 named), and the entry names the partner and the consent inside the hash chain; merchant
@@ -30,35 +28,55 @@ Functions take the :class:`~ecobasin.store.Store` (writes) or a Store/cursor (re
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from time import sleep
 from typing import Any
 
-import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from ecobasin.carbon import ledger as core
 from ecobasin.carbon import rules as carbon_rules
-from ecobasin.carbon.ledger import Balance, Draft, Entry, Event, LedgerError, Rejection
-from ecobasin.carbon.rules import RuleError, RuleSet
+from ecobasin.carbon.ledger import Draft, Entry, Event, LedgerError, Rejection
+from ecobasin.carbon.rules import RuleSet
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
+from ecobasin.store.ledger_commit import append
+from ecobasin.store.ledger_tables import (
+    ACCOUNT_KINDS,
+    GRAMS_PER_TONNE,
+    Appended,
+    _count,
+    _existing,
+    _known_accounts,
+    _lock,
+    _now,
+    _write,
+    accounts,
+    add_account,
+    add_accounts,
+    balance,
+    balances,
+    head,
+    register_rule_set,
+    stored_rule_sets,
+)
 from ecobasin.timebase import CST
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "GRAMS_PER_TONNE",
     "Appended",
     "Recorded",
     "accounts",
     "add_account",
+    "add_accounts",
     "add_pool_admin",
     "anomalies",
     "append",
@@ -87,540 +105,12 @@ __all__ = [
     "retire",
     "set_partner_limit",
     "spend_consent",
+    "stored_rule_sets",
     "summary",
     "verify",
 ]
 
-Connection = Store | duckdb.DuckDBPyConnection
-ACCOUNT_KINDS = ("person", "organisation", "merchant", "project", "pool")
-GRAMS_PER_TONNE = Decimal(1_000_000)
-_locks: dict[str, threading.RLock] = {}
-_locks_guard = threading.Lock()
 
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
-
-
-def _frame(where: Connection, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-    frame: pd.DataFrame = _con(where).sql(sql, params=params or None).to_arrow_table().to_pandas()
-    return frame
-
-
-def _rows(
-    where: Connection, sql: str, params: list[Any] | dict[str, Any] | None = None
-) -> list[tuple[Any, ...]]:
-    return _con(where).execute(sql, params or []).fetchall()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _lock(store: Store) -> threading.RLock:
-    """The append lock of the store's database file in this process."""
-    key = str(store.path.resolve())
-    with _locks_guard:
-        return _locks.setdefault(key, threading.RLock())
-
-
-# -- accounts ----------------------------------------------------------------------------------
-def add_account(
-    store: Store, account_id: str, kind: str, name: str, city_code: int | None = None
-) -> None:
-    """Register an account (person, organisation, merchant, project or pool).
-
-    Raises
-    ------
-    LedgerError
-        ``bad_account`` (empty id, unknown kind) or ``account_exists``.
-    """
-    if not account_id.strip() or len(account_id) > 64 or "|" in account_id:
-        raise LedgerError("bad_account", f"account id {account_id!r}: 1-64 characters, no '|'")
-    if kind not in ACCOUNT_KINDS:
-        raise LedgerError("bad_account", f"kind {kind!r} is not one of {', '.join(ACCOUNT_KINDS)}")
-    if _rows(store, "SELECT 1 FROM ledger_accounts WHERE account_id = ?", [account_id]):
-        raise LedgerError("account_exists", f"account {account_id!r} exists already")
-    store.con.execute(
-        "INSERT INTO ledger_accounts VALUES (?, ?, ?, ?, ?)",
-        [account_id, kind, name, city_code, _now()],
-    )
-
-
-def add_accounts(store: Store, frame: pd.DataFrame) -> int:
-    """Register many accounts at once (columns account_id, kind, name, city_code); accounts
-    already there are kept. Returns how many were new."""
-    if frame.empty:
-        return 0
-    rows = frame[["account_id", "kind", "name", "city_code"]].copy()
-    bad = sorted(set(rows["kind"]) - set(ACCOUNT_KINDS))
-    if bad:
-        raise LedgerError("bad_account", f"unknown account kinds {bad}")
-    rows["created_at"] = _now()
-    before = _count(store, "ledger_accounts")
-    with store.transaction(), store._registered(account_in=rows):
-        store.con.execute("INSERT OR IGNORE INTO ledger_accounts SELECT * FROM account_in")
-    return _count(store, "ledger_accounts") - before
-
-
-def accounts(where: Connection, kind: str | None = None) -> pd.DataFrame:
-    """Accounts with their balances (points, grams [g CO2e])."""
-    params: list[Any] = []
-    condition = ""
-    if kind:
-        condition, params = " WHERE a.kind = ?", [kind]
-    return _frame(
-        where,
-        f"SELECT a.account_id, a.kind, a.name, a.city_code, a.created_at, "
-        f"coalesce(b.points, 0) AS points, coalesce(b.grams, 0) AS grams "
-        f"FROM ledger_accounts a LEFT JOIN ({_BALANCES}) b ON b.account = a.account_id"
-        f"{condition} ORDER BY a.account_id",
-        params,
-    )
-
-
-def _count(where: Connection, table: str) -> int:
-    return int(_rows(where, f"SELECT count(*) FROM {table}")[0][0])
-
-
-# -- rule sets -------------------------------------------------------------------------------
-def register_rule_set(store: Store, rules: RuleSet) -> None:
-    """Keep the rule set version the ledger credits with (frozen by its content hash).
-
-    Raises
-    ------
-    RuleError
-        The same id and version is stored with other content: publish a new version.
-    """
-    found = _rows(
-        store,
-        "SELECT sha256 FROM ledger_rule_sets WHERE rule_set = ? AND version = ?",
-        [rules.id, rules.version],
-    )
-    if found:
-        if found[0][0] != rules.sha256:
-            raise RuleError(
-                f"rule set {rules.key} is stored with other content (sha256 {found[0][0][:12]}…, "
-                f"now {rules.sha256[:12]}…): a used version is frozen, publish a new version"
-            )
-        return
-    store.con.execute(
-        "INSERT INTO ledger_rule_sets VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            rules.id,
-            rules.version,
-            rules.valid_from,
-            carbon_rules.canonical_json(rules.content),
-            rules.sha256,
-            _now(),
-        ],
-    )
-
-
-def stored_rule_sets(where: Connection) -> pd.DataFrame:
-    return _frame(
-        where,
-        "SELECT rule_set, version, valid_from, sha256, loaded_at FROM ledger_rule_sets "
-        "ORDER BY rule_set, valid_from",
-    )
-
-
-# -- the chain ---------------------------------------------------------------------------------
-def head(where: Connection) -> tuple[int, str]:
-    """(seq, hash) of the last entry; (0, GENESIS) for an empty ledger."""
-    found = _rows(where, "SELECT seq, hash FROM ledger_head WHERE id = 1")
-    return (int(found[0][0]), str(found[0][1])) if found else (0, core.GENESIS)
-
-
-def _arrow(chained: Sequence[Entry]) -> pa.Table:
-    columns: dict[str, pa.Array] = {}
-    for name in core.COLUMNS:
-        values = [getattr(e, name) for e in chained]
-        if name == "seq":
-            columns[name] = pa.array(values, pa.int64())
-        elif name == "points":
-            columns[name] = pa.array(values, pa.decimal128(18, 3))
-        elif name == "grams":
-            columns[name] = pa.array(values, pa.decimal128(24, 3))
-        elif name in ("occurred_at", "recorded_at"):
-            columns[name] = pa.array(values, pa.timestamp("us", tz="UTC"))
-        else:
-            columns[name] = pa.array(values, pa.string())
-    return pa.table(columns)
-
-
-def _write(
-    store: Store, drafts: Sequence[Draft], after: tuple[int, str] | None = None
-) -> list[Entry]:
-    """Chain ``drafts`` after the head (read unless ``after`` gives it) and insert them
-    (caller holds the lock and a transaction)."""
-    if not drafts:
-        return []
-    seq, prev = after or head(store)
-    chained = core.chain(seq, prev, drafts, _now())
-    last = chained[-1]
-    store.con.from_arrow(_arrow(chained)).insert_into("ledger_entries")
-    if seq:  # the head row exists: a plain UPDATE is cheaper than an upsert
-        store.con.execute(
-            "UPDATE ledger_head SET seq = ?, hash = ?, updated_at = ? WHERE id = 1",
-            [last.seq, last.hash, last.recorded_at],
-        )
-    else:
-        store.con.execute(
-            "INSERT INTO ledger_head VALUES (1, ?, ?, ?)", [last.seq, last.hash, last.recorded_at]
-        )
-    return chained
-
-
-_BALANCES = """
-    SELECT account, sum(p) AS points, sum(g) AS grams FROM (
-        SELECT account,
-               CASE WHEN kind IN ('earn', 'issue') THEN points ELSE -points END AS p,
-               CASE WHEN kind IN ('earn', 'issue') THEN grams ELSE -grams END AS g
-        FROM ledger_entries
-        UNION ALL
-        SELECT counterparty, points, grams FROM ledger_entries WHERE kind = 'donate'
-    ) GROUP BY account
-"""
-
-
-def balances(where: Connection, account_ids: Sequence[str] | None = None) -> dict[str, Balance]:
-    """Points and grams [g CO2e] per account, from the entries (accounts without entries are
-    absent)."""
-    sql, params = f"SELECT * FROM ({_BALANCES})", []
-    if account_ids is not None:
-        sql, params = sql + " WHERE account = ANY(?)", [list(account_ids)]
-    return {str(a): Balance(Decimal(p), Decimal(g)) for a, p, g in _rows(where, sql, params)}
-
-
-def balance(where: Connection, account_id: str) -> Balance:
-    return balances(where, [account_id]).get(account_id, Balance())
-
-
-def _known_accounts(where: Connection, ids: Iterable[str]) -> set[str]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return set()
-    rows = _rows(
-        where, "SELECT account_id FROM ledger_accounts WHERE account_id = ANY(?)", [wanted]
-    )
-    return {str(r[0]) for r in rows}
-
-
-def _accounts_and_balances(
-    where: Connection, ids: Iterable[str]
-) -> tuple[set[str], dict[str, Balance]]:
-    """The registered accounts among ``ids`` and their balances, in one query."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return set(), {}
-    rows = _rows(
-        where,
-        "SELECT a.account_id, b.points, b.grams FROM ledger_accounts a LEFT JOIN ("
-        "SELECT account, sum(p) AS points, sum(g) AS grams FROM ("
-        "SELECT account, CASE WHEN kind IN ('earn', 'issue') THEN points ELSE -points END AS p, "
-        "CASE WHEN kind IN ('earn', 'issue') THEN grams ELSE -grams END AS g "
-        "FROM ledger_entries WHERE account = ANY($ids) UNION ALL "
-        "SELECT counterparty, points, grams FROM ledger_entries "
-        "WHERE kind = 'donate' AND counterparty = ANY($ids)) GROUP BY account"
-        ") b ON b.account = a.account_id WHERE a.account_id = ANY($ids)",
-        {"ids": wanted},
-    )
-    known = {str(r[0]) for r in rows}
-    held = {str(a): Balance(Decimal(p or 0), Decimal(g or 0)) for a, p, g in rows}
-    return known, held
-
-
-def _existing(where: Connection, keys: Sequence[str]) -> dict[str, Entry]:
-    if not keys:
-        return {}
-    columns = ", ".join(core.COLUMNS)
-    wanted = sorted(set(keys))
-    # a short IN list is answered from the UNIQUE index; a long one by a scan
-    condition = f"IN ({', '.join('?' * len(wanted))})" if len(wanted) <= 256 else "= ANY(?)"
-    params: list[Any] = wanted if len(wanted) <= 256 else [wanted]
-    rows = _rows(where, f"SELECT {columns} FROM ledger_entries WHERE idem_key {condition}", params)
-    return {str(r[core.COLUMNS.index("idem_key")]): Entry.from_row(r) for r in rows}
-
-
-@dataclass(frozen=True)
-class Appended:
-    """Entries written (or found, when ``replayed``: the same request was recorded before)."""
-
-    entries: list[Entry]
-    replayed: bool = False
-
-
-def _same_request(entry: Entry, draft: Draft) -> bool:
-    return (entry.kind, entry.account, entry.counterparty, entry.points, entry.grams) == (
-        draft.kind,
-        draft.account,
-        draft.counterparty,
-        draft.points.quantize(core.SCALE),
-        draft.grams.quantize(core.SCALE),
-    )
-
-
-@dataclass(eq=False)
-class _Request:
-    """One caller's drafts waiting for a group commit, and its answer once committed."""
-
-    drafts: list[Draft]
-    wake: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    result: Appended | None = None
-    error: BaseException | None = None
-
-    @property
-    def answered(self) -> bool:
-        return self.result is not None or self.error is not None
-
-    def answer(self, result: Appended | None = None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.wake.set()
-
-
-@dataclass
-class _Queue:
-    """Requests of one database file waiting for the writer, and whether one leads."""
-
-    mutex: threading.Lock = field(default_factory=threading.Lock)
-    pending: list[_Request] = field(default_factory=list)
-    leading: bool = False
-
-    def join(self, request: _Request) -> bool:
-        """Queue ``request``; True when its caller must lead (nobody does)."""
-        with self.mutex:
-            self.pending.append(request)
-            if self.leading:
-                return False
-            self.leading = True
-            return True
-
-    def hand_over(self) -> list[_Request]:
-        """Take every pending request (the leader's batch)."""
-        with self.mutex:
-            batch, self.pending = self.pending, []
-        return batch
-
-    def pass_baton(self) -> None:
-        """After a batch: the oldest waiting caller leads the next one, else nobody."""
-        with self.mutex:
-            if not self.pending:
-                self.leading = False
-                return
-            successor = self.pending[0]
-        successor.lead = True
-        successor.wake.set()
-
-
-_queues: dict[str, _Queue] = {}
-
-
-@dataclass
-class _Known:
-    """What the group-commit writer of one file knows after its last COMMIT: the head, and the
-    accounts it has seen with their balances. Trusted only while the stored head is still
-    this head (nothing else was appended since); any other writer moves the head, and the
-    next batch then reads everything again."""
-
-    head: tuple[int, str] = (-1, "")
-    balances: dict[str, Balance] = field(default_factory=dict)
-
-    def check(self, stored_head: tuple[int, str]) -> None:
-        if stored_head != self.head:
-            self.head, self.balances = stored_head, {}
-
-
-_known: dict[str, _Known] = {}
-
-
-def _known_state(store: Store) -> _Known:
-    key = str(store.path.resolve())
-    with _locks_guard:
-        return _known.setdefault(key, _Known())
-
-
-def _queue(store: Store) -> _Queue:
-    key = str(store.path.resolve())
-    with _locks_guard:
-        return _queues.setdefault(key, _Queue())
-
-
-def append(store: Store, drafts: Sequence[Draft]) -> Appended:
-    """Append drafts as one all-or-nothing step, refusing any that would overdraw.
-
-    A draft whose idempotency key is on file already is a replay: when it asks for the same
-    movement, the recorded entries are returned (``replayed``) and nothing is written.
-
-    Group commit: concurrent callers queue their drafts and one of them, the leader, chains
-    every queued request in one transaction and one COMMIT, answers them all, and hands the
-    lead to the oldest caller that queued meanwhile (whose batch formed during this commit).
-    Each request is still decided on its own (a refusal does not touch the others) and is
-    answered only after the COMMIT that holds its entries.
-
-    Raises
-    ------
-    LedgerError
-        ``unknown_account``, ``insufficient_points``/``insufficient_grams``, ``key_reused``
-        (the key was used for another movement), or a bad draft (:func:`core.check_draft`).
-    """
-    for draft in drafts:
-        core.check_draft(draft)
-    request = _Request([core.quantised(d) for d in drafts])
-    if store._depth:  # inside the caller's transaction: its COMMIT is not ours to batch
-        with _lock(store):
-            _commit(store, [request])
-        return _result(request)
-    queue = _queue(store)
-    leads = queue.join(request)
-    while not leads:
-        request.wake.wait()
-        if request.answered:
-            return _result(request)
-        request.wake.clear()
-        leads = request.lead
-    try:
-        with _lock(store):
-            sleep(0)  # a moment for callers answered by the last batch to queue again
-            _commit(store, queue.hand_over())
-    finally:
-        queue.pass_baton()
-    return _result(request)
-
-
-def _result(request: _Request) -> Appended:
-    if request.error is not None:
-        raise request.error
-    assert request.result is not None
-    return request.result
-
-
-def _commit(store: Store, batch: list[_Request]) -> None:
-    """Decide, chain and commit a batch of requests (caller holds the lock); answer each."""
-    known = _known_state(store)
-    try:
-        try:  # optimistic: no key of the batch is on file, no request is refused
-            if store._depth:  # a failed insert would abort the caller's transaction
-                raise _Recheck
-            with store.transaction():
-                outcomes, after, running = _decide(store, batch, known, optimistic=True)
-        except (_Recheck, duckdb.ConstraintException):  # a replay or a refusal: decide carefully
-            with store.transaction():
-                outcomes, after, running = _decide(store, batch, known)
-    except BaseException as error:  # nothing of the batch is stored: tell every caller
-        known.head = (-1, "")
-        for request in batch:
-            if not request.answered:
-                request.answer(error=error)
-        if not isinstance(error, Exception):
-            raise
-        return
-    known.head = after  # committed: the balances now match the stored head
-    known.balances.update(running)
-    for request, outcome in outcomes:
-        if isinstance(outcome, Appended):
-            request.answer(result=outcome)
-        else:
-            request.answer(error=outcome)
-
-
-class _Recheck(Exception):
-    """An optimistic batch met a refusal: decide it again with the stored keys read."""
-
-
-def _replay(
-    drafts: Sequence[Draft], found: dict[str, Entry], fresh: dict[str, Draft]
-) -> list[str] | None:
-    """The keys of a replayed request (None when no key of it is known); refuses a key used
-    for another movement."""
-    keys = [d.idem_key for d in drafts]
-    if not any(k in found or k in fresh for k in keys):
-        return None
-    for draft in drafts:
-        earlier = found.get(draft.idem_key)
-        same = (
-            _same_request(earlier, draft)
-            if earlier is not None
-            else draft.idem_key in fresh and _same_draft(fresh[draft.idem_key], draft)
-        )
-        if not same:
-            raise LedgerError(
-                "key_reused",
-                f"idempotency key {draft.idem_key!r} was used before for another "
-                "movement; use a new key",
-            )
-    return keys
-
-
-def _same_draft(a: Draft, b: Draft) -> bool:
-    return (a.kind, a.account, a.counterparty, a.points.quantize(core.SCALE),
-            a.grams.quantize(core.SCALE)) == (b.kind, b.account, b.counterparty,
-            b.points.quantize(core.SCALE), b.grams.quantize(core.SCALE))  # fmt: skip
-
-
-Outcome = Appended | LedgerError | list[str]
-
-
-def _decide(
-    store: Store, batch: Sequence[_Request], known: _Known, optimistic: bool = False
-) -> tuple[list[tuple[_Request, Appended | LedgerError]], tuple[int, str], dict[str, Balance]]:
-    """Each request in turn against the running balances, then one insert of every accepted
-    entry. Reads: the head, the batch's stored keys (UNIQUE index), and the accounts not seen
-    since the last batch with their balances; nothing more while the writer keeps the head.
-
-    ``optimistic`` skips reading the stored keys (retries are rare): the UNIQUE index then
-    refuses a replayed key at the insert, and any refusal raises :class:`_Recheck`, so that
-    the batch is decided again with the keys read (a replay is answered, never refused).
-
-    Returns the outcomes, the new head and the balances of the accounts touched.
-    """
-    stored_head = head(store)
-    known.check(stored_head)
-    every = [d for request in batch for d in request.drafts]
-    found = {} if optimistic else _existing(store, [d.idem_key for d in every])
-    named = {a for d in every for a, *_ in core.effects(d)}
-    _, loaded = _accounts_and_balances(store, named - known.balances.keys())
-    running = {a: known.balances[a] for a in named if a in known.balances} | loaded
-    fresh: dict[str, Draft] = {}
-    accepted: list[Draft] = []
-    outcomes: list[tuple[_Request, Outcome]] = []
-    for request in batch:
-        try:
-            keys = [d.idem_key for d in request.drafts]
-            if len(set(keys)) != len(keys):
-                raise LedgerError("key_reused", "one request uses an idempotency key twice")
-            replayed = _replay(request.drafts, found, fresh)
-            if replayed is not None:
-                outcomes.append((request, replayed))
-                continue
-            mine = {a for d in request.drafts for a, *_ in core.effects(d)}
-            unknown = sorted(mine - running.keys())
-            if unknown:
-                raise LedgerError("unknown_account", f"unknown account(s) {', '.join(unknown)}")
-            running.update(core.apply_balances({a: running[a] for a in mine}, request.drafts))
-            fresh.update((d.idem_key, d) for d in request.drafts)
-            accepted.extend(request.drafts)
-            outcomes.append((request, Appended([])))
-        except LedgerError as error:
-            if optimistic:
-                raise _Recheck from error
-            outcomes.append((request, error))
-    written = _write(store, accepted, stored_head)
-    chained = {e.idem_key: e for e in written}
-    after = (written[-1].seq, written[-1].hash) if written else stored_head
-    out: list[tuple[_Request, Appended | LedgerError]] = []
-    for request, outcome in outcomes:
-        if isinstance(outcome, list):  # a replay: of a stored entry or one of this batch
-            out.append((request, Appended([found.get(k) or chained[k] for k in outcome], True)))
-        elif isinstance(outcome, Appended):
-            out.append((request, Appended([chained[d.idem_key] for d in request.drafts])))
-        else:
-            out.append((request, outcome))
-    return out, after, running
-
-
-# -- behaviour events -------------------------------------------------------------------------
 @dataclass
 class Recorded:
     """What a batch of events did: the earn entries and the rejected events (kept aside)."""
@@ -649,13 +139,6 @@ class Recorded:
         }
 
 
-def _day_bounds(days: Iterable[date]) -> tuple[datetime, datetime]:
-    ordered = sorted(days)
-    start = datetime.combine(ordered[0], time(0), CST).astimezone(UTC)
-    end = datetime.combine(ordered[-1] + timedelta(days=1), time(0), CST).astimezone(UTC)
-    return start, end
-
-
 def partner_key(partner: str, key: str) -> str:
     """``key`` in ``partner``'s namespace (``partner:<name>:<key>``); unchanged without a
     partner. User names hold no ``:``, so two partners' keys never meet, and keys of admins
@@ -675,17 +158,13 @@ def _own_key(key: str) -> str:
     return key
 
 
-def _today_start(now: datetime) -> datetime:
-    return datetime.combine(core.local_day(now), time(0), CST).astimezone(UTC)
-
-
 def _partner_credited_today(store: Store, partner: str, now: datetime) -> Decimal:
     """Points the partner's events earned since the start of today (China Standard Time)."""
-    found = _rows(
+    found = _sql.rows(
         store,
         "SELECT coalesce(sum(points), 0) FROM ledger_entries "
         "WHERE kind = 'earn' AND partner = ? AND recorded_at >= ?",
-        [partner, _today_start(now)],
+        [partner, core.day_start(now)],
     )
     return Decimal(found[0][0])
 
@@ -701,10 +180,10 @@ def _earn_state(
     good = [e for e in events if e.account in state.accounts]
     if not good:
         return state
-    start, end = _day_bounds(core.local_day(e.occurred_at) for e in good)
+    start, end = core.day_bounds(core.local_day(e.occurred_at) for e in good)
     widest = max((r.dedupe_window_minutes for r in rules.behaviours.values()), default=0)
     margin = timedelta(minutes=widest)
-    rows = _rows(
+    rows = _sql.rows(
         store,
         "SELECT account, behaviour, occurred_at, points, evidence_source, dedupe_key "
         "FROM ledger_entries WHERE kind = 'earn' AND account = ANY(?) "
@@ -727,7 +206,9 @@ def _earn_state(
 def _existing_keys(where: Connection, keys: Sequence[str]) -> list[str]:
     if not keys:
         return []
-    rows = _rows(where, "SELECT idem_key FROM ledger_entries WHERE idem_key = ANY(?)", [list(keys)])
+    rows = _sql.rows(
+        where, "SELECT idem_key FROM ledger_entries WHERE idem_key = ANY(?)", [list(keys)]
+    )
     return [str(r[0]) for r in rows]
 
 
@@ -845,7 +326,7 @@ def _with_consent(store: Store, draft: Draft, code: str, spender: str) -> Append
     with _lock(store), store.transaction():
         earlier = _existing(store, [draft.idem_key]).get(draft.idem_key)
         if earlier is not None:  # a retry: answered from the record, the consent is spent
-            if earlier.consent and _same_request(earlier, draft):
+            if earlier.consent and core.same_request(earlier, draft):
                 return Appended([earlier], replayed=True)
             raise LedgerError(
                 "key_reused",
@@ -872,20 +353,18 @@ def _sha256(text: str) -> str:
 
 def account_kind(where: Connection, account_id: str) -> str | None:
     """The kind of a registered account (person, merchant, pool …); None when unknown."""
-    found = _rows(where, "SELECT kind FROM ledger_accounts WHERE account_id = ?", [account_id])
+    found = _sql.rows(where, "SELECT kind FROM ledger_accounts WHERE account_id = ?", [account_id])
     return str(found[0][0]) if found else None
 
 
 def holder_key_account(where: Connection, holder_key: str) -> str | None:
     """The account whose holder key ``holder_key`` is; None for a key nobody holds."""
-    row = (
-        _con(where)
-        .execute(
-            "SELECT account_id FROM ledger_holder_keys WHERE key_sha256 = ?", [_sha256(holder_key)]
-        )
-        .fetchone()
+    found = _sql.rows(
+        where,
+        "SELECT account_id FROM ledger_holder_keys WHERE key_sha256 = ?",
+        [_sha256(holder_key)],
     )
-    return None if row is None else str(row[0])
+    return str(found[0][0]) if found else None
 
 
 def issue_holder_key(store: Store, account_id: str) -> str:
@@ -948,7 +427,7 @@ def create_consent(
         ``bad_holder_key`` (no such key for this account), ``bad_consent`` (amount or lifetime
         out of range).
     """
-    found = _rows(
+    found = _sql.rows(
         store,
         "SELECT account_id FROM ledger_holder_keys WHERE key_sha256 = ?",
         [_sha256(holder_key)],
@@ -999,7 +478,7 @@ def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
         ``bad_consent``: no such code, another account, expired, used, more points than
         consented, another merchant.
     """
-    found = _rows(
+    found = _sql.rows(
         store,
         "SELECT consent_id, account_id, merchant, max_points, max_grams, expires_at, used_at "
         "FROM ledger_consents WHERE code_sha256 = ?",
@@ -1054,7 +533,7 @@ def bind_partner_account(store: Store, partner: str, account_id: str) -> None:
 
 def partner_accounts(where: Connection, partner: str) -> list[str]:
     """The merchant accounts ``partner`` may credit."""
-    rows = _rows(
+    rows = _sql.rows(
         where,
         "SELECT account_id FROM ledger_partner_accounts WHERE partner = ? ORDER BY account_id",
         [partner],
@@ -1074,7 +553,7 @@ def set_partner_limit(store: Store, partner: str, daily_points: Decimal) -> None
 
 def partner_limit(where: Connection, partner: str, default: Decimal) -> Decimal:
     """``partner``'s daily ceiling [points], else ``default``."""
-    found = _rows(
+    found = _sql.rows(
         where, "SELECT daily_points FROM ledger_partner_limits WHERE partner = ?", [partner]
     )
     return Decimal(found[0][0]) if found else default
@@ -1100,7 +579,7 @@ def add_pool_admin(store: Store, pool: str, user_name: str) -> None:
 
 def pool_admins(where: Connection, pool: str) -> list[str]:
     """The users who may debit pool ``pool``."""
-    rows = _rows(
+    rows = _sql.rows(
         where,
         "SELECT user_name FROM ledger_pool_admins WHERE account_id = ? ORDER BY user_name",
         [pool],
@@ -1144,12 +623,6 @@ def donate(
     return append(store, [draft])
 
 
-def _months_before(day: date, months: int) -> date:
-    """The same day ``months`` calendar months earlier (the month's last day when shorter)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
 def expire(store: Store, as_of: date, rules: RuleSet | None = None) -> Appended:
     """Expire points older than the rule set's validity (``valid_months``) at ``as_of`` [CST
     day]: per account, the points credited before the cutoff that were not yet spent (first
@@ -1158,11 +631,11 @@ def expire(store: Store, as_of: date, rules: RuleSet | None = None) -> Appended:
     chosen = rules or carbon_rules.rule_set()
     if chosen.valid_months <= 0:
         raise LedgerError("no_expiry", f"rule set {chosen.key} sets no validity for points")
-    cutoff_day = _months_before(as_of, chosen.valid_months)
+    cutoff_day = core.months_before(as_of, chosen.valid_months)
     cutoff = datetime.combine(cutoff_day, time(0), CST).astimezone(UTC)
     when = datetime.combine(as_of, time(0), CST).astimezone(UTC)
     with _lock(store), store.transaction():
-        rows = _rows(
+        rows = _sql.rows(
             store,
             "SELECT account, sum(points) FILTER (WHERE occurred_at < $cutoff) AS credited, "
             "0 AS debited FROM ledger_entries WHERE kind = 'earn' GROUP BY account "
@@ -1219,7 +692,7 @@ def register_project(
         ``project_exists`` or ``unknown_account``.
     """
     carbon_rules.methodology(methodology)
-    if _rows(store, "SELECT 1 FROM ledger_projects WHERE project_id = ?", [project_id]):
+    if _sql.rows(store, "SELECT 1 FROM ledger_projects WHERE project_id = ?", [project_id]):
         raise LedgerError("project_exists", f"project {project_id!r} is registered already")
     if not _known_accounts(store, [owner]):
         raise LedgerError("unknown_account", f"owner account {owner!r} is not registered")
@@ -1231,7 +704,7 @@ def register_project(
 
 def projects(where: Connection) -> pd.DataFrame:
     """Projects with issued tonnes [t CO2e]."""
-    return _frame(
+    return _sql.frame(
         where,
         "SELECT p.*, coalesce(sum(i.tonnes), 0) AS issued_t, count(i.period_id) AS periods_issued "
         "FROM ledger_projects p LEFT JOIN ledger_issuances i USING (project_id) "
@@ -1240,7 +713,7 @@ def projects(where: Connection) -> pd.DataFrame:
 
 
 def _project(where: Connection, project_id: str) -> tuple[str, str, Decimal | None]:
-    found = _rows(
+    found = _sql.rows(
         where,
         "SELECT methodology, owner, ef_grid FROM ledger_projects WHERE project_id = ?",
         [project_id],
@@ -1296,7 +769,7 @@ def monitoring(where: Connection, project_id: str | None = None) -> pd.DataFrame
     condition = ""
     if project_id:
         condition, params = " WHERE m.project_id = ?", [project_id]
-    return _frame(
+    return _sql.frame(
         where,
         "SELECT m.*, i.seq AS issue_seq, i.issued_at FROM ledger_monitoring m "
         "LEFT JOIN ledger_issuances i USING (project_id, period_id)"
@@ -1307,7 +780,7 @@ def monitoring(where: Connection, project_id: str | None = None) -> pd.DataFrame
 
 def _issued(where: Connection, project_id: str, period_id: str) -> bool:
     return bool(
-        _rows(
+        _sql.rows(
             where,
             "SELECT 1 FROM ledger_issuances WHERE project_id = ? AND period_id = ?",
             [project_id, period_id],
@@ -1326,7 +799,7 @@ def issue(store: Store, project_id: str, period_id: str) -> Entry:
     """
     _, owner, _ = _project(store, project_id)
     with _lock(store), store.transaction():
-        found = _rows(
+        found = _sql.rows(
             store,
             "SELECT reduction_t, verified_by, formula, period_start, period_end "
             "FROM ledger_monitoring WHERE project_id = ? AND period_id = ?",
@@ -1407,7 +880,7 @@ def entries(
     sql += " ORDER BY seq"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return _frame(where, sql, params)
+    return _sql.frame(where, sql, params)
 
 
 def iter_entries(where: Connection, chunk: int = 100_000) -> Iterator[Entry]:
@@ -1423,7 +896,7 @@ def iter_entries(where: Connection, chunk: int = 100_000) -> Iterator[Entry]:
         for c in core.COLUMNS
     )  # fmt: skip
     at = core.COLUMNS.index("occurred_at"), core.COLUMNS.index("recorded_at")
-    result = _con(where).execute(f"SELECT {select} FROM ledger_entries ORDER BY seq")
+    result = _sql.cursor_of(where).execute(f"SELECT {select} FROM ledger_entries ORDER BY seq")
     while True:
         rows = result.fetchmany(chunk)
         if not rows:
@@ -1456,7 +929,7 @@ def _hashed_select() -> str:
 def _hashed_rows(where: Connection, chunk: int) -> Iterator[tuple[int, str, str, str]]:
     """(seq, prev_hash, hash, recomputed hash) of every entry in seq order, hashed in batches:
     DuckDB formats decimals and instants, :func:`core.hashes` hashes a batch at a time."""
-    reader = _con(where).sql(_hashed_select()).to_arrow_reader(chunk)
+    reader = _sql.cursor_of(where).sql(_hashed_select()).to_arrow_reader(chunk)
     for batch in reader:
         columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
         recomputed = core.hashes(columns)
@@ -1469,7 +942,7 @@ def verify(
 ) -> core.Verification:
     """Recompute the hash chain of the stored ledger against its head (and a published head
     hash ``<seq>:<hash>``, if given)."""
-    found = _rows(where, "SELECT seq, hash FROM ledger_head WHERE id = 1")
+    found = _sql.rows(where, "SELECT seq, hash FROM ledger_head WHERE id = 1")
     stored_head = (int(found[0][0]), str(found[0][1])) if found else (0, core.GENESIS)
     result = core.verify_hashed(_hashed_rows(where, chunk), stored_head, expected_head)
     if not result.ok:
@@ -1504,7 +977,7 @@ _RUNNING = """
 
 def _first_negative(where: Connection) -> tuple[int, str, Decimal, Decimal] | None:
     """(seq, account, points, grams) of the first entry after which a balance is below 0."""
-    found = _rows(
+    found = _sql.rows(
         where,
         f"SELECT seq, account, points, grams FROM ({_RUNNING}) "
         "WHERE points < 0 OR grams < 0 ORDER BY seq LIMIT 1",
@@ -1527,7 +1000,7 @@ def anomalies(
     earned nothing."""
     end = as_of or _now()
     start = end - timedelta(days=days)
-    rows = _rows(
+    rows = _sql.rows(
         where,
         "SELECT a.account_id, coalesce(sum(e.points), 0), "
         "string_agg(DISTINCT nullif(e.partner, ''), ', ') "
@@ -1559,7 +1032,7 @@ def summary(where: Connection) -> dict[str, Any]:
     """Totals: entries by kind, points and grams in circulation, tonnes issued and retired."""
     by_kind: dict[str, dict[str, Any]] = {
         str(k): {"entries": int(n), "points": Decimal(p), "grams": Decimal(g)}
-        for k, n, p, g in _rows(
+        for k, n, p, g in _sql.rows(
             where,
             "SELECT kind, count(*), sum(points), sum(grams) FROM ledger_entries GROUP BY kind",
         )

@@ -1,4 +1,4 @@
-"""Noise in the store (issue 23): HJ 640-2012 survey results and GB 3096-2008 functional zones.
+"""Noise in the store: HJ 640-2012 survey results and GB 3096-2008 functional zones.
 
 Survey CSV layouts are those of the noise brief §4.3: regional ``year, period, grid_id, city,
 …, valid, …, Leq, …`` and traffic ``year, period, segment_id, road_name, …, length_km, …, Leq``.
@@ -23,6 +23,7 @@ import pandas as pd
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from ecobasin.store import _sql
 from ecobasin.store.database import Store
 from ecobasin.timebase import day_of_hour_ending, local_label
 
@@ -75,7 +76,7 @@ class SurveyImport:
 
 def city_codes(store: Store) -> dict[str, int]:
     """Every way a survey file may name a city (code, names, short names) → its code."""
-    cities = store.execute("SELECT * FROM cities")
+    cities = _sql.frame(store, "SELECT * FROM cities")
     names: dict[str, int] = {}
     for row in cities.to_dict("records"):
         code = int(row["code"])
@@ -352,7 +353,7 @@ def survey_rows(
     if city_code is not None:
         sql += " AND city_code = ?"
         params.append(city_code)
-    return store.execute(sql + " ORDER BY city_code, point_id", params)
+    return _sql.frame(store, sql + " ORDER BY city_code, point_id", params)
 
 
 def upsert_zones(store: Store, zones_frame: pd.DataFrame, source: str) -> int:
@@ -375,9 +376,24 @@ def upsert_zones(store: Store, zones_frame: pd.DataFrame, source: str) -> int:
 def zones(store: Store, city_code: int | None = None) -> pd.DataFrame:
     """Functional zones, optionally of one city."""
     if city_code is None:
-        return store.execute("SELECT * FROM noise_zones ORDER BY city_code, zone_id")
-    return store.execute(
-        "SELECT * FROM noise_zones WHERE city_code = ? ORDER BY zone_id", [city_code]
+        return _sql.frame(store, "SELECT * FROM noise_zones ORDER BY city_code, zone_id")
+    return _sql.frame(
+        store, "SELECT * FROM noise_zones WHERE city_code = ? ORDER BY zone_id", [city_code]
+    )
+
+
+def reported_hours(
+    store: Store, site_ids: list[str], start: pd.Timestamp, end: pd.Timestamp, own_kind: str
+) -> pd.DataFrame:
+    """The hourly Leq/LMx values the stations reported themselves between ``start`` and ``end``
+    (inclusive, UTC): those of batches of another kind than ``own_kind``, the products' own."""
+    return _sql.frame(
+        store,
+        "SELECT o.site_id, o.parameter, o.time FROM observations o "
+        "JOIN import_batches b USING (batch_id) "
+        "WHERE o.period = '1h' AND o.parameter IN ('Leq', 'LMx') AND b.kind <> ? "
+        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id)",
+        [own_kind, start.to_pydatetime(), end.to_pydatetime(), site_ids],
     )
 
 
@@ -431,12 +447,13 @@ def rates(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame
     if city_code is not None:
         sql += " AND city_code = ?"
         params.append(city_code)
-    return store.execute(sql + " ORDER BY city_code, month", params)
+    return _sql.frame(store, sql + " ORDER BY city_code, month", params)
 
 
 def daily(store: Store, site_id: str, year: int) -> pd.DataFrame:
     """Stored station-day verdicts of one station in a CST year."""
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT * FROM noise_daily WHERE site_id = ? AND year(day) = ? ORDER BY day",
         [site_id, year],
     )
@@ -455,7 +472,7 @@ def quarter_counts(store: Store, year: int, city_code: int | None = None) -> pd.
     if city_code is not None:
         sql += " AND city_code = ?"
         params.append(city_code)
-    return store.execute(sql + " GROUP BY ALL ORDER BY city_code, period", params)
+    return _sql.frame(store, sql + " GROUP BY ALL ORDER BY city_code, period", params)
 
 
 def class_counts(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
@@ -470,12 +487,13 @@ def class_counts(store: Store, year: int, city_code: int | None = None) -> pd.Da
     if city_code is not None:
         sql += " AND city_code = ?"
         params.append(city_code)
-    return store.execute(sql + " GROUP BY ALL ORDER BY city_code, zone_class", params)
+    return _sql.frame(store, sql + " GROUP BY ALL ORDER BY city_code, zone_class", params)
 
 
 def station_months(store: Store, site_id: str, year: int) -> pd.DataFrame:
     """One station's station-day counts per month of a CST year, from ``noise_daily``."""
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT strftime(day, '%Y-%m') AS month, count(day_pass) AS day_valid, "
         "count(*) FILTER (WHERE day_pass) AS day_compliant, count(night_pass) AS night_valid, "
         "count(*) FILTER (WHERE night_pass) AS night_compliant, "
@@ -487,10 +505,11 @@ def station_months(store: Store, site_id: str, year: int) -> pd.DataFrame:
 
 def latest_daily(store: Store) -> pd.DataFrame:
     """Each noise station's latest stored station-day verdict (the map's colour)."""
-    return store.execute(
+    return _sql.frame(
+        store,
         "SELECT * FROM noise_daily QUALIFY row_number() OVER (PARTITION BY site_id "
         "ORDER BY (day_pass IS NOT NULL AND night_pass IS NOT NULL) DESC, day DESC) = 1 "
-        "ORDER BY site_id"
+        "ORDER BY site_id",
     )
 
 
@@ -512,7 +531,7 @@ def station_day_span(con: Any, site_id: str) -> tuple[Any, Any]:
 
 def city_names(store: Store) -> pd.DataFrame:
     """Code and names of the catalog's cities, by code."""
-    return store.execute("SELECT code, name_zh, name_en FROM cities ORDER BY code")
+    return _sql.frame(store, "SELECT code, name_zh, name_en FROM cities ORDER BY code")
 
 
 def zone_class_of(attributes: Any) -> str | None:

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from ecobasin.standards.noise_tables import load_noise_text
+from ecobasin.store import _sql
 from ecobasin.store import noise as noise_store
 from ecobasin.store.database import Store
 
@@ -263,10 +264,10 @@ def complaints(
         sql, params = sql + " AND time >= ?", [*params, start.to_pydatetime()]
     if end is not None:
         sql, params = sql + " AND time < ?", [*params, end.to_pydatetime()]
-    return store.execute(sql + " ORDER BY time DESC, complaint_id", params)
+    return _sql.frame(store, sql + " ORDER BY time DESC, complaint_id", params)
 
 
 def latest_time(store: Store) -> pd.Timestamp | None:
     """The time of the newest stored complaint (UTC), None without complaints."""
-    last = store.execute("SELECT max(time) AS t FROM noise_complaints")["t"].iloc[0]
+    last = _sql.frame(store, "SELECT max(time) AS t FROM noise_complaints")["t"].iloc[0]
     return None if pd.isna(last) else pd.Timestamp(last)

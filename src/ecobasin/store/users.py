@@ -8,12 +8,15 @@ Times are UTC instants (migration 5).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from ecobasin.store._sql import Cursor
 
 __all__ = [
     "ROLES",
@@ -49,7 +52,6 @@ __all__ = [
     "user_by_name",
 ]
 
-Connection = duckdb.DuckDBPyConnection
 
 #: Roles a user may hold (``users.role`` check constraint, migrations 5 and 10).
 ROLES = ("admin", "editor", "viewer", "partner")
@@ -92,13 +94,13 @@ def _user(row: tuple[Any, ...] | None) -> UserRow | None:
     return UserRow(int(user_id), name, role, city, hashed, bool(disabled), created_at)
 
 
-def _one(con: Connection, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+def _one(con: Cursor, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     rows = con.execute(sql, params).fetchall()
     return rows[0] if rows else None
 
 
 def add_user(
-    con: Connection, name: str, role: str, city_code: int | None, password_hash: str
+    con: Cursor, name: str, role: str, city_code: int | None, password_hash: str
 ) -> UserRow:
     """Insert a user; returns it.
 
@@ -118,32 +120,32 @@ def add_user(
     return user
 
 
-def user_by_name(con: Connection, name: str) -> UserRow | None:
+def user_by_name(con: Cursor, name: str) -> UserRow | None:
     return _user(_one(con, f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", [name]))
 
 
-def user_by_id(con: Connection, user_id: int) -> UserRow | None:
+def user_by_id(con: Cursor, user_id: int) -> UserRow | None:
     return _user(_one(con, f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", [user_id]))
 
 
-def list_users(con: Connection) -> list[UserRow]:
+def list_users(con: Cursor) -> list[UserRow]:
     """Every user, by name."""
     rows = con.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name").fetchall()
     return [user for user in map(_user, rows) if user is not None]
 
 
-def any_active_admin(con: Connection) -> bool:
+def any_active_admin(con: Cursor) -> bool:
     return _one(con, "SELECT 1 FROM users WHERE role = 'admin' AND NOT disabled", []) is not None
 
 
-def set_disabled(con: Connection, user_id: int, disabled: bool = True) -> None:
+def set_disabled(con: Cursor, user_id: int, disabled: bool = True) -> None:
     """Disable (or enable) a user; disabling also revokes every open session of theirs."""
     con.execute("UPDATE users SET disabled = ? WHERE user_id = ?", [disabled, user_id])
     if disabled:
         revoke_user_sessions(con, user_id)
 
 
-def set_password_hash(con: Connection, user_id: int, password_hash: str) -> None:
+def set_password_hash(con: Cursor, user_id: int, password_hash: str) -> None:
     """Store a new hash (a rehash after the Argon2 parameters changed, or a new password)."""
     con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [password_hash, user_id])
 
@@ -160,7 +162,7 @@ class PartnerRow:
 
 
 def set_partner(
-    con: Connection, user_id: int, scopes: list[str], rate_per_minute: float, burst: int
+    con: Cursor, user_id: int, scopes: list[str], rate_per_minute: float, burst: int
 ) -> None:
     """Record (or replace) a partner's scopes and rate limit."""
     con.execute(
@@ -169,7 +171,7 @@ def set_partner(
     )
 
 
-def partner(con: Connection, user_id: int) -> PartnerRow | None:
+def partner(con: Cursor, user_id: int) -> PartnerRow | None:
     row = _one(
         con,
         "SELECT user_id, scopes, rate_per_minute, burst FROM partners WHERE user_id = ?",
@@ -193,7 +195,7 @@ class SessionRow:
 
 
 def open_session(
-    con: Connection, session_hash: str, user_id: int, expires_at: datetime, ip: str | None
+    con: Cursor, session_hash: str, user_id: int, expires_at: datetime, ip: str | None
 ) -> None:
     con.execute(
         "INSERT INTO sessions (session_id, user_id, created_at, expires_at, ip) "
@@ -202,7 +204,7 @@ def open_session(
     )
 
 
-def active_session(con: Connection, session_hash: str) -> SessionRow | None:
+def active_session(con: Cursor, session_hash: str) -> SessionRow | None:
     """The session if it is neither revoked nor expired and its user is enabled."""
     row = _one(
         con,
@@ -220,14 +222,14 @@ def active_session(con: Connection, session_hash: str) -> SessionRow | None:
     return SessionRow(str(row[0]), expires_at, user)
 
 
-def revoke_session(con: Connection, session_hash: str) -> None:
+def revoke_session(con: Cursor, session_hash: str) -> None:
     con.execute(
         "UPDATE sessions SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL",
         [_now(), session_hash],
     )
 
 
-def revoke_user_sessions(con: Connection, user_id: int) -> None:
+def revoke_user_sessions(con: Cursor, user_id: int) -> None:
     """End every open session of a user (a new password, a disabled user)."""
     con.execute(
         "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
@@ -290,7 +292,7 @@ def _token(row: tuple[Any, ...]) -> TokenRow:
 
 
 def add_token(
-    con: Connection, user_id: int, name: str, secret_sha256: str, expires_at: datetime | None
+    con: Cursor, user_id: int, name: str, secret_sha256: str, expires_at: datetime | None
 ) -> int:
     """Record a token; returns its id (the ``<id>`` of ``eb_<id>_<secret>``)."""
     row = _one(
@@ -303,19 +305,19 @@ def add_token(
     return int(row[0])
 
 
-def token(con: Connection, token_id: int) -> TokenRow | None:
+def token(con: Cursor, token_id: int) -> TokenRow | None:
     row = _one(con, _TOKEN_SELECT + " WHERE t.token_id = ?", [token_id])
     return None if row is None else _token(row)
 
 
-def list_tokens(con: Connection, user_id: int | None = None) -> list[TokenRow]:
+def list_tokens(con: Cursor, user_id: int | None = None) -> list[TokenRow]:
     """Tokens of one user (or all), newest first."""
     where, params = ("", []) if user_id is None else (" WHERE t.user_id = ?", [user_id])
     rows = con.execute(_TOKEN_SELECT + where + " ORDER BY t.token_id DESC", params).fetchall()
     return [_token(row) for row in rows]
 
 
-def revoke_token(con: Connection, token_id: int) -> bool:
+def revoke_token(con: Cursor, token_id: int) -> bool:
     """Revoke a token; False when it was already revoked or does not exist."""
     row = _one(
         con,
@@ -326,19 +328,21 @@ def revoke_token(con: Connection, token_id: int) -> bool:
     return row is not None
 
 
-def touch_token(con: Connection, token_id: int, every_seconds: int = 60) -> None:
+def touch_token(con: Cursor, token_id: int, every_seconds: int = 60) -> None:
     """Set ``last_used_at`` to now, at most once per ``every_seconds`` (busy machines call
     with every request; one write a minute keeps the answer without a write per call)."""
     now = _now()
-    con.execute(
-        "UPDATE api_tokens SET last_used_at = ? WHERE token_id = ? AND "
-        "(last_used_at IS NULL OR last_used_at < ? - to_seconds(?))",
-        [now, token_id, now, every_seconds],
-    )
+    # best effort: a concurrent request that touched the same token wins, and its time stands
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_id = ? AND "
+            "(last_used_at IS NULL OR last_used_at < ? - to_seconds(?))",
+            [now, token_id, now, every_seconds],
+        )
 
 
 # -- sign-in log ---------------------------------------------------------------------------
-def log_signin(con: Connection, user_name: str, ip: str | None, ok: bool, reason: str) -> None:
+def log_signin(con: Cursor, user_name: str, ip: str | None, ok: bool, reason: str) -> None:
     con.execute(
         "INSERT INTO signin_log VALUES (?, ?, ?, ?, ?)", [_now(), user_name, ip, ok, reason]
     )
@@ -350,7 +354,7 @@ FAILURES = ("bad_password", "unknown_user", "disabled")
 
 
 def failed_signins(
-    con: Connection, since: datetime, *, user_name: str | None = None, ip: str | None = None
+    con: Cursor, since: datetime, *, user_name: str | None = None, ip: str | None = None
 ) -> list[datetime]:
     """Times of failed sign-ins since ``since``, oldest first: of a user name, of an address,
     or of a (user name, address) pair. With a user name, only failures after that user's last
@@ -388,7 +392,7 @@ class SigninEntry:
     reason: str
 
 
-def signin_entries(con: Connection, *, failures_only: bool, limit: int) -> list[SigninEntry]:
+def signin_entries(con: Cursor, *, failures_only: bool, limit: int) -> list[SigninEntry]:
     """The latest sign-in attempts (or failures and refusals only), newest first."""
     where = " WHERE NOT ok" if failures_only else ""
     rows = con.execute(
@@ -404,7 +408,7 @@ def signin_entries(con: Connection, *, failures_only: bool, limit: int) -> list[
 
 
 # -- secrets -------------------------------------------------------------------------------
-def get_or_create_secret(con: Connection, name: str, candidate: str) -> str:
+def get_or_create_secret(con: Cursor, name: str, candidate: str) -> str:
     """The stored secret ``name``; when there is none, store ``candidate`` and return it.
 
     Two processes or threads racing here both end with the one value that was stored first.
@@ -428,7 +432,7 @@ class AuditEntry:
 
 
 def audit(
-    con: Connection,
+    con: Cursor,
     user_name: str,
     via: str,
     action: str,
@@ -453,7 +457,7 @@ def audit(
 
 
 def audit_entries(
-    con: Connection, limit: int = 100, *, city_code: int | None = None
+    con: Cursor, limit: int = 100, *, city_code: int | None = None
 ) -> list[AuditEntry]:
     """The latest audit entries, newest first (of one city's data when ``city_code`` is set)."""
     where, params = ("WHERE city_code = ? ", [city_code]) if city_code is not None else ("", [])

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from ecobasin.standards.water_assessment import means
+from ecobasin.store import _sql
+from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
 from ecobasin.store.queries import as_utc, in_list
 
@@ -56,17 +57,6 @@ SECTION_ATTRIBUTES = (
     "upstream_city", "downstream_city",
 )  # fmt: skip
 
-Connection = Store | duckdb.DuckDBPyConnection
-
-
-def _con(where: Connection) -> duckdb.DuckDBPyConnection:
-    return where.con if isinstance(where, Store) else where
-
-
-def _frame(where: Connection, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-    frame: pd.DataFrame = _con(where).sql(sql, params=params or None).to_arrow_table().to_pandas()
-    return frame
-
 
 def _loads(text: Any) -> Any:
     return None if text is None or (isinstance(text, float) and pd.isna(text)) else json.loads(text)
@@ -92,7 +82,7 @@ def water_sections(where: Connection, site_ids: Sequence[str] | None = None) -> 
         + in_list("s.site_id", site_ids, params)
         + " ORDER BY s.city_code, s.site_id"
     )
-    frame = _frame(where, sql, params)
+    frame = _sql.frame(where, sql, params)
     attributes = [_loads(a) or {} for a in frame["attributes"]]
     frame["attributes"] = pd.Series(attributes, index=frame.index, dtype="object")
     for key in SECTION_ATTRIBUTES:
@@ -131,7 +121,7 @@ def water_observations(
         + in_list("o.site_id", sites, params)
         + " ORDER BY o.site_id, o.parameter, o.time"
     )
-    return as_utc(_frame(where, sql, params), "time")
+    return as_utc(_sql.frame(where, sql, params), "time")
 
 
 def water_years(where: Connection) -> list[int]:
@@ -140,7 +130,7 @@ def water_years(where: Connection) -> list[int]:
         "SELECT DISTINCT year(o.time::TIMESTAMP + INTERVAL 8 HOUR) AS y FROM observations o "
         "JOIN sites s USING (site_id) WHERE s.kind = 'water_section' ORDER BY y"
     )
-    return [int(r[0]) for r in _con(where).execute(sql).fetchall()]
+    return [int(r[0]) for r in _sql.cursor_of(where).execute(sql).fetchall()]
 
 
 def _insert(store: Store, table: str, frame: pd.DataFrame) -> None:
@@ -201,7 +191,7 @@ def section_results(
         + in_list("site_id", sites, params)
         + " ORDER BY period, site_id"
     )
-    frame = _frame(where, sql, params)
+    frame = _sql.frame(where, sql, params)
     for column in ("main_pollutants", "means", "sources"):
         frame[column] = [_loads(v) for v in frame[column]]
     return frame
@@ -219,7 +209,7 @@ def group_results(
         + in_list("scope", [scope] if scope else None, params)
         + " ORDER BY scope, period, scope_id"
     )
-    frame = _frame(where, sql, params)
+    frame = _sql.frame(where, sql, params)
     for column in ("main_pollutants", "detail"):
         frame[column] = [_loads(v) for v in frame[column]]
     return frame
@@ -237,7 +227,7 @@ def compensation_rows(
         + in_list("rule_set", [rule_set] if rule_set else None, params)
         + " ORDER BY period, site_id"
     )
-    frame = _frame(where, sql, params)
+    frame = _sql.frame(where, sql, params)
     frame["inputs"] = [_loads(v) for v in frame["inputs"]]
     return frame
 
@@ -250,13 +240,13 @@ def settlements(where: Connection, period: str | Sequence[str] | None = None) ->
         + _periods_filter(period, params, "period")
         + " ORDER BY period, payer, payee"
     )
-    return _frame(where, sql, params)
+    return _sql.frame(where, sql, params)
 
 
 def result_periods(where: Connection) -> list[str]:
     """Periods with stored section results, ascending (months ``YYYY-MM`` and years ``YYYY``)."""
     rows = (
-        _con(where)
+        _sql.cursor_of(where)
         .execute("SELECT DISTINCT period FROM water_section_results ORDER BY period")
         .fetchall()
     )

@@ -34,13 +34,12 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, NamedTuple, TypeVar
 
-import duckdb
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ecobasin import catalog
 from ecobasin.services.air import AirStatic, read_static
-from ecobasin.store import Store
+from ecobasin.store import Cursor, Store
 from ecobasin.store import air as store_air
 from ecobasin.timebase import parse_instant
 from ecobasin.web.problems import ProblemError
@@ -204,23 +203,23 @@ class AirCache:
         self.hits = 0
         self.misses = 0
 
-    def _read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def _read(self, work: Callable[[Cursor], T]) -> T:
         cursor = self.store.cursor()
         try:
             return work(cursor)
         finally:
             cursor.close()
 
-    async def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    async def read(self, work: Callable[[Cursor], T]) -> T:
         """Run ``work(cursor)`` in the thread pool on a cursor of its own (not cached)."""
         return await run_in_threadpool(self._read, work)
 
-    async def _build(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    async def _build(self, work: Callable[[Cursor], T]) -> T:
         # a few builds at a time: fifty threads scanning at once on two cores only thrash
         async with self._builders:
             return await self.read(work)
 
-    async def get(self, key: Hashable, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    async def get(self, key: Hashable, work: Callable[[Cursor], T]) -> T:
         """The cached answer for ``key``, computed once by ``work(cursor)`` when missing.
 
         The computation runs as a task of its own, shielded from the requests waiting for it:

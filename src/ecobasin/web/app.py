@@ -18,19 +18,19 @@ from ecobasin.jobs.live_feed import LiveFeed, start_live
 from ecobasin.limits import Limits, load_limits
 from ecobasin.store import Store
 from ecobasin.web import problems
+from ecobasin.web.api import api_router
+from ecobasin.web.api.live import page_router as live_pages_router
+from ecobasin.web.api.observations import ExportSlots
 from ecobasin.web.middleware import RequestGuard
-from ecobasin.web.routers import (
+from ecobasin.web.pages import (
     api_docs_router,
-    api_router,
     editor_pages_router,
     forecast_pages_router,
-    live_pages_router,
+    noise_pages_router,
     pages_router,
     table_export_router,
 )
-from ecobasin.web.routers.noise_pages import router as noise_pages_router
-from ecobasin.web.routers.observations import ExportSlots
-from ecobasin.web.routers.pages import STATIC_DIR
+from ecobasin.web.pages.dashboard import STATIC_DIR
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
 
@@ -116,7 +116,7 @@ def create_app(
             {"name": "sites", "description": "Monitoring sites (JSON or GeoJSON)."},
             {"name": "parameters", "description": "Parameter registry with units."},
             {"name": "observations", "description": "Stored values, paged, JSON or CSV."},
-            {"name": "rights", "description": "Who am I, users, API tokens, audit (issue 4)."},
+            {"name": "rights", "description": "Who am I, users, API tokens, audit."},
             {"name": "writes", "description": "Write observations and sites; invalidate values."},
             {
                 "name": "aqi",
@@ -146,9 +146,9 @@ def create_app(
     app.add_middleware(RequestGuard, limits=limited)
     # the principal on every page, so the navigation shows who is signed in
     app.include_router(pages_router, dependencies=[Depends(current_principal)])
-    app.include_router(live_pages_router)  # /live: enterprises and the gateway (issue 5)
-    app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings (issue 6)
-    # /noise, /noise/station/{id} (issue 23); the principal for the navigation, as pages
+    app.include_router(live_pages_router)  # /live: enterprises and the gateway
+    app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings
+    # /noise, /noise/station/{id}; the principal for the navigation, as pages
     app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-import duckdb
 from fastapi import Depends, Query, Request
 
 from ecobasin import catalog
-from ecobasin.store import Store
+from ecobasin.store import Cursor, Store
 from ecobasin.timebase import CST
 from ecobasin.web.models import Lang
 from ecobasin.web.problems import ProblemError
@@ -58,7 +57,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 RegionDep = Annotated[catalog.Region, Depends(get_region)]
 
 
-def get_cursor(store: StoreDep) -> Iterator[duckdb.DuckDBPyConnection]:
+def get_cursor(store: StoreDep) -> Iterator[Cursor]:
     """A cursor of its own for this request, closed when the request is done."""
     cursor = store.cursor()
     try:
@@ -67,7 +66,7 @@ def get_cursor(store: StoreDep) -> Iterator[duckdb.DuckDBPyConnection]:
         cursor.close()
 
 
-CursorDep = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
+CursorDep = Annotated[Cursor, Depends(get_cursor)]
 
 #: The largest row offset the store can take (DuckDB's BIGINT); above it is a 422, not a 500.
 INT64_MAX = 2**63 - 1

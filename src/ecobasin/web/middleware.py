@@ -1,4 +1,4 @@
-"""ASGI middleware guarding every request before the app reads it (issue 13).
+"""ASGI middleware guarding every request before the app reads it.
 
 * **Cookie cap** — a ``Cookie`` header above ``max_cookie_bytes`` is answered 431 before any
   cookie parser sees it (CPython's ``http.cookies`` is quadratic before 3.11.10/3.12.6,

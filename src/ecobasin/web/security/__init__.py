@@ -1,4 +1,4 @@
-"""Rights: who may read and write what (issue 4, "Rights").
+"""Rights: who may read and write what.
 
 * :mod:`.policy` — roles, actions and the one function that decides (pure).
 * :mod:`.credentials` — Argon2id password hashes, API tokens, signed session cookies.

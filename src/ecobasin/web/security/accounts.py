@@ -10,7 +10,6 @@ raises :class:`AccountError` with a sentence a person can act on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import re
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 from anyio import to_thread
 
 from ecobasin import catalog
-from ecobasin.store import Store, keyfile
+from ecobasin.store import Cursor, Store, keyfile
 from ecobasin.store import users as db
 from ecobasin.web.security import credentials
 from ecobasin.web.security.policy import SCOPES, Principal
@@ -60,8 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("ecobasin.security")
-
-Connection = duckdb.DuckDBPyConnection
 
 #: Failures a (user name, address) pair makes before its back-off starts.
 PAIR_FREE_FAILURES = 3
@@ -167,7 +163,7 @@ def _check_partner(role: str, scopes: Sequence[str], rate_per_minute: float, bur
 
 
 def create_user(
-    con: Connection,
+    con: Cursor,
     name: str,
     role: str,
     city_code: int | str | None = None,
@@ -214,14 +210,14 @@ def create_user(
     return user, generated
 
 
-def _user(con: Connection, name: str) -> db.UserRow:
+def _user(con: Cursor, name: str) -> db.UserRow:
     user = db.user_by_name(con, name)
     if user is None:
         raise AccountError(f"no user {name!r}", status=404)
     return user
 
 
-def disable_user(con: Connection, name: str) -> db.UserRow:
+def disable_user(con: Cursor, name: str) -> db.UserRow:
     """Disable a user: their sessions end now and their tokens stop working."""
     user = _user(con, name)
     db.set_disabled(con, user.user_id)
@@ -246,7 +242,7 @@ def ensure_demo_admin(store: Store) -> str | None:
 
 # -- tokens --------------------------------------------------------------------------------
 def create_token(
-    con: Connection, user_name: str, token_name: str, expires_days: float | None = None
+    con: Cursor, user_name: str, token_name: str, expires_days: float | None = None
 ) -> tuple[db.TokenRow, str]:
     """Create an API token for ``user_name``; returns its record and the token text, which is
     shown once (the store keeps only a SHA-256 of its secret)."""
@@ -268,7 +264,7 @@ def create_token(
     return record, credentials.format_token(token_id, secret)
 
 
-def revoke_token(con: Connection, token_id: int) -> db.TokenRow:
+def revoke_token(con: Cursor, token_id: int) -> db.TokenRow:
     """Revoke a token (409 when it was revoked before, 404 when there is none)."""
     record = db.token(con, token_id)
     if record is None:
@@ -281,7 +277,7 @@ def revoke_token(con: Connection, token_id: int) -> db.TokenRow:
     return revoked
 
 
-def resolve_token(con: Connection, text: str) -> Principal | None:
+def resolve_token(con: Cursor, text: str) -> Principal | None:
     """The principal of a Bearer token, or None when it is malformed, unknown, wrong,
     revoked, expired or its user disabled."""
     parsed = credentials.parse_token(text)
@@ -298,8 +294,7 @@ def resolve_token(con: Connection, text: str) -> Principal | None:
     user = db.user_by_id(con, record.user_id)
     if user is None or user.disabled:
         return None
-    with contextlib.suppress(duckdb.TransactionException):  # a concurrent request touched it
-        db.touch_token(con, token_id)
+    db.touch_token(con, token_id)
     partner = db.partner(con, user.user_id) if user.role == "partner" else None
     return principal_of(user, f"token {token_id}", partner)
 
@@ -331,7 +326,7 @@ def _backoff(failures: int) -> timedelta:
 
 class SigninLimiter:
     """Checks and charges the sign-in limits in one step, before any password is verified
-    (issue 13 items 6 and 7; OWASP ASVS 4.0 §2.2.1).
+    (OWASP ASVS 4.0 §2.2.1).
 
     * A (user name, address) pair has :data:`PAIR_FREE_FAILURES` failures free; then it
       waits :func:`_backoff` after its last failure (429 with ``Retry-After``). Attempts in
@@ -349,7 +344,7 @@ class SigninLimiter:
         self._lock = threading.Lock()
         self._in_flight: Counter[tuple[str, str]] = Counter()
 
-    def admit(self, con: Connection, name: str, ip: str | None) -> Admission:
+    def admit(self, con: Cursor, name: str, ip: str | None) -> Admission:
         """Charge one attempt of ``name`` from ``ip``, or refuse it.
 
         Raises
@@ -384,12 +379,12 @@ class SigninLimiter:
                 del self._in_flight[admission.pair]
 
 
-def _log_refusal(con: Connection, name: str, ip: str | None, reason: str, why: str) -> None:
+def _log_refusal(con: Cursor, name: str, ip: str | None, reason: str, why: str) -> None:
     db.log_signin(con, name, ip, False, reason)
     log.warning("sign-in refused (%s): user %r from %s: %s", reason, name, ip, why)
 
 
-def _check(con: Connection, name: str, password: str) -> tuple[db.UserRow | None, str]:
+def _check(con: Cursor, name: str, password: str) -> tuple[db.UserRow | None, str]:
     """The user (None when unknown) and the hash to verify the password against: a dummy one
     for an unknown user, so timing does not tell which names exist."""
     user = db.user_by_name(con, name)
@@ -397,7 +392,7 @@ def _check(con: Connection, name: str, password: str) -> tuple[db.UserRow | None
 
 
 def _outcome(
-    con: Connection, name: str, password: str, ip: str | None, user: db.UserRow | None, ok: bool
+    con: Cursor, name: str, password: str, ip: str | None, user: db.UserRow | None, ok: bool
 ) -> SignIn | None:
     """Log the verified attempt; on success renew an outdated hash."""
     if user is None:
@@ -419,7 +414,7 @@ def _outcome(
 
 
 async def sign_in(
-    con: Connection,
+    con: Cursor,
     name: str,
     password: str,
     ip: str | None,
@@ -457,7 +452,7 @@ async def sign_in(
         limiter.settle(admission)
 
 
-def start_session(con: Connection, user: db.UserRow, ip: str | None) -> tuple[str, datetime]:
+def start_session(con: Cursor, user: db.UserRow, ip: str | None) -> tuple[str, datetime]:
     """Open a session of ``SESSION_HOURS`` hours; returns its id (for the cookie only: the
     store keeps its SHA-256) and its expiry."""
     session_id = credentials.new_secret()
@@ -476,7 +471,7 @@ def session_keys(db_path: Path, configured: str | None) -> str:
     return keyfile.read_or_create_key(db_path)
 
 
-def reset_password(con: Connection, name: str, password: str | None = None) -> str | None:
+def reset_password(con: Cursor, name: str, password: str | None = None) -> str | None:
     """Give ``name`` a new password (generated when None; returned then, to show once); their
     sessions end (OWASP ASVS 4.0 §3.3.3)."""
     user = _user(con, name)
@@ -495,7 +490,7 @@ def reset_password(con: Connection, name: str, password: str | None = None) -> s
 
 def refuse_token_minting(principal: Principal) -> None:
     """API tokens may not create tokens: only a signed-in person (a session), the admin page
-    or the command line may (issue 13 item 8), so no token outlives the one that made it.
+    or the command line may, so no token outlives the one that made it.
 
     Raises
     ------
@@ -511,7 +506,7 @@ def refuse_token_minting(principal: Principal) -> None:
 
 
 def audit(
-    con: Connection,
+    con: Cursor,
     principal: Principal,
     action: str,
     target: str,

@@ -17,15 +17,15 @@ import math
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import duckdb
 from anyio import to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin import catalog
+from ecobasin.store import Cursor
 from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep, RegionDep
-from ecobasin.web.routers.pages import page_lang, templates
+from ecobasin.web.pages.dashboard import page_lang, templates
 from ecobasin.web.security import accounts, credentials
 from ecobasin.web.security.deps import (
     SESSION_COOKIE,
@@ -242,7 +242,7 @@ def signout(request: Request, cursor: CursorDep, principal: CurrentPrincipal) ->
 # -- administration ------------------------------------------------------------------------
 def _admin_page(
     request: Request,
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     region: catalog.Region,
     principal: Principal,
     *,
@@ -283,7 +283,7 @@ def _admin_page(
 
 def _admin_gate(
     request: Request,
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     region: catalog.Region,
     principal: Principal,
 ) -> Response | None:
@@ -308,7 +308,7 @@ def admin_page(
 
 def _after(
     request: Request,
-    cursor: duckdb.DuckDBPyConnection,
+    cursor: Cursor,
     region: catalog.Region,
     principal: Principal,
     action: Any,

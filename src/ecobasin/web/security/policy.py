@@ -1,13 +1,13 @@
 """Who may do what: the one place that decides (pure, no I/O).
 
-Roles (issue 4, "Rights"):
+Roles:
 
 * ``admin`` — the whole region: reads everything, writes every city, manages users and tokens.
 * ``editor`` of one city (``city_code``) — writes that city's sites, observations and records
   only; reads restricted data like a viewer.
 * ``viewer`` — reads restricted data: enterprise outlets' data (site kinds ``gas_outlet`` and
   ``water_outlet``), alarms, devices, rejected records.
-* ``partner`` — a partner's system on the carbon-inclusive ledger (issue 8): only the ledger
+* ``partner`` — a partner's system on the carbon-inclusive ledger: only the ledger
   actions of its scopes (:data:`SCOPES`: ``ledger:events`` for a transport app posting trips,
   ``ledger:redeem`` for a merchant redeeming points), through API tokens, at the rate set for
   it (token bucket: :mod:`.ratelimit`); it reads no restricted data.

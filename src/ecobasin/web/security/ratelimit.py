@@ -1,5 +1,5 @@
-"""Rate limits: one token bucket per partner (issue 8, "rate limits per partner"), and the
-gate that lets only a few password verifications run at once (issue 13 item 6).
+"""Rate limits: one token bucket per partner, and the
+gate that lets only a few password verifications run at once.
 
 A bucket holds up to ``burst`` requests and refills at ``rate_per_minute``; a request takes one
 token or is refused with the seconds until one is back (HTTP 429 with ``Retry-After``, RFC 6585
@@ -99,7 +99,7 @@ class GateStats:
 
 
 class VerificationGate:
-    """Runs password verifications in threads, ``slots`` at a time (issue 13 item 6).
+    """Runs password verifications in threads, ``slots`` at a time.
 
     The others wait in the event loop (no thread, no memory held) for at most ``wait``
     seconds, and no more than ``max_waiting`` of them; beyond either they are refused with

@@ -8,10 +8,10 @@ transport app), redemptions an admin or scope ``ledger:redeem`` (a merchant), do
 admin. A partner is held to its rate limit (token bucket per partner: 429 with
 ``Retry-After``). A retried request with the same key is not applied twice (the recorded entry
 is answered with ``replayed: true``); concurrent appends share group commits. The numbers are
-those of ``ecobasin ledger …``: both go through :mod:`ecobasin.store.ledger` and the pure
-:mod:`ecobasin.carbon.ledger`.
+those of ``ecobasin ledger …``: both ask :mod:`ecobasin.services.ledger` (over :mod:`ecobasin.store.ledger`
+and the pure :mod:`ecobasin.carbon.ledger`).
 
-Value people can spend (issue 13): a redemption, and a donation from any account but a pool,
+Value people can spend is guarded: a redemption, and a donation from any account but a pool,
 spends the holder's consent (``POST /ledger/consents`` with the holder key: a short-lived,
 single-use code), and a merchant partner
 credits only its own merchant accounts; pools are debited only by their administrators; a
@@ -29,14 +29,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ecobasin.carbon import ledger as core
 from ecobasin.carbon import rules as carbon_rules
-from ecobasin.carbon.ledger import Entry, Event, LedgerError, Rejection
+from ecobasin.carbon.ledger import Event, LedgerError, Rejection
 from ecobasin.carbon.rules import RuleError
+from ecobasin.errors import NotFound
+from ecobasin.services import ledger as ledger_service
 from ecobasin.settings import load_settings
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
@@ -79,28 +80,6 @@ def _problem(error: LedgerError | RuleError) -> ProblemError:
         type=f"urn:ecobasin:problem:ledger:{code}",
         title="Refused by the ledger 账本拒绝",
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-def _entry(entry: Entry) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in entry.as_row().items()}
 
 
 def ledger_store(store: StoreDep) -> Iterator[Store]:
@@ -182,8 +161,93 @@ EventPoster = Annotated[Principal, partner_action("ledger:events")]
 Redeemer = Annotated[Principal, partner_action("ledger:redeem")]
 
 
+# -- answers ----------------------------------------------------------------------------------
+class _Open(BaseModel):
+    """Answers whose rows carry the ledger's own columns (amounts as exact text)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class LedgerRules(BaseModel):
+    """A behaviour rule set (points valid [months], daily cap [points])."""
+
+    rule_set: str
+    version: str
+    valid_from: str = Field(description="ISO 8601 day.")
+    name_zh: str
+    name_en: str
+    status: str
+    points_valid_months: int
+    account_daily_cap_points: str | None
+    sha256: str
+    behaviours: list[dict[str, Any]]
+
+
+class LedgerRows(BaseModel):
+    """Rows of the ledger (methodologies, accounts, entries)."""
+
+    count: int
+    results: list[dict[str, Any]]
+
+
+class LedgerProjects(LedgerRows):
+    """Projects with their monitoring periods and issuance."""
+
+    unit: str = Field(description="Unit of the reductions: t CO2e.")
+
+
+class LedgerSummary(_Open):
+    """Totals: points [points] and grams [g CO2e] in circulation, tonnes [t CO2e] issued and
+    retired, the head ``<seq>:<hash>``."""
+
+    entries: int
+    head: str
+    accounts: int
+    by_kind: dict[str, dict[str, Any]]
+    points_in_circulation: str
+    grams_in_circulation: str
+    issued_t: str
+    retired_t: str
+
+
+class LedgerVerification(BaseModel):
+    """The chain check: ``ok`` false names the first bad entry."""
+
+    ok: bool
+    entries: int
+    head: str
+    bad_seq: int | None
+    reason: str | None
+
+
+class LedgerAccount(BaseModel):
+    """One account with its balance and its last entries."""
+
+    account: dict[str, Any]
+    entries: list[dict[str, Any]]
+
+
+class LedgerRecorded(_Open):
+    """What a batch of events did: entries credited, events refused with their reasons."""
+
+    credited: int
+    rejected: int
+    points: str
+    grams: str
+    reasons: dict[str, int]
+    entries: list[dict[str, Any]]
+    rejections: list[dict[str, Any]]
+
+
+class LedgerAppended(BaseModel):
+    """The entry written, or found when ``replayed`` (the same key was recorded before)."""
+
+    replayed: bool
+    entry: dict[str, Any]
+
+
 # -- public reads ------------------------------------------------------------------------------
-@router.get("/rules")
+@router.get("/rules", response_model=LedgerRules)
 def get_rules(
     rule_set: Annotated[str | None, Query(description="Rule set id.")] = None,
     version: Annotated[str | None, Query(description="Version (default: the latest).")] = None,
@@ -191,66 +255,27 @@ def get_rules(
     """A behaviour rule set: per behaviour the method, its numbers, points, daily cap, how the
     same behaviour from two sources is recognised, the evidence accepted and the sources."""
     try:
-        chosen = carbon_rules.rule_set(rule_set, version)
-    except RuleError as error:
+        chosen = ledger_service.rule_set(rule_set, version)
+    except NotFound as error:
         raise ProblemError.unknown("rule_set", str(error)) from None
-    behaviours = [
-        {
-            "behaviour": r.behaviour,
-            "name_zh": r.name_zh,
-            "name_en": r.name_en,
-            "method": r.method,
-            "unit": r.unit,
-            "numbers": {k: str(v) for k, v in r.params.items()},
-            "daily_cap_points": _plain(r.daily_cap_points),
-            "dedupe": r.dedupe,
-            "dedupe_window_minutes": r.dedupe_window_minutes,
-            "evidence": list(r.evidence),
-            "source": r.source,
-        }
-        for r in chosen.behaviours.values()
-    ]
-    return {
-        "rule_set": chosen.id,
-        "version": chosen.version,
-        "valid_from": chosen.valid_from.isoformat(),
-        "name_zh": chosen.name_zh,
-        "name_en": chosen.name_en,
-        "status": chosen.status,
-        "points_valid_months": chosen.valid_months,
-        "account_daily_cap_points": _plain(chosen.account_daily_cap_points),
-        "sha256": chosen.sha256,
-        "behaviours": behaviours,
-    }
+    return ledger_service.rules(chosen)
 
 
-@router.get("/methodologies")
+@router.get("/methodologies", response_model=LedgerRows)
 def get_methodologies() -> dict[str, Any]:
     """Project methodologies (ER = BE − PE − LE [t CO2e]) with their inputs and sources."""
-    rows = [
-        {
-            "methodology": m.id,
-            "name_zh": m.name_zh,
-            "name_en": m.name_en,
-            "kind": m.kind,
-            "inputs": list(m.inputs),
-            "grid_factor": m.grid_factor or None,
-            "source": m.source,
-        }
-        for m in carbon_rules.methodologies().values()
-    ]
+    rows = ledger_service.methodologies()
     return {"count": len(rows), "results": rows}
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=LedgerSummary)
 def get_summary(cursor: CursorDep) -> dict[str, Any]:
     """Totals: entries by kind, points and grams [g CO2e] in circulation, tonnes issued and
     retired, and the head ``<seq>:<hash>`` (publish it; ``ledger verify --expect-head``)."""
-    result: dict[str, Any] = _plain(store_ledger.summary(cursor))
-    return result
+    return ledger_service.summary(cursor)
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=LedgerVerification)
 def get_verify(
     cursor: CursorDep,
     expect_head: Annotated[
@@ -259,7 +284,7 @@ def get_verify(
 ) -> dict[str, Any]:
     """Recompute the hash chain; ``ok`` false names the first bad entry (``bad_seq``)."""
     try:
-        result = store_ledger.verify(cursor, expect_head)
+        result = ledger_service.verify(cursor, expect_head)
     except LedgerError as error:
         raise ProblemError.invalid("expect_head", str(error)) from None
     return {
@@ -271,41 +296,36 @@ def get_verify(
     }
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=LedgerProjects)
 def get_projects(cursor: CursorDep) -> dict[str, Any]:
     """Registered projects with their monitoring periods (BE, PE, LE, ER [t CO2e], verifier)
     and issuance."""
-    periods = _rows(store_ledger.monitoring(cursor))
-    rows = _rows(store_ledger.projects(cursor))
-    for row in rows:
-        row["periods"] = [p for p in periods if p["project_id"] == row["project_id"]]
+    rows = ledger_service.projects(cursor)
     return {"count": len(rows), "unit": "t CO2e", "results": rows}
 
 
 # -- restricted reads --------------------------------------------------------------------------
-@router.get("/accounts")
+@router.get("/accounts", response_model=LedgerRows)
 def get_accounts(
     _: RestrictedReader,
     cursor: CursorDep,
     kind: Annotated[str | None, Query(description="person, organisation, merchant …")] = None,
 ) -> dict[str, Any]:
     """Accounts with balances: points and grams [g CO2e] (restricted: personal data)."""
-    rows = _rows(store_ledger.accounts(cursor, kind))
+    rows = ledger_service.rows(ledger_service.accounts(cursor, kind))
     return {"count": len(rows), "results": rows}
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id}", response_model=LedgerAccount)
 def get_account(_: RestrictedReader, cursor: CursorDep, account_id: str) -> dict[str, Any]:
     """One account: balance and its last 100 entries."""
-    frame = store_ledger.accounts(cursor)
-    found = frame[frame["account_id"] == account_id]
-    if found.empty:
-        raise ProblemError(404, f"no ledger account {account_id!r}", title="Not found 未找到")
-    recent = store_ledger.entries(cursor, account_id).tail(100)
-    return {"account": _rows(found)[0], "entries": _rows(recent)}
+    try:
+        return ledger_service.account(cursor, account_id)
+    except NotFound as error:
+        raise ProblemError(404, str(error), title="Not found 未找到") from None
 
 
-@router.get("/entries")
+@router.get("/entries", response_model=LedgerRows)
 def get_entries(
     _: RestrictedReader,
     cursor: CursorDep,
@@ -315,7 +335,7 @@ def get_entries(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     """Entries in chain order with their hashes (audit export; page with ``after``)."""
-    rows = _rows(store_ledger.entries(cursor, account, kind, limit, after))
+    rows = ledger_service.rows(ledger_service.entries(cursor, account, kind, limit, after))
     return {"count": len(rows), "results": rows}
 
 
@@ -481,7 +501,9 @@ def _bad_quantities(events: list[Event]) -> list[Rejection]:
     ]
 
 
-@router.post("/events", responses=problem_responses(400, 401, 403, 422, 429))
+@router.post(
+    "/events", response_model=LedgerRecorded, responses=problem_responses(400, 401, 403, 422, 429)
+)
 def post_events(
     principal: EventPoster, store: LedgerStore, limits: LimitsDep, batch: EventBatch
 ) -> dict[str, Any]:
@@ -521,7 +543,7 @@ def post_events(
     accounts.audit(store.con, principal, "ledger.events", source, None, counts)
     return {
         **counts,
-        "entries": [_entry(e) for e in result.entries],
+        "entries": [ledger_service.entry(e) for e in result.entries],
         "rejections": [
             {"ref": r.event.ref, "event_id": r.event.event_id, "code": r.code, "reason": r.reason}
             for r in result.rejections
@@ -530,7 +552,7 @@ def post_events(
 
 
 def _answer(done: store_ledger.Appended) -> dict[str, Any]:
-    return {"replayed": done.replayed, "entry": _entry(done.entries[0])}
+    return {"replayed": done.replayed, "entry": ledger_service.entry(done.entries[0])}
 
 
 @router.post("/consents", status_code=201, responses=problem_responses(400, 403, 422))
@@ -563,7 +585,11 @@ def post_consent(
     )
 
 
-@router.post("/redeem", responses=problem_responses(400, 401, 403, 409, 422, 429))
+@router.post(
+    "/redeem",
+    response_model=LedgerAppended,
+    responses=problem_responses(400, 401, 403, 409, 422, 429),
+)
 def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict[str, Any]:
     """Spend points (admin, or a partner with scope ``ledger:redeem``) with the holder's
     consent code; a merchant partner credits only its own merchant accounts; a pool only by
@@ -586,7 +612,9 @@ def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict
     return _answer(done)
 
 
-@router.post("/donate", responses=problem_responses(400, 401, 403, 409, 422))
+@router.post(
+    "/donate", response_model=LedgerAppended, responses=problem_responses(400, 401, 403, 409, 422)
+)
 def post_donate(principal: AdminPrincipal, store: LedgerStore, body: DonateIn) -> dict[str, Any]:
     """Give points or grams to another account (admin): from a pool, by its administrators;
     from any other account, with its holder's consent code (403 without)."""

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Literal
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,7 +17,7 @@ from starlette.background import BackgroundTask
 
 from ecobasin import timebase
 from ecobasin.limits import Limits
-from ecobasin.store import queries
+from ecobasin.store import Cursor, queries
 from ecobasin.web.convert import CSV_COLUMNS, csv_header, csv_rows, observation_records
 from ecobasin.web.deps import CitiesDep, CursorDep, OffsetQuery, StoreDep, TimeRangeDep, page_link
 from ecobasin.web.models import ObservationPage
@@ -153,9 +152,7 @@ def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
-def _resolve_parameters(
-    cursor: duckdb.DuckDBPyConnection, values: list[str] | None
-) -> list[str] | None:
+def _resolve_parameters(cursor: Cursor, values: list[str] | None) -> list[str] | None:
     """Parameter ids as the registry spells them (``pm2.5`` → ``PM2.5``); 422 for unknown."""
     names = _split(values)
     if not names:
@@ -171,7 +168,7 @@ def _resolve_parameters(
     return list(dict.fromkeys(known[name.lower()] for name in names))
 
 
-def _resolve_sites(cursor: duckdb.DuckDBPyConnection, values: list[str] | None) -> list[str] | None:
+def _resolve_sites(cursor: Cursor, values: list[str] | None) -> list[str] | None:
     ids = list(dict.fromkeys(_split(values)))
     if not ids:
         return None

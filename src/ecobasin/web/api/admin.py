@@ -226,7 +226,7 @@ def create_token(body: TokenCreate, principal: CurrentPrincipal, cursor: CursorD
     in this answer."""
     _signed_in(principal)
     try:
-        accounts.refuse_token_minting(principal)  # sessions only (issue 13 item 8)
+        accounts.refuse_token_minting(principal)  # sessions only
     except accounts.AccountError as error:
         raise _problem(error) from None
     owner = body.user or principal.name

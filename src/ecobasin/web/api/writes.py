@@ -275,7 +275,7 @@ def write_observations(
     rows = body.rows
     cities = site_cities(store.con, sorted({row.site_id for row in rows}))
     _check_sites(principal, cities)
-    window = request.app.state.limits.window()  # issue 13: no 2099 or 1900 values
+    window = request.app.state.limits.window()  # the plausibility window: no 2099 or 1900 values
     validated = validate_observations(
         _candidates(rows), set(cities), catalog.parameters(), time_window=window
     )

@@ -1,4 +1,4 @@
-"""The forecast page ``/forecast`` (issue 6): per city the AQI forecast of day +1 … +7 with its
+"""The forecast page ``/forecast``: per city the AQI forecast of day +1 … +7 with its
 range, level and primary pollutant; the heavy-pollution warning in force as a banner; the
 forecaster's adjustments beside the model's values; the model's scores by lead.
 
@@ -22,7 +22,7 @@ from ecobasin import catalog
 from ecobasin.services import forecast as forecast_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
-from ecobasin.web.routers.pages import LANG_COOKIE, page_lang, templates
+from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal
 

@@ -22,7 +22,7 @@ from ecobasin.store import noise as noise_store
 from ecobasin.store import queries
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.models import Lang
-from ecobasin.web.routers.pages import LANG_COOKIE, page_lang, templates
+from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
 
 __all__ = ["router", "zone_classes"]
 
@@ -56,7 +56,7 @@ def zone_classes() -> list[dict[str, Any]]:
 
 
 # the overview map's noise legend (templates/_noise_legend.html) lists the classes without an
-# edit of the overview route (web/routers/pages.py belongs to another area)
+# edit of the overview route (web/pages/dashboard.py belongs to another area)
 templates.env.globals["noise_zone_classes"] = zone_classes
 
 

@@ -32,11 +32,11 @@ from ecobasin.store import Store, queries
 from ecobasin.store.air import INVALID_FLAGS
 from ecobasin.store.edits import site_cities
 from ecobasin.timebase import CST
+from ecobasin.web.api import editing, writes
+from ecobasin.web.api.writes import WriterStore
 from ecobasin.web.deps import RegionDep
+from ecobasin.web.pages.dashboard import page_lang, templates
 from ecobasin.web.problems import ProblemError
-from ecobasin.web.routers import editing, writes
-from ecobasin.web.routers.pages import page_lang, templates
-from ecobasin.web.routers.writes import WriterStore
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal, denial
 

@@ -7,15 +7,14 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import duckdb
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ecobasin.catalog import emission
 from ecobasin.services import alarms as alarm_service
+from ecobasin.store import Cursor, queries
 from ecobasin.store import alarms as store_alarms
-from ecobasin.store import queries
 from ecobasin.timebase import CST
 from ecobasin.web.deps import INT64_MAX, CitiesDep, CursorDep, TimeRangeDep, page_link
 from ecobasin.web.problems import ProblemError, problem_responses
@@ -98,7 +97,7 @@ def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
-def _known_sites(cursor: duckdb.DuckDBPyConnection, values: list[str] | None) -> list[str] | None:
+def _known_sites(cursor: Cursor, values: list[str] | None) -> list[str] | None:
     ids = list(dict.fromkeys(_split(values)))
     if not ids:
         return None
@@ -263,9 +262,7 @@ def list_limits(
     return LimitList(count=len(results), results=results)
 
 
-def _site_rules(
-    cursor: duckdb.DuckDBPyConnection, principal: CurrentPrincipal, site: str
-) -> pd.DataFrame:
+def _site_rules(cursor: Cursor, principal: CurrentPrincipal, site: str) -> pd.DataFrame:
     _known_sites(cursor, [site])
     sites = queries.sites(cursor, site_ids=[site])
     if sites["kind"].iloc[0] in RESTRICTED_KINDS:

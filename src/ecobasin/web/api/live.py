@@ -26,11 +26,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from ecobasin.services import live as live_service
+from ecobasin.web.api.alarms import Alarm
+from ecobasin.web.api.alarms import _alarm as alarm_of
 from ecobasin.web.deps import CitiesDep, CursorDep
+from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.routers.alarms import Alarm
-from ecobasin.web.routers.alarms import _alarm as alarm_of
-from ecobasin.web.routers.pages import templates
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader
 from ecobasin.web.security.policy import RESTRICTED_KINDS
 

@@ -24,11 +24,11 @@ from ecobasin.services import editing
 from ecobasin.store import Store
 from ecobasin.store.edits import site_cities
 from ecobasin.timebase import CST
+from ecobasin.web.api.admin import AuditItem
+from ecobasin.web.api.writes import WriterStore, _site
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.models import Site
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.routers.admin import AuditItem
-from ecobasin.web.routers.writes import WriterStore, _site
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import CurrentPrincipal, Writer, authorize
 from ecobasin.web.security.policy import Principal

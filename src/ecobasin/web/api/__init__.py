@@ -1,0 +1,54 @@
+"""One router per resource, assembled under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ecobasin.web.api import (
+    admin,
+    alarms,
+    aqi,
+    carbon,
+    cities,
+    consultation,
+    editing,
+    emergency,
+    forecast,
+    freshness,
+    health,
+    ledger,
+    live,
+    map,
+    noise,
+    observations,
+    parameters,
+    rankings,
+    sites,
+    water,
+    writes,
+)
+
+__all__ = ["API_PREFIX", "api_router"]
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+# air quality: /aqi, /map, /rankings. First: routes are matched in order, and the map
+# is the most requested answer (bench/api_bench.py); no other path overlaps them.
+for _module in (aqi, map, rankings):
+    api_router.include_router(_module.router)
+for _module in (health, cities, sites, parameters, observations):
+    api_router.include_router(_module.router)
+for _module in (admin, writes):  # rights: /me, /users, /tokens, writes
+    api_router.include_router(_module.router)
+api_router.include_router(alarms.router)  # alarms: /alarms, /limits
+api_router.include_router(water.router)  # surface water: /water/...
+api_router.include_router(carbon.router)  # carbon: /carbon/...
+api_router.include_router(forecast.router)  # forecasts: /forecasts, /warnings
+api_router.include_router(ledger.router)  # carbon-inclusive ledger: /ledger/...
+api_router.include_router(live.router)  # live enterprises, gateway status
+api_router.include_router(noise.router)  # environmental noise: /noise/...
+api_router.include_router(freshness.router)  # /freshness: the badge and the demo banner
+api_router.include_router(editing.router)  # editors' uploads, retirements, city audit log
+api_router.include_router(emergency.router)  # emergency control lists: /emergency/...
+api_router.include_router(consultation.router)  # joint forecast consultation
