@@ -14,7 +14,7 @@ from test_noise_store import _station
 
 from ecobasin import catalog
 from ecobasin.jobs.alarms import recompute_alarms
-from ecobasin.store import Store
+from ecobasin.store import Store, _sql
 
 NOW = datetime(2026, 7, 3, tzinfo=UTC)
 
@@ -36,9 +36,10 @@ def _hour(label: str, parameter: str, value: float) -> dict[str, object]:
 
 
 def _alarms(store: Store) -> list[dict[str, object]]:
-    frame = store.execute(
+    frame = _sql.frame(
+        store,
         "SELECT parameter, start_time, end_time, status, peak, limit_value, periods, evidence "
-        "FROM alarms WHERE kind = 'over_limit' ORDER BY parameter, start_time"
+        "FROM alarms WHERE kind = 'over_limit' ORDER BY parameter, start_time",
     )
     return list(frame.to_dict("records"))
 

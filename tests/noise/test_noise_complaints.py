@@ -15,7 +15,7 @@ from test_noise_store import REGIONAL, YEAR_2026, _hours, _station
 
 from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_products
-from ecobasin.store import Store, noise_complaints
+from ecobasin.store import Store, _sql, noise_complaints
 from ecobasin.store import noise as noise_store
 from ecobasin.web.app import create_app
 from ecobasin.web.security import accounts
@@ -88,9 +88,9 @@ def test_reimport_changes_nothing(folder: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes((folder / "noise.duckdb").read_bytes())
     with Store(copy) as store:
-        before = store.execute("SELECT * FROM noise_complaints ORDER BY complaint_id")
+        before = _sql.frame(store, "SELECT * FROM noise_complaints ORDER BY complaint_id")
         again = noise_complaints.import_complaints_csv(store, folder / "complaints.csv")
-        after = store.execute("SELECT * FROM noise_complaints ORDER BY complaint_id")
+        after = _sql.frame(store, "SELECT * FROM noise_complaints ORDER BY complaint_id")
     assert again.stored == 4
     pd.testing.assert_frame_equal(before.drop(columns="batch_id"), after.drop(columns="batch_id"))
 
