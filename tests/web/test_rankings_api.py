@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from ecobasin.cli import app as cli
+from ecobasin.jobs.air_quality import refresh_air_quality
 from ecobasin.services.air import assessment_table
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
@@ -215,3 +216,27 @@ def test_bad_requests_are_problems(
         assert "2024" in problem["detail"]
     else:
         assert [e["parameter"] for e in problem["errors"]] == [parameter]
+
+
+def test_a_city_too_short_of_valid_days_is_listed_without_a_rank(tmp_path: Path) -> None:
+    """One stored hour in a new year: the city is there, unranked (rank null), never a 500."""
+    db = build_air_store(tmp_path / "one_hour.duckdb")
+    with Store(db) as store:
+        site = store.sites(kinds=["air_station"], cities=[CHENGDU])["site_id"].iloc[0]
+        hour = pd.DataFrame(
+            {
+                "site_id": [site],
+                "parameter": ["PM2.5"],
+                "period": ["1h"],
+                "time": pd.to_datetime(["2026-12-05T10:00Z"]).astype("datetime64[us, UTC]"),
+                "value": [40.0],
+                "flag": [None],
+            }
+        )
+        store.write_observations(hour, store.begin_batch("test", "one hour of 2026"))
+        refresh_air_quality(store, pd.DataFrame({"site_id": [site], "day": [date(2026, 12, 5)]}))
+    with TestClient(create_app(db)) as client:
+        answer = client.get("/api/v1/rankings", params={"period": "2026", "by": "composite"})
+    assert answer.status_code == 200, answer.text
+    [item] = answer.json()["items"]
+    assert item["city_code"] == CHENGDU and item["rank"] is None and item["rank_change"] is None

@@ -384,7 +384,10 @@ class AqiDailyPage(BaseModel):
 class RankingItem(BaseModel):
     """A city's assessment for the period (the numbers of ``ecobasin evaluate``)."""
 
-    rank: int = Field(description="Rank by the requested measure; ties share the rank.")
+    rank: int | None = Field(
+        description="Rank by the requested measure; ties share the rank; null when the city "
+        "has too few valid days in the period to be assessed (HJ 663-2013 statistics)"
+    )
     city_code: int
     name: str
     name_zh: str
@@ -403,8 +406,12 @@ class RankingItem(BaseModel):
     no2: int | None = Field(description="NO2 period mean [µg/m³].")
     co_p95: float | None = Field(description="CO 24-h mean, 95th percentile [mg/m³].")
     compliant: bool | None = Field(description="Meets GB 3095 class 2 for the period.")
-    rank_index: int = Field(description="Rank by composite index (1 = cleanest).")
-    rank_good: int = Field(description="Rank by good-day ratio (1 = highest).")
+    rank_index: int | None = Field(
+        description="Rank by composite index (1 = cleanest; null: unranked)."
+    )
+    rank_good: int | None = Field(
+        description="Rank by good-day ratio (1 = highest; null: unranked)."
+    )
     composite_index_last_year: float | None = Field(
         default=None, description="Composite index of the same period a year before."
     )

@@ -126,6 +126,11 @@ def _rank(frame: pd.DataFrame, by: By) -> pd.Series:
     return values.rank(method="min", na_option="bottom")
 
 
+def _rank_or_none(value: Any) -> int | None:
+    """A rank, or None for a city with too few valid days to be ranked."""
+    return None if pd.isna(value) else int(value)
+
+
 def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any]]:
     """Rows of the assessment table as :class:`~ecobasin.web.models.RankingItem` dicts,
     ordered by their rank by ``by``."""
@@ -140,7 +145,7 @@ def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any
         percent = json_cell(row["good % 优良率"])
         items.append(
             {
-                "rank": int(row["_rank"]),
+                "rank": _rank_or_none(row["_rank"]),
                 "city_code": code,
                 "name": pick(lang, name_zh, name_en),
                 "name_zh": name_zh,
@@ -159,8 +164,8 @@ def ranking_items(frame: pd.DataFrame, by: By, lang: Lang) -> list[dict[str, Any
                 "no2": json_cell(row["NO2"]),
                 "co_p95": json_cell(row["CO P95"]),
                 "compliant": json_cell(row["compliant 达标"]),
-                "rank_index": int(row["rank index 指数排名"]),
-                "rank_good": int(row["rank good 优良率排名"]),
+                "rank_index": _rank_or_none(row["rank index 指数排名"]),
+                "rank_good": _rank_or_none(row["rank good 优良率排名"]),
             }
         )
     return items
@@ -210,7 +215,8 @@ def with_changes(items: list[dict[str, Any]], before: dict[int, dict[str, Any]])
         item["good_percent_change"] = _difference(item["good_percent"], prev["good_percent"], 1)
         item["valid_days_last_year"] = prev["valid_days"]
         item["rank_last_year"] = prev["rank"]
-        item["rank_change"] = prev["rank"] - item["rank"]
+        ranks = (prev["rank"], item["rank"])
+        item["rank_change"] = None if None in ranks else ranks[0] - ranks[1]
 
 
 def _ok(body: bytes, media_type: str = "application/json", **headers: str) -> Response:

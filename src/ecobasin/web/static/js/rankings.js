@@ -75,16 +75,24 @@ function render(body) {
   markReady("chart-rankings", { points: body.items.length }, bars);
 }
 
+// Each change of the form starts a load; an answer that arrives after a newer load began is
+// dropped, so two quick changes never end with the older answer on the page.
+let latestLoad = 0;
+
 async function load() {
+  const mine = ++latestLoad;
   const kind = new FormData(form).get("kind");
   document.getElementById("month-select").disabled = kind !== "month";
   document.getElementById("rankings-table").dataset.ready = "false";
   showStatus("rankings-status", msg("loading"));
   try {
-    render(await api("/rankings", { period: period(), by: new FormData(form).get("by") }));
+    const body = await api("/rankings", { period: period(), by: new FormData(form).get("by") });
+    if (mine !== latestLoad) return;
+    render(body);
     document.getElementById("rankings-table").dataset.ready = "true";
     showStatus("rankings-status", "");
   } catch (error) {
+    if (mine !== latestLoad) return;
     showStatus("rankings-status", `${msg("load_failed")}: ${error.message}`, true);
   }
 }
