@@ -1,15 +1,10 @@
-"""Every public noise conformance case passes through the registered handlers and the CLI."""
+"""Noise conformance kinds: registered, computed (not copied), bad cases as errors (the public
+cases run in tests/test_conformance_public.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from conformance_helpers import TESTDATA, case_params, check_case, load_cases, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
-CASES = TESTDATA / "noise" / "noise_cases_public.jsonl"
 NOISE_KINDS = (
     "leq",
     "percentile_levels",
@@ -22,20 +17,6 @@ NOISE_KINDS = (
     "compliance_rate",
     "boundary_noise",
 )
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("case", case_params(CASES))
-def test_public_case(case: dict[str, Any] | None) -> None:
-    if case is None:
-        load_cases(CASES)
-        return
-    check_case(case, "tolerance_dB")
-
-
-@pytest.mark.shared_data
-def test_cli_runs_the_public_file() -> None:
-    run_public_file(CASES)
 
 
 def test_noise_kinds_registered() -> None:

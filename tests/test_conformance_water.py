@@ -1,30 +1,11 @@
-"""Every public water conformance case passes through the registered handlers and the CLI."""
+"""Water conformance kinds: registered, computed (not copied), bad cases as errors (the public
+cases run in tests/test_conformance_public.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from conformance_helpers import TESTDATA, case_params, check_case, load_cases, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
-CASES = TESTDATA / "water" / "water_cases_public.jsonl"
 WATER_KINDS = ("section_class", "main_pollutants", "basin_share", "cwqi", "tli")
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("case", case_params(CASES))
-def test_public_case(case: dict[str, Any] | None) -> None:
-    if case is None:
-        load_cases(CASES)
-        return
-    check_case(case, "tolerance")
-
-
-@pytest.mark.shared_data
-def test_cli_runs_the_public_file() -> None:
-    run_public_file(CASES)
 
 
 def test_water_kinds_registered() -> None:

@@ -1,16 +1,10 @@
-"""Every public carbon conformance case passes through the registered handlers and the CLI
-(compared exactly unless the case states ``tolerance_t``)."""
+"""Carbon conformance kinds: registered, computed (not copied), bad cases as errors (the public
+cases, exact unless a case states ``tolerance_t``, run in tests/test_conformance_public.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from conformance_helpers import TESTDATA, case_params, check_case, load_cases, run_public_file
 from ecobasin.conformance import HANDLERS, run_case
 
-CASES = TESTDATA / "carbon" / "carbon_cases_public.jsonl"
 CARBON_KINDS = (
     "fuel_combustion",
     "electricity",
@@ -21,20 +15,6 @@ CARBON_KINDS = (
     "points",
     "project_reduction",
 )
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("case", case_params(CASES))
-def test_public_case(case: dict[str, Any] | None) -> None:
-    if case is None:
-        load_cases(CASES)
-        return
-    check_case(case, "tolerance_t")
-
-
-@pytest.mark.shared_data
-def test_cli_runs_the_public_file() -> None:
-    run_public_file(CASES)
 
 
 def test_carbon_kinds_registered() -> None:
