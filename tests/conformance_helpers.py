@@ -33,20 +33,22 @@ def case_params(path: Path) -> list[Any]:
     return [pytest.param(c, id=f"{i:02d}-{c['kind']}") for i, c in enumerate(load_cases(path))]
 
 
-def matches(got: Any, expected: Any, tol: float | None) -> bool:
-    """Equal, or within ``tol`` for numbers (recursively through dicts and lists)."""
+def matches(got: Any, expected: Any, tol: float | None, relative: bool = False) -> bool:
+    """Equal, or within ``tol`` for numbers (recursively through dicts and lists); a
+    ``relative`` tolerance is a share of the expected value."""
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(
-            k in got and matches(got[k], v, tol) for k, v in expected.items()
+            k in got and matches(got[k], v, tol, relative) for k, v in expected.items()
         )
     if isinstance(expected, list):
         return (
             isinstance(got, list)
             and len(got) == len(expected)
-            and all(matches(g, e, tol) for g, e in zip(got, expected, strict=True))
+            and all(matches(g, e, tol, relative) for g, e in zip(got, expected, strict=True))
         )
     if tol is not None and isinstance(expected, int | float) and not isinstance(expected, bool):
-        return isinstance(got, int | float) and abs(float(got) - float(expected)) <= tol
+        bound = tol * abs(float(expected)) if relative else tol
+        return isinstance(got, int | float) and abs(float(got) - float(expected)) <= bound
     return bool(got == expected)
 
 
@@ -59,9 +61,17 @@ def check_case(case: dict[str, Any], tolerance_key: str) -> None:
     expect = dict(case["expect"])
     tolerance = expect.pop(tolerance_key, None)
     tol = None if tolerance is None else float(tolerance)
+    # the river-incident cases name their tolerance by kind: tol_rel (a share), tol_abs_* (units)
+    relative = expect.pop("tol_rel", None)
+    absolute = next((expect.pop(k) for k in list(expect) if k.startswith("tol_abs")), None)
+    if relative is not None:
+        tol = float(relative)
+    elif absolute is not None:
+        tol = float(absolute)
     for key, expected in expect.items():
         assert key in out, f"missing key {key!r} in {out}"
-        assert matches(out[key], expected, tol), (key, out[key], expected, case.get("note"))
+        ok = matches(out[key], expected, tol, relative is not None)
+        assert ok, (key, out[key], expected, case.get("note"))
 
 
 def run_public_file(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Every public conformance case of the water, carbon, noise and emergency-list kinds passes,
+"""Every public conformance case of the water, carbon, noise, emergency-list and river-incident kinds passes,
 through the registered handlers and through ``ecobasin conformance FILE`` (the air cases have
 their own rounding checks in ``test_conformance_air.py``)."""
 
@@ -17,6 +17,7 @@ PUBLIC = {
     TESTDATA / "carbon" / "carbon_cases_public.jsonl": "tolerance_t",
     TESTDATA / "noise" / "noise_cases_public.jsonl": "tolerance_dB",
     TESTDATA / "emergency" / "emergency_cases_public.jsonl": "tolerance",
+    TESTDATA / "incidents" / "incident_cases_public.jsonl": "tolerance",  # cases use tol_rel / tol_abs_h
 }
 
 
