@@ -42,7 +42,10 @@ __all__ = [
 ]
 
 NODE_KINDS = ("source", "junction", "outlet", "site", "intake", "boundary", "spill")
-NODE_COLUMNS = ("node_id", "kind", "name_zh", "name_en", "river", "city", "lon", "lat")
+NODE_COLUMNS = (
+    "node_id", "kind", "name_zh", "name_en", "river", "city", "lon", "lat", "intake_level",
+    "population",
+)  # fmt: skip
 REACH_COLUMNS = ("reach_id", "from_node", "to_node", "river", "length_km")
 #: hydraulic columns a reach may carry (any that give a velocity are enough)
 HYDRAULIC_COLUMNS = (
@@ -303,6 +306,7 @@ def plume_forecast(
         row: dict[str, Any] = {
             "node_id": lower, "kind": node.get("kind"), "name_zh": node.get("name_zh"),
             "name_en": node.get("name_en"), "city": node.get("city"), "river": reach["river"],
+            "intake_level": node.get("intake_level"),
             "distance_km": distance / 1000.0, "analytic_ok": trusted,
         }  # fmt: skip
         for end in ("low", "high"):
