@@ -17,7 +17,9 @@ PUBLIC = {
     TESTDATA / "carbon" / "carbon_cases_public.jsonl": "tolerance_t",
     TESTDATA / "noise" / "noise_cases_public.jsonl": "tolerance_dB",
     TESTDATA / "emergency" / "emergency_cases_public.jsonl": "tolerance",
-    TESTDATA / "incidents" / "incident_cases_public.jsonl": "tolerance",  # cases use tol_rel / tol_abs_h
+    TESTDATA
+    / "incidents"
+    / "incident_cases_public.jsonl": "tolerance",  # cases use tol_rel / tol_abs_h
 }
 
 

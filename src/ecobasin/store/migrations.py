@@ -1062,4 +1062,134 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        19,
+        "river incidents (issue 22): river network, incidents, forecasts, notices, monitoring, materials",
+        """
+        -- The river network (brief incidents.md §3): nodes and reaches per network name; a new
+        -- import replaces a network whole. Hydraulics as given (velocity, or Q with the section).
+        CREATE TABLE river_nodes (
+            network      VARCHAR NOT NULL,
+            node_id      VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,
+            name_zh      VARCHAR, name_en VARCHAR, river VARCHAR,
+            city_code    VARCHAR,                  -- GB/T 2260, also outside the region
+            lon DOUBLE, lat DOUBLE,
+            intake_level VARCHAR,                  -- township / county_city / prefecture_city
+            population   BIGINT,
+            PRIMARY KEY (network, node_id)
+        );
+        CREATE TABLE river_reaches (
+            network   VARCHAR NOT NULL,
+            reach_id  VARCHAR NOT NULL,
+            from_node VARCHAR NOT NULL, to_node VARCHAR NOT NULL, river VARCHAR,
+            length_km DOUBLE NOT NULL,
+            u_m_s DOUBLE, Q_m3_s DOUBLE, A_m2 DOUBLE, width_m DOUBLE, depth_m DOUBLE,
+            slope DOUBLE, manning_n DOUBLE, D_m2_s DOUBLE,
+            analytic_ok BOOLEAN NOT NULL DEFAULT TRUE,
+            PRIMARY KEY (network, reach_id)
+        );
+        -- Rows refused by a network import, each with its reason (never dropped silently).
+        CREATE TABLE river_rejects (
+            network VARCHAR NOT NULL, imported_at TIMESTAMPTZ NOT NULL,
+            tbl VARCHAR NOT NULL, row_id VARCHAR, reason VARCHAR NOT NULL
+        );
+        -- An incident: where, what, when (occurrence, discovery, preliminary determination:
+        -- the reporting clock starts at the last), its grade with the rule and the row that decided.
+        CREATE TABLE incidents (
+            incident_id    VARCHAR PRIMARY KEY,
+            title          VARCHAR NOT NULL,
+            network        VARCHAR NOT NULL,
+            node_id        VARCHAR NOT NULL,
+            city_code      VARCHAR NOT NULL,
+            substance      VARCHAR NOT NULL,
+            threshold_mg_L DOUBLE NOT NULL,
+            release        JSON NOT NULL,
+            facts          JSON NOT NULL,
+            occurred_at    TIMESTAMPTZ NOT NULL,
+            discovered_at  TIMESTAMPTZ NOT NULL,
+            determined_at  TIMESTAMPTZ NOT NULL,
+            grade          VARCHAR NOT NULL,
+            grade_rule     VARCHAR NOT NULL,
+            grade_triggers JSON NOT NULL,
+            status         VARCHAR NOT NULL CHECK (status IN ('open', 'monitoring', 'closed')),
+            drill          BOOLEAN NOT NULL DEFAULT FALSE,
+            created_by     VARCHAR NOT NULL,
+            created_at     TIMESTAMPTZ NOT NULL
+        );
+        -- Every forecast run of an incident (the first, and each refit), never overwritten.
+        CREATE TABLE incident_forecasts (
+            incident_id VARCHAR NOT NULL,
+            run         INTEGER NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            params      JSON NOT NULL,            -- release, factors of a refit, the band
+            result      JSON NOT NULL,            -- the per-node table
+            PRIMARY KEY (incident_id, run)
+        );
+        -- Notices with their deadline and rule; sending, acknowledging and escalating are
+        -- recorded by the server clock; the content is kept as sent.
+        CREATE SEQUENCE incident_notice_ids START 1;
+        CREATE TABLE incident_notices (
+            notice_id    INTEGER PRIMARY KEY DEFAULT nextval('incident_notice_ids'),
+            incident_id  VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,        -- initial, cross_boundary, followup
+            to_org       VARCHAR NOT NULL,
+            to_city      VARCHAR,
+            external     BOOLEAN NOT NULL,
+            deadline     TIMESTAMPTZ NOT NULL,
+            rule         VARCHAR NOT NULL,
+            reason       VARCHAR NOT NULL,
+            content      VARCHAR NOT NULL,
+            sent_at      TIMESTAMPTZ,
+            channels     VARCHAR,                 -- in-app, e-mail
+            acked_at     TIMESTAMPTZ,
+            acked_by     VARCHAR,
+            escalated_at TIMESTAMPTZ,
+            escalated_to VARCHAR
+        );
+        -- The incident's timeline and audit (append-only): who did what, when.
+        CREATE TABLE incident_events (
+            incident_id VARCHAR NOT NULL,
+            event_at    TIMESTAMPTZ NOT NULL,
+            actor       VARCHAR NOT NULL,
+            event       VARCHAR NOT NULL,
+            details     JSON
+        );
+        -- The joint monitoring plan (HJ 589-2021 practice): points, windows, approvals by the
+        -- cities involved, and the results entered or imported.
+        CREATE TABLE incident_monitoring_points (
+            incident_id VARCHAR NOT NULL, version INTEGER NOT NULL, node_id VARCHAR NOT NULL,
+            role VARCHAR NOT NULL, responsible_city VARCHAR NOT NULL,
+            window_from_h DOUBLE, window_to_h DOUBLE, frequency VARCHAR NOT NULL,
+            PRIMARY KEY (incident_id, version, node_id)
+        );
+        CREATE TABLE incident_plan_approvals (
+            incident_id VARCHAR NOT NULL, version INTEGER NOT NULL, city_code VARCHAR NOT NULL,
+            approved_by VARCHAR NOT NULL, approved_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (incident_id, version, city_code)
+        );
+        CREATE TABLE incident_samples (
+            incident_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL,
+            sampled_at  TIMESTAMPTZ NOT NULL, value_mg_L DOUBLE NOT NULL,
+            method      VARCHAR NOT NULL,         -- auto, field, lab
+            city_code   VARCHAR NOT NULL, reported_by VARCHAR NOT NULL,
+            reported_at TIMESTAMPTZ NOT NULL
+        );
+        -- Emergency materials: stock per depot and item, requests and dispatch between cities.
+        CREATE TABLE material_stocks (
+            depot_id VARCHAR NOT NULL, city_code VARCHAR NOT NULL, depot_name VARCHAR NOT NULL,
+            item VARCHAR NOT NULL, quantity DOUBLE NOT NULL, unit VARCHAR NOT NULL,
+            expires_on DATE, updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (depot_id, item)
+        );
+        CREATE SEQUENCE material_request_ids START 1;
+        CREATE TABLE material_requests (
+            request_id INTEGER PRIMARY KEY DEFAULT nextval('material_request_ids'),
+            incident_id VARCHAR NOT NULL, from_city VARCHAR NOT NULL, to_city VARCHAR NOT NULL,
+            item VARCHAR NOT NULL, quantity DOUBLE NOT NULL, unit VARCHAR NOT NULL,
+            requested_at TIMESTAMPTZ NOT NULL, requested_by VARCHAR NOT NULL,
+            dispatched_at TIMESTAMPTZ, dispatched_by VARCHAR
+        );
+        """,
+    ),
 ]

@@ -1,0 +1,474 @@
+"""Sudden water-pollution incidents on shared rivers: what the CLI and the API both do.
+
+Brief ``../shared/reference/incidents.md``. Opening an incident runs the whole first hour of
+the joint response at once: the plume forecast on the stored river network (the dispersion
+band), the preliminary grade from the rule set in force with the forecast's impact, the notices
+owed (first report and cross-boundary notices with their deadlines), sent in-app at once, and
+the joint monitoring plan. Later steps: acknowledgements, escalation of overdue notices, plan
+approvals, results entered or imported, the refit of velocity and dispersion once two stations
+have seen the plume (a new forecast run), materials, and the score of a drill.
+
+The clock is an argument (``now``); the computations are :mod:`ecobasin.rivers` and
+:mod:`ecobasin.workflow.incidents`.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from ecobasin.catalog import incidents as rules
+from ecobasin.errors import Conflict, InputError, NotFound
+from ecobasin.rivers.network import (
+    Network,
+    Release,
+    build_network,
+    check_network,
+    downstream_path,
+    plume_forecast,
+)
+from ecobasin.rivers.refit import refit_passage, scaled_network
+from ecobasin.store import Connection
+from ecobasin.store import incidents as db
+from ecobasin.store.database import Store
+from ecobasin.workflow import incidents as wf
+
+__all__ = [
+    "acknowledge",
+    "add_results",
+    "approve_plan",
+    "dispatch_material",
+    "escalate_overdue",
+    "graph_of",
+    "import_network",
+    "incident_view",
+    "open_incident",
+    "refit",
+    "request_material",
+    "score",
+]
+
+#: results more than this far in the future of the server clock are implausible
+_FUTURE_SLACK = timedelta(minutes=10)
+
+
+def read_network_files(nodes_csv: Path, reaches_csv: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The node and reach tables of the documented CSV layout (docs/incidents.md; ``#`` lines
+    are comments)."""
+    nodes = pd.read_csv(nodes_csv, comment="#", dtype={"city": str, "node_id": str})
+    reaches = pd.read_csv(reaches_csv, comment="#", dtype={"reach_id": str})
+    return nodes, reaches
+
+
+def import_network(
+    store: Store, network: str, nodes: pd.DataFrame, reaches: pd.DataFrame, now: datetime
+) -> dict[str, Any]:
+    """Build, check and store a network; refused rows are kept aside with their reasons. A
+    network that breaks an invariant (a cycle, two outlets in a basin, a site that does not
+    reach its outlet) is refused whole."""
+    net: Network = build_network(nodes, reaches)
+    problems = check_network(net.graph)
+    if problems:
+        raise InputError(f"network {network!r} is not sound: " + "; ".join(problems))
+    kept_nodes = nodes[nodes["node_id"].astype(str).isin(list(net.graph.nodes))]
+    kept_ids = {d["reach_id"] for _, _, d in net.graph.edges(data=True)}
+    kept_reaches = reaches[reaches["reach_id"].astype(str).isin(kept_ids)]
+    db.save_network(store, network, kept_nodes, kept_reaches, net.rejected, now)
+    return {
+        "network": network,
+        "nodes": net.graph.number_of_nodes(),
+        "reaches": net.graph.number_of_edges(),
+        "rejected": net.rejected.to_dict("records"),
+    }
+
+
+def graph_of(where: Connection, network: str) -> nx.DiGraph:
+    """The stored network as a graph."""
+    nodes, reaches = db.network_tables(where, network)
+    if nodes.empty:
+        raise NotFound(f"no river network {network!r}")
+    return build_network(nodes, reaches).graph
+
+
+def _release(raw: Mapping[str, Any]) -> Release:
+    unknown = set(raw) - {"mode", "mass_kg", "rate_kg_h", "duration_h", "decay_per_day"}
+    if unknown:
+        raise InputError(f"release: unknown fields {sorted(unknown)}")
+    try:
+        amounts = {k: float(v) for k, v in raw.items() if k != "mode" and v is not None}
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"release: {exc}") from exc
+    return Release(
+        str(raw.get("mode")),
+        amounts.get("mass_kg", 0.0),
+        amounts.get("rate_kg_h", 0.0),
+        amounts.get("duration_h", 0.0),
+        amounts.get("decay_per_day", 0.0),
+    )
+
+
+def _upstream(graph: nx.DiGraph, node: str) -> str | None:
+    above = list(graph.predecessors(node))
+    return above[0] if len(above) == 1 else None
+
+
+def _notice_text(notice: wf.Notice, title: str, grade: str, spill_city: str) -> str:
+    if notice.kind == "cross_boundary":
+        front = notice.details.get("front_h")
+        when = f"约 {front:.1f} 小时后到达 / front in about {front:.1f} h" if front else ""
+        return (
+            f"【跨界通报 Cross-boundary notice】{title}（{spill_city}，{grade}级 grade {grade}）"
+            f"可能影响贵市 may affect your city: {when}；请确认收到 please acknowledge."
+        )
+    return f"【初报 Initial report】{title}：初判 {grade} 级 preliminary grade {grade}."
+
+
+def open_incident(
+    store: Store,
+    *,
+    title: str,
+    network: str,
+    node_id: str,
+    city: str,
+    substance: str,
+    release: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    occurred_at: datetime,
+    discovered_at: datetime,
+    determined_at: datetime,
+    actor: str,
+    region_cities: Sequence[str],
+    now: datetime,
+    threshold_mg_L: float | None = None,
+    drill: bool = False,
+) -> str:
+    """Open an incident with its forecast, grade, notices (sent in-app at once) and monitoring
+    plan; returns its id."""
+    _check_times(occurred_at, discovered_at, determined_at, now)
+    graph = graph_of(store, network)
+    if node_id not in graph:
+        raise InputError(f"node {node_id!r} is not on network {network!r}")
+    spill = _release(release)
+    threshold = threshold_mg_L if threshold_mg_L is not None else rules.threshold_mg_L(substance)
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise InputError(f"threshold {threshold!r} mg/L must be positive")
+    forecast = plume_forecast(graph, node_id, spill, threshold)
+    windows = plume_forecast(graph, node_id, spill, 0.1 * threshold)
+    day = determined_at.date()
+    grading = rules.ruleset_in_force("grading", day)
+    grade, applied = wf.grade_with_forecast(facts, city, forecast, threshold, grading["body"])
+    notices = wf.notices_for(
+        city, determined_at, grade.grade, forecast, threshold,
+        rules.ruleset_in_force("reporting", day), rules.ruleset_in_force("cross_boundary_notice", day),
+        region_cities,
+    )  # fmt: skip
+    points = wf.monitoring_points(
+        forecast, windows, node_id, _upstream(graph, node_id), city, threshold
+    )
+    incident_id = f"INC-{determined_at:%Y%m%d}-{secrets.token_hex(3)}"
+    with store.transaction():
+        db.save_incident(store, {
+            "incident_id": incident_id, "title": title, "network": network, "node_id": node_id,
+            "city_code": city, "substance": substance, "threshold_mg_L": threshold,
+            "release": asdict(spill), "facts": applied, "occurred_at": occurred_at,
+            "discovered_at": discovered_at, "determined_at": determined_at,
+            "grade": grade.grade, "grade_rule": grade.rule, "grade_triggers": list(grade.triggered),
+            "status": "monitoring", "drill": drill, "created_by": actor, "created_at": now,
+        })  # fmt: skip
+        db.add_forecast(
+            store, incident_id, {"release": asdict(spill), "factors": None}, forecast, now
+        )
+        ids = db.add_notices(store, incident_id, [
+            {**asdict(n), "content": _notice_text(n, title, grade.grade, city)} for n in notices
+        ])  # fmt: skip
+        db.mark_sent(store, ids, now, "in-app")
+        db.save_plan(store, incident_id, points)
+        db.add_event(store, incident_id, now, actor, "opened", {
+            "grade": grade.grade, "triggered": list(grade.triggered), "rule": grade.rule,
+            "notices": len(ids), "monitoring_points": len(points),
+        })  # fmt: skip
+    return incident_id
+
+
+def _check_times(
+    occurred: datetime, discovered: datetime, determined: datetime, now: datetime
+) -> None:
+    for name, value in (
+        ("occurred_at", occurred),
+        ("discovered_at", discovered),
+        ("determined_at", determined),
+    ):
+        if value.tzinfo is None:
+            raise InputError(f"{name} {value.isoformat()} has no UTC offset")
+        if value > now + _FUTURE_SLACK:
+            raise InputError(f"{name} {value.isoformat()} is in the future")
+    if not occurred <= discovered <= determined:
+        raise InputError("times must run occurred_at ≤ discovered_at ≤ determined_at")
+
+
+def _incident_or_404(where: Connection, incident_id: str) -> dict[str, Any]:
+    found = db.incident(where, incident_id)
+    if found is None:
+        raise NotFound(f"no incident {incident_id!r}")
+    return found
+
+
+def involved_cities(where: Connection, incident_id: str) -> list[str]:
+    """The source city and every city a notice went to (who may read and act on the incident)."""
+    found = _incident_or_404(where, incident_id)
+    to = [str(c) for c in db.notices(where, incident_id)["to_city"].dropna()]
+    return list(dict.fromkeys([str(found["city_code"]), *to]))
+
+
+def acknowledge(
+    store: Store, incident_id: str, notice_id: int, city: str | None, by: str, now: datetime
+) -> None:
+    """The receiving city acknowledges its notice (``city`` None: a province user for any)."""
+    table = db.notices(store, incident_id)
+    row = table[table["notice_id"] == notice_id]
+    if row.empty:
+        raise NotFound(f"no notice {notice_id} in incident {incident_id}")
+    if city is not None and str(row.iloc[0]["to_city"]) != city:
+        raise Conflict(f"notice {notice_id} is addressed to {row.iloc[0]['to_city']}, not {city}")
+    with store.transaction():
+        if not db.ack_notice(store, notice_id, by, now):
+            raise Conflict(f"notice {notice_id} is already acknowledged")
+        db.add_event(store, incident_id, now, by, "acknowledged", {"notice_id": notice_id})
+
+
+def escalate_overdue(store: Store, now: datetime) -> list[int]:
+    """Escalate every sent cross-boundary notice not acknowledged in time (all open incidents)
+    to the provincial office; returns the notice ids escalated."""
+    rule = rules.ruleset_in_force("cross_boundary_notice", now.date())
+    escalated: list[int] = []
+    for incident_id in db.incidents(store).query("status != 'closed'")["incident_id"]:
+        table = db.notices(store, incident_id)
+        table = table[table["kind"] == "cross_boundary"].rename(
+            columns={"notice_id": "notification_id"}
+        )
+        due = wf.escalations(table, now, rule)
+        if due:
+            with store.transaction():
+                db.escalate_notices(store, due, str(rule["body"]["escalate_to"]), now)
+                db.add_event(store, incident_id, now, "system", "escalated", {"notice_ids": due})
+            escalated += due
+    return escalated
+
+
+def approve_plan(
+    store: Store, incident_id: str, city: str, by: str, now: datetime
+) -> dict[str, Any]:
+    """A city involved approves the latest monitoring plan; the plan is joint once every city
+    responsible for a point has approved."""
+    version, points, _ = db.plan(store, incident_id)
+    if version == 0:
+        raise NotFound(f"incident {incident_id} has no monitoring plan")
+    parties = sorted(set(points["responsible_city"].astype(str)))
+    if city not in parties:
+        raise Conflict(f"city {city} has no point in plan v{version} (parties {parties})")
+    with store.transaction():
+        db.approve_plan(store, incident_id, version, city, by, now)
+        db.add_event(
+            store, incident_id, now, by, "plan approved", {"version": version, "city": city}
+        )
+    _, _, approvals = db.plan(store, incident_id)
+    approved = sorted(set(approvals["city_code"].astype(str)))
+    return {
+        "version": version,
+        "parties": parties,
+        "approved": approved,
+        "joint": approved == parties,
+    }
+
+
+def add_results(
+    store: Store, incident_id: str, results: pd.DataFrame, city: str | None, by: str, now: datetime
+) -> dict[str, Any]:
+    """Store monitoring results (node_id, sampled_at, value_mg_L, method); a row on a node
+    outside the incident's path, in another city's reach (unless ``city`` is None), before the
+    release, in the future, or with an impossible value is refused with its reason."""
+    found = _incident_or_404(store, incident_id)
+    graph = graph_of(store, str(found["network"]))
+    path = set(downstream_path(graph, str(found["node_id"])))
+    occurred = pd.Timestamp(found["occurred_at"])
+    accepted, rejected = [], []
+    for i, record in enumerate(results.to_dict("records")):
+        row = {str(k): v for k, v in record.items()}
+        reason = _result_problem(row, graph, path, city, occurred, now)
+        if reason:
+            rejected.append({"row": i + 1, "node_id": row.get("node_id"), "reason": reason})
+        else:
+            node = str(row["node_id"])
+            accepted.append({
+                "node_id": node, "sampled_at": pd.Timestamp(row["sampled_at"]).to_pydatetime(),
+                "value_mg_L": float(row["value_mg_L"]), "method": str(row.get("method") or "auto"),
+                "city_code": str(graph.nodes[node].get("city")), "reported_by": by, "reported_at": now,
+            })  # fmt: skip
+    with store.transaction():
+        if accepted:
+            db.add_samples(store, incident_id, pd.DataFrame(accepted))
+        db.add_event(
+            store,
+            incident_id,
+            now,
+            by,
+            "results",
+            {"accepted": len(accepted), "rejected": rejected},
+        )
+    return {"accepted": len(accepted), "rejected": rejected}
+
+
+def _result_problem(
+    row: Mapping[str, Any],
+    graph: nx.DiGraph,
+    path: set[str],
+    city: str | None,
+    occurred: pd.Timestamp,
+    now: datetime,
+) -> str | None:
+    node = str(row.get("node_id"))
+    if node not in path:
+        return f"node {node} is not on the incident's path"
+    if city is not None and str(graph.nodes[node].get("city")) != city:
+        return f"node {node} is in city {graph.nodes[node].get('city')}, not {city}"
+    try:
+        at = pd.Timestamp(row["sampled_at"])
+        value = float(row["value_mg_L"])
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"unreadable row: {exc}"
+    if at.tzinfo is None:
+        return f"sampled_at {at} has no UTC offset"
+    if at < occurred or at > pd.Timestamp(now + _FUTURE_SLACK):
+        return f"sampled_at {at.isoformat()} is before the release or in the future"
+    if not (math.isfinite(value) and 0 <= value < 1e5):
+        return f"value {value} mg/L is impossible"
+    if str(row.get("method") or "auto") not in ("auto", "field", "lab"):
+        return f"method {row.get('method')!r} is not auto/field/lab"
+    return None
+
+
+def refit(store: Store, incident_id: str, actor: str, now: datetime) -> dict[str, Any]:
+    """Refit velocity, dispersion and mass to the results of two or more stations and store the
+    updated forecast as a new run."""
+    found = _incident_or_404(store, incident_id)
+    graph = graph_of(store, str(found["network"]))
+    results = db.samples(store, incident_id)
+    spill_node = str(found["node_id"])
+    results = results[results["node_id"] != spill_node]
+    if results["node_id"].nunique() < 2:
+        raise Conflict("the refit needs the plume seen at two stations below the spill")
+    occurred = pd.Timestamp(found["occurred_at"])
+    observed = pd.DataFrame({
+        "node_id": results["node_id"],
+        "time_h": (pd.to_datetime(results["sampled_at"], utc=True) - occurred).dt.total_seconds() / 3600.0,
+        "C_mg_L": results["value_mg_L"],
+    })  # fmt: skip
+    release = _release(found["release"])
+    fit = refit_passage(graph, spill_node, release, observed)
+    scaled = scaled_network(graph, fit.velocity_factor, fit.dispersion_factor)
+    mass = release.mass_kg * fit.mass_factor if release.mode == "instantaneous" else release.mass_kg
+    rate = (
+        release.rate_kg_h * fit.mass_factor
+        if release.mode != "instantaneous"
+        else release.rate_kg_h
+    )
+    fitted = Release(release.mode, mass, rate, release.duration_h, release.decay_per_day)
+    table = plume_forecast(scaled, spill_node, fitted, float(found["threshold_mg_L"]))
+    factors = asdict(fit)
+    with store.transaction():
+        run = db.add_forecast(
+            store, incident_id, {"release": asdict(fitted), "factors": factors}, table, now
+        )
+        db.add_event(store, incident_id, now, actor, "refit", {"run": run, **factors})
+    return {"run": run, **factors}
+
+
+def incident_view(where: Connection, incident_id: str) -> dict[str, Any]:
+    """Everything the incident page and the API show: the record, every forecast run (the latest
+    last), notices, the plan with approvals, results, materials and the timeline."""
+    found = _incident_or_404(where, incident_id)
+    version, points, approvals = db.plan(where, incident_id)
+    return {
+        "incident": found,
+        "forecasts": db.forecasts(where, incident_id),
+        "notices": db.notices(where, incident_id),
+        "plan_version": version,
+        "plan": points,
+        "approvals": approvals,
+        "samples": db.samples(where, incident_id),
+        "materials": db.material_requests(where, incident_id),
+        "events": db.events(where, incident_id),
+    }
+
+
+def request_material(
+    store: Store,
+    incident_id: str,
+    from_city: str,
+    to_city: str,
+    item: str,
+    quantity: float,
+    unit: str,
+    by: str,
+    now: datetime,
+) -> int:
+    """A city asks another for materials during an incident."""
+    _incident_or_404(store, incident_id)
+    if not (math.isfinite(quantity) and quantity > 0):
+        raise InputError(f"quantity {quantity} must be positive")
+    with store.transaction():
+        request_id = db.request_material(store, {
+            "incident_id": incident_id, "from_city": from_city, "to_city": to_city, "item": item,
+            "quantity": quantity, "unit": unit, "requested_at": now, "requested_by": by,
+        })  # fmt: skip
+        db.add_event(
+            store,
+            incident_id,
+            now,
+            by,
+            "materials requested",
+            {"request_id": request_id, "item": item},
+        )
+    return request_id
+
+
+def dispatch_material(
+    store: Store, incident_id: str, request_id: int, by: str, now: datetime
+) -> None:
+    """The asked city dispatches (its stock decreases)."""
+    if not db.dispatch_material(store, request_id, by, now):
+        raise Conflict(f"request {request_id} is unknown, already dispatched or short of stock")
+    with store.transaction():
+        db.add_event(
+            store, incident_id, now, by, "materials dispatched", {"request_id": request_id}
+        )
+
+
+def score(where: Connection, incident_id: str) -> dict[str, Any]:
+    """The score of an incident or drill: notice delays and, per station with results, the
+    error of the first forecast's peak time against the observed peak [h]."""
+    found = _incident_or_404(where, incident_id)
+    runs = db.forecasts(where, incident_id)
+    first = runs[0]["table"].set_index("node_id") if runs else pd.DataFrame()
+    results = db.samples(where, incident_id)
+    occurred = pd.Timestamp(found["occurred_at"])
+    arrivals = []
+    forecast_peaks = {str(k): float(v) for k, v in first.get("t_peak_h_low", pd.Series()).items()}
+    for node, rows in results.groupby("node_id"):
+        if str(node) in forecast_peaks:
+            values = rows["value_mg_L"].to_numpy()
+            peak_at = pd.to_datetime(rows["sampled_at"], utc=True).iloc[int(values.argmax())]
+            arrivals.append({
+                "node_id": str(node), "forecast_h": forecast_peaks[str(node)],
+                "observed_h": (peak_at - occurred).total_seconds() / 3600.0,
+            })  # fmt: skip
+    frame = pd.DataFrame(arrivals, columns=["node_id", "forecast_h", "observed_h"])
+    return wf.score_drill(db.notices(where, incident_id), frame)

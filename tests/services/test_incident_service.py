@@ -1,0 +1,188 @@
+"""The river-incident service on a real DuckDB file, the whole response of one spill: the demo
+network imported, a benzene spill on the Tuojiang in Chengdu above the Ziyang boundary opened
+(grade and affected intakes from the rules and the forecast, notices with deadlines to the
+downstream cities), one city acknowledging late and escalated, the joint plan approved, two
+stations seeing a plume generated from the model with other hydraulics and noise, the refit
+bringing the next intake's forecast arrival within 10 % of the truth, and the drill score."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecobasin.errors import Conflict, InputError
+from ecobasin.rivers.network import Release, passage_to, release_curve_mg_L
+from ecobasin.rivers.refit import scaled_network
+from ecobasin.services import incidents as service
+from ecobasin.store import incidents as db
+from ecobasin.store.database import Store
+
+UTC = UTC
+T0 = datetime(2026, 7, 14, 14, 40, tzinfo=UTC)  # 22:40 CST
+REGION = ["510100", "510600", "510700", "510900", "511100", "511400", "511800", "512000"]
+DATA = resources.files("ecobasin.demo") / "data"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store(tmp_path / "store.duckdb")
+    nodes, reaches = service.read_network_files(
+        Path(str(DATA / "river_nodes.csv")), Path(str(DATA / "river_reaches.csv"))
+    )
+    summary = service.import_network(opened, "demo", nodes, reaches, T0)
+    assert summary["rejected"] == [] and summary["reaches"] == len(reaches)
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def open_spill(store: Store, **overrides: object) -> str:
+    args: dict[str, object] = {
+        "title": "沱江苯泄漏 Benzene spill on the Tuojiang", "network": "demo", "node_id": "T03",
+        "city": "510100", "substance": "benzene",
+        "release": {"mode": "instantaneous", "mass_kg": 2000.0},
+        "facts": {"deaths": 0, "poisoned_or_injured": 0, "evacuated": 0, "direct_loss_cny": 1e6},
+        "occurred_at": T0 - timedelta(hours=1), "discovered_at": T0 - timedelta(minutes=30),
+        "determined_at": T0, "actor": "chengdu-duty", "region_cities": REGION, "now": T0,
+    }  # fmt: skip
+    args.update(overrides)
+    return service.open_incident(store, **args)  # type: ignore[arg-type]
+
+
+def test_a_spill_is_graded_and_downstream_cities_are_told(store: Store) -> None:
+    incident_id = open_spill(store)
+    view = service.incident_view(store, incident_id)
+    record = view["incident"]
+    # benzene reaches Ziyang's city intake above 0.01 mg/L: a prefecture-city intake shut -> I
+    forecast = view["forecasts"][0]["table"].set_index("node_id")
+    assert forecast.loc["I-ZY-1", "C_peak_mg_L_low"] > 0.01
+    assert record["grade"] == "I" and "intake_interrupted" in record["grade_triggers"]
+    assert record["facts"]["cross_boundary"] == "prefecture"
+    notices = view["notices"]
+    cross = notices[notices["kind"] == "cross_boundary"]
+    assert {"512000", "511000"} <= set(cross["to_city"])
+    assert "510100" not in set(cross["to_city"])
+    # Neijiang (511000) is outside the region: an external recipient
+    assert bool(cross.set_index("to_city").loc["511000", "external"])
+    initial = notices[notices["kind"] == "initial"]
+    assert (
+        pd.to_datetime(initial["deadline"], utc=True) == pd.Timestamp(T0 + timedelta(hours=2))
+    ).all()
+    assert notices["sent_at"].notna().all()
+    roles = set(view["plan"]["role"])
+    assert {"control", "incident", "intake"} <= roles
+
+
+def test_late_acknowledgement_is_escalated_and_ack_is_once(store: Store) -> None:
+    incident_id = open_spill(store)
+    cross = db.notices(store, incident_id).query("kind == 'cross_boundary'").set_index("to_city")
+    ziyang, neijiang = int(cross.loc["512000", "notice_id"]), int(cross.loc["511000", "notice_id"])
+    service.acknowledge(
+        store, incident_id, ziyang, "512000", "ziyang-duty", T0 + timedelta(minutes=10)
+    )
+    with pytest.raises(Conflict, match="already acknowledged"):
+        service.acknowledge(
+            store, incident_id, ziyang, "512000", "ziyang-duty", T0 + timedelta(minutes=11)
+        )
+    with pytest.raises(Conflict, match="addressed to"):
+        service.acknowledge(store, incident_id, neijiang, "512000", "ziyang-duty", T0)
+    assert service.escalate_overdue(store, T0 + timedelta(minutes=20)) == []
+    escalated = service.escalate_overdue(store, T0 + timedelta(minutes=31))
+    assert neijiang in escalated and ziyang not in escalated
+    assert service.escalate_overdue(store, T0 + timedelta(minutes=40)) == []  # once
+    service.acknowledge(
+        store, incident_id, neijiang, "511000", "neijiang-duty", T0 + timedelta(minutes=45)
+    )
+    row = db.notices(store, incident_id).set_index("notice_id").loc[neijiang]
+    assert row["escalated_to"] == "provincial office" and row["acked_by"] == "neijiang-duty"
+
+
+def test_plan_is_joint_when_every_party_approves(store: Store) -> None:
+    incident_id = open_spill(store)
+    parties = sorted(set(service.incident_view(store, incident_id)["plan"]["responsible_city"]))
+    assert len(parties) >= 2
+    with pytest.raises(Conflict, match="no point"):
+        service.approve_plan(store, incident_id, "510700", "mianyang", T0)
+    for city in parties[:-1]:
+        assert not service.approve_plan(store, incident_id, city, f"{city}-lead", T0)["joint"]
+    assert service.approve_plan(store, incident_id, parties[-1], "last", T0)["joint"]
+
+
+def test_bad_results_are_refused_with_reasons_and_the_good_kept(store: Store) -> None:
+    incident_id = open_spill(store)
+    rows = pd.DataFrame([
+        {"node_id": "T05", "sampled_at": T0, "value_mg_L": 0.2, "method": "auto"},
+        {"node_id": "M03", "sampled_at": T0, "value_mg_L": 0.2, "method": "auto"},
+        {"node_id": "T05", "sampled_at": T0 - timedelta(days=2), "value_mg_L": 0.2, "method": "auto"},
+        {"node_id": "T05", "sampled_at": T0, "value_mg_L": -3.0, "method": "auto"},
+        {"node_id": "T04", "sampled_at": T0, "value_mg_L": 0.2, "method": "auto"},
+    ])  # fmt: skip
+    result = service.add_results(store, incident_id, rows, "512000", "ziyang-lab", T0)
+    reasons = [r["reason"] for r in result["rejected"]]
+    assert result["accepted"] == 1 and len(reasons) == 4
+    assert "not on the incident's path" in reasons[0] and "before the release" in reasons[1]
+    assert "impossible" in reasons[2] and "not 512000" in reasons[3]
+
+
+def test_refit_from_two_stations_brings_the_next_intake_within_ten_percent(store: Store) -> None:
+    incident_id = open_spill(store)
+    graph = service.graph_of(store, "demo")
+    truth = scaled_network(graph, 0.7, 2.0)
+    true_release = Release("instantaneous", mass_kg=1300.0)
+    rng = np.random.default_rng(3)
+    occurred = T0 - timedelta(hours=1)
+    for station, city in (("T04", "510100"), ("T05", "512000")):
+        passage, discharge = passage_to(truth, "T03", station, 0.0)
+        hours = np.arange(max(1.0, passage.mean_s / 3600 - 15), passage.mean_s / 3600 + 15, 1.0)
+        values = [release_curve_mg_L(true_release, discharge, passage, h * 3600) for h in hours]
+        rows = pd.DataFrame({
+            "node_id": station, "sampled_at": [occurred + timedelta(hours=float(h)) for h in hours],
+            "value_mg_L": np.maximum(0.0, np.array(values) * (1 + 0.05 * rng.standard_normal(len(hours)))),
+            "method": "auto",
+        })  # fmt: skip
+        now = occurred + timedelta(hours=float(hours[-1]) + 1)
+        assert (
+            service.add_results(store, incident_id, rows, city, f"{city}-station", now)["rejected"]
+            == []
+        )
+    target = "I-NJ-1"
+    true_front = passage_to(truth, "T03", target, 0.0)[0].mean_s / 3600
+    first = service.incident_view(store, incident_id)["forecasts"][0]["table"].set_index("node_id")
+    assert abs(first.loc[target, "front_h"] - true_front) / true_front > 0.2
+    fit = service.refit(store, incident_id, "province", now)
+    runs = service.incident_view(store, incident_id)["forecasts"]
+    assert fit["run"] == 2 and len(runs) == 2
+    updated = runs[-1]["table"].set_index("node_id")
+    assert abs(updated.loc[target, "front_h"] - true_front) / true_front < 0.10
+    scored = service.score(store, incident_id)
+    assert scored["notices"] > 0 and scored["max_arrival_error_h"] is not None
+
+
+def test_implausible_times_and_releases_are_refused(store: Store) -> None:
+    with pytest.raises(InputError, match="future"):
+        open_spill(store, determined_at=T0 + timedelta(days=1))
+    with pytest.raises(InputError, match="occurred_at ≤ discovered_at"):
+        open_spill(store, discovered_at=T0 - timedelta(hours=3))
+    with pytest.raises(InputError, match="positive amount"):
+        open_spill(store, release={"mode": "instantaneous", "mass_kg": 0})
+    with pytest.raises(InputError, match="not on network"):
+        open_spill(store, node_id="NOWHERE")
+
+
+def test_materials_move_between_cities_once(store: Store) -> None:
+    incident_id = open_spill(store)
+    db.upsert_stocks(store, pd.DataFrame([
+        {"depot_id": "CD-1", "city_code": "510100", "depot_name": "成都应急物资库", "item": "activated carbon",
+         "quantity": 50.0, "unit": "t", "expires_on": None},
+    ]), T0)  # fmt: skip
+    request_id = service.request_material(
+        store, incident_id, "512000", "510100", "activated carbon", 20.0, "t", "ziyang", T0
+    )
+    service.dispatch_material(store, incident_id, request_id, "chengdu", T0)
+    assert float(db.stocks(store).iloc[0]["quantity"]) == 30.0
+    with pytest.raises(Conflict):
+        service.dispatch_material(store, incident_id, request_id, "chengdu", T0)
