@@ -16,6 +16,7 @@ from ecobasin.cli import consultation as consultation_cli
 from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
+from ecobasin.cli import incidents as incidents_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import water as water_cli
@@ -82,6 +83,8 @@ data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
 app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
+app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
+app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
 
 
 def main() -> None:

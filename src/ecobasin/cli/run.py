@@ -114,6 +114,7 @@ def demo(
             _noise_demo(store, served, year, seed)  # environmental noise
             _emergency_demo(store, year, seed)  # emergency list and a past warning
             _consultation_demo(store, served, year)  # joint consultation
+            _incidents_demo(store, served, year, seed)  # river network and an incident drill
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -199,6 +200,17 @@ def _consultation_demo(store: Store, region: Any, year: int) -> None:
         console.print(
             f"[green]consultation 联合会商:[/] issued 已签发 {made['issued']}, collecting 收集中 {made['collecting']}"
         )
+
+
+def _incidents_demo(store: Store, region: Any, year: int, seed: int) -> None:
+    """The region's river network, emergency materials and a drill of a Tuojiang spill."""
+    from ecobasin.demo import incidents as demo_incidents
+
+    made = demo_incidents.install(store, [str(c) for c in region.cities], year, seed)
+    console.print(
+        f"[green]river incidents 突发水污染:[/] network {made['nodes']} nodes / {made['reaches']} "
+        f"reaches (illustrative 示意), drill 演练 {made['incident']}"
+    )
 
 
 def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | None = None) -> None:

@@ -33,7 +33,9 @@ from ecobasin.rivers.network import (
     build_network,
     check_network,
     downstream_path,
+    passage_to,
     plume_forecast,
+    release_curve_mg_L,
 )
 from ecobasin.rivers.refit import refit_passage, scaled_network
 from ecobasin.store import Connection
@@ -45,11 +47,15 @@ __all__ = [
     "acknowledge",
     "add_results",
     "approve_plan",
+    "curves",
     "dispatch_material",
     "escalate_overdue",
     "graph_of",
     "import_network",
     "incident_view",
+    "list_incidents",
+    "material_requests",
+    "network_tables",
     "open_incident",
     "refit",
     "request_material",
@@ -472,3 +478,53 @@ def score(where: Connection, incident_id: str) -> dict[str, Any]:
             })  # fmt: skip
     frame = pd.DataFrame(arrivals, columns=["node_id", "forecast_h", "observed_h"])
     return wf.score_drill(db.notices(where, incident_id), frame)
+
+
+def list_incidents(where: Connection, cities: Sequence[str] | None = None) -> pd.DataFrame:
+    """Incidents newest first; only those touching ``cities`` (source or notice) when given."""
+    return db.incidents(where, cities)
+
+
+def material_requests(where: Connection, incident_id: str) -> pd.DataFrame:
+    """The material requests of an incident."""
+    return db.material_requests(where, incident_id)
+
+
+def network_tables(where: Connection, network: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(nodes, reaches) of a stored network."""
+    return db.network_tables(where, network)
+
+
+def curves(where: Connection, incident_id: str, points: int = 120) -> list[dict[str, Any]]:
+    """The concentration curves [mg/L] at each drinking-water intake and monitoring point below
+    the spill by the latest forecast run (its refit factors applied), low and high dispersion,
+    on ``points`` times [h since the release] — what the incident page draws per intake."""
+    found = _incident_or_404(where, incident_id)
+    runs = db.forecasts(where, incident_id)
+    factors = (runs[-1]["params"].get("factors") if runs else None) or {}
+    graph = graph_of(where, str(found["network"]))
+    graph = scaled_network(
+        graph, factors.get("velocity_factor", 1.0), factors.get("dispersion_factor", 1.0)
+    )
+    release = _release(runs[-1]["params"]["release"] if runs else found["release"])
+    decay = release.decay_per_day / 86400.0
+    spill = str(found["node_id"])
+    out = []
+    for node in downstream_path(graph, spill)[1:]:
+        data = graph.nodes[node]
+        if data.get("kind") not in ("intake", "site"):
+            continue
+        low, discharge = passage_to(graph, spill, node, decay, "low")
+        high, _ = passage_to(graph, spill, node, decay, "high")
+        spread = 4.5 * math.sqrt(high.variance_s2)
+        extra = release.duration_h * 3600.0 if release.mode == "finite" else 0.0
+        start, end = max(0.0, low.mean_s - spread), low.mean_s + spread + extra
+        times = [start + (end - start) * i / (points - 1) for i in range(points)]
+        out.append({
+            "node_id": node, "kind": data.get("kind"), "name_zh": data.get("name_zh"),
+            "name_en": data.get("name_en"), "city": data.get("city"),
+            "hours": [round(t / 3600.0, 3) for t in times],
+            "low": [release_curve_mg_L(release, discharge, low, t) for t in times],
+            "high": [release_curve_mg_L(release, discharge, high, t) for t in times],
+        })  # fmt: skip
+    return out

@@ -26,6 +26,7 @@ from ecobasin.web.pages import (
     api_docs_router,
     editor_pages_router,
     forecast_pages_router,
+    incident_pages_router,
     noise_pages_router,
     pages_router,
     table_export_router,
@@ -152,6 +153,7 @@ def create_app(
     app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
+    app.include_router(incident_pages_router)  # /incidents: sudden incidents on shared rivers
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)

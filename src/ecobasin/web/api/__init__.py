@@ -16,6 +16,7 @@ from ecobasin.web.api import (
     forecast,
     freshness,
     health,
+    incidents,
     ledger,
     live,
     map,
@@ -52,3 +53,5 @@ api_router.include_router(freshness.router)  # /freshness: the badge and the dem
 api_router.include_router(editing.router)  # editors' uploads, retirements, city audit log
 api_router.include_router(emergency.router)  # emergency control lists: /emergency/...
 api_router.include_router(consultation.router)  # joint forecast consultation
+api_router.include_router(incidents.router)  # sudden incidents on shared rivers
+api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}

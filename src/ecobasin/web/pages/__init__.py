@@ -3,12 +3,13 @@ router still sits beside the live API, in ``web/api/live.py``)."""
 
 from __future__ import annotations
 
-from ecobasin.web.pages import api_docs, dashboard, editor, forecast, noise, table_export
+from ecobasin.web.pages import api_docs, dashboard, editor, forecast, incidents, noise, table_export
 
 __all__ = [
     "api_docs_router",
     "editor_pages_router",
     "forecast_pages_router",
+    "incident_pages_router",
     "noise_pages_router",
     "pages_router",
     "table_export_router",
@@ -20,3 +21,4 @@ api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
+incident_pages_router = incidents.router  # /incidents, /incidents/{id}

@@ -30,6 +30,7 @@ __all__ = [
     "ACTIONS",
     "CONSULTATION_RIGHTS",
     "CONSULTATION_ROLES",
+    "INCIDENT_ACTIONS",
     "PUBLIC",
     "PUBLIC_KINDS",
     "RESTRICTED_KINDS",
@@ -41,6 +42,7 @@ __all__ = [
     "can",
     "consultation_denial",
     "denial",
+    "incident_denial",
     "readable_kinds",
 ]
 
@@ -299,4 +301,37 @@ def consultation_denial(
     return (
         f"{principal.describe()} may not {action}{target} in the consultation: it needs {needed} "
         "会商权限不足"
+    )
+
+
+# ── sudden water-pollution incidents on shared rivers (issue 22) ────────────────────────────
+#: incident actions: read the incident; open it (the source city); acknowledge a notice,
+#: enter monitoring results, approve the joint plan, ask for or dispatch materials (a city on
+#: the incident: the source or one told by a notice); refit the forecast (the source city)
+INCIDENT_ACTIONS = ("read", "open", "acknowledge", "results", "approve", "materials", "refit")
+
+
+def incident_denial(
+    principal: Principal, action: str, source_city: int, involved: tuple[int, ...] = ()
+) -> str | None:
+    """Why ``principal`` may not do ``action`` on an incident of ``source_city`` whose notices
+    went to ``involved`` cities (None: it may). Admins (the provincial office) do everything;
+    viewers read; a city's editors open incidents of their own city and act on any incident
+    their city is involved in (brief incidents.md §3, rights); the public nothing."""
+    if action not in INCIDENT_ACTIONS:
+        raise ValueError(f"unknown incident action {action!r}")
+    if principal.role == "admin":
+        return None
+    if principal.role == "viewer" and action == "read":
+        return None
+    if principal.role == "editor" and principal.city_code is not None:
+        own = principal.city_code
+        if action in ("open", "refit"):
+            if own == source_city:
+                return None
+        elif own == source_city or own in involved:
+            return None
+    return (
+        f"{principal.describe()} may not {action} on an incident of city {source_city} "
+        "突发事件权限不足"
     )
