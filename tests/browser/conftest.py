@@ -32,6 +32,8 @@ EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
 VIEWER = ("viewer_region", "another-long-test-password-2025")
 #: An editor of Deyang (issue 15: edits Deyang's sites, is refused on Chengdu's).
 EDITOR_DEYANG = ("editor_deyang", "a-third-long-test-password-2025", 510600)
+#: An editor of Ziyang, downstream of Chengdu on the Tuojiang (issue 22: acknowledges notices).
+EDITOR_ZIYANG = ("editor_ziyang", "a-fourth-long-test-password-2025", 512000)
 #: Simulated enterprises the server runs (``serve --simulate``; the demo registers 8 with its
 #: seed, so these are the same outlets): the live page shows their data (tests/browser/test_live.py).
 SIMULATED_ENTERPRISES = 8
@@ -163,7 +165,7 @@ def server(
     """A copy of the session's demo database (``ecobasin demo --no-serve``, tests/conftest.py)
     served by ``ecobasin serve``."""
     db = copy_demo(demo_database, tmp_path_factory.mktemp("browser"))
-    for name, password, city in (EDITOR, EDITOR_DEYANG):
+    for name, password, city in (EDITOR, EDITOR_DEYANG, EDITOR_ZIYANG):
         _ecobasin(
             "user",
             "add",

@@ -143,7 +143,7 @@ def open_incident(
         raise fail(f"release or facts is not JSON: {exc}") from None
     cfg = settings(db, region)
     with open_store(cfg) as store:
-        region_cities = [str(c) for c in store.cities(region_only=True)["city_code"]]
+        region_cities = [str(c) for c in store.cities(region_only=True)["code"]]
         incident_id = service.open_incident(
             store, title=title, network=network, node_id=node, city=city, substance=substance,
             release=release_fields, facts=fact_fields, occurred_at=occurred, discovered_at=discovered,

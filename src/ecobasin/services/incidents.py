@@ -55,11 +55,13 @@ __all__ = [
     "incident_view",
     "list_incidents",
     "material_requests",
+    "network_names",
     "network_tables",
     "open_incident",
     "refit",
     "request_material",
     "score",
+    "substance_choices",
 ]
 
 #: results more than this far in the future of the server clock are implausible
@@ -528,3 +530,17 @@ def curves(where: Connection, incident_id: str, points: int = 120) -> list[dict[
             "high": [release_curve_mg_L(release, discharge, high, t) for t in times],
         })  # fmt: skip
     return out
+
+
+def network_names(where: Connection) -> list[str]:
+    """The stored river networks."""
+    return db.networks(where)
+
+
+def substance_choices() -> list[dict[str, Any]]:
+    """The substances with thresholds (the strictest role of each), for the incident form."""
+    table = rules.substances().sort_values("threshold_mg_L").drop_duplicates("substance")
+    return [
+        {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in table.to_dict("records")
+    ]

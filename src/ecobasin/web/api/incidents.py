@@ -201,7 +201,7 @@ def list_incidents(principal: CurrentPrincipal, store: RequestStore) -> list[Inc
 def open_incident(principal: CurrentPrincipal, store: RequestStore, body: IncidentIn) -> Opened:
     """Open an incident 报告突发事件: forecast, grade, notices sent, monitoring plan."""
     _allow(principal, "open", body.city)
-    region = [str(c) for c in store.cities(region_only=True)["city_code"]]
+    region = [str(c) for c in store.cities(region_only=True)["code"]]
     now = datetime.now(UTC)
     with store.transaction():
         incident_id = service.open_incident(

@@ -47,7 +47,14 @@ def incidents_page(request: Request, principal: CurrentPrincipal, cursor: Cursor
     cities = None if principal.role in ("admin", "viewer") else [str(principal.city_code)]
     table = service.list_incidents(cursor, cities)
     rows = [{**r, "determined_at": str(r["determined_at"])[:16]} for r in table.to_dict("records")]
-    return _render(request, "incidents.html", principal, incidents=rows)
+    may_open = principal.role == "admin" or (
+        principal.role == "editor" and principal.city_code is not None
+    )
+    return _render(
+        request, "incidents.html", principal, incidents=rows, may_open=may_open,
+        my_city=str(principal.city_code or ""), substances=service.substance_choices(),
+        networks=service.network_names(cursor),
+    )  # fmt: skip
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)

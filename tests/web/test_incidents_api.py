@@ -1,0 +1,141 @@
+"""``/api/v1/incidents`` and ``/api/v1/rivers`` over real HTTP requests (TestClient) on a real
+DuckDB file: the whole response driven through the API with the rights of each role — Chengdu's
+editor opens a spill, Ziyang's acknowledges its notice and posts results, Deyang's is refused
+everything, the public is asked to sign in, the province (admin) sees all and refits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ecobasin import catalog
+from ecobasin.services import incidents as service
+from ecobasin.store import Store
+from ecobasin.web import create_app
+from ecobasin.web.security import accounts
+
+DATA = resources.files("ecobasin.demo") / "data"
+PEOPLE = {
+    "chengdu": ("editor", 510100),
+    "ziyang": ("editor", 512000),
+    "deyang": ("editor", 510600),
+    "province": ("admin", None),
+    "watcher": ("viewer", None),
+}
+TOKENS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    path = tmp_path_factory.mktemp("incidents") / "i.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        nodes, reaches = service.read_network_files(
+            Path(str(DATA / "river_nodes.csv")), Path(str(DATA / "river_reaches.csv"))
+        )
+        service.import_network(store, "demo", nodes, reaches, datetime.now(UTC))
+        for name, (role, city) in PEOPLE.items():
+            accounts.create_user(store.con, name, role, city, f"password-of-{name}")
+            TOKENS[name] = accounts.create_token(store.con, name, "tests")[1]
+    with TestClient(create_app(path)) as test_client:
+        yield test_client
+
+
+def as_(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}
+
+
+def spill(hours_ago: float = 2.0) -> dict[str, object]:
+    at = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat()
+    return {
+        "title": "苯泄漏 benzene spill", "network": "demo", "node_id": "T03", "city": 510100,
+        "substance": "benzene", "release": {"mode": "instantaneous", "mass_kg": 2000},
+        "occurred_at": at, "discovered_at": at, "determined_at": at,
+    }  # fmt: skip
+
+
+def test_the_whole_response_through_the_api(client: TestClient) -> None:
+    assert client.get("/api/v1/rivers/demo").json()["nodes"]  # geography is public
+    assert client.post("/api/v1/incidents", json=spill()).status_code == 401
+    assert client.post("/api/v1/incidents", json=spill(), headers=as_("deyang")).status_code == 403
+    opened = client.post("/api/v1/incidents", json=spill(), headers=as_("chengdu"))
+    assert opened.status_code == 201, opened.text
+    incident_id = opened.json()["incident_id"]
+    assert opened.json()["grade"] == "I"
+
+    view = client.get(f"/api/v1/incidents/{incident_id}", headers=as_("ziyang")).json()
+    assert {n["to_city"] for n in view["notices"] if n["kind"] == "cross_boundary"} >= {
+        "512000",
+        "511000",
+    }
+    assert any(c["node_id"] == "I-ZY-1" for c in view["curves"])
+    assert client.get(f"/api/v1/incidents/{incident_id}", headers=as_("deyang")).status_code == 403
+    assert client.get(f"/api/v1/incidents/{incident_id}").status_code == 401
+    assert client.get(f"/api/v1/incidents/{incident_id}", headers=as_("watcher")).status_code == 200
+
+    mine = next(n for n in view["notices"] if n["to_city"] == "512000")
+    other = next(n for n in view["notices"] if n["to_city"] == "511000")
+    refused = client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{other['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    assert refused.status_code == 409 and "addressed to 511000" in refused.json()["detail"]
+    acked = client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{mine['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    assert acked.status_code == 200, acked.text
+    again = client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{mine['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    assert again.status_code == 409
+
+    now = datetime.now(UTC)
+    rows = {"results": [
+        {"node_id": "T05", "sampled_at": now.isoformat(), "value_mg_L": 0.05},
+        {"node_id": "T04", "sampled_at": now.isoformat(), "value_mg_L": 0.05},  # Chengdu's reach
+    ]}  # fmt: skip
+    posted = client.post(
+        f"/api/v1/incidents/{incident_id}/results", json=rows, headers=as_("ziyang")
+    ).json()
+    assert (
+        posted["detail"]["accepted"] == 1
+        and "not 512000" in posted["detail"]["rejected"][0]["reason"]
+    )
+    bad = client.post(f"/api/v1/incidents/{incident_id}/results", json={"results": [
+        {"node_id": "T05", "sampled_at": "2026-01-01T00:00:00", "value_mg_L": 1}]}, headers=as_("ziyang"))  # fmt: skip
+    assert bad.status_code == 422  # a time without its offset
+
+    approve = client.post(f"/api/v1/incidents/{incident_id}/plan/approve", headers=as_("ziyang"))
+    assert approve.status_code == 200 and "512000" in approve.json()["detail"]["approved"]
+    refit = client.post(f"/api/v1/incidents/{incident_id}/refit", headers=as_("ziyang"))
+    assert refit.status_code == 403  # the source city or the province refits
+    too_few = client.post(f"/api/v1/incidents/{incident_id}/refit", headers=as_("province"))
+    assert too_few.status_code == 409 and "two stations" in too_few.json()["detail"]
+
+    listed = client.get("/api/v1/incidents", headers=as_("ziyang")).json()
+    assert [i["incident_id"] for i in listed] == [incident_id]
+    assert client.get("/api/v1/incidents", headers=as_("deyang")).json() == []
+    score = client.get(f"/api/v1/incidents/{incident_id}/score", headers=as_("province")).json()
+    assert score["notices"] == len(view["notices"])
+
+
+def test_implausible_input_is_refused_with_the_reason(client: TestClient) -> None:
+    future = spill(hours_ago=-48)
+    answer = client.post("/api/v1/incidents", json=future, headers=as_("chengdu"))
+    assert answer.status_code == 422 and "future" in answer.json()["detail"]
+    nowhere = {**spill(), "node_id": "NOWHERE"}
+    answer = client.post("/api/v1/incidents", json=nowhere, headers=as_("chengdu"))
+    assert answer.status_code == 422 and "NOWHERE" in answer.json()["detail"]
+    huge = {**spill(), "release": {"mode": "instantaneous", "mass_kg": 1e12}}
+    assert client.post("/api/v1/incidents", json=huge, headers=as_("chengdu")).status_code == 422
+    assert client.get("/api/v1/incidents/INC-none", headers=as_("province")).status_code == 404
