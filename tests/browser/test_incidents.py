@@ -106,7 +106,7 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     buttons = zpage.locator("#notice-table button.ack")
     assert buttons.count() == 1  # only Ziyang's own notice
     buttons.first.click()
-    zpage.wait_for_function("document.querySelectorAll('#notice-table button.ack').length === 0")
+    zpage.locator("#notice-table button.ack").first.wait_for(state="detached")
     assert "已确认" in zpage.inner_text("#notice-table tbody")
     zpage.wait_for_selector("#approve-plan:not([hidden])")
     zpage.click("#approve-plan")
