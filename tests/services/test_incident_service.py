@@ -61,6 +61,7 @@ def test_a_spill_is_graded_and_downstream_cities_are_told(store: Store) -> None:
     forecast = view["forecasts"][0]["table"].set_index("node_id")
     assert forecast.loc["I-ZY-1", "C_peak_mg_L_low"] > 0.01
     assert record["grade"] == "I" and "intake_interrupted" in record["grade_triggers"]
+    assert record["grade_rule"] == "national_plan_2014_annex1"
     assert record["facts"]["cross_boundary"] == "prefecture"
     notices = view["notices"]
     cross = notices[notices["kind"] == "cross_boundary"]

@@ -172,7 +172,8 @@ def open_incident(
     windows = plume_forecast(graph, node_id, spill, 0.1 * threshold)
     day = determined_at.date()
     grading = rules.ruleset_in_force("grading", day)
-    grade, applied = wf.grade_with_forecast(facts, city, forecast, threshold, grading["body"])
+    rule = {**grading["body"], "name": grading["name"]}  # the grade names its rule set
+    grade, applied = wf.grade_with_forecast(facts, city, forecast, threshold, rule)
     notices = wf.notices_for(
         city, determined_at, grade.grade, forecast, threshold,
         rules.ruleset_in_force("reporting", day), rules.ruleset_in_force("cross_boundary_notice", day),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -76,7 +77,9 @@ def incident_page(
     reason = incident_denial(principal, "read", int(record["city_code"]), involved)
     if reason is not None:
         return _render(request, "incident.html", principal, 403, forbidden=reason)
+    determined = pd.Timestamp(record["determined_at"]).tz_convert("Asia/Shanghai")
     return _render(
         request, "incident.html", principal, incident=record,
+        determined_cst=f"{determined:%Y-%m-%d %H:%M} CST",
         my_city=str(principal.city_code or ""), role=principal.role,
     )  # fmt: skip

@@ -65,7 +65,7 @@ function drawMap(network, forecast) {
 function drawArrivals(forecast) {
   const rows = forecast.filter((r) => ["intake", "site", "boundary"].includes(r.kind));
   fillTable(document.querySelector("#arrival-table tbody"), rows, (r) => [
-    `${lang === "zh" ? r.name_zh : r.name_en}${r.kind === "intake" ? " 💧" : ""}`,
+    `${lang === "zh" ? r.name_zh : r.name_en}${r.kind === "intake" ? ` (${msg("incident_role_intake")})` : ""}`,
     r.city,
     fmtUpTo(r.distance_km, 1),
     fmtUpTo(r.front_h, 1),
