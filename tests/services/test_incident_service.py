@@ -187,3 +187,17 @@ def test_materials_move_between_cities_once(store: Store) -> None:
     assert float(db.stocks(store).iloc[0]["quantity"]) == 30.0
     with pytest.raises(Conflict):
         service.dispatch_material(store, incident_id, request_id, "chengdu", T0)
+
+
+def test_a_replayed_drill_shifts_every_deadline_by_the_offset(store: Store) -> None:
+    incident_id = open_spill(store)
+    later = T0 + timedelta(days=30)
+    drill_id = service.replay(store, incident_id, later, "trainer", REGION, later)
+    original, drill = db.notices(store, incident_id), db.notices(store, drill_id)
+    shift = pd.to_datetime(drill["deadline"], utc=True) - pd.to_datetime(
+        original["deadline"], utc=True
+    )
+    assert (shift == pd.Timedelta(days=30)).all() and len(drill) == len(original)
+    record = service.incident_view(store, drill_id)["incident"]
+    assert bool(record["drill"]) and record["grade"] == "I"
+    assert "replayed" in set(service.incident_view(store, drill_id)["events"]["event"])

@@ -1,5 +1,5 @@
 """Sudden incidents on shared rivers: ``ecobasin rivers import|show`` and
-``ecobasin incident plume|open|list|show|ack|results|approve|refit|escalate|score``.
+``ecobasin incident plume|open|list|show|ack|results|approve|refit|escalate|replay|score``.
 
 Thin: every command calls :mod:`ecobasin.services.incidents` (the API calls the same), prints
 tables with rich and refused rows with their reasons. Times are ISO 8601 with their offset.
@@ -261,6 +261,26 @@ def escalate(db: DbOption = None, region: RegionOption = None) -> None:
     with open_store(settings(db, region)) as store:
         done = service.escalate_overdue(store, datetime.now(UTC))
     console.print(f"escalated 已上报 {len(done)}: {done}")
+
+
+@app.command("replay")
+def replay(
+    incident_id: str,
+    at: Annotated[
+        str, typer.Option("--at", help="New determination time 演练开始时间 (ISO, offset).")
+    ],
+    actor: ActorOption,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Replay an incident as a drill with a clock offset 以时钟偏移重演为演练."""
+    start = _time(at, "--at")
+    with open_store(settings(db, region)) as store:
+        region_cities = [str(c) for c in store.cities(region_only=True)["code"]]
+        drill_id = service.replay(
+            store, incident_id, start, actor, region_cities, datetime.now(UTC)
+        )
+        _show(store, drill_id)
 
 
 @app.command("score")

@@ -367,6 +367,28 @@ def dispatch(
     return Done(incident_id=incident_id, detail={"request_id": request_id})
 
 
+class ReplayIn(BaseModel):
+    determined_at: AwareDatetime = Field(description="The drill's determination time 演练开始时间.")
+
+
+@router.post("/{incident_id}/replay", response_model=Opened, status_code=201)
+def replay(
+    principal: CurrentPrincipal, store: RequestStore, incident_id: IncidentId, body: ReplayIn
+) -> Opened:
+    """Replay an incident as a drill with a clock offset 重演为演练 (the source city or the province)."""
+    found = _check(store, principal, "open", incident_id)
+    region = [str(c) for c in store.cities(region_only=True)["code"]]
+    with store.transaction():
+        drill_id = service.replay(
+            store, incident_id, body.determined_at, principal.name or "-", region, datetime.now(UTC)
+        )
+        accounts.audit(store.con, principal, "incident.replay", drill_id, int(found["city_code"]))
+    view = service.incident_view(store, drill_id)
+    return Opened(
+        incident_id=drill_id, grade=str(view["incident"]["grade"]), notices=len(view["notices"])
+    )
+
+
 class Score(BaseModel):
     """Notice delays and forecast errors 通报时效与预测误差 (for drills and after an event)."""
 

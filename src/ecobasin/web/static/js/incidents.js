@@ -75,14 +75,21 @@ function drawArrivals(forecast) {
   document.getElementById("arrival-table").dataset.ready = "true";
 }
 
-function drawCurves(curves) {
-  const shown = curves.filter((c) => c.kind === "intake").slice(0, 6);
+function drawCurves(curves, samples, occurredAt) {
+  const observed = new Set(samples.map((r) => r.node_id));
+  const shown = curves.filter((c) => c.kind === "intake" || observed.has(c.node_id)).slice(0, 8);
   const series = shown.flatMap((c) => [
     { name: `${lang === "zh" ? c.name_zh : c.name_en}`, type: "line", showSymbol: false,
       data: c.hours.map((h, i) => [h, c.low[i]]) },
     { name: `${lang === "zh" ? c.name_zh : c.name_en}`, type: "line", showSymbol: false, lineStyle: { type: "dashed" },
       data: c.hours.map((h, i) => [h, c.high[i]]) },
   ]);
+  const start = new Date(occurredAt).getTime();
+  for (const c of shown.filter((x) => observed.has(x.node_id))) {
+    series.push({ name: `${lang === "zh" ? c.name_zh : c.name_en} ${msg("incident_observed")}`, type: "scatter", symbolSize: 5,
+      data: samples.filter((r) => r.node_id === c.node_id)
+        .map((r) => [(new Date(r.sampled_at).getTime() - start) / 3.6e6, r.value_mg_L]) });
+  }
   series.push({ name: msg("incident_threshold"), type: "line", data: [], markLine: { symbol: "none",
     data: [{ yAxis: threshold }], lineStyle: { color: "#d7301f" }, label: { formatter: `${msg("incident_threshold")} ${threshold} mg/L` } } });
   curveChart.setOption({
@@ -94,7 +101,7 @@ function drawCurves(curves) {
     yAxis: { type: "value", name: "mg/L" },
     series,
   });
-  markReady("incident-curves", { intakes: shown.length }, curveChart);
+  markReady("incident-curves", { intakes: shown.filter((c) => c.kind === "intake").length, observed: observed.size }, curveChart);
 }
 
 async function post(path) {
@@ -162,6 +169,13 @@ function drawPlan(view) {
   document.getElementById("plan-table").dataset.ready = "true";
 }
 
+function drawMaterials(rows) {
+  fillTable(document.querySelector("#material-table tbody"), rows, (r) => [
+    r.item, `${fmtUpTo(r.quantity, 2)} ${r.unit}`, `${r.from_city} → ${r.to_city}`,
+    cst(r.requested_at), r.dispatched_at ? cst(r.dispatched_at) : msg("incident_state_waiting"),
+  ]);
+}
+
 function drawTimeline(events) {
   const list = document.getElementById("timeline");
   list.replaceChildren(...events.map((e) => {
@@ -177,7 +191,8 @@ async function load() {
     const network = await api(`/rivers/${root.dataset.network}`);
     drawMap(network, view.forecast);
     drawArrivals(view.forecast);
-    drawCurves(view.curves);
+    drawCurves(view.curves, view.samples, view.incident.occurred_at);
+    drawMaterials(view.materials);
     drawNotices(view.notices);
     drawPlan(view);
     drawTimeline(view.events);
