@@ -52,7 +52,7 @@ def matches(got: Any, expected: Any, tol: float | None, relative: bool = False) 
     return bool(got == expected)
 
 
-def check_case(case: dict[str, Any], tolerance_key: str) -> None:
+def check_case(case: dict[str, Any], tolerance_key: str, default_rel: float | None = None) -> None:
     """The engine's output for ``case`` has every expected key, equal or within the tolerance
     the case states in ``expect[tolerance_key]`` (applied to numbers at any depth)."""
     result = run_case(case)
@@ -64,6 +64,8 @@ def check_case(case: dict[str, Any], tolerance_key: str) -> None:
     # the river-incident cases name their tolerance by kind: tol_rel (a share), tol_abs_* (units)
     relative = expect.pop("tol_rel", None)
     absolute = next((expect.pop(k) for k in list(expect) if k.startswith("tol_abs")), None)
+    if relative is None and absolute is None and tol is None and default_rel is not None:
+        relative = default_rel  # cases written to a few significant digits, no tolerance stated
     if relative is not None:
         tol = float(relative)
     elif absolute is not None:

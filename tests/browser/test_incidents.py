@@ -76,6 +76,12 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     _sign_in(chengdu.page, name, password)
     page = chengdu.page
     assert page.locator("#incident-list tbody tr").count() >= 1  # the demo drill
+    page.click("#incident-list a")  # the drill: two stations' results over the refitted curves
+    page.wait_for_selector("#incident-curves[data-ready='true']")
+    assert page.get_attribute("#incident-curves", "data-observed") == "2"
+    assert page.locator("#material-table tbody tr").count() >= 1
+    screenshot(page, "incident-drill")
+    page.goto("/incidents")
     page.wait_for_selector("#incident-form[data-ready='true']")
     page.fill("#incident-form input[name='title']", "浏览器测试：沱江苯泄漏 browser test spill")
     page.select_option("#incident-node", "T03")

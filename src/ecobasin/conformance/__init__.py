@@ -2,7 +2,7 @@
 
 A case is ``{"kind": ..., "input": {...}, "expect": {...}}``; :func:`run_case` dispatches on
 ``kind`` through :data:`HANDLERS`, which the kind modules fill on import (:mod:`.air`,
-:mod:`.water`, :mod:`.carbon`, :mod:`.noise`, :mod:`.incidents`, :mod:`.emergency` (after :mod:`.air`, whose `warning_level` it widens); :func:`register` adds more). Results are computed by the engines,
+:mod:`.water`, :mod:`.carbon`, :mod:`.noise`, :mod:`.incidents`, :mod:`.source`, :mod:`.emergency` (after :mod:`.air`, whose `warning_level` it widens); :func:`register` adds more). Results are computed by the engines,
 never read from ``expect``.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 # the kind modules register their handlers on import (the registry lives in its own module,
 # so this import sits at the top: no cycle)
-from ecobasin.conformance import air, carbon, emergency, incidents, noise, water  # noqa: F401
+from ecobasin.conformance import air, carbon, emergency, incidents, noise, source, water  # noqa: F401
 from ecobasin.conformance.registry import HANDLERS, register
 
 __all__ = ["HANDLERS", "register", "run_case", "run_lines"]
