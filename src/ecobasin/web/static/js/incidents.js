@@ -118,6 +118,7 @@ async function post(path) {
 }
 
 function noticeState(n) {
+  if (n.kind !== "cross_boundary") return n.sent_at ? msg("incident_state_sent") : msg("incident_state_waiting");
   if (n.acked_at) return msg("incident_state_acked");
   if (n.escalated_at) return msg("incident_state_escalated");
   return msg("incident_state_waiting");
