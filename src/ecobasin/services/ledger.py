@@ -21,19 +21,49 @@ from ecobasin.carbon import rules as carbon_rules
 from ecobasin.carbon.ledger import Entry
 from ecobasin.errors import NotFound
 from ecobasin.services.cells import json_cell
-from ecobasin.store import Connection
+from ecobasin.store import Connection, Store
 from ecobasin.store import ledger as store_ledger
 
+# the ledger's writes the API makes (its group commit, consents, partners' limits), answered by
+# the store's operations unchanged
+from ecobasin.store.ledger import (
+    CONSENT_DEFAULT_SECONDS,
+    CONSENT_MAX_SECONDS,
+    account_kind,
+    create_consent,
+    donate,
+    holder_key_account,
+    partner_accounts,
+    partner_limit,
+    pool_admins,
+    record_events,
+    redeem,
+)
+from ecobasin.store.ledger_tables import Appended
+
 __all__ = [
+    "CONSENT_DEFAULT_SECONDS",
+    "CONSENT_MAX_SECONDS",
+    "Appended",
     "account",
+    "account_kind",
     "accounts",
     "balances",
+    "create_consent",
+    "donate",
     "entries",
     "entry",
+    "holder_key_account",
     "methodologies",
     "monitoring",
+    "partner_accounts",
+    "partner_limit",
     "plain",
+    "pool_admins",
     "projects",
+    "record_events",
+    "redeem",
+    "reject_events",
     "rows",
     "rule_set",
     "rules",
@@ -206,3 +236,8 @@ def entries(
 ) -> pd.DataFrame:
     """Entries in chain order with their hashes (the audit export; page with ``after_seq``)."""
     return store_ledger.entries(where, account_id, kinds, limit, after_seq)
+
+
+def reject_events(store: Store, rejections: Sequence[core.Rejection], source: str) -> None:
+    """Keep refused events aside in ``rejected`` (each with its reason), counted, never dropped."""
+    store.reject(store_ledger._reject_rows(rejections, source))

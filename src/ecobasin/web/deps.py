@@ -30,11 +30,13 @@ __all__ = [
     "OffsetQuery",
     "RegionDep",
     "StoreDep",
+    "StoreViewDep",
     "TimeRange",
     "TimeRangeDep",
     "get_cursor",
     "get_region",
     "get_store",
+    "get_store_view",
     "page_link",
     "parse_time",
     "resolve_cities",
@@ -67,6 +69,19 @@ def get_cursor(store: StoreDep) -> Iterator[Cursor]:
 
 
 CursorDep = Annotated[Cursor, Depends(get_cursor)]
+
+
+def get_store_view(store: StoreDep) -> Iterator[Store]:
+    """A Store view over a cursor of its own for this request's writes (DuckDB connections
+    are not shared between threads), closed when the request is done."""
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+StoreViewDep = Annotated[Store, Depends(get_store_view)]
 
 #: The largest row offset the store can take (DuckDB's BIGINT); above it is a 422, not a 500.
 INT64_MAX = 2**63 - 1
