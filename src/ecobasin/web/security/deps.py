@@ -17,19 +17,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from ecobasin.services import accounts as account_service
 from ecobasin.services.writes import Actor
 from ecobasin.settings import load_settings
-from ecobasin.store import Store, keyfile
-from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError
 from ecobasin.web.security import accounts, credentials
 from ecobasin.web.security.policy import PUBLIC, RESTRICTED_KINDS, Action, Principal, denial
 from ecobasin.web.security.ratelimit import VerificationGate
+
+if TYPE_CHECKING:
+    from ecobasin.store import Store
 
 __all__ = [
     "CSRF_HEADER",
@@ -71,14 +73,14 @@ def session_signer(request: Request) -> credentials.SessionSigner:
     state = request.app.state
     store: Store = state.store
     configured = getattr(state, "secret_key", None) or load_settings().secret_key
-    version = (configured, None if configured else keyfile.key_stamp(store.path))
+    version = (configured, None if configured else account_service.key_stamp(store.path))
     cached: tuple[object, credentials.SessionSigner] | None = getattr(state, "session_signer", None)
     if cached is not None and cached[0] == version:
         return cached[1]
     with _signer_lock:
         key = accounts.session_keys(store.path, configured)
         signer = credentials.SessionSigner(key, accounts.SESSION_HOURS * 3600)
-        made = (configured, None if configured else keyfile.key_stamp(store.path))
+        made = (configured, None if configured else account_service.key_stamp(store.path))
         state.session_signer = (made, signer)
     return signer
 
@@ -151,7 +153,7 @@ def authenticate(request: Request, cursor: CursorDep) -> Principal:
         signer = session_signer(request)
         content = signer.loads(cookie)
         if content is not None:
-            session = db.active_session(cursor, credentials.digest(content.session_id))
+            session = account_service.active_session(cursor, credentials.digest(content.session_id))
             if session is not None and session.user.user_id == content.user_id:
                 return accounts.principal_of(
                     session.user,
