@@ -41,7 +41,10 @@ from ecobasin.carbon.rules import RuleError, RuleSet
 from ecobasin.timebase import CST, parse_instant
 
 __all__ = [
+    "CONSENT_DEFAULT_SECONDS",
+    "CONSENT_MAX_SECONDS",
     "GENESIS",
+    "GRAMS_PER_TONNE",
     "KINDS",
     "MAX_POINTS",
     "MAX_QUANTITY",
@@ -51,25 +54,34 @@ __all__ = [
     "EarnState",
     "Entry",
     "Event",
+    "ExpiryCut",
     "LedgerError",
+    "MonitoringPeriod",
     "Rejection",
+    "StoredConsent",
     "Verification",
     "anomalies",
     "apply_balances",
     "canonical",
     "chain",
+    "check_consent_terms",
     "check_draft",
+    "consent_refusal",
     "day_bounds",
     "day_start",
     "effects",
     "entry_hash",
     "evaluate_events",
     "expirable",
+    "expiry_cut",
+    "expiry_drafts",
     "hashes",
+    "issuance_draft",
     "local_day",
     "months_before",
     "parse_events_csv",
     "quantised",
+    "rejection_record",
     "same_draft",
     "same_request",
     "verify",
@@ -905,3 +917,206 @@ def months_before(day: date, months: int) -> date:
     """The same day ``months`` calendar months earlier (the month's last day when shorter)."""
     year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+# -- expiry, issuance, holders' consents: the decisions, without the store ---------------------
+#: How long a redemption consent lives at most [s] (a payment code's minutes).
+CONSENT_MAX_SECONDS = 600
+CONSENT_DEFAULT_SECONDS = 300
+#: Grams in a tonne [g/t]: issued reductions are kept in grams of CO2e.
+GRAMS_PER_TONNE = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class ExpiryCut:
+    """Where an expiry run at ``as_of`` cuts: points credited before ``cutoff`` (the CST day
+    ``cutoff_day``, ``valid_months`` before ``as_of``) expire; the entries are dated ``when``."""
+
+    as_of: date
+    cutoff_day: date
+    cutoff: datetime
+    when: datetime
+    valid_months: int
+
+
+def expiry_cut(as_of: date, rules: RuleSet) -> ExpiryCut:
+    """The cut of an expiry at the CST day ``as_of`` under ``rules`` (``valid_months``).
+
+    Raises
+    ------
+    LedgerError
+        ``no_expiry`` when the rule set gives points no validity.
+    """
+    if rules.valid_months <= 0:
+        raise LedgerError("no_expiry", f"rule set {rules.key} sets no validity for points")
+    cutoff_day = months_before(as_of, rules.valid_months)
+    return ExpiryCut(
+        as_of=as_of,
+        cutoff_day=cutoff_day,
+        cutoff=datetime.combine(cutoff_day, time(0), CST).astimezone(UTC),
+        when=datetime.combine(as_of, time(0), CST).astimezone(UTC),
+        valid_months=rules.valid_months,
+    )
+
+
+def expiry_drafts(
+    cut: ExpiryCut,
+    credited: Mapping[str, Decimal],
+    debited: Mapping[str, Decimal],
+    rules: RuleSet,
+) -> list[Draft]:
+    """One ``expire`` draft per account with points to expire (:func:`expirable` of what it
+    was credited before the cut [points] and what it has debited [points]), keyed by account
+    and day so that running the same day again adds nothing."""
+    drafts = []
+    for account in sorted(credited):
+        amount = expirable(credited[account], debited.get(account, ZERO))
+        if amount > 0:
+            detail = {"cutoff": cut.cutoff_day.isoformat(), "valid_months": cut.valid_months}
+            drafts.append(
+                Draft(
+                    kind="expire",
+                    account=account,
+                    points=amount,
+                    grams=ZERO,
+                    idem_key=f"expire:{account}:{cut.as_of.isoformat()}",
+                    occurred_at=cut.when,
+                    rule_set=rules.id,
+                    rule_version=rules.version,
+                    detail=json.dumps(detail),
+                )
+            )
+    return drafts
+
+
+@dataclass(frozen=True)
+class MonitoringPeriod:
+    """A project's monitoring period as stored: its reduction ER [t CO2e], verifier, formula."""
+
+    tonnes: Decimal
+    verified_by: str | None
+    formula: str
+    start: date
+    end: date
+
+
+def issuance_draft(
+    project_id: str,
+    period_id: str,
+    owner: str,
+    period: MonitoringPeriod | None,
+    issued_before: bool,
+) -> Draft:
+    """The ``issue`` entry of a verified monitoring period's reductions to the project's owner
+    [g CO2e], once per period.
+
+    Raises
+    ------
+    LedgerError
+        ``no_monitoring``, ``not_verified``, ``already_issued`` or ``nothing_to_issue``.
+    """
+    if period is None:
+        raise LedgerError("no_monitoring", f"{project_id} has no monitoring period {period_id}")
+    if not period.verified_by:
+        raise LedgerError(
+            "not_verified",
+            f"{project_id} {period_id} is not verified: issuance needs a verified period "
+            "(ledger project monitor … --verified-by NAME)",
+        )
+    if issued_before:
+        raise LedgerError("already_issued", f"{project_id} {period_id} was issued already")
+    if period.tonnes <= 0:
+        raise LedgerError("nothing_to_issue", f"{project_id} {period_id}: ER is 0")
+    detail = {"project": project_id, "period": period_id, "formula": period.formula,
+              "verified_by": period.verified_by, "tonnes": str(period.tonnes)}  # fmt: skip
+    return Draft(
+        kind="issue",
+        account=owner,
+        points=ZERO,
+        grams=period.tonnes * GRAMS_PER_TONNE,
+        idem_key=f"issue:{project_id}:{period_id}",
+        occurred_at=datetime.combine(period.end, time(0), CST).astimezone(UTC),
+        evidence_source="monitoring_report",
+        evidence_ref=f"{project_id}/{period_id} ({period.start}–{period.end}), verified by "
+        f"{period.verified_by}",
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def check_consent_terms(max_points: Decimal, max_grams: Decimal, seconds: int) -> None:
+    """A consent covers :data:`SCALE` to :data:`MAX_POINTS` points (or up to ``MAX_GRAMS`` g
+    CO2e) for 1 to :data:`CONSENT_MAX_SECONDS` s.
+
+    Raises
+    ------
+    LedgerError
+        ``bad_consent`` naming the amounts and the lifetime asked.
+    """
+    in_range = (
+        0 <= max_points <= MAX_POINTS
+        and 0 <= max_grams <= MAX_GRAMS
+        and max(max_points, max_grams) >= SCALE
+        and 1 <= seconds <= CONSENT_MAX_SECONDS
+    )
+    if not in_range:
+        raise LedgerError(
+            "bad_consent",
+            f"a consent covers {SCALE} to {MAX_POINTS} points (or up to "
+            f"{MAX_GRAMS} g) for 1 to {CONSENT_MAX_SECONDS} s (got {max_points} points, "
+            f"{max_grams} g, {seconds} s)",
+        )
+
+
+@dataclass(frozen=True)
+class StoredConsent:
+    """A holder's consent as stored (its code only as a hash)."""
+
+    consent_id: str
+    account: str
+    merchant: str
+    max_points: Decimal
+    max_grams: Decimal
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def consent_refusal(consent: StoredConsent | None, draft: Draft, now: datetime) -> str:
+    """Why ``consent`` does not cover ``draft`` at ``now`` (empty when it does): no such code,
+    another account (no hint of whose it is), used already, expired, more points or grams than
+    consented, another merchant."""
+    if consent is None or consent.account != draft.account:
+        return "no consent has this code"
+    name = consent.consent_id
+    if consent.used_at is not None:
+        return f"consent {name} was used already (single use)"
+    if consent.expires_at <= now:
+        return f"consent {name} expired at {consent.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+    if draft.points > consent.max_points:
+        return f"consent {name} covers at most {consent.max_points} points, not {draft.points}"
+    if draft.grams > consent.max_grams:
+        return f"consent {name} covers at most {consent.max_grams} g, not {draft.grams}"
+    if consent.merchant and consent.merchant != draft.counterparty:
+        return f"consent {name} is for {consent.merchant}, not {draft.counterparty!r}"
+    return ""
+
+
+def rejection_record(rejection: Rejection, source: str) -> dict[str, str]:
+    """A refused event as a row of the ``rejected`` records: its reference, reason and the
+    event as JSON (``raw``)."""
+    event = rejection.event
+    raw = {
+        "event_id": event.event_id,
+        "account": event.account,
+        "behaviour": event.behaviour,
+        "time": event.occurred_at.isoformat(),
+        "quantity": str(event.quantity),
+        "source": event.source,
+        "evidence_ref": event.evidence_ref,
+    }
+    return {
+        "source": source,
+        "record_ref": event.ref or f"event {event.event_id}",
+        "reason_code": rejection.code,
+        "reason": rejection.reason,
+        "raw": json.dumps(raw, ensure_ascii=False),
+    }

@@ -16,8 +16,8 @@ import typer
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
-from ecobasin.web.security.policy import CONSULTATION_ROLES
 from ecobasin.workflow.consultation import SESSION_KINDS, ConsultationError, load_rota
+from ecobasin.workflow.consultation_roles import CONSULTATION_ROLES
 
 __all__ = ["app"]
 

@@ -36,7 +36,6 @@ from ecobasin.cli.common import (
 from ecobasin.errors import NotFound
 from ecobasin.services import ledger as ledger_service
 from ecobasin.store import Store
-from ecobasin.store import ledger as store_ledger
 from ecobasin.timebase import CST
 
 __all__ = ["app"]
@@ -121,7 +120,7 @@ def _rules(rule_set: str | None, version: str | None) -> carbon_rules.RuleSet:
         raise fail(str(error)) from None
 
 
-def _said(appended: store_ledger.Appended, what: str) -> None:
+def _said(appended: ledger_service.Appended, what: str) -> None:
     entry = appended.entries[0]
     if appended.replayed:
         console.print(f"{what}: already recorded as entry {entry.seq} (same key; nothing done)")
@@ -146,7 +145,7 @@ def account_add(
     _run(
         db,
         region,
-        lambda s: store_ledger.add_account(s, account_id, kind, name or account_id, code),
+        lambda s: ledger_service.add_account(s, account_id, kind, name or account_id, code),
     )
     console.print(f"account {account_id} ({kind}) added 已添加")
 
@@ -172,7 +171,7 @@ def account_key(
     """Issue the holder key 持有人密钥 of an account (printed once, only its hash is kept; an
     earlier key stops working). The holder's app creates redemption codes with it (POST
     /api/v1/ledger/consents, header X-Holder-Key): no redemption without the holder's consent."""
-    key = _run(db, region, lambda s: store_ledger.issue_holder_key(s, account_id))
+    key = _run(db, region, lambda s: ledger_service.issue_holder_key(s, account_id))
     console.print(f"holder key of {account_id} (shown once 仅显示一次):")
     typer.echo(key)
 
@@ -186,7 +185,7 @@ def partner_bind(
     region: RegionOption = None,
 ) -> None:
     """Let a merchant partner credit a merchant account 绑定商户账户 (it credits no other)."""
-    _run(db, region, lambda s: store_ledger.bind_partner_account(s, partner, account_id))
+    _run(db, region, lambda s: ledger_service.bind_partner_account(s, partner, account_id))
     console.print(f"partner {partner} may credit merchant account {account_id} 已绑定")
 
 
@@ -201,7 +200,7 @@ def partner_limit_command(
 ) -> None:
     """Set the daily ceiling 每日上限 of points a partner's events may earn (CST day)."""
     amount = _decimal(daily_points, "--daily-points")
-    _run(db, region, lambda s: store_ledger.set_partner_limit(s, partner, amount))
+    _run(db, region, lambda s: ledger_service.set_partner_limit(s, partner, amount))
     console.print(f"partner {partner}: at most {amount} points a day 每日上限")
 
 
@@ -217,8 +216,8 @@ def partner_show(
     def read(store: Store) -> dict[str, Any]:
         return {
             "partner": partner,
-            "merchant_accounts": store_ledger.partner_accounts(store, partner),
-            "daily_points": str(store_ledger.partner_limit(store, partner, default)),
+            "merchant_accounts": ledger_service.partner_accounts(store, partner),
+            "daily_points": str(ledger_service.partner_limit(store, partner, default)),
         }
 
     typer.echo(json.dumps(_run(db, region, read), ensure_ascii=False))
@@ -232,7 +231,7 @@ def pool_admin(
     region: RegionOption = None,
 ) -> None:
     """Make a user an administrator of a pool 资金池管理员: only they debit it on the API."""
-    _run(db, region, lambda s: store_ledger.add_pool_admin(s, pool, user))
+    _run(db, region, lambda s: ledger_service.add_pool_admin(s, pool, user))
     console.print(f"{user} administers pool {pool} 已授权")
 
 
@@ -297,7 +296,7 @@ def record(
     result = _run(
         db,
         region,
-        lambda s: store_ledger.record_events(s, events, chosen, file.name, bad, max_age=max_age),
+        lambda s: ledger_service.record_events(s, events, chosen, file.name, bad, max_age=max_age),
     )
     counts = result.counts()
     console.print(
@@ -340,7 +339,7 @@ def redeem_command(
     done = _run(
         db,
         region,
-        lambda s: store_ledger.redeem(s, account, amount, merchant, key, consent_code=consent),
+        lambda s: ledger_service.redeem(s, account, amount, merchant, key, consent_code=consent),
     )
     _said(done, f"{account} redeemed {amount} points")
 
@@ -365,7 +364,7 @@ def donate_command(
     done = _run(
         db,
         region,
-        lambda s: store_ledger.donate(s, account, to, p, g, key, consent_code=consent),
+        lambda s: ledger_service.donate(s, account, to, p, g, key, consent_code=consent),
     )
     _said(done, f"{account} donated {p} points, {g} g to {to}")
 
@@ -386,7 +385,7 @@ def expire_command(
         day = date.fromisoformat(as_of)
     except ValueError:
         raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    done = _run(db, region, lambda s: store_ledger.expire(s, day, chosen))
+    done = _run(db, region, lambda s: ledger_service.expire(s, day, chosen))
     total = sum((e.points for e in done.entries), Decimal(0))
     console.print(f"{len(done.entries)} accounts: {total} points expired 已过期 at {day}")
 
@@ -414,7 +413,7 @@ def project_register(
     _run(
         db,
         region,
-        lambda s: store_ledger.register_project(
+        lambda s: ledger_service.register_project(
             s, project_id, name or project_id, methodology, owner, code, ef
         ),
     )
@@ -457,7 +456,7 @@ def project_monitor(
     result = _run(
         db,
         region,
-        lambda s: store_ledger.monitor(s, project_id, period, first, last, values, verified_by),
+        lambda s: ledger_service.monitor(s, project_id, period, first, last, values, verified_by),
     )
     state = f"verified by {verified_by}" if verified_by else "not verified 未核查"
     console.print(f"{project_id} {period}: {result.formula} ({state})")
@@ -471,8 +470,8 @@ def project_issue(
     region: RegionOption = None,
 ) -> None:
     """Issue the reductions of a verified period 签发减排量 (once per period)."""
-    entry = _run(db, region, lambda s: store_ledger.issue(s, project_id, period))
-    tonnes = entry.grams / store_ledger.GRAMS_PER_TONNE
+    entry = _run(db, region, lambda s: ledger_service.issue(s, project_id, period))
+    tonnes = entry.grams / ledger_service.GRAMS_PER_TONNE
     console.print(f"{project_id} {period}: {tonnes} t CO2e issued 已签发 to {entry.account}")
     console.print(f"entry {entry.seq} {entry.hash[:16]}…")
 
@@ -491,11 +490,11 @@ def project_retire(
     if (tonnes is None) == (grams is None):
         raise fail("give --tonnes or --grams (one of them)")
     amount = (
-        _decimal(tonnes, "--tonnes") * store_ledger.GRAMS_PER_TONNE
+        _decimal(tonnes, "--tonnes") * ledger_service.GRAMS_PER_TONNE
         if tonnes is not None
         else _decimal(str(grams), "--grams")
     )
-    done = _run(db, region, lambda s: store_ledger.retire(s, account, amount, reason, key))
+    done = _run(db, region, lambda s: ledger_service.retire(s, account, amount, reason, key))
     _said(done, f"{account} retired {amount} g CO2e")
 
 
@@ -581,7 +580,7 @@ def anomalies_command(
         except ValueError:
             raise fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
         end = datetime.combine(day + timedelta(days=1), time(0), CST).astimezone(UTC)
-    frame = _run(db, region, lambda s: store_ledger.anomalies(s, end, days, cut))
+    frame = _run(db, region, lambda s: ledger_service.anomalies(s, end, days, cut))
     console.print(f"{len(frame)} accounts far above the distribution of the last {days} days")
     emit(frame, fmt, "Anomalies 异常账户", value=ledger_service.plain)
 

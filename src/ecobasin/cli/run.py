@@ -22,8 +22,8 @@ from ecobasin.cli.common import (
 from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
 from ecobasin.jobs.live_feed import LiveFeed, register_fleet
+from ecobasin.services.accounts import ensure_demo_admin
 from ecobasin.store import Store
-from ecobasin.web.security import ensure_demo_admin
 
 
 def _generated_frames(store: Store, year: int, seed: int, region: Any) -> importer.ImportReport:

@@ -16,10 +16,9 @@ import pandas as pd
 import typer
 
 from ecobasin.cli.common import DbOption, console, fail, open_store, settings, table
+from ecobasin.services import accounts
 from ecobasin.store import keyfile
 from ecobasin.store import users as db
-from ecobasin.web.security import accounts
-from ecobasin.web.security.policy import Principal
 
 __all__ = ["secret_app", "token_app", "user_app"]
 
@@ -30,7 +29,8 @@ secret_app = typer.Typer(
 )
 
 #: Who the audit log names for command-line changes (the shell user has the file itself).
-CLI = Principal(name="cli", role="admin", via="cli")
+#: (name, via): the command line acts as an admin of this machine.
+CLI = ("cli", "cli")
 
 
 def _time(value: datetime | None) -> str:
@@ -93,7 +93,7 @@ def user_add(
         detail: dict[str, object] = {"role": role}
         if role == "partner":
             detail |= {"scopes": sorted(set(scope or [])), "rate_per_minute": rate, "burst": burst}
-        accounts.audit(store.con, CLI, "users.create", user.name, user.city_code, detail)
+        accounts.audit_as(store.con, *CLI, "users.create", user.name, user.city_code, detail)
     where = f" of city {user.city_code}" if user.city_code else ""
     if role == "partner":
         where = f": {', '.join(sorted(set(scope or [])))}, {rate:g}/min, burst {burst}"
@@ -135,7 +135,7 @@ def user_disable(
             accounts.disable_user(store.con, name)
         except accounts.AccountError as error:
             raise fail(str(error)) from None
-        accounts.audit(store.con, CLI, "users.disable", name)
+        accounts.audit_as(store.con, *CLI, "users.disable", name)
     console.print(f"[green]user disabled 用户已停用:[/] {name}")
 
 
@@ -163,7 +163,7 @@ def user_reset_password(
             generated = accounts.reset_password(store.con, name, password)
         except accounts.AccountError as error:
             raise fail(str(error)) from None
-        accounts.audit(store.con, CLI, "users.reset_password", name)
+        accounts.audit_as(store.con, *CLI, "users.reset_password", name)
     console.print(f"[green]password reset 密码已重置:[/] {name}; their sessions ended 会话已结束")
     if generated:
         console.print("new password (shown once 仅显示一次):")
@@ -208,7 +208,9 @@ def token_create(
             record, text = accounts.create_token(store.con, user, name, expires)
         except accounts.AccountError as error:
             raise fail(str(error)) from None
-        accounts.audit(store.con, CLI, "tokens.create", str(record.token_id), None, {"user": user})
+        accounts.audit_as(
+            store.con, *CLI, "tokens.create", str(record.token_id), None, {"user": user}
+        )
     until = _time(record.expires_at) or "revoked 吊销前有效"
     console.print(
         f"[green]token {record.token_id} created 令牌已创建[/] for {user}, valid until {until}. "
@@ -262,7 +264,7 @@ def token_revoke(
             record = accounts.revoke_token(store.con, token_id)
         except accounts.AccountError as error:
             raise fail(str(error)) from None
-        accounts.audit(
-            store.con, CLI, "tokens.revoke", str(token_id), None, {"user": record.user_name}
+        accounts.audit_as(
+            store.con, *CLI, "tokens.revoke", str(token_id), None, {"user": record.user_name}
         )
     console.print(f"[green]token revoked 令牌已吊销:[/] {token_id} ({record.user_name})")

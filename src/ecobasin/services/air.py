@@ -28,6 +28,17 @@ from ecobasin.standards import air
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
 from ecobasin.store import Connection, Cursor
 from ecobasin.store import air as store_air
+
+# the AQI tables' reads the API's cache and pages make, answered by the store unchanged
+from ecobasin.store.air import (
+    aqi_at,
+    aqi_daily,
+    aqi_extent,
+    aqi_generation,
+    aqi_page,
+    city_aqi_span,
+    sites_fingerprint,
+)
 from ecobasin.timebase import CST
 
 __all__ = [
@@ -35,8 +46,14 @@ __all__ = [
     "EVAL_COLUMNS",
     "NO_DATA",
     "AirStatic",
+    "aqi_at",
+    "aqi_daily",
+    "aqi_extent",
+    "aqi_generation",
+    "aqi_page",
     "assessment_table",
     "averaging_labels",
+    "city_aqi_span",
     "city_assessment",
     "hour_label",
     "iso_utc",
@@ -47,6 +64,7 @@ __all__ = [
     "read_static",
     "reported",
     "series_item",
+    "sites_fingerprint",
     "snapshot",
 ]
 

@@ -16,8 +16,11 @@ from ecobasin.alarms import applicable_limits
 from ecobasin.catalog import emission
 from ecobasin.store import Connection, Cursor, Store, WriteCounts, queries
 from ecobasin.store import alarms as store_alarms
+from ecobasin.store.alarms import AlarmFilter, alarm
 
 __all__ = [
+    "AlarmFilter",
+    "alarm",
     "alarm_page",
     "import_permit_limits",
     "observed_sites",

@@ -11,7 +11,7 @@ and the hash chain are :mod:`ecobasin.carbon.ledger` and :mod:`ecobasin.carbon.r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -21,22 +21,72 @@ from ecobasin.carbon import rules as carbon_rules
 from ecobasin.carbon.ledger import Entry
 from ecobasin.errors import NotFound
 from ecobasin.services.cells import json_cell
-from ecobasin.store import Connection
+from ecobasin.store import Connection, Store
 from ecobasin.store import ledger as store_ledger
 
+# the ledger's writes the API and the CLI make (its group commit, consents, partners, pools,
+# projects), answered by the store's operations; their rules are the core's (carbon.ledger)
+from ecobasin.store.ledger import (
+    CONSENT_DEFAULT_SECONDS,
+    CONSENT_MAX_SECONDS,
+    account_kind,
+    add_pool_admin,
+    anomalies,
+    bind_partner_account,
+    create_consent,
+    donate,
+    holder_key_account,
+    issue_holder_key,
+    monitor,
+    partner_accounts,
+    partner_limit,
+    pool_admins,
+    record_events,
+    redeem,
+    register_project,
+    retire,
+    set_partner_limit,
+)
+from ecobasin.store.ledger_tables import GRAMS_PER_TONNE, Appended, add_account
+
 __all__ = [
+    "CONSENT_DEFAULT_SECONDS",
+    "CONSENT_MAX_SECONDS",
+    "GRAMS_PER_TONNE",
+    "Appended",
     "account",
+    "account_kind",
     "accounts",
+    "add_account",
+    "add_pool_admin",
+    "anomalies",
     "balances",
+    "bind_partner_account",
+    "create_consent",
+    "donate",
     "entries",
     "entry",
+    "expire",
+    "holder_key_account",
+    "issue",
+    "issue_holder_key",
     "methodologies",
+    "monitor",
     "monitoring",
+    "partner_accounts",
+    "partner_limit",
     "plain",
+    "pool_admins",
     "projects",
+    "record_events",
+    "redeem",
+    "register_project",
+    "reject_events",
+    "retire",
     "rows",
     "rule_set",
     "rules",
+    "set_partner_limit",
     "summary",
     "verify",
 ]
@@ -206,3 +256,22 @@ def entries(
 ) -> pd.DataFrame:
     """Entries in chain order with their hashes (the audit export; page with ``after_seq``)."""
     return store_ledger.entries(where, account_id, kinds, limit, after_seq)
+
+
+def reject_events(store: Store, rejections: Sequence[core.Rejection], source: str) -> None:
+    """Keep refused events aside in ``rejected`` (each with its reason), counted, never dropped."""
+    store.reject(store_ledger._reject_rows(rejections, source))
+
+
+def expire(store: Store, as_of: date, rules: carbon_rules.RuleSet | None = None) -> Appended:
+    """Expire the points older than the validity of ``rules`` (default: the rule set in force)
+    at the CST day ``as_of``; the cut and the amounts are the core's
+    (:func:`ecobasin.carbon.ledger.expiry_cut`, :func:`~ecobasin.carbon.ledger.expiry_drafts`),
+    the balances and the appends the store's, in one transaction."""
+    return store_ledger.expire(store, as_of, rules or carbon_rules.rule_set())
+
+
+def issue(store: Store, project_id: str, period_id: str) -> Entry:
+    """Issue a verified monitoring period's reductions [g CO2e] to the project's owner, once
+    (the decision: :func:`ecobasin.carbon.ledger.issuance_draft`)."""
+    return store_ledger.issue(store, project_id, period_id)

@@ -23,7 +23,7 @@ from ecobasin.standards.noise_days import daily_verdicts
 from ecobasin.store import noise as noise_store
 from ecobasin.store import noise_complaints
 from ecobasin.store.database import Store
-from ecobasin.store.noise import station_hours, zone_class_of
+from ecobasin.store.noise import rate_years, station_day_span, station_hours, zone_class_of
 from ecobasin.timebase import local_label
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "complaint_items",
     "daily_verdicts",
     "map_layer",
+    "rate_years",
+    "station_day_span",
     "station_days",
     "station_hours",
     "station_months",

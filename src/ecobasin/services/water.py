@@ -36,6 +36,7 @@ from ecobasin.standards.rounding import round_gbt8170
 from ecobasin.standards.water_assessment import compensation_table, settlement_table
 from ecobasin.store import Connection
 from ecobasin.store import water as store_water
+from ecobasin.store.water import result_periods
 
 __all__ = [
     "PERIOD",
@@ -50,6 +51,7 @@ __all__ = [
     "parse_water_period",
     "rank",
     "rank_view",
+    "result_periods",
     "section_calendar",
     "section_facts",
     "sections",

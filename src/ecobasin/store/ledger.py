@@ -34,7 +34,7 @@ import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,7 +67,6 @@ from ecobasin.store.ledger_tables import (
     register_rule_set,
     stored_rule_sets,
 )
-from ecobasin.timebase import CST
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -213,29 +212,7 @@ def _existing_keys(where: Connection, keys: Sequence[str]) -> list[str]:
 
 
 def _reject_rows(rejections: Sequence[Rejection], source: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "source": source,
-                "record_ref": r.event.ref or f"event {r.event.event_id}",
-                "reason_code": r.code,
-                "reason": r.reason,
-                "raw": json.dumps(
-                    {
-                        "event_id": r.event.event_id,
-                        "account": r.event.account,
-                        "behaviour": r.event.behaviour,
-                        "time": r.event.occurred_at.isoformat(),
-                        "quantity": str(r.event.quantity),
-                        "source": r.event.source,
-                        "evidence_ref": r.event.evidence_ref,
-                    },
-                    ensure_ascii=False,
-                ),
-            }
-            for r in rejections
-        ]
-    )
+    return pd.DataFrame([core.rejection_record(r, source) for r in rejections])
 
 
 def record_events(
@@ -342,9 +319,9 @@ def _with_consent(store: Store, draft: Draft, code: str, spender: str) -> Append
 
 
 # -- holders' consent -------------------------------------------------------------------------
-#: How long a redemption consent lives at most [s] (a payment code's minutes).
-CONSENT_MAX_SECONDS = 600
-CONSENT_DEFAULT_SECONDS = 300
+#: How long a redemption consent lives at most [s] (a payment code's minutes): the core's rule.
+CONSENT_MAX_SECONDS = core.CONSENT_MAX_SECONDS
+CONSENT_DEFAULT_SECONDS = core.CONSENT_DEFAULT_SECONDS
 
 
 def _sha256(text: str) -> str:
@@ -436,19 +413,7 @@ def create_consent(
         raise LedgerError(
             "bad_holder_key", f"the holder key is not the key of account {account_id!r}"
         )
-    in_range = (
-        0 <= max_points <= core.MAX_POINTS
-        and 0 <= max_grams <= core.MAX_GRAMS
-        and max(max_points, max_grams) >= core.SCALE
-        and 1 <= seconds <= CONSENT_MAX_SECONDS
-    )
-    if not in_range:
-        raise LedgerError(
-            "bad_consent",
-            f"a consent covers {core.SCALE} to {core.MAX_POINTS} points (or up to "
-            f"{core.MAX_GRAMS} g) for 1 to {CONSENT_MAX_SECONDS} s (got {max_points} points, "
-            f"{max_grams} g, {seconds} s)",
-        )
+    core.check_consent_terms(max_points, max_grams, seconds)
     now = _now()
     consent = Consent(
         consent_id=f"c-{secrets.token_hex(8)}",
@@ -484,23 +449,15 @@ def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
         "FROM ledger_consents WHERE code_sha256 = ?",
         [_sha256(code)],
     )
-    why = "no consent has this code"
+    consent = None
     if found:
         consent_id, account, merchant, max_points, max_grams, expires_at, used_at = found[0]
-        why = ""
-        if account != draft.account:
-            why = "no consent has this code"  # no hint of whose it is
-        elif used_at is not None:
-            why = f"consent {consent_id} was used already (single use)"
-        elif expires_at <= _now():
-            why = f"consent {consent_id} expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
-        elif draft.points > Decimal(max_points):
-            why = f"consent {consent_id} covers at most {max_points} points, not {draft.points}"
-        elif draft.grams > Decimal(max_grams):
-            why = f"consent {consent_id} covers at most {max_grams} g, not {draft.grams}"
-        elif merchant and merchant != draft.counterparty:
-            why = f"consent {consent_id} is for {merchant}, not {draft.counterparty!r}"
-    if why:
+        consent = core.StoredConsent(
+            str(consent_id), str(account), str(merchant or ""), Decimal(max_points),
+            Decimal(max_grams), expires_at, used_at,
+        )  # fmt: skip
+    why = core.consent_refusal(consent, draft, _now())
+    if why or consent is None:
         raise LedgerError(
             "bad_consent", f"redemption from {draft.account} refused: {why} (需要持有人授权)"
         )
@@ -508,7 +465,7 @@ def spend_consent(store: Store, code: str, draft: Draft, spender: str) -> str:
         "UPDATE ledger_consents SET used_at = ?, used_by = ? WHERE consent_id = ?",
         [_now(), spender or "admin", consent_id],
     )
-    return str(consent_id)
+    return consent.consent_id
 
 
 # -- partners and pools -----------------------------------------------------------------------
@@ -626,50 +583,39 @@ def donate(
 def expire(store: Store, as_of: date, rules: RuleSet | None = None) -> Appended:
     """Expire points older than the rule set's validity (``valid_months``) at ``as_of`` [CST
     day]: per account, the points credited before the cutoff that were not yet spent (first
-    earned, first spent). Running it again for the same day changes nothing.
+    earned, first spent; :func:`ecobasin.carbon.ledger.expiry_drafts`). Running it again for
+    the same day changes nothing.
     """
     chosen = rules or carbon_rules.rule_set()
-    if chosen.valid_months <= 0:
-        raise LedgerError("no_expiry", f"rule set {chosen.key} sets no validity for points")
-    cutoff_day = core.months_before(as_of, chosen.valid_months)
-    cutoff = datetime.combine(cutoff_day, time(0), CST).astimezone(UTC)
-    when = datetime.combine(as_of, time(0), CST).astimezone(UTC)
+    cut = core.expiry_cut(as_of, chosen)
     with _lock(store), store.transaction():
-        rows = _sql.rows(
-            store,
-            "SELECT account, sum(points) FILTER (WHERE occurred_at < $cutoff) AS credited, "
-            "0 AS debited FROM ledger_entries WHERE kind = 'earn' GROUP BY account "
-            "UNION ALL SELECT counterparty, sum(points) FILTER (WHERE occurred_at < $cutoff), 0 "
-            "FROM ledger_entries WHERE kind = 'donate' GROUP BY counterparty "
-            "UNION ALL SELECT account, 0, sum(points) FROM ledger_entries "
-            "WHERE kind IN ('redeem', 'donate', 'expire') GROUP BY account",
-            {"cutoff": cutoff},
-        )
-        credited: dict[str, Decimal] = {}
-        debited: dict[str, Decimal] = {}
-        for account, c, d in rows:
-            credited[account] = credited.get(account, Decimal(0)) + Decimal(c or 0)
-            debited[account] = debited.get(account, Decimal(0)) + Decimal(d or 0)
-        drafts = []
-        for account in sorted(credited):
-            amount = core.expirable(credited[account], debited.get(account, Decimal(0)))
-            if amount > 0:
-                detail = {"cutoff": cutoff_day.isoformat(), "valid_months": chosen.valid_months}
-                drafts.append(
-                    Draft(
-                        kind="expire",
-                        account=account,
-                        points=amount,
-                        grams=Decimal(0),
-                        idem_key=f"expire:{account}:{as_of.isoformat()}",
-                        occurred_at=when,
-                        rule_set=chosen.id,
-                        rule_version=chosen.version,
-                        detail=json.dumps(detail),
-                    )
-                )
+        credited, debited = _expirable_balances(store, cut.cutoff)
+        drafts = core.expiry_drafts(cut, credited, debited, chosen)
         drafts = [d for d in drafts if d.idem_key not in set(_existing_keys(store, [d.idem_key]))]
         return Appended(_write(store, drafts))
+
+
+def _expirable_balances(
+    where: Connection, cutoff: datetime
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Per account: points credited (earned, or donated to it) before ``cutoff``, and points
+    debited (redeemed, donated, expired) ever [points]."""
+    rows = _sql.rows(
+        where,
+        "SELECT account, sum(points) FILTER (WHERE occurred_at < $cutoff) AS credited, "
+        "0 AS debited FROM ledger_entries WHERE kind = 'earn' GROUP BY account "
+        "UNION ALL SELECT counterparty, sum(points) FILTER (WHERE occurred_at < $cutoff), 0 "
+        "FROM ledger_entries WHERE kind = 'donate' GROUP BY counterparty "
+        "UNION ALL SELECT account, 0, sum(points) FROM ledger_entries "
+        "WHERE kind IN ('redeem', 'donate', 'expire') GROUP BY account",
+        {"cutoff": cutoff},
+    )
+    credited: dict[str, Decimal] = {}
+    debited: dict[str, Decimal] = {}
+    for account, c, d in rows:
+        credited[account] = credited.get(account, Decimal(0)) + Decimal(c or 0)
+        debited[account] = debited.get(account, Decimal(0)) + Decimal(d or 0)
+    return credited, debited
 
 
 # -- projects ----------------------------------------------------------------------------------
@@ -789,7 +735,8 @@ def _issued(where: Connection, project_id: str, period_id: str) -> bool:
 
 
 def issue(store: Store, project_id: str, period_id: str) -> Entry:
-    """Issue the reductions of a verified monitoring period to the project's owner, once.
+    """Issue the reductions of a verified monitoring period to the project's owner, once
+    (the decision: :func:`ecobasin.carbon.ledger.issuance_draft`).
 
     Raises
     ------
@@ -805,36 +752,17 @@ def issue(store: Store, project_id: str, period_id: str) -> Entry:
             "FROM ledger_monitoring WHERE project_id = ? AND period_id = ?",
             [project_id, period_id],
         )
-        if not found:
-            raise LedgerError("no_monitoring", f"{project_id} has no monitoring period {period_id}")
-        tonnes, verifier, formula, start, end = found[0]
-        if not verifier:
-            raise LedgerError(
-                "not_verified",
-                f"{project_id} {period_id} is not verified: issuance needs a verified period "
-                "(ledger project monitor … --verified-by NAME)",
-            )
-        if _issued(store, project_id, period_id):
-            raise LedgerError("already_issued", f"{project_id} {period_id} was issued already")
-        if Decimal(tonnes) <= 0:
-            raise LedgerError("nothing_to_issue", f"{project_id} {period_id}: ER is 0")
-        detail = {"project": project_id, "period": period_id, "formula": formula,
-                  "verified_by": verifier, "tonnes": str(tonnes)}  # fmt: skip
-        draft = Draft(
-            kind="issue",
-            account=owner,
-            points=Decimal(0),
-            grams=Decimal(tonnes) * GRAMS_PER_TONNE,
-            idem_key=f"issue:{project_id}:{period_id}",
-            occurred_at=datetime.combine(end, time(0), CST).astimezone(UTC),
-            evidence_source="monitoring_report",
-            evidence_ref=f"{project_id}/{period_id} ({start}–{end}), verified by {verifier}",
-            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-        )
+        period = None
+        if found:
+            tonnes, verifier, formula, start, end = found[0]
+            period = core.MonitoringPeriod(Decimal(tonnes), verifier, formula, start, end)
+        issued = period is not None and _issued(store, project_id, period_id)
+        draft = core.issuance_draft(project_id, period_id, owner, period, issued)
         entry = _write(store, [draft])[0]
+        assert period is not None  # issuance_draft refuses a missing period
         store.con.execute(
             "INSERT INTO ledger_issuances VALUES (?, ?, ?, ?, ?)",
-            [project_id, period_id, entry.seq, tonnes, entry.recorded_at],
+            [project_id, period_id, entry.seq, period.tonnes, entry.recorded_at],
         )
     return entry
 

@@ -28,7 +28,7 @@ from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
 
 ACCOUNT_KINDS = ("person", "organisation", "merchant", "project", "pool")
-GRAMS_PER_TONNE = Decimal(1_000_000)
+GRAMS_PER_TONNE = core.GRAMS_PER_TONNE
 _locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
 

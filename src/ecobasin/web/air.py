@@ -32,17 +32,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
 
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ecobasin import catalog
+from ecobasin.services import air as air_service
 from ecobasin.services.air import AirStatic, read_static
-from ecobasin.store import Cursor, Store
-from ecobasin.store import air as store_air
 from ecobasin.timebase import parse_instant
 from ecobasin.web.problems import ProblemError
+
+if TYPE_CHECKING:  # the app factory opens the Store and hands it over
+    from ecobasin.store import Cursor, Store
 
 __all__ = [
     "STATIC_TTL",
@@ -260,7 +262,7 @@ class AirCache:
         version = current.version if current is not None else 0
         if (
             current is not None
-            and await self.read(store_air.sites_fingerprint) == current.fingerprint
+            and await self.read(air_service.sites_fingerprint) == current.fingerprint
         ):
             return current
         fresh = await self.get(
@@ -276,7 +278,7 @@ class AirCache:
         # when the clock passes a stored hour, not only when AQI rows are written
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         extent: dict[str, Any] = await self.get(
-            ("extent", store_air.aqi_generation(), hour), store_air.aqi_extent
+            ("extent", air_service.aqi_generation(), hour), air_service.aqi_extent
         )
         return extent
 

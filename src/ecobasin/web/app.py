@@ -19,7 +19,6 @@ from ecobasin.limits import Limits, load_limits
 from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.api import api_router
-from ecobasin.web.api.live import page_router as live_pages_router
 from ecobasin.web.api.observations import ExportSlots
 from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.pages import (
@@ -27,6 +26,7 @@ from ecobasin.web.pages import (
     editor_pages_router,
     forecast_pages_router,
     incident_pages_router,
+    live_pages_router,
     noise_pages_router,
     pages_router,
     table_export_router,

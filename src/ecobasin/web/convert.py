@@ -13,7 +13,8 @@ import pandas as pd
 
 from ecobasin import catalog, timebase
 from ecobasin.services.cells import pick
-from ecobasin.web.models import City, Lang, Parameter, Site
+from ecobasin.services.editing import UploadResult
+from ecobasin.web.models import City, Lang, Parameter, RejectedLine, Site, UploadOut
 
 __all__ = [
     "CSV_COLUMNS",
@@ -25,6 +26,7 @@ __all__ = [
     "parameter_models",
     "site_models",
     "sites_geojson",
+    "upload_out",
 ]
 
 CSV_COLUMNS = (
@@ -165,3 +167,29 @@ def csv_rows(frame: pd.DataFrame) -> str:
 
 def _as_text(row: Iterable[Any]) -> list[Any]:
     return ["" if _clean(value) is None else value for value in row]
+
+
+def _text_cells(frame: Any) -> list[dict[str, Any]]:
+    """Rows with every cell as text, missing cells None."""
+    return [
+        {k: (None if v is None or v != v else str(v)) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def upload_out(result: UploadResult, layout: str) -> UploadOut:
+    """The import report of one upload (the API's answer and the editing page's report)."""
+    report = result.report
+    return UploadOut(
+        source=result.source,
+        layout=layout,
+        records=report["records"],
+        inserted=report["inserted"],
+        replaced=report["replaced"],
+        unchanged=report["unchanged"],
+        missing=report["missing"],
+        sites_added=report["sites_added"],
+        rejected_counts=report["rejected"],
+        rejected=[RejectedLine(**row) for row in _text_cells(result.rejected)],
+        aqi_site_days=result.aqi_site_days,
+    )

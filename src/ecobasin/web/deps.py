@@ -17,12 +17,15 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from ecobasin import catalog
+from ecobasin.jobs.air_quality import refresh_air_quality, refresh_pending_air_quality
+from ecobasin.services.writes import AqiJobs
 from ecobasin.store import Cursor, Store
 from ecobasin.timebase import CST
 from ecobasin.web.models import Lang
 from ecobasin.web.problems import ProblemError
 
 __all__ = [
+    "AQI_JOBS",
     "INT64_MAX",
     "CitiesDep",
     "CursorDep",
@@ -30,11 +33,13 @@ __all__ = [
     "OffsetQuery",
     "RegionDep",
     "StoreDep",
+    "StoreViewDep",
     "TimeRange",
     "TimeRangeDep",
     "get_cursor",
     "get_region",
     "get_store",
+    "get_store_view",
     "page_link",
     "parse_time",
     "resolve_cities",
@@ -67,6 +72,22 @@ def get_cursor(store: StoreDep) -> Iterator[Cursor]:
 
 
 CursorDep = Annotated[Cursor, Depends(get_cursor)]
+
+
+def get_store_view(store: StoreDep) -> Iterator[Store]:
+    """A Store view over a cursor of its own for this request's writes (DuckDB connections
+    are not shared between threads), closed when the request is done."""
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+StoreViewDep = Annotated[Store, Depends(get_store_view)]
+
+#: The AQI refreshes (HJ 633) a write runs after storing (services do not run jobs).
+AQI_JOBS = AqiJobs(touched=refresh_air_quality, pending=refresh_pending_air_quality)
 
 #: The largest row offset the store can take (DuckDB's BIGINT); above it is a 422, not a 500.
 INT64_MAX = 2**63 - 1

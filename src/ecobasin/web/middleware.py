@@ -170,12 +170,12 @@ class RequestGuard:
     async def _unknown_holder(self, scope: Scope, holder_key: str) -> Any:
         """401 unless ``holder_key`` is an account holder's key (the holder's app has no user
         account: its key is its credential, checked again with the account by the route)."""
-        from ecobasin.store import ledger as store_ledger
+        from ecobasin.services import ledger as ledger_service
         from ecobasin.web.security import deps
 
         cursor = scope["app"].state.store.cursor()
         try:
-            account = await run_in_threadpool(store_ledger.holder_key_account, cursor, holder_key)
+            account = await run_in_threadpool(ledger_service.holder_key_account, cursor, holder_key)
         finally:
             cursor.close()
         if account is None:

@@ -6,10 +6,12 @@ language the client asked for with ``lang``, ``name``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from ecobasin.services.writes import INVALID_FLAGS
 
 __all__ = [
     "AqiDailyItem",
@@ -27,6 +29,7 @@ __all__ = [
     "EvaluationColumn",
     "Health",
     "HealthCounts",
+    "Invalidation",
     "Lang",
     "LevelDays",
     "MapCity",
@@ -37,11 +40,19 @@ __all__ = [
     "ObservationPage",
     "Parameter",
     "ParameterList",
+    "Period",
     "RankingItem",
     "Rankings",
     "RegionInfo",
+    "RejectedLine",
+    "Retirement",
     "Site",
+    "SiteIn",
+    "SiteKind",
+    "SiteLevel",
     "SiteList",
+    "SitePatch",
+    "UploadOut",
 ]
 
 Lang = Literal["zh", "en"]
@@ -503,3 +514,81 @@ class CitySummary(BaseModel):
     mean_aqi: float | None = Field(description="Mean daily AQI of the valid days.")
     max_aqi: int | None
     max_aqi_day: str | None
+
+
+#: Site kinds the write API registers (``sites.kind``).
+SiteKind = Literal["air_station", "micro_station", "water_section", "gas_outlet", "water_outlet"]
+#: Administrative levels of a site.
+SiteLevel = Literal["national", "provincial", "city", "enterprise", "other"]
+#: Averaging periods of stored values.
+Period = Literal["1h", "1d", "10min", "1min", "instant"]
+
+
+# -- writes: the request bodies the write API and the editing pages share ------------------
+
+
+class SiteIn(BaseModel):
+    site_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["CD-M02"])
+    kind: SiteKind
+    level: SiteLevel = "city"
+    city_code: int = Field(examples=[510100])
+    name_zh: str | None = Field(default=None, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 [°E]")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 [°N]")
+    attributes: dict[str, Any] | None = None
+
+
+class SitePatch(BaseModel):
+    kind: SiteKind | None = None
+    level: SiteLevel | None = None
+    city_code: int | None = None
+    name_zh: str | None = Field(default=None, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    attributes: dict[str, Any] | None = None
+
+
+class Invalidation(BaseModel):
+    site_id: str = Field(max_length=64, examples=["1431A"])
+    parameters: list[str] = Field(min_length=1, max_length=50, examples=[["PM2.5"]])
+    period: Period = "1h"
+    start: str = Field(max_length=40, description="ISO 8601, inclusive; no offset: CST.")
+    end: str = Field(max_length=40, description="ISO 8601, inclusive; no offset: CST.")
+    flag: str = Field(
+        default="D",
+        description=f"HJ 212 flag marking the values invalid: one of {', '.join(INVALID_FLAGS)} "
+        "(M maintenance, D fault, C calibration …).",
+    )
+    reason: str = Field(min_length=3, max_length=500, description="Why (kept in the audit log).")
+
+
+class Retirement(BaseModel):
+    """Why and from when a site is retired (its data and history stay)."""
+
+    reason: str = Field(min_length=3, max_length=500, description="Kept in the audit log.")
+    on: date | None = Field(default=None, description="First day retired [CST]; empty: today.")
+
+
+class RejectedLine(BaseModel):
+    record_ref: str = Field(description="'line <n> …': the line of the file.")
+    reason_code: str
+    reason: str
+    raw: str | None = Field(description="The line or cell as read.")
+
+
+class UploadOut(BaseModel):
+    """The import report of one uploaded file."""
+
+    source: str = Field(description="The upload's name in the rejected records and batches.")
+    layout: str
+    records: int = Field(description="Values read.")
+    inserted: int
+    replaced: int
+    unchanged: int
+    missing: int = Field(description="Empty cells (not stored, not rejected).")
+    sites_added: int
+    rejected_counts: dict[str, int] = Field(description="Rejected values by reason code.")
+    rejected: list[RejectedLine] = Field(description="The lines kept aside, with reasons.")
+    aqi_site_days: int = Field(description="Station-days whose AQI (HJ 633) was recomputed.")

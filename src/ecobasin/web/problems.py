@@ -7,7 +7,8 @@ route, a server fault — is one JSON object with ``type``, ``title``, ``status`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ecobasin.errors import EcobasinError, StoreBusyError, http_status
+from ecobasin.errors import Conflict, EcobasinError, NotFound, StoreBusyError, http_status
+from ecobasin.services.writes import FieldError
 
 __all__ = [
     "INVALID_PARAMETER",
@@ -29,6 +31,7 @@ __all__ = [
     "error_type",
     "install",
     "problem_responses",
+    "service_problems",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -111,6 +114,21 @@ class ProblemError(Exception):
             title="Unknown value in request parameter",
             errors=[ParameterError(parameter=parameter, detail=detail)],
         )
+
+
+@contextmanager
+def service_problems() -> Iterator[None]:
+    """The write service's errors (:mod:`ecobasin.services.writes`) as the problems the write
+    API answers: a bad field 422 naming it, an unknown site 404, an existing one 409."""
+    try:
+        yield
+    except FieldError as error:
+        make = ProblemError.unknown if error.unknown else ProblemError.invalid
+        raise make(error.field, error.reason) from None
+    except NotFound as error:
+        raise ProblemError(404, error.reason) from None
+    except Conflict as error:
+        raise ProblemError(409, error.reason) from None
 
 
 def _instance(request: Request) -> str:

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from ecobasin.store import queries
-from ecobasin.store import users as db
+from ecobasin.services import accounts as account_service
+from ecobasin.services import reference
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
@@ -116,7 +116,7 @@ class RejectedItem(BaseModel):
     rejected_at: datetime
 
 
-def _user_out(user: db.UserRow) -> UserOut:
+def _user_out(user: account_service.UserRow) -> UserOut:
     return UserOut(
         name=user.name,
         role=user.role,  # type: ignore[arg-type]
@@ -126,7 +126,7 @@ def _user_out(user: db.UserRow) -> UserOut:
     )
 
 
-def _token_out(token: db.TokenRow) -> TokenOut:
+def _token_out(token: account_service.TokenRow) -> TokenOut:
     return TokenOut(**{k: v for k, v in token.public().items()})
 
 
@@ -158,7 +158,7 @@ def me(principal: CurrentPrincipal) -> Me:
 @router.get("/users", response_model=list[UserOut])
 def list_users(_: AdminPrincipal, cursor: CursorDep) -> list[UserOut]:
     """Every user with role, city and status (admins only)."""
-    return [_user_out(user) for user in db.list_users(cursor)]
+    return [_user_out(user) for user in account_service.list_users(cursor)]
 
 
 @router.post(
@@ -205,14 +205,14 @@ def list_tokens(
     _signed_in(principal)
     if can(principal, "admin"):
         if user is None:
-            return [_token_out(t) for t in db.list_tokens(cursor)]
-        owner = db.user_by_name(cursor, user)
+            return [_token_out(t) for t in account_service.list_tokens(cursor)]
+        owner = account_service.user_by_name(cursor, user)
         if owner is None:
             raise ProblemError.unknown("user", f"no user {user!r}")
-        return [_token_out(t) for t in db.list_tokens(cursor, owner.user_id)]
+        return [_token_out(t) for t in account_service.list_tokens(cursor, owner.user_id)]
     if user is not None and user != principal.name:
         authorize(principal, "admin")
-    return [_token_out(t) for t in db.list_tokens(cursor, principal.user_id)]
+    return [_token_out(t) for t in account_service.list_tokens(cursor, principal.user_id)]
 
 
 @router.post(
@@ -245,7 +245,7 @@ def create_token(body: TokenCreate, principal: CurrentPrincipal, cursor: CursorD
 def revoke_token(token_id: int, principal: CurrentPrincipal, cursor: CursorDep) -> TokenOut:
     """Revoke a token: your own, or (admins) anyone's."""
     _signed_in(principal)
-    record = db.token(cursor, token_id)
+    record = account_service.token(cursor, token_id)
     if record is None:
         raise ProblemError(404, f"no token {token_id}")
     if record.user_id != principal.user_id:
@@ -267,7 +267,7 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=10_000, description="Newest entries to return.")] = 100,
 ) -> list[AuditItem]:
     """The latest writes (who, how, what, when), newest first (admins only)."""
-    return [AuditItem(**vars(entry)) for entry in db.audit_entries(cursor, limit)]
+    return [AuditItem(**vars(entry)) for entry in account_service.audit_entries(cursor, limit)]
 
 
 class SigninItem(BaseModel):
@@ -300,7 +300,7 @@ def signins(
     limit: Annotated[int, Query(ge=1, le=10_000, description="Newest entries to return.")] = 200,
 ) -> list[SigninItem]:
     """The latest sign-in attempts, newest first (admins only)."""
-    entries = db.signin_entries(cursor, failures_only=failures, limit=limit)
+    entries = account_service.signin_entries(cursor, failures_only=failures, limit=limit)
     return [SigninItem(**vars(entry)) for entry in entries]
 
 
@@ -318,7 +318,7 @@ def rejected(
     limit: Annotated[int, Query(ge=1, le=100_000, description="At most this many.")] = 1000,
 ) -> list[RejectedItem]:
     """Records kept aside with their reason, oldest first (viewers, editors, admins)."""
-    frame = queries.rejected(cursor, source=source, limit=limit)
+    frame = reference.rejected(cursor, source=source, limit=limit)
     frame["batch_id"] = frame["batch_id"].astype(object).where(frame["batch_id"].notna(), None)
     frame["raw"] = frame["raw"].astype(object).where(frame["raw"].notna(), None)
     return [RejectedItem.model_validate(row) for row in frame.to_dict("records")]

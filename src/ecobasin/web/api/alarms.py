@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
@@ -13,13 +13,15 @@ from pydantic import BaseModel, Field
 
 from ecobasin.catalog import emission
 from ecobasin.services import alarms as alarm_service
-from ecobasin.store import Cursor, queries
-from ecobasin.store import alarms as store_alarms
+from ecobasin.services import reference
 from ecobasin.timebase import CST
 from ecobasin.web.deps import INT64_MAX, CitiesDep, CursorDep, TimeRangeDep, page_link
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
 from ecobasin.web.security.policy import RESTRICTED_KINDS
+
+if TYPE_CHECKING:
+    from ecobasin.store import Cursor
 
 router = APIRouter(responses=problem_responses(422))
 
@@ -101,7 +103,7 @@ def _known_sites(cursor: Cursor, values: list[str] | None) -> list[str] | None:
     ids = list(dict.fromkeys(_split(values)))
     if not ids:
         return None
-    unknown = [site for site in ids if site not in queries.known_site_ids(cursor, ids)]
+    unknown = [site for site in ids if site not in reference.known_site_ids(cursor, ids)]
     if unknown:
         raise ProblemError.unknown(
             "site", f"unknown site {', '.join(map(repr, unknown))}; GET /api/v1/sites lists them"
@@ -177,7 +179,7 @@ def list_alarms(
     Paging: `limit` (default 100) and `offset`, with `total` and `next`/`previous` links.
     """
     del principal  # checked by the dependency: alarms are restricted data
-    filters = store_alarms.AlarmFilter(
+    filters = alarm_service.AlarmFilter(
         sites=_known_sites(cursor, site),
         cities=cities,
         kinds=kind,
@@ -206,7 +208,7 @@ def list_alarms(
 def get_alarm(cursor: CursorDep, principal: RestrictedReader, alarm_id: str) -> Alarm:
     """One alarm with its evidence (404 when there is no alarm with that id)."""
     del principal
-    record = store_alarms.alarm(cursor, alarm_id)
+    record = alarm_service.alarm(cursor, alarm_id)
     if record is None:
         raise ProblemError(404, f"no alarm with id {alarm_id!r}; GET /api/v1/alarms lists them")
     return _alarm(record)
@@ -264,7 +266,7 @@ def list_limits(
 
 def _site_rules(cursor: Cursor, principal: CurrentPrincipal, site: str) -> pd.DataFrame:
     _known_sites(cursor, [site])
-    sites = queries.sites(cursor, site_ids=[site])
+    sites = reference.sites(cursor, site_ids=[site])
     if sites["kind"].iloc[0] in RESTRICTED_KINDS:
         authorize(principal, "read_restricted", what=f"limits of outlet {site}")
     rules = alarm_service.site_limits(cursor, [site])

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request, Response
 
+from ecobasin.services import air as air_service
 from ecobasin.services.air import (
     AirStatic,
     hour_label,
@@ -24,7 +25,6 @@ from ecobasin.services.air import (
     series_item,
     snapshot,
 )
-from ecobasin.store import air as store_air
 from ecobasin.web.air import (
     AirCache,
     AirCacheDep,
@@ -149,13 +149,13 @@ async def get_latest(
     """
     codes = resolve_cities(cities, "cities")
     static = await cache.static()
-    generation = store_air.aqi_generation()
+    generation = air_service.aqi_generation()
     extent = await cache.extent()
     latest: datetime | None = extent["latest_hour"]
     key = ("latest", generation, static.version, scope, tuple(codes or ()), lang)
 
     def build(cursor: Any) -> Body:
-        rows = store_air.aqi_at(cursor, hour=latest) if latest is not None else []
+        rows = air_service.aqi_at(cursor, hour=latest) if latest is not None else []
         city_items, station_items = snapshot(static, rows, daily=False, lang=lang, cities=codes)
         items = station_items if scope == "site" else city_items
         return Body.of(
@@ -229,7 +229,7 @@ async def _series_page(
     def read(con: Any) -> list[dict[str, Any]]:
         if not chosen:
             return []
-        return store_air.aqi_page(
+        return air_service.aqi_page(
             con,
             daily=daily,
             scope=scope,

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from ecobasin.carbon import factors as fx
 from ecobasin.services import carbon as carbon_service
 from ecobasin.services.cells import json_cell, json_rows
-from ecobasin.store import carbon as store_carbon
 from ecobasin.web.deps import CitiesDep, CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
 
@@ -97,7 +96,7 @@ def list_factors(
     text), units, gas, region, years, publisher, document, table, confidence, superseded-by."""
     if kind is not None and kind not in fx.KINDS:
         raise ProblemError.invalid("kind", f"unknown kind {kind!r}; one of {', '.join(fx.KINDS)}")
-    rows = carbon_service.factor_rows(store_carbon.library(cursor), activity, kind, factor_set)
+    rows = carbon_service.factor_rows(carbon_service.library(cursor), activity, kind, factor_set)
     return {"count": len(rows), "results": rows}
 
 

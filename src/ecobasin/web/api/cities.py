@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ecobasin.store import queries
+from ecobasin.services import reference
 from ecobasin.web.convert import boundaries_geojson, city_models
 from ecobasin.web.deps import CursorDep, LangDep, RegionDep
 from ecobasin.web.models import CityList
@@ -34,9 +34,9 @@ def list_cities(
     whether it belongs to the served region.
     """
     if all:
-        frame = queries.cities(cursor)
+        frame = reference.cities(cursor)
     else:
-        frame = queries.cities(cursor, codes=region.cities)
+        frame = reference.cities(cursor, codes=region.cities)
         order = {code: i for i, code in enumerate(region.cities)}
         frame = frame.sort_values("code", key=lambda codes: codes.map(order), kind="stable")
     results = city_models(frame, region, lang)

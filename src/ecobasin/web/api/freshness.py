@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ecobasin.store import freshness
+from ecobasin.services import reference
 from ecobasin.timebase import CST
 from ecobasin.web.air import AirCacheDep
 from ecobasin.web.deps import CursorDep
@@ -45,7 +45,7 @@ async def get_freshness(cache: AirCacheDep, cursor: CursorDep) -> Freshness:
     """The time of the latest stored AQI hour, its age and whether the data are the demo."""
     extent = await cache.extent()
     latest: datetime | None = extent["latest_hour"]
-    demo = await to_thread.run_sync(freshness.demo_batches, cursor) > 0
+    demo = await to_thread.run_sync(reference.demo_batches, cursor) > 0
     age = None if latest is None else int((datetime.now(UTC) - latest).total_seconds() // 60)
     return Freshness(
         latest_hour=latest,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import ecobasin
+from ecobasin.services import reference
 from ecobasin.services.cells import pick
-from ecobasin.store import queries
 from ecobasin.web.deps import CursorDep, LangDep, RegionDep
 from ecobasin.web.models import Health, HealthCounts, RegionInfo
 from ecobasin.web.problems import problem_responses
@@ -20,7 +20,7 @@ def get_health(cursor: CursorDep, region: RegionDep, lang: LangDep = "zh") -> He
 
     Answers 200 while the store can be queried; use it as a liveness and readiness probe.
     """
-    summary = queries.summary(cursor, region.cities)
+    summary = reference.summary(cursor, region.cities)
     return Health(
         version=ecobasin.__version__,
         schema_version=summary["schema_version"],

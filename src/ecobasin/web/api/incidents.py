@@ -10,21 +10,22 @@ dispatch materials, and the score. The answers are those of ``ecobasin incident 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ecobasin.services import incidents as service
-from ecobasin.store import Store
-from ecobasin.web.deps import StoreDep
+from ecobasin.web.deps import StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, unauthorized
 from ecobasin.web.security.policy import Principal, incident_denial
+
+if TYPE_CHECKING:
+    from ecobasin.store import Store
 
 __all__ = ["router"]
 
@@ -36,16 +37,7 @@ rivers = APIRouter(prefix="/rivers", tags=["incidents"], responses=problem_respo
 IncidentId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
 
-def request_store(store: StoreDep) -> Iterator[Store]:
-    """A Store view over a cursor of its own for this request."""
-    view = store.reader()
-    try:
-        yield view
-    finally:
-        view.con.close()
-
-
-RequestStore = Annotated[Store, Depends(request_store)]
+RequestStore = StoreViewDep  # a Store view over a cursor of its own for this request
 
 
 def _allow(

@@ -23,11 +23,10 @@ what an entry may hold are 400 problems.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,10 +38,8 @@ from ecobasin.carbon.rules import RuleError
 from ecobasin.errors import NotFound
 from ecobasin.services import ledger as ledger_service
 from ecobasin.settings import load_settings
-from ecobasin.store import Store
-from ecobasin.store import ledger as store_ledger
 from ecobasin.timebase import parse_instant
-from ecobasin.web.deps import CursorDep, StoreDep
+from ecobasin.web.deps import CursorDep, StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import (
@@ -53,6 +50,9 @@ from ecobasin.web.security.deps import (
 )
 from ecobasin.web.security.policy import Action, Principal
 from ecobasin.web.security.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from ecobasin.store import Store
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=problem_responses(401, 403, 422))
 
@@ -82,16 +82,7 @@ def _problem(error: LedgerError | RuleError) -> ProblemError:
     )
 
 
-def ledger_store(store: StoreDep) -> Iterator[Store]:
-    """A Store view over a cursor of its own for this request's writes."""
-    view = store.reader()
-    try:
-        yield view
-    finally:
-        view.con.close()
-
-
-LedgerStore = Annotated[Store, Depends(ledger_store)]
+LedgerStore = StoreViewDep
 
 
 @dataclass(frozen=True)
@@ -400,9 +391,9 @@ class ConsentIn(BaseModel):
         default="", max_length=64, description="Only at this merchant (or to this receiver)."
     )
     seconds: int = Field(
-        default=store_ledger.CONSENT_DEFAULT_SECONDS,
+        default=ledger_service.CONSENT_DEFAULT_SECONDS,
         ge=1,
-        le=store_ledger.CONSENT_MAX_SECONDS,
+        le=ledger_service.CONSENT_MAX_SECONDS,
         description="Lifetime [s].",
     )
 
@@ -435,9 +426,9 @@ def _check_amounts(**amounts: Decimal) -> None:
 
 def _may_debit(principal: Principal, store: Store, account: str) -> None:
     """Pools are debited only by their administrators (region admins included)."""
-    if store_ledger.account_kind(store, account) != "pool":
+    if ledger_service.account_kind(store, account) != "pool":
         return
-    if principal.name not in store_ledger.pool_admins(store, account):
+    if principal.name not in ledger_service.pool_admins(store, account):
         raise ProblemError(
             403,
             f"{account} is a pool: only its administrators may debit it, not "
@@ -451,7 +442,7 @@ def _merchant_of(principal: Principal, store: Store, merchant: str) -> None:
     """A merchant partner credits only the merchant accounts it is bound to."""
     if principal.role != "partner":
         return
-    own = store_ledger.partner_accounts(store, principal.name or "")
+    own = ledger_service.partner_accounts(store, principal.name or "")
     if merchant not in own:
         held = ", ".join(own) or "none"
         raise ProblemError(
@@ -520,7 +511,7 @@ def post_events(
         events, bad = _events(batch)
         absurd = _bad_quantities(events)
         if absurd:
-            store.reject(store_ledger._reject_rows(absurd, source))
+            ledger_service.reject_events(store, absurd, source)
             listed = "; ".join(r.reason for r in absurd[:5])
             raise ProblemError(
                 400,
@@ -529,11 +520,11 @@ def post_events(
                 title="Refused by the ledger 账本拒绝",
             )
         ceiling = (
-            store_ledger.partner_limit(store, partner, limits.partner_daily_points)
+            ledger_service.partner_limit(store, partner, limits.partner_daily_points)
             if partner
             else None
         )
-        result = store_ledger.record_events(
+        result = ledger_service.record_events(
             store, events, chosen, source, bad,
             partner=partner, max_age=limits.max_event_age, partner_daily_points=ceiling,
         )  # fmt: skip
@@ -551,7 +542,7 @@ def post_events(
     }
 
 
-def _answer(done: store_ledger.Appended) -> dict[str, Any]:
+def _answer(done: ledger_service.Appended) -> dict[str, Any]:
     return {"replayed": done.replayed, "entry": ledger_service.entry(done.entries[0])}
 
 
@@ -569,7 +560,7 @@ def post_consent(
     must give it."""
     _check_amounts(points=body.points, grams=body.grams)
     try:
-        made = store_ledger.create_consent(
+        made = ledger_service.create_consent(
             store, body.account, holder_key, body.points, body.merchant, body.seconds, body.grams
         )
     except LedgerError as error:
@@ -600,7 +591,7 @@ def post_redeem(principal: Redeemer, store: LedgerStore, body: RedeemIn) -> dict
     _may_debit(principal, store, body.account)
     partner = (principal.name or "") if principal.role == "partner" else ""
     try:
-        done = store_ledger.redeem(
+        done = ledger_service.redeem(
             store, body.account, body.points, body.merchant, body.key,
             partner=partner, consent_code=body.consent,
         )  # fmt: skip
@@ -620,9 +611,9 @@ def post_donate(principal: AdminPrincipal, store: LedgerStore, body: DonateIn) -
     from any other account, with its holder's consent code (403 without)."""
     _check_amounts(points=body.points, grams=body.grams)
     _may_debit(principal, store, body.account)
-    pool = store_ledger.account_kind(store, body.account) == "pool"
+    pool = ledger_service.account_kind(store, body.account) == "pool"
     try:
-        done = store_ledger.donate(
+        done = ledger_service.donate(
             store, body.account, body.to, body.points, body.grams, body.key,
             consent_code=body.consent, require_consent=not pool,
         )  # fmt: skip

@@ -1,7 +1,7 @@
 """The live picture of enterprise outlets (实时监控): ``GET /api/v1/live/enterprises`` (latest
 readings, limits, the latest basis mean against its limit, open alarms), ``GET
-/api/v1/gateway/status`` (the HJ 212 gateway's counters and the simulator's) and the page
-``/live``. Enterprise data is restricted: signed-in viewers, editors and admins only.
+/api/v1/gateway/status`` (the HJ 212 gateway's counters and the simulator's); the page
+``/live`` that draws them is :mod:`ecobasin.web.pages.live`. Enterprise data is restricted: signed-in viewers, editors and admins only.
 
 The over-limit decision is the alarm engine's (:mod:`ecobasin.alarms`): the limit in force is
 :func:`~ecobasin.alarms.limits_at` of the site's rules (permit, else its source category's
@@ -17,27 +17,23 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ecobasin.services import live as live_service
 from ecobasin.web.api.alarms import Alarm
 from ecobasin.web.api.alarms import _alarm as alarm_of
 from ecobasin.web.deps import CitiesDep, CursorDep
-from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader
+from ecobasin.web.security.deps import RestrictedReader
 from ecobasin.web.security.policy import RESTRICTED_KINDS
 
-__all__ = ["RateMeter", "page_router", "router"]
+__all__ = ["RateMeter", "router"]
 
 router = APIRouter(tags=["live"], responses=problem_responses(401, 403, 422))
-page_router = APIRouter(include_in_schema=False)
 
 #: [s] Window of the gateway's message rate.
 RATE_WINDOW_S = 60.0
@@ -280,25 +276,4 @@ def _simulator(live: Any) -> SimulatorStatus | None:
         over_limit=stats.over_limit,
         flags=dict(stats.flags),
         ack_p50_ms=p50,
-    )
-
-
-# -- the page -----------------------------------------------------------------------------------
-@page_router.get("/live", response_class=HTMLResponse)
-def live_page(
-    request: Request,
-    principal: CurrentPrincipal,
-    refresh: Annotated[int, Query(ge=2, le=300, description="Refresh interval [s].")] = 5,
-) -> HTMLResponse:
-    """Live enterprise data and the gateway's status; the public is asked to sign in."""
-    return templates.TemplateResponse(
-        request,
-        "live.html",
-        {
-            "page": "live",
-            "user": principal if principal.authenticated else None,
-            "signed_in": principal.authenticated,
-            "signin_url": f"/signin?next={quote(request.url.path)}",
-            "refresh_s": refresh,
-        },
     )

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from ecobasin.services import air as air_service
 from ecobasin.services.air import AirStatic, averaging_labels, hour_label, iso_utc, snapshot
-from ecobasin.store import air as store_air
 from ecobasin.web.air import AirCacheDep, Body, json_response, parse_day, parse_hour
 from ecobasin.web.deps import LangDep
 from ecobasin.web.models import Lang, MapPayload
@@ -100,7 +100,7 @@ async def get_map(
     target_hour = parse_hour("hour", hour) if hour is not None else None
     target_day = parse_day("day", day) if day is not None else None
     static = await cache.static()
-    generation = store_air.aqi_generation()
+    generation = air_service.aqi_generation()
     extent = await cache.extent()
     if target_hour is None and target_day is None:
         target_hour = extent["latest_hour"]
@@ -108,9 +108,9 @@ async def get_map(
 
     def build(cursor: Any) -> Body:
         if target_day is not None:
-            rows = store_air.aqi_at(cursor, day=target_day)
+            rows = air_service.aqi_at(cursor, day=target_day)
         elif target_hour is not None:
-            rows = store_air.aqi_at(cursor, hour=target_hour)
+            rows = air_service.aqi_at(cursor, hour=target_hour)
         else:
             rows = []  # an empty store: every station without data
         return map_payload(static, rows, extent, hour=target_hour, day=target_day, lang=lang)

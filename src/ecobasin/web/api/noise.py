@@ -7,15 +7,13 @@ The numbers are those of ``ecobasin noise …``: both ask :mod:`ecobasin.service
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ecobasin.services import noise as service
-from ecobasin.store import Store
-from ecobasin.web.deps import StoreDep
+from ecobasin.web.deps import StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import can
@@ -23,15 +21,7 @@ from ecobasin.web.security.policy import can
 router = APIRouter(prefix="/noise", tags=["noise"], responses=problem_responses(422))
 
 
-def _reader(store: StoreDep) -> Iterator[Store]:
-    view = store.reader()  # a cursor of its own for this request
-    try:
-        yield view
-    finally:
-        view.con.close()
-
-
-ReaderDep = Annotated[Store, Depends(_reader)]
+ReaderDep = StoreViewDep  # a Store view over a cursor of its own for this request
 YearQuery = Annotated[int, Query(ge=1990, le=2100, description="Year (CST calendar) 年份.")]
 CityQuery = Annotated[int | None, Query(description="City code, e.g. 510100 城市代码.")]
 

@@ -6,7 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -17,13 +17,16 @@ from starlette.background import BackgroundTask
 
 from ecobasin import timebase
 from ecobasin.limits import Limits
-from ecobasin.store import Cursor, queries
+from ecobasin.services import reference
 from ecobasin.web.convert import CSV_COLUMNS, csv_header, csv_rows, observation_records
 from ecobasin.web.deps import CitiesDep, CursorDep, OffsetQuery, StoreDep, TimeRangeDep, page_link
 from ecobasin.web.models import ObservationPage
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, authorize
 from ecobasin.web.security.policy import RESTRICTED_KINDS, Principal, readable_kinds
+
+if TYPE_CHECKING:
+    from ecobasin.store import Cursor
 
 router = APIRouter(
     prefix="/observations", tags=["observations"], responses=problem_responses(422, 429)
@@ -157,7 +160,7 @@ def _resolve_parameters(cursor: Cursor, values: list[str] | None) -> list[str] |
     names = _split(values)
     if not names:
         return None
-    known = {parameter.lower(): parameter for parameter in queries.parameter_ids(cursor)}
+    known = {parameter.lower(): parameter for parameter in reference.parameter_ids(cursor)}
     unknown = [name for name in names if name.lower() not in known]
     if unknown:
         raise ProblemError.unknown(
@@ -172,7 +175,7 @@ def _resolve_sites(cursor: Cursor, values: list[str] | None) -> list[str] | None
     ids = list(dict.fromkeys(_split(values)))
     if not ids:
         return None
-    unknown = [site for site in ids if site not in queries.known_site_ids(cursor, ids)]
+    unknown = [site for site in ids if site not in reference.known_site_ids(cursor, ids)]
     if unknown:
         raise ProblemError.unknown(
             "site",
@@ -290,11 +293,11 @@ def list_observations(
     kinds = readable_kinds(principal)  # the public reads no enterprise outlets
     if kinds is not None and sites:
         restricted = [
-            s for s in sites if s in queries.known_site_ids(cursor, sites, RESTRICTED_KINDS)
+            s for s in sites if s in reference.known_site_ids(cursor, sites, RESTRICTED_KINDS)
         ]
         if restricted:
             authorize(principal, "read_restricted", what=f"site {', '.join(restricted)}")
-    where = queries.ObservationFilter(
+    where = reference.ObservationFilter(
         sites=sites,
         kinds=kinds,
         cities=cities,
@@ -303,7 +306,7 @@ def list_observations(
         start=times.start,
         end=times.end,
     )
-    total = queries.count_observations(cursor, where)
+    total = reference.count_observations(cursor, where)
     next_link = _page_link(request, offset + limit, limit) if offset + limit < total else None
     previous_link = (
         _page_link(request, max(offset - limit, 0), limit) if offset > 0 and total else None
@@ -316,7 +319,7 @@ def list_observations(
     def batches() -> Iterator[pd.DataFrame]:
         own = store.cursor()  # the request's cursor closes before streaming ends
         try:
-            yield from queries.iter_observations(
+            yield from reference.iter_observations(
                 own, where, limit=limit, offset=offset, chunk_vectors=vectors
             )
         finally:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ecobasin.store import queries
+from ecobasin.services import reference
 from ecobasin.web.convert import parameter_models
 from ecobasin.web.deps import CursorDep, LangDep
 from ecobasin.web.models import ParameterList
@@ -29,5 +29,5 @@ def list_parameters(
     """The measured parameters: id, domain, HJ 212-2017 and HJ/T 212-2005 factor codes,
     names in Chinese and English, the canonical unit every stored value is in (µg/m³ for air
     pollutants, mg/m³ for CO, mg/L for water), plausible range and reporting decimals."""
-    results = parameter_models(queries.parameters(cursor, domain=domain), lang)
+    results = parameter_models(reference.parameters(cursor, domain=domain), lang)
     return ParameterList(count=len(results), results=results)

@@ -15,6 +15,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Response
 
 from ecobasin import catalog
+from ecobasin.services import air as air_service
 from ecobasin.services.air import (
     city_assessment,
     level_fields,
@@ -23,7 +24,6 @@ from ecobasin.services.air import (
 )
 from ecobasin.services.cells import json_cell
 from ecobasin.standards import air as standards_air
-from ecobasin.store import air as store_air
 from ecobasin.web.air import AirCache, AirCacheDep, json_bytes
 from ecobasin.web.deps import LangDep, resolve_cities
 from ecobasin.web.models import CitySummary, Evaluation, Lang, Rankings
@@ -107,7 +107,7 @@ async def _assessment(
         frame["method"] = method
         return frame, standard, method
 
-    key = ("assessment", store_air.aqi_generation(), kind, first, last)
+    key = ("assessment", air_service.aqi_generation(), kind, first, last)
     result = await cache.get(key, build)
     if result is None:
         raise ProblemError(404, f"no city daily AQI for period {period!r} ({first} … {last})")
@@ -430,7 +430,7 @@ async def get_city_summary(
     chosen = year
 
     def build(cursor: Any) -> bytes:
-        days = store_air.aqi_daily(
+        days = air_service.aqi_daily(
             cursor,
             scope="city",
             ids=[str(city)],
@@ -439,5 +439,5 @@ async def get_city_summary(
         )
         return json_bytes(city_summary(days, city, chosen, lang))
 
-    key = ("summary", store_air.aqi_generation(), city, chosen, lang)
+    key = ("summary", air_service.aqi_generation(), city, chosen, lang)
     return _ok(await cache.get(key, build))

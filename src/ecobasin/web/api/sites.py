@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ecobasin.store import queries
+from ecobasin.services import reference
 from ecobasin.web.convert import site_models, sites_geojson
 from ecobasin.web.deps import CitiesDep, CursorDep, LangDep
 from ecobasin.web.models import SiteList
@@ -62,7 +62,7 @@ def list_sites(
         if asked:
             authorize(principal, "read_restricted", what=f"site kind {', '.join(asked)}")
         kinds = kinds or list(readable)
-    frame = queries.sites(cursor, cities=cities, kinds=kinds)
+    frame = reference.sites(cursor, cities=cities, kinds=kinds)
     results = site_models(frame, lang)
     if format == "geojson":
         return JSONResponse(sites_geojson(results), media_type=GEOJSON)

@@ -9,50 +9,24 @@ hours that change are re-evaluated at once (AQI, HJ 633), and every write is in 
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator, Sequence
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import pandas as pd
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from ecobasin import catalog
-from ecobasin.catalog import geo
-from ecobasin.ingest.validate import as_float, validate_observations
-from ecobasin.jobs.air_quality import refresh_air_quality
-from ecobasin.store import Store, queries
-from ecobasin.store.air import INVALID_FLAGS
-from ecobasin.store.edits import invalidate_observations, site_cities
-from ecobasin.timebase import day_of_hour_ending, parse_instant
+from ecobasin.services import writes as writes_service
 from ecobasin.web.convert import site_models
-from ecobasin.web.deps import StoreDep
-from ecobasin.web.models import Site
-from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security import accounts
-from ecobasin.web.security.deps import FORBIDDEN, Writer, authorize
-from ecobasin.web.security.policy import RESTRICTED_KINDS, Principal
+from ecobasin.web.deps import AQI_JOBS, StoreViewDep
+from ecobasin.web.models import Invalidation, Period, Site, SiteIn, SitePatch
+from ecobasin.web.problems import problem_responses, service_problems
+from ecobasin.web.security.deps import Writer, actor_of
 
 router = APIRouter(tags=["writes"], responses=problem_responses(401, 403, 422))
 
-Period = Literal["1h", "1d", "10min", "1min", "instant"]
-Kind = Literal["air_station", "micro_station", "water_section", "gas_outlet", "water_outlet"]
-Level = Literal["national", "provincial", "city", "enterprise", "other"]
 MAX_ROWS = 100_000
 
-
-def writer_store(store: StoreDep) -> Iterator[Store]:
-    """A Store view over a cursor of its own for this request's writes."""
-    view = store.reader()
-    try:
-        yield view
-    finally:
-        view.con.close()
-
-
-WriterStore = Annotated[Store, Depends(writer_store)]
+#: A Store view over a cursor of its own for this request's writes.
+WriterStore = StoreViewDep
 
 
 # -- models --------------------------------------------------------------------------------
@@ -107,43 +81,6 @@ class ObservationWriteResult(BaseModel):
     aqi: dict[str, Any] | None = Field(description="AQI re-evaluation of the hours touched.")
 
 
-class SiteIn(BaseModel):
-    site_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["CD-M02"])
-    kind: Kind
-    level: Level = "city"
-    city_code: int = Field(examples=[510100])
-    name_zh: str | None = Field(default=None, max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
-    lon: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 [°E]")
-    lat: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 [°N]")
-    attributes: dict[str, Any] | None = None
-
-
-class SitePatch(BaseModel):
-    kind: Kind | None = None
-    level: Level | None = None
-    city_code: int | None = None
-    name_zh: str | None = Field(default=None, max_length=200)
-    name_en: str | None = Field(default=None, max_length=200)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    attributes: dict[str, Any] | None = None
-
-
-class Invalidation(BaseModel):
-    site_id: str = Field(max_length=64, examples=["1431A"])
-    parameters: list[str] = Field(min_length=1, max_length=50, examples=[["PM2.5"]])
-    period: Period = "1h"
-    start: str = Field(max_length=40, description="ISO 8601, inclusive; no offset: CST.")
-    end: str = Field(max_length=40, description="ISO 8601, inclusive; no offset: CST.")
-    flag: str = Field(
-        default="D",
-        description=f"HJ 212 flag marking the values invalid: one of {', '.join(INVALID_FLAGS)} "
-        "(M maintenance, D fault, C calibration …).",
-    )
-    reason: str = Field(min_length=3, max_length=500, description="Why (kept in the audit log).")
-
-
 class InvalidationResult(BaseModel):
     site_id: str
     flag: str
@@ -153,111 +90,11 @@ class InvalidationResult(BaseModel):
     aqi: dict[str, Any] | None
 
 
-# -- helpers -------------------------------------------------------------------------------
-def _check_sites(principal: Principal, cities: dict[str, tuple[int, str]]) -> None:
-    """403 naming every site the principal may not write (nothing is written then)."""
-    refused = []
-    for site, (city, _kind) in sorted(cities.items()):
-        try:
-            authorize(principal, "write", city, f"site {site}")
-        except ProblemError as error:
-            refused.append(error)
-    if refused:
-        first = refused[0]
-        more = f" (and {len(refused) - 1} more sites)" if len(refused) > 1 else ""
-        raise ProblemError(first.status, first.detail + more, type=first.type, title=first.title)
-
-
-def _instant(text: str) -> datetime | None:
-    """The UTC instant of a row's time; None (rejected as bad_time) when unreadable."""
-    try:
-        return parse_instant(text)
-    except (ValueError, TypeError):
-        return None
-
-
-def _candidates(rows: Sequence[ObservationIn]) -> pd.DataFrame:
-    """The rows as the validator's candidate frame (line = place in ``rows``, from 1)."""
-    values, raws = [], []
-    for row in rows:
-        if row.value is None or isinstance(row.value, float | int):
-            value = math.nan if row.value is None else float(row.value)
-            raws.append("" if row.value is None else None)
-        else:
-            value = as_float(row.value)
-            raws.append(row.value if math.isnan(value) else None)
-        values.append(value)
-    frame = pd.DataFrame(
-        {
-            "site_id": [row.site_id for row in rows],
-            "parameter": [row.parameter for row in rows],
-            "period": [row.period for row in rows],
-            "time": pd.DatetimeIndex([_instant(row.time) for row in rows]).astype(
-                "datetime64[us, UTC]"
-            ),
-            "value": pd.Series(values, dtype=float),
-            "raw_value": pd.Series(raws, dtype=object),
-            "unit": [row.unit for row in rows],
-            "flag": [row.flag for row in rows],
-            "line": range(1, len(rows) + 1),
-            "field": [f"{row.site_id}/{row.parameter}" for row in rows],
-        }
-    )
-    return frame
-
-
-def _refresh_aqi(store: Store, site_ids: pd.Series, times: pd.Series) -> dict[str, Any] | None:
-    """Recompute the AQI of the air-station days these hourly values belong to."""
-    if site_ids.empty:
-        return None
-    touched = pd.DataFrame(
-        {"site_id": site_ids.to_numpy(), "day": day_of_hour_ending(times).dt.date.to_numpy()}
-    ).drop_duplicates()
-    result = refresh_air_quality(store, touched)
-    return {k: result[k] for k in ("site_days", "city_days", "hourly_rows", "daily_rows")}
-
-
-def _site(store: Store, site_id: str) -> Site | None:
-    found = site_models(queries.sites(store.con, site_ids=[site_id]), "zh")
-    return found[0] if found else None
-
-
-def _known_city(city_code: int, parameter: str) -> int:
-    try:
-        return catalog.city_code(city_code)
-    except KeyError:
-        raise ProblemError.unknown(
-            parameter, f"unknown city {city_code}; GET /api/v1/cities?all=true lists them"
-        ) from None
-
-
-def _check_location(city: int, lon: float | None, lat: float | None) -> None:
-    """422 naming ``lon`` when the coordinates cannot be in ``city`` (its boundary widened
-    by :data:`~ecobasin.catalog.geo.DEFAULT_MARGIN_KM`)."""
-    problem = geo.location_problem(city, _number(lon), _number(lat))
-    if problem is not None:
-        raise ProblemError.invalid("lon", problem)
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _check_kind_change(principal: Principal, site_id: str, before: str, after: str) -> None:
-    """403 when a non-admin moves a site across the public/restricted line (an outlet made
-    an air station would publish an enterprise's data; the reverse would hide a station)."""
-    crosses = (before in RESTRICTED_KINDS) != (after in RESTRICTED_KINDS)
-    if crosses and principal.role != "admin":
-        raise ProblemError(
-            403,
-            f"{principal.describe()} may not change site {site_id} from {before} to {after}: that moves it across "
-            "the public/restricted line; an admin may 只有管理员可以在公开与受限类型之间更改站点类型",
-            type=FORBIDDEN,
-            title="Not allowed 无权限",
-        )
-
-
 # -- endpoints -----------------------------------------------------------------------------
+def _site(frame: Any) -> Site:
+    return site_models(frame, "zh")[0]
+
+
 @router.post("/observations", response_model=ObservationWriteResult)
 def write_observations(
     request: Request, body: ObservationBatch, principal: Writer, store: WriterStore
@@ -272,49 +109,22 @@ def write_observations(
     rows are upserted (the later value wins). A request naming any site of another city is
     refused whole (403) and writes nothing.
     """
-    rows = body.rows
-    cities = site_cities(store.con, sorted({row.site_id for row in rows}))
-    _check_sites(principal, cities)
     window = request.app.state.limits.window()  # the plausibility window: no 2099 or 1900 values
-    validated = validate_observations(
-        _candidates(rows), set(cities), catalog.parameters(), time_window=window
-    )
-    label = f"api:{principal.name}" + (f" {body.source}" if body.source else "")
-    batch_id = store.begin_batch("api", label)
-    counts = store.write_observations(validated.good, batch_id)
-    rejected = validated.rejected.assign(source=f"{label} batch {batch_id}")
-    store.reject(rejected, batch_id)
-    summary = {
-        **counts.as_dict(),
-        "missing": validated.missing,
-        "rejected": validated.counts,
-        "received": len(rows),
-    }
-    store.finish_batch(batch_id, summary)
-    hourly = validated.good[validated.good["period"] == "1h"]
-    aqi = _refresh_aqi(store, hourly["site_id"], hourly["time"])
-    written = sorted(set(validated.good["site_id"]))
-    city_set = {cities[s][0] for s in written}
-    accounts.audit(
-        store.con,
-        principal,
-        "observations.write",
-        f"batch {batch_id}",
-        city_set.pop() if len(city_set) == 1 else None,
-        {**summary, "sites": written},
+    done = writes_service.write_observations(
+        store, actor_of(principal), body.rows, window, body.source, AQI_JOBS
     )
     return ObservationWriteResult(
-        batch_id=batch_id,
-        received=len(rows),
-        missing=validated.missing,
+        batch_id=done.batch_id,
+        received=len(body.rows),
+        missing=done.missing,
         rejected=[
             RejectedRow(record_ref=str(ref), reason_code=str(code), reason=str(reason))
-            for ref, code, reason in validated.rejected[
+            for ref, code, reason in done.rejected[
                 ["record_ref", "reason_code", "reason"]
             ].itertuples(index=False)
         ],
-        aqi=aqi,
-        **counts.as_dict(),
+        aqi=done.aqi,
+        **done.counts,
     )
 
 
@@ -327,73 +137,19 @@ def invalidate(body: Invalidation, principal: Writer, store: WriterStore) -> Inv
     """Mark stored values of one site invalid (an HJ 212 flag such as M maintenance or D
     fault) over an inclusive time range, with a reason kept in the audit log. Values are kept;
     the AQI leaves them out and is re-evaluated."""
-    cities = site_cities(store.con, [body.site_id])
-    if body.site_id not in cities:
-        raise ProblemError(404, f"no site {body.site_id!r}; GET /api/v1/sites lists them")
-    city = cities[body.site_id][0]
-    authorize(principal, "write", city, f"site {body.site_id}")
-    if body.flag not in INVALID_FLAGS:
-        raise ProblemError.invalid(
-            "flag",
-            f"{body.flag!r} does not mark a value invalid; use one of {', '.join(INVALID_FLAGS)}",
-        )
-    known = {p.lower(): p for p in queries.parameter_ids(store.con)}
-    unknown = [p for p in body.parameters if p.lower() not in known]
-    if unknown:
-        raise ProblemError.unknown(
-            "parameters", f"unknown parameter {', '.join(map(repr, unknown))}"
-        )
-    bounds = []
-    for name in ("start", "end"):
-        try:
-            bounds.append(parse_instant(getattr(body, name)))
-        except ValueError:
-            raise ProblemError.invalid(
-                name, f"{getattr(body, name)!r} is not an ISO 8601 time"
-            ) from None
-    start, end = bounds
-    if start > end:
-        raise ProblemError.invalid("start", "start is after end")
-    parameters = [known[p.lower()] for p in body.parameters]
-    result = invalidate_observations(
-        store.con, body.site_id, parameters, body.period, start, end, body.flag
-    )
-    aqi = None
-    if result["updated"] and body.period == "1h":
-        hours = pd.Series(pd.date_range(start, end, freq="h"))
-        aqi = _refresh_aqi(store, pd.Series([body.site_id] * len(hours)), hours)
-    accounts.audit(
-        store.con,
-        principal,
-        "observations.invalidate",
-        body.site_id,
-        city,
-        {
-            "parameters": parameters,
-            "period": body.period,
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "flag": body.flag,
-            "reason": body.reason,
-            **result,
-        },
-    )
-    return InvalidationResult(site_id=body.site_id, flag=body.flag, aqi=aqi, **result)
+    with service_problems():
+        result = writes_service.invalidate(
+            store, actor_of(principal), body.site_id, body.parameters, body.period,
+            body.start, body.end, body.flag, body.reason, AQI_JOBS,
+        )  # fmt: skip
+    return InvalidationResult(site_id=body.site_id, flag=body.flag, **result)
 
 
 @router.post("/sites", response_model=Site, status_code=201, responses=problem_responses(409))
 def create_site(body: SiteIn, principal: Writer, store: WriterStore) -> Site:
     """Register a site (editors: in their city only)."""
-    city = _known_city(body.city_code, "city_code")
-    authorize(principal, "write", city, f"site {body.site_id}")
-    _check_location(city, body.lon, body.lat)
-    if site_cities(store.con, [body.site_id]):
-        raise ProblemError(409, f"site {body.site_id!r} exists already; PATCH it instead")
-    store.upsert_sites(pd.DataFrame([body.model_dump()]), f"api:{principal.name}")
-    accounts.audit(store.con, principal, "sites.create", body.site_id, city, body.model_dump())
-    site = _site(store, body.site_id)
-    assert site is not None
-    return site
+    with service_problems():
+        return _site(writes_service.create_site(store, actor_of(principal), body.model_dump()))
 
 
 @router.patch("/sites/{site_id}", response_model=Site, responses=problem_responses(404))
@@ -404,31 +160,6 @@ def update_site(
     store: WriterStore,
 ) -> Site:
     """Change a site's metadata (editors: a site of their city, staying in their city)."""
-    current = queries.sites(store.con, site_ids=[site_id])
-    if current.empty:
-        raise ProblemError(404, f"no site {site_id!r}; GET /api/v1/sites lists them")
-    row = current.iloc[0].to_dict()
-    authorize(principal, "write", int(row["city_code"]), f"site {site_id}")
     changes = body.model_dump(exclude_unset=True)
-    for required in ("kind", "level", "city_code"):
-        if required in changes and changes[required] is None:
-            raise ProblemError.invalid(required, f"{required} cannot be null")
-    if "city_code" in changes:
-        changes["city_code"] = _known_city(changes["city_code"], "city_code")
-        authorize(principal, "write", changes["city_code"], f"site {site_id}")
-    if "kind" in changes:
-        _check_kind_change(principal, site_id, str(row["kind"]), changes["kind"])
-    merged = {
-        k: row[k]
-        for k in ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "lon", "lat")
-    }
-    merged["attributes"] = json.loads(row["attributes"]) if row["attributes"] else None
-    merged.update(changes)
-    if {"city_code", "lon", "lat"} & set(changes):
-        _check_location(int(merged["city_code"]), merged["lon"], merged["lat"])
-    store.upsert_sites(pd.DataFrame([merged]), f"api:{principal.name}")
-    audited = {**changes, **({"kind_before": row["kind"]} if "kind" in changes else {})}
-    accounts.audit(store.con, principal, "sites.update", site_id, int(merged["city_code"]), audited)
-    site = _site(store, site_id)
-    assert site is not None
-    return site
+    with service_problems():
+        return _site(writes_service.update_site(store, actor_of(principal), site_id, changes))

@@ -1,15 +1,25 @@
-"""Server-rendered pages: the dashboard, /forecast and the API documentation (the /live page
-router still sits beside the live API, in ``web/api/live.py``)."""
+"""Server-rendered pages: the dashboard, /live, /forecast, /noise, /edit and the API
+documentation, /incidents."""
 
 from __future__ import annotations
 
-from ecobasin.web.pages import api_docs, dashboard, editor, forecast, incidents, noise, table_export
+from ecobasin.web.pages import (
+    api_docs,
+    dashboard,
+    editor,
+    forecast,
+    incidents,
+    live,
+    noise,
+    table_export,
+)
 
 __all__ = [
     "api_docs_router",
     "editor_pages_router",
     "forecast_pages_router",
     "incident_pages_router",
+    "live_pages_router",
     "noise_pages_router",
     "pages_router",
     "table_export_router",
@@ -17,6 +27,7 @@ __all__ = [
 
 pages_router = dashboard.router  # the dashboard pages (/, /city/…, /rankings, /data)
 forecast_pages_router = forecast.router  # /forecast
+live_pages_router = live.router  # /live: enterprises and the gateway
 api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…

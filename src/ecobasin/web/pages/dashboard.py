@@ -25,12 +25,11 @@ from fastapi.templating import Jinja2Templates
 
 from ecobasin import catalog
 from ecobasin.carbon import factors as carbon_factors
+from ecobasin.services import air as air_service
+from ecobasin.services import carbon as carbon_service
+from ecobasin.services import reference
 from ecobasin.services import water as water_service
 from ecobasin.standards import air_tables, water_tables
-from ecobasin.store import air as store_air
-from ecobasin.store import carbon as store_carbon
-from ecobasin.store import queries
-from ecobasin.store import water as store_water
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 
@@ -167,14 +166,14 @@ def _air_span(cursor: Any, region: catalog.Region) -> dict[str, pd.Timestamp | N
     """First and last hour of the stored air quality (the city AQI table), else of all
     observations: enterprise data arriving live through the gateway (``ecobasin serve
     --simulate``) must not move the air pages to a year without air data."""
-    span = store_air.city_aqi_span(cursor)
+    span = air_service.city_aqi_span(cursor)
     if span is not None:
         first, last = span
         return {
             "first_time": pd.Timestamp(first, tz="UTC"),
             "last_time": pd.Timestamp(last, tz="UTC"),
         }
-    return queries.summary(cursor, region.cities)
+    return reference.summary(cursor, region.cities)
 
 
 def _last_hour_cst(cursor: Any, region: catalog.Region) -> pd.Timestamp | None:
@@ -214,7 +213,7 @@ def _water_classes(lang: Lang) -> tuple[dict[str, Any], ...]:
 
 def _water_parameters(cursor: Any) -> dict[str, dict[str, str]]:
     """Water parameters of the registry by id: names zh/en (to name main pollutants) and unit."""
-    frame = queries.parameters(cursor, domain="water")
+    frame = reference.parameters(cursor, domain="water")
     return {
         str(r.parameter): {
             "name_zh": str(r.name_zh),
@@ -227,7 +226,7 @@ def _water_parameters(cursor: Any) -> dict[str, dict[str, str]]:
 
 def _water_periods(cursor: Any) -> tuple[list[str], list[str]]:
     """Months (``YYYY-MM``) and years with stored water results, newest first."""
-    periods = store_water.result_periods(cursor)
+    periods = water_service.result_periods(cursor)
     months = sorted((p for p in periods if len(p) == 7), reverse=True)
     years = sorted((p for p in periods if len(p) == 4), reverse=True)
     return months, years
@@ -315,7 +314,7 @@ def station_page(
 ) -> HTMLResponse:
     """One air station: trends, the daily calendar and its good-day ratio."""
     lang = page_lang(request)
-    found = queries.sites(cursor, site_ids=[site_id], kinds=["air_station"])
+    found = reference.sites(cursor, site_ids=[site_id], kinds=["air_station"])
     if found.empty:
         return _not_found(request, f"没有空气站点 {site_id} · no air station {site_id}")
     row = found.iloc[0]
@@ -427,7 +426,7 @@ def carbon_page(
     lang = page_lang(request)
     cities = _region_cities(region, lang)
     codes = [c["code"] for c in cities]
-    years = sorted({int(y) for y in store_carbon.inventories(cursor, codes)["year"]})
+    years = sorted({int(y) for y in carbon_service.inventories(cursor, codes, None)["year"]})
     return _render(
         request,
         "carbon.html",

@@ -8,9 +8,9 @@
   ``/edit/upload`` (the import report and the rejected lines with their reasons),
   ``/edit/invalidate``; ``GET /edit/rejected.csv?source=`` downloads an upload's rejected lines.
 
-Server-rendered forms with the session's CSRF token (no script). Every form calls the write
-API's own functions (:mod:`.writes`, :mod:`.editing`), so rights (``web.security.policy``),
-checks and the audit log are the API's: a refusal is shown with its reason and status 403, an
+Server-rendered forms with the session's CSRF token (no script). Every form makes the write
+API's own calls to :mod:`ecobasin.services.writes` with the same request models
+(``web.models``), so rights (``web.security.policy``), checks and the audit log are the API's: a refusal is shown with its reason and status 403, an
 invalid form with 422.
 """
 
@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -28,21 +29,27 @@ from pydantic import ValidationError
 
 from ecobasin import catalog
 from ecobasin.services import editing as editing_service
-from ecobasin.store import Store, queries
-from ecobasin.store.air import INVALID_FLAGS
-from ecobasin.store.edits import site_cities
+from ecobasin.services import reference
+from ecobasin.services import writes as writes_service
+from ecobasin.services.writes import INVALID_FLAGS, site_cities
 from ecobasin.timebase import CST
-from ecobasin.web.api import editing, writes
-from ecobasin.web.api.writes import WriterStore
-from ecobasin.web.deps import RegionDep
+from ecobasin.web.convert import upload_out
+from ecobasin.web.deps import AQI_JOBS, RegionDep, StoreViewDep
+from ecobasin.web.models import Invalidation, Retirement, SiteIn, SitePatch
 from ecobasin.web.pages.dashboard import page_lang, templates
-from ecobasin.web.problems import ProblemError
-from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.problems import ProblemError, service_problems
+from ecobasin.web.security.deps import CurrentPrincipal, actor_of
 from ecobasin.web.security.policy import Principal, denial
+
+if TYPE_CHECKING:
+    from ecobasin.store import Store
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+
+#: A Store view over a cursor of its own for this request's writes.
+WriterStore = StoreViewDep
 
 KINDS = ("air_station", "micro_station", "water_section", "gas_outlet", "water_outlet")
 LEVELS = ("national", "provincial", "city", "enterprise", "other")
@@ -60,7 +67,7 @@ def _city_of_page(principal: Principal, region: catalog.Region, asked: int | Non
 
 
 def _site_rows(store: Store, city: int, lang: str) -> list[dict[str, Any]]:
-    frame = queries.sites(store.con, cities=[city])
+    frame = reference.sites(store.con, cities=[city])
     rows = []
     for r in frame.to_dict("records"):
         attributes = json.loads(r["attributes"]) if isinstance(r["attributes"], str) else {}
@@ -213,7 +220,7 @@ def create_site(
     }
 
     def create() -> str:
-        body = writes.SiteIn.model_validate(
+        body = SiteIn.model_validate(
             {
                 **form,
                 "city_code": city_code,
@@ -223,8 +230,9 @@ def create_site(
                 "name_en": name_en or None,
             }
         )
-        site = writes.create_site(body, principal, store)
-        return f"站点 {site.site_id} 已创建 · site {site.site_id} created"
+        with service_problems():
+            writes_service.create_site(store, actor_of(principal), body.model_dump())
+        return f"站点 {body.site_id} 已创建 · site {body.site_id} created"
 
     return _outcome(request, principal, region, store, city_code, create, form)
 
@@ -259,7 +267,7 @@ def _site_page(
     status: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    found = queries.sites(store.con, site_ids=[site_id])
+    found = reference.sites(store.con, site_ids=[site_id])
     if found.empty:
         message = f"没有站点 {site_id} · no site {site_id!r}"
         return _render(request, "edit_site.html", principal, 404, forbidden=message, site=None)
@@ -315,8 +323,11 @@ def update_site(
         }
         if kind != _current_kind(store, site_id):  # kinds the API does not write stay as they are
             changes["kind"] = kind
-        patch = writes.SitePatch.model_validate(changes)
-        writes.update_site(site_id, patch, principal, store)
+        patch = SitePatch.model_validate(changes)
+        with service_problems():
+            writes_service.update_site(
+                store, actor_of(principal), site_id, patch.model_dump(exclude_unset=True)
+            )
     except ValidationError as error:
         return _site_page(request, principal, store, site_id, 422, error=_validation_text(error))
     except ProblemError as error:
@@ -342,7 +353,10 @@ def retire_site(
     city = site_cities(store.con, [site_id]).get(site_id, (None, ""))[0]
 
     def retire() -> str:
-        editing.retire(site_id, editing.Retirement(reason=reason), principal, store)
+        body = Retirement(reason=reason)
+        on = body.on or datetime.now(CST).date()
+        with service_problems():
+            writes_service.retire_site(store, actor_of(principal), site_id, body.reason, on)
         return f"站点 {site_id} 已撤销 · site {site_id} retired"
 
     form = {"retire_site": site_id, "retire_reason": reason}
@@ -364,7 +378,12 @@ def upload(
         return gate
     name = file.filename or "upload.csv"
     try:
-        result = editing.upload(request, principal, store, name, file.file.read(), layout)
+        with service_problems():
+            done = writes_service.upload(
+                store, actor_of(principal), name, file.file.read(), layout,
+                request.app.state.limits.window(), datetime.now(UTC), AQI_JOBS,
+            )  # fmt: skip
+        result = upload_out(done, layout)
     except ProblemError as error:
         return _render(
             request,
@@ -426,11 +445,15 @@ def invalidate(
     }
 
     def run() -> str:
-        body = writes.Invalidation.model_validate({**form, "period": "1h"})
-        result = writes.invalidate(body, principal, store)
+        body = Invalidation.model_validate({**form, "period": "1h"})
+        with service_problems():
+            result = writes_service.invalidate(
+                store, actor_of(principal), body.site_id, body.parameters, body.period,
+                body.start, body.end, body.flag, body.reason, AQI_JOBS,
+            )  # fmt: skip
         return (
-            f"已标记无效 {result.updated} 个值（共 {result.matched} 个）· "
-            f"{result.updated} of {result.matched} values marked invalid ({flag})"
+            f"已标记无效 {result['updated']} 个值（共 {result['matched']} 个）· "
+            f"{result['updated']} of {result['matched']} values marked invalid ({flag})"
         )
 
     return _outcome(request, principal, region, store, principal.city_code, run, form)

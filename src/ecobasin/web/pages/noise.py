@@ -17,9 +17,9 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ecobasin.services import noise as noise_service
+from ecobasin.services import reference
 from ecobasin.standards.noise_tables import noise_rules
-from ecobasin.store import noise as noise_store
-from ecobasin.store import queries
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.models import Lang
 from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
@@ -71,7 +71,7 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
 @router.get("/noise", response_class=HTMLResponse)
 def noise_page(request: Request, cursor: CursorDep) -> HTMLResponse:
     """Compliance per city by month (day and night) and the survey grades of a year."""
-    years = noise_store.rate_years(cursor)
+    years = noise_service.rate_years(cursor)
     asked = request.query_params.get("year", "")
     year = int(asked) if asked.isdigit() and int(asked) in years else (years[0] if years else None)
     return _render(
@@ -80,7 +80,7 @@ def noise_page(request: Request, cursor: CursorDep) -> HTMLResponse:
 
 
 def _station(cursor: Any, site_id: str, lang: Lang) -> dict[str, Any] | None:
-    found = queries.sites(cursor, site_ids=[site_id], kinds=["noise_station"])
+    found = reference.sites(cursor, site_ids=[site_id], kinds=["noise_station"])
     if found.empty:
         return None
     row = found.iloc[0]
@@ -105,7 +105,7 @@ def noise_station_page(request: Request, site_id: str, cursor: CursorDep) -> HTM
     if station is None:
         message = f"没有声环境自动站 {site_id} · no noise station {site_id}"
         return _render(request, "notfound.html", status_code=404, page="", message=message)
-    first, latest = noise_store.station_day_span(cursor, site_id)
+    first, latest = noise_service.station_day_span(cursor, site_id)
     limits = next((z for z in zone_classes() if z["zone_class"] == station["zone_class"]), None)
     return _render(
         request,

@@ -1,10 +1,11 @@
-"""Account operations shared by the command line, the admin API and the admin page: create
-and disable users, reset passwords, create and revoke API tokens (never from a token), sign in
-with a password (limits charged before verification, the Argon2 gate, logged), open sessions
-(ids kept as hashes), the cookie-signing key and the demo's admin (``docs/security.md``).
+"""The web's side of accounts: who a stored user or a Bearer token acts as (a
+:class:`~.policy.Principal`), sign-in with a password (limits charged before verification, the
+Argon2 gate, logged), the refusal of tokens minting tokens, the audit of a principal's writes
+(``docs/security.md``).
 
-Every function takes a DuckDB connection or cursor (``store.con``, a request's cursor) and
-raises :class:`AccountError` with a sentence a person can act on.
+Account management (users, passwords, tokens, sessions, the demo's admin) is
+:mod:`ecobasin.services.accounts`, which the command line shares; its names are re-exported
+here for the web's callers.
 """
 
 from __future__ import annotations
@@ -12,22 +13,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
-from ecobasin import catalog
-from ecobasin.store import Cursor, Store, keyfile
-from ecobasin.store import users as db
+from ecobasin.services import accounts
+from ecobasin.services.accounts import (
+    PARTNER_BURST,
+    PARTNER_RATE_PER_MINUTE,
+    SESSION_HOURS,
+    AccountError,
+    create_token,
+    create_user,
+    disable_user,
+    ensure_demo_admin,
+    reset_password,
+    revoke_token,
+    session_keys,
+    start_session,
+)
 from ecobasin.web.security import credentials
-from ecobasin.web.security.policy import SCOPES, Principal
+from ecobasin.web.security.policy import Principal
 from ecobasin.web.security.ratelimit import GateBusy, VerificationGate
+
+if TYPE_CHECKING:
+    from ecobasin.store import Cursor
 
 __all__ = [
     "ADDRESS_SLOW_AFTER",
@@ -75,17 +89,6 @@ ADDRESS_SLOW_AFTER = 20
 WINDOW = timedelta(minutes=15)
 #: The wait of a slowed attempt before its password is verified [s].
 SLOWDOWN = 2.0
-#: How long a session lasts after sign-in [h].
-SESSION_HOURS = 12
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
-
-
-class AccountError(ValueError):
-    """A request about users or tokens that cannot be done, with the reason."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class RateLimited(Exception):
@@ -104,7 +107,7 @@ def _now() -> datetime:
 
 
 def principal_of(
-    user: db.UserRow, via: str, partner: db.PartnerRow | None = None, **session: str
+    user: accounts.UserRow, via: str, partner: accounts.PartnerRow | None = None, **session: str
 ) -> Principal:
     """The principal a stored user acts as (a partner with its scopes and rate limit)."""
     role = user.role if user.role in ("admin", "editor", "viewer", "partner") else "viewer"
@@ -122,161 +125,6 @@ def principal_of(
     )
 
 
-# -- users ---------------------------------------------------------------------------------
-def _check_city(role: str, city_code: int | str | None) -> int | None:
-    if role == "editor":
-        if city_code is None:
-            raise AccountError("an editor needs a city: give its GB/T 2260 code (--city 510100)")
-        try:
-            return catalog.city_code(city_code)
-        except KeyError:
-            raise AccountError(
-                f"unknown city {city_code!r}; give a GB/T 2260 code (510100) or a name "
-                "(成都, Chengdu)"
-            ) from None
-    if city_code is not None:
-        raise AccountError(f"only editors have a city; role {role} acts on the whole region")
-    return None
-
-
-#: A partner's default rate limit: requests per minute and bucket size.
-PARTNER_RATE_PER_MINUTE = 600.0
-PARTNER_BURST = 60
-
-
-def _check_partner(role: str, scopes: Sequence[str], rate_per_minute: float, burst: int) -> None:
-    if role != "partner":
-        if scopes:
-            raise AccountError(f"only partners have scopes; role {role} has its own rights")
-        return
-    if not scopes:
-        known = "; ".join(f"{k}: {v}" for k, v in SCOPES.items())
-        raise AccountError(f"a partner needs at least one scope (--scope): {known}")
-    unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown:
-        raise AccountError(f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}")
-    if not (rate_per_minute > 0 and burst >= 1):
-        raise AccountError(
-            f"a rate limit needs a rate > 0 per minute and a burst ≥ 1 (got {rate_per_minute}, "
-            f"{burst})"
-        )
-
-
-def create_user(
-    con: Cursor,
-    name: str,
-    role: str,
-    city_code: int | str | None = None,
-    password: str | None = None,
-    *,
-    scopes: Sequence[str] = (),
-    rate_per_minute: float = PARTNER_RATE_PER_MINUTE,
-    burst: int = PARTNER_BURST,
-) -> tuple[db.UserRow, str | None]:
-    """Create a user; returns the user and the generated password (None when one was given).
-
-    A ``partner`` also gets its ``scopes`` (:data:`~.policy.SCOPES`) and its rate limit
-    (``rate_per_minute`` [1/min], ``burst`` [requests]).
-
-    Raises
-    ------
-    AccountError
-        Bad name, unknown role, editor without city (or a city for another role), unknown
-        city, short password (< 8 characters), a partner without scopes or with unknown
-        ones, scopes for another role, a bad rate limit, or the name is taken (409).
-    """
-    if not _NAME.match(name):
-        raise AccountError(
-            f"user name {name!r} is not allowed: 2-64 letters, digits or . _ @ -, "
-            "starting with a letter or digit"
-        )
-    if role not in db.ROLES:
-        raise AccountError(f"unknown role {role!r}; use one of {', '.join(db.ROLES)}")
-    city = _check_city(role, city_code)
-    _check_partner(role, scopes, rate_per_minute, burst)
-    generated = None
-    if password is None:
-        password = generated = credentials.generate_password()
-    if len(password) < credentials.MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"the password is too short: at least {credentials.MIN_PASSWORD_LENGTH} characters"
-        )
-    if db.user_by_name(con, name) is not None:
-        raise AccountError(f"user {name!r} exists already", status=409)
-    user = db.add_user(con, name, role, city, credentials.hash_password(password))
-    if role == "partner":
-        db.set_partner(con, user.user_id, list(scopes), rate_per_minute, burst)
-    log.info("user %s created (role %s, city %s)", name, role, city)
-    return user, generated
-
-
-def _user(con: Cursor, name: str) -> db.UserRow:
-    user = db.user_by_name(con, name)
-    if user is None:
-        raise AccountError(f"no user {name!r}", status=404)
-    return user
-
-
-def disable_user(con: Cursor, name: str) -> db.UserRow:
-    """Disable a user: their sessions end now and their tokens stop working."""
-    user = _user(con, name)
-    db.set_disabled(con, user.user_id)
-    log.info("user %s disabled", name)
-    disabled = db.user_by_id(con, user.user_id)
-    assert disabled is not None
-    return disabled
-
-
-def ensure_demo_admin(store: Store) -> str | None:
-    """Create user ``admin`` with a random password and return the password (to print once);
-    None when an enabled admin exists already (the demo was built before)."""
-    if db.any_active_admin(store.con):
-        return None
-    name = "admin"
-    existing = db.user_by_name(store.con, name)
-    if existing is not None:  # a disabled "admin": give the demo another name
-        name = f"admin-{credentials.new_secret(3).lower()}"
-    _, password = create_user(store.con, name, "admin")
-    return password
-
-
-# -- tokens --------------------------------------------------------------------------------
-def create_token(
-    con: Cursor, user_name: str, token_name: str, expires_days: float | None = None
-) -> tuple[db.TokenRow, str]:
-    """Create an API token for ``user_name``; returns its record and the token text, which is
-    shown once (the store keeps only a SHA-256 of its secret)."""
-    user = _user(con, user_name)
-    if user.disabled:
-        raise AccountError(f"user {user_name!r} is disabled", status=409)
-    if not token_name.strip() or len(token_name) > 100:
-        raise AccountError("a token needs a name of 1-100 characters saying what it is for")
-    if expires_days is not None and not (0 < expires_days <= 3650):
-        raise AccountError(f"expiry must be 0-3650 days (got {expires_days})")
-    expires = None if expires_days is None else _now() + timedelta(days=expires_days)
-    secret = credentials.new_secret()
-    token_id = db.add_token(
-        con, user.user_id, token_name.strip(), credentials.digest(secret), expires
-    )
-    record = db.token(con, token_id)
-    assert record is not None
-    log.info("token %d (%s) created for %s", token_id, token_name, user_name)
-    return record, credentials.format_token(token_id, secret)
-
-
-def revoke_token(con: Cursor, token_id: int) -> db.TokenRow:
-    """Revoke a token (409 when it was revoked before, 404 when there is none)."""
-    record = db.token(con, token_id)
-    if record is None:
-        raise AccountError(f"no token {token_id}", status=404)
-    if not db.revoke_token(con, token_id):
-        raise AccountError(f"token {token_id} was revoked already", status=409)
-    log.info("token %d revoked", token_id)
-    revoked = db.token(con, token_id)
-    assert revoked is not None
-    return revoked
-
-
 def resolve_token(con: Cursor, text: str) -> Principal | None:
     """The principal of a Bearer token, or None when it is malformed, unknown, wrong,
     revoked, expired or its user disabled."""
@@ -284,18 +132,18 @@ def resolve_token(con: Cursor, text: str) -> Principal | None:
     if parsed is None:
         return None
     token_id, secret = parsed
-    record = db.token(con, token_id)
+    record = accounts.token(con, token_id)
     if record is None or not credentials.tokens_equal(
         record.secret_sha256, credentials.digest(secret)
     ):
         return None
     if not record.usable(_now()):
         return None
-    user = db.user_by_id(con, record.user_id)
+    user = accounts.user_by_id(con, record.user_id)
     if user is None or user.disabled:
         return None
-    db.touch_token(con, token_id)
-    partner = db.partner(con, user.user_id) if user.role == "partner" else None
+    accounts.touch_token(con, token_id)
+    partner = accounts.partner(con, user.user_id) if user.role == "partner" else None
     return principal_of(user, f"token {token_id}", partner)
 
 
@@ -304,7 +152,7 @@ def resolve_token(con: Cursor, text: str) -> Principal | None:
 class SignIn:
     """A successful sign-in: the user, and whether their hash was renewed."""
 
-    user: db.UserRow
+    user: accounts.UserRow
     rehashed: bool
 
 
@@ -356,7 +204,7 @@ class SigninLimiter:
         pair = (name, address)
         with self._lock:
             now = _now()
-            failures = db.failed_signins(con, now - PAIR_WINDOW, user_name=name, ip=address)
+            failures = accounts.failed_signins(con, now - PAIR_WINDOW, user_name=name, ip=address)
             in_flight = self._in_flight[pair]
             count = len(failures) + in_flight
             if count >= PAIR_FREE_FAILURES:
@@ -366,8 +214,10 @@ class SigninLimiter:
                     wait = max(1, math.ceil((ready - now).total_seconds()))
                     raise RateLimited(wait, f"user {name!r} from {address}")
             since = now - WINDOW
-            busy_user = len(db.failed_signins(con, since, user_name=name)) >= USER_SLOW_AFTER
-            busy_address = len(db.failed_signins(con, since, ip=address)) >= ADDRESS_SLOW_AFTER
+            busy_user = len(accounts.failed_signins(con, since, user_name=name)) >= USER_SLOW_AFTER
+            busy_address = (
+                len(accounts.failed_signins(con, since, ip=address)) >= ADDRESS_SLOW_AFTER
+            )
             self._in_flight[pair] += 1
         return Admission(pair, SLOWDOWN if busy_user or busy_address else 0.0)
 
@@ -380,19 +230,19 @@ class SigninLimiter:
 
 
 def _log_refusal(con: Cursor, name: str, ip: str | None, reason: str, why: str) -> None:
-    db.log_signin(con, name, ip, False, reason)
+    accounts.log_signin(con, name, ip, False, reason)
     log.warning("sign-in refused (%s): user %r from %s: %s", reason, name, ip, why)
 
 
-def _check(con: Cursor, name: str, password: str) -> tuple[db.UserRow | None, str]:
+def _check(con: Cursor, name: str, password: str) -> tuple[accounts.UserRow | None, str]:
     """The user (None when unknown) and the hash to verify the password against: a dummy one
     for an unknown user, so timing does not tell which names exist."""
-    user = db.user_by_name(con, name)
+    user = accounts.user_by_name(con, name)
     return user, user.password_hash if user else credentials.dummy_hash()
 
 
 def _outcome(
-    con: Cursor, name: str, password: str, ip: str | None, user: db.UserRow | None, ok: bool
+    con: Cursor, name: str, password: str, ip: str | None, user: accounts.UserRow | None, ok: bool
 ) -> SignIn | None:
     """Log the verified attempt; on success renew an outdated hash."""
     if user is None:
@@ -404,11 +254,11 @@ def _outcome(
     else:
         rehashed = credentials.needs_rehash(user.password_hash)
         if rehashed:
-            db.set_password_hash(con, user.user_id, credentials.hash_password(password))
-        db.log_signin(con, name, ip, True, "ok")
+            accounts.set_password_hash(con, user.user_id, credentials.hash_password(password))
+        accounts.log_signin(con, name, ip, True, "ok")
         log.info("sign-in: %s from %s", name, ip)
         return SignIn(user, rehashed)
-    db.log_signin(con, name, ip, False, reason)
+    accounts.log_signin(con, name, ip, False, reason)
     log.warning("sign-in failed (%s): user %r from %s", reason, name, ip)
     return None
 
@@ -452,42 +302,6 @@ async def sign_in(
         limiter.settle(admission)
 
 
-def start_session(con: Cursor, user: db.UserRow, ip: str | None) -> tuple[str, datetime]:
-    """Open a session of ``SESSION_HOURS`` hours; returns its id (for the cookie only: the
-    store keeps its SHA-256) and its expiry."""
-    session_id = credentials.new_secret()
-    expires = _now() + timedelta(hours=SESSION_HOURS)
-    db.open_session(con, credentials.digest(session_id), user.user_id, expires, ip)
-    return session_id, expires
-
-
-def session_keys(db_path: Path, configured: str | None) -> str:
-    """The key that signs session cookies: ``configured`` (``ECOBASIN_SECRET_KEY``) when set,
-    else the key file beside the database (made at first use; ``ecobasin secret rotate``)."""
-    if configured:
-        if len(configured) < 32:
-            raise ValueError("ECOBASIN_SECRET_KEY must be at least 32 characters long")
-        return configured
-    return keyfile.read_or_create_key(db_path)
-
-
-def reset_password(con: Cursor, name: str, password: str | None = None) -> str | None:
-    """Give ``name`` a new password (generated when None; returned then, to show once); their
-    sessions end (OWASP ASVS 4.0 §3.3.3)."""
-    user = _user(con, name)
-    generated = None
-    if password is None:
-        password = generated = credentials.generate_password()
-    if len(password) < credentials.MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"the password is too short: at least {credentials.MIN_PASSWORD_LENGTH} characters"
-        )
-    db.set_password_hash(con, user.user_id, credentials.hash_password(password))
-    db.revoke_user_sessions(con, user.user_id)
-    log.info("password of %s reset; their sessions ended", name)
-    return generated
-
-
 def refuse_token_minting(principal: Principal) -> None:
     """API tokens may not create tokens: only a signed-in person (a session), the admin page
     or the command line may, so no token outlives the one that made it.
@@ -514,4 +328,4 @@ def audit(
     detail: dict[str, object] | None = None,
 ) -> None:
     """Record a write by ``principal`` (who, how, what, when) in the audit log."""
-    db.audit(con, principal.name or "-", principal.via or "-", action, target, city_code, detail)
+    accounts.audit_as(con, principal.name, principal.via, action, target, city_code, detail)

@@ -1,10 +1,6 @@
-"""Secrets and their checks: password hashes, API tokens, signed session cookies.
+"""Signed session cookies, and the secrets' checks of :mod:`ecobasin.services.credentials`
+(password hashes, API tokens) for the web's callers.
 
-* Passwords: Argon2id (RFC 9106) through ``argon2-cffi``'s ``PasswordHasher`` with its default
-  parameters; a hash made with older parameters is replaced at the next sign-in.
-* API tokens: ``eb_<id>_<secret>`` with a 256-bit random secret; the store keeps only the
-  SHA-256 of the secret. A slow hash is not needed: guessing a 256-bit secret is hopeless, and a
-  fast hash keeps every API call fast.
 * Session cookies: the user id and a random session id, signed with ``itsdangerous`` (HMAC,
   timestamped) so a cookie cannot be forged or altered; the sessions table keeps the SHA-256
   of the id and lets sign-out and disabling a user revoke it before it expires. The CSRF
@@ -16,16 +12,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
-import secrets
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ecobasin.services.credentials import (
+    MIN_PASSWORD_LENGTH,
+    digest,
+    dummy_hash,
+    format_token,
+    generate_password,
+    hash_password,
+    needs_rehash,
+    new_secret,
+    parse_token,
+    tokens_equal,
+    verify_password,
+)
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -42,80 +46,6 @@ __all__ = [
     "tokens_equal",
     "verify_password",
 ]
-
-MIN_PASSWORD_LENGTH = 8
-TOKEN_PREFIX = "eb"
-_TOKEN = re.compile(rf"^{TOKEN_PREFIX}_(\d{{1,10}})_([A-Za-z0-9_-]{{20,200}})$")
-
-_hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
-
-
-def hash_password(password: str) -> str:
-    """The Argon2id hash (PHC string) of ``password``."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether ``password`` matches the stored hash (False for a malformed hash)."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    """Whether the hash was made with other parameters than today's (rehash at sign-in)."""
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return True
-
-
-_dummy_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _make_dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
-
-
-def dummy_hash() -> str:
-    """A hash no password matches: a sign-in of an unknown user verifies against it, so the
-    answer's timing does not tell which user names exist. Made once, under a lock: a burst
-    of unknown names must not run one 64 MiB Argon2 hash each."""
-    with _dummy_lock:
-        return _make_dummy_hash()
-
-
-def generate_password() -> str:
-    """A random password of 20 URL-safe characters (120 bits), shown once."""
-    return secrets.token_urlsafe(15)
-
-
-def new_secret(nbytes: int = 32) -> str:
-    """A random URL-safe secret of ``nbytes`` bytes (default 256 bits)."""
-    return secrets.token_urlsafe(nbytes)
-
-
-def digest(secret: str) -> str:
-    """Hex SHA-256 of a token secret (what the store keeps)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def tokens_equal(a: str, b: str) -> bool:
-    """Constant-time comparison of two secrets or digests."""
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-def format_token(token_id: int, secret: str) -> str:
-    """The token a client sends: ``eb_<id>_<secret>``."""
-    return f"{TOKEN_PREFIX}_{token_id}_{secret}"
-
-
-def parse_token(text: str) -> tuple[int, str] | None:
-    """``(id, secret)`` of a well-formed token, else None."""
-    match = _TOKEN.match(text.strip())
-    return (int(match.group(1)), match.group(2)) if match else None
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,23 @@ a request writes. The decisions themselves are :mod:`ecobasin.web.security.polic
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from ecobasin.services import accounts as account_service
+from ecobasin.services.writes import Actor
 from ecobasin.settings import load_settings
-from ecobasin.store import Store, keyfile
-from ecobasin.store import users as db
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError
 from ecobasin.web.security import accounts, credentials
-from ecobasin.web.security.policy import PUBLIC, Action, Principal, denial
+from ecobasin.web.security.policy import PUBLIC, RESTRICTED_KINDS, Action, Principal, denial
 from ecobasin.web.security.ratelimit import VerificationGate
+
+if TYPE_CHECKING:
+    from ecobasin.store import Store
 
 __all__ = [
     "CSRF_HEADER",
@@ -40,7 +43,10 @@ __all__ = [
     "RestrictedReader",
     "SigninGuards",
     "Writer",
+    "actor_of",
     "authorize",
+    "authorize_kind_change",
+    "authorize_sites",
     "current_principal",
     "require",
     "session_signer",
@@ -67,14 +73,14 @@ def session_signer(request: Request) -> credentials.SessionSigner:
     state = request.app.state
     store: Store = state.store
     configured = getattr(state, "secret_key", None) or load_settings().secret_key
-    version = (configured, None if configured else keyfile.key_stamp(store.path))
+    version = (configured, None if configured else account_service.key_stamp(store.path))
     cached: tuple[object, credentials.SessionSigner] | None = getattr(state, "session_signer", None)
     if cached is not None and cached[0] == version:
         return cached[1]
     with _signer_lock:
         key = accounts.session_keys(store.path, configured)
         signer = credentials.SessionSigner(key, accounts.SESSION_HOURS * 3600)
-        made = (configured, None if configured else keyfile.key_stamp(store.path))
+        made = (configured, None if configured else account_service.key_stamp(store.path))
         state.session_signer = (made, signer)
     return signer
 
@@ -147,7 +153,7 @@ def authenticate(request: Request, cursor: CursorDep) -> Principal:
         signer = session_signer(request)
         content = signer.loads(cookie)
         if content is not None:
-            session = db.active_session(cursor, credentials.digest(content.session_id))
+            session = account_service.active_session(cursor, credentials.digest(content.session_id))
             if session is not None and session.user.user_id == content.user_id:
                 return accounts.principal_of(
                     session.user,
@@ -214,6 +220,48 @@ def authorize(
     if not principal.authenticated:
         raise unauthorized(f"sign in or send an API token: {reason}")
     raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+
+
+def authorize_sites(principal: Principal, cities: Mapping[str, int]) -> None:
+    """Refuse unless ``principal`` may write every site (site id -> city code [GB/T 2260]):
+    the refusal names the first site refused and how many more (nothing is written then)."""
+    refused = []
+    for site, city in sorted(cities.items()):
+        try:
+            authorize(principal, "write", city, f"site {site}")
+        except ProblemError as error:
+            refused.append(error)
+    if refused:
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more sites)" if len(refused) > 1 else ""
+        raise ProblemError(first.status, first.detail + more, type=first.type, title=first.title)
+
+
+def authorize_kind_change(principal: Principal, site_id: str, before: str, after: str) -> None:
+    """Refuse (403) a non-admin moving a site across the public/restricted line: an outlet
+    made an air station would publish an enterprise's data; the reverse would hide a station."""
+    crosses = (before in RESTRICTED_KINDS) != (after in RESTRICTED_KINDS)
+    if crosses and principal.role != "admin":
+        raise ProblemError(
+            403,
+            f"{principal.describe()} may not change site {site_id} from {before} to {after}: that moves it across "
+            "the public/restricted line; an admin may 只有管理员可以在公开与受限类型之间更改站点类型",
+            type=FORBIDDEN,
+            title="Not allowed 无权限",
+        )
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The writer as :mod:`ecobasin.services.writes` needs it, with this module's checks."""
+    return Actor(
+        name=principal.name,
+        via=principal.via,
+        may_write=lambda city, what: authorize(principal, "write", city, what),
+        may_write_sites=lambda cities: authorize_sites(principal, cities),
+        may_change_kind=lambda site, before, after: authorize_kind_change(
+            principal, site, before, after
+        ),
+    )
 
 
 def require(action: Action) -> Callable[[Principal], Principal]:

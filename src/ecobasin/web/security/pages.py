@@ -14,7 +14,7 @@ Rights are decided by :mod:`.policy` through :mod:`.deps`, as for the API.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from anyio import to_thread
@@ -22,8 +22,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin import catalog
-from ecobasin.store import Cursor
-from ecobasin.store import users as db
+from ecobasin.services import accounts as account_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.pages.dashboard import page_lang, templates
 from ecobasin.web.security import accounts, credentials
@@ -34,6 +33,9 @@ from ecobasin.web.security.deps import (
     signin_guards,
 )
 from ecobasin.web.security.policy import Principal, denial
+
+if TYPE_CHECKING:
+    from ecobasin.store import Cursor
 
 __all__ = ["LABELS", "SIGNIN_CSRF_COOKIE", "router"]
 
@@ -233,7 +235,7 @@ async def signin(
 def signout(request: Request, cursor: CursorDep, principal: CurrentPrincipal) -> Response:
     """End the session (the form's CSRF token was checked by ``CurrentPrincipal``)."""
     if principal.session_id:
-        db.revoke_session(cursor, credentials.digest(principal.session_id))
+        account_service.revoke_session(cursor, credentials.digest(principal.session_id))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -272,10 +274,10 @@ def _admin_page(
     }
     if "forbidden" not in extra:
         context.update(
-            users=db.list_users(cursor),
-            tokens=db.list_tokens(cursor),
-            audit=db.audit_entries(cursor, 20),
-            signin_failures=db.signin_entries(cursor, failures_only=True, limit=50),
+            users=account_service.list_users(cursor),
+            tokens=account_service.list_tokens(cursor),
+            audit=account_service.audit_entries(cursor, 20),
+            signin_failures=account_service.signin_entries(cursor, failures_only=True, limit=50),
         )
     context.update(extra)
     return templates.TemplateResponse(request, "admin.html", context, status_code=status)

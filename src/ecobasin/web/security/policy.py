@@ -26,6 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ecobasin.services import accounts as accounts_service
+from ecobasin.workflow.consultation_roles import CONSULTATION_ROLES, ConsultationRole
+
 __all__ = [
     "ACTIONS",
     "CONSULTATION_RIGHTS",
@@ -60,11 +63,9 @@ ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
     "read_audit",
 )  # fmt: skip
-#: The scopes a partner may hold, with what each allows (bilingual).
-SCOPES: dict[str, str] = {
-    "ledger:events": "post low-carbon behaviour events (a transport app) 上报低碳行为",
-    "ledger:redeem": "redeem points (a merchant) 积分兑换",
-}
+#: The scopes a partner may hold, with what each allows (bilingual): defined with the accounts
+#: that hold them (``ecobasin users create --scope``), decided here.
+SCOPES = accounts_service.SCOPES
 
 #: Site kinds whose data only signed-in users read (enterprise discharge outlets).
 RESTRICTED_KINDS = ("gas_outlet", "water_outlet")
@@ -240,15 +241,8 @@ def readable_kinds(principal: Principal) -> tuple[str, ...] | None:
 
 # ---- joint forecast consultation (issue 16) ---------------------------------------------------
 
-#: Consultation roles on top of the city rights (design §1.2 "Roles"); a user may hold several,
-#: each scoped to a city (None: the province or an institute). The chair is no stored role: it
-#: is the ``city_approver`` (city lead) of the city the rota names for the session date.
-ConsultationRole = Literal[
-    "province_coordinator", "city_forecaster", "city_approver", "expert", "observer"
-]
-CONSULTATION_ROLES: tuple[ConsultationRole, ...] = (
-    "province_coordinator", "city_forecaster", "city_approver", "expert", "observer"
-)  # fmt: skip
+# The consultation roles (CONSULTATION_ROLES, ConsultationRole) are the workflow's vocabulary
+# (ecobasin.workflow.consultation_roles, imported above); what each may do is decided here.
 #: Who may fire each consultation action: "chair", a role, or "own_city:<role>" (that role of the
 #: city the record belongs to).
 CONSULTATION_RIGHTS: dict[str, tuple[str, ...]] = {
