@@ -188,6 +188,13 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     again = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
     assert again.content == zh.content
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
+    pdf = client.get(f"/api/v1/consultation/reports/{hashes['zh_pdf']}", headers=chair)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    listed = client.get(f"{URL}/reports", headers=chair).json()
+    assert {(r["lang"], r["media_type"]) for r in listed} >= {
+        ("zh", "application/pdf"),
+        ("en", "application/pdf"),
+    }
     late = client.post(f"{URL}/steps/cancel", json={"reason": "x"}, headers=chair)
     assert late.status_code == 422 and "not allowed in state issued" in late.json()["detail"]
 

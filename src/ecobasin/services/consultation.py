@@ -20,6 +20,8 @@ import jinja2
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
 from ecobasin.services.cells import pick
+from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
+from ecobasin.services.pdf import html_to_pdf
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
@@ -45,6 +47,8 @@ __all__ = [
     "list_view",
     "prefill",
     "render_opinion",
+    "render_pdf",
+    "reports_of",
     "schedule_session",
     "session_view",
     "sign_report",
@@ -233,6 +237,10 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
         low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
         return words[low - 1] if low == high else f"{words[low - 1]}–{words[high - 1]}"
 
+    title = "区域共识预报 AQI 范围 Consensus AQI range by lead day"
+    chart = consensus_chart_png(
+        session.consensus, names, session.participants, session.rules.lead_days, title
+    )
     html = (
         _templates()
         .get_template("consultation_opinion.html")
@@ -241,6 +249,7 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
             lang=lang,
             t=lambda zh, en: en if lang == "en" else zh,
             names=names,
+            chart=data_uri(chart),
             days=range(1, session.rules.lead_days + 1),
             firm=session.rules.firm_days,
             level_text=level_text,
@@ -250,31 +259,50 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
     return html.encode("utf-8")
 
 
+_HTML = "text/html; charset=utf-8"
+_PDF = "application/pdf"
+
+
+def render_pdf(html: bytes) -> bytes:
+    """A rendered report [UTF-8 HTML] as PDF, CJK fonts embedded and charts inline."""
+    return html_to_pdf(html.decode("utf-8"))
+
+
+def _store_both(
+    store: Store, session: Session, template: str, lang: str, html: bytes, at: datetime
+) -> tuple[str, str]:
+    """Store one rendered report as HTML and as PDF; their SHA-256 [hex], HTML first."""
+    put = functools.partial(store_consultation.store_report, store, session, template, lang)
+    return put(_HTML, html, at), put(_PDF, render_pdf(html), at)
+
+
 def draft_report(
     store: Store, session_id: str, actor: str, at: datetime
 ) -> tuple[Session, dict[str, str]]:
-    """Draft the report: render the opinion in Chinese and English and store both by hash."""
+    """Draft the report: render the opinion in Chinese and English, as HTML and PDF, and store
+    each by hash (keys ``zh``, ``en``, ``zh_pdf``, ``en_pdf``)."""
     session = act(store, session_id, "draft_report", actor, at, template_version="opinion-1")
-    hashes = {
-        lang: store_consultation.store_report(store, session, "opinion", lang, "text/html; charset=utf-8",
-                                              render_opinion(session, lang), at)
-        for lang in ("zh", "en")
-    }  # fmt: skip
+    hashes: dict[str, str] = {}
+    for lang in ("zh", "en"):
+        hashes[lang], hashes[f"{lang}_pdf"] = _store_both(
+            store, session, "opinion", lang, render_opinion(session, lang), at
+        )
     return session, hashes
 
 
+def reports_of(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """Every report stored for a session (all versions): hash, template, language, media type."""
+    return [
+        {**row, "stored_at": row["stored_at"].isoformat()}
+        for row in store_consultation.reports_of(store, session_id)
+    ]
+
+
 def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Session:
-    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's."""
+    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's; its
+    PDF is stored beside it (listed by :func:`reports_of`)."""
     session = store_consultation.load(store, session_id)
-    digest = store_consultation.store_report(
-        store,
-        session,
-        "opinion",
-        "zh",
-        "text/html; charset=utf-8",
-        render_opinion(session, "zh"),
-        at,
-    )
+    digest, _ = _store_both(store, session, "opinion", "zh", render_opinion(session, "zh"), at)
     return act(store, session_id, "sign", actor, at, report_hash=digest)
 
 

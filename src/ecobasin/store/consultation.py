@@ -34,6 +34,7 @@ __all__ = [
     "record_city_decision",
     "record_handover",
     "report",
+    "reports_of",
     "roles_of",
     "save",
     "session_from_dict",
@@ -275,6 +276,18 @@ def report(store: Store, sha256: str) -> tuple[str, bytes]:
     if row is None:
         raise LookupError(f"no consultation report {sha256} (无此报告)")
     return str(row[0]), bytes(row[1])
+
+
+def reports_of(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """The reports stored for a session, oldest first (their bytes are fetched by hash)."""
+    rows = store.con.execute(
+        "SELECT sha256, version, template, lang, media_type, octet_length(content), created_at "
+        "FROM consultation_reports WHERE session_id = ? ORDER BY created_at, version, template, lang, "
+        "media_type",
+        [session_id],
+    ).fetchall()
+    keys = ("sha256", "version", "template", "lang", "media_type", "size", "stored_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def grant_role(store: Store, user: str, role: str, city: int | None, by: str, at: datetime) -> None:

@@ -354,7 +354,9 @@ class ReportDraft(BaseModel):
     session_id: str
     version: int
     state: str
-    reports: dict[str, str] = Field(description="SHA-256 of the stored opinion per language.")
+    reports: dict[str, str] = Field(
+        description="SHA-256 of the stored opinion: zh, en (HTML), zh_pdf, en_pdf (PDF)."
+    )
 
 
 @router.post("/sessions/{session_id}/report", response_model=ReportDraft)
@@ -405,7 +407,9 @@ def sign(
 
 
 @router.get(
-    "/reports/{sha256}", response_class=Response, responses={200: {"content": {"text/html": {}}}}
+    "/reports/{sha256}",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
 )
 def report_file(
     _: RestrictedReader, store: RequestStore, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
@@ -416,6 +420,28 @@ def report_file(
     except LookupError as error:
         raise _not_found(str(error)) from None
     return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
+
+
+class StoredReport(BaseModel):
+    sha256: str
+    version: int
+    template: str = Field(description="opinion, minutes, letter, public")
+    lang: str
+    media_type: str
+    size: int = Field(description="[bytes]")
+    stored_at: str
+
+
+@router.get("/sessions/{session_id}/reports", response_model=list[StoredReport])
+def session_reports(
+    _: RestrictedReader, store: RequestStore, session_id: Annotated[str, Path(max_length=80)]
+) -> list[StoredReport]:
+    """Every report stored for a session (HTML and PDF, all versions), each fetched by hash."""
+    try:
+        store_consultation.load(store, session_id)
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    return [StoredReport(**row) for row in service.reports_of(store, session_id)]
 
 
 class ScheduleIn(BaseModel):
