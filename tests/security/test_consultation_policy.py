@@ -39,6 +39,10 @@ EXPECTED: dict[str, set[str]] = {
     "handover": {"province"},
     "recommend_warning": {"province"},
     "city_ack": {"approver_own"},
+    "record_minutes": CHAIRS,
+    "close_action": CHAIRS | {"approver_own"},
+    "issue_letter": {"province"},
+    "publish_forecast": CHAIRS,
 }
 
 

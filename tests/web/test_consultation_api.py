@@ -45,6 +45,8 @@ PEOPLE = [
     ("dy_fc", "city_forecaster", 510600),
     ("my_fc", "city_forecaster", 510700),
     ("cd_fc", "city_forecaster", 510100),
+    ("dy_lead", "city_approver", 510600),
+    ("prov", "province_coordinator", None),
 ]
 TOKENS: dict[str, str] = {}
 
@@ -281,3 +283,41 @@ def test_verification_route_answers_with_the_same_scores(client: TestClient) -> 
     assert body["version"] == 1 and body["observed_days"] == 0  # no city daily AQI in this store
     assert set(body["lift"]) == {"range_hit", "level_hit", "primary_hit", "ts_100", "ts_200"}
     assert client.get(f"{URL}/verification").status_code == 401
+
+
+def test_minutes_actions_letter_and_public_text_over_http(client: TestClient) -> None:
+    chair, prov = as_("cd_lead"), as_("prov")
+    body = {"decisions": [{"text": "德阳核查工业源", "owner_city": 510600, "due": "2026-02-20"}],
+            "risks": ["春节烟花"], "outlook": "2月以良为主"}  # fmt: skip
+    assert client.post(f"{URL}/minutes", json=body, headers=as_("dy_fc")).status_code == 403
+    made = client.post(f"{URL}/minutes", json=body, headers=chair)
+    assert made.status_code == 200, made.text
+    action_id = made.json()["actions"][0]
+    pdf = client.get(
+        f"/api/v1/consultation/reports/{made.json()['reports']['zh_pdf']}", headers=chair
+    )
+    assert pdf.headers["content-type"] == "application/pdf"
+    listed = client.get("/api/v1/consultation/actions?state=open", headers=as_("dy_fc")).json()
+    assert [(a["action_id"], a["owner_name"]) for a in listed] == [(action_id, "德阳市")]
+    close = f"/api/v1/consultation/actions/{action_id.replace('#', '%23')}/close"
+    assert client.post(close, json={"note": "done"}, headers=as_("my_fc")).status_code == 403
+    closed = client.post(close, json={"note": "已核查"}, headers=as_("dy_lead"))
+    assert closed.status_code == 200 and closed.json()["closed_by"] == "dy_lead"
+    assert client.post(close, json={"note": "again"}, headers=chair).status_code == 422
+    assert client.post(f"{URL}/letter", json={}, headers=chair).status_code == 403
+    letter = client.post(f"{URL}/letter", json={"contact": "028-1"}, headers=prov)
+    assert letter.status_code == 200 and set(letter.json()["reports"]) == {
+        "zh",
+        "en",
+        "zh_pdf",
+        "en_pdf",
+    }
+    html = client.get(
+        f"/api/v1/consultation/reports/{letter.json()['reports']['zh']}", headers=prov
+    )
+    assert "建议函" in html.text and "可根据当地情况提前启动预警" in html.text
+    public = client.post(f"{URL}/public", json={}, headers=chair)
+    text = client.get(
+        f"/api/v1/consultation/reports/{public.json()['reports']['en']}", headers=chair
+    ).text
+    assert "7 days" in text and "Chengdu" in text

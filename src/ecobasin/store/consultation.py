@@ -27,7 +27,10 @@ from ecobasin.workflow.consultation import (
 
 __all__ = [
     "ImmutableSessionError",
+    "actions",
+    "add_actions",
     "city_decisions",
+    "close_action",
     "grant_role",
     "handovers",
     "load",
@@ -327,3 +330,75 @@ def city_decisions(store: Store, session_id: str) -> list[dict[str, Any]]:
     keys = ("version", "city", "recommended", "recommended_start", "level", "start", "override_reason",
             "actor", "at")  # fmt: skip
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+_ACTION_KEYS = ("action_id", "session_id", "item_no", "text", "owner_city", "due", "state",
+                "created_by", "created_at", "closed_by", "closed_at", "close_note")  # fmt: skip
+
+
+def add_actions(
+    store: Store, session_id: str, items: list[tuple[str, int, date]], by: str, at: datetime
+) -> list[str]:
+    """Store the minutes' decisions (text, owner city, due day) as open action items; their ids
+    continue the session's numbering."""
+    with store.transaction():
+        row = store.con.execute(
+            "SELECT coalesce(max(item_no), 0) FROM consultation_actions WHERE session_id = ?",
+            [session_id],
+        ).fetchone()
+        first = int(row[0]) + 1 if row else 1
+        ids = []
+        for n, (text, owner, due) in enumerate(items, start=first):
+            ids.append(f"{session_id}#{n}")
+            store.con.execute(
+                "INSERT INTO consultation_actions VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL)",
+                [ids[-1], session_id, n, text, owner, due, by, at],
+            )
+    return ids
+
+
+def actions(
+    store: Store, session_id: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Action items, by due day then id (of one session and/or one state when given)."""
+    sql = f"SELECT {', '.join(_ACTION_KEYS)} FROM consultation_actions WHERE 1 = 1"
+    params: list[Any] = []
+    if session_id is not None:
+        sql += " AND session_id = ?"
+        params.append(session_id)
+    if state is not None:
+        sql += " AND state = ?"
+        params.append(state)
+    rows = store.con.execute(sql + " ORDER BY due, session_id, item_no", params).fetchall()
+    return [dict(zip(_ACTION_KEYS, row, strict=True)) for row in rows]
+
+
+def close_action(store: Store, action_id: str, note: str, by: str, at: datetime) -> dict[str, Any]:
+    """Close an open action item with a note.
+
+    Raises
+    ------
+    LookupError
+        No such item.
+    ValueError
+        The item is already closed, or the note is empty.
+    """
+    found = [a for a in actions(store) if a["action_id"] == action_id]
+    if not found:
+        raise LookupError(f"no action item {action_id} (无此议定事项)")
+    if found[0]["state"] != "open":
+        raise ValueError(f"action item {action_id}: already closed (已办结)")
+    if not note.strip():
+        raise ValueError(f"action item {action_id}: a closing note is required (须填写办结说明)")
+    store.con.execute(
+        "UPDATE consultation_actions SET state = 'closed', closed_by = ?, closed_at = ?, "
+        "close_note = ? WHERE action_id = ? AND state = 'open'",
+        [by, at, note.strip(), action_id],
+    )
+    return {
+        **found[0],
+        "state": "closed",
+        "closed_by": by,
+        "closed_at": at,
+        "close_note": note.strip(),
+    }

@@ -1062,4 +1062,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        19,
+        "consultation action items of the monthly minutes (issue 16, template B)",
+        """
+        -- Written only by ecobasin.store.consultation. A decision of the monthly minutes
+        -- (会议议定事项) becomes a tracked item with an owner city and a due date; closing it
+        -- keeps who, when and the note beside it (never deleted).
+        CREATE TABLE consultation_actions (
+            action_id   VARCHAR PRIMARY KEY,      -- <session_id>#<n>
+            session_id  VARCHAR NOT NULL,
+            item_no     INTEGER NOT NULL,
+            text        VARCHAR NOT NULL,
+            owner_city  INTEGER NOT NULL,
+            due         DATE NOT NULL,
+            state       VARCHAR NOT NULL CHECK (state IN ('open', 'closed')),
+            created_by  VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            closed_by   VARCHAR,
+            closed_at   TIMESTAMPTZ,
+            close_note  VARCHAR
+        );
+        """,
+    ),
 ]

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_reports as reports
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web.deps import LangDep, StoreDep
@@ -601,3 +602,142 @@ def decide(
     except ConsultationError as error:
         raise _refused(error) from None
     return DecisionOut(**{k: row[k] for k in DecisionOut.model_fields})
+
+
+# -- templates B–D (brief §1.3): minutes and their action items, the letter, the public text ----
+class DecisionItemIn(BaseModel):
+    text: str = Field(min_length=1, max_length=500, description="The decision 议定事项.")
+    owner_city: int = Field(description="GB/T 2260 code of the city that owns it 责任城市.")
+    due: date = Field(description="Due day (China Standard Time) 完成时限.")
+
+
+class MinutesIn(BaseModel):
+    decisions: list[DecisionItemIn] = Field(default_factory=list, max_length=50)
+    outlook: str = Field(default="", max_length=5000, description="Next month's outlook 趋势.")
+    risks: list[str] = Field(default_factory=list, max_length=20)
+    city_items: dict[int, str] = Field(default_factory=dict, description="Per city 各市交流.")
+
+
+class ReportHashes(BaseModel):
+    session_id: str
+    reports: dict[str, str] = Field(description="SHA-256: zh, en (HTML), zh_pdf, en_pdf (PDF).")
+
+
+class MinutesOut(ReportHashes):
+    actions: list[str] = Field(description="Ids of the new action items 议定事项编号.")
+
+
+class ActionItem(BaseModel):
+    action_id: str
+    session_id: str
+    item_no: int
+    text: str
+    owner_city: int
+    owner_name: str
+    due: str
+    state: Literal["open", "closed"]
+    created_by: str
+    created_at: str
+    closed_by: str | None
+    closed_at: str | None
+    close_note: str | None
+
+
+class LetterIn(BaseModel):
+    office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)
+    contact: str = Field(default="", max_length=200)
+
+
+def _write_report(
+    principal: Principal, store: Store, action: str, session_id: str, make: Any
+) -> Any:
+    """Check the right, run ``make()`` in one transaction, audit; 422 on a rules refusal."""
+    _check(store, principal, action, session_id)
+    try:
+        with store.transaction():
+            result = make()
+            accounts.audit(store.con, principal, f"consultation.{action}", session_id, None, {})
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return result
+
+
+@router.post("/sessions/{session_id}/minutes", response_model=MinutesOut)
+def minutes(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: MinutesIn,
+) -> MinutesOut:
+    """The monthly minutes (template B); each decision becomes a tracked action item."""
+    decisions = [reports.Decision(d.text, d.owner_city, d.due) for d in body.decisions]
+    hashes, ids = _write_report(principal, store, "record_minutes", session_id, lambda: reports.issue_minutes(
+        store, session_id, decisions, principal.name or "-", datetime.now(UTC), outlook=body.outlook,
+        risks=body.risks, city_items=body.city_items))  # fmt: skip
+    return MinutesOut(session_id=session_id, reports=hashes, actions=ids)
+
+
+@router.get("/actions", response_model=list[ActionItem])
+def actions(
+    _: RestrictedReader,
+    store: RequestStore,
+    lang: LangDep = "zh",
+    session_id: Annotated[str | None, Query(max_length=80)] = None,
+    state: Literal["open", "closed"] | None = None,
+) -> list[ActionItem]:
+    """Action items of the minutes, by due day (signed-in users)."""
+    return [ActionItem(**a) for a in reports.list_actions(store, session_id, state, lang)]
+
+
+class CloseIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="How it was done 办结说明.")
+
+
+@router.post("/actions/{action_id}/close", response_model=ActionItem)
+def close_action(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    action_id: Annotated[str, Path(max_length=100)],
+    body: CloseIn,
+) -> ActionItem:
+    """Close an action item with a note (its owner city's approver, the chair, the province)."""
+    found = [a for a in store_consultation.actions(store) if a["action_id"] == action_id]
+    if not found:
+        raise _not_found(f"no action item {action_id} (无此议定事项)")
+    owner = int(found[0]["owner_city"])
+    _check(store, principal, "close_action", str(found[0]["session_id"]), owner)
+    try:
+        with store.transaction():
+            row = reports.close_action(
+                store, action_id, body.note, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(store.con, principal, "consultation.close_action", action_id, owner, {})
+    except ValueError as error:
+        raise ProblemError(422, str(error)) from None
+    return ActionItem(**row)
+
+
+@router.post("/sessions/{session_id}/letter", response_model=ReportHashes)
+def letter(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: LetterIn,
+) -> ReportHashes:
+    """The province's warning-recommendation letter 预警建议函 (template C; the province only)."""
+    hashes = _write_report(principal, store, "issue_letter", session_id, lambda: reports.issue_warning_letter(
+        store, session_id, principal.name or "-", datetime.now(UTC), office=body.office, contact=body.contact))  # fmt: skip
+    return ReportHashes(session_id=session_id, reports=hashes)
+
+
+@router.post("/sessions/{session_id}/public", response_model=ReportHashes)
+def public_forecast(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> ReportHashes:
+    """The public 7-day forecast text of every city (template D; chair, province)."""
+    hashes = _write_report(principal, store, "publish_forecast", session_id, lambda: reports.issue_public_forecast(
+        store, session_id, principal.name or "-", datetime.now(UTC)))  # fmt: skip
+    return ReportHashes(session_id=session_id, reports=hashes)

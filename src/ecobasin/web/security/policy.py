@@ -269,6 +269,10 @@ CONSULTATION_RIGHTS: dict[str, tuple[str, ...]] = {
     "handover": ("province_coordinator",),
     "recommend_warning": ("province_coordinator",),
     "city_ack": ("own_city:city_approver",),
+    "record_minutes": ("chair", "province_coordinator"),
+    "close_action": ("chair", "province_coordinator", "own_city:city_approver"),
+    "issue_letter": ("province_coordinator",),
+    "publish_forecast": ("chair", "province_coordinator"),
 }
 
 
