@@ -203,6 +203,16 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
 
 def test_a_city_decides_its_warning_never_lower_without_a_reason(client: TestClient) -> None:
     decision = {"city": 510100, "level": "none", "start": "2026-02-05T00:00:00+08:00"}
+    early = client.post(f"{URL}/decisions", json=decision, headers=as_("cd_lead"))
+    assert early.status_code == 422 and "not allowed in state proposed" in early.json()["detail"]
+    step = f"{URL}/warning-proposal/recommend"
+    assert client.post(step, json={}, headers=as_("cd_lead")).status_code == 403  # the chair
+    recommended = client.post(step, json={"contact": "028-1"}, headers=as_("prov"))
+    assert recommended.status_code == 200 and recommended.json()["state"] == "recommended"
+    letter = recommended.json()["reports"]["zh"]
+    assert (
+        "黄色预警" in client.get(f"/api/v1/consultation/reports/{letter}", headers=as_("prov")).text
+    )
     assert client.post(f"{URL}/decisions", json=decision, headers=as_("cd_fc")).status_code == 403
     lower = client.post(f"{URL}/decisions", json=decision, headers=as_("cd_lead"))
     assert (
@@ -220,6 +230,38 @@ def test_a_city_decides_its_warning_never_lower_without_a_reason(client: TestCli
         ("none", "本地降雨 rain expected"),
         ("orange", ""),
     ]
+    view = client.get(f"{URL}/warning-proposal", headers=as_("my_fc")).json()
+    chengdu = next(c for c in view["cities"] if c["city"] == 510100)
+    assert chengdu["level"] == "yellow" and chengdu["acknowledged"]["level"] == "orange"
+    assert [s["event"] for s in view["steps"]] == ["propose", "recommend", "city_ack", "city_ack"]
+
+
+STEP_ROLES = {"cd_lead": 403, "dy_fc": 403, "dy_lead": 403, "prov": 200}
+
+
+def test_the_provinces_steps_escalate_de_escalate_and_lift(client: TestClient) -> None:
+    base = f"{URL}/warning-proposal"
+    up = {"reason": "过程加重", "levels": {"510600": "yellow"}, "episode": "2026-02-03-episode-1"}
+    for who, status in STEP_ROLES.items():  # only the province coordinator steps
+        if status == 403:
+            for step in ("escalate", "de_escalate", "lift", "reject", "recommend"):
+                assert client.post(f"{base}/{step}", json=up, headers=as_(who)).status_code == 403
+    wrong_way = client.post(f"{base}/de_escalate", json=up, headers=as_("prov"))
+    assert wrong_way.status_code == 422 and "must lower" in wrong_way.json()["detail"]
+    raised = client.post(f"{base}/escalate", json=up, headers=as_("prov"))
+    assert raised.status_code == 200 and raised.json()["reports"]  # a new letter
+    down = {"reason": "扩散转好", "levels": {"510600": "none"}, "episode": "2026-02-04-episode-1"}
+    assert client.post(f"{base}/de_escalate", json=down, headers=as_("prov")).status_code == 200
+    assert (
+        client.post(f"{base}/reject", json={"reason": "x"}, headers=as_("prov")).status_code == 422
+    )
+    no_reason = client.post(f"{base}/lift", json={}, headers=as_("prov"))
+    assert no_reason.status_code == 422 and "needs a reason" in no_reason.json()["detail"]
+    lifted = client.post(f"{base}/lift", json={"reason": "低于黄色超过36小时"}, headers=as_("prov"))
+    assert lifted.json()["state"] == "lifted"
+    steps = client.get(base, headers=as_("prov")).json()["steps"]
+    assert [s["event"] for s in steps][-3:] == ["escalate", "de_escalate", "lift"]
+    assert steps[-1]["actor"] == "prov" and steps[-1]["reason"] == "低于黄色超过36小时"
 
 
 def test_amending_over_the_api_supersedes_the_issued_version(client: TestClient) -> None:

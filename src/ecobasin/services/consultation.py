@@ -31,13 +31,13 @@ from ecobasin.workflow.consultation import (
     Observed,
     Session,
     aqi_levels,
-    check_city_decision,
     consensus_lift,
     load_rota,
     schedule,
     scores,
     transition,
 )
+from ecobasin.workflow.consultation_warning import CityAck, WarningProposal, propose, warning_step
 
 __all__ = [
     "act",
@@ -46,6 +46,7 @@ __all__ = [
     "draft_report",
     "list_view",
     "prefill",
+    "proposal_view",
     "render_opinion",
     "render_pdf",
     "reports_of",
@@ -53,6 +54,8 @@ __all__ = [
     "session_view",
     "sign_report",
     "verification",
+    "warning_act",
+    "warning_proposal",
 ]
 
 
@@ -371,6 +374,84 @@ def recommended_start(session: Session, city: int) -> datetime:
 _CST = timezone(timedelta(hours=8))
 
 
+def warning_proposal(store: Store, session_id: str) -> WarningProposal:
+    """The warning proposal in force of an issued session (its latest step), or the chair's
+    proposal from the issued version (levels, 648号 start per city) before any step.
+
+    Raises
+    ------
+    ConsultationError
+        When the session's report is not issued.
+    """
+    stored = store_consultation.load_proposal(store, session_id)
+    if stored is not None:
+        return stored
+    session = store_consultation.load(store, session_id)
+    if session.state != "issued":
+        raise ConsultationError(
+            session.record, "会商意见尚未签发", "the session's report is not issued"
+        )
+    levels = {c: level for c, (level, _) in session.warning.items()}
+    starts = {c: recommended_start(session, c) for c in session.warning}
+    chair = next((a.actor for a in reversed(session.audit) if a.event == "sign"), "chair")
+    return propose(session_id, levels, starts, chair, session.audit[-1].at)
+
+
+def warning_act(
+    store: Store, session_id: str, event: str, actor: str, at: datetime, reason: str = "",
+    **payload: Any,
+) -> WarningProposal:  # fmt: skip
+    """Apply one step of the province or a city to the warning proposal and store it."""
+    current = warning_proposal(store, session_id)
+    after = warning_step(current, event, actor, at, reason, **payload)
+    with store.transaction():
+        if store_consultation.load_proposal(store, session_id) is None:
+            store_consultation.save_proposal(store, current, at)  # the chair's proposal first
+        store_consultation.save_proposal(store, after, at)
+    return after
+
+
+def proposal_view(store: Store, session_id: str, lang: str = "zh") -> dict[str, Any]:
+    """The proposal as people read it: state, version, per city the level in force, its start,
+    the city's acknowledgement (override reason shown), and the steps with who, when, why."""
+    p = warning_proposal(store, session_id)
+    names = _city_name(lang)
+    zh = lang != "en"
+    return {
+        "session_id": p.session_id,
+        "state": p.state,
+        "version": p.version,
+        "episode": p.episode,
+        "cities": [
+            {
+                "city": c,
+                "city_name": names.get(c, str(c)),
+                "level": level,
+                "label": LEVEL_NAMES[level][0 if zh else 1],
+                "start": p.starts[c].isoformat(),
+                "acknowledged": _ack_out(p.acks[c]) if c in p.acks else None,
+            }
+            for c, level in sorted(p.levels.items())
+        ],
+        "steps": [
+            {
+                "event": a.event,
+                "actor": a.actor,
+                "at": a.at.isoformat(),
+                "reason": a.reason,
+                "before": a.before,
+                "after": a.after,
+            }
+            for a in p.audit
+        ],
+    }
+
+
+def _ack_out(a: CityAck) -> dict[str, Any]:
+    return {"level": a.level, "start": a.start.isoformat(), "override_reason": a.override_reason,
+            "actor": a.actor, "at": a.at.isoformat()}  # fmt: skip
+
+
 def city_decision(
     store: Store,
     session_id: str,
@@ -381,27 +462,24 @@ def city_decision(
     actor: str,
     at: datetime,
 ) -> dict[str, Any]:
-    """Record a city's own warning decision on an issued session's recommendation.
+    """Record a city's own warning decision (``city_ack``) on the province's recommendation.
 
     Raises
     ------
     ConsultationError
-        When the session is not issued, the city not in it, or the decision is later or lower
-        than recommended without an override reason.
+        When the session is not issued, the proposal not recommended, the city not in it, or the
+        decision later or lower than recommended without an override reason.
     """
     session = store_consultation.load(store, session_id)
-    if session.state != "issued":
-        raise ConsultationError(
-            session.record, "会商意见尚未签发", "the session's report is not issued"
-        )
-    if city not in session.warning:
+    before = warning_proposal(store, session_id)
+    if before.state == "recommended" and city not in before.levels:
         raise ConsultationError(
             f"city {city} warning", "该城市未参加本次会商", "city is not a participant"
         )
-    recommended = session.warning[city][0]
-    begin = recommended_start(session, city)
-    check_city_decision(city, recommended, begin, level, start, override_reason)
-    row = {"city": city, "recommended": recommended, "recommended_start": begin, "level": level,
-           "start": start, "override_reason": override_reason.strip(), "actor": actor, "at": at}  # fmt: skip
+    warning_act(store, session_id, "city_ack", actor, at, city=city, level=level, start=start,
+                override_reason=override_reason)  # fmt: skip
+    row = {"city": city, "recommended": before.levels[city], "recommended_start": before.starts[city],
+           "level": level, "start": start, "override_reason": override_reason.strip(), "actor": actor,
+           "at": at}  # fmt: skip
     store_consultation.record_city_decision(store, session, row)
     return row

@@ -181,12 +181,17 @@ def issue_warning_letter(
 ) -> dict[str, str]:
     """Render and store the 预警建议函 (template C) from the session's warning proposal."""
     session = _concluded(store, session_id)
-    starts = {c: service.recommended_start(session, c) for c in session.participants}
+    if session.state == "issued":  # the province's recommendation in force
+        proposal = service.warning_proposal(store, session_id)
+        levels, starts = dict(proposal.levels), dict(proposal.starts)
+    else:
+        levels = {c: level for c, (level, _) in session.warning.items()}
+        starts = {c: service.recommended_start(session, c) for c in session.participants}
 
     def render(lang: str) -> bytes:
         zh = lang != "en"
         return _render("consultation_letter.html", lang, s=session, names=service._city_name(lang),
-                       starts=starts, office=office, contact=contact, issued=at,
+                       levels=levels, starts=starts, office=office, contact=contact, issued=at,
                        level_names={k: v[0 if zh else 1] for k, v in LEVEL_NAMES.items()})  # fmt: skip
 
     return _store(store, session, "letter", render, at)

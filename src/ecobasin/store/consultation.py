@@ -24,6 +24,7 @@ from ecobasin.workflow.consultation import (
     Session,
     Submission,
 )
+from ecobasin.workflow.consultation_warning import CityAck, WarningProposal
 
 __all__ = [
     "ImmutableSessionError",
@@ -34,12 +35,14 @@ __all__ = [
     "grant_role",
     "handovers",
     "load",
+    "load_proposal",
     "record_city_decision",
     "record_handover",
     "report",
     "reports_of",
     "roles_of",
     "save",
+    "save_proposal",
     "session_from_dict",
     "session_to_dict",
     "sessions",
@@ -402,3 +405,55 @@ def close_action(store: Store, action_id: str, note: str, by: str, at: datetime)
         "closed_at": at,
         "close_note": note.strip(),
     }
+
+
+def _proposal_to_json(p: WarningProposal) -> str:
+    raw = asdict(p)
+    raw["levels"] = {str(c): v for c, v in p.levels.items()}
+    raw["starts"] = {str(c): v.isoformat() for c, v in p.starts.items()}
+    raw["acks"] = {str(c): asdict(a) for c, a in p.acks.items()}
+    return json.dumps(raw, default=_iso, ensure_ascii=False)
+
+
+def _proposal_from_json(body: str) -> WarningProposal:
+    raw = json.loads(body)
+    acks = {
+        int(c): CityAck(a["level"], datetime.fromisoformat(a["start"]), a["override_reason"],
+                        a["actor"], datetime.fromisoformat(a["at"]))
+        for c, a in raw["acks"].items()
+    }  # fmt: skip
+    audit = tuple(
+        AuditEntry(a["event"], a["actor"], datetime.fromisoformat(a["at"]), a["reason"],
+                   a["before"], a["after"])
+        for a in raw["audit"]
+    )  # fmt: skip
+    return WarningProposal(
+        session_id=raw["session_id"],
+        state=raw["state"],
+        levels={int(c): v for c, v in raw["levels"].items()},
+        starts={int(c): datetime.fromisoformat(v) for c, v in raw["starts"].items()},
+        version=raw["version"],
+        episode=raw["episode"],
+        acks=acks,
+        audit=audit,
+    )
+
+
+def save_proposal(store: Store, proposal: WarningProposal, at: datetime) -> None:
+    """Append the proposal after one step (never rewrites an earlier step)."""
+    last = proposal.audit[-1]
+    store.con.execute(
+        "INSERT INTO consultation_warning_steps SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? "
+        "FROM consultation_warning_steps WHERE session_id = ?",
+        [proposal.session_id, last.event, proposal.state, _proposal_to_json(proposal), last.actor,
+         at, proposal.session_id],
+    )  # fmt: skip
+
+
+def load_proposal(store: Store, session_id: str) -> WarningProposal | None:
+    """The proposal in force (the latest step), or None before the first step."""
+    row = store.con.execute(
+        "SELECT body FROM consultation_warning_steps WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+        [session_id],
+    ).fetchone()
+    return _proposal_from_json(row[0]) if row else None

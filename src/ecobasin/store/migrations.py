@@ -1085,4 +1085,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        20,
+        "consultation warning proposal steps (issue 16): proposed, recommended, acknowledged, lifted",
+        """
+        -- Written only by ecobasin.store.consultation. Append-only: one row per step of the
+        -- warning proposal of an issued session (ecobasin.workflow.consultation_warning), the
+        -- whole proposal after the step as JSON; the latest row is the proposal in force.
+        CREATE TABLE consultation_warning_steps (
+            session_id  VARCHAR NOT NULL,
+            seq         INTEGER NOT NULL,
+            event       VARCHAR NOT NULL,
+            state       VARCHAR NOT NULL,
+            body        JSON NOT NULL,
+            actor       VARCHAR NOT NULL,
+            stepped_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        );
+        """,
+    ),
 ]

@@ -7,7 +7,7 @@ published); the rota is public. The answers are those of ``ecobasin consultation
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -741,3 +741,97 @@ def public_forecast(
     hashes = _write_report(principal, store, "publish_forecast", session_id, lambda: reports.issue_public_forecast(
         store, session_id, principal.name or "-", datetime.now(UTC)))  # fmt: skip
     return ReportHashes(session_id=session_id, reports=hashes)
+
+
+# -- the province's steps on the warning proposal (brief §1.2 "Warning proposal") --------------
+Level = Literal["none", "yellow", "orange", "red"]
+ProvinceStep = Literal["recommend", "reject", "escalate", "de_escalate", "lift"]
+
+
+class ProposalCity(BaseModel):
+    city: int
+    city_name: str
+    level: str
+    label: str
+    start: str
+    acknowledged: dict[str, Any] | None = Field(
+        description="The city's own decision (level, start, override_reason, actor, at)."
+    )
+
+
+class ProposalView(BaseModel):
+    session_id: str
+    state: Literal["proposed", "recommended", "rejected", "lifted"]
+    version: int
+    episode: str
+    cities: list[ProposalCity]
+    steps: list[dict[str, Any]]
+
+
+class ProposalStepIn(BaseModel):
+    reason: str = Field(default="", max_length=2000, description="Why 理由 (see each step).")
+    levels: dict[int, Level] = Field(default_factory=dict, description="Changed levels per city.")
+    starts: dict[int, datetime] = Field(default_factory=dict, description="Changed start times.")
+    episode: str = Field(default="", max_length=80, description="Episode consultation id 加密会商.")
+    cities: list[int] = Field(default_factory=list, max_length=50, description="lift: cities.")
+    office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)
+    contact: str = Field(default="", max_length=200)
+
+
+class ProposalStepOut(BaseModel):
+    session_id: str
+    state: str
+    version: int
+    reports: dict[str, str] = Field(description="recommend: the letter's SHA-256 (zh, en, *_pdf).")
+
+
+@router.get("/sessions/{session_id}/warning-proposal", response_model=ProposalView)
+def proposal(
+    _: RestrictedReader,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    lang: LangDep = "zh",
+) -> ProposalView:
+    """The warning proposal in force: levels, starts, the cities' acknowledgements, the steps."""
+    try:
+        return ProposalView(**service.proposal_view(store, session_id, lang))
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    except ConsultationError as error:
+        raise _refused(error) from None
+
+
+_STEP_PAYLOAD: dict[str, Callable[[ProposalStepIn], dict[str, Any]]] = {
+    "recommend": lambda b: {"levels": b.levels, "starts": b.starts},
+    "reject": lambda b: {},
+    "escalate": lambda b: {"levels": b.levels, "starts": b.starts, "episode": b.episode},
+    "de_escalate": lambda b: {"levels": b.levels, "starts": b.starts, "episode": b.episode},
+    "lift": lambda b: {"cities": tuple(b.cities)},
+}
+
+
+@router.post("/sessions/{session_id}/warning-proposal/{step}", response_model=ProposalStepOut)
+def proposal_step(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    step: ProvinceStep,
+    body: ProposalStepIn,
+) -> ProposalStepOut:
+    """The province's step (the province coordinator only): recommend (with the 预警建议函),
+    reject, escalate, de-escalate or lift; every step kept with who, when and why."""
+    _check(store, principal, f"{step}_warning", session_id)
+    now = datetime.now(UTC)
+    hashes: dict[str, str] = {}
+    try:
+        with store.transaction():
+            p = service.warning_act(store, session_id, step, principal.name or "-", now, body.reason,
+                                    **_STEP_PAYLOAD[step](body))  # fmt: skip
+            if step in ("recommend", "escalate", "de_escalate"):
+                hashes = reports.issue_warning_letter(store, session_id, principal.name or "-", now,
+                                                      office=body.office, contact=body.contact)  # fmt: skip
+            accounts.audit(store.con, principal, f"consultation.{step}_warning", session_id, None,
+                           {"reason": body.reason, "version": p.version})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return ProposalStepOut(session_id=session_id, state=p.state, version=p.version, reports=hashes)
