@@ -90,3 +90,30 @@ def test_reports_are_listed_and_written_back_byte_for_byte(tmp_path: Path) -> No
     assert run("report", "0" * 64, "-o", out, "--db", db).exit_code == 1
     actions = run("actions", "--state", "open", "--db", db)
     assert actions.exit_code == 0 and "德阳市" in actions.output and "核查" in actions.output
+
+
+def test_grant_keeps_an_email_address_for_notifications(tmp_path: Path) -> None:
+    from ecobasin.store import Store
+
+    db = tmp_path / "e.duckdb"
+    bad = run(
+        "grant",
+        "dy_fc",
+        "city_forecaster",
+        "--city",
+        "510600",
+        "--email",
+        "nope",
+        "--as",
+        "a",
+        "--db",
+        db,
+    )
+    assert bad.exit_code == 1 and "not an e-mail address" in bad.output
+    good = run("grant", "dy_fc", "city_forecaster", "--city", "510600", "--email", "dy@x.example", "--as", "a",
+               "--db", db)  # fmt: skip
+    assert good.exit_code == 0, good.output
+    with Store(db) as store:
+        assert store.con.execute("SELECT email FROM consultation_contacts").fetchall() == [
+            ("dy@x.example",)
+        ]

@@ -43,6 +43,7 @@ EXPECTED: dict[str, set[str]] = {
     "de_escalate_warning": {"province"},
     "lift_warning": {"province"},
     "city_ack": {"approver_own"},
+    "notifications": set(ACTORS) - {"nobody"},
     "record_minutes": CHAIRS,
     "close_action": CHAIRS | {"approver_own"},
     "issue_letter": {"province"},

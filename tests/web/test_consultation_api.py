@@ -363,3 +363,25 @@ def test_minutes_actions_letter_and_public_text_over_http(client: TestClient) ->
         f"/api/v1/consultation/reports/{public.json()['reports']['en']}", headers=chair
     ).text
     assert "7 days" in text and "Chengdu" in text
+
+
+def test_notifications_are_ones_own_and_marked_read(
+    client: TestClient, setup: tuple[Path, str]
+) -> None:
+    assert client.get("/api/v1/consultation/notifications").status_code == 401
+    no_role = {"Authorization": f"Bearer {setup[1]}"}
+    assert client.get("/api/v1/consultation/notifications", headers=no_role).status_code == 403
+    mine = client.get(
+        "/api/v1/consultation/notifications?unread=true", headers=as_("cd_lead")
+    ).json()
+    assert {"concluded", "issued"} <= {n["kind"] for n in mine}
+    assert any(n["title"] == f"会商 {URL.rsplit('/', 1)[1]} 意见已签发" for n in mine)
+    first = mine[0]["notice_id"]
+    theirs = client.post(f"/api/v1/consultation/notifications/{first}/read", headers=as_("dy_fc"))
+    assert theirs.status_code == 404  # not dy_fc's
+    left = client.post(f"/api/v1/consultation/notifications/{first}/read", headers=as_("cd_lead"))
+    assert left.status_code == 200 and first not in [n["notice_id"] for n in left.json()]
+    english = client.get(
+        "/api/v1/consultation/notifications?lang=en", headers=as_("cd_lead")
+    ).json()
+    assert any("is issued" in n["title"] for n in english)

@@ -148,6 +148,9 @@ def grant(
     ],
     actor: ActorOption,
     city: Annotated[int | None, typer.Option(help="City code 城市代码 (city roles).")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Address notifications are mailed to 通知邮箱 (optional).")
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
@@ -158,6 +161,10 @@ def grant(
         raise fail(f"{role} needs --city (the city it acts for)")
     with open_store(settings(db, region)) as store:
         store_consultation.grant_role(store, user, role, city, actor, datetime.now(UTC))
+        if email:
+            if "@" not in email or len(email) > 254:
+                raise fail(f"{email!r} is not an e-mail address (邮箱格式错误)")
+            store_consultation.set_email(store, user, email)
     console.print(f"{user}: {role}{'' if city is None else f' of {city}'}")
 
 

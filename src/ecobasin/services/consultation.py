@@ -19,6 +19,7 @@ import jinja2
 
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
+from ecobasin.services import consultation_notices as notices
 from ecobasin.services.cells import pick
 from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
 from ecobasin.services.pdf import html_to_pdf
@@ -100,10 +101,12 @@ def act(
     """Apply one event to the latest version and store it; returns the latest version after."""
     current = store_consultation.load(store, session_id)
     result = transition(current, event, actor, at, reason, **payload)
+    latest = result[-1] if isinstance(result, tuple) else result
     with store.transaction():
         for version in result if isinstance(result, tuple) else (result,):
             store_consultation.save(store, version, at)
-    return result[-1] if isinstance(result, tuple) else result
+        notices.after_step(store, current, latest, event, at)
+    return latest
 
 
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
@@ -408,6 +411,11 @@ def warning_act(
         if store_consultation.load_proposal(store, session_id) is None:
             store_consultation.save_proposal(store, current, at)  # the chair's proposal first
         store_consultation.save_proposal(store, after, at)
+        if event in ("recommend", "escalate", "de_escalate"):
+            warned = [c for c, level in after.levels.items() if level != "none"]
+            notices.notify(
+                store, store_consultation.load(store, session_id), "recommended", at, warned
+            )
     return after
 
 

@@ -30,22 +30,29 @@ __all__ = [
     "ImmutableSessionError",
     "actions",
     "add_actions",
+    "add_notices",
     "city_decisions",
     "close_action",
     "grant_role",
     "handovers",
     "load",
     "load_proposal",
+    "mark_mailed",
+    "mark_read",
+    "notices_of",
+    "pending_mail",
     "record_city_decision",
     "record_handover",
     "report",
     "reports_of",
+    "role_holders",
     "roles_of",
     "save",
     "save_proposal",
     "session_from_dict",
     "session_to_dict",
     "sessions",
+    "set_email",
     "store_report",
 ]
 
@@ -457,3 +464,75 @@ def load_proposal(store: Store, session_id: str) -> WarningProposal | None:
         [session_id],
     ).fetchone()
     return _proposal_from_json(row[0]) if row else None
+
+
+def role_holders(store: Store) -> list[tuple[str, str, int | None]]:
+    """Every consultation role: (user, role, city or None)."""
+    rows = store.con.execute("SELECT user_name, role, city_code FROM consultation_roles").fetchall()
+    return [(str(u), str(r), int(c) or None) for u, r, c in rows]
+
+
+def add_notices(
+    store: Store,
+    users: list[str],
+    session_id: str,
+    kind: str,
+    titles: tuple[str, str],
+    at: datetime,
+) -> int:
+    """One in-app notification per user; how many were added."""
+    for user in users:
+        store.con.execute(
+            "INSERT INTO consultation_notifications (user_name, session_id, kind, title_zh, "
+            "title_en, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [user, session_id, kind, titles[0], titles[1], at],
+        )
+    return len(users)
+
+
+_NOTICE_KEYS = ("notice_id", "session_id", "kind", "title_zh", "title_en", "created_at", "read_at",
+                "mailed_at")  # fmt: skip
+
+
+def notices_of(store: Store, user: str, unread_only: bool = False) -> list[dict[str, Any]]:
+    """A user's notifications, newest first."""
+    sql = f"SELECT {', '.join(_NOTICE_KEYS)} FROM consultation_notifications WHERE user_name = ?"
+    if unread_only:
+        sql += " AND read_at IS NULL"
+    rows = store.con.execute(sql + " ORDER BY notice_id DESC LIMIT 500", [user]).fetchall()
+    return [dict(zip(_NOTICE_KEYS, row, strict=True)) for row in rows]
+
+
+def mark_read(store: Store, user: str, notice_id: int, at: datetime) -> bool:
+    """Mark one of the user's own notifications read; False when it is not theirs or unknown."""
+    row = store.con.execute(
+        "UPDATE consultation_notifications SET read_at = coalesce(read_at, ?) "
+        "WHERE notice_id = ? AND user_name = ? RETURNING notice_id",
+        [at, notice_id, user],
+    ).fetchone()
+    return row is not None
+
+
+def set_email(store: Store, user: str, email: str) -> None:
+    """The address a user's notifications are mailed to."""
+    store.con.execute("INSERT OR REPLACE INTO consultation_contacts VALUES (?, ?)", [user, email])
+
+
+def pending_mail(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    """Notifications not mailed yet whose user has an address, oldest first."""
+    rows = store.con.execute(
+        "SELECT n.notice_id, c.email, n.session_id, n.kind, n.title_zh, n.title_en "
+        "FROM consultation_notifications n JOIN consultation_contacts c USING (user_name) "
+        "WHERE n.mailed_at IS NULL ORDER BY n.notice_id LIMIT ?",
+        [limit],
+    ).fetchall()
+    keys = ("notice_id", "email", "session_id", "kind", "title_zh", "title_en")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def mark_mailed(store: Store, notice_id: int, at: datetime | None, error: str = "") -> None:
+    """Record a delivery (``at``) or its failure (``error``, left pending)."""
+    store.con.execute(
+        "UPDATE consultation_notifications SET mailed_at = ?, mail_error = ? WHERE notice_id = ?",
+        [at, error or None, notice_id],
+    )

@@ -1104,4 +1104,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        21,
+        "consultation notifications (issue 16): in-app items per participant, e-mail addresses",
+        """
+        -- Written only by ecobasin.store.consultation. One row per recipient; read_at set when
+        -- the user marks it read; mailed_at when the e-mail went out (NULL: pending or no
+        -- address), mail_error the last failure (retried on the next delivery).
+        CREATE SEQUENCE consultation_notice_ids START 1;
+        CREATE TABLE consultation_notifications (
+            notice_id   INTEGER PRIMARY KEY DEFAULT nextval('consultation_notice_ids'),
+            user_name   VARCHAR NOT NULL,
+            session_id  VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            title_zh    VARCHAR NOT NULL,
+            title_en    VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            read_at     TIMESTAMPTZ,
+            mailed_at   TIMESTAMPTZ,
+            mail_error  VARCHAR
+        );
+        CREATE TABLE consultation_contacts (
+            user_name   VARCHAR PRIMARY KEY,
+            email       VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]

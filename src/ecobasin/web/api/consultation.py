@@ -15,7 +15,9 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_notices as notices
 from ecobasin.services import consultation_reports as reports
+from ecobasin.settings import load_settings
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web.deps import LangDep, StoreDep
@@ -39,10 +41,12 @@ router = APIRouter(
 
 
 def request_store(store: StoreDep) -> Iterator[Store]:
-    """A Store view over a cursor of its own for this request."""
+    """A Store view over a cursor of its own for this request; after the request, the pending
+    notification e-mails go out (when an SMTP server is configured), outside its transaction."""
     view = store.reader()
     try:
         yield view
+        notices.deliver_mail(view, load_settings(), datetime.now(UTC))
     finally:
         view.con.close()
 
@@ -835,3 +839,55 @@ def proposal_step(
     except ConsultationError as error:
         raise _refused(error) from None
     return ProposalStepOut(session_id=session_id, state=p.state, version=p.version, reports=hashes)
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# -- notifications: one's own in-app items ------------------------------------------------------
+class Notice(BaseModel):
+    notice_id: int
+    session_id: str
+    kind: Literal["opened", "late", "divergences", "concluded", "issued", "recommended"]
+    title: str
+    created_at: str
+    read_at: str | None
+    mailed_at: str | None
+
+
+def _own(principal: Principal, store: Store) -> str:
+    """The signed-in user holding a consultation role (401 / 403 otherwise)."""
+    if not principal.authenticated or principal.name is None:
+        raise unauthorized("sign in to read your notifications")
+    reason = consultation_denial(
+        principal, store_consultation.roles_of(store, principal.name), "notifications", 0
+    )
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+    return principal.name
+
+
+@router.get("/notifications", response_model=list[Notice])
+def my_notices(
+    principal: CurrentPrincipal, store: RequestStore, lang: LangDep = "zh", unread: bool = False
+) -> list[Notice]:
+    """The signed-in user's notifications 我的通知, newest first (at most 500)."""
+    user = _own(principal, store)
+    return [
+        Notice(notice_id=n["notice_id"], session_id=n["session_id"], kind=n["kind"],
+               title=n["title_en"] if lang == "en" else n["title_zh"], created_at=n["created_at"].isoformat(),
+               read_at=_iso_or_none(n["read_at"]), mailed_at=_iso_or_none(n["mailed_at"]))
+        for n in store_consultation.notices_of(store, user, unread)
+    ]  # fmt: skip
+
+
+@router.post("/notifications/{notice_id}/read", response_model=list[Notice])
+def read_notice(
+    principal: CurrentPrincipal, store: RequestStore, notice_id: Annotated[int, Path(ge=1)]
+) -> list[Notice]:
+    """Mark one of one's own notifications read; answers the unread ones left."""
+    user = _own(principal, store)
+    if not store_consultation.mark_read(store, user, notice_id, datetime.now(UTC)):
+        raise _not_found(f"no notification {notice_id} of yours (无此通知)")
+    return my_notices(principal, store, "zh", True)
