@@ -3,10 +3,19 @@ router still sits beside the live API, in ``web/api/live.py``)."""
 
 from __future__ import annotations
 
-from ecobasin.web.pages import api_docs, dashboard, editor, forecast, noise, table_export
+from ecobasin.web.pages import (
+    api_docs,
+    consultation,
+    dashboard,
+    editor,
+    forecast,
+    noise,
+    table_export,
+)
 
 __all__ = [
     "api_docs_router",
+    "consultation_pages_router",
     "editor_pages_router",
     "forecast_pages_router",
     "noise_pages_router",
@@ -20,3 +29,4 @@ api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
+consultation_pages_router = consultation.router  # /consultation/…: the consultation pages
