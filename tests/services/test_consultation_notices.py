@@ -118,3 +118,34 @@ def test_a_mail_server_down_keeps_the_items_pending(store: Store) -> None:
     sent, failed = notices.deliver_mail(store, down, T0)
     assert sent == 0 and failed == len(store_consultation.pending_mail(store)) > 0
     assert notices.deliver_mail(store, Settings(smtp_host=None), T0) == (0, 0)  # no server: no mail
+
+
+def test_the_api_mails_after_the_step(
+    tmp_path: Path, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from ecobasin import catalog
+    from ecobasin.web import create_app
+    from ecobasin.web.security import accounts
+
+    inbox, port = smtp
+    monkeypatch.setenv("ECOBASIN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ECOBASIN_SMTP_PORT", str(port))
+    path = tmp_path / "api.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        accounts.create_user(store.con, "prov", "viewer", None, "password-prov")
+        token = accounts.create_token(store.con, "prov", "tests")[1]
+        store_consultation.grant_role(store, "prov", "province_coordinator", None, "admin", T0)
+        store_consultation.grant_role(store, "dy_fc", "city_forecaster", DEYANG, "admin", T0)
+        store_consultation.set_email(store, "dy_fc", "dy_fc@deyang.example")
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(path)) as http:
+        made = http.post("/api/v1/consultation/sessions", headers=auth,
+                         json={"kind": "monthly", "session_date": "2026-02-02", "deadline": "2026-02-02T12:00:00+08:00"})  # fmt: skip
+        sid = made.json()["session_id"]
+        opened = http.post(f"/api/v1/consultation/sessions/{sid}/open", headers=auth, json={})
+        assert opened.status_code == 200, opened.text
+    assert len(inbox.messages) == 1 and inbox.messages[0]["To"] == "dy_fc@deyang.example"
+    assert "collecting forecasts" in str(make_header(decode_header(inbox.messages[0]["Subject"])))
