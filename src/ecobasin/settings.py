@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     gateway_max_unframed_kib: int = Field(default=16, ge=2)
     #: Problems written to ``rejected`` one by one per peer address and minute.
     gateway_reject_samples: int = Field(default=20, ge=0)
+    # E-mail of notifications (services/notify.py): unset host, in-app notifications only.
+    #: SMTP server (ECOBASIN_SMTP_HOST).
+    smtp_host: str | None = None
+    #: SMTP port (ECOBASIN_SMTP_PORT).
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    #: Sender address (ECOBASIN_SMTP_FROM).
+    smtp_from: str = "ecobasin@localhost"
+    #: [s] Connection and command timeout (ECOBASIN_SMTP_TIMEOUT_S).
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

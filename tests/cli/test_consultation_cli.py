@@ -67,3 +67,53 @@ def test_grant_checks_the_role_and_the_city(tmp_path: Path) -> None:
     assert "unknown role" in run("grant", "dy", "chair", "--as", "admin", "--db", db).output
     done = run("grant", "dy", "city_forecaster", "--city", "510600", "--as", "admin", "--db", db)
     assert done.exit_code == 0 and "city_forecaster of 510600" in done.output
+
+
+def test_reports_are_listed_and_written_back_byte_for_byte(tmp_path: Path) -> None:
+    from consultation_helpers import T0, concluded_session
+    from ecobasin.services import consultation as service
+    from ecobasin.services import consultation_reports as reports
+    from ecobasin.store import Store
+
+    db = tmp_path / "r.duckdb"
+    with Store(db) as store:
+        sid = concluded_session(store)
+        hashes = reports.issue_public_forecast(store, sid, "chair", T0)
+        reports.issue_minutes(store, sid, [reports.Decision("核查", 510600, T0.date())], "c", T0)
+        assert service.reports_of(store, sid)
+    listed = run("reports", sid, "--db", db)
+    assert listed.exit_code == 0 and hashes["zh_pdf"][:12] in listed.output
+    out = tmp_path / "public.pdf"
+    written = run("report", hashes["zh_pdf"], "-o", out, "--db", db)
+    assert written.exit_code == 0, written.output
+    assert out.read_bytes().startswith(b"%PDF-") and (out.stat().st_mode & 0o077) == 0
+    assert run("report", "0" * 64, "-o", out, "--db", db).exit_code == 1
+    actions = run("actions", "--state", "open", "--db", db)
+    assert actions.exit_code == 0 and "德阳市" in actions.output and "核查" in actions.output
+
+
+def test_grant_keeps_an_email_address_for_notifications(tmp_path: Path) -> None:
+    from ecobasin.store import Store
+
+    db = tmp_path / "e.duckdb"
+    bad = run(
+        "grant",
+        "dy_fc",
+        "city_forecaster",
+        "--city",
+        "510600",
+        "--email",
+        "nope",
+        "--as",
+        "a",
+        "--db",
+        db,
+    )
+    assert bad.exit_code == 1 and "not an e-mail address" in bad.output
+    good = run("grant", "dy_fc", "city_forecaster", "--city", "510600", "--email", "dy@x.example", "--as", "a",
+               "--db", db)  # fmt: skip
+    assert good.exit_code == 0, good.output
+    with Store(db) as store:
+        assert store.con.execute("SELECT email FROM consultation_contacts").fetchall() == [
+            ("dy@x.example",)
+        ]

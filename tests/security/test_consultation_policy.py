@@ -38,7 +38,16 @@ EXPECTED: dict[str, set[str]] = {
     "archive": {"province"},
     "handover": {"province"},
     "recommend_warning": {"province"},
+    "reject_warning": {"province"},
+    "escalate_warning": {"province"},
+    "de_escalate_warning": {"province"},
+    "lift_warning": {"province"},
     "city_ack": {"approver_own"},
+    "notifications": set(ACTORS) - {"nobody"},
+    "record_minutes": CHAIRS,
+    "close_action": CHAIRS | {"approver_own"},
+    "issue_letter": {"province"},
+    "publish_forecast": CHAIRS,
 }
 
 

@@ -45,6 +45,8 @@ PEOPLE = [
     ("dy_fc", "city_forecaster", 510600),
     ("my_fc", "city_forecaster", 510700),
     ("cd_fc", "city_forecaster", 510100),
+    ("dy_lead", "city_approver", 510600),
+    ("prov", "province_coordinator", None),
 ]
 TOKENS: dict[str, str] = {}
 
@@ -188,12 +190,29 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     again = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
     assert again.content == zh.content
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
+    pdf = client.get(f"/api/v1/consultation/reports/{hashes['zh_pdf']}", headers=chair)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    listed = client.get(f"{URL}/reports", headers=chair).json()
+    assert {(r["lang"], r["media_type"]) for r in listed} >= {
+        ("zh", "application/pdf"),
+        ("en", "application/pdf"),
+    }
     late = client.post(f"{URL}/steps/cancel", json={"reason": "x"}, headers=chair)
     assert late.status_code == 422 and "not allowed in state issued" in late.json()["detail"]
 
 
 def test_a_city_decides_its_warning_never_lower_without_a_reason(client: TestClient) -> None:
     decision = {"city": 510100, "level": "none", "start": "2026-02-05T00:00:00+08:00"}
+    early = client.post(f"{URL}/decisions", json=decision, headers=as_("cd_lead"))
+    assert early.status_code == 422 and "not allowed in state proposed" in early.json()["detail"]
+    step = f"{URL}/warning-proposal/recommend"
+    assert client.post(step, json={}, headers=as_("cd_lead")).status_code == 403  # the chair
+    recommended = client.post(step, json={"contact": "028-1"}, headers=as_("prov"))
+    assert recommended.status_code == 200 and recommended.json()["state"] == "recommended"
+    letter = recommended.json()["reports"]["zh"]
+    assert (
+        "黄色预警" in client.get(f"/api/v1/consultation/reports/{letter}", headers=as_("prov")).text
+    )
     assert client.post(f"{URL}/decisions", json=decision, headers=as_("cd_fc")).status_code == 403
     lower = client.post(f"{URL}/decisions", json=decision, headers=as_("cd_lead"))
     assert (
@@ -211,6 +230,38 @@ def test_a_city_decides_its_warning_never_lower_without_a_reason(client: TestCli
         ("none", "本地降雨 rain expected"),
         ("orange", ""),
     ]
+    view = client.get(f"{URL}/warning-proposal", headers=as_("my_fc")).json()
+    chengdu = next(c for c in view["cities"] if c["city"] == 510100)
+    assert chengdu["level"] == "yellow" and chengdu["acknowledged"]["level"] == "orange"
+    assert [s["event"] for s in view["steps"]] == ["propose", "recommend", "city_ack", "city_ack"]
+
+
+STEP_ROLES = {"cd_lead": 403, "dy_fc": 403, "dy_lead": 403, "prov": 200}
+
+
+def test_the_provinces_steps_escalate_de_escalate_and_lift(client: TestClient) -> None:
+    base = f"{URL}/warning-proposal"
+    up = {"reason": "过程加重", "levels": {"510600": "yellow"}, "episode": "2026-02-03-episode-1"}
+    for who, status in STEP_ROLES.items():  # only the province coordinator steps
+        if status == 403:
+            for step in ("escalate", "de_escalate", "lift", "reject", "recommend"):
+                assert client.post(f"{base}/{step}", json=up, headers=as_(who)).status_code == 403
+    wrong_way = client.post(f"{base}/de_escalate", json=up, headers=as_("prov"))
+    assert wrong_way.status_code == 422 and "must lower" in wrong_way.json()["detail"]
+    raised = client.post(f"{base}/escalate", json=up, headers=as_("prov"))
+    assert raised.status_code == 200 and raised.json()["reports"]  # a new letter
+    down = {"reason": "扩散转好", "levels": {"510600": "none"}, "episode": "2026-02-04-episode-1"}
+    assert client.post(f"{base}/de_escalate", json=down, headers=as_("prov")).status_code == 200
+    assert (
+        client.post(f"{base}/reject", json={"reason": "x"}, headers=as_("prov")).status_code == 422
+    )
+    no_reason = client.post(f"{base}/lift", json={}, headers=as_("prov"))
+    assert no_reason.status_code == 422 and "needs a reason" in no_reason.json()["detail"]
+    lifted = client.post(f"{base}/lift", json={"reason": "低于黄色超过36小时"}, headers=as_("prov"))
+    assert lifted.json()["state"] == "lifted"
+    steps = client.get(base, headers=as_("prov")).json()["steps"]
+    assert [s["event"] for s in steps][-3:] == ["escalate", "de_escalate", "lift"]
+    assert steps[-1]["actor"] == "prov" and steps[-1]["reason"] == "低于黄色超过36小时"
 
 
 def test_amending_over_the_api_supersedes_the_issued_version(client: TestClient) -> None:
@@ -274,3 +325,63 @@ def test_verification_route_answers_with_the_same_scores(client: TestClient) -> 
     assert body["version"] == 1 and body["observed_days"] == 0  # no city daily AQI in this store
     assert set(body["lift"]) == {"range_hit", "level_hit", "primary_hit", "ts_100", "ts_200"}
     assert client.get(f"{URL}/verification").status_code == 401
+
+
+def test_minutes_actions_letter_and_public_text_over_http(client: TestClient) -> None:
+    chair, prov = as_("cd_lead"), as_("prov")
+    body = {"decisions": [{"text": "德阳核查工业源", "owner_city": 510600, "due": "2026-02-20"}],
+            "risks": ["春节烟花"], "outlook": "2月以良为主"}  # fmt: skip
+    assert client.post(f"{URL}/minutes", json=body, headers=as_("dy_fc")).status_code == 403
+    made = client.post(f"{URL}/minutes", json=body, headers=chair)
+    assert made.status_code == 200, made.text
+    action_id = made.json()["actions"][0]
+    pdf = client.get(
+        f"/api/v1/consultation/reports/{made.json()['reports']['zh_pdf']}", headers=chair
+    )
+    assert pdf.headers["content-type"] == "application/pdf"
+    listed = client.get("/api/v1/consultation/actions?state=open", headers=as_("dy_fc")).json()
+    assert [(a["action_id"], a["owner_name"]) for a in listed] == [(action_id, "德阳市")]
+    close = f"/api/v1/consultation/actions/{action_id.replace('#', '%23')}/close"
+    assert client.post(close, json={"note": "done"}, headers=as_("my_fc")).status_code == 403
+    closed = client.post(close, json={"note": "已核查"}, headers=as_("dy_lead"))
+    assert closed.status_code == 200 and closed.json()["closed_by"] == "dy_lead"
+    assert client.post(close, json={"note": "again"}, headers=chair).status_code == 422
+    assert client.post(f"{URL}/letter", json={}, headers=chair).status_code == 403
+    letter = client.post(f"{URL}/letter", json={"contact": "028-1"}, headers=prov)
+    assert letter.status_code == 200 and set(letter.json()["reports"]) == {
+        "zh",
+        "en",
+        "zh_pdf",
+        "en_pdf",
+    }
+    html = client.get(
+        f"/api/v1/consultation/reports/{letter.json()['reports']['zh']}", headers=prov
+    )
+    assert "建议函" in html.text and "可根据当地情况提前启动预警" in html.text
+    public = client.post(f"{URL}/public", json={}, headers=chair)
+    text = client.get(
+        f"/api/v1/consultation/reports/{public.json()['reports']['en']}", headers=chair
+    ).text
+    assert "7 days" in text and "Chengdu" in text
+
+
+def test_notifications_are_ones_own_and_marked_read(
+    client: TestClient, setup: tuple[Path, str]
+) -> None:
+    assert client.get("/api/v1/consultation/notifications").status_code == 401
+    no_role = {"Authorization": f"Bearer {setup[1]}"}
+    assert client.get("/api/v1/consultation/notifications", headers=no_role).status_code == 403
+    mine = client.get(
+        "/api/v1/consultation/notifications?unread=true", headers=as_("cd_lead")
+    ).json()
+    assert {"concluded", "issued"} <= {n["kind"] for n in mine}
+    assert any(n["title"] == f"会商 {URL.rsplit('/', 1)[1]} 意见已签发" for n in mine)
+    first = mine[0]["notice_id"]
+    theirs = client.post(f"/api/v1/consultation/notifications/{first}/read", headers=as_("dy_fc"))
+    assert theirs.status_code == 404  # not dy_fc's
+    left = client.post(f"/api/v1/consultation/notifications/{first}/read", headers=as_("cd_lead"))
+    assert left.status_code == 200 and first not in [n["notice_id"] for n in left.json()]
+    english = client.get(
+        "/api/v1/consultation/notifications?lang=en", headers=as_("cd_lead")
+    ).json()
+    assert any("is issued" in n["title"] for n in english)

@@ -1,4 +1,5 @@
-"""Joint forecast consultation commands: ``ecobasin consultation rota|schedule|list|show|handover|grant``.
+"""Joint forecast consultation commands: ``ecobasin consultation rota|schedule|list|show|handover|grant|
+reports|report|actions``.
 
 Thin: every command calls :mod:`ecobasin.services.consultation`, which the API uses too; the
 state machine's refusals are printed with the record and the reason.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -15,6 +17,7 @@ import typer
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_reports as reports_service
 from ecobasin.store import consultation as store_consultation
 from ecobasin.workflow.consultation import SESSION_KINDS, ConsultationError, load_rota
 from ecobasin.workflow.consultation_roles import CONSULTATION_ROLES
@@ -22,7 +25,7 @@ from ecobasin.workflow.consultation_roles import CONSULTATION_ROLES
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Joint forecast consultation 联合会商: chair rota, sessions, hand-overs.",
+    help="Joint forecast consultation 联合会商: chair rota, sessions, hand-overs, reports (HTML, PDF), action items.",
     no_args_is_help=True,
 )
 ActorOption = Annotated[str, typer.Option("--as", help="Who acts (recorded in the audit) 操作人.")]
@@ -145,6 +148,9 @@ def grant(
     ],
     actor: ActorOption,
     city: Annotated[int | None, typer.Option(help="City code 城市代码 (city roles).")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="Address notifications are mailed to 通知邮箱 (optional).")
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
@@ -155,4 +161,56 @@ def grant(
         raise fail(f"{role} needs --city (the city it acts for)")
     with open_store(settings(db, region)) as store:
         store_consultation.grant_role(store, user, role, city, actor, datetime.now(UTC))
+        if email:
+            if "@" not in email or len(email) > 254:
+                raise fail(f"{email!r} is not an e-mail address (邮箱格式错误)")
+            store_consultation.set_email(store, user, email)
     console.print(f"{user}: {role}{'' if city is None else f' of {city}'}")
+
+
+@app.command("reports")
+def reports_command(
+    session_id: Annotated[str, typer.Argument(help="Session id 会商编号.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Every report stored for a session 会商报告 (HTML and PDF; fetch one with `report`)."""
+    with open_store(settings(db, region), read_only=True) as store:
+        rows = service.reports_of(store, session_id)
+    if not rows:
+        raise fail(f"no reports stored for {session_id} (尚无报告)")
+    console.print(table(pd.DataFrame(rows), f"reports of {session_id} 报告"))
+
+
+@app.command("report")
+def report_command(
+    sha256: Annotated[str, typer.Argument(help="SHA-256 of the stored report 报告哈希.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write 输出文件.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Write a stored report byte for byte (HTML or PDF) 下载报告; the file is private (0600)."""
+    with open_store(settings(db, region), read_only=True) as store:
+        try:
+            media_type, content = store_consultation.report(store, sha256)
+        except LookupError as error:
+            raise fail(str(error)) from None
+    output.touch(mode=0o600)
+    output.write_bytes(content)
+    console.print(f"{output}: {media_type}, {len(content)} bytes")
+
+
+@app.command("actions")
+def actions_command(
+    session_id: Annotated[str | None, typer.Option(help="One session 会商编号.")] = None,
+    state: Annotated[str | None, typer.Option(help="open or closed 状态.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Action items of the monthly minutes 议定事项, by due day."""
+    with open_store(settings(db, region), read_only=True) as store:
+        rows = reports_service.list_actions(store, session_id, state)
+    if not rows:
+        raise fail("no action items (无议定事项)")
+    keep = ["action_id", "text", "owner_name", "due", "state", "close_note"]
+    console.print(table(pd.DataFrame(rows)[keep], "action items 议定事项"))

@@ -19,7 +19,10 @@ import jinja2
 
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
+from ecobasin.services import consultation_notices as notices
 from ecobasin.services.cells import pick
+from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
+from ecobasin.services.pdf import html_to_pdf
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
@@ -29,13 +32,13 @@ from ecobasin.workflow.consultation import (
     Observed,
     Session,
     aqi_levels,
-    check_city_decision,
     consensus_lift,
     load_rota,
     schedule,
     scores,
     transition,
 )
+from ecobasin.workflow.consultation_warning import CityAck, WarningProposal, propose, warning_step
 
 __all__ = [
     "act",
@@ -44,11 +47,16 @@ __all__ = [
     "draft_report",
     "list_view",
     "prefill",
+    "proposal_view",
     "render_opinion",
+    "render_pdf",
+    "reports_of",
     "schedule_session",
     "session_view",
     "sign_report",
     "verification",
+    "warning_act",
+    "warning_proposal",
 ]
 
 
@@ -93,10 +101,12 @@ def act(
     """Apply one event to the latest version and store it; returns the latest version after."""
     current = store_consultation.load(store, session_id)
     result = transition(current, event, actor, at, reason, **payload)
+    latest = result[-1] if isinstance(result, tuple) else result
     with store.transaction():
         for version in result if isinstance(result, tuple) else (result,):
             store_consultation.save(store, version, at)
-    return result[-1] if isinstance(result, tuple) else result
+        notices.after_step(store, current, latest, event, at)
+    return latest
 
 
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
@@ -233,6 +243,10 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
         low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
         return words[low - 1] if low == high else f"{words[low - 1]}–{words[high - 1]}"
 
+    title = "区域共识预报 AQI 范围 Consensus AQI range by lead day"
+    chart = consensus_chart_png(
+        session.consensus, names, session.participants, session.rules.lead_days, title
+    )
     html = (
         _templates()
         .get_template("consultation_opinion.html")
@@ -241,6 +255,7 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
             lang=lang,
             t=lambda zh, en: en if lang == "en" else zh,
             names=names,
+            chart=data_uri(chart),
             days=range(1, session.rules.lead_days + 1),
             firm=session.rules.firm_days,
             level_text=level_text,
@@ -250,31 +265,50 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
     return html.encode("utf-8")
 
 
+_HTML = "text/html; charset=utf-8"
+_PDF = "application/pdf"
+
+
+def render_pdf(html: bytes) -> bytes:
+    """A rendered report [UTF-8 HTML] as PDF, CJK fonts embedded and charts inline."""
+    return html_to_pdf(html.decode("utf-8"))
+
+
+def _store_both(
+    store: Store, session: Session, template: str, lang: str, html: bytes, at: datetime
+) -> tuple[str, str]:
+    """Store one rendered report as HTML and as PDF; their SHA-256 [hex], HTML first."""
+    put = functools.partial(store_consultation.store_report, store, session, template, lang)
+    return put(_HTML, html, at), put(_PDF, render_pdf(html), at)
+
+
 def draft_report(
     store: Store, session_id: str, actor: str, at: datetime
 ) -> tuple[Session, dict[str, str]]:
-    """Draft the report: render the opinion in Chinese and English and store both by hash."""
+    """Draft the report: render the opinion in Chinese and English, as HTML and PDF, and store
+    each by hash (keys ``zh``, ``en``, ``zh_pdf``, ``en_pdf``)."""
     session = act(store, session_id, "draft_report", actor, at, template_version="opinion-1")
-    hashes = {
-        lang: store_consultation.store_report(store, session, "opinion", lang, "text/html; charset=utf-8",
-                                              render_opinion(session, lang), at)
-        for lang in ("zh", "en")
-    }  # fmt: skip
+    hashes: dict[str, str] = {}
+    for lang in ("zh", "en"):
+        hashes[lang], hashes[f"{lang}_pdf"] = _store_both(
+            store, session, "opinion", lang, render_opinion(session, lang), at
+        )
     return session, hashes
 
 
+def reports_of(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """Every report stored for a session (all versions): hash, template, language, media type."""
+    return [
+        {**row, "stored_at": row["stored_at"].isoformat()}
+        for row in store_consultation.reports_of(store, session_id)
+    ]
+
+
 def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Session:
-    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's."""
+    """Sign the drafted report: the Chinese opinion's hash becomes the issued version's; its
+    PDF is stored beside it (listed by :func:`reports_of`)."""
     session = store_consultation.load(store, session_id)
-    digest = store_consultation.store_report(
-        store,
-        session,
-        "opinion",
-        "zh",
-        "text/html; charset=utf-8",
-        render_opinion(session, "zh"),
-        at,
-    )
+    digest, _ = _store_both(store, session, "opinion", "zh", render_opinion(session, "zh"), at)
     return act(store, session_id, "sign", actor, at, report_hash=digest)
 
 
@@ -343,6 +377,89 @@ def recommended_start(session: Session, city: int) -> datetime:
 _CST = timezone(timedelta(hours=8))
 
 
+def warning_proposal(store: Store, session_id: str) -> WarningProposal:
+    """The warning proposal in force of an issued session (its latest step), or the chair's
+    proposal from the issued version (levels, 648号 start per city) before any step.
+
+    Raises
+    ------
+    ConsultationError
+        When the session's report is not issued.
+    """
+    stored = store_consultation.load_proposal(store, session_id)
+    if stored is not None:
+        return stored
+    session = store_consultation.load(store, session_id)
+    if session.state != "issued":
+        raise ConsultationError(
+            session.record, "会商意见尚未签发", "the session's report is not issued"
+        )
+    levels = {c: level for c, (level, _) in session.warning.items()}
+    starts = {c: recommended_start(session, c) for c in session.warning}
+    chair = next((a.actor for a in reversed(session.audit) if a.event == "sign"), "chair")
+    return propose(session_id, levels, starts, chair, session.audit[-1].at)
+
+
+def warning_act(
+    store: Store, session_id: str, event: str, actor: str, at: datetime, reason: str = "",
+    **payload: Any,
+) -> WarningProposal:  # fmt: skip
+    """Apply one step of the province or a city to the warning proposal and store it."""
+    current = warning_proposal(store, session_id)
+    after = warning_step(current, event, actor, at, reason, **payload)
+    with store.transaction():
+        if store_consultation.load_proposal(store, session_id) is None:
+            store_consultation.save_proposal(store, current, at)  # the chair's proposal first
+        store_consultation.save_proposal(store, after, at)
+        if event in ("recommend", "escalate", "de_escalate"):
+            warned = [c for c, level in after.levels.items() if level != "none"]
+            notices.notify(
+                store, store_consultation.load(store, session_id), "recommended", at, warned
+            )
+    return after
+
+
+def proposal_view(store: Store, session_id: str, lang: str = "zh") -> dict[str, Any]:
+    """The proposal as people read it: state, version, per city the level in force, its start,
+    the city's acknowledgement (override reason shown), and the steps with who, when, why."""
+    p = warning_proposal(store, session_id)
+    names = _city_name(lang)
+    zh = lang != "en"
+    return {
+        "session_id": p.session_id,
+        "state": p.state,
+        "version": p.version,
+        "episode": p.episode,
+        "cities": [
+            {
+                "city": c,
+                "city_name": names.get(c, str(c)),
+                "level": level,
+                "label": LEVEL_NAMES[level][0 if zh else 1],
+                "start": p.starts[c].isoformat(),
+                "acknowledged": _ack_out(p.acks[c]) if c in p.acks else None,
+            }
+            for c, level in sorted(p.levels.items())
+        ],
+        "steps": [
+            {
+                "event": a.event,
+                "actor": a.actor,
+                "at": a.at.isoformat(),
+                "reason": a.reason,
+                "before": a.before,
+                "after": a.after,
+            }
+            for a in p.audit
+        ],
+    }
+
+
+def _ack_out(a: CityAck) -> dict[str, Any]:
+    return {"level": a.level, "start": a.start.isoformat(), "override_reason": a.override_reason,
+            "actor": a.actor, "at": a.at.isoformat()}  # fmt: skip
+
+
 def city_decision(
     store: Store,
     session_id: str,
@@ -353,27 +470,24 @@ def city_decision(
     actor: str,
     at: datetime,
 ) -> dict[str, Any]:
-    """Record a city's own warning decision on an issued session's recommendation.
+    """Record a city's own warning decision (``city_ack``) on the province's recommendation.
 
     Raises
     ------
     ConsultationError
-        When the session is not issued, the city not in it, or the decision is later or lower
-        than recommended without an override reason.
+        When the session is not issued, the proposal not recommended, the city not in it, or the
+        decision later or lower than recommended without an override reason.
     """
     session = store_consultation.load(store, session_id)
-    if session.state != "issued":
-        raise ConsultationError(
-            session.record, "会商意见尚未签发", "the session's report is not issued"
-        )
-    if city not in session.warning:
+    before = warning_proposal(store, session_id)
+    if before.state == "recommended" and city not in before.levels:
         raise ConsultationError(
             f"city {city} warning", "该城市未参加本次会商", "city is not a participant"
         )
-    recommended = session.warning[city][0]
-    begin = recommended_start(session, city)
-    check_city_decision(city, recommended, begin, level, start, override_reason)
-    row = {"city": city, "recommended": recommended, "recommended_start": begin, "level": level,
-           "start": start, "override_reason": override_reason.strip(), "actor": actor, "at": at}  # fmt: skip
+    warning_act(store, session_id, "city_ack", actor, at, city=city, level=level, start=start,
+                override_reason=override_reason)  # fmt: skip
+    row = {"city": city, "recommended": before.levels[city], "recommended_start": before.starts[city],
+           "level": level, "start": start, "override_reason": override_reason.strip(), "actor": actor,
+           "at": at}  # fmt: skip
     store_consultation.record_city_decision(store, session, row)
     return row

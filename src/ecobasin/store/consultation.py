@@ -24,21 +24,35 @@ from ecobasin.workflow.consultation import (
     Session,
     Submission,
 )
+from ecobasin.workflow.consultation_warning import CityAck, WarningProposal
 
 __all__ = [
     "ImmutableSessionError",
+    "actions",
+    "add_actions",
+    "add_notices",
     "city_decisions",
+    "close_action",
     "grant_role",
     "handovers",
     "load",
+    "load_proposal",
+    "mark_mailed",
+    "mark_read",
+    "notices_of",
+    "pending_mail",
     "record_city_decision",
     "record_handover",
     "report",
+    "reports_of",
+    "role_holders",
     "roles_of",
     "save",
+    "save_proposal",
     "session_from_dict",
     "session_to_dict",
     "sessions",
+    "set_email",
     "store_report",
 ]
 
@@ -277,6 +291,18 @@ def report(store: Store, sha256: str) -> tuple[str, bytes]:
     return str(row[0]), bytes(row[1])
 
 
+def reports_of(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """The reports stored for a session, oldest first (their bytes are fetched by hash)."""
+    rows = store.con.execute(
+        "SELECT sha256, version, template, lang, media_type, octet_length(content), created_at "
+        "FROM consultation_reports WHERE session_id = ? ORDER BY created_at, version, template, lang, "
+        "media_type",
+        [session_id],
+    ).fetchall()
+    keys = ("sha256", "version", "template", "lang", "media_type", "size", "stored_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def grant_role(store: Store, user: str, role: str, city: int | None, by: str, at: datetime) -> None:
     """Give ``user`` a consultation role (of ``city``; None for the province or an institute)."""
     store.con.execute(
@@ -314,3 +340,199 @@ def city_decisions(store: Store, session_id: str) -> list[dict[str, Any]]:
     keys = ("version", "city", "recommended", "recommended_start", "level", "start", "override_reason",
             "actor", "at")  # fmt: skip
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+_ACTION_KEYS = ("action_id", "session_id", "item_no", "text", "owner_city", "due", "state",
+                "created_by", "created_at", "closed_by", "closed_at", "close_note")  # fmt: skip
+
+
+def add_actions(
+    store: Store, session_id: str, items: list[tuple[str, int, date]], by: str, at: datetime
+) -> list[str]:
+    """Store the minutes' decisions (text, owner city, due day) as open action items; their ids
+    continue the session's numbering."""
+    with store.transaction():
+        row = store.con.execute(
+            "SELECT coalesce(max(item_no), 0) FROM consultation_actions WHERE session_id = ?",
+            [session_id],
+        ).fetchone()
+        first = int(row[0]) + 1 if row else 1
+        ids = []
+        for n, (text, owner, due) in enumerate(items, start=first):
+            ids.append(f"{session_id}#{n}")
+            store.con.execute(
+                "INSERT INTO consultation_actions VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL, NULL, NULL)",
+                [ids[-1], session_id, n, text, owner, due, by, at],
+            )
+    return ids
+
+
+def actions(
+    store: Store, session_id: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Action items, by due day then id (of one session and/or one state when given)."""
+    sql = f"SELECT {', '.join(_ACTION_KEYS)} FROM consultation_actions WHERE 1 = 1"
+    params: list[Any] = []
+    if session_id is not None:
+        sql += " AND session_id = ?"
+        params.append(session_id)
+    if state is not None:
+        sql += " AND state = ?"
+        params.append(state)
+    rows = store.con.execute(sql + " ORDER BY due, session_id, item_no", params).fetchall()
+    return [dict(zip(_ACTION_KEYS, row, strict=True)) for row in rows]
+
+
+def close_action(store: Store, action_id: str, note: str, by: str, at: datetime) -> dict[str, Any]:
+    """Close an open action item with a note.
+
+    Raises
+    ------
+    LookupError
+        No such item.
+    ValueError
+        The item is already closed, or the note is empty.
+    """
+    found = [a for a in actions(store) if a["action_id"] == action_id]
+    if not found:
+        raise LookupError(f"no action item {action_id} (无此议定事项)")
+    if found[0]["state"] != "open":
+        raise ValueError(f"action item {action_id}: already closed (已办结)")
+    if not note.strip():
+        raise ValueError(f"action item {action_id}: a closing note is required (须填写办结说明)")
+    store.con.execute(
+        "UPDATE consultation_actions SET state = 'closed', closed_by = ?, closed_at = ?, "
+        "close_note = ? WHERE action_id = ? AND state = 'open'",
+        [by, at, note.strip(), action_id],
+    )
+    return {
+        **found[0],
+        "state": "closed",
+        "closed_by": by,
+        "closed_at": at,
+        "close_note": note.strip(),
+    }
+
+
+def _proposal_to_json(p: WarningProposal) -> str:
+    raw = asdict(p)
+    raw["levels"] = {str(c): v for c, v in p.levels.items()}
+    raw["starts"] = {str(c): v.isoformat() for c, v in p.starts.items()}
+    raw["acks"] = {str(c): asdict(a) for c, a in p.acks.items()}
+    return json.dumps(raw, default=_iso, ensure_ascii=False)
+
+
+def _proposal_from_json(body: str) -> WarningProposal:
+    raw = json.loads(body)
+    acks = {
+        int(c): CityAck(a["level"], datetime.fromisoformat(a["start"]), a["override_reason"],
+                        a["actor"], datetime.fromisoformat(a["at"]))
+        for c, a in raw["acks"].items()
+    }  # fmt: skip
+    audit = tuple(
+        AuditEntry(a["event"], a["actor"], datetime.fromisoformat(a["at"]), a["reason"],
+                   a["before"], a["after"])
+        for a in raw["audit"]
+    )  # fmt: skip
+    return WarningProposal(
+        session_id=raw["session_id"],
+        state=raw["state"],
+        levels={int(c): v for c, v in raw["levels"].items()},
+        starts={int(c): datetime.fromisoformat(v) for c, v in raw["starts"].items()},
+        version=raw["version"],
+        episode=raw["episode"],
+        acks=acks,
+        audit=audit,
+    )
+
+
+def save_proposal(store: Store, proposal: WarningProposal, at: datetime) -> None:
+    """Append the proposal after one step (never rewrites an earlier step)."""
+    last = proposal.audit[-1]
+    store.con.execute(
+        "INSERT INTO consultation_warning_steps SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? "
+        "FROM consultation_warning_steps WHERE session_id = ?",
+        [proposal.session_id, last.event, proposal.state, _proposal_to_json(proposal), last.actor,
+         at, proposal.session_id],
+    )  # fmt: skip
+
+
+def load_proposal(store: Store, session_id: str) -> WarningProposal | None:
+    """The proposal in force (the latest step), or None before the first step."""
+    row = store.con.execute(
+        "SELECT body FROM consultation_warning_steps WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+        [session_id],
+    ).fetchone()
+    return _proposal_from_json(row[0]) if row else None
+
+
+def role_holders(store: Store) -> list[tuple[str, str, int | None]]:
+    """Every consultation role: (user, role, city or None)."""
+    rows = store.con.execute("SELECT user_name, role, city_code FROM consultation_roles").fetchall()
+    return [(str(u), str(r), int(c) or None) for u, r, c in rows]
+
+
+def add_notices(
+    store: Store,
+    users: list[str],
+    session_id: str,
+    kind: str,
+    titles: tuple[str, str],
+    at: datetime,
+) -> int:
+    """One in-app notification per user; how many were added."""
+    for user in users:
+        store.con.execute(
+            "INSERT INTO consultation_notifications (user_name, session_id, kind, title_zh, "
+            "title_en, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [user, session_id, kind, titles[0], titles[1], at],
+        )
+    return len(users)
+
+
+_NOTICE_KEYS = ("notice_id", "session_id", "kind", "title_zh", "title_en", "created_at", "read_at",
+                "mailed_at")  # fmt: skip
+
+
+def notices_of(store: Store, user: str, unread_only: bool = False) -> list[dict[str, Any]]:
+    """A user's notifications, newest first."""
+    sql = f"SELECT {', '.join(_NOTICE_KEYS)} FROM consultation_notifications WHERE user_name = ?"
+    if unread_only:
+        sql += " AND read_at IS NULL"
+    rows = store.con.execute(sql + " ORDER BY notice_id DESC LIMIT 500", [user]).fetchall()
+    return [dict(zip(_NOTICE_KEYS, row, strict=True)) for row in rows]
+
+
+def mark_read(store: Store, user: str, notice_id: int, at: datetime) -> bool:
+    """Mark one of the user's own notifications read; False when it is not theirs or unknown."""
+    row = store.con.execute(
+        "UPDATE consultation_notifications SET read_at = coalesce(read_at, ?) "
+        "WHERE notice_id = ? AND user_name = ? RETURNING notice_id",
+        [at, notice_id, user],
+    ).fetchone()
+    return row is not None
+
+
+def set_email(store: Store, user: str, email: str) -> None:
+    """The address a user's notifications are mailed to."""
+    store.con.execute("INSERT OR REPLACE INTO consultation_contacts VALUES (?, ?)", [user, email])
+
+
+def pending_mail(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    """Notifications not mailed yet whose user has an address, oldest first."""
+    rows = store.con.execute(
+        "SELECT n.notice_id, c.email, n.session_id, n.kind, n.title_zh, n.title_en "
+        "FROM consultation_notifications n JOIN consultation_contacts c USING (user_name) "
+        "WHERE n.mailed_at IS NULL ORDER BY n.notice_id LIMIT ?",
+        [limit],
+    ).fetchall()
+    keys = ("notice_id", "email", "session_id", "kind", "title_zh", "title_en")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def mark_mailed(store: Store, notice_id: int, at: datetime | None, error: str = "") -> None:
+    """Record a delivery (``at``) or its failure (``error``, left pending)."""
+    store.con.execute(
+        "UPDATE consultation_notifications SET mailed_at = ?, mail_error = ? WHERE notice_id = ?",
+        [at, error or None, notice_id],
+    )

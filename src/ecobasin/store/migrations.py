@@ -1192,4 +1192,72 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        20,
+        "consultation action items of the monthly minutes (issue 16, template B)",
+        """
+        -- Written only by ecobasin.store.consultation. A decision of the monthly minutes
+        -- (会议议定事项) becomes a tracked item with an owner city and a due date; closing it
+        -- keeps who, when and the note beside it (never deleted).
+        CREATE TABLE consultation_actions (
+            action_id   VARCHAR PRIMARY KEY,      -- <session_id>#<n>
+            session_id  VARCHAR NOT NULL,
+            item_no     INTEGER NOT NULL,
+            text        VARCHAR NOT NULL,
+            owner_city  INTEGER NOT NULL,
+            due         DATE NOT NULL,
+            state       VARCHAR NOT NULL CHECK (state IN ('open', 'closed')),
+            created_by  VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            closed_by   VARCHAR,
+            closed_at   TIMESTAMPTZ,
+            close_note  VARCHAR
+        );
+        """,
+    ),
+    (
+        21,
+        "consultation warning proposal steps (issue 16): proposed, recommended, acknowledged, lifted",
+        """
+        -- Written only by ecobasin.store.consultation. Append-only: one row per step of the
+        -- warning proposal of an issued session (ecobasin.workflow.consultation_warning), the
+        -- whole proposal after the step as JSON; the latest row is the proposal in force.
+        CREATE TABLE consultation_warning_steps (
+            session_id  VARCHAR NOT NULL,
+            seq         INTEGER NOT NULL,
+            event       VARCHAR NOT NULL,
+            state       VARCHAR NOT NULL,
+            body        JSON NOT NULL,
+            actor       VARCHAR NOT NULL,
+            stepped_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        );
+        """,
+    ),
+    (
+        22,
+        "consultation notifications (issue 16): in-app items per participant, e-mail addresses",
+        """
+        -- Written only by ecobasin.store.consultation. One row per recipient; read_at set when
+        -- the user marks it read; mailed_at when the e-mail went out (NULL: pending or no
+        -- address), mail_error the last failure (retried on the next delivery).
+        CREATE SEQUENCE consultation_notice_ids START 1;
+        CREATE TABLE consultation_notifications (
+            notice_id   INTEGER PRIMARY KEY DEFAULT nextval('consultation_notice_ids'),
+            user_name   VARCHAR NOT NULL,
+            session_id  VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            title_zh    VARCHAR NOT NULL,
+            title_en    VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            read_at     TIMESTAMPTZ,
+            mailed_at   TIMESTAMPTZ,
+            mail_error  VARCHAR
+        );
+        CREATE TABLE consultation_contacts (
+            user_name   VARCHAR PRIMARY KEY,
+            email       VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]

@@ -23,6 +23,7 @@ from ecobasin.web.api.observations import ExportSlots
 from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.pages import (
     api_docs_router,
+    consultation_pages_router,
     editor_pages_router,
     forecast_pages_router,
     incident_pages_router,
@@ -151,6 +152,9 @@ def create_app(
     app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings
     # /noise, /noise/station/{id}; the principal for the navigation, as pages
     app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
+    app.include_router(
+        consultation_pages_router, dependencies=[Depends(current_principal)]
+    )  # issue 16
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.include_router(incident_pages_router)  # /incidents: sudden incidents on shared rivers

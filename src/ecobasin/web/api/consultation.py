@@ -7,14 +7,17 @@ published); the rota is public. The answers are those of ``ecobasin consultation
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_notices as notices
+from ecobasin.services import consultation_reports as reports
+from ecobasin.settings import load_settings
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web.deps import LangDep, StoreDep
@@ -38,10 +41,12 @@ router = APIRouter(
 
 
 def request_store(store: StoreDep) -> Iterator[Store]:
-    """A Store view over a cursor of its own for this request."""
+    """A Store view over a cursor of its own for this request; after the request, the pending
+    notification e-mails go out (when an SMTP server is configured), outside its transaction."""
     view = store.reader()
     try:
         yield view
+        notices.deliver_mail(view, load_settings(), datetime.now(UTC))
     finally:
         view.con.close()
 
@@ -354,7 +359,9 @@ class ReportDraft(BaseModel):
     session_id: str
     version: int
     state: str
-    reports: dict[str, str] = Field(description="SHA-256 of the stored opinion per language.")
+    reports: dict[str, str] = Field(
+        description="SHA-256 of the stored opinion: zh, en (HTML), zh_pdf, en_pdf (PDF)."
+    )
 
 
 @router.post("/sessions/{session_id}/report", response_model=ReportDraft)
@@ -405,7 +412,9 @@ def sign(
 
 
 @router.get(
-    "/reports/{sha256}", response_class=Response, responses={200: {"content": {"text/html": {}}}}
+    "/reports/{sha256}",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
 )
 def report_file(
     _: RestrictedReader, store: RequestStore, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
@@ -416,6 +425,28 @@ def report_file(
     except LookupError as error:
         raise _not_found(str(error)) from None
     return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
+
+
+class StoredReport(BaseModel):
+    sha256: str
+    version: int
+    template: str = Field(description="opinion, minutes, letter, public")
+    lang: str
+    media_type: str
+    size: int = Field(description="[bytes]")
+    stored_at: str
+
+
+@router.get("/sessions/{session_id}/reports", response_model=list[StoredReport])
+def session_reports(
+    _: RestrictedReader, store: RequestStore, session_id: Annotated[str, Path(max_length=80)]
+) -> list[StoredReport]:
+    """Every report stored for a session (HTML and PDF, all versions), each fetched by hash."""
+    try:
+        store_consultation.load(store, session_id)
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    return [StoredReport(**row) for row in service.reports_of(store, session_id)]
 
 
 class ScheduleIn(BaseModel):
@@ -575,3 +606,288 @@ def decide(
     except ConsultationError as error:
         raise _refused(error) from None
     return DecisionOut(**{k: row[k] for k in DecisionOut.model_fields})
+
+
+# -- templates B–D (brief §1.3): minutes and their action items, the letter, the public text ----
+class DecisionItemIn(BaseModel):
+    text: str = Field(min_length=1, max_length=500, description="The decision 议定事项.")
+    owner_city: int = Field(description="GB/T 2260 code of the city that owns it 责任城市.")
+    due: date = Field(description="Due day (China Standard Time) 完成时限.")
+
+
+class MinutesIn(BaseModel):
+    decisions: list[DecisionItemIn] = Field(default_factory=list, max_length=50)
+    outlook: str = Field(default="", max_length=5000, description="Next month's outlook 趋势.")
+    risks: list[str] = Field(default_factory=list, max_length=20)
+    city_items: dict[int, str] = Field(default_factory=dict, description="Per city 各市交流.")
+
+
+class ReportHashes(BaseModel):
+    session_id: str
+    reports: dict[str, str] = Field(description="SHA-256: zh, en (HTML), zh_pdf, en_pdf (PDF).")
+
+
+class MinutesOut(ReportHashes):
+    actions: list[str] = Field(description="Ids of the new action items 议定事项编号.")
+
+
+class ActionItem(BaseModel):
+    action_id: str
+    session_id: str
+    item_no: int
+    text: str
+    owner_city: int
+    owner_name: str
+    due: str
+    state: Literal["open", "closed"]
+    created_by: str
+    created_at: str
+    closed_by: str | None
+    closed_at: str | None
+    close_note: str | None
+
+
+class LetterIn(BaseModel):
+    office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)
+    contact: str = Field(default="", max_length=200)
+
+
+def _write_report(
+    principal: Principal, store: Store, action: str, session_id: str, make: Any
+) -> Any:
+    """Check the right, run ``make()`` in one transaction, audit; 422 on a rules refusal."""
+    _check(store, principal, action, session_id)
+    try:
+        with store.transaction():
+            result = make()
+            accounts.audit(store.con, principal, f"consultation.{action}", session_id, None, {})
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return result
+
+
+@router.post("/sessions/{session_id}/minutes", response_model=MinutesOut)
+def minutes(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: MinutesIn,
+) -> MinutesOut:
+    """The monthly minutes (template B); each decision becomes a tracked action item."""
+    decisions = [reports.Decision(d.text, d.owner_city, d.due) for d in body.decisions]
+    hashes, ids = _write_report(principal, store, "record_minutes", session_id, lambda: reports.issue_minutes(
+        store, session_id, decisions, principal.name or "-", datetime.now(UTC), outlook=body.outlook,
+        risks=body.risks, city_items=body.city_items))  # fmt: skip
+    return MinutesOut(session_id=session_id, reports=hashes, actions=ids)
+
+
+@router.get("/actions", response_model=list[ActionItem])
+def actions(
+    _: RestrictedReader,
+    store: RequestStore,
+    lang: LangDep = "zh",
+    session_id: Annotated[str | None, Query(max_length=80)] = None,
+    state: Literal["open", "closed"] | None = None,
+) -> list[ActionItem]:
+    """Action items of the minutes, by due day (signed-in users)."""
+    return [ActionItem(**a) for a in reports.list_actions(store, session_id, state, lang)]
+
+
+class CloseIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="How it was done 办结说明.")
+
+
+@router.post("/actions/{action_id}/close", response_model=ActionItem)
+def close_action(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    action_id: Annotated[str, Path(max_length=100)],
+    body: CloseIn,
+) -> ActionItem:
+    """Close an action item with a note (its owner city's approver, the chair, the province)."""
+    found = [a for a in store_consultation.actions(store) if a["action_id"] == action_id]
+    if not found:
+        raise _not_found(f"no action item {action_id} (无此议定事项)")
+    owner = int(found[0]["owner_city"])
+    _check(store, principal, "close_action", str(found[0]["session_id"]), owner)
+    try:
+        with store.transaction():
+            row = reports.close_action(
+                store, action_id, body.note, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(store.con, principal, "consultation.close_action", action_id, owner, {})
+    except ValueError as error:
+        raise ProblemError(422, str(error)) from None
+    return ActionItem(**row)
+
+
+@router.post("/sessions/{session_id}/letter", response_model=ReportHashes)
+def letter(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: LetterIn,
+) -> ReportHashes:
+    """The province's warning-recommendation letter 预警建议函 (template C; the province only)."""
+    hashes = _write_report(principal, store, "issue_letter", session_id, lambda: reports.issue_warning_letter(
+        store, session_id, principal.name or "-", datetime.now(UTC), office=body.office, contact=body.contact))  # fmt: skip
+    return ReportHashes(session_id=session_id, reports=hashes)
+
+
+@router.post("/sessions/{session_id}/public", response_model=ReportHashes)
+def public_forecast(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    body: StepIn,
+) -> ReportHashes:
+    """The public 7-day forecast text of every city (template D; chair, province)."""
+    hashes = _write_report(principal, store, "publish_forecast", session_id, lambda: reports.issue_public_forecast(
+        store, session_id, principal.name or "-", datetime.now(UTC)))  # fmt: skip
+    return ReportHashes(session_id=session_id, reports=hashes)
+
+
+# -- the province's steps on the warning proposal (brief §1.2 "Warning proposal") --------------
+Level = Literal["none", "yellow", "orange", "red"]
+ProvinceStep = Literal["recommend", "reject", "escalate", "de_escalate", "lift"]
+
+
+class ProposalCity(BaseModel):
+    city: int
+    city_name: str
+    level: str
+    label: str
+    start: str
+    acknowledged: dict[str, Any] | None = Field(
+        description="The city's own decision (level, start, override_reason, actor, at)."
+    )
+
+
+class ProposalView(BaseModel):
+    session_id: str
+    state: Literal["proposed", "recommended", "rejected", "lifted"]
+    version: int
+    episode: str
+    cities: list[ProposalCity]
+    steps: list[dict[str, Any]]
+
+
+class ProposalStepIn(BaseModel):
+    reason: str = Field(default="", max_length=2000, description="Why 理由 (see each step).")
+    levels: dict[int, Level] = Field(default_factory=dict, description="Changed levels per city.")
+    starts: dict[int, datetime] = Field(default_factory=dict, description="Changed start times.")
+    episode: str = Field(default="", max_length=80, description="Episode consultation id 加密会商.")
+    cities: list[int] = Field(default_factory=list, max_length=50, description="lift: cities.")
+    office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)
+    contact: str = Field(default="", max_length=200)
+
+
+class ProposalStepOut(BaseModel):
+    session_id: str
+    state: str
+    version: int
+    reports: dict[str, str] = Field(description="recommend: the letter's SHA-256 (zh, en, *_pdf).")
+
+
+@router.get("/sessions/{session_id}/warning-proposal", response_model=ProposalView)
+def proposal(
+    _: RestrictedReader,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    lang: LangDep = "zh",
+) -> ProposalView:
+    """The warning proposal in force: levels, starts, the cities' acknowledgements, the steps."""
+    try:
+        return ProposalView(**service.proposal_view(store, session_id, lang))
+    except LookupError as error:
+        raise _not_found(str(error)) from None
+    except ConsultationError as error:
+        raise _refused(error) from None
+
+
+_STEP_PAYLOAD: dict[str, Callable[[ProposalStepIn], dict[str, Any]]] = {
+    "recommend": lambda b: {"levels": b.levels, "starts": b.starts},
+    "reject": lambda b: {},
+    "escalate": lambda b: {"levels": b.levels, "starts": b.starts, "episode": b.episode},
+    "de_escalate": lambda b: {"levels": b.levels, "starts": b.starts, "episode": b.episode},
+    "lift": lambda b: {"cities": tuple(b.cities)},
+}
+
+
+@router.post("/sessions/{session_id}/warning-proposal/{step}", response_model=ProposalStepOut)
+def proposal_step(
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    session_id: Annotated[str, Path(max_length=80)],
+    step: ProvinceStep,
+    body: ProposalStepIn,
+) -> ProposalStepOut:
+    """The province's step (the province coordinator only): recommend (with the 预警建议函),
+    reject, escalate, de-escalate or lift; every step kept with who, when and why."""
+    _check(store, principal, f"{step}_warning", session_id)
+    now = datetime.now(UTC)
+    hashes: dict[str, str] = {}
+    try:
+        with store.transaction():
+            p = service.warning_act(store, session_id, step, principal.name or "-", now, body.reason,
+                                    **_STEP_PAYLOAD[step](body))  # fmt: skip
+            if step in ("recommend", "escalate", "de_escalate"):
+                hashes = reports.issue_warning_letter(store, session_id, principal.name or "-", now,
+                                                      office=body.office, contact=body.contact)  # fmt: skip
+            accounts.audit(store.con, principal, f"consultation.{step}_warning", session_id, None,
+                           {"reason": body.reason, "version": p.version})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return ProposalStepOut(session_id=session_id, state=p.state, version=p.version, reports=hashes)
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# -- notifications: one's own in-app items ------------------------------------------------------
+class Notice(BaseModel):
+    notice_id: int
+    session_id: str
+    kind: Literal["opened", "late", "divergences", "concluded", "issued", "recommended"]
+    title: str
+    created_at: str
+    read_at: str | None
+    mailed_at: str | None
+
+
+def _own(principal: Principal, store: Store) -> str:
+    """The signed-in user holding a consultation role (401 / 403 otherwise)."""
+    if not principal.authenticated or principal.name is None:
+        raise unauthorized("sign in to read your notifications")
+    reason = consultation_denial(
+        principal, store_consultation.roles_of(store, principal.name), "notifications", 0
+    )
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+    return principal.name
+
+
+@router.get("/notifications", response_model=list[Notice])
+def my_notices(
+    principal: CurrentPrincipal, store: RequestStore, lang: LangDep = "zh", unread: bool = False
+) -> list[Notice]:
+    """The signed-in user's notifications 我的通知, newest first (at most 500)."""
+    user = _own(principal, store)
+    return [
+        Notice(notice_id=n["notice_id"], session_id=n["session_id"], kind=n["kind"],
+               title=n["title_en"] if lang == "en" else n["title_zh"], created_at=n["created_at"].isoformat(),
+               read_at=_iso_or_none(n["read_at"]), mailed_at=_iso_or_none(n["mailed_at"]))
+        for n in store_consultation.notices_of(store, user, unread)
+    ]  # fmt: skip
+
+
+@router.post("/notifications/{notice_id}/read", response_model=list[Notice])
+def read_notice(
+    principal: CurrentPrincipal, store: RequestStore, notice_id: Annotated[int, Path(ge=1)]
+) -> list[Notice]:
+    """Mark one of one's own notifications read; answers the unread ones left."""
+    user = _own(principal, store)
+    if not store_consultation.mark_read(store, user, notice_id, datetime.now(UTC)):
+        raise _not_found(f"no notification {notice_id} of yours (无此通知)")
+    return my_notices(principal, store, "zh", True)

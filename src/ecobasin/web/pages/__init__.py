@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ecobasin.web.pages import (
     api_docs,
+    consultation,
     dashboard,
     editor,
     forecast,
@@ -16,6 +17,7 @@ from ecobasin.web.pages import (
 
 __all__ = [
     "api_docs_router",
+    "consultation_pages_router",
     "editor_pages_router",
     "forecast_pages_router",
     "incident_pages_router",
@@ -33,3 +35,4 @@ editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, in
 noise_pages_router = noise.router  # /noise, /noise/station/…
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
 incident_pages_router = incidents.router  # /incidents, /incidents/{id}
+consultation_pages_router = consultation.router  # /consultation/…: the consultation pages

@@ -264,7 +264,16 @@ CONSULTATION_RIGHTS: dict[str, tuple[str, ...]] = {
     "archive": ("province_coordinator",),
     "handover": ("province_coordinator",),
     "recommend_warning": ("province_coordinator",),
+    "reject_warning": ("province_coordinator",),
+    "escalate_warning": ("province_coordinator",),
+    "de_escalate_warning": ("province_coordinator",),
+    "lift_warning": ("province_coordinator",),
     "city_ack": ("own_city:city_approver",),
+    "notifications": ("chair", *CONSULTATION_ROLES),  # one's own, read and marked read
+    "record_minutes": ("chair", "province_coordinator"),
+    "close_action": ("chair", "province_coordinator", "own_city:city_approver"),
+    "issue_letter": ("province_coordinator",),
+    "publish_forecast": ("chair", "province_coordinator"),
 }
 
 

@@ -1,0 +1,76 @@
+"""Charts of the consultation reports, drawn on the server (matplotlib, Agg) as PNG.
+
+The PDF and the HTML report carry the same picture inline (``data:image/png;base64``), so the
+stored report needs nothing else to be read. Chinese labels use the CJK font that
+:func:`ecobasin.forecast.plots.cjk_font` finds (Noto Sans CJK SC from ``fonts-noto-cjk``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from ecobasin.forecast.plots import cjk_font
+from ecobasin.workflow.consultation import AQI_LEVEL_TOPS, DayForecast
+
+__all__ = ["consensus_chart_png", "data_uri"]
+
+#: HJ 633-2012 Appendix A level colours (excellent … severe).
+_LEVEL_COLOURS = ("#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#99004C", "#7E0023")
+
+
+def consensus_chart_png(
+    consensus: Mapping[tuple[int, int], DayForecast],
+    names: Mapping[int, str],
+    cities: tuple[int, ...],
+    lead_days: int,
+    title: str,
+) -> bytes:
+    """One small panel per city: the consensus AQI range [AQI] of each lead day as a bar from
+    low to high over the HJ 633 level bands (Table 1 of HJ 633-2012: 50/100/150/200/300)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    font = cjk_font()
+    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    cols = 4
+    rows = max(1, -(-len(cities) // cols))
+    with plt.rc_context({"font.family": family, "font.size": 8}):
+        fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), squeeze=False, sharey=True)
+        top = max([f.aqi_high for f in consensus.values()] + [150])
+        for ax, city in zip(axes.flat, cities, strict=False):
+            _city_panel(ax, city, consensus, lead_days, top)
+            ax.set_title(names.get(city, str(city)) if font else str(city))
+        for ax in list(axes.flat)[len(cities) :]:
+            ax.set_visible(False)
+        fig.suptitle(title if font else "Consensus AQI range by lead day")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _city_panel(
+    ax: Any, city: int, consensus: Mapping[tuple[int, int], DayForecast], days: int, top: int
+) -> None:
+    bottoms = (0, *AQI_LEVEL_TOPS)
+    for low, high, colour in zip(bottoms, (*AQI_LEVEL_TOPS, 500), _LEVEL_COLOURS, strict=True):
+        if low < top + 20:
+            ax.axhspan(low, min(high, top + 20), color=colour, alpha=0.18, linewidth=0)
+    for day in range(1, days + 1):
+        f = consensus.get((city, day))
+        if f is not None:
+            ax.bar(day, f.aqi_high - f.aqi_low or 2, bottom=f.aqi_low, width=0.6, color="#335")
+    ax.set_xlim(0.4, days + 0.6)
+    ax.set_ylim(0, top + 20)
+    ax.set_xticks(range(1, days + 1))
+
+
+def data_uri(png: bytes) -> str:
+    """A PNG as a ``data:`` URI for an ``<img src>`` (nothing fetched when the PDF renders)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

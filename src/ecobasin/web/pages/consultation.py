@@ -1,0 +1,233 @@
+"""The consultation pages (issue 16), one per role's job, bilingual, server-rendered:
+
+- ``/consultation``: sessions, the chair rota and one's own notifications;
+- ``/consultation/{id}``: the chair's session console (state, who has submitted, the steps the
+  state allows, the audit trail);
+- ``/consultation/{id}/submit?city=CODE``: a city forecaster's form, pre-filled from the frozen
+  model guidance or the city's own earlier submission; the rules' refusals are shown;
+- ``/consultation/{id}/divergences``: the divergence board, each item resolved with a rationale;
+- ``/consultation/{id}/report``: the stored reports (HTML, PDF) with draft and sign-off;
+- ``/consultation/verification``: the consensus lift per month and city.
+
+Forms are sent by ``static/js/consultation.js`` as JSON to ``/api/v1/consultation/…`` with the
+CSRF header; the API decides every right (web/security/policy.py), the page only shows the answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse
+
+from ecobasin.services import consultation as service
+from ecobasin.store import Store
+from ecobasin.store import consultation as store_consultation
+from ecobasin.web.deps import StoreDep
+from ecobasin.web.pages.dashboard import page_lang, templates
+from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.policy import Principal
+from ecobasin.workflow.consultation import ConsultationError, load_rota, load_rules
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+#: The steps a state allows on the console (event, API path, Chinese, English).
+STEPS: dict[str, list[tuple[str, str, str, str]]] = {
+    "collecting": [
+        ("close_submissions", "steps/close_submissions", "截止收集", "Close collection")
+    ],
+    "reconciling": [("start_session", "steps/start_session", "开始会商", "Start the session")],
+    "in_session": [("conclude", "steps/conclude", "形成结论", "Conclude")],
+    "concluded": [("draft_report", "report", "生成会商意见", "Draft the report")],
+    "report_draft": [("sign", "sign", "签发", "Sign and issue")],
+}
+
+
+def _store(store: StoreDep) -> Iterator[Store]:
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+PageStore = Annotated[Store, Depends(_store)]
+SessionId = Annotated[str, Path(max_length=80)]
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = page_lang(request)
+    context.setdefault("page", "consultation")
+    context["tt"] = lambda zh, en: en if lang == "en" else zh
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _roles(store: Store, principal: Principal) -> list[tuple[str, int | None]]:
+    return list(store_consultation.roles_of(store, principal.name))
+
+
+def _signed_in(request: Request, principal: Principal) -> HTMLResponse | None:
+    if principal.authenticated:
+        return None
+    return _render(request, "consultation_signin.html", 401)
+
+
+@router.get("/consultation", response_class=HTMLResponse)
+def index(request: Request, store: PageStore, principal: CurrentPrincipal) -> HTMLResponse:
+    """Sessions, the rota of the latest session's year and one's own notifications."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    sessions = service.list_view(store)
+    year = int(sessions[0]["session_date"][:4]) if sessions else 2026
+    try:
+        rota = sorted(load_rota(year).months.items())
+    except FileNotFoundError:
+        rota = []
+    notes = store_consultation.notices_of(store, principal.name or "", unread_only=True)
+    return _render(request, "consultation.html", sessions=sessions, rota=rota, year=year,
+                   names=service._city_name(page_lang(request)), notices=notes,
+                   roles=_roles(store, principal))  # fmt: skip
+
+
+def _view(request: Request, store: Store, session_id: str) -> dict[str, Any] | None:
+    try:
+        return service.session_view(store, session_id, page_lang(request))
+    except LookupError:
+        return None
+
+
+def _missing(request: Request, session_id: str) -> HTMLResponse:
+    return _render(request, "consultation_missing.html", 404, session_id=session_id)
+
+
+@router.get("/consultation/verification", response_class=HTMLResponse)
+def verification_page(
+    request: Request, store: PageStore, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """The consensus lift (consensus minus the mean city, minus the best model) per month and city."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    names = service._city_name(page_lang(request))
+    rows, cities = _lift_table(store)
+    return _render(request, "consultation_verification.html", rows=rows, cities=cities, names=names)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _lift_table(store: Store) -> tuple[list[dict[str, Any]], list[int]]:
+    """Per month of issued sessions with observations: sessions, observed days, the level-hit
+    lift over the mean city and over the best model, and per city the consensus level hit minus
+    that city's own (means over the month's sessions; None where nothing was observed yet)."""
+    acc: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "sessions": 0,
+            "days": 0,
+            "mean_city": [],
+            "best_model": [],
+            "city": defaultdict(list),
+        }
+    )
+    for row in service.list_view(store):
+        if row["state"] not in ("issued", "archived"):
+            continue
+        v = service.verification(store, row["session_id"])
+        if not v["observed_days"]:
+            continue
+        month = acc[row["session_date"][:7]]
+        month["sessions"] += 1
+        month["days"] += v["observed_days"]
+        lift = v["lift"]["level_hit"]
+        for key, name in (("mean_city", "minus_mean_city"), ("best_model", "minus_best_model")):
+            if lift[name] is not None:
+                month[key].append(lift[name])
+        consensus = v["consensus"]["level_hit"]
+        for city, scores in v["cities"].items():
+            if consensus is not None and scores["level_hit"] is not None:
+                month["city"][int(city)].append(consensus - scores["level_hit"])
+    rows = [
+        {"month": m, "sessions": a["sessions"], "days": a["days"], "mean_city": _mean(a["mean_city"]),
+         "best_model": _mean(a["best_model"]), "city": {c: _mean(v) for c, v in a["city"].items()}}
+        for m, a in sorted(acc.items(), reverse=True)
+    ]  # fmt: skip
+    return rows, sorted({c for r in rows for c in r["city"]})
+
+
+@router.get("/consultation/{session_id}", response_class=HTMLResponse)
+def console(
+    request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
+) -> HTMLResponse:
+    """The chair's session console: state, who has submitted, the allowed steps, the audit."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    view = _view(request, store, session_id)
+    if view is None:
+        return _missing(request, session_id)
+    by_city: dict[int, dict[str, Any]] = {}
+    for cell in view["table"]:
+        city = by_city.setdefault(
+            cell["city"], {"name": cell["city_name"], "days": 0, "late": False}
+        )
+        city["days"] += cell["submitted"] is not None
+        city["late"] = city["late"] or cell["late"]
+    return _render(request, "consultation_console.html", v=view, cities=by_city,
+                   steps=STEPS.get(view["state"], []), roles=_roles(store, principal))  # fmt: skip
+
+
+@router.get("/consultation/{session_id}/submit", response_class=HTMLResponse)
+def submission_form(
+    request: Request,
+    store: PageStore,
+    principal: CurrentPrincipal,
+    session_id: SessionId,
+    city: int | None = None,
+) -> HTMLResponse:
+    """A city's submission form, pre-filled (its own city by default)."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    view = _view(request, store, session_id)
+    if view is None:
+        return _missing(request, session_id)
+    own = [c for role, c in _roles(store, principal) if role.startswith("city_") and c]
+    chosen = city or (own[0] if own else int(view["table"][0]["city"]))
+    rows = service.prefill(store, session_id, chosen)
+    names = service._city_name(page_lang(request))
+    return _render(request, "consultation_submit.html", v=view, city=chosen, city_name=names.get(chosen),
+                   rows=rows, own=own, names=names, pollutants=load_rules().pollutants)  # fmt: skip
+
+
+@router.get("/consultation/{session_id}/divergences", response_class=HTMLResponse)
+def divergence_board(
+    request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
+) -> HTMLResponse:
+    """Every divergence item with its resolution, or a form to resolve it with a rationale."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    view = _view(request, store, session_id)
+    if view is None:
+        return _missing(request, session_id)
+    names = service._city_name(page_lang(request))
+    return _render(request, "consultation_divergences.html", v=view, names=names)
+
+
+@router.get("/consultation/{session_id}/report", response_class=HTMLResponse)
+def report_page(
+    request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
+) -> HTMLResponse:
+    """The stored reports (HTML preview links and PDFs), the draft and sign-off buttons."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return refused
+    view = _view(request, store, session_id)
+    if view is None:
+        return _missing(request, session_id)
+    try:
+        proposal = service.proposal_view(store, session_id, page_lang(request))
+    except ConsultationError:
+        proposal = None  # not issued yet
+    return _render(request, "consultation_report.html", v=view, reports=service.reports_of(store, session_id),
+                   proposal=proposal)  # fmt: skip

@@ -1,0 +1,71 @@
+"""The consultation pages render for a signed-in user (TestClient on a real DuckDB file):
+console, submission form pre-filled, divergence board, report page, verification; the public
+gets the sign-in page; bilingual."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from consultation_helpers import T0, concluded_session
+from ecobasin import catalog
+from ecobasin.services import consultation as service
+from ecobasin.store import Store
+from ecobasin.store import consultation as store_consultation
+from ecobasin.web import create_app
+from ecobasin.web.security import accounts
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, str]]:
+    path = tmp_path_factory.mktemp("pages") / "p.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = concluded_session(store)
+        accounts.create_user(store.con, "dy_fc", "viewer", None, "password-dy_fc")
+        token = accounts.create_token(store.con, "dy_fc", "tests")[1]
+        store_consultation.grant_role(store, "dy_fc", "city_forecaster", 510600, "admin", T0)
+    with TestClient(create_app(path)) as test_client:
+        yield test_client, sid, token
+
+
+def test_pages_need_a_signed_in_user(client: tuple[TestClient, str, str]) -> None:
+    http, sid, _ = client
+    answer = http.get(f"/consultation/{sid}")
+    assert answer.status_code == 401 and "consultation-signin" in answer.text
+
+
+def test_console_submission_divergences_report_verification(
+    client: tuple[TestClient, str, str],
+) -> None:
+    http, sid, token = client
+    auth = {"Authorization": f"Bearer {token}"}
+    console = http.get(f"/consultation/{sid}", headers=auth)
+    assert console.status_code == 200 and 'data-state="concluded"' in console.text
+    assert (
+        "逾期" in console.text and "7 / 7" in console.text and "step-draft_report" in console.text
+    )
+    form = http.get(f"/consultation/{sid}/submit", headers=auth).text  # Deyang's own by default
+    assert "德阳市" in form and 'name="d1_low"' in form and 'value="130"' in form  # its own day 1
+    board = http.get(f"/consultation/{sid}/divergences", headers=auth).text
+    assert "note_dissent: 德阳工业源排放偏高" in board
+    report = http.get(f"/consultation/{sid}/report", headers=auth).text
+    assert "draft-form" in report and "尚无报告" in report
+    english = http.get(f"/consultation/{sid}/report?lang=en", headers=auth).text
+    assert "Report and sign-off" in english
+    assert "lift-table" in http.get("/consultation/verification", headers=auth).text
+    index = http.get("/consultation", headers=auth).text
+    assert sid in index and "我的未读通知" in index
+    assert http.get("/consultation/nope", headers=auth).status_code == 404
+
+
+def test_report_page_lists_pdfs_after_the_draft(client: tuple[TestClient, str, str]) -> None:
+    http, sid, token = client
+    app_store = http.app.state.store  # type: ignore[attr-defined]  # the app holds the file
+    service.draft_report(app_store, sid, "chair", T0)
+    page = http.get(
+        f"/consultation/{sid}/report", headers={"Authorization": f"Bearer {token}"}
+    ).text
+    assert page.count(">PDF<") == 2 and "sign-form" in page
