@@ -25,6 +25,15 @@ from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
 from ecobasin.services.pdf import html_to_pdf
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
+from ecobasin.store.consultation import (  # the stored records the web asks for as they are
+    actions,
+    handovers,
+    load,
+    mark_read,
+    notices_of,
+    report,
+    roles_of,
+)
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
     ConsultationError,
@@ -42,15 +51,22 @@ from ecobasin.workflow.consultation_warning import CityAck, WarningProposal, pro
 
 __all__ = [
     "act",
+    "actions",
     "chair_for",
     "city_decision",
     "draft_report",
+    "handovers",
     "list_view",
+    "load",
+    "mark_read",
+    "notices_of",
     "prefill",
     "proposal_view",
     "render_opinion",
     "render_pdf",
+    "report",
     "reports_of",
+    "roles_of",
     "schedule_session",
     "session_view",
     "sign_report",

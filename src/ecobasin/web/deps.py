@@ -32,6 +32,7 @@ __all__ = [
     "LangDep",
     "OffsetQuery",
     "RegionDep",
+    "Store",
     "StoreDep",
     "StoreViewDep",
     "TimeRange",

@@ -18,9 +18,7 @@ from ecobasin.services import consultation as service
 from ecobasin.services import consultation_notices as notices
 from ecobasin.services import consultation_reports as reports
 from ecobasin.settings import load_settings
-from ecobasin.store import Store
-from ecobasin.store import consultation as store_consultation
-from ecobasin.web.deps import LangDep, StoreDep
+from ecobasin.web.deps import LangDep, Store, StoreDep  # Store: the type the service takes
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, RestrictedReader, unauthorized
@@ -108,7 +106,7 @@ def rota(store: RequestStore, year: Annotated[int, Path(ge=2000, le=2100)]) -> R
         plan = load_rota(year)
     except FileNotFoundError:
         raise _not_found(f"no chair rota for {year} 无该年度轮值表") from None
-    handed = store_consultation.handovers(store, year)
+    handed = service.handovers(store, year)
     months = [
         RotaMonth(
             month=m,
@@ -178,10 +176,10 @@ def _check(
     if not principal.authenticated:
         raise unauthorized("sign in or send an API token to take part in the consultation")
     try:
-        chair = store_consultation.load(store, session_id).chair_city
+        chair = service.load(store, session_id).chair_city
     except LookupError as error:
         raise _not_found(str(error)) from None
-    roles = store_consultation.roles_of(store, principal.name)
+    roles = service.roles_of(store, principal.name)
     reason = consultation_denial(principal, roles, action, chair, city)
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
@@ -421,7 +419,7 @@ def report_file(
 ) -> Response:
     """A stored report, byte for byte as first stored (signed-in users)."""
     try:
-        media_type, content = store_consultation.report(store, sha256)
+        media_type, content = service.report(store, sha256)
     except LookupError as error:
         raise _not_found(str(error)) from None
     return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
@@ -443,7 +441,7 @@ def session_reports(
 ) -> list[StoredReport]:
     """Every report stored for a session (HTML and PDF, all versions), each fetched by hash."""
     try:
-        store_consultation.load(store, session_id)
+        service.load(store, session_id)
     except LookupError as error:
         raise _not_found(str(error)) from None
     return [StoredReport(**row) for row in service.reports_of(store, session_id)]
@@ -492,7 +490,7 @@ def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn)
     except (KeyError, FileNotFoundError):
         raise _not_found(f"no chair rota for {body.session_date} 无该日期的轮值表") from None
     reason = consultation_denial(
-        principal, store_consultation.roles_of(store, principal.name), "schedule", chair
+        principal, service.roles_of(store, principal.name), "schedule", chair
     )
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
@@ -705,7 +703,7 @@ def close_action(
     body: CloseIn,
 ) -> ActionItem:
     """Close an action item with a note (its owner city's approver, the chair, the province)."""
-    found = [a for a in store_consultation.actions(store) if a["action_id"] == action_id]
+    found = [a for a in service.actions(store) if a["action_id"] == action_id]
     if not found:
         raise _not_found(f"no action item {action_id} (无此议定事项)")
     owner = int(found[0]["owner_city"])
@@ -861,7 +859,7 @@ def _own(principal: Principal, store: Store) -> str:
     if not principal.authenticated or principal.name is None:
         raise unauthorized("sign in to read your notifications")
     reason = consultation_denial(
-        principal, store_consultation.roles_of(store, principal.name), "notifications", 0
+        principal, service.roles_of(store, principal.name), "notifications", 0
     )
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
@@ -878,7 +876,7 @@ def my_notices(
         Notice(notice_id=n["notice_id"], session_id=n["session_id"], kind=n["kind"],
                title=n["title_en"] if lang == "en" else n["title_zh"], created_at=n["created_at"].isoformat(),
                read_at=_iso_or_none(n["read_at"]), mailed_at=_iso_or_none(n["mailed_at"]))
-        for n in store_consultation.notices_of(store, user, unread)
+        for n in service.notices_of(store, user, unread)
     ]  # fmt: skip
 
 
@@ -888,6 +886,6 @@ def read_notice(
 ) -> list[Notice]:
     """Mark one of one's own notifications read; answers the unread ones left."""
     user = _own(principal, store)
-    if not store_consultation.mark_read(store, user, notice_id, datetime.now(UTC)):
+    if not service.mark_read(store, user, notice_id, datetime.now(UTC)):
         raise _not_found(f"no notification {notice_id} of yours (无此通知)")
     return my_notices(principal, store, "zh", True)

@@ -16,16 +16,13 @@ CSRF header; the API decides every right (web/security/policy.py), the page only
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from ecobasin.services import consultation as service
-from ecobasin.store import Store
-from ecobasin.store import consultation as store_consultation
-from ecobasin.web.deps import StoreDep
+from ecobasin.web.deps import Store, StoreViewDep  # Store: the type the service takes
 from ecobasin.web.pages.dashboard import page_lang, templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal
@@ -47,15 +44,7 @@ STEPS: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
-def _store(store: StoreDep) -> Iterator[Store]:
-    view = store.reader()
-    try:
-        yield view
-    finally:
-        view.con.close()
-
-
-PageStore = Annotated[Store, Depends(_store)]
+PageStore = StoreViewDep  # a Store view over a cursor of its own for this request
 SessionId = Annotated[str, Path(max_length=80)]
 
 
@@ -67,7 +56,7 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
 
 
 def _roles(store: Store, principal: Principal) -> list[tuple[str, int | None]]:
-    return list(store_consultation.roles_of(store, principal.name))
+    return list(service.roles_of(store, principal.name))
 
 
 def _signed_in(request: Request, principal: Principal) -> HTMLResponse | None:
@@ -87,7 +76,7 @@ def index(request: Request, store: PageStore, principal: CurrentPrincipal) -> HT
         rota = sorted(load_rota(year).months.items())
     except FileNotFoundError:
         rota = []
-    notes = store_consultation.notices_of(store, principal.name or "", unread_only=True)
+    notes = service.notices_of(store, principal.name or "", unread_only=True)
     return _render(request, "consultation.html", sessions=sessions, rota=rota, year=year,
                    names=service._city_name(page_lang(request)), notices=notes,
                    roles=_roles(store, principal))  # fmt: skip
