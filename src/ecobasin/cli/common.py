@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,7 +54,13 @@ RegionOption = Annotated[
 
 
 def settings(db: Path | None = None, region: str | None = None, **more: Any) -> Settings:
-    return load_settings(db=db, region=region, **more)
+    """The settings, with the user's own cities (setting ``cities``) added to the catalog."""
+    config = load_settings(db=db, region=region, **more)
+    try:
+        catalog.use_cities(config.cities)
+    except ValueError as error:
+        raise fail(escape(str(error))) from None
+    return config
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
