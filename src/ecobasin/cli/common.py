@@ -59,13 +59,16 @@ def settings(db: Path | None = None, region: str | None = None, **more: Any) -> 
     try:
         catalog.use_cities(config.cities)
     except ValueError as error:
-        raise fail(escape(str(error))) from None
+        raise fail(str(error)) from None
     return config
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a clear error (错误) and return the Exit to raise."""
-    console.print(f"[bold red]error 错误:[/] {message}")
+    """Print a clear error (错误) and return the Exit to raise.
+
+    The message is plain text: its brackets are escaped, so a "missing [site] section" keeps
+    its word instead of rich reading it as markup."""
+    console.print(f"[bold red]error 错误:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -158,7 +161,7 @@ def table(frame: pd.DataFrame, title: str) -> Table:
     for column in frame.columns:
         view.add_column(str(column))
     for row in frame.itertuples(index=False):
-        view.add_row(*("" if pd.isna(v) else str(v) for v in row))
+        view.add_row(*("" if pd.isna(v) else escape(str(v)) for v in row))  # data, not markup
     return view
 
 

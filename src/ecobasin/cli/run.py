@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
@@ -140,7 +141,7 @@ def _forecast_demo(store: Store) -> None:
         try:
             done = demo_forecast.install(store)
         except ValueError as error:  # too little data to train on: the demo goes on without
-            console.print(f"[yellow]no demo forecast 未生成演示预报: {error}[/]")
+            console.print(f"[yellow]no demo forecast 未生成演示预报: {escape(str(error))}[/]")
             return
     if done is not None:
         console.print(
