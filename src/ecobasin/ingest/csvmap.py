@@ -402,8 +402,8 @@ def _running_sum_steps(
 
     The hour's value is the sum minus the previous hour's when the direction is the same,
     and the sum itself in the first hour of a new direction. Where that cannot be told (the
-    previous hour is missing, or the sum fell without a change of direction) the value is
-    kept aside with the reason instead of guessed.
+    previous hour is missing, as before a file's first row, or the sum fell without a change
+    of direction) the value is kept aside with the reason instead of guessed.
     """
     total = pd.to_numeric(table[spec["column"]].astype(str).str.strip(), errors="coerce")
     direction = table[spec["resets_with"]].astype(str).str.strip()
@@ -418,7 +418,9 @@ def _running_sum_steps(
     fell = total_s.notna() & ~unknown & (step < 0)
     step = step.where(~(unknown | fell))
     reason = pd.Series(None, index=total_s.index, dtype=object)
-    reason[unknown] = "running sum " + total_s[unknown].astype(str) + " after a missing hour"
+    reason[unknown] = (
+        "running sum " + total_s[unknown].astype(str) + ": the previous hour is missing"
+    )
     reason[fell] = "running sum " + total_s[fell].astype(str) + " fell without a new direction"
     empty = total_s.isna()
     reason[empty] = table[spec["column"]].iloc[order][empty].astype(str).str.strip()
