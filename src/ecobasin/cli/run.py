@@ -100,6 +100,33 @@ def demo(
     config = settings(db, region, port=port)
     served = load_region(config)
     feed = LiveFeed(gateway_port=gateway_port, enterprises=enterprises, seed=seed)
+    try:
+        report, summary, password = _build_demo(config, served, feed, from_dir, year, seed)
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted 已中断:[/] {escape(str(config.db))} holds part of the demo; "
+            "run `ecobasin demo` again to finish it 重新运行以完成"
+        )
+        raise typer.Exit(130) from None
+    print_report(report, "demo database 演示数据库")
+    console.print(
+        f"[green]demo ready 演示数据就绪:[/] {config.db}: {summary['sites']} sites, "
+        f"{summary['observations']:,} observations "
+        f"({pd.Timestamp(summary['first_time']):%Y-%m-%d} … {pd.Timestamp(summary['last_time']):%Y-%m-%d} UTC)"
+    )
+    if password is not None:  # shown once: the store keeps only its Argon2 hash
+        console.print(
+            f"administrator 管理员: [bold]admin[/] / password 密码 [bold]{password}[/] "
+            "(shown once 仅显示一次; lost 遗失: ecobasin user reset-password admin)"
+        )
+    if serve_after:
+        _serve(config.db, config.host, config.port, config.region, feed if live else None)
+
+
+def _build_demo(
+    config: Any, served: Any, feed: LiveFeed, from_dir: Path | None, year: int, seed: int
+) -> tuple[importer.ImportReport, dict[str, Any], str | None]:
+    """Build the demo database: (import report, store summary, new admin password or None)."""
     with open_store(config) as store:
         if from_dir is not None:
             if not from_dir.is_dir():
@@ -118,19 +145,7 @@ def demo(
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
-    print_report(report, "demo database 演示数据库")
-    console.print(
-        f"[green]demo ready 演示数据就绪:[/] {config.db}: {summary['sites']} sites, "
-        f"{summary['observations']:,} observations "
-        f"({pd.Timestamp(summary['first_time']):%Y-%m-%d} … {pd.Timestamp(summary['last_time']):%Y-%m-%d} UTC)"
-    )
-    if password is not None:  # shown once: the store keeps only its Argon2 hash
-        console.print(
-            f"administrator 管理员: [bold]admin[/] / password 密码 [bold]{password}[/] "
-            "(shown once 仅显示一次; lost 遗失: ecobasin user reset-password admin)"
-        )
-    if serve_after:
-        _serve(config.db, config.host, config.port, config.region, feed if live else None)
+    return report, summary, password
 
 
 def _forecast_demo(store: Store) -> None:
@@ -221,6 +236,7 @@ def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | No
             f"live page 实时页面: http://{host}:{port}/live"
         )
     run_server(db_path, host=host, port=port, region=catalog.load_region(region), live=live)
+    console.print("stopped 已停止")  # uvicorn ends on Ctrl+C (SIGINT) or SIGTERM
 
 
 def serve(
