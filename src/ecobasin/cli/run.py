@@ -97,7 +97,12 @@ def demo(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Build the demo region and serve it 构建演示区域并启动服务."""
+    """Build the demo region and serve it 构建演示区域并启动服务.
+
+    Run again on the same database, it keeps every part already complete (an editor's
+    invalidations stay) and builds only what is missing, saying which is which. Ctrl+C stops
+    it without a traceback.
+    """
     config = settings(db, region, port=port)
     served = load_region(config)
     feed = LiveFeed(gateway_port=gateway_port, enterprises=enterprises, seed=seed)
