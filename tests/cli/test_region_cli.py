@@ -115,3 +115,8 @@ def test_a_bad_cities_setting_names_the_entry(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "mine.toml: entry 1 (code 440106): missing name_zh" in result.output
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_help_texts_keep_their_bracketed_defaults() -> None:
+    assert "[default: ./NAME.toml]" in ok("region", "new", "--help").output
+    assert "[default: chengdu_plain]" in ok("init", "--help").output

@@ -38,7 +38,7 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="ECOBASIN_DB",
-        help="Database file 数据库文件 [default: ./ecobasin.duckdb or ecobasin.toml].",
+        help="Database file 数据库文件 \\[default: ./ecobasin.duckdb or ecobasin.toml].",
         show_default=False,
     ),
 ]
@@ -47,7 +47,7 @@ RegionOption = Annotated[
     typer.Option(
         "--region",
         envvar="ECOBASIN_REGION",
-        help="Region name or TOML file 区域 [default: chengdu_plain].",
+        help="Region name or TOML file 区域 \\[default: chengdu_plain].",
         show_default=False,
     ),
 ]

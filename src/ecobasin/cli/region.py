@@ -49,9 +49,11 @@ def new(
     cities: Annotated[
         str, typer.Option(help="City codes or names, comma-separated (440100,深圳,Foshan).")
     ],
-    name_zh: Annotated[str | None, typer.Option(help="Chinese name [default: NAME].")] = None,
-    name_en: Annotated[str | None, typer.Option(help="English name [default: NAME].")] = None,
-    out: Annotated[Path | None, typer.Option(help="File to write [default: ./NAME.toml].")] = None,
+    name_zh: Annotated[str | None, typer.Option(help="Chinese name \\[default: NAME].")] = None,
+    name_en: Annotated[str | None, typer.Option(help="English name \\[default: NAME].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="File to write \\[default: ./NAME.toml].")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a region file for `init`, `serve` and every --region 新建区域文件.
