@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     db: Path = Path("ecobasin.duckdb")
     region: str = "chengdu_plain"
+    #: The user's own cities or districts, a TOML or GeoJSON file (ECOBASIN_CITIES;
+    #: docs/regions.md): added to the national catalog, usable in any region file.
+    cities: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     #: Signs session cookies (ECOBASIN_SECRET_KEY, >= 32 characters); unset: one is generated

@@ -43,10 +43,13 @@ __all__ = [
     "emission_limits",
     "hj212_unit_conversion",
     "load_region",
+    "national_boundaries",
     "parameter_for_code",
     "parameters",
     "source_categories",
     "unit_table",
+    "use_cities",
+    "user_boundaries",
 ]
 
 DEFAULT_REGION = "chengdu_plain"
@@ -65,19 +68,57 @@ def _read_csv(name: str, **kwargs: Any) -> pd.DataFrame:
     return frame
 
 
+#: The cities and districts a user added (setting ``cities``: ``use_cities``): their rows
+#: and their boundaries (GeoJSON geometries by code).
+_USER_CITIES: dict[str, Any] = {"path": None, "rows": None, "boundaries": {}}
+
+
 @cache
 def _cities() -> pd.DataFrame:
     frame = _read_csv("cities.csv", dtype={"code": "int64"})
+    if _USER_CITIES["rows"] is not None:
+        frame = pd.concat([frame, _USER_CITIES["rows"]], ignore_index=True)
     indexed: pd.DataFrame = frame.set_index("code", drop=False)
     return indexed
 
 
 def cities() -> pd.DataFrame:
-    """All known prefecture-level cities: code, names (zh/en), province and centre [°].
+    """All known cities: code, names (zh/en), short name, province (zh/en), centre [°].
 
-    Codes are the six-digit administrative division codes of GB/T 2260.
+    Codes are the six-digit administrative division codes of GB/T 2260. The bundled table
+    (``cities.csv``) holds every prefecture-level division of mainland China, built by
+    ``tools/build_china_catalog.py``; the cities and districts of ``use_cities`` follow it.
     """
     return _cities().copy()
+
+
+def use_cities(path: str | Path | None) -> None:
+    """Add the user's own cities or districts (a TOML or GeoJSON file, docs/regions.md) to
+    the catalog of this process; None removes them again.
+
+    Raises
+    ------
+    ValueError
+        When the file cannot be read or an entry is wrong: the message names the entry
+        (its position and code) and the reason.
+    """
+    from ecobasin.catalog.usercities import read_user_cities
+
+    rows: pd.DataFrame | None = None
+    shapes: dict[int, dict[str, Any]] = {}
+    if path is not None:
+        known = set(_read_csv("cities.csv", dtype={"code": "int64"})["code"])
+        rows, shapes = read_user_cities(Path(path), known)
+    _USER_CITIES.update(path=path, rows=rows, boundaries=shapes)
+    _cities.cache_clear()
+    from ecobasin.catalog import geo
+
+    geo.city_boundary.cache_clear()
+
+
+def user_boundaries() -> dict[int, dict[str, Any]]:
+    """The boundaries (GeoJSON geometries, lon/lat) of the user's cities, by code."""
+    return dict(_USER_CITIES["boundaries"])
 
 
 @cache
@@ -177,7 +218,8 @@ def load_region(name_or_path: str | Path = DEFAULT_REGION) -> Region:
     Raises
     ------
     ValueError
-        When the file names a city code that is not in ``cities.csv``.
+        When the file names a city code that is neither in the catalog nor in the user's
+        cities file (``use_cities``).
     """
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
@@ -187,7 +229,11 @@ def load_region(name_or_path: str | Path = DEFAULT_REGION) -> Region:
     codes = tuple(int(code) for code in config["cities"])
     unknown = [code for code in codes if code not in _cities().index]
     if unknown:
-        raise ValueError(f"region {config['id']!r}: unknown city codes {unknown}")
+        raise ValueError(
+            f"region {config['id']!r}: unknown city codes {unknown}: not prefecture-level "
+            "divisions of the catalog nor in your cities file (setting `cities`, "
+            "docs/regions.md)"
+        )
     return Region(
         id=str(config["id"]),
         name_zh=str(config["name_zh"]),
@@ -228,21 +274,23 @@ def _boundary_file(name: str) -> dict[str, Any]:
 def boundaries(region: Region) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the region's city boundaries (RFC 7946, lon/lat).
 
-    Each feature's properties are ``code``, ``name_zh``, ``name_en`` and ``center``.
-    Cities without a bundled boundary are left out.
+    Each feature's properties are ``code``, ``name_zh``, ``name_en`` and ``center``. A city's
+    boundary comes from the region's own file (``boundaries = ...``, matched by Chinese name)
+    when it has one, else from the user's cities file, else from the national file
+    (``boundaries_china.geojson``, matched by code). Cities without any are left out.
     """
-    if region.boundaries is None:
-        return {"type": "FeatureCollection", "features": []}
     table = _cities()
-    by_name = {
-        str(feature["properties"]["name"]): feature
-        for feature in _boundary_file(region.boundaries)["features"]
-    }
+    by_name: dict[str, dict[str, Any]] = {}
+    if region.boundaries is not None:
+        by_name = {
+            str(feature["properties"]["name"]): feature
+            for feature in _boundary_file(region.boundaries)["features"]
+        }
     features = []
     for code in region.cities:
         row = table.loc[code]
-        feature = by_name.get(str(row["name_zh"]))
-        if feature is None:
+        geometry, center = _boundary_of(int(code), by_name.get(str(row["name_zh"])))
+        if geometry is None:
             continue
         features.append(
             {
@@ -251,12 +299,32 @@ def boundaries(region: Region) -> dict[str, Any]:
                     "code": int(code),
                     "name_zh": str(row["name_zh"]),
                     "name_en": str(row["name_en"]),
-                    "center": feature["properties"].get("center"),
+                    "center": center or [float(str(row["lon"])), float(str(row["lat"]))],
                 },
-                "geometry": _valid_rings(feature["geometry"]),
+                "geometry": _valid_rings(geometry),
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _boundary_of(code: int, regional: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Any]:
+    """(geometry, label point) of a city: regional file, user file, national file."""
+    if regional is not None:
+        return regional["geometry"], regional["properties"].get("center")
+    user = _USER_CITIES["boundaries"].get(code)
+    if user is not None:
+        return user, None
+    national = national_boundaries().get(code)
+    if national is not None:
+        return national["geometry"], national["properties"].get("center")
+    return None, None
+
+
+@cache
+def national_boundaries() -> dict[int, dict[str, Any]]:
+    """The features of ``boundaries_china.geojson`` by GB/T 2260 code."""
+    collection = _boundary_file("boundaries_china.geojson")
+    return {int(f["properties"]["code"]): f for f in collection["features"]}
 
 
 def _valid_rings(geometry: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,8 @@ def _boundaries_by_name() -> dict[str, BaseGeometry]:
     found: dict[str, BaseGeometry] = {}
     data = resources.files("ecobasin.catalog") / "data"
     for item in data.iterdir():
-        if item.name.startswith("boundaries_") and item.name.endswith(".geojson"):
+        regional = item.name != "boundaries_china.geojson"  # the national one goes by code
+        if regional and item.name.startswith("boundaries_") and item.name.endswith(".geojson"):
             collection: dict[str, Any] = json.loads(item.read_text(encoding="utf-8"))
             for feature in collection["features"]:
                 geometry = shape(catalog._valid_rings(feature["geometry"]))
@@ -44,12 +45,26 @@ def _boundaries_by_name() -> dict[str, BaseGeometry]:
 
 @cache
 def city_boundary(city_code: int) -> BaseGeometry | None:
-    """The bundled boundary of a city (GB/T 2260 code), None when none is bundled."""
+    """The boundary of a city (GB/T 2260 code), None when there is none.
+
+    A regional file's (more detailed, matched by Chinese name) first, then the user's cities
+    file's, then the national file's (``catalog.boundaries`` decides the same way).
+    """
     table = catalog.cities()
     if city_code not in table.index:
         return None
-    name = str(table.loc[city_code, "name_zh"])
-    return _boundaries_by_name().get(name)
+    regional = _boundaries_by_name().get(str(table.loc[city_code, "name_zh"]))
+    if regional is not None:
+        return regional
+    geometry = catalog.user_boundaries().get(city_code)
+    if geometry is None:
+        feature = catalog.national_boundaries().get(city_code)
+        geometry = None if feature is None else feature["geometry"]
+    if geometry is None:
+        return None
+    found = shape(catalog._valid_rings(geometry))
+    shapely.prepare(found)
+    return found
 
 
 def location_problem(

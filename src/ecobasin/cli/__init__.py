@@ -19,6 +19,7 @@ from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import incidents as incidents_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import noise as noise_cli
+from ecobasin.cli import region as region_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
 from ecobasin.cli.common import fail_with
@@ -57,6 +58,7 @@ def _main(
 
 app.command()(data.init)
 app.command()(run.demo)
+app.add_typer(region_cli.app, name="region")  # region files: any set of cities
 app.add_typer(data.import_app, name="import")
 app.add_typer(data.sites_app, name="sites")
 app.command()(data.export)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from ecobasin.alarms import KINDS
 from ecobasin.catalog import emission
@@ -228,6 +229,6 @@ def limits_import(
         f"{counts.replaced}, unchanged 未变 {counts.unchanged}, rejected 拒收 {len(bad)}"
     )
     for reason in bad["reason"]:
-        console.print(f"[red]rejected 拒收:[/] {reason}")
+        console.print(f"[red]rejected 拒收:[/] {escape(str(reason))}")
     if len(bad):
         raise typer.Exit(1)

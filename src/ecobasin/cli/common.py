@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -37,7 +38,7 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="ECOBASIN_DB",
-        help="Database file 数据库文件 [default: ./ecobasin.duckdb or ecobasin.toml].",
+        help="Database file 数据库文件 \\[default: ./ecobasin.duckdb or ecobasin.toml].",
         show_default=False,
     ),
 ]
@@ -46,19 +47,28 @@ RegionOption = Annotated[
     typer.Option(
         "--region",
         envvar="ECOBASIN_REGION",
-        help="Region name or TOML file 区域 [default: chengdu_plain].",
+        help="Region name or TOML file 区域 \\[default: chengdu_plain].",
         show_default=False,
     ),
 ]
 
 
 def settings(db: Path | None = None, region: str | None = None, **more: Any) -> Settings:
-    return load_settings(db=db, region=region, **more)
+    """The settings, with the user's own cities (setting ``cities``) added to the catalog."""
+    config = load_settings(db=db, region=region, **more)
+    try:
+        catalog.use_cities(config.cities)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    return config
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a clear error (错误) and return the Exit to raise."""
-    console.print(f"[bold red]error 错误:[/] {message}")
+    """Print a clear error (错误) and return the Exit to raise.
+
+    The message is plain text: its brackets are escaped, so a "missing [site] section" keeps
+    its word instead of rich reading it as markup."""
+    console.print(f"[bold red]error 错误:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -151,7 +161,7 @@ def table(frame: pd.DataFrame, title: str) -> Table:
     for column in frame.columns:
         view.add_column(str(column))
     for row in frame.itertuples(index=False):
-        view.add_row(*("" if pd.isna(v) else str(v) for v in row))
+        view.add_row(*("" if pd.isna(v) else escape(str(v)) for v in row))  # data, not markup
     return view
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ecobasin import catalog
@@ -16,8 +18,10 @@ from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
     DbOption,
     RegionOption,
+    city_codes,
     console,
     fail,
+    load_region,
     open_store,
     progress,
     settings,
@@ -38,14 +42,41 @@ SITE_KINDS = ("air_station", "micro_station", "water_section", "gas_outlet", "wa
 
 
 def init(db: DbOption = None, region: RegionOption = None) -> None:
-    """Create the database with the region's catalog 初始化数据库."""
+    """Create the database with the region's catalog 初始化数据库.
+
+    Atomic: a new database is built in a temporary file beside it and renamed at the end, so
+    a failure leaves nothing behind. An existing database is brought up to date in place.
+    """
     config = settings(db, region)
-    with open_store(config) as store:
-        summary = store.summary()
+    load_region(config)  # an unknown region or city fails before any file is made
+    if config.db.exists():
+        with open_store(config) as store:
+            summary = store.summary()
+    else:
+        summary = _build_new(config)
     console.print(
         f"[green]ready 就绪:[/] {config.db} (schema v{summary['schema_version']}, "
         f"region {config.region}, {summary['cities_in_region']} cities)"
     )
+
+
+def _build_new(config: Settings) -> dict[str, Any]:
+    """Build a new database in ``.<name>.init-<pid>`` in the same folder, then rename it (one
+    atomic step on the same file system); on any failure remove every file it made."""
+    folder = config.db.parent
+    if not folder.is_dir():
+        raise fail(f"folder {folder} does not exist 目录不存在: create it first")
+    temporary = folder / f".{config.db.name}.init-{os.getpid()}"
+    try:
+        with Store(temporary) as store:
+            store.sync_catalog(load_region(config))
+            summary = store.summary()
+        os.replace(temporary, config.db)
+    except BaseException:
+        for leftover in folder.glob(f"{temporary.name}*"):  # the file and its .wal
+            leftover.unlink(missing_ok=True)
+        raise
+    return summary
 
 
 def print_report(report: importer.ImportReport, title: str) -> None:
@@ -79,7 +110,7 @@ def print_report(report: importer.ImportReport, title: str) -> None:
         view.add_row(name, f"{value:,}")
     console.print(view)
     for name, reason in report.failed_files:
-        console.print(f"[red]file not imported 文件未导入:[/] {name}: {reason}")
+        console.print(f"[red]file not imported 文件未导入:[/] {escape(f'{name}: {reason}')}")
     if report.failed_files:  # the rest is stored; the exit status still says not everything was
         raise typer.Exit(1)
     if report.rejected:
@@ -153,7 +184,15 @@ def import_csv(
     mapping: Annotated[
         str | None,
         typer.Option(
-            help="Mapping TOML file or bundled name (uci_beijing_multisite, uci_chengdu_pm25)."
+            help="Mapping TOML file or bundled name (uci_beijing_multisite, uci_chengdu_pm25, "
+            "uci_five_cities)."
+        ),
+    ] = None,
+    city: Annotated[
+        str | None,
+        typer.Option(
+            help="City of the data (code or name) for a mapping that leaves it open "
+            "(uci_five_cities reads it from the file name) 数据所属城市."
         ),
     ] = None,
     timezone: Annotated[str, typer.Option(help="Zone of naive times in the tidy layout.")] = "CST",
@@ -168,8 +207,9 @@ def import_csv(
     Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
     """
     config = settings(db, region)
+    code = city_codes([city])[0] if city else None  # type: ignore[index]
     try:
-        loaded = csvmap.load_mapping(mapping) if mapping else None
+        loaded = csvmap.load_mapping(mapping, city=code) if mapping else None
     except (csvmap.MappingError, UnitError, KeyError) as error:
         raise fail(f"mapping 映射文件: {error}") from None
     with open_store(config) as store:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
 from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
@@ -112,7 +113,9 @@ def import_list(
         except (KeyError, ValueError) as exc:
             raise fail(f"{file}: {exc}") from exc
     for n, uscc, why in bad:
-        console.print(f"[yellow]row {n} ({uscc}) kept aside 已隔离:[/] {why}")
+        console.print(
+            f"[yellow]row {n} ({escape(str(uscc))}) kept aside 已隔离:[/] {escape(str(why))}"
+        )
     _echo({"city": city, "version": v.version, "records": len(v.records), "rejected": len(bad)})
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from ecobasin.cli.common import (
     DbOption,
@@ -285,7 +286,9 @@ def adjust(
         )
     if not n:
         raise fail(f"no stored AQI forecast of {city} for {target} issued {day} by {model!r}")
-    console.print(f"[green]adjusted 已订正[/] {city} {target}: AQI {lo:.0f}–{hi:.0f} ({reason})")
+    console.print(
+        f"[green]adjusted 已订正[/] {city} {target}: AQI {lo:.0f}–{hi:.0f} ({escape(reason)})"
+    )
 
 
 @app.command()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
@@ -23,7 +25,7 @@ from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
 from ecobasin.jobs.live_feed import LiveFeed, register_fleet
 from ecobasin.services.accounts import ensure_demo_admin
-from ecobasin.store import Store
+from ecobasin.store import Store, demo_parts
 
 
 def _generated_frames(store: Store, year: int, seed: int, region: Any) -> importer.ImportReport:
@@ -95,30 +97,25 @@ def demo(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Build the demo region and serve it 构建演示区域并启动服务."""
+    """Build the demo region and serve it 构建演示区域并启动服务.
+
+    Run again on the same database, it keeps every part already complete (an editor's
+    invalidations stay) and builds only what is missing, saying which is which. Ctrl+C stops
+    it without a traceback.
+    """
     config = settings(db, region, port=port)
     served = load_region(config)
     feed = LiveFeed(gateway_port=gateway_port, enterprises=enterprises, seed=seed)
-    with open_store(config) as store:
-        if from_dir is not None:
-            if not from_dir.is_dir():
-                raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
-            report = _import_folder(store, from_dir)
-        else:
-            report = _generated_frames(store, year, seed, served)
-        refresh_after_import(store, report)
-        _forecast_demo(store)  # forecasts and warnings: the /forecast page
-        if from_dir is None:  # surface water and carbon
-            _water_demo(store, year, seed, served)
-            _carbon_demo(store, served, year, seed)
-            _noise_demo(store, served, year, seed)  # environmental noise
-            _emergency_demo(store, year, seed)  # emergency list and a past warning
-            _consultation_demo(store, served, year)  # joint consultation
-            _incidents_demo(store, served, year, seed)  # river network and an incident drill
-        register_fleet(store, feed, served)
-        password = ensure_demo_admin(store)
-        summary = store.summary()
-    print_report(report, "demo database 演示数据库")
+    try:
+        report, summary, password = _build_demo(config, served, feed, from_dir, year, seed)
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted 已中断:[/] {escape(str(config.db))} holds part of the demo; "
+            "run `ecobasin demo` again to finish it 重新运行以完成"
+        )
+        raise typer.Exit(130) from None
+    if report is not None:
+        print_report(report, "demo database 演示数据库")
     console.print(
         f"[green]demo ready 演示数据就绪:[/] {config.db}: {summary['sites']} sites, "
         f"{summary['observations']:,} observations "
@@ -133,6 +130,86 @@ def demo(
         _serve(config.db, config.host, config.port, config.region, feed if live else None)
 
 
+def _build_demo(
+    config: Any, served: Any, feed: LiveFeed, from_dir: Path | None, year: int, seed: int
+) -> tuple[importer.ImportReport | None, dict[str, Any], str | None]:
+    """Build the demo database: (import report, or None when the air data were kept; store
+    summary; new admin password or None).
+
+    A re-run keeps every part already complete (``store.demo_parts``), so values an editor
+    invalidated or corrected are not overwritten by freshly generated ones; it builds what
+    is missing and says which is which.
+    """
+    with open_store(config) as store:
+        if from_dir is not None:
+            if not from_dir.is_dir():
+                raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
+            report: importer.ImportReport | None = _import_folder(store, from_dir)
+            assert report is not None
+            refresh_after_import(store, report)
+            _forecast_demo(store)
+        else:
+            report = _generated_parts(store, served, year, seed)
+        register_fleet(store, feed, served)
+        password = ensure_demo_admin(store)
+        summary = store.summary()
+    return report, summary, password
+
+
+def _generated_parts(
+    store: Store, served: Any, year: int, seed: int
+) -> importer.ImportReport | None:
+    """Each part of the generated demo, unless the database holds it complete already."""
+    built = demo_parts.built_parts(store)
+    kept: list[str] = []
+    rebuilt: list[str] = []
+    report = None
+    air = demo_parts.air_state(store, year)
+    if "air" not in built and air["months"] == 12:  # a demo built before parts were recorded
+        demo_parts.mark_built(store, "air", year, seed)
+        built["air"] = (year, seed)
+    if "air" in built:
+        kept.append(
+            f"air 空气 {built['air'][0]} ({air['values']:,} values, {air['invalid']:,} flagged "
+            "invalid stay invalid 已标记无效的数据保持无效)"
+        )
+    else:
+        report = _generated_frames(store, year, seed, served)
+        refresh_after_import(store, report)
+        demo_parts.mark_built(store, "air", year, seed)
+        rebuilt.append("air 空气")
+    parts: list[tuple[str, str, Callable[[], None]]] = [
+        ("forecast", "forecast 预报", lambda: _forecast_demo(store)),
+        ("water", "water 水质", lambda: _water_demo(store, year, seed, served)),
+        ("carbon", "carbon 碳排放", lambda: _carbon_demo(store, served, year, seed)),
+        ("noise", "noise 声环境", lambda: _noise_demo(store, served, year, seed)),
+        ("emergency", "emergency list 应急清单", lambda: _emergency_demo(store, year, seed)),
+        ("consultation", "consultation 会商", lambda: _consultation_demo(store, served, year)),
+        (
+            "incidents",
+            "river incidents 突发水污染",
+            lambda: _incidents_demo(store, served, year, seed),
+        ),
+    ]
+    for part, label, build in parts:
+        if part in built:
+            kept.append(label)
+            continue
+        build()
+        demo_parts.mark_built(store, part, year, seed)
+        rebuilt.append(label)
+    if kept:
+        console.print(
+            f"[green]kept 保留 (already in {escape(str(store.path))}):[/] {escape('; '.join(kept))}"
+        )
+        console.print(
+            "[green]built 新建:[/] "
+            + escape(", ".join(rebuilt) if rebuilt else "nothing, the demo was complete 无")
+            + " (a fresh demo: another --db, or delete the file 全新演示：换 --db 或删除文件)"
+        )
+    return report
+
+
 def _forecast_demo(store: Store) -> None:
     """Train the small demo forecast model and issue the forecast of the last day of data."""
     from ecobasin.demo import forecast as demo_forecast
@@ -141,7 +218,7 @@ def _forecast_demo(store: Store) -> None:
         try:
             done = demo_forecast.install(store)
         except ValueError as error:  # too little data to train on: the demo goes on without
-            console.print(f"[yellow]no demo forecast 未生成演示预报: {error}[/]")
+            console.print(f"[yellow]no demo forecast 未生成演示预报: {escape(str(error))}[/]")
             return
     if done is not None:
         console.print(
@@ -232,6 +309,7 @@ def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | No
             f"live page 实时页面: http://{host}:{port}/live"
         )
     run_server(db_path, host=host, port=port, region=catalog.load_region(region), live=live)
+    console.print("stopped 已停止")  # uvicorn ends on Ctrl+C (SIGINT) or SIGTERM
 
 
 def serve(

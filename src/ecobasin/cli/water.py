@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ecobasin.cli.common import (
     DbOption,
@@ -215,7 +216,7 @@ def import_files(
         f"{report.missing:,} missing, rejected 拒收 {dict(report.rejected) or 0}"
     )
     for name, reason in report.failed_files:
-        console.print(f"[red]unreadable 无法读取:[/] {name}: {reason}")
+        console.print(f"[red]unreadable 无法读取:[/] {escape(f'{name}: {reason}')}")
     if result.refresh:
         console.print(
             f"water results 水质结果: years {result.refresh['years']}, "

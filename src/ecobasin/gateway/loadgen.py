@@ -346,6 +346,9 @@ async def run_fleet(
         for device in fleet
     ]
     done = asyncio.gather(*tasks)
+    # when the fleet is cancelled (Ctrl+C on serve/demo) the gathering ends with the devices'
+    # CancelledError: retrieve it, or asyncio logs "exception was never retrieved" at exit
+    done.add_done_callback(lambda f: None if f.cancelled() else f.exception())
     try:
         while not done.done():
             await asyncio.wait([done], timeout=tick)

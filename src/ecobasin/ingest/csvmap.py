@@ -13,6 +13,7 @@ documented in ``docs/formats.md``; ``ingest/mappings/`` holds worked examples.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -181,6 +182,35 @@ class Mapping:
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)
     na_values: list[str] = field(default_factory=list)
     delimiter: str = ","
+    #: the city of every file, given on the command line (``import csv --city``)
+    city: int | None = None
+    #: the city is read from each file's name (``GuangzhouPM20100101_20151231.csv``)
+    city_from_file_name: bool = False
+    #: defaults of the sites made from ``columns_matching`` entries (level, levels by name)
+    matched_sites: dict[str, Any] = field(default_factory=dict)
+
+    def city_of(self, path: Path) -> int | None:
+        """The city a file's data belong to: ``--city``, else its file name, else the
+        mapping's fixed ``[meteorology] city``.
+
+        Raises
+        ------
+        MappingError
+            When the mapping reads the city from the file name and the name has none.
+        """
+        if self.city is not None:
+            return self.city
+        if not self.city_from_file_name:
+            return self.meteorology_city
+        name = re.split(r"PM|[_\-\d.]", path.name)[0]  # GuangzhouPM2010… → Guangzhou
+        try:
+            return catalog.city_code(name)
+        except KeyError:
+            raise MappingError(
+                f"{path.name}: the mapping {self.name!r} reads the city from the file name "
+                "(GuangzhouPM20100101_20151231.csv) and this one names none; give "
+                "--city CODE"
+            ) from None
 
     def new_sites(self) -> pd.DataFrame:
         """The sites this mapping registers when they are not in the store yet."""
@@ -212,8 +242,9 @@ def bundled_mappings() -> dict[str, Path]:
     }
 
 
-def load_mapping(name_or_path: str | Path) -> Mapping:
-    """Load a mapping by bundled name or path.
+def load_mapping(name_or_path: str | Path, *, city: int | None = None) -> Mapping:
+    """Load a mapping by bundled name or path; ``city`` (a GB/T 2260 code) is the city of
+    the data whatever the mapping says.
 
     Raises
     ------
@@ -229,11 +260,13 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             )
         path = bundled[str(name_or_path)]
     try:
-        return _parse_mapping(path)
+        mapping = _parse_mapping(path)
     except tomllib.TOMLDecodeError as error:
         raise MappingError(f"{path.name}: not valid TOML ({error})") from None
     except (UnitError, KeyError) as error:
         raise MappingError(f"{path.name}: {error.args[0] if error.args else error}") from None
+    mapping.city = city
+    return mapping
 
 
 def _parse_mapping(path: Path) -> Mapping:
@@ -243,32 +276,102 @@ def _parse_mapping(path: Path) -> Mapping:
             raise MappingError(f"{path.name}: missing [{section}] section")
     site_column = "column" in config["site"] or "id" in config["site"]
     for entry in config["observations"]:
-        for key in ("column", "parameter"):
-            if key not in entry:
-                raise MappingError(f"{path.name}: an [[observations]] entry has no {key!r}")
+        if "column" not in entry and "columns_matching" not in entry:
+            raise MappingError(
+                f"{path.name}: an [[observations]] entry has no 'column' (or 'columns_matching')"
+            )
+        if "parameter" not in entry:
+            raise MappingError(f"{path.name}: an [[observations]] entry has no 'parameter'")
+        _check_pattern(entry, path.name)
         if resolve_parameter(entry["parameter"]) is None:
             raise MappingError(f"{path.name}: unknown parameter {entry['parameter']!r}")
         if "unit" in entry:
             catalog.canonical_unit_name(entry["unit"])
         if not site_column and "site" not in entry:
             raise MappingError(
-                f"{path.name}: column {entry['column']!r} has no site: give it site = ..., "
+                f"{path.name}: column {entry.get('column')!r} has no site: give it site = ..., "
                 "or name the site column in [site]"
             )
     met = config.get("meteorology", {})
+    for entry in met.get("columns", []):
+        if entry.get("encoding") == "running_sum" and "resets_with" not in entry:
+            raise MappingError(
+                f"{path.name}: running_sum column {entry.get('column')!r} needs resets_with = "
+                "the column whose change restarts the sum (cbwd)"
+            )
+    from_file_name = met.get("city") == "from-file-name"
     mapping = Mapping(
         name=str(config.get("source", {}).get("name", path.stem)),
         time=config["time"],
         site=config["site"],
         observations=config["observations"],
         meteorology=list(met.get("columns", [])),
-        meteorology_city=catalog.city_code(met["city"]) if "city" in met else None,
+        meteorology_city=(
+            catalog.city_code(met["city"]) if "city" in met and not from_file_name else None
+        ),
         sites=config.get("sites", {}),
         na_values=list(config.get("source", {}).get("na_values", [])),
         delimiter=str(config.get("source", {}).get("delimiter", ",")),
+        city_from_file_name=from_file_name,
+        matched_sites=dict(config.get("matched_sites", {})),
     )
     mapping.new_sites()  # resolves every city now, so a typo fails before any data is read
     return mapping
+
+
+def _check_pattern(entry: dict[str, Any], source: str) -> None:
+    if "columns_matching" not in entry:
+        return
+    try:
+        pattern = re.compile(str(entry["columns_matching"]))
+    except re.error as error:
+        raise MappingError(
+            f"{source}: columns_matching is not a regular expression ({error})"
+        ) from None
+    if "site" not in pattern.groupindex:
+        raise MappingError(f"{source}: columns_matching needs a (?P<site>...) group")
+
+
+def _expand_matching(
+    mapping: Mapping, header: list[str], city: int | None, source: str
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """The ``[[observations]]`` entries with each ``columns_matching`` entry turned into one
+    entry per matching column (its site named by the ``(?P<site>...)`` group), and the sites
+    those columns make."""
+    entries, made = [], []
+    for entry in mapping.observations:
+        if "columns_matching" not in entry:
+            entries.append(entry)
+            continue
+        if city is None:
+            raise MappingError(f"{source}: the sites of columns_matching need a city: --city CODE")
+        pattern = re.compile(str(entry["columns_matching"]))
+        for column in header:
+            found = pattern.fullmatch(column.strip())
+            if found is None:
+                continue
+            name = found.group("site").strip()
+            site_id = str(entry.get("site", "{city}-{site}")).format(
+                city=city, site=re.sub(r"\W+", "_", name).strip("_")
+            )
+            entries.append({**entry, "column": column, "site": site_id})
+            made.append(_matched_site(mapping, site_id, name, city))
+    return entries, pd.DataFrame(made)
+
+
+def _matched_site(mapping: Mapping, site_id: str, name: str, city: int) -> dict[str, Any]:
+    levels = mapping.matched_sites.get("levels", {})
+    return {
+        "site_id": site_id,
+        "kind": mapping.matched_sites.get("kind", "air_station"),
+        "level": levels.get(name, mapping.matched_sites.get("level", "national")),
+        "city_code": city,
+        "name_zh": name,
+        "name_en": name,
+        "lon": None,
+        "lat": None,
+        "attributes": None,
+    }
 
 
 def _mapped_times(table: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
@@ -289,6 +392,41 @@ def _require(table: pd.DataFrame, columns: list[str], source: str) -> None:
     missing = [c for c in columns if c not in table]
     if missing:
         raise MappingError(f"{source}: column(s) {missing} named by the mapping are missing")
+
+
+def _running_sum_steps(
+    table: pd.DataFrame, spec: dict[str, Any], times: pd.Series
+) -> tuple[np.ndarray, pd.Series]:
+    """Hourly values from a running sum (UCI five cities ``Iws``: the cumulated wind speed
+    [m/s] of the hours since the wind direction ``cbwd`` last changed).
+
+    The hour's value is the sum minus the previous hour's when the direction is the same,
+    and the sum itself in the first hour of a new direction. Where that cannot be told (the
+    previous hour is missing, as before a file's first row, or the sum fell without a change
+    of direction) the value is kept aside with the reason instead of guessed.
+    """
+    total = pd.to_numeric(table[spec["column"]].astype(str).str.strip(), errors="coerce")
+    direction = table[spec["resets_with"]].astype(str).str.strip()
+    order = np.argsort(times.to_numpy(), kind="stable")
+    total_s, direction_s = total.iloc[order], direction.iloc[order]
+    time_s = times.iloc[order]
+    previous = total_s.shift(1)
+    consecutive = (time_s - time_s.shift(1)) == pd.Timedelta(hours=1)
+    restarted = (direction_s != direction_s.shift(1)) & consecutive
+    step = (total_s - previous).where(~restarted, total_s)
+    unknown = total_s.notna() & (~consecutive | (~restarted & previous.isna()))
+    fell = total_s.notna() & ~unknown & (step < 0)
+    step = step.where(~(unknown | fell))
+    reason = pd.Series(None, index=total_s.index, dtype=object)
+    reason[unknown] = (
+        "running sum " + total_s[unknown].astype(str) + ": the previous hour is missing"
+    )
+    reason[fell] = "running sum " + total_s[fell].astype(str) + " fell without a new direction"
+    empty = total_s.isna()
+    reason[empty] = table[spec["column"]].iloc[order][empty].astype(str).str.strip()
+    reason[empty & reason.isin(["", "nan"])] = ""
+    values = step.sort_index().to_numpy(dtype=np.float64)
+    return values, reason.sort_index()
 
 
 def _column_values(table: pd.DataFrame, spec: dict[str, Any]) -> tuple[np.ndarray, pd.Series]:
@@ -315,9 +453,15 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
     """
     source = Path(path).name
     source_lines = read_source(path, mapping.delimiter)
-    table = source_lines.table([c.strip() for c in source_lines.header])
+    header = [c.strip() for c in source_lines.header]
+    table = source_lines.table(header)
     table = table.replace(dict.fromkeys(mapping.na_values, ""))
-    columns = [e["column"] for e in mapping.observations + mapping.meteorology]
+    city = mapping.city_of(Path(path))
+    observations, matched = _expand_matching(mapping, header, city, source)
+    if not observations:
+        raise MappingError(f"{source}: no column matches the mapping's observations")
+    resets = [e["resets_with"] for e in mapping.meteorology if "resets_with" in e]
+    columns = [e["column"] for e in observations + mapping.meteorology] + resets
     time_columns = list(mapping.time.get("columns", {}).values()) or [mapping.time["column"]]
     site_columns = [mapping.site["column"]] if "column" in mapping.site else []
     _refuse_duplicates(source_lines, columns + time_columns + site_columns, lower=False)
@@ -331,7 +475,10 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
     lines = source_lines.line_numbers
 
     def part(spec: dict[str, Any], parameter: str) -> pd.DataFrame:
-        values, raw = _column_values(table, spec)
+        if spec.get("encoding") == "running_sum":
+            values, raw = _running_sum_steps(table, spec, times)
+        else:
+            values, raw = _column_values(table, spec)
         return pd.DataFrame(
             {
                 "site_id": spec.get("site") or site,
@@ -347,18 +494,20 @@ def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, d
             }
         )
 
-    observations = [
-        part(e, resolve_parameter(e["parameter"]) or e["parameter"]) for e in mapping.observations
-    ]
-    frame = pd.concat(observations, ignore_index=True)[list(CANDIDATE_COLUMNS)]
+    parts = [part(e, resolve_parameter(e["parameter"]) or e["parameter"]) for e in observations]
+    frame = pd.concat(parts, ignore_index=True)[list(CANDIDATE_COLUMNS)]
     met = [part(e, e["parameter"]) for e in mapping.meteorology]
     meta = {
         "source": source,
         "format": f"mapped-csv ({mapping.name})",
         "rows": len(table),
         "meteorology": pd.concat(met, ignore_index=True) if met else None,
-        "meteorology_city": mapping.meteorology_city,
-        "new_sites": mapping.new_sites(),
+        "meteorology_city": city,
+        "new_sites": (
+            pd.concat([mapping.new_sites(), matched], ignore_index=True)
+            if mapping.sites and not matched.empty
+            else (matched if not matched.empty else mapping.new_sites())
+        ),
         "encoding": source_lines.encoding,
         "line_rejects": source_lines.rejected,
     }

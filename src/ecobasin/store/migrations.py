@@ -1260,4 +1260,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        23,
+        "demo parts built (issue 15): a re-run of `ecobasin demo` keeps what is there",
+        """
+        -- One row per part of the generated demo (air, forecast, water, carbon, noise,
+        -- emergency, consultation) once it is complete: a re-run keeps it, so an editor's
+        -- invalidations and corrections are not overwritten by freshly generated values.
+        CREATE TABLE demo_parts (
+            part      VARCHAR PRIMARY KEY,
+            year      INTEGER NOT NULL,
+            seed      INTEGER NOT NULL,
+            built_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
