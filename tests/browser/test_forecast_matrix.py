@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import SCREENSHOTS, Server, screenshot
 from .test_tables import _csv, _shown, _xlsx
 
 pytestmark = pytest.mark.browser
@@ -98,6 +98,10 @@ def test_a_range_over_two_levels_shows_both_and_downloads(page: Any, server: Ser
     assert cell.locator(".primary").inner_text() == "PM2.5"
     assert "adjusted" in (cell.get_attribute("class") or "")
     assert _cells(page) == _expected(server)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#matrix-section").screenshot(
+        path=str(SCREENSHOTS / "forecast_matrix_section.png")
+    )
     # the downloads hold the header and the shown matrix, and follow the filter
     shown = _shown(page, "#matrix-table")
     csv_rows = _csv(page, "forecast_matrix")
