@@ -87,15 +87,11 @@ function render(payload) {
         roam: true,
         top: 8,
         bottom: 8,
-        // the geo component's own tooltip: without its formatter ECharts shows the region's
-        // bare name, the city code (issue 15: "510100" instead of the city's AQI)
-        tooltip: {
-          show: true,
-          formatter: (p) => {
-            const city = cityByCode.get(p.name);
-            return city ? cityTip(city, when) : escapeHtml(p.name);
-          },
-        },
+        // the geo component's own tooltip: without a formatter ECharts shows a region's bare
+        // name, the city code (issue 15: "510100" instead of the city's AQI). Points on the geo
+        // inherit it too, so it hands every item to the layer's tooltip formatter of the moment
+        // (air, water or noise).
+        tooltip: { show: true, formatter: (p) => map.getOption().tooltip[0].formatter(p) },
         label: {
           show: true,
           fontFamily: FONT,
