@@ -24,12 +24,12 @@ def _visible_sites(page: Any) -> list[str]:
 
 
 def _wait_for_redraws(page: Any, count: int) -> None:
-    """Until the table's rows have been replaced `count` more times by the page's refresh."""
-    before = int(page.get_attribute("#enterprise-table", "data-redraws") or 0)
-    page.wait_for_function(
-        "([n]) => Number(document.getElementById('enterprise-table').dataset.redraws) >= n",
-        arg=[before + count],
-    )
+    """Until the page's refresh has replaced every row of the table `count` times (a row marked
+    now is gone: detected from the page, not from the table tools)."""
+    for _ in range(count):
+        page.eval_on_selector(ROWS, "r => { r.dataset.before = 'true'; }")
+        page.wait_for_selector(f"{ROWS}[data-before]", state="detached")
+        page.wait_for_selector("#enterprise-table[data-ready='true']")
 
 
 def test_sort_and_filter_survive_the_periodic_redraw(page: Any, server: Server) -> None:
