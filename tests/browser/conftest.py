@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
 VIEWER = ("viewer_region", "another-long-test-password-2025")
+#: An administrator (issue 15: the phone-layout test opens /admin too).
+ADMIN = ("admin_region", "an-admin-long-test-password-2025")
 #: An editor of Deyang (issue 15: edits Deyang's sites, is refused on Chengdu's).
 EDITOR_DEYANG = ("editor_deyang", "a-third-long-test-password-2025", 510600)
 #: An editor of Ziyang, downstream of Chengdu on the Tuojiang (issue 22: acknowledges notices).
@@ -68,6 +70,7 @@ class Server:
     editor: tuple[str, str, int]  # name, password, city code of an editor made for the tests
     viewer: tuple[str, str] = VIEWER  # name, password of a viewer made for the tests
     editor_deyang: tuple[str, str, int] = EDITOR_DEYANG  # an editor of another city
+    admin: tuple[str, str] = ADMIN  # name, password of an administrator made for the tests
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         # no params: keep a query already in `path` (httpx replaces it with params={})
@@ -179,18 +182,11 @@ def server(
             str(db),
             stdin=password + "\n",
         )
-    viewer, viewer_password = VIEWER
-    _ecobasin(
-        "user",
-        "add",
-        viewer,
-        "--role",
-        "viewer",
-        "--password-stdin",
-        "--db",
-        str(db),
-        stdin=viewer_password + "\n",
-    )
+    for (name, password), role in ((VIEWER, "viewer"), (ADMIN, "admin")):
+        _ecobasin(
+            "user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
+            stdin=password + "\n",
+        )  # fmt: skip
     facts = _read_facts(db)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

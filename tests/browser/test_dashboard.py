@@ -270,3 +270,42 @@ def test_data_page_daily_rows_of_chosen_stations(page: Any, server: Server) -> N
     assert len(table) == 20 and {row["scope_id"] for row in table} == set(sites[:2])
     assert min(row["day"] for row in table) == "2025-03-01"
     assert max(row["day"] for row in table) == "2025-03-10"
+
+
+def test_city_tooltip_shows_its_aqi_level_and_primary_pollutant(page: Any, server: Server) -> None:
+    """Hovering a city's area (issue 15, item 8) shows the city's name (not its code), AQI,
+    level and primary pollutant of the API's latest hour."""
+    _open_overview(page)
+    # a point well inside Chengdu's area and away from every station marker
+    target = page.evaluate(
+        """(code) => {
+          const chart = window.ecobasinMap;
+          const region = chart.getModel().getComponent('geo').coordinateSystem.getRegion(code);
+          const stations = chart.getOption().series[0].data.map(
+            (d) => chart.convertToPixel({ geoIndex: 0 }, d.value));
+          const box = chart.getDom().getBoundingClientRect();
+          let best = null;
+          const inside = (x, y) => region.contain(chart.convertFromPixel({ geoIndex: 0 }, [x, y]));
+          for (let x = 5; x < box.width; x += 6)
+            for (let y = 5; y < box.height; y += 6) {
+              // well inside: 20 px from the boundary every way
+              if (![[0, 0], [20, 0], [-20, 0], [0, 20], [0, -20]].every(([dx, dy]) => inside(x + dx, y + dy))) continue;
+              const gap = Math.min(...stations.map(([sx, sy]) => Math.hypot(sx - x, sy - y)));
+              if (!best || gap > best.gap) best = { x, y, gap };
+            }
+          return best;
+        }""",
+        str(CHENGDU),
+    )
+    assert target is not None and target["gap"] > 12
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + target["x"], box["y"] + target["y"])
+    tip = page.locator(f"#map .tip[data-city='{CHENGDU}']")
+    tip.wait_for(state="visible")
+    latest = server.get("/api/v1/map").json()
+    city = next(c for c in latest["cities"] if c["code"] == CHENGDU)
+    assert tip.locator("h3").inner_text() == city["name_zh"]  # the name, not "510100"
+    assert tip.locator(".tip-aqi").inner_text() == str(city["aqi"])
+    assert tip.locator(".tip-level").inner_text() == f"{city['level']} · {city['level_name_zh']}"
+    assert tip.locator(".tip-primary").inner_text() == (city["primary_pollutant"] or "—")
+    screenshot(page, "overview_city_tooltip")

@@ -32,7 +32,7 @@ _REDOC = """<!doctype html>
 <title>ecobasin API · 接口文档 (Redoc)</title>
 <link rel="icon" href="/static/favicon.svg">
 </head><body>
-<redoc spec-url="/openapi.json"></redoc>
+<redoc spec-url="/openapi.json" disable-telemetry="true"></redoc>
 <script type="module" src="/static/vendor/redoc/redoc.standalone.js"></script>
 </body></html>
 """

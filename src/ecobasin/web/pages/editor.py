@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
@@ -398,11 +399,38 @@ def upload(
         request,
         "edit_upload.html",
         principal,
-        result=result,
+        result=_rejected_in_cst(result),
         file_name=name,
         error=None,
         shown=REJECTED_ROWS_SHOWN,
     )
+
+
+#: a UTC instant in a stored reason: ``2035-01-01 01:00:00+00:00`` (pandas) or ``…T01:00Z``
+_UTC_INSTANT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(?:\+00:00|Z)")
+#: a range "A to B UTC" of the plausibility window (ecobasin.ingest.validate.TimeWindow)
+_UTC_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) to (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC")
+
+
+def _cst(day: str, clock: str) -> str:
+    stamp = pd.Timestamp(f"{day} {clock}", tz="UTC").tz_convert(CST)
+    return f"{stamp:%Y-%m-%d %H:%M}"
+
+
+def in_cst(text: str) -> str:
+    """A stored reason with its UTC instants written in China Standard Time (UTC+8), the time
+    of the file's own lines and of every page (issue 15: the upload report showed UTC)."""
+    text = _UTC_RANGE.sub(lambda m: f"{_cst(*m[1].split())} to {_cst(*m[2].split())} CST", text)
+    return _UTC_INSTANT.sub(lambda m: f"{_cst(m[1], m[2])} CST", text)
+
+
+def _rejected_in_cst(result: Any) -> Any:
+    """The upload's report with the reasons of its rejected lines in CST."""
+    lines = [
+        line.model_copy(update={"reason": in_cst(line.reason), "raw": in_cst(line.raw or "")})
+        for line in result.rejected
+    ]
+    return result.model_copy(update={"rejected": lines})
 
 
 @router.get("/edit/rejected.csv")
@@ -412,6 +440,8 @@ def rejected_csv(principal: CurrentPrincipal, store: WriterStore, source: str) -
     if reason is not None:
         raise ProblemError(403 if principal.authenticated else 401, reason)
     frame = editing_service.rejected_of(store.con, source)
+    for column in ("reason", "raw"):  # as the report page shows them
+        frame[column] = frame[column].fillna("").astype(str).map(in_cst)
     text = "\ufeff" + frame.to_csv(index=False)
     file_name = "rejected.csv"
     return StreamingResponse(

@@ -23,6 +23,7 @@ from ecobasin.services import forecast as forecast_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
+from ecobasin.web.pages.forecast_matrix import matrix_rows
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal
 
@@ -85,6 +86,16 @@ def _editable(principal: Principal, cities: list[dict[str, Any]]) -> list[str]:
     return []
 
 
+def _matrix(
+    cursor: Any, issue_day: date | None, label: str | None, cities: list[dict[str, Any]], lang: Lang
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The consultation matrix of the issued model's AQI ranges (forecast_matrix.py)."""
+    if issue_day is None or label is None:
+        return [], []
+    _, frame = forecast_service.forecasts(cursor, issue_day, models=[label], parameters=["AQI"])
+    return matrix_rows(frame, label, cities, lang)
+
+
 @router.get("/forecast", response_class=HTMLResponse)
 def forecast_page(
     request: Request, cursor: CursorDep, region: RegionDep, principal: CurrentPrincipal
@@ -97,7 +108,10 @@ def forecast_page(
         forecast_service.issued_model(cursor, issue_day) if issue_day else (None, False)
     )
     names = {c["code"]: c["name"] for c in cities}
+    columns, matrix = _matrix(cursor, issue_day, label, cities, lang)
     context = {
+        "matrix_columns": columns,
+        "matrix": matrix,
         "page": "forecast",
         "cities": cities,
         "issue_day": None if issue_day is None else issue_day.isoformat(),

@@ -59,15 +59,28 @@ export function levelText(level) {
   return info ? `${info.level} · ${info.name}` : msg("no_data_level");
 }
 
-/** A table cell body: colour swatch + level number and name. */
-export function levelBadge(level, color) {
+/** A table cell body: colour swatch + level number and name. Without a level, `incomplete`
+ *  (some pollutants measured, not all six) says "incomplete" rather than "no data". */
+export function levelBadge(level, color, incomplete = false) {
   const span = document.createElement("span");
   span.className = "level-badge";
   const swatch = document.createElement("i");
   swatch.className = "swatch";
   swatch.style.background = color || levelInfo(level)?.color || NO_DATA_COLOR;
-  span.append(swatch, document.createTextNode(levelText(level)));
+  const text = levelInfo(level) || !incomplete ? levelText(level) : msg("aqi_incomplete");
+  span.append(swatch, document.createTextNode(text));
   return span;
+}
+
+/** The six pollutants of the AQI (HJ 633-2012 §5) and the fields of an hourly or daily row. */
+export const AQI_POLLUTANTS = [
+  ["so2", "SO2"], ["no2", "NO2"], ["co", "CO"], ["pm10", "PM10"], ["pm25", "PM2.5"], ["o3", "O3"],
+];
+
+/** The AQI pollutants without a value in any of `rows` (daily rows name O3 `o3_8h`). */
+export function missingPollutants(rows) {
+  const has = (field) => rows.some((r) => r[field] !== null && r[field] !== undefined);
+  return AQI_POLLUTANTS.filter(([field]) => !has(field) && !has(`${field}_8h`)).map(([, name]) => name);
 }
 
 export function fmt(value, digits = 0) {

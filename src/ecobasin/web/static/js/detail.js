@@ -3,7 +3,7 @@
 // the daily AQI calendar and, on a city page, the table of its stations.
 import {
   FONT, addDays, api, apiAll, chart, cstDay, cstLabel, fillTable, fmt, levelBadge, levelPieces,
-  levelText, levels, link, markReady, msg, showStatus,
+  levelText, levels, link, markReady, missingPollutants, msg, showStatus,
 } from "./common.js";
 
 const detail = document.getElementById("detail");
@@ -157,11 +157,28 @@ function showSummary(summary, note) {
   }
 }
 
+/** Why a station's days have no daily AQI (HJ 633-2012 §5: all six pollutants' daily values
+ *  are needed): none at all — say which pollutants it lacks, instead of "0.0 % good days" —
+ *  or some days incomplete. */
+function stationNote(items, summary) {
+  const detailElement = document.getElementById("detail");
+  const missing = missingPollutants(items);
+  const without = items.length - summary.valid_days;
+  detailElement.dataset.validDays = String(summary.valid_days);
+  detailElement.dataset.missing = missing.join(",");
+  if (items.length && !summary.valid_days) {
+    return msg("no_daily_aqi").replace("{missing}", missing.join("、") || "—");
+  }
+  const base = msg("computed_from_daily");
+  return without > 0 ? `${base} · ${msg("days_without_aqi").replace("{n}", without)}` : base;
+}
+
 async function loadYear(year) {
   const items = await apiAll("/aqi/daily", { scope, ids: scopeId, year, limit: 1000 });
   drawCalendar(year, items);
   let summary = summarise(items);
   let note = msg("computed_from_daily");
+  if (scope === "site") note = stationNote(items, summary);
   if (scope === "city") {
     try {
       const official = await api(`/cities/${scopeId}/summary`, { year });
@@ -189,26 +206,39 @@ function fillStations(latest) {
     link(`/station/${encodeURIComponent(s.site_id)}`, s.name),
     s.site_id,
     fmt(s.aqi),
-    levelBadge(s.level, s.color),
+    levelBadge(s.level, s.color, (s.concentrations ?? []).length > 0),
     s.primary_pollutant || "—",
   ]);
   for (const row of document.querySelectorAll("#station-table tbody tr")) row.children[2].className = "num";
 }
 
-function showCurrent(station, when) {
+/** The station's latest hour. Without an AQI but with some pollutants measured it says which
+ *  are missing (an hourly AQI needs all six, HJ 633-2012 §5) instead of "no data". */
+async function showCurrent(station, when, latestTime) {
   const target = document.getElementById("current-value");
   if (!station) return;
+  let missing = [];
+  if (station.aqi === null && latestTime) {
+    const hour = await api("/aqi/hourly", { scope: "site", ids: scopeId, start: latestTime, end: latestTime });
+    const row = hour.items[0];
+    if (row) missing = missingPollutants([row]);
+    if (row && missing.length === 6) missing = [];
+    target.dataset.missing = missing.join(",");
+  }
+  const level = levelBadge(station.level, station.color, missing.length > 0);
+  const why = missing.length ? ` (${msg("aqi_missing").replace("{missing}", missing.join("、"))})` : "";
   target.replaceChildren(
     document.createTextNode(`${msg("aqi")} ${station.aqi ?? "—"} · `),
-    levelBadge(station.level, station.color),
-    document.createTextNode(` · ${msg("primary_pollutant")}: ${station.primary_pollutant || "—"} (${when})`),
+    level,
+    document.createTextNode(`${why} · ${msg("primary_pollutant")}: ${station.primary_pollutant || "—"} (${when})`),
   );
+  target.dataset.level = level.textContent;
 }
 
 async function start() {
   const latest = await api("/aqi/latest", { scope: "site", cities: cityCode });
   if (scope === "city") fillStations(latest);
-  else showCurrent(latest.items.find((s) => s.site_id === scopeId), latest.time_cst);
+  else await showCurrent(latest.items.find((s) => s.site_id === scopeId), latest.time_cst, latest.time);
   const lastDay = latest.time ? cstDay(new Date(latest.time)) : new Date().toISOString().slice(0, 10);
   const startInput = document.getElementById("range-start");
   const endInput = document.getElementById("range-end");

@@ -49,10 +49,10 @@ function stationTip(s, when) {
 
 function cityTip(c, when) {
   return (
-    `<div class="tip"><h3>${escapeHtml(c.name)}</h3><div class="muted">${escapeHtml(when)}</div>` +
-    `<div>${msg("aqi")}: <strong>${c.aqi ?? "—"}</strong></div>` +
-    `<div>${msg("level")}: <strong>${escapeHtml(levelText(c.level))}</strong></div>` +
-    `<div>${msg("primary_pollutant")}: ${escapeHtml(c.primary_pollutant || "—")}</div>` +
+    `<div class="tip" data-city="${escapeHtml(c.code)}"><h3>${escapeHtml(c.name)}</h3><div class="muted">${escapeHtml(when)}</div>` +
+    `<div>${msg("aqi")}: <strong class="tip-aqi">${c.aqi ?? "—"}</strong></div>` +
+    `<div>${msg("level")}: <strong class="tip-level">${escapeHtml(levelText(c.level))}</strong></div>` +
+    `<div>${msg("primary_pollutant")}: <span class="tip-primary">${escapeHtml(c.primary_pollutant || "—")}</span></div>` +
     `<div>${msg("n_stations")}: ${c.n_stations ?? "—"}</div>` +
     `<table><caption class="muted">${msg("concentrations")}</caption>${concentrationRows(c.concentrations)}</table></div>`
   );
@@ -87,7 +87,11 @@ function render(payload) {
         roam: true,
         top: 8,
         bottom: 8,
-        tooltip: { show: true },
+        // the geo component's own tooltip: without a formatter ECharts shows a region's bare
+        // name, the city code (issue 15: "510100" instead of the city's AQI). Points on the geo
+        // inherit it too, so it hands every item to the layer's tooltip formatter of the moment
+        // (air, water or noise).
+        tooltip: { show: true, formatter: (p) => map.getOption().tooltip[0].formatter(p) },
         label: {
           show: true,
           fontFamily: FONT,

@@ -47,6 +47,10 @@ function sortBy(table, column, head) {
   const descending = head.getAttribute("aria-sort") === "ascending";
   for (const other of table.querySelectorAll("th[aria-sort]")) other.removeAttribute("aria-sort");
   head.setAttribute("aria-sort", descending ? "descending" : "ascending");
+  orderRows(table, column, descending);
+}
+
+function orderRows(table, column, descending) {
   const rows = bodyRows(table);
   const keyed = rows.map((row, i) => [sortKey(row.cells[column]), i, row]);
   keyed.sort(([a, i], [b, j]) => {
@@ -169,7 +173,21 @@ function enhance(table) {
       }
     });
   });
+  keepChoicesOnRedraw(table, filter);
   table.dataset.toolsReady = "true";
+}
+
+/** A page that redraws its table (the live page every few seconds, the overview on new data)
+ *  replaces the rows: the user's sort and filter are applied again to the new rows. */
+function keepChoicesOnRedraw(table, filter) {
+  const observer = new MutationObserver(() => {
+    const column = table.dataset.sortedBy;
+    if (column !== undefined) orderRows(table, Number(column), table.dataset.sortOrder === "descending");
+    if (filter.value) filterRows(table, filter.value);
+    observer.takeRecords(); // our own re-ordering is not a redraw
+    table.dataset.redraws = String(Number(table.dataset.redraws ?? 0) + 1);
+  });
+  for (const body of table.tBodies) observer.observe(body, { childList: true });
 }
 
 for (const table of document.querySelectorAll("table[data-tools]")) enhance(table);
