@@ -35,6 +35,8 @@ ENTERPRISES = (
 )
 _FLOW_M3_S = 60.0  # [m³/s] normal flow; × 3600 = 216 000 m³/h
 _NOX_MG_M3 = 180.0  # [mg/m³] normal measured NOx
+_LINE_KW = 1200.0  # [kW] production line at normal output
+_TREATMENT_KW = 160.0  # [kW] treatment unit running
 
 
 def _outlet(suffix: str) -> str:
@@ -52,6 +54,8 @@ def _records() -> tuple[ListRecord, ...]:
             measures={"yellow": {"action": "limit", "ratio": 0.2},
                       "orange": {"action": "limit", "ratio": ratio, "grace_hours": 2},
                       "red": {"action": "stop", "grace_hours": 2}},
+            meters=({"site": _outlet(suffix), "role": "production", "process": "主生产线 main line"},
+                    {"site": _outlet(suffix), "role": "treatment", "process": "脱硝 SCR"}),
         ))  # fmt: skip
     return tuple(out)
 
@@ -72,7 +76,12 @@ def _hours(year: int, seed: int) -> tuple[pd.DataFrame, datetime, datetime]:
             flag = "M" if behaviour == "maintenance" and warned and i % 2 else "N"
             flow = _FLOW_M3_S * cut * rng.uniform(0.97, 1.03)
             conc = _NOX_MG_M3 * rng.uniform(0.95, 1.05)
-            for parameter, value in (("FG_NOx", conc), ("FG_flow", flow)):
+            # sub-meters (分表计电, §2.2): production power follows the output kept [kW]
+            power = _LINE_KW * cut * rng.uniform(0.97, 1.03)
+            treatment = _TREATMENT_KW * rng.uniform(0.95, 1.05)
+            readings = (("FG_NOx", conc), ("FG_flow", flow), ("EL_production", power),
+                        ("EL_treatment", treatment))  # fmt: skip
+            for parameter, value in readings:
                 rows.append({"site_id": _outlet(suffix), "parameter": parameter, "period": "1h",
                              "time": t, "value": round(value, 1), "flag": flag})  # fmt: skip
     frame = pd.DataFrame(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "evidence",
     "hourly_series",
     "import_version",
+    "meter_series",
 ]
 
 #: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
@@ -50,6 +51,9 @@ POLLUTANT_PARAMETERS: dict[str, str] = {
     "VOCs": "FG_NMHC",
 }
 _FLOW = "FG_flow"  # [m³/s] stored (HJ 212 a00000); × 3600 → [m³/h]
+_COU = "_Cou"  # hourly -Cou amount [kg] stored beside the pollutant (FG_NOx_Cou)
+#: sub-meter role → stored parameter [kW] (分表计电, §2.2; parameters.csv EL_*)
+METER_PARAMETERS: dict[str, str] = {"production": "EL_production", "treatment": "EL_treatment"}
 _REFERENCE_DAYS = 7  # [d] reference window before the warning (§2.5 step 2: 7–14 days)
 
 
@@ -68,7 +72,7 @@ def hourly_series(
     concentration [mg/m³], flow [m³/h] and the flag; missing hours come back empty."""
     where = queries.ObservationFilter(
         sites=[outlet],
-        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW],
+        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW, POLLUTANT_PARAMETERS[pollutant] + _COU],
         periods=["1h"],
         start=start + timedelta(hours=1),
         end=end,
@@ -80,6 +84,8 @@ def hourly_series(
     ):
         cell = wide[pd.Timestamp(t)]
         cell[str(param)] = value
+        if str(param).endswith(_COU):
+            continue  # the amount's flag repeats the pollutant's
         # a non-normal flag on either the pollutant or the flow marks the hour
         cell["flag"] = cell.get("flag") if cell.get("flag") not in (None, "N") else flag
     hours = []
@@ -92,8 +98,78 @@ def hourly_series(
         flow = _num(found.get(_FLOW))
         flag = str(found.get("flag") or "N")
         conc = _num(found.get(POLLUTANT_PARAMETERS[pollutant]))
-        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag))
+        cou = _num(found.get(POLLUTANT_PARAMETERS[pollutant] + _COU))
+        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag, cou))
     return hours
+
+
+def meter_series(
+    store: db.Reader, meters: Sequence[Mapping[str, Any]], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Hourly sub-meter power of one enterprise in ``(start, end]`` (§2.2): production and
+    treatment [kW], each the sum of its meters (None where none of them sent a valid hour)."""
+    n = int((end - start).total_seconds() // 3600)
+    out: list[dict[str, Any]] = [
+        {"h": i, "production_kw": None, "treatment_kw": None} for i in range(n)
+    ]
+    for meter in meters:
+        where = queries.ObservationFilter(
+            sites=[str(meter["site"])],
+            parameters=[METER_PARAMETERS[str(meter["role"])]],
+            periods=["1h"],
+            start=start + timedelta(hours=1),
+            end=end,
+        )
+        frame = queries.observations(db.cursor_of(store), where)
+        key = f"{meter['role']}_kw"
+        for t, value, flag in zip(frame["time"], frame["value"], frame["flag"], strict=True):
+            if _num(value) is None or flag not in (None, "N"):
+                continue
+            i = int((pd.Timestamp(t) - pd.Timestamp(start)).total_seconds() // 3600) - 1
+            if 0 <= i < n:
+                out[i][key] = (out[i][key] or 0.0) + float(value)
+    return out
+
+
+def _power(store: Store, act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any] | None:
+    """The power cross-check of a record with meters (§2.2, §2.5 step 6), or None."""
+    if not rec.meters:
+        return None
+    measure = _measure(act, rec)
+    start, end = act["start_time"], act["end_time"]
+    grace = int(measure.get("grace_hours", 0))
+    reference = meter_series(store, rec.meters, start - timedelta(days=_REFERENCE_DAYS), start)
+    window = [r for r in meter_series(store, rec.meters, start, end) if r["h"] >= grace]
+    result = em.power_from_hours(reference, window, measure)
+    result["meters"] = [dict(m) for m in rec.meters]
+    return result
+
+
+def _measure(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+    if rec.category in ("exempt", "保障类"):
+        return {"action": "exempt", "note": rec.category}
+    return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+
+
+def _with_power(row: dict[str, Any], power: dict[str, Any] | None) -> dict[str, Any]:
+    """A compliant data verdict becomes non-compliant when the meters say otherwise (§2.2)."""
+    row["power"] = power
+    if power is None or power["verdict"] != "non_compliant" or row["verdict"] != "compliant":
+        return row
+    why = []
+    if power.get("treatment_off_while_producing_hours"):
+        why.append(
+            f"treatment off while producing in hours {power['treatment_off_while_producing_hours']}"
+        )
+    if power.get("producing_hours_under_stop"):
+        why.append(
+            f"line producing under a stop order in hours {power['producing_hours_under_stop']}"
+        )
+    if not power.get("limit_met", True):
+        why.append(f"production energy cut {power['achieved_reduction']:.1%} below the measure")
+    row["verdict"] = "non_compliant"
+    row["reasons"] = [*row["reasons"], *(f"power: {w}" for w in why)]
+    return row
 
 
 def _num(x: Any) -> float | None:
@@ -112,9 +188,7 @@ def _baseline(store: Store, outlet: str, pollutant: str, start: datetime) -> em.
 def _check_outlet(
     store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
 ) -> dict[str, Any]:
-    measure = dict(rec.measures.get(act["level"], {"action": "exempt"}))
-    if rec.category in ("exempt", "保障类"):
-        measure = {"action": "exempt", "note": rec.category}
+    measure = _measure(act, rec)
     row: dict[str, Any] = {
         "uscc": rec.uscc,
         "outlet": outlet,
@@ -139,13 +213,20 @@ def _check_outlet(
             "flagged_hours": {},
         }
     hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    grace = int(measure.get("grace_hours", 0))
     res = em.check_enterprise(
-        hours,
-        measure,
-        base.rate_kg_per_h,
-        baseline_flow_m3_h=base.flow_m3_h,
-        grace_hours=int(measure.get("grace_hours", 0)),
+        hours, measure, base.rate_kg_per_h, baseline_flow_m3_h=base.flow_m3_h, grace_hours=grace
     )
+    cou = em.cou_hours(
+        [h for h in hours if h.h >= grace and h.flag == "N"],
+        float(em.compliance_config()["cou_tolerance"]),
+    )
+    reasons = list(res.reasons)
+    if cou["mismatch_hours"]:
+        reasons.append(
+            f"-Cou differs from Avg × flow by more than {cou['tolerance']:.0%} in hours "
+            f"{cou['mismatch_hours']}: the reported amount is not trusted, mass recomputed"
+        )
     return {
         **row,
         "verdict": res.verdict,
@@ -155,8 +236,9 @@ def _check_outlet(
         "baseline_method": base.method,
         "baseline_days": {"used": base.days_used, "excluded": base.days_excluded},
         "numbers": res.numbers,
-        "reasons": res.reasons,
+        "reasons": reasons,
         "flagged_hours": res.flagged_hours,
+        "cou": cou,
     }
 
 
@@ -175,8 +257,12 @@ def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, An
     for rec in version.records:
         if rec.closed:
             continue
+        power = _power(store, act, rec)
         for outlet in rec.outlets:
-            rows += [_check_outlet(store, act, rec, outlet, p) for p in rec.pollutants]
+            rows += [
+                _with_power(_check_outlet(store, act, rec, outlet, p), power)
+                for p in rec.pollutants
+            ]
     db.save_verdicts(store, key, rows, now)
     owners = {r.uscc: r.district for r in version.records}
     db.save_findings(store, key, open_findings(rows, owners), now)

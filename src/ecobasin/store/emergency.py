@@ -49,6 +49,7 @@ def record_from_json(raw: dict[str, Any]) -> ListRecord:
             "grades": tuple(raw["grades"]),
             "outlets": tuple(raw["outlets"]),
             "pollutants": tuple(raw.get("pollutants", ("NOx",))),
+            "meters": tuple(raw.get("meters", ())),
         }
     )
 
@@ -138,10 +139,10 @@ def activation(store: Reader, key: str) -> dict[str, Any] | None:
 _VERDICT_COLUMNS = (
     "activation_id, uscc, outlet, pollutant, verdict, valid_hours, baseline_kg_h, baseline_flow, "
     "baseline_method, baseline_days, measure, numbers, reasons, flagged_hours, list_version, "
-    "thresholds, computed_at"
+    "thresholds, cou, power, computed_at"
 )
 _NAMES = _VERDICT_COLUMNS.split(", ")
-_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours")
+_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours", "cou", "power")
 
 
 def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -149,7 +150,7 @@ def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: d
     with store.transaction():
         store.con.execute("DELETE FROM emergency_verdicts WHERE activation_id = ?", [key])
         for r in rows:
-            raw = [key, *(r[c] for c in _NAMES[1:-1]), now]
+            raw = [key, *(r.get(c) for c in _NAMES[1:-1]), now]
             values = [
                 json.dumps(v, ensure_ascii=False) if c in _JSON else v
                 for c, v in zip(_NAMES, raw, strict=True)

@@ -1062,4 +1062,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        19,
+        "emergency verdicts: the -Cou consistency and the power-meter cross-check of each verdict",
+        """
+        -- Issue 17 (emergency.md §2.1, §2.2): per verdict, the hourly -Cou amounts checked
+        -- against Avg × flow, and the enterprise's sub-meter check (production cut, treatment
+        -- off while producing). NULL: verdicts computed before this migration.
+        ALTER TABLE emergency_verdicts ADD COLUMN cou JSON;
+        ALTER TABLE emergency_verdicts ADD COLUMN power JSON;
+        """,
+    ),
 ]

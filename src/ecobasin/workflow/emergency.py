@@ -18,6 +18,7 @@ from ecobasin.standards.emergency import LEVELS, grade_at
 
 __all__ = [
     "CATEGORIES",
+    "METER_ROLES",
     "Activation",
     "Finding",
     "ListRecord",
@@ -31,6 +32,8 @@ __all__ = [
 
 #: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt
 CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt")
+#: what a sub-meter measures (§2.2): a production line or a treatment unit
+METER_ROLES: tuple[str, ...] = ("production", "treatment")
 #: activation states and the transitions allowed between them
 _TRANSITIONS: dict[str, tuple[str, ...]] = {
     "active": ("ended", "cancelled"),
@@ -56,6 +59,8 @@ class ListRecord:
     measures: Mapping[str, Mapping[str, Any]]
     closed: bool = False
     pollutants: tuple[str, ...] = ("NOx",)
+    #: sub-meters (分表计电, §2.2): ``{"site", "role": production|treatment, "process"}``
+    meters: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -63,6 +68,12 @@ class ListRecord:
         bad = set(self.measures) - set(LEVELS)
         if bad:
             raise ValueError(f"record {self.uscc}: unknown levels {sorted(bad)}")
+        for meter in self.meters:
+            if meter.get("role") not in METER_ROLES or not meter.get("site"):
+                raise ValueError(
+                    f"record {self.uscc}: meter {dict(meter)} needs a site and a role "
+                    f"({', '.join(METER_ROLES)})"
+                )
 
 
 @dataclass(frozen=True)
