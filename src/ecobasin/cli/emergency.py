@@ -1,5 +1,5 @@
 """Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
-activate-warnings|check|evidence|findings``.
+activate-warnings|check|evidence|findings|enterprise-user``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -20,6 +20,8 @@ from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
+from ecobasin.web.security import accounts
+from ecobasin.web.security.policy import Principal
 
 __all__ = ["app"]
 
@@ -27,6 +29,7 @@ app = typer.Typer(
     help="Emergency control lists 应急减排清单: ratios, accounting, activation, compliance.",
     no_args_is_help=True,
 )
+CLI = Principal(name="cli", role="admin", via="cli")  # who the audit log names
 CityOption = Annotated[str, typer.Option(help="City code 城市代码, e.g. 510100.")]
 LevelOption = Annotated[str, typer.Option(help="Warning level 预警级别: yellow, orange, red.")]
 
@@ -209,3 +212,30 @@ def export_list(
     write_list_xlsx(chosen[-1].records, out)
     out.chmod(0o600)  # the list names enterprises and their measures: private by default
     _echo({"city": city, "version": chosen[-1].version, "records": len(chosen[-1].records)})
+
+
+@app.command("enterprise-user")
+def enterprise_user(
+    name: Annotated[str, typer.Argument(help="User name 用户名.")],
+    uscc: Annotated[str, typer.Option(help="Unified social credit code 统一社会信用代码.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Create an enterprise account 企业账户 bound to one listed enterprise: it reads only that
+    enterprise's measures, warnings, verdicts and evidence. The password is printed once."""
+    with open_store(settings(db_path, region)) as store:
+        if not db.versions_with(store, uscc):
+            raise fail(
+                f"enterprise {uscc} is on no stored list 未列入任何清单: import the list first"
+            )
+        try:
+            user, password = accounts.create_user(store.con, name, "enterprise")
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        db.bind_enterprise_user(store, user.user_id, uscc, datetime.now(UTC))
+        accounts.audit(store.con, CLI, "users.create", user.name, None,
+                       {"role": "enterprise", "uscc": uscc})  # fmt: skip
+    console.print(f"[green]enterprise user created 企业账户已创建:[/] {user.name} ({uscc})")
+    if password:
+        console.print("password (shown once 仅显示一次):")
+        typer.echo(password)

@@ -28,6 +28,7 @@ from ecobasin.workflow.emergency import (
     activate,
     advance,
     open_findings,
+    version_in_force,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "activate_from_warnings",
     "check_activation",
     "end_and_check",
+    "enterprise_view",
     "evidence",
     "hourly_series",
     "import_version",
@@ -389,3 +391,39 @@ def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list
             continue
         made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
     return made
+
+
+def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any] | None:
+    """What one listed enterprise sees (issue 17, read-only): its record in the list version in
+    force at ``now`` with its grade and measures at each level, the warning active now (if
+    any), every warning that listed it with its verdicts, and its findings. None: not listed."""
+    versions = db.versions_with(store, uscc)
+    if not versions:
+        return None
+    city = versions[-1].city
+    own = [v for v in versions if v.city == city]
+    current = version_in_force(own, now) if any(v.effective_from <= now for v in own) else own[0]
+    rec = next(r for r in current.records if r.uscc == uscc)
+    warnings = []
+    for act in db.activations_of_city(store, city):
+        if uscc not in act["grades"]:
+            continue
+        mine = [v for v in db.verdicts(store, act["activation_id"]) if v["uscc"] == uscc]
+        warnings.append({
+            "activation_id": act["activation_id"], "level": act["level"],
+            "start": act["start_time"], "end": act["end_time"], "state": act["state"],
+            "list_version": act["list_version"], "grade": act["grades"].get(uscc),
+            "measure": _measure({"level": act["level"]}, rec), "verdicts": mine,
+        })  # fmt: skip
+    active = next(
+        (w for w in warnings if w["state"] == "active" and w["start"] <= now < w["end"]), None
+    )
+    findings = [f for f in db.findings(store, status=None) if f["uscc"] == uscc]
+    return {
+        "uscc": uscc, "name": rec.name, "city": city, "district": rec.district,
+        "industry": rec.industry, "category": rec.category, "grade": em.grade_at(rec.grades, now),
+        "list_version": current.version, "outlets": list(rec.outlets),
+        "meters": [dict(m) for m in rec.meters], "pollutants": list(rec.pollutants),
+        "measures": {lv: _measure({"level": lv}, rec) for lv in em.LEVELS},
+        "active_warning": active, "warnings": warnings, "findings": findings,
+    }  # fmt: skip

@@ -24,7 +24,10 @@ Reader = Store | duckdb.DuckDBPyConnection
 __all__ = [
     "activation",
     "activation_id",
+    "activations_of_city",
+    "bind_enterprise_user",
     "cursor_of",
+    "enterprise_of",
     "findings",
     "list_versions",
     "record_from_json",
@@ -33,6 +36,7 @@ __all__ = [
     "save_verdicts",
     "save_version",
     "verdicts",
+    "versions_with",
 ]
 
 
@@ -202,3 +206,59 @@ def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, An
     cur = cursor_of(store).execute(sql + " ORDER BY opened_at, uscc", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def bind_enterprise_user(store: Store, user_id: int, uscc: str, now: datetime) -> None:
+    """Bind an enterprise user to its USCC (one enterprise per user; a rebind replaces)."""
+    with store.transaction():
+        store.con.execute("DELETE FROM emergency_enterprise_users WHERE user_id = ?", [user_id])
+        store.con.execute(
+            "INSERT INTO emergency_enterprise_users VALUES (?, ?, ?)", [user_id, uscc, now]
+        )
+
+
+def enterprise_of(conn: Reader, user_id: int | None) -> str | None:
+    """The USCC an enterprise user is bound to, or None."""
+    if user_id is None:
+        return None
+    row = (
+        cursor_of(conn)
+        .execute("SELECT uscc FROM emergency_enterprise_users WHERE user_id = ?", [user_id])
+        .fetchone()
+    )
+    return None if row is None else str(row[0])
+
+
+def versions_with(conn: Reader, uscc: str) -> list[ListVersion]:
+    """Every stored list version (any city) that lists ``uscc``, oldest first."""
+    rows = (
+        cursor_of(conn)
+        .execute(
+            "SELECT city_code, version, effective_from, reason, records "
+            "FROM emergency_list_versions WHERE contains(records::VARCHAR, ?) "
+            "ORDER BY city_code, version",
+            [uscc],
+        )
+        .fetchall()
+    )
+    out = []
+    for city, v, eff, reason, recs in rows:
+        records = tuple(record_from_json(r) for r in json.loads(recs))
+        if any(r.uscc == uscc for r in records):
+            out.append(ListVersion(str(city), int(v), eff, reason, records))
+    return out
+
+
+def activations_of_city(conn: Reader, city: str) -> list[dict[str, Any]]:
+    """A city's activations, newest warning first."""
+    cur = cursor_of(conn).execute(
+        "SELECT * FROM emergency_activations WHERE city_code = ? ORDER BY start_time DESC",
+        [int(city)],
+    )
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        rec = dict(zip(names, row, strict=True))
+        rec["grades"] = json.loads(rec["grades"])
+        out.append(rec)
+    return out

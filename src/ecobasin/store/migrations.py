@@ -1073,4 +1073,33 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE emergency_verdicts ADD COLUMN power JSON;
         """,
     ),
+    (
+        20,
+        "enterprise users (issue 17): role enterprise bound to its unified social credit code",
+        """
+        -- The users table again (DuckDB cannot alter a CHECK constraint), its role check now
+        -- with 'enterprise': same columns, rows and id sequence (as migration 10 did).
+        CREATE TABLE users_enterprise (
+            user_id     INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+            name        VARCHAR NOT NULL UNIQUE,
+            role        VARCHAR NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'partner',
+                                                         'enterprise')),
+            city_code   INTEGER,                  -- editors: the one city they write
+            password_hash VARCHAR NOT NULL,       -- Argon2id PHC string
+            disabled    BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL,
+            CHECK ((role = 'editor') = (city_code IS NOT NULL))
+        );
+        INSERT INTO users_enterprise SELECT * FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_enterprise RENAME TO users;
+        -- Written only by ecobasin.store.emergency: the one enterprise (USCC) an enterprise
+        -- user reads (web/security/policy.py, read_enterprise).
+        CREATE TABLE emergency_enterprise_users (
+            user_id     INTEGER PRIMARY KEY,
+            uscc        VARCHAR NOT NULL,         -- 统一社会信用代码, 18 characters
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -1,14 +1,17 @@
 """``/api/v1/emergency/…``: required list ratios 减排比例 (public), and the verdicts 核查结论, their
 evidence (CSV) and open findings 待处理问题 of the compliance checks (restricted: they name
-enterprises)."""
+enterprises). ``/enterprises/{uscc}`` is one enterprise's own view 企业视图 (its measures at each
+level, the active warning, its verdicts and findings): restricted readers, and the enterprise's
+own account (role ``enterprise``, policy ``read_enterprise``)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import emergency as service
@@ -16,7 +19,8 @@ from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.web.deps import CursorDep
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import RestrictedReader
+from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
+from ecobasin.web.security.policy import Principal
 
 router = APIRouter(prefix="/emergency", tags=["emergency"], responses=problem_responses(404, 422))
 
@@ -50,6 +54,18 @@ class Verdict(BaseModel):
     flagged_hours: dict[str, list[int]]
     list_version: int
     thresholds: str
+    cou: dict[str, Any] | None = Field(None, description="-Cou consistency (§2.1)")
+    power: dict[str, Any] | None = Field(None, description="power-meter cross-check (§2.2)")
+
+
+def enterprise_principal(cursor: CursorDep, principal: CurrentPrincipal) -> Principal:
+    """The request's principal; an enterprise user's carries the USCC it is bound to."""
+    if principal.role != "enterprise":
+        return principal
+    return replace(principal, uscc=db.enterprise_of(cursor, principal.user_id))
+
+
+EnterprisePrincipal = Annotated[Principal, Depends(enterprise_principal)]
 
 
 class VerdictList(BaseModel):
@@ -69,6 +85,41 @@ class Finding(BaseModel):
 
 class FindingList(BaseModel):
     items: list[Finding]
+
+
+class EnterpriseWarning(BaseModel):
+    """A warning that listed the enterprise: the measure it had to apply and its verdicts."""
+
+    activation_id: str
+    level: str
+    start: datetime
+    end: datetime
+    state: str
+    list_version: int
+    grade: str | None
+    measure: dict[str, Any]
+    verdicts: list[Verdict]
+
+
+class EnterpriseView(BaseModel):
+    """One listed enterprise 企业应急减排措施 (read-only): measures per level, the active warning,
+    its verdicts and findings (emergency.md §1.5, §2.5)."""
+
+    uscc: str
+    name: str
+    city: str
+    district: str
+    industry: str
+    category: str
+    grade: str | None
+    list_version: int
+    outlets: list[str]
+    meters: list[dict[str, Any]]
+    pollutants: list[str]
+    measures: dict[str, dict[str, Any]] = Field(description="level → measure")
+    active_warning: EnterpriseWarning | None
+    warnings: list[EnterpriseWarning]
+    findings: list[Finding]
 
 
 @router.get("/ratios", response_model=Ratios)
@@ -110,13 +161,15 @@ def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
 )
 def evidence_csv(
     cursor: CursorDep,
-    principal: RestrictedReader,
+    principal: EnterprisePrincipal,
     activation: str,
     uscc: str,
     outlet: str,
     pollutant: str = "NOx",
 ) -> Response:
-    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version)."""
+    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version);
+    restricted readers, and the enterprise itself."""
+    authorize(principal, "read_enterprise", what=uscc)
     try:
         frame = service.evidence(cursor, activation, uscc, outlet, pollutant)
     except LookupError as exc:
@@ -127,3 +180,31 @@ def evidence_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _finding(row: dict[str, Any]) -> Finding:
+    reasons = row["reasons"]
+    body = {**row, "reasons": json.loads(reasons) if isinstance(reasons, str) else reasons}
+    return Finding(**{k: body[k] for k in Finding.model_fields})
+
+
+@router.get(
+    "/enterprises/{uscc}", response_model=EnterpriseView, responses=problem_responses(401, 403)
+)
+def enterprise(cursor: CursorDep, principal: EnterprisePrincipal, uscc: str) -> EnterpriseView:
+    """One enterprise's measures at each level, the active warning, its verdicts and findings;
+    an enterprise account reads only its own."""
+    authorize(principal, "read_enterprise", what=uscc)
+    view = service.enterprise_view(cursor, uscc, datetime.now(UTC))
+    if view is None:
+        raise ProblemError(404, f"enterprise {uscc} is on no list", title="not listed 未列入清单")
+    warnings = [EnterpriseWarning(**{**w, "verdicts": [Verdict(**v) for v in w["verdicts"]]})
+                for w in view["warnings"]]  # fmt: skip
+    active = view["active_warning"]
+    return EnterpriseView(**{
+        **view,
+        "warnings": warnings,
+        "active_warning": next((w for w in warnings if active and
+                                w.activation_id == active["activation_id"]), None),
+        "findings": [_finding(f) for f in view["findings"]],
+    })  # fmt: skip
