@@ -40,6 +40,7 @@ __all__ = [
     "end_and_check",
     "enterprise_view",
     "evidence",
+    "evidence_bundle",
     "hourly_series",
     "import_version",
     "meter_series",
@@ -362,6 +363,11 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
                     for h in hours],
         "judged": [h.h >= grace for h in hours],
     })  # fmt: skip
+    record = _record_of(store, act, uscc)
+    if record is not None and record.meters:
+        power = meter_series(store, record.meters, act["start_time"], act["end_time"])
+        frame["production_kw"] = [p["production_kw"] for p in power]
+        frame["treatment_kw"] = [p["treatment_kw"] for p in power]
     for name, value in (
         ("activation", key), ("uscc", uscc), ("outlet", outlet), ("pollutant", pollutant),
         ("verdict", verdict["verdict"]), ("measure", json.dumps(verdict["measure"], ensure_ascii=False)),
@@ -369,6 +375,38 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
     ):  # fmt: skip
         frame[name] = value
     return frame
+
+
+def _record_of(store: db.Reader, act: Mapping[str, Any], uscc: str) -> ListRecord | None:
+    """The enterprise's record in the list version the warning activated."""
+    for version in db.list_versions(store, str(act["city_code"])):
+        if version.version == act["list_version"]:
+            return next((r for r in version.records if r.uscc == uscc), None)
+    return None
+
+
+def evidence_bundle(
+    store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str
+) -> dict[str, Any]:
+    """Everything one verdict rests on (§2.5 step 6), for its page, CSV and PDF: the warning,
+    the enterprise's record, the verdict with its baseline, -Cou and power checks, the measure
+    and the list version, and the hourly table (concentration, flow, flag, mass, power)."""
+    frame = evidence(store, key, uscc, outlet, pollutant)
+    act = db.activation(store, key)
+    assert act is not None  # evidence() has found it
+    verdict = next(
+        v for v in db.verdicts(store, key)
+        if (v["uscc"], v["outlet"], v["pollutant"]) == (uscc, outlet, pollutant)
+    )  # fmt: skip
+    record = _record_of(store, act, uscc)
+    hours = frame.drop(
+        columns=["activation", "uscc", "outlet", "pollutant", "verdict", "measure",
+                 "baseline_kg_h", "list_version"]
+    )  # fmt: skip
+    return {
+        "activation": act, "verdict": verdict, "record": record, "frame": frame,
+        "hours": hours.astype(object).where(hours.notna(), None).to_dict("records"),
+    }  # fmt: skip
 
 
 def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list[str]:

@@ -4,6 +4,9 @@ inline SVG, so the same HTML also makes the PDF):
 * ``/emergency/enterprises/{uscc}``: one enterprise's own view 企业视图 (its measures at each
   level, the active warning, its verdicts with links to their evidence, its findings), read-only;
   an enterprise account sees only its own (policy ``read_enterprise``).
+* ``/emergency/evidence/{activation}?uscc=&outlet=&pollutant=``: the evidence bundle of one
+  verdict 核查证据 (hourly table, flags, mass and power curves, the measure text, the list
+  version), with its CSV and PDF (``…/evidence.csv``, ``/emergency/evidence/{activation}.pdf``).
 
 Rights are :mod:`ecobasin.web.security.policy`'s: the public is sent to sign in, a refusal is
 shown with its reason (403).
@@ -20,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin.services import emergency as service
+from ecobasin.services.pdf import html_to_pdf
 from ecobasin.standards.emergency import LEVELS
 from ecobasin.store import emergency as db
 from ecobasin.web.deps import CursorDep
@@ -27,7 +31,10 @@ from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal, denial
 
-__all__ = ["LEVEL_LABELS", "VERDICT_LABELS", "measure_text", "router"]
+__all__ = [
+    "LEVEL_LABELS", "VERDICT_LABELS", "bundle_context", "charts", "enterprise_principal",
+    "measure_text", "router",
+]  # fmt: skip
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,4 +112,104 @@ def enterprise_page(
         view=view,
         warning_levels=LEVELS,
         category=_CATEGORY_LABELS.get(view["category"], view["category"]),
+    )
+
+
+def _points(values: list[float | None], top: float, width: int, height: int) -> str:
+    """SVG polyline points of hourly values scaled to ``top`` (gaps skipped) [px]."""
+    step = width / max(len(values) - 1, 1)
+    scale = height / top if top > 0 else 0.0
+    return " ".join(
+        f"{i * step:.1f},{height - v * scale:.1f}" for i, v in enumerate(values) if v is not None
+    )
+
+
+def charts(hours: list[dict[str, Any]], baseline_kg_h: float | None) -> list[dict[str, Any]]:
+    """The bundle's two charts as SVG series: hourly mass [kg] against the baseline rate, and
+    the production and treatment power [kW] (when the enterprise has meters)."""
+    width, height = 720, 160
+    mass = [h.get("mass_kg") for h in hours]
+    top = max([m for m in mass if m is not None] + [baseline_kg_h or 0.0, 1e-9]) * 1.1
+    out = [{
+        "id": "mass-chart", "title": "小时排放量 Hourly mass [kg]", "unit": "kg",
+        "top": top, "width": width, "height": height,
+        "series": [{"name": "排放量 mass", "color": "#d95f02", "points": _points(mass, top, width, height)}],
+        "baseline": None if baseline_kg_h is None else height - baseline_kg_h * height / top,
+    }]  # fmt: skip
+    if any("production_kw" in h for h in hours):
+        prod = [h.get("production_kw") for h in hours]
+        treat = [h.get("treatment_kw") for h in hours]
+        top_kw = max([v for v in prod + treat if v is not None] + [1e-9]) * 1.1
+        out.append({
+            "id": "power-chart", "title": "用电功率 Power [kW]", "unit": "kW", "top": top_kw,
+            "width": width, "height": height, "baseline": None,
+            "series": [
+                {"name": "生产 production", "color": "#1b9e77", "points": _points(prod, top_kw, width, height)},
+                {"name": "治污 treatment", "color": "#7570b3", "points": _points(treat, top_kw, width, height)},
+            ],
+        })  # fmt: skip
+    return out
+
+
+def bundle_context(bundle: dict[str, Any]) -> dict[str, Any]:
+    """What the evidence template needs (also for the PDF)."""
+    verdict = bundle["verdict"]
+    return {
+        "bundle": bundle, "act": bundle["activation"], "v": verdict, "rec": bundle["record"],
+        "hours": bundle["hours"], "charts": charts(bundle["hours"], verdict["baseline_kg_h"]),
+        "measure": measure_text(verdict["measure"]),
+    }  # fmt: skip
+
+
+def _bundle_or_response(
+    request: Request, cursor: Any, principal: Principal, activation: str,
+    uscc: str, outlet: str, pollutant: str,
+) -> tuple[Principal, dict[str, Any] | Response]:  # fmt: skip
+    who = enterprise_principal(cursor, principal)
+    refused = _refusal(request, who, denial(who, "read_enterprise", what=uscc))
+    if refused is not None:
+        return who, refused
+    try:
+        return who, service.evidence_bundle(cursor, activation, uscc, outlet, pollutant)
+    except LookupError as exc:
+        return who, _render(request, "notfound.html", who, 404, message=str(exc))
+
+
+@router.get("/emergency/evidence/{activation}", response_class=HTMLResponse)
+def evidence_page(
+    request: Request, activation: str, cursor: CursorDep, principal: CurrentPrincipal,
+    uscc: str, outlet: str, pollutant: str = "NOx",
+) -> Response:  # fmt: skip
+    """The evidence bundle of one verdict as a page (links to its CSV and PDF)."""
+    who, found = _bundle_or_response(
+        request, cursor, principal, activation, uscc, outlet, pollutant
+    )
+    if isinstance(found, Response):
+        return found
+    query = f"uscc={quote(uscc)}&outlet={quote(outlet)}&pollutant={quote(pollutant)}"
+    return _render(
+        request, "emergency_evidence.html", who, **bundle_context(found),
+        csv_url=f"/api/v1/emergency/activations/{quote(activation)}/evidence.csv?{query}",
+        pdf_url=f"/emergency/evidence/{quote(activation)}/pdf?{query}",
+    )  # fmt: skip
+
+
+@router.get("/emergency/evidence/{activation}/pdf", response_class=Response)
+def evidence_pdf(
+    request: Request, activation: str, cursor: CursorDep, principal: CurrentPrincipal,
+    uscc: str, outlet: str, pollutant: str = "NOx",
+) -> Response:  # fmt: skip
+    """The evidence bundle as a PDF (the page's content, WeasyPrint through services.pdf)."""
+    _who, found = _bundle_or_response(
+        request, cursor, principal, activation, uscc, outlet, pollutant
+    )
+    if isinstance(found, Response):
+        return found
+    template = templates.env.get_template("emergency_evidence_print.html")
+    html = template.render(**bundle_context(found))
+    name = f"evidence-{activation}-{uscc}-{outlet}-{pollutant}.pdf"
+    return Response(
+        html_to_pdf(html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
