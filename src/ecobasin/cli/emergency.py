@@ -1,5 +1,5 @@
 """Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
-activate-warnings|check|evidence|findings|enterprise-user``.
+activate-warnings|check|evidence|findings|close-finding|enterprise-user``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -171,10 +171,33 @@ def check(
 
 
 @app.command()
-def findings(db_path: DbOption = None, region: RegionOption = None) -> None:
-    """Open findings 待处理问题 with their owners (non-compliance, insufficient data)."""
+def findings(
+    status: Annotated[str, typer.Option(help="open, closed or all 状态.")] = "open",
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Findings 待处理问题 with their owners (non-compliance, insufficient data); open ones by
+    default. Each has an id for ``close-finding``."""
+    if status not in ("open", "closed", "all"):
+        raise fail(f"--status {status!r}: use open, closed or all")
     with open_store(settings(db_path, region), read_only=True) as store:
-        _echo(db.findings(store))
+        _echo(db.findings(store, status=None if status == "all" else status))
+
+
+@app.command("close-finding")
+def close_finding(
+    finding_id: Annotated[str, typer.Argument(help="Finding id 问题编号 (from findings).")],
+    note: Annotated[str, typer.Option(help="Why it is closed 关闭说明 (site check, rectified …).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Close an open finding with a note 关闭问题 (kept with it: who, when, why)."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            closed = service.close_finding(store, finding_id, note, "cli", datetime.now(UTC))
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo(closed)
 
 
 @app.command()

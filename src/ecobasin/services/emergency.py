@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "activate_for_warning",
     "activate_from_warnings",
     "check_activation",
+    "close_finding",
     "end_and_check",
     "enterprise_view",
     "evidence",
@@ -44,6 +45,7 @@ __all__ = [
     "hourly_series",
     "import_version",
     "meter_series",
+    "open_cases",
 ]
 
 #: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
@@ -465,3 +467,32 @@ def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any
         "measures": {lv: _measure({"level": lv}, rec) for lv in em.LEVELS},
         "active_warning": active, "warnings": warnings, "findings": findings,
     }  # fmt: skip
+
+
+def close_finding(store: Store, fid: str, note: str, by: str, now: datetime) -> dict[str, Any]:
+    """Close an open finding with a note (who closed it and why, kept with it)."""
+    if not note.strip():
+        raise ValueError(f"finding {fid}: closing needs a note 关闭需填写说明")
+    found = db.finding(store, fid)
+    if found is None:
+        raise LookupError(f"no finding {fid!r}")
+    if not db.close_finding(store, fid, note.strip(), by, now):
+        raise ValueError(f"finding {fid} is {found['status']}, not open")
+    closed = db.finding(store, fid)
+    assert closed is not None
+    return closed
+
+
+def open_cases(store: Store, opener: Callable[[dict[str, Any]], str]) -> dict[str, str]:
+    """The finding → case hook of the supervision workflow (issue 17, docs/emergency.md):
+    for every open finding without a case, ``opener(finding)`` opens a case and returns its id,
+    which is stored with the finding. Returns finding id → case id of the cases opened now.
+    Until the workflow exists, findings stay the list of open items with their owners."""
+    made = {}
+    for found in db.findings(store):
+        if found.get("case_id"):
+            continue
+        case_id = str(opener(found))
+        db.link_case(store, str(found["finding_id"]), case_id)
+        made[str(found["finding_id"])] = case_id
+    return made

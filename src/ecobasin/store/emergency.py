@@ -8,6 +8,7 @@ Times are tz-aware UTC.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -26,9 +27,13 @@ __all__ = [
     "activation_id",
     "activations_of_city",
     "bind_enterprise_user",
+    "close_finding",
     "cursor_of",
     "enterprise_of",
+    "finding",
+    "finding_id",
     "findings",
+    "link_case",
     "list_versions",
     "record_from_json",
     "save_activation",
@@ -184,20 +189,29 @@ def verdicts(store: Reader, key: str) -> list[dict[str, Any]]:
     return out
 
 
+def finding_id(key: str, uscc: str, outlet: str, kind: str) -> str:
+    """Stable id of a finding: the first 16 hex digits of SHA-256 of its natural key."""
+    return hashlib.sha256(f"{key}|{uscc}|{outlet}|{kind}".encode()).hexdigest()[:16]
+
+
 def save_findings(store: Store, key: str, found: Sequence[Finding], now: datetime) -> int:
-    """Open findings for an activation; a finding already open stays as it is."""
+    """Open findings for an activation; a finding already stored (open or closed) stays as it
+    is, so a recheck never reopens a closed one."""
+    city = int(key.split("-", 1)[0])
     with store.transaction():
         for f in found:
             store.con.execute(
-                "INSERT INTO emergency_findings VALUES (?, ?, ?, ?, ?, 'open', ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [key, f.uscc, f.outlet, f.kind, f.owner, json.dumps(list(f.reasons)), now],
-            )
+                "INSERT INTO emergency_findings (activation_id, uscc, outlet, kind, owner, "
+                "status, reasons, opened_at, finding_id, city_code) "
+                "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [key, f.uscc, f.outlet, f.kind, f.owner, json.dumps(list(f.reasons)), now,
+                 finding_id(key, f.uscc, f.outlet, f.kind), city],
+            )  # fmt: skip
     return len(found)
 
 
 def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, Any]]:
-    """Findings (open ones by default), oldest first."""
+    """Findings (open ones by default; ``None``: all), oldest first."""
     sql = "SELECT * FROM emergency_findings"
     params: list[Any] = []
     if status is not None:
@@ -206,6 +220,34 @@ def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, An
     cur = cursor_of(store).execute(sql + " ORDER BY opened_at, uscc", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def finding(store: Reader, fid: str) -> dict[str, Any] | None:
+    """One finding by id, or None."""
+    cur = cursor_of(store).execute("SELECT * FROM emergency_findings WHERE finding_id = ?", [fid])
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+def close_finding(store: Store, fid: str, note: str, by: str, now: datetime) -> bool:
+    """Close an open finding with a note; False when it is not open (or unknown)."""
+    with store.transaction():
+        done = store.con.execute(
+            "UPDATE emergency_findings SET status = 'closed', closed_at = ?, closed_by = ?, "
+            "note = ? WHERE finding_id = ? AND status = 'open' RETURNING finding_id",
+            [now, by, note, fid],
+        ).fetchall()
+    return bool(done)
+
+
+def link_case(store: Store, fid: str, case_id: str) -> bool:
+    """Record the supervision case opened for a finding (the finding → case hook)."""
+    with store.transaction():
+        done = store.con.execute(
+            "UPDATE emergency_findings SET case_id = ? WHERE finding_id = ? RETURNING finding_id",
+            [case_id, fid],
+        ).fetchall()
+    return bool(done)
 
 
 def bind_enterprise_user(store: Store, user_id: int, uscc: str, now: datetime) -> None:

@@ -1102,4 +1102,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        21,
+        "emergency findings (issue 17): stable id, closing note, the supervision case it became",
+        """
+        -- A finding is closed with a note (who, when); case_id is the hook to the supervision
+        -- workflow (a case opened for the finding, by id) until cases live in this store.
+        ALTER TABLE emergency_findings ADD COLUMN finding_id VARCHAR;
+        UPDATE emergency_findings SET finding_id = substr(sha256(
+            activation_id || '|' || uscc || '|' || outlet || '|' || kind), 1, 16);
+        ALTER TABLE emergency_findings ADD COLUMN city_code INTEGER;
+        UPDATE emergency_findings SET city_code = TRY_CAST(split_part(activation_id, '-', 1)
+            AS INTEGER);
+        ALTER TABLE emergency_findings ADD COLUMN closed_at TIMESTAMPTZ;
+        ALTER TABLE emergency_findings ADD COLUMN closed_by VARCHAR;
+        ALTER TABLE emergency_findings ADD COLUMN note VARCHAR;
+        ALTER TABLE emergency_findings ADD COLUMN case_id VARCHAR;
+        """,
+    ),
 ]

@@ -7,17 +7,19 @@ own account (role ``enterprise``, policy ``read_enterprise``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
+from ecobasin.store import Store
 from ecobasin.store import emergency as db
-from ecobasin.web.deps import CursorDep
+from ecobasin.web.deps import CursorDep, StoreDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
 from ecobasin.web.security.policy import Principal
@@ -68,19 +70,53 @@ def enterprise_principal(cursor: CursorDep, principal: CurrentPrincipal) -> Prin
 EnterprisePrincipal = Annotated[Principal, Depends(enterprise_principal)]
 
 
+def _own_store(store: StoreDep) -> Iterator[Store]:
+    """A Store view over a cursor of its own for this request's writes (as web/api/writes)."""
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+OwnStore = Annotated[Store, Depends(_own_store)]
+
+
 class VerdictList(BaseModel):
     activation: str
     items: list[Verdict]
 
 
 class Finding(BaseModel):
+    """An open item 待处理问题 of a check (non-compliance, insufficient data) with its owner;
+    closed with a note, or handed to a supervision case (``case_id``)."""
+
+    finding_id: str | None = None
     activation_id: str
+    city_code: int | None = None
     uscc: str
     outlet: str
     kind: str
     owner: str
     status: str
     reasons: list[str]
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    note: str | None = None
+    case_id: str | None = None
+
+
+class CloseFinding(BaseModel):
+    """Why the finding is closed (site check result, rectification done …)."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class LinkCase(BaseModel):
+    """The supervision case opened for the finding."""
+
+    case_id: str = Field(min_length=1, max_length=128)
 
 
 class FindingList(BaseModel):
@@ -148,10 +184,55 @@ def verdicts(cursor: CursorDep, principal: RestrictedReader, activation: str) ->
 
 
 @router.get("/findings", response_model=FindingList, responses=problem_responses(401, 403))
-def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
-    """Open findings with their owners (non-compliance, insufficient data)."""
-    rows = [{**f, "reasons": json.loads(f["reasons"])} for f in db.findings(cursor)]
-    return FindingList(items=[Finding(**{k: f[k] for k in Finding.model_fields}) for f in rows])
+def findings(
+    cursor: CursorDep,
+    principal: RestrictedReader,
+    status: Literal["open", "closed", "all"] = "open",
+) -> FindingList:
+    """Findings with their owners (non-compliance, insufficient data); open ones by default."""
+    rows = db.findings(cursor, status=None if status == "all" else status)
+    return FindingList(items=[_finding(f) for f in rows])
+
+
+def _writable_finding(store: Store, principal: Principal, fid: str) -> dict[str, Any]:
+    found = db.finding(store, fid)
+    if found is None:
+        raise ProblemError(404, f"no finding {fid!r}", title="unknown finding 无此问题")
+    authorize(principal, "close_finding", found["city_code"], f"finding {fid}")
+    return found
+
+
+@router.post(
+    "/findings/{finding_id}/close",
+    response_model=Finding,
+    responses=problem_responses(401, 403, 409),
+)
+def close_finding(
+    store: OwnStore, principal: CurrentPrincipal, finding_id: str, body: CloseFinding
+) -> Finding:
+    """Close an open finding with a note (an editor of the warning's city, or an admin)."""
+    _writable_finding(store, principal, finding_id)
+    try:
+        closed = service.close_finding(
+            store, finding_id, body.note, principal.name or "?", datetime.now(UTC)
+        )
+    except ValueError as exc:
+        raise ProblemError(409, str(exc), title="not open 非待处理状态") from exc
+    return _finding(closed)
+
+
+@router.post(
+    "/findings/{finding_id}/case", response_model=Finding, responses=problem_responses(401, 403)
+)
+def link_case(
+    store: OwnStore, principal: CurrentPrincipal, finding_id: str, body: LinkCase
+) -> Finding:
+    """Record the supervision case opened for a finding (the finding → case hook)."""
+    _writable_finding(store, principal, finding_id)
+    db.link_case(store, finding_id, body.case_id)
+    linked = db.finding(store, finding_id)
+    assert linked is not None
+    return _finding(linked)
 
 
 @router.get(

@@ -4,6 +4,8 @@ inline SVG, so the same HTML also makes the PDF):
 * ``/emergency/enterprises/{uscc}``: one enterprise's own view 企业视图 (its measures at each
   level, the active warning, its verdicts with links to their evidence, its findings), read-only;
   an enterprise account sees only its own (policy ``read_enterprise``).
+* ``/emergency/findings``: open findings 待处理问题 with their owners, closable with a note by an
+  editor of the warning's city or an admin (a form posting to ``…/{id}/close``).
 * ``/emergency/evidence/{activation}?uscc=&outlet=&pollutant=``: the evidence bundle of one
   verdict 核查证据 (hourly table, flags, mass and power curves, the measure text, the list
   version), with its CSV and PDF (``…/evidence.csv``, ``/emergency/evidence/{activation}.pdf``).
@@ -16,17 +18,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin.services import emergency as service
 from ecobasin.services.pdf import html_to_pdf
 from ecobasin.standards.emergency import LEVELS
 from ecobasin.store import emergency as db
-from ecobasin.web.deps import CursorDep
+from ecobasin.web.deps import CursorDep, StoreDep
 from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal, denial
@@ -213,3 +215,46 @@ def evidence_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/emergency/findings", response_class=HTMLResponse)
+def findings_page(request: Request, cursor: CursorDep, principal: CurrentPrincipal) -> Response:
+    """Findings (open by default, ``?status=closed|all``) with owners and a close form."""
+    refused = _refusal(request, principal, denial(principal, "read_restricted", what="findings"))
+    if refused is not None:
+        return refused
+    status = request.query_params.get("status", "open")
+    status = status if status in ("open", "closed", "all") else "open"
+    rows = db.findings(cursor, status=None if status == "all" else status)
+    for row in rows:
+        row["can_close"] = (
+            row["status"] == "open" and denial(principal, "close_finding", row["city_code"]) is None
+        )
+    return _render(
+        request, "emergency_findings.html", principal, findings=rows, shown=status,
+        csrf_token=principal.csrf_token,
+    )  # fmt: skip
+
+
+@router.post("/emergency/findings/{finding_id}/close", response_class=HTMLResponse)
+def close_finding_form(
+    request: Request, finding_id: str, store: StoreDep, principal: CurrentPrincipal,
+    note: Annotated[str, Form(max_length=2000)],
+) -> Response:  # fmt: skip
+    """Close a finding from the page's form (CSRF-checked like every form post)."""
+    found = db.finding(store, finding_id)
+    if found is None:
+        message = f"没有问题 {finding_id} · no finding {finding_id}"
+        return _render(request, "notfound.html", principal, 404, message=message)
+    reason = denial(principal, "close_finding", found["city_code"], f"finding {finding_id}")
+    refused = _refusal(request, principal, reason)
+    if refused is not None:
+        return refused
+    view = store.reader()
+    try:
+        service.close_finding(view, finding_id, note, principal.name or "?", datetime.now(UTC))
+    except ValueError as exc:
+        return _render(request, "emergency_refused.html", principal, 409, reason=str(exc))
+    finally:
+        view.con.close()
+    return RedirectResponse("/emergency/findings", status_code=303)

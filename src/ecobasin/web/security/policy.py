@@ -55,13 +55,15 @@ Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: that scope); ``read_audit``: the audit log of a city (``city_code``; None: every city).
 #: ``read_enterprise``: one enterprise's emergency-list page, verdicts and evidence (``what``:
 #: its USCC): restricted readers, and an enterprise user for its own USCC only.
+#: ``close_finding``: close an emergency-list finding with a note, or link it to a supervision
+#: case (``city_code``: the warning's city): admins, and editors of that city.
 Action = Literal[
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise",
+    "read_audit", "read_enterprise", "close_finding",
 ]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise",
+    "read_audit", "read_enterprise", "close_finding",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual).
 SCOPES: dict[str, str] = {
@@ -203,6 +205,14 @@ def denial(
         return _audit_denial(principal, city_code)
     if action == "read_enterprise":
         return _enterprise_denial(principal, what)
+    if action == "close_finding":
+        if role == "admin" or (role == "editor" and city_code == principal.city_code):
+            return None
+        target = what or "a finding"
+        return (
+            f"{principal.describe()} may not close {target} of {city_code}: it needs an editor "
+            "of that city or an admin 需要该城市编辑或管理员权限"
+        )
     if action in SCOPES:
         return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
