@@ -38,12 +38,14 @@ __all__ = [
     "activate_from_warnings",
     "check_activation",
     "close_finding",
+    "compliance_report",
     "end_and_check",
     "enterprise_view",
     "evidence",
     "evidence_bundle",
     "hourly_series",
     "import_version",
+    "list_overview",
     "meter_series",
     "open_cases",
 ]
@@ -496,3 +498,65 @@ def open_cases(store: Store, opener: Callable[[dict[str, Any]], str]) -> dict[st
         db.link_case(store, str(found["finding_id"]), case_id)
         made[str(found["finding_id"])] = case_id
     return made
+
+
+def list_overview(
+    store: db.Reader, city: str, level: str, at: datetime, version: int | None = None
+) -> dict[str, Any] | None:
+    """A city's list at a level (§1.4, §1.5): the version (in force at ``at`` unless one is
+    named), every record with its grade, measure, fraction and expected cut [t/d], the
+    accounting against the city baseline (when one is configured) and the city's warnings.
+    None when the city has no stored list."""
+    versions = db.list_versions(store, city)
+    if not versions:
+        return None
+    if version is None:
+        past = [v for v in versions if v.effective_from <= at]
+        chosen = version_in_force(versions, at) if past else versions[-1]
+    else:
+        chosen = next((v for v in versions if v.version == version), versions[-1])
+    rows, sources = [], []
+    for rec in chosen.records:
+        if rec.closed:
+            continue
+        measure = _measure({"level": level}, rec)
+        fraction = em.measure_fraction(measure)
+        grade = em.grade_at(rec.grades, at)
+        cut = {p: float(b) * fraction for p, b in rec.baseline_t_per_d.items()}
+        rows.append({"record": rec, "grade": grade, "measure": measure, "fraction": fraction,
+                     "reduction_t_per_d": cut})  # fmt: skip
+        if rec.baseline_t_per_d:
+            sources.append({"id": rec.uscc, "grade": grade, "category": rec.category,
+                            "base_t_per_d": dict(rec.baseline_t_per_d),
+                            "fraction": {level: fraction}})  # fmt: skip
+    base = em.city_baseline(city, at.date())
+    accounting = account_list(sources, city, level, at, base) if base and sources else None
+    return {
+        "city": city, "level": level, "version": chosen, "versions": [v.version for v in versions],
+        "rows": rows, "accounting": accounting, "city_baseline_t_per_d": base,
+        "activations": db.activations_of_city(store, city),
+    }  # fmt: skip
+
+
+def compliance_report(store: db.Reader, key: str) -> dict[str, Any]:
+    """The compliance report of one warning (§2.5): the warning, the list version, and the
+    verdicts grouped as people read them: non-compliant, insufficient data (cases to open),
+    flagged (F/M/D/C… hours), compliant and exempt, each row with its enterprise."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    names = {}
+    for version in db.list_versions(store, str(act["city_code"])):
+        if version.version == act["list_version"]:
+            names = {r.uscc: r for r in version.records}
+    verdicts = db.verdicts(store, key)
+    for v in verdicts:
+        rec = names.get(v["uscc"])
+        v["name"], v["district"] = (rec.name, rec.district) if rec else (v["uscc"], "")
+    groups = {g: [v for v in verdicts if v["verdict"] == g]
+              for g in ("non_compliant", "insufficient_data", "compliant", "exempt")}  # fmt: skip
+    flagged = [v for v in verdicts if v["flagged_hours"]]
+    counts = {g: len(rows) for g, rows in groups.items()}
+    return {"activation": act, "groups": groups, "flagged": flagged, "counts": counts,
+            "total": len(verdicts),
+            "findings": [f for f in db.findings(store, status=None) if f["activation_id"] == key]}  # fmt: skip

@@ -30,6 +30,7 @@ __all__ = [
     "baseline_from_reference",
     "check_enterprise",
     "check_power",
+    "city_baseline",
     "compliance_config",
     "cou_consistency",
     "cou_hours",
@@ -38,6 +39,7 @@ __all__ = [
     "grade_at",
     "list_accounting",
     "measure_for",
+    "measure_fraction",
     "power_from_hours",
     "required_ratios",
     "staggered_production",
@@ -87,6 +89,33 @@ def required_ratios(jurisdiction: str, level: str, at: date | str) -> dict[str, 
             latest = max(own, key=lambda p: _as_date(p["effective_from"]))
             return {k: float(v) for k, v in latest[level].items()}
     raise KeyError(f"no reduction ratios for {jurisdiction!r} at {level!r} on {when}")
+
+
+def city_baseline(jurisdiction: str, at: date | str) -> dict[str, float] | None:
+    """Whole-society daily emission of a city [t/d] in force at ``at`` (``city_baselines.toml``,
+    §1.4), or None when none is configured."""
+    when = _as_date(at)
+    entries = [
+        b for b in _data("city_baselines.toml")["baseline"]
+        if b["jurisdiction"] == jurisdiction and _as_date(b["effective_from"]) <= when
+    ]  # fmt: skip
+    if not entries:
+        return None
+    latest = max(entries, key=lambda b: _as_date(b["effective_from"]))
+    return {p: float(v) for p, v in latest["t_per_d"].items()}
+
+
+def measure_fraction(measure: Mapping[str, Any]) -> float:
+    """Share of a source's baseline a measure removes [1] (§1.4 ``f_m,L``): 1 for a stop, the
+    ratio for a limit, 0 when exempt; a sector measure states its own ``fraction``."""
+    if "fraction" in measure:
+        return float(measure["fraction"])
+    action = measure.get("action")
+    if action == "stop":
+        return 1.0
+    if action == "limit":
+        return float(measure["ratio"])
+    return 0.0
 
 
 def expected_reduction(

@@ -30,8 +30,9 @@ __all__ = [
     "version_in_force",
 ]
 
-#: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt
-CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt")
+#: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt, and sector measures
+#: (construction sites, non-road machinery, trucks, VOCs work: no outlets, §1.4)
+CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt", "sector")
 #: what a sub-meter measures (§2.2): a production line or a treatment unit
 METER_ROLES: tuple[str, ...] = ("production", "treatment")
 #: activation states and the transitions allowed between them
@@ -61,6 +62,10 @@ class ListRecord:
     pollutants: tuple[str, ...] = ("NOx",)
     #: sub-meters (分表计电, §2.2): ``{"site", "role": production|treatment, "process"}``
     meters: tuple[Mapping[str, Any], ...] = ()
+    #: baseline daily emission per pollutant [t/d] and its method (online_data, permit,
+    #: inventory), for the list accounting (§1.4, §1.5)
+    baseline_t_per_d: Mapping[str, float] = field(default_factory=dict)
+    baseline_method: str | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -1,6 +1,11 @@
 """Emergency-list pages 应急减排清单 (issue 17), rendered on the server (no script: charts are
 inline SVG, so the same HTML also makes the PDF):
 
+* ``/emergency``: a city's list 清单 by version and level, with the list accounting (reductions
+  against the city baseline, the required ratios, the shortfall chart and the candidates) and the
+  city's warnings; an enterprise account is sent to its own page.
+* ``/emergency/reports/{activation}``: the compliance report of one warning 合规报告 (bilingual):
+  the non-compliant, the insufficient-data and the flagged enterprises, each with its evidence.
 * ``/emergency/enterprises/{uscc}``: one enterprise's own view 企业视图 (its measures at each
   level, the active warning, its verdicts with links to their evidence, its findings), read-only;
   an enterprise account sees only its own (policy ``read_enterprise``).
@@ -28,14 +33,14 @@ from ecobasin.services import emergency as service
 from ecobasin.services.pdf import html_to_pdf
 from ecobasin.standards.emergency import LEVELS
 from ecobasin.store import emergency as db
-from ecobasin.web.deps import CursorDep, StoreDep
+from ecobasin.web.deps import CursorDep, RegionDep, StoreDep
 from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal, denial
 
 __all__ = [
     "LEVEL_LABELS", "VERDICT_LABELS", "bundle_context", "charts", "enterprise_principal",
-    "measure_text", "router",
+    "measure_text", "router", "shortfall_chart",
 ]  # fmt: skip
 
 router = APIRouter(include_in_schema=False)
@@ -258,3 +263,62 @@ def close_finding_form(
     finally:
         view.con.close()
     return RedirectResponse("/emergency/findings", status_code=303)
+
+
+def shortfall_chart(accounting: dict[str, Any]) -> dict[str, Any]:
+    """Bars of the list's reduction share per pollutant against the required share [%], the
+    shortfall [t/d] written on the bars that fall short (§1.4)."""
+    width, height, bar = 480, 180, 70
+    top = max([*accounting["ratio"].values(), *accounting["required_ratio"].values(), 0.01]) * 1.2
+    bars = []
+    for i, (p, ratio) in enumerate(accounting["ratio"].items()):
+        need = float(accounting["required_ratio"].get(p, 0.0))
+        h = height * ratio / top
+        bars.append({
+            "pollutant": p, "x": 30 + i * (bar + 40), "y": height - h, "h": h, "w": bar,
+            "ratio": ratio * 100, "required": need * 100, "need_y": height - height * need / top,
+            "meets": accounting["meets"][p], "shortfall": accounting["shortfall_t_per_d"][p],
+        })  # fmt: skip
+    return {"width": width, "height": height, "bars": bars}
+
+
+@router.get("/emergency", response_class=HTMLResponse)
+def list_page(
+    request: Request, cursor: CursorDep, principal: CurrentPrincipal, region: RegionDep
+) -> Response:
+    """A city's list at a level, its accounting with the shortfall chart, and its warnings."""
+    who = enterprise_principal(cursor, principal)
+    if who.role == "enterprise" and who.uscc:
+        return RedirectResponse(f"/emergency/enterprises/{quote(who.uscc)}", status_code=303)
+    refused = _refusal(request, who, denial(who, "read_restricted", what="emergency lists"))
+    if refused is not None:
+        return refused
+    q = request.query_params
+    cities = [str(c) for c in region.cities]
+    city = str(q.get("city")) if q.get("city") in cities else cities[0]
+    level = str(q.get("level")) if q.get("level") in LEVELS else "orange"
+    asked = q.get("version", "")
+    overview = service.list_overview(
+        cursor, city, level, datetime.now(UTC), int(asked) if asked.isdigit() else None
+    )
+    accounting = overview["accounting"] if overview else None
+    return _render(
+        request, "emergency_list.html", who, overview=overview, city=city, cities=cities,
+        level=level, warning_levels=LEVELS,
+        chart=shortfall_chart(accounting) if accounting else None,
+    )  # fmt: skip
+
+
+@router.get("/emergency/reports/{activation}", response_class=HTMLResponse)
+def report_page(
+    request: Request, activation: str, cursor: CursorDep, principal: CurrentPrincipal
+) -> Response:
+    """The compliance report of one warning, bilingual, each named enterprise with evidence."""
+    refused = _refusal(request, principal, denial(principal, "read_restricted", what="reports"))
+    if refused is not None:
+        return refused
+    try:
+        report = service.compliance_report(cursor, activation)
+    except LookupError as exc:
+        return _render(request, "notfound.html", principal, 404, message=str(exc))
+    return _render(request, "emergency_report.html", principal, report=report)
