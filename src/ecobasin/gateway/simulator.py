@@ -296,6 +296,12 @@ class SimDevice:
         Largest CP data area the device sends before splitting into sub-packets [bytes].
     duplicate_rate : float
         Chance that it sends an upload a second time.
+    meters : bool
+        Also sends its sub-meters (:data:`METER_FACTORS`) and hourly pollutant ``-Cou``.
+    controls : tuple of Control
+        What it does in warning windows (cut, treatment off, flags, silence).
+    episodes : bool
+        Random over-limit, fault and maintenance episodes (False: only the controls act).
     """
 
     index: int
@@ -312,6 +318,7 @@ class SimDevice:
     duplicate_rate: float = P_DUPLICATE
     meters: bool = False
     controls: tuple[Control, ...] = ()
+    episodes: bool = True
     _draws: dict[int, _Episode | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -338,6 +345,8 @@ class SimDevice:
     # -- values -----------------------------------------------------------------------------
     def _draw(self, hour: int) -> _Episode | None:
         """The episode starting in this hour (deterministic in seed, device and hour)."""
+        if not self.episodes:
+            return None  # a scripted device (emergency loop): only its controls change it
         if hour in self._draws:
             return self._draws[hour]
         if len(self._draws) > 4096:
@@ -573,6 +582,23 @@ class SimDevice:
                 duplicate=rng.random() < self.duplicate_rate,
                 values=sum(self._stored(cn, key) for key, _ in items),
             )
+
+    def hourly_frames(
+        self, start: float, hours: int
+    ) -> Iterator[tuple[datetime, tuple[bytes, ...]]]:
+        """The 2061 hourly uploads of ``hours`` hours from ``start`` [s since the epoch, on an
+        hour], each as (DataTime, frames); a silent control's hours are not sent."""
+        rng = random.Random(f"{self.seed}:{self.index}:hourly:{start}")
+        for i in range(hours):
+            period_start = start + i * 3600
+            control = self.control_at(period_start + 1800)
+            if control is not None and control.silent:
+                continue
+            data_time = datetime.fromtimestamp(period_start, CST)
+            items = self.interval_items(period_start, 3600, rng)
+            sent = datetime.fromtimestamp(period_start + 3600 + _PERIOD_DELAY["2061"], CST)
+            frames, _qns = self.frames_for("2061", data_time, items, sent=sent, qn_start=i)
+            yield data_time, frames
 
     def _stored(self, cn: str, key: str) -> bool:
         """Whether the store keeps this item: a value, or an hourly pollutant ``-Cou``."""
