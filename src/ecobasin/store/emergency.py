@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -105,8 +105,10 @@ def list_versions(store: Reader, city: str) -> list[ListVersion]:
 
 
 def activation_id(act: Activation) -> str:
-    """Stable id of an activation: city, level and the warning start (UTC hour)."""
-    return f"{act.city}-{act.level}-{act.start.strftime('%Y-%m-%dT%H')}"
+    """Stable id of an activation: city, level and the warning start (UTC hour, whatever the
+    clock the start was given in: a start in +08:00 and its UTC read-back give one id)."""
+    start = act.start.astimezone(UTC) if act.start.tzinfo else act.start
+    return f"{act.city}-{act.level}-{start.strftime('%Y-%m-%dT%H')}"
 
 
 def save_activation(store: Store, act: Activation, source: str, now: datetime) -> str:
