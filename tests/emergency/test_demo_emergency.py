@@ -25,6 +25,9 @@ def test_demo_warning_report(tmp_path: Path) -> None:
             r["uscc"][-4:-2]: r["flagged_hours"] for r in db.verdicts(store, done["activation"])
         }
         assert set(flagged["06"]) == {"M"} and flagged["01"] == {}
+        power = {r["uscc"][-4:-2]: r["power"] for r in db.verdicts(store, done["activation"])}
+        assert power["01"]["verdict"] == "compliant" and power["01"]["achieved_reduction"] > 0.5
+        assert power["03"]["achieved_reduction"] < 0.2  # the meters show the line barely cut
         assert {f["uscc"][-4:-2] for f in db.findings(store)} == {"03", "04", "05", "06"}
         ev = svc.evidence(store, done["activation"], "9151010000DEMO03XX", "DEMO-EM-03", "NOx")
         assert len(ev) == 48 and set(ev["verdict"]) == {"non_compliant"}

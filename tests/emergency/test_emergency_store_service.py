@@ -162,3 +162,21 @@ def test_a_stored_city_warning_switches_the_list_on_once(store: Store) -> None:
     verdicts = {r["uscc"]: r["verdict"] for r in svc.end_and_check(store, made[0], NOW)}
     assert verdicts == {"OK": "compliant", "BAD": "non_compliant"}
     assert db.activation(store, made[0])["source"].startswith("warning ")
+
+
+def test_a_warning_given_in_china_time_is_checked_under_one_id(store: Store) -> None:
+    """Regression: the id came from the start's own clock, so a start given in +08:00 was saved
+    as one activation and, read back in UTC, checked as a second one (left 'active')."""
+    from ecobasin.timebase import CST
+
+    v1 = ListVersion(
+        "510100", 1, T0 - timedelta(days=90), "annual", (_record("OK", "limit", "锦江区"),)
+    )
+    db.save_version(store, v1, "tests", T0)
+    key = svc.activate_for_warning(
+        store, "510100", "orange", START.astimezone(CST), END.astimezone(CST), "forecast", START
+    )
+    svc.end_and_check(store, key, NOW)
+    acts = db.activations_of_city(store, "510100")
+    assert [(a["activation_id"], a["state"]) for a in acts] == [(key, "checked")]
+    assert key == f"510100-orange-{START.strftime('%Y-%m-%dT%H')}"  # the UTC hour

@@ -92,3 +92,17 @@ def test_cli_export_writes_a_private_workbook_that_reads_back(tmp_path: Path) ->
     assert out.exit_code == 0, out.output
     assert (tmp_path / "o.xlsx").stat().st_mode & 0o777 == 0o600
     assert [r.uscc for r in read_list_xlsx(tmp_path / "o.xlsx")[0]] == [GOOD[0]]
+
+
+def test_meters_column_reads_and_writes_and_a_bad_meter_is_named(tmp_path: Path) -> None:
+    metered = ["91510100MA0000009X", *GOOD[1:], "生产:MNP1、治污：MNT1"]
+    broken = ["91510100MA0000008X", *GOOD[1:], "电表MNX"]
+    records, bad = read_list_xlsx(_book(tmp_path / "list.xlsx", [metered, broken]))
+    assert records[0].meters == (
+        {"role": "production", "site": "MNP1"},
+        {"role": "treatment", "site": "MNT1"},
+    )
+    assert bad == [(3, "91510100MA0000008X", bad[0][2])] and "电表MNX" in bad[0][2]
+    write_list_xlsx(records, tmp_path / "out.xlsx")
+    again, _ = read_list_xlsx(tmp_path / "out.xlsx")
+    assert again[0].meters == records[0].meters

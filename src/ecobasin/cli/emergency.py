@@ -1,5 +1,5 @@
 """Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
-activate-warnings|check|evidence|findings``.
+activate-warnings|check|evidence|findings|close-finding|enterprise-user``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
 from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
+from ecobasin.services import accounts
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
@@ -28,6 +29,7 @@ app = typer.Typer(
     help="Emergency control lists 应急减排清单: ratios, accounting, activation, compliance.",
     no_args_is_help=True,
 )
+CLI = ("cli", "cli")  # who the audit log names, and how (as ecobasin user does)
 CityOption = Annotated[str, typer.Option(help="City code 城市代码, e.g. 510100.")]
 LevelOption = Annotated[str, typer.Option(help="Warning level 预警级别: yellow, orange, red.")]
 
@@ -171,10 +173,33 @@ def check(
 
 
 @app.command()
-def findings(db_path: DbOption = None, region: RegionOption = None) -> None:
-    """Open findings 待处理问题 with their owners (non-compliance, insufficient data)."""
+def findings(
+    status: Annotated[str, typer.Option(help="open, closed or all 状态.")] = "open",
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Findings 待处理问题 with their owners (non-compliance, insufficient data); open ones by
+    default. Each has an id for ``close-finding``."""
+    if status not in ("open", "closed", "all"):
+        raise fail(f"--status {status!r}: use open, closed or all")
     with open_store(settings(db_path, region), read_only=True) as store:
-        _echo(db.findings(store))
+        _echo(db.findings(store, status=None if status == "all" else status))
+
+
+@app.command("close-finding")
+def close_finding(
+    finding_id: Annotated[str, typer.Argument(help="Finding id 问题编号 (from findings).")],
+    note: Annotated[str, typer.Option(help="Why it is closed 关闭说明 (site check, rectified …).")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Close an open finding with a note 关闭问题 (kept with it: who, when, why)."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            closed = service.close_finding(store, finding_id, note, "cli", datetime.now(UTC))
+        except (LookupError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    _echo(closed)
 
 
 @app.command()
@@ -212,3 +237,30 @@ def export_list(
     write_list_xlsx(chosen[-1].records, out)
     out.chmod(0o600)  # the list names enterprises and their measures: private by default
     _echo({"city": city, "version": chosen[-1].version, "records": len(chosen[-1].records)})
+
+
+@app.command("enterprise-user")
+def enterprise_user(
+    name: Annotated[str, typer.Argument(help="User name 用户名.")],
+    uscc: Annotated[str, typer.Option(help="Unified social credit code 统一社会信用代码.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Create an enterprise account 企业账户 bound to one listed enterprise: it reads only that
+    enterprise's measures, warnings, verdicts and evidence. The password is printed once."""
+    with open_store(settings(db_path, region)) as store:
+        if not db.versions_with(store, uscc):
+            raise fail(
+                f"enterprise {uscc} is on no stored list 未列入任何清单: import the list first"
+            )
+        try:
+            user, password = accounts.create_user(store.con, name, "enterprise")
+        except accounts.AccountError as error:
+            raise fail(str(error)) from None
+        db.bind_enterprise_user(store, user.user_id, uscc, datetime.now(UTC))
+        accounts.audit_as(store.con, *CLI, "users.create", user.name, None,
+                          {"role": "enterprise", "uscc": uscc})  # fmt: skip
+    console.print(f"[green]enterprise user created 企业账户已创建:[/] {user.name} ({uscc})")
+    if password:
+        console.print("password (shown once 仅显示一次):")
+        typer.echo(password)

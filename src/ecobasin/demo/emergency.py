@@ -35,6 +35,23 @@ ENTERPRISES = (
 )
 _FLOW_M3_S = 60.0  # [m³/s] normal flow; × 3600 = 216 000 m³/h
 _NOX_MG_M3 = 180.0  # [mg/m³] normal measured NOx
+#: each demo enterprise's baseline [t/d]: 180 mg/m³ × 216 000 m³/h × 24 h ≈ 0.93 t NOx per day
+_ENTERPRISE_BASELINE = {"NOx": 0.93, "SO2": 0.2, "PM": 0.1}
+#: sector measures of the demo list (emergency.md §3.1 S1–S4, illustrative): id, name, baseline
+#: [t/d], fraction removed at yellow / orange / red
+_SECTORS = (
+    ("SECTOR-S1", "施工扬尘 construction dust", {"PM": 6.0}, (0.3, 0.6, 0.8)),
+    ("SECTOR-S2", "非道路移动机械 non-road machinery", {"NOx": 5.0, "PM": 0.6}, (0.2, 0.5, 0.8)),
+    (
+        "SECTOR-S3",
+        "重型柴油货车 heavy diesel trucks",
+        {"NOx": 10.0, "PM": 0.5, "VOCs": 1.0},
+        (0.05, 0.15, 0.25),
+    ),
+    ("SECTOR-S4", "涂装与汽修 coating and auto repair", {"VOCs": 6.0}, (0.3, 0.5, 0.8)),
+)
+_LINE_KW = 1200.0  # [kW] production line at normal output
+_TREATMENT_KW = 160.0  # [kW] treatment unit running
 
 
 def _outlet(suffix: str) -> str:
@@ -52,6 +69,17 @@ def _records() -> tuple[ListRecord, ...]:
             measures={"yellow": {"action": "limit", "ratio": 0.2},
                       "orange": {"action": "limit", "ratio": ratio, "grace_hours": 2},
                       "red": {"action": "stop", "grace_hours": 2}},
+            meters=({"site": _outlet(suffix), "role": "production", "process": "主生产线 main line"},
+                    {"site": _outlet(suffix), "role": "treatment", "process": "脱硝 SCR"}),
+            baseline_t_per_d=_ENTERPRISE_BASELINE, baseline_method="online_data",
+        ))  # fmt: skip
+    for code, name, base, fractions in _SECTORS:
+        out.append(ListRecord(
+            uscc=code, name=name, district="全市 city-wide", industry="行业措施 sector",
+            category="sector", grades=(), outlets=(),
+            measures={lv: {"action": "limit", "ratio": f, "fraction": f}
+                      for lv, f in zip(("yellow", "orange", "red"), fractions, strict=True)},
+            baseline_t_per_d=base, baseline_method="inventory",
         ))  # fmt: skip
     return tuple(out)
 
@@ -72,7 +100,12 @@ def _hours(year: int, seed: int) -> tuple[pd.DataFrame, datetime, datetime]:
             flag = "M" if behaviour == "maintenance" and warned and i % 2 else "N"
             flow = _FLOW_M3_S * cut * rng.uniform(0.97, 1.03)
             conc = _NOX_MG_M3 * rng.uniform(0.95, 1.05)
-            for parameter, value in (("FG_NOx", conc), ("FG_flow", flow)):
+            # sub-meters (分表计电, §2.2): production power follows the output kept [kW]
+            power = _LINE_KW * cut * rng.uniform(0.97, 1.03)
+            treatment = _TREATMENT_KW * rng.uniform(0.95, 1.05)
+            readings = (("FG_NOx", conc), ("FG_flow", flow), ("EL_production", power),
+                        ("EL_treatment", treatment))  # fmt: skip
+            for parameter, value in readings:
                 rows.append({"site_id": _outlet(suffix), "parameter": parameter, "period": "1h",
                              "time": t, "value": round(value, 1), "flag": flag})  # fmt: skip
     frame = pd.DataFrame(rows)

@@ -30,6 +30,8 @@ from ecobasin.timebase import CST
 __all__ = [
     "DEVICE_COLUMNS",
     "KIND_DOMAINS",
+    "METER_FACTORS",
+    "Control",
     "Factor",
     "Packet",
     "SimDevice",
@@ -141,6 +143,34 @@ GAS_FACTORS = (
     Factor("a01011", "S02", 11.5, 0.15, 11.0, 0.03, 2, scales=False),
     Factor("a00000", "B02", 140.0, 0.15, 11.0, 0.03, 1, flow=True),
 )
+#: Sub-meters of a listed enterprise (分表计电, emergency.md §2.2) [kW], sent by its stack's logger
+#: with ecobasin's extension codes (parameters.csv: HJ 212-2017 has none): production line and
+#: treatment unit. Only devices with ``meters`` send them, with hourly pollutant ``-Cou`` [kg].
+METER_FACTORS = (
+    Factor("xe0101", None, 900.0, 0.05, 11.0, 0.02, 1, scales=False),
+    Factor("xe0201", None, 160.0, 0.03, 11.0, 0.02, 1, scales=False),
+)
+_PRODUCTION_CODES = frozenset({"a00000", "xe0101"})  # scale with the output kept
+_TREATMENT_CODE = "xe0201"
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """What a listed enterprise does in a warning window [s since the epoch, simulated time]:
+    keeps ``output`` of its production (flow and production power scale, concentrations stay),
+    switches its treatment unit off, sends ``flag`` (表8, e.g. M) or sends nothing (``silent``)."""
+
+    start: float
+    end: float
+    output: float = 1.0
+    treatment_off: bool = False
+    flag: str | None = None
+    silent: bool = False
+
+    def covers(self, t: float) -> bool:
+        return self.start <= t < self.end
+
+
 #: Wastewater outlets (HJ 353-2019). Limits: GB 18918-2002 class 1A (COD 50, NH3-N 5, TP 0.5,
 #: TN 15 mg/L) and the pH range 6–9 (upper bound).
 WATER_FACTORS = (
@@ -173,7 +203,8 @@ def _ranges(kind: str) -> dict[str, tuple[float, float]]:
     """Plausible range of each factor code of a kind, from the parameter registry."""
     registry = catalog.parameters()
     out = {}
-    for factor in _KIND_FACTORS[kind]:
+    extra = METER_FACTORS if kind == "gas_outlet" else ()
+    for factor in (*_KIND_FACTORS[kind], *extra):
         parameter = catalog.parameter_for_code(factor.code, KIND_DOMAINS[kind])
         low, high = registry.loc[parameter, ["min_value", "max_value"]].to_numpy(dtype=float)
         out[factor.code] = (float(low), float(high))
@@ -265,6 +296,12 @@ class SimDevice:
         Largest CP data area the device sends before splitting into sub-packets [bytes].
     duplicate_rate : float
         Chance that it sends an upload a second time.
+    meters : bool
+        Also sends its sub-meters (:data:`METER_FACTORS`) and hourly pollutant ``-Cou``.
+    controls : tuple of Control
+        What it does in warning windows (cut, treatment off, flags, silence).
+    episodes : bool
+        Random over-limit, fault and maintenance episodes (False: only the controls act).
     """
 
     index: int
@@ -279,6 +316,9 @@ class SimDevice:
     scale: float
     max_cp: int = MAX_CP
     duplicate_rate: float = P_DUPLICATE
+    meters: bool = False
+    controls: tuple[Control, ...] = ()
+    episodes: bool = True
     _draws: dict[int, _Episode | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -291,7 +331,11 @@ class SimDevice:
     @property
     def factors(self) -> tuple[Factor, ...]:
         """The factors the device reports."""
-        return _KIND_FACTORS[self.kind]
+        return _KIND_FACTORS[self.kind] + (METER_FACTORS if self.meters else ())
+
+    def control_at(self, t: float) -> Control | None:
+        """The warning-time control running at ``t``, if any."""
+        return next((c for c in self.controls if c.covers(t)), None)
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -301,6 +345,8 @@ class SimDevice:
     # -- values -----------------------------------------------------------------------------
     def _draw(self, hour: int) -> _Episode | None:
         """The episode starting in this hour (deterministic in seed, device and hour)."""
+        if not self.episodes:
+            return None  # a scripted device (emergency loop): only its controls change it
         if hour in self._draws:
             return self._draws[hour]
         if len(self._draws) > 4096:
@@ -341,6 +387,12 @@ class SimDevice:
                 value = max(value, factor.limit) * (1 + (episode.factor - 1) * factor.excess)
             elif episode.kind == "D":
                 value *= episode.factor  # a faulty analyser reads near zero
+        control = self.control_at(t)
+        if control is not None:
+            if factor.code in _PRODUCTION_CODES:
+                value *= control.output
+            elif factor.code == _TREATMENT_CODE and control.treatment_off:
+                value = 0.0
         return value
 
     def _clip(self, factor: Factor, value: float) -> float:
@@ -409,11 +461,18 @@ class SimDevice:
             if f.flow:  # amount over the interval: flow [m³/s or L/s] × seconds
                 per_second = avg if self.kind == "gas_outlet" else avg / 1000
                 items.append((f"{code}-Cou", f"{per_second * seconds:.1f}"))
+            elif self.meters and f.converted and seconds == 3600:
+                # hourly mass [kg] = C [mg/m³] × flow [m³/s] × 3600 s × 10⁻⁶ (emergency.md §2.1)
+                flow = averages.get("a00000", 0.0)
+                items.append((f"{code}-Cou", f"{avg * flow * seconds * 1e-6:.3f}"))
             items.append((f"{code}-Flag", flag))
         return items
 
     def flag_at(self, t: float) -> str:
         """The data flag at ``t`` (表8): D during a fault, M during maintenance, N otherwise."""
+        control = self.control_at(t)
+        if control is not None and control.flag:
+            return control.flag
         episode = self.episode_at(t)
         if episode is not None and episode.kind in ("D", "M"):
             return episode.kind
@@ -505,6 +564,9 @@ class SimDevice:
                 data_time = datetime.fromtimestamp(period_start, CST)
                 items = self.interval_items(period_start, seconds, rng)
                 flag_time = period_start + seconds / 2
+            control = self.control_at(flag_time)
+            if control is not None and control.silent:
+                continue  # a silent enterprise sends nothing in its window
             sent = datetime.fromtimestamp(math.floor(t), CST)
             frames, qns = self.frames_for(cn, data_time, items, sent=sent, qn_start=sequence)
             sequence += len(frames)
@@ -518,8 +580,32 @@ class SimDevice:
                 flag=self.flag_at(flag_time),
                 over_limit=episode is not None and episode.kind == "over",
                 duplicate=rng.random() < self.duplicate_rate,
-                values=sum(key.rpartition("-")[2] in _VALUE_SUFFIXES[cn] for key, _ in items),
+                values=sum(self._stored(cn, key) for key, _ in items),
             )
+
+    def hourly_frames(
+        self, start: float, hours: int
+    ) -> Iterator[tuple[datetime, tuple[bytes, ...]]]:
+        """The 2061 hourly uploads of ``hours`` hours from ``start`` [s since the epoch, on an
+        hour], each as (DataTime, frames); a silent control's hours are not sent."""
+        rng = random.Random(f"{self.seed}:{self.index}:hourly:{start}")
+        for i in range(hours):
+            period_start = start + i * 3600
+            control = self.control_at(period_start + 1800)
+            if control is not None and control.silent:
+                continue
+            data_time = datetime.fromtimestamp(period_start, CST)
+            items = self.interval_items(period_start, 3600, rng)
+            sent = datetime.fromtimestamp(period_start + 3600 + _PERIOD_DELAY["2061"], CST)
+            frames, _qns = self.frames_for("2061", data_time, items, sent=sent, qn_start=i)
+            yield data_time, frames
+
+    def _stored(self, cn: str, key: str) -> bool:
+        """Whether the store keeps this item: a value, or an hourly pollutant ``-Cou``."""
+        code, _, suffix = key.rpartition("-")
+        if suffix in _VALUE_SUFFIXES[cn]:
+            return True
+        return self.meters and cn == "2061" and suffix == "Cou" and code != "a00000"
 
 
 def build_fleet(count: int, seed: int = 0, region: catalog.Region | None = None) -> list[SimDevice]:

@@ -15,6 +15,7 @@ One row per enterprise (``.xlsx``, first sheet, header on row 1; Chinese or Engl
 | pollutants | 污染物 | SO2, NOx, PM, VOCs (default NOx) |
 | yellow, orange, red | 黄色措施, 橙色措施, 红色措施 | ``停产``/``stop``, ``限产30%``/``limit 30%``, ``豁免``/``exempt`` |
 | grace_hours | 宽限小时 | hours to take effect (一厂一策 plan), default 0 |
+| meters | 用电监控电表 | sub-meters (分表计电, §2.2): ``生产:SITE`` / ``production:SITE`` and ``治污:SITE`` / ``treatment:SITE``, separated by , ; or 、 (optional) |
 
 Every bad row is returned with its row number and the reason; the good rows are not held back.
 """
@@ -39,8 +40,10 @@ COLUMNS: dict[str, str] = {
     "uscc": "统一社会信用代码", "name": "企业名称", "district": "区县", "industry": "行业",
     "category": "类别", "grade": "绩效等级", "grade_from": "等级生效日期", "outlets": "排放口MN",
     "pollutants": "污染物", "yellow": "黄色措施", "orange": "橙色措施", "red": "红色措施",
-    "grace_hours": "宽限小时",
+    "grace_hours": "宽限小时", "meters": "用电监控电表",
 }  # fmt: skip
+_METER_ROLE = {"生产": "production", "production": "production", "治污": "treatment",
+               "treatment": "treatment"}  # fmt: skip
 _CATEGORY = {"重点": "key", "其他": "other", "豁免": "exempt"}
 _SPLIT = re.compile(r"[,;，；、\s]+")
 _LIMIT = re.compile(r"^(?:限产|limit)\s*(\d+(?:\.\d+)?)\s*%$", re.IGNORECASE)
@@ -95,13 +98,24 @@ def _record(row: Mapping[str, Any]) -> ListRecord:
     if unknown:
         raise ValueError(f"unknown pollutants {sorted(unknown)}; expected {list(POLLUTANTS)}")
     category = _cell(row, "category") or "key"
+    meters = tuple(_meter(m) for m in _SPLIT.split(_cell(row, "meters")) if m)
     return ListRecord(
         uscc=uscc, name=_cell(row, "name"), district=_cell(row, "district"),
         industry=_cell(row, "industry"), category=_CATEGORY.get(category, category),
         grades=grades, outlets=outlets,
         measures={lv: parse_measure(_cell(row, lv), grace) for lv in LEVELS},
-        pollutants=pollutants,
+        pollutants=pollutants, meters=meters,
     )  # fmt: skip
+
+
+def _meter(text: str) -> dict[str, str]:
+    """``生产:SITE`` → ``{"role": "production", "site": "SITE"}`` (用电监控电表 column)."""
+    role, sep, site = text.replace("：", ":").partition(":")
+    if not sep or role.strip().lower() not in _METER_ROLE or not site.strip():
+        raise ValueError(
+            f"meter {text!r} is not 生产:SITE / production:SITE or 治污:SITE / treatment:SITE"
+        )
+    return {"role": _METER_ROLE[role.strip().lower()], "site": site.strip()}
 
 
 def parse_rows(
@@ -164,5 +178,6 @@ def write_list_xlsx(records: Iterable[ListRecord], path: Path) -> None:
             latest["grade"] if latest else "", latest["effective_from"] if latest else "",
             ",".join(r.outlets), ",".join(r.pollutants),
             *(_measure_text(r.measures.get(lv, {})) for lv in LEVELS), grace,
+            ",".join(f"{m['role']}:{m['site']}" for m in r.meters),
         ])  # fmt: skip
     book.save(path)

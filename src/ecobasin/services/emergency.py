@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,14 @@ from ecobasin.store import emergency as db
 from ecobasin.store import forecast as forecast_store
 from ecobasin.store import queries
 from ecobasin.store.database import Store
+from ecobasin.store.emergency import (  # stored records the web reads as they are
+    activation,
+    enterprise_of,
+    finding,
+    findings,
+    link_case,
+    verdicts,
+)
 from ecobasin.workflow.emergency import (
     Activation,
     ListRecord,
@@ -28,6 +36,7 @@ from ecobasin.workflow.emergency import (
     activate,
     advance,
     open_findings,
+    version_in_force,
 )
 
 __all__ = [
@@ -35,11 +44,24 @@ __all__ = [
     "account_list",
     "activate_for_warning",
     "activate_from_warnings",
+    "activation",
     "check_activation",
+    "close_finding",
+    "compliance_report",
     "end_and_check",
+    "enterprise_of",
+    "enterprise_view",
     "evidence",
+    "evidence_bundle",
+    "finding",
+    "findings",
     "hourly_series",
     "import_version",
+    "link_case",
+    "list_overview",
+    "meter_series",
+    "open_cases",
+    "verdicts",
 ]
 
 #: list pollutant → stored flue-gas parameter (measured, not O2-corrected: §2.1)
@@ -50,6 +72,9 @@ POLLUTANT_PARAMETERS: dict[str, str] = {
     "VOCs": "FG_NMHC",
 }
 _FLOW = "FG_flow"  # [m³/s] stored (HJ 212 a00000); × 3600 → [m³/h]
+_COU = "_Cou"  # hourly -Cou amount [kg] stored beside the pollutant (FG_NOx_Cou)
+#: sub-meter role → stored parameter [kW] (分表计电, §2.2; parameters.csv EL_*)
+METER_PARAMETERS: dict[str, str] = {"production": "EL_production", "treatment": "EL_treatment"}
 _REFERENCE_DAYS = 7  # [d] reference window before the warning (§2.5 step 2: 7–14 days)
 
 
@@ -68,7 +93,7 @@ def hourly_series(
     concentration [mg/m³], flow [m³/h] and the flag; missing hours come back empty."""
     where = queries.ObservationFilter(
         sites=[outlet],
-        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW],
+        parameters=[POLLUTANT_PARAMETERS[pollutant], _FLOW, POLLUTANT_PARAMETERS[pollutant] + _COU],
         periods=["1h"],
         start=start + timedelta(hours=1),
         end=end,
@@ -80,6 +105,8 @@ def hourly_series(
     ):
         cell = wide[pd.Timestamp(t)]
         cell[str(param)] = value
+        if str(param).endswith(_COU):
+            continue  # the amount's flag repeats the pollutant's
         # a non-normal flag on either the pollutant or the flow marks the hour
         cell["flag"] = cell.get("flag") if cell.get("flag") not in (None, "N") else flag
     hours = []
@@ -92,8 +119,78 @@ def hourly_series(
         flow = _num(found.get(_FLOW))
         flag = str(found.get("flag") or "N")
         conc = _num(found.get(POLLUTANT_PARAMETERS[pollutant]))
-        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag))
+        cou = _num(found.get(POLLUTANT_PARAMETERS[pollutant] + _COU))
+        hours.append(em.Hour(i, conc, None if flow is None else flow * 3600, flag, cou))
     return hours
+
+
+def meter_series(
+    store: db.Reader, meters: Sequence[Mapping[str, Any]], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Hourly sub-meter power of one enterprise in ``(start, end]`` (§2.2): production and
+    treatment [kW], each the sum of its meters (None where none of them sent a valid hour)."""
+    n = int((end - start).total_seconds() // 3600)
+    out: list[dict[str, Any]] = [
+        {"h": i, "production_kw": None, "treatment_kw": None} for i in range(n)
+    ]
+    for meter in meters:
+        where = queries.ObservationFilter(
+            sites=[str(meter["site"])],
+            parameters=[METER_PARAMETERS[str(meter["role"])]],
+            periods=["1h"],
+            start=start + timedelta(hours=1),
+            end=end,
+        )
+        frame = queries.observations(db.cursor_of(store), where)
+        key = f"{meter['role']}_kw"
+        for t, value, flag in zip(frame["time"], frame["value"], frame["flag"], strict=True):
+            if _num(value) is None or flag not in (None, "N"):
+                continue
+            i = int((pd.Timestamp(t) - pd.Timestamp(start)).total_seconds() // 3600) - 1
+            if 0 <= i < n:
+                out[i][key] = (out[i][key] or 0.0) + float(value)
+    return out
+
+
+def _power(store: Store, act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any] | None:
+    """The power cross-check of a record with meters (§2.2, §2.5 step 6), or None."""
+    if not rec.meters:
+        return None
+    measure = _measure(act, rec)
+    start, end = act["start_time"], act["end_time"]
+    grace = int(measure.get("grace_hours", 0))
+    reference = meter_series(store, rec.meters, start - timedelta(days=_REFERENCE_DAYS), start)
+    window = [r for r in meter_series(store, rec.meters, start, end) if r["h"] >= grace]
+    result = em.power_from_hours(reference, window, measure)
+    result["meters"] = [dict(m) for m in rec.meters]
+    return result
+
+
+def _measure(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+    if rec.category in ("exempt", "保障类"):
+        return {"action": "exempt", "note": rec.category}
+    return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+
+
+def _with_power(row: dict[str, Any], power: dict[str, Any] | None) -> dict[str, Any]:
+    """A compliant data verdict becomes non-compliant when the meters say otherwise (§2.2)."""
+    row["power"] = power
+    if power is None or power["verdict"] != "non_compliant" or row["verdict"] != "compliant":
+        return row
+    why = []
+    if power.get("treatment_off_while_producing_hours"):
+        why.append(
+            f"treatment off while producing in hours {power['treatment_off_while_producing_hours']}"
+        )
+    if power.get("producing_hours_under_stop"):
+        why.append(
+            f"line producing under a stop order in hours {power['producing_hours_under_stop']}"
+        )
+    if not power.get("limit_met", True):
+        why.append(f"production energy cut {power['achieved_reduction']:.1%} below the measure")
+    row["verdict"] = "non_compliant"
+    row["reasons"] = [*row["reasons"], *(f"power: {w}" for w in why)]
+    return row
 
 
 def _num(x: Any) -> float | None:
@@ -112,9 +209,7 @@ def _baseline(store: Store, outlet: str, pollutant: str, start: datetime) -> em.
 def _check_outlet(
     store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
 ) -> dict[str, Any]:
-    measure = dict(rec.measures.get(act["level"], {"action": "exempt"}))
-    if rec.category in ("exempt", "保障类"):
-        measure = {"action": "exempt", "note": rec.category}
+    measure = _measure(act, rec)
     row: dict[str, Any] = {
         "uscc": rec.uscc,
         "outlet": outlet,
@@ -139,13 +234,20 @@ def _check_outlet(
             "flagged_hours": {},
         }
     hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
+    grace = int(measure.get("grace_hours", 0))
     res = em.check_enterprise(
-        hours,
-        measure,
-        base.rate_kg_per_h,
-        baseline_flow_m3_h=base.flow_m3_h,
-        grace_hours=int(measure.get("grace_hours", 0)),
+        hours, measure, base.rate_kg_per_h, baseline_flow_m3_h=base.flow_m3_h, grace_hours=grace
     )
+    cou = em.cou_hours(
+        [h for h in hours if h.h >= grace and h.flag == "N"],
+        float(em.compliance_config()["cou_tolerance"]),
+    )
+    reasons = list(res.reasons)
+    if cou["mismatch_hours"]:
+        reasons.append(
+            f"-Cou differs from Avg × flow by more than {cou['tolerance']:.0%} in hours "
+            f"{cou['mismatch_hours']}: the reported amount is not trusted, mass recomputed"
+        )
     return {
         **row,
         "verdict": res.verdict,
@@ -155,8 +257,9 @@ def _check_outlet(
         "baseline_method": base.method,
         "baseline_days": {"used": base.days_used, "excluded": base.days_excluded},
         "numbers": res.numbers,
-        "reasons": res.reasons,
+        "reasons": reasons,
         "flagged_hours": res.flagged_hours,
+        "cou": cou,
     }
 
 
@@ -175,8 +278,12 @@ def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, An
     for rec in version.records:
         if rec.closed:
             continue
+        power = _power(store, act, rec)
         for outlet in rec.outlets:
-            rows += [_check_outlet(store, act, rec, outlet, p) for p in rec.pollutants]
+            rows += [
+                _with_power(_check_outlet(store, act, rec, outlet, p), power)
+                for p in rec.pollutants
+            ]
     db.save_verdicts(store, key, rows, now)
     owners = {r.uscc: r.district for r in version.records}
     db.save_findings(store, key, open_findings(rows, owners), now)
@@ -274,6 +381,11 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
                     for h in hours],
         "judged": [h.h >= grace for h in hours],
     })  # fmt: skip
+    record = _record_of(store, act, uscc)
+    if record is not None and record.meters:
+        power = meter_series(store, record.meters, act["start_time"], act["end_time"])
+        frame["production_kw"] = [p["production_kw"] for p in power]
+        frame["treatment_kw"] = [p["treatment_kw"] for p in power]
     for name, value in (
         ("activation", key), ("uscc", uscc), ("outlet", outlet), ("pollutant", pollutant),
         ("verdict", verdict["verdict"]), ("measure", json.dumps(verdict["measure"], ensure_ascii=False)),
@@ -281,6 +393,38 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
     ):  # fmt: skip
         frame[name] = value
     return frame
+
+
+def _record_of(store: db.Reader, act: Mapping[str, Any], uscc: str) -> ListRecord | None:
+    """The enterprise's record in the list version the warning activated."""
+    for version in db.list_versions(store, str(act["city_code"])):
+        if version.version == act["list_version"]:
+            return next((r for r in version.records if r.uscc == uscc), None)
+    return None
+
+
+def evidence_bundle(
+    store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str
+) -> dict[str, Any]:
+    """Everything one verdict rests on (§2.5 step 6), for its page, CSV and PDF: the warning,
+    the enterprise's record, the verdict with its baseline, -Cou and power checks, the measure
+    and the list version, and the hourly table (concentration, flow, flag, mass, power)."""
+    frame = evidence(store, key, uscc, outlet, pollutant)
+    act = db.activation(store, key)
+    assert act is not None  # evidence() has found it
+    verdict = next(
+        v for v in db.verdicts(store, key)
+        if (v["uscc"], v["outlet"], v["pollutant"]) == (uscc, outlet, pollutant)
+    )  # fmt: skip
+    record = _record_of(store, act, uscc)
+    hours = frame.drop(
+        columns=["activation", "uscc", "outlet", "pollutant", "verdict", "measure",
+                 "baseline_kg_h", "list_version"]
+    )  # fmt: skip
+    return {
+        "activation": act, "verdict": verdict, "record": record, "frame": frame,
+        "hours": hours.astype(object).where(hours.notna(), None).to_dict("records"),
+    }  # fmt: skip
 
 
 def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list[str]:
@@ -303,3 +447,130 @@ def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list
             continue
         made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
     return made
+
+
+def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any] | None:
+    """What one listed enterprise sees (issue 17, read-only): its record in the list version in
+    force at ``now`` with its grade and measures at each level, the warning active now (if
+    any), every warning that listed it with its verdicts, and its findings. None: not listed."""
+    versions = db.versions_with(store, uscc)
+    if not versions:
+        return None
+    city = versions[-1].city
+    own = [v for v in versions if v.city == city]
+    current = version_in_force(own, now) if any(v.effective_from <= now for v in own) else own[0]
+    rec = next(r for r in current.records if r.uscc == uscc)
+    warnings = []
+    for act in db.activations_of_city(store, city):
+        if uscc not in act["grades"]:
+            continue
+        mine = [v for v in db.verdicts(store, act["activation_id"]) if v["uscc"] == uscc]
+        warnings.append({
+            "activation_id": act["activation_id"], "level": act["level"],
+            "start": act["start_time"], "end": act["end_time"], "state": act["state"],
+            "list_version": act["list_version"], "grade": act["grades"].get(uscc),
+            "measure": _measure({"level": act["level"]}, rec), "verdicts": mine,
+        })  # fmt: skip
+    active = next(
+        (w for w in warnings if w["state"] == "active" and w["start"] <= now < w["end"]), None
+    )
+    findings = [f for f in db.findings(store, status=None) if f["uscc"] == uscc]
+    return {
+        "uscc": uscc, "name": rec.name, "city": city, "district": rec.district,
+        "industry": rec.industry, "category": rec.category, "grade": em.grade_at(rec.grades, now),
+        "list_version": current.version, "outlets": list(rec.outlets),
+        "meters": [dict(m) for m in rec.meters], "pollutants": list(rec.pollutants),
+        "measures": {lv: _measure({"level": lv}, rec) for lv in em.LEVELS},
+        "active_warning": active, "warnings": warnings, "findings": findings,
+    }  # fmt: skip
+
+
+def close_finding(store: Store, fid: str, note: str, by: str, now: datetime) -> dict[str, Any]:
+    """Close an open finding with a note (who closed it and why, kept with it)."""
+    if not note.strip():
+        raise ValueError(f"finding {fid}: closing needs a note 关闭需填写说明")
+    found = db.finding(store, fid)
+    if found is None:
+        raise LookupError(f"no finding {fid!r}")
+    if not db.close_finding(store, fid, note.strip(), by, now):
+        raise ValueError(f"finding {fid} is {found['status']}, not open")
+    closed = db.finding(store, fid)
+    assert closed is not None
+    return closed
+
+
+def open_cases(store: Store, opener: Callable[[dict[str, Any]], str]) -> dict[str, str]:
+    """The finding → case hook of the supervision workflow (issue 17, docs/emergency.md):
+    for every open finding without a case, ``opener(finding)`` opens a case and returns its id,
+    which is stored with the finding. Returns finding id → case id of the cases opened now.
+    Until the workflow exists, findings stay the list of open items with their owners."""
+    made = {}
+    for found in db.findings(store):
+        if found.get("case_id"):
+            continue
+        case_id = str(opener(found))
+        db.link_case(store, str(found["finding_id"]), case_id)
+        made[str(found["finding_id"])] = case_id
+    return made
+
+
+def list_overview(
+    store: db.Reader, city: str, level: str, at: datetime, version: int | None = None
+) -> dict[str, Any] | None:
+    """A city's list at a level (§1.4, §1.5): the version (in force at ``at`` unless one is
+    named), every record with its grade, measure, fraction and expected cut [t/d], the
+    accounting against the city baseline (when one is configured) and the city's warnings.
+    None when the city has no stored list."""
+    versions = db.list_versions(store, city)
+    if not versions:
+        return None
+    if version is None:
+        past = [v for v in versions if v.effective_from <= at]
+        chosen = version_in_force(versions, at) if past else versions[-1]
+    else:
+        chosen = next((v for v in versions if v.version == version), versions[-1])
+    rows, sources = [], []
+    for rec in chosen.records:
+        if rec.closed:
+            continue
+        measure = _measure({"level": level}, rec)
+        fraction = em.measure_fraction(measure)
+        grade = em.grade_at(rec.grades, at)
+        cut = {p: float(b) * fraction for p, b in rec.baseline_t_per_d.items()}
+        rows.append({"record": rec, "grade": grade, "measure": measure, "fraction": fraction,
+                     "reduction_t_per_d": cut})  # fmt: skip
+        if rec.baseline_t_per_d:
+            sources.append({"id": rec.uscc, "grade": grade, "category": rec.category,
+                            "base_t_per_d": dict(rec.baseline_t_per_d),
+                            "fraction": {level: fraction}})  # fmt: skip
+    base = em.city_baseline(city, at.date())
+    accounting = account_list(sources, city, level, at, base) if base and sources else None
+    return {
+        "city": city, "level": level, "version": chosen, "versions": [v.version for v in versions],
+        "rows": rows, "accounting": accounting, "city_baseline_t_per_d": base,
+        "activations": db.activations_of_city(store, city),
+    }  # fmt: skip
+
+
+def compliance_report(store: db.Reader, key: str) -> dict[str, Any]:
+    """The compliance report of one warning (§2.5): the warning, the list version, and the
+    verdicts grouped as people read them: non-compliant, insufficient data (cases to open),
+    flagged (F/M/D/C… hours), compliant and exempt, each row with its enterprise."""
+    act = db.activation(store, key)
+    if act is None:
+        raise LookupError(f"no activation {key!r}")
+    names = {}
+    for version in db.list_versions(store, str(act["city_code"])):
+        if version.version == act["list_version"]:
+            names = {r.uscc: r for r in version.records}
+    verdicts = db.verdicts(store, key)
+    for v in verdicts:
+        rec = names.get(v["uscc"])
+        v["name"], v["district"] = (rec.name, rec.district) if rec else (v["uscc"], "")
+    groups = {g: [v for v in verdicts if v["verdict"] == g]
+              for g in ("non_compliant", "insufficient_data", "compliant", "exempt")}  # fmt: skip
+    flagged = [v for v in verdicts if v["flagged_hours"]]
+    counts = {g: len(rows) for g, rows in groups.items()}
+    return {"activation": act, "groups": groups, "flagged": flagged, "counts": counts,
+            "total": len(verdicts),
+            "findings": [f for f in db.findings(store, status=None) if f["activation_id"] == key]}  # fmt: skip

@@ -30,13 +30,17 @@ __all__ = [
     "baseline_from_reference",
     "check_enterprise",
     "check_power",
+    "city_baseline",
     "compliance_config",
     "cou_consistency",
+    "cou_hours",
     "emission_kg",
     "expected_reduction",
     "grade_at",
     "list_accounting",
     "measure_for",
+    "measure_fraction",
+    "power_from_hours",
     "required_ratios",
     "staggered_production",
 ]
@@ -85,6 +89,33 @@ def required_ratios(jurisdiction: str, level: str, at: date | str) -> dict[str, 
             latest = max(own, key=lambda p: _as_date(p["effective_from"]))
             return {k: float(v) for k, v in latest[level].items()}
     raise KeyError(f"no reduction ratios for {jurisdiction!r} at {level!r} on {when}")
+
+
+def city_baseline(jurisdiction: str, at: date | str) -> dict[str, float] | None:
+    """Whole-society daily emission of a city [t/d] in force at ``at`` (``city_baselines.toml``,
+    §1.4), or None when none is configured."""
+    when = _as_date(at)
+    entries = [
+        b for b in _data("city_baselines.toml")["baseline"]
+        if b["jurisdiction"] == jurisdiction and _as_date(b["effective_from"]) <= when
+    ]  # fmt: skip
+    if not entries:
+        return None
+    latest = max(entries, key=lambda b: _as_date(b["effective_from"]))
+    return {p: float(v) for p, v in latest["t_per_d"].items()}
+
+
+def measure_fraction(measure: Mapping[str, Any]) -> float:
+    """Share of a source's baseline a measure removes [1] (§1.4 ``f_m,L``): 1 for a stop, the
+    ratio for a limit, 0 when exempt; a sector measure states its own ``fraction``."""
+    if "fraction" in measure:
+        return float(measure["fraction"])
+    action = measure.get("action")
+    if action == "stop":
+        return 1.0
+    if action == "limit":
+        return float(measure["ratio"])
+    return 0.0
 
 
 def expected_reduction(
@@ -250,6 +281,7 @@ class Hour:
     avg: float | None
     flow: float | None
     flag: str | None = "N"
+    cou_kg: float | None = None  # reported hourly -Cou [kg], when the logger sends it
 
 
 @dataclass(frozen=True)
@@ -481,3 +513,77 @@ def staggered_production(
     by = sum(s <= cutoff for s in stops)
     met = len(stops) >= target_stop_days and by >= min_stop_days_by
     return StaggerResult(len(stops), by, met, short)
+
+
+# ---------------------------------------------------------------------------------------------
+# the stored check's cross-checks: -Cou (§2.1) and power meters (§2.2)
+# ---------------------------------------------------------------------------------------------
+def cou_hours(hours: Sequence[Hour], tolerance: float) -> dict[str, Any]:
+    """``-Cou`` consistency of an outlet's valid hours (§2.1): each reported hourly amount [kg]
+    against ``Avg × flow × 1 h × 10⁻⁶`` [kg] (the flow's own amount is ``flow`` × 1 h).
+
+    Returns the hours checked, those that agree within ``tolerance`` [1], the hours that do
+    not (``mismatch_hours``) and the valid hours without a ``-Cou`` (``missing_hours``).
+    """
+    agree, mismatch, missing = 0, [], []
+    for h in hours:
+        if h.avg is None or h.flow is None or h.flag is None:
+            continue
+        result = cou_consistency(h.cou_kg, h.avg, h.flow, tolerance)
+        if result.flag == "cou_missing":
+            missing.append(h.h)
+        elif result.consistent:
+            agree += 1
+        else:
+            mismatch.append(h.h)
+    return {
+        "checked": agree + len(mismatch),
+        "consistent": agree,
+        "mismatch_hours": mismatch,
+        "missing_hours": missing,
+        "tolerance": tolerance,
+    }
+
+
+def power_from_hours(
+    reference: Sequence[Mapping[str, Any]],
+    window: Sequence[Mapping[str, Any]],
+    measure: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Power cross-check of an enterprise (§2.2, §2.5 step 6) from hourly meter readings.
+
+    ``reference`` and ``window`` hold ``{"h", "production_kw", "treatment_kw"}`` per hour
+    [kW] (None where a meter sent nothing); ``window`` holds the judged hours only (after the
+    grace). Daily energies [kWh/d] are the mean hourly power of the hours present × 24; the
+    verdict is :func:`check_power`'s. Too few hours (fewer than ``min_valid_hours_per_24`` per
+    24 h on either side) give ``insufficient_data``.
+    """
+    cfg = {**compliance_config(), **(config or {})}
+    ref = [r for r in reference if r.get("production_kw") is not None]
+    win = [r for r in window if r.get("production_kw") is not None]
+    need = float(cfg["min_valid_hours_per_24"]) / 24
+    if not ref or len(ref) < need * len(reference) or len(win) < need * len(window) or not win:
+        return {"verdict": "insufficient_data", "hours": len(win), "reference_hours": len(ref)}
+    base = 24 * sum(float(r["production_kw"]) for r in ref) / len(ref)
+    during = 24 * sum(float(r["production_kw"]) for r in win) / len(win)
+    both = [r for r in win if r.get("treatment_kw") is not None]
+    on_kw = float(cfg["production_on_kw"])
+    stop = measure.get("action") == "stop"
+    # a stop is met when the line draws less than it does producing in every judged hour: an
+    # idle draw remains, so the energy cut of a stopped line never reaches 100 %
+    judged = {"action": "exempt"} if stop else measure
+    res = check_power(base, during, judged, both, on_kw, float(cfg["treatment_on_kw"]))
+    running = [int(r["h"]) for r in win if float(r["production_kw"]) >= on_kw] if stop else []
+    verdict = "non_compliant" if running else res.verdict
+    return {
+        "verdict": verdict,
+        "producing_hours_under_stop": running,
+        "baseline_kwh_per_d": base,
+        "warning_kwh_per_d": during,
+        "achieved_reduction": res.achieved_reduction,
+        "limit_met": res.limit_met and not running,
+        "treatment_off_while_producing_hours": res.treatment_off_while_producing_hours,
+        "hours": len(win),
+        "reference_hours": len(ref),
+    }

@@ -8,10 +8,11 @@ Times are tz-aware UTC.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -24,8 +25,15 @@ Reader = Store | duckdb.DuckDBPyConnection
 __all__ = [
     "activation",
     "activation_id",
+    "activations_of_city",
+    "bind_enterprise_user",
+    "close_finding",
     "cursor_of",
+    "enterprise_of",
+    "finding",
+    "finding_id",
     "findings",
+    "link_case",
     "list_versions",
     "record_from_json",
     "save_activation",
@@ -33,6 +41,7 @@ __all__ = [
     "save_verdicts",
     "save_version",
     "verdicts",
+    "versions_with",
 ]
 
 
@@ -49,6 +58,7 @@ def record_from_json(raw: dict[str, Any]) -> ListRecord:
             "grades": tuple(raw["grades"]),
             "outlets": tuple(raw["outlets"]),
             "pollutants": tuple(raw.get("pollutants", ("NOx",))),
+            "meters": tuple(raw.get("meters", ())),
         }
     )
 
@@ -95,8 +105,10 @@ def list_versions(store: Reader, city: str) -> list[ListVersion]:
 
 
 def activation_id(act: Activation) -> str:
-    """Stable id of an activation: city, level and the warning start (UTC hour)."""
-    return f"{act.city}-{act.level}-{act.start.strftime('%Y-%m-%dT%H')}"
+    """Stable id of an activation: city, level and the warning start (UTC hour, whatever the
+    clock the start was given in: a start in +08:00 and its UTC read-back give one id)."""
+    start = act.start.astimezone(UTC) if act.start.tzinfo else act.start
+    return f"{act.city}-{act.level}-{start.strftime('%Y-%m-%dT%H')}"
 
 
 def save_activation(store: Store, act: Activation, source: str, now: datetime) -> str:
@@ -138,10 +150,10 @@ def activation(store: Reader, key: str) -> dict[str, Any] | None:
 _VERDICT_COLUMNS = (
     "activation_id, uscc, outlet, pollutant, verdict, valid_hours, baseline_kg_h, baseline_flow, "
     "baseline_method, baseline_days, measure, numbers, reasons, flagged_hours, list_version, "
-    "thresholds, computed_at"
+    "thresholds, cou, power, computed_at"
 )
 _NAMES = _VERDICT_COLUMNS.split(", ")
-_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours")
+_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours", "cou", "power")
 
 
 def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -149,7 +161,7 @@ def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: d
     with store.transaction():
         store.con.execute("DELETE FROM emergency_verdicts WHERE activation_id = ?", [key])
         for r in rows:
-            raw = [key, *(r[c] for c in _NAMES[1:-1]), now]
+            raw = [key, *(r.get(c) for c in _NAMES[1:-1]), now]
             values = [
                 json.dumps(v, ensure_ascii=False) if c in _JSON else v
                 for c, v in zip(_NAMES, raw, strict=True)
@@ -179,20 +191,29 @@ def verdicts(store: Reader, key: str) -> list[dict[str, Any]]:
     return out
 
 
+def finding_id(key: str, uscc: str, outlet: str, kind: str) -> str:
+    """Stable id of a finding: the first 16 hex digits of SHA-256 of its natural key."""
+    return hashlib.sha256(f"{key}|{uscc}|{outlet}|{kind}".encode()).hexdigest()[:16]
+
+
 def save_findings(store: Store, key: str, found: Sequence[Finding], now: datetime) -> int:
-    """Open findings for an activation; a finding already open stays as it is."""
+    """Open findings for an activation; a finding already stored (open or closed) stays as it
+    is, so a recheck never reopens a closed one."""
+    city = int(key.split("-", 1)[0])
     with store.transaction():
         for f in found:
             store.con.execute(
-                "INSERT INTO emergency_findings VALUES (?, ?, ?, ?, ?, 'open', ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [key, f.uscc, f.outlet, f.kind, f.owner, json.dumps(list(f.reasons)), now],
-            )
+                "INSERT INTO emergency_findings (activation_id, uscc, outlet, kind, owner, "
+                "status, reasons, opened_at, finding_id, city_code) "
+                "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [key, f.uscc, f.outlet, f.kind, f.owner, json.dumps(list(f.reasons)), now,
+                 finding_id(key, f.uscc, f.outlet, f.kind), city],
+            )  # fmt: skip
     return len(found)
 
 
 def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, Any]]:
-    """Findings (open ones by default), oldest first."""
+    """Findings (open ones by default; ``None``: all), oldest first."""
     sql = "SELECT * FROM emergency_findings"
     params: list[Any] = []
     if status is not None:
@@ -201,3 +222,87 @@ def findings(store: Reader, *, status: str | None = "open") -> list[dict[str, An
     cur = cursor_of(store).execute(sql + " ORDER BY opened_at, uscc", params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def finding(store: Reader, fid: str) -> dict[str, Any] | None:
+    """One finding by id, or None."""
+    cur = cursor_of(store).execute("SELECT * FROM emergency_findings WHERE finding_id = ?", [fid])
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+def close_finding(store: Store, fid: str, note: str, by: str, now: datetime) -> bool:
+    """Close an open finding with a note; False when it is not open (or unknown)."""
+    with store.transaction():
+        done = store.con.execute(
+            "UPDATE emergency_findings SET status = 'closed', closed_at = ?, closed_by = ?, "
+            "note = ? WHERE finding_id = ? AND status = 'open' RETURNING finding_id",
+            [now, by, note, fid],
+        ).fetchall()
+    return bool(done)
+
+
+def link_case(store: Store, fid: str, case_id: str) -> bool:
+    """Record the supervision case opened for a finding (the finding → case hook)."""
+    with store.transaction():
+        done = store.con.execute(
+            "UPDATE emergency_findings SET case_id = ? WHERE finding_id = ? RETURNING finding_id",
+            [case_id, fid],
+        ).fetchall()
+    return bool(done)
+
+
+def bind_enterprise_user(store: Store, user_id: int, uscc: str, now: datetime) -> None:
+    """Bind an enterprise user to its USCC (one enterprise per user; a rebind replaces)."""
+    with store.transaction():
+        store.con.execute("DELETE FROM emergency_enterprise_users WHERE user_id = ?", [user_id])
+        store.con.execute(
+            "INSERT INTO emergency_enterprise_users VALUES (?, ?, ?)", [user_id, uscc, now]
+        )
+
+
+def enterprise_of(conn: Reader, user_id: int | None) -> str | None:
+    """The USCC an enterprise user is bound to, or None."""
+    if user_id is None:
+        return None
+    row = (
+        cursor_of(conn)
+        .execute("SELECT uscc FROM emergency_enterprise_users WHERE user_id = ?", [user_id])
+        .fetchone()
+    )
+    return None if row is None else str(row[0])
+
+
+def versions_with(conn: Reader, uscc: str) -> list[ListVersion]:
+    """Every stored list version (any city) that lists ``uscc``, oldest first."""
+    rows = (
+        cursor_of(conn)
+        .execute(
+            "SELECT city_code, version, effective_from, reason, records "
+            "FROM emergency_list_versions WHERE contains(records::VARCHAR, ?) "
+            "ORDER BY city_code, version",
+            [uscc],
+        )
+        .fetchall()
+    )
+    out = []
+    for city, v, eff, reason, recs in rows:
+        records = tuple(record_from_json(r) for r in json.loads(recs))
+        if any(r.uscc == uscc for r in records):
+            out.append(ListVersion(str(city), int(v), eff, reason, records))
+    return out
+
+
+def activations_of_city(conn: Reader, city: str) -> list[dict[str, Any]]:
+    """A city's activations, newest warning first."""
+    cur = cursor_of(conn).execute(
+        "SELECT * FROM emergency_activations WHERE city_code = ? ORDER BY start_time DESC",
+        [int(city)],
+    )
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        rec = dict(zip(names, row, strict=True))
+        rec["grades"] = json.loads(rec["grades"])
+        out.append(rec)
+    return out

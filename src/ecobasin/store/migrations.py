@@ -1275,4 +1275,62 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        24,
+        "emergency verdicts: the -Cou consistency and the power-meter cross-check of each verdict",
+        """
+        -- Issue 17 (emergency.md §2.1, §2.2): per verdict, the hourly -Cou amounts checked
+        -- against Avg × flow, and the enterprise's sub-meter check (production cut, treatment
+        -- off while producing). NULL: verdicts computed before this migration.
+        ALTER TABLE emergency_verdicts ADD COLUMN cou JSON;
+        ALTER TABLE emergency_verdicts ADD COLUMN power JSON;
+        """,
+    ),
+    (
+        25,
+        "enterprise users (issue 17): role enterprise bound to its unified social credit code",
+        """
+        -- The users table again (DuckDB cannot alter a CHECK constraint), its role check now
+        -- with 'enterprise': same columns, rows and id sequence (as migration 10 did).
+        CREATE TABLE users_enterprise (
+            user_id     INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+            name        VARCHAR NOT NULL UNIQUE,
+            role        VARCHAR NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'partner',
+                                                         'enterprise')),
+            city_code   INTEGER,                  -- editors: the one city they write
+            password_hash VARCHAR NOT NULL,       -- Argon2id PHC string
+            disabled    BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL,
+            CHECK ((role = 'editor') = (city_code IS NOT NULL))
+        );
+        INSERT INTO users_enterprise SELECT * FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_enterprise RENAME TO users;
+        -- Written only by ecobasin.store.emergency: the one enterprise (USCC) an enterprise
+        -- user reads (web/security/policy.py, read_enterprise).
+        CREATE TABLE emergency_enterprise_users (
+            user_id     INTEGER PRIMARY KEY,
+            uscc        VARCHAR NOT NULL,         -- 统一社会信用代码, 18 characters
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+    (
+        26,
+        "emergency findings (issue 17): stable id, closing note, the supervision case it became",
+        """
+        -- A finding is closed with a note (who, when); case_id is the hook to the supervision
+        -- workflow (a case opened for the finding, by id) until cases live in this store.
+        ALTER TABLE emergency_findings ADD COLUMN finding_id VARCHAR;
+        UPDATE emergency_findings SET finding_id = substr(sha256(
+            activation_id || '|' || uscc || '|' || outlet || '|' || kind), 1, 16);
+        ALTER TABLE emergency_findings ADD COLUMN city_code INTEGER;
+        UPDATE emergency_findings SET city_code = TRY_CAST(split_part(activation_id, '-', 1)
+            AS INTEGER);
+        ALTER TABLE emergency_findings ADD COLUMN closed_at TIMESTAMPTZ;
+        ALTER TABLE emergency_findings ADD COLUMN closed_by VARCHAR;
+        ALTER TABLE emergency_findings ADD COLUMN note VARCHAR;
+        ALTER TABLE emergency_findings ADD COLUMN case_id VARCHAR;
+        """,
+    ),
 ]

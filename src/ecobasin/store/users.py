@@ -53,8 +53,9 @@ __all__ = [
 ]
 
 
-#: Roles a user may hold (``users.role`` check constraint, migrations 5 and 10).
-ROLES = ("admin", "editor", "viewer", "partner")
+#: Roles a user may hold (``users.role`` check constraint, migrations 5 and 10, and the
+#: emergency migration adding ``enterprise``, issue 17).
+ROLES = ("admin", "editor", "viewer", "partner", "enterprise")
 
 
 def _now() -> datetime:

@@ -33,6 +33,7 @@ from ecobasin.web.pages import (
     table_export_router,
 )
 from ecobasin.web.pages.dashboard import STATIC_DIR
+from ecobasin.web.pages.emergency import router as emergency_pages_router
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
 
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.include_router(incident_pages_router)  # /incidents: sudden incidents on shared rivers
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
+    app.include_router(emergency_pages_router)  # /emergency/…: lists and compliance (issue 17)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(api_docs_router)  # /docs, /redoc

@@ -18,6 +18,7 @@ from ecobasin.standards.emergency import LEVELS, grade_at
 
 __all__ = [
     "CATEGORIES",
+    "METER_ROLES",
     "Activation",
     "Finding",
     "ListRecord",
@@ -29,8 +30,11 @@ __all__ = [
     "version_in_force",
 ]
 
-#: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt
-CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt")
+#: list categories (§1.5): key industry, other 涉气, 民生保障类, exempt, and sector measures
+#: (construction sites, non-road machinery, trucks, VOCs work: no outlets, §1.4)
+CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt", "sector")
+#: what a sub-meter measures (§2.2): a production line or a treatment unit
+METER_ROLES: tuple[str, ...] = ("production", "treatment")
 #: activation states and the transitions allowed between them
 _TRANSITIONS: dict[str, tuple[str, ...]] = {
     "active": ("ended", "cancelled"),
@@ -56,6 +60,12 @@ class ListRecord:
     measures: Mapping[str, Mapping[str, Any]]
     closed: bool = False
     pollutants: tuple[str, ...] = ("NOx",)
+    #: sub-meters (分表计电, §2.2): ``{"site", "role": production|treatment, "process"}``
+    meters: tuple[Mapping[str, Any], ...] = ()
+    #: baseline daily emission per pollutant [t/d] and its method (online_data, permit,
+    #: inventory), for the list accounting (§1.4, §1.5)
+    baseline_t_per_d: Mapping[str, float] = field(default_factory=dict)
+    baseline_method: str | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -63,6 +73,12 @@ class ListRecord:
         bad = set(self.measures) - set(LEVELS)
         if bad:
             raise ValueError(f"record {self.uscc}: unknown levels {sorted(bad)}")
+        for meter in self.meters:
+            if meter.get("role") not in METER_ROLES or not meter.get("site"):
+                raise ValueError(
+                    f"record {self.uscc}: meter {dict(meter)} needs a site and a role "
+                    f"({', '.join(METER_ROLES)})"
+                )
 
 
 @dataclass(frozen=True)

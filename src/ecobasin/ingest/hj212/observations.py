@@ -48,6 +48,9 @@ _CONVERTED = {"Rtd": "ZsRtd", "Avg": "ZsAvg"}
 _PERIOD_VALUE_ALIASES = frozenset({"Data"})
 #: The suffix of the converted parameter id in the registry (``FG_SO2`` → ``FG_SO2_Zs``).
 ZS_SUFFIX = "_Zs"
+#: The suffix of an hourly amount's id (``FG_NOx-Cou`` [kg] → ``FG_NOx_Cou``), kept where the
+#: registry has that id so the emergency check can compare it with Avg × flow (issue 17).
+COU_SUFFIX = "_Cou"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +254,9 @@ def message_rows(
       DataTime every value item is skipped.
     - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise (noise stations send
       ``-Data`` instead, e.g. ``Leq-Data``: read the same way). ``-Min``, ``-Max``,
-      ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them).
+      ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them),
+      except an hourly (2061) ``-Cou`` whose ``<id>_Cou`` is in the registry (flue-gas
+      pollutant amounts [kg], issue 17): a row of that id.
       A value that is not a number (``3O.5``) is skipped; an empty value (missing) becomes a row
       with ``value`` NaN and ``raw_value`` ``""``, which validation counts as missing.
     - **Converted values** (表4 ``-ZsRtd`` / ``-ZsAvg``, 折算 to the reference O2) become a
@@ -355,6 +360,11 @@ def _message_values(
     skipped = []
     for item in message.items:
         suffix = item.suffix
+        if suffix == "Cou" and cn == "2061":
+            amount = _amount(item, cp, domains, known)
+            if amount is not None:
+                values.append((item.key, *amount))
+            continue
         if suffix in IGNORED_SUFFIXES or item.key == "DataTime":
             continue
         if suffix == "Flag":
@@ -399,6 +409,18 @@ def _row(
         item.value if item.number is None else None,
         flag if flag in DATA_FLAGS else None,
     )
+
+
+def _amount(
+    item: CpItem, cp: dict[str, str], domains: tuple[str, ...], known: frozenset[str]
+) -> tuple[str, float, str | None, str | None] | None:
+    """An hourly ``-Cou`` [kg] as ``<id>_Cou`` when the registry has that id, else None (kept
+    in the raw log only, as before): emergency.md §2.1 checks it against Avg × flow."""
+    found = _code_parameter(item.code, domains)
+    if found is None or found[0] + COU_SUFFIX not in known or item.number is None:
+        return None
+    flag = cp.get(f"{item.code}-Flag")
+    return found[0] + COU_SUFFIX, float(item.number), None, flag if flag in DATA_FLAGS else None
 
 
 def _in_registry_unit(sent: float, conversion: tuple[float, float] | None) -> float:

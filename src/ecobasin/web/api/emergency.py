@@ -1,22 +1,26 @@
 """``/api/v1/emergency/…``: required list ratios 减排比例 (public), and the verdicts 核查结论, their
 evidence (CSV) and open findings 待处理问题 of the compliance checks (restricted: they name
-enterprises)."""
+enterprises). ``/enterprises/{uscc}`` is one enterprise's own view 企业视图 (its measures at each
+level, the active warning, its verdicts and findings): restricted readers, and the enterprise's
+own account (role ``enterprise``, policy ``read_enterprise``)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
-from ecobasin.store import emergency as db
-from ecobasin.web.deps import CursorDep
+from ecobasin.web.deps import CursorDep, Store, StoreDep  # Store: the type services take
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import RestrictedReader
+from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
+from ecobasin.web.security.policy import Principal
 
 router = APIRouter(prefix="/emergency", tags=["emergency"], responses=problem_responses(404, 422))
 
@@ -50,6 +54,30 @@ class Verdict(BaseModel):
     flagged_hours: dict[str, list[int]]
     list_version: int
     thresholds: str
+    cou: dict[str, Any] | None = Field(None, description="-Cou consistency (§2.1)")
+    power: dict[str, Any] | None = Field(None, description="power-meter cross-check (§2.2)")
+
+
+def enterprise_principal(cursor: CursorDep, principal: CurrentPrincipal) -> Principal:
+    """The request's principal; an enterprise user's carries the USCC it is bound to."""
+    if principal.role != "enterprise":
+        return principal
+    return replace(principal, uscc=service.enterprise_of(cursor, principal.user_id))
+
+
+EnterprisePrincipal = Annotated[Principal, Depends(enterprise_principal)]
+
+
+def _own_store(store: StoreDep) -> Iterator[Store]:
+    """A Store view over a cursor of its own for this request's writes (as web/api/writes)."""
+    view = store.reader()
+    try:
+        yield view
+    finally:
+        view.con.close()
+
+
+OwnStore = Annotated[Store, Depends(_own_store)]
 
 
 class VerdictList(BaseModel):
@@ -58,17 +86,74 @@ class VerdictList(BaseModel):
 
 
 class Finding(BaseModel):
+    """An open item 待处理问题 of a check (non-compliance, insufficient data) with its owner;
+    closed with a note, or handed to a supervision case (``case_id``)."""
+
+    finding_id: str | None = None
     activation_id: str
+    city_code: int | None = None
     uscc: str
     outlet: str
     kind: str
     owner: str
     status: str
     reasons: list[str]
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    note: str | None = None
+    case_id: str | None = None
+
+
+class CloseFinding(BaseModel):
+    """Why the finding is closed (site check result, rectification done …)."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class LinkCase(BaseModel):
+    """The supervision case opened for the finding."""
+
+    case_id: str = Field(min_length=1, max_length=128)
 
 
 class FindingList(BaseModel):
     items: list[Finding]
+
+
+class EnterpriseWarning(BaseModel):
+    """A warning that listed the enterprise: the measure it had to apply and its verdicts."""
+
+    activation_id: str
+    level: str
+    start: datetime
+    end: datetime
+    state: str
+    list_version: int
+    grade: str | None
+    measure: dict[str, Any]
+    verdicts: list[Verdict]
+
+
+class EnterpriseView(BaseModel):
+    """One listed enterprise 企业应急减排措施 (read-only): measures per level, the active warning,
+    its verdicts and findings (emergency.md §1.5, §2.5)."""
+
+    uscc: str
+    name: str
+    city: str
+    district: str
+    industry: str
+    category: str
+    grade: str | None
+    list_version: int
+    outlets: list[str]
+    meters: list[dict[str, Any]]
+    pollutants: list[str]
+    measures: dict[str, dict[str, Any]] = Field(description="level → measure")
+    active_warning: EnterpriseWarning | None
+    warnings: list[EnterpriseWarning]
+    findings: list[Finding]
 
 
 @router.get("/ratios", response_model=Ratios)
@@ -87,20 +172,65 @@ def ratios(city: str, level: str, at: date) -> Ratios:
 )
 def verdicts(cursor: CursorDep, principal: RestrictedReader, activation: str) -> VerdictList:
     """The verdicts of one activated warning, with baselines, numbers, reasons and flags."""
-    if db.activation(cursor, activation) is None:
+    if service.activation(cursor, activation) is None:
         raise ProblemError(
             404, f"no activation {activation!r}", title="unknown activation 无此启动"
         )
     return VerdictList(
-        activation=activation, items=[Verdict(**r) for r in db.verdicts(cursor, activation)]
+        activation=activation, items=[Verdict(**r) for r in service.verdicts(cursor, activation)]
     )
 
 
 @router.get("/findings", response_model=FindingList, responses=problem_responses(401, 403))
-def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
-    """Open findings with their owners (non-compliance, insufficient data)."""
-    rows = [{**f, "reasons": json.loads(f["reasons"])} for f in db.findings(cursor)]
-    return FindingList(items=[Finding(**{k: f[k] for k in Finding.model_fields}) for f in rows])
+def findings(
+    cursor: CursorDep,
+    principal: RestrictedReader,
+    status: Literal["open", "closed", "all"] = "open",
+) -> FindingList:
+    """Findings with their owners (non-compliance, insufficient data); open ones by default."""
+    rows = service.findings(cursor, status=None if status == "all" else status)
+    return FindingList(items=[_finding(f) for f in rows])
+
+
+def _writable_finding(store: Store, principal: Principal, fid: str) -> dict[str, Any]:
+    found = service.finding(store, fid)
+    if found is None:
+        raise ProblemError(404, f"no finding {fid!r}", title="unknown finding 无此问题")
+    authorize(principal, "close_finding", found["city_code"], f"finding {fid}")
+    return found
+
+
+@router.post(
+    "/findings/{finding_id}/close",
+    response_model=Finding,
+    responses=problem_responses(401, 403, 409),
+)
+def close_finding(
+    store: OwnStore, principal: CurrentPrincipal, finding_id: str, body: CloseFinding
+) -> Finding:
+    """Close an open finding with a note (an editor of the warning's city, or an admin)."""
+    _writable_finding(store, principal, finding_id)
+    try:
+        closed = service.close_finding(
+            store, finding_id, body.note, principal.name or "?", datetime.now(UTC)
+        )
+    except ValueError as exc:
+        raise ProblemError(409, str(exc), title="not open 非待处理状态") from exc
+    return _finding(closed)
+
+
+@router.post(
+    "/findings/{finding_id}/case", response_model=Finding, responses=problem_responses(401, 403)
+)
+def link_case(
+    store: OwnStore, principal: CurrentPrincipal, finding_id: str, body: LinkCase
+) -> Finding:
+    """Record the supervision case opened for a finding (the finding → case hook)."""
+    _writable_finding(store, principal, finding_id)
+    service.link_case(store, finding_id, body.case_id)
+    linked = service.finding(store, finding_id)
+    assert linked is not None
+    return _finding(linked)
 
 
 @router.get(
@@ -110,13 +240,15 @@ def findings(cursor: CursorDep, principal: RestrictedReader) -> FindingList:
 )
 def evidence_csv(
     cursor: CursorDep,
-    principal: RestrictedReader,
+    principal: EnterprisePrincipal,
     activation: str,
     uscc: str,
     outlet: str,
     pollutant: str = "NOx",
 ) -> Response:
-    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version)."""
+    """Evidence of one verdict as CSV (hourly table, flags, measure, baseline, list version);
+    restricted readers, and the enterprise itself."""
+    authorize(principal, "read_enterprise", what=uscc)
     try:
         frame = service.evidence(cursor, activation, uscc, outlet, pollutant)
     except LookupError as exc:
@@ -127,3 +259,31 @@ def evidence_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _finding(row: dict[str, Any]) -> Finding:
+    reasons = row["reasons"]
+    body = {**row, "reasons": json.loads(reasons) if isinstance(reasons, str) else reasons}
+    return Finding(**{k: body[k] for k in Finding.model_fields})
+
+
+@router.get(
+    "/enterprises/{uscc}", response_model=EnterpriseView, responses=problem_responses(401, 403)
+)
+def enterprise(cursor: CursorDep, principal: EnterprisePrincipal, uscc: str) -> EnterpriseView:
+    """One enterprise's measures at each level, the active warning, its verdicts and findings;
+    an enterprise account reads only its own."""
+    authorize(principal, "read_enterprise", what=uscc)
+    view = service.enterprise_view(cursor, uscc, datetime.now(UTC))
+    if view is None:
+        raise ProblemError(404, f"enterprise {uscc} is on no list", title="not listed 未列入清单")
+    warnings = [EnterpriseWarning(**{**w, "verdicts": [Verdict(**v) for v in w["verdicts"]]})
+                for w in view["warnings"]]  # fmt: skip
+    active = view["active_warning"]
+    return EnterpriseView(**{
+        **view,
+        "warnings": warnings,
+        "active_warning": next((w for w in warnings if active and
+                                w.activation_id == active["activation_id"]), None),
+        "findings": [_finding(f) for f in view["findings"]],
+    })  # fmt: skip

@@ -110,7 +110,9 @@ def principal_of(
     user: accounts.UserRow, via: str, partner: accounts.PartnerRow | None = None, **session: str
 ) -> Principal:
     """The principal a stored user acts as (a partner with its scopes and rate limit)."""
-    role = user.role if user.role in ("admin", "editor", "viewer", "partner") else "viewer"
+    # an unknown role gets the least: the public's rights (never a reader's)
+    known = ("admin", "editor", "viewer", "partner", "enterprise")
+    role = user.role if user.role in known else "public"
     return Principal(
         name=user.name,
         role=role,  # type: ignore[arg-type]

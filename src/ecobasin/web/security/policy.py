@@ -13,6 +13,9 @@ Roles:
   it (token bucket: :mod:`.ratelimit`); it reads no restricted data.
 * reading a city's audit log (``read_audit``, issue 15): its editors and admins; an admin
   also reads the whole region's.
+* ``enterprise`` — a listed enterprise (issue 17), bound to its unified social credit code
+  (``uscc``): reads its own emergency-list measures, warnings, verdicts and evidence
+  (``read_enterprise`` of its own USCC) and nothing else restricted.
 * the public (no credentials) — reads published air and water quality, cities and the sites of
   kinds ``air_station``, ``micro_station`` and ``water_section``.
 
@@ -49,19 +52,23 @@ __all__ = [
     "readable_kinds",
 ]
 
-Role = Literal["admin", "editor", "viewer", "partner", "public"]
+Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: ``read_public``: published data; ``read_restricted``: outlets, alarms, devices, rejected
 #: records; ``write``: some city's data (which one is checked per record with ``city_code``);
 #: ``admin``: users and tokens of everyone; ``ledger:events`` / ``ledger:redeem``: post
 #: behaviour events / redeem points on the carbon-inclusive ledger (admins and partners with
 #: that scope); ``read_audit``: the audit log of a city (``city_code``; None: every city).
+#: ``read_enterprise``: one enterprise's emergency-list page, verdicts and evidence (``what``:
+#: its USCC): restricted readers, and an enterprise user for its own USCC only.
+#: ``close_finding``: close an emergency-list finding with a note, or link it to a supervision
+#: case (``city_code``: the warning's city): admins, and editors of that city.
 Action = Literal[
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit",
+    "read_audit", "read_enterprise", "close_finding",
 ]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit",
+    "read_audit", "read_enterprise", "close_finding",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual): defined with the accounts
 #: that hold them (``ecobasin users create --scope``), decided here.
@@ -77,6 +84,7 @@ _ROLE_LABEL = {
     "editor": "editor 编辑",
     "viewer": "viewer 查看者",
     "partner": "partner 合作方",
+    "enterprise": "enterprise 企业",
     "public": "the public 公众",
 }
 
@@ -105,6 +113,8 @@ class Principal:
         A partner's request rate [1/min] (token bucket refill); None: not limited.
     burst : int or None
         A partner's bucket size [requests].
+    uscc : str or None
+        An enterprise user's unified social credit code (统一社会信用代码); None otherwise.
     """
 
     name: str | None
@@ -117,6 +127,7 @@ class Principal:
     scopes: tuple[str, ...] = ()
     rate_per_minute: float | None = None
     burst: int | None = None
+    uscc: str | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -128,6 +139,8 @@ class Principal:
             return "the public"
         if self.role == "editor":
             return f"editor of {self.city_code} ({self.name})"
+        if self.role == "enterprise":
+            return f"enterprise {self.uscc} ({self.name})"
         return f"{self.role} ({self.name})"
 
 
@@ -193,6 +206,16 @@ def denial(
         )
     if action == "read_audit":
         return _audit_denial(principal, city_code)
+    if action == "read_enterprise":
+        return _enterprise_denial(principal, what)
+    if action == "close_finding":
+        if role == "admin" or (role == "editor" and city_code == principal.city_code):
+            return None
+        target = what or "a finding"
+        return (
+            f"{principal.describe()} may not close {target} of {city_code}: it needs an editor "
+            "of that city or an admin 需要该城市编辑或管理员权限"
+        )
     if action in SCOPES:
         return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
@@ -209,6 +232,24 @@ def _audit_denial(principal: Principal, city_code: int | None) -> str | None:
         f"{_ROLE_LABEL[principal.role] if not principal.authenticated else principal.describe()} "
         f"may not read the audit log of {whose}: an editor reads their city's, an admin every "
         "city's 审计日志仅限本市编辑或管理员查看"
+    )
+
+
+def _enterprise_denial(principal: Principal, uscc: str | None) -> str | None:
+    """One enterprise's emergency data: restricted readers, and that enterprise itself."""
+    if principal.role in ("admin", "editor", "viewer"):
+        return None
+    if principal.role == "enterprise" and uscc is not None and principal.uscc == uscc:
+        return None
+    whose = f"enterprise {uscc}" if uscc else "an enterprise"
+    if principal.role == "enterprise":
+        return (
+            f"{principal.describe()} may read only its own enterprise, not {whose} "
+            "企业用户只能查看本企业"
+        )
+    return (
+        f"{_ROLE_LABEL[principal.role]} may not read the emergency data of {whose}: it needs "
+        "that enterprise's account or a viewer, editor or admin account 需要本企业账户或查看权限"
     )
 
 

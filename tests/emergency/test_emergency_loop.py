@@ -1,0 +1,174 @@
+"""The whole loop of issue 17 over real HJ 212 sockets, at a small size: eight simulated listed
+enterprises (stacks with sub-meters) report hourly 2061 data to the real gateway on a TCP port
+for seven normal days; a forecast of high daily AQI makes a city warning through the existing
+warning rule (环办大气函〔2019〕648号, ``forecast.warning.city_warning``), stored as issue 6
+stores it; the city's list activates from the stored warning; during the warning three
+enterprises apply their measures, three do not (one of them cuts its stack flow but runs with
+its treatment unit off), one goes silent and one sends maintenance flags; after the warning the
+compliance report names exactly the non-compliant ones, the insufficient-data ones and the
+flagged one, each with its evidence."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecobasin import catalog, gateway
+from ecobasin.forecast.warning import city_warning
+from ecobasin.gateway.simulator import Control, SimDevice
+from ecobasin.services import emergency as svc
+from ecobasin.store import Store
+from ecobasin.store import emergency as db
+from ecobasin.store.forecast import replace_warnings
+from ecobasin.timebase import CST
+from ecobasin.workflow.emergency import ListRecord, ListVersion
+
+pytestmark = pytest.mark.slow
+
+CITY = "510100"
+REFERENCE_DAYS = 7
+WARNING_DAY = date(2025, 12, 18)  # the forecast's first heavy day (CST)
+GRACE_HOURS = 2
+#: enterprise → what it does in the warning (Control keyword arguments)
+BEHAVIOUR: dict[str, dict[str, object]] = {
+    "E1": {"output": 0.4}, "E2": {"output": 0.35}, "E3": {"output": 0.4},
+    "E4": {"output": 0.9}, "E5": {"output": 0.95},
+    "E6": {"output": 0.4, "treatment_off": True},  # cuts the stack, switches treatment off
+    "E7": {"output": 0.4, "silent": True},  # goes silent
+    "E8": {"output": 0.4, "flag": "M"},  # maintenance flags all warning long
+}  # fmt: skip
+
+
+def _uscc(name: str) -> str:
+    return f"91510100LOOP{name}XXXX"[:18]
+
+
+def _device(index: int, name: str, start: float, end: float) -> SimDevice:
+    control = Control(start + GRACE_HOURS * 3600, end, **BEHAVIOUR[name])  # type: ignore[arg-type]
+    return SimDevice(
+        index=index, seed=17, mn=f"51010010017{index:013X}", password=f"{170000 + index}",
+        site_id=f"LOOP-{name}", kind="gas_outlet", city_code=int(CITY), protocol="2017",
+        interval_s=60, scale=1.0, meters=True, controls=(control,), episodes=False,
+    )  # fmt: skip
+
+
+def _records(fleet: list[SimDevice]) -> tuple[ListRecord, ...]:
+    limit = {"action": "limit", "ratio": 0.5, "grace_hours": GRACE_HOURS}
+    return tuple(
+        ListRecord(
+            _uscc(d.site_id[5:]),
+            f"回路企业 loop enterprise {d.site_id[5:]}",
+            "青白江区",
+            "水泥",
+            "key",
+            ({"grade": "C", "effective_from": "2025-01-01"},),
+            (d.site_id,),
+            {"yellow": limit, "orange": limit, "red": {**limit, "action": "limit"}},
+            meters=(
+                {"site": d.site_id, "role": "production", "process": "熟料线 kiln"},
+                {"site": d.site_id, "role": "treatment", "process": "脱硝 SCR"},
+            ),
+        )
+        for d in fleet
+    )
+
+
+async def _report(device: SimDevice, port: int, start: float, hours: int) -> int:
+    """Send every hourly upload over one TCP connection, each frame until its 9014 reply."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    acked = 0
+    try:
+        for _time, frames in device.hourly_frames(start, hours):
+            for frame in frames:
+                writer.write(frame)
+                await writer.drain()
+                reply = await asyncio.wait_for(reader.readuntil(b"\r\n"), 60)
+                assert b"CN=9014" in reply, reply
+                acked += 1
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return acked
+
+
+def test_forecast_warning_list_activation_and_report_over_hj212(tmp_path: Path) -> None:
+    # 1. the forecast: two heavy days; the existing rule makes the city warning
+    days = [WARNING_DAY, WARNING_DAY + timedelta(days=1)]
+    warned = city_warning(days, [236.0, 251.0])
+    assert warned.level != "none" and warned.start == WARNING_DAY
+    start = datetime(warned.start.year, warned.start.month, warned.start.day, tzinfo=CST)
+    end = start + timedelta(days=(warned.end - warned.start).days + 1)  # type: ignore[operator]
+    ref_start = start - timedelta(days=REFERENCE_DAYS)
+    hours = int((end - ref_start).total_seconds() // 3600)
+    fleet = [_device(i, name, start.timestamp(), end.timestamp())
+             for i, name in enumerate(BEHAVIOUR, start=1)]  # fmt: skip
+
+    db_path = tmp_path / "loop.duckdb"
+    with Store(db_path) as store:
+        store.sync_catalog(catalog.load_region())
+        store.upsert_sites(pd.DataFrame({
+            "site_id": [d.site_id for d in fleet], "kind": "gas_outlet", "level": "enterprise",
+            "city_code": int(CITY), "name_zh": [d.site_id for d in fleet],
+            "name_en": [d.site_id for d in fleet], "lon": 104.4, "lat": 30.8,
+        }), "loop test")  # fmt: skip
+        gateway.register_devices(store, pd.DataFrame([{
+            "mn": d.mn, "password": d.password, "site_id": d.site_id, "protocol": "2017",
+            "crc_mode": "hj212", "enabled": True, "interval_s": 60,
+        } for d in fleet]))  # fmt: skip
+        version = ListVersion(CITY, 1, ref_start - timedelta(days=30), "annual", _records(fleet))
+        db.save_version(store, version, "loop test", ref_start)
+
+        # 2. the enterprises report over real HJ 212 sockets into the real gateway
+        async def scenario() -> list[int]:
+            config = gateway.GatewayConfig(host="127.0.0.1", port=0, raw_log=tmp_path / "raw.log")
+            gw = gateway.Gateway(store, config)
+            port = await gw.start()
+            try:
+                sent = await asyncio.gather(
+                    *(_report(d, port, ref_start.timestamp(), hours) for d in fleet)
+                )
+                await gw.flush()
+                return list(sent)
+            finally:
+                await gw.stop()
+
+        acked = dict(zip([d.site_id for d in fleet], asyncio.run(scenario()), strict=True))
+        assert acked["LOOP-E1"] >= hours and acked["LOOP-E7"] < acked["LOOP-E1"]
+
+        # 3. the warning is stored as the forecasts store it, and switches the list on
+        replace_warnings(store, pd.DataFrame([{
+            "scope": "city", "scope_id": CITY, "issue_day": WARNING_DAY - timedelta(days=1),
+            "issued_at": start - timedelta(hours=12), "model": "lightgbm:loop",
+            "rule": "HBDQH-2019-648", "level": warned.level, "start_time": start.astimezone(UTC),
+            "end_time": end.astimezone(UTC), "basis": {"days": [[d.isoformat(), v] for d, v in warned.days]},
+            "reason_zh": warned.reason_zh, "reason_en": warned.reason_en, "author": "loop test",
+        }]), issue_day=WARNING_DAY - timedelta(days=1), model="lightgbm:loop")  # fmt: skip
+        made = svc.activate_from_warnings(store, WARNING_DAY - timedelta(days=1), start)
+        assert len(made) == 1
+
+        # 4. after the warning: the check and its report
+        svc.end_and_check(store, made[0], end + timedelta(hours=1))
+        report = svc.compliance_report(store, made[0])
+        named = {g: {v["uscc"] for v in rows} for g, rows in report["groups"].items()}
+        assert named["non_compliant"] == {_uscc(n) for n in ("E4", "E5", "E6")}
+        assert named["insufficient_data"] == {_uscc(n) for n in ("E7", "E8")}
+        assert named["compliant"] == {_uscc(n) for n in ("E1", "E2", "E3")}
+        assert {v["uscc"] for v in report["flagged"]} == {_uscc("E8")}
+        e6 = next(v for v in report["groups"]["non_compliant"] if v["uscc"] == _uscc("E6"))
+        assert any(r.startswith("power: treatment off") for r in e6["reasons"])
+        assert all(v["cou"]["mismatch_hours"] == [] for v in report["groups"]["compliant"])
+        assert {(f["uscc"], f["kind"]) for f in report["findings"]} == {
+            *((_uscc(n), "non_compliant") for n in ("E4", "E5", "E6")),
+            *((_uscc(n), "insufficient_data") for n in ("E7", "E8")),
+        }
+        # 5. each named enterprise has its evidence: the warning's hours, flags and power
+        for v in [*report["groups"]["non_compliant"], *report["groups"]["insufficient_data"]]:
+            bundle = svc.evidence_bundle(store, made[0], v["uscc"], v["outlet"], v["pollutant"])
+            assert len(bundle["hours"]) == (end - start).total_seconds() // 3600
+            assert "treatment_kw" in bundle["frame"].columns
+        e8 = svc.evidence_bundle(store, made[0], _uscc("E8"), "LOOP-E8", "NOx")
+        assert set(e8["frame"]["flag"].iloc[GRACE_HOURS + 1 :]) == {"M"}
