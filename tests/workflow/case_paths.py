@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ecobasin.workflow.cases import ACCEPTANCE_CRITERIA, Case, Evidence, apply, new_case
 from ecobasin.catalog.workdays import package_calendar
+from ecobasin.workflow.cases import ACCEPTANCE_CRITERIA, Case, Evidence, apply, new_case
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 10, 9, 0, tzinfo=CST)
