@@ -108,7 +108,7 @@ def save(store: Store, case: Case, client: str = "cli") -> None:
     body = json.dumps(case_to_dict(case), ensure_ascii=False)
     with store.transaction():
         stored = con.execute(
-            "SELECT seq, event, at FROM case_transitions WHERE case_id = ? ORDER BY seq",
+            "SELECT seq, event, acted_at FROM case_transitions WHERE case_id = ? ORDER BY seq",
             [case.case_id],
         ).fetchall()
         for (seq, event, at), entry in zip(stored, case.audit, strict=False):
@@ -169,7 +169,7 @@ def cases(
 def transitions(where: Connection, case_id: str) -> list[dict[str, Any]]:
     """The stored trail of a case, oldest first."""
     cur = cursor_of(where).execute(
-        "SELECT seq, event, from_state, to_state, actor, role, at, reason, changed, client "
+        "SELECT seq, event, from_state, to_state, actor, role, acted_at AS at, reason, changed, client "
         "FROM case_transitions WHERE case_id = ? ORDER BY seq",
         [case_id],
     )

@@ -142,7 +142,7 @@ def add_progress(
 def progress(where: Connection, task_id: str) -> list[dict[str, Any]]:
     """A task's progress reports, oldest first."""
     cur = cursor_of(where).execute(
-        "SELECT seq, at, actor, action, state_after, percent, narrative, evidence "
+        "SELECT seq, reported_at AS at, actor, action, state_after, percent, narrative, evidence "
         "FROM key_progress WHERE task_id = ? ORDER BY seq",
         [task_id],
     )
@@ -167,7 +167,8 @@ def add_rejects(
 def rejects(where: Connection) -> list[dict[str, Any]]:
     """Rows kept aside from task-list imports."""
     cur = cursor_of(where).execute(
-        "SELECT file, row_number, reason, raw, at FROM key_rejects ORDER BY at, file, row_number"
+        "SELECT file, row_number, reason, raw, rejected_at FROM key_rejects "
+        "ORDER BY rejected_at, file, row_number"
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

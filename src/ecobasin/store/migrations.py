@@ -1091,7 +1091,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             to_state    VARCHAR NOT NULL,
             actor       VARCHAR NOT NULL,
             role        VARCHAR NOT NULL,
-            at          TIMESTAMPTZ NOT NULL,
+            acted_at    TIMESTAMPTZ NOT NULL,
             reason      VARCHAR NOT NULL,
             changed     JSON NOT NULL,            -- {"before": {...}, "after": {...}}
             client      VARCHAR NOT NULL,         -- client address or "cli"
@@ -1164,7 +1164,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE TABLE key_progress (
             task_id     VARCHAR NOT NULL,
             seq         INTEGER NOT NULL,
-            at          TIMESTAMPTZ NOT NULL,
+            reported_at TIMESTAMPTZ NOT NULL,
             actor       VARCHAR NOT NULL,
             action      VARCHAR NOT NULL,
             state_after VARCHAR NOT NULL,
@@ -1179,7 +1179,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             row_number  INTEGER NOT NULL,
             reason      VARCHAR NOT NULL,
             raw         JSON NOT NULL,
-            at          TIMESTAMPTZ NOT NULL
+            rejected_at TIMESTAMPTZ NOT NULL
         );
         """,
     ),

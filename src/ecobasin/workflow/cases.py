@@ -46,6 +46,7 @@ __all__ = [
     "Link",
     "Measure",
     "Refusal",
+    "add_evidence",
     "apply",
     "categories",
     "checklist_missing",
@@ -101,12 +102,12 @@ PUBLIC_FIELDS = (
 TRANSITIONS: dict[tuple[str, str, str], tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ("task", "", "register"): (
         "registered",
-        ("supervision_office",),
+        ("supervision_office", "joint_office"),  # the joint office: a joint case's children
         ("source_type", "title", "problem_text", "category", "city_code"),
     ),
     ("task", "registered", "transfer"): (
         "transferred",
-        ("supervision_office",),
+        ("supervision_office", "joint_office"),
         ("lead_unit", "acceptance_level", "rectify_due", "term_type"),
     ),
     ("task", "transferred", "accept"): ("accepted", ("lead_unit",), ("contact",)),
@@ -725,6 +726,36 @@ def _sign(case: Case, action: str, f: Mapping[str, Any]) -> dict[str, Any]:
     if city in case.signed(stage):
         return {}
     return {"signatures": (*case.signatures, (stage, city))}
+
+
+def add_evidence(case: Case, item: Evidence, role: str) -> Case:
+    """``case`` holding one more piece of evidence, audited (the state does not change).
+
+    Evidence is added while the case is open (not after ``closed``), never removed.
+    """
+    if item.kind not in evidence_kinds():
+        raise CaseError(
+            case.case_id, Refusal(f"未知证据类型{item.kind}", f"unknown evidence kind {item.kind}")
+        )
+    if item.phase not in ("before", "during", "after"):
+        raise CaseError(
+            case.case_id, Refusal("阶段须为整改前/中/后", "phase must be before, during or after")
+        )
+    if case.state in ("", "closed"):
+        raise CaseError(
+            case.case_id,
+            Refusal(
+                "已销号或未登记的案件不能添加证据",
+                f"no evidence on a {case.state or 'unregistered'} case",
+            ),
+        )
+    entry = Entry(
+        "add_evidence", case.state, case.state, item.uploader, role, item.at, "",
+        {"before": {}, "after": {"evidence": [item.sha256, item.kind, item.phase]}},
+    )  # fmt: skip
+    return replace(
+        case, evidence=(*case.evidence, item), updated_at=item.at, audit=(*case.audit, entry)
+    )
 
 
 def open_status(state: str) -> str:
