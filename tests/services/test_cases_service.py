@@ -108,7 +108,7 @@ def test_attachment_content_addressed_private_with_thumbnail(store: Store) -> No
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    media, thumb = store_cases.attachment(store, item.sha256, thumbnail=True)
+    _, thumb = store_cases.attachment(store, item.sha256, thumbnail=True)
     with Image.open(io.BytesIO(thumb)) as image:
         assert max(image.size) == 320
     stored = store_cases.load(store, case.case_id)

@@ -11,6 +11,7 @@ import pytest
 
 from ecobasin import catalog
 from ecobasin.services import keytasks as service
+from ecobasin.services.cases import store_attachment
 from ecobasin.store import Store
 from ecobasin.store import keytasks as store_keytasks
 from ecobasin.workflow.keytasks import KeyTaskError
@@ -58,7 +59,7 @@ def test_import_keeps_every_bad_row_aside_with_its_reason(store: Store, tmp_path
 
 
 def test_not_a_workbook_is_a_clear_error(store: Store) -> None:
-    with pytest.raises(KeyTaskError, match="not an .xlsx"):
+    with pytest.raises(KeyTaskError, match=r"not an \.xlsx"):
         service.import_xlsx(store, b"hello", "cy-2026", T0, name="x.xlsx")
 
 
@@ -72,7 +73,10 @@ def test_decision_becomes_a_task_and_completion_needs_evidence(store: Store) -> 
     service.report(store, task["task_id"], "report_progress", "dy", T0, 50, "半数完成", [])
     with pytest.raises(KeyTaskError, match="evidence"):
         service.report(store, task["task_id"], "complete", "dy", T0, 100, "完成", [])
-    done = service.report(store, task["task_id"], "complete", "dy", T0, 100, "完成", ["ab" * 32])
+    with pytest.raises(KeyTaskError, match="no uploaded attachment"):
+        service.report(store, task["task_id"], "complete", "dy", T0, 100, "完成", ["ab" * 32])
+    sha, _, _ = store_attachment(store, b"%PDF-1.4\n%minimal\n", "report.pdf", T0)
+    done = service.report(store, task["task_id"], "complete", "dy", T0, 100, "完成", [sha])
     assert done["state"] == "completed"
     assert [p["action"] for p in store_keytasks.progress(store, task["task_id"])] == [
         "report_progress", "complete",

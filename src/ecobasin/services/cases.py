@@ -56,7 +56,9 @@ __all__ = [
     "open311_requests",
     "open311_services",
     "open_from_finding",
+    "parse_facts",
     "register",
+    "store_attachment",
 ]
 
 CST = timezone(timedelta(hours=8))
@@ -88,6 +90,36 @@ def _case_id(store: Store, source_type: str, city: int | None, at: datetime) -> 
     prefix = source_types().get(source_type, {}).get("prefix", "QT")
     head = f"{prefix}-{city or 'JT'}-{at.astimezone(CST).year}-"
     return f"{head}{store_cases.next_number(store, head):04d}"
+
+
+#: Facts that are CST calendar days (sent as ``YYYY-MM-DD`` by the API, the CLI and forms).
+_DAY_FACTS = ("rectify_due", "new_due", "rework_due", "check_date")
+
+
+def parse_facts(raw: dict[str, Any]) -> dict[str, Any]:
+    """Facts from JSON: days parsed, measures' due days parsed, criteria as tuples.
+
+    Raises
+    ------
+    ValueError
+        Naming the fact that is not a day.
+    """
+    facts = dict(raw)
+    try:
+        for key in _DAY_FACTS:
+            if isinstance(facts.get(key), str):
+                facts[key] = date.fromisoformat(facts[key])
+        if isinstance(facts.get("measures"), list):
+            facts["measures"] = [
+                {**m, "due": date.fromisoformat(str(m.get("due", "")))} for m in facts["measures"]
+            ]
+    except ValueError:
+        raise ValueError(f"{key}: not a day YYYY-MM-DD 日期格式应为YYYY-MM-DD") from None
+    if isinstance(facts.get("criteria"), list):
+        facts["criteria"] = [tuple(c) for c in facts["criteria"]]
+    if isinstance(facts.get("percents"), dict):
+        facts["percents"] = {int(k): int(v) for k, v in facts["percents"].items()}
+    return facts
 
 
 def register(
@@ -210,6 +242,17 @@ def attach(
     The size is capped, the type is read from the content (magic numbers, ``filetype``), never
     from the name; images get a PNG thumbnail (Pillow). The same bytes are stored once.
     """
+    sha, media, size = _checked(content, name)
+    item = Evidence(sha, kind, phase, name[:200], media, size, actor, at)
+    with store.transaction():
+        case = add_evidence(store_cases.load(store, case_id), item, role)
+        store_attachment(store, content, name, at)
+        store_cases.save(store, case, client)
+    return item
+
+
+def _checked(content: bytes, name: str) -> tuple[str, str, int]:
+    """(sha256, media type read from the content, size [bytes]) or :class:`AttachmentError`."""
     rules = load_rules()
     if len(content) > rules.max_attachment_bytes:
         raise AttachmentError(
@@ -222,14 +265,17 @@ def attach(
         raise AttachmentError(
             f"{name}: content is {media}, allowed: {', '.join(rules.allowed_media)} 附件类型不允许"
         )
+    return hashlib.sha256(content).hexdigest(), media, len(content)
+
+
+def store_attachment(store: Store, content: bytes, name: str, at: datetime) -> tuple[str, str, int]:
+    """Check and store an attachment once under its SHA-256 (images with a thumbnail); returns
+    (sha256, media type, size [bytes]). Key-task evidence uses it directly."""
+    sha, media, size = _checked(content, name)
+    rules = load_rules()
     thumb = _thumbnail(content, name, rules.thumbnail_px) if media.startswith("image/") else None
-    sha = hashlib.sha256(content).hexdigest()
-    item = Evidence(sha, kind, phase, name[:200], media, len(content), actor, at)
-    with store.transaction():
-        case = add_evidence(store_cases.load(store, case_id), item, role)
-        store_cases.put_attachment(store, sha, content, media, name[:200], thumb, at)
-        store_cases.save(store, case, client)
-    return item
+    store_cases.put_attachment(store, sha, content, media, name[:200], thumb, at)
+    return sha, media, size
 
 
 def _thumbnail(content: bytes, name: str, size: int) -> bytes:

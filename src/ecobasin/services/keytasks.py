@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 
+from ecobasin.store import cases as store_cases
 from ecobasin.store import keytasks as store_keytasks
 from ecobasin.store.database import Store
 from ecobasin.workflow.keytasks import KeyTaskError, next_state, validate_rows
@@ -111,6 +112,11 @@ def report(
 ) -> dict[str, Any]:
     """A progress report (or completion, assessment) on a task; completing needs evidence."""
     current = store_keytasks.task(store, task_id)
+    unknown = store_cases.missing_attachments(store, evidence)
+    if unknown:
+        raise KeyTaskError(
+            f"evidence {', '.join(unknown)} is no uploaded attachment 佐证材料未上传"
+        )
     held = sum(len(p["evidence"]) for p in store_keytasks.progress(store, task_id))
     state = next_state(current["state"], action, held + len(evidence))
     if not 0 <= percent <= 100:

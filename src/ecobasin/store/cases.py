@@ -31,6 +31,7 @@ __all__ = [
     "grant_role",
     "linked",
     "load",
+    "missing_attachments",
     "next_number",
     "put_attachment",
     "roles_of",
@@ -254,6 +255,19 @@ def put_attachment(
         [sha256, media_type, len(content), thumbnail is not None, name, at],
     )
     return True
+
+
+def missing_attachments(where: Connection, sha256s: list[str]) -> list[str]:
+    """The hashes of ``sha256s`` that name no stored attachment."""
+    if not sha256s:
+        return []
+    rows = (
+        cursor_of(where)
+        .execute("SELECT sha256 FROM case_attachments WHERE list_contains(?, sha256)", [sha256s])
+        .fetchall()
+    )
+    known = {r[0] for r in rows}
+    return [s for s in sha256s if s not in known]
 
 
 def attachment(store: Store, sha256: str, thumbnail: bool = False) -> tuple[str, bytes]:

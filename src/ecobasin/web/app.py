@@ -21,6 +21,7 @@ from ecobasin.web import problems
 from ecobasin.web.api import api_router
 from ecobasin.web.api.live import page_router as live_pages_router
 from ecobasin.web.api.observations import ExportSlots
+from ecobasin.web.api.open311 import router as open311_router
 from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.pages import (
     api_docs_router,
@@ -155,6 +156,7 @@ def create_app(
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
+    app.include_router(open311_router)  # /open311/v2: public case disclosure (issue 18)
     app.include_router(api_docs_router)  # /docs, /redoc
 
     def openapi() -> dict[str, Any]:

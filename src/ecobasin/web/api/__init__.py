@@ -9,6 +9,7 @@ from ecobasin.web.api import (
     alarms,
     aqi,
     carbon,
+    cases,
     cities,
     consultation,
     editing,
@@ -16,6 +17,7 @@ from ecobasin.web.api import (
     forecast,
     freshness,
     health,
+    keytasks,
     ledger,
     live,
     map,
@@ -52,3 +54,5 @@ api_router.include_router(freshness.router)  # /freshness: the badge and the dem
 api_router.include_router(editing.router)  # editors' uploads, retirements, city audit log
 api_router.include_router(emergency.router)  # emergency control lists: /emergency/...
 api_router.include_router(consultation.router)  # joint forecast consultation
+api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
+api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务
