@@ -29,6 +29,7 @@ from ecobasin.web.pages import (
     forecast_pages_router,
     noise_pages_router,
     pages_router,
+    supervision_pages_router,
     table_export_router,
 )
 from ecobasin.web.pages.dashboard import STATIC_DIR
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
+    app.include_router(supervision_pages_router)  # /supervision: cases, key tasks (issue 18)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(open311_router)  # /open311/v2: public case disclosure (issue 18)

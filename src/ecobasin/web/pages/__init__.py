@@ -3,7 +3,15 @@ router still sits beside the live API, in ``web/api/live.py``)."""
 
 from __future__ import annotations
 
-from ecobasin.web.pages import api_docs, dashboard, editor, forecast, noise, table_export
+from ecobasin.web.pages import (
+    api_docs,
+    dashboard,
+    editor,
+    forecast,
+    noise,
+    supervision,
+    table_export,
+)
 
 __all__ = [
     "api_docs_router",
@@ -11,6 +19,7 @@ __all__ = [
     "forecast_pages_router",
     "noise_pages_router",
     "pages_router",
+    "supervision_pages_router",
     "table_export_router",
 ]
 
@@ -20,3 +29,4 @@ api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
+supervision_pages_router = supervision.router  # /supervision…: cases and key tasks (issue 18)
