@@ -114,6 +114,7 @@ def demo(
             _noise_demo(store, served, year, seed)  # environmental noise
             _emergency_demo(store, year, seed)  # emergency list and a past warning
             _consultation_demo(store, served, year)  # joint consultation
+            _cases_demo(store)  # rectification cases and key tasks (issue 18)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -198,6 +199,18 @@ def _consultation_demo(store: Store, region: Any, year: int) -> None:
     if made:
         console.print(
             f"[green]consultation 联合会商:[/] issued 已签发 {made['issued']}, collecting 收集中 {made['collecting']}"
+        )
+
+
+def _cases_demo(store: Store) -> None:
+    """Cases of the six campaigns in every state, a joint case, a petition, key tasks."""
+    from ecobasin.demo import cases as demo_cases
+
+    made = demo_cases.install(store)
+    if made:
+        console.print(
+            f"[green]cases 督察整改:[/] {made['tasks']} tasks, joint 联合 {made['joint']}, "
+            f"petition 信访 {made['petition']}, key tasks 重点任务 {made['key_tasks']}"
         )
 
 

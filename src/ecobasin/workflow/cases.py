@@ -782,7 +782,10 @@ def due_status(
     """The running clock of ``case`` on ``today`` (paused while disputed, §2.2 "Pause rules")."""
     lead = load_rules().due_soon_wd if lead_wd is None else lead_wd
     clock, due, original = "", None, None
-    if case.kind == "petition" and case.state in ("transferred", "verified"):
+    if case.kind == "joint":
+        if case.state == "transferred" and case.rectify_due:
+            clock, due, original = "rectify", case.rectify_due[-1], case.rectify_due[0]
+    elif case.kind == "petition" and case.state in ("transferred", "verified"):
         clock, due, original = "handle", case.plan_due, case.plan_due
     elif case.state in ("transferred", "accepted", "plan_submitted"):
         clock, due, original = "plan", case.plan_due, case.plan_due
