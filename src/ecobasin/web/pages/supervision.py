@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -337,7 +338,7 @@ async def act_form(
             )
         except (CaseError, ValueError) as error:
             return RedirectResponse(
-                f"/supervision/case/{case_id}?error={str(error)[:300]}", status_code=303
+                f"/supervision/case/{case_id}?error={quote(str(error)[:300])}", status_code=303
             )
     finally:
         view.con.close()
@@ -349,7 +350,13 @@ async def evidence_form(
     request: Request, principal: CurrentPrincipal, store: StoreDep, case_id: str
 ) -> Response:
     """Evidence uploaded from the case page (checked as through the API)."""
-    form = await request.form()
+    async with request.form() as form:  # closes the spooled upload files afterwards
+        return await _store_evidence(request, principal, store, case_id, form)
+
+
+async def _store_evidence(
+    request: Request, principal: Principal, store: Store, case_id: str, form: Any
+) -> Response:
     upload = form.get("file")
     view = store.reader()
     try:
@@ -362,7 +369,7 @@ async def evidence_form(
             return _refused(request, principal, "supervision")
         if upload is None or isinstance(upload, str):
             return RedirectResponse(
-                f"/supervision/case/{case_id}?error=no file 未选择文件", status_code=303
+                f"/supervision/case/{case_id}?error={quote('no file 未选择文件')}", status_code=303
             )
         content = await upload.read(load_rules().max_attachment_bytes + 1)
         try:
@@ -379,7 +386,7 @@ async def evidence_form(
             )
         except (service.AttachmentError, CaseError) as error:
             return RedirectResponse(
-                f"/supervision/case/{case_id}?error={str(error)[:300]}", status_code=303
+                f"/supervision/case/{case_id}?error={quote(str(error)[:300])}", status_code=303
             )
     finally:
         view.con.close()
@@ -442,7 +449,9 @@ async def joint_register(
                 principal.name or "-", "joint_office", _now(request),
             )  # fmt: skip
         except (CaseError, ValueError) as error:
-            return RedirectResponse(f"/supervision/joint?error={str(error)[:300]}", status_code=303)
+            return RedirectResponse(
+                f"/supervision/joint?error={quote(str(error)[:300])}", status_code=303
+            )
     finally:
         view.con.close()
     return RedirectResponse(f"/supervision/case/{made.case_id}", status_code=303)
@@ -489,7 +498,7 @@ async def public_objection(
             )
         except (LookupError, CaseError) as error:
             return RedirectResponse(
-                f"/supervision/public?sent=error: {str(error)[:200]}", status_code=303
+                f"/supervision/public?sent={quote('error: ' + str(error)[:200])}", status_code=303
             )
     finally:
         view.con.close()
