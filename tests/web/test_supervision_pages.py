@@ -115,7 +115,7 @@ def test_case_page_shows_the_forms_the_user_may_use(
 def test_public_page_and_objection_without_an_account(
     app_client: TestClient, setup: tuple[Path, str]
 ) -> None:
-    path, case_id = setup
+    _, case_id = setup
     app_client.cookies.clear()
     page = app_client.get("/supervision/public")
     assert page.status_code == 200 and case_id in page.text and "金牛区" in page.text
