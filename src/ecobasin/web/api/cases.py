@@ -9,7 +9,7 @@ public reads the Open311 view (:mod:`.open311`) and may file an objection during
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
@@ -197,21 +197,28 @@ class RoleOut(BaseModel):
     roles: list[list[Any]]
 
 
-def _today() -> date:
-    return datetime.now(CST).date()
+def now_of(request: Request) -> datetime:
+    """The instant of the request: the app's clock when one is set (a test's), else now."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock else datetime.now(UTC)
+
+
+def _today(request: Request) -> date:
+    return now_of(request).astimezone(CST).date()
 
 
 @router.get("", response_model=list[BoardRow])
 def board(
     principal: CurrentPrincipal,
     store: RequestStore,
+    request: Request,
     city: int | None = None,
     kind: Literal["task", "petition", "joint"] | None = None,
     view: Literal["all", "overdue", "due_soon"] = "all",
 ) -> list[BoardRow]:
     """Open cases with their running clock (working days), overdue first 督办看板."""
     check(store, principal, "read_internal", None)
-    rows = service.board(store, _today(), city, kind)
+    rows = service.board(store, _today(request), city, kind)
     if view != "all":
         rows = [r for r in rows if r[view]]
     return [BoardRow(**r) for r in rows]
@@ -219,12 +226,16 @@ def board(
 
 @router.get("/{case_id}", response_model=CaseOut)
 def case(
-    principal: CurrentPrincipal, store: RequestStore, case_id: CaseId, lang: LangDep = "zh"
+    principal: CurrentPrincipal,
+    store: RequestStore,
+    case_id: CaseId,
+    request: Request,
+    lang: LangDep = "zh",
 ) -> CaseOut:
     """One case whole: plan, measures, evidence, acceptances, links and the trail."""
     found = _load(store, case_id)
     check(store, principal, "read_internal", found)
-    raw = service.case_view(found, _today(), lang)
+    raw = service.case_view(found, _today(request), lang)
     raw["audit"] = [
         {**t, "at": t["at"].isoformat()} for t in store_cases.transitions(store, case_id)
     ]
@@ -247,7 +258,7 @@ def register(
     kind = facts.pop("kind")
     try:
         made = service.register(
-            store, kind, facts, principal.name or "-", role, datetime.now(UTC), _client(request)
+            store, kind, facts, principal.name or "-", role, now_of(request), _client(request)
         )
     except CaseError as error:
         raise _refused(error) from None
@@ -277,7 +288,7 @@ def act(
         before = {c.case_id for c in store_cases.cases(store)}
         after = service.act(
             store, case_id, action, principal.name or "public", role, facts,
-            datetime.now(UTC), _client(request),
+            now_of(request), _client(request),
         )  # fmt: skip
     except (CaseError, ValueError) as error:
         raise _refused(error) from None
@@ -315,7 +326,7 @@ async def upload(
     try:
         item = service.attach(
             store, case_id, content, file.filename or "upload", kind, phase,
-            principal.name or "-", role, datetime.now(UTC), _client(request),
+            principal.name or "-", role, now_of(request), _client(request),
         )  # fmt: skip
     except (service.AttachmentError, CaseError) as error:
         raise _refused(error) from None
@@ -364,7 +375,7 @@ def from_finding(
     try:
         made, created = service.open_from_finding(
             store, body.source_kind, body.source_id, body.url, facts, principal.name or "-",
-            "supervision_office" if role == "province" else role, datetime.now(UTC), _client(request),
+            "supervision_office" if role == "province" else role, now_of(request), _client(request),
         )  # fmt: skip
     except CaseError as error:
         raise _refused(error) from None
@@ -372,7 +383,9 @@ def from_finding(
 
 
 @router.post("/roles", response_model=RoleOut)
-def grant(principal: CurrentPrincipal, store: RequestStore, body: RoleIn) -> RoleOut:
+def grant(
+    principal: CurrentPrincipal, store: RequestStore, body: RoleIn, request: Request
+) -> RoleOut:
     """Give a user a case role (the province's office)."""
     check(store, principal, "grant_case_role", None)
     store_cases.grant_role(
@@ -382,7 +395,7 @@ def grant(principal: CurrentPrincipal, store: RequestStore, body: RoleIn) -> Rol
         body.city_code,
         body.unit,
         principal.name or "-",
-        datetime.now(UTC),
+        now_of(request),
     )
     return RoleOut(user=body.user, roles=[list(r) for r in store_cases.roles_of(store, body.user)])
 
