@@ -109,6 +109,7 @@ def parse_facts(raw: dict[str, Any]) -> dict[str, Any]:
         for key in _DAY_FACTS:
             if isinstance(facts.get(key), str):
                 facts[key] = date.fromisoformat(facts[key])
+        key = "measures"
         if isinstance(facts.get("measures"), list):
             facts["measures"] = [
                 {**m, "due": date.fromisoformat(str(m.get("due", "")))} for m in facts["measures"]
