@@ -29,6 +29,7 @@ PEOPLE = [
     ("co", "city_office", 510100, ""),
     ("dy_co", "city_office", 510600, ""),
     ("prov", "province", None, ""),
+    ("ms_jo", "joint_office", 511400, ""),
 ]
 TOKENS: dict[str, str] = {}
 
@@ -261,3 +262,21 @@ def test_key_tasks_import_board_and_progress(client: TestClient) -> None:
         json={"action": "complete", "percent": 100, "narrative": "done", "evidence": [sha]},
     )
     assert done.json()["state"] == "completed" and len(done.json()["progress"]) == 2
+
+
+def test_boundary_river_joint_case_links_both_sides_sections(client: TestClient) -> None:
+    body = {
+        "kind": "joint", "source_type": "joint_inspection", "title": "岷江交界断面",
+        "problem_text": "总磷超标", "category": "other", "jurisdictions": [511400, 511100],
+        "standard": "III类",
+        "links": [{"source_kind": "water_section", "source_id": "DW05M03"},
+                  {"source_kind": "water_section", "source_id": "DW04M05"}],
+    }  # fmt: skip
+    assert client.post("/api/v1/cases", json=body, headers=as_("so")).status_code == 403
+    made = client.post("/api/v1/cases", json=body, headers=as_("ms_jo"))
+    assert made.status_code == 201, made.text
+    case = client.get(f"/api/v1/cases/{made.json()['case_id']}", headers=as_("ms_jo")).json()
+    assert [link["url"] for link in case["links"]] == [
+        "/water/section/DW05M03",
+        "/water/section/DW04M05",
+    ]

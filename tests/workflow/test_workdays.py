@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecobasin.catalog.workdays import custom_calendar, package_calendar
 
@@ -47,3 +50,18 @@ def test_uncovered_year_is_provisional() -> None:
 def test_negative_days_refused() -> None:
     with pytest.raises(ValueError, match="working days"):
         package_calendar().add(date(2026, 1, 5), -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 10, 31)),  # n ≤ 40 stays in 2026
+    st.integers(min_value=0, max_value=40),
+)
+def test_adding_working_days_agrees_with_the_package_day_by_day(start: date, n: int) -> None:
+    """Against chinese_calendar.is_workday as the oracle, across every Spring Festival and 调休
+    Saturday of 2024–2026: the due day is a working day, exactly n working days follow start."""
+    due = package_calendar().add(start, n)
+    days = [start + timedelta(days=i) for i in range(1, (due.day - start).days + 1)]
+    assert sum(chinese_calendar.is_workday(d) for d in days) == n
+    assert n == 0 or chinese_calendar.is_workday(due.day)
+    assert not due.provisional

@@ -17,13 +17,14 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, Upl
 from pydantic import BaseModel, Field
 
 from ecobasin.services import cases as service
+from ecobasin.services.cases import FINDING_KINDS
 from ecobasin.store import Store
 from ecobasin.store import cases as store_cases
 from ecobasin.web.deps import LangDep, StoreDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, unauthorized
 from ecobasin.web.security.policy import CaseScope, Principal, case_actor_role
-from ecobasin.workflow.cases import TRANSITIONS, Case, CaseError, load_rules
+from ecobasin.workflow.cases import TRANSITIONS, Case, CaseError, Link, load_rules
 
 __all__ = ["check", "router", "scope_of"]
 
@@ -135,6 +136,15 @@ class StepResult(BaseModel):
     created: list[str] = Field(default_factory=list, description="cases this step created")
 
 
+class LinkIn(BaseModel):
+    """A record the case concerns (a boundary river's sections on both sides, an alarm …)."""
+
+    source_kind: str = Field(max_length=40, description="water_section, alarm, …")
+    source_id: str = Field(min_length=1, max_length=120)
+    url: str = Field(default="", max_length=400)
+    note: str = Field(default="", max_length=200)
+
+
 class RegisterIn(BaseModel):
     kind: Literal["task", "petition", "joint"] = "task"
     source_type: str = Field(max_length=40)
@@ -150,6 +160,7 @@ class RegisterIn(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     lat: float | None = Field(default=None, ge=-90, le=90)
     severity: str = Field(default="", max_length=40)
+    links: list[LinkIn] = Field(default_factory=list, max_length=20)
 
 
 class ActionIn(BaseModel):
@@ -256,6 +267,15 @@ def register(
         )
     facts = body.model_dump()
     kind = facts.pop("kind")
+    facts["links"] = tuple(
+        Link(
+            k.source_kind,
+            k.source_id,
+            k.url or FINDING_KINDS.get(k.source_kind, "").format(id=k.source_id),
+            k.note,
+        )
+        for k in body.links
+    )
     try:
         made = service.register(
             store, kind, facts, principal.name or "-", role, now_of(request), _client(request)
