@@ -258,3 +258,22 @@ def test_acceptance_is_recorded_once_and_kept(store: Store) -> None:
     assert store_cases.load(store, case.case_id).acceptances == passed.acceptances
     with pytest.raises(CaseError, match="never edited"):
         service.act(store, case.case_id, "edit_acceptance", "x", "city_office", {}, T0)
+
+
+def test_overdue_is_recorded_once_when_it_trips(store: Store) -> None:
+    case = service.register(store, "task", task_facts(), "so", "supervision_office", T0)
+    service.act(
+        store, case.case_id, "transfer", "so", "supervision_office",
+        {"lead_unit": "u", "acceptance_level": "city", "rectify_due": date(2026, 6, 30),
+         "term_type": "限期"}, T0,
+    )  # fmt: skip
+    plan_due = store_cases.load(store, case.case_id).plan_due
+    assert plan_due is not None
+    on_due = datetime(plan_due.year, plan_due.month, plan_due.day, 12, tzinfo=CST)
+    assert service.sweep_overdue(store, on_due) == []  # due today: not yet overdue
+    later = on_due + timedelta(days=1)
+    assert service.sweep_overdue(store, later) == [case.case_id]
+    assert service.sweep_overdue(store, later + timedelta(days=3)) == []  # once
+    trail = store_cases.transitions(store, case.case_id)
+    assert [t["event"] for t in trail] == ["register", "transfer", "overdue"]
+    assert trail[-1]["reason"] == f"plan due {plan_due.isoformat()}"

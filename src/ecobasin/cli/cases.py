@@ -1,5 +1,5 @@
 """Rectification cases and key tasks on the command line (issue 18):
-``ecobasin cases list|show|register|act|attach|from-finding|grant|workdays`` and
+``ecobasin cases list|show|register|act|attach|from-finding|grant|sweep|workdays`` and
 ``ecobasin keytasks plan|import|board|decision|report``.
 
 Thin: every command calls :mod:`ecobasin.services.cases` or :mod:`ecobasin.services.keytasks`,
@@ -213,6 +213,14 @@ def grant(
     with open_store(settings(db, region)) as store:
         store_cases.grant_role(store, user, role, city, unit, actor, datetime.now(UTC))
     console.print(f"{user}: {role}{'' if city is None else f' of {city}'} {unit}")
+
+
+@app.command()
+def sweep(db: DbOption = None, region: RegionOption = None) -> None:
+    """Record overdue cases once, when their clock first trips (run daily, e.g. from cron)."""
+    with open_store(settings(db, region)) as store:
+        marked = service.sweep_overdue(store, datetime.now(UTC))
+    console.print(f"overdue 逾期 newly recorded: {len(marked)} {' '.join(marked)}")
 
 
 @app.command()

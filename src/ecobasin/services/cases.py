@@ -39,6 +39,7 @@ from ecobasin.workflow.cases import (
     due_status,
     evidence_kinds,
     load_rules,
+    mark_overdue,
     new_case,
     open_status,
     source_types,
@@ -59,6 +60,7 @@ __all__ = [
     "parse_facts",
     "register",
     "store_attachment",
+    "sweep_overdue",
 ]
 
 CST = timezone(timedelta(hours=8))
@@ -360,6 +362,21 @@ def board(
         )  # fmt: skip
     rows.sort(key=lambda r: (not r["overdue"], not r["due_soon"], r["due"] or "9999"))
     return rows
+
+
+def sweep_overdue(store: Store, at: datetime) -> list[str]:
+    """Record an ``overdue`` event on every open case whose clock tripped since the last sweep
+    (once per clock and due day); returns the cases marked. ``ecobasin cases sweep`` runs it."""
+    marked = []
+    with store.transaction():
+        for case in store_cases.cases(store):
+            if case.state == "closed":
+                continue
+            after = mark_overdue(case, at, calendar())
+            if after is not None:
+                store_cases.save(store, after, "sweep")
+                marked.append(case.case_id)
+    return marked
 
 
 # -- Open311 GeoReport v2 (read-only, published fields only) ------------------------------------

@@ -54,6 +54,7 @@ __all__ = [
     "due_status",
     "evidence_kinds",
     "load_rules",
+    "mark_overdue",
     "new_case",
     "open_status",
     "source_types",
@@ -807,3 +808,20 @@ def due_status(
         not overdue and 0 <= left <= lead and clock != "notice",
         provisional,
     )
+
+
+def mark_overdue(case: Case, at: datetime, calendar: WorkCalendar) -> Case | None:
+    """``case`` with an ``overdue`` event when its running clock has just tripped (§2.2
+    "Record overdue as an event the first time it trips"), else None (not overdue, or already
+    recorded for that clock and due day). The state does not change."""
+    status = due_status(case, at.astimezone(CST).date(), calendar)
+    if not status.overdue or status.due is None:
+        return None
+    reason = f"{status.clock} due {status.due.isoformat()}"
+    if any(e.event == "overdue" and e.reason == reason for e in case.audit):
+        return None
+    entry = Entry(
+        "overdue", case.state, case.state, "system", "system", at, reason,
+        {"before": {}, "after": {"overdue_working_days": -(status.working_days_left or 0)}},
+    )  # fmt: skip
+    return replace(case, audit=(*case.audit, entry))
