@@ -192,3 +192,58 @@ def test_joint_case_transfers_only_when_every_side_signed() -> None:
         apply(j, "close", "a", "joint_office", {}, T0, CAL)
     j = apply(j, "sign_closure", "b", "joint_office", {"city": 511400}, T0, CAL)
     assert apply(j, "close", "a", "joint_office", {}, T0, CAL).state == "closed"
+
+
+def test_site_items_must_all_be_done_before_acceptance() -> None:
+    """§2.2 hierarchy: a task may hold site items (点位), each closed before the task."""
+    from case_paths import with_evidence
+
+    case = new_case("T7", "task", T0)
+    sites = [{"name": "A厂"}, {"name": "B厂", "location_text": "某镇"}]
+    case = apply(
+        case,
+        "register",
+        "x",
+        "supervision_office",
+        {**facts("register"), "site_items": sites, "feedback_ref": "第12项"},
+        T0,
+        CAL,
+    )
+    for action in HAPPY[1:6]:
+        case = apply(case, action, "x", ROLE[action], facts(action), T0, CAL)
+    case = with_evidence(case, T0)
+    half = apply(
+        case,
+        "report_progress",
+        "x",
+        "lead_unit",
+        {"narrative": "A", "sites_done": ["A厂"]},
+        T0,
+        CAL,
+    )
+    with pytest.raises(CaseError, match="site B厂"):
+        apply(half, "request_acceptance", "x", "lead_unit", {"self_check": "ok"}, T0, CAL)
+    with pytest.raises(CaseError, match="no site item"):
+        apply(
+            case,
+            "report_progress",
+            "x",
+            "lead_unit",
+            {"narrative": "?", "sites_done": ["C厂"]},
+            T0,
+            CAL,
+        )
+    done = apply(
+        case,
+        "report_progress",
+        "x",
+        "lead_unit",
+        {"narrative": "all", "sites_done": ["A厂", "B厂"]},
+        T0,
+        CAL,
+    )
+    assert (
+        apply(done, "request_acceptance", "x", "lead_unit", {"self_check": "ok"}, T0, CAL).state
+        == "acceptance_requested"
+    )
+    assert case.feedback_ref == "第12项"

@@ -19,7 +19,7 @@ from typing import Any
 
 from ecobasin.store._sql import Connection, cursor_of
 from ecobasin.store.database import Store
-from ecobasin.workflow.cases import Acceptance, Case, Entry, Evidence, Link, Measure
+from ecobasin.workflow.cases import Acceptance, Case, Entry, Evidence, Link, Measure, SiteItem
 
 __all__ = [
     "TrailRewriteError",
@@ -74,6 +74,8 @@ def case_from_dict(raw: dict[str, Any]) -> Case:
         Measure(m["text"], m["owner"], date.fromisoformat(m["due"]), m["deliverable"], m["percent"])
         for m in raw["measures"]
     )
+    data["site_items"] = tuple(SiteItem(**i) for i in raw.get("site_items", ()))
+    data["feedback_ref"] = raw.get("feedback_ref", "")
     data["evidence"] = tuple(
         Evidence(**{**e, "at": datetime.fromisoformat(e["at"])}) for e in raw["evidence"]
     )

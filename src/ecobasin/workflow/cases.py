@@ -46,6 +46,7 @@ __all__ = [
     "Link",
     "Measure",
     "Refusal",
+    "SiteItem",
     "add_evidence",
     "apply",
     "categories",
@@ -322,6 +323,17 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class SiteItem:
+    """A point or enterprise under a task (点位; Liaoning/Panjin closed task by task per point):
+    the task is accepted only when every site item is done."""
+
+    name: str
+    location_text: str = ""
+    enterprise_id: str = ""
+    done: bool = False
+
+
+@dataclass(frozen=True)
 class Evidence:
     """An attachment's metadata (the bytes live content-addressed in the store)."""
 
@@ -387,7 +399,8 @@ class Case:
     city_code: int | None
     registered_at: datetime
     updated_at: datetime
-    inspection: str = ""
+    inspection: str = ""  # the round and batch: 省级第三轮第四批, 川渝联动督察2023 (§2.2 hierarchy)
+    feedback_ref: str = ""  # the item of the feedback report the task comes from
     batch: str = ""
     subtype: str = ""
     medium: str = ""
@@ -407,6 +420,7 @@ class Case:
     provisional_due: bool = False
     paused_on: date | None = None
     measures: tuple[Measure, ...] = ()
+    site_items: tuple[SiteItem, ...] = ()
     target: str = ""
     mechanism: str = ""
     percent: int = 0
@@ -528,7 +542,9 @@ def _derived(case: Case, today: date, facts: Mapping[str, Any]) -> dict[str, Any
         "notice_elapsed": case.notice_end is not None and today > case.notice_end,
         "objections_open": case.objections_open,
         "checklist_missing": checklist_missing(case),
-        "measures_open": ", ".join(open_measures),
+        "measures_open": ", ".join(
+            [*open_measures, *(f"site {i.name}" for i in case.site_items if not i.done)]
+        ),
         "unsigned": ", ".join(str(c) for c in case.jurisdictions if c not in case.signed(stage)),
         "children_open": facts.get("children_open", ""),
     }
@@ -608,6 +624,7 @@ def _effects(
         keys = (
             "title", "problem_text", "source_type", "category", "inspection", "batch", "subtype",
             "medium", "location_text", "lon", "lat", "enterprise_id", "severity", "standard",
+            "feedback_ref",
         )  # fmt: skip
         out: dict[str, Any] = {k: f[k] for k in keys if k in f}
         out["city_code"] = f.get("city_code")
@@ -615,6 +632,9 @@ def _effects(
         out["registered_at"] = at
         out["links"] = (*case.links, *f.get("links", ()))
         out["parent_id"] = f.get("parent_id", "")
+        out["site_items"] = tuple(
+            i if isinstance(i, SiteItem) else SiteItem(**i) for i in f.get("site_items", ())
+        )
         return out
     if action == "transfer":
         if case.kind == "petition":
@@ -713,7 +733,14 @@ def _progress(case: Case, f: Mapping[str, Any]) -> dict[str, Any]:
         replace(m, percent=percents.get(i, m.percent)) for i, m in enumerate(case.measures)
     )
     mean = round(sum(m.percent for m in measures) / len(measures)) if measures else case.percent
-    return {"measures": measures, "percent": mean}
+    done = set(f.get("sites_done", ()))
+    unknown = done - {i.name for i in case.site_items}
+    if unknown:
+        raise CaseError(
+            case.case_id, Refusal(f"无此点位：{sorted(unknown)}", f"no site item {sorted(unknown)}")
+        )
+    sites = tuple(replace(i, done=i.done or i.name in done) for i in case.site_items)
+    return {"measures": measures, "percent": mean, "site_items": sites}
 
 
 def _sign(case: Case, action: str, f: Mapping[str, Any]) -> dict[str, Any]:
