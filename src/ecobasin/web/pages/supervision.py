@@ -290,6 +290,10 @@ def _form_facts(form: dict[str, Any]) -> dict[str, Any]:
                 "deliverable": form.get("measure_deliverable", ""),
             }
         ]
+    if form.get("sites_done"):
+        facts["sites_done"] = [
+            p.strip() for p in form["sites_done"].replace(",", "、").split("、") if p.strip()
+        ]
     if form.get("percent_all", "") != "":
         facts["percents"] = {"0": form["percent_all"]}
     return service.parse_facts(facts)
