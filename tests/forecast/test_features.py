@@ -88,3 +88,16 @@ def test_changing_the_future_does_not_change_todays_features(
     at = (k1["issue_day"] == d).to_numpy()
     np.testing.assert_array_equal(X1[at].to_numpy(), X2[at].to_numpy())
     assert (y2[at] == 9999.0).all()  # the target itself is the future, and it did change
+
+
+def test_holiday_feature_follows_the_packaged_calendar_of_2026() -> None:
+    # issue 18: the feature reads the same calendar as case deadlines (chinese-calendar); the
+    # 2026 Spring Festival block ran 15–23 February (Saturday 14 February was a working day)
+    days = pd.DatetimeIndex(["2026-02-14", "2026-02-15", "2026-02-17", "2026-02-23", "2026-02-24"])
+    assert calendar_features(days)["holiday"].tolist() == [0, 1, 1, 1, 0]
+
+
+def test_holiday_blocks_include_the_weekends_joined_to_them() -> None:
+    # 2014 Dragon Boat: Monday 2 June with the weekend before it (31 May, 1 June)
+    days = pd.DatetimeIndex(["2014-05-30", "2014-05-31", "2014-06-01", "2014-06-02", "2014-06-07"])
+    assert calendar_features(days)["holiday"].tolist() == [0, 1, 1, 1, 0]

@@ -20,6 +20,7 @@ MEDIA_ROUTES = {
     ("get", "/api/v1/cities/boundaries"),
     ("get", "/api/v1/emergency/activations/{activation}/evidence.csv"),
     ("get", "/api/v1/consultation/reports/{sha256}"),
+    ("get", "/api/v1/cases/{case_id}/evidence/{sha256}"),  # attachment bytes (issue 18)
 }
 
 

@@ -12,6 +12,7 @@ import typer
 from ecobasin import __version__
 from ecobasin.cli import air, data, hj212, run, simulate
 from ecobasin.cli import carbon as carbon_cli
+from ecobasin.cli import cases as cases_cli
 from ecobasin.cli import consultation as consultation_cli
 from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
@@ -79,6 +80,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(secret_app, name="secret")
 app.add_typer(water_cli.app, name="water")  # surface water
 app.add_typer(consultation_cli.app, name="consultation")  # joint forecast consultation
+app.add_typer(cases_cli.app, name="cases")  # rectification cases 督察整改 (issue 18)
+app.add_typer(cases_cli.keytasks_app, name="keytasks")  # key tasks 年度重点任务 (issue 18)
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts

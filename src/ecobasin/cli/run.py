@@ -290,6 +290,18 @@ def _incidents_demo(store: Store, region: Any, year: int, seed: int) -> None:
     )
 
 
+def _cases_demo(store: Store) -> None:
+    """Cases of the six campaigns in every state, a joint case, a petition, key tasks."""
+    from ecobasin.demo import cases as demo_cases
+
+    made = demo_cases.install(store)
+    if made:
+        console.print(
+            f"[green]cases 督察整改:[/] {made['tasks']} tasks, joint 联合 {made['joint']}, "
+            f"petition 信访 {made['petition']}, key tasks 重点任务 {made['key_tasks']}"
+        )
+
+
 def _serve(db_path: Path, host: str, port: int, region: str, live: LiveFeed | None = None) -> None:
     from ecobasin import catalog
     from ecobasin.web.server import serve as run_server

@@ -39,6 +39,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ecobasin.catalog.workdays import package_calendar
+
 __all__ = [
     "FORECAST_POLLUTANTS",
     "MET_FORECAST_COLUMNS",
@@ -118,12 +120,19 @@ def spring_festivals() -> pd.DatetimeIndex:
 
 
 def _holiday_flags(days: pd.DatetimeIndex) -> npt.NDArray[np.int8]:
-    table = holidays()
+    """1 inside a holiday block: the packaged State Council calendar (chinese-calendar, the
+    source of the case deadlines too, issue 18) for the years it covers, the CSV table before."""
+    calendar = package_calendar()
+    blocks = np.array(sorted(calendar.holiday_block_days()), dtype="datetime64[D]")
     d = days.to_numpy().astype("datetime64[D]")
-    flag = np.zeros(len(d), dtype=np.int8)
-    for start, end in zip(table["start"], table["end"], strict=True):
-        lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
-        flag[(d >= lo) & (d <= hi)] = 1
+    flag = np.isin(d, blocks).astype(np.int8)
+    years = days.year.to_numpy()
+    older = years < calendar.first_year
+    if older.any():
+        table = holidays()
+        for start, end in zip(table["start"], table["end"], strict=True):
+            lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
+            flag[older & (d >= lo) & (d <= hi)] = 1
     return flag
 
 

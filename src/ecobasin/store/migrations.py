@@ -1333,4 +1333,125 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE emergency_findings ADD COLUMN case_id VARCHAR;
         """,
     ),
+    (
+        27,
+        "rectification cases and key tasks (issue 18): cases, case_transitions, case_links, "
+        "case_roles, case_attachments, key_plans, key_tasks, key_milestones, key_progress, "
+        "key_rejects",
+        """
+        -- Written only by ecobasin.store.cases. A case (task, petition or joint) is kept whole as
+        -- the pure machine (ecobasin.workflow.cases) left it; its transitions are appended
+        -- beside it and never updated or deleted (the state replays from them).
+        CREATE TABLE cases (
+            case_id      VARCHAR PRIMARY KEY,     -- DC-510100-2026-0001
+            kind         VARCHAR NOT NULL,        -- task, petition, joint
+            state        VARCHAR NOT NULL,
+            city_code    INTEGER,                 -- NULL for a joint parent
+            category     VARCHAR NOT NULL,
+            lead_unit    VARCHAR NOT NULL,
+            parent_id    VARCHAR NOT NULL,        -- '' or the joint parent
+            body         JSON NOT NULL,
+            registered_at TIMESTAMPTZ NOT NULL,
+            updated_at   TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE case_transitions (
+            case_id     VARCHAR NOT NULL,
+            seq         INTEGER NOT NULL,         -- 1, 2, ... per case
+            event       VARCHAR NOT NULL,
+            from_state  VARCHAR NOT NULL,
+            to_state    VARCHAR NOT NULL,
+            actor       VARCHAR NOT NULL,
+            role        VARCHAR NOT NULL,
+            acted_at    TIMESTAMPTZ NOT NULL,
+            reason      VARCHAR NOT NULL,
+            changed     JSON NOT NULL,            -- {"before": {...}, "after": {...}}
+            client      VARCHAR NOT NULL,         -- client address or "cli"
+            PRIMARY KEY (case_id, seq)
+        );
+        -- Where a case came from or what it concerns: an alarm, an emergency-list finding, a
+        -- noise complaint, a water section, a consultation decision (a link, never a copy).
+        CREATE TABLE case_links (
+            case_id     VARCHAR NOT NULL,
+            source_kind VARCHAR NOT NULL,
+            source_id   VARCHAR NOT NULL,
+            url         VARCHAR NOT NULL,
+            PRIMARY KEY (case_id, source_kind, source_id)
+        );
+        -- Case roles on top of the account roles: supervision_office, lead_unit, co_unit,
+        -- city_office, joint_office, province; scoped to a city (NULL: the province/region)
+        -- and, for units, to the unit's name.
+        CREATE TABLE case_roles (
+            user_name   VARCHAR NOT NULL,
+            role        VARCHAR NOT NULL,
+            city_code   INTEGER,
+            unit        VARCHAR NOT NULL,
+            granted_by  VARCHAR NOT NULL,
+            granted_at  TIMESTAMPTZ NOT NULL
+        );
+        -- Attachments, content-addressed: the bytes live in a private file named by their
+        -- SHA-256 beside the database (<db>.attachments/); the type is checked by content.
+        CREATE TABLE case_attachments (
+            sha256      VARCHAR PRIMARY KEY,
+            media_type  VARCHAR NOT NULL,
+            size        BIGINT NOT NULL,          -- [bytes]
+            thumbnail   BOOLEAN NOT NULL,
+            first_name  VARCHAR NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        -- Key tasks (年度重点任务): plan → area → task → milestone, progress with evidence.
+        CREATE TABLE key_plans (
+            plan_id     VARCHAR PRIMARY KEY,
+            year        INTEGER NOT NULL,
+            title       VARCHAR NOT NULL,
+            issuer      VARCHAR NOT NULL,
+            source      VARCHAR NOT NULL
+        );
+        CREATE TABLE key_tasks (
+            task_id     VARCHAR PRIMARY KEY,      -- plan_id/code
+            plan_id     VARCHAR NOT NULL,
+            area        VARCHAR NOT NULL,
+            code        VARCHAR NOT NULL,
+            title       VARCHAR NOT NULL,
+            owners      JSON NOT NULL,            -- cities or departments
+            co_owners   JSON NOT NULL,
+            deliverable VARCHAR NOT NULL,
+            due         DATE NOT NULL,
+            state       VARCHAR NOT NULL,
+            percent     INTEGER NOT NULL,
+            source_kind VARCHAR NOT NULL,         -- '' or consultation, joint_meeting ...
+            source_id   VARCHAR NOT NULL,
+            url         VARCHAR NOT NULL,
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE key_milestones (
+            task_id     VARCHAR NOT NULL,
+            seq         INTEGER NOT NULL,
+            title       VARCHAR NOT NULL,
+            owner       VARCHAR NOT NULL,
+            due         DATE NOT NULL,
+            done_at     TIMESTAMPTZ,
+            PRIMARY KEY (task_id, seq)
+        );
+        CREATE TABLE key_progress (
+            task_id     VARCHAR NOT NULL,
+            seq         INTEGER NOT NULL,
+            reported_at TIMESTAMPTZ NOT NULL,
+            actor       VARCHAR NOT NULL,
+            action      VARCHAR NOT NULL,
+            state_after VARCHAR NOT NULL,
+            percent     INTEGER NOT NULL,
+            narrative   VARCHAR NOT NULL,
+            evidence    JSON NOT NULL,            -- SHA-256 of attachments
+            PRIMARY KEY (task_id, seq)
+        );
+        -- Rows of imported task lists kept aside with their reason.
+        CREATE TABLE key_rejects (
+            file        VARCHAR NOT NULL,
+            row_number  INTEGER NOT NULL,
+            reason      VARCHAR NOT NULL,
+            raw         JSON NOT NULL,
+            rejected_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -20,6 +20,7 @@ from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.api import api_router
 from ecobasin.web.api.observations import ExportSlots
+from ecobasin.web.api.open311 import router as open311_router
 from ecobasin.web.middleware import RequestGuard
 from ecobasin.web.pages import (
     api_docs_router,
@@ -30,6 +31,7 @@ from ecobasin.web.pages import (
     live_pages_router,
     noise_pages_router,
     pages_router,
+    supervision_pages_router,
     table_export_router,
 )
 from ecobasin.web.pages.dashboard import STATIC_DIR
@@ -161,8 +163,10 @@ def create_app(
     app.include_router(incident_pages_router)  # /incidents: sudden incidents on shared rivers
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)
     app.include_router(emergency_pages_router)  # /emergency/…: lists and compliance (issue 17)
+    app.include_router(supervision_pages_router)  # /supervision: cases, key tasks (issue 18)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
+    app.include_router(open311_router)  # /open311/v2: public case disclosure (issue 18)
     app.include_router(api_docs_router)  # /docs, /redoc
 
     def openapi() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from ecobasin.web.api import (
     alarms,
     aqi,
     carbon,
+    cases,
     cities,
     consultation,
     editing,
@@ -17,6 +18,7 @@ from ecobasin.web.api import (
     freshness,
     health,
     incidents,
+    keytasks,
     ledger,
     live,
     map,
@@ -55,3 +57,5 @@ api_router.include_router(emergency.router)  # emergency control lists: /emergen
 api_router.include_router(consultation.router)  # joint forecast consultation
 api_router.include_router(incidents.router)  # sudden incidents on shared rivers
 api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}
+api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
+api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务

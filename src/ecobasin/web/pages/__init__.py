@@ -12,6 +12,7 @@ from ecobasin.web.pages import (
     incidents,
     live,
     noise,
+    supervision,
     table_export,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "live_pages_router",
     "noise_pages_router",
     "pages_router",
+    "supervision_pages_router",
     "table_export_router",
 ]
 
@@ -36,3 +38,4 @@ noise_pages_router = noise.router  # /noise, /noise/station/…
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
 incident_pages_router = incidents.router  # /incidents, /incidents/{id}
 consultation_pages_router = consultation.router  # /consultation/…: the consultation pages
+supervision_pages_router = supervision.router  # /supervision…: cases and key tasks (issue 18)

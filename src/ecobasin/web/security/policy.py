@@ -34,6 +34,9 @@ from ecobasin.workflow.consultation_roles import CONSULTATION_ROLES, Consultatio
 
 __all__ = [
     "ACTIONS",
+    "CASE_ACTIONS",
+    "CASE_RIGHTS",
+    "CASE_ROLES",
     "CONSULTATION_RIGHTS",
     "CONSULTATION_ROLES",
     "INCIDENT_ACTIONS",
@@ -42,10 +45,14 @@ __all__ = [
     "RESTRICTED_KINDS",
     "SCOPES",
     "Action",
+    "CaseRole",
+    "CaseScope",
     "ConsultationRole",
     "Principal",
     "Role",
     "can",
+    "case_actor_role",
+    "case_roles_on",
     "consultation_denial",
     "denial",
     "incident_denial",
@@ -378,4 +385,126 @@ def incident_denial(
     return (
         f"{principal.describe()} may not {action} on an incident of city {source_city} "
         "突发事件权限不足"
+    )
+
+
+# ---- rectification cases and key tasks (issue 18) ---------------------------------------------
+
+#: Case roles on top of the account roles (consultation_and_cases.md §2.2 "Roles"), each held
+#: with a city (None: the province or the whole region) and, for units, the unit's name.
+CaseRole = Literal[
+    "supervision_office", "lead_unit", "co_unit", "city_office", "joint_office", "province",
+    "public",
+]  # fmt: skip
+CASE_ROLES: tuple[CaseRole, ...] = (
+    "supervision_office", "lead_unit", "co_unit", "city_office", "joint_office", "province",
+    "public",
+)  # fmt: skip
+
+
+def _machine_rights() -> dict[str, tuple[str, ...]]:
+    """Who fires each state-machine action: the ``who`` column of the transition table
+    (:data:`ecobasin.workflow.cases.TRANSITIONS`); ``acceptance_unit`` is the city office or
+    the province, by the case's acceptance level (checked per case)."""
+    from ecobasin.workflow.cases import TRANSITIONS
+
+    rights: dict[str, set[str]] = {}
+    for (_, _, action), (_, who, _) in TRANSITIONS.items():
+        for role in who:
+            expanded = ("city_office", "province") if role == "acceptance_unit" else (role,)
+            rights.setdefault(action, set()).update(expanded)
+    return {a: tuple(r for r in CASE_ROLES if r in roles) for a, roles in rights.items()}
+
+
+#: Every case and key-task action with the case roles that may do it. Besides the machine:
+#: ``read_internal`` (the whole case, its evidence and trail), ``upload_evidence``,
+#: ``open_from_finding`` (an alarm, an emergency-list finding or a noise complaint opens a case),
+#: ``grant_case_role``, ``manage_key_tasks`` (plans, imports, decisions into tasks),
+#: ``report_key_task`` (progress of an owned key task), ``read_public`` (Open311 disclosure).
+CASE_RIGHTS: dict[str, tuple[str, ...]] = {
+    **_machine_rights(),
+    "edit_acceptance": (),  # an issued acceptance is never edited, by anyone
+    "read_internal": (
+        "supervision_office", "lead_unit", "co_unit", "city_office", "joint_office", "province",
+    ),
+    "upload_evidence": ("lead_unit", "co_unit", "city_office", "province", "supervision_office"),
+    "open_from_finding": ("supervision_office", "province"),
+    "grant_case_role": ("province",),
+    "manage_key_tasks": ("supervision_office", "joint_office", "province"),
+    "report_key_task": ("lead_unit", "city_office", "supervision_office", "province"),
+    "read_public": ("public",),
+}  # fmt: skip
+CASE_ACTIONS: tuple[str, ...] = tuple(CASE_RIGHTS)
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """What a case action is about: the case's city, units, acceptance level and sides."""
+
+    city_code: int | None = None
+    lead_unit: str = ""
+    co_units: tuple[str, ...] = ()
+    acceptance_level: str = "city"
+    jurisdictions: tuple[int, ...] = ()
+    kind: str = "task"
+
+
+def _holds_on(role: str, city: int | None, unit: str, scope: CaseScope) -> bool:
+    """Whether a role held for ``city`` and ``unit`` applies to the case of ``scope``."""
+    in_city = city is None or city in (*scope.jurisdictions, scope.city_code)
+    if role == "province":
+        return True
+    if role == "lead_unit":
+        return in_city and unit == scope.lead_unit
+    if role == "co_unit":
+        return in_city and unit in scope.co_units
+    return in_city
+
+
+def case_roles_on(
+    held: tuple[tuple[str, int | None, str], ...], scope: CaseScope | None
+) -> tuple[str, ...]:
+    """The case roles ``held`` (role, city, unit) give on ``scope`` (None: no particular case),
+    always including ``public``."""
+    roles = [r for r, city, unit in held if scope is None or _holds_on(r, city, unit, scope)]
+    return (*dict.fromkeys(roles), "public")
+
+
+def _acceptance_actions() -> frozenset[str]:
+    from ecobasin.workflow.cases import TRANSITIONS
+
+    return frozenset(
+        a for (_, _, a), (_, who, _) in TRANSITIONS.items() if "acceptance_unit" in who
+    )
+
+
+def case_actor_role(
+    principal: Principal,
+    held: tuple[tuple[str, int | None, str], ...],
+    action: str,
+    scope: CaseScope | None = None,
+) -> tuple[str | None, str | None]:
+    """(the role ``principal`` acts in, None) or (None, why it may not ``action`` on ``scope``).
+
+    The first of :data:`CASE_RIGHTS`'s roles for the action that ``held`` gives on the case
+    wins (so a city office acting as acceptance unit is audited as such).
+    """
+    if action not in CASE_RIGHTS:
+        raise ValueError(
+            f"unknown case action {action!r}; expected one of {', '.join(CASE_ACTIONS)}"
+        )
+    mine = case_roles_on(held, scope)
+    allowed = CASE_RIGHTS[action]
+    if scope is not None and scope.kind == "task" and action in _acceptance_actions():
+        # the acceptance unit is the one the problem list names: province or city (§2.2)
+        allowed = ("province",) if scope.acceptance_level == "province" else ("city_office",)
+    for role in allowed:
+        if role in mine:
+            return role, None
+    needed = ", ".join(allowed) or "nobody"
+    where = f" on the case of {scope.city_code}" if scope and scope.city_code else ""
+    held_text = ", ".join(r for r in mine if r != "public") or "none"
+    return None, (
+        f"{principal.describe()} may not {action}{where}: it needs {needed} (holds: {held_text}) "
+        "督察整改权限不足"
     )
