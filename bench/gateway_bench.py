@@ -380,6 +380,7 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
     out: dict[str, Any] = {"command": " ".join(command[1:])}
     try:
         wait_for_port(port, proc=proc)
+        spy = start_py_spy(proc.pid, args.warmup + args.duration, work) if args.py_spy else None
         console.print("gateway, closed loop (max rate) …")
         out["max"] = drive(
             proc.pid,
@@ -393,6 +394,8 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             warmup=args.warmup,
             window=args.window,
         )
+        if spy is not None:
+            out["profile"] = finish_py_spy(*spy)
         console.print(f"gateway, open loop at {args.latency_rate:,.0f} msg/s …")
         paced = math.ceil(args.latency_rate * (args.duration + args.warmup) / args.devices) + 5
         out["paced"] = drive(
@@ -438,6 +441,66 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         out["rejected"] = int(_sql.frame(store, "SELECT count(*) AS n FROM rejected")["n"][0])
     out["acked_total"] = out["max"]["acked_total"] + out["paced"]["acked_total"]
     return out
+
+
+# -- profile -----------------------------------------------------------------------------------
+def start_py_spy(pid: int, seconds: float, work: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """Sample the gateway (its process and the front child) with py-spy for ``seconds``
+    [s] at 100 Hz; idle threads are not sampled, so the counts are CPU time."""
+    exe = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    out = work / "py-spy.txt"
+    command = [exe, "record", "--subprocesses", "--format", "raw", "--rate", "100"]
+    command += ["--duration", str(math.ceil(seconds)), "--pid", str(pid), "--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+def finish_py_spy(spy: subprocess.Popen[bytes], path: Path, top: int = 18) -> dict[str, Any]:
+    """Wait for py-spy; per process (front, writer), the share of samples by leaf function
+    (self time) and by ecobasin function (inclusive), printed and returned."""
+    spy.wait(timeout=120)
+    if not path.exists():
+        console.print("[red]py-spy wrote nothing (is ptrace allowed?)")
+        return {}
+    selfs: dict[str, dict[str, int]] = {"front": {}, "writer": {}}
+    inclusive: dict[str, dict[str, int]] = {"front": {}, "writer": {}}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        if not frames or not count.isdigit():
+            continue
+        part = "front" if "gateway.front" in stack.split(";<module>")[0] else "writer"
+        n = int(count)
+        leaf = frames[-1]
+        selfs[part][leaf] = selfs[part].get(leaf, 0) + n
+        for name in {f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0] + ")" for f in
+                     frames if "ecobasin/" in f}:  # fmt: skip
+            inclusive[part][name] = inclusive[part].get(name, 0) + n
+    result: dict[str, Any] = {}
+    for part in ("front", "writer"):
+        total = sum(selfs[part].values()) or 1
+        table = Table(
+            title=f"py-spy: {part} ({total:,} samples at 100 Hz = {total / 100:.1f} CPU s)"
+        )
+        table.add_column("self time (leaf)")
+        table.add_column("share", justify="right")
+        table.add_column("inclusive (ecobasin)")
+        table.add_column("share", justify="right")
+        leaves = sorted(selfs[part].items(), key=lambda kv: -kv[1])[:top]
+        ours = sorted(inclusive[part].items(), key=lambda kv: -kv[1])[:top]
+        for i in range(max(len(leaves), len(ours))):
+            leaf = leaves[i] if i < len(leaves) else ("", 0)
+            own = ours[i] if i < len(ours) else ("", 0)
+            table.add_row(
+                leaf[0][:90], f"{leaf[1] / total:.1%}" if leaf[0] else "",
+                own[0][:70], f"{own[1] / total:.1%}" if own[0] else "",
+            )  # fmt: skip
+        console.print(table)
+        result[part] = {
+            "samples": total,
+            "self": {k: v / total for k, v in leaves},
+            "inclusive": {k: v / total for k, v in ours},
+        }
+    return result
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -720,6 +783,11 @@ def main() -> None:
         "--restart-gb", type=float, default=None, help="only time a restart on a log this big"
     )
     ap.add_argument("--profile-writer", action="store_true", help="only profile the writer")
+    ap.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="sample the gateway (front and writer) with py-spy during the closed loop",
+    )
     args = ap.parse_args()
     if args.profile_writer:
         profile_writer(args.seed)
