@@ -15,9 +15,9 @@ from pathlib import Path
 from gateway_helpers import Client, Running, add_device, new_store, query, rejected, upload
 
 from ecobasin.gateway import GatewayConfig, RawLog, replay
-from ecobasin.gateway.rawlog import encode_record
+from ecobasin.gateway.rawlog import RawRecord, encode_record
 from ecobasin.gateway.writer import StoreWriter
-from ecobasin.ingest.hj212 import inspect_packet
+from ecobasin.ingest.hj212 import encode_message, inspect_packet
 from ecobasin.store import Store
 
 LAUNCH = "import sys; from ecobasin.cli import main; sys.argv[0] = 'ecobasin'; main()"
@@ -241,3 +241,71 @@ def test_sigterm_and_ctrl_c_end_serve_with_its_gateway_without_traceback(tmp_pat
             process.stderr.close()
         assert "Traceback" not in err, err
         assert code in (0, -signum), err  # uvicorn re-raises the signal once it has stopped
+
+
+#: A rule the store enforces that one real upload breaks: the dedup key's DataTime must be a
+#: 14-digit time (a site may add such a CHECK). A 2011 without DataTime (HJ/T 212-2005 loggers
+#: omit it) is keyed by its QN instead, so its gateway_messages row fails the check — at the
+#: store stage, after decoding went well.
+_STRICT_MESSAGES = """
+    CREATE OR REPLACE TABLE gateway_messages (
+        mn VARCHAR NOT NULL, cn VARCHAR NOT NULL,
+        data_time VARCHAR NOT NULL CHECK (regexp_full_match(data_time, '[0-9]{14}')),
+        pno INTEGER NOT NULL, log_id VARCHAR NOT NULL, first_seq BIGINT NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL, duplicates INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (mn, cn, data_time, pno))
+"""
+NO_DATATIME = encode_message(
+    {"QN": "20240101100000777", "ST": "22", "CN": "2011", "PW": "123456", "MN": "DEV1",
+     "Flag": "5"},
+    {"a21026-Rtd": "9.5"},
+)  # fmt: skip
+
+
+def test_a_store_failure_of_one_message_splits_the_batch_and_quarantines_it(
+    tmp_path: Path, caplog
+) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    add_device(store, "DEV1")
+    store.con.execute(_STRICT_MESSAGES)
+    now = datetime(2024, 1, 1, 2, tzinfo=UTC)
+    frames = [_good(1), _good(2), NO_DATATIME, _good(3), _good(4), _good(5)]
+    records = [RawRecord(i + 1, now, "p:1", frame) for i, frame in enumerate(frames)]
+    writer = StoreWriter(store, "split-test")
+    report = writer.write(records)
+    assert report.messages == 5 and report.rejected["store_error"] == 1
+    assert report.last_seq == 6 and writer.checkpoint == 6
+    assert "splitting" in caplog.text  # the batch was split, not retried as a whole ...
+    assert "retrying" not in caplog.text  # ... and a constraint is not taken for a hiccup
+    kept = rejected(store)
+    (poison,) = kept[kept["reason_code"] == "store_error"].itertuples()
+    assert poison.record_ref.startswith("raw 3 ") and "Constraint" in poison.reason
+    assert poison.raw == NO_DATATIME.decode().rstrip("\r\n")
+    stored = query(store, "SELECT data_time FROM gateway_messages ORDER BY data_time")
+    assert len(stored) == 5 and "QN:20240101100000777" not in set(stored["data_time"])
+    store.close()
+
+
+def test_the_live_gateway_quarantines_a_store_failure_and_stores_the_rest(
+    tmp_path: Path, config: GatewayConfig
+) -> None:
+    store = new_store(tmp_path / "live.duckdb")
+    add_device(store, "DEV1")
+    store.con.execute(_STRICT_MESSAGES)
+    running = Running(store, config)
+    try:
+        client = Client(running.port)
+        frames = [_good(1), NO_DATATIME, _good(2), _good(3)]
+        for frame in frames:
+            client.send(frame)
+        assert len(client.replies(len(frames))) == len(frames)  # all acked: durable in the log
+        running.flush()
+        stats = running.gateway.stats
+        assert stats.stored == 3 and stats.reasons.get("store_error") == 1
+        assert stats.write_errors == 1
+    finally:
+        running.stop()
+    kept = rejected(store)
+    assert (kept["reason_code"] == "store_error").sum() == 1
+    assert len(query(store, "SELECT * FROM gateway_messages")) == 3
+    store.close()

@@ -1,6 +1,8 @@
-"""The fast path of the codec (``read_upload``) gives exactly what the full parse gives
-(``read_segment``, HJ 212-2017 §6.3.2/§6.3.3) or declines: over the peer samples, the
-simulator's realistic uploads, and generated segments (clean and broken)."""
+"""The fast path of the codec (``read_upload_items`` / ``read_upload``) gives exactly what the
+full parse gives (``read_segment``, HJ 212-2017 §6.3.2/§6.3.3) or declines, and its rows —
+checked strings straight to float columns, no ``Decimal`` — are exactly the rows of the exact
+Message (``RowBuffer.add``): over the peer samples, the simulator's realistic uploads, and
+generated segments (clean and broken)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecobasin.gateway.simulator import build_fleet
 from ecobasin.ingest.hj212 import Message, read_segment
-from ecobasin.ingest.hj212.codec import read_upload
+from ecobasin.ingest.hj212.codec import Upload, read_upload, read_upload_items
+from ecobasin.ingest.hj212.observations import RowBuffer
 
 
 def _same(fast: Message, full: Message) -> None:
@@ -23,14 +27,45 @@ def _same(fast: Message, full: Message) -> None:
     assert [type(item.number) for item in fast.items] == [type(i.number) for i in full.items]
 
 
+#: Domains of the sites a device may report for (air station, stack, outlet).
+_DOMAINS = [("air", "met"), ("flue_gas",), ("water",)]
+
+
+def _rows(message: Message | Upload, domains: tuple[str, ...]) -> tuple[dict, list]:
+    """The buffer's columns after adding one message (values as their IEEE bytes, so NaN and
+    -0.0 compare exactly), and the items left out."""
+    buffer = RowBuffer()
+    skipped = buffer.add(message, site_id="S1", domains=domains, source_ref="p MN=M", line=7)
+    columns = {name: list(column) for name, column in buffer.columns.items() if name != "value"}
+    columns["value"] = np.asarray(buffer.columns["value"], dtype=np.float64).tobytes()
+    columns["micros"] = list(buffer.micros)
+    return columns, skipped
+
+
+def _same_rows(upload: Upload, exact: Message) -> None:
+    """The float-column rows of the fast path equal those of the exact (Decimal) Message,
+    bit for bit (NaN where the value is missing), and the items left out are the same."""
+    for domains in _DOMAINS:
+        assert _rows(upload, domains) == _rows(exact, domains)
+
+
 def _check(segment: bytes) -> bool:
     """Whether the fast path took the segment; when it did, its answer is the full parse's
-    (strict and lenient alike)."""
+    (strict and lenient alike), and so are its rows."""
+    upload = read_upload_items(segment)
     fast = read_upload(segment)
-    if fast is None:
+    assert (upload is None) == (fast is None)
+    if upload is None or fast is None:
         return False
-    _same(fast, read_segment(segment))
+    exact = read_segment(segment)
+    _same(fast, exact)
     _same(fast, read_segment(segment, lenient=True))
+    assert upload.message() == exact
+    assert (upload.mn, upload.cn, upload.qn, upload.data_time) == (
+        exact.mn, exact.cn, exact.qn, exact.data_time,
+    )  # fmt: skip
+    assert upload.cp == exact.cp
+    _same_rows(upload, exact)
     return True
 
 
@@ -71,8 +106,12 @@ def test_simulator_uploads_take_the_fast_path_and_equal_the_full_parse() -> None
     assert taken >= 0.9 * len(frames)  # sub-packet parts and other commands decline
 
 
-_KEYS = st.sampled_from(["a21026", "a34004", "a01006", "w01018", "B03", "Leq", "a21005"])
-_SUFFIXES = st.sampled_from(["Rtd", "Avg", "Min", "Max", "ZsRtd", "Flag", "Cou", "Data", "X"])
+_KEYS = st.sampled_from(
+    ["a21026", "a34004", "a01006", "w01018", "B03", "Leq", "a21005", "a01017", "w00000", "zz999"]
+)
+_SUFFIXES = st.sampled_from(
+    ["Rtd", "Avg", "Min", "Max", "ZsRtd", "ZsAvg", "Flag", "Cou", "Data", "X"]
+)
 _NUMBERS = st.from_regex(r"[+-]?[0-9]{1,4}(\.[0-9]{0,3})?", fullmatch=True)
 _ODD = st.sampled_from(["", "N", "D", "3O.5", ".5", "5.", "-", "+", "1e3", "NaN", "1.2.3", "١٢"])
 #: Mostly plain numbers (the common case the fast path must take), some odd values.

@@ -26,6 +26,7 @@ ITEMS = [
     ("a01012", GAS, "52.3", "FG_temp", 52.3, "°C"),
     ("a01013", GAS, "0.352", "FG_pressure", 0.352, "kPa"),
     ("a01014", GAS, "8.5", "FG_humidity", 8.5, "%"),
+    ("a01017", GAS, "0.185", "FG_dynamic_pressure", 0.185, "kPa"),  # 表B.2 动压, 2005: S04
     ("a19001", GAS, "8.5", "FG_O2", 8.5, "%"),
     ("w00000", WATER, "24.35", "WW_flow", 24.35, "L/s"),
     ("w01010", WATER, "18.5", "WT", 18.5, "°C"),
@@ -75,3 +76,16 @@ def test_a_real_pressure_in_hpa_is_now_impossible() -> None:
     result = validate_observations(frame, {"S1"}, catalog.parameters())
     assert result.good.empty
     assert "9562 hPa" in result.rejected["reason"].iloc[0]
+
+
+def test_flue_gas_dynamic_pressure_is_decoded_from_both_code_tables() -> None:
+    """a01017 (HJ 212-2017 表B.2) and its 2005 code S04 are the same parameter, in kPa."""
+    assert catalog.parameter_for_code("a01017", GAS) == "FG_dynamic_pressure"
+    assert catalog.parameter_for_code("S04", GAS) == "FG_dynamic_pressure"
+    frame, skipped = message_observations(
+        hourly("a01017", "-0.010"), site_id="S1", domains=GAS, source_ref="raw:1"
+    )
+    assert skipped == []
+    result = validate_observations(frame, {"S1"}, catalog.parameters())
+    assert result.good.empty  # a dynamic pressure below 0 kPa is impossible: kept aside
+    assert "-0.01 kPa is impossible" in result.rejected["reason"].iloc[0]

@@ -17,7 +17,8 @@ parent → front
     ``("written", seq)`` (the store holds every record up to ``seq``); ``("stop",)``.
 front → parent
     ``("ready", port)`` or ``("error", text)``; ``("records", bytes, stats)`` — durable
-    raw-log records, encoded as in the segment files, always before the acks they allow;
+    raw-log records, encoded as in the segment files, always before the acks they allow
+    (``stats`` None when counters went less than 0.25 s ago);
     ``("rejects", [(ref, code, reason, raw), …])``; ``("stats", dict)``;
     ``("echo", payload, stats)`` after everything sent before it; ``("stopped", stats)``.
 
@@ -336,6 +337,7 @@ class _Front:
         self.connections: set[asyncio.Task[None]] = set()
         self.commit: _GroupCommit | None = None
         self.sent_stats: dict[str, Any] = {}
+        self.snapshot_at = -math.inf
 
     # -- link to the parent -------------------------------------------------------------------
     def send(self, *message: Any) -> None:
@@ -344,7 +346,16 @@ class _Front:
     def snapshot(self) -> dict[str, Any]:
         stats = asdict(self.stats)
         self.sent_stats = stats
+        self.snapshot_at = time.monotonic()
         return stats
+
+    def snapshot_due(self) -> dict[str, Any] | None:
+        """The counters for a message of records, at most every :data:`STATS_EVERY` [s] (a
+        copy costs tens of µs and group commits come by the hundred per second; the ticker
+        and every echo send them too)."""
+        if time.monotonic() - self.snapshot_at < STATS_EVERY:
+            return None
+        return self.snapshot()
 
     def _sender(self) -> None:
         """Thread: send queued messages in order (a full pipe never blocks the event loop)."""
@@ -389,7 +400,7 @@ class _Front:
             raw_log,
             setup["fsync"],
             setup["fsync_interval"],
-            lambda data: self.send("records", data, self.snapshot()),
+            lambda data: self.send("records", data, self.snapshot_due()),
             self.stats,
         )
         self.commit = commit

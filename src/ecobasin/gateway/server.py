@@ -526,7 +526,8 @@ class Gateway:
             if kind == "records":
                 records.extend(decode_records(message[1]))
                 self._received = records[-1].seq
-                self._front_stats(message[2])
+                if message[2] is not None:  # counters come at most every 0.25 s
+                    self._front_stats(message[2])
             elif kind == "rejects":
                 rejects.extend(RejectEvent(*event) for event in message[1])
             elif kind == "stats":

@@ -32,7 +32,7 @@ from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
-from ecobasin.ingest.hj212.codec import read_upload
+from ecobasin.ingest.hj212.codec import Upload, read_upload_items
 from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.limits import plausible_window
@@ -99,18 +99,18 @@ class WriteReport:
         return self
 
 
-def message_key(message: Message, seq: int) -> tuple[str, str, str, int]:
+def message_key(message: Message | Upload, seq: int) -> tuple[str, str, str, int]:
     """The dedup key (MN, CN, DataTime, PNO) of a message (hj212 brief §10 item 7).
 
     DataTime as sent (QN when there is none, the record number when neither is there), PNO 0
     for a whole message.
     """
-    data_time = message.cp.get("DataTime") or (f"QN:{message.qn}" if message.qn else f"#{seq}")
+    data_time = message.data_time or (f"QN:{message.qn}" if message.qn else f"#{seq}")
     pno = message.head.get("PNO", "")
     return (message.mn or "", message.cn or "", data_time, int(pno) if pno.isdigit() else 0)
 
 
-def _ref(record: RawRecord, message: Message) -> str:
+def _ref(record: RawRecord, message: Message | Upload) -> str:
     return f"raw {record.seq} {record.peer} MN={message.mn} QN={message.qn or '-'}"
 
 
@@ -118,7 +118,7 @@ def _frame_text(frame: bytes) -> str:
     return frame.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
-def _problem_rejects(record: RawRecord, message: Message) -> list[dict[str, str]]:
+def _problem_rejects(record: RawRecord, message: Message | Upload) -> list[dict[str, str]]:
     """One rejected record per kind of problem in a message (reasons joined)."""
     if not message.problems:
         return []
@@ -143,7 +143,7 @@ _SKIP_CODES = (
 
 
 def _skip_rejects(
-    ref: str, skipped: list[tuple[str, str]], message: Message
+    ref: str, skipped: list[tuple[str, str]], message: Message | Upload
 ) -> list[dict[str, str]]:
     out = []
     for key, reason in skipped:
@@ -276,11 +276,14 @@ class StoreWriter:
     # -- decoding -----------------------------------------------------------------------------
     def _decode(self, records: list[RawRecord], now: datetime) -> _Decoded:
         out = _Decoded(RowBuffer(self.registry))
-        pending: list[tuple[RawRecord, Message, Device, tuple[str, str, str, int]]] = []
+        pending: list[tuple[RawRecord, Message | Upload, Device, tuple[str, str, str, int]]] = []
         for record in records:
             try:
-                segment = record.frame[6:-6]  # the common clean upload first (same result)
-                message = read_upload(segment) or read_segment(segment, lenient=self.lenient)
+                segment = record.frame[6:-6]
+                # the common clean upload first: checked strings, straight to float columns
+                message: Message | Upload | None = read_upload_items(segment)
+                if message is None:
+                    message = read_segment(segment, lenient=self.lenient)
             except Exception as error:
                 out.rejects.append(_poison(record, "decode_error", error))
                 continue
@@ -312,7 +315,7 @@ class StoreWriter:
                 continue
             seen.add(key)
             out.new_messages.append((*key, record.seq, record.received_at))
-            if message.has_pno:
+            if isinstance(message, Message) and message.has_pno:  # (never a fast Upload)
                 out.parts.append(_part(record, message))
             else:
                 self._observe_isolated(record, message, device, out)
@@ -320,7 +323,7 @@ class StoreWriter:
             self._reassemble(out, now)
         return out
 
-    def _refusal(self, record: RawRecord, message: Message) -> str | None:
+    def _refusal(self, record: RawRecord, message: Message | Upload) -> str | None:
         """Why a record is refused for its DataTime (the front's mark, or the same window
         applied at its receive time); None when it is not."""
         raw_time = data_time_of(record.frame)  # not ``message.cp``: it builds a dict per call
@@ -335,7 +338,7 @@ class StoreWriter:
         return implausible_reason(data_time, record.received_at, self.datatime_window)
 
     def _observe_isolated(
-        self, record: RawRecord, message: Message, device: Device, out: _Decoded
+        self, record: RawRecord, message: Message | Upload, device: Device, out: _Decoded
     ) -> None:
         """:meth:`_observe`; an exception rejects this message alone (its rows taken back)."""
         rows, rejects, messages = len(out.candidates), len(out.rejects), out.messages
@@ -347,11 +350,13 @@ class StoreWriter:
             out.messages = messages
             out.rejects.append(_poison(record, "decode_error", error, message))
 
-    def _observe(self, record: RawRecord, message: Message, device: Device, out: _Decoded) -> None:
+    def _observe(
+        self, record: RawRecord, message: Message | Upload, device: Device, out: _Decoded
+    ) -> None:
         out.messages += 1
         if message.problems:
             out.rejects.extend(_problem_rejects(record, message))
-        data_time = message.cp.get("DataTime", "")
+        data_time = message.data_time or ""
         if data_time and not self.lenient and len(data_time) != 14:
             return  # no valid time to place the values at: the problem above says why
         skipped = out.candidates.add(
@@ -622,7 +627,7 @@ def _message_frame(
 
 
 def _poison(
-    record: RawRecord, code: str, error: BaseException, message: Message | None = None
+    record: RawRecord, code: str, error: BaseException, message: Message | Upload | None = None
 ) -> dict[str, str]:
     """The rejected record of a message that raised ``error`` (its type and text)."""
     ref = _ref(record, message) if message is not None else f"raw {record.seq} {record.peer}"

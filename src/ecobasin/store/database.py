@@ -12,7 +12,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -335,9 +335,13 @@ class Store:
             self.con.register(name, frame)
         try:
             yield
-        finally:
-            for name in frames:
-                self.con.unregister(name)
+        except BaseException:
+            for name in frames:  # in an aborted transaction this fails: keep the real error
+                with suppress(Exception):
+                    self.con.unregister(name)
+            raise
+        for name in frames:
+            self.con.unregister(name)
 
     def cities(self, *, region_only: bool = False) -> pd.DataFrame:
         """Cities in the store (``region_only``: the configured region's), ordered by code."""

@@ -7,6 +7,7 @@ observations, rejected records, dedup rows and the raw-log checkpoint all at onc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -52,8 +53,14 @@ def _registered(store: Store, name: str, frame: pd.DataFrame) -> Iterator[None]:
     store.con.register(name, frame)
     try:
         yield
-    finally:
-        store.con.unregister(name)
+    except BaseException:
+        # the statement failed and aborted the transaction: unregistering now fails too
+        # ("transaction is aborted"), and must not replace the real error (a constraint
+        # names the record; the writer quarantines it instead of retrying a mask)
+        with contextlib.suppress(Exception):
+            store.con.unregister(name)
+        raise
+    store.con.unregister(name)
 
 
 def site_ids(store: Store) -> set[str]:

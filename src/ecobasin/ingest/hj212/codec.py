@@ -54,6 +54,7 @@ __all__ = [
 #: Head fields of 表3.
 HEAD_FIELDS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 _REQUIRED = ("ST", "CN", "PW", "MN")
+_REQUIRED_SET = frozenset(_REQUIRED)
 #: Uploads answered with 9014 when Flag.A = 1 (§6.5, 表C.14–C.19, hj212 brief §6).
 ACK_UPLOADS = frozenset(
     {"2011", "2021", "2031", "2041", "2051", "2061", "2081", "3015", "3019", "3020"}
@@ -151,6 +152,11 @@ class Message:
     def mn(self) -> str | None:
         """Device id MN."""
         return self.head.get("MN")
+
+    @property
+    def data_time(self) -> str | None:
+        """The CP's DataTime as sent (表4 N14), or None when there is none."""
+        return self.cp.get("DataTime")
 
     @property
     def flag(self) -> int | None:
@@ -435,14 +441,59 @@ def _head_ok_cached(key: str, value: str) -> bool:
 _new_item = tuple.__new__
 
 
-def read_upload(segment: bytes) -> Message | None:
+#: One CP item of the fast path: (key, code, suffix, value), the value a checked string.
+RawItem = tuple[str, str, str | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A clean upload as the fast path reads it (:func:`read_upload_items`): the head fields
+    and the CP items as checked strings — no :class:`CpItem`, no ``Decimal``.
+
+    Its fields answer like those of the :class:`Message` that :func:`read_segment` gives for
+    the same segment (no problems, head valid, not a sub-packet); :meth:`message` is that
+    Message, exactly.
+    """
+
+    head: dict[str, str]
+    items: list[RawItem]
+    data_time: str | None
+    problems: tuple[FrameError, ...] = ()
+    head_ok: bool = True
+    has_pno: bool = False
+
+    @property
+    def mn(self) -> str | None:
+        return self.head.get("MN")
+
+    @property
+    def cn(self) -> str | None:
+        return self.head.get("CN")
+
+    @property
+    def qn(self) -> str | None:
+        return self.head.get("QN")
+
+    @property
+    def cp(self) -> dict[str, str]:
+        """The CP items as a dict (built on demand: the hot path does not need it)."""
+        return {item[0]: item[3] for item in self.items}
+
+    def message(self) -> Message:
+        """The :class:`Message` of the full parse (exact ``Decimal`` numbers)."""
+        return _message_of(self.head, self.items)
+
+
+def read_upload_items(segment: bytes) -> Upload | None:
     """The fast path of :func:`read_segment` for the common case: a clean ASCII 2011 / 2051 /
     2061 upload (表9) without sub-packets, text values or any problem.
 
-    Returns exactly what ``read_segment(segment)`` returns (``lenient`` makes no difference for
-    a clean packet), or None whenever the packet is anything else — then call
-    :func:`read_segment`, which names every problem. The head fields that repeat (ST, CN, PW,
-    MN, Flag) are checked once per distinct value; numbers are checked with ``str`` methods.
+    Every value is checked exactly as :func:`read_segment` checks it (numbers by the same
+    pattern, 表4), but nothing is converted: the gateway's writer turns the values straight
+    into float columns (:meth:`ecobasin.ingest.hj212.observations.RowBuffer.add`). Returns
+    None whenever the packet is anything else — then call :func:`read_segment`, which names
+    every problem. The head fields that repeat (ST, CN, PW, MN, Flag) are checked once per
+    distinct value.
     """
     try:
         text = segment.decode("ascii")
@@ -469,35 +520,85 @@ def read_upload(segment: bytes) -> Message | None:
     if head.get("CN") not in FAST_COMMANDS or "PNUM" in head or "PNO" in head:
         return None
     flag = head.get("Flag")  # valid when present (checked above): 0-255
-    if any(key not in head for key in _REQUIRED) or (flag is not None and int(flag) & 2):
+    if not head.keys() >= _REQUIRED_SET or (flag is not None and int(flag) & 2):
         return None  # Flag.D = 1: a sub-packet
     return _fast_items(head, text[cp_at + 5 : -2])
 
 
-def _fast_items(head: dict[str, str], cp_text: str) -> Message | None:
-    """The CP items of :func:`read_upload` (None at the first thing out of the common)."""
+def read_upload(segment: bytes) -> Message | None:
+    """:func:`read_upload_items` as a :class:`Message`: exactly what ``read_segment(segment)``
+    returns (``lenient`` makes no difference for a clean packet), or None when the packet is
+    not a clean common upload."""
+    upload = read_upload_items(segment)
+    return None if upload is None else upload.message()
+
+
+def _fast_items(head: dict[str, str], cp_text: str) -> Upload | None:
+    """The CP items of :func:`read_upload_items` (None at the first thing out of the common).
+
+    The usual CP area (DataTime first, then ``code-Suffix=number`` and ``code-Flag=X`` items)
+    is checked by one pattern and cut by another, in C; any other CP area is read item by
+    item with the same rules (表4).
+    """
     if not cp_text or " " in cp_text or not cp_text.isprintable():
         return None
-    items: list[CpItem] = []
+    if _USUAL_CP(cp_text) and _is_time14(cp_text[9:23]):
+        items: list[RawItem] = [("DataTime", "DataTime", None, cp_text[9:23])]
+        items += _USUAL_ITEMS(cp_text, 23)
+        if len({item[0] for item in items}) == len(items):
+            return Upload(head, items, cp_text[9:23])
+        return None  # an item twice: the full parse names it
+    return _items_one_by_one(head, cp_text)
+
+
+#: The usual CP area (表4): DataTime, then value items with a number (or nothing: missing) and
+#: data-flag items with one letter or digit (表8). Codes without ``-``, so the code is the part
+#: before the last ``-`` as :func:`read_segment` takes it.
+_NUMERIC_ALTERNATIVES = "|".join(sorted(NUMERIC_SUFFIXES, key=len, reverse=True))
+_USUAL_CP = re.compile(
+    r"DataTime=\d{14}(?:[;,][A-Za-z0-9]+-(?:(?:"
+    + _NUMERIC_ALTERNATIVES
+    + r")=(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+))?|Flag=[A-Za-z0-9]?))*"
+).fullmatch
+_USUAL_ITEMS = re.compile(r"[;,](([A-Za-z0-9]+)-([A-Za-z]+))=([^;,]*)").findall
+
+
+def _items_one_by_one(head: dict[str, str], cp_text: str) -> Upload | None:
+    """:func:`_fast_items` for a CP area out of the usual shape, item by item."""
+    items: list[RawItem] = []
     seen: set[str] = set()
+    data_time = None
     for part in cp_text.replace(",", ";").split(";"):
         key, eq, value = part.partition("=")
         if not eq or not key or key in seen:
             return None
         seen.add(key)
         code, dash, suffix = key.rpartition("-")
-        # tuple.__new__: a CpItem without the generated __new__'s Python-level call
         if dash and suffix in NUMERIC_SUFFIXES and value and _NUMBER_MATCH(value):
-            items.append(_new_item(CpItem, (key, code, suffix, value, Decimal(value))))
+            items.append((key, code, suffix, value))
             continue
         if dash and suffix == "Flag" and len(value) <= 1:  # 表8 data flag, or missing
-            items.append(_new_item(CpItem, (key, code, suffix, value, None)))
+            items.append((key, code, suffix, value))
             continue
-        number, problem = _check_value(key, suffix if dash else None, value)
-        if problem:
+        if _check_value(key, suffix if dash else None, value)[1]:
             return None
-        items.append(CpItem(key, code if dash else key, suffix if dash else None, value, number))
-    return Message(head=head, items=tuple(items))
+        if key == "DataTime":
+            data_time = value
+        items.append((key, code, suffix, value) if dash else (key, key, None, value))
+    return Upload(head, items, data_time)
+
+
+def _message_of(head: dict[str, str], items: list[RawItem]) -> Message:
+    """The Message of checked fast-path items: numbers as ``Decimal``, as the full parse."""
+    out = []
+    for key, code, suffix, value in items:
+        if suffix in NUMERIC_SUFFIXES and value:
+            number: Decimal | None = Decimal(value)
+        else:
+            number = _check_value(key, suffix, value)[0]
+        # tuple.__new__: a CpItem without the generated __new__'s Python-level call
+        out.append(_new_item(CpItem, (key, code, suffix, value, number)))
+    return Message(head=head, items=tuple(out))
 
 
 def read_head(segment: bytes | str) -> Message:

@@ -6,6 +6,7 @@ shifted down and drops the low byte, so the result is effectively an 8-bit check
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 
 __all__ = ["CrcMode", "crc_hex", "hj212_crc16", "modbus_crc16"]
@@ -23,6 +24,26 @@ def _table_hj212() -> tuple[int, ...]:
 
 #: After ``reg = (reg >> 8) ^ byte`` the register is < 256, so the 8 shifts depend on it alone.
 _HJ212 = _table_hj212()
+
+
+def _table_pairs() -> tuple[int, ...]:
+    """Two bytes per step: the register's high byte (the only state Appendix A carries from
+    byte to byte) after bytes ``b0, b1`` from high byte ``h`` is ``PAIRS[(h ^ b0) | b1 << 8]``:
+    the index is the little-endian 16-bit word of the two bytes XOR ``h``."""
+    high = [reg >> 8 for reg in _HJ212]
+    return tuple(high[high[word & 0xFF] ^ (word >> 8)] for word in range(65536))
+
+
+_PAIRS = _table_pairs()
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def _crc_bytewise(data: bytes) -> int:
+    """Appendix A byte by byte, as the standard writes it (the reference of the tests)."""
+    reg = 0xFFFF
+    for byte in data:
+        reg = _HJ212[(reg >> 8) ^ byte]
+    return reg
 
 
 def hj212_crc16(data: bytes) -> int:
@@ -43,10 +64,20 @@ def hj212_crc16(data: bytes) -> int:
     >>> "%04X" % hj212_crc16(b"123456789")
     '2F80'
     """
-    reg = 0xFFFF
-    for byte in data:
-        reg = _HJ212[(reg >> 8) ^ byte]
-    return reg
+    if len(data) < 3 or not _LITTLE_ENDIAN:  # the words below are read little-endian
+        return _crc_bytewise(data)
+    # All but the last byte only move the 8-bit state (the high byte), two bytes per lookup
+    # (a C loop over 16-bit words: about half the Python steps of the byte loop); the last
+    # byte gives the full 16-bit register.
+    body = len(data) - 1
+    pairs = body // 2 * 2
+    high = 0xFF
+    table = _PAIRS
+    for word in memoryview(data)[:pairs].cast("H"):
+        high = table[word ^ high]
+    if body > pairs:
+        high = _HJ212[high ^ data[pairs]] >> 8
+    return _HJ212[high ^ data[-1]]
 
 
 def modbus_crc16(data: bytes) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.ingest.hj212.codec import CpItem, Message
+from ecobasin.ingest.hj212.codec import CpItem, Message, Upload
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS
 from ecobasin.timebase import CST
 
@@ -156,7 +156,7 @@ class RowBuffer:
 
     def add(
         self,
-        message: Message,
+        message: Message | Upload,
         *,
         site_id: str,
         domains: tuple[str, ...],
@@ -164,10 +164,20 @@ class RowBuffer:
         line: int,
         minute_interval: int = 10,
     ) -> list[tuple[str, str]]:
-        """Add the rows of one upload message; returns the CP items left out, with reasons."""
-        time, period, values, skipped = _message_values(
-            message, domains, minute_interval, self.known
-        )
+        """Add the rows of one upload message; returns the CP items left out, with reasons.
+
+        An :class:`~ecobasin.ingest.hj212.codec.Upload` of the codec's fast path goes straight
+        from its checked strings to floats (no ``Decimal``); the rows are those of its exact
+        :class:`~ecobasin.ingest.hj212.codec.Message` (``tests/ingest/test_hj212_fast.py``).
+        """
+        if isinstance(message, Upload):
+            time, period, values, skipped = _upload_values(
+                message, domains, minute_interval, self.known
+            )
+        else:
+            time, period, values, skipped = _message_values(
+                message, domains, minute_interval, self.known
+            )
         if not values:
             return skipped
         n = len(values)
@@ -178,12 +188,12 @@ class RowBuffer:
         columns["line"] += [line] * n
         micros = (time - _EPOCH) // _MICROSECOND
         self.micros += [micros] * n
-        for key, parameter, value, raw_value, flag in values:
-            columns["parameter"].append(parameter)
-            columns["value"].append(value)
-            columns["raw_value"].append(raw_value)
-            columns["flag"].append(flag)
-            columns["field"].append(f"{source_ref} {key}")
+        keys, parameters, numbers, raw_values, flags = zip(*values, strict=True)
+        columns["parameter"] += parameters
+        columns["value"] += numbers
+        columns["raw_value"] += raw_values
+        columns["flag"] += flags
+        columns["field"] += [f"{source_ref} {key}" for key in keys]
         return skipped
 
     def frame(self) -> pd.DataFrame:
@@ -384,6 +394,59 @@ def _message_values(
             skipped.append((item.key, "converted value kept in the raw log only"))
             continue
         values.append((item.key, *row))
+    return time, command.period, values, skipped
+
+
+def _upload_values(
+    upload: Upload, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+) -> tuple[datetime, str, list[_Value], list[tuple[str, str]]]:
+    """:func:`_message_values` of a fast-path upload, from its checked strings: a value is
+    ``float(text)`` (the same double as ``float(Decimal(text))``: both round the decimal
+    correctly) or NaN when empty. Anything out of the common (no readable DataTime) takes the
+    exact path."""
+    command = _commands_cached(minute_interval).get(upload.cn or "")
+    start = _data_time(upload.data_time)
+    if command is None or start is None:
+        return _message_values(upload.message(), domains, minute_interval, known)
+    cn = upload.cn
+    value_suffix = command.value_suffix
+    converted_suffix = _CONVERTED[value_suffix]
+    accepted = {value_suffix, converted_suffix}
+    if value_suffix == "Avg":
+        accepted |= _PERIOD_VALUE_ALIASES
+    time = (start + command.length).astimezone(UTC)
+    flags = {code: value for _, code, suffix, value in upload.items if suffix == "Flag"}
+    values: list[_Value] = []
+    skipped: list[tuple[str, str]] = []
+    for key, code, suffix, value in upload.items:
+        if suffix in IGNORED_SUFFIXES or key == "DataTime":
+            continue
+        if suffix == "Flag":
+            if value and value not in DATA_FLAGS:
+                skipped.append((key, f"unknown data flag {value!r} (表8: N F M S D C T B)"))
+            continue
+        if suffix not in accepted:
+            skipped.append((key, f"not an observation of CN={cn}; kept in the raw log only"))
+            continue
+        found = _code_parameter(code, domains)
+        if found is None:
+            reason = f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
+            skipped.append((key, reason))
+            continue
+        parameter, conversion = found
+        if suffix == converted_suffix:
+            parameter += ZS_SUFFIX
+        if parameter not in known:  # only a converted id can be missing
+            skipped.append((key, "converted value kept in the raw log only"))
+            continue
+        flag = flags.get(code)
+        if value:
+            number = (
+                float(value) if conversion is None else _in_registry_unit(float(value), conversion)
+            )
+            values.append((key, parameter, number, None, flag if flag in DATA_FLAGS else None))
+        else:  # missing (表4: empty value): NaN, counted as missing by validation
+            values.append((key, parameter, math.nan, "", flag if flag in DATA_FLAGS else None))
     return time, command.period, values, skipped
 
 

@@ -144,6 +144,14 @@ class GatewayStatus(BaseModel):
     rejected: int
     refused: int = Field(description="Frames of unknown or disabled devices, wrong passwords.")
     write_errors: int
+    budget_closed: int = Field(
+        description="Connections closed for their budget: too many framing errors or bytes "
+        "without a valid frame (--max-frame-errors, --max-unframed-kib)."
+    )
+    unsampled: int = Field(
+        description="Problems counted but not written to rejected one by one (sampled per "
+        "peer address, --reject-samples per minute; summarised as too_many_problems)."
+    )
     raw_log_errors: int = Field(
         description="Raw-log writes or fsyncs that failed (disk full, I/O): not acknowledged."
     )
@@ -254,7 +262,8 @@ async def gateway_status(request: Request, principal: RestrictedReader) -> Gatew
 
 _GATEWAY_COUNTERS = (
     "connections", "connections_total", "frames", "acked", "logged", "stored", "observations",
-    "duplicates", "rejected", "refused", "write_errors", "raw_log_errors",
+    "duplicates", "rejected", "refused", "write_errors", "budget_closed", "unsampled",
+    "raw_log_errors",
 )  # fmt: skip
 
 

@@ -136,7 +136,7 @@ function renderGateway(status) {
     return;
   }
   document.getElementById("gateway-port").textContent = `127.0.0.1:${status.port}`;
-  for (const key of ["connections", "frames", "acked", "stored", "duplicates", "rejected", "refused"]) {
+  for (const key of ["connections", "frames", "acked", "stored", "duplicates", "rejected", "refused", "budget_closed", "unsampled"]) {
     setFact(`gw-${key}`, fmt(status[key]));
   }
   setFact("gw-rate", status.messages_per_s === null ? "…" : fmt(status.messages_per_s, 2));
