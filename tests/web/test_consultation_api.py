@@ -385,3 +385,14 @@ def test_notifications_are_ones_own_and_marked_read(
         "/api/v1/consultation/notifications?lang=en", headers=as_("cd_lead")
     ).json()
     assert any("is issued" in n["title"] for n in english)
+
+
+def test_the_province_records_a_hand_over_over_the_api(client: TestClient) -> None:
+    body = {"day": "2026-04-13", "city": 511800, "reason": "Leshan hosts the April exercise"}
+    refused = client.post("/api/v1/consultation/handovers", json=body, headers=as_("dy_fc"))
+    assert refused.status_code == 403 and "province_coordinator" in refused.json()["detail"]
+    assert client.post("/api/v1/consultation/handovers", json=body).status_code == 401
+    done = client.post("/api/v1/consultation/handovers", json=body, headers=as_("prov"))
+    assert done.status_code == 201, done.text
+    april = client.get("/api/v1/consultation/rota/2026").json()["months"][3]
+    assert april["handed_over_to"] == 511800

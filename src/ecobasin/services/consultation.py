@@ -31,6 +31,7 @@ from ecobasin.store.consultation import (  # the stored records the web asks for
     load,
     mark_read,
     notices_of,
+    record_handover,
     report,
     roles_of,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "notices_of",
     "prefill",
     "proposal_view",
+    "record_handover",
     "render_opinion",
     "render_pdf",
     "report",

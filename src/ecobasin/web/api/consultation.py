@@ -504,6 +504,52 @@ def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn)
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
+class HandoverIn(BaseModel):
+    """A hand-over of the chair from a day to the end of its month 主席交接."""
+
+    day: date = Field(description="First day 起始日 (to the end of its month).")
+    city: int = Field(ge=100000, le=999999, description="New chair city 接任城市.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why 交接理由.")
+
+
+class HandoverOut(BaseModel):
+    day: date
+    city: int
+
+
+@router.post("/handovers", response_model=HandoverOut, status_code=201)
+def handover(principal: CurrentPrincipal, store: RequestStore, body: HandoverIn) -> HandoverOut:
+    """Record a hand-over of the chair (the province coordinator), as `ecobasin consultation
+    handover` does; the rota answers with it from then on."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to record a hand-over")
+    try:
+        chair = service.chair_for(store, body.day)
+    except (KeyError, FileNotFoundError):
+        raise _not_found(f"no chair rota for {body.day} 无该日期的轮值表") from None
+    reason = consultation_denial(
+        principal, service.roles_of(store, principal.name), "handover", chair
+    )
+    if reason is not None:
+        raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
+    try:
+        with store.transaction():
+            service.record_handover(
+                store, body.day, body.city, body.reason, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(
+                store.con,
+                principal,
+                "consultation.handover",
+                str(body.day),
+                body.city,
+                {"reason": body.reason},
+            )
+    except ValueError as error:
+        raise ProblemError(422, str(error)) from None
+    return HandoverOut(day=body.day, city=body.city)
+
+
 def _day(g: GuidanceDay) -> DayForecast:
     return DayForecast(g.city, g.lead_day, g.aqi_low, g.aqi_high, tuple(g.primary))
 
