@@ -68,6 +68,7 @@ class MachineryRules:
     coverage_rates: dict[tuple[int, int], float]
     emergency_min_stage: str
     emergency_from_level: str
+    rectify_days: int
 
     def coverage_rate(self, city: int, year: int) -> float:
         """The configured spot-check rate of ``city`` in ``year`` (C11) [fraction]."""
@@ -128,4 +129,5 @@ def machinery_rules() -> MachineryRules:
         },
         emergency_min_stage=data["emergency"]["min_stage"],
         emergency_from_level=data["emergency"]["applies_from_level"],
+        rectify_days=int(data["spot_check"]["rectify_days"]),
     )
