@@ -17,6 +17,7 @@ from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import ledger as ledger_cli
+from ecobasin.cli import machinery as machinery_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
@@ -82,6 +83,7 @@ data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
 app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
+app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械
 
 
 def main() -> None:

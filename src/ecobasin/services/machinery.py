@@ -543,12 +543,11 @@ def machine_detail(store: Store, code: str) -> dict[str, Any]:
     inspections = machinery_store.inspections(store, code_norm=code_norm)
     if found.empty and inspections.empty:
         raise NotFound(f"no machine or inspection with code {code!r} 未找到该机械")
-    findings = machinery_store.findings(store, status=None)
     return {
         "code_norm": code_norm,
         "machines": _records(found),
         "inspections": _records(inspections),
-        "findings": _records(findings[findings["code_norm"] == code_norm]),
+        "findings": finding_list(store, status=None, code_norm=code_norm),
     }
 
 
@@ -563,11 +562,14 @@ def finding_list(
     city: int | None = None,
     rule: str | None = None,
     status: str | None = "open",
-    limit: int = 500,
+    limit: int | None = 500,
+    code_norm: str | None = None,
 ) -> list[dict[str, Any]]:
     """Findings of every city (or one), newest first; evidence decoded."""
     items = _records(
-        machinery_store.findings(store, city=city, rule=rule, status=status, limit=limit)
+        machinery_store.findings(
+            store, city=city, rule=rule, status=status, code_norm=code_norm, limit=limit
+        )
     )
     for item in items:
         item["evidence"] = json.loads(item["evidence"])

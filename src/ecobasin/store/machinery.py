@@ -324,12 +324,18 @@ def findings(
     city: int | None = None,
     rule: str | None = None,
     status: str | None = "open",
+    code_norm: str | None = None,
     limit: int | None = None,
 ) -> pd.DataFrame:
     """Findings, newest first."""
     sql = "SELECT * FROM machinery_findings WHERE true"
     params: list[Any] = []
-    for column, value in (("city", city), ("rule", rule), ("status", status)):
+    for column, value in (
+        ("city", city),
+        ("rule", rule),
+        ("status", status),
+        ("code_norm", code_norm),
+    ):
         if value is not None:
             sql += f" AND {column} = ?"
             params.append(value)

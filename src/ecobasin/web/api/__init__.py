@@ -18,6 +18,7 @@ from ecobasin.web.api import (
     health,
     ledger,
     live,
+    machinery,
     map,
     noise,
     observations,
@@ -51,4 +52,5 @@ api_router.include_router(noise.router)  # environmental noise: /noise/...
 api_router.include_router(freshness.router)  # /freshness: the badge and the demo banner
 api_router.include_router(editing.router)  # editors' uploads, retirements, city audit log
 api_router.include_router(emergency.router)  # emergency control lists: /emergency/...
+api_router.include_router(machinery.router)  # non-road machinery: /machinery/...
 api_router.include_router(consultation.router)  # joint forecast consultation
