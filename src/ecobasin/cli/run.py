@@ -114,6 +114,7 @@ def demo(
             _noise_demo(store, served, year, seed)  # environmental noise
             _emergency_demo(store, year, seed)  # emergency list and a past warning
             _consultation_demo(store, served, year)  # joint consultation
+            _machinery_demo(store, served, year, seed)  # non-road machinery registry
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -187,6 +188,19 @@ def _emergency_demo(store: Store, year: int, seed: int) -> None:
     console.print(
         f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
         f"{done['verdicts']}, {done['findings']} open findings 待处理"
+    )
+
+
+def _machinery_demo(store: Store, region: Any, year: int, seed: int) -> None:
+    """An illustrative non-road machinery registry of the eight cities, checks run."""
+    from ecobasin.demo import machinery as demo_machinery
+
+    with console.status("machinery 生成非道路移动机械示意数据"):
+        done = demo_machinery.install(store, list(region.cities), year=year, seed=seed)
+    console.print(
+        f"[green]machinery 非道路移动机械 (illustrative 示意):[/] {done['machines']} machines, "
+        f"{done['inspections']} spot checks ({done['failed']} failed 不合格), "
+        f"{done['findings']} findings 发现"
     )
 
 
