@@ -127,3 +127,18 @@ def test_public_reads_counts_and_zones_but_not_the_registry(
     assert (
         client.post("/api/v1/machinery/checks", headers=_auth(tokens, "admin")).status_code == 200
     )
+
+
+def test_page_shows_the_form_to_a_city_editor_only(
+    tokens_and_client: tuple[dict[str, str], TestClient],
+) -> None:
+    tokens, client = tokens_and_client
+    public = client.get("/machinery")
+    assert public.status_code == 200
+    assert 'id="counts-table"' in public.text and 'id="spot-form"' not in public.text
+    assert 'id="findings-table"' not in public.text
+    editor = client.get("/machinery", headers=_auth(tokens, "cd")).text
+    assert 'id="spot-form"' in editor and '<option value="510100">' in editor
+    assert '<option value="510600">' not in editor  # Chengdu's editor records Chengdu's checks
+    viewer = client.get("/machinery", headers=_auth(tokens, "viewer")).text
+    assert 'id="findings-table"' in viewer and 'id="spot-form"' not in viewer

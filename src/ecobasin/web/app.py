@@ -26,6 +26,7 @@ from ecobasin.web.pages import (
     editor_pages_router,
     forecast_pages_router,
     live_pages_router,
+    machinery_pages_router,
     noise_pages_router,
     pages_router,
     table_export_router,
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(forecast_pages_router)  # /forecast: forecasts and warnings
     # /noise, /noise/station/{id}; the principal for the navigation, as pages
     app.include_router(noise_pages_router, dependencies=[Depends(current_principal)])
+    app.include_router(machinery_pages_router)  # /machinery: the NRMM registry (issue 18)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.include_router(table_export_router)  # /tables/xlsx: table downloads (issue 15)

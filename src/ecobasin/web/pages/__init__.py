@@ -3,13 +3,23 @@ documentation."""
 
 from __future__ import annotations
 
-from ecobasin.web.pages import api_docs, dashboard, editor, forecast, live, noise, table_export
+from ecobasin.web.pages import (
+    api_docs,
+    dashboard,
+    editor,
+    forecast,
+    live,
+    machinery,
+    noise,
+    table_export,
+)
 
 __all__ = [
     "api_docs_router",
     "editor_pages_router",
     "forecast_pages_router",
     "live_pages_router",
+    "machinery_pages_router",
     "noise_pages_router",
     "pages_router",
     "table_export_router",
@@ -21,4 +31,5 @@ live_pages_router = live.router  # /live: enterprises and the gateway
 api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…
+machinery_pages_router = machinery.router  # /machinery: the shared NRMM registry (issue 18)
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
