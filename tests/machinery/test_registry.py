@@ -74,9 +74,15 @@ def test_import_keeps_every_bad_row_aside_with_line_and_reason(
 
 def test_import_from_xlsx(store: Store, tmp_path: Path) -> None:
     frame = pd.read_csv(write_registry(tmp_path, ROWS[:2]), dtype=str, keep_default_na=False)
+    # Excel keeps dates and times as date cells, not text
+    frame["manufacture_date"] = pd.to_datetime(frame["manufacture_date"])
+    frame["registered_at"] = pd.to_datetime(frame["registered_at"], format="ISO8601")
     path = tmp_path / "registry.xlsx"
     frame.to_excel(path, index=False)
-    assert service.import_registry(store, path).added == 2
+    done = service.import_registry(store, path)
+    assert (done.added, done.rejected) == (2, [])
+    made = {m["code_norm"]: m["manufacture_date"] for m in service.registry(store)}
+    assert str(made["CD0001"]) == "2019-03-01"
 
 
 def test_import_refuses_rows_of_a_city_the_caller_may_not_write(

@@ -120,7 +120,12 @@ def _machine_row(raw: dict[str, str], region: set[int], may_write: WriteCheck) -
     try:
         declared = parse_stage(raw["stage_declared"])
         verified = parse_stage(raw["stage_verified"]) if raw.get("stage_verified") else None
-        made = date.fromisoformat(raw["manufacture_date"]) if raw.get("manufacture_date") else None
+        # an Excel date cell arrives as "2019-03-01 00:00:00": the day is its first 10 characters
+        made = (
+            date.fromisoformat(raw["manufacture_date"][:10])
+            if raw.get("manufacture_date")
+            else None
+        )
         power = float(raw["rated_power_kw"]) if raw.get("rated_power_kw") else None
     except ValueError as error:
         raise InputError(str(error)) from None
