@@ -49,7 +49,7 @@ def _registry_rows(cities: list[int], year: int, rng: np.random.Generator) -> li
                 "fuel": fuel, "stage_declared": stage, "owner_name": f"示例施工企业{n % 5 + 1} demo contractor",
                 "current_city": city, "machine_serial": f"M{city}{n:04d}",
                 "engine_serial": f"E{city}{n:04d}", "manufacture_date": f"{made}-06-01",
-                "rated_power_kw": power * float(rng.uniform(0.8, 1.2)),
+                "rated_power_kw": round(power * float(rng.uniform(0.8, 1.2)), 1),
                 "terminal_id": f"T{city}{n:04d}" if stage == "G4" and rng.random() < 0.8 else "",
             })  # fmt: skip
     # a machine moved from Chengdu to Deyang and registered there again: C9 finds it

@@ -19,6 +19,9 @@ async function loadCounts() {
     cityName(r.city), r.machines, r.machines_g2_or_below, r.machines_electric, r.inspections,
     r.inspections_failed, r.open_findings,
   ]);
+  for (const row of table.tBodies[0].rows) {
+    for (const cell of [...row.cells].slice(1)) cell.className = "num";
+  }
   table.dataset.ready = "true";
 }
 
