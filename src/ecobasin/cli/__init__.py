@@ -19,6 +19,7 @@ from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import incidents as incidents_cli
 from ecobasin.cli import ledger as ledger_cli
+from ecobasin.cli import machinery as machinery_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import region as region_cli
 from ecobasin.cli import water as water_cli
@@ -90,6 +91,7 @@ app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
 app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
 app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
+app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械
 
 
 def main() -> None:

@@ -190,6 +190,12 @@ def _generated_parts(
             "river incidents 突发水污染",
             lambda: _incidents_demo(store, served, year, seed),
         ),
+        ("cases", "rectification cases 督察整改", lambda: _cases_demo(store)),
+        (
+            "machinery",
+            "non-road machinery 非道路机械",
+            lambda: _machinery_demo(store, served, year, seed),
+        ),
     ]
     for part, label, build in parts:
         if part in built:
@@ -265,6 +271,19 @@ def _emergency_demo(store: Store, year: int, seed: int) -> None:
     console.print(
         f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
         f"{done['verdicts']}, {done['findings']} open findings 待处理"
+    )
+
+
+def _machinery_demo(store: Store, region: Any, year: int, seed: int) -> None:
+    """An illustrative non-road machinery registry of the eight cities, checks run."""
+    from ecobasin.demo import machinery as demo_machinery
+
+    with console.status("machinery 生成非道路移动机械示意数据"):
+        done = demo_machinery.install(store, list(region.cities), year=year, seed=seed)
+    console.print(
+        f"[green]machinery 非道路移动机械 (illustrative 示意):[/] {done['machines']} machines, "
+        f"{done['inspections']} spot checks ({done['failed']} failed 不合格), "
+        f"{done['findings']} findings 发现"
     )
 
 

@@ -1454,4 +1454,157 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        28,
+        "non-road mobile machinery registry of the eight cities (issue 18): owners, machines, "
+        "engines, sites, presence, terminal pings, inspections, violations, zones, findings",
+        """
+        -- One registry, many issuers (nonroad brief A7): a code issued by any city holds in all;
+        -- registration_code is kept as issued, code_norm (NFKC, upper, no separators) matches.
+        CREATE SEQUENCE machinery_owner_ids START 1;
+        CREATE TABLE machinery_owners (
+            owner_id    INTEGER PRIMARY KEY DEFAULT nextval('machinery_owner_ids'),
+            kind        VARCHAR NOT NULL CHECK (kind IN ('org', 'person')),
+            name        VARCHAR NOT NULL,
+            uscc        VARCHAR,                  -- 统一社会信用代码 (organisations)
+            id_no_hash  VARCHAR,                  -- SHA-256 of a person's ID number, never the number
+            contact     VARCHAR,
+            city        INTEGER NOT NULL,
+            UNIQUE (city, kind, name)
+        );
+        CREATE SEQUENCE machine_ids START 1;
+        CREATE TABLE machines (
+            machine_id        INTEGER PRIMARY KEY DEFAULT nextval('machine_ids'),
+            registration_code VARCHAR NOT NULL,   -- as issued
+            code_norm         VARCHAR NOT NULL,
+            issuer_city       INTEGER NOT NULL,   -- GB/T 2260
+            registered_at     TIMESTAMPTZ NOT NULL,
+            status            VARCHAR NOT NULL CHECK (status IN
+                                  ('active', 'transferred', 'scrapped', 'suspended')),
+            machine_type      VARCHAR NOT NULL,
+            brand             VARCHAR,
+            model             VARCHAR,
+            machine_serial    VARCHAR,
+            manufacture_date  DATE,
+            disclosure_no     VARCHAR,            -- 环保信息公开编号
+            fuel              VARCHAR NOT NULL CHECK (fuel IN
+                                  ('diesel', 'petrol', 'gas', 'electric', 'hybrid')),
+            stage_declared    VARCHAR NOT NULL,   -- G0..G4, ELEC, OTHER_FUEL
+            stage_verified    VARCHAR,            -- set by an inspector
+            stage_inferred    VARCHAR,            -- from manufacture_date: review flag only
+            rated_power_kw    DOUBLE,             -- [kW]
+            pollution_control VARCHAR,            -- DOC/DPF/SCR/EGR
+            terminal_id       VARCHAR,
+            owner_id          INTEGER,
+            current_city      INTEGER NOT NULL,
+            batch_id          INTEGER,
+            UNIQUE (code_norm, issuer_city)
+        );
+        CREATE TABLE machine_engines (
+            machine_id     INTEGER PRIMARY KEY,
+            engine_serial  VARCHAR,
+            engine_model   VARCHAR,
+            manufacturer   VARCHAR,
+            rated_power_kw DOUBLE,                -- [kW]
+            stage_on_plate VARCHAR
+        );
+        CREATE TABLE machinery_sites (
+            site_id    VARCHAR PRIMARY KEY,
+            city       INTEGER NOT NULL,
+            name       VARCHAR NOT NULL,
+            permit_no  VARCHAR,
+            lon        DOUBLE NOT NULL,           -- [°E] WGS-84
+            lat        DOUBLE NOT NULL,           -- [°N]
+            start_day  DATE,
+            end_day    DATE
+        );
+        CREATE TABLE machinery_presence (
+            code_observed VARCHAR NOT NULL,
+            code_norm     VARCHAR NOT NULL,
+            site_id       VARCHAR NOT NULL,
+            entered_at    TIMESTAMPTZ NOT NULL,
+            left_at       TIMESTAMPTZ,
+            source        VARCHAR NOT NULL CHECK (source IN ('gate', 'terminal', 'manual')),
+            PRIMARY KEY (code_norm, site_id, entered_at)
+        );
+        CREATE TABLE terminal_pings (
+            terminal_id VARCHAR NOT NULL,
+            ts          TIMESTAMPTZ NOT NULL,
+            lon         DOUBLE NOT NULL,
+            lat         DOUBLE NOT NULL,
+            status      VARCHAR,
+            PRIMARY KEY (terminal_id, ts)
+        );
+        -- Spot checks (监督抽测, brief A5): visible to every city (mutual recognition).
+        CREATE SEQUENCE machinery_inspection_ids START 1;
+        CREATE TABLE machinery_inspections (
+            inspection_id   INTEGER PRIMARY KEY DEFAULT nextval('machinery_inspection_ids'),
+            machine_id      INTEGER,              -- NULL: unidentified machine
+            code_observed   VARCHAR NOT NULL,
+            code_norm       VARCHAR NOT NULL,
+            site_id         VARCHAR,
+            lon             DOUBLE,
+            lat             DOUBLE,
+            inspected_at    TIMESTAMPTZ NOT NULL,
+            city            INTEGER NOT NULL,
+            agency          VARCHAR NOT NULL,
+            method          VARCHAR NOT NULL CHECK (method IN
+                                ('free_accel', 'ringelmann', 'both', 'visual_only')),
+            readings_k      DOUBLE[],             -- [m^-1], every reading
+            k_mean          DOUBLE,               -- [m^-1]
+            ringelmann_grade INTEGER,
+            limit_class     VARCHAR,              -- I, II, III (GB 36886-2018)
+            limit_k         DOUBLE,               -- [m^-1]
+            result          VARCHAR NOT NULL CHECK (result IN ('pass', 'fail', 'not_tested')),
+            label_present   BOOLEAN,
+            engine_serial_observed VARCHAR,
+            remarks         VARCHAR,
+            follow_up_due   TIMESTAMPTZ,
+            follow_up_of    INTEGER,
+            recorded_by     VARCHAR NOT NULL
+        );
+        CREATE SEQUENCE machinery_violation_ids START 1;
+        CREATE TABLE machinery_violations (
+            violation_id  INTEGER PRIMARY KEY DEFAULT nextval('machinery_violation_ids'),
+            inspection_id INTEGER NOT NULL,
+            machine_id    INTEGER,
+            code_norm     VARCHAR NOT NULL,
+            city          INTEGER NOT NULL,
+            type          VARCHAR NOT NULL,       -- SMOKE_FAIL, LABEL_MISSING ... (brief A5)
+            decision      VARCHAR NOT NULL,       -- order_correct, stop_use, fine, case_filed
+            deadline      TIMESTAMPTZ,
+            closed_at     TIMESTAMPTZ,
+            closed_by_inspection INTEGER
+        );
+        -- No-use zones: a version is never edited, only closed (valid_to) and replaced.
+        CREATE TABLE machinery_zones (
+            zone_id     VARCHAR NOT NULL,
+            valid_from  TIMESTAMPTZ NOT NULL,
+            valid_to    TIMESTAMPTZ,
+            city        INTEGER NOT NULL,
+            name        VARCHAR NOT NULL,
+            feature     JSON NOT NULL,            -- the GeoJSON Feature as imported
+            notice_ref  VARCHAR,
+            PRIMARY KEY (zone_id, valid_from)
+        );
+        -- Findings of checks C1-C11: one row per (rule, code, city, reason); seen again, only
+        -- last_seen moves. A finding can open a rectification case (case_ref).
+        CREATE SEQUENCE machinery_finding_ids START 1;
+        CREATE TABLE machinery_findings (
+            finding_id     INTEGER PRIMARY KEY DEFAULT nextval('machinery_finding_ids'),
+            rule           VARCHAR NOT NULL,
+            code_norm      VARCHAR NOT NULL,
+            machine_id     INTEGER,
+            city           INTEGER NOT NULL,
+            violation_type VARCHAR NOT NULL,
+            reason         VARCHAR NOT NULL,
+            evidence       JSON NOT NULL,
+            first_seen     TIMESTAMPTZ NOT NULL,
+            last_seen      TIMESTAMPTZ NOT NULL,
+            status         VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            case_ref       VARCHAR,
+            UNIQUE (rule, code_norm, city, reason)
+        );
+        """,
+    ),
 ]

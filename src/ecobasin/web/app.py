@@ -29,6 +29,7 @@ from ecobasin.web.pages import (
     forecast_pages_router,
     incident_pages_router,
     live_pages_router,
+    machinery_pages_router,
     noise_pages_router,
     pages_router,
     supervision_pages_router,
@@ -158,6 +159,7 @@ def create_app(
     app.include_router(
         consultation_pages_router, dependencies=[Depends(current_principal)]
     )  # issue 16
+    app.include_router(machinery_pages_router)  # /machinery: the NRMM registry (issue 18)
     app.include_router(security_pages.router)  # /signin, /signout, /admin
     app.include_router(editor_pages_router)  # /edit: a city editor's forms (issue 15)
     app.include_router(incident_pages_router)  # /incidents: sudden incidents on shared rivers

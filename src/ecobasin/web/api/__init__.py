@@ -21,6 +21,7 @@ from ecobasin.web.api import (
     keytasks,
     ledger,
     live,
+    machinery,
     map,
     noise,
     observations,
@@ -54,6 +55,7 @@ api_router.include_router(noise.router)  # environmental noise: /noise/...
 api_router.include_router(freshness.router)  # /freshness: the badge and the demo banner
 api_router.include_router(editing.router)  # editors' uploads, retirements, city audit log
 api_router.include_router(emergency.router)  # emergency control lists: /emergency/...
+api_router.include_router(machinery.router)  # non-road machinery: /machinery/...
 api_router.include_router(consultation.router)  # joint forecast consultation
 api_router.include_router(incidents.router)  # sudden incidents on shared rivers
 api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}

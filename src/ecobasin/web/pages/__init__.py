@@ -11,6 +11,7 @@ from ecobasin.web.pages import (
     forecast,
     incidents,
     live,
+    machinery,
     noise,
     supervision,
     table_export,
@@ -23,6 +24,7 @@ __all__ = [
     "forecast_pages_router",
     "incident_pages_router",
     "live_pages_router",
+    "machinery_pages_router",
     "noise_pages_router",
     "pages_router",
     "supervision_pages_router",
@@ -35,6 +37,7 @@ live_pages_router = live.router  # /live: enterprises and the gateway
 api_docs_router = api_docs.router  # /docs and /redoc from vendored assets
 editor_pages_router = editor.router  # /edit: a city editor's sites, uploads, invalidations
 noise_pages_router = noise.router  # /noise, /noise/station/…
+machinery_pages_router = machinery.router  # /machinery: the shared NRMM registry (issue 18)
 table_export_router = table_export.router  # POST /tables/xlsx: a shown table as Excel
 incident_pages_router = incidents.router  # /incidents, /incidents/{id}
 consultation_pages_router = consultation.router  # /consultation/…: the consultation pages

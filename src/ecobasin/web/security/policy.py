@@ -69,13 +69,17 @@ Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: its USCC): restricted readers, and an enterprise user for its own USCC only.
 #: ``close_finding``: close an emergency-list finding with a note, or link it to a supervision
 #: case (``city_code``: the warning's city): admins, and editors of that city.
+#: ``machinery:read``: the shared non-road machinery registry of every city (machines, owners,
+#: inspections, findings; issue 18) for every signed-in account, the public seeing aggregated
+#: counts only; ``machinery:write``: a city's registry records, zones and spot checks (its
+#: editors and admins; ``city_code`` is the record's city).
 Action = Literal[
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise", "close_finding",
+    "read_audit", "read_enterprise", "close_finding", "machinery:read", "machinery:write",
 ]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise", "close_finding",
+    "read_audit", "read_enterprise", "close_finding", "machinery:read", "machinery:write",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual): defined with the accounts
 #: that hold them (``ecobasin users create --scope``), decided here.
@@ -223,6 +227,8 @@ def denial(
             f"{principal.describe()} may not close {target} of {city_code}: it needs an editor "
             "of that city or an admin 需要该城市编辑或管理员权限"
         )
+    if action in ("machinery:read", "machinery:write"):
+        return _machinery_denial(principal, action, city_code, what)
     if action in SCOPES:
         return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
@@ -257,6 +263,30 @@ def _enterprise_denial(principal: Principal, uscc: str | None) -> str | None:
     return (
         f"{_ROLE_LABEL[principal.role]} may not read the emergency data of {whose}: it needs "
         "that enterprise's account or a viewer, editor or admin account 需要本企业账户或查看权限"
+    )
+
+
+def _machinery_denial(
+    principal: Principal, action: str, city_code: int | None, what: str | None
+) -> str | None:
+    """The shared machinery registry (issue 18; nonroad brief A7 "per-city roles"): every
+    signed-in account of the region reads all of it (mutual recognition); a city's editors write
+    that city's records; the public and partners read aggregated counts only."""
+    role = principal.role
+    if role == "admin" or (action == "machinery:read" and role in ("editor", "viewer")):
+        return None
+    if action == "machinery:write" and role == "editor":
+        if city_code is None or city_code == principal.city_code:
+            return None
+        return f"{principal.describe()} may not write {what or 'machinery records'} of {city_code}"
+    if action == "machinery:read":
+        return (
+            f"{_ROLE_LABEL[role]} may not read the machinery registry: the public sees aggregated "
+            "counts only 非道路移动机械登记信息需要登录"
+        )
+    return (
+        f"{_ROLE_LABEL[role]} may not write {what or 'machinery records'}: it needs an editor "
+        "of the city or an admin 写入需要该城市编辑或管理员权限"
     )
 
 

@@ -1,0 +1,42 @@
+"""The machinery registry page (issue 18): ``/machinery``.
+
+Everyone sees the per-city counts and the no-use zones on the map; a signed-in account also sees
+the construction sites on the map and the open findings of checks C1–C11 of every city (mutual
+recognition); a city's editors and admins record a spot check (GB 36886-2018) from the page, and
+the verdict with the machine's findings shows at once. ``static/js/machinery.js`` fills the page
+from ``/api/v1/machinery/…`` (no inline script: the pages run under a CSP without it).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ecobasin.web.deps import RegionDep
+from ecobasin.web.pages.dashboard import templates
+from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.policy import can
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/machinery", response_class=HTMLResponse)
+def machinery_page(
+    request: Request, principal: CurrentPrincipal, region: RegionDep
+) -> HTMLResponse:
+    """Counts, the map of zones and sites, the findings and the spot-check form."""
+    if principal.role == "editor":
+        cities = [principal.city_code]
+    else:
+        cities = list(region.cities) if can(principal, "machinery:write") else []
+    return templates.TemplateResponse(
+        request,
+        "machinery.html",
+        {
+            "page": "machinery",
+            "can_read": can(principal, "machinery:read"),
+            "write_cities": [c for c in cities if c is not None],
+        },
+    )

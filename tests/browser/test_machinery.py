@@ -1,0 +1,46 @@
+"""The machinery registry page in a real browser (issue 18): Chengdu's editor records a spot
+check whose smoke is over the GB 36886-2018 limit; the verdict names the failure and the C5
+finding appears in the findings list at once; the public sees counts and zones only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Server, screenshot
+
+pytestmark = pytest.mark.browser
+
+CODE = "5101-0002"  # an illustrative Chengdu machine of the demo registry
+
+
+def test_failed_spot_check_shows_the_finding(page: Any, server: Server) -> None:
+    name, password, _ = server.editor
+    page.goto("/signin?next=/machinery")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#signin-form [type='submit']")
+    page.wait_for_selector("#findings-table[data-ready='true']")
+    page.wait_for_selector("#machinery-map[data-ready='true']")
+    assert int(page.get_attribute("#machinery-map", "data-zones")) >= 1
+    page.fill("#spot-code", CODE)
+    for field, value in (("#spot-k1", "3.50"), ("#spot-k2", "3.60"), ("#spot-k3", "3.70")):
+        page.fill(field, value)
+    page.click("#spot-submit")
+    page.wait_for_selector("#spot-result[data-result='fail']")
+    verdict = page.text_content("#spot-result") or ""
+    assert "不合格 fail" in verdict and "3.6" in verdict and "C5" in verdict
+    page.wait_for_selector("#findings-table[data-ready='true']")
+    rows = page.locator("#findings-table tbody tr[data-rule='C5']").all_text_contents()
+    assert any("51010002" in row and "3.6" in row for row in rows)
+    screenshot(page, "machinery_spot_check_fail")
+
+
+def test_public_sees_counts_and_zones_only(page: Any) -> None:
+    page.goto("/machinery")
+    page.wait_for_selector("#counts-table[data-ready='true']")
+    page.wait_for_selector("#machinery-map[data-ready='true']")
+    assert page.locator("#counts-table tbody tr").count() == 8
+    assert page.locator("#findings-table").count() == 0
+    assert page.get_attribute("#machinery-map", "data-sites") == "0"
