@@ -59,3 +59,42 @@ def test_a_rerun_keeps_the_demo_and_an_editors_invalidation(demo_copy: Path) -> 
     with Store(demo_copy, read_only=True) as store:
         after = store.summary()
     assert after["observations"] == before["observations"]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_a_rerun_from_a_folder_keeps_the_import_and_an_invalidation(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """``demo --from DIR`` imports the folder once; a re-run keeps it (never re-imports over an
+    editor's invalidation) and says how to import new files."""
+    folder = tmp_path / "cnemc"
+    folder.mkdir()
+    snapshot = shared_data / "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
+    (folder / snapshot.name).write_bytes(snapshot.read_bytes())
+    db = tmp_path / "from.duckdb"
+    first = CliRunner().invoke(app, ["demo", "--no-serve", "--from", str(folder), "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    with Store(db) as store:
+        site = str(store.sites(kinds=["air_station"])["site_id"].iloc[0])
+        stored = _sql.rows(
+            store,
+            "SELECT min(o.time) FROM observation_values o JOIN sites s USING (site_key) "
+            "WHERE s.site_id = ?",
+            [site],
+        )[0][0]
+        done = invalidate_observations(store.con, site, ["PM2.5"], "1h", stored, stored, "D")
+    assert done["updated"] == 1
+    again = CliRunner().invoke(app, ["demo", "--no-serve", "--from", str(folder), "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    output = " ".join(again.output.split())
+    assert "kept 保留: the imported air data" in output and "ecobasin import cnemc DIR" in output
+    with Store(db, read_only=True) as store:
+        flag = _sql.rows(
+            store,
+            "SELECT o.flag FROM observation_values o JOIN sites s USING (site_key) "
+            "JOIN parameters p USING (parameter_key) WHERE s.site_id = ? AND p.parameter = 'PM2.5' "
+            "AND o.time = ?",
+            [site, stored],
+        )
+    assert flag == [("D",)]

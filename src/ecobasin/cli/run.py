@@ -142,18 +142,33 @@ def _build_demo(
     """
     with open_store(config) as store:
         if from_dir is not None:
-            if not from_dir.is_dir():
-                raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
-            report: importer.ImportReport | None = _import_folder(store, from_dir)
-            assert report is not None
-            refresh_after_import(store, report)
-            _forecast_demo(store)
+            report: importer.ImportReport | None = _imported_part(store, from_dir)
         else:
             report = _generated_parts(store, served, year, seed)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
     return report, summary, password
+
+
+def _imported_part(store: Store, from_dir: Path) -> importer.ImportReport | None:
+    """``demo --from DIR``: the folder's CNEMC files imported once; a re-run keeps them (an
+    editor's invalidations stand) and says how to import new files instead."""
+    if not from_dir.is_dir():
+        raise fail(f"--from needs a folder of CNEMC files: {from_dir}")
+    if "air_from" in demo_parts.built_parts(store):
+        state = demo_parts.air_import_state(store)
+        console.print(
+            f"[green]kept 保留:[/] the imported air data ({state['values']:,} values, "
+            f"{state['invalid']:,} flagged invalid stay invalid 已标记无效的数据保持无效); new files: "
+            "ecobasin import cnemc DIR"
+        )
+        return None
+    report = _import_folder(store, from_dir)
+    refresh_after_import(store, report)
+    _forecast_demo(store)
+    demo_parts.mark_built(store, "air_from", 0, 0)
+    return report
 
 
 def _generated_parts(

@@ -9,7 +9,7 @@ from typing import Any
 from ecobasin.store._sql import Connection, cursor_of, rows
 from ecobasin.store.air import INVALID_FLAGS
 
-__all__ = ["air_state", "built_parts", "mark_built"]
+__all__ = ["air_import_state", "air_state", "built_parts", "mark_built"]
 
 
 def built_parts(where: Connection) -> dict[str, tuple[int, int]]:
@@ -40,3 +40,14 @@ def air_state(where: Connection, year: int) -> dict[str, Any]:
     )
     months, values, invalid = found[0] if found else (0, 0, 0)
     return {"months": int(months), "values": int(values), "invalid": int(invalid)}
+
+
+def air_import_state(where: Connection) -> dict[str, Any]:
+    """What a ``demo --from DIR`` database holds: every stored value and those flagged invalid."""
+    found = rows(
+        where,
+        "SELECT count(*), count(*) FILTER (WHERE flag = ANY(?)) FROM observation_values",
+        [list(INVALID_FLAGS)],
+    )
+    values, invalid = found[0] if found else (0, 0)
+    return {"values": int(values), "invalid": int(invalid)}
