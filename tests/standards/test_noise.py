@@ -4,7 +4,7 @@ cases and the property tests of the brief (§7)."""
 from __future__ import annotations
 
 import math
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -18,9 +18,10 @@ LEVELS = st.floats(min_value=20.0, max_value=140.0, allow_nan=False)
 
 
 def _decimal_leq(levels: list[float]) -> float:
-    getcontext().prec = 50
-    total = sum(Decimal(10) ** (Decimal(str(v)) / 10) for v in levels)
-    return float(10 * (total / len(levels)).log10())
+    with localcontext() as context:  # never the process's context: other tests share it
+        context.prec = 50
+        total = sum(Decimal(10) ** (Decimal(str(v)) / 10) for v in levels)
+        return float(10 * (total / len(levels)).log10())
 
 
 # ---- hand-computed -------------------------------------------------------------------------
