@@ -1,7 +1,9 @@
 """Secrets and their checks: password hashes, API tokens, signed session cookies.
 
-* Passwords: Argon2id (RFC 9106) through ``argon2-cffi``'s ``PasswordHasher`` with its default
-  parameters; a hash made with older parameters is replaced at the next sign-in.
+* Passwords: Argon2id (RFC 9106) through ``argon2-cffi``'s ``PasswordHasher``, its cost read
+  once per process from :class:`~ecobasin.settings.Settings` (default: argon2-cffi's, RFC 9106
+  §4 second recommended option); a hash made with other parameters is replaced at the next
+  sign-in.
 * API tokens: ``eb_<id>_<secret>`` with a 256-bit random secret; the store keeps only the
   SHA-256 of the secret. A slow hash is not needed: guessing a 256-bit secret is hopeless, and a
   fast hash keeps every API call fast.
@@ -27,6 +29,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ecobasin.settings import Settings, load_settings
+
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "SessionCookie",
@@ -39,6 +43,7 @@ __all__ = [
     "needs_rehash",
     "new_secret",
     "parse_token",
+    "password_hasher",
     "tokens_equal",
     "verify_password",
 ]
@@ -47,26 +52,41 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "eb"
 _TOKEN = re.compile(rf"^{TOKEN_PREFIX}_(\d{{1,10}})_([A-Za-z0-9_-]{{20,200}})$")
 
-_hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The Argon2id hasher of ``settings``' cost (RFC 9106 §3.1: t passes, m [KiB], p lanes);
+    hash and salt lengths stay argon2-cffi's (32 and 16 bytes)."""
+    return PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    # read once per process: every hash and verification of a process has the same cost
+    return password_hasher(load_settings())
 
 
 def hash_password(password: str) -> str:
     """The Argon2id hash (PHC string) of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches the stored hash (False for a malformed hash)."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """Whether the hash was made with other parameters than today's (rehash at sign-in)."""
+    """Whether the hash was made with other parameters than the configured ones (rehash at
+    sign-in)."""
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
 
@@ -76,13 +96,13 @@ _dummy_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _make_dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def dummy_hash() -> str:
     """A hash no password matches: a sign-in of an unknown user verifies against it, so the
     answer's timing does not tell which user names exist. Made once, under a lock: a burst
-    of unknown names must not run one 64 MiB Argon2 hash each."""
+    of unknown names must not run one Argon2 hash (64 MiB by default) each."""
     with _dummy_lock:
         return _make_dummy_hash()
 
