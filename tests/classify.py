@@ -6,18 +6,18 @@ A test is ``slow`` when (:func:`slow_reason`):
 * it uses, directly or through other fixtures, a fixture of :data:`SLOW_FIXTURES` (the demo
   database, a browser, a gateway with its front process), or a fixture of the test folders
   whose code starts a process;
-* its own code, or a helper of the test folders it calls, starts a process, a gateway or a
-  browser (:data:`PROCESS_CALLS` in its source);
+* its own code, or a helper of the test folders it calls, starts a process, a gateway (also
+  through the live feed) or a browser (:data:`PROCESS_CALLS` in its source);
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
 * it carries the ``browser`` marker.
 
 :func:`ProcessGuard` checks the first two rules at run time: a test that is not ``slow`` and
 still starts a process fails, naming the remedy, so the quick subset stays quick.
 
-Workers (pytest-xdist, ``--dist loadgroup``): the tests of one module run on one worker, so a
-module-scoped fixture (a server, a store) is set up once; the tests on one session-scoped
-server of :data:`SHARED_SERVERS` (the browser tests' ``ecobasin serve``) all run on one worker,
-so that server is started once per run.
+Workers (pytest-xdist, :class:`GroupScheduling`): the tests of one module run on one worker, in
+their order, so a module-scoped fixture (a server, a store) is set up once and tests that build
+on each other's state stay together; the tests of a folder of :data:`SHARED_SERVER_FOLDERS` (the
+browser tests on one ``ecobasin serve``) all run on one worker, so that server starts once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 TESTS = Path(__file__).resolve().parent
 
@@ -49,11 +50,12 @@ SLOW_FIXTURES: dict[str, str] = {
     "gateway": "runs a gateway, which starts its front process",
     "noise_gateway": "runs a gateway, which starts its front process",
 }
-#: Session-scoped servers whose tests all run on one worker: name -> defining conftest folder.
-SHARED_SERVERS = {"server": "browser"}
+#: Folders whose tests share one session-scoped server (the browser tests' ``ecobasin serve``
+#: with simulated enterprises): all their tests run on one worker, which starts it once.
+SHARED_SERVER_FOLDERS = ("tests/browser/",)
 #: What in a test's source (or a test helper it calls) starts a process or a browser.
 PROCESS_CALLS = re.compile(
-    r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\("
+    r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\(|\bLiveFeed\("
 )
 #: How deep :func:`starts_processes` follows calls into helpers of the test folders.
 HELPER_DEPTH = 3
@@ -77,13 +79,24 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
     return None
 
 
-def worker_group(item: pytest.Item) -> str:
-    """The xdist group of ``item``: its shared server's name, else its module."""
-    for name, definitions in _fixture_definitions(item):
-        folder = SHARED_SERVERS.get(name)
-        if folder and any(_defined_in(definition, TESTS / folder) for definition in definitions):
-            return f"server-{folder}"
-    return _module_path(item) or item.nodeid.split("::")[0]
+def worker_group(nodeid: str) -> str:
+    """The worker group of the test ``nodeid``: its shared server's folder, else its module.
+
+    Decided from the node id alone, as the xdist controller does not collect the tests.
+    """
+    module = nodeid.split("::", 1)[0]
+    for folder in SHARED_SERVER_FOLDERS:
+        if module.startswith(folder):
+            return folder
+    return module
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """xdist's ``loadscope`` with :func:`worker_group` as the scope (pytest 9 keeps node ids
+    read-only, so xdist's own ``loadgroup`` markers cannot rename them)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return worker_group(nodeid)
 
 
 def _module_path(item: pytest.Item) -> str:

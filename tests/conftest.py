@@ -12,8 +12,9 @@ per run (:func:`demo_database`, shared by the xdist workers through a file lock)
 copies: :func:`demo_db` for the tests that only read, and :func:`demo_copy` for a test that
 writes or serves.
 
-The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadgroup``;
-:func:`pytest_xdist_auto_num_workers` sizes them). ``slow`` and the worker groups are decided by
+The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
+:func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
+them). ``slow`` and the worker groups are decided by
 tests/classify.py from what each test uses; ``pytest -m "not slow"`` is the quick subset, and a
 test outside it that starts a process fails (:class:`classify.ProcessGuard`).
 """
@@ -24,12 +25,13 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from classify import ProcessGuard, slow_reason, worker_group
+from classify import GroupScheduling, ProcessGuard, slow_reason
 from demo_database import DemoDatabase, copy_demo
 from ecobasin.cli import app
 from needs import SHARED, require
@@ -99,14 +101,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(2, round(cores * WORKERS_PER_CORE))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
+    """Each module's tests, or a shared server's folder, on one worker (tests/classify.py)."""
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` what tests/classify.py finds slow, and put each test in its worker group
-    (its module, or the one worker of a shared server)."""
+    """Mark ``slow`` what tests/classify.py finds slow (``pytest -m "not slow"``)."""
     for item in items:
         if slow_reason(item, SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
-        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
 
 
 @pytest.hookimpl(wrapper=True)
