@@ -8,6 +8,7 @@ A test is ``slow`` when (:func:`slow_reason`):
   whose code starts a process;
 * its own code, or a helper of the test folders it calls, starts a process, a gateway (also
   through the live feed) or a browser (:data:`PROCESS_CALLS` in its source);
+* its own code builds part of the demo region (:data:`DEMO_BUILDS`);
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
 * it carries the ``browser`` marker.
 
@@ -57,6 +58,9 @@ SHARED_SERVER_FOLDERS = ("tests/browser/",)
 PROCESS_CALLS = re.compile(
     r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\(|\bLiveFeed\("
 )
+#: What in a test's own source builds part of the demo region: its installers generate data at
+#: the region's scale (a year of hourly values per station), seconds to minutes each.
+DEMO_BUILDS = re.compile(r"\bdemo_\w+\.install\(")
 #: How deep :func:`starts_processes` follows calls into helpers of the test folders.
 HELPER_DEPTH = 3
 
@@ -76,7 +80,16 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
     function = getattr(item, "function", None)
     if function is not None and _starts_processes(function):
         return "starts a process or a browser"
+    if function is not None and DEMO_BUILDS.search(_source(function)):
+        return "builds part of the demo region"
     return None
+
+
+def _source(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(inspect.unwrap(function))
+    except (OSError, TypeError):
+        return ""
 
 
 def worker_group(nodeid: str) -> str:
