@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: the real shared data sets, and the demo database built once.
+"""Suite-wide fixtures: the real shared data sets, the demo database built once, and how the
+suite is classified and spread over workers.
 
 ``../shared/data`` and ``../shared/testdata`` sit beside a full checkout of the project. A user's
 clone does not have them: tests that need them are skipped there with the reason, and fail under
@@ -7,29 +8,56 @@ is written once, in :func:`needs.require`; the fixtures here and the helpers of 
 all call it.
 
 ``ecobasin demo --no-serve`` takes about a minute on this machine, so the suite builds it once
-(:func:`demo_database`) and hands out copies: :func:`demo_db` for the tests that only read, and
-:func:`demo_copy` for a test that writes or serves. Every test that uses them is marked ``slow``.
+per run (:func:`demo_database`, shared by the xdist workers through a file lock) and hands out
+copies: :func:`demo_db` for the tests that only read, and :func:`demo_copy` for a test that
+writes or serves.
+
+The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
+:func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
+them). ``slow`` and the worker groups are decided by
+tests/classify.py from what each test uses; ``pytest -m "not slow"`` is the quick subset, and a
+test outside it that starts a process fails (:class:`classify.ProcessGuard`).
 """
 
 from __future__ import annotations
 
+import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
+from classify import GroupScheduling, ProcessGuard, slow_reason
 from demo_database import DemoDatabase, copy_demo
 from ecobasin.cli import app
 from needs import SHARED, require
 
-#: fixtures that build or copy the demo database: a test using one is ``slow``
-DEMO_FIXTURES = frozenset({"demo_database", "demo_db", "demo_copy"})
+#: A cheap Argon2id cost for the whole run, the processes the tests start included (they
+#: inherit the environment): hashing at the production cost (64 MiB, 3 passes) took seconds per
+#: user on the shared machine. Set only where the environment does not already choose one, so
+#: ``ECOBASIN_PASSWORD_HASH_*=... pytest`` runs at another cost. The production cost is pinned by
+#: tests/security/test_password_hash_cost.py, and the sign-in memory test serves with it.
+TEST_PASSWORD_HASH = {
+    "ECOBASIN_PASSWORD_HASH_TIME_COST": "1",
+    "ECOBASIN_PASSWORD_HASH_MEMORY_KIB": "1024",
+    "ECOBASIN_PASSWORD_HASH_PARALLELISM": "1",
+}
+for _name, _value in TEST_PASSWORD_HASH.items():
+    os.environ.setdefault(_name, _value)
 
+#: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
+#: more workers than cores pay (docs/measurements.md, "Test suite on workers").
+WORKERS_PER_CORE = 1.5
+#: ``ECOBASIN_TEST_WORKERS=N`` chooses the worker count of ``-n auto`` instead.
+WORKERS_ENV = "ECOBASIN_TEST_WORKERS"
 
-#: whole modules that are slow, and why (tests/ relative paths); a single slow test elsewhere
-#: carries ``@pytest.mark.slow`` itself
+#: whole modules that are slow without starting a process, and why (tests/ relative paths);
+#: the tests on the demo database, a browser, a server or gateway process are found by
+#: tests/classify.py, and a single slow test elsewhere carries ``@pytest.mark.slow`` itself
 SLOW_MODULES: dict[str, str] = {
     "integration/test_shared_data.py": "imports the whole real data sets (2.5 M Beijing values)",
     "gateway/test_gateway_crash.py": "kills a real gateway process and rebuilds from its raw log",
@@ -61,18 +89,38 @@ SLOW_MODULES: dict[str, str] = {
     "web/test_live_api.py": "the live API over a gateway and simulated devices",
     "standards/test_air_rounding.py": "hypothesis: thousands of generated ties and floats",
 }
-_TESTS = Path(__file__).resolve().parent
+_GUARD = ProcessGuard()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers of ``-n auto``: :data:`WORKERS_ENV`, else :data:`WORKERS_PER_CORE` per core."""
+    chosen = os.environ.get(WORKERS_ENV)
+    if chosen:
+        return int(chosen)
+    cores = len(os.sched_getaffinity(0))
+    return max(2, round(cores * WORKERS_PER_CORE))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
+    """Each module's tests, or a shared server's folder, on one worker (tests/classify.py)."""
+    return GroupScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` the tests of :data:`SLOW_MODULES` and every test on the demo database or a
-    browser (see pyproject's markers); ``pytest -m "not slow"`` is the quick subset."""
+    """Mark ``slow`` what tests/classify.py finds slow (``pytest -m "not slow"``)."""
     for item in items:
-        path = Path(str(item.path))
-        module = path.relative_to(_TESTS).as_posix() if path.is_relative_to(_TESTS) else ""
-        uses_demo = DEMO_FIXTURES & set(getattr(item, "fixturenames", ()))
-        if uses_demo or module in SLOW_MODULES or item.get_closest_marker("browser"):
+        if slow_reason(item, SLOW_MODULES):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Arm the process guard around a test of the quick subset."""
+    _GUARD.current = None if item.get_closest_marker("slow") else item
+    try:
+        return (yield)
+    finally:
+        _GUARD.current = None
 
 
 @pytest.fixture(scope="session")
@@ -100,18 +148,34 @@ def needs_shared() -> Callable[[str], Path]:
 
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    """``ecobasin demo --no-serve --year 2025`` once for the whole session (~1 min).
+    """``ecobasin demo --no-serve --year 2025`` once for the whole run (~1 min).
 
-    The file is made read-only, so a test that writes to it instead of to a copy fails at once
-    rather than changing what the other tests see.
+    Under xdist the first worker that needs it builds it in the run's common temporary folder
+    while the others wait on a file lock, then all read the same file. The file is made
+    read-only, so a test that writes to it instead of to a copy fails at once rather than
+    changing what the other tests see.
     """
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    base = tmp_path_factory.getbasetemp()
+    on_worker = "PYTEST_XDIST_WORKER" in os.environ  # the workers' folders share a parent
+    folder = (base.parent if on_worker else base) / "demo-database"
+    folder.mkdir(exist_ok=True)
+    db, output = folder / "demo.duckdb", folder / "demo-output.txt"
+    with FileLock(folder / "build.lock"):
+        if not output.exists():  # written last: a build that failed half-way is not reused
+            output.write_text(_build_demo(db))
+            output.chmod(stat.S_IRUSR)
+    return DemoDatabase(path=db, output=output.read_text())
+
+
+def _build_demo(db: Path) -> str:
+    """Build the demo database at ``db`` (then read-only) and return what the command said."""
+    db.unlink(missing_ok=True)
     clean = {"ECOBASIN_DB": None, "ECOBASIN_REGION": None, "ECOBASIN_CONFIG": None}
     args = ["demo", "--no-serve", "--db", str(db), "--year", "2025", "--region", "chengdu_plain"]
     result = CliRunner().invoke(app, args, env=clean)
     assert result.exit_code == 0, result.output
     db.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    return DemoDatabase(path=db, output=result.output)
+    return result.output
 
 
 @pytest.fixture(scope="session")

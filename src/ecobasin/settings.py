@@ -10,7 +10,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     #: Password verifications (Argon2id, 64 MiB each) at once (ECOBASIN_SIGNIN_SLOTS); unset:
     #: half the machine's cores, 1 to 4 (ecobasin.web.security.ratelimit.default_slots).
     signin_slots: int | None = Field(default=None, ge=1, le=64)
+    # The Argon2id cost of password hashes (ecobasin.web.security.credentials): RFC 9106 §4,
+    # second recommended option, which is argon2-cffi's default. A hash made with other values
+    # is replaced at the user's next sign-in. Lower them only for tests (tests/conftest.py):
+    # each verification costs an attacker what it costs the server.
+    #: Passes over memory (ECOBASIN_PASSWORD_HASH_TIME_COST) [iterations].
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    #: Memory per hash (ECOBASIN_PASSWORD_HASH_MEMORY_KIB) [KiB]; at least 8 per lane.
+    password_hash_memory_kib: int = Field(default=65_536, ge=8)
+    #: Lanes (ECOBASIN_PASSWORD_HASH_PARALLELISM) [threads].
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
     #: HJ 212 gateway: no DataTime before this (China Standard Time) is acknowledged
     #: (ECOBASIN_GATEWAY_DATATIME_EARLIEST; docs/gateway.md, "DataTime window").
     gateway_datatime_earliest: datetime = datetime(2000, 1, 1)
@@ -94,6 +104,16 @@ class Settings(BaseSettings):
     smtp_from: str = "ecobasin@localhost"
     #: [s] Connection and command timeout (ECOBASIN_SMTP_TIMEOUT_S).
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_its_lanes(self) -> Settings:
+        # Argon2 needs 8 KiB per lane (RFC 9106 §3.1: m >= 8 * p)
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                f"password_hash_memory_kib = {self.password_hash_memory_kib} is below 8 KiB per "
+                f"lane (password_hash_parallelism = {self.password_hash_parallelism})"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

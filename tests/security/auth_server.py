@@ -6,6 +6,7 @@ many clients; 127.0.0.1 itself is left alone, as uvicorn trusts its proxy header
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -94,11 +95,18 @@ def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
     )
 
 
-def start_server(db: Path, *extra: str) -> Server:
+def production_hash_environment() -> dict[str, str]:
+    """This environment less the suite's cheap Argon2id cost (tests/conftest.py): a server
+    started with it hashes at the production cost (64 MiB per verification)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ECOBASIN_PASSWORD_HASH_")}
+
+
+def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Server:
+    """``ecobasin serve`` over ``db`` on a free port (``env``: its environment, else ours)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -130,6 +138,17 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test (imported by
     those modules, so it takes the place of the shared ``server`` of ``conftest``)."""
     running = start_server(make_store(tmp_path / "auth.duckdb"))
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture(name="server")
+def production_cost_server(tmp_path: Path) -> Iterator[Server]:
+    """As :func:`fresh_server`, the server hashing at the production Argon2id cost: for the
+    tests whose assertions are about that cost (the memory of verifications at once)."""
+    running = start_server(make_store(tmp_path / "auth.duckdb"), env=production_hash_environment())
     try:
         yield running
     finally:

@@ -1,8 +1,9 @@
 """Secrets and their checks: password hashes and API tokens (the signed session cookies are the
 web's: ``web.security.credentials``).
 
-* Passwords: Argon2id (RFC 9106) through ``argon2-cffi``'s ``PasswordHasher`` with its default
-  parameters; a hash made with older parameters is replaced at the next sign-in.
+* Passwords: Argon2id (RFC 9106) through ``argon2-cffi``'s ``PasswordHasher``, its cost read
+  once per process from :class:`~ecobasin.settings.Settings` (default: RFC 9106 §4's second
+  recommended option); a hash made with other parameters is replaced at the next sign-in.
 * API tokens: ``eb_<id>_<secret>`` with a 256-bit random secret; the store keeps only the
   SHA-256 of the secret. A slow hash is not needed: guessing a 256-bit secret is hopeless, and a
   fast hash keeps every API call fast.
@@ -21,8 +22,11 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ecobasin.settings import Settings, load_settings
+
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "password_hasher",
     "digest",
     "dummy_hash",
     "format_token",
@@ -39,18 +43,34 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "eb"
 _TOKEN = re.compile(rf"^{TOKEN_PREFIX}_(\d{{1,10}})_([A-Za-z0-9_-]{{20,200}})$")
 
-_hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """The Argon2id hasher of ``settings``' cost (RFC 9106 §3.1: t passes, m [KiB], p lanes);
+    hash and salt lengths stay argon2-cffi's (32 and 16 bytes). The production default is
+    RFC 9106's low-memory profile (t=3, m=64 MiB, p=4), pinned by a test; the test suite runs
+    with a cheap cost (tests/conftest.py)."""
+    return PasswordHasher(
+        time_cost=settings.password_hash_time_cost,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    # read once per process: every hash and verification of a process has the same cost
+    return password_hasher(load_settings())
 
 
 def hash_password(password: str) -> str:
     """The Argon2id hash (PHC string) of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches the stored hash (False for a malformed hash)."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -58,7 +78,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """Whether the hash was made with other parameters than today's (rehash at sign-in)."""
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
 
@@ -68,7 +88,7 @@ _dummy_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _make_dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def dummy_hash() -> str:

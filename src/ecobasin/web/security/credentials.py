@@ -27,6 +27,7 @@ from ecobasin.services.credentials import (
     needs_rehash,
     new_secret,
     parse_token,
+    password_hasher,
     tokens_equal,
     verify_password,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "needs_rehash",
     "new_secret",
     "parse_token",
+    "password_hasher",
     "tokens_equal",
     "verify_password",
 ]

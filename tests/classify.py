@@ -1,0 +1,191 @@
+"""Which tests are ``slow`` and which run together on one xdist worker, decided from what each
+test uses, so that a test written tomorrow is classified without anyone remembering to.
+
+A test is ``slow`` when (:func:`slow_reason`):
+
+* it uses, directly or through other fixtures, a fixture of :data:`SLOW_FIXTURES` (the demo
+  database, a browser, a gateway with its front process), or a fixture of the test folders
+  whose code starts a process;
+* its own code, or a helper of the test folders it calls, starts a process, a gateway (also
+  through the live feed) or a browser (:data:`PROCESS_CALLS` in its source);
+* its own code builds part of the demo region (:data:`DEMO_BUILDS`);
+* its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
+* it carries the ``browser`` marker.
+
+:func:`ProcessGuard` checks the first two rules at run time: a test that is not ``slow`` and
+still starts a process fails, naming the remedy, so the quick subset stays quick.
+
+Workers (pytest-xdist, :class:`GroupScheduling`): the tests of one module run on one worker, in
+their order, so a module-scoped fixture (a server, a store) is set up once and tests that build
+on each other's state stay together; the tests of a folder of :data:`SHARED_SERVER_FOLDERS` (the
+browser tests on one ``ecobasin serve``) all run on one worker, so that server starts once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import sys
+import types
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+TESTS = Path(__file__).resolve().parent
+
+#: Fixture name -> why a test using it is slow. Matched by name anywhere in the suite: a
+#: fixture with one of these names starts a process, a browser or builds the demo database.
+SLOW_FIXTURES: dict[str, str] = {
+    "demo_database": "builds or copies the demo database (~1 min once per run)",
+    "demo_db": "reads the demo database",
+    "demo_copy": "copies the demo database",
+    "chromium_path": "drives Debian's chromium",
+    "browser": "drives Debian's chromium",
+    "page": "drives Debian's chromium against ecobasin serve",
+    "security_store": "writes 120,000 rows for the server and export tests",
+    "running": "runs a gateway, which starts its front process",
+    "gateway": "runs a gateway, which starts its front process",
+    "noise_gateway": "runs a gateway, which starts its front process",
+}
+#: Folders whose tests share one session-scoped server (the browser tests' ``ecobasin serve``
+#: with simulated enterprises): all their tests run on one worker, which starts it once.
+SHARED_SERVER_FOLDERS = ("tests/browser/",)
+#: What in a test's source (or a test helper it calls) starts a process or a browser.
+PROCESS_CALLS = re.compile(
+    r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\(|\bLiveFeed\("
+)
+#: What in a test's own source builds part of the demo region: its installers generate data at
+#: the region's scale (a year of hourly values per station), seconds to minutes each.
+DEMO_BUILDS = re.compile(r"\bdemo_\w+\.install\(")
+#: How deep :func:`starts_processes` follows calls into helpers of the test folders.
+HELPER_DEPTH = 3
+
+
+def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
+    """Why ``item`` is slow (None: it belongs to the quick subset)."""
+    if item.get_closest_marker("browser"):
+        return "drives a browser"
+    module = _module_path(item)
+    if module in slow_modules:
+        return slow_modules[module]
+    for name, definitions in _fixture_definitions(item):
+        if name in SLOW_FIXTURES:
+            return f"fixture {name}: {SLOW_FIXTURES[name]}"
+        if _defined_in(definitions[-1], TESTS) and _starts_processes(definitions[-1].func):
+            return f"fixture {name} starts a process"
+    function = getattr(item, "function", None)
+    if function is not None and _starts_processes(function):
+        return "starts a process or a browser"
+    if function is not None and DEMO_BUILDS.search(_source(function)):
+        return "builds part of the demo region"
+    return None
+
+
+def _source(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(inspect.unwrap(function))
+    except (OSError, TypeError):
+        return ""
+
+
+def worker_group(nodeid: str) -> str:
+    """The worker group of the test ``nodeid``: its shared server's folder, else its module.
+
+    Decided from the node id alone, as the xdist controller does not collect the tests.
+    """
+    module = nodeid.split("::", 1)[0]
+    for folder in SHARED_SERVER_FOLDERS:
+        if module.startswith(folder):
+            return folder
+    return module
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """xdist's ``loadscope`` with :func:`worker_group` as the scope (pytest 9 keeps node ids
+    read-only, so xdist's own ``loadgroup`` markers cannot rename them)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return worker_group(nodeid)
+
+
+def _module_path(item: pytest.Item) -> str:
+    path = Path(str(item.path))
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+
+
+def _fixture_definitions(item: pytest.Item) -> Iterable[tuple[str, list[Any]]]:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return ()
+    return [(name, list(defs)) for name, defs in info.name2fixturedefs.items() if defs]
+
+
+def _defined_in(definition: Any, folder: Path) -> bool:
+    source = inspect.getsourcefile(definition.func) or ""
+    return Path(source).is_relative_to(folder)
+
+
+@functools.cache
+def _starts_processes(function: Callable[..., Any], depth: int = HELPER_DEPTH) -> bool:
+    """Whether ``function``'s source, or that of a function of the test folders it names, starts
+    a process (:data:`PROCESS_CALLS`)."""
+    function = inspect.unwrap(function)
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    if PROCESS_CALLS.search(source):
+        return True
+    if depth == 0:
+        return False
+    module = sys.modules.get(function.__module__)
+    return any(_starts_processes(helper, depth - 1) for helper in _test_helpers(function, module))
+
+
+def _test_helpers(function: Callable[..., Any], module: types.ModuleType | None) -> list[Any]:
+    """The functions and classes of the test folders that ``function``'s code names."""
+    code = getattr(function, "__code__", None)
+    if code is None or module is None:
+        return []
+    names = set(code.co_names) | _nested_names(code)
+    helpers = []
+    for name in names:
+        target = getattr(module, name, None)
+        if target is function or not callable(target):
+            continue
+        source = getattr(sys.modules.get(getattr(target, "__module__", "")), "__file__", "")
+        if source and Path(source).is_relative_to(TESTS):
+            helpers.append(target.__init__ if isinstance(target, type) else target)
+    return helpers
+
+
+def _nested_names(code: types.CodeType) -> set[str]:
+    names: set[str] = set()
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= set(constant.co_names) | _nested_names(constant)
+    return names
+
+
+class ProcessGuard:
+    """Fails a test outside the ``slow`` set that starts a process (audit event
+    ``subprocess.Popen``, PEP 578): the quick subset promises none."""
+
+    def __init__(self) -> None:
+        self.current: pytest.Item | None = None
+        sys.addaudithook(self._audit)
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        item = self.current
+        if event != "subprocess.Popen" or item is None:
+            return
+        self.current = None  # once per test: the failure's own clean-up may start processes
+        raise RuntimeError(
+            f"{item.nodeid} starts a process ({args[1]!r}) but is not marked slow: use a fixture "
+            "of tests/classify.py's SLOW_FIXTURES, mark it @pytest.mark.slow, or add its module "
+            "to SLOW_MODULES (tests/conftest.py)"
+        )
