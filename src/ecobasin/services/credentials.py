@@ -26,7 +26,6 @@ from ecobasin.settings import Settings, load_settings
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
-    "password_hasher",
     "digest",
     "dummy_hash",
     "format_token",
@@ -35,6 +34,7 @@ __all__ = [
     "needs_rehash",
     "new_secret",
     "parse_token",
+    "password_hasher",
     "tokens_equal",
     "verify_password",
 ]
