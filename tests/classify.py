@@ -171,6 +171,16 @@ def _nested_names(code: types.CodeType) -> set[str]:
     return names
 
 
+def _from_ctypes_find_library() -> bool:
+    """Whether the process being started is ctypes.util.find_library's (ldconfig, gcc, ld)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.replace("\\", "/").endswith("ctypes/util.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 class ProcessGuard:
     """Fails a test outside the ``slow`` set that starts a process (audit event
     ``subprocess.Popen``, PEP 578): the quick subset promises none."""
@@ -183,6 +193,8 @@ class ProcessGuard:
         item = self.current
         if event != "subprocess.Popen" or item is None:
             return
+        if _from_ctypes_find_library():
+            return  # a library lookup (WeasyPrint loading Pango), not a process the test runs
         self.current = None  # once per test: the failure's own clean-up may start processes
         raise RuntimeError(
             f"{item.nodeid} starts a process ({args[1]!r}) but is not marked slow: use a fixture "

@@ -32,7 +32,7 @@ __all__ = ["router"]
 router = APIRouter(
     prefix="/incidents", tags=["incidents"], responses=problem_responses(401, 403, 404, 409, 422)
 )
-rivers = APIRouter(prefix="/rivers", tags=["incidents"], responses=problem_responses(404))
+rivers = APIRouter(prefix="/rivers", tags=["incidents"], responses=problem_responses(404, 422))
 
 IncidentId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
