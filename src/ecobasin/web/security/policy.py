@@ -69,13 +69,15 @@ Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: its USCC): restricted readers, and an enterprise user for its own USCC only.
 #: ``close_finding``: close an emergency-list finding with a note, or link it to a supervision
 #: case (``city_code``: the warning's city): admins, and editors of that city.
+#: ``open_noise_case``: open a rectification case from a noise complaint that is a case
+#: candidate (``city_code``: the complaint's city): admins, and editors of that city.
 Action = Literal[
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise", "close_finding",
+    "read_audit", "read_enterprise", "close_finding", "open_noise_case",
 ]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
-    "read_audit", "read_enterprise", "close_finding",
+    "read_audit", "read_enterprise", "close_finding", "open_noise_case",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual): defined with the accounts
 #: that hold them (``ecobasin users create --scope``), decided here.
@@ -222,6 +224,13 @@ def denial(
         return (
             f"{principal.describe()} may not close {target} of {city_code}: it needs an editor "
             "of that city or an admin 需要该城市编辑或管理员权限"
+        )
+    if action == "open_noise_case":
+        if role == "admin" or (role == "editor" and city_code == principal.city_code):
+            return None
+        return (
+            f"{principal.describe()} may not open a case from {what or 'a noise complaint'} of "
+            f"{city_code}: it needs an editor of that city or an admin 需要该城市编辑或管理员权限"
         )
     if action in SCOPES:
         return _scope_denial(principal, action)
