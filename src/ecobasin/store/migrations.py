@@ -1485,4 +1485,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE alarms_vdr RENAME TO alarms;
         """,
     ),
+    (
+        29,
+        "incident notices by e-mail (issue 22): city contacts and deliveries",
+        """
+        -- The duty addresses of each recipient city (GB/T 2260 code as the notices name it).
+        CREATE TABLE incident_contacts (
+            city_code   VARCHAR NOT NULL,
+            email       VARCHAR NOT NULL,
+            name        VARCHAR NOT NULL,
+            added_by    VARCHAR NOT NULL,
+            added_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, email)
+        );
+        -- One row per notice and address: mailed (when) or the last error and failed attempts.
+        CREATE TABLE incident_notice_mail (
+            notice_id   INTEGER NOT NULL,
+            email       VARCHAR NOT NULL,
+            mailed_at   TIMESTAMPTZ,
+            error       VARCHAR,
+            attempts    INTEGER NOT NULL,         -- failed attempts
+            last_try    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (notice_id, email)
+        );
+        """,
+    ),
 ]
