@@ -117,6 +117,7 @@ function caseCell(item) {
   button.type = "button";
   button.className = "open-case";
   button.dataset.complaint = item.complaint_id;
+  button.dataset.city = String(item.city_code);
   button.textContent = msg("noise_open_case");
   button.addEventListener("click", () => openCase(item, button));
   return button;
@@ -139,13 +140,18 @@ async function openCase(item, button) {
   button.replaceWith(caseCell({ ...item, case_id: body.case_id }));
 }
 
+// China Standard Time (UTC+8, no daylight saving) as people read it: 2025-12-29 23:11
+function cstLabel(iso) {
+  return new Date(Date.parse(iso) + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " ");
+}
+
 async function fillCandidates() {
   const table = document.getElementById("candidates-table");
   table.dataset.ready = "false";
   const items = (await api("/noise/complaints")).items.filter((c) => c.case_candidate);
   fillTable(table.querySelector("tbody"), items, (c) => [
     c.complaint_id,
-    c.time.replace("T", " ").replace("Z", " UTC"),
+    cstLabel(c.time),
     lang === "zh" ? c.source_zh : c.source_en,
     c.measurement ? `${c.measurement.site_id} ${c.measurement.hour_ending_cst} Leq ${fmt(c.measurement.Leq, 1)} dB(A)` : "—",
     caseCell(c),
