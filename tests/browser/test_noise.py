@@ -137,3 +137,31 @@ def test_noise_overview_page_has_compliance_and_survey_grades(page: Any, server:
     grades = page.locator("#survey-table tbody tr td:nth-child(5)").all_inner_texts()
     assert sorted(grades) == sorted(f"{r['grade_zh']} {r['rating_en']}" for r in surveys)
     assert int(page.get_attribute("#compliance-chart", "data-months")) == 12
+
+
+def test_an_admin_opens_a_case_from_a_complaint_on_the_noise_page(
+    page: Any, server: Server
+) -> None:
+    name, password = server.admin
+    page.goto("/signin?next=/noise")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#signin-form [type='submit']")
+    page.wait_for_selector("#candidates-table[data-ready='true']")
+    candidates = [
+        c for c in server.get("/api/v1/noise/complaints").json()["items"] if c["case_candidate"]
+    ]
+    assert candidates, "the demo has case candidates"
+    assert page.locator("#candidates-table tbody tr").count() == len(candidates)
+    button = page.locator("#candidates-table button.open-case").first
+    complaint = button.get_attribute("data-complaint")
+    button.click()
+    page.locator(f"#candidates-table button[data-complaint='{complaint}']").wait_for(
+        state="detached"
+    )
+    screenshot(page, "noise_open_case")
+    shown = server.get(f"/api/v1/noise/complaints/{complaint}").json()
+    assert shown["case_id"], "the complaint is linked to its case"
+    link = page.locator(f"#candidates-table a[href='/supervision/case/{shown['case_id']}']")
+    assert link.count() == 1
+    assert shown["case_id"] in page.inner_text("#candidates-status")

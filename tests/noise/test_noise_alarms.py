@@ -82,3 +82,76 @@ def test_night_leq_and_lmax_over_limit_make_one_alarm_per_night(store: Store) ->
     # recomputing the same window changes nothing (stable ids)
     recompute_alarms(store, ["NZ1"], frame["time"].min(), frame["time"].max(), now=NOW)
     assert _alarms(store) == found
+
+
+def test_a_construction_boundary_is_judged_by_gb_12523(store: Store) -> None:
+    # a monitor at a construction site in a class 1 zone (night 45): GB 12523 (night 55) applies
+    frame = pd.DataFrame(
+        [{"site_id": "CS1", "kind": "noise_station", "level": "city", "city_code": 510100,
+          "name_zh": "工地", "name_en": "site", "lon": 104.0, "lat": 30.6,
+          "attributes": {"zone_class": "1", "boundary": "construction"}}]
+    )  # fmt: skip
+    store.upsert_sites(frame, source="test")
+    rows = [
+        {**_hour("2026-07-02 01:00", "Leq", 50.0), "site_id": "CS1"},  # > 45, ≤ 55: no alarm
+        {**_hour("2026-07-02 02:00", "Leq", 57.0), "site_id": "CS1"},  # > 55
+        {**_hour("2026-07-02 02:00", "LMx", 70.5), "site_id": "CS1"},  # > 55 + 15
+        {**_hour("2026-07-02 03:00", "Leq", 45.0), "site_id": "CS1"},
+        {**_hour("2026-07-02 03:00", "LMx", 69.0), "site_id": "CS1"},
+    ]
+    obs = pd.DataFrame(rows)
+    store.write_observations(obs, store.begin_batch("test", "construction"))
+    recompute_alarms(store, ["CS1"], obs["time"].min(), obs["time"].max(), now=NOW)
+    found = {a["parameter"]: a for a in _alarms(store)}
+    assert (found["Leq"]["peak"], found["Leq"]["limit_value"], found["Leq"]["periods"]) == (
+        57.0, 55.0, 1,
+    )  # fmt: skip
+    assert (found["LMx"]["peak"], found["LMx"]["limit_value"]) == (70.5, 70.0)
+    evidence = json.loads(str(found["Leq"]["evidence"]))
+    assert evidence["limit_source"]["standard_id"] == "GB 12523-2011"
+    assert evidence["zone_class"] == "construction"
+    assert json.loads(str(found["LMx"]["evidence"]))["limit_source"]["clause"] == "§4.2"
+
+
+def test_a_station_day_below_the_valid_data_rate_is_one_alarm(store: Store) -> None:
+    # 07-01 complete (24 valid hours); 07-02: 17 valid of 24 (< 0.75 · 24 = 18) and one hour
+    # flagged D (invalid); 07-03 holds 18 valid: enough; 07-04 has only begun (not judged)
+    ends = pd.date_range("2026-07-01T01:00", "2026-07-04T03:00", freq="h", tz="Asia/Shanghai")
+    rows = []
+    for t in ends:
+        day, label = (t - pd.Timedelta(minutes=1)).date(), t.hour or 24
+        if str(day) == "2026-07-02" and label > 18:
+            continue  # 18 hours stored, 07-02 19:00 … 24:00 missing
+        if str(day) == "2026-07-03" and label > 18:
+            continue
+        row = _hour(f"{t:%Y-%m-%d %H:%M}", "Leq", 48.0)
+        if str(day) == "2026-07-02" and label == 5:
+            row["flag"] = "D"
+        rows.append(row)
+    obs = pd.DataFrame(rows)
+    store.write_observations(obs, store.begin_batch("test", "vdr"))
+    now = datetime(2026, 7, 4, 0, 30, tzinfo=UTC)  # 08:30 CST of 07-04
+    recompute_alarms(store, ["NZ1"], obs["time"].min(), obs["time"].max(), now=now)
+    found = _sql.frame(
+        store, "SELECT * FROM alarms WHERE kind = 'low_valid_rate' ORDER BY start_time"
+    ).to_dict("records")
+    assert len(found) == 1
+    [alarm] = found
+    assert pd.Timestamp(alarm["start_time"]) == pd.Timestamp("2026-07-02", tz="Asia/Shanghai")
+    assert pd.Timestamp(alarm["end_time"]) == pd.Timestamp("2026-07-03", tz="Asia/Shanghai")
+    assert (alarm["status"], alarm["periods"], alarm["limit_value"]) == ("closed", 17, 0.75)
+    evidence = json.loads(str(alarm["evidence"]))
+    assert evidence["valid_rate"] == round(17 / 24, 4) and evidence["day"] == "2026-07-02"
+    assert evidence["missing_labels"] == [
+        "05:00",
+        "19:00",
+        "20:00",
+        "21:00",
+        "22:00",
+        "23:00",
+        "24:00",
+    ]
+    assert (evidence["day_valid_hours"], evidence["night_valid_hours"]) == (12, 5)
+    # recomputing the same window changes nothing (a stable id)
+    again = recompute_alarms(store, ["NZ1"], obs["time"].min(), obs["time"].max(), now=now)
+    assert again.counts["inserted"] == 0

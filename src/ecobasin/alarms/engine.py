@@ -44,6 +44,7 @@ import pandas as pd
 
 from ecobasin.alarms.limits import applicable_limits, limits_at
 from ecobasin.alarms.noise import noise_over_limit_rows
+from ecobasin.alarms.noise_vdr import noise_vdr_rows
 from ecobasin.catalog.emission import AlarmRules, alarm_rules
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 #: Alarm kinds.
-KINDS = ("over_limit", "flag_persistent", "silent")
+KINDS = ("over_limit", "flag_persistent", "silent", "low_valid_rate")
 #: Columns of every alarm frame (times tz-aware UTC; ``end_time`` NaT while open).
 ALARM_COLUMNS = (
     "alarm_id",
@@ -420,6 +421,7 @@ def evaluate(
         episodes = over_limit_episodes(limits_at(values, limit_rules))
         rows += [_over_limit_row(e) for e in episodes.to_dict(orient="records")]
     rows += noise_over_limit_rows(observations, sites)  # GB 3096 night limits (issue 23)
+    rows += noise_vdr_rows(observations, sites, now)  # HJ 906 station-day completeness
     flags = flag_episodes(observations, rules)
     rows += [_flag_row(e, rules) for e in flags.to_dict(orient="records")]
     intervals = silence_thresholds(sites, device_intervals or {}, rules)

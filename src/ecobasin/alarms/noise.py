@@ -7,6 +7,10 @@ functional-zone class (site attribute ``zone_class``):
 * ``Leq`` strictly above the night limit of the class (GB 3096-2008 Table 1);
 * ``LMx`` strictly above the night limit + 15 dB(A) (GB 3096-2008 §5.4, night burst noise).
 
+A construction-site boundary monitor (site attribute ``boundary = "construction"``) is judged by
+GB 12523-2011 instead (night 55 dB(A), night LMx ≤ 55 + 15 dB(A); §4.1 Table 1, §4.2), whatever
+its zone class (:mod:`ecobasin.standards.noise_construction`).
+
 They are ``over_limit`` episodes of the alarm engine, de-duplicated per station, parameter and
 night: the over-limit hours of one night form one episode (start = the start of the first
 hour, end = the end of the last; open while that last hour is the newest value of the series),
@@ -23,6 +27,7 @@ import pandas as pd
 
 from ecobasin.alarms.limits import site_attributes
 from ecobasin.standards import noise
+from ecobasin.standards.noise_construction import construction_limits, is_construction_site
 from ecobasin.standards.noise_tables import noise_rules
 
 __all__ = ["NOISE_PARAMETERS", "noise_over_limit_rows"]
@@ -33,15 +38,22 @@ _HOUR = pd.Timedelta(hours=1)
 _MAX_EVIDENCE_VALUES = 48
 
 
-def _night_limits(sites: pd.DataFrame) -> dict[str, tuple[str, float, float]]:
-    """site_id → (zone class, night Leq limit, night Lmax limit) [dB(A)] of noise stations."""
+def _night_limits(sites: pd.DataFrame) -> dict[str, tuple[str, float, float, str]]:
+    """site_id → (zone class or ``construction``, night Leq limit, night Lmax limit [dB(A)],
+    standard) of noise stations: GB 12523-2011 at construction boundaries, else GB 3096-2008."""
     rules = noise_rules()
     out = {}
     for site, kind, raw in zip(sites["site_id"], sites["kind"], sites["attributes"], strict=True):
-        cls = str(site_attributes(raw).get("zone_class") or "")
-        if kind == "noise_station" and cls in rules.zones:
+        attributes = site_attributes(raw)
+        cls = str(attributes.get("zone_class") or "")
+        if kind != "noise_station":
+            continue
+        if is_construction_site(attributes):
+            standard, _, night_limit, lmax_limit = construction_limits()
+            out[str(site)] = ("construction", night_limit, lmax_limit, standard)
+        elif cls in rules.zones:
             night = float(rules.zones[cls].night)
-            out[str(site)] = (cls, night, night + float(rules.night_lmax_margin))
+            out[str(site)] = (cls, night, night + float(rules.night_lmax_margin), "GB 3096-2008")
     return out
 
 
@@ -85,7 +97,12 @@ def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> li
         peak = group.iloc[int(group["value"].to_numpy().argmax())]
         start, last_hour = group["time"].min() - _HOUR, group["time"].max()
         is_open = last_hour == last[(site, parameter)]
-        cls = limits[str(site)][0]
+        cls, standard = limits[str(site)][0], limits[str(site)][3]
+        construction = standard != "GB 3096-2008"
+        if construction:
+            clause = "Table 1" if parameter == "Leq" else "§4.2"
+        else:
+            clause = "Table 1" if parameter == "Leq" else "§5.4"
         evidence = {
             "basis": "1h",
             "unit": "dB(A)",
@@ -98,12 +115,15 @@ def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> li
             "night": str(night),
             "zone_class": cls,
             "rule": f"night hourly {parameter} strictly above the {NOISE_PARAMETERS[parameter]} "
-            "of the zone class; one episode per station and night",
+            f"of {'the construction boundary' if construction else 'the zone class'}; one "
+            "episode per station and night",
             "limit_source": {
                 "source": "standard",
-                "standard_id": "GB 3096-2008",
-                "clause": "Table 1" if parameter == "Leq" else "§5.4",
-                "source_category": f"noise class {cls}",
+                "standard_id": standard,
+                "clause": clause,
+                "source_category": "construction site boundary 建筑施工场界"
+                if construction
+                else f"noise class {cls}",
                 "permit_id": None,
                 "reference_o2": None,
                 "verified": True,

@@ -44,6 +44,7 @@ KIND_LABELS = {
     "over_limit": "超标 over limit",
     "flag_persistent": "异常标记 persistent flag",
     "silent": "断线 silent",
+    "low_valid_rate": "有效数据率不足 low valid rate",
 }
 FormatOption = Annotated[
     str, typer.Option("--format", help="table, csv or json 输出格式 (csv/json to stdout).")

@@ -217,7 +217,7 @@ def grant(
 
 @app.command()
 def sweep(db: DbOption = None, region: RegionOption = None) -> None:
-    """Record overdue cases once, when their clock first trips (run daily, e.g. from cron)."""
+    """Record overdue cases once, when their clock first trips (`ecobasin serve` runs it daily)."""
     with open_store(settings(db, region)) as store:
         marked = service.sweep_overdue(store, datetime.now(UTC))
     console.print(f"overdue 逾期 newly recorded: {len(marked)} {' '.join(marked)}")

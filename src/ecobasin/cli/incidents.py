@@ -1,5 +1,6 @@
 """Sudden incidents on shared rivers: ``ecobasin rivers import|show`` and
-``ecobasin incident plume|open|list|show|ack|results|approve|refit|escalate|replay|score``.
+``ecobasin incident plume|open|list|show|ack|results|approve|refit|escalate|mail|contacts|replay|
+score``.
 
 Thin: every command calls :mod:`ecobasin.services.incidents` (the API calls the same), prints
 tables with rich and refused rows with their reasons. Times are ISO 8601 with their offset.
@@ -18,6 +19,7 @@ import typer
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
 from ecobasin.errors import InputError
 from ecobasin.rivers.network import Release, plume_forecast
+from ecobasin.services import incident_mail
 from ecobasin.services import incidents as service
 from ecobasin.store import Store
 
@@ -261,6 +263,42 @@ def escalate(db: DbOption = None, region: RegionOption = None) -> None:
     with open_store(settings(db, region)) as store:
         done = service.escalate_overdue(store, datetime.now(UTC))
     console.print(f"escalated 已上报 {len(done)}: {done}")
+
+
+@app.command("mail")
+def mail(db: DbOption = None, region: RegionOption = None) -> None:
+    """E-mail the sent notices to their cities' contacts (the server does it every minute)
+    通报邮件发送; needs the SMTP settings (ECOBASIN_SMTP_HOST)."""
+    config = settings(db, region)
+    if not config.smtp_host:
+        raise fail("no SMTP server configured (ECOBASIN_SMTP_HOST) 未配置邮件服务器")
+    with open_store(config) as store:
+        sent, failed = incident_mail.deliver_notices(store, config, datetime.now(UTC))
+    console.print(f"mailed 已发送 {sent}, failed 失败 {failed} (retried next time 下次重试)")
+
+
+@app.command("contacts")
+def contacts(
+    city: Annotated[str | None, typer.Argument(help="City code 城市代码 (none: list all).")] = None,
+    add: Annotated[str | None, typer.Option("--add", help="Address to add 添加邮箱.")] = None,
+    remove: Annotated[str | None, typer.Option("--remove", help="Address to remove.")] = None,
+    name: Annotated[str, typer.Option(help="Who reads it, e.g. 值班室 duty office.")] = "",
+    actor: Annotated[str, typer.Option("--as", help="Who changes it (recorded) 操作人.")] = "cli",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A city's notice addresses 城市通报联系人: list, --add or --remove."""
+    if (add or remove) and not city:
+        raise fail("name the city whose contacts change, e.g. contacts 512000 --add a@b.cn")
+    if add and ("@" not in add or len(add) > 254 or any(c.isspace() for c in add)):
+        raise fail(f"{add!r} is not an e-mail address 邮箱格式不正确")
+    with open_store(settings(db, region)) as store:
+        if add and city:
+            incident_mail.add_contact(store, city, add, name, actor, datetime.now(UTC))
+        if remove and city and not incident_mail.remove_contact(store, city, remove):
+            raise fail(f"{city} has no contact {remove}")
+        shown = incident_mail.contacts(store, city)
+    console.print(table(shown[["city_code", "email", "name", "added_by"]], "contacts 联系人"))
 
 
 @app.command("replay")

@@ -1,5 +1,5 @@
-"""Noise commands: ``ecobasin noise survey-import|complaints-import|survey|compliance|
-annual-report|refresh``.
+"""Noise commands: ``ecobasin noise survey-import|complaints-import|complaint-case|survey|
+compliance|annual-report|refresh``.
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).
@@ -8,6 +8,7 @@ Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,6 +104,28 @@ def complaints_import(
         f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
         f"{result.rejected} kept aside 另存, {result.case_candidates} case candidates 可立案 "
         f"(batch {result.batch_id})"
+    )
+
+
+@app.command("complaint-case")
+def complaint_case(
+    complaint_id: Annotated[str, typer.Argument(help="Complaint id 投诉编号.")],
+    actor: Annotated[str, typer.Option("--as", help="Who opens it (recorded) 操作人.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Open a rectification case from a complaint that is a case candidate, linked to it; an
+    already linked complaint opens none 噪声投诉立案 (prints the case id on stdout)."""
+    with open_store(settings(db, region)) as store:
+        try:
+            case_id, created = service.open_complaint_case(
+                store, complaint_id, actor, datetime.now(UTC)
+            )
+        except (LookupError, service.NotACandidate) as error:
+            raise fail(str(error.args[0])) from None
+    typer.echo(case_id)
+    console.print(
+        f"{complaint_id}: {case_id} {'opened 已立案' if created else 'already open 已有案件'}"
     )
 
 

@@ -391,6 +391,8 @@ def serve(
 
     With --gateway the HJ 212 gateway runs in the same process (DuckDB lets one process write the file); --simulate N also registers N simulated enterprises and runs them against it, so `ecobasin serve --simulate 4` is the demo's live part on an existing database.
 
+    Scheduled work 定时任务 (every ECOBASIN_SCHEDULE_EVERY_S, 60 s): overdue incident notices escalated, sent notices e-mailed to the cities' contacts (ECOBASIN_SMTP_HOST), and once a day the overdue rectification cases recorded (docs/incidents.md).
+
     Limits 资源限制 (environment or ecobasin.toml): ECOBASIN_MAX_BODY_BYTES (8 MiB, larger bodies get 413), ECOBASIN_MAX_HEADER_BYTES (16 KiB request head), ECOBASIN_MAX_COOKIE_BYTES (8 KiB, 431), ECOBASIN_PUBLIC_PAGE_ROWS (10000 rows per page without credentials), ECOBASIN_HEAVY_EXPORTS (2 exports of more than ECOBASIN_HEAVY_EXPORT_ROWS rows at once, then 429), ECOBASIN_PUBLIC_URL (base of paging links), ECOBASIN_PLAUSIBLE_FROM and ECOBASIN_PLAUSIBLE_AHEAD_HOURS (the window of plausible observation times). See docs/security.md.
     """
     config = settings(db, region, host=host, port=port)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ecobasin.services import cases as case_service
 from ecobasin.standards import noise
 from ecobasin.standards.noise_days import daily_verdicts
 from ecobasin.store import noise as noise_store
@@ -27,10 +29,13 @@ from ecobasin.store.noise import rate_years, station_day_span, station_hours, zo
 from ecobasin.timebase import local_label
 
 __all__ = [
+    "NotACandidate",
     "annual_report",
+    "complaint_item",
     "complaint_items",
     "daily_verdicts",
     "map_layer",
+    "open_complaint_case",
     "rate_years",
     "station_day_span",
     "station_days",
@@ -294,33 +299,90 @@ def complaint_items(
         end = (start + pd.offsets.MonthBegin(1)).tz_convert("UTC")
         start = start.tz_convert("UTC")
     frame = noise_complaints.complaints(store, city_code=city_code, start=start, end=end)
-    out = []
-    for r in frame.to_dict("records"):
-        zh, en = noise_complaints.SOURCE_TYPES[str(r["source_type"])]
-        measurement = _text(r["measurement"])
-        out.append(
-            {
-                "complaint_id": r["complaint_id"],
-                "time": pd.Timestamp(r["time"])
-                .tz_convert("UTC")
-                .isoformat()
-                .replace("+00:00", "Z"),
-                "city_code": int(r["city_code"]),
-                "lon": float(r["lon"]),
-                "lat": float(r["lat"]),
-                "source_type": r["source_type"],
-                "source_zh": zh,
-                "source_en": en,
-                "description": _text(r["description"]),
-                "zone_id": _text(r["zone_id"]),
-                "zone_class": _text(r["zone_class"]),
-                "nearest_site": _text(r["nearest_site"]),
-                "distance_m": _finite(r["distance_m"]),
-                "measurement": None if measurement is None else json.loads(measurement),
-                "case_candidate": bool(r["case_candidate"]),
-            }
+    cases = noise_complaints.case_links(store)
+    return [
+        {**_complaint(r), "case_id": cases.get(str(r["complaint_id"]))}
+        for r in frame.to_dict("records")
+    ]
+
+
+def complaint_item(store: Store, complaint_id: str) -> dict[str, Any]:
+    """One stored complaint with bilingual labels and its case (if one was opened);
+    LookupError naming an unknown id."""
+    found = _complaint(noise_complaints.complaint(store, complaint_id))
+    return {**found, "case_id": noise_complaints.case_links(store).get(complaint_id)}
+
+
+def _complaint(r: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored complaint row as the CLI and the API show it."""
+    zh, en = noise_complaints.SOURCE_TYPES[str(r["source_type"])]
+    measurement = _text(r["measurement"])
+    return {
+        "complaint_id": r["complaint_id"],
+        "time": pd.Timestamp(r["time"]).tz_convert("UTC").isoformat().replace("+00:00", "Z"),
+        "city_code": int(r["city_code"]),
+        "lon": float(r["lon"]),
+        "lat": float(r["lat"]),
+        "source_type": r["source_type"],
+        "source_zh": zh,
+        "source_en": en,
+        "description": _text(r["description"]),
+        "zone_id": _text(r["zone_id"]),
+        "zone_class": _text(r["zone_class"]),
+        "nearest_site": _text(r["nearest_site"]),
+        "distance_m": _finite(r["distance_m"]),
+        "measurement": None if measurement is None else json.loads(measurement),
+        "case_candidate": bool(r["case_candidate"]),
+    }
+
+
+class NotACandidate(ValueError):
+    """A complaint that is no case candidate (social life or traffic, no site or measurement
+    near it): it opens no rectification case."""
+
+
+#: The case category of noise complaints (categories.toml: 噪声和油烟治理).
+COMPLAINT_CATEGORY = "noise_cooking_fumes"
+
+
+def open_complaint_case(
+    store: Store, complaint_id: str, actor: str, at: datetime, client: str = "cli"
+) -> tuple[str, bool]:
+    """Open a rectification task from a case-candidate complaint, linked to it (not copied):
+    (case id, created). A complaint already linked returns its case; one that is no candidate
+    raises :class:`NotACandidate` naming why; an unknown one LookupError.
+
+    The case carries the place, the source type, the nearest site and the measurement [dB(A)]
+    in its problem text; the link points at ``/api/v1/noise/complaints/{id}``.
+    """
+    item = complaint_item(store, complaint_id)
+    if not item["case_candidate"]:
+        raise NotACandidate(
+            f"complaint {complaint_id} is not a case candidate ({item['source_en']}, nearest "
+            f"site {item['nearest_site'] or 'none'} at {item['distance_m']} m, measurement "
+            f"{'attached' if item['measurement'] else 'none'}) 该投诉不是立案候选"
         )
-    return out
+    m = item["measurement"] or {}
+    facts = {
+        "title": f"噪声投诉 {complaint_id} {item['source_zh']} noise complaint ({item['source_en']})",
+        "problem_text": (
+            f"{item['time']} {item['source_zh']} {item['source_en']}; "
+            f"{item['description'] or ''}; nearest site 最近站点 {item['nearest_site']} "
+            f"({item['distance_m']} m); {m.get('site_id')} {m.get('hour_ending_cst')} "
+            f"Leq {m.get('Leq')} dB(A), LMx {m.get('LMx')} dB(A); zone 功能区 "
+            f"{item['zone_id'] or '-'} class {item['zone_class'] or '-'}"
+        ),
+        "category": COMPLAINT_CATEGORY,
+        "city_code": item["city_code"],
+        "lon": item["lon"],
+        "lat": item["lat"],
+        "location_text": f"{item['lon']:.5f}, {item['lat']:.5f}",
+        "medium": "noise",
+    }
+    case, created = case_service.open_from_finding(
+        store, "noise_complaint", complaint_id, "", facts, actor, "supervision_office", at, client
+    )
+    return case.case_id, created
 
 
 def map_layer(store: Store) -> dict[str, Any]:

@@ -1607,4 +1607,60 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        29,
+        "noise valid-data-rate alarms (issue 23): alarm kind low_valid_rate",
+        """
+        -- HJ 906-2017 completeness: a noise station-day below the valid data rate is an alarm
+        -- of kind low_valid_rate. DuckDB cannot alter a CHECK constraint, so the table is
+        -- rebuilt with its rows (no foreign key points at it).
+        CREATE TABLE alarms_vdr (
+            alarm_id    VARCHAR PRIMARY KEY,
+            kind        VARCHAR NOT NULL CHECK (kind IN (
+                            'over_limit', 'flag_persistent', 'silent', 'low_valid_rate')),
+            site_id     VARCHAR NOT NULL,
+            city_code   INTEGER,
+            parameter   VARCHAR,
+            flag        VARCHAR,
+            start_time  TIMESTAMPTZ NOT NULL,
+            end_time    TIMESTAMPTZ,
+            status      VARCHAR NOT NULL CHECK (status IN ('open', 'closed')),
+            peak        DOUBLE,
+            limit_value DOUBLE,                   -- low_valid_rate: the minimum rate [1]
+            multiple    DOUBLE,
+            periods     INTEGER,                  -- low_valid_rate: valid hours of the day
+            evidence    JSON NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL,
+            updated_at  TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO alarms_vdr SELECT * FROM alarms;
+        DROP TABLE alarms;
+        ALTER TABLE alarms_vdr RENAME TO alarms;
+        """,
+    ),
+    (
+        30,
+        "incident notices by e-mail (issue 22): city contacts and deliveries",
+        """
+        -- The duty addresses of each recipient city (GB/T 2260 code as the notices name it).
+        CREATE TABLE incident_contacts (
+            city_code   VARCHAR NOT NULL,
+            email       VARCHAR NOT NULL,
+            name        VARCHAR NOT NULL,
+            added_by    VARCHAR NOT NULL,
+            added_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (city_code, email)
+        );
+        -- One row per notice and address: mailed (when) or the last error and failed attempts.
+        CREATE TABLE incident_notice_mail (
+            notice_id   INTEGER NOT NULL,
+            email       VARCHAR NOT NULL,
+            mailed_at   TIMESTAMPTZ,
+            error       VARCHAR,
+            attempts    INTEGER NOT NULL,         -- failed attempts
+            last_try    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (notice_id, email)
+        );
+        """,
+    ),
 ]

@@ -11,8 +11,8 @@ Chinese label (社会生活, 建筑施工, 工业, 交通运输). Each bad row g
   hourly Leq/LMx [dB(A)] of the hour holding the complaint (hour-ending label);
 * as a rectification-case candidate (``case_candidate``) when its source is construction or
   industry (GB 12523-2011 / GB 12348-2008 boundary noise) and a noise site lies within
-  ``limits.toml [complaints] candidate_radius_m`` with a measurement attached. The case workflow
-  itself is another issue: only the flag and the measurement are stored.
+  ``limits.toml [complaints] candidate_radius_m`` with a measurement attached;
+  :func:`ecobasin.services.noise.open_complaint_case` opens its rectification case.
 
 A re-import replaces complaints by id, so it changes nothing.
 """
@@ -38,6 +38,8 @@ from ecobasin.store.database import Store
 __all__ = [
     "SOURCE_TYPES",
     "ComplaintImport",
+    "case_links",
+    "complaint",
     "complaints",
     "import_complaints_csv",
     "latest_time",
@@ -265,6 +267,27 @@ def complaints(
     if end is not None:
         sql, params = sql + " AND time < ?", [*params, end.to_pydatetime()]
     return _sql.frame(store, sql + " ORDER BY time DESC, complaint_id", params)
+
+
+def complaint(store: Store, complaint_id: str) -> dict[str, Any]:
+    """One stored complaint as a row; LookupError naming the id when there is none."""
+    frame = _sql.frame(
+        store, "SELECT * FROM noise_complaints WHERE complaint_id = ?", [complaint_id]
+    )
+    if frame.empty:
+        raise LookupError(f"no noise complaint {complaint_id!r} 无此噪声投诉")
+    return {str(k): v for k, v in frame.iloc[0].to_dict().items()}
+
+
+def case_links(store: Store) -> dict[str, str]:
+    """Complaint id → the (first) rectification case linked to it (``case_links`` of the
+    supervision workflow, source kind ``noise_complaint``)."""
+    frame = _sql.frame(
+        store,
+        "SELECT source_id, min(case_id) AS case_id FROM case_links "
+        "WHERE source_kind = 'noise_complaint' GROUP BY source_id",
+    )
+    return dict(zip(frame["source_id"].astype(str), frame["case_id"].astype(str), strict=True))
 
 
 def latest_time(store: Store) -> pd.Timestamp | None:

@@ -16,6 +16,7 @@ import ecobasin
 from ecobasin import catalog
 from ecobasin.jobs.live_feed import LiveFeed, start_live
 from ecobasin.limits import Limits, load_limits
+from ecobasin.settings import load_settings
 from ecobasin.store import Store
 from ecobasin.web import problems
 from ecobasin.web.api import api_router
@@ -37,6 +38,7 @@ from ecobasin.web.pages import (
 )
 from ecobasin.web.pages.dashboard import STATIC_DIR
 from ecobasin.web.pages.emergency import router as emergency_pages_router
+from ecobasin.web.schedule import Schedule, every_s_from_env
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
 
@@ -65,6 +67,7 @@ def create_app(
     limits: Limits | None = None,
     *,
     read_service: bool = False,
+    schedule: bool = False,
 ) -> FastAPI:
     """The API and dashboard over the store at ``db_path``, answering for ``region`` (default:
     the bundled default region).
@@ -77,7 +80,8 @@ def create_app(
     (default: the configured :class:`~ecobasin.limits.Limits`) caps bodies, cookies, pages
     and concurrent exports. With
     ``read_service``, read-only CLI commands of other processes run here
-    (:mod:`ecobasin.cli.readpath`).
+    (:mod:`ecobasin.cli.readpath`). With ``schedule``, the periodic jobs run in the lifespan
+    (:mod:`ecobasin.web.schedule`: incident escalation every minute, the daily case sweep).
     """
     served = region if region is not None else catalog.load_region()
     limited = limits if limits is not None else load_limits()
@@ -98,9 +102,14 @@ def create_app(
 
                 readers = ReadService(store, Path(db_path))
                 readers.start()
+            jobs = Schedule(store, every_s_from_env(), load_settings()) if schedule else None
+            if jobs is not None:
+                jobs.start()
             try:
                 yield
             finally:
+                if jobs is not None:
+                    await jobs.stop()
                 if readers is not None:
                     readers.stop()
                 if running is not None:

@@ -47,7 +47,7 @@ def serve(
     # h11, not httptools: h11 bounds the request head (max_header_bytes), httptools does not;
     # a bounded graceful stop: SIGTERM / Ctrl+C end the server within 10 s with open connections
     uvicorn.run(
-        create_app(db_path, served, live, limits, read_service=True),  # CLI readers ask here
+        create_app(db_path, served, live, limits, read_service=True, schedule=True),  # CLI readers
         host=host,
         port=port,
         http="h11",

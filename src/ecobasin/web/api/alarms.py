@@ -27,7 +27,7 @@ router = APIRouter(responses=problem_responses(422))
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-Kind = Literal["over_limit", "flag_persistent", "silent"]
+Kind = Literal["over_limit", "flag_persistent", "silent", "low_valid_rate"]
 Status = Literal["open", "closed"]
 
 
@@ -36,7 +36,8 @@ class Alarm(BaseModel):
 
     alarm_id: str = Field(description="Stable id (kind, site, parameter, flag, start).")
     kind: Kind = Field(
-        description="over_limit 超标, flag_persistent 异常标记持续, silent 断线 (no data)."
+        description="over_limit 超标, flag_persistent 异常标记持续, silent 断线 (no data), "
+        "low_valid_rate 有效数据率不足 (a noise station-day below HJ 906's valid rate)."
     )
     site_id: str
     site_name_zh: str | None = None

@@ -7,15 +7,17 @@ The numbers are those of ``ecobasin noise …``: both ask :mod:`ecobasin.service
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ecobasin.services import noise as service
 from ecobasin.web.deps import StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.deps import CurrentPrincipal, authorize
 from ecobasin.web.security.policy import can
 
 router = APIRouter(prefix="/noise", tags=["noise"], responses=problem_responses(422))
@@ -257,6 +259,7 @@ class Complaint(BaseModel):
     distance_m: float | None
     measurement: Measurement | None
     case_candidate: bool = Field(description="may open a rectification case 可立整改案件")
+    case_id: str | None = Field(None, description="the rectification case opened from it 整改案件")
 
 
 class ComplaintList(BaseModel):
@@ -300,6 +303,66 @@ def complaints(
     """Complaints with zone, nearest site, the attached measurement and the case flag (the
     public gets no description and coordinates rounded to ~1 km)."""
     return ComplaintList(items=_for(principal, service.complaint_items(store, city, month)))
+
+
+ComplaintId = Annotated[str, Path(max_length=80, description="Complaint id 投诉编号")]
+
+
+@router.get(
+    "/complaints/{complaint_id}",
+    response_model=Complaint,
+    summary="One complaint 噪声投诉",
+    responses=problem_responses(404),
+)
+def complaint(
+    store: ReaderDep, principal: CurrentPrincipal, complaint_id: ComplaintId
+) -> Complaint:
+    """One complaint (the link a rectification case opened from it points at)."""
+    try:
+        item = service.complaint_item(store, complaint_id)
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    return _for(principal, [item])[0]
+
+
+class ComplaintCase(BaseModel):
+    """The rectification case of a complaint: opened now (``created``) or already open."""
+
+    complaint_id: str
+    case_id: str
+    created: bool
+
+
+def _now(request: Request) -> datetime:
+    """The app's clock when one is set (a test's), else now."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock else datetime.now(UTC)
+
+
+@router.post(
+    "/complaints/{complaint_id}/case",
+    response_model=ComplaintCase,
+    summary="Open a rectification case from a complaint 投诉立案",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def open_case(
+    store: ReaderDep, principal: CurrentPrincipal, complaint_id: ComplaintId, request: Request
+) -> ComplaintCase:
+    """Open a rectification task linked to a case-candidate complaint (an editor of the
+    complaint's city or an admin); a complaint already linked returns its case (409: no
+    candidate)."""
+    try:
+        item = service.complaint_item(store, complaint_id)
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    authorize(principal, "open_noise_case", item["city_code"], f"complaint {complaint_id}")
+    try:
+        case_id, created = service.open_complaint_case(
+            store, complaint_id, principal.name or "-", _now(request), "api"
+        )
+    except service.NotACandidate as error:
+        raise ProblemError(409, str(error), title="not a case candidate 非立案候选") from None
+    return ComplaintCase(complaint_id=complaint_id, case_id=case_id, created=created)
 
 
 class MapStation(BaseModel):

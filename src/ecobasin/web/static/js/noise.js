@@ -100,5 +100,66 @@ async function load() {
   }
 }
 
+// Complaints that may open a rectification case (construction or industry near a noise site,
+// with a measurement): a signed-in user gets a button; the server decides who may (an editor
+// of the complaint's city or an admin) and answers the case, new or already open.
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+function caseCell(item) {
+  if (item.case_id) {
+    const link = document.createElement("a");
+    link.href = `/supervision/case/${encodeURIComponent(item.case_id)}`;
+    link.textContent = item.case_id;
+    return link;
+  }
+  if (!csrf) return "—";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "open-case";
+  button.dataset.complaint = item.complaint_id;
+  button.dataset.city = String(item.city_code);
+  button.textContent = msg("noise_open_case");
+  button.addEventListener("click", () => openCase(item, button));
+  return button;
+}
+
+async function openCase(item, button) {
+  button.disabled = true;
+  const url = `/api/v1/noise/complaints/${encodeURIComponent(item.complaint_id)}/case`;
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    button.disabled = false;
+    showStatus("candidates-status", `${item.complaint_id}: ${body.detail ?? response.status}`, true);
+    return;
+  }
+  showStatus("candidates-status", `${item.complaint_id}: ${msg("noise_case_opened")} ${body.case_id}`);
+  button.replaceWith(caseCell({ ...item, case_id: body.case_id }));
+}
+
+// China Standard Time (UTC+8, no daylight saving) as people read it: 2025-12-29 23:11
+function cstLabel(iso) {
+  return new Date(Date.parse(iso) + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " ");
+}
+
+async function fillCandidates() {
+  const table = document.getElementById("candidates-table");
+  table.dataset.ready = "false";
+  const items = (await api("/noise/complaints")).items.filter((c) => c.case_candidate);
+  fillTable(table.querySelector("tbody"), items, (c) => [
+    c.complaint_id,
+    cstLabel(c.time),
+    lang === "zh" ? c.source_zh : c.source_en,
+    c.measurement ? `${c.measurement.site_id} ${c.measurement.hour_ending_cst} Leq ${fmt(c.measurement.Leq, 1)} dB(A)` : "—",
+    caseCell(c),
+  ]);
+  if (!items.length) showStatus("candidates-status", msg("noise_no_candidates"));
+  table.dataset.ready = "true";
+}
+
 yearSelect.addEventListener("change", load);
 load();
+fillCandidates().catch((error) => showStatus("candidates-status", `${msg("load_failed")}: ${error.message}`, true));
