@@ -54,6 +54,7 @@ def _figure(polar: bool = True) -> tuple[Any, Any]:
         ax.set_theta_direction(-1)  # type: ignore[attr-defined]
         ax.set_xticks(np.radians([0, 90, 180, 270]))
         ax.set_xticklabels([_text(t) for t in ("N 北", "E 东", "S 南", "W 西")])
+        ax.tick_params(axis="x", pad=14)  # clear of the n written on the sectors' rim
     return fig, ax
 
 
@@ -138,11 +139,12 @@ def cpf_rose_png(
     sectors = table.index.astype(float)
     width = np.radians(360.0 / max(len(table), 36))
     thin = table["n"] < min_n
-    heights = np.where(thin, 0.05, table["cpf"].fillna(0.0))
+    top = max(float(table["cpf"].max(skipna=True) or 0.0), 0.05) * 1.25  # scale to the data
+    heights = np.where(thin, top * 0.1, table["cpf"].fillna(0.0))
     colours = [_GREY if t else "#d6604d" for t in thin]
     ax.bar(np.radians(sectors), heights, width=width, color=colours, edgecolor="white")
-    ax.set_ylim(0, 1.1)
-    _n_labels(ax, sectors.tolist(), table["n"].tolist(), 1.05)
+    ax.set_ylim(0, top)
+    _n_labels(ax, sectors.tolist(), table["n"].tolist(), top * 0.95)
     note = (
         f"CPF = m/n, C > {threshold:.1f} {unit}; n per sector 各扇区样本数; grey: n < {min_n} (NA)"
     )
@@ -164,10 +166,15 @@ def polar_png(
     fig, ax = _figure(polar=False)
     mesh = ax.pcolormesh(surface.axis, surface.axis, surface.z, cmap="turbo", shading="auto")
     fig.colorbar(mesh, ax=ax, shrink=0.8, label=_text(label))
-    thin = bins[bins["weight"].isna()]
-    ax.scatter(thin["u"], thin["v"], s=6, color=_GREY, label=f"n < {min_bin}")
-    for row in bins.nlargest(8, "n").itertuples():
-        ax.text(row.u, row.v, f"{row.n}", fontsize=6.5, ha="center", color="white")
+    thin = bins["weight"].isna()
+    # n per bin: an open circle of area ∝ n on every bin; bins under min_bin grey and filled
+    area = 60.0 * bins["n"] / max(int(bins["n"].max()), 1)
+    ax.scatter(bins["u"][~thin], bins["v"][~thin], s=area[~thin], facecolors="none",
+               edgecolors="#222222", linewidths=0.4, alpha=0.5)  # fmt: skip
+    ax.scatter(bins["u"][thin], bins["v"][thin], s=8, color=_GREY, label=f"n < {min_bin}")
+    busiest = bins.loc[bins["n"].idxmax()]
+    ax.annotate(f"n = {int(busiest['n'])}", (busiest["u"], busiest["v"]), xytext=(12, -14),
+                textcoords="offset points", fontsize=7, arrowprops={"arrowstyle": "-", "lw": 0.5})  # fmt: skip
     for radius in np.linspace(0, surface.upper, 4)[1:]:
         ax.add_patch(Circle((0, 0), radius, fill=False, lw=0.5, ls=":", color="#555555"))
         ax.text(radius * 0.71, radius * 0.71, f"{radius:.0f} m/s", fontsize=7, color="#333333")
@@ -177,5 +184,8 @@ def polar_png(
     ax.set_xlabel(_text("← W 西    wind from 风向来自    E 东 →"))
     ax.set_ylabel(_text("← S 南        N 北 →"))
     n_total = int(bins["n"].sum())
-    note = f"n = {n_total} h in {len(bins)} bins 个分箱; grey dots: bins with n < {min_bin}"
+    note = (
+        f"n = {n_total} h in {len(bins)} bins 个分箱; circle area ∝ n per bin 圆面积表示样本数; "
+        f"grey dots: n < {min_bin}"
+    )
     return _finish(fig, ax, title, note)
