@@ -172,7 +172,7 @@ def polar_png(
     ax.scatter(bins["u"][~thin], bins["v"][~thin], s=area[~thin], facecolors="none",
                edgecolors="#222222", linewidths=0.4, alpha=0.5)  # fmt: skip
     ax.scatter(bins["u"][thin], bins["v"][thin], s=8, color=_GREY, label=f"n < {min_bin}")
-    busiest = bins.loc[bins["n"].idxmax()]
+    busiest = bins.iloc[int(np.argmax(bins["n"].to_numpy()))]
     ax.annotate(f"n = {int(busiest['n'])}", (busiest["u"], busiest["v"]), xytext=(12, -14),
                 textcoords="offset points", fontsize=7, arrowprops={"arrowstyle": "-", "lw": 0.5})  # fmt: skip
     for radius in np.linspace(0, surface.upper, 4)[1:]:
