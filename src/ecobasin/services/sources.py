@@ -51,6 +51,8 @@ METHODS = ("rose", "percentile", "cpf", "cbpf", "polar")
 POLLUTANTS = ("PM2.5", "PM10", "SO2", "NO2", "CO", "O3")
 #: B8: at least one full season of hourly data before a plot is read with confidence [h]
 MIN_HOURS_ADVISED = 90 * 24
+#: the longest period one answer analyses [days] (five years of hours: a bound on the work)
+MAX_DAYS = 5 * 366
 #: below this many joined hours no method runs at all [h]
 MIN_HOURS = 24
 _WIND = [WIND_SPEED, WIND_DIRECTION]
@@ -98,6 +100,8 @@ def _utc_span(start: date, end: date) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The UTC instants of the hour-ending labels 01:00 of ``start`` … 24:00 of ``end`` (CST)."""
     if end < start:
         raise InputError(f"the period ends ({end}) before it starts ({start})")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise InputError(f"a period of at most {MAX_DAYS} days, got {(end - start).days + 1}")
     first = pd.Timestamp(start).tz_localize("Asia/Shanghai") + pd.Timedelta(hours=1)
     last = pd.Timestamp(end).tz_localize("Asia/Shanghai") + pd.Timedelta(days=1)
     return first.tz_convert("UTC"), last.tz_convert("UTC")

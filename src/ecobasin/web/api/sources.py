@@ -4,7 +4,7 @@ The values (JSON) and the plot (``.png``) of the pollution rose, percentile rose
 bivariate polar plot of one station, pollutant and period of CST days (brief
 ``../shared/reference/nonroad_and_source.md`` Part B), the numbers of ``ecobasin sources …``:
 both ask :mod:`ecobasin.services.sources`. Sites the caller may not read are not found
-(``readable_kinds`` of the policy module). Plots are rendered two at a time (the surface fit is
+(``readable_kinds`` of the policy module); a period is at most five years. Plots are rendered two at a time (the surface fit is
 CPU-bound); others wait their turn.
 """
 
@@ -26,8 +26,6 @@ from ecobasin.web.security.policy import readable_kinds
 router = APIRouter(prefix="/sources", tags=["sources"], responses=problem_responses(404, 422))
 
 Method = Literal["rose", "percentile", "cpf", "cbpf", "polar"]
-#: the longest period one request may analyse [days] (five years of hours)
-MAX_DAYS = 5 * 366
 #: plots rendered at the same time (each surface fit takes a core)
 _RENDERING = threading.BoundedSemaphore(2)
 
@@ -78,7 +76,7 @@ class SourceAnalysis(BaseModel):
     items: list[SourceItem]
 
 
-PollutantQuery = Annotated[str, Query(description="Pollutant 污染物, e.g. PM2.5.")]
+PollutantQuery = Annotated[str, Query(max_length=16, description="Pollutant 污染物, e.g. PM2.5.")]
 StartQuery = Annotated[date, Query(description="First CST day 开始日期.")]
 EndQuery = Annotated[date, Query(description="Last CST day (inclusive) 结束日期.")]
 PercentileQuery = Annotated[float, Query(ge=0, le=100, description="Threshold percentile [%].")]
@@ -99,10 +97,6 @@ def _data(
     start: date,
     end: date,
 ) -> service.SourceData:
-    if (end - start).days > MAX_DAYS:
-        from ecobasin.errors import InputError
-
-        raise InputError(f"a period of at most {MAX_DAYS} days, got {(end - start).days + 1}")
     kinds = readable_kinds(principal)
     return service.station_data(store, site_id, pollutant, start, end, kinds=kinds)
 
