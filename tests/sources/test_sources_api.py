@@ -100,6 +100,8 @@ def test_page_shows_the_plots_and_the_guardrail(client: TestClient) -> None:
         assert f"/api/v1/sources/OWN/{method}.png?" in page.text
     assert "not source share" in page.text and "可能来源方向" in page.text
     assert client.get("/sources/OUTLET").status_code == 404
+    station = client.get("/station/OWN")  # the station page links to its source view
+    assert station.status_code == 200 and 'href="/sources/OWN"' in station.text
 
 
 def test_cli_gives_the_api_numbers(client: TestClient, tmp_path: Path) -> None:
