@@ -23,7 +23,7 @@ import pytest
 from ecobasin.ingest.csvmap import COMPASS_16
 from ecobasin.sources.directional import Sectors, cpf
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]  # reads the whole real data set
 
 URBAN = ("Dongsi", "Tiantan", "Guanyuan", "Wanshouxigong", "Aotizhongxin", "Nongzhanguan")
 NORTH_WEST = (292.5, 315.0, 337.5)

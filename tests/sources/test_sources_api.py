@@ -104,6 +104,7 @@ def test_page_shows_the_plots_and_the_guardrail(client: TestClient) -> None:
     assert station.status_code == 200 and 'href="/sources/OWN"' in station.text
 
 
+@pytest.mark.slow  # a CLI run on a database file
 def test_cli_gives_the_api_numbers(client: TestClient, tmp_path: Path) -> None:
     db_path = tmp_path / "cli.duckdb"  # the same data; the app holds the module's file
     build(db_path)
