@@ -22,6 +22,7 @@ from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import machinery as machinery_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import region as region_cli
+from ecobasin.cli import sources as sources_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
 from ecobasin.cli.common import fail_with
@@ -89,6 +90,7 @@ data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
 app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
+app.add_typer(sources_cli.app, name="sources")  # source analysis 查源头 (issue 19)
 app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
 app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
 app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械

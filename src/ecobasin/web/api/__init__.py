@@ -28,6 +28,7 @@ from ecobasin.web.api import (
     parameters,
     rankings,
     sites,
+    sources,
     water,
     writes,
 )
@@ -61,3 +62,4 @@ api_router.include_router(incidents.router)  # sudden incidents on shared rivers
 api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}
 api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
 api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务
+api_router.include_router(sources.router)  # source analysis 查源头: /sources/{site}/{method}

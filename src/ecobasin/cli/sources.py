@@ -1,0 +1,126 @@
+"""Source-analysis commands 查源头: ``ecobasin sources rose|percentile|cpf|cbpf|polar SITE``.
+
+Values go to stdout (``--format csv|json``) or as a table to stderr; ``--png FILE`` writes the
+plot. The numbers are those of ``/api/v1/sources/{site}/{method}``: both ask
+:mod:`ecobasin.services.sources` (brief ``../shared/reference/nonroad_and_source.md`` Part B).
+These show a likely source direction 可能来源方向, not a source share (B8).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    emit,
+    fail_with,
+    open_store,
+    settings,
+)
+from ecobasin.errors import EcobasinError
+from ecobasin.services import sources as service
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Source analysis 查源头: pollution rose, percentile rose, CPF, CBPF, bivariate polar "
+    "plot of a station (likely source direction, not source share 可能来源方向，非来源占比).",
+)
+
+SiteArgument = Annotated[str, typer.Argument(help="Station id 站点编码, e.g. 1431A.")]
+PollutantOption = Annotated[str, typer.Option(help="Pollutant 污染物.")]
+StartOption = Annotated[
+    datetime, typer.Option(formats=["%Y-%m-%d"], help="First CST day 开始日期.")
+]
+EndOption = Annotated[
+    datetime, typer.Option(formats=["%Y-%m-%d"], help="Last CST day, inclusive 结束日期.")
+]
+PercentileOption = Annotated[float, typer.Option(min=0, max=100, help="Threshold percentile [%].")]
+UpperOption = Annotated[
+    float | None, typer.Option(min=0, max=100, help="Upper percentile: the interval CBPF [%].")
+]
+CalmOption = Annotated[float, typer.Option(min=0, help="Calm threshold 静风阈值 [m/s].")]
+MinNOption = Annotated[int, typer.Option(min=1, help="Sector minimum hours (roses, CPF).")]
+MinBinOption = Annotated[int, typer.Option(min=1, help="Polar bin minimum hours (grey below).")]
+PngOption = Annotated[Path | None, typer.Option("--png", help="Also write the plot to this PNG.")]
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+def _run(
+    method: str,
+    site: str,
+    pollutant: str,
+    start: datetime,
+    end: datetime,
+    options: dict[str, float | int | None],
+    png: Path | None,
+    fmt: str,
+    config: dict[str, Path | str | None],
+) -> None:
+    with open_store(settings(config["db"], config["region"]), read_only=True) as store:  # type: ignore[arg-type]
+        try:
+            data = service.station_data(store, site, pollutant, start.date(), end.date())
+            values = service.analyse(data, method, **options)  # type: ignore[arg-type]
+            image = service.plot_png(data, method, **options) if png else None  # type: ignore[arg-type]
+        except EcobasinError as error:
+            raise fail_with(error) from None
+    if png is not None and image is not None:
+        png.write_bytes(image)
+        console.print(f"plot 图 → {png}")
+    items = pd.DataFrame(values.pop("items")).dropna(axis=1, how="all")
+    facts = {k: v for k, v in values.items()}
+    if fmt == "json":
+        sys.stdout.write(json.dumps(facts | {"items": items.to_dict("records")}, ensure_ascii=False,
+                                    default=str, indent=1) + "\n")  # fmt: skip
+        return
+    console.print(
+        f"{site} {pollutant} {facts['start']}…{facts['end']}: {facts['hours']} h, wind "
+        f"{facts['wind_origin']} {facts['wind_site'] or ''}, calm share {facts['calm_share']:.1%}"
+        + (f", threshold {facts['threshold']:.1f} {facts['unit']}" if facts["threshold"] else "")
+        + (" — shorter than one season (B8)" if facts["short_record"] else "")
+    )
+    console.print(f"[bold red]{service.CAPTION}[/]")
+    emit(items, fmt, f"{method} {site} {pollutant}")
+
+
+def _command(method: str, doc: str) -> None:
+    def command(
+        site: SiteArgument,
+        start: StartOption,
+        end: EndOption,
+        pollutant: PollutantOption = "PM2.5",
+        percentile: PercentileOption = 75.0,
+        upper_percentile: UpperOption = None,
+        calm_ws: CalmOption = 0.5,
+        min_n: MinNOption = 10,
+        min_bin: MinBinOption = 3,
+        png: PngOption = None,
+        fmt: FormatOption = "table",
+        db: DbOption = None,
+        region: RegionOption = None,
+    ) -> None:
+        options = {
+            "percentile": percentile, "upper_percentile": upper_percentile,
+            "calm_ws": calm_ws, "min_n": min_n, "min_bin": min_bin,
+        }  # fmt: skip
+        _run(method, site, pollutant, start, end, options, png, fmt, {"db": db, "region": region})
+
+    command.__doc__ = doc
+    app.command(method)(command)
+
+
+_command(
+    "rose", "Pollution rose 污染玫瑰图: share of hours and of concentration per 30° sector (B2)."
+)
+_command("percentile", "Percentile rose 百分位玫瑰图: type-7 percentiles per 10° sector.")
+_command("cpf", "CPF 条件概率函数 per 10° sector: m/n with C > the percentile (B3).")
+_command("cbpf", "CBPF 条件双变量概率函数 per direction and speed bin (B4).")
+_command("polar", "Bivariate polar plot 双变量极坐标图: mean per direction and speed bin (B5).")

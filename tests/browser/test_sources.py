@@ -1,0 +1,92 @@
+"""A station's source page (issue 19) in a real browser against ``ecobasin serve`` on a small real
+store (tests/source_helpers.py: station OWN with its own wind and a synthetic source in the east):
+the five plots load as PNGs with their guardrail, the wind's origin and calm share are shown, and
+choosing another period and percentile reloads the plots with that choice. Screenshot in
+test-artifacts/screenshots/sources.png."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from source_helpers import END, START, build
+
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health, screenshot
+
+pytestmark = pytest.mark.browser
+
+METHODS = ("rose", "percentile", "cpf", "cbpf", "polar")
+
+
+@pytest.fixture(scope="module")
+def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("sources_browser") / "sources.duckdb"
+    build(db)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_health(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.fixture
+def tab(browser: Any, source_server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=source_server, viewport={"width": 1300, "height": 1000})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = context.new_page()
+    failures: list[str] = []
+    page.on("pageerror", lambda error: failures.append(f"script error: {error}"))
+    page.on(
+        "response",
+        lambda r: failures.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+    )
+    yield page
+    context.close()
+    assert not failures, "\n".join(failures)
+
+
+def _loaded_images(page: Any) -> list[dict[str, Any]]:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.source-plots img')].every("
+        "(img) => img.complete && img.naturalWidth > 0)"
+    )
+    images: list[dict[str, Any]] = page.evaluate(
+        """[...document.querySelectorAll('.source-plots img')].map((img) => ({
+              src: img.getAttribute('src'), width: img.naturalWidth, height: img.naturalHeight }))"""
+    )
+    return images
+
+
+def test_source_page_shows_the_plots_and_follows_the_choice(tab: Any) -> None:
+    tab.goto("/sources/OWN")  # the default period: the last year of data, here all 40 days
+    shown = _loaded_images(tab)
+    names = [s["src"].split("?")[0].rsplit("/", 1)[1] for s in shown]
+    assert names == [f"{m}.png" for m in METHODS]
+    assert all(s["width"] > 300 and s["height"] > 300 for s in shown)
+    assert "not source share" in tab.inner_text("#guardrail")
+    assert tab.inner_text("#fact-hours") == str((END - START).days * 24 + 24)
+    assert "本站" in tab.inner_text("#fact-wind")
+    assert tab.locator("#short-record").is_visible()  # 40 days < one season (B8)
+    screenshot(tab, "sources")
+    # another period and percentile: the plots are asked again with that choice
+    tab.fill("#start-input", "2025-01-11")
+    tab.fill("#percentile-input", "90")
+    tab.click("#source-choice button[type=submit]")
+    tab.wait_for_url("**/sources/OWN?*start=2025-01-11*")
+    shown = _loaded_images(tab)
+    assert all("start=2025-01-11" in s["src"] and "percentile=90" in s["src"] for s in shown)
+    assert tab.inner_text("#fact-hours") == str((END - START).days * 24 + 24 - 10 * 24)
