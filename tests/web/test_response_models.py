@@ -21,6 +21,7 @@ MEDIA_ROUTES = {
     ("get", "/api/v1/emergency/activations/{activation}/evidence.csv"),
     ("get", "/api/v1/consultation/reports/{sha256}"),
     ("get", "/api/v1/cases/{case_id}/evidence/{sha256}"),  # attachment bytes (issue 18)
+    ("get", "/api/v1/reports/{sha256}"),  # a stored bulletin, HTML or PDF (issue 19)
 }
 
 

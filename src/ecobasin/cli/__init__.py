@@ -21,6 +21,7 @@ from ecobasin.cli import incidents as incidents_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import region as region_cli
+from ecobasin.cli import report as report_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
 from ecobasin.cli.common import fail_with
@@ -90,6 +91,7 @@ app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
 app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
 app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
+app.add_typer(report_cli.app, name="report")  # bulletins and reports 公报 (issue 19)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from ecobasin.web.pages import (
     incidents,
     live,
     noise,
+    scorecards,
     supervision,
     table_export,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "live_pages_router",
     "noise_pages_router",
     "pages_router",
+    "scorecard_pages_router",
     "supervision_pages_router",
     "table_export_router",
 ]
@@ -39,3 +41,4 @@ table_export_router = table_export.router  # POST /tables/xlsx: a shown table as
 incident_pages_router = incidents.router  # /incidents, /incidents/{id}
 consultation_pages_router = consultation.router  # /consultation/…: the consultation pages
 supervision_pages_router = supervision.router  # /supervision…: cases and key tasks (issue 18)
+scorecard_pages_router = scorecards.router  # /scorecards: target assessment (issue 19)
