@@ -55,11 +55,17 @@ def built(db_path: Path) -> dict[str, Any]:
     with Store(db_path, read_only=True) as store:
         water = reports.water_bulletin(store, "2025-10")
         cards = scorecards.scorecards(store, 2025)
+        lowcarbon = reports.lowcarbon_report(store, CHENGDU, 2025)
     out = db_path.parent / "files"
     for args in (["water", "--period", "2025-10"], ["scorecard", "--year", "2025", "--lang", "en"]):
         result = CliRunner().invoke(cli, ["report", *args, "--db", str(db_path), "--out", str(out)])
         assert result.exit_code == 0, result.output
-    return {"water": water, "cards": cards, "out": out}
+    result = CliRunner().invoke(
+        cli, ["report", "lowcarbon", "--city", str(CHENGDU), "--year", "2025", "--db", str(db_path),
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return {"water": water, "cards": cards, "out": out, "lowcarbon": lowcarbon}
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +172,25 @@ def test_scorecard_pdf_reads_in_english(built: dict[str, Any]) -> None:
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()  # fmt: skip
     assert "scorecards" in text and "Chengdu" in text and "Good-day ratio" in text
+
+
+def test_lowcarbon_report_indicators_equal_the_api(
+    client: TestClient, built: dict[str, Any]
+) -> None:
+    data = built["lowcarbon"].data
+    summary = _get(client, f"/api/v1/cities/{CHENGDU}/summary", year=2025)
+    assert data["air"]["good_percent"] == summary["good_percent"]
+    rank = {i["city"]: i for i in _get(client, "/api/v1/water/rank", period="2025")["items"]}
+    assert data["water"]["cwqi"] == rank[CHENGDU]["cwqi"]
+    assert data["water"]["share_I_III"] == rank[CHENGDU]["share_I_III"]
+    assert data["sectors"] == [] and data["emissions_t"] is None  # no inventory stored here
+    assert data["sections"] == ["goals", "actions", "indicators", "cases"]
+
+
+def test_lowcarbon_pdf_has_the_four_parts_of_chengdus_report(built: dict[str, Any]) -> None:
+    pdf = (built["out"] / "lowcarbon_510100_2025_zh.pdf").read_bytes()
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()  # fmt: skip
+    for part in ("发展目标", "主要行动", "指标表现", "典型案例", "成都"):
+        assert part in text, part
+    assert str(built["lowcarbon"].data["air"]["good_percent"]) in text
