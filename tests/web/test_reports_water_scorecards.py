@@ -172,6 +172,7 @@ def test_scorecard_pdf_reads_in_english(built: dict[str, Any]) -> None:
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()  # fmt: skip
     assert "scorecards" in text and "Chengdu" in text and "Good-day ratio" in text
+    assert "platform sample configuration" in " ".join(text.split())  # the source in English
 
 
 def test_lowcarbon_report_indicators_equal_the_api(

@@ -234,6 +234,7 @@ def scorecards(where: Connection, year: int, lang: str = "zh") -> dict[str, Any]
         prev = card["rank_last_year"]
         card["rank_change"] = None if prev is None else prev - card["rank"]
     return {"year": year, "version": rules.version, "source": pick(lang, rules.source, rules.source_en),
+            "source_zh": rules.source, "source_en": rules.source_en,
             "max_total": sum(i.weight for i in rules.indicators), "items": cards}  # fmt: skip
 
 

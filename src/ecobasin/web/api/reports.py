@@ -122,7 +122,9 @@ class Scorecards(BaseModel):
 
     year: int
     version: str = Field(description="Version of the scoring rules (catalog configuration).")
-    source: str
+    source: str = Field(description="The rules' source in the language asked.")
+    source_zh: str
+    source_en: str
     max_total: float = Field(description="[points]")
     items: list[Scorecard]
 
