@@ -19,6 +19,8 @@ YEAR = 2025  # the demo's air year; rules_2025.toml scores it
 def test_scorecard_page_shows_the_apis_ranking_and_cards(page: Any, server: Server) -> None:
     api = page.request.get(f"/api/v1/scorecards/{YEAR}").json()
     assert len(api["items"]) == 8  # the demo's eight cities
+    # 2024: no air or water data, carbon years without 2024: nobody is ranked on zeros
+    assert [c["rank_last_year"] for c in api["items"]] == [None] * 8
     page.goto(f"/scorecards?year={YEAR}&lang=zh")
     page.wait_for_selector("#scorecard-ranking")
     screenshot(page, "scorecards")
@@ -33,8 +35,8 @@ def test_scorecard_page_shows_the_apis_ranking_and_cards(page: Any, server: Serv
     first = api["items"][0]
     cells = page.locator(f"#card-{first['city_code']} tr[data-indicator='pm25'] td")
     pm25 = next(i for i in first["indicators"] if i["id"] == "pm25")
-    assert cells.nth(3).inner_text() == str(pm25["value"])
-    assert cells.nth(4).inner_text() == str(pm25["score"])
+    assert float(cells.nth(3).inner_text()) == pm25["value"]  # [µg/m³], an integer (HJ 663)
+    assert float(cells.nth(4).inner_text()) == pm25["score"]
     assert page.locator("#nav-scorecards").get_attribute("aria-current") == "page"
     page.goto(f"/scorecards?year={YEAR}&lang=en")
     assert page.locator("h1").inner_text().startswith("Pollution and carbon target scorecards")

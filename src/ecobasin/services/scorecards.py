@@ -181,7 +181,10 @@ def _values(
                        ("keytasks_done", _keytasks(where, year, names))):  # fmt: skip
         for code, value in found.items():
             values.setdefault(code, {})[key] = value
-    return {c: v for c, v in values.items() if c in names}
+    # a city is scored only with some value: all "no data" would rank it on zeros
+    return {
+        c: v for c, v in values.items() if c in names and any(x is not None for x in v.values())
+    }
 
 
 def _card(rules: Rules, code: int, values: dict[str, Any], lang: str) -> dict[str, Any]:
