@@ -22,6 +22,7 @@ from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import machinery as machinery_cli
 from ecobasin.cli import noise as noise_cli
 from ecobasin.cli import region as region_cli
+from ecobasin.cli import report as report_cli
 from ecobasin.cli import sources as sources_cli
 from ecobasin.cli import water as water_cli
 from ecobasin.cli.alarms import alarms_app, limits_app
@@ -94,6 +95,7 @@ app.add_typer(sources_cli.app, name="sources")  # source analysis 查源头 (iss
 app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
 app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
 app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械
+app.add_typer(report_cli.app, name="report")  # bulletins and reports 公报 (issue 19)
 
 
 def main() -> None:

@@ -1663,4 +1663,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        31,
+        "published reports and bulletins (issue 19): report_files",
+        """
+        -- Air and water bulletins, low-carbon reports, scorecards: immutable, by SHA-256.
+        CREATE TABLE report_files (
+            sha256      VARCHAR PRIMARY KEY,      -- of content
+            kind        VARCHAR NOT NULL,         -- air, water, lowcarbon, scorecard
+            scope       VARCHAR NOT NULL,         -- 'region' or a city code
+            period      VARCHAR NOT NULL,         -- 2025, 2025-11
+            lang        VARCHAR NOT NULL,         -- zh, en
+            media_type  VARCHAR NOT NULL,         -- text/html; charset=utf-8, application/pdf
+            content     BLOB NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -33,6 +33,7 @@ from ecobasin.web.pages import (
     machinery_pages_router,
     noise_pages_router,
     pages_router,
+    scorecard_pages_router,
     sources_pages_router,
     supervision_pages_router,
     table_export_router,
@@ -177,6 +178,8 @@ def create_app(
     app.include_router(emergency_pages_router)  # /emergency/…: lists and compliance (issue 17)
     app.include_router(supervision_pages_router)  # /supervision: cases, key tasks (issue 18)
     app.include_router(sources_pages_router)  # /sources/{site_id}: source analysis (issue 19)
+    # /scorecards: target assessment (issue 19); the principal for the navigation
+    app.include_router(scorecard_pages_router, dependencies=[Depends(current_principal)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api_router)
     app.include_router(open311_router)  # /open311/v2: public case disclosure (issue 18)

@@ -13,6 +13,7 @@ from ecobasin.web.pages import (
     live,
     machinery,
     noise,
+    scorecards,
     sources,
     supervision,
     table_export,
@@ -28,6 +29,7 @@ __all__ = [
     "machinery_pages_router",
     "noise_pages_router",
     "pages_router",
+    "scorecard_pages_router",
     "sources_pages_router",
     "supervision_pages_router",
     "table_export_router",
@@ -45,3 +47,4 @@ incident_pages_router = incidents.router  # /incidents, /incidents/{id}
 consultation_pages_router = consultation.router  # /consultation/…: the consultation pages
 supervision_pages_router = supervision.router  # /supervision…: cases and key tasks (issue 18)
 sources_pages_router = sources.router  # /sources/{site_id}: a station's source view (issue 19)
+scorecard_pages_router = scorecards.router  # /scorecards: target assessment (issue 19)
