@@ -60,7 +60,7 @@ def construction_verdict(
 ) -> BoundaryResult:
     """One GB 12523-2011 measurement (Leq over the period measured [dB(A)], day or night).
 
-    >>> r = construction_verdict("night", 55.4, night_lmax=71.0)
+    >>> r = construction_verdict("night", 54.6, night_lmax=71.0)
     >>> r.status, r.passed, r.lmax_limit, r.lmax_pass
     ('background_skipped', True, 70.0, False)
     """
