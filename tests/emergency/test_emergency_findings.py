@@ -162,3 +162,24 @@ def test_the_findings_page_offers_the_close_form_to_the_citys_editor(
     assert viewer.status_code == 200 and "close-finding" not in viewer.text
     public = client.get("/emergency/findings", follow_redirects=False)
     assert public.status_code == 303
+
+
+def test_open_findings_become_rectification_cases_linked_once(tmp_path: Path) -> None:
+    """The hook wired to the supervision workflow (issue 18): each open finding opens a case
+    linked to it (not copied), whose problem text is the finding's reasons; a second run opens
+    nothing; a closed finding opens none."""
+    from ecobasin.services import cases as case_service
+
+    path = tmp_path / "e.duckdb"
+    _seed(path)
+    with Store(path) as store:
+        open_ids = {f["finding_id"] for f in db.findings(store)}
+        made = svc.open_finding_cases(store, "province-duty", NOW)
+        assert set(made) == open_ids and open_ids
+        for finding_id, case_id in made.items():
+            case = case_service.load(store, case_id)
+            assert [(x.source_kind, x.source_id) for x in case.links] == [
+                ("emergency_finding", finding_id)
+            ]
+        assert {f["case_id"] for f in db.findings(store)} == set(made.values())
+        assert svc.open_finding_cases(store, "again", NOW) == {}

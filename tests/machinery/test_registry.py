@@ -203,3 +203,29 @@ def test_public_counts_are_aggregates_per_city(store: Store, tmp_path: Path) -> 
     assert counts[510100]["machines"] == 2 and counts[510100]["machines_g2_or_below"] == 1
     assert counts[510700]["machines_electric"] == 1
     assert "registration_code" not in counts[510100]
+
+
+def test_a_failed_spot_check_opens_a_rectification_case_linked_to_its_finding(
+    store: Store, tmp_path: Path
+) -> None:
+    """Issue 18: "each firing is a finding that can open a case" — a spot check over the smoke
+    limit opens a case of the mobile-sources campaign linked to the C5 finding (not copied),
+    once; a review flag (C4) opens none."""
+    from ecobasin.services import cases as case_service
+    from ecobasin.store import machinery as machinery_store
+
+    service.import_registry(store, write_registry(tmp_path, ROWS[:4]))
+    failed = service.record_spot_check(store, service.SpotCheck(
+        "DY 0002", 510100, "成都市生态环境局", AT, readings_k=(1.7, 1.65, 1.62)),
+        recorded_by="cd_editor")  # fmt: skip
+    assert failed.result == "fail"
+    c5 = machinery_store.findings(store, rule="C5")
+    assert len(c5) == 1 and isinstance(c5.iloc[0]["case_ref"], str)
+    case = case_service.load(store, str(c5.iloc[0]["case_ref"]))
+    assert case.category == "mobile_sources" and case.state == "registered"
+    assert [(link.source_kind, link.source_id) for link in case.links] == [
+        ("machinery_finding", str(c5.iloc[0]["finding_id"]))
+    ]
+    assert service.open_finding_cases(store, "again", AT) == {}  # one case per finding
+    c4 = machinery_store.findings(store, rule="C4")
+    assert c4.empty or c4["case_ref"].isna().all()

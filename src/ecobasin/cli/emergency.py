@@ -202,6 +202,19 @@ def close_finding(
     _echo(closed)
 
 
+@app.command("open-cases")
+def open_cases(
+    actor: Annotated[str, typer.Option("--as", help="Who opens them (recorded) 操作人.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Open a rectification case for every open finding without one 问题转整改案件 (linked to
+    it, once: the supervision workflow takes it from there)."""
+    with open_store(settings(db_path, region)) as store:
+        made = service.open_finding_cases(store, actor, datetime.now(UTC))
+    _echo(made)
+
+
 @app.command()
 def evidence(
     activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],

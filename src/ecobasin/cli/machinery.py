@@ -197,3 +197,16 @@ def findings(
     with open_store(settings(db, region), read_only=True) as store:
         rows = service.finding_list(store, city, rule)
     _emit(rows, fmt, "Findings 核查发现", ["finding_id", "rule", "code_norm", "city", "reason"])
+
+
+@app.command("open-cases")
+def open_cases(
+    actor: Annotated[str, typer.Option("--as", help="Who opens them (recorded) 操作人.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Open a rectification case for every open violation finding without one 发现转整改案件
+    (linked to it; review flags open none; the server's spot checks do this on a failure)."""
+    with open_store(settings(db, region)) as store:
+        made = service.open_finding_cases(store, actor, datetime.now(CST))
+    typer.echo(json.dumps({str(k): v for k, v in made.items()}, ensure_ascii=False))

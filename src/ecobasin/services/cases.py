@@ -87,6 +87,7 @@ CST = timezone(timedelta(hours=8))
 FINDING_KINDS = {
     "alarm": "/api/v1/alarms/{id}",
     "emergency_finding": "/api/v1/emergency/findings/{id}",
+    "machinery_finding": "/api/v1/machinery/findings?id={id}",
     "noise_complaint": "/api/v1/noise/complaints/{id}",
     "consultation_decision": "/api/v1/consultation/sessions/{id}",
     "water_section": "/water/section/{id}",

@@ -574,3 +574,28 @@ def compliance_report(store: db.Reader, key: str) -> dict[str, Any]:
     return {"activation": act, "groups": groups, "flagged": flagged, "counts": counts,
             "total": len(verdicts),
             "findings": [f for f in db.findings(store, status=None) if f["activation_id"] == key]}  # fmt: skip
+
+
+def open_finding_cases(store: Store, actor: str, at: datetime) -> dict[str, str]:
+    """Open a rectification case for every open emergency-list finding without one, linked to
+    it (non-compliance and insufficient data, §2.5: a case to open, not a verdict), through the
+    supervision workflow's finding link; returns finding id → case id of those opened."""
+    from ecobasin.services import cases as case_service  # the workflow the hook feeds
+
+    def opener(found: dict[str, Any]) -> str:
+        reasons = json.loads(found.get("reasons") or "[]")
+        facts = {
+            "title": f"应急减排核查 {found['kind']} {found['uscc']} ({found['outlet']}) "
+            "Emergency-list compliance finding",
+            "problem_text": "; ".join(str(r) for r in reasons) or str(found["kind"]),
+            "category": "other",
+            "city_code": int(found["city_code"]),
+            "medium": "air",
+        }
+        case, _ = case_service.open_from_finding(
+            store, "emergency_finding", str(found["finding_id"]), "", facts, actor,
+            "supervision_office", at,
+        )  # fmt: skip
+        return case.case_id
+
+    return open_cases(store, opener)

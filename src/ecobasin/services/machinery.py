@@ -31,6 +31,7 @@ from ecobasin.machinery.smoke import smoke_class, smoke_verdict
 from ecobasin.machinery.stages import inferred_stage, parse_stage
 from ecobasin.machinery.tables import machinery_rules
 from ecobasin.machinery.zones import Zone, zone_from_feature, zones_at
+from ecobasin.services import cases as case_service
 from ecobasin.store import machinery as machinery_store
 from ecobasin.store.database import Store
 from ecobasin.timebase import CST
@@ -485,6 +486,8 @@ def record_spot_check(
         if result == "pass" and check.follow_up_of is not None:
             closed = machinery_store.close_violations(store, code_norm, inspection_id, check.at)
     ran = run_registry_checks(store, check.at)
+    if result == "fail":  # a failed spot check's violations open their rectification cases
+        open_finding_cases(store, recorded_by, check.at)
     mine = [f for f in ran["items"] if f["code_norm"] == code_norm]
     return SpotCheckResult(
         inspection_id=inspection_id,
@@ -612,3 +615,39 @@ def public_counts(store: Store) -> list[dict[str, Any]]:
 def hash_id_number(id_no: str) -> str:
     """A person's ID number is never stored: only its SHA-256 (hex)."""
     return hashlib.sha256(id_no.strip().upper().encode()).hexdigest()
+
+
+#: machinery rules whose findings are violations to rectify (not review flags): they open a case
+CASE_RULES = ("C1", "C2", "C3", "C5", "C6", "C7", "C10")
+
+
+def open_finding_cases(
+    store: Store, actor: str, at: datetime, rules: tuple[str, ...] = CASE_RULES
+) -> dict[int, str]:
+    """Open a rectification case (the mobile-sources campaign) for every open finding of
+    ``rules`` without one, linked to it (not copied: issue 18, "each firing is a finding that can
+    open a case"); a finding opens one case only. Returns finding id → case id of those opened."""
+    opened: dict[int, str] = {}
+    reader = store.cursor()  # a cursor of its own: the store's connection may hold a result
+    try:
+        open_rows = machinery_store.findings(reader, status="open").to_dict("records")
+    finally:
+        reader.close()
+    for row in open_rows:
+        if not pd.isna(row.get("case_ref")) or str(row["rule"]) not in rules:
+            continue  # linked already (NaN: none), or a review flag rather than a violation
+        facts = {
+            "title": f"非道路移动机械 {row['rule']} {row['code_norm'] or ''} Non-road machinery finding",
+            "problem_text": str(row["reason"]),
+            "category": "mobile_sources",
+            "city_code": int(row["city"]),
+            "medium": "air",
+        }
+        case, _ = case_service.open_from_finding(
+            store, "machinery_finding", str(row["finding_id"]), "", facts, actor,
+            "supervision_office", at,
+        )  # fmt: skip
+        machinery_store.link_case(store, int(row["finding_id"]), case.case_id)
+        opened[int(row["finding_id"])] = case.case_id
+    machinery_store.settle(store)
+    return opened

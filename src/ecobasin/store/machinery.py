@@ -25,6 +25,7 @@ __all__ = [
     "close_violations",
     "findings",
     "inspections",
+    "link_case",
     "machines",
     "open_violations",
     "owner_id",
@@ -36,6 +37,7 @@ __all__ = [
     "save_site",
     "save_violation",
     "save_zone",
+    "settle",
     "sites",
     "zones",
 ]
@@ -375,3 +377,18 @@ def city_counts(where: _sql.Connection) -> pd.DataFrame:
         WHERE c.in_region ORDER BY c.code
         """,
     )
+
+
+def link_case(where: _sql.Connection, finding_id: int, case_id: str) -> None:
+    """Record the rectification case a finding opened (once: a linked finding keeps its case)."""
+    _sql.rows(  # fetched, so the connection is free for the next statement
+        where,
+        "UPDATE machinery_findings SET case_ref = ? WHERE finding_id = ? AND case_ref IS NULL",
+        [case_id, finding_id],
+    )
+
+
+def settle(where: _sql.Connection) -> None:
+    """Finish any result a write left on the connection (DuckDB's relation reads refuse to run
+    while one is pending), so reads can follow the case workflow's writes."""
+    _sql.rows(where, "SELECT 1")
