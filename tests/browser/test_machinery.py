@@ -34,6 +34,11 @@ def test_failed_spot_check_shows_the_finding(page: Any, server: Server) -> None:
     page.wait_for_selector("#findings-table[data-ready='true']")
     rows = page.locator("#findings-table tbody tr[data-rule='C5']").all_text_contents()
     assert any("51010002" in row and "3.6" in row for row in rows)
+    # the failed check opened a rectification case linked to its finding (issue 18)
+    case_links = page.locator(
+        "#findings-table tbody tr[data-rule='C5'] a[href^='/supervision/case/']"
+    )
+    assert case_links.count() >= 1
     screenshot(page, "machinery_spot_check_fail")
 
 

@@ -119,6 +119,9 @@ class Finding(BaseModel):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     status: str | None = None
+    case_ref: str | None = Field(
+        default=None, description="The rectification case it opened 整改案件."
+    )
 
 
 class FindingList(BaseModel):

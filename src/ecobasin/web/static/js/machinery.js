@@ -1,7 +1,7 @@
 // The machinery registry page /machinery (issue 18): per-city counts, the map of no-use zones
 // (and sites when signed in), the open findings of checks C1–C11 and the spot-check form.
 // Data: /api/v1/machinery/{counts,zones,sites,findings,inspections}, /api/v1/cities/boundaries.
-import { FONT, api, chart, fillTable, lang, markReady, showStatus } from "./common.js";
+import { FONT, api, chart, fillTable, lang, link, markReady, showStatus } from "./common.js";
 
 const signedIn = document.getElementById("machinery-map").dataset.signedIn === "true";
 const map = chart("machinery-map");
@@ -64,6 +64,7 @@ async function loadFindings() {
   const { items } = await api("/machinery/findings", { limit: 200 });
   fillTable(table.querySelector("tbody"), items, (f) => [
     `${f.rule} ${f.title ?? ""}`, f.code_norm, cityName(f.city), f.reason, (f.last_seen ?? "").slice(0, 16),
+    f.case_ref ? link(`/supervision/case/${encodeURIComponent(f.case_ref)}`, f.case_ref) : "—",
   ]);
   for (const [i, row] of [...table.querySelectorAll("tbody tr")].entries()) row.dataset.rule = items[i].rule;
   table.dataset.ready = "true";
