@@ -277,3 +277,19 @@ def test_overdue_is_recorded_once_when_it_trips(store: Store) -> None:
     trail = store_cases.transitions(store, case.case_id)
     assert [t["event"] for t in trail] == ["register", "transfer", "overdue"]
     assert trail[-1]["reason"] == f"plan due {plan_due.isoformat()}"
+
+
+def test_a_broken_image_is_refused_even_after_weasyprint_loosened_pillow(store: Store) -> None:
+    """WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES process-wide when imported (a server that
+    rendered a PDF report): a cut evidence photo must still be refused, and the flag restored."""
+    import weasyprint  # noqa: F401  (its import is the point)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    case = service.register(store, "task", task_facts(), "so", "supervision_office", T0)
+    with pytest.raises(service.AttachmentError, match="not a readable image"):
+        service.attach(
+            store, case.case_id, png()[:60], "cut.png", "photo_before", "before", "lu",
+            "lead_unit", T0,
+        )  # fmt: skip
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True

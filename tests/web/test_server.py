@@ -74,7 +74,8 @@ def test_another_region_is_configuration(db_path: Path, tmp_path: Path) -> None:
         assert health["region"]["id"] == "beijing"
         assert health["counts"]["cities_in_region"] == 1
         boundaries = client.get("/api/v1/cities/boundaries").json()
-        assert boundaries == {"type": "FeatureCollection", "features": []}  # none bundled
+        # the national catalog (issue 15) outlines every city: Beijing's, and only the region's
+        assert [f["properties"]["code"] for f in boundaries["features"]] == [110100]
 
 
 @pytest.mark.parametrize(

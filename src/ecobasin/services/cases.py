@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import filetype
-from PIL import Image
+from PIL import Image, ImageFile
 
 from ecobasin import catalog
 from ecobasin.catalog.workdays import WorkCalendar, package_calendar
@@ -300,6 +300,9 @@ def store_attachment(store: Store, content: bytes, name: str, at: datetime) -> t
 
 def _thumbnail(content: bytes, name: str, size: int) -> bytes:
     """A PNG thumbnail (longest side ``size`` [px]); a broken image is refused."""
+    loose = ImageFile.LOAD_TRUNCATED_IMAGES
+    # WeasyPrint sets this process-wide on import (the PDF reports): evidence must still be whole
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(io.BytesIO(content)) as image:
             image.thumbnail((size, size))
@@ -307,6 +310,8 @@ def _thumbnail(content: bytes, name: str, size: int) -> bytes:
             image.convert("RGB").save(out, format="PNG")
     except (OSError, Image.DecompressionBombError) as error:
         raise AttachmentError(f"{name}: not a readable image ({error}) 图片无法读取") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = loose
     return out.getvalue()
 
 
