@@ -93,6 +93,19 @@ def _missing(request: Request, session_id: str) -> HTMLResponse:
     return _render(request, "consultation_missing.html", 404, session_id=session_id)
 
 
+def _session(
+    request: Request, store: Store, principal: Principal, session_id: str
+) -> tuple[dict[str, Any], HTMLResponse | None]:
+    """A session page's view, or the answer instead of it: sign in first (401), no such
+    session (404)."""
+    if (refused := _signed_in(request, principal)) is not None:
+        return {}, refused
+    view = _view(request, store, session_id)
+    if view is None:
+        return {}, _missing(request, session_id)
+    return view, None
+
+
 @router.get("/consultation/verification", response_class=HTMLResponse)
 def verification_page(
     request: Request, store: PageStore, principal: CurrentPrincipal
@@ -152,11 +165,9 @@ def console(
     request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
 ) -> HTMLResponse:
     """The chair's session console: state, who has submitted, the allowed steps, the audit."""
-    if (refused := _signed_in(request, principal)) is not None:
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
         return refused
-    view = _view(request, store, session_id)
-    if view is None:
-        return _missing(request, session_id)
     by_city: dict[int, dict[str, Any]] = {}
     for cell in view["table"]:
         city = by_city.setdefault(
@@ -177,11 +188,9 @@ def submission_form(
     city: int | None = None,
 ) -> HTMLResponse:
     """A city's submission form, pre-filled (its own city by default)."""
-    if (refused := _signed_in(request, principal)) is not None:
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
         return refused
-    view = _view(request, store, session_id)
-    if view is None:
-        return _missing(request, session_id)
     own = [c for role, c in _roles(store, principal) if role.startswith("city_") and c]
     chosen = city or (own[0] if own else int(view["table"][0]["city"]))
     rows = service.prefill(store, session_id, chosen)
@@ -195,11 +204,9 @@ def divergence_board(
     request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
 ) -> HTMLResponse:
     """Every divergence item with its resolution, or a form to resolve it with a rationale."""
-    if (refused := _signed_in(request, principal)) is not None:
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
         return refused
-    view = _view(request, store, session_id)
-    if view is None:
-        return _missing(request, session_id)
     names = service._city_name(page_lang(request))
     return _render(request, "consultation_divergences.html", v=view, names=names)
 
@@ -209,11 +216,9 @@ def report_page(
     request: Request, store: PageStore, principal: CurrentPrincipal, session_id: SessionId
 ) -> HTMLResponse:
     """The stored reports (HTML preview links and PDFs), the draft and sign-off buttons."""
-    if (refused := _signed_in(request, principal)) is not None:
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
         return refused
-    view = _view(request, store, session_id)
-    if view is None:
-        return _missing(request, session_id)
     try:
         proposal = service.proposal_view(store, session_id, page_lang(request))
     except ConsultationError:
