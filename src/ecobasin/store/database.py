@@ -7,6 +7,7 @@ value wins, and the result counts how many rows were new, replaced or unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -266,9 +267,16 @@ class Store:
                     "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, _now()]
                 )
                 self.con.execute("COMMIT")
-            except Exception:
-                self.con.execute("ROLLBACK")
+            except Exception as error:
+                self._rollback_if_open()
+                if str(error) == "Query interrupted":  # DuckDB's form of a Ctrl+C in a statement
+                    raise KeyboardInterrupt from error
                 raise
+
+    def _rollback_if_open(self) -> None:
+        """Roll back the open transaction; an interrupted COMMIT has already ended it."""
+        with contextlib.suppress(duckdb.TransactionException):
+            self.con.execute("ROLLBACK")
 
     @property
     def schema_version(self) -> int:
