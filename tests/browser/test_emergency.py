@@ -60,8 +60,12 @@ def test_an_editor_closes_a_finding_with_a_note(page: Any, server: Server) -> No
     row = page.locator("#finding-table tbody tr[data-kind='insufficient_data']").first
     finding = row.get_attribute("data-finding")
     row.locator("input[name='note']").fill("现场核查：分析仪已修复 analyser repaired")
-    row.locator("button[type='submit']").click()
-    page.wait_for_selector(f"#finding-table tbody tr[data-finding='{finding}']", state="detached")
+    # The form posts and the server redirects back to the list: wait for that new page, not
+    # for the row to detach (it also detaches while the old page unloads, leaving no table).
+    with page.expect_navigation():
+        row.locator("button[type='submit']").click()
+    page.wait_for_selector("#finding-table")
+    assert page.locator(f"#finding-table tbody tr[data-finding='{finding}']").count() == 0
     assert page.locator("#finding-table form.close-finding").count() == before - 1
     page.goto("/emergency/findings?status=closed")
     closed = page.locator(f"#finding-table tbody tr[data-finding='{finding}']")
