@@ -41,7 +41,9 @@ __all__ = [
     "ErrorModel",
     "ModelGrid",
     "simulate_at_points",
+    "simulate_city_guidance",
     "write_run",
+    "write_simulated_runs",
 ]
 
 SIMULATED_COMMENT = (
@@ -217,8 +219,8 @@ def write_run(
     path: Path,
     layout: str,
     fields: dict[str, pd.DataFrame],
-    point_lat: Sequence[float],
-    point_lon: Sequence[float],
+    point_lat: Any,
+    point_lon: Any,
     grid: ModelGrid,
     run_start: pd.Timestamp,
     issued_at: pd.Timestamp,
@@ -429,3 +431,40 @@ def simulate_city_guidance(
             rows.append(long.assign(pollutant=pollutant, issued_at=start + availability))
     out = pd.concat(rows, ignore_index=True)
     return out[["city", "issued_at", "valid_time", "pollutant", "value"]]
+
+
+def write_simulated_runs(
+    hourly: pd.DataFrame,
+    cities: pd.DataFrame,
+    out_dir: Path,
+    *,
+    layout: str = "ioapi",
+    days: int = 3,
+    hours: int = 186,
+) -> list[Path]:
+    """SIMULATED runs for the last ``days`` days of ``hourly`` (00 UTC, published 6 h later).
+
+    Parameters
+    ----------
+    hourly : city hourly observations (``city``, ``time``, ``pollutant``, ``value``).
+    cities : ``city``, ``lat``, ``lon`` [°].
+    layout : ``ioapi``, ``wrfchem`` or ``cf``.
+    """
+    lat, lon = cities["lat"].to_numpy(float), cities["lon"].to_numpy(float)
+    wide = {
+        str(p): g.pivot_table(index="time", columns="city", values="value").reindex(
+            columns=list(cities["city"].astype(str))
+        )
+        for p, g in hourly.assign(city=hourly["city"].astype(str)).groupby("pollutant")
+    }
+    last = pd.Timestamp(hourly["time"].max()).normalize()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grid = ModelGrid(centre_lat=float(lat.mean()), centre_lon=float(lon.mean()))
+    written = []
+    for n in range(days):
+        start = last - pd.Timedelta(days=days - 1 - n)
+        fields = simulate_at_points(wide, lat, lon, start, hours, seed=int(start.value // 10**9))
+        path = out_dir / f"simulated_{layout}_{start:%Y%m%d%H}.nc"
+        issued = start + DEFAULT_AVAILABILITY
+        written.append(write_run(path, layout, fields, lat, lon, grid, start, issued))
+    return written
