@@ -171,11 +171,16 @@ def _nested_names(code: types.CodeType) -> set[str]:
     return names
 
 
+#: Standard-library modules that start a process only to probe the machine: ctypes.util's
+#: find_library (ldconfig, gcc, ld) and platform's processor (``uname -p``, asked by h5py's import).
+PROBES: tuple[str, ...] = ("ctypes/util.py", "/platform.py")
+
+
 def _from_ctypes_find_library() -> bool:
-    """Whether the process being started is ctypes.util.find_library's (ldconfig, gcc, ld)."""
+    """Whether the process being started is a library probe of :data:`PROBES`."""
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code.co_filename.replace("\\", "/").endswith("ctypes/util.py"):
+        if frame.f_code.co_filename.replace("\\", "/").endswith(PROBES):
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False

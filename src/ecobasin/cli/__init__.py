@@ -17,6 +17,7 @@ from ecobasin.cli import consultation as consultation_cli
 from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
+from ecobasin.cli import guidance as guidance_cli
 from ecobasin.cli import incidents as incidents_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import machinery as machinery_cli
@@ -88,6 +89,7 @@ app.add_typer(cases_cli.keytasks_app, name="keytasks")  # key tasks 年度重点
 app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak
 app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings
 data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts
+app.add_typer(guidance_cli.app, name="guidance")  # air-quality model guidance, MOS (issue 21)
 app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
 app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
 app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境

@@ -74,6 +74,45 @@ def station_daily(
     )
 
 
+#: Hourly columns of ``aqi_hourly`` → forecast pollutant names.
+HOURLY_COLUMNS: dict[str, str] = {
+    "pm25_1h": "PM2.5",
+    "pm10_1h": "PM10",
+    "o3_1h": "O3",
+    "no2_1h": "NO2",
+    "so2_1h": "SO2",
+    "co_1h": "CO",
+}
+
+
+def city_hourly(
+    where: Connection, *, cities: Sequence[int] | None = None, rule_set: str = "HJ633-2012"
+) -> pd.DataFrame:
+    """City hourly concentrations (``aqi_hourly``, scope city) in long form.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``city`` (code as text), ``time`` (UTC, end of the hour), ``pollutant``, ``value``
+        [µg/m³; CO mg/m³]; missing values left out.
+    """
+    params: list[Any] = [rule_set]
+    cols = ", ".join(f'{c} AS "{p}"' for c, p in HOURLY_COLUMNS.items())
+    sql = (
+        f"SELECT scope_id AS city, time::TIMESTAMP AS time, {cols} FROM aqi_hourly "
+        "WHERE scope = 'city' AND rule_set = ?"
+    )
+    if cities:
+        params.append([str(c) for c in cities])
+        sql += " AND scope_id = ANY(?)"
+    wide = as_utc(
+        _sql.frame(_sql.cursor_of(where), sql + " ORDER BY scope_id, time", params), "time"
+    )
+    long = wide.melt(id_vars=["city", "time"], var_name="pollutant", value_name="value")
+    out: pd.DataFrame = long.dropna(subset=["value"]).reset_index(drop=True)
+    return out
+
+
 def forecast_inputs(
     where: Connection,
     *,

@@ -1680,4 +1680,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        32,
+        "air-quality model guidance (issue 21): ctm_guidance",
+        """
+        -- Hourly surface concentrations of chemical-transport-model runs (CMAQ, WRF-Chem, CAMS,
+        -- or SIMULATED) at stations and cities, kept with the run's publication time: a forecast
+        -- issued at T reads only runs with issued_at <= T.
+        CREATE TABLE ctm_guidance (
+            scope       VARCHAR NOT NULL CHECK (scope IN ('site', 'city')),
+            point_id    VARCHAR NOT NULL,         -- site_id, or the city code as text
+            model       VARCHAR NOT NULL,         -- CMAQ, WRF-Chem, CF
+            issued_at   TIMESTAMPTZ NOT NULL,     -- UTC; when the run was published
+            run_start   TIMESTAMPTZ NOT NULL,     -- UTC; initialisation
+            valid_time  TIMESTAMPTZ NOT NULL,     -- UTC; end of the hour
+            pollutant   VARCHAR NOT NULL,         -- PM2.5, PM10, O3, NO2, SO2, CO
+            value       DOUBLE NOT NULL,          -- [ug/m3; CO mg/m3], gases at 298.15 K
+            simulated   BOOLEAN NOT NULL,         -- the file says SIMULATED
+            source      VARCHAR NOT NULL,         -- file name
+            PRIMARY KEY (scope, point_id, model, issued_at, valid_time, pollutant)
+        );
+        """,
+    ),
 ]
