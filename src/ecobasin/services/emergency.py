@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecobasin.ingest.emergency_list import BadRow
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.store import forecast as forecast_store
@@ -56,6 +57,7 @@ __all__ = [
     "finding",
     "findings",
     "hourly_series",
+    "import_report",
     "import_version",
     "link_case",
     "list_overview",
@@ -329,7 +331,38 @@ def account_list(
         "meets": acc.meets,
         "shortfall_t_per_d": acc.shortfall,
         "candidates": acc.candidates,
+        "share_by_kind": _shares_by_kind(sources, city_baseline_t_per_d, level),
     }
+
+
+def _shares_by_kind(
+    sources: Sequence[Mapping[str, Any]], city_base: Mapping[str, float], level: str
+) -> dict[str, dict[str, float]]:
+    """The share of the city baseline [1] cut by the enterprises and by the sector measures
+    (category ``sector``: construction, non-road machinery, trucks, VOCs work; §1.4)."""
+    shares = {kind: dict.fromkeys(city_base, 0.0) for kind in ("enterprises", "sectors")}
+    for src in sources:
+        kind = "sectors" if src.get("category") == "sector" else "enterprises"
+        for p, cut in em.expected_reduction(src["base_t_per_d"], src["fraction"], level).items():
+            if p in city_base:
+                shares[kind][p] += cut / float(city_base[p])
+    return shares
+
+
+def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]:
+    """What a list import did: the version stored, its enterprises, sector measures and
+    baselines, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
+    sectors = [r for r in version.records if r.category == "sector"]
+    by_sheet: dict[str, int] = defaultdict(int)
+    for b in bad:
+        by_sheet[b.sheet] += 1
+    return {
+        "city": version.city, "version": version.version, "records": len(version.records),
+        "enterprises": len(version.records) - len(sectors), "sector_measures": len(sectors),
+        "baselines": sum(1 for r in version.records if r.baseline_t_per_d),
+        "rejected": len(bad), "rejected_by_sheet": dict(by_sheet),
+        "rejected_rows": [b._asdict() for b in bad],
+    }  # fmt: skip
 
 
 def import_version(
