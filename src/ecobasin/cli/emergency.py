@@ -24,7 +24,7 @@ from ecobasin.ingest.emergency_list import (
     write_list_template,
     write_list_xlsx,
 )
-from ecobasin.services import accounts
+from ecobasin.services import accounts, emergency_report
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
@@ -186,6 +186,32 @@ def check(
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from exc
     _echo({"activation": activation, "verdicts": rows})
+
+
+@app.command()
+def report(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the report as PDF 输出PDF报告.")
+    ] = None,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The compliance report of one warning 合规报告: counts, non-compliant, insufficient-data
+    and flagged verdicts (JSON); ``--pdf FILE`` writes the whole report as PDF (file mode 0600)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        try:
+            found = service.compliance_report(store, activation)
+            body = emergency_report.report_pdf(store, activation) if pdf else None
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+    if pdf is not None and body is not None:
+        pdf.write_bytes(body)
+        pdf.chmod(0o600)  # it names enterprises and their verdicts: private by default
+    named = {g: [v["uscc"] for v in rows] for g, rows in found["groups"].items()}
+    _echo({"activation": activation, "counts": found["counts"], "named": named,
+           "flagged": [v["uscc"] for v in found["flagged"]],
+           "pdf": None if pdf is None else str(pdf)})  # fmt: skip
 
 
 @app.command()

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ecobasin.ingest.emergency_list import write_list_template
 from ecobasin.services import emergency as service
+from ecobasin.services import emergency_report
 from ecobasin.standards import emergency as em
 from ecobasin.web.deps import CursorDep, Store, StoreDep  # Store: the type services take
 from ecobasin.web.problems import ProblemError, problem_responses
@@ -182,6 +183,25 @@ def verdicts(cursor: CursorDep, principal: RestrictedReader, activation: str) ->
         )
     return VerdictList(
         activation=activation, items=[Verdict(**r) for r in service.verdicts(cursor, activation)]
+    )
+
+
+@router.get(
+    "/activations/{activation}/report.pdf",
+    response_class=Response,
+    responses={**problem_responses(401, 403), 200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(cursor: CursorDep, principal: RestrictedReader, activation: str) -> Response:
+    """The compliance report of one warning as PDF 合规报告 (summary, shares met, every verdict,
+    the non-compliant, insufficient-data and flagged sections, charts); restricted readers."""
+    try:
+        body = emergency_report.report_pdf(cursor, activation)
+    except LookupError as exc:
+        raise ProblemError(404, str(exc), title="unknown activation 无此启动") from exc
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="report-{activation}.pdf"'},
     )
 
 
