@@ -237,3 +237,17 @@ def test_the_template_downloads_from_the_api(tmp_path: Path) -> None:
     book = load_workbook(io.BytesIO(answer.content), read_only=True)
     assert book.sheetnames[:3] == ["企业 enterprises", "行业措施 sector measures",
                                    "基准排放 baselines"]  # fmt: skip
+
+
+def test_a_sector_measure_reads_as_what_it_stops_and_the_share_it_removes(
+    tmp_path: Path,
+) -> None:
+    from ecobasin.services.emergency_report import measure_text
+
+    records, _ = read_list_xlsx(_workbook(tmp_path / "in.xlsx", _sector_rows(),
+                                          _baseline_rows()), CITY)  # fmt: skip
+    s1 = next(r for r in records if r.uscc == "S1")
+    assert (
+        measure_text(s1.measures["orange"])
+        == "S1 停止或限制作业 stop or limit work（削减 60% of its baseline）"
+    )

@@ -21,7 +21,9 @@ from ecobasin.services import emergency as service
 from ecobasin.services.pdf import html_to_pdf
 from ecobasin.store import emergency as db
 
-__all__ = ["LEVEL_LABELS", "VERDICT_LABELS", "report_context", "report_html", "report_pdf"]
+__all__ = [
+    "LEVEL_LABELS", "VERDICT_LABELS", "measure_text", "report_context", "report_html", "report_pdf",
+]  # fmt: skip
 
 #: warning levels and verdicts as people read them (Chinese · English)
 LEVEL_LABELS = {"yellow": "黄色 Yellow", "orange": "橙色 Orange", "red": "红色 Red"}
@@ -36,7 +38,11 @@ _VERDICT_COLOURS = {"non_compliant": "#d95f02", "insufficient_data": "#7570b3",
 
 
 def measure_text(measure: Mapping[str, Any]) -> str:
-    """A measure in both languages: ``限产 50% · limit 50 %`` (宽限 grace hours added)."""
+    """A measure in both languages: ``限产 50% · limit 50 %`` (宽限 grace hours added); a sector
+    measure adds what it stops or limits and the share it removes (§1.4)."""
+    if measure.get("text"):
+        share = float(measure.get("fraction", 0.0)) * 100
+        return f"{measure['text']}（削减 {share:g}% of its baseline）"
     action = measure.get("action")
     if action == "stop":
         text = "停产 · stop"
