@@ -251,3 +251,13 @@ def test_a_sector_measure_reads_as_what_it_stops_and_the_share_it_removes(
         measure_text(s1.measures["orange"])
         == "S1 停止或限制作业 stop or limit work（削减 60% of its baseline）"
     )
+
+
+def test_row_numbers_are_the_sheets_even_after_blank_rows(tmp_path: Path) -> None:
+    rows = _sector_rows()
+    blank: list[object] = [None] * 9
+    bad = ["S9", CITY, "扫地", "sweeping", "", "黄色", "限制", "扫地", 10]
+    _, found = read_list_xlsx(
+        _workbook(tmp_path / "b.xlsx", [*rows, blank, blank, bad], _baseline_rows()), CITY
+    )
+    assert [(b.row, b.id) for b in found] == [(len(rows) + 4, "S9")]  # header + rows + 2 blank
