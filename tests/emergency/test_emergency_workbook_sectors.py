@@ -261,3 +261,13 @@ def test_row_numbers_are_the_sheets_even_after_blank_rows(tmp_path: Path) -> Non
         _workbook(tmp_path / "b.xlsx", [*rows, blank, blank, bad], _baseline_rows()), CITY
     )
     assert [(b.row, b.id) for b in found] == [(len(rows) + 4, "S9")]  # header + rows + 2 blank
+
+
+def test_a_file_that_is_no_workbook_is_refused_with_its_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "list.xlsx"
+    bad.write_text("not a workbook", encoding="utf-8")
+    out = CliRunner().invoke(app, ["emergency", "import-list", str(bad), "--city", CITY,
+                                   "--version", "1", "--effective-from", "2025-01-01T00:00+08:00",
+                                   "--db", str(tmp_path / "x.duckdb")])  # fmt: skip
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit)  # no traceback
+    assert "not an .xlsx workbook" in out.output

@@ -38,6 +38,7 @@ are not held back.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ecobasin.standards.emergency import LEVELS, POLLUTANTS
@@ -461,7 +463,10 @@ def read_list_xlsx(path: Path, city: str | None = None) -> tuple[list[ListRecord
     """Read a list workbook (the module docstring gives the sheets and columns): enterprise
     records, then sector-measure records, with their baselines; every bad row as a
     :class:`BadRow`. ``city``: the city imported (a sector row of another city is refused)."""
-    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path}: not an .xlsx workbook ({exc})") from exc
     try:
         first = book.worksheets[0]
         header = [_header(c) for c in next(first.iter_rows(values_only=True), ())]
