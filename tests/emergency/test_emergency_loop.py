@@ -1,8 +1,12 @@
-"""The whole loop of issue 17 over real HJ 212 sockets, at a small size: eight simulated listed
+"""The whole loop of issue 17 over real HJ 212 sockets, at a small size. It starts from the
+forecast model's prediction: the real Chengdu PM2.5 data (2013–2015) is imported, the LightGBM
+model trained on it up to 2014-06-30 (``ecobasin forecast train``), and the forecast issued on
+2015-01-13, the eve of a real heavy episode (``ecobasin forecast run``); the predicted AQI path
+makes the city warning by the existing rule (环办大气函〔2019〕648号,
+``forecast.warning.city_warning``), stored by the forecast run itself. Eight simulated listed
 enterprises (stacks with sub-meters) report hourly 2061 data to the real gateway on a TCP port
-for seven normal days; a forecast of high daily AQI makes a city warning through the existing
-warning rule (环办大气函〔2019〕648号, ``forecast.warning.city_warning``), stored as issue 6
-stores it; the city's list activates from the stored warning; during the warning three
+for the seven days before the warning and during it; the city's list activates from the stored
+warning; during the warning three
 enterprises apply their measures, three do not (one of them cuts its stack flow but runs with
 its treatment unit off), one goes silent and one sends maintenance flags; after the warning the
 compliance report names exactly the non-compliant ones, the insufficient-data ones and the
@@ -11,19 +15,21 @@ flagged one, each with its evidence."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from ecobasin import catalog, gateway
-from ecobasin.forecast.warning import city_warning
+from ecobasin.cli import app
+from ecobasin.forecast.warning import CityWarning, city_warning
 from ecobasin.gateway.simulator import Control, SimDevice
 from ecobasin.services import emergency as svc
+from ecobasin.services import forecast as forecast_service
 from ecobasin.store import Store
 from ecobasin.store import emergency as db
-from ecobasin.store.forecast import replace_warnings
 from ecobasin.timebase import CST
 from ecobasin.workflow.emergency import ListRecord, ListVersion
 
@@ -31,7 +37,9 @@ pytestmark = pytest.mark.slow
 
 CITY = "510100"
 REFERENCE_DAYS = 7
-WARNING_DAY = date(2025, 12, 18)  # the forecast's first heavy day (CST)
+CHENGDU = "chengdu_hourly_pm25_weather_2013_2015.csv.gz"  # real, ../shared/data
+TRAIN_TO = date(2014, 6, 30)  # the model learns from 2013-01 to here
+ISSUE_DAY = date(2015, 1, 13)  # the forecast is issued on the eve of a real heavy episode
 GRACE_HOURS = 2
 #: enterprise → what it does in the warning (Control keyword arguments)
 BEHAVIOUR: dict[str, dict[str, object]] = {
@@ -95,19 +103,55 @@ async def _report(device: SimDevice, port: int, start: float, hours: int) -> int
     return acked
 
 
-def test_forecast_warning_list_activation_and_report_over_hj212(tmp_path: Path) -> None:
-    # 1. the forecast: two heavy days; the existing rule makes the city warning
-    days = [WARNING_DAY, WARNING_DAY + timedelta(days=1)]
-    warned = city_warning(days, [236.0, 251.0])
-    assert warned.level != "none" and warned.start == WARNING_DAY
-    start = datetime(warned.start.year, warned.start.month, warned.start.day, tzinfo=CST)
-    end = start + timedelta(days=(warned.end - warned.start).days + 1)  # type: ignore[operator]
+def _predicted_warning(
+    db_path: Path, shared_data: Path
+) -> tuple[CityWarning, pd.Series, list[float]]:
+    """Import the real data, train the model and issue the forecast through the CLI; the
+    stored forecast's AQI path, the warning the rule gives it and the stored city warning."""
+    run = CliRunner()
+    for args in (
+        ["import", "csv", str(shared_data / CHENGDU), "--mapping", "uci_chengdu_pm25"],
+        ["forecast", "train", "--name", "loop", "--to", TRAIN_TO.isoformat()],
+        ["forecast", "run", "--date", ISSUE_DAY.isoformat(), "--model", "loop",
+         "--author", "loop test"],
+    ):  # fmt: skip
+        result = run.invoke(app, [*args, "--db", str(db_path)])
+        assert result.exit_code == 0, result.output
+    with Store(db_path) as store:
+        _, rows = forecast_service.forecasts(
+            store, ISSUE_DAY, cities=[CITY], models=["lightgbm:loop"], parameters=["AQI"]
+        )
+        stored = forecast_service.warnings(store, start=ISSUE_DAY, end=ISSUE_DAY)
+        observed, _ = forecast_service.model_inputs(store, "none")
+    rows = rows.sort_values("lead")
+    days = [pd.Timestamp(d).date() for d in rows["target_day"]]
+    by_rule = city_warning(days, [float(v) for v in rows["value"]])
+    city = stored[(stored["scope"] == "city") & (stored["scope_id"] == CITY)]
+    assert len(city) == 1, stored
+    warned_days = [d for d, _ in by_rule.days]
+    observed = observed[pd.to_datetime(observed["day"]).dt.date.isin(warned_days)]
+    return by_rule, city.iloc[0], [float(v) for v in observed["PM2.5"]]
+
+
+def test_forecast_warning_list_activation_and_report_over_hj212(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    db_path = tmp_path / "loop.duckdb"
+    # 1. the model's prediction: the predicted AQI path gives the warning by the 648 rule,
+    # and the forecast run stored that very warning
+    warned, stored, observed_pm25 = _predicted_warning(db_path, shared_data)
+    assert warned.level in ("yellow", "orange", "red") and stored["level"] == warned.level
+    assert warned.start == ISSUE_DAY + timedelta(days=1)  # the day after the issue
+    # the real data had the heavy episode the model foresaw (daily PM2.5 > 115 µg/m³: AQI > 150)
+    assert observed_pm25 and all(v > 115 for v in observed_pm25), observed_pm25
+    start = pd.Timestamp(stored["start_time"]).to_pydatetime()
+    end = pd.Timestamp(stored["end_time"]).to_pydatetime()
+    assert start == datetime(warned.start.year, warned.start.month, warned.start.day, tzinfo=CST)
     ref_start = start - timedelta(days=REFERENCE_DAYS)
     hours = int((end - ref_start).total_seconds() // 3600)
     fleet = [_device(i, name, start.timestamp(), end.timestamp())
              for i, name in enumerate(BEHAVIOUR, start=1)]  # fmt: skip
 
-    db_path = tmp_path / "loop.duckdb"
     with Store(db_path) as store:
         store.sync_catalog(catalog.load_region())
         store.upsert_sites(pd.DataFrame({
@@ -139,16 +183,13 @@ def test_forecast_warning_list_activation_and_report_over_hj212(tmp_path: Path) 
         acked = dict(zip([d.site_id for d in fleet], asyncio.run(scenario()), strict=True))
         assert acked["LOOP-E1"] >= hours and acked["LOOP-E7"] < acked["LOOP-E1"]
 
-        # 3. the warning is stored as the forecasts store it, and switches the list on
-        replace_warnings(store, pd.DataFrame([{
-            "scope": "city", "scope_id": CITY, "issue_day": WARNING_DAY - timedelta(days=1),
-            "issued_at": start - timedelta(hours=12), "model": "lightgbm:loop",
-            "rule": "HBDQH-2019-648", "level": warned.level, "start_time": start.astimezone(UTC),
-            "end_time": end.astimezone(UTC), "basis": {"days": [[d.isoformat(), v] for d, v in warned.days]},
-            "reason_zh": warned.reason_zh, "reason_en": warned.reason_en, "author": "loop test",
-        }]), issue_day=WARNING_DAY - timedelta(days=1), model="lightgbm:loop")  # fmt: skip
-        made = svc.activate_from_warnings(store, WARNING_DAY - timedelta(days=1), start)
+        # 3. the stored warning switches the list on, at its level and for its window
+        made = svc.activate_from_warnings(store, ISSUE_DAY, start)
         assert len(made) == 1
+        act = db.activation(store, made[0])
+        assert act is not None and act["level"] == warned.level
+        assert (act["start_time"], act["end_time"]) == (start, end)
+        assert act["source"].startswith(f"warning {stored['warning_id']} (HBDQH-2019-648)")
 
         # 4. after the warning: the check and its report
         svc.end_and_check(store, made[0], end + timedelta(hours=1))

@@ -48,6 +48,10 @@ def test_the_list_page_accounts_the_list_and_draws_the_shortfall(
     assert "2.616" in nox and "5.2 %" in nox
     assert 'data-pollutant="NOx" data-meets="false"' in page.text
     assert len(_usccs(page.text, "record-table")) == 10  # 6 enterprises + 4 sector measures
+    # the shares by source: enterprises 6 × 0.93 × 0.2 = 1.116 t/d NOx (2.2 %), sectors 1.5 (3.0 %)
+    shares = page.text.split('id="share-by-kind"', 1)[1].split("</table>", 1)[0]
+    assert "2.2 %" in shares.split('data-kind="sectors"')[0] and "3.0 %" in shares
+    assert 'href="/api/v1/emergency/list-template.xlsx"' in page.text
     orange = client.get("/emergency", params={"city": "510100", "level": "orange"})
     # orange PM: 4 × 0.1 × 0.5 + 2 × 0.1 × 0.3 + 6 × 0.6 + 0.6 × 0.5 + 0.5 × 0.15 = 4.235 t/d,
     # 16.9 % of 25 t/d: short of 20 % by 0.765 t/d

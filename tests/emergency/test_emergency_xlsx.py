@@ -40,9 +40,11 @@ def test_bad_rows_are_named_and_good_rows_pass(tmp_path: Path) -> None:
         rec.category == "key" and rec.outlets == ("MN1", "MN2") and rec.pollutants == ("NOx", "PM")
     )
     assert rec.measures["yellow"] == {"action": "limit", "ratio": 0.3, "grace_hours": 2}
-    assert [(n, reason.split()[0]) for n, _, reason in bad] == [
-        (3, "统一社会信用代码"), (4, "measure"), (5, "USCC"), (6, "no"), (7, "unknown"),
+    assert [(b.row, b.column.split()[-1], b.reason.split()[0]) for b in bad] == [
+        (3, "uscc", "统一社会信用代码"), (4, "yellow", "measure"), (5, "uscc", "USCC"),
+        (6, "outlets", "no"), (7, "pollutants", "unknown"),
     ]  # fmt: skip
+    assert {b.sheet for b in bad} == {"企业 enterprises"}
 
 
 def test_export_reads_back_the_same_records(tmp_path: Path) -> None:
@@ -102,7 +104,10 @@ def test_meters_column_reads_and_writes_and_a_bad_meter_is_named(tmp_path: Path)
         {"role": "production", "site": "MNP1"},
         {"role": "treatment", "site": "MNT1"},
     )
-    assert bad == [(3, "91510100MA0000008X", bad[0][2])] and "电表MNX" in bad[0][2]
+    assert [(b.row, b.id, b.column) for b in bad] == [
+        (3, "91510100MA0000008X", "用电监控电表 meters")
+    ]
+    assert "电表MNX" in bad[0].reason
     write_list_xlsx(records, tmp_path / "out.xlsx")
     again, _ = read_list_xlsx(tmp_path / "out.xlsx")
     assert again[0].meters == records[0].meters

@@ -19,6 +19,8 @@ MEDIA_ROUTES = {
     ("get", "/api/v1/forecasts/plot.png"),
     ("get", "/api/v1/cities/boundaries"),
     ("get", "/api/v1/emergency/activations/{activation}/evidence.csv"),
+    ("get", "/api/v1/emergency/list-template.xlsx"),  # the empty list workbook (issue 17)
+    ("get", "/api/v1/emergency/activations/{activation}/report.pdf"),  # report PDF (issue 17)
     ("get", "/api/v1/consultation/reports/{sha256}"),
     ("get", "/api/v1/cases/{case_id}/evidence/{sha256}"),  # attachment bytes (issue 18)
     ("get", "/api/v1/sources/{site_id}/{method}.png"),  # source-analysis plots (issue 19)

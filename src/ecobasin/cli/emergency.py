@@ -1,5 +1,6 @@
-"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|activate|
-activate-warnings|check|evidence|findings|close-finding|enterprise-user``.
+"""Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|
+list-template|activate|activate-warnings|check|evidence|report|findings|close-finding|
+enterprise-user``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
 console with the record and the reason (emergency.md §1.4, §1.5, §2.5).
@@ -17,8 +18,13 @@ import typer
 from rich.markup import escape
 
 from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
-from ecobasin.ingest.emergency_list import read_list_xlsx, write_list_xlsx
-from ecobasin.services import accounts
+from ecobasin.ingest.emergency_list import (
+    BadRow,
+    read_list_xlsx,
+    write_list_template,
+    write_list_xlsx,
+)
+from ecobasin.services import accounts, emergency_report
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
@@ -91,13 +97,15 @@ def import_list(
     db_path: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Store a list version 导入清单版本; bad rows are kept aside with their reason."""
-    bad: list[tuple[int, str, str]] = []
+    """Store a list version 导入清单版本 (.xlsx: enterprises, sector measures and baselines);
+    bad rows are kept aside (`ecobasin rejected`) with sheet, row, column and reason, counted
+    in the import report."""
+    bad: list[BadRow] = []
     try:
         if file.suffix.lower() == ".xlsx":
             if version is None or effective_from is None:
                 raise fail("an .xlsx list needs --version and --effective-from")
-            records, bad = read_list_xlsx(file)
+            records, bad = read_list_xlsx(file, city)
             doc: dict[str, Any] = {"version": version, "effective_from": effective_from,
                                    "reason": f"import {file.name}", "records": records}  # fmt: skip
         else:
@@ -106,19 +114,27 @@ def import_list(
         raise fail(f"{file}: {exc}") from exc
     with open_store(settings(db_path, region)) as store:
         store.reject(pd.DataFrame(
-            [{"source": file.name, "record_ref": f"row {n}", "reason_code": "bad_list_row",
-              "reason": f"row {n} ({uscc}): {why}", "raw": uscc} for n, uscc, why in bad],
+            [{"source": file.name, "record_ref": f"{b.sheet} row {b.row}",
+              "reason_code": "bad_list_row", "reason": b.text(), "raw": b.id} for b in bad],
             columns=["source", "record_ref", "reason_code", "reason", "raw"],
         ))  # fmt: skip
         try:
             v = service.import_version(store, city, doc, "cli", datetime.now(UTC))
         except (KeyError, ValueError) as exc:
             raise fail(f"{file}: {exc}") from exc
-    for n, uscc, why in bad:
-        console.print(
-            f"[yellow]row {n} ({escape(str(uscc))}) kept aside 已隔离:[/] {escape(str(why))}"
-        )
-    _echo({"city": city, "version": v.version, "records": len(v.records), "rejected": len(bad)})
+    for b in bad:
+        console.print(f"[yellow]kept aside 已隔离:[/] {escape(b.text())}")
+    _echo(service.import_report(v, bad))
+
+
+@app.command("list-template")
+def list_template(
+    out: Annotated[Path, typer.Argument(help="Workbook to write 模板文件 (.xlsx).")],
+) -> None:
+    """Write the empty list workbook 清单模板: enterprises, sector measures and baselines with
+    bilingual headers, and a notes sheet on every column (docs/emergency.md)."""
+    write_list_template(out)
+    _echo({"template": str(out)})
 
 
 @app.command()
@@ -170,6 +186,32 @@ def check(
         except (LookupError, ValueError) as exc:
             raise fail(str(exc)) from exc
     _echo({"activation": activation, "verdicts": rows})
+
+
+@app.command()
+def report(
+    activation: Annotated[str, typer.Argument(help="Activation id 启动编号.")],
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the report as PDF 输出PDF报告.")
+    ] = None,
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The compliance report of one warning 合规报告: counts, non-compliant, insufficient-data
+    and flagged verdicts (JSON); ``--pdf FILE`` writes the whole report as PDF (file mode 0600)."""
+    with open_store(settings(db_path, region), read_only=True) as store:
+        try:
+            found = service.compliance_report(store, activation)
+            body = emergency_report.report_pdf(store, activation) if pdf else None
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+    if pdf is not None and body is not None:
+        pdf.write_bytes(body)
+        pdf.chmod(0o600)  # it names enterprises and their verdicts: private by default
+    named = {g: [v["uscc"] for v in rows] for g, rows in found["groups"].items()}
+    _echo({"activation": activation, "counts": found["counts"], "named": named,
+           "flagged": [v["uscc"] for v in found["flagged"]],
+           "pdf": None if pdf is None else str(pdf)})  # fmt: skip
 
 
 @app.command()
@@ -247,7 +289,7 @@ def export_list(
     chosen = [v for v in versions if version is None or v.version == version]
     if not chosen:
         raise fail(f"no list version {version or ''} for city {city}")
-    write_list_xlsx(chosen[-1].records, out)
+    write_list_xlsx(chosen[-1].records, out, city)
     out.chmod(0o600)  # the list names enterprises and their measures: private by default
     _echo({"city": city, "version": chosen[-1].version, "records": len(chosen[-1].records)})
 

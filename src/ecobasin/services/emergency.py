@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecobasin.ingest.emergency_list import BadRow
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.store import forecast as forecast_store
@@ -56,6 +57,7 @@ __all__ = [
     "finding",
     "findings",
     "hourly_series",
+    "import_report",
     "import_version",
     "link_case",
     "list_overview",
@@ -206,6 +208,25 @@ def _baseline(store: Store, outlet: str, pollutant: str, start: datetime) -> em.
     return em.baseline_from_reference(days)
 
 
+def _list_baseline(
+    rec: ListRecord, pollutant: str, measure: Mapping[str, Any], why: str
+) -> tuple[em.Baseline | None, str]:
+    """The list's baseline instead of the online reference window (§2.5 step 2: "record which
+    one"): the record's daily baseline [t/d] as a rate [kg/h], for a limit or an exempt measure
+    of an enterprise with one outlet (the list's figure is the enterprise's, and a stop test
+    needs a baseline flow the list does not give). Else None and why."""
+    daily = rec.baseline_t_per_d.get(pollutant)
+    if daily is None or len(rec.outlets) != 1 or measure.get("action") == "stop":
+        return None, why
+    period = "–".join(rec.baseline_reference.get(k, "?") for k in ("from", "to"))
+    base = em.Baseline(float(daily) * 1000 / 24, 0.0, [], [],
+                       f"list:{rec.baseline_method or 'unknown'}")  # fmt: skip
+    return base, (
+        f"{why}; the list baseline {float(daily):g} t/d ({rec.baseline_method}, {period}) is "
+        "used instead 采用清单基准"
+    )
+
+
 def _check_outlet(
     store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
 ) -> dict[str, Any]:
@@ -218,9 +239,13 @@ def _check_outlet(
         "list_version": act["list_version"],
         "thresholds": em.compliance_config()["version"],
     }
+    note = None
+    base: em.Baseline | None
     try:
         base = _baseline(store, outlet, pollutant, act["start_time"])
     except ValueError as exc:
+        base, note = _list_baseline(rec, pollutant, measure, f"baseline: {exc}")
+    if base is None:
         return {
             **row,
             "verdict": "insufficient_data",
@@ -230,7 +255,7 @@ def _check_outlet(
             "baseline_method": None,
             "baseline_days": None,
             "numbers": {},
-            "reasons": [f"baseline: {exc}"],
+            "reasons": [note],
             "flagged_hours": {},
         }
     hours = hourly_series(store, outlet, pollutant, act["start_time"], act["end_time"])
@@ -242,7 +267,7 @@ def _check_outlet(
         [h for h in hours if h.h >= grace and h.flag == "N"],
         float(em.compliance_config()["cou_tolerance"]),
     )
-    reasons = list(res.reasons)
+    reasons = [*([note] if note else []), *res.reasons]
     if cou["mismatch_hours"]:
         reasons.append(
             f"-Cou differs from Avg × flow by more than {cou['tolerance']:.0%} in hours "
@@ -253,7 +278,7 @@ def _check_outlet(
         "verdict": res.verdict,
         "valid_hours": res.valid_hours,
         "baseline_kg_h": base.rate_kg_per_h,
-        "baseline_flow": base.flow_m3_h,
+        "baseline_flow": base.flow_m3_h or None,  # the list gives no flow
         "baseline_method": base.method,
         "baseline_days": {"used": base.days_used, "excluded": base.days_excluded},
         "numbers": res.numbers,
@@ -329,7 +354,38 @@ def account_list(
         "meets": acc.meets,
         "shortfall_t_per_d": acc.shortfall,
         "candidates": acc.candidates,
+        "share_by_kind": _shares_by_kind(sources, city_baseline_t_per_d, level),
     }
+
+
+def _shares_by_kind(
+    sources: Sequence[Mapping[str, Any]], city_base: Mapping[str, float], level: str
+) -> dict[str, dict[str, float]]:
+    """The share of the city baseline [1] cut by the enterprises and by the sector measures
+    (category ``sector``: construction, non-road machinery, trucks, VOCs work; §1.4)."""
+    shares = {kind: dict.fromkeys(city_base, 0.0) for kind in ("enterprises", "sectors")}
+    for src in sources:
+        kind = "sectors" if src.get("category") == "sector" else "enterprises"
+        for p, cut in em.expected_reduction(src["base_t_per_d"], src["fraction"], level).items():
+            if p in city_base:
+                shares[kind][p] += cut / float(city_base[p])
+    return shares
+
+
+def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]:
+    """What a list import did: the version stored, its enterprises, sector measures and
+    baselines, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
+    sectors = [r for r in version.records if r.category == "sector"]
+    by_sheet: dict[str, int] = defaultdict(int)
+    for b in bad:
+        by_sheet[b.sheet] += 1
+    return {
+        "city": version.city, "version": version.version, "records": len(version.records),
+        "enterprises": len(version.records) - len(sectors), "sector_measures": len(sectors),
+        "baselines": sum(1 for r in version.records if r.baseline_t_per_d),
+        "rejected": len(bad), "rejected_by_sheet": dict(by_sheet),
+        "rejected_rows": [b._asdict() for b in bad],
+    }  # fmt: skip
 
 
 def import_version(

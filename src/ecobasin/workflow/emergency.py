@@ -66,6 +66,8 @@ class ListRecord:
     #: inventory), for the list accounting (§1.4, §1.5)
     baseline_t_per_d: Mapping[str, float] = field(default_factory=dict)
     baseline_method: str | None = None
+    #: reference period of that baseline (``{"from": ISO date, "to": ISO date}``, §1.5)
+    baseline_reference: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -7,21 +7,26 @@ own account (role ``enterprise``, policy ``read_enterprise``)."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from ecobasin.ingest.emergency_list import write_list_template
 from ecobasin.services import emergency as service
+from ecobasin.services import emergency_report
 from ecobasin.standards import emergency as em
 from ecobasin.web.deps import CursorDep, Store, StoreDep  # Store: the type services take
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, RestrictedReader, authorize
 from ecobasin.web.security.policy import Principal
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/emergency", tags=["emergency"], responses=problem_responses(404, 422))
 
 
@@ -181,6 +186,25 @@ def verdicts(cursor: CursorDep, principal: RestrictedReader, activation: str) ->
     )
 
 
+@router.get(
+    "/activations/{activation}/report.pdf",
+    response_class=Response,
+    responses={**problem_responses(401, 403), 200: {"content": {"application/pdf": {}}}},
+)
+def report_pdf(cursor: CursorDep, principal: RestrictedReader, activation: str) -> Response:
+    """The compliance report of one warning as PDF 合规报告 (summary, shares met, every verdict,
+    the non-compliant, insufficient-data and flagged sections, charts); restricted readers."""
+    try:
+        body = emergency_report.report_pdf(cursor, activation)
+    except LookupError as exc:
+        raise ProblemError(404, str(exc), title="unknown activation 无此启动") from exc
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="report-{activation}.pdf"'},
+    )
+
+
 @router.get("/findings", response_model=FindingList, responses=problem_responses(401, 403))
 def findings(
     cursor: CursorDep,
@@ -231,6 +255,25 @@ def link_case(
     linked = service.finding(store, finding_id)
     assert linked is not None
     return _finding(linked)
+
+
+@router.get(
+    "/list-template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+def list_template() -> Response:
+    """The empty list workbook 清单模板 (enterprises, sector measures, baselines; bilingual
+    headers and a notes sheet). Public: it holds no data."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "template.xlsx"
+        write_list_template(path)
+        body = path.read_bytes()
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="emergency-list-template.xlsx"'},
+    )
 
 
 @router.get(

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin.services import emergency as service
+from ecobasin.services.emergency_report import LEVEL_LABELS, VERDICT_LABELS, measure_text
 from ecobasin.services.pdf import html_to_pdf
 from ecobasin.standards.emergency import LEVELS
 from ecobasin.web.deps import CursorDep, RegionDep, StoreDep  # Store: the type services take
@@ -44,30 +45,8 @@ __all__ = [
 
 router = APIRouter(include_in_schema=False)
 
-#: Warning levels and verdicts as people read them (Chinese · English).
-LEVEL_LABELS = {"yellow": "黄色 Yellow", "orange": "橙色 Orange", "red": "红色 Red"}
-VERDICT_LABELS = {
-    "compliant": "达标 compliant",
-    "non_compliant": "未落实 non-compliant",
-    "insufficient_data": "数据不足 insufficient data",
-    "exempt": "豁免 exempt",
-}
 _CATEGORY_LABELS = {"key": "重点 key", "other": "其他 other", "保障类": "保障类 guaranteed",
                     "exempt": "豁免 exempt"}  # fmt: skip
-
-
-def measure_text(measure: dict[str, Any]) -> str:
-    """A measure in both languages: ``限产 50% · limit 50 % (宽限 2 h grace)``."""
-    action = measure.get("action")
-    if action == "stop":
-        text = "停产 · stop"
-    elif action == "limit":
-        pct = f"{float(measure['ratio']) * 100:g}"
-        text = f"限产 {pct}% · limit {pct} %"
-    else:
-        text = "豁免（仅报告）· exempt (report only)"
-    grace = int(measure.get("grace_hours", 0))
-    return f"{text}（宽限 {grace} h grace）" if grace else text
 
 
 templates.env.globals["emergency_measure_text"] = measure_text
