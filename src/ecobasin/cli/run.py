@@ -194,6 +194,7 @@ def _generated_parts(
         demo_parts.mark_built(store, "air", year, seed)
         rebuilt.append("air 空气")
     parts: list[tuple[str, str, Callable[[], None]]] = [
+        ("guidance", "model guidance 模式指导预报", lambda: _guidance_demo(store)),
         ("forecast", "forecast 预报", lambda: _forecast_demo(store)),
         ("water", "water 水质", lambda: _water_demo(store, year, seed, served)),
         ("carbon", "carbon 碳排放", lambda: _carbon_demo(store, served, year, seed)),
@@ -229,6 +230,18 @@ def _generated_parts(
             + " (a fresh demo: another --db, or delete the file 全新演示：换 --db 或删除文件)"
         )
     return report
+
+
+def _guidance_demo(store: Store) -> None:
+    """SIMULATED air-quality model runs of the demo's last weeks (docs/forecast.md)."""
+    from ecobasin.demo import guidance as demo_guidance
+
+    with console.status("model guidance 生成模拟模式指导预报"):
+        rows = demo_guidance.install(store)
+    console.print(
+        f"[green]model guidance 模式指导预报 (SIMULATED 模拟):[/] {demo_guidance.DEMO_RUN_DAYS} "
+        f"daily runs, {rows:,} hourly values at the city points"
+    )
 
 
 def _forecast_demo(store: Store) -> None:
