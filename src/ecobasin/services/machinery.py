@@ -5,7 +5,8 @@
   one such bad row).
 * :func:`import_zones`: no-use zones from GeoJSON (a new version closes the previous one).
 * :func:`record_spot_check`: a spot check (监督抽测) judged against GB 36886-2018, stored with
-  its violation and follow-up, then the checks re-run; the findings of that machine come back.
+  its violation and follow-up, then the checks of that machine re-run (:func:`run_machine_checks`,
+  not the whole registry); the findings of that machine come back.
 * :func:`run_registry_checks`: checks C1–C11 over the whole shared registry, findings stored.
 * Reads of the shared registry (every city reads all: mutual recognition, brief A7) and the
   aggregated counts the public sees.
@@ -30,7 +31,7 @@ from ecobasin.machinery.codes import code_problem, normalise_code
 from ecobasin.machinery.smoke import smoke_class, smoke_verdict
 from ecobasin.machinery.stages import inferred_stage, parse_stage
 from ecobasin.machinery.tables import machinery_rules
-from ecobasin.machinery.zones import Zone, zone_from_feature, zones_at
+from ecobasin.machinery.zones import Zone, extent, zone_from_feature, zones_at
 from ecobasin.services import cases as case_service
 from ecobasin.store import machinery as machinery_store
 from ecobasin.store.database import Store
@@ -47,6 +48,8 @@ __all__ = [
     "machine_detail",
     "public_counts",
     "record_spot_check",
+    "region_extent",
+    "run_machine_checks",
     "run_registry_checks",
 ]
 
@@ -251,11 +254,52 @@ def _aware(value: Any) -> datetime | None:
 
 def snapshot(store: Store, at: datetime) -> checks.Snapshot:
     """The shared registry as the checks read it."""
-    machines = machinery_store.machines(store)
-    presence = machinery_store.presence(store)
-    inspections = machinery_store.inspections(store)
-    pings = machinery_store.pings(store)
-    violations = machinery_store.open_violations(store)
+    return _snapshot_of(
+        store,
+        at,
+        machinery_store.machines(store),
+        machinery_store.presence(store),
+        machinery_store.inspections(store),
+        machinery_store.pings(store),
+        machinery_store.open_violations(store),
+    )
+
+
+def machine_snapshot(store: Store, at: datetime, code_norm: str) -> checks.Snapshot:
+    """What the checks of one machine read: the machines under its code and those sharing its
+    serials (C9), its presences, inspections, violations and its terminals' last pings; the zones
+    and warnings in full. A spot check reads this, not the whole registry (issue 18)."""
+    machines = machinery_store.machines(store, code_norm=code_norm)
+    twins = [
+        machinery_store.machines_sharing_serials(store, str(engine), str(serial))
+        for engine, serial in zip(
+            machines["engine_serial"], machines["machine_serial"], strict=True
+        )
+        if _text(engine) and _text(serial)
+    ]
+    if twins:
+        machines = pd.concat([machines, *twins]).drop_duplicates("machine_id")
+    terminals = [str(t) for t in machines["terminal_id"] if _text(t)]
+    return _snapshot_of(
+        store,
+        at,
+        machines,
+        machinery_store.presence(store, code_norm=code_norm),
+        machinery_store.inspections(store, code_norm=code_norm),
+        machinery_store.pings(store, terminal_ids=terminals),
+        machinery_store.open_violations(store, code_norm=code_norm),
+    )
+
+
+def _snapshot_of(
+    store: Store,
+    at: datetime,
+    machines: pd.DataFrame,
+    presence: pd.DataFrame,
+    inspections: pd.DataFrame,
+    pings: pd.DataFrame,
+    violations: pd.DataFrame,
+) -> checks.Snapshot:
     return checks.Snapshot(
         machines=[
             _machine({str(k): v for k, v in row.items()}) for row in machines.to_dict("records")
@@ -360,6 +404,21 @@ def run_registry_checks(
     for finding in found:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
     return {"at": at, "findings": len(found), "by_rule": by_rule, **counts,
+            "items": [_finding_row(f) for f in found]}  # fmt: skip
+
+
+#: the checks that concern one machine; C11 (a city's coverage over a year) runs with the
+#: registry-wide run (``ecobasin machinery check``), not with each spot check
+MACHINE_RULES = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10")
+
+
+def run_machine_checks(store: Store, code_norm: str, at: datetime) -> dict[str, Any]:
+    """Run the checks that concern one machine (:data:`MACHINE_RULES`) over what concerns it
+    (:func:`machine_snapshot`) and store their findings: the cost follows the machine's records,
+    not the registry's size (bench/machinery_bench.py)."""
+    found = checks.run_checks(machine_snapshot(store, at, code_norm), at, only=MACHINE_RULES)
+    counts = machinery_store.save_findings(store, [_finding_row(f) for f in found], at)
+    return {"at": at, "findings": len(found), **counts,
             "items": [_finding_row(f) for f in found]}  # fmt: skip
 
 
@@ -485,7 +544,7 @@ def record_spot_check(
         closed = 0
         if result == "pass" and check.follow_up_of is not None:
             closed = machinery_store.close_violations(store, code_norm, inspection_id, check.at)
-    ran = run_registry_checks(store, check.at)
+    ran = run_machine_checks(store, code_norm, check.at)
     if result == "fail":  # a failed spot check's violations open their rectification cases
         open_finding_cases(store, recorded_by, check.at)
     mine = [f for f in ran["items"] if f["code_norm"] == code_norm]
@@ -604,6 +663,12 @@ def zone_features(store: Store, at: datetime | None = None) -> dict[str, Any]:
         if _aware(row["valid_from"]) <= at and (valid_to is None or at < valid_to):  # type: ignore[operator]
             features.append(json.loads(row["feature"]))
     return {"type": "FeatureCollection", "features": features}
+
+
+def region_extent(region: catalog.Region) -> tuple[float, float, float, float]:
+    """(west, south, east, north) [°] of the region's city boundaries from the catalog: what the
+    registry's map shows (the eight cities, not the country)."""
+    return extent(catalog.boundaries(region)["features"])
 
 
 def public_counts(store: Store) -> list[dict[str, Any]]:

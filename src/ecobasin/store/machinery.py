@@ -27,6 +27,7 @@ __all__ = [
     "inspections",
     "link_case",
     "machines",
+    "machines_sharing_serials",
     "open_violations",
     "owner_id",
     "pings",
@@ -156,13 +157,31 @@ def add_presence(store: Store, rows: pd.DataFrame) -> int:
     return len(rows)
 
 
-def presence(where: _sql.Connection) -> pd.DataFrame:
-    """Every site presence with the site's city and position."""
-    return _sql.frame(
-        where,
+def presence(where: _sql.Connection, code_norm: str | None = None) -> pd.DataFrame:
+    """Every site presence (or one machine's) with the site's city and position."""
+    sql = (
         "SELECT p.*, s.city, s.lon, s.lat FROM machinery_presence p "
-        "JOIN machinery_sites s USING (site_id) ORDER BY p.entered_at",
+        "JOIN machinery_sites s USING (site_id)"
     )
+    if code_norm is None:
+        return _sql.frame(where, sql + " ORDER BY p.entered_at")
+    return _sql.frame(where, sql + " WHERE p.code_norm = ? ORDER BY p.entered_at", [code_norm])
+
+
+def machines_sharing_serials(
+    where: _sql.Connection, engine_serial: str, machine_serial: str
+) -> pd.DataFrame:
+    """Machines whose engine and machine serials match these (separators and case aside): the
+    candidates of a cross-city duplicate (C9) of one machine."""
+    bare = "upper(regexp_replace({}, '[·\\-\\s]', '', 'g'))"
+    sql = (
+        "SELECT m.*, e.engine_serial, e.engine_model, o.name AS owner_name, "
+        "o.kind AS owner_kind FROM machines m LEFT JOIN machine_engines e USING (machine_id) "
+        "LEFT JOIN machinery_owners o USING (owner_id) "
+        f"WHERE {bare.format('e.engine_serial')} = {bare.format('?')} "
+        f"AND {bare.format('m.machine_serial')} = {bare.format('?')} ORDER BY m.machine_id"
+    )
+    return _sql.frame(where, sql, [engine_serial, machine_serial])
 
 
 def add_pings(store: Store, rows: pd.DataFrame) -> int:
@@ -175,12 +194,18 @@ def add_pings(store: Store, rows: pd.DataFrame) -> int:
     return len(rows)
 
 
-def pings(where: _sql.Connection) -> pd.DataFrame:
-    """The last ping of every terminal (enough for C8)."""
+def pings(where: _sql.Connection, terminal_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The last ping of every terminal, or of these (enough for C8)."""
+    sql = (
+        "SELECT terminal_id, max(ts) AS ts, arg_max(lon, ts) AS lon, arg_max(lat, ts) AS lat "
+        "FROM terminal_pings"
+    )
+    if terminal_ids is None:
+        return _sql.frame(where, sql + " GROUP BY terminal_id")
     return _sql.frame(
         where,
-        "SELECT terminal_id, max(ts) AS ts, arg_max(lon, ts) AS lon, arg_max(lat, ts) AS lat "
-        "FROM terminal_pings GROUP BY terminal_id",
+        sql + " WHERE list_contains(?, terminal_id) GROUP BY terminal_id",
+        [list(terminal_ids)],
     )
 
 
@@ -240,8 +265,15 @@ def close_violations(store: Store, code_norm: str, inspection_id: int, at: datet
     return len(closed)
 
 
-def open_violations(where: _sql.Connection) -> pd.DataFrame:
-    return _sql.frame(where, "SELECT * FROM machinery_violations ORDER BY violation_id")
+def open_violations(where: _sql.Connection, code_norm: str | None = None) -> pd.DataFrame:
+    """Every violation (or one machine's) with its deadline and closure."""
+    if code_norm is None:
+        return _sql.frame(where, "SELECT * FROM machinery_violations ORDER BY violation_id")
+    return _sql.frame(
+        where,
+        "SELECT * FROM machinery_violations WHERE code_norm = ? ORDER BY violation_id",
+        [code_norm],
+    )
 
 
 def save_zone(store: Store, zone: dict[str, Any]) -> bool:

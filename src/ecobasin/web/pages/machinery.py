@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ecobasin.services.machinery import region_extent
 from ecobasin.web.deps import RegionDep
 from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
@@ -26,7 +27,8 @@ router = APIRouter(include_in_schema=False)
 def machinery_page(
     request: Request, principal: CurrentPrincipal, region: RegionDep
 ) -> HTMLResponse:
-    """Counts, the map of zones and sites, the findings and the spot-check form."""
+    """Counts, the map of zones and sites (zoomed to the region's extent), the findings and the
+    spot-check form."""
     if principal.role == "editor":
         cities = [principal.city_code]
     else:
@@ -38,5 +40,7 @@ def machinery_page(
             "page": "machinery",
             "can_read": can(principal, "machinery:read"),
             "write_cities": [c for c in cities if c is not None],
+            # the map opens on the region's cities (their boundaries' extent), not the country
+            "extent": ",".join(f"{v:.4f}" for v in region_extent(region)),
         },
     )
