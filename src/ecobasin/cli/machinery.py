@@ -1,5 +1,5 @@
-"""Non-road machinery commands (issue 18): ``ecobasin machinery import|check|zones|spot-check|
-findings``.
+"""Non-road machinery commands (issue 18): ``ecobasin machinery import|pings|check|zones|
+spot-check|findings|gate``.
 
 The shared registry of the eight cities: the same answers as ``/api/v1/machinery/…`` (both go
 through :mod:`ecobasin.services.machinery`). Tables go to stderr; JSON to stdout. The CLI runs
@@ -84,6 +84,38 @@ def import_registry(
     console.print(
         f"{file}: {done.added} added 新增, {done.updated} updated 更新, "
         f"{len(done.rejected)} kept aside 另存 (batch {done.batch_id})"
+    )
+    for row in done.rejected[:20]:
+        console.print(f"  {row['record_ref']}: {row['reason']}")
+
+
+@app.command("pings")
+def pings(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) of terminal reports 终端定位数据.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import positioning-terminal pings (columns terminal_id, ts, lon, lat and optional
+    engine_hours [h], engine_state on/off/idle; a time without offset is CST). Each bad line
+    (unknown terminal, implausible time, outside the region, a speed jump) is kept aside with its
+    reason (`ecobasin rejected`); site presences are derived and the machines' checks run
+    导入终端定位."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    try:
+        rows = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise fail(f"{file}: {error}") from None
+    config = settings(db, region)
+    with open_store(config) as store:
+        done = service.import_pings(
+            store, [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")],
+            source=f"machinery-pings:{file.name}", ref="line",
+            first=2, region=load_region(config),
+        )  # fmt: skip
+    console.print(
+        f"{file}: {done.stored} stored 入库, {len(done.rejected)} kept aside 另存, "
+        f"{done.presences} site stays 在场, {done.findings} findings 发现"
     )
     for row in done.rejected[:20]:
         console.print(f"  {row['record_ref']}: {row['reason']}")

@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import shapely
+import shapely.geometry
 
 from ecobasin import catalog
 from ecobasin.errors import InputError, NotFound
+from ecobasin.machinery import pings as pings_core
 from ecobasin.machinery import rules as checks
 from ecobasin.machinery.codes import code_problem, normalise_code
 from ecobasin.machinery.smoke import smoke_class, smoke_verdict
@@ -40,9 +43,11 @@ from ecobasin.timebase import CST
 __all__ = [
     "FUELS",
     "REQUIRED_COLUMNS",
+    "PingImport",
     "RegistryImport",
     "SpotCheck",
     "SpotCheckResult",
+    "import_pings",
     "import_registry",
     "import_zones",
     "machine_detail",
@@ -579,6 +584,169 @@ def record_pings(store: Store, rows: list[dict[str, Any]]) -> int:
     if "status" not in frame:
         frame["status"] = None
     return machinery_store.add_pings(store, frame)
+
+
+@dataclass
+class PingImport:
+    """What a batch of terminal pings did: pings stored, rejects (``ping N``/``line N`` with the
+    reason), presences derived and the findings of the machines concerned."""
+
+    received: int
+    stored: int
+    rejected: list[dict[str, Any]]
+    presences: int
+    findings: int
+
+
+#: ping fields (A8 ``terminal_ping``); engine_hours [h] and engine_state (on, off, idle) optional
+PING_COLUMNS = ("terminal_id", "ts", "lon", "lat", "engine_hours", "engine_state")
+_REGION_AREAS: dict[tuple[int, ...], Any] = {}
+
+
+def _region_area(region: catalog.Region) -> Any:
+    """The union of the region's city boundaries (cached: it does not change while serving)."""
+    key = tuple(region.cities)
+    if key not in _REGION_AREAS:
+        features = catalog.boundaries(region)["features"]
+        # the bundled boundaries are simplified and some rings self-touch: made valid first
+        areas = [shapely.make_valid(shapely.geometry.shape(f["geometry"])) for f in features]
+        _REGION_AREAS[key] = shapely.union_all(areas)
+    return _REGION_AREAS[key]
+
+
+def _ping_in(index: str, raw: dict[str, Any]) -> pings_core.PingIn:
+    """One received ping checked field by field; raises InputError naming the field."""
+    missing = [c for c in ("terminal_id", "ts", "lon", "lat") if str(raw.get(c, "")).strip() == ""]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)} 缺少必填字段")
+    at = raw["ts"] if isinstance(raw["ts"], datetime) else _instant(str(raw["ts"]), "ts")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=CST)
+    try:
+        lon, lat = float(raw["lon"]), float(raw["lat"])
+        hours = raw.get("engine_hours")
+        hours = None if hours in (None, "") else float(hours)
+    except (TypeError, ValueError):
+        raise InputError("lon, lat and engine_hours must be numbers 须为数值") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(f"lon {lon}, lat {lat} are not WGS-84 degrees")
+    if hours is not None and hours < 0:
+        raise InputError(f"engine_hours {hours} is negative [h]")
+    state = str(raw.get("engine_state") or "").strip().lower() or None
+    if state is not None and state not in pings_core.ENGINE_STATES:
+        raise InputError(f"engine_state {state!r} is not one of on, off, idle")
+    return pings_core.PingIn(index, str(raw["terminal_id"]).strip(), at, lon, lat, hours, state)
+
+
+def import_pings(
+    store: Store,
+    rows: list[dict[str, Any]],
+    *,
+    source: str,
+    ref: str = "ping",
+    first: int = 1,
+    now: datetime | None = None,
+    region: catalog.Region | None = None,
+    may_write: WriteCheck = _allow_all,
+) -> PingImport:
+    """Store a batch of terminal pings (A8), one by one judged: a bad field, an unknown terminal,
+    an implausible time, a position outside the region, a speed jump or a machine of a city the
+    caller may not write is kept aside (``rejected``) as ``{ref} N`` with its reason; the good
+    pings are stored all the same. Then the machines' site presences are derived anew from their
+    pings (source ``terminal``, A6) and their checks run on them (C1–C10)."""
+    now = now or datetime.now(CST)
+    region = region or catalog.load_region()
+    rules = machinery_rules()
+    bad: list[dict[str, Any]] = []
+    parsed: list[pings_core.PingIn] = []
+    raws: dict[str, dict[str, Any]] = {}
+    for n, raw in enumerate(rows):
+        index = f"{ref} {n + first}"
+        raws[index] = raw
+        try:
+            parsed.append(_ping_in(index, raw))
+        except InputError as error:
+            bad.append(_ping_reject(source, index, raw, str(error)))
+    terminals = sorted({p.terminal_id for p in parsed})
+    fitted = machinery_store.terminal_machines(store, terminals)
+    allowed: set[str] = set()
+    for terminal, city in zip(fitted["terminal_id"], fitted["current_city"], strict=True):
+        try:
+            may_write(int(city), f"pings of terminal {terminal}")
+            allowed.add(str(terminal))
+        except Exception as error:  # a refused right: these pings are kept aside
+            for ping in [p for p in parsed if p.terminal_id == terminal]:
+                bad.append(_ping_reject(source, ping.index, raws[ping.index], str(error)))
+            parsed = [p for p in parsed if p.terminal_id != terminal]
+    last = machinery_store.pings(store, terminal_ids=terminals)
+    last_stored = {
+        str(r["terminal_id"]): (_aware(r["ts"]) or now, float(r["lon"]), float(r["lat"]))
+        for r in last.to_dict("records")
+    }
+    known = set(fitted["terminal_id"].astype(str))
+    good, refused = pings_core.judge_pings(
+        parsed, known, _region_area(region), last_stored, now, rules
+    )
+    bad.extend(_ping_reject(source, p.index, raws[p.index], reason) for p, reason in refused)
+    stored = 0
+    if good:
+        stored = machinery_store.add_pings(store, pd.DataFrame([{
+            "terminal_id": p.terminal_id, "ts": p.at, "lon": p.lon, "lat": p.lat,
+            "status": p.engine_state, "engine_hours": p.engine_hours,
+            "engine_state": p.engine_state} for p in good]))  # fmt: skip
+    store.reject(pd.DataFrame(bad))
+    moved = sorted({p.terminal_id for p in good})
+    presences, findings = _derive_and_check(store, fitted, moved, now)
+    bad.sort(key=lambda r: int(str(r["record_ref"]).rsplit(" ", 1)[1]))
+    return PingImport(len(rows), stored, bad, presences, findings)
+
+
+def _ping_reject(source: str, index: str, raw: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {"source": source, "record_ref": index, "reason_code": "machinery_ping",
+            "reason": reason, "raw": json.dumps(raw, ensure_ascii=False, default=str)}  # fmt: skip
+
+
+def _site_areas(store: Store) -> list[pings_core.SiteArea]:
+    rules = machinery_rules()
+    return [
+        pings_core.site_area(
+            str(r["site_id"]),
+            int(r["city"]),
+            float(r["lon"]),
+            float(r["lat"]),
+            json.loads(r["polygon"]) if isinstance(r.get("polygon"), str) else None,
+            rules,
+        )
+        for r in machinery_store.sites(store).to_dict("records")
+    ]
+
+
+def _derive_and_check(
+    store: Store, fitted: pd.DataFrame, terminals: list[str], now: datetime
+) -> tuple[int, int]:
+    """Derive the site presences of the machines of ``terminals`` from all their pings, store
+    them in place of the derived ones held, and run those machines' checks."""
+    if not terminals:
+        return 0, 0
+    rules = machinery_rules()
+    sites = _site_areas(store)
+    track = machinery_store.ping_track(store, terminals)
+    machines = fitted[fitted["terminal_id"].isin(terminals)]
+    rows = []
+    for machine in machines.to_dict("records"):
+        mine = track[track["terminal_id"] == machine["terminal_id"]]
+        points = [(_aware(t) or now, float(x), float(y))
+                  for t, x, y in zip(mine["ts"], mine["lon"], mine["lat"], strict=True)]  # fmt: skip
+        for stay in pings_core.derive_presence(points, sites, rules):
+            rows.append({"code_observed": machine["registration_code"],
+                         "code_norm": machine["code_norm"], "site_id": stay.site_id,
+                         "entered_at": stay.entered_at, "left_at": stay.left_at})  # fmt: skip
+    codes = sorted(set(machines["code_norm"].astype(str)))
+    frame = pd.DataFrame(rows, columns=["code_observed", "code_norm", "site_id", "entered_at",
+                                        "left_at"])  # fmt: skip
+    written = machinery_store.replace_terminal_presence(store, codes, frame)
+    findings = sum(run_machine_checks(store, code, now)["findings"] for code in codes)
+    return written, findings
 
 
 def registry(store: Store, city: int | None = None, limit: int = 500) -> list[dict[str, Any]]:

@@ -30,8 +30,10 @@ __all__ = [
     "machines_sharing_serials",
     "open_violations",
     "owner_id",
+    "ping_track",
     "pings",
     "presence",
+    "replace_terminal_presence",
     "save_findings",
     "save_inspection",
     "save_machines",
@@ -40,6 +42,7 @@ __all__ = [
     "save_zone",
     "settle",
     "sites",
+    "terminal_machines",
     "zones",
 ]
 
@@ -133,10 +136,13 @@ def machines(
 
 def save_site(store: Store, site: dict[str, Any]) -> None:
     """Add or replace a construction site (brief A6)."""
+    polygon = site.get("polygon")
     store.con.execute(
-        "INSERT OR REPLACE INTO machinery_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO machinery_sites (site_id, city, name, permit_no, lon, lat, "
+        "start_day, end_day, polygon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [site["site_id"], site["city"], site["name"], site.get("permit_no"), site["lon"],
-         site["lat"], site.get("start_day"), site.get("end_day")],
+         site["lat"], site.get("start_day"), site.get("end_day"),
+         None if polygon is None else json.dumps(polygon)],
     )  # fmt: skip
 
 
@@ -185,12 +191,60 @@ def machines_sharing_serials(
 
 
 def add_pings(store: Store, rows: pd.DataFrame) -> int:
-    """Terminal pings (terminal_id, ts, lon, lat, status); a repeated one is kept once."""
-    with store._registered(ping_in=rows):
+    """Terminal pings (terminal_id, ts, lon, lat, status, engine_hours, engine_state); a repeated
+    one (same terminal and instant) is kept once. Returns the pings added."""
+    frame = rows.copy()
+    for column in ("status", "engine_hours", "engine_state"):
+        if column not in frame:
+            frame[column] = None
+    with store.transaction(), store._registered(ping_in=frame):
+        before = _sql.rows(store, "SELECT count(*) FROM terminal_pings")[0][0]
         store.con.execute(
-            "INSERT OR IGNORE INTO terminal_pings SELECT terminal_id, ts, lon, lat, status "
-            "FROM ping_in"
+            "INSERT OR IGNORE INTO terminal_pings (terminal_id, ts, lon, lat, status, "
+            "engine_hours, engine_state) SELECT terminal_id, ts, lon, lat, status, "
+            "CAST(engine_hours AS DOUBLE), engine_state FROM ping_in"
         )
+        after = _sql.rows(store, "SELECT count(*) FROM terminal_pings")[0][0]
+    return int(after - before)
+
+
+def terminal_machines(where: _sql.Connection, terminal_ids: Sequence[str]) -> pd.DataFrame:
+    """The machines the terminals are fitted to (terminal_id, machine_id, registration_code,
+    code_norm, current_city, status)."""
+    return _sql.frame(
+        where,
+        "SELECT terminal_id, machine_id, registration_code, code_norm, current_city, status "
+        "FROM machines WHERE list_contains(?, terminal_id) ORDER BY machine_id",
+        [list(terminal_ids)],
+    )
+
+
+def ping_track(where: _sql.Connection, terminal_ids: Sequence[str]) -> pd.DataFrame:
+    """Every stored report of these terminals (terminal_id, ts, lon, lat), in time order."""
+    return _sql.frame(
+        where,
+        "SELECT terminal_id, ts, lon, lat FROM terminal_pings "
+        "WHERE list_contains(?, terminal_id) ORDER BY terminal_id, ts",
+        [list(terminal_ids)],
+    )
+
+
+def replace_terminal_presence(store: Store, code_norms: Sequence[str], rows: pd.DataFrame) -> int:
+    """Replace the presences derived from terminals (source 'terminal') of these machines by
+    ``rows`` (code_observed, code_norm, site_id, entered_at, left_at); gate and manual records
+    stay. Returns the rows written."""
+    with store.transaction():
+        store.con.execute(
+            "DELETE FROM machinery_presence WHERE source = 'terminal' "
+            "AND list_contains(?, code_norm)",
+            [list(code_norms)],
+        )
+        if len(rows):
+            with store._registered(derived_in=rows):
+                store.con.execute(
+                    "INSERT OR REPLACE INTO machinery_presence SELECT code_observed, code_norm, "
+                    "site_id, entered_at, left_at, 'terminal' FROM derived_in"
+                )
     return len(rows)
 
 

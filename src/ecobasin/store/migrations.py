@@ -1680,4 +1680,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        32,
+        "machinery terminal pings with engine data, site polygons (issue 18)",
+        """
+        -- A8 terminal_ping: the engine's hour meter [h] and state (on, off, idle) per report.
+        ALTER TABLE terminal_pings ADD COLUMN engine_hours DOUBLE;
+        ALTER TABLE terminal_pings ADD COLUMN engine_state VARCHAR;
+        -- A6 site.polygon: the site's area as a GeoJSON geometry (WGS-84); NULL: the point only.
+        ALTER TABLE machinery_sites ADD COLUMN polygon JSON;
+        """,
+    ),
 ]

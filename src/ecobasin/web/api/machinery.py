@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from ecobasin.errors import InputError, NotFound
 from ecobasin.services import machinery as service
-from ecobasin.web.deps import StoreViewDep
+from ecobasin.web.deps import RegionDep, StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, authorize, require
 from ecobasin.web.security.policy import Principal
@@ -306,3 +306,71 @@ def run_checks(principal: CurrentPrincipal, store: StoreViewDep) -> CheckRun:
 def sites(store: StoreViewDep, _: MachineryReader) -> SiteList:
     """Sites of every city with whether they lie in a zone in force."""
     return SiteList(items=[Site(**row) for row in service.site_list(store)])
+
+
+#: the most pings one request may carry (a terminal platform batches; bigger batches split)
+MAX_PINGS = 5000
+
+
+class PingIn(BaseModel):
+    """One positioning-terminal report (A8 ``terminal_ping``): WGS-84 [°], time with offset (CST
+    without), engine hour meter [h] and state; checked one by one by the service."""
+
+    terminal_id: str = Field(min_length=1, max_length=64)
+    ts: str = Field(min_length=1, max_length=40, description="ISO 8601 时间")
+    lon: float | str = Field(description="[°E]")
+    lat: float | str = Field(description="[°N]")
+    engine_hours: float | str | None = Field(None, description="[h] 发动机累计小时")
+    engine_state: str | None = Field(None, max_length=8, description="on, off, idle")
+
+
+class PingBatch(BaseModel):
+    """A batch of reports of one or more terminals 终端定位数据."""
+
+    pings: list[PingIn] = Field(min_length=1, max_length=MAX_PINGS)
+
+
+class PingReject(BaseModel):
+    """A report kept aside: ``ping N`` (1-based in the batch) and why 拒收原因."""
+
+    record_ref: str
+    reason: str
+
+
+class PingImportOut(BaseModel):
+    """What the batch did: stored, kept aside, presences derived, findings of the machines."""
+
+    received: int
+    stored: int
+    rejected: list[PingReject]
+    presences: int = Field(description="site stays derived from the machines' pings 在场记录")
+    findings: int
+
+
+@router.post(
+    "/pings",
+    response_model=PingImportOut,
+    responses=problem_responses(401, 403, 413),
+    summary="Terminal pings 终端定位上报",
+)
+def post_pings(
+    body: PingBatch, principal: CurrentPrincipal, store: StoreViewDep, region: RegionDep
+) -> PingImportOut:
+    """Store positioning-terminal reports one by one; each bad one (unknown terminal, implausible
+    time, outside the region, a speed jump, a machine of a city the caller may not write) comes
+    back in `rejected` with its reason while the good ones are stored. The machines' site
+    presences are derived from their pings and their checks run."""
+    authorize(principal, "machinery:write", None, "terminal pings")
+
+    def may_write(city: int, what: str) -> None:
+        authorize(principal, "machinery:write", city, what)
+
+    done = service.import_pings(
+        store, [p.model_dump() for p in body.pings], source="machinery-pings:api",
+        region=region, may_write=may_write,
+    )  # fmt: skip
+    return PingImportOut(
+        received=done.received, stored=done.stored, presences=done.presences,
+        findings=done.findings,
+        rejected=[PingReject(record_ref=r["record_ref"], reason=r["reason"]) for r in done.rejected],
+    )  # fmt: skip
