@@ -28,6 +28,7 @@ import shapely.geometry
 
 from ecobasin import catalog
 from ecobasin.errors import InputError, NotFound
+from ecobasin.machinery import gate as gate_core
 from ecobasin.machinery import pings as pings_core
 from ecobasin.machinery import rules as checks
 from ecobasin.machinery.codes import code_problem, normalise_code
@@ -43,10 +44,13 @@ from ecobasin.timebase import CST
 __all__ = [
     "FUELS",
     "REQUIRED_COLUMNS",
+    "GateCheck",
     "PingImport",
     "RegistryImport",
     "SpotCheck",
     "SpotCheckResult",
+    "gate_check",
+    "gate_log",
     "import_pings",
     "import_registry",
     "import_zones",
@@ -747,6 +751,105 @@ def _derive_and_check(
     written = machinery_store.replace_terminal_presence(store, codes, frame)
     findings = sum(run_machine_checks(store, code, now)["findings"] for code in codes)
     return written, findings
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """A gate check as logged: the decision and every reason (A6 进出场核验)."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None
+    at: datetime
+    admit: bool
+    reasons: list[dict[str, str]]
+    zone_ids: list[str]
+
+
+def _last_test(store: Store, code_norm: str) -> gate_core.LastTest | None:
+    """The machine's last smoke test (pass or fail) and whether a violation of it is open."""
+    tests = machinery_store.inspections(store, code_norm=code_norm)
+    tests = tests[tests["result"].isin(["pass", "fail"])]
+    if tests.empty:
+        return None
+    last = tests.iloc[0]
+    violations = machinery_store.open_violations(store, code_norm=code_norm)
+    open_ = violations[
+        (violations["inspection_id"] == last["inspection_id"]) & violations["closed_at"].isna()
+    ]
+    return gate_core.LastTest(
+        int(last["inspection_id"]), _aware(last["inspected_at"]) or datetime.now(CST),
+        str(last["result"]), not open_.empty,
+    )  # fmt: skip
+
+
+def gate_check(
+    store: Store,
+    site_id: str,
+    code: str,
+    operator: str,
+    at: datetime | None = None,
+    may_gate: WriteCheck = _allow_all,
+) -> GateCheck:
+    """Check a machine at a site's gate (A6): admit or refuse with every reason (unregistered,
+    stage below the zone's minimum, failed last spot check, stage stopped by the city's warning,
+    terminal offline where the zone needs it), log it, and record the stay of an admitted machine
+    (presence source ``gate``). ``may_gate(city, what)`` raises when the operator may not check
+    at this site's gate. Raises InputError for an unknown site or an empty code."""
+    at = at or datetime.now(CST)
+    sites = machinery_store.sites(store)
+    site = sites[sites["site_id"] == site_id]
+    if site.empty:
+        raise InputError(f"site_id {site_id!r} is not a registered site 工地未登记")
+    city, lon, lat = (
+        int(site.iloc[0]["city"]),
+        float(site.iloc[0]["lon"]),
+        float(site.iloc[0]["lat"]),
+    )
+    may_gate(city, f"site {site_id}")
+    code_norm = normalise_code(code)
+    if not code_norm:
+        raise InputError("code is empty 编码为空")
+    found = machinery_store.machines(store, code_norm=code_norm)
+    found = found[found["status"] == "active"]
+    machine = (
+        _machine({str(k): v for k, v in found.iloc[0].to_dict().items()}) if len(found) else None
+    )
+    last_ping = None
+    if machine is not None and machine.terminal_id:
+        pinged = machinery_store.pings(store, terminal_ids=[machine.terminal_id])
+        last_ping = _aware(pinged.iloc[0]["ts"]) if len(pinged) else None
+    decision = gate_core.gate_decision(
+        machine, code.strip(), (lon, lat), at, stored_zones(store),
+        machinery_store.active_warnings(store, at).get(city),
+        _last_test(store, code_norm) if machine is not None else None, last_ping,
+        machinery_rules(),
+    )  # fmt: skip
+    reasons = [r.__dict__ for r in decision.reasons]
+    with store.transaction():
+        event_id = machinery_store.save_gate_event(store, {
+            "site_id": site_id, "code_observed": code.strip(), "code_norm": code_norm,
+            "machine_id": None if machine is None else machine.machine_id, "checked_at": at,
+            "decision": "admit" if decision.admit else "refuse", "reasons": reasons,
+            "operator": operator,
+        })  # fmt: skip
+        if decision.admit:
+            record_presence(store, [{"code_observed": code.strip(), "site_id": site_id,
+                                     "entered_at": at, "source": "gate"}])  # fmt: skip
+    return GateCheck(event_id, site_id, code.strip(), code_norm,
+                     None if machine is None else machine.machine_id, at, decision.admit,
+                     reasons, decision.zone_ids)  # fmt: skip
+
+
+def gate_log(store: Store, site_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The gate checks, newest first, reasons decoded."""
+    items = _records(machinery_store.gate_events(store, site_id, limit))
+    for item in items:
+        item["reasons"] = json.loads(item["reasons"])
+        item["at"] = item.pop("checked_at")
+    return items
 
 
 def registry(store: Store, city: int | None = None, limit: int = 500) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ __all__ = [
     "city_counts",
     "close_violations",
     "findings",
+    "gate_events",
     "inspections",
     "link_case",
     "machines",
@@ -35,6 +36,7 @@ __all__ = [
     "presence",
     "replace_terminal_presence",
     "save_findings",
+    "save_gate_event",
     "save_inspection",
     "save_machines",
     "save_site",
@@ -478,3 +480,31 @@ def settle(where: _sql.Connection) -> None:
     """Finish any result a write left on the connection (DuckDB's relation reads refuse to run
     while one is pending), so reads can follow the case workflow's writes."""
     _sql.rows(where, "SELECT 1")
+
+
+def save_gate_event(store: Store, event: dict[str, Any]) -> int:
+    """Log a gate check (A6); returns its id."""
+    columns = ["site_id", "code_observed", "code_norm", "machine_id", "checked_at", "decision",
+               "reasons", "operator"]  # fmt: skip
+    row = _sql.rows(
+        store,
+        f"INSERT INTO machinery_gate_events ({', '.join(columns)}) VALUES "
+        f"({', '.join('?' for _ in columns)}) RETURNING event_id",
+        [json.dumps(event[c], ensure_ascii=False) if c == "reasons" else event[c]
+         for c in columns],
+    )  # fmt: skip
+    return int(row[0][0])
+
+
+def gate_events(
+    where: _sql.Connection, site_id: str | None = None, limit: int = 100
+) -> pd.DataFrame:
+    """Gate checks, newest first (of one site, or all)."""
+    sql = "SELECT * FROM machinery_gate_events"
+    params: list[Any] = []
+    if site_id is not None:
+        sql += " WHERE site_id = ?"
+        params.append(site_id)
+    return _sql.frame(
+        where, sql + f" ORDER BY checked_at DESC, event_id DESC LIMIT {int(limit)}", params
+    )

@@ -1691,4 +1691,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE machinery_sites ADD COLUMN polygon JSON;
         """,
     ),
+    (
+        33,
+        "machinery gate events (issue 18): a site's gate check of a machine, admitted or refused",
+        """
+        -- A6 进出场核验: every scan at a site's gate with its decision and reasons (append-only).
+        CREATE SEQUENCE machinery_gate_event_ids START 1;
+        CREATE TABLE machinery_gate_events (
+            event_id      INTEGER PRIMARY KEY DEFAULT nextval('machinery_gate_event_ids'),
+            site_id       VARCHAR NOT NULL,
+            code_observed VARCHAR NOT NULL,
+            code_norm     VARCHAR NOT NULL,
+            machine_id    INTEGER,                -- NULL: no active registration
+            checked_at    TIMESTAMPTZ NOT NULL,
+            decision      VARCHAR NOT NULL CHECK (decision IN ('admit', 'refuse')),
+            reasons       JSON NOT NULL,          -- [{code, text_zh, text_en}]
+            operator      VARCHAR NOT NULL
+        );
+        """,
+    ),
 ]

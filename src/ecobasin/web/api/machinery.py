@@ -374,3 +374,93 @@ def post_pings(
         findings=done.findings,
         rejected=[PingReject(record_ref=r["record_ref"], reason=r["reason"]) for r in done.rejected],
     )  # fmt: skip
+
+
+class GateIn(BaseModel):
+    """A machine's code scanned at a site's gate (环保编码 / QR) 进出场核验."""
+
+    site_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=40, description="as scanned 扫描编码")
+    at: datetime | None = Field(None, description="default: now 默认当前时间")
+
+
+class GateReasonOut(BaseModel):
+    """Why a machine is refused: ``unregistered``, ``stage_below_zone``, ``failed_spot_check``,
+    ``warning_stage`` or ``terminal_offline``, in Chinese and English 拒绝原因."""
+
+    code: str
+    text_zh: str
+    text_en: str
+
+
+class GateOut(BaseModel):
+    """The gate's decision, logged as a gate event 核验结果."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None
+    at: datetime
+    admit: bool = Field(description="true: admit 准入; false: refuse 拒绝")
+    reasons: list[GateReasonOut]
+    zone_ids: list[str] = Field(description="no-use zones the site lies in 所在禁用区")
+
+
+class GateEvent(BaseModel):
+    """A logged gate check 进出场核验记录."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None = None
+    at: datetime
+    decision: Literal["admit", "refuse"]
+    reasons: list[GateReasonOut]
+    operator: str
+
+
+class GateEventList(BaseModel):
+    items: list[GateEvent]
+
+
+@router.post(
+    "/gate",
+    response_model=GateOut,
+    status_code=201,
+    responses=problem_responses(401, 403),
+    summary="Gate check of a machine 工地进出场核验",
+)
+def gate(body: GateIn, principal: CurrentPrincipal, store: StoreViewDep) -> GateOut:
+    """Admit or refuse the machine at the site's gate with every reason (the rules of C1–C8: no
+    active registration in any city, stage below the site's zone, failed last spot check, stage
+    stopped by the city's heavy-pollution warning, terminal offline where the zone needs it); the
+    check is logged and an admitted machine's stay on the site begins."""
+    authorize(
+        principal, "machinery:gate", None if principal.role == "admin" else principal.city_code
+    )
+
+    def may_gate(city: int, what: str) -> None:
+        authorize(principal, "machinery:gate", city, what)
+
+    try:
+        done = service.gate_check(
+            store, body.site_id, body.code, principal.name or "-", body.at, may_gate
+        )
+    except InputError as error:
+        raise ProblemError.invalid("body", str(error)) from None
+    return GateOut(**{**done.__dict__, "reasons": [GateReasonOut(**r) for r in done.reasons]})
+
+
+@router.get("/gate", response_model=GateEventList, summary="Gate checks 进出场核验记录")
+def gate_events(
+    store: StoreViewDep,
+    _: MachineryReader,
+    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: LimitQuery = 100,
+) -> GateEventList:
+    """The gate checks of every site (or one), newest first."""
+    return GateEventList(
+        items=[GateEvent(**row) for row in service.gate_log(store, site_id, limit)]
+    )
