@@ -78,3 +78,26 @@ def test_map_opens_on_the_regions_cities_not_the_country(page: Any) -> None:
         (shown["north"] - shown["south"]) / (north - south),
     )
     assert fit < 1.3, shown
+
+
+def test_gate_check_on_a_phone_refuses_an_unregistered_machine(page: Any, server: Server) -> None:
+    """The gate page at phone width (issue 18, item 2): Chengdu's editor scans a code no city
+    registered; the refusal shows with its reason, the check is in the site's log, and nothing
+    is wider than the phone."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    name, password, _ = server.editor
+    page.goto("/signin?next=/machinery/gate")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#signin-form [type='submit']")
+    page.wait_for_selector("#gate-log[data-ready='true']")
+    page.select_option("#gate-site", "510100-S1")
+    page.fill("#gate-code", "NOBODY-0001")
+    page.press("#gate-code", "Enter")
+    page.wait_for_selector("#gate-result[data-decision='refuse']")
+    assert page.locator("#gate-reasons li[data-code='unregistered']").count() == 1
+    assert "拒绝" in (page.text_content("#gate-verdict") or "")
+    page.wait_for_selector("#gate-log[data-ready='true']")
+    assert "NOBODY-0001" in (page.text_content("#gate-log tbody") or "")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "machinery_gate_phone")

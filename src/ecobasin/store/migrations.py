@@ -1710,4 +1710,41 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        34,
+        "inspections and their feedback problems as records of their own (issue 18)",
+        """
+        -- 督察: who inspected, when, which cities, what kind (consultation_and_cases.md §2.1).
+        CREATE SEQUENCE supervision_inspection_ids START 1;
+        CREATE TABLE supervision_inspections (
+            inspection_id INTEGER PRIMARY KEY DEFAULT nextval('supervision_inspection_ids'),
+            title         VARCHAR NOT NULL,       -- 省级第三轮第四批 …
+            kind          VARCHAR NOT NULL CHECK (kind IN ('provincial', 'joint', 'routine')),
+            inspector     VARCHAR NOT NULL,       -- the inspection team or office
+            started_on    DATE NOT NULL,
+            ended_on      DATE,
+            cities        INTEGER[] NOT NULL,     -- GB/T 2260
+            created_by    VARCHAR NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL
+        );
+        -- 反馈问题: each opens or links rectification cases (supervision_problem_cases).
+        CREATE SEQUENCE supervision_problem_ids START 1;
+        CREATE TABLE supervision_problems (
+            problem_id    INTEGER PRIMARY KEY DEFAULT nextval('supervision_problem_ids'),
+            inspection_id INTEGER NOT NULL,
+            item_no       VARCHAR NOT NULL,       -- the item of the feedback report
+            city          INTEGER NOT NULL,
+            category      VARCHAR NOT NULL,       -- catalog/data/cases/categories.toml
+            text          VARCHAR NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL,
+            UNIQUE (inspection_id, item_no)
+        );
+        CREATE TABLE supervision_problem_cases (
+            problem_id    INTEGER NOT NULL,
+            case_id       VARCHAR NOT NULL,
+            opened        BOOLEAN NOT NULL,       -- true: the problem opened it; false: linked
+            PRIMARY KEY (problem_id, case_id)
+        );
+        """,
+    ),
 ]

@@ -470,7 +470,8 @@ def _machine_rights() -> dict[str, tuple[str, ...]]:
 #: Every case and key-task action with the case roles that may do it. Besides the machine:
 #: ``read_internal`` (the whole case, its evidence and trail), ``upload_evidence``,
 #: ``open_from_finding`` (an alarm, an emergency-list finding or a noise complaint opens a case),
-#: ``grant_case_role``, ``manage_key_tasks`` (plans, imports, decisions into tasks),
+#: ``manage_inspections`` (record an inspection 督察 and its feedback problems, each opening or
+#: linking cases), ``grant_case_role``, ``manage_key_tasks`` (plans, imports, decisions into tasks),
 #: ``report_key_task`` (progress of an owned key task), ``read_public`` (Open311 disclosure).
 CASE_RIGHTS: dict[str, tuple[str, ...]] = {
     **_machine_rights(),
@@ -482,6 +483,7 @@ CASE_RIGHTS: dict[str, tuple[str, ...]] = {
     "open_from_finding": ("supervision_office", "province"),
     "grant_case_role": ("province",),
     "manage_key_tasks": ("supervision_office", "joint_office", "province"),
+    "manage_inspections": ("supervision_office", "joint_office"),
     "report_key_task": ("lead_unit", "city_office", "supervision_office", "province"),
     "read_public": ("public",),
 }  # fmt: skip
