@@ -1,5 +1,5 @@
 """Rectification cases and key tasks on the command line (issue 18):
-``ecobasin cases list|show|register|act|attach|from-finding|grant|inspection|problems|sweep|
+``ecobasin cases list|show|register|act|attach|from-finding|grant|inspection|problems|contact|remind|sweep|
 workdays`` and
 ``ecobasin keytasks plan|import|board|decision|report``.
 
@@ -28,6 +28,8 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
+from ecobasin.errors import InputError
+from ecobasin.services import case_mail
 from ecobasin.services import cases as service
 from ecobasin.services import inspections as inspections_service
 from ecobasin.services import keytasks as keytasks_service
@@ -281,6 +283,34 @@ def problems(
     )
     for row in done["rejects"]:
         console.print(f"  row {row['row']}: {row['reason']}")
+
+
+@app.command("contact")
+def contact(
+    unit: Annotated[str, typer.Argument(help="Responsible unit as cases name it 牵头单位.")],
+    email: Annotated[str, typer.Argument(help="Address of the unit 邮箱.")],
+    name: Annotated[str, typer.Option(help="Who reads it 联系人.")] = "",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Add an e-mail address of a responsible unit: `ecobasin serve` mails it the reminders of
+    its cases due within `case_reminder_wd` working days (ECOBASIN_CASE_REMINDER_WD) and overdue
+    整改提醒联系人."""
+    with open_store(settings(db, region)) as store:
+        try:
+            case_mail.add_contact(store, unit, email, name, "cli", datetime.now(UTC))
+        except InputError as error:
+            raise fail(str(error)) from None
+    console.print(f"{unit}: {email} added 已添加")
+
+
+@app.command("remind")
+def remind(db: DbOption = None, region: RegionOption = None) -> None:
+    """Mail the owed reminders now (what `ecobasin serve` does every round) 发送整改提醒."""
+    config = settings(db, region)
+    with open_store(config) as store:
+        sent, failed = case_mail.send_reminders(store, config, datetime.now(UTC))
+    console.print(f"reminders 提醒: {sent} sent 已发送, {failed} failed 失败")
 
 
 @app.command()

@@ -939,7 +939,7 @@ def zone_features(store: Store, at: datetime | None = None) -> dict[str, Any]:
 def region_extent(region: catalog.Region) -> tuple[float, float, float, float]:
     """(west, south, east, north) [°] of the region's city boundaries from the catalog: what the
     registry's map shows (the eight cities, not the country)."""
-    return extent(catalog.boundaries(region)["features"])
+    return extent(catalog.boundaries(region)["features"], margin=0.0)
 
 
 def public_counts(store: Store) -> list[dict[str, Any]]:

@@ -1747,4 +1747,32 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        35,
+        "rectification case reminders by e-mail (issue 18): unit contacts and deliveries",
+        """
+        -- The addresses of a responsible unit (牵头单位, as cases name it), optionally of a city.
+        CREATE TABLE case_contacts (
+            unit        VARCHAR NOT NULL,
+            email       VARCHAR NOT NULL,
+            name        VARCHAR NOT NULL,
+            added_by    VARCHAR NOT NULL,
+            added_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (unit, email)
+        );
+        -- One row per case, kind (due_soon, overdue), deadline and address: sent once, even
+        -- across restarts; a failure keeps its error and is tried again.
+        CREATE TABLE case_reminders (
+            case_id     VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL CHECK (kind IN ('due_soon', 'overdue')),
+            due_day     DATE NOT NULL,
+            email       VARCHAR NOT NULL,
+            mailed_at   TIMESTAMPTZ,
+            error       VARCHAR,
+            attempts    INTEGER NOT NULL,         -- failed attempts
+            last_try    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (case_id, kind, due_day, email)
+        );
+        """,
+    ),
 ]
