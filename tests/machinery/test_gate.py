@@ -195,3 +195,18 @@ def test_the_gate_api_and_page_per_role(store: Store) -> None:
         assert 'id="gate-form"' in page and 'value="IN"' in page
         assert 'id="gate-form"' not in client.get("/machinery/gate", headers=auth("dy")).text
         assert 'id="gate-signin"' in client.get("/machinery/gate").text
+
+
+def test_the_cli_gate_refuses_with_exit_status_1(store: Store) -> None:
+    from typer.testing import CliRunner
+
+    from ecobasin.cli import app as cli_app
+
+    db = store.path
+    store.close()
+    refused = CliRunner().invoke(cli_app, ["machinery", "gate", "--site", "IN", "--code", "CD-G2",
+                                           "--at", "2026-06-01T10:00", "--db", str(db)])  # fmt: skip
+    assert refused.exit_code == 1 and "stage_below_zone" in refused.output
+    admitted = CliRunner().invoke(cli_app, ["machinery", "gate", "--site", "OUT", "--code",
+                                            "CD-G4", "--at", "2026-06-01T10:00", "--db", str(db)])  # fmt: skip
+    assert admitted.exit_code == 0 and "admit" in admitted.output

@@ -34,7 +34,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     help="Non-road mobile machinery 非道路移动机械: the eight cities' shared registry, spot checks "
-    "(GB 36886-2018), no-use zones and checks C1–C11.",
+    "(GB 36886-2018), no-use zones, terminal pings, gate checks and checks C1–C11.",
     no_args_is_help=True,
 )
 FormatOption = Annotated[str, typer.Option("--format", help="table or json 输出格式.")]
@@ -119,6 +119,32 @@ def pings(
     )
     for row in done.rejected[:20]:
         console.print(f"  {row['record_ref']}: {row['reason']}")
+
+
+@app.command("gate")
+def gate(
+    site: Annotated[str, typer.Option(help="Site id 工地编号.")],
+    code: Annotated[str, typer.Option(help="Code scanned at the gate 环保编码.")],
+    operator: Annotated[str, typer.Option(help="Who checks (logged) 核验人.")] = "cli",
+    at: Annotated[str | None, typer.Option(help="Time (ISO 8601, CST) 时间.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Check a machine at a site's gate: admit, or refuse with every reason (unregistered, stage
+    below the zone, failed last spot check, warning stage, terminal offline); logged, and an
+    admitted machine's stay begins 工地进出场核验. Exit status 1 when refused."""
+    with open_store(settings(db, region)) as store:
+        try:
+            done = service.gate_check(store, site, code, operator, _at(at))
+        except InputError as error:
+            raise fail(str(error)) from None
+    console.print(
+        f"{done.code_observed} @ {done.site_id}: " + ("准入 admit" if done.admit else "拒绝 refuse")
+    )
+    for reason in done.reasons:
+        console.print(f"  {reason['code']}: {reason['text_zh']} · {reason['text_en']}")
+    if not done.admit:
+        raise typer.Exit(1)
 
 
 @app.command("check")
