@@ -9,6 +9,7 @@ from pathlib import Path
 from ecobasin import catalog
 from ecobasin.demo import cases as demo
 from ecobasin.services import cases as service
+from ecobasin.services import inspections as inspections_service
 from ecobasin.services import keytasks as keytasks_service
 from ecobasin.store import Store
 from ecobasin.store import cases as store_cases
@@ -33,4 +34,8 @@ def test_demo_cases_fill_every_view(tmp_path: Path) -> None:
             r["status"] == "closed" for r in public
         )
         assert keytasks_service.board(store, None, "owner")
+        # an inspection with its feedback problems: two tasks opened, one case linked
+        detail = inspections_service.inspection_detail(store, int(str(made["inspection"])))
+        assert [len(p["cases"]) for p in detail["problems"]] == [1, 1, 1]
+        assert detail["problems"][2]["cases"][0]["state"] != "registered"  # the linked running case
         assert demo.install(store, NOW) == {}  # once

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     smtp_from: str = "ecobasin@localhost"
     #: [s] Connection and command timeout (ECOBASIN_SMTP_TIMEOUT_S).
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    #: [working days] Rectification cases: remind the responsible unit's contacts this many
+    #: working days before a deadline (and again once overdue) (ECOBASIN_CASE_REMINDER_WD).
+    case_reminder_wd: int = Field(default=3, ge=0, le=60)
+    #: The address people open the platform at, for links in e-mails (ECOBASIN_PUBLIC_URL).
+    public_url: str = "http://localhost:8000"
 
     @model_validator(mode="after")
     def _argon2_memory_covers_its_lanes(self) -> Settings:

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from ecobasin import catalog
+from ecobasin.machinery.zones import extent
+
 from .conftest import Server, screenshot
 
 pytestmark = pytest.mark.browser
@@ -49,3 +52,52 @@ def test_public_sees_counts_and_zones_only(page: Any) -> None:
     assert page.locator("#counts-table tbody tr").count() == 8
     assert page.locator("#findings-table").count() == 0
     assert page.get_attribute("#machinery-map", "data-sites") == "0"
+
+
+def test_map_opens_on_the_regions_cities_not_the_country(page: Any) -> None:
+    """The registry's map shows the eight cities' extent (from the region's catalog): the area on
+    screen holds every city's boundary and is no wider than it needs to be (issue 18, item 3)."""
+    west, south, east, north = extent(catalog.boundaries(catalog.load_region())["features"], 0)
+    page.goto("/machinery")
+    page.wait_for_selector("#machinery-map[data-ready='true']")
+    shown = page.evaluate(
+        """() => {
+          const element = document.getElementById('machinery-map');
+          const chart = window.echarts.getInstanceByDom(element);
+          const box = element.getBoundingClientRect();
+          const [w, n] = chart.convertFromPixel({ geoIndex: 0 }, [0, 0]);
+          const [e, s] = chart.convertFromPixel({ geoIndex: 0 }, [box.width, box.height]);
+          return { west: w, south: s, east: e, north: n };
+        }"""
+    )
+    assert shown["west"] <= west and shown["east"] >= east
+    assert shown["south"] <= south and shown["north"] >= north
+    # the tighter of the two directions fits the region (the other follows the map's aspect)
+    fit = min(
+        (shown["east"] - shown["west"]) / (east - west),
+        (shown["north"] - shown["south"]) / (north - south),
+    )
+    assert fit < 1.3, shown
+
+
+def test_gate_check_on_a_phone_refuses_an_unregistered_machine(page: Any, server: Server) -> None:
+    """The gate page at phone width (issue 18, item 2): Chengdu's editor scans a code no city
+    registered; the refusal shows with its reason, the check is in the site's log, and nothing
+    is wider than the phone."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    name, password, _ = server.editor
+    page.goto("/signin?next=/machinery/gate")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#signin-form [type='submit']")
+    page.wait_for_selector("#gate-log[data-ready='true']")
+    page.select_option("#gate-site", "510100-S1")
+    page.fill("#gate-code", "NOBODY-0001")
+    page.press("#gate-code", "Enter")
+    page.wait_for_selector("#gate-result[data-decision='refuse']")
+    assert page.locator("#gate-reasons li[data-code='unregistered']").count() == 1
+    assert "拒绝" in (page.text_content("#gate-verdict") or "")
+    page.wait_for_selector("#gate-log[data-ready='true']")
+    assert "NOBODY-0001" in (page.text_content("#gate-log tbody") or "")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "machinery_gate_phone")

@@ -29,3 +29,5 @@ def test_demo_registry_covers_the_eight_cities_with_failures_and_findings(tmp_pa
     assert done["failed"] > 0 and done["by_rule"]["C5"] == done["failed"]
     assert {"C1", "C5", "C9"} <= set(done["by_rule"])
     assert [f["properties"]["city"] for f in zones["features"]] == [510100]
+    # terminal pings on sites (one far report kept aside as a speed jump) and gate checks
+    assert done["pings"] >= 8 * 4 and done["pings_rejected"] == 1 and done["gate_checks"] == 3

@@ -139,12 +139,31 @@ def test_unregistered_machine_and_duplicates_found_across_cities(
         recorded_by="ms")  # fmt: skip
     assert result.result == "not_tested" and result.machine_id is None
     assert {f["rule"] for f in result.findings} == {"C1"}
+    service.run_registry_checks(store, AT)  # the registry-wide run finds the duplicates
     stored = service.finding_list(store, rule="C9")
     assert len(stored) == 1 and stored[0]["evidence"]["cities"] == [510100, 510900]
     assert stored[0]["title"].startswith("跨市重复登记")
     # findings seen again move last_seen, they are not added twice
     again = service.run_registry_checks(store, AT + timedelta(hours=1), only=["C9"])
     assert (again["new"], again["seen_again"]) == (0, 1)
+
+
+def test_a_spot_check_runs_only_the_checks_of_that_machine(store: Store, tmp_path: Path) -> None:
+    """Issue 18, item 4: a spot check re-runs the checks concerning the machine it checked (its
+    code, its serial twins of other cities for C9), not C1–C11 over the whole registry."""
+    service.import_registry(store, write_registry(tmp_path, ROWS[:4]))
+    failed = service.record_spot_check(store, service.SpotCheck(
+        "DY 0002", 510100, "成都市生态环境局", AT, readings_k=(1.7, 1.65, 1.62)),
+        recorded_by="cd_editor")  # fmt: skip
+    assert "C5" in {f["rule"] for f in failed.findings}
+    stored = service.finding_list(store, status=None)
+    assert {f["code_norm"] for f in stored} == {"DY0002"}  # nothing of the other machines
+    assert not [f for f in stored if f["rule"] in ("C9", "C11")]
+    # Suining's machine shares its serials with Chengdu's CD·0001: its check finds the twin
+    service.record_spot_check(store, service.SpotCheck(
+        "SN-0009", 510900, "遂宁市生态环境局", AT, method="visual_only"), recorded_by="sn")  # fmt: skip
+    c9 = service.finding_list(store, rule="C9")
+    assert len(c9) == 1 and c9[0]["evidence"]["cities"] == [510100, 510900]
 
 
 def test_zones_import_versions_and_class_iii_inside(store: Store, tmp_path: Path) -> None:

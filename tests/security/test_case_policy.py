@@ -52,6 +52,7 @@ EXPECTED: dict[str, set[str]] = {
     "open_from_finding": {SO, PR},
     "grant_case_role": {PR},
     "manage_key_tasks": {SO, JO, PR},
+    "manage_inspections": {SO, JO},
     "report_key_task": {SO, LU, CO, PR},
     "read_public": {SO, LU, CU, CO, JO, PR, PUB},
 }

@@ -1,5 +1,6 @@
 """Rectification cases and key tasks on the command line (issue 18):
-``ecobasin cases list|show|register|act|attach|from-finding|grant|sweep|workdays`` and
+``ecobasin cases list|show|register|act|attach|from-finding|grant|inspection|problems|contact|remind|sweep|
+workdays`` and
 ``ecobasin keytasks plan|import|board|decision|report``.
 
 Thin: every command calls :mod:`ecobasin.services.cases` or :mod:`ecobasin.services.keytasks`,
@@ -17,14 +18,27 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings, table
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    load_region,
+    open_store,
+    settings,
+    table,
+)
+from ecobasin.errors import InputError
+from ecobasin.services import case_mail
 from ecobasin.services import cases as service
+from ecobasin.services import inspections as inspections_service
 from ecobasin.services import keytasks as keytasks_service
 from ecobasin.store import Store
 from ecobasin.store import cases as store_cases
 from ecobasin.web.security.policy import CASE_ROLES, Principal, case_actor_role
 from ecobasin.web.security.policy import CaseScope as Scope
 from ecobasin.workflow.cases import Case, CaseError
+from ecobasin.workflow.inspections import InspectionError
 from ecobasin.workflow.keytasks import KeyTaskError
 
 __all__ = ["app", "keytasks_app"]
@@ -213,6 +227,90 @@ def grant(
     with open_store(settings(db, region)) as store:
         store_cases.grant_role(store, user, role, city, unit, actor, datetime.now(UTC))
     console.print(f"{user}: {role}{'' if city is None else f' of {city}'} {unit}")
+
+
+@app.command("inspection")
+def inspection(
+    title: Annotated[str, typer.Option(help="Title, e.g. 省级第三轮第四批 督察名称.")],
+    kind: Annotated[str, typer.Option(help="provincial, joint or routine 督察类型.")],
+    inspector: Annotated[str, typer.Option(help="Who inspected 督察组.")],
+    started: Annotated[str, typer.Option(help="First day YYYY-MM-DD 开始日期.")],
+    city: Annotated[list[int], typer.Option(help="A city inspected (repeat) 被督察城市.")],
+    actor: ActorOption,
+    ended: Annotated[str | None, typer.Option(help="Last day YYYY-MM-DD 结束日期.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Record an inspection 督察 (who, when, which cities, what kind); prints its id."""
+    config = settings(db, region)
+    with open_store(config) as store:
+        _role(store, actor, "manage_inspections", None)
+        try:
+            made = inspections_service.create_inspection(
+                store, {"title": title, "kind": kind, "inspector": inspector,
+                        "started_on": started, "ended_on": ended, "cities": city},
+                actor, datetime.now(UTC), list(load_region(config).cities),
+            )  # fmt: skip
+        except InspectionError as error:
+            raise fail(str(error)) from None
+    console.print(f"inspection {made['inspection_id']}: {made['title']} ({made['kind_zh']})")
+
+
+@app.command("problems")
+def problems(
+    inspection_id: Annotated[int, typer.Argument(help="The inspection 督察编号.")],
+    file: Annotated[Path, typer.Argument(help=".xlsx: 编号 城市 类别 问题 案件 反馈问题清单.")],
+    actor: ActorOption,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import an inspection's feedback problems: each opens a rectification task (or links the
+    case its 案件 cell names); every bad row is kept aside with its row number and reason
+    (`ecobasin rejected`) 导入反馈问题."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    with open_store(settings(db, region)) as store:
+        role = _role(store, actor, "manage_inspections", None)
+        try:
+            done = inspections_service.import_problems(
+                store, inspection_id, file, actor, role, datetime.now(UTC)
+            )
+        except (LookupError, InspectionError, CaseError) as error:
+            raise fail(str(error)) from None
+    console.print(
+        f"{file}: {done['added']} problems 问题 ({len(done['opened'])} cases opened 立案, "
+        f"{len(done['linked'])} linked 关联), {len(done['rejects'])} kept aside 另存"
+    )
+    for row in done["rejects"]:
+        console.print(f"  row {row['row']}: {row['reason']}")
+
+
+@app.command("contact")
+def contact(
+    unit: Annotated[str, typer.Argument(help="Responsible unit as cases name it 牵头单位.")],
+    email: Annotated[str, typer.Argument(help="Address of the unit 邮箱.")],
+    name: Annotated[str, typer.Option(help="Who reads it 联系人.")] = "",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Add an e-mail address of a responsible unit: `ecobasin serve` mails it the reminders of
+    its cases due within `case_reminder_wd` working days (ECOBASIN_CASE_REMINDER_WD) and overdue
+    整改提醒联系人."""
+    with open_store(settings(db, region)) as store:
+        try:
+            case_mail.add_contact(store, unit, email, name, "cli", datetime.now(UTC))
+        except InputError as error:
+            raise fail(str(error)) from None
+    console.print(f"{unit}: {email} added 已添加")
+
+
+@app.command("remind")
+def remind(db: DbOption = None, region: RegionOption = None) -> None:
+    """Mail the owed reminders now (what `ecobasin serve` does every round) 发送整改提醒."""
+    config = settings(db, region)
+    with open_store(config) as store:
+        sent, failed = case_mail.send_reminders(store, config, datetime.now(UTC))
+    console.print(f"reminders 提醒: {sent} sent 已发送, {failed} failed 失败")
 
 
 @app.command()

@@ -1,5 +1,5 @@
-"""Non-road machinery commands (issue 18): ``ecobasin machinery import|check|zones|spot-check|
-findings``.
+"""Non-road machinery commands (issue 18): ``ecobasin machinery import|pings|check|zones|
+spot-check|findings|gate``.
 
 The shared registry of the eight cities: the same answers as ``/api/v1/machinery/…`` (both go
 through :mod:`ecobasin.services.machinery`). Tables go to stderr; JSON to stdout. The CLI runs
@@ -34,7 +34,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     help="Non-road mobile machinery 非道路移动机械: the eight cities' shared registry, spot checks "
-    "(GB 36886-2018), no-use zones and checks C1–C11.",
+    "(GB 36886-2018), no-use zones, terminal pings, gate checks and checks C1–C11.",
     no_args_is_help=True,
 )
 FormatOption = Annotated[str, typer.Option("--format", help="table or json 输出格式.")]
@@ -87,6 +87,64 @@ def import_registry(
     )
     for row in done.rejected[:20]:
         console.print(f"  {row['record_ref']}: {row['reason']}")
+
+
+@app.command("pings")
+def pings(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) of terminal reports 终端定位数据.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import positioning-terminal pings (columns terminal_id, ts, lon, lat and optional
+    engine_hours [h], engine_state on/off/idle; a time without offset is CST). Each bad line
+    (unknown terminal, implausible time, outside the region, a speed jump) is kept aside with its
+    reason (`ecobasin rejected`); site presences are derived and the machines' checks run
+    导入终端定位."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    try:
+        rows = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise fail(f"{file}: {error}") from None
+    config = settings(db, region)
+    with open_store(config) as store:
+        done = service.import_pings(
+            store, [{str(k): v for k, v in r.items()} for r in rows.to_dict("records")],
+            source=f"machinery-pings:{file.name}", ref="line",
+            first=2, region=load_region(config),
+        )  # fmt: skip
+    console.print(
+        f"{file}: {done.stored} stored 入库, {len(done.rejected)} kept aside 另存, "
+        f"{done.presences} site stays 在场, {done.findings} findings 发现"
+    )
+    for row in done.rejected[:20]:
+        console.print(f"  {row['record_ref']}: {row['reason']}")
+
+
+@app.command("gate")
+def gate(
+    site: Annotated[str, typer.Option(help="Site id 工地编号.")],
+    code: Annotated[str, typer.Option(help="Code scanned at the gate 环保编码.")],
+    operator: Annotated[str, typer.Option(help="Who checks (logged) 核验人.")] = "cli",
+    at: Annotated[str | None, typer.Option(help="Time (ISO 8601, CST) 时间.")] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Check a machine at a site's gate: admit, or refuse with every reason (unregistered, stage
+    below the zone, failed last spot check, warning stage, terminal offline); logged, and an
+    admitted machine's stay begins 工地进出场核验. Exit status 1 when refused."""
+    with open_store(settings(db, region)) as store:
+        try:
+            done = service.gate_check(store, site, code, operator, _at(at))
+        except InputError as error:
+            raise fail(str(error)) from None
+    console.print(
+        f"{done.code_observed} @ {done.site_id}: " + ("准入 admit" if done.admit else "拒绝 refuse")
+    )
+    for reason in done.reasons:
+        console.print(f"  {reason['code']}: {reason['text_zh']} · {reason['text_en']}")
+    if not done.admit:
+        raise typer.Exit(1)
 
 
 @app.command("check")

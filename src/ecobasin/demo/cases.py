@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import openpyxl
 
 from ecobasin.services import cases as service
+from ecobasin.services import inspections as inspections_service
 from ecobasin.services import keytasks as keytasks_service
 from ecobasin.store import cases as store_cases
 from ecobasin.store.database import Store
@@ -218,6 +219,25 @@ def _key_tasks(store: Store, year: int, at: datetime) -> int:
     return int(result["imported"]) + 1
 
 
+def _inspection(store: Store, linked_case: str, at: datetime) -> int:
+    """An illustrative provincial inspection of Chengdu and Deyang with its feedback problems:
+    two open tasks, one links a case already open, one row (a city not inspected) kept aside."""
+    made = inspections_service.create_inspection(store, {
+        "title": "示例省级督察第三轮 illustrative provincial round", "kind": "provincial",
+        "inspector": "示例省督察组 demo inspection team", "started_on": at.date(),
+        "ended_on": at.date() + timedelta(days=10), "cities": [510100, 510600]},
+        "demo_so", at, [510100, 510600, 510700, 510900, 511100, 511400, 511800, 512000])  # fmt: skip
+    inspections_service.add_problems(store, made["inspection_id"], [
+        {"item_no": "1", "city": 510100, "category": "vocs", "text": "示例：汽修喷涂废气未收集处理"},
+        {"item_no": "2", "city": 510600, "category": "construction_sites",
+         "text": "示例：工地裸土未覆盖、车辆未冲洗"},
+        {"item_no": "3", "city": 510100, "category": "mobile_sources",
+         "text": "示例：与已交办案件同一问题", "case_id": linked_case},
+        {"item_no": "4", "city": 511100, "category": "vocs", "text": "示例：非本轮督察城市（另存）"},
+    ], "demo_so", "supervision_office", at, source="demo")  # fmt: skip
+    return int(made["inspection_id"])
+
+
 def install(store: Store, now: datetime | None = None) -> dict[str, object]:
     """Install the demo cases and key tasks around ``now`` (default: the current instant)."""
     at = (now or datetime.now(UTC)) - timedelta(days=60)
@@ -244,4 +264,6 @@ def install(store: Store, now: datetime | None = None) -> dict[str, object]:
     joint = _joint(store, today - timedelta(days=20))
     petition = _petition(store, at)
     tasks = _key_tasks(store, at.year, at)
-    return {"tasks": len(made), "joint": joint, "petition": petition, "key_tasks": tasks}
+    inspection = _inspection(store, made[0], at)
+    return {"tasks": len(made), "joint": joint, "petition": petition, "key_tasks": tasks,
+            "inspection": inspection}  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ _STAGES = ("G2", "G3", "G3", "G3", "G4", "G4")
 #: An illustrative zone inside Chengdu's ring roads [°E, °N] (a sketch, not the city's notice).
 CHENGDU_ZONE = [(103.98, 30.60), (104.15, 30.60), (104.15, 30.73), (103.98, 30.73), (103.98, 30.60)]
 _PER_CITY = 40
+_HALF = 0.004  # [°] half-side of a demo site's square (about 400 m)
 
 
 def _registry_rows(cities: list[int], year: int, rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -69,9 +70,12 @@ def _sites(cities: list[int]) -> list[dict[str, Any]]:
     for city in cities:
         lon, lat = points[city]
         for n, (dx, dy) in enumerate(((0.01, 0.01), (-0.03, 0.02), (0.12, -0.08))):
+            x, y = round(lon + dx, 5), round(lat + dy, 5)
+            square = [[x - _HALF, y - _HALF], [x + _HALF, y - _HALF], [x + _HALF, y + _HALF],
+                      [x - _HALF, y + _HALF], [x - _HALF, y - _HALF]]  # fmt: skip
             sites.append({"site_id": f"{city}-S{n + 1}", "city": city,
-                          "name": f"示例工地{n + 1} demo site {n + 1}",
-                          "lon": round(lon + dx, 5), "lat": round(lat + dy, 5)})  # fmt: skip
+                          "name": f"示例工地{n + 1} demo site {n + 1}", "lon": x, "lat": y,
+                          "polygon": {"type": "Polygon", "coordinates": [square]}})  # fmt: skip
     return sites
 
 
@@ -122,6 +126,42 @@ def install(store: Store, cities: list[int], *, year: int, seed: int = 7) -> dic
             label_present=rng.random() > 0.05), recorded_by="demo")  # fmt: skip
         checks += 1
         failed += done.result == "fail"
+    pinged = _pings_and_gate(store, rows, sites, cities, year)
     ran = service.run_registry_checks(store, datetime(year, 12, 15, 10, tzinfo=CST))
     return {"machines": imported.added, "sites": len(sites), "inspections": checks,
-            "failed": failed, "findings": ran["findings"], "by_rule": ran["by_rule"]}  # fmt: skip
+            "failed": failed, "findings": ran["findings"], "by_rule": ran["by_rule"],
+            **pinged}  # fmt: skip
+
+
+def _pings_and_gate(
+    store: Store,
+    rows: list[dict[str, Any]],
+    sites: list[dict[str, Any]],
+    cities: list[int],
+    year: int,
+) -> dict[str, int]:
+    """Terminal pings of two machines per city on their city's first site on the morning of
+    15 December (site presence derived from them), one report far off (a speed jump, kept
+    aside), and three gate checks at Chengdu's first site (an unregistered code, the first
+    machines of Chengdu)."""
+    morning = datetime(year, 12, 15, 8, tzinfo=CST)
+    pings = []
+    for city in cities:
+        site = sites[cities.index(city) * 3]
+        fitted = [r for r in rows if r["current_city"] == city and r["terminal_id"]][:2]
+        for row in fitted:
+            for hour in range(4):
+                pings.append({"terminal_id": row["terminal_id"],
+                              "ts": (morning + timedelta(hours=hour)).isoformat(),
+                              "lon": site["lon"], "lat": site["lat"],
+                              "engine_hours": 1000 + hour, "engine_state": "on"})  # fmt: skip
+    if pings:
+        far = {**pings[0], "ts": (morning + timedelta(minutes=30)).isoformat(), "lon": 103.0}
+        pings.append(far)
+    done = service.import_pings(store, pings, source="demo", now=morning + timedelta(hours=4))
+    gate_site = sites[0]["site_id"]
+    gated = 0
+    for code in ["UNREG-99", *[str(r["registration_code"]) for r in rows[:2]]]:
+        service.gate_check(store, gate_site, code, "示例门岗 demo gate", morning)
+        gated += 1
+    return {"pings": done.stored, "pings_rejected": len(done.rejected), "gate_checks": gated}

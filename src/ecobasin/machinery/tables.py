@@ -69,6 +69,11 @@ class MachineryRules:
     emergency_min_stage: str
     emergency_from_level: str
     rectify_days: int
+    ping_max_future_min: float = 10.0  # [min]
+    ping_max_age_days: float = 30.0  # [d]
+    ping_max_speed_kmh: float = 120.0  # [km/h]
+    site_half_side_m: float = 150.0  # [m]
+    presence_gap_h: float = 2.0  # [h]
 
     def coverage_rate(self, city: int, year: int) -> float:
         """The configured spot-check rate of ``city`` in ``year`` (C11) [fraction]."""
@@ -130,4 +135,9 @@ def machinery_rules() -> MachineryRules:
         emergency_min_stage=data["emergency"]["min_stage"],
         emergency_from_level=data["emergency"]["applies_from_level"],
         rectify_days=int(data["spot_check"]["rectify_days"]),
+        ping_max_future_min=float(data["pings"]["max_future_min"]),
+        ping_max_age_days=float(data["pings"]["max_age_days"]),
+        ping_max_speed_kmh=float(data["pings"]["max_speed_kmh"]),
+        site_half_side_m=float(data["pings"]["site_half_side_m"]),
+        presence_gap_h=float(data["pings"]["presence_gap_h"]),
     )

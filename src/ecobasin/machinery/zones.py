@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Zone", "ZoneRule", "zone_from_feature", "zones_at"]
+__all__ = ["Zone", "ZoneRule", "extent", "zone_from_feature", "zones_at"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,24 @@ def zone_from_feature(feature: dict[str, Any]) -> Zone:
         boundary_inclusive=bool(props.get("boundary_inclusive", True)),
         notice_ref=props.get("notice_ref"),
     )
+
+
+def extent(
+    features: list[dict[str, Any]], margin: float = 0.05
+) -> tuple[float, float, float, float]:
+    """The bounding box (west, south, east, north) [°] of GeoJSON features (a region's city
+    boundaries), widened by ``margin`` of its width and height on every side so the edges show.
+
+    Raises
+    ------
+    ValueError
+        When no feature has a geometry (a region without any boundary).
+    """
+    shapes = [shape(f["geometry"]) for f in features if f.get("geometry")]
+    if not shapes:
+        raise ValueError("no boundary to take an extent from 无边界")
+    bounds = [geometry.bounds for geometry in shapes]  # (minx, miny, maxx, maxy) each
+    west, south = min(b[0] for b in bounds), min(b[1] for b in bounds)
+    east, north = max(b[2] for b in bounds), max(b[3] for b in bounds)
+    dx, dy = (east - west) * margin, (north - south) * margin
+    return (west - dx, south - dy, east + dx, north + dy)

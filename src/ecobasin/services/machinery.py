@@ -5,7 +5,8 @@
   one such bad row).
 * :func:`import_zones`: no-use zones from GeoJSON (a new version closes the previous one).
 * :func:`record_spot_check`: a spot check (监督抽测) judged against GB 36886-2018, stored with
-  its violation and follow-up, then the checks re-run; the findings of that machine come back.
+  its violation and follow-up, then the checks of that machine re-run (:func:`run_machine_checks`,
+  not the whole registry); the findings of that machine come back.
 * :func:`run_registry_checks`: checks C1–C11 over the whole shared registry, findings stored.
 * Reads of the shared registry (every city reads all: mutual recognition, brief A7) and the
   aggregated counts the public sees.
@@ -22,15 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import shapely
+import shapely.geometry
 
 from ecobasin import catalog
 from ecobasin.errors import InputError, NotFound
+from ecobasin.machinery import gate as gate_core
+from ecobasin.machinery import pings as pings_core
 from ecobasin.machinery import rules as checks
 from ecobasin.machinery.codes import code_problem, normalise_code
 from ecobasin.machinery.smoke import smoke_class, smoke_verdict
 from ecobasin.machinery.stages import inferred_stage, parse_stage
 from ecobasin.machinery.tables import machinery_rules
-from ecobasin.machinery.zones import Zone, zone_from_feature, zones_at
+from ecobasin.machinery.zones import Zone, extent, zone_from_feature, zones_at
 from ecobasin.services import cases as case_service
 from ecobasin.store import machinery as machinery_store
 from ecobasin.store.database import Store
@@ -39,14 +44,21 @@ from ecobasin.timebase import CST
 __all__ = [
     "FUELS",
     "REQUIRED_COLUMNS",
+    "GateCheck",
+    "PingImport",
     "RegistryImport",
     "SpotCheck",
     "SpotCheckResult",
+    "gate_check",
+    "gate_log",
+    "import_pings",
     "import_registry",
     "import_zones",
     "machine_detail",
     "public_counts",
     "record_spot_check",
+    "region_extent",
+    "run_machine_checks",
     "run_registry_checks",
 ]
 
@@ -251,11 +263,52 @@ def _aware(value: Any) -> datetime | None:
 
 def snapshot(store: Store, at: datetime) -> checks.Snapshot:
     """The shared registry as the checks read it."""
-    machines = machinery_store.machines(store)
-    presence = machinery_store.presence(store)
-    inspections = machinery_store.inspections(store)
-    pings = machinery_store.pings(store)
-    violations = machinery_store.open_violations(store)
+    return _snapshot_of(
+        store,
+        at,
+        machinery_store.machines(store),
+        machinery_store.presence(store),
+        machinery_store.inspections(store),
+        machinery_store.pings(store),
+        machinery_store.open_violations(store),
+    )
+
+
+def machine_snapshot(store: Store, at: datetime, code_norm: str) -> checks.Snapshot:
+    """What the checks of one machine read: the machines under its code and those sharing its
+    serials (C9), its presences, inspections, violations and its terminals' last pings; the zones
+    and warnings in full. A spot check reads this, not the whole registry (issue 18)."""
+    machines = machinery_store.machines(store, code_norm=code_norm)
+    twins = [
+        machinery_store.machines_sharing_serials(store, str(engine), str(serial))
+        for engine, serial in zip(
+            machines["engine_serial"], machines["machine_serial"], strict=True
+        )
+        if _text(engine) and _text(serial)
+    ]
+    if twins:
+        machines = pd.concat([machines, *twins]).drop_duplicates("machine_id")
+    terminals = [str(t) for t in machines["terminal_id"] if _text(t)]
+    return _snapshot_of(
+        store,
+        at,
+        machines,
+        machinery_store.presence(store, code_norm=code_norm),
+        machinery_store.inspections(store, code_norm=code_norm),
+        machinery_store.pings(store, terminal_ids=terminals),
+        machinery_store.open_violations(store, code_norm=code_norm),
+    )
+
+
+def _snapshot_of(
+    store: Store,
+    at: datetime,
+    machines: pd.DataFrame,
+    presence: pd.DataFrame,
+    inspections: pd.DataFrame,
+    pings: pd.DataFrame,
+    violations: pd.DataFrame,
+) -> checks.Snapshot:
     return checks.Snapshot(
         machines=[
             _machine({str(k): v for k, v in row.items()}) for row in machines.to_dict("records")
@@ -360,6 +413,21 @@ def run_registry_checks(
     for finding in found:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
     return {"at": at, "findings": len(found), "by_rule": by_rule, **counts,
+            "items": [_finding_row(f) for f in found]}  # fmt: skip
+
+
+#: the checks that concern one machine; C11 (a city's coverage over a year) runs with the
+#: registry-wide run (``ecobasin machinery check``), not with each spot check
+MACHINE_RULES = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10")
+
+
+def run_machine_checks(store: Store, code_norm: str, at: datetime) -> dict[str, Any]:
+    """Run the checks that concern one machine (:data:`MACHINE_RULES`) over what concerns it
+    (:func:`machine_snapshot`) and store their findings: the cost follows the machine's records,
+    not the registry's size (bench/machinery_bench.py)."""
+    found = checks.run_checks(machine_snapshot(store, at, code_norm), at, only=MACHINE_RULES)
+    counts = machinery_store.save_findings(store, [_finding_row(f) for f in found], at)
+    return {"at": at, "findings": len(found), **counts,
             "items": [_finding_row(f) for f in found]}  # fmt: skip
 
 
@@ -485,7 +553,7 @@ def record_spot_check(
         closed = 0
         if result == "pass" and check.follow_up_of is not None:
             closed = machinery_store.close_violations(store, code_norm, inspection_id, check.at)
-    ran = run_registry_checks(store, check.at)
+    ran = run_machine_checks(store, code_norm, check.at)
     if result == "fail":  # a failed spot check's violations open their rectification cases
         open_finding_cases(store, recorded_by, check.at)
     mine = [f for f in ran["items"] if f["code_norm"] == code_norm]
@@ -520,6 +588,268 @@ def record_pings(store: Store, rows: list[dict[str, Any]]) -> int:
     if "status" not in frame:
         frame["status"] = None
     return machinery_store.add_pings(store, frame)
+
+
+@dataclass
+class PingImport:
+    """What a batch of terminal pings did: pings stored, rejects (``ping N``/``line N`` with the
+    reason), presences derived and the findings of the machines concerned."""
+
+    received: int
+    stored: int
+    rejected: list[dict[str, Any]]
+    presences: int
+    findings: int
+
+
+#: ping fields (A8 ``terminal_ping``); engine_hours [h] and engine_state (on, off, idle) optional
+PING_COLUMNS = ("terminal_id", "ts", "lon", "lat", "engine_hours", "engine_state")
+_REGION_AREAS: dict[tuple[int, ...], Any] = {}
+
+
+def _region_area(region: catalog.Region) -> Any:
+    """The union of the region's city boundaries (cached: it does not change while serving)."""
+    key = tuple(region.cities)
+    if key not in _REGION_AREAS:
+        features = catalog.boundaries(region)["features"]
+        # the bundled boundaries are simplified and some rings self-touch: made valid first
+        areas = [shapely.make_valid(shapely.geometry.shape(f["geometry"])) for f in features]
+        _REGION_AREAS[key] = shapely.union_all(areas)
+    return _REGION_AREAS[key]
+
+
+def _ping_in(index: str, raw: dict[str, Any]) -> pings_core.PingIn:
+    """One received ping checked field by field; raises InputError naming the field."""
+    missing = [c for c in ("terminal_id", "ts", "lon", "lat") if str(raw.get(c, "")).strip() == ""]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)} 缺少必填字段")
+    at = raw["ts"] if isinstance(raw["ts"], datetime) else _instant(str(raw["ts"]), "ts")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=CST)
+    try:
+        lon, lat = float(raw["lon"]), float(raw["lat"])
+        hours = raw.get("engine_hours")
+        hours = None if hours in (None, "") else float(hours)
+    except (TypeError, ValueError):
+        raise InputError("lon, lat and engine_hours must be numbers 须为数值") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(f"lon {lon}, lat {lat} are not WGS-84 degrees")
+    if hours is not None and hours < 0:
+        raise InputError(f"engine_hours {hours} is negative [h]")
+    state = str(raw.get("engine_state") or "").strip().lower() or None
+    if state is not None and state not in pings_core.ENGINE_STATES:
+        raise InputError(f"engine_state {state!r} is not one of on, off, idle")
+    return pings_core.PingIn(index, str(raw["terminal_id"]).strip(), at, lon, lat, hours, state)
+
+
+def import_pings(
+    store: Store,
+    rows: list[dict[str, Any]],
+    *,
+    source: str,
+    ref: str = "ping",
+    first: int = 1,
+    now: datetime | None = None,
+    region: catalog.Region | None = None,
+    may_write: WriteCheck = _allow_all,
+) -> PingImport:
+    """Store a batch of terminal pings (A8), one by one judged: a bad field, an unknown terminal,
+    an implausible time, a position outside the region, a speed jump or a machine of a city the
+    caller may not write is kept aside (``rejected``) as ``{ref} N`` with its reason; the good
+    pings are stored all the same. Then the machines' site presences are derived anew from their
+    pings (source ``terminal``, A6) and their checks run on them (C1–C10)."""
+    now = now or datetime.now(CST)
+    region = region or catalog.load_region()
+    rules = machinery_rules()
+    bad: list[dict[str, Any]] = []
+    parsed: list[pings_core.PingIn] = []
+    raws: dict[str, dict[str, Any]] = {}
+    for n, raw in enumerate(rows):
+        index = f"{ref} {n + first}"
+        raws[index] = raw
+        try:
+            parsed.append(_ping_in(index, raw))
+        except InputError as error:
+            bad.append(_ping_reject(source, index, raw, str(error)))
+    terminals = sorted({p.terminal_id for p in parsed})
+    fitted = machinery_store.terminal_machines(store, terminals)
+    allowed: set[str] = set()
+    for terminal, city in zip(fitted["terminal_id"], fitted["current_city"], strict=True):
+        try:
+            may_write(int(city), f"pings of terminal {terminal}")
+            allowed.add(str(terminal))
+        except Exception as error:  # a refused right: these pings are kept aside
+            for ping in [p for p in parsed if p.terminal_id == terminal]:
+                bad.append(_ping_reject(source, ping.index, raws[ping.index], str(error)))
+            parsed = [p for p in parsed if p.terminal_id != terminal]
+    last = machinery_store.pings(store, terminal_ids=terminals)
+    last_stored = {
+        str(r["terminal_id"]): (_aware(r["ts"]) or now, float(r["lon"]), float(r["lat"]))
+        for r in last.to_dict("records")
+    }
+    known = set(fitted["terminal_id"].astype(str))
+    good, refused = pings_core.judge_pings(
+        parsed, known, _region_area(region), last_stored, now, rules
+    )
+    bad.extend(_ping_reject(source, p.index, raws[p.index], reason) for p, reason in refused)
+    stored = 0
+    if good:
+        stored = machinery_store.add_pings(store, pd.DataFrame([{
+            "terminal_id": p.terminal_id, "ts": p.at, "lon": p.lon, "lat": p.lat,
+            "status": p.engine_state, "engine_hours": p.engine_hours,
+            "engine_state": p.engine_state} for p in good]))  # fmt: skip
+    store.reject(pd.DataFrame(bad))
+    moved = sorted({p.terminal_id for p in good})
+    presences, findings = _derive_and_check(store, fitted, moved, now)
+    bad.sort(key=lambda r: int(str(r["record_ref"]).rsplit(" ", 1)[1]))
+    return PingImport(len(rows), stored, bad, presences, findings)
+
+
+def _ping_reject(source: str, index: str, raw: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {"source": source, "record_ref": index, "reason_code": "machinery_ping",
+            "reason": reason, "raw": json.dumps(raw, ensure_ascii=False, default=str)}  # fmt: skip
+
+
+def _site_areas(store: Store) -> list[pings_core.SiteArea]:
+    rules = machinery_rules()
+    return [
+        pings_core.site_area(
+            str(r["site_id"]),
+            int(r["city"]),
+            float(r["lon"]),
+            float(r["lat"]),
+            json.loads(r["polygon"]) if isinstance(r.get("polygon"), str) else None,
+            rules,
+        )
+        for r in machinery_store.sites(store).to_dict("records")
+    ]
+
+
+def _derive_and_check(
+    store: Store, fitted: pd.DataFrame, terminals: list[str], now: datetime
+) -> tuple[int, int]:
+    """Derive the site presences of the machines of ``terminals`` from all their pings, store
+    them in place of the derived ones held, and run those machines' checks."""
+    if not terminals:
+        return 0, 0
+    rules = machinery_rules()
+    sites = _site_areas(store)
+    track = machinery_store.ping_track(store, terminals)
+    machines = fitted[fitted["terminal_id"].isin(terminals)]
+    rows = []
+    for machine in machines.to_dict("records"):
+        mine = track[track["terminal_id"] == machine["terminal_id"]]
+        points = [(_aware(t) or now, float(x), float(y))
+                  for t, x, y in zip(mine["ts"], mine["lon"], mine["lat"], strict=True)]  # fmt: skip
+        for stay in pings_core.derive_presence(points, sites, rules):
+            rows.append({"code_observed": machine["registration_code"],
+                         "code_norm": machine["code_norm"], "site_id": stay.site_id,
+                         "entered_at": stay.entered_at, "left_at": stay.left_at})  # fmt: skip
+    codes = sorted(set(machines["code_norm"].astype(str)))
+    frame = pd.DataFrame(rows, columns=["code_observed", "code_norm", "site_id", "entered_at",
+                                        "left_at"])  # fmt: skip
+    written = machinery_store.replace_terminal_presence(store, codes, frame)
+    findings = sum(run_machine_checks(store, code, now)["findings"] for code in codes)
+    return written, findings
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """A gate check as logged: the decision and every reason (A6 进出场核验)."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None
+    at: datetime
+    admit: bool
+    reasons: list[dict[str, str]]
+    zone_ids: list[str]
+
+
+def _last_test(store: Store, code_norm: str) -> gate_core.LastTest | None:
+    """The machine's last smoke test (pass or fail) and whether a violation of it is open."""
+    tests = machinery_store.inspections(store, code_norm=code_norm)
+    tests = tests[tests["result"].isin(["pass", "fail"])]
+    if tests.empty:
+        return None
+    last = tests.iloc[0]
+    violations = machinery_store.open_violations(store, code_norm=code_norm)
+    open_ = violations[
+        (violations["inspection_id"] == last["inspection_id"]) & violations["closed_at"].isna()
+    ]
+    return gate_core.LastTest(
+        int(last["inspection_id"]), _aware(last["inspected_at"]) or datetime.now(CST),
+        str(last["result"]), not open_.empty,
+    )  # fmt: skip
+
+
+def gate_check(
+    store: Store,
+    site_id: str,
+    code: str,
+    operator: str,
+    at: datetime | None = None,
+    may_gate: WriteCheck = _allow_all,
+) -> GateCheck:
+    """Check a machine at a site's gate (A6): admit or refuse with every reason (unregistered,
+    stage below the zone's minimum, failed last spot check, stage stopped by the city's warning,
+    terminal offline where the zone needs it), log it, and record the stay of an admitted machine
+    (presence source ``gate``). ``may_gate(city, what)`` raises when the operator may not check
+    at this site's gate. Raises InputError for an unknown site or an empty code."""
+    at = at or datetime.now(CST)
+    sites = machinery_store.sites(store)
+    site = sites[sites["site_id"] == site_id]
+    if site.empty:
+        raise InputError(f"site_id {site_id!r} is not a registered site 工地未登记")
+    city, lon, lat = (
+        int(site.iloc[0]["city"]),
+        float(site.iloc[0]["lon"]),
+        float(site.iloc[0]["lat"]),
+    )
+    may_gate(city, f"site {site_id}")
+    code_norm = normalise_code(code)
+    if not code_norm:
+        raise InputError("code is empty 编码为空")
+    found = machinery_store.machines(store, code_norm=code_norm)
+    found = found[found["status"] == "active"]
+    machine = (
+        _machine({str(k): v for k, v in found.iloc[0].to_dict().items()}) if len(found) else None
+    )
+    last_ping = None
+    if machine is not None and machine.terminal_id:
+        pinged = machinery_store.pings(store, terminal_ids=[machine.terminal_id])
+        last_ping = _aware(pinged.iloc[0]["ts"]) if len(pinged) else None
+    decision = gate_core.gate_decision(
+        machine, code.strip(), (lon, lat), at, stored_zones(store),
+        machinery_store.active_warnings(store, at).get(city),
+        _last_test(store, code_norm) if machine is not None else None, last_ping,
+        machinery_rules(),
+    )  # fmt: skip
+    reasons = [r.__dict__ for r in decision.reasons]
+    with store.transaction():
+        event_id = machinery_store.save_gate_event(store, {
+            "site_id": site_id, "code_observed": code.strip(), "code_norm": code_norm,
+            "machine_id": None if machine is None else machine.machine_id, "checked_at": at,
+            "decision": "admit" if decision.admit else "refuse", "reasons": reasons,
+            "operator": operator,
+        })  # fmt: skip
+        if decision.admit:
+            record_presence(store, [{"code_observed": code.strip(), "site_id": site_id,
+                                     "entered_at": at, "source": "gate"}])  # fmt: skip
+    return GateCheck(event_id, site_id, code.strip(), code_norm,
+                     None if machine is None else machine.machine_id, at, decision.admit,
+                     reasons, decision.zone_ids)  # fmt: skip
+
+
+def gate_log(store: Store, site_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The gate checks, newest first, reasons decoded."""
+    items = _records(machinery_store.gate_events(store, site_id, limit))
+    for item in items:
+        item["reasons"] = json.loads(item["reasons"])
+        item["at"] = item.pop("checked_at")
+    return items
 
 
 def registry(store: Store, city: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
@@ -604,6 +934,12 @@ def zone_features(store: Store, at: datetime | None = None) -> dict[str, Any]:
         if _aware(row["valid_from"]) <= at and (valid_to is None or at < valid_to):  # type: ignore[operator]
             features.append(json.loads(row["feature"]))
     return {"type": "FeatureCollection", "features": features}
+
+
+def region_extent(region: catalog.Region) -> tuple[float, float, float, float]:
+    """(west, south, east, north) [°] of the region's city boundaries from the catalog: what the
+    registry's map shows (the eight cities, not the country)."""
+    return extent(catalog.boundaries(region)["features"], margin=0.0)
 
 
 def public_counts(store: Store) -> list[dict[str, Any]]:

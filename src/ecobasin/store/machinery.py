@@ -24,14 +24,19 @@ __all__ = [
     "city_counts",
     "close_violations",
     "findings",
+    "gate_events",
     "inspections",
     "link_case",
     "machines",
+    "machines_sharing_serials",
     "open_violations",
     "owner_id",
+    "ping_track",
     "pings",
     "presence",
+    "replace_terminal_presence",
     "save_findings",
+    "save_gate_event",
     "save_inspection",
     "save_machines",
     "save_site",
@@ -39,6 +44,7 @@ __all__ = [
     "save_zone",
     "settle",
     "sites",
+    "terminal_machines",
     "zones",
 ]
 
@@ -132,10 +138,13 @@ def machines(
 
 def save_site(store: Store, site: dict[str, Any]) -> None:
     """Add or replace a construction site (brief A6)."""
+    polygon = site.get("polygon")
     store.con.execute(
-        "INSERT OR REPLACE INTO machinery_sites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO machinery_sites (site_id, city, name, permit_no, lon, lat, "
+        "start_day, end_day, polygon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [site["site_id"], site["city"], site["name"], site.get("permit_no"), site["lon"],
-         site["lat"], site.get("start_day"), site.get("end_day")],
+         site["lat"], site.get("start_day"), site.get("end_day"),
+         None if polygon is None else json.dumps(polygon)],
     )  # fmt: skip
 
 
@@ -156,31 +165,103 @@ def add_presence(store: Store, rows: pd.DataFrame) -> int:
     return len(rows)
 
 
-def presence(where: _sql.Connection) -> pd.DataFrame:
-    """Every site presence with the site's city and position."""
-    return _sql.frame(
-        where,
+def presence(where: _sql.Connection, code_norm: str | None = None) -> pd.DataFrame:
+    """Every site presence (or one machine's) with the site's city and position."""
+    sql = (
         "SELECT p.*, s.city, s.lon, s.lat FROM machinery_presence p "
-        "JOIN machinery_sites s USING (site_id) ORDER BY p.entered_at",
+        "JOIN machinery_sites s USING (site_id)"
     )
+    if code_norm is None:
+        return _sql.frame(where, sql + " ORDER BY p.entered_at")
+    return _sql.frame(where, sql + " WHERE p.code_norm = ? ORDER BY p.entered_at", [code_norm])
+
+
+def machines_sharing_serials(
+    where: _sql.Connection, engine_serial: str, machine_serial: str
+) -> pd.DataFrame:
+    """Machines whose engine and machine serials match these (separators and case aside): the
+    candidates of a cross-city duplicate (C9) of one machine."""
+    bare = "upper(regexp_replace({}, '[·\\-\\s]', '', 'g'))"
+    sql = (
+        "SELECT m.*, e.engine_serial, e.engine_model, o.name AS owner_name, "
+        "o.kind AS owner_kind FROM machines m LEFT JOIN machine_engines e USING (machine_id) "
+        "LEFT JOIN machinery_owners o USING (owner_id) "
+        f"WHERE {bare.format('e.engine_serial')} = {bare.format('?')} "
+        f"AND {bare.format('m.machine_serial')} = {bare.format('?')} ORDER BY m.machine_id"
+    )
+    return _sql.frame(where, sql, [engine_serial, machine_serial])
 
 
 def add_pings(store: Store, rows: pd.DataFrame) -> int:
-    """Terminal pings (terminal_id, ts, lon, lat, status); a repeated one is kept once."""
-    with store._registered(ping_in=rows):
+    """Terminal pings (terminal_id, ts, lon, lat, status, engine_hours, engine_state); a repeated
+    one (same terminal and instant) is kept once. Returns the pings added."""
+    frame = rows.copy()
+    for column in ("status", "engine_hours", "engine_state"):
+        if column not in frame:
+            frame[column] = None
+    with store.transaction(), store._registered(ping_in=frame):
+        before = _sql.rows(store, "SELECT count(*) FROM terminal_pings")[0][0]
         store.con.execute(
-            "INSERT OR IGNORE INTO terminal_pings SELECT terminal_id, ts, lon, lat, status "
-            "FROM ping_in"
+            "INSERT OR IGNORE INTO terminal_pings (terminal_id, ts, lon, lat, status, "
+            "engine_hours, engine_state) SELECT terminal_id, ts, lon, lat, status, "
+            "CAST(engine_hours AS DOUBLE), engine_state FROM ping_in"
         )
+        after = _sql.rows(store, "SELECT count(*) FROM terminal_pings")[0][0]
+    return int(after - before)
+
+
+def terminal_machines(where: _sql.Connection, terminal_ids: Sequence[str]) -> pd.DataFrame:
+    """The machines the terminals are fitted to (terminal_id, machine_id, registration_code,
+    code_norm, current_city, status)."""
+    return _sql.frame(
+        where,
+        "SELECT terminal_id, machine_id, registration_code, code_norm, current_city, status "
+        "FROM machines WHERE list_contains(?, terminal_id) ORDER BY machine_id",
+        [list(terminal_ids)],
+    )
+
+
+def ping_track(where: _sql.Connection, terminal_ids: Sequence[str]) -> pd.DataFrame:
+    """Every stored report of these terminals (terminal_id, ts, lon, lat), in time order."""
+    return _sql.frame(
+        where,
+        "SELECT terminal_id, ts, lon, lat FROM terminal_pings "
+        "WHERE list_contains(?, terminal_id) ORDER BY terminal_id, ts",
+        [list(terminal_ids)],
+    )
+
+
+def replace_terminal_presence(store: Store, code_norms: Sequence[str], rows: pd.DataFrame) -> int:
+    """Replace the presences derived from terminals (source 'terminal') of these machines by
+    ``rows`` (code_observed, code_norm, site_id, entered_at, left_at); gate and manual records
+    stay. Returns the rows written."""
+    with store.transaction():
+        store.con.execute(
+            "DELETE FROM machinery_presence WHERE source = 'terminal' "
+            "AND list_contains(?, code_norm)",
+            [list(code_norms)],
+        )
+        if len(rows):
+            with store._registered(derived_in=rows):
+                store.con.execute(
+                    "INSERT OR REPLACE INTO machinery_presence SELECT code_observed, code_norm, "
+                    "site_id, entered_at, left_at, 'terminal' FROM derived_in"
+                )
     return len(rows)
 
 
-def pings(where: _sql.Connection) -> pd.DataFrame:
-    """The last ping of every terminal (enough for C8)."""
+def pings(where: _sql.Connection, terminal_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The last ping of every terminal, or of these (enough for C8)."""
+    sql = (
+        "SELECT terminal_id, max(ts) AS ts, arg_max(lon, ts) AS lon, arg_max(lat, ts) AS lat "
+        "FROM terminal_pings"
+    )
+    if terminal_ids is None:
+        return _sql.frame(where, sql + " GROUP BY terminal_id")
     return _sql.frame(
         where,
-        "SELECT terminal_id, max(ts) AS ts, arg_max(lon, ts) AS lon, arg_max(lat, ts) AS lat "
-        "FROM terminal_pings GROUP BY terminal_id",
+        sql + " WHERE list_contains(?, terminal_id) GROUP BY terminal_id",
+        [list(terminal_ids)],
     )
 
 
@@ -240,8 +321,15 @@ def close_violations(store: Store, code_norm: str, inspection_id: int, at: datet
     return len(closed)
 
 
-def open_violations(where: _sql.Connection) -> pd.DataFrame:
-    return _sql.frame(where, "SELECT * FROM machinery_violations ORDER BY violation_id")
+def open_violations(where: _sql.Connection, code_norm: str | None = None) -> pd.DataFrame:
+    """Every violation (or one machine's) with its deadline and closure."""
+    if code_norm is None:
+        return _sql.frame(where, "SELECT * FROM machinery_violations ORDER BY violation_id")
+    return _sql.frame(
+        where,
+        "SELECT * FROM machinery_violations WHERE code_norm = ? ORDER BY violation_id",
+        [code_norm],
+    )
 
 
 def save_zone(store: Store, zone: dict[str, Any]) -> bool:
@@ -392,3 +480,31 @@ def settle(where: _sql.Connection) -> None:
     """Finish any result a write left on the connection (DuckDB's relation reads refuse to run
     while one is pending), so reads can follow the case workflow's writes."""
     _sql.rows(where, "SELECT 1")
+
+
+def save_gate_event(store: Store, event: dict[str, Any]) -> int:
+    """Log a gate check (A6); returns its id."""
+    columns = ["site_id", "code_observed", "code_norm", "machine_id", "checked_at", "decision",
+               "reasons", "operator"]  # fmt: skip
+    row = _sql.rows(
+        store,
+        f"INSERT INTO machinery_gate_events ({', '.join(columns)}) VALUES "
+        f"({', '.join('?' for _ in columns)}) RETURNING event_id",
+        [json.dumps(event[c], ensure_ascii=False) if c == "reasons" else event[c]
+         for c in columns],
+    )  # fmt: skip
+    return int(row[0][0])
+
+
+def gate_events(
+    where: _sql.Connection, site_id: str | None = None, limit: int = 100
+) -> pd.DataFrame:
+    """Gate checks, newest first (of one site, or all)."""
+    sql = "SELECT * FROM machinery_gate_events"
+    params: list[Any] = []
+    if site_id is not None:
+        sql += " WHERE site_id = ?"
+        params.append(site_id)
+    return _sql.frame(
+        where, sql + f" ORDER BY checked_at DESC, event_id DESC LIMIT {int(limit)}", params
+    )

@@ -1702,4 +1702,99 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        33,
+        "machinery terminal pings with engine data, site polygons (issue 18)",
+        """
+        -- A8 terminal_ping: the engine's hour meter [h] and state (on, off, idle) per report.
+        ALTER TABLE terminal_pings ADD COLUMN engine_hours DOUBLE;
+        ALTER TABLE terminal_pings ADD COLUMN engine_state VARCHAR;
+        -- A6 site.polygon: the site's area as a GeoJSON geometry (WGS-84); NULL: the point only.
+        ALTER TABLE machinery_sites ADD COLUMN polygon JSON;
+        """,
+    ),
+    (
+        34,
+        "machinery gate events (issue 18): a site's gate check of a machine, admitted or refused",
+        """
+        -- A6 进出场核验: every scan at a site's gate with its decision and reasons (append-only).
+        CREATE SEQUENCE machinery_gate_event_ids START 1;
+        CREATE TABLE machinery_gate_events (
+            event_id      INTEGER PRIMARY KEY DEFAULT nextval('machinery_gate_event_ids'),
+            site_id       VARCHAR NOT NULL,
+            code_observed VARCHAR NOT NULL,
+            code_norm     VARCHAR NOT NULL,
+            machine_id    INTEGER,                -- NULL: no active registration
+            checked_at    TIMESTAMPTZ NOT NULL,
+            decision      VARCHAR NOT NULL CHECK (decision IN ('admit', 'refuse')),
+            reasons       JSON NOT NULL,          -- [{code, text_zh, text_en}]
+            operator      VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        35,
+        "inspections and their feedback problems as records of their own (issue 18)",
+        """
+        -- 督察: who inspected, when, which cities, what kind (consultation_and_cases.md §2.1).
+        CREATE SEQUENCE supervision_inspection_ids START 1;
+        CREATE TABLE supervision_inspections (
+            inspection_id INTEGER PRIMARY KEY DEFAULT nextval('supervision_inspection_ids'),
+            title         VARCHAR NOT NULL,       -- 省级第三轮第四批 …
+            kind          VARCHAR NOT NULL CHECK (kind IN ('provincial', 'joint', 'routine')),
+            inspector     VARCHAR NOT NULL,       -- the inspection team or office
+            started_on    DATE NOT NULL,
+            ended_on      DATE,
+            cities        INTEGER[] NOT NULL,     -- GB/T 2260
+            created_by    VARCHAR NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL
+        );
+        -- 反馈问题: each opens or links rectification cases (supervision_problem_cases).
+        CREATE SEQUENCE supervision_problem_ids START 1;
+        CREATE TABLE supervision_problems (
+            problem_id    INTEGER PRIMARY KEY DEFAULT nextval('supervision_problem_ids'),
+            inspection_id INTEGER NOT NULL,
+            item_no       VARCHAR NOT NULL,       -- the item of the feedback report
+            city          INTEGER NOT NULL,
+            category      VARCHAR NOT NULL,       -- catalog/data/cases/categories.toml
+            text          VARCHAR NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL,
+            UNIQUE (inspection_id, item_no)
+        );
+        CREATE TABLE supervision_problem_cases (
+            problem_id    INTEGER NOT NULL,
+            case_id       VARCHAR NOT NULL,
+            opened        BOOLEAN NOT NULL,       -- true: the problem opened it; false: linked
+            PRIMARY KEY (problem_id, case_id)
+        );
+        """,
+    ),
+    (
+        36,
+        "rectification case reminders by e-mail (issue 18): unit contacts and deliveries",
+        """
+        -- The addresses of a responsible unit (牵头单位, as cases name it), optionally of a city.
+        CREATE TABLE case_contacts (
+            unit        VARCHAR NOT NULL,
+            email       VARCHAR NOT NULL,
+            name        VARCHAR NOT NULL,
+            added_by    VARCHAR NOT NULL,
+            added_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (unit, email)
+        );
+        -- One row per case, kind (due_soon, overdue), deadline and address: sent once, even
+        -- across restarts; a failure keeps its error and is tried again.
+        CREATE TABLE case_reminders (
+            case_id     VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL CHECK (kind IN ('due_soon', 'overdue')),
+            due_day     DATE NOT NULL,
+            email       VARCHAR NOT NULL,
+            mailed_at   TIMESTAMPTZ,
+            error       VARCHAR,
+            attempts    INTEGER NOT NULL,         -- failed attempts
+            last_try    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (case_id, kind, due_day, email)
+        );
+        """,
+    ),
 ]

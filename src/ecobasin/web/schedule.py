@@ -9,7 +9,10 @@ Every tick (``every_s`` [s], 60 by default, ``ECOBASIN_SCHEDULE_EVERY_S``):
   cities' contact addresses (when ``settings`` name an SMTP server), retrying failures;
 * once per China Standard Time day (the first tick of the day, and the first after start-up),
   :func:`ecobasin.services.cases.sweep_overdue` records the rectification cases whose clock
-  tripped (what ``ecobasin cases sweep`` does by hand).
+  tripped (what ``ecobasin cases sweep`` does by hand);
+* :func:`ecobasin.services.case_mail.send_reminders` mails the responsible units' contacts the
+  reminders of cases due within ``case_reminder_wd`` working days or overdue (when ``settings``
+  name an SMTP server): once per case, deadline and address, a failure retried next tick.
 
 The work runs in a worker thread over a store view with its own cursor, so requests go on while
 it runs; a failing tick is logged and the next one tries again (it never stops the server).
@@ -26,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from ecobasin.services import case_mail, incident_mail
 from ecobasin.services import cases as case_service
-from ecobasin.services import incident_mail
 from ecobasin.services import incidents as incident_service
 from ecobasin.settings import Settings
 from ecobasin.web.deps import Store  # the type the app hands (the web never imports the store)
@@ -81,6 +84,8 @@ class Schedule:
             if self.settings is not None:
                 sent, failed = incident_mail.deliver_notices(view, self.settings, now)
                 done["mailed"] = [f"{sent} sent", f"{failed} failed"] if sent or failed else []
+                sent, failed = case_mail.send_reminders(view, self.settings, now)
+                done["reminded"] = [f"{sent} sent", f"{failed} failed"] if sent or failed else []
         finally:
             view.con.close()
         self.ticks += 1

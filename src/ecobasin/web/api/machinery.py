@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from ecobasin.errors import InputError, NotFound
 from ecobasin.services import machinery as service
-from ecobasin.web.deps import StoreViewDep
+from ecobasin.web.deps import RegionDep, StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security.deps import CurrentPrincipal, authorize, require
 from ecobasin.web.security.policy import Principal
@@ -306,3 +306,161 @@ def run_checks(principal: CurrentPrincipal, store: StoreViewDep) -> CheckRun:
 def sites(store: StoreViewDep, _: MachineryReader) -> SiteList:
     """Sites of every city with whether they lie in a zone in force."""
     return SiteList(items=[Site(**row) for row in service.site_list(store)])
+
+
+#: the most pings one request may carry (a terminal platform batches; bigger batches split)
+MAX_PINGS = 5000
+
+
+class PingIn(BaseModel):
+    """One positioning-terminal report (A8 ``terminal_ping``): WGS-84 [°], time with offset (CST
+    without), engine hour meter [h] and state; checked one by one by the service."""
+
+    terminal_id: str = Field(min_length=1, max_length=64)
+    ts: str = Field(min_length=1, max_length=40, description="ISO 8601 时间")
+    lon: float | str = Field(description="[°E]")
+    lat: float | str = Field(description="[°N]")
+    engine_hours: float | str | None = Field(None, description="[h] 发动机累计小时")
+    engine_state: str | None = Field(None, max_length=8, description="on, off, idle")
+
+
+class PingBatch(BaseModel):
+    """A batch of reports of one or more terminals 终端定位数据."""
+
+    pings: list[PingIn] = Field(min_length=1, max_length=MAX_PINGS)
+
+
+class PingReject(BaseModel):
+    """A report kept aside: ``ping N`` (1-based in the batch) and why 拒收原因."""
+
+    record_ref: str
+    reason: str
+
+
+class PingImportOut(BaseModel):
+    """What the batch did: stored, kept aside, presences derived, findings of the machines."""
+
+    received: int
+    stored: int
+    rejected: list[PingReject]
+    presences: int = Field(description="site stays derived from the machines' pings 在场记录")
+    findings: int
+
+
+@router.post(
+    "/pings",
+    response_model=PingImportOut,
+    responses=problem_responses(401, 403, 413),
+    summary="Terminal pings 终端定位上报",
+)
+def post_pings(
+    body: PingBatch, principal: CurrentPrincipal, store: StoreViewDep, region: RegionDep
+) -> PingImportOut:
+    """Store positioning-terminal reports one by one; each bad one (unknown terminal, implausible
+    time, outside the region, a speed jump, a machine of a city the caller may not write) comes
+    back in `rejected` with its reason while the good ones are stored. The machines' site
+    presences are derived from their pings and their checks run."""
+    authorize(principal, "machinery:write", None, "terminal pings")
+
+    def may_write(city: int, what: str) -> None:
+        authorize(principal, "machinery:write", city, what)
+
+    done = service.import_pings(
+        store, [p.model_dump() for p in body.pings], source="machinery-pings:api",
+        region=region, may_write=may_write,
+    )  # fmt: skip
+    return PingImportOut(
+        received=done.received, stored=done.stored, presences=done.presences,
+        findings=done.findings,
+        rejected=[PingReject(record_ref=r["record_ref"], reason=r["reason"]) for r in done.rejected],
+    )  # fmt: skip
+
+
+class GateIn(BaseModel):
+    """A machine's code scanned at a site's gate (环保编码 / QR) 进出场核验."""
+
+    site_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=40, description="as scanned 扫描编码")
+    at: datetime | None = Field(None, description="default: now 默认当前时间")
+
+
+class GateReasonOut(BaseModel):
+    """Why a machine is refused: ``unregistered``, ``stage_below_zone``, ``failed_spot_check``,
+    ``warning_stage`` or ``terminal_offline``, in Chinese and English 拒绝原因."""
+
+    code: str
+    text_zh: str
+    text_en: str
+
+
+class GateOut(BaseModel):
+    """The gate's decision, logged as a gate event 核验结果."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None
+    at: datetime
+    admit: bool = Field(description="true: admit 准入; false: refuse 拒绝")
+    reasons: list[GateReasonOut]
+    zone_ids: list[str] = Field(description="no-use zones the site lies in 所在禁用区")
+
+
+class GateEvent(BaseModel):
+    """A logged gate check 进出场核验记录."""
+
+    event_id: int
+    site_id: str
+    code_observed: str
+    code_norm: str
+    machine_id: int | None = None
+    at: datetime
+    decision: Literal["admit", "refuse"]
+    reasons: list[GateReasonOut]
+    operator: str
+
+
+class GateEventList(BaseModel):
+    items: list[GateEvent]
+
+
+@router.post(
+    "/gate",
+    response_model=GateOut,
+    status_code=201,
+    responses=problem_responses(401, 403),
+    summary="Gate check of a machine 工地进出场核验",
+)
+def gate(body: GateIn, principal: CurrentPrincipal, store: StoreViewDep) -> GateOut:
+    """Admit or refuse the machine at the site's gate with every reason (the rules of C1–C8: no
+    active registration in any city, stage below the site's zone, failed last spot check, stage
+    stopped by the city's heavy-pollution warning, terminal offline where the zone needs it); the
+    check is logged and an admitted machine's stay on the site begins."""
+    authorize(
+        principal, "machinery:gate", None if principal.role == "admin" else principal.city_code
+    )
+
+    def may_gate(city: int, what: str) -> None:
+        authorize(principal, "machinery:gate", city, what)
+
+    try:
+        done = service.gate_check(
+            store, body.site_id, body.code, principal.name or "-", body.at, may_gate
+        )
+    except InputError as error:
+        raise ProblemError.invalid("body", str(error)) from None
+    return GateOut(**{**done.__dict__, "reasons": [GateReasonOut(**r) for r in done.reasons]})
+
+
+@router.get("/gate", response_model=GateEventList, summary="Gate checks 进出场核验记录")
+def gate_events(
+    store: StoreViewDep,
+    _: MachineryReader,
+    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: LimitQuery = 100,
+) -> GateEventList:
+    """The gate checks of every site (or one), newest first."""
+    return GateEventList(
+        items=[GateEvent(**row) for row in service.gate_log(store, site_id, limit)]
+    )

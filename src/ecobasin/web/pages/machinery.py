@@ -1,4 +1,4 @@
-"""The machinery registry page (issue 18): ``/machinery``.
+"""The machinery registry page (issue 18): ``/machinery``, and the gate check ``/machinery/gate``.
 
 Everyone sees the per-city counts and the no-use zones on the map; a signed-in account also sees
 the construction sites on the map and the open findings of checks C1–C11 of every city (mutual
@@ -12,7 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ecobasin.web.deps import RegionDep
+from ecobasin.services import machinery as service
+from ecobasin.services.machinery import region_extent
+from ecobasin.web.deps import RegionDep, StoreViewDep
 from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import can
@@ -26,7 +28,8 @@ router = APIRouter(include_in_schema=False)
 def machinery_page(
     request: Request, principal: CurrentPrincipal, region: RegionDep
 ) -> HTMLResponse:
-    """Counts, the map of zones and sites, the findings and the spot-check form."""
+    """Counts, the map of zones and sites (zoomed to the region's extent), the findings and the
+    spot-check form."""
     if principal.role == "editor":
         cities = [principal.city_code]
     else:
@@ -38,5 +41,24 @@ def machinery_page(
             "page": "machinery",
             "can_read": can(principal, "machinery:read"),
             "write_cities": [c for c in cities if c is not None],
+            # the map opens on the region's cities (their boundaries' extent), not the country
+            "extent": ",".join(f"{v:.4f}" for v in region_extent(region)),
         },
+    )
+
+
+@router.get("/machinery/gate", response_class=HTMLResponse)
+def gate_page(request: Request, principal: CurrentPrincipal, store: StoreViewDep) -> HTMLResponse:
+    """The gate check for a phone at a construction site's gate (A6 进出场核验): the sites the
+    user may check (an editor's city; an admin's all), a code field a QR scanner fills, the
+    decision with its reasons in large type, and the site's last checks."""
+    allowed = [
+        site
+        for site in service.site_list(store)
+        if can(principal, "machinery:gate", int(site["city"]))
+    ]
+    return templates.TemplateResponse(
+        request,
+        "machinery_gate.html",
+        {"page": "machinery_gate", "sites": allowed, "signed_in": principal.authenticated},
     )

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ecobasin.services import cases as case_records
 from ecobasin.services import cases as service
+from ecobasin.services import inspections as inspections_service
 from ecobasin.services import keytasks as keytask_records
 from ecobasin.services import keytasks as keytasks_service
 from ecobasin.web.deps import (
@@ -59,6 +60,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "Deadlines in Chinese working days (with 调休): overdue first, then due soon.",
     ),
     "case": ("整改案件", "Rectification case"),
+    "inspections": ("督察与反馈问题", "Inspections and feedback problems"),
+    "inspection": ("督察", "Inspection"),
+    "inspector": ("督察组", "Inspected by"),
+    "period": ("时间", "When"),
+    "cities": ("城市", "Cities"),
+    "problems": ("反馈问题", "Feedback problems"),
+    "cases": ("整改案件", "Cases"),
+    "item": ("编号", "Item"),
     "joint": (
         "联合督察（同时督察、同步交办、同标准整改）",
         "Joint cases (same time, same transfer, same standard)",
@@ -195,6 +204,7 @@ def board_page(
         if _role(reader, principal, "read_internal", None) is None:
             return _refused(request, principal, "supervision")
         rows = service.board(reader, _now(request).astimezone(CST).date())
+        inspections = inspections_service.inspection_list(reader)
     finally:
         reader.con.close()
     counts = {
@@ -212,7 +222,30 @@ def board_page(
         rows=rows,
         view=view,
         counts=counts,
+        inspections=inspections,
     )
+
+
+@router.get("/supervision/inspections/{inspection_id}", response_class=HTMLResponse)
+def inspection_page(
+    request: Request, principal: CurrentPrincipal, store: StoreDep, inspection_id: int
+) -> HTMLResponse:
+    """An inspection (督察) with its feedback problems and the state of each problem's cases."""
+    reader = store.reader()
+    try:
+        if _role(reader, principal, "read_internal", None) is None:
+            return _refused(request, principal, "supervision")
+        try:
+            inspection = inspections_service.inspection_detail(reader, inspection_id)
+        except LookupError:
+            message = f"无此督察 No inspection {inspection_id}"
+            return _render(request, "notfound.html", principal, status=404, message=message)
+    finally:
+        reader.con.close()
+    return _render(
+        request, "supervision_inspection.html", principal, page="supervision",
+        inspection=inspection,
+    )  # fmt: skip
 
 
 def _available(case: Case, store: Store, principal: Principal) -> list[dict[str, Any]]:

@@ -73,17 +73,19 @@ Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: inspections, findings; issue 18) for every signed-in account, the public seeing aggregated
 #: counts only; ``machinery:write``: a city's registry records, zones and spot checks (its
 #: editors and admins; ``city_code`` is the record's city).
+#: ``machinery:gate``: a construction site's gate check of a machine (admit or refuse, logged;
+#: ``city_code``: the site's city): admins, and editors of that city.
 #: ``open_noise_case``: open a rectification case from a noise complaint that is a case
 #: candidate (``city_code``: the complaint's city): admins, and editors of that city.
 Action = Literal[
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
     "read_audit", "read_enterprise", "close_finding", "machinery:read", "machinery:write",
-    "open_noise_case",
+    "open_noise_case", "machinery:gate",
 ]  # fmt: skip
 ACTIONS: tuple[Action, ...] = (
     "read_public", "read_restricted", "write", "admin", "ledger:events", "ledger:redeem",
     "read_audit", "read_enterprise", "close_finding", "machinery:read", "machinery:write",
-    "open_noise_case",
+    "open_noise_case", "machinery:gate",
 )  # fmt: skip
 #: The scopes a partner may hold, with what each allows (bilingual): defined with the accounts
 #: that hold them (``ecobasin users create --scope``), decided here.
@@ -233,6 +235,14 @@ def denial(
         )
     if action in ("machinery:read", "machinery:write"):
         return _machinery_denial(principal, action, city_code, what)
+    if action == "machinery:gate":
+        if role == "admin" or (role == "editor" and city_code == principal.city_code):
+            return None
+        return (
+            f"{_ROLE_LABEL[role] if not principal.authenticated else principal.describe()} may "
+            f"not check machines at the gate of {what or 'a site'} of {city_code}: it needs an "
+            "editor of that city or an admin 工地进出场核验需要该城市编辑或管理员权限"
+        )
     if action == "open_noise_case":
         if role == "admin" or (role == "editor" and city_code == principal.city_code):
             return None
@@ -460,7 +470,8 @@ def _machine_rights() -> dict[str, tuple[str, ...]]:
 #: Every case and key-task action with the case roles that may do it. Besides the machine:
 #: ``read_internal`` (the whole case, its evidence and trail), ``upload_evidence``,
 #: ``open_from_finding`` (an alarm, an emergency-list finding or a noise complaint opens a case),
-#: ``grant_case_role``, ``manage_key_tasks`` (plans, imports, decisions into tasks),
+#: ``manage_inspections`` (record an inspection 督察 and its feedback problems, each opening or
+#: linking cases), ``grant_case_role``, ``manage_key_tasks`` (plans, imports, decisions into tasks),
 #: ``report_key_task`` (progress of an owned key task), ``read_public`` (Open311 disclosure).
 CASE_RIGHTS: dict[str, tuple[str, ...]] = {
     **_machine_rights(),
@@ -472,6 +483,7 @@ CASE_RIGHTS: dict[str, tuple[str, ...]] = {
     "open_from_finding": ("supervision_office", "province"),
     "grant_case_role": ("province",),
     "manage_key_tasks": ("supervision_office", "joint_office", "province"),
+    "manage_inspections": ("supervision_office", "joint_office"),
     "report_key_task": ("lead_unit", "city_office", "supervision_office", "province"),
     "read_public": ("public",),
 }  # fmt: skip

@@ -3,7 +3,10 @@
 // Data: /api/v1/machinery/{counts,zones,sites,findings,inspections}, /api/v1/cities/boundaries.
 import { FONT, api, chart, fillTable, lang, link, markReady, showStatus } from "./common.js";
 
-const signedIn = document.getElementById("machinery-map").dataset.signedIn === "true";
+const mapElement = document.getElementById("machinery-map");
+const signedIn = mapElement.dataset.signedIn === "true";
+// the region's extent [west, south, east, north] (°), from the catalog: the map opens on the cities
+const [west, south, east, north] = mapElement.dataset.extent.split(",").map(Number);
 const map = chart("machinery-map");
 const cityNames = new Map();
 
@@ -41,6 +44,7 @@ async function loadMap() {
     tooltip: { trigger: "item" },
     geo: {
       map: "machinery", roam: true,
+      boundingCoords: [[west, north], [east, south]],
       itemStyle: { areaColor: "#eef2f5", borderColor: "#8a9aa8" },
       regions: zoneFeatures.map((f) => ({
         name: f.properties.name, itemStyle: { areaColor: "rgba(220, 60, 60, 0.45)", borderColor: "#c0392b" },
