@@ -304,9 +304,14 @@ async def _write_from_broker(writer: BrokerWriter, status_every: float) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     task = asyncio.create_task(writer.run(stop))
-    console.print(
-        f"writer 入库消费者 {writer.durable} on {writer.url} filter {writer.filter_subject}"
-    )
+    ready = asyncio.create_task(writer.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if writer.ready.is_set():
+        console.print(
+            f"writer 入库消费者 {writer.durable} ready 就绪 on {writer.url} "
+            f"filter {writer.filter_subject}"
+        )
+    ready.cancel()
     while not task.done():
         await asyncio.wait({task}, timeout=status_every)
         stats = writer.stats

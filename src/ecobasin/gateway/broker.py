@@ -134,7 +134,7 @@ def device_entry(
 async def connect(url: str, name: str) -> NatsClient:
     """Connect to the broker, reconnecting forever after a loss (the callers count failures)."""
     return await nats.connect(
-        url,
+        [server.strip() for server in url.split(",")],  # a cluster: any node will do
         name=name,
         connect_timeout=2,
         reconnect_time_wait=RECONNECT_WAIT,
@@ -142,7 +142,13 @@ async def connect(url: str, name: str) -> NatsClient:
         allow_reconnect=True,
         ping_interval=5,
         max_outstanding_pings=2,
+        error_cb=_connection_error,
     )
+
+
+async def _connection_error(error: Exception) -> None:
+    """One log line per connection error (the client reconnects by itself)."""
+    log.warning("broker connection: %s: %s", type(error).__name__, error)
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
@@ -236,8 +242,8 @@ class FrontBroker:
                 await self._share(self._local, only_new=True)
                 watcher = await self._kv.watchall()
                 break
-            except (nats.errors.Error, TimeoutError) as error:
-                self._fail(f"stream or device bucket not ready: {error}")
+            except Exception as error:  # not ready yet (no leader, a peer creating it …)
+                self._fail(f"stream or device bucket not ready: {type(error).__name__} {error}")
                 await asyncio.sleep(RECONNECT_WAIT)
         log.info("broker %s: stream %s and bucket %s ready", self.url, STREAM, DEVICE_BUCKET)
         self.stats.broker_unreachable = False

@@ -54,7 +54,7 @@ from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport
 from ecobasin.store import Store
 
-__all__ = ["MAX_DELIVER", "BrokerWriter", "ConsumerStats"]
+__all__ = ["MAX_DELIVER", "BrokerWriter", "ConsumerStats", "consumer_config"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class BrokerWriter:
     replicas: int = 1
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     _devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Set once the durable consumer is bound (messages flow from then on).
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch, write, ack until ``stop`` is set (a batch in hand is finished first)."""
@@ -127,17 +129,13 @@ class BrokerWriter:
                 self.filter_subject,
                 durable=self.durable,
                 stream=STREAM,
-                config=ConsumerConfig(
-                    ack_policy=AckPolicy.EXPLICIT,
-                    deliver_policy=DeliverPolicy.ALL,
-                    ack_wait=ACK_WAIT,
-                    max_ack_pending=self.batch * 4,
-                ),
+                config=consumer_config(self.batch),
             )
+            self.ready.set()
             while not stop.is_set():
                 try:
                     messages = await subscription.fetch(self.batch, timeout=FETCH_WAIT)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):  # nothing new: ask again
                     continue
                 await self._handle(writer, messages)
             watching.cancel()
@@ -222,6 +220,17 @@ class BrokerWriter:
         stats.duplicates += report.duplicates
         for code, n in report.rejected.items():
             stats.rejected[code] = stats.rejected.get(code, 0) + n
+
+
+def consumer_config(batch: int = FETCH_BATCH) -> ConsumerConfig:
+    """The durable consumer's settings: explicit acks (after the commit), redelivery after
+    :data:`ACK_WAIT` [s], at most four batches unacknowledged."""
+    return ConsumerConfig(
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ACK_WAIT,
+        max_ack_pending=batch * 4,
+    )
 
 
 def _record(message: Msg) -> RawRecord:
