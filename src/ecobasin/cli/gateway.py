@@ -35,6 +35,7 @@ from ecobasin.gateway import (
 from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.replay import count_records
 from ecobasin.ingest.hj212 import CrcMode
+from ecobasin.jobs.live import LiveRefresh
 from ecobasin.settings import Settings
 from ecobasin.store import gateway as gateway_sql
 
@@ -284,6 +285,14 @@ def writer_command(
     status_every: Annotated[
         float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
     ] = 10.0,
+    refresh_every: Annotated[
+        float,
+        typer.Option(
+            "--refresh-every",
+            help="Shortest interval between AQI / alarm refreshes of what was stored (s) "
+            "AQI与告警刷新间隔.",
+        ),
+    ] = 30.0,
 ) -> None:
     """Store writer: a durable pull consumer of the broker's stream into the store 入库消费者.
 
@@ -292,10 +301,11 @@ def writer_command(
     `rejected` (docs/gateway.md, "Broker").
     """
     config = settings(db=db)
+    refresh = LiveRefresh(every=refresh_every)  # AQI and alarms of the touched sites
     with open_store(config) as store:
-        asyncio.run(
-            _write_from_broker(BrokerWriter(store, broker, durable, filter_subject), status_every)
-        )
+        writer = BrokerWriter(store, broker, durable, filter_subject, after_write=refresh)
+        asyncio.run(_write_from_broker(writer, status_every))
+        refresh.flush(store)
 
 
 async def _write_from_broker(writer: BrokerWriter, status_every: float) -> None:
