@@ -315,8 +315,9 @@ class FrontBroker:
 
     def _message(
         self, peer: bytes, frame: bytes, micros: int
-    ) -> tuple[str, bytes, float, None, dict[str, str]]:
-        """Subject, payload (the exact frame), stall limit, stream, headers of one frame."""
+    ) -> tuple[str, bytes, None, None, dict[str, str]]:
+        """Subject, payload (the exact frame), stall limit (None: a ``wait_for`` per message
+        costs half the publish CPU; the batch's timeout bounds it), stream, headers."""
         segment = frame[6:-6]  # between ## + 4-digit length and the CRC + CR LF (§6.3.1)
         head = read_head(segment)
         mn = head.mn or ""
@@ -324,7 +325,7 @@ class FrontBroker:
         key = message_id(segment, head)
         if key is not None:
             headers["Nats-Msg-Id"] = key
-        return subject_for(self.cities.get(mn), mn), frame, PUBLISH_TIMEOUT, None, headers
+        return subject_for(self.cities.get(mn), mn), frame, None, None, headers
 
     def _fail(self, why: str) -> None:
         if not self.stats.broker_unreachable:
