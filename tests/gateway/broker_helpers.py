@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import nats
+import nats.errors
+import nats.js.errors
 import pandas as pd
 from gateway_helpers import PATIENCE, upload
 
@@ -282,10 +284,18 @@ def terminate(process: subprocess.Popen[bytes]) -> None:
 
 
 async def consumer_drained(url: str, durable: str, stream: str = "HJ212") -> bool:
-    """Whether a durable consumer has nothing pending and nothing unacknowledged."""
-    nc = await nats.connect(url.split(","), connect_timeout=2, max_reconnect_attempts=1)
+    """Whether a durable consumer has nothing pending and nothing unacknowledged (False while
+    the broker does not answer: a cluster electing a new leader after a node's death)."""
+    try:
+        nc = await nats.connect(url.split(","), connect_timeout=2, max_reconnect_attempts=1)
+    except (OSError, TimeoutError, nats.errors.Error):
+        return False
     try:
         info = await nc.jetstream().consumer_info(stream, durable)
+    except nats.js.errors.NotFoundError:
+        raise
+    except (TimeoutError, nats.errors.Error):
+        return False
     finally:
         await nc.close()
     return info.num_pending == 0 and info.num_ack_pending == 0

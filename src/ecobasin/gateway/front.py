@@ -243,6 +243,7 @@ class _GroupCommit:
         self.task: asyncio.Task[None] | None = None
         self.broker: FrontBroker | None = None  # --broker: publish before the ack
         self.outgoing: list[tuple[bytes, bytes, int]] = []
+        self.publishing: set[asyncio.Task[None]] = set()
 
     def append(
         self, peer: bytes, frame: bytes, micros: int, refused: str = ""
@@ -282,14 +283,10 @@ class _GroupCommit:
             self.stats.raw_log_unwritable = False
             self.durable_seq = last
             self.durable(data)  # queued for the parent before any ack of these records
-            if self.broker is not None and outgoing:
-                try:  # past one machine the broker's ack is the durability point
-                    await self.broker.publish(outgoing)
-                except BrokerUnavailable as error:  # no ack: the devices resend
-                    future.set_exception(error)
-                    future.exception()
-                    continue
-            future.set_result(None)
+            if self.broker is not None and outgoing:  # acks follow the broker's ack
+                self._ack_after_publish(self.broker, outgoing, future)
+            else:
+                future.set_result(None)
             if self.future is not None:
                 self.wake.set()
 
@@ -320,11 +317,35 @@ class _GroupCommit:
                 raise
             self.last_sync = now
 
+    def _ack_after_publish(
+        self,
+        broker: FrontBroker,
+        outgoing: list[tuple[bytes, bytes, int]],
+        future: asyncio.Future[None],
+    ) -> None:
+        """Resolve the batch's future once the broker acknowledged all of it (past one
+        machine its ack is the durability point); meanwhile the next batch is written, so
+        the raw log's fsync and the broker's round trip overlap."""
+
+        async def publish() -> None:
+            try:
+                await broker.publish(outgoing)
+            except BrokerUnavailable as error:  # no ack: the devices resend
+                future.set_exception(error)
+                future.exception()
+                return
+            future.set_result(None)
+
+        task = asyncio.create_task(publish())
+        self.publishing.add(task)
+        task.add_done_callback(self.publishing.discard)
+
     async def close(self) -> None:
         self.closing = True
         self.wake.set()
         if self.task is not None:
             await self.task
+        await asyncio.gather(*self.publishing, return_exceptions=True)
 
 
 class _Front:
