@@ -66,6 +66,8 @@ ACK_WAIT = 10.0
 FETCH_BATCH = 2_000
 #: [s] Longest wait of one fetch for messages.
 FETCH_WAIT = 0.5
+#: [s] Pause after a failed fetch (a cluster electing a leader answers 503 meanwhile).
+RETRY_WAIT = 0.5
 
 
 @dataclass
@@ -79,6 +81,7 @@ class ConsumerStats:
     duplicates: int = 0  # redeliveries and history re-sends already in the store
     poison: int = 0
     devices: int = 0  # registry entries taken from the device bucket
+    broker_errors: int = 0  # fetches or acks that failed (retried; nothing is lost)
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -137,6 +140,10 @@ class BrokerWriter:
                     messages = await subscription.fetch(self.batch, timeout=FETCH_WAIT)
                 except (nats.errors.TimeoutError, TimeoutError):  # nothing new: ask again
                     continue
+                except nats.errors.Error as error:  # no stream leader yet, connection lost …
+                    self._broker_error("fetch", error)
+                    await asyncio.sleep(RETRY_WAIT)  # the broker recovers; no busy loop
+                    continue
                 await self._handle(writer, messages)
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -160,11 +167,12 @@ class BrokerWriter:
         devices, self._devices = self._devices, {}
         report = await asyncio.to_thread(self._write, writer, devices, records, rejects)
         self._account(report)
-        for message in messages:
-            if message in poison:
-                await message.term()
-            else:
-                await message.ack()
+        try:
+            for message in messages:
+                await (message.term() if message in poison else message.ack())
+        except nats.errors.Error as error:  # committed: the redelivery is a duplicate by key
+            self._broker_error("ack", error)
+            return
         self.stats.acked += len(messages) - len(poison)
         self.stats.poison += len(poison)
 
@@ -212,6 +220,10 @@ class BrokerWriter:
                 continue
             with contextlib.suppress(ValueError):
                 self._devices[entry.key] = json.loads(entry.value)
+
+    def _broker_error(self, what: str, error: Exception) -> None:
+        self.stats.broker_errors += 1
+        log.warning("broker %s failed (%s: %s); retrying", what, type(error).__name__, error)
 
     def _account(self, report: WriteReport) -> None:
         stats = self.stats
