@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     gateway_max_unframed_kib: int = Field(default=16, ge=2)
     #: Problems written to ``rejected`` one by one per peer address and minute.
     gateway_reject_samples: int = Field(default=20, ge=0)
+    #: NATS JetStream broker (``nats://host:port``, comma-separated for a cluster): acks after
+    #: the broker's publish ack (docs/gateway-scaling.md, "Broker"); unset: the raw log's fsync.
+    gateway_broker: str | None = None
+    #: Copies of the broker's stream and device bucket when the gateway creates them.
+    gateway_broker_replicas: int = Field(default=1, ge=1, le=5)
     # E-mail of notifications (services/notify.py): unset host, in-app notifications only.
     #: SMTP server (ECOBASIN_SMTP_HOST).
     smtp_host: str | None = None

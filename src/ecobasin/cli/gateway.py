@@ -32,8 +32,10 @@ from ecobasin.gateway import (
     replay,
     set_device_enabled,
 )
+from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.replay import count_records
 from ecobasin.ingest.hj212 import CrcMode
+from ecobasin.jobs.live import LiveRefresh
 from ecobasin.settings import Settings
 from ecobasin.store import gateway as gateway_sql
 
@@ -146,6 +148,22 @@ def serve(
             min=0,
         ),
     ] = None,
+    broker: Annotated[
+        str | None,
+        _option(
+            "--broker",
+            "NATS JetStream broker nats://host:port: publish each accepted frame and "
+            "acknowledge after the broker's ack 消息代理 (docs/gateway-scaling.md).",
+        ),
+    ] = None,
+    broker_replicas: Annotated[
+        int | None,
+        _option(
+            "--broker-replicas",
+            "Copies of the stream when this gateway creates it 副本数 \\[default: 1].",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -165,7 +183,8 @@ def serve(
         gateway_segment_hours=segment_hours, gateway_retention_days=retention_days,
         gateway_archive=archive, gateway_dedup_days=dedup_days,
         gateway_max_frame_errors=max_frame_errors, gateway_max_unframed_kib=max_unframed_kib,
-        gateway_reject_samples=reject_samples,
+        gateway_reject_samples=reject_samples, gateway_broker=broker,
+        gateway_broker_replicas=broker_replicas,
     )  # fmt: skip
     if config.gateway_fsync not in FSYNC_POLICIES:
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
@@ -195,6 +214,8 @@ def gateway_config(config: Settings) -> GatewayConfig:
         max_frame_errors=config.gateway_max_frame_errors,
         max_unframed_bytes=config.gateway_max_unframed_kib * 1024,
         reject_samples=config.gateway_reject_samples,
+        broker=config.gateway_broker,
+        broker_replicas=config.gateway_broker_replicas,
     )
 
 
@@ -235,13 +256,81 @@ async def _serve(gateway: Gateway, status_every: float) -> None:
 
 def status_line(stats: GatewayStats, rate: float) -> str:
     """The periodic status line, alarms first (``raw_log_unwritable``: no acks now)."""
-    alarms = "".join(f"ALARM 告警 {name} 原始日志不可写  " for name in stats.alarms)
+    alarms = "".join(f"ALARM 告警 {name} {_ALARM_ZH[name]}  " for name in stats.alarms)
     return (
         f"{alarms}connections 连接 {stats.connections}  msgs/s 报文/秒 {rate:,.0f}  "
         f"acked 应答 {stats.acked:,}  stored 入库 {stats.stored:,}  "
         f"duplicates 重复 {stats.duplicates:,}  rejected 拒收 {stats.rejected:,}  "
         f"refused 拒绝 {stats.refused:,}  raw-log errors 日志写错误 {stats.raw_log_errors:,}"
     )
+
+
+_ALARM_ZH = {"raw_log_unwritable": "原始日志不可写", "broker_unreachable": "消息代理不可达"}
+
+
+@app.command("writer")
+def writer_command(
+    broker: Annotated[
+        str, typer.Option("--broker", help="NATS JetStream broker nats://host:port 消息代理.")
+    ],
+    durable: Annotated[
+        str,
+        typer.Option("--durable", help="Durable consumer name; a restart resumes it 持久消费者名."),
+    ],
+    filter_subject: Annotated[
+        str,
+        typer.Option("--filter", help="Subjects to take, e.g. hj212.510100.> (one city) 主题过滤."),
+    ] = "hj212.>",
+    db: DbOption = None,
+    status_every: Annotated[
+        float, typer.Option("--status-every", help="Status line period (s) 状态行间隔.")
+    ] = 10.0,
+    refresh_every: Annotated[
+        float,
+        typer.Option(
+            "--refresh-every",
+            help="Shortest interval between AQI / alarm refreshes of what was stored (s) "
+            "AQI与告警刷新间隔.",
+        ),
+    ] = 30.0,
+) -> None:
+    """Store writer: a durable pull consumer of the broker's stream into the store 入库消费者.
+
+    Fetches batches, writes each in one transaction (idempotent by the message key MN, CN,
+    DataTime, PNO) and acknowledges the broker after the commit; poison messages go to
+    `rejected` (docs/gateway.md, "Broker").
+    """
+    config = settings(db=db)
+    refresh = LiveRefresh(every=refresh_every)  # AQI and alarms of the touched sites
+    with open_store(config) as store:
+        writer = BrokerWriter(store, broker, durable, filter_subject, after_write=refresh)
+        asyncio.run(_write_from_broker(writer, status_every))
+        refresh.flush(store)
+
+
+async def _write_from_broker(writer: BrokerWriter, status_every: float) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    task = asyncio.create_task(writer.run(stop))
+    ready = asyncio.create_task(writer.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if writer.ready.is_set():
+        console.print(
+            f"writer 入库消费者 {writer.durable} ready 就绪 on {writer.url} "
+            f"filter {writer.filter_subject}"
+        )
+    ready.cancel()
+    while not task.done():
+        await asyncio.wait({task}, timeout=status_every)
+        stats = writer.stats
+        console.print(
+            f"fetched 取得 {stats.fetched:,}  stored 入库 {stats.stored:,}  "
+            f"duplicates 重复 {stats.duplicates:,}  poison 毒消息 {stats.poison:,}  "
+            f"rejected 拒收 {sum(stats.rejected.values()):,}"
+        )
+    await task
 
 
 @app.command("replay")

@@ -397,6 +397,13 @@ def serve(
     seed: Annotated[
         int, typer.Option(help="Seed of the simulated enterprises (the demo's: 2025) 模拟种子.")
     ] = 2025,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="With --gateway: NATS JetStream broker nats://host:port; acks follow the "
+            "broker's ack 消息代理 (docs/gateway.md)."
+        ),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
@@ -415,7 +422,9 @@ def serve(
         raise fail("--simulate needs the gateway: drop --no-gateway 模拟企业需要网关")
     feed = None
     if gateway or simulate:
-        feed = LiveFeed(gateway_port=gateway_port, enterprises=simulate, seed=seed)
+        feed = LiveFeed(gateway_port=gateway_port, enterprises=simulate, seed=seed, broker=broker)
+    elif broker:
+        raise fail("--broker needs the gateway: add --gateway 消息代理需要网关")
     with open_store(config) as store:  # also computes the AQI an interrupted import left
         if feed is not None and simulate:
             register_fleet(store, feed, load_region(config))

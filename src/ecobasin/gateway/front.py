@@ -50,6 +50,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ecobasin.gateway.broker import BrokerUnavailable, FrontBroker, device_entry
 from ecobasin.gateway.datatime import DataTimeWindow, data_time_of
 from ecobasin.gateway.rawlog import RawLog, encode_raw
 from ecobasin.gateway.session import decide
@@ -126,13 +127,19 @@ class GatewayStats:
     recovered: int = 0  # raw-log records written to the store at start
     raw_log_errors: int = 0  # raw-log writes or fsyncs that failed (nothing acked for them)
     raw_log_unwritable: bool = False  # alarm: the last raw-log write failed (no acks now)
+    published: int = 0  # frames acknowledged by the broker (--broker)
+    broker_errors: int = 0  # publishes or connects that failed (nothing acked for them)
+    broker_unreachable: bool = False  # alarm: the broker does not acknowledge (no acks now)
     reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def alarms(self) -> list[str]:
         """Alarms raised now (``raw_log_unwritable``: disk full or I/O error under the raw log;
-        the devices get no acks and resend)."""
-        return ["raw_log_unwritable"] if self.raw_log_unwritable else []
+        ``broker_unreachable``: the broker does not acknowledge; either way the devices get no
+        acks and resend)."""
+        flags = {"raw_log_unwritable": self.raw_log_unwritable}
+        flags["broker_unreachable"] = self.broker_unreachable
+        return [name for name, raised in flags.items() if raised]
 
     def count(self, code: str, n: int = 1) -> None:
         self.reasons[code] = self.reasons.get(code, 0) + n
@@ -234,12 +241,17 @@ class _GroupCommit:
         self.last_sync = time.monotonic()
         self.closing = False
         self.task: asyncio.Task[None] | None = None
+        self.broker: FrontBroker | None = None  # --broker: publish before the ack
+        self.outgoing: list[tuple[bytes, bytes, int]] = []
+        self.publishing: set[asyncio.Task[None]] = set()
 
     def append(
         self, peer: bytes, frame: bytes, micros: int, refused: str = ""
     ) -> asyncio.Future[None]:
         self.seq += 1
         self.buffer += encode_raw(self.seq, micros, peer, frame, refused)
+        if self.broker is not None and not refused:
+            self.outgoing.append((peer, frame, micros))
         if self.future is None:
             self.first = self.seq
             self.future = asyncio.get_running_loop().create_future()
@@ -256,7 +268,8 @@ class _GroupCommit:
                     return
                 continue
             data, future, first, last = bytes(self.buffer), self.future, self.first, self.seq
-            self.buffer, self.future = bytearray(), None
+            self.buffer, self.future, outgoing = bytearray(), None, self.outgoing
+            self.outgoing = []
             try:
                 await loop.run_in_executor(None, self._write, data, first, last)
             except OSError as error:  # disk full, I/O error: nothing of it is acknowledged
@@ -270,7 +283,10 @@ class _GroupCommit:
             self.stats.raw_log_unwritable = False
             self.durable_seq = last
             self.durable(data)  # queued for the parent before any ack of these records
-            future.set_result(None)
+            if self.broker is not None and outgoing:  # acks follow the broker's ack
+                self._ack_after_publish(self.broker, outgoing, future)
+            else:
+                future.set_result(None)
             if self.future is not None:
                 self.wake.set()
 
@@ -301,11 +317,35 @@ class _GroupCommit:
                 raise
             self.last_sync = now
 
+    def _ack_after_publish(
+        self,
+        broker: FrontBroker,
+        outgoing: list[tuple[bytes, bytes, int]],
+        future: asyncio.Future[None],
+    ) -> None:
+        """Resolve the batch's future once the broker acknowledged all of it (past one
+        machine its ack is the durability point); meanwhile the next batch is written, so
+        the raw log's fsync and the broker's round trip overlap."""
+
+        async def publish() -> None:
+            try:
+                await broker.publish(outgoing)
+            except BrokerUnavailable as error:  # no ack: the devices resend
+                future.set_exception(error)
+                future.exception()
+                return
+            future.set_result(None)
+
+        task = asyncio.create_task(publish())
+        self.publishing.add(task)
+        task.add_done_callback(self.publishing.discard)
+
     async def close(self) -> None:
         self.closing = True
         self.wake.set()
         if self.task is not None:
             await self.task
+        await asyncio.gather(*self.publishing, return_exceptions=True)
 
 
 class _Front:
@@ -336,6 +376,7 @@ class _Front:
         self.stopping = asyncio.Event()
         self.connections: set[asyncio.Task[None]] = set()
         self.commit: _GroupCommit | None = None
+        self.broker: FrontBroker | None = None
         self.sent_stats: dict[str, Any] = {}
         self.snapshot_at = -math.inf
 
@@ -381,6 +422,9 @@ class _Front:
             self.written_seq = max(self.written_seq, message[1])
         elif kind == "devices":
             self.devices = _devices(message[2])
+            if self.broker is not None:  # share the store's registry, keep the bucket's
+                self.broker.share(broker_entries(message[2], message[3]))
+                self.devices = {**_devices_of_bucket(self.broker.known), **self.devices}
             self.send("echo", ("reloaded", message[1]), self.snapshot())
         elif kind == "echo":
             self.send("echo", message[1], self.snapshot())
@@ -405,6 +449,8 @@ class _Front:
         )
         self.commit = commit
         commit.task = asyncio.create_task(commit.run())
+        if setup.get("broker"):
+            commit.broker = self.broker = self._start_broker(setup["broker"])
         self.listener.setblocking(False)
         self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
         loop.add_reader(self.listener.fileno(), self._accept)
@@ -419,6 +465,8 @@ class _Front:
             task.cancel()
         await asyncio.gather(*self.connections, return_exceptions=True)
         await commit.close()
+        if self.broker is not None:
+            await self.broker.close()
         raw_log.close()
         self.summarise(math.inf)  # the problems left out so far, before the last counters
         if not self.parent_gone:
@@ -426,6 +474,18 @@ class _Front:
         self.send("stopped", self.snapshot())
         self.outbound.put(None)
         await loop.run_in_executor(None, sender.join)
+
+    def _start_broker(self, config: dict[str, Any]) -> FrontBroker:
+        """Connect to the broker (in the background) and share and watch the registry."""
+
+        def learn(mn: str, entry: dict[str, Any]) -> None:
+            self.devices[mn] = _devices_of_bucket({mn: entry})[mn]
+
+        extra = config["extra"]
+        cities = {mn: more.get("city") for mn, more in extra.items()}
+        broker = FrontBroker(config["url"], cities, learn, self.stats, int(config["replicas"]))
+        broker.start(broker_entries(self.setup["devices"], extra))
+        return broker
 
     async def _tick(self) -> None:
         """Send the counters when they changed (connections open, refusals …) and the
@@ -744,6 +804,24 @@ def _devices(table: dict[str, tuple[str, bool, str]]) -> dict[str, FrontDevice]:
     return {
         mn: FrontDevice(password, enabled, CrcMode(crc))
         for mn, (password, enabled, crc) in table.items()
+    }
+
+
+def broker_entries(
+    table: dict[str, tuple[str, bool, str]], extra: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The registry as the broker's device bucket holds it (MN → entry; ``extra``: the city,
+    site, protocol and interval of each MN, from the gateway's store)."""
+    return {
+        mn: device_entry(password, enabled, crc, **extra.get(mn, {}))
+        for mn, (password, enabled, crc) in table.items()
+    }
+
+
+def _devices_of_bucket(entries: dict[str, dict[str, Any]]) -> dict[str, FrontDevice]:
+    return {
+        mn: FrontDevice(str(e["password"]), bool(e["enabled"]), CrcMode(e["crc_mode"]))
+        for mn, e in entries.items()
     }
 
 

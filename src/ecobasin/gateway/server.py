@@ -79,6 +79,9 @@ FRONT_COUNTERS = (
     "nonstandard_crc",
     "raw_log_errors",
     "raw_log_unwritable",
+    "published",
+    "broker_errors",
+    "broker_unreachable",
 )
 #: Pseudo-messages of the writer loop: the write delay is over; the front is gone.
 _DUE: tuple[Any, ...] = ("due",)
@@ -151,6 +154,13 @@ class GatewayConfig:
         the rest are counted and summarised (one record per address and window).
     reject_window : float
         [s] The window of ``reject_samples``.
+    broker : str or None
+        ``nats://host:port`` (comma-separated for a cluster): publish every accepted frame to
+        the JetStream stream and acknowledge only after the broker's ack
+        (:mod:`ecobasin.gateway.broker`); None: the raw log's fsync is the durability point.
+    broker_replicas : int
+        Copies of the stream and the device bucket when this gateway creates them (3 on a
+        three-node cluster).
     """
 
     host: str = "127.0.0.1"
@@ -178,6 +188,8 @@ class GatewayConfig:
     max_unframed_bytes: int = 16 * 1024
     reject_samples: int = REJECT_SAMPLES
     reject_window: float = REJECT_WINDOW
+    broker: str | None = None
+    broker_replicas: int = 1
 
     @property
     def datatime_window(self) -> DataTimeWindow:
@@ -240,6 +252,7 @@ class Gateway:
         self._stopping = threading.Event()  # ends the writer's retry pauses
         self._view: Store | None = None  # the writer thread's store view
         self._next_maintenance = 0.0
+        self._extra: dict[str, dict[str, Any]] = {}  # MN → city, site … (the broker's bucket)
 
     @property
     def stats(self) -> GatewayStats:
@@ -347,6 +360,9 @@ class Gateway:
             "reject_window": config.reject_window,
             "devices": _front_devices(self._devices),
             "written_seq": last_seq,
+            "broker": None
+            if config.broker is None
+            else {"url": config.broker, "replicas": config.broker_replicas, "extra": self._extra},
         }
         loop = asyncio.get_running_loop()
         reply = await loop.run_in_executor(None, self._first_reply, setup)
@@ -470,6 +486,7 @@ class Gateway:
             ready.set_exception(error)
             view.close()
             return
+        self._extra = broker_extra(view)
         ready.set_result(writer.devices)
         try:
             control = self._serve.result()
@@ -556,7 +573,9 @@ class Gateway:
 
     def _answer(self, writer: StoreWriter, what: str, token: int) -> None:
         if what == "reload":  # the front answers "reloaded" once it uses the new registry
-            self._send(("devices", token, _front_devices(writer.reload())))
+            devices = _front_devices(writer.reload())
+            self._extra = broker_extra(writer.store)
+            self._send(("devices", token, devices, self._extra))
             return
         future = self._waiting.pop(token, None)
         if future is not None:
@@ -628,6 +647,20 @@ def _front_devices(devices: dict[str, Device]) -> dict[str, tuple[str, bool, str
     return {
         mn: (device.password, device.enabled, device.crc_mode.value)
         for mn, device in devices.items()
+    }
+
+
+def broker_extra(store: Store) -> dict[str, dict[str, Any]]:
+    """What the broker's device bucket holds of each device besides PW, enabled and CRC mode:
+    the city of its subject and what a store writer needs to register it."""
+    return {
+        str(row["mn"]): {
+            "city": None if row["city_code"] is None else int(row["city_code"]),
+            "site_id": str(row["site_id"]),
+            "protocol": str(row["protocol"]),
+            "interval_s": None if row["interval_s"] is None else int(row["interval_s"]),
+        }
+        for row in sql.device_sites(store)
     }
 
 

@@ -45,6 +45,8 @@ class LiveFeed:
         [s] Shortest interval between AQI/alarm refreshes after gateway writes.
     speedup : float
         Simulated seconds per real second (1: real time; tests run faster).
+    broker : str or None
+        NATS JetStream broker of the gateway (``serve --gateway --broker``; docs/gateway.md).
     """
 
     gateway_port: int = 9212
@@ -52,6 +54,7 @@ class LiveFeed:
     seed: int = 2025
     refresh_every: float = 30.0
     speedup: float = 1.0
+    broker: str | None = None
 
 
 def enterprise_fleet(feed: LiveFeed, region: catalog.Region) -> list[SimDevice]:
@@ -108,7 +111,9 @@ async def start_live(
 ) -> LiveRun:
     """Start the gateway (raw log next to the database) and the simulated enterprises."""
     refresh = LiveRefresh(every=feed.refresh_every)
-    config = GatewayConfig(port=feed.gateway_port, raw_log=default_raw_log(Path(db_path)))
+    config = GatewayConfig(
+        port=feed.gateway_port, raw_log=default_raw_log(Path(db_path)), broker=feed.broker
+    )
     gateway = Gateway(store, config, after_write=refresh)
     port = await gateway.start()
     stats = FleetStats()

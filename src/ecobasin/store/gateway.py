@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -106,6 +107,19 @@ def devices(store: Store) -> pd.DataFrame:
         "d.added_at, s.kind AS site_kind FROM devices d LEFT JOIN sites s USING (site_id) "
         "ORDER BY d.mn",
     )
+
+
+def device_sites(store: Store) -> list[dict[str, Any]]:
+    """Each device's MN, site, protocol, interval and its site's city code (NULL when the site
+    is not registered): the broker's subject and device bucket need them."""
+    return [
+        {"mn": r[0], "site_id": r[1], "protocol": r[2], "interval_s": r[3], "city_code": r[4]}
+        for r in _sql.rows(
+            store,
+            "SELECT d.mn, d.site_id, d.protocol, d.interval_s, s.city_code "
+            "FROM devices d LEFT JOIN sites s USING (site_id) ORDER BY d.mn",
+        )
+    ]
 
 
 def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:

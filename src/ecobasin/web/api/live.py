@@ -155,9 +155,19 @@ class GatewayStatus(BaseModel):
     raw_log_errors: int = Field(
         description="Raw-log writes or fsyncs that failed (disk full, I/O): not acknowledged."
     )
+    published: int = Field(
+        description="Frames acknowledged by the broker (--broker; 0 without one)."
+    )
+    broker_errors: int = Field(
+        description="Broker connects or publishes that failed (nothing acknowledged for them)."
+    )
+    broker_unreachable: bool = Field(
+        description="The broker does not acknowledge now (--broker): no acks to the devices."
+    )
     alarms: list[str] = Field(
         description="Alarms raised now: raw_log_unwritable (原始日志不可写) while the raw log "
-        "cannot be written; the devices get no acks and resend."
+        "cannot be written, broker_unreachable (消息代理不可达) while the broker does not "
+        "acknowledge; either way the devices get no acks and resend."
     )
     reasons: dict[str, int] = Field(description="Rejections by reason code.")
     messages_per_s: float | None = Field(
@@ -263,7 +273,7 @@ async def gateway_status(request: Request, principal: RestrictedReader) -> Gatew
 _GATEWAY_COUNTERS = (
     "connections", "connections_total", "frames", "acked", "logged", "stored", "observations",
     "duplicates", "rejected", "refused", "write_errors", "budget_closed", "unsampled",
-    "raw_log_errors",
+    "raw_log_errors", "published", "broker_errors", "broker_unreachable",
 )  # fmt: skip
 
 

@@ -141,6 +141,7 @@ function renderGateway(status) {
   }
   setFact("gw-rate", status.messages_per_s === null ? "…" : fmt(status.messages_per_s, 2));
   document.getElementById("gateway-alarm").hidden = !status.alarms.includes("raw_log_unwritable");
+  document.getElementById("gateway-broker-alarm").hidden = !status.alarms.includes("broker_unreachable");
   const sim = status.simulator;
   document.getElementById("simulator-block").hidden = sim === null;
   if (sim) {

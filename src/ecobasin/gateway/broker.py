@@ -1,0 +1,348 @@
+"""The gateway's link to a NATS JetStream broker: publish before the ack, share the registry.
+
+With ``ecobasin gateway --broker nats://host:port`` the front process publishes every frame it
+accepted to the JetStream stream :data:`STREAM` once the local raw log holds it, and sends the
+device its 9014 only after the broker's publish ack (docs/gateway-scaling.md, "Ack after
+durability"). The raw log stays as the forensic copy. Per frame:
+
+- subject ``hj212.<city>.<MN>`` (:func:`subject_for`): one device's messages stay in order on
+  one subject, and a store writer per city filters ``hj212.<city>.>``;
+- header ``Nats-Msg-Id`` = the dedup key ``MN|CN|DataTime|PNO`` (HJ 212-2017 表3, hj212 brief
+  §10 item 7; :func:`message_id`), so the stream's ``duplicate_window`` [s] drops a device's
+  resend of a frame whose ack it lost;
+- headers ``Ecobasin-Received-Us`` (receive time [µs since the epoch, UTC]) and
+  ``Ecobasin-Peer`` (the device's address), which the store writer puts where the raw log's
+  record puts them.
+
+Publishes are asynchronous with at most :data:`MAX_IN_FLIGHT` awaiting their ack, so one group
+commit's frames are not serialised behind one round trip each. When the broker does not answer
+within :data:`PUBLISH_TIMEOUT` [s] (down, no quorum, connection lost) the batch is not
+acknowledged: the devices keep their data and resend (HJ 212-2017 §6.2 表1 OverTime/ReCount),
+the counters say ``broker_unreachable`` and the alarm of that name is raised until a publish
+succeeds again.
+
+The device registry is replicated through the JetStream key-value bucket :data:`DEVICE_BUCKET`
+(key = MN, value = :func:`device_entry` as JSON): each gateway puts the devices of its own store
+there and watches the bucket, so a device added on one side is accepted by every gateway as
+soon as the watch delivers it (well under a second on a healthy broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.kv import KeyValue
+
+from ecobasin.gateway.datatime import data_time_of
+from ecobasin.ingest.hj212.codec import Message, read_head
+
+__all__ = [
+    "DEVICE_BUCKET",
+    "HEADER_PEER",
+    "HEADER_RECEIVED",
+    "MAX_IN_FLIGHT",
+    "STREAM",
+    "BrokerUnavailable",
+    "FrontBroker",
+    "connect",
+    "device_entry",
+    "ensure_device_bucket",
+    "ensure_stream",
+    "message_id",
+    "subject_for",
+]
+
+log = logging.getLogger(__name__)
+
+#: The JetStream stream of accepted HJ 212 frames and its subjects.
+STREAM = "HJ212"
+SUBJECT_ROOT = "hj212"
+#: The key-value bucket of the device registry (key MN).
+DEVICE_BUCKET = "ecobasin_devices"
+#: [s] The stream's duplicate window: longer than a device's retry horizon (ReCount × OverTime
+#: ≈ 4 × 10 s, HJ 212-2017 表1) and a reconnect through the balancer; minutes, not seconds.
+DUPLICATE_WINDOW = 600.0
+#: Publishes awaiting their ack at most (each holds one frame, ≤ 1 036 bytes, 表2).
+MAX_IN_FLIGHT = 1024
+#: [s] Longest wait for the acks of one batch before it counts as unacknowledged.
+PUBLISH_TIMEOUT = 5.0
+#: [s] Pause between attempts to reach an unreachable broker.
+RECONNECT_WAIT = 0.5
+HEADER_RECEIVED = "Ecobasin-Received-Us"
+HEADER_PEER = "Ecobasin-Peer"
+#: Characters allowed in a subject token (NATS: no '.', '*', '>' or whitespace).
+_TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker did not acknowledge a publish: nothing of the batch is acknowledged."""
+
+
+def subject_for(city: int | str | None, mn: str) -> str:
+    """The subject of a device's messages: ``hj212.<city code>.<MN>`` (``_`` for unknown).
+
+    Characters a subject token cannot hold are replaced by ``_`` (an MN is 24 characters of
+    letters and digits, 表3; anything else is still routed, never refused here).
+    """
+    city_token = _TOKEN_UNSAFE.sub("_", str(city)) if city not in (None, "") else "_"
+    return f"{SUBJECT_ROOT}.{city_token}.{_TOKEN_UNSAFE.sub('_', mn) or '_'}"
+
+
+def message_id(segment: bytes, head: Message | None = None) -> str | None:
+    """The dedup key ``MN|CN|DataTime|PNO`` of a data segment, as the store writer forms it
+    (:func:`ecobasin.gateway.writer.message_key`: DataTime as sent, else ``QN:<QN>``; PNO 0 for
+    a whole message). None when the segment has neither DataTime nor QN (no broker dedup)."""
+    head = read_head(segment) if head is None else head
+    data_time = data_time_of(segment)
+    if data_time:
+        moment = data_time.decode("ascii", errors="replace")
+    elif head.qn:
+        moment = f"QN:{head.qn}"
+    else:
+        return None
+    pno = head.head.get("PNO", "")
+    return f"{head.mn or ''}|{head.cn or ''}|{moment}|{int(pno) if pno.isdigit() else 0}"
+
+
+def device_entry(
+    password: str, enabled: bool, crc_mode: str, city: int | None = None, **more: Any
+) -> dict[str, Any]:
+    """The bucket's value for one device (JSON): what a gateway checks (表3 PW, enabled, CRC
+    mode), the city of its subject, and what a store writer registers (site, protocol …)."""
+    return {
+        "password": password,
+        "enabled": enabled,
+        "crc_mode": crc_mode,
+        "city": city,
+        **more,
+    }
+
+
+async def connect(url: str, name: str) -> NatsClient:
+    """Connect to the broker, reconnecting forever after a loss (the callers count failures)."""
+    return await nats.connect(
+        [server.strip() for server in url.split(",")],  # a cluster: any node will do
+        name=name,
+        connect_timeout=2,
+        reconnect_time_wait=RECONNECT_WAIT,
+        max_reconnect_attempts=-1,
+        allow_reconnect=True,
+        ping_interval=5,
+        max_outstanding_pings=2,
+        error_cb=_connection_error,
+    )
+
+
+async def _connection_error(error: Exception) -> None:
+    """One log line per connection error (the client reconnects by itself)."""
+    log.warning("broker connection: %s: %s", type(error).__name__, error)
+
+
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the stream :data:`STREAM` if it does not exist (file storage, ``replicas``
+    copies, dedup window :data:`DUPLICATE_WINDOW` [s]); an existing one is left as it is."""
+    try:
+        await js.stream_info(STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        pass
+    config = StreamConfig(
+        name=STREAM,
+        subjects=[f"{SUBJECT_ROOT}.>"],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW,
+    )
+    with contextlib.suppress(nats.js.errors.BadRequestError):  # created meanwhile by a peer
+        await js.add_stream(config)
+
+
+async def ensure_device_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    """The device bucket, created when missing (one value per key, file storage)."""
+    try:
+        return await js.key_value(DEVICE_BUCKET)
+    except nats.js.errors.BucketNotFoundError:
+        pass
+    with contextlib.suppress(nats.js.errors.BadRequestError):
+        return await js.create_key_value(
+            bucket=DEVICE_BUCKET, history=1, replicas=replicas, storage=StorageType.FILE
+        )
+    return await js.key_value(DEVICE_BUCKET)
+
+
+@dataclass
+class FrontBroker:
+    """The front process's broker link (one event loop: the front's).
+
+    Parameters
+    ----------
+    url : str
+        ``nats://host:port`` (several, comma-separated, for a cluster).
+    cities : dict
+        MN → city code of the devices in the gateway's store (the subject's city token).
+    on_device : callable
+        ``on_device(mn, entry)`` for each registry entry the bucket delivers (entries of
+        :func:`device_entry`), so the front accepts that device from then on.
+    stats : GatewayStats
+        The front's counters: ``published``, ``broker_errors`` and the alarm flag
+        ``broker_unreachable`` are kept here.
+    replicas : int
+        Copies of the stream and the bucket when this gateway creates them.
+    """
+
+    url: str
+    cities: dict[str, int | None]
+    on_device: Callable[[str, dict[str, Any]], None]
+    stats: Any
+    replicas: int = 1
+    _nc: NatsClient | None = None
+    _js: JetStreamContext | None = None
+    _kv: KeyValue | None = None
+    _shared: dict[str, bytes] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+    _local: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _sharing: set[asyncio.Task[None]] = field(default_factory=set)
+    #: MN → entry, as the bucket delivered them.
+    known: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def start(self, local: dict[str, dict[str, Any]]) -> None:
+        """Connect in the background (retrying while the broker is unreachable), then put the
+        ``local`` registry (MN → :func:`device_entry`) into the bucket and watch it."""
+        self._local = dict(local)
+        self.stats.broker_unreachable = True  # until the stream answers
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self._nc = await connect(self.url, "ecobasin-gateway")
+                break
+            except (OSError, nats.errors.Error, TimeoutError) as error:
+                self._fail(f"cannot connect to {self.url}: {error}")
+                await asyncio.sleep(RECONNECT_WAIT)
+        self._js = self._nc.jetstream(publish_async_max_pending=MAX_IN_FLIGHT)
+        while True:
+            try:
+                await ensure_stream(self._js, self.replicas)
+                self._kv = await ensure_device_bucket(self._js, self.replicas)
+                await self._share(self._local, only_new=True)
+                watcher = await self._kv.watchall()
+                break
+            except Exception as error:  # not ready yet (no leader, a peer creating it …)
+                self._fail(f"stream or device bucket not ready: {type(error).__name__} {error}")
+                await asyncio.sleep(RECONNECT_WAIT)
+        log.info("broker %s: stream %s and bucket %s ready", self.url, STREAM, DEVICE_BUCKET)
+        self.stats.broker_unreachable = False
+        async for entry in watcher:
+            if entry is None or entry.value is None or entry.operation is not None:
+                continue  # end of the initial values, or a deletion (devices are disabled)
+            try:
+                value = json.loads(entry.value)
+            except ValueError:
+                log.error("device bucket: key %s holds no JSON; ignored", entry.key)
+                continue
+            self._shared[entry.key] = entry.value
+            self.known[entry.key] = value
+            self.cities[entry.key] = value.get("city")
+            self.on_device(entry.key, value)
+
+    def share(self, local: dict[str, dict[str, Any]]) -> None:
+        """The gateway's store was read again: put its changed entries into the bucket."""
+        self._local = dict(local)
+        if self._kv is not None:
+            task = asyncio.create_task(self._share(local, only_new=False))
+            self._sharing.add(task)  # kept until done (the loop holds tasks only weakly)
+            task.add_done_callback(self._sharing.discard)
+
+    async def _share(self, entries: dict[str, dict[str, Any]], *, only_new: bool) -> None:
+        assert self._kv is not None
+        for mn, entry in entries.items():
+            self.cities.setdefault(mn, entry.get("city"))
+            value = json.dumps(entry, sort_keys=True).encode()
+            if self._shared.get(mn) == value:
+                continue
+            try:
+                if only_new:  # at start: a peer's newer entry wins over a stale store
+                    await self._kv.create(_key(mn), value)
+                else:
+                    await self._kv.put(_key(mn), value)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                continue
+            self._shared[mn] = value
+
+    async def publish(self, frames: Iterable[tuple[bytes, bytes, int]]) -> None:
+        """Publish ``(peer, frame, received µs)`` triples and wait for every ack.
+
+        Raises
+        ------
+        BrokerUnavailable
+            When the broker is not connected or an ack does not come within
+            :data:`PUBLISH_TIMEOUT` [s]; none of the batch may then be acknowledged.
+        """
+        js = self._js
+        if js is None or self._nc is None or not self._nc.is_connected:
+            self._fail("not connected")
+            raise BrokerUnavailable(f"broker {self.url} not connected")
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                for peer, frame, micros in frames:
+                    futures.append(await js.publish_async(*self._message(peer, frame, micros)))
+                await asyncio.gather(*futures)
+        except (TimeoutError, nats.errors.Error, OSError) as error:
+            for future in futures:
+                future.cancel()  # frees its place among the MAX_IN_FLIGHT
+            self._fail(f"publish not acknowledged: {type(error).__name__} {error}")
+            raise BrokerUnavailable(f"broker {self.url}: {error}") from error
+        if self.stats.broker_unreachable:
+            log.warning("broker %s acknowledges again", self.url)
+        self.stats.broker_unreachable = False
+        self.stats.published += len(futures)
+
+    def _message(
+        self, peer: bytes, frame: bytes, micros: int
+    ) -> tuple[str, bytes, None, None, dict[str, str]]:
+        """Subject, payload (the exact frame), stall limit (None: a ``wait_for`` per message
+        costs half the publish CPU; the batch's timeout bounds it), stream, headers."""
+        segment = frame[6:-6]  # between ## + 4-digit length and the CRC + CR LF (§6.3.1)
+        head = read_head(segment)
+        mn = head.mn or ""
+        headers = {HEADER_RECEIVED: str(micros), HEADER_PEER: peer.decode("utf-8", "replace")}
+        key = message_id(segment, head)
+        if key is not None:
+            headers["Nats-Msg-Id"] = key
+        return subject_for(self.cities.get(mn), mn), frame, None, None, headers
+
+    def _fail(self, why: str) -> None:
+        if not self.stats.broker_unreachable:
+            log.error("broker_unreachable: %s; no acks until the broker answers", why)
+        self.stats.broker_unreachable = True
+        self.stats.broker_errors += 1
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+
+def _key(mn: str) -> str:
+    """A bucket key for an MN (keys allow letters, digits, ``-``, ``_``, ``=``, ``.``, ``/``)."""
+    return re.sub(r"[^A-Za-z0-9_\-=./]", "_", mn)
