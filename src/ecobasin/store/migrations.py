@@ -1680,4 +1680,45 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        32,
+        "HYSPLIT back-trajectories per station for PSCF and CWT (issue 19)",
+        """
+        -- Every tdump file offered for a station, imported or kept aside with the reason.
+        CREATE TABLE trajectory_files (
+            sha256      VARCHAR NOT NULL,         -- of content
+            site_id     VARCHAR NOT NULL,         -- the receptor station
+            name        VARCHAR NOT NULL,         -- the file name as sent
+            size        BIGINT NOT NULL,          -- [bytes]
+            status      VARCHAR NOT NULL CHECK (status IN ('imported', 'rejected')),
+            reason      VARCHAR,                  -- why a file was kept aside
+            endpoints   INTEGER NOT NULL,         -- endpoints read
+            bad_lines   INTEGER NOT NULL,         -- lines kept aside (trajectory_bad_lines)
+            imported_by VARCHAR,
+            imported_at TIMESTAMPTZ NOT NULL,
+            content     BLOB,                     -- the bytes of a rejected file, kept aside
+            PRIMARY KEY (site_id, sha256)
+        );
+        CREATE TABLE trajectory_bad_lines (
+            sha256      VARCHAR NOT NULL,
+            site_id     VARCHAR NOT NULL,
+            line        INTEGER NOT NULL,         -- 1-based line number in the file
+            reason      VARCHAR NOT NULL,
+            PRIMARY KEY (site_id, sha256, line)
+        );
+        -- One row per endpoint; a trajectory is its arrival instant and start height, so a
+        -- file offered twice, or two files overlapping, store each endpoint once.
+        CREATE TABLE trajectory_endpoints (
+            site_id     VARCHAR NOT NULL,
+            arrival     TIMESTAMPTZ NOT NULL,     -- UTC arrival at the station
+            start_height_m DOUBLE NOT NULL,       -- [m AGL] at the station
+            age_h       DOUBLE NOT NULL,          -- [h], negative backwards
+            lat         DOUBLE NOT NULL,          -- [°N]
+            lon         DOUBLE NOT NULL,          -- [°E]
+            height_m    DOUBLE NOT NULL,          -- [m AGL]
+            sha256      VARCHAR NOT NULL,         -- the file it came from first
+            PRIMARY KEY (site_id, arrival, start_height_m, age_h)
+        );
+        """,
+    ),
 ]

@@ -29,6 +29,7 @@ from ecobasin.web.api import (
     rankings,
     reports,
     sites,
+    source_trajectories,
     sources,
     water,
     writes,
@@ -64,5 +65,6 @@ api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}
 api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
 api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务
 api_router.include_router(sources.router)  # source analysis 查源头: /sources/{site}/{method}
+api_router.include_router(source_trajectories.router)  # PSCF/CWT: /sources/{site}/trajectories
 api_router.include_router(reports.router)  # bulletins and reports 公报 (issue 19)
 api_router.include_router(reports.scorecard_router)  # target scorecards 考核 (issue 19)
