@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -104,6 +105,16 @@ class Settings(BaseSettings):
     smtp_from: str = "ecobasin@localhost"
     #: [s] Connection and command timeout (ECOBASIN_SMTP_TIMEOUT_S).
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    # Bulletins on a schedule inside ``serve`` (issue 19; services/report_schedule.py).
+    #: Write the bulletins of the month, quarter and year just ended (ECOBASIN_REPORTS_SCHEDULED);
+    #: off by default: each writing renders PDFs for a minute or more of one core.
+    reports_scheduled: bool = False
+    #: The day of the next month they are written on or after [1–28] (ECOBASIN_REPORTS_DAY).
+    reports_day: int = Field(default=5, ge=1, le=28)
+    #: Languages written (ECOBASIN_REPORTS_LANGS, JSON list): zh first, en available.
+    reports_langs: list[Literal["zh", "en"]] = ["zh", "en"]
+    #: Addresses mailed when a bulletin is written or rewritten (ECOBASIN_REPORTS_SUBSCRIBERS).
+    reports_subscribers: list[str] = []
 
     @model_validator(mode="after")
     def _argon2_memory_covers_its_lanes(self) -> Settings:

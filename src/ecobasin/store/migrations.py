@@ -1721,4 +1721,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        33,
+        "scheduled bulletins (issue 19): what was written from which data",
+        """
+        -- One row per scheduled report and time it was written: the SHA-256 of the numbers it
+        -- was written from, so an unchanged report is not written again after a restart.
+        CREATE TABLE report_runs (
+            kind        VARCHAR NOT NULL,         -- air, water, lowcarbon
+            scope       VARCHAR NOT NULL,         -- region or a city code
+            period      VARCHAR NOT NULL,         -- 2025-11, 2025Q3, 2025
+            data_sha256 VARCHAR NOT NULL,         -- of the report's numbers (canonical JSON)
+            files       JSON NOT NULL,            -- the stored files' hashes, languages, types
+            mailed      INTEGER NOT NULL,         -- subscribers mailed
+            mail_error  VARCHAR,
+            written_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (kind, scope, period, data_sha256)
+        );
+        """,
+    ),
 ]

@@ -9,7 +9,11 @@ Every tick (``every_s`` [s], 60 by default, ``ECOBASIN_SCHEDULE_EVERY_S``):
   cities' contact addresses (when ``settings`` name an SMTP server), retrying failures;
 * once per China Standard Time day (the first tick of the day, and the first after start-up),
   :func:`ecobasin.services.cases.sweep_overdue` records the rectification cases whose clock
-  tripped (what ``ecobasin cases sweep`` does by hand).
+  tripped (what ``ecobasin cases sweep`` does by hand);
+* once per CST day, when ``settings.reports_scheduled``,
+  :func:`ecobasin.services.report_schedule.run_due` writes the bulletins of the month, quarter
+  and year just ended (on or after ``reports_day`` of the month) whose numbers changed since they
+  were last written, and mails the subscribers (issue 19).
 
 The work runs in a worker thread over a store view with its own cursor, so requests go on while
 it runs; a failing tick is logged and the next one tries again (it never stops the server).
@@ -26,8 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from ecobasin import catalog
 from ecobasin.services import cases as case_service
-from ecobasin.services import incident_mail
+from ecobasin.services import incident_mail, report_schedule
 from ecobasin.services import incidents as incident_service
 from ecobasin.settings import Settings
 from ecobasin.web.deps import Store  # the type the app hands (the web never imports the store)
@@ -59,6 +64,7 @@ class Schedule:
     settings: Settings | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     swept_day: date | None = None
+    reported_day: date | None = None
     ticks: int = 0
     _task: asyncio.Task[None] | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
@@ -81,12 +87,22 @@ class Schedule:
             if self.settings is not None:
                 sent, failed = incident_mail.deliver_notices(view, self.settings, now)
                 done["mailed"] = [f"{sent} sent", f"{failed} failed"] if sent or failed else []
+            reports_due = self.settings is not None and self.settings.reports_scheduled
+            if reports_due and self.settings is not None and self.reported_day != today:
+                done["reports"] = self._reports(view, self.settings, today, now)
+                self.reported_day = today
         finally:
             view.con.close()
         self.ticks += 1
         if any(done.values()):
             log.info("scheduled work: %s", done)
         return done
+
+    @staticmethod
+    def _reports(view: Store, settings: Settings, today: date, now: datetime) -> list[str]:
+        """The bulletins due today (CST) whose numbers changed since last written."""
+        region = catalog.load_region(settings.region)
+        return report_schedule.run_due(view, settings, region, today, now)
 
     async def _run(self) -> None:
         while True:
