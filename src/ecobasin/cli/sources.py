@@ -1,6 +1,7 @@
 """Source-analysis commands 查源头: ``ecobasin sources rose|percentile|cpf|cbpf|polar SITE``, and
 regional transport from imported HYSPLIT back-trajectories: ``ecobasin sources
-trajectories-import SITE FILES…`` and ``ecobasin sources pscf|cwt SITE``.
+trajectories-import SITE FILES…`` and ``ecobasin sources pscf|cwt SITE``; PMF through ESAT in its
+own worker environment: ``ecobasin sources pmf-setup`` and ``ecobasin sources pmf X.csv U.csv``.
 
 Values go to stdout (``--format csv|json``) or as a table to stderr; ``--png FILE`` writes the
 plot. The numbers are those of ``/api/v1/sources/{site}/{method}``: both ask
@@ -11,6 +12,7 @@ These show a likely source direction 可能来源方向, not a source share (B8)
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from ecobasin.cli.common import (
     settings,
 )
 from ecobasin.errors import EcobasinError, InputError
+from ecobasin.services import pmf as pmf_service
 from ecobasin.services import source_trajectories as trajectory_service
 from ecobasin.services import sources as service
 
@@ -241,3 +244,69 @@ _trajectory_command(
     "CWT 浓度权重轨迹 per grid cell from imported back-trajectories (B6): mean concentration of "
     "the endpoints in the cell, and weighted.",
 )
+
+
+# PMF (B7) through US EPA's ESAT in a worker environment of its own (tools/pmf_worker/).
+
+EnvOption = Annotated[
+    Path | None,
+    typer.Option("--env", help="The worker environment (default: pmf_worker_env beside the "
+                 "database, or ECOBASIN_PMF_ENV)."),
+]  # fmt: skip
+
+
+@app.command("pmf-setup")
+def pmf_setup(env: EnvOption = None, db: DbOption = None, region: RegionOption = None) -> None:
+    """Create the PMF worker environment 创建 PMF 工作环境: a virtualenv with ESAT
+    (tools/pmf_worker/requirements.txt) beside the database, apart from ecobasin's own."""
+    target = pmf_service.worker_env(settings(db, region), env)
+    console.print(f"PMF worker environment → {target}")
+    try:
+        pmf_service.setup_worker(target)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise fail_with(InputError(f"pmf-setup failed: {error}")) from None
+    except EcobasinError as error:
+        raise fail_with(error) from None
+    console.print("ready 已就绪")
+
+
+@app.command("pmf")
+def pmf(
+    concentrations: Annotated[
+        Path, typer.Argument(help="X: samples × species CSV (first column the sample id).")
+    ],
+    uncertainties: Annotated[Path, typer.Argument(help="U: the same shape, uncertainties.")],
+    factors: Annotated[int, typer.Option(min=1, help="Factors 因子数.")],
+    models: Annotated[int, typer.Option(min=1, help="Seeds 随机种子数 (≥ 20 advised).")] = 20,
+    seed: Annotated[int, typer.Option(help="First seed.")] = 42,
+    out: Annotated[Path | None, typer.Option(help="Write F.csv, G.csv, result.json here.")] = None,
+    env: EnvOption = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """PMF 正定矩阵因子分解 (B7) with ESAT in its worker: factor profiles and contributions,
+    the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories."""
+    target = pmf_service.worker_env(settings(db, region), env)
+    try:
+        x = pd.read_csv(concentrations, index_col=0)
+        u = pd.read_csv(uncertainties, index_col=0)
+        result = pmf_service.run_pmf(target, x, u, factors=factors, models=models, seed=seed)
+    except (OSError, ValueError) as error:
+        raise fail_with(InputError(f"{concentrations}, {uncertainties}: {error}")) from None
+    except EcobasinError as error:
+        raise fail_with(error) from None
+    console.print(
+        f"ESAT {result.esat_version}: Q(true) {result.q_true:.1f}, Q(robust) "
+        f"{result.q_robust:.1f}, Q_expected {result.q_expected}, {len(result.models_q_true)} seeds"
+    )
+    emit(result.profiles.reset_index(names="factor"), "table", "factor profiles 因子谱")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.profiles.to_csv(out / "F.csv")
+        result.contributions.to_csv(out / "G.csv")
+        result.species.to_csv(out / "species.csv")
+        facts = {"q_true": result.q_true, "q_robust": result.q_robust,
+                 "q_expected": result.q_expected, "models_q_true": result.models_q_true,
+                 "esat_version": result.esat_version}  # fmt: skip
+        (out / "result.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+        console.print(f"files 文件 → {out}")
