@@ -70,3 +70,34 @@ def build(path: Path) -> None:
             "time": list(_times()) * 2, "value": np.concatenate([ws, wd]),
         })  # fmt: skip
         store.write_meteorology(met, source="test met")
+
+
+#: station OWN's position [°E, °N] (where its back-trajectories start)
+OWN_AT = (104.06, 30.66)
+
+
+def tdump_text(
+    arrivals: list[pd.Timestamp],
+    bearing_of: dict[pd.Timestamp, float],
+    hours: int = 24,
+    height: float = 500.0,
+) -> str:
+    """A HYSPLIT tdump file of back-trajectories arriving at station OWN: trajectory k arrives
+    at ``arrivals[k]`` (UTC) and comes from ``bearing_of[arrival]`` [°, from north], 0.15° per
+    hour back in a straight line (the endpoint layout of the HYSPLIT user's guide)."""
+    lines = ["     1     1", "    GDAS     25     1     1     0     0",
+             f"{len(arrivals):6d} BACKWARD OMEGA"]  # fmt: skip
+    for t in arrivals:
+        lines.append(f"{t.year % 100:6d}{t.month:6d}{t.day:6d}{t.hour:6d}"
+                     f"{OWN_AT[1]:9.3f}{OWN_AT[0]:9.3f}{height:9.1f}")  # fmt: skip
+    lines.append("     1 PRESSURE")
+    for k, t in enumerate(arrivals, start=1):
+        bearing = np.radians(bearing_of[t])
+        for age in range(hours + 1):
+            at = t - pd.Timedelta(hours=age)
+            lat = OWN_AT[1] + 0.15 * age * np.cos(bearing)
+            lon = OWN_AT[0] + 0.15 * age * np.sin(bearing)
+            lines.append(f"{k:6d}{1:6d}{at.year % 100:6d}{at.month:6d}{at.day:6d}{at.hour:6d}"
+                         f"{0:6d}{0:6d}{-float(age):8.1f}{lat:9.3f}{lon:9.3f}{height:9.1f}"
+                         f"{900.0:9.1f}")  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -114,6 +115,16 @@ class Settings(BaseSettings):
     case_reminder_wd: int = Field(default=3, ge=0, le=60)
     #: The address people open the platform at, for links in e-mails (ECOBASIN_PUBLIC_URL).
     public_url: str = "http://localhost:8000"
+    # Bulletins on a schedule inside ``serve`` (issue 19; services/report_schedule.py).
+    #: Write the bulletins of the month, quarter and year just ended (ECOBASIN_REPORTS_SCHEDULED);
+    #: off by default: each writing renders PDFs for a minute or more of one core.
+    reports_scheduled: bool = False
+    #: The day of the next month they are written on or after [1–28] (ECOBASIN_REPORTS_DAY).
+    reports_day: int = Field(default=5, ge=1, le=28)
+    #: Languages written (ECOBASIN_REPORTS_LANGS, JSON list): zh first, en available.
+    reports_langs: list[Literal["zh", "en"]] = ["zh", "en"]
+    #: Addresses mailed when a bulletin is written or rewritten (ECOBASIN_REPORTS_SUBSCRIBERS).
+    reports_subscribers: list[str] = []
 
     @model_validator(mode="after")
     def _argon2_memory_covers_its_lanes(self) -> Settings:

@@ -1,18 +1,22 @@
 """A station's source page (issue 19) in a real browser against ``ecobasin serve`` on a small real
 store (tests/source_helpers.py: station OWN with its own wind and a synthetic source in the east):
 the five plots load as PNGs with their guardrail, the wind's origin and calm share are shown, and
-choosing another period and percentile reloads the plots with that choice. Screenshot in
-test-artifacts/screenshots/sources.png."""
+choosing another period and percentile reloads the plots with that choice; the regional-transport
+section shows the weighted PSCF and CWT maps with their caption and the tdump files, a bad one
+with its reason. Screenshots in test-artifacts/screenshots/sources*.png."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from source_helpers import END, START, build
+from ecobasin.services import source_trajectories
+from ecobasin.store import Store
+from source_helpers import END, START, _times, _wind, build, tdump_text
 
 from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health, screenshot
 
@@ -25,6 +29,12 @@ METHODS = ("rose", "percentile", "cpf", "cbpf", "polar")
 def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("sources_browser") / "sources.duckdb"
     build(db)
+    times = list(_times())
+    bearing = {t: float(d) for t, d in zip(times, _wind(1)[0], strict=True)}
+    with Store(db) as store:  # back-trajectories every 3 h from the wind, and one bad file
+        for name, content in (("own.tdump", tdump_text(times[::3], bearing).encode()),
+                              ("notes.txt", b"hello\n")):  # fmt: skip
+            source_trajectories.import_tdump(store, "OWN", name, content, "t", datetime.now(UTC))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
@@ -90,3 +100,22 @@ def test_source_page_shows_the_plots_and_follows_the_choice(tab: Any) -> None:
     shown = _loaded_images(tab)
     assert all("start=2025-01-11" in s["src"] and "percentile=90" in s["src"] for s in shown)
     assert tab.inner_text("#fact-hours") == str((END - START).days * 24 + 24 - 10 * 24)
+
+
+def test_regional_transport_section(tab: Any) -> None:
+    tab.goto("/sources/OWN")
+    section = tab.locator("#trajectory-section")
+    section.scroll_into_view_if_needed()
+    tab.wait_for_function(
+        "() => [...document.querySelectorAll('.trajectory-plots img')].every("
+        "(img) => img.complete && img.naturalWidth > 500)"
+    )
+    sources = tab.evaluate(
+        "[...document.querySelectorAll('.trajectory-plots img')].map((i) => i.getAttribute('src'))"
+    )
+    assert [s.split("?")[0].rsplit("/", 1)[1] for s in sources] == ["pscf.png", "cwt.png"]
+    assert "not source shares" in tab.inner_text("#trajectory-caption")
+    rows = tab.inner_text("#trajectory-files")
+    assert "own.tdump" in rows and "已导入 imported" in rows
+    assert "notes.txt: not a HYSPLIT tdump header" in rows
+    screenshot(tab, "sources_trajectories")

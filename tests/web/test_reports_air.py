@@ -204,6 +204,36 @@ def test_the_first_page_is_drawn_with_the_chart(issued: Path, tmp_path: Path) ->
     assert any(b - r > 60 for r, _, b in colours)  # the chart's blue bars
 
 
+def test_station_means_and_their_levels(bulletins: dict[str, reports.Report]) -> None:
+    """PM2.5 mean of the daily means (A 57; B (64 + 64 + 250)/3 = 126; C 30), its 24-h IAQI
+    (HJ 633-2012 Table 1: 50 + 50/40·22 = 77.5 → 78; 150 + 50/35·11 = 165.7 → 166;
+    30·50/35 = 42.9 → 43) and level (Table 2); D has no data, M is a micro-station."""
+    stations = {s["site_id"]: s for s in bulletins["region"].data["stations"]}
+    assert set(stations) == {"A", "B", "C"}
+    got = {k: (s["pm25"], s["iaqi"], s["level"]) for k, s in stations.items()}
+    assert got == {"A": (57, 78, 2), "B": (126, 166, 4), "C": (30, 43, 1)}
+    assert stations["B"]["color"] == "#FF0000"
+    assert {s["site_id"] for s in bulletins["city"].data["stations"]} == {"A", "B"}
+
+
+def test_the_pdf_map_shows_the_stations_by_level(issued: Path, tmp_path: Path) -> None:
+    pdf = (issued / "air_region_2025-01_zh.pdf").read_bytes()
+    text = _tool("pdftotext", "-layout", "-", "-", data=pdf).decode()
+    assert "各站 PM2.5 均值分布" in text and "甲站 A" in text and "166" in text
+    (tmp_path / "map.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "100", str(tmp_path / "map.pdf"),
+                    str(tmp_path / "p")], check=True)  # fmt: skip
+    seen: set[tuple[int, int, int]] = set()
+    for page in sorted(tmp_path.glob("p-*.png")):
+        seen |= {c for _, c in Image.open(page).convert("RGB").getcolors(1 << 22) or []}
+
+    def drawn(target: tuple[int, int, int]) -> bool:
+        return any(sum(abs(a - b) for a, b in zip(c, target, strict=True)) < 30 for c in seen)
+
+    # the dots of levels 1, 2 and 4 (HJ 633-2012 Table 2: green, yellow, red)
+    assert drawn((0, 228, 0)) and drawn((255, 255, 0)) and drawn((255, 0, 0))
+
+
 def test_a_period_without_data_fails_clearly(refused: str) -> None:
     status, output = refused.split("\n", 1)
     assert status == "1"

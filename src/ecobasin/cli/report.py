@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_store, settings
+from ecobasin.cli.common import (
+    DbOption,
+    RegionOption,
+    console,
+    fail,
+    load_region,
+    open_store,
+    settings,
+)
 from ecobasin.services import reports as service
 
 __all__ = ["app"]
@@ -48,7 +56,8 @@ def _issue(config: object, build: object, lang: str | None, out: Path | None) ->
             report = build(store)  # type: ignore[operator]
         except (LookupError, ValueError, KeyError) as error:
             raise fail(str(error.args[0] if error.args else error)) from None
-        stored = service.issue(store, report, datetime.now(UTC), langs)
+        region = load_region(config)  # type: ignore[arg-type]  # the map's boundaries
+        stored = service.issue(store, report, datetime.now(UTC), langs, region)
         for item in stored:
             console.print(f"{item['sha256']}  {item['lang']}  {item['media_type']}  {item['size']}")
             if out is not None:

@@ -36,9 +36,13 @@ from ecobasin.services import ledger as ledger_service
 from ecobasin.services import water as water_service
 from ecobasin.services.cells import json_cell, json_rows, pick
 from ecobasin.services.pdf import html_to_pdf
+from ecobasin.sources import maps
 from ecobasin.standards.air_eval import attainment_rate
+from ecobasin.standards.air_index import aqi_level, iaqi, level_info
 from ecobasin.store import Connection, Store
 from ecobasin.store import reports as store_reports
+from ecobasin.store._sql import cursor_of
+from ecobasin.store.queries import sites as site_rows
 
 __all__ = [
     "KINDS",
@@ -179,6 +183,36 @@ def _region_air(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def station_means(
+    where: Connection, first: date, last: date, city: int | None = None
+) -> list[dict[str, Any]]:
+    """Each air station's PM2.5 over the period: the mean of its stored daily means [µg/m³]
+    (integer, GB/T 8170), the IAQI of that mean on the 24-h breakpoints (HJ 633-2012 Table 1)
+    and its level and colour (Table 2) — the colours of the bulletin's map."""
+    days = air_service.aqi_daily(where, scope="site", start=first, end=last)
+    if days.empty:
+        return []
+    values = pd.to_numeric(days["pm25"], errors="coerce").astype("float64")
+    pm25 = values.groupby(days["scope_id"]).mean().dropna()
+    stations = site_rows(cursor_of(where), kinds=["air_station"], site_ids=list(pm25.index))
+    if city is not None:
+        stations = stations[stations["city_code"] == city]
+    means = {str(k): int(v) for k, v in air_service.reported(pm25, "PM2.5").items()}
+    out = []
+    for row in stations.to_dict(orient="records"):
+        mean = means[str(row["site_id"])]
+        index = iaqi("PM2.5_24h", [mean], "HJ633-2012")[0]
+        level = int(aqi_level([index])[0]) if index is not pd.NA else 0
+        info = level_info(level) if level else None
+        out.append({
+            "site_id": row["site_id"], "name_zh": row["name_zh"], "city_code": int(row["city_code"]),
+            "lon": json_cell(row["lon"]), "lat": json_cell(row["lat"]), "pm25": mean,
+            "iaqi": None if index is pd.NA else int(index), "level": level or None,
+            "color": info.hex if info else "#bdbdbd",
+        })  # fmt: skip
+    return out
+
+
 def air_bulletin(where: Connection, period: str, city: int | None = None) -> Report:
     """The air bulletin of a month, quarter or year (``2025-11``, ``2025Q3``, ``2025``) for the
     region, or for ``city`` with its place among the region's cities.
@@ -214,6 +248,7 @@ def air_bulletin(where: Connection, period: str, city: int | None = None) -> Rep
         "last_day": last.isoformat(), "compared_with": before_period if before else None,
         "city": city, "items": ranked, "region": region, "region_last_year": region_before,
         "city_item": items.get(city) if city is not None else None,
+        "stations": station_means(where, first, last, city),
     }  # fmt: skip
     return Report("air", "region" if city is None else str(city), period.strip(), data)
 
@@ -346,8 +381,9 @@ def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) ->
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def render_html(report: Report, lang: str = "zh") -> bytes:
-    """The report as one HTML document [UTF-8], charts inline; ``lang`` zh (default) or en."""
+def render_html(report: Report, lang: str = "zh", region: catalog.Region | None = None) -> bytes:
+    """The report as one HTML document [UTF-8], charts and maps inline; ``lang`` zh (default) or
+    en; ``region`` gives the map's boundaries (default: the bundled default region)."""
     lang = "en" if lang == "en" else "zh"
 
     def t(zh: str, en: str) -> str:
@@ -355,10 +391,49 @@ def render_html(report: Report, lang: str = "zh") -> bytes:
 
     names = {c: pick(lang, z, e) or str(c) for c, (z, e) in _names().items()}
     chart = _report_chart(report, names, t)
+    station_map = _station_map(report, region or catalog.load_region(), names, t)
     template = _templates().get_template(f"report_{report.kind}.html")
     html = template.render(r=report, d=report.data, lang=lang, t=t, names=names, chart=chart,
-                           classes=_CLASSES, sections=LOWCARBON_SECTIONS)  # fmt: skip
+                           station_map=station_map, classes=_CLASSES,
+                           sections=LOWCARBON_SECTIONS)  # fmt: skip
     return html.encode("utf-8")
+
+
+def _map_outlines(region: catalog.Region, city: int | None) -> list[maps.Outline]:
+    """The region's cities (labelled; only ``city`` dark when the bulletin is a city's)."""
+    outlines = []
+    for feature in catalog.boundaries(region)["features"]:
+        props = feature["properties"]
+        mine = city is None or props["code"] == city
+        label = f"{props['name_zh']} {props['name_en']}" if mine else ""
+        outlines.append(maps.Outline(feature["geometry"], label, mine, tuple(props["center"])))
+    return outlines
+
+
+def _station_map(
+    report: Report, region: catalog.Region, names: dict[int, str], t: Any
+) -> str | None:
+    """The map of the air bulletin: stations coloured by the AQI level of their PM2.5 mean over
+    the period (HJ 633-2012 Tables 1 and 2) on the region's (or the city's) boundaries."""
+    stations = report.data.get("stations") if report.kind == "air" else None
+    if not stations:
+        return None
+    city = report.data.get("city")
+    frame = pd.DataFrame(stations).rename(columns={"color": "colour"})
+    legend = [(level_info(n).hex, f"{level_info(n).category_zh} {level_info(n).category_en}")
+              for n in range(1, 7)]  # fmt: skip
+    where = (
+        names.get(city, str(city)) if city else t("成都平原经济区", "Chengdu Plain Economic Zone")
+    )
+    title = f"{where} {report.period} " + t("各站 PM2.5 均值", "PM2.5 mean at each station")
+    note = t(
+        "站点颜色：时段 PM2.5 日均值的平均对应的空气质量级别（HJ 633-2012 表1、表2）",
+        "Dot colour: the AQI level of the station's mean daily PM2.5 over the period "
+        "(HJ 633-2012 Tables 1 and 2)",
+    )
+    png = maps.station_map_png(frame, title=title, outlines=_map_outlines(region, city),
+                               legend=legend, note=note)  # fmt: skip
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _report_chart(report: Report, names: dict[int, str], t: Any) -> str | None:
@@ -379,13 +454,17 @@ def _report_chart(report: Report, names: dict[int, str], t: Any) -> str | None:
 
 
 def issue(
-    store: Store, report: Report, at: datetime, langs: Sequence[str] = LANGS
+    store: Store,
+    report: Report,
+    at: datetime,
+    langs: Sequence[str] = LANGS,
+    region: catalog.Region | None = None,
 ) -> list[dict[str, Any]]:
     """Render ``report`` in each language as HTML and PDF and store each file once by its
     SHA-256; returns their facts (hash, language, media type, size)."""
     stored = []
     for lang in langs:
-        html = render_html(report, lang)
+        html = render_html(report, lang, region)
         for media_type, content in ((_HTML, html), (_PDF, html_to_pdf(html.decode("utf-8")))):
             digest = store_reports.store_report_file(
                 store, report.kind, report.scope, report.period, lang, media_type, content, at

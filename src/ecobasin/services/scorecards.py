@@ -19,23 +19,44 @@ come from the services the API answers with:
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from ecobasin import catalog
+from ecobasin.services import air as air_service
 from ecobasin.services import carbon as carbon_service
 from ecobasin.services import reports as reports_service
 from ecobasin.services import water as water_service
 from ecobasin.services.cells import pick
+from ecobasin.standards.air_eval import city_daily
+from ecobasin.standards.air_index import daily_aqi
 from ecobasin.store import Connection
 from ecobasin.store import cases as store_cases
 from ecobasin.store import keytasks as store_keytasks
+from ecobasin.store._sql import cursor_of
+from ecobasin.store.queries import sites as site_rows
 from ecobasin.timebase import CST
 
-__all__ = ["Indicator", "Rules", "as_report", "load_rules", "score", "scorecards"]
+__all__ = [
+    "DISTRICT_INDICATORS",
+    "Indicator",
+    "Rules",
+    "as_report",
+    "district_scorecards",
+    "load_rules",
+    "score",
+    "scorecards",
+    "station_districts",
+]
 
 _DONE = ("completed", "assessed")
 
@@ -257,4 +278,119 @@ def _last_year_ranks(
 
 def as_report(where: Connection, year: int) -> reports_service.Report:
     """The scorecards of ``year`` as a report to render and store (kind ``scorecard``)."""
-    return reports_service.Report("scorecard", "region", str(year), scorecards(where, year))
+    data = scorecards(where, year)
+    try:
+        data["districts"] = district_scorecards(where, year)
+    except LookupError:
+        data["districts"] = None
+    return reports_service.Report("scorecard", "region", str(year), data)
+
+
+# -- districts (区县) ----------------------------------------------------------------------------
+#: the indicators a district is scored on: those with district data (its stations' air); the
+#: others (water sections, carbon, cases, key tasks) are assessed per city
+DISTRICT_INDICATORS = ("good_day_ratio", "pm25", "heavy_days")
+_DISTRICT_KEYS = ("district_code", "district_zh", "district_en")
+
+
+def station_districts(where: Connection) -> pd.DataFrame:
+    """site_id, city_code, district_code, district_zh, district_en, source of the air stations
+    with a district: ``catalog/data/scorecards/station_districts.csv``, overridden by a site's
+    own ``attributes`` (``district_code``, ``district_zh``, ``district_en``)."""
+    path = resources.files(catalog) / "data" / "scorecards" / "station_districts.csv"
+    table = pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")), dtype={"site_id": str})
+    sites = site_rows(cursor_of(where), kinds=["air_station"])
+    own = []
+    for row in sites.to_dict(orient="records"):
+        text = row["attributes"]
+        attributes = json.loads(text) if isinstance(text, str) and text else {}
+        if isinstance(attributes, dict) and attributes.get("district_code"):
+            own.append({"site_id": row["site_id"], "city_code": int(row["city_code"]),
+                        **{k: attributes.get(k) for k in _DISTRICT_KEYS},
+                        "source": "site attributes"})  # fmt: skip
+    merged = pd.concat([pd.DataFrame(own), table]) if own else table
+    merged = merged.drop_duplicates(subset=["site_id"], keep="first")
+    merged = merged[merged["site_id"].isin(set(sites["site_id"]))]
+    merged["district_code"] = merged["district_code"].astype(int)
+    return merged.reset_index(drop=True)
+
+
+def _district_days(where: Connection, year: int, districts: pd.DataFrame) -> pd.DataFrame:
+    """District daily rows shaped as the stored city rows: the mean of the district's stations'
+    daily concentrations, rounded (HJ 663-2013 §5), and the AQI of that mean (HJ 633-2012 §5)."""
+    days = air_service.aqi_daily(
+        where, scope="site", start=date(year, 1, 1), end=date(year, 12, 31)
+    )
+    days = days[days["scope_id"].isin(set(districts["site_id"]))]
+    if days.empty:
+        return days
+    names = {"so2": "SO2", "no2": "NO2", "co": "CO", "pm10": "PM10", "pm25": "PM2.5",
+             "o3_8h": "O3_8h_max", "o3_1h": "O3_1h_max"}  # fmt: skip
+    station = pd.DataFrame({"site_id": days["scope_id"], "date": pd.DatetimeIndex(days["day"])})
+    for column, name in names.items():
+        station[name] = pd.to_numeric(days[column], errors="coerce").astype("float64").to_numpy()
+    mapping = districts.set_index("site_id")["district_code"]
+    means = city_daily(station, mapping)
+    index = daily_aqi(means.drop(columns=["city", "n_stations"]))
+    out = pd.DataFrame({"scope_id": means["city"].astype(str), "day": means["date"]})
+    for column, name in names.items():
+        out[column] = means[name].to_numpy()
+    out["aqi"] = index["aqi"].to_numpy()
+    out["rule_set"] = index["rule_set"].to_numpy()
+    return out
+
+
+def _district_values(days: pd.DataFrame, year: int) -> dict[int, dict[str, Any]]:
+    table, _, _ = air_service.assessment_table(days, "year", date(year, 12, 31))
+    aqi = days["aqi"].to_numpy(dtype="float64", na_value=np.nan)
+    heavy = pd.Series(aqi > reports_service.HEAVY_AQI).groupby(days["scope_id"].to_numpy()).sum()
+    values = {}
+    for row in table.to_dict(orient="records"):
+        code = int(row["city"])
+        values[code] = {"good_day_ratio": row["good % 优良率"],
+                        "pm25": None if pd.isna(row["PM2.5"]) else int(row["PM2.5"]),
+                        "heavy_days": int(heavy.get(str(code), 0))}  # fmt: skip
+    return values
+
+
+def district_scorecards(
+    where: Connection, year: int, city: int | None = None, lang: str = "zh"
+) -> dict[str, Any]:
+    """The scorecards of the districts (区县) whose stations carry one (:func:`station_districts`)
+    for ``year``, on the city rules' air indicators (:data:`DISTRICT_INDICATORS`, the same
+    weights, targets and rule; a district's target is its city's), ranked within the region.
+
+    Raises
+    ------
+    LookupError
+        no rules for the year, or no district has data.
+    """
+    rules = load_rules(year)
+    districts = station_districts(where)
+    if city is not None:
+        districts = districts[districts["city_code"] == city]
+    days = _district_days(where, year, districts)
+    if days.empty:
+        raise LookupError(f"no district station data for {year} 该年度无区县数据")
+    applied = Rules(rules.version, rules.year, rules.source, rules.source_en,
+                    tuple(i for i in rules.indicators if i.id in DISTRICT_INDICATORS),
+                    rules.targets)  # fmt: skip
+    facts = {int(r["district_code"]): r for r in districts.to_dict(orient="records")}
+    cards = []
+    for code, values in _district_values(days, year).items():
+        fact = facts[code]
+        city_code = int(fact["city_code"])
+        own = dataclasses.replace(applied, targets={code: rules.targets.get(city_code, {})})
+        card = _card(own, code, values, lang)
+        card.update(district_code=code, city_code=city_code,
+                    name=pick(lang, str(fact["district_zh"]), str(fact["district_en"])),
+                    name_zh=str(fact["district_zh"]), name_en=str(fact["district_en"]),
+                    stations=sorted(districts.loc[districts["district_code"] == code, "site_id"]))  # fmt: skip
+        cards.append(card)
+    cards.sort(key=lambda c: (-c["total"], c["district_code"]))
+    for i, card in enumerate(cards):
+        same = i and cards[i - 1]["total"] == card["total"]
+        card["rank"] = cards[i - 1]["rank"] if same else i + 1
+    return {"year": year, "version": rules.version, "city": city,
+            "indicators": list(DISTRICT_INDICATORS),
+            "max_total": sum(i.weight for i in applied.indicators), "items": cards}  # fmt: skip

@@ -30,7 +30,8 @@ _ENDPOINT_FIELDS = 12  # traj, grid, yy, mm, dd, hh, min, fhour, age, lat, lon, 
 
 @dataclass
 class Tdump:
-    """Endpoints of a tdump file: traj, arrival (UTC), time (UTC), age [h], lat, lon, height [m];
+    """Endpoints of a tdump file: traj, arrival (UTC), start_height_m [m AGL], time (UTC),
+    age [h], lat, lon, height [m];
     ``rejected`` holds (line number, reason) of the lines kept aside."""
 
     endpoints: pd.DataFrame
@@ -46,6 +47,11 @@ def _time(fields: list[str]) -> pd.Timestamp:
     return pd.Timestamp(year=_year(year), month=month, day=day, hour=hour, tz="UTC")
 
 
+def _start(fields: list[str]) -> tuple[pd.Timestamp, float]:
+    """A start line: its arrival time (UTC) and its height [m AGL]."""
+    return _time(fields), float(fields[6])
+
+
 def parse_tdump(text: str, source: str = "tdump") -> Tdump:
     """Read a HYSPLIT trajectory endpoints file (the layout in the module docstring)."""
     lines = text.splitlines()
@@ -53,7 +59,7 @@ def parse_tdump(text: str, source: str = "tdump") -> Tdump:
         grids = int(lines[0].split()[0])
         at = 1 + grids
         n_traj = int(lines[at].split()[0])
-        starts = {k + 1: _time(lines[at + 1 + k].split()) for k in range(n_traj)}
+        starts = {k + 1: _start(lines[at + 1 + k].split()) for k in range(n_traj)}
         at += 1 + n_traj
         at += 1  # the diagnostic variables' line
     except (IndexError, ValueError) as error:
@@ -72,11 +78,13 @@ def parse_tdump(text: str, source: str = "tdump") -> Tdump:
             lat, lon = float(fields[9]), float(fields[10])
             if not (-90 <= lat <= 90 and -180 <= lon <= 360):
                 raise ValueError(f"position {lat}, {lon} outside the globe")
-            rows.append((traj, starts[traj], _time(fields[2:6]) + pd.Timedelta(minutes=int(fields[6])),
+            arrival, start_height = starts[traj]
+            rows.append((traj, arrival, start_height,
+                         _time(fields[2:6]) + pd.Timedelta(minutes=int(fields[6])),
                          float(fields[8]), lat, lon, float(fields[11])))  # fmt: skip
         except ValueError as error:
             rejected.append((number, f"{source} line {number}: {error}"))
-    columns = ["traj", "arrival", "time", "age_h", "lat", "lon", "height_m"]
+    columns = ["traj", "arrival", "start_height_m", "time", "age_h", "lat", "lon", "height_m"]
     return Tdump(pd.DataFrame(rows, columns=columns), rejected)
 
 

@@ -1797,4 +1797,64 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        37,
+        "HYSPLIT back-trajectories per station for PSCF and CWT (issue 19)",
+        """
+        -- Every tdump file offered for a station, imported or kept aside with the reason.
+        CREATE TABLE trajectory_files (
+            sha256      VARCHAR NOT NULL,         -- of content
+            site_id     VARCHAR NOT NULL,         -- the receptor station
+            name        VARCHAR NOT NULL,         -- the file name as sent
+            size        BIGINT NOT NULL,          -- [bytes]
+            status      VARCHAR NOT NULL CHECK (status IN ('imported', 'rejected')),
+            reason      VARCHAR,                  -- why a file was kept aside
+            endpoints   INTEGER NOT NULL,         -- endpoints read
+            bad_lines   INTEGER NOT NULL,         -- lines kept aside (trajectory_bad_lines)
+            imported_by VARCHAR,
+            imported_at TIMESTAMPTZ NOT NULL,
+            content     BLOB,                     -- the bytes of a rejected file, kept aside
+            PRIMARY KEY (site_id, sha256)
+        );
+        CREATE TABLE trajectory_bad_lines (
+            sha256      VARCHAR NOT NULL,
+            site_id     VARCHAR NOT NULL,
+            line        INTEGER NOT NULL,         -- 1-based line number in the file
+            reason      VARCHAR NOT NULL,
+            PRIMARY KEY (site_id, sha256, line)
+        );
+        -- One row per endpoint; a trajectory is its arrival instant and start height, so a
+        -- file offered twice, or two files overlapping, store each endpoint once.
+        CREATE TABLE trajectory_endpoints (
+            site_id     VARCHAR NOT NULL,
+            arrival     TIMESTAMPTZ NOT NULL,     -- UTC arrival at the station
+            start_height_m DOUBLE NOT NULL,       -- [m AGL] at the station
+            age_h       DOUBLE NOT NULL,          -- [h], negative backwards
+            lat         DOUBLE NOT NULL,          -- [°N]
+            lon         DOUBLE NOT NULL,          -- [°E]
+            height_m    DOUBLE NOT NULL,          -- [m AGL]
+            sha256      VARCHAR NOT NULL,         -- the file it came from first
+            PRIMARY KEY (site_id, arrival, start_height_m, age_h)
+        );
+        """,
+    ),
+    (
+        38,
+        "scheduled bulletins (issue 19): what was written from which data",
+        """
+        -- One row per scheduled report and time it was written: the SHA-256 of the numbers it
+        -- was written from, so an unchanged report is not written again after a restart.
+        CREATE TABLE report_runs (
+            kind        VARCHAR NOT NULL,         -- air, water, lowcarbon
+            scope       VARCHAR NOT NULL,         -- region or a city code
+            period      VARCHAR NOT NULL,         -- 2025-11, 2025Q3, 2025
+            data_sha256 VARCHAR NOT NULL,         -- of the report's numbers (canonical JSON)
+            files       JSON NOT NULL,            -- the stored files' hashes, languages, types
+            mailed      INTEGER NOT NULL,         -- subscribers mailed
+            mail_error  VARCHAR,
+            written_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (kind, scope, period, data_sha256)
+        );
+        """,
+    ),
 ]

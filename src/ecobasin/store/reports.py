@@ -14,7 +14,13 @@ from typing import Any
 from ecobasin.store._sql import Connection, rows
 from ecobasin.store.database import Store
 
-__all__ = ["report_file", "report_files", "store_report_file"]
+__all__ = [
+    "last_report_run",
+    "record_report_run",
+    "report_file",
+    "report_files",
+    "store_report_file",
+]
 
 _KEYS = ("sha256", "kind", "scope", "period", "lang", "media_type", "size", "created_at")
 
@@ -63,3 +69,31 @@ def report_file(where: Connection, sha256: str) -> tuple[dict[str, Any], bytes] 
         return None
     row = found[0]
     return dict(zip(_KEYS, row[:-1], strict=True)), bytes(row[-1])
+
+
+def last_report_run(where: Connection, kind: str, scope: str, period: str) -> str | None:
+    """The data hash of the last scheduled writing of a report, None when never written."""
+    found = rows(
+        where,
+        "SELECT data_sha256 FROM report_runs WHERE kind = ? AND scope = ? AND period = ? "
+        "ORDER BY written_at DESC LIMIT 1",
+        [kind, scope, period],
+    )
+    return str(found[0][0]) if found else None
+
+
+def record_report_run(
+    store: Store,
+    key: tuple[str, str, str],
+    data_sha256: str,
+    files: list[dict[str, Any]],
+    mail: tuple[int, str | None],
+    at: datetime,
+) -> None:
+    """Record that report ``key`` (kind, scope, period) was written from ``data_sha256``."""
+    import json
+
+    store.con.execute(
+        "INSERT OR REPLACE INTO report_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [*key, data_sha256, json.dumps(files), mail[0], mail[1], at],
+    )

@@ -1,13 +1,25 @@
 """SQL of the source-analysis page (issue 19): which pollutants a station holds hourly, and over
-which span of time, so the page can offer a pollutant and a default period."""
+which span of time, so the page can offer a pollutant and a default period; and the station's
+HYSPLIT back-trajectories (tdump files offered, lines kept aside, endpoints) for PSCF and CWT."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from ecobasin.store import _sql
+from ecobasin.store.database import Store
 
-__all__ = ["station_parameter_spans"]
+__all__ = [
+    "station_parameter_spans",
+    "store_trajectory_file",
+    "trajectory_bad_lines",
+    "trajectory_endpoints",
+    "trajectory_file_known",
+    "trajectory_files",
+]
 
 
 def station_parameter_spans(where: _sql.Connection, site_id: str) -> pd.DataFrame:
@@ -17,4 +29,110 @@ def station_parameter_spans(where: _sql.Connection, site_id: str) -> pd.DataFram
         "SELECT parameter, min(time) AS first, max(time) AS last FROM observations "
         "WHERE site_id = ? AND period = '1h' GROUP BY parameter ORDER BY parameter",
         [site_id],
+    )
+
+
+_FILE_KEYS = ("sha256", "name", "size", "status", "reason", "endpoints", "bad_lines",
+              "imported_by", "imported_at")  # fmt: skip
+
+
+def trajectory_file_known(where: _sql.Connection, site_id: str, sha256: str) -> bool:
+    """Whether this file (by content) was already offered for the station."""
+    found = _sql.rows(
+        where, "SELECT 1 FROM trajectory_files WHERE site_id = ? AND sha256 = ?", [site_id, sha256]
+    )
+    return bool(found)
+
+
+def store_trajectory_file(
+    store: Store,
+    record: dict[str, Any],
+    endpoints: pd.DataFrame,
+    bad_lines: list[tuple[int, str]],
+) -> int:
+    """Store one offered tdump file (``record``: the columns of ``trajectory_files``), its bad
+    lines and its endpoints in one transaction; returns the endpoints new to the station."""
+    con = store.con
+    with store.transaction():
+        before = _endpoint_count(con, record["site_id"])
+        con.execute(
+            "INSERT INTO trajectory_files (sha256, site_id, name, size, status, reason, "
+            "endpoints, bad_lines, imported_by, imported_at, content) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record[k]
+                for k in (
+                    "sha256",
+                    "site_id",
+                    "name",
+                    "size",
+                    "status",
+                    "reason",
+                    "endpoints",
+                    "bad_lines",
+                    "imported_by",
+                    "imported_at",
+                    "content",
+                )
+            ],
+        )
+        if bad_lines:
+            con.executemany(
+                "INSERT INTO trajectory_bad_lines VALUES (?, ?, ?, ?)",
+                [(record["sha256"], record["site_id"], n, why) for n, why in bad_lines],
+            )
+        if not endpoints.empty:
+            rows = endpoints.assign(site_id=record["site_id"], sha256=record["sha256"])[
+                ["site_id", "arrival", "start_height_m", "age_h", "lat", "lon", "height_m",
+                 "sha256"]
+            ]  # fmt: skip
+            con.register("new_endpoints", rows)
+            con.execute("INSERT OR IGNORE INTO trajectory_endpoints SELECT * FROM new_endpoints")
+            con.unregister("new_endpoints")
+        added = _endpoint_count(con, record["site_id"]) - before
+    return added
+
+
+def _endpoint_count(where: _sql.Connection, site_id: str) -> int:
+    found = _sql.rows(
+        where, "SELECT count(*) FROM trajectory_endpoints WHERE site_id = ?", [site_id]
+    )
+    return int(found[0][0])
+
+
+def trajectory_files(where: _sql.Connection, site_id: str) -> list[dict[str, Any]]:
+    """The files offered for a station, newest first, without their bytes."""
+    found = _sql.rows(
+        where,
+        f"SELECT {', '.join(_FILE_KEYS)} FROM trajectory_files WHERE site_id = ? "
+        "ORDER BY imported_at DESC, name",
+        [site_id],
+    )
+    return [dict(zip(_FILE_KEYS, row, strict=True)) for row in found]
+
+
+def trajectory_bad_lines(
+    where: _sql.Connection, site_id: str, sha256: str, limit: int = 50
+) -> list[tuple[int, str]]:
+    """The first ``limit`` lines kept aside from one file: (line number, reason)."""
+    found = _sql.rows(
+        where,
+        "SELECT line, reason FROM trajectory_bad_lines WHERE site_id = ? AND sha256 = ? "
+        "ORDER BY line LIMIT ?",
+        [site_id, sha256, limit],
+    )
+    return [(int(n), str(why)) for n, why in found]
+
+
+def trajectory_endpoints(
+    where: _sql.Connection, site_id: str, first: datetime, last: datetime
+) -> pd.DataFrame:
+    """arrival, start_height_m, age_h, lat, lon, height_m of the station's trajectories that
+    arrive from ``first`` to ``last`` (UTC, inclusive)."""
+    return _sql.frame(
+        where,
+        "SELECT arrival, start_height_m, age_h, lat, lon, height_m FROM trajectory_endpoints "
+        "WHERE site_id = ? AND arrival BETWEEN ? AND ? "
+        "ORDER BY arrival, start_height_m, age_h DESC",
+        [site_id, first, last],
     )

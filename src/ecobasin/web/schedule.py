@@ -13,6 +13,10 @@ Every tick (``every_s`` [s], 60 by default, ``ECOBASIN_SCHEDULE_EVERY_S``):
 * :func:`ecobasin.services.case_mail.send_reminders` mails the responsible units' contacts the
   reminders of cases due within ``case_reminder_wd`` working days or overdue (when ``settings``
   name an SMTP server): once per case, deadline and address, a failure retried next tick.
+* once per CST day, when ``settings.reports_scheduled``,
+  :func:`ecobasin.services.report_schedule.run_due` writes the bulletins of the month, quarter
+  and year just ended (on or after ``reports_day`` of the month) whose numbers changed since they
+  were last written, and mails the subscribers (issue 19).
 
 The work runs in a worker thread over a store view with its own cursor, so requests go on while
 it runs; a failing tick is logged and the next one tries again (it never stops the server).
@@ -29,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from ecobasin.services import case_mail, incident_mail
+from ecobasin import catalog
+from ecobasin.services import case_mail, incident_mail, report_schedule
 from ecobasin.services import cases as case_service
 from ecobasin.services import incidents as incident_service
 from ecobasin.settings import Settings
@@ -62,6 +67,7 @@ class Schedule:
     settings: Settings | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     swept_day: date | None = None
+    reported_day: date | None = None
     ticks: int = 0
     _task: asyncio.Task[None] | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
@@ -86,12 +92,22 @@ class Schedule:
                 done["mailed"] = [f"{sent} sent", f"{failed} failed"] if sent or failed else []
                 sent, failed = case_mail.send_reminders(view, self.settings, now)
                 done["reminded"] = [f"{sent} sent", f"{failed} failed"] if sent or failed else []
+            reports_due = self.settings is not None and self.settings.reports_scheduled
+            if reports_due and self.settings is not None and self.reported_day != today:
+                done["reports"] = self._reports(view, self.settings, today, now)
+                self.reported_day = today
         finally:
             view.con.close()
         self.ticks += 1
         if any(done.values()):
             log.info("scheduled work: %s", done)
         return done
+
+    @staticmethod
+    def _reports(view: Store, settings: Settings, today: date, now: datetime) -> list[str]:
+        """The bulletins due today (CST) whose numbers changed since last written."""
+        region = catalog.load_region(settings.region)
+        return report_schedule.run_due(view, settings, region, today, now)
 
     async def _run(self) -> None:
         while True:

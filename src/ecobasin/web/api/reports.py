@@ -144,3 +144,50 @@ def get_scorecards(
         return Scorecards(**scorecard_service.scorecards(cursor, year, lang))
     except LookupError as error:
         raise ProblemError(404, str(error.args[0])) from None
+
+
+class DistrictScorecard(BaseModel):
+    """A district's (区县) scorecard on the air indicators of its stations."""
+
+    district_code: int = Field(description="GB/T 2260 county-level code")
+    city_code: int
+    name: str
+    name_zh: str
+    name_en: str
+    stations: list[str] = Field(description="the district's air stations")
+    total: float = Field(description="[points]")
+    rank: int = Field(description="among the districts with data")
+    no_data: list[str]
+    indicators: list[ScorecardIndicator]
+
+
+class DistrictScorecards(BaseModel):
+    """District scorecards of a year: the city rules' air indicators, weights and targets."""
+
+    year: int
+    version: str
+    city: int | None
+    indicators: list[str] = Field(description="the indicators applied to districts")
+    max_total: float = Field(description="[points] of those indicators")
+    items: list[DistrictScorecard]
+
+
+@scorecard_router.get(
+    "/{year}/districts",
+    response_model=DistrictScorecards,
+    summary="District scorecards of a year 区县考核",
+)
+def get_district_scorecards(
+    cursor: CursorDep,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    city: Annotated[int | None, Query(ge=100000, le=999999, description="Only this city.")] = None,
+    lang: Annotated[Literal["zh", "en"], Query()] = "zh",
+) -> DistrictScorecards:
+    """Each district (区县) whose stations carry one (catalog `station_districts.csv`, or the
+    site's `district_code` attribute), scored on the good-day ratio, PM2.5 and heavy-pollution
+    days of the mean of its stations (HJ 663-2013 §5) with its city's targets."""
+    try:
+        found = scorecard_service.district_scorecards(cursor, year, city, lang)
+    except LookupError as error:
+        raise ProblemError(404, str(error.args[0])) from None
+    return DistrictScorecards(**found)

@@ -1,6 +1,6 @@
 """The scorecard page ``/scorecards`` (issue 19): every city against its yearly targets
 (减污降碳考核), ranked, with each indicator's weight, target, value and score, and the stored
-PDFs of the year. Rendered on the server from :mod:`ecobasin.services.scorecards` (the numbers
+PDFs of the year, and the districts' (区县) cards on their stations' air indicators. Rendered on the server from :mod:`ecobasin.services.scorecards` (the numbers
 of ``GET /api/v1/scorecards/{year}``); no script.
 """
 
@@ -38,6 +38,10 @@ def scorecards_page(request: Request, cursor: CursorDep) -> HTMLResponse:
         context["cards"] = service.scorecards(cursor, year, lang)
     except LookupError as error:
         context["message"] = str(error.args[0])
+    try:
+        context["districts"] = service.district_scorecards(cursor, year, None, lang)
+    except LookupError:
+        context["districts"] = None
     files = reports_service.report_files(cursor, "scorecard")
     context["pdfs"] = [
         f for f in files if f["period"] == str(year) and f["media_type"] == "application/pdf"

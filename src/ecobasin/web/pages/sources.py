@@ -2,7 +2,10 @@
 CST days and a percentile to choose (a GET form, no script), showing the pollution rose, the
 percentile rose, CPF, CBPF and the bivariate polar plot as PNGs from
 ``/api/v1/sources/{site_id}/{method}.png``, the wind's origin and calm share, and the B8
-guardrail: a likely source direction, not a source share
+guardrail: a likely source direction, not a source share; and, when back-trajectories were
+imported for the station, the regional-transport section: the weighted PSCF and CWT maps
+(``/api/v1/sources/{site_id}/trajectories/{method}.png``, likely source regions, not source
+shares) and the tdump files offered, those kept aside with their reasons
 (``../shared/reference/nonroad_and_source.md`` Part B).
 """
 
@@ -16,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ecobasin.errors import InputError, NotFound
+from ecobasin.services import source_trajectories as trajectory_service
 from ecobasin.services import sources as service
 from ecobasin.web.deps import StoreViewDep
 from ecobasin.web.pages.dashboard import templates
@@ -33,6 +37,13 @@ PLOTS = (
     ("cpf", "条件概率函数 CPF"),
     ("cbpf", "条件双变量概率函数 CBPF"),
     ("polar", "双变量极坐标图 Bivariate polar plot"),
+)
+
+
+#: the trajectory maps of the page (B6), with their bilingual names
+TRAJECTORY_PLOTS = (
+    ("pscf", "加权潜在源贡献函数 Weighted PSCF"),
+    ("cwt", "加权浓度权重轨迹 Weighted CWT"),
 )
 
 
@@ -87,6 +98,9 @@ def sources_page(
         except (InputError, NotFound) as error:
             problem = error.reason
     query = urlencode({k: v for k, v in chosen.items() if v is not None})
+    trajectory_query = urlencode(
+        {k: v for k, v in chosen.items() if v is not None and k != "percentile"}
+    )
     return templates.TemplateResponse(
         request,
         "sources.html",
@@ -99,5 +113,8 @@ def sources_page(
             "problem": problem,
             "plots": PLOTS,
             "query": query,
+            "trajectory_files": trajectory_service.trajectory_files(store, site_id, kinds),
+            "trajectory_query": trajectory_query,
+            "trajectory_plots": TRAJECTORY_PLOTS,
         },
     )

@@ -1,0 +1,182 @@
+"""PMF receptor model through US EPA's ESAT in a worker environment (issue 19, brief
+``../shared/reference/nonroad_and_source.md`` B7), for ``ecobasin sources pmf-setup|pmf``.
+
+ESAT pins versions that conflict with ecobasin's, so it runs in a virtual environment of its
+own (``tools/pmf_worker/``: ``requirements.txt`` and ``worker.py``), created under the data
+folder by :func:`setup_worker` and called as a subprocess with files in and out.
+
+Before the worker runs, X (samples × species) and U are validated here: the same samples and
+species, finite, X ≥ 0 and U > 0; each species' signal-to-noise and category (B7: "bad" below 0.5
+is dropped, "weak" below 1 has its uncertainty tripled). The worker fits ``models`` seeds (≥ 20
+advised) and keeps the lowest Q(true); Q is checked here against the core's
+:func:`~ecobasin.sources.receptor.pmf_q` on the returned G and F, and Q_expected =
+n·m − p·(n + m) with m the strong species.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecobasin.errors import InputError
+from ecobasin.settings import Settings
+from ecobasin.sources.receptor import pmf_q, pmf_q_expected, signal_to_noise
+
+__all__ = [
+    "PmfResult",
+    "WorkerMissing",
+    "prepare",
+    "run_pmf",
+    "setup_worker",
+    "worker_dir",
+    "worker_env",
+    "worker_python",
+]
+
+#: the longest a worker may run [s] (20 seeds on a few hundred samples take minutes)
+WORKER_TIMEOUT_S = 3600
+
+
+class WorkerMissing(InputError):
+    """The worker environment does not exist yet."""
+
+
+def worker_dir() -> Path:
+    """``tools/pmf_worker`` of the checkout (``ECOBASIN_PMF_WORKER_DIR`` overrides)."""
+    override = os.environ.get("ECOBASIN_PMF_WORKER_DIR")
+    return (
+        Path(override) if override else Path(__file__).resolve().parents[3] / "tools" / "pmf_worker"
+    )
+
+
+def worker_env(settings: Settings, env: Path | None = None) -> Path:
+    """The worker's virtual environment: ``env``, else ``ECOBASIN_PMF_ENV``, else
+    ``pmf_worker_env`` beside the database file (the data folder)."""
+    if env is not None:
+        return env
+    override = os.environ.get("ECOBASIN_PMF_ENV")
+    return Path(override) if override else Path(settings.db).resolve().parent / "pmf_worker_env"
+
+
+def worker_python(env: Path) -> Path:
+    """The environment's interpreter; :class:`WorkerMissing` naming the command that makes it."""
+    python = env / "bin" / "python"
+    if not python.exists():
+        raise WorkerMissing(
+            f"the PMF worker environment is missing at {env}: run `ecobasin sources pmf-setup` "
+            "(it installs ESAT from tools/pmf_worker/requirements.txt) 未找到 PMF 工作环境"
+        )
+    return python
+
+
+def setup_worker(env: Path, python: str = sys.executable) -> list[list[str]]:
+    """Create the worker environment at ``env`` and install ``requirements.txt`` into it (from
+    the package registry pip is configured with); returns the commands run."""
+    requirements = worker_dir() / "requirements.txt"
+    if not requirements.exists():
+        raise InputError(f"no worker requirements at {requirements} (ECOBASIN_PMF_WORKER_DIR)")
+    commands = [
+        [python, "-m", "venv", str(env)],
+        [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+    ]
+    for command in commands:
+        subprocess.run(command, check=True)
+    return commands
+
+
+@dataclass(frozen=True)
+class PmfResult:
+    """A PMF solution: profiles F (factors × species), contributions G (samples × factors),
+    Q(true), Q(robust), Q_expected, every seed's Q(true), the species' S/N and categories."""
+
+    profiles: pd.DataFrame
+    contributions: pd.DataFrame
+    q_true: float
+    q_robust: float
+    q_expected: int
+    models_q_true: list[float]
+    species: pd.DataFrame
+    esat_version: str
+
+
+def prepare(x: pd.DataFrame, u: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validate X and U (B7) and apply the categories: (X, U, species table: S/N, category).
+    Bad species are dropped, weak ones get U × 3."""
+    if list(x.index) != list(u.index) or list(x.columns) != list(u.columns):
+        raise InputError("X and U must have the same samples (rows) and species (columns)")
+    xa, ua = x.to_numpy(dtype=float), u.to_numpy(dtype=float)
+    problems = [("X", ~np.isfinite(xa) | (xa < 0), "not finite or negative"),
+                ("U", ~np.isfinite(ua) | (ua <= 0), "not finite or not positive")]  # fmt: skip
+    for name, bad, why in problems:
+        if bad.any():
+            row, col = (int(i[0]) for i in np.nonzero(bad))
+            raise InputError(f"{name} sample {x.index[row]!r} species {x.columns[col]!r}: {why} "
+                             f"({int(bad.sum())} values)")  # fmt: skip
+    rows = []
+    for species in x.columns:
+        _, sn, category = signal_to_noise(x[species].tolist(), u[species].tolist())
+        rows.append({"species": species, "signal_to_noise": sn, "category": category})
+    table = pd.DataFrame(rows).set_index("species")
+    kept = table.index[table["category"] != "bad"]
+    if len(kept) < 2:
+        raise InputError("fewer than two species have a signal-to-noise of at least 0.5")
+    weak = table.index[table["category"] == "weak"]
+    u = u.astype(float).copy()
+    u[weak] = u[weak] * 3.0
+    return x[kept].astype(float), u[kept], table
+
+
+def _write_inputs(folder: Path, x: pd.DataFrame, u: pd.DataFrame, params: dict[str, Any]) -> None:
+    x.to_csv(folder / "X.csv")
+    u.to_csv(folder / "U.csv")
+    (folder / "params.json").write_text(json.dumps(params), encoding="utf-8")
+
+
+def run_pmf(
+    env: Path,
+    x: pd.DataFrame,
+    u: pd.DataFrame,
+    *,
+    factors: int,
+    models: int = 20,
+    seed: int = 42,
+    timeout_s: float = WORKER_TIMEOUT_S,
+) -> PmfResult:
+    """Fit PMF with ``factors`` factors over ``models`` seeds in the worker; the lowest Q(true)."""
+    if not 1 <= factors < min(x.shape):
+        raise InputError(f"{factors} factors: between 1 and {min(x.shape) - 1} for X {x.shape}")
+    python = worker_python(env)
+    x, u, species = prepare(x, u)
+    params = {"factors": factors, "models": models, "seed": seed, "method": "ls-nmf"}
+    with tempfile.TemporaryDirectory(prefix="ecobasin-pmf-") as tmp:  # private: mode 0700
+        folder = Path(tmp)
+        (folder / "out").mkdir()
+        _write_inputs(folder, x, u, params)
+        done = subprocess.run(
+            [str(python), str(worker_dir() / "worker.py"), str(folder), str(folder / "out")],
+            capture_output=True, text=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            tail = (done.stderr or "").strip().splitlines()[-3:]
+            raise InputError(f"the PMF worker failed (exit {done.returncode}): {' | '.join(tail)}")
+        result = json.loads((folder / "out" / "result.json").read_text(encoding="utf-8"))
+        profiles = pd.read_csv(folder / "out" / "F.csv", index_col=0)
+        contributions = pd.read_csv(folder / "out" / "G.csv", index_col=0)
+    _, _, q = pmf_q(x.to_numpy(), contributions.to_numpy(), profiles.to_numpy(), u.to_numpy())
+    weak = int((species["category"] == "weak").sum())
+    return PmfResult(
+        profiles=profiles, contributions=contributions, q_true=q,
+        q_robust=float(result["q_robust"]),
+        q_expected=pmf_q_expected(len(x), x.shape[1], factors, weak),
+        models_q_true=[float(v) for v in result["models_q_true"]], species=species,
+        esat_version=str(result["esat_version"]),
+    )  # fmt: skip
