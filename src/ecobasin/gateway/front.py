@@ -9,6 +9,11 @@ device check (MN registered and enabled, PW right), the append to the raw log, t
 group commit has made the record durable — the 9014 / 9013 reply (§6.5). The CP area is read
 only by the writer in the parent.
 
+Each connection is an :class:`asyncio.Protocol` (``data_received`` → frames → head decision →
+raw-log append; the replies wait in the open group of :mod:`ecobasin.gateway.commit` and go
+out once its one write and fsync are done): no coroutine, future or timeout per read or per
+frame. The usual frame's head is decided on its bytes (:class:`FastDecider`).
+
 Protocol with the parent over ``CONTROL_FD`` (a socketpair; pickled tuples,
 :class:`multiprocessing.connection.Connection` framing), one ordered stream each way:
 
