@@ -86,13 +86,14 @@ data_times = st.one_of(
 )  # fmt: skip
 qns = st.one_of(
     st.text("0123456789", min_size=17, max_size=17),
-    st.sampled_from(["2024010112000000", "2024010112000000a", "202401011200000012"]),
+    st.sampled_from(["", "", "2024010112000000", "2024010112000000a", "202401011200000012"]),
 )
 
 
 def _segment(qn: str, head: list[str], data_time: str | None, tail: str) -> bytes:
     cp = "" if data_time is None else f"DataTime={data_time};"
-    return f"QN={qn};{';'.join(head)};CP=&&{cp}a21026-Rtd=1.5{tail}".encode()
+    first = f"QN={qn};" if qn else ""  # no QN: as many HJ/T 212-2005 uploads
+    return f"{first}{';'.join(head)};CP=&&{cp}a21026-Rtd=1.5{tail}".encode()
 
 
 @given(
@@ -131,5 +132,10 @@ def test_fast_decider_takes_the_usual_frame_and_only_after_an_accept() -> None:
     wrong = usual[1].replace(b"PW=123456", b"PW=bad")
     fast.learn(wrong, _exact(wrong, MICROS, window))  # refused: not remembered
     assert fast.reply(wrong, MICROS) is SLOW
+    old = [_segment("", ["ST=31", "CN=2011", "PW=123456", "MN=DEV001", "Flag=1"],
+                    f"202401011{n}0000", "&&") for n in range(3)]  # fmt: skip
+    fast.learn(old[0], _exact(old[0], MICROS, window))  # HJ/T 212-2005: no QN
+    assert fast.reply(old[2], MICROS) == _exact(old[2], MICROS, window).reply is not None
     fast.clear()  # the registry changed
     assert fast.reply(usual[1], MICROS) is SLOW
+    assert fast.reply(old[1], MICROS) is SLOW

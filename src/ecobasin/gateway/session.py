@@ -145,7 +145,9 @@ class FastDecider:
     same head from packet to packet except QN (17 digits, unique per packet, §6.3.2), so the
     head after QN — ``;ST=..;CN=..;PW=..;MN=..;Flag=..`` — is the key of a cache filled by
     :meth:`learn` from the full decision of its first frame; the 9014 / 9013 reply is then
-    ``QN=`` + QN + the remembered rest (§6.5, 表C.14), with its CRC (Appendix A). DataTime is
+    ``QN=`` + QN + the remembered rest (§6.5, 表C.14), with its CRC (Appendix A). A packet
+    without QN (HJ/T 212-2005 uploads often have none) has the same head every time: the whole
+    head is the key and the reply is remembered whole. DataTime is
     compared as 14 digits with the window's ends. Anything else — another shape, a
     non-ASCII byte, a DataTime near or outside the window, a head not seen accepted — is
     :data:`SLOW`, and :func:`decide` answers (so both always say the same; tests compare them).
@@ -160,6 +162,8 @@ class FastDecider:
         self.window = window
         #: head after QN → the reply's data segment after ``QN=<qn>`` (None: accepted, silent)
         self.heads: dict[bytes, bytes | None] = {}
+        #: whole head of a packet without QN → its reply frame (None: accepted, silent)
+        self.whole: dict[bytes, bytes | None] = {}
         earliest = window.earliest
         if earliest.microsecond:  # a whole-second DataTime is before it up to the next second
             earliest = earliest.replace(microsecond=0) + timedelta(seconds=1)
@@ -170,6 +174,7 @@ class FastDecider:
     def clear(self) -> None:
         """Forget every head (the device registry changed)."""
         self.heads.clear()
+        self.whole.clear()
 
     def reply(self, segment: bytes, micros: int) -> bytes | Slow | None:
         """The reply frame (None: accepted without reply) or :data:`SLOW`.
@@ -184,11 +189,12 @@ class FastDecider:
         key = self._head_key(segment)
         if key is None:
             return SLOW
-        suffix = self.heads.get(key[0], SLOW)
-        if suffix is SLOW or not self._plausible(segment, key[1], micros):
+        head, cp, with_qn = key
+        suffix = (self.heads if with_qn else self.whole).get(head, SLOW)
+        if suffix is SLOW or not self._plausible(segment, cp, micros):
             return SLOW
-        if suffix is None:
-            return None
+        if suffix is None or not with_qn:
+            return suffix
         assert isinstance(suffix, bytes)
         data = b"QN=" + segment[3:20] + suffix
         return b"##%04d%s%04X\r\n" % (len(data), data, hj212_crc16(data))
@@ -198,34 +204,42 @@ class FastDecider:
         key = self._head_key(segment)
         if key is None or decision.code != "accept":
             return
+        if len(self.heads) + len(self.whole) >= FAST_HEADS_MAX:
+            self.clear()
+        if not key[2]:
+            self.whole[key[0]] = decision.reply
+            return
         suffix = None
         if decision.reply is not None:
             data = decision.reply[6:-6]
             if not data.startswith(b"QN=" + segment[3:20] + b";"):
                 return
             suffix = data[20:]
-        if len(self.heads) >= FAST_HEADS_MAX:
-            self.heads.clear()
         self.heads[key[0]] = suffix
 
     @staticmethod
-    def _head_key(segment: bytes) -> tuple[bytes, int] | None:
-        """(the head after QN, the offset of ``CP=&&``) of a segment of the usual shape, else
-        None: ASCII, ``QN=`` + 17 digits first, the first ``CP=&&`` after a ``;`` and the
-        segment ending in ``&&`` after it (exactly where :func:`read_head` finds them)."""
-        if not (segment.startswith(b"QN=") and segment[20:21] == b";" and segment.isascii()):
-            return None
-        if not segment[3:20].isdigit():
+    def _head_key(segment: bytes) -> tuple[bytes, int, bool] | None:
+        """(the key, the offset of ``CP=&&``, whether it has QN) of a segment of the usual
+        shape, else None. The shape: ASCII, the first ``CP=&&`` after a ``;`` and the segment
+        ending in ``&&`` after it (exactly where :func:`read_head` finds them); then either
+        ``QN=`` + 17 digits first (key: the head after QN) or no ``QN=`` in the head at all
+        (key: the whole head)."""
+        if not segment.isascii():
             return None
         cp = segment.find(b"CP=&&")
         if (
-            cp < 21
+            cp < 1
             or segment[cp - 1] != 0x3B
             or not segment.endswith(b"&&")
             or (len(segment) < cp + 7)
         ):
             return None
-        return segment[20:cp], cp
+        if not segment.startswith(b"QN="):
+            head = segment[:cp]
+            return None if b"QN=" in head else (head, cp, False)
+        if cp < 21 or segment[20] != 0x3B or not segment[3:20].isdigit():
+            return None
+        return segment[20:cp], cp, True
 
     def _plausible(self, segment: bytes, cp: int, micros: int) -> bool:
         """Whether DataTime (as :func:`~ecobasin.gateway.datatime.data_time_of` finds it) is
