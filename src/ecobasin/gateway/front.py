@@ -95,6 +95,8 @@ REFUSAL_LOG_EVERY = 10.0
 #: Connections accepted per wake-up of the listener at most (others wait for the next turn).
 ACCEPTS_PER_TURN = 64
 READ_SIZE = 64 * 1024
+#: Event-loop turns (0.01 s each) the stop waits for the aborted sessions to be gone at most.
+STOP_TURNS = 100
 #: [s] How often changed counters are sent to the parent between records.
 STATS_EVERY = 0.25
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -326,8 +328,10 @@ class _Front:
         await asyncio.gather(*self.opening, return_exceptions=True)
         for session in list(self.sessions):
             session.transport.abort()  # connection_lost follows in the next loop turns
-        while self.sessions:
-            await asyncio.sleep(0)
+        for _ in range(STOP_TURNS):  # connection_lost comes a loop turn after abort
+            if not self.sessions:
+                break
+            await asyncio.sleep(0.01)
         await commit.close()
         persister.close()
         self.summarise(math.inf)  # the problems left out so far, before the last counters
