@@ -439,6 +439,15 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         log.close()
         progress.stop.set()
     out["gateway_exit"] = proc.returncode
+    from ecobasin.gateway import replay
+
+    with Store(db) as store:
+        # A stop is bounded (--stop patience): records the writer had not stored stay in the
+        # raw log and the next start writes them. Do what that start does, and count them.
+        out["stored_at_stop"] = int(
+            _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
+        )
+        out["written_at_next_start"] = replay(store, raw_log).messages
     with Store(db, read_only=True) as store:
         out["stored_messages"] = int(
             _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
@@ -582,7 +591,9 @@ def report(results: dict[str, Any]) -> None:
         console.print(
             f"acked 已确认 {gw['acked_total']:,} frames; stored 入库 {gw['stored_messages']:,} "
             f"messages (+{gw['stored_duplicates']:,} duplicates), {gw['observations']:,} "
-            f"observations, {gw['rejected']:,} rejected; gateway exit {gw['gateway_exit']}"
+            f"observations, {gw['rejected']:,} rejected; gateway exit {gw['gateway_exit']}; "
+            f"{gw['written_at_next_start']:,} of them left in the raw log at the (bounded) stop "
+            "and written as the next start does"
         )
         console.print(
             f"store/ack 入库/确认 {gw['max']['store_rate'] / gw['max']['rate']:.0%}; backlog "
