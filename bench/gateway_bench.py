@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -222,8 +223,11 @@ def drive(
     warmup: float,
     window: int,
     rate: float | None = None,
+    on_window: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``generators`` load-generator processes against a server; merge their results."""
+    """Run ``generators`` load-generator processes against a server; merge their results.
+    ``on_window`` is called when the measured window starts (after the frames are encoded and
+    the warm-up is over: a profiler started then samples the load, not the set-up)."""
     ctx = mp.get_context("spawn")
     bounds = [round(devices * i / generators) for i in range(generators + 1)]
     pipes, procs = [], []
@@ -251,6 +255,8 @@ def drive(
     for pipe in pipes:
         pipe.send("go")
     time.sleep(warmup)
+    if on_window is not None:
+        on_window()
     cpu_from, wall_from = cpu_seconds(server_pid), time.perf_counter()
     time.sleep(duration)
     wall_to = time.perf_counter()
@@ -380,7 +386,11 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
     out: dict[str, Any] = {"command": " ".join(command[1:])}
     try:
         wait_for_port(port, proc=proc)
-        spy = start_py_spy(proc.pid, args.warmup + args.duration, work) if args.py_spy else None
+        spies: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+        def start_spy() -> None:
+            spies.append(start_py_spy(proc.pid, args.duration, work))
+
         console.print("gateway, closed loop (max rate) …")
         out["max"] = drive(
             proc.pid,
@@ -393,9 +403,10 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             duration=args.duration,
             warmup=args.warmup,
             window=args.window,
+            on_window=start_spy if args.py_spy else None,
         )
-        if spy is not None:
-            out["profile"] = finish_py_spy(*spy)
+        if spies:
+            out["profile"] = finish_py_spy(*spies[0])
         console.print(f"gateway, open loop at {args.latency_rate:,.0f} msg/s …")
         paced = math.ceil(args.latency_rate * (args.duration + args.warmup) / args.devices) + 5
         out["paced"] = drive(
@@ -428,6 +439,15 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         log.close()
         progress.stop.set()
     out["gateway_exit"] = proc.returncode
+    from ecobasin.gateway import replay
+
+    with Store(db) as store:
+        # A stop is bounded (--stop patience): records the writer had not stored stay in the
+        # raw log and the next start writes them. Do what that start does, and count them.
+        out["stored_at_stop"] = int(
+            _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
+        )
+        out["written_at_next_start"] = replay(store, raw_log).messages
     with Store(db, read_only=True) as store:
         out["stored_messages"] = int(
             _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
@@ -571,7 +591,9 @@ def report(results: dict[str, Any]) -> None:
         console.print(
             f"acked 已确认 {gw['acked_total']:,} frames; stored 入库 {gw['stored_messages']:,} "
             f"messages (+{gw['stored_duplicates']:,} duplicates), {gw['observations']:,} "
-            f"observations, {gw['rejected']:,} rejected; gateway exit {gw['gateway_exit']}"
+            f"observations, {gw['rejected']:,} rejected; gateway exit {gw['gateway_exit']}; "
+            f"{gw['written_at_next_start']:,} of them left in the raw log at the (bounded) stop "
+            "and written as the next start does"
         )
         console.print(
             f"store/ack 入库/确认 {gw['max']['store_rate'] / gw['max']['rate']:.0%}; backlog "

@@ -317,3 +317,54 @@ def test_live_status_shows_the_raw_log_alarm_while_the_disk_is_full(tmp_path: Pa
     assert full["alarms"] == ["raw_log_unwritable"]
     assert int(full["raw_log_errors"]) >= 1  # type: ignore[call-overload]
     assert freed["alarms"] == [] and int(freed["acked"]) > acked  # type: ignore[call-overload]
+
+
+def test_a_group_whose_write_fails_part_way_acks_none_of_it(tmp_path: Path) -> None:
+    """Group commit (issue 12, Speed): the frames of one read form one group, written with one
+    write and one fsync; the disk fills in the middle of that write, so the group's first
+    record is on disk and the rest is not. None of the group is acknowledged, the torn part
+    is cut, and once space is back the resent group is logged and stored exactly once."""
+    from gateway_helpers import Client, Running
+
+    from ecobasin.gateway import GatewayConfig
+
+    store = new_store(tmp_path / "g.duckdb")
+    add_device(store, "GRP1")
+    frames = [
+        upload(mn="GRP1", qn=f"2024010110{n:07d}", data_time=f"20240101{n // 60:02d}{n % 60:02d}00")
+        for n in range(20)
+    ]
+    raw = tmp_path / "raw"
+    server = Running(store, GatewayConfig(port=0, raw_log=raw, write_delay=0.05))
+    try:
+        assert server.gateway._process is not None
+        front = server.gateway._process.pid
+        record = 200  # [bytes] about one record of these frames (header, peer, ≈ 130-byte frame)
+        resource.prlimit(front, resource.RLIMIT_FSIZE, (_newest_segment_size(raw) + record, -1))
+        device = Client(server.port)
+        device.send(b"".join(frames))  # one read, one group
+        deadline = time.monotonic() + PATIENCE  # a safety net against a hang, not a speed test
+        while not server.gateway.stats.raw_log_unwritable and time.monotonic() < deadline:
+            server.flush()
+        assert server.gateway.stats.raw_log_unwritable
+        device.sock.setblocking(False)
+        try:
+            early = device.sock.recv(65536)
+        except BlockingIOError:
+            early = b""
+        assert early == b""  # no reply for any frame of the failed group
+        device.sock.setblocking(True)
+        assert server.gateway.stats.acked == 0 and server.gateway.stats.logged == 20
+        resource.prlimit(front, resource.RLIMIT_FSIZE, (-1, -1))  # space again
+        device.send(b"".join(frames))  # the data logger resends (§6.2)
+        assert len(device.replies(20)) == 20
+        server.flush()
+        assert server.gateway.stats.stored == 20
+    finally:
+        server.stop()
+    scan = ScanReport()
+    logged = [r.frame for r in read_records(raw, report=scan)]
+    assert logged == frames and scan.damaged == 0  # the torn part was cut: each frame once
+    messages = _sql.frame(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0]
+    store.close()
+    assert messages == 20

@@ -9,6 +9,11 @@ device check (MN registered and enabled, PW right), the append to the raw log, t
 group commit has made the record durable — the 9014 / 9013 reply (§6.5). The CP area is read
 only by the writer in the parent.
 
+Each connection is an :class:`asyncio.Protocol` (``data_received`` → frames → head decision →
+raw-log append; the replies wait in the open group of :mod:`ecobasin.gateway.commit` and go
+out once its one write and fsync are done): no coroutine, future or timeout per read or per
+frame. The usual frame's head is decided on its bytes (:class:`FastDecider`).
+
 Protocol with the parent over ``CONTROL_FD`` (a socketpair; pickled tuples,
 :class:`multiprocessing.connection.Connection` framing), one ordered stream each way:
 
@@ -43,17 +48,17 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ecobasin.gateway.broker import BrokerUnavailable, FrontBroker, device_entry
+from ecobasin.gateway.broker import FrontBroker, device_entry
+from ecobasin.gateway.commit import BrokerDown, BrokerPersister, GroupCommit, RawLogPersister
 from ecobasin.gateway.datatime import DataTimeWindow, data_time_of
-from ecobasin.gateway.rawlog import RawLog, encode_raw
-from ecobasin.gateway.session import decide
+from ecobasin.gateway.rawlog import RawLog
+from ecobasin.gateway.session import FastDecider, Slow, decide
 from ecobasin.ingest.hj212.codec import Message, read_head, read_segment
 from ecobasin.ingest.hj212.crc import CrcMode
 from ecobasin.ingest.hj212.errors import CrcMismatch, FrameError
@@ -91,10 +96,10 @@ REFUSAL_LOG_EVERY = 10.0
 #: Connections accepted per wake-up of the listener at most (others wait for the next turn).
 ACCEPTS_PER_TURN = 64
 READ_SIZE = 64 * 1024
+#: Event-loop turns (0.01 s each) the stop waits for the aborted sessions to be gone at most.
+STOP_TURNS = 100
 #: [s] How often changed counters are sent to the parent between records.
 STATS_EVERY = 0.25
-#: [s] Pause after a failed raw-log write before the next attempt (disk full: no busy loop).
-RAW_LOG_RETRY = 0.2
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _PR_SET_PDEATHSIG = 1
 
@@ -214,140 +219,6 @@ def raise_open_file_limit(max_connections: int) -> tuple[int, bool]:
     return soft, soft >= max_connections + FD_MARGIN
 
 
-class _GroupCommit:
-    """Raw-log appends with group commit: records added while one fsync runs form the next.
-
-    ``append`` (event loop) encodes a record and returns the future of its batch; the batch is
-    written (and fsynced under ``batch``) in a worker thread, then handed to ``durable``
-    (queued for the parent) and only then is the future resolved: acks follow durability.
-    """
-
-    def __init__(
-        self,
-        raw_log: RawLog,
-        policy: str,
-        interval: float,
-        durable: Callable[[bytes], None],
-        stats: GatewayStats,
-    ) -> None:
-        self.raw_log, self.policy, self.interval = raw_log, policy, interval
-        self.durable, self.stats = durable, stats
-        self.buffer = bytearray()
-        self.first = 0
-        self.future: asyncio.Future[None] | None = None
-        self.wake = asyncio.Event()
-        self.seq = raw_log.last_seq
-        self.durable_seq = raw_log.last_seq
-        self.last_sync = time.monotonic()
-        self.closing = False
-        self.task: asyncio.Task[None] | None = None
-        self.broker: FrontBroker | None = None  # --broker: publish before the ack
-        self.outgoing: list[tuple[bytes, bytes, int]] = []
-        self.publishing: set[asyncio.Task[None]] = set()
-
-    def append(
-        self, peer: bytes, frame: bytes, micros: int, refused: str = ""
-    ) -> asyncio.Future[None]:
-        self.seq += 1
-        self.buffer += encode_raw(self.seq, micros, peer, frame, refused)
-        if self.broker is not None and not refused:
-            self.outgoing.append((peer, frame, micros))
-        if self.future is None:
-            self.first = self.seq
-            self.future = asyncio.get_running_loop().create_future()
-            self.wake.set()
-        return self.future
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if self.future is None:
-                if self.closing:
-                    return
-                continue
-            data, future, first, last = bytes(self.buffer), self.future, self.first, self.seq
-            self.buffer, self.future, outgoing = bytearray(), None, self.outgoing
-            self.outgoing = []
-            try:
-                await loop.run_in_executor(None, self._write, data, first, last)
-            except OSError as error:  # disk full, I/O error: nothing of it is acknowledged
-                self._failed(error, future)
-                await asyncio.sleep(RAW_LOG_RETRY)  # the devices resend; no busy loop meanwhile
-                if self.future is not None:
-                    self.wake.set()
-                continue
-            if self.stats.raw_log_unwritable:
-                log.warning("raw log writable again: acknowledging from record %d on", first)
-            self.stats.raw_log_unwritable = False
-            self.durable_seq = last
-            self.durable(data)  # queued for the parent before any ack of these records
-            if self.broker is not None and outgoing:  # acks follow the broker's ack
-                self._ack_after_publish(self.broker, outgoing, future)
-            else:
-                future.set_result(None)
-            if self.future is not None:
-                self.wake.set()
-
-    def _failed(self, error: OSError, future: asyncio.Future[None]) -> None:
-        """A write or fsync failed: raise the alarm, fail the batch's future (no ack)."""
-        if not self.stats.raw_log_unwritable:
-            log.error(
-                "raw_log_unwritable: raw-log write failed (%s); no acks until it works", error
-            )
-        self.stats.raw_log_errors += 1
-        self.stats.raw_log_unwritable = True
-        future.set_exception(error)
-        future.exception()  # retrieved: sessions that stopped waiting leave no warning
-
-    def _write(self, data: bytes, first: int, last: int) -> None:
-        """Append and (by policy) fsync; a failed fsync under ``batch`` drops the records
-        again, so nothing unacknowledged and torn stays before the next ones."""
-        self.raw_log.write(data, first, last)
-        now = time.monotonic()
-        if self.policy == "batch" or (
-            self.policy == "interval" and now - self.last_sync >= self.interval
-        ):
-            try:
-                self.raw_log.sync()
-            except OSError:
-                if self.policy == "batch":
-                    self.raw_log.discard_last_write()
-                raise
-            self.last_sync = now
-
-    def _ack_after_publish(
-        self,
-        broker: FrontBroker,
-        outgoing: list[tuple[bytes, bytes, int]],
-        future: asyncio.Future[None],
-    ) -> None:
-        """Resolve the batch's future once the broker acknowledged all of it (past one
-        machine its ack is the durability point); meanwhile the next batch is written, so
-        the raw log's fsync and the broker's round trip overlap."""
-
-        async def publish() -> None:
-            try:
-                await broker.publish(outgoing)
-            except BrokerUnavailable as error:  # no ack: the devices resend
-                future.set_exception(error)
-                future.exception()
-                return
-            future.set_result(None)
-
-        task = asyncio.create_task(publish())
-        self.publishing.add(task)
-        task.add_done_callback(self.publishing.discard)
-
-    async def close(self) -> None:
-        self.closing = True
-        self.wake.set()
-        if self.task is not None:
-            await self.task
-        await asyncio.gather(*self.publishing, return_exceptions=True)
-
-
 class _Front:
     """The front process's state: listening socket, sessions, raw log, link to the parent."""
 
@@ -374,9 +245,13 @@ class _Front:
         self.outbound: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
         self.parent_gone = False
         self.stopping = asyncio.Event()
-        self.connections: set[asyncio.Task[None]] = set()
-        self.commit: _GroupCommit | None = None
+        self.opening: set[asyncio.Task[None]] = set()  # accepted sockets becoming sessions
+        self.sessions: set[_Session] = set()
+        self.commit: GroupCommit | None = None
         self.broker: FrontBroker | None = None
+        self.fast = FastDecider(self.window)
+        self.reading_paused = False  # back-pressure: the store is behind
+        self.next_sweep = 0.0
         self.sent_stats: dict[str, Any] = {}
         self.snapshot_at = -math.inf
 
@@ -420,11 +295,14 @@ class _Front:
         kind = message[0]
         if kind == "written":
             self.written_seq = max(self.written_seq, message[1])
+            if self.reading_paused and self.backlog <= self.max_queued:
+                self._resume_reading()
         elif kind == "devices":
             self.devices = _devices(message[2])
             if self.broker is not None:  # share the store's registry, keep the bucket's
                 self.broker.share(broker_entries(message[2], message[3]))
                 self.devices = {**_devices_of_bucket(self.broker.known), **self.devices}
+            self.fast.clear()
             self.send("echo", ("reloaded", message[1]), self.snapshot())
         elif kind == "echo":
             self.send("echo", message[1], self.snapshot())
@@ -440,17 +318,16 @@ class _Front:
         raw_log = RawLog.open(
             Path(setup["raw_log"]), setup["segment_bytes"], setup["segment_max_age"]
         )
-        commit = _GroupCommit(
-            raw_log,
-            setup["fsync"],
-            setup["fsync_interval"],
-            lambda data: self.send("records", data, self.snapshot_due()),
-            self.stats,
+        persister: RawLogPersister | BrokerPersister
+        persister = RawLogPersister(raw_log, setup["fsync"], setup["fsync_interval"])
+        if setup.get("broker"):  # --broker: durable once the broker acknowledged (issue 20)
+            self.broker = self._start_broker(setup["broker"])
+            persister = BrokerPersister(persister, self.broker)
+        commit = GroupCommit(
+            persister, raw_log.last_seq, self._durable, self._persist_failed, self._persist_ok
         )
         self.commit = commit
         commit.task = asyncio.create_task(commit.run())
-        if setup.get("broker"):
-            commit.broker = self.broker = self._start_broker(setup["broker"])
         self.listener.setblocking(False)
         self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
         loop.add_reader(self.listener.fileno(), self._accept)
@@ -461,13 +338,19 @@ class _Front:
         ticker.cancel()
         loop.remove_reader(self.listener.fileno())
         self.listener.close()
-        for task in list(self.connections):
+        for task in list(self.opening):
             task.cancel()
-        await asyncio.gather(*self.connections, return_exceptions=True)
+        await asyncio.gather(*self.opening, return_exceptions=True)
+        for session in list(self.sessions):
+            session.transport.abort()  # connection_lost follows in the next loop turns
+        for _ in range(STOP_TURNS):  # connection_lost comes a loop turn after abort
+            if not self.sessions:
+                break
+            await asyncio.sleep(0.01)
         await commit.close()
         if self.broker is not None:
             await self.broker.close()
-        raw_log.close()
+        persister.close()
         self.summarise(math.inf)  # the problems left out so far, before the last counters
         if not self.parent_gone:
             loop.remove_reader(self.control.fileno())
@@ -480,6 +363,7 @@ class _Front:
 
         def learn(mn: str, entry: dict[str, Any]) -> None:
             self.devices[mn] = _devices_of_bucket({mn: entry})[mn]
+            self.fast.clear()
 
         extra = config["extra"]
         cities = {mn: more.get("city") for mn, more in extra.items()}
@@ -489,12 +373,59 @@ class _Front:
 
     async def _tick(self) -> None:
         """Send the counters when they changed (connections open, refusals …) and the
-        summaries of problems left out per address."""
+        summaries of problems left out per address; close idle connections."""
         while True:
             await asyncio.sleep(STATS_EVERY)
-            self.summarise(time.monotonic())
+            now = time.monotonic()
+            self.summarise(now)
+            if now >= self.next_sweep:
+                self._sweep_idle(now)
             if asdict(self.stats) != self.sent_stats:
                 self.send("stats", self.snapshot())
+
+    def _sweep_idle(self, now: float) -> None:
+        """Close the connections that completed no frame for ``idle_timeout`` (one sweep for
+        all of them instead of a timer per read); not while reading is paused for the store."""
+        self.next_sweep = now + min(self.idle_timeout / 4, 5.0)
+        if self.reading_paused:
+            return
+        for session in list(self.sessions):
+            if now - session.last_frame >= self.idle_timeout:
+                session.idle()
+
+    # -- durability (the persist seam, ecobasin.gateway.commit) -------------------------------
+    def _durable(self, records: bytes) -> None:
+        """A group is durable: hand its records to the writer, before any of its acks; past
+        ``max_queued`` records behind, stop reading from the devices (back-pressure)."""
+        self.send("records", records, self.snapshot_due())
+        if not self.reading_paused and self.backlog > self.max_queued:
+            self.reading_paused = True
+            for session in self.sessions:
+                session.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        self.reading_paused = False
+        now = time.monotonic()
+        for session in self.sessions:
+            session.last_frame = now  # the pause was ours: the idle time starts again
+            if not session.write_paused:
+                session.transport.resume_reading()
+
+    def _persist_failed(self, error: OSError) -> None:
+        """A group could not be made durable: raise the alarm; none of it is acknowledged."""
+        if isinstance(error, BrokerDown):
+            return  # the broker link keeps its own counters and alarm (broker_unreachable)
+        if not self.stats.raw_log_unwritable:
+            log.error(
+                "raw_log_unwritable: raw-log write failed (%s); no acks until it works", error
+            )
+        self.stats.raw_log_errors += 1
+        self.stats.raw_log_unwritable = True
+
+    def _persist_ok(self, first: int) -> None:
+        if self.stats.raw_log_unwritable:
+            log.warning("raw log writable again: acknowledging from record %d on", first)
+        self.stats.raw_log_unwritable = False
 
     def summarise(self, now: float) -> None:
         """One ``too_many_problems`` record per address whose sampling window ended with
@@ -535,8 +466,9 @@ class _Front:
             if self.stats.connections >= self.max_connections:
                 self._refuse(sock, f"{self.stats.connections} connections open (--max-connections)")
                 continue
-            task = asyncio.create_task(self._serve_socket(sock, peer))
-            self.connections.add(task)
+            task = asyncio.create_task(self._open_session(sock, peer))
+            self.opening.add(task)
+            task.add_done_callback(self.opening.discard)
             self.stats.connections += 1  # now, so the cap holds within this turn too
 
     def _at_fd_limit(self, error: OSError) -> None:
@@ -603,44 +535,26 @@ class _Front:
             )
             self.last_refusal_log, self.refused_since_log = now, 0
 
-    async def _serve_socket(self, sock: socket.socket, peer: str) -> None:
+    async def _open_session(self, sock: socket.socket, peer: str) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_SIZE)
+            await loop.connect_accepted_socket(lambda: _Session(self, peer), sock)
         except (OSError, asyncio.CancelledError):
             sock.close()
             self.stats.connections -= 1
-            task = asyncio.current_task()
-            if task is not None:
-                self.connections.discard(task)
-            return
-        await self._connection(reader, writer, peer)
 
     @property
     def backlog(self) -> int:
         """Durable records the store does not hold yet."""
         return 0 if self.commit is None else self.commit.durable_seq - self.written_seq
 
-    async def _connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
-    ) -> None:
-        stats = self.stats
-        task = asyncio.current_task()
-        assert task is not None
-        stats.connections_total += 1
-        session = _Session(self, peer)
-        try:
-            await session.run(reader, writer)
-        except (ConnectionError, TimeoutError, asyncio.CancelledError):
-            pass
-        finally:
-            session.finish()
-            stats.connections -= 1
-            self.connections.discard(task)
-            writer.transport.abort()
 
+class _Session(asyncio.Protocol):
+    """One device connection as protocol callbacks: bytes in → frames → head check → raw-log
+    append → replies handed to the group commit, sent once the group is durable. No coroutine
+    per read or per frame; budgets kept, problems recorded."""
 
-class _Session:
-    """One device connection: frames in, replies out, problems recorded, budgets kept."""
+    transport: asyncio.Transport
 
     def __init__(self, front: _Front, peer: str) -> None:
         self.front, self.peer = front, peer
@@ -651,59 +565,82 @@ class _Session:
         self.problems = 0
         self.errors = 0  # framing errors since the last valid frame
         self.unframed = 0  # [bytes] read since the last valid frame
+        self.last_frame = time.monotonic()  # [s] of the last valid frame (idle sweep)
+        self.write_paused = False  # the device does not read its replies fast enough
+        self.closed = False
 
-    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    # -- asyncio.Protocol -----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
         front = self.front
-        idle = front.idle_timeout
-        deadline = time.monotonic() + idle
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                async with asyncio.timeout(max(remaining, 0.0)):
-                    data = await reader.read(READ_SIZE)
-            except TimeoutError:
-                front.stats.idle_closed += 1
-                self.reject(
-                    "idle_timeout",
-                    f"no complete frame for {idle:g} s; connection closed",
-                    f"{self.framer.pending} bytes pending",
-                )
-                return
-            if not data:
-                return
-            while front.backlog > front.max_queued:
-                await asyncio.sleep(0.01)  # the store is behind: slow the devices down
-            micros = time.time_ns() // 1000
-            replies: list[bytes] = []
-            pending: asyncio.Future[None] | None = None
-            self.unframed += len(data)
-            errors_left = max(front.max_frame_errors - self.errors, 1)
-            for item in self.framer.feed(data, max_errors=errors_left):
-                if isinstance(item, FrameError):
-                    item = self._maybe_other_crc(item)
-                if isinstance(item, FrameError):
-                    self.errors += 1
-                    self.reject(reason_code(item), item.reason, _text(item.raw))
-                    continue
-                self.errors = self.unframed = 0
-                deadline = time.monotonic() + idle
-                reply, future = self.frame(item, micros)
-                if future is not None:
-                    pending = future
-                if reply is not None:
-                    replies.append(reply)
-            if pending is not None:
-                try:
-                    await pending  # the records are durable: only now acknowledge
-                except OSError:  # raw log unwritable: no ack, the device resends
-                    replies = []
-            if replies:
-                writer.write(b"".join(replies))
-                front.stats.acked += len(replies)
-                async with asyncio.timeout(idle):
-                    await writer.drain()
-            if self.over_budget():
-                return
+        front.sessions.add(self)
+        front.stats.connections_total += 1
+        if front.reading_paused:
+            transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.finish()
+        front = self.front
+        front.sessions.discard(self)
+        front.stats.connections -= 1
+
+    def pause_writing(self) -> None:
+        """The peer does not read its replies: stop reading from it until it does."""
+        self.write_paused = True
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if not self.front.reading_paused:
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        front = self.front
+        micros = time.time_ns() // 1000
+        replies: list[bytes] = []
+        framed = False
+        self.unframed += len(data)
+        errors_left = max(front.max_frame_errors - self.errors, 1)
+        for item in self.framer.feed(data, max_errors=errors_left):
+            if isinstance(item, FrameError):
+                item = self._maybe_other_crc(item)
+            if isinstance(item, FrameError):
+                self.errors += 1
+                self.reject(reason_code(item), item.reason, _text(item.raw))
+                continue
+            self.errors = self.unframed = 0
+            framed = True
+            reply = self.frame(item, micros)
+            if reply is not None:
+                replies.append(reply)
+        if framed:
+            self.last_frame = time.monotonic()
+        if replies:
+            assert front.commit is not None
+            front.commit.ack(self, b"".join(replies), len(replies))
+        if self.over_budget():
+            self.transport.abort()
+
+    # -- the group commit's side ----------------------------------------------------------------
+    def deliver(self, replies: bytes, count: int) -> None:
+        """The group holding these frames is durable: send their replies."""
+        if self.closed or self.transport.is_closing():
+            return
+        self.transport.write(replies)
+        self.front.stats.acked += count
+
+    def idle(self) -> None:
+        """No complete frame for ``idle_timeout``: record it and close."""
+        front = self.front
+        front.stats.idle_closed += 1
+        self.reject(
+            "idle_timeout",
+            f"no complete frame for {front.idle_timeout:g} s; connection closed",
+            f"{self.framer.pending} bytes pending",
+        )
+        self.transport.abort()
 
     def over_budget(self) -> bool:
         """Whether the connection spent its budget (HJ 212-2017 §6.3.1 frames only; a peer
@@ -737,12 +674,27 @@ class _Session:
         self.front.stats.nonstandard_crc += 1
         return Frame(segment=raw[6:-6], crc=crc, raw=raw)
 
-    def frame(self, frame: Frame, micros: int) -> tuple[bytes | None, asyncio.Future[None] | None]:
-        """Check one frame's head; log it; return its reply (None: silence) and log future."""
+    def frame(self, frame: Frame, micros: int) -> bytes | None:
+        """Check one frame's head; log it; return its reply (None: silence), to be sent once
+        the frame's group is durable. The usual frame is decided on its bytes
+        (:class:`FastDecider`); the others, and the first of each head, by :func:`decide`."""
         front = self.front
         stats = front.stats
         stats.frames += 1
         self.frames += 1
+        fast = front.fast.reply(frame.segment, micros)
+        if not isinstance(fast, Slow):
+            assert front.commit is not None
+            front.commit.append(self.peer_bytes, frame.raw, micros)
+            stats.logged += 1
+            return fast
+        return self._decide_slowly(frame, micros)
+
+    def _decide_slowly(self, frame: Frame, micros: int) -> bytes | None:
+        """:meth:`frame` through the full head read and :func:`decide` (which the fast path
+        then remembers when it accepted)."""
+        front = self.front
+        stats = front.stats
         head = read_head(frame.segment)
         received_at = datetime.fromtimestamp(micros / 1e6, UTC)
         decision = decide(
@@ -758,19 +710,20 @@ class _Session:
             problems = "; ".join(p.reason for p in message.problems)
             code = reason_code(message.problems[0]) if message.problems else "malformed_segment"
             self.reject(code, problems, _text(frame.raw), head)
-            return None, None
+            return None
         if not decision.logged:  # refused: a device unknown, disabled or with a wrong PW
             stats.refused += 1
             self.reject(decision.code, decision.reason, _text(frame.raw), head)
-            return None, None
+            return None
         assert front.commit is not None
         if decision.code == "implausible_datatime":  # logged, marked refused, no reply (§6.5)
             stats.refused += 1
             front.commit.append(self.peer_bytes, frame.raw, micros, "implausible_datatime")
-            return None, None
-        future = front.commit.append(self.peer_bytes, frame.raw, micros)
+            return None
+        front.fast.learn(frame.segment, decision)
+        front.commit.append(self.peer_bytes, frame.raw, micros)
         stats.logged += 1
-        return decision.reply, future
+        return decision.reply
 
     def reject(self, code: str, reason: str, raw: str, head: Message | None = None) -> None:
         """Record a problem: always counted; written to ``rejected`` as a sample per address

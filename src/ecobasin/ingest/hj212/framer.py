@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
+from ecobasin.ingest.hj212.crc import CrcMode, crc_hex, hj212_crc16
 from ecobasin.ingest.hj212.errors import (
     BadCrcField,
     BadTerminator,
@@ -173,12 +173,16 @@ class Framer:
                 continue
             del buf[:total]
             segment = raw[6 : 6 + length]
-            try:
-                crc = check_crc(segment, raw[6 + length : 6 + length + 4], raw, self.crc_mode)
-            except FrameError as exc:
-                out.append(exc)
-                errors += 1
-                continue
+            crc_field = raw[6 + length : 6 + length + 4]
+            if self.crc_mode is CrcMode.HJ212 and crc_field == b"%04X" % hj212_crc16(segment):
+                crc = crc_field.decode("ascii")  # the usual frame: one compare of bytes
+            else:  # lower case, another mode, or wrong: check_crc says which
+                try:
+                    crc = check_crc(segment, crc_field, raw, self.crc_mode)
+                except FrameError as exc:
+                    out.append(exc)
+                    errors += 1
+                    continue
             out.append(Frame(segment=segment, crc=crc, raw=raw))
         if (skipped := self._take_skipped()) is not None:
             out.append(skipped)
