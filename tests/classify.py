@@ -80,15 +80,34 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
     function = getattr(item, "function", None)
     if function is not None and _starts_processes(function):
         return "starts a process or a browser"
-    if function is not None and DEMO_BUILDS.search(_source(function)):
+    if function is not None and DEMO_BUILDS.search(_source(function, DEMO_BUILDS)):
         return "builds part of the demo region"
     return None
 
 
-def _source(function: Callable[..., Any]) -> str:
+def _source(function: Callable[..., Any], pattern: re.Pattern[str]) -> str:
+    """``function``'s source where its file could match ``pattern`` at all, else "" (cheap).
+
+    ``inspect.getsource`` tokenizes the file's lines for each function: about 15 ms per test at
+    load 14, i.e. most of the suite's classification; most files hold no match anywhere.
+    """
+    function = inspect.unwrap(function)
+    code = getattr(function, "__code__", None)
+    text = _file_text(code.co_filename) if code is not None else ""
+    if text and not pattern.search(text):
+        return ""
     try:
-        return inspect.getsource(inspect.unwrap(function))
+        return inspect.getsource(function)
     except (OSError, TypeError):
+        return ""
+
+
+@functools.cache
+def _file_text(path: str) -> str:
+    """The text of a source file, read once per process ("" when unreadable: not filtered)."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return ""
 
 
@@ -134,11 +153,7 @@ def _starts_processes(function: Callable[..., Any], depth: int = HELPER_DEPTH) -
     """Whether ``function``'s source, or that of a function of the test folders it names, starts
     a process (:data:`PROCESS_CALLS`)."""
     function = inspect.unwrap(function)
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return False
-    if PROCESS_CALLS.search(source):
+    if PROCESS_CALLS.search(_source(function, PROCESS_CALLS)):
         return True
     if depth == 0:
         return False

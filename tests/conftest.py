@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 from filelock import FileLock
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from classify import GroupScheduling, ProcessGuard, slow_reason
@@ -48,6 +49,12 @@ TEST_PASSWORD_HASH = {
 }
 for _name, _value in TEST_PASSWORD_HASH.items():
     os.environ.setdefault(_name, _value)
+
+#: Hypothesis without its per-example deadline (200 ms by default): a wall-clock threshold, which
+#: the shared 2-core machine broke at load 14 (test_section_class_is_the_worst_item_class took
+#: 287 ms for one example and failed as flaky). A test's own ``@settings`` still wins.
+settings.register_profile("ecobasin", deadline=None)
+settings.load_profile("ecobasin")
 
 #: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
 #: more workers than cores pay (docs/measurements.md, "Test suite on workers").

@@ -1,6 +1,11 @@
 """The ``ecobasin`` command line: a thin Typer shell over ingest, store, standards and web.
 
 Human output (tables, progress, errors) goes to stderr; data (CSV, JSON, GeoJSON) to stdout.
+
+Every command is one line of :data:`COMMANDS` (name, ``"module:attribute"``, its one-line help):
+its module is imported only when the command runs (:mod:`ecobasin.cli.lazy`), so a process
+imports what its command needs and ``ecobasin --help`` imports none of them. A new command or
+group: define it in its module under ``cli/`` as before, then add its line to the table.
 """
 
 from __future__ import annotations
@@ -10,29 +15,174 @@ import os
 import typer
 
 from ecobasin import __version__
-from ecobasin.cli import air, data, hj212, run, simulate
-from ecobasin.cli import carbon as carbon_cli
-from ecobasin.cli import cases as cases_cli
-from ecobasin.cli import consultation as consultation_cli
-from ecobasin.cli import emergency as emergency_cli
-from ecobasin.cli import forecast as forecast_cli
-from ecobasin.cli import gateway as gateway_cli
-from ecobasin.cli import guidance as guidance_cli
-from ecobasin.cli import incidents as incidents_cli
-from ecobasin.cli import ledger as ledger_cli
-from ecobasin.cli import machinery as machinery_cli
-from ecobasin.cli import noise as noise_cli
-from ecobasin.cli import region as region_cli
-from ecobasin.cli import report as report_cli
-from ecobasin.cli import sources as sources_cli
-from ecobasin.cli import water as water_cli
-from ecobasin.cli.alarms import alarms_app, limits_app
-from ecobasin.cli.common import fail_with
-from ecobasin.cli.users import secret_app, token_app, user_app
+from ecobasin.cli.lazy import Lazy, LazyGroup
 from ecobasin.errors import EcobasinError
+
+#: The commands in the order ``ecobasin --help`` lists them (single commands first, then groups).
+COMMANDS: tuple[Lazy, ...] = (
+    Lazy(
+        "init",
+        "ecobasin.cli.data:init",
+        "Create the database with the region's catalog 初始化数据库.",
+    ),
+    Lazy(
+        "demo",
+        "ecobasin.cli.run:demo",
+        "Build the demo region and serve it 构建演示区域并启动服务.",
+    ),
+    Lazy(
+        "export",
+        "ecobasin.cli.data:export",
+        "Export observations to CSV or Parquet (partitioned by year/month/city) 导出数据.",
+    ),
+    Lazy(
+        "serve",
+        "ecobasin.cli.run:serve",
+        "Serve the dashboard and the HTTP API (OpenAPI at /docs) 启动网页与接口服务.",
+    ),
+    Lazy(
+        "rejected",
+        "ecobasin.cli.data:rejected",
+        "Show rejected records and why 查看被拒收的记录及原因.",
+    ),
+    Lazy("status", "ecobasin.cli.data:status", "Show what the database holds 数据库概况."),
+    Lazy(
+        "aqi",
+        "ecobasin.cli.air:aqi",
+        "Show hourly or daily AQI of cities or stations 查询城市或站点空气质量指数 (HJ 633).",
+    ),
+    Lazy(
+        "evaluate",
+        "ecobasin.cli.air:evaluate",
+        "Assess and rank cities for a year, quarter or month 城市空气质量评价与排名 (HJ 663).",
+    ),
+    Lazy(
+        "conformance",
+        "ecobasin.cli.air:conformance",
+        "Run conformance cases: one JSON result line per input line 一致性用例 (never stops).",
+    ),
+    Lazy("region", "ecobasin.cli.region:app", "Regions: the cities that work together 区域."),
+    Lazy(
+        "import",
+        "ecobasin.cli.data:import_app",
+        "Import monitoring data 导入监测数据.",
+        extra=(("met-forecast", "ecobasin.cli.forecast:import_met_forecast"),),
+    ),
+    Lazy("sites", "ecobasin.cli.data:sites_app", "List or register sites 站点."),
+    Lazy(
+        "hj212", "ecobasin.cli.hj212:app", "HJ 212-2017 protocol tools 污染物在线监控数据传输标准."
+    ),
+    Lazy(
+        "gateway",
+        "ecobasin.cli.gateway:app",
+        "HJ 212 acquisition gateway 数据采集网关: serve devices over TCP, replay a raw log.",
+    ),
+    Lazy(
+        "device",
+        "ecobasin.cli.gateway:device_app",
+        "HJ 212 device registry 设备登记 (MN, password, site).",
+    ),
+    Lazy(
+        "simulate",
+        "ecobasin.cli.simulate:app",
+        "Simulated HJ 212 devices 模拟监测设备 (enterprise CEMS, wastewater outlets, air stations).",
+    ),
+    Lazy(
+        "alarms",
+        "ecobasin.cli.alarms:alarms_app",
+        "Over-limit, flag and silence alarms 超标、异常标记与断线报警.",
+    ),
+    Lazy(
+        "limits", "ecobasin.cli.alarms:limits_app", "Emission limits 排放限值 (standards, permits)."
+    ),
+    Lazy("user", "ecobasin.cli.users:user_app", "Users and roles 用户与角色."),
+    Lazy("token", "ecobasin.cli.users:token_app", "API tokens 接口令牌."),
+    Lazy(
+        "secret",
+        "ecobasin.cli.users:secret_app",
+        "The key that signs session cookies 会话签名密钥 (<db>.key, 0600).",
+    ),
+    Lazy(
+        "water",
+        "ecobasin.cli.water:app",
+        "Surface water 地表水: sections, classes (GB 3838), CWQI ranking, compensation.",
+    ),
+    Lazy(
+        "consultation",
+        "ecobasin.cli.consultation:app",
+        "Joint forecast consultation 联合会商: chair rota, sessions, hand-overs, reports (HTML, PDF), action items.",
+    ),
+    Lazy(
+        "cases",
+        "ecobasin.cli.cases:app",
+        "Rectification cases 督察整改: the board, one case, actions, evidence, roles.",
+    ),
+    Lazy(
+        "keytasks",
+        "ecobasin.cli.cases:keytasks_app",
+        "The region's key tasks 年度重点任务: plans, .xlsx imports, boards, progress.",
+    ),
+    Lazy(
+        "carbon",
+        "ecobasin.cli.carbon:app",
+        "Carbon 碳: city inventories, emission factors, peak tracking.",
+    ),
+    Lazy(
+        "forecast",
+        "ecobasin.cli.forecast:app",
+        "Air-quality forecasts and heavy-pollution warnings 空气质量预报与重污染预警.",
+    ),
+    Lazy(
+        "guidance",
+        "ecobasin.cli.guidance:app",
+        "Air-quality model guidance and MOS 空气质量数值模式指导预报与 MOS 订正.",
+    ),
+    Lazy(
+        "ledger",
+        "ecobasin.cli.ledger:app",
+        "Carbon-inclusive ledger 碳普惠账本: accounts and holder keys, events, balances, redemptions with the holder's consent, partners, pools, projects, verify, anomalies.",
+    ),
+    Lazy(
+        "emergency",
+        "ecobasin.cli.emergency:app",
+        "Emergency control lists 应急减排清单: ratios, accounting, activation, compliance.",
+    ),
+    Lazy(
+        "noise",
+        "ecobasin.cli.noise:app",
+        "Environmental noise 声环境: surveys (HJ 640), functional-zone compliance (GB 3096).",
+    ),
+    Lazy(
+        "sources",
+        "ecobasin.cli.sources:app",
+        "Source analysis 查源头: pollution rose, percentile rose, CPF, CBPF, bivariate polar plot of a station (likely source direction, not source share 可能来源方向，非来源占比).",
+    ),
+    Lazy("rivers", "ecobasin.cli.incidents:rivers_app", "River networks 河网: import and check."),
+    Lazy(
+        "incident",
+        "ecobasin.cli.incidents:app",
+        "Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring.",
+    ),
+    Lazy(
+        "machinery",
+        "ecobasin.cli.machinery:app",
+        "Non-road mobile machinery 非道路移动机械: the eight cities' shared registry, spot checks (GB 36886-2018), no-use zones and checks C1–C11.",
+    ),
+    Lazy(
+        "report",
+        "ecobasin.cli.report:app",
+        "Bulletins and reports 公报与报告: air, water, annual green low-carbon report.",
+    ),
+)
+
+
+class _Commands(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
     name="ecobasin",
+    cls=_Commands,
     help=(
         "ecobasin: the shared environmental platform of a city region 区域生态环境共享平台.\n\n"
         "Data lives in one DuckDB file (--db, ECOBASIN_DB; default ./ecobasin.duckdb)."
@@ -61,45 +211,6 @@ def _main(
     os.umask(os.umask(0o077) | 0o077)
 
 
-app.command()(data.init)
-app.command()(run.demo)
-app.add_typer(region_cli.app, name="region")  # region files: any set of cities
-app.add_typer(data.import_app, name="import")
-app.add_typer(data.sites_app, name="sites")
-app.command()(data.export)
-app.command()(run.serve)
-app.command()(data.rejected)
-app.command()(data.status)
-app.command()(air.aqi)
-app.command()(air.evaluate)
-app.command()(air.conformance)
-app.add_typer(hj212.app, name="hj212")
-app.add_typer(gateway_cli.app, name="gateway")
-app.add_typer(gateway_cli.device_app, name="device")
-app.add_typer(simulate.app, name="simulate")
-app.add_typer(alarms_app, name="alarms")
-app.add_typer(limits_app, name="limits")
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-app.add_typer(secret_app, name="secret")
-app.add_typer(water_cli.app, name="water")  # surface water
-app.add_typer(consultation_cli.app, name="consultation")  # joint forecast consultation
-app.add_typer(cases_cli.app, name="cases")  # rectification cases 督察整改 (issue 18)
-app.add_typer(cases_cli.keytasks_app, name="keytasks")  # key tasks 年度重点任务 (issue 18)
-app.add_typer(carbon_cli.app, name="carbon")  # carbon inventory, factors, peak
-app.add_typer(forecast_cli.app, name="forecast")  # forecasts and warnings
-data.import_app.command("met-forecast")(forecast_cli.import_met_forecast)  # met forecasts
-app.add_typer(guidance_cli.app, name="guidance")  # air-quality model guidance, MOS (issue 21)
-app.add_typer(ledger_cli.app, name="ledger")  # carbon-inclusive ledger 碳惠
-app.add_typer(emergency_cli.app, name="emergency")  # emergency control lists
-app.add_typer(noise_cli.app, name="noise")  # environmental noise 声环境
-app.add_typer(sources_cli.app, name="sources")  # source analysis 查源头 (issue 19)
-app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
-app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
-app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械
-app.add_typer(report_cli.app, name="report")  # bulletins and reports 公报 (issue 19)
-
-
 def main() -> None:
     """Console-script entry point: an ecobasin error no command caught still ends in one clear
     line on stderr (``cli.common.fail_with``), never a traceback."""
@@ -111,6 +222,8 @@ def main() -> None:
     try:
         app()
     except EcobasinError as error:
+        from ecobasin.cli.common import fail_with
+
         raise SystemExit(fail_with(error).exit_code) from None
 
 

@@ -35,11 +35,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import typer
 
-from ecobasin.store import Store
+if TYPE_CHECKING:  # an annotation only: `ecobasin --help` (cli.main imports this) loads no store
+    from ecobasin.store import Store
 
 __all__ = [
     "INVOCATION",
@@ -134,8 +135,11 @@ def allowed(argv: list[str]) -> str | None:
     if not argv or argv[0] not in READ_ONLY_COMMANDS:
         names = ", ".join(sorted(READ_ONLY_COMMANDS))
         return f"only the read-only commands ({names}) run through the server"
-    groups: dict[str, Any] = getattr(typer.main.get_command(app), "commands", {})
-    subcommands = getattr(groups.get(argv[0]), "commands", {})
+    root = typer.main.get_command(app)
+    # get_command, not the ``commands`` dict: the root group imports its commands on first use
+    get_command = getattr(root, "get_command", None)
+    command = get_command(typer.Context(root), argv[0]) if get_command else None
+    subcommands = getattr(command, "commands", {})
     if any(arg in subcommands for arg in argv[1:]):
         return f"`{argv[0]}` sub-commands write: stop the server first"
     return None
