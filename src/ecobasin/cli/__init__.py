@@ -155,7 +155,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy(
         "sources",
         "ecobasin.cli.sources:app",
-        "Source analysis 查源头: pollution rose, percentile rose, CPF, CBPF, bivariate polar plot of a station (likely source direction, not source share 可能来源方向，非来源占比).",
+        "Source analysis 查源头: pollution rose, percentile rose, CPF, CBPF, bivariate polar plot of a station (likely source direction, not source share 可能来源方向，非来源占比); PSCF and CWT from imported HYSPLIT back-trajectories (likely source regions 潜在源区).",
     ),
     Lazy("rivers", "ecobasin.cli.incidents:rivers_app", "River networks 河网: import and check."),
     Lazy(
@@ -166,7 +166,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy(
         "machinery",
         "ecobasin.cli.machinery:app",
-        "Non-road mobile machinery 非道路移动机械: the eight cities' shared registry, spot checks (GB 36886-2018), no-use zones and checks C1–C11.",
+        "Non-road mobile machinery 非道路移动机械: the eight cities' shared registry, spot checks (GB 36886-2018), no-use zones, terminal pings, gate checks and checks C1–C11.",
     ),
     Lazy(
         "report",
