@@ -158,6 +158,8 @@ SCORE_COLUMNS = (
     "pod_200",
     "far_200",
     "ts_200",
+    "skill_pm25_persistence",
+    "skill_pm25_climatology",
 )
 
 
@@ -175,7 +177,7 @@ def score_table(title: str, res: BacktestResult) -> Table:
                 ""
                 if pd.isna(d[c])
                 else f"{d[c]:.3f}"
-                if c[:2] in ("le", "wi", "ra", "pr", "po", "fa", "ts")
+                if c[:2] in ("le", "wi", "ra", "pr", "po", "fa", "ts", "sk")
                 else f"{d[c]:.1f}"
                 for c in cols
             ),
