@@ -109,6 +109,8 @@ def _scores_view(scores: pd.DataFrame) -> pd.DataFrame:
         "aqi_bias",
         "ts_100",
         "ts_200",
+        "skill_pm25_persistence",
+        "skill_pm25_climatology",
     ]
     return scores[[c for c in cols if c in scores]].round(3)
 
@@ -144,7 +146,16 @@ def train(
         forecast_service.save_model(store, name, models, meta)
     if not meta["with_meteorology"]:
         console.print("[yellow]no meteorology: the model runs without it 无气象数据[/]")
-    held = pd.DataFrame([{"pollutant|lead": k, **v} for k, v in meta.get("scores", {}).items()])
+    held = pd.DataFrame(
+        [
+            {
+                "pollutant|lead": k,
+                **{c: x for c, x in v.items() if c != "weights"},
+                **{f"w_{m}": w for m, w in v.get("weights", {}).items()},  # the blend's weights
+            }
+            for k, v in meta.get("scores", {}).items()
+        ]
+    )
     if not held.empty:
         console.print(table(held.round(3), "held-out (latest 20 % of training days) 验证集"))
     console.print(
