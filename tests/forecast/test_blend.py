@@ -160,3 +160,43 @@ def test_real_beijing_without_weather_never_worse_than_climatology(
         )
         assert issued <= best + 1e-9, f"lead {lead}: {issued:.2f} > best baseline {best:.2f}"
     assert s.loc[("lightgbm", 1), "level_acc"] >= s.loc[("persistence", 1), "level_acc"]
+
+
+def test_a_guidance_member_joins_the_blend_and_earns_its_weight(
+    region_data: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """The place left for numerical-model guidance (issue 21 item 2): any forecast column per
+    city, issue day and lead is a member; a good one takes the weight on the validation days."""
+    daily, met = region_data
+    rng = np.random.default_rng(11)
+    parts = []
+    for lead in SMALL.leads:
+        target = daily.assign(day=daily["day"] - pd.Timedelta(days=lead))  # issue day of it
+        parts.append(
+            pd.DataFrame(
+                {
+                    "city": target["city"],
+                    "issue_day": target["day"],
+                    "lead": lead,
+                    "pollutant": "PM2.5",
+                    "member": "ctm_simulated",
+                    "value": target["PM2.5"] + rng.normal(0, 2, len(target)),
+                }
+            )
+        )
+    guidance = pd.concat(parts, ignore_index=True)
+    models, meta = train_bundle(
+        daily, met, train_end="2014-12-31", config=SMALL, pollutants=["PM2.5"], guidance=guidance
+    )
+    assert meta["scores"]["PM2.5|1"]["weights"]["ctm_simulated"] > 0.8
+    issue = [pd.Timestamp("2015-02-01")]
+    grid = complete_grid(daily, met)
+    with_g = models["lightgbm"].predict(grid, issue, [1], guidance=guidance)
+    without = models["lightgbm"].predict(grid, issue, [1])
+    truth = daily.set_index(["city", "day"])["PM2.5"]
+
+    def mean_error(fc: pd.DataFrame) -> float:
+        keys = list(zip(fc["city"], fc["target_day"], strict=True))
+        return float(np.abs(fc["value"].to_numpy() - truth.loc[keys].to_numpy()).mean())
+
+    assert mean_error(with_g) < mean_error(without)
