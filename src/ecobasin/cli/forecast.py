@@ -127,7 +127,8 @@ def train(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Train persistence, climatology and LightGBM on the stored data and save them 训练模型."""
+    """Train persistence, climatology and LightGBM and the issued blend of them (weights
+    learnt on the latest 20 % of the training days) and save them 训练模型（含融合权重）."""
     config = settings(db, region)
     mode = MetMode.none if no_met else met_mode
     cfg = fm.GBMConfig(use_met=mode != MetMode.none)
