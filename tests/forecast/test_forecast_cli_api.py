@@ -201,18 +201,31 @@ def _backtest(db: Path, *extra: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(result.stdout)).set_index(["model", "lead"])
 
 
-def test_chengdu_2015_floors_with_weather(db: Path) -> None:
-    """Issue 6: with weather (observed, as a perfect forecast) day +1 RMSE ≥ 20 % below
-    persistence, day +3 ≥ 10 % below (trained on 2013–2014 only)."""
-    s = _backtest(db)["pm25_rmse"]
-    assert s[("lightgbm", 1)] <= 0.8 * s[("persistence", 1)]
-    assert s[("lightgbm", 3)] <= 0.9 * s[("persistence", 3)]
-
-
-def test_chengdu_2015_without_weather_never_worse_than_persistence(db: Path) -> None:
-    s = _backtest(db, "--no-met")["pm25_rmse"]
+def _never_worse_than_the_baselines(s: pd.DataFrame) -> None:
+    """Issue 21: at every lead the issued PM2.5 RMSE ≤ min(persistence, climatology); day +1
+    level accuracy ≥ persistence's."""
     for lead in range(1, 8):
-        assert s[("lightgbm", lead)] <= s[("persistence", lead)]
+        best = min(
+            s.loc[("persistence", lead), "pm25_rmse"], s.loc[("climatology", lead), "pm25_rmse"]
+        )
+        assert s.loc[("lightgbm", lead), "pm25_rmse"] <= best, f"lead {lead}"
+    assert s.loc[("lightgbm", 1), "level_acc"] >= s.loc[("persistence", 1), "level_acc"]
+
+
+def test_chengdu_2015_floors_with_weather(db: Path) -> None:
+    """With weather (observed, as a perfect forecast; trained on 2013–2014 only): day +1 RMSE
+    ≥ 32 % below persistence (issue 21 keeps issue 6's margin), day +3 ≥ 30 % below (the bench
+    reaches 34.5 %, short of the 38 % of the model before the blend: docs/forecast.md)."""
+    s = _backtest(db)
+    _never_worse_than_the_baselines(s)
+    rmse = s["pm25_rmse"]
+    assert rmse[("lightgbm", 1)] <= 0.68 * rmse[("persistence", 1)]
+    assert rmse[("lightgbm", 3)] <= 0.70 * rmse[("persistence", 3)]
+    assert (s.loc["lightgbm", "skill_pm25_persistence"] > 0).all()
+
+
+def test_chengdu_2015_without_weather_never_worse_than_the_baselines(db: Path) -> None:
+    _never_worse_than_the_baselines(_backtest(db, "--no-met"))
 
 
 @pytest.fixture(scope="module")

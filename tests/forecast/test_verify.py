@@ -12,6 +12,7 @@ from ecobasin.forecast.verify import (
     level_accuracy,
     primary_accuracy,
     range_hit_rate,
+    skill_scores,
     within_one_level,
 )
 
@@ -59,3 +60,21 @@ def test_event_threshold_is_strict_and_undefined_scores_are_nan() -> None:
     e = event_scores([100, 100], [100, 50], 100)
     assert (e["hits"], e["misses"], e["false_alarms"]) == (0, 0, 0)
     assert math.isnan(e["pod"]) and math.isnan(e["far"]) and math.isnan(e["ts"])
+
+
+def test_skill_scores_compare_each_lead_with_the_reference_of_that_lead() -> None:
+    import pandas as pd
+
+    scores = pd.DataFrame(
+        {
+            "model": ["lightgbm", "persistence", "climatology"] * 2,
+            "lead": [1, 1, 1, 2, 2, 2],
+            "pm25_rmse": [10.0, 20.0, 40.0, 30.0, 30.0, 20.0],
+        }
+    )
+    got = skill_scores(scores).set_index(["model", "lead"])
+    assert got.loc[("lightgbm", 1), "skill_pm25_persistence"] == pytest.approx(0.75)
+    assert got.loc[("lightgbm", 1), "skill_pm25_climatology"] == pytest.approx(1 - 1 / 16)
+    assert got.loc[("lightgbm", 2), "skill_pm25_persistence"] == pytest.approx(0.0)
+    assert got.loc[("lightgbm", 2), "skill_pm25_climatology"] == pytest.approx(1 - 9 / 4)
+    assert got.loc[("persistence", 2), "skill_pm25_persistence"] == pytest.approx(0.0)

@@ -109,6 +109,8 @@ def _scores_view(scores: pd.DataFrame) -> pd.DataFrame:
         "aqi_bias",
         "ts_100",
         "ts_200",
+        "skill_pm25_persistence",
+        "skill_pm25_climatology",
     ]
     return scores[[c for c in cols if c in scores]].round(3)
 
@@ -125,7 +127,8 @@ def train(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Train persistence, climatology and LightGBM on the stored data and save them 训练模型."""
+    """Train persistence, climatology and LightGBM and the issued blend of them (weights
+    learnt on the latest 20 % of the training days) and save them 训练模型（含融合权重）."""
     config = settings(db, region)
     mode = MetMode.none if no_met else met_mode
     cfg = fm.GBMConfig(use_met=mode != MetMode.none)
@@ -144,7 +147,16 @@ def train(
         forecast_service.save_model(store, name, models, meta)
     if not meta["with_meteorology"]:
         console.print("[yellow]no meteorology: the model runs without it 无气象数据[/]")
-    held = pd.DataFrame([{"pollutant|lead": k, **v} for k, v in meta.get("scores", {}).items()])
+    held = pd.DataFrame(
+        [
+            {
+                "pollutant|lead": k,
+                **{c: x for c, x in v.items() if c != "weights"},
+                **{f"w_{m}": w for m, w in v.get("weights", {}).items()},  # the blend's weights
+            }
+            for k, v in meta.get("scores", {}).items()
+        ]
+    )
     if not held.empty:
         console.print(table(held.round(3), "held-out (latest 20 % of training days) 验证集"))
     console.print(

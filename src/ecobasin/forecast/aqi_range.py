@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ecobasin.forecast.blend import most_probable_level, quantile_columns
 from ecobasin.standards.air_index import aqi_arrays, aqi_level
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
 
@@ -90,6 +91,22 @@ def observed_aqi(daily: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _most_probable_levels(
+    wide: pd.DataFrame, qcols: list[str], days: pd.Series, central_level: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    levels = []
+    complete = np.ones(len(wide), dtype=bool)
+    for q in qcols:
+        conc = pd.DataFrame(wide[q]).reset_index(drop=True)
+        conc.columns = pd.Index([str(c) for c in conc.columns])
+        complete &= conc.notna().any(axis=1).to_numpy()
+        levels.append(aqi_table(conc, days)["level"].to_numpy())
+    stacked = np.stack(levels, axis=1).astype(np.int64)
+    median = stacked[:, len(qcols) // 2]
+    best = most_probable_level(stacked, median)
+    return np.asarray(np.where(complete & (best > 0), best, central_level), dtype=np.int64)
+
+
 def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
     """AQI forecast with its range from a long forecast frame.
 
@@ -97,19 +114,28 @@ def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
     ----------
     forecast : pandas.DataFrame
         Long frame (:data:`ecobasin.forecast.models.FORECAST_COLUMNS`, optionally ``model``):
-        per pollutant ``value``, ``lower``, ``upper``.
+        per pollutant ``value``, ``lower``, ``upper``, and optionally the predictive quantiles
+        ``q05`` … ``q95`` (:func:`ecobasin.forecast.blend.quantile_columns`).
 
     Returns
     -------
     pandas.DataFrame
         Keys (``model`` when given, ``city``, ``issue_day``, ``lead``, ``target_day``) and
         ``aqi``, ``aqi_lower``, ``aqi_upper``, ``level``, ``level_lower``, ``level_upper``,
-        ``primary``, ``rule_set``.
+        ``primary``, ``rule_set``. With quantiles, ``level`` is the level most probable under
+        the predictive distribution (the AQI of each quantile when the pollutants move
+        together; :func:`ecobasin.forecast.blend.most_probable_level`), not the level of the
+        central AQI; rows without quantiles keep the level of the central AQI.
     """
     keys = [k for k in _KEYS if k in forecast]
+    qcols = [c for c in quantile_columns() if c in forecast]
     wide = forecast.pivot_table(
-        index=keys, columns="pollutant", values=["value", "lower", "upper"], aggfunc="first"
+        index=keys,
+        columns="pollutant",
+        values=["value", "lower", "upper", *qcols],
+        aggfunc="first",
     )
+    qcols = [q for q in qcols if q in set(wide.columns.get_level_values(0))]
     index = wide.index.to_frame(index=False)
     days = index["target_day"]
     out = index.copy()
@@ -124,6 +150,8 @@ def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
     out["level"] = parts["value"]["level"].to_numpy()
     out["level_lower"] = aqi_level(np.nan_to_num(out["aqi_lower"].to_numpy(), nan=-1))
     out["level_upper"] = aqi_level(np.nan_to_num(out["aqi_upper"].to_numpy(), nan=-1))
+    if qcols:
+        out["level"] = _most_probable_levels(wide, qcols, days, out["level"].to_numpy())
     out["primary"] = parts["value"]["primary"].to_numpy()
     out["rule_set"] = parts["value"]["rule_set"].to_numpy()
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 from ecobasin.forecast.aqi_range import forecast_aqi, observed_aqi
 from ecobasin.forecast.features import complete_grid, met_mode
 from ecobasin.forecast.models import GBMConfig, train_bundle
-from ecobasin.forecast.verify import pair_with_observations, score_table
+from ecobasin.forecast.verify import pair_with_observations, score_table, skill_scores
 
 __all__ = ["BacktestResult", "backtest", "met_mode"]
 
@@ -102,7 +102,7 @@ def backtest(
     aqi = forecast_aqi(forecasts)
     pollutants = [p for p in ("PM2.5", "O3_8h") if p in set(forecasts["pollutant"])]
     pairs = pair_with_observations(aqi, forecasts, daily, observed_aqi(daily), pollutants)
-    scores = score_table(pairs, score_by, pollutants)
+    scores = skill_scores(score_table(pairs, score_by, pollutants))
     if forecasts["pollutant"].nunique() < 2:
         scores["primary_acc"] = float("nan")  # one pollutant: the primary pollutant is given
     meta = {

@@ -27,6 +27,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ecobasin.forecast.blend import (
+    MIN_VALIDATION_DAYS,
+    QUANTILE_LEVELS,
+    apply_weights,
+    fit_weights,
+    quantile_columns,
+    residual_quantiles,
+)
 from ecobasin.forecast.features import (
     FORECAST_POLLUTANTS,
     FeatureSpec,
@@ -61,7 +69,7 @@ FORECAST_COLUMNS: tuple[str, ...] = (
     "upper",
 )
 #: Version of the saved-model layout (payload keys and metadata fields).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CLIMATOLOGY_HALF_WINDOW = 15
 
 
@@ -75,13 +83,20 @@ class GBMConfig:
         Days ahead to forecast.
     quantiles : (float, float)
         Lower and upper predictive quantiles of the range.
-    target, interval_target : {"log_ratio", "delta", "level"}
-        What the central and the quantile models learn: the log ratio of the target day's
-        value to the latest known value (default: trends and level shifts carry over), the
-        difference, or the value itself.
+    target : {"log_ratio", "delta", "level"}
+        What the model learns: the log ratio of the target day's value to the latest known
+        value (default: trends and level shifts carry over), the difference, or the value.
+    target_quantiles : (float, float)
+        Training quantiles the target is winsorised at (and a forecast's target clipped to).
+    anchor_cap_quantile : float
+        Training quantile of the pollutant's daily values that caps the latest value a forecast
+        is relative to (an extreme issue day is not extrapolated days ahead).
+    shrink_per_lead : float
+        Shrinkage of the blend weights towards climatology per day of lead
+        (:func:`ecobasin.forecast.blend.fit_weights`).
     calibration_share : float
-        Share of the latest training days held out to calibrate the interval (conformalized
-        quantile regression, Romano et al. 2019); 0 leaves the raw quantiles.
+        Share of the latest training days forming the validation window of the blend weights
+        and the predictive quantiles; 0 issues the model alone.
     rounds, learning_rate, num_leaves, min_data_in_leaf : LightGBM parameters.
     use_met : bool
         Use meteorology when the grid has it.
@@ -105,7 +120,9 @@ class GBMConfig:
     windows: tuple[int, ...] = (3, 7, 14)
     seasonal: bool = False
     target: str = "log_ratio"
-    interval_target: str = "log_ratio"
+    target_quantiles: tuple[float, float] = (0.005, 0.995)
+    anchor_cap_quantile: float = 0.998
+    shrink_per_lead: float = 0.01
     calibration_share: float = 0.2
 
     def spec(self) -> FeatureSpec:
@@ -320,6 +337,22 @@ class Climatology:
                 parts.append(_forecast_rows(keys, h, p, out[:, 0], out[:, 1], out[:, 2]))
         return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
 
+    def values(
+        self, pollutant: str, cities: pd.Series, target_days: pd.Series
+    ) -> npt.NDArray[np.float64]:
+        """The climatological mean of each (city, target day); the region's for other cities."""
+        by_city = self.table.get(pollutant)
+        if not by_city:
+            return np.full(len(cities), np.nan)
+        doy = pd.DatetimeIndex(pd.to_datetime(target_days)).day_of_year.to_numpy() - 1
+        out = np.asarray(by_city["*"], dtype=np.float64)[doy, 0]
+        names = cities.astype(str).to_numpy()
+        for c in np.unique(names):
+            if c in by_city:
+                sel = names == c
+                out[sel] = np.asarray(by_city[c], dtype=np.float64)[doy[sel], 0]
+        return np.asarray(out, dtype=np.float64)
+
     def state(self) -> dict[str, Any]:
         return {"quantiles": list(self.quantiles), "table": self.table}
 
@@ -378,83 +411,122 @@ def _lgb() -> Any:
 
 @dataclass
 class GBM:
-    """LightGBM forecasts: per pollutant and lead an L2 model and two quantile models.
+    """The issued forecast: LightGBM per pollutant and lead, blended with the baselines.
+
+    Per pollutant and lead an L2 LightGBM model learns the bounded target (the log ratio to the
+    latest value, winsorised at the training quantiles ``target_quantiles``, relative to the
+    latest value capped at the training quantile ``anchor_cap_quantile``); on a validation
+    window inside the training period (the latest ``calibration_share`` of the days, with
+    models fit on earlier targets only) the blend weights of the members (model, persistence,
+    climatology, and guidance when given; :mod:`ecobasin.forecast.blend`) and the blend's
+    residual quantiles are learnt.
 
     Attributes
     ----------
     config : GBMConfig
     boosters : dict
-        ``{(pollutant, lead, kind): lightgbm.Booster}``, kind ``mean``, ``lower``, ``upper``.
+        ``{(pollutant, lead, "mean"): lightgbm.Booster}``.
     features : dict
         ``{pollutant: [feature names]}``.
+    caps : dict
+        ``{pollutant: cap}`` of the latest value the target is relative to [µg/m³, CO mg/m³].
+    bounds : dict
+        ``{(pollutant, lead): (low, high)}`` of the modelled target (training quantiles).
+    blend : dict
+        ``{(pollutant, lead): {member: weight}}``.
+    residuals : dict
+        ``{(pollutant, lead): [log residual at each QUANTILE_LEVELS entry]}``.
+    climatology : Climatology or None
+        The climatology member (fit on the whole training period).
     """
 
     config: GBMConfig = field(default_factory=GBMConfig)
     boosters: dict[tuple[str, int, str], Any] = field(default_factory=dict)
     features: dict[str, list[str]] = field(default_factory=dict)
-    widen: dict[tuple[str, int], float] = field(default_factory=dict)
-    blend: dict[tuple[str, int], float] = field(default_factory=dict)
-    validation: dict[str, dict[str, float]] = field(default_factory=dict)
-    _validation_rmse: dict[str, float] = field(default_factory=dict, repr=False)
+    caps: dict[str, float] = field(default_factory=dict)
+    bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+    blend: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    residuals: dict[tuple[str, int], list[float]] = field(default_factory=dict)
+    level_bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+    climatology: Climatology | None = None
+    validation: dict[str, dict[str, Any]] = field(default_factory=dict)
     name: str = "lightgbm"
 
-    def _calibrate(
+    def _train(self, x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> Any:
+        lgb = _lgb()
+        cfg = self.config
+        return lgb.train(cfg.params("regression"), lgb.Dataset(x, z), num_boost_round=cfg.rounds)
+
+    def _model_member(
+        self, booster: Any, x: npt.NDArray[np.float64], anchor: npt.NDArray[np.float64], key: Any
+    ) -> npt.NDArray[np.float64]:
+        """The model's forecast: its target clipped to the training bounds, then inverted."""
+        lo, hi = self.bounds.get(key, (-np.inf, np.inf))
+        z = np.clip(np.asarray(booster.predict(x), dtype=np.float64), lo, hi)
+        return from_target(self.config.target, z, anchor)
+
+    def _level_member(
+        self, booster: Any, x: npt.NDArray[np.float64], key: tuple[str, int]
+    ) -> npt.NDArray[np.float64]:
+        """The level model's forecast (the conditional mean) within the training range."""
+        return np.clip(np.asarray(booster.predict(x), dtype=np.float64), *self.level_bounds[key])
+
+    def _validate(
         self,
+        key: tuple[str, int],
         x: npt.NDArray[np.float64],
         y: npt.NDArray[np.float64],
         anchor: npt.NDArray[np.float64],
-        issue: pd.Series,
-    ) -> tuple[float, float]:
-        """Interval widening and blend weight, learnt on the latest training days.
+        keys: pd.DataFrame,
+        split: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
+        climatology: Climatology | None,
+        guidance: pd.DataFrame | None,
+    ) -> None:
+        """Blend weights and residual quantiles on the validation window (rolling origin).
 
-        The models are fit again on the earlier training days only; on the latest
-        ``calibration_share`` of days (never used to fit them):
-
-        * widening: the conformity score ``max(lo - z, z - hi)`` at the interval's nominal
-          coverage, finite-sample corrected (conformalized quantile regression, Romano et al.
-          2019), in the interval target's units;
-        * blend: the weight ``w`` in [0, 1] of the model in ``w·model + (1 - w)·persistence``
-          with the least squared error: where the model does not beat persistence on unseen
-          days it leans on persistence.
-
-        Returns (0, 1) (no widening, model only) when there are too few days.
+        ``split`` = (early, late): the model is fit again on the early rows (targets before the
+        window), the climatology member on the same span; on the late rows (issued in the
+        window, never seen by either) the members are compared with the observations.
         """
-        cfg = self.config
-        if cfg.calibration_share <= 0:
-            return 0.0, 1.0
-        cut = issue.quantile(1 - cfg.calibration_share)
-        early = (issue < cut).to_numpy()
-        late = ~early
-        if int(late.sum()) < 20 or int(early.sum()) < 2 * cfg.min_data_in_leaf:
-            return 0.0, 1.0
-        lgb = _lgb()
-
-        def fit_predict(target: str, params: dict[str, Any]) -> npt.NDArray[np.float64]:
-            z = to_target(target, y[early], anchor[early])
-            model = lgb.train(params, lgb.Dataset(x[early], z), num_boost_round=cfg.rounds)
-            return np.asarray(model.predict(x[late]), dtype=np.float64)
-
-        lo, hi = (
-            fit_predict(cfg.interval_target, cfg.params("quantile", q)) for q in cfg.quantiles
-        )
-        z = to_target(cfg.interval_target, y[late], anchor[late])
-        score = np.maximum(lo - z, z - hi)
-        n = int(late.sum())
-        coverage = cfg.quantiles[1] - cfg.quantiles[0]
-        widen = float(np.quantile(score, min(1.0, np.ceil((n + 1) * coverage) / n)))
-        model = from_target(
-            cfg.target, fit_predict(cfg.target, cfg.params("regression")), anchor[late]
-        )
-        a, d = anchor[late], model - anchor[late]
-        denom = float(np.dot(d, d))
-        w = min(1.0, max(0.0, float(np.dot(y[late] - a, d) / denom) if denom > 0 else 1.0))
-        self._validation_rmse = {
-            "n": n,
-            "rmse_model": float(np.sqrt(np.mean((a + w * d - y[late]) ** 2))),
-            "rmse_persistence": float(np.sqrt(np.mean((a - y[late]) ** 2))),
-            "interval_coverage": float(np.mean((z >= lo - widen) & (z <= hi + widen))),
+        early, late = split
+        p, h = key
+        if int(late.sum()) < MIN_VALIDATION_DAYS or int(early.sum()) < 2 * (
+            self.config.min_data_in_leaf
+        ):
+            self.blend[key] = {"model": 1.0}
+            self.residuals[key] = [0.0] * len(QUANTILE_LEVELS)
+            return
+        z = to_target(self.config.target, y[early], anchor[early])
+        booster = self._train(x[early], np.clip(z, *self.bounds[key]))
+        level = self._train(x[early], np.clip(y[early], *self.level_bounds[key]))
+        vkeys = keys[late].reset_index(drop=True)
+        members = {
+            "model": self._model_member(booster, x[late], anchor[late], key),
+            "model_level": self._level_member(level, x[late], key),
+            "persistence": anchor[late],
         }
-        return widen, w
+        if climatology is not None:
+            members["climatology"] = climatology.values(p, vkeys["city"], vkeys["target_day"])
+        members.update(guidance_members(guidance, vkeys, p, h))
+        weights = fit_weights(members, y[late], shrink=self.config.shrink_per_lead * h)
+        blended = apply_weights(members, weights)
+        self.blend[key] = weights
+        self.residuals[key] = residual_quantiles(blended, y[late])
+        qs = np.expm1(
+            np.log1p(np.clip(blended, 0, None))[:, None]
+            + np.array(
+                [self.residuals[key][QUANTILE_LEVELS.index(q)] for q in self.config.quantiles]
+            )
+        )
+        self.validation[f"{p}|{h}"] = {
+            "n": int(late.sum()),
+            "weights": weights,
+            "rmse_model": _rmse(blended, y[late]),
+            "rmse_raw_model": _rmse(members["model"], y[late]),
+            "rmse_persistence": _rmse(members["persistence"], y[late]),
+            "rmse_climatology": _rmse(members.get("climatology"), y[late]),
+            "interval_coverage": float(np.mean((y[late] >= qs[:, 0]) & (y[late] <= qs[:, 1]))),
+        }
 
     def fit(
         self,
@@ -463,12 +535,24 @@ class GBM:
         leads: Sequence[int],
         pollutants: Sequence[str],
         train_start: Any = None,
+        guidance: pd.DataFrame | None = None,
     ) -> GBM:
-        lgb = _lgb()
         cfg = self.config
         end = pd.Timestamp(train_end)
         start = pd.Timestamp(train_start) if train_start is not None else None
+        days = pd.DatetimeIndex(grid.index.get_level_values("day"))
+        span = days[(days <= end) & ((days >= start) if start is not None else True)]
+        cut = span.min() + (span.max() - span.min()) * (1 - cfg.calibration_share)
+        cut = pd.Timestamp(cut).normalize()
+        early_climatology = (
+            Climatology(quantiles=cfg.quantiles).fit(
+                grid, cut - pd.Timedelta(days=1), [], pollutants
+            )
+            if cfg.calibration_share > 0
+            else None
+        )
         for p in pollutants:
+            self.caps[p] = _training_cap(grid, p, end, cfg.anchor_cap_quantile)
             for h in leads:
                 X, y, keys = make_features(grid, p, h, pollutants, cfg.spec())
                 ok = (keys["target_day"] <= end) & y.notna()
@@ -479,76 +563,182 @@ class GBM:
                         f"too little training data for {p} at lead {h}: {int(ok.sum())} days "
                         f"with a target on or before {end.date()}"
                     )
-                anchor = _anchor(X, p)
+                anchor = np.fmin(_anchor(X, p), self.caps[p])
                 ok &= ~np.isnan(anchor)
                 self.features[p] = list(X.columns)
-                x = X[ok].to_numpy()
-                runs = [("mean", cfg.target, cfg.params("regression"))]
-                runs += [
-                    (kind, cfg.interval_target, cfg.params("quantile", q))
-                    for kind, q in zip(("lower", "upper"), cfg.quantiles, strict=True)
-                ]
-                for kind, target, params in runs:
-                    z = to_target(target, y[ok].to_numpy(), anchor[ok])
-                    self.boosters[(p, h, kind)] = lgb.train(
-                        params, lgb.Dataset(x, z), num_boost_round=cfg.rounds
-                    )
-                self._validation_rmse = {}
-                self.widen[(p, h)], self.blend[(p, h)] = self._calibrate(
-                    x, y[ok].to_numpy(), anchor[ok], keys["issue_day"][ok]
+                x, yy, a = X[ok].to_numpy(), y[ok].to_numpy(dtype=np.float64), anchor[ok]
+                z = to_target(cfg.target, yy, a)
+                self.bounds[(p, h)] = tuple(  # type: ignore[assignment]
+                    float(v) for v in np.quantile(z, cfg.target_quantiles)
                 )
-                if self._validation_rmse:
-                    self.validation[f"{p}|{h}"] = self._validation_rmse
+                self.boosters[(p, h, "mean")] = self._train(x, np.clip(z, *self.bounds[(p, h)]))
+                self.level_bounds[(p, h)] = (0.0, float(np.quantile(yy, cfg.target_quantiles[1])))
+                self.boosters[(p, h, "level")] = self._train(
+                    x, np.clip(yy, *self.level_bounds[(p, h)])
+                )
+                k = keys[ok].reset_index(drop=True)
+                split = (
+                    (k["target_day"] < cut).to_numpy(),
+                    (k["issue_day"] >= cut).to_numpy(),
+                )
+                self._validate((p, h), x, yy, a, k, split, early_climatology, guidance)
         return self
 
-    def predict(
-        self, grid: pd.DataFrame, issue_days: Iterable[Any] | None, leads: Sequence[int]
-    ) -> pd.DataFrame:
-        parts = []
+    def members(
+        self,
+        grid: pd.DataFrame,
+        issue_days: Iterable[Any] | None,
+        lead: int,
+        pollutant: str,
+        guidance: pd.DataFrame | None = None,
+    ) -> tuple[pd.DataFrame, dict[str, npt.NDArray[np.float64]]]:
+        """Keys (city, issue day, target day) and every member's forecast of one pollutant and
+        lead for the issue days."""
         pollutants = list(self.features)
-        for p in pollutants:
+        X, _, keys = make_features(grid, pollutant, lead, pollutants, self.config.spec())
+        X = X.reindex(columns=self.features[pollutant])  # absent columns: NaN (LightGBM: missing)
+        mask = _issue_mask(keys, issue_days)
+        keys = keys[mask].reset_index(drop=True)
+        anchor = np.fmin(_anchor(X[mask], pollutant), self.caps.get(pollutant, np.inf))
+        key = (pollutant, lead)
+        x = X[mask].to_numpy()
+        members = {
+            "model": self._model_member(self.boosters[(*key, "mean")], x, anchor, key),
+            "persistence": anchor,
+        }
+        if (*key, "level") in self.boosters:
+            members["model_level"] = self._level_member(self.boosters[(*key, "level")], x, key)
+        if self.climatology is not None:
+            members["climatology"] = self.climatology.values(
+                pollutant, keys["city"], keys["target_day"]
+            )
+        members.update(guidance_members(guidance, keys, pollutant, lead))
+        return keys, members
+
+    def predict(
+        self,
+        grid: pd.DataFrame,
+        issue_days: Iterable[Any] | None,
+        leads: Sequence[int],
+        guidance: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """The blend with its interval (quantiles ``config.quantiles``) and the quantile columns
+        ``q05`` … ``q95`` of the predictive distribution."""
+        parts = []
+        for p in list(self.features):
             for h in leads:
                 if (p, h, "mean") not in self.boosters:
                     continue
-                X, _, keys = make_features(grid, p, h, pollutants, self.config.spec())
-                X = X.reindex(columns=self.features[p])  # absent columns: NaN (LightGBM: missing)
-                mask = _issue_mask(keys, issue_days)
-                if not mask.any():
+                keys, members = self.members(grid, issue_days, h, p, guidance)
+                if keys.empty:
                     continue
-                x = X[mask].to_numpy()
-                anchor = _anchor(X[mask], p)
-                cfg = self.config
-                widen = self.widen.get((p, h), 0.0)
-                shift = {"mean": 0.0, "lower": -widen, "upper": widen}
-                pred = {
-                    kind: from_target(
-                        cfg.target if kind == "mean" else cfg.interval_target,
-                        self.boosters[(p, h, kind)].predict(x) + shift[kind],
-                        anchor,
-                    )
-                    for kind in ("mean", "lower", "upper")
-                }
-                w = self.blend.get((p, h), 1.0)
-                pred["mean"] = w * pred["mean"] + (1 - w) * anchor
-                parts.append(
-                    _forecast_rows(keys[mask], h, p, pred["mean"], pred["lower"], pred["upper"])
+                value = apply_weights(members, self.blend.get((p, h), {"model": 1.0}))
+                res = np.asarray(
+                    self.residuals.get((p, h), [0.0] * len(QUANTILE_LEVELS)), dtype=np.float64
                 )
+                qs = np.expm1(np.log1p(np.clip(value, 0, None))[:, None] + res[None, :])
+                lo, hi = (qs[:, QUANTILE_LEVELS.index(q)] for q in self.config.quantiles)
+                rows = _forecast_rows(keys, h, p, value, lo, hi)
+                for j, name in enumerate(quantile_columns()):
+                    rows[name] = qs[:, j]
+                parts.append(rows)
         return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
 
     def texts(self) -> dict[str, str]:
         """LightGBM model texts keyed ``pollutant|lead|kind``."""
         return {f"{p}|{h}|{k}": b.model_to_string() for (p, h, k), b in self.boosters.items()}
 
+    def calibration(self) -> dict[str, Any]:
+        """JSON-ready caps, bounds, blend weights and residual quantiles."""
+        return {
+            "caps": self.caps,
+            "bounds": [[p, h, list(b)] for (p, h), b in self.bounds.items()],
+            "blend": [[p, h, w] for (p, h), w in self.blend.items()],
+            "residuals": [[p, h, r] for (p, h), r in self.residuals.items()],
+            "level_bounds": [[p, h, list(b)] for (p, h), b in self.level_bounds.items()],
+        }
+
     @classmethod
     def from_texts(
-        cls, config: GBMConfig, features: Mapping[str, list[str]], texts: Mapping[str, str]
+        cls,
+        config: GBMConfig,
+        features: Mapping[str, list[str]],
+        texts: Mapping[str, str],
+        calibration: Mapping[str, Any],
+        climatology: Climatology | None,
     ) -> GBM:
         lgb = _lgb()
         boosters = {}
         for key, text in texts.items():
             p, h, k = key.split("|")
             boosters[(p, int(h), k)] = lgb.Booster(model_str=text)
-        return cls(config=config, boosters=boosters, features=dict(features))
+        return cls(
+            config=config,
+            boosters=boosters,
+            features=dict(features),
+            caps={str(p): float(v) for p, v in calibration["caps"].items()},
+            bounds={
+                (str(p), int(h)): (float(b[0]), float(b[1])) for p, h, b in calibration["bounds"]
+            },
+            blend={(str(p), int(h)): dict(w) for p, h, w in calibration["blend"]},
+            residuals={(str(p), int(h)): list(r) for p, h, r in calibration["residuals"]},
+            level_bounds={
+                (str(p), int(h)): (float(b[0]), float(b[1]))
+                for p, h, b in calibration["level_bounds"]
+            },
+            climatology=climatology,
+        )
+
+
+def _rmse(forecast: npt.ArrayLike | None, observed: npt.ArrayLike) -> float:
+    if forecast is None:
+        return float("nan")
+    e = np.asarray(forecast, dtype=np.float64) - np.asarray(observed, dtype=np.float64)
+    e = e[np.isfinite(e)]
+    return float(np.sqrt(np.mean(e**2))) if e.size else float("nan")
+
+
+def _training_cap(grid: pd.DataFrame, pollutant: str, end: pd.Timestamp, q: float) -> float:
+    """The ``q`` quantile of the pollutant's training values: the highest latest value a
+    forecast is made relative to (an extreme day beyond it is not extrapolated)."""
+    days = pd.DatetimeIndex(grid.index.get_level_values("day"))
+    v = grid[pollutant].to_numpy(dtype=np.float64)[days <= end]
+    v = v[np.isfinite(v)]
+    return float(np.quantile(v, q)) if v.size else float("inf")
+
+
+def guidance_members(
+    guidance: pd.DataFrame | None, keys: pd.DataFrame, pollutant: str, lead: int
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Guidance members aligned with ``keys`` (city, issue day): ``{member: values}``.
+
+    ``guidance`` is long: ``city``, ``issue_day``, ``lead``, ``pollutant``, ``member`` (e.g.
+    ``cmaq_raw``, ``cmaq_mos``), ``value``, each value as known on its issue day (the caller
+    keeps the run's issue time). None or no rows: no guidance member.
+    """
+    if guidance is None or guidance.empty:
+        return {}
+    g = guidance[(guidance["pollutant"] == pollutant) & (guidance["lead"] == lead)]
+    out = {}
+    left = pd.DataFrame(
+        {
+            "city": keys["city"].astype(str).to_numpy(),
+            "issue_day": pd.to_datetime(keys["issue_day"]),
+        }
+    )
+    for name, rows in g.groupby("member", sort=True):
+        right = rows.assign(
+            city=rows["city"].astype(str), issue_day=pd.to_datetime(rows["issue_day"])
+        )
+        merged = left.merge(
+            right[["city", "issue_day", "value"]].drop_duplicates(
+                ["city", "issue_day"], keep="last"
+            ),
+            on=["city", "issue_day"],
+            how="left",
+        )
+        out[str(name)] = merged["value"].to_numpy(dtype=np.float64)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +754,7 @@ def train_bundle(
     train_start: Any = None,
     config: GBMConfig = GBMConfig(),
     pollutants: Sequence[str] | None = None,
+    guidance: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train persistence, climatology and LightGBM on targets up to ``train_end``.
 
@@ -579,6 +770,8 @@ def train_bundle(
     config : GBMConfig
     pollutants : sequence of str, optional
         Default: every forecastable pollutant with data.
+    guidance : pandas.DataFrame, optional
+        Extra blend members as known on each issue day (:func:`guidance_members`).
 
     Returns
     -------
@@ -587,8 +780,9 @@ def train_bundle(
     metadata : dict
         ``format``, ``trained_from``/``trained_to`` (days), ``cities``, ``pollutants``,
         ``leads``, ``with_meteorology``, ``met_mode``, ``met_parameters``, ``features``, ``config``,
-        ``scores`` (``{"pollutant|lead": {n, rmse_model, rmse_persistence,
-        interval_coverage}}`` on the held-out latest training days).
+        ``scores`` (``{"pollutant|lead": {n, weights, rmse_model (the blend),
+        rmse_raw_model, rmse_persistence, rmse_climatology, interval_coverage}}`` on the
+        validation window, the latest training days).
     """
     use_met = config.use_met and met is not None and not met.empty
     d = daily
@@ -604,10 +798,13 @@ def train_bundle(
         raise ValueError("no pollutant with data to train on")
     leads = list(config.leads)
     cfg = config if use_met == config.use_met else GBMConfig(**{**asdict(config), "use_met": False})
+    climatology = Climatology(quantiles=cfg.quantiles).fit(grid, train_end, leads, pols)
     models: dict[str, Any] = {
         "persistence": Persistence(quantiles=cfg.quantiles).fit(grid, train_end, leads, pols),
-        "climatology": Climatology(quantiles=cfg.quantiles).fit(grid, train_end, leads, pols),
-        "lightgbm": GBM(config=cfg).fit(grid, train_end, leads, pols, train_start),
+        "climatology": climatology,
+        "lightgbm": GBM(config=cfg, climatology=climatology).fit(
+            grid, train_end, leads, pols, train_start, guidance
+        ),
     }
     days = pd.to_datetime(d["day"])
     metadata: dict[str, Any] = {
@@ -642,12 +839,7 @@ def bundle_payload(models: Mapping[str, Any], metadata: Mapping[str, Any]) -> di
         ),
     }
     gbm = models["lightgbm"]
-    out["calibration.json"] = json.dumps(
-        {
-            "widen": [[p, h, w] for (p, h), w in gbm.widen.items()],
-            "blend": [[p, h, w] for (p, h), w in gbm.blend.items()],
-        }
-    )
+    out["calibration.json"] = json.dumps(gbm.calibration())
     out.update({f"lightgbm/{k}": v for k, v in gbm.texts().items()})
     return out
 
@@ -664,18 +856,19 @@ def bundle_from_payload(payload: Mapping[str, str]) -> tuple[dict[str, Any], dic
     raw["leads"] = tuple(raw["leads"])
     raw["quantiles"] = tuple(raw["quantiles"])
     raw["windows"] = tuple(raw["windows"])
+    raw["target_quantiles"] = tuple(raw["target_quantiles"])
     config = GBMConfig(**raw)
     texts = {k[len("lightgbm/") :]: v for k, v in payload.items() if k.startswith("lightgbm/")}
+    climatology = Climatology.from_state(base["climatology"])
     models: dict[str, Any] = {
         "persistence": Persistence.from_state(base["persistence"]),
-        "climatology": Climatology.from_state(base["climatology"]),
+        "climatology": climatology,
         "lightgbm": GBM.from_texts(
-            config, {p: metadata["features"][p] for p in metadata["pollutants"]}, texts
+            config,
+            {p: metadata["features"][p] for p in metadata["pollutants"]},
+            texts,
+            json.loads(payload["calibration.json"]),
+            climatology,
         ),
     }
-    calibration = json.loads(payload["calibration.json"])
-    for key in ("widen", "blend"):
-        getattr(models["lightgbm"], key).update(
-            {(str(p), int(h)): float(w) for p, h, w in calibration[key]}
-        )
     return models, metadata

@@ -10,11 +10,15 @@ Scores per model, city and lead (DB32/T 4678-2024 §6; CNEMC practice; Wang Xiao
 * RMSE, MAE and bias (forecast - observed) of PM2.5, O3 (daily maximum 8-h) and AQI.
 * Events AQI > 100 and AQI > 200: POD = hits / (hits + misses), FAR = false alarms / (hits +
   false alarms), TS = hits / (hits + misses + false alarms).
+* Skill scores against persistence and climatology of the same run (Murphy 1988):
+  ``1 - MSE(model) / MSE(reference)`` of PM2.5 and of the AQI, per lead (and city).
 
 References
 ----------
 .. [1] DB32/T 4678-2024 《环境空气质量预报评价规范》 §6.1, §6.2.
 .. [2] Wang Xiaoyan et al., 环境科学 2022, 43(7): 3396.
+.. [3] Murphy A. H., "Skill scores based on the mean square error", Mon. Wea. Rev. 116 (1988)
+   2417–2424.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ __all__ = [
     "primary_accuracy",
     "range_hit_rate",
     "score_table",
+    "skill_scores",
     "within_one_level",
 ]
 
@@ -224,3 +229,34 @@ def score_table(
         values = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, values, strict=True)), **_scores_of(group, pollutants)})
     return pd.DataFrame(rows)
+
+
+#: References of the skill scores and the score columns they are computed from.
+SKILL_REFERENCES: tuple[str, ...] = ("persistence", "climatology")
+SKILL_OF: tuple[str, ...] = ("pm25_rmse", "aqi_rmse")
+
+
+def skill_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Add ``skill_<of>_<reference>`` = ``1 - (RMSE / RMSE_reference)²`` [dimensionless; > 0:
+    better than the reference] to a :func:`score_table` grouped by ``model`` (and lead, city):
+    each row is compared with the reference model's row of the same other keys."""
+    if "model" not in scores:
+        return scores
+    keys = [c for c in ("lead", "city") if c in scores]
+    out = scores.copy()
+    for ref in SKILL_REFERENCES:
+        base = scores[scores["model"] == ref]
+        if base.empty:
+            continue
+        for col in (c for c in SKILL_OF if c in scores):
+            label = f"skill_{col.split('_')[0]}_{ref}"
+            if keys:
+                merged = out[keys].merge(
+                    base[[*keys, col]].rename(columns={col: "_ref"}), on=keys, how="left"
+                )
+                ref_values = merged["_ref"].to_numpy(dtype=np.float64)
+            else:
+                ref_values = np.full(len(out), float(base[col].iloc[0]))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[label] = 1 - (out[col].to_numpy(dtype=np.float64) / ref_values) ** 2
+    return out

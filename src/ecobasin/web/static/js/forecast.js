@@ -173,6 +173,9 @@ function renderScores() {
       series: [
         { name: msg("fc_rmse_model"), type: "line", data: scores.map((s) => s.rmse_model), itemStyle: { color: "#1f4e89" } },
         { name: msg("fc_rmse_persistence"), type: "line", data: scores.map((s) => s.rmse_persistence), lineStyle: { type: "dashed" }, itemStyle: { color: "#777" } },
+        // issue 21: the blend is shown beside climatology and the raw model (older saved models lack them)
+        { name: msg("fc_rmse_climatology"), type: "line", data: scores.map((s) => s.rmse_climatology ?? null), lineStyle: { type: "dotted" }, itemStyle: { color: "#a0522d" } },
+        { name: msg("fc_rmse_raw_model"), type: "line", data: scores.map((s) => s.rmse_raw_model ?? null), lineStyle: { type: "dashed" }, itemStyle: { color: "#6a9fd4" } },
         { name: msg("fc_coverage"), type: "bar", yAxisIndex: 1, data: scores.map((s) => s.interval_coverage), itemStyle: { color: "#3a7bbf", opacity: 0.25 }, barWidth: "30%" },
       ],
     },

@@ -1,0 +1,186 @@
+"""The issued forecast: a blend of members learned on a validation window (pure).
+
+A *member* is any forecast of the same pollutant, lead and day: the learned model, persistence,
+climatology and (added by :mod:`ecobasin.forecast.guidance`) raw or MOS-corrected numerical-model
+guidance. Per pollutant and lead the blend's weights are non-negative and sum to 1 and minimise
+the squared error on validation days the members never saw (rolling origin: the members are fit
+on targets before the window). Where the model does not beat persistence or climatology on unseen
+days the blend leans on them, so the shrinkage towards climatology as the lead grows is learnt,
+not set.
+
+The predictive distribution is the blend times the validation window's log residuals
+``log(1 + y) - log(1 + blend)`` at :data:`QUANTILE_LEVELS`; the range is two of those quantiles
+and the published level the one most probable under that distribution
+(:func:`most_probable_level`), not the level of the mean.
+
+References
+----------
+.. [1] Breiman L., "Stacked regressions", Machine Learning 24 (1996) 49–64 (non-negative
+   weights).
+.. [2] DB32/T 4678-2024 §6.1 (level accuracy: the score the level choice maximises).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "QUANTILE_LEVELS",
+    "apply_weights",
+    "fit_weights",
+    "most_probable_level",
+    "quantile_columns",
+    "residual_quantiles",
+]
+
+#: Probability levels of the stored predictive quantiles (0.05 … 0.95).
+QUANTILE_LEVELS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
+#: Weight of the constraint row that makes the non-negative weights sum to 1.
+_SUM_TO_ONE_WEIGHT = 1e4
+#: Newey–West lags of the evidence test [days].
+HAC_LAGS = 7
+#: Diebold–Mariano statistics at which the blend stays at the prior / moves fully to the fit.
+T_NONE, T_FULL = 1.5, 3.0
+#: Fewest validation days with every member present to learn weights from.
+MIN_VALIDATION_DAYS = 20
+
+Floats = npt.NDArray[np.float64]
+
+
+def quantile_columns() -> list[str]:
+    """Names of the quantile columns of a forecast frame: ``q05`` … ``q95``."""
+    return [f"q{round(100 * q):02d}" for q in QUANTILE_LEVELS]
+
+
+def fit_weights(
+    members: Mapping[str, Floats],
+    observed: Floats,
+    *,
+    baselines: Sequence[str] = ("persistence", "climatology"),
+    shrink: float = 0.0,
+) -> dict[str, float]:
+    """Non-negative weights summing to 1 with the least squared error on the validation days,
+    shrunk towards the prior: the best of the ``baselines`` on those days.
+
+    The penalty ``shrink · n · MSE(prior) · |w - e_prior|²`` (ridge towards the prior member)
+    makes a departure from the best simple baseline cost a share of its error, and the move away
+    from it is kept only in proportion to the evidence (:func:`_evidence_share`): the weights
+    leave the baseline for a clear gain on the validation days, not for noise of a short window.
+
+    Parameters
+    ----------
+    members : mapping
+        ``{name: forecast [µg/m³ or mg/m³]}`` on the validation days (NaN where missing).
+    observed : array
+        Observed values of the same days.
+    baselines : sequence of str
+        Members the prior is chosen from (absent ones are ignored).
+    shrink : float
+        Strength of the shrinkage [dimensionless]; 0 = plain constrained least squares.
+
+    Returns
+    -------
+    dict
+        ``{name: weight}``; with fewer than :data:`MIN_VALIDATION_DAYS` complete days the first
+        member gets all the weight.
+    """
+    from scipy.optimize import nnls  # imported lazily: the web server starts without it
+
+    names = list(members)
+    x = np.column_stack([np.asarray(members[n], dtype=np.float64) for n in names])
+    y = np.asarray(observed, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    if int(ok.sum()) < MIN_VALIDATION_DAYS:
+        return {n: float(k == 0) for k, n in enumerate(names)}
+    scale = float(np.sqrt(np.mean(y[ok] ** 2))) or 1.0  # the constraint row in the data's units
+    mse = {n: float(np.mean((x[ok, k] - y[ok]) ** 2)) for k, n in enumerate(names)}
+    prior = min((n for n in baselines if n in names), key=mse.__getitem__, default=None)
+    rows, rhs = [x[ok] / scale], [y[ok] / scale]
+    if shrink > 0 and prior is not None:
+        target = np.array([float(n == prior) for n in names])
+        strength = np.sqrt(shrink * int(ok.sum()) * mse[prior]) / scale
+        rows.append(strength * np.eye(len(names)))
+        rhs.append(strength * target)
+    a = np.vstack([*rows, np.full(len(names), _SUM_TO_ONE_WEIGHT)])
+    b = np.concatenate([*rhs, [_SUM_TO_ONE_WEIGHT]])
+    w, _ = nnls(a, b)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(names), 1 / len(names))
+    if prior is not None:
+        e_prior = np.array([float(n == prior) for n in names])
+        keep = _evidence_share(x[ok] @ e_prior, x[ok] @ w, y[ok])
+        w = e_prior + keep * (w - e_prior)
+    return {n: float(v) for n, v in zip(names, w, strict=True)}
+
+
+def _evidence_share(prior: Floats, blend: Floats, observed: Floats) -> float:
+    """How much of the move from the prior to the fitted blend the validation days support.
+
+    The Diebold–Mariano statistic ``t`` of the squared-error gain over the prior, with a
+    Newey–West variance (lags up to :data:`HAC_LAGS`: errors of consecutive days are
+    correlated, episodes last days); the share rises linearly from 0 at ``t =``
+    :data:`T_NONE` to 1 at :data:`T_FULL`: no move without a gain of 1.5 standard errors, the
+    whole move with 3.
+    """
+    d = (prior - observed) ** 2 - (blend - observed) ** 2
+    n = d.size
+    mean = float(d.mean())
+    if mean <= 0:
+        return 0.0
+    c = d - mean
+    var = float(c @ c) / n
+    for lag in range(1, min(HAC_LAGS, n - 1) + 1):
+        var += 2 * (1 - lag / (HAC_LAGS + 1)) * float(c[lag:] @ c[:-lag]) / n
+    if var <= 0:
+        return 1.0
+    t = mean / np.sqrt(var / n)
+    return float(np.clip((t - T_NONE) / (T_FULL - T_NONE), 0.0, 1.0))
+
+
+def apply_weights(members: Mapping[str, Floats], weights: Mapping[str, float]) -> Floats:
+    """The weighted blend; where a member is missing its weight is shared by the others."""
+    total = None
+    mass = None
+    for name, w in weights.items():
+        if name not in members or w <= 0:
+            continue
+        v = np.asarray(members[name], dtype=np.float64)
+        have = np.isfinite(v)
+        part = np.where(have, w * v, 0.0)
+        total = part if total is None else total + part
+        mass = np.where(have, w, 0.0) if mass is None else mass + np.where(have, w, 0.0)
+    if total is None or mass is None:
+        first = next(iter(members.values()))
+        return np.full(len(first), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(mass > 0, total / mass, np.nan), dtype=np.float64)
+
+
+def residual_quantiles(forecast: Floats, observed: Floats) -> list[float]:
+    """Quantiles at :data:`QUANTILE_LEVELS` of ``log(1 + y) - log(1 + forecast)`` (validation)."""
+    f, y = np.asarray(forecast, dtype=np.float64), np.asarray(observed, dtype=np.float64)
+    ok = np.isfinite(f) & np.isfinite(y)
+    if not ok.any():
+        return [0.0] * len(QUANTILE_LEVELS)
+    r = np.log1p(np.clip(y[ok], 0, None)) - np.log1p(np.clip(f[ok], 0, None))
+    return [float(v) for v in np.quantile(r, QUANTILE_LEVELS)]
+
+
+def most_probable_level(
+    levels_by_quantile: npt.NDArray[np.int64], median_level: npt.ArrayLike
+) -> npt.NDArray[np.int64]:
+    """Per row, the level most quantiles of the predictive distribution fall in.
+
+    ``levels_by_quantile`` has one column per :data:`QUANTILE_LEVELS` entry (AQI level 1–6 of
+    that quantile; 0 = missing). Equally spaced quantiles: the share of columns in a level is
+    its probability. Ties go to the level nearest the median's.
+    """
+    lv = np.asarray(levels_by_quantile, dtype=np.int64)
+    med = np.asarray(median_level, dtype=np.int64)
+    counts = np.stack([(lv == k).sum(axis=1) for k in range(1, 7)], axis=1).astype(np.float64)
+    # a tiny preference for the median's neighbourhood breaks ties without moving real winners
+    counts -= 1e-3 * np.abs(np.arange(1, 7)[None, :] - med[:, None])
+    best = np.argmax(counts, axis=1) + 1
+    return np.asarray(np.where((lv > 0).any(axis=1), best, 0), dtype=np.int64)
