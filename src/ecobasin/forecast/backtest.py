@@ -20,6 +20,7 @@ import pandas as pd
 
 from ecobasin.forecast.aqi_range import forecast_aqi, observed_aqi
 from ecobasin.forecast.features import complete_grid, met_mode
+from ecobasin.forecast.guidance import blend_members
 from ecobasin.forecast.models import GBMConfig, train_bundle
 from ecobasin.forecast.verify import pair_with_observations, score_table, skill_scores
 
@@ -47,6 +48,7 @@ def backtest(
     config: GBMConfig | None = None,
     refit_every: int | None = None,
     score_by: tuple[str, ...] = ("model", "lead"),
+    guidance: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Backtest persistence, climatology and LightGBM on target days ``test_from``–``test_to``.
 
@@ -68,6 +70,10 @@ def backtest(
         rolling origin); None trains once on the data before the window.
     score_by : tuple of str
         Grouping of the score table.
+    guidance : pandas.DataFrame, optional
+        Numerical-model guidance members as known on each issue day
+        (:func:`ecobasin.forecast.guidance.guidance_forecasts`: raw ``guidance`` and ``mos``):
+        blended by the learned model and scored beside the others.
 
     Returns
     -------
@@ -82,6 +88,7 @@ def backtest(
     m = met if use_met else None
     leads = list(cfg.leads)
     grid = complete_grid(daily, m, max_lead=max(leads))
+    members = blend_members(guidance)
     step = pd.Timedelta(days=refit_every) if refit_every else end - start + pd.Timedelta(days=1)
     parts: list[pd.DataFrame] = []
     meta: dict[str, Any] = {}
@@ -89,15 +96,26 @@ def backtest(
     while block <= end:
         block_end = min(end, block + step - pd.Timedelta(days=1))
         models, meta = train_bundle(
-            daily, m, train_end=block - pd.Timedelta(days=1), train_start=train_from, config=cfg
+            daily,
+            m,
+            train_end=block - pd.Timedelta(days=1),
+            train_start=train_from,
+            config=cfg,
+            guidance=members,
         )
         first_issue = block - pd.Timedelta(days=max(leads))
         issue_days = pd.date_range(first_issue, block_end - pd.Timedelta(days=1), freq="D")
         for name, model in models.items():
-            fc = model.predict(grid, issue_days, leads)
+            if name == "lightgbm":
+                fc = model.predict(grid, issue_days, leads, guidance=members)
+            else:
+                fc = model.predict(grid, issue_days, leads)
             fc = fc[(fc["target_day"] >= block) & (fc["target_day"] <= block_end)]
             parts.append(fc.assign(model=name))
         block = block_end + pd.Timedelta(days=1)
+    if guidance is not None and not guidance.empty:  # the members themselves, scored too
+        g = guidance[(guidance["target_day"] >= start) & (guidance["target_day"] <= end)]
+        parts.append(g[g["lead"].isin(leads)])
     forecasts = pd.concat(parts, ignore_index=True)
     aqi = forecast_aqi(forecasts)
     pollutants = [p for p in ("PM2.5", "O3_8h") if p in set(forecasts["pollutant"])]

@@ -33,7 +33,9 @@ from ecobasin.forecast.models import FORECAST_COLUMNS
 __all__ = [
     "GUIDANCE_COLUMNS",
     "Mos",
+    "blend_members",
     "daily_guidance",
+    "guidance_forecasts",
     "runs_as_known",
 ]
 
@@ -211,3 +213,34 @@ class Mos:
         lo, hi = np.quantile(y - fitted, self.quantiles)
         centre = intercept + slope * x
         return centre, centre + float(lo), centre + float(hi)
+
+
+def guidance_forecasts(
+    hourly: pd.DataFrame,
+    observed: pd.DataFrame,
+    issue_days: Sequence[pd.Timestamp],
+    leads: Sequence[int],
+    mos: Mos | None = None,
+) -> pd.DataFrame:
+    """Both members for ``issue_days``: raw guidance (``model`` = ``guidance``) and MOS
+    (``mos``), each as known on its issue day (``FORECAST_COLUMNS`` and ``model``).
+
+    Parameters
+    ----------
+    hourly : ``GUIDANCE_COLUMNS`` of one model.
+    observed : city daily concentrations (``city``, ``day``, pollutant columns).
+    """
+    raw = daily_guidance(runs_as_known(hourly, issue_days), leads)
+    if raw.empty:
+        return raw
+    return pd.concat([raw, (mos or Mos()).correct(raw, observed)], ignore_index=True)
+
+
+def blend_members(forecasts: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Guidance forecasts (:func:`guidance_forecasts`) as the long frame the learned model
+    blends (:func:`ecobasin.forecast.models.guidance_members`): ``city``, ``issue_day``,
+    ``lead``, ``pollutant``, ``member`` (``guidance``, ``mos``), ``value``."""
+    if forecasts is None or forecasts.empty:
+        return None
+    out = forecasts.rename(columns={"model": "member"})
+    return out[["city", "issue_day", "lead", "pollutant", "member", "value"]]

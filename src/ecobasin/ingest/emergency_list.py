@@ -466,7 +466,7 @@ def read_list_xlsx(path: Path, city: str | None = None) -> tuple[list[ListRecord
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{path}: not an .xlsx workbook ({exc})") from exc
+        raise ValueError(f"not an .xlsx workbook ({exc}) 不是有效的Excel文件") from exc
     try:
         first = book.worksheets[0]
         header = [_header(c) for c in next(first.iter_rows(values_only=True), ())]
