@@ -28,6 +28,7 @@ from ecobasin.errors import NotFound
 from ecobasin.forecast import issue
 from ecobasin.forecast import models as fm
 from ecobasin.forecast.backtest import backtest as run_backtest
+from ecobasin.forecast.guidance import blend_members
 from ecobasin.services import forecast as forecast_service
 from ecobasin.store import Store
 from ecobasin.store import met_forecast as smf
@@ -138,12 +139,20 @@ def train(
             raise fail("no daily air-quality data in the store: import observations first")
         end = _day(train_to, "--to") or pd.Timestamp(daily["day"].max()).date()
         console.print(f"training 训练 on {len(daily):,} city-days up to {end} …")
+        days = pd.DatetimeIndex(sorted(daily["day"].unique()))
+        guidance, guide = forecast_service.guidance_inputs(store, daily, days, list(cfg.leads))
         try:
             models, meta = fm.train_bundle(
-                daily, met, train_end=end, train_start=_day(train_from, "--from"), config=cfg
+                daily,
+                met,
+                train_end=end,
+                train_start=_day(train_from, "--from"),
+                config=cfg,
+                guidance=blend_members(guidance),
             )
         except ValueError as error:
             raise fail(str(error)) from None
+        meta["guidance"] = guide  # the model's runs it blends (None: no guidance stored)
         forecast_service.save_model(store, name, models, meta)
     if not meta["with_meteorology"]:
         console.print("[yellow]no meteorology: the model runs without it 无气象数据[/]")
@@ -197,8 +206,21 @@ def run(
                 "[yellow]model trained with meteorology, but no meteorological forecast after "
                 f"{issue_day} is stored: it runs with them missing 缺少气象预报[/]"
             )
+        guidance = None
+        if meta.get("guidance"):
+            guidance, _ = forecast_service.guidance_inputs(
+                store, daily, pd.DatetimeIndex([issue_day]), list(meta["leads"]), meta["guidance"]
+            )
         forecasts, warnings = issue.forecast_frames(
-            models, meta, daily, met, issue_day, model, who, issued_at=datetime.now(UTC)
+            models,
+            meta,
+            daily,
+            met,
+            issue_day,
+            model,
+            who,
+            issued_at=datetime.now(UTC),
+            guidance=guidance,
         )
         forecast_service.publish(store, forecasts, warnings, issue_day, model)
     aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from ecobasin.forecast import models as fm
+from ecobasin.forecast.guidance import blend_members
+from ecobasin.services import forecast as forecast_service
 from ecobasin.store import Store
 from ecobasin.store import forecast as sf
 
@@ -54,11 +56,29 @@ def install(store: Store, author: str = "demo") -> DemoForecast | None:
     if daily.empty:
         return None
     issue_day = pd.Timestamp(daily["day"].max()).date()
-    models, meta = fm.train_bundle(daily, None, train_end=issue_day, config=DEMO_CONFIG)
+    days = pd.DatetimeIndex(sorted(daily["day"].unique()))
+    leads = list(DEMO_CONFIG.leads)
+    guidance, guide = forecast_service.guidance_inputs(store, daily, days, leads)
+    members = blend_members(guidance)
+    models, meta = fm.train_bundle(
+        daily, None, train_end=issue_day, config=DEMO_CONFIG, guidance=members
+    )
     meta = {**meta, "demo": True, "note_zh": DEMO_NOTE["zh"], "note_en": DEMO_NOTE["en"]}
+    meta["guidance"] = guide  # the SIMULATED runs of the demo (demo/guidance.py), if built
     sf.save_model(store, DEMO_MODEL, fm.bundle_payload(models, meta), meta)
+    on_day = (
+        None if guidance is None else guidance[guidance["issue_day"] == pd.Timestamp(issue_day)]
+    )
     forecasts, warnings = forecast_frames(
-        models, meta, daily, None, issue_day, DEMO_MODEL, author, issued_at=datetime.now(UTC)
+        models,
+        meta,
+        daily,
+        None,
+        issue_day,
+        DEMO_MODEL,
+        author,
+        issued_at=datetime.now(UTC),
+        guidance=on_day,
     )
     stored = sf.replace_forecasts(store, forecasts)
     warned = sf.replace_warnings(

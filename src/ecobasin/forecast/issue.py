@@ -11,6 +11,7 @@ import pandas as pd
 
 from ecobasin.forecast.aqi_range import forecast_aqi
 from ecobasin.forecast.features import complete_grid
+from ecobasin.forecast.guidance import blend_members
 from ecobasin.forecast.warning import REGIONAL_RULE, city_warning, regional_warning
 from ecobasin.timebase import CST
 
@@ -34,11 +35,14 @@ def forecast_frames(
     author: str,
     *,
     issued_at: datetime,
+    guidance: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stored-row frames of one run: forecasts (pollutants and AQI) and warnings.
 
     ``issued_at`` (tz-aware) is the time the issue is published, stamped on every row; the
-    caller reads the clock, so the same inputs always give the same rows.
+    caller reads the clock, so the same inputs always give the same rows. ``guidance``:
+    numerical-model members as known on the issue day
+    (:func:`ecobasin.forecast.guidance.guidance_forecasts`), blended by the learned model.
     """
     leads = list(meta["leads"])
     use_met = bool(meta["with_meteorology"]) and met is not None
@@ -51,7 +55,12 @@ def forecast_frames(
     city_warns = {}
     for name, model in models.items():
         label = f"lightgbm:{model_name}" if name == "lightgbm" else name
-        fc = model.predict(grid, [pd.Timestamp(issue_day)], leads).assign(model=label)
+        if name == "lightgbm":
+            members = blend_members(guidance)
+            fc = model.predict(grid, [pd.Timestamp(issue_day)], leads, guidance=members)
+        else:
+            fc = model.predict(grid, [pd.Timestamp(issue_day)], leads)
+        fc = fc.assign(model=label)
         if fc.empty:
             continue
         aqi = forecast_aqi(fc)

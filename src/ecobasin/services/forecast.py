@@ -22,6 +22,7 @@ from ecobasin.forecast.features import issue_cutoff
 from ecobasin.standards.air_index import aqi_level
 from ecobasin.store import Connection, Store
 from ecobasin.store import forecast as store_forecast
+from ecobasin.store import guidance as store_guidance
 from ecobasin.store import met_forecast as store_met_forecast
 
 __all__ = [
@@ -187,6 +188,43 @@ def model_inputs(
     if rows.empty:
         raise NotFound(NO_MET_FORECASTS)
     return daily, rows
+
+
+#: Issue days of guidance before the first one asked: MOS's window needs their pairs.
+GUIDANCE_HISTORY_DAYS = 60
+
+
+def guidance_inputs(
+    where: Connection,
+    daily: pd.DataFrame,
+    issue_days: pd.DatetimeIndex,
+    leads: list[int],
+    model: str | None = None,
+) -> tuple[pd.DataFrame | None, str | None]:
+    """Raw guidance and MOS members of the stored model runs (``model``, default the one with
+    the most runs) as known on each issue day, or (None, None) when no run is stored.
+
+    Returns
+    -------
+    (pandas.DataFrame or None, str or None)
+        :func:`ecobasin.forecast.guidance.guidance_forecasts` for ``issue_days``, and the
+        model's name.
+    """
+    from ecobasin.forecast.guidance import guidance_forecasts
+
+    runs = store_guidance.guidance_runs(where)
+    if runs.empty:
+        return None, None
+    chosen = model or str(runs["model"].value_counts().index[0])
+    hourly = store_guidance.city_guidance(where, model=chosen)
+    if hourly.empty:
+        return None, None
+    first = issue_days.min() - pd.Timedelta(days=GUIDANCE_HISTORY_DAYS)
+    days = list(pd.date_range(first, issue_days.max(), freq="D"))
+    members = guidance_forecasts(hourly, daily, days, leads)
+    if members.empty:
+        return None, None
+    return members[members["issue_day"].isin(issue_days)].reset_index(drop=True), chosen
 
 
 def save_model(store: Store, name: str, models: dict[str, Any], meta: dict[str, Any]) -> None:
