@@ -153,3 +153,43 @@ def test_mos_beats_the_raw_simulated_guidance_at_every_lead_on_chengdu(shared_da
     )
     assert list(rmse.index) == list(range(1, 8))
     assert (rmse["mos"] < rmse["guidance"]).all(), rmse
+
+
+def _good_guidance(daily: pd.DataFrame, leads: tuple[int, ...]) -> pd.DataFrame:
+    """A model that knows the target day (noise 10 %) but is 40 % too high: raw and MOS."""
+    rng = np.random.default_rng(11)
+    rows = []
+    truth = daily.set_index(["city", "day"])["PM2.5"]
+    for (city, day), _ in truth.items():
+        for lead in leads:
+            target = day + pd.Timedelta(days=lead)
+            if (city, target) not in truth.index:
+                continue
+            value = 1.4 * float(truth[(city, target)]) * float(np.exp(0.1 * rng.standard_normal()))
+            rows.append({"city": city, "issue_day": day, "lead": lead, "target_day": target,
+                         "pollutant": "PM2.5", "value": value, "lower": value, "upper": value,
+                         "model": "guidance"})  # fmt: skip
+    raw = pd.DataFrame(rows)
+    return pd.concat([raw, Mos().correct(raw, daily)], ignore_index=True)
+
+
+def test_the_backtest_blends_and_scores_guidance(
+    region_data: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from ecobasin.forecast.backtest import backtest
+    from ecobasin.forecast.models import GBMConfig
+
+    daily, _ = region_data
+    config = GBMConfig(leads=(1, 2), rounds=60, num_leaves=7, use_met=False)
+    guidance = _good_guidance(daily[["city", "day", "PM2.5"]], config.leads)
+    res = backtest(
+        daily, None, test_from="2015-01-01", test_to="2015-06-30", config=config, guidance=guidance
+    )
+    rmse = res.scores.pivot(index="lead", columns="model", values="pm25_rmse")
+    assert {"guidance", "mos", "lightgbm", "persistence", "climatology"} <= set(rmse.columns)
+    assert (rmse["mos"] < rmse["guidance"]).all()
+    # the blend leans on the good member: better than every baseline, close to MOS or better
+    assert (rmse["lightgbm"] < rmse[["persistence", "climatology"]].min(axis=1)).all()
+    assert (rmse["lightgbm"] <= 1.05 * rmse["mos"]).all(), rmse
+    weights = {k: v["weights"] for k, v in res.metadata["scores"].items() if "weights" in v}
+    assert any(w.get("mos", 0) > 0.3 for w in weights.values()), weights
