@@ -18,6 +18,7 @@ from ecobasin.cli import emergency as emergency_cli
 from ecobasin.cli import forecast as forecast_cli
 from ecobasin.cli import gateway as gateway_cli
 from ecobasin.cli import incidents as incidents_cli
+from ecobasin.cli import lake as lake_cli
 from ecobasin.cli import ledger as ledger_cli
 from ecobasin.cli import machinery as machinery_cli
 from ecobasin.cli import noise as noise_cli
@@ -96,6 +97,7 @@ app.add_typer(incidents_cli.rivers_app, name="rivers")  # river networks
 app.add_typer(incidents_cli.app, name="incident")  # sudden incidents on shared rivers
 app.add_typer(machinery_cli.app, name="machinery")  # non-road machinery 非道路移动机械
 app.add_typer(report_cli.app, name="report")  # bulletins and reports 公报 (issue 19)
+app.add_typer(lake_cli.app, name="lake")  # Delta Lake history 历史数据湖 (issue 20)
 
 
 def main() -> None:
