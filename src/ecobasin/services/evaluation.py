@@ -40,6 +40,7 @@ from ecobasin.store.lake_read import read_partition
 __all__ = [
     "ENGINES",
     "Partition",
+    "as_stored",
     "city_days",
     "evaluate",
     "hourly_wide",
@@ -184,7 +185,7 @@ def dask_client(scheduler: str | None, *, workers: int, memory_limit: str) -> It
             threads_per_worker=1,
             processes=True,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # the HTTP endpoint on any free port, never 8787
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
@@ -204,7 +205,7 @@ def _on_dask(client: Any) -> Runner:
     return run
 
 
-def _as_stored(rows: list[pd.DataFrame], first: date, last: date) -> pd.DataFrame:
+def as_stored(rows: list[pd.DataFrame], first: date, last: date) -> pd.DataFrame:
     """The partitions' rows in the shape :func:`ecobasin.store.air.aqi_daily` answers."""
     frames = [r for r in rows if len(r)]
     if not frames:
@@ -241,7 +242,7 @@ def evaluate(
         runner = _inprocess
     else:
         raise ValueError(f"unknown engine {engine!r}: {', '.join(ENGINES)}")
-    days = _as_stored(runner(parts, stations, store), first, last)
+    days = as_stored(runner(parts, stations, store), first, last)
     if days.empty:
         return None
     days["aqi"] = days["aqi"].to_numpy(dtype=float, na_value=np.nan)
