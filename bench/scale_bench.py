@@ -63,7 +63,8 @@ console = Console()
 def lake_stations(n_stations: int, n_cities: int) -> pd.DataFrame:
     """``site_id``, ``city_code`` (real GB/T 2260 prefecture codes, round robin), names and
     the city's label point."""
-    cities = catalog.cities().sort_values("code").head(n_cities).reset_index(drop=True)
+    cities = catalog.cities().reset_index(drop=True).sort_values("code").head(n_cities)
+    cities = cities.reset_index(drop=True)
     pick = cities.iloc[np.arange(n_stations) % len(cities)].reset_index(drop=True)
     return pd.DataFrame(
         {
@@ -153,10 +154,11 @@ def _peak_rss() -> int:
 
 
 def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
+    cities = sorted({str(c) for c in stations["city_code"]})
     parts = [
-        evaluation.Partition(str(c), y, m, str(args.lake))
+        evaluation.Partition(group, y, m, str(args.lake))
         for y, m in lake_months(args.years)
-        for c in sorted(set(stations["city_code"]))
+        for group in evaluation.city_groups(cities)
     ]
     frame = stations[["site_id", "city_code"]]
     with evaluation.dask_client(
@@ -209,6 +211,7 @@ def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, A
 
 def lake_child(args: argparse.Namespace) -> None:
     stations = lake_stations(args.stations, args.cities)
+    args.lake = Path(args.lake)
     result = (lake_dask if args.run == "dask" else lake_duckdb)(args, stations)
     Path(args.out).write_text(json.dumps(result), encoding="utf-8")
 

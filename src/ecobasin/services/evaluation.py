@@ -60,10 +60,11 @@ _COMPUTED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Partition:
-    """One city's stations over one CST month; ``lake`` is the lake folder when the month's
-    observations were moved there (and deleted from the store), else None."""
+    """Some cities' stations over one CST month; ``lake`` is the lake folder when the month's
+    observations were moved there (and deleted from the store), else None. Several cities a
+    task: the kernel's fixed cost (~0.1 s) is paid once for all of them."""
 
-    city: str
+    cities: tuple[str, ...]
     year: int
     month: int
     lake: str | None
@@ -82,9 +83,18 @@ def _months(first: date, last: date) -> list[tuple[int, int]]:
     return [(int(p.year), int(p.month)) for p in stamps]
 
 
+#: Cities in one task (a national network of ~340 cities: 9 tasks a month).
+CITIES_PER_TASK = 40
+
+
+def city_groups(cities: list[str], size: int = CITIES_PER_TASK) -> list[tuple[str, ...]]:
+    """``cities`` in groups of ``size`` (the last one shorter)."""
+    return [tuple(cities[i : i + size]) for i in range(0, len(cities), size)]
+
+
 def partitions(store: Store, first: date, last: date) -> tuple[list[Partition], pd.DataFrame]:
-    """The partitions of the period ``first`` … ``last`` (whole months) and the stations
-    (``site_id``, ``city_code``) of every city."""
+    """The partitions of the period ``first`` … ``last`` (whole months, :data:`CITIES_PER_TASK`
+    cities each) and the stations (``site_id``, ``city_code``) of every city."""
     stations = store.sites(kinds=[STATION_KIND])[["site_id", "city_code"]].reset_index(drop=True)
     in_lake = {
         (int(row["year"]), int(row["month"])): str(row["lake"])
@@ -93,9 +103,9 @@ def partitions(store: Store, first: date, last: date) -> tuple[list[Partition], 
     }
     cities = sorted({str(c) for c in stations["city_code"].dropna().astype(int)})
     parts = [
-        Partition(city, year, month, in_lake.get((year, month)))
+        Partition(group, year, month, in_lake.get((year, month)))
         for year, month in _months(first, last)
-        for city in cities
+        for group in city_groups(cities)
     ]
     return parts, stations
 
@@ -146,17 +156,22 @@ def run_partition(
     part: Partition, stations: pd.DataFrame, hourly: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """A partition's city daily rows; its hours read from the lake when ``hourly`` is None."""
-    sites = stations.loc[stations["city_code"].astype(str) == part.city, "site_id"].tolist()
+    sites = _sites(stations, part)
     if hourly is None:
         if part.lake is None:
             raise ValueError(f"partition {part} has neither data nor a lake")
-        table = read_partition(part.lake, "observations", part.year, part.month, part.city)
+        table = read_partition(part.lake, "observations", part.year, part.month, part.cities)
         hourly = hourly_wide(table.to_pandas(), sites) if table.num_rows else pd.DataFrame()
     return city_days(hourly, stations)
 
 
+def _sites(stations: pd.DataFrame, part: Partition) -> list[str]:
+    chosen = stations["city_code"].astype(str).isin(part.cities)
+    return list(stations.loc[chosen, "site_id"])
+
+
 def _store_hours(store: Store, part: Partition, stations: pd.DataFrame) -> pd.DataFrame:
-    sites = stations.loc[stations["city_code"].astype(str) == part.city, "site_id"].tolist()
+    sites = _sites(stations, part)
     start, end = month_bounds(part.year, part.month)
     return store_air.air_hourly(store, sites=sites, start=start, end=end)
 

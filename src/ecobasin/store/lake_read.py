@@ -67,15 +67,17 @@ def source(cursor: Any, table: str) -> str:
     return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
-def read_partition(lake: str, table: str, year: int, month: int, city: str) -> pa.Table:
-    """One ``year``/``month``/``city`` partition of a lake table (Delta partition pruning:
-    only that partition's files are opened); empty when the lake has none."""
+def read_partition(
+    lake: str, table: str, year: int, month: int, cities: tuple[str, ...]
+) -> pa.Table:
+    """The ``year``/``month`` partitions of ``cities`` of a lake table (partition pruning:
+    only those partitions' files are opened); empty when the lake has none."""
     data = dataset(lake, table)
     if data is None:
         return pa.table({})
     wanted = (
         (pads.field("year") == int(year))
         & (pads.field("month") == int(month))
-        & (pads.field("city") == str(city))
+        & pads.field("city").isin([str(c) for c in cities])
     )
     return data.to_table(filter=wanted)
