@@ -23,6 +23,8 @@ from ecobasin.store import Store
 from .helpers import build_store
 
 runner = CliRunner()
+#: starts Dask LocalCluster worker processes
+pytestmark = pytest.mark.slow
 BEIJING = "data/beijing_multisite_2013_2017.csv.gz"
 
 

@@ -21,6 +21,8 @@ from ecobasin.web import create_app
 from .helpers import build_store
 
 runner = CliRunner()
+#: CLI runs and a web app on DuckDB files and a Delta Lake folder
+pytestmark = pytest.mark.slow
 
 #: API answers compared (paths with their query strings); January and February go to the lake.
 API_URLS = (
