@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -150,7 +149,7 @@ def lake_answer(days: pd.DataFrame, years: int) -> str:
 
 
 def _peak_rss() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
+    return evaluation.peak_rss()
 
 
 def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:

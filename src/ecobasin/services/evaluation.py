@@ -46,6 +46,7 @@ __all__ = [
     "hourly_wide",
     "month_bounds",
     "partitions",
+    "peak_rss",
     "run_partition",
 ]
 
@@ -264,15 +265,20 @@ def evaluate(
     return assessment_table(days, kind, last)
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory [bytes]: ``VmHWM`` of /proc/self/status (Linux).
+    Not ``ru_maxrss``: Linux keeps that across ``exec``, so a child would report its parent's
+    peak at the fork."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    return 0
+
+
 def worker_peak_rss(client: Any) -> dict[str, int]:
-    """The peak resident memory [bytes] of each worker process (Linux ``ru_maxrss``)."""
-
-    def peak() -> int:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-    answer: dict[str, int] = client.run(peak)
+    """The peak resident memory [bytes] of each worker process (:func:`peak_rss`)."""
+    answer: dict[str, int] = client.run(peak_rss)
     return answer
 
 
