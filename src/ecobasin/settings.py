@@ -126,6 +126,20 @@ class Settings(BaseSettings):
     #: Addresses mailed when a bulletin is written or rewritten (ECOBASIN_REPORTS_SUBSCRIBERS).
     reports_subscribers: list[str] = []
 
+    # The lake (docs/architecture.md, "History in Delta Lake"; ``ecobasin lake export``).
+    #: Folder of the Delta Lake history (ECOBASIN_LAKE); unset: ``<db>.lake/`` beside the
+    #: database.
+    lake: Path | None = None
+    #: A month is closed, and may move to the lake, this long after its last day (China
+    #: Standard Time): no late data is expected after it (ECOBASIN_LAKE_CLOSED_AFTER_DAYS)
+    #: [days].
+    lake_closed_after_days: int = Field(default=10, ge=0)
+    #: Memory limit of each Dask worker of the LocalCluster ``ecobasin evaluate --engine dask``
+    #: starts when no scheduler is given (ECOBASIN_DASK_WORKER_MEMORY) [bytes; "2GiB" allowed].
+    dask_worker_memory: str = "1GiB"
+    #: Worker processes of that LocalCluster (ECOBASIN_DASK_WORKERS), one thread each.
+    dask_workers: int = Field(default=2, ge=1, le=256)
+
     @model_validator(mode="after")
     def _argon2_memory_covers_its_lanes(self) -> Settings:
         # Argon2 needs 8 KiB per lane (RFC 9106 §3.1: m >= 8 * p)

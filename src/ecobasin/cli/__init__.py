@@ -138,6 +138,11 @@ COMMANDS: tuple[Lazy, ...] = (
         "Air-quality model guidance and MOS 空气质量数值模式指导预报与 MOS 订正.",
     ),
     Lazy(
+        "lake",
+        "ecobasin.cli.lake:app",
+        "History in Delta Lake tables (year/month/city) 历史数据湖: export closed months.",
+    ),
+    Lazy(
         "ledger",
         "ecobasin.cli.ledger:app",
         "Carbon-inclusive ledger 碳普惠账本: accounts and holder keys, events, balances, redemptions with the holder's consent, partners, pools, projects, verify, anomalies.",

@@ -33,7 +33,9 @@ from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.services import air as air_service
+from ecobasin.services import evaluation
 from ecobasin.services.air import city_assessment, parse_period, reported
+from ecobasin.settings import Settings
 from ecobasin.standards import air
 from ecobasin.store import Store
 from ecobasin.timebase import parse_instant, period_end_label
@@ -284,11 +286,29 @@ def evaluate(
         typer.Option(help="Show these cities, repeatable 城市 (ranks are among all cities)."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json 输出格式.")] = "table",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="store: the stored city daily AQI; inprocess or dask: recomputed from hourly "
+            "observations (live store and lake), city by month, here or on Dask 计算引擎."
+        ),
+    ] = "store",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786) for --engine dask; none: a "
+            "LocalCluster (dask_workers, dask_worker_memory settings) Dask 调度器地址."
+        ),
+    ] = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """Assess and rank cities for a year, quarter or month 城市空气质量评价与排名 (HJ 663)."""
     _check_format(fmt)
+    if engine not in evaluation.ENGINES:
+        raise fail(f"--engine {engine!r}: use {', '.join(evaluation.ENGINES)} 未知计算引擎")
+    if scheduler and engine != "dask":
+        raise fail("--scheduler needs --engine dask 调度器仅用于 dask 引擎")
     try:
         kind, first, last = parse_period(period)
     except ValueError as error:
@@ -296,7 +316,7 @@ def evaluate(
     codes = _city_codes(cities)
     config = settings(db, region)
     with open_store(config, read_only=True) as store:
-        assessed = city_assessment(store, kind, first, last)
+        assessed = _assess(store, kind, first, last, engine, scheduler, config)
         names = _names(store, "city")
     if assessed is None:
         raise fail(f"no city daily AQI for {period} 该时段无城市日数据")
@@ -311,6 +331,26 @@ def evaluate(
         f"综合指数 {method}; P98 SO2/NO2, P95 PM/CO, P90 O3_8h per HJ 663)"
     )
     _emit(frame, fmt, title)
+
+
+def _assess(
+    store: Store,
+    kind: str,
+    first: date,
+    last: date,
+    engine: str,
+    scheduler: str | None,
+    config: Settings,
+) -> tuple[pd.DataFrame, str, str] | None:
+    """The assessment by the chosen engine (services/evaluation.py)."""
+    if engine == "store":
+        return city_assessment(store, kind, first, last)
+    if engine == "inprocess":
+        return evaluation.evaluate(store, kind, first, last, engine="inprocess")
+    with evaluation.dask_client(
+        scheduler, workers=config.dask_workers, memory_limit=config.dask_worker_memory
+    ) as client:
+        return evaluation.evaluate(store, kind, first, last, engine="dask", client=client)
 
 
 # -------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ecobasin.standards.air_assessment import rows
 from ecobasin.store import _sql
 from ecobasin.store._sql import Connection, Cursor
 from ecobasin.store.database import Store
+from ecobasin.store.lake_read import source
 from ecobasin.store.queries import as_utc, in_list
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "aqi_hourly",
     "aqi_latest",
     "aqi_page",
+    "bump_generation",
     "city_aqi_span",
     "known_scope_ids",
     "parameter_labels",
@@ -85,6 +87,11 @@ _generation_lock = threading.Lock()
 def aqi_generation() -> int:
     """How many AQI writes this process has made: a cache key that changes on every write."""
     return _generation
+
+
+def bump_generation() -> None:
+    """Make the cached AQI answers stale: rows left the store (:mod:`ecobasin.store.lake`)."""
+    _bump_generation()
 
 
 def _bump_generation() -> None:
@@ -139,13 +146,15 @@ def air_hourly(
     cond += _bound(start, params, " AND o.time >= ?")
     cond += _bound(end, params, " AND o.time <= ?")
     params.append(list(INVALID_FLAGS))
+    con = _sql.cursor_of(where)
     sql = (
-        f"SELECT o.site_id, o.time::TIMESTAMP AS time, {pivot} FROM observations o "
+        f"SELECT o.site_id, o.time::TIMESTAMP AS time, {pivot} "
+        f"FROM {source(con, 'observations')} o "
         f"WHERE o.period = '1h' AND o.parameter IN ({', '.join(repr(p) for p in AIR_PARAMETERS)})"
         f"{cond} AND (o.flag IS NULL OR NOT (o.flag = ANY(?))) "
         "GROUP BY o.site_id, o.time ORDER BY o.site_id, o.time"
     )
-    frame = as_utc(_sql.cursor_of(where).execute(sql, params).df(), "time")
+    frame = as_utc(con.execute(sql, params).df(), "time")
     for p in AIR_PARAMETERS:
         frame[p] = frame[p].astype("float64")
     return frame
@@ -285,11 +294,12 @@ def _read_aqi(
         if bound is not None:
             params.append(bound)
             cond += f" AND {key} {op} ?"
+    con = _sql.cursor_of(where)
     sql = (
-        f"SELECT {_aqi_select(columns, key)} FROM {table} WHERE scope = ?{cond} "
+        f"SELECT {_aqi_select(columns, key)} FROM {source(con, table)} WHERE scope = ?{cond} "
         f"ORDER BY scope_id, {key}"
     )
-    return _sql.cursor_of(where).execute(sql, params).df()
+    return con.execute(sql, params).df()
 
 
 def aqi_hourly(
@@ -372,10 +382,11 @@ def aqi_latest(where: Connection, *, daily: bool, scope: str) -> Any:
     scope, None when the table holds none."""
     con = _sql.cursor_of(where)
     if daily:
-        rows = con.execute("SELECT max(day) FROM aqi_daily WHERE scope = ?", [scope]).fetchall()
+        sql = f"SELECT max(day) FROM {source(con, 'aqi_daily')} WHERE scope = ?"
+        rows = con.execute(sql, [scope]).fetchall()
         return rows[0][0] if rows else None
     rows = con.execute(
-        "SELECT max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = ?", [scope]
+        f"SELECT max(time)::TIMESTAMP FROM {source(con, 'aqi_hourly')} WHERE scope = ?", [scope]
     ).fetchall()
     if not rows or rows[0][0] is None:
         return None
@@ -471,13 +482,14 @@ def aqi_at(
     """
     if (hour is None) == (day is None):
         raise ValueError("give exactly one of hour and day")
+    con = _sql.cursor_of(where)
     if hour is not None:
         if hour.tzinfo is None:
             raise ValueError(f"hour must be tz-aware, got {hour!r}")
-        sql = f"SELECT {_columns(SNAPSHOT_HOURLY)} FROM aqi_hourly WHERE time = ?"
-        return _dicts(_sql.cursor_of(where), sql, [hour])
-    sql = f"SELECT {_columns(SNAPSHOT_DAILY)} FROM aqi_daily WHERE day = ?"
-    return _dicts(_sql.cursor_of(where), sql, [day])
+        sql = f"SELECT {_columns(SNAPSHOT_HOURLY)} FROM {source(con, 'aqi_hourly')} WHERE time = ?"
+        return _dicts(con, sql, [hour])
+    sql = f"SELECT {_columns(SNAPSHOT_DAILY)} FROM {source(con, 'aqi_daily')} WHERE day = ?"
+    return _dicts(con, sql, [day])
 
 
 def aqi_extent(where: Connection, now: datetime | None = None) -> dict[str, Any]:
@@ -494,20 +506,18 @@ def aqi_extent(where: Connection, now: datetime | None = None) -> dict[str, Any]
     """
     clock = now if now is not None else datetime.now(UTC)
     today = (clock + timedelta(hours=8)).date()  # CST day of the clock
-    rows = (
-        _sql.cursor_of(where)
-        .execute(
-            "SELECT (SELECT min(time)::TIMESTAMP FROM aqi_hourly), "
-            "(SELECT max(latest)::TIMESTAMP FROM (SELECT scope, scope_id, max(time) AS latest "
-            " FROM aqi_hourly WHERE time <= ? GROUP BY scope, scope_id) "
-            " WHERE scope = 'city' OR NOT EXISTS (SELECT 1 FROM aqi_hourly WHERE scope = 'city'"
-            " AND time <= ?)), "
-            "(SELECT min(day) FROM aqi_daily), "
-            "(SELECT max(day) FROM aqi_daily WHERE day <= ?)",
-            [clock, clock, today],
-        )
-        .fetchall()
-    )
+    con = _sql.cursor_of(where)
+    hourly, daily = source(con, "aqi_hourly"), source(con, "aqi_daily")
+    rows = con.execute(
+        f"SELECT (SELECT min(time)::TIMESTAMP FROM {hourly}), "
+        "(SELECT max(latest)::TIMESTAMP FROM (SELECT scope, scope_id, max(time) AS latest "
+        f" FROM {hourly} WHERE time <= ? GROUP BY scope, scope_id) "
+        f" WHERE scope = 'city' OR NOT EXISTS (SELECT 1 FROM {hourly} WHERE scope = 'city'"
+        " AND time <= ?)), "
+        f"(SELECT min(day) FROM {daily}), "
+        f"(SELECT max(day) FROM {daily} WHERE day <= ?)",
+        [clock, clock, today],
+    ).fetchall()
     first_hour, latest_hour, first_day, latest_day = rows[0]
     return {
         "first_hour": None if first_hour is None else first_hour.replace(tzinfo=UTC),
@@ -557,12 +567,13 @@ def aqi_page(
         cond += f" AND (scope_id > ? OR (scope_id = ? AND {key} > ?))"
     params.append(int(limit))
     columns = SERIES_DAILY if daily else SERIES_HOURLY
-    table = "aqi_daily" if daily else "aqi_hourly"
+    con = _sql.cursor_of(where)
+    table = source(con, "aqi_daily" if daily else "aqi_hourly")
     sql = (
         f"SELECT {_columns(columns)} FROM {table} WHERE scope = ?{cond} "
         f"ORDER BY scope_id, {key} LIMIT ?"
     )
-    return _dicts(_sql.cursor_of(where), sql, params)
+    return _dicts(con, sql, params)
 
 
 def air_stations(where: Connection, cities: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -614,13 +625,11 @@ def sites_fingerprint(where: Connection) -> tuple[Any, ...]:
 def city_aqi_span(where: Connection) -> tuple[datetime, datetime] | None:
     """First and last hour-ending instant (naive UTC) of the stored city AQI; None when there
     is none."""
-    rows = (
-        _sql.cursor_of(where)
-        .execute(
-            "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP FROM aqi_hourly WHERE scope = 'city'"
-        )
-        .fetchall()
-    )
+    con = _sql.cursor_of(where)
+    rows = con.execute(
+        "SELECT min(time)::TIMESTAMP, max(time)::TIMESTAMP "
+        f"FROM {source(con, 'aqi_hourly')} WHERE scope = 'city'"
+    ).fetchall()
     if not rows or rows[0][0] is None:
         return None
     return rows[0][0], rows[0][1]

@@ -1857,4 +1857,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        39,
+        "the lake's manifest (issue 20): lake_months",
+        """
+        -- One row per table and China Standard Time month copied to the Delta Lake history
+        -- (store/lake.py): what the store held when it was exported and where it went. The
+        -- read path takes a month from the lake once deleted_at is set, from the store before.
+        CREATE TABLE lake_months (
+            table_name  VARCHAR NOT NULL,         -- observations, aqi_hourly, aqi_daily
+            year        INTEGER NOT NULL,
+            month       INTEGER NOT NULL,         -- CST month of the day the rows belong to
+            rows        BIGINT NOT NULL,          -- rows exported
+            checksum    VARCHAR NOT NULL,         -- sum of the rows' hashes (order-free)
+            lake        VARCHAR NOT NULL,         -- absolute folder of the lake
+            exported_at TIMESTAMPTZ NOT NULL,
+            verified_at TIMESTAMPTZ,              -- the lake's count and checksum matched
+            deleted_at  TIMESTAMPTZ,              -- the store's copy deleted (read from the lake)
+            PRIMARY KEY (table_name, year, month)
+        );
+        """,
+    ),
 ]

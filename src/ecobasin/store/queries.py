@@ -20,6 +20,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ecobasin.store.lake_read import source
+
 __all__ = [
     "DOMAINS",
     "PERIODS",
@@ -221,11 +223,16 @@ class ObservationFilter:
 
 
 def _observation_sql(
-    where: ObservationFilter, params: list[Any], limit: int | None, offset: int
+    cursor: duckdb.DuckDBPyConnection,
+    where: ObservationFilter,
+    params: list[Any],
+    limit: int | None,
+    offset: int,
 ) -> str:
     sql = (
         "SELECT o.site_id, s.city_code, o.parameter, o.period, o.time::TIMESTAMP AS time, "
-        "o.value, p.unit, o.flag, b.source FROM observations o JOIN sites s USING (site_id) "
+        f"o.value, p.unit, o.flag, b.source FROM {source(cursor, 'observations')} o "
+        "JOIN sites s USING (site_id) "
         "LEFT JOIN parameters p USING (parameter) LEFT JOIN import_batches b USING (batch_id) "
         "WHERE true" + where.where(params) + " ORDER BY o.site_id, o.parameter, o.period, o.time"
     )
@@ -251,7 +258,7 @@ def observations(
     period), value, unit, flag, source.
     """
     params: list[Any] = []
-    sql = _observation_sql(where, params, limit, offset)
+    sql = _observation_sql(cursor, where, params, limit, offset)
     return as_utc(cursor.execute(sql, params).df(), "time")
 
 
@@ -266,7 +273,7 @@ def iter_observations(
     """The rows of :func:`observations` in chunks of ``chunk_vectors`` × 2048 rows, for
     streaming large results without holding them all."""
     params: list[Any] = []
-    result = cursor.execute(_observation_sql(where, params, limit, offset), params)
+    result = cursor.execute(_observation_sql(cursor, where, params, limit, offset), params)
     while True:
         chunk = result.fetch_df_chunk(chunk_vectors)
         if chunk.empty:
@@ -278,8 +285,8 @@ def count_observations(cursor: duckdb.DuckDBPyConnection, where: ObservationFilt
     """How many observations match."""
     params: list[Any] = []
     sql = (
-        "SELECT count(*) FROM observations o JOIN sites s USING (site_id) WHERE true"
-        + where.where(params)
+        f"SELECT count(*) FROM {source(cursor, 'observations')} o "
+        "JOIN sites s USING (site_id) WHERE true" + where.where(params)
     )
     return int(_scalar(cursor, sql, params))
 
