@@ -279,6 +279,12 @@ def pmf(
     factors: Annotated[int, typer.Option(min=1, help="Factors 因子数.")],
     models: Annotated[int, typer.Option(min=1, help="Seeds 随机种子数 (≥ 20 advised).")] = 20,
     seed: Annotated[int, typer.Option(help="First seed.")] = 42,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap refits 自助法次数 (B7: BS; 0 skips it).")
+    ] = 20,
+    block_size: Annotated[
+        int, typer.Option(min=1, help="Bootstrap block: consecutive samples drawn together.")
+    ] = 10,
     out: Annotated[Path | None, typer.Option(help="Write F.csv, G.csv, result.json here.")] = None,
     env: EnvOption = None,
     db: DbOption = None,
@@ -290,7 +296,10 @@ def pmf(
     try:
         x = pd.read_csv(concentrations, index_col=0)
         u = pd.read_csv(uncertainties, index_col=0)
-        result = pmf_service.run_pmf(target, x, u, factors=factors, models=models, seed=seed)
+        result = pmf_service.run_pmf(
+            target, x, u, factors=factors, models=models, seed=seed, bootstrap_n=bootstrap,
+            block_size=block_size,
+        )  # fmt: skip
     except (OSError, ValueError) as error:
         raise fail_with(InputError(f"{concentrations}, {uncertainties}: {error}")) from None
     except EcobasinError as error:
@@ -299,14 +308,22 @@ def pmf(
         f"ESAT {result.esat_version}: Q(true) {result.q_true:.1f}, Q(robust) "
         f"{result.q_robust:.1f}, Q_expected {result.q_expected}, {len(result.models_q_true)} seeds"
     )
+    if result.bootstrap is not None:
+        console.print(
+            f"bootstrap 自助法: {result.bootstrap['runs']} refits, "
+            f"{result.bootstrap['mapped_share']:.0%} of their factors mapped 映射率"
+        )
     emit(result.profiles.reset_index(names="factor"), "table", "factor profiles 因子谱")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.profiles.to_csv(out / "F.csv")
         result.contributions.to_csv(out / "G.csv")
         result.species.to_csv(out / "species.csv")
+        if result.bootstrap_intervals is not None:
+            result.bootstrap_intervals.to_csv(out / "bootstrap.csv", index=False)
         facts = {"q_true": result.q_true, "q_robust": result.q_robust,
                  "q_expected": result.q_expected, "models_q_true": result.models_q_true,
-                 "esat_version": result.esat_version}  # fmt: skip
+                 "esat_version": result.esat_version,
+                 "bootstrap": result.bootstrap}  # fmt: skip
         (out / "result.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
         console.print(f"files 文件 → {out}")

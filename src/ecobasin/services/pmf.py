@@ -42,6 +42,9 @@ __all__ = [
     "worker_python",
 ]
 
+#: a bootstrap factor maps to the base factor whose species totals it matches with r² ≥ this
+#: [1] (ESAT's default, as PMF5's minimum correlation R = 0.6 is the practice the brief cites)
+BS_R2 = 0.6
 #: the longest a worker may run [s] (20 seeds on a few hundred samples take minutes)
 WORKER_TIMEOUT_S = 3600
 
@@ -106,6 +109,11 @@ class PmfResult:
     models_q_true: list[float]
     species: pd.DataFrame
     esat_version: str
+    #: ESAT's block bootstrap (B7: BS): runs, block_size, r2_threshold, mapped_share [1],
+    #: mapped_per_factor; None when not asked for
+    bootstrap: dict[str, Any] | None = None
+    #: factor, species, measure (concentration | share [1]), p05, p50, p95, mapped
+    bootstrap_intervals: pd.DataFrame | None = None
 
 
 def prepare(x: pd.DataFrame, u: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -149,14 +157,21 @@ def run_pmf(
     factors: int,
     models: int = 20,
     seed: int = 42,
+    bootstrap_n: int = 0,
+    block_size: int = 10,
     timeout_s: float = WORKER_TIMEOUT_S,
 ) -> PmfResult:
-    """Fit PMF with ``factors`` factors over ``models`` seeds in the worker; the lowest Q(true)."""
+    """Fit PMF with ``factors`` factors over ``models`` seeds in the worker; the lowest Q(true).
+    With ``bootstrap_n`` > 0, ESAT's block bootstrap (blocks of ``block_size`` consecutive
+    samples) maps each refit's factors to the kept solution's and gives the profile intervals."""
+    if bootstrap_n > 0 and not 1 <= block_size <= len(x) // 2:
+        raise InputError(f"bootstrap block size {block_size}: between 1 and {len(x) // 2} samples")
     if not 1 <= factors < min(x.shape):
         raise InputError(f"{factors} factors: between 1 and {min(x.shape) - 1} for X {x.shape}")
     python = worker_python(env)
     x, u, species = prepare(x, u)
-    params = {"factors": factors, "models": models, "seed": seed, "method": "ls-nmf"}
+    params = {"factors": factors, "models": models, "seed": seed, "method": "ls-nmf",
+              "bootstrap_n": bootstrap_n, "block_size": block_size, "bs_threshold": BS_R2}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ecobasin-pmf-") as tmp:  # private: mode 0700
         folder = Path(tmp)
         (folder / "out").mkdir()
@@ -171,6 +186,8 @@ def run_pmf(
         result = json.loads((folder / "out" / "result.json").read_text(encoding="utf-8"))
         profiles = pd.read_csv(folder / "out" / "F.csv", index_col=0)
         contributions = pd.read_csv(folder / "out" / "G.csv", index_col=0)
+        intervals_file = folder / "out" / "bootstrap.csv"
+        intervals = pd.read_csv(intervals_file) if intervals_file.exists() else None
     _, _, q = pmf_q(x.to_numpy(), contributions.to_numpy(), profiles.to_numpy(), u.to_numpy())
     weak = int((species["category"] == "weak").sum())
     return PmfResult(
@@ -178,5 +195,6 @@ def run_pmf(
         q_robust=float(result["q_robust"]),
         q_expected=pmf_q_expected(len(x), x.shape[1], factors, weak),
         models_q_true=[float(v) for v in result["models_q_true"]], species=species,
-        esat_version=str(result["esat_version"]),
+        esat_version=str(result["esat_version"]), bootstrap=result.get("bootstrap"),
+        bootstrap_intervals=intervals,
     )  # fmt: skip
