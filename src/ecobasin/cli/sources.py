@@ -286,12 +286,20 @@ def pmf(
         int, typer.Option(min=1, help="Bootstrap block: consecutive samples drawn together.")
     ] = 10,
     out: Annotated[Path | None, typer.Option(help="Write F.csv, G.csv, result.json here.")] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Station id 站点编码 the samples were taken at.")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Store the run for the site 保存结果 (needs --site).")
+    ] = False,
     env: EnvOption = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """PMF 正定矩阵因子分解 (B7) with ESAT in its worker: factor profiles and contributions,
     the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories."""
+    if store and site is None:
+        raise fail_with(InputError("--store needs --site: the station the samples belong to"))
     target = pmf_service.worker_env(settings(db, region), env)
     try:
         x = pd.read_csv(concentrations, index_col=0)
@@ -327,3 +335,32 @@ def pmf(
                  "bootstrap": result.bootstrap}  # fmt: skip
         (out / "result.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
         console.print(f"files 文件 → {out}")
+    if store and site is not None:
+        _store_pmf(site, result, models, seed, db, region)
+
+
+def _store_pmf(
+    site: str, result: pmf_service.PmfResult, models: int, seed: int, db: Any, region: Any
+) -> None:
+    try:
+        with open_store(settings(db, region)) as opened:
+            run_id = pmf_service.save_run(
+                opened, site, result, models=models, seed=seed, by="cli", at=datetime.now(UTC)
+            )
+    except EcobasinError as error:
+        raise fail_with(error) from None
+    console.print(f"stored 已保存: PMF run {run_id} at {site}")
+
+
+@app.command("pmf-runs")
+def pmf_runs(
+    site: SiteArgument,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The stored PMF runs of a station 已保存的 PMF 结果, newest first: samples, factors, seeds,
+    Q(true), Q(robust), Q_expected, who and when."""
+    with open_store(settings(db, region), read_only=True) as opened:
+        listed = pmf_service.runs(opened, site)
+    emit(pd.DataFrame(listed, columns=list(pmf_service.RUN_COLUMNS)), fmt, f"PMF runs {site}")
