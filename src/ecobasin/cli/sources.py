@@ -1,7 +1,8 @@
 """Source-analysis commands 查源头: ``ecobasin sources rose|percentile|cpf|cbpf|polar SITE``, and
 regional transport from imported HYSPLIT back-trajectories: ``ecobasin sources
 trajectories-import SITE FILES…`` and ``ecobasin sources pscf|cwt SITE``; PMF through ESAT in its
-own worker environment: ``ecobasin sources pmf-setup`` and ``ecobasin sources pmf X.csv U.csv``.
+own worker environment: ``ecobasin sources pmf-setup``, ``ecobasin sources pmf X.csv U.csv``
+(``--site S --store`` keeps the run) and ``ecobasin sources pmf-runs SITE``.
 
 Values go to stdout (``--format csv|json``) or as a table to stderr; ``--png FILE`` writes the
 plot. The numbers are those of ``/api/v1/sources/{site}/{method}``: both ask
@@ -297,7 +298,8 @@ def pmf(
     region: RegionOption = None,
 ) -> None:
     """PMF 正定矩阵因子分解 (B7) with ESAT in its worker: factor profiles and contributions,
-    the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories."""
+    the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories; ESAT's block
+    bootstrap (mapped share, profile intervals); ``--site S --store`` keeps the run."""
     if store and site is None:
         raise fail_with(InputError("--store needs --site: the station the samples belong to"))
     target = pmf_service.worker_env(settings(db, region), env)
