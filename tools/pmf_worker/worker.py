@@ -23,6 +23,7 @@ import json
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 
 def _run(in_dir: Path, out_dir: Path) -> dict[str, object]:
@@ -61,24 +62,28 @@ def _run(in_dir: Path, out_dir: Path) -> dict[str, object]:
 
 
 def _bootstrap(
-    model: object, params: dict[str, object], species: list[str], best: int, names: list[str],
+    model: Any,
+    params: dict[str, Any],
+    species: list[str],
+    best: int,
+    names: list[str],
     out_dir: Path,
-) -> dict[str, object] | None:
+) -> dict[str, Any] | None:
     """ESAT's block bootstrap of the kept model (B7: BS); the intervals per base factor."""
-    runs = int(params.get("bootstrap_n", 0))  # type: ignore[call-overload]
+    runs = int(params.get("bootstrap_n", 0))
     if runs <= 0:
         return None
     import numpy as np
     import pandas as pd
     from esat.error.bootstrap import Bootstrap
 
-    block = int(params.get("block_size", 10))  # type: ignore[call-overload]
-    threshold = float(params.get("bs_threshold", 0.6))  # type: ignore[arg-type]
+    block = int(params.get("block_size", 10))
+    threshold = float(params.get("bs_threshold", 0.6))
     boot = Bootstrap(sa=model, feature_labels=species, model_selected=best, bootstrap_n=runs,
                      block_size=block, threshold=threshold, parallel=False,
-                     seed=int(params["seed"]))  # type: ignore[call-overload]  # fmt: skip
+                     seed=int(params["seed"]))  # fmt: skip
     boot.run(keep_H=True, reuse_seed=True, block=True)
-    mapped: dict[int, list[object]] = {k: [] for k in range(len(names))}
+    mapped: dict[int, list[Any]] = {k: [] for k in range(len(names))}
     unmapped = 0
     for run in boot.bs_results.values():
         for bs_factor, link in run["mapping"].items():
