@@ -86,7 +86,7 @@ def test_api_values_and_pngs(client: TestClient) -> None:
 def test_api_refuses_and_hides(client: TestClient) -> None:
     params = {"pollutant": "PM2.5", "start": str(START), "end": str(END)}
     assert client.get("/api/v1/sources/OUTLET/cpf", params=params).status_code == 404
-    assert client.get("/api/v1/sources/OWN/pmf", params=params).status_code == 422
+    assert client.get("/api/v1/sources/OWN/nope", params=params).status_code == 422
     bad = client.get("/api/v1/sources/OWN/cpf", params=params | {"percentile": 120})
     assert bad.status_code == 422 and "percentile" in bad.text
     long = client.get("/api/v1/sources/OWN/cpf", params=params | {"start": "2010-01-01"})

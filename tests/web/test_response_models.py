@@ -25,6 +25,7 @@ MEDIA_ROUTES = {
     ("get", "/api/v1/cases/{case_id}/evidence/{sha256}"),  # attachment bytes (issue 18)
     ("get", "/api/v1/sources/{site_id}/{method}.png"),  # source-analysis plots (issue 19)
     ("get", "/api/v1/sources/{site_id}/trajectories/{method}.png"),  # PSCF/CWT maps (issue 19)
+    ("get", "/api/v1/sources/{site_id}/pmf/{run_id}/{kind}.{fmt}"),  # PMF figures (issue 19)
     ("get", "/api/v1/reports/{sha256}"),  # a stored bulletin, HTML or PDF (issue 19)
 }
 

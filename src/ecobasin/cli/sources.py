@@ -1,7 +1,8 @@
 """Source-analysis commands 查源头: ``ecobasin sources rose|percentile|cpf|cbpf|polar SITE``, and
 regional transport from imported HYSPLIT back-trajectories: ``ecobasin sources
 trajectories-import SITE FILES…`` and ``ecobasin sources pscf|cwt SITE``; PMF through ESAT in its
-own worker environment: ``ecobasin sources pmf-setup`` and ``ecobasin sources pmf X.csv U.csv``.
+own worker environment: ``ecobasin sources pmf-setup``, ``ecobasin sources pmf X.csv U.csv``
+(``--site S --store`` keeps the run) and ``ecobasin sources pmf-runs SITE``.
 
 Values go to stdout (``--format csv|json``) or as a table to stderr; ``--png FILE`` writes the
 plot. The numbers are those of ``/api/v1/sources/{site}/{method}``: both ask
@@ -279,18 +280,36 @@ def pmf(
     factors: Annotated[int, typer.Option(min=1, help="Factors 因子数.")],
     models: Annotated[int, typer.Option(min=1, help="Seeds 随机种子数 (≥ 20 advised).")] = 20,
     seed: Annotated[int, typer.Option(help="First seed.")] = 42,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap refits 自助法次数 (B7: BS; 0 skips it).")
+    ] = 20,
+    block_size: Annotated[
+        int, typer.Option(min=1, help="Bootstrap block: consecutive samples drawn together.")
+    ] = 10,
     out: Annotated[Path | None, typer.Option(help="Write F.csv, G.csv, result.json here.")] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Station id 站点编码 the samples were taken at.")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Store the run for the site 保存结果 (needs --site).")
+    ] = False,
     env: EnvOption = None,
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
     """PMF 正定矩阵因子分解 (B7) with ESAT in its worker: factor profiles and contributions,
-    the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories."""
+    the lowest Q(true) of the seeds, Q_expected, the species' S/N and categories; ESAT's block
+    bootstrap (mapped share, profile intervals); ``--site S --store`` keeps the run."""
+    if store and site is None:
+        raise fail_with(InputError("--store needs --site: the station the samples belong to"))
     target = pmf_service.worker_env(settings(db, region), env)
     try:
         x = pd.read_csv(concentrations, index_col=0)
         u = pd.read_csv(uncertainties, index_col=0)
-        result = pmf_service.run_pmf(target, x, u, factors=factors, models=models, seed=seed)
+        result = pmf_service.run_pmf(
+            target, x, u, factors=factors, models=models, seed=seed, bootstrap_n=bootstrap,
+            block_size=block_size,
+        )  # fmt: skip
     except (OSError, ValueError) as error:
         raise fail_with(InputError(f"{concentrations}, {uncertainties}: {error}")) from None
     except EcobasinError as error:
@@ -299,14 +318,51 @@ def pmf(
         f"ESAT {result.esat_version}: Q(true) {result.q_true:.1f}, Q(robust) "
         f"{result.q_robust:.1f}, Q_expected {result.q_expected}, {len(result.models_q_true)} seeds"
     )
+    if result.bootstrap is not None:
+        console.print(
+            f"bootstrap 自助法: {result.bootstrap['runs']} refits, "
+            f"{result.bootstrap['mapped_share']:.0%} of their factors mapped 映射率"
+        )
     emit(result.profiles.reset_index(names="factor"), "table", "factor profiles 因子谱")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.profiles.to_csv(out / "F.csv")
         result.contributions.to_csv(out / "G.csv")
         result.species.to_csv(out / "species.csv")
+        if result.bootstrap_intervals is not None:
+            result.bootstrap_intervals.to_csv(out / "bootstrap.csv", index=False)
         facts = {"q_true": result.q_true, "q_robust": result.q_robust,
                  "q_expected": result.q_expected, "models_q_true": result.models_q_true,
-                 "esat_version": result.esat_version}  # fmt: skip
+                 "esat_version": result.esat_version,
+                 "bootstrap": result.bootstrap}  # fmt: skip
         (out / "result.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
         console.print(f"files 文件 → {out}")
+    if store and site is not None:
+        _store_pmf(site, result, models, seed, db, region)
+
+
+def _store_pmf(
+    site: str, result: pmf_service.PmfResult, models: int, seed: int, db: Any, region: Any
+) -> None:
+    try:
+        with open_store(settings(db, region)) as opened:
+            run_id = pmf_service.save_run(
+                opened, site, result, models=models, seed=seed, by="cli", at=datetime.now(UTC)
+            )
+    except EcobasinError as error:
+        raise fail_with(error) from None
+    console.print(f"stored 已保存: PMF run {run_id} at {site}")
+
+
+@app.command("pmf-runs")
+def pmf_runs(
+    site: SiteArgument,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The stored PMF runs of a station 已保存的 PMF 结果, newest first: samples, factors, seeds,
+    Q(true), Q(robust), Q_expected, who and when."""
+    with open_store(settings(db, region), read_only=True) as opened:
+        listed = pmf_service.runs(opened, site)
+    emit(pd.DataFrame(listed, columns=list(pmf_service.RUN_COLUMNS)), fmt, f"PMF runs {site}")

@@ -1878,4 +1878,34 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        40,
+        "PMF runs (issue 19, B7): pmf_runs",
+        """
+        -- One row per stored PMF solution of a site's speciated samples (ESAT in its worker):
+        -- what went in, the fit's Q values, the kept solution and the bootstrap's summary.
+        CREATE TABLE pmf_runs (
+            run_id        VARCHAR PRIMARY KEY,    -- uuid4 hex
+            site_id       VARCHAR NOT NULL,
+            first_sample  VARCHAR NOT NULL,       -- the period: first and last sample id
+            last_sample   VARCHAR NOT NULL,
+            samples       INTEGER NOT NULL,
+            species       JSON NOT NULL,          -- [{species, signal_to_noise, category}]
+            factors       INTEGER NOT NULL,
+            models        INTEGER NOT NULL,       -- seeds fitted
+            seed          INTEGER NOT NULL,       -- first seed
+            q_true        DOUBLE NOT NULL,
+            q_robust      DOUBLE NOT NULL,
+            q_expected    INTEGER NOT NULL,
+            models_q_true JSON NOT NULL,          -- every seed's Q(true)
+            profiles      JSON NOT NULL,          -- F: {factor: {species: value}}
+            contributions JSON NOT NULL,          -- G: {sample: {factor: value}}
+            bootstrap     JSON,                   -- summary and intervals, null when not run
+            esat_version  VARCHAR NOT NULL,
+            created_by    VARCHAR NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL
+        );
+        CREATE INDEX pmf_runs_site ON pmf_runs (site_id, created_at);
+        """,
+    ),
 ]

@@ -1,9 +1,11 @@
 """SQL of the source-analysis page (issue 19): which pollutants a station holds hourly, and over
 which span of time, so the page can offer a pollutant and a default period; and the station's
-HYSPLIT back-trajectories (tdump files offered, lines kept aside, endpoints) for PSCF and CWT."""
+HYSPLIT back-trajectories (tdump files offered, lines kept aside, endpoints) for PSCF and CWT;
+and the stored PMF runs (B7) of a site."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,12 @@ from ecobasin.store import _sql
 from ecobasin.store.database import Store
 
 __all__ = [
+    "PMF_JSON",
+    "PMF_SUMMARY",
+    "pmf_run",
+    "pmf_runs",
     "station_parameter_spans",
+    "store_pmf_run",
     "store_trajectory_file",
     "trajectory_bad_lines",
     "trajectory_endpoints",
@@ -136,3 +143,49 @@ def trajectory_endpoints(
         "ORDER BY arrival, start_height_m, age_h DESC",
         [site_id, first, last],
     )
+
+
+#: the columns of ``pmf_runs`` a list shows, and those stored as JSON
+PMF_SUMMARY = ("run_id", "site_id", "first_sample", "last_sample", "samples", "factors",
+               "models", "seed", "q_true", "q_robust", "q_expected", "esat_version",
+               "created_by", "created_at")  # fmt: skip
+PMF_JSON = ("species", "models_q_true", "profiles", "contributions", "bootstrap")
+
+
+def store_pmf_run(store: Store, record: dict[str, Any]) -> None:
+    """Insert one PMF run (``record``: the columns of ``pmf_runs``; the JSON ones as Python)."""
+    columns = PMF_SUMMARY + PMF_JSON
+    values = [json.dumps(record[c]) if c in PMF_JSON else record[c] for c in columns]
+    with store.transaction():
+        store.con.execute(
+            f"INSERT INTO pmf_runs ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            values,
+        )
+
+
+def pmf_runs(where: _sql.Connection, site_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The site's PMF runs, newest first, without their matrices."""
+    found = _sql.rows(
+        where,
+        f"SELECT {', '.join(PMF_SUMMARY)} FROM pmf_runs WHERE site_id = ? "
+        "ORDER BY created_at DESC, run_id LIMIT ?",
+        [site_id, limit],
+    )
+    return [dict(zip(PMF_SUMMARY, row, strict=True)) for row in found]
+
+
+def pmf_run(where: _sql.Connection, site_id: str, run_id: str) -> dict[str, Any] | None:
+    """One PMF run of the site with its matrices and bootstrap, or None."""
+    columns = PMF_SUMMARY + PMF_JSON
+    found = _sql.rows(
+        where,
+        f"SELECT {', '.join(columns)} FROM pmf_runs WHERE site_id = ? AND run_id = ?",
+        [site_id, run_id],
+    )
+    if not found:
+        return None
+    run = dict(zip(columns, found[0], strict=True))
+    for column in PMF_JSON:
+        run[column] = json.loads(run[column]) if run[column] is not None else None
+    return run

@@ -30,6 +30,7 @@ from ecobasin.web.api import (
     rankings,
     reports,
     sites,
+    source_pmf,
     source_trajectories,
     sources,
     water,
@@ -66,6 +67,7 @@ api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}
 api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
 api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务
 api_router.include_router(inspections.router)  # inspections and feedback problems 督察与反馈问题
+api_router.include_router(source_pmf.router)  # PMF runs: /sources/{site}/pmf (before {method})
 api_router.include_router(sources.router)  # source analysis 查源头: /sources/{site}/{method}
 api_router.include_router(source_trajectories.router)  # PSCF/CWT: /sources/{site}/trajectories
 api_router.include_router(reports.router)  # bulletins and reports 公报 (issue 19)

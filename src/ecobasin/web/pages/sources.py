@@ -5,7 +5,9 @@ percentile rose, CPF, CBPF and the bivariate polar plot as PNGs from
 guardrail: a likely source direction, not a source share; and, when back-trajectories were
 imported for the station, the regional-transport section: the weighted PSCF and CWT maps
 (``/api/v1/sources/{site_id}/trajectories/{method}.png``, likely source regions, not source
-shares) and the tdump files offered, those kept aside with their reasons
+shares) and the tdump files offered, those kept aside with their reasons; and the latest stored
+PMF run (B7: Q values, bootstrap, factor profiles and contributions as PNGs from
+``/api/v1/sources/{site_id}/pmf/{run_id}/…``; factors are statistical, named by the analyst)
 (``../shared/reference/nonroad_and_source.md`` Part B).
 """
 
@@ -19,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ecobasin.errors import InputError, NotFound
+from ecobasin.services import pmf as pmf_service
 from ecobasin.services import source_trajectories as trajectory_service
 from ecobasin.services import sources as service
 from ecobasin.web.deps import StoreViewDep
@@ -44,6 +47,13 @@ PLOTS = (
 TRAJECTORY_PLOTS = (
     ("pscf", "加权潜在源贡献函数 Weighted PSCF"),
     ("cwt", "加权浓度权重轨迹 Weighted CWT"),
+)
+
+
+#: the PMF figures of the page (B7), with their bilingual names
+PMF_PLOTS = (
+    ("profiles", "因子谱 Factor profiles"),
+    ("contributions", "因子贡献时间序列 Contributions over time"),
 )
 
 
@@ -116,5 +126,8 @@ def sources_page(
             "trajectory_files": trajectory_service.trajectory_files(store, site_id, kinds),
             "trajectory_query": trajectory_query,
             "trajectory_plots": TRAJECTORY_PLOTS,
+            "pmf_run": pmf_service.latest_run(store, site_id),
+            "pmf_plots": PMF_PLOTS,
+            "pmf_caption": pmf_service.FACTOR_CAPTION,
         },
     )
