@@ -381,6 +381,8 @@ def forecast_hourly(
         q = model.quantiles[pollutant]
         lower = (1 + path) * np.exp(q[:, RANGE_QUANTILES[0]])[None, :] - 1
         upper = (1 + path) * np.exp(q[:, RANGE_QUANTILES[1]])[None, :] - 1
+        # a biased validation window can put both quantiles on one side: keep the centre inside
+        lower, upper = np.fmin(lower, path), np.fmax(upper, path)
         frame = _long_frame(matrix, city, pollutant, rows, path, lower, upper)
         frame["persistence"] = members["persistence"].ravel()
         frames.append(frame)
