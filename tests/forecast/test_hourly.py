@@ -156,3 +156,24 @@ def test_pm25_beats_hourly_persistence_from_hour_6_on_real_chengdu(
     assert (late["rmse"] < late["persistence_rmse"]).all(), late[
         late["rmse"] >= late["persistence_rmse"]
     ]
+
+
+def test_model_guidance_and_its_mos_enter_the_blend() -> None:
+    """Hourly guidance = the truth + 25 µg/m³ bias + 1 µg/m³ noise (simulated): the MOS member removes
+    the bias, the blend leans on it and beats the blend without guidance."""
+    frame = synthetic_hourly()
+    pm = hourly.hour_matrix(frame, "510100", "PM2.5")
+    rng = np.random.default_rng(3)
+    truth = np.vstack([pm.values[1:], np.full((3, 24), np.nan)])
+    following = np.hstack([truth[:-2], truth[1:-1], truth[2:]])[: len(pm.days)]
+    runs = following + 25 + rng.standard_normal(following.shape)
+    guidance = {("510100", "PM2.5"): pd.DataFrame(runs, index=pm.days)}
+    days = list(pd.date_range("2015-03-01", "2015-04-30").date)
+    fit = {"train_end": date(2015, 3, 1), "validation_days": 120, "pollutants": ["PM2.5"]}
+    plain = hourly.fit_hourly(frame, **fit)
+    guided = hourly.fit_hourly(frame, **fit, guidance=guidance)
+    assert guided.mos_bias["PM2.5"] == pytest.approx(np.full(72, 25.0), abs=2.0)
+    assert np.mean([w.get("mos", 0) for w in guided.weights["PM2.5"]]) > 0.3
+    without = verify.hourly_scores(hourly.forecast_hourly(plain, frame, days))
+    with_mos = verify.hourly_scores(hourly.forecast_hourly(guided, frame, days, guidance=guidance))
+    assert (with_mos["rmse"].to_numpy() < without["rmse"].to_numpy()).all()
