@@ -60,6 +60,7 @@ __all__ = [
     "daily_summary",
     "fit_hourly",
     "forecast_hourly",
+    "guidance_paths",
     "hour_matrix",
     "hourly_aqi_table",
     "member_paths",
@@ -218,6 +219,36 @@ def _recent_days(values: Floats, issue: npt.NDArray[np.int64]) -> Floats:
     """The :data:`RECENT_DAYS` days up to each issue day (``rows × days × 24``, NaN-padded)."""
     padded = np.vstack([np.full((RECENT_DAYS - 1, 24), np.nan), values])
     return np.stack([padded[issue + k] for k in range(RECENT_DAYS)], axis=1)
+
+
+def guidance_paths(known: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """Hourly model runs as known on each issue day, as the ``guidance`` input of
+    :func:`fit_hourly` / :func:`forecast_hourly`.
+
+    ``known`` is :func:`ecobasin.forecast.guidance.runs_as_known` (``issue_day`` CST, ``city``,
+    ``valid_time`` UTC hour-ending, ``pollutant``, ``value``): only runs published by the issue
+    time. Lead hour = hours from the issue time (local 24:00 of D) to the end of the hour.
+
+    Returns
+    -------
+    dict
+        ``{(city, pollutant): frame indexed by issue day, columns 1…72}`` [µg/m³; CO mg/m³].
+    """
+    if known.empty:
+        return {}
+    issue_end = (
+        (pd.DatetimeIndex(known["issue_day"]) + pd.Timedelta(days=1))
+        .tz_localize(LOCAL_TZ)
+        .tz_convert("UTC")
+    )
+    lead = (pd.DatetimeIndex(known["valid_time"]) - issue_end) // pd.Timedelta(hours=1)
+    frame = known.assign(lead=np.asarray(lead), issue_day=pd.DatetimeIndex(known["issue_day"]))
+    frame = frame[frame["lead"].between(1, LEADS)]
+    out = {}
+    for (city, pollutant), group in frame.groupby(["city", "pollutant"]):
+        wide = group.pivot_table(index="issue_day", columns="lead", values="value")
+        out[(str(city), str(pollutant))] = wide.reindex(columns=range(1, LEADS + 1))
+    return out
 
 
 def _observed_paths(matrix: HourMatrix, issue: npt.NDArray[np.int64]) -> Floats:

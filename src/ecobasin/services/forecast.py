@@ -282,7 +282,8 @@ def hourly_forecast(
     :data:`HOURLY_HISTORY_DAYS`; the last half, at most 365 days, is the validation window);
     the stored daily forecast of the issue day (the issued LightGBM model), where there is one,
     is the ``diurnal`` member's daily value and bounds each day's hourly mean
-    (``hourly.DAILY_TOLERANCE``).
+    (``hourly.DAILY_TOLERANCE``); stored hourly model runs (``ctm_guidance``, as known on each
+    issue day) are the ``guidance`` and ``mos`` members.
 
     Returns
     -------
@@ -310,11 +311,33 @@ def hourly_forecast(
             f"{HOURLY_MIN_HISTORY_DAYS} and the issue day itself are needed)"
         )
     daily = _issued_daily(where, issue_day, cities)
+    guidance = _hourly_guidance(where, issue_day, span, codes)
     model = hourly.fit_hourly(
-        frame, train_end=issue_day, validation_days=min(365, span // 2), daily_forecasts=None
+        frame, train_end=issue_day, validation_days=min(365, span // 2), guidance=guidance
     )
-    forecast = hourly.forecast_hourly(model, frame, [issue_day], daily_forecasts=daily)
+    forecast = hourly.forecast_hourly(
+        model, frame, [issue_day], daily_forecasts=daily, guidance=guidance
+    )
     return forecast, hourly.hourly_aqi_table(forecast)
+
+
+def _hourly_guidance(
+    where: Connection, issue_day: date, span: int, cities: Sequence[int] | None
+) -> dict[tuple[str, str], pd.DataFrame] | None:
+    """Stored hourly model runs (the model with the most runs) as known on each issue day of
+    the history and on ``issue_day``; None when no run is stored."""
+    from ecobasin.forecast.guidance import runs_as_known
+    from ecobasin.forecast.hourly import guidance_paths
+
+    runs = store_guidance.guidance_runs(where)
+    if runs.empty:
+        return None
+    chosen = str(runs["model"].value_counts().index[0])
+    stored = store_guidance.city_guidance(where, cities=cities, model=chosen)
+    if stored.empty:
+        return None
+    days = pd.date_range(pd.Timestamp(issue_day) - pd.Timedelta(days=span), issue_day)
+    return guidance_paths(runs_as_known(stored, list(days))) or None
 
 
 def _issued_daily(
