@@ -117,3 +117,28 @@ def test_city_editor_adjusts_a_forecast_and_the_model_value_stays(
     assert after["adjusted"]["lower"] == 120 and after["adjusted"]["by"] == name
     assert row["range"] == _published_range(before["lower"], before["upper"])
     screenshot(page, "forecast_adjusted")
+
+
+def test_hourly_chart_of_the_next_72_hours(page: Any, server: Server) -> None:
+    """The hourly chart draws the API's 72 hours of the selected city, PM2.5 and O3 with their
+    range bands, and follows the city selector."""
+    issue_day = _aqi_forecasts(server)[0]["issue_day"]
+    api = server.get("/api/v1/forecasts/hourly", issue_day=issue_day, city=CHENGDU).json()
+    pm = [v for v in api["values"] if v["pollutant"] == "PM2.5"]
+    assert len(pm) == 72
+    page.goto("/forecast")
+    page.wait_for_selector("#chart-hourly[data-ready='true']", timeout=120_000)
+    assert page.get_attribute("#chart-hourly", "data-city") == CHENGDU
+    assert int(page.get_attribute("#chart-hourly", "data-points")) == 72
+    drawn = page.evaluate(
+        "() => window.ecobasinCharts.hourly.getOption().series.map((s) => [s.name, s.data])"
+    )
+    line = next(data for name, data in drawn if name == "PM2.5 [µg/m³]")
+    assert line == [v["value"] for v in pm]
+    assert page.locator("#hourly-section h2").inner_text().startswith("未来72小时")
+    other = next(
+        o for o in page.locator("#city-select option").all() if o.get_attribute("value") != CHENGDU
+    )
+    code = other.get_attribute("value")
+    page.select_option("#city-select", code)
+    page.wait_for_selector(f"#chart-hourly[data-ready='true'][data-city='{code}']", timeout=120_000)

@@ -94,3 +94,25 @@ def beijing_daily_pm25(shared_data: Path) -> pd.DataFrame:
     stations = raw.groupby(["station", "day"])["PM2.5"].agg(["mean", "count"])
     city = stations[stations["count"] >= 20]["mean"].groupby(level="day").mean()
     return pd.DataFrame({"city": "110000", "day": city.index, "PM2.5": city.round().to_numpy()})
+
+
+@pytest.fixture(scope="session")
+def chengdu_hourly(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """Real Chengdu 2013–2015 (UCI) city hourly PM2.5, imported as ``ecobasin import csv`` does
+    into a real DuckDB file and read back by :func:`ecobasin.store.forecast.city_hourly`."""
+    from ecobasin import catalog
+    from ecobasin.ingest import csvmap, importer
+    from ecobasin.jobs.air_quality import refresh_air_quality
+    from ecobasin.store import Store
+    from ecobasin.store import forecast as store_forecast
+
+    db = tmp_path_factory.mktemp("chengdu_hourly") / "chengdu.duckdb"
+    with Store(db) as store:
+        store.sync_catalog(catalog.load_region("chengdu_plain"))
+        report = importer.import_csv(
+            store,
+            [shared_data / "chengdu_hourly_pm25_weather_2013_2015.csv.gz"],
+            csvmap.load_mapping("uci_chengdu_pm25"),
+        )
+        refresh_air_quality(store, report.touched_frame())
+        return store_forecast.city_hourly(store)

@@ -228,6 +228,36 @@ def test_chengdu_2015_without_weather_never_worse_than_the_baselines(db: Path) -
     _never_worse_than_the_baselines(_backtest(db, "--no-met"))
 
 
+def test_cli_hourly_follows_the_stored_daily_forecast(db: Path, run_jan: pd.DataFrame) -> None:
+    """``ecobasin forecast hourly``: 72 hours of PM2.5 after the issue day, each day's hourly
+    mean within ``DAILY_TOLERANCE`` of the stored daily forecast of the issued model."""
+    from ecobasin.forecast.hourly import DAILY_TOLERANCE, LEADS
+
+    result = runner.invoke(
+        app, ["forecast", "hourly", "--date", "2015-01-10", "--city", "510100", "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    csv = result.output[result.output.index("city,issue_day") :]
+    values = pd.read_csv(io.StringIO(csv))
+    pm = values[values["pollutant"] == "PM2.5"]
+    assert sorted(pm["lead_hour"]) == list(range(1, LEADS + 1))
+    daily = run_jan[
+        (run_jan["parameter"] == "PM2.5")
+        & (run_jan["model"] == "lightgbm:t")
+        & (run_jan["scope_id"].astype(str) == "510100")
+        & run_jan["lead"].between(1, 3)
+    ].set_index("lead")["value"]
+    means = pm.groupby((pm["lead_hour"] - 1) // 24 + 1)["value"].mean()
+    gap = (means / daily.reindex(means.index) - 1).abs()
+    assert len(gap) == 3 and (gap <= DAILY_TOLERANCE + 1e-9).all(), gap
+
+
+def test_cli_hourly_without_history_fails_clearly(db: Path) -> None:
+    result = runner.invoke(app, ["forecast", "hourly", "--date", "2013-01-05", "--db", str(db)])
+    assert result.exit_code != 0
+    assert "days of city hours" in result.output
+
+
 @pytest.fixture(scope="module")
 def client(db: Path, run_jan: pd.DataFrame) -> Iterator[tuple[TestClient, dict[str, str]]]:
     tokens = {}
@@ -292,3 +322,21 @@ def test_api_plot_of_an_issue_day(client: tuple[TestClient, dict[str, str]]) -> 
     assert png.content.startswith(b"\x89PNG")
     missing = http.get("/api/v1/forecasts/plot.png", params={"city": "510600"})
     assert missing.status_code == 404
+
+
+def test_api_hourly_forecast(client: tuple[TestClient, dict[str, str]]) -> None:
+    http, _ = client
+    answer = http.get(
+        "/api/v1/forecasts/hourly", params={"issue_day": "2015-01-10", "city": "510100"}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    pm = [v for v in body["values"] if v["pollutant"] == "PM2.5"]
+    assert [v["lead_hour"] for v in pm] == list(range(1, 73))
+    assert pm[0]["local_day"] == "2015-01-11" and pm[0]["local_hour"] == 0
+    assert pm[0]["time"] == "2015-01-10T17:00:00+00:00"  # 01:00 CST, end of the first hour
+    assert all(v["lower"] <= v["value"] <= v["upper"] for v in pm)
+    assert {a["rule_set"] for a in body["aqi"]} == {"HJ633-2012", "HJ633-2026"}
+    missing = http.get("/api/v1/forecasts/hourly", params={"issue_day": "2013-01-02"})
+    assert missing.status_code == 404
+    assert "days of city hours" in missing.json()["detail"]

@@ -345,6 +345,47 @@ def warnings(
     typer.echo(json.dumps(rows.astype(str).to_dict("records"), ensure_ascii=False))
 
 
+@app.command()
+def hourly(
+    day: Annotated[str, typer.Option("--date", help="Issue day (hours up to its end) 发布日.")],
+    city: Annotated[
+        list[str] | None, typer.Option("--city", help="City code (repeatable) 城市.")
+    ] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Hourly forecast for the 72 hours after --date: PM2.5, PM10, O3, NO2, CO, SO2, O3 8-h and
+    the hourly AQI of both rule generations, with ranges 未来72小时逐小时预报 (CSV on stdout)."""
+    config = settings(db, region)
+    issue_day = _required_day(day, "--date")
+    with open_store(config, read_only=True) as store:
+        try:
+            values, aqi = forecast_service.hourly_forecast(store, issue_day, city)
+        except NotFound as error:
+            raise fail(str(error)) from None
+    hours = values[["city", "lead_hour", "local_day", "local_hour"]].drop_duplicates()
+    new = aqi[aqi["rule_set"] == "HJ633-2026"].merge(hours, on=["city", "lead_hour"])
+    every_third = new[new["lead_hour"] % 3 == 0]
+    view = pd.DataFrame(
+        {
+            "city 城市": every_third["city"],
+            "hour 时次 (CST)": [
+                f"{d} {h:02d}:00"
+                for d, h in zip(every_third["local_day"], every_third["local_hour"], strict=True)
+            ],
+            "lead 时效 [h]": every_third["lead_hour"],
+            "AQI (HJ 633-2026)": every_third["aqi"],
+            "range 范围": [
+                f"{lo}–{hi}"
+                for lo, hi in zip(every_third["aqi_lower"], every_third["aqi_upper"], strict=True)
+            ],
+            "primary 首要污染物": every_third["primary"],
+        }
+    )
+    console.print(table(view, f"hourly AQI 逐小时AQI after {issue_day} (every 3 h 每3小时)"))
+    typer.echo(values.to_csv(index=False), nl=False)
+
+
 @app.command("models")
 def list_models(db: DbOption = None, region: RegionOption = None) -> None:
     """List saved models with their training span 已保存的模型."""

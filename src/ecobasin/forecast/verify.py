@@ -12,6 +12,8 @@ Scores per model, city and lead (DB32/T 4678-2024 §6; CNEMC practice; Wang Xiao
   false alarms), TS = hits / (hits + misses + false alarms).
 * Skill scores against persistence and climatology of the same run (Murphy 1988):
   ``1 - MSE(model) / MSE(reference)`` of PM2.5 and of the AQI, per lead (and city).
+* Hourly forecasts (issue 21): RMSE, MAE and bias by pollutant and lead hour beside hourly
+  persistence (the same hour of the issue day), and the error of the hour of the O3 peak.
 
 References
 ----------
@@ -33,8 +35,10 @@ __all__ = [
     "EVENT_THRESHOLDS",
     "continuous_scores",
     "event_scores",
+    "hourly_scores",
     "level_accuracy",
     "pair_with_observations",
+    "peak_hour_error",
     "primary_accuracy",
     "range_hit_rate",
     "score_table",
@@ -260,3 +264,47 @@ def skill_scores(scores: pd.DataFrame) -> pd.DataFrame:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out[label] = 1 - (out[col].to_numpy(dtype=np.float64) / ref_values) ** 2
     return out
+
+
+def hourly_scores(forecast: pd.DataFrame) -> pd.DataFrame:
+    """RMSE/MAE/bias of an hourly forecast frame (:func:`ecobasin.forecast.hourly.forecast_hourly`)
+    per pollutant and lead hour [µg/m³; CO mg/m³], beside hourly persistence on the same hours.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pollutant, lead_hour, rmse, mae, bias, n, persistence_rmse, skill_persistence``
+        (``1 - (RMSE / RMSE_persistence)²``).
+    """
+    rows = []
+    paired = forecast.dropna(subset=["value", "observed", "persistence"])
+    for (pollutant, lead), group in paired.groupby(["pollutant", "lead_hour"]):
+        assert isinstance(lead, (int, np.integer))
+        scores = continuous_scores(group["value"], group["observed"])
+        base = continuous_scores(group["persistence"], group["observed"])
+        rows.append(
+            {
+                "pollutant": pollutant,
+                "lead_hour": int(lead),
+                **scores,
+                "persistence_rmse": base["rmse"],
+                "skill_persistence": 1 - (scores["rmse"] / base["rmse"]) ** 2
+                if base["rmse"] > 0
+                else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def peak_hour_error(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute error [h] of the forecast hour of the O3 peak per lead day, on target days
+    whose observed peak is known (:func:`ecobasin.forecast.hourly.daily_summary`), and the
+    share within ±2 h."""
+    o3 = summary[(summary["pollutant"] == "O3") & (summary["observed_peak_hour"] >= 0)]
+    error = (o3["peak_hour"] - o3["observed_peak_hour"]).abs()
+    frame = pd.DataFrame({"lead_day": o3["lead_day"], "error": error})
+    return (
+        frame.groupby("lead_day")
+        .agg(peak_hour_mae=("error", "mean"), within_2h=("error", lambda e: float((e <= 2).mean())))
+        .reset_index()
+    )

@@ -1,5 +1,6 @@
 """What ``ecobasin forecast …`` and ``/api/v1/forecasts|warnings`` both answer: the stored
-forecasts of an issue day, the heavy-pollution warnings, and a forecaster's adjustment.
+forecasts of an issue day, the heavy-pollution warnings, a forecaster's adjustment, and the
+72-hour hourly forecast (:func:`hourly_forecast`, computed on request from the stored hours).
 
 Rows are read and written through :mod:`ecobasin.store.forecast`; the AQI level of an
 adjustment is that of the range's midpoint (HJ 633-2012 §5.1: AQI is the integer taken
@@ -29,6 +30,7 @@ __all__ = [
     "adjust_aqi",
     "adjusted_level",
     "forecasts",
+    "hourly_forecast",
     "issued_model",
     "latest_issue_day",
     "load_model",
@@ -259,3 +261,107 @@ def publish(
     """Store an issue's forecasts and its warnings (replacing those of the same issue)."""
     store_forecast.replace_forecasts(store, forecasts)
     store_forecast.replace_warnings(store, warnings, issue_day=issue_day, model=f"lightgbm:{model}")
+
+
+#: Days of history the hourly model learns from before the issue day (validation: the last
+#: half, at most 365) [d].
+HOURLY_HISTORY_DAYS = 3 * 365
+#: Fewest days of hourly history before an hourly forecast is issued [d].
+HOURLY_MIN_HISTORY_DAYS = 60
+#: Daily parameters that bound an hourly pollutant's daily mean (O3's daily value is the 8-h
+#: maximum, not a mean: it does not bound the hourly path).
+_DAILY_OF_HOURLY = ("PM2.5", "PM10", "NO2", "CO", "SO2")
+
+
+def hourly_forecast(
+    where: Connection, issue_day: date, cities: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 72-hour forecast after ``issue_day`` (local 24:00) and its hourly AQI.
+
+    Learns :mod:`ecobasin.forecast.hourly` on the city hours up to the issue day only (at most
+    :data:`HOURLY_HISTORY_DAYS`; the last half, at most 365 days, is the validation window);
+    the stored daily forecast of the issue day (the issued LightGBM model), where there is one,
+    is the ``diurnal`` member's daily value and bounds each day's hourly mean
+    (``hourly.DAILY_TOLERANCE``); stored hourly model runs (``ctm_guidance``, as known on each
+    issue day) are the ``guidance`` and ``mos`` members.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The forecast frame of :func:`ecobasin.forecast.hourly.forecast_hourly` and the table of
+        :func:`ecobasin.forecast.hourly.hourly_aqi_table`.
+
+    Raises
+    ------
+    NotFound
+        With fewer than :data:`HOURLY_MIN_HISTORY_DAYS` days of city hours before the issue day.
+    """
+    from ecobasin.forecast import hourly
+
+    codes = None if cities is None else [int(c) for c in cities]
+    frame = store_forecast.city_hourly(where, cities=codes)
+    local_start = (frame["time"] - pd.Timedelta(hours=1)).dt.tz_convert(hourly.LOCAL_TZ)
+    day = local_start.dt.tz_localize(None).dt.normalize()
+    first = pd.Timestamp(issue_day) - pd.Timedelta(days=HOURLY_HISTORY_DAYS)
+    frame = frame[(day <= pd.Timestamp(issue_day)) & (day > first)]
+    span = int((pd.Timestamp(issue_day) - day[frame.index].min()).days) if len(frame) else 0
+    if span < HOURLY_MIN_HISTORY_DAYS or not (day[frame.index] == pd.Timestamp(issue_day)).any():
+        raise NotFound(
+            f"hourly forecast of {issue_day}: {span} days of city hours before it (at least "
+            f"{HOURLY_MIN_HISTORY_DAYS} and the issue day itself are needed)"
+        )
+    daily = _issued_daily(where, issue_day, cities)
+    guidance = _hourly_guidance(where, issue_day, span, codes)
+    model = hourly.fit_hourly(
+        frame, train_end=issue_day, validation_days=min(365, span // 2), guidance=guidance
+    )
+    forecast = hourly.forecast_hourly(
+        model, frame, [issue_day], daily_forecasts=daily, guidance=guidance
+    )
+    return forecast, hourly.hourly_aqi_table(forecast)
+
+
+def _hourly_guidance(
+    where: Connection, issue_day: date, span: int, cities: Sequence[int] | None
+) -> dict[tuple[str, str], pd.DataFrame] | None:
+    """Stored hourly model runs (the model with the most runs) as known on each issue day of
+    the history and on ``issue_day``; None when no run is stored."""
+    from ecobasin.forecast.guidance import runs_as_known
+    from ecobasin.forecast.hourly import guidance_paths
+
+    runs = store_guidance.guidance_runs(where)
+    if runs.empty:
+        return None
+    chosen = str(runs["model"].value_counts().index[0])
+    stored = store_guidance.city_guidance(where, cities=cities, model=chosen)
+    if stored.empty:
+        return None
+    days = pd.date_range(pd.Timestamp(issue_day) - pd.Timedelta(days=span), issue_day)
+    return guidance_paths(runs_as_known(stored, list(days))) or None
+
+
+def _issued_daily(
+    where: Connection, issue_day: date, cities: Sequence[str] | None
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """``{(city, pollutant): frame indexed by the issue day with columns 1, 2, 3}`` of the
+    stored daily forecast of the issued LightGBM model (empty when none is stored)."""
+    label, _ = issued_model(where, issue_day)
+    if label is None:
+        return {}
+    rows = store_forecast.forecast_rows(
+        where,
+        issue_day=issue_day,
+        cities=None if cities is None else list(cities),
+        models=[label],
+        parameters=list(_DAILY_OF_HOURLY),
+    )
+    rows = rows[rows["lead"].between(1, 3)]
+    out = {}
+    for (city, pollutant), group in rows.groupby(["scope_id", "parameter"]):
+        values = group.set_index("lead")["value"].reindex([1, 2, 3])
+        out[(str(city), str(pollutant))] = pd.DataFrame(
+            [values.to_numpy(float)],
+            index=pd.DatetimeIndex([pd.Timestamp(issue_day)]),
+            columns=[1, 2, 3],
+        )
+    return out

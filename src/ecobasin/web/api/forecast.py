@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
@@ -131,6 +132,107 @@ def forecasts(
     if day is None:
         return []
     return [_forecast(r) for r in frame.to_dict("records")]
+
+
+class HourlyValue(BaseModel):
+    """One hour of the 72-hour forecast 逐小时预报值."""
+
+    city: str = Field(examples=["510100"])
+    lead_hour: int = Field(description="Hours after the issue time (local 24:00) 预报时效 [h].")
+    time: str = Field(description="End of the hour, UTC (ISO 8601).")
+    local_day: date = Field(description="Day of the hour, CST.")
+    local_hour: int = Field(description="Local hour start 0-23 (CST).")
+    pollutant: str = Field(examples=["PM2.5", "O3", "O3_8h", "PM2.5_24h"])
+    value: float | None = Field(description="Central value [µg/m³; CO mg/m³].")
+    lower: float | None = Field(description="5 % quantile 范围下限.")
+    upper: float | None = Field(description="95 % quantile 范围上限.")
+
+
+class HourlyAQI(BaseModel):
+    """Hourly AQI of one rule generation, with its range 逐小时AQI."""
+
+    city: str
+    lead_hour: int
+    time: str
+    rule_set: str = Field(examples=["HJ633-2012", "HJ633-2026"])
+    aqi: int | None
+    aqi_lower: int | None
+    aqi_upper: int | None
+    level: int | None
+    primary: str | None
+
+
+class HourlyForecast(BaseModel):
+    """The 72-hour hourly forecast after an issue day 未来72小时逐小时预报."""
+
+    issue_day: date
+    daily_tolerance: float = Field(
+        description="Largest relative gap of a day's hourly mean to the issued daily forecast."
+    )
+    values: list[HourlyValue]
+    aqi: list[HourlyAQI]
+
+
+#: One hourly model fit at a time: each request learns from years of hours (seconds of CPU).
+_HOURLY_SLOTS = threading.BoundedSemaphore(1)
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
+
+
+@router.get(
+    "/forecasts/hourly", response_model=HourlyForecast, responses=problem_responses(404, 503)
+)
+def hourly_forecast(
+    cursor: CursorDep,
+    issue_day: Annotated[date, Query(description="Issue day (hours up to its end) 发布日.")],
+    city: Annotated[list[str] | None, Query(description="City codes 城市.")] = None,
+) -> HourlyForecast:
+    """Hourly forecast of PM2.5, PM10, O3, NO2, CO, SO2 and the AQI of both rule generations
+    for the 72 hours after the issue day 未来72小时逐小时预报 (computed on request)."""
+    from ecobasin.forecast.hourly import DAILY_TOLERANCE
+
+    if not _HOURLY_SLOTS.acquire(blocking=False):
+        raise ProblemError(
+            503, "another hourly forecast is being computed; retry", headers={"Retry-After": "5"}
+        )
+    try:
+        values, aqi = forecast_service.hourly_forecast(cursor, issue_day, city)
+    finally:
+        _HOURLY_SLOTS.release()
+    return HourlyForecast(
+        issue_day=issue_day,
+        daily_tolerance=DAILY_TOLERANCE,
+        values=[
+            HourlyValue(
+                city=str(r["city"]),
+                lead_hour=int(r["lead_hour"]),
+                time=pd.Timestamp(r["time"]).isoformat(),
+                local_day=r["local_day"],
+                local_hour=int(r["local_hour"]),
+                pollutant=r["pollutant"],
+                value=_num(r["value"]),
+                lower=_num(r["lower"]),
+                upper=_num(r["upper"]),
+            )
+            for r in values.to_dict("records")
+        ],
+        aqi=[
+            HourlyAQI(
+                city=str(r["city"]),
+                lead_hour=int(r["lead_hour"]),
+                time=pd.Timestamp(r["time"]).isoformat(),
+                rule_set=r["rule_set"],
+                aqi=_int(r["aqi"]),
+                aqi_lower=_int(r["aqi_lower"]),
+                aqi_upper=_int(r["aqi_upper"]),
+                level=_int(r["level"]),
+                primary=_text(r["primary"]),
+            )
+            for r in aqi.to_dict("records")
+        ],
+    )
 
 
 @router.get(

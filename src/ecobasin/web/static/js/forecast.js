@@ -1,7 +1,8 @@
 // Forecast page: the AQI forecasts of the latest issue day per city and day (range, level,
 // primary pollutant, PM2.5/PM10/O3-8h), the forecaster's adjustments beside the model's values,
 // a chart of a city's forecast with its range band, the model's held-out scores by lead, and
-// the adjustment form for a city's editors (POST /api/v1/forecasts/adjust with the CSRF header).
+// the adjustment form for a city's editors (POST /api/v1/forecasts/adjust with the CSRF header),
+// and the city's next 72 hours hour by hour (GET /api/v1/forecasts/hourly).
 import { FONT, api, chart, fillTable, fmt, levelBadge, levels, markReady, msg, showStatus } from "./common.js";
 
 const context = JSON.parse(document.getElementById("forecast-context").textContent);
@@ -9,7 +10,8 @@ const cityName = Object.fromEntries(context.cities.map((c) => [c.code, c.name]))
 const cityOrder = Object.fromEntries(context.cities.map((c, i) => [c.code, i]));
 const forecastChart = chart("chart-forecast");
 const scoresChart = document.getElementById("chart-scores") ? chart("chart-scores") : null;
-window.ecobasinCharts = { forecast: forecastChart, scores: scoresChart };
+const hourlyChart = chart("chart-hourly");
+window.ecobasinCharts = { forecast: forecastChart, scores: scoresChart, hourly: hourlyChart };
 let rows = [];
 
 /** "75–105": the published form of an AQI range (AQI values are integers, HJ 633 §5.1). */
@@ -154,6 +156,55 @@ function renderChart() {
   markReady("chart-forecast", { city, points: main.length }, forecastChart);
 }
 
+/** The next 72 hours of a city (GET /api/v1/forecasts/hourly): PM2.5 and O3 with range bands. */
+async function renderHourly() {
+  const city = document.getElementById("city-select").value;
+  const element = document.getElementById("chart-hourly");
+  element.dataset.ready = "false";
+  let body;
+  try {
+    body = await api("/forecasts/hourly", { issue_day: context.issue_day, city });
+  } catch (error) {
+    hourlyChart.clear();
+    showStatus("hourly-status", `${msg("fc_hourly_unavailable")}: ${error.message}`, true);
+    markReady("chart-hourly", { city, points: 0 });
+    return;
+  }
+  showStatus("hourly-status", "");
+  const of = (pollutant) => body.values.filter((v) => v.pollutant === pollutant).sort((a, b) => a.lead_hour - b.lead_hour);
+  const pm = of("PM2.5");
+  const o3 = of("O3");
+  const base = pm.length ? pm : o3;
+  const hours = base.map((v) => `${v.local_day.slice(5)} ${String(v.local_hour).padStart(2, "0")}:00`);
+  const line = (name, data, extra = {}) => ({ name, type: "line", data, symbol: "none", ...extra });
+  const band = (name, rows, colour) => [
+    line(name, rows.map((v) => v.lower), { stack: name, lineStyle: { opacity: 0 }, tooltip: { show: false } }),
+    line(name, rows.map((v) => (v.upper === null || v.lower === null ? null : v.upper - v.lower)), {
+      stack: name, lineStyle: { opacity: 0 }, areaStyle: { color: colour, opacity: 0.2 }, tooltip: { show: false },
+    }),
+  ];
+  const series = [];
+  for (const [rows, name, colour] of [[pm, "PM2.5", "#8b3a3a"], [o3, "O3", "#2e6bbf"]]) {
+    if (!rows.length) continue;
+    series.push(...band(`${name} ${msg("fc_series_range")}`, rows, colour));
+    series.push(line(`${name} [µg/m³]`, rows.map((v) => v.value), { itemStyle: { color: colour }, lineStyle: { width: 2 } }));
+  }
+  hourlyChart.setOption(
+    {
+      textStyle: { fontFamily: FONT },
+      title: { text: `${cityName[city] ?? city} · ${msg("fc_issued")} ${context.issue_day}`, left: 0, top: 0, textStyle: { fontFamily: FONT, fontSize: 13 } },
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0 },
+      grid: { left: 50, right: 20, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: hours, boundaryGap: false },
+      yAxis: { type: "value", min: 0 },
+      series,
+    },
+    true,
+  );
+  markReady("chart-hourly", { city, points: base.length }, hourlyChart);
+}
+
 function renderScores() {
   if (!scoresChart) return;
   const pollutant = document.getElementById("pollutant-select").value;
@@ -234,6 +285,7 @@ async function load() {
     renderTable();
     renderChart();
     renderScores();
+    renderHourly();
     fillAdjustDays();
     const empty = !document.querySelector("#forecast-table tbody tr");
     showStatus("forecast-status", empty ? msg("no_data") : "");
@@ -242,7 +294,10 @@ async function load() {
   }
 }
 
-document.getElementById("city-select").addEventListener("change", renderChart);
+document.getElementById("city-select").addEventListener("change", () => {
+  renderChart();
+  renderHourly();
+});
 document.getElementById("pollutant-select")?.addEventListener("change", renderScores);
 document.getElementById("adjust-form")?.addEventListener("submit", submitAdjustment);
 load();
