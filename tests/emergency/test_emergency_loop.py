@@ -142,8 +142,10 @@ def test_forecast_warning_list_activation_and_report_over_hj212(
     warned, stored, observed_pm25 = _predicted_warning(db_path, shared_data)
     assert warned.level in ("yellow", "orange", "red") and stored["level"] == warned.level
     assert warned.start == ISSUE_DAY + timedelta(days=1)  # the day after the issue
-    # the real data had the heavy episode the model foresaw (daily PM2.5 > 115 µg/m³: AQI > 150)
-    assert observed_pm25 and all(v > 115 for v in observed_pm25), observed_pm25
+    # the real data had the heavy episode the model foresaw: at least two of the warned days
+    # had daily PM2.5 > 115 µg/m³ (AQI > 150), what the 648 rule's shortest trigger asks for 48 h
+    # (the warning's window may run a day past the episode: a forecast, not hindsight)
+    assert sum(v > 115 for v in observed_pm25) >= 2, observed_pm25
     start = pd.Timestamp(stored["start_time"]).to_pydatetime()
     end = pd.Timestamp(stored["end_time"]).to_pydatetime()
     assert start == datetime(warned.start.year, warned.start.month, warned.start.day, tzinfo=CST)
