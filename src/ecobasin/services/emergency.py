@@ -36,7 +36,9 @@ from ecobasin.workflow.emergency import (
     ListVersion,
     activate,
     advance,
+    measure_at_outlet,
     open_findings,
+    process_meters,
     version_in_force,
 )
 
@@ -154,24 +156,36 @@ def meter_series(
     return out
 
 
-def _power(store: Store, act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any] | None:
-    """The power cross-check of a record with meters (§2.2, §2.5 step 6), or None."""
-    if not rec.meters:
+def _power(
+    store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str
+) -> dict[str, Any] | None:
+    """The power cross-check of an outlet's measure (§2.2, §2.5 step 6), or None: the meters
+    of the targeted process when the measure targets one, else all the enterprise's meters."""
+    measure = _measure(act, rec, outlet)
+    target = measure.get("target")
+    meters = process_meters(rec, str(target)) if target else rec.meters
+    if not meters or measure.get("action") == "exempt":
         return None
-    measure = _measure(act, rec)
     start, end = act["start_time"], act["end_time"]
     grace = int(measure.get("grace_hours", 0))
-    reference = meter_series(store, rec.meters, start - timedelta(days=_REFERENCE_DAYS), start)
-    window = [r for r in meter_series(store, rec.meters, start, end) if r["h"] >= grace]
+    reference = meter_series(store, meters, start - timedelta(days=_REFERENCE_DAYS), start)
+    window = [r for r in meter_series(store, meters, start, end) if r["h"] >= grace]
     result = em.power_from_hours(reference, window, measure)
-    result["meters"] = [dict(m) for m in rec.meters]
+    result["meters"] = [dict(m) for m in meters]
     return result
 
 
-def _measure(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+def _measure(act: Mapping[str, Any], rec: ListRecord, outlet: str | None = None) -> dict[str, Any]:
+    """The measure judged (§1.5): none for exempt and 保障类 enterprises; a stagger (错峰) is
+    settled monthly (§1.6), so a warning reports it only."""
     if rec.category in ("exempt", "保障类"):
         return {"action": "exempt", "note": rec.category}
-    return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    if outlet is None:
+        return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    measure = measure_at_outlet(rec, str(act["level"]), outlet)
+    if measure.get("action") == "stagger":
+        return {**measure, "action": "exempt", "note": "错峰生产 stagger: settled monthly"}
+    return measure
 
 
 def _with_power(row: dict[str, Any], power: dict[str, Any] | None) -> dict[str, Any]:
@@ -230,7 +244,7 @@ def _list_baseline(
 def _check_outlet(
     store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
 ) -> dict[str, Any]:
-    measure = _measure(act, rec)
+    measure = _measure(act, rec, outlet)
     row: dict[str, Any] = {
         "uscc": rec.uscc,
         "outlet": outlet,
@@ -303,8 +317,8 @@ def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, An
     for rec in version.records:
         if rec.closed:
             continue
-        power = _power(store, act, rec)
         for outlet in rec.outlets:
+            power = _power(store, act, rec, outlet)
             rows += [
                 _with_power(_check_outlet(store, act, rec, outlet, p), power)
                 for p in rec.pollutants
@@ -438,8 +452,10 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
         "judged": [h.h >= grace for h in hours],
     })  # fmt: skip
     record = _record_of(store, act, uscc)
-    if record is not None and record.meters:
-        power = meter_series(store, record.meters, act["start_time"], act["end_time"])
+    target = verdict["measure"].get("target")
+    meters = () if record is None else process_meters(record, target) if target else record.meters
+    if meters:
+        power = meter_series(store, meters, act["start_time"], act["end_time"])
         frame["production_kw"] = [p["production_kw"] for p in power]
         frame["treatment_kw"] = [p["treatment_kw"] for p in power]
     for name, value in (

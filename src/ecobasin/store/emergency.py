@@ -59,6 +59,7 @@ def record_from_json(raw: dict[str, Any]) -> ListRecord:
             "outlets": tuple(raw["outlets"]),
             "pollutants": tuple(raw.get("pollutants", ("NOx",))),
             "meters": tuple(raw.get("meters", ())),
+            "processes": tuple(raw.get("processes", ())),
         }
     )
 
