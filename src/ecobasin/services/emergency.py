@@ -188,6 +188,30 @@ def _measure(act: Mapping[str, Any], rec: ListRecord, outlet: str | None = None)
     return measure
 
 
+def _grade_in_force(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+    """The grade frozen at the warning start (§1.5) with its source document and date."""
+    info = grade_info(rec, act["start_time"])
+    frozen = dict(act.get("grades") or {})
+    return {**info, "grade": frozen.get(rec.uscc, info["grade"])}
+
+
+def grade_info(rec: ListRecord, at: datetime) -> dict[str, Any]:
+    """The grade in force at ``at`` (§1.5): ``{grade, source, effective_from}``; a grade stored
+    without its source document takes the grade scheme in force at its date."""
+    entry = em.grade_entry_at(rec.grades, at) or {}
+    source = entry.get("source")
+    if entry and not source:
+        try:
+            source = em.grade_scheme_at(str(entry["effective_from"]))["document"]
+        except LookupError:
+            source = None
+    return {
+        "grade": entry.get("grade"),
+        "source": source,
+        "effective_from": entry.get("effective_from"),
+    }
+
+
 def _with_power(row: dict[str, Any], power: dict[str, Any] | None) -> dict[str, Any]:
     """A compliant data verdict becomes non-compliant when the meters say otherwise (§2.2)."""
     row["power"] = power
@@ -250,6 +274,8 @@ def _check_outlet(
         "outlet": outlet,
         "pollutant": pollutant,
         "measure": measure,
+        "process_id": measure.get("target"),
+        "grade": _grade_in_force(act, rec),
         "list_version": act["list_version"],
         "thresholds": em.compliance_config()["version"],
     }
@@ -607,10 +633,11 @@ def list_overview(
             continue
         measure = _measure({"level": level}, rec)
         fraction = em.measure_fraction(measure)
-        grade = em.grade_at(rec.grades, at)
+        info = grade_info(rec, at)
+        grade = info["grade"]
         cut = {p: float(b) * fraction for p, b in rec.baseline_t_per_d.items()}
-        rows.append({"record": rec, "grade": grade, "measure": measure, "fraction": fraction,
-                     "reduction_t_per_d": cut})  # fmt: skip
+        rows.append({"record": rec, "grade": grade, "grade_info": info, "measure": measure,
+                     "fraction": fraction, "reduction_t_per_d": cut})  # fmt: skip
         if rec.baseline_t_per_d:
             sources.append({"id": rec.uscc, "grade": grade, "category": rec.category,
                             "base_t_per_d": dict(rec.baseline_t_per_d),

@@ -206,6 +206,8 @@ def _changed(
         return replace(old, closed=True)
     if kind == "regraded":
         entry = {"grade": str(change["grade"]), "effective_from": effective_from.date().isoformat()}
+        if change.get("source"):  # the document that published the re-grade (§1.5)
+            entry["source"] = str(change["source"])
         return replace(old, grades=(*old.grades, entry))
     if kind == "guarantee_added":
         return replace(old, category="保障类")
