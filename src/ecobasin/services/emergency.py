@@ -45,6 +45,7 @@ from ecobasin.workflow.emergency import (
 __all__ = [
     "POLLUTANT_PARAMETERS",
     "account_list",
+    "activate_for_recommendation",
     "activate_for_warning",
     "activate_from_warnings",
     "activation",
@@ -545,6 +546,27 @@ def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list
             continue
         made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
     return made
+
+
+def activate_for_recommendation(
+    store: Store, city: str, level: str, start: datetime, end: datetime, origin: str, now: datetime
+) -> str | None:
+    """Activate the city's list for a warning adopted from the joint consultation's
+    recommendation (issue 17, "Activation"), exactly as for a forecast warning: the version in
+    force at ``start``. One activation per city and window: when the city already has one
+    starting at ``start`` (this recommendation again, or the forecast warning of the same
+    window), nothing is made. Returns the id made now, or None."""
+    versions = db.list_versions(store, city)
+    if not versions or level not in em.LEVELS:
+        return None  # a city without a stored list, or a recommendation of no warning
+    act = activate(versions, city, level, start, end)
+    same_window = [
+        a for a in db.activations_of_city(store, city)
+        if pd.Timestamp(a["start_time"]) == pd.Timestamp(act.start) and a["state"] != "cancelled"
+    ]  # fmt: skip
+    if same_window:
+        return None
+    return db.save_activation(store, act, origin, now)
 
 
 def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any] | None:
