@@ -13,8 +13,8 @@ from typer.testing import CliRunner, Result
 from demo_database import DemoDatabase
 from ecobasin.cli import app
 from ecobasin.demo import emergency as demo_emergency
-from ecobasin.store import emergency as emergency_db
 from ecobasin.store import Store, _sql
+from ecobasin.store import emergency as emergency_db
 
 SNAPSHOT = "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
 STATIONS = "stations_chengdu_plain.csv"
