@@ -98,7 +98,8 @@ def import_list(
     db_path: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Store a list version 导入清单版本 (.xlsx: enterprises, sector measures and baselines);
+    """Store a list version 导入清单版本 (.xlsx: enterprises, sector measures, baselines and
+    工序 processes/lines);
     bad rows are kept aside (`ecobasin rejected`) with sheet, row, column and reason, counted
     in the import report."""
     bad: list[BadRow] = []
