@@ -119,6 +119,9 @@ def test_the_process_sheet_reads_into_the_record_and_bad_rows_are_kept_aside(
     }
     assert kiln["baseline_load"] == pytest.approx(0.9) and kiln["capacity"] == 2500
     assert mill["measures"]["yellow"]["ratio"] == pytest.approx(0.3)
+    version = ListVersion("510100", 1, T0, "annual", tuple(records))
+    report = svc.import_report(version, bad)
+    assert (report["processes"], report["rejected_by_sheet"]) == (2, {PROCESS_SHEET: 4})
 
 
 def test_export_and_template_carry_the_process_sheet(tmp_path: Path) -> None:

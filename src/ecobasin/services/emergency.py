@@ -414,8 +414,8 @@ def _shares_by_kind(
 
 
 def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]:
-    """What a list import did: the version stored, its enterprises, sector measures and
-    baselines, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
+    """What a list import did: the version stored, its enterprises, sector measures,
+    baselines and processes, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
     sectors = [r for r in version.records if r.category == "sector"]
     by_sheet: dict[str, int] = defaultdict(int)
     for b in bad:
@@ -424,6 +424,7 @@ def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]
         "city": version.city, "version": version.version, "records": len(version.records),
         "enterprises": len(version.records) - len(sectors), "sector_measures": len(sectors),
         "baselines": sum(1 for r in version.records if r.baseline_t_per_d),
+        "processes": sum(len(r.processes) for r in version.records),
         "rejected": len(bad), "rejected_by_sheet": dict(by_sheet),
         "rejected_rows": [b._asdict() for b in bad],
     }  # fmt: skip
