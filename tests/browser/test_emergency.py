@@ -32,7 +32,9 @@ def test_list_report_and_evidence(page: Any, server: Server) -> None:
         "#shortfall-chart rect.bar", "rs => rs.map(r => [r.dataset.pollutant, r.dataset.meets])"
     )
     assert {p for p, _ in bars} == {"SO2", "NOx", "PM", "VOCs"}
-    assert page.locator("#record-table tbody tr").count() == 10
+    # 6 illustrative enterprises + 4 sector measures + the live simulator's Chengdu stack
+    assert page.locator("#record-table tbody tr").count() == 11
+    assert page.locator('#record-table tr[data-uscc^="91510100SIM"]').count() == 1
     screenshot(page, "emergency_list")
     page.click("#activation-table a.report-link")
     page.wait_for_selector("#report-non_compliant")

@@ -14,6 +14,7 @@ from demo_database import DemoDatabase
 from ecobasin.cli import app
 from ecobasin.demo import emergency as demo_emergency
 from ecobasin.store import Store, _sql
+from ecobasin.store import emergency as emergency_db
 
 SNAPSHOT = "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
 STATIONS = "stations_chengdu_plain.csv"
@@ -412,6 +413,13 @@ def test_demo_without_serving(demo_database: DemoDatabase) -> None:
         assert kinds["noise_station"] == 20  # illustrative noise stations (issue 23)
         outlets = kinds.get("gas_outlet", 0) + kinds.get("water_outlet", 0)
         assert outlets == 8 + len(demo_emergency.ENTERPRISES)  # live ones + the list's (issue 17)
+        # the live feed's stack-gas enterprises are in their cities' emergency lists (issue 17)
+        live = set(sites.loc[sites["site_id"].str.startswith("SIM") & (sites["kind"] == "gas_outlet"),
+                             "site_id"])  # fmt: skip
+        listed = {o for city in ("510100", "510600", "510900", "511100", "510700")
+                  for v in emergency_db.list_versions(store, city)[-1:]
+                  for r in v.records for o in r.outlets if o.startswith("SIM")}  # fmt: skip
+        assert live and listed == live
         assert set(sites["city_code"]) == {
             510100,
             510600,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ecobasin import catalog
 from ecobasin.demo import emergency as demo_emergency
+from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
 from ecobasin.store import emergency as db
@@ -36,3 +37,27 @@ def test_demo_warning_report(tmp_path: Path) -> None:
             again["activation"] == done["activation"]
             and len(db.list_versions(store, "510100")) == 1
         )
+
+
+def test_the_demo_lists_the_live_simulators_enterprises(tmp_path: Path) -> None:
+    """The stack-gas enterprises ``ecobasin demo`` feeds through the gateway join their own
+    city's list after the past warning, so the pages and the live data name the same outlets."""
+    region = catalog.load_region()
+    fleet = enterprise_fleet(LiveFeed(enterprises=8, seed=2025), region)
+    stacks = {d.site_id: str(d.city_code) for d in fleet if d.kind == "gas_outlet"}
+    with Store(tmp_path / "demo.duckdb") as store:
+        store.sync_catalog(region)
+        done = demo_emergency.install(store, live=fleet)
+        assert done["live_listed"] == len(stacks) > 0
+        listed = {
+            o: city
+            for city in set(stacks.values())
+            for r in db.list_versions(store, city)[-1].records
+            for o in r.outlets
+            if o.startswith("SIM")
+        }
+        assert listed == stacks  # every live stack, in its own city's list, nothing else
+        chengdu = db.list_versions(store, "510100")
+        assert [v.version for v in chengdu] == [1, 2] and chengdu[1].reason.startswith("new")
+        assert db.activation(store, done["activation"])["list_version"] == 1  # the past warning
+        assert demo_emergency.install(store, live=fleet)["live_listed"] == 0  # a re-run adds none

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from ecobasin import catalog
 from ecobasin.demo import emergency as demo_emergency
+from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet
 from ecobasin.store import Store
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
@@ -23,7 +24,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     path = Path(tmp_path_factory.mktemp("pages")) / "demo.duckdb"
     with Store(path) as store:
         store.sync_catalog(catalog.load_region())
-        key = demo_emergency.install(store)["activation"]
+        live = enterprise_fleet(LiveFeed(enterprises=8, seed=2025), catalog.load_region())
+        key = demo_emergency.install(store, live=live)["activation"]
         accounts.create_user(store.con, "viewer1", "viewer", password="viewer-password-1")
         _, token = accounts.create_token(store.con, "viewer1", "t")
     with TestClient(create_app(path)) as client:
@@ -47,7 +49,11 @@ def test_the_list_page_accounts_the_list_and_draws_the_shortfall(
     nox = page.text.split('data-pollutant="NOx"><td>NOx</td>', 1)[1].split("</tr>", 1)[0]
     assert "2.616" in nox and "5.2 %" in nox
     assert 'data-pollutant="NOx" data-meets="false"' in page.text
-    assert len(_usccs(page.text, "record-table")) == 10  # 6 enterprises + 4 sector measures
+    # 6 enterprises + 4 sector measures + the live simulator's Chengdu stack (version 2)
+    assert len(_usccs(page.text, "record-table")) == 11
+    assert "SIM07E9-G00006" in page.text and "超低排放 ultra-low emission" in page.text
+    # the grade's source: the scheme in force at its date when the record names none
+    assert "环办大气函〔2020〕340号" in page.text.split('id="record-table"', 1)[1]
     # the shares by source: enterprises 6 × 0.93 × 0.2 = 1.116 t/d NOx (2.2 %), sectors 1.5 (3.0 %)
     shares = page.text.split('id="share-by-kind"', 1)[1].split("</table>", 1)[0]
     assert "2.2 %" in shares.split('data-kind="sectors"')[0] and "3.0 %" in shares

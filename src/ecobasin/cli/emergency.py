@@ -1,5 +1,5 @@
 """Emergency-list commands: ``ecobasin emergency ratios|account|import-list|export-list|
-list-template|activate|activate-warnings|check|evidence|report|findings|close-finding|
+list-template|activate|activate-warnings|activate-consultation|check|evidence|report|findings|close-finding|
 enterprise-user``.
 
 Thin: every command calls :mod:`ecobasin.services.emergency`; JSON goes to stdout, errors to the
@@ -24,10 +24,11 @@ from ecobasin.ingest.emergency_list import (
     write_list_template,
     write_list_xlsx,
 )
-from ecobasin.services import accounts, emergency_report
+from ecobasin.services import accounts, consultation, emergency_report
 from ecobasin.services import emergency as service
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
+from ecobasin.workflow.consultation import ConsultationError
 
 __all__ = ["app"]
 
@@ -97,7 +98,8 @@ def import_list(
     db_path: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Store a list version 导入清单版本 (.xlsx: enterprises, sector measures and baselines);
+    """Store a list version 导入清单版本 (.xlsx: enterprises, sector measures, baselines and
+    工序 processes/lines);
     bad rows are kept aside (`ecobasin rejected`) with sheet, row, column and reason, counted
     in the import report."""
     bad: list[BadRow] = []
@@ -170,6 +172,22 @@ def activate_warnings(
         raise fail(f"bad day {day!r}: use 2025-01-02") from exc
     with open_store(settings(db_path, region)) as store:
         made = service.activate_from_warnings(store, issue_day, datetime.now(UTC))
+    _echo({"activations": made})
+
+
+@app.command("activate-consultation")
+def activate_consultation(
+    session: Annotated[str, typer.Argument(help="Consultation session id 会商编号.")],
+    db_path: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Activate the list of every city that adopted the joint consultation's warning
+    recommendation 按会商预警建议启动清单 (idempotent; the activation names the session)."""
+    with open_store(settings(db_path, region)) as store:
+        try:
+            made = consultation.activate_emergency_lists(store, session, datetime.now(UTC))
+        except (LookupError, ConsultationError) as exc:
+            raise fail(f"session {session}: {exc}") from exc
     _echo({"activations": made})
 
 

@@ -23,7 +23,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.cli.data import input_files, print_report
 from ecobasin.ingest import importer
-from ecobasin.jobs.live_feed import LiveFeed, register_fleet
+from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet, register_fleet
 from ecobasin.services.accounts import ensure_demo_admin
 from ecobasin.store import Store, demo_parts
 
@@ -144,7 +144,7 @@ def _build_demo(
         if from_dir is not None:
             report: importer.ImportReport | None = _imported_part(store, from_dir)
         else:
-            report = _generated_parts(store, served, year, seed)
+            report = _generated_parts(store, served, year, seed, feed)
         register_fleet(store, feed, served)
         password = ensure_demo_admin(store)
         summary = store.summary()
@@ -172,7 +172,7 @@ def _imported_part(store: Store, from_dir: Path) -> importer.ImportReport | None
 
 
 def _generated_parts(
-    store: Store, served: Any, year: int, seed: int
+    store: Store, served: Any, year: int, seed: int, feed: LiveFeed | None = None
 ) -> importer.ImportReport | None:
     """Each part of the generated demo, unless the database holds it complete already."""
     built = demo_parts.built_parts(store)
@@ -199,7 +199,11 @@ def _generated_parts(
         ("water", "water 水质", lambda: _water_demo(store, year, seed, served)),
         ("carbon", "carbon 碳排放", lambda: _carbon_demo(store, served, year, seed)),
         ("noise", "noise 声环境", lambda: _noise_demo(store, served, year, seed)),
-        ("emergency", "emergency list 应急清单", lambda: _emergency_demo(store, year, seed)),
+        (
+            "emergency",
+            "emergency list 应急清单",
+            lambda: _emergency_demo(store, served, feed, year, seed),
+        ),
         ("consultation", "consultation 会商", lambda: _consultation_demo(store, served, year)),
         (
             "incidents",
@@ -291,14 +295,17 @@ def _noise_demo(store: Store, region: Any, year: int, seed: int) -> None:
     )
 
 
-def _emergency_demo(store: Store, year: int, seed: int) -> None:
-    """An illustrative emergency list, one past orange warning and its compliance report."""
+def _emergency_demo(store: Store, served: Any, feed: LiveFeed | None, year: int, seed: int) -> None:
+    """An illustrative emergency list, one past orange warning and its compliance report; the
+    live feed's stack-gas enterprises join their cities' lists."""
     from ecobasin.demo import emergency as demo_emergency
 
-    done = demo_emergency.install(store, year=year, seed=seed)
+    live = enterprise_fleet(feed, served) if feed is not None else []
+    done = demo_emergency.install(store, year=year, seed=seed, live=live)
     console.print(
         f"[green]emergency list 应急减排清单:[/] warning {done['activation']} checked 已核查: "
-        f"{done['verdicts']}, {done['findings']} open findings 待处理"
+        f"{done['verdicts']}, {done['findings']} open findings 待处理; "
+        f"{done['live_listed']} live simulated enterprises listed 实时模拟企业已列入"
     )
 
 

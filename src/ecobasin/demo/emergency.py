@@ -5,22 +5,30 @@ and flow for 7 normal days; an orange warning of 48 h follows, during which two 
 measure says, two do not, one goes silent and one sends maintenance (M) flags. The list
 (version 1, grades and measures) is stored, the warning activated and checked, so the demo holds
 the verdicts, their evidence and the open findings. Illustrative data, not real firms.
+
+The live simulator's stack-gas enterprises (the devices ``ecobasin demo`` registers and feeds
+through the HJ 212 gateway) join their own city's list as a dynamic change (§1.5, "new") in
+force after that past warning, so the /emergency pages and the live data name the same
+enterprises and outlets; the past warning keeps the version it activated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ecobasin import catalog
+from ecobasin.gateway.simulator import SimDevice
 from ecobasin.services import emergency as service
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListRecord, ListVersion
 
-__all__ = ["DEMO_CITY", "ENTERPRISES", "install"]
+__all__ = ["DEMO_CITY", "ENTERPRISES", "install", "live_record"]
 
 DEMO_CITY = "510100"
 CST = timezone(timedelta(hours=8))
@@ -113,8 +121,54 @@ def _hours(year: int, seed: int) -> tuple[pd.DataFrame, datetime, datetime]:
     return frame, start, end
 
 
-def install(store: Store, year: int = 2025, seed: int = 2025) -> dict[str, Any]:
-    """Write the demo outlets, their hours, the list, the past warning and its check."""
+def live_record(device: SimDevice, year: int) -> ListRecord:
+    """The list record of one simulated stack-gas enterprise of the live feed: its outlet is
+    the site its MN reports to through the gateway (illustrative USCC, grade and measures)."""
+    city = catalog.cities().loc[device.city_code]
+    number = device.index + 1
+    return ListRecord(
+        uscc=f"91{device.city_code:06d}SIM{device.index:06d}X",
+        name=f"{city['name_zh']}模拟企业{number} {city['name_en']} simulated enterprise {number}",
+        district=str(city["name_zh"]), industry="燃煤锅炉 coal boiler", category="key",
+        sub_industry="超低排放 ultra-low emission",
+        grades=({"grade": "C", "effective_from": f"{year}-01-01"},), outlets=(device.site_id,),
+        measures={"yellow": {"action": "limit", "ratio": 0.2},
+                  "orange": {"action": "limit", "ratio": 0.5, "grace_hours": 2},
+                  "red": {"action": "stop", "grace_hours": 2}},
+    )  # fmt: skip
+
+
+def _list_live(store: Store, fleet: Sequence[SimDevice], year: int) -> int:
+    """Add the live stack-gas enterprises to their cities' lists (one new version per city,
+    after the past warning); a re-run adds nothing. Returns the records added."""
+    effective = datetime(year, 12, 23, tzinfo=CST)  # after the demo's past warning
+    by_city: dict[str, list[ListRecord]] = {}
+    for device in fleet:
+        if device.kind == "gas_outlet":
+            by_city.setdefault(str(device.city_code), []).append(live_record(device, year))
+    added = 0
+    for city, records in sorted(by_city.items()):
+        versions = db.list_versions(store, city)
+        known = {r.uscc for v in versions for r in v.records}
+        new = tuple(r for r in records if r.uscc not in known)
+        if not new:
+            continue
+        current = versions[-1] if versions else None
+        version = ListVersion(
+            city, current.version + 1 if current else 1,
+            max(effective, current.effective_from) if current else effective,
+            "new: live simulated enterprises 新增模拟企业", (*(current.records if current else ()), *new),
+        )  # fmt: skip
+        db.save_version(store, version, "demo", version.effective_from)
+        added += len(new)
+    return added
+
+
+def install(
+    store: Store, year: int = 2025, seed: int = 2025, live: Sequence[SimDevice] = ()
+) -> dict[str, Any]:
+    """Write the demo outlets, their hours, the list, the past warning and its check; then list
+    the ``live`` simulator's stack-gas enterprises (the feed of ``ecobasin demo``)."""
     store.upsert_sites(pd.DataFrame({
         "site_id": [_outlet(s) for s, *_ in ENTERPRISES], "kind": "gas_outlet",
         "level": "enterprise", "city_code": int(DEMO_CITY),
@@ -134,4 +188,5 @@ def install(store: Store, year: int = 2025, seed: int = 2025) -> dict[str, Any]:
     )
     rows = service.end_and_check(store, key, end + timedelta(hours=1))
     verdicts = pd.Series([r["verdict"] for r in rows]).value_counts().to_dict()
-    return {"activation": key, "verdicts": verdicts, "findings": len(db.findings(store))}
+    return {"activation": key, "verdicts": verdicts, "findings": len(db.findings(store)),
+            "live_listed": _list_live(store, live, year)}  # fmt: skip

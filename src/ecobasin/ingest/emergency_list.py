@@ -1,6 +1,6 @@
 """Emergency control lists in the spreadsheet layout bureaus exchange (emergency.md §1.4, §1.5).
 
-A list workbook (``.xlsx``) has three sheets, each with its header on row 1 (Chinese or English
+A list workbook (``.xlsx``) has four sheets, each with its header on row 1 (Chinese or English
 headers; export and the template write both, ``中文 English``):
 
 **企业 enterprises** (the first sheet): one row per enterprise.
@@ -19,6 +19,16 @@ headers; export and the template write both, ``中文 English``):
 | yellow, orange, red | 黄色措施, 橙色措施, 红色措施 | ``停产``/``stop``, ``限产30%``/``limit 30%``, ``豁免``/``exempt`` |
 | grace_hours | 宽限小时 | hours to take effect (一厂一策 plan), default 0 |
 | meters | 用电监控电表 | sub-meters (分表计电, §2.2): ``生产:SITE`` / ``production:SITE`` and ``治污:SITE`` / ``treatment:SITE`` (optional) |
+| sub_industry | 子行业 | (optional) |
+| grade_source | 等级依据文件 | document of the grade (empty: the grade scheme in force at grade_from) |
+
+**工序 processes** (§1.5): one row per process or line of an enterprise of the first sheet:
+uscc 统一社会信用代码, process_id 工序编号, process_name 工序名称, capacity 设计产能 and
+capacity_unit 产能单位, baseline_load 基准负荷% [%], outlets 关联排放口MN (the enterprise's own),
+meters 关联电表 (sites of its 用电监控电表), the measure on this line per level (黄色/橙色/红色措施:
+停产/stop, 限产X%/limit X%, 错峰/stagger, empty: none), effect_hours 生效时间(小时) and grace_hours
+宽限小时 [h]. When a level has line measures, each outlet is judged on the measure of the line it
+serves and the outlets of the other lines may run.
 
 **行业措施 sector measures** (§1.4: construction sites, non-road machinery, trucks, VOCs work):
 one row per measure and level: id 编号, city 城市 (optional; must be the imported city), name
@@ -49,7 +59,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ecobasin.standards.emergency import LEVELS, POLLUTANTS
+from ecobasin.standards.emergency import LEVELS, POLLUTANTS, grade_scheme_at
 from ecobasin.workflow.emergency import ListRecord
 
 __all__ = [
@@ -57,6 +67,8 @@ __all__ = [
     "BASELINE_METHODS",
     "COLUMNS",
     "ENTERPRISE_SHEET",
+    "PROCESS_COLUMNS",
+    "PROCESS_SHEET",
     "SECTOR_COLUMNS",
     "SECTOR_KINDS",
     "BadRow",
@@ -70,6 +82,7 @@ __all__ = [
 ENTERPRISE_SHEET = "企业 enterprises"
 SECTOR_SHEET = "行业措施 sector measures"
 BASELINE_SHEET = "基准排放 baselines"
+PROCESS_SHEET = "工序 processes"
 _NOTES_SHEET = "说明 notes"
 
 #: column → Chinese header (both accepted on import; export writes "中文 English")
@@ -78,6 +91,8 @@ COLUMNS: dict[str, str] = {
     "category": "类别", "grade": "绩效等级", "grade_from": "等级生效日期", "outlets": "排放口MN",
     "pollutants": "污染物", "yellow": "黄色措施", "orange": "橙色措施", "red": "红色措施",
     "grace_hours": "宽限小时", "meters": "用电监控电表",
+    # appended last, so workbooks written in the earlier column order still line up
+    "sub_industry": "子行业", "grade_source": "等级依据文件",
 }  # fmt: skip
 #: sector-measure sheet (§1.4); ``claimed_<p>`` is the reduction claimed [t/d]
 SECTOR_COLUMNS: dict[str, str] = {
@@ -89,6 +104,13 @@ SECTOR_COLUMNS: dict[str, str] = {
 BASELINE_COLUMNS: dict[str, str] = {
     "id": "编号或信用代码", **{f"base_{p}": f"基准{p}(t/d)" for p in POLLUTANTS},
     "method": "核算方法", "reference_from": "基准期起", "reference_to": "基准期止",
+}  # fmt: skip
+#: process / line sheet (§1.5): one row per process; its measures target it
+PROCESS_COLUMNS: dict[str, str] = {
+    "uscc": "统一社会信用代码", "process_id": "工序编号", "process_name": "工序名称",
+    "capacity": "设计产能", "capacity_unit": "产能单位", "baseline_load": "基准负荷%",
+    "outlets": "关联排放口MN", "meters": "关联电表", "yellow": "黄色措施", "orange": "橙色措施",
+    "red": "红色措施", "effect_hours": "生效时间(小时)", "grace_hours": "宽限小时",
 }  # fmt: skip
 #: sector kinds (§1.4, §1.6) → Chinese label
 SECTOR_KINDS: dict[str, str] = {
@@ -187,7 +209,7 @@ def _record(row: Mapping[str, Any]) -> ListRecord:
     if grade and not since:
         raise _CellError("grade_from", "a grade needs its 等级生效日期 (effective date)")
     grades = (
-        ({"grade": grade, "effective_from": _checked("grade_from", _iso_date, since)},)
+        (_checked("grade", _grade_entry, grade, since, _cell(row, "grade_source")),)
         if grade
         else ()
     )
@@ -207,10 +229,30 @@ def _record(row: Mapping[str, Any]) -> ListRecord:
     measures = {lv: _checked(lv, parse_measure, _cell(row, lv), grace) for lv in LEVELS}
     record: ListRecord = _checked("category", lambda: ListRecord(
         uscc=uscc, name=_cell(row, "name"), district=_cell(row, "district"),
-        industry=_cell(row, "industry"), category=_CATEGORY.get(category, category),
+        industry=_cell(row, "industry"), sub_industry=_cell(row, "sub_industry"),
+        category=_CATEGORY.get(category, category),
         grades=grades, outlets=outlets, measures=measures, pollutants=pollutants, meters=meters,
     ))  # fmt: skip
     return record
+
+
+def _grade_entry(grade: str, since: str, source: str) -> dict[str, str]:
+    """A grade entry with its source document (§1.5); the grade must belong to the grade scheme
+    in force at its effective date (grade_schemes.toml), which is the default source."""
+    try:
+        effective = _iso_date(since)
+    except ValueError as exc:
+        raise _CellError("grade_from", str(exc)) from exc
+    try:
+        scheme = grade_scheme_at(effective)
+    except LookupError as exc:
+        raise _CellError("grade_from", str(exc)) from exc
+    if grade not in (*scheme["order"], *scheme.get("fallback", {})):
+        raise ValueError(
+            f"grade {grade!r} is not in the scheme in force on {effective} "
+            f"({scheme['document']}: {', '.join(scheme['order'])})"
+        )
+    return {"grade": grade, "effective_from": effective, "source": source or scheme["document"]}
 
 
 def _iso_date(text: str) -> str:
@@ -247,6 +289,75 @@ def parse_rows(
         seen.add(rec.uscc)
         good.append(rec)
     return good, bad
+
+
+# ---------------------------------------------------------------------------------------------
+# processes / lines (§1.5)
+# ---------------------------------------------------------------------------------------------
+def _process_measure(text: str) -> dict[str, Any] | None:
+    """A process measure from its cell: 停产/stop, 限产X%/limit X%, 错峰/stagger; empty = none."""
+    t = text.strip()
+    if not t:
+        return None
+    if t.lower() in ("错峰", "错峰生产", "stagger"):
+        return {"action": "stagger"}
+    return parse_measure(t, 0)
+
+
+def _hours(text: str, what: str) -> int:
+    value = int(float(text or 0))
+    if value < 0:
+        raise ValueError(f"{what} {text!r} h is negative")
+    return value
+
+
+def _process(row: Mapping[str, Any], record: ListRecord) -> dict[str, Any]:
+    pid = _cell(row, "process_id")
+    if not pid:
+        raise _CellError("process_id", "no 工序编号 (process id)")
+    if any(str(p["id"]) == pid for p in record.processes):
+        raise _CellError("process_id", f"process {pid} listed twice for {record.uscc}")
+    outlets = [o for o in _SPLIT.split(_cell(row, "outlets")) if o]
+    foreign = sorted(set(outlets) - set(record.outlets))
+    if foreign:
+        raise _CellError("outlets", f"outlets {foreign} are not the enterprise's 排放口MN")
+    meters = [m for m in _SPLIT.split(_cell(row, "meters")) if m]
+    unknown = sorted(set(meters) - {str(m["site"]) for m in record.meters})
+    if unknown:
+        raise _CellError("meters", f"meters {unknown} are not in the enterprise's 用电监控电表")
+    timing = {k: _checked(k, _hours, _cell(row, k), k) for k in ("effect_hours", "grace_hours")}
+    measures = {}
+    for lv in LEVELS:
+        measure = _checked(lv, _process_measure, _cell(row, lv))
+        if measure is not None and measure["action"] != "exempt":
+            measures[lv] = {**measure, **timing}
+    capacity = _checked("capacity", lambda: float(_cell(row, "capacity") or 0))
+    load = _checked("baseline_load", lambda: _percent(_cell(row, "baseline_load") or "100", "load"))
+    return {
+        "id": pid, "name": _cell(row, "process_name"), "capacity": capacity,
+        "capacity_unit": _cell(row, "capacity_unit"), "baseline_load": load,
+        "outlets": outlets, "meters": meters, "measures": measures,
+    }  # fmt: skip
+
+
+def _with_processes(
+    records: list[ListRecord], rows: Iterable[Mapping[str, Any]]
+) -> tuple[list[ListRecord], list[BadRow]]:
+    """The records with the processes of the 工序 sheet attached; a row naming no enterprise of
+    the list, or with a bad cell, is kept aside."""
+    by_uscc = {r.uscc: r for r in records}
+    bad: list[BadRow] = []
+    for n, row in enumerate(rows, start=2):
+        uscc = _cell(row, "uscc")
+        try:
+            if uscc not in by_uscc:
+                raise _CellError("uscc", f"{uscc!r} is no enterprise of this list")
+            rec = by_uscc[uscc]
+            by_uscc[uscc] = replace(rec, processes=(*rec.processes, _process(row, rec)))
+        except _CellError as exc:
+            column = _column(exc.column, PROCESS_COLUMNS)
+            bad.append(BadRow(PROCESS_SHEET, n, column, uscc, str(exc)))
+    return [by_uscc[r.uscc] for r in records], bad
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,9 +586,10 @@ def read_list_xlsx(path: Path, city: str | None = None) -> tuple[list[ListRecord
         enterprise = _sheet_rows(first, COLUMNS)
         sectors = _sheet_rows(_find(book, "行业措施", "sector"), SECTOR_COLUMNS)
         baselines = _sheet_rows(_find(book, "基准", "baseline"), BASELINE_COLUMNS)
+        processes = _sheet_rows(_find(book, "工序", "process"), PROCESS_COLUMNS)
     finally:
         book.close()
-    return _assemble(enterprise, sectors, baselines, city)
+    return _assemble(enterprise, sectors, baselines, city, processes)
 
 
 def _nonempty(rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -489,8 +601,11 @@ def _assemble(
     sectors: list[dict[str, Any]],
     baselines: list[dict[str, Any]],
     city: str | None,
+    processes: list[dict[str, Any]] | None = None,
 ) -> tuple[list[ListRecord], list[BadRow]]:
-    records, bad = _numbered(parse_rows, enterprise)
+    parsed, bad = _numbered(parse_rows, enterprise)
+    records, bad_processes = _numbered(lambda rows: _with_processes(parsed, rows), processes or [])
+    bad = [*bad, *bad_processes]
     taken = {r.uscc for r in records}
     sector_rows, bad_sectors = _numbered(lambda rows: _sector_rows(rows, city, taken), sectors)
     ids = taken | {s.id for s in sector_rows}
@@ -512,6 +627,8 @@ def _numbered(parse: Any, rows: list[dict[str, Any]]) -> tuple[Any, list[BadRow]
 
 
 def _measure_text(measure: Mapping[str, Any]) -> str:
+    if measure.get("action") == "stagger":
+        return "错峰"
     if measure.get("action") == "stop":
         return "停产"
     if measure.get("action") == "limit":
@@ -523,13 +640,15 @@ def _headers(columns: Mapping[str, str]) -> list[str]:
     return [f"{zh} {key}" for key, zh in columns.items()]
 
 
-def _new_book() -> tuple[Workbook, Worksheet, Worksheet, Worksheet]:
+def _new_book() -> tuple[Workbook, Worksheet, Worksheet, Worksheet, Worksheet]:
     book = Workbook()
     first = book.active
     assert first is not None
     first.title = ENTERPRISE_SHEET
-    sheets = (first, book.create_sheet(SECTOR_SHEET), book.create_sheet(BASELINE_SHEET))
-    for sheet, columns in zip(sheets, (COLUMNS, SECTOR_COLUMNS, BASELINE_COLUMNS), strict=True):
+    sheets = (first, book.create_sheet(SECTOR_SHEET), book.create_sheet(BASELINE_SHEET),
+              book.create_sheet(PROCESS_SHEET))  # fmt: skip
+    layouts = (COLUMNS, SECTOR_COLUMNS, BASELINE_COLUMNS, PROCESS_COLUMNS)
+    for sheet, columns in zip(sheets, layouts, strict=True):
         sheet.append(_headers(columns))
     return book, *sheets
 
@@ -543,6 +662,7 @@ def _enterprise_line(r: ListRecord) -> list[Any]:
         ",".join(r.outlets), ",".join(r.pollutants),
         *(_measure_text(r.measures.get(lv, {})) for lv in LEVELS), grace,
         ",".join(f"{m['role']}:{m['site']}" for m in r.meters),
+        r.sub_industry, latest.get("source", "") if latest else "",
     ]  # fmt: skip
 
 
@@ -560,6 +680,16 @@ def _sector_lines(r: ListRecord, city: str) -> list[list[Any]]:
     return lines
 
 
+def _process_line(uscc: str, p: Mapping[str, Any]) -> list[Any]:
+    measures = p.get("measures", {})
+    first: Mapping[str, Any] = next(iter(measures.values()), {})
+    return [uscc, p["id"], p.get("name", ""), p.get("capacity", 0), p.get("capacity_unit", ""),
+            round(float(p.get("baseline_load", 1.0)) * 100, 6), ",".join(p.get("outlets", ())),
+            ",".join(p.get("meters", ())),
+            *(_measure_text(measures[lv]) if lv in measures else "" for lv in LEVELS),
+            first.get("effect_hours", 0), first.get("grace_hours", 0)]  # fmt: skip
+
+
 def _baseline_line(r: ListRecord) -> list[Any]:
     period = r.baseline_reference
     return [r.uscc, *(r.baseline_t_per_d.get(p) for p in POLLUTANTS), r.baseline_method or "",
@@ -567,16 +697,18 @@ def _baseline_line(r: ListRecord) -> list[Any]:
 
 
 def write_list_xlsx(records: Iterable[ListRecord], path: Path, city: str = "") -> None:
-    """Write a list in the same layout (bilingual headers, three sheets); the file reads back
+    """Write a list in the same layout (bilingual headers, four sheets); the file reads back
     with :func:`read_list_xlsx` to the same records. The latest grade entry is written; a
     sector measure's claimed cuts are written as baseline × fraction [t/d]."""
-    book, enterprises, sectors, baselines = _new_book()
+    book, enterprises, sectors, baselines, processes = _new_book()
     for r in records:
         if r.category == "sector":
             for line in _sector_lines(r, city):
                 sectors.append(line)
         else:
             enterprises.append(_enterprise_line(r))
+        for p in r.processes:
+            processes.append(_process_line(r.uscc, p))
         if r.baseline_t_per_d:
             baselines.append(_baseline_line(r))
     book.save(path)
@@ -590,6 +722,14 @@ _NOTES: tuple[tuple[str, str, str, str], ...] = (
      "限产30%"),
     (ENTERPRISE_SHEET, "用电监控电表 meters", "生产:站点 治污:站点 · production:SITE treatment:SITE",
      "生产:MNP1、治污:MNT1"),
+    (ENTERPRISE_SHEET, "等级依据文件 grade_source", "空则取当时的分级文件 · empty: the grade "
+     "scheme in force", "环办大气〔2026〕2号"),
+    (PROCESS_SHEET, "工序编号 process_id", "企业内唯一 · unique within the enterprise", "L1"),
+    (PROCESS_SHEET, "关联排放口MN / 关联电表 outlets / meters",
+     "须为该企业的排放口和电表 · the enterprise's own outlets and meter sites", "MN1、MNP1"),
+    (PROCESS_SHEET, "黄色措施 yellow …", "停产 / 限产30% / 错峰 / 空 · stop / limit 30% / "
+     "stagger / empty: no measure on this line", "停产"),
+    (PROCESS_SHEET, "基准负荷% baseline_load", "正常生产负荷 [%] · normal load", "85"),
     (SECTOR_SHEET, "行业类别 sector", " / ".join(f"{k} {v}" for k, v in SECTOR_KINDS.items()),
      "construction"),
     (SECTOR_SHEET, "预警级别 level", "黄色/橙色/红色 · yellow/orange/red", "橙色"),
@@ -608,7 +748,7 @@ _NOTES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def write_list_template(path: Path) -> None:
-    """An empty list workbook with the three sheets' bilingual headers and a notes sheet
+    """An empty list workbook with the four sheets' bilingual headers and a notes sheet
     (说明 notes: each column's meaning and an example); it reads back as an empty list."""
     book, *_ = _new_book()
     notes = book.create_sheet(_NOTES_SHEET)

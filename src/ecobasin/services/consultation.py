@@ -20,6 +20,7 @@ import jinja2
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
 from ecobasin.services import consultation_notices as notices
+from ecobasin.services import emergency as emergency_lists
 from ecobasin.services.cells import pick
 from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
 from ecobasin.services.pdf import html_to_pdf
@@ -53,6 +54,7 @@ from ecobasin.workflow.consultation_warning import CityAck, WarningProposal, pro
 __all__ = [
     "act",
     "actions",
+    "activate_emergency_lists",
     "chair_for",
     "city_decision",
     "draft_report",
@@ -392,6 +394,37 @@ def recommended_start(session: Session, city: int) -> datetime:
     return datetime(first.year, first.month, first.day, tzinfo=_CST)
 
 
+def recommended_end(session: Session, city: int) -> datetime:
+    """End of the city's recommended warning: 00:00 CST after the last day of the 648号 run
+    (one day after the start when no run is found)."""
+    days = sorted((d, f) for (c, d), f in session.consensus.items() if c == city)
+    dates = [session.session_date + timedelta(days=d) for d, _ in days]
+    run = city_warning(dates, [f.aqi_high for _, f in days], session.rules.warning_rule)
+    last = run.end or session.session_date + timedelta(days=1)
+    return datetime(last.year, last.month, last.day, tzinfo=_CST) + timedelta(days=1)
+
+
+def activate_emergency_lists(store: Store, session_id: str, now: datetime) -> list[str]:
+    """Switch on the emergency control list of every city that adopted the recommendation
+    (its ``city_ack`` at a warning level) for its own window: the city's start to the end of
+    the recommended run (at least 24 h). Idempotent; the activation names the session as its
+    origin. Returns the ids activated now."""
+    proposal = warning_proposal(store, session_id)
+    if proposal.state != "recommended":
+        return []
+    session = store_consultation.load(store, session_id)
+    made = []
+    for city, ack in sorted(proposal.acks.items()):
+        end = max(recommended_end(session, city), ack.start + timedelta(hours=24))
+        origin = f"consultation {session_id} v{proposal.version} (adopted by {ack.actor})"
+        key = emergency_lists.activate_for_recommendation(
+            store, str(city), ack.level, ack.start, end, origin, now
+        )
+        if key is not None:
+            made.append(key)
+    return made
+
+
 _CST = timezone(timedelta(hours=8))
 
 
@@ -508,4 +541,5 @@ def city_decision(
            "level": level, "start": start, "override_reason": override_reason.strip(), "actor": actor,
            "at": at}  # fmt: skip
     store_consultation.record_city_decision(store, session, row)
+    row["emergency_activations"] = activate_emergency_lists(store, session_id, at)
     return row

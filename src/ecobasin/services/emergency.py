@@ -36,13 +36,16 @@ from ecobasin.workflow.emergency import (
     ListVersion,
     activate,
     advance,
+    measure_at_outlet,
     open_findings,
+    process_meters,
     version_in_force,
 )
 
 __all__ = [
     "POLLUTANT_PARAMETERS",
     "account_list",
+    "activate_for_recommendation",
     "activate_for_warning",
     "activate_from_warnings",
     "activation",
@@ -154,24 +157,60 @@ def meter_series(
     return out
 
 
-def _power(store: Store, act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any] | None:
-    """The power cross-check of a record with meters (§2.2, §2.5 step 6), or None."""
-    if not rec.meters:
+def _power(
+    store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str
+) -> dict[str, Any] | None:
+    """The power cross-check of an outlet's measure (§2.2, §2.5 step 6), or None: the meters
+    of the targeted process when the measure targets one, else all the enterprise's meters."""
+    measure = _measure(act, rec, outlet)
+    target = measure.get("target")
+    meters = process_meters(rec, str(target)) if target else rec.meters
+    if not meters or measure.get("action") == "exempt":
         return None
-    measure = _measure(act, rec)
     start, end = act["start_time"], act["end_time"]
     grace = int(measure.get("grace_hours", 0))
-    reference = meter_series(store, rec.meters, start - timedelta(days=_REFERENCE_DAYS), start)
-    window = [r for r in meter_series(store, rec.meters, start, end) if r["h"] >= grace]
+    reference = meter_series(store, meters, start - timedelta(days=_REFERENCE_DAYS), start)
+    window = [r for r in meter_series(store, meters, start, end) if r["h"] >= grace]
     result = em.power_from_hours(reference, window, measure)
-    result["meters"] = [dict(m) for m in rec.meters]
+    result["meters"] = [dict(m) for m in meters]
     return result
 
 
-def _measure(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+def _measure(act: Mapping[str, Any], rec: ListRecord, outlet: str | None = None) -> dict[str, Any]:
+    """The measure judged (§1.5): none for exempt and 保障类 enterprises; a stagger (错峰) is
+    settled monthly (§1.6), so a warning reports it only."""
     if rec.category in ("exempt", "保障类"):
         return {"action": "exempt", "note": rec.category}
-    return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    if outlet is None:
+        return dict(rec.measures.get(act["level"], {"action": "exempt"}))
+    measure = measure_at_outlet(rec, str(act["level"]), outlet)
+    if measure.get("action") == "stagger":
+        return {**measure, "action": "exempt", "note": "错峰生产 stagger: settled monthly"}
+    return measure
+
+
+def _grade_in_force(act: Mapping[str, Any], rec: ListRecord) -> dict[str, Any]:
+    """The grade frozen at the warning start (§1.5) with its source document and date."""
+    info = grade_info(rec, act["start_time"])
+    frozen = dict(act.get("grades") or {})
+    return {**info, "grade": frozen.get(rec.uscc, info["grade"])}
+
+
+def grade_info(rec: ListRecord, at: datetime) -> dict[str, Any]:
+    """The grade in force at ``at`` (§1.5): ``{grade, source, effective_from}``; a grade stored
+    without its source document takes the grade scheme in force at its date."""
+    entry = em.grade_entry_at(rec.grades, at) or {}
+    source = entry.get("source")
+    if entry and not source:
+        try:
+            source = em.grade_scheme_at(str(entry["effective_from"]))["document"]
+        except LookupError:
+            source = None
+    return {
+        "grade": entry.get("grade"),
+        "source": source,
+        "effective_from": entry.get("effective_from"),
+    }
 
 
 def _with_power(row: dict[str, Any], power: dict[str, Any] | None) -> dict[str, Any]:
@@ -230,12 +269,14 @@ def _list_baseline(
 def _check_outlet(
     store: Store, act: Mapping[str, Any], rec: ListRecord, outlet: str, pollutant: str
 ) -> dict[str, Any]:
-    measure = _measure(act, rec)
+    measure = _measure(act, rec, outlet)
     row: dict[str, Any] = {
         "uscc": rec.uscc,
         "outlet": outlet,
         "pollutant": pollutant,
         "measure": measure,
+        "process_id": measure.get("target"),
+        "grade": _grade_in_force(act, rec),
         "list_version": act["list_version"],
         "thresholds": em.compliance_config()["version"],
     }
@@ -303,8 +344,8 @@ def check_activation(store: Store, key: str, now: datetime) -> list[dict[str, An
     for rec in version.records:
         if rec.closed:
             continue
-        power = _power(store, act, rec)
         for outlet in rec.outlets:
+            power = _power(store, act, rec, outlet)
             rows += [
                 _with_power(_check_outlet(store, act, rec, outlet, p), power)
                 for p in rec.pollutants
@@ -373,8 +414,8 @@ def _shares_by_kind(
 
 
 def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]:
-    """What a list import did: the version stored, its enterprises, sector measures and
-    baselines, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
+    """What a list import did: the version stored, its enterprises, sector measures,
+    baselines and processes, and every row kept aside (sheet, row, column, id, reason), counted per sheet."""
     sectors = [r for r in version.records if r.category == "sector"]
     by_sheet: dict[str, int] = defaultdict(int)
     for b in bad:
@@ -383,6 +424,7 @@ def import_report(version: ListVersion, bad: Sequence[BadRow]) -> dict[str, Any]
         "city": version.city, "version": version.version, "records": len(version.records),
         "enterprises": len(version.records) - len(sectors), "sector_measures": len(sectors),
         "baselines": sum(1 for r in version.records if r.baseline_t_per_d),
+        "processes": sum(len(r.processes) for r in version.records),
         "rejected": len(bad), "rejected_by_sheet": dict(by_sheet),
         "rejected_rows": [b._asdict() for b in bad],
     }  # fmt: skip
@@ -438,8 +480,10 @@ def evidence(store: db.Reader, key: str, uscc: str, outlet: str, pollutant: str)
         "judged": [h.h >= grace for h in hours],
     })  # fmt: skip
     record = _record_of(store, act, uscc)
-    if record is not None and record.meters:
-        power = meter_series(store, record.meters, act["start_time"], act["end_time"])
+    target = verdict["measure"].get("target")
+    meters = () if record is None else process_meters(record, target) if target else record.meters
+    if meters:
+        power = meter_series(store, meters, act["start_time"], act["end_time"])
         frame["production_kw"] = [p["production_kw"] for p in power]
         frame["treatment_kw"] = [p["treatment_kw"] for p in power]
     for name, value in (
@@ -503,6 +547,27 @@ def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list
             continue
         made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
     return made
+
+
+def activate_for_recommendation(
+    store: Store, city: str, level: str, start: datetime, end: datetime, origin: str, now: datetime
+) -> str | None:
+    """Activate the city's list for a warning adopted from the joint consultation's
+    recommendation (issue 17, "Activation"), exactly as for a forecast warning: the version in
+    force at ``start``. One activation per city and window: when the city already has one
+    starting at ``start`` (this recommendation again, or the forecast warning of the same
+    window), nothing is made. Returns the id made now, or None."""
+    versions = db.list_versions(store, city)
+    if not versions or level not in em.LEVELS:
+        return None  # a city without a stored list, or a recommendation of no warning
+    act = activate(versions, city, level, start, end)
+    same_window = [
+        a for a in db.activations_of_city(store, city)
+        if pd.Timestamp(a["start_time"]) == pd.Timestamp(act.start) and a["state"] != "cancelled"
+    ]  # fmt: skip
+    if same_window:
+        return None
+    return db.save_activation(store, act, origin, now)
 
 
 def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any] | None:
@@ -591,10 +656,11 @@ def list_overview(
             continue
         measure = _measure({"level": level}, rec)
         fraction = em.measure_fraction(measure)
-        grade = em.grade_at(rec.grades, at)
+        info = grade_info(rec, at)
+        grade = info["grade"]
         cut = {p: float(b) * fraction for p, b in rec.baseline_t_per_d.items()}
-        rows.append({"record": rec, "grade": grade, "measure": measure, "fraction": fraction,
-                     "reduction_t_per_d": cut})  # fmt: skip
+        rows.append({"record": rec, "grade": grade, "grade_info": info, "measure": measure,
+                     "fraction": fraction, "reduction_t_per_d": cut})  # fmt: skip
         if rec.baseline_t_per_d:
             sources.append({"id": rec.uscc, "grade": grade, "category": rec.category,
                             "base_t_per_d": dict(rec.baseline_t_per_d),

@@ -49,10 +49,13 @@ def measure_text(measure: Mapping[str, Any]) -> str:
     elif action == "limit":
         pct = f"{float(measure['ratio']) * 100:g}"
         text = f"限产 {pct}% · limit {pct} %"
+    elif action == "stagger":
+        text = "错峰生产 · staggered production"
     else:
         text = "豁免（仅报告）· exempt (report only)"
     grace = int(measure.get("grace_hours", 0))
-    return f"{text}（宽限 {grace} h grace）" if grace else text
+    text = f"{text}（宽限 {grace} h grace）" if grace else text
+    return f"{text} → {measure['target']}" if measure.get("target") else text
 
 
 def verdict_chart(counts: Mapping[str, int]) -> dict[str, Any]:

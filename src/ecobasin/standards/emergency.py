@@ -37,6 +37,8 @@ __all__ = [
     "emission_kg",
     "expected_reduction",
     "grade_at",
+    "grade_entry_at",
+    "grade_scheme_at",
     "list_accounting",
     "measure_for",
     "measure_fraction",
@@ -202,6 +204,26 @@ def grade_at(history: Sequence[Mapping[str, Any]], at: date | datetime | str) ->
     if not past:
         return None
     return str(max(past, key=lambda h: _as_date(h["effective_from"]))["grade"])
+
+
+def grade_entry_at(
+    history: Sequence[Mapping[str, Any]], at: date | datetime | str
+) -> Mapping[str, Any] | None:
+    """The whole grade entry in force at ``at`` (grade, effective date, source document)."""
+    when = _as_date(at)
+    past = [h for h in history if _as_date(h["effective_from"]) <= when]
+    return max(past, key=lambda h: _as_date(h["effective_from"])) if past else None
+
+
+def grade_scheme_at(at: date | datetime | str) -> dict[str, Any]:
+    """The grade scheme (绩效分级 document, §1.2) in force at ``at``: its ``document``,
+    ``effective_from``, grade ``order`` and ``fallback``; a grade's default source."""
+    when = _as_date(at)
+    schemes = [s for s in _data("grade_schemes.toml")["scheme"]
+               if _as_date(s["effective_from"]) <= when]  # fmt: skip
+    if not schemes:
+        raise LookupError(f"no grade scheme in force at {when.isoformat()}")
+    return dict(max(schemes, key=lambda s: _as_date(s["effective_from"])))
 
 
 @functools.cache

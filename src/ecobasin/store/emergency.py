@@ -59,6 +59,7 @@ def record_from_json(raw: dict[str, Any]) -> ListRecord:
             "outlets": tuple(raw["outlets"]),
             "pollutants": tuple(raw.get("pollutants", ("NOx",))),
             "meters": tuple(raw.get("meters", ())),
+            "processes": tuple(raw.get("processes", ())),
         }
     )
 
@@ -150,10 +151,12 @@ def activation(store: Reader, key: str) -> dict[str, Any] | None:
 _VERDICT_COLUMNS = (
     "activation_id, uscc, outlet, pollutant, verdict, valid_hours, baseline_kg_h, baseline_flow, "
     "baseline_method, baseline_days, measure, numbers, reasons, flagged_hours, list_version, "
-    "thresholds, cou, power, computed_at"
+    "thresholds, cou, power, process_id, grade, computed_at"
 )
 _NAMES = _VERDICT_COLUMNS.split(", ")
-_JSON = ("baseline_days", "measure", "numbers", "reasons", "flagged_hours", "cou", "power")
+_JSON = (
+    "baseline_days", "measure", "numbers", "reasons", "flagged_hours", "cou", "power", "grade",
+)  # fmt: skip
 
 
 def save_verdicts(store: Store, key: str, rows: Sequence[dict[str, Any]], now: datetime) -> int:

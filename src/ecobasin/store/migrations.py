@@ -1908,4 +1908,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX pmf_runs_site ON pmf_runs (site_id, created_at);
         """,
     ),
+    (
+        41,
+        "emergency verdicts (issue 17): the line judged and the grade in force at the warning start",
+        """
+        -- Issue 17 (emergency.md §1.5): a measure may target one process / line of the
+        -- enterprise (the line's id, NULL for an enterprise-wide measure), and a check uses the
+        -- grade in force at the warning start: {grade, source document, effective_from}.
+        ALTER TABLE emergency_verdicts ADD COLUMN process_id VARCHAR;
+        ALTER TABLE emergency_verdicts ADD COLUMN grade JSON;
+        """,
+    ),
 ]

@@ -19,6 +19,7 @@ from ecobasin.standards.emergency import LEVELS, grade_at
 __all__ = [
     "CATEGORIES",
     "METER_ROLES",
+    "PROCESS_ACTIONS",
     "Activation",
     "Finding",
     "ListRecord",
@@ -26,7 +27,9 @@ __all__ = [
     "activate",
     "advance",
     "apply_change",
+    "measure_at_outlet",
     "open_findings",
+    "process_meters",
     "version_in_force",
 ]
 
@@ -35,6 +38,9 @@ __all__ = [
 CATEGORIES: tuple[str, ...] = ("key", "other", "保障类", "exempt", "sector")
 #: what a sub-meter measures (§2.2): a production line or a treatment unit
 METER_ROLES: tuple[str, ...] = ("production", "treatment")
+#: what a measure does to a process or line (§1.5): stop it, limit it by a ratio, stagger it
+#: (错峰, settled monthly on online data, §1.6) or leave it running
+PROCESS_ACTIONS: tuple[str, ...] = ("stop", "limit", "stagger", "exempt")
 #: activation states and the transitions allowed between them
 _TRANSITIONS: dict[str, tuple[str, ...]] = {
     "active": ("ended", "cancelled"),
@@ -68,6 +74,12 @@ class ListRecord:
     baseline_method: str | None = None
     #: reference period of that baseline (``{"from": ISO date, "to": ISO date}``, §1.5)
     baseline_reference: Mapping[str, str] = field(default_factory=dict)
+    #: sub-industry (子行业) within ``industry`` (§1.5)
+    sub_industry: str = ""
+    #: processes / lines (工序, §1.5): ``{"id", "name", "capacity", "capacity_unit",
+    #: "baseline_load" [1], "outlets": [MN], "meters": [site], "measures": {level: {"action",
+    #: "ratio", "effect_hours" [h], "grace_hours" [h]}}}``; a measure targets its process
+    processes: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -81,6 +93,66 @@ class ListRecord:
                     f"record {self.uscc}: meter {dict(meter)} needs a site and a role "
                     f"({', '.join(METER_ROLES)})"
                 )
+        _check_processes(self)
+
+
+def _check_processes(rec: ListRecord) -> None:
+    """Each process: a unique id, outlets and meters of its own enterprise, known levels and
+    actions (§1.5)."""
+    sites = {str(m["site"]) for m in rec.meters}
+    seen: set[str] = set()
+    for proc in rec.processes:
+        pid = str(proc.get("id") or "")
+        if not pid or pid in seen:
+            raise ValueError(f"record {rec.uscc}: process id {pid!r} missing or repeated")
+        seen.add(pid)
+        foreign = set(proc.get("outlets", ())) - set(rec.outlets)
+        if foreign:
+            raise ValueError(f"record {rec.uscc} process {pid}: outlets {sorted(foreign)} "
+                             "are not the enterprise's")  # fmt: skip
+        unknown = set(proc.get("meters", ())) - sites
+        if unknown:
+            raise ValueError(f"record {rec.uscc} process {pid}: meters {sorted(unknown)} "
+                             "are not the enterprise's")  # fmt: skip
+        for level, measure in dict(proc.get("measures", {})).items():
+            if level not in LEVELS or measure.get("action") not in PROCESS_ACTIONS:
+                raise ValueError(f"record {rec.uscc} process {pid}: bad measure {level} "
+                                 f"{dict(measure)}")  # fmt: skip
+
+
+def measure_at_outlet(rec: ListRecord, level: str, outlet: str) -> dict[str, Any]:
+    """The measure judged at one outlet at ``level`` (§1.5, §2.5 step 3).
+
+    When the list targets processes at that level, an outlet takes the measure of the
+    targeted process it serves (the strictest if several), with ``target`` naming the process
+    and the grace to judge from = time to take effect + grace hours [h]; an outlet serving
+    only other lines is ``exempt`` (those lines may run). Otherwise the enterprise's measure.
+    """
+    targeted = [p for p in rec.processes if level in dict(p.get("measures", {}))]
+    if not targeted:
+        return dict(rec.measures.get(level, {"action": "exempt"}))
+    serving = [p for p in targeted if outlet in p.get("outlets", ())]
+    if not serving:
+        lines = ", ".join(str(p["id"]) for p in targeted)
+        return {"action": "exempt", "note": f"serves no targeted line ({lines}) 非管控工序"}
+    proc = max(serving, key=lambda p: _strictness(p["measures"][level]))
+    measure = dict(proc["measures"][level])
+    effect = int(measure.get("effect_hours", 0))
+    measure["plan_grace_hours"] = int(measure.get("grace_hours", 0))
+    measure["grace_hours"] = effect + measure["plan_grace_hours"]
+    measure["target"] = str(proc["id"])
+    return measure
+
+
+def _strictness(measure: Mapping[str, Any]) -> tuple[int, float]:
+    action = str(measure.get("action"))
+    return ({"stop": 3, "limit": 2, "stagger": 1}.get(action, 0), float(measure.get("ratio", 0)))
+
+
+def process_meters(rec: ListRecord, process_id: str) -> tuple[Mapping[str, Any], ...]:
+    """The enterprise's sub-meters linked to one process (§2.2)."""
+    proc = next(p for p in rec.processes if str(p["id"]) == process_id)
+    return tuple(m for m in rec.meters if str(m["site"]) in set(proc.get("meters", ())))
 
 
 @dataclass(frozen=True)
@@ -134,6 +206,8 @@ def _changed(
         return replace(old, closed=True)
     if kind == "regraded":
         entry = {"grade": str(change["grade"]), "effective_from": effective_from.date().isoformat()}
+        if change.get("source"):  # the document that published the re-grade (§1.5)
+            entry["source"] = str(change["source"])
         return replace(old, grades=(*old.grades, entry))
     if kind == "guarantee_added":
         return replace(old, category="保障类")

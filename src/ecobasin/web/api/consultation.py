@@ -629,6 +629,10 @@ class DecisionOut(BaseModel):
     level: str
     start: datetime
     override_reason: str
+    emergency_activations: list[str] = Field(
+        default_factory=list,
+        description="Emergency-list activations made by this decision 启动的应急减排清单 (issue 17).",
+    )
 
 
 @router.post("/sessions/{session_id}/decisions", response_model=DecisionOut)

@@ -1,0 +1,86 @@
+"""Activation from the joint consultation's recommendation (issue 17, "Activation"): when a
+city adopts the regional warning recommendation of an issued session, its list version in force
+is activated for that window, once, naming the session as its origin; through the consultation
+service and the CLI, on a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ecobasin import catalog
+from ecobasin.cli import app
+from ecobasin.demo import consultation as demo_consultation
+from ecobasin.services import consultation as service
+from ecobasin.store import emergency as db
+from ecobasin.store.database import Store
+from ecobasin.workflow.emergency import ListRecord, ListVersion
+
+CITIES = (510100, 510600, 510700, 510900, 511100)
+AT = datetime(2025, 11, 3, 6, tzinfo=UTC)
+
+
+def _chengdu_list() -> ListVersion:
+    record = ListRecord(
+        "91510100000000001X", "水泥厂", "青白江区", "建材", "key",
+        ({"grade": "C", "effective_from": "2024-10-01"},), ("MN1",),
+        {"orange": {"action": "limit", "ratio": 0.5}},
+    )  # fmt: skip
+    return ListVersion("510100", 1, datetime(2025, 10, 1, tzinfo=UTC), "annual", (record,))
+
+
+@pytest.fixture
+def issued(tmp_path: Path) -> tuple[Path, str]:
+    """An issued session the province recommends: Chengdu orange, Deyang yellow (no list)."""
+    path = tmp_path / "store.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        session_id = demo_consultation.install(store, CITIES, 2025)["issued"]
+        db.save_version(store, _chengdu_list(), "tests", AT)
+        service.warning_act(store, session_id, "recommend", "province", AT, "会商建议 episode",
+                            levels={510100: "orange", 510600: "yellow"})  # fmt: skip
+    return path, session_id
+
+
+def test_an_adopted_recommendation_activates_the_list_once(issued: tuple[Path, str]) -> None:
+    path, session_id = issued
+    with Store(path) as store:
+        assert service.activate_emergency_lists(store, session_id, AT) == []  # not adopted yet
+        proposal = service.warning_proposal(store, session_id)
+        start = proposal.starts[510100]
+        row = service.city_decision(store, session_id, 510100, "orange", start, "", "cd_lead", AT)
+        (key,) = row["emergency_activations"]
+        act = db.activation(store, key)
+        assert act is not None
+        assert (act["level"], act["list_version"], act["state"]) == ("orange", 1, "active")
+        assert act["start_time"] == start and act["end_time"] >= start + timedelta(hours=24)
+        assert act["source"].startswith(f"consultation {session_id} ")
+        assert "cd_lead" in act["source"]
+        deyang = service.city_decision(
+            store, session_id, 510600, "yellow", proposal.starts[510600], "", "dy_lead", AT
+        )
+        assert deyang["emergency_activations"] == []  # Deyang has no stored list
+        assert service.activate_emergency_lists(store, session_id, AT) == []  # idempotent
+        assert [a["activation_id"] for a in db.activations_of_city(store, "510100")] == [key]
+
+
+def test_the_cli_activates_from_a_session(issued: tuple[Path, str]) -> None:
+    path, session_id = issued
+    with Store(path) as store:
+        start = service.warning_proposal(store, session_id).starts[510100]
+        service.warning_act(store, session_id, "city_ack", "cd_lead", AT, city=510100,
+                            level="orange", start=start)  # fmt: skip
+    runner = CliRunner()
+    args = ["emergency", "activate-consultation", session_id, "--db", str(path)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    (key,) = json.loads(first.stdout)["activations"]
+    assert key.startswith("510100-orange-")
+    again = runner.invoke(app, args)
+    assert json.loads(again.stdout) == {"activations": []}
+    missing = runner.invoke(app, ["emergency", "activate-consultation", "nope", "--db", str(path)])
+    assert missing.exit_code != 0 and "nope" in missing.output
