@@ -42,6 +42,7 @@ from ecobasin.store import (
     observation_table,
     with_batch,
 )
+from ecobasin.store.database import interrupted
 from ecobasin.timebase import day_of_hour_ending
 
 __all__ = ["ImportReport", "import_cnemc", "import_csv", "import_sites"]
@@ -363,14 +364,18 @@ class _Session:
             return
         try:
             self._write(works)
-        except Exception:
+        except Exception as error:
+            if interrupted(error):  # a Ctrl+C during the write: stop, do not fail the files
+                raise KeyboardInterrupt from error
             if len(works) == 1:
                 self._fail_work(works[0])
                 return
             for work in works:
                 try:
                     self._write([work])
-                except Exception:
+                except Exception as again:
+                    if interrupted(again):
+                        raise KeyboardInterrupt from again
                     self._fail_work(work)
 
     def _fail_work(self, work: _FileWork) -> None:

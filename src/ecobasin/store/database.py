@@ -30,7 +30,7 @@ from ecobasin.errors import StoreBusyError
 from ecobasin.store import queries
 from ecobasin.store.migrations import MIGRATIONS
 
-__all__ = ["Store", "WriteCounts", "make_private"]
+__all__ = ["Store", "WriteCounts", "interrupted", "make_private"]
 
 log = logging.getLogger("ecobasin.store")
 
@@ -198,6 +198,13 @@ TRANSIENT_STORE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def interrupted(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB's form of a Ctrl+C that landed in a statement
+    (``InterruptException``, or a ``Query interrupted`` error): the caller must raise
+    ``KeyboardInterrupt``, never treat it as a failed write and go on."""
+    return isinstance(error, duckdb.InterruptException) or str(error) == "Query interrupted"
+
+
 class Store:
     """A DuckDB database file holding ecobasin's data.
 
@@ -269,7 +276,7 @@ class Store:
                 self.con.execute("COMMIT")
             except Exception as error:
                 self._rollback_if_open()
-                if str(error) == "Query interrupted":  # DuckDB's form of a Ctrl+C in a statement
+                if interrupted(error):
                     raise KeyboardInterrupt from error
                 raise
 
