@@ -162,7 +162,8 @@ def serve(
         _option(
             "--broker",
             "NATS JetStream broker nats://host:port: publish each accepted frame and "
-            "acknowledge after the broker's ack 消息代理 (docs/gateway-scaling.md).",
+            "acknowledge after the broker's ack 消息代理 (docs/gateway-scaling.md); logs in as "
+            "ECOBASIN_BROKER_USER, password in ECOBASIN_BROKER_PASSWORD_FILE (0600).",
         ),
     ] = None,
     broker_replicas: Annotated[
