@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     gateway_broker: str | None = None
     #: Copies of the broker's stream and device bucket when the gateway creates them.
     gateway_broker_replicas: int = Field(default=1, ge=1, le=5)
+    #: NATS user of this process's role (ECOBASIN_BROKER_USER; docs/security.md, "Broker"):
+    #: gateways and store writers log in with their own users; unset: anonymous.
+    broker_user: str | None = None
+    #: File holding that user's password, first line, mode 0600 (ECOBASIN_BROKER_PASSWORD_FILE);
+    #: never a flag, so no password shows in a process list.
+    broker_password_file: Path | None = None
     # E-mail of notifications (services/notify.py): unset host, in-app notifications only.
     #: SMTP server (ECOBASIN_SMTP_HOST).
     smtp_host: str | None = None

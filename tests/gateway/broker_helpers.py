@@ -25,6 +25,7 @@ from gateway_helpers import PATIENCE, upload
 
 from ecobasin import catalog
 from ecobasin.gateway import register_devices
+from ecobasin.gateway.broker import BrokerCredentials
 from ecobasin.store import Store
 
 T = TypeVar("T")
@@ -68,9 +69,11 @@ class NatsServer:
         *,
         cluster_port: int | None = None,
         routes: Sequence[int] = (),
+        authorization: str = "",
     ) -> None:
         self.root, self.name, self.port = root, name, free_port()
         self.cluster_port, self.routes = cluster_port, routes
+        self.authorization = authorization  # an ``authorization`` block: users and rights
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
 
@@ -91,7 +94,8 @@ class NatsServer:
                 f"cluster {{ name: ecobasin, listen: 127.0.0.1:{self.cluster_port}, "
                 f"routes: [{routes}] }}"
             )
-        conf.write_text("\n".join(lines) + "\n")
+        conf.touch(mode=0o600)  # it may hold the users' passwords
+        conf.write_text("\n".join(lines) + "\n" + self.authorization)
         log = self.root / f"{self.name}.log"
         self.process = subprocess.Popen(
             [str(NATS_SERVER), "-c", str(conf), "-l", str(log)],
@@ -234,13 +238,16 @@ class FailoverDevice(threading.Thread):
         return b"CN=9014" in reply
 
 
-def start_gateway(db: Path, port: int, broker: str, log: Path) -> subprocess.Popen[bytes]:
-    """``ecobasin gateway --broker`` as its own process (kill -9 kills it and its front)."""
+def start_gateway(
+    db: Path, port: int, broker: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``ecobasin gateway --broker`` as its own process (kill -9 kills it and its front);
+    ``env``: more environment (the broker user and its password file)."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ECOBASIN), "gateway", "--db", str(db), "--port", str(port), "--broker", broker,
              "--status-every", "1"],
-            stdout=out, stderr=subprocess.STDOUT, env=_ENV,
+            stdout=out, stderr=subprocess.STDOUT, env={**_ENV, **(env or {})},
         )  # fmt: skip
 
     def listening() -> bool:
@@ -254,7 +261,12 @@ def start_gateway(db: Path, port: int, broker: str, log: Path) -> subprocess.Pop
 
 
 def start_writer(
-    db: Path, broker: str, durable: str, subjects: str, log: Path
+    db: Path,
+    broker: str,
+    durable: str,
+    subjects: str,
+    log: Path,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``ecobasin gateway writer`` as its own process, returned once its consumer is bound."""
     start = log.stat().st_size if log.exists() else 0
@@ -262,7 +274,7 @@ def start_writer(
         process = subprocess.Popen(
             [str(ECOBASIN), "gateway", "writer", "--db", str(db), "--broker", broker,
              "--durable", durable, "--filter", subjects, "--status-every", "1"],
-            stdout=out, stderr=subprocess.STDOUT, env=_ENV,
+            stdout=out, stderr=subprocess.STDOUT, env={**_ENV, **(env or {})},
         )  # fmt: skip
 
     def ready() -> bool:
@@ -283,11 +295,21 @@ def terminate(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-async def consumer_drained(url: str, durable: str, stream: str = "HJ212") -> bool:
+def _login(credentials: BrokerCredentials | None) -> dict[str, str]:
+    return (
+        {} if credentials is None else {"user": credentials.user, "password": credentials.password}
+    )
+
+
+async def consumer_drained(
+    url: str, durable: str, stream: str = "HJ212", credentials: BrokerCredentials | None = None
+) -> bool:
     """Whether a durable consumer has nothing pending and nothing unacknowledged (False while
     the broker does not answer: a cluster electing a new leader after a node's death)."""
     try:
-        nc = await nats.connect(url.split(","), connect_timeout=2, max_reconnect_attempts=1)
+        nc = await nats.connect(
+            url.split(","), connect_timeout=2, max_reconnect_attempts=1, **_login(credentials)
+        )
     except (OSError, TimeoutError, nats.errors.Error):
         return False
     try:
@@ -301,8 +323,12 @@ async def consumer_drained(url: str, durable: str, stream: str = "HJ212") -> boo
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
-async def stream_messages(url: str, stream: str = "HJ212") -> int:
-    nc = await nats.connect(url.split(","), connect_timeout=2, max_reconnect_attempts=1)
+async def stream_messages(
+    url: str, stream: str = "HJ212", credentials: BrokerCredentials | None = None
+) -> int:
+    nc = await nats.connect(
+        url.split(","), connect_timeout=2, max_reconnect_attempts=1, **_login(credentials)
+    )
     try:
         info = await nc.jetstream().stream_info(stream)
     finally:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import nats.errors
 import pandas as pd
 import typer
 
@@ -32,8 +33,16 @@ from ecobasin.gateway import (
     replay,
     set_device_enabled,
 )
+from ecobasin.gateway.broker import (
+    BrokerConfigError,
+    BrokerCredentials,
+    device_entry,
+    load_credentials,
+    publish_devices,
+)
 from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.replay import count_records
+from ecobasin.gateway.server import broker_extra
 from ecobasin.ingest.hj212 import CrcMode
 from ecobasin.jobs.live import LiveRefresh
 from ecobasin.settings import Settings
@@ -153,7 +162,8 @@ def serve(
         _option(
             "--broker",
             "NATS JetStream broker nats://host:port: publish each accepted frame and "
-            "acknowledge after the broker's ack 消息代理 (docs/gateway-scaling.md).",
+            "acknowledge after the broker's ack 消息代理 (docs/gateway-scaling.md); logs in as "
+            "ECOBASIN_BROKER_USER, password in ECOBASIN_BROKER_PASSWORD_FILE (0600).",
         ),
     ] = None,
     broker_replicas: Annotated[
@@ -216,7 +226,16 @@ def gateway_config(config: Settings) -> GatewayConfig:
         reject_samples=config.gateway_reject_samples,
         broker=config.gateway_broker,
         broker_replicas=config.gateway_broker_replicas,
+        broker_credentials=broker_credentials(config) if config.gateway_broker else None,
     )
+
+
+def broker_credentials(config: Settings) -> BrokerCredentials | None:
+    """This process's NATS user (ECOBASIN_BROKER_USER, ECOBASIN_BROKER_PASSWORD_FILE)."""
+    try:
+        return load_credentials(config.broker_user, config.broker_password_file)
+    except (BrokerConfigError, OSError) as error:
+        raise fail(f"broker credentials 消息代理凭据: {error}") from None
 
 
 async def _serve(gateway: Gateway, status_every: float) -> None:
@@ -265,7 +284,11 @@ def status_line(stats: GatewayStats, rate: float) -> str:
     )
 
 
-_ALARM_ZH = {"raw_log_unwritable": "原始日志不可写", "broker_unreachable": "消息代理不可达"}
+_ALARM_ZH = {
+    "raw_log_unwritable": "原始日志不可写",
+    "broker_unreachable": "消息代理不可达",
+    "broker_permission_denied": "消息代理拒绝权限",
+}
 
 
 @app.command("writer")
@@ -298,12 +321,21 @@ def writer_command(
 
     Fetches batches, writes each in one transaction (idempotent by the message key MN, CN,
     DataTime, PNO) and acknowledges the broker after the commit; poison messages go to
-    `rejected` (docs/gateway.md, "Broker").
+    `rejected` (docs/gateway.md, "Broker"). Logs in as ECOBASIN_BROKER_USER with the password
+    in ECOBASIN_BROKER_PASSWORD_FILE (mode 0600; docs/security.md, "Broker").
     """
     config = settings(db=db)
+    credentials = broker_credentials(config)
     refresh = LiveRefresh(every=refresh_every)  # AQI and alarms of the touched sites
     with open_store(config) as store:
-        writer = BrokerWriter(store, broker, durable, filter_subject, after_write=refresh)
+        writer = BrokerWriter(
+            store,
+            broker,
+            durable,
+            filter_subject,
+            after_write=refresh,
+            credentials=credentials,
+        )
         asyncio.run(_write_from_broker(writer, status_every))
         refresh.flush(store)
 
@@ -383,8 +415,21 @@ def device_add(
         typer.Option("--interval", help="Expected reporting interval (s) 上报间隔."),
     ] = None,
     db: DbOption = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            help="Also put the device into the broker's device bucket nats://host:port, so "
+            "every running gateway accepts it (PW stored hashed) 同步到消息代理设备表.",
+        ),
+    ] = None,
 ) -> None:
-    """Register (or update) a device 登记设备."""
+    """Register (or update) a device 登记设备.
+
+    With --broker the device also goes to the broker's device bucket (as
+    ECOBASIN_BROKER_USER, a gateway-role user), where running gateways learn it within
+    seconds; its site must be in the store given by --db.
+    """
     frame = pd.DataFrame(
         [
             {
@@ -398,12 +443,22 @@ def device_add(
             }
         ]
     )
-    with open_store(settings(db=db)) as store:
+    config = settings(db=db)
+    credentials = broker_credentials(config) if broker else None
+    with open_store(config) as store:
         try:
             added, _ = register_devices(store, frame)
         except DeviceError as error:
             raise fail(str(error)) from None
+        extra = broker_extra(store).get(mn, {})
     console.print(f"device 设备 {mn} {'added 已登记' if added else 'updated 已更新'} (site {site})")
+    if broker:
+        entry = device_entry(password, True, crc_mode.value, **extra)
+        try:
+            asyncio.run(asyncio.wait_for(publish_devices(broker, {mn: entry}, credentials), 30))
+        except (OSError, TimeoutError, nats.errors.Error) as error:
+            raise fail(f"device {mn}: not put into the broker's bucket {broker}: {error}") from None
+        console.print(f"device 设备 {mn} shared via the broker 已同步到消息代理 {broker}")
 
 
 @device_app.command("list")

@@ -24,18 +24,34 @@ succeeds again.
 The device registry is replicated through the JetStream key-value bucket :data:`DEVICE_BUCKET`
 (key = MN, value = :func:`device_entry` as JSON): each gateway puts the devices of its own store
 there and watches the bucket, so a device added on one side is accepted by every gateway as
-soon as the watch delivers it (well under a second on a healthy broker).
+soon as the watch delivers it (well under a second on a healthy broker). The bucket never holds
+a device's PW in clear: each value carries ``password_sha256`` = ``sha256$<salt>$<digest>``
+(:func:`hash_password`, a random salt per device) and a gateway compares the hash of the PW it
+receives (:class:`PasswordHash`).
+
+Least privilege (docs/security.md, "Broker"): with ``broker_user`` and ``broker_password_file``
+(:func:`load_credentials`, a file readable by its owner only) every client logs in as a user of
+the server's ``authorization`` block (:func:`authorization_config`): a gateway may publish only
+to ``hj212.>`` and to the device bucket, a store writer may only consume through its own durable
+and ack; nobody may delete or purge the stream. A refused publish or subscription raises the
+``broker_permission_denied`` alarm besides ``broker_unreachable``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
+import os
 import re
+import secrets
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -55,14 +71,25 @@ __all__ = [
     "HEADER_RECEIVED",
     "MAX_IN_FLIGHT",
     "STREAM",
+    "BrokerConfigError",
+    "BrokerCredentials",
     "BrokerUnavailable",
     "FrontBroker",
+    "PasswordHash",
+    "authorization_config",
     "connect",
     "device_entry",
     "ensure_device_bucket",
     "ensure_stream",
+    "gateway_permissions",
+    "hash_password",
+    "is_permission_error",
+    "load_credentials",
     "message_id",
+    "publish_devices",
+    "sealed_entry",
     "subject_for",
+    "writer_permissions",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,6 +116,164 @@ _TOKEN_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 
 class BrokerUnavailable(ConnectionError):
     """The broker did not acknowledge a publish: nothing of the batch is acknowledged."""
+
+
+class BrokerConfigError(ValueError):
+    """The broker credentials cannot be used (missing, empty or readable by others)."""
+
+
+@dataclass(frozen=True)
+class BrokerCredentials:
+    """A NATS user and its password (never printed: ``repr`` hides it)."""
+
+    user: str
+    password: str = field(repr=False)
+
+
+def load_credentials(user: str | None, password_file: Path | None) -> BrokerCredentials | None:
+    """The credentials of ``broker_user`` with the password read from ``password_file`` (first
+    line), or None when no user is set (an anonymous client: only for a server without users).
+
+    Raises
+    ------
+    BrokerConfigError
+        A user without a file, a file group or others may read (mode must be 0600 or 0400: a
+        password on disk is the role's whole secret), or an empty password.
+    """
+    if not user:
+        return None
+    if password_file is None:
+        raise BrokerConfigError(f"broker user {user!r}: no broker_password_file set")
+    mode = stat.S_IMODE(os.stat(password_file).st_mode)
+    if mode & 0o077:
+        raise BrokerConfigError(
+            f"broker password file {password_file}: mode {mode:04o} lets others read it; "
+            f"chmod 600 {password_file}"
+        )
+    lines = password_file.read_text(encoding="utf-8").splitlines()
+    password = lines[0].strip() if lines else ""
+    if not password:
+        raise BrokerConfigError(f"broker password file {password_file} is empty")
+    return BrokerCredentials(user, password)
+
+
+def hash_password(password: str, salt: str | None = None) -> str:
+    """``sha256$<salt hex>$<SHA-256 of salt + PW, hex>`` of a device's PW (表3); a new random
+    16-byte salt unless one is given (to keep an unchanged device's value unchanged)."""
+    salt = secrets.token_hex(16) if salt is None else salt
+    digest = hashlib.sha256(bytes.fromhex(salt) + password.encode("utf-8")).hexdigest()
+    return f"sha256${salt}${digest}"
+
+
+class PasswordHash(str):
+    """A device's PW as the bucket holds it, compared with a received PW by hashing the latter.
+
+    A ``str`` so the session's check ``received PW != device.password`` works unchanged: Python
+    calls the reflected ``__ne__`` of a right operand whose type is a subclass of the left
+    operand's type first, and that one hashes the received PW (constant-time comparison).
+    """
+
+    __slots__ = ()
+
+    def matches(self, received: object) -> bool:
+        if not isinstance(received, str) or self.count("$") != 2:
+            return False
+        _, salt, _ = self.split("$")
+        try:
+            expected = hash_password(received, salt)
+        except ValueError:  # a salt that is no hex: nothing matches
+            return False
+        return hmac.compare_digest(expected.encode(), str(self).encode())
+
+    def __eq__(self, other: object) -> bool:
+        return self.matches(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.matches(other)
+
+    __hash__ = str.__hash__
+
+
+def sealed_entry(entry: dict[str, Any], salt: str | None = None) -> dict[str, Any]:
+    """A :func:`device_entry` as the bucket holds it: the PW replaced by its salted hash."""
+    sealed = {k: v for k, v in entry.items() if k != "password"}
+    sealed["password_sha256"] = hash_password(str(entry["password"]), salt)
+    return sealed
+
+
+def _salt_of(value: bytes | None) -> str | None:
+    """The salt of a bucket value already shared, to hash an unchanged PW to the same value."""
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError, AttributeError):
+        return str(json.loads(value)["password_sha256"]).split("$")[1]
+    return None
+
+
+def gateway_permissions() -> dict[str, Any]:
+    """What a gateway user may do: publish frames (``hj212.>``), use the device bucket (read,
+    put, watch), create (never delete) the stream and the bucket, read replies."""
+    bucket = f"KV_{DEVICE_BUCKET}"
+    return {
+        "publish": {
+            "allow": [
+                f"{SUBJECT_ROOT}.>",
+                f"$KV.{DEVICE_BUCKET}.>",
+                "$JS.API.INFO",
+                f"$JS.API.STREAM.INFO.{STREAM}",
+                f"$JS.API.STREAM.CREATE.{STREAM}",
+                f"$JS.API.STREAM.INFO.{bucket}",
+                f"$JS.API.STREAM.CREATE.{bucket}",
+                f"$JS.API.DIRECT.GET.{bucket}.>",
+                f"$JS.API.STREAM.MSG.GET.{bucket}",
+                f"$JS.API.CONSUMER.CREATE.{bucket}",
+                f"$JS.API.CONSUMER.CREATE.{bucket}.>",
+                f"$JS.API.CONSUMER.INFO.{bucket}.>",
+                f"$JS.API.CONSUMER.DELETE.{bucket}.>",
+                "$JS.FC.>",
+            ]
+        },
+        "subscribe": {"allow": ["_INBOX.>"]},
+    }
+
+
+def writer_permissions(durable: str) -> dict[str, Any]:
+    """What a store writer user may do: consume through its durable ``durable`` (create it,
+    fetch, ack) and watch the device bucket; no publish to ``hj212.>``, no delete."""
+    bucket = f"KV_{DEVICE_BUCKET}"
+    return {
+        "publish": {
+            "allow": [
+                "$JS.API.INFO",
+                f"$JS.API.STREAM.INFO.{STREAM}",
+                f"$JS.API.STREAM.INFO.{bucket}",
+                f"$JS.API.CONSUMER.INFO.{STREAM}.{durable}",
+                f"$JS.API.CONSUMER.CREATE.{STREAM}.{durable}",
+                f"$JS.API.CONSUMER.CREATE.{STREAM}.{durable}.>",
+                f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.{durable}",
+                f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{durable}",
+                f"$JS.ACK.{STREAM}.{durable}.>",
+                f"$JS.API.CONSUMER.CREATE.{bucket}",
+                f"$JS.API.CONSUMER.CREATE.{bucket}.>",
+                f"$JS.API.CONSUMER.INFO.{bucket}.>",
+                f"$JS.API.CONSUMER.DELETE.{bucket}.>",
+                "$JS.FC.>",
+            ]
+        },
+        "subscribe": {"allow": ["_INBOX.>"]},
+    }
+
+
+def authorization_config(users: Iterable[tuple[str, str, dict[str, Any]]]) -> str:
+    """The nats-server ``authorization`` block of ``(user, password, permissions)`` (NATS
+    configuration accepts JSON values); no ``no_auth_user``, so anonymous clients are refused."""
+    block = {
+        "users": [
+            {"user": user, "password": password, "permissions": permissions}
+            for user, password, permissions in users
+        ]
+    }
+    return f"authorization: {json.dumps(block, indent=1)}\n"
 
 
 def subject_for(city: int | str | None, mn: str) -> str:
@@ -131,8 +316,21 @@ def device_entry(
     }
 
 
-async def connect(url: str, name: str) -> NatsClient:
-    """Connect to the broker, reconnecting forever after a loss (the callers count failures)."""
+async def connect(
+    url: str,
+    name: str,
+    credentials: BrokerCredentials | None = None,
+    on_error: Callable[[Exception], Any] | None = None,
+) -> NatsClient:
+    """Connect to the broker as ``credentials``' user (anonymous when None), reconnecting
+    forever after a loss (the callers count failures); ``on_error`` sees each async error
+    (a permissions violation among them) after it is logged."""
+
+    async def error_cb(error: Exception) -> None:
+        await _connection_error(error)
+        if on_error is not None:
+            on_error(error)
+
     return await nats.connect(
         [server.strip() for server in url.split(",")],  # a cluster: any node will do
         name=name,
@@ -142,8 +340,17 @@ async def connect(url: str, name: str) -> NatsClient:
         allow_reconnect=True,
         ping_interval=5,
         max_outstanding_pings=2,
-        error_cb=_connection_error,
+        error_cb=error_cb,
+        user=None if credentials is None else credentials.user,
+        password=None if credentials is None else credentials.password,
     )
+
+
+def is_permission_error(error: BaseException) -> bool:
+    """Whether the server refused a publish or subscription (NATS ``Permissions Violation``)
+    or the login (``Authorization Violation``)."""
+    text = str(error).lower()
+    return "permissions violation" in text or "authorization violation" in text
 
 
 async def _connection_error(error: Exception) -> None:
@@ -202,6 +409,8 @@ class FrontBroker:
         ``broker_unreachable`` are kept here.
     replicas : int
         Copies of the stream and the bucket when this gateway creates them.
+    credentials : BrokerCredentials or None
+        The gateway role's user (:func:`gateway_permissions`); None: anonymous.
     """
 
     url: str
@@ -209,6 +418,7 @@ class FrontBroker:
     on_device: Callable[[str, dict[str, Any]], None]
     stats: Any
     replicas: int = 1
+    credentials: BrokerCredentials | None = None
     _nc: NatsClient | None = None
     _js: JetStreamContext | None = None
     _kv: KeyValue | None = None
@@ -229,7 +439,9 @@ class FrontBroker:
     async def _run(self) -> None:
         while True:
             try:
-                self._nc = await connect(self.url, "ecobasin-gateway")
+                self._nc = await connect(
+                    self.url, "ecobasin-gateway", self.credentials, self._on_error
+                )
                 break
             except (OSError, nats.errors.Error, TimeoutError) as error:
                 self._fail(f"cannot connect to {self.url}: {error}")
@@ -272,7 +484,8 @@ class FrontBroker:
         assert self._kv is not None
         for mn, entry in entries.items():
             self.cities.setdefault(mn, entry.get("city"))
-            value = json.dumps(entry, sort_keys=True).encode()
+            sealed = sealed_entry(entry, _salt_of(self._shared.get(mn)))
+            value = json.dumps(sealed, sort_keys=True).encode()
             if self._shared.get(mn) == value:
                 continue
             try:
@@ -311,6 +524,7 @@ class FrontBroker:
         if self.stats.broker_unreachable:
             log.warning("broker %s acknowledges again", self.url)
         self.stats.broker_unreachable = False
+        self.stats.broker_permission_denied = False  # the broker took this batch from us
         self.stats.published += len(futures)
 
     def _message(
@@ -327,6 +541,14 @@ class FrontBroker:
             headers["Nats-Msg-Id"] = key
         return subject_for(self.cities.get(mn), mn), frame, None, None, headers
 
+    def _on_error(self, error: Exception) -> None:
+        """A refused publish, subscription or login: the alarm ``broker_permission_denied``."""
+        if is_permission_error(error):
+            if not self.stats.broker_permission_denied:
+                log.error("broker_permission_denied: %s (check the gateway's broker user)", error)
+            self.stats.broker_permission_denied = True
+            self._fail(f"permission denied: {error}")
+
     def _fail(self, why: str) -> None:
         if not self.stats.broker_unreachable:
             log.error("broker_unreachable: %s; no acks until the broker answers", why)
@@ -341,6 +563,24 @@ class FrontBroker:
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
+
+
+async def publish_devices(
+    url: str,
+    entries: dict[str, dict[str, Any]],
+    credentials: BrokerCredentials | None = None,
+    replicas: int = 1,
+) -> None:
+    """Put registry entries (MN → :func:`device_entry`, PW in clear) into the device bucket,
+    hashed (:func:`sealed_entry`): every running gateway accepts them once its watch delivers
+    them (``ecobasin device add --broker``)."""
+    nc = await connect(url, "ecobasin-device-add", credentials)
+    try:
+        kv = await ensure_device_bucket(nc.jetstream(), replicas)
+        for mn, entry in entries.items():
+            await kv.put(_key(mn), json.dumps(sealed_entry(entry), sort_keys=True).encode())
+    finally:
+        await nc.close()
 
 
 def _key(mn: str) -> str:

@@ -45,6 +45,7 @@ from ecobasin.gateway.broker import (
     HEADER_RECEIVED,
     STREAM,
     SUBJECT_ROOT,
+    BrokerCredentials,
     connect,
     ensure_device_bucket,
     ensure_stream,
@@ -102,6 +103,9 @@ class BrokerWriter:
         The subjects it takes (``hj212.>``: all; ``hj212.510100.>``: one city).
     after_write : callable, optional
         Called after each committed write with observations (``AfterWrite``).
+    credentials : BrokerCredentials or None
+        The writer role's NATS user (:func:`~ecobasin.gateway.broker.writer_permissions` of
+        ``durable``); None: anonymous.
     """
 
     store: Store
@@ -111,6 +115,7 @@ class BrokerWriter:
     after_write: AfterWrite | None = None
     batch: int = FETCH_BATCH
     replicas: int = 1
+    credentials: BrokerCredentials | None = None
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     _devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Set once the durable consumer is bound (messages flow from then on).
@@ -121,7 +126,7 @@ class BrokerWriter:
         writer = StoreWriter(
             self.store, f"nats:{STREAM}:{self.durable}", after_write=self.after_write
         )
-        nc = await connect(self.url, f"ecobasin-writer-{self.durable}")
+        nc = await connect(self.url, f"ecobasin-writer-{self.durable}", self.credentials)
         try:
             js = nc.jetstream()
             await ensure_stream(js, self.replicas)
@@ -189,11 +194,13 @@ class BrokerWriter:
         return writer.write(records, rejects)
 
     def _register(self, writer: StoreWriter, devices: dict[str, dict[str, Any]]) -> None:
-        """Devices from the bucket into this store's registry (their site must be known)."""
+        """Devices from the bucket into this store's registry (their site must be known). The
+        bucket holds no PW in clear: the registry keeps its hash, which no device sends, so a
+        gateway run on this store refuses the device until its PW is registered there."""
         rows = [
             {
                 "mn": mn,
-                "password": e["password"],
+                "password": e.get("password_sha256") or e.get("password"),
                 "site_id": e["site_id"],
                 "protocol": e.get("protocol") or "2017",
                 "crc_mode": e["crc_mode"],
@@ -201,7 +208,7 @@ class BrokerWriter:
                 "interval_s": e.get("interval_s"),
             }
             for mn, e in devices.items()
-            if e.get("site_id")
+            if e.get("site_id") and (e.get("password_sha256") or e.get("password"))
         ]
         if not rows:
             return

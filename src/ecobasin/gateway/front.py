@@ -54,7 +54,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ecobasin.gateway.broker import FrontBroker, device_entry
+from ecobasin.gateway.broker import FrontBroker, PasswordHash, device_entry
 from ecobasin.gateway.commit import BrokerDown, BrokerPersister, GroupCommit, RawLogPersister
 from ecobasin.gateway.datatime import DataTimeWindow, data_time_of
 from ecobasin.gateway.rawlog import RawLog
@@ -135,6 +135,7 @@ class GatewayStats:
     published: int = 0  # frames acknowledged by the broker (--broker)
     broker_errors: int = 0  # publishes or connects that failed (nothing acked for them)
     broker_unreachable: bool = False  # alarm: the broker does not acknowledge (no acks now)
+    broker_permission_denied: bool = False  # alarm: the broker refused this gateway's user
     reasons: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -144,6 +145,7 @@ class GatewayStats:
         acks and resend)."""
         flags = {"raw_log_unwritable": self.raw_log_unwritable}
         flags["broker_unreachable"] = self.broker_unreachable
+        flags["broker_permission_denied"] = self.broker_permission_denied
         return [name for name, raised in flags.items() if raised]
 
     def count(self, code: str, n: int = 1) -> None:
@@ -367,7 +369,14 @@ class _Front:
 
         extra = config["extra"]
         cities = {mn: more.get("city") for mn, more in extra.items()}
-        broker = FrontBroker(config["url"], cities, learn, self.stats, int(config["replicas"]))
+        broker = FrontBroker(
+            config["url"],
+            cities,
+            learn,
+            self.stats,
+            int(config["replicas"]),
+            credentials=config.get("credentials"),
+        )
         broker.start(broker_entries(self.setup["devices"], extra))
         return broker
 
@@ -772,8 +781,14 @@ def broker_entries(
 
 
 def _devices_of_bucket(entries: dict[str, dict[str, Any]]) -> dict[str, FrontDevice]:
+    """The device-check hook of bucket entries: the PW is compared by its salted hash (the
+    bucket holds no PW in clear; an entry without a hash accepts no PW)."""
     return {
-        mn: FrontDevice(str(e["password"]), bool(e["enabled"]), CrcMode(e["crc_mode"]))
+        mn: FrontDevice(
+            PasswordHash(e.get("password_sha256") or ""),
+            bool(e["enabled"]),
+            CrcMode(e["crc_mode"]),
+        )
         for mn, e in entries.items()
     }
 

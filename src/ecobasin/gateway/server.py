@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import ecobasin
+from ecobasin.gateway.broker import BrokerCredentials
 from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
 from ecobasin.gateway.front import (
@@ -82,6 +83,7 @@ FRONT_COUNTERS = (
     "published",
     "broker_errors",
     "broker_unreachable",
+    "broker_permission_denied",
 )
 #: Pseudo-messages of the writer loop: the write delay is over; the front is gone.
 _DUE: tuple[Any, ...] = ("due",)
@@ -161,6 +163,9 @@ class GatewayConfig:
     broker_replicas : int
         Copies of the stream and the device bucket when this gateway creates them (3 on a
         three-node cluster).
+    broker_credentials : BrokerCredentials or None
+        The gateway role's NATS user (:func:`ecobasin.gateway.broker.load_credentials`);
+        None: anonymous (a server without users only).
     """
 
     host: str = "127.0.0.1"
@@ -190,6 +195,7 @@ class GatewayConfig:
     reject_window: float = REJECT_WINDOW
     broker: str | None = None
     broker_replicas: int = 1
+    broker_credentials: BrokerCredentials | None = None
 
     @property
     def datatime_window(self) -> DataTimeWindow:
@@ -362,7 +368,12 @@ class Gateway:
             "written_seq": last_seq,
             "broker": None
             if config.broker is None
-            else {"url": config.broker, "replicas": config.broker_replicas, "extra": self._extra},
+            else {
+                "url": config.broker,
+                "replicas": config.broker_replicas,
+                "extra": self._extra,
+                "credentials": config.broker_credentials,  # through the pipe, never argv
+            },
         }
         loop = asyncio.get_running_loop()
         reply = await loop.run_in_executor(None, self._first_reply, setup)

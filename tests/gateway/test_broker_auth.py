@@ -1,0 +1,309 @@
+"""Least privilege on the broker with a real nats-server that has users (issue 20, security):
+a gateway user publishes frames and shares the registry, a writer user only consumes through
+its durable, anonymous clients are refused, nobody deletes the stream; the device bucket holds
+salted hashes of the PWs, never a PW; ``device add --broker`` reaches running gateways."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import subprocess
+import warnings
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+import pandas as pd
+import pytest
+from broker_helpers import (
+    ECOBASIN,
+    NatsServer,
+    city_store,
+    consumer_drained,
+    frame_for,
+    run,
+    stream_messages,
+    wait_for,
+)
+from gateway_helpers import Client, Running, upload
+
+from ecobasin.gateway import GatewayConfig
+from ecobasin.gateway.broker import (
+    DEVICE_BUCKET,
+    STREAM,
+    BrokerConfigError,
+    BrokerCredentials,
+    authorization_config,
+    gateway_permissions,
+    load_credentials,
+    writer_permissions,
+)
+from ecobasin.gateway.consumer import BrokerWriter
+from ecobasin.gateway.devices import register_devices
+
+pytestmark = pytest.mark.slow  # a nats-server process per test
+
+DEVICES = ["CD0001", "DY0001"]
+GATEWAY = BrokerCredentials("gateway1", "gw-secret-1")
+WRITER = BrokerCredentials("writer1", "wr-secret-1")
+DURABLE = "w1"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[NatsServer]:
+    users = [
+        (GATEWAY.user, GATEWAY.password, gateway_permissions()),
+        (WRITER.user, WRITER.password, writer_permissions(DURABLE)),
+    ]
+    server = NatsServer(tmp_path / "nats", authorization=authorization_config(users)).start()
+    yield server
+    server.stop()
+
+
+def password_file(tmp_path: Path, credentials: BrokerCredentials, mode: int = 0o600) -> Path:
+    path = tmp_path / f"{credentials.user}.password"
+    path.write_text(credentials.password + "\n")
+    path.chmod(mode)
+    return path
+
+
+def gateway_config(
+    tmp_path: Path, name: str, url: str, credentials: BrokerCredentials
+) -> GatewayConfig:
+    return GatewayConfig(
+        port=0,
+        raw_log=tmp_path / f"{name}.rawlog",
+        write_delay=0.05,
+        broker=url,
+        broker_credentials=credentials,
+    )
+
+
+def broker_up(running: Running) -> None:
+    stats = running.gateway.stats
+    wait_for(lambda: (running.flush(), not stats.broker_unreachable)[1], "broker link up")
+
+
+async def _connect(url: str, credentials: BrokerCredentials | None) -> nats.NATS:
+    kwargs = (
+        {} if credentials is None else {"user": credentials.user, "password": credentials.password}
+    )
+    return await nats.connect(
+        url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False, **kwargs
+    )
+
+
+def test_an_anonymous_client_is_refused(broker: NatsServer) -> None:
+    with warnings.catch_warnings():  # nats-py leaves the refused socket to the collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        with pytest.raises(Exception, match=r"(?i)authorization") as refused:
+            run(_connect(broker.url, None))
+        del refused  # its traceback holds the socket
+        gc.collect()
+
+
+def _refused(coroutine: Coroutine[Any, Any, None]) -> None:
+    """The broker refuses the operation (a permissions violation: no answer, a timeout)."""
+    try:
+        run(coroutine)
+    except (nats.errors.Error, TimeoutError):
+        return
+    raise AssertionError("the broker allowed it")
+
+
+async def _publish(url: str, credentials: BrokerCredentials, subject: str) -> None:
+    nc = await _connect(url, credentials)
+    try:
+        await nc.jetstream().publish(subject, b"##0000", timeout=2)
+    finally:
+        await _close(nc)
+
+
+async def _close(nc: nats.NATS) -> None:
+    """Close, then collect the client's streams while the loop still runs (no ResourceWarning)."""
+    await nc.close()
+    await asyncio.sleep(0.1)
+    gc.collect()
+
+
+async def _delete_stream(url: str, credentials: BrokerCredentials) -> None:
+    nc = await _connect(url, credentials)
+    try:
+        await nc.jetstream().delete_stream(STREAM)
+    finally:
+        await _close(nc)
+
+
+def test_gateway_user_publishes_writer_user_consumes_only_and_nobody_deletes(
+    tmp_path: Path, broker: NatsServer
+) -> None:
+    store = city_store(tmp_path / "gw.duckdb", DEVICES)
+    running = Running(store, gateway_config(tmp_path, "gw", broker.url, GATEWAY))
+    try:
+        broker_up(running)
+        client = Client(running.port)
+        frame, _ = frame_for("CD0001", 1)
+        client.send(frame)
+        assert b"CN=9014" in client.replies(1)[0]
+    finally:
+        running.stop()
+        store.close()
+    with warnings.catch_warnings():  # nats-py leaves refused requests' sockets to the collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        _refused(_publish(broker.url, WRITER, "hj212.510100.CD0001"))  # a writer cannot publish
+        for who in (GATEWAY, WRITER):
+            _refused(_delete_stream(broker.url, who))
+        gc.collect()
+    assert run(stream_messages(broker.url, credentials=GATEWAY)) == 1
+    writer_store = city_store(tmp_path / "writer.duckdb", DEVICES)
+    try:
+        writer = BrokerWriter(writer_store, broker.url, DURABLE, credentials=WRITER)
+        run(_drain(writer))
+        assert writer.stats.stored == 1
+    finally:
+        writer_store.close()
+
+
+async def _drain(writer: BrokerWriter) -> None:
+    """Run the writer until its durable is drained (asked as the writer: only it may look)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(writer.run(stop))
+    async with asyncio.timeout(120):  # a safety net against a hang, not a speed claim
+        while not task.done():
+            await asyncio.sleep(0.1)
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                if await consumer_drained(writer.url, writer.durable, credentials=WRITER):
+                    stop.set()
+        await task
+
+
+def test_a_gateway_with_writer_credentials_acks_nothing_and_raises_the_alarm(
+    tmp_path: Path, broker: NatsServer
+) -> None:
+    store = city_store(tmp_path / "gw.duckdb", DEVICES)
+    good = Running(store, gateway_config(tmp_path, "good", broker.url, GATEWAY))
+    try:
+        broker_up(good)  # the stream and the bucket exist
+    finally:
+        good.stop()
+    running = Running(store, gateway_config(tmp_path, "bad", broker.url, WRITER))
+    try:
+        stats = running.gateway.stats
+        wait_for(
+            lambda: (running.flush(), "broker_permission_denied" in stats.alarms)[1],
+            "alarm broker_permission_denied",
+        )
+        client = Client(running.port)
+        client.sock.settimeout(1.0)
+        frame, _ = frame_for("CD0001", 1)
+        client.send(frame)
+        wait_for(lambda: (running.flush(), stats.logged == 1)[1], "frame logged")
+        with pytest.raises(TimeoutError):
+            client.replies(1)  # no 9014: the broker refused the publish
+        running.flush()
+        assert stats.acked == 0
+        assert "broker_unreachable" in stats.alarms
+    finally:
+        running.stop()
+        store.close()
+    assert run(stream_messages(broker.url, credentials=GATEWAY)) == 0
+
+
+async def _bucket_values(url: str) -> dict[str, bytes]:
+    nc = await _connect(url, GATEWAY)
+    try:
+        kv = await nc.jetstream().key_value(DEVICE_BUCKET)
+        values = {}
+        for key in await kv.keys():
+            entry = await kv.get(key)
+            assert entry.value is not None
+            values[key] = entry.value
+        return values
+    finally:
+        await nc.close()
+
+
+def test_the_bucket_holds_no_password_and_the_other_gateway_checks_the_hash(
+    tmp_path: Path, broker: NatsServer
+) -> None:
+    store_a = city_store(tmp_path / "a.duckdb", DEVICES)
+    store_b = city_store(tmp_path / "b.duckdb", DEVICES)
+    register_devices(  # on side A only, with a PW of its own
+        store_a, pd.DataFrame([{"mn": "CD0002", "password": "Zq7-PW", "site_id": "S_SPARE"}])
+    )
+    a = Running(store_a, gateway_config(tmp_path, "a", broker.url, GATEWAY))
+    b = Running(store_b, gateway_config(tmp_path, "b", broker.url, GATEWAY))
+    try:
+        broker_up(a)
+        broker_up(b)
+        values = run(_bucket_values(broker.url))
+        assert set(values) >= {"CD0001", "DY0001", "CD0002"}
+        for value in values.values():
+            assert b"123456" not in value and b"Zq7-PW" not in value
+            entry = json.loads(value)
+            assert "password" not in entry
+            assert entry["password_sha256"].startswith("sha256$")
+        wrong = upload(mn="CD0002", pw="123456", data_time="20260101080000")
+        right = upload(mn="CD0002", pw="Zq7-PW", data_time="20260101080100")
+        client = Client(b.port)
+        client.sock.settimeout(2.0)
+        wait_for(lambda: _acked(Client(b.port), right), "CD0002 accepted by gateway B")
+        client.send(wrong)
+        wait_for(lambda: (b.flush(), b.gateway.stats.refused >= 1)[1], "wrong PW refused")
+        assert b.gateway.stats.reasons.get("wrong_password", 0) >= 1
+    finally:
+        a.stop()
+        b.stop()
+        store_a.close()
+        store_b.close()
+
+
+def _acked(client: Client, frame: bytes) -> bool:
+    client.sock.settimeout(1.0)
+    client.send(frame)
+    try:
+        return b"CN=9014" in client.replies(1)[0]
+    except TimeoutError:
+        return False
+
+
+def test_device_add_with_broker_reaches_a_running_gateway(
+    tmp_path: Path, broker: NatsServer
+) -> None:
+    store = city_store(tmp_path / "gw.duckdb", DEVICES)
+    running = Running(store, gateway_config(tmp_path, "gw", broker.url, GATEWAY))
+    admin_db = tmp_path / "admin.duckdb"
+    city_store(admin_db, []).close()
+    try:
+        broker_up(running)
+        frame, _ = frame_for("CD0003", 1)
+        assert not _acked(Client(running.port), frame)  # not registered yet
+        env = {
+            **os.environ,
+            "ECOBASIN_BROKER_USER": GATEWAY.user,
+            "ECOBASIN_BROKER_PASSWORD_FILE": str(password_file(tmp_path, GATEWAY)),
+        }
+        done = subprocess.run(
+            [str(ECOBASIN), "device", "add", "CD0003", "--password", "123456",
+             "--site", "S_SPARE", "--db", str(admin_db), "--broker", broker.url],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        wait_for(lambda: _acked(Client(running.port), frame), "CD0003 accepted")
+    finally:
+        running.stop()
+        store.close()
+
+
+def test_a_password_file_others_may_read_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BrokerConfigError, match="chmod 600"):
+        load_credentials(GATEWAY.user, password_file(tmp_path, GATEWAY, 0o644))
+    assert load_credentials(GATEWAY.user, password_file(tmp_path, GATEWAY)) == GATEWAY
+    with pytest.raises(BrokerConfigError, match="no broker_password_file"):
+        load_credentials(GATEWAY.user, None)
