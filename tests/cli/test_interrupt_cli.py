@@ -31,6 +31,12 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     return {**env, "COLUMNS": "200", "HOME": str(tmp_path)}
 
 
+def _default_sigint() -> None:
+    """Ctrl+C as a terminal delivers it: a suite started in the background of a
+    non-interactive shell (``bash .ci/run &``) has SIGINT ignored, and a child inherits that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*ECOBASIN, *args],
@@ -39,6 +45,7 @@ def _start(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,  # runs in the child before exec
     )
 
 

@@ -175,6 +175,8 @@ class HourlyForecast(BaseModel):
 
 #: One hourly model fit at a time: each request learns from years of hours (seconds of CPU).
 _HOURLY_SLOTS = threading.BoundedSemaphore(1)
+#: [s] How long a request waits for that slot before a 503 (a fit takes a few seconds).
+HOURLY_WAIT_S = 60.0
 
 
 def _int(v: Any) -> int | None:
@@ -193,7 +195,8 @@ def hourly_forecast(
     for the 72 hours after the issue day 未来72小时逐小时预报 (computed on request)."""
     from ecobasin.forecast.hourly import DAILY_TOLERANCE
 
-    if not _HOURLY_SLOTS.acquire(blocking=False):
+    # wait for the slot (the page asks once per city change; requests queue behind a fit)
+    if not _HOURLY_SLOTS.acquire(timeout=HOURLY_WAIT_S):
         raise ProblemError(
             503, "another hourly forecast is being computed; retry", headers={"Retry-After": "5"}
         )
