@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -40,21 +41,10 @@ from ecobasin.store import Store
 from ecobasin.store import forecast as store_forecast
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from forecast_bench import CASES  # noqa: E402 - the forecasts' data sets, windows and mappings
+
 console = Console(width=200)
-CASES: dict[str, dict[str, Any]] = {
-    "chengdu": {
-        "file": "chengdu_hourly_pm25_weather_2013_2015.csv.gz",
-        "mapping": "uci_chengdu_pm25",
-        "region": "chengdu_plain",
-        "test": ("2015-01-01", "2015-12-31"),
-    },
-    "beijing": {
-        "file": "beijing_multisite_2013_2017.csv.gz",
-        "mapping": "uci_beijing_multisite",
-        "region": "beijing",
-        "test": ("2016-03-01", "2017-02-28"),
-    },
-}
 LEADS = list(range(1, 8))
 #: The blend may trail the best single member by this share (the learned weights come from a
 #: validation window, not from the test year).
