@@ -340,3 +340,8 @@ def test_api_hourly_forecast(client: tuple[TestClient, dict[str, str]]) -> None:
     missing = http.get("/api/v1/forecasts/hourly", params={"issue_day": "2013-01-02"})
     assert missing.status_code == 404
     assert "days of city hours" in missing.json()["detail"]
+    huge = http.get(
+        "/api/v1/forecasts/hourly", params={"issue_day": "2015-01-10", "city": "1" * 5000}
+    )
+    assert huge.status_code == 422, huge.text  # was a 500 (int() of 5,000 digits)
+    assert "GB/T 2260" in huge.json()["detail"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections.abc import Mapping
 from datetime import date
@@ -195,6 +196,9 @@ def hourly_forecast(
     for the 72 hours after the issue day 未来72小时逐小时预报 (computed on request)."""
     from ecobasin.forecast.hourly import DAILY_TOLERANCE
 
+    bad = [c[:12] for c in city or [] if not re.fullmatch(r"\d{6}", c)]
+    if bad:
+        raise ProblemError(422, f"city {bad[0]!r}…: a city is its 6-digit GB/T 2260 code 城市代码")
     # wait for the slot (the page asks once per city change; requests queue behind a fit)
     if not _HOURLY_SLOTS.acquire(timeout=HOURLY_WAIT_S):
         raise ProblemError(
