@@ -84,3 +84,26 @@ def test_the_cli_activates_from_a_session(issued: tuple[Path, str]) -> None:
     assert json.loads(again.stdout) == {"activations": []}
     missing = runner.invoke(app, ["emergency", "activate-consultation", "nope", "--db", str(path)])
     assert missing.exit_code != 0 and "nope" in missing.output
+
+
+def test_an_escalation_adopted_after_the_first_upgrades_the_list(issued: tuple[Path, str]) -> None:
+    """Regression: after Chengdu adopted orange, the province's escalation to red (adopted again
+    by the city) left the orange activation alone and switched nothing on."""
+    path, session_id = issued
+    with Store(path) as store:
+        start = service.warning_proposal(store, session_id).starts[510100]
+        first = service.city_decision(store, session_id, 510100, "orange", start, "", "cd", AT)
+        (orange,) = first["emergency_activations"]
+        later = AT + timedelta(hours=6)
+        service.warning_act(store, session_id, "escalate", "province", later, "加密会商 episode",
+                            levels={510100: "red"}, episode="EP-1")  # fmt: skip
+        second = service.city_decision(store, session_id, 510100, "red", start, "", "cd", later)
+        (red,) = second["emergency_activations"]
+        assert red.startswith("510100-red-")
+        states = {a["activation_id"]: a["state"] for a in db.activations_of_city(store, "510100")}
+        assert states == {orange: "cancelled", red: "active"}  # red from the same start
+        service.warning_act(store, session_id, "lift", "province", later + timedelta(hours=12),
+                            "空气质量好转 improved")  # fmt: skip
+        lifted = db.activation(store, red)
+        assert lifted is not None and lifted["end_time"] == later + timedelta(hours=12)
+        assert "解除" in lifted["source"]

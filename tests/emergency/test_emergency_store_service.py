@@ -180,3 +180,27 @@ def test_a_warning_given_in_china_time_is_checked_under_one_id(store: Store) -> 
     acts = db.activations_of_city(store, "510100")
     assert [(a["activation_id"], a["state"]) for a in acts] == [(key, "checked")]
     assert key == f"510100-orange-{START.strftime('%Y-%m-%dT%H')}"  # the UTC hour
+
+
+def test_an_upgrade_during_a_warning_splits_it_by_level(store: Store) -> None:
+    """Regression: a second warning at another level for the same hours made a second
+    activation beside the first, so the same hours were checked against both levels."""
+    v1 = ListVersion(
+        "510100", 1, T0 - timedelta(days=90), "annual", (_record("OK", "limit", "锦江区"),)
+    )
+    db.save_version(store, v1, "tests", T0)
+    orange = svc.activate_for_warning(store, "510100", "orange", START, END, "forecast", START)
+    upgrade_at = START + timedelta(hours=8)
+    red = svc.activate_for_warning(
+        store, "510100", "red", upgrade_at, END + timedelta(hours=12), "consultation", upgrade_at
+    )
+    acts = {a["activation_id"]: a for a in db.activations_of_city(store, "510100")}
+    assert set(acts) == {orange, red}
+    assert acts[orange]["end_time"] == upgrade_at and acts[orange]["state"] == "active"
+    assert "级别调整" in acts[orange]["source"] and "red" in acts[orange]["source"]
+    assert (acts[red]["level"], acts[red]["start_time"]) == ("red", upgrade_at)
+    again = svc.activate_for_warning(store, "510100", "red", upgrade_at + timedelta(hours=1),
+                                     END, "forecast", upgrade_at)  # fmt: skip
+    assert again == red and len(db.activations_of_city(store, "510100")) == 2  # inside red
+    assert svc.lift_warning(store, "510100", END, "tests", END) == [red]
+    assert db.activation(store, red)["end_time"] == END

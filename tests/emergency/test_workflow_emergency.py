@@ -7,12 +7,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ecobasin.workflow.emergency import (
+    Activation,
     ListRecord,
     ListVersion,
     activate,
     advance,
     apply_change,
+    lift,
     open_findings,
+    reconcile,
     version_in_force,
 )
 
@@ -119,3 +122,50 @@ def test_findings_only_for_non_compliance_and_missing_data() -> None:
         ("X2", "non_compliant", "锦江区"),
         ("X3", "insufficient_data", "city"),
     ]
+
+
+def _warning(level: str, start_h: int, end_h: int) -> Activation:
+    day = datetime(2025, 1, 2, tzinfo=CST)
+    return activate(
+        [_v1()], "510100", level, day + timedelta(hours=start_h), day + timedelta(hours=end_h)
+    )
+
+
+def test_an_upgrade_ends_the_warning_in_force_where_the_new_level_starts() -> None:
+    orange = _warning("orange", 0, 48)
+    changed, new = reconcile(orange, _warning("red", 12, 60))
+    assert changed is not None and new is not None
+    assert (changed.level, changed.end, changed.state) == ("orange", new.start, "active")
+    assert (new.level, new.start, new.end) == ("red", orange.start + timedelta(hours=12),
+                                               orange.start + timedelta(hours=60))  # fmt: skip
+
+
+def test_a_new_level_from_the_same_start_replaces_the_warning() -> None:
+    changed, new = reconcile(_warning("orange", 0, 48), _warning("yellow", 0, 24))
+    assert changed is not None and changed.state == "cancelled"
+    assert new is not None and new.level == "yellow"
+
+
+def test_the_same_level_extends_or_changes_nothing() -> None:
+    orange = _warning("orange", 0, 48)
+    longer, none = reconcile(orange, _warning("orange", 24, 72))
+    assert none is None and longer is not None and longer.end == orange.start + timedelta(hours=72)
+    assert reconcile(orange, _warning("orange", 6, 30)) == (None, None)
+
+
+def test_a_warning_after_the_one_in_force_or_ended_ones_are_left_alone() -> None:
+    orange = _warning("orange", 0, 24)
+    later = _warning("red", 24, 48)
+    assert reconcile(orange, later) == (None, later)
+    ended = advance(orange, "ended")
+    inside = _warning("red", 6, 12)
+    assert reconcile(ended, inside) == (None, inside)
+
+
+def test_lifting_ends_or_cancels_the_warning_in_force() -> None:
+    orange = _warning("orange", 6, 48)
+    cut = lift(orange, orange.start + timedelta(hours=10))
+    assert cut is not None and cut.end == orange.start + timedelta(hours=10)
+    before = lift(orange, orange.start - timedelta(hours=1))
+    assert before is not None and before.state == "cancelled"
+    assert lift(orange, orange.end) is None and lift(advance(orange, "ended"), orange.start) is None

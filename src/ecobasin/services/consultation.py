@@ -467,6 +467,14 @@ def warning_act(
             notices.notify(
                 store, store_consultation.load(store, session_id), "recommended", at, warned
             )
+        if event == "lift":  # the lifted cities' lists stop at the lift (解除)
+            lifted = [
+                c for c, lv in after.levels.items()
+                if lv == "none" and current.levels.get(c, "none") != "none"
+            ]  # fmt: skip
+            origin = f"consultation {session_id} v{after.version} (lifted by {actor})"
+            for city in lifted:
+                emergency_lists.lift_warning(store, str(city), at, origin, at)
     return after
 
 

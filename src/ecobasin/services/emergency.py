@@ -36,9 +36,11 @@ from ecobasin.workflow.emergency import (
     ListVersion,
     activate,
     advance,
+    lift,
     measure_at_outlet,
     open_findings,
     process_meters,
+    reconcile,
     version_in_force,
 )
 
@@ -62,10 +64,12 @@ __all__ = [
     "hourly_series",
     "import_report",
     "import_version",
+    "lift_warning",
     "link_case",
     "list_overview",
     "meter_series",
     "open_cases",
+    "switch_on",
     "verdicts",
 ]
 
@@ -86,9 +90,56 @@ _REFERENCE_DAYS = 7  # [d] reference window before the warning (§2.5 step 2: 7�
 def activate_for_warning(
     store: Store, city: str, level: str, start: datetime, end: datetime, source: str, now: datetime
 ) -> str:
-    """Switch on the list version in force at ``start`` for the warning window; returns its id."""
+    """Switch on the list version in force at ``start`` for the warning window; returns its id
+    (a warning at another level upgrades or downgrades the one in force: :func:`switch_on`)."""
     act = activate(db.list_versions(store, city), city, level, start, end)
-    return db.save_activation(store, act, source, now)
+    return switch_on(store, act, source, now)[0]
+
+
+def _stored(row: Mapping[str, Any]) -> Activation:
+    return Activation(
+        str(row["city_code"]), row["level"], row["start_time"], row["end_time"],
+        row["list_version"], row["grades"], row["state"],
+    )  # fmt: skip
+
+
+def switch_on(store: Store, act: Activation, source: str, now: datetime) -> tuple[str, bool]:
+    """Store a new warning's activation against the one in force for its city
+    (:func:`~ecobasin.workflow.emergency.reconcile`: an upgrade or downgrade ends or replaces
+    it, the same level extends it). Returns the id of the activation that covers the warning
+    and whether it was switched on now (False: the same warning again, or one in force)."""
+    key = db.activation_id(act)
+    if db.activation(store, key) is not None:
+        return key, False  # this warning again: an activation keeps its state
+    for row in (r for r in db.activations_of_city(store, act.city) if r["state"] == "active"):
+        changed, new = reconcile(_stored(row), act)
+        if changed is None and new is act:
+            continue  # no overlap with this one
+        if changed is not None:
+            db.save_activation(store, changed, _changed_note(str(row["source"]), changed, new), now)
+        if new is None:
+            return str(row["activation_id"]), False
+        return db.save_activation(store, new, source, now), True
+    return db.save_activation(store, act, source, now), True
+
+
+def lift_warning(store: Store, city: str, at: datetime, source: str, now: datetime) -> list[str]:
+    """End the city's activations in force when its warning is lifted at ``at`` (解除:
+    :func:`~ecobasin.workflow.emergency.lift`); returns the ids changed."""
+    changed = []
+    for row in (r for r in db.activations_of_city(store, city) if r["state"] == "active"):
+        ended = lift(_stored(row), at)
+        if ended is not None:
+            note = f"{row['source']}; lifted 解除 at {at.isoformat()} ({source})"
+            changed.append(db.save_activation(store, ended, note, now))
+    return changed
+
+
+def _changed_note(source: str, changed: Activation, new: Activation | None) -> str:
+    """The stored source of a warning in force, with what the new warning did to it."""
+    if new is None:
+        return f"{source}; extended 延长至 {changed.end.isoformat()}"
+    return f"{source}; level changed 级别调整 → {new.level} at {new.start.isoformat()}"
 
 
 def hourly_series(
@@ -361,15 +412,7 @@ def end_and_check(store: Store, key: str, now: datetime) -> list[dict[str, Any]]
     act = db.activation(store, key)
     if act is None:
         raise LookupError(f"no activation {key!r}")
-    state = Activation(
-        str(act["city_code"]),
-        act["level"],
-        act["start_time"],
-        act["end_time"],
-        act["list_version"],
-        act["grades"],
-        act["state"],
-    )
+    state = _stored(act)
     rows = check_activation(store, key, now)
     done = advance(advance(state, "ended"), "checked") if state.state == "active" else state
     db.save_activation(store, done, str(act["source"]), now)
@@ -543,9 +586,9 @@ def activate_from_warnings(store: Store, issue_day: date, now: datetime) -> list
             pd.Timestamp(w["end_time"]).to_pydatetime(),
         )
         act = activate(versions, city, str(w["level"]), start, end)
-        if db.activation(store, db.activation_id(act)) is not None:
-            continue
-        made.append(db.save_activation(store, act, f"warning {w['warning_id']} ({w['rule']})", now))
+        key, now_on = switch_on(store, act, f"warning {w['warning_id']} ({w['rule']})", now)
+        if now_on:
+            made.append(key)
     return made
 
 
@@ -554,20 +597,14 @@ def activate_for_recommendation(
 ) -> str | None:
     """Activate the city's list for a warning adopted from the joint consultation's
     recommendation (issue 17, "Activation"), exactly as for a forecast warning: the version in
-    force at ``start``. One activation per city and window: when the city already has one
-    starting at ``start`` (this recommendation again, or the forecast warning of the same
-    window), nothing is made. Returns the id made now, or None."""
+    force at ``start``. One warning in force per city (:func:`switch_on`): the same level
+    again changes nothing (or extends the window), another level (an escalation adopted after
+    the first) upgrades or downgrades it. Returns the id made now, or None."""
     versions = db.list_versions(store, city)
     if not versions or level not in em.LEVELS:
         return None  # a city without a stored list, or a recommendation of no warning
-    act = activate(versions, city, level, start, end)
-    same_window = [
-        a for a in db.activations_of_city(store, city)
-        if pd.Timestamp(a["start_time"]) == pd.Timestamp(act.start) and a["state"] != "cancelled"
-    ]  # fmt: skip
-    if same_window:
-        return None
-    return db.save_activation(store, act, origin, now)
+    key, now_on = switch_on(store, activate(versions, city, level, start, end), origin, now)
+    return key if now_on else None
 
 
 def enterprise_view(store: db.Reader, uscc: str, now: datetime) -> dict[str, Any] | None:

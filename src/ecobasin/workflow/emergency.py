@@ -27,9 +27,11 @@ __all__ = [
     "activate",
     "advance",
     "apply_change",
+    "lift",
     "measure_at_outlet",
     "open_findings",
     "process_meters",
+    "reconcile",
     "version_in_force",
 ]
 
@@ -249,6 +251,43 @@ def advance(activation: Activation, to: str) -> Activation:
     if to not in _TRANSITIONS.get(activation.state, ()):
         raise ValueError(f"cannot go from {activation.state!r} to {to!r}")
     return replace(activation, state=to, history=(*activation.history, to))
+
+
+def reconcile(
+    in_force: Activation | None, new: Activation
+) -> tuple[Activation | None, Activation | None]:
+    """What a new warning does to the activation in force for the same city (one warning at a
+    time per city): returns ``(in_force changed, new to switch on)``, ``None`` where nothing is
+    stored.
+
+    Upgrades and downgrades follow the issue procedure (升级/降级, consultation_and_cases.md
+    §1.1; emergency.md §1.1): at another level the warning in force ends when the new one
+    starts, so each level's hours are checked against that level's measures; a new level
+    from the very start replaces it (cancelled). At the same level a longer window extends
+    the one in force (延长) and a window inside it changes nothing. ``in_force`` is only
+    considered while ``active`` and overlapping ``new``.
+    """
+    overlaps = (
+        in_force is not None
+        and in_force.state == "active"
+        and new.start < in_force.end
+        and in_force.start < new.end
+    )
+    if in_force is None or not overlaps:
+        return None, new
+    if new.level == in_force.level:
+        return (replace(in_force, end=new.end), None) if new.end > in_force.end else (None, None)
+    if new.start <= in_force.start:
+        return advance(in_force, "cancelled"), new
+    return replace(in_force, end=new.start), new
+
+
+def lift(in_force: Activation, at: datetime) -> Activation | None:
+    """A warning lifted at ``at`` (解除): the activation in force ends there, or is cancelled
+    when lifted before it started; ``None`` when it was no longer active or had ended by then."""
+    if in_force.state != "active" or at >= in_force.end:
+        return None
+    return advance(in_force, "cancelled") if at <= in_force.start else replace(in_force, end=at)
 
 
 @dataclass(frozen=True)
