@@ -4,6 +4,7 @@ log of every check; the API per role and the phone page."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from ecobasin.timebase import CST
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import Principal, denial
+from ecobasin.web.security.ratelimit import VerificationGate
 
 AT = datetime(2026, 6, 1, 10, 0, tzinfo=CST)
 HEADER = (
@@ -147,6 +149,7 @@ def test_every_check_is_logged_and_bad_input_names_the_field(store: Store) -> No
         ("viewer", None, 510100, False),
         ("partner", None, 510100, False),
         ("enterprise", None, 510100, False),
+        ("gate", None, 510100, False),  # an operator bound to no site
         ("public", None, 510100, False),
     ],
 )
@@ -195,6 +198,51 @@ def test_the_gate_api_and_page_per_role(store: Store) -> None:
         assert 'id="gate-form"' in page and 'value="IN"' in page
         assert 'id="gate-form"' not in client.get("/machinery/gate", headers=auth("dy")).text
         assert 'id="gate-signin"' in client.get("/machinery/gate").text
+
+
+def test_a_gate_operator_checks_at_its_own_site_only() -> None:
+    own = Principal(name="gate-in", role="gate", site_id="IN")
+    assert denial(own, "machinery:gate", 510100, "IN") is None
+    reason = denial(own, "machinery:gate", 510100, "OUT")
+    assert reason is not None and "site OUT" in reason and "gate operator of site IN" in reason
+    for action in ("read_restricted", "machinery:read", "write", "machinery:write"):
+        assert denial(own, action, 510100) is not None  # nothing else restricted
+
+
+def test_a_gate_operator_account_through_the_cli_the_api_and_the_page(store: Store) -> None:
+    from typer.testing import CliRunner
+
+    from ecobasin.cli import app as cli_app
+
+    db = store.path
+    store.close()
+    made = CliRunner().invoke(cli_app, ["machinery", "gate-user", "gate-in", "--site", "IN",
+                                        "--db", str(db)])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    password = made.stdout.strip().splitlines()[-1]
+    nowhere = CliRunner().invoke(cli_app, ["machinery", "gate-user", "gate-x", "--site", "NOPE",
+                                           "--db", str(db)])  # fmt: skip
+    assert nowhere.exit_code != 0 and "NOPE" in nowhere.output
+    with Store(db) as again:
+        token = accounts.create_token(again.con, "gate-in", "tests")[1]
+        signed = asyncio.run(accounts.sign_in(again.con, "gate-in", password, None,
+                                              limiter=accounts.SigninLimiter(),
+                                              gate=VerificationGate(1)))  # fmt: skip
+        assert signed is not None and signed.user.role == "gate"
+    auth = {"Authorization": f"Bearer {token}"}
+    body = {"code": "CD-G4", "at": AT.isoformat()}
+    with TestClient(create_app(db)) as client:
+        other = client.post("/api/v1/machinery/gate", json={**body, "site_id": "OUT"}, headers=auth)
+        assert other.status_code == 403 and "site OUT" in other.json()["detail"]
+        own = client.post("/api/v1/machinery/gate", json={**body, "site_id": "IN"}, headers=auth)
+        assert own.status_code == 201, own.text
+        log = client.get("/api/v1/machinery/gate", headers=auth).json()["items"]
+        assert {e["site_id"] for e in log} == {"IN"} and len(log) == 1
+        assert client.get("/api/v1/machinery/gate", params={"site_id": "OUT"},
+                          headers=auth).status_code == 403  # fmt: skip
+        assert client.get("/api/v1/machinery/machines", headers=auth).status_code == 403
+        page = client.get("/machinery/gate", headers=auth).text
+        assert 'value="IN"' in page and 'value="OUT"' not in page
 
 
 def test_the_cli_gate_refuses_with_exit_status_1(store: Store) -> None:

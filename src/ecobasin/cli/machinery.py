@@ -28,6 +28,7 @@ from ecobasin.cli.common import (
 )
 from ecobasin.errors import InputError
 from ecobasin.services import machinery as service
+from ecobasin.services.accounts import AccountError
 from ecobasin.timebase import CST
 
 __all__ = ["app"]
@@ -145,6 +146,27 @@ def gate(
         console.print(f"  {reason['code']}: {reason['text_zh']} · {reason['text_en']}")
     if not done.admit:
         raise typer.Exit(1)
+
+
+@app.command("gate-user")
+def gate_user(
+    name: Annotated[str, typer.Argument(help="User name 用户名.")],
+    site: Annotated[str, typer.Option(help="Site id 工地编号.")],
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Create a gate operator account 工地门岗账户 bound to one site: it checks machines at that
+    site's gate (page /machinery/gate) and reads nothing restricted. The password is printed
+    once."""
+    with open_store(settings(db, region)) as store:
+        try:
+            user, password = service.create_gate_operator(store, name, site)
+        except (InputError, AccountError) as error:
+            raise fail(str(error)) from None
+    console.print(f"[green]gate operator created 门岗账户已创建:[/] {user.name} ({site})")
+    if password:
+        console.print("password (shown once 仅显示一次):")
+        typer.echo(password)
 
 
 @app.command("check")

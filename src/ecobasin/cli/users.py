@@ -44,7 +44,9 @@ def user_add(
         str,
         typer.Option(
             "--role",
-            help="admin 管理员, editor 编辑, viewer 查看者 or partner 合作方 (ledger API).",
+            help="admin 管理员, editor 编辑, viewer 查看者 or partner 合作方 (ledger API); "
+            "enterprise and gate-operator accounts are bound when made: `emergency "
+            "enterprise-user`, `machinery gate-user`.",
         ),
     ],
     city: Annotated[

@@ -36,7 +36,10 @@ from ecobasin.machinery.smoke import smoke_class, smoke_verdict
 from ecobasin.machinery.stages import inferred_stage, parse_stage
 from ecobasin.machinery.tables import machinery_rules
 from ecobasin.machinery.zones import Zone, extent, zone_from_feature, zones_at
+from ecobasin.services import accounts
 from ecobasin.services import cases as case_service
+from ecobasin.services.accounts import UserRow
+from ecobasin.store import _sql
 from ecobasin.store import machinery as machinery_store
 from ecobasin.store.database import Store
 from ecobasin.timebase import CST
@@ -49,8 +52,10 @@ __all__ = [
     "RegistryImport",
     "SpotCheck",
     "SpotCheckResult",
+    "create_gate_operator",
     "gate_check",
     "gate_log",
+    "gate_site_of",
     "import_pings",
     "import_registry",
     "import_zones",
@@ -796,7 +801,7 @@ def gate_check(
     """Check a machine at a site's gate (A6): admit or refuse with every reason (unregistered,
     stage below the zone's minimum, failed last spot check, stage stopped by the city's warning,
     terminal offline where the zone needs it), log it, and record the stay of an admitted machine
-    (presence source ``gate``). ``may_gate(city, what)`` raises when the operator may not check
+    (presence source ``gate``). ``may_gate(city, site_id)`` raises when the operator may not check
     at this site's gate. Raises InputError for an unknown site or an empty code."""
     at = at or datetime.now(CST)
     sites = machinery_store.sites(store)
@@ -808,7 +813,7 @@ def gate_check(
         float(site.iloc[0]["lon"]),
         float(site.iloc[0]["lat"]),
     )
-    may_gate(city, f"site {site_id}")
+    may_gate(city, site_id)
     code_norm = normalise_code(code)
     if not code_norm:
         raise InputError("code is empty 编码为空")
@@ -987,3 +992,31 @@ def open_finding_cases(
         opened[int(row["finding_id"])] = case.case_id
     machinery_store.settle(store)
     return opened
+
+
+def gate_site_of(where: _sql.Connection, user_id: int | None) -> str | None:
+    """The construction site a gate operator account is bound to, or None."""
+    return machinery_store.gate_site_of(where, user_id)
+
+
+def create_gate_operator(
+    store: Store, name: str, site_id: str, password: str | None = None, by: str = "cli"
+) -> tuple[UserRow, str | None]:
+    """Create a gate operator account 工地门岗账户 bound to one registered site: it checks
+    machines at that site's gate and reads nothing restricted. Returns the user and the
+    generated password (None when one was given).
+
+    Raises
+    ------
+    InputError
+        When the site is not registered; AccountError for a bad or taken name.
+    """
+    sites = machinery_store.sites(store)
+    if site_id not in set(sites["site_id"]):
+        raise InputError(f"site_id {site_id!r} is not a registered site 工地未登记")
+    with store.transaction():
+        user, generated = accounts.create_user(store.con, name, "gate", None, password)
+        machinery_store.bind_gate_operator(store, user.user_id, site_id, user.created_at)
+        accounts.audit_as(store.con, by, by, "users.create", user.name, None,
+                          {"role": "gate", "site_id": site_id})  # fmt: skip
+    return user, generated

@@ -21,10 +21,12 @@ __all__ = [
     "active_warnings",
     "add_pings",
     "add_presence",
+    "bind_gate_operator",
     "city_counts",
     "close_violations",
     "findings",
     "gate_events",
+    "gate_site_of",
     "inspections",
     "link_case",
     "machines",
@@ -508,3 +510,22 @@ def gate_events(
     return _sql.frame(
         where, sql + f" ORDER BY checked_at DESC, event_id DESC LIMIT {int(limit)}", params
     )
+
+
+def bind_gate_operator(store: Store, user_id: int, site_id: str, now: datetime) -> None:
+    """Bind a gate operator to its site (one site per operator; a rebind replaces)."""
+    with store.transaction():
+        _sql.rows(store, "DELETE FROM machinery_gate_operators WHERE user_id = ?", [user_id])
+        _sql.rows(
+            store, "INSERT INTO machinery_gate_operators VALUES (?, ?, ?)", [user_id, site_id, now]
+        )
+
+
+def gate_site_of(where: _sql.Connection, user_id: int | None) -> str | None:
+    """The site a gate operator is bound to, or None."""
+    if user_id is None:
+        return None
+    row = _sql.rows(
+        where, "SELECT site_id FROM machinery_gate_operators WHERE user_id = ?", [user_id]
+    )
+    return str(row[0][0]) if row else None

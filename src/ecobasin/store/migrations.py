@@ -1919,4 +1919,33 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE emergency_verdicts ADD COLUMN grade JSON;
         """,
     ),
+    (
+        42,
+        "gate operators (issue 18, A6): role gate bound to one construction site",
+        """
+        -- The users table again (DuckDB cannot alter a CHECK constraint), its role check now
+        -- with 'gate': same columns, rows and id sequence (as migrations 10 and 25 did).
+        CREATE TABLE users_gate (
+            user_id     INTEGER PRIMARY KEY DEFAULT nextval('user_ids'),
+            name        VARCHAR NOT NULL UNIQUE,
+            role        VARCHAR NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'partner',
+                                                         'enterprise', 'gate')),
+            city_code   INTEGER,                  -- editors: the one city they write
+            password_hash VARCHAR NOT NULL,       -- Argon2id PHC string
+            disabled    BOOLEAN NOT NULL DEFAULT false,
+            created_at  TIMESTAMPTZ NOT NULL,
+            CHECK ((role = 'editor') = (city_code IS NOT NULL))
+        );
+        INSERT INTO users_gate SELECT * FROM users;
+        DROP TABLE users;
+        ALTER TABLE users_gate RENAME TO users;
+        -- Written only by ecobasin.store.machinery: the one construction site whose gate a gate
+        -- operator checks machines at (web/security/policy.py, machinery:gate).
+        CREATE TABLE machinery_gate_operators (
+            user_id     INTEGER PRIMARY KEY,
+            site_id     VARCHAR NOT NULL,         -- machinery_sites.site_id
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -55,7 +55,7 @@ __all__ = [
 
 #: Roles a user may hold (``users.role`` check constraint, migrations 5 and 10, and the
 #: emergency migration adding ``enterprise``, issue 17).
-ROLES = ("admin", "editor", "viewer", "partner", "enterprise")
+ROLES = ("admin", "editor", "viewer", "partner", "enterprise", "gate")
 
 
 def _now() -> datetime:

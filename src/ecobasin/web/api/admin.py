@@ -31,7 +31,7 @@ class Me(BaseModel):
     """Who the request is made as."""
 
     name: str | None = Field(description="User name; null for the public.")
-    role: Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
+    role: Literal["admin", "editor", "viewer", "partner", "enterprise", "gate", "public"]
     city_code: int | None = Field(description="An editor's city (GB/T 2260 code).")
     via: str | None = Field(description="session or 'token <id>'; null for the public.")
     csrf_token: str | None = Field(

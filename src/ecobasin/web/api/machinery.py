@@ -19,7 +19,7 @@ from ecobasin.errors import InputError, NotFound
 from ecobasin.services import machinery as service
 from ecobasin.web.deps import RegionDep, StoreViewDep
 from ecobasin.web.problems import ProblemError, problem_responses
-from ecobasin.web.security.deps import CurrentPrincipal, authorize, require
+from ecobasin.web.security.deps import CurrentPrincipal, GatePrincipal, authorize, require
 from ecobasin.web.security.policy import Principal
 
 router = APIRouter(prefix="/machinery", tags=["machinery"], responses=problem_responses(422))
@@ -432,13 +432,13 @@ class GateEventList(BaseModel):
     responses=problem_responses(401, 403),
     summary="Gate check of a machine 工地进出场核验",
 )
-def gate(body: GateIn, principal: CurrentPrincipal, store: StoreViewDep) -> GateOut:
+def gate(body: GateIn, principal: GatePrincipal, store: StoreViewDep) -> GateOut:
     """Admit or refuse the machine at the site's gate with every reason (the rules of C1–C8: no
     active registration in any city, stage below the site's zone, failed last spot check, stage
     stopped by the city's heavy-pollution warning, terminal offline where the zone needs it); the
     check is logged and an admitted machine's stay on the site begins."""
     authorize(
-        principal, "machinery:gate", None if principal.role == "admin" else principal.city_code
+        principal, "machinery:gate", principal.city_code if principal.role == "editor" else None
     )
 
     def may_gate(city: int, what: str) -> None:
@@ -456,11 +456,17 @@ def gate(body: GateIn, principal: CurrentPrincipal, store: StoreViewDep) -> Gate
 @router.get("/gate", response_model=GateEventList, summary="Gate checks 进出场核验记录")
 def gate_events(
     store: StoreViewDep,
-    _: MachineryReader,
+    principal: GatePrincipal,
     site_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: LimitQuery = 100,
 ) -> GateEventList:
-    """The gate checks of every site (or one), newest first."""
+    """The gate checks of every site (or one), newest first: the registry's readers read all;
+    a gate operator reads its own site's only."""
+    if principal.role == "gate" and site_id in (None, principal.site_id):
+        site_id = principal.site_id
+        authorize(principal, "machinery:gate", None, site_id)
+    else:
+        authorize(principal, "machinery:read")
     return GateEventList(
         items=[GateEvent(**row) for row in service.gate_log(store, site_id, limit)]
     )

@@ -16,7 +16,7 @@ from ecobasin.services import machinery as service
 from ecobasin.services.machinery import region_extent
 from ecobasin.web.deps import RegionDep, StoreViewDep
 from ecobasin.web.pages.dashboard import templates
-from ecobasin.web.security.deps import CurrentPrincipal
+from ecobasin.web.security.deps import CurrentPrincipal, GatePrincipal
 from ecobasin.web.security.policy import can
 
 __all__ = ["router"]
@@ -48,14 +48,14 @@ def machinery_page(
 
 
 @router.get("/machinery/gate", response_class=HTMLResponse)
-def gate_page(request: Request, principal: CurrentPrincipal, store: StoreViewDep) -> HTMLResponse:
+def gate_page(request: Request, principal: GatePrincipal, store: StoreViewDep) -> HTMLResponse:
     """The gate check for a phone at a construction site's gate (A6 进出场核验): the sites the
-    user may check (an editor's city; an admin's all), a code field a QR scanner fills, the
+    user may check (an editor's city; a gate operator's own site; an admin's all), a code field a QR scanner fills, the
     decision with its reasons in large type, and the site's last checks."""
     allowed = [
         site
         for site in service.site_list(store)
-        if can(principal, "machinery:gate", int(site["city"]))
+        if can(principal, "machinery:gate", int(site["city"]), str(site["site_id"]))
     ]
     return templates.TemplateResponse(
         request,

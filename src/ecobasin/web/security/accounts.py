@@ -111,7 +111,7 @@ def principal_of(
 ) -> Principal:
     """The principal a stored user acts as (a partner with its scopes and rate limit)."""
     # an unknown role gets the least: the public's rights (never a reader's)
-    known = ("admin", "editor", "viewer", "partner", "enterprise")
+    known = ("admin", "editor", "viewer", "partner", "enterprise", "gate")
     role = user.role if user.role in known else "public"
     return Principal(
         name=user.name,

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from ecobasin.services import accounts as account_service
+from ecobasin.services import machinery as machinery_service
 from ecobasin.services.writes import Actor
 from ecobasin.settings import load_settings
 from ecobasin.web.deps import CursorDep
@@ -199,6 +200,16 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def gate_principal(cursor: CursorDep, principal: CurrentPrincipal) -> Principal:
+    """The request's principal; a gate operator's carries the site it is bound to."""
+    if principal.role != "gate":
+        return principal
+    return replace(principal, site_id=machinery_service.gate_site_of(cursor, principal.user_id))
+
+
+GatePrincipal = Annotated[Principal, Depends(gate_principal)]
 
 
 def authorize(

@@ -16,6 +16,9 @@ Roles:
 * ``enterprise`` — a listed enterprise (issue 17), bound to its unified social credit code
   (``uscc``): reads its own emergency-list measures, warnings, verdicts and evidence
   (``read_enterprise`` of its own USCC) and nothing else restricted.
+* ``gate`` — a construction site's gate operator (issue 18, A6), bound to one site
+  (``site_id``): checks machines at that site's gate (``machinery:gate``) and nothing else
+  restricted.
 * the public (no credentials) — reads published air and water quality, cities and the sites of
   kinds ``air_station``, ``micro_station`` and ``water_section``.
 
@@ -59,7 +62,7 @@ __all__ = [
     "readable_kinds",
 ]
 
-Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
+Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "gate", "public"]
 #: ``read_public``: published data; ``read_restricted``: outlets, alarms, devices, rejected
 #: records; ``write``: some city's data (which one is checked per record with ``city_code``);
 #: ``admin``: users and tokens of everyone; ``ledger:events`` / ``ledger:redeem``: post
@@ -74,7 +77,8 @@ Role = Literal["admin", "editor", "viewer", "partner", "enterprise", "public"]
 #: counts only; ``machinery:write``: a city's registry records, zones and spot checks (its
 #: editors and admins; ``city_code`` is the record's city).
 #: ``machinery:gate``: a construction site's gate check of a machine (admit or refuse, logged;
-#: ``city_code``: the site's city): admins, and editors of that city.
+#: ``city_code``: the site's city, ``what``: its site id): admins, editors of that city, and
+#: the gate operator bound to that site.
 #: ``open_noise_case``: open a rectification case from a noise complaint that is a case
 #: candidate (``city_code``: the complaint's city): admins, and editors of that city.
 Action = Literal[
@@ -102,6 +106,7 @@ _ROLE_LABEL = {
     "viewer": "viewer 查看者",
     "partner": "partner 合作方",
     "enterprise": "enterprise 企业",
+    "gate": "gate operator 工地门岗",
     "public": "the public 公众",
 }
 
@@ -132,6 +137,8 @@ class Principal:
         A partner's bucket size [requests].
     uscc : str or None
         An enterprise user's unified social credit code (统一社会信用代码); None otherwise.
+    site_id : str or None
+        A gate operator's construction site (``machinery_sites.site_id``); None otherwise.
     """
 
     name: str | None
@@ -145,6 +152,7 @@ class Principal:
     rate_per_minute: float | None = None
     burst: int | None = None
     uscc: str | None = None
+    site_id: str | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -158,6 +166,8 @@ class Principal:
             return f"editor of {self.city_code} ({self.name})"
         if self.role == "enterprise":
             return f"enterprise {self.uscc} ({self.name})"
+        if self.role == "gate":
+            return f"gate operator of site {self.site_id} ({self.name})"
         return f"{self.role} ({self.name})"
 
 
@@ -236,13 +246,7 @@ def denial(
     if action in ("machinery:read", "machinery:write"):
         return _machinery_denial(principal, action, city_code, what)
     if action == "machinery:gate":
-        if role == "admin" or (role == "editor" and city_code == principal.city_code):
-            return None
-        return (
-            f"{_ROLE_LABEL[role] if not principal.authenticated else principal.describe()} may "
-            f"not check machines at the gate of {what or 'a site'} of {city_code}: it needs an "
-            "editor of that city or an admin 工地进出场核验需要该城市编辑或管理员权限"
-        )
+        return _gate_denial(principal, city_code, what)
     if action == "open_noise_case":
         if role == "admin" or (role == "editor" and city_code == principal.city_code):
             return None
@@ -253,6 +257,23 @@ def denial(
     if action in SCOPES:
         return _scope_denial(principal, action)
     raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+
+
+def _gate_denial(principal: Principal, city_code: int | None, site_id: str | None) -> str | None:
+    """A construction site's gate (A6): admins, the editors of the site's city, and the gate
+    operator bound to that site (``site_id`` None: only the role is checked)."""
+    role = principal.role
+    if role == "admin" or (role == "editor" and city_code == principal.city_code):
+        return None
+    if role == "gate" and principal.site_id is not None and site_id in (None, principal.site_id):
+        return None
+    who = principal.describe() if principal.authenticated else _ROLE_LABEL[role]
+    where = f"site {site_id}" if site_id else "a site"
+    return (
+        f"{who} may not check machines at the gate of {where} of {city_code}: it needs an "
+        "editor of that city, that site's gate operator or an admin "
+        "工地进出场核验需要该城市编辑、该工地门岗或管理员权限"
+    )
 
 
 def _audit_denial(principal: Principal, city_code: int | None) -> str | None:
@@ -328,9 +349,11 @@ def _scope_denial(principal: Principal, scope: str) -> str | None:
     )
 
 
-def can(principal: Principal, action: Action, city_code: int | None = None) -> bool:
-    """Whether ``principal`` may do ``action`` (on ``city_code``'s data, for ``write``)."""
-    return denial(principal, action, city_code) is None
+def can(
+    principal: Principal, action: Action, city_code: int | None = None, what: str | None = None
+) -> bool:
+    """Whether ``principal`` may do ``action`` (on ``city_code``'s ``what``: :func:`denial`)."""
+    return denial(principal, action, city_code, what) is None
 
 
 def readable_kinds(principal: Principal) -> tuple[str, ...] | None:
