@@ -26,6 +26,7 @@ def _sign_in(page: Any, name: str, password: str, then: str) -> None:
 def test_list_report_and_evidence(page: Any, server: Server) -> None:
     name, password = server.viewer
     _sign_in(page, name, password, "/")
+    page.click("#nav-group-air summary")  # the emergency lists are under 空气 Air
     page.click("#nav-emergency")
     page.wait_for_selector("#shortfall-chart")
     bars = page.eval_on_selector_all(

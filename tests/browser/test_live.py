@@ -43,6 +43,7 @@ def test_signed_in_viewer_sees_every_enterprise_and_acked_frames(page: Any, serv
     assert server.facts.enterprises == SIMULATED_ENTERPRISES + len(demo_emergency.ENTERPRISES)
     name, password = server.viewer
     _sign_in(page, name, password, "/")
+    page.click("#nav-group-air summary")  # the live page is under 空气 Air
     page.click("#nav-live")
     page.wait_for_selector("#enterprise-table[data-ready='true']")
     rows = page.locator("#enterprise-table > tbody > tr")

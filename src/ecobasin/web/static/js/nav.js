@@ -20,3 +20,30 @@ if (header && toggle) {
     }
   });
 }
+
+// The link groups (base.html, <details class="nav-group">): one open at a time; Escape or a
+// click outside closes it. <details> opens with Enter and Space by itself, so the links stay
+// reachable by keyboard and without this script.
+const groups = [...document.querySelectorAll("details.nav-group")];
+
+function closeGroups(except) {
+  for (const group of groups) {
+    if (group !== except) group.open = false;
+  }
+}
+
+for (const group of groups) {
+  group.addEventListener("toggle", () => {
+    if (group.open) closeGroups(group);
+  });
+}
+document.addEventListener("click", (event) => {
+  if (!groups.some((group) => group.contains(event.target))) closeGroups(null);
+});
+document.addEventListener("keydown", (event) => {
+  const open = groups.find((group) => group.open);
+  if (event.key === "Escape" && open) {
+    open.open = false;
+    open.querySelector("summary").focus();
+  }
+});
