@@ -81,8 +81,12 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def config_path(self) -> Path:
+        return self.root / f"{self.name}.conf"
+
     def start(self) -> NatsServer:
-        conf = self.root / f"{self.name}.conf"
+        conf = self.config_path
         lines = [
             f"server_name: {self.name}",
             f"listen: 127.0.0.1:{self.port}",

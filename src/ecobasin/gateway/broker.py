@@ -31,7 +31,8 @@ receives (:class:`PasswordHash`).
 
 Least privilege (docs/security.md, "Broker"): with ``broker_user`` and ``broker_password_file``
 (:func:`load_credentials`, a file readable by its owner only) every client logs in as a user of
-the server's ``authorization`` block (:func:`authorization_config`): a gateway may publish only
+the server's ``authorization`` block (:func:`authorization_config`, which holds only bcrypt
+hashes of the passwords: :func:`bcrypt_password`): a gateway may publish only
 to ``hj212.>`` and to the device bucket, a store writer may only consume through its own durable
 and ack; nobody may delete or purge the stream. A refused publish or subscription raises the
 ``broker_permission_denied`` alarm besides ``broker_unreachable``.
@@ -54,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import nats
 import nats.errors
 import nats.js.errors
@@ -77,6 +79,7 @@ __all__ = [
     "FrontBroker",
     "PasswordHash",
     "authorization_config",
+    "bcrypt_password",
     "connect",
     "device_entry",
     "ensure_device_bucket",
@@ -108,6 +111,11 @@ MAX_IN_FLIGHT = 1024
 PUBLISH_TIMEOUT = 5.0
 #: [s] Pause between attempts to reach an unreachable broker.
 RECONNECT_WAIT = 0.5
+#: bcrypt cost of the users' password hashes (2^11 rounds: the ``nats server passwd`` default;
+#: the server pays it once per client login, not per message).
+BCRYPT_ROUNDS = 11
+#: [bytes] The longest password bcrypt hashes whole.
+BCRYPT_MAX_BYTES = 72
 HEADER_RECEIVED = "Ecobasin-Received-Us"
 HEADER_PEER = "Ecobasin-Peer"
 #: Characters allowed in a subject token (NATS: no '.', '*', '>' or whitespace).
@@ -264,13 +272,34 @@ def writer_permissions(durable: str) -> dict[str, Any]:
     }
 
 
-def authorization_config(users: Iterable[tuple[str, str, dict[str, Any]]]) -> str:
+def bcrypt_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
+    """The bcrypt hash (``$2b$<rounds>$…``) nats-server checks a client's password against: the
+    server's configuration then holds nothing a client could log in with (NATS server
+    configuration, "Bcrypted Passwords"; the client keeps the password in its 0600 file).
+
+    Raises
+    ------
+    BrokerConfigError
+        A password bcrypt cannot hash whole (longer than 72 bytes in UTF-8).
+    """
+    secret = password.encode("utf-8")
+    if len(secret) > BCRYPT_MAX_BYTES:  # bcrypt would ignore the rest: refuse, never truncate
+        raise BrokerConfigError(
+            f"broker password of {len(secret)} bytes: bcrypt takes at most {BCRYPT_MAX_BYTES}"
+        )
+    return bcrypt.hashpw(secret, bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def authorization_config(
+    users: Iterable[tuple[str, str, dict[str, Any]]], rounds: int = BCRYPT_ROUNDS
+) -> str:
     """The nats-server ``authorization`` block of ``(user, password, permissions)`` (NATS
-    configuration accepts JSON values); no ``no_auth_user``, so anonymous clients are refused."""
+    configuration accepts JSON values), each password as its bcrypt hash
+    (:func:`bcrypt_password`); no ``no_auth_user``, so anonymous clients are refused."""
     block = {
         "users": [
-            {"user": user, "password": password, "permissions": permissions}
-            for user, password, permissions in users
+            {"user": user, "password": bcrypt_password(password, rounds), "permissions": rights}
+            for user, password, rights in users
         ]
     }
     return f"authorization: {json.dumps(block, indent=1)}\n"
