@@ -36,6 +36,8 @@ from ecobasin.gateway import (
 from ecobasin.gateway.broker import (
     BrokerConfigError,
     BrokerCredentials,
+    BrokerRefused,
+    BrokerTls,
     device_entry,
     load_credentials,
     publish_devices,
@@ -63,6 +65,16 @@ def _option(flag: str, help_text: str, **extra: Any) -> Any:
     """A gateway flag without a default of its own: unset, the setting applies (environment
     ECOBASIN_GATEWAY_*, then ``gateway_*`` in ecobasin.toml, then its default)."""
     return typer.Option(flag, help=help_text, show_default=False, **extra)
+
+
+_BROKER_CA = _option(
+    "--broker-ca",
+    "PEM file of the CA that signed the broker's TLS certificate: speak TLS to the broker "
+    "消息代理CA证书 (also ECOBASIN_BROKER_CA_FILE; tls:// URLs without it trust the system's "
+    "CAs; a client certificate from ECOBASIN_BROKER_CERT_FILE / _KEY_FILE).",
+    exists=True,
+    dir_okay=False,
+)
 
 
 @app.callback()
@@ -174,6 +186,7 @@ def serve(
             min=1,
         ),
     ] = None,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -194,7 +207,7 @@ def serve(
         gateway_archive=archive, gateway_dedup_days=dedup_days,
         gateway_max_frame_errors=max_frame_errors, gateway_max_unframed_kib=max_unframed_kib,
         gateway_reject_samples=reject_samples, gateway_broker=broker,
-        gateway_broker_replicas=broker_replicas,
+        gateway_broker_replicas=broker_replicas, broker_ca_file=broker_ca,
     )  # fmt: skip
     if config.gateway_fsync not in FSYNC_POLICIES:
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
@@ -227,6 +240,7 @@ def gateway_config(config: Settings) -> GatewayConfig:
         broker=config.gateway_broker,
         broker_replicas=config.gateway_broker_replicas,
         broker_credentials=broker_credentials(config) if config.gateway_broker else None,
+        broker_tls=broker_tls(config),
     )
 
 
@@ -236,6 +250,20 @@ def broker_credentials(config: Settings) -> BrokerCredentials | None:
         return load_credentials(config.broker_user, config.broker_password_file)
     except (BrokerConfigError, OSError) as error:
         raise fail(f"broker credentials 消息代理凭据: {error}") from None
+
+
+def broker_tls(config: Settings) -> BrokerTls | None:
+    """TLS to the broker from ECOBASIN_BROKER_CA_FILE (``--broker-ca``), ..._CERT_FILE and
+    ..._KEY_FILE; None when none is set (``tls://`` URLs then use the system's CAs)."""
+    files = (config.broker_ca_file, config.broker_cert_file, config.broker_key_file)
+    if all(path is None for path in files):
+        return None
+    tls = BrokerTls(*files)
+    try:
+        tls.context()  # checked now: a bad file stops the command, not a background retry
+    except BrokerConfigError as error:
+        raise fail(f"broker TLS 消息代理TLS: {error}") from None
+    return tls
 
 
 async def _serve(gateway: Gateway, status_every: float) -> None:
@@ -316,6 +344,7 @@ def writer_command(
             "AQI与告警刷新间隔.",
         ),
     ] = 30.0,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
 ) -> None:
     """Store writer: a durable pull consumer of the broker's stream into the store 入库消费者.
 
@@ -324,8 +353,9 @@ def writer_command(
     `rejected` (docs/gateway.md, "Broker"). Logs in as ECOBASIN_BROKER_USER with the password
     in ECOBASIN_BROKER_PASSWORD_FILE (mode 0600; docs/security.md, "Broker").
     """
-    config = settings(db=db)
+    config = settings(db=db, broker_ca_file=broker_ca)
     credentials = broker_credentials(config)
+    tls = broker_tls(config)
     refresh = LiveRefresh(every=refresh_every)  # AQI and alarms of the touched sites
     with open_store(config) as store:
         writer = BrokerWriter(
@@ -335,8 +365,12 @@ def writer_command(
             filter_subject,
             after_write=refresh,
             credentials=credentials,
+            tls=tls,
         )
-        asyncio.run(_write_from_broker(writer, status_every))
+        try:
+            asyncio.run(_write_from_broker(writer, status_every))
+        except BrokerRefused as error:
+            raise fail(f"writer 入库消费者 {durable}: {error}") from None
         refresh.flush(store)
 
 
@@ -423,6 +457,7 @@ def device_add(
             "every running gateway accepts it (PW stored hashed) 同步到消息代理设备表.",
         ),
     ] = None,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
 ) -> None:
     """Register (or update) a device 登记设备.
 
@@ -443,8 +478,9 @@ def device_add(
             }
         ]
     )
-    config = settings(db=db)
+    config = settings(db=db, broker_ca_file=broker_ca)
     credentials = broker_credentials(config) if broker else None
+    tls = broker_tls(config) if broker else None
     with open_store(config) as store:
         try:
             added, _ = register_devices(store, frame)
@@ -455,9 +491,12 @@ def device_add(
     if broker:
         entry = device_entry(password, True, crc_mode.value, **extra)
         try:
-            asyncio.run(asyncio.wait_for(publish_devices(broker, {mn: entry}, credentials), 30))
+            asyncio.run(
+                asyncio.wait_for(publish_devices(broker, {mn: entry}, credentials, tls=tls), 30)
+            )
         except (OSError, TimeoutError, nats.errors.Error) as error:
-            raise fail(f"device {mn}: not put into the broker's bucket {broker}: {error}") from None
+            why = str(error) or f"no answer ({type(error).__name__})"
+            raise fail(f"device {mn}: not put into the broker's bucket {broker}: {why}") from None
         console.print(f"device 设备 {mn} shared via the broker 已同步到消息代理 {broker}")
 
 

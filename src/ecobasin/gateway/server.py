@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import ecobasin
-from ecobasin.gateway.broker import BrokerCredentials
+from ecobasin.gateway.broker import BrokerCredentials, BrokerTls
 from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
 from ecobasin.gateway.front import (
@@ -166,6 +166,9 @@ class GatewayConfig:
     broker_credentials : BrokerCredentials or None
         The gateway role's NATS user (:func:`ecobasin.gateway.broker.load_credentials`);
         None: anonymous (a server without users only).
+    broker_tls : BrokerTls or None
+        TLS to the broker (CA, optional client certificate); ``tls://`` URLs use the system's
+        CAs without it.
     """
 
     host: str = "127.0.0.1"
@@ -196,6 +199,7 @@ class GatewayConfig:
     broker: str | None = None
     broker_replicas: int = 1
     broker_credentials: BrokerCredentials | None = None
+    broker_tls: BrokerTls | None = None
 
     @property
     def datatime_window(self) -> DataTimeWindow:
@@ -373,6 +377,7 @@ class Gateway:
                 "replicas": config.broker_replicas,
                 "extra": self._extra,
                 "credentials": config.broker_credentials,  # through the pipe, never argv
+                "tls": config.broker_tls,
             },
         }
         loop = asyncio.get_running_loop()
