@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     gateway_broker: str | None = None
     #: Copies of the broker's stream and device bucket when the gateway creates them.
     gateway_broker_replicas: int = Field(default=1, ge=1, le=5)
+    #: With the broker, also decode every frame into the gateway's own store (one machine
+    #: whose dashboard reads it); off: the store writers behind the broker decode.
+    gateway_broker_store_locally: bool = False
     #: NATS user of this process's role (ECOBASIN_BROKER_USER; docs/security.md, "Broker"):
     #: gateways and store writers log in with their own users; unset: anonymous.
     broker_user: str | None = None

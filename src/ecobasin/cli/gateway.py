@@ -187,6 +187,16 @@ def serve(
         ),
     ] = None,
     broker_ca: Annotated[Path | None, _BROKER_CA] = None,
+    broker_store_locally: Annotated[
+        bool,
+        _option(
+            "--broker-store-locally",
+            "With --broker, also decode every frame into this gateway's own store (one "
+            "machine whose dashboard reads it); by default the writers behind the broker "
+            "decode and this store keeps only refusals and the raw log's checkpoint "
+            "网关本地也入库.",
+        ),
+    ] = False,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -208,6 +218,7 @@ def serve(
         gateway_max_frame_errors=max_frame_errors, gateway_max_unframed_kib=max_unframed_kib,
         gateway_reject_samples=reject_samples, gateway_broker=broker,
         gateway_broker_replicas=broker_replicas, broker_ca_file=broker_ca,
+        gateway_broker_store_locally=broker_store_locally or None,
     )  # fmt: skip
     if config.gateway_fsync not in FSYNC_POLICIES:
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
@@ -241,6 +252,7 @@ def gateway_config(config: Settings) -> GatewayConfig:
         broker_replicas=config.gateway_broker_replicas,
         broker_credentials=broker_credentials(config) if config.gateway_broker else None,
         broker_tls=broker_tls(config),
+        broker_store_locally=config.gateway_broker_store_locally,
     )
 
 
