@@ -19,7 +19,16 @@ from pathlib import Path
 import nats.js.errors
 import pytest
 import trustme
-from broker_helpers import ECOBASIN, NatsServer, city_store, frame_for, run, wait_for
+from broker_helpers import (
+    ECOBASIN,
+    NATS_SERVER,
+    NatsServer,
+    city_store,
+    frame_for,
+    free_port,
+    run,
+    wait_for,
+)
 from gateway_helpers import Client, Running
 
 from ecobasin.gateway import GatewayConfig
@@ -236,4 +245,54 @@ async def _connect_and_close(url: str, tls: BrokerTls) -> None:
     nc = await connect(url, "test-with-cert", GATEWAY, tls=tls)
     assert nc.is_connected
     with contextlib.suppress(Exception):
+        await nc.close()
+
+
+def test_broker_config_writes_a_server_with_bcrypt_users_and_tls(tmp_path: Path, pki: Pki) -> None:
+    port = free_port()
+    conf = tmp_path / "broker.conf"
+    done = subprocess.run(
+        [str(ECOBASIN), "gateway", "broker-config", str(conf),
+         "--store-dir", str(tmp_path / "js"), "--listen", f"127.0.0.1:{port}",
+         "--gateway", f"{GATEWAY.user}:{password_file(tmp_path, GATEWAY)}",
+         "--writer", f"{WRITER.user}:{DURABLE}:{password_file(tmp_path, WRITER)}",
+         "--tls-cert", str(pki.cert), "--tls-key", str(pki.key)],
+        env={**os.environ, "COLUMNS": "300"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = conf.read_text()
+    assert GATEWAY.password not in text and WRITER.password not in text
+    assert conf.stat().st_mode & 0o777 == 0o600
+    log = tmp_path / "broker.log"
+    server = subprocess.Popen(
+        [str(NATS_SERVER), "-c", str(conf), "-l", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: log.exists() and "Server is ready" in log.read_text(), "nats ready")
+        url, tls = f"tls://127.0.0.1:{port}", BrokerTls(ca_file=pki.ca)
+        for who in (GATEWAY, WRITER):
+            run(_connect_as(url, who, tls))
+        with pytest.raises(BrokerRefused, match="login refused"):
+            run(_connect_as(url, BrokerCredentials(WRITER.user, "wrong"), tls))
+    finally:
+        server.terminate()
+        server.wait(30)
+    bad = subprocess.run(
+        [str(ECOBASIN), "gateway", "broker-config", str(tmp_path / "x.conf"),
+         "--store-dir", str(tmp_path / "js"), "--writer", "w1:no-durable",
+         "--gateway", f"{GATEWAY.user}:{password_file(tmp_path, GATEWAY)}"],
+        env={**os.environ, "COLUMNS": "300"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "USER:DURABLE:PASSWORD_FILE" in bad.stdout + bad.stderr
+    assert not (tmp_path / "x.conf").exists()
+
+
+async def _connect_as(url: str, who: BrokerCredentials, tls: BrokerTls) -> None:
+    nc = await connect(url, "test-config", who, tls=tls)
+    try:
+        assert nc.is_connected
+    finally:
         await nc.close()

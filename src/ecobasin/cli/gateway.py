@@ -39,8 +39,13 @@ from ecobasin.gateway.broker import (
     BrokerRefused,
     BrokerTls,
     device_entry,
+    gateway_permissions,
     load_credentials,
     publish_devices,
+    server_config,
+    tls_config,
+    write_private,
+    writer_permissions,
 )
 from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.replay import count_records
@@ -409,6 +414,92 @@ async def _write_from_broker(writer: BrokerWriter, status_every: float) -> None:
             f"rejected 拒收 {sum(stats.rejected.values()):,}"
         )
     await task
+
+
+@app.command("broker-config")
+def broker_config_command(
+    out: Annotated[Path, typer.Argument(help="Configuration file to write (0600) 配置文件.")],
+    store_dir: Annotated[
+        Path, typer.Option("--store-dir", help="JetStream file storage folder 存储目录.")
+    ],
+    gateway_users: Annotated[
+        list[str],
+        typer.Option(
+            "--gateway",
+            help="A gateway user USER:PASSWORD_FILE (file 0600; repeatable) 网关用户.",
+        ),
+    ],
+    writer_users: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--writer",
+            help="A store-writer user USER:DURABLE:PASSWORD_FILE (repeatable) 入库用户.",
+        ),
+    ] = None,
+    listen: Annotated[
+        str, typer.Option("--listen", help="Client address host:port 监听地址.")
+    ] = "127.0.0.1:4222",
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            help="Broker certificate (PEM): TLS for clients 证书.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key", help="Its private key (PEM, 0600) 私钥.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            help="CA of the client certificates (with --verify-clients).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    verify_clients: Annotated[
+        bool, typer.Option("--verify-clients", help="Require client certificates 校验客户端证书.")
+    ] = False,
+) -> None:
+    """Write a nats-server configuration for the platform 生成消息代理配置: JetStream, a user per
+    role with least privilege and its password only as a bcrypt hash, TLS when a certificate
+    and key are given (docs/security.md, "Broker"). Start it with `nats-server -c OUT`."""
+    try:
+        users = [_user(spec, "gateway") for spec in gateway_users]
+        users += [_user(spec, "writer") for spec in writer_users or []]
+        if (tls_cert is None) != (tls_key is None):
+            raise BrokerConfigError("--tls-cert and --tls-key go together")
+        if verify_clients and tls_ca is None:
+            raise BrokerConfigError("--verify-clients needs --tls-ca")
+        tls = ""
+        if tls_cert is not None and tls_key is not None:
+            tls = tls_config(tls_cert, tls_key, tls_ca, verify=verify_clients)
+        write_private(out, server_config(listen, store_dir.resolve(), users, tls))
+    except (BrokerConfigError, OSError) as error:
+        raise fail(f"broker config 消息代理配置: {error}") from None
+    console.print(
+        f"wrote 已写入 {out} (0600): {len(users)} users, passwords as bcrypt hashes"
+        f"{', TLS' if tls else ''}; start: nats-server -c {out}"
+    )
+
+
+def _user(spec: str, role: str) -> tuple[str, str, dict[str, Any]]:
+    """``USER:PASSWORD_FILE`` (gateway) or ``USER:DURABLE:PASSWORD_FILE`` (writer) → the user,
+    its password (read from the 0600 file) and its role's permissions."""
+    parts = spec.split(":", 2 if role == "writer" else 1)
+    if len(parts) != (3 if role == "writer" else 2) or not all(parts):
+        shape = "USER:DURABLE:PASSWORD_FILE" if role == "writer" else "USER:PASSWORD_FILE"
+        raise BrokerConfigError(f"--{role} {spec!r}: give {shape}")
+    credentials = load_credentials(parts[0], Path(parts[-1]))
+    assert credentials is not None  # a user was given
+    rights = gateway_permissions() if role == "gateway" else writer_permissions(parts[1])
+    return credentials.user, credentials.password, rights
 
 
 @app.command("replay")

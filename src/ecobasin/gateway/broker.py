@@ -94,8 +94,10 @@ __all__ = [
     "message_id",
     "publish_devices",
     "sealed_entry",
+    "server_config",
     "subject_for",
     "tls_config",
+    "write_private",
     "writer_permissions",
 ]
 
@@ -387,6 +389,31 @@ def authorization_config(
         ]
     }
     return f"authorization: {json.dumps(block, indent=1)}\n"
+
+
+def server_config(
+    listen: str,
+    store_dir: Path,
+    users: Iterable[tuple[str, str, dict[str, Any]]],
+    tls: str = "",
+) -> str:
+    """A whole nats-server configuration: ``listen`` (host:port), JetStream with file storage
+    in ``store_dir``, the users' ``authorization`` block (bcrypt hashes only:
+    :func:`authorization_config`) and ``tls`` (a :func:`tls_config` block, or "")."""
+    return (
+        f"listen: {json.dumps(listen)}\n"
+        f"jetstream: {json.dumps({'store_dir': str(store_dir)})}\n"
+        + authorization_config(users)
+        + tls
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600, also when it existed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def subject_for(city: int | str | None, mn: str) -> str:
