@@ -218,6 +218,39 @@ def test_a_client_without_the_ca_is_refused_naming_the_broker_and_the_reason(
         run(connect(url, "test-no-ca", GATEWAY))
 
 
+def test_a_gateway_without_the_ca_acks_nothing_and_says_why(
+    tmp_path: Path, broker: NatsServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = city_store(tmp_path / "gw.duckdb", DEVICES)
+    url = tls_url(broker)
+    config = GatewayConfig(
+        port=0, raw_log=tmp_path / "gw.rawlog", write_delay=0.05, broker=url,
+        broker_credentials=GATEWAY,
+    )  # fmt: skip
+    running = Running(store, config)
+    try:
+        said: list[str] = []
+
+        def logged() -> bool:  # the front process logs to the inherited stderr
+            said.append(capfd.readouterr().err)
+            return "TLS certificate is not trusted" in "".join(said)
+
+        wait_for(logged, "the front's log line on the refused broker")
+        line = next(x for x in "".join(said).splitlines() if "not trusted" in x)
+        assert url in line and "--broker-ca" in line
+        client = Client(running.port)
+        client.sock.settimeout(1.0)
+        client.send(frame_for("CD0001", 1)[0])
+        with pytest.raises(TimeoutError):
+            client.replies(1)  # no 9014 without the broker's ack
+        running.flush()
+        assert "broker_unreachable" in running.gateway.stats.alarms
+        assert running.gateway.stats.acked == 0
+    finally:
+        running.stop()
+        store.close()
+
+
 def test_a_broker_that_verifies_clients_refuses_one_without_a_certificate(
     tmp_path: Path, pki: Pki
 ) -> None:

@@ -646,12 +646,19 @@ class FrontBroker:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        said = ""  # the last refusal logged: a setting to fix, said once, not every retry
         while True:
             try:
                 self._nc = await connect(
                     self.url, "ecobasin-gateway", self.credentials, self._on_error, self.tls
                 )
                 break
+            except BrokerRefused as error:
+                if str(error) != said:
+                    log.error("broker_unreachable: %s; no acks until it is fixed", error)
+                    said = str(error)
+                self._fail(str(error))
+                await asyncio.sleep(RECONNECT_WAIT)
             except (OSError, nats.errors.Error, TimeoutError, BrokerConfigError) as error:
                 self._fail(f"cannot connect to {self.url}: {error}")
                 await asyncio.sleep(RECONNECT_WAIT)
