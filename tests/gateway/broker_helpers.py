@@ -70,10 +70,12 @@ class NatsServer:
         cluster_port: int | None = None,
         routes: Sequence[int] = (),
         authorization: str = "",
+        tls: str = "",
     ) -> None:
         self.root, self.name, self.port = root, name, free_port()
         self.cluster_port, self.routes = cluster_port, routes
         self.authorization = authorization  # an ``authorization`` block: users and rights
+        self.tls = tls  # a ``tls`` block: certificate and key of the client port
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
 
@@ -81,8 +83,12 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    @property
+    def config_path(self) -> Path:
+        return self.root / f"{self.name}.conf"
+
     def start(self) -> NatsServer:
-        conf = self.root / f"{self.name}.conf"
+        conf = self.config_path
         lines = [
             f"server_name: {self.name}",
             f"listen: 127.0.0.1:{self.port}",
@@ -95,7 +101,7 @@ class NatsServer:
                 f"routes: [{routes}] }}"
             )
         conf.touch(mode=0o600)  # it may hold the users' passwords
-        conf.write_text("\n".join(lines) + "\n" + self.authorization)
+        conf.write_text("\n".join(lines) + "\n" + self.authorization + self.tls)
         log = self.root / f"{self.name}.log"
         self.process = subprocess.Popen(
             [str(NATS_SERVER), "-c", str(conf), "-l", str(log)],

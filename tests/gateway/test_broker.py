@@ -51,6 +51,49 @@ def broker_up(running: Running) -> None:
     wait_for(lambda: (running.flush(), not stats.broker_unreachable)[1], "broker link up")
 
 
+def test_the_gateway_leaves_decoding_to_the_writers_behind_the_broker(
+    tmp_path: Path, broker: NatsServer
+) -> None:
+    """With --broker the gateway's own store gets no observations (the writers decode), only
+    the raw log's checkpoint and the refusals; a restart decodes nothing of its raw log."""
+    store = city_store(tmp_path / "gw.duckdb", DEVICES)
+    config = gateway_config(tmp_path, "gw", broker.url)
+    running = Running(store, config)
+    try:
+        broker_up(running)
+        client = Client(running.port)
+        for n in (1, 2, 3):
+            client.send(frame_for("CD0001", n)[0])
+        assert all(b"CN=9014" in reply for reply in client.replies(3))
+        client.send(frame_for("CD0404", 1)[0])  # not registered: refused, kept aside
+        wait_for(lambda: (running.flush(), running.gateway.stats.refused == 1)[1], "refusal")
+        running.flush()
+        stats = running.gateway.stats
+        assert (stats.published, stats.stored, stats.observations) == (3, 0, 0)
+        assert query(store, "SELECT count(*) AS n FROM observations")["n"][0] == 0
+        assert query(store, "SELECT count(*) AS n FROM gateway_messages")["n"][0] == 0
+        assert query(store, "SELECT last_seq FROM gateway_checkpoints")["last_seq"][0] == 3
+        assert "unknown_device" in set(rejected(store)["reason_code"])
+    finally:
+        running.stop()
+    store.con.execute("DELETE FROM gateway_checkpoints")  # as after a crash before the commit
+    again = Running(store, config)
+    try:
+        assert again.gateway.stats.recovered == 0  # the broker or the device's resend has them
+        assert query(store, "SELECT count(*) AS n FROM observations")["n"][0] == 0
+        assert query(store, "SELECT last_seq FROM gateway_checkpoints")["last_seq"][0] == 3
+    finally:
+        again.stop()
+        store.close()
+    writer_store = city_store(tmp_path / "writer.duckdb", DEVICES)
+    try:
+        writer = BrokerWriter(writer_store, broker.url, "w1")
+        run(_drain(writer))
+        assert writer.stats.stored == 3  # the writer behind the broker decodes them, once
+    finally:
+        writer_store.close()
+
+
 def test_ack_only_after_the_broker_holds_the_frame_and_resends_are_dropped(
     tmp_path: Path, broker: NatsServer
 ) -> None:

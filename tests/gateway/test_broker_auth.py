@@ -40,6 +40,7 @@ from ecobasin.gateway.broker import (
     BrokerConfigError,
     BrokerCredentials,
     authorization_config,
+    bcrypt_password,
     gateway_permissions,
     load_credentials,
     writer_permissions,
@@ -97,6 +98,37 @@ async def _connect(url: str, credentials: BrokerCredentials | None) -> nats.NATS
     return await nats.connect(
         url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False, **kwargs
     )
+
+
+def test_the_server_config_holds_no_password_and_the_server_checks_each_role(
+    broker: NatsServer,
+) -> None:
+    text = broker.config_path.read_text()
+    for credentials in (GATEWAY, WRITER):
+        assert credentials.password not in text  # bcrypt hashes only: nothing to log in with
+    assert text.count('"password": "$2') == 2
+    assert broker.config_path.stat().st_mode & 0o077 == 0
+    for credentials in (GATEWAY, WRITER):
+        run(_connect_and_close(broker.url, credentials))  # the real server checks the hash
+    with warnings.catch_warnings():  # nats-py leaves the refused socket to the collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        wrong = BrokerCredentials(GATEWAY.user, GATEWAY.password + "x")
+        with pytest.raises(Exception, match=r"(?i)authorization") as refused:
+            run(_connect(broker.url, wrong))
+        del refused
+        gc.collect()
+
+
+def test_a_password_bcrypt_would_cut_is_refused_by_name() -> None:
+    with pytest.raises(BrokerConfigError, match="73 bytes"):
+        bcrypt_password("x" * 73)
+    assert bcrypt_password("x" * 72, rounds=4).startswith("$2b$04$")
+
+
+async def _connect_and_close(url: str, credentials: BrokerCredentials) -> None:
+    nc = await _connect(url, credentials)
+    assert nc.is_connected
+    await _close(nc)
 
 
 def test_an_anonymous_client_is_refused(broker: NatsServer) -> None:

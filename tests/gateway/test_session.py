@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecobasin.gateway.broker import PasswordHash, hash_password
 from ecobasin.gateway.datatime import DataTimeWindow, data_time_of
-from ecobasin.gateway.session import SLOW, Decision, FastDecider, decide
+from ecobasin.gateway.session import SLOW, Decision, FastDecider, decide, password_matches
 from ecobasin.ingest.hj212.codec import read_head
 
 SEGMENT = b"QN=20240101120000001;ST=22;CN=2011;PW=123456;MN=DEV001;Flag=5;CP=&&DataTime=x&&"
@@ -42,6 +43,41 @@ def test_accepted_frames_get_the_9014_reply_and_future_ones_silence() -> None:
     assert (future.code, future.reply, future.logged) == ("implausible_datatime", None, True)
     unchecked = decide(head, None, b"20240101120000", NOW, DataTimeWindow(), check_device=False)
     assert unchecked.reply == accepted.reply
+
+
+@dataclass(frozen=True)
+class BucketDevice:
+    """A device as the broker's bucket replicates it: the salted hash of its PW, no PW."""
+
+    password: PasswordHash
+    enabled: bool = True
+
+
+LOCAL = Device(password="123456")  # the local registry holds the PW (表3)
+REPLICATED = BucketDevice(PasswordHash(hash_password("123456")))
+
+
+@pytest.mark.parametrize("device", [LOCAL, REPLICATED], ids=["local", "broker"])
+def test_the_right_password_is_accepted_and_a_wrong_one_refused(
+    device: Device | BucketDevice,
+) -> None:
+    right = read_head(SEGMENT)
+    assert decide(right, device, b"20240101120000", NOW, DataTimeWindow()).code == "accept"
+    for wrong_pw in (b"PW=123457", b"PW=12345", b"PW=1234567", b"PW=", b"PW=\xe5\xaf\x86"):
+        wrong = read_head(SEGMENT.replace(b"PW=123456", wrong_pw))
+        decision = decide(wrong, device, b"20240101120000", NOW, DataTimeWindow(), peer="p:1")
+        assert (decision.code, decision.reply) == ("wrong_password", None), wrong_pw
+    assert password_matches("123456", device.password)
+    assert not password_matches("123457", device.password)
+    assert not password_matches(None, device.password)  # a head without PW
+
+
+def test_the_hash_is_no_string_a_comparison_could_take_for_the_password() -> None:
+    stored = REPLICATED.password
+    assert not isinstance(stored, str)  # no reflected != deciding by accident
+    assert not password_matches(hash_password("123456"), stored)  # its own form is no PW
+    assert not password_matches("123456", PasswordHash("sha256$zz$00"))  # a broken value
+    assert not password_matches("123456", PasswordHash(""))  # an entry without a hash
 
 
 # -- the front's fast path (FastDecider) says exactly what decide() says -----------------------

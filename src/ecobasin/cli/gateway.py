@@ -36,9 +36,16 @@ from ecobasin.gateway import (
 from ecobasin.gateway.broker import (
     BrokerConfigError,
     BrokerCredentials,
+    BrokerRefused,
+    BrokerTls,
     device_entry,
+    gateway_permissions,
     load_credentials,
     publish_devices,
+    server_config,
+    tls_config,
+    write_private,
+    writer_permissions,
 )
 from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.replay import count_records
@@ -63,6 +70,16 @@ def _option(flag: str, help_text: str, **extra: Any) -> Any:
     """A gateway flag without a default of its own: unset, the setting applies (environment
     ECOBASIN_GATEWAY_*, then ``gateway_*`` in ecobasin.toml, then its default)."""
     return typer.Option(flag, help=help_text, show_default=False, **extra)
+
+
+_BROKER_CA = _option(
+    "--broker-ca",
+    "PEM file of the CA that signed the broker's TLS certificate: speak TLS to the broker "
+    "消息代理CA证书 (also ECOBASIN_BROKER_CA_FILE; tls:// URLs without it trust the system's "
+    "CAs; a client certificate from ECOBASIN_BROKER_CERT_FILE / _KEY_FILE).",
+    exists=True,
+    dir_okay=False,
+)
 
 
 @app.callback()
@@ -174,6 +191,17 @@ def serve(
             min=1,
         ),
     ] = None,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
+    broker_store_locally: Annotated[
+        bool,
+        _option(
+            "--broker-store-locally",
+            "With --broker, also decode every frame into this gateway's own store (one "
+            "machine whose dashboard reads it); by default the writers behind the broker "
+            "decode and this store keeps only refusals and the raw log's checkpoint "
+            "网关本地也入库.",
+        ),
+    ] = False,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -194,7 +222,8 @@ def serve(
         gateway_archive=archive, gateway_dedup_days=dedup_days,
         gateway_max_frame_errors=max_frame_errors, gateway_max_unframed_kib=max_unframed_kib,
         gateway_reject_samples=reject_samples, gateway_broker=broker,
-        gateway_broker_replicas=broker_replicas,
+        gateway_broker_replicas=broker_replicas, broker_ca_file=broker_ca,
+        gateway_broker_store_locally=broker_store_locally or None,
     )  # fmt: skip
     if config.gateway_fsync not in FSYNC_POLICIES:
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
@@ -227,6 +256,8 @@ def gateway_config(config: Settings) -> GatewayConfig:
         broker=config.gateway_broker,
         broker_replicas=config.gateway_broker_replicas,
         broker_credentials=broker_credentials(config) if config.gateway_broker else None,
+        broker_tls=broker_tls(config),
+        broker_store_locally=config.gateway_broker_store_locally,
     )
 
 
@@ -236,6 +267,20 @@ def broker_credentials(config: Settings) -> BrokerCredentials | None:
         return load_credentials(config.broker_user, config.broker_password_file)
     except (BrokerConfigError, OSError) as error:
         raise fail(f"broker credentials 消息代理凭据: {error}") from None
+
+
+def broker_tls(config: Settings) -> BrokerTls | None:
+    """TLS to the broker from ECOBASIN_BROKER_CA_FILE (``--broker-ca``), ..._CERT_FILE and
+    ..._KEY_FILE; None when none is set (``tls://`` URLs then use the system's CAs)."""
+    files = (config.broker_ca_file, config.broker_cert_file, config.broker_key_file)
+    if all(path is None for path in files):
+        return None
+    tls = BrokerTls(*files)
+    try:
+        tls.context()  # checked now: a bad file stops the command, not a background retry
+    except BrokerConfigError as error:
+        raise fail(f"broker TLS 消息代理TLS: {error}") from None
+    return tls
 
 
 async def _serve(gateway: Gateway, status_every: float) -> None:
@@ -316,6 +361,7 @@ def writer_command(
             "AQI与告警刷新间隔.",
         ),
     ] = 30.0,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
 ) -> None:
     """Store writer: a durable pull consumer of the broker's stream into the store 入库消费者.
 
@@ -324,8 +370,9 @@ def writer_command(
     `rejected` (docs/gateway.md, "Broker"). Logs in as ECOBASIN_BROKER_USER with the password
     in ECOBASIN_BROKER_PASSWORD_FILE (mode 0600; docs/security.md, "Broker").
     """
-    config = settings(db=db)
+    config = settings(db=db, broker_ca_file=broker_ca)
     credentials = broker_credentials(config)
+    tls = broker_tls(config)
     refresh = LiveRefresh(every=refresh_every)  # AQI and alarms of the touched sites
     with open_store(config) as store:
         writer = BrokerWriter(
@@ -335,8 +382,12 @@ def writer_command(
             filter_subject,
             after_write=refresh,
             credentials=credentials,
+            tls=tls,
         )
-        asyncio.run(_write_from_broker(writer, status_every))
+        try:
+            asyncio.run(_write_from_broker(writer, status_every))
+        except BrokerRefused as error:
+            raise fail(f"writer 入库消费者 {durable}: {error}") from None
         refresh.flush(store)
 
 
@@ -363,6 +414,92 @@ async def _write_from_broker(writer: BrokerWriter, status_every: float) -> None:
             f"rejected 拒收 {sum(stats.rejected.values()):,}"
         )
     await task
+
+
+@app.command("broker-config")
+def broker_config_command(
+    out: Annotated[Path, typer.Argument(help="Configuration file to write (0600) 配置文件.")],
+    store_dir: Annotated[
+        Path, typer.Option("--store-dir", help="JetStream file storage folder 存储目录.")
+    ],
+    gateway_users: Annotated[
+        list[str],
+        typer.Option(
+            "--gateway",
+            help="A gateway user USER:PASSWORD_FILE (file 0600; repeatable) 网关用户.",
+        ),
+    ],
+    writer_users: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--writer",
+            help="A store-writer user USER:DURABLE:PASSWORD_FILE (repeatable) 入库用户.",
+        ),
+    ] = None,
+    listen: Annotated[
+        str, typer.Option("--listen", help="Client address host:port 监听地址.")
+    ] = "127.0.0.1:4222",
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-cert",
+            help="Broker certificate (PEM): TLS for clients 证书.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key", help="Its private key (PEM, 0600) 私钥.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            help="CA of the client certificates (with --verify-clients).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    verify_clients: Annotated[
+        bool, typer.Option("--verify-clients", help="Require client certificates 校验客户端证书.")
+    ] = False,
+) -> None:
+    """Write a nats-server configuration for the platform 生成消息代理配置: JetStream, a user per
+    role with least privilege and its password only as a bcrypt hash, TLS when a certificate
+    and key are given (docs/security.md, "Broker"). Start it with `nats-server -c OUT`."""
+    try:
+        users = [_user(spec, "gateway") for spec in gateway_users]
+        users += [_user(spec, "writer") for spec in writer_users or []]
+        if (tls_cert is None) != (tls_key is None):
+            raise BrokerConfigError("--tls-cert and --tls-key go together")
+        if verify_clients and tls_ca is None:
+            raise BrokerConfigError("--verify-clients needs --tls-ca")
+        tls = ""
+        if tls_cert is not None and tls_key is not None:
+            tls = tls_config(tls_cert, tls_key, tls_ca, verify=verify_clients)
+        write_private(out, server_config(listen, store_dir.resolve(), users, tls))
+    except (BrokerConfigError, OSError) as error:
+        raise fail(f"broker config 消息代理配置: {error}") from None
+    console.print(
+        f"wrote 已写入 {out} (0600): {len(users)} users, passwords as bcrypt hashes"
+        f"{', TLS' if tls else ''}; start: nats-server -c {out}"
+    )
+
+
+def _user(spec: str, role: str) -> tuple[str, str, dict[str, Any]]:
+    """``USER:PASSWORD_FILE`` (gateway) or ``USER:DURABLE:PASSWORD_FILE`` (writer) → the user,
+    its password (read from the 0600 file) and its role's permissions."""
+    parts = spec.split(":", 2 if role == "writer" else 1)
+    if len(parts) != (3 if role == "writer" else 2) or not all(parts):
+        shape = "USER:DURABLE:PASSWORD_FILE" if role == "writer" else "USER:PASSWORD_FILE"
+        raise BrokerConfigError(f"--{role} {spec!r}: give {shape}")
+    credentials = load_credentials(parts[0], Path(parts[-1]))
+    assert credentials is not None  # a user was given
+    rights = gateway_permissions() if role == "gateway" else writer_permissions(parts[1])
+    return credentials.user, credentials.password, rights
 
 
 @app.command("replay")
@@ -423,6 +560,7 @@ def device_add(
             "every running gateway accepts it (PW stored hashed) 同步到消息代理设备表.",
         ),
     ] = None,
+    broker_ca: Annotated[Path | None, _BROKER_CA] = None,
 ) -> None:
     """Register (or update) a device 登记设备.
 
@@ -443,8 +581,9 @@ def device_add(
             }
         ]
     )
-    config = settings(db=db)
+    config = settings(db=db, broker_ca_file=broker_ca)
     credentials = broker_credentials(config) if broker else None
+    tls = broker_tls(config) if broker else None
     with open_store(config) as store:
         try:
             added, _ = register_devices(store, frame)
@@ -455,9 +594,12 @@ def device_add(
     if broker:
         entry = device_entry(password, True, crc_mode.value, **extra)
         try:
-            asyncio.run(asyncio.wait_for(publish_devices(broker, {mn: entry}, credentials), 30))
+            asyncio.run(
+                asyncio.wait_for(publish_devices(broker, {mn: entry}, credentials, tls=tls), 30)
+            )
         except (OSError, TimeoutError, nats.errors.Error) as error:
-            raise fail(f"device {mn}: not put into the broker's bucket {broker}: {error}") from None
+            why = str(error) or f"no answer ({type(error).__name__})"
+            raise fail(f"device {mn}: not put into the broker's bucket {broker}: {why}") from None
         console.print(f"device 设备 {mn} shared via the broker 已同步到消息代理 {broker}")
 
 

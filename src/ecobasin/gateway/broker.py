@@ -31,7 +31,8 @@ receives (:class:`PasswordHash`).
 
 Least privilege (docs/security.md, "Broker"): with ``broker_user`` and ``broker_password_file``
 (:func:`load_credentials`, a file readable by its owner only) every client logs in as a user of
-the server's ``authorization`` block (:func:`authorization_config`): a gateway may publish only
+the server's ``authorization`` block (:func:`authorization_config`, which holds only bcrypt
+hashes of the passwords: :func:`bcrypt_password`): a gateway may publish only
 to ``hj212.>`` and to the device bucket, a store writer may only consume through its own durable
 and ack; nobody may delete or purge the stream. A refused publish or subscription raises the
 ``broker_permission_denied`` alarm besides ``broker_unreachable``.
@@ -48,12 +49,14 @@ import logging
 import os
 import re
 import secrets
+import ssl
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import nats
 import nats.errors
 import nats.js.errors
@@ -73,10 +76,13 @@ __all__ = [
     "STREAM",
     "BrokerConfigError",
     "BrokerCredentials",
+    "BrokerRefused",
+    "BrokerTls",
     "BrokerUnavailable",
     "FrontBroker",
     "PasswordHash",
     "authorization_config",
+    "bcrypt_password",
     "connect",
     "device_entry",
     "ensure_device_bucket",
@@ -88,7 +94,10 @@ __all__ = [
     "message_id",
     "publish_devices",
     "sealed_entry",
+    "server_config",
     "subject_for",
+    "tls_config",
+    "write_private",
     "writer_permissions",
 ]
 
@@ -108,6 +117,11 @@ MAX_IN_FLIGHT = 1024
 PUBLISH_TIMEOUT = 5.0
 #: [s] Pause between attempts to reach an unreachable broker.
 RECONNECT_WAIT = 0.5
+#: bcrypt cost of the users' password hashes (2^11 rounds: the ``nats server passwd`` default;
+#: the server pays it once per client login, not per message).
+BCRYPT_ROUNDS = 11
+#: [bytes] The longest password bcrypt hashes whole.
+BCRYPT_MAX_BYTES = 72
 HEADER_RECEIVED = "Ecobasin-Received-Us"
 HEADER_PEER = "Ecobasin-Peer"
 #: Characters allowed in a subject token (NATS: no '.', '*', '>' or whitespace).
@@ -120,6 +134,96 @@ class BrokerUnavailable(ConnectionError):
 
 class BrokerConfigError(ValueError):
     """The broker credentials cannot be used (missing, empty or readable by others)."""
+
+
+class BrokerRefused(ConnectionError):
+    """The broker refused this client at its first connection (its TLS certificate is not
+    trusted, the TLS handshake failed, or the login was refused): a setting to fix, named in
+    the message with the broker's URL."""
+
+
+def _private(path: Path, what: str) -> None:
+    """Refuse a secret's file that group or others may read (it is the role's whole secret)."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise BrokerConfigError(
+            f"{what} {path}: mode {mode:04o} lets others read it; chmod 600 {path}"
+        )
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """TLS to the broker (``tls://`` URLs, ``--broker-ca``; docs/security.md, "Broker").
+
+    The client starts TLS before the first NATS byte (``handshake_first``: the server's INFO and
+    the client's CONNECT with its password never travel in clear, even to a host posing as the
+    broker), verifies the broker's certificate against ``ca_file`` (None: the system's CAs) and
+    its host name, and shows ``cert_file``/``key_file`` when the broker asks for client
+    certificates.
+
+    Attributes
+    ----------
+    ca_file : Path or None
+        PEM file of the CA(s) that signed the broker's certificate.
+    cert_file, key_file : Path or None
+        This client's certificate and private key (PEM; the key file mode 0600 or 0400).
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """A client context: TLS ≥ 1.2, the broker's certificate and host name checked.
+
+        Raises
+        ------
+        BrokerConfigError
+            A key without a certificate (or the reverse), a key others may read, or a file
+            that is no PEM certificate or key.
+        """
+        if (self.cert_file is None) != (self.key_file is None):
+            raise BrokerConfigError("broker TLS: give both the client certificate and its key")
+        try:
+            context = ssl.create_default_context(
+                cafile=None if self.ca_file is None else str(self.ca_file)
+            )
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if self.cert_file is not None and self.key_file is not None:
+                _private(self.key_file, "broker TLS key file")
+                context.load_cert_chain(self.cert_file, self.key_file)
+        except (ssl.SSLError, OSError) as error:
+            raise BrokerConfigError(f"broker TLS files: {error}") from error
+        return context
+
+
+def tls_wanted(url: str, tls: BrokerTls | None) -> BrokerTls | None:
+    """The TLS settings a client uses: ``tls`` when given, else the system's CAs when a URL of
+    ``url`` is ``tls://``, else None (plain NATS)."""
+    if tls is not None:
+        return tls
+    if any(server.strip().startswith("tls://") for server in url.split(",")):
+        return BrokerTls()
+    return None
+
+
+def tls_config(
+    cert_file: Path, key_file: Path, ca_file: Path | None = None, *, verify: bool = False
+) -> str:
+    """The nats-server ``tls {}`` block of a broker with ``cert_file`` and ``key_file`` (PEM):
+    TLS before anything else (``handshake_first``, as :class:`BrokerTls` clients do), TLS ≥
+    1.2; with ``verify`` every client must show a certificate signed by ``ca_file``."""
+    block: dict[str, Any] = {
+        "cert_file": str(cert_file),
+        "key_file": str(key_file),
+        "handshake_first": True,
+        "min_version": "1.2",
+    }
+    if ca_file is not None:
+        block["ca_file"] = str(ca_file)
+    if verify:
+        block["verify"] = True
+    return f"tls: {json.dumps(block, indent=1)}\n"
 
 
 @dataclass(frozen=True)
@@ -144,12 +248,7 @@ def load_credentials(user: str | None, password_file: Path | None) -> BrokerCred
         return None
     if password_file is None:
         raise BrokerConfigError(f"broker user {user!r}: no broker_password_file set")
-    mode = stat.S_IMODE(os.stat(password_file).st_mode)
-    if mode & 0o077:
-        raise BrokerConfigError(
-            f"broker password file {password_file}: mode {mode:04o} lets others read it; "
-            f"chmod 600 {password_file}"
-        )
+    _private(password_file, "broker password file")
     lines = password_file.read_text(encoding="utf-8").splitlines()
     password = lines[0].strip() if lines else ""
     if not password:
@@ -165,33 +264,28 @@ def hash_password(password: str, salt: str | None = None) -> str:
     return f"sha256${salt}${digest}"
 
 
-class PasswordHash(str):
-    """A device's PW as the bucket holds it, compared with a received PW by hashing the latter.
+@dataclass(frozen=True, slots=True)
+class PasswordHash:
+    """A device's PW as the bucket holds it (``sha256$<salt>$<digest>``, :func:`hash_password`):
+    the session decision asks :meth:`matches` through
+    :func:`ecobasin.gateway.session.password_matches`. No ``str``, so no comparison with a
+    received PW can decide by accident."""
 
-    A ``str`` so the session's check ``received PW != device.password`` works unchanged: Python
-    calls the reflected ``__ne__`` of a right operand whose type is a subclass of the left
-    operand's type first, and that one hashes the received PW (constant-time comparison).
-    """
+    value: str = field(repr=False)
 
-    __slots__ = ()
-
-    def matches(self, received: object) -> bool:
-        if not isinstance(received, str) or self.count("$") != 2:
+    def matches(self, received: str) -> bool:
+        """Whether ``received`` hashes, with this value's salt, to this value (constant
+        time); False for a value that is no ``sha256$<hex salt>$<hex>``."""
+        if self.value.count("$") != 2:
             return False
-        _, salt, _ = self.split("$")
+        kind, salt, _ = self.value.split("$")
+        if kind != "sha256":
+            return False
         try:
             expected = hash_password(received, salt)
         except ValueError:  # a salt that is no hex: nothing matches
             return False
-        return hmac.compare_digest(expected.encode(), str(self).encode())
-
-    def __eq__(self, other: object) -> bool:
-        return self.matches(other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.matches(other)
-
-    __hash__ = str.__hash__
+        return hmac.compare_digest(expected.encode(), self.value.encode())
 
 
 def sealed_entry(entry: dict[str, Any], salt: str | None = None) -> dict[str, Any]:
@@ -264,16 +358,62 @@ def writer_permissions(durable: str) -> dict[str, Any]:
     }
 
 
-def authorization_config(users: Iterable[tuple[str, str, dict[str, Any]]]) -> str:
+def bcrypt_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
+    """The bcrypt hash (``$2b$<rounds>$…``) nats-server checks a client's password against: the
+    server's configuration then holds nothing a client could log in with (NATS server
+    configuration, "Bcrypted Passwords"; the client keeps the password in its 0600 file).
+
+    Raises
+    ------
+    BrokerConfigError
+        A password bcrypt cannot hash whole (longer than 72 bytes in UTF-8).
+    """
+    secret = password.encode("utf-8")
+    if len(secret) > BCRYPT_MAX_BYTES:  # bcrypt would ignore the rest: refuse, never truncate
+        raise BrokerConfigError(
+            f"broker password of {len(secret)} bytes: bcrypt takes at most {BCRYPT_MAX_BYTES}"
+        )
+    return bcrypt.hashpw(secret, bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def authorization_config(
+    users: Iterable[tuple[str, str, dict[str, Any]]], rounds: int = BCRYPT_ROUNDS
+) -> str:
     """The nats-server ``authorization`` block of ``(user, password, permissions)`` (NATS
-    configuration accepts JSON values); no ``no_auth_user``, so anonymous clients are refused."""
+    configuration accepts JSON values), each password as its bcrypt hash
+    (:func:`bcrypt_password`); no ``no_auth_user``, so anonymous clients are refused."""
     block = {
         "users": [
-            {"user": user, "password": password, "permissions": permissions}
-            for user, password, permissions in users
+            {"user": user, "password": bcrypt_password(password, rounds), "permissions": rights}
+            for user, password, rights in users
         ]
     }
     return f"authorization: {json.dumps(block, indent=1)}\n"
+
+
+def server_config(
+    listen: str,
+    store_dir: Path,
+    users: Iterable[tuple[str, str, dict[str, Any]]],
+    tls: str = "",
+) -> str:
+    """A whole nats-server configuration: ``listen`` (host:port), JetStream with file storage
+    in ``store_dir``, the users' ``authorization`` block (bcrypt hashes only:
+    :func:`authorization_config`) and ``tls`` (a :func:`tls_config` block, or "")."""
+    return (
+        f"listen: {json.dumps(listen)}\n"
+        f"jetstream: {json.dumps({'store_dir': str(store_dir)})}\n"
+        + authorization_config(users)
+        + tls
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600, also when it existed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def subject_for(city: int | str | None, mn: str) -> str:
@@ -316,34 +456,100 @@ def device_entry(
     }
 
 
+class _QuietTlsClose(logging.Filter):
+    """Drop asyncio's note that nats-py's transport returns True from ``eof_received`` on a
+    TLS link: it comes at every close, says nothing to an operator, and fills the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsClose())
+
+
 async def connect(
     url: str,
     name: str,
     credentials: BrokerCredentials | None = None,
     on_error: Callable[[Exception], Any] | None = None,
+    tls: BrokerTls | None = None,
 ) -> NatsClient:
-    """Connect to the broker as ``credentials``' user (anonymous when None), reconnecting
-    forever after a loss (the callers count failures); ``on_error`` sees each async error
-    (a permissions violation among them) after it is logged."""
+    """Connect to the broker as ``credentials``' user (anonymous when None), over TLS when
+    :func:`tls_wanted` says so, reconnecting forever after a loss (the callers count
+    failures); ``on_error`` sees each async error (a permissions violation among them) after
+    it is logged.
+
+    Raises
+    ------
+    BrokerRefused
+        At the first connection, when the broker's certificate is not trusted, the TLS
+        handshake fails or the login is refused (retrying would not help), naming ``url``.
+    BrokerConfigError
+        TLS files that cannot be used.
+    """
+    tls = tls_wanted(url, tls)
+    context = None if tls is None else tls.context()
+    first = True
 
     async def error_cb(error: Exception) -> None:
         await _connection_error(error)
         if on_error is not None:
             on_error(error)
+        refusal = _refusal(url, error, tls) if first else None
+        if refusal is not None:
+            raise BrokerRefused(refusal) from error
 
-    return await nats.connect(
-        [server.strip() for server in url.split(",")],  # a cluster: any node will do
-        name=name,
-        connect_timeout=2,
-        reconnect_time_wait=RECONNECT_WAIT,
-        max_reconnect_attempts=-1,
-        allow_reconnect=True,
-        ping_interval=5,
-        max_outstanding_pings=2,
-        error_cb=error_cb,
-        user=None if credentials is None else credentials.user,
-        password=None if credentials is None else credentials.password,
-    )
+    nc = NatsClient()
+    try:
+        await nc.connect(
+            [server.strip() for server in url.split(",")],  # a cluster: any node will do
+            name=name,
+            connect_timeout=2,
+            reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # [s], used as a float
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            ping_interval=5,
+            max_outstanding_pings=2,
+            error_cb=error_cb,
+            user=None if credentials is None else credentials.user,
+            password=None if credentials is None else credentials.password,
+            tls=context,
+            tls_handshake_first=context is not None,
+        )
+    except BrokerRefused:
+        _drop_transport(nc)
+        raise
+    first = False
+    return nc
+
+
+def _drop_transport(nc: NatsClient) -> None:
+    """Close the socket of a refused first attempt (``close()`` would wait for a connection
+    that never came)."""
+    transport = getattr(nc, "_transport", None)
+    if transport is not None:
+        with contextlib.suppress(Exception):
+            transport.close()
+
+
+def _refusal(url: str, error: Exception, tls: BrokerTls | None) -> str | None:
+    """Why the broker refused a first connection, for a person (None: retry, it may pass)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        where = "the system's CAs" if tls is None or tls.ca_file is None else str(tls.ca_file)
+        return (
+            f"broker {url}: its TLS certificate is not trusted ({error.verify_message}; "
+            f"checked against {where}): give the CA that signed it with --broker-ca or "
+            "ECOBASIN_BROKER_CA_FILE"
+        )
+    if isinstance(error, ssl.SSLError):
+        return (
+            f"broker {url}: TLS handshake failed ({error.reason or error}): the broker needs "
+            "tls { handshake_first: true } (gateway.broker.tls_config) and, if it verifies "
+            "clients, ECOBASIN_BROKER_CERT_FILE and ECOBASIN_BROKER_KEY_FILE"
+        )
+    if "authorization violation" in str(error).lower():
+        return f"broker {url}: login refused (authorization violation): check the broker user"
+    return None
 
 
 def is_permission_error(error: BaseException) -> bool:
@@ -411,6 +617,8 @@ class FrontBroker:
         Copies of the stream and the bucket when this gateway creates them.
     credentials : BrokerCredentials or None
         The gateway role's user (:func:`gateway_permissions`); None: anonymous.
+    tls : BrokerTls or None
+        TLS to the broker (:func:`tls_wanted`: also for ``tls://`` URLs without it).
     """
 
     url: str
@@ -419,6 +627,7 @@ class FrontBroker:
     stats: Any
     replicas: int = 1
     credentials: BrokerCredentials | None = None
+    tls: BrokerTls | None = None
     _nc: NatsClient | None = None
     _js: JetStreamContext | None = None
     _kv: KeyValue | None = None
@@ -437,13 +646,20 @@ class FrontBroker:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        said = ""  # the last refusal logged: a setting to fix, said once, not every retry
         while True:
             try:
                 self._nc = await connect(
-                    self.url, "ecobasin-gateway", self.credentials, self._on_error
+                    self.url, "ecobasin-gateway", self.credentials, self._on_error, self.tls
                 )
                 break
-            except (OSError, nats.errors.Error, TimeoutError) as error:
+            except BrokerRefused as error:
+                if str(error) != said:
+                    log.error("broker_unreachable: %s; no acks until it is fixed", error)
+                    said = str(error)
+                self._fail(str(error))
+                await asyncio.sleep(RECONNECT_WAIT)
+            except (OSError, nats.errors.Error, TimeoutError, BrokerConfigError) as error:
                 self._fail(f"cannot connect to {self.url}: {error}")
                 await asyncio.sleep(RECONNECT_WAIT)
         self._js = self._nc.jetstream(publish_async_max_pending=MAX_IN_FLIGHT)
@@ -570,11 +786,12 @@ async def publish_devices(
     entries: dict[str, dict[str, Any]],
     credentials: BrokerCredentials | None = None,
     replicas: int = 1,
+    tls: BrokerTls | None = None,
 ) -> None:
     """Put registry entries (MN → :func:`device_entry`, PW in clear) into the device bucket,
     hashed (:func:`sealed_entry`): every running gateway accepts them once its watch delivers
     them (``ecobasin device add --broker``)."""
-    nc = await connect(url, "ecobasin-device-add", credentials)
+    nc = await connect(url, "ecobasin-device-add", credentials, tls=tls)
     try:
         kv = await ensure_device_bucket(nc.jetstream(), replicas)
         for mn, entry in entries.items():

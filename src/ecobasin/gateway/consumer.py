@@ -46,6 +46,7 @@ from ecobasin.gateway.broker import (
     STREAM,
     SUBJECT_ROOT,
     BrokerCredentials,
+    BrokerTls,
     connect,
     ensure_device_bucket,
     ensure_stream,
@@ -106,6 +107,8 @@ class BrokerWriter:
     credentials : BrokerCredentials or None
         The writer role's NATS user (:func:`~ecobasin.gateway.broker.writer_permissions` of
         ``durable``); None: anonymous.
+    tls : BrokerTls or None
+        TLS to the broker (``tls://`` URLs use the system's CAs without it).
     """
 
     store: Store
@@ -116,6 +119,7 @@ class BrokerWriter:
     batch: int = FETCH_BATCH
     replicas: int = 1
     credentials: BrokerCredentials | None = None
+    tls: BrokerTls | None = None
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     _devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Set once the durable consumer is bound (messages flow from then on).
@@ -126,7 +130,9 @@ class BrokerWriter:
         writer = StoreWriter(
             self.store, f"nats:{STREAM}:{self.durable}", after_write=self.after_write
         )
-        nc = await connect(self.url, f"ecobasin-writer-{self.durable}", self.credentials)
+        nc = await connect(
+            self.url, f"ecobasin-writer-{self.durable}", self.credentials, tls=self.tls
+        )
         try:
             js = nc.jetstream()
             await ensure_stream(js, self.replicas)

@@ -157,7 +157,7 @@ class GatewayStats:
 class FrontDevice:
     """What the front needs of a registered device (表3 MN, PW; Appendix A or Modbus CRC)."""
 
-    password: str
+    password: str | PasswordHash  # in clear (local registry) or hashed (broker's bucket)
     enabled: bool
     crc_mode: CrcMode
 
@@ -376,6 +376,7 @@ class _Front:
             self.stats,
             int(config["replicas"]),
             credentials=config.get("credentials"),
+            tls=config.get("tls"),
         )
         broker.start(broker_entries(self.setup["devices"], extra))
         return broker

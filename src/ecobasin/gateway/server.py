@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import ecobasin
-from ecobasin.gateway.broker import BrokerCredentials
+from ecobasin.gateway.broker import BrokerCredentials, BrokerTls
 from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
 from ecobasin.gateway.front import (
@@ -166,6 +166,14 @@ class GatewayConfig:
     broker_credentials : BrokerCredentials or None
         The gateway role's NATS user (:func:`ecobasin.gateway.broker.load_credentials`);
         None: anonymous (a server without users only).
+    broker_tls : BrokerTls or None
+        TLS to the broker (CA, optional client certificate); ``tls://`` URLs use the system's
+        CAs without it.
+    broker_store_locally : bool
+        With ``broker``: also decode every frame into this gateway's own store (one machine
+        whose dashboard reads that store, ``serve --gateway --broker``). False: the store
+        writers behind the broker decode; this store gets the refusals and the raw log's
+        checkpoint only (docs/gateway-scaling.md, "The gateway's own writer").
     """
 
     host: str = "127.0.0.1"
@@ -196,6 +204,13 @@ class GatewayConfig:
     broker: str | None = None
     broker_replicas: int = 1
     broker_credentials: BrokerCredentials | None = None
+    broker_tls: BrokerTls | None = None
+    broker_store_locally: bool = False
+
+    @property
+    def forward_only(self) -> bool:
+        """Whether frames go to the broker only, decoded by the writers behind it."""
+        return self.broker is not None and not self.broker_store_locally
 
     @property
     def datatime_window(self) -> DataTimeWindow:
@@ -254,6 +269,7 @@ class Gateway:
         self.open_files = 0  # the soft RLIMIT_NOFILE the front runs with
         self._received = 0  # last durable record received from the front (writer thread)
         self._written = 0  # last record in the store (writer thread)
+        self._start_seq = 0  # the raw log's last record at start
         self._stopped = asyncio.Event()
         self._stopping = threading.Event()  # ends the writer's retry pauses
         self._view: Store | None = None  # the writer thread's store view
@@ -296,6 +312,7 @@ class Gateway:
             self.config.raw_log, self.config.segment_bytes, self.config.segment_max_age
         )
         self._log_id, last_seq = raw_log.log_id, raw_log.last_seq
+        self._start_seq = last_seq  # the raw log's end, for the writer thread's recovery
         raw_log.close()
         ready: Future[dict[str, Device]] = Future()
         self._serve = Future()
@@ -373,6 +390,7 @@ class Gateway:
                 "replicas": config.broker_replicas,
                 "extra": self._extra,
                 "credentials": config.broker_credentials,  # through the pipe, never argv
+                "tls": config.broker_tls,
             },
         }
         loop = asyncio.get_running_loop()
@@ -491,7 +509,7 @@ class Gateway:
                 datatime_window=self.config.datatime_window,
                 stopping=self._stopping,
             )
-            self._stats.recovered = self._recover(writer)
+            self._stats.recovered = self._recover(writer, self._start_seq)
             self._maintain(writer)
         except BaseException as error:
             ready.set_exception(error)
@@ -516,8 +534,14 @@ class Gateway:
                 if not future.done():
                     future.set_exception(FrontError("the gateway stopped"))
 
-    def _recover(self, writer: StoreWriter) -> int:
-        """Write the raw-log records past the store's checkpoint (a crash's tail)."""
+    def _recover(self, writer: StoreWriter, last_seq: int) -> int:
+        """Write the raw-log records past the store's checkpoint (a crash's tail); with the
+        broker only the checkpoint moves to ``last_seq``: each of those records is in the
+        broker or was not acknowledged (the device resends it), so none is decoded here."""
+        if self.config.forward_only:
+            if last_seq > writer.checkpoint:
+                self._forwarded(writer, last_seq)
+            return 0
         batch: list[RawRecord] = []
         total = 0
         scan = ScanReport()
@@ -597,13 +621,24 @@ class Gateway:
     ) -> None:
         if not records and not rejects:
             return
-        report = writer.write(records, rejects)  # poison isolated, bounded retries
+        if self.config.forward_only:  # the writers behind the broker decode: no second time
+            report = writer.write([], rejects)
+            if records:
+                self._forwarded(writer, records[-1].seq)
+        else:
+            report = writer.write(records, rejects)  # poison isolated, bounded retries
         self._stats.write_errors += report.rejected.get("store_error", 0)
         self._account(report)
         if records:
             self._written = records[-1].seq
             with contextlib.suppress(FrontError):  # stopping: the front may be gone already
                 self._send(("written", self._written))
+
+    def _forwarded(self, writer: StoreWriter, last_seq: int) -> None:
+        """Move the raw log's checkpoint to ``last_seq`` without decoding (the broker has the
+        records): retention and the next start go by it as when the store holds them."""
+        with writer.store.transaction():
+            sql.set_checkpoint(writer.store, self._log_id, last_seq)
 
     def _maintain(self, writer: StoreWriter) -> None:
         """Retention of stored raw-log segments and pruning of the dedup keys (scheduled)."""

@@ -17,6 +17,7 @@ No clock, socket or file: the receive time is an argument.
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,14 +27,30 @@ from ecobasin.gateway.datatime import CST, DataTimeWindow, implausible_reason
 from ecobasin.ingest.hj212.codec import Message, reply_for
 from ecobasin.ingest.hj212.crc import hj212_crc16
 
-__all__ = ["SLOW", "Decision", "FastDecider", "RegisteredDevice", "Slow", "decide"]
+__all__ = [
+    "SLOW",
+    "Decision",
+    "FastDecider",
+    "HashedPassword",
+    "RegisteredDevice",
+    "Slow",
+    "decide",
+    "password_matches",
+]
+
+
+class HashedPassword(Protocol):
+    """A device's PW kept only as a hash (the broker's device bucket,
+    :class:`ecobasin.gateway.broker.PasswordHash`): it can tell whether a PW is the one."""
+
+    def matches(self, received: str) -> bool: ...
 
 
 class RegisteredDevice(Protocol):
-    """What the decision needs of a registry entry (表3 PW; enabled or not)."""
+    """What the decision needs of a registry entry (表3 PW, in clear or hashed; enabled)."""
 
     @property
-    def password(self) -> str: ...
+    def password(self) -> str | HashedPassword: ...
 
     @property
     def enabled(self) -> bool: ...
@@ -65,12 +82,24 @@ class Decision:
         return self.code in ("accept", "implausible_datatime")
 
 
+def password_matches(received: str | None, stored: str | HashedPassword) -> bool:
+    """Whether the PW of a frame (HJ 212-2017 表3, None: the head has none) is the device's:
+    compared in constant time with a PW in clear (the local registry), or hashed and compared
+    by ``stored.matches`` (a hash of the broker's bucket), so the time of a refusal tells a
+    guesser nothing about how much of the PW was right."""
+    if received is None:
+        return False
+    if isinstance(stored, str):
+        return hmac.compare_digest(received.encode("utf-8"), stored.encode("utf-8"))
+    return stored.matches(received)
+
+
 def _refusal(head: Message, device: RegisteredDevice | None, peer: str) -> Decision | None:
     if device is None:
         return Decision("unknown_device", f"device MN={head.mn} from {peer} is not registered")
     if not device.enabled:
         return Decision("device_disabled", f"device MN={head.mn} from {peer} is disabled")
-    if head.head.get("PW") != device.password:
+    if not password_matches(head.head.get("PW"), device.password):
         return Decision("wrong_password", f"device MN={head.mn} from {peer}: wrong password PW")
     return None
 

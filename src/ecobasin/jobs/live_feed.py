@@ -112,7 +112,10 @@ async def start_live(
     """Start the gateway (raw log next to the database) and the simulated enterprises."""
     refresh = LiveRefresh(every=feed.refresh_every)
     config = GatewayConfig(
-        port=feed.gateway_port, raw_log=default_raw_log(Path(db_path)), broker=feed.broker
+        port=feed.gateway_port,
+        raw_log=default_raw_log(Path(db_path)),
+        broker=feed.broker,
+        broker_store_locally=True,  # the dashboard reads this store: no writer can open it
     )
     gateway = Gateway(store, config, after_write=refresh)
     port = await gateway.start()

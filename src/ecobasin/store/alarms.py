@@ -26,6 +26,7 @@ from ecobasin.alarms.engine import ALARM_COLUMNS
 from ecobasin.store import _sql
 from ecobasin.store._sql import Connection, Cursor
 from ecobasin.store.database import Store, WriteCounts
+from ecobasin.store.lake_read import source
 from ecobasin.store.queries import in_list
 
 __all__ = [
@@ -154,7 +155,8 @@ def alarm_inputs(
     ids = list(site_ids)
     observations = _sql.frame(
         con,
-        "SELECT site_id, parameter, period, time, value, flag FROM observations "
+        "SELECT site_id, parameter, period, time, value, flag "
+        f"FROM {source(con, 'observations')} o "  # months moved to the lake: from it
         "WHERE site_id = ANY(?) AND time >= ? ORDER BY site_id, parameter, period, time",
         [ids, read_from],
     )

@@ -25,6 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from ecobasin.store import _sql
 from ecobasin.store.database import Store
+from ecobasin.store.lake_read import source
 from ecobasin.timebase import day_of_hour_ending, local_label
 
 __all__ = [
@@ -387,12 +388,14 @@ def reported_hours(
 ) -> pd.DataFrame:
     """The hourly Leq/LMx values the stations reported themselves between ``start`` and ``end``
     (inclusive, UTC): those of batches of another kind than ``own_kind``, the products' own."""
+    con = _sql.cursor_of(store)  # months moved to the lake are read from it (same cursor)
     return _sql.frame(
-        store,
-        "SELECT o.site_id, o.parameter, o.time FROM observations o "
+        con,
+        f"SELECT o.site_id, o.parameter, o.time FROM {source(con, 'observations')} o "
         "JOIN import_batches b USING (batch_id) "
         "WHERE o.period = '1h' AND o.parameter IN ('Leq', 'LMx') AND b.kind <> ? "
-        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id)",
+        "AND o.time BETWEEN ? AND ? AND list_contains(?, o.site_id) "
+        "ORDER BY o.site_id, o.parameter, o.time",  # one order, whichever tier holds a month
         [own_kind, start.to_pydatetime(), end.to_pydatetime(), site_ids],
     )
 

@@ -21,6 +21,7 @@ from ecobasin.standards.water_assessment import means
 from ecobasin.store import _sql
 from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
+from ecobasin.store.lake_read import source
 from ecobasin.store.queries import as_utc, in_list
 
 __all__ = [
@@ -113,24 +114,27 @@ def water_observations(
         ``site_id``, ``parameter``, ``period``, ``time`` (tz-aware UTC), ``value``, ``flag``.
     """
     params: list[Any] = [MANUAL_PERIOD, *AUTO_PERIODS, start, end, list(INVALID_FLAGS)]
+    con = _sql.cursor_of(where)  # months moved to the lake are read from it (same cursor)
     sql = (
         "SELECT o.site_id, o.parameter, o.period, o.time::TIMESTAMP AS time, o.value, o.flag "
-        "FROM observations o JOIN sites s USING (site_id) "
+        f"FROM {source(con, 'observations')} o JOIN sites s USING (site_id) "
         "WHERE s.kind = 'water_section' AND o.period IN (?, ?, ?) "
         "AND o.time >= ? AND o.time <= ? AND (o.flag IS NULL OR NOT (o.flag = ANY(?)))"
         + in_list("o.site_id", sites, params)
         + " ORDER BY o.site_id, o.parameter, o.time"
     )
-    return as_utc(_sql.frame(where, sql, params), "time")
+    return as_utc(_sql.frame(con, sql, params), "time")
 
 
 def water_years(where: Connection) -> list[int]:
     """CST years holding water-section observations (what a full refresh recomputes)."""
+    con = _sql.cursor_of(where)
     sql = (
-        "SELECT DISTINCT year(o.time::TIMESTAMP + INTERVAL 8 HOUR) AS y FROM observations o "
+        "SELECT DISTINCT year(o.time::TIMESTAMP + INTERVAL 8 HOUR) AS y "
+        f"FROM {source(con, 'observations')} o "
         "JOIN sites s USING (site_id) WHERE s.kind = 'water_section' ORDER BY y"
     )
-    return [int(r[0]) for r in _sql.cursor_of(where).execute(sql).fetchall()]
+    return [int(r[0]) for r in con.execute(sql).fetchall()]
 
 
 def _insert(store: Store, table: str, frame: pd.DataFrame) -> None:
