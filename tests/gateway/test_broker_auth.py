@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from broker_helpers import (
     ECOBASIN,
+    PATIENCE,
     NatsServer,
     city_store,
     consumer_drained,
@@ -33,6 +34,7 @@ from broker_helpers import (
 )
 from gateway_helpers import Client, Running, upload
 
+from ecobasin import catalog
 from ecobasin.gateway import GatewayConfig
 from ecobasin.gateway.broker import (
     DEVICE_BUCKET,
@@ -47,6 +49,7 @@ from ecobasin.gateway.broker import (
 )
 from ecobasin.gateway.consumer import BrokerWriter
 from ecobasin.gateway.devices import register_devices
+from ecobasin.jobs.live_feed import LiveFeed, start_live
 
 pytestmark = pytest.mark.slow  # a nats-server process per test
 
@@ -339,3 +342,30 @@ def test_a_password_file_others_may_read_is_refused(tmp_path: Path) -> None:
     assert load_credentials(GATEWAY.user, password_file(tmp_path, GATEWAY)) == GATEWAY
     with pytest.raises(BrokerConfigError, match="no broker_password_file"):
         load_credentials(GATEWAY.user, None)
+
+
+def test_serve_live_gateway_logs_in_with_the_configured_user(
+    broker: NatsServer, tmp_path: Path
+) -> None:
+    """Regression: ``serve --gateway --broker`` gave its gateway no NATS user, so a broker with
+    users (the only kind docs/security.md allows) refused it and nothing was ever acked."""
+    db = tmp_path / "live.duckdb"
+    store = city_store(db, DEVICES)
+    feed = LiveFeed(gateway_port=0, enterprises=0, broker=broker.url, broker_credentials=GATEWAY)
+
+    async def scenario() -> bool:
+        live = await start_live(store, feed, db, catalog.load_region())
+        try:
+            for _ in range(int(PATIENCE / 0.1)):
+                await live.gateway.flush()
+                if not live.gateway.stats.broker_unreachable:
+                    return True
+                await asyncio.sleep(0.1)
+            return False
+        finally:
+            await live.stop()
+
+    try:
+        assert run(scenario()), "the live gateway never reached the broker"
+    finally:
+        store.close()

@@ -407,8 +407,9 @@ def serve(
     broker: Annotated[
         str | None,
         typer.Option(
-            help="With --gateway: NATS JetStream broker nats://host:port; acks follow the "
-            "broker's ack 消息代理 (docs/gateway.md)."
+            help="With --gateway: NATS JetStream broker nats://host:port (or tls://); acks "
+            "follow the broker's ack; its user and TLS files from ECOBASIN_BROKER_USER, "
+            "ECOBASIN_BROKER_PASSWORD_FILE, ECOBASIN_BROKER_CA_FILE 消息代理 (docs/gateway.md)."
         ),
     ] = None,
     db: DbOption = None,
@@ -430,6 +431,13 @@ def serve(
     feed = None
     if gateway or simulate:
         feed = LiveFeed(gateway_port=gateway_port, enterprises=simulate, seed=seed, broker=broker)
+        if broker:  # the gateway's NATS user and TLS, as for `ecobasin gateway --broker`
+            from ecobasin.cli.gateway import broker_credentials, broker_tls
+
+            feed.broker_credentials, feed.broker_tls = (
+                broker_credentials(config),
+                broker_tls(config),
+            )
     elif broker:
         raise fail("--broker needs the gateway: add --gateway 消息代理需要网关")
     with open_store(config) as store:  # also computes the AQI an interrupted import left

@@ -12,6 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +22,9 @@ from ecobasin.gateway.loadgen import FleetStats, run_fleet
 from ecobasin.gateway.simulator import SimDevice, build_fleet, fleet_frames
 from ecobasin.jobs.live import LiveRefresh
 from ecobasin.store import Store
+
+if TYPE_CHECKING:  # nats is imported only by a gateway that uses a broker
+    from ecobasin.gateway.broker import BrokerCredentials, BrokerTls
 
 __all__ = ["LiveFeed", "LiveRun", "enterprise_fleet", "register_fleet", "start_live"]
 
@@ -47,6 +51,9 @@ class LiveFeed:
         Simulated seconds per real second (1: real time; tests run faster).
     broker : str or None
         NATS JetStream broker of the gateway (``serve --gateway --broker``; docs/gateway.md).
+    broker_credentials, broker_tls : optional
+        The gateway's NATS user and TLS files (settings ``ECOBASIN_BROKER_*``), as for
+        ``ecobasin gateway --broker``: a broker with users refuses an anonymous gateway.
     """
 
     gateway_port: int = 9212
@@ -55,6 +62,8 @@ class LiveFeed:
     refresh_every: float = 30.0
     speedup: float = 1.0
     broker: str | None = None
+    broker_credentials: BrokerCredentials | None = None
+    broker_tls: BrokerTls | None = None
 
 
 def enterprise_fleet(feed: LiveFeed, region: catalog.Region) -> list[SimDevice]:
@@ -115,6 +124,8 @@ async def start_live(
         port=feed.gateway_port,
         raw_log=default_raw_log(Path(db_path)),
         broker=feed.broker,
+        broker_credentials=feed.broker_credentials,
+        broker_tls=feed.broker_tls,
         broker_store_locally=True,  # the dashboard reads this store: no writer can open it
     )
     gateway = Gateway(store, config, after_write=refresh)
