@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -434,9 +435,8 @@ def serve(
         if broker:  # the gateway's NATS user and TLS, as for `ecobasin gateway --broker`
             from ecobasin.cli.gateway import broker_credentials, broker_tls
 
-            feed.broker_credentials, feed.broker_tls = (
-                broker_credentials(config),
-                broker_tls(config),
+            feed = replace(
+                feed, broker_credentials=broker_credentials(config), broker_tls=broker_tls(config)
             )
     elif broker:
         raise fail("--broker needs the gateway: add --gateway 消息代理需要网关")
