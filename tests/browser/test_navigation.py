@@ -32,6 +32,12 @@ def laptop(browser: Any, server: Server) -> Any:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
+    tab.on(  # a Content-Security-Policy refusal is a console error too
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
     yield tab
     context.close()
     assert not errors, "\n".join(errors)

@@ -43,6 +43,11 @@ def test_every_answer_carries_the_security_headers(server: Served, path: str) ->
     assert response.status_code in (200, 404), response.text
     policy = _directives(response.headers["content-security-policy"])
     assert policy["script-src"] == ["'self'"]  # no inline, eval or foreign script
+    if path in ("/docs", "/redoc"):  # the vendored bundles insert <style> elements
+        assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    else:  # no <style> element anywhere else: style attributes only (ECharts' markers)
+        assert policy["style-src"] == ["'self'"]
+        assert policy.get("style-src-attr", ["'unsafe-inline'"]) == ["'unsafe-inline'"]
     assert policy["frame-ancestors"] == ["'none'"]
     assert policy["object-src"] == ["'none'"]
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -95,6 +100,16 @@ def test_templates_hold_no_inline_script_or_handlers() -> None:
         found = _Scripts()
         found.feed(re.sub(r"{[{%#].*?[}%#]}", "", template.read_text()))
         assert (found.inline, found.handlers) == ([], []), template.name
+
+
+def test_page_templates_hold_no_style_element() -> None:
+    """The pages' CSP refuses <style> elements (CSS exfiltration through attribute selectors):
+    page styles live in static/css. The PDF-only print template is rendered by WeasyPrint."""
+    web = Path(__file__).resolve().parents[2] / "src" / "ecobasin" / "web"
+    styled = [
+        t.name for t in sorted((web / "templates").glob("*.html")) if "<style" in t.read_text()
+    ]
+    assert styled == ["emergency_evidence_print.html"]
 
 
 def test_api_docs_come_from_packaged_assets(server: Served) -> None:

@@ -161,6 +161,10 @@ def test_files_are_listed_and_served_byte_for_byte(client: TestClient, issued: P
         assert response.status_code == 200
         assert hashlib.sha256(response.content).hexdigest() == row["sha256"]
         assert response.headers["etag"] == f'"{row["sha256"]}"'
+        policy = response.headers["content-security-policy"]
+        if row["media_type"].startswith("text/html"):  # a standalone document: no script
+            assert "default-src 'none'" in policy and "script-src" not in policy
+            assert "style-src 'unsafe-inline'" in policy  # its own <style> block
     assert client.get("/api/v1/reports/" + "0" * 64).status_code == 404
     assert client.get("/api/v1/reports/not-a-hash").status_code == 422
 

@@ -23,7 +23,13 @@ from starlette.routing import Match
 from ecobasin.limits import Limits
 from ecobasin.web.problems import Problem, ProblemError, problem_response
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "RequestGuard"]
+__all__ = [
+    "API_DOCS_CONTENT_SECURITY_POLICY",
+    "CONTENT_SECURITY_POLICY",
+    "DOCUMENT_CONTENT_SECURITY_POLICY",
+    "SECURITY_HEADERS",
+    "RequestGuard",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,20 +37,43 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: No inline or foreign script; inline styles stay allowed for ECharts and the vendored
-#: API-doc bundles, which set element styles; Redoc renders in a blob: worker.
-CONTENT_SECURITY_POLICY = "; ".join(
+
+def _policy(style: str) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            style,
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+#: No inline or foreign script, and no <style> element or foreign stylesheet: an injected
+#: <style> could read a page's values through attribute selectors (CSS exfiltration). Style
+#: *attributes* stay allowed (``style-src-attr``, CSP Level 3): ECharts writes its tooltips'
+#: colour markers as ``style="…"`` markup, and a style attribute cannot select or load.
+CONTENT_SECURITY_POLICY = _policy("style-src 'self'; style-src-attr 'unsafe-inline'")
+#: ``/docs`` and ``/redoc`` only (set by their routes): the vendored Swagger UI and Redoc
+#: (styled-components) insert <style> elements at run time.
+API_DOCS_CONTENT_SECURITY_POLICY = _policy("style-src 'self' 'unsafe-inline'")
+#: Stored documents served as HTML (bulletins, scorecards, consultation reports): standalone
+#: files with their own inline <style>; no script at all, nothing fetched but images and fonts.
+DOCUMENT_CONTENT_SECURITY_POLICY = "; ".join(
     (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src 'self' data:",
         "font-src 'self' data:",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
         "frame-ancestors 'none'",
     )
 )

@@ -19,6 +19,7 @@ from ecobasin.services import consultation_notices as notices
 from ecobasin.services import consultation_reports as reports
 from ecobasin.settings import load_settings
 from ecobasin.web.deps import LangDep, Store, StoreDep  # Store: the type the service takes
+from ecobasin.web.middleware import DOCUMENT_CONTENT_SECURITY_POLICY
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import FORBIDDEN, CurrentPrincipal, RestrictedReader, unauthorized
@@ -422,7 +423,10 @@ def report_file(
         media_type, content = service.report(store, sha256)
     except LookupError as error:
         raise _not_found(str(error)) from None
-    return Response(content, media_type=media_type, headers={"ETag": f'"{sha256}"'})
+    headers = {"ETag": f'"{sha256}"'}
+    if media_type.startswith("text/html"):  # a standalone document: no script
+        headers["Content-Security-Policy"] = DOCUMENT_CONTENT_SECURITY_POLICY
+    return Response(content, media_type=media_type, headers=headers)
 
 
 class StoredReport(BaseModel):

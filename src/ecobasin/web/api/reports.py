@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from ecobasin.services import reports as service
 from ecobasin.services import scorecards as scorecard_service
 from ecobasin.web.deps import CursorDep
+from ecobasin.web.middleware import DOCUMENT_CONTENT_SECURITY_POLICY
 from ecobasin.web.problems import ProblemError, problem_responses
 
 __all__ = ["router", "scorecard_router"]
@@ -83,6 +84,8 @@ def report_file(
         "Cache-Control": "public, max-age=31536000, immutable",
         "Content-Disposition": f'inline; filename="{name}"',
     }
+    if facts["media_type"].startswith("text/html"):  # a standalone document: no script
+        headers["Content-Security-Policy"] = DOCUMENT_CONTENT_SECURITY_POLICY
     return Response(content, media_type=facts["media_type"], headers=headers)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from ecobasin.web.middleware import API_DOCS_CONTENT_SECURITY_POLICY
+
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
@@ -38,13 +40,17 @@ _REDOC = """<!doctype html>
 """
 
 
+#: the vendored bundles insert <style> elements: these two pages allow inline styles
+_OWN_POLICY = {"Content-Security-Policy": API_DOCS_CONTENT_SECURITY_POLICY}
+
+
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui() -> HTMLResponse:
     """The interactive OpenAPI documentation (Swagger UI 5.35.0, vendored)."""
-    return HTMLResponse(_SWAGGER)
+    return HTMLResponse(_SWAGGER, headers=_OWN_POLICY)
 
 
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc() -> HTMLResponse:
     """The OpenAPI reference (Redoc 3.0.1, vendored)."""
-    return HTMLResponse(_REDOC)
+    return HTMLResponse(_REDOC, headers=_OWN_POLICY)
