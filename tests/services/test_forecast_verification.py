@@ -1,111 +1,34 @@
 """The verification service (issue 21, item 4) against a small real DuckDB store whose numbers
-are checked by hand: ten target days of Chengdu PM2.5 (AQI 50, 150 or 300 exactly, HJ 633-2012
-Table 1: 35 → 50, 115 → 150, 250 → 300), forecasts issued the day before, one earlier January
-of 100 µg/m³ for the climatology."""
+are checked by hand (tests/forecast_verification_helpers.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ecobasin import catalog
 from ecobasin.errors import InputError
 from ecobasin.forecast import verification as fv
 from ecobasin.services import forecast_verification as verification
 from ecobasin.store import Store
-from ecobasin.store import forecast as store_forecast
-
-CHENGDU = "510100"
-FIRST_TARGET = date(2016, 1, 11)
-#: Observed PM2.5 on the issue day of the first target (2016-01-10), then on the ten targets.
-OBSERVED = [35, 35, 115, 115, 35, 250, 35, 115, 35, 35, 250]
-#: Their AQI (HJ 633-2012, PM2.5 24-h IAQI): 35 → 50, 115 → 150, 250 → 300.
-AQI_OF = {35: 50, 115: 150, 250: 300}
-#: The issued day +1 AQI of the ten targets.
-ISSUED_AQI = [50, 150, 50, 150, 300, 50, 150, 50, 150, 50]
-#: The issued PM2.5: 150 µg/m³ too high every day, worse than persistence on purpose.
-PM25_ERROR = 150.0
-CLIMATOLOGY = 100.0  # every day of January 2015
-
-
-def _level(aqi: float) -> int:
-    return 1 if aqi <= 50 else 3 if aqi <= 150 else 5
-
-
-def _insert_daily(store: Store, days: list[date], pm25: list[float]) -> None:
-    frame = pd.DataFrame(
-        {
-            "scope": "site",
-            "scope_id": "T001A",
-            "day": days,
-            "rule_set": "HJ633-2012",
-            "pm25": pm25,
-            "publish_aqi": True,
-            "incomplete": False,
-            "over_range": False,
-            "computed_at": datetime(2016, 2, 1, tzinfo=UTC),
-        }
-    )
-    store.con.register("daily_in", frame)
-    store.con.execute(
-        "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, pm25, publish_aqi, incomplete, "
-        "over_range, computed_at) SELECT scope, scope_id, day::DATE, rule_set, pm25, "
-        "publish_aqi, incomplete, over_range, computed_at FROM daily_in"
-    )
-    store.con.unregister("daily_in")
-
-
-def _forecast_rows() -> pd.DataFrame:
-    rows = []
-    for k, aqi in enumerate(ISSUED_AQI):
-        target = FIRST_TARGET + timedelta(days=k)
-        common = {
-            "issue_day": target - timedelta(days=1),
-            "issued_at": datetime(2016, 1, 1, tzinfo=UTC) + timedelta(days=k),
-            "scope": "city",
-            "scope_id": CHENGDU,
-            "target_day": target,
-            "lead": 1,
-            "model": "lightgbm:t",
-            "with_meteorology": False,
-            "author": "tester",
-        }
-        rows.append(
-            {
-                **common,
-                "parameter": "AQI",
-                "value": aqi,
-                "lower": aqi - 20,
-                "upper": aqi + 20,
-                "level": _level(aqi),
-                "primary_pollutant": "PM2.5" if aqi > 50 else "",
-                "rule_set": "HJ633-2012",
-            }
-        )
-        observed = OBSERVED[k + 1]
-        rows.append({**common, "parameter": "PM2.5", "value": observed + PM25_ERROR})
-    return pd.DataFrame(rows)
+from forecast_verification_helpers import (
+    AQI_OF,
+    CHENGDU,
+    CLIMATOLOGY,
+    FIRST_TARGET,
+    ISSUED_AQI,
+    OBSERVED,
+    PM25_ERROR,
+    build_store,
+)
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("verify") / "verify.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region("chengdu_plain"))
-        store.con.execute(
-            "INSERT INTO sites (site_id, kind, level, city_code, updated_at) "
-            "VALUES ('T001A', 'air_station', 'national', 510100, now())"
-        )
-        january = [date(2015, 1, 1) + timedelta(days=k) for k in range(31)]
-        _insert_daily(store, january, [CLIMATOLOGY] * 31)
-        days = [FIRST_TARGET - timedelta(days=1) + timedelta(days=k) for k in range(11)]
-        _insert_daily(store, days, [float(v) for v in OBSERVED])
-        store_forecast.replace_forecasts(store, _forecast_rows())
-    return path
+    return build_store(tmp_path_factory.mktemp("verify") / "verify.duckdb")
 
 
 @pytest.fixture(scope="module")

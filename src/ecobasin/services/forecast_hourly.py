@@ -25,10 +25,12 @@ from ecobasin.store import forecast_hourly as store_hourly
 __all__ = [
     "HOURLY_MODEL_VERSION",
     "HourlyAnswer",
+    "fitted",
     "from_rows",
     "hourly",
     "issue_hourly",
     "issue_time",
+    "stored",
     "to_rows",
 ]
 
@@ -160,22 +162,47 @@ def issue_hourly(where: Connection, issue_day: date) -> int:
     return store_hourly.write_hourly(where, rows)
 
 
+def stored(
+    where: Connection, issue_day: date | None, cities: Sequence[str] | None
+) -> HourlyAnswer | None:
+    """The stored hourly forecast of ``issue_day`` (default the latest stored) for ``cities``
+    (default every stored city); None unless every asked city has one stored."""
+    day = issue_day or store_hourly.latest_hourly_issue_day(where)
+    if day is None:
+        return None
+    have = store_hourly.stored_cities(where, day)
+    if not have or (cities is not None and not set(cities) <= have):
+        return None
+    rows = store_hourly.hourly_rows(where, issue_day=day, cities=cities)
+    values, aqi = from_rows(rows)
+    return HourlyAnswer(day, values, aqi, "stored", str(rows["model_version"].iloc[0]))
+
+
+def fitted(where: Connection, issue_day: date, cities: Sequence[str] | None) -> HourlyAnswer:
+    """The hourly forecast of ``issue_day`` for ``cities`` fitted now on their hours (not
+    stored; :func:`ecobasin.services.forecast.hourly_forecast`).
+
+    Raises
+    ------
+    NotFound
+        Too little history to fit.
+    """
+    values, aqi = forecast_service.hourly_forecast(where, issue_day, cities)
+    return HourlyAnswer(issue_day, values, aqi, "fitted", _model_version(where, issue_day))
+
+
 def hourly(where: Connection, issue_day: date | None, cities: Sequence[str] | None) -> HourlyAnswer:
-    """The hourly forecast of ``issue_day`` (default the latest stored) for ``cities`` (default
-    every city): the stored rows when every asked city has them, else a fit on request.
+    """The stored hourly forecast (:func:`stored`), else one fitted now (:func:`fitted`).
 
     Raises
     ------
     NotFound
         No issue day given and none stored, or too little history to fit.
     """
-    day = issue_day or store_hourly.latest_hourly_issue_day(where)
+    answer = stored(where, issue_day, cities)
+    if answer is not None:
+        return answer
+    day = issue_day or forecast_service.latest_issue_day(where)
     if day is None:
-        raise NotFound("no hourly forecast is stored: run `ecobasin forecast hourly --date D`")
-    stored = store_hourly.stored_cities(where, day)
-    if stored and (cities is None or set(cities) <= stored):
-        rows = store_hourly.hourly_rows(where, issue_day=day, cities=cities)
-        values, aqi = from_rows(rows)
-        return HourlyAnswer(day, values, aqi, "stored", str(rows["model_version"].iloc[0]))
-    values, aqi = forecast_service.hourly_forecast(where, day, cities)
-    return HourlyAnswer(day, values, aqi, "fitted", _model_version(where, day))
+        raise NotFound("no forecast is stored: run `ecobasin forecast run --date D` first")
+    return fitted(where, day, cities)

@@ -32,7 +32,10 @@ from ecobasin.store import forecast_hourly as store_hourly
 
 __all__ = [
     "DEFAULT_PERIOD_DAYS",
+    "HOUR_LABELS",
     "MAX_PERIOD_DAYS",
+    "MEMBER_LABELS",
+    "SCORE_LABELS",
     "Verification",
     "check_city",
     "hour_of_day_scores",
@@ -47,6 +50,52 @@ DEFAULT_PERIOD_DAYS = 90
 MAX_PERIOD_DAYS = 3 * 366
 #: Years of earlier observations read for the climatology [a].
 CLIMATOLOGY_YEARS = 5
+
+#: Bilingual names of the members (中文, English).
+MEMBER_LABELS: dict[str, tuple[str, str]] = {
+    fv.ISSUED: ("发布预报", "issued forecast"),
+    "persistence": ("持续性预报", "persistence"),
+    "climatology": ("气候态", "climatology"),
+}
+#: Bilingual names of the score columns by lead, in the order tables show them; units in
+#: brackets (AQI dimensionless, concentrations µg/m³).
+SCORE_LABELS: dict[str, tuple[str, str]] = {
+    "n": ("样本数", "cases"),
+    "level_acc": ("级别准确率", "level accuracy"),
+    "within_one": ("级别偏差≤1", "within one level"),
+    "range_hit": ("范围命中率", "range hit rate"),
+    "primary_acc": ("首要污染物准确率", "primary pollutant hit rate"),
+    "aqi_rmse": ("AQI 均方根误差", "AQI RMSE"),
+    "aqi_mae": ("AQI 平均绝对误差", "AQI MAE"),
+    "aqi_bias": ("AQI 偏差", "AQI bias"),
+    "pm25_rmse": ("PM2.5 均方根误差 [µg/m³]", "PM2.5 RMSE [µg/m³]"),
+    "pm25_mae": ("PM2.5 平均绝对误差 [µg/m³]", "PM2.5 MAE [µg/m³]"),
+    "pm25_bias": ("PM2.5 偏差 [µg/m³]", "PM2.5 bias [µg/m³]"),
+    "o3_rmse": ("O3 8小时 均方根误差 [µg/m³]", "O3 8-h RMSE [µg/m³]"),
+    "o3_mae": ("O3 8小时 平均绝对误差 [µg/m³]", "O3 8-h MAE [µg/m³]"),
+    "o3_bias": ("O3 8小时 偏差 [µg/m³]", "O3 8-h bias [µg/m³]"),
+    "pod_100": ("命中率 POD (AQI>100)", "POD (AQI > 100)"),
+    "far_100": ("空报率 FAR (AQI>100)", "FAR (AQI > 100)"),
+    "ts_100": ("TS 评分 (AQI>100)", "TS (AQI > 100)"),
+    "pod_200": ("命中率 POD (AQI>200)", "POD (AQI > 200)"),
+    "far_200": ("空报率 FAR (AQI>200)", "FAR (AQI > 200)"),
+    "ts_200": ("TS 评分 (AQI>200)", "TS (AQI > 200)"),
+    "skill_pm25_persistence": ("PM2.5 技巧评分（对持续性）", "PM2.5 skill vs persistence"),
+    "skill_aqi_persistence": ("AQI 技巧评分（对持续性）", "AQI skill vs persistence"),
+    "skill_pm25_climatology": ("PM2.5 技巧评分（对气候态）", "PM2.5 skill vs climatology"),
+    "skill_aqi_climatology": ("AQI 技巧评分（对气候态）", "AQI skill vs climatology"),
+}
+#: Bilingual names of the hour-of-day score columns.
+HOUR_LABELS: dict[str, tuple[str, str]] = {
+    "pollutant": ("污染物", "pollutant"),
+    "local_hour": ("时次（北京时间）", "hour of day (CST)"),
+    "n": ("样本数", "cases"),
+    "rmse": ("均方根误差", "RMSE"),
+    "mae": ("平均绝对误差", "MAE"),
+    "bias": ("偏差", "bias"),
+    "persistence_rmse": ("持续性 均方根误差", "persistence RMSE"),
+    "skill_persistence": ("技巧评分（对持续性）", "skill vs persistence"),
+}
 
 
 @dataclass(frozen=True)
