@@ -17,6 +17,7 @@ from ecobasin.services import forecast_hourly as hourly_service
 from ecobasin.store import Store
 from forecast_verification_helpers import build_store, insert_city_hours
 
+pytestmark = pytest.mark.slow  # fits the hourly model (seconds of CPU)
 ISSUE_DAY = date(2016, 3, 20)
 KEY = ["city", "pollutant", "issued_at", "valid_time"]
 

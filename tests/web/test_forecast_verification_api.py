@@ -23,6 +23,7 @@ from forecast_verification_helpers import (
     insert_city_hours,
 )
 
+pytestmark = pytest.mark.slow  # fits the hourly model (seconds of CPU)
 STORED_DAY = date(2016, 3, 20)  # an issue day of the synthetic hours with its hourly stored
 FITTED_DAY = date(2016, 3, 25)  # one without: fitted on request
 

@@ -10,7 +10,8 @@ the model runs without it and says so.
 So that the verification table of the page (issue 21) has issued forecasts to score, the demo
 also issues the :data:`BACKFILL_DAYS` days before the last one, as the platform would have issued
 them: with a second demo model trained only on the days up to the first of them (no forecast
-sees a day after its issue day). Their warnings are not stored. The hourly 72-hour forecast of
+sees a day after its issue day). Their warnings and their stored climatology member are not
+stored (the verification computes its own baselines from the observations). The hourly 72-hour forecast of
 the last day is stored too (``forecast_hourly``), as ``ecobasin forecast run`` stores it.
 """
 
@@ -137,6 +138,10 @@ def _backfill(
         )
     except ValueError:  # too few days before the backfill: the table stays empty
         return 0
+    # the stored climatology member is left out: one demo year has no earlier days of year for
+    # targets after the training end (all NaN, which forecast_frames cannot take); verification
+    # builds its own climatology from the observations anyway
+    models = {name: model for name, model in models.items() if name != "climatology"}
     days = [first + timedelta(days=k) for k in range(BACKFILL_DAYS)]
     frames = [_issue(models, meta, daily, guidance, day, author)[0] for day in days]
     sf.replace_forecasts(store, pd.concat(frames, ignore_index=True))
