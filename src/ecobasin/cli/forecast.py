@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -436,7 +437,8 @@ def verify(
             f"[yellow]{title}: no issued forecast paired with observations 无可检验预报[/]"
         )
         return
-    console.print(table(_verification_view(result.leads, lang), title))
+    for view in _verification_views(result.leads, lang):
+        console.print(table(view, title))
     if not result.hours.empty:
         hours = result.hours.round(3).rename(
             columns=_label_map(verification_service.HOUR_LABELS, lang)
@@ -453,15 +455,49 @@ def _label_map(labels: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
     return {k: zh if lang == "zh" else en for k, (zh, en) in labels.items()}
 
 
-def _verification_view(leads: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The table by member and lead with bilingual headers (one language per ``lang``)."""
+#: The two console tables of ``verify``: levels and events, then errors and skill; a group of
+#: columns is one cell ("a / b / c").
+_VERIFY_TABLES: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("n",), ("level_acc",), ("within_one",), ("range_hit",), ("primary_acc",),
+     ("pod_100", "far_100", "ts_100"), ("pod_200", "far_200", "ts_200")),
+    (("aqi_rmse", "aqi_mae", "aqi_bias"), ("pm25_rmse", "pm25_mae", "pm25_bias"),
+     ("o3_rmse", "o3_mae", "o3_bias"), ("skill_pm25_persistence",), ("skill_pm25_climatology",),
+     ("skill_aqi_persistence",), ("skill_aqi_climatology",)),
+)  # fmt: skip
+
+
+def _cell(row: Mapping[Any, Any], keys: tuple[str, ...]) -> str:
+    """Values of ``keys`` joined by " / " (blank for NaN; skills only on the issued row)."""
+    digits = 1 if any(k.endswith(("rmse", "mae", "bias")) for k in keys) else 2
+    out = []
+    for key in keys:
+        value = row.get(key)
+        hidden = key.startswith("skill_") and row["model"] != "issued"
+        if hidden or value is None or pd.isna(value):
+            out.append("—")
+        else:
+            out.append(str(int(value)) if key == "n" else f"{value:.{digits}f}")
+    return " / ".join(out)
+
+
+def _verification_views(leads: pd.DataFrame, lang: str) -> list[pd.DataFrame]:
+    """The console tables by member and lead, headers in ``lang`` (zh or en)."""
+    labels = _label_map(verification_service.SCORE_LABELS, lang)
     members = _label_map(verification_service.MEMBER_LABELS, lang)
-    view = leads.assign(model=leads["model"].map(members)).round(3)
-    names = {
-        "model": "预报成员" if lang == "zh" else "member",
-        "lead": "时效" if lang == "zh" else "lead",
-    }
-    return view.rename(columns={**names, **_label_map(verification_service.SCORE_LABELS, lang)})
+    zh = lang == "zh"
+    views = []
+    for groups in _VERIFY_TABLES:
+        rows = []
+        for row in leads.to_dict("records"):
+            cells = {
+                "时效" if zh else "lead": f"+{row['lead']}",
+                "成员" if zh else "member": members[row["model"]],
+            }
+            for keys in groups:
+                cells[" / ".join(labels[k] for k in keys)] = _cell(row, keys)
+            rows.append(cells)
+        views.append(pd.DataFrame(rows))
+    return views
 
 
 @app.command("models")
