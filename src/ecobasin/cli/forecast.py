@@ -193,7 +193,8 @@ def run(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Forecast day +1 … +7 for every city from data up to --date, store it with warnings 预报."""
+    """Forecast day +1 … +7 for every city from data up to --date, store it with warnings and
+    the 72-hour hourly forecast (when the hours allow one) 预报（含预警和逐小时预报）."""
     config = settings(db, region)
     issue_day = _required_day(day, "--date")
     who = author or getpass.getuser()
