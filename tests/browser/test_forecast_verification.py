@@ -25,19 +25,18 @@ BOXES = """(name) => {
     if (m) r.applyTransform(m);
     return { text: el.style.text, x: r.x, y: r.y, w: r.width, h: r.height };
   };
-  const legend = [];
-  const inLegend = new Set();
-  for (const view of chart._componentsViews)
-    if (view.type.startsWith("legend"))
-      view.group.traverse((el) => {
-        inLegend.add(el);
-        if (el.type === "text" && el.style.text) legend.push(box(el));
-      });
   const option = chart.getOption();
   const names = new Set([...option.xAxis, ...option.yAxis].map((a) => a.name).filter(Boolean));
-  const titles = chart.getZr().storage.getDisplayList()
-    .filter((el) => el.type === "text" && names.has(el.style.text) && !inLegend.has(el))
-    .map(box);
+  const legend = [];
+  const titles = [];
+  for (const view of chart._componentsViews) {
+    const isLegend = String(view.type ?? "").startsWith("legend") || view.__model?.mainType === "legend";
+    view.group.traverse((el) => {
+      if (el.type !== "text" || !el.style.text) return;
+      if (isLegend) legend.push(box(el));
+      else if (names.has(el.style.text)) titles.push(box(el));
+    });
+  }
   return { legend, titles };
 }"""
 
