@@ -10,8 +10,9 @@ the model runs without it and says so.
 So that the verification table of the page (issue 21) has issued forecasts to score, the demo
 also issues the :data:`BACKFILL_DAYS` days before the last one, as the platform would have issued
 them: with a second demo model trained only on the days up to the first of them (no forecast
-sees a day after its issue day). Their warnings and their stored climatology member are not
-stored (the verification computes its own baselines from the observations). The hourly 72-hour forecast of
+sees a day after its issue day), predicted for all of them at once. Their warnings are not
+stored; nor is the climatology member where one demo year has no value for the day of year (the
+verification computes its own baselines from the observations). The hourly 72-hour forecast of
 the last day is stored too (``forecast_hourly``), as ``ecobasin forecast run`` stores it.
 """
 
@@ -138,11 +139,63 @@ def _backfill(
         )
     except ValueError:  # too few days before the backfill: the table stays empty
         return 0
-    # the stored climatology member is left out: one demo year has no earlier days of year for
-    # targets after the training end (all NaN, which forecast_frames cannot take); verification
-    # builds its own climatology from the observations anyway
-    models = {name: model for name, model in models.items() if name != "climatology"}
-    days = [first + timedelta(days=k) for k in range(BACKFILL_DAYS)]
-    frames = [_issue(models, meta, daily, guidance, day, author)[0] for day in days]
-    sf.replace_forecasts(store, pd.concat(frames, ignore_index=True))
+    days = [pd.Timestamp(first + timedelta(days=k)) for k in range(BACKFILL_DAYS)]
+    rows = _backfill_rows(models, meta, daily, members, days)
+    sf.replace_forecasts(
+        store,
+        rows.assign(
+            issued_at=datetime.now(UTC), scope="city", with_meteorology=False, author=author
+        ),
+    )
     return len(days)
+
+
+def _backfill_rows(
+    models: dict[str, Any],
+    meta: dict[str, Any],
+    daily: pd.DataFrame,
+    members: pd.DataFrame | None,
+    days: list[pd.Timestamp],
+) -> pd.DataFrame:
+    """The forecast rows (pollutants and AQI) of every model for all ``days`` at once, as
+    ``forecast run`` would have stored them each day: one prediction over the issue days, whose
+    features of day D use days ≤ D only (as in the backtests), instead of one run per day.
+    A model with no value for a day (the demo's climatology on days of year it never saw) is
+    left out there."""
+    from ecobasin.forecast.aqi_range import forecast_aqi
+    from ecobasin.forecast.features import complete_grid
+
+    leads = list(meta["leads"])
+    grid = complete_grid(daily, None, extra_days=max(leads), max_lead=max(leads))
+    parts = []
+    for name, model in models.items():
+        label = f"lightgbm:{DEMO_MODEL}" if name == "lightgbm" else name
+        if name == "lightgbm":
+            fc = model.predict(grid, days, leads, guidance=members)
+        else:
+            fc = model.predict(grid, days, leads)
+        fc = fc.dropna(subset=["value"]).assign(model=label)
+        if fc.empty:
+            continue
+        aqi = forecast_aqi(fc)
+        parts.append(fc.rename(columns={"city": "scope_id", "pollutant": "parameter"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "issue_day": aqi["issue_day"],
+                    "scope_id": aqi["city"],
+                    "target_day": aqi["target_day"],
+                    "lead": aqi["lead"],
+                    "model": label,
+                    "parameter": "AQI",
+                    "value": aqi["aqi"],
+                    "lower": aqi["aqi_lower"],
+                    "upper": aqi["aqi_upper"],
+                    "level": aqi["level"].where(aqi["level"] > 0),
+                    "primary_pollutant": aqi["primary"],
+                    "rule_set": aqi["rule_set"],
+                }
+            )
+        )
+    rows: pd.DataFrame = pd.concat(parts, ignore_index=True)
+    return rows
