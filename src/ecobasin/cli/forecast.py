@@ -1,9 +1,10 @@
-"""``ecobasin forecast``: train, run, backtest, adjust and warnings."""
+"""``ecobasin forecast``: train, run, backtest, verify, adjust, warnings and hourly."""
 
 from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -20,16 +21,19 @@ from ecobasin.cli.common import (
     console,
     fail,
     fail_with,
+    load_region,
     open_store,
     settings,
     table,
 )
-from ecobasin.errors import NotFound
+from ecobasin.errors import InputError, NotFound
 from ecobasin.forecast import issue
 from ecobasin.forecast import models as fm
 from ecobasin.forecast.backtest import backtest as run_backtest
 from ecobasin.forecast.guidance import blend_members
 from ecobasin.services import forecast as forecast_service
+from ecobasin.services import forecast_hourly as hourly_service
+from ecobasin.services import forecast_verification as verification_service
 from ecobasin.store import Store
 from ecobasin.store import met_forecast as smf
 
@@ -189,7 +193,8 @@ def run(
     db: DbOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Forecast day +1 … +7 for every city from data up to --date, store it with warnings 预报."""
+    """Forecast day +1 … +7 for every city from data up to --date, store it with warnings and
+    the 72-hour hourly forecast (when the hours allow one) 预报（含预警和逐小时预报）."""
     config = settings(db, region)
     issue_day = _required_day(day, "--date")
     who = author or getpass.getuser()
@@ -223,6 +228,7 @@ def run(
             guidance=guidance,
         )
         forecast_service.publish(store, forecasts, warnings, issue_day, model)
+        _issue_hourly(store, issue_day)
     aqi = forecasts[(forecasts["parameter"] == "AQI") & forecasts["model"].str.startswith("light")]
     view = pd.DataFrame(
         {
@@ -241,6 +247,20 @@ def run(
     for w in warnings.to_dict("records") if not warnings.empty else []:
         console.print(f"[bold red]{w['scope_id']}[/]: {w['reason_zh']} / {w['reason_en']}")
     typer.echo(forecasts.to_csv(index=False), nl=False)
+
+
+def _issue_hourly(store: Store, issue_day: date) -> int:
+    """Store the hourly forecast of the issue (every city); a note, not a failure, when the
+    hours are too few to fit one."""
+    try:
+        written = hourly_service.issue_hourly(store, issue_day)
+    except NotFound as error:
+        console.print(
+            f"[yellow]no hourly forecast stored 未存储逐小时预报: {escape(str(error))}[/]"
+        )
+        return 0
+    console.print(f"[green]hourly forecast stored 逐小时预报已存储:[/] {written:,} values")
+    return written
 
 
 @app.command()
@@ -355,14 +375,17 @@ def hourly(
     region: RegionOption = None,
 ) -> None:
     """Hourly forecast for the 72 hours after --date: PM2.5, PM10, O3, NO2, CO, SO2, O3 8-h and
-    the hourly AQI of both rule generations, with ranges 未来72小时逐小时预报 (CSV on stdout)."""
+    the hourly AQI of both rule generations, with ranges; fitted for every city, stored (a rerun
+    replaces it) and printed for --city 未来72小时逐小时预报，存储并输出 (CSV on stdout)."""
     config = settings(db, region)
     issue_day = _required_day(day, "--date")
-    with open_store(config, read_only=True) as store:
-        try:
-            values, aqi = forecast_service.hourly_forecast(store, issue_day, city)
-        except NotFound as error:
-            raise fail(str(error)) from None
+    with open_store(config) as store:
+        if _issue_hourly(store, issue_day) == 0:
+            raise fail(f"hourly forecast of {issue_day}: too little history (see above)")
+        answer = hourly_service.stored(store, issue_day, city)
+    if answer is None:
+        raise fail(f"no hourly forecast of {issue_day} for {', '.join(city or [])} 无该城市数据")
+    values, aqi = answer.values, answer.aqi
     hours = values[["city", "lead_hour", "local_day", "local_hour"]].drop_duplicates()
     new = aqi[aqi["rule_set"] == "HJ633-2026"].merge(hours, on=["city", "lead_hour"])
     every_third = new[new["lead_hour"] % 3 == 0]
@@ -384,6 +407,98 @@ def hourly(
     )
     console.print(table(view, f"hourly AQI 逐小时AQI after {issue_day} (every 3 h 每3小时)"))
     typer.echo(values.to_csv(index=False), nl=False)
+
+
+@app.command()
+def verify(
+    city: Annotated[str, typer.Option("--city", help="City code 城市代码.")],
+    verify_from: Annotated[
+        str | None, typer.Option("--from", help="First target day 起始日 (default: 90 days).")
+    ] = None,
+    verify_to: Annotated[
+        str | None, typer.Option("--to", help="Last target day 截止日 (default: the last).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Labels: zh or en 标签语言.")] = "zh",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Verify the issued forecasts of a city: scores by lead beside persistence and
+    climatology, and the stored hourly forecasts by hour of day 预报检验 (CSV on stdout)."""
+    config = settings(db, region)
+    cities = [str(c) for c in load_region(config).cities]
+    first, last = _day(verify_from, "--from"), _day(verify_to, "--to")
+    with open_store(config, read_only=True) as store:
+        try:
+            result = verification_service.verify(store, city, first, last, cities)
+        except InputError as error:
+            raise fail_with(error) from None
+    title = f"verification 预报检验 {city} {result.start} → {result.end}, {result.issues} issues"
+    if result.leads.empty:
+        console.print(
+            f"[yellow]{title}: no issued forecast paired with observations 无可检验预报[/]"
+        )
+        return
+    for view in _verification_views(result.leads, lang):
+        console.print(table(view, title))
+    if not result.hours.empty:
+        hours = result.hours.round(3).rename(
+            columns=_label_map(verification_service.HOUR_LABELS, lang)
+        )
+        console.print(
+            table(
+                hours, f"hourly by hour of day 逐小时预报分时次检验 ({result.hourly_issues} issues)"
+            )
+        )
+    typer.echo(result.leads.to_csv(index=False), nl=False)
+
+
+def _label_map(labels: dict[str, tuple[str, str]], lang: str) -> dict[str, str]:
+    return {k: zh if lang == "zh" else en for k, (zh, en) in labels.items()}
+
+
+#: The two console tables of ``verify``: levels and events, then errors and skill; a group of
+#: columns is one cell ("a / b / c").
+_VERIFY_TABLES: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("n",), ("level_acc",), ("within_one",), ("range_hit",), ("primary_acc",),
+     ("pod_100", "far_100", "ts_100"), ("pod_200", "far_200", "ts_200")),
+    (("aqi_rmse", "aqi_mae", "aqi_bias"), ("pm25_rmse", "pm25_mae", "pm25_bias"),
+     ("o3_rmse", "o3_mae", "o3_bias"), ("skill_pm25_persistence",), ("skill_pm25_climatology",),
+     ("skill_aqi_persistence",), ("skill_aqi_climatology",)),
+)  # fmt: skip
+
+
+def _cell(row: Mapping[Any, Any], keys: tuple[str, ...]) -> str:
+    """Values of ``keys`` joined by " / " (blank for NaN; skills only on the issued row)."""
+    digits = 1 if any(k.endswith(("rmse", "mae", "bias")) for k in keys) else 2
+    out = []
+    for key in keys:
+        value = row.get(key)
+        hidden = key.startswith("skill_") and row["model"] != "issued"
+        if hidden or value is None or pd.isna(value):
+            out.append("—")
+        else:
+            out.append(str(int(value)) if key == "n" else f"{value:.{digits}f}")
+    return " / ".join(out)
+
+
+def _verification_views(leads: pd.DataFrame, lang: str) -> list[pd.DataFrame]:
+    """The console tables by member and lead, headers in ``lang`` (zh or en)."""
+    labels = _label_map(verification_service.SCORE_LABELS, lang)
+    members = _label_map(verification_service.MEMBER_LABELS, lang)
+    zh = lang == "zh"
+    views = []
+    for groups in _VERIFY_TABLES:
+        rows = []
+        for row in leads.to_dict("records"):
+            cells = {
+                "时效" if zh else "lead": f"+{row['lead']}",
+                "成员" if zh else "member": members[row["model"]],
+            }
+            for keys in groups:
+                cells[" / ".join(labels[k] for k in keys)] = _cell(row, keys)
+            rows.append(cells)
+        views.append(pd.DataFrame(rows))
+    return views
 
 
 @app.command("models")

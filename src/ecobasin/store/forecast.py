@@ -27,6 +27,8 @@ __all__ = [
     "adjust_forecast",
     "forecast_inputs",
     "forecast_rows",
+    "forecast_span",
+    "issued_forecast_rows",
     "issued_models",
     "latest_issue_day",
     "load_model",
@@ -391,3 +393,35 @@ def issued_models(where: Connection, issue_day: date) -> list[tuple[str, bool]]:
         .fetchall()
     )
     return [(str(model), bool(with_met)) for model, with_met in rows]
+
+
+def issued_forecast_rows(where: Connection, *, city: str, start: date, end: date) -> pd.DataFrame:
+    """The issued (LightGBM) forecasts of ``city`` whose target day lies in ``start`` … ``end``:
+    per issue day, target day and parameter the row of the latest issued model, ordered by
+    issue day, parameter and lead (the rows verification scores, issue 21)."""
+    sql = (
+        "SELECT issue_day, scope_id, target_day, lead, model, parameter, value, lower, upper, "
+        "level, primary_pollutant FROM forecasts WHERE scope = 'city' AND scope_id = ? "
+        "AND model LIKE 'lightgbm:%' AND target_day BETWEEN ? AND ? "
+        "QUALIFY row_number() OVER (PARTITION BY issue_day, target_day, parameter "
+        "ORDER BY issued_at DESC, model) = 1 ORDER BY issue_day, parameter, lead"
+    )
+    return _sql.frame(_sql.cursor_of(where), sql, [city, start, end])
+
+
+def forecast_span(where: Connection, city: str) -> tuple[date | None, date | None]:
+    """First and last target day of the issued (LightGBM) forecasts of ``city``."""
+    rows = (
+        _sql.cursor_of(where)
+        .execute(
+            "SELECT min(target_day), max(target_day) FROM forecasts WHERE scope = 'city' "
+            "AND scope_id = ? AND model LIKE 'lightgbm:%'",
+            [city],
+        )
+        .fetchall()
+    )
+    first, last = rows[0] if rows else (None, None)
+    return (
+        first if isinstance(first, date) else None,
+        last if isinstance(last, date) else None,
+    )

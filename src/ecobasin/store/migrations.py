@@ -1948,4 +1948,35 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        43,
+        "stored hourly forecasts (issue 21): forecast_hourly",
+        """
+        -- The 72-hour hourly forecast of an issue, written by `forecast run`, `forecast hourly`
+        -- and the demo (store/forecast_hourly.py), read by /api/v1/forecasts/hourly instead of a
+        -- fit per request. One row per city, pollutant, issue time and valid hour: the six
+        -- pollutants, their moving means (O3_8h, PM2.5_24h, PM10_24h) and the hourly AQI of
+        -- each rule generation (pollutant 'AQI:HJ633-2012' / 'AQI:HJ633-2026', with level and
+        -- primary pollutant). Rewriting an issue replaces its rows (idempotent per key).
+        CREATE TABLE forecast_hourly (
+            city        VARCHAR NOT NULL,         -- city code (GB/T 2260) as text
+            pollutant   VARCHAR NOT NULL,         -- PM2.5 ... SO2, O3_8h, PM2.5_24h, AQI:<rule set>
+            issued_at   TIMESTAMPTZ NOT NULL,     -- the issue time: local 24:00 of the issue day
+            valid_time  TIMESTAMPTZ NOT NULL,     -- UTC end of the forecast hour
+            issue_day   DATE NOT NULL,            -- CST day whose hours the forecast saw last
+            lead_hour   SMALLINT NOT NULL,        -- 1 ... 72 [h] after the issue time
+            local_day   DATE NOT NULL,            -- CST day of the hour
+            local_hour  TINYINT NOT NULL,         -- CST hour start 0 ... 23
+            value       DOUBLE,                   -- [ug/m3] (CO mg/m3); AQI rows: the AQI
+            low         DOUBLE,                   -- 5 % quantile (AQI rows: AQI of the low path)
+            high        DOUBLE,                   -- 95 % quantile
+            level       TINYINT,                  -- AQI rows: level 1 ... 6
+            primary_pollutant VARCHAR,            -- AQI rows
+            model_version VARCHAR NOT NULL,       -- hourly model version and the daily model it follows
+            created_at  TIMESTAMPTZ NOT NULL,     -- when it was computed
+            PRIMARY KEY (city, pollutant, issued_at, valid_time)
+        );
+        CREATE INDEX forecast_hourly_issue ON forecast_hourly (issue_day, city);
+        """,
+    ),
 ]

@@ -1,6 +1,8 @@
 """``GET /api/v1/forecasts`` (air-quality forecasts 空气质量预报), ``GET /api/v1/warnings``
-(heavy-pollution warnings 重污染天气预警) and ``POST /api/v1/forecasts/adjust`` (a forecaster's
-adjustment 人工订正, kept beside the model's value; editors of the city or admins)."""
+(heavy-pollution warnings 重污染天气预警), ``POST /api/v1/forecasts/adjust`` (a forecaster's
+adjustment 人工订正, kept beside the model's value; editors of the city or admins),
+``GET /api/v1/forecasts/hourly`` (the stored 72-hour forecast, fitted only where none is stored)
+and ``GET /api/v1/forecasts/verification`` (scores of the issued forecasts 预报检验)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import re
 import threading
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from ecobasin.services import forecast as forecast_service
-from ecobasin.web.deps import CursorDep
+from ecobasin.services import forecast_hourly as hourly_service
+from ecobasin.services import forecast_verification as verification_service
+from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.problems import ProblemError, problem_responses
 from ecobasin.web.security import accounts
 from ecobasin.web.security.deps import Writer, authorize
@@ -167,6 +171,13 @@ class HourlyForecast(BaseModel):
     """The 72-hour hourly forecast after an issue day 未来72小时逐小时预报."""
 
     issue_day: date
+    source: Literal["stored", "fitted"] = Field(
+        description="stored: the rows issued with the forecast (forecast_hourly) 已发布; "
+        "fitted: none stored for a city asked, computed on this request 按需计算."
+    )
+    model_version: str | None = Field(
+        default=None, description="Hourly model version and the daily model it follows."
+    )
     daily_tolerance: float = Field(
         description="Largest relative gap of a day's hourly mean to the issued daily forecast."
     )
@@ -189,27 +200,28 @@ def _int(v: Any) -> int | None:
 )
 def hourly_forecast(
     cursor: CursorDep,
-    issue_day: Annotated[date, Query(description="Issue day (hours up to its end) 发布日.")],
+    issue_day: Annotated[
+        date | None, Query(description="Issue day (hours up to its end) 发布日; default latest.")
+    ] = None,
+    issued: Annotated[date | None, Query(description="Same as issue_day 发布日.")] = None,
     city: Annotated[list[str] | None, Query(description="City codes 城市.")] = None,
 ) -> HourlyForecast:
     """Hourly forecast of PM2.5, PM10, O3, NO2, CO, SO2 and the AQI of both rule generations
-    for the 72 hours after the issue day 未来72小时逐小时预报 (computed on request)."""
+    for the 72 hours after the issue day 未来72小时逐小时预报: the stored issue (default the
+    latest stored), fitted on request only when an asked city has none stored."""
     from ecobasin.forecast.hourly import DAILY_TOLERANCE
 
     bad = [c[:12] for c in city or [] if not re.fullmatch(r"\d{6}", c)]
     if bad:
         raise ProblemError(422, f"city {bad[0]!r}…: a city is its 6-digit GB/T 2260 code 城市代码")
-    # wait for the slot (the page asks once per city change; requests queue behind a fit)
-    if not _HOURLY_SLOTS.acquire(timeout=HOURLY_WAIT_S):
-        raise ProblemError(
-            503, "another hourly forecast is being computed; retry", headers={"Retry-After": "5"}
-        )
-    try:
-        values, aqi = forecast_service.hourly_forecast(cursor, issue_day, city)
-    finally:
-        _HOURLY_SLOTS.release()
+    if issue_day and issued and issue_day != issued:
+        raise ProblemError(422, f"issue_day {issue_day} and issued {issued} differ: give one")
+    answer = _stored_or_fitted(cursor, issue_day or issued, city)
+    values, aqi, issue_day = answer.values, answer.aqi, answer.issue_day
     return HourlyForecast(
         issue_day=issue_day,
+        source="stored" if answer.source == "stored" else "fitted",
+        model_version=answer.model_version,
         daily_tolerance=DAILY_TOLERANCE,
         values=[
             HourlyValue(
@@ -239,6 +251,144 @@ def hourly_forecast(
             )
             for r in aqi.to_dict("records")
         ],
+    )
+
+
+def _stored_or_fitted(
+    cursor: Any, issue_day: date | None, cities: list[str] | None
+) -> hourly_service.HourlyAnswer:
+    """The stored hourly forecast; a fit (one at a time, waiting for the slot) only when an
+    asked city has none stored."""
+    answer = hourly_service.stored(cursor, issue_day, cities)
+    if answer is not None:
+        return answer
+    day = issue_day or forecast_service.latest_issue_day(cursor)
+    if day is None:
+        raise ProblemError(404, "no forecast is stored: run `ecobasin forecast run --date D`")
+    # wait for the slot (the page asks once per city change; requests queue behind a fit)
+    if not _HOURLY_SLOTS.acquire(timeout=HOURLY_WAIT_S):
+        raise ProblemError(
+            503, "another hourly forecast is being computed; retry", headers={"Retry-After": "5"}
+        )
+    try:
+        return hourly_service.fitted(cursor, day, cities)
+    finally:
+        _HOURLY_SLOTS.release()
+
+
+class Label(BaseModel):
+    """A bilingual label 中英文名称."""
+
+    zh: str
+    en: str
+
+
+class LeadScore(BaseModel):
+    """Scores of one member at one lead 分时效检验评分 (NaN as null); skill scores are the
+    issued forecast's, on every member's row of the lead."""
+
+    member: str = Field(description="issued 发布预报, persistence 持续性预报, climatology 气候态.")
+    lead: int = Field(description="Days ahead 预报时效 [d].")
+    n: int = Field(description="Cases with an observed AQI 样本数.")
+    level_acc: float | None = Field(description="AQI level accuracy 级别准确率 [0-1].")
+    within_one: float | None = Field(description="Within one level 级别偏差≤1 [0-1].")
+    range_hit: float | None = Field(description="Observed AQI in the range 范围命中率 [0-1].")
+    primary_acc: float | None = Field(description="Primary pollutant hit rate [0-1].")
+    aqi_rmse: float | None = None
+    aqi_mae: float | None = None
+    aqi_bias: float | None = Field(default=None, description="Forecast - observed.")
+    pm25_rmse: float | None = Field(default=None, description="[µg/m³]")
+    pm25_mae: float | None = None
+    pm25_bias: float | None = None
+    o3_rmse: float | None = Field(default=None, description="O3 max 8-h [µg/m³]")
+    o3_mae: float | None = None
+    o3_bias: float | None = None
+    pod_100: float | None = None
+    far_100: float | None = None
+    ts_100: float | None = None
+    pod_200: float | None = None
+    far_200: float | None = None
+    ts_200: float | None = None
+    skill_pm25_persistence: float | None = Field(
+        default=None, description="1 - MSE/MSE(persistence) of PM2.5 (< 0: worse)."
+    )
+    skill_aqi_persistence: float | None = None
+    skill_pm25_climatology: float | None = None
+    skill_aqi_climatology: float | None = None
+
+
+class HourScore(BaseModel):
+    """Scores of the stored hourly forecasts at one local hour of day 分时次检验."""
+
+    pollutant: str
+    local_hour: int = Field(description="CST hour start 0-23.")
+    n: int
+    rmse: float | None = Field(description="[µg/m³; CO mg/m³]")
+    mae: float | None
+    bias: float | None
+    persistence_rmse: float | None = Field(description="Same hour of the issue day.")
+    skill_persistence: float | None = Field(description="1 - MSE/MSE(persistence).")
+
+
+class VerificationReport(BaseModel):
+    """Verification of a city's issued forecasts over a period 预报检验."""
+
+    city: str = Field(examples=["510100"])
+    start: date = Field(description="First target day 起始日 (CST).")
+    end: date = Field(description="Last target day 截止日 (CST).")
+    issues: int = Field(description="Issue days with forecasts of the period 发布次数.")
+    hourly_issues: int = Field(description="Issue days with stored hourly forecasts.")
+    leads: list[LeadScore]
+    hours: list[HourScore]
+    members: dict[str, Label] = Field(description="Member names 预报成员.")
+    labels: dict[str, Label] = Field(description="Score names by lead 评分名称.")
+    hour_labels: dict[str, Label] = Field(description="Hour-of-day score names.")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows with NaN as None."""
+    return [
+        {str(k): _num(v) if isinstance(v, float) else v for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
+def _labels(table: Mapping[str, tuple[str, str]]) -> dict[str, Label]:
+    return {k: Label(zh=zh, en=en) for k, (zh, en) in table.items()}
+
+
+@router.get(
+    "/forecasts/verification",
+    response_model=VerificationReport,
+    responses=problem_responses(422),
+)
+def verification(
+    cursor: CursorDep,
+    region: RegionDep,
+    city: Annotated[str, Query(description="City code 城市.", examples=["510100"])],
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="First target day 起始日; default 90 days before 'to'."),
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last target day 截止日; default the last.")
+    ] = None,
+) -> VerificationReport:
+    """Scores of the issued forecasts by lead beside persistence and climatology, and of the
+    stored hourly forecasts by hour of day 预报检验（分时效、分时次）."""
+    result = verification_service.verify(cursor, city, start, end, [str(c) for c in region.cities])
+    leads = result.leads.rename(columns={"model": "member"})
+    return VerificationReport(
+        city=result.city,
+        start=result.start,
+        end=result.end,
+        issues=result.issues,
+        hourly_issues=result.hourly_issues,
+        leads=[LeadScore(**r) for r in _records(leads)],
+        hours=[HourScore(**r) for r in _records(result.hours)],
+        members=_labels(verification_service.MEMBER_LABELS),
+        labels=_labels(verification_service.SCORE_LABELS),
+        hour_labels=_labels(verification_service.HOUR_LABELS),
     )
 
 

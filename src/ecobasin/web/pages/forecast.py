@@ -1,6 +1,8 @@
 """The forecast page ``/forecast``: per city the AQI forecast of day +1 … +7 with its
 range, level and primary pollutant; the heavy-pollution warning in force as a banner; the
-forecaster's adjustments beside the model's values; the model's scores by lead.
+forecaster's adjustments beside the model's values; the model's scores by lead; the
+verification of the issued forecasts by lead and of the stored hourly forecasts by hour of day
+(issue 21, from ``GET /api/v1/forecasts/verification``).
 
 The server renders the frame, the warning banner (stored warnings of the latest issue day,
 环办大气函〔2019〕648号 levels) and the model facts; ``static/js/forecast.js`` fills the table
@@ -20,6 +22,7 @@ from fastapi.responses import HTMLResponse
 
 from ecobasin import catalog
 from ecobasin.services import forecast as forecast_service
+from ecobasin.services import forecast_verification as verification_service
 from ecobasin.web.deps import CursorDep, RegionDep
 from ecobasin.web.models import Lang
 from ecobasin.web.pages.dashboard import LANG_COOKIE, page_lang, templates
@@ -96,6 +99,11 @@ def _matrix(
     return matrix_rows(frame, label, cities, lang)
 
 
+def _labels(table: dict[str, tuple[str, str]], lang: Lang) -> list[tuple[str, str]]:
+    """(column, label in the page's language) of a verification table, in order."""
+    return [(key, zh if lang == "zh" else en) for key, (zh, en) in table.items()]
+
+
 @router.get("/forecast", response_class=HTMLResponse)
 def forecast_page(
     request: Request, cursor: CursorDep, region: RegionDep, principal: CurrentPrincipal
@@ -120,6 +128,8 @@ def forecast_page(
         "with_meteorology": with_met,
         "warnings": _warnings(cursor, issue_day, names, lang) if issue_day else [],
         "editable": _editable(principal, cities),
+        "verify_columns": _labels(verification_service.SCORE_LABELS, lang),
+        "verify_hour_columns": _labels(verification_service.HOUR_LABELS, lang),
     }
     response = templates.TemplateResponse(request, "forecast.html", context)
     if request.query_params.get("lang") == lang and request.cookies.get(LANG_COOKIE) != lang:

@@ -2,8 +2,11 @@
 // primary pollutant, PM2.5/PM10/O3-8h), the forecaster's adjustments beside the model's values,
 // a chart of a city's forecast with its range band, the model's held-out scores by lead, and
 // the adjustment form for a city's editors (POST /api/v1/forecasts/adjust with the CSRF header),
-// and the city's next 72 hours hour by hour (GET /api/v1/forecasts/hourly).
-import { FONT, api, chart, fillTable, fmt, levelBadge, levels, markReady, msg, showStatus } from "./common.js";
+// the city's next 72 hours hour by hour (GET /api/v1/forecasts/hourly: stored with the issue,
+// fitted on request only where none is stored), and the verification of the issued forecasts by
+// lead beside persistence and climatology, with the hourly ones by hour of day
+// (GET /api/v1/forecasts/verification, issue 21).
+import { FONT, api, chart, fillTable, fmt, lang, levelBadge, levels, markReady, msg, showStatus } from "./common.js";
 
 const context = JSON.parse(document.getElementById("forecast-context").textContent);
 const cityName = Object.fromEntries(context.cities.map((c) => [c.code, c.name]));
@@ -11,7 +14,8 @@ const cityOrder = Object.fromEntries(context.cities.map((c, i) => [c.code, i]));
 const forecastChart = chart("chart-forecast");
 const scoresChart = document.getElementById("chart-scores") ? chart("chart-scores") : null;
 const hourlyChart = chart("chart-hourly");
-window.ecobasinCharts = { forecast: forecastChart, scores: scoresChart, hourly: hourlyChart };
+const verificationChart = chart("chart-verification");
+window.ecobasinCharts = { forecast: forecastChart, scores: scoresChart, hourly: hourlyChart, verification: verificationChart };
 let rows = [];
 
 /** "75–105": the published form of an AQI range (AQI values are integers, HJ 633 §5.1). */
@@ -170,7 +174,9 @@ async function renderHourly() {
     markReady("chart-hourly", { city, points: 0 });
     return;
   }
-  showStatus("hourly-status", "");
+  // say whether the hours are the stored issue or a fit made for this request
+  showStatus("hourly-status", msg(`fc_hourly_source_${body.source}`));
+  document.getElementById("chart-hourly").dataset.source = body.source;
   const of = (pollutant) => body.values.filter((v) => v.pollutant === pollutant).sort((a, b) => a.lead_hour - b.lead_hour);
   const pm = of("PM2.5");
   const o3 = of("O3");
@@ -214,8 +220,9 @@ function renderScores() {
     {
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 55, right: 55, top: 40, bottom: 45 },
+      // the legend below the lead axis's title, never on top of the y axes' titles (it wraps)
+      legend: { bottom: 0 },
+      grid: { left: 55, right: 55, top: 40, bottom: 95 },
       xAxis: { type: "category", name: msg("fc_lead_axis"), nameLocation: "middle", nameGap: 28, data: scores.map((s) => `+${s.lead}`) },
       yAxis: [
         { type: "value", name: `RMSE [${unit}]`, min: 0 },
@@ -233,6 +240,123 @@ function renderScores() {
     true,
   );
   markReady("chart-scores", { pollutant, points: scores.length }, scoresChart);
+}
+
+const MEMBERS = ["issued", "persistence", "climatology"];
+const MEMBER_STYLE = {
+  issued: { lineStyle: { width: 2 }, itemStyle: { color: "#1f4e89" } },
+  persistence: { lineStyle: { type: "dashed" }, itemStyle: { color: "#777" } },
+  climatology: { lineStyle: { type: "dotted", width: 2 }, itemStyle: { color: "#a0522d" } },
+};
+let verification = null;
+
+/** Digits shown per score: counts whole, rates and skills 2, errors 1. */
+function scoreText(key, value) {
+  if (key === "n") return fmt(value);
+  return fmt(value, /rmse|mae|bias/.test(key) ? 1 : 2);
+}
+
+function label(entry) {
+  return entry ? entry[lang] ?? entry.en : "";
+}
+
+function renderVerificationTable() {
+  const keys = [...document.querySelectorAll("#verification-table thead th[data-key]")].map((th) => th.dataset.key);
+  const rows = [...verification.leads].sort((a, b) => a.lead - b.lead || MEMBERS.indexOf(a.member) - MEMBERS.indexOf(b.member));
+  const tbody = document.querySelector("#verification-table tbody");
+  fillTable(tbody, rows, (r) => [
+    msg("fc_day_plus").replace("{n}", r.lead),
+    label(verification.members[r.member]),
+    // a skill score is the issued forecast's against a baseline: shown on its row only
+    ...keys.map((k) => (k.startsWith("skill_") && r.member !== "issued" ? "—" : scoreText(k, r[k]))),
+  ]);
+  [...tbody.rows].forEach((tr, i) => {
+    Object.assign(tr.dataset, { member: rows[i].member, lead: rows[i].lead });
+    if (rows[i].member === "issued") tr.classList.add("city-start");
+    for (let k = 2; k < tr.cells.length; k += 1) tr.cells[k].className = "num";
+  });
+  const table = document.getElementById("verification-table");
+  table.dataset.rows = String(rows.length);
+  table.dataset.ready = "true";
+}
+
+function renderVerificationHours() {
+  const keys = [...document.querySelectorAll("#verification-hours thead th[data-key]")].map((th) => th.dataset.key);
+  const rows = [...verification.hours].sort((a, b) => a.pollutant.localeCompare(b.pollutant) || a.local_hour - b.local_hour);
+  fillTable(document.querySelector("#verification-hours tbody"), rows, (r) =>
+    keys.map((k) => (k === "pollutant" ? r.pollutant : k === "local_hour" ? `${String(r.local_hour).padStart(2, "0")}:00` : scoreText(k, r[k]))),
+  );
+  showStatus("verification-hours-status", rows.length ? "" : msg("fc_verify_hours_none"));
+  const table = document.getElementById("verification-hours");
+  table.dataset.rows = String(rows.length);
+  table.dataset.ready = "true";
+}
+
+/** The chosen score by lead: the issued forecast against persistence and climatology drawn as
+ *  reference lines (for a skill score, both references are the line at 0). */
+function renderVerificationChart() {
+  const metric = document.getElementById("verify-metric").value;
+  const leads = [...new Set(verification.leads.map((r) => r.lead))].sort((a, b) => a - b);
+  const of = (member, key) => leads.map((lead) => verification.leads.find((r) => r.member === member && r.lead === lead)?.[key] ?? null);
+  const line = (name, data, style) => ({ name, type: "line", data, symbolSize: 6, connectNulls: false, ...style });
+  let series;
+  if (metric.startsWith("skill_")) {
+    const what = metric.slice("skill_".length);
+    series = [
+      line(msg("fc_verify_skill_vs_persistence"), of("issued", `skill_${what}_persistence`), MEMBER_STYLE.issued),
+      line(msg("fc_verify_skill_vs_climatology"), of("issued", `skill_${what}_climatology`), {
+        lineStyle: { width: 2, type: "dashed" }, itemStyle: { color: "#2e8b57" },
+      }),
+    ];
+    series[0].markLine = {
+      silent: true, symbol: "none", lineStyle: { color: "#777", type: "dotted" },
+      label: { formatter: msg("fc_verify_reference"), position: "insideEndTop" },
+      data: [{ yAxis: 0 }],
+    };
+  } else {
+    series = MEMBERS.map((m) => line(label(verification.members[m]), of(m, metric), MEMBER_STYLE[m]));
+  }
+  const rate = /acc|within|ts_|skill/.test(metric);
+  verificationChart.setOption(
+    {
+      textStyle: { fontFamily: FONT },
+      tooltip: { trigger: "axis", valueFormatter: (v) => scoreText(metric, v) },
+      legend: { bottom: 0 },
+      grid: { left: 60, right: 30, top: 40, bottom: 95 },
+      xAxis: { type: "category", name: msg("fc_lead_axis"), nameLocation: "middle", nameGap: 28, data: leads.map((l) => `+${l}`) },
+      yAxis: { type: "value", name: msg(`fc_verify_metric_${metric}`), ...(rate && !metric.startsWith("skill_") ? { min: 0, max: 1 } : {}) },
+      series,
+    },
+    true,
+  );
+  markReady("chart-verification", { metric, points: leads.length, series: series.length }, verificationChart);
+}
+
+async function loadVerification(event) {
+  event?.preventDefault();
+  const params = { city: document.getElementById("verify-city").value };
+  const from = document.getElementById("verify-from").value;
+  const to = document.getElementById("verify-to").value;
+  if (from) params.from = from;
+  if (to) params.to = to;
+  document.getElementById("verification-table").dataset.ready = "false";
+  try {
+    verification = await api("/forecasts/verification", params);
+  } catch (error) {
+    showStatus("verification-status", `${msg("load_failed")}: ${error.message}`, true);
+    return;
+  }
+  document.getElementById("verify-from").value = verification.start;
+  document.getElementById("verify-to").value = verification.end;
+  const summary = msg("fc_verify_summary")
+    .replace("{city}", cityName[verification.city] ?? verification.city)
+    .replace("{from}", verification.start)
+    .replace("{to}", verification.end)
+    .replace("{n}", verification.issues);
+  showStatus("verification-status", verification.leads.length ? summary : `${summary} · ${msg("fc_verify_none")}`);
+  renderVerificationTable();
+  renderVerificationChart();
+  renderVerificationHours();
 }
 
 function fillAdjustDays() {
@@ -275,6 +399,7 @@ async function submitAdjustment(event) {
   }
   showStatus("adjust-status", `${msg("fc_adjust_saved")}: ${cityName[body.city]} ${body.target_day}`);
   await load();
+loadVerification();
 }
 
 async function load() {
@@ -299,5 +424,13 @@ document.getElementById("city-select").addEventListener("change", () => {
   renderHourly();
 });
 document.getElementById("pollutant-select")?.addEventListener("change", renderScores);
+document.getElementById("verification-control").addEventListener("submit", loadVerification);
+document.getElementById("verify-city").addEventListener("change", () => {
+  document.getElementById("verify-from").value = "";
+  document.getElementById("verify-to").value = "";
+  loadVerification();
+});
+document.getElementById("verify-metric").addEventListener("change", () => verification && renderVerificationChart());
 document.getElementById("adjust-form")?.addEventListener("submit", submitAdjustment);
 load();
+loadVerification();
