@@ -125,7 +125,8 @@ class GatewayStats:
     frames: int = 0  # well-framed frames received
     acked: int = 0  # replies sent (9014 / 9013)
     logged: int = 0  # frames appended to the raw log
-    stored: int = 0  # data messages stored (first sends)
+    stored: int = 0  # data messages stored (first sends; a set of sub-packets is one)
+    written: int = 0  # raw-log records in the store (the writer's checkpoint; acked frames)
     observations: int = 0  # observation rows written
     duplicates: int = 0
     rejected: int = 0  # rejected records (bad frames, values, devices)

@@ -312,7 +312,7 @@ class Gateway:
         self._thread.start()
         try:
             self._devices = await asyncio.wrap_future(ready)
-            self._received = self._written = last_seq
+            self._received = self._written = self._stats.written = last_seq
             self._port = await self._start_front(last_seq)
         except BaseException as error:
             if not self._serve.done():
@@ -610,7 +610,7 @@ class Gateway:
         self._stats.write_errors += report.rejected.get("store_error", 0)
         self._account(report)
         if records:
-            self._written = records[-1].seq
+            self._written = self._stats.written = records[-1].seq
             with contextlib.suppress(FrontError):  # stopping: the front may be gone already
                 self._send(("written", self._written))
 
