@@ -9,11 +9,14 @@ Processes (the machine's cores are shared by all of them, as in production on on
   parsed with :func:`~ecobasin.ingest.hj212.read_segment`: frames per second, one core.
 * **bare server** (own process): frames, checks the CRC and acks (:class:`BareServer`), the
   ceiling of any gateway on this machine; driven by 1 and then 2 load-generator processes, so
-  the table shows whether the generator or the server is the limit.
+  the table shows whether the generator or the server is the limit, then on uvloop (the
+  gateway front's event loop) with 2; the best of the three is the baseline of the ratios.
 * **gateway** (own process, ``ecobasin gateway --fsync batch``, a temp DuckDB file with the
   1,000 simulated devices registered): the same load generator, closed loop (max rate), then
   open loop at 2,000 messages/s for the ack latency; then it is stopped and the store is
-  counted (``gateway_messages``: one row per data message, ``observations``).
+  counted (``gateway_messages``: one row per data message, ``observations``). The store rate,
+  the backlog and its drain (waited for between the two legs) count raw-log records in the
+  store (the status line's ``已入库记录``), one per acknowledged frame.
 
 Restart (``--restart-gb 1``, issue 12): a raw log of that size (64 MiB segments) whose store
 checkpoint is 1,000 records before its end; the time from ``Gateway.start()`` to listening
