@@ -21,8 +21,8 @@ from ecobasin.store import Store, _sql
 
 DEVICES = 40
 WINDOW = 4  # frames in flight per connection: a group holds at most DEVICES × WINDOW frames
-WRITE_BATCH = 200
-STORE_PAUSE = 0.5  # [s] the slow store: every write that stored observations waits this long
+WRITE_BATCH = 100
+STORE_PAUSE = 2.0  # [s] the slow store: every write that stored observations waits this long
 MAX_LAG = 2.0  # [s] the default of GatewayConfig.max_lag
 
 

@@ -339,6 +339,8 @@ class _Front:
         except (EOFError, OSError):  # the parent is gone: stop at once
             with contextlib.suppress(RuntimeError):  # the loop is closed: stopped already
                 loop.call_soon_threadsafe(self._parent_lost)
+        except RuntimeError:  # a message after the loop closed: the front has stopped
+            return
 
     def _parent_lost(self) -> None:
         self.parent_gone = True
