@@ -324,6 +324,7 @@ def status_line(stats: GatewayStats, rate: float) -> str:
     return (
         f"{alarms}connections 连接 {stats.connections}  msgs/s 报文/秒 {rate:,.0f}  "
         f"acked 应答 {stats.acked:,}  stored 入库 {stats.stored:,}  "
+        f"records in store 已入库记录 {stats.written:,}  "
         f"duplicates 重复 {stats.duplicates:,}  rejected 拒收 {stats.rejected:,}  "
         f"refused 拒绝 {stats.refused:,}  raw-log errors 日志写错误 {stats.raw_log_errors:,}"
     )

@@ -34,6 +34,7 @@ end of file), so a killed gateway never leaves a process holding its port.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ctypes
 import errno
@@ -48,11 +49,12 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ecobasin.gateway.broker import FrontBroker, PasswordHash, device_entry
 from ecobasin.gateway.commit import BrokerDown, BrokerPersister, GroupCommit, RawLogPersister
@@ -71,6 +73,7 @@ __all__ = [
     "REJECT_WINDOW",
     "FrontDevice",
     "GatewayStats",
+    "QueueBound",
     "raise_open_file_limit",
     "reason_code",
 ]
@@ -122,7 +125,8 @@ class GatewayStats:
     frames: int = 0  # well-framed frames received
     acked: int = 0  # replies sent (9014 / 9013)
     logged: int = 0  # frames appended to the raw log
-    stored: int = 0  # data messages stored (first sends)
+    stored: int = 0  # data messages stored (first sends; a set of sub-packets is one)
+    written: int = 0  # raw-log records in the store (the writer's checkpoint; acked frames)
     observations: int = 0  # observation rows written
     duplicates: int = 0
     rejected: int = 0  # rejected records (bad frames, values, devices)
@@ -221,6 +225,42 @@ def raise_open_file_limit(max_connections: int) -> tuple[int, bool]:
     return soft, soft >= max_connections + FD_MARGIN
 
 
+class QueueBound:
+    """How many durable frames may wait for the store: ``lag`` seconds of the store's write
+    rate measured over the last :attr:`SPAN` seconds, within ``[least, most]``.
+
+    Why: a fixed count is seconds of backlog on a fast store and minutes on a slow (or busy)
+    one; bounding the store's lag in time keeps every acknowledged frame at most a few seconds
+    from the store, and the backlog left when the devices stop drains within that time
+    (issue 12, Speed). ``least`` (two write batches) lets the front fill the next batch while
+    the writer commits the current one.
+
+    Parameters
+    ----------
+    lag : float
+        [s] The store's lag allowed.
+    least, most : int
+        [frames] The bound's floor and ceiling.
+    """
+
+    SPAN = 5.0  # [s] of the writer's progress the rate is measured over
+
+    def __init__(self, lag: float, least: int, most: int) -> None:
+        self.lag, self.least, self.most = lag, min(least, most), most
+        self.points: collections.deque[tuple[float, int]] = collections.deque()
+        self.frames = self.least
+
+    def progress(self, written_seq: int, now: float) -> None:
+        """The store holds every record up to ``written_seq`` at ``now`` [s, monotonic]."""
+        points = self.points
+        points.append((now, written_seq))
+        while len(points) > 2 and now - points[0][0] > self.SPAN:
+            points.popleft()
+        (t0, first), (t1, last) = points[0], points[-1]
+        rate = (last - first) / (t1 - t0) if t1 > t0 else 0.0  # [frames/s]
+        self.frames = max(self.least, min(self.most, int(rate * self.lag)))
+
+
 class _Front:
     """The front process's state: listening socket, sessions, raw log, link to the parent."""
 
@@ -228,7 +268,9 @@ class _Front:
         self.setup, self.listener, self.control = setup, listener, control
         self.idle_timeout: float = setup["idle_timeout"]
         self.max_connections: int = setup["max_connections"]
-        self.max_queued: int = setup["max_queued"]
+        self.queue_bound = QueueBound(
+            setup["max_lag"], setup.get("min_queued", 10_000), setup["max_queued"]
+        )
         self.lenient: bool = setup["lenient"]
         self.window = DataTimeWindow(
             datetime.fromisoformat(setup["datatime_earliest"]),
@@ -284,20 +326,32 @@ class _Front:
                 self.parent_gone = True
                 return
 
-    def _on_control(self) -> None:
+    def _receiver(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Thread: read the parent's messages and hand them to the event loop in order.
+
+        A thread, not ``loop.add_reader``: libuv makes a descriptor it polls non-blocking, and
+        the sender thread's blocking sends on the same socket then failed with EAGAIN as soon
+        as the parent was busy writing to the store and the socket's buffer filled.
+        """
         try:
-            while self.control.poll():
-                self._handle(self.control.recv())
+            while True:
+                loop.call_soon_threadsafe(self._handle, self.control.recv())
         except (EOFError, OSError):  # the parent is gone: stop at once
-            self.parent_gone = True
-            asyncio.get_running_loop().remove_reader(self.control.fileno())
-            self.stopping.set()
+            with contextlib.suppress(RuntimeError):  # the loop is closed: stopped already
+                loop.call_soon_threadsafe(self._parent_lost)
+        except RuntimeError:  # a message after the loop closed: the front has stopped
+            return
+
+    def _parent_lost(self) -> None:
+        self.parent_gone = True
+        self.stopping.set()
 
     def _handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "written":
             self.written_seq = max(self.written_seq, message[1])
-            if self.reading_paused and self.backlog <= self.max_queued:
+            self.queue_bound.progress(self.written_seq, time.monotonic())
+            if self.reading_paused and self.backlog <= self.queue_bound.frames:
                 self._resume_reading()
         elif kind == "devices":
             self.devices = _devices(message[2])
@@ -333,7 +387,10 @@ class _Front:
         self.listener.setblocking(False)
         self.reserve_fd = os.open(os.devnull, os.O_RDONLY)
         loop.add_reader(self.listener.fileno(), self._accept)
-        loop.add_reader(self.control.fileno(), self._on_control)
+        receiver = threading.Thread(
+            target=self._receiver, args=(loop,), name="front-receiver", daemon=True
+        )
+        receiver.start()
         self.send("ready", self.listener.getsockname()[1])
         ticker = asyncio.create_task(self._tick())
         await self.stopping.wait()
@@ -354,8 +411,6 @@ class _Front:
             await self.broker.close()
         persister.close()
         self.summarise(math.inf)  # the problems left out so far, before the last counters
-        if not self.parent_gone:
-            loop.remove_reader(self.control.fileno())
         self.send("stopped", self.snapshot())
         self.outbound.put(None)
         await loop.run_in_executor(None, sender.join)
@@ -406,9 +461,9 @@ class _Front:
     # -- durability (the persist seam, ecobasin.gateway.commit) -------------------------------
     def _durable(self, records: bytes) -> None:
         """A group is durable: hand its records to the writer, before any of its acks; past
-        ``max_queued`` records behind, stop reading from the devices (back-pressure)."""
+        the queue bound (:class:`QueueBound`), stop reading from the devices (back-pressure)."""
         self.send("records", records, self.snapshot_due())
-        if not self.reading_paused and self.backlog > self.max_queued:
+        if not self.reading_paused and self.backlog > self.queue_bound.frames:
             self.reading_paused = True
             for session in self.sessions:
                 session.transport.pause_reading()
@@ -581,13 +636,12 @@ class _Session(asyncio.Protocol):
 
     # -- asyncio.Protocol -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass of it
         front = self.front
         front.sessions.add(self)
         front.stats.connections_total += 1
         if front.reading_paused:
-            transport.pause_reading()
+            self.transport.pause_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -803,6 +857,19 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop (libuv; a dependency, uvicorn's loop) where it exists, else on
+    asyncio's own loop. Why: the front's own work per frame is small, so the event loop's
+    socket reads and writes were the largest share of its CPU (py-spy, docs/gateway-scaling.md,
+    fifth pass); uvloop does them in C."""
+    try:
+        import uvloop
+    except ImportError:  # Windows: asyncio's loop
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 def main(argv: list[str]) -> int:
     """Entry point of the front process: ``LISTEN_FD CONTROL_FD PARENT_PID``."""
     listen_fd, control_fd, parent_pid = (int(a) for a in argv)
@@ -815,7 +882,7 @@ def main(argv: list[str]) -> int:
     try:
         kind, setup = control.recv()
         assert kind == "setup"
-        asyncio.run(_Front(setup, listener, control).run())
+        run_event_loop(_Front(setup, listener, control).run())
     except (EOFError, OSError) as error:
         with_parent = not isinstance(error, EOFError)
         if with_parent:

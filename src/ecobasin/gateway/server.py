@@ -119,8 +119,14 @@ class GatewayConfig:
     write_delay : float
         [s] Longest wait for a store write to fill.
     max_queued : int
-        Durable frames waiting for the store at most; past it the front reads no more from
-        the devices (back-pressure, memory stays bounded).
+        Durable frames waiting for the store at most, whatever the store's rate (memory stays
+        bounded).
+    max_lag : float
+        [s] Back-pressure: the front reads no more from the devices (so acknowledges no more)
+        while the frames waiting for the store are more than this many seconds of the store's
+        measured write rate (at least ``2 × write_batch``, at most ``max_queued``), so the
+        store never falls more than a few seconds behind the acks and its backlog drains
+        within them (issue 12, Speed).
     segment_bytes : int
         Raw-log segment size [bytes] before a new file is started.
     fsync_interval : float
@@ -185,6 +191,7 @@ class GatewayConfig:
     write_batch: int = 5_000
     write_delay: float = 0.1
     max_queued: int = 100_000
+    max_lag: float = 2.0
     segment_bytes: int = SEGMENT_BYTES
     fsync_interval: float = 1.0
     lenient: bool = False
@@ -322,7 +329,7 @@ class Gateway:
         self._thread.start()
         try:
             self._devices = await asyncio.wrap_future(ready)
-            self._received = self._written = last_seq
+            self._received = self._written = self._stats.written = last_seq
             self._port = await self._start_front(last_seq)
         except BaseException as error:
             if not self._serve.done():
@@ -373,6 +380,8 @@ class Gateway:
             "idle_timeout": config.idle_timeout,
             "max_connections": config.max_connections,
             "max_queued": config.max_queued,
+            "max_lag": config.max_lag,
+            "min_queued": 2 * config.write_batch,
             "lenient": config.lenient,
             "datatime_earliest": config.datatime_earliest.isoformat(),
             "datatime_ahead": config.datatime_ahead.total_seconds(),
@@ -630,7 +639,7 @@ class Gateway:
         self._stats.write_errors += report.rejected.get("store_error", 0)
         self._account(report)
         if records:
-            self._written = records[-1].seq
+            self._written = self._stats.written = records[-1].seq
             with contextlib.suppress(FrontError):  # stopping: the front may be gone already
                 self._send(("written", self._written))
 

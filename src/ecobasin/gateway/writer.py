@@ -27,7 +27,12 @@ from typing import Any
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.gateway.datatime import DataTimeWindow, data_time_of, implausible_reason
+from ecobasin.gateway.datatime import (
+    DataTimeWindow,
+    TextWindow,
+    data_time_of,
+    implausible_reason,
+)
 from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
@@ -236,6 +241,7 @@ class StoreWriter:
     ) -> None:
         self.lenient = lenient
         self.datatime_window = datatime_window
+        self._text_window = None if datatime_window is None else TextWindow(datatime_window)
         self.stopping = stopping or threading.Event()
         self.store = store
         self.log_id = log_id
@@ -326,6 +332,13 @@ class StoreWriter:
     def _refusal(self, record: RawRecord, message: Message | Upload) -> str | None:
         """Why a record is refused for its DataTime (the front's mark, or the same window
         applied at its receive time); None when it is not."""
+        if (
+            not record.refused
+            and isinstance(message, Upload)
+            and self._text_window is not None
+            and self._text_window.inside(message.data_time, record.received_at)
+        ):
+            return None  # the usual upload: its checked 14 digits compared as text
         raw_time = data_time_of(record.frame)  # not ``message.cp``: it builds a dict per call
         data_time = None if raw_time is None else raw_time.decode("ascii", "replace")
         if record.refused:
