@@ -4,12 +4,14 @@ in-process DuckDB (ratios measured in one run, load average printed).
 Usage::
 
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
-        [--workers 2] [--worker-memory 1GiB] [--lake DIR]
+        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only]
 
 ``--part lake``: a national-size network (default 1,700 stations × 10 years = 87,600 hours, six
 pollutants) generated deterministically straight into the Delta Lake history, month by month
-(``year``/``month``/``city`` partitions, a progress bar), then the HJ 663 annual assessment of
-every city and year computed twice, each in its own process so each high-water mark is its own:
+(one Delta commit a month, ``year``/``month``/``city`` partitions, one pollutant's record batch
+in memory at a time, a progress bar and one log line a month), then the HJ 663 annual
+assessment of every city and year computed twice, each in its own process so each high-water
+mark is its own:
 
 * ``lake_dask``: the city-month kernels (``ecobasin.services.evaluation.run_partition``) on a
   Dask LocalCluster, each worker reading its Delta partition, under ``--worker-memory``;
@@ -17,9 +19,13 @@ every city and year computed twice, each in its own process so each high-water m
   through ``ecobasin.store.air.air_hourly``) reads one month of the whole network at a time
   and one kernel call (``evaluation.city_days``) computes it, as the AQI refresh chunks it.
 
-Both answers must be identical (the JSON of every year's assessment table is compared); the
-times, the ratio and the peak resident memory of each (driver and every worker for Dask) are
-printed.
+Both answers must be identical (the JSON of every year's assessment table is compared, its
+SHA-256 printed); the times, the ratio, the CPU seconds (what the load cannot inflate) and the
+peak resident memory (``VmHWM``) of each process are printed.
+
+Resumable with ``--lake DIR``: ``DIR/scale_bench.json`` names the network and seed; a rerun
+generates only the months missing from the Delta log (a month is one commit: whole or absent)
+and reads back a leg already measured for the same ``--years`` (``DIR/results/``).
 """
 
 from __future__ import annotations
@@ -251,14 +257,14 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
         )
         seconds = time.perf_counter() - t0
         workers = evaluation.worker_peak_rss(client)
-        nannies: dict[str, int] = client.run(evaluation.peak_rss, nanny=True)
+        worker_cpu: dict[str, float] = client.run(time.process_time)
     return {
         "seconds": seconds,
         "partitions": len(parts),
         "answer": lake_answer(days, args.years),
         "driver_peak": _peak_rss(),
         "worker_peaks": sorted(workers.values()),
-        "nanny_peaks": sorted(nannies.values()),
+        "worker_cpu_seconds": sorted(worker_cpu.values()),
     }
 
 
@@ -297,6 +303,8 @@ def lake_child(args: argparse.Namespace) -> None:
     load = os.getloadavg()
     result = (lake_dask if args.run == "dask" else lake_duckdb)(args, stations)
     result["load"] = [load, os.getloadavg()]
+    # CPU [s] of this process, every thread (DuckDB's too): what the load cannot inflate
+    result["cpu_seconds"] = time.process_time()
     result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     out = Path(args.out)
     partial = out.with_suffix(".partial")
@@ -359,13 +367,15 @@ def _lake_report(
         title=f"{args.stations:,} stations × {hours:,} hours, {args.cities} cities "
         f"({rows:,} values in the lake; {generation})"
     )
-    for column in ("leg", "time [s]", "ratio", "values/s", "peak memory [MiB]", "load"):
+    columns = ("leg", "time [s]", "ratio", "values/s", "CPU [s]", "peak memory [MiB]", "load")
+    for column in columns:
         tab.add_column(column, justify="right" if column != "leg" else "left")
     tab.add_row(
         "lake_duckdb (in-process DuckDB, baseline)",
         f"{duck['seconds']:.1f}",
         "1.00x",
         f"{rows / duck['seconds']:,.0f}",
+        _cpu(duck),
         _mib(duck["peak"]),
         _loads(duck),
     )
@@ -374,10 +384,10 @@ def _lake_report(
         f"{dask['seconds']:.1f}",
         f"{duck['seconds'] / dask['seconds']:.2f}x",
         f"{rows / dask['seconds']:,.0f}",
-        f"driver (client + scheduler) {_mib(dask['driver_peak'])}; workers "
-        + ", ".join(_mib(w) for w in dask["worker_peaks"])
-        + "; nannies "
-        + ", ".join(_mib(w) for w in dask.get("nanny_peaks", [])),
+        _cpu(dask),
+        # a LocalCluster's scheduler and nannies run inside the driver process
+        f"driver (client, scheduler, nannies) {_mib(dask['driver_peak'])}; workers "
+        + ", ".join(_mib(w) for w in dask["worker_peaks"]),
         _loads(dask),
     )
     console.print(tab)
@@ -388,6 +398,16 @@ def _lake_report(
         f"{len(json.loads(duck['answer']))} years × {args.cities} cities); "
         f"partitions {dask['partitions']:,}; cores {evaluation.cpu_count()}"
     )
+
+
+def _cpu(leg: dict[str, Any]) -> str:
+    """CPU [s] of the leg's processes (driver, and each worker for Dask, startup included)."""
+    if "cpu_seconds" not in leg:
+        return "?"
+    workers = leg.get("worker_cpu_seconds", [])
+    parts = f" (driver {leg['cpu_seconds']:.0f}; workers " if workers else ""
+    parts += ", ".join(f"{w:.0f}" for w in workers) + ")" if workers else ""
+    return f"{leg['cpu_seconds'] + sum(workers):.0f}{parts}"
 
 
 def _loads(leg: dict[str, Any]) -> str:
