@@ -5,13 +5,15 @@ Usage::
 
     python bench/scale_bench.py --part broker [--devices 400] [--duration 10]
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
+        [--worker-memory 1GiB] [--lake DIR] [--generate-only]
 
 * ``--part broker`` (bench/scale_broker.py): acknowledged messages per second through one
   gateway with NATS JetStream against the same gateway with its raw log only, two gateways
   against one, and the CPU per message of the gateway, the broker and the store writer.
 * ``--part lake`` (bench/scale_lake.py): a national-size network in the Delta Lake history,
-  its annual assessment by Dask against in-process DuckDB: identical answers, times and the
-  memory high-water mark of each.
+  its annual assessment by Dask against in-process DuckDB: identical answers (SHA-256 of the
+  evaluation JSON), times, CPU seconds and the memory high-water mark of each process;
+  resumable with ``--lake DIR`` (missing months generated, measured legs read back).
 """
 
 from __future__ import annotations

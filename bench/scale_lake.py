@@ -4,12 +4,14 @@ in-process DuckDB (ratios measured in one run, load average printed).
 Usage::
 
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
-        [--workers 2] [--worker-memory 1GiB] [--lake DIR]
+        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only]
 
 ``--part lake``: a national-size network (default 1,700 stations × 10 years = 87,600 hours, six
 pollutants) generated deterministically straight into the Delta Lake history, month by month
-(``year``/``month``/``city`` partitions, a progress bar), then the HJ 663 annual assessment of
-every city and year computed twice, each in its own process so each high-water mark is its own:
+(one Delta commit a month, ``year``/``month``/``city`` partitions, one pollutant's record batch
+in memory at a time, a progress bar and one log line a month), then the HJ 663 annual
+assessment of every city and year computed twice, each in its own process so each high-water
+mark is its own:
 
 * ``lake_dask``: the city-month kernels (``ecobasin.services.evaluation.run_partition``) on a
   Dask LocalCluster, each worker reading its Delta partition, under ``--worker-memory``;
@@ -17,24 +19,31 @@ every city and year computed twice, each in its own process so each high-water m
   through ``ecobasin.store.air.air_hourly``) reads one month of the whole network at a time
   and one kernel call (``evaluation.city_days``) computes it, as the AQI refresh chunks it.
 
-Both answers must be identical (the JSON of every year's assessment table is compared); the
-times, the ratio and the peak resident memory of each (driver and every worker for Dask) are
-printed.
+Both answers must be identical (the JSON of every year's assessment table is compared, its
+SHA-256 printed); the times, the ratio, the CPU seconds (what the load cannot inflate) and the
+peak resident memory (``VmHWM``) of each process are printed.
+
+Resumable with ``--lake DIR``: ``DIR/scale_bench.json`` names the network and seed; a rerun
+generates only the months missing from the Delta log (a month is one commit: whole or absent)
+and reads back a leg already measured for the same ``--years`` (``DIR/results/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import deltalake
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -53,7 +62,22 @@ POLLUTANTS = ("SO2", "NO2", "CO", "O3", "PM10", "PM2.5")
 #: Gamma scale of each pollutant [µg/m³] (CO [mg/m³]); shape 2.5.
 SCALE = {"SO2": 4.0, "NO2": 12.0, "CO": 0.35, "O3": 28.0, "PM10": 30.0, "PM2.5": 22.0}
 FIRST_YEAR = 2015
-console = Console()
+#: The lake's ``observations`` rows (the store's ``observations`` view and the partitions).
+LAKE_SCHEMA = pa.schema(
+    [
+        ("site_id", pa.string()),
+        ("parameter", pa.string()),
+        ("period", pa.string()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float64()),
+        ("flag", pa.string()),
+        ("batch_id", pa.int32()),
+        ("city", pa.string()),
+        ("year", pa.int32()),
+        ("month", pa.int32()),
+    ]
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 # -- the simulated network -----------------------------------------------------------------
@@ -79,60 +103,107 @@ def lake_stations(n_stations: int, n_cities: int) -> pd.DataFrame:
     )
 
 
-def lake_month(stations: pd.DataFrame, year: int, month: int, seed: int) -> pa.Table:
+def lake_month_batches(
+    stations: pd.DataFrame, year: int, month: int, seed: int
+) -> Iterator[pa.RecordBatch]:
     """One CST month of hourly values of every station (deterministic in the seed, year and
-    month; 3 % missing), as the lake's observations rows."""
+    month; 3 % missing), as the lake's observations rows: one record batch per pollutant,
+    generated only when the writer asks for it (a sixth of the month in memory at a time).
+
+    The draws (a gamma [µg/m³] (CO [mg/m³]) then a uniform per station-hour, pollutant by
+    pollutant) are those of every earlier version of this bench, so a lake of any size keeps
+    its values; the strings are Arrow ``take``s of one array per station, not Python objects."""
     start, end = evaluation.month_bounds(year, month)
     times = pd.date_range(start, end, freq="h", inclusive="both")
     rng = np.random.default_rng([seed, year, month])
     n_sites, n_hours = len(stations), len(times)
     n = n_sites * n_hours
     season = 1.0 + 0.4 * np.cos(2 * np.pi * (month - 1) / 12)
-    columns: dict[str, list[Any]] = {k: [] for k in ("site_id", "parameter", "value", "city")}
-    sites = np.repeat(stations["site_id"].to_numpy(), n_hours)
-    cities = np.repeat(stations["city_code"].astype(str).to_numpy(), n_hours)
-    stamp = np.tile(times.as_unit("us").to_numpy(), n_sites)
-    parts = []
+    site_of_row = np.repeat(np.arange(n_sites, dtype=np.int32), n_hours)
+    stamp = np.tile(times.as_unit("us").asi8, n_sites)  # [µs since 1970, UTC]
+    site_ids = pa.array(stations["site_id"].astype(str).to_numpy(), pa.string())
+    cities = pa.array(stations["city_code"].astype(str).to_numpy(), pa.string())
     for p in POLLUTANTS:
         values = rng.gamma(2.5, SCALE[p] * (season if p != "O3" else 2 - season), n)
         values = np.round(values, 1 if p == "CO" else 0)
         keep = rng.random(n) >= 0.03
-        parts.append(
-            pa.table(
-                {
-                    "site_id": sites[keep],
-                    "parameter": np.full(int(keep.sum()), p),
-                    "period": np.full(int(keep.sum()), "1h"),
-                    "time": pa.array(stamp[keep], pa.timestamp("us", tz="UTC")),
-                    "value": values[keep],
-                    "flag": pa.nulls(int(keep.sum()), pa.string()),
-                    "batch_id": pa.array(np.zeros(int(keep.sum()), np.int32)),
-                    "city": cities[keep],
-                    "year": pa.array(np.full(int(keep.sum()), year, np.int32)),
-                    "month": pa.array(np.full(int(keep.sum()), month, np.int32)),
-                }
-            )
+        rows = site_of_row[keep]
+        k = len(rows)
+        yield pa.RecordBatch.from_pydict(
+            {
+                "site_id": site_ids.take(rows),
+                "parameter": pa.repeat(p, k),
+                "period": pa.repeat("1h", k),
+                "time": pa.array(stamp[keep], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+                "value": pa.array(values[keep], pa.float64()),
+                "flag": pa.nulls(k, pa.string()),
+                "batch_id": pa.array(np.zeros(k, np.int32)),
+                "city": cities.take(rows),
+                "year": pa.repeat(pa.scalar(year, pa.int32()), k),
+                "month": pa.repeat(pa.scalar(month, pa.int32()), k),
+            },
+            schema=LAKE_SCHEMA,
         )
-    del columns
-    return pa.concat_tables(parts)
 
 
 def lake_months(years: int) -> list[tuple[int, int]]:
     return [(FIRST_YEAR + y, m) for y in range(years) for m in range(1, 13)]
 
 
-def lake_generate(lake: Path, stations: pd.DataFrame, years: int, seed: int) -> int:
-    """Write every month into the lake (one Delta commit each); the rows written."""
-    rows = 0
+def lake_written(lake: Path) -> dict[tuple[int, int], int]:
+    """The months the lake's ``observations`` table holds → their rows, from its Delta log (a
+    month is one commit, so a month listed there is whole)."""
+    path = lake / "observations"
+    if not deltalake.DeltaTable.is_deltatable(str(path)):
+        return {}
+    adds = pa.table(deltalake.DeltaTable(str(path)).get_add_actions(flatten=True))
+    frame = adds.select(["partition.year", "partition.month", "num_records"]).to_pandas()
+    rows = frame.groupby(["partition.year", "partition.month"])["num_records"].sum()
+    return {(int(y), int(m)): int(n) for (y, m), n in rows.items()}
+
+
+def lake_claim(lake: Path, args: argparse.Namespace) -> None:
+    """Write, or check, the lake's ``scale_bench.json``: a rerun may only resume a lake made
+    by the same network and seed (else its months would mix two networks)."""
+    wanted = {"stations": args.stations, "cities": args.cities, "seed": args.seed}
+    marker = lake / "scale_bench.json"
+    if marker.exists():
+        held = json.loads(marker.read_text(encoding="utf-8"))
+        if held != wanted:
+            raise SystemExit(
+                f"the lake {lake} holds another network ({held}), not {wanted}: "
+                "choose another --lake 请换一个数据湖目录"
+            )
+        return
+    if lake_written(lake):
+        raise SystemExit(f"the lake {lake} was not made by this bench: choose another --lake")
+    lake.mkdir(mode=0o700, parents=True, exist_ok=True)
+    marker.write_text(json.dumps(wanted), encoding="utf-8")
+
+
+def lake_generate(lake: Path, stations: pd.DataFrame, years: int, seed: int) -> tuple[int, int]:
+    """Write every month missing from the lake (one Delta commit each, one pollutant in memory
+    at a time); (the rows of the period, the months written now). A rerun after an
+    interruption resumes at the first missing month; each month's line goes to the log."""
     months = lake_months(years)
+    written = lake_written(lake)
+    todo = [ym for ym in months if ym not in written]
     with Progress(console=console) as bar:
-        task = bar.add_task("generating the lake 生成数据湖", total=len(months))
-        for year, month in months:
-            table = lake_month(stations, year, month, seed)
-            store_lake.write_month(lake, "observations", year, month, table)
-            rows += table.num_rows
+        task = bar.add_task(
+            "generating the lake 生成数据湖", total=len(months), completed=len(months) - len(todo)
+        )
+        for year, month in todo:
+            t0 = time.perf_counter()
+            batches = lake_month_batches(stations, year, month, seed)
+            reader = pa.RecordBatchReader.from_batches(LAKE_SCHEMA, batches)
+            store_lake.write_month(lake, "observations", year, month, reader)  # type: ignore[arg-type]
             bar.advance(task)
-    return rows
+            bar.console.log(
+                f"{year}-{month:02d} written 已写入 in {time.perf_counter() - t0:.1f} s, "
+                f"peak {_mib(_peak_rss())} MiB, load {os.getloadavg()[0]:.1f}"
+            )
+    written = lake_written(lake)
+    return sum(written[ym] for ym in months), len(todo)
 
 
 # -- the two engines, each in its own process ----------------------------------------------
@@ -152,7 +223,15 @@ def _peak_rss() -> int:
     return evaluation.peak_rss()
 
 
+def _every(done: int, total: int) -> bool:
+    """Log a leg's progress at every tenth of it (and at the end)."""
+    return done == total or done % max(1, total // 10) == 0
+
+
 def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
+    """The city-month kernels on a LocalCluster; each worker reads its own Delta partitions."""
+    from dask.distributed import as_completed
+
     cities = sorted({str(c) for c in stations["city_code"]})
     parts = [
         evaluation.Partition(group, y, m, str(args.lake))
@@ -168,6 +247,9 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
         futures = [
             client.submit(evaluation.run_partition, p, shared, None, pure=False) for p in parts
         ]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if _every(done, len(futures)):
+                console.log(f"dask: {done:,}/{len(futures):,} tasks, load {os.getloadavg()[0]:.1f}")
         days = evaluation.as_stored(
             list(client.gather(futures)),
             date(FIRST_YEAR, 1, 1),
@@ -175,18 +257,20 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
         )
         seconds = time.perf_counter() - t0
         workers = evaluation.worker_peak_rss(client)
+        worker_cpu: dict[str, float] = client.run(time.process_time)
     return {
         "seconds": seconds,
         "partitions": len(parts),
         "answer": lake_answer(days, args.years),
         "driver_peak": _peak_rss(),
         "worker_peaks": sorted(workers.values()),
+        "worker_cpu_seconds": sorted(worker_cpu.values()),
     }
 
 
 def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
     """The store's own read path over the lake: a scratch store knows the stations and, in its
-    manifest, that the months live in the lake; DuckDB reads them all, one kernel call."""
+    manifest, that the months live in the lake; DuckDB reads them, one month at a time."""
     with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch) / "s.duckdb") as store:
         store.sync_catalog(catalog.load_region())
         store.upsert_sites(stations, source="scale bench")
@@ -197,12 +281,15 @@ def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, A
             store_lake.delete_month(store, "observations", y, m, now)
         t0 = time.perf_counter()
         rows = []
-        for y, m in lake_months(args.years):
+        months = lake_months(args.years)
+        for done, (y, m) in enumerate(months, start=1):
             # one month of the whole network at a time, as the AQI refresh chunks it
             first, last = evaluation.month_bounds(y, m)
             hourly = store_air.air_hourly(store, start=first, end=last)
             rows.append(evaluation.city_days(hourly, stations[["site_id", "city_code"]]))
             del hourly
+            if _every(done, len(months)):
+                console.log(f"duckdb: {done}/{len(months)} months, load {os.getloadavg()[0]:.1f}")
         days = evaluation.as_stored(
             rows, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + args.years - 1, 12, 31)
         )
@@ -213,34 +300,49 @@ def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, A
 def lake_child(args: argparse.Namespace) -> None:
     stations = lake_stations(args.stations, args.cities)
     args.lake = Path(args.lake)
+    load = os.getloadavg()
     result = (lake_dask if args.run == "dask" else lake_duckdb)(args, stations)
-    Path(args.out).write_text(json.dumps(result), encoding="utf-8")
+    result["load"] = [load, os.getloadavg()]
+    # CPU [s] of this process, every thread (DuckDB's too): what the load cannot inflate
+    result["cpu_seconds"] = time.process_time()
+    result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    out = Path(args.out)
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    partial.replace(out)  # whole or absent: a rerun trusts any result file it finds
 
 
-def _run_child(args: argparse.Namespace, engine: str, out: Path) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        str(Path(__file__).with_name("scale_bench.py")),
-        "--part",
-        "lake",
-        "--run",
-        engine,
-        "--out",
-        str(out),
-        "--lake",
-        str(args.lake),
-        "--stations",
-        str(args.stations),
-        "--years",
-        str(args.years),
-        "--cities",
-        str(args.cities),
-        "--workers",
-        str(args.workers),
-        "--worker-memory",
-        args.worker_memory,
-    ]
-    subprocess.run(command, check=True)
+def _run_child(args: argparse.Namespace, engine: str) -> dict[str, Any]:
+    """One leg in its own process (its own high-water mark); a leg that finished in an earlier,
+    interrupted run of the same lake and size is read back, not run again."""
+    out = args.lake / "results" / f"{engine}-{args.years}y.json"
+    if out.exists():
+        console.log(f"{engine}: reusing the leg measured at {out} 沿用已测结果")
+    else:
+        out.parent.mkdir(mode=0o700, exist_ok=True)
+        command = [
+            sys.executable,
+            str(Path(__file__).with_name("scale_bench.py")),
+            "--part",
+            "lake",
+            "--run",
+            engine,
+            "--out",
+            str(out),
+            "--lake",
+            str(args.lake),
+            "--stations",
+            str(args.stations),
+            "--years",
+            str(args.years),
+            "--cities",
+            str(args.cities),
+            "--workers",
+            str(args.workers),
+            "--worker-memory",
+            args.worker_memory,
+        ]
+        subprocess.run(command, check=True)
     answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return answer
 
@@ -249,54 +351,92 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:,.0f}"
 
 
-def lake_part(args: argparse.Namespace) -> None:
-    if args.run:
-        lake_child(args)
-        return
-    load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as scratch:
-        args.lake = Path(args.lake) if args.lake else Path(scratch) / "lake"
-        stations = lake_stations(args.stations, args.cities)
-        t0 = time.perf_counter()
-        rows = lake_generate(args.lake, stations, args.years, args.seed)
-        generated = time.perf_counter() - t0
-        dask = _run_child(args, "dask", Path(scratch) / "dask.json")
-        duck = _run_child(args, "duckdb", Path(scratch) / "duckdb.json")
-    same = dask["answer"] == duck["answer"]
-    hours = len(lake_months(args.years)) and sum(
+def _answer_digest(answer: str) -> str:
+    return hashlib.sha256(answer.encode("utf-8")).hexdigest()[:16]
+
+
+def _lake_report(
+    args: argparse.Namespace, rows: int, generation: str, legs: dict[str, dict[str, Any]]
+) -> None:
+    dask, duck = legs["dask"], legs["duckdb"]
+    hours = sum(
         len(pd.date_range(*evaluation.month_bounds(y, m), freq="h"))
         for y, m in lake_months(args.years)
     )
     tab = Table(
         title=f"{args.stations:,} stations × {hours:,} hours, {args.cities} cities "
-        f"({rows:,} values in the lake, generated in {generated:.1f} s)"
+        f"({rows:,} values in the lake; {generation})"
     )
-    for column in ("leg", "time [s]", "ratio", "values/s", "peak memory [MiB]"):
+    columns = ("leg", "time [s]", "ratio", "values/s", "CPU [s]", "peak memory [MiB]", "load")
+    for column in columns:
         tab.add_column(column, justify="right" if column != "leg" else "left")
     tab.add_row(
         "lake_duckdb (in-process DuckDB, baseline)",
         f"{duck['seconds']:.1f}",
         "1.00x",
         f"{rows / duck['seconds']:,.0f}",
+        _cpu(duck),
         _mib(duck["peak"]),
+        _loads(duck),
     )
     tab.add_row(
         f"lake_dask ({args.workers} workers × 1 thread, limit {args.worker_memory} each)",
         f"{dask['seconds']:.1f}",
         f"{duck['seconds'] / dask['seconds']:.2f}x",
         f"{rows / dask['seconds']:,.0f}",
-        f"driver {_mib(dask['driver_peak'])}, workers "
+        _cpu(dask),
+        # a LocalCluster's scheduler and nannies run inside the driver process
+        f"driver (client, scheduler, nannies) {_mib(dask['driver_peak'])}; workers "
         + ", ".join(_mib(w) for w in dask["worker_peaks"]),
+        _loads(dask),
     )
     console.print(tab)
     console.print(
-        f"identical answers 结果一致: {'yes' if same else 'NO'} "
-        f"({len(json.loads(duck['answer']))} years × {args.cities} cities); "
-        f"partitions {dask['partitions']:,}; cores {evaluation.cpu_count()}; "
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (start), "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (end)"
+        f"identical answers 结果一致: {'yes' if dask['answer'] == duck['answer'] else 'NO'} "
+        f"(sha256 of the evaluation JSON: dask {_answer_digest(dask['answer'])}, "
+        f"duckdb {_answer_digest(duck['answer'])}; "
+        f"{len(json.loads(duck['answer']))} years × {args.cities} cities); "
+        f"partitions {dask['partitions']:,}; cores {evaluation.cpu_count()}"
     )
-    if not same:
+
+
+def _cpu(leg: dict[str, Any]) -> str:
+    """CPU [s] of the leg's processes (driver, and each worker for Dask, startup included)."""
+    if "cpu_seconds" not in leg:
+        return "?"
+    workers = leg.get("worker_cpu_seconds", [])
+    parts = f" (driver {leg['cpu_seconds']:.0f}; workers " if workers else ""
+    parts += ", ".join(f"{w:.0f}" for w in workers) + ")" if workers else ""
+    return f"{leg['cpu_seconds'] + sum(workers):.0f}{parts}"
+
+
+def _loads(leg: dict[str, Any]) -> str:
+    """The leg's 1-minute load average at its start → end."""
+    if "load" not in leg:
+        return "?"
+    return f"{leg['load'][0][0]:.1f} → {leg['load'][1][0]:.1f}"
+
+
+def lake_part(args: argparse.Namespace) -> None:
+    if args.run:
+        lake_child(args)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        args.lake = Path(args.lake) if args.lake else Path(scratch) / "lake"
+        lake_claim(args.lake, args)
+        stations = lake_stations(args.stations, args.cities)
+        load, t0 = os.getloadavg()[0], time.perf_counter()
+        rows, written = lake_generate(args.lake, stations, args.years, args.seed)
+        generation = (
+            f"{written} months generated in {time.perf_counter() - t0:.1f} s, "
+            f"peak {_mib(_peak_rss())} MiB, load {load:.1f} → {os.getloadavg()[0]:.1f}"
+        )
+        console.log(generation)
+        if args.generate_only:
+            return
+        legs = {engine: _run_child(args, engine) for engine in ("dask", "duckdb")}
+    _lake_report(args, rows, generation, legs)
+    if legs["dask"]["answer"] != legs["duckdb"]["answer"]:
         raise SystemExit("the two engines disagree")
 
 
@@ -308,7 +448,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lake.add_argument("--cities", type=int, default=340)
     lake.add_argument("--workers", type=int, default=2)
     lake.add_argument("--worker-memory", default="1GiB")
-    lake.add_argument("--lake", help="keep the lake in this folder (default: a temporary one)")
+    lake.add_argument(
+        "--lake",
+        help="keep the lake in this folder (default: a temporary one); a rerun resumes it: "
+        "missing months generated, legs already measured for --years read back",
+    )
+    lake.add_argument(
+        "--generate-only", action="store_true", help="write the lake's missing months and stop"
+    )
     lake.add_argument("--run", choices=["dask", "duckdb"], help=argparse.SUPPRESS)
     lake.add_argument("--out", help=argparse.SUPPRESS)
 

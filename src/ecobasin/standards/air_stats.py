@@ -394,8 +394,10 @@ def realtime_indicators(hourly: pd.DataFrame, rule_set: str) -> pd.DataFrame:
     ----------
     .. [1] HJ 633-2012 §5.1.3; HJ 633-2026 §4.2.3.
     """
-    out = pd.DataFrame({"site_id": hourly["site_id"].to_numpy(), "time": hourly["time"].to_numpy()})
-    out["time"] = pd.DatetimeIndex(hourly["time"])
+    # the times as an index, not to_numpy(): that boxed every tz-aware instant (~1/5 of a task)
+    out = pd.DataFrame(
+        {"site_id": hourly["site_id"].to_numpy(), "time": pd.DatetimeIndex(hourly["time"])}
+    )
     for p in POLLUTANTS:
         if p in hourly:
             out[f"{p}_1h"] = hourly[p].to_numpy(dtype=np.float64, na_value=np.nan)
