@@ -83,13 +83,13 @@ def test_noise_after_the_training_end_changes_no_weight_and_no_forecast(
     pd.testing.assert_frame_equal(fa, fb)
 
 
-def test_the_blend_has_four_members_and_a_weight_record(
+def test_the_blend_has_five_members_and_a_weight_record(
     region_data: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     daily, met = region_data
     _, meta = train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
     w = meta["scores"]["PM2.5|1"]["weights"]
-    assert set(w) == {"model", "model_level", "persistence", "climatology"}
+    assert set(w) == {"model", "model_level", "persistence", "climatology", "anomaly"}
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-6)
     # on the synthetic data the weather drives PM2.5: the models dominate at day +1
     assert w["model"] + w["model_level"] > 0.5

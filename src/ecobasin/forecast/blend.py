@@ -61,6 +61,7 @@ def fit_weights(
     *,
     baselines: Sequence[str] = ("persistence", "climatology"),
     shrink: float = 0.0,
+    origins: npt.ArrayLike | None = None,
 ) -> dict[str, float]:
     """Non-negative weights summing to 1 with the least squared error on the validation days,
     shrunk towards the prior: the best of the ``baselines`` on those days.
@@ -80,6 +81,11 @@ def fit_weights(
         Members the prior is chosen from (absent ones are ignored).
     shrink : float
         Strength of the shrinkage [dimensionless]; 0 = plain constrained least squares.
+    origins : array, optional
+        The rolling origin (block of the validation window) of each day. Given, the move away
+        from the prior is kept only if it gains on every block: a gain that one season shows and
+        another does not is not evidence (at long leads the blend is then exactly the best
+        baseline).
 
     Returns
     -------
@@ -111,8 +117,20 @@ def fit_weights(
     if prior is not None:
         e_prior = np.array([float(n == prior) for n in names])
         keep = _evidence_share(x[ok] @ e_prior, x[ok] @ w, y[ok])
+        if origins is not None and not _gains_on_every_origin(
+            x[ok] @ e_prior, x[ok] @ w, y[ok], np.asarray(origins)[ok]
+        ):
+            keep = 0.0
         w = e_prior + keep * (w - e_prior)
     return {n: float(v) for n, v in zip(names, w, strict=True)}
+
+
+def _gains_on_every_origin(
+    prior: Floats, blend: Floats, observed: Floats, origins: npt.NDArray[np.generic]
+) -> bool:
+    """Whether the blend's squared error is below the prior's on every validation block."""
+    gain = (prior - observed) ** 2 - (blend - observed) ** 2
+    return all(float(gain[origins == o].mean()) > 0 for o in np.unique(origins))
 
 
 def _evidence_share(prior: Floats, blend: Floats, observed: Floats) -> float:

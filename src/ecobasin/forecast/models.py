@@ -103,6 +103,9 @@ class GBMConfig:
         fit on the targets before it (more origins: more seasons behind the weights).
     anomaly_member : bool
         Add the damped-anomaly climatology member (:func:`anomaly_member`).
+    every_origin : bool
+        Keep the blend's move away from the best baseline only if it gains on every origin's
+        block (:func:`ecobasin.forecast.blend.fit_weights`).
     guidance_features : bool
         When guidance is given, the learned models also take the guidance of the target day
         (as known on the issue day) as features (:func:`guidance_features`).
@@ -132,10 +135,11 @@ class GBMConfig:
     target_quantiles: tuple[float, float] = (0.005, 0.995)
     anchor_cap_quantile: float = 0.998
     shrink_per_lead: float = 0.01
-    calibration_share: float = 0.2
-    validation_origins: int = 1
-    anomaly_member: bool = False
+    calibration_share: float = 0.4
+    validation_origins: int = 3
+    anomaly_member: bool = True
     guidance_features: bool = True
+    every_origin: bool = True
 
     def spec(self) -> FeatureSpec:
         return FeatureSpec(
@@ -559,7 +563,13 @@ class GBM:
             for name in names
         }
         y = np.concatenate(observed)
-        weights = fit_weights(members, y, shrink=self.config.shrink_per_lead * h)
+        blocks = np.concatenate([np.full(len(v), j) for j, v in enumerate(observed)])
+        weights = fit_weights(
+            members,
+            y,
+            shrink=self.config.shrink_per_lead * h,
+            origins=blocks if self.config.every_origin else None,
+        )
         blended = apply_weights(members, weights)
         self.blend[key] = weights
         self.residuals[key] = residual_quantiles(blended, y)
