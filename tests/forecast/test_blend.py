@@ -202,3 +202,20 @@ def test_a_guidance_member_joins_the_blend_and_earns_its_weight(
         return float(np.abs(fc["value"].to_numpy() - truth.loc[keys].to_numpy()).mean())
 
     assert mean_error(with_g) < mean_error(without)
+
+
+def test_a_gain_on_one_origin_only_is_no_evidence_the_blend_stays_at_the_baseline() -> None:
+    """Rolling origins: a member far better than climatology on two validation blocks and worse
+    on the third (a season it does not know) moves the plain blend, not the one told the
+    origins: that one is exactly climatology, so its test RMSE is climatology's, not above."""
+    rng = np.random.default_rng(8)
+    n = 120
+    truth = rng.gamma(3.0, 20.0, 3 * n)
+    clim = np.full(3 * n, truth.mean())
+    model = truth + rng.normal(0, 10, 3 * n)
+    model[2 * n :] = truth[2 * n :] + rng.normal(0, 90, n)  # the third block: worse than clim
+    members = {"model": model, "climatology": clim}
+    origins = np.repeat([0, 1, 2], n)
+    assert fit_weights(members, truth)["model"] > 0.3  # without the origins it moves
+    w = fit_weights(members, truth, origins=origins)
+    assert w == {"model": 0.0, "climatology": 1.0}
