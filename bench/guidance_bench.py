@@ -115,10 +115,12 @@ def load(
 
 
 def simulated_guidance(daily: pd.DataFrame, hourly: pd.DataFrame, test: tuple[str, str]) -> Any:
-    """Raw guidance and MOS of SIMULATED daily runs, from a year before the test window (the
-    learned model's validation window needs them too) to its end."""
-    start, end = pd.Timestamp(test[0]), pd.Timestamp(test[1])
-    issue_days = list(pd.date_range(start - pd.Timedelta(days=400), end, freq="D"))
+    """Raw guidance and MOS of SIMULATED daily runs over the whole data span: the learned model
+    reads guidance as features, so its training years (and the rolling origins of the blend's
+    validation window) need the archive as much as the test year does."""
+    end = pd.Timestamp(test[1])
+    first = pd.Timestamp(daily["day"].min())
+    issue_days = list(pd.date_range(first, end, freq="D"))
     table = catalog.cities()
     codes = sorted(hourly["city"].unique())
     cities = pd.DataFrame(
