@@ -83,13 +83,13 @@ def test_noise_after_the_training_end_changes_no_weight_and_no_forecast(
     pd.testing.assert_frame_equal(fa, fb)
 
 
-def test_the_blend_has_four_members_and_a_weight_record(
+def test_the_blend_has_five_members_and_a_weight_record(
     region_data: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     daily, met = region_data
     _, meta = train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
     w = meta["scores"]["PM2.5|1"]["weights"]
-    assert set(w) == {"model", "model_level", "persistence", "climatology"}
+    assert set(w) == {"model", "model_level", "persistence", "climatology", "anomaly"}
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-6)
     # on the synthetic data the weather drives PM2.5: the models dominate at day +1
     assert w["model"] + w["model_level"] > 0.5
@@ -202,3 +202,20 @@ def test_a_guidance_member_joins_the_blend_and_earns_its_weight(
         return float(np.abs(fc["value"].to_numpy() - truth.loc[keys].to_numpy()).mean())
 
     assert mean_error(with_g) < mean_error(without)
+
+
+def test_a_gain_on_one_origin_only_is_no_evidence_the_blend_stays_at_the_baseline() -> None:
+    """Rolling origins: a member far better than climatology on two validation blocks and worse
+    on the third (a season it does not know) moves the plain blend, not the one told the
+    origins: that one is exactly climatology, so its test RMSE is climatology's, not above."""
+    rng = np.random.default_rng(8)
+    n = 120
+    truth = rng.gamma(3.0, 20.0, 3 * n)
+    clim = np.full(3 * n, truth.mean())
+    model = truth + rng.normal(0, 10, 3 * n)
+    model[2 * n :] = truth[2 * n :] + rng.normal(0, 90, n)  # the third block: worse than clim
+    members = {"model": model, "climatology": clim}
+    origins = np.repeat([0, 1, 2], n)
+    assert fit_weights(members, truth)["model"] > 0.3  # without the origins it moves
+    w = fit_weights(members, truth, origins=origins)
+    assert w == {"model": 0.0, "climatology": 1.0}

@@ -214,13 +214,13 @@ def _never_worse_than_the_baselines(s: pd.DataFrame) -> None:
 
 def test_chengdu_2015_floors_with_weather(db: Path) -> None:
     """With weather (observed, as a perfect forecast; trained on 2013–2014 only): day +1 RMSE
-    ≥ 32 % below persistence (issue 21 keeps issue 6's margin), day +3 ≥ 30 % below (the bench
-    reaches 34.5 %, short of the 38 % of the model before the blend: docs/forecast.md)."""
+    ≥ 32 % below persistence and day +3 ≥ 38 % below (issue 21 keeps the margins of the model
+    before the blend; the one-origin blend reached 34.5 % at +3: docs/forecast.md)."""
     s = _backtest(db)
     _never_worse_than_the_baselines(s)
     rmse = s["pm25_rmse"]
     assert rmse[("lightgbm", 1)] <= 0.68 * rmse[("persistence", 1)]
-    assert rmse[("lightgbm", 3)] <= 0.70 * rmse[("persistence", 3)]
+    assert rmse[("lightgbm", 3)] <= 0.62 * rmse[("persistence", 3)]
     assert (s.loc["lightgbm", "skill_pm25_persistence"] > 0).all()
 
 

@@ -49,6 +49,7 @@ def backtest(
     refit_every: int | None = None,
     score_by: tuple[str, ...] = ("model", "lead"),
     guidance: pd.DataFrame | None = None,
+    learned_member: str | None = None,
 ) -> BacktestResult:
     """Backtest persistence, climatology and LightGBM on target days ``test_from``–``test_to``.
 
@@ -73,7 +74,11 @@ def backtest(
     guidance : pandas.DataFrame, optional
         Numerical-model guidance members as known on each issue day
         (:func:`ecobasin.forecast.guidance.guidance_forecasts`: raw ``guidance`` and ``mos``):
-        blended by the learned model and scored beside the others.
+        blended by the learned model (and its features, ``config.guidance_features``) and
+        scored beside the others.
+    learned_member : str, optional
+        Also score the learned log-ratio model alone, under this model name (e.g. ``learned``),
+        beside the blend it is a member of.
 
     Returns
     -------
@@ -108,6 +113,12 @@ def backtest(
         for name, model in models.items():
             if name == "lightgbm":
                 fc = model.predict(grid, issue_days, leads, guidance=members)
+                if learned_member:
+                    alone = model.member_forecasts(grid, issue_days, leads, guidance=members)
+                    alone = alone[
+                        (alone["target_day"] >= block) & (alone["target_day"] <= block_end)
+                    ]
+                    parts.append(alone.assign(model=learned_member))
             else:
                 fc = model.predict(grid, issue_days, leads)
             fc = fc[(fc["target_day"] >= block) & (fc["target_day"] <= block_end)]

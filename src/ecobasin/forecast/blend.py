@@ -61,6 +61,7 @@ def fit_weights(
     *,
     baselines: Sequence[str] = ("persistence", "climatology"),
     shrink: float = 0.0,
+    origins: npt.ArrayLike | None = None,
 ) -> dict[str, float]:
     """Non-negative weights summing to 1 with the least squared error on the validation days,
     shrunk towards the prior: the best of the ``baselines`` on those days.
@@ -80,6 +81,11 @@ def fit_weights(
         Members the prior is chosen from (absent ones are ignored).
     shrink : float
         Strength of the shrinkage [dimensionless]; 0 = plain constrained least squares.
+    origins : array, optional
+        The rolling origin (block of the validation window) of each day. Given, the move away
+        from the prior is kept only if it gains on every block: a gain that one season shows and
+        another does not is not evidence, and the weights are then those of the best combination
+        of the ``baselines`` alone (:func:`_baselines_only`).
 
     Returns
     -------
@@ -111,8 +117,36 @@ def fit_weights(
     if prior is not None:
         e_prior = np.array([float(n == prior) for n in names])
         keep = _evidence_share(x[ok] @ e_prior, x[ok] @ w, y[ok])
+        if origins is not None and not _gains_on_every_origin(
+            x[ok] @ e_prior, x[ok] @ w, y[ok], np.asarray(origins)[ok]
+        ):
+            w = _baselines_only(x[ok], y[ok], names, baselines)
+            return {n: float(v) for n, v in zip(names, w, strict=True)}
         w = e_prior + keep * (w - e_prior)
     return {n: float(v) for n, v in zip(names, w, strict=True)}
+
+
+def _baselines_only(x: Floats, y: Floats, names: Sequence[str], baselines: Sequence[str]) -> Floats:
+    """Non-negative weights summing to 1 of the ``baselines`` alone (least squares): where the
+    other members' gain is not shown on every origin, the blend is the best combination of the
+    simple baselines the floors name."""
+    from scipy.optimize import nnls  # imported lazily: the web server starts without it
+
+    cols = [k for k, n in enumerate(names) if n in baselines]
+    a = np.vstack([x[:, cols], np.full(len(cols), _SUM_TO_ONE_WEIGHT * np.sqrt(np.mean(y**2)))])
+    b = np.concatenate([y, [_SUM_TO_ONE_WEIGHT * np.sqrt(np.mean(y**2))]])
+    part, _ = nnls(a, b)
+    w = np.zeros(len(names))
+    w[cols] = part / part.sum() if part.sum() > 0 else 1 / len(cols)
+    return w
+
+
+def _gains_on_every_origin(
+    prior: Floats, blend: Floats, observed: Floats, origins: npt.NDArray[np.generic]
+) -> bool:
+    """Whether the blend's squared error is below the prior's on every validation block."""
+    gain = (prior - observed) ** 2 - (blend - observed) ** 2
+    return all(float(gain[origins == o].mean()) > 0 for o in np.unique(origins))
 
 
 def _evidence_share(prior: Floats, blend: Floats, observed: Floats) -> float:

@@ -18,6 +18,7 @@ primary pollutant follow from that frame (:mod:`ecobasin.forecast.aqi_range`).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -97,6 +98,17 @@ class GBMConfig:
     calibration_share : float
         Share of the latest training days forming the validation window of the blend weights
         and the predictive quantiles; 0 issues the model alone.
+    validation_origins : int
+        Rolling origins the validation window is cut into: each block is forecast by members
+        fit on the targets before it (more origins: more seasons behind the weights).
+    anomaly_member : bool
+        Add the damped-anomaly climatology member (:func:`anomaly_member`).
+    every_origin : bool
+        Keep the blend's move away from the best baseline only if it gains on every origin's
+        block (:func:`ecobasin.forecast.blend.fit_weights`).
+    guidance_features : bool
+        When guidance is given, the learned models also take the guidance of the target day
+        (as known on the issue day) as features (:func:`guidance_features`).
     rounds, learning_rate, num_leaves, min_data_in_leaf : LightGBM parameters.
     use_met : bool
         Use meteorology when the grid has it.
@@ -123,7 +135,11 @@ class GBMConfig:
     target_quantiles: tuple[float, float] = (0.005, 0.995)
     anchor_cap_quantile: float = 0.998
     shrink_per_lead: float = 0.01
-    calibration_share: float = 0.2
+    calibration_share: float = 0.4
+    validation_origins: int = 3
+    anomaly_member: bool = True
+    guidance_features: bool = True
+    every_origin: bool = True
 
     def spec(self) -> FeatureSpec:
         return FeatureSpec(
@@ -450,6 +466,7 @@ class GBM:
     level_bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     climatology: Climatology | None = None
     validation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    anomaly_betas: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     name: str = "lightgbm"
 
     def _train(self, x: npt.NDArray[np.float64], z: npt.NDArray[np.float64]) -> Any:
@@ -471,35 +488,23 @@ class GBM:
         """The level model's forecast (the conditional mean) within the training range."""
         return np.clip(np.asarray(booster.predict(x), dtype=np.float64), *self.level_bounds[key])
 
-    def _validate(
+    def _validation_members(
         self,
         key: tuple[str, int],
-        x: npt.NDArray[np.float64],
-        y: npt.NDArray[np.float64],
-        anchor: npt.NDArray[np.float64],
-        keys: pd.DataFrame,
-        split: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]],
+        data: _Rows,
+        early: npt.NDArray[np.bool_],
+        late: npt.NDArray[np.bool_],
         climatology: Climatology | None,
         guidance: pd.DataFrame | None,
-    ) -> None:
-        """Blend weights and residual quantiles on the validation window (rolling origin).
-
-        ``split`` = (early, late): the model is fit again on the early rows (targets before the
-        window), the climatology member on the same span; on the late rows (issued in the
-        window, never seen by either) the members are compared with the observations.
-        """
-        early, late = split
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """Every member's forecast of the ``late`` rows, fit on the ``early`` rows only (one
+        rolling origin): the models re-trained, the climatology given fit before the block."""
         p, h = key
-        if int(late.sum()) < MIN_VALIDATION_DAYS or int(early.sum()) < 2 * (
-            self.config.min_data_in_leaf
-        ):
-            self.blend[key] = {"model": 1.0}
-            self.residuals[key] = [0.0] * len(QUANTILE_LEVELS)
-            return
+        x, y, anchor = data.x, data.y, data.anchor
         z = to_target(self.config.target, y[early], anchor[early])
         booster = self._train(x[early], np.clip(z, *self.bounds[key]))
         level = self._train(x[early], np.clip(y[early], *self.level_bounds[key]))
-        vkeys = keys[late].reset_index(drop=True)
+        vkeys = data.keys[late].reset_index(drop=True)
         members = {
             "model": self._model_member(booster, x[late], anchor[late], key),
             "model_level": self._level_member(level, x[late], key),
@@ -507,11 +512,67 @@ class GBM:
         }
         if climatology is not None:
             members["climatology"] = climatology.values(p, vkeys["city"], vkeys["target_day"])
+            if self.config.anomaly_member:
+                beta = fit_anomaly_betas(
+                    data.anomaly_for(climatology, early), y[early], data.clim_t(climatology, early)
+                )
+                members["anomaly"] = apply_anomaly(
+                    members["climatology"], data.anomaly_for(climatology, late), beta
+                )
         members.update(guidance_members(guidance, vkeys, p, h))
-        weights = fit_weights(members, y[late], shrink=self.config.shrink_per_lead * h)
+        return members
+
+    def _validate(
+        self,
+        key: tuple[str, int],
+        data: _Rows,
+        origins: Sequence[tuple[pd.Timestamp, pd.Timestamp, Climatology]],
+        guidance: pd.DataFrame | None,
+    ) -> None:
+        """Blend weights and residual quantiles on the validation window (rolling origin).
+
+        Each origin ``(start, end, climatology)`` is one block of the window: the models are fit
+        again on the rows whose target is before ``start`` and the climatology member on the same
+        span; the rows issued in ``[start, end)``, never seen by either, compare the members with
+        the observations. The blocks are pooled in time order.
+        """
+        p, h = key
+        parts: list[dict[str, npt.NDArray[np.float64]]] = []
+        observed: list[npt.NDArray[np.float64]] = []
+        issue = data.keys["issue_day"].to_numpy()
+        for block_start, block_end, climatology in origins:
+            early = (data.keys["target_day"] < block_start).to_numpy()
+            late = (issue >= np.datetime64(block_start)) & (issue < np.datetime64(block_end))
+            if int(late.sum()) == 0 or int(early.sum()) < 2 * self.config.min_data_in_leaf:
+                continue
+            parts.append(self._validation_members(key, data, early, late, climatology, guidance))
+            observed.append(data.y[late])
+        n = sum(len(v) for v in observed)
+        if n < MIN_VALIDATION_DAYS:
+            self.blend[key] = {"model": 1.0}
+            self.residuals[key] = [0.0] * len(QUANTILE_LEVELS)
+            return
+        names = list(dict.fromkeys(name for part in parts for name in part))
+        members = {
+            name: np.concatenate(
+                [
+                    part.get(name, np.full(len(y), np.nan))
+                    for part, y in zip(parts, observed, strict=True)
+                ]
+            )
+            for name in names
+        }
+        y = np.concatenate(observed)
+        blocks = np.concatenate([np.full(len(v), j) for j, v in enumerate(observed)])
+        weights = fit_weights(
+            members,
+            y,
+            shrink=self.config.shrink_per_lead * h,
+            origins=blocks if self.config.every_origin else None,
+        )
         blended = apply_weights(members, weights)
         self.blend[key] = weights
-        self.residuals[key] = residual_quantiles(blended, y[late])
+        self.residuals[key] = residual_quantiles(blended, y)
         qs = np.expm1(
             np.log1p(np.clip(blended, 0, None))[:, None]
             + np.array(
@@ -519,14 +580,42 @@ class GBM:
             )
         )
         self.validation[f"{p}|{h}"] = {
-            "n": int(late.sum()),
+            "n": n,
+            "origins": len(parts),
             "weights": weights,
-            "rmse_model": _rmse(blended, y[late]),
-            "rmse_raw_model": _rmse(members["model"], y[late]),
-            "rmse_persistence": _rmse(members["persistence"], y[late]),
-            "rmse_climatology": _rmse(members.get("climatology"), y[late]),
-            "interval_coverage": float(np.mean((y[late] >= qs[:, 0]) & (y[late] <= qs[:, 1]))),
+            "rmse_model": _rmse(blended, y),
+            "rmse_raw_model": _rmse(members["model"], y),
+            "rmse_persistence": _rmse(members["persistence"], y),
+            "rmse_climatology": _rmse(members.get("climatology"), y),
+            "interval_coverage": float(np.mean((y >= qs[:, 0]) & (y <= qs[:, 1]))),
         }
+
+    def _origins(
+        self, grid: pd.DataFrame, span: pd.DatetimeIndex, pollutants: Sequence[str]
+    ) -> list[tuple[pd.Timestamp, pd.Timestamp, Climatology]]:
+        """The validation window (the latest ``calibration_share`` of the training span) cut
+        into ``validation_origins`` blocks, each with the climatology of the days before it."""
+        cfg = self.config
+        if cfg.calibration_share <= 0 or span.empty:
+            return []
+        first, last = span.min(), span.max()
+        window_start = first + (last - first) * (1 - cfg.calibration_share)
+        k = max(1, cfg.validation_origins)
+        edges = [
+            pd.Timestamp(window_start + (last - window_start) * j / k).normalize()
+            for j in range(k + 1)
+        ]
+        edges[-1] = last + pd.Timedelta(days=1)
+        return [
+            (
+                a,
+                b,
+                Climatology(quantiles=cfg.quantiles).fit(
+                    grid, a - pd.Timedelta(days=1), [], pollutants
+                ),
+            )
+            for a, b in itertools.pairwise(edges)
+        ]
 
     def fit(
         self,
@@ -542,19 +631,15 @@ class GBM:
         start = pd.Timestamp(train_start) if train_start is not None else None
         days = pd.DatetimeIndex(grid.index.get_level_values("day"))
         span = days[(days <= end) & ((days >= start) if start is not None else True)]
-        cut = span.min() + (span.max() - span.min()) * (1 - cfg.calibration_share)
-        cut = pd.Timestamp(cut).normalize()
-        early_climatology = (
-            Climatology(quantiles=cfg.quantiles).fit(
-                grid, cut - pd.Timedelta(days=1), [], pollutants
-            )
-            if cfg.calibration_share > 0
-            else None
-        )
+        origins = self._origins(grid, span, pollutants)
+        use_guidance = cfg.guidance_features and guidance is not None and not guidance.empty
         for p in pollutants:
             self.caps[p] = _training_cap(grid, p, end, cfg.anchor_cap_quantile)
             for h in leads:
                 X, y, keys = make_features(grid, p, h, pollutants, cfg.spec())
+                anchor = np.fmin(_anchor(X, p), self.caps[p])
+                if use_guidance:
+                    X = guidance_features(X, keys, guidance, p, h, anchor)
                 ok = (keys["target_day"] <= end) & y.notna()
                 if start is not None:
                     ok &= keys["issue_day"] >= start
@@ -563,25 +648,39 @@ class GBM:
                         f"too little training data for {p} at lead {h}: {int(ok.sum())} days "
                         f"with a target on or before {end.date()}"
                     )
-                anchor = np.fmin(_anchor(X, p), self.caps[p])
                 ok &= ~np.isnan(anchor)
                 self.features[p] = list(X.columns)
-                x, yy, a = X[ok].to_numpy(), y[ok].to_numpy(dtype=np.float64), anchor[ok]
-                z = to_target(cfg.target, yy, a)
+                data = _Rows(
+                    x=X[ok].to_numpy(),
+                    y=y[ok].to_numpy(dtype=np.float64),
+                    anchor=anchor[ok],
+                    keys=keys[ok].reset_index(drop=True),
+                    recent=_recent_mean(grid, p)[ok.to_numpy()],
+                    pollutant=p,
+                    lead=h,
+                )
+                z = to_target(cfg.target, data.y, data.anchor)
                 self.bounds[(p, h)] = tuple(  # type: ignore[assignment]
                     float(v) for v in np.quantile(z, cfg.target_quantiles)
                 )
-                self.boosters[(p, h, "mean")] = self._train(x, np.clip(z, *self.bounds[(p, h)]))
-                self.level_bounds[(p, h)] = (0.0, float(np.quantile(yy, cfg.target_quantiles[1])))
+                self.boosters[(p, h, "mean")] = self._train(
+                    data.x, np.clip(z, *self.bounds[(p, h)])
+                )
+                self.level_bounds[(p, h)] = (
+                    0.0,
+                    float(np.quantile(data.y, cfg.target_quantiles[1])),
+                )
                 self.boosters[(p, h, "level")] = self._train(
-                    x, np.clip(yy, *self.level_bounds[(p, h)])
+                    data.x, np.clip(data.y, *self.level_bounds[(p, h)])
                 )
-                k = keys[ok].reset_index(drop=True)
-                split = (
-                    (k["target_day"] < cut).to_numpy(),
-                    (k["issue_day"] >= cut).to_numpy(),
-                )
-                self._validate((p, h), x, yy, a, k, split, early_climatology, guidance)
+                if cfg.anomaly_member and self.climatology is not None:
+                    every = np.ones(len(data.y), dtype=bool)
+                    self.anomaly_betas[(p, h)] = fit_anomaly_betas(
+                        data.anomaly_for(self.climatology, every),
+                        data.y,
+                        data.clim_t(self.climatology, every),
+                    )
+                self._validate((p, h), data, origins, guidance)
         return self
 
     def members(
@@ -596,12 +695,15 @@ class GBM:
         lead for the issue days."""
         pollutants = list(self.features)
         X, _, keys = make_features(grid, pollutant, lead, pollutants, self.config.spec())
-        X = X.reindex(columns=self.features[pollutant])  # absent columns: NaN (LightGBM: missing)
         mask = _issue_mask(keys, issue_days)
-        keys = keys[mask].reset_index(drop=True)
-        anchor = np.fmin(_anchor(X[mask], pollutant), self.caps.get(pollutant, np.inf))
+        recent = _recent_mean(grid, pollutant)[mask] if self.anomaly_betas else None
+        X, keys = X[mask], keys[mask].reset_index(drop=True)
+        anchor = np.fmin(_anchor(X, pollutant), self.caps.get(pollutant, np.inf))
+        if self.config.guidance_features:
+            X = guidance_features(X, keys, guidance, pollutant, lead, anchor)
+        X = X.reindex(columns=self.features[pollutant])  # absent columns: NaN (LightGBM: missing)
         key = (pollutant, lead)
-        x = X[mask].to_numpy()
+        x = X.to_numpy()
         members = {
             "model": self._model_member(self.boosters[(*key, "mean")], x, anchor, key),
             "persistence": anchor,
@@ -612,6 +714,13 @@ class GBM:
             members["climatology"] = self.climatology.values(
                 pollutant, keys["city"], keys["target_day"]
             )
+            if key in self.anomaly_betas and recent is not None:
+                a = anomalies(
+                    anchor, recent, self.climatology, pollutant, keys["city"], keys["issue_day"]
+                )
+                members["anomaly"] = apply_anomaly(
+                    members["climatology"], a, self.anomaly_betas[key]
+                )
         members.update(guidance_members(guidance, keys, pollutant, lead))
         return keys, members
 
@@ -644,6 +753,27 @@ class GBM:
                 parts.append(rows)
         return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
 
+    def member_forecasts(
+        self,
+        grid: pd.DataFrame,
+        issue_days: Iterable[Any] | None,
+        leads: Sequence[int],
+        guidance: pd.DataFrame | None = None,
+        member: str = "model",
+    ) -> pd.DataFrame:
+        """One member of the blend alone (default: the learned log-ratio model), for scoring it
+        beside the blend; the interval is the value itself (a member has no range of its own)."""
+        parts = []
+        for p in list(self.features):
+            for h in leads:
+                if (p, h, "mean") not in self.boosters:
+                    continue
+                keys, members = self.members(grid, issue_days, h, p, guidance)
+                if not keys.empty and member in members:
+                    v = members[member]
+                    parts.append(_forecast_rows(keys, h, p, v, v, v))
+        return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
+
     def texts(self) -> dict[str, str]:
         """LightGBM model texts keyed ``pollutant|lead|kind``."""
         return {f"{p}|{h}|{k}": b.model_to_string() for (p, h, k), b in self.boosters.items()}
@@ -656,6 +786,7 @@ class GBM:
             "blend": [[p, h, w] for (p, h), w in self.blend.items()],
             "residuals": [[p, h, r] for (p, h), r in self.residuals.items()],
             "level_bounds": [[p, h, list(b)] for (p, h), b in self.level_bounds.items()],
+            "anomaly": [[p, h, list(b)] for (p, h), b in self.anomaly_betas.items()],
         }
 
     @classmethod
@@ -688,6 +819,125 @@ class GBM:
             },
             climatology=climatology,
         )
+
+
+#: Days of the trailing mean whose anomaly decays slowly (a cleaner or dirtier year) [days].
+RECENT_DAYS = 30
+
+
+def _recent_mean(grid: pd.DataFrame, pollutant: str) -> npt.NDArray[np.float64]:
+    """Trailing :data:`RECENT_DAYS`-day mean of each grid day (days ≤ D; ≥ 10 values)."""
+    by_city = grid.groupby(level="city", sort=False)[pollutant]
+    mean = by_city.transform(lambda s: s.rolling(RECENT_DAYS, min_periods=10).mean())
+    return np.asarray(mean.to_numpy(dtype=np.float64))
+
+
+@dataclass
+class _Rows:
+    """The training rows of one pollutant and lead: features, target, the latest value the
+    target is relative to, keys and the trailing mean (for the anomaly member)."""
+
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    anchor: npt.NDArray[np.float64]
+    keys: pd.DataFrame
+    recent: npt.NDArray[np.float64]
+    pollutant: str
+    lead: int
+
+    def clim_t(
+        self, climatology: Climatology, rows: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float64]:
+        """Climatological mean of the target days of ``rows``."""
+        k = self.keys[rows]
+        return climatology.values(self.pollutant, k["city"], k["target_day"])
+
+    def anomaly_for(
+        self, climatology: Climatology, rows: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float64]:
+        """Log anomalies of ``rows`` against ``climatology`` (:func:`anomalies`)."""
+        k = self.keys[rows]
+        return anomalies(
+            self.anchor[rows],
+            self.recent[rows],
+            climatology,
+            self.pollutant,
+            k["city"],
+            k["issue_day"],
+        )
+
+
+def anomalies(
+    latest: npt.ArrayLike,
+    recent: npt.ArrayLike,
+    climatology: Climatology,
+    pollutant: str,
+    cities: pd.Series,
+    issue_days: pd.Series,
+) -> npt.NDArray[np.float64]:
+    """Two log anomalies on the issue day D: of the latest value against D's climatology, and
+    of the trailing :data:`RECENT_DAYS`-day mean against the climatology of the window's middle
+    day (D − 14). Missing → 0 (no anomaly: the member is climatology)."""
+    days = pd.to_datetime(issue_days)
+    clim_d = climatology.values(pollutant, cities, days)
+    clim_mid = climatology.values(pollutant, cities, days - pd.Timedelta(days=RECENT_DAYS // 2 - 1))
+    a = np.column_stack(
+        [
+            np.log1p(np.clip(np.asarray(latest, dtype=np.float64), 0, None)) - np.log1p(clim_d),
+            np.log1p(np.clip(np.asarray(recent, dtype=np.float64), 0, None)) - np.log1p(clim_mid),
+        ]
+    )
+    return np.asarray(np.where(np.isfinite(a), a, 0.0), dtype=np.float64)
+
+
+def fit_anomaly_betas(
+    anomaly: npt.NDArray[np.float64], observed: npt.ArrayLike, clim_t: npt.ArrayLike
+) -> tuple[float, float]:
+    """Damping of each anomaly at one lead: non-negative least squares of the target day's log
+    anomaly ``log(1 + y(T)) − log(1 + clim(T))`` on the issue day's anomalies, each factor at
+    most 1 (an anomaly decays, it never grows with lead)."""
+    from scipy.optimize import nnls  # imported lazily: the web server starts without it
+
+    r = np.log1p(np.clip(np.asarray(observed, dtype=np.float64), 0, None)) - np.log1p(
+        np.asarray(clim_t, dtype=np.float64)
+    )
+    ok = np.isfinite(r) & np.isfinite(anomaly).all(axis=1)
+    if int(ok.sum()) < MIN_VALIDATION_DAYS:
+        return (0.0, 0.0)
+    beta, _ = nnls(anomaly[ok], r[ok])
+    return (float(min(beta[0], 1.0)), float(min(beta[1], 1.0)))
+
+
+def apply_anomaly(
+    clim_t: npt.ArrayLike, anomaly: npt.NDArray[np.float64], beta: Sequence[float]
+) -> npt.NDArray[np.float64]:
+    """The damped-anomaly climatology ``(1 + clim(T))·exp(β·a(D)) − 1`` [µg/m³, CO mg/m³]:
+    climatology itself when the anomalies have no skill (β = 0)."""
+    c = np.asarray(clim_t, dtype=np.float64)
+    return np.asarray(np.expm1(np.log1p(c) + anomaly @ np.asarray(beta, dtype=np.float64)))
+
+
+def guidance_features(
+    X: pd.DataFrame,
+    keys: pd.DataFrame,
+    guidance: pd.DataFrame | None,
+    pollutant: str,
+    lead: int,
+    anchor: npt.ArrayLike,
+) -> pd.DataFrame:
+    """``X`` with the guidance of the target day as features: per guidance member (raw
+    ``guidance``, ``mos`` …) its value ``<member>_fc`` and its log ratio to the latest value
+    ``<member>_lr`` (what the log-ratio model learns). The values are those known on the issue
+    day (the caller's frame keeps the run-publication rule); missing → NaN (LightGBM: missing).
+    """
+    members = guidance_members(guidance, keys, pollutant, lead)
+    a = np.log1p(np.clip(np.asarray(anchor, dtype=np.float64), 0, None))
+    cols = {}
+    for name in sorted(members):
+        v = members[name]
+        cols[f"g_{name}_fc"] = v
+        cols[f"g_{name}_lr"] = np.log1p(np.clip(v, 0, None)) - a
+    return X.assign(**cols) if cols else X
 
 
 def _rmse(forecast: npt.ArrayLike | None, observed: npt.ArrayLike) -> float:
