@@ -234,3 +234,26 @@ class ProcessGuard:
             "of tests/classify.py's SLOW_FIXTURES, mark it @pytest.mark.slow, or add its module "
             "to SLOW_MODULES (tests/conftest.py)"
         )
+
+
+#: CPU a test of the quick subset may use [s] before the run's summary names it: the subset's
+#: ~1,900 tests share about 100 s of CPU on 2 cores to stay under a minute.
+QUICK_CPU_BUDGET_S = 2.0
+#: The ``user_properties`` entry of a test report that holds the CPU of one phase [s].
+CPU_PROPERTY = "cpu_s"
+
+
+def heavy_quick_tests(
+    stats: dict[str, list[Any]], budget_s: float = QUICK_CPU_BUDGET_S
+) -> list[tuple[float, str]]:
+    """(CPU [s], node id) of the tests outside ``slow`` that used more than ``budget_s``, the
+    heaviest first, from the run's reports (the teardown report carries all three phases)."""
+    heavy = []
+    for reports in stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "teardown" or "slow" in report.keywords:
+                continue
+            cpu = sum(v for k, v in report.user_properties if k == CPU_PROPERTY)
+            if cpu > budget_s:
+                heavy.append((cpu, report.nodeid))
+    return sorted(heavy, reverse=True)

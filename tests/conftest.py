@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,14 @@ from filelock import FileLock
 from hypothesis import settings
 from typer.testing import CliRunner
 
-from classify import GroupScheduling, ProcessGuard, slow_reason
+from classify import (
+    CPU_PROPERTY,
+    QUICK_CPU_BUDGET_S,
+    GroupScheduling,
+    ProcessGuard,
+    heavy_quick_tests,
+    slow_reason,
+)
 from demo_database import DemoDatabase, copy_demo
 from ecobasin.cli import app
 from needs import SHARED, require
@@ -156,6 +164,44 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         _GUARD.current = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+def _count_cpu(item: pytest.Item) -> Iterator[None]:
+    """Record the CPU of a test phase [s] in its report (``user_properties``), for the summary:
+    unlike wall time, it does not grow with the load of the shared machine."""
+    start = time.process_time()
+    try:
+        return (yield)
+    finally:
+        item.user_properties.append((CPU_PROPERTY, time.process_time() - start))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the tests of the quick subset that used more CPU than it can afford."""
+    heavy = heavy_quick_tests(terminalreporter.stats)
+    if not heavy:
+        return
+    terminalreporter.write_sep(
+        "-",
+        f"quick tests over {QUICK_CPU_BUDGET_S:g} s of CPU (mark them slow, or make them cheap)",
+    )
+    for cpu, nodeid in heavy:
+        terminalreporter.write_line(f"{cpu:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
