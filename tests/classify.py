@@ -9,6 +9,8 @@ A test is ``slow`` when (:func:`slow_reason`):
 * its own code, or a helper of the test folders it calls, starts a process, a gateway (also
   through the live feed) or a browser (:data:`PROCESS_CALLS` in its source);
 * its own code builds part of the demo region (:data:`DEMO_BUILDS`);
+* its own code, a fixture or a helper of the test folders trains the LightGBM forecast models
+  (:data:`TRAINING_CALLS`: seconds of CPU per fit, 28 s for one module of real-data fits);
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
 * it carries the ``browser`` marker.
 
@@ -61,7 +63,11 @@ PROCESS_CALLS = re.compile(
 #: What in a test's own source builds part of the demo region: its installers generate data at
 #: the region's scale (a year of hourly values per station), seconds to minutes each.
 DEMO_BUILDS = re.compile(r"\bdemo_\w+\.install\(")
-#: How deep :func:`starts_processes` follows calls into helpers of the test folders.
+#: What in a test's source (or a fixture or helper of the test folders) trains the LightGBM
+#: forecast models: the bundle (``ecobasin.forecast.models.train_bundle``), the rolling-origin
+#: backtest that refits it (``ecobasin.forecast.backtest.backtest``), or LightGBM itself.
+TRAINING_CALLS = re.compile(r"\btrain_bundle\(|\bbacktest\(|\blgb\.train\(|\blightgbm\.train\(")
+#: How deep :func:`_calls` follows calls into helpers of the test folders.
 HELPER_DEPTH = 3
 
 
@@ -75,11 +81,15 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
     for name, definitions in _fixture_definitions(item):
         if name in SLOW_FIXTURES:
             return f"fixture {name}: {SLOW_FIXTURES[name]}"
-        if _defined_in(definitions[-1], TESTS) and _starts_processes(definitions[-1].func):
+        if _defined_in(definitions[-1], TESTS) and _calls(definitions[-1].func, PROCESS_CALLS):
             return f"fixture {name} starts a process"
+        if _defined_in(definitions[-1], TESTS) and _calls(definitions[-1].func, TRAINING_CALLS):
+            return f"fixture {name} trains the forecast models"
     function = getattr(item, "function", None)
-    if function is not None and _starts_processes(function):
+    if function is not None and _calls(function, PROCESS_CALLS):
         return "starts a process or a browser"
+    if function is not None and _calls(function, TRAINING_CALLS):
+        return "trains the forecast models (LightGBM)"
     if function is not None and DEMO_BUILDS.search(_source(function, DEMO_BUILDS)):
         return "builds part of the demo region"
     return None
@@ -149,16 +159,19 @@ def _defined_in(definition: Any, folder: Path) -> bool:
 
 
 @functools.cache
-def _starts_processes(function: Callable[..., Any], depth: int = HELPER_DEPTH) -> bool:
-    """Whether ``function``'s source, or that of a function of the test folders it names, starts
-    a process (:data:`PROCESS_CALLS`)."""
+def _calls(
+    function: Callable[..., Any], pattern: re.Pattern[str], depth: int = HELPER_DEPTH
+) -> bool:
+    """Whether ``function``'s source, or that of a function of the test folders it names, matches
+    ``pattern`` (:data:`PROCESS_CALLS`: starts a process; :data:`TRAINING_CALLS`: trains)."""
     function = inspect.unwrap(function)
-    if PROCESS_CALLS.search(_source(function, PROCESS_CALLS)):
+    if pattern.search(_source(function, pattern)):
         return True
     if depth == 0:
         return False
     module = sys.modules.get(function.__module__)
-    return any(_starts_processes(helper, depth - 1) for helper in _test_helpers(function, module))
+    helpers = _test_helpers(function, module)
+    return any(_calls(helper, pattern, depth - 1) for helper in helpers)
 
 
 def _test_helpers(function: Callable[..., Any], module: types.ModuleType | None) -> list[Any]:
@@ -221,3 +234,26 @@ class ProcessGuard:
             "of tests/classify.py's SLOW_FIXTURES, mark it @pytest.mark.slow, or add its module "
             "to SLOW_MODULES (tests/conftest.py)"
         )
+
+
+#: CPU a test of the quick subset may use [s] before the run's summary names it: the subset's
+#: ~1,900 tests share about 100 s of CPU on 2 cores to stay under a minute.
+QUICK_CPU_BUDGET_S = 2.0
+#: The ``user_properties`` entry of a test report that holds the CPU of one phase [s].
+CPU_PROPERTY = "cpu_s"
+
+
+def heavy_quick_tests(
+    stats: dict[str, list[Any]], budget_s: float = QUICK_CPU_BUDGET_S
+) -> list[tuple[float, str]]:
+    """(CPU [s], node id) of the tests outside ``slow`` that used more than ``budget_s``, the
+    heaviest first, from the run's reports (the teardown report carries all three phases)."""
+    heavy = []
+    for reports in stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "teardown" or "slow" in report.keywords:
+                continue
+            cpu = sum(v for k, v in report.user_properties if k == CPU_PROPERTY)
+            if cpu > budget_s:
+                heavy.append((cpu, report.nodeid))
+    return sorted(heavy, reverse=True)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,44 @@ from filelock import FileLock
 from hypothesis import settings
 from typer.testing import CliRunner
 
-from classify import GroupScheduling, ProcessGuard, slow_reason
+from classify import (
+    CPU_PROPERTY,
+    QUICK_CPU_BUDGET_S,
+    GroupScheduling,
+    ProcessGuard,
+    heavy_quick_tests,
+    slow_reason,
+)
 from demo_database import DemoDatabase, copy_demo
 from ecobasin.cli import app
 from needs import SHARED, require
+
+
+def _cache_bytecode_outside_the_tree() -> None:
+    """Keep compiled modules when ``PYTHONDONTWRITEBYTECODE`` forbids ``__pycache__`` folders.
+
+    Without a cache every xdist worker compiles the sources and rewrites the assertions of every
+    test module on every run, and every process a test starts compiles what it imports: about
+    8 s of CPU per worker of the 17 s its collection took (docs/measurements.md, "Test suite
+    speed floors"). The variable's wish, no files in the tree, still holds: the bytecode goes
+    to a private folder under the user's cache (``sys.pycache_prefix``, PEP 3147's layout under
+    a prefix), which pytest's assertion rewriting honours too. Set for this process and, through
+    the environment, for the processes the tests start.
+    """
+    if not sys.dont_write_bytecode or sys.pycache_prefix:
+        return  # bytecode is written already (into __pycache__ or a prefix the user chose)
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    prefix = cache_home / "ecobasin" / "pycache"
+    prefix.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if prefix.stat().st_uid != os.getuid() or prefix.stat().st_mode & 0o022:
+        return  # a folder others could write to would let them choose the code we run
+    sys.pycache_prefix = str(prefix)
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+_cache_bytecode_outside_the_tree()
 
 #: A cheap Argon2id cost for the whole run, the processes the tests start included (they
 #: inherit the environment): hashing at the production cost (64 MiB, 3 passes) took seconds per
@@ -128,6 +164,44 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         _GUARD.current = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    return (yield from _count_cpu(item))
+
+
+def _count_cpu(item: pytest.Item) -> Iterator[None]:
+    """Record the CPU of a test phase [s] in its report (``user_properties``), for the summary:
+    unlike wall time, it does not grow with the load of the shared machine."""
+    start = time.process_time()
+    try:
+        return (yield)
+    finally:
+        item.user_properties.append((CPU_PROPERTY, time.process_time() - start))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the tests of the quick subset that used more CPU than it can afford."""
+    heavy = heavy_quick_tests(terminalreporter.stats)
+    if not heavy:
+        return
+    terminalreporter.write_sep(
+        "-",
+        f"quick tests over {QUICK_CPU_BUDGET_S:g} s of CPU (mark them slow, or make them cheap)",
+    )
+    for cpu, nodeid in heavy:
+        terminalreporter.write_line(f"{cpu:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(scope="session")
