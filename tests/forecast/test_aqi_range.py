@@ -47,3 +47,17 @@ def test_no_primary_pollutant_at_aqi_50_or_below() -> None:
     out = forecast_aqi(_fc("2015-01-10", [("PM2.5", 20, 10, 30)]))
     assert out.iloc[0]["aqi"] <= 50
     assert out.iloc[0]["primary"] == ""
+
+
+def test_a_model_without_values_issues_nothing_and_a_missing_range_stays_empty() -> None:
+    """Regression: a model with no value at all (the demo's climatology on days of year it
+    never saw) raised KeyError 'value', and one with values but no range KeyError 'lower'."""
+    nan = float("nan")
+    none = _fc("2025-06-02", [(p, nan, nan, nan) for p in ("PM2.5", "PM10", "O3_8h")])
+    empty = forecast_aqi(none)
+    assert empty.empty and {"aqi", "level", "primary"} <= set(empty.columns)
+    no_range = forecast_aqi(
+        _fc("2025-06-02", [("PM2.5", 40.0, nan, nan), ("PM10", 60.0, nan, nan)])
+    )
+    assert no_range["aqi"].tolist() == [57.0] and no_range["primary"].tolist() == ["PM2.5"]
+    assert no_range["aqi_lower"].tolist() == [57.0]  # no range: the central AQI on both sides

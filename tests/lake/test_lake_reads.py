@@ -90,6 +90,12 @@ def test_answers_are_identical_after_export_and_delete(db: Path, tmp_path: Path)
         assert after_api[url] == before_api[url], url
     for key in EVALUATE:
         assert evaluate_json(db, *key) == before_eval[key], key
+    status = runner.invoke(app, ["status", "--db", str(db)])  # says where January went
+    assert status.exit_code == 0, status.output
+    assert "observations_in_lake_only" in status.output and "lake_months" in status.output
+    with Store(db, read_only=True) as store:
+        summary = store.summary()
+    assert summary["lake_months"] >= 1 and summary["observations_in_lake_only"] > 0
 
 
 def test_export_is_idempotent_and_recorded(db: Path, tmp_path: Path) -> None:

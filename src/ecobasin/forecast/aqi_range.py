@@ -107,6 +107,12 @@ def _most_probable_levels(
     return np.asarray(np.where(complete & (best > 0), best, central_level), dtype=np.int64)
 
 
+#: the columns :func:`forecast_aqi` adds to the keys
+_AQI_COLUMNS = (
+    "aqi", "aqi_lower", "aqi_upper", "level", "level_lower", "level_upper", "primary", "rule_set",
+)  # fmt: skip
+
+
 def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
     """AQI forecast with its range from a long forecast frame.
 
@@ -129,13 +135,21 @@ def forecast_aqi(forecast: pd.DataFrame) -> pd.DataFrame:
     """
     keys = [k for k in _KEYS if k in forecast]
     qcols = [c for c in quantile_columns() if c in forecast]
-    wide = forecast.pivot_table(
+    present = forecast.dropna(subset=["value"])  # a model with no value there issues nothing
+    if present.empty:
+        return pd.DataFrame(columns=[*keys, *_AQI_COLUMNS])
+    wide = present.pivot_table(
         index=keys,
         columns="pollutant",
         values=["value", "lower", "upper", *qcols],
         aggfunc="first",
     )
     qcols = [q for q in qcols if q in set(wide.columns.get_level_values(0))]
+    # a part all NaN (no range anywhere) is dropped by the pivot: bring it back as NaN
+    pollutants = sorted(present["pollutant"].unique())
+    wide = wide.reindex(
+        columns=pd.MultiIndex.from_product([["value", "lower", "upper", *qcols], pollutants])
+    )
     index = wide.index.to_frame(index=False)
     days = index["target_day"]
     out = index.copy()
