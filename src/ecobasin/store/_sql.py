@@ -19,7 +19,7 @@ Cursor = duckdb.DuckDBPyConnection
 #: where a read runs: the Store or a cursor of it
 Connection = Store | Cursor
 
-__all__ = ["Connection", "Cursor", "cursor_of", "frame", "rows"]
+__all__ = ["Connection", "Cursor", "cursor_of", "frame", "replace_rows", "rows"]
 
 
 def cursor_of(where: Connection) -> Cursor:
@@ -42,3 +42,35 @@ def rows(
 ) -> list[tuple[Any, ...]]:
     """Run a query and return its rows as tuples."""
     return cursor_of(where).execute(sql, params or []).fetchall()
+
+
+def replace_rows(
+    where: Connection,
+    table: str,
+    rows: pd.DataFrame,
+    keys: dict[str, str],
+    dates: tuple[str, ...] = (),
+) -> int:
+    """Write ``rows`` into ``table`` in one transaction, first deleting the stored rows of the
+    same keys (``keys``: column -> the SQL that reads it from the incoming rows ``r``); the
+    ``dates`` columns are cast to DATE. Returns the number of rows written."""
+    con = cursor_of(where)
+    name = f"_in_{table}"
+    con.register(name, rows)
+    try:
+        con.execute("BEGIN")
+        match = " AND ".join(f"t.{c} = k.{c}" for c in keys)
+        picked = ", ".join(f"{sql} AS {c}" for c, sql in keys.items())
+        con.execute(
+            f"DELETE FROM {table} t USING (SELECT DISTINCT {picked} FROM {name} r) k WHERE {match}"
+        )
+        cols = ", ".join(rows.columns)
+        select = ", ".join(f"{c}::DATE" if c in dates else c for c in rows.columns)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {select} FROM {name}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister(name)
+    return len(rows)

@@ -209,30 +209,11 @@ def replace_forecasts(where: Connection, frame: pd.DataFrame) -> int:
     parameter) keys; adjustments already made to those keys are dropped with them."""
     if frame.empty:
         return 0
-    con = _sql.cursor_of(where)
     rows = frame.reindex(columns=list(_FORECAST_COLUMNS)).copy()
     rows["issued_at"] = pd.to_datetime(rows["issued_at"], utc=True)
-    con.register("fc_in", rows)
-    try:
-        con.execute("BEGIN")
-        con.execute(
-            "DELETE FROM forecasts f USING (SELECT DISTINCT issue_day::DATE AS issue_day, scope, "
-            "scope_id, target_day::DATE AS target_day, model, parameter FROM fc_in) k "
-            "WHERE f.issue_day = k.issue_day AND f.scope = k.scope AND f.scope_id = k.scope_id "
-            "AND f.target_day = k.target_day AND f.model = k.model AND f.parameter = k.parameter"
-        )
-        cols = ", ".join(_FORECAST_COLUMNS)
-        select = ", ".join(
-            f"{c}::DATE" if c in ("issue_day", "target_day") else c for c in _FORECAST_COLUMNS
-        )
-        con.execute(f"INSERT INTO forecasts ({cols}) SELECT {select} FROM fc_in")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("fc_in")
-    return len(rows)
+    keys = {c: f"r.{c}" for c in ("scope", "scope_id", "model", "parameter")}
+    keys |= {"issue_day": "r.issue_day::DATE", "target_day": "r.target_day::DATE"}
+    return _sql.replace_rows(where, "forecasts", rows, keys, dates=("issue_day", "target_day"))
 
 
 def forecast_rows(

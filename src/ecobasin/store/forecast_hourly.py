@@ -57,30 +57,11 @@ def write_hourly(where: Connection, frame: pd.DataFrame) -> int:
     (city, pollutant, issued_at, valid_time); the number written."""
     if frame.empty:
         return 0
-    con = _sql.cursor_of(where)
     rows = frame.reindex(columns=list(HOURLY_COLUMNS)).copy()
     for column in _INSTANTS:
         rows[column] = pd.to_datetime(rows[column], utc=True)
-    con.register("fh_in", rows)
-    try:
-        con.execute("BEGIN")
-        con.execute(
-            "DELETE FROM forecast_hourly f USING (SELECT DISTINCT city, pollutant, issued_at, "
-            "valid_time FROM fh_in) k WHERE f.city = k.city AND f.pollutant = k.pollutant "
-            "AND f.issued_at = k.issued_at AND f.valid_time = k.valid_time"
-        )
-        cols = ", ".join(HOURLY_COLUMNS)
-        select = ", ".join(
-            f"{c}::DATE" if c in ("issue_day", "local_day") else c for c in HOURLY_COLUMNS
-        )
-        con.execute(f"INSERT INTO forecast_hourly ({cols}) SELECT {select} FROM fh_in")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("fh_in")
-    return len(rows)
+    keys = {c: f"r.{c}" for c in ("city", "pollutant", "issued_at", "valid_time")}
+    return _sql.replace_rows(where, "forecast_hourly", rows, keys, dates=("issue_day", "local_day"))
 
 
 def hourly_rows(
