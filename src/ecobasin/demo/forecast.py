@@ -164,6 +164,7 @@ def _backfill_rows(
     left out there."""
     from ecobasin.forecast.aqi_range import forecast_aqi
     from ecobasin.forecast.features import complete_grid
+    from ecobasin.forecast.issue import aqi_rows  # the rows `forecast run` stores
 
     leads = list(meta["leads"])
     grid = complete_grid(daily, None, extra_days=max(leads), max_lead=max(leads))
@@ -179,23 +180,6 @@ def _backfill_rows(
             continue
         aqi = forecast_aqi(fc)
         parts.append(fc.rename(columns={"city": "scope_id", "pollutant": "parameter"}))
-        parts.append(
-            pd.DataFrame(
-                {
-                    "issue_day": aqi["issue_day"],
-                    "scope_id": aqi["city"],
-                    "target_day": aqi["target_day"],
-                    "lead": aqi["lead"],
-                    "model": label,
-                    "parameter": "AQI",
-                    "value": aqi["aqi"],
-                    "lower": aqi["aqi_lower"],
-                    "upper": aqi["aqi_upper"],
-                    "level": aqi["level"].where(aqi["level"] > 0),
-                    "primary_pollutant": aqi["primary"],
-                    "rule_set": aqi["rule_set"],
-                }
-            )
-        )
+        parts.append(aqi_rows(aqi, label).assign(issue_day=aqi["issue_day"]))
     rows: pd.DataFrame = pd.concat(parts, ignore_index=True)
     return rows

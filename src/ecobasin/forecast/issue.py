@@ -15,7 +15,7 @@ from ecobasin.forecast.guidance import blend_members
 from ecobasin.forecast.warning import REGIONAL_RULE, city_warning, regional_warning
 from ecobasin.timebase import CST
 
-__all__ = ["LEVEL_ZH", "forecast_frames"]
+__all__ = ["LEVEL_ZH", "aqi_rows", "forecast_frames"]
 
 #: Warning levels in Chinese (648号: 黄色, 橙色, 红色).
 LEVEL_ZH = {"yellow": "黄色", "orange": "橙色", "red": "红色"}
@@ -65,23 +65,7 @@ def forecast_frames(
             continue
         aqi = forecast_aqi(fc)
         rows.append(fc.rename(columns={"city": "scope_id", "pollutant": "parameter"}))
-        rows.append(
-            pd.DataFrame(
-                {
-                    "scope_id": aqi["city"],
-                    "target_day": aqi["target_day"],
-                    "lead": aqi["lead"],
-                    "model": label,
-                    "parameter": "AQI",
-                    "value": aqi["aqi"],
-                    "lower": aqi["aqi_lower"],
-                    "upper": aqi["aqi_upper"],
-                    "level": aqi["level"].where(aqi["level"] > 0),
-                    "primary_pollutant": aqi["primary"],
-                    "rule_set": aqi["rule_set"],
-                }
-            )
-        )
+        rows.append(aqi_rows(aqi, label))
         if name != "lightgbm":
             continue
         for city, g in aqi.sort_values("lead").groupby("city"):
@@ -137,3 +121,23 @@ def forecast_frames(
             author=author,
         )
     return forecasts, warnings
+
+
+def aqi_rows(aqi: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The stored AQI rows (parameter ``AQI``) of :func:`~ecobasin.forecast.aqi_range.forecast_aqi`'s
+    frame for one model: value and range, the level (None below 1), primary pollutant, rules."""
+    return pd.DataFrame(
+        {
+            "scope_id": aqi["city"],
+            "target_day": aqi["target_day"],
+            "lead": aqi["lead"],
+            "model": model,
+            "parameter": "AQI",
+            "value": aqi["aqi"],
+            "lower": aqi["aqi_lower"],
+            "upper": aqi["aqi_upper"],
+            "level": aqi["level"].where(aqi["level"] > 0),
+            "primary_pollutant": aqi["primary"],
+            "rule_set": aqi["rule_set"],
+        }
+    )
