@@ -51,6 +51,7 @@ import re
 import secrets
 import ssl
 import stat
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,7 @@ __all__ = [
     "BrokerRefused",
     "BrokerTls",
     "BrokerUnavailable",
+    "ConnectionErrorLog",
     "FrontBroker",
     "PasswordHash",
     "authorization_config",
@@ -490,9 +492,10 @@ async def connect(
     tls = tls_wanted(url, tls)
     context = None if tls is None else tls.context()
     first = True
+    log_error = ConnectionErrorLog()
 
     async def error_cb(error: Exception) -> None:
-        await _connection_error(error)
+        log_error(error)
         if on_error is not None:
             on_error(error)
         refusal = _refusal(url, error, tls) if first else None
@@ -559,9 +562,24 @@ def is_permission_error(error: BaseException) -> bool:
     return "permissions violation" in text or "authorization violation" in text
 
 
-async def _connection_error(error: Exception) -> None:
-    """One log line per connection error (the client reconnects by itself)."""
-    log.warning("broker connection: %s: %s", type(error).__name__, error)
+class ConnectionErrorLog:
+    """Connection errors while the broker is away: the first one at once, then at most one line
+    per ``every`` [s] saying how many were not shown (the client retries every
+    :data:`RECONNECT_WAIT`, which would write two lines a second for as long as it is away)."""
+
+    def __init__(self, every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self.last: float | None = None
+        self.hidden = 0
+
+    def __call__(self, error: Exception) -> None:
+        now = self.clock()
+        if self.last is not None and now - self.last < self.every:
+            self.hidden += 1
+            return
+        more = f" ({self.hidden} more like it not shown)" if self.hidden else ""
+        log.warning("broker connection: %s: %s%s", type(error).__name__, error, more)
+        self.last, self.hidden = now, 0
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
