@@ -21,11 +21,12 @@ import nats
 import nats.errors
 import nats.js.errors
 import pandas as pd
+import psutil
 from gateway_helpers import PATIENCE, upload
 
 from ecobasin import catalog
 from ecobasin.gateway import register_devices
-from ecobasin.gateway.broker import BrokerCredentials
+from ecobasin.gateway.broker import BrokerCredentials, close_client
 from ecobasin.store import Store
 
 T = TypeVar("T")
@@ -56,6 +57,15 @@ def wait_for(check: Callable[[], bool], what: str, patience: float = PATIENCE) -
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
+
+
+def sockets_to(port: int) -> list[Any]:
+    """This process's open TCP sockets to ``port`` on the loopback (a client socket left open
+    is closed only by the garbage collector, whose ResourceWarning then fails whatever test
+    happens to run at that moment)."""
+    return [
+        c for c in psutil.Process().net_connections(kind="tcp") if c.raddr and c.raddr.port == port
+    ]
 
 
 class NatsServer:
@@ -307,15 +317,42 @@ def _login(credentials: BrokerCredentials | None) -> dict[str, str]:
     )
 
 
+#: A connection's patience [s]: a login is a bcrypt check on the server, slow on a busy machine.
+CONNECT_TIMEOUT = 10
+
+
+async def connect_once(
+    url: str,
+    credentials: BrokerCredentials | None = None,
+    *,
+    retry: bool = True,
+    timeout: float = CONNECT_TIMEOUT,
+) -> nats.NATS:
+    """A test's client (``retry``: try each node of a cluster twice, else one attempt). A
+    failed connection's socket is closed here: nats-py leaves it open when it does not retry,
+    and the garbage collector would close it in some later test, with a ResourceWarning."""
+    nc = nats.NATS()
+    try:
+        await nc.connect(
+            url.split(","),
+            connect_timeout=timeout,  # type: ignore[arg-type]  # [s], used as a float
+            max_reconnect_attempts=1 if retry else 0,
+            allow_reconnect=retry,
+            **_login(credentials),
+        )
+    except BaseException:
+        await close_client(nc)
+        raise
+    return nc
+
+
 async def consumer_drained(
     url: str, durable: str, stream: str = "HJ212", credentials: BrokerCredentials | None = None
 ) -> bool:
     """Whether a durable consumer has nothing pending and nothing unacknowledged (False while
     the broker does not answer: a cluster electing a new leader after a node's death)."""
     try:
-        nc = await nats.connect(
-            url.split(","), connect_timeout=2, max_reconnect_attempts=1, **_login(credentials)
-        )
+        nc = await connect_once(url, credentials)
     except (OSError, TimeoutError, nats.errors.Error):
         return False
     try:
@@ -325,18 +362,16 @@ async def consumer_drained(
     except (TimeoutError, nats.errors.Error):
         return False
     finally:
-        await nc.close()
+        await close_client(nc)
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def stream_messages(
     url: str, stream: str = "HJ212", credentials: BrokerCredentials | None = None
 ) -> int:
-    nc = await nats.connect(
-        url.split(","), connect_timeout=2, max_reconnect_attempts=1, **_login(credentials)
-    )
+    nc = await connect_once(url, credentials)
     try:
         info = await nc.jetstream().stream_info(stream)
     finally:
-        await nc.close()
+        await close_client(nc)
     return int(info.state.messages)

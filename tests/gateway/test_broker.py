@@ -16,6 +16,7 @@ import pytest
 from broker_helpers import (
     NatsServer,
     city_store,
+    connect_once,
     consumer_drained,
     frame_for,
     run,
@@ -25,7 +26,7 @@ from broker_helpers import (
 from gateway_helpers import Client, Running, query, rejected
 
 from ecobasin.gateway import GatewayConfig
-from ecobasin.gateway.broker import STREAM
+from ecobasin.gateway.broker import STREAM, close_client
 from ecobasin.gateway.consumer import MAX_DELIVER, BrokerWriter, consumer_config
 from ecobasin.gateway.devices import register_devices
 
@@ -122,11 +123,11 @@ def test_ack_only_after_the_broker_holds_the_frame_and_resends_are_dropped(
 
 
 async def _last_message(url: str) -> nats.aio.msg.Msg:
-    nc = await nats.connect(url)
+    nc = await connect_once(url)
     try:
         return await nc.jetstream().get_last_msg(STREAM, "hj212.>")
     finally:
-        await nc.close()
+        await close_client(nc)
 
 
 def test_broker_away_no_acks_and_an_alarm_then_the_resend_is_acked(
@@ -282,7 +283,7 @@ def test_a_message_delivered_too_often_is_rejected_and_terminated(
 
 async def _deliver_without_commit(url: str, durable: str, times: int) -> None:
     """A writer that crashes on the message every time (never acks; nak = redeliver now)."""
-    nc = await nats.connect(url)
+    nc = await connect_once(url)
     try:
         js = nc.jetstream()
         sub = await js.pull_subscribe("hj212.>", durable=durable, config=consumer_config())
@@ -290,4 +291,4 @@ async def _deliver_without_commit(url: str, durable: str, times: int) -> None:
             (message,) = await sub.fetch(1, timeout=5)
             await message.nak()
     finally:
-        await nc.close()
+        await close_client(nc)

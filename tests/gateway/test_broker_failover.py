@@ -15,6 +15,7 @@ from broker_helpers import (
     NatsServer,
     city_store,
     cluster,
+    connect_once,
     consumer_drained,
     free_port,
     run,
@@ -158,16 +159,16 @@ def _stream_r3(urls: str) -> bool:
     import nats
     import nats.errors
 
-    from ecobasin.gateway.broker import ensure_stream
+    from ecobasin.gateway.broker import close_client, ensure_stream
 
     async def create() -> bool:
-        nc = await nats.connect(urls.split(","), connect_timeout=2, max_reconnect_attempts=1)
+        nc = await connect_once(urls)
         try:
             js = nc.jetstream()
             await ensure_stream(js, replicas=3)
             return (await js.stream_info("HJ212")).config.num_replicas == 3
         finally:
-            await nc.close()
+            await close_client(nc)
 
     try:
         return asyncio.run(create())

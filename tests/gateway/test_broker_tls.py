@@ -7,11 +7,8 @@ broker and the reason; a broker that verifies clients refuses one without a cert
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import os
 import subprocess
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from broker_helpers import (
     frame_for,
     free_port,
     run,
+    sockets_to,
     wait_for,
 )
 from gateway_helpers import Client, Running
@@ -38,6 +36,7 @@ from ecobasin.gateway.broker import (
     BrokerRefused,
     BrokerTls,
     authorization_config,
+    close_client,
     connect,
     gateway_permissions,
     tls_config,
@@ -128,7 +127,7 @@ async def _drained(url: str, tls: BrokerTls) -> bool:
     except nats.js.errors.NotFoundError:
         return False
     finally:
-        await nc.close()
+        await close_client(nc)
     return info.num_pending == 0 and info.num_ack_pending == 0 and info.delivered.stream_seq > 0
 
 
@@ -216,6 +215,7 @@ def test_a_client_without_the_ca_is_refused_naming_the_broker_and_the_reason(
     assert url in said and "TLS certificate is not trusted" in said
     with pytest.raises(BrokerRefused, match="not trusted"):
         run(connect(url, "test-no-ca", GATEWAY))
+    assert not sockets_to(broker.port)  # the refused handshake's socket is closed
 
 
 def test_a_gateway_without_the_ca_acks_nothing_and_says_why(
@@ -261,13 +261,10 @@ def test_a_broker_that_verifies_clients_refuses_one_without_a_certificate(
     ).start()
     try:
         url = tls_url(server)
-        with warnings.catch_warnings():  # the refused handshake's socket, left to the collector
-            warnings.simplefilter("ignore", ResourceWarning)
-            with pytest.raises(BrokerRefused, match="TLS handshake failed") as refused:
-                run(connect(url, "test-no-cert", GATEWAY, tls=BrokerTls(ca_file=pki.ca)))
-            assert url in str(refused.value)
-            del refused
-            gc.collect()
+        with pytest.raises(BrokerRefused, match="TLS handshake failed") as refused:
+            run(connect(url, "test-no-cert", GATEWAY, tls=BrokerTls(ca_file=pki.ca)))
+        assert url in str(refused.value)
+        assert not sockets_to(server.port)  # the refused handshake's socket is closed
         with_cert = BrokerTls(pki.ca, pki.client_cert, pki.client_key)
         run(_connect_and_close(url, with_cert))
     finally:
@@ -277,8 +274,7 @@ def test_a_broker_that_verifies_clients_refuses_one_without_a_certificate(
 async def _connect_and_close(url: str, tls: BrokerTls) -> None:
     nc = await connect(url, "test-with-cert", GATEWAY, tls=tls)
     assert nc.is_connected
-    with contextlib.suppress(Exception):
-        await nc.close()
+    await close_client(nc)
 
 
 def test_broker_config_writes_a_server_with_bcrypt_users_and_tls(tmp_path: Path, pki: Pki) -> None:
@@ -328,4 +324,4 @@ async def _connect_as(url: str, who: BrokerCredentials, tls: BrokerTls) -> None:
     try:
         assert nc.is_connected
     finally:
-        await nc.close()
+        await close_client(nc)

@@ -85,6 +85,7 @@ __all__ = [
     "PasswordHash",
     "authorization_config",
     "bcrypt_password",
+    "close_client",
     "connect",
     "device_entry",
     "ensure_device_bucket",
@@ -519,16 +520,31 @@ async def connect(
             tls=context,
             tls_handshake_first=context is not None,
         )
-    except BrokerRefused:
+    except BaseException:  # refused, cancelled (a gateway stopping) or anything else
         _drop_transport(nc)
         raise
     first = False
     return nc
 
 
+async def close_client(nc: NatsClient) -> None:
+    """Close a client and, in every case, its socket.
+
+    nats-py's ``close()`` can fail before it reaches the socket (a flush to a broker that
+    died); a socket left open is closed much later by the garbage collector, on an event loop
+    closed by then, with a ResourceWarning in whatever runs at that moment.
+    """
+    try:
+        with contextlib.suppress(Exception):
+            await nc.close()
+    finally:
+        _drop_transport(nc)
+
+
 def _drop_transport(nc: NatsClient) -> None:
-    """Close the socket of a refused first attempt (``close()`` would wait for a connection
-    that never came)."""
+    """Close the socket of a client whose connection failed or whose ``close()`` did not
+    finish (closing a closed one does nothing). nats-py has no public call for it: a refused
+    first attempt's ``close()`` would wait for a connection that never came."""
     transport = getattr(nc, "_transport", None)
     if transport is not None:
         with contextlib.suppress(Exception):
@@ -795,8 +811,7 @@ class FrontBroker:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._nc is not None:
-            with contextlib.suppress(Exception):
-                await self._nc.close()
+            await close_client(self._nc)
 
 
 async def publish_devices(
@@ -815,7 +830,7 @@ async def publish_devices(
         for mn, entry in entries.items():
             await kv.put(_key(mn), json.dumps(sealed_entry(entry), sort_keys=True).encode())
     finally:
-        await nc.close()
+        await close_client(nc)
 
 
 def _key(mn: str) -> str:

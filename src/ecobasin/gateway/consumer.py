@@ -47,6 +47,7 @@ from ecobasin.gateway.broker import (
     SUBJECT_ROOT,
     BrokerCredentials,
     BrokerTls,
+    close_client,
     connect,
     ensure_device_bucket,
     ensure_stream,
@@ -160,8 +161,7 @@ class BrokerWriter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watching
         finally:
-            with contextlib.suppress(Exception):
-                await nc.close()
+            await close_client(nc)
 
     async def _handle(self, writer: StoreWriter, messages: list[Msg]) -> None:
         """Write one fetched batch in one transaction, then ack (poison: term)."""
