@@ -795,6 +795,45 @@ def profile_writer(seed: int, devices: int = 200, per_device: int = 150, rounds:
     compare_decoders(frames)
 
 
+def writer_cpu(seed: int, devices: int = 200, per_device: int = 150, rounds: int = 5) -> None:
+    """The writer alone as the gateway runs it (fast path on): CPU seconds of this process
+    (DuckDB's threads included) per record and records per CPU second, best of ``rounds``,
+    with the load average. Run it alternately against two source trees (``PYTHONPATH``) for a
+    before/after in one shell: CPU time is what the other sessions' load inflates least."""
+    from ecobasin.gateway import register_devices
+    from ecobasin.gateway.rawlog import RawRecord
+    from ecobasin.gateway.writer import StoreWriter
+    from ecobasin.store import Store
+
+    region = catalog.load_region("chengdu_plain")
+    sites, registry = simulated_fleet(devices, seed, region)
+    frames = [f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev]
+    now = datetime.now(UTC)
+    records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
+    batches = [records[i : i + 5_000] for i in range(0, len(records), 5_000)]
+    written = len(records) - len(batches[0])
+    best = math.inf
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="gwcpu-") as tmp:
+        for round_ in range(rounds):
+            with Store(Path(tmp) / f"w{round_}.duckdb") as store:
+                store.sync_catalog(region)
+                store.upsert_sites(sites, source="simulator")
+                register_devices(store, registry)
+                writer = StoreWriter(store, "cpu")
+                writer.write(batches[0])  # warms the caches
+                started = time.process_time()
+                for batch in batches[1:]:
+                    writer.write(batch)
+                best = min(best, time.process_time() - started)
+    source = Path(sys.modules["ecobasin"].__file__ or "?").parent.parent
+    console.print(
+        f"writer 写库 CPU ({source}): {best / written * 1e6:.1f} µs/record, "
+        f"{written / best:,.0f} records per CPU second (best of {rounds}, {written:,} records "
+        f"in 5,000-record batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+
+
 def compare_decoders(frames: list[bytes], rounds: int = 3) -> None:
     """The writer's decode step in one run: the fast path (``read_upload_items``, falling
     back to ``read_segment``) against the named baseline "full parse" (``read_segment`` of
@@ -852,6 +891,11 @@ def main() -> None:
     )
     ap.add_argument("--profile-writer", action="store_true", help="only profile the writer")
     ap.add_argument(
+        "--writer-cpu",
+        action="store_true",
+        help="only the writer's CPU per record (run it against two trees with PYTHONPATH)",
+    )
+    ap.add_argument(
         "--py-spy",
         action="store_true",
         help="sample the gateway (front and writer) with py-spy during the closed loop",
@@ -859,6 +903,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.profile_writer:
         profile_writer(args.seed)
+        return
+    if args.writer_cpu:
+        writer_cpu(args.seed)
         return
     if args.restart_gb is not None:
         load_before = os.getloadavg()

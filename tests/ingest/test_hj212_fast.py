@@ -167,3 +167,16 @@ def test_generated_segments_fast_path_equals_the_full_parse_or_declines(segment:
         and segment.isascii()
     )
     assert not clean_common, segment
+
+
+def test_hourly_amounts_take_the_fast_path_with_their_rows() -> None:
+    """An hourly (2061) ``-Cou`` of a flue-gas pollutant becomes its ``<id>_Cou`` row (issue
+    17) on the fast path as on the exact one; the fast path once dropped it silently."""
+    segment = (
+        b"QN=20240101100000001;ST=31;CN=2061;PW=123456;MN=DEV1;Flag=5;CP=&&DataTime="
+        b"20240101100000;a21026-Avg=10.0,a21026-Cou=1.5,a21026-Flag=N;a21002-Avg=3,"
+        b"a21002-Cou=,a21002-Flag=D"
+    ) + b"&&"
+    assert _check(segment)
+    columns, _ = _rows(read_upload_items(segment), ("flue_gas",))
+    assert "FG_SO2_Cou" in columns["parameter"]
