@@ -195,23 +195,33 @@ class Message:
 def _is_time14(value: str) -> bool:
     """True for a real YYYYMMDDhhmmss instant (表4 N14): digits, then a valid calendar time.
 
-    Built with ``datetime(...)`` from the digit pairs; ``strptime`` would accept the same
-    strings (all 14 characters force 2-digit fields) at several times the cost.
+    The date is checked with ``datetime(...)`` once per distinct YYYYMMDD (bounded cache: an
+    upload's DataTime changes its day once a day), the time of day by comparing the digit
+    pairs (hh < 24, mm < 60, ss < 60: what ``datetime`` accepts); ``strptime`` would accept
+    the same strings at several times the cost.
     """
     if len(value) != 14 or not value.isdigit():
         return False
+    day = _VALID_DAYS.get(value[:8])
+    if day is None:
+        if len(_VALID_DAYS) >= _VALID_DAYS_MAX:
+            _VALID_DAYS.clear()
+        day = _VALID_DAYS[value[:8]] = _is_date8(value[:8])
+    return day and value[8:10] < "24" and value[10:12] < "60" and value[12:14] < "60"
+
+
+def _is_date8(value: str) -> bool:
+    """True for a real YYYYMMDD date (8 digits)."""
     try:
-        datetime(
-            int(value[:4]),
-            int(value[4:6]),
-            int(value[6:8]),
-            int(value[8:10]),
-            int(value[10:12]),
-            int(value[12:14]),
-        )
+        datetime(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:
         return False
     return True
+
+
+#: YYYYMMDD → whether it is a real date; bounded: cleared when full.
+_VALID_DAYS: dict[str, bool] = {}
+_VALID_DAYS_MAX = 10_000
 
 
 def _check_value(
@@ -541,7 +551,30 @@ def read_upload_items(segment: bytes) -> Upload | None:
     head_text = text[: cp_at - 1]
     if " " in head_text or not head_text.isprintable():
         return None
-    head: dict[str, str] = {}
+    if head_text.startswith("QN=") and head_text[20:21] == ";":
+        # a device repeats its head but for QN (表3: 17 digits, unique per packet): the rest
+        # is checked once per distinct text
+        qn = head_text[3:20]
+        if not (len(qn) == 17 and qn.isdigit()):
+            return None
+        rest = head_text[21:]
+        known = _HEADS.get(rest, _UNSEEN)
+        if known is _UNSEEN:
+            full = _fast_head(rest, {"QN": "0" * 17})
+            known = None if full is None else {k: v for k, v in full.items() if k != "QN"}
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[rest] = known
+        if known is None:
+            return None
+        return _fast_items({"QN": qn, **known}, text[cp_at + 5 : -2])
+    head = _fast_head(head_text, {})
+    return None if head is None else _fast_items(head, text[cp_at + 5 : -2])
+
+
+def _fast_head(head_text: str, head: dict[str, str]) -> dict[str, str] | None:
+    """The head fields of a clean common upload (表3) added to ``head``, or None when the head
+    is anything else (a field unknown, repeated or invalid; not 2011/2051/2061; a sub-packet)."""
     for part in head_text.split(";"):
         key, eq, value = part.partition("=")
         if not eq or key not in _HEAD_RULES or key in head or not _head_ok_cached(key, value):
@@ -552,7 +585,13 @@ def read_upload_items(segment: bytes) -> Upload | None:
     flag = head.get("Flag")  # valid when present (checked above): 0-255
     if not head.keys() >= _REQUIRED_SET or (flag is not None and int(flag) & 2):
         return None  # Flag.D = 1: a sub-packet
-    return _fast_items(head, text[cp_at + 5 : -2])
+    return head
+
+
+#: The head after ``QN=…;`` → its fields without QN (None: not a clean common head); bounded.
+_HEADS: dict[str, dict[str, str] | None] = {}
+_HEADS_MAX = 100_000
+_UNSEEN: dict[str, str] = {}
 
 
 def read_upload(segment: bytes) -> Message | None:

@@ -9,6 +9,8 @@ cannot become an observation with the reason. The rows then go through
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -483,6 +485,10 @@ def _upload_values(
     return time, command.period, values, skipped
 
 
+#: Takes the values at a plan's positions from ``Upload.values`` (:func:`_take`).
+_Take = Callable[[list[str]], tuple[str, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """The rows of every upload of one :class:`CpTemplate` for one CN, domains and registry:
@@ -492,12 +498,30 @@ class _Plan:
     length: timedelta
     keys: tuple[str, ...]  # item key of each row
     parameters: tuple[str, ...]
-    value_at: tuple[int, ...]  # index of each row's value in ``Upload.values``
-    conversions: tuple[tuple[float, float] | None, ...]  # HJ 212 unit → registry unit
-    flag_at: tuple[int, ...]  # index of the code's ``-Flag`` value, -1 when there is none
-    flag_items: tuple[int, ...]  # every ``-Flag`` value (a letter outside 表8: no plan)
-    amount_at: tuple[int, ...]  # hourly ``-Cou`` rows (empty: no row, so no plan)
+    value_at: _Take  # each row's value from ``Upload.values``
+    conversions: tuple[tuple[int, tuple[float, float]], ...]  # (row, HJ 212 → registry unit)
+    flag_at: _Take  # each row's ``-Flag`` value ("" where the code has none)
+    flag_items: _Take | None  # every ``-Flag`` value (a letter outside 表8: no plan)
+    amount_at: _Take | None  # hourly ``-Cou`` values (one empty: no row, so no plan)
     skipped: tuple[tuple[str, str], ...]  # items left out whatever their values
+
+
+def _take(positions: tuple[int, ...]) -> _Take:
+    """The values at fixed positions of a list, as a tuple (``operator.itemgetter``, a loop
+    in C; it returns a bare value for one position, hence the wrapper); position -1 gives
+    "" (a code without a ``-Flag`` item)."""
+    if any(at < 0 for at in positions):
+        return lambda values: tuple(values[at] if at >= 0 else "" for at in positions)
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda values: (values[only],)
+    if positions:
+        return operator.itemgetter(*positions)
+    return lambda values: ()
+
+
+#: A data flag of 表8, or none (empty).
+_FLAG_VALUES = DATA_FLAGS | {""}
 
 
 #: Plans by (template, CN, domains, MinInterval, registry ids); bounded: cleared when full.
@@ -527,28 +551,26 @@ def _planned(
         if plan is None:
             return None
     values = upload.values
-    for at in plan.flag_items:
-        if values[at] and values[at] not in DATA_FLAGS:
-            return None
-    for at in plan.amount_at:
-        if not values[at]:
-            return None
+    if plan.flag_items and not _FLAG_VALUES.issuperset(plan.flag_items(values)):
+        return None
+    if plan.amount_at and not all(plan.amount_at(values)):
+        return None
     start = _data_time(upload.data_time)
     if start is None:
         return None
-    numbers: list[float] = []
-    raw_values: list[str | None] = []
-    for at, conversion in zip(plan.value_at, plan.conversions, strict=True):
-        text = values[at]
-        if text:
-            numbers.append(
-                float(text) if conversion is None else _in_registry_unit(float(text), conversion)
-            )
-            raw_values.append(None)
-        else:  # missing (表4: empty value): NaN, counted as missing by validation
-            numbers.append(math.nan)
-            raw_values.append("")
-    flags = [(values[at] or None) if at >= 0 else None for at in plan.flag_at]
+    texts = plan.value_at(values)
+    if all(texts):  # the usual message: every value there, taken by C loops
+        numbers = list(map(float, texts))
+        raw_values: list[str | None] = [None] * len(texts)
+        for at, (factor, offset) in plan.conversions:
+            numbers[at] = numbers[at] * factor + offset
+    else:  # missing values (表4: empty value): NaN, counted as missing by validation
+        numbers = [float(text) if text else math.nan for text in texts]
+        raw_values = [None if text else "" for text in texts]
+        for at, (factor, offset) in plan.conversions:
+            if texts[at]:
+                numbers[at] = numbers[at] * factor + offset
+    flags: list[str | None] = [text or None for text in plan.flag_at(values)]
     return plan, (start + plan.length).astimezone(UTC), numbers, raw_values, flags
 
 
@@ -597,16 +619,17 @@ def _plan(
             skipped.append((key, "converted value kept in the raw log only"))
             continue
         rows.append((key, parameter, at, conversion, flag_of.get(code, -1)))
+    conversions = tuple((n, row[3]) for n, row in enumerate(rows) if row[3] is not None)
     return _Plan(
         period=command.period,
         length=command.length,
         keys=tuple(row[0] for row in rows),
         parameters=tuple(row[1] for row in rows),
-        value_at=tuple(row[2] for row in rows),
-        conversions=tuple(row[3] for row in rows),
-        flag_at=tuple(row[4] for row in rows),
-        flag_items=tuple(flag_items),
-        amount_at=tuple(amount_at),
+        value_at=_take(tuple(row[2] for row in rows)),
+        conversions=conversions,
+        flag_at=_take(tuple(row[4] for row in rows)),
+        flag_items=_take(tuple(flag_items)) if flag_items else None,
+        amount_at=_take(tuple(amount_at)) if amount_at else None,
         skipped=tuple(skipped),
     )
 
