@@ -82,6 +82,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, all its threads, without its children [s]: the
+    gateway's own process is the store writer (its thread, DuckDB's threads, the status
+    line), the front is its child."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     """Child processes of ``pid`` (all its threads' children)."""
     out: list[int] = []
@@ -272,9 +282,11 @@ def drive(
     if on_window is not None:
         on_window()
     cpu_from, wall_from = cpu_seconds(server_pid), time.perf_counter()
+    own_from = own_cpu_seconds(server_pid)
     time.sleep(duration)
     wall_to = time.perf_counter()
     server_cpu = (cpu_seconds(server_pid) - cpu_from) / (wall_to - wall_from)
+    own_cpu = (own_cpu_seconds(server_pid) - own_from) / (wall_to - wall_from)
     results = [pipe.recv() for pipe in pipes]
     for proc in procs:
         proc.join(timeout=30)
@@ -290,6 +302,7 @@ def drive(
         "p99_ms": percentile(latencies, 99) * 1000,
         "generator_cpu": [r["cpu_seconds"] / r["seconds"] for r in results],
         "server_cpu": server_cpu,
+        "server_own_cpu": own_cpu,
         "connections": sum(r["connections"] for r in results),
         "exhausted": sum(r["exhausted"] for r in results),
         "window_s": (wall_from, wall_to),
@@ -621,6 +634,15 @@ def report(results: dict[str, Any]) -> None:
             f"store/ack 入库/确认 {gw['max']['store_rate'] / gw['max']['rate']:.0%}; backlog "
             f"{gw['max']['acked_total'] - gw['max']['stored_at_end']:,} frames at the end of the "
             f"closed loop, drained 积压清空 in {gw['max']['drain_s']:.1f} s"
+        )
+        closed = gw["max"]
+        writer_cpu = closed["server_own_cpu"]  # [CPU s per s] of the writer's process
+        console.print(
+            f"writer 写库 (the gateway's own process: writer thread, DuckDB, status line): "
+            f"{writer_cpu:.0%} of a core, {writer_cpu / closed['store_rate'] * 1e6:.0f} µs CPU "
+            f"per stored frame = {closed['store_rate'] / writer_cpu:,.0f} frames per CPU "
+            f"second; front 前端 {(closed['server_cpu'] - writer_cpu) / closed['rate'] * 1e6:.0f}"
+            " µs CPU per acked frame"
         )
         console.print(
             f"load average 负载 before {results['load_before'][0]:.1f}, after "
