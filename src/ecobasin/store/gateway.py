@@ -27,6 +27,7 @@ __all__ = [
     "devices",
     "drop_subpackets",
     "known_messages",
+    "message_floors",
     "prune_messages",
     "record_messages",
     "set_checkpoint",
@@ -160,6 +161,18 @@ def known_messages(store: Store, keys: pd.DataFrame) -> set[tuple[str, str, str,
             "JOIN message_keys_in k USING (mn, cn, data_time, pno)",
         )
     return {(str(a), str(b), str(c), int(d)) for a, b, c, d in rows}
+
+
+def message_floors(store: Store) -> dict[tuple[str, str], str]:
+    """The latest DataTime (14 digits, as sent) of the stored message keys of each (MN, CN):
+    every stored key of that pair has a DataTime at or before it (the writer's dedup cache
+    decides later DataTimes without asking the store)."""
+    rows = _sql.rows(
+        store,
+        "SELECT mn, cn, max(data_time) FROM gateway_messages "
+        "WHERE regexp_full_match(data_time, '[0-9]{14}') GROUP BY mn, cn",
+    )
+    return {(str(mn), str(cn)): str(data_time) for mn, cn, data_time in rows}
 
 
 def record_messages(store: Store, messages: pd.DataFrame) -> None:
