@@ -817,12 +817,25 @@ def profile_writer(seed: int, devices: int = 200, per_device: int = 150, rounds:
     compare_decoders(frames)
 
 
-def writer_cpu(seed: int, devices: int = 200, per_device: int = 150, rounds: int = 5) -> None:
-    """The writer alone as the gateway runs it (fast path on): CPU seconds of this process
-    (DuckDB's threads included) per record and records per CPU second, best of ``rounds``,
-    with the load average. Run it alternately against two source trees (``PYTHONPATH``) for a
-    before/after in one shell: CPU time is what the other sessions' load inflates least."""
-    from ecobasin.gateway import register_devices
+def writer_cpu(
+    seed: int,
+    dedup_rows: int = 0,
+    write_batch: int = 5_000,
+    devices: int = 200,
+    per_device: int = 150,
+    rounds: int = 5,
+) -> None:
+    """The writer alone as the gateway runs it (fast path on, the gateway's dedup cache when
+    the tree has one): CPU seconds of this process (DuckDB's threads included) per record and
+    records per CPU second, best of ``rounds``, with the load average. ``dedup_rows``: that
+    many older message keys (other devices) in ``gateway_messages`` first, as a dedup window
+    of hours holds (1,400 msg/s × 7 days ≈ 850 M). Run it alternately against two source
+    trees (``PYTHONPATH``) for a before/after in one shell: CPU time is what the other
+    sessions' load inflates least. ``write_batch``: records per write (the gateway's writer writes
+    5,000, and up to 10,000 when behind since issue 12's sixth pass)."""
+    import inspect
+
+    from ecobasin.gateway import GatewayConfig, register_devices
     from ecobasin.gateway.rawlog import RawRecord
     from ecobasin.gateway.writer import StoreWriter
     from ecobasin.store import Store
@@ -832,17 +845,27 @@ def writer_cpu(seed: int, devices: int = 200, per_device: int = 150, rounds: int
     frames = [f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev]
     now = datetime.now(UTC)
     records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
-    batches = [records[i : i + 5_000] for i in range(0, len(records), 5_000)]
+    batches = [records[i : i + write_batch] for i in range(0, len(records), write_batch)]
     written = len(records) - len(batches[0])
     best = math.inf
     load = os.getloadavg()
+    has_cache = "recent_keys" in inspect.signature(StoreWriter).parameters
+    cache = {"recent_keys": GatewayConfig().recent_keys} if has_cache else {}
     with tempfile.TemporaryDirectory(prefix="gwcpu-") as tmp:
         for round_ in range(rounds):
             with Store(Path(tmp) / f"w{round_}.duckdb") as store:
                 store.sync_catalog(region)
                 store.upsert_sites(sites, source="simulator")
                 register_devices(store, registry)
-                writer = StoreWriter(store, "cpu")
+                if dedup_rows:
+                    store.con.execute(
+                        "INSERT INTO gateway_messages (mn, cn, data_time, pno, log_id, "
+                        "first_seq, received_at) SELECT 'OLD' || (i % 40000), '2011', "
+                        "strftime(TIMESTAMP '2026-01-01' + INTERVAL (i // 40000) MINUTE, "
+                        "'%Y%m%d%H%M%S'), 0, 'old', i, now() FROM range(?) t(i)",
+                        [dedup_rows],
+                    )
+                writer = StoreWriter(store, "cpu", **cache)
                 writer.write(batches[0])  # warms the caches
                 started = time.process_time()
                 for batch in batches[1:]:
@@ -850,9 +873,10 @@ def writer_cpu(seed: int, devices: int = 200, per_device: int = 150, rounds: int
                 best = min(best, time.process_time() - started)
     source = Path(sys.modules["ecobasin"].__file__ or "?").parent.parent
     console.print(
-        f"writer 写库 CPU ({source}): {best / written * 1e6:.1f} µs/record, "
+        f"writer 写库 CPU ({source}; dedup cache {'on' if has_cache else 'none'}; "
+        f"{dedup_rows:,} older keys): {best / written * 1e6:.1f} µs/record, "
         f"{written / best:,.0f} records per CPU second (best of {rounds}, {written:,} records "
-        f"in 5,000-record batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
+        f"in {write_batch:,}-record batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
     )
 
 
@@ -918,6 +942,15 @@ def main() -> None:
         help="only the writer's CPU per record (run it against two trees with PYTHONPATH)",
     )
     ap.add_argument(
+        "--dedup-rows",
+        type=int,
+        default=0,
+        help="with --writer-cpu: older message keys in the dedup table first",
+    )
+    ap.add_argument(
+        "--write-batch", type=int, default=5_000, help="with --writer-cpu: records per write"
+    )
+    ap.add_argument(
         "--py-spy",
         action="store_true",
         help="sample the gateway (front and writer) with py-spy during the closed loop",
@@ -927,7 +960,7 @@ def main() -> None:
         profile_writer(args.seed)
         return
     if args.writer_cpu:
-        writer_cpu(args.seed)
+        writer_cpu(args.seed, args.dedup_rows, args.write_batch)
         return
     if args.restart_gb is not None:
         load_before = os.getloadavg()
