@@ -126,7 +126,8 @@ class RecentKeys:
     It holds the keys this writer stored since it started (at most ``max_keys``, the oldest
     forgotten first) and, per (MN, CN), a *floor*: a DataTime (14 digits, as sent) such that
     every stored key of that pair that is not in the cache has a DataTime at or before it
-    (at start: the latest stored one; raised to each forgotten key's DataTime). So a key is
+    (at start: ``gateway_message_floors``, raised with every key recorded in the store; in
+    memory also raised to each forgotten key's DataTime). So a key is
 
     - in the cache: stored (a duplicate);
     - else with a 14-digit DataTime after its pair's floor: not stored (new), no query;
@@ -134,7 +135,7 @@ class RecentKeys:
       14-digit DataTime): asked of the store, as before.
 
     A resend after a restart is therefore still dropped: the cache starts empty with the
-    floors of the whole table, and a DataTime at or before them goes to the store. Only valid
+    stored floors, and a DataTime at or before them goes to the store. Only valid
     while this writer is the store's only message writer (the gateway's own writer thread);
     a prune of the table (:meth:`forget`) empties the cache into the floors.
     """
