@@ -82,6 +82,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, all its threads, without its children [s]: the
+    gateway's own process is the store writer (its thread, DuckDB's threads, the status
+    line), the front is its child."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     """Child processes of ``pid`` (all its threads' children)."""
     out: list[int] = []
@@ -272,9 +282,11 @@ def drive(
     if on_window is not None:
         on_window()
     cpu_from, wall_from = cpu_seconds(server_pid), time.perf_counter()
+    own_from = own_cpu_seconds(server_pid)
     time.sleep(duration)
     wall_to = time.perf_counter()
     server_cpu = (cpu_seconds(server_pid) - cpu_from) / (wall_to - wall_from)
+    own_cpu = (own_cpu_seconds(server_pid) - own_from) / (wall_to - wall_from)
     results = [pipe.recv() for pipe in pipes]
     for proc in procs:
         proc.join(timeout=30)
@@ -290,6 +302,7 @@ def drive(
         "p99_ms": percentile(latencies, 99) * 1000,
         "generator_cpu": [r["cpu_seconds"] / r["seconds"] for r in results],
         "server_cpu": server_cpu,
+        "server_own_cpu": own_cpu,
         "connections": sum(r["connections"] for r in results),
         "exhausted": sum(r["exhausted"] for r in results),
         "window_s": (wall_from, wall_to),
@@ -622,6 +635,15 @@ def report(results: dict[str, Any]) -> None:
             f"{gw['max']['acked_total'] - gw['max']['stored_at_end']:,} frames at the end of the "
             f"closed loop, drained 积压清空 in {gw['max']['drain_s']:.1f} s"
         )
+        closed = gw["max"]
+        writer_cpu = closed["server_own_cpu"]  # [CPU s per s] of the writer's process
+        console.print(
+            f"writer 写库 (the gateway's own process: writer thread, DuckDB, status line): "
+            f"{writer_cpu:.0%} of a core, {writer_cpu / closed['store_rate'] * 1e6:.0f} µs CPU "
+            f"per stored frame = {closed['store_rate'] / writer_cpu:,.0f} frames per CPU "
+            f"second; front 前端 {(closed['server_cpu'] - writer_cpu) / closed['rate'] * 1e6:.0f}"
+            " µs CPU per acked frame"
+        )
         console.print(
             f"load average 负载 before {results['load_before'][0]:.1f}, after "
             f"{results['load_after'][0]:.1f} on {results['cpus']} CPUs (other work shares them)"
@@ -795,6 +817,69 @@ def profile_writer(seed: int, devices: int = 200, per_device: int = 150, rounds:
     compare_decoders(frames)
 
 
+def writer_cpu(
+    seed: int,
+    dedup_rows: int = 0,
+    write_batch: int = 5_000,
+    devices: int = 200,
+    per_device: int = 150,
+    rounds: int = 5,
+) -> None:
+    """The writer alone as the gateway runs it (fast path on, the gateway's dedup cache when
+    the tree has one): CPU seconds of this process (DuckDB's threads included) per record and
+    records per CPU second, best of ``rounds``, with the load average. ``dedup_rows``: that
+    many older message keys (other devices) in ``gateway_messages`` first, as a dedup window
+    of hours holds (1,400 msg/s × 7 days ≈ 850 M). Run it alternately against two source
+    trees (``PYTHONPATH``) for a before/after in one shell: CPU time is what the other
+    sessions' load inflates least. ``write_batch``: records per write (the gateway's writer writes
+    5,000, and up to 10,000 when behind since issue 12's sixth pass)."""
+    import inspect
+
+    from ecobasin.gateway import GatewayConfig, register_devices
+    from ecobasin.gateway.rawlog import RawRecord
+    from ecobasin.gateway.writer import StoreWriter
+    from ecobasin.store import Store
+
+    region = catalog.load_region("chengdu_plain")
+    sites, registry = simulated_fleet(devices, seed, region)
+    frames = [f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev]
+    now = datetime.now(UTC)
+    records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
+    batches = [records[i : i + write_batch] for i in range(0, len(records), write_batch)]
+    written = len(records) - len(batches[0])
+    best = math.inf
+    load = os.getloadavg()
+    has_cache = "recent_keys" in inspect.signature(StoreWriter).parameters
+    cache = {"recent_keys": GatewayConfig().recent_keys} if has_cache else {}
+    with tempfile.TemporaryDirectory(prefix="gwcpu-") as tmp:
+        for round_ in range(rounds):
+            with Store(Path(tmp) / f"w{round_}.duckdb") as store:
+                store.sync_catalog(region)
+                store.upsert_sites(sites, source="simulator")
+                register_devices(store, registry)
+                if dedup_rows:
+                    store.con.execute(
+                        "INSERT INTO gateway_messages (mn, cn, data_time, pno, log_id, "
+                        "first_seq, received_at) SELECT 'OLD' || (i % 40000), '2011', "
+                        "strftime(TIMESTAMP '2026-01-01' + INTERVAL (i // 40000) MINUTE, "
+                        "'%Y%m%d%H%M%S'), 0, 'old', i, now() FROM range(?) t(i)",
+                        [dedup_rows],
+                    )
+                writer = StoreWriter(store, "cpu", **cache)
+                writer.write(batches[0])  # warms the caches
+                started = time.process_time()
+                for batch in batches[1:]:
+                    writer.write(batch)
+                best = min(best, time.process_time() - started)
+    source = Path(sys.modules["ecobasin"].__file__ or "?").parent.parent
+    console.print(
+        f"writer 写库 CPU ({source}; dedup cache {'on' if has_cache else 'none'}; "
+        f"{dedup_rows:,} older keys): {best / written * 1e6:.1f} µs/record, "
+        f"{written / best:,.0f} records per CPU second (best of {rounds}, {written:,} records "
+        f"in {write_batch:,}-record batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+
+
 def compare_decoders(frames: list[bytes], rounds: int = 3) -> None:
     """The writer's decode step in one run: the fast path (``read_upload_items``, falling
     back to ``read_segment``) against the named baseline "full parse" (``read_segment`` of
@@ -852,6 +937,20 @@ def main() -> None:
     )
     ap.add_argument("--profile-writer", action="store_true", help="only profile the writer")
     ap.add_argument(
+        "--writer-cpu",
+        action="store_true",
+        help="only the writer's CPU per record (run it against two trees with PYTHONPATH)",
+    )
+    ap.add_argument(
+        "--dedup-rows",
+        type=int,
+        default=0,
+        help="with --writer-cpu: older message keys in the dedup table first",
+    )
+    ap.add_argument(
+        "--write-batch", type=int, default=5_000, help="with --writer-cpu: records per write"
+    )
+    ap.add_argument(
         "--py-spy",
         action="store_true",
         help="sample the gateway (front and writer) with py-spy during the closed loop",
@@ -859,6 +958,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.profile_writer:
         profile_writer(args.seed)
+        return
+    if args.writer_cpu:
+        writer_cpu(args.seed, args.dedup_rows, args.write_batch)
         return
     if args.restart_gb is not None:
         load_before = os.getloadavg()

@@ -9,15 +9,16 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ecobasin.gateway.simulator import build_fleet
 from ecobasin.ingest.hj212 import Message, read_segment
-from ecobasin.ingest.hj212.codec import Upload, read_upload, read_upload_items
+from ecobasin.ingest.hj212.codec import Upload, _is_time14, read_upload, read_upload_items
 from ecobasin.ingest.hj212.observations import RowBuffer
 
 
@@ -167,3 +168,57 @@ def test_generated_segments_fast_path_equals_the_full_parse_or_declines(segment:
         and segment.isascii()
     )
     assert not clean_common, segment
+
+
+def test_hourly_amounts_take_the_fast_path_with_their_rows() -> None:
+    """An hourly (2061) ``-Cou`` of a flue-gas pollutant becomes its ``<id>_Cou`` row (issue
+    17) on the fast path as on the exact one; the fast path once dropped it silently."""
+    segment = (
+        b"QN=20240101100000001;ST=31;CN=2061;PW=123456;MN=DEV1;Flag=5;CP=&&DataTime="
+        b"20240101100000;a21026-Avg=10.0,a21026-Cou=1.5,a21026-Flag=N;a21002-Avg=3,"
+        b"a21002-Cou=,a21002-Flag=D"
+    ) + b"&&"
+    assert _check(segment)
+    columns, _ = _rows(read_upload_items(segment), ("flue_gas",))
+    assert "FG_SO2_Cou" in columns["parameter"]
+
+
+def test_a_known_head_with_a_bad_qn_or_another_field_is_declined() -> None:
+    """The head after QN is checked once per text (a device repeats it): the next packets
+    still have their QN (17 digits, 表3) checked, and any other head is checked anew."""
+    head = "ST=31;CN=2011;PW=123456;MN=DEV1;Flag=5"
+    cp = ";CP=&&DataTime=20240101100000;a21026-Rtd=1.5,a21026-Flag=N&&"
+    assert _check(f"QN=20240101100000001;{head}{cp}".encode())  # warms the head's verdict
+    assert _check(f"QN=20240101100000002;{head}{cp}".encode())
+    for qn in ("2024010110000000X", "20240101100000 1", "2024010110000000-"):
+        segment = f"QN={qn};{head}{cp}".encode()
+        assert read_upload_items(segment) is None
+        assert not read_segment(segment).head_ok or read_segment(segment).problems
+    for other in ("ST=31;CN=2011;PW=123456;MN=DEV1;Flag=7", "ST=31;CN=2011;PW=123456;Flag=5"):
+        assert read_upload_items(f"QN=20240101100000003;{other}{cp}".encode()) is None
+
+
+@given(st.from_regex(r"[0-9]{14}", fullmatch=True))
+@example("20240101240000")
+@example("20240101236000")
+@example("20240101235960")
+@example("20240101235959")
+@example("00000101000000")
+@example("20230229120000")
+@example("20241231000000")
+def test_is_time14_is_the_calendar(value: str) -> None:
+    """The cached day plus digit-pair comparisons accept exactly what ``datetime`` accepts."""
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")
+        real = True
+    except ValueError:
+        real = False
+    assert _is_time14(value) is real
+    assert _is_time14(value[:4] + "0229" + value[8:]) is (
+        int(value[:4]) % 4 == 0
+        and (int(value[:4]) % 100 != 0 or int(value[:4]) % 400 == 0)
+        and int(value[:4]) > 0
+        and value[8:10] < "24"
+        and value[10:12] < "60"
+        and value[12:14] < "60"
+    )

@@ -16,6 +16,7 @@ recovery at start and ``gateway replay`` all go through :meth:`StoreWriter.write
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import Counter
@@ -113,6 +114,67 @@ def message_key(message: Message | Upload, seq: int) -> tuple[str, str, str, int
     data_time = message.data_time or (f"QN:{message.qn}" if message.qn else f"#{seq}")
     pno = message.head.get("PNO", "")
     return (message.mn or "", message.cn or "", data_time, int(pno) if pno.isdigit() else 0)
+
+
+MessageKey = tuple[str, str, str, int]
+
+
+class RecentKeys:
+    """The dedup cache in front of ``gateway_messages`` (issue 12, Speed): the store stays the
+    truth, the cache only spares it the question for keys it can answer exactly.
+
+    It holds the keys this writer stored since it started (at most ``max_keys``, the oldest
+    forgotten first) and, per (MN, CN), a *floor*: a DataTime (14 digits, as sent) such that
+    every stored key of that pair that is not in the cache has a DataTime at or before it
+    (at start: ``gateway_message_floors``, raised with every key recorded in the store; in
+    memory also raised to each forgotten key's DataTime). So a key is
+
+    - in the cache: stored (a duplicate);
+    - else with a 14-digit DataTime after its pair's floor: not stored (new), no query;
+    - else (a resend of a forgotten or older message, a history upload 补发, a key without a
+      14-digit DataTime): asked of the store, as before.
+
+    A resend after a restart is therefore still dropped: the cache starts empty with the
+    stored floors, and a DataTime at or before them goes to the store. Only valid
+    while this writer is the store's only message writer (the gateway's own writer thread);
+    a prune of the table (:meth:`forget`) empties the cache into the floors.
+    """
+
+    def __init__(self, floors: dict[tuple[str, str], str], max_keys: int) -> None:
+        self.floors = floors
+        self.max_keys = max_keys
+        self.keys: dict[MessageKey, None] = {}  # insertion order: the oldest first
+
+    def stored(self, key: MessageKey) -> bool | None:
+        """True: stored; False: not stored; None: ask the store."""
+        if key in self.keys:
+            return True
+        data_time = key[2]
+        after_floor = data_time > self.floors.get((key[0], key[1]), "")
+        return False if after_floor and len(data_time) == 14 and data_time.isdigit() else None
+
+    def add(self, keys: Iterable[MessageKey]) -> None:
+        """Keys just committed to the store (never before the commit: a key in the cache is
+        taken as stored)."""
+        for key in keys:
+            self.keys[key] = None
+        excess = len(self.keys) - self.max_keys
+        if excess > 0:
+            self._drop(list(itertools.islice(self.keys, excess)))
+
+    def forget(self) -> None:
+        """Empty the cache into the floors (after rows of the table were deleted)."""
+        self._drop(list(self.keys))
+
+    def _drop(self, keys: list[MessageKey]) -> None:
+        floors = self.floors
+        for key in keys:
+            del self.keys[key]
+            data_time = key[2]
+            if len(data_time) == 14 and data_time.isdigit():
+                pair = (key[0], key[1])
+                if data_time > floors.get(pair, ""):
+                    floors[pair] = data_time
 
 
 def _ref(record: RawRecord, message: Message | Upload) -> str:
@@ -225,6 +287,10 @@ class StoreWriter:
         None: no check (then the decoder's errors show).
     stopping : threading.Event, optional
         Set when the gateway stops: retry pauses end at once.
+    recent_keys : int
+        Keep this many recently stored message keys in memory (:class:`RecentKeys`) so most
+        dedup questions are answered without a join over ``gateway_messages``; 0: ask the
+        store every time. Only for the store's one message writer (the gateway's).
     """
 
     def __init__(
@@ -238,8 +304,10 @@ class StoreWriter:
         lenient: bool = False,
         datatime_window: DataTimeWindow | None = DataTimeWindow(),  # noqa: B008 (frozen)
         stopping: threading.Event | None = None,
+        recent_keys: int = 0,
     ) -> None:
         self.lenient = lenient
+        self.recent = RecentKeys(sql.message_floors(store), recent_keys) if recent_keys else None
         self.datatime_window = datatime_window
         self._text_window = None if datatime_window is None else TextWindow(datatime_window)
         self.stopping = stopping or threading.Event()
@@ -312,8 +380,7 @@ class StoreWriter:
                 out.other += 1
                 continue
             pending.append((record, message, device, message_key(message, record.seq)))
-        keys = pd.DataFrame([p[3] for p in pending], columns=list(sql.MESSAGE_KEY))
-        stored = sql.known_messages(self.store, keys)
+        stored = self._stored([p[3] for p in pending])
         seen: set[tuple[str, str, str, int]] = set()
         for record, message, device, key in pending:
             if key in stored or key in seen:
@@ -328,6 +395,30 @@ class StoreWriter:
         if out.parts or self._partials:
             self._reassemble(out, now)
         return out
+
+    def _stored(self, keys: list[MessageKey]) -> set[MessageKey]:
+        """Which of ``keys`` the store has (the cache answers what it can, the store the rest)."""
+        ask = keys
+        found: set[MessageKey] = set()
+        if self.recent is not None:
+            ask = []
+            for key in keys:
+                verdict = self.recent.stored(key)
+                if verdict is None:
+                    ask.append(key)
+                elif verdict:
+                    found.add(key)
+        if ask:
+            found |= sql.known_messages(
+                self.store, pd.DataFrame(ask, columns=list(sql.MESSAGE_KEY))
+            )
+        return found
+
+    def forget_recent(self) -> None:
+        """Rows of ``gateway_messages`` were deleted (pruned): the cache may not say
+        "stored" for them any more (:meth:`RecentKeys.forget`)."""
+        if self.recent is not None:
+            self.recent.forget()
 
     def _refusal(self, record: RawRecord, message: Message | Upload) -> str | None:
         """Why a record is refused for its DataTime (the front's mark, or the same window
@@ -610,6 +701,8 @@ class StoreWriter:
                 sql.set_checkpoint(store, self.log_id, last_seq)
         if decoded.waiting is not None:  # committed: the waiting sets are now these
             self._partials = decoded.waiting
+        if self.recent is not None:  # committed: these keys are in the store now
+            self.recent.add(message[:4] for message in decoded.new_messages)
         report.messages = decoded.messages
         report.observations = written.inserted + written.replaced if written else 0
         report.duplicates = sum(decoded.duplicates.values())

@@ -27,6 +27,7 @@ __all__ = [
     "devices",
     "drop_subpackets",
     "known_messages",
+    "message_floors",
     "prune_messages",
     "record_messages",
     "set_checkpoint",
@@ -162,8 +163,18 @@ def known_messages(store: Store, keys: pd.DataFrame) -> set[tuple[str, str, str,
     return {(str(a), str(b), str(c), int(d)) for a, b, c, d in rows}
 
 
+def message_floors(store: Store) -> dict[tuple[str, str], str]:
+    """Per (MN, CN), a DataTime (14 digits, as sent) at or after that of every stored message
+    key of the pair with a 14-digit DataTime (``gateway_message_floors``, kept by
+    :func:`record_messages`): the writer's dedup cache decides later DataTimes without asking
+    the store. Reads the small table, not the dedup table."""
+    rows = _sql.rows(store, "SELECT mn, cn, data_time FROM gateway_message_floors")
+    return {(str(mn), str(cn)): str(data_time) for mn, cn, data_time in rows}
+
+
 def record_messages(store: Store, messages: pd.DataFrame) -> None:
-    """Add first-seen messages (mn, cn, data_time, pno, log_id, first_seq, received_at)."""
+    """Add first-seen messages (mn, cn, data_time, pno, log_id, first_seq, received_at) and
+    raise their (MN, CN) floors (``gateway_message_floors``) in the same transaction."""
     if messages.empty:
         return
     columns = [*MESSAGE_KEY, "log_id", "first_seq", "received_at"]
@@ -171,6 +182,12 @@ def record_messages(store: Store, messages: pd.DataFrame) -> None:
         store.con.execute(
             f"INSERT INTO gateway_messages ({', '.join(columns)}) "
             f"SELECT {', '.join(columns)} FROM messages_in"
+        )
+        store.con.execute(  # the pairs' floors follow (message_floors)
+            "INSERT INTO gateway_message_floors SELECT mn, cn, max(data_time) FROM messages_in "
+            "WHERE regexp_full_match(data_time, '[0-9]{14}') GROUP BY mn, cn "
+            "ON CONFLICT (mn, cn) DO UPDATE SET data_time = "
+            "greatest(gateway_message_floors.data_time, excluded.data_time)"
         )
 
 

@@ -1979,4 +1979,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX forecast_hourly_issue ON forecast_hourly (issue_day, city);
         """,
     ),
+    (
+        44,
+        "dedup floors of the gateway writer (issue 12, Speed): gateway_message_floors",
+        """
+        -- Per (MN, CN), the latest 14-digit DataTime (as sent) of the message keys ever
+        -- recorded in gateway_messages: an upper bound kept in the transaction that records
+        -- them (never lowered by a prune). The writer's dedup cache (gateway/writer.py
+        -- RecentKeys) starts from it instead of an aggregate over the whole dedup table.
+        CREATE TABLE gateway_message_floors (
+            mn          VARCHAR NOT NULL,
+            cn          VARCHAR NOT NULL,
+            data_time   VARCHAR NOT NULL,         -- YYYYMMDDhhmmss as sent
+            PRIMARY KEY (mn, cn)
+        );
+        INSERT INTO gateway_message_floors
+            SELECT mn, cn, max(data_time) FROM gateway_messages
+            WHERE regexp_full_match(data_time, '[0-9]{14}') GROUP BY mn, cn;
+        """,
+    ),
 ]

@@ -195,23 +195,33 @@ class Message:
 def _is_time14(value: str) -> bool:
     """True for a real YYYYMMDDhhmmss instant (表4 N14): digits, then a valid calendar time.
 
-    Built with ``datetime(...)`` from the digit pairs; ``strptime`` would accept the same
-    strings (all 14 characters force 2-digit fields) at several times the cost.
+    The date is checked with ``datetime(...)`` once per distinct YYYYMMDD (bounded cache: an
+    upload's DataTime changes its day once a day), the time of day by comparing the digit
+    pairs (hh < 24, mm < 60, ss < 60: what ``datetime`` accepts); ``strptime`` would accept
+    the same strings at several times the cost.
     """
     if len(value) != 14 or not value.isdigit():
         return False
+    day = _VALID_DAYS.get(value[:8])
+    if day is None:
+        if len(_VALID_DAYS) >= _VALID_DAYS_MAX:
+            _VALID_DAYS.clear()
+        day = _VALID_DAYS[value[:8]] = _is_date8(value[:8])
+    return day and value[8:10] < "24" and value[10:12] < "60" and value[12:14] < "60"
+
+
+def _is_date8(value: str) -> bool:
+    """True for a real YYYYMMDD date (8 digits)."""
     try:
-        datetime(
-            int(value[:4]),
-            int(value[4:6]),
-            int(value[6:8]),
-            int(value[8:10]),
-            int(value[10:12]),
-            int(value[12:14]),
-        )
+        datetime(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:
         return False
     return True
+
+
+#: YYYYMMDD → whether it is a real date; bounded: cleared when full.
+_VALID_DAYS: dict[str, bool] = {}
+_VALID_DAYS_MAX = 10_000
 
 
 def _check_value(
@@ -447,6 +457,22 @@ _new_item = tuple.__new__
 RawItem = tuple[str, str, str | None, str]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CpTemplate:
+    """The keys of a CP area, in order, without their values (表4: ``code-Suffix``).
+
+    A device sends the same items message after message and only the values change, so the
+    fast path checks a usual CP area's keys (unique, DataTime first) once per distinct
+    skeleton — the CP text with the values cut out — and keeps them here; a message is then
+    its template and the list of its value strings. ``usual``: the area matched the usual
+    pattern (every value a number, empty, or a one-character flag), so the rows of the
+    message can be planned once per template (``ecobasin.ingest.hj212.observations``).
+    """
+
+    items: tuple[tuple[str, str, str | None], ...]  # (key, code, suffix) of each item
+    usual: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Upload:
     """A clean upload as the fast path reads it (:func:`read_upload_items`): the head fields
@@ -454,15 +480,25 @@ class Upload:
 
     Its fields answer like those of the :class:`Message` that :func:`read_segment` gives for
     the same segment (no problems, head valid, not a sub-packet); :meth:`message` is that
-    Message, exactly.
+    Message, exactly. The items are kept as their :class:`CpTemplate` and the value strings
+    (``values[i]`` is the value of ``template.items[i]``); :attr:`items` joins them on demand.
     """
 
     head: dict[str, str]
-    items: list[RawItem]
+    template: CpTemplate
+    values: list[str]
     data_time: str | None
     problems: tuple[FrameError, ...] = ()
     head_ok: bool = True
     has_pno: bool = False
+
+    @property
+    def items(self) -> list[RawItem]:
+        """The CP items as (key, code, suffix, value) (built on demand)."""
+        return [
+            (key, code, suffix, value)
+            for (key, code, suffix), value in zip(self.template.items, self.values, strict=True)
+        ]
 
     @property
     def mn(self) -> str | None:
@@ -479,7 +515,9 @@ class Upload:
     @property
     def cp(self) -> dict[str, str]:
         """The CP items as a dict (built on demand: the hot path does not need it)."""
-        return {item[0]: item[3] for item in self.items}
+        return {
+            item[0]: value for item, value in zip(self.template.items, self.values, strict=True)
+        }
 
     def message(self) -> Message:
         """The :class:`Message` of the full parse (exact ``Decimal`` numbers)."""
@@ -513,7 +551,30 @@ def read_upload_items(segment: bytes) -> Upload | None:
     head_text = text[: cp_at - 1]
     if " " in head_text or not head_text.isprintable():
         return None
-    head: dict[str, str] = {}
+    if head_text.startswith("QN=") and head_text[20:21] == ";":
+        # a device repeats its head but for QN (表3: 17 digits, unique per packet): the rest
+        # is checked once per distinct text
+        qn = head_text[3:20]
+        if not (len(qn) == 17 and qn.isdigit()):
+            return None
+        rest = head_text[21:]
+        known = _HEADS.get(rest, _UNSEEN)
+        if known is _UNSEEN:
+            full = _fast_head(rest, {"QN": "0" * 17})
+            known = None if full is None else {k: v for k, v in full.items() if k != "QN"}
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[rest] = known
+        if known is None:
+            return None
+        return _fast_items({"QN": qn, **known}, text[cp_at + 5 : -2])
+    head = _fast_head(head_text, {})
+    return None if head is None else _fast_items(head, text[cp_at + 5 : -2])
+
+
+def _fast_head(head_text: str, head: dict[str, str]) -> dict[str, str] | None:
+    """The head fields of a clean common upload (表3) added to ``head``, or None when the head
+    is anything else (a field unknown, repeated or invalid; not 2011/2051/2061; a sub-packet)."""
     for part in head_text.split(";"):
         key, eq, value = part.partition("=")
         if not eq or key not in _HEAD_RULES or key in head or not _head_ok_cached(key, value):
@@ -524,7 +585,13 @@ def read_upload_items(segment: bytes) -> Upload | None:
     flag = head.get("Flag")  # valid when present (checked above): 0-255
     if not head.keys() >= _REQUIRED_SET or (flag is not None and int(flag) & 2):
         return None  # Flag.D = 1: a sub-packet
-    return _fast_items(head, text[cp_at + 5 : -2])
+    return head
+
+
+#: The head after ``QN=…;`` → its fields without QN (None: not a clean common head); bounded.
+_HEADS: dict[str, dict[str, str] | None] = {}
+_HEADS_MAX = 100_000
+_UNSEEN: dict[str, str] = {}
 
 
 def read_upload(segment: bytes) -> Message | None:
@@ -539,18 +606,39 @@ def _fast_items(head: dict[str, str], cp_text: str) -> Upload | None:
     """The CP items of :func:`read_upload_items` (None at the first thing out of the common).
 
     The usual CP area (DataTime first, then ``code-Suffix=number`` and ``code-Flag=X`` items)
-    is checked by one pattern and cut by another, in C; any other CP area is read item by
+    is checked by one pattern and cut into keys and values by another, both in C; its keys
+    are checked once per skeleton (:class:`CpTemplate`). Any other CP area is read item by
     item with the same rules (表4).
     """
     if not cp_text or " " in cp_text or not cp_text.isprintable():
         return None
     if _USUAL_CP(cp_text) and _is_time14(cp_text[9:23]):
-        items: list[RawItem] = [("DataTime", "DataTime", None, cp_text[9:23])]
-        items += _USUAL_ITEMS(cp_text, 23)
-        if len({item[0] for item in items}) == len(items):
-            return Upload(head, items, cp_text[9:23])
-        return None  # an item twice: the full parse names it
+        # "DataTime", v0, ";a21026-Rtd", v1, …, "": keys (with their separator) and values
+        parts = _CUT_VALUES(cp_text)
+        skeleton = "=".join(parts[0::2])
+        template = _TEMPLATES.get(skeleton, _UNKNOWN)
+        if template is _UNKNOWN:
+            template = _usual_template(parts[2:-1:2])
+            if len(_TEMPLATES) >= _TEMPLATES_MAX:
+                _TEMPLATES.clear()
+            _TEMPLATES[skeleton] = template
+        if template is None:
+            return None  # an item twice: the full parse names it
+        return Upload(head, template, parts[1::2], cp_text[9:23])
     return _items_one_by_one(head, cp_text)
+
+
+def _usual_template(keys: list[str]) -> CpTemplate | None:
+    """The template of a usual CP area's keys after DataTime (each with its ``;`` or ``,``);
+    None when a key repeats."""
+    items: list[tuple[str, str, str | None]] = [("DataTime", "DataTime", None)]
+    for separated in keys:
+        key = separated[1:]
+        code, _, suffix = key.partition("-")  # codes of the usual pattern have no "-"
+        items.append((key, code, suffix))
+    if len({item[0] for item in items}) != len(items):
+        return None
+    return CpTemplate(tuple(items), usual=True)
 
 
 #: The usual CP area (表4): DataTime, then value items with a number (or nothing: missing) and
@@ -562,7 +650,13 @@ _USUAL_CP = re.compile(
     + _NUMERIC_ALTERNATIVES
     + r")=(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+))?|Flag=[A-Za-z0-9]?))*"
 ).fullmatch
-_USUAL_ITEMS = re.compile(r"[;,](([A-Za-z0-9]+)-([A-Za-z]+))=([^;,]*)").findall
+#: Templates of usual CP areas by skeleton (the CP text without its values); None for a
+#: skeleton with a repeated key. Bounded: cleared when full.
+_TEMPLATES: dict[str, CpTemplate | None] = {}
+_TEMPLATES_MAX = 10_000
+_UNKNOWN = CpTemplate(())
+#: The values of a usual CP area (no "=" inside a key or a value of the usual pattern).
+_CUT_VALUES = re.compile(r"=([^;,]*)").split
 
 
 def _items_one_by_one(head: dict[str, str], cp_text: str) -> Upload | None:
@@ -587,7 +681,8 @@ def _items_one_by_one(head: dict[str, str], cp_text: str) -> Upload | None:
         if key == "DataTime":
             data_time = value
         items.append((key, code, suffix, value) if dash else (key, key, None, value))
-    return Upload(head, items, data_time)
+    keys = tuple((key, code, suffix) for key, code, suffix, _ in items)
+    return Upload(head, CpTemplate(keys), [item[3] for item in items], data_time)
 
 
 def _message_of(head: dict[str, str], items: list[RawItem]) -> Message:

@@ -9,6 +9,8 @@ cannot become an observation with the reason. The rows then go through
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.ingest.hj212.codec import CpItem, Message, Upload
+from ecobasin.ingest.hj212.codec import CpItem, CpTemplate, Message, Upload
 from ecobasin.ingest.validate import CANDIDATE_COLUMNS
 from ecobasin.timebase import CST
 
@@ -171,6 +173,9 @@ class RowBuffer:
         :class:`~ecobasin.ingest.hj212.codec.Message` (``tests/ingest/test_hj212_fast.py``).
         """
         if isinstance(message, Upload):
+            planned = _planned(message, domains, minute_interval, self.known)
+            if planned is not None:
+                return self._add_planned(message, *planned, site_id, source_ref, line)
             time, period, values, skipped = _upload_values(
                 message, domains, minute_interval, self.known
             )
@@ -195,6 +200,35 @@ class RowBuffer:
         columns["flag"] += flags
         columns["field"] += [f"{source_ref} {key}" for key in keys]
         return skipped
+
+    def _add_planned(
+        self,
+        upload: Upload,
+        plan: _Plan,
+        time: datetime,
+        numbers: list[float],
+        raw_values: list[str | None],
+        flags: list[str | None],
+        site_id: str,
+        source_ref: str,
+        line: int,
+    ) -> list[tuple[str, str]]:
+        """:meth:`add` of an upload whose rows follow its template's plan."""
+        n = len(numbers)
+        if not n:
+            return list(plan.skipped)
+        columns = self.columns
+        columns["site_id"] += [site_id] * n
+        columns["period"] += [plan.period] * n
+        columns["unit"] += [None] * n
+        columns["line"] += [line] * n
+        self.micros += [(time - _EPOCH) // _MICROSECOND] * n
+        columns["parameter"] += plan.parameters
+        columns["value"] += numbers
+        columns["raw_value"] += raw_values
+        columns["flag"] += flags
+        columns["field"] += [f"{source_ref} {key}" for key in plan.keys]
+        return list(plan.skipped)
 
     def frame(self) -> pd.DataFrame:
         """The candidate frame (``CANDIDATE_COLUMNS``, dtypes as :func:`candidate_frame`)."""
@@ -406,7 +440,8 @@ def _upload_values(
     exact path."""
     command = _commands_cached(minute_interval).get(upload.cn or "")
     start = _data_time(upload.data_time)
-    if command is None or start is None:
+    cou = upload.cn == "2061" and any(item[2] == "Cou" for item in upload.template.items)
+    if command is None or start is None or cou:  # hourly amounts (_amount): the exact way
         return _message_values(upload.message(), domains, minute_interval, known)
     cn = upload.cn
     value_suffix = command.value_suffix
@@ -448,6 +483,155 @@ def _upload_values(
         else:  # missing (表4: empty value): NaN, counted as missing by validation
             values.append((key, parameter, math.nan, "", flag if flag in DATA_FLAGS else None))
     return time, command.period, values, skipped
+
+
+#: Takes the values at a plan's positions from ``Upload.values`` (:func:`_take`).
+_Take = Callable[[list[str]], tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The rows of every upload of one :class:`CpTemplate` for one CN, domains and registry:
+    which value becomes which row, worked out once (the rules of :func:`_message_values`)."""
+
+    period: str
+    length: timedelta
+    keys: tuple[str, ...]  # item key of each row
+    parameters: tuple[str, ...]
+    value_at: _Take  # each row's value from ``Upload.values``
+    conversions: tuple[tuple[int, tuple[float, float]], ...]  # (row, HJ 212 → registry unit)
+    flag_at: _Take  # each row's ``-Flag`` value ("" where the code has none)
+    flag_items: _Take | None  # every ``-Flag`` value (a letter outside 表8: no plan)
+    amount_at: _Take | None  # hourly ``-Cou`` values (one empty: no row, so no plan)
+    skipped: tuple[tuple[str, str], ...]  # items left out whatever their values
+
+
+def _take(positions: tuple[int, ...]) -> _Take:
+    """The values at fixed positions of a list, as a tuple (``operator.itemgetter``, a loop
+    in C; it returns a bare value for one position, hence the wrapper); position -1 gives
+    "" (a code without a ``-Flag`` item)."""
+    if any(at < 0 for at in positions):
+        return lambda values: tuple(values[at] if at >= 0 else "" for at in positions)
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda values: (values[only],)
+    if positions:
+        return operator.itemgetter(*positions)
+    return lambda values: ()
+
+
+#: A data flag of 表8, or none (empty).
+_FLAG_VALUES = DATA_FLAGS | {""}
+
+
+#: Plans by (template, CN, domains, MinInterval, registry ids); bounded: cleared when full.
+_PLANS: dict[tuple[CpTemplate, str, tuple[str, ...], int, frozenset[str]], _Plan | None] = {}
+_PLANS_MAX = 20_000
+
+
+def _planned(
+    upload: Upload, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+) -> tuple[_Plan, datetime, list[float], list[str | None], list[str | None]] | None:
+    """The rows of a usual upload by its template's plan: (plan, UTC time, values, raw
+    values, flags); None when the plan does not apply (then :func:`_upload_values`, which
+    names what is left out): not a usual template, no readable DataTime, a data flag outside
+    表8, an empty hourly amount. The rows are those of the exact Message
+    (``tests/ingest/test_hj212_fast.py``)."""
+    template = upload.template
+    if not template.usual:
+        return None
+    key = (template, upload.cn or "", domains, minute_interval, known)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if key in _PLANS:
+            return None
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(template, upload.cn or "", domains, minute_interval, known)
+        if plan is None:
+            return None
+    values = upload.values
+    if plan.flag_items and not _FLAG_VALUES.issuperset(plan.flag_items(values)):
+        return None
+    if plan.amount_at and not all(plan.amount_at(values)):
+        return None
+    start = _data_time(upload.data_time)
+    if start is None:
+        return None
+    texts = plan.value_at(values)
+    if all(texts):  # the usual message: every value there, taken by C loops
+        numbers = list(map(float, texts))
+        raw_values: list[str | None] = [None] * len(texts)
+        for at, (factor, offset) in plan.conversions:
+            numbers[at] = numbers[at] * factor + offset
+    else:  # missing values (表4: empty value): NaN, counted as missing by validation
+        numbers = [float(text) if text else math.nan for text in texts]
+        raw_values = [None if text else "" for text in texts]
+        for at, (factor, offset) in plan.conversions:
+            if texts[at]:
+                numbers[at] = numbers[at] * factor + offset
+    flags: list[str | None] = [text or None for text in plan.flag_at(values)]
+    return plan, (start + plan.length).astimezone(UTC), numbers, raw_values, flags
+
+
+def _plan(
+    template: CpTemplate,
+    cn: str,
+    domains: tuple[str, ...],
+    minute_interval: int,
+    known: frozenset[str],
+) -> _Plan | None:
+    """The plan of a template (:class:`_Plan`); None for a CN without observations."""
+    command = _commands_cached(minute_interval).get(cn)
+    if command is None:
+        return None
+    converted_suffix = _CONVERTED[command.value_suffix]
+    accepted = {command.value_suffix, converted_suffix}
+    if command.value_suffix == "Avg":
+        accepted |= _PERIOD_VALUE_ALIASES
+    flag_of = {code: at for at, (_, code, suffix) in enumerate(template.items) if suffix == "Flag"}
+    rows: list[tuple[str, str, int, tuple[float, float] | None, int]] = []
+    flag_items, amount_at, skipped = [], [], []
+    for at, (key, code, suffix) in enumerate(template.items):
+        if suffix == "Cou" and cn == "2061":  # an hourly amount [kg] (issue 17), as _amount
+            found = _code_parameter(code, domains)
+            if found is not None and found[0] + COU_SUFFIX in known:
+                rows.append((key, found[0] + COU_SUFFIX, at, None, flag_of.get(code, -1)))
+                amount_at.append(at)
+            continue
+        if suffix in IGNORED_SUFFIXES or key == "DataTime":
+            continue
+        if suffix == "Flag":
+            flag_items.append(at)
+            continue
+        if suffix not in accepted:
+            skipped.append((key, f"not an observation of CN={cn}; kept in the raw log only"))
+            continue
+        found = _code_parameter(code, domains)
+        if found is None:
+            reason = f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
+            skipped.append((key, reason))
+            continue
+        parameter, conversion = found
+        if suffix == converted_suffix:
+            parameter += ZS_SUFFIX
+        if parameter not in known:  # only a converted id can be missing
+            skipped.append((key, "converted value kept in the raw log only"))
+            continue
+        rows.append((key, parameter, at, conversion, flag_of.get(code, -1)))
+    conversions = tuple((n, row[3]) for n, row in enumerate(rows) if row[3] is not None)
+    return _Plan(
+        period=command.period,
+        length=command.length,
+        keys=tuple(row[0] for row in rows),
+        parameters=tuple(row[1] for row in rows),
+        value_at=_take(tuple(row[2] for row in rows)),
+        conversions=conversions,
+        flag_at=_take(tuple(row[4] for row in rows)),
+        flag_items=_take(tuple(flag_items)) if flag_items else None,
+        amount_at=_take(tuple(amount_at)) if amount_at else None,
+        skipped=tuple(skipped),
+    )
 
 
 @cache
