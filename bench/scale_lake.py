@@ -202,6 +202,10 @@ def lake_generate(lake: Path, stations: pd.DataFrame, years: int, seed: int) -> 
                 f"{year}-{month:02d} written 已写入 in {time.perf_counter() - t0:.1f} s, "
                 f"peak {_mib(_peak_rss())} MiB, load {os.getloadavg()[0]:.1f}"
             )
+    # a lake written before the lake kept checkpoints gets one now (one every 10 commits
+    # after); readers then skip replaying the JSON log (docs/architecture.md)
+    if store_lake.keep_checkpoints(lake, "observations"):
+        console.log("checkpoint written 已写入检查点 (Delta log)")
     written = lake_written(lake)
     return sum(written[ym] for ym in months), len(todo)
 
