@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -421,9 +422,72 @@ def _loads(leg: dict[str, Any]) -> str:
     return f"{leg['load'][0][0]:.1f} → {leg['load'][1][0]:.1f}"
 
 
+# -- what reading the Delta log costs at the lake's size ----------------------------------
+
+
+def _timed(action: Any) -> tuple[float, float, Any]:
+    """(wall [s], CPU [s] of this process, the answer) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    answer = action()
+    return time.perf_counter() - wall, time.process_time() - cpu, answer
+
+
+def _log_copy(log: Path, into: Path, *, checkpoint: bool) -> str:
+    """A copy of a table's ``_delta_log`` (the data files are not needed to open it): every
+    JSON commit, and with ``checkpoint`` a checkpoint at its latest version."""
+    shutil.copytree(log, into / "_delta_log", ignore=shutil.ignore_patterns("*checkpoint*"))
+    if checkpoint:
+        deltalake.DeltaTable(str(into)).create_checkpoint()
+    return str(into)
+
+
+def lake_log_costs(lake: Path, repeats: int = 5) -> None:
+    """Open the lake's ``observations`` log as a reader does, its whole JSON log (delta-rs's
+    default before its 100th commit, the baseline) against a checkpoint at the latest version
+    (what :func:`ecobasin.store.lake.write_month` keeps), alternated in one process; then the
+    whole table's Arrow dataset that the in-process read path (``lake_read.source``) builds
+    once per version and process, its time and the memory it adds."""
+    from ecobasin.store import lake_read
+
+    log = lake / "observations" / "_delta_log"
+    commits = len(list(log.glob("*.json")))
+    size = sum(f.stat().st_size for f in log.glob("*.json"))
+    opens: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        tables = {k: _log_copy(log, Path(scratch) / str(k), checkpoint=k) for k in opens}
+        for _ in range(repeats):
+            for kept, path in tables.items():
+                wall, cpu, _ = _timed(lambda path=path: deltalake.DeltaTable(path).version())
+                opens[kept].append((wall, cpu))
+    tab = Table(
+        title=f"opening the Delta log of {commits} commits ({size / 2**20:.0f} MB of JSON), "
+        f"median of {repeats}, load {load:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+    for column in ("log", "wall [s]", "CPU [s]", "ratio (CPU)"):
+        tab.add_column(column, justify="left" if column == "log" else "right")
+    base = float(np.median([c for _, c in opens[False]]))
+    for kept, label in ((False, "every JSON commit (baseline)"), (True, "latest checkpoint")):
+        cpu = float(np.median([c for _, c in opens[kept]]))
+        wall = float(np.median([w for w, _ in opens[kept]]))
+        tab.add_row(label, f"{wall:.3f}", f"{cpu:.3f}", f"{base / cpu:.1f}x")
+    console.print(tab)
+    before, load = _peak_rss(), os.getloadavg()[0]
+    wall, cpu, data = _timed(lambda: lake_read.dataset(str(lake), "observations"))
+    files = len(data.files) if data is not None else 0
+    console.print(
+        f"whole-table Arrow dataset (lake_read.source, once per version and process): "
+        f"{files:,} files in {wall:.1f} s wall, {cpu:.1f} CPU-s; peak memory "
+        f"{_mib(before)} → {_mib(_peak_rss())} MiB; load {load:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+
+
 def lake_part(args: argparse.Namespace) -> None:
     if args.run:
         lake_child(args)
+        return
+    if args.log_costs:
+        lake_log_costs(Path(args.lake))
         return
     with tempfile.TemporaryDirectory() as scratch:
         args.lake = Path(args.lake) if args.lake else Path(scratch) / "lake"
@@ -459,6 +523,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     lake.add_argument(
         "--generate-only", action="store_true", help="write the lake's missing months and stop"
+    )
+    lake.add_argument(
+        "--log-costs",
+        action="store_true",
+        help="with --lake: time opening its Delta log whole against from its latest "
+        "checkpoint, and building the whole table's Arrow dataset, then stop",
     )
     lake.add_argument("--run", choices=["dask", "duckdb"], help=argparse.SUPPRESS)
     lake.add_argument("--out", help=argparse.SUPPRESS)
