@@ -4,7 +4,7 @@ in-process DuckDB (ratios measured in one run, load average printed).
 Usage::
 
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
-        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only]
+        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only] [--log-costs]
 
 ``--part lake``: a national-size network (default 1,700 stations × 10 years = 87,600 hours, six
 pollutants) generated deterministically straight into the Delta Lake history, month by month
@@ -26,6 +26,9 @@ peak resident memory (``VmHWM``) of each process are printed.
 Resumable with ``--lake DIR``: ``DIR/scale_bench.json`` names the network and seed; a rerun
 generates only the months missing from the Delta log (a month is one commit: whole or absent)
 and reads back a leg already measured for the same ``--years`` (``DIR/results/``).
+
+``--log-costs`` (with ``--lake``): opening the Delta log whole against from its latest checkpoint,
+and the whole table's Arrow dataset the in-process read path builds; then stops.
 """
 
 from __future__ import annotations
