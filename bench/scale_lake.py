@@ -4,7 +4,7 @@ in-process DuckDB (ratios measured in one run, load average printed).
 Usage::
 
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
-        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only]
+        [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only] [--log-costs]
 
 ``--part lake``: a national-size network (default 1,700 stations × 10 years = 87,600 hours, six
 pollutants) generated deterministically straight into the Delta Lake history, month by month
@@ -26,6 +26,9 @@ peak resident memory (``VmHWM``) of each process are printed.
 Resumable with ``--lake DIR``: ``DIR/scale_bench.json`` names the network and seed; a rerun
 generates only the months missing from the Delta log (a month is one commit: whole or absent)
 and reads back a leg already measured for the same ``--years`` (``DIR/results/``).
+
+``--log-costs`` (with ``--lake``): opening the Delta log whole against from its latest checkpoint,
+and the whole table's Arrow dataset the in-process read path builds; then stops.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,6 +206,10 @@ def lake_generate(lake: Path, stations: pd.DataFrame, years: int, seed: int) -> 
                 f"{year}-{month:02d} written 已写入 in {time.perf_counter() - t0:.1f} s, "
                 f"peak {_mib(_peak_rss())} MiB, load {os.getloadavg()[0]:.1f}"
             )
+    # a lake written before the lake kept checkpoints gets one now (one every 10 commits
+    # after); readers then skip replaying the JSON log (docs/architecture.md)
+    if store_lake.keep_checkpoints(lake, "observations"):
+        console.log("checkpoint written 已写入检查点 (Delta log)")
     written = lake_written(lake)
     return sum(written[ym] for ym in months), len(todo)
 
@@ -247,13 +255,20 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
         futures = [
             client.submit(evaluation.run_partition, p, shared, None, pure=False) for p in parts
         ]
-        for done, _ in enumerate(as_completed(futures), start=1):
-            if _every(done, len(futures)):
-                console.log(f"dask: {done:,}/{len(futures):,} tasks, load {os.getloadavg()[0]:.1f}")
+        order, total = {f.key: i for i, f in enumerate(futures)}, len(futures)
+        results: list[pd.DataFrame] = [pd.DataFrame()] * total
+        finished = as_completed(futures, with_results=True)
+        # each result is fetched as its task finishes and its future dropped, so a worker keeps
+        # none: held until one gather at the end, 1,080 results (ten years) made both workers
+        # pass 95 % of 768 MiB; the nannies restarted them and every result was lost
+        del futures
+        for done, (future, result) in enumerate(finished, start=1):
+            results[order[future.key]] = result
+            del future
+            if _every(done, total):
+                console.log(f"dask: {done:,}/{total:,} tasks, load {os.getloadavg()[0]:.1f}")
         days = evaluation.as_stored(
-            list(client.gather(futures)),
-            date(FIRST_YEAR, 1, 1),
-            date(FIRST_YEAR + args.years - 1, 12, 31),
+            results, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + args.years - 1, 12, 31)
         )
         seconds = time.perf_counter() - t0
         workers = evaluation.worker_peak_rss(client)
@@ -417,9 +432,72 @@ def _loads(leg: dict[str, Any]) -> str:
     return f"{leg['load'][0][0]:.1f} → {leg['load'][1][0]:.1f}"
 
 
+# -- what reading the Delta log costs at the lake's size ----------------------------------
+
+
+def _timed(action: Any) -> tuple[float, float, Any]:
+    """(wall [s], CPU [s] of this process, the answer) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    answer = action()
+    return time.perf_counter() - wall, time.process_time() - cpu, answer
+
+
+def _log_copy(log: Path, into: Path, *, checkpoint: bool) -> str:
+    """A copy of a table's ``_delta_log`` (the data files are not needed to open it): every
+    JSON commit, and with ``checkpoint`` a checkpoint at its latest version."""
+    shutil.copytree(log, into / "_delta_log", ignore=shutil.ignore_patterns("*checkpoint*"))
+    if checkpoint:
+        deltalake.DeltaTable(str(into)).create_checkpoint()
+    return str(into)
+
+
+def lake_log_costs(lake: Path, repeats: int = 5) -> None:
+    """Open the lake's ``observations`` log as a reader does, its whole JSON log (delta-rs's
+    default before its 100th commit, the baseline) against a checkpoint at the latest version
+    (what :func:`ecobasin.store.lake.write_month` keeps), alternated in one process; then the
+    whole table's Arrow dataset that the in-process read path (``lake_read.source``) builds
+    once per version and process, its time and the memory it adds."""
+    from ecobasin.store import lake_read
+
+    log = lake / "observations" / "_delta_log"
+    commits = len(list(log.glob("*.json")))
+    size = sum(f.stat().st_size for f in log.glob("*.json"))
+    opens: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        tables = {k: _log_copy(log, Path(scratch) / str(k), checkpoint=k) for k in opens}
+        for _ in range(repeats):
+            for kept, path in tables.items():
+                wall, cpu, _ = _timed(lambda path=path: deltalake.DeltaTable(path).version())
+                opens[kept].append((wall, cpu))
+    tab = Table(
+        title=f"opening the Delta log of {commits} commits ({size / 2**20:.0f} MB of JSON), "
+        f"median of {repeats}, load {load:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+    for column in ("log", "wall [s]", "CPU [s]", "ratio (CPU)"):
+        tab.add_column(column, justify="left" if column == "log" else "right")
+    base = float(np.median([c for _, c in opens[False]]))
+    for kept, label in ((False, "every JSON commit (baseline)"), (True, "latest checkpoint")):
+        cpu = float(np.median([c for _, c in opens[kept]]))
+        wall = float(np.median([w for w, _ in opens[kept]]))
+        tab.add_row(label, f"{wall:.3f}", f"{cpu:.3f}", f"{base / cpu:.1f}x")
+    console.print(tab)
+    before, load = _peak_rss(), os.getloadavg()[0]
+    wall, cpu, data = _timed(lambda: lake_read.dataset(str(lake), "observations"))
+    files = len(data.files) if data is not None else 0
+    console.print(
+        f"whole-table Arrow dataset (lake_read.source, once per version and process): "
+        f"{files:,} files in {wall:.1f} s wall, {cpu:.1f} CPU-s; peak memory "
+        f"{_mib(before)} → {_mib(_peak_rss())} MiB; load {load:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+
+
 def lake_part(args: argparse.Namespace) -> None:
     if args.run:
         lake_child(args)
+        return
+    if args.log_costs:
+        lake_log_costs(Path(args.lake))
         return
     with tempfile.TemporaryDirectory() as scratch:
         args.lake = Path(args.lake) if args.lake else Path(scratch) / "lake"
@@ -455,6 +533,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     lake.add_argument(
         "--generate-only", action="store_true", help="write the lake's missing months and stop"
+    )
+    lake.add_argument(
+        "--log-costs",
+        action="store_true",
+        help="with --lake: time opening its Delta log whole against from its latest "
+        "checkpoint, and building the whole table's Arrow dataset, then stop",
     )
     lake.add_argument("--run", choices=["dask", "duckdb"], help=argparse.SUPPRESS)
     lake.add_argument("--out", help=argparse.SUPPRESS)

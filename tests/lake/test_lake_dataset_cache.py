@@ -61,10 +61,11 @@ def test_the_log_is_read_once_and_new_commits_are_followed(
     assert len(opened) == 1, f"the Delta log was opened {len(opened)} times for one version"
 
     store_lake.write_month(lake, "observations", 2015, 2, month_rows(2015, 2))
+    opened.clear()  # the writer's own open: the reader's are counted
     newer = lake_read.dataset(str(lake), "observations")
     assert newer is not None and newer is not first
     assert sorted(set(newer.to_table(columns=["month"])["month"].to_pylist())) == [1, 2]
-    assert len(opened) == 1
+    assert opened == []
 
 
 def test_a_table_made_anew_in_its_folder_is_read_anew(tmp_path: Path) -> None:

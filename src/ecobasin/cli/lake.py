@@ -51,7 +51,8 @@ def export(
     """Copy closed months of observations and AQI to the lake, idempotently 导出已关闭月份.
 
     A month is closed `lake_closed_after_days` days (setting, default 10) after its last
-    China Standard Time day. Re-running replaces the same partitions."""
+    China Standard Time day. Re-running replaces the same partitions. Each lake table keeps a
+    Delta checkpoint every 10 commits, so readers need not replay its whole JSON log."""
     config = settings(db)
     try:
         until = lake_service.parse_month(before) if before else None
