@@ -237,9 +237,8 @@ def _every(done: int, total: int) -> bool:
 
 
 def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
-    """The city-month kernels on a LocalCluster; each worker reads its own Delta partitions."""
-    from dask.distributed import as_completed
-
+    """The city-month kernels on a LocalCluster (the product's runner,
+    :func:`ecobasin.services.evaluation.on_dask`); each worker reads its own Delta partitions."""
     cities = sorted({str(c) for c in stations["city_code"]})
     parts = [
         evaluation.Partition(group, y, m, str(args.lake))
@@ -251,22 +250,14 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
         None, workers=args.workers, memory_limit=args.worker_memory
     ) as client:
         t0 = time.perf_counter()
-        shared = client.scatter(frame, broadcast=True)
-        futures = [
-            client.submit(evaluation.run_partition, p, shared, None, pure=False) for p in parts
-        ]
-        order, total = {f.key: i for i, f in enumerate(futures)}, len(futures)
-        results: list[pd.DataFrame] = [pd.DataFrame()] * total
-        finished = as_completed(futures, with_results=True)
-        # each result is fetched as its task finishes and its future dropped, so a worker keeps
-        # none: held until one gather at the end, 1,080 results (ten years) made both workers
-        # pass 95 % of 768 MiB; the nannies restarted them and every result was lost
-        del futures
-        for done, (future, result) in enumerate(finished, start=1):
-            results[order[future.key]] = result
-            del future
+
+        def progress(done: int, total: int) -> None:
             if _every(done, total):
                 console.log(f"dask: {done:,}/{total:,} tasks, load {os.getloadavg()[0]:.1f}")
+
+        runner = evaluation.on_dask(client, progress)
+        # lake months only: the workers read them, the runner never reads a store
+        results = runner(parts, frame, None)  # type: ignore[arg-type]
         days = evaluation.as_stored(
             results, date(FIRST_YEAR, 1, 1), date(FIRST_YEAR + args.years - 1, 12, 31)
         )

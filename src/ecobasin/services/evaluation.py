@@ -219,15 +219,34 @@ def dask_client(scheduler: str | None, *, workers: int, memory_limit: str) -> It
         yield client
 
 
-def _on_dask(client: Any) -> Runner:
+def on_dask(client: Any, progress: Callable[[int, int], None] | None = None) -> Runner:
+    """A runner of the partitions on the Dask cluster of ``client``; ``progress(done, total)``
+    after each partition.
+
+    Each result is fetched as its task finishes and its future dropped, so the workers keep
+    none: one gather at the end held every result on the workers (1,080 at ten national years)
+    until both passed 95 % of 768 MiB, their nannies restarted them and every result was lost.
+    """
+
     def run(parts: list[Partition], stations: pd.DataFrame, store: Store) -> list[pd.DataFrame]:
+        from dask.distributed import as_completed
+
         shared = client.scatter(stations, broadcast=True)
         futures = []
         for p in parts:
             # months still in the store travel with the task; lake months are read by workers
             hours = None if p.lake else _store_hours(store, p, stations)
             futures.append(client.submit(run_partition, p, shared, hours, pure=False))
-        return list(client.gather(futures))
+        order = {future.key: i for i, future in enumerate(futures)}
+        results = [pd.DataFrame()] * len(futures)
+        finished = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+        del futures
+        for done, (future, result) in enumerate(finished, start=1):
+            results[order[future.key]] = result
+            del future
+            if progress is not None:
+                progress(done, len(results))
+        return results
 
     return run
 
@@ -264,7 +283,7 @@ def evaluate(
     if engine == "dask":
         if client is None:
             raise ValueError("the dask engine needs a client")
-        runner = _on_dask(client)
+        runner = on_dask(client)
     elif engine == "inprocess":
         runner = _inprocess
     else:
