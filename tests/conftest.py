@@ -7,10 +7,11 @@ CI (env ``CI`` set), where a missing folder means a broken set-up, not a user's 
 is written once, in :func:`needs.require`; the fixtures here and the helpers of the test folders
 all call it.
 
-``ecobasin demo --no-serve`` takes about a minute on this machine, so the suite builds it once
-per run (:func:`demo_database`, shared by the xdist workers through a file lock) and hands out
-copies: :func:`demo_db` for the tests that only read, and :func:`demo_copy` for a test that
-writes or serves.
+``ecobasin demo --no-serve`` takes ~90 s of CPU, so the suite builds it once and keeps it
+between runs in a private cache keyed by the source tree (:func:`demo_database`,
+tests/demo_database.py; shared by the xdist workers through a file lock; a whole-suite run with a
+cold cache starts the build in the background at once) and hands out copies: :func:`demo_db` for
+the tests that only read, and :func:`demo_copy` for a test that writes or serves.
 
 The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
 :func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
