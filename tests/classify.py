@@ -81,9 +81,10 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
     for name, definitions in _fixture_definitions(item):
         if name in SLOW_FIXTURES:
             return f"fixture {name}: {SLOW_FIXTURES[name]}"
-        if _defined_in(definitions[-1], TESTS) and _calls(definitions[-1].func, PROCESS_CALLS):
+        in_tests = _in_test_folders(definitions[-1].func)
+        if in_tests and _calls(definitions[-1].func, PROCESS_CALLS):
             return f"fixture {name} starts a process"
-        if _defined_in(definitions[-1], TESTS) and _calls(definitions[-1].func, TRAINING_CALLS):
+        if in_tests and _calls(definitions[-1].func, TRAINING_CALLS):
             return f"fixture {name} trains the forecast models"
     function = getattr(item, "function", None)
     if function is not None and _calls(function, PROCESS_CALLS):
@@ -142,8 +143,17 @@ class GroupScheduling(LoadScopeScheduling):
 
 
 def _module_path(item: pytest.Item) -> str:
-    path = Path(str(item.path))
-    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+    return _relative_to_tests(str(item.path))
+
+
+# The three functions below are cached: each is asked once per test or per fixture of a test
+# (~30,000 times for the suite's 2,900 tests, in every worker), for a few hundred distinct
+# answers; pathlib and inspect made them ~3 s of each worker's collection.
+@functools.cache
+def _relative_to_tests(path: str) -> str:
+    """``path`` relative to tests/ ("" outside it)."""
+    as_path = Path(path)
+    return as_path.relative_to(TESTS).as_posix() if as_path.is_relative_to(TESTS) else ""
 
 
 def _fixture_definitions(item: pytest.Item) -> Iterable[tuple[str, list[Any]]]:
@@ -153,9 +163,15 @@ def _fixture_definitions(item: pytest.Item) -> Iterable[tuple[str, list[Any]]]:
     return [(name, list(defs)) for name, defs in info.name2fixturedefs.items() if defs]
 
 
-def _defined_in(definition: Any, folder: Path) -> bool:
-    source = inspect.getsourcefile(definition.func) or ""
-    return Path(source).is_relative_to(folder)
+@functools.cache
+def _in_test_folders(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` (a fixture's) is defined under tests/."""
+    return _is_test_file(inspect.getsourcefile(function) or "")
+
+
+@functools.cache
+def _is_test_file(source: str) -> bool:
+    return bool(source) and Path(source).is_relative_to(TESTS)
 
 
 @functools.cache
@@ -186,7 +202,7 @@ def _test_helpers(function: Callable[..., Any], module: types.ModuleType | None)
         if target is function or not callable(target):
             continue
         source = getattr(sys.modules.get(getattr(target, "__module__", "")), "__file__", "")
-        if source and Path(source).is_relative_to(TESTS):
+        if _is_test_file(source):
             helpers.append(target.__init__ if isinstance(target, type) else target)
     return helpers
 

@@ -7,10 +7,11 @@ CI (env ``CI`` set), where a missing folder means a broken set-up, not a user's 
 is written once, in :func:`needs.require`; the fixtures here and the helpers of the test folders
 all call it.
 
-``ecobasin demo --no-serve`` takes about a minute on this machine, so the suite builds it once
-per run (:func:`demo_database`, shared by the xdist workers through a file lock) and hands out
-copies: :func:`demo_db` for the tests that only read, and :func:`demo_copy` for a test that
-writes or serves.
+``ecobasin demo --no-serve`` takes ~90 s of CPU, so the suite builds it once and keeps it
+between runs in a private cache keyed by the source tree (:func:`demo_database`,
+tests/demo_database.py; shared by the xdist workers through a file lock; a whole-suite run with a
+cold cache starts the build in the background at once) and hands out copies: :func:`demo_db` for
+the tests that only read, and :func:`demo_copy` for a test that writes or serves.
 
 The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
 :func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
@@ -22,7 +23,7 @@ test outside it that starts a process fails (:class:`classify.ProcessGuard`).
 from __future__ import annotations
 
 import os
-import stat
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,9 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filelock import FileLock
 from hypothesis import settings
-from typer.testing import CliRunner
 
 from classify import (
     CPU_PROPERTY,
@@ -42,8 +41,14 @@ from classify import (
     heavy_quick_tests,
     slow_reason,
 )
-from demo_database import DemoDatabase, copy_demo
-from ecobasin.cli import app
+from demo_database import (
+    DemoDatabase,
+    cache_key,
+    cache_root,
+    cached_demo,
+    copy_demo,
+    start_background_build,
+)
 from needs import SHARED, require
 
 
@@ -149,6 +154,33 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupSchedul
     return GroupScheduling(config, log)
 
 
+_BACKGROUND: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On a whole-suite run (no paths given, ``slow`` not deselected) with a cold demo cache,
+    start the demo database build at once in a background process (tests/demo_database.py),
+    while the workers start, collect and run the tests that do not need it."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return  # an xdist worker: the controller starts it
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if whole_suite and "not slow" not in (config.option.markexpr or ""):
+        started = start_background_build()
+        if started is not None:
+            _BACKGROUND.append(started)
+
+
+def pytest_sessionfinish() -> None:
+    """Stop a background demo build the run no longer waits for (an interrupted run): its
+    entry has no output file, so the next run builds it again."""
+    for build in _BACKGROUND:
+        if build.poll() is None:
+            build.terminate()
+        build.wait()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` what tests/classify.py finds slow (``pytest -m "not slow"``)."""
     for item in items:
@@ -229,34 +261,22 @@ def needs_shared() -> Callable[[str], Path]:
 
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
-    """``ecobasin demo --no-serve --year 2025`` once for the whole run (~1 min).
+    """``ecobasin demo --no-serve --year 2025`` once, for this run and the next ones (~90 s of CPU).
 
-    Under xdist the first worker that needs it builds it in the run's common temporary folder
-    while the others wait on a file lock, then all read the same file. The file is made
-    read-only, so a test that writes to it instead of to a copy fails at once rather than
-    changing what the other tests see.
+    Taken from the private cache of tests/demo_database.py, keyed by the source tree, the
+    installed packages and the day, and built there first when the key is new (under a file
+    lock: one xdist worker, or the background build of :func:`pytest_sessionstart`, builds it
+    while the others wait). ``ECOBASIN_TEST_DEMO_CACHE=0`` builds it in the run's temporary
+    folder instead. Either way the file is read-only, so a test that writes to it instead of to
+    a copy fails at once rather than changing what the other tests see.
     """
-    base = tmp_path_factory.getbasetemp()
-    on_worker = "PYTEST_XDIST_WORKER" in os.environ  # the workers' folders share a parent
-    folder = (base.parent if on_worker else base) / "demo-database"
-    folder.mkdir(exist_ok=True)
-    db, output = folder / "demo.duckdb", folder / "demo-output.txt"
-    with FileLock(folder / "build.lock"):
-        if not output.exists():  # written last: a build that failed half-way is not reused
-            output.write_text(_build_demo(db))
-            output.chmod(stat.S_IRUSR)
-    return DemoDatabase(path=db, output=output.read_text())
-
-
-def _build_demo(db: Path) -> str:
-    """Build the demo database at ``db`` (then read-only) and return what the command said."""
-    db.unlink(missing_ok=True)
-    clean = {"ECOBASIN_DB": None, "ECOBASIN_REGION": None, "ECOBASIN_CONFIG": None}
-    args = ["demo", "--no-serve", "--db", str(db), "--year", "2025", "--region", "chengdu_plain"]
-    result = CliRunner().invoke(app, args, env=clean)
-    assert result.exit_code == 0, result.output
-    db.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    return result.output
+    root = cache_root()
+    if root is None:
+        base = tmp_path_factory.getbasetemp()
+        on_worker = "PYTEST_XDIST_WORKER" in os.environ  # the workers' folders share a parent
+        root = (base.parent if on_worker else base) / "demo-database"
+        root.mkdir(mode=0o700, exist_ok=True)
+    return cached_demo(root, cache_key())
 
 
 @pytest.fixture(scope="session")

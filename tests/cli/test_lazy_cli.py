@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -78,3 +79,33 @@ def test_help_in_a_fresh_process_imports_no_command_module() -> None:
     modules = set(json.loads(done.stdout.splitlines()[-1]))
     assert not {name for name in HEAVY if name in modules}
     assert not {entry.target.partition(":")[0] for entry in COMMANDS} & modules
+
+
+#: What ``ecobasin status`` must not import: the web app, the forecast models, the PDF engine, the
+#: conformance runner (every domain's kernels) and the air commands' module; ~0.6 s of CPU for
+#: every ``status``, ``init`` or ``sites`` process before (docs/measurements.md, "Test suite")
+NOT_FOR_STATUS = (
+    "ecobasin.web.app",
+    "fastapi",
+    "lightgbm",
+    "weasyprint",
+    "ecobasin.conformance",
+    "ecobasin.cli.air",
+    "openpyxl",
+)
+
+
+def test_status_in_a_fresh_process_imports_only_what_it_reads(tmp_path: Path) -> None:
+    db = tmp_path / "status.duckdb"
+    assert CliRunner().invoke(app, ["init", "--db", str(db)]).exit_code == 0
+    code = (
+        "import json, sys\n"
+        "from ecobasin.cli import main\n"
+        f"sys.argv = ['ecobasin', 'status', '--db', {str(db)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "ecobasin.cli.data" in modules  # the command ran
+    assert sorted(name for name in NOT_FOR_STATUS if name in modules) == []

@@ -27,11 +27,9 @@ from ecobasin.cli.common import (
     settings,
     table,
 )
-from ecobasin.conformance import run_lines
 from ecobasin.errors import NotFound
 from ecobasin.ingest.importer import ImportReport
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
-from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.services import air as air_service
 from ecobasin.services import evaluation
 from ecobasin.services.air import city_assessment, parse_period, reported
@@ -94,6 +92,9 @@ def _refresh_noise(store: Store, report: ImportReport) -> None:
     touched = report.touched_frame()
     if touched.empty:
         return
+    # imported here: the noise tables pull in openpyxl, which an air import does not need
+    from ecobasin.jobs.noise_quality import refresh_noise_products
+
     first, last = min(touched["day"]), max(touched["day"])
     start = pd.Timestamp(f"{first}T01:00", tz="Asia/Shanghai").tz_convert("UTC")
     end = pd.Timestamp(f"{last}T01:00", tz="Asia/Shanghai").tz_convert("UTC") + pd.Timedelta(
@@ -364,6 +365,10 @@ def conformance(
     ],
 ) -> None:
     """Run conformance cases: one JSON result line per input line 一致性用例 (never stops)."""
+    # imported here: the runner loads every domain's kernels (scipy's solvers among them), which
+    # the other commands of this module (aqi, evaluate, and ``status`` through cli.data) skip
+    from ecobasin.conformance import run_lines
+
     if str(file) == "-":
         lines = sys.stdin.read().splitlines()
     else:

@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ecobasin import catalog
-from ecobasin.cli.air import refresh_after_import
 from ecobasin.cli.common import (
     DbOption,
     RegionOption,
@@ -169,6 +168,8 @@ def import_cnemc(
 
     Each file is its own batch: a bad line (cut short, wrong cell count, decimal comma, time outside ECOBASIN_TIME_MIN … now + ECOBASIN_TIME_MAX_AHEAD) is kept aside with its reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
     """
+    from ecobasin.cli.air import refresh_after_import  # the AQI kernels: only after an import
+
     config = settings(db, region)
     with open_store(config) as store:
         report = run_import(store, input_files(files), "CNEMC files", config, cnemc=True)
@@ -206,6 +207,8 @@ def import_csv(
 
     Each file is its own batch: bad lines are kept aside with their reason (ecobasin rejected) and the rest stored. UTF-8 and GBK/GB 18030 files are read.
     """
+    from ecobasin.cli.air import refresh_after_import  # the AQI kernels: only after an import
+
     config = settings(db, region)
     code = city_codes([city])[0] if city else None  # type: ignore[index]
     try:

@@ -1,0 +1,96 @@
+"""The demo database's cache between runs (tests/demo_database.py): keyed by what the build reads,
+private, rebuilt after a half-finished build, and pruned. The build itself (~90 s of CPU) is the
+real ``ecobasin demo`` in the ``demo_database`` fixture; here a recorder stands in for it so the
+cache's own decisions are checked in milliseconds."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import demo_database as cache
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A small stand-in for ``src/ecobasin`` that the key hashes."""
+    root = tmp_path / "src" / "ecobasin"
+    (root / "catalog").mkdir(parents=True)
+    (root / "__init__.py").write_text("VERSION = 1\n")
+    (root / "catalog" / "cities.toml").write_text("[chengdu]\ncode = 510100\n")
+    monkeypatch.setattr(cache, "SOURCE", root)
+    return root
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Records each build instead of running ``ecobasin demo`` (it writes what a build writes)."""
+    done: list[Path] = []
+
+    def build(db: Path, output: Path) -> None:
+        done.append(db)
+        db.write_bytes(b"duckdb")
+        output.write_text("demo ready\n")
+
+    monkeypatch.setattr(cache, "build_demo", build)
+    return done
+
+
+def test_the_key_follows_code_and_data_but_not_bytecode(package: Path) -> None:
+    first = cache.cache_key()
+    assert cache.cache_key() == first
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert cache.cache_key() == first
+    (package / "catalog" / "cities.toml").write_text("[chengdu]\ncode = 510101\n")
+    changed = cache.cache_key()
+    assert changed != first
+    (package / "catalog" / "new.csv").write_text("a\n")
+    assert cache.cache_key() != changed
+
+
+def test_the_key_follows_the_password_hash_cost(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = cache.cache_key()
+    monkeypatch.setenv("ECOBASIN_PASSWORD_HASH_TIME_COST", "7")
+    assert cache.cache_key() != first
+
+
+def test_the_cache_folder_is_private_and_refused_when_others_can_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(cache.CACHE_ENV, raising=False)
+    root = cache.cache_root()
+    assert root == tmp_path / "ecobasin" / "demo-db"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    root.chmod(0o777)
+    assert cache.cache_root() is None
+    root.chmod(0o700)
+    monkeypatch.setenv(cache.CACHE_ENV, "0")
+    assert cache.cache_root() is None
+
+
+def test_a_second_run_takes_the_entry_and_a_half_build_is_redone(
+    tmp_path: Path, builds: list[Path]
+) -> None:
+    first = cache.cached_demo(tmp_path, "k1")
+    again = cache.cached_demo(tmp_path, "k1")
+    assert builds == [tmp_path / "k1" / "demo.duckdb"]  # built once, then taken from the cache
+    assert again == first and again.output == "demo ready\n"
+    assert stat.S_IMODE((tmp_path / "k1").stat().st_mode) == 0o700
+    (tmp_path / "k1" / "demo-output.txt").unlink()  # a build that died before its last write
+    cache.cached_demo(tmp_path, "k1")
+    assert len(builds) == 2
+
+
+def test_old_entries_are_removed_after_a_build(tmp_path: Path, builds: list[Path]) -> None:
+    for number, key in enumerate(("k1", "k2", "k3")):
+        cache.cached_demo(tmp_path, key)
+        os.utime(tmp_path / key, (number, number))  # k1 oldest
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["k2", "k3"]
+    assert len(builds) == 3
