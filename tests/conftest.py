@@ -22,6 +22,7 @@ test outside it that starts a process fails (:class:`classify.ProcessGuard`).
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -234,6 +235,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
     for cpu, nodeid in heavy:
         terminalreporter.write_line(f"{cpu:6.1f} s  {nodeid}")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def collect_after_the_module() -> Iterator[None]:
+    """Collect garbage at the end of each module: a socket or stream a test here left open
+    then fails this module's last test (the culprit is near), not whatever test of another
+    package happens to trigger the collector later on the same worker."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,12 +41,3 @@ def close_clients() -> Iterator[None]:
     yield
     while Client.opened:
         Client.opened.pop().close()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def collect_after_the_module() -> Iterator[None]:
-    """Collect garbage at the end of each module: a socket or stream some test here left open
-    then fails this module's last test (the culprit is near), not a test of another package
-    that happens to trigger the collector later on the same worker."""
-    yield
-    gc.collect()

@@ -33,6 +33,11 @@ function closeGroups(except) {
 }
 
 for (const group of groups) {
+  // the others close on the summary's click, before this one opens: "toggle" alone comes
+  // later (a queued task), so for a moment two menus were open
+  group.querySelector("summary").addEventListener("click", () => {
+    if (!group.open) closeGroups(group);
+  });
   group.addEventListener("toggle", () => {
     if (group.open) closeGroups(group);
   });
