@@ -29,6 +29,14 @@ async def _accepted(listener: socket.socket) -> socket.socket:
     return peer
 
 
+def _no_socket_left(peer: socket.socket, port: int) -> None:
+    """No client socket to ``port`` is open once the client's event loop has ended."""
+    try:
+        assert not sockets_to(port)
+    finally:
+        peer.close()
+
+
 def test_a_connection_given_up_while_the_broker_is_silent_closes_its_socket(
     silent_broker: tuple[socket.socket, int],
 ) -> None:
@@ -44,11 +52,7 @@ def test_a_connection_given_up_while_the_broker_is_silent_closes_its_socket(
             await attempt
         return peer
 
-    peer = asyncio.run(scenario())
-    try:
-        assert not sockets_to(port)
-    finally:
-        peer.close()
+    _no_socket_left(asyncio.run(scenario()), port)
 
 
 def test_a_test_client_that_times_out_closes_its_socket(
@@ -65,8 +69,4 @@ def test_a_test_client_that_times_out_closes_its_socket(
             await attempt  # no INFO within the connect timeout: nats-py gives up
         return peer
 
-    peer = asyncio.run(scenario())
-    try:
-        assert not sockets_to(port)
-    finally:
-        peer.close()
+    _no_socket_left(asyncio.run(scenario()), port)

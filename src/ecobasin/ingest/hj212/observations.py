@@ -460,20 +460,11 @@ def _upload_values(
             if value and value not in DATA_FLAGS:
                 skipped.append((key, f"unknown data flag {value!r} (表8: N F M S D C T B)"))
             continue
-        if suffix not in accepted:
-            skipped.append((key, f"not an observation of CN={cn}; kept in the raw log only"))
+        resolved = _item_parameter(code, suffix, cn, accepted, converted_suffix, domains, known)
+        if isinstance(resolved, str):
+            skipped.append((key, resolved))
             continue
-        found = _code_parameter(code, domains)
-        if found is None:
-            reason = f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
-            skipped.append((key, reason))
-            continue
-        parameter, conversion = found
-        if suffix == converted_suffix:
-            parameter += ZS_SUFFIX
-        if parameter not in known:  # only a converted id can be missing
-            skipped.append((key, "converted value kept in the raw log only"))
-            continue
+        parameter, conversion = resolved
         flag = flags.get(code)
         if value:
             number = (
@@ -604,20 +595,11 @@ def _plan(
         if suffix == "Flag":
             flag_items.append(at)
             continue
-        if suffix not in accepted:
-            skipped.append((key, f"not an observation of CN={cn}; kept in the raw log only"))
+        resolved = _item_parameter(code, suffix, cn, accepted, converted_suffix, domains, known)
+        if isinstance(resolved, str):
+            skipped.append((key, resolved))
             continue
-        found = _code_parameter(code, domains)
-        if found is None:
-            reason = f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
-            skipped.append((key, reason))
-            continue
-        parameter, conversion = found
-        if suffix == converted_suffix:
-            parameter += ZS_SUFFIX
-        if parameter not in known:  # only a converted id can be missing
-            skipped.append((key, "converted value kept in the raw log only"))
-            continue
+        parameter, conversion = resolved
         rows.append((key, parameter, at, conversion, flag_of.get(code, -1)))
     conversions = tuple((n, row[3]) for n, row in enumerate(rows) if row[3] is not None)
     return _Plan(
@@ -675,6 +657,30 @@ def _in_registry_unit(sent: float, conversion: tuple[float, float] | None) -> fl
         return sent
     factor, offset = conversion
     return sent * factor + offset
+
+
+def _item_parameter(
+    code: str,
+    suffix: str | None,
+    cn: str | None,
+    accepted: set[str],
+    converted_suffix: str,
+    domains: tuple[str, ...],
+    known: frozenset[str],
+) -> tuple[str, tuple[float, float] | None] | str:
+    """The stored parameter of one CP item and how its value converts (:func:`_code_parameter`),
+    or why it is not stored (the raw log keeps it): shared by the fast path and its plans."""
+    if suffix not in accepted:
+        return f"not an observation of CN={cn}; kept in the raw log only"
+    found = _code_parameter(code, domains)
+    if found is None:
+        return f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
+    parameter, conversion = found
+    if suffix == converted_suffix:
+        parameter += ZS_SUFFIX
+    if parameter not in known:  # only a converted id can be missing
+        return "converted value kept in the raw log only"
+    return parameter, conversion
 
 
 @cache
