@@ -232,7 +232,11 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
+    # the stack names the script and line, so a rare failure in CI can be found from its log
+    tab.on(
+        "pageerror",
+        lambda error: errors.append(f"script error: {error} at {tab.url}\n{error.stack}"),
+    )
     tab.on(
         "console",
         lambda message: (
