@@ -37,6 +37,7 @@ from typing import Any
 
 import ecobasin
 from ecobasin.gateway.broker import BrokerCredentials, BrokerTls
+from ecobasin.gateway.costs import WriteCosts
 from ecobasin.gateway.datatime import DataTimeWindow
 from ecobasin.gateway.devices import Device
 from ecobasin.gateway.front import (
@@ -268,6 +269,7 @@ class Gateway:
     ) -> None:
         self.store, self.config, self.after_write = store, config, after_write
         self._stats = GatewayStats()
+        self.costs = WriteCosts()  # the store writes' sizes and CPU by part (bench, status)
         self._front_reasons: dict[str, int] = {}
         self._writer_reasons: dict[str, int] = {}
         self._devices: dict[str, Device] = {}
@@ -525,6 +527,7 @@ class Gateway:
                 datatime_window=self.config.datatime_window,
                 stopping=self._stopping,
                 recent_keys=self.config.recent_keys,
+                costs=self.costs,
             )
             self._stats.recovered = self._recover(writer, self._start_seq)
             self._maintain(writer)
@@ -593,7 +596,8 @@ class Gateway:
                 message = _GONE
             kind = message[0]
             if kind == "records":
-                records.extend(decode_records(message[1]))
+                with self.costs.part("receive"):
+                    records.extend(decode_records(message[1]))
                 self._received = records[-1].seq
                 if message[2] is not None:  # counters come at most every 0.25 s
                     self._front_stats(message[2])

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.gateway.costs import WriteCosts
 from ecobasin.gateway.datatime import (
     DataTimeWindow,
     TextWindow,
@@ -291,6 +292,8 @@ class StoreWriter:
         Keep this many recently stored message keys in memory (:class:`RecentKeys`) so most
         dedup questions are answered without a join over ``gateway_messages``; 0: ask the
         store every time. Only for the store's one message writer (the gateway's).
+    costs : WriteCosts, optional
+        Where the CPU of each write is added by part (:mod:`ecobasin.gateway.costs`).
     """
 
     def __init__(
@@ -305,8 +308,11 @@ class StoreWriter:
         datatime_window: DataTimeWindow | None = DataTimeWindow(),  # noqa: B008 (frozen)
         stopping: threading.Event | None = None,
         recent_keys: int = 0,
+        costs: WriteCosts | None = None,
     ) -> None:
         self.lenient = lenient
+        self._costs = costs or WriteCosts()
+        self._part = self._costs.part
         self.recent = RecentKeys(sql.message_floors(store), recent_keys) if recent_keys else None
         self.datatime_window = datatime_window
         self._text_window = None if datatime_window is None else TextWindow(datatime_window)
@@ -646,59 +652,73 @@ class StoreWriter:
         """Records and refused frames in one transaction, then ``after_write``."""
         now = now or datetime.now(UTC)
         report = WriteReport(records=len(records))
-        decoded = self._decode(records, now)
-        events = [
-            {
-                "record_ref": e.record_ref,
-                "reason_code": e.reason_code,
-                "reason": e.reason,
-                "raw": e.raw,
-            }
-            for e in rejects
-        ]
-        candidates = decoded.candidates.frame()
-        validated = validate_observations(
-            candidates, self.known_sites, self.registry, time_window=plausible_window()
-        )
-        found = pd.DataFrame(decoded.rejects)  # counted here; the events were counted by the loop
-        parts = [frame for frame in (found, validated.rejected, pd.DataFrame(events)) if len(frame)]
-        rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
+        part = self._part
+        started = self._costs.write_started()
+        with part("decode"):
+            decoded = self._decode(records, now)
+        with part("frames"):
+            events = [
+                {
+                    "record_ref": e.record_ref,
+                    "reason_code": e.reason_code,
+                    "reason": e.reason,
+                    "raw": e.raw,
+                }
+                for e in rejects
+            ]
+            candidates = decoded.candidates.frame()
+        with part("validate"):
+            validated = validate_observations(
+                candidates, self.known_sites, self.registry, time_window=plausible_window()
+            )
+            found = pd.DataFrame(decoded.rejects)  # counted here; events counted by the loop
+            parts = [f for f in (found, validated.rejected, pd.DataFrame(events)) if len(f)]
+            rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
         good = validated.good
         store = self.store
         last_seq = records[-1].seq if records else 0
-        with store.transaction():
-            batch = store.new_batch_ids(1)[0]
-            counts = {
-                "records": len(records),
-                "messages": decoded.messages,
-                "duplicates": sum(decoded.duplicates.values()),
-                "rejected": len(rejected),
-            }
-            store.record_batches(
-                [
-                    {
-                        "batch_id": batch,
-                        "kind": "gateway",
-                        "source": f"raw log {self.log_id} records "
-                        f"{records[0].seq if records else 0}-{last_seq}",
-                        "started_at": now,
-                        "finished_at": datetime.now(UTC),
-                        "counts": counts,
-                    }
-                ]
-            )
-            written = store.write_observations(good, batch_id=batch) if len(good) else None
-            if len(rejected):
-                store.reject(rejected.assign(source=SOURCE), batch_id=batch)
-            sql.record_messages(store, _message_frame(decoded.new_messages, self.log_id))
-            duplicates = pd.DataFrame(
-                [(*k, n) for k, n in decoded.duplicates.items()], columns=[*sql.MESSAGE_KEY, "n"]
-            )
-            sql.count_duplicates(store, duplicates)
-            sql.drop_subpackets(store, decoded.done_sets)
-            sql.add_subpackets(store, pd.DataFrame(decoded.parts))
-            if last_seq:
-                sql.set_checkpoint(store, self.log_id, last_seq)
+        written = None
+        with part("commit"), store.transaction():
+            with part("batch_row"):
+                batch = store.new_batch_ids(1)[0]
+                counts = {
+                    "records": len(records),
+                    "messages": decoded.messages,
+                    "duplicates": sum(decoded.duplicates.values()),
+                    "rejected": len(rejected),
+                }
+                store.record_batches(
+                    [
+                        {
+                            "batch_id": batch,
+                            "kind": "gateway",
+                            "source": f"raw log {self.log_id} records "
+                            f"{records[0].seq if records else 0}-{last_seq}",
+                            "started_at": now,
+                            "finished_at": datetime.now(UTC),
+                            "counts": counts,
+                        }
+                    ]
+                )
+            with part("observations"):
+                written = store.write_observations(good, batch_id=batch) if len(good) else None
+            with part("rejects"):
+                if len(rejected):
+                    store.reject(rejected.assign(source=SOURCE), batch_id=batch)
+            with part("dedup_rows"):
+                sql.record_messages(store, _message_frame(decoded.new_messages, self.log_id))
+                duplicates = pd.DataFrame(
+                    [(*k, n) for k, n in decoded.duplicates.items()],
+                    columns=[*sql.MESSAGE_KEY, "n"],
+                )
+                sql.count_duplicates(store, duplicates)
+            with part("subpackets"):
+                sql.drop_subpackets(store, decoded.done_sets)
+                sql.add_subpackets(store, pd.DataFrame(decoded.parts))
+            with part("checkpoint"):
+                if last_seq:
+                    sql.set_checkpoint(store, self.log_id, last_seq)
+        self._costs.write_done(started, len(records), bool(written and written.compared))
         if decoded.waiting is not None:  # committed: the waiting sets are now these
             self._partials = decoded.waiting
         if self.recent is not None:  # committed: these keys are in the store now

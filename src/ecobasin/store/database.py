@@ -40,20 +40,24 @@ SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "
 
 @dataclass
 class WriteCounts:
-    """What one write did: rows new to the store, rows whose value changed, rows already there."""
+    """What one write did: rows new to the store, rows whose value changed, rows already there;
+    ``compared``: writes that compared with stored rows (their time span had some)."""
 
     inserted: int = 0
     replaced: int = 0
     unchanged: int = 0
+    compared: int = 0
 
     def __iadd__(self, other: WriteCounts) -> WriteCounts:
         self.inserted += other.inserted
         self.replaced += other.replaced
         self.unchanged += other.unchanged
+        self.compared += other.compared
         return self
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The row counts (``compared`` is a diagnostic of the writes, not a count of rows)."""
+        return {k: v for k, v in asdict(self).items() if k != "compared"}
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
@@ -478,7 +482,10 @@ class Store:
             con.execute("INSERT INTO observation_values SELECT * FROM stage")
             con.execute("DROP TABLE stage")
         return WriteCounts(
-            inserted=len(frame) - existing, replaced=existing - unchanged, unchanged=unchanged
+            inserted=len(frame) - existing,
+            replaced=existing - unchanged,
+            unchanged=unchanged,
+            compared=1,
         )
 
     def key_maps(self) -> tuple[dict[str, int], dict[str, int]]:
