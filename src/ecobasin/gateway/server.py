@@ -120,7 +120,11 @@ class GatewayConfig:
         pipe from the front) it takes up to ``2 × write_batch`` into one write, so the fixed
         cost of a commit is shared by more frames (issue 12, Speed).
     write_delay : float
-        [s] Longest wait for a store write to fill.
+        [s] Longest wait for a store write to fill: a device's values are in the store at most
+        this long (plus the write) after the ack. Each commit has a fixed cost (≈ 50–90 ms CPU
+        under load: the statements, frames and commit), so commits of a few hundred frames
+        made the writer, not the decode, the limit in the closed loop (issue 12, Speed,
+        seventh pass); the acks do not wait for it.
     max_queued : int
         Durable frames waiting for the store at most, whatever the store's rate (memory stays
         bounded).
@@ -196,7 +200,7 @@ class GatewayConfig:
     max_connections: int = 10_000
     idle_timeout: float = 300.0
     write_batch: int = 5_000
-    write_delay: float = 0.1
+    write_delay: float = 0.5
     max_queued: int = 100_000
     max_lag: float = 2.0
     segment_bytes: int = SEGMENT_BYTES

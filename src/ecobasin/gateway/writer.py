@@ -399,7 +399,8 @@ class StoreWriter:
             else:
                 self._observe_isolated(record, message, device, out)
         if out.parts or self._partials:
-            self._reassemble(out, now)
+            with self._part("reassemble"):
+                self._reassemble(out, now)
         return out
 
     def _stored(self, keys: list[MessageKey]) -> set[MessageKey]:
@@ -415,9 +416,10 @@ class StoreWriter:
                 elif verdict:
                     found.add(key)
         if ask:
-            found |= sql.known_messages(
-                self.store, pd.DataFrame(ask, columns=list(sql.MESSAGE_KEY))
-            )
+            with self._part("dedup_lookup"):
+                found |= sql.known_messages(
+                    self.store, pd.DataFrame(ask, columns=list(sql.MESSAGE_KEY))
+                )
         return found
 
     def forget_recent(self) -> None:
@@ -680,25 +682,15 @@ class StoreWriter:
         written = None
         with part("commit"), store.transaction():
             with part("batch_row"):
-                batch = store.new_batch_ids(1)[0]
+                first_seq = records[0].seq if records else 0
                 counts = {
                     "records": len(records),
                     "messages": decoded.messages,
                     "duplicates": sum(decoded.duplicates.values()),
                     "rejected": len(rejected),
                 }
-                store.record_batches(
-                    [
-                        {
-                            "batch_id": batch,
-                            "kind": "gateway",
-                            "source": f"raw log {self.log_id} records "
-                            f"{records[0].seq if records else 0}-{last_seq}",
-                            "started_at": now,
-                            "finished_at": datetime.now(UTC),
-                            "counts": counts,
-                        }
-                    ]
+                batch = sql.record_batch(
+                    store, f"raw log {self.log_id} records {first_seq}-{last_seq}", now, counts
                 )
             with part("observations"):
                 written = store.write_observations(good, batch_id=batch) if len(good) else None

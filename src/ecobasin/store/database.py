@@ -459,26 +459,28 @@ class Store:
             if overlap is None or overlap[0] == 0:  # new data: append, nothing to compare
                 con.execute("INSERT INTO observation_values SELECT * FROM observation_in")
                 return WriteCounts(inserted=len(frame))
-            con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
             row = _first(
                 con.execute(
                     f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
-                    f"FROM stage s JOIN observation_values o ON {same_key}",
+                    f"FROM observation_in s JOIN observation_values o ON {same_key}",
                     span,
                 )
             )
             assert row is not None
             existing, unchanged = int(row[0]), int(row[1])
-            if existing:
-                con.execute(
-                    f"DELETE FROM observation_values o USING stage s "
-                    f"WHERE {same_key} AND NOT ({identical})",
-                    span,
-                )
-                con.execute(
-                    f"DELETE FROM stage s USING observation_values o WHERE {same_key} AND {identical}",
-                    span,
-                )
+            if not existing:  # stored rows nearby, none with these keys: append, no stage copy
+                con.execute("INSERT INTO observation_values SELECT * FROM observation_in")
+                return WriteCounts(inserted=len(frame), compared=1)
+            con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
+            con.execute(
+                f"DELETE FROM observation_values o USING stage s "
+                f"WHERE {same_key} AND NOT ({identical})",
+                span,
+            )
+            con.execute(
+                f"DELETE FROM stage s USING observation_values o WHERE {same_key} AND {identical}",
+                span,
+            )
             con.execute("INSERT INTO observation_values SELECT * FROM stage")
             con.execute("DROP TABLE stage")
         return WriteCounts(

@@ -8,6 +8,7 @@ observations, rejected records, dedup rows and the raw-log checkpoint all at onc
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ __all__ = [
     "known_messages",
     "message_floors",
     "prune_messages",
+    "record_batch",
     "record_messages",
     "set_checkpoint",
     "set_device_enabled",
@@ -129,6 +131,20 @@ def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:
     if found:
         store.con.execute("UPDATE devices SET enabled = ? WHERE mn = ?", [enabled, mn])
     return bool(found)
+
+
+# -- the batch row of a write ------------------------------------------------------------------
+def record_batch(store: Store, source: str, started_at: datetime, counts: dict[str, int]) -> int:
+    """One ``import_batches`` row of kind ``gateway`` (finished now), its id taken from the
+    sequence in the same statement (one statement instead of two and a pandas frame: a
+    gateway write's fixed cost, docs/gateway-scaling.md "seventh pass"). Returns the id."""
+    row = store.con.execute(
+        "INSERT INTO import_batches (kind, source, started_at, finished_at, counts) "
+        "VALUES ('gateway', ?, ?, ?, ?) RETURNING batch_id",
+        [source, started_at, datetime.now(UTC), json.dumps(counts, ensure_ascii=False)],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 # -- raw-log checkpoint -------------------------------------------------------------------------
