@@ -86,3 +86,40 @@ def test_the_fit_finds_a_fixed_and_a_per_record_part() -> None:
     assert fit["write"]["per_record_us"] == pytest.approx(50.0, abs=0.5)
     assert fit["commit"]["fixed_ms"] == pytest.approx(20.0, abs=0.01)
     assert fit["commit"]["per_record_us"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_the_batch_row_names_the_records_and_holds_the_counts(store: Store) -> None:
+    writer = StoreWriter(store, "log-c")
+    writer.write(_records(1, [0, 1, 2, 4]), now=T0)
+    rows = store.con.execute(
+        "SELECT batch_id, kind, source, started_at, finished_at >= started_at, counts "
+        "FROM import_batches WHERE kind = 'gateway'"
+    ).fetchall()
+    assert len(rows) == 1
+    batch_id, kind, source, started_at, finished_after, counts = rows[0]
+    assert (kind, source, started_at, finished_after) == (
+        "gateway",
+        "raw log log-c records 1-4",
+        T0,
+        True,
+    )
+    assert json.loads(counts) == {"records": 4, "messages": 4, "duplicates": 0, "rejected": 0}
+    used = store.con.execute("SELECT DISTINCT batch_id FROM observation_values").fetchall()
+    assert used == [(batch_id,)]
+
+
+def test_values_near_stored_ones_are_appended_and_a_repeated_key_is_replaced(store: Store) -> None:
+    """The store's compare path without a stage table when no key repeats; with one that
+    does (a second device of the same site, same item and time), the later value wins."""
+    add_device(store, "DEV2")  # the same site as DEV1
+    writer = StoreWriter(store, "log-c")
+    writer.write(_records(1, [0, 2]), now=T0)
+    near = writer.write(_records(3, [1, 3]), now=T0)  # inside the stored span, new keys
+    assert near.observations == 2
+    again = upload(mn="DEV2", qn="20240101100000099", data_time=_minute(1), cp={"a21026-Rtd": "99.5", "a21026-Flag": "N"})  # fmt: skip
+    replaced = writer.write([RawRecord(5, T0, "peer:2", again)], now=T0)
+    assert replaced.observations == 1
+    values = store.con.execute(
+        "SELECT value FROM observations WHERE parameter = 'SO2' ORDER BY time"
+    ).fetchall()
+    assert [v for (v,) in values] == [12.5, 99.5, 12.5, 12.5]

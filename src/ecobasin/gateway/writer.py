@@ -698,7 +698,7 @@ class StoreWriter:
                 if len(rejected):
                     store.reject(rejected.assign(source=SOURCE), batch_id=batch)
             with part("dedup_rows"):
-                sql.record_messages(store, _message_frame(decoded.new_messages, self.log_id))
+                sql.record_messages(store, sql.message_table(decoded.new_messages, self.log_id))
                 duplicates = pd.DataFrame(
                     [(*k, n) for k, n in decoded.duplicates.items()],
                     columns=[*sql.MESSAGE_KEY, "n"],
@@ -706,7 +706,7 @@ class StoreWriter:
                 sql.count_duplicates(store, duplicates)
             with part("subpackets"):
                 sql.drop_subpackets(store, decoded.done_sets)
-                sql.add_subpackets(store, pd.DataFrame(decoded.parts))
+                sql.add_subpackets(store, decoded.parts)
             with part("checkpoint"):
                 if last_seq:
                     sql.set_checkpoint(store, self.log_id, last_seq)
@@ -734,14 +734,6 @@ class StoreWriter:
             except Exception:  # a hook's bug must not stop the gateway's writes
                 log.exception("after_write hook failed")
         return report
-
-
-def _message_frame(
-    messages: list[tuple[str, str, str, int, int, datetime]], log_id: str
-) -> pd.DataFrame:
-    """Rows of ``gateway_messages`` for first-seen messages (key, first_seq, received_at)."""
-    frame = pd.DataFrame(messages, columns=[*sql.MESSAGE_KEY, "first_seq", "received_at"])
-    return frame.assign(log_id=log_id)
 
 
 def _poison(

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class WriteCounts:
     inserted: int = 0
     replaced: int = 0
     unchanged: int = 0
-    compared: int = 0
+    compared: int = field(default=0, compare=False)  # a diagnostic, not a count of rows
 
     def __iadd__(self, other: WriteCounts) -> WriteCounts:
         self.inserted += other.inserted
