@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from gateway_helpers import add_device, new_store, upload
 
@@ -123,3 +124,22 @@ def test_values_near_stored_ones_are_appended_and_a_repeated_key_is_replaced(sto
         "SELECT value FROM observations WHERE parameter = 'SO2' ORDER BY time"
     ).fetchall()
     assert [v for (v,) in values] == [12.5, 99.5, 12.5, 12.5]
+
+
+def test_a_site_registered_while_running_is_keyed_after_the_reload(store: Store) -> None:
+    """The writer keys rows with the site and parameter keys it read at start (two queries
+    less per write): a site added later is stored once the registry is reloaded."""
+    writer = StoreWriter(store, "log-c")
+    writer.write(_records(1, [0]), now=T0)
+    store.upsert_sites(
+        pd.DataFrame([{"site_id": "S_NEW", "kind": "air_station", "level": "enterprise",
+                       "city_code": 510100, "name_zh": None, "name_en": None, "lon": None,
+                       "lat": None}]),
+        source="test",
+    )  # fmt: skip
+    add_device(store, "DEV9", site="S_NEW")
+    writer.reload()
+    frame = upload(mn="DEV9", qn="20240101100000009", data_time=_minute(1))
+    assert writer.write([RawRecord(2, T0, "peer:9", frame)], now=T0).observations == 1
+    sites = store.con.execute("SELECT DISTINCT site_id FROM observations ORDER BY 1").fetchall()
+    assert sites == [("S_AIR",), ("S_NEW",)]
