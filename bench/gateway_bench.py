@@ -16,7 +16,10 @@ Processes (the machine's cores are shared by all of them, as in production on on
   open loop at 2,000 messages/s for the ack latency; then it is stopped and the store is
   counted (``gateway_messages``: one row per data message, ``observations``). The store rate,
   the backlog and its drain (waited for between the two legs) count raw-log records in the
-  store (the status line's ``已入库记录``), one per acknowledged frame.
+  store (the status line's ``已入库记录``), one per acknowledged frame. A tree that has
+  ``ecobasin gateway --costs-log`` also gets the closed loop's store writes by part: records
+  per write, CPU per record and per write of each part, a fixed / per-record fit (issue 12,
+  seventh pass; :mod:`ecobasin.gateway.costs`).
 
 Restart (``--restart-gb 1``, issue 12): a raw log of that size (64 MiB segments) whose store
 checkpoint is 1,000 records before its end; the time from ``Gateway.start()`` to listening
