@@ -16,7 +16,10 @@ Processes (the machine's cores are shared by all of them, as in production on on
   open loop at 2,000 messages/s for the ack latency; then it is stopped and the store is
   counted (``gateway_messages``: one row per data message, ``observations``). The store rate,
   the backlog and its drain (waited for between the two legs) count raw-log records in the
-  store (the status line's ``已入库记录``), one per acknowledged frame.
+  store (the status line's ``已入库记录``), one per acknowledged frame. A tree that has
+  ``ecobasin gateway --costs-log`` also gets the closed loop's store writes by part: records
+  per write, CPU per record and per write of each part, a fixed / per-record fit (issue 12,
+  seventh pass; :mod:`ecobasin.gateway.costs`).
 
 Restart (``--restart-gb 1``, issue 12): a raw log of that size (64 MiB segments) whose store
 checkpoint is 1,000 records before its end; the time from ``Gateway.start()`` to listening
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import itertools
 import json
 import math
@@ -151,6 +155,65 @@ class StoreProgress:
             return math.nan
         (t0, n0), (t1, n1) = inside[0], inside[-1]
         return (n1 - n0) / (t1 - t0)
+
+
+class CostProgress:
+    """Tails the gateway's ``--costs-log`` (JSON lines, one per status line): (time, the
+    writer's cost counters: writes, records, CPU by part; :mod:`ecobasin.gateway.costs`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.points: list[tuple[float, dict[str, Any]]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.path.exists() and not self.stop.is_set():
+            time.sleep(0.05)
+        if self.stop.is_set():
+            return
+        with self.path.open(encoding="utf-8") as handle:
+            pending = ""
+            while not self.stop.is_set():
+                pending += handle.readline()
+                if not pending.endswith("\n"):
+                    time.sleep(0.05)
+                    continue
+                self.points.append((time.perf_counter(), json.loads(pending)))
+                pending = ""
+
+    def window(self, start: float, end: float) -> dict[str, Any] | None:
+        """The costs of the writes between two moments (the difference of the snapshots
+        nearest inside them), per write and per record, with the last fit."""
+        inside = [(t, c) for t, c in self.points if start <= t <= end]
+        if len(inside) < 2:
+            return None
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        writes = last["writes"] - first["writes"]
+        records = last["records"] - first["records"]
+        if not writes or not records:
+            return None
+
+        def delta(kind: str) -> dict[str, float]:
+            return {
+                name: cpu - first[kind].get(name, 0.0)
+                for name, cpu in last[kind].items()
+                if cpu - first[kind].get(name, 0.0) > 0
+            }
+
+        sizes = {k: n - first["sizes"].get(k, 0) for k, n in last["sizes"].items()}
+        return {
+            "seconds": t1 - t0,
+            "writes": writes,
+            "records": records,
+            "records_per_write": records / writes,
+            "compared_writes": last["compared"] - first["compared"],
+            "sizes": {k: n for k, n in sizes.items() if n},
+            "thread_cpu_s": delta("thread_cpu"),
+            "process_cpu_s": delta("process_cpu"),
+            "fit": last["fit"],
+        }
 
 
 def free_port() -> int:
@@ -412,6 +475,10 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         "--status-every",
         "0.5",
     ]
+    costs = None
+    if importlib.util.find_spec("ecobasin.gateway.costs") is not None:  # trees before: none
+        command += ["--costs-log", str(work / "costs.jsonl")]
+        costs = CostProgress(work / "costs.jsonl")
     log = (work / "gateway.log").open("w")
     proc = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "300"}
@@ -463,6 +530,7 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
         )
         for run in (out["max"], out["paced"]):
             run["store_rate"] = progress.rate(*run["window_s"])
+            run["costs"] = None if costs is None else costs.window(*run["window_s"])
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -472,6 +540,8 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             proc.wait()
         log.close()
         progress.stop.set()
+        if costs is not None:
+            costs.stop.set()
     out["gateway_exit"] = proc.returncode
     from ecobasin.gateway import replay
 
@@ -644,6 +714,8 @@ def report(results: dict[str, Any]) -> None:
             f"second; front 前端 {(closed['server_cpu'] - writer_cpu) / closed['rate'] * 1e6:.0f}"
             " µs CPU per acked frame"
         )
+        if closed.get("costs"):
+            cost_report(closed["costs"], writer_cpu)
         console.print(
             f"load average 负载 before {results['load_before'][0]:.1f}, after "
             f"{results['load_after'][0]:.1f} on {results['cpus']} CPUs (other work shares them)"
@@ -669,6 +741,43 @@ def report(results: dict[str, Any]) -> None:
         for name, ok in floors.items():
             console.print(f"  {'[green]PASS' if ok else '[red]FAIL'}[/] {name}")
         results["floors"] = floors
+
+
+def cost_report(costs: dict[str, Any], writer_cpu: float) -> None:
+    """The closed loop's store writes by part (``--costs-log``): where the writer process's
+    CPU per stored frame goes (issue 12, Speed, seventh pass)."""
+    records, writes = costs["records"], costs["writes"]
+    sizes = ", ".join(f"{k}: {n}" for k, n in costs["sizes"].items())
+    console.print(
+        f"store writes 入库写入 in the closed loop: {writes:,} writes of "
+        f"{costs['records_per_write']:,.0f} records on average ({sizes}); "
+        f"{costs['compared_writes']:,} took the store's compare path"
+    )
+    view = Table(title="writer process CPU by part 写库进程CPU (closed loop)")
+    columns = (
+        "part",
+        "thread µs/record",
+        "process µs/record",
+        "process ms/write",
+        "fit: ms/write + µs/record",
+    )
+    for column in columns:
+        view.add_column(column, justify="left" if column == "part" else "right")
+    thread, process, fit = costs["thread_cpu_s"], costs["process_cpu_s"], costs["fit"]
+    for name in sorted(process, key=lambda n: -process[n]):
+        line = fit.get(name)
+        view.add_row(
+            name,
+            f"{thread.get(name, 0.0) / records * 1e6:.1f}",
+            f"{process[name] / records * 1e6:.1f}",
+            f"{process[name] / writes * 1e3:.1f}",
+            f"{line['fixed_ms']:.1f} + {line['per_record_us']:.1f}" if line else "",
+        )
+    whole = writer_cpu * costs["seconds"]  # [CPU s] of the process in the same span
+    view.add_row(
+        "whole process (/proc)", "", f"{whole / records * 1e6:.1f}", f"{whole / writes * 1e3:.1f}"
+    )
+    console.print(view)
 
 
 def restart_run(size_gb: float, work: Path) -> dict[str, Any]:

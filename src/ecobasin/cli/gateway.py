@@ -202,6 +202,14 @@ def serve(
             "网关本地也入库.",
         ),
     ] = False,
+    costs_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--costs-log",
+            help="Append the store writer's costs (records per write, CPU by part; JSON, one "
+            "line per status line) to this file 入库开销日志 (bench/gateway_bench.py).",
+        ),
+    ] = None,
 ) -> None:
     """Serve HJ 212 devices over TCP until Ctrl+C / SIGTERM 启动 HJ 212 数据采集网关.
 
@@ -229,7 +237,8 @@ def serve(
         raise fail(f"--fsync {config.gateway_fsync!r}: use one of {', '.join(FSYNC_POLICIES)}")
     gateway_settings = gateway_config(config)
     with open_store(config) as store, ReadService(store, config.db):  # readers ask us
-        asyncio.run(_serve(Gateway(store, gateway_settings), config.gateway_status_every_s))
+        gateway = Gateway(store, gateway_settings)
+        asyncio.run(_serve(gateway, config.gateway_status_every_s, costs_log))
 
 
 def gateway_config(config: Settings) -> GatewayConfig:
@@ -283,7 +292,7 @@ def broker_tls(config: Settings) -> BrokerTls | None:
     return tls
 
 
-async def _serve(gateway: Gateway, status_every: float) -> None:
+async def _serve(gateway: Gateway, status_every: float, costs_log: Path | None = None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -309,13 +318,24 @@ async def _serve(gateway: Gateway, status_every: float) -> None:
             now = time.monotonic()
             rate = (stats.frames - last_frames) / (now - last_time)
             last_frames, last_time = stats.frames, now
-            console.print(status_line(stats, rate))
+            with gateway.costs.part("status"):
+                console.print(status_line(stats, rate))
+            if costs_log is not None:
+                with gateway.costs.part("costs_log"):
+                    _log_costs(costs_log, gateway)
     console.print("stopping 正在停止 …")
     await gateway.stop()
     console.print(
         f"stopped 已停止: frames 报文 {stats.frames:,}, stored 入库 {stats.stored:,}, "
         f"rejected 拒收 {stats.rejected:,}"
     )
+
+
+def _log_costs(path: Path, gateway: Gateway) -> None:
+    """One JSON line: the writer's costs so far, with the time [s, monotonic]."""
+    line = json.dumps({"t": time.monotonic(), **gateway.costs.snapshot()}, ensure_ascii=False)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 
 def status_line(stats: GatewayStats, rate: float) -> str:

@@ -26,8 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ecobasin import catalog
+from ecobasin.gateway.costs import WriteCosts
 from ecobasin.gateway.datatime import (
     DataTimeWindow,
     TextWindow,
@@ -42,7 +44,7 @@ from ecobasin.ingest.hj212.codec import Upload, read_upload_items
 from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.limits import plausible_window
-from ecobasin.store import TRANSIENT_STORE_ERRORS, Store
+from ecobasin.store import TRANSIENT_STORE_ERRORS, Store, keyed_table, observation_table
 from ecobasin.store import gateway as sql
 
 __all__ = [
@@ -291,6 +293,8 @@ class StoreWriter:
         Keep this many recently stored message keys in memory (:class:`RecentKeys`) so most
         dedup questions are answered without a join over ``gateway_messages``; 0: ask the
         store every time. Only for the store's one message writer (the gateway's).
+    costs : WriteCosts, optional
+        Where the CPU of each write is added by part (:mod:`ecobasin.gateway.costs`).
     """
 
     def __init__(
@@ -305,8 +309,11 @@ class StoreWriter:
         datatime_window: DataTimeWindow | None = DataTimeWindow(),  # noqa: B008 (frozen)
         stopping: threading.Event | None = None,
         recent_keys: int = 0,
+        costs: WriteCosts | None = None,
     ) -> None:
         self.lenient = lenient
+        self._costs = costs or WriteCosts()
+        self._part = self._costs.part
         self.recent = RecentKeys(sql.message_floors(store), recent_keys) if recent_keys else None
         self.datatime_window = datatime_window
         self._text_window = None if datatime_window is None else TextWindow(datatime_window)
@@ -328,6 +335,7 @@ class StoreWriter:
         """Read the device registry and the sites again (after ``ecobasin device add``)."""
         self.devices = load_devices(self.store)
         self.known_sites = sql.site_ids(self.store)
+        self._key_maps = self.store.key_maps()
         self._partials = {}
         for row in sql.subpackets(self.store).to_dict("records"):
             part = {str(k): v for k, v in row.items()}
@@ -393,8 +401,20 @@ class StoreWriter:
             else:
                 self._observe_isolated(record, message, device, out)
         if out.parts or self._partials:
-            self._reassemble(out, now)
+            with self._part("reassemble"):
+                self._reassemble(out, now)
         return out
+
+    def _keyed(self, good: pd.DataFrame, batch: int) -> pa.Table:
+        """The validated rows as the store keeps them (site and parameter keys), keyed with
+        the maps read at :meth:`reload` — two queries less per write; read again once when a
+        site or parameter is newer than them."""
+        table = observation_table(good, batch)
+        try:
+            return keyed_table(table, *self._key_maps)
+        except ValueError:
+            self._key_maps = self.store.key_maps()
+            return keyed_table(table, *self._key_maps)
 
     def _stored(self, keys: list[MessageKey]) -> set[MessageKey]:
         """Which of ``keys`` the store has (the cache answers what it can, the store the rest)."""
@@ -409,9 +429,10 @@ class StoreWriter:
                 elif verdict:
                     found.add(key)
         if ask:
-            found |= sql.known_messages(
-                self.store, pd.DataFrame(ask, columns=list(sql.MESSAGE_KEY))
-            )
+            with self._part("dedup_lookup"):
+                found |= sql.known_messages(
+                    self.store, pd.DataFrame(ask, columns=list(sql.MESSAGE_KEY))
+                )
         return found
 
     def forget_recent(self) -> None:
@@ -646,59 +667,63 @@ class StoreWriter:
         """Records and refused frames in one transaction, then ``after_write``."""
         now = now or datetime.now(UTC)
         report = WriteReport(records=len(records))
-        decoded = self._decode(records, now)
-        events = [
-            {
-                "record_ref": e.record_ref,
-                "reason_code": e.reason_code,
-                "reason": e.reason,
-                "raw": e.raw,
-            }
-            for e in rejects
-        ]
-        candidates = decoded.candidates.frame()
-        validated = validate_observations(
-            candidates, self.known_sites, self.registry, time_window=plausible_window()
-        )
-        found = pd.DataFrame(decoded.rejects)  # counted here; the events were counted by the loop
-        parts = [frame for frame in (found, validated.rejected, pd.DataFrame(events)) if len(frame)]
-        rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
+        part = self._part
+        started = self._costs.write_started()
+        with part("decode"):
+            decoded = self._decode(records, now)
+        with part("frames"):
+            events = [
+                {
+                    "record_ref": e.record_ref,
+                    "reason_code": e.reason_code,
+                    "reason": e.reason,
+                    "raw": e.raw,
+                }
+                for e in rejects
+            ]
+            candidates = decoded.candidates.frame()
+        with part("validate"):
+            validated = validate_observations(
+                candidates, self.known_sites, self.registry, time_window=plausible_window()
+            )
+            found = pd.DataFrame(decoded.rejects)  # counted here; events counted by the loop
+            parts = [f for f in (found, validated.rejected, pd.DataFrame(events)) if len(f)]
+            rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
         good = validated.good
         store = self.store
         last_seq = records[-1].seq if records else 0
-        with store.transaction():
-            batch = store.new_batch_ids(1)[0]
-            counts = {
-                "records": len(records),
-                "messages": decoded.messages,
-                "duplicates": sum(decoded.duplicates.values()),
-                "rejected": len(rejected),
-            }
-            store.record_batches(
-                [
-                    {
-                        "batch_id": batch,
-                        "kind": "gateway",
-                        "source": f"raw log {self.log_id} records "
-                        f"{records[0].seq if records else 0}-{last_seq}",
-                        "started_at": now,
-                        "finished_at": datetime.now(UTC),
-                        "counts": counts,
-                    }
-                ]
-            )
-            written = store.write_observations(good, batch_id=batch) if len(good) else None
-            if len(rejected):
-                store.reject(rejected.assign(source=SOURCE), batch_id=batch)
-            sql.record_messages(store, _message_frame(decoded.new_messages, self.log_id))
-            duplicates = pd.DataFrame(
-                [(*k, n) for k, n in decoded.duplicates.items()], columns=[*sql.MESSAGE_KEY, "n"]
-            )
-            sql.count_duplicates(store, duplicates)
-            sql.drop_subpackets(store, decoded.done_sets)
-            sql.add_subpackets(store, pd.DataFrame(decoded.parts))
-            if last_seq:
-                sql.set_checkpoint(store, self.log_id, last_seq)
+        written = None
+        with part("commit"), store.transaction():
+            with part("batch_row"):
+                first_seq = records[0].seq if records else 0
+                counts = {
+                    "records": len(records),
+                    "messages": decoded.messages,
+                    "duplicates": sum(decoded.duplicates.values()),
+                    "rejected": len(rejected),
+                }
+                batch = sql.record_batch(
+                    store, f"raw log {self.log_id} records {first_seq}-{last_seq}", now, counts
+                )
+            with part("observations"):
+                written = store.write_observations(self._keyed(good, batch)) if len(good) else None
+            with part("rejects"):
+                if len(rejected):
+                    store.reject(rejected.assign(source=SOURCE), batch_id=batch)
+            with part("dedup_rows"):
+                sql.record_messages(store, sql.message_table(decoded.new_messages, self.log_id))
+                duplicates = pd.DataFrame(
+                    [(*k, n) for k, n in decoded.duplicates.items()],
+                    columns=[*sql.MESSAGE_KEY, "n"],
+                )
+                sql.count_duplicates(store, duplicates)
+            with part("subpackets"):
+                sql.drop_subpackets(store, decoded.done_sets)
+                sql.add_subpackets(store, decoded.parts)
+            with part("checkpoint"):
+                if last_seq:
+                    sql.set_checkpoint(store, self.log_id, last_seq)
+        self._costs.write_done(started, len(records), bool(written and written.compared))
         if decoded.waiting is not None:  # committed: the waiting sets are now these
             self._partials = decoded.waiting
         if self.recent is not None:  # committed: these keys are in the store now
@@ -722,14 +747,6 @@ class StoreWriter:
             except Exception:  # a hook's bug must not stop the gateway's writes
                 log.exception("after_write hook failed")
         return report
-
-
-def _message_frame(
-    messages: list[tuple[str, str, str, int, int, datetime]], log_id: str
-) -> pd.DataFrame:
-    """Rows of ``gateway_messages`` for first-seen messages (key, first_seq, received_at)."""
-    frame = pd.DataFrame(messages, columns=[*sql.MESSAGE_KEY, "first_seq", "received_at"])
-    return frame.assign(log_id=log_id)
 
 
 def _poison(

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,20 +40,24 @@ SITE_COLUMNS = ("site_id", "kind", "level", "city_code", "name_zh", "name_en", "
 
 @dataclass
 class WriteCounts:
-    """What one write did: rows new to the store, rows whose value changed, rows already there."""
+    """What one write did: rows new to the store, rows whose value changed, rows already there;
+    ``compared``: writes that compared with stored rows (their time span had some)."""
 
     inserted: int = 0
     replaced: int = 0
     unchanged: int = 0
+    compared: int = field(default=0, compare=False)  # a diagnostic, not a count of rows
 
     def __iadd__(self, other: WriteCounts) -> WriteCounts:
         self.inserted += other.inserted
         self.replaced += other.replaced
         self.unchanged += other.unchanged
+        self.compared += other.compared
         return self
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        """The row counts (``compared`` is a diagnostic of the writes, not a count of rows)."""
+        return {k: v for k, v in asdict(self).items() if k != "compared"}
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
@@ -455,30 +459,35 @@ class Store:
             if overlap is None or overlap[0] == 0:  # new data: append, nothing to compare
                 con.execute("INSERT INTO observation_values SELECT * FROM observation_in")
                 return WriteCounts(inserted=len(frame))
-            con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
             row = _first(
                 con.execute(
                     f"SELECT count(*), count(*) FILTER (WHERE {identical}) "
-                    f"FROM stage s JOIN observation_values o ON {same_key}",
+                    f"FROM observation_in s JOIN observation_values o ON {same_key}",
                     span,
                 )
             )
             assert row is not None
             existing, unchanged = int(row[0]), int(row[1])
-            if existing:
-                con.execute(
-                    f"DELETE FROM observation_values o USING stage s "
-                    f"WHERE {same_key} AND NOT ({identical})",
-                    span,
-                )
-                con.execute(
-                    f"DELETE FROM stage s USING observation_values o WHERE {same_key} AND {identical}",
-                    span,
-                )
+            if not existing:  # stored rows nearby, none with these keys: append, no stage copy
+                con.execute("INSERT INTO observation_values SELECT * FROM observation_in")
+                return WriteCounts(inserted=len(frame), compared=1)
+            con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM observation_in")
+            con.execute(
+                f"DELETE FROM observation_values o USING stage s "
+                f"WHERE {same_key} AND NOT ({identical})",
+                span,
+            )
+            con.execute(
+                f"DELETE FROM stage s USING observation_values o WHERE {same_key} AND {identical}",
+                span,
+            )
             con.execute("INSERT INTO observation_values SELECT * FROM stage")
             con.execute("DROP TABLE stage")
         return WriteCounts(
-            inserted=len(frame) - existing, replaced=existing - unchanged, unchanged=unchanged
+            inserted=len(frame) - existing,
+            replaced=existing - unchanged,
+            unchanged=unchanged,
+            compared=1,
         )
 
     def key_maps(self) -> tuple[dict[str, int], dict[str, int]]:

@@ -8,12 +8,14 @@ observations, rejected records, dedup rows and the raw-log checkpoint all at onc
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ecobasin.store import _sql
 from ecobasin.store.database import Store
@@ -28,7 +30,9 @@ __all__ = [
     "drop_subpackets",
     "known_messages",
     "message_floors",
+    "message_table",
     "prune_messages",
+    "record_batch",
     "record_messages",
     "set_checkpoint",
     "set_device_enabled",
@@ -50,7 +54,7 @@ MESSAGE_KEY = ("mn", "cn", "data_time", "pno")
 
 
 @contextmanager
-def _registered(store: Store, name: str, frame: pd.DataFrame) -> Iterator[None]:
+def _registered(store: Store, name: str, frame: pd.DataFrame | pa.Table) -> Iterator[None]:
     """Expose a frame to SQL under an explicit name (never by Python variable lookup)."""
     store.con.register(name, frame)
     try:
@@ -131,6 +135,20 @@ def set_device_enabled(store: Store, mn: str, enabled: bool) -> bool:
     return bool(found)
 
 
+# -- the batch row of a write ------------------------------------------------------------------
+def record_batch(store: Store, source: str, started_at: datetime, counts: dict[str, int]) -> int:
+    """One ``import_batches`` row of kind ``gateway`` (finished now), its id taken from the
+    sequence in the same statement (one statement instead of two and a pandas frame: a
+    gateway write's fixed cost, docs/gateway-scaling.md "seventh pass"). Returns the id."""
+    row = store.con.execute(
+        "INSERT INTO import_batches (kind, source, started_at, finished_at, counts) "
+        "VALUES ('gateway', ?, ?, ?, ?) RETURNING batch_id",
+        [source, started_at, datetime.now(UTC), json.dumps(counts, ensure_ascii=False)],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 # -- raw-log checkpoint -------------------------------------------------------------------------
 def checkpoint(store: Store, log_id: str) -> int:
     """The last raw-log sequence number of ``log_id`` written to the store (0: none)."""
@@ -172,13 +190,56 @@ def message_floors(store: Store) -> dict[tuple[str, str], str]:
     return {(str(mn), str(cn)): str(data_time) for mn, cn, data_time in rows}
 
 
-def record_messages(store: Store, messages: pd.DataFrame) -> None:
+#: ``gateway_messages`` rows as the writer inserts them (Arrow: no pandas frame per write).
+MESSAGE_SCHEMA = pa.schema(
+    [
+        ("mn", pa.string()),
+        ("cn", pa.string()),
+        ("data_time", pa.string()),
+        ("pno", pa.int32()),
+        ("first_seq", pa.int64()),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("log_id", pa.string()),
+    ]
+)
+#: ``gateway_subpackets`` rows.
+SUBPACKET_SCHEMA = pa.schema(
+    [
+        ("mn", pa.string()),
+        ("qn", pa.string()),
+        ("pnum", pa.int32()),
+        ("pno", pa.int32()),
+        ("seq", pa.int64()),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("peer", pa.string()),
+        ("frame", pa.binary()),
+    ]
+)
+
+
+def message_table(
+    messages: list[tuple[str, str, str, int, int, datetime]], log_id: str
+) -> pa.Table:
+    """Rows of ``gateway_messages`` (:data:`MESSAGE_SCHEMA`) from (mn, cn, data_time, pno,
+    first_seq, received_at) tuples of first-seen messages of raw log ``log_id``."""
+    columns = [list(column) for column in zip(*messages, strict=True)] or [[]] * 6
+    types = [f.type for f in MESSAGE_SCHEMA][:6]  # the last, log_id, is the same for all
+    arrays = [pa.array(values, type=t) for values, t in zip(columns, types, strict=True)]
+    arrays.append(pa.array([log_id] * len(messages), type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
+
+
+def _rows(frame: pd.DataFrame | pa.Table, columns: list[str]) -> pd.DataFrame | pa.Table:
+    return frame.select(columns) if isinstance(frame, pa.Table) else frame[columns]
+
+
+def record_messages(store: Store, messages: pd.DataFrame | pa.Table) -> None:
     """Add first-seen messages (mn, cn, data_time, pno, log_id, first_seq, received_at) and
     raise their (MN, CN) floors (``gateway_message_floors``) in the same transaction."""
-    if messages.empty:
+    if len(messages) == 0:
         return
     columns = [*MESSAGE_KEY, "log_id", "first_seq", "received_at"]
-    with _registered(store, "messages_in", messages[columns]):
+    with _registered(store, "messages_in", _rows(messages, columns)):
         store.con.execute(
             f"INSERT INTO gateway_messages ({', '.join(columns)}) "
             f"SELECT {', '.join(columns)} FROM messages_in"
@@ -213,13 +274,18 @@ def prune_messages(store: Store, older_than: timedelta) -> int:
 
 
 # -- sub-packets waiting for their set ---------------------------------------------------------
-def add_subpackets(store: Store, parts: pd.DataFrame) -> None:
-    """Keep sub-packets (mn, qn, pnum, pno, seq, received_at, peer, frame) until their set is
-    complete; a resent part replaces the stored one."""
-    if parts.empty:
+def add_subpackets(store: Store, parts: pd.DataFrame | list[dict[str, Any]]) -> None:
+    """Keep sub-packets (mn, qn, pnum, pno, seq, received_at, peer, frame; a frame or the
+    writer's dicts) until their set is complete; a resent part replaces the stored one."""
+    if len(parts) == 0:
         return
     columns = ["mn", "qn", "pnum", "pno", "seq", "received_at", "peer", "frame"]
-    with _registered(store, "subpackets_in", parts[columns]):
+    rows = (
+        parts[columns]
+        if isinstance(parts, pd.DataFrame)
+        else pa.Table.from_pylist(parts, schema=SUBPACKET_SCHEMA)
+    )
+    with _registered(store, "subpackets_in", rows):
         store.con.execute(
             f"INSERT OR REPLACE INTO gateway_subpackets SELECT {', '.join(columns)} "
             "FROM subpackets_in"
@@ -240,7 +306,8 @@ def drop_subpackets(store: Store, sets: list[tuple[str, str]]) -> None:
     """Remove the sub-packets of the given (mn, qn) sets (reassembled or expired)."""
     if not sets:
         return
-    frame = pd.DataFrame(sets, columns=["mn", "qn"])
+    mns, qns = zip(*sets, strict=True)
+    frame = pa.table({"mn": pa.array(mns, pa.string()), "qn": pa.array(qns, pa.string())})
     with _registered(store, "subpacket_sets_in", frame):
         store.con.execute(
             "DELETE FROM gateway_subpackets g USING subpacket_sets_in s "
