@@ -17,8 +17,9 @@ mark is its own:
 * ``lake_dask``: the city-month kernels (``ecobasin.services.evaluation.run_partition``) on a
   Dask LocalCluster, each worker reading its Delta partition, under ``--worker-memory``;
 * ``lake_duckdb``: the baseline, in-process DuckDB: the store's read path (the lake's months
-  through ``ecobasin.store.air.air_hourly``) reads one month of the whole network at a time
-  and one kernel call (``evaluation.city_days``) computes it, as the AQI refresh chunks it.
+  through ``ecobasin.store.air.air_hourly``, its period pruning the lake's partitions) reads
+  one month of the whole network at a time and one kernel call (``evaluation.city_days``)
+  computes it, as the AQI refresh chunks it.
 
 Both answers must be identical (the JSON of every year's assessment table is compared, its
 SHA-256 printed); the times, the ratio, the CPU seconds (what the load cannot inflate) and the
