@@ -5,7 +5,7 @@ Usage::
 
     python bench/scale_bench.py --part broker [--devices 400] [--duration 10]
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
-        [--worker-memory 1GiB] [--lake DIR] [--generate-only] [--log-costs]
+        [--worker-memory 1GiB] [--lake DIR] [--generate-only] [--log-costs] [--read-costs N]
 
 * ``--part broker`` (bench/scale_broker.py): acknowledged messages per second through one
   gateway with NATS JetStream against the same gateway with its raw log only, two gateways

@@ -5,6 +5,7 @@ Usage::
 
     python bench/scale_bench.py --part lake [--stations 1700] [--years 10] [--cities 340]
         [--workers 2] [--worker-memory 1GiB] [--lake DIR] [--generate-only] [--log-costs]
+        [--read-costs N]
 
 ``--part lake``: a national-size network (default 1,700 stations × 10 years = 87,600 hours, six
 pollutants) generated deterministically straight into the Delta Lake history, month by month
@@ -16,8 +17,9 @@ mark is its own:
 * ``lake_dask``: the city-month kernels (``ecobasin.services.evaluation.run_partition``) on a
   Dask LocalCluster, each worker reading its Delta partition, under ``--worker-memory``;
 * ``lake_duckdb``: the baseline, in-process DuckDB: the store's read path (the lake's months
-  through ``ecobasin.store.air.air_hourly``) reads one month of the whole network at a time
-  and one kernel call (``evaluation.city_days``) computes it, as the AQI refresh chunks it.
+  through ``ecobasin.store.air.air_hourly``, its period pruning the lake's partitions) reads
+  one month of the whole network at a time and one kernel call (``evaluation.city_days``)
+  computes it, as the AQI refresh chunks it.
 
 Both answers must be identical (the JSON of every year's assessment table is compared, its
 SHA-256 printed); the times, the ratio, the CPU seconds (what the load cannot inflate) and the
@@ -29,6 +31,10 @@ and reads back a leg already measured for the same ``--years`` (``DIR/results/``
 
 ``--log-costs`` (with ``--lake``): opening the Delta log whole against from its latest checkpoint,
 and the whole table's Arrow dataset the in-process read path builds; then stops.
+
+``--read-costs N`` (with ``--lake``): one month of the whole network read by the in-process
+path (``air_hourly``), its period pruning the lake's partitions, against the baseline that
+filters the whole table's dataset, over N months (same rows checked); then stops.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -274,17 +281,25 @@ def lake_dask(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any
     }
 
 
-def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
-    """The store's own read path over the lake: a scratch store knows the stations and, in its
-    manifest, that the months live in the lake; DuckDB reads them, one month at a time."""
+@contextmanager
+def lake_store(lake: Path, stations: pd.DataFrame, years: int) -> Iterator[Store]:
+    """A scratch store that knows the stations and, in its manifest, that the months of
+    ``years`` live in ``lake`` (deleted from the store): its readers take them from the lake."""
     with tempfile.TemporaryDirectory() as scratch, Store(Path(scratch) / "s.duckdb") as store:
         store.sync_catalog(catalog.load_region())
         store.upsert_sites(stations, source="scale bench")
         now = datetime.now(UTC)
-        for y, m in lake_months(args.years):
+        for y, m in lake_months(years):
             copy = store_lake.MonthCopy("observations", y, m, 0, "0")
-            store_lake.record_month(store, copy, args.lake, verified=True, at=now)
+            store_lake.record_month(store, copy, lake, verified=True, at=now)
             store_lake.delete_month(store, "observations", y, m, now)
+        yield store
+
+
+def lake_duckdb(args: argparse.Namespace, stations: pd.DataFrame) -> dict[str, Any]:
+    """The store's own read path over the lake: a scratch store knows the stations and, in its
+    manifest, that the months live in the lake; DuckDB reads them, one month at a time."""
+    with lake_store(args.lake, stations, args.years) as store:
         t0 = time.perf_counter()
         rows = []
         months = lake_months(args.years)
@@ -483,12 +498,77 @@ def lake_log_costs(lake: Path, repeats: int = 5) -> None:
     )
 
 
+def _unpruned_source(cursor: Any, table: str, **_: Any) -> str:
+    """``lake_read.source`` with the reader's period and cities withheld: the whole table's
+    dataset, filtered per read (the read path before it pruned by partitions; the baseline)."""
+    from ecobasin.store import lake_read
+
+    return lake_read.source(cursor, table)
+
+
+def lake_read_costs(args: argparse.Namespace, stations: pd.DataFrame) -> None:
+    """CPU [s] and wall [s] of one month read through the in-process leg's own path
+    (``store.air.air_hourly``, one month of the whole network), the period pruning the lake's
+    partitions against the baseline that filters the whole table (its dataset built once per
+    process first, timed apart), alternated month by month in one process."""
+    from ecobasin.store import lake_read
+
+    months = lake_months(args.years)
+    picked = [
+        months[round(i * (len(months) - 1) / max(1, args.read_costs - 1))]
+        for i in range(args.read_costs)
+    ]
+    pruned_source = store_air.source
+    costs: dict[str, list[tuple[float, float]]] = {"whole table": [], "pruned": []}
+    load = os.getloadavg()[0]
+    with lake_store(args.lake, stations, args.years) as store:
+        wall, cpu, _ = _timed(lambda: lake_read.dataset(str(args.lake), "observations"))
+        console.log(f"whole-table dataset built in {wall:.1f} s wall, {cpu:.1f} CPU-s (once)")
+        for y, m in picked:
+            first, last = evaluation.month_bounds(y, m)
+            answers = []
+            for name, reader in (("whole table", _unpruned_source), ("pruned", pruned_source)):
+                store_air.source = reader  # type: ignore[assignment]
+                try:
+                    wall, cpu, hourly = _timed(
+                        lambda first=first, last=last: store_air.air_hourly(
+                            store, start=first, end=last
+                        )
+                    )
+                finally:
+                    store_air.source = pruned_source
+                costs[name].append((wall, cpu))
+                answers.append(hourly)
+            pd.testing.assert_frame_equal(*answers)  # the same rows, or the bench stops
+            console.log(
+                f"{y}-{m:02d}: {len(answers[0]):,} rows; whole table "
+                f"{costs['whole table'][-1][1]:.2f} CPU-s, pruned {costs['pruned'][-1][1]:.2f}"
+            )
+    tab = Table(
+        title=f"one month of {args.stations:,} stations read (air_hourly), median of "
+        f"{len(picked)} months of {len(months)}, load {load:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+    for column in ("read", "wall [s]", "CPU [s]", "ratio (CPU)"):
+        tab.add_column(column, justify="left" if column == "read" else "right")
+    base = float(np.median([c for _, c in costs["whole table"]]))
+    labels = {"whole table": "whole table filtered (baseline)", "pruned": "period-pruned"}
+    for name, label in labels.items():
+        cpu = float(np.median([c for _, c in costs[name]]))
+        wall = float(np.median([w for w, _ in costs[name]]))
+        tab.add_row(label, f"{wall:.2f}", f"{cpu:.2f}", f"{base / cpu:.1f}x")
+    console.print(tab)
+
+
 def lake_part(args: argparse.Namespace) -> None:
     if args.run:
         lake_child(args)
         return
     if args.log_costs:
         lake_log_costs(Path(args.lake))
+        return
+    if args.read_costs:
+        args.lake = Path(args.lake)
+        lake_read_costs(args, lake_stations(args.stations, args.cities))
         return
     with tempfile.TemporaryDirectory() as scratch:
         args.lake = Path(args.lake) if args.lake else Path(scratch) / "lake"
@@ -530,6 +610,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --lake: time opening its Delta log whole against from its latest "
         "checkpoint, and building the whole table's Arrow dataset, then stop",
+    )
+    lake.add_argument(
+        "--read-costs",
+        type=int,
+        metavar="N",
+        help="with --lake: CPU of one month read by the in-process path, pruned by its period "
+        "against filtering the whole table, over N months spread across --years; then stop",
     )
     lake.add_argument("--run", choices=["dask", "duckdb"], help=argparse.SUPPRESS)
     lake.add_argument("--out", help=argparse.SUPPRESS)

@@ -185,7 +185,8 @@ def _sites(stations: pd.DataFrame, part: Partition) -> list[str]:
 def _store_hours(store: Store, part: Partition, stations: pd.DataFrame) -> pd.DataFrame:
     sites = _sites(stations, part)
     start, end = month_bounds(part.year, part.month)
-    return store_air.air_hourly(store, sites=sites, start=start, end=end)
+    # the partition's own lake partitions, as a Dask worker reads them (read_partition)
+    return store_air.air_hourly(store, sites=sites, start=start, end=end, cities=part.cities)
 
 
 Runner = Callable[[list[Partition], pd.DataFrame, Store], list[pd.DataFrame]]

@@ -120,6 +120,7 @@ def air_hourly(
     sites: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    cities: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Hourly air observations, one row per site and hour, one column per pollutant.
 
@@ -129,7 +130,11 @@ def air_hourly(
     sites : sequence of str, optional
         Site ids (None: every site).
     start, end : datetime, optional
-        Inclusive tz-aware bounds on the hour-ending instant.
+        Inclusive tz-aware bounds on the hour-ending instant; they also choose the lake's
+        months read (:func:`ecobasin.store.lake_read.source`).
+    cities : sequence of str, optional
+        GB/T 2260 codes of the cities of ``sites``: only those cities' lake partitions are
+        read (the city a site had when its month was exported, as a Dask worker reads them).
 
     Returns
     -------
@@ -147,9 +152,11 @@ def air_hourly(
     cond += _bound(end, params, " AND o.time <= ?")
     params.append(list(INVALID_FLAGS))
     con = _sql.cursor_of(where)
+    # the lake's months of the period only (not a filter over its whole table per read)
+    period = None if start is None and end is None else (start, end)
     sql = (
         f"SELECT o.site_id, o.time::TIMESTAMP AS time, {pivot} "
-        f"FROM {source(con, 'observations')} o "
+        f"FROM {source(con, 'observations', period=period, cities=cities)} o "
         f"WHERE o.period = '1h' AND o.parameter IN ({', '.join(repr(p) for p in AIR_PARAMETERS)})"
         f"{cond} AND (o.flag IS NULL OR NOT (o.flag = ANY(?))) "
         "GROUP BY o.site_id, o.time ORDER BY o.site_id, o.time"
