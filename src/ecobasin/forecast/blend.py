@@ -31,6 +31,7 @@ import numpy.typing as npt
 __all__ = [
     "QUANTILE_LEVELS",
     "apply_weights",
+    "departure",
     "fit_weights",
     "most_probable_level",
     "quantile_columns",
@@ -63,24 +64,30 @@ def fit_weights(
     baselines: Sequence[str] = ("persistence", "climatology"),
     shrink: float = 0.0,
     origins: npt.ArrayLike | None = None,
+    max_departure: float | None = None,
 ) -> dict[str, float]:
     """Non-negative weights summing to 1, reached in evidence-gated steps from the baselines.
 
-    1. **Fallback**: the best combination of the ``baselines`` (non-negative, summing to 1,
-       least squares on the validation days; :func:`_baselines_only`) — what the floors name.
-    2. **Best member**: the single other member with the least squared error on those days
-       (the learned model, the damped-anomaly climatology, MOS …) replaces the fallback in
-       proportion to the evidence of its gain over it (:func:`_kept_share`).
-    3. **Full blend**: the least-squares weights of every member, with the ridge penalty
-       ``shrink · n · MSE(base) · |w - base|²`` towards the result of step 2, replace it in
-       proportion to the evidence of their gain over it.
-
-    Each step is measured against the one before, not against the single best baseline: a
-    member's gain that only repeats what mixing persistence and climatology already gives is no
-    evidence for it (Beijing without weather kept 5–10 % of a model weight at +4 … +7 that way,
-    issue 21), and a combination's gain over the best single member has to be shown too, not
-    assumed (the learned model with guidance features, fit on more data at the end than in the
-    validation folds, was diluted by members its folds over-rated).
+    1. **Fallback** (:func:`_fallback`): a baseline better than the others on every validation
+       block; where the better one changes from block to block, the best combination of the
+       ``baselines`` (least squares) — a hedge the floors' ``min(persistence, climatology)``
+       does not let a single wrong choice break.
+    2. **Best member**: the single other member with the least squared error on the validation
+       days (the learned model, the damped-anomaly climatology, MOS …) replaces the fallback if it
+       gains on every block. One member, no weight fitted: its validation error is out of
+       sample already.
+    3. **Full blend**: the least-squares weights of every member (ridge
+       ``shrink · n · MSE(base) · |w - base|²`` towards the result of step 2) replace it in
+       proportion to the evidence of their gain (:func:`_evidence_share`), measured **out of
+       block**: each block is forecast with the weights fit on the other blocks, so the gain
+       of fitting the weights themselves is not counted (it was what kept 5–10 % of a model
+       in Beijing without weather, and what diluted the learned model with guidance features
+       with members its validation folds over-rated; issue 21). The step needs a gain on every
+       block too.
+    4. **Leads** (``max_departure``): the weight on members other than the baselines is at most
+       that of the previous lead (the caller passes it): skill decays with lead, so the
+       evidence for leaving the baselines cannot be stronger at +5 than at +4; the move from
+       the fallback is scaled down to it.
 
     Parameters
     ----------
@@ -93,9 +100,10 @@ def fit_weights(
     shrink : float
         Strength of the ridge towards the step-2 weights [dimensionless]; 0 = none.
     origins : array, optional
-        The rolling origin (block of the validation window) of each day. Given, a step is taken
-        only if it gains on every block: a gain that one season shows and another does not is
-        not evidence.
+        The rolling origin (block of the validation window) of each day; none: one block (the
+        full step is then measured in sample).
+    max_departure : float, optional
+        Largest total weight of the members that are not ``baselines`` [0–1].
 
     Returns
     -------
@@ -113,14 +121,68 @@ def fit_weights(
     blocks = np.asarray(origins)[ok] if origins is not None else np.zeros(len(y), dtype=np.int64)
     if not any(n in baselines for n in names):
         return _as_dict(names, _least_squares(x, y, None, shrink))
-    base = _baselines_only(x, y, names, baselines)
+    fallback = _fallback(x, y, names, baselines, blocks)
+    base = fallback
     others = [k for k, n in enumerate(names) if n not in baselines]
     if others:
-        best = min(others, key=lambda k: float(np.mean((x[:, k] - y) ** 2)))
-        single = np.eye(len(names))[best]
-        base = base + _kept_share(x @ base, x @ single, y, blocks) * (single - base)
+        best = np.eye(len(names))[min(others, key=lambda k: _mse(x[:, k], y))]
+        if _gains_on_every_origin(x @ base, x @ best, y, blocks):
+            base = best
     fitted = _least_squares(x, y, base, shrink)
-    return _as_dict(names, base + _kept_share(x @ base, x @ fitted, y, blocks) * (fitted - base))
+    out_of_block = _out_of_block(x, y, base, shrink, blocks)
+    w = base + _kept_share(x @ base, out_of_block, y, blocks) * (fitted - base)
+    if max_departure is not None:
+        away = float(sum(v for v, n in zip(w, names, strict=True) if n not in baselines))
+        if away > max_departure:
+            w = fallback + (max(max_departure, 0.0) / away) * (w - fallback)
+    return _as_dict(names, w)
+
+
+def departure(
+    weights: Mapping[str, float], baselines: Sequence[str] = ("persistence", "climatology")
+) -> float:
+    """Total weight of the members that are not ``baselines`` (the ``max_departure`` of the
+    next lead in :func:`fit_weights`)."""
+    return float(sum(v for n, v in weights.items() if n not in baselines))
+
+
+def _mse(forecast: Floats, observed: Floats) -> float:
+    return float(np.mean((forecast - observed) ** 2))
+
+
+def _fallback(
+    x: Floats,
+    y: Floats,
+    names: Sequence[str],
+    baselines: Sequence[str],
+    blocks: npt.NDArray[np.generic],
+) -> Floats:
+    """A baseline better than every other baseline on every block; else their best combination
+    (:func:`_baselines_only`): where the ranking changes between seasons it may change again in
+    the next year (Chengdu 2015 without weather: persistence, worse on the validation window,
+    was the better one)."""
+    cols = [k for k, n in enumerate(names) if n in baselines]
+    for k in cols:
+        if all(_gains_on_every_origin(x[:, j], x[:, k], y, blocks) for j in cols if j != k):
+            unit = np.zeros(len(names))
+            unit[k] = 1.0
+            return unit
+    return _baselines_only(x, y, names, baselines)
+
+
+def _out_of_block(
+    x: Floats, y: Floats, base: Floats, shrink: float, blocks: npt.NDArray[np.generic]
+) -> Floats:
+    """The full blend's forecast of each block with the weights fit on the other blocks (one
+    block: in sample)."""
+    keys = np.unique(blocks)
+    if len(keys) < 2:
+        return x @ _least_squares(x, y, base, shrink)
+    out = np.empty(len(y))
+    for key in keys:
+        held = blocks == key
+        out[held] = x[held] @ _least_squares(x[~held], y[~held], base, shrink)
+    return out
 
 
 def _as_dict(names: Sequence[str], w: Floats) -> dict[str, float]:

@@ -32,6 +32,7 @@ from ecobasin.forecast.blend import (
     MIN_VALIDATION_DAYS,
     QUANTILE_LEVELS,
     apply_weights,
+    departure,
     fit_weights,
     quantile_columns,
     residual_quantiles,
@@ -528,6 +529,7 @@ class GBM:
         data: _Rows,
         origins: Sequence[tuple[pd.Timestamp, pd.Timestamp, Climatology]],
         guidance: pd.DataFrame | None,
+        max_departure: float | None = None,
     ) -> None:
         """Blend weights and residual quantiles on the validation window (rolling origin).
 
@@ -569,6 +571,7 @@ class GBM:
             y,
             shrink=self.config.shrink_per_lead * h,
             origins=blocks if self.config.every_origin else None,
+            max_departure=max_departure,
         )
         blended = apply_weights(members, weights)
         self.blend[key] = weights
@@ -589,6 +592,15 @@ class GBM:
             "rmse_climatology": _rmse(members.get("climatology"), y),
             "interval_coverage": float(np.mean((y >= qs[:, 0]) & (y <= qs[:, 1]))),
         }
+
+    def _departure(self, pollutant: str, lead: int, leads: Sequence[int]) -> float | None:
+        """The weight the previous (shorter) lead's blend gives the members other than the
+        baselines: the most this lead may give them (:func:`ecobasin.forecast.blend.fit_weights`,
+        step 4); None for the first lead."""
+        shorter = [h for h in leads if h < lead and (pollutant, h) in self.blend]
+        if not shorter:
+            return None
+        return departure(self.blend[(pollutant, max(shorter))])
 
     def _origins(
         self, grid: pd.DataFrame, span: pd.DatetimeIndex, pollutants: Sequence[str]
@@ -680,7 +692,7 @@ class GBM:
                         data.y,
                         data.clim_t(self.climatology, every),
                     )
-                self._validate((p, h), data, origins, guidance)
+                self._validate((p, h), data, origins, guidance, self._departure(p, h, leads))
         return self
 
     def members(
