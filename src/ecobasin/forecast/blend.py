@@ -266,8 +266,12 @@ def _evidence_share(prior: Floats, blend: Floats, observed: Floats) -> float:
     return float(np.clip((t - T_NONE) / (T_FULL - T_NONE), 0.0, 1.0))
 
 
-def apply_weights(members: Mapping[str, Floats], weights: Mapping[str, float]) -> Floats:
-    """The weighted blend; where a member is missing its weight is shared by the others."""
+def apply_weights(
+    members: Mapping[str, Floats], weights: Mapping[str, float], stand_in: str | None = "model"
+) -> Floats:
+    """The weighted blend; where a member is missing its weight is shared by the others, and
+    where every weighted member is missing (all the weight on a guidance member and no run
+    published for that day) the ``stand_in`` member is issued instead of nothing."""
     total = None
     mass = None
     for name, w in weights.items():
@@ -278,11 +282,16 @@ def apply_weights(members: Mapping[str, Floats], weights: Mapping[str, float]) -
         part = np.where(have, w * v, 0.0)
         total = part if total is None else total + part
         mass = np.where(have, w, 0.0) if mass is None else mass + np.where(have, w, 0.0)
+    first = next(iter(members.values()))
+    spare = (
+        np.asarray(members[stand_in], dtype=np.float64)
+        if stand_in is not None and stand_in in members
+        else np.full(len(first), np.nan)
+    )
     if total is None or mass is None:
-        first = next(iter(members.values()))
-        return np.full(len(first), np.nan)
+        return spare
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.where(mass > 0, total / mass, np.nan), dtype=np.float64)
+        return np.asarray(np.where(mass > 0, total / mass, spare), dtype=np.float64)
 
 
 def residual_quantiles(forecast: Floats, observed: Floats) -> list[float]:

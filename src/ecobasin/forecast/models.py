@@ -94,8 +94,8 @@ class GBMConfig:
         Training quantile of the pollutant's daily values that caps the latest value a forecast
         is relative to (an extreme issue day is not extrapolated days ahead).
     shrink_per_lead : float
-        Shrinkage of the blend weights towards climatology per day of lead
-        (:func:`ecobasin.forecast.blend.fit_weights`).
+        Ridge of the fitted blend weights towards the best single step (baseline or member)
+        per day of lead (:func:`ecobasin.forecast.blend.fit_weights`).
     calibration_share : float
         Share of the latest training days forming the validation window of the blend weights
         and the predictive quantiles; 0 issues the model alone.
@@ -105,8 +105,9 @@ class GBMConfig:
     anomaly_member : bool
         Add the damped-anomaly climatology member (:func:`anomaly_member`).
     every_origin : bool
-        Keep the blend's move away from the best baseline only if it gains on every origin's
-        block (:func:`ecobasin.forecast.blend.fit_weights`).
+        Pass the origins to the blend: each step away from the baselines is taken only if it
+        gains on every origin's block, the full fit measured out of block
+        (:func:`ecobasin.forecast.blend.fit_weights`); False: one pooled block.
     guidance_features : bool
         When guidance is given, the learned models also take the guidance of the target day
         (as known on the issue day) as features (:func:`guidance_features`).
