@@ -74,8 +74,9 @@ def fit_weights(
        does not let a single wrong choice break.
     2. **Best member**: the single other member with the least squared error on the validation
        days (the learned model, the damped-anomaly climatology, MOS …) replaces the fallback if it
-       gains on every block. One member, no weight fitted: its validation error is out of
-       sample already.
+       gains on every block over the better single baseline of those days. One member, no
+       weight fitted: its validation error is out of sample already (the fallback's mix is fit
+       on those days, so it is not the yardstick).
     3. **Full blend**: the least-squares weights of every member (ridge
        ``shrink · n · MSE(base) · |w - base|²`` towards the result of step 2) replace it in
        proportion to the evidence of their gain (:func:`_evidence_share`), measured **out of
@@ -125,8 +126,10 @@ def fit_weights(
     base = fallback
     others = [k for k, n in enumerate(names) if n not in baselines]
     if others:
+        cols = [k for k, n in enumerate(names) if n in baselines]
+        prior = x[:, min(cols, key=lambda k: _mse(x[:, k], y))]
         best = np.eye(len(names))[min(others, key=lambda k: _mse(x[:, k], y))]
-        if _gains_on_every_origin(x @ base, x @ best, y, blocks):
+        if _gains_on_every_origin(prior, x @ best, y, blocks):
             base = best
     fitted = _least_squares(x, y, base, shrink)
     out_of_block = _out_of_block(x, y, base, shrink, blocks)
