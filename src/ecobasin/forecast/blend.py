@@ -46,6 +46,9 @@ _SUM_TO_ONE_WEIGHT = 1e4
 HAC_LAGS = 7
 #: Diebold–Mariano statistics at which the blend stays at the prior / moves fully to the fit.
 T_NONE, T_FULL = 1.5, 3.0
+#: Diebold–Mariano statistic a single member needs over the better baseline (the conventional
+#: 5 % level, two-sided) besides a gain on every block.
+T_MEMBER = 2.0
 #: Fewest validation days with every member present to learn weights from.
 MIN_VALIDATION_DAYS = 20
 
@@ -74,7 +77,8 @@ def fit_weights(
        does not let a single wrong choice break.
     2. **Best member**: the single other member with the least squared error on the validation
        days (the learned model, the damped-anomaly climatology, MOS …) replaces the fallback if it
-       gains on every block over the better single baseline of those days. One member, no
+       gains on every block over the better single baseline of those days, by at least
+       :data:`T_MEMBER` standard errors pooled (Diebold–Mariano). One member, no
        weight fitted: its validation error is out of sample already (the fallback's mix is fit
        on those days, so it is not the yardstick).
     3. **Full blend**: the least-squares weights of every member (ridge
@@ -129,7 +133,10 @@ def fit_weights(
         cols = [k for k, n in enumerate(names) if n in baselines]
         prior = x[:, min(cols, key=lambda k: _mse(x[:, k], y))]
         best = np.eye(len(names))[min(others, key=lambda k: _mse(x[:, k], y))]
-        if _gains_on_every_origin(prior, x @ best, y, blocks):
+        if (
+            _gains_on_every_origin(prior, x @ best, y, blocks)
+            and _dm_statistic(prior, x @ best, y) >= T_MEMBER
+        ):
             base = best
     fitted = _least_squares(x, y, base, shrink)
     out_of_block = _out_of_block(x, y, base, shrink, blocks)
@@ -246,27 +253,31 @@ def _gains_on_every_origin(
 
 
 def _evidence_share(prior: Floats, blend: Floats, observed: Floats) -> float:
-    """How much of the move from the prior to the fitted blend the validation days support.
+    """How much of the move from the prior to the fitted blend the validation days support:
+    the share rises linearly from 0 at ``t =`` :data:`T_NONE` to 1 at :data:`T_FULL` of the
+    Diebold–Mariano statistic (:func:`_dm_statistic`): no move without a gain of 1.5 standard
+    errors, the whole move with 3."""
+    t = _dm_statistic(prior, blend, observed)
+    return float(np.clip((t - T_NONE) / (T_FULL - T_NONE), 0.0, 1.0))
 
-    The Diebold–Mariano statistic ``t`` of the squared-error gain over the prior, with a
-    Newey–West variance (lags up to :data:`HAC_LAGS`: errors of consecutive days are
-    correlated, episodes last days); the share rises linearly from 0 at ``t =``
-    :data:`T_NONE` to 1 at :data:`T_FULL`: no move without a gain of 1.5 standard errors, the
-    whole move with 3.
-    """
-    d = (prior - observed) ** 2 - (blend - observed) ** 2
+
+def _dm_statistic(prior: Floats, candidate: Floats, observed: Floats) -> float:
+    """The Diebold–Mariano statistic ``t`` of the squared-error gain of ``candidate`` over
+    ``prior`` [standard errors], with a Newey–West variance (lags up to :data:`HAC_LAGS`: errors
+    of consecutive days are correlated, episodes last days); ``inf`` for a gain without
+    variance, ``-inf`` for none."""
+    d = (prior - observed) ** 2 - (candidate - observed) ** 2
     n = d.size
     mean = float(d.mean())
     if mean <= 0:
-        return 0.0
+        return -np.inf
     c = d - mean
     var = float(c @ c) / n
     for lag in range(1, min(HAC_LAGS, n - 1) + 1):
         var += 2 * (1 - lag / (HAC_LAGS + 1)) * float(c[lag:] @ c[:-lag]) / n
     if var <= 0:
-        return 1.0
-    t = mean / np.sqrt(var / n)
-    return float(np.clip((t - T_NONE) / (T_FULL - T_NONE), 0.0, 1.0))
+        return np.inf
+    return float(mean / np.sqrt(var / n))
 
 
 def apply_weights(
