@@ -28,9 +28,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ecobasin.forecast.aqi_range import level_hits
 from ecobasin.forecast.blend import (
     MIN_VALIDATION_DAYS,
     QUANTILE_LEVELS,
+    Floats,
     apply_weights,
     departure,
     fit_weights,
@@ -454,6 +456,9 @@ class GBM:
         ``{(pollutant, lead): {member: weight}}``.
     residuals : dict
         ``{(pollutant, lead): [log residual at each QUANTILE_LEVELS entry]}``.
+    level_source : dict
+        ``{(pollutant, lead): (member, [log residuals])}``: the distribution the issued level
+        (the quantile columns) comes from, ``"blend"`` or a member (:func:`_level_rule`).
     climatology : Climatology or None
         The climatology member (fit on the whole training period).
     """
@@ -465,6 +470,7 @@ class GBM:
     bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     blend: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     residuals: dict[tuple[str, int], list[float]] = field(default_factory=dict)
+    level_source: dict[tuple[str, int], tuple[str, list[float]]] = field(default_factory=dict)
     level_bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     climatology: Climatology | None = None
     validation: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -542,6 +548,7 @@ class GBM:
         p, h = key
         parts: list[dict[str, npt.NDArray[np.float64]]] = []
         observed: list[npt.NDArray[np.float64]] = []
+        days: list[npt.NDArray[Any]] = []
         issue = data.keys["issue_day"].to_numpy()
         for block_start, block_end, climatology in origins:
             early = (data.keys["target_day"] < block_start).to_numpy()
@@ -550,6 +557,7 @@ class GBM:
                 continue
             parts.append(self._validation_members(key, data, early, late, climatology, guidance))
             observed.append(data.y[late])
+            days.append(data.keys["target_day"].to_numpy()[late])
         n = sum(len(v) for v in observed)
         if n < MIN_VALIDATION_DAYS:
             self.blend[key] = {"model": 1.0}
@@ -577,6 +585,9 @@ class GBM:
         blended = apply_weights(members, weights)
         self.blend[key] = weights
         self.residuals[key] = residual_quantiles(blended, y)
+        self.level_source[key] = _level_rule(
+            p, members, blended, y, pd.Series(np.concatenate(days)), blocks
+        )
         qs = np.expm1(
             np.log1p(np.clip(blended, 0, None))[:, None]
             + np.array(
@@ -592,6 +603,7 @@ class GBM:
             "rmse_persistence": _rmse(members["persistence"], y),
             "rmse_climatology": _rmse(members.get("climatology"), y),
             "interval_coverage": float(np.mean((y >= qs[:, 0]) & (y <= qs[:, 1]))),
+            "level_from": self.level_source[key][0],
         }
 
     def _departure(self, pollutant: str, lead: int, leads: Sequence[int]) -> float | None:
@@ -758,13 +770,26 @@ class GBM:
                 res = np.asarray(
                     self.residuals.get((p, h), [0.0] * len(QUANTILE_LEVELS)), dtype=np.float64
                 )
-                qs = np.expm1(np.log1p(np.clip(value, 0, None))[:, None] + res[None, :])
+                qs = _spread(value, res)
                 lo, hi = (qs[:, QUANTILE_LEVELS.index(q)] for q in self.config.quantiles)
                 rows = _forecast_rows(keys, h, p, value, lo, hi)
+                level_qs = self._level_quantiles(p, h, members, qs)
                 for j, name in enumerate(quantile_columns()):
-                    rows[name] = qs[:, j]
+                    rows[name] = level_qs[:, j]
                 parts.append(rows)
         return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
+
+    def _level_quantiles(
+        self, pollutant: str, lead: int, members: Mapping[str, Floats], blend_quantiles: Floats
+    ) -> Floats:
+        """The quantile columns the level is read from: the blend's, or those of the member the
+        validation days chose (:func:`_level_rule`) where that member has a value."""
+        source, res = self.level_source.get((pollutant, lead), ("blend", []))
+        if source == "blend" or source not in members:
+            return blend_quantiles
+        centre = np.asarray(members[source], dtype=np.float64)
+        own = _spread(np.nan_to_num(centre), np.asarray(res, dtype=np.float64))
+        return np.where(np.isfinite(centre)[:, None], own, blend_quantiles)
 
     def member_forecasts(
         self,
@@ -798,6 +823,7 @@ class GBM:
             "bounds": [[p, h, list(b)] for (p, h), b in self.bounds.items()],
             "blend": [[p, h, w] for (p, h), w in self.blend.items()],
             "residuals": [[p, h, r] for (p, h), r in self.residuals.items()],
+            "level_source": [[p, h, m, r] for (p, h), (m, r) in self.level_source.items()],
             "level_bounds": [[p, h, list(b)] for (p, h), b in self.level_bounds.items()],
             "anomaly": [[p, h, list(b)] for (p, h), b in self.anomaly_betas.items()],
         }
@@ -826,6 +852,10 @@ class GBM:
             },
             blend={(str(p), int(h)): dict(w) for p, h, w in calibration["blend"]},
             residuals={(str(p), int(h)): list(r) for p, h, r in calibration["residuals"]},
+            level_source={
+                (str(p), int(h)): (str(m), list(r))
+                for p, h, m, r in calibration.get("level_source", [])
+            },
             level_bounds={
                 (str(p), int(h)): (float(b[0]), float(b[1]))
                 for p, h, b in calibration["level_bounds"]
@@ -843,6 +873,45 @@ def _recent_mean(grid: pd.DataFrame, pollutant: str) -> npt.NDArray[np.float64]:
     by_city = grid.groupby(level="city", sort=False)[pollutant]
     mean = by_city.transform(lambda s: s.rolling(RECENT_DAYS, min_periods=10).mean())
     return np.asarray(mean.to_numpy(dtype=np.float64))
+
+
+def _spread(centre: npt.ArrayLike, log_residuals: npt.ArrayLike) -> Floats:
+    """The predictive quantiles ``(1 + centre) · exp(residual) - 1`` [rows × quantiles]."""
+    c = np.log1p(np.clip(np.asarray(centre, dtype=np.float64), 0, None))
+    return np.expm1(c[:, None] + np.asarray(log_residuals, dtype=np.float64)[None, :])
+
+
+def _level_rule(
+    pollutant: str,
+    members: Mapping[str, Floats],
+    blended: Floats,
+    observed: Floats,
+    days: pd.Series,
+    blocks: npt.NDArray[np.generic],
+) -> tuple[str, list[float]]:
+    """The distribution the issued level comes from, chosen on the validation days like the
+    weights (issue 21: the RMSE-optimal blend lost day +1 level hits the learned model had).
+
+    Candidates: the blend, and each member complete on those days with its own log residual
+    quantiles. A member replaces the blend only if its most probable IAQI level
+    (:func:`ecobasin.forecast.aqi_range.level_hits`) hits more days in total and no fewer on any
+    block (the evidence rule of the weights' steps); the most hits among those. The central
+    value, its range and RMSE stay the blend's.
+    """
+    blend_res = residual_quantiles(blended, observed)
+    base = level_hits(blended, blend_res, observed, pollutant, days)
+    best: tuple[str, list[float]] = ("blend", blend_res)
+    best_hits = int(base.sum())
+    for name, values in members.items():
+        v = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(v).all():
+            continue
+        res = residual_quantiles(v, observed)
+        hits = level_hits(v, res, observed, pollutant, days)
+        every = all(hits[blocks == b].sum() >= base[blocks == b].sum() for b in np.unique(blocks))
+        if every and int(hits.sum()) > best_hits:
+            best, best_hits = (name, res), int(hits.sum())
+    return best
 
 
 @dataclass
