@@ -133,13 +133,9 @@ def fit_weights(
     base, yardstick = fallback, x @ fallback
     if np.count_nonzero(fallback) > 1:  # a mix fit on these days: measured out of block
         yardstick = _baselines_out_of_block(x, y, names, baselines, blocks)
-    significant = [
-        k
-        for k, n in enumerate(names)
-        if n not in baselines and _dm_statistic(yardstick, x[:, k], y) >= T_MEMBER
-    ]
-    if significant:
-        base = np.eye(len(names))[min(significant, key=lambda k: _mse(x[:, k], y))]
+    member = _best_significant_member(x, y, names, baselines, yardstick)
+    if member is not None:
+        base = np.eye(len(names))[member]
         yardstick = x @ base
     fitted = _least_squares(x, y, base, shrink)
     out_of_block = _out_of_block(x, y, base, shrink, blocks)
@@ -196,6 +192,19 @@ def _out_of_block(
         held = blocks == key
         out[held] = x[held] @ _least_squares(x[~held], y[~held], base, shrink)
     return out
+
+
+def _best_significant_member(
+    x: Floats, y: Floats, names: Sequence[str], baselines: Sequence[str], yardstick: Floats
+) -> int | None:
+    """Column of the member (not a baseline) with the least squared error among those whose
+    gain over ``yardstick`` has a Diebold–Mariano ``t ≥`` :data:`T_MEMBER`; None if none."""
+    significant = [
+        k
+        for k, n in enumerate(names)
+        if n not in baselines and _dm_statistic(yardstick, x[:, k], y) >= T_MEMBER
+    ]
+    return min(significant, key=lambda k: _mse(x[:, k], y)) if significant else None
 
 
 def _baselines_out_of_block(
