@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecobasin.forecast.aqi_range import level_hits
+from ecobasin.forecast.aqi_range import forecast_aqi, level_hits
 from ecobasin.forecast.backtest import backtest
 from ecobasin.forecast.blend import (
     apply_weights,
+    choose_level_rule,
     fit_weights,
+    level_gain_statistic,
     most_probable_level,
     residual_quantiles,
 )
@@ -293,43 +295,121 @@ def _levels_case(rng: np.random.Generator, n: int) -> tuple[np.ndarray, pd.Serie
     return truth, pd.Series(pd.date_range("2016-03-01", periods=n, freq="D"))
 
 
-def test_the_level_comes_from_a_member_that_hits_more_levels_on_every_block() -> None:
-    """Issue 21, Beijing without weather day +1: the RMSE-gated blend (the baselines' mix) hit
-    fewer levels than the learned model it no longer weighted (0.349 against persistence's
-    0.354). The level rule is chosen on the validation blocks: the model's distribution here."""
+def _paired_hits(
+    rng: np.random.Generator, n: int, candidate_only: int, default_only: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Level hits of two rules on ``n`` days, discordant on ``candidate_only`` days the
+    candidate alone hits and ``default_only`` days persistence alone hits (random days)."""
+    default = rng.random(n) < 0.5
+    candidate = default.copy()
+    days = rng.permutation(n)
+    wins, losses = days[:candidate_only], days[candidate_only : candidate_only + default_only]
+    default[wins], candidate[wins] = False, True
+    default[losses], candidate[losses] = True, False
+    return default, candidate
+
+
+def test_a_few_more_level_hits_by_chance_leave_persistences_level() -> None:
+    """Issue 21, Beijing without weather day +1: a level rule with a few more hits on the
+    validation days (24 against 16 discordant days of 360, t ≈ 1.3) lost hits to persistence in
+    the test year. Without significant evidence the issued level is persistence's.
+    Mutation caught: ``T_LEVEL = 0`` (any gain replaces persistence) issues the candidate."""
+    default, candidate = _paired_hits(np.random.default_rng(31), 360, 24, 16)
+    assert candidate.sum() == default.sum() + 8  # the candidate did hit more days
+    assert 0 < level_gain_statistic(default, candidate) < 2
+    assert choose_level_rule(default, {"blend": candidate}) == "persistence"
+
+
+def test_clearly_more_level_hits_issue_the_distributions_level() -> None:
+    """40 against 8 discordant days (t ≈ 4.8): the distribution's most probable level is issued,
+    the candidate with the most hits among the significant ones.
+    Mutations caught: a gate that never leaves persistence, or the differential's sign reversed
+    (``_hac_t(a - b)``)."""
+    rng = np.random.default_rng(32)
+    default, strong = _paired_hits(rng, 360, 40, 8)
+    weak = default.copy()
+    weak[np.flatnonzero(~default)[:5]] = True  # 5 more hits, no losses: significant but fewer
+    assert level_gain_statistic(default, strong) > 4
+    assert choose_level_rule(default, {"model": weak, "blend": strong}) == "blend"
+
+
+def _levels_case(rng: np.random.Generator, n: int) -> tuple[np.ndarray, pd.Series]:
+    """An AR(1) PM2.5 series in log space across levels 1–5 [µg/m³] and its days."""
+    log_pm = np.empty(n)
+    state = 0.0
+    for i in range(n):
+        state = 0.7 * state + 0.45 * rng.standard_normal()
+        log_pm[i] = np.log(70.0) + state
+    return np.exp(log_pm), pd.Series(pd.date_range("2016-03-01", periods=n, freq="D"))
+
+
+def test_the_level_rule_defaults_to_persistences_level_without_evidence() -> None:
+    """Through the whole rule (:func:`_level_rule`: out-of-block spreads, IAQI levels): members
+    no better than persistence at the level give no evidence, so the issued level is
+    persistence's, not the most probable level of the blend.
+    Mutation caught: the distribution as the default (the rule before this fix: the blend's
+    level unless a member hit more on every block) issues ``blend``."""
     rng = np.random.default_rng(21)
     n = 3 * 120
     truth, days = _levels_case(rng, n)
+    persistence = np.concatenate([[truth[0]], truth[:-1]])
+    climatology = np.full(n, float(np.median(truth)))
     members = {
-        "model": truth * np.exp(rng.normal(0, 0.15, n)),
-        "climatology": np.full(n, truth.mean()),
+        "persistence": persistence,
+        "climatology": climatology,
+        "model": persistence * np.exp(rng.normal(0, 0.05, n)),  # persistence, jittered
     }
+    blended = 0.6 * persistence + 0.4 * climatology
     blocks = np.repeat([0, 1, 2], n // 3)
-    blend_hits = level_hits(
-        members["climatology"], residual_quantiles(members["climatology"], truth), truth,
-        "PM2.5", days,
-    )  # fmt: skip
-    source, _ = _level_rule("PM2.5", members, members["climatology"], truth, days, blocks)
-    assert source == "model"
-    assert blend_hits.mean() < 0.6  # the blend's own level rule was the poor one
+    source, spread = _level_rule("PM2.5", members, blended, truth, days, blocks)
+    assert (source, spread) == ("persistence", [0.0] * 19)
 
 
-def test_a_member_with_fewer_level_hits_on_one_block_leaves_the_level_to_the_blend() -> None:
-    """The same evidence rule as the weights: more hits on two blocks and fewer on the third
-    is no reason to issue the member's level."""
+def test_the_level_rule_takes_a_distribution_with_clearly_more_hits() -> None:
+    """A learned model far closer to the truth than yesterday's value: its most probable level
+    hits significantly more days than persistence's on the validation blocks and is issued.
+    Mutation caught: a rule that always issues persistence's level."""
     rng = np.random.default_rng(22)
     n = 3 * 120
     truth, days = _levels_case(rng, n)
-    model = truth * np.exp(rng.normal(0, 0.15, n))
-    model[2 * n // 3 :] = rng.permutation(truth[2 * n // 3 :])  # no skill on the third block
-    good = truth * np.exp(rng.normal(0, 0.3, n))
-    members = {"model": model, "climatology": np.full(n, truth.mean())}
+    persistence = np.concatenate([[truth[0]], truth[:-1]])
+    members = {
+        "persistence": persistence,
+        "model": truth * np.exp(rng.normal(0, 0.1, n)),
+        "climatology": np.full(n, float(np.median(truth))),
+    }
     blocks = np.repeat([0, 1, 2], n // 3)
-    hits_model = level_hits(model, residual_quantiles(model, truth), truth, "PM2.5", days)
-    hits_blend = level_hits(good, residual_quantiles(good, truth), truth, "PM2.5", days)
-    assert hits_model[: 2 * n // 3].sum() > hits_blend[: 2 * n // 3].sum()  # wins two blocks
-    assert hits_model[2 * n // 3 :].sum() < hits_blend[2 * n // 3 :].sum()  # loses the third
-    assert _level_rule("PM2.5", members, good, truth, days, blocks)[0] == "blend"
+    p_hits = level_hits(persistence, [0.0] * 19, truth, "PM2.5", days)
+    m_hits = level_hits(
+        members["model"], residual_quantiles(members["model"], truth), truth, "PM2.5", days
+    )
+    assert m_hits.mean() > p_hits.mean() + 0.1
+    source, _ = _level_rule("PM2.5", members, members["model"], truth, days, blocks)
+    assert source in {"model", "blend"}  # the blend is the model here: same distribution
+
+
+def test_the_issued_level_without_evidence_is_exactly_persistences(
+    region_data: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """Where the gate keeps persistence's level, the forecast's AQI level is the persistence
+    baseline's level day by day, missing issue days (its latest value up to two days back)
+    included: the floor "day +1 level accuracy ≥ persistence's" then holds as an equality."""
+    daily, met = region_data
+    gappy = daily[~daily["day"].isin(pd.date_range("2014-12-10", "2014-12-12"))]
+    models, _ = train_bundle(gappy, met, train_end="2014-11-30", config=SMALL)
+    gbm = models["lightgbm"]
+    for key in list(gbm.level_source):
+        gbm.level_source[key] = ("persistence", [0.0] * 19)
+    grid = complete_grid(gappy, met)
+    issue = pd.date_range("2014-12-01", "2014-12-31")
+    issued = forecast_aqi(gbm.predict(grid, issue, [1, 2]).assign(model="lightgbm"))
+    baseline = forecast_aqi(models["persistence"].predict(grid, issue, [1, 2]).assign(model="p"))
+    keys = ["city", "issue_day", "lead"]
+    both = issued.merge(baseline, on=keys, suffixes=("", "_p"))
+    assert len(both) == len(baseline) > 100
+    assert (both["level_p"] > 0).all()  # the gap days have persistence levels too
+    np.testing.assert_array_equal(both["level"], both["level_p"])
+    assert (both["aqi"] != both["aqi_p"]).any()  # the central values stay the blend's
 
 
 def test_a_significant_single_member_replaces_the_fallback_despite_one_easy_block() -> None:

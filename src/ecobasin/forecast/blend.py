@@ -10,9 +10,10 @@ it on unseen days the blend is that combination, so the shrinkage towards climat
 grows is learnt, not set.
 
 The predictive distribution is the blend times the validation window's log residuals
-``log(1 + y) - log(1 + blend)`` at :data:`QUANTILE_LEVELS`; the range is two of those quantiles
-and the published level the one most probable under that distribution
-(:func:`most_probable_level`), not the level of the mean.
+``log(1 + y) - log(1 + blend)`` at :data:`QUANTILE_LEVELS`; the range is two of those quantiles.
+The published level is persistence's unless the most probable level under a forecast
+distribution (:func:`most_probable_level`, not the level of the mean) hit significantly more
+levels on the validation days (:func:`choose_level_rule`).
 
 References
 ----------
@@ -31,8 +32,10 @@ import numpy.typing as npt
 __all__ = [
     "QUANTILE_LEVELS",
     "apply_weights",
+    "choose_level_rule",
     "departure",
     "fit_weights",
+    "level_gain_statistic",
     "most_probable_level",
     "quantile_columns",
     "residual_quantiles",
@@ -49,6 +52,11 @@ T_NONE, T_FULL = 1.5, 3.0
 #: Diebold–Mariano statistic a single member needs over the fallback (the conventional 5 %
 #: level, two-sided).
 T_MEMBER = 2.0
+#: Diebold–Mariano statistic of the level-hit gain a distribution's level needs over
+#: persistence's to replace it (:func:`choose_level_rule`; one-sided, the same bar as a member).
+T_LEVEL = T_MEMBER
+#: The level rule issued without evidence: persistence's level (:func:`choose_level_rule`).
+DEFAULT_LEVEL_RULE = "persistence"
 #: Fewest validation days with every member present to learn weights from.
 MIN_VALIDATION_DAYS = 20
 
@@ -297,7 +305,13 @@ def _dm_statistic(prior: Floats, candidate: Floats, observed: Floats) -> float:
     ``prior`` [standard errors], with a Newey–West variance (lags up to :data:`HAC_LAGS`: errors
     of consecutive days are correlated, episodes last days); ``inf`` for a gain without
     variance, ``-inf`` for none."""
-    d = (prior - observed) ** 2 - (candidate - observed) ** 2
+    return _hac_t((prior - observed) ** 2 - (candidate - observed) ** 2)
+
+
+def _hac_t(d: Floats) -> float:
+    """``mean(d) / se(mean(d))`` of a loss differential ``d`` (positive: the candidate loses
+    less) with a Newey–West variance of :data:`HAC_LAGS` lags; ``inf`` for a gain without
+    variance, ``-inf`` for none."""
     n = d.size
     mean = float(d.mean())
     if mean <= 0:
@@ -309,6 +323,44 @@ def _dm_statistic(prior: Floats, candidate: Floats, observed: Floats) -> float:
     if var <= 0:
         return np.inf
     return float(mean / np.sqrt(var / n))
+
+
+def level_gain_statistic(default_hits: npt.ArrayLike, candidate_hits: npt.ArrayLike) -> float:
+    """The Diebold–Mariano statistic of the gain in level hits of ``candidate_hits`` over
+    ``default_hits`` (one bool per validation day) [standard errors].
+
+    The loss is a miss (0–1 loss, DB32/T 4678-2024 §6.1 level accuracy), so the differential is
+    non-zero only on the discordant days: McNemar's comparison of paired hit rates, with a
+    Newey–West variance (:data:`HAC_LAGS`) because misses come in episodes of several days and
+    the sign test's independent days would over-count the evidence.
+    """
+    a = np.asarray(default_hits, dtype=np.float64)
+    b = np.asarray(candidate_hits, dtype=np.float64)
+    return _hac_t(b - a) if a.size else -np.inf
+
+
+def choose_level_rule(
+    default_hits: npt.ArrayLike,
+    candidate_hits: Mapping[str, npt.ArrayLike],
+    default: str = DEFAULT_LEVEL_RULE,
+) -> str:
+    """The level rule to issue: ``default`` (persistence's level) unless a candidate rule (the
+    most probable level of a forecast distribution) hit significantly more levels on the
+    validation days, :func:`level_gain_statistic` ``≥`` :data:`T_LEVEL`; among those the one
+    with the most hits.
+
+    Issue 21: "level accuracy at least persistence's". Persistence's level is the default
+    because it has nothing to fit: a rule with more hits on the validation days only by chance
+    would cost hits in the next year; a gain of two standard errors (pooled over the validation
+    blocks) is the same bar a single member clears to replace the baselines in
+    :func:`fit_weights`.
+    """
+    significant = {
+        name: int(np.count_nonzero(hits))
+        for name, hits in candidate_hits.items()
+        if level_gain_statistic(default_hits, hits) >= T_LEVEL
+    }
+    return max(significant, key=lambda name: significant[name]) if significant else default
 
 
 def apply_weights(

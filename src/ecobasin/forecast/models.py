@@ -30,10 +30,12 @@ import pandas as pd
 
 from ecobasin.forecast.aqi_range import level_hits
 from ecobasin.forecast.blend import (
+    DEFAULT_LEVEL_RULE,
     MIN_VALIDATION_DAYS,
     QUANTILE_LEVELS,
     Floats,
     apply_weights,
+    choose_level_rule,
     departure,
     fit_weights,
     quantile_columns,
@@ -457,8 +459,9 @@ class GBM:
     residuals : dict
         ``{(pollutant, lead): [log residual at each QUANTILE_LEVELS entry]}``.
     level_source : dict
-        ``{(pollutant, lead): (member, [log residuals])}``: the distribution the issued level
-        (the quantile columns) comes from, ``"blend"`` or a member (:func:`_level_rule`).
+        ``{(pollutant, lead): (source, [log residuals])}``: the distribution the issued level
+        (the quantile columns) comes from: ``"persistence"`` (its value, no spread: the
+        default), ``"blend"`` or a member (:func:`_level_rule`).
     climatology : Climatology or None
         The climatology member (fit on the whole training period).
     """
@@ -549,6 +552,7 @@ class GBM:
         parts: list[dict[str, npt.NDArray[np.float64]]] = []
         observed: list[npt.NDArray[np.float64]] = []
         days: list[npt.NDArray[Any]] = []
+        lates: list[npt.NDArray[np.bool_]] = []
         issue = data.keys["issue_day"].to_numpy()
         for block_start, block_end, climatology in origins:
             early = (data.keys["target_day"] < block_start).to_numpy()
@@ -558,6 +562,7 @@ class GBM:
             parts.append(self._validation_members(key, data, early, late, climatology, guidance))
             observed.append(data.y[late])
             days.append(data.keys["target_day"].to_numpy()[late])
+            lates.append(late)
         n = sum(len(v) for v in observed)
         if n < MIN_VALIDATION_DAYS:
             self.blend[key] = {"model": 1.0}
@@ -585,8 +590,13 @@ class GBM:
         blended = apply_weights(members, weights)
         self.blend[key] = weights
         self.residuals[key] = residual_quantiles(blended, y)
+        persisted = np.concatenate(
+            [data.last_known[late_rows] for late_rows in lates]
+            if data.last_known is not None
+            else [np.asarray(part["persistence"]) for part in parts]
+        )
         self.level_source[key] = _level_rule(
-            p, members, blended, y, pd.Series(np.concatenate(days)), blocks
+            p, members, blended, y, pd.Series(np.concatenate(days)), blocks, persisted
         )
         qs = np.expm1(
             np.log1p(np.clip(blended, 0, None))[:, None]
@@ -683,6 +693,7 @@ class GBM:
                     recent=_recent_mean(grid, p)[ok.to_numpy()],
                     pollutant=p,
                     lead=h,
+                    last_known=_persisted_at(grid, p, keys[ok].reset_index(drop=True)),
                 )
                 z = to_target(cfg.target, data.y, data.anchor)
                 self.bounds[(p, h)] = tuple(  # type: ignore[assignment]
@@ -773,7 +784,9 @@ class GBM:
                 qs = _spread(value, res)
                 lo, hi = (qs[:, QUANTILE_LEVELS.index(q)] for q in self.config.quantiles)
                 rows = _forecast_rows(keys, h, p, value, lo, hi)
-                level_qs = self._level_quantiles(p, h, members, qs)
+                level_qs = self._level_quantiles(
+                    p, h, {**members, DEFAULT_LEVEL_RULE: _persisted_at(grid, p, keys)}, qs
+                )
                 for j, name in enumerate(quantile_columns()):
                     rows[name] = level_qs[:, j]
                 parts.append(rows)
@@ -782,8 +795,9 @@ class GBM:
     def _level_quantiles(
         self, pollutant: str, lead: int, members: Mapping[str, Floats], blend_quantiles: Floats
     ) -> Floats:
-        """The quantile columns the level is read from: the blend's, or those of the member the
-        validation days chose (:func:`_level_rule`) where that member has a value."""
+        """The quantile columns the level is read from: the blend's, or those of the source the
+        validation days chose (:func:`_level_rule`: persistence's level by default, else a
+        member's distribution) where that source has a value."""
         source, res = self.level_source.get((pollutant, lead), ("blend", []))
         if source == "blend" or source not in members:
             return blend_quantiles
@@ -875,6 +889,17 @@ def _recent_mean(grid: pd.DataFrame, pollutant: str) -> npt.NDArray[np.float64]:
     return np.asarray(mean.to_numpy(dtype=np.float64))
 
 
+def _persisted_at(grid: pd.DataFrame, pollutant: str, keys: pd.DataFrame) -> Floats:
+    """The persistence baseline's value (:class:`Persistence`: the latest value on or before the
+    issue day, uncapped) of each row of ``keys`` (city, issue day) [µg/m³, CO mg/m³]: the level
+    issued without evidence is exactly persistence's."""
+    last = _last_known(grid, pollutant)
+    rows = pd.MultiIndex.from_arrays(
+        [keys["city"].astype(str), pd.DatetimeIndex(keys["issue_day"])], names=last.index.names
+    )
+    return np.asarray(last.reindex(rows).to_numpy(dtype=np.float64, na_value=np.nan))
+
+
 def _spread(centre: npt.ArrayLike, log_residuals: npt.ArrayLike) -> Floats:
     """The predictive quantiles ``(1 + centre) · exp(residual) - 1`` [rows × quantiles]."""
     c = np.log1p(np.clip(np.asarray(centre, dtype=np.float64), 0, None))
@@ -888,30 +913,67 @@ def _level_rule(
     observed: Floats,
     days: pd.Series,
     blocks: npt.NDArray[np.generic],
+    persisted: Floats | None = None,
 ) -> tuple[str, list[float]]:
-    """The distribution the issued level comes from, chosen on the validation days like the
-    weights (issue 21: the RMSE-optimal blend lost day +1 level hits the learned model had).
+    """The distribution the issued level comes from, gated on the validation days like the
+    weights (issue 21: "level accuracy at least persistence's").
 
-    Candidates: the blend, and each member complete on those days with its own log residual
-    quantiles. A member replaces the blend only if its most probable IAQI level
-    (:func:`ecobasin.forecast.aqi_range.level_hits`) hits more days in total and no fewer on any
-    block (the evidence rule of the weights' steps); the most hits among those. The central
-    value, its range and RMSE stay the blend's.
+    The default is persistence's level: the IAQI level of ``persisted`` (the persistence
+    baseline's value; the ``persistence`` member where not given) with no spread. Candidates:
+    the most probable level (:func:`ecobasin.forecast.aqi_range.level_hits`) of the blend and of
+    each other member complete on those days, each times its log residual quantiles fit **out
+    of block** (on the other validation blocks: the hits counted are of days the spread never
+    saw). A candidate replaces the default only with significantly more hits,
+    :func:`ecobasin.forecast.blend.choose_level_rule`. The central value, its range and RMSE
+    stay the blend's.
+
+    Returns
+    -------
+    tuple
+        ``(source, log residuals)``: ``("persistence", zeros)`` or the candidate with its
+        residual quantiles fit on every validation day.
     """
-    blend_res = residual_quantiles(blended, observed)
-    base = level_hits(blended, blend_res, observed, pollutant, days)
-    best: tuple[str, list[float]] = ("blend", blend_res)
-    best_hits = int(base.sum())
+    days = pd.Series(pd.to_datetime(days)).reset_index(drop=True)
+    y = np.asarray(observed, dtype=np.float64)
+    base = np.asarray(members["persistence"] if persisted is None else persisted, dtype=np.float64)
+    point = [0.0] * len(QUANTILE_LEVELS)
+    default_hits = level_hits(base, point, y, pollutant, days)
+    candidates = {"blend": np.asarray(blended, dtype=np.float64)}
     for name, values in members.items():
         v = np.asarray(values, dtype=np.float64)
-        if not np.isfinite(v).all():
-            continue
-        res = residual_quantiles(v, observed)
-        hits = level_hits(v, res, observed, pollutant, days)
-        every = all(hits[blocks == b].sum() >= base[blocks == b].sum() for b in np.unique(blocks))
-        if every and int(hits.sum()) > best_hits:
-            best, best_hits = (name, res), int(hits.sum())
-    return best
+        if name != DEFAULT_LEVEL_RULE and np.isfinite(v).all():
+            candidates[name] = v
+    hits = {
+        name: _held_out_level_hits(v, y, pollutant, days, blocks) for name, v in candidates.items()
+    }
+    source = choose_level_rule(default_hits, hits)
+    if source == DEFAULT_LEVEL_RULE:
+        return source, point
+    return source, residual_quantiles(candidates[source], y)
+
+
+def _held_out_level_hits(
+    forecast: Floats,
+    observed: Floats,
+    pollutant: str,
+    days: pd.Series,
+    blocks: npt.NDArray[np.generic],
+) -> npt.NDArray[np.bool_]:
+    """Level hits of ``forecast`` times log residual quantiles fit on the other blocks (one
+    block: on itself)."""
+    keys = np.unique(blocks)
+    if len(keys) < 2:
+        return level_hits(
+            forecast, residual_quantiles(forecast, observed), observed, pollutant, days
+        )
+    hits = np.zeros(len(observed), dtype=np.bool_)
+    for key in keys:
+        held = np.asarray(blocks == key)
+        spread = residual_quantiles(forecast[~held], observed[~held])
+        hits[held] = level_hits(
+            forecast[held], spread, observed[held], pollutant, days[held].reset_index(drop=True)
+        )
+    return hits
 
 
 @dataclass
@@ -926,6 +988,7 @@ class _Rows:
     recent: npt.NDArray[np.float64]
     pollutant: str
     lead: int
+    last_known: npt.NDArray[np.float64] | None = None
 
     def clim_t(
         self, climatology: Climatology, rows: npt.NDArray[np.bool_]
