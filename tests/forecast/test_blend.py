@@ -311,13 +311,24 @@ def _paired_hits(
 
 def test_a_few_more_level_hits_by_chance_leave_persistences_level() -> None:
     """Issue 21, Beijing without weather day +1: a level rule with a few more hits on the
-    validation days (24 against 16 discordant days of 360, t ≈ 1.3) lost hits to persistence in
-    the test year. Without significant evidence the issued level is persistence's.
+    validation days than persistence lost hits to it in the test year. Within one standard error
+    (21 against 16 discordant days of 360, t ≈ 0.8) the issued level is persistence's, the
+    simplest rule (the one-standard-error rule, ESL 2nd ed. §7.10).
     Mutation caught: ``T_LEVEL = 0`` (any gain replaces persistence) issues the candidate."""
-    default, candidate = _paired_hits(np.random.default_rng(31), 360, 24, 16)
-    assert candidate.sum() == default.sum() + 8  # the candidate did hit more days
-    assert 0 < level_gain_statistic(default, candidate) < 2
+    default, candidate = _paired_hits(np.random.default_rng(31), 360, 21, 16)
+    assert candidate.sum() == default.sum() + 5  # the candidate did hit more days
+    assert 0 < level_gain_statistic(default, candidate) < 1
     assert choose_level_rule(default, {"blend": candidate}) == "persistence"
+
+
+def test_more_level_hits_by_over_one_standard_error_issue_the_distributions_level() -> None:
+    """The one-standard-error rule: 24 against 16 discordant days of 360 (t ≈ 1.2, more than one
+    standard error, less than two) issue the distribution's level (issue 21, Chengdu with
+    weather day +1: t = 1.31 was left at persistence's level by a bar of 2, 0.680 → 0.575).
+    Mutation caught: the bar of the weights' gate (``T_LEVEL = 2``) keeps persistence."""
+    default, candidate = _paired_hits(np.random.default_rng(31), 360, 24, 16)
+    assert 1 < level_gain_statistic(default, candidate) < 2
+    assert choose_level_rule(default, {"blend": candidate}) == "blend"
 
 
 def test_clearly_more_level_hits_issue_the_distributions_level() -> None:

@@ -50,11 +50,15 @@ HAC_LAGS = 7
 #: Diebold–Mariano statistics at which the blend stays at the prior / moves fully to the fit.
 T_NONE, T_FULL = 1.5, 3.0
 #: Diebold–Mariano statistic a single member needs over the fallback (the conventional 5 %
-#: level, two-sided).
+#: level, two-sided). Kept at 2 because a member's weights set the issued value itself, whose
+#: RMSE at every lead must stay ≤ min(persistence, climatology) (issue 21's floors).
 T_MEMBER = 2.0
-#: Diebold–Mariano statistic of the level-hit gain a distribution's level needs over
-#: persistence's to replace it (:func:`choose_level_rule`; one-sided, the same bar as a member).
-T_LEVEL = T_MEMBER
+#: Statistic of the level-hit gain a distribution's level needs over persistence's to replace
+#: it (:func:`choose_level_rule`): the one-standard-error rule (Breiman et al. 1984,
+#: *Classification and Regression Trees*; Hastie, Tibshirani & Friedman, *The Elements of
+#: Statistical Learning*, 2nd ed., §7.10): the simplest rule unless another is better by more
+#: than one standard error. A convention from the literature, not a value fit to the cities.
+T_LEVEL = 1.0
 #: The level rule issued without evidence: persistence's level (:func:`choose_level_rule`).
 DEFAULT_LEVEL_RULE = "persistence"
 #: Fewest validation days with every member present to learn weights from.
@@ -346,19 +350,22 @@ def choose_level_rule(
 ) -> str:
     """The level rule to issue: ``default`` (persistence's level) unless a candidate rule (the
     most probable level of a forecast distribution) hit significantly more levels on the
-    validation days, :func:`level_gain_statistic` ``≥`` :data:`T_LEVEL`; among those the one
+    validation days, :func:`level_gain_statistic` ``>`` :data:`T_LEVEL`; among those the one
     with the most hits.
 
     Issue 21: "level accuracy at least persistence's". Persistence's level is the default
-    because it has nothing to fit: a rule with more hits on the validation days only by chance
-    would cost hits in the next year; a gain of two standard errors (pooled over the validation
-    blocks) is the same bar a single member clears to replace the baselines in
-    :func:`fit_weights`.
+    because it has nothing to fit (the simplest rule): a rule with more hits on the validation
+    days only by chance would cost hits in the next year. The bar is the one-standard-error
+    rule (Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 2nd ed.,
+    §7.10): more hits by more than one standard error of the paired difference (Newey–West,
+    pooled over the validation blocks). It is lower than the ``t ≥ 2`` a member needs in
+    :func:`fit_weights` because a missed level costs one day's hit, while a member's weight
+    moves the issued value and its RMSE at every lead.
     """
     significant = {
         name: int(np.count_nonzero(hits))
         for name, hits in candidate_hits.items()
-        if level_gain_statistic(default_hits, hits) >= T_LEVEL
+        if level_gain_statistic(default_hits, hits) > T_LEVEL
     }
     return max(significant, key=lambda name: significant[name]) if significant else default
 
