@@ -923,7 +923,7 @@ def _level_rule(
     the most probable level (:func:`ecobasin.forecast.aqi_range.level_hits`) of the blend and of
     each other member complete on those days, each times its log residual quantiles fit **out
     of block** (on the other validation blocks: the hits counted are of days the spread never
-    saw). A candidate replaces the default only with significantly more hits,
+    saw). A candidate replaces the default only with more hits by more than one standard error,
     :func:`ecobasin.forecast.blend.choose_level_rule`. The central value, its range and RMSE
     stay the blend's.
 
