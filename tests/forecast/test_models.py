@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ecobasin.forecast.backtest import backtest
+from ecobasin.forecast.blend import quantile_columns
 from ecobasin.forecast.features import complete_grid
 from ecobasin.forecast.models import (
     GBMConfig,
@@ -60,6 +62,26 @@ def test_saved_payload_loads_and_predicts_the_same(
         )
         np.testing.assert_allclose(a[["value", "lower", "upper"]], b[["value", "lower", "upper"]])
         assert (a["lower"] <= a["value"]).all() and (a["value"] <= a["upper"]).all()
+
+
+def test_the_level_gates_choice_is_saved_and_issued_after_loading(
+    trained: tuple[dict, dict], region_data: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """Persistence's level (the gate's default) and a distribution's, per pollutant and lead,
+    survive the stored payload: the loaded model issues the same quantile columns (levels)."""
+    models, meta = trained
+    gbm = copy.deepcopy(models["lightgbm"])
+    gbm.level_source[("PM2.5", 1)] = ("persistence", [0.0] * 19)
+    payload = json.loads(json.dumps(bundle_payload({**models, "lightgbm": gbm}, meta)))
+    loaded = bundle_from_payload(payload)[0]["lightgbm"]
+    assert loaded.level_source == gbm.level_source
+    assert {m for m, _ in loaded.level_source.values()} >= {"persistence", "blend"}
+    grid = complete_grid(*region_data)
+    days = pd.date_range("2015-03-01", periods=5)
+    a, b = gbm.predict(grid, days, [1, 2]), loaded.predict(grid, days, [1, 2])
+    np.testing.assert_allclose(a[quantile_columns()], b[quantile_columns()])
+    pm = a[(a["pollutant"] == "PM2.5") & (a["lead"] == 1)]
+    assert (pm["q05"] == pm["q95"]).all()  # persistence's level: no spread
 
 
 def test_a_payload_of_another_format_is_refused(trained: tuple[dict, dict]) -> None:

@@ -17,6 +17,8 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -25,7 +27,7 @@ from ecobasin.forecast.blend import most_probable_level, quantile_columns
 from ecobasin.standards.air_index import aqi_arrays, aqi_level
 from ecobasin.standards.air_tables import DEFAULT_SWITCH_DATE
 
-__all__ = ["aqi_table", "forecast_aqi", "observed_aqi"]
+__all__ = ["aqi_table", "forecast_aqi", "level_hits", "observed_aqi"]
 
 _KEYS = ("model", "city", "issue_day", "lead", "target_day")
 
@@ -89,6 +91,33 @@ def observed_aqi(daily: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([daily[["city", "day"]].reset_index(drop=True), table], axis=1)
     out["city"] = out["city"].astype(str)
     return out
+
+
+def level_hits(
+    forecast: npt.ArrayLike,
+    residuals: Sequence[float],
+    observed: npt.ArrayLike,
+    pollutant: str,
+    days: pd.Series,
+) -> npt.NDArray[np.bool_]:
+    """Per day, whether the level most probable under ``forecast`` times the log ``residuals``
+    (one per :data:`ecobasin.forecast.blend.QUANTILE_LEVELS` entry) is the observed one, both
+    the IAQI level of ``pollutant`` alone (HJ 633-2012 §5.1.2, HJ 633-2026 §4.2.4: the level of
+    the day's sub-index) [µg/m³, CO mg/m³]; False where either level is missing.
+
+    The blend compares the level rules it may issue with this on its validation days.
+    """
+    f = np.clip(np.asarray(forecast, dtype=np.float64), 0, None)
+    y = np.asarray(observed, dtype=np.float64)
+    qs = np.expm1(np.log1p(f)[:, None] + np.asarray(residuals, dtype=np.float64)[None, :])
+    n, k = qs.shape
+    d = pd.Series(np.repeat(pd.to_datetime(days).to_numpy(), k))
+    flat = aqi_table(pd.DataFrame({pollutant: qs.ravel()}), d)["level"].to_numpy()
+    stacked = flat.reshape(n, k).astype(np.int64)
+    issued = most_probable_level(stacked, stacked[:, k // 2])
+    truth = aqi_table(pd.DataFrame({pollutant: y}), pd.Series(days).reset_index(drop=True))
+    seen = truth["level"].to_numpy()
+    return np.asarray((issued > 0) & (seen > 0) & (issued == seen), dtype=np.bool_)
 
 
 def _most_probable_levels(

@@ -28,10 +28,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ecobasin.forecast.aqi_range import level_hits
 from ecobasin.forecast.blend import (
+    DEFAULT_LEVEL_RULE,
     MIN_VALIDATION_DAYS,
     QUANTILE_LEVELS,
+    Floats,
     apply_weights,
+    choose_level_rule,
+    departure,
     fit_weights,
     quantile_columns,
     residual_quantiles,
@@ -93,8 +98,8 @@ class GBMConfig:
         Training quantile of the pollutant's daily values that caps the latest value a forecast
         is relative to (an extreme issue day is not extrapolated days ahead).
     shrink_per_lead : float
-        Shrinkage of the blend weights towards climatology per day of lead
-        (:func:`ecobasin.forecast.blend.fit_weights`).
+        Ridge of the fitted blend weights towards the best single step (baseline or member)
+        per day of lead (:func:`ecobasin.forecast.blend.fit_weights`).
     calibration_share : float
         Share of the latest training days forming the validation window of the blend weights
         and the predictive quantiles; 0 issues the model alone.
@@ -104,8 +109,9 @@ class GBMConfig:
     anomaly_member : bool
         Add the damped-anomaly climatology member (:func:`anomaly_member`).
     every_origin : bool
-        Keep the blend's move away from the best baseline only if it gains on every origin's
-        block (:func:`ecobasin.forecast.blend.fit_weights`).
+        Pass the origins to the blend: each step away from the baselines is taken only if it
+        gains on every origin's block, the full fit measured out of block
+        (:func:`ecobasin.forecast.blend.fit_weights`); False: one pooled block.
     guidance_features : bool
         When guidance is given, the learned models also take the guidance of the target day
         (as known on the issue day) as features (:func:`guidance_features`).
@@ -452,6 +458,10 @@ class GBM:
         ``{(pollutant, lead): {member: weight}}``.
     residuals : dict
         ``{(pollutant, lead): [log residual at each QUANTILE_LEVELS entry]}``.
+    level_source : dict
+        ``{(pollutant, lead): (source, [log residuals])}``: the distribution the issued level
+        (the quantile columns) comes from: ``"persistence"`` (its value, no spread: the
+        default), ``"blend"`` or a member (:func:`_level_rule`).
     climatology : Climatology or None
         The climatology member (fit on the whole training period).
     """
@@ -463,6 +473,7 @@ class GBM:
     bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     blend: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     residuals: dict[tuple[str, int], list[float]] = field(default_factory=dict)
+    level_source: dict[tuple[str, int], tuple[str, list[float]]] = field(default_factory=dict)
     level_bounds: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
     climatology: Climatology | None = None
     validation: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -528,6 +539,7 @@ class GBM:
         data: _Rows,
         origins: Sequence[tuple[pd.Timestamp, pd.Timestamp, Climatology]],
         guidance: pd.DataFrame | None,
+        max_departure: float | None = None,
     ) -> None:
         """Blend weights and residual quantiles on the validation window (rolling origin).
 
@@ -539,6 +551,8 @@ class GBM:
         p, h = key
         parts: list[dict[str, npt.NDArray[np.float64]]] = []
         observed: list[npt.NDArray[np.float64]] = []
+        days: list[npt.NDArray[Any]] = []
+        lates: list[npt.NDArray[np.bool_]] = []
         issue = data.keys["issue_day"].to_numpy()
         for block_start, block_end, climatology in origins:
             early = (data.keys["target_day"] < block_start).to_numpy()
@@ -547,6 +561,8 @@ class GBM:
                 continue
             parts.append(self._validation_members(key, data, early, late, climatology, guidance))
             observed.append(data.y[late])
+            days.append(data.keys["target_day"].to_numpy()[late])
+            lates.append(late)
         n = sum(len(v) for v in observed)
         if n < MIN_VALIDATION_DAYS:
             self.blend[key] = {"model": 1.0}
@@ -569,10 +585,19 @@ class GBM:
             y,
             shrink=self.config.shrink_per_lead * h,
             origins=blocks if self.config.every_origin else None,
+            max_departure=max_departure,
         )
         blended = apply_weights(members, weights)
         self.blend[key] = weights
         self.residuals[key] = residual_quantiles(blended, y)
+        persisted = np.concatenate(
+            [data.last_known[late_rows] for late_rows in lates]
+            if data.last_known is not None
+            else [np.asarray(part["persistence"]) for part in parts]
+        )
+        self.level_source[key] = _level_rule(
+            p, members, blended, y, pd.Series(np.concatenate(days)), blocks, persisted
+        )
         qs = np.expm1(
             np.log1p(np.clip(blended, 0, None))[:, None]
             + np.array(
@@ -588,7 +613,17 @@ class GBM:
             "rmse_persistence": _rmse(members["persistence"], y),
             "rmse_climatology": _rmse(members.get("climatology"), y),
             "interval_coverage": float(np.mean((y >= qs[:, 0]) & (y <= qs[:, 1]))),
+            "level_from": self.level_source[key][0],
         }
+
+    def _departure(self, pollutant: str, lead: int, leads: Sequence[int]) -> float | None:
+        """The weight the previous (shorter) lead's blend gives the members other than the
+        baselines: the most this lead may give them (:func:`ecobasin.forecast.blend.fit_weights`,
+        step 4); None for the first lead."""
+        shorter = [h for h in leads if h < lead and (pollutant, h) in self.blend]
+        if not shorter:
+            return None
+        return departure(self.blend[(pollutant, max(shorter))])
 
     def _origins(
         self, grid: pd.DataFrame, span: pd.DatetimeIndex, pollutants: Sequence[str]
@@ -658,6 +693,7 @@ class GBM:
                     recent=_recent_mean(grid, p)[ok.to_numpy()],
                     pollutant=p,
                     lead=h,
+                    last_known=_persisted_at(grid, p, keys[ok].reset_index(drop=True)),
                 )
                 z = to_target(cfg.target, data.y, data.anchor)
                 self.bounds[(p, h)] = tuple(  # type: ignore[assignment]
@@ -680,7 +716,7 @@ class GBM:
                         data.y,
                         data.clim_t(self.climatology, every),
                     )
-                self._validate((p, h), data, origins, guidance)
+                self._validate((p, h), data, origins, guidance, self._departure(p, h, leads))
         return self
 
     def members(
@@ -745,13 +781,29 @@ class GBM:
                 res = np.asarray(
                     self.residuals.get((p, h), [0.0] * len(QUANTILE_LEVELS)), dtype=np.float64
                 )
-                qs = np.expm1(np.log1p(np.clip(value, 0, None))[:, None] + res[None, :])
+                qs = _spread(value, res)
                 lo, hi = (qs[:, QUANTILE_LEVELS.index(q)] for q in self.config.quantiles)
                 rows = _forecast_rows(keys, h, p, value, lo, hi)
+                level_qs = self._level_quantiles(
+                    p, h, {**members, DEFAULT_LEVEL_RULE: _persisted_at(grid, p, keys)}, qs
+                )
                 for j, name in enumerate(quantile_columns()):
-                    rows[name] = qs[:, j]
+                    rows[name] = level_qs[:, j]
                 parts.append(rows)
         return pd.concat(parts, ignore_index=True) if parts else _empty_forecast()
+
+    def _level_quantiles(
+        self, pollutant: str, lead: int, members: Mapping[str, Floats], blend_quantiles: Floats
+    ) -> Floats:
+        """The quantile columns the level is read from: the blend's, or those of the source the
+        validation days chose (:func:`_level_rule`: persistence's level by default, else a
+        member's distribution) where that source has a value."""
+        source, res = self.level_source.get((pollutant, lead), ("blend", []))
+        if source == "blend" or source not in members:
+            return blend_quantiles
+        centre = np.asarray(members[source], dtype=np.float64)
+        own = _spread(np.nan_to_num(centre), np.asarray(res, dtype=np.float64))
+        return np.where(np.isfinite(centre)[:, None], own, blend_quantiles)
 
     def member_forecasts(
         self,
@@ -785,6 +837,7 @@ class GBM:
             "bounds": [[p, h, list(b)] for (p, h), b in self.bounds.items()],
             "blend": [[p, h, w] for (p, h), w in self.blend.items()],
             "residuals": [[p, h, r] for (p, h), r in self.residuals.items()],
+            "level_source": [[p, h, m, r] for (p, h), (m, r) in self.level_source.items()],
             "level_bounds": [[p, h, list(b)] for (p, h), b in self.level_bounds.items()],
             "anomaly": [[p, h, list(b)] for (p, h), b in self.anomaly_betas.items()],
         }
@@ -813,6 +866,10 @@ class GBM:
             },
             blend={(str(p), int(h)): dict(w) for p, h, w in calibration["blend"]},
             residuals={(str(p), int(h)): list(r) for p, h, r in calibration["residuals"]},
+            level_source={
+                (str(p), int(h)): (str(m), list(r))
+                for p, h, m, r in calibration.get("level_source", [])
+            },
             level_bounds={
                 (str(p), int(h)): (float(b[0]), float(b[1]))
                 for p, h, b in calibration["level_bounds"]
@@ -832,6 +889,93 @@ def _recent_mean(grid: pd.DataFrame, pollutant: str) -> npt.NDArray[np.float64]:
     return np.asarray(mean.to_numpy(dtype=np.float64))
 
 
+def _persisted_at(grid: pd.DataFrame, pollutant: str, keys: pd.DataFrame) -> Floats:
+    """The persistence baseline's value (:class:`Persistence`: the latest value on or before the
+    issue day, uncapped) of each row of ``keys`` (city, issue day) [µg/m³, CO mg/m³]: the level
+    issued without evidence is exactly persistence's."""
+    last = _last_known(grid, pollutant)
+    rows = pd.MultiIndex.from_arrays(
+        [keys["city"].astype(str), pd.DatetimeIndex(keys["issue_day"])], names=last.index.names
+    )
+    return np.asarray(last.reindex(rows).to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _spread(centre: npt.ArrayLike, log_residuals: npt.ArrayLike) -> Floats:
+    """The predictive quantiles ``(1 + centre) · exp(residual) - 1`` [rows × quantiles]."""
+    c = np.log1p(np.clip(np.asarray(centre, dtype=np.float64), 0, None))
+    return np.expm1(c[:, None] + np.asarray(log_residuals, dtype=np.float64)[None, :])
+
+
+def _level_rule(
+    pollutant: str,
+    members: Mapping[str, Floats],
+    blended: Floats,
+    observed: Floats,
+    days: pd.Series,
+    blocks: npt.NDArray[np.generic],
+    persisted: Floats | None = None,
+) -> tuple[str, list[float]]:
+    """The distribution the issued level comes from, gated on the validation days like the
+    weights (issue 21: "level accuracy at least persistence's").
+
+    The default is persistence's level: the IAQI level of ``persisted`` (the persistence
+    baseline's value; the ``persistence`` member where not given) with no spread. Candidates:
+    the most probable level (:func:`ecobasin.forecast.aqi_range.level_hits`) of the blend and of
+    each other member complete on those days, each times its log residual quantiles fit **out
+    of block** (on the other validation blocks: the hits counted are of days the spread never
+    saw). A candidate replaces the default only with more hits by more than one standard error,
+    :func:`ecobasin.forecast.blend.choose_level_rule`. The central value, its range and RMSE
+    stay the blend's.
+
+    Returns
+    -------
+    tuple
+        ``(source, log residuals)``: ``("persistence", zeros)`` or the candidate with its
+        residual quantiles fit on every validation day.
+    """
+    days = pd.Series(pd.to_datetime(days)).reset_index(drop=True)
+    y = np.asarray(observed, dtype=np.float64)
+    base = np.asarray(members["persistence"] if persisted is None else persisted, dtype=np.float64)
+    point = [0.0] * len(QUANTILE_LEVELS)
+    default_hits = level_hits(base, point, y, pollutant, days)
+    candidates = {"blend": np.asarray(blended, dtype=np.float64)}
+    for name, values in members.items():
+        v = np.asarray(values, dtype=np.float64)
+        if name != DEFAULT_LEVEL_RULE and np.isfinite(v).all():
+            candidates[name] = v
+    hits = {
+        name: _held_out_level_hits(v, y, pollutant, days, blocks) for name, v in candidates.items()
+    }
+    source = choose_level_rule(default_hits, hits)
+    if source == DEFAULT_LEVEL_RULE:
+        return source, point
+    return source, residual_quantiles(candidates[source], y)
+
+
+def _held_out_level_hits(
+    forecast: Floats,
+    observed: Floats,
+    pollutant: str,
+    days: pd.Series,
+    blocks: npt.NDArray[np.generic],
+) -> npt.NDArray[np.bool_]:
+    """Level hits of ``forecast`` times log residual quantiles fit on the other blocks (one
+    block: on itself)."""
+    keys = np.unique(blocks)
+    if len(keys) < 2:
+        return level_hits(
+            forecast, residual_quantiles(forecast, observed), observed, pollutant, days
+        )
+    hits = np.zeros(len(observed), dtype=np.bool_)
+    for key in keys:
+        held = np.asarray(blocks == key)
+        spread = residual_quantiles(forecast[~held], observed[~held])
+        hits[held] = level_hits(
+            forecast[held], spread, observed[held], pollutant, days[held].reset_index(drop=True)
+        )
+    return hits
+
+
 @dataclass
 class _Rows:
     """The training rows of one pollutant and lead: features, target, the latest value the
@@ -844,6 +988,7 @@ class _Rows:
     recent: npt.NDArray[np.float64]
     pollutant: str
     lead: int
+    last_known: npt.NDArray[np.float64] | None = None
 
     def clim_t(
         self, climatology: Climatology, rows: npt.NDArray[np.bool_]
