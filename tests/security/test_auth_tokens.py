@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from security.auth_server import PASSWORDS, make_store, ok, sign_in, start_server, stop_server
+from security.auth_server import PASSWORDS, ok, sign_in, start_server, stop_server
 
 
-def test_tokens_cannot_mint_tokens_sessions_can(tmp_path: Path) -> None:
-    db = make_store(tmp_path / "tokens.duckdb")
+def test_tokens_cannot_mint_tokens_sessions_can(auth_store: Path) -> None:
+    db = auth_store
     # a short-lived token, made by the command line (the server is not running yet)
     parent = ok("token", "create", "short", "--user", "root", "--expires", "0.0003",
                 "--db", str(db)).strip()  # fmt: skip
