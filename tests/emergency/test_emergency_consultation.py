@@ -60,6 +60,7 @@ def issued(issued_once: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
     shutil.copyfile(template, path)
     return path, session_id
 
+
 def test_an_adopted_recommendation_activates_the_list_once(issued: tuple[Path, str]) -> None:
     path, session_id = issued
     with Store(path) as store:
