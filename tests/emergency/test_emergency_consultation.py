@@ -6,6 +6,7 @@ service and the CLI, on a real DuckDB file."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,16 +34,30 @@ def _chengdu_list() -> ListVersion:
     return ListVersion("510100", 1, datetime(2025, 10, 1, tzinfo=UTC), "annual", (record,))
 
 
-@pytest.fixture
-def issued(tmp_path: Path) -> tuple[Path, str]:
-    """An issued session the province recommends: Chengdu orange, Deyang yellow (no list)."""
-    path = tmp_path / "store.duckdb"
+@pytest.fixture(scope="module")
+def issued_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """An issued session the province recommends: Chengdu orange, Deyang yellow (no list).
+
+    Built once per module: the demo session's install drafts and signs its reports (charts and
+    CJK PDFs, ~5 s of CPU), and every test here only needs the same starting state.
+    """
+    path = tmp_path_factory.mktemp("issued") / "store.duckdb"
     with Store(path) as store:
         store.sync_catalog(catalog.load_region())
         session_id = demo_consultation.install(store, CITIES, 2025)["issued"]
         db.save_version(store, _chengdu_list(), "tests", AT)
         service.warning_act(store, session_id, "recommend", "province", AT, "会商建议 episode",
                             levels={510100: "orange", 510600: "yellow"})  # fmt: skip
+    return path, session_id
+
+
+@pytest.fixture
+def issued(issued_once: tuple[Path, str], tmp_path: Path) -> tuple[Path, str]:
+    """A private copy of :func:`issued_once` for one test (the tests write to it)."""
+    template, session_id = issued_once
+    assert not template.with_name(template.name + ".wal").exists()  # closed: one whole file
+    path = tmp_path / template.name
+    shutil.copyfile(template, path)
     return path, session_id
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,6 +47,16 @@ def make_store(db: Path) -> Path:
     for name, role in (("root", "admin"), ("eve", "viewer")):
         ok("user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
            stdin=PASSWORDS[name] + "\n")  # fmt: skip
+    return db
+
+
+def copy_store(template: Path, db: Path) -> Path:
+    """A copy at ``db`` of a store :func:`make_store` made, with the files beside it (the
+    cookie key, a write-ahead log), their private modes kept: for tests whose subject is not how
+    ``init`` and ``user add`` make a store (that costs three ``ecobasin`` processes, ~4 s of CPU).
+    """
+    for source in template.parent.glob(template.name + "*"):
+        shutil.copy2(source, db.with_name(db.name + source.name.removeprefix(template.name)))
     return db
 
 
@@ -134,10 +145,10 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(name="server")
-def fresh_server(tmp_path: Path) -> Iterator[Server]:
+def fresh_server(auth_store: Path) -> Iterator[Server]:
     """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test (imported by
     those modules, so it takes the place of the shared ``server`` of ``conftest``)."""
-    running = start_server(make_store(tmp_path / "auth.duckdb"))
+    running = start_server(auth_store)
     try:
         yield running
     finally:
@@ -145,10 +156,10 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(name="server")
-def production_cost_server(tmp_path: Path) -> Iterator[Server]:
+def production_cost_server(auth_store: Path) -> Iterator[Server]:
     """As :func:`fresh_server`, the server hashing at the production Argon2id cost: for the
     tests whose assertions are about that cost (the memory of verifications at once)."""
-    running = start_server(make_store(tmp_path / "auth.duckdb"), env=production_hash_environment())
+    running = start_server(auth_store, env=production_hash_environment())
     try:
         yield running
     finally:

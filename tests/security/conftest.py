@@ -19,6 +19,7 @@ import pytest
 
 from ecobasin.store import Store
 from ecobasin.web.security import accounts
+from security.auth_server import copy_store, make_store
 from web.conftest import build_store
 
 #: Users of the security store: name -> (role, city).
@@ -68,6 +69,19 @@ def security_store(tmp_path_factory: pytest.TempPathFactory) -> SecurityStore:
             accounts.create_user(store.con, name, role, city, f"password-of-{name}")
             tokens[name] = accounts.create_token(store.con, name, "tests")[1]
     return SecurityStore(path, tokens)
+
+
+@pytest.fixture(scope="session")
+def auth_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sign-in tests' store (an admin ``root``, a viewer ``eve``), made once per test process
+    through the real ``ecobasin init`` and ``ecobasin user add`` processes."""
+    return make_store(tmp_path_factory.mktemp("auth-template") / "auth.duckdb")
+
+
+@pytest.fixture
+def auth_store(auth_store_template: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`auth_store_template` for one test (it signs in, resets, serves)."""
+    return copy_store(auth_store_template, tmp_path / "auth.duckdb")
 
 
 def free_port() -> int:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from security.auth_server import PASSWORDS, ecobasin, make_store, ok, start_server, stop_server
+from security.auth_server import PASSWORDS, ecobasin, ok, start_server, stop_server
 
 
-def test_reset_password_prints_a_new_one_once(tmp_path: Path) -> None:
-    db = make_store(tmp_path / "reset.duckdb")
+def test_reset_password_prints_a_new_one_once(auth_store: Path) -> None:
+    db = auth_store
     result = ecobasin("user", "reset-password", "root", "--db", str(db))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
