@@ -71,6 +71,13 @@ class Server:
     viewer: tuple[str, str] = VIEWER  # name, password of a viewer made for the tests
     editor_deyang: tuple[str, str, int] = EDITOR_DEYANG  # an editor of another city
     admin: tuple[str, str] = ADMIN  # name, password of an administrator made for the tests
+    log: Path | None = None  # the server's stderr: its tracebacks name the cause of an HTTP 500
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's log, for a failure message."""
+        if self.log is None or not self.log.exists():
+            return ""
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         # no params: keep a query already in `path` (httpx replaces it with params={})
@@ -193,10 +200,14 @@ def server(
     # with the HJ 212 gateway (any free port) fed by the demo's simulated enterprises (live page)
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
     command += ["--simulate", str(SIMULATED_ENTERPRISES), "--gateway-port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not an unread pipe: a full pipe would stall the server's logging, and
+    # the file keeps the traceback behind an HTTP 500 for the failing test's message
+    log = db.parent / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         _wait_for_health(url, process)
-        yield Server(url=url, facts=facts, editor=EDITOR)
+        yield Server(url=url, facts=facts, editor=EDITOR, log=log)
     finally:
         process.terminate()
         try:
@@ -204,8 +215,6 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +262,8 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
     )
     yield tab
     context.close()
+    if any(error.startswith("HTTP 5") for error in errors):
+        errors.append(f"server log (tail):\n{server.log_tail()}")
     assert not errors, "\n".join(errors)
 
 

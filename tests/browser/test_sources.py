@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ METHODS = ("rose", "percentile", "cpf", "cbpf", "polar")
 
 
 @pytest.fixture(scope="module")
-def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """``ecobasin serve`` on the small store: its URL and its log (stderr, for a 500's cause)."""
     db = tmp_path_factory.mktemp("sources_browser") / "sources.duckdb"
     build(db)
     times = list(_times())
@@ -38,10 +40,12 @@ def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = db.parent / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         _wait_for_health(url, process)
-        yield url
+        yield url, log
     finally:
         process.terminate()
         try:
@@ -49,13 +53,12 @@ def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 @pytest.fixture
-def tab(browser: Any, source_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=source_server, viewport={"width": 1300, "height": 1000})
+def tab(browser: Any, source_server: tuple[str, Path]) -> Iterator[Any]:
+    url, log = source_server
+    context = browser.new_context(base_url=url, viewport={"width": 1300, "height": 1000})
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
     failures: list[str] = []
@@ -66,6 +69,8 @@ def tab(browser: Any, source_server: str) -> Iterator[Any]:
     )
     yield page
     context.close()
+    if any(failure.startswith("HTTP 5") for failure in failures):
+        failures.append(f"server log (tail):\n{log.read_text(errors='replace')[-4000:]}")
     assert not failures, "\n".join(failures)
 
 

@@ -75,17 +75,16 @@ def _new_axes(size: tuple[float, float] = (8.0, 7.6)) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig = plt.figure(figsize=size)
+    # a Figure of its own, not pyplot's registry (not safe across the server's threads)
+    fig = Figure(figsize=size)
     ax = fig.add_subplot(111)
     return fig, ax
 
 
 def _save(fig: Any, ax: Any, title: str, notes: Sequence[tuple[str, str]]) -> bytes:
     """Title, notes under the map (text, colour) and the fonts; PNG bytes."""
-    from matplotlib import pyplot as plt
-
     ax.set_title(_text(title), pad=12)
     ax.set_xlabel(_text("经度 longitude [°E]"))
     ax.set_ylabel(_text("纬度 latitude [°N]"))
@@ -98,7 +97,6 @@ def _save(fig: Any, ax: Any, title: str, notes: Sequence[tuple[str, str]]) -> by
     fig.subplots_adjust(bottom=0.08 + 0.028 * len(notes))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return buf.getvalue()
 
 

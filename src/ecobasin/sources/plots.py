@@ -44,10 +44,13 @@ def _figure(polar: bool = True) -> tuple[Any, Any]:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     font = cjk_font()
+    # a Figure of its own, not pyplot's registry of figures: the server renders plots in
+    # several threads at once, and pyplot's registry is not safe across threads
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
-        fig = plt.figure(figsize=(7.2, 7.4))
+        fig = Figure(figsize=(7.2, 7.4))
         ax = fig.add_subplot(111, projection="polar" if polar else None)
     if polar:
         ax.set_theta_zero_location("N")  # type: ignore[attr-defined]
@@ -59,8 +62,6 @@ def _figure(polar: bool = True) -> tuple[Any, Any]:
 
 
 def _finish(fig: Any, ax: Any, title: str, note: str) -> bytes:
-    from matplotlib import pyplot as plt
-
     ax.set_title(_text(title), pad=22)
     fig.text(0.5, 0.035, _text(note), ha="center", fontsize=8.5, color="#444444")
     fig.text(0.5, 0.01, _text(CAPTION), ha="center", fontsize=10, weight="bold", color="#b2182b")
@@ -69,7 +70,6 @@ def _finish(fig: Any, ax: Any, title: str, note: str) -> bytes:
         item.set_fontfamily([font, "DejaVu Sans"] if font else ["DejaVu Sans"])
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
