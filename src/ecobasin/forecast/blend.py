@@ -24,7 +24,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -144,13 +144,15 @@ def fit_weights(
     fallback = _fallback(x, y, names, baselines, blocks)
     base, yardstick = fallback, x @ fallback
     if np.count_nonzero(fallback) > 1:  # a mix fit on these days: measured out of block
-        yardstick = _baselines_out_of_block(x, y, names, baselines, blocks)
+        yardstick = _out_of_block(
+            x, y, blocks, lambda xs, ys: _baselines_only(xs, ys, names, baselines)
+        )
     member = _best_significant_member(x, y, names, baselines, yardstick)
     if member is not None:
         base = np.eye(len(names))[member]
         yardstick = x @ base
     fitted = _least_squares(x, y, base, shrink)
-    out_of_block = _out_of_block(x, y, base, shrink, blocks)
+    out_of_block = _out_of_block(x, y, blocks, lambda xs, ys: _least_squares(xs, ys, base, shrink))
     w = base + _kept_share(yardstick, out_of_block, y, blocks) * (fitted - base)
     if max_departure is not None:
         away = float(sum(v for v, n in zip(w, names, strict=True) if n not in baselines))
@@ -192,17 +194,17 @@ def _fallback(
 
 
 def _out_of_block(
-    x: Floats, y: Floats, base: Floats, shrink: float, blocks: npt.NDArray[np.generic]
+    x: Floats, y: Floats, blocks: npt.NDArray[np.generic], fit: Callable[[Floats, Floats], Floats]
 ) -> Floats:
-    """The full blend's forecast of each block with the weights fit on the other blocks (one
-    block: in sample)."""
+    """The forecast of each block by the weights ``fit(x, y)`` learns on the other blocks (one
+    block: in sample), so a step is measured on days its weights never saw."""
     keys = np.unique(blocks)
     if len(keys) < 2:
-        return x @ _least_squares(x, y, base, shrink)
+        return x @ fit(x, y)
     out = np.empty(len(y))
     for key in keys:
         held = blocks == key
-        out[held] = x[held] @ _least_squares(x[~held], y[~held], base, shrink)
+        out[held] = x[held] @ fit(x[~held], y[~held])
     return out
 
 
@@ -217,25 +219,6 @@ def _best_significant_member(
         if n not in baselines and _dm_statistic(yardstick, x[:, k], y) >= T_MEMBER
     ]
     return min(significant, key=lambda k: _mse(x[:, k], y)) if significant else None
-
-
-def _baselines_out_of_block(
-    x: Floats,
-    y: Floats,
-    names: Sequence[str],
-    baselines: Sequence[str],
-    blocks: npt.NDArray[np.generic],
-) -> Floats:
-    """The baselines' mix forecast of each block with its weights fit on the other blocks: the
-    fallback measured as the full fit is (one block: in sample)."""
-    keys = np.unique(blocks)
-    if len(keys) < 2:
-        return x @ _baselines_only(x, y, names, baselines)
-    out = np.empty(len(y))
-    for key in keys:
-        held = blocks == key
-        out[held] = x[held] @ _baselines_only(x[~held], y[~held], names, baselines)
-    return out
 
 
 def _as_dict(names: Sequence[str], w: Floats) -> dict[str, float]:
