@@ -143,3 +143,22 @@ def test_a_site_registered_while_running_is_keyed_after_the_reload(store: Store)
     assert writer.write([RawRecord(2, T0, "peer:9", frame)], now=T0).observations == 1
     sites = store.con.execute("SELECT DISTINCT site_id FROM observations ORDER BY 1").fetchall()
     assert sites == [("S_AIR",), ("S_NEW",)]
+
+
+class _Holder:
+    """What the costs log reads of a gateway: its meter (a real WriteCosts)."""
+
+    def __init__(self) -> None:
+        self.costs = WriteCosts()
+
+
+def test_the_costs_log_is_private_and_a_bad_path_does_not_stop_the_gateway(
+    tmp_path: Path,
+) -> None:
+    from ecobasin.cli.gateway import _log_costs
+
+    log = tmp_path / "costs.jsonl"
+    _log_costs(log, _Holder())  # type: ignore[arg-type]
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert "t" in json.loads(log.read_text().splitlines()[0])
+    _log_costs(tmp_path, _Holder())  # type: ignore[arg-type]  # a folder: warned, not raised

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import time
 from datetime import timedelta
@@ -334,8 +335,12 @@ async def _serve(gateway: Gateway, status_every: float, costs_log: Path | None =
 def _log_costs(path: Path, gateway: Gateway) -> None:
     """One JSON line: the writer's costs so far, with the time [s, monotonic]."""
     line = json.dumps({"t": time.monotonic(), **gateway.costs.snapshot()}, ensure_ascii=False)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    try:  # a diagnostic: a full disk or a bad path must not stop the acquisition
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as error:
+        console.print(f"[yellow]costs log 成本日志 {path} not written 未写入: {error}[/yellow]")
 
 
 def status_line(stats: GatewayStats, rate: float) -> str:
