@@ -264,3 +264,91 @@ def test_end_to_end_spill_grade_notices_escalation_monitoring_refit(store: Store
     assert abs(refitted.loc["I-NJ-1", "front_h"] - truth_front) / truth_front < 0.10
     events = list(service.incident_view(store, incident_id)["events"]["event"])
     assert events.count("escalated") == 1 and "refit" in events
+
+
+def test_the_source_of_the_release_is_recorded_and_checked(store: Store) -> None:
+    """Issue 22 "record (time, place, substance, amount or rate, source)": what released it."""
+    incident_id = open_spill(
+        store, source_type="transport", source="槽罐车侧翻 tanker overturned on the G76 bridge"
+    )
+    record = service.incident_view(store, incident_id)["incident"]
+    assert record["source_type"] == "transport"
+    assert record["source"].startswith("槽罐车侧翻")
+    with pytest.raises(InputError, match="source_type 'volcano'"):
+        open_spill(store, source_type="volcano")
+
+
+def test_reserves_are_kept_per_depot_with_bad_rows_aside_and_expired_stock_not_dispatched(
+    store: Store,
+) -> None:
+    """Issue 22 "reserves by city and depot (item, quantity, expiry)": a city keeps its own
+    depots' stock; a bad row comes back with its reason; expired stock is never dispatched."""
+    rows = pd.DataFrame([
+        {"depot_id": "CD-1", "depot_name": "成都库", "item": "activated carbon", "quantity": 50, "unit": "t", "expires_on": "2030-01-01"},
+        {"depot_id": "CD-2", "depot_name": "成都二库", "item": "oil boom", "quantity": 900, "unit": "m", "expires_on": "2026-07-01"},
+        {"depot_id": "CD-3", "depot_name": "坏行", "item": "oil boom", "quantity": -5, "unit": "m", "expires_on": None},
+        {"depot_id": "CD-4", "depot_name": "坏日期", "item": "lime", "quantity": 5, "unit": "t", "expires_on": "someday"},
+    ])  # fmt: skip
+    kept = service.set_stocks(store, "510100", rows, "cd-stores", T0)
+    assert kept["kept"] == 2
+    reasons = {r["depot_id"]: r["reason"] for r in kept["rejected"]}
+    assert "quantity" in reasons["CD-3"] and "expires_on" in reasons["CD-4"]
+    listed = service.stocks(store, T0)
+    assert set(listed["depot_id"]) == {"CD-1", "CD-2"}
+    assert listed.set_index("depot_id").loc["CD-2", "expired"]  # 2026-07-01 < 14 July
+    incident_id = open_spill(store)
+    boom = service.request_material(
+        store, incident_id, "512000", "510100", "oil boom", 100.0, "m", "ziyang", T0
+    )
+    with pytest.raises(Conflict, match="unexpired"):
+        service.dispatch_material(store, incident_id, boom, "chengdu", T0)
+    carbon = service.request_material(
+        store, incident_id, "512000", "510100", "activated carbon", 20.0, "t", "ziyang", T0
+    )
+    service.dispatch_material(store, incident_id, carbon, "chengdu", T0)
+    assert float(service.stocks(store, T0).set_index("depot_id").loc["CD-1", "quantity"]) == 30.0
+
+
+def test_the_score_gives_each_station_and_each_late_acknowledgement(store: Store) -> None:
+    """Issue 22 "scored afterwards (notification delays, forecast error at each station)"."""
+    incident_id = open_spill(store)
+    cross = db.notices(store, incident_id).query("kind == 'cross_boundary'").set_index("to_city")
+    service.acknowledge(
+        store, incident_id, int(cross.loc["512000", "notice_id"]), "512000", "zy",
+        T0 + timedelta(minutes=10),
+    )  # fmt: skip
+    service.acknowledge(
+        store, incident_id, int(cross.loc["511000", "notice_id"]), "511000", "nj",
+        T0 + timedelta(minutes=75),
+    )  # fmt: skip
+    occurred = T0 - timedelta(hours=1)
+    rows = pd.DataFrame([
+        {"node_id": "T05", "sampled_at": occurred + timedelta(hours=h), "value_mg_L": v, "method": "auto"}
+        for h, v in ((10, 0.01), (14, 0.4), (18, 0.05))
+    ])  # fmt: skip
+    service.add_results(store, incident_id, rows, None, "province", occurred + timedelta(hours=19))
+    scored = service.score(store, incident_id)
+    assert scored["ack_late"] == 1
+    assert scored["max_ack_delay_min"] == pytest.approx(45.0)  # 75 min after a 30 min window
+    delays = {d["to_city"]: d["ack_delay_min"] for d in scored["notice_delays"]}
+    assert delays["512000"] == 0.0 and delays["511000"] == pytest.approx(45.0)
+    station = {s["node_id"]: s for s in scored["stations"]}["T05"]
+    assert station["observed_peak_h"] == pytest.approx(14.0)
+    assert station["error_h"] == pytest.approx(station["forecast_peak_h"] - 14.0)
+
+
+def test_the_notice_board_shows_overdue_notices_by_the_clock(store: Store) -> None:
+    """Issue 22 "the notification board (sent, acknowledged, overdue)"."""
+    incident_id = open_spill(store)
+    cross = db.notices(store, incident_id).query("kind == 'cross_boundary'").set_index("to_city")
+    service.acknowledge(
+        store, incident_id, int(cross.loc["512000", "notice_id"]), "512000", "zy",
+        T0 + timedelta(minutes=10),
+    )  # fmt: skip
+    early = service.notice_board(store, incident_id, T0 + timedelta(minutes=20))
+    late = service.notice_board(store, incident_id, T0 + timedelta(minutes=31))
+    early_states = dict(zip(early["to_city"], early["state"], strict=False))
+    late_states = dict(zip(late["to_city"], late["state"], strict=False))
+    assert early_states["512000"] == "acknowledged" and early_states["511000"] == "sent"
+    assert late_states["512000"] == "acknowledged" and late_states["511000"] == "overdue"
+    assert set(late.query("kind == 'initial'")["state"]) == {"sent"}

@@ -1998,4 +1998,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             WHERE regexp_full_match(data_time, '[0-9]{14}') GROUP BY mn, cn;
         """,
     ),
+    (
+        45,
+        "incident sources (issue 22): what released the pollutant",
+        """
+        -- What released the pollutant (brief incidents.md §3 incident.source_type): a kind of
+        -- ecobasin.workflow.incidents.SOURCE_TYPES and a free description (who, which plant).
+        ALTER TABLE incidents ADD COLUMN source_type VARCHAR DEFAULT 'unknown';
+        ALTER TABLE incidents ADD COLUMN source VARCHAR DEFAULT '';
+        """,
+    ),
 ]
