@@ -87,6 +87,8 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.select_option("#incident-node", "T03")
     page.select_option("#incident-form select[name='substance']", "benzene")
     page.fill("#incident-form input[name='amount']", "2000")
+    page.select_option("#incident-form select[name='source_type']", "transport")
+    page.fill("#incident-form input[name='source']", "槽罐车侧翻 tanker overturned")
     page.click("#incident-form [type='submit']")
     page.wait_for_url("**/incidents/INC-*")
     page.wait_for_selector("#incident-map[data-ready='true']")
@@ -96,9 +98,12 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     assert page.inner_text("#incident-grade") == "I"  # Ziyang's city intake would be shut
     arrivals = page.inner_text("#arrival-table tbody")
     assert "资阳城区取水口" in arrivals and "内江城区取水口" in arrivals
+    # the front's arrival in CST clock time and the peak time beside the hours (brief §2.1)
+    assert page.locator("#arrival-table thead th").count() == 8
+    assert "交通运输事故: 槽罐车侧翻" in page.inner_text("#incident-source")
     assert int(page.get_attribute("#incident-curves", "data-intakes") or 0) >= 3
     notices = page.inner_text("#notice-table tbody")
-    assert "512000" in notices and "跨界通报" in notices
+    assert "512000" in notices and "跨界通报" in notices and "已发送" in notices
     assert page.locator("#notice-table button.ack").count() == 0  # not Chengdu's to acknowledge
     screenshot(page, "incident-source-city")
 

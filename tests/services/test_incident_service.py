@@ -352,3 +352,36 @@ def test_the_notice_board_shows_overdue_notices_by_the_clock(store: Store) -> No
     assert early_states["512000"] == "acknowledged" and early_states["511000"] == "sent"
     assert late_states["512000"] == "acknowledged" and late_states["511000"] == "overdue"
     assert set(late.query("kind == 'initial'")["state"]) == {"sent"}
+
+
+def test_a_city_reports_only_at_a_point_of_its_own(store: Store) -> None:
+    """Found trying the API as Chengdu's editor: an incident at Ziyang's intake filed as
+    Chengdu's was accepted (and graded, and noticed, as if Chengdu were the source)."""
+    with pytest.raises(InputError, match="I-ZY-1 lies in city 512000, not 510100"):
+        open_spill(store, node_id="I-ZY-1")
+
+
+def test_a_time_outside_every_rule_set_is_refused_with_the_reason(store: Store) -> None:
+    """Found trying a 1990 determination: a 404 "no … rule set" instead of a refused input."""
+    old = datetime(1990, 5, 1, 2, 0, tzinfo=UTC)
+    with pytest.raises(InputError, match=r"no \w+ rule set in force on 1990-05-01"):
+        open_spill(store, occurred_at=old, discovered_at=old, determined_at=old)
+
+
+def test_materials_are_asked_of_another_city_that_keeps_the_item(store: Store) -> None:
+    """Found trying the API: a request to the asking city itself, or to a city code that keeps
+    no such item anywhere, was recorded (and could never be dispatched)."""
+    incident_id = open_spill(store)
+    db.upsert_stocks(store, pd.DataFrame([
+        {"depot_id": "CD-1", "city_code": "510100", "depot_name": "成都库", "item": "activated carbon",
+         "quantity": 50.0, "unit": "t", "expires_on": None},
+    ]), T0)  # fmt: skip
+    with pytest.raises(InputError, match="its own city"):
+        service.request_material(
+            store, incident_id, "510100", "510100", "activated carbon", 1.0, "t", "cd", T0
+        )
+    with pytest.raises(InputError, match="999999 keeps no activated carbon"):
+        service.request_material(
+            store, incident_id, "512000", "999999", "activated carbon", 1.0, "t", "zy", T0
+        )
+    assert service.material_requests(store, incident_id).empty

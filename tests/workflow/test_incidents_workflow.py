@@ -95,11 +95,13 @@ def test_every_hour_factor_and_recipient_comes_from_the_rule_data(graph: nx.DiGr
     notice minutes, the first report's recipients and the monitoring plan's factors and
     frequencies come from the rule sets handed in, so a new rule set changes them, not code."""
     near = plume_forecast(graph, "T04", Release("instantaneous", mass_kg=2000.0), 0.01)
-    faster = {**NOTICE, "body": {**NOTICE["body"], "urgent_minutes": 5}}
+    faster = {
+        **NOTICE, "body": {**NOTICE["body"], "urgent_minutes": 5, "recipient_org": "值班室 duty office"}
+    }  # fmt: skip
     named = {**REPORTING, "body": {**REPORTING["body"], "recipients_by_grade": {"I": ["省政府"]}}}
     notices = wf.notices_for("510100", T0, "I", near, 0.01, named, faster, REGION)
     ziyang = next(n for n in notices if n.kind == "cross_boundary" and n.to_city == "512000")
-    assert ziyang.deadline == T0 + timedelta(minutes=5)
+    assert ziyang.deadline == T0 + timedelta(minutes=5) and ziyang.to_org == "值班室 duty office"
     assert [n.to_org for n in notices if n.kind == "initial"] == ["省政府"]
     assert "recipients_by_grade" in REPORTING["body"] and "urgent_minutes" in NOTICE["body"]
 

@@ -172,22 +172,28 @@ def open_incident(
     graph = graph_of(store, network)
     if node_id not in graph:
         raise InputError(f"node {node_id!r} is not on network {network!r}")
+    node_city = str(graph.nodes[node_id].get("city") or "")
+    if node_city != city:
+        raise InputError(
+            f"node {node_id} lies in city {node_city}, not {city}: the source city reports "
+            "incidents at its own points 事发点不在本市"
+        )
     spill = _release(release)
     threshold = threshold_mg_L if threshold_mg_L is not None else rules.threshold_mg_L(substance)
     if not (math.isfinite(threshold) and threshold > 0):
         raise InputError(f"threshold {threshold!r} mg/L must be positive")
     day = determined_at.date()
-    monitoring = rules.ruleset_in_force("monitoring", day)
+    monitoring = _rules_in_force("monitoring", day)
     forecast = plume_forecast(graph, node_id, spill, threshold)
     windows = plume_forecast(
         graph, node_id, spill, float(monitoring["body"]["window_fraction"]) * threshold
     )
-    grading = rules.ruleset_in_force("grading", day)
+    grading = _rules_in_force("grading", day)
     rule = {**grading["body"], "name": grading["name"]}  # the grade names its rule set
     grade, applied = wf.grade_with_forecast(facts, city, forecast, threshold, rule)
     notices = wf.notices_for(
         city, determined_at, grade.grade, forecast, threshold,
-        rules.ruleset_in_force("reporting", day), rules.ruleset_in_force("cross_boundary_notice", day),
+        _rules_in_force("reporting", day), _rules_in_force("cross_boundary_notice", day),
         region_cities,
     )  # fmt: skip
     points = wf.monitoring_points(
@@ -233,6 +239,16 @@ def _check_times(
             raise InputError(f"{name} {value.isoformat()} is in the future")
     if not occurred <= discovered <= determined:
         raise InputError("times must run occurred_at ≤ discovered_at ≤ determined_at")
+
+
+def _rules_in_force(kind: str, day: date) -> dict[str, Any]:
+    """The rule set of ``kind`` in force on ``day``; a day outside every one is bad input."""
+    try:
+        return rules.ruleset_in_force(kind, day)
+    except NotFound as exc:
+        raise InputError(
+            f"{exc}: the determination must fall within a rule set's validity"
+        ) from exc
 
 
 def _check_source(source_type: str, source: str) -> None:
@@ -450,10 +466,16 @@ def request_material(
     by: str,
     now: datetime,
 ) -> int:
-    """A city asks another for materials during an incident."""
+    """A city asks another city that keeps ``item`` in one of its depots for materials during
+    an incident."""
     _incident_or_404(store, incident_id)
     if not (math.isfinite(quantity) and quantity > 0):
         raise InputError(f"quantity {quantity} must be positive")
+    if from_city == to_city:
+        raise InputError(f"city {from_city} asks its own city: use its own depots 不能向本市请求")
+    kept = db.stocks(store)
+    if not ((kept["city_code"].astype(str) == to_city) & (kept["item"] == item)).any():
+        raise InputError(f"city {to_city} keeps no {item} in its depots 该市无此物资储备")
     with store.transaction():
         request_id = db.request_material(store, {
             "incident_id": incident_id, "from_city": from_city, "to_city": to_city, "item": item,

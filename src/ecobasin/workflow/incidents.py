@@ -161,7 +161,7 @@ def notices_for(
         )
         notices.append(
             Notice(
-                "cross_boundary", "ecology-environment bureau", str(city), due, cross_boundary["name"], reason,
+                "cross_boundary", str(body["recipient_org"]), str(city), due, cross_boundary["name"], reason,
                 external=str(city) not in region_cities,
                 details={"front_h": float(rows["front_h"].min()), "nodes": [str(n) for n in rows["node_id"]]},
             )
