@@ -154,3 +154,27 @@ def test_refit_to_two_stations_brings_the_next_intake_within_ten_percent(graph: 
     assert fit.stations == ("T04", "T05")
     with pytest.raises(InputError, match="two stations"):
         refit_passage(graph, "T03", release, observed[observed["node_id"] == "T04"])
+
+
+def test_a_reach_with_a_rating_curve_and_a_stage_gets_its_discharge_from_it() -> None:
+    """Issue 22 "hydraulics (velocity, or discharge with cross-section, rating curve or
+    Manning)", brief §2.2 item 3: a gauged stage through Q = a·(h − h₀)^b gives the discharge,
+    then Manning's velocity from the section (or hydraulic geometry without one)."""
+    nodes = pd.DataFrame([
+        {"node_id": "A", "kind": "site", "city": "510100"},
+        {"node_id": "B", "kind": "site", "city": "510100"},
+        {"node_id": "C", "kind": "outlet", "city": "510100"},
+    ])  # fmt: skip
+    reaches = pd.DataFrame([
+        {"reach_id": "r1", "from_node": "A", "to_node": "B", "length_km": 10, "stage_m": 3.0,
+         "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6, "width_m": 80, "slope": 3e-4,
+         "manning_n": 0.03},
+        {"reach_id": "r2", "from_node": "B", "to_node": "C", "length_km": 5, "stage_m": 0.5,
+         "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6, "width_m": 80, "slope": 3e-4},
+    ])  # fmt: skip
+    net = build_network(nodes, reaches)
+    edge = net.graph.edges["A", "B"]
+    assert edge["Q_m3_s"] == pytest.approx(40.0 * 2.0**1.6)
+    assert edge["velocity_from"] == "rating+manning" and edge["u_m_s"] > 0
+    # a stage below h0: no flow, so no velocity: the row is refused with its reason
+    assert "stage 0.5 m" in dict(zip(net.rejected["id"], net.rejected["reason"], strict=True))["r2"]

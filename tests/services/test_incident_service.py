@@ -385,3 +385,19 @@ def test_materials_are_asked_of_another_city_that_keeps_the_item(store: Store) -
             store, incident_id, "512000", "999999", "activated carbon", 1.0, "t", "zy", T0
         )
     assert service.material_requests(store, incident_id).empty
+
+
+def test_a_rating_curve_is_stored_with_its_network(tmp_path: Path) -> None:
+    with Store(tmp_path / "r.duckdb") as opened:
+        nodes = pd.DataFrame([
+            {"node_id": "A", "kind": "site", "city": "510100"},
+            {"node_id": "C", "kind": "outlet", "city": "510100"},
+        ])  # fmt: skip
+        reaches = pd.DataFrame([
+            {"reach_id": "r1", "from_node": "A", "to_node": "C", "river": "x", "length_km": 10,
+             "stage_m": 3.0, "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6,
+             "width_m": 80, "slope": 3e-4, "manning_n": 0.03},
+        ])  # fmt: skip
+        service.import_network(opened, "rated", nodes, reaches, T0)
+        edge = service.graph_of(opened, "rated").edges["A", "C"]
+        assert edge["Q_m3_s"] == pytest.approx(40.0 * 2.0**1.6)

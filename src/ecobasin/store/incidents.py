@@ -53,6 +53,7 @@ _NODE_COLUMNS = (
 _REACH_COLUMNS = (
     "reach_id", "from_node", "to_node", "river", "length_km", "u_m_s", "Q_m3_s", "A_m2",
     "width_m", "depth_m", "slope", "manning_n", "D_m2_s", "analytic_ok",
+    "stage_m", "rating_a", "rating_h0_m", "rating_b",
 )  # fmt: skip
 
 
