@@ -96,6 +96,7 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.wait_for_selector("#incident-curves[data-ready='true']")
     incident_url = page.url
     assert page.inner_text("#incident-grade") == "I"  # Ziyang's city intake would be shut
+    assert "饮用水水源地取水中断" in page.inner_text("#incident-triggers")  # the row, in words
     arrivals = page.inner_text("#arrival-table tbody")
     assert "资阳城区取水口" in arrivals and "内江城区取水口" in arrivals
     # the front's arrival in CST clock time and the peak time beside the hours (brief §2.1)
@@ -106,6 +107,10 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     assert "512000" in notices and "跨界通报" in notices and "已发送" in notices
     assert page.locator("#notice-table button.ack").count() == 0  # not Chengdu's to acknowledge
     screenshot(page, "incident-source-city")
+    page.set_viewport_size({"width": 390, "height": 900})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "incident-source-city-phone")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     ziyang = tabs()
     z_name, z_password, _ = EDITOR_ZIYANG
