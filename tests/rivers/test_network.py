@@ -178,3 +178,28 @@ def test_a_reach_with_a_rating_curve_and_a_stage_gets_its_discharge_from_it() ->
     assert edge["velocity_from"] == "rating+manning" and edge["u_m_s"] > 0
     # a stage below h0: no flow, so no velocity: the row is refused with its reason
     assert "stage 0.5 m" in dict(zip(net.rejected["id"], net.rejected["reason"], strict=True))["r2"]
+
+
+def test_the_demo_sites_are_the_demo_water_sections_snapped_to_the_network(
+    graph: nx.DiGraph,
+) -> None:
+    """Issue 22 "sites, water sections and drinking-water intakes snapped to it": every site
+    node is a demo water section (its code, its city, its point within 1 km): 31 of the 33, the
+    other two being reservoirs (L01, L02), not rivers; every Minjiang and Tuojiang main-stem
+    section is on the network."""
+    sections = pd.read_csv(str(DATA / "water_sections.csv"), comment="#", dtype={"city": str})
+    by_code = sections.set_index("code")
+    sites = {n: d for n, d in graph.nodes(data=True) if d["kind"] == "site"}
+    assert len(sites) == 31
+    assert set(sections["code"]) - set(sites) == {"L01", "L02"}
+    for node, data in sites.items():
+        section = by_code.loc[node]
+        assert str(data["city"]) == section["city"], node
+        km = 111.2 * math.hypot(
+            (float(data["lon"]) - section["lon"]) * math.cos(math.radians(section["lat"])),
+            float(data["lat"]) - section["lat"],
+        )
+        assert km < 1.0, (node, km)
+    main_stems = sections[sections["river_en"].isin(["Minjiang", "Tuojiang"])]
+    assert set(main_stems["code"]) <= set(sites)
+    assert all(nx.has_path(graph, s, downstream_path(graph, s)[-1]) for s in sites)
