@@ -80,6 +80,13 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.wait_for_selector("#incident-curves[data-ready='true']")
     assert page.get_attribute("#incident-curves", "data-observed") == "2"
     assert page.locator("#material-table tbody tr").count() >= 1
+    # Ziyang asked Chengdu for activated carbon: Chengdu's editor dispatches it from the page
+    page.wait_for_selector("#material-table[data-ready='true']")
+    dispatch = page.locator("#material-table button.dispatch")
+    assert dispatch.count() == 1
+    dispatch.first.click()
+    page.locator("#material-table button.dispatch").first.wait_for(state="detached")
+    assert "调拨应急物资" in page.inner_text("#timeline")
     screenshot(page, "incident-drill")
     page.goto("/incidents")
     page.wait_for_selector("#incident-form[data-ready='true']")

@@ -28,7 +28,8 @@ __all__ = ["app", "rivers_app"]
 
 rivers_app = typer.Typer(help="River networks 河网: import and check.", no_args_is_help=True)
 app = typer.Typer(
-    help="Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring.",
+    help="Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring, "
+    "materials, drills.",
     no_args_is_help=True,
 )
 NetworkOption = Annotated[str, typer.Option("--network", help="River network name 河网名称.")]

@@ -178,11 +178,32 @@ function drawPlan(view) {
   document.getElementById("plan-table").dataset.ready = "true";
 }
 
+/** A dispatch button for a request addressed to the user's own city (or any, for the province). */
+function dispatchButton(r) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "dispatch";
+  button.textContent = msg("incident_dispatch");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await post(`/materials/${r.request_id}/dispatch`);
+      await load();
+    } catch (error) {
+      showStatus("incident-status", error.message, true);
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 function drawMaterials(rows) {
-  fillTable(document.querySelector("#material-table tbody"), rows, (r) => [
-    r.item, `${fmtUpTo(r.quantity, 2)} ${r.unit}`, `${r.from_city} → ${r.to_city}`,
-    cst(r.requested_at), r.dispatched_at ? cst(r.dispatched_at) : msg("incident_state_waiting"),
-  ]);
+  fillTable(document.querySelector("#material-table tbody"), rows, (r) => {
+    const mine = role === "admin" || (role === "editor" && r.to_city === myCity);
+    const state = r.dispatched_at ? cst(r.dispatched_at) : (mine ? dispatchButton(r) : msg("incident_state_waiting"));
+    return [r.item, `${fmtUpTo(r.quantity, 2)} ${r.unit}`, `${r.from_city} → ${r.to_city}`, cst(r.requested_at), state];
+  });
+  document.getElementById("material-table").dataset.ready = "true";
 }
 
 function drawTimeline(events) {
