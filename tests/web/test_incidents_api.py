@@ -188,3 +188,29 @@ def test_stocks_are_read_by_signed_in_users_and_kept_by_their_city(client: TestC
         client.put("/api/v1/materials/stocks/512000", json=big, headers=as_("ziyang")).status_code
         == 422
     )
+
+
+def test_every_write_is_in_the_audit_log(client: TestClient) -> None:
+    """Issue 22 "everything audited": each API write leaves who, how, what and the city in the
+    audit log (the incident's own timeline is tested in tests/services)."""
+    incident_id = client.post("/api/v1/incidents", json=spill(), headers=as_("chengdu")).json()[
+        "incident_id"
+    ]
+    view = client.get(f"/api/v1/incidents/{incident_id}", headers=as_("ziyang")).json()
+    mine = next(n for n in view["notices"] if n["to_city"] == "512000")
+    client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{mine['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    client.post(f"/api/v1/incidents/{incident_id}/plan/approve", headers=as_("ziyang"))
+    rows = {"stocks": [{"depot_id": "CD-9", "depot_name": "成都库", "item": "lime", "quantity": 3, "unit": "t"}]}  # fmt: skip
+    client.put("/api/v1/materials/stocks/510100", json=rows, headers=as_("chengdu"))
+    log = client.get("/api/v1/audit?limit=50", headers=as_("province")).json()
+    seen = {(e["action"], e["user_name"]) for e in log if e["target"] in (incident_id, "510100")}
+    assert {
+        ("incident.open", "chengdu"),
+        ("incident.ack", "ziyang"),
+        ("incident.approve", "ziyang"),
+        ("incident.stocks", "chengdu"),
+    } <= seen
