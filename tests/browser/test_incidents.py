@@ -80,6 +80,13 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.wait_for_selector("#incident-curves[data-ready='true']")
     assert page.get_attribute("#incident-curves", "data-observed") == "2"
     assert page.locator("#material-table tbody tr").count() >= 1
+    # Ziyang asked Chengdu for activated carbon: Chengdu's editor dispatches it from the page
+    page.wait_for_selector("#material-table[data-ready='true']")
+    dispatch = page.locator("#material-table button.dispatch")
+    assert dispatch.count() == 1
+    dispatch.first.click()
+    page.locator("#material-table button.dispatch").first.wait_for(state="detached")
+    assert "调拨应急物资" in page.inner_text("#timeline")
     screenshot(page, "incident-drill")
     page.goto("/incidents")
     page.wait_for_selector("#incident-form[data-ready='true']")
@@ -87,6 +94,8 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.select_option("#incident-node", "T03")
     page.select_option("#incident-form select[name='substance']", "benzene")
     page.fill("#incident-form input[name='amount']", "2000")
+    page.select_option("#incident-form select[name='source_type']", "transport")
+    page.fill("#incident-form input[name='source']", "槽罐车侧翻 tanker overturned")
     page.click("#incident-form [type='submit']")
     page.wait_for_url("**/incidents/INC-*")
     page.wait_for_selector("#incident-map[data-ready='true']")
@@ -94,13 +103,21 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     page.wait_for_selector("#incident-curves[data-ready='true']")
     incident_url = page.url
     assert page.inner_text("#incident-grade") == "I"  # Ziyang's city intake would be shut
+    assert "饮用水水源地取水中断" in page.inner_text("#incident-triggers")  # the row, in words
     arrivals = page.inner_text("#arrival-table tbody")
     assert "资阳城区取水口" in arrivals and "内江城区取水口" in arrivals
+    # the front's arrival in CST clock time and the peak time beside the hours (brief §2.1)
+    assert page.locator("#arrival-table thead th").count() == 8
+    assert "交通运输事故: 槽罐车侧翻" in page.inner_text("#incident-source")
     assert int(page.get_attribute("#incident-curves", "data-intakes") or 0) >= 3
     notices = page.inner_text("#notice-table tbody")
-    assert "512000" in notices and "跨界通报" in notices
+    assert "512000" in notices and "跨界通报" in notices and "已发送" in notices
     assert page.locator("#notice-table button.ack").count() == 0  # not Chengdu's to acknowledge
     screenshot(page, "incident-source-city")
+    page.set_viewport_size({"width": 390, "height": 900})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "incident-source-city-phone")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     ziyang = tabs()
     z_name, z_password, _ = EDITOR_ZIYANG

@@ -154,3 +154,52 @@ def test_refit_to_two_stations_brings_the_next_intake_within_ten_percent(graph: 
     assert fit.stations == ("T04", "T05")
     with pytest.raises(InputError, match="two stations"):
         refit_passage(graph, "T03", release, observed[observed["node_id"] == "T04"])
+
+
+def test_a_reach_with_a_rating_curve_and_a_stage_gets_its_discharge_from_it() -> None:
+    """Issue 22 "hydraulics (velocity, or discharge with cross-section, rating curve or
+    Manning)", brief §2.2 item 3: a gauged stage through Q = a·(h − h₀)^b gives the discharge,
+    then Manning's velocity from the section (or hydraulic geometry without one)."""
+    nodes = pd.DataFrame([
+        {"node_id": "A", "kind": "site", "city": "510100"},
+        {"node_id": "B", "kind": "site", "city": "510100"},
+        {"node_id": "C", "kind": "outlet", "city": "510100"},
+    ])  # fmt: skip
+    reaches = pd.DataFrame([
+        {"reach_id": "r1", "from_node": "A", "to_node": "B", "length_km": 10, "stage_m": 3.0,
+         "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6, "width_m": 80, "slope": 3e-4,
+         "manning_n": 0.03},
+        {"reach_id": "r2", "from_node": "B", "to_node": "C", "length_km": 5, "stage_m": 0.5,
+         "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6, "width_m": 80, "slope": 3e-4},
+    ])  # fmt: skip
+    net = build_network(nodes, reaches)
+    edge = net.graph.edges["A", "B"]
+    assert edge["Q_m3_s"] == pytest.approx(40.0 * 2.0**1.6)
+    assert edge["velocity_from"] == "rating+manning" and edge["u_m_s"] > 0
+    # a stage below h0: no flow, so no velocity: the row is refused with its reason
+    assert "stage 0.5 m" in dict(zip(net.rejected["id"], net.rejected["reason"], strict=True))["r2"]
+
+
+def test_the_demo_sites_are_the_demo_water_sections_snapped_to_the_network(
+    graph: nx.DiGraph,
+) -> None:
+    """Issue 22 "sites, water sections and drinking-water intakes snapped to it": every site
+    node is a demo water section (its code, its city, its point within 1 km): 31 of the 33, the
+    other two being reservoirs (L01, L02), not rivers; every Minjiang and Tuojiang main-stem
+    section is on the network."""
+    sections = pd.read_csv(str(DATA / "water_sections.csv"), comment="#", dtype={"city": str})
+    by_code = sections.set_index("code")
+    sites = {n: d for n, d in graph.nodes(data=True) if d["kind"] == "site"}
+    assert len(sites) == 31
+    assert set(sections["code"]) - set(sites) == {"L01", "L02"}
+    for node, data in sites.items():
+        section = by_code.loc[node]
+        assert str(data["city"]) == section["city"], node
+        km = 111.2 * math.hypot(
+            (float(data["lon"]) - section["lon"]) * math.cos(math.radians(section["lat"])),
+            float(data["lat"]) - section["lat"],
+        )
+        assert km < 1.0, (node, km)
+    main_stems = sections[sections["river_en"].isin(["Minjiang", "Tuojiang"])]
+    assert set(main_stems["code"]) <= set(sites)
+    assert all(nx.has_path(graph, s, downstream_path(graph, s)[-1]) for s in sites)

@@ -38,6 +38,15 @@ def test_action_by_role(who: str, action: str) -> None:
         assert "突发事件权限不足" in reason and str(CHENGDU) in reason
 
 
+def test_a_city_keeps_only_its_own_stock() -> None:
+    """Reserves (issue 22): a city's editors keep their own depots' stock; the province any."""
+    zy = PEOPLE["downstream editor"]
+    assert incident_denial(zy, "stock", ZIYANG) is None
+    assert incident_denial(zy, "stock", CHENGDU) is not None
+    assert incident_denial(PEOPLE["viewer"], "stock", ZIYANG) is not None
+    assert incident_denial(PEOPLE["admin"], "stock", ZIYANG) is None
+
+
 def test_unknown_actions_are_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown incident action"):
         incident_denial(PEOPLE["admin"], "delete", CHENGDU)

@@ -264,3 +264,140 @@ def test_end_to_end_spill_grade_notices_escalation_monitoring_refit(store: Store
     assert abs(refitted.loc["I-NJ-1", "front_h"] - truth_front) / truth_front < 0.10
     events = list(service.incident_view(store, incident_id)["events"]["event"])
     assert events.count("escalated") == 1 and "refit" in events
+
+
+def test_the_source_of_the_release_is_recorded_and_checked(store: Store) -> None:
+    """Issue 22 "record (time, place, substance, amount or rate, source)": what released it."""
+    incident_id = open_spill(
+        store, source_type="transport", source="槽罐车侧翻 tanker overturned on the G76 bridge"
+    )
+    record = service.incident_view(store, incident_id)["incident"]
+    assert record["source_type"] == "transport"
+    assert record["source"].startswith("槽罐车侧翻")
+    with pytest.raises(InputError, match="source_type 'volcano'"):
+        open_spill(store, source_type="volcano")
+
+
+def test_reserves_are_kept_per_depot_with_bad_rows_aside_and_expired_stock_not_dispatched(
+    store: Store,
+) -> None:
+    """Issue 22 "reserves by city and depot (item, quantity, expiry)": a city keeps its own
+    depots' stock; a bad row comes back with its reason; expired stock is never dispatched."""
+    rows = pd.DataFrame([
+        {"depot_id": "CD-1", "depot_name": "成都库", "item": "activated carbon", "quantity": 50, "unit": "t", "expires_on": "2030-01-01"},
+        {"depot_id": "CD-2", "depot_name": "成都二库", "item": "oil boom", "quantity": 900, "unit": "m", "expires_on": "2026-07-01"},
+        {"depot_id": "CD-3", "depot_name": "坏行", "item": "oil boom", "quantity": -5, "unit": "m", "expires_on": None},
+        {"depot_id": "CD-4", "depot_name": "坏日期", "item": "lime", "quantity": 5, "unit": "t", "expires_on": "someday"},
+    ])  # fmt: skip
+    kept = service.set_stocks(store, "510100", rows, "cd-stores", T0)
+    assert kept["kept"] == 2
+    reasons = {r["depot_id"]: r["reason"] for r in kept["rejected"]}
+    assert "quantity" in reasons["CD-3"] and "expires_on" in reasons["CD-4"]
+    listed = service.stocks(store, T0)
+    assert set(listed["depot_id"]) == {"CD-1", "CD-2"}
+    assert listed.set_index("depot_id").loc["CD-2", "expired"]  # 2026-07-01 < 14 July
+    incident_id = open_spill(store)
+    boom = service.request_material(
+        store, incident_id, "512000", "510100", "oil boom", 100.0, "m", "ziyang", T0
+    )
+    with pytest.raises(Conflict, match="unexpired"):
+        service.dispatch_material(store, incident_id, boom, "chengdu", T0)
+    carbon = service.request_material(
+        store, incident_id, "512000", "510100", "activated carbon", 20.0, "t", "ziyang", T0
+    )
+    service.dispatch_material(store, incident_id, carbon, "chengdu", T0)
+    assert float(service.stocks(store, T0).set_index("depot_id").loc["CD-1", "quantity"]) == 30.0
+
+
+def test_the_score_gives_each_station_and_each_late_acknowledgement(store: Store) -> None:
+    """Issue 22 "scored afterwards (notification delays, forecast error at each station)"."""
+    incident_id = open_spill(store)
+    cross = db.notices(store, incident_id).query("kind == 'cross_boundary'").set_index("to_city")
+    service.acknowledge(
+        store, incident_id, int(cross.loc["512000", "notice_id"]), "512000", "zy",
+        T0 + timedelta(minutes=10),
+    )  # fmt: skip
+    service.acknowledge(
+        store, incident_id, int(cross.loc["511000", "notice_id"]), "511000", "nj",
+        T0 + timedelta(minutes=75),
+    )  # fmt: skip
+    occurred = T0 - timedelta(hours=1)
+    rows = pd.DataFrame([
+        {"node_id": "T05", "sampled_at": occurred + timedelta(hours=h), "value_mg_L": v, "method": "auto"}
+        for h, v in ((10, 0.01), (14, 0.4), (18, 0.05))
+    ])  # fmt: skip
+    service.add_results(store, incident_id, rows, None, "province", occurred + timedelta(hours=19))
+    scored = service.score(store, incident_id)
+    assert scored["ack_late"] == 1
+    assert scored["max_ack_delay_min"] == pytest.approx(45.0)  # 75 min after a 30 min window
+    delays = {d["to_city"]: d["ack_delay_min"] for d in scored["notice_delays"]}
+    assert delays["512000"] == 0.0 and delays["511000"] == pytest.approx(45.0)
+    station = {s["node_id"]: s for s in scored["stations"]}["T05"]
+    assert station["observed_peak_h"] == pytest.approx(14.0)
+    assert station["error_h"] == pytest.approx(station["forecast_peak_h"] - 14.0)
+
+
+def test_the_notice_board_shows_overdue_notices_by_the_clock(store: Store) -> None:
+    """Issue 22 "the notification board (sent, acknowledged, overdue)"."""
+    incident_id = open_spill(store)
+    cross = db.notices(store, incident_id).query("kind == 'cross_boundary'").set_index("to_city")
+    service.acknowledge(
+        store, incident_id, int(cross.loc["512000", "notice_id"]), "512000", "zy",
+        T0 + timedelta(minutes=10),
+    )  # fmt: skip
+    early = service.notice_board(store, incident_id, T0 + timedelta(minutes=20))
+    late = service.notice_board(store, incident_id, T0 + timedelta(minutes=31))
+    early_states = dict(zip(early["to_city"], early["state"], strict=False))
+    late_states = dict(zip(late["to_city"], late["state"], strict=False))
+    assert early_states["512000"] == "acknowledged" and early_states["511000"] == "sent"
+    assert late_states["512000"] == "acknowledged" and late_states["511000"] == "overdue"
+    assert set(late.query("kind == 'initial'")["state"]) == {"sent"}
+
+
+def test_a_city_reports_only_at_a_point_of_its_own(store: Store) -> None:
+    """Found trying the API as Chengdu's editor: an incident at Ziyang's intake filed as
+    Chengdu's was accepted (and graded, and noticed, as if Chengdu were the source)."""
+    with pytest.raises(InputError, match="I-ZY-1 lies in city 512000, not 510100"):
+        open_spill(store, node_id="I-ZY-1")
+
+
+def test_a_time_outside_every_rule_set_is_refused_with_the_reason(store: Store) -> None:
+    """Found trying a 1990 determination: a 404 "no … rule set" instead of a refused input."""
+    old = datetime(1990, 5, 1, 2, 0, tzinfo=UTC)
+    with pytest.raises(InputError, match=r"no \w+ rule set in force on 1990-05-01"):
+        open_spill(store, occurred_at=old, discovered_at=old, determined_at=old)
+
+
+def test_materials_are_asked_of_another_city_that_keeps_the_item(store: Store) -> None:
+    """Found trying the API: a request to the asking city itself, or to a city code that keeps
+    no such item anywhere, was recorded (and could never be dispatched)."""
+    incident_id = open_spill(store)
+    db.upsert_stocks(store, pd.DataFrame([
+        {"depot_id": "CD-1", "city_code": "510100", "depot_name": "成都库", "item": "activated carbon",
+         "quantity": 50.0, "unit": "t", "expires_on": None},
+    ]), T0)  # fmt: skip
+    with pytest.raises(InputError, match="its own city"):
+        service.request_material(
+            store, incident_id, "510100", "510100", "activated carbon", 1.0, "t", "cd", T0
+        )
+    with pytest.raises(InputError, match="999999 keeps no activated carbon"):
+        service.request_material(
+            store, incident_id, "512000", "999999", "activated carbon", 1.0, "t", "zy", T0
+        )
+    assert service.material_requests(store, incident_id).empty
+
+
+def test_a_rating_curve_is_stored_with_its_network(tmp_path: Path) -> None:
+    with Store(tmp_path / "r.duckdb") as opened:
+        nodes = pd.DataFrame([
+            {"node_id": "A", "kind": "site", "city": "510100"},
+            {"node_id": "C", "kind": "outlet", "city": "510100"},
+        ])  # fmt: skip
+        reaches = pd.DataFrame([
+            {"reach_id": "r1", "from_node": "A", "to_node": "C", "river": "x", "length_km": 10,
+             "stage_m": 3.0, "rating_a": 40.0, "rating_h0_m": 1.0, "rating_b": 1.6,
+             "width_m": 80, "slope": 3e-4, "manning_n": 0.03},
+        ])  # fmt: skip
+        service.import_network(opened, "rated", nodes, reaches, T0)
+        edge = service.graph_of(opened, "rated").edges["A", "C"]
+        assert edge["Q_m3_s"] == pytest.approx(40.0 * 2.0**1.6)

@@ -139,3 +139,78 @@ def test_implausible_input_is_refused_with_the_reason(client: TestClient) -> Non
     huge = {**spill(), "release": {"mode": "instantaneous", "mass_kg": 1e12}}
     assert client.post("/api/v1/incidents", json=huge, headers=as_("chengdu")).status_code == 422
     assert client.get("/api/v1/incidents/INC-none", headers=as_("province")).status_code == 404
+
+
+def test_an_overdue_notice_says_so_and_when_it_was_due(client: TestClient) -> None:
+    """The notice board's states (issue 22: sent, acknowledged, overdue): each notice carries
+    its acknowledgement deadline (sent + 30 min) and its state by the server clock (overdue is
+    tested with a later clock in tests/services/test_incident_service.py)."""
+    opened = client.post("/api/v1/incidents", json=spill(hours_ago=3), headers=as_("chengdu"))
+    incident_id = opened.json()["incident_id"]
+    view = client.get(f"/api/v1/incidents/{incident_id}", headers=as_("province")).json()
+    cross = [n for n in view["notices"] if n["kind"] == "cross_boundary"]
+    assert cross and all(n["state"] == "sent" for n in cross)
+    for notice in cross:
+        due = datetime.fromisoformat(notice["ack_due_at"]) - datetime.fromisoformat(
+            notice["sent_at"]
+        )
+        assert due == timedelta(minutes=30)
+    assert all(n["state"] == "sent" for n in view["notices"] if n["kind"] == "initial")
+    mine = next(n for n in cross if n["to_city"] == "512000")
+    client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{mine['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    view = client.get(f"/api/v1/incidents/{incident_id}", headers=as_("province")).json()
+    states = {n["notice_id"]: n["state"] for n in view["notices"]}
+    assert states[mine["notice_id"]] == "acknowledged"
+    assert view["incident"]["source_type"] == "unknown"
+
+
+def test_stocks_are_read_by_signed_in_users_and_kept_by_their_city(client: TestClient) -> None:
+    rows = {"stocks": [
+        {"depot_id": "ZY-9", "depot_name": "资阳库", "item": "activated carbon", "quantity": 12, "unit": "t"},
+    ]}  # fmt: skip
+    assert client.put("/api/v1/materials/stocks/512000", json=rows).status_code == 401
+    assert (
+        client.put("/api/v1/materials/stocks/512000", json=rows, headers=as_("chengdu")).status_code
+        == 403
+    )
+    kept = client.put("/api/v1/materials/stocks/512000", json=rows, headers=as_("ziyang"))
+    assert kept.status_code == 200 and kept.json()["kept"] == 1, kept.text
+    listed = client.get("/api/v1/materials/stocks", headers=as_("deyang"))
+    assert listed.status_code == 200
+    assert any(s["depot_id"] == "ZY-9" and s["city_code"] == "512000" for s in listed.json())
+    assert client.get("/api/v1/materials/stocks").status_code == 401
+    big = {"stocks": rows["stocks"] * 5001}
+    assert (
+        client.put("/api/v1/materials/stocks/512000", json=big, headers=as_("ziyang")).status_code
+        == 422
+    )
+
+
+def test_every_write_is_in_the_audit_log(client: TestClient) -> None:
+    """Issue 22 "everything audited": each API write leaves who, how, what and the city in the
+    audit log (the incident's own timeline is tested in tests/services)."""
+    incident_id = client.post("/api/v1/incidents", json=spill(), headers=as_("chengdu")).json()[
+        "incident_id"
+    ]
+    view = client.get(f"/api/v1/incidents/{incident_id}", headers=as_("ziyang")).json()
+    mine = next(n for n in view["notices"] if n["to_city"] == "512000")
+    client.post(
+        f"/api/v1/incidents/{incident_id}/notices/{mine['notice_id']}/ack",
+        json={},
+        headers=as_("ziyang"),
+    )
+    client.post(f"/api/v1/incidents/{incident_id}/plan/approve", headers=as_("ziyang"))
+    rows = {"stocks": [{"depot_id": "CD-9", "depot_name": "成都库", "item": "lime", "quantity": 3, "unit": "t"}]}  # fmt: skip
+    client.put("/api/v1/materials/stocks/510100", json=rows, headers=as_("chengdu"))
+    log = client.get("/api/v1/audit?limit=50", headers=as_("province")).json()
+    seen = {(e["action"], e["user_name"]) for e in log if e["target"] in (incident_id, "510100")}
+    assert {
+        ("incident.open", "chengdu"),
+        ("incident.ack", "ziyang"),
+        ("incident.approve", "ziyang"),
+        ("incident.stocks", "chengdu"),
+    } <= seen

@@ -81,9 +81,38 @@ def test_monitoring_points_cover_control_incident_intakes_and_the_boundary(
     release = Release("instantaneous", mass_kg=300.0)
     forecast = plume_forecast(graph, "P05", release, 0.005)
     windows = plume_forecast(graph, "P05", release, 0.0005)
-    points = wf.monitoring_points(forecast, windows, "P05", "P04", "510900", 0.005)
+    monitoring = ruleset_in_force("monitoring", date(2026, 7, 14))
+    points = wf.monitoring_points(forecast, windows, "P05", "P04", "510900", 0.005, monitoring)
     roles = {p["node_id"]: p["role"] for p in points}
     assert roles["P04"] == "control" and roles["P05"] == "incident"
     assert roles["B-FJ-SC-CQ"] == "boundary"
     boundary = next(p for p in points if p["node_id"] == "B-FJ-SC-CQ")
     assert boundary["responsible_city"] == "500151" and boundary["window_from_h"] is not None
+
+
+def test_every_hour_factor_and_recipient_comes_from_the_rule_data(graph: nx.DiGraph) -> None:
+    """Issue 22: "every threshold, deadline and grade table is versioned rule data": the urgent
+    notice minutes, the first report's recipients and the monitoring plan's factors and
+    frequencies come from the rule sets handed in, so a new rule set changes them, not code."""
+    near = plume_forecast(graph, "T04", Release("instantaneous", mass_kg=2000.0), 0.01)
+    faster = {
+        **NOTICE, "body": {**NOTICE["body"], "urgent_minutes": 5, "recipient_org": "值班室 duty office"}
+    }  # fmt: skip
+    named = {**REPORTING, "body": {**REPORTING["body"], "recipients_by_grade": {"I": ["省政府"]}}}
+    notices = wf.notices_for("510100", T0, "I", near, 0.01, named, faster, REGION)
+    ziyang = next(n for n in notices if n.kind == "cross_boundary" and n.to_city == "512000")
+    assert ziyang.deadline == T0 + timedelta(minutes=5) and ziyang.to_org == "值班室 duty office"
+    assert [n.to_org for n in notices if n.kind == "initial"] == ["省政府"]
+    assert "recipients_by_grade" in REPORTING["body"] and "urgent_minutes" in NOTICE["body"]
+
+    monitoring = ruleset_in_force("monitoring", date(2026, 7, 14))
+    release = Release("instantaneous", mass_kg=2000.0)
+    forecast = plume_forecast(graph, "T03", release, 0.01)
+    windows = plume_forecast(graph, "T03", release, 0.01 * monitoring["body"]["window_fraction"])
+    wide = wf.monitoring_points(forecast, windows, "T03", "J-TJ-JT", "510100", 0.01, monitoring)
+    strict_body = {**monitoring["body"], "stop_fraction": 50.0, "inside_frequency": "每10分钟"}
+    strict = wf.monitoring_points(
+        forecast, windows, "T03", "J-TJ-JT", "510100", 0.01, {**monitoring, "body": strict_body}
+    )
+    assert len(strict) < len(wide)  # a higher stop fraction drops the faint points
+    assert any(p["frequency"] == "每10分钟" for p in strict)

@@ -1,6 +1,6 @@
 """Sudden incidents on shared rivers: ``ecobasin rivers import|show`` and
 ``ecobasin incident plume|open|list|show|ack|results|approve|refit|escalate|mail|contacts|replay|
-score``.
+score|stocks|material|dispatch``.
 
 Thin: every command calls :mod:`ecobasin.services.incidents` (the API calls the same), prints
 tables with rich and refused rows with their reasons. Times are ISO 8601 with their offset.
@@ -22,12 +22,14 @@ from ecobasin.rivers.network import Release, plume_forecast
 from ecobasin.services import incident_mail
 from ecobasin.services import incidents as service
 from ecobasin.store import Store
+from ecobasin.workflow.incidents import SOURCE_TYPES
 
 __all__ = ["app", "rivers_app"]
 
 rivers_app = typer.Typer(help="River networks 河网: import and check.", no_args_is_help=True)
 app = typer.Typer(
-    help="Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring.",
+    help="Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring, "
+    "materials, drills.",
     no_args_is_help=True,
 )
 NetworkOption = Annotated[str, typer.Option("--network", help="River network name 河网名称.")]
@@ -131,6 +133,13 @@ def open_incident(
         str | None, typer.Option(help="Discovery 发现时间 (default: determination).")
     ] = None,
     facts: Annotated[str, typer.Option(help="Impact facts JSON 影响情况.")] = "{}",
+    source_type: Annotated[
+        str,
+        typer.Option(help=f"What released it 排放源类型: {', '.join(SOURCE_TYPES)}."),
+    ] = "unknown",
+    source: Annotated[
+        str, typer.Option(help="Who or which plant or vehicle 排放源 (free text).")
+    ] = "",
     network: NetworkOption = "demo",
     db: DbOption = None,
     region: RegionOption = None,
@@ -150,6 +159,7 @@ def open_incident(
             store, title=title, network=network, node_id=node, city=city, substance=substance,
             release=release_fields, facts=fact_fields, occurred_at=occurred, discovered_at=discovered,
             determined_at=determined, actor=actor, region_cities=region_cities, now=datetime.now(UTC),
+            source_type=source_type, source=source,
         )  # fmt: skip
         _show(store, incident_id)
 
@@ -161,6 +171,12 @@ def _show(store: Store, incident_id: str) -> None:
         f"[bold]{incident_id}[/bold] {record['title']} — grade 等级 {record['grade']} "
         f"(decided by 依据 {', '.join(record['grade_triggers']) or 'default'}; {record['grade_rule']})",
         markup=True,
+        highlight=False,
+    )
+    kind = str(record.get("source_type") or "unknown")
+    console.print(
+        f"source 排放源: {kind} ({SOURCE_TYPES.get(kind, kind)}) {record.get('source') or ''}",
+        markup=False,
         highlight=False,
     )
     runs = view["forecasts"]
@@ -326,3 +342,69 @@ def score(incident_id: str, db: DbOption = None, region: RegionOption = None) ->
     """Notice delays and forecast errors of an incident or drill 演练评分."""
     with open_store(settings(db, region)) as store:
         console.print(service.score(store, incident_id))
+
+
+@app.command("stocks")
+def stocks(
+    city: Annotated[str | None, typer.Argument(help="City code 城市代码 (none: all).")] = None,
+    set_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--set",
+            help="CSV depot_id,depot_name,item,quantity,unit,expires_on: the city's stock "
+            "rows to keep 更新储备 (bad rows listed with their reason).",
+            exists=True,
+        ),
+    ] = None,
+    actor: Annotated[str, typer.Option("--as", help="Who changes it (recorded) 操作人.")] = "cli",
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Emergency reserves by city and depot 应急物资储备: list, or --set a city's rows."""
+    if set_from is not None and not city:
+        raise fail("name the city whose stock changes, e.g. stocks 510100 --set stock.csv")
+    with open_store(settings(db, region)) as store:
+        if set_from is not None and city:
+            rows = pd.read_csv(set_from, comment="#", dtype={"depot_id": str, "expires_on": str})
+            kept = service.set_stocks(store, city, rows, actor, datetime.now(UTC))
+            console.print(f"kept {kept['kept']} 已保存, refused 拒收 {len(kept['rejected'])}")
+            if kept["rejected"]:
+                console.print(table(pd.DataFrame(kept["rejected"]), "refused rows 拒收行"))
+        shown = service.stocks(store, datetime.now(UTC), city)
+    console.print(table(shown.drop(columns=["updated_at"]), "reserves 应急物资储备"))
+
+
+@app.command("material")
+def material(
+    incident_id: str,
+    from_city: Annotated[str, typer.Option(help="The city asking 请求城市.")],
+    to_city: Annotated[str, typer.Option(help="The city asked 被请求城市.")],
+    item: Annotated[str, typer.Option(help="Item, as its depots name it 物资名称.")],
+    quantity: Annotated[float, typer.Option(help="Quantity 数量 (> 0).")],
+    unit: Annotated[str, typer.Option(help="Unit 单位, e.g. t, m.")],
+    actor: ActorOption,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Ask another city for emergency materials during an incident 请求应急物资."""
+    with open_store(settings(db, region)) as store:
+        request_id = service.request_material(
+            store, incident_id, from_city, to_city, item, quantity, unit, actor, datetime.now(UTC)
+        )
+    console.print(
+        f"request {request_id} 已请求: {quantity:g} {unit} {item}, {from_city} ← {to_city}"
+    )
+
+
+@app.command("dispatch")
+def dispatch(
+    incident_id: str,
+    request_id: int,
+    actor: ActorOption,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The asked city dispatches a request from an unexpired depot 调拨物资 (once)."""
+    with open_store(settings(db, region)) as store:
+        service.dispatch_material(store, incident_id, request_id, actor, datetime.now(UTC))
+    console.print(f"request {request_id} dispatched 已调拨")

@@ -50,6 +50,7 @@ REACH_COLUMNS = ("reach_id", "from_node", "to_node", "river", "length_km")
 #: hydraulic columns a reach may carry (any that give a velocity are enough)
 HYDRAULIC_COLUMNS = (
     "u_m_s", "Q_m3_s", "A_m2", "width_m", "depth_m", "slope", "manning_n", "D_m2_s", "analytic_ok",
+    "stage_m", "rating_a", "rating_h0_m", "rating_b",
 )  # fmt: skip
 
 
@@ -72,24 +73,45 @@ def _float(row: Mapping[str, Any], key: str) -> float | None:
     return number
 
 
+def reach_discharge_m3_s(reach: Mapping[str, Any]) -> tuple[float | None, str]:
+    """(Q [m³/s] or None, how): the given discharge, else the reach's rating curve
+    Q = a·(h − h₀)^b at its gauged stage h (``stage_m``, ``rating_a``, ``rating_h0_m``,
+    ``rating_b``; brief §2.2 item 3)."""
+    q = _float(reach, "Q_m3_s")
+    if q is not None:
+        return q, ""
+    stage, a = _float(reach, "stage_m"), _float(reach, "rating_a")
+    h0, b = _float(reach, "rating_h0_m"), _float(reach, "rating_b")
+    if stage is None or a is None or h0 is None or b is None:
+        return None, ""
+    rated = hydraulics.rating_curve_discharge_m3_s(stage, a, h0, b)
+    if not rated > 0:
+        raise InputError(
+            f"stage {stage:g} m is at or below the rating curve's h0 {h0:g} m: no flow"
+        )
+    return rated, "rating+"
+
+
 def reach_velocity_m_s(reach: Mapping[str, Any]) -> tuple[float, str]:
     """(u [m/s], how): measured, Q/A, Manning from Q and the section, or hydraulic geometry
-    (brief §2.2, in that order of preference)."""
+    (brief §2.2, in that order of preference); Q is the given discharge or that of the rating
+    curve at the gauged stage (``how`` then starts with ``rating+``)."""
     u = _float(reach, "u_m_s")
     if u is not None:
         return u, "measured"
-    q, area = _float(reach, "Q_m3_s"), _float(reach, "A_m2")
+    q, rated = reach_discharge_m3_s(reach)
+    area = _float(reach, "A_m2")
     if q is not None and area is not None:
-        return q / area, "Q/A"
+        return q / area, f"{rated}Q/A"
     n, slope, width = _float(reach, "manning_n"), _float(reach, "slope"), _float(reach, "width_m")
     if q is not None and n is not None and slope is not None and width is not None:
         section = hydraulics.Section(width)
         depth = hydraulics.manning_depth_m(q, n, slope, section)
         return hydraulics.manning_velocity_m_s(
             n, slope, section.hydraulic_radius_m(depth)
-        ), "manning"
+        ), f"{rated}manning"
     if q is not None:
-        return hydraulics.hydraulic_geometry_velocity_m_s(q), "hydraulic_geometry"
+        return hydraulics.hydraulic_geometry_velocity_m_s(q), f"{rated}hydraulic_geometry"
     raise InputError("no velocity: give u_m_s, Q_m3_s with A_m2, Manning n/slope/width, or Q_m3_s")
 
 
@@ -100,7 +122,7 @@ def reach_dispersion_band_m2_s(reach: Mapping[str, Any], velocity: float) -> tup
     if fitted is not None:
         return fitted, fitted
     width, depth, slope = _float(reach, "width_m"), _float(reach, "depth_m"), _float(reach, "slope")
-    q = _float(reach, "Q_m3_s")
+    q, _ = reach_discharge_m3_s(reach)
     if depth is None and q is not None and width is not None:
         depth = q / (velocity * width)
     if width is None or depth is None or slope is None:
@@ -117,7 +139,7 @@ def _reach_attributes(row: Mapping[str, Any]) -> dict[str, Any]:
     if not velocity > 0:
         raise InputError(f"velocity {velocity} m/s is not positive")
     d_low, d_high = reach_dispersion_band_m2_s(row, velocity)
-    discharge = _float(row, "Q_m3_s")
+    discharge, _ = reach_discharge_m3_s(row)
     area = _float(row, "A_m2")
     if discharge is None and area is not None:
         discharge = area * velocity

@@ -18,7 +18,7 @@ import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +57,14 @@ __all__ = [
     "material_requests",
     "network_names",
     "network_tables",
+    "notice_board",
     "open_incident",
     "refit",
     "replay",
     "request_material",
     "score",
+    "set_stocks",
+    "stocks",
     "substance_choices",
 ]
 
@@ -158,30 +161,43 @@ def open_incident(
     now: datetime,
     threshold_mg_L: float | None = None,
     drill: bool = False,
+    source_type: str = "unknown",
+    source: str = "",
 ) -> str:
     """Open an incident with its forecast, grade, notices (sent in-app at once) and monitoring
-    plan; returns its id."""
+    plan; returns its id. ``source_type`` (one of :data:`~ecobasin.workflow.incidents.SOURCE_TYPES`)
+    and ``source`` say what released the pollutant (brief §3)."""
     _check_times(occurred_at, discovered_at, determined_at, now)
+    _check_source(source_type, source)
     graph = graph_of(store, network)
     if node_id not in graph:
         raise InputError(f"node {node_id!r} is not on network {network!r}")
+    node_city = str(graph.nodes[node_id].get("city") or "")
+    if node_city != city:
+        raise InputError(
+            f"node {node_id} lies in city {node_city}, not {city}: the source city reports "
+            "incidents at its own points 事发点不在本市"
+        )
     spill = _release(release)
     threshold = threshold_mg_L if threshold_mg_L is not None else rules.threshold_mg_L(substance)
     if not (math.isfinite(threshold) and threshold > 0):
         raise InputError(f"threshold {threshold!r} mg/L must be positive")
-    forecast = plume_forecast(graph, node_id, spill, threshold)
-    windows = plume_forecast(graph, node_id, spill, 0.1 * threshold)
     day = determined_at.date()
-    grading = rules.ruleset_in_force("grading", day)
+    monitoring = _rules_in_force("monitoring", day)
+    forecast = plume_forecast(graph, node_id, spill, threshold)
+    windows = plume_forecast(
+        graph, node_id, spill, float(monitoring["body"]["window_fraction"]) * threshold
+    )
+    grading = _rules_in_force("grading", day)
     rule = {**grading["body"], "name": grading["name"]}  # the grade names its rule set
     grade, applied = wf.grade_with_forecast(facts, city, forecast, threshold, rule)
     notices = wf.notices_for(
         city, determined_at, grade.grade, forecast, threshold,
-        rules.ruleset_in_force("reporting", day), rules.ruleset_in_force("cross_boundary_notice", day),
+        _rules_in_force("reporting", day), _rules_in_force("cross_boundary_notice", day),
         region_cities,
     )  # fmt: skip
     points = wf.monitoring_points(
-        forecast, windows, node_id, _upstream(graph, node_id), city, threshold
+        forecast, windows, node_id, _upstream(graph, node_id), city, threshold, monitoring
     )
     incident_id = f"INC-{determined_at:%Y%m%d}-{secrets.token_hex(3)}"
     with store.transaction():
@@ -192,6 +208,7 @@ def open_incident(
             "discovered_at": discovered_at, "determined_at": determined_at,
             "grade": grade.grade, "grade_rule": grade.rule, "grade_triggers": list(grade.triggered),
             "status": "monitoring", "drill": drill, "created_by": actor, "created_at": now,
+            "source_type": source_type, "source": source,
         })  # fmt: skip
         db.add_forecast(
             store, incident_id, {"release": asdict(spill), "factors": None}, forecast, now
@@ -222,6 +239,25 @@ def _check_times(
             raise InputError(f"{name} {value.isoformat()} is in the future")
     if not occurred <= discovered <= determined:
         raise InputError("times must run occurred_at ≤ discovered_at ≤ determined_at")
+
+
+def _rules_in_force(kind: str, day: date) -> dict[str, Any]:
+    """The rule set of ``kind`` in force on ``day``; a day outside every one is bad input."""
+    try:
+        return rules.ruleset_in_force(kind, day)
+    except NotFound as exc:
+        raise InputError(
+            f"{exc}: the determination must fall within a rule set's validity"
+        ) from exc
+
+
+def _check_source(source_type: str, source: str) -> None:
+    if source_type not in wf.SOURCE_TYPES:
+        raise InputError(
+            f"source_type {source_type!r} is not one of {sorted(wf.SOURCE_TYPES)} 排放源类型不正确"
+        )
+    if len(source) > 500:
+        raise InputError(f"source is {len(source)} characters long; at most 500")
 
 
 def _incident_or_404(where: Connection, incident_id: str) -> dict[str, Any]:
@@ -430,10 +466,16 @@ def request_material(
     by: str,
     now: datetime,
 ) -> int:
-    """A city asks another for materials during an incident."""
+    """A city asks another city that keeps ``item`` in one of its depots for materials during
+    an incident."""
     _incident_or_404(store, incident_id)
     if not (math.isfinite(quantity) and quantity > 0):
         raise InputError(f"quantity {quantity} must be positive")
+    if from_city == to_city:
+        raise InputError(f"city {from_city} asks its own city: use its own depots 不能向本市请求")
+    kept = db.stocks(store)
+    if not ((kept["city_code"].astype(str) == to_city) & (kept["item"] == item)).any():
+        raise InputError(f"city {to_city} keeps no {item} in its depots 该市无此物资储备")
     with store.transaction():
         request_id = db.request_material(store, {
             "incident_id": incident_id, "from_city": from_city, "to_city": to_city, "item": item,
@@ -453,9 +495,11 @@ def request_material(
 def dispatch_material(
     store: Store, incident_id: str, request_id: int, by: str, now: datetime
 ) -> None:
-    """The asked city dispatches (its stock decreases)."""
-    if not db.dispatch_material(store, request_id, by, now):
-        raise Conflict(f"request {request_id} is unknown, already dispatched or short of stock")
+    """The asked city dispatches from a depot holding enough of the item, not expired on the
+    CST day of ``now`` (its stock decreases in the same transaction, once)."""
+    refusal = db.dispatch_material(store, request_id, by, now, _cst_day(now))
+    if refusal is not None:
+        raise Conflict(f"request {request_id}: {refusal}")
     with store.transaction():
         db.add_event(
             store, incident_id, now, by, "materials dispatched", {"request_id": request_id}
@@ -481,7 +525,93 @@ def score(where: Connection, incident_id: str) -> dict[str, Any]:
                 "observed_h": (peak_at - occurred).total_seconds() / 3600.0,
             })  # fmt: skip
     frame = pd.DataFrame(arrivals, columns=["node_id", "forecast_h", "observed_h"])
-    return wf.score_drill(db.notices(where, incident_id), frame)
+    rule = rules.ruleset_in_force(
+        "cross_boundary_notice", pd.Timestamp(found["determined_at"]).date()
+    )
+    return wf.score_drill(db.notices(where, incident_id), frame, float(rule["body"]["ack_minutes"]))
+
+
+def notice_board(where: Connection, incident_id: str, now: datetime) -> pd.DataFrame:
+    """The incident's notices with their acknowledgement deadline and state by ``now``
+    (acknowledged, overdue, sent, waiting), by the notice rule in force at determination."""
+    found = _incident_or_404(where, incident_id)
+    rule = rules.ruleset_in_force(
+        "cross_boundary_notice", pd.Timestamp(found["determined_at"]).date()
+    )
+    return wf.notice_states(db.notices(where, incident_id), now, rule)
+
+
+#: columns of a stock row as a city gives it
+STOCK_COLUMNS = ("depot_id", "depot_name", "item", "quantity", "unit", "expires_on")
+
+
+def _cst_day(at: datetime) -> date:
+    return pd.Timestamp(at).tz_convert("Asia/Shanghai").date()
+
+
+def _stock_problem(row: Mapping[str, Any], owners: Mapping[str, str], city: str) -> str | None:
+    """Why one stock row is refused, or None."""
+    for key in ("depot_id", "depot_name", "item", "unit"):
+        text = row.get(key)
+        if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
+            return f"{key} is empty"
+    owner = owners.get(str(row["depot_id"]))
+    if owner is not None and owner != city:
+        return f"depot {row['depot_id']} belongs to city {owner}, not {city}"
+    try:
+        quantity = float(row.get("quantity"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return f"quantity {row.get('quantity')!r} is not a number"
+    if not (math.isfinite(quantity) and 0 <= quantity < 1e9):
+        return f"quantity {quantity} must be ≥ 0 and finite"
+    expires = row.get("expires_on")
+    if expires is not None and not (isinstance(expires, float) and math.isnan(expires)):
+        try:
+            date.fromisoformat(str(expires).strip())
+        except ValueError:
+            return f"expires_on {expires!r} is not a date YYYY-MM-DD"
+    return None
+
+
+def set_stocks(
+    store: Store, city: str, rows: pd.DataFrame, by: str, now: datetime
+) -> dict[str, Any]:
+    """A city's depots' stock (columns :data:`STOCK_COLUMNS`; ``expires_on`` may be empty):
+    each good row replaces the (depot, item) it names; a bad row (empty names, a quantity < 0 or
+    not finite, an unreadable date, another city's depot) is refused with its reason."""
+    owners = {
+        str(d): str(c)
+        for d, c in db.stocks(store)[["depot_id", "city_code"]].drop_duplicates().to_numpy()
+    }
+    kept, rejected = [], []
+    for i, record in enumerate(rows.to_dict("records")):
+        row = {str(k): v for k, v in record.items()}
+        reason = _stock_problem(row, owners, city)
+        if reason:
+            rejected.append({"row": i + 1, "depot_id": str(row.get("depot_id")), "reason": reason})
+            continue
+        expires = row.get("expires_on")
+        missing = expires is None or (isinstance(expires, float) and math.isnan(expires))
+        kept.append({
+            "depot_id": str(row["depot_id"]).strip(), "city_code": city,
+            "depot_name": str(row["depot_name"]).strip(), "item": str(row["item"]).strip(),
+            "quantity": float(row["quantity"]), "unit": str(row["unit"]).strip(),
+            "expires_on": None if missing else date.fromisoformat(str(expires).strip()),
+        })  # fmt: skip
+    if kept:
+        db.upsert_stocks(store, pd.DataFrame(kept), now)
+    return {"city": city, "kept": len(kept), "rejected": rejected, "by": by}
+
+
+def stocks(where: Connection, now: datetime, city: str | None = None) -> pd.DataFrame:
+    """Every depot's stock (or one city's), with ``expired`` on the CST day of ``now``."""
+    table = db.stocks(where)
+    if city is not None:
+        table = table[table["city_code"].astype(str) == city].reset_index(drop=True)
+    today = pd.Timestamp(_cst_day(now))
+    expires = pd.to_datetime(table["expires_on"])
+    table["expired"] = (expires.notna() & (expires < today)).astype(bool)
+    return table
 
 
 def list_incidents(where: Connection, cities: Sequence[str] | None = None) -> pd.DataFrame:
@@ -574,6 +704,7 @@ def replay(
         release=found["release"], facts=reported, occurred_at=shifted("occurred_at"),
         discovered_at=shifted("discovered_at"), determined_at=start_at, actor=actor,
         region_cities=region_cities, now=now, threshold_mg_L=float(found["threshold_mg_L"]), drill=True,
+        source_type=str(found.get("source_type") or "unknown"), source=str(found.get("source") or ""),
     )  # fmt: skip
     with store.transaction():
         db.add_event(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -53,6 +53,7 @@ _NODE_COLUMNS = (
 _REACH_COLUMNS = (
     "reach_id", "from_node", "to_node", "river", "length_km", "u_m_s", "Q_m3_s", "A_m2",
     "width_m", "depth_m", "slope", "manning_n", "D_m2_s", "analytic_ok",
+    "stage_m", "rating_a", "rating_h0_m", "rating_b",
 )  # fmt: skip
 
 
@@ -405,26 +406,32 @@ def request_material(store: Store, record: Mapping[str, Any]) -> int:
     return int(got[0]) if got else 0
 
 
-def dispatch_material(store: Store, request_id: int, by: str, at: datetime) -> bool:
-    """Mark a request dispatched (once); the stock of the giving city decreases in the same
-    transaction; False when unknown, already dispatched or short of stock."""
+def dispatch_material(
+    store: Store, request_id: int, by: str, at: datetime, today: date
+) -> str | None:
+    """Mark a request dispatched (once) from a depot of the asked city holding enough of the
+    item and not expired on ``today``; its stock decreases in the same transaction. The reason
+    it cannot be, or None when done."""
     with store.transaction():
         con = store.con
         found = con.execute(
-            "SELECT to_city, item, quantity FROM material_requests "
-            "WHERE request_id = ? AND dispatched_at IS NULL",
+            "SELECT to_city, item, quantity, dispatched_at FROM material_requests "
+            "WHERE request_id = ?",
             [request_id],
         ).fetchone()
         if not found:
-            return False
-        city, item, quantity = found
+            return "no such request"
+        city, item, quantity, done = found
+        if done is not None:
+            return "already dispatched 已调拨"
         depot = con.execute(
             "SELECT depot_id FROM material_stocks WHERE city_code = ? AND item = ? "
-            "AND quantity >= ? ORDER BY quantity DESC LIMIT 1",
-            [city, item, quantity],
+            "AND quantity >= ? AND (expires_on IS NULL OR expires_on >= ?) "
+            "ORDER BY quantity DESC LIMIT 1",
+            [city, item, quantity, today],
         ).fetchone()
         if not depot:
-            return False
+            return f"city {city} has no depot with {quantity:g} of unexpired {item} 库存不足或过期"
         con.execute(
             "UPDATE material_stocks SET quantity = quantity - ?, updated_at = ? "
             "WHERE depot_id = ? AND item = ?",
@@ -434,7 +441,7 @@ def dispatch_material(store: Store, request_id: int, by: str, at: datetime) -> b
             "UPDATE material_requests SET dispatched_at = ?, dispatched_by = ? WHERE request_id = ?",
             [at, by, request_id],
         )
-    return True
+    return None
 
 
 def material_requests(where: Connection, incident_id: str) -> pd.DataFrame:

@@ -1998,4 +1998,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             WHERE regexp_full_match(data_time, '[0-9]{14}') GROUP BY mn, cn;
         """,
     ),
+    (
+        45,
+        "incident sources and reach rating curves (issue 22)",
+        """
+        -- What released the pollutant (brief incidents.md §3 incident.source_type): a kind of
+        -- ecobasin.workflow.incidents.SOURCE_TYPES and a free description (who, which plant).
+        ALTER TABLE incidents ADD COLUMN source_type VARCHAR DEFAULT 'unknown';
+        ALTER TABLE incidents ADD COLUMN source VARCHAR DEFAULT '';
+        -- A reach's rating curve Q = a·(h − h0)^b [m³/s] at its gauged stage h [m] (brief §2.2
+        -- item 3): the discharge when none is given.
+        ALTER TABLE river_reaches ADD COLUMN stage_m DOUBLE;
+        ALTER TABLE river_reaches ADD COLUMN rating_a DOUBLE;
+        ALTER TABLE river_reaches ADD COLUMN rating_h0_m DOUBLE;
+        ALTER TABLE river_reaches ADD COLUMN rating_b DOUBLE;
+        """,
+    ),
 ]

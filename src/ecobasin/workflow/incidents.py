@@ -22,17 +22,29 @@ from ecobasin.rivers.grading import Grade, grade_incident, report_deadline
 
 __all__ = [
     "INTAKE_LEVELS",
+    "SOURCE_TYPES",
     "Notice",
     "ack_deadline",
     "affected",
     "escalations",
     "grade_with_forecast",
     "monitoring_points",
+    "notice_states",
     "notices_for",
     "score_drill",
 ]
 
 INTAKE_LEVELS = ("township", "county_city", "prefecture_city")
+#: what released the pollutant (brief §3 ``incident.source_type``), with its bilingual label
+SOURCE_TYPES = {
+    "enterprise": "企业排放或泄漏 enterprise discharge or leak",
+    "transport": "交通运输事故 transport accident",
+    "pipeline": "管道泄漏 pipeline leak",
+    "sewage": "污水处理设施 sewage works",
+    "tailings": "尾矿库 tailings dam",
+    "other": "其他 other",
+    "unknown": "不明 unknown",
+}
 
 
 def province_of(city: str | int | None) -> str | None:
@@ -129,14 +141,14 @@ def notices_for(
         for org in first.recipients
     ]  # fmt: skip
     body = cross_boundary["body"]
-    hit = affected(forecast, 0.1 * threshold_mg_L)
+    hit = affected(forecast, float(body["notify_fraction"]) * threshold_mg_L)
     for city, rows in hit.groupby("city", sort=False):
         if str(city) == source_city:
             continue
         intake_fronts = rows.loc[rows["kind"] == "intake", "front_h"]
         urgent = bool((intake_fronts <= float(body["urgent_if_arrival_within_hours"])).any())
         due = determined_at + (
-            timedelta(minutes=float(body.get("urgent_minutes", 15)))
+            timedelta(minutes=float(body["urgent_minutes"]))
             if urgent
             else timedelta(hours=float(body["notice_hours"]))
         )
@@ -149,7 +161,7 @@ def notices_for(
         )
         notices.append(
             Notice(
-                "cross_boundary", "ecology-environment bureau", str(city), due, cross_boundary["name"], reason,
+                "cross_boundary", str(body["recipient_org"]), str(city), due, cross_boundary["name"], reason,
                 external=str(city) not in region_cities,
                 details={"front_h": float(rows["front_h"].min()), "nodes": [str(n) for n in rows["node_id"]]},
             )
@@ -186,18 +198,22 @@ def monitoring_points(
     upstream_node: str | None,
     spill_city: str,
     threshold_mg_L: float,
+    monitoring: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     """The joint emergency-monitoring points (HJ 589-2021 practice, brief §1.5, design): the
     upstream control point, the incident point, every downstream intake and site until the
-    forecast peak (high end) falls below 0.5·threshold, every provincial-boundary point, and
-    the mixed section below each confluence on the way; each with its sampling window (from
-    when the forecast first exceeds 0.1·threshold to when it falls below it, widest of the band)
-    and the city responsible. ``window_forecast`` is the same forecast made with 0.1·threshold
-    as its threshold (its above_* columns are the windows)."""
+    forecast peak (high end) falls below ``stop_fraction``·threshold, every provincial-boundary
+    point, and the mixed section below each confluence on the way; each with its sampling
+    window (from when the forecast first exceeds ``window_fraction``·threshold to when it falls
+    below it, widest of the band), its frequency and the city responsible. The fractions and
+    frequencies are the ``monitoring`` rule set's body. ``window_forecast`` is the same forecast
+    made with window_fraction·threshold as its threshold (its above_* columns are the windows)."""
+    body = monitoring["body"]
+    frequencies = (str(body["inside_frequency"]), str(body["outside_frequency"]))
     points: list[dict[str, Any]] = []
     if upstream_node:
-        points.append(_point(upstream_node, "control", spill_city, None, None))
-    points.append(_point(spill_node, "incident", spill_city, 0.0, None))
+        points.append(_point(upstream_node, "control", spill_city, None, None, frequencies))
+    points.append(_point(spill_node, "incident", spill_city, 0.0, None, frequencies))
     windows = _windows(window_forecast)
     peak = forecast[["C_peak_mg_L_low", "C_peak_mg_L_high"]].max(axis=1)
     province = province_of(spill_city)
@@ -205,23 +221,30 @@ def monitoring_points(
         kind, city = row["kind"], str(row["city"])
         if kind == "boundary" and province_of(city) != province:
             role = "boundary"
-        elif top < 0.5 * threshold_mg_L or kind not in ("intake", "site", "junction"):
+        elif top < float(body["stop_fraction"]) * threshold_mg_L or kind not in (
+            "intake", "site", "junction",
+        ):  # fmt: skip
             continue
         else:
             role = {"intake": "intake", "site": "downstream", "junction": "confluence"}[kind]
         start, end = windows.get(str(row["node_id"]), (None, None))
-        points.append(_point(str(row["node_id"]), role, city, start, end))
+        points.append(_point(str(row["node_id"]), role, city, start, end, frequencies))
     return points
 
 
 def _point(
-    node: str, role: str, city: str, start: float | None, end: float | None
+    node: str,
+    role: str,
+    city: str,
+    start: float | None,
+    end: float | None,
+    frequencies: tuple[str, str],
 ) -> dict[str, Any]:
-    inside = "automatic station ≤ 1 h, manual every 1–2 h 自动站≤1小时、人工每1–2小时"
+    """One point; ``frequencies``: (inside the window, outside it)."""
     return {
         "node_id": node, "role": role, "responsible_city": city,
         "window_from_h": start, "window_to_h": end,
-        "frequency": inside if start is not None else "every 6 h, then daily 每6小时，后每日",
+        "frequency": frequencies[0] if start is not None else frequencies[1],
     }  # fmt: skip
 
 
@@ -249,24 +272,84 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
-def score_drill(notices: pd.DataFrame, arrivals: pd.DataFrame) -> dict[str, Any]:
-    """The score of a drill (brief §6 step 5): per notice the delay past its deadline [min]
-    (columns deadline, sent_at, acked_at) and per station the forecast error of the arrival
-    [h] (columns node_id, forecast_h, observed_h)."""
-    late = [
-        max(0.0, (pd.Timestamp(r["sent_at"]) - pd.Timestamp(r["deadline"])).total_seconds() / 60.0)
-        for r in _records(notices)
-        if not _missing(r["sent_at"])
-    ]
+def notice_states(
+    notices: pd.DataFrame, now: datetime, cross_boundary: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The notice board's state of each notice by ``now`` (brief §1.6): ``ack_due_at`` (a
+    cross-boundary notice: sent + ``ack_minutes``) and ``state``: acknowledged, overdue (past
+    that deadline unacknowledged, escalated or not), sent, or waiting (not yet sent)."""
+    minutes = timedelta(minutes=float(cross_boundary["body"]["ack_minutes"]))
+    out = notices.copy()
+    due, states = [], []
+    for row in _records(notices):
+        sent = None if _missing(row["sent_at"]) else pd.Timestamp(row["sent_at"]).to_pydatetime()
+        limit = sent + minutes if sent is not None and row["kind"] == "cross_boundary" else None
+        due.append(limit)
+        if not _missing(row["acked_at"]):
+            states.append("acknowledged")
+        elif limit is not None and now > limit:
+            states.append("overdue")
+        else:
+            states.append("sent" if sent is not None else "waiting")
+    out["ack_due_at"] = pd.Series(due, index=notices.index, dtype=object)
+    out["state"] = pd.Series(states, index=notices.index, dtype=object)
+    return out
+
+
+def _minutes_after(later: Any, earlier: Any) -> float | None:
+    if _missing(later) or _missing(earlier):
+        return None
+    return max(0.0, (pd.Timestamp(later) - pd.Timestamp(earlier)).total_seconds() / 60.0)
+
+
+def _notice_delays(notices: pd.DataFrame, ack_minutes: float) -> list[dict[str, Any]]:
+    """Per notice: how late it was sent past its deadline and, for a cross-boundary notice, how
+    late it was acknowledged past sent + ``ack_minutes`` [min] (None: never acknowledged)."""
+    window = timedelta(minutes=ack_minutes)
+    delays = []
+    for row in _records(notices):
+        cross = row["kind"] == "cross_boundary"
+        due = None if _missing(row["sent_at"]) else pd.Timestamp(row["sent_at"]) + window
+        delays.append({
+            "notice_id": int(row["notice_id"]), "kind": str(row["kind"]),
+            "to_city": None if _missing(row["to_city"]) else str(row["to_city"]),
+            "send_delay_min": _minutes_after(row["sent_at"], row["deadline"]),
+            "ack_delay_min": _minutes_after(row["acked_at"], due) if cross else None,
+            "acknowledged": not _missing(row["acked_at"]),
+        })  # fmt: skip
+    return delays
+
+
+def score_drill(
+    notices: pd.DataFrame, arrivals: pd.DataFrame, ack_minutes: float
+) -> dict[str, Any]:
+    """The score of a drill (brief §6 step 5): per notice the delay past its sending deadline
+    and, for cross-boundary notices, past the acknowledgement window of ``ack_minutes`` [min]
+    (columns notice_id, kind, to_city, deadline, sent_at, acked_at); per station the forecast
+    error of the peak time [h] (columns node_id, forecast_h, observed_h), signed
+    (forecast − observed: positive when the forecast was late)."""
+    delays = _notice_delays(notices, ack_minutes)
+    sent = [d["send_delay_min"] for d in delays if d["send_delay_min"] is not None]
+    acks = [d["ack_delay_min"] for d in delays if d["kind"] == "cross_boundary"]
     errors = (
-        (arrivals["forecast_h"] - arrivals["observed_h"]).abs()
+        (arrivals["forecast_h"] - arrivals["observed_h"])
         if not arrivals.empty
         else pd.Series(dtype=float)
     )
+    stations = [
+        {"node_id": str(r["node_id"]), "forecast_peak_h": float(r["forecast_h"]),
+         "observed_peak_h": float(r["observed_h"]), "error_h": float(e)}
+        for r, e in zip(_records(arrivals), errors, strict=True)
+    ]  # fmt: skip
     unsent = int(notices["sent_at"].isna().sum()) if not notices.empty else 0
     return {
         "notices": len(notices), "unsent": unsent,
-        "late": sum(1 for x in late if x > 0), "max_delay_min": max(late, default=0.0),
-        "mean_arrival_error_h": float(errors.mean()) if len(errors) else None,
-        "max_arrival_error_h": float(errors.max()) if len(errors) else None,
+        "late": sum(1 for x in sent if x > 0), "max_delay_min": max(sent, default=0.0),
+        "ack_late": sum(1 for x in acks if x is not None and x > 0),
+        "unacknowledged": sum(1 for x in acks if x is None),
+        "max_ack_delay_min": max((x for x in acks if x is not None), default=0.0),
+        "mean_arrival_error_h": float(errors.abs().mean()) if len(errors) else None,
+        "max_arrival_error_h": float(errors.abs().max()) if len(errors) else None,
+        "notice_delays": delays,
+        "stations": stations,
     }  # fmt: skip

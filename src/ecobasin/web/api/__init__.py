@@ -64,6 +64,7 @@ api_router.include_router(machinery.router)  # non-road machinery: /machinery/..
 api_router.include_router(consultation.router)  # joint forecast consultation
 api_router.include_router(incidents.router)  # sudden incidents on shared rivers
 api_router.include_router(incidents.rivers)  # river networks: /rivers/{network}
+api_router.include_router(incidents.materials)  # emergency reserves: /materials/stocks
 api_router.include_router(cases.router)  # rectification cases 督察整改 (issue 18)
 api_router.include_router(keytasks.router)  # the region's key tasks 年度重点任务
 api_router.include_router(inspections.router)  # inspections and feedback problems 督察与反馈问题

@@ -10,7 +10,7 @@ dispatch materials, and the score. The answers are those of ``ecobasin incident 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
@@ -27,12 +27,15 @@ from ecobasin.web.security.policy import Principal, incident_denial
 if TYPE_CHECKING:
     from ecobasin.store import Store
 
-__all__ = ["router"]
+__all__ = ["materials", "rivers", "router"]
 
 router = APIRouter(
     prefix="/incidents", tags=["incidents"], responses=problem_responses(401, 403, 404, 409, 422)
 )
 rivers = APIRouter(prefix="/rivers", tags=["incidents"], responses=problem_responses(404, 422))
+materials = APIRouter(
+    prefix="/materials", tags=["incidents"], responses=problem_responses(401, 403, 422)
+)
 
 IncidentId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -94,10 +97,21 @@ class FactsIn(BaseModel):
     cross_boundary: Literal["county", "prefecture", "provincial", "national"] | None = None
 
 
+SourceType = Literal[
+    "enterprise", "transport", "pipeline", "sewage", "tailings", "other", "unknown"
+]
+
+
 class IncidentIn(BaseModel):
     """A new incident 新建突发事件 at a node of a stored river network."""
 
     title: str = Field(min_length=1, max_length=200)
+    source_type: SourceType = Field(
+        default="unknown", description="What released it 排放源类型 (brief §3 source_type)."
+    )
+    source: str = Field(
+        default="", max_length=500, description="Who or which plant, vehicle 排放源, free text."
+    )
     network: str = Field(default="demo", max_length=60)
     node_id: str = Field(max_length=60)
     city: int = Field(ge=100000, le=999999, description="Source city 事发城市 (GB/T 2260).")
@@ -161,7 +175,7 @@ def view_model(store: Store, incident_id: str) -> IncidentView:
         forecast_runs=len(runs),
         forecast=_records(runs[-1]["table"]) if runs else [],
         forecast_params=runs[-1]["params"] if runs else {},
-        notices=_records(view["notices"]),
+        notices=_records(service.notice_board(store, incident_id, datetime.now(UTC))),
         plan_version=view["plan_version"],
         plan=_records(view["plan"]),
         approvals=_records(view["approvals"]),
@@ -203,6 +217,7 @@ def open_incident(principal: CurrentPrincipal, store: RequestStore, body: Incide
             discovered_at=body.discovered_at, determined_at=body.determined_at,
             actor=principal.name or "-", region_cities=region, now=now,
             threshold_mg_L=body.threshold_mg_L, drill=body.drill,
+            source_type=body.source_type, source=body.source,
         )  # fmt: skip
         accounts.audit(store.con, principal, "incident.open", incident_id, body.city)
     found = service.incident_view(store, incident_id)
@@ -381,6 +396,26 @@ def replay(
     )
 
 
+class NoticeDelay(BaseModel):
+    """One notice's delays [min] 通报延误: sent past its deadline, acknowledged past its window."""
+
+    notice_id: int
+    kind: str
+    to_city: str | None
+    send_delay_min: float | None
+    ack_delay_min: float | None = Field(description="None: not cross-boundary, or never acked.")
+    acknowledged: bool
+
+
+class StationError(BaseModel):
+    """The first forecast's peak time against the observed peak at one station 站点预测误差 [h]."""
+
+    node_id: str
+    forecast_peak_h: float
+    observed_peak_h: float
+    error_h: float = Field(description="forecast − observed [h]: positive when forecast late.")
+
+
 class Score(BaseModel):
     """Notice delays and forecast errors 通报时效与预测误差 (for drills and after an event)."""
 
@@ -388,8 +423,13 @@ class Score(BaseModel):
     unsent: int
     late: int
     max_delay_min: float
+    ack_late: int
+    unacknowledged: int
+    max_ack_delay_min: float
     mean_arrival_error_h: float | None
     max_arrival_error_h: float | None
+    notice_delays: list[NoticeDelay]
+    stations: list[StationError]
 
 
 @router.get("/{incident_id}/score", response_model=Score)
@@ -437,3 +477,67 @@ def network(store: RequestStore, network: Annotated[str, Path(max_length=60)]) -
         nodes=[NodeOut(**r) for r in _records(nodes[list(NodeOut.model_fields)])],
         reaches=[ReachOut(**r) for r in _records(reaches[list(ReachOut.model_fields)])],
     )
+
+
+class StockIn(BaseModel):
+    """One depot's stock of one item 应急物资储备."""
+
+    depot_id: str = Field(min_length=1, max_length=40)
+    depot_name: str = Field(min_length=1, max_length=120)
+    item: str = Field(min_length=1, max_length=80)
+    quantity: float = Field(ge=0, le=1e9)
+    unit: str = Field(min_length=1, max_length=20)
+    expires_on: date | None = None
+
+
+class StocksIn(BaseModel):
+    stocks: list[StockIn] = Field(min_length=1, max_length=5000)
+
+
+class StockOut(BaseModel):
+    depot_id: str
+    city_code: str
+    depot_name: str
+    item: str
+    quantity: float
+    unit: str
+    expires_on: str | None
+    expired: bool = Field(
+        description="Past its expiry on today's CST date 已过期 (never dispatched)."
+    )
+    updated_at: str
+
+
+class StocksKept(BaseModel):
+    city: str
+    kept: int
+    rejected: list[dict[str, Any]] = Field(description="Refused rows, each with its reason.")
+
+
+@materials.get("/stocks", response_model=list[StockOut])
+def list_stocks(principal: CurrentPrincipal, store: RequestStore) -> list[StockOut]:
+    """Every city's emergency reserves by depot 各市应急物资储备 (signed-in users)."""
+    if not principal.authenticated:
+        raise unauthorized("sign in or send an API token to read the reserves 请先登录")
+    table = service.stocks(store, datetime.now(UTC))
+    return [
+        StockOut(**{**r, "expires_on": None if r["expires_on"] is None else str(r["expires_on"])})
+        for r in _records(table)
+    ]
+
+
+@materials.put("/stocks/{city}", response_model=StocksKept)
+def set_stocks(
+    principal: CurrentPrincipal, store: RequestStore,
+    city: Annotated[int, Path(ge=100000, le=999999)], body: StocksIn,
+) -> StocksKept:  # fmt: skip
+    """A city keeps its depots' stock 更新本市应急物资储备 (its editors or the province)."""
+    _allow(principal, "stock", city)
+    rows = pd.DataFrame([r.model_dump() for r in body.stocks])
+    rows["expires_on"] = rows["expires_on"].map(lambda d: None if d is None else d.isoformat())
+    with store.transaction():
+        kept = service.set_stocks(store, str(city), rows, principal.name or "-", datetime.now(UTC))
+        accounts.audit(
+            store.con, principal, "incident.stocks", str(city), city, {"kept": kept["kept"]}
+        )
+    return StocksKept(city=str(city), kept=kept["kept"], rejected=kept["rejected"])

@@ -23,6 +23,7 @@ from ecobasin.web.deps import CursorDep
 from ecobasin.web.pages.dashboard import templates
 from ecobasin.web.security.deps import CurrentPrincipal
 from ecobasin.web.security.policy import Principal, incident_denial
+from ecobasin.workflow.incidents import SOURCE_TYPES
 
 __all__ = ["router"]
 
@@ -54,7 +55,7 @@ def incidents_page(request: Request, principal: CurrentPrincipal, cursor: Cursor
     return _render(
         request, "incidents.html", principal, incidents=rows, may_open=may_open,
         my_city=str(principal.city_code or ""), substances=service.substance_choices(),
-        networks=service.network_names(cursor),
+        networks=service.network_names(cursor), source_types=list(SOURCE_TYPES),
     )  # fmt: skip
 
 

@@ -432,8 +432,11 @@ def consultation_denial(
 # ── sudden water-pollution incidents on shared rivers (issue 22) ────────────────────────────
 #: incident actions: read the incident; open it (the source city); acknowledge a notice,
 #: enter monitoring results, approve the joint plan, ask for or dispatch materials (a city on
-#: the incident: the source or one told by a notice); refit the forecast (the source city)
-INCIDENT_ACTIONS = ("read", "open", "acknowledge", "results", "approve", "materials", "refit")
+#: the incident: the source or one told by a notice); refit the forecast (the source city);
+#: ``stock``: keep the emergency reserves of a city's depots (``source_city``: that city)
+INCIDENT_ACTIONS = (
+    "read", "open", "acknowledge", "results", "approve", "materials", "refit", "stock",
+)  # fmt: skip
 
 
 def incident_denial(
@@ -451,7 +454,7 @@ def incident_denial(
         return None
     if principal.role == "editor" and principal.city_code is not None:
         own = principal.city_code
-        if action in ("open", "refit"):
+        if action in ("open", "refit", "stock"):
             if own == source_city:
                 return None
         elif own == source_city or own in involved:

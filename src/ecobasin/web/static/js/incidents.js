@@ -45,7 +45,7 @@ function drawMap(network, forecast) {
     textStyle: { fontFamily: FONT },
     tooltip: {
       formatter: (p) => p.data.node
-        ? `${p.data.name}<br>${msg("incident_front")}: ${p.data.value[2] === null ? "—" : fmtUpTo(p.data.value[2], 1) + " h"}`
+        ? `${p.data.name}<br>${msg("incident_front")}: ${p.data.value[2] === null ? "—" : fmtUpTo(p.data.value[2], 1)}`
         : "",
     },
     grid: { left: 40, right: 16, top: 16, bottom: 28 },
@@ -53,7 +53,7 @@ function drawMap(network, forecast) {
     yAxis: { type: "value", scale: true, name: "N°" },
     visualMap: { dimension: 2, min: 0, max: Math.max(24, ...forecast.map((r) => r.front_h ?? 0)),
       inRange: { color: ["#b10026", "#fd8d3c", "#ffffb2"] }, outOfRange: { color: "#9ecae1" },
-      text: [msg("incident_front") + " h", ""], calculable: true, seriesIndex: 1, right: 0, top: 0 },
+      text: [msg("incident_front"), ""], calculable: true, seriesIndex: 1, right: 0, top: 0 },
     series: [
       { type: "lines", coordinateSystem: "cartesian2d", polyline: false, data: lines, silent: true },
       { type: "scatter", data: points, encode: { x: 0, y: 1 } },
@@ -62,13 +62,21 @@ function drawMap(network, forecast) {
   markReady("incident-map", { nodes: points.length }, mapChart);
 }
 
-function drawArrivals(forecast) {
+/** The CST clock time of `hours` after the release (brief §2.1: hours and local clock time). */
+function clockAfter(occurredAt, hours) {
+  if (hours === null || hours === undefined) return "—";
+  return cst(new Date(new Date(occurredAt).getTime() + hours * 3.6e6).toISOString());
+}
+
+function drawArrivals(forecast, occurredAt) {
   const rows = forecast.filter((r) => ["intake", "site", "boundary"].includes(r.kind));
   fillTable(document.querySelector("#arrival-table tbody"), rows, (r) => [
     `${lang === "zh" ? r.name_zh : r.name_en}${r.kind === "intake" ? ` (${msg("incident_role_intake")})` : ""}`,
     r.city,
     fmtUpTo(r.distance_km, 1),
     fmtUpTo(r.front_h, 1),
+    clockAfter(occurredAt, r.front_h),
+    fmtUpTo(r.t_peak_h_low, 1),
     `${fmtUpTo(r.C_peak_mg_L_high, 4)}–${fmtUpTo(r.C_peak_mg_L_low, 4)}`,
     r.above_from_h_high === null ? msg("incident_below") : `${fmtUpTo(r.above_from_h_high, 1)}–${fmtUpTo(r.above_to_h_high, 1)}`,
   ]);
@@ -117,11 +125,11 @@ async function post(path) {
   return response.json();
 }
 
+/** The server's state of a notice by its clock (sent, acknowledged, overdue, waiting), and
+ * whether an overdue one was escalated to the province. */
 function noticeState(n) {
-  if (n.kind !== "cross_boundary") return n.sent_at ? msg("incident_state_sent") : msg("incident_state_waiting");
-  if (n.acked_at) return msg("incident_state_acked");
-  if (n.escalated_at) return msg("incident_state_escalated");
-  return msg("incident_state_waiting");
+  const state = msg(`incident_state_${n.state}`);
+  return n.escalated_at ? `${state} · ${msg("incident_escalated_mark")}` : state;
 }
 
 function drawNotices(notices) {
@@ -159,7 +167,7 @@ function drawPlan(view) {
     p.node_id,
     msg(`incident_role_${p.role}`),
     `${p.responsible_city}${approved.has(p.responsible_city) ? " ✓" : ""}`,
-    p.window_from_h === null ? "—" : `${fmtUpTo(p.window_from_h, 1)}–${fmtUpTo(p.window_to_h, 1)}`,
+    p.window_from_h === null ? "—" : `${fmtUpTo(p.window_from_h, 1)}–${p.window_to_h === null ? "" : fmtUpTo(p.window_to_h, 1)}`,
     p.frequency,
   ]);
   const joint = parties.every((c) => approved.has(c));
@@ -170,11 +178,32 @@ function drawPlan(view) {
   document.getElementById("plan-table").dataset.ready = "true";
 }
 
+/** A dispatch button for a request addressed to the user's own city (or any, for the province). */
+function dispatchButton(r) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "dispatch";
+  button.textContent = msg("incident_dispatch");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await post(`/materials/${r.request_id}/dispatch`);
+      await load();
+    } catch (error) {
+      showStatus("incident-status", error.message, true);
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
 function drawMaterials(rows) {
-  fillTable(document.querySelector("#material-table tbody"), rows, (r) => [
-    r.item, `${fmtUpTo(r.quantity, 2)} ${r.unit}`, `${r.from_city} → ${r.to_city}`,
-    cst(r.requested_at), r.dispatched_at ? cst(r.dispatched_at) : msg("incident_state_waiting"),
-  ]);
+  fillTable(document.querySelector("#material-table tbody"), rows, (r) => {
+    const mine = role === "admin" || (role === "editor" && r.to_city === myCity);
+    const state = r.dispatched_at ? cst(r.dispatched_at) : (mine ? dispatchButton(r) : msg("incident_state_waiting"));
+    return [r.item, `${fmtUpTo(r.quantity, 2)} ${r.unit}`, `${r.from_city} → ${r.to_city}`, cst(r.requested_at), state];
+  });
+  document.getElementById("material-table").dataset.ready = "true";
 }
 
 function drawTimeline(events) {
@@ -191,7 +220,7 @@ async function load() {
     const view = await api(`/incidents/${id}`);
     const network = await api(`/rivers/${root.dataset.network}`);
     drawMap(network, view.forecast);
-    drawArrivals(view.forecast);
+    drawArrivals(view.forecast, view.incident.occurred_at);
     drawCurves(view.curves, view.samples, view.incident.occurred_at);
     drawMaterials(view.materials);
     drawNotices(view.notices);

@@ -30,11 +30,13 @@ form.addEventListener("submit", async (event) => {
   const node = data.get("node_id");
   const amount = Number(data.get("amount"));
   const mode = data.get("mode");
+  const release = mode === "instantaneous" ? { mode, mass_kg: amount } : { mode, rate_kg_h: amount };
+  if (mode === "finite") release.duration_h = Number(data.get("duration_h") || 0);
   const body = {
     title: data.get("title"), network: form.dataset.network, node_id: node,
     city: Number(myCity || document.querySelector(`#incident-node option[value='${node}']`)?.dataset.city || 0),
     substance: data.get("substance"),
-    release: mode === "instantaneous" ? { mode, mass_kg: amount } : { mode, rate_kg_h: amount },
+    release, source_type: data.get("source_type"), source: data.get("source") || "",
     occurred_at: determined, discovered_at: determined, determined_at: determined,
   };
   const response = await fetch("/api/v1/incidents", {
