@@ -68,19 +68,6 @@ def sockets_to(port: int) -> list[Any]:
     ]
 
 
-def open_sockets() -> set[str]:
-    """This process's open sockets (``socket:[inode]``), whatever their state. A TCP socket whose
-    peer has closed or reset it has no remote address any more, and the kernel's connection
-    tables (what :func:`sockets_to` reads) no longer list it: only the descriptors show it."""
-    found = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        with contextlib.suppress(OSError):  # a descriptor closed while listing
-            target = os.readlink(fd)
-            if target.startswith("socket:"):
-                found.add(target)
-    return found
-
-
 class NatsServer:
     """One nats-server process with JetStream (file storage under ``root``), optionally a
     node of a cluster (``routes``: the cluster ports of every node)."""

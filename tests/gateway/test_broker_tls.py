@@ -23,12 +23,11 @@ from broker_helpers import (
     city_store,
     frame_for,
     free_port,
-    open_sockets,
     run,
     sockets_to,
     wait_for,
 )
-from gateway_helpers import Client, Running
+from gateway_helpers import Client, Running, open_sockets
 
 from ecobasin.gateway import GatewayConfig
 from ecobasin.gateway.broker import (
