@@ -272,6 +272,9 @@ def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
         report.longrepr = f"{module.nodeid} left for the garbage collector:\n" + "\n".join(
             f"{u.err_msg or 'Exception ignored in'}: {u.object!r}: {u.exc_value!r}" for u in said
         )
+    else:  # a teardown that failed already: pytest reports them with the next test
+        for unraisable in said:
+            previous(unraisable)
     return report
 
 
