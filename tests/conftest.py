@@ -237,13 +237,45 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{cpu:6.1f} s  {nodeid}")
 
 
+_MODULE_ENDED: set[str] = set()  # node ids of modules whose last test is being torn down
+
+
 @pytest.fixture(autouse=True, scope="module")
-def collect_after_the_module() -> Iterator[None]:
+def collect_after_the_module(request: pytest.FixtureRequest) -> Iterator[None]:
     """Collect garbage at the end of each module: a socket or stream a test here left open
     then fails this module's last test (the culprit is near), not whatever test of another
-    package happens to trigger the collector later on the same worker."""
+    package happens to trigger the collector later on the same worker. Collected by
+    :func:`pytest_runtest_makereport` once that test's teardown is over, not here: until then
+    pytest's log capture keeps its records, and an exception logged in them keeps its frames,
+    with the client and the sockets they hold, out of the collector's reach."""
     yield
-    gc.collect()
+    _MODULE_ENDED.add(request.node.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
+    """Fail the teardown of a module's last test with what the collector said of the objects
+    the module left behind (an unclosed socket, transport or stream: ResourceWarning)."""
+    report: pytest.TestReport = yield
+    module = item.getparent(pytest.Module)
+    if report.when != "teardown" or module is None or module.nodeid not in _MODULE_ENDED:
+        return report
+    _MODULE_ENDED.discard(module.nodeid)
+    said: list[Any] = []
+    previous, sys.unraisablehook = sys.unraisablehook, said.append
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    if said and report.passed:
+        report.outcome = "failed"
+        report.longrepr = f"{module.nodeid} left for the garbage collector:\n" + "\n".join(
+            f"{u.err_msg or 'Exception ignored in'}: {u.object!r}: {u.exc_value!r}" for u in said
+        )
+    else:  # a teardown that failed already: pytest reports them with the next test
+        for unraisable in said:
+            previous(unraisable)
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ on a background event loop (real TCP on a free port), and a blocking device clie
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
 import threading
 from collections.abc import Coroutine
@@ -21,6 +23,19 @@ T = TypeVar("T")
 SITES = {"S_AIR": "air_station", "S_GAS": "gas_outlet", "S_WATER": "water_outlet"}
 #: Safety net for socket reads, never an assertion about speed.
 PATIENCE = 30.0
+
+
+def open_sockets() -> set[str]:
+    """This process's open sockets (``socket:[inode]``), whatever their state. A TCP socket whose
+    peer has closed or reset it has no remote address any more, and the kernel's connection
+    tables (what :func:`sockets_to` reads) no longer list it: only the descriptors show it."""
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # a descriptor closed while listing
+            target = os.readlink(fd)
+            if target.startswith("socket:"):
+                found.add(target)
+    return found
 
 
 def new_store(path: Path) -> Store:

@@ -27,7 +27,7 @@ from broker_helpers import (
     sockets_to,
     wait_for,
 )
-from gateway_helpers import Client, Running
+from gateway_helpers import Client, Running, open_sockets
 
 from ecobasin.gateway import GatewayConfig
 from ecobasin.gateway.broker import (
@@ -269,6 +269,18 @@ def test_a_broker_that_verifies_clients_refuses_one_without_a_certificate(
         run(_connect_and_close(url, with_cert))
     finally:
         server.stop()
+
+
+def test_a_login_refused_over_tls_leaves_no_socket_open(broker: NatsServer, pki: Pki) -> None:
+    """A wrong password over TLS: the broker answers -ERR and hangs up. Closing the TLS stream
+    needs the event loop for its goodbye, and the loop ended with the refusal, so the TCP socket
+    under it stayed open until the garbage collector found it in some later test (CI: a
+    ResourceWarning on an unclosed socket with no peer address, in an unrelated test)."""
+    before = open_sockets()
+    wrong = BrokerCredentials(WRITER.user, "wrong")
+    with pytest.raises(BrokerRefused, match="login refused"):
+        run(connect(tls_url(broker), "test-wrong-password", wrong, tls=BrokerTls(ca_file=pki.ca)))
+    assert not open_sockets() - before  # sockets_to() cannot see one whose peer has gone
 
 
 async def _connect_and_close(url: str, tls: BrokerTls) -> None:

@@ -11,12 +11,14 @@ import dataclasses
 import itertools
 import math
 import random
+import socket
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from gateway_helpers import open_sockets
 
 from ecobasin import catalog, gateway
 from ecobasin.gateway.loadgen import (
@@ -376,6 +378,21 @@ def test_fleet_against_the_bare_server_and_the_load_generator() -> None:
     assert stats.acked == stats.sent + stats.duplicates
     assert frames_seen >= stats.acked + blasted
     assert blasted > 0
+
+
+def test_the_load_generator_leaves_no_socket_open_when_the_server_stops_reading() -> None:
+    """A server that stops reading (a gateway stuck, a bench run cut short): the frames in
+    flight wait in the load generator's send buffers when its run ends, and a close waits for
+    them to be sent. The sockets stayed open after the run's event loop had ended, for the
+    garbage collector to close in some later test (a ResourceWarning)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # the kernel accepts; nobody reads
+        port = listener.getsockname()[1]
+        before = open_sockets()
+        frame = b"##" + b"x" * 60_000  # a 60 kB frame, 200 in flight: more than the kernel holds
+        result = asyncio.run(blast("127.0.0.1", port, [[frame]] * 2, duration=0.05, warmup=0.0,
+                                   window=200))  # fmt: skip
+        assert result.connections == 2 and result.acked == 0
+        assert not open_sockets() - before
 
 
 # -- end to end into the real gateway ----------------------------------------------------------

@@ -521,7 +521,7 @@ async def connect(
             tls_handshake_first=context is not None,
         )
     except BaseException:  # refused, cancelled (a gateway stopping) or anything else
-        _drop_transport(nc)
+        await _drop_transport(nc)
         raise
     first = False
     return nc
@@ -538,17 +538,29 @@ async def close_client(nc: NatsClient) -> None:
         with contextlib.suppress(Exception):
             await nc.close()
     finally:
-        _drop_transport(nc)
+        await _drop_transport(nc)
 
 
-def _drop_transport(nc: NatsClient) -> None:
+async def _drop_transport(nc: NatsClient) -> None:
     """Close the socket of a client whose connection failed or whose ``close()`` did not
     finish (closing a closed one does nothing). nats-py has no public call for it: a refused
-    first attempt's ``close()`` would wait for a connection that never came."""
+    first attempt's ``close()`` would wait for a connection that never came.
+
+    Over TLS nats-py keeps two streams, the TLS one and the TCP one under it. Closing the TLS
+    stream only starts its goodbye (close_notify, then the broker's answer), which needs the
+    event loop; when the loop ended first (``asyncio.run`` returning with a refused login) the
+    TCP socket stayed open, and the garbage collector closed it later, in whatever ran then,
+    with a ResourceWarning. So both are aborted: a failed connection owes no goodbye.
+    """
     transport = getattr(nc, "_transport", None)
-    if transport is not None:
-        with contextlib.suppress(Exception):
-            transport.close()
+    streams = [getattr(transport, name, None) for name in ("_io_writer", "_bare_io_writer")]
+    for stream in streams:
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.transport.abort()
+    # an aborted socket is closed by a callback the loop runs on its next turn, queued before
+    # this task's own wake-up: after one yield it is closed, whatever the caller does next
+    await asyncio.sleep(0)
 
 
 def _refusal(url: str, error: Exception, tls: BrokerTls | None) -> str | None:

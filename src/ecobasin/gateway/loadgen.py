@@ -495,12 +495,15 @@ class _BlastConnection(asyncio.Protocol):
         self.sent_at: deque[float] = deque()
         self.exhausted = False
         self.transport: asyncio.Transport | None = None
+        self.lost = asyncio.get_running_loop().create_future()  # done when the socket is closed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass of it
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         acks = data.count(b"\n")  # one CR LF per reply; a data segment holds none
@@ -536,6 +539,30 @@ class _BlastConnection(asyncio.Protocol):
 
     def fill(self, now: float) -> None:
         self.send(self.window, now)
+
+
+#: [s] Wait for the frames still in the send buffers at the end of a run before a connection is
+#: aborted (a server that stopped reading never takes them).
+CLOSE_PATIENCE = 2.0
+
+
+async def _close_all(
+    connections: Sequence[_BlastConnection], patience: float = CLOSE_PATIENCE
+) -> None:
+    """Close every connection and wait until its socket is: a close waits for the unsent frames,
+    so a connection whose server stopped reading is aborted after ``patience`` [s]. Returning
+    earlier left the sockets open when the caller's event loop ended, for the garbage collector
+    to close later in whatever ran then, with a ResourceWarning."""
+    for connection in connections:
+        if connection.transport is not None:
+            connection.transport.close()
+    if not connections:
+        return
+    await asyncio.wait([c.lost for c in connections], timeout=patience)
+    for connection in connections:
+        if connection.transport is not None:
+            connection.transport.abort()  # its socket is closed on the loop's next turn
+    await asyncio.wait([c.lost for c in connections], timeout=patience)
 
 
 async def blast(
@@ -608,10 +635,7 @@ async def blast(
     counters.measuring = False
     cpu = time.process_time() - cpu_from
     seconds = time.perf_counter() - measure_from
-    for connection in connections:
-        if connection.transport is not None:
-            connection.transport.close()
-    await asyncio.sleep(0)
+    await _close_all(connections)
     return BlastResult(
         acked=counters.acked,
         sent=counters.sent,

@@ -121,11 +121,17 @@ export function escapeHtml(text) {
   );
 }
 
-/** An ECharts instance on the element with `id`, resized with the window. */
+/** An ECharts instance on the element with `id`, resized with the window (not while the element
+ *  has no width or height: the next resize that gives it a size redraws it). */
 export function chart(id) {
   const element = document.getElementById(id);
   const instance = echarts.init(element, null, { renderer: "canvas" });
-  window.addEventListener("resize", () => instance.resize());
+  window.addEventListener("resize", () => {
+    // ECharts 6.1.0 throws "Cannot read properties of null (reading '0')" when a geo chart is
+    // resized to zero width or height (its view transform cannot be inverted: apache/echarts
+    // issue 21706); a full-page screenshot shrinks the window to 1×1 px for a moment
+    if (element.clientWidth > 0 && element.clientHeight > 0) instance.resize();
+  });
   return instance;
 }
 
