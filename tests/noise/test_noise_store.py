@@ -89,6 +89,17 @@ def test_traffic_results_are_length_weighted(store: Store, tmp_path: Path) -> No
     assert city["share_over_70_pct"] == 68.6
 
 
+def test_total_road_length_is_shown_to_the_metre(store: Store, tmp_path: Path) -> None:
+    # found in `ecobasin noise survey --survey traffic`: 20.679999999999996 km in the table
+    rows = [f"2026,day,S{i},510100,路{i},主干路,{length},30,2026-05-13T10:00,66.0"
+            for i, length in enumerate((0.1, 0.2))]  # fmt: skip
+    path = _write(tmp_path, "t.csv", TRAFFIC.splitlines()[0] + "\n" + "\n".join(rows) + "\n")
+    noise_store.import_survey_csv(store, path, "traffic")
+    [city] = service.survey_results(store, "traffic", 2026, "day")
+    assert city["total_length_km"] == 0.3  # 0.1 + 0.2 [km] to 0.001 km, not 0.30000000000000004
+    assert repr(city["total_length_km"]) == "0.3"
+
+
 def _station(store: Store, site: str, zone_class: str) -> None:
     frame = pd.DataFrame(
         [{"site_id": site, "kind": "noise_station", "level": "city", "city_code": 510100,
