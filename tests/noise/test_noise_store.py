@@ -139,3 +139,19 @@ def test_monthly_station_day_compliance(store: Store) -> None:
     assert rates["2026-08"]["night_rate_pct"] == 100.0
     quarter = service.zone_compliance_rates(store, 2026, "quarter")
     assert [q["period"] for q in quarter] == ["2026Q3"] and quarter[0]["day_valid"] == 4
+
+
+def test_a_survey_or_complaints_csv_past_the_cap_is_refused_before_reading(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas reads a whole CSV into memory: a stray export must be refused, not read."""
+    from ecobasin.store import noise_complaints
+
+    survey = _write(tmp_path, "big.csv", REGIONAL * 40)
+    complaints = _write(tmp_path, "complaints.csv", "complaint_id,time\n" + "C,x\n" * 2000)
+    monkeypatch.setattr(noise_store, "MAX_CSV_BYTES", 4096)
+    with pytest.raises(ValueError, match=r"big\.csv: .* more than the .* split it"):
+        noise_store.import_survey_csv(store, survey, "regional")
+    with pytest.raises(ValueError, match=r"complaints\.csv: .* more than the .* split it"):
+        noise_complaints.import_complaints_csv(store, complaints)
+    assert store.rejected().empty and noise_store.survey_rows(store, "regional", 2026, "day").empty

@@ -211,7 +211,7 @@ def store_complaints(store: Store, frame: pd.DataFrame, batch_id: int) -> int:
 
 def import_complaints_csv(store: Store, path: Path) -> ComplaintImport:
     """Import a complaints CSV; every bad row goes to ``rejected`` with its line and reason."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = noise_store.read_csv_capped(path)
     cities = noise_store.city_codes(store)
     batch = store.begin_batch("noise_complaints", str(path))
     good: list[dict[str, Any]] = []
