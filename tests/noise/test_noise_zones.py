@@ -134,6 +134,9 @@ def test_sites_are_placed_in_their_zones(db: Path, tmp_path: Path) -> None:
     done = _import(_write(tmp_path, PLAN), db)
     assert "3 sites placed in a zone" in done.output and "1 in none" in done.output
     assert "N-WRONG: class 1 but lies in zone CD-3 of class 3" in done.output
+    # N-WEST and N-ROAD took their zone's class: their past days are judged on a refresh
+    assert "2 sites took their zone's class" in done.output
+    assert "ecobasin noise refresh --year" in done.output
     with Store(db) as store:
         sites = store.sites(kinds=["noise_station"]).set_index("site_id")
         attrs = {

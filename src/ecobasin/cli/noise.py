@@ -117,6 +117,12 @@ def zones_import(
     )
     for line in placement.disagreements:
         console.print(f"  check 请核对: {line}")
+    if placement.classed:
+        console.print(
+            f"{len(placement.classed)} sites took their zone's class 站点采用所在功能区类别 "
+            f"({', '.join(placement.classed[:10])}): `ecobasin noise refresh --year YYYY` judges "
+            "their stored days 重新评价历史数据"
+        )
 
 
 @app.command("complaints-import")

@@ -48,6 +48,8 @@ class Placement:
     placed: int
     outside: list[str] = field(default_factory=list)
     disagreements: list[str] = field(default_factory=list)
+    #: sites that had no class and took their zone's (their stored days predate it)
+    classed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def place_sites(
     zones = [z for z in stored_zones(store) if city_codes is None or z.city_code in city_codes]
     sites = store.sites(kinds=list(NOISE_SITE_KINDS), cities=city_codes)
     sites = sites[sites["lon"].notna() & sites["lat"].notna()]
-    placed, outside, disagreements, updates = 0, [], [], []
+    placed, outside, disagreements, classed, updates = 0, [], [], [], []
     for site in sites.to_dict("records"):
         zone = zone_holding(
             [z for z in zones if z.city_code == site["city_code"]], site["lon"], site["lat"], day
@@ -168,6 +170,8 @@ def place_sites(
         else:
             placed += 1
             attributes["zone_id"] = zone.zone_id
+            if "zone_class" not in attributes:
+                classed.append(str(site["site_id"]))
             own = attributes.setdefault("zone_class", zone.zone_class)
             if str(own).lower() != zone.zone_class:
                 disagreements.append(
@@ -180,4 +184,4 @@ def place_sites(
         store.con.executemany(
             "UPDATE sites SET attributes = ?, updated_at = now() WHERE site_id = ?", updates
         )
-    return Placement(placed, outside, disagreements)
+    return Placement(placed, outside, disagreements, classed)
