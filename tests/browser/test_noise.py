@@ -165,3 +165,47 @@ def test_an_admin_opens_a_case_from_a_complaint_on_the_noise_page(
     link = page.locator(f"#candidates-table a[href='/supervision/case/{shown['case_id']}']")
     assert link.count() == 1
     assert shown["case_id"] in page.inner_text("#candidates-status")
+
+
+#: The texts of a rendered ECharts chart with their boxes [CSS px] (zrender's display list).
+CHART_TEXTS = """(id) => {
+  const chart = window.echarts.getInstanceByDom(document.getElementById(id));
+  return chart.getZr().storage.getDisplayList(true).filter((el) => el.style && el.style.text)
+    .map((el) => {
+      const box = el.getBoundingRect().clone();
+      if (el.transform) box.applyTransform(el.transform);
+      return {text: String(el.style.text), x: box.x, y: box.y, w: box.width, h: box.height};
+    });
+}"""
+
+
+SERIES_NAMES = """(id) => window.echarts.getInstanceByDom(document.getElementById(id))
+  .getOption().series.map((s) => s.name)"""
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_station_charts_legends_clear_of_the_axis_names(
+    page: Any, server: Server, width: int
+) -> None:
+    """Found at 390 px: the profile's legend (Leq …) was drawn over the y-axis name dB(A)."""
+    site_id = server.get("/api/v1/noise/map").json()["stations"][0]["site_id"]
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/noise/station/{site_id}")
+    for chart, unit in (("profile-chart", "dB(A)"), ("months-chart", "%")):
+        page.wait_for_selector(f"#{chart}[data-ready='true']")
+        texts = page.evaluate(CHART_TEXTS, chart)
+        series = page.evaluate(SERIES_NAMES, chart)
+        [name] = [t for t in texts if t["text"] == unit]
+        legend = [t for t in texts if t["text"] in series]
+        assert len(legend) == len(series) >= 2, (chart, series)
+        assert not [t["text"] for t in legend if _overlap(t, name)], (chart, width)
+    screenshot(page, f"noise_station_{width}")

@@ -122,3 +122,27 @@ def test_gateway_hours_refresh_the_stored_noise_products(
         noise_store, "SELECT parameter, periods, peak FROM alarms WHERE kind = 'over_limit'"
     )
     assert sorted(alarms.itertuples(index=False, name=None)) == [("Leq", 2, 52.0), ("Leq", 6, 52.0)]
+
+
+def test_vendor_noise_codes_are_read_as_the_hj212_codes(
+    noise_gateway: Running, noise_store: Store
+) -> None:
+    """Some data loggers send noise as n00000 … n00011 (catalog/data/noise/hj212_aliases.csv)."""
+    client = Client(noise_gateway.port)
+    hourly = {"n00006-Data": "57.3", "n00002-Data": "60.1", "n00010-Data": "78.6"}
+    client.send(upload(mn="NOISE1", ST="23", cn="2061", data_time="20260701090000", cp=hourly))
+    client.send(upload(mn="NOISE1", ST="23", qn="20260701100000002", cp={"n00000-Rtd": "50.1"}))
+    assert len(client.replies(2)) == 2
+    noise_gateway.flush()
+    rows = {(r["parameter"], r["period"]): r["value"] for r in _stored(noise_store)}
+    assert rows == {("L10", "1h"): 60.1, ("LMx", "1h"): 78.6, ("Leq", "1h"): 57.3,
+                    ("LA", "instant"): 50.1}  # fmt: skip
+
+
+def test_every_vendor_noise_code_names_a_noise_parameter() -> None:
+    registry = catalog.parameters()
+    for code in (f"n{n:05d}" for n in range(12)):
+        parameter = catalog.parameter_for_code(code, ("noise",))
+        assert registry.loc[parameter, "domain"] == "noise", code
+    with pytest.raises(KeyError):  # an air station never reads a noise vendor code
+        catalog.parameter_for_code("n00006", ("air", "met"))

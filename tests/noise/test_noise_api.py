@@ -109,3 +109,11 @@ def test_unknown_station_is_404(client: TestClient) -> None:
     assert response.status_code == 404
     bad_day = client.get("/api/v1/noise/stations/NZ1/profile", params={"day": "yesterday-ish"})
     assert bad_day.status_code == 422
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026-00"])
+def test_a_month_that_is_no_month_is_a_422_naming_it(client: TestClient, month: str) -> None:
+    # found trying the API as a user: these gave HTTP 500 (DateParseError)
+    response = client.get("/api/v1/noise/complaints", params={"month": month})
+    assert response.status_code == 422, response.text
+    assert "month" in response.json()["detail"] and month in response.json()["detail"]

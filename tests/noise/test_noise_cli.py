@@ -91,3 +91,36 @@ def test_complaints_import_reports_counts_and_fails_clearly_on_a_non_csv(tmp_pat
     binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x00 not a csv \xff")
     bad = runner.invoke(app, ["noise", "complaints-import", str(binary), "--db", str(db)])
     assert bad.exit_code == 1 and "complaints.xlsx" in bad.output
+
+
+def test_noise_values_are_unit_checked_on_import(tmp_path: Path) -> None:
+    """Levels are A-weighted dB(A): a plain dB (a level difference), a concentration unit or a
+    level outside 20–140 dB(A) is kept aside with its line and reason; dBA is dB(A)."""
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
+    with Store(db) as store:
+        _station(store, "NZ1", "2")
+    tidy = tmp_path / "units.csv"
+    tidy.write_text(
+        "site,parameter,time,value,flag,unit,period\n"
+        "NZ1,Leq,2026-07-01T10:00+08:00,57.3,N,dB(A),1h\n"
+        "NZ1,Leq,2026-07-01T11:00+08:00,57.4,N,dB,1h\n"
+        "NZ1,Leq,2026-07-01T12:00+08:00,57.5,N,dBA,1h\n"
+        "NZ1,Leq,2026-07-01T13:00+08:00,57.6,N,mg/m3,1h\n"
+        "NZ1,Leq,2026-07-01T14:00+08:00,250,N,dB(A),1h\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(app, ["import", "csv", str(tidy), "--db", str(db)])
+    assert done.exit_code == 0, done.output
+    with Store(db) as store:
+        kept = store.rejected().sort_values("record_ref")
+        stored = store.observations(sites=["NZ1"], parameters=["Leq"], periods=["1h"])
+    assert sorted(stored["value"]) == [57.3, 57.5]
+    assert [r.split()[1] for r in kept["record_ref"]] == ["3", "5", "6"]
+    reasons = list(kept["reason"])
+    assert "unit 'dB' does not fit; expected dB(A)" in reasons[0]
+    assert (
+        "unit 'mg/m3' does not fit" in reasons[1]
+        and "outside the plausible range 20–140" in reasons[2]
+    )

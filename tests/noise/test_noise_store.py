@@ -89,6 +89,17 @@ def test_traffic_results_are_length_weighted(store: Store, tmp_path: Path) -> No
     assert city["share_over_70_pct"] == 68.6
 
 
+def test_total_road_length_is_shown_to_the_metre(store: Store, tmp_path: Path) -> None:
+    # found in `ecobasin noise survey --survey traffic`: 20.679999999999996 km in the table
+    rows = [f"2026,day,S{i},510100,路{i},主干路,{length},30,2026-05-13T10:00,66.0"
+            for i, length in enumerate((0.1, 0.2))]  # fmt: skip
+    path = _write(tmp_path, "t.csv", TRAFFIC.splitlines()[0] + "\n" + "\n".join(rows) + "\n")
+    noise_store.import_survey_csv(store, path, "traffic")
+    [city] = service.survey_results(store, "traffic", 2026, "day")
+    assert city["total_length_km"] == 0.3  # 0.1 + 0.2 [km] to 0.001 km, not 0.30000000000000004
+    assert repr(city["total_length_km"]) == "0.3"
+
+
 def _station(store: Store, site: str, zone_class: str) -> None:
     frame = pd.DataFrame(
         [{"site_id": site, "kind": "noise_station", "level": "city", "city_code": 510100,
@@ -128,3 +139,19 @@ def test_monthly_station_day_compliance(store: Store) -> None:
     assert rates["2026-08"]["night_rate_pct"] == 100.0
     quarter = service.zone_compliance_rates(store, 2026, "quarter")
     assert [q["period"] for q in quarter] == ["2026Q3"] and quarter[0]["day_valid"] == 4
+
+
+def test_a_survey_or_complaints_csv_past_the_cap_is_refused_before_reading(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas reads a whole CSV into memory: a stray export must be refused, not read."""
+    from ecobasin.store import noise_complaints
+
+    survey = _write(tmp_path, "big.csv", REGIONAL * 40)
+    complaints = _write(tmp_path, "complaints.csv", "complaint_id,time\n" + "C,x\n" * 2000)
+    monkeypatch.setattr(noise_store, "MAX_CSV_BYTES", 4096)
+    with pytest.raises(ValueError, match=r"big\.csv: .* more than the .* split it"):
+        noise_store.import_survey_csv(store, survey, "regional")
+    with pytest.raises(ValueError, match=r"complaints\.csv: .* more than the .* split it"):
+        noise_complaints.import_complaints_csv(store, complaints)
+    assert store.rejected().empty and noise_store.survey_rows(store, "regional", 2026, "day").empty

@@ -194,7 +194,17 @@ def _parameter_for_code(code: str, domains: tuple[str, ...]) -> str | None:
         frame["domain"].isin(domains)
         & ((frame["hj212_2017"] == code) | (frame["hj212_2005"] == code))
     ]
-    return None if hits.empty else str(hits.index[0])
+    if hits.empty:  # a vendor's code for a standard item (noise loggers: n00000 …)
+        alias = _vendor_codes().get(code)
+        return alias if alias is not None and frame.loc[alias, "domain"] in domains else None
+    return str(hits.index[0])
+
+
+@cache
+def _vendor_codes() -> dict[str, str]:
+    """Vendor factor code → registry parameter (``noise/hj212_aliases.csv``, with its source)."""
+    frame = _read_csv("noise/hj212_aliases.csv", dtype=str)
+    return dict(zip(frame["code"], frame["parameter"], strict=True))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Noise commands: ``ecobasin noise survey-import|complaints-import|complaint-case|survey|
-compliance|annual-report|refresh``.
+"""Noise commands: ``ecobasin noise zones-import|survey-import|complaints-import|complaint-case|
+survey|compliance|annual-report|refresh``.
 
 Tables go to the stderr console; JSON to stdout. The numbers are those of ``/api/v1/noise/…``
 (both read through :mod:`ecobasin.services.noise`).
@@ -19,7 +19,7 @@ from ecobasin.cli.common import DbOption, RegionOption, console, fail, open_stor
 from ecobasin.jobs.noise_quality import refresh_noise_hourly, refresh_noise_products
 from ecobasin.services import noise as service
 from ecobasin.store import noise as noise_store
-from ecobasin.store import noise_complaints
+from ecobasin.store import noise_complaints, noise_zones
 
 __all__ = ["app"]
 
@@ -77,6 +77,52 @@ def survey_import(
         f"{file}: {result.read} rows read 读取, {result.stored} stored 入库, "
         f"{result.rejected} kept aside 另存 (batch {result.batch_id})"
     )
+
+
+@app.command("zones-import")
+def zones_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Zoning plan as a GeoJSON FeatureCollection: one (Multi)Polygon per zone with "
+            "properties zone_id, zone_class (0, 1, 2, 3, 4a, 4b), city, optional name_zh, "
+            "name_en, valid_from, valid_to 声环境功能区划文件."
+        ),
+    ],
+    city: Annotated[
+        int | None,
+        typer.Option(help="City of the features without a city property 默认城市代码."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="The plan's document, e.g. its notice 区划文件来源.")
+    ] = None,
+    db: DbOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Import a city's GB 3096 functional-zone plan and place the noise sites in its zones; bad
+    features are kept aside with their number and reason (see `ecobasin rejected`) 导入声环境功能区划."""
+    if not file.exists():
+        raise fail(f"{file} does not exist")
+    with open_store(settings(db, region)) as store:
+        try:
+            result = noise_zones.import_zones_geojson(store, file, city, source)
+        except ValueError as error:
+            raise fail(str(error)) from None
+    placement = result.placement
+    console.print(
+        f"{file}: {result.read} zones read 读取, {result.stored} stored 入库, "
+        f"{result.rejected} kept aside 另存 (batch {result.batch_id}); "
+        f"{placement.placed} sites placed in a zone 站点已落区, {len(placement.outside)} in none "
+        "不在任何功能区"
+    )
+    for line in placement.disagreements:
+        console.print(f"  check 请核对: {line}")
+    if placement.classed:
+        console.print(
+            f"{len(placement.classed)} sites took their zone's class 站点采用所在功能区类别 "
+            f"({', '.join(placement.classed[:10])}): `ecobasin noise refresh --year YYYY` judges "
+            "their stored days 重新评价历史数据"
+        )
 
 
 @app.command("complaints-import")

@@ -20,7 +20,7 @@ import pandas as pd
 from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import noise as noise_store
-from ecobasin.store import noise_complaints
+from ecobasin.store import noise_complaints, noise_zones
 from ecobasin.store.database import Store
 
 __all__ = [
@@ -42,6 +42,8 @@ _ZONE_LAYOUT = (
     ("1", -0.06, -0.05, 0.06, 0.05),
     ("4a", -0.06, -0.004, 0.12, 0.008),  # a band along an arterial road through the centre
 )
+#: [°] a station of another class keeps this far from the road band (≈ 200 m).
+_BAND_MARGIN = 0.002
 #: Typical day/night Leq of each class [dB(A)] (demo levels, a little below the limits).
 _BASE = {"1": (53.5, 44.5), "2": (57.0, 48.0), "3": (61.0, 52.5), "4a": (66.5, 56.0)}
 #: Stations per city: Chengdu 6, the other seven cities 2 each (20 in all).
@@ -85,8 +87,26 @@ def generate_zones(cities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _place_in_class(
+    zone_class: str, lon: float, lat: float, rng: np.random.Generator
+) -> dict[str, float]:
+    """A place [°] inside a demo zone of ``zone_class`` around the centre (lon, lat), off the
+    road band unless the class is the band's own (4a): a station stands in the zone that
+    judges it (GB 3096-2008 §4, a point is judged by its functional zone)."""
+    shapes = [r for r in _ZONE_LAYOUT if r[0] == zone_class]
+    _, dx, dy, w, h = shapes[int(rng.integers(len(shapes)))]
+    band = _ZONE_LAYOUT[-1]
+    while True:
+        x = dx + w * rng.uniform(0.1, 0.9)
+        y = dy + h * rng.uniform(0.1, 0.9)
+        in_band = band[2] - _BAND_MARGIN <= y <= band[2] + band[4] + _BAND_MARGIN
+        if zone_class == band[0] or not in_band:
+            return {"lon": round(lon + x, 5), "lat": round(lat + y, 5)}
+
+
 def generate_stations(cities: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """20 automatic stations (Chengdu 6, others 2) with their class as a site attribute."""
+    """20 automatic stations (Chengdu 6, others 2) with their class as a site attribute, each
+    placed inside a zone of that class."""
     rng = np.random.default_rng(seed)
     rows = []
     for (code, zh, en, lon, lat), n in zip(
@@ -104,8 +124,7 @@ def generate_stations(cities: pd.DataFrame, seed: int) -> pd.DataFrame:
                     "city_code": int(code),
                     "name_zh": f"{zh}声环境自动站{i + 1}（示意）",
                     "name_en": f"{en} noise station {i + 1} (illustrative)",
-                    "lon": round(float(lon + rng.uniform(-0.03, 0.03)), 5),
-                    "lat": round(float(lat + rng.uniform(-0.03, 0.03)), 5),
+                    **_place_in_class(cls, float(lon), float(lat), rng),
                     "attributes": {"zone_class": cls, "purpose": "功能区", "illustrative": True},
                 }
             )
@@ -120,14 +139,15 @@ def hourly_levels(zone_class: str, year: int, rng: np.random.Generator) -> pd.Da
     label = np.where(ends.hour == 0, 24, ends.hour)
     day = (label > 6) & (label <= 22)
     day_base, night_base = _BASE[zone_class]
-    # diurnal shape: morning and evening peaks by day, quietest at 03:00-04:00 by night
+    # diurnal shape: morning and evening peaks by day; by night loudest at 23:00, quietest in
+    # the hour ending 03:00-04:00 (4.5 h into the night), rising again towards 06:00
     shape = np.where(
         day,
         day_base
         + 1.2 * np.exp(-(((label - 8.5) / 1.5) ** 2))
         + 1.5 * np.exp(-(((label - 18.5) / 2.0) ** 2))
         - 1.0,
-        night_base + 1.5 * np.cos((label % 24 - 23) / 8 * np.pi) - 0.5,
+        night_base + 1.5 * np.cos(np.pi * ((label - 23) % 24) / 4.5) - 0.5,
     )
     weekend = np.asarray(ends.day_of_week >= 5)
     leq = shape - np.where(weekend & day, 1.5, 0.0) + rng.normal(0.0, 1.6, len(ends))
@@ -246,6 +266,7 @@ def install(store: Store, region: catalog.Region, year: int, seed: int) -> dict[
     noise_store.upsert_zones(store, zones, SOURCE)
     stations = generate_stations(cities, seed)
     store.upsert_sites(stations, source=SOURCE)
+    noise_zones.place_sites(store, [int(c) for c in cities["code"]])  # each gets its zone_id
     batch = store.begin_batch("demo_noise", SOURCE)
     frames = [
         hourly_levels(attrs["zone_class"], year, rng).assign(site_id=site)

@@ -122,7 +122,7 @@ def survey_results(
                 "rating_en": result.grade.rating_en,
                 "counts_by_rating": result.counts,
                 "shares_by_rating_pct": result.shares_pct,
-                "total_length_km": result.total_length_km,
+                "total_length_km": _km(result.total_length_km),
                 "share_over_70_pct": result.share_over_pct,
             }
         )
@@ -199,6 +199,11 @@ def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
         "hours": hours,
         "lmax_events": events,
     }
+
+
+def _km(length: float | None) -> float | None:
+    """A road length to the metre [km] (a sum of lengths carries float noise: 0.1 + 0.2)."""
+    return None if length is None else round(length, 3)
 
 
 def _finite(value: Any) -> float | None:

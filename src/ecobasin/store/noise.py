@@ -42,6 +42,7 @@ __all__ = [
     "quarter_counts",
     "rate_years",
     "rates",
+    "read_csv_capped",
     "replace_daily",
     "replace_rates",
     "station_day_span",
@@ -166,10 +167,26 @@ def _parse_row(row: dict[str, Any], survey: str, cities: dict[str, int]) -> dict
     return record
 
 
+#: Largest CSV read [bytes]: pandas holds the whole file in memory (a city's survey or a year
+#: of complaints is well under 1 MiB), so a stray export must not be read.
+MAX_CSV_BYTES = 64 * 1024 * 1024
+
+
+def read_csv_capped(path: Path) -> pd.DataFrame:
+    """A CSV as text cells, refused with its name when larger than :data:`MAX_CSV_BYTES`."""
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise ValueError(
+            f"{path}: {size / 2**20:.1f} MiB, more than the {MAX_CSV_BYTES / 2**20:.1f} MiB an "
+            "import reads: split it"
+        )
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def import_survey_csv(store: Store, path: Path, survey: str) -> SurveyImport:
     """Import an HJ 640 regional or traffic survey CSV; bad rows go to ``rejected``."""
     _check_survey(survey)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = read_csv_capped(path)
     rows = [  # line 1 is the header
         (f"line {n}", {str(k): v for k, v in row.items()})
         for n, row in enumerate(frame.to_dict("records"), start=2)

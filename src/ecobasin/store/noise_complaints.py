@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from ecobasin.standards.noise_tables import load_noise_text
-from ecobasin.store import _sql
+from ecobasin.standards.noise_zones import zone_holding
+from ecobasin.store import _sql, noise_zones
 from ecobasin.store import noise as noise_store
 from ecobasin.store.database import Store
 
@@ -125,19 +125,6 @@ def _distances_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> 
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
 
 
-def _zone_of(zones: pd.DataFrame, lon: float, lat: float) -> tuple[str | None, str | None]:
-    point = shapely.Point(lon, lat)
-    for zone_id, cls, geometry in zip(
-        zones["zone_id"], zones["zone_class"], zones["geometry"], strict=True
-    ):
-        shape = shapely.geometry.shape(
-            json.loads(geometry) if isinstance(geometry, str) else geometry
-        )
-        if shape.covers(point):
-            return str(zone_id), str(cls)
-    return None, None
-
-
 def _measurement(store: Store, site_id: str, time: pd.Timestamp) -> dict[str, Any] | None:
     """The station's hourly Leq/LMx [dB(A)] of the hour holding ``time`` (hour-ending)."""
     hour_end = time.ceil("h") if time != time.floor("h") else time + pd.Timedelta(hours=1)
@@ -159,13 +146,17 @@ def _measurement(store: Store, site_id: str, time: pd.Timestamp) -> dict[str, An
 def place(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     """Add zone, nearest site, distance, measurement and the case flag to parsed complaints."""
     rules = _rules()
-    zones = noise_store.zones(store)
+    zones = noise_zones.stored_zones(store)
     sites = store.sites(kinds=["noise_station", "noise_point"])
     sites = sites[sites["lon"].notna() & sites["lat"].notna()]
     stations = sites[sites["kind"] == "noise_station"]
     out = []
     for row in frame.to_dict("records"):
-        zone_id, cls = _zone_of(zones, row["lon"], row["lat"])
+        day = pd.Timestamp(row["time"]).tz_convert("Asia/Shanghai").date()
+        zone = zone_holding(
+            [z for z in zones if z.city_code == row["city_code"]], row["lon"], row["lat"], day
+        )
+        zone_id, cls = (None, None) if zone is None else (zone.zone_id, zone.zone_class)
         nearest, distance, measurement = None, None, None
         if not sites.empty:
             d = _distances_m(
@@ -220,7 +211,7 @@ def store_complaints(store: Store, frame: pd.DataFrame, batch_id: int) -> int:
 
 def import_complaints_csv(store: Store, path: Path) -> ComplaintImport:
     """Import a complaints CSV; every bad row goes to ``rejected`` with its line and reason."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = noise_store.read_csv_capped(path)
     cities = noise_store.city_codes(store)
     batch = store.begin_batch("noise_complaints", str(path))
     good: list[dict[str, Any]] = []

@@ -297,7 +297,8 @@ def complaints(
     principal: CurrentPrincipal,
     city: CityQuery = None,
     month: Annotated[
-        str | None, Query(pattern=r"^\d{4}-\d{2}$", description="CST month 2026-07 月份")
+        str | None,
+        Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="CST month 2026-07 月份"),
     ] = None,
 ) -> ComplaintList:
     """Complaints with zone, nearest site, the attached measurement and the case flag (the

@@ -11,6 +11,8 @@ const dayInput = document.getElementById("day-input");
 const profileChart = chart("profile-chart");
 const monthsChart = chart("months-chart");
 const path = `/noise/stations/${encodeURIComponent(siteId)}`;
+// A y-axis name written along the axis (rotated), clear of the legend on the top line.
+const SIDE_NAME = { nameLocation: "middle", nameRotate: 90, nameGap: 34 };
 
 function limitLine(p) {
   // the limit of each hour: day limit for the day labels, night limit for the night ones
@@ -24,9 +26,10 @@ function drawProfile(p) {
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 48, right: 16, top: 32, bottom: 28 },
+      grid: { left: 56, right: 16, top: 32, bottom: 28 },
       xAxis: { type: "category", data: labels, name: msg("noise_hour_ending") },
-      yAxis: { type: "value", name: "dB(A)", scale: true },
+      // the unit beside the axis, not above it: on a phone the legend fills the top line
+      yAxis: { type: "value", name: "dB(A)", scale: true, ...SIDE_NAME },
       series: [
         { name: "Leq", type: "bar", data: p.hours.map((h) => h.Leq),
           itemStyle: { color: (x) => (p.hours[x.dataIndex].period === "day" ? "#7aa6d8" : "#3b5b92") } },
@@ -92,9 +95,9 @@ async function loadMonths() {
       textStyle: { fontFamily: FONT },
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 48, right: 16, top: 32, bottom: 28 },
+      grid: { left: 56, right: 16, top: 32, bottom: 28 },
       xAxis: { type: "category", data: body.items.map((m) => m.month) },
-      yAxis: { type: "value", min: 0, max: 100, name: "%" },
+      yAxis: { type: "value", min: 0, max: 100, name: "%", ...SIDE_NAME },
       series: [
         { name: msg("noise_day_rate"), type: "bar", data: body.items.map((m) => m.day_rate_pct),
           itemStyle: { color: VERDICT_COLORS.pass } },
