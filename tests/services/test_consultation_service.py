@@ -177,3 +177,32 @@ def test_verification_scores_cities_consensus_and_model_alike(store: Store) -> N
         "minus_mean_city": -0.5,
         "minus_best_model": 0.0,
     }
+
+
+def _observe(store: Store, rows: list[tuple[int, date, int]]) -> None:
+    """Final city daily AQI [AQI] (PM2.5 primary) as the AQI job stores it."""
+    store.con.executemany(
+        "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, aqi, level, primary_pollutant, "
+        "publish_aqi, incomplete, over_range, computed_at) VALUES ('city', ?, ?, 'HJ633-2012', ?, "
+        "NULL, 'PM2.5', true, false, false, now())",
+        [(str(city), day, aqi) for city, day, aqi in rows],
+    )
+
+
+def test_the_lift_per_month_and_city_over_every_metric(store: Store) -> None:
+    sid = issued_session(store)
+    assert service.lift_by_month(store) == []  # nothing observed yet: no month to show
+    _observe(store, [(CHENGDU, date(2026, 2, 3), 75), (DEYANG, date(2026, 2, 3), 175)])
+    (month,) = service.lift_by_month(store)
+    assert (month["month"], month["sessions"], month["observed_days"]) == ("2026-02", 1, 2)
+    assert month["session_ids"] == [sid]
+    # consensus 60-90 both days: Chengdu hit, Deyang miss (0.5); the cities 1.0; the model 0.5
+    assert month["lift"]["range_hit"] == {
+        "consensus": 0.5,
+        "minus_mean_city": -0.5,
+        "minus_best_model": 0.0,
+    }
+    # per city: the consensus on that city's days minus the city's own submission
+    assert month["cities"][str(CHENGDU)]["range_hit"] == 0.0
+    assert month["cities"][str(DEYANG)]["range_hit"] == -1.0
+    assert month["cities"][str(DEYANG)]["ts_100"] == -1.0  # said > 100 and it was: 0 − 1

@@ -69,3 +69,33 @@ def test_report_page_lists_pdfs_after_the_draft(client: tuple[TestClient, str, s
         f"/consultation/{sid}/report", headers={"Authorization": f"Bearer {token}"}
     ).text
     assert page.count(">PDF<") == 2 and "sign-form" in page
+
+
+def test_the_lift_per_month_and_city_on_the_page_and_the_api(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 "verification": the consensus lift per month and per city, on a page and in the
+    API (Chengdu's day 1 observed inside the consensus, Deyang's far above it)."""
+    path = tmp_path_factory.mktemp("lift") / "l.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = concluded_session(store)
+        service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+        service.act(store, sid, "sign", "chair", T0, report_hash="e" * 64)
+        store.con.executemany(
+            "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, aqi, level, primary_pollutant,"
+            " publish_aqi, incomplete, over_range, computed_at) VALUES ('city', ?, DATE '2026-02-03',"
+            " 'HJ633-2012', ?, NULL, 'PM2.5', true, false, false, now())",
+            [("510100", 180), ("510600", 140)],
+        )
+        accounts.create_user(store.con, "obs", "viewer", None, "password-obs")
+        auth = {"Authorization": f"Bearer {accounts.create_token(store.con, 'obs', 't')[1]}"}
+    with TestClient(create_app(path)) as http:
+        assert http.get("/api/v1/consultation/verification").status_code == 401
+        (month,) = http.get("/api/v1/consultation/verification", headers=auth).json()
+        page = http.get("/consultation/verification", headers=auth).text
+    # consensus: Chengdu 160–200 hits 180, Deyang 61–91 misses 140; Deyang said 130–160 (a hit)
+    assert month["month"] == "2026-02" and month["observed_days"] == 2
+    assert month["lift"]["range_hit"]["consensus"] == 0.5
+    assert month["cities"]["510600"]["range_hit"] == -1.0
+    assert month["cities"]["510100"]["range_hit"] == 0.0
+    deyang_cell = page.split('data-month="2026-02"', 1)[1].split("</tr>", 1)[0]
+    assert "-1.00" in deyang_cell  # level hit: consensus on Deyang's day (miss) − Deyang's (hit)

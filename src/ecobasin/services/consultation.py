@@ -38,6 +38,7 @@ from ecobasin.store.consultation import (  # the stored records the web asks for
 )
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
+    METRICS,
     ConsultationError,
     DayForecast,
     Observed,
@@ -59,6 +60,7 @@ __all__ = [
     "city_decision",
     "draft_report",
     "handovers",
+    "lift_by_month",
     "list_view",
     "load",
     "mark_read",
@@ -378,10 +380,64 @@ def verification(
         "version": session.version,
         "observed_days": len(observed),
         "consensus": scores(session.consensus.values(), observed),
+        "consensus_by_city": {
+            str(c): scores([f for (city, _), f in session.consensus.items() if city == c], observed)
+            for c in per_city
+        },
         "cities": {str(c): scores(fcs, observed) for c, fcs in per_city.items()},
         "models": {name: scores(fcs, observed) for name, fcs in models.items()},
         "lift": consensus_lift(session, observed, models),
     }
+
+
+def lift_by_month(store: Store) -> list[dict[str, Any]]:
+    """The consensus lift per month of issued sessions with final observations, newest first.
+
+    Per month (of the session date, CST): the sessions and observed days [d]; ``lift`` per
+    metric (:data:`~ecobasin.workflow.consultation.METRICS`), the mean over the month's sessions
+    of the consensus score and of its lift over the mean city and over the best model (design
+    §1.2 "consensus lift"); ``cities`` per city and metric, the mean of the consensus scored on
+    that city's days minus the city's own submission. Shares in [0, 1]; None without a sample.
+    """
+    months: dict[str, list[dict[str, Any]]] = {}
+    for row in list_view(store):
+        if row["state"] in ("issued", "archived"):
+            v = verification(store, row["session_id"])
+            if v["observed_days"]:
+                months.setdefault(row["session_date"][:7], []).append(v)
+    return [_month_lift(month, found) for month, found in sorted(months.items(), reverse=True)]
+
+
+def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+    lift = {
+        metric: {part: _mean([v["lift"][metric][part] for v in found]) for part in _LIFT_PARTS}
+        for metric in METRICS
+    }
+    per_city: dict[str, dict[str, list[float | None]]] = {}
+    for v in found:
+        for city, own in v["cities"].items():
+            mine = v["consensus_by_city"].get(city, {})
+            for metric in METRICS:
+                cons, city_score = mine.get(metric), own[metric]
+                diff = None if cons is None or city_score is None else cons - city_score
+                per_city.setdefault(city, {}).setdefault(metric, []).append(diff)
+    cities = {c: {m: _mean(vals) for m, vals in by.items()} for c, by in sorted(per_city.items())}
+    return {
+        "month": month,
+        "sessions": len(found),
+        "session_ids": [v["session_id"] for v in found],
+        "observed_days": sum(v["observed_days"] for v in found),
+        "lift": lift,
+        "cities": cities,
+    }
+
+
+_LIFT_PARTS = ("consensus", "minus_mean_city", "minus_best_model")
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def recommended_start(session: Session, city: int) -> datetime:

@@ -598,9 +598,33 @@ class Verification(BaseModel):
     version: int
     observed_days: int
     consensus: dict[str, float | None]
+    consensus_by_city: dict[str, dict[str, float | None]] = Field(
+        description="The consensus scored on each city's days 各市共识检验."
+    )
     cities: dict[str, dict[str, float | None]]
     models: dict[str, dict[str, float | None]]
     lift: dict[str, dict[str, float | None]]
+
+
+class MonthLift(BaseModel):
+    """The consensus lift of one month's issued sessions 月度共识增益 (shares in [0, 1])."""
+
+    month: str = Field(description="YYYY-MM of the session dates (CST) 月份.")
+    sessions: int
+    session_ids: list[str]
+    observed_days: int = Field(description="City × day pairs observed [d] 检验天数.")
+    lift: dict[str, dict[str, float | None]] = Field(
+        description="Per metric: consensus, minus_mean_city, minus_best_model (means over sessions)."
+    )
+    cities: dict[str, dict[str, float | None]] = Field(
+        description="Per city and metric: the consensus on the city's days minus its own 共识减该市."
+    )
+
+
+@router.get("/verification", response_model=list[MonthLift])
+def lift_by_month(_: RestrictedReader, store: RequestStore) -> list[MonthLift]:
+    """The consensus lift per month and per city, newest month first (signed-in users)."""
+    return [MonthLift(**row) for row in service.lift_by_month(store)]
 
 
 @router.get("/sessions/{session_id}/verification", response_model=Verification)

@@ -15,7 +15,6 @@ CSRF header; the API decides every right (web/security/policy.py), the page only
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -118,44 +117,16 @@ def verification_page(
     return _render(request, "consultation_verification.html", rows=rows, cities=cities, names=names)
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def _lift_table(store: Store) -> tuple[list[dict[str, Any]], list[int]]:
-    """Per month of issued sessions with observations: sessions, observed days, the level-hit
-    lift over the mean city and over the best model, and per city the consensus level hit minus
-    that city's own (means over the month's sessions; None where nothing was observed yet)."""
-    acc: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            "sessions": 0,
-            "days": 0,
-            "mean_city": [],
-            "best_model": [],
-            "city": defaultdict(list),
-        }
-    )
-    for row in service.list_view(store):
-        if row["state"] not in ("issued", "archived"):
-            continue
-        v = service.verification(store, row["session_id"])
-        if not v["observed_days"]:
-            continue
-        month = acc[row["session_date"][:7]]
-        month["sessions"] += 1
-        month["days"] += v["observed_days"]
-        lift = v["lift"]["level_hit"]
-        for key, name in (("mean_city", "minus_mean_city"), ("best_model", "minus_best_model")):
-            if lift[name] is not None:
-                month[key].append(lift[name])
-        consensus = v["consensus"]["level_hit"]
-        for city, scores in v["cities"].items():
-            if consensus is not None and scores["level_hit"] is not None:
-                month["city"][int(city)].append(consensus - scores["level_hit"])
+    """The level-hit rows of :func:`service.lift_by_month` (the same numbers as the API's
+    ``/verification``): per month the lift over the mean city and the best model, and per city
+    the consensus on that city's days minus the city's own."""
     rows = [
-        {"month": m, "sessions": a["sessions"], "days": a["days"], "mean_city": _mean(a["mean_city"]),
-         "best_model": _mean(a["best_model"]), "city": {c: _mean(v) for c, v in a["city"].items()}}
-        for m, a in sorted(acc.items(), reverse=True)
+        {"month": m["month"], "sessions": m["sessions"], "days": m["observed_days"],
+         "mean_city": m["lift"]["level_hit"]["minus_mean_city"],
+         "best_model": m["lift"]["level_hit"]["minus_best_model"],
+         "city": {int(c): by["level_hit"] for c, by in m["cities"].items()}}
+        for m in service.lift_by_month(store)
     ]  # fmt: skip
     return rows, sorted({c for r in rows for c in r["city"]})
 
