@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from consultation_helpers import concluded_session
 from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store import Store
@@ -396,3 +397,21 @@ def test_the_province_records_a_hand_over_over_the_api(client: TestClient) -> No
     assert done.status_code == 201, done.text
     april = client.get("/api/v1/consultation/rota/2026").json()["months"][3]
     assert april["handed_over_to"] == 511800
+
+
+def test_the_province_archives_an_issued_session_over_the_api(client: TestClient) -> None:
+    """Issue 16 "API endpoints for every step": archive (the province coordinator, issued only)."""
+    store = client.app.state.store  # type: ignore[attr-defined]  # the app holds the file
+    sid = concluded_session(store)
+    url = f"/api/v1/consultation/sessions/{sid}"
+    early = client.post(f"{url}/steps/archive", json={"reason": "核验完成"}, headers=as_("prov"))
+    assert early.status_code == 422 and "not allowed in state concluded" in early.json()["detail"]
+    service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+    service.act(store, sid, "sign", "chair", T0, report_hash="f" * 64)
+    for who in ("cd_lead", "dy_fc"):  # not the chair, not a city: the province
+        refused = client.post(f"{url}/steps/archive", json={}, headers=as_(who))
+        assert refused.status_code == 403 and "archive" in refused.json()["detail"]
+    done = client.post(f"{url}/steps/archive", json={"reason": "核验完成"}, headers=as_("prov"))
+    assert done.status_code == 200 and done.json()["state"] == "archived", done.text
+    audit = client.get(url, headers=as_("prov")).json()["audit"][-1]
+    assert (audit["event"], audit["actor"], audit["reason"]) == ("archive", "prov", "核验完成")

@@ -221,7 +221,7 @@ def submit(
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
-SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel"]
+SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel", "archive"]
 
 
 @router.post("/sessions/{session_id}/steps/{step}", response_model=StepResult)
@@ -232,7 +232,8 @@ def step(
     step: SimpleStep,
     body: StepIn,
 ) -> StepResult:
-    """A chair's step without fields: close collection, start the session, conclude, cancel."""
+    """A step without fields: close collection, start the session, conclude, cancel (chair,
+    province); archive an issued session once verified (the province)."""
     _check(store, principal, step, session_id)
     try:
         with store.transaction():
