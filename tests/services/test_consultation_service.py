@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from consultation_helpers import concluded_session
+from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
@@ -206,3 +209,22 @@ def test_the_lift_per_month_and_city_over_every_metric(store: Store) -> None:
     assert month["cities"][str(CHENGDU)]["range_hit"] == 0.0
     assert month["cities"][str(DEYANG)]["range_hit"] == -1.0
     assert month["cities"][str(DEYANG)]["ts_100"] == -1.0  # said > 100 and it was: 0 − 1
+
+
+def test_the_opinion_has_control_suggestions_the_region_and_who_signed(store: Store) -> None:
+    """Brief §1.3 A.7, A.8, A.10 (issue 16 "the consultation opinion … the warning proposal,
+    control suggestions, sign-off"): measures by source type per city at its level, the chair's
+    own text, the region's level, and the signer with the time (a draft says it is unsigned)."""
+    store.sync_catalog(catalog.load_region())
+    s = service.load(store, concluded_session(store))  # Chengdu orange, the others none
+    s = replace(s, controls="成都市区夜间禁止渣土运输")
+    draft = service.render_opinion(s, "zh").decode()
+    controls = draft.split('id="controls"', 1)[1].split("</section>", 1)[0]
+    assert "成都市区夜间禁止渣土运输" in controls
+    assert "按应急减排清单执行橙色预警减排措施" in controls  # Chengdu at orange
+    assert "严禁露天焚烧" in controls and "德阳市" in controls
+    assert '<p id="regional-warning">区域: 无预警</p>' in draft  # one city is no regional warning
+    assert "草稿，未签发" in draft
+    signed = service.render_opinion(s, "en", signed=("cd_lead", T0)).decode()
+    assert "Signed by: cd_lead" in signed and "2026-02-02 09:00" in signed
+    assert "Control suggestions" in signed and "orange-level measures" in signed

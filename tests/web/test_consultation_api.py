@@ -153,13 +153,18 @@ def test_the_chair_reconciles_and_concludes(client: TestClient) -> None:
         headers=chair,
     )
     assert unknown.status_code == 422 and "no such divergence" in unknown.json()["detail"]
-    proposal = {"narrative": "区域以良为主 mostly good", "levels": {"510100": "yellow"}}
+    proposal = {"narrative": "区域以良为主 mostly good", "levels": {"510100": "yellow"},
+                "regional": "yellow", "controls": "成都加强夜间施工管控"}  # fmt: skip
     assert client.post(f"{URL}/warning", json=proposal, headers=chair).status_code == 200
     concluded = client.post(f"{URL}/steps/conclude", json={"reason": "会商结束"}, headers=chair)
     assert concluded.status_code == 200 and concluded.json()["state"] == "concluded"
     view = client.get(URL, headers=chair).json()
     assert {w["city"]: w["level"] for w in view["warning"]}[510100] == "yellow"
     assert view["audit"][-1]["reason"] == "会商结束"
+    # the region higher than its rule gives (one city is no regional warning): allowed, shown
+    assert view["regional_warning"] == {"level": "yellow", "label": "黄色预警", "rule_level": "none",
+                                        "override_reason": ""}  # fmt: skip
+    assert view["controls"] == "成都加强夜间施工管控"
 
 
 def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> None:
@@ -187,8 +192,11 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     signed = client.post(f"{URL}/sign", json={}, headers=chair)
     assert signed.status_code == 200 and signed.json()["state"] == "issued"
     view = client.get(URL, headers=chair).json()
-    assert view["report_hash"] == hashes["zh"]  # nothing changed between draft and sign
-    again = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
+    issued = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
+    # the issued opinion is the draft with its sign-off: who signed and when; the draft is kept
+    assert "签发人: cd_lead" in issued.text and "草稿，未签发" in text
+    assert issued.text.split('<section id="signoff">')[0] == text.split('<section id="signoff">')[0]
+    again = client.get(f"/api/v1/consultation/reports/{hashes['zh']}", headers=chair)
     assert again.content == zh.content
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
     pdf = client.get(f"/api/v1/consultation/reports/{hashes['zh_pdf']}", headers=chair)

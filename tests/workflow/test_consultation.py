@@ -19,6 +19,7 @@ from ecobasin.workflow.consultation import (
     aqi_levels,
     check_city_decision,
     consensus_lift,
+    control_measures,
     find_divergences,
     load_rota,
     load_rules,
@@ -332,3 +333,42 @@ def test_consensus_lift_against_the_mean_city_and_the_best_model() -> None:
     lift = consensus_lift(s, observed, models)
     assert lift["range_hit"] == {"consensus": 1.0, "minus_mean_city": 0.5, "minus_best_model": 0.5}
     assert lift["ts_200"] == {"consensus": None, "minus_mean_city": None, "minus_best_model": None}
+
+
+def _three_cities_in_session(low: int) -> Session:
+    """Chengdu, Deyang, Meishan in session with every consensus day at ``low``–``low + 30``."""
+    s = step(scheduled((CHENGDU, DEYANG, MEISHAN)), "open_submissions", 1, "no model guidance")
+    s = step(step(s, "close_submissions", 2), "start_session", 3)
+    for c in (CHENGDU, DEYANG, MEISHAN):
+        for d in range(1, 8):
+            s = step(s, "set_consensus", 4, forecast=day_forecast(c, d, low if d < 3 else 60))
+    return s
+
+
+def test_the_regional_warning_follows_the_regional_rule_of_the_plan_version() -> None:
+    """Issue 16: a warning proposal per city AND for the region, by the regional rule of the
+    plan version (rules.toml: three cities at a level, warning periods overlapping)."""
+    assert (RULES.regional.min_cities, RULES.regional.overlap) == (3, True)
+    s = _three_cities_in_session(140)  # days 1–2 above 150 everywhere: yellow by 648号
+    cities = dict.fromkeys((CHENGDU, DEYANG, MEISHAN), "yellow")
+    proposed = step(s, "set_warning", 5, narrative="n", levels=cities)
+    assert proposed.regional == ("yellow", "")  # three cities at yellow, the same days
+    two = step(s, "set_warning", 5, "美山地形", narrative="n", levels={**cities, MEISHAN: "none"})
+    assert two.regional == ("none", "")  # two cities are no regional warning
+    with pytest.raises(ConsultationError, match="below the regional yellow"):
+        step(s, "set_warning", 5, narrative="n", levels=cities, regional="none")
+    kept = step(s, "set_warning", 5, "区域传输弱", narrative="n", levels=cities, regional="none")
+    assert kept.regional == ("none", "区域传输弱")
+    higher = step(s, "set_warning", 5, narrative="n", levels=cities, regional="orange")
+    assert higher.regional == ("orange", "")  # higher than the rule: always allowed
+
+
+def test_control_suggestions_are_part_of_the_proposal() -> None:
+    s = _three_cities_in_session(140)
+    levels = dict.fromkeys((CHENGDU, DEYANG, MEISHAN), "yellow")
+    s = step(s, "set_warning", 5, narrative="n", levels=levels, controls="成都加强夜间施工管控")
+    assert s.controls == "成都加强夜间施工管控"
+    measures = control_measures(s)
+    assert [m.city for m in measures] == [CHENGDU, DEYANG, MEISHAN]
+    assert {m.source for m in measures[0].items} == {"industry", "dust", "vehicles", "burning"}
+    assert "应急减排清单" in measures[0].items[0].text_zh  # industry by the city's control list

@@ -45,7 +45,9 @@ from ecobasin.workflow.consultation import (
     Session,
     aqi_levels,
     consensus_lift,
+    control_measures,
     load_rota,
+    regional_rule_level,
     schedule,
     scores,
     transition,
@@ -195,6 +197,13 @@ def session_view(
             }
             for d in s.divergences
         ],
+        "regional_warning": {
+            "level": s.regional[0],
+            "label": LEVEL_NAMES[s.regional[0]][0 if zh else 1],
+            "rule_level": regional_rule_level(s),
+            "override_reason": s.regional[1],
+        },
+        "controls": s.controls,
         "warning": [
             {
                 "city": c,
@@ -255,8 +264,13 @@ _LEVEL_WORDS = {
 }
 
 
-def render_opinion(session: Session, lang: str = "zh") -> bytes:
-    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first."""
+def render_opinion(
+    session: Session, lang: str = "zh", signed: tuple[str, datetime] | None = None
+) -> bytes:
+    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first.
+
+    ``signed``: who signs and when (the sign-off of §1.3 A.10); a draft says it is unsigned.
+    """
     lang = "en" if lang == "en" else "zh"
     names = _city_name(lang)
     words = _LEVEL_WORDS[lang]
@@ -282,8 +296,10 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
             firm=session.rules.firm_days,
             level_text=level_text,
             level_names={k: v[0 if lang == "zh" else 1] for k, v in LEVEL_NAMES.items()},
+            measures=control_measures(session),
+            signed=(signed[0], signed[1].astimezone(_CST).strftime("%Y-%m-%d %H:%M")) if signed else None,
         )
-    )
+    )  # fmt: skip
     return html.encode("utf-8")
 
 
@@ -330,7 +346,8 @@ def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Sess
     """Sign the drafted report: the Chinese opinion's hash becomes the issued version's; its
     PDF is stored beside it (listed by :func:`reports_of`)."""
     session = store_consultation.load(store, session_id)
-    digest, _ = _store_both(store, session, "opinion", "zh", render_opinion(session, "zh"), at)
+    html = render_opinion(session, "zh", signed=(actor, at))
+    digest, _ = _store_both(store, session, "opinion", "zh", html, at)
     return act(store, session_id, "sign", actor, at, report_hash=digest)
 
 

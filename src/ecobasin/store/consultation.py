@@ -144,6 +144,8 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         consensus={_key(k): _forecast(v) for k, v in raw["consensus"].items()},
         narrative=raw["narrative"],
         warning={int(c): (v[0], v[1]) for c, v in raw["warning"].items()},
+        regional=tuple(raw.get("regional", ("none", ""))),
+        controls=raw.get("controls", ""),  # versions stored before these fields: none
         template_version=raw["template_version"],
         report_hash=raw["report_hash"],
         audit=audit,

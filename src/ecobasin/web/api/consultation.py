@@ -89,6 +89,11 @@ class SessionView(BaseModel):
     missing: list[int]
     narrative: str
     report_hash: str
+    regional_warning: dict[str, str] = Field(
+        description="The region's proposed level, its label, the level the regional rule gives "
+        "and, when below it, the reason 区域预警建议."
+    )
+    controls: str = Field(description="The chair's control suggestions 管控建议.")
     table: list[dict[str, Any]]
     divergences: list[dict[str, Any]]
     warning: list[dict[str, Any]]
@@ -271,7 +276,14 @@ class WarningIn(BaseModel):
         min_length=1, max_length=5000, description="Regional narrative 区域综述."
     )
     levels: dict[int, Literal["none", "yellow", "orange", "red"]] = Field(default_factory=dict)
-    reason: str = Field(default="", max_length=2000, description="Needed below the 648号 level.")
+    regional: Literal["none", "yellow", "orange", "red"] | None = Field(
+        default=None,
+        description="The region's level 区域预警 (default: what the regional rule gives).",
+    )
+    controls: str = Field(default="", max_length=5000, description="Control suggestions 管控建议.")
+    reason: str = Field(
+        default="", max_length=2000, description="Needed below the 648号 or the regional level."
+    )
 
 
 def _apply(
@@ -352,6 +364,8 @@ def warning(
         body.reason,
         narrative=body.narrative,
         levels=body.levels,
+        controls=body.controls,
+        regional=body.regional,
     )
 
 
