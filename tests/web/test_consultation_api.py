@@ -110,13 +110,22 @@ def test_a_city_submits_its_own_forecast_not_anothers(
         f"{URL}/submissions", json={"city": 510600, "days": [bad]}, headers=as_("dy_fc")
     )
     assert refused.status_code == 422 and "city 510600 day 1" in refused.json()["detail"]
+    gap = [DAY, {**DAY, "lead_day": 3}]  # day 2 left out: refused whole, nothing stored
+    gapped = client.post(f"{URL}/submissions", json={"city": 510600, "days": gap}, headers=as_("dy_fc"))  # fmt: skip
+    assert gapped.status_code == 422 and "lead day 2 missing" in gapped.json()["detail"]
+    named = {**DAY, "levels": [3]}  # 60–90 is level 2 (良), not inside level 3
+    wrong = client.post(f"{URL}/submissions", json={"city": 510600, "days": [named]}, headers=as_("dy_fc"))  # fmt: skip
+    assert wrong.status_code == 422 and "not inside the levels named [3]" in wrong.json()["detail"]
+    mine = {**DAY, "levels": [2], "confidence": "high", "rationale": "静稳"}
     own = client.post(
-        f"{URL}/submissions", json={"city": 510600, "days": [DAY]}, headers=as_("dy_fc")
+        f"{URL}/submissions", json={"city": 510600, "days": [mine]}, headers=as_("dy_fc")
     )
     assert own.status_code == 200 and own.json()["state"] == "collecting"
     view = client.get(URL, headers={"Authorization": f"Bearer {setup[1]}"}).json()
     row = next(r for r in view["table"] if (r["city"], r["lead_day"]) == (510600, 1))
-    assert row["submitted"] == {"aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"]}
+    submitted = {k: row["submitted"][k] for k in ("aqi_low", "aqi_high", "primary", "levels")}
+    assert submitted == {"aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"], "levels": [2]}
+    assert (row["submitted"]["confidence"], row["submitted"]["rationale"]) == ("high", "静稳")
     assert [a["actor"] for a in view["audit"] if a["event"] == "submit"] == ["dy_fc"]
 
 

@@ -18,6 +18,8 @@ from ecobasin.workflow.consultation import (
     Submission,
     aqi_levels,
     check_city_decision,
+    check_named_levels,
+    check_no_gaps,
     consensus_lift,
     control_measures,
     find_divergences,
@@ -372,3 +374,31 @@ def test_control_suggestions_are_part_of_the_proposal() -> None:
     assert [m.city for m in measures] == [CHENGDU, DEYANG, MEISHAN]
     assert {m.source for m in measures[0].items} == {"industry", "dust", "vehicles", "burning"}
     assert "应急减排清单" in measures[0].items[0].text_zh  # industry by the city's control list
+
+
+def test_named_levels_must_hold_the_range() -> None:
+    """Issue 16 "validated (range inside the levels it names …)": HJ 633 levels 1..6."""
+    fc = DayForecast(CHENGDU, 1, 80, 120, ("PM2.5",))  # levels 2 (良) and 3 (轻度)
+    check_named_levels(fc, (2, 3), RULES)
+    check_named_levels(fc, (), RULES)  # none named: derived from the range
+    with pytest.raises(ConsultationError, match=r"city 510100 day 1: AQI 80–120 is not inside"):
+        check_named_levels(fc, (2,), RULES)
+    with pytest.raises(ConsultationError, match="not inside"):
+        check_named_levels(DayForecast(CHENGDU, 1, 60, 90, ("PM2.5",)), (3,), RULES)
+    with pytest.raises(ConsultationError, match="levels must be"):
+        check_named_levels(fc, (2, 4), RULES)  # not next to each other
+    with pytest.raises(ConsultationError, match="levels must be"):
+        check_named_levels(fc, (0, 7), RULES)
+
+
+def test_a_citys_days_leave_no_gap() -> None:
+    """Issue 16 "validated (… no gaps)": after a submission a city's lead days are 1..k."""
+    check_no_gaps(CHENGDU, set(), [1, 2, 3])
+    check_no_gaps(CHENGDU, {1, 2, 3}, [4, 5, 6, 7])
+    check_no_gaps(CHENGDU, {1, 2}, [2])  # a revision of a day already sent
+    with pytest.raises(ConsultationError, match="city 510100: lead day 3 missing"):
+        check_no_gaps(CHENGDU, set(), [1, 2, 4])
+    with pytest.raises(ConsultationError, match="city 510100: lead day 1 missing"):
+        check_no_gaps(CHENGDU, set(), [2])
+    with pytest.raises(ConsultationError, match="lead day 2 named twice"):
+        check_no_gaps(CHENGDU, set(), [1, 2, 2])

@@ -11,6 +11,7 @@ unknown sessions raise :class:`LookupError`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -43,7 +44,9 @@ from ecobasin.workflow.consultation import (
     DayForecast,
     Observed,
     Session,
+    Submission,
     aqi_levels,
+    check_no_gaps,
     consensus_lift,
     control_measures,
     load_rota,
@@ -78,6 +81,7 @@ __all__ = [
     "schedule_session",
     "session_view",
     "sign_report",
+    "submit",
     "verification",
     "warning_act",
     "warning_proposal",
@@ -133,6 +137,26 @@ def act(
     return latest
 
 
+def submit(
+    store: Store,
+    session_id: str,
+    city: int,
+    days: Sequence[Submission],
+    actor: str,
+    at: datetime,
+) -> Session:
+    """A city's submission of one or more lead days, in one transaction: refused whole, naming
+    the city, day and reason, when a day breaks the rules, a level named does not hold its
+    range, or the city's days would leave a gap (issue 16 "validated … no gaps")."""
+    session = store_consultation.load(store, session_id)
+    stored = {d for (c, d) in session.submissions if c == city}
+    check_no_gaps(city, stored, [sub.forecast.lead_day for sub in days])
+    with store.transaction():
+        for sub in sorted(days, key=lambda x: x.forecast.lead_day):
+            session = act(store, session_id, "submit", actor, at, submission=sub)
+    return session
+
+
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
     """A city's submission form pre-filled from the frozen model guidance (one row per day)."""
     session = store_consultation.load(store, session_id)
@@ -160,9 +184,7 @@ def session_view(
             "city_name": names.get(c, str(c)),
             "lead_day": d,
             "firm": d <= s.rules.firm_days,
-            "submitted": _range(s.submissions[(c, d)].forecast)
-            if (c, d) in s.submissions
-            else None,
+            "submitted": _submitted(s.submissions[(c, d)]) if (c, d) in s.submissions else None,
             "late": s.submissions[(c, d)].late if (c, d) in s.submissions else False,
             "consensus": _range(s.consensus[(c, d)]) if (c, d) in s.consensus else None,
         }
@@ -235,6 +257,15 @@ def session_view(
             for a in s.audit
         ],
     }
+
+
+def _submitted(sub: Submission) -> dict[str, Any]:
+    """A city's submitted day: range, levels (named, else the range's), confidence, rationale,
+    who and when."""
+    levels = sub.levels or tuple(range(aqi_levels(sub.forecast.aqi_low, sub.forecast.aqi_high)[0],
+                                       aqi_levels(sub.forecast.aqi_low, sub.forecast.aqi_high)[1] + 1))  # fmt: skip
+    return {**_range(sub.forecast), "levels": list(levels), "confidence": sub.confidence,
+            "rationale": sub.rationale, "author": sub.author, "submitted_at": sub.submitted_at.isoformat()}  # fmt: skip
 
 
 def _range(fc: DayForecast) -> dict[str, Any]:

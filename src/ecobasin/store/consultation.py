@@ -111,6 +111,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
             v["confidence"],
             v["rationale"],
             v["late"],
+            tuple(v.get("levels", ())),  # versions stored before named levels: none
         )
         for k, v in raw["submissions"].items()
     }

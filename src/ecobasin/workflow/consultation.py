@@ -58,6 +58,8 @@ __all__ = [
     "Submission",
     "aqi_levels",
     "check_city_decision",
+    "check_named_levels",
+    "check_no_gaps",
     "consensus_lift",
     "control_measures",
     "find_divergences",
@@ -226,6 +228,7 @@ class Submission:
     confidence: str = "medium"
     rationale: str = ""
     late: bool = False
+    levels: tuple[int, ...] = ()  # the HJ 633 levels the city named (empty: the range's own)
 
 
 def validate_forecast(fc: DayForecast, rules: ConsultationRules) -> None:
@@ -287,6 +290,52 @@ def _forecast_problems(fc: DayForecast, rules: ConsultationRules) -> list[tuple[
         ),
     ]
     return [(zh, en) for ok, zh, en in checks if not ok]
+
+
+def check_named_levels(fc: DayForecast, levels: Sequence[int], rules: ConsultationRules) -> None:
+    """Refuse levels named with a forecast that do not hold its AQI range (issue 16 "range
+    inside the levels it names"): levels of HJ 633 Table 2 (1..6), next to each other, at most
+    ``max_levels_spanned``; the range's two ends must fall inside them. None named: the levels
+    are the range's own (:func:`aqi_levels`)."""
+    if not levels:
+        return
+    named = sorted(set(levels))
+    if (
+        named[0] < 1
+        or named[-1] > 1 + len(AQI_LEVEL_TOPS)
+        or named != list(range(named[0], named[-1] + 1))
+        or len(named) > rules.max_levels_spanned
+    ):
+        raise ConsultationError(
+            fc.record,
+            "级别须为相邻的HJ 633级别（1–6），最多两级",
+            f"levels must be adjacent HJ 633 levels 1..6, at most {rules.max_levels_spanned}",
+        )
+    low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
+    if low < named[0] or high > named[-1]:
+        raise ConsultationError(
+            fc.record,
+            f"AQI {fc.aqi_low}–{fc.aqi_high} 不在所填级别 {named} 内",
+            f"AQI {fc.aqi_low}–{fc.aqi_high} is not inside the levels named {named}",
+        )
+
+
+def check_no_gaps(city: int, stored_days: set[int], new_days: Sequence[int]) -> None:
+    """Refuse a submission that leaves a gap in a city's lead days (issue 16 "no gaps"): with
+    the days already stored, they must run 1..k; a day named twice in one submission is refused."""
+    for day in new_days:
+        if list(new_days).count(day) > 1:
+            raise ConsultationError(
+                f"city {city}", f"预报日 {day} 重复", f"lead day {day} named twice"
+            )
+    days = stored_days | set(new_days)
+    for day in range(1, max(days, default=0) + 1):
+        if day not in days:
+            raise ConsultationError(
+                f"city {city}",
+                f"缺少第 {day} 天（预报日须从第1天起连续）",
+                f"lead day {day} missing (days run from 1 without a gap)",
+            )
 
 
 @dataclass(frozen=True)
@@ -644,6 +693,7 @@ def _submit(s: Session, actor: str, at: datetime, reason: str, submission: Submi
     if fc.city not in s.participants:
         raise ConsultationError(fc.record, "该城市未参加本次会商", "city is not a participant")
     validate_forecast(fc, s.rules)
+    check_named_levels(fc, submission.levels, s.rules)
     stamped = replace(submission, submitted_at=at, late=at > s.deadline)
     subs = {**s.submissions, (fc.city, fc.lead_day): stamped}
     return _log(s, "submit", actor, at, reason, "collecting", submissions=subs)

@@ -156,6 +156,10 @@ class DayIn(BaseModel):
     aqi_low: int = Field(ge=0, le=500)
     aqi_high: int = Field(ge=0, le=500)
     primary: list[str] = Field(default_factory=list, max_length=3)
+    levels: list[int] = Field(
+        default_factory=list, max_length=2,
+        description="HJ 633 levels (1..6) named 级别; the range must lie inside (default: its own).",
+    )  # fmt: skip
     confidence: Literal["low", "medium", "high"] = "medium"
     rationale: str = Field(default="", max_length=2000)
 
@@ -208,17 +212,15 @@ def submit(
 ) -> StepResult:
     """A city's forecast for one or more lead days (its forecasters and approver only)."""
     _check(store, principal, "submit", session_id, body.city)
-    now = datetime.now(UTC)
+    now, actor = datetime.now(UTC), principal.name or "-"
+    days = [
+        Submission(DayForecast(body.city, d.lead_day, d.aqi_low, d.aqi_high, tuple(d.primary)),
+                   actor, now, d.confidence, d.rationale, levels=tuple(d.levels))
+        for d in body.days
+    ]  # fmt: skip
     try:
         with store.transaction():
-            for day in body.days:
-                fc = DayForecast(
-                    body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary)
-                )
-                sub = Submission(fc, principal.name or "-", now, day.confidence, day.rationale)
-                s = service.act(
-                    store, session_id, "submit", principal.name or "-", now, submission=sub
-                )
+            s = service.submit(store, session_id, body.city, days, actor, now)
             accounts.audit(store.con, principal, "consultation.submit", session_id, body.city,
                            {"days": [d.lead_day for d in body.days]})  # fmt: skip
     except ConsultationError as error:
