@@ -99,3 +99,39 @@ def test_the_lift_per_month_and_city_on_the_page_and_the_api(tmp_path_factory) -
     assert month["cities"]["510100"]["range_hit"] == 0.0
     deyang_cell = page.split('data-month="2026-02"', 1)[1].split("</tr>", 1)[0]
     assert "-1.00" in deyang_cell  # level hit: consensus on Deyang's day (miss) − Deyang's (hit)
+
+
+def test_the_chair_enters_the_consensus_and_the_proposal_from_the_pages(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 "the chair's session console": in session, a consensus form per city pre-filled
+    from the city's submission, and the narrative, warning and control-suggestion form with the
+    648号 level as default; scheduled, opening collection."""
+    from consultation_helpers import fc
+    from ecobasin.workflow.consultation import Submission
+
+    path = tmp_path_factory.mktemp("chair") / "c.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = service.schedule_session(store, "episode", T0.date(), T0, "prov", T0).session_id
+        waiting = service.schedule_session(store, "ad_hoc", T0.date(), T0, "prov", T0).session_id
+        service.act(store, sid, "open_submissions", "chair", T0, "no model guidance")
+        for d in range(1, 8):  # Chengdu 160–200 on days 1–3: orange by 648号
+            service.act(
+                store, sid, "submit", "cd", T0, submission=Submission(fc(510100, d), "cd", T0)
+            )
+        service.act(store, sid, "close_submissions", "chair", T0)
+        service.act(store, sid, "start_session", "chair", T0)
+        for d in range(1, 8):
+            service.act(store, sid, "set_consensus", "chair", T0, forecast=fc(510100, d))
+        accounts.create_user(store.con, "obs", "viewer", None, "password-obs")
+        auth = {"Authorization": f"Bearer {accounts.create_token(store.con, 'obs', 't')[1]}"}
+    with TestClient(create_app(path)) as http:
+        chengdu = http.get(f"/consultation/{sid}/consensus?city=510100", headers=auth).text
+        deyang = http.get(f"/consultation/{sid}/consensus?city=510600", headers=auth).text
+        console = http.get(f"/consultation/{sid}", headers=auth).text
+        scheduled = http.get(f"/consultation/{waiting}", headers=auth).text
+    assert f"/api/v1/consultation/sessions/{sid}/consensus" in chengdu
+    assert 'name="d1_low" min="0" max="500" required value="160"' in chengdu
+    assert 'name="d1_low" min="0" max="500" required value=""' in deyang  # nothing to start from
+    assert 'id="warning-form"' in console and 'data-consensus="7"' in console
+    assert 'value="orange" selected' in console  # Chengdu's default: 648号 on its consensus
+    assert 'id="step-open_submissions"' in scheduled

@@ -51,6 +51,7 @@ from ecobasin.workflow.consultation import (
     control_measures,
     load_rota,
     regional_rule_level,
+    rule_levels,
     schedule,
     scores,
     transition,
@@ -63,6 +64,7 @@ __all__ = [
     "activate_emergency_lists",
     "chair_for",
     "city_decision",
+    "consensus_prefill",
     "draft_report",
     "handovers",
     "lift_by_month",
@@ -84,6 +86,7 @@ __all__ = [
     "submit",
     "verification",
     "warning_act",
+    "warning_defaults",
     "warning_proposal",
 ]
 
@@ -165,6 +168,22 @@ def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
     own = {d: asdict(s.forecast) for (c, d), s in session.submissions.items() if c == city}
     days = range(1, session.rules.lead_days + 1)
     return [own.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+
+
+def consensus_prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
+    """The chair's consensus form for a city, one row per day: the consensus already set, else
+    the city's submission, else the frozen model guidance (else an empty row)."""
+    session = store_consultation.load(store, session_id)
+    set_ = {d: asdict(f) for (c, d), f in session.consensus.items() if c == city}
+    return [set_.get(row["lead_day"]) or row for row in prefill(store, session_id, city)]
+
+
+def warning_defaults(store: Store, session_id: str) -> dict[int, str]:
+    """Per city, the level the chair proposes by default: the one already proposed, else what
+    648号 gives on the consensus so far (upper end of each day's range)."""
+    session = store_consultation.load(store, session_id)
+    given = rule_levels(session.consensus.values(), session.session_date, session.rules)
+    return {c: session.warning.get(c, (given.get(c, "none"), ""))[0] for c in session.participants}
 
 
 def _city_name(lang: str) -> dict[int, str]:

@@ -33,6 +33,14 @@ router = APIRouter(include_in_schema=False)
 
 #: The steps a state allows on the console (event, API path, Chinese, English).
 STEPS: dict[str, list[tuple[str, str, str, str]]] = {
+    "scheduled": [
+        (
+            "open_submissions",
+            "open",
+            "开始收集（无模式指导）",
+            "Open collection (no model guidance)",
+        )
+    ],
     "collecting": [
         ("close_submissions", "steps/close_submissions", "截止收集", "Close collection")
     ],
@@ -146,8 +154,11 @@ def console(
         )
         city["days"] += cell["submitted"] is not None
         city["late"] = city["late"] or cell["late"]
+        city["consensus_days"] = city.get("consensus_days", 0) + (cell["consensus"] is not None)
+    defaults = service.warning_defaults(store, session_id) if view["state"] == "in_session" else {}
     return _render(request, "consultation_console.html", v=view, cities=by_city,
-                   steps=STEPS.get(view["state"], []), roles=_roles(store, principal))  # fmt: skip
+                   steps=STEPS.get(view["state"], []), roles=_roles(store, principal),
+                   defaults=defaults)  # fmt: skip
 
 
 @router.get("/consultation/{session_id}/submit", response_class=HTMLResponse)
@@ -168,6 +179,26 @@ def submission_form(
     names = service._city_name(page_lang(request))
     return _render(request, "consultation_submit.html", v=view, city=chosen, city_name=names.get(chosen),
                    rows=rows, own=own, names=names, pollutants=load_rules().pollutants)  # fmt: skip
+
+
+@router.get("/consultation/{session_id}/consensus", response_class=HTMLResponse)
+def consensus_form(
+    request: Request,
+    store: PageStore,
+    principal: CurrentPrincipal,
+    session_id: SessionId,
+    city: int | None = None,
+) -> HTMLResponse:
+    """The chair's consensus form for one city, pre-filled (the consensus set, the city's
+    submission, the model guidance); the API decides who may send it."""
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
+        return refused
+    chosen = city or int(view["table"][0]["city"])
+    names = service._city_name(page_lang(request))
+    return _render(request, "consultation_consensus.html", v=view, city=chosen, city_name=names.get(chosen),
+                   rows=service.consensus_prefill(store, session_id, chosen), names=names,
+                   pollutants=load_rules().pollutants)  # fmt: skip
 
 
 @router.get("/consultation/{session_id}/divergences", response_class=HTMLResponse)
