@@ -228,3 +228,31 @@ def test_the_opinion_has_control_suggestions_the_region_and_who_signed(store: St
     signed = service.render_opinion(s, "en", signed=("cd_lead", T0)).decode()
     assert "Signed by: cd_lead" in signed and "2026-02-02 09:00" in signed
     assert "Control suggestions" in signed and "orange-level measures" in signed
+
+
+def test_the_snapshot_freezes_the_observations_up_to_the_cutoff(store: Store) -> None:
+    """Issue 16 "input snapshot … observations up to the cut-off …; later data never changes
+    what the session saw": the city daily AQI of the days complete at the cut-off is copied
+    into the snapshot when collection opens; a later correction changes neither the session nor
+    its report."""
+    store.sync_catalog(catalog.load_region())
+    _observe(store, [(CHENGDU, date(2026, 1, 31), 120), (CHENGDU, date(2026, 2, 1), 95),
+                     (DEYANG, date(2026, 2, 1), 80), (CHENGDU, date(2026, 2, 2), 70)])  # fmt: skip
+    sid = service.schedule_session(
+        store, "episode", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0, CITIES
+    ).session_id
+    snap = InputSnapshot("CDAQS", "2026.1", T0 - timedelta(hours=8), T0, (), ())
+    s = service.open_session(store, sid, snap, "chair", T0)
+    assert s.snapshot is not None
+    seen = {(o.city, o.day.isoformat()): o.aqi for o in s.snapshot.observations}
+    # 2 February is not complete at 09:00 CST of 2 February: not part of what the session saw
+    assert seen == {(CHENGDU, "2026-01-31"): 120, (CHENGDU, "2026-02-01"): 95,
+                    (DEYANG, "2026-02-01"): 80}  # fmt: skip
+    store.con.execute(
+        "UPDATE aqi_daily SET aqi = 150 WHERE scope_id = '510100' AND day = '2026-02-01'"
+    )
+    again = service.load(store, sid)
+    assert again.snapshot is not None and again.snapshot.observations == s.snapshot.observations
+    review = service.render_opinion(again, "zh").decode().split('id="review"', 1)[1]
+    review = review.split("</section>", 1)[0]
+    assert "成都市" in review and "95" in review and "150" not in review

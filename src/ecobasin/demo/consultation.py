@@ -40,7 +40,7 @@ def _run_to_issue(
     snapshot = InputSnapshot(
         "CDAQS", "demo-1", at - timedelta(hours=12), at, ("demo-met",), guidance
     )
-    service.act(store, session_id, "open_submissions", "chair", at, snapshot=snapshot)
+    service.open_session(store, session_id, snapshot, "chair", at)
     for i, g in enumerate(guidance):
         diverging = g.lead_day == 2 and g.city in cities[-2:]  # two cities well above the model
         fc = (
@@ -108,7 +108,7 @@ def install(store: Store, cities: Sequence[int], year: int) -> dict[str, str]:
     snapshot = InputSnapshot(
         "CDAQS", "demo-1", at - timedelta(hours=12), at, ("demo-met",), guidance
     )
-    service.act(store, collecting.session_id, "open_submissions", "chair", at, snapshot=snapshot)
+    service.open_session(store, collecting.session_id, snapshot, "chair", at)
     for g in guidance:
         if g.city in cities[:5]:
             service.act(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -42,7 +42,9 @@ from ecobasin.workflow.consultation import (
     METRICS,
     ConsultationError,
     DayForecast,
+    InputSnapshot,
     Observed,
+    ObservedDay,
     Session,
     Submission,
     aqi_levels,
@@ -72,6 +74,7 @@ __all__ = [
     "load",
     "mark_read",
     "notices_of",
+    "open_session",
     "prefill",
     "proposal_view",
     "record_handover",
@@ -158,6 +161,30 @@ def submit(
         for sub in sorted(days, key=lambda x: x.forecast.lead_day):
             session = act(store, session_id, "submit", actor, at, submission=sub)
     return session
+
+
+#: Days of observations frozen before the cut-off [d] (brief §1.3 A.2: the last 3–7 days).
+REVIEW_DAYS = 7
+
+
+def open_session(
+    store: Store, session_id: str, snapshot: InputSnapshot, actor: str, at: datetime
+) -> Session:
+    """Open collection with the input snapshot, the observations up to its cut-off frozen in
+    it: the city daily AQI of the :data:`REVIEW_DAYS` CST days complete at the cut-off."""
+    session = store_consultation.load(store, session_id)
+    cutoff = snapshot.observation_cutoff.astimezone(_CST)
+    last = cutoff.date() - timedelta(days=1)  # a day is final once it has ended (24:00 CST)
+    frame = store_air.aqi_daily(store, scope="city", ids=[str(c) for c in session.participants],
+                                start=last - timedelta(days=REVIEW_DAYS - 1), end=last)  # fmt: skip
+    seen = tuple(
+        ObservedDay(int(r["scope_id"]), r["day"].date(), int(r["aqi"]),
+                    tuple(_pollutant(p) for p in str(r["primary"] or "").split(",") if p))
+        for r in frame.to_dict("records")
+        if r["aqi"] is not None and r["aqi"] == r["aqi"]  # missing (NaN) days are not seen
+    )  # fmt: skip
+    frozen = replace(snapshot, observations=seen)
+    return act(store, session_id, "open_submissions", actor, at, snapshot=frozen)
 
 
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:

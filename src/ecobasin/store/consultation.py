@@ -21,6 +21,7 @@ from ecobasin.workflow.consultation import (
     DayForecast,
     Divergence,
     InputSnapshot,
+    ObservedDay,
     Session,
     Submission,
 )
@@ -102,6 +103,10 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
             datetime.fromisoformat(snap["observation_cutoff"]),
             tuple(snap["met_forecasts"]),
             tuple(_forecast(g) for g in snap["guidance"]),
+            tuple(  # snapshots stored before the observations were frozen have none
+                ObservedDay(o["city"], date.fromisoformat(o["day"]), o["aqi"], tuple(o["primary"]))
+                for o in snap.get("observations", ())
+            ),
         )
     submissions = {
         _key(k): Submission(

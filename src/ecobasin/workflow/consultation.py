@@ -54,6 +54,7 @@ __all__ = [
     "Divergence",
     "InputSnapshot",
     "Observed",
+    "ObservedDay",
     "Session",
     "Submission",
     "aqi_levels",
@@ -339,6 +340,17 @@ def check_no_gaps(city: int, stored_days: set[int], new_days: Sequence[int]) -> 
 
 
 @dataclass(frozen=True)
+class ObservedDay:
+    """A city's final daily AQI [AQI] of a CST day seen by the session, with its primary
+    pollutants (HJ 633 §4.1), frozen in the input snapshot."""
+
+    city: int
+    day: date
+    aqi: int
+    primary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class InputSnapshot:
     """What the session saw, frozen when collection opens: the model run and the data cut-offs.
 
@@ -354,6 +366,8 @@ class InputSnapshot:
         Identifiers of the meteorological forecasts used.
     guidance : tuple of DayForecast
         The model guidance per city × lead day.
+    observations : tuple of ObservedDay
+        The city daily AQI of the days complete at the cut-off, as the session saw them.
     """
 
     model_name: str
@@ -362,6 +376,7 @@ class InputSnapshot:
     observation_cutoff: datetime
     met_forecasts: tuple[str, ...] = ()
     guidance: tuple[DayForecast, ...] = ()
+    observations: tuple[ObservedDay, ...] = ()
 
 
 @dataclass(frozen=True)

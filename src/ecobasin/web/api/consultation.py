@@ -594,7 +594,23 @@ def open_submissions(
         body.model_name, body.model_version, body.model_issued_at, body.observation_cutoff,
         tuple(body.met_forecasts), tuple(_day(g) for g in body.guidance),
     )  # fmt: skip
-    return _apply(principal, store, session_id, "open_submissions", "", snapshot=snapshot)
+    _check(store, principal, "open_submissions", session_id)
+    try:
+        with store.transaction():
+            s = service.open_session(
+                store, session_id, snapshot, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(
+                store.con,
+                principal,
+                "consultation.open_submissions",
+                session_id,
+                None,
+                {"observations": len(s.snapshot.observations) if s.snapshot else 0},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
 @router.post("/sessions/{session_id}/amend", response_model=StepResult)
