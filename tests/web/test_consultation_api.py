@@ -432,3 +432,15 @@ def test_the_province_archives_an_issued_session_over_the_api(client: TestClient
     assert done.status_code == 200 and done.json()["state"] == "archived", done.text
     audit = client.get(url, headers=as_("prov")).json()["audit"][-1]
     assert (audit["event"], audit["actor"], audit["reason"]) == ("archive", "prov", "核验完成")
+
+
+def test_instants_without_an_offset_are_refused_not_a_stuck_session(client: TestClient) -> None:
+    """Found trying the API: a deadline without a UTC offset was accepted, and every
+    submission to that session then failed with HTTP 500 (naive against aware instants)."""
+    naive = {"kind": "ad_hoc", "session_date": "2026-02-20", "deadline": "2026-02-20T10:00:00"}
+    refused = client.post("/api/v1/consultation/sessions", json=naive, headers=as_("prov"))
+    assert refused.status_code == 422 and "deadline" in refused.json()["detail"]
+    snapshot = {"model_name": "CDAQS", "model_issued_at": "2026-02-19T20:00:00",
+                "observation_cutoff": "2026-02-20T08:00:00+08:00"}  # fmt: skip
+    opened = client.post(f"{URL}/open", json=snapshot, headers=as_("prov"))
+    assert opened.status_code == 422 and "model_issued_at" in opened.json()["detail"]

@@ -15,6 +15,7 @@ from ecobasin.services import consultation as service
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web import create_app
+from ecobasin.web.pages.consultation import STATE_WORDS
 from ecobasin.web.security import accounts
 
 
@@ -135,3 +136,29 @@ def test_the_chair_enters_the_consensus_and_the_proposal_from_the_pages(tmp_path
     assert 'id="warning-form"' in console and 'data-consensus="7"' in console
     assert 'value="orange" selected' in console  # Chengdu's default: 648号 on its consensus
     assert 'id="step-open_submissions"' in scheduled
+
+
+def test_tables_scroll_on_a_phone_times_in_cst_states_in_words(
+    client: tuple[TestClient, str, str],
+) -> None:
+    """Found trying the pages at 390 px: the submission form's confidence and rationale and the
+    audit's reasons were cut off (no scrolling wrapper); the deadline and the audit showed UTC
+    ISO instants and the state its code. Every table now scrolls in a .table-wrap, instants show
+    as China Standard Time, the state in words."""
+    http, sid, token = client
+    auth = {"Authorization": f"Bearer {token}"}
+    for page in ("", "/submit", "/consensus", "/divergences", "/report", "/verification", "s"):
+        path = (
+            f"/consultation/{sid}{page}" if page not in ("/verification", "s") else "/consultation"
+        )
+        path = "/consultation/verification" if page == "/verification" else path
+        html = http.get(path, headers=auth).text
+        assert html.count("<table") == html.count('<div class="table-wrap"><table'), page
+    console = http.get(f"/consultation/{sid}", headers=auth).text
+    assert "2026-02-02 11:00" in console  # the deadline, T0 + 2 h, 09:00 CST + 2 h
+    assert "T01:00:00+00:00" not in console and "+08:00" not in console
+    state = console.split('data-state="', 1)[1].split('"', 1)[0]  # concluded or drafted
+    zh, en = STATE_WORDS[state]
+    assert f'<dd id="session-state">{zh}</dd>' in console
+    english = http.get(f"/consultation/{sid}?lang=en", headers=auth).text
+    assert f'<dd id="session-state">{en}</dd>' in english

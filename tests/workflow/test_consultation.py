@@ -402,3 +402,10 @@ def test_a_citys_days_leave_no_gap() -> None:
         check_no_gaps(CHENGDU, set(), [2])
     with pytest.raises(ConsultationError, match="lead day 2 named twice"):
         check_no_gaps(CHENGDU, set(), [1, 2, 2])
+
+
+def test_a_deadline_needs_an_offset() -> None:
+    """A naive deadline cannot be compared with the (aware) submission instants."""
+    with pytest.raises(ConsultationError, match="deadline needs a UTC offset"):
+        schedule("x", "ad_hoc", date(2026, 2, 2), CHENGDU, CHENGDU, (CHENGDU,),
+                 datetime(2026, 2, 2, 10), "chair", T0)  # fmt: skip

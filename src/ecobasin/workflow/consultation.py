@@ -628,6 +628,10 @@ def schedule(
         raise ConsultationError(
             f"session {session_id}", "参会城市无效", "participants must be distinct and not empty"
         )
+    if deadline.utcoffset() is None:
+        raise ConsultationError(
+            f"session {session_id}", "提交截止时间须带时区", "the deadline needs a UTC offset"
+        )
     load_rules(rules_version)
     entry = AuditEntry("schedule", actor, at, "", "", "scheduled")
     return Session(

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from ecobasin.services import consultation as service
 from ecobasin.services import consultation_notices as notices
@@ -198,7 +198,7 @@ def _check(
 def _refused(error: ConsultationError) -> ProblemError:
     return ProblemError(
         422,
-        f"{error} 【{error.reason_zh}】",
+        str(error),  # the record, the reason in English and in Chinese
         title="Refused by the consultation rules 会商规则不允许",
     )
 
@@ -471,7 +471,9 @@ def session_reports(
 class ScheduleIn(BaseModel):
     kind: Literal["monthly", "routine", "episode", "ad_hoc"]
     session_date: date = Field(description="Session date, China Standard Time 会商日期.")
-    deadline: datetime = Field(description="Submission deadline (ISO 8601 with offset) 提交截止.")
+    deadline: AwareDatetime = Field(
+        description="Submission deadline (ISO 8601 with offset) 提交截止."
+    )
     host_city: int | None = None
 
 
@@ -488,8 +490,8 @@ class OpenIn(BaseModel):
 
     model_name: str | None = Field(default=None, max_length=40, examples=["CDAQS"])
     model_version: str = Field(default="", max_length=40)
-    model_issued_at: datetime | None = None
-    observation_cutoff: datetime | None = None
+    model_issued_at: AwareDatetime | None = None
+    observation_cutoff: AwareDatetime | None = None
     met_forecasts: list[str] = Field(default_factory=list, max_length=20)
     guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
 
@@ -516,12 +518,14 @@ def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn)
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
     now = datetime.now(UTC)
-    with store.transaction():
-        s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-", now,
-                                     host_city=body.host_city)  # fmt: skip
-        accounts.audit(
-            store.con, principal, "consultation.schedule", s.session_id, chair, {"kind": body.kind}
-        )
+    try:
+        with store.transaction():
+            s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-",
+                                         now, host_city=body.host_city)  # fmt: skip
+            accounts.audit(store.con, principal, "consultation.schedule", s.session_id, chair,
+                           {"kind": body.kind})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
@@ -677,7 +681,9 @@ def verification(
 class DecisionIn(BaseModel):
     city: int
     level: Literal["none", "yellow", "orange", "red"]
-    start: datetime = Field(description="When the city starts its warning (ISO 8601 with offset).")
+    start: AwareDatetime = Field(
+        description="When the city starts its warning (ISO 8601 with offset)."
+    )
     override_reason: str = Field(
         default="", max_length=2000, description="Needed when later or lower 理由."
     )
@@ -884,7 +890,9 @@ class ProposalView(BaseModel):
 class ProposalStepIn(BaseModel):
     reason: str = Field(default="", max_length=2000, description="Why 理由 (see each step).")
     levels: dict[int, Level] = Field(default_factory=dict, description="Changed levels per city.")
-    starts: dict[int, datetime] = Field(default_factory=dict, description="Changed start times.")
+    starts: dict[int, AwareDatetime] = Field(
+        default_factory=dict, description="Changed start times (with offset)."
+    )
     episode: str = Field(default="", max_length=80, description="Episode consultation id 加密会商.")
     cities: list[int] = Field(default_factory=list, max_length=50, description="lift: cities.")
     office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)

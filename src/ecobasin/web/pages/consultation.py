@@ -15,6 +15,7 @@ CSRF header; the API decides every right (web/security/policy.py), the page only
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -51,6 +52,27 @@ STEPS: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+#: The states in words (Chinese, English).
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "scheduled": ("已安排", "Scheduled"),
+    "collecting": ("收集中", "Collecting"),
+    "reconciling": ("待会商", "Reconciling"),
+    "in_session": ("会商中", "In session"),
+    "concluded": ("已形成结论", "Concluded"),
+    "report_draft": ("报告草稿", "Report drafted"),
+    "issued": ("已签发", "Issued"),
+    "superseded": ("已被替代", "Superseded"),
+    "cancelled": ("已取消", "Cancelled"),
+    "archived": ("已归档", "Archived"),
+}
+_CST = timezone(timedelta(hours=8))
+
+
+def _cst(iso: str) -> str:
+    """An ISO 8601 instant as people read it: China Standard Time, to the minute."""
+    return datetime.fromisoformat(iso).astimezone(_CST).strftime("%Y-%m-%d %H:%M")
+
+
 PageStore = StoreViewDep  # a Store view over a cursor of its own for this request
 SessionId = Annotated[str, Path(max_length=80)]
 
@@ -59,6 +81,8 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     lang = page_lang(request)
     context.setdefault("page", "consultation")
     context["tt"] = lambda zh, en: en if lang == "en" else zh
+    context["cst"] = _cst
+    context["state_word"] = lambda state: STATE_WORDS.get(state, (state, state))[lang == "en"]
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
