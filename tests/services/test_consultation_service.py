@@ -256,3 +256,33 @@ def test_the_snapshot_freezes_the_observations_up_to_the_cutoff(store: Store) ->
     review = service.render_opinion(again, "zh").decode().split('id="review"', 1)[1]
     review = review.split("</section>", 1)[0]
     assert "成都市" in review and "95" in review and "150" not in review
+
+
+def test_prefill_takes_the_citys_own_adjusted_forecast_before_the_model(store: Store) -> None:
+    """Issue 16 "pre-filled from the model and the city's own adjusted forecast": the range a
+    city's forecaster adjusted on the forecast pages (the latest issue day up to the session
+    date) comes before the model guidance; the city's submission before both."""
+    store.con.executemany(
+        "INSERT INTO forecasts (issue_day, issued_at, scope, scope_id, target_day, lead, model, "
+        "parameter, value, lower, upper, level, primary_pollutant, with_meteorology, author, "
+        "adjusted_lower, adjusted_upper, adjusted_primary, adjusted_by, adjusted_at) VALUES "
+        "(?, now(), 'city', ?, ?, 1, 'lightgbm:demo', 'AQI', 75, 60, 90, 2, 'PM2.5', false, "
+        "'model', ?, ?, ?, ?, now())",
+        [(date(2026, 2, 1), "510100", date(2026, 2, 3), 95, 125, "PM2.5,O3", "cd_fc"),
+         (date(2026, 1, 31), "510100", date(2026, 2, 4), 140, 170, "PM2.5", "cd_fc"),
+         (date(2026, 2, 1), "510600", date(2026, 2, 3), None, None, None, None)],
+    )  # fmt: skip
+    s = service.schedule_session(store, "routine", date(2026, 2, 2), T0, "prov", T0, CITIES)
+    guidance = tuple(fc(c, d, 50 + d) for c in CITIES for d in (1, 2, 3))
+    snap = InputSnapshot("CDAQS", "1", T0, T0, (), guidance)
+    service.act(store, s.session_id, "open_submissions", "chair", T0, snapshot=snap)
+    rows = service.prefill(store, s.session_id, CHENGDU)
+    assert [(r["aqi_low"], r["aqi_high"], tuple(r["primary"])) for r in rows[:3]] == [
+        (95, 125, ("PM2.5", "O3")),  # adjusted by Chengdu's forecaster
+        (140, 170, ("PM2.5",)),
+        (53, 83, ("PM2.5",)),  # not adjusted: the model guidance
+    ]
+    assert service.prefill(store, s.session_id, DEYANG)[0]["aqi_low"] == 51  # no adjustment
+    mine = Submission(fc(CHENGDU, 1, 70), "cd_fc", T0)
+    service.act(store, s.session_id, "submit", "cd_fc", T0, submission=mine)
+    assert service.prefill(store, s.session_id, CHENGDU)[0]["aqi_low"] == 70

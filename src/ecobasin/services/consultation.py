@@ -188,13 +188,24 @@ def open_session(
 
 
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
-    """A city's submission form pre-filled from the frozen model guidance (one row per day)."""
+    """A city's submission form, one row per lead day: the city's earlier submission, else its
+    own adjusted forecast (the forecast pages; the latest issue day up to the session date),
+    else the frozen model guidance, else an empty row."""
     session = store_consultation.load(store, session_id)
     guidance = session.snapshot.guidance if session.snapshot else ()
     rows = {g.lead_day: asdict(g) for g in guidance if g.city == city}
     own = {d: asdict(s.forecast) for (c, d), s in session.submissions.items() if c == city}
     days = range(1, session.rules.lead_days + 1)
-    return [own.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+    day_of = {session.session_date + timedelta(days=d): d for d in days}
+    adjusted = store_consultation.adjusted_aqi(
+        store, city, session.session_date, min(day_of), max(day_of)
+    )
+    mine = {
+        day_of[target]: {"city": city, "lead_day": day_of[target], "aqi_low": round(low),
+                         "aqi_high": round(high), "primary": [p for p in primary.split(",") if p]}
+        for target, (low, high, primary) in adjusted.items()
+    }  # fmt: skip
+    return [own.get(d) or mine.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
 
 
 def consensus_prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
