@@ -164,7 +164,8 @@ def test_the_chair_sees_who_submitted_and_moves_the_session(tab: Tab) -> None:
     page.click("#step-start_session [type='submit']")
     page.wait_for_selector("#console[data-state='in_session']")
     audit = page.text_content("#audit-table")
-    assert "close_submissions" in audit and "my_lead" in audit
+    assert "截止收集" in audit and "my_lead" in audit
+    assert page.query_selector("#audit-table td[data-event='close_submissions']") is not None
     page.goto(f"/consultation/{SESSION}/divergences?lang=en")
     assert page.is_visible("#divergence-table") and "Divergence board" in page.content()
     # the chair settles the session from the pages: every divergence resolved on the board,

@@ -51,7 +51,7 @@ def test_console_submission_divergences_report_verification(
     form = http.get(f"/consultation/{sid}/submit", headers=auth).text  # Deyang's own by default
     assert "德阳市" in form and 'name="d1_low"' in form and 'value="130"' in form  # its own day 1
     board = http.get(f"/consultation/{sid}/divergences", headers=auth).text
-    assert "note_dissent: 德阳工业源排放偏高" in board
+    assert "记录保留意见: 德阳工业源排放偏高" in board
     report = http.get(f"/consultation/{sid}/report", headers=auth).text
     assert "draft-form" in report and "尚无报告" in report
     english = http.get(f"/consultation/{sid}/report?lang=en", headers=auth).text
@@ -162,3 +162,16 @@ def test_tables_scroll_on_a_phone_times_in_cst_states_in_words(
     assert f'<dd id="session-state">{zh}</dd>' in console
     english = http.get(f"/consultation/{sid}?lang=en", headers=auth).text
     assert f'<dd id="session-state">{en}</dd>' in english
+
+
+def test_audit_events_and_resolutions_in_words(client: tuple[TestClient, str, str]) -> None:
+    """Labels people see are bilingual: the audit's events and the divergence resolutions in
+    words (the code kept in a data attribute for scripts and tests)."""
+    http, sid, token = client
+    auth = {"Authorization": f"Bearer {token}"}
+    console = http.get(f"/consultation/{sid}", headers=auth).text
+    assert '<td data-event="close_submissions">截止收集</td>' in console
+    english = http.get(f"/consultation/{sid}?lang=en", headers=auth).text
+    assert '<td data-event="close_submissions">Close collection</td>' in english
+    board = http.get(f"/consultation/{sid}/divergences", headers=auth).text
+    assert "记录保留意见: 德阳工业源排放偏高" in board and "note_dissent:" not in board

@@ -65,6 +65,26 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
     "cancelled": ("已取消", "Cancelled"),
     "archived": ("已归档", "Archived"),
 }
+#: The audit's events and the divergence resolutions in words (Chinese, English).
+EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "schedule": ("安排会商", "Scheduled"),
+    "open_submissions": ("开始收集", "Opened collection"),
+    "submit": ("城市提交", "City submission"),
+    "close_submissions": ("截止收集", "Close collection"),
+    "start_session": ("开始会商", "Started the session"),
+    "resolve": ("处理分歧", "Resolved a divergence"),
+    "set_consensus": ("确定共识", "Set the consensus"),
+    "set_warning": ("预警建议", "Warning proposal"),
+    "conclude": ("形成结论", "Concluded"),
+    "draft_report": ("生成报告", "Drafted the report"),
+    "sign": ("签发", "Signed"),
+    "amend": ("修订", "Amended"),
+    "cancel": ("取消", "Cancelled"),
+    "archive": ("归档", "Archived"),
+    "accept_city": ("采纳城市意见", "City accepted"),
+    "adjust_city": ("调整城市预报", "City adjusted"),
+    "note_dissent": ("记录保留意见", "Dissent noted"),
+}
 _CST = timezone(timedelta(hours=8))
 
 
@@ -83,6 +103,7 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     context["tt"] = lambda zh, en: en if lang == "en" else zh
     context["cst"] = _cst
     context["state_word"] = lambda state: STATE_WORDS.get(state, (state, state))[lang == "en"]
+    context["event_word"] = lambda event: EVENT_WORDS.get(event, (event, event))[lang == "en"]
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
