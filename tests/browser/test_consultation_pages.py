@@ -164,6 +164,39 @@ def test_the_chair_sees_who_submitted_and_moves_the_session(tab: Tab) -> None:
     page.click("#step-start_session [type='submit']")
     page.wait_for_selector("#console[data-state='in_session']")
     audit = page.text_content("#audit-table")
-    assert "close_submissions" in audit and "my_lead" in audit
+    assert "截止收集" in audit and "my_lead" in audit
+    assert page.query_selector("#audit-table td[data-event='close_submissions']") is not None
     page.goto(f"/consultation/{SESSION}/divergences?lang=en")
     assert page.is_visible("#divergence-table") and "Divergence board" in page.content()
+    # the chair settles the session from the pages: every divergence resolved on the board,
+    # the consensus of each city (pre-filled from its submission or the guidance), the
+    # narrative and the warning proposal on the console, then concluding
+    page.goto(f"/consultation/{SESSION}/divergences")
+    while page.query_selector("#divergence-table form") is not None:
+        page.fill("#divergence-table form input[name='reason']", "局地排放，保留意见")
+        with page.expect_navigation():
+            page.click("#divergence-table form [type='submit']")
+        page.wait_for_load_state("load")
+    consensus = f"/api/v1/consultation/sessions/{SESSION}/consensus"
+    for city, _ in days:
+        page.goto(f"/consultation/{SESSION}/consensus?city={city}")
+        assert page.input_value("#submission-city") == city
+        assert page.input_value("input[name='d7_low']") != ""  # pre-filled
+        with (
+            page.expect_navigation(),
+            page.expect_response(lambda r: r.url.endswith(consensus)) as saved,
+        ):
+            page.click("#consensus-send")
+        assert saved.value.ok, saved.value.text()
+    page.goto(f"/consultation/{SESSION}")
+    settled = page.eval_on_selector_all(
+        "#submitted-table tr[data-city]", "rs => rs.map(r => r.dataset.consensus)"
+    )
+    assert settled == ["7"] * 8
+    page.fill("#warning-form textarea[name='narrative']", "盆地南部未来三天轻至中度污染")
+    page.fill("#warning-form textarea[name='controls']", "乐山、眉山加强工地扬尘管控")
+    with page.expect_navigation():
+        page.click("#warning-send")
+    page.wait_for_selector("#warning-saved")
+    page.click("#step-conclude [type='submit']")
+    page.wait_for_selector("#console[data-state='concluded']")

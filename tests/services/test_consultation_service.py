@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from consultation_helpers import concluded_session
+from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
@@ -177,3 +180,109 @@ def test_verification_scores_cities_consensus_and_model_alike(store: Store) -> N
         "minus_mean_city": -0.5,
         "minus_best_model": 0.0,
     }
+
+
+def _observe(store: Store, rows: list[tuple[int, date, int]]) -> None:
+    """Final city daily AQI [AQI] (PM2.5 primary) as the AQI job stores it."""
+    store.con.executemany(
+        "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, aqi, level, primary_pollutant, "
+        "publish_aqi, incomplete, over_range, computed_at) VALUES ('city', ?, ?, 'HJ633-2012', ?, "
+        "NULL, 'PM2.5', true, false, false, now())",
+        [(str(city), day, aqi) for city, day, aqi in rows],
+    )
+
+
+def test_the_lift_per_month_and_city_over_every_metric(store: Store) -> None:
+    sid = issued_session(store)
+    assert service.lift_by_month(store) == []  # nothing observed yet: no month to show
+    _observe(store, [(CHENGDU, date(2026, 2, 3), 75), (DEYANG, date(2026, 2, 3), 175)])
+    (month,) = service.lift_by_month(store)
+    assert (month["month"], month["sessions"], month["observed_days"]) == ("2026-02", 1, 2)
+    assert month["session_ids"] == [sid]
+    # consensus 60-90 both days: Chengdu hit, Deyang miss (0.5); the cities 1.0; the model 0.5
+    assert month["lift"]["range_hit"] == {
+        "consensus": 0.5,
+        "minus_mean_city": -0.5,
+        "minus_best_model": 0.0,
+    }
+    # per city: the consensus on that city's days minus the city's own submission
+    assert month["cities"][str(CHENGDU)]["range_hit"] == 0.0
+    assert month["cities"][str(DEYANG)]["range_hit"] == -1.0
+    assert month["cities"][str(DEYANG)]["ts_100"] == -1.0  # said > 100 and it was: 0 − 1
+
+
+def test_the_opinion_has_control_suggestions_the_region_and_who_signed(store: Store) -> None:
+    """Brief §1.3 A.7, A.8, A.10 (issue 16 "the consultation opinion … the warning proposal,
+    control suggestions, sign-off"): measures by source type per city at its level, the chair's
+    own text, the region's level, and the signer with the time (a draft says it is unsigned)."""
+    store.sync_catalog(catalog.load_region())
+    s = service.load(store, concluded_session(store))  # Chengdu orange, the others none
+    s = replace(s, controls="成都市区夜间禁止渣土运输")
+    draft = service.render_opinion(s, "zh").decode()
+    controls = draft.split('id="controls"', 1)[1].split("</section>", 1)[0]
+    assert "成都市区夜间禁止渣土运输" in controls
+    assert "按应急减排清单执行橙色预警减排措施" in controls  # Chengdu at orange
+    assert "严禁露天焚烧" in controls and "德阳市" in controls
+    assert '<p id="regional-warning">区域: 无预警</p>' in draft  # one city is no regional warning
+    assert "草稿，未签发" in draft
+    signed = service.render_opinion(s, "en", signed=("cd_lead", T0)).decode()
+    assert "Signed by: cd_lead" in signed and "2026-02-02 09:00" in signed
+    assert "Control suggestions" in signed and "orange-level measures" in signed
+
+
+def test_the_snapshot_freezes_the_observations_up_to_the_cutoff(store: Store) -> None:
+    """Issue 16 "input snapshot … observations up to the cut-off …; later data never changes
+    what the session saw": the city daily AQI of the days complete at the cut-off is copied
+    into the snapshot when collection opens; a later correction changes neither the session nor
+    its report."""
+    store.sync_catalog(catalog.load_region())
+    _observe(store, [(CHENGDU, date(2026, 1, 31), 120), (CHENGDU, date(2026, 2, 1), 95),
+                     (DEYANG, date(2026, 2, 1), 80), (CHENGDU, date(2026, 2, 2), 70)])  # fmt: skip
+    sid = service.schedule_session(
+        store, "episode", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0, CITIES
+    ).session_id
+    snap = InputSnapshot("CDAQS", "2026.1", T0 - timedelta(hours=8), T0, (), ())
+    s = service.open_session(store, sid, snap, "chair", T0)
+    assert s.snapshot is not None
+    seen = {(o.city, o.day.isoformat()): o.aqi for o in s.snapshot.observations}
+    # 2 February is not complete at 09:00 CST of 2 February: not part of what the session saw
+    assert seen == {(CHENGDU, "2026-01-31"): 120, (CHENGDU, "2026-02-01"): 95,
+                    (DEYANG, "2026-02-01"): 80}  # fmt: skip
+    store.con.execute(
+        "UPDATE aqi_daily SET aqi = 150 WHERE scope_id = '510100' AND day = '2026-02-01'"
+    )
+    again = service.load(store, sid)
+    assert again.snapshot is not None and again.snapshot.observations == s.snapshot.observations
+    review = service.render_opinion(again, "zh").decode().split('id="review"', 1)[1]
+    review = review.split("</section>", 1)[0]
+    assert "成都市" in review and "95" in review and "150" not in review
+
+
+def test_prefill_takes_the_citys_own_adjusted_forecast_before_the_model(store: Store) -> None:
+    """Issue 16 "pre-filled from the model and the city's own adjusted forecast": the range a
+    city's forecaster adjusted on the forecast pages (the latest issue day up to the session
+    date) comes before the model guidance; the city's submission before both."""
+    store.con.executemany(
+        "INSERT INTO forecasts (issue_day, issued_at, scope, scope_id, target_day, lead, model, "
+        "parameter, value, lower, upper, level, primary_pollutant, with_meteorology, author, "
+        "adjusted_lower, adjusted_upper, adjusted_primary, adjusted_by, adjusted_at) VALUES "
+        "(?, now(), 'city', ?, ?, 1, 'lightgbm:demo', 'AQI', 75, 60, 90, 2, 'PM2.5', false, "
+        "'model', ?, ?, ?, ?, now())",
+        [(date(2026, 2, 1), "510100", date(2026, 2, 3), 95, 125, "PM2.5,O3", "cd_fc"),
+         (date(2026, 1, 31), "510100", date(2026, 2, 4), 140, 170, "PM2.5", "cd_fc"),
+         (date(2026, 2, 1), "510600", date(2026, 2, 3), None, None, None, None)],
+    )  # fmt: skip
+    s = service.schedule_session(store, "routine", date(2026, 2, 2), T0, "prov", T0, CITIES)
+    guidance = tuple(fc(c, d, 50 + d) for c in CITIES for d in (1, 2, 3))
+    snap = InputSnapshot("CDAQS", "1", T0, T0, (), guidance)
+    service.act(store, s.session_id, "open_submissions", "chair", T0, snapshot=snap)
+    rows = service.prefill(store, s.session_id, CHENGDU)
+    assert [(r["aqi_low"], r["aqi_high"], tuple(r["primary"])) for r in rows[:3]] == [
+        (95, 125, ("PM2.5", "O3")),  # adjusted by Chengdu's forecaster
+        (140, 170, ("PM2.5",)),
+        (53, 83, ("PM2.5",)),  # not adjusted: the model guidance
+    ]
+    assert service.prefill(store, s.session_id, DEYANG)[0]["aqi_low"] == 51  # no adjustment
+    mine = Submission(fc(CHENGDU, 1, 70), "cd_fc", T0)
+    service.act(store, s.session_id, "submit", "cd_fc", T0, submission=mine)
+    assert service.prefill(store, s.session_id, CHENGDU)[0]["aqi_low"] == 70

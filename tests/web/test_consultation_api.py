@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from consultation_helpers import concluded_session
 from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store import Store
@@ -109,13 +110,22 @@ def test_a_city_submits_its_own_forecast_not_anothers(
         f"{URL}/submissions", json={"city": 510600, "days": [bad]}, headers=as_("dy_fc")
     )
     assert refused.status_code == 422 and "city 510600 day 1" in refused.json()["detail"]
+    gap = [DAY, {**DAY, "lead_day": 3}]  # day 2 left out: refused whole, nothing stored
+    gapped = client.post(f"{URL}/submissions", json={"city": 510600, "days": gap}, headers=as_("dy_fc"))  # fmt: skip
+    assert gapped.status_code == 422 and "lead day 2 missing" in gapped.json()["detail"]
+    named = {**DAY, "levels": [3]}  # 60–90 is level 2 (良), not inside level 3
+    wrong = client.post(f"{URL}/submissions", json={"city": 510600, "days": [named]}, headers=as_("dy_fc"))  # fmt: skip
+    assert wrong.status_code == 422 and "not inside the levels named [3]" in wrong.json()["detail"]
+    mine = {**DAY, "levels": [2], "confidence": "high", "rationale": "静稳"}
     own = client.post(
-        f"{URL}/submissions", json={"city": 510600, "days": [DAY]}, headers=as_("dy_fc")
+        f"{URL}/submissions", json={"city": 510600, "days": [mine]}, headers=as_("dy_fc")
     )
     assert own.status_code == 200 and own.json()["state"] == "collecting"
     view = client.get(URL, headers={"Authorization": f"Bearer {setup[1]}"}).json()
     row = next(r for r in view["table"] if (r["city"], r["lead_day"]) == (510600, 1))
-    assert row["submitted"] == {"aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"]}
+    submitted = {k: row["submitted"][k] for k in ("aqi_low", "aqi_high", "primary", "levels")}
+    assert submitted == {"aqi_low": 60, "aqi_high": 90, "primary": ["PM2.5"], "levels": [2]}
+    assert (row["submitted"]["confidence"], row["submitted"]["rationale"]) == ("high", "静稳")
     assert [a["actor"] for a in view["audit"] if a["event"] == "submit"] == ["dy_fc"]
 
 
@@ -152,13 +162,18 @@ def test_the_chair_reconciles_and_concludes(client: TestClient) -> None:
         headers=chair,
     )
     assert unknown.status_code == 422 and "no such divergence" in unknown.json()["detail"]
-    proposal = {"narrative": "区域以良为主 mostly good", "levels": {"510100": "yellow"}}
+    proposal = {"narrative": "区域以良为主 mostly good", "levels": {"510100": "yellow"},
+                "regional": "yellow", "controls": "成都加强夜间施工管控"}  # fmt: skip
     assert client.post(f"{URL}/warning", json=proposal, headers=chair).status_code == 200
     concluded = client.post(f"{URL}/steps/conclude", json={"reason": "会商结束"}, headers=chair)
     assert concluded.status_code == 200 and concluded.json()["state"] == "concluded"
     view = client.get(URL, headers=chair).json()
     assert {w["city"]: w["level"] for w in view["warning"]}[510100] == "yellow"
     assert view["audit"][-1]["reason"] == "会商结束"
+    # the region higher than its rule gives (one city is no regional warning): allowed, shown
+    assert view["regional_warning"] == {"level": "yellow", "label": "黄色预警", "rule_level": "none",
+                                        "override_reason": ""}  # fmt: skip
+    assert view["controls"] == "成都加强夜间施工管控"
 
 
 def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> None:
@@ -186,8 +201,11 @@ def test_the_report_is_drafted_signed_and_kept_by_hash(client: TestClient) -> No
     signed = client.post(f"{URL}/sign", json={}, headers=chair)
     assert signed.status_code == 200 and signed.json()["state"] == "issued"
     view = client.get(URL, headers=chair).json()
-    assert view["report_hash"] == hashes["zh"]  # nothing changed between draft and sign
-    again = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
+    issued = client.get(f"/api/v1/consultation/reports/{view['report_hash']}", headers=chair)
+    # the issued opinion is the draft with its sign-off: who signed and when; the draft is kept
+    assert "签发人: cd_lead" in issued.text and "草稿，未签发" in text
+    assert issued.text.split('<section id="signoff">')[0] == text.split('<section id="signoff">')[0]
+    again = client.get(f"/api/v1/consultation/reports/{hashes['zh']}", headers=chair)
     assert again.content == zh.content
     assert client.get("/api/v1/consultation/reports/" + "0" * 64, headers=chair).status_code == 404
     pdf = client.get(f"/api/v1/consultation/reports/{hashes['zh_pdf']}", headers=chair)
@@ -396,3 +414,33 @@ def test_the_province_records_a_hand_over_over_the_api(client: TestClient) -> No
     assert done.status_code == 201, done.text
     april = client.get("/api/v1/consultation/rota/2026").json()["months"][3]
     assert april["handed_over_to"] == 511800
+
+
+def test_the_province_archives_an_issued_session_over_the_api(client: TestClient) -> None:
+    """Issue 16 "API endpoints for every step": archive (the province coordinator, issued only)."""
+    store = client.app.state.store  # type: ignore[attr-defined]  # the app holds the file
+    sid = concluded_session(store)
+    url = f"/api/v1/consultation/sessions/{sid}"
+    early = client.post(f"{url}/steps/archive", json={"reason": "核验完成"}, headers=as_("prov"))
+    assert early.status_code == 422 and "not allowed in state concluded" in early.json()["detail"]
+    service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+    service.act(store, sid, "sign", "chair", T0, report_hash="f" * 64)
+    for who in ("cd_lead", "dy_fc"):  # not the chair, not a city: the province
+        refused = client.post(f"{url}/steps/archive", json={}, headers=as_(who))
+        assert refused.status_code == 403 and "archive" in refused.json()["detail"]
+    done = client.post(f"{url}/steps/archive", json={"reason": "核验完成"}, headers=as_("prov"))
+    assert done.status_code == 200 and done.json()["state"] == "archived", done.text
+    audit = client.get(url, headers=as_("prov")).json()["audit"][-1]
+    assert (audit["event"], audit["actor"], audit["reason"]) == ("archive", "prov", "核验完成")
+
+
+def test_instants_without_an_offset_are_refused_not_a_stuck_session(client: TestClient) -> None:
+    """Found trying the API: a deadline without a UTC offset was accepted, and every
+    submission to that session then failed with HTTP 500 (naive against aware instants)."""
+    naive = {"kind": "ad_hoc", "session_date": "2026-02-20", "deadline": "2026-02-20T10:00:00"}
+    refused = client.post("/api/v1/consultation/sessions", json=naive, headers=as_("prov"))
+    assert refused.status_code == 422 and "deadline" in refused.json()["detail"]
+    snapshot = {"model_name": "CDAQS", "model_issued_at": "2026-02-19T20:00:00",
+                "observation_cutoff": "2026-02-20T08:00:00+08:00"}  # fmt: skip
+    opened = client.post(f"{URL}/open", json=snapshot, headers=as_("prov"))
+    assert opened.status_code == 422 and "model_issued_at" in opened.json()["detail"]

@@ -15,6 +15,7 @@ from ecobasin.services import consultation as service
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web import create_app
+from ecobasin.web.pages.consultation import STATE_WORDS
 from ecobasin.web.security import accounts
 
 
@@ -50,7 +51,7 @@ def test_console_submission_divergences_report_verification(
     form = http.get(f"/consultation/{sid}/submit", headers=auth).text  # Deyang's own by default
     assert "德阳市" in form and 'name="d1_low"' in form and 'value="130"' in form  # its own day 1
     board = http.get(f"/consultation/{sid}/divergences", headers=auth).text
-    assert "note_dissent: 德阳工业源排放偏高" in board
+    assert "记录保留意见: 德阳工业源排放偏高" in board
     report = http.get(f"/consultation/{sid}/report", headers=auth).text
     assert "draft-form" in report and "尚无报告" in report
     english = http.get(f"/consultation/{sid}/report?lang=en", headers=auth).text
@@ -69,3 +70,108 @@ def test_report_page_lists_pdfs_after_the_draft(client: tuple[TestClient, str, s
         f"/consultation/{sid}/report", headers={"Authorization": f"Bearer {token}"}
     ).text
     assert page.count(">PDF<") == 2 and "sign-form" in page
+
+
+def test_the_lift_per_month_and_city_on_the_page_and_the_api(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 "verification": the consensus lift per month and per city, on a page and in the
+    API (Chengdu's day 1 observed inside the consensus, Deyang's far above it)."""
+    path = tmp_path_factory.mktemp("lift") / "l.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = concluded_session(store)
+        service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+        service.act(store, sid, "sign", "chair", T0, report_hash="e" * 64)
+        store.con.executemany(
+            "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, aqi, level, primary_pollutant,"
+            " publish_aqi, incomplete, over_range, computed_at) VALUES ('city', ?, DATE '2026-02-03',"
+            " 'HJ633-2012', ?, NULL, 'PM2.5', true, false, false, now())",
+            [("510100", 180), ("510600", 140)],
+        )
+        accounts.create_user(store.con, "obs", "viewer", None, "password-obs")
+        auth = {"Authorization": f"Bearer {accounts.create_token(store.con, 'obs', 't')[1]}"}
+    with TestClient(create_app(path)) as http:
+        assert http.get("/api/v1/consultation/verification").status_code == 401
+        (month,) = http.get("/api/v1/consultation/verification", headers=auth).json()
+        page = http.get("/consultation/verification", headers=auth).text
+    # consensus: Chengdu 160–200 hits 180, Deyang 61–91 misses 140; Deyang said 130–160 (a hit)
+    assert month["month"] == "2026-02" and month["observed_days"] == 2
+    assert month["lift"]["range_hit"]["consensus"] == 0.5
+    assert month["cities"]["510600"]["range_hit"] == -1.0
+    assert month["cities"]["510100"]["range_hit"] == 0.0
+    deyang_cell = page.split('data-month="2026-02"', 1)[1].split("</tr>", 1)[0]
+    assert "-1.00" in deyang_cell  # level hit: consensus on Deyang's day (miss) − Deyang's (hit)
+
+
+def test_the_chair_enters_the_consensus_and_the_proposal_from_the_pages(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 "the chair's session console": in session, a consensus form per city pre-filled
+    from the city's submission, and the narrative, warning and control-suggestion form with the
+    648号 level as default; scheduled, opening collection."""
+    from consultation_helpers import fc
+    from ecobasin.workflow.consultation import Submission
+
+    path = tmp_path_factory.mktemp("chair") / "c.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = service.schedule_session(store, "episode", T0.date(), T0, "prov", T0).session_id
+        waiting = service.schedule_session(store, "ad_hoc", T0.date(), T0, "prov", T0).session_id
+        service.act(store, sid, "open_submissions", "chair", T0, "no model guidance")
+        for d in range(1, 8):  # Chengdu 160–200 on days 1–3: orange by 648号
+            service.act(
+                store, sid, "submit", "cd", T0, submission=Submission(fc(510100, d), "cd", T0)
+            )
+        service.act(store, sid, "close_submissions", "chair", T0)
+        service.act(store, sid, "start_session", "chair", T0)
+        for d in range(1, 8):
+            service.act(store, sid, "set_consensus", "chair", T0, forecast=fc(510100, d))
+        accounts.create_user(store.con, "obs", "viewer", None, "password-obs")
+        auth = {"Authorization": f"Bearer {accounts.create_token(store.con, 'obs', 't')[1]}"}
+    with TestClient(create_app(path)) as http:
+        chengdu = http.get(f"/consultation/{sid}/consensus?city=510100", headers=auth).text
+        deyang = http.get(f"/consultation/{sid}/consensus?city=510600", headers=auth).text
+        console = http.get(f"/consultation/{sid}", headers=auth).text
+        scheduled = http.get(f"/consultation/{waiting}", headers=auth).text
+    assert f"/api/v1/consultation/sessions/{sid}/consensus" in chengdu
+    assert 'name="d1_low" min="0" max="500" required value="160"' in chengdu
+    assert 'name="d1_low" min="0" max="500" required value=""' in deyang  # nothing to start from
+    assert 'id="warning-form"' in console and 'data-consensus="7"' in console
+    assert 'value="orange" selected' in console  # Chengdu's default: 648号 on its consensus
+    assert 'id="step-open_submissions"' in scheduled
+
+
+def test_tables_scroll_on_a_phone_times_in_cst_states_in_words(
+    client: tuple[TestClient, str, str],
+) -> None:
+    """Found trying the pages at 390 px: the submission form's confidence and rationale and the
+    audit's reasons were cut off (no scrolling wrapper); the deadline and the audit showed UTC
+    ISO instants and the state its code. Every table now scrolls in a .table-wrap, instants show
+    as China Standard Time, the state in words."""
+    http, sid, token = client
+    auth = {"Authorization": f"Bearer {token}"}
+    for page in ("", "/submit", "/consensus", "/divergences", "/report", "/verification", "s"):
+        path = (
+            f"/consultation/{sid}{page}" if page not in ("/verification", "s") else "/consultation"
+        )
+        path = "/consultation/verification" if page == "/verification" else path
+        html = http.get(path, headers=auth).text
+        assert html.count("<table") == html.count('<div class="table-wrap"><table'), page
+    console = http.get(f"/consultation/{sid}", headers=auth).text
+    assert "2026-02-02 11:00" in console  # the deadline, T0 + 2 h, 09:00 CST + 2 h
+    assert "T01:00:00+00:00" not in console and "+08:00" not in console
+    state = console.split('data-state="', 1)[1].split('"', 1)[0]  # concluded or drafted
+    zh, en = STATE_WORDS[state]
+    assert f'<dd id="session-state">{zh}</dd>' in console
+    english = http.get(f"/consultation/{sid}?lang=en", headers=auth).text
+    assert f'<dd id="session-state">{en}</dd>' in english
+
+
+def test_audit_events_and_resolutions_in_words(client: tuple[TestClient, str, str]) -> None:
+    """Labels people see are bilingual: the audit's events and the divergence resolutions in
+    words (the code kept in a data attribute for scripts and tests)."""
+    http, sid, token = client
+    auth = {"Authorization": f"Bearer {token}"}
+    console = http.get(f"/consultation/{sid}", headers=auth).text
+    assert '<td data-event="close_submissions">截止收集</td>' in console
+    english = http.get(f"/consultation/{sid}?lang=en", headers=auth).text
+    assert '<td data-event="close_submissions">Close collection</td>' in english
+    board = http.get(f"/consultation/{sid}/divergences", headers=auth).text
+    assert "记录保留意见: 德阳工业源排放偏高" in board and "note_dissent:" not in board

@@ -18,7 +18,10 @@ from ecobasin.workflow.consultation import (
     Submission,
     aqi_levels,
     check_city_decision,
+    check_named_levels,
+    check_no_gaps,
     consensus_lift,
+    control_measures,
     find_divergences,
     load_rota,
     load_rules,
@@ -332,3 +335,77 @@ def test_consensus_lift_against_the_mean_city_and_the_best_model() -> None:
     lift = consensus_lift(s, observed, models)
     assert lift["range_hit"] == {"consensus": 1.0, "minus_mean_city": 0.5, "minus_best_model": 0.5}
     assert lift["ts_200"] == {"consensus": None, "minus_mean_city": None, "minus_best_model": None}
+
+
+def _three_cities_in_session(low: int) -> Session:
+    """Chengdu, Deyang, Meishan in session with every consensus day at ``low``–``low + 30``."""
+    s = step(scheduled((CHENGDU, DEYANG, MEISHAN)), "open_submissions", 1, "no model guidance")
+    s = step(step(s, "close_submissions", 2), "start_session", 3)
+    for c in (CHENGDU, DEYANG, MEISHAN):
+        for d in range(1, 8):
+            s = step(s, "set_consensus", 4, forecast=day_forecast(c, d, low if d < 3 else 60))
+    return s
+
+
+def test_the_regional_warning_follows_the_regional_rule_of_the_plan_version() -> None:
+    """Issue 16: a warning proposal per city AND for the region, by the regional rule of the
+    plan version (rules.toml: three cities at a level, warning periods overlapping)."""
+    assert (RULES.regional.min_cities, RULES.regional.overlap) == (3, True)
+    s = _three_cities_in_session(140)  # days 1–2 above 150 everywhere: yellow by 648号
+    cities = dict.fromkeys((CHENGDU, DEYANG, MEISHAN), "yellow")
+    proposed = step(s, "set_warning", 5, narrative="n", levels=cities)
+    assert proposed.regional == ("yellow", "")  # three cities at yellow, the same days
+    two = step(s, "set_warning", 5, "美山地形", narrative="n", levels={**cities, MEISHAN: "none"})
+    assert two.regional == ("none", "")  # two cities are no regional warning
+    with pytest.raises(ConsultationError, match="below the regional yellow"):
+        step(s, "set_warning", 5, narrative="n", levels=cities, regional="none")
+    kept = step(s, "set_warning", 5, "区域传输弱", narrative="n", levels=cities, regional="none")
+    assert kept.regional == ("none", "区域传输弱")
+    higher = step(s, "set_warning", 5, narrative="n", levels=cities, regional="orange")
+    assert higher.regional == ("orange", "")  # higher than the rule: always allowed
+
+
+def test_control_suggestions_are_part_of_the_proposal() -> None:
+    s = _three_cities_in_session(140)
+    levels = dict.fromkeys((CHENGDU, DEYANG, MEISHAN), "yellow")
+    s = step(s, "set_warning", 5, narrative="n", levels=levels, controls="成都加强夜间施工管控")
+    assert s.controls == "成都加强夜间施工管控"
+    measures = control_measures(s)
+    assert [m.city for m in measures] == [CHENGDU, DEYANG, MEISHAN]
+    assert {m.source for m in measures[0].items} == {"industry", "dust", "vehicles", "burning"}
+    assert "应急减排清单" in measures[0].items[0].text_zh  # industry by the city's control list
+
+
+def test_named_levels_must_hold_the_range() -> None:
+    """Issue 16 "validated (range inside the levels it names …)": HJ 633 levels 1..6."""
+    fc = DayForecast(CHENGDU, 1, 80, 120, ("PM2.5",))  # levels 2 (良) and 3 (轻度)
+    check_named_levels(fc, (2, 3), RULES)
+    check_named_levels(fc, (), RULES)  # none named: derived from the range
+    with pytest.raises(ConsultationError, match=r"city 510100 day 1: AQI 80–120 is not inside"):
+        check_named_levels(fc, (2,), RULES)
+    with pytest.raises(ConsultationError, match="not inside"):
+        check_named_levels(DayForecast(CHENGDU, 1, 60, 90, ("PM2.5",)), (3,), RULES)
+    with pytest.raises(ConsultationError, match="levels must be"):
+        check_named_levels(fc, (2, 4), RULES)  # not next to each other
+    with pytest.raises(ConsultationError, match="levels must be"):
+        check_named_levels(fc, (0, 7), RULES)
+
+
+def test_a_citys_days_leave_no_gap() -> None:
+    """Issue 16 "validated (… no gaps)": after a submission a city's lead days are 1..k."""
+    check_no_gaps(CHENGDU, set(), [1, 2, 3])
+    check_no_gaps(CHENGDU, {1, 2, 3}, [4, 5, 6, 7])
+    check_no_gaps(CHENGDU, {1, 2}, [2])  # a revision of a day already sent
+    with pytest.raises(ConsultationError, match="city 510100: lead day 3 missing"):
+        check_no_gaps(CHENGDU, set(), [1, 2, 4])
+    with pytest.raises(ConsultationError, match="city 510100: lead day 1 missing"):
+        check_no_gaps(CHENGDU, set(), [2])
+    with pytest.raises(ConsultationError, match="lead day 2 named twice"):
+        check_no_gaps(CHENGDU, set(), [1, 2, 2])
+
+
+def test_a_deadline_needs_an_offset() -> None:
+    """A naive deadline cannot be compared with the (aware) submission instants."""
+    with pytest.raises(ConsultationError, match="deadline needs a UTC offset"):
+        schedule("x", "ad_hoc", date(2026, 2, 2), CHENGDU, CHENGDU, (CHENGDU,),
+                 datetime(2026, 2, 2, 10), "chair", T0)  # fmt: skip

@@ -40,7 +40,7 @@ def _run_to_issue(
     snapshot = InputSnapshot(
         "CDAQS", "demo-1", at - timedelta(hours=12), at, ("demo-met",), guidance
     )
-    service.act(store, session_id, "open_submissions", "chair", at, snapshot=snapshot)
+    service.open_session(store, session_id, snapshot, "chair", at)
     for i, g in enumerate(guidance):
         diverging = g.lead_day == 2 and g.city in cities[-2:]  # two cities well above the model
         fc = (
@@ -82,7 +82,7 @@ def _run_to_issue(
     service.act(
         store, session_id, "set_warning", "chair", deadline + timedelta(hours=2),
         narrative="未来三天区域以良至轻度污染为主，第2至4天盆地中南部可能出现轻度污染，首要污染物PM2.5。",
-        levels=levels,
+        levels=levels, controls="盆地中南部城市第2至4天加强工地扬尘和重型柴油车管控，严禁露天焚烧。",
     )  # fmt: skip
     service.act(store, session_id, "conclude", "chair", deadline + timedelta(hours=3))
     service.draft_report(store, session_id, "chair", deadline + timedelta(hours=3))
@@ -108,7 +108,7 @@ def install(store: Store, cities: Sequence[int], year: int) -> dict[str, str]:
     snapshot = InputSnapshot(
         "CDAQS", "demo-1", at - timedelta(hours=12), at, ("demo-met",), guidance
     )
-    service.act(store, collecting.session_id, "open_submissions", "chair", at, snapshot=snapshot)
+    service.open_session(store, collecting.session_id, snapshot, "chair", at)
     for g in guidance:
         if g.city in cities[:5]:
             service.act(

@@ -11,7 +11,8 @@ unknown sessions raise :class:`LookupError`.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -38,13 +39,21 @@ from ecobasin.store.consultation import (  # the stored records the web asks for
 )
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import (
+    METRICS,
     ConsultationError,
     DayForecast,
+    InputSnapshot,
     Observed,
+    ObservedDay,
     Session,
+    Submission,
     aqi_levels,
+    check_no_gaps,
     consensus_lift,
+    control_measures,
     load_rota,
+    regional_rule_level,
+    rule_levels,
     schedule,
     scores,
     transition,
@@ -57,12 +66,15 @@ __all__ = [
     "activate_emergency_lists",
     "chair_for",
     "city_decision",
+    "consensus_prefill",
     "draft_report",
     "handovers",
+    "lift_by_month",
     "list_view",
     "load",
     "mark_read",
     "notices_of",
+    "open_session",
     "prefill",
     "proposal_view",
     "record_handover",
@@ -74,8 +86,10 @@ __all__ = [
     "schedule_session",
     "session_view",
     "sign_report",
+    "submit",
     "verification",
     "warning_act",
+    "warning_defaults",
     "warning_proposal",
 ]
 
@@ -129,14 +143,85 @@ def act(
     return latest
 
 
+def submit(
+    store: Store,
+    session_id: str,
+    city: int,
+    days: Sequence[Submission],
+    actor: str,
+    at: datetime,
+) -> Session:
+    """A city's submission of one or more lead days, in one transaction: refused whole, naming
+    the city, day and reason, when a day breaks the rules, a level named does not hold its
+    range, or the city's days would leave a gap (issue 16 "validated … no gaps")."""
+    session = store_consultation.load(store, session_id)
+    stored = {d for (c, d) in session.submissions if c == city}
+    check_no_gaps(city, stored, [sub.forecast.lead_day for sub in days])
+    with store.transaction():
+        for sub in sorted(days, key=lambda x: x.forecast.lead_day):
+            session = act(store, session_id, "submit", actor, at, submission=sub)
+    return session
+
+
+#: Days of observations frozen before the cut-off [d] (brief §1.3 A.2: the last 3–7 days).
+REVIEW_DAYS = 7
+
+
+def open_session(
+    store: Store, session_id: str, snapshot: InputSnapshot, actor: str, at: datetime
+) -> Session:
+    """Open collection with the input snapshot, the observations up to its cut-off frozen in
+    it: the city daily AQI of the :data:`REVIEW_DAYS` CST days complete at the cut-off."""
+    session = store_consultation.load(store, session_id)
+    cutoff = snapshot.observation_cutoff.astimezone(_CST)
+    last = cutoff.date() - timedelta(days=1)  # a day is final once it has ended (24:00 CST)
+    frame = store_air.aqi_daily(store, scope="city", ids=[str(c) for c in session.participants],
+                                start=last - timedelta(days=REVIEW_DAYS - 1), end=last)  # fmt: skip
+    seen = tuple(
+        ObservedDay(int(r["scope_id"]), r["day"].date(), int(r["aqi"]),
+                    tuple(_pollutant(p) for p in str(r["primary"] or "").split(",") if p))
+        for r in frame.to_dict("records")
+        if r["aqi"] is not None and r["aqi"] == r["aqi"]  # missing (NaN) days are not seen
+    )  # fmt: skip
+    frozen = replace(snapshot, observations=seen)
+    return act(store, session_id, "open_submissions", actor, at, snapshot=frozen)
+
+
 def prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
-    """A city's submission form pre-filled from the frozen model guidance (one row per day)."""
+    """A city's submission form, one row per lead day: the city's earlier submission, else its
+    own adjusted forecast (the forecast pages; the latest issue day up to the session date),
+    else the frozen model guidance, else an empty row."""
     session = store_consultation.load(store, session_id)
     guidance = session.snapshot.guidance if session.snapshot else ()
     rows = {g.lead_day: asdict(g) for g in guidance if g.city == city}
     own = {d: asdict(s.forecast) for (c, d), s in session.submissions.items() if c == city}
     days = range(1, session.rules.lead_days + 1)
-    return [own.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+    day_of = {session.session_date + timedelta(days=d): d for d in days}
+    adjusted = store_consultation.adjusted_aqi(
+        store, city, session.session_date, min(day_of), max(day_of)
+    )
+    mine = {
+        day_of[target]: {"city": city, "lead_day": day_of[target], "aqi_low": round(low),
+                         "aqi_high": round(high), "primary": [p for p in primary.split(",") if p]}
+        for target, (low, high, primary) in adjusted.items()
+    }  # fmt: skip
+    return [own.get(d) or mine.get(d) or rows.get(d) or {"city": city, "lead_day": d} for d in days]
+
+
+def consensus_prefill(store: Store, session_id: str, city: int) -> list[dict[str, Any]]:
+    """The chair's consensus form for a city, one row per day: the consensus already set, else
+    the city's submission, else the frozen model guidance (else an empty row)."""
+    session = store_consultation.load(store, session_id)
+    set_ = {d: asdict(f) for (c, d), f in session.consensus.items() if c == city}
+    return [set_.get(row["lead_day"]) or row for row in prefill(store, session_id, city)]
+
+
+def warning_defaults(store: Store, session_id: str) -> dict[int, str]:
+    """Per city, the level the chair proposes by default: the one already proposed, else what
+    648号 gives on the consensus so far (upper end of each day's range)."""
+    session = store_consultation.load(store, session_id)
+    given = rule_levels(session.consensus.values(), session.session_date, session.rules)
+    return {c: session.warning.get(c, (given.get(c, "none"), ""))[0] for c in session.participants}
 
 
 def _city_name(lang: str) -> dict[int, str]:
@@ -156,9 +241,7 @@ def session_view(
             "city_name": names.get(c, str(c)),
             "lead_day": d,
             "firm": d <= s.rules.firm_days,
-            "submitted": _range(s.submissions[(c, d)].forecast)
-            if (c, d) in s.submissions
-            else None,
+            "submitted": _submitted(s.submissions[(c, d)]) if (c, d) in s.submissions else None,
             "late": s.submissions[(c, d)].late if (c, d) in s.submissions else False,
             "consensus": _range(s.consensus[(c, d)]) if (c, d) in s.consensus else None,
         }
@@ -193,6 +276,13 @@ def session_view(
             }
             for d in s.divergences
         ],
+        "regional_warning": {
+            "level": s.regional[0],
+            "label": LEVEL_NAMES[s.regional[0]][0 if zh else 1],
+            "rule_level": regional_rule_level(s),
+            "override_reason": s.regional[1],
+        },
+        "controls": s.controls,
         "warning": [
             {
                 "city": c,
@@ -226,6 +316,15 @@ def session_view(
     }
 
 
+def _submitted(sub: Submission) -> dict[str, Any]:
+    """A city's submitted day: range, levels (named, else the range's), confidence, rationale,
+    who and when."""
+    levels = sub.levels or tuple(range(aqi_levels(sub.forecast.aqi_low, sub.forecast.aqi_high)[0],
+                                       aqi_levels(sub.forecast.aqi_low, sub.forecast.aqi_high)[1] + 1))  # fmt: skip
+    return {**_range(sub.forecast), "levels": list(levels), "confidence": sub.confidence,
+            "rationale": sub.rationale, "author": sub.author, "submitted_at": sub.submitted_at.isoformat()}  # fmt: skip
+
+
 def _range(fc: DayForecast) -> dict[str, Any]:
     return {"aqi_low": fc.aqi_low, "aqi_high": fc.aqi_high, "primary": list(fc.primary)}
 
@@ -253,8 +352,13 @@ _LEVEL_WORDS = {
 }
 
 
-def render_opinion(session: Session, lang: str = "zh") -> bytes:
-    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first."""
+def render_opinion(
+    session: Session, lang: str = "zh", signed: tuple[str, datetime] | None = None
+) -> bytes:
+    """The consultation opinion (template A of the brief §1.3) as HTML [UTF-8]; Chinese first.
+
+    ``signed``: who signs and when (the sign-off of §1.3 A.10); a draft says it is unsigned.
+    """
     lang = "en" if lang == "en" else "zh"
     names = _city_name(lang)
     words = _LEVEL_WORDS[lang]
@@ -280,8 +384,10 @@ def render_opinion(session: Session, lang: str = "zh") -> bytes:
             firm=session.rules.firm_days,
             level_text=level_text,
             level_names={k: v[0 if lang == "zh" else 1] for k, v in LEVEL_NAMES.items()},
+            measures=control_measures(session),
+            signed=(signed[0], signed[1].astimezone(_CST).strftime("%Y-%m-%d %H:%M")) if signed else None,
         )
-    )
+    )  # fmt: skip
     return html.encode("utf-8")
 
 
@@ -328,7 +434,8 @@ def sign_report(store: Store, session_id: str, actor: str, at: datetime) -> Sess
     """Sign the drafted report: the Chinese opinion's hash becomes the issued version's; its
     PDF is stored beside it (listed by :func:`reports_of`)."""
     session = store_consultation.load(store, session_id)
-    digest, _ = _store_both(store, session, "opinion", "zh", render_opinion(session, "zh"), at)
+    html = render_opinion(session, "zh", signed=(actor, at))
+    digest, _ = _store_both(store, session, "opinion", "zh", html, at)
     return act(store, session_id, "sign", actor, at, report_hash=digest)
 
 
@@ -378,10 +485,64 @@ def verification(
         "version": session.version,
         "observed_days": len(observed),
         "consensus": scores(session.consensus.values(), observed),
+        "consensus_by_city": {
+            str(c): scores([f for (city, _), f in session.consensus.items() if city == c], observed)
+            for c in per_city
+        },
         "cities": {str(c): scores(fcs, observed) for c, fcs in per_city.items()},
         "models": {name: scores(fcs, observed) for name, fcs in models.items()},
         "lift": consensus_lift(session, observed, models),
     }
+
+
+def lift_by_month(store: Store) -> list[dict[str, Any]]:
+    """The consensus lift per month of issued sessions with final observations, newest first.
+
+    Per month (of the session date, CST): the sessions and observed days [d]; ``lift`` per
+    metric (:data:`~ecobasin.workflow.consultation.METRICS`), the mean over the month's sessions
+    of the consensus score and of its lift over the mean city and over the best model (design
+    §1.2 "consensus lift"); ``cities`` per city and metric, the mean of the consensus scored on
+    that city's days minus the city's own submission. Shares in [0, 1]; None without a sample.
+    """
+    months: dict[str, list[dict[str, Any]]] = {}
+    for row in list_view(store):
+        if row["state"] in ("issued", "archived"):
+            v = verification(store, row["session_id"])
+            if v["observed_days"]:
+                months.setdefault(row["session_date"][:7], []).append(v)
+    return [_month_lift(month, found) for month, found in sorted(months.items(), reverse=True)]
+
+
+def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+    lift = {
+        metric: {part: _mean([v["lift"][metric][part] for v in found]) for part in _LIFT_PARTS}
+        for metric in METRICS
+    }
+    per_city: dict[str, dict[str, list[float | None]]] = {}
+    for v in found:
+        for city, own in v["cities"].items():
+            mine = v["consensus_by_city"].get(city, {})
+            for metric in METRICS:
+                cons, city_score = mine.get(metric), own[metric]
+                diff = None if cons is None or city_score is None else cons - city_score
+                per_city.setdefault(city, {}).setdefault(metric, []).append(diff)
+    cities = {c: {m: _mean(vals) for m, vals in by.items()} for c, by in sorted(per_city.items())}
+    return {
+        "month": month,
+        "sessions": len(found),
+        "session_ids": [v["session_id"] for v in found],
+        "observed_days": sum(v["observed_days"] for v in found),
+        "lift": lift,
+        "cities": cities,
+    }
+
+
+_LIFT_PARTS = ("consensus", "minus_mean_city", "minus_best_model")
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def recommended_start(session: Session, city: int) -> datetime:

@@ -21,6 +21,7 @@ from ecobasin.workflow.consultation import (
     DayForecast,
     Divergence,
     InputSnapshot,
+    ObservedDay,
     Session,
     Submission,
 )
@@ -102,6 +103,10 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
             datetime.fromisoformat(snap["observation_cutoff"]),
             tuple(snap["met_forecasts"]),
             tuple(_forecast(g) for g in snap["guidance"]),
+            tuple(  # snapshots stored before the observations were frozen have none
+                ObservedDay(o["city"], date.fromisoformat(o["day"]), o["aqi"], tuple(o["primary"]))
+                for o in snap.get("observations", ())
+            ),
         )
     submissions = {
         _key(k): Submission(
@@ -111,6 +116,7 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
             v["confidence"],
             v["rationale"],
             v["late"],
+            tuple(v.get("levels", ())),  # versions stored before named levels: none
         )
         for k, v in raw["submissions"].items()
     }
@@ -144,6 +150,8 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
         consensus={_key(k): _forecast(v) for k, v in raw["consensus"].items()},
         narrative=raw["narrative"],
         warning={int(c): (v[0], v[1]) for c, v in raw["warning"].items()},
+        regional=tuple(raw.get("regional", ("none", ""))),
+        controls=raw.get("controls", ""),  # versions stored before these fields: none
         template_version=raw["template_version"],
         report_hash=raw["report_hash"],
         audit=audit,
@@ -536,3 +544,21 @@ def mark_mailed(store: Store, notice_id: int, at: datetime | None, error: str = 
         "UPDATE consultation_notifications SET mailed_at = ?, mail_error = ? WHERE notice_id = ?",
         [at, error or None, notice_id],
     )
+
+
+def adjusted_aqi(
+    store: Store, city: int, issued_by: date, first: date, last: date
+) -> dict[date, tuple[float, float, str]]:
+    """A city's own adjusted AQI ranges (its forecasters' adjustments of the model forecast on
+    the forecast pages), per target day from ``first`` to ``last``: of the latest issue day on
+    or before ``issued_by``. Values: (lower, upper [AQI], primary pollutants "PM2.5,O3")."""
+    rows = store.con.execute(
+        "SELECT target_day, adjusted_lower, adjusted_upper, coalesce(adjusted_primary, '') "
+        "FROM forecasts WHERE scope = 'city' AND scope_id = ? AND parameter = 'AQI' "
+        "AND adjusted_by IS NOT NULL AND adjusted_lower IS NOT NULL AND adjusted_upper IS NOT NULL "
+        "AND issue_day <= ? AND target_day BETWEEN ? AND ? "
+        "QUALIFY row_number() OVER (PARTITION BY target_day ORDER BY issue_day DESC, "
+        "adjusted_at DESC) = 1",
+        [str(city), issued_by, first, last],
+    ).fetchall()
+    return {row[0]: (float(row[1]), float(row[2]), str(row[3])) for row in rows}

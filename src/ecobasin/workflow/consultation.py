@@ -29,7 +29,13 @@ from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from ecobasin.forecast.warning import LEVEL_ORDER, city_warning
+from ecobasin.forecast.warning import (
+    LEVEL_ORDER,
+    CityWarning,
+    RegionalRule,
+    city_warning,
+    regional_warning,
+)
 
 __all__ = [
     "AQI_LEVEL_TOPS",
@@ -40,20 +46,27 @@ __all__ = [
     "STATES",
     "AuditEntry",
     "ChairRota",
+    "CityMeasures",
     "ConsultationError",
     "ConsultationRules",
+    "ControlItem",
     "DayForecast",
     "Divergence",
     "InputSnapshot",
     "Observed",
+    "ObservedDay",
     "Session",
     "Submission",
     "aqi_levels",
     "check_city_decision",
+    "check_named_levels",
+    "check_no_gaps",
     "consensus_lift",
+    "control_measures",
     "find_divergences",
     "load_rota",
     "load_rules",
+    "regional_rule_level",
     "rule_levels",
     "schedule",
     "scores",
@@ -117,6 +130,7 @@ class ConsultationRules:
     warning_rule: str
     lift_hours: int
     neighbours: frozenset[frozenset[int]]
+    regional: RegionalRule = field(default_factory=RegionalRule)
 
 
 def _data_text(name: str) -> str:
@@ -143,6 +157,7 @@ def load_rules(version: str = "cdp-2026.1") -> ConsultationRules:
         warning_rule=raw["warning_rule"],
         lift_hours=raw["lift_hours"],
         neighbours=frozenset(frozenset(pair) for pair in raw["neighbours"]),
+        regional=RegionalRule(**raw["regional"]) if "regional" in raw else RegionalRule(),
     )
 
 
@@ -214,6 +229,7 @@ class Submission:
     confidence: str = "medium"
     rationale: str = ""
     late: bool = False
+    levels: tuple[int, ...] = ()  # the HJ 633 levels the city named (empty: the range's own)
 
 
 def validate_forecast(fc: DayForecast, rules: ConsultationRules) -> None:
@@ -277,6 +293,63 @@ def _forecast_problems(fc: DayForecast, rules: ConsultationRules) -> list[tuple[
     return [(zh, en) for ok, zh, en in checks if not ok]
 
 
+def check_named_levels(fc: DayForecast, levels: Sequence[int], rules: ConsultationRules) -> None:
+    """Refuse levels named with a forecast that do not hold its AQI range (issue 16 "range
+    inside the levels it names"): levels of HJ 633 Table 2 (1..6), next to each other, at most
+    ``max_levels_spanned``; the range's two ends must fall inside them. None named: the levels
+    are the range's own (:func:`aqi_levels`)."""
+    if not levels:
+        return
+    named = sorted(set(levels))
+    if (
+        named[0] < 1
+        or named[-1] > 1 + len(AQI_LEVEL_TOPS)
+        or named != list(range(named[0], named[-1] + 1))
+        or len(named) > rules.max_levels_spanned
+    ):
+        raise ConsultationError(
+            fc.record,
+            "级别须为相邻的HJ 633级别（1–6），最多两级",
+            f"levels must be adjacent HJ 633 levels 1..6, at most {rules.max_levels_spanned}",
+        )
+    low, high = aqi_levels(fc.aqi_low, fc.aqi_high)
+    if low < named[0] or high > named[-1]:
+        raise ConsultationError(
+            fc.record,
+            f"AQI {fc.aqi_low}–{fc.aqi_high} 不在所填级别 {named} 内",
+            f"AQI {fc.aqi_low}–{fc.aqi_high} is not inside the levels named {named}",
+        )
+
+
+def check_no_gaps(city: int, stored_days: set[int], new_days: Sequence[int]) -> None:
+    """Refuse a submission that leaves a gap in a city's lead days (issue 16 "no gaps"): with
+    the days already stored, they must run 1..k; a day named twice in one submission is refused."""
+    for day in new_days:
+        if list(new_days).count(day) > 1:
+            raise ConsultationError(
+                f"city {city}", f"预报日 {day} 重复", f"lead day {day} named twice"
+            )
+    days = stored_days | set(new_days)
+    for day in range(1, max(days, default=0) + 1):
+        if day not in days:
+            raise ConsultationError(
+                f"city {city}",
+                f"缺少第 {day} 天（预报日须从第1天起连续）",
+                f"lead day {day} missing (days run from 1 without a gap)",
+            )
+
+
+@dataclass(frozen=True)
+class ObservedDay:
+    """A city's final daily AQI [AQI] of a CST day seen by the session, with its primary
+    pollutants (HJ 633 §4.1), frozen in the input snapshot."""
+
+    city: int
+    day: date
+    aqi: int
+    primary: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class InputSnapshot:
     """What the session saw, frozen when collection opens: the model run and the data cut-offs.
@@ -293,6 +366,8 @@ class InputSnapshot:
         Identifiers of the meteorological forecasts used.
     guidance : tuple of DayForecast
         The model guidance per city × lead day.
+    observations : tuple of ObservedDay
+        The city daily AQI of the days complete at the cut-off, as the session saw them.
     """
 
     model_name: str
@@ -301,6 +376,7 @@ class InputSnapshot:
     observation_cutoff: datetime
     met_forecasts: tuple[str, ...] = ()
     guidance: tuple[DayForecast, ...] = ()
+    observations: tuple[ObservedDay, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -509,6 +585,8 @@ class Session:
     consensus: Mapping[tuple[int, int], DayForecast] = field(default_factory=dict)
     narrative: str = ""
     warning: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    regional: tuple[str, str] = ("none", "")  # the region's level and, below the rule, why
+    controls: str = ""  # the chair's control suggestions 管控建议 (brief §1.3 A.8)
     template_version: str = ""
     report_hash: str = ""
     audit: tuple[AuditEntry, ...] = ()
@@ -549,6 +627,10 @@ def schedule(
     if not participants or len(set(participants)) != len(participants):
         raise ConsultationError(
             f"session {session_id}", "参会城市无效", "participants must be distinct and not empty"
+        )
+    if deadline.utcoffset() is None:
+        raise ConsultationError(
+            f"session {session_id}", "提交截止时间须带时区", "the deadline needs a UTC offset"
         )
     load_rules(rules_version)
     entry = AuditEntry("schedule", actor, at, "", "", "scheduled")
@@ -630,6 +712,7 @@ def _submit(s: Session, actor: str, at: datetime, reason: str, submission: Submi
     if fc.city not in s.participants:
         raise ConsultationError(fc.record, "该城市未参加本次会商", "city is not a participant")
     validate_forecast(fc, s.rules)
+    check_named_levels(fc, submission.levels, s.rules)
     stamped = replace(submission, submitted_at=at, late=at > s.deadline)
     subs = {**s.submissions, (fc.city, fc.lead_day): stamped}
     return _log(s, "submit", actor, at, reason, "collecting", submissions=subs)
@@ -689,17 +772,21 @@ def _set_consensus(
 
 
 def _set_warning(
-    s: Session, actor: str, at: datetime, reason: str, narrative: str, levels: Mapping[int, str]
+    s: Session,
+    actor: str,
+    at: datetime,
+    reason: str,
+    narrative: str,
+    levels: Mapping[int, str],
+    controls: str = "",
+    regional: str | None = None,
 ) -> Session:
-    """Narrative and warning proposal; a city below the 648号 level needs a reason."""
+    """Narrative, warning proposal per city and for the region, control suggestions; a level
+    below what 648号 (a city) or the regional rule (the region) gives needs a reason."""
     required = rule_levels(s.consensus.values(), s.session_date, s.rules)
     warning: dict[int, tuple[str, str]] = {}
     for city in s.participants:
-        level = levels.get(city, "none")
-        if level not in LEVEL_ORDER:
-            raise ConsultationError(
-                f"city {city} warning", "预警级别无效", f"level must be one of {LEVEL_ORDER}"
-            )
+        level = _known_level(f"city {city} warning", levels.get(city, "none"))
         below = LEVEL_ORDER.index(level) < LEVEL_ORDER.index(required.get(city, "none"))
         if below and not reason.strip():
             raise ConsultationError(
@@ -708,9 +795,80 @@ def _set_warning(
                 f"{level} is below the {required[city]} the rule gives: give a reason",
             )
         warning[city] = (level, reason if below else "")
-    return _log(
-        s, "set_warning", actor, at, reason, "in_session", narrative=narrative, warning=warning
-    )
+    rule_region = regional_rule_level(replace(s, warning=warning))
+    region = _known_level("regional warning", regional or rule_region)
+    below = LEVEL_ORDER.index(region) < LEVEL_ORDER.index(rule_region)
+    if below and not reason.strip():
+        raise ConsultationError(
+            "regional warning",
+            "区域预警建议低于区域规则须填写理由",
+            f"{region} is below the regional {rule_region} the rule gives: give a reason",
+        )
+    return _log(s, "set_warning", actor, at, reason, "in_session", narrative=narrative,
+                warning=warning, regional=(region, reason if below else ""),
+                controls=controls.strip())  # fmt: skip
+
+
+def _known_level(record: str, level: str) -> str:
+    if level not in LEVEL_ORDER:
+        raise ConsultationError(record, "预警级别无效", f"level must be one of {LEVEL_ORDER}")
+    return level
+
+
+def regional_rule_level(session: Session) -> str:
+    """The region's level that the plan version's regional rule gives from the proposed city
+    levels (``rules.regional``: that many cities at a level, periods overlapping). A city's
+    period is its 648号 run on the consensus, or the firm days [d] when the chair proposed a
+    level the run does not reach."""
+    warnings: dict[str, CityWarning] = {}
+    for city, (level, _) in session.warning.items():
+        if level == "none":
+            continue
+        days = sorted((d, f) for (c, d), f in session.consensus.items() if c == city)
+        dates = [session.session_date + timedelta(days=d) for d, _ in days]
+        run = city_warning(dates, [f.aqi_high for _, f in days], session.rules.warning_rule)
+        first = session.session_date + timedelta(days=1)
+        start = run.start or first
+        end = run.end or first + timedelta(days=session.rules.firm_days - 1)
+        warnings[str(city)] = replace(run, level=level, start=start, end=end)
+    level, _, _, _ = regional_warning(warnings, len(session.participants), session.rules.regional)
+    return level
+
+
+@dataclass(frozen=True)
+class ControlItem:
+    """One control suggestion: the source type and the measure in Chinese and English."""
+
+    source: str  # industry | dust | vehicles | burning
+    text_zh: str
+    text_en: str
+
+
+@dataclass(frozen=True)
+class CityMeasures:
+    """The control suggestions of one city at its proposed level (brief §1.3 A.8)."""
+
+    city: int
+    level: str
+    items: tuple[ControlItem, ...]
+
+
+@functools.cache
+def _controls() -> dict[str, Any]:
+    return tomllib.loads(_data_text("controls.toml"))
+
+
+def control_measures(session: Session) -> list[CityMeasures]:
+    """Per participating city, the measures by source type for its proposed warning level
+    (``controls.toml``: industry by the city's emergency control list, dust, vehicles,
+    burning and fireworks); the chair's own text is ``session.controls``."""
+    table = _controls()
+    out = []
+    for city in session.participants:
+        level = session.warning.get(city, ("none", ""))[0]
+        items = tuple(ControlItem(src, *table[level][src]) for src in table["sources"])
+        out.append(CityMeasures(city, level, items))
+    return out
 
 
 def _guard_complete(s: Session) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from ecobasin.services import consultation as service
 from ecobasin.services import consultation_notices as notices
@@ -89,6 +89,11 @@ class SessionView(BaseModel):
     missing: list[int]
     narrative: str
     report_hash: str
+    regional_warning: dict[str, str] = Field(
+        description="The region's proposed level, its label, the level the regional rule gives "
+        "and, when below it, the reason 区域预警建议."
+    )
+    controls: str = Field(description="The chair's control suggestions 管控建议.")
     table: list[dict[str, Any]]
     divergences: list[dict[str, Any]]
     warning: list[dict[str, Any]]
@@ -151,6 +156,10 @@ class DayIn(BaseModel):
     aqi_low: int = Field(ge=0, le=500)
     aqi_high: int = Field(ge=0, le=500)
     primary: list[str] = Field(default_factory=list, max_length=3)
+    levels: list[int] = Field(
+        default_factory=list, max_length=2,
+        description="HJ 633 levels (1..6) named 级别; the range must lie inside (default: its own).",
+    )  # fmt: skip
     confidence: Literal["low", "medium", "high"] = "medium"
     rationale: str = Field(default="", max_length=2000)
 
@@ -189,7 +198,7 @@ def _check(
 def _refused(error: ConsultationError) -> ProblemError:
     return ProblemError(
         422,
-        f"{error} 【{error.reason_zh}】",
+        str(error),  # the record, the reason in English and in Chinese
         title="Refused by the consultation rules 会商规则不允许",
     )
 
@@ -203,17 +212,15 @@ def submit(
 ) -> StepResult:
     """A city's forecast for one or more lead days (its forecasters and approver only)."""
     _check(store, principal, "submit", session_id, body.city)
-    now = datetime.now(UTC)
+    now, actor = datetime.now(UTC), principal.name or "-"
+    days = [
+        Submission(DayForecast(body.city, d.lead_day, d.aqi_low, d.aqi_high, tuple(d.primary)),
+                   actor, now, d.confidence, d.rationale, levels=tuple(d.levels))
+        for d in body.days
+    ]  # fmt: skip
     try:
         with store.transaction():
-            for day in body.days:
-                fc = DayForecast(
-                    body.city, day.lead_day, day.aqi_low, day.aqi_high, tuple(day.primary)
-                )
-                sub = Submission(fc, principal.name or "-", now, day.confidence, day.rationale)
-                s = service.act(
-                    store, session_id, "submit", principal.name or "-", now, submission=sub
-                )
+            s = service.submit(store, session_id, body.city, days, actor, now)
             accounts.audit(store.con, principal, "consultation.submit", session_id, body.city,
                            {"days": [d.lead_day for d in body.days]})  # fmt: skip
     except ConsultationError as error:
@@ -221,7 +228,7 @@ def submit(
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
-SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel"]
+SimpleStep = Literal["close_submissions", "start_session", "conclude", "cancel", "archive"]
 
 
 @router.post("/sessions/{session_id}/steps/{step}", response_model=StepResult)
@@ -232,7 +239,8 @@ def step(
     step: SimpleStep,
     body: StepIn,
 ) -> StepResult:
-    """A chair's step without fields: close collection, start the session, conclude, cancel."""
+    """A step without fields: close collection, start the session, conclude, cancel (chair,
+    province); archive an issued session once verified (the province)."""
     _check(store, principal, step, session_id)
     try:
         with store.transaction():
@@ -270,7 +278,14 @@ class WarningIn(BaseModel):
         min_length=1, max_length=5000, description="Regional narrative 区域综述."
     )
     levels: dict[int, Literal["none", "yellow", "orange", "red"]] = Field(default_factory=dict)
-    reason: str = Field(default="", max_length=2000, description="Needed below the 648号 level.")
+    regional: Literal["none", "yellow", "orange", "red"] | None = Field(
+        default=None,
+        description="The region's level 区域预警 (default: what the regional rule gives).",
+    )
+    controls: str = Field(default="", max_length=5000, description="Control suggestions 管控建议.")
+    reason: str = Field(
+        default="", max_length=2000, description="Needed below the 648号 or the regional level."
+    )
 
 
 def _apply(
@@ -351,6 +366,8 @@ def warning(
         body.reason,
         narrative=body.narrative,
         levels=body.levels,
+        controls=body.controls,
+        regional=body.regional,
     )
 
 
@@ -454,7 +471,9 @@ def session_reports(
 class ScheduleIn(BaseModel):
     kind: Literal["monthly", "routine", "episode", "ad_hoc"]
     session_date: date = Field(description="Session date, China Standard Time 会商日期.")
-    deadline: datetime = Field(description="Submission deadline (ISO 8601 with offset) 提交截止.")
+    deadline: AwareDatetime = Field(
+        description="Submission deadline (ISO 8601 with offset) 提交截止."
+    )
     host_city: int | None = None
 
 
@@ -471,8 +490,8 @@ class OpenIn(BaseModel):
 
     model_name: str | None = Field(default=None, max_length=40, examples=["CDAQS"])
     model_version: str = Field(default="", max_length=40)
-    model_issued_at: datetime | None = None
-    observation_cutoff: datetime | None = None
+    model_issued_at: AwareDatetime | None = None
+    observation_cutoff: AwareDatetime | None = None
     met_forecasts: list[str] = Field(default_factory=list, max_length=20)
     guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
 
@@ -499,12 +518,14 @@ def schedule(principal: CurrentPrincipal, store: RequestStore, body: ScheduleIn)
     if reason is not None:
         raise ProblemError(403, reason, type=FORBIDDEN, title="Not allowed 无权限")
     now = datetime.now(UTC)
-    with store.transaction():
-        s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-", now,
-                                     host_city=body.host_city)  # fmt: skip
-        accounts.audit(
-            store.con, principal, "consultation.schedule", s.session_id, chair, {"kind": body.kind}
-        )
+    try:
+        with store.transaction():
+            s = service.schedule_session(store, body.kind, body.session_date, body.deadline, principal.name or "-",
+                                         now, host_city=body.host_city)  # fmt: skip
+            accounts.audit(store.con, principal, "consultation.schedule", s.session_id, chair,
+                           {"kind": body.kind})  # fmt: skip
+    except ConsultationError as error:
+        raise _refused(error) from None
     return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
@@ -577,7 +598,23 @@ def open_submissions(
         body.model_name, body.model_version, body.model_issued_at, body.observation_cutoff,
         tuple(body.met_forecasts), tuple(_day(g) for g in body.guidance),
     )  # fmt: skip
-    return _apply(principal, store, session_id, "open_submissions", "", snapshot=snapshot)
+    _check(store, principal, "open_submissions", session_id)
+    try:
+        with store.transaction():
+            s = service.open_session(
+                store, session_id, snapshot, principal.name or "-", datetime.now(UTC)
+            )
+            accounts.audit(
+                store.con,
+                principal,
+                "consultation.open_submissions",
+                session_id,
+                None,
+                {"observations": len(s.snapshot.observations) if s.snapshot else 0},
+            )
+    except ConsultationError as error:
+        raise _refused(error) from None
+    return StepResult(session_id=s.session_id, version=s.version, state=s.state)
 
 
 @router.post("/sessions/{session_id}/amend", response_model=StepResult)
@@ -598,9 +635,33 @@ class Verification(BaseModel):
     version: int
     observed_days: int
     consensus: dict[str, float | None]
+    consensus_by_city: dict[str, dict[str, float | None]] = Field(
+        description="The consensus scored on each city's days 各市共识检验."
+    )
     cities: dict[str, dict[str, float | None]]
     models: dict[str, dict[str, float | None]]
     lift: dict[str, dict[str, float | None]]
+
+
+class MonthLift(BaseModel):
+    """The consensus lift of one month's issued sessions 月度共识增益 (shares in [0, 1])."""
+
+    month: str = Field(description="YYYY-MM of the session dates (CST) 月份.")
+    sessions: int
+    session_ids: list[str]
+    observed_days: int = Field(description="City × day pairs observed [d] 检验天数.")
+    lift: dict[str, dict[str, float | None]] = Field(
+        description="Per metric: consensus, minus_mean_city, minus_best_model (means over sessions)."
+    )
+    cities: dict[str, dict[str, float | None]] = Field(
+        description="Per city and metric: the consensus on the city's days minus its own 共识减该市."
+    )
+
+
+@router.get("/verification", response_model=list[MonthLift])
+def lift_by_month(_: RestrictedReader, store: RequestStore) -> list[MonthLift]:
+    """The consensus lift per month and per city, newest month first (signed-in users)."""
+    return [MonthLift(**row) for row in service.lift_by_month(store)]
 
 
 @router.get("/sessions/{session_id}/verification", response_model=Verification)
@@ -620,7 +681,9 @@ def verification(
 class DecisionIn(BaseModel):
     city: int
     level: Literal["none", "yellow", "orange", "red"]
-    start: datetime = Field(description="When the city starts its warning (ISO 8601 with offset).")
+    start: AwareDatetime = Field(
+        description="When the city starts its warning (ISO 8601 with offset)."
+    )
     override_reason: str = Field(
         default="", max_length=2000, description="Needed when later or lower 理由."
     )
@@ -827,7 +890,9 @@ class ProposalView(BaseModel):
 class ProposalStepIn(BaseModel):
     reason: str = Field(default="", max_length=2000, description="Why 理由 (see each step).")
     levels: dict[int, Level] = Field(default_factory=dict, description="Changed levels per city.")
-    starts: dict[int, datetime] = Field(default_factory=dict, description="Changed start times.")
+    starts: dict[int, AwareDatetime] = Field(
+        default_factory=dict, description="Changed start times (with offset)."
+    )
     episode: str = Field(default="", max_length=80, description="Episode consultation id 加密会商.")
     cities: list[int] = Field(default_factory=list, max_length=50, description="lift: cities.")
     office: str = Field(default="四川省污染防治攻坚战领导小组办公室", max_length=200)

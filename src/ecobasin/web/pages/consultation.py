@@ -15,7 +15,7 @@ CSRF header; the API decides every right (web/security/policy.py), the page only
 
 from __future__ import annotations
 
-from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -34,6 +34,14 @@ router = APIRouter(include_in_schema=False)
 
 #: The steps a state allows on the console (event, API path, Chinese, English).
 STEPS: dict[str, list[tuple[str, str, str, str]]] = {
+    "scheduled": [
+        (
+            "open_submissions",
+            "open",
+            "开始收集（无模式指导）",
+            "Open collection (no model guidance)",
+        )
+    ],
     "collecting": [
         ("close_submissions", "steps/close_submissions", "截止收集", "Close collection")
     ],
@@ -44,6 +52,47 @@ STEPS: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+#: The states in words (Chinese, English).
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "scheduled": ("已安排", "Scheduled"),
+    "collecting": ("收集中", "Collecting"),
+    "reconciling": ("待会商", "Reconciling"),
+    "in_session": ("会商中", "In session"),
+    "concluded": ("已形成结论", "Concluded"),
+    "report_draft": ("报告草稿", "Report drafted"),
+    "issued": ("已签发", "Issued"),
+    "superseded": ("已被替代", "Superseded"),
+    "cancelled": ("已取消", "Cancelled"),
+    "archived": ("已归档", "Archived"),
+}
+#: The audit's events and the divergence resolutions in words (Chinese, English).
+EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "schedule": ("安排会商", "Scheduled"),
+    "open_submissions": ("开始收集", "Opened collection"),
+    "submit": ("城市提交", "City submission"),
+    "close_submissions": ("截止收集", "Close collection"),
+    "start_session": ("开始会商", "Started the session"),
+    "resolve": ("处理分歧", "Resolved a divergence"),
+    "set_consensus": ("确定共识", "Set the consensus"),
+    "set_warning": ("预警建议", "Warning proposal"),
+    "conclude": ("形成结论", "Concluded"),
+    "draft_report": ("生成报告", "Drafted the report"),
+    "sign": ("签发", "Signed"),
+    "amend": ("修订", "Amended"),
+    "cancel": ("取消", "Cancelled"),
+    "archive": ("归档", "Archived"),
+    "accept_city": ("采纳城市意见", "City accepted"),
+    "adjust_city": ("调整城市预报", "City adjusted"),
+    "note_dissent": ("记录保留意见", "Dissent noted"),
+}
+_CST = timezone(timedelta(hours=8))
+
+
+def _cst(iso: str) -> str:
+    """An ISO 8601 instant as people read it: China Standard Time, to the minute."""
+    return datetime.fromisoformat(iso).astimezone(_CST).strftime("%Y-%m-%d %H:%M")
+
+
 PageStore = StoreViewDep  # a Store view over a cursor of its own for this request
 SessionId = Annotated[str, Path(max_length=80)]
 
@@ -52,6 +101,9 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     lang = page_lang(request)
     context.setdefault("page", "consultation")
     context["tt"] = lambda zh, en: en if lang == "en" else zh
+    context["cst"] = _cst
+    context["state_word"] = lambda state: STATE_WORDS.get(state, (state, state))[lang == "en"]
+    context["event_word"] = lambda event: EVENT_WORDS.get(event, (event, event))[lang == "en"]
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
@@ -118,44 +170,16 @@ def verification_page(
     return _render(request, "consultation_verification.html", rows=rows, cities=cities, names=names)
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def _lift_table(store: Store) -> tuple[list[dict[str, Any]], list[int]]:
-    """Per month of issued sessions with observations: sessions, observed days, the level-hit
-    lift over the mean city and over the best model, and per city the consensus level hit minus
-    that city's own (means over the month's sessions; None where nothing was observed yet)."""
-    acc: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            "sessions": 0,
-            "days": 0,
-            "mean_city": [],
-            "best_model": [],
-            "city": defaultdict(list),
-        }
-    )
-    for row in service.list_view(store):
-        if row["state"] not in ("issued", "archived"):
-            continue
-        v = service.verification(store, row["session_id"])
-        if not v["observed_days"]:
-            continue
-        month = acc[row["session_date"][:7]]
-        month["sessions"] += 1
-        month["days"] += v["observed_days"]
-        lift = v["lift"]["level_hit"]
-        for key, name in (("mean_city", "minus_mean_city"), ("best_model", "minus_best_model")):
-            if lift[name] is not None:
-                month[key].append(lift[name])
-        consensus = v["consensus"]["level_hit"]
-        for city, scores in v["cities"].items():
-            if consensus is not None and scores["level_hit"] is not None:
-                month["city"][int(city)].append(consensus - scores["level_hit"])
+    """The level-hit rows of :func:`service.lift_by_month` (the same numbers as the API's
+    ``/verification``): per month the lift over the mean city and the best model, and per city
+    the consensus on that city's days minus the city's own."""
     rows = [
-        {"month": m, "sessions": a["sessions"], "days": a["days"], "mean_city": _mean(a["mean_city"]),
-         "best_model": _mean(a["best_model"]), "city": {c: _mean(v) for c, v in a["city"].items()}}
-        for m, a in sorted(acc.items(), reverse=True)
+        {"month": m["month"], "sessions": m["sessions"], "days": m["observed_days"],
+         "mean_city": m["lift"]["level_hit"]["minus_mean_city"],
+         "best_model": m["lift"]["level_hit"]["minus_best_model"],
+         "city": {int(c): by["level_hit"] for c, by in m["cities"].items()}}
+        for m in service.lift_by_month(store)
     ]  # fmt: skip
     return rows, sorted({c for r in rows for c in r["city"]})
 
@@ -175,8 +199,11 @@ def console(
         )
         city["days"] += cell["submitted"] is not None
         city["late"] = city["late"] or cell["late"]
+        city["consensus_days"] = city.get("consensus_days", 0) + (cell["consensus"] is not None)
+    defaults = service.warning_defaults(store, session_id) if view["state"] == "in_session" else {}
     return _render(request, "consultation_console.html", v=view, cities=by_city,
-                   steps=STEPS.get(view["state"], []), roles=_roles(store, principal))  # fmt: skip
+                   steps=STEPS.get(view["state"], []), roles=_roles(store, principal),
+                   defaults=defaults)  # fmt: skip
 
 
 @router.get("/consultation/{session_id}/submit", response_class=HTMLResponse)
@@ -197,6 +224,26 @@ def submission_form(
     names = service._city_name(page_lang(request))
     return _render(request, "consultation_submit.html", v=view, city=chosen, city_name=names.get(chosen),
                    rows=rows, own=own, names=names, pollutants=load_rules().pollutants)  # fmt: skip
+
+
+@router.get("/consultation/{session_id}/consensus", response_class=HTMLResponse)
+def consensus_form(
+    request: Request,
+    store: PageStore,
+    principal: CurrentPrincipal,
+    session_id: SessionId,
+    city: int | None = None,
+) -> HTMLResponse:
+    """The chair's consensus form for one city, pre-filled (the consensus set, the city's
+    submission, the model guidance); the API decides who may send it."""
+    view, refused = _session(request, store, principal, session_id)
+    if refused is not None:
+        return refused
+    chosen = city or int(view["table"][0]["city"])
+    names = service._city_name(page_lang(request))
+    return _render(request, "consultation_consensus.html", v=view, city=chosen, city_name=names.get(chosen),
+                   rows=service.consensus_prefill(store, session_id, chosen), names=names,
+                   pollutants=load_rules().pollutants)  # fmt: skip
 
 
 @router.get("/consultation/{session_id}/divergences", response_class=HTMLResponse)

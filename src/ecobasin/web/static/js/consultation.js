@@ -28,6 +28,19 @@ function body(form) {
     });
     return { city: Number(data.get("city")), days };
   }
+  if (form.dataset.kind === "warning") {
+    const levels = {};
+    for (const [name, value] of data.entries()) {
+      if (name.startsWith("level_")) levels[name.slice(6)] = value;
+    }
+    return {
+      narrative: String(data.get("narrative") || ""),
+      levels,
+      regional: data.get("regional") || null, // empty: what the regional rule gives
+      controls: String(data.get("controls") || ""),
+      reason: String(data.get("reason") || ""),
+    };
+  }
   return Object.fromEntries(data.entries());
 }
 
