@@ -250,3 +250,33 @@ def test_editing_page_fits_a_phone(browser: Any, server: Server) -> None:
         screenshot(page, "edit_phone")
     finally:
         context.close()
+
+
+#: Two hours of the public UCI five-cities layout (a PM_<site> column per site, CST
+#: hour-beginning labels): the file name names no city, so the data are the city edited.
+FIVE_CITIES = (
+    "No,year,month,day,hour,season,PM_Roof,DEWP,HUMI,PRES,TEMP,cbwd,Iws,precipitation,Iprec\n"
+    "1,2025,6,3,10,2,31,12,60,1005,24,NE,1.79,0,0\n"
+    "2,2025,6,3,11,2,33,12,60,1005,24,NE,2.68,0,0\n"
+)
+
+
+def test_deyang_editor_uploads_a_mapped_layout(tab: Tab, server: Server) -> None:
+    """The upload form's bundled layouts work from the page: the five-cities layout's file
+    (named without a city) is Deyang's, its column a new Deyang site with the two hours."""
+    page = tab.page
+    name, password, city = server.editor_deyang
+    _sign_in(page, name, password)
+    page.set_input_files(
+        "#upload-form input[type='file']",
+        files=[{"name": "hourly.csv", "mimeType": "text/csv", "buffer": FIVE_CITIES.encode()}],
+    )
+    page.select_option("#upload-form select[name='layout']", "uci_five_cities")
+    page.click("#upload-form [type='submit']")
+    page.wait_for_selector("#upload-report, #upload-error")
+    assert page.locator("#upload-error").count() == 0
+    assert page.get_attribute("#upload-report", "data-inserted") == "2"
+    site = f"{city}-Roof"
+    assert sorted(v["value"] for v in _stored(server, site)) == [31, 33]
+    page.goto("/edit")
+    assert site in _site_ids(page)

@@ -98,12 +98,36 @@ def test_rankings_sort_filter_and_download(page: Any, server: Server) -> None:
     screenshot(page, "rankings_tools")
 
 
+def test_rankings_of_a_quarter_against_the_same_quarter(page: Any, server: Server) -> None:
+    """The quarterly ranking of the issue (monthly / quarterly / annual): the page asks the API
+    for ``2025Q4`` and shows its ranks and rank changes, in the API's order."""
+    page.goto("/rankings")
+    _show_demo_year(page)
+    page.check("#rankings-control input[name='kind'][value='quarter']")
+    page.select_option("#quarter-select", "4")
+    period = f"{DEMO_YEAR}Q4"
+    page.wait_for_function(
+        "(p) => document.getElementById('period-shown').textContent === p"
+        " && document.getElementById('rankings-table').dataset.ready === 'true'",
+        arg=period,
+    )
+    assert page.is_disabled("#month-select") and not page.is_disabled("#quarter-select")
+    api = server.get("/api/v1/rankings", period=period).json()
+    assert api["kind"] == "quarter"
+    rows = _shown(page, "#rankings-table")
+    assert [(r[0], r[1], r[13]) for r in rows] == [
+        (str(i["rank"]), i["name"], _rank_change(i["rank_change"])) for i in api["items"]
+    ]
+    assert page.inner_text("#compared-with") == (api["compared_with"] or "无上年同期数据")
+
+
 @pytest.mark.parametrize(
     ("path", "table", "name"),
     [
         ("/", "#city-table", "city_summary"),
         ("/water", "#section-table", "water_sections"),
         ("/forecast", "#forecast-table", "forecasts"),
+        ("/city/510100", "#station-table", "city_stations"),
     ],
 )
 def test_other_tables_filter_and_download(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ecobasin.services import writes as writes_service
 from ecobasin.store import Store
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
@@ -158,3 +159,64 @@ def test_policy_read_audit() -> None:
     assert denial(editor, "read_audit", None) is not None
     assert denial(Principal(name="a", role="admin"), "read_audit", None) is None
     assert denial(Principal(name="v", role="viewer"), "read_audit", 510600) is not None
+
+
+#: The public UCI five-cities layout (one PM_<site> column per site; docs/formats.md): two
+#: hours of 2024-02-03, CST hour-beginning labels.
+FIVE_CITIES = (
+    "No,year,month,day,hour,season,PM_Roof,DEWP,HUMI,PRES,TEMP,cbwd,Iws,precipitation,Iprec\n"
+    "1,2024,2,3,10,4,31,2,60,1015,8,NE,1.79,0,0\n"
+    "2,2024,2,3,11,4,33,2,60,1015,8,NE,2.68,0,0\n"
+)
+
+
+def _upload_named(
+    client: TestClient, tokens: dict[str, str], caller: str, name: str, url: str, **data: str
+) -> object:
+    return client.post(
+        url,
+        files={"file": (name, FIVE_CITIES.encode("utf-8"), "text/csv")},
+        data={"layout": "uci_five_cities", **data},
+        headers=_auth(tokens, caller),
+    )
+
+
+def test_a_mapped_layout_without_a_city_in_its_name_is_the_editors_city(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """The layout reads the city from the file name (GuangzhouPM…); an upload named otherwise
+    belongs to the editor's city (the page and the API), not a CLI option the page lacks."""
+    answer = _upload_named(client, tokens, "dy", "hourly.csv", "/api/v1/observations/upload")
+    assert answer.status_code == 200, answer.text  # type: ignore[attr-defined]
+    assert answer.json()["inserted"] == 2  # type: ignore[attr-defined]
+    assert _pm25(client, "510600-Roof", "2024-02-03T11:00") == [31]  # hour-beginning 10:00
+    page = _upload_named(client, tokens, "cd", "hourly.csv", "/edit/upload", city="510100")
+    assert page.status_code == 200, page.text  # type: ignore[attr-defined]
+    assert 'id="report-inserted">2<' in page.text  # type: ignore[attr-defined]
+    assert _pm25(client, "510100-Roof", "2024-02-03T12:00") == [33]
+
+
+def test_a_mapped_layout_naming_another_city_in_its_file_name_is_refused_whole(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    name = "GuangzhouPM20240203_20240203.csv"  # the file says Guangzhou: not Deyang's editor's
+    answer = _upload_named(client, tokens, "dy", name, "/api/v1/observations/upload")
+    assert answer.status_code == 403  # type: ignore[attr-defined]
+    assert "440100" in answer.json()["detail"]  # type: ignore[attr-defined]
+    sites = client.get("/api/v1/sites", params={"city": 440100}).json()["results"]
+    assert sites == []  # neither the site nor its data were stored
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("GuangzhouPM20240203.csv", "GuangzhouPM20240203.csv"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\data\\hourly.csv", "hourly.csv"),
+        (".hidden.csv", "hidden.csv"),
+        ("..", "upload.csv"),
+        ("成都 数据.csv", "_____.csv"),
+    ],
+)
+def test_an_uploaded_file_keeps_only_a_safe_base_name(given: str, kept: str) -> None:
+    assert writes_service._safe_file_name(given) == kept

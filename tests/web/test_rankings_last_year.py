@@ -64,3 +64,13 @@ def test_rankings_show_last_years_figures_and_the_changes(client: TestClient) ->
         assert item["good_percent_change"] == round(item["good_percent"] - prev["good_percent"], 1)
         assert item["valid_days_last_year"] == 2
     assert all(item["rank_change"] is None for item in before["items"])
+
+
+def test_a_quarter_is_compared_with_the_same_quarter_of_last_year(client: TestClient) -> None:
+    """The quarterly ranking (issue 15: monthly / quarterly / annual): 2025Q1 against 2024Q1,
+    which hold the same January days here, so the ranks swap as in January."""
+    now = client.get("/api/v1/rankings", params={"period": "2025Q1"}).json()
+    assert (now["kind"], now["compared_with"]) == ("quarter", "2024Q1")
+    this = _by_city(now)
+    assert this[CHENGDU]["rank_change"] == -1 and this[DEYANG]["rank_change"] == 1
+    assert this[DEYANG]["rank_last_year"] == 2

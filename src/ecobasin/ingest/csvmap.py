@@ -186,17 +186,20 @@ class Mapping:
     city: int | None = None
     #: the city is read from each file's name (``GuangzhouPM20100101_20151231.csv``)
     city_from_file_name: bool = False
+    #: the city of a file whose name names none (an upload on the editing page: the city edited)
+    default_city: int | None = None
     #: defaults of the sites made from ``columns_matching`` entries (level, levels by name)
     matched_sites: dict[str, Any] = field(default_factory=dict)
 
     def city_of(self, path: Path) -> int | None:
-        """The city a file's data belong to: ``--city``, else its file name, else the
-        mapping's fixed ``[meteorology] city``.
+        """The city a file's data belong to: ``--city``, else its file name (else
+        :attr:`default_city`), else the mapping's fixed ``[meteorology] city``.
 
         Raises
         ------
         MappingError
-            When the mapping reads the city from the file name and the name has none.
+            When the mapping reads the city from the file name, the name has none and there
+            is no default city.
         """
         if self.city is not None:
             return self.city
@@ -206,6 +209,8 @@ class Mapping:
         try:
             return catalog.city_code(name)
         except KeyError:
+            if self.default_city is not None:
+                return self.default_city
             raise MappingError(
                 f"{path.name}: the mapping {self.name!r} reads the city from the file name "
                 "(GuangzhouPM20100101_20151231.csv) and this one names none; give "

@@ -76,8 +76,12 @@ class UploadResult:
     aqi_site_days: int
 
 
-def read_upload(cursor: Cursor, path: Path, layout: str, source: str) -> UploadRead:
-    """Read an uploaded file in ``layout`` (``tidy`` or a bundled mapping's name).
+def read_upload(
+    cursor: Cursor, path: Path, layout: str, source: str, city: int | None = None
+) -> UploadRead:
+    """Read an uploaded file in ``layout`` (``tidy`` or a bundled mapping's name); ``city``
+    [GB/T 2260] is the city of a layout that reads it from a file name naming none (the
+    five-cities layout's ``hourly.csv``); a name that names a city keeps it.
 
     Raises
     ------
@@ -87,7 +91,9 @@ def read_upload(cursor: Cursor, path: Path, layout: str, source: str) -> UploadR
     if layout == TIDY:
         frame, meta = csvmap.read_tidy_csv(path)
     elif layout in csvmap.bundled_mappings():
-        frame, meta = csvmap.read_mapped_csv(path, csvmap.load_mapping(layout))
+        mapping = csvmap.load_mapping(layout)
+        mapping.default_city = city
+        frame, meta = csvmap.read_mapped_csv(path, mapping)
     else:
         raise csvmap.MappingError(
             f"unknown layout {layout!r}; an upload may use {', '.join(upload_layouts())}"

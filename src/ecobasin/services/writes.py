@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -358,6 +359,14 @@ def retire_site(store: Store, actor: Actor, site_id: str, reason: str, on: date)
     return site_frame(store, site_id)
 
 
+def _safe_file_name(file_name: str) -> str:
+    """The uploaded file's base name reduced to letters, digits, ``._-`` (at most 120
+    characters): never a path, never hidden; ``upload.csv`` when nothing is left."""
+    base = re.sub(r"[^\w.\-]", "_", Path(file_name.replace("\\", "/")).name, flags=re.ASCII)
+    base = base.lstrip(".")[:120]
+    return base or "upload.csv"
+
+
 def upload(
     store: Store,
     actor: Actor,
@@ -367,17 +376,22 @@ def upload(
     window: TimeWindow,
     now: datetime,
     jobs: AqiJobs,
+    city: int | None = None,
 ) -> editing.UploadResult:
     """Read, check and store one uploaded file in ``layout``; a file naming a site of a city
-    the actor may not write is refused whole before anything is stored."""
+    the actor may not write is refused whole before anything is stored. ``city`` [GB/T 2260]
+    is the city of a layout that reads it from a file name naming none."""
     source = editing.upload_source(actor.name or "?", file_name, now)
     with tempfile.TemporaryDirectory(prefix="ecobasin-upload-") as folder:  # 0700
-        path = Path(folder) / "upload.csv"
+        # the file keeps its own name: a layout may read the city from it (GuangzhouPM….csv)
+        path = Path(folder) / _safe_file_name(file_name)
         path.write_bytes(content)
         try:
-            read = editing.read_upload(store.con, path, layout, source)
+            read = editing.read_upload(store.con, path, layout, source, city)
         except (csvmap.MappingError, UnicodeError, ValueError) as error:
-            raise FieldError("file", f"{file_name}: {error}") from None
+            text = str(error)
+            named = text if text.startswith(path.name) else f"{file_name}: {text}"
+            raise FieldError("file", named) from None
     actor.may_write_sites(read.cities)
     result = editing.import_upload(store, read, window, jobs.pending)
     report = result.report

@@ -46,6 +46,16 @@ def upload_file(
             "mapping's name (uci_beijing_multisite, uci_chengdu_pm25 …).",
         ),
     ] = editing.TIDY,
+    city: Annotated[
+        int | None,
+        Form(
+            ge=100000,
+            le=999999,
+            description="GB/T 2260 code of the city of a layout that reads it from the file "
+            "name (uci_five_cities: GuangzhouPM….csv) when the name has none; default the "
+            "editor's own city. A file name naming a city keeps it.",
+        ),
+    ] = None,
 ) -> UploadOut:
     """Import one data file of the editor's city (admins: any city): the import report and
     every rejected line with its reason. A file naming a site of another city is refused
@@ -54,8 +64,9 @@ def upload_file(
     window = request.app.state.limits.window()
     with service_problems():
         result = writes_service.upload(
-            store, actor_of(principal), name, content, layout, window, datetime.now(UTC), AQI_JOBS
-        )
+            store, actor_of(principal), name, content, layout, window, datetime.now(UTC),
+            AQI_JOBS, city if city is not None else principal.city_code,
+        )  # fmt: skip
     return upload_out(result, layout)
 
 

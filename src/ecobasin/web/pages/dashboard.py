@@ -342,7 +342,7 @@ def station_page(
 
 @router.get("/rankings", response_class=HTMLResponse)
 def rankings_page(request: Request, cursor: CursorDep, region: RegionDep) -> HTMLResponse:
-    """The cities ranked for a month or a year."""
+    """The cities ranked for a year, a quarter or a month."""
     last = _last_hour_cst(cursor, region)
     return _render(
         request,
@@ -350,6 +350,7 @@ def rankings_page(request: Request, cursor: CursorDep, region: RegionDep) -> HTM
         page="rankings",
         years=_years(cursor, region),
         latest_month=None if last is None else last.month,
+        latest_quarter=None if last is None else (last.month - 1) // 3 + 1,
     )
 
 

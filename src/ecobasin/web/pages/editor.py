@@ -372,8 +372,10 @@ def upload(
     store: WriterStore,
     file: Annotated[UploadFile, File()],
     layout: Annotated[str, Form(max_length=64)] = editing_service.TIDY,
+    city: Annotated[int | None, Form(ge=100000, le=999999)] = None,
 ) -> Response:
-    """Import a data file; the report and the rejected lines with their reasons."""
+    """Import a data file; the report and the rejected lines with their reasons. ``city``:
+    the page's city, that of a layout whose file name names none."""
     gate = _gate(request, principal)
     if gate is not None:
         return gate
@@ -383,6 +385,7 @@ def upload(
             done = writes_service.upload(
                 store, actor_of(principal), name, file.file.read(), layout,
                 request.app.state.limits.window(), datetime.now(UTC), AQI_JOBS,
+                _city_of_page(principal, region, city),
             )  # fmt: skip
         result = upload_out(done, layout)
     except ProblemError as error:

@@ -1,4 +1,4 @@
-// Rankings: the region's cities for a year or a month by composite index, good-day ratio, PM2.5
+// Rankings: the region's cities for a year, a quarter or a month by composite index, good-day ratio, PM2.5
 // or O3 — the numbers of `ecobasin evaluate` from /api/v1/rankings — as a table and a bar chart.
 import { FONT, api, chart, fillTable, fmt, link, markReady, msg, showStatus } from "./common.js";
 
@@ -12,9 +12,13 @@ const METRIC = {
   o3: ["o3_8h_p90", (v) => fmt(v), 1],
 };
 
+/** The API's period: `2025`, `2025Q3` or `2025-10`. */
 function period() {
   const data = new FormData(form);
-  return data.get("kind") === "month" ? `${data.get("year")}-${data.get("month")}` : data.get("year");
+  const kind = data.get("kind");
+  if (kind === "month") return `${data.get("year")}-${data.get("month")}`;
+  if (kind === "quarter") return `${data.get("year")}Q${data.get("quarter")}`;
+  return data.get("year");
 }
 
 /** "+0.12" / "-0.30" / "—": a change against the same period last year. */
@@ -83,6 +87,7 @@ async function load() {
   const mine = ++latestLoad;
   const kind = new FormData(form).get("kind");
   document.getElementById("month-select").disabled = kind !== "month";
+  document.getElementById("quarter-select").disabled = kind !== "quarter";
   document.getElementById("rankings-table").dataset.ready = "false";
   showStatus("rankings-status", msg("loading"));
   try {
