@@ -941,7 +941,9 @@ def writer_cpu(
     of hours holds (1,400 msg/s × 7 days ≈ 850 M). Run it alternately against two source
     trees (``PYTHONPATH``) for a before/after in one shell: CPU time is what the other
     sessions' load inflates least. ``write_batch``: records per write (the gateway's writer writes
-    5,000, and up to 10,000 when behind since issue 12's sixth pass)."""
+    5,000, and up to 10,000 when behind since issue 12's sixth pass). A tree with the batch
+    decode (eighth pass) runs it against the named baseline "one by one" (``batch_decode=False``),
+    the two alternating round by round, and prints the ratio."""
     import inspect
 
     from ecobasin.gateway import GatewayConfig, register_devices
@@ -956,37 +958,45 @@ def writer_cpu(
     records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
     batches = [records[i : i + write_batch] for i in range(0, len(records), write_batch)]
     written = len(records) - len(batches[0])
-    best = math.inf
     load = os.getloadavg()
     has_cache = "recent_keys" in inspect.signature(StoreWriter).parameters
     cache = {"recent_keys": GatewayConfig().recent_keys} if has_cache else {}
+    # the named baseline "one by one" (the same writer, batch decode off) when the tree has it
+    modes = {"": {}}
+    if "batch_decode" in inspect.signature(StoreWriter).parameters:
+        modes = {"batch": {"batch_decode": True}, "one by one": {"batch_decode": False}}
+    best = dict.fromkeys(modes, math.inf)
     with tempfile.TemporaryDirectory(prefix="gwcpu-") as tmp:
         for round_ in range(rounds):
-            with Store(Path(tmp) / f"w{round_}.duckdb") as store:
-                store.sync_catalog(region)
-                store.upsert_sites(sites, source="simulator")
-                register_devices(store, registry)
-                if dedup_rows:
-                    store.con.execute(
-                        "INSERT INTO gateway_messages (mn, cn, data_time, pno, log_id, "
-                        "first_seq, received_at) SELECT 'OLD' || (i % 40000), '2011', "
-                        "strftime(TIMESTAMP '2026-01-01' + INTERVAL (i // 40000) MINUTE, "
-                        "'%Y%m%d%H%M%S'), 0, 'old', i, now() FROM range(?) t(i)",
-                        [dedup_rows],
-                    )
-                writer = StoreWriter(store, "cpu", **cache)
-                writer.write(batches[0])  # warms the caches
-                started = time.process_time()
-                for batch in batches[1:]:
-                    writer.write(batch)
-                best = min(best, time.process_time() - started)
+            for mode, option in modes.items():
+                with Store(Path(tmp) / f"w{round_}{mode}.duckdb") as store:
+                    store.sync_catalog(region)
+                    store.upsert_sites(sites, source="simulator")
+                    register_devices(store, registry)
+                    if dedup_rows:
+                        store.con.execute(
+                            "INSERT INTO gateway_messages (mn, cn, data_time, pno, log_id, "
+                            "first_seq, received_at) SELECT 'OLD' || (i % 40000), '2011', "
+                            "strftime(TIMESTAMP '2026-01-01' + INTERVAL (i // 40000) MINUTE, "
+                            "'%Y%m%d%H%M%S'), 0, 'old', i, now() FROM range(?) t(i)",
+                            [dedup_rows],
+                        )
+                    writer = StoreWriter(store, "cpu", **cache, **option)
+                    writer.write(batches[0])  # warms the caches
+                    started = time.process_time()
+                    for batch in batches[1:]:
+                        writer.write(batch)
+                    best[mode] = min(best[mode], time.process_time() - started)
     source = Path(sys.modules["ecobasin"].__file__ or "?").parent.parent
-    console.print(
-        f"writer 写库 CPU ({source}; dedup cache {'on' if has_cache else 'none'}; "
-        f"{dedup_rows:,} older keys): {best / written * 1e6:.1f} µs/record, "
-        f"{written / best:,.0f} records per CPU second (best of {rounds}, {written:,} records "
-        f"in {write_batch:,}-record batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
-    )
+    for mode, seconds in best.items():
+        ratio = f" = {seconds / best['one by one']:.0%} of one by one" if mode == "batch" else ""
+        console.print(
+            f"writer 写库 CPU ({source}{'; decode ' + mode if mode else ''}; dedup cache "
+            f"{'on' if has_cache else 'none'}; {dedup_rows:,} older keys): "
+            f"{seconds / written * 1e6:.1f} µs/record{ratio}, {written / seconds:,.0f} records per "
+            f"CPU second (best of {rounds}, {written:,} records in {write_batch:,}-record "
+            f"batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
+        )
 
 
 def compare_decoders(frames: list[bytes], rounds: int = 3) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -40,8 +41,22 @@ from ecobasin.gateway.devices import Device, load_devices
 from ecobasin.gateway.front import reason_code
 from ecobasin.gateway.rawlog import RawRecord
 from ecobasin.ingest.hj212 import CpItem, FrameError, Message, read_segment
-from ecobasin.ingest.hj212.codec import Upload, read_upload_items
-from ecobasin.ingest.hj212.observations import OBSERVATION_COMMANDS, RowBuffer
+from ecobasin.ingest.hj212.codec import (
+    CpTemplate,
+    Upload,
+    UsualBatch,
+    read_upload_items,
+    read_usual_batch,
+)
+from ecobasin.ingest.hj212.observations import (
+    OBSERVATION_COMMANDS,
+    PlannedBlock,
+    RowBuffer,
+    _Plan,
+    block_rows_ok,
+    plan_for,
+    upload_micros,
+)
 from ecobasin.ingest.validate import validate_observations
 from ecobasin.limits import plausible_window
 from ecobasin.store import TRANSIENT_STORE_ERRORS, Store, keyed_table, observation_table
@@ -295,6 +310,10 @@ class StoreWriter:
         store every time. Only for the store's one message writer (the gateway's).
     costs : WriteCosts, optional
         Where the CPU of each write is added by part (:mod:`ecobasin.gateway.costs`).
+    batch_decode : bool
+        Read the usual uploads of a write all at once and make their rows by plan
+        (``codec.read_usual_batch``, ``RowBuffer.add_block``); False: one by one (the same
+        rows, the bench's baseline).
     """
 
     def __init__(
@@ -310,6 +329,7 @@ class StoreWriter:
         stopping: threading.Event | None = None,
         recent_keys: int = 0,
         costs: WriteCosts | None = None,
+        batch_decode: bool = True,
     ) -> None:
         self.lenient = lenient
         self._costs = costs or WriteCosts()
@@ -318,6 +338,8 @@ class StoreWriter:
         self.datatime_window = datatime_window
         self._text_window = None if datatime_window is None else TextWindow(datatime_window)
         self.stopping = stopping or threading.Event()
+        self.batch = batch_decode
+        self._times: dict[tuple[str, timedelta], int | None] = {}
         self.store = store
         self.log_id = log_id
         self.after_write = after_write
@@ -358,8 +380,17 @@ class StoreWriter:
     # -- decoding -----------------------------------------------------------------------------
     def _decode(self, records: list[RawRecord], now: datetime) -> _Decoded:
         out = _Decoded(RowBuffer(self.registry))
-        pending: list[tuple[RawRecord, Message | Upload, Device, tuple[str, str, str, int]]] = []
-        for record in records:
+        # the usual uploads of the batch read at once (int: their number in ``usual``)
+        usual = read_usual_batch([record.frame[6:-6] for record in records]) if self.batch else None
+        lane = {at: n for n, at in enumerate(usual.positions)} if usual is not None else {}
+        pending: list[tuple[RawRecord, Message | Upload | int, Device, MessageKey]] = []
+        for at, record in enumerate(records):
+            n = lane.get(at)
+            if n is not None and usual is not None:
+                usual_pending = self._usual_pending(record, usual, n)
+                if usual_pending is not None:
+                    pending.append(usual_pending)
+                    continue
             try:
                 segment = record.frame[6:-6]
                 # the common clean upload first: checked strings, straight to float columns
@@ -390,20 +421,119 @@ class StoreWriter:
             pending.append((record, message, device, message_key(message, record.seq)))
         stored = self._stored([p[3] for p in pending])
         seen: set[tuple[str, str, str, int]] = set()
-        for record, message, device, key in pending:
+        batched: list[tuple[int, RawRecord, int, Device]] = []
+        for position, (record, entry, device, key) in enumerate(pending):
             if key in stored or key in seen:
                 out.duplicates[key] += 1
                 continue
             seen.add(key)
             out.new_messages.append((*key, record.seq, record.received_at))
-            if isinstance(message, Message) and message.has_pno:  # (never a fast Upload)
-                out.parts.append(_part(record, message))
+            if isinstance(entry, int):
+                batched.append((position, record, entry, device))
+            elif isinstance(entry, Message) and entry.has_pno:  # (never a fast Upload)
+                out.parts.append(_part(record, entry))
             else:
-                self._observe_isolated(record, message, device, out)
+                out.candidates.position = position
+                self._observe_isolated(record, entry, device, out)
+        if batched and usual is not None:
+            self._observe_batch(batched, usual, out)
+        out.candidates.position = len(pending)  # reassembled sets after every message
         if out.parts or self._partials:
             with self._part("reassemble"):
                 self._reassemble(out, now)
         return out
+
+    def _usual_pending(
+        self, record: RawRecord, usual: UsualBatch, n: int
+    ) -> tuple[RawRecord, int, Device, MessageKey] | None:
+        """The pending entry of usual upload ``n`` of the batch when it needs no other check
+        than the ones made here (inside the DataTime window, registered device; its command
+        2011/2051/2061 carries observations); None: the one-by-one path decides."""
+        data_time = usual.data_times[n]
+        window = self._text_window
+        if record.refused or not (
+            window.inside(data_time, record.received_at)
+            if window is not None
+            else self.datatime_window is None
+        ):
+            return None
+        head = usual.heads[n]
+        mn = head["MN"]
+        device = self.devices.get(mn)
+        if device is None:
+            return None
+        return record, n, device, (mn, head["CN"], data_time, 0)
+
+    def _observe_batch(
+        self, batched: list[tuple[int, RawRecord, int, Device]], usual: UsualBatch, out: _Decoded
+    ) -> None:
+        """The rows of the batch's new usual uploads, a block per plan
+        (:meth:`RowBuffer.add_block`); an upload its plan does not fit (a flag outside 表8, an
+        empty hourly amount, an item that is an error, a time out of range) goes one by one
+        (:meth:`_observe_isolated`), which names what is wrong."""
+        buffer = out.candidates
+        groups: dict[_Plan, list[tuple[int, RawRecord, int, Device, int]]] = {}
+        one_by_one: list[tuple[int, RawRecord, int, Device]] = []
+        plans: dict[tuple[CpTemplate, str, tuple[str, ...]], _Plan | None] = {}
+        templates, heads, data_times, times = (
+            usual.templates,
+            usual.heads,
+            usual.data_times,
+            self._times,
+        )
+        for position, record, n, device in batched:
+            plan_key = (templates[n], heads[n]["CN"], device.domains)
+            plan = plans.get(plan_key, _NO_PLAN)
+            if plan is _NO_PLAN:
+                plan = plans[plan_key] = plan_for(*plan_key, 10, buffer.known)
+                if plan is not None and _plan_has_errors(plan):
+                    plan = plans[plan_key] = None
+            if plan is not None:
+                micros = times.get((data_times[n], plan.length), -1)
+                if micros == -1:
+                    micros = self._micros(data_times[n], plan)
+                if micros is not None:
+                    groups.setdefault(plan, []).append((position, record, n, device, micros))
+                    continue
+            one_by_one.append((position, record, n, device))
+        values = np.array([*usual.values, ""], dtype=object)
+        for plan, members in groups.items():
+            starts = np.array([usual.starts[m[2]] - 1 for m in members], dtype=np.int64)
+            ok = block_rows_ok(plan, values, starts)
+            if not ok.all():
+                one_by_one += [m[:4] for m, fits in zip(members, ok, strict=True) if not fits]
+                members = [m for m, fits in zip(members, ok, strict=True) if fits]
+                starts = starts[ok]
+            refs = [
+                f"{record.peer} MN={usual.heads[n]['MN']} QN={_qn(usual, n)}"
+                for _, record, n, _, _ in members
+            ]
+            buffer.add_block(
+                plan,
+                PlannedBlock(
+                    values=values,
+                    starts=starts,
+                    site_ids=np.array([m[3].site_id for m in members], dtype=object),
+                    refs=np.array(refs, dtype=object),
+                    lines=np.array([m[1].seq for m in members], dtype=np.int64),
+                    micros=np.array([m[4] for m in members], dtype=np.int64),
+                    positions=np.array([m[0] for m in members], dtype=np.int64),
+                ),
+            )
+            out.messages += len(members)  # plan.skipped: no error among them (_plan_has_errors)
+        for position, record, n, device in one_by_one:
+            buffer.position = position
+            self._observe_isolated(record, usual.upload(n), device, out)
+
+    def _micros(self, data_time: str, plan: _Plan) -> int | None:
+        """The row time of a DataTime for a plan's period (remembered per pair; bounded)."""
+        key = (data_time, plan.length)
+        micros = self._times.get(key, -1)
+        if micros == -1:
+            if len(self._times) >= 100_000:
+                self._times.clear()
+            micros = self._times[key] = upload_micros(data_time, plan.length)
+        return micros
 
     def _keyed(self, good: pd.DataFrame, batch: int) -> pa.Table:
         """The validated rows as the store keeps them (site and parameter keys), keyed with
@@ -763,6 +893,28 @@ def _truncate(buffer: RowBuffer, rows: int) -> None:
     for column in buffer.columns.values():
         del column[rows:]
     del buffer.micros[rows:]
+    del buffer.order[rows:]
+
+
+#: "Not looked up yet" in :meth:`StoreWriter._observe_batch`'s plans.
+_NO_PLAN: Any = object()
+
+
+def _qn(usual: UsualBatch, n: int) -> str:
+    """QN of usual upload ``n`` as a record reference shows it ("-": none)."""
+    qn = usual.qns[n]
+    return qn if qn is not None else usual.heads[n].get("QN") or "-"
+
+
+def _plan_has_errors(plan: _Plan) -> bool:
+    """Whether a plan leaves out an item for a reason that is an error (``_SKIP_CODES``:
+    then each upload goes one by one, which rejects it with its value)."""
+    return any(
+        key != "DataTime"
+        and "cannot be placed in time" not in reason
+        and any(reason.startswith(prefix) for prefix, _ in _SKIP_CODES)
+        for key, reason in plan.skipped
+    )
 
 
 def _reject(ref: str, code: str, reason: str, raw: str) -> dict[str, str]:

@@ -28,11 +28,15 @@ __all__ = [
     "IGNORED_SUFFIXES",
     "OBSERVATION_COMMANDS",
     "ZS_SUFFIX",
+    "PlannedBlock",
     "RowBuffer",
+    "block_rows_ok",
     "candidate_frame",
     "message_observations",
     "message_rows",
+    "plan_for",
     "stored_slot",
+    "upload_micros",
 ]
 
 #: Data flags of HJ 212-2017 §6.6.4 表8 (N normal, F stopped, M maintenance, S set value,
@@ -146,14 +150,21 @@ class RowBuffer:
 
     :meth:`add` applies the rules of :func:`message_rows`; :meth:`frame` gives the same frame
     as ``candidate_frame`` of all those rows, built from columns (no dict per row).
+    :meth:`add_block` adds the rows of many usual uploads of one plan at once (arrays); the
+    frame then orders all rows by their message's ``position`` (set before each :meth:`add`),
+    as if every message had been added one by one in that order.
     """
 
     def __init__(self, registry: pd.DataFrame | None = None) -> None:
         self.known = _registry_ids() if registry is None else frozenset(registry.index)
         self.columns: dict[str, list[object]] = {name: [] for name in CANDIDATE_COLUMNS}
         self.micros: list[int] = []  # time [µs since 1970, UTC], one per row
+        self.position = 0  # the message position of the rows :meth:`add` adds next
+        self.order: list[int] = []  # the message position of each row of ``columns``
+        self.blocks: list[dict[str, np.ndarray]] = []  # rows of :meth:`add_block`
 
     def __len__(self) -> int:
+        """Rows added by :meth:`add` (not those of :meth:`add_block`)."""
         return len(self.micros)
 
     def add(
@@ -199,6 +210,7 @@ class RowBuffer:
         columns["raw_value"] += raw_values
         columns["flag"] += flags
         columns["field"] += [f"{source_ref} {key}" for key in keys]
+        self.order += [self.position] * n
         return skipped
 
     def _add_planned(
@@ -228,10 +240,53 @@ class RowBuffer:
         columns["raw_value"] += raw_values
         columns["flag"] += flags
         columns["field"] += [f"{source_ref} {key}" for key in plan.keys]
+        self.order += [self.position] * n
         return list(plan.skipped)
+
+    def add_block(self, plan: _Plan, block: PlannedBlock) -> None:
+        """The rows of many usual uploads of one plan (:func:`block_rows_ok` true for each):
+        the rows :meth:`add` gives each of them (``tests/ingest/test_hj212_batch.py``), made
+        by array operations over the block instead of per message."""
+        k, m = len(plan.keys), len(block.starts)
+        if not k or not m:
+            return
+        values = block.values  # object array, "" appended (the -Flag of a code without one)
+        at = block.starts[:, None] + plan.value_positions[None, :]
+        texts = values[at]  # a copy (object array of str)
+        missing = texts == ""
+        texts[missing] = "nan"  # float() of each: the double of the decimal, correctly rounded
+        numbers = texts.astype(np.float64)
+        for row, (factor, offset) in plan.conversions:
+            sent = numbers[:, row]
+            numbers[:, row] = np.where(missing[:, row], sent, sent * factor + offset)
+        flag_positions = plan.flag_positions[None, :]
+        flag_at = np.where(
+            flag_positions < 0, len(values) - 1, block.starts[:, None] + flag_positions
+        )
+        flags = values[flag_at]
+        self.blocks.append(
+            {
+                "site_id": np.repeat(block.site_ids, k),
+                "parameter": np.tile(np.array(plan.parameters, dtype=object), m),
+                "period": np.full(m * k, plan.period, dtype=object),
+                "value": numbers.ravel(),
+                "raw_value": _choose(missing, "", None).ravel(),
+                "unit": np.full(m * k, None, dtype=object),
+                "flag": _choose(flags == "", None, flags).ravel(),
+                "line": np.repeat(block.lines, k),
+                "field": (
+                    np.repeat(block.refs, k)
+                    + np.tile(np.array([f" {key}" for key in plan.keys], dtype=object), m)
+                ),
+                "micros": np.repeat(block.micros, k),
+                "order": np.repeat(block.positions, k),
+            }
+        )
 
     def frame(self) -> pd.DataFrame:
         """The candidate frame (``CANDIDATE_COLUMNS``, dtypes as :func:`candidate_frame`)."""
+        if self.blocks:
+            return self._merged_frame()
         data: dict[str, object] = {}
         for name in CANDIDATE_COLUMNS:
             if name == "time":
@@ -244,6 +299,85 @@ class RowBuffer:
             else:  # dtypes inferred as for rows (str columns, object where all None)
                 data[name] = self.columns[name]
         return pd.DataFrame(data, columns=list(CANDIDATE_COLUMNS))
+
+    def _merged_frame(self) -> pd.DataFrame:
+        """:meth:`frame` with blocks: every row in the order of its message's position
+        (stable: a message's rows keep their order)."""
+        kinds = {"value": np.float64, "line": np.int64, "micros": np.int64, "order": np.int64}
+        listed = {**self.columns, "micros": self.micros, "order": self.order}
+        merged = {
+            name: np.concatenate(
+                [
+                    np.asarray(listed[name], dtype=kinds.get(name, object)),
+                    *(block[name] for block in self.blocks),
+                ]
+            )
+            for name in (*CANDIDATE_COLUMNS, "micros", "order")
+            if name != "time"
+        }
+        order = np.argsort(merged["order"], kind="stable")
+        data: dict[str, object] = {}
+        for name in CANDIDATE_COLUMNS:
+            if name == "time":
+                micros = merged["micros"][order]
+                data[name] = pd.DatetimeIndex(micros.astype("datetime64[us]")).tz_localize(UTC)
+            elif name in kinds:
+                data[name] = merged[name][order]
+            else:  # as lists: dtypes inferred exactly as for :meth:`add`'s rows
+                data[name] = merged[name][order].tolist()
+        return pd.DataFrame(data, columns=list(CANDIDATE_COLUMNS))
+
+
+def _choose(where: np.ndarray, yes: object, no: object) -> np.ndarray:
+    """``np.where`` into an object array (str or None cells)."""
+    out = np.empty(where.shape, dtype=object)
+    out[...] = no
+    out[where] = yes if not isinstance(yes, np.ndarray) else yes[where]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBlock:
+    """Usual uploads of one plan for :meth:`RowBuffer.add_block`, one entry per upload.
+
+    ``values`` holds the ``Upload.values`` of all of them one after the other, then ``""``;
+    upload ``i``'s value ``j`` is ``values[starts[i] + j]``.
+    """
+
+    values: np.ndarray  # object (str)
+    starts: np.ndarray  # int64
+    site_ids: np.ndarray  # object (str)
+    refs: np.ndarray  # object (str): the ``source_ref`` of each upload
+    lines: np.ndarray  # int64
+    micros: np.ndarray  # int64 [µs since 1970, UTC]: each upload's row time
+    positions: np.ndarray  # int64: each upload's message position
+
+
+def block_rows_ok(plan: _Plan, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per upload of a block, whether its rows follow the plan (:func:`_planned`'s checks):
+    every ``-Flag`` a data flag of 表8 or empty, every hourly ``-Cou`` there."""
+    ok = np.ones(len(starts), dtype=bool)
+    if len(plan.flag_item_positions):
+        flags = values[starts[:, None] + plan.flag_item_positions[None, :]]
+        known = np.zeros(flags.shape, dtype=bool)
+        for flag in _FLAG_VALUES:
+            known |= flags == flag
+        ok &= known.all(axis=1)
+    if len(plan.amount_positions):
+        ok &= (values[starts[:, None] + plan.amount_positions[None, :]] != "").all(axis=1)
+    return ok
+
+
+def upload_micros(data_time: str, length: timedelta) -> int | None:
+    """The row time [µs since 1970, UTC] of an upload's DataTime (checked 14 digits) and its
+    command's period length (:func:`stored_slot`); None when it cannot be placed (overflow)."""
+    start = _data_time(data_time)
+    if start is None:
+        return None
+    try:
+        return ((start + length).astimezone(UTC) - _EPOCH) // _MICROSECOND
+    except (OverflowError, ValueError):
+        return None
 
 
 def message_observations(
@@ -480,7 +614,7 @@ def _upload_values(
 _Take = Callable[[list[str]], tuple[str, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Plan:
     """The rows of every upload of one :class:`CpTemplate` for one CN, domains and registry:
     which value becomes which row, worked out once (the rules of :func:`_message_values`)."""
@@ -495,6 +629,12 @@ class _Plan:
     flag_items: _Take | None  # every ``-Flag`` value (a letter outside 表8: no plan)
     amount_at: _Take | None  # hourly ``-Cou`` values (one empty: no row, so no plan)
     skipped: tuple[tuple[str, str], ...]  # items left out whatever their values
+    #: The same positions in ``Upload.values`` as arrays, for a batch (:meth:`RowBuffer.add_block`):
+    #: each row's value, each row's ``-Flag`` (-1: none), every ``-Flag``, every hourly ``-Cou``.
+    value_positions: np.ndarray
+    flag_positions: np.ndarray
+    flag_item_positions: np.ndarray
+    amount_positions: np.ndarray
 
 
 def _take(positions: tuple[int, ...]) -> _Take:
@@ -531,16 +671,9 @@ def _planned(
     template = upload.template
     if not template.usual:
         return None
-    key = (template, upload.cn or "", domains, minute_interval, known)
-    plan = _PLANS.get(key)
+    plan = plan_for(template, upload.cn or "", domains, minute_interval, known)
     if plan is None:
-        if key in _PLANS:
-            return None
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        plan = _PLANS[key] = _plan(template, upload.cn or "", domains, minute_interval, known)
-        if plan is None:
-            return None
+        return None
     values = upload.values
     if plan.flag_items and not _FLAG_VALUES.issuperset(plan.flag_items(values)):
         return None
@@ -563,6 +696,24 @@ def _planned(
                 numbers[at] = numbers[at] * factor + offset
     flags: list[str | None] = [text or None for text in plan.flag_at(values)]
     return plan, (start + plan.length).astimezone(UTC), numbers, raw_values, flags
+
+
+def plan_for(
+    template: CpTemplate,
+    cn: str,
+    domains: tuple[str, ...],
+    minute_interval: int,
+    known: frozenset[str],
+) -> _Plan | None:
+    """The plan of a usual template's rows for CN and domains (worked out once, then cached);
+    None for a CN without observations."""
+    key = (template, cn, domains, minute_interval, known)
+    plan = _PLANS.get(key)
+    if plan is None and key not in _PLANS:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(template, cn, domains, minute_interval, known)
+    return plan
 
 
 def _plan(
@@ -613,6 +764,10 @@ def _plan(
         flag_items=_take(tuple(flag_items)) if flag_items else None,
         amount_at=_take(tuple(amount_at)) if amount_at else None,
         skipped=tuple(skipped),
+        value_positions=np.array([row[2] for row in rows], dtype=np.int64),
+        flag_positions=np.array([row[4] for row in rows], dtype=np.int64),
+        flag_item_positions=np.array(flag_items, dtype=np.int64),
+        amount_positions=np.array(amount_at, dtype=np.int64),
     )
 
 

@@ -1,0 +1,179 @@
+"""The writer's batch decode (issue 12, Speed, eighth pass: ``read_usual_batch`` and the rows
+by plan blocks) stores exactly what the one-by-one decode stores — observations, rejected
+records with their reasons, dedup rows, counts — on real DuckDB files, for the simulator's
+uploads mixed with resends, unregistered devices, implausible DataTimes, refused records,
+flags outside 表8 (HJ 212-2017 §6.6.4), empty values and a poison DataTime."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gateway_helpers import add_device, new_store, upload
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecobasin import catalog
+from ecobasin.gateway import register_devices
+from ecobasin.gateway.rawlog import RawRecord
+from ecobasin.gateway.simulator import build_fleet, simulated_fleet
+from ecobasin.gateway.writer import StoreWriter
+from ecobasin.store import Store
+
+NOW = datetime(2024, 1, 1, 3, tzinfo=UTC)  # 11:00 CST
+DEVICES = 12
+SEED = 5
+
+
+def _simulator_records(per_device: int = 12) -> list[RawRecord]:
+    """The fleet's uploads from 10:00 CST on, device after device interleaved, received now."""
+    start = datetime(2024, 1, 1, 2, tzinfo=UTC).timestamp()
+    streams = [
+        list(
+            itertools.islice(
+                itertools.chain.from_iterable(p.frames for p in device.packets(start)),
+                per_device,
+            )
+        )
+        for device in build_fleet(DEVICES, SEED)
+    ]
+    frames = [f for row in itertools.zip_longest(*streams) for f in row if f is not None]
+    return [RawRecord(i + 1, NOW, "peer:1", frame) for i, frame in enumerate(frames)]
+
+
+def _odd_records(first: int) -> list[RawRecord]:
+    """Uploads each of which leaves the batch path somewhere (or tests its checks)."""
+    frames = [
+        upload(qn="20240101100000001"),  # DEV1, the usual
+        upload(qn="20240101100000002"),  # the same message again: a duplicate
+        upload(mn="NOBODY", qn="20240101100000003"),  # unregistered
+        upload(qn="20240101100000004", data_time="20990101100000"),  # far ahead: refused
+        upload(qn="20240101100000005", data_time="19990101100000"),  # too old: refused
+        upload(qn="20240101100000006", data_time="20240101100100", cp={"a21026-Rtd": "1", "a21026-Flag": "X"}),
+        upload(qn="20240101100000007", data_time="20240101100200", cp={"a21026-Rtd": "", "a21026-Flag": "N"}),
+        upload(qn="20240101100000008", data_time="20240101100300", cp={"zz999-Rtd": "4"}),
+        upload(qn="20240101100000009", data_time="20240101100400", cn="2061", cp={"a21026-Avg": "3", "a21026-Cou": ""}),
+        upload(mn="DEVGAS", qn="20240101100000010", cn="2061", cp={"a21026-Avg": "3", "a21026-Cou": "0.5"}),
+        upload(qn="20240101100000011", data_time="20240101100500", PNUM="2", PNO="1", flag="7"),
+    ]  # fmt: skip
+    records = [RawRecord(first + i, NOW, "peer:2", f) for i, f in enumerate(frames)]
+    records.append(replace(upload_record(first + len(frames)), refused="by the front"))
+    return records
+
+
+def upload_record(seq: int) -> RawRecord:
+    return RawRecord(seq, NOW, "peer:3", upload(qn="20240101100000099", data_time="20240101100900"))
+
+
+def _store(path: Path) -> Store:
+    store = new_store(path)
+    sites, devices = simulated_fleet(DEVICES, SEED, catalog.load_region())
+    store.upsert_sites(sites, source="simulator")
+    register_devices(store, devices)
+    add_device(store, "DEV1")
+    add_device(store, "DEVGAS", site="S_GAS")
+    return store
+
+
+def _stored(store: Store) -> dict[str, pd.DataFrame]:
+    con = store.con
+    return {
+        "observations": con.execute(
+            "SELECT * EXCLUDE (batch_id) FROM observations ORDER BY ALL"
+        ).df(),
+        "rejected": con.execute(
+            "SELECT record_ref, reason_code, reason, raw FROM rejected ORDER BY ALL"
+        ).df(),
+        "messages": con.execute(
+            "SELECT mn, cn, data_time, pno, first_seq, duplicates FROM gateway_messages "
+            "ORDER BY ALL"
+        ).df(),
+        "subpackets": con.execute("SELECT mn, qn, pno, seq FROM gateway_subpackets ORDER BY ALL").df(),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def records() -> list[RawRecord]:
+    usual = _simulator_records()
+    return usual + _odd_records(len(usual) + 1)
+
+
+def test_batch_decode_stores_what_one_by_one_stores(tmp_path: Path, records) -> None:
+    stored, reports = {}, {}
+    for batch in (False, True):
+        with _store(tmp_path / f"b{batch}.duckdb") as store:
+            writer = StoreWriter(store, "log-b", batch_decode=batch, recent_keys=1000)
+            # two writes: the second resends some of the first (duplicates across writes)
+            half = len(records) // 2
+            reports[batch] = [
+                writer.write(records[:half], now=NOW),
+                writer.write(records[half - 5 :], now=NOW),
+            ]
+            stored[batch] = _stored(store)
+    for name, frame in stored[True].items():
+        pd.testing.assert_frame_equal(frame, stored[False][name], obj=name)
+    assert reports[True] == reports[False]
+    rejected = stored[True]["rejected"]
+    assert {"unknown_device", "implausible_datatime", "unknown_flag", "unknown_code"} <= set(
+        rejected["reason_code"]
+    )
+    assert len(stored[True]["observations"]) > 5 * len(records)  # ~7.5 values per upload
+
+
+def test_batch_decode_takes_the_usual_uploads(tmp_path: Path, records) -> None:
+    """The batch path is what the writer uses for the simulator's usual uploads (so the
+    equality above is about it, not about the fallback)."""
+    with _store(tmp_path / "t.duckdb") as store:
+        writer = StoreWriter(store, "log-t", batch_decode=True)
+        decoded = writer._decode(records, NOW)
+        in_blocks = sum(len(block["order"]) for block in decoded.candidates.blocks)
+        assert in_blocks > 0.8 * (in_blocks + len(decoded.candidates))
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40))
+def test_any_mix_decodes_the_same_both_ways(tmp_path: Path, records, picks: list[int]) -> None:
+    """Any selection and order of the records (resends included) gives the same candidate
+    rows, rejects, messages and duplicates with and without the batch path."""
+    chosen = [records[p % len(records)] for p in picks]
+    chosen = [replace(r, seq=i + 1) for i, r in enumerate(chosen)]
+    path = tmp_path / "mix.duckdb"
+    if not path.exists():
+        _store(path).close()
+    with Store(path) as store:
+        decoded = [
+            StoreWriter(store, "log-m", batch_decode=batch)._decode(chosen, NOW)
+            for batch in (False, True)
+        ]
+    one, batch = decoded
+    pd.testing.assert_frame_equal(batch.candidates.frame(), one.candidates.frame())
+    assert (batch.rejects, batch.new_messages, batch.duplicates, batch.messages, batch.other) == (
+        one.rejects, one.new_messages, one.duplicates, one.messages, one.other,
+    )  # fmt: skip
+
+
+def test_a_poison_datatime_is_rejected_alone_in_a_batch(tmp_path: Path) -> None:
+    """Without a DataTime window, the last hour of 9999-12-31 (2061: its end overflows) is
+    a decode error of that message only, as one by one (issue 12, defect 1)."""
+    frames = [
+        upload(qn="20240101100000001", data_time="20240101100000"),
+        upload(qn="20240101100000002", data_time="99991231230000", cn="2061", cp={"a21026-Avg": "3"}),
+        upload(qn="20240101100000003", data_time="20240101100100"),
+    ]  # fmt: skip
+    records = [RawRecord(i + 1, NOW, "peer:1", f) for i, f in enumerate(frames)]
+    reports = []
+    for batch in (False, True):
+        with _store(tmp_path / f"p{batch}.duckdb") as store:
+            writer = StoreWriter(store, "log-p", batch_decode=batch, datatime_window=None)
+            reports.append(writer.write(records, now=NOW))
+    assert reports[1] == reports[0]
+    assert reports[1].rejected == {"decode_error": 1}
+    assert reports[1].observations == 2  # the two good uploads stored

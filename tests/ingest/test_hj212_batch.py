@@ -1,0 +1,165 @@
+"""The batch reader of usual uploads (``codec.read_usual_batch``, issue 12, Speed, eighth
+pass) reads each upload it takes exactly as the one-message fast path (``read_upload_items``,
+itself equal to the full parse: tests/ingest/test_hj212_fast.py), takes every upload that
+path reads as a usual CP area (HJ 212-2017 §6.3.2 表3, §6.3.3 表4), and its block rows
+(``RowBuffer.add_block``) are the rows of one ``RowBuffer.add`` per upload, bit for bit."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_hj212_fast import _DOMAINS, _segments
+
+from ecobasin.gateway.simulator import build_fleet
+from ecobasin.ingest.hj212.codec import read_upload_items, read_usual_batch
+from ecobasin.ingest.hj212.observations import (
+    PlannedBlock,
+    RowBuffer,
+    block_rows_ok,
+    plan_for,
+    upload_micros,
+)
+
+
+def _usual(segment: bytes) -> bool:
+    upload = read_upload_items(segment)
+    return upload is not None and upload.template.usual
+
+
+def _check_batch(segments: list[bytes]) -> int:
+    """Every upload the batch reader takes equals the one-message fast path's, and it takes
+    exactly the segments that path reads as usual; returns how many it took."""
+    batch = read_usual_batch(segments)
+    assert batch.positions == [at for at, s in enumerate(segments) if _usual(s)]
+    for n, at in enumerate(batch.positions):
+        mine, one = batch.upload(n), read_upload_items(segments[at])
+        assert one is not None
+        assert mine.template is one.template  # the same cached template: the same plans
+        assert (mine.head, mine.values, mine.data_time) == (one.head, one.values, one.data_time)
+        assert list(mine.head) == list(one.head)  # field order too (QN first or not)
+    return len(batch.positions)
+
+
+def _simulator_frames(devices: int = 60, per_device: int = 40) -> list[bytes]:
+    fleet = build_fleet(devices, 7)
+    start = time.time()
+    return [
+        frame
+        for device in fleet
+        for frame in itertools.islice(
+            itertools.chain.from_iterable(p.frames for p in device.packets(start)), per_device
+        )
+    ]
+
+
+def test_simulator_uploads_are_read_in_one_batch_as_one_by_one() -> None:
+    segments = [frame[6:-6] for frame in _simulator_frames()]
+    taken = _check_batch(segments)
+    assert taken >= 0.9 * len(segments)  # heads with and without QN; sub-packets decline
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_segments(), min_size=1, max_size=8))
+def test_generated_batches_are_read_as_one_by_one(segments: list[bytes]) -> None:
+    _check_batch(segments)
+
+
+def test_odd_segments_in_a_batch_do_not_shift_the_others() -> None:
+    """A segment with a line break, non-ASCII bytes, a repeated key or a second CP area is
+    left out, and the values of the uploads after it stay theirs."""
+    head = "QN=20240101100000001;ST=22;CN=2011;PW=123456;MN=DEV1;Flag=5;CP=&&"
+    good = f"{head}DataTime=20240101100000;a21026-Rtd=1.5,a21026-Flag=N&&".encode()
+    odd = [
+        f"{head}DataTime=20240101100000;a21026-Rtd=1\n5&&".encode(),
+        f"{head}DataTime=20240101100000;a21026-Rtd=1.5;a21026-Rtd=2&&".encode(),
+        f"{head}DataTime=20240101100000;a21026-Rtd=١&&".encode(),
+        f"{head}DataTime=20240101100000;CP=&&a21026-Rtd=1&&".encode(),
+        f"{head}DataTime=20240230100000;a21026-Rtd=1.5&&".encode(),
+        b"ST=22;CN=2011;PW=123456;MN=DEV1;QN=20240101100000001;CP=&&DataTime=20240101100000;"
+        b"a21026-Rtd=7&&",
+    ]
+    segments = [good, *odd, good.replace(b"1.5", b"2.5")]
+    assert _check_batch(segments) == 3  # the first, the head with QN last, the last
+
+
+def _block_rows(segments: list[bytes], domains: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """The frame of the batch's rows by plan blocks, and how many uploads went by block."""
+    batch = read_usual_batch(segments)
+    buffer = RowBuffer()
+    values = np.array([*batch.values, ""], dtype=object)
+    blocked = 0
+    for n, at in enumerate(batch.positions):
+        plan = plan_for(batch.templates[n], batch.heads[n]["CN"], domains, 10, buffer.known)
+        micros = None if plan is None else upload_micros(batch.data_times[n], plan.length)
+        starts = np.array([batch.starts[n] - 1], dtype=np.int64)
+        if plan is not None and micros is not None and block_rows_ok(plan, values, starts)[0]:
+            block = PlannedBlock(
+                values=values,
+                starts=starts,
+                site_ids=np.array(["S1"], dtype=object),
+                refs=np.array([f"p{at}"], dtype=object),
+                lines=np.array([at], dtype=np.int64),
+                micros=np.array([micros], dtype=np.int64),
+                positions=np.array([at], dtype=np.int64),
+            )
+            buffer.add_block(plan, block)
+            blocked += 1
+        else:
+            buffer.position = at
+            buffer.add(batch.upload(n), site_id="S1", domains=domains, source_ref=f"p{at}", line=at)
+    return buffer.frame(), blocked
+
+
+def _one_by_one_rows(segments: list[bytes], domains: tuple[str, ...]) -> pd.DataFrame:
+    buffer = RowBuffer()
+    for at, segment in enumerate(segments):
+        upload = read_upload_items(segment)
+        if upload is not None and upload.template.usual:
+            buffer.add(upload, site_id="S1", domains=domains, source_ref=f"p{at}", line=at)
+    return buffer.frame()
+
+
+def _same_frames(mine: pd.DataFrame, theirs: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(mine, theirs)
+    # values bit for bit (NaN and -0.0 included)
+    assert mine["value"].to_numpy().tobytes() == theirs["value"].to_numpy().tobytes()
+
+
+def test_block_rows_of_simulator_uploads_are_the_rows_one_by_one() -> None:
+    segments = [frame[6:-6] for frame in _simulator_frames(30, 30)]
+    for domains in _DOMAINS:
+        mine, blocked = _block_rows(segments, domains)
+        _same_frames(mine, _one_by_one_rows(segments, domains))
+        assert blocked >= 0.5 * len(segments)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_segments(), min_size=1, max_size=6), st.sampled_from(_DOMAINS))
+def test_block_rows_of_generated_uploads_are_the_rows_one_by_one(
+    segments: list[bytes], domains: tuple[str, ...]
+) -> None:
+    mine, _ = _block_rows(segments, domains)
+    _same_frames(mine, _one_by_one_rows(segments, domains))
+
+
+def test_block_rows_convert_units_and_keep_missing_values_and_flags() -> None:
+    """a01006 travels in kPa (HJ 212-2017 Appendix B) and is stored in hPa; an empty value is
+    NaN with raw value ""; a code without ``-Flag`` has no flag; a flag outside 表8 is not
+    taken by the block (the one-by-one path names it)."""
+    head = "QN=20240101100000001;ST=22;CN=2011;PW=123456;MN=DEV1;Flag=5;CP=&&"
+    cp = "DataTime=20240101100000;a01006-Rtd=95.62,a01006-Flag=N;a01001-Rtd=;a21026-Rtd=-0.0"
+    segments = [f"{head}{cp}&&".encode(), f"{head}{cp},a21026-Flag=X&&".encode()]
+    mine, blocked = _block_rows(segments, ("air", "met"))
+    assert blocked == 1
+    _same_frames(mine, _one_by_one_rows(segments, ("air", "met")))
+    first = mine[mine["line"] == 0].set_index("parameter")
+    assert first.loc["pressure", "value"] == 95.62 * 10
+    assert (
+        np.isnan(first.loc["temperature", "value"]) and first.loc["temperature", "raw_value"] == ""
+    )
+    assert first.loc["pressure", "flag"] == "N" and pd.isna(first.loc["temperature", "flag"])
