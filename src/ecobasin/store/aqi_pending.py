@@ -20,13 +20,20 @@ __all__ = ["clear_aqi_pending", "count_aqi_pending", "mark_aqi_pending", "pendin
 
 
 def mark_aqi_pending(store: Store, site_days: Iterable[tuple[str, date]]) -> int:
-    """Mark (site_id, CST day) pairs as pending; returns how many were given."""
+    """Mark the (site_id, CST day) pairs of air stations as pending; returns how many were
+    given.
+
+    Only air stations get an AQI (HJ 633-2012 §5), so the pairs of other sites (water
+    sections, outlets) imported in the same run are not marked: there is nothing to compute.
+    """
     frame = pd.DataFrame(sorted(set(site_days)), columns=["site_id", "day"])
     if frame.empty:
         return 0
     with store.transaction(), store._registered(pending_in=frame):
         store.con.execute(
-            "INSERT OR IGNORE INTO aqi_pending SELECT site_id, CAST(day AS DATE) FROM pending_in"
+            "INSERT OR IGNORE INTO aqi_pending SELECT p.site_id, CAST(p.day AS DATE) "
+            "FROM pending_in p JOIN sites s ON s.site_id = p.site_id "
+            "WHERE s.kind = 'air_station'"
         )
     return len(frame)
 
