@@ -441,10 +441,15 @@ def message_rows(
       DataTime + period length; periods ``10min`` (or ``1min`` with ``minute_interval=1``),
       ``1h``, ``1d``. DataTime is China Standard Time (UTC+8) and is converted to UTC:
       a 2061 with DataTime 2024-01-01 10:00 is the hour 10:00–11:00 CST, stored at 03:00Z.
+      A device whose site says ``hj212_datatime = "period_end"`` (``period_end=True`` of
+      :meth:`RowBuffer.add`) labels the period by its end: time = DataTime (noise brief §4.1).
       A 17-digit DataTime (milliseconds) is truncated to 14 digits. Without a readable
       DataTime every value item is skipped.
     - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise (noise stations send
-      ``-Data`` instead, e.g. ``Leq-Data``: read the same way). ``-Min``, ``-Max``,
+      ``-Data`` instead, e.g. ``Leq-Data``: read the same way). In a daily (2031) packet
+      ``Leq-DayData`` / ``Leq-NightData`` are the day's ``Ld`` / ``Ln`` [dB(A)]; other
+      ``-DayData`` / ``-NightData`` items and ``DayStdValue`` / ``NightStdValue`` (the device's
+      limits) are skipped, kept in the raw log only (no error). ``-Min``, ``-Max``,
       ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them),
       except an hourly (2061) ``-Cou`` whose ``<id>_Cou`` is in the registry (flue-gas
       pollutant amounts [kg], issue 17): a row of that id.
