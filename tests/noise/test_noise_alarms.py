@@ -216,3 +216,28 @@ def test_a_station_day_below_the_valid_data_rate_is_one_alarm(store: Store) -> N
     # recomputing the same window changes nothing (a stable id)
     again = recompute_alarms(store, ["NZ1"], obs["time"].min(), obs["time"].max(), now=now)
     assert again.counts["inserted"] == 0
+
+
+def test_the_station_page_of_an_enterprise_boundary_shows_gb_12348(store: Store) -> None:
+    # a factory boundary in a 4b zone: GB 3096 would say night 60, Lmax 75 (all passing here);
+    # GB 12348-2008 class 4 says night 55, frequent sudden noise ≤ 65
+    from ecobasin.services.noise import station_profile
+
+    frame = pd.DataFrame(
+        [{"site_id": "EB3", "kind": "noise_station", "level": "city", "city_code": 510100,
+          "name_zh": "厂界", "name_en": "factory boundary", "lon": 104.0, "lat": 30.6,
+          "attributes": {"zone_class": "4b", "purpose": "厂界"}}]
+    )  # fmt: skip
+    store.upsert_sites(frame, source="test")
+    rows = [
+        {**_hour("2026-07-02 10:00", "Leq", 68.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 02:00", "Leq", 57.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 03:00", "Leq", 50.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 03:00", "LMx", 66.0), "site_id": "EB3"},
+    ]
+    store.write_observations(pd.DataFrame(rows), store.begin_batch("test", "page"))
+    page = station_profile(store, "EB3", "2026-07-02")
+    assert page["standard"] == "GB 12348-2008"
+    assert (page["day_limit"], page["night_limit"], page["night_lmax_limit"]) == (70.0, 55.0, 65.0)
+    assert (page["day_pass"], page["night_pass"]) == (True, False)
+    assert page["lmax_events"] == [{"label": "03:00", "LMx": 66.0}]
