@@ -152,6 +152,7 @@ def test_an_enterprise_boundary_is_judged_by_gb_12348(
     assert evidence["zone_class"] == "4"
     assert "厂界" in evidence["limit_source"]["source_category"]
     assert json.loads(str(found["LMx"]["evidence"]))["limit_source"]["clause"] == "§4.1.2"
+    assert "night limit + 10 dB(A)" in json.loads(str(found["LMx"]["evidence"]))["rule"]
 
 
 def test_an_enterprise_boundary_reporting_occasional_sudden_noise_gets_15_db(store: Store) -> None:

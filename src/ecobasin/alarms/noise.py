@@ -81,6 +81,13 @@ def _site_night_limits(attributes: dict[str, Any]) -> tuple[str, float, float, s
     return None
 
 
+def _what(parameter: str, limits: tuple[str, float, float, str]) -> str:
+    """What the limit is: the night limit, or it + the standard's night Lmax margin [dB(A)]."""
+    if parameter == "Leq":
+        return str(NOISE_PARAMETERS["Leq"])
+    return f"night limit + {limits[2] - limits[1]:g} dB(A)"
+
+
 #: Per standard: (clause of the night Leq, clause of the night LMx, who is judged).
 _CLAUSES = {
     "GB 3096-2008": ("Table 1", "§5.4", "the zone class"),
@@ -147,9 +154,8 @@ def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> li
             "last_period_end": last_hour.isoformat().replace("+00:00", "Z"),
             "night": str(night),
             "zone_class": cls,
-            "rule": f"night hourly {parameter} strictly above the {NOISE_PARAMETERS[parameter]} "
-            f"of {judged}; one "
-            "episode per station and night",
+            "rule": f"night hourly {parameter} strictly above the {_what(parameter, limits[site])} "
+            f"of {judged}; one episode per station and night",
             "limit_source": {
                 "source": "standard",
                 "standard_id": standard,
