@@ -146,3 +146,72 @@ def test_every_vendor_noise_code_names_a_noise_parameter() -> None:
         assert registry.loc[parameter, "domain"] == "noise", code
     with pytest.raises(KeyError):  # an air station never reads a noise vendor code
         catalog.parameter_for_code("n00006", ("air", "met"))
+
+
+def test_day_and_night_values_of_a_daily_packet_are_ld_and_ln(
+    noise_gateway: Running, noise_store: Store
+) -> None:
+    """``Leq-DayData`` / ``Leq-NightData`` of a 2031 packet (brief §4.1, [seen S19c]) are the
+    day's Ld and Ln (GB 3096-2008 §3.1-3.2 windows), stored once each at the day's end, range
+    checked like every noise item; the device's limits ``DayStdValue`` / ``NightStdValue`` are
+    no measurement: no row, no reject (the raw log keeps them)."""
+    client = Client(noise_gateway.port)
+    daily = {"Leq-Data": "55.1", "Leq-DayData": "57.2", "Leq-NightData": "48.3"}
+    daily |= {"DayStdValue": "60", "NightStdValue": "50"}
+    client.send(upload(mn="NOISE1", ST="23", cn="2031", data_time="20260701000000", cp=daily))
+    client.send(upload(mn="NOISE1", ST="23", cn="2031", qn="20260702000000001",
+                       data_time="20260702000000", cp={"Leq-DayData": "150.0"}))  # fmt: skip
+    client.send(upload(mn="NOISE1", ST="23", cn="2031", data_time="20260701000000", cp=daily))
+    assert len(client.replies(3)) == 3
+    noise_gateway.flush()
+    day_end = pd.Timestamp("2026-07-01T16:00", tz="UTC")  # 07-02 00:00 CST
+    assert _stored(noise_store) == [
+        {"parameter": p, "period": "1d", "time": day_end, "value": v}
+        for p, v in [("Ld", 57.2), ("Leq", 55.1), ("Ln", 48.3)]
+    ]
+    kept = query(noise_store, "SELECT record_ref, reason FROM rejected WHERE source = 'gateway'")
+    assert len(kept) == 1, kept.to_dict("records")
+    assert "Leq-DayData" in str(kept["record_ref"].iloc[0])
+    assert "20–140" in str(kept["reason"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("convention", "hour_time", "minute_time"),
+    [
+        (None, "20260701090000", "20260701091000"),
+        ("period_start", "20260701090000", "20260701091000"),
+        ("period_end", "20260701100000", "20260701092000"),
+    ],
+)
+def test_a_device_labelling_the_period_end_is_stored_at_the_same_hour(
+    noise_store: Store, tmp_path: Path, convention: str | None, hour_time: str, minute_time: str
+) -> None:
+    """Site attribute ``hj212_datatime`` (brief §4.1): ``period_end`` devices label the hour
+    09:00-10:00 CST with 10:00, HJ 212's default (表C) with 09:00; both are stored at 02:00Z
+    (and the minutes 09:10-09:20 at 01:20Z)."""
+    attributes = {} if convention is None else {"hj212_datatime": convention}
+    noise_store.upsert_sites(
+        pd.DataFrame([{"site_id": "NZ-5101-001", "kind": "noise_station", "level": "city",
+                       "city_code": 510100, "name_zh": None, "name_en": None, "lon": None,
+                       "lat": None, "attributes": attributes}]),
+        source="test",
+    )  # fmt: skip
+    config = GatewayConfig(port=0, raw_log=tmp_path / "raw", idle_timeout=30.0, write_delay=0.05)
+    server = Running(noise_store, config)
+    try:
+        client = Client(server.port)
+        client.send(upload(mn="NOISE1", ST="23", cn="2061", data_time=hour_time,
+                           cp={"Leq-Data": "57.3", "LMx-Data": "70.1"}))  # fmt: skip
+        client.send(upload(mn="NOISE1", ST="23", cn="2051", qn="20260701100000009",
+                           data_time=minute_time, cp={"Leq-Data": "56.0"}))  # fmt: skip
+        assert len(client.replies(2)) == 2
+        server.flush()
+    finally:
+        server.stop()
+    hour = pd.Timestamp("2026-07-01T02:00", tz="UTC")
+    minutes = pd.Timestamp("2026-07-01T01:20", tz="UTC")
+    assert _stored(noise_store) == [
+        {"parameter": "Leq", "period": "10min", "time": minutes, "value": 56.0},
+        {"parameter": "LMx", "period": "1h", "time": hour, "value": 70.1},
+        {"parameter": "Leq", "period": "1h", "time": hour, "value": 57.3},
+    ]

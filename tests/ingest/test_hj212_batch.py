@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_hj212_fast import _DOMAINS, _segments
 
 from ecobasin.gateway.simulator import build_fleet
+from ecobasin.ingest.hj212 import read_segment
 from ecobasin.ingest.hj212.codec import read_upload_items, read_usual_batch
 from ecobasin.ingest.hj212.observations import (
     PlannedBlock,
@@ -163,3 +164,34 @@ def test_block_rows_convert_units_and_keep_missing_values_and_flags() -> None:
         np.isnan(first.loc["temperature", "value"]) and first.loc["temperature", "raw_value"] == ""
     )
     assert first.loc["pressure", "flag"] == "N" and pd.isna(first.loc["temperature", "flag"])
+
+
+def test_noise_day_and_night_values_are_the_same_by_block_one_by_one_and_exact() -> None:
+    """A daily noise packet (brief §4.1 [seen S19c]): ``Leq-DayData`` / ``Leq-NightData`` are
+    Ld / Ln by every path (the batch's blocks, the fast upload, the exact message),
+    ``DayStdValue`` / ``NightStdValue`` (the device's limits) no row and no error; in an hourly
+    packet ``Leq-DayData`` is no row either."""
+    head = "QN=20260702000000001;ST=23;CN={cn};PW=123456;MN=NOISE1;Flag=5;CP=&&"
+    cp = "DataTime=20260701000000;Leq-Data=55.1;Leq-DayData=57.2;Leq-NightData=48.3;"
+    cp += "DayStdValue=60;NightStdValue=50"
+    segments = [f"{head.format(cn=cn)}{cp}&&".encode() for cn in ("2031", "2061")]
+    domains = ("noise", "met")
+    _same_frames(*(_block_rows(segments, domains)[0], _one_by_one_rows(segments, domains)))
+    fast, exact = RowBuffer(), RowBuffer()
+    reasons = []
+    for at, segment in enumerate(segments):
+        upload = read_upload_items(segment) or read_segment(segment)  # fast when it is read so
+        for buffer, message in ((fast, upload), (exact, read_segment(segment))):
+            buffer.position = at
+            reasons.append(
+                buffer.add(message, site_id="S1", domains=domains, source_ref="p", line=at)
+            )
+    _same_frames(fast.frame(), exact.frame())
+    rows = exact.frame()
+    daily = rows[rows["line"] == 0].set_index("parameter")["value"].to_dict()
+    assert daily == {"Leq": 55.1, "Ld": 57.2, "Ln": 48.3}
+    assert rows[rows["line"] == 1]["parameter"].tolist() == ["Leq"]
+    assert reasons[0] == reasons[1]  # the same items left out, for the same reasons
+    limits = {key: reason for key, reason in reasons[0]}
+    assert set(limits) == {"DayStdValue", "NightStdValue"}
+    assert all("configured limit" in reason for reason in limits.values())

@@ -113,6 +113,68 @@ def test_a_construction_boundary_is_judged_by_gb_12523(store: Store) -> None:
     assert json.loads(str(found["LMx"]["evidence"]))["limit_source"]["clause"] == "§4.2"
 
 
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"zone_class": "4a", "boundary": "enterprise"},
+        {"zone_class": "4b", "purpose": "厂界"},
+    ],
+)
+def test_an_enterprise_boundary_is_judged_by_gb_12348(
+    store: Store, attributes: dict[str, str]
+) -> None:
+    # a factory boundary in a 4a/4b zone: GB 12348-2008 class 4 (night 55, frequent sudden noise
+    # ≤ 55 + 10), not GB 3096 (4a night 55, Lmax + 15; 4b night 60)
+    frame = pd.DataFrame(
+        [{"site_id": "EB1", "kind": "noise_station", "level": "city", "city_code": 510100,
+          "name_zh": "厂界", "name_en": "factory boundary", "lon": 104.0, "lat": 30.6,
+          "attributes": attributes}]
+    )  # fmt: skip
+    store.upsert_sites(frame, source="test")
+    rows = [
+        {**_hour("2026-07-02 01:00", "Leq", 55.0), "site_id": "EB1"},  # = 55: not over
+        {**_hour("2026-07-02 02:00", "Leq", 57.0), "site_id": "EB1"},  # > 55 (4b GB 3096: 60)
+        {**_hour("2026-07-02 02:00", "LMx", 66.0), "site_id": "EB1"},  # > 55 + 10 (GB 3096: 70)
+        {**_hour("2026-07-02 03:00", "LMx", 65.0), "site_id": "EB1"},
+    ]
+    obs = pd.DataFrame(rows)
+    store.write_observations(obs, store.begin_batch("test", "enterprise"))
+    recompute_alarms(store, ["EB1"], obs["time"].min(), obs["time"].max(), now=NOW)
+    found = {a["parameter"]: a for a in _alarms(store)}
+    assert (found["Leq"]["peak"], found["Leq"]["limit_value"], found["Leq"]["periods"]) == (
+        57.0, 55.0, 1,
+    )  # fmt: skip
+    assert (found["LMx"]["peak"], found["LMx"]["limit_value"], found["LMx"]["periods"]) == (
+        66.0, 65.0, 1,
+    )  # fmt: skip
+    evidence = json.loads(str(found["Leq"]["evidence"]))
+    assert evidence["limit_source"]["standard_id"] == "GB 12348-2008"
+    assert evidence["zone_class"] == "4"
+    assert "厂界" in evidence["limit_source"]["source_category"]
+    assert json.loads(str(found["LMx"]["evidence"]))["limit_source"]["clause"] == "§4.1.2"
+    assert "night limit + 10 dB(A)" in json.loads(str(found["LMx"]["evidence"]))["rule"]
+
+
+def test_an_enterprise_boundary_reporting_occasional_sudden_noise_gets_15_db(store: Store) -> None:
+    frame = pd.DataFrame(
+        [{"site_id": "EB2", "kind": "noise_station", "level": "city", "city_code": 510100,
+          "name_zh": "厂界", "name_en": "factory boundary", "lon": 104.0, "lat": 30.6,
+          "attributes": {"zone_class": "2", "boundary": "enterprise",
+                         "night_sudden_noise": "occasional"}}]
+    )  # fmt: skip
+    store.upsert_sites(frame, source="test")
+    obs = pd.DataFrame(
+        [
+            {**_hour("2026-07-02 02:00", "LMx", 64.0), "site_id": "EB2"},  # ≤ 50 + 15
+            {**_hour("2026-07-02 03:00", "LMx", 65.5), "site_id": "EB2"},  # > 50 + 15
+        ]
+    )
+    store.write_observations(obs, store.begin_batch("test", "enterprise"))
+    recompute_alarms(store, ["EB2"], obs["time"].min(), obs["time"].max(), now=NOW)
+    [alarm] = _alarms(store)
+    assert (alarm["parameter"], alarm["peak"], alarm["limit_value"]) == ("LMx", 65.5, 65.0)
+
+
 def test_a_station_day_below_the_valid_data_rate_is_one_alarm(store: Store) -> None:
     # 07-01 complete (24 valid hours); 07-02: 17 valid of 24 (< 0.75 · 24 = 18) and one hour
     # flagged D (invalid); 07-03 holds 18 valid: enough; 07-04 has only begun (not judged)
@@ -155,3 +217,28 @@ def test_a_station_day_below_the_valid_data_rate_is_one_alarm(store: Store) -> N
     # recomputing the same window changes nothing (a stable id)
     again = recompute_alarms(store, ["NZ1"], obs["time"].min(), obs["time"].max(), now=now)
     assert again.counts["inserted"] == 0
+
+
+def test_the_station_page_of_an_enterprise_boundary_shows_gb_12348(store: Store) -> None:
+    # a factory boundary in a 4b zone: GB 3096 would say night 60, Lmax 75 (all passing here);
+    # GB 12348-2008 class 4 says night 55, frequent sudden noise ≤ 65
+    from ecobasin.services.noise import station_profile
+
+    frame = pd.DataFrame(
+        [{"site_id": "EB3", "kind": "noise_station", "level": "city", "city_code": 510100,
+          "name_zh": "厂界", "name_en": "factory boundary", "lon": 104.0, "lat": 30.6,
+          "attributes": {"zone_class": "4b", "purpose": "厂界"}}]
+    )  # fmt: skip
+    store.upsert_sites(frame, source="test")
+    rows = [
+        {**_hour("2026-07-02 10:00", "Leq", 68.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 02:00", "Leq", 57.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 03:00", "Leq", 50.0), "site_id": "EB3"},
+        {**_hour("2026-07-02 03:00", "LMx", 66.0), "site_id": "EB3"},
+    ]
+    store.write_observations(pd.DataFrame(rows), store.begin_batch("test", "page"))
+    page = station_profile(store, "EB3", "2026-07-02")
+    assert page["standard"] == "GB 12348-2008"
+    assert (page["day_limit"], page["night_limit"], page["night_lmax_limit"]) == (70.0, 55.0, 65.0)
+    assert (page["day_pass"], page["night_pass"]) == (True, False)
+    assert page["lmax_events"] == [{"label": "03:00", "LMx": 66.0}]

@@ -9,7 +9,10 @@ functional-zone class (site attribute ``zone_class``):
 
 A construction-site boundary monitor (site attribute ``boundary = "construction"``) is judged by
 GB 12523-2011 instead (night 55 dB(A), night LMx ≤ 55 + 15 dB(A); §4.1 Table 1, §4.2), whatever
-its zone class (:mod:`ecobasin.standards.noise_construction`).
+its zone class (:mod:`ecobasin.standards.noise_construction`). An enterprise boundary monitor
+(``boundary = "enterprise"`` or ``purpose = "厂界"``) is judged by GB 12348-2008 by the class of
+the zone it lies in (4a/4b: class 4; night LMx ≤ night limit + 10 dB(A) frequent, + 15 occasional,
+§4.1.2-4.1.3; :mod:`ecobasin.standards.noise_enterprise`).
 
 They are ``over_limit`` episodes of the alarm engine, de-duplicated per station, parameter and
 night: the over-limit hours of one night form one episode (start = the start of the first
@@ -28,6 +31,12 @@ import pandas as pd
 from ecobasin.alarms.limits import site_attributes
 from ecobasin.standards import noise
 from ecobasin.standards.noise_construction import construction_limits, is_construction_site
+from ecobasin.standards.noise_enterprise import (
+    enterprise_class,
+    enterprise_limits,
+    enterprise_sudden_noise,
+    is_enterprise_site,
+)
 from ecobasin.standards.noise_tables import noise_rules
 
 __all__ = ["NOISE_PARAMETERS", "noise_over_limit_rows"]
@@ -40,21 +49,55 @@ _MAX_EVIDENCE_VALUES = 48
 
 def _night_limits(sites: pd.DataFrame) -> dict[str, tuple[str, float, float, str]]:
     """site_id → (zone class or ``construction``, night Leq limit, night Lmax limit [dB(A)],
-    standard) of noise stations: GB 12523-2011 at construction boundaries, else GB 3096-2008."""
-    rules = noise_rules()
+    standard) of noise stations: GB 12523-2011 at construction boundaries, GB 12348-2008 at
+    enterprise boundaries, else GB 3096-2008."""
     out = {}
     for site, kind, raw in zip(sites["site_id"], sites["kind"], sites["attributes"], strict=True):
-        attributes = site_attributes(raw)
-        cls = str(attributes.get("zone_class") or "")
         if kind != "noise_station":
             continue
-        if is_construction_site(attributes):
-            standard, _, night_limit, lmax_limit = construction_limits()
-            out[str(site)] = ("construction", night_limit, lmax_limit, standard)
-        elif cls in rules.zones:
-            night = float(rules.zones[cls].night)
-            out[str(site)] = (cls, night, night + float(rules.night_lmax_margin), "GB 3096-2008")
+        limits = _site_night_limits(site_attributes(raw))
+        if limits is not None:
+            out[str(site)] = limits
     return out
+
+
+def _site_night_limits(attributes: dict[str, Any]) -> tuple[str, float, float, str] | None:
+    """One station's night limits by the standard its attributes call for (None: unjudged)."""
+    rules = noise_rules()
+    cls = str(attributes.get("zone_class") or "")
+    if is_construction_site(attributes):
+        standard, _, night_limit, lmax_limit = construction_limits()
+        return ("construction", night_limit, lmax_limit, standard)
+    if is_enterprise_site(attributes):
+        boundary_class = enterprise_class(cls)
+        if boundary_class is None:  # unzoned: GB 12348 asks the government for a class
+            return None
+        sudden = enterprise_sudden_noise(attributes)
+        standard, _, night_limit, lmax_limit = enterprise_limits(boundary_class, sudden)
+        return (boundary_class, night_limit, lmax_limit, standard)
+    if cls in rules.zones:
+        night = float(rules.zones[cls].night)
+        return (cls, night, night + float(rules.night_lmax_margin), "GB 3096-2008")
+    return None
+
+
+def _what(parameter: str, limits: tuple[str, float, float, str]) -> str:
+    """What the limit is: the night limit, or it + the standard's night Lmax margin [dB(A)]."""
+    if parameter == "Leq":
+        return str(NOISE_PARAMETERS["Leq"])
+    return f"night limit + {limits[2] - limits[1]:g} dB(A)"
+
+
+#: Per standard: (clause of the night Leq, clause of the night LMx, who is judged).
+_CLAUSES = {
+    "GB 3096-2008": ("Table 1", "§5.4", "the zone class"),
+    "GB 12523-2011": ("Table 1", "§4.2", "the construction boundary"),
+    "GB 12348-2008": ("Table 1", "§4.1.2", "the enterprise boundary"),
+}
+_CATEGORIES = {
+    "GB 12523-2011": "construction site boundary 建筑施工场界",
+    "GB 12348-2008": "enterprise boundary 工业企业厂界, class {cls}",
+}
 
 
 def _night_hours(observations: pd.DataFrame, sites: list[str]) -> pd.DataFrame:
@@ -98,11 +141,8 @@ def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> li
         start, last_hour = group["time"].min() - _HOUR, group["time"].max()
         is_open = last_hour == last[(site, parameter)]
         cls, standard = limits[str(site)][0], limits[str(site)][3]
-        construction = standard != "GB 3096-2008"
-        if construction:
-            clause = "Table 1" if parameter == "Leq" else "§4.2"
-        else:
-            clause = "Table 1" if parameter == "Leq" else "§5.4"
+        leq_clause, lmax_clause, judged = _CLAUSES[standard]
+        category = _CATEGORIES.get(standard, "noise class {cls}").format(cls=cls)
         evidence = {
             "basis": "1h",
             "unit": "dB(A)",
@@ -114,16 +154,13 @@ def noise_over_limit_rows(observations: pd.DataFrame, sites: pd.DataFrame) -> li
             "last_period_end": last_hour.isoformat().replace("+00:00", "Z"),
             "night": str(night),
             "zone_class": cls,
-            "rule": f"night hourly {parameter} strictly above the {NOISE_PARAMETERS[parameter]} "
-            f"of {'the construction boundary' if construction else 'the zone class'}; one "
-            "episode per station and night",
+            "rule": f"night hourly {parameter} strictly above the {_what(parameter, limits[site])} "
+            f"of {judged}; one episode per station and night",
             "limit_source": {
                 "source": "standard",
                 "standard_id": standard,
-                "clause": clause,
-                "source_category": "construction site boundary 建筑施工场界"
-                if construction
-                else f"noise class {cls}",
+                "clause": leq_clause if parameter == "Leq" else lmax_clause,
+                "source_category": category,
                 "permit_id": None,
                 "reference_o2": None,
                 "verified": True,

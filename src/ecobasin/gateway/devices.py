@@ -7,6 +7,8 @@ mean (a21026 is ambient SO2 at an air station, flue-gas SO2 at a stack outlet).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,8 @@ __all__ = [
     "register_devices",
     "set_device_enabled",
 ]
+
+_log = logging.getLogger(__name__)
 
 PROTOCOLS = ("2017", "2005")
 #: Parameter domains of each site kind (what a factor code means there).
@@ -65,6 +69,10 @@ class Device:
         Expected reporting interval [s] (for the "gone silent" alarm).
     domains : tuple of str
         Parameter domains of its site's kind.
+    period_end : bool
+        True when its site's attribute ``hj212_datatime`` is ``period_end``: the device labels
+        a 2051/2061/2031 period by its end, not by its start as HJ 212-2017 表C does (noise
+        brief §4.1); the writer stores both at the period's end.
     """
 
     mn: str
@@ -75,6 +83,7 @@ class Device:
     enabled: bool = True
     interval_s: int | None = None
     domains: tuple[str, ...] = ("air", "met")
+    period_end: bool = False
 
 
 def register_devices(store: Store, devices_frame: pd.DataFrame) -> tuple[int, int]:
@@ -160,5 +169,25 @@ def load_devices(store: Store) -> dict[str, Device]:
             enabled=bool(row["enabled"]),
             interval_s=interval,
             domains=SITE_DOMAINS.get(kind or "", ("air", "met")),
+            period_end=_period_end(row),
         )
     return out
+
+
+#: Site attribute ``hj212_datatime``: what a device's DataTime of a period labels.
+DATATIME_CONVENTIONS = ("period_start", "period_end")
+
+
+def _period_end(row: Mapping[Any, Any]) -> bool:
+    """Whether a device's site says its DataTime labels the period's end; an unknown value is
+    logged and HJ 212's period start kept (a typo must not stop the gateway)."""
+    value = row.get("site_datatime")
+    if value is None or pd.isna(value) or value == "period_start":
+        return False
+    if value == "period_end":
+        return True
+    _log.warning(
+        "site %s: hj212_datatime %r is not one of %s; HJ 212's period start is used",
+        row["site_id"], value, ", ".join(DATATIME_CONVENTIONS),
+    )  # fmt: skip
+    return False

@@ -460,7 +460,7 @@ class StoreWriter:
         head = usual.heads[n]
         mn = head["MN"]
         device = self.devices.get(mn)
-        if device is None:
+        if device is None or device.period_end:  # its own DataTime convention: one by one
             return None
         return record, n, device, (mn, head["CN"], data_time, 0)
 
@@ -620,6 +620,7 @@ class StoreWriter:
             domains=device.domains,
             source_ref=f"{record.peer} MN={message.mn} QN={message.qn or '-'}",
             line=record.seq,
+            period_end=device.period_end,
         )
         if skipped:
             out.rejects.extend(_skip_rejects(_ref(record, message), skipped, message))

@@ -21,7 +21,19 @@ import pandas as pd
 
 from ecobasin.services import cases as case_service
 from ecobasin.standards import noise
+from ecobasin.standards.noise_construction import (
+    construction_day,
+    construction_limits,
+    is_construction_site,
+)
 from ecobasin.standards.noise_days import daily_verdicts
+from ecobasin.standards.noise_enterprise import (
+    enterprise_class,
+    enterprise_day,
+    enterprise_limits,
+    enterprise_sudden_noise,
+    is_enterprise_site,
+)
 from ecobasin.store import noise as noise_store
 from ecobasin.store import noise_complaints
 from ecobasin.store.database import Store
@@ -176,7 +188,16 @@ def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
         }
         for h in range(1, 25)
     ]
-    limit = None if verdict is None else verdict.night_lmax_limit
+    page: dict[str, Any] = {
+        "standard": None if verdict is None else "GB 3096-2008",
+        "day_limit": None if verdict is None else verdict.day_limit,
+        "night_limit": None if verdict is None else verdict.night_limit,
+        "night_lmax_limit": None if verdict is None else verdict.night_lmax_limit,
+        "day_pass": None if verdict is None else verdict.day_pass,
+        "night_pass": None if verdict is None else verdict.night_pass,
+    }
+    page |= _boundary_page(_attributes(sites["attributes"].iloc[0]), leq, lmx) or {}
+    limit = page["night_lmax_limit"]
     events = [
         {"label": f"{int(h):02d}:00", "LMx": float(v)}
         for h, v in sorted(lmx.items())
@@ -188,14 +209,10 @@ def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
         "name_en": sites["name_en"].iloc[0],
         "day": f"{date:%Y-%m-%d}",
         "zone_class": cls,
-        "day_limit": None if verdict is None else verdict.day_limit,
-        "night_limit": None if verdict is None else verdict.night_limit,
-        "night_lmax_limit": None if verdict is None else verdict.night_lmax_limit,
         "Ld": None if verdict is None else verdict.ld,
         "Ln": None if verdict is None else verdict.ln,
         "night_Lmax": None if night_lmax is None else noise.round_db(night_lmax),
-        "day_pass": None if verdict is None else verdict.day_pass,
-        "night_pass": None if verdict is None else verdict.night_pass,
+        **page,
         "hours": hours,
         "lmax_events": events,
     }
@@ -204,6 +221,46 @@ def station_profile(store: Store, site_id: str, day: str) -> dict[str, Any]:
 def _km(length: float | None) -> float | None:
     """A road length to the metre [km] (a sum of lengths carries float noise: 0.1 + 0.2)."""
     return None if length is None else round(length, 3)
+
+
+def _attributes(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return dict(json.loads(raw or "{}"))
+    return dict(raw) if isinstance(raw, Mapping) else {}
+
+
+def _boundary_page(
+    attributes: Mapping[str, Any], leq: Mapping[Any, Any], lmx: Mapping[Any, Any]
+) -> dict[str, Any] | None:
+    """A boundary monitor's limits and verdicts (every hour a measurement): GB 12523-2011 at a
+    construction site, GB 12348-2008 at an enterprise boundary by its zone's class; None for a
+    zone station (GB 3096-2008) or an unzoned enterprise boundary."""
+    labels = sorted(int(h) for h in leq)
+    levels = [_finite(leq[h]) for h in labels]
+    peaks = [_finite(lmx.get(h)) for h in labels]
+    if is_construction_site(attributes):
+        standard, day, night, night_lmax = construction_limits()
+        judged = construction_day(labels, levels, peaks)
+    elif is_enterprise_site(attributes):
+        cls = enterprise_class(attributes.get("zone_class"))
+        if cls is None:
+            return None
+        sudden = enterprise_sudden_noise(attributes)
+        standard, day, night, night_lmax = enterprise_limits(cls, sudden)
+        judged = enterprise_day(cls, labels, levels, peaks, sudden)
+    else:
+        return None
+    night_peaks_over = any(  # LMx hours without an Leq are judged too
+        not noise.is_day_label(int(h)) and (_finite(v) or 0.0) > night_lmax for h, v in lmx.items()
+    )
+    return {
+        "standard": standard,
+        "day_limit": day,
+        "night_limit": night,
+        "night_lmax_limit": night_lmax,
+        "day_pass": judged.day_pass,
+        "night_pass": False if night_peaks_over else judged.night_pass,
+    }
 
 
 def _finite(value: Any) -> float | None:

@@ -12,7 +12,7 @@ one above it is *over, to confirm* (``background_required``).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,11 +21,13 @@ from ecobasin.standards.noise import BoundaryResult, boundary_noise, hour_label,
 from ecobasin.standards.noise_tables import load_noise_text, noise_rules
 
 __all__ = [
+    "BoundaryDay",
     "ConstructionDay",
     "construction_day",
     "construction_limits",
     "construction_verdict",
     "is_construction_site",
+    "judge_boundary_day",
 ]
 
 
@@ -70,10 +72,10 @@ def construction_verdict(
 
 
 @dataclass(frozen=True)
-class ConstructionDay:
-    """A construction monitor's station-day by GB 12523-2011: the hour-ending labels over the
-    limit (day Leq, night Leq, night LMx), the worst values [dB(A)] and the verdicts (None:
-    no valid hour of that part)."""
+class BoundaryDay:
+    """A boundary monitor's station-day by its standard (GB 12523-2011 or GB 12348-2008): the
+    hour-ending labels over the limit (day Leq, night Leq, night LMx), the worst values [dB(A)]
+    and the verdicts (None: no valid hour of that part)."""
 
     standard: str
     day_over: tuple[int, ...]
@@ -87,11 +89,15 @@ class ConstructionDay:
     rule_version: str
 
 
+#: The GB 12523-2011 station-day (the same shape as every boundary's).
+ConstructionDay = BoundaryDay
+
+
 def construction_day(
     labels: Sequence[int | str],
     leq: Sequence[float | None],
     lmx: Sequence[float | None] | None = None,
-) -> ConstructionDay:
+) -> BoundaryDay:
     """Judge every valid hourly Leq (and night LMx) of one station-day against GB 12523-2011.
 
     Labels are hour-ending CST labels 1…24 (day 07:00…22:00, night 23:00…06:00; GB 3096-2008
@@ -102,39 +108,46 @@ def construction_day(
     >>> d.day_pass, d.night_over, d.lmax_over, d.night_pass
     (True, (23,), (23,), False)
     """
+    standard, _, _, _ = construction_limits()
+    return judge_boundary_day(standard, labels, leq, lmx, construction_verdict)
+
+
+def judge_boundary_day(
+    standard: str,
+    labels: Sequence[int | str],
+    leq: Sequence[float | None],
+    lmx: Sequence[float | None] | None,
+    verdict_of: Callable[[str, float, float | None], BoundaryResult],
+) -> BoundaryDay:
+    """Judge each valid hour by ``verdict_of(period, Leq, night LMx)`` of a boundary standard."""
     lmx = lmx if lmx is not None else [None] * len(labels)
     if not len(labels) == len(leq) == len(lmx):
         raise ValueError(f"{len(labels)} labels, {len(leq)} Leq and {len(lmx)} LMx values")
-    standard, _, _, _ = construction_limits()
-    day_over: list[int] = []
-    night_over: list[int] = []
-    lmax_over: list[int] = []
-    day_levels: list[float] = []
-    night_levels: list[float] = []
-    lmax_levels: list[float] = []
+    over: dict[str, list[int]] = {"day": [], "night": [], "lmax": []}
+    levels: dict[str, list[float]] = {"day": [], "night": [], "lmax": []}
     for raw, level, peak in zip(labels, leq, lmx, strict=True):
         label = hour_label(raw)
         period = "day" if is_day_label(label) else "night"
         if level is None or level != level:  # no valid hour: nothing to judge
             continue
         night_peak = None if period == "day" or peak is None or peak != peak else float(peak)
-        verdict = construction_verdict(period, float(level), night_peak)
-        (day_levels if period == "day" else night_levels).append(float(level))
+        verdict = verdict_of(period, float(level), night_peak)
+        levels[period].append(float(level))
         if verdict.passed is not True:
-            (day_over if period == "day" else night_over).append(label)
+            over[period].append(label)
         if night_peak is not None:
-            lmax_levels.append(night_peak)
+            levels["lmax"].append(night_peak)
             if verdict.lmax_pass is False:
-                lmax_over.append(label)
-    return ConstructionDay(
+                over["lmax"].append(label)
+    return BoundaryDay(
         standard=standard,
-        day_over=tuple(day_over),
-        night_over=tuple(night_over),
-        lmax_over=tuple(lmax_over),
-        day_worst=max(day_levels, default=None),
-        night_worst=max(night_levels, default=None),
-        night_lmax=max(lmax_levels, default=None),
-        day_pass=None if not day_levels else not day_over,
-        night_pass=None if not night_levels else not (night_over or lmax_over),
+        day_over=tuple(over["day"]),
+        night_over=tuple(over["night"]),
+        lmax_over=tuple(over["lmax"]),
+        day_worst=max(levels["day"], default=None),
+        night_worst=max(levels["night"], default=None),
+        night_lmax=max(levels["lmax"], default=None),
+        day_pass=None if not levels["day"] else not over["day"],
+        night_pass=None if not levels["night"] else not (over["night"] or over["lmax"]),
         rule_version=noise_rules().version,
     )

@@ -105,11 +105,14 @@ def upsert_devices(store: Store, frame: pd.DataFrame) -> tuple[int, int]:
 
 def devices(store: Store) -> pd.DataFrame:
     """The device registry ordered by MN, with each site's kind (``site_kind``, NULL when the
-    site is not registered)."""
+    site is not registered) and its DataTime convention (``site_datatime``: the site attribute
+    ``hj212_datatime``, NULL when unset)."""
     return _sql.frame(
         store,
         "SELECT d.mn, d.password, d.site_id, d.protocol, d.crc_mode, d.enabled, d.interval_s, "
-        "d.added_at, s.kind AS site_kind FROM devices d LEFT JOIN sites s USING (site_id) "
+        "d.added_at, s.kind AS site_kind, "
+        "json_extract_string(s.attributes, '$.hj212_datatime') AS site_datatime "
+        "FROM devices d LEFT JOIN sites s USING (site_id) "
         "ORDER BY d.mn",
     )
 

@@ -52,6 +52,16 @@ _CONVERTED = {"Rtd": "ZsRtd", "Avg": "ZsAvg"}
 #: Noise period values arrive as ``<code>-Data`` (HJ 212-2017 声环境 CP fields, e.g. ``Leq-Data``,
 #: ``LMx-Data`` in 2051/2061/2031 packets): read like ``-Avg``. Issue 23.
 _PERIOD_VALUE_ALIASES = frozenset({"Data"})
+#: Noise day / night values of a daily (2031) packet (HJ 212-2017 声环境 CP fields
+#: ``xxx-DayData`` / ``xxx-NightData``, noise brief §4.1 [seen S19c]): ``Leq-DayData`` is the
+#: day's Ld (06:00-22:00), ``Leq-NightData`` its Ln (22:00-06:00, GB 3096-2008 §3.1-3.2),
+#: stored as those parameters with period ``1d``. Other items' day/night values: raw log only.
+_DAY_NIGHT_CN = "2031"
+_DAY_NIGHT = {("Leq", "DayData"): "Ld", ("Leq", "NightData"): "Ln"}
+_DAY_NIGHT_SUFFIXES = frozenset(suffix for _, suffix in _DAY_NIGHT)
+#: The noise device's configured day / night limits [dB(A)] (CP fields ``DayStdValue`` /
+#: ``NightStdValue``, [seen S19c]): settings, not measurements; kept in the raw log only.
+_DEVICE_LIMIT_KEYS = frozenset({"DayStdValue", "NightStdValue"})
 #: The suffix of the converted parameter id in the registry (``FG_SO2`` → ``FG_SO2_Zs``).
 ZS_SUFFIX = "_Zs"
 #: The suffix of an hourly amount's id (``FG_NOx-Cou`` [kg] → ``FG_NOx_Cou``), kept where the
@@ -176,23 +186,26 @@ class RowBuffer:
         source_ref: str,
         line: int,
         minute_interval: int = 10,
+        period_end: bool = False,
     ) -> list[tuple[str, str]]:
         """Add the rows of one upload message; returns the CP items left out, with reasons.
+
+        ``period_end``: the device labels a period by its end (:func:`message_rows`).
 
         An :class:`~ecobasin.ingest.hj212.codec.Upload` of the codec's fast path goes straight
         from its checked strings to floats (no ``Decimal``); the rows are those of its exact
         :class:`~ecobasin.ingest.hj212.codec.Message` (``tests/ingest/test_hj212_fast.py``).
         """
         if isinstance(message, Upload):
-            planned = _planned(message, domains, minute_interval, self.known)
+            planned = _planned(message, domains, minute_interval, self.known, period_end)
             if planned is not None:
                 return self._add_planned(message, *planned, site_id, source_ref, line)
             time, period, values, skipped = _upload_values(
-                message, domains, minute_interval, self.known
+                message, domains, minute_interval, self.known, period_end
             )
         else:
             time, period, values, skipped = _message_values(
-                message, domains, minute_interval, self.known
+                message, domains, minute_interval, self.known, period_end
             )
         if not values:
             return skipped
@@ -428,10 +441,15 @@ def message_rows(
       DataTime + period length; periods ``10min`` (or ``1min`` with ``minute_interval=1``),
       ``1h``, ``1d``. DataTime is China Standard Time (UTC+8) and is converted to UTC:
       a 2061 with DataTime 2024-01-01 10:00 is the hour 10:00–11:00 CST, stored at 03:00Z.
+      A device whose site says ``hj212_datatime = "period_end"`` (``period_end=True`` of
+      :meth:`RowBuffer.add`) labels the period by its end: time = DataTime (noise brief §4.1).
       A 17-digit DataTime (milliseconds) is truncated to 14 digits. Without a readable
       DataTime every value item is skipped.
     - **Values** (§6.3.3, 表4): ``-Rtd`` for 2011, ``-Avg`` otherwise (noise stations send
-      ``-Data`` instead, e.g. ``Leq-Data``: read the same way). ``-Min``, ``-Max``,
+      ``-Data`` instead, e.g. ``Leq-Data``: read the same way). In a daily (2031) packet
+      ``Leq-DayData`` / ``Leq-NightData`` are the day's ``Ld`` / ``Ln`` [dB(A)]; other
+      ``-DayData`` / ``-NightData`` items and ``DayStdValue`` / ``NightStdValue`` (the device's
+      limits) are skipped, kept in the raw log only (no error). ``-Min``, ``-Max``,
       ``-Cou``, ``-ZsMin`` and ``-ZsMax`` are ignored and not listed (the raw log keeps them),
       except an hourly (2061) ``-Cou`` whose ``<id>_Cou`` is in the registry (flue-gas
       pollutant amounts [kg], issue 17): a row of that id.
@@ -506,7 +524,11 @@ _Value = tuple[str, str, float, str | None, str | None]
 
 
 def _message_values(
-    message: Message, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+    message: Message,
+    domains: tuple[str, ...],
+    minute_interval: int,
+    known: frozenset[str],
+    period_end: bool = False,
 ) -> tuple[datetime, str, list[_Value], list[tuple[str, str]]]:
     """The rules of :func:`message_rows`: (UTC time, period, values, skipped items)."""
     command = _commands_cached(minute_interval).get(message.cn or "")
@@ -532,7 +554,7 @@ def _message_values(
             if item.suffix in accepted
         ]
         return _NO_TIME, command.period, [], skipped
-    time = (start + command.length).astimezone(UTC)
+    time = _period_end_time(start, command.length, period_end)
 
     values: list[_Value] = []
     skipped = []
@@ -551,10 +573,16 @@ def _message_values(
                     (item.key, f"unknown data flag {item.value!r} (表8: N F M S D C T B)")
                 )
             continue
-        if suffix not in accepted:
-            skipped.append((item.key, f"not an observation of CN={cn}; kept in the raw log only"))
-            continue
+        if suffix in _DAY_NIGHT_SUFFIXES or suffix not in accepted:
+            found = _item_parameter(
+                item.code, suffix, cn, accepted, converted_suffix, domains, known
+            )
+            if isinstance(found, str):
+                skipped.append((item.key, found))
+                continue
         row = _row(item, cp, domains, converted=suffix == converted_suffix)
+        if not isinstance(row, str) and suffix in _DAY_NIGHT_SUFFIXES:
+            row = (_DAY_NIGHT[(row[0], suffix)], *row[1:])
         if isinstance(row, str):
             skipped.append((item.key, row))
             continue
@@ -566,7 +594,11 @@ def _message_values(
 
 
 def _upload_values(
-    upload: Upload, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+    upload: Upload,
+    domains: tuple[str, ...],
+    minute_interval: int,
+    known: frozenset[str],
+    period_end: bool = False,
 ) -> tuple[datetime, str, list[_Value], list[tuple[str, str]]]:
     """:func:`_message_values` of a fast-path upload, from its checked strings: a value is
     ``float(text)`` (the same double as ``float(Decimal(text))``: both round the decimal
@@ -576,14 +608,14 @@ def _upload_values(
     start = _data_time(upload.data_time)
     cou = upload.cn == "2061" and any(item[2] == "Cou" for item in upload.template.items)
     if command is None or start is None or cou:  # hourly amounts (_amount): the exact way
-        return _message_values(upload.message(), domains, minute_interval, known)
+        return _message_values(upload.message(), domains, minute_interval, known, period_end)
     cn = upload.cn
     value_suffix = command.value_suffix
     converted_suffix = _CONVERTED[value_suffix]
     accepted = {value_suffix, converted_suffix}
     if value_suffix == "Avg":
         accepted |= _PERIOD_VALUE_ALIASES
-    time = (start + command.length).astimezone(UTC)
+    time = _period_end_time(start, command.length, period_end)
     flags = {code: value for _, code, suffix, value in upload.items if suffix == "Flag"}
     values: list[_Value] = []
     skipped: list[tuple[str, str]] = []
@@ -661,7 +693,11 @@ _PLANS_MAX = 20_000
 
 
 def _planned(
-    upload: Upload, domains: tuple[str, ...], minute_interval: int, known: frozenset[str]
+    upload: Upload,
+    domains: tuple[str, ...],
+    minute_interval: int,
+    known: frozenset[str],
+    period_end: bool = False,
 ) -> tuple[_Plan, datetime, list[float], list[str | None], list[str | None]] | None:
     """The rows of a usual upload by its template's plan: (plan, UTC time, values, raw
     values, flags); None when the plan does not apply (then :func:`_upload_values`, which
@@ -695,7 +731,7 @@ def _planned(
             if texts[at]:
                 numbers[at] = numbers[at] * factor + offset
     flags: list[str | None] = [text or None for text in plan.flag_at(values)]
-    return plan, (start + plan.length).astimezone(UTC), numbers, raw_values, flags
+    return plan, _period_end_time(start, plan.length, period_end), numbers, raw_values, flags
 
 
 def plan_for(
@@ -825,6 +861,10 @@ def _item_parameter(
 ) -> tuple[str, tuple[float, float] | None] | str:
     """The stored parameter of one CP item and how its value converts (:func:`_code_parameter`),
     or why it is not stored (the raw log keeps it): shared by the fast path and its plans."""
+    if suffix is None and code in _DEVICE_LIMIT_KEYS:
+        return f"{code} is the device's configured limit, not a measurement; raw log only"
+    if suffix in _DAY_NIGHT_SUFFIXES:
+        return _day_night_parameter(code, suffix, cn, domains)
     if suffix not in accepted:
         return f"not an observation of CN={cn}; kept in the raw log only"
     found = _code_parameter(code, domains)
@@ -836,6 +876,27 @@ def _item_parameter(
     if parameter not in known:  # only a converted id can be missing
         return "converted value kept in the raw log only"
     return parameter, conversion
+
+
+def _day_night_parameter(
+    code: str, suffix: str, cn: str | None, domains: tuple[str, ...]
+) -> tuple[str, tuple[float, float] | None] | str:
+    """``Leq-DayData`` / ``Leq-NightData`` of a daily packet → Ld / Ln (:data:`_DAY_NIGHT`), or
+    why the item is not stored (another CN or item: raw log only)."""
+    found = _code_parameter(code, domains)
+    if found is None:
+        return f"factor code {code!r} is not a parameter of domains {', '.join(domains)}"
+    parameter = _DAY_NIGHT.get((found[0], suffix))
+    if cn != _DAY_NIGHT_CN or parameter is None:
+        return f"{code}-{suffix} in CN={cn}: no stored parameter; kept in the raw log only"
+    return parameter, found[1]
+
+
+def _period_end_time(start: datetime, length: timedelta, period_end: bool) -> datetime:
+    """The UTC instant a period ends at, from its DataTime: HJ 212-2017 表C labels a period by
+    its start (``period_end`` False: add its length); a device whose site says
+    ``hj212_datatime = "period_end"`` labels it by its end already (noise brief §4.1)."""
+    return (start if period_end else start + length).astimezone(UTC)
 
 
 @cache

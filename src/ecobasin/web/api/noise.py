@@ -135,6 +135,11 @@ class StationProfile(BaseModel):
     name_en: str | None
     day: str
     zone_class: str | None
+    standard: str | None = Field(
+        default=None,
+        description="The standard judging the station: GB 3096-2008 (zone), GB 12523-2011 "
+        "(construction boundary 施工场界) or GB 12348-2008 (enterprise boundary 厂界).",
+    )
     day_limit: float | None
     night_limit: float | None
     night_lmax_limit: float | None
