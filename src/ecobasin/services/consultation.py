@@ -509,7 +509,9 @@ def lift_by_month(store: Store) -> list[dict[str, Any]]:
     metric (:data:`~ecobasin.workflow.consultation.METRICS`), the mean over the month's sessions
     of the consensus score and of its lift over the mean city and over the best model (design
     §1.2 "consensus lift"); ``cities`` per city and metric, the mean of the consensus scored on
-    that city's days minus the city's own submission. Shares in [0, 1]; None without a sample.
+    that city's days minus the city's own submission; ``models`` per model of the snapshots
+    and metric, its mean score over the month's sessions that froze it. Shares in [0, 1]; None
+    without a sample.
     """
     months: dict[str, list[dict[str, Any]]] = {}
     for row in list_view(store):
@@ -534,6 +536,14 @@ def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
                 diff = None if cons is None or city_score is None else cons - city_score
                 per_city.setdefault(city, {}).setdefault(metric, []).append(diff)
     cities = {c: {m: _mean(vals) for m, vals in by.items()} for c, by in sorted(per_city.items())}
+    per_model: dict[str, list[dict[str, float | None]]] = {}
+    for v in found:
+        for name, scored in v["models"].items():
+            per_model.setdefault(name, []).append(scored)
+    models = {
+        name: {metric: _mean([s[metric] for s in runs]) for metric in METRICS}
+        for name, runs in sorted(per_model.items())
+    }
     return {
         "month": month,
         "sessions": len(found),
@@ -541,6 +551,7 @@ def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
         "observed_days": sum(v["observed_days"] for v in found),
         "lift": lift,
         "cities": cities,
+        "models": models,
     }
 
 
