@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store.database import Store
-from ecobasin.workflow.consultation import DayForecast, InputSnapshot, Submission
+from ecobasin.workflow.consultation import DayForecast, InputSnapshot, ModelRun, Submission
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=CST)
@@ -31,14 +31,16 @@ def fc(city: int, day: int) -> DayForecast:
     return DayForecast(city, day, low, high, ("PM2.5",))
 
 
-def concluded_session(store: Store) -> str:
-    """Schedule, collect, reconcile and conclude with Chengdu orange; the session id."""
+def concluded_session(store: Store, other_models: tuple[ModelRun, ...] = ()) -> str:
+    """Schedule, collect, reconcile and conclude with Chengdu orange; the session id.
+    ``other_models``: frozen beside CDAQS in the snapshot."""
     s = service.schedule_session(
         store, "episode", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0
     )
     sid = s.session_id
     guidance = tuple(fc(c, d) for c in CITIES for d in range(1, 8))
-    snap = InputSnapshot("CDAQS", "2026.1", T0 - timedelta(hours=8), T0, ("ECMWF 00Z",), guidance)
+    snap = InputSnapshot("CDAQS", "2026.1", T0 - timedelta(hours=8), T0, ("ECMWF 00Z",), guidance,
+                         other_models=other_models)  # fmt: skip
     service.act(store, sid, "open_submissions", "chair", T0, snapshot=snap)
     for c in CITIES:
         at = T0 + timedelta(hours=2, minutes=30) if c == DEYANG else T0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import replace
@@ -19,6 +20,7 @@ from ecobasin.workflow.consultation import (
     ConsultationError,
     DayForecast,
     InputSnapshot,
+    ModelRun,
     Observed,
     Submission,
 )
@@ -40,7 +42,7 @@ def fc(city: int, day: int, low: int = 60) -> DayForecast:
     return DayForecast(city, day, low, low + 30, ("PM2.5",))
 
 
-def issued_session(store: Store) -> str:
+def issued_session(store: Store, other_models: tuple[ModelRun, ...] = ()) -> str:
     s = service.schedule_session(
         store, "monthly", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0, CITIES
     )
@@ -52,6 +54,7 @@ def issued_session(store: Store) -> str:
         T0,
         (),
         tuple(fc(c, d) for c in CITIES for d in range(1, 8)),
+        other_models=other_models,
     )
     service.act(store, sid, "open_submissions", "chair", T0, snapshot=snap)
     for c in CITIES:
@@ -286,3 +289,94 @@ def test_prefill_takes_the_citys_own_adjusted_forecast_before_the_model(store: S
     mine = Submission(fc(CHENGDU, 1, 70), "cd_fc", T0)
     service.act(store, s.session_id, "submit", "cd_fc", T0, submission=mine)
     assert service.prefill(store, s.session_id, CHENGDU)[0]["aqi_low"] == 70
+
+
+def test_the_lift_takes_the_best_of_every_model_per_metric(store: Store) -> None:
+    """Issue 16 V1 "each model scored the same way …; consensus minus the best model": a
+    second model that is better than the primary is scored in its own row and the lift is taken
+    against it, metric by metric."""
+    blend = tuple(fc(c, d, 160 if (c, d) == (DEYANG, 1) else 60) for c in CITIES for d in (1, 2))
+    second = ModelRun("lightgbm:blend", "ecobasin", T0 - timedelta(hours=2), blend)
+    sid = issued_session(store, other_models=(second,))
+    observed = {(CHENGDU, 1): Observed(75, ("PM2.5",)), (DEYANG, 1): Observed(175, ("PM2.5",))}
+    result = service.verification(store, sid, observed=observed)
+    assert list(result["models"]) == ["CDAQS", "lightgbm:blend"]
+    assert result["models"]["CDAQS"]["range_hit"] == 0.5
+    assert result["models"]["lightgbm:blend"]["range_hit"] == 1.0  # hit Deyang's 175 as well
+    assert result["lift"]["range_hit"]["minus_best_model"] == -0.5  # 0.5 − the blend's 1.0
+    # TS > 100: only the blend said it (Deyang 160-190) and it happened: 1.0; consensus 0
+    assert result["lift"]["ts_100"]["minus_best_model"] == -1.0
+
+
+def test_a_snapshot_stored_before_several_models_loads_verifies_and_archives(
+    store: Store,
+) -> None:
+    """Sessions stored before ``other_models`` existed (their JSON has no such field) load with
+    none, verify against the primary model alone, and an issued one can still be archived
+    (its content compares equal: the missing field is not an edit)."""
+    sid = issued_session(store)
+    body = store.con.execute(
+        "SELECT body FROM consultation_sessions WHERE session_id = ?", [sid]
+    ).fetchone()[0]
+    raw = json.loads(body)
+    del raw["snapshot"]["other_models"]
+    store.con.execute(
+        "UPDATE consultation_sessions SET body = ? WHERE session_id = ?", [json.dumps(raw), sid]
+    )
+    old = service.load(store, sid)
+    assert old.snapshot is not None and old.snapshot.other_models == ()
+    observed = {(CHENGDU, 1): Observed(75, ("PM2.5",)), (DEYANG, 1): Observed(175, ("PM2.5",))}
+    result = service.verification(store, sid, observed=observed)
+    assert list(result["models"]) == ["CDAQS"]
+    assert result["lift"]["range_hit"]["minus_best_model"] == 0.0
+    archived = service.act(store, sid, "archive", "prov", T0 + timedelta(days=9), "verified")
+    assert archived.state == "archived"
+
+
+def _stored_forecast(
+    store: Store, model: str, issued_at: datetime, rows: list[tuple[int, int, int, int, str]]
+) -> None:
+    """ecobasin's city AQI forecast rows of issue day 2 February as the forecast job stores
+    them: (city, lead [d], lower, upper [AQI], primary)."""
+    store.con.executemany(
+        "INSERT INTO forecasts (issue_day, issued_at, scope, scope_id, target_day, lead, model, "
+        "parameter, value, lower, upper, level, primary_pollutant, with_meteorology, author, "
+        "rule_set) VALUES ('2026-02-02', ?, 'city', ?, ?, ?, ?, 'AQI', ?, ?, ?, 2, ?, false, "
+        "'forecast-job', 'HJ633-2012')",
+        [(issued_at, str(c), date(2026, 2, 2) + timedelta(days=lead), lead, model,
+          (low + high) / 2, low, high, primary) for c, lead, low, high, primary in rows],
+    )  # fmt: skip
+
+
+def test_the_snapshot_freezes_every_stored_model_and_a_later_forecast_changes_nothing(
+    store: Store,
+) -> None:
+    """Issue 16 "input snapshot … the report and the verification refer to this snapshot": when
+    collection opens, ecobasin's own forecasts of the session day issued by the cut-off (the
+    LightGBM/blend run, persistence) are frozen beside the primary model, each with its issue
+    time; a run issued after the cut-off, or a later correction, changes nothing."""
+    early = T0 - timedelta(hours=3)
+    _stored_forecast(store, "lightgbm:blend", early,
+                     [(CHENGDU, 1, 80, 110, "PM2.5"), (DEYANG, 1, 60, 90, "O3_8h")])  # fmt: skip
+    _stored_forecast(store, "persistence", early - timedelta(hours=1),
+                     [(CHENGDU, 1, 95, 95, "PM2.5,PM10")])  # fmt: skip
+    _stored_forecast(store, "climatology", T0 + timedelta(hours=1), [(CHENGDU, 1, 70, 90, "")])
+    sid = service.schedule_session(
+        store, "routine", date(2026, 2, 2), T0 + timedelta(hours=2), "prov", T0, CITIES
+    ).session_id
+    snap = InputSnapshot("CDAQS", "2026.1", T0 - timedelta(hours=8), T0, (), (fc(CHENGDU, 1),))
+    s = service.open_session(store, sid, snap, "chair", T0)
+    assert s.snapshot is not None
+    runs = {m.name: m for m in s.snapshot.other_models}
+    assert sorted(runs) == ["lightgbm:blend", "persistence"]  # climatology came after 09:00
+    assert runs["lightgbm:blend"].issued_at == early and runs["lightgbm:blend"].version
+    assert runs["lightgbm:blend"].guidance == (
+        DayForecast(CHENGDU, 1, 80, 110, ("PM2.5",)),
+        DayForecast(DEYANG, 1, 60, 90, ("O3",)),
+    )
+    assert runs["persistence"].guidance == (DayForecast(CHENGDU, 1, 95, 95, ("PM2.5", "PM10")),)
+    assert s.snapshot.guidance == (fc(CHENGDU, 1),)  # the primary model as it was given
+    store.con.execute("UPDATE forecasts SET lower = 200, upper = 250 WHERE model = 'persistence'")
+    _stored_forecast(store, "lightgbm:rerun", T0 - timedelta(hours=1), [(DEYANG, 2, 60, 90, "")])
+    again = service.load(store, sid)
+    assert again.snapshot == s.snapshot

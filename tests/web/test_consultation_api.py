@@ -328,6 +328,14 @@ def test_scheduling_and_opening_with_a_snapshot(client: TestClient) -> None:
         "guidance": [
             {"city": 510600, "lead_day": 1, "aqi_low": 80, "aqi_high": 110, "primary": ["PM2.5"]}
         ],
+        "other_models": [  # scored in verification; the divergences stay against CDAQS
+            {
+                "name": "CMAQ",
+                "version": "5.4",
+                "issued_at": "2026-02-19T20:00:00+08:00",
+                "guidance": [{"city": 510600, "lead_day": 1, "aqi_low": 130, "aqi_high": 160}],
+            }
+        ],
     }
     opened = client.post(f"{url}/open", json=snapshot, headers=as_("cd_lead"))
     assert opened.status_code == 200 and opened.json()["state"] == "collecting"
@@ -336,6 +344,8 @@ def test_scheduling_and_opening_with_a_snapshot(client: TestClient) -> None:
     client.post(f"{url}/steps/close_submissions", json={}, headers=as_("cd_lead"))
     view = client.get(url, headers=as_("cd_lead")).json()
     assert {d["key"] for d in view["divergences"]} == {"model_gap:510600:d1", "level:510600:d1"}
+    scored = client.get(f"{url}/verification", headers=as_("cd_lead")).json()
+    assert list(scored["models"]) == ["CDAQS", "CMAQ"]
 
 
 def test_verification_route_answers_with_the_same_scores(client: TestClient) -> None:

@@ -5,6 +5,7 @@ gets the sign-in page; bilingual."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -100,6 +101,51 @@ def test_the_lift_per_month_and_city_on_the_page_and_the_api(tmp_path_factory) -
     assert month["cities"]["510100"]["range_hit"] == 0.0
     deyang_cell = page.split('data-month="2026-02"', 1)[1].split("</tr>", 1)[0]
     assert "-1.00" in deyang_cell  # level hit: consensus on Deyang's day (miss) − Deyang's (hit)
+
+
+def test_each_model_has_its_row_and_the_lift_is_against_the_best(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 V1 "each model scored the same way … minus the best model": a second model
+    that saw Deyang's 140 coming is scored in its own row on the page and in the API, the lift
+    is taken against it, and the opinion's annex names it with its issue time."""
+    from consultation_helpers import fc
+    from ecobasin.workflow.consultation import DayForecast, ModelRun
+
+    blend = tuple(
+        DayForecast(c, d, 130, 160, ("PM2.5",)) if (c, d) == (510600, 1) else fc(c, d)
+        for c in (510100, 510600) for d in (1, 2)
+    )  # fmt: skip
+    second = ModelRun("lightgbm:blend", "forecast-job", T0 - timedelta(hours=3), blend)
+    path = tmp_path_factory.mktemp("models") / "m.duckdb"
+    with Store(path) as store:
+        store.sync_catalog(catalog.load_region())
+        sid = concluded_session(store, other_models=(second,))
+        service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
+        service.act(store, sid, "sign", "chair", T0, report_hash="e" * 64)
+        store.con.executemany(
+            "INSERT INTO aqi_daily (scope, scope_id, day, rule_set, aqi, level, primary_pollutant,"
+            " publish_aqi, incomplete, over_range, computed_at) VALUES ('city', ?, DATE '2026-02-03',"
+            " 'HJ633-2012', ?, NULL, 'PM2.5', true, false, false, now())",
+            [("510100", 180), ("510600", 140)],
+        )
+        annex = service.render_opinion(service.load(store, sid), "en").decode()
+        accounts.create_user(store.con, "obs", "viewer", None, "password-obs")
+        auth = {"Authorization": f"Bearer {accounts.create_token(store.con, 'obs', 't')[1]}"}
+    with TestClient(create_app(path)) as http:
+        (month,) = http.get("/api/v1/consultation/verification", headers=auth).json()
+        one = http.get(f"/api/v1/consultation/sessions/{sid}/verification", headers=auth).json()
+        page = http.get("/consultation/verification", headers=auth).text
+    # consensus and CDAQS: Chengdu 160–200 hits 180, Deyang 61–91 misses 140; the blend hits both
+    assert one["models"]["CDAQS"]["range_hit"] == 0.5
+    assert one["models"]["lightgbm:blend"]["range_hit"] == 1.0
+    assert one["lift"]["range_hit"]["minus_best_model"] == -0.5
+    assert month["models"]["lightgbm:blend"]["range_hit"] == 1.0
+    assert month["lift"]["level_hit"]["minus_best_model"] == -0.5
+    row = page.split('data-source="lightgbm:blend"', 1)[1].split("</tr>", 1)[0]
+    assert "1.00" in row and 'data-source="CDAQS"' in page and 'data-source="consensus"' in page
+    best = page.split('id="lift-table"', 1)[1].split('data-month="2026-02"', 1)[1]
+    assert "-0.50" in best.split("</tr>", 1)[0]  # level hit: consensus 0.5 − the blend's 1.0
+    other = annex.split('id="annex"', 1)[1]
+    assert "lightgbm:blend forecast-job" in other and "2026-02-02T06:00:00+08:00" in other
 
 
 def test_the_chair_enters_the_consensus_and_the_proposal_from_the_pages(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from ecobasin.workflow.consultation import (
     ConsultationError,
     DayForecast,
     InputSnapshot,
+    ModelRun,
     Observed,
     Session,
     Submission,
@@ -335,6 +336,18 @@ def test_consensus_lift_against_the_mean_city_and_the_best_model() -> None:
     lift = consensus_lift(s, observed, models)
     assert lift["range_hit"] == {"consensus": 1.0, "minus_mean_city": 0.5, "minus_best_model": 0.5}
     assert lift["ts_200"] == {"consensus": None, "minus_mean_city": None, "minus_best_model": None}
+
+
+def test_the_snapshot_names_every_model_the_primary_first_and_winning_a_clash() -> None:
+    primary = (DayForecast(CHENGDU, 1, 60, 90, ("PM2.5",)),)
+    blend = (DayForecast(CHENGDU, 1, 100, 130, ("PM2.5",)),)
+    snap = InputSnapshot(
+        "CDAQS", "1", T0, T0, (), primary,
+        other_models=(ModelRun("lightgbm:blend", "job", T0, blend),
+                      ModelRun("CDAQS", "old", T0, blend)),
+    )  # fmt: skip
+    assert snap.models() == {"CDAQS": primary, "lightgbm:blend": blend}
+    assert list(InputSnapshot("CDAQS", "1", T0, T0).models()) == ["CDAQS"]
 
 
 def _three_cities_in_session(low: int) -> Session:

@@ -171,7 +171,9 @@ def open_session(
     store: Store, session_id: str, snapshot: InputSnapshot, actor: str, at: datetime
 ) -> Session:
     """Open collection with the input snapshot, the observations up to its cut-off frozen in
-    it: the city daily AQI of the :data:`REVIEW_DAYS` CST days complete at the cut-off."""
+    it: the city daily AQI of the :data:`REVIEW_DAYS` CST days complete at the cut-off; beside
+    the primary model, every model guidance available at the cut-off: ecobasin's own stored
+    city AQI forecasts of the session day (LightGBM / blend, persistence, climatology)."""
     session = store_consultation.load(store, session_id)
     cutoff = snapshot.observation_cutoff.astimezone(_CST)
     last = cutoff.date() - timedelta(days=1)  # a day is final once it has ended (24:00 CST)
@@ -183,7 +185,13 @@ def open_session(
         for r in frame.to_dict("records")
         if r["aqi"] is not None and r["aqi"] == r["aqi"]  # missing (NaN) days are not seen
     )  # fmt: skip
-    frozen = replace(snapshot, observations=seen)
+    named = {snapshot.model_name, *(m.name for m in snapshot.other_models)}
+    stored = store_consultation.stored_model_runs(
+        store, session.participants, session.session_date, session.rules.lead_days,
+        snapshot.observation_cutoff,
+    )  # fmt: skip
+    others = snapshot.other_models + tuple(m for m in stored if m.name not in named)
+    frozen = replace(snapshot, observations=seen, other_models=others)
     return act(store, session_id, "open_submissions", actor, at, snapshot=frozen)
 
 
@@ -467,7 +475,8 @@ def verification(
     version: int | None = None,
     observed: dict[tuple[int, int], Observed] | None = None,
 ) -> dict[str, Any]:
-    """Each city's submission, the consensus and the model scored the same way, and the lift.
+    """Each city's submission, the consensus and every model of the snapshot scored the same
+    way, and the lift (its "minus best model" the best of them per metric).
 
     ``observed`` defaults to the store's city daily AQI of the forecast days (only final days).
     """
@@ -477,9 +486,7 @@ def verification(
     per_city: dict[int, list[DayForecast]] = {}
     for (city, _), sub in sorted(session.submissions.items()):
         per_city.setdefault(city, []).append(sub.forecast)
-    models = (
-        {session.snapshot.model_name: list(session.snapshot.guidance)} if session.snapshot else {}
-    )
+    models = session.snapshot.models() if session.snapshot else {}
     return {
         "session_id": session.session_id,
         "version": session.version,
@@ -502,7 +509,9 @@ def lift_by_month(store: Store) -> list[dict[str, Any]]:
     metric (:data:`~ecobasin.workflow.consultation.METRICS`), the mean over the month's sessions
     of the consensus score and of its lift over the mean city and over the best model (design
     §1.2 "consensus lift"); ``cities`` per city and metric, the mean of the consensus scored on
-    that city's days minus the city's own submission. Shares in [0, 1]; None without a sample.
+    that city's days minus the city's own submission; ``models`` per model of the snapshots
+    and metric, its mean score over the month's sessions that froze it. Shares in [0, 1]; None
+    without a sample.
     """
     months: dict[str, list[dict[str, Any]]] = {}
     for row in list_view(store):
@@ -527,6 +536,14 @@ def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
                 diff = None if cons is None or city_score is None else cons - city_score
                 per_city.setdefault(city, {}).setdefault(metric, []).append(diff)
     cities = {c: {m: _mean(vals) for m, vals in by.items()} for c, by in sorted(per_city.items())}
+    per_model: dict[str, list[dict[str, float | None]]] = {}
+    for v in found:
+        for name, scored in v["models"].items():
+            per_model.setdefault(name, []).append(scored)
+    models = {
+        name: {metric: _mean([s[metric] for s in runs]) for metric in METRICS}
+        for name, runs in sorted(per_model.items())
+    }
     return {
         "month": month,
         "sessions": len(found),
@@ -534,6 +551,7 @@ def _month_lift(month: str, found: list[dict[str, Any]]) -> dict[str, Any]:
         "observed_days": sum(v["observed_days"] for v in found),
         "lift": lift,
         "cities": cities,
+        "models": models,
     }
 
 

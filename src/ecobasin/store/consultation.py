@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from ecobasin.workflow.consultation import (
     DayForecast,
     Divergence,
     InputSnapshot,
+    ModelRun,
     ObservedDay,
     Session,
     Submission,
@@ -55,6 +57,7 @@ __all__ = [
     "sessions",
     "set_email",
     "store_report",
+    "stored_model_runs",
 ]
 
 #: States an issued row may still move to (its end), and nothing else.
@@ -106,6 +109,15 @@ def session_from_dict(raw: dict[str, Any]) -> Session:
             tuple(  # snapshots stored before the observations were frozen have none
                 ObservedDay(o["city"], date.fromisoformat(o["day"]), o["aqi"], tuple(o["primary"]))
                 for o in snap.get("observations", ())
+            ),
+            tuple(  # snapshots stored before several models were frozen have only the primary
+                ModelRun(
+                    m["name"],
+                    m["version"],
+                    datetime.fromisoformat(m["issued_at"]),
+                    tuple(_forecast(g) for g in m["guidance"]),
+                )
+                for m in snap.get("other_models", ())
             ),
         )
     submissions = {
@@ -210,7 +222,9 @@ def _refuse_edit(store: Store, session: Session, raw: dict[str, Any], stored_sta
         "SELECT body FROM consultation_sessions WHERE session_id = ? AND version = ?",
         [session.session_id, session.version],
     ).fetchone()
-    before = json.loads(body[0]) if body else {}
+    # read through the current model: fields added since it was stored (their defaults) are
+    # not an edit of an issued version
+    before = session_to_dict(session_from_dict(json.loads(body[0]))) if body else {}
     content = [k for k in raw if k not in ("state", "audit")]
     unchanged = all(before.get(k) == raw[k] for k in content)
     if session.state not in _ISSUED_ENDS or stored_state != "issued" or not unchanged:
@@ -562,3 +576,32 @@ def adjusted_aqi(
         [str(city), issued_by, first, last],
     ).fetchall()
     return {row[0]: (float(row[1]), float(row[2]), str(row[3])) for row in rows}
+
+
+def stored_model_runs(
+    store: Store, cities: Sequence[int], issue_day: date, lead_days: int, cutoff: datetime
+) -> list[ModelRun]:
+    """ecobasin's own city AQI forecasts of ``issue_day`` issued by ``cutoff`` (the LightGBM /
+    blend run, persistence, climatology …), one :class:`ModelRun` per model: its AQI range
+    [AQI] (the model quantiles; the central AQI where it has none) per city × lead day 1…
+    ``lead_days``. Version: who ran it (the forecasts table has no version column)."""
+    rows = store.con.execute(
+        "SELECT model, max(issued_at) OVER (PARTITION BY model), "
+        "coalesce(min(author) OVER (PARTITION BY model), ''), scope_id, lead, "
+        "coalesce(lower, value), coalesce(upper, value), coalesce(primary_pollutant, '') "
+        "FROM forecasts WHERE scope = 'city' AND parameter = 'AQI' AND issue_day = ? "
+        "AND lead BETWEEN 1 AND ? AND issued_at <= ? AND value IS NOT NULL "
+        "AND list_contains(?, scope_id) ORDER BY model, scope_id, lead",
+        [issue_day, lead_days, cutoff, [str(c) for c in cities]],
+    ).fetchall()
+    runs: dict[str, tuple[datetime, str, list[DayForecast]]] = {}
+    for model, issued_at, author, city, lead, low, high, primary in rows:
+        guidance = runs.setdefault(model, (issued_at, author, []))[2]
+        pollutants = tuple("O3" if p.startswith("O3") else p for p in primary.split(",") if p)
+        low_aqi, high_aqi = round(low), round(high)
+        guidance.append(
+            DayForecast(
+                int(city), int(lead), min(low_aqi, high_aqi), max(low_aqi, high_aqi), pollutants
+            )
+        )
+    return [ModelRun(m, a, t, tuple(g)) for m, (t, a, g) in runs.items()]

@@ -53,6 +53,7 @@ __all__ = [
     "DayForecast",
     "Divergence",
     "InputSnapshot",
+    "ModelRun",
     "Observed",
     "ObservedDay",
     "Session",
@@ -351,6 +352,27 @@ class ObservedDay:
 
 
 @dataclass(frozen=True)
+class ModelRun:
+    """One model's guidance frozen in the snapshot beside the primary model (design §1.2
+    "verification": every model scored like the cities).
+
+    Attributes
+    ----------
+    name, version : str
+        e.g. ``"lightgbm:blend"`` / ``"persistence"`` and what produced it.
+    issued_at : datetime
+        Issue time of the run.
+    guidance : tuple of DayForecast
+        Its AQI range [AQI] and primary pollutants per city × lead day.
+    """
+
+    name: str
+    version: str
+    issued_at: datetime
+    guidance: tuple[DayForecast, ...] = ()
+
+
+@dataclass(frozen=True)
 class InputSnapshot:
     """What the session saw, frozen when collection opens: the model run and the data cut-offs.
 
@@ -368,6 +390,9 @@ class InputSnapshot:
         The model guidance per city × lead day.
     observations : tuple of ObservedDay
         The city daily AQI of the days complete at the cut-off, as the session saw them.
+    other_models : tuple of ModelRun
+        Every other model guidance available at the cut-off (scored in verification only; the
+        divergence rule ``model_gap`` and the pre-fill use the primary model).
     """
 
     model_name: str
@@ -377,6 +402,14 @@ class InputSnapshot:
     met_forecasts: tuple[str, ...] = ()
     guidance: tuple[DayForecast, ...] = ()
     observations: tuple[ObservedDay, ...] = ()
+    other_models: tuple[ModelRun, ...] = ()
+
+    def models(self) -> dict[str, tuple[DayForecast, ...]]:
+        """Every model's guidance by name, the primary first (the primary wins a clash)."""
+        runs = {self.model_name: self.guidance}
+        for run in self.other_models:
+            runs.setdefault(run.name, run.guidance)
+        return runs
 
 
 @dataclass(frozen=True)

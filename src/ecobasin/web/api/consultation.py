@@ -28,6 +28,7 @@ from ecobasin.workflow.consultation import (
     ConsultationError,
     DayForecast,
     InputSnapshot,
+    ModelRun,
     Submission,
     load_rota,
 )
@@ -485,8 +486,19 @@ class GuidanceDay(BaseModel):
     primary: list[str] = Field(default_factory=list, max_length=3)
 
 
+class OtherModelIn(BaseModel):
+    """Another model's guidance frozen beside the primary one (scored in verification)."""
+
+    name: str = Field(min_length=1, max_length=40, examples=["CMAQ"])
+    version: str = Field(default="", max_length=40)
+    issued_at: AwareDatetime
+    guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
+
+
 class OpenIn(BaseModel):
-    """The input snapshot frozen for the session, or none with the reason "no model guidance"."""
+    """The input snapshot frozen for the session, or none with the reason "no model guidance".
+    ecobasin's own forecasts of the session day issued by the cut-off are added to
+    ``other_models`` when collection opens."""
 
     model_name: str | None = Field(default=None, max_length=40, examples=["CDAQS"])
     model_version: str = Field(default="", max_length=40)
@@ -494,6 +506,9 @@ class OpenIn(BaseModel):
     observation_cutoff: AwareDatetime | None = None
     met_forecasts: list[str] = Field(default_factory=list, max_length=20)
     guidance: list[GuidanceDay] = Field(default_factory=list, max_length=8 * 7 * 4)
+    other_models: list[OtherModelIn] = Field(
+        default_factory=list, max_length=8, description="Other model runs 其他模式."
+    )
 
 
 class AmendIn(BaseModel):
@@ -597,6 +612,10 @@ def open_submissions(
     snapshot = InputSnapshot(
         body.model_name, body.model_version, body.model_issued_at, body.observation_cutoff,
         tuple(body.met_forecasts), tuple(_day(g) for g in body.guidance),
+        other_models=tuple(
+            ModelRun(m.name, m.version, m.issued_at, tuple(_day(g) for g in m.guidance))
+            for m in body.other_models
+        ),
     )  # fmt: skip
     _check(store, principal, "open_submissions", session_id)
     try:
@@ -639,7 +658,9 @@ class Verification(BaseModel):
         description="The consensus scored on each city's days 各市共识检验."
     )
     cities: dict[str, dict[str, float | None]]
-    models: dict[str, dict[str, float | None]]
+    models: dict[str, dict[str, float | None]] = Field(
+        description="Every model of the snapshot scored like the cities, the primary first 各模式."
+    )
     lift: dict[str, dict[str, float | None]]
 
 
@@ -655,6 +676,10 @@ class MonthLift(BaseModel):
     )
     cities: dict[str, dict[str, float | None]] = Field(
         description="Per city and metric: the consensus on the city's days minus its own 共识减该市."
+    )
+    models: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict,
+        description="Per model of the snapshots and metric: its mean score 各模式检验.",
     )
 
 

@@ -166,11 +166,37 @@ def verification_page(
     if (refused := _signed_in(request, principal)) is not None:
         return refused
     names = service._city_name(page_lang(request))
-    rows, cities = _lift_table(store)
-    return _render(request, "consultation_verification.html", rows=rows, cities=cities, names=names)
+    months = service.lift_by_month(store)  # the page and the API from the same numbers
+    rows, cities = _lift_table(months)
+    models = _model_rows(months)
+    return _render(
+        request, "consultation_verification.html", rows=rows, cities=cities, names=names,
+        models=models, metrics=_MODEL_METRICS,
+    )  # fmt: skip
 
 
-def _lift_table(store: Store) -> tuple[list[dict[str, Any]], list[int]]:
+#: The model table's columns: metric, label zh, label en.
+_MODEL_METRICS = (
+    ("level_hit", "级别准确率", "Level hit"),
+    ("range_hit", "范围命中率", "Range hit"),
+    ("primary_hit", "首要污染物", "Primary"),
+    ("ts_100", "TS AQI>100", "TS AQI>100"),
+    ("ts_200", "TS AQI>200", "TS AQI>200"),
+)
+
+
+def _model_rows(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per month, the consensus and each model of the snapshots scored the same way (the
+    ``lift``'s consensus and the ``models`` of :func:`service.lift_by_month`)."""
+    rows = []
+    for m in months:
+        consensus = {metric: part["consensus"] for metric, part in m["lift"].items()}
+        rows.append({"month": m["month"], "source": None, "scores": consensus})
+        rows += [{"month": m["month"], "source": n, "scores": v} for n, v in m["models"].items()]
+    return rows
+
+
+def _lift_table(months: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
     """The level-hit rows of :func:`service.lift_by_month` (the same numbers as the API's
     ``/verification``): per month the lift over the mean city and the best model, and per city
     the consensus on that city's days minus the city's own."""
@@ -179,7 +205,7 @@ def _lift_table(store: Store) -> tuple[list[dict[str, Any]], list[int]]:
          "mean_city": m["lift"]["level_hit"]["minus_mean_city"],
          "best_model": m["lift"]["level_hit"]["minus_best_model"],
          "city": {int(c): by["level_hit"] for c, by in m["cities"].items()}}
-        for m in service.lift_by_month(store)
+        for m in months
     ]  # fmt: skip
     return rows, sorted({c for r in rows for c in r["city"]})
 
