@@ -19,6 +19,7 @@ from ecobasin.errors import StoreBusyError
 from ecobasin.store import Store, WriteCounts, _sql
 from ecobasin.store.migrations import MIGRATIONS, migration_batches
 from ecobasin.timebase import parse_instant
+from store_files import new_store_file
 
 LATEST = max(version for version, _, _ in MIGRATIONS)
 T0 = pd.Timestamp("2021-12-31T16:00Z")  # CST 2022-01-01 00:00 (24:00 of 2021-12-31)
@@ -50,7 +51,7 @@ def observations(site: str, parameter: str, values: list[float], start: pd.Times
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with Store(tmp_path / "store.duckdb") as opened:
+    with Store(new_store_file(tmp_path / "store.duckdb")) as opened:
         opened.sync_catalog(catalog.load_region())
         opened.upsert_sites(SITES, source="test sites")
         yield opened
