@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 #: The command the demo database is built with (``ecobasin`` arguments, less ``--db``).
 DEMO_ARGS = ("demo", "--no-serve", "--year", "2025", "--region", "chengdu_plain")
@@ -135,15 +135,23 @@ def build_demo(db: Path, output: Path) -> None:
 
 
 def _remove_old_entries(root: Path, keep: Path) -> None:
-    """Remove all but the newest :data:`KEPT_ENTRIES` cache entries (``keep`` among them)."""
+    """Remove all but the newest :data:`KEPT_ENTRIES` cache entries (``keep`` among them).
+
+    An entry whose lock another process holds is being built (another run, another checkout
+    sharing the cache): it is skipped, not waited for. Waiting held this run up for the whole
+    of the other build, and then deleted what it had just built.
+    """
     entries = sorted(
         (p for p in root.iterdir() if p.is_dir() and p != keep),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     for old in entries[KEPT_ENTRIES - 1 :]:
-        with FileLock(root / f"{old.name}.lock"):
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            with FileLock(root / f"{old.name}.lock", timeout=0):
+                shutil.rmtree(old, ignore_errors=True)
+        except Timeout:
+            continue  # being built elsewhere
         (root / f"{old.name}.lock").unlink(missing_ok=True)
 
 

@@ -5,13 +5,18 @@ cache's own decisions are checked in milliseconds."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
 import demo_database as cache
+
+#: [s] a bound for a hang (a lock waited for), not a performance limit
+HANG_BOUND_S = 60.0
 
 
 @pytest.fixture
@@ -94,3 +99,24 @@ def test_old_entries_are_removed_after_a_build(tmp_path: Path, builds: list[Path
         os.utime(tmp_path / key, (number, number))  # k1 oldest
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["k2", "k3"]
     assert len(builds) == 3
+
+
+def test_an_entry_being_built_elsewhere_is_skipped_not_waited_for(
+    tmp_path: Path, builds: list[Path]
+) -> None:
+    """Another run (another checkout sharing the cache) building an old entry holds its lock:
+    pruning skips it, instead of waiting for the whole build and then deleting its result."""
+    for number, key in enumerate(("k1", "k2")):
+        cache.cached_demo(tmp_path, key)
+        os.utime(tmp_path / key, (number, number))  # k1 oldest
+    with open(tmp_path / "k1.lock", "a") as held:  # the other run's lock: a flock of its own
+        fcntl.flock(held, fcntl.LOCK_EX)
+        pruning = threading.Thread(target=cache.cached_demo, args=(tmp_path, "k3"), daemon=True)
+        pruning.start()
+        pruning.join(timeout=HANG_BOUND_S)
+        waited = pruning.is_alive()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    pruning.join()
+    assert not waited, "pruning waited for the lock of an entry being built elsewhere"
+    assert (tmp_path / "k1").is_dir()  # left to its builder
+    assert (tmp_path / "k3" / "demo-output.txt").exists()

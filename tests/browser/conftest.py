@@ -1,6 +1,11 @@
 """Fixtures of the browser tests: a demo database built once, the real server on a free port
 (``ecobasin serve`` in a subprocess) and Debian's chromium driven by Playwright.
 
+Only the live page's tests (:data:`LIVE_PAGE_MODULES`) get a server running the simulated
+enterprises (``serve --simulate 8``), for their module only: the simulation cost ~190 s of CPU
+when one such server fed its gateway for the whole browser session (docs/measurements.md,
+"fifth pass"). The other modules share one server whose gateway listens but is not fed.
+
 Chromium is the system one (``/usr/bin/chromium``, installed by ``.ci/run``), never a browser
 downloaded by Playwright. Without it the tests are skipped with the reason, except under CI
 (env ``CI`` set), where a missing browser is a broken set-up and fails.
@@ -13,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ import pytest
 from demo_database import DemoDatabase, copy_demo
 from ecobasin import catalog
 from needs import require
+from store_files import private_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -39,6 +46,9 @@ EDITOR_ZIYANG = ("editor_ziyang", "a-fourth-long-test-password-2025", 512000)
 #: Simulated enterprises the server runs (``serve --simulate``; the demo registers 8 with its
 #: seed, so these are the same outlets): the live page shows their data (tests/browser/test_live.py).
 SIMULATED_ENTERPRISES = 8
+#: The modules whose ``server`` runs the simulated enterprises: the live page's data and
+#: redraws come from them. Every other module's server runs the gateway without devices.
+LIVE_PAGE_MODULES = frozenset({"test_live.py", "test_live_redraw.py"})
 SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
 PAGE_TIMEOUT_MS = 60_000
 ECOBASIN = (
@@ -135,11 +145,15 @@ def _read_water_carbon_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def _ecobasin(*args: str, stdin: str | None = None) -> None:
-    """Run the ``ecobasin`` command line as a user would, in its own process."""
-    result = subprocess.run(
-        [*ECOBASIN, *args], input=stdin, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"ecobasin {' '.join(args)}:\n{result.stderr}"
+    """Run the ``ecobasin`` command line in this process (typer's runner on the real app): the
+    set-up's ``user add`` tests no process boundary, and a process paid ~1.5 s of CPU for its
+    imports alone."""
+    from typer.testing import CliRunner
+
+    from ecobasin.cli import app
+
+    result = CliRunner().invoke(app, list(args), input=stdin)
+    assert result.exit_code == 0, f"ecobasin {' '.join(args)}:\n{result.output}"
 
 
 def _free_port() -> int:
@@ -168,12 +182,20 @@ def chromium_path() -> Path:
     return require(CHROMIUM, "Debian's chromium", "apt-get install chromium; .ci/run installs it")
 
 
+@dataclass(frozen=True)
+class ServedDatabase:
+    """The demo database with the tests' users, and what it holds, before a server takes it."""
+
+    path: Path
+    facts: DemoFacts
+
+
 @pytest.fixture(scope="session")
-def server(
+def served_database(
     tmp_path_factory: pytest.TempPathFactory, chromium_path: Path, demo_database: DemoDatabase
-) -> Iterator[Server]:
+) -> ServedDatabase:
     """A copy of the session's demo database (``ecobasin demo --no-serve``, tests/conftest.py)
-    served by ``ecobasin serve``."""
+    with the tests' users; each server serves a copy of it."""
     db = copy_demo(demo_database, tmp_path_factory.mktemp("browser"))
     for name, password, city in (EDITOR, EDITOR_DEYANG, EDITOR_ZIYANG):
         _ecobasin(
@@ -194,20 +216,26 @@ def server(
             "user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
             stdin=password + "\n",
         )  # fmt: skip
-    facts = _read_facts(db)
+    return ServedDatabase(path=db, facts=_read_facts(db))
+
+
+@contextmanager
+def _serving(served: ServedDatabase, folder: Path, *feed: str) -> Iterator[Server]:
+    """``ecobasin serve`` on a copy of ``served`` with the HJ 212 gateway (any free port) and
+    the ``feed`` options, stopped at the end."""
+    db = private_copy(served.path, folder / served.path.name)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    # with the HJ 212 gateway (any free port) fed by the demo's simulated enterprises (live page)
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
-    command += ["--simulate", str(SIMULATED_ENTERPRISES), "--gateway-port", "0"]
+    command += ["--gateway-port", "0", *feed]
     # stderr to a file, not an unread pipe: a full pipe would stall the server's logging, and
     # the file keeps the traceback behind an HTTP 500 for the failing test's message
-    log = db.parent / "serve.log"
+    log = folder / "serve.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         _wait_for_health(url, process)
-        yield Server(url=url, facts=facts, editor=EDITOR, log=log)
+        yield Server(url=url, facts=served.facts, editor=EDITOR, log=log)
     finally:
         process.terminate()
         try:
@@ -215,6 +243,28 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def quiet_server(
+    served_database: ServedDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The server of the modules that do not show live data: its gateway listens (the live
+    page and its API answer), no device feeds it."""
+    with _serving(served_database, tmp_path_factory.mktemp("served"), "--gateway") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, served_database: ServedDatabase) -> Iterator[Server]:
+    """The served demo: for the modules of :data:`LIVE_PAGE_MODULES` a server of their own fed
+    by the simulated enterprises for the module's duration; the shared quiet one otherwise."""
+    if request.path.name not in LIVE_PAGE_MODULES:
+        yield request.getfixturevalue("quiet_server")
+        return
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("served-live")
+    with _serving(served_database, folder, "--simulate", str(SIMULATED_ENTERPRISES)) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import Principal, denial
 from ecobasin.web.security.ratelimit import VerificationGate
+from store_files import new_store_file
 
 AT = datetime(2026, 6, 1, 10, 0, tzinfo=CST)
 HEADER = (
@@ -41,7 +42,7 @@ ZONE = shapely.box(104.0, 30.6, 104.1, 30.7)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    db = Store(tmp_path / "gate.duckdb")
+    db = Store(new_store_file(tmp_path / "gate.duckdb"))
     db.sync_catalog(catalog.load_region())
     path = tmp_path / "registry.csv"
     path.write_text(HEADER + "\n".join(REGISTRY) + "\n", encoding="utf-8")

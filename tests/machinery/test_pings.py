@@ -24,6 +24,7 @@ from ecobasin.store import machinery as machinery_store
 from ecobasin.timebase import CST
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
+from store_files import new_store_file
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=CST)
 HEADER = (
@@ -59,7 +60,7 @@ def _registry(store: Store, folder: Path) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    db = Store(tmp_path / "pings.duckdb")
+    db = Store(new_store_file(tmp_path / "pings.duckdb"))
     db.sync_catalog(catalog.load_region())
     _registry(db, tmp_path)
     return db

@@ -15,6 +15,7 @@ from ecobasin import catalog
 from ecobasin.errors import InputError
 from ecobasin.services import machinery as service
 from ecobasin.store import Store
+from store_files import new_store_file
 
 AT = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 HEADER = (
@@ -36,7 +37,7 @@ ROWS = [
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    db = Store(tmp_path / "nrmm.duckdb")
+    db = Store(new_store_file(tmp_path / "nrmm.duckdb"))
     db.sync_catalog(catalog.load_region())
     return db
 

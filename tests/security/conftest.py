@@ -74,8 +74,9 @@ def security_store(tmp_path_factory: pytest.TempPathFactory) -> SecurityStore:
 @pytest.fixture(scope="session")
 def auth_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sign-in tests' store (an admin ``root``, a viewer ``eve``), made once per test process
-    through the real ``ecobasin init`` and ``ecobasin user add`` processes."""
-    return make_store(tmp_path_factory.mktemp("auth-template") / "auth.duckdb")
+    through the real ``ecobasin init`` and ``ecobasin user add`` commands, in this process (the
+    file ``init`` makes in its own process is tests/security/test_auth_database_file.py's)."""
+    return make_store(tmp_path_factory.mktemp("auth-template") / "auth.duckdb", in_process=True)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from ecobasin import catalog
 from ecobasin.ingest import importer, validate
 from ecobasin.store import Store, _sql
 from security.imports_helpers import live_text, write_live
+from store_files import new_store_file
 
 pytestmark = pytest.mark.shared_data
 
@@ -24,7 +25,7 @@ ARCHIVE_HEADER = "date,hour,type,1431A,1432A\n"
 
 
 def _store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "imports.duckdb")
+    store = Store(new_store_file(tmp_path / "imports.duckdb"))
     store.sync_catalog(catalog.load_region())
     return store
 

@@ -16,6 +16,7 @@ from ecobasin.services import cases as service
 from ecobasin.store import Store
 from ecobasin.store import cases as store_cases
 from ecobasin.workflow.cases import ACCEPTANCE_CRITERIA, CaseError
+from store_files import new_store_file
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
@@ -29,7 +30,7 @@ OPEN311_FIELDS = {
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "cases.duckdb")
+    s = Store(new_store_file(tmp_path / "cases.duckdb"))
     s.sync_catalog(catalog.load_region())
     return s
 

@@ -24,6 +24,7 @@ from ecobasin.store import cases as store_cases
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.workflow.inspections import InspectionError
+from store_files import new_store_file
 
 CST = timezone(timedelta(hours=8))
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
@@ -34,7 +35,7 @@ ROUND = {"title": "省级第三轮第四批", "kind": "provincial", "inspector":
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    db = Store(tmp_path / "inspections.duckdb")
+    db = Store(new_store_file(tmp_path / "inspections.duckdb"))
     db.sync_catalog(catalog.load_region())
     return db
 

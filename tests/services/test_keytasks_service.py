@@ -15,6 +15,7 @@ from ecobasin.services.cases import store_attachment
 from ecobasin.store import Store
 from ecobasin.store import keytasks as store_keytasks
 from ecobasin.workflow.keytasks import KeyTaskError
+from store_files import new_store_file
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
@@ -22,7 +23,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "keytasks.duckdb")
+    s = Store(new_store_file(tmp_path / "keytasks.duckdb"))
     s.sync_catalog(catalog.load_region())
     service.create_plan(
         s, "cy-2026", 2026, "川渝生态共建环境共保2026年工作要点", "川渝两省市", "demo"

@@ -17,8 +17,9 @@ import pytest
 from ecobasin import catalog
 from ecobasin.errors import StoreBusyError
 from ecobasin.store import Store, WriteCounts, _sql
-from ecobasin.store.migrations import MIGRATIONS
+from ecobasin.store.migrations import MIGRATIONS, migration_batches
 from ecobasin.timebase import parse_instant
+from store_files import new_store_file
 
 LATEST = max(version for version, _, _ in MIGRATIONS)
 T0 = pd.Timestamp("2021-12-31T16:00Z")  # CST 2022-01-01 00:00 (24:00 of 2021-12-31)
@@ -50,7 +51,7 @@ def observations(site: str, parameter: str, values: list[float], start: pd.Times
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with Store(tmp_path / "store.duckdb") as opened:
+    with Store(new_store_file(tmp_path / "store.duckdb")) as opened:
         opened.sync_catalog(catalog.load_region())
         opened.upsert_sites(SITES, source="test sites")
         yield opened
@@ -108,6 +109,15 @@ def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         assert again["version"].tolist() == [v for v, _, _ in MIGRATIONS]
         assert again["applied_at"].tolist() == first_applied
         assert store.summary()["schema_version"] == LATEST
+
+
+def test_a_new_file_takes_its_migrations_in_one_transaction_an_upgrade_one_each() -> None:
+    versions = [v for v, _, _ in MIGRATIONS]
+    (everything,) = migration_batches(MIGRATIONS, done=set())
+    assert [v for v, _, _ in everything] == versions  # all of them, in order
+    upgrade = migration_batches(MIGRATIONS, done=set(versions[:3]))
+    assert [[v for v, _, _ in batch] for batch in upgrade] == [[v] for v in versions[3:]]
+    assert migration_batches(MIGRATIONS, done=set(versions)) == []
 
 
 def test_sync_catalog_marks_the_region(store: Store) -> None:

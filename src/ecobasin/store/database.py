@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from ecobasin import catalog
 from ecobasin.errors import StoreBusyError
 from ecobasin.store import queries
-from ecobasin.store.migrations import MIGRATIONS
+from ecobasin.store.migrations import MIGRATIONS, migration_batches
 
 __all__ = ["Store", "WriteCounts", "interrupted", "make_private"]
 
@@ -268,15 +268,15 @@ class Store:
             "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
         )
         done = {row[0] for row in self.con.execute("SELECT version FROM schema_version").fetchall()}
-        for version, description, sql in MIGRATIONS:
-            if version in done:
-                continue
+        for batch in migration_batches(MIGRATIONS, done):
             self.con.execute("BEGIN")
             try:
-                self.con.execute(sql)
-                self.con.execute(
-                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, _now()]
-                )
+                for version, description, sql in batch:
+                    self.con.execute(sql)
+                    self.con.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, ?)",
+                        [version, description, _now()],
+                    )
                 self.con.execute("COMMIT")
             except Exception as error:
                 self._rollback_if_open()

@@ -7,7 +7,28 @@ value sits at the instant its hour ends (see ``ecobasin.timebase``).
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+from collections.abc import Collection
+
+#: one migration: (version, description, SQL)
+Migration = tuple[int, str, str]
+
+
+def migration_batches(migrations: list[Migration], done: Collection[int]) -> list[list[Migration]]:
+    """The pending migrations, grouped into the transactions that apply them, in order.
+
+    A new file (nothing applied yet) takes all of them in one transaction: one commit, not one
+    per migration each waiting for the disk (docs/measurements.md, "Test suite speed floors,
+    fifth pass"); a failure leaves no migration applied, and the next open starts again. A
+    file being upgraded keeps one transaction per migration, so an interrupted upgrade keeps
+    the migrations it finished. Either way a migration is applied whole or not at all.
+    """
+    pending = [migration for migration in migrations if migration[0] not in done]
+    if not done:
+        return [pending] if pending else []
+    return [[migration] for migration in pending]
+
+
+MIGRATIONS: list[Migration] = [
     (
         1,
         "cities, parameters, sites, observations, meteorology, rejected records, import batches",

@@ -1,0 +1,47 @@
+"""Fresh store files for tests, without paying the migrations each time.
+
+A new DuckDB file runs every migration of ``ecobasin.store.migrations`` (~0.14 s of CPU, and
+seconds of wall time on a loaded disk), a copy of a migrated file costs ~0.03 s to open
+(docs/measurements.md, "Test suite speed floors, fifth pass"). :func:`new_store_file` makes one
+migrated, empty file per test process (the real ``Store``, the real migrations) and hands out
+private copies of it; a copy is the file a new ``Store`` makes, to the rows of ``schema_version``
+(applied once, when the template was made). The tests of the migrations themselves, and of what
+``ecobasin init`` creates, still make their files from nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from ecobasin.store import Store
+
+
+def private_copy(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` (which must not exist), created with mode 0600: never a
+    moment readable by others, as ``Store`` keeps its files."""
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with source.open("rb") as original, os.fdopen(descriptor, "wb") as copy:
+        shutil.copyfileobj(original, copy)
+    return target
+
+
+@cache
+def _template() -> Path:
+    """A migrated, empty store file, made once per process in a private temporary folder
+    (``mkdtemp``: mode 0700), removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="ecobasin-store-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.duckdb"
+    Store(path).close()
+    return path
+
+
+def new_store_file(path: Path) -> Path:
+    """``path`` as a new, migrated, empty store file (mode 0600); ``Store(path)`` then opens
+    it as it would have created it."""
+    return private_copy(_template(), path)
