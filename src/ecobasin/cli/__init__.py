@@ -166,7 +166,7 @@ COMMANDS: tuple[Lazy, ...] = (
     Lazy(
         "incident",
         "ecobasin.cli.incidents:app",
-        "Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring.",
+        "Sudden water-pollution incidents 突发水污染事件: plume, grade, notices, monitoring, materials, drills.",
     ),
     Lazy(
         "machinery",
