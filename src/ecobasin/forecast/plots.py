@@ -8,14 +8,16 @@ English only, never to boxes. Functions return the PNG bytes (the caller writes 
 from __future__ import annotations
 
 import functools
+import importlib
 import io
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["cjk_font", "issue_png", "score_by_lead_png", "series_png"]
+__all__ = ["cjk_font", "issue_png", "load_matplotlib", "score_by_lead_png", "series_png"]
 
 _CJK_FAMILIES = (
     "Noto Sans CJK SC",
@@ -49,9 +51,40 @@ _METRIC_LABELS = {
 }
 
 
+#: every part of matplotlib ecobasin draws with, imported together by load_matplotlib()
+_MATPLOTLIB_PARTS = (
+    "matplotlib.pyplot",
+    "matplotlib.figure",
+    "matplotlib.colors",
+    "matplotlib.cm",
+    "matplotlib.patches",
+    "matplotlib.lines",
+    "matplotlib.font_manager",
+)
+_MATPLOTLIB_LOCK = threading.Lock()
+
+
+def load_matplotlib() -> None:
+    """Import matplotlib on the Agg backend, with every part ecobasin draws with, under a lock.
+
+    Call it before any ``from matplotlib import …`` in a function. matplotlib's submodules import
+    each other in a cycle: two server threads importing them at the same moment each receive a
+    partially initialised module (``ImportError: cannot import name 'Transform'``, or
+    ``matplotlib has no attribute 'get_data_path'``), and the chart fails with an HTTP 500.
+    After the first call the imports are look-ups in ``sys.modules``.
+    """
+    with _MATPLOTLIB_LOCK:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        for part in _MATPLOTLIB_PARTS:
+            importlib.import_module(part)
+
+
 @functools.cache
 def cjk_font() -> str | None:
     """The family name of an installed CJK font matplotlib can use, or None."""
+    load_matplotlib()
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
@@ -59,9 +92,7 @@ def cjk_font() -> str | None:
 
 
 def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (11, 4.5)) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib import pyplot as plt
 
     font = cjk_font()

@@ -12,7 +12,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from ecobasin.forecast.plots import cjk_font
+from ecobasin.forecast.plots import cjk_font, load_matplotlib
 from ecobasin.workflow.consultation import AQI_LEVEL_TOPS, DayForecast
 
 __all__ = ["consensus_chart_png", "data_uri"]
@@ -30,9 +30,7 @@ def consensus_chart_png(
 ) -> bytes:
     """One small panel per city: the consensus AQI range [AQI] of each lead day as a bar from
     low to high over the HJ 633 level bands (Table 1 of HJ 633-2012: 50/100/150/200/300)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib import pyplot as plt
 
     font = cjk_font()

@@ -362,12 +362,10 @@ def _templates() -> jinja2.Environment:
 def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) -> str:
     """A horizontal bar chart (matplotlib, Agg) as a PNG ``data:`` URI: nothing is fetched when
     the PDF renders."""
-    import matplotlib
+    from ecobasin.forecast.plots import cjk_font, load_matplotlib
 
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib import pyplot as plt
-
-    from ecobasin.forecast.plots import cjk_font
 
     font = cjk_font()
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):

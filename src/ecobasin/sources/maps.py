@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font
+from ecobasin.forecast.plots import cjk_font, load_matplotlib
 from ecobasin.sources.plots import _text
 
 __all__ = ["TRAJECTORY_CAPTION", "Outline", "bbox", "cell_map_png", "station_map_png"]
@@ -72,9 +72,7 @@ def _draw_outlines(ax: Any, outlines: Sequence[Outline]) -> None:
 
 
 def _new_axes(size: tuple[float, float] = (8.0, 7.6)) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib.figure import Figure
 
     # a Figure of its own, not pyplot's registry (not safe across the server's threads)
@@ -114,6 +112,7 @@ def cell_map_png(
 ) -> bytes:
     """A map of ``cells`` (columns lat, lon [°, cell centres], N and ``column``) as ``inc`` ×
     ``inc`` squares; cells with N < ``min_n`` grey; the receptor (lon, lat, name) a star."""
+    load_matplotlib()
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
@@ -149,6 +148,7 @@ def cell_map_png(
 
 
 def _mappable(norm: Any, cmap: Any) -> Any:
+    load_matplotlib()
     from matplotlib.cm import ScalarMappable
 
     mappable = ScalarMappable(norm=norm, cmap=cmap)
@@ -166,6 +166,7 @@ def station_map_png(
 ) -> bytes:
     """Stations (columns lon, lat, colour, label) as dots over the outlines; ``legend``: (colour,
     bilingual class name) in order; ``note`` under the map (what the colour means)."""
+    load_matplotlib()
     from matplotlib.lines import Line2D
 
     fig, ax = _new_axes((8.0, 7.2))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font
+from ecobasin.forecast.plots import cjk_font, load_matplotlib
 from ecobasin.sources.directional import sector_of
 from ecobasin.sources.polar import PolarSurface
 
@@ -40,9 +40,7 @@ def _text(zh_en: str) -> str:
 
 
 def _figure(polar: bool = True) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib import pyplot as plt
     from matplotlib.figure import Figure
 
@@ -90,6 +88,7 @@ def pollution_rose_png(
 ) -> bytes:
     """The pollution rose (B2): share of hours [%] per ``angle`` sector stacked by concentration
     class (default the GB 3095/HJ 633 PM2.5 breakpoints [µg/m³]); sectors under ``min_n`` grey."""
+    load_matplotlib()
     from matplotlib import colormaps
 
     sectors = sector_of(wd, angle)
@@ -161,6 +160,7 @@ def polar_png(
 ) -> bytes:
     """The bivariate polar plot (B5) or CBPF surface: the smoothed surface over u/v [m/s], the
     bins under ``min_bin`` as grey dots, the n of the busiest bins written on them."""
+    load_matplotlib()
     from matplotlib.patches import Circle
 
     fig, ax = _figure(polar=False)

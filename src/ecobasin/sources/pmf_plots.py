@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font
+from ecobasin.forecast.plots import cjk_font, load_matplotlib
 
 __all__ = ["FACTOR_CAPTION", "pmf_contributions_figure", "pmf_profiles_figure", "species_share"]
 
@@ -45,9 +45,7 @@ def species_share(profiles: pd.DataFrame, contributions: pd.DataFrame) -> pd.Dat
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    load_matplotlib()
     from matplotlib import pyplot as plt
 
     return plt
