@@ -11,13 +11,20 @@ import functools
 import importlib
 import io
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["cjk_font", "issue_png", "load_matplotlib", "score_by_lead_png", "series_png"]
+__all__ = [
+    "cjk_font",
+    "drawing_one_at_a_time",
+    "issue_png",
+    "load_matplotlib",
+    "score_by_lead_png",
+    "series_png",
+]
 
 _CJK_FAMILIES = (
     "Noto Sans CJK SC",
@@ -61,17 +68,20 @@ _MATPLOTLIB_PARTS = (
     "matplotlib.lines",
     "matplotlib.font_manager",
 )
-_MATPLOTLIB_LOCK = threading.Lock()
+#: held while matplotlib is imported and while a chart is drawn (re-entrant: charts call helpers)
+_MATPLOTLIB_LOCK = threading.RLock()
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def load_matplotlib() -> None:
     """Import matplotlib on the Agg backend, with every part ecobasin draws with, under a lock.
 
-    Call it before any ``from matplotlib import …`` in a function. matplotlib's submodules import
-    each other in a cycle: two server threads importing them at the same moment each receive a
-    partially initialised module (``ImportError: cannot import name 'Transform'``, or
-    ``matplotlib has no attribute 'get_data_path'``), and the chart fails with an HTTP 500.
-    After the first call the imports are look-ups in ``sys.modules``.
+    matplotlib's submodules import each other in a cycle: two server threads importing them at
+    the same moment each receive a partially initialised module (``ImportError: cannot import
+    name 'Transform'``, then ``matplotlib has no attribute 'get_data_path'`` for the life of the
+    process), and every chart fails with an HTTP 500. After the first call the imports are
+    look-ups in ``sys.modules``.
     """
     with _MATPLOTLIB_LOCK:
         import matplotlib
@@ -79,6 +89,24 @@ def load_matplotlib() -> None:
         matplotlib.use("Agg")
         for part in _MATPLOTLIB_PARTS:
             importlib.import_module(part)
+
+
+def drawing_one_at_a_time(draw: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Make ``draw`` (a function drawing a chart) load matplotlib first and draw alone.
+
+    matplotlib's state is per process: pyplot numbers its figures in one registry and
+    ``rc_context`` changes the global rcParams, so two server threads drawing at once could
+    share a figure number or each other's fonts. A chart is CPU work under the GIL anyway, so
+    drawing one at a time costs the server little.
+    """
+
+    @functools.wraps(draw)
+    def alone(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _MATPLOTLIB_LOCK:
+            load_matplotlib()
+            return draw(*args, **kwargs)
+
+    return alone
 
 
 @functools.cache
@@ -92,7 +120,6 @@ def cjk_font() -> str | None:
 
 
 def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (11, 4.5)) -> Any:
-    load_matplotlib()
     from matplotlib import pyplot as plt
 
     font = cjk_font()
@@ -124,6 +151,7 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+@drawing_one_at_a_time
 def series_png(
     pairs: pd.DataFrame,
     *,
@@ -173,6 +201,7 @@ def series_png(
     return _png(fig)
 
 
+@drawing_one_at_a_time
 def score_by_lead_png(
     scores: pd.DataFrame,
     metrics: Sequence[str] = ("pm25_rmse", "aqi_rmse", "level_acc", "range_hit", "ts_100"),
@@ -197,6 +226,7 @@ def score_by_lead_png(
     return _png(fig)
 
 
+@drawing_one_at_a_time
 def issue_png(forecasts: pd.DataFrame, *, city: str, title: str = "") -> bytes:
     """The AQI forecasts of one issue day for one city: one line per model, the first (a
     LightGBM model) with its range, and a forecaster's adjusted range when there is one.

@@ -12,7 +12,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from ecobasin.forecast.plots import cjk_font, load_matplotlib
+from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 from ecobasin.workflow.consultation import AQI_LEVEL_TOPS, DayForecast
 
 __all__ = ["consensus_chart_png", "data_uri"]
@@ -21,6 +21,7 @@ __all__ = ["consensus_chart_png", "data_uri"]
 _LEVEL_COLOURS = ("#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#99004C", "#7E0023")
 
 
+@drawing_one_at_a_time
 def consensus_chart_png(
     consensus: Mapping[tuple[int, int], DayForecast],
     names: Mapping[int, str],
@@ -30,7 +31,6 @@ def consensus_chart_png(
 ) -> bytes:
     """One small panel per city: the consensus AQI range [AQI] of each lead day as a bar from
     low to high over the HJ 633 level bands (Table 1 of HJ 633-2012: 50/100/150/200/300)."""
-    load_matplotlib()
     from matplotlib import pyplot as plt
 
     font = cjk_font()

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin import catalog
+from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 from ecobasin.services import air as air_service
 from ecobasin.services import carbon as carbon_service
 from ecobasin.services import ledger as ledger_service
@@ -359,12 +360,10 @@ def _templates() -> jinja2.Environment:
     )
 
 
+@drawing_one_at_a_time
 def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) -> str:
     """A horizontal bar chart (matplotlib, Agg) as a PNG ``data:`` URI: nothing is fetched when
     the PDF renders."""
-    from ecobasin.forecast.plots import cjk_font, load_matplotlib
-
-    load_matplotlib()
     from matplotlib import pyplot as plt
 
     font = cjk_font()

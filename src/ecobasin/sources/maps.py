@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font, load_matplotlib
+from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 from ecobasin.sources.plots import _text
 
 __all__ = ["TRAJECTORY_CAPTION", "Outline", "bbox", "cell_map_png", "station_map_png"]
@@ -72,7 +72,6 @@ def _draw_outlines(ax: Any, outlines: Sequence[Outline]) -> None:
 
 
 def _new_axes(size: tuple[float, float] = (8.0, 7.6)) -> tuple[Any, Any]:
-    load_matplotlib()
     from matplotlib.figure import Figure
 
     # a Figure of its own, not pyplot's registry (not safe across the server's threads)
@@ -98,6 +97,7 @@ def _save(fig: Any, ax: Any, title: str, notes: Sequence[tuple[str, str]]) -> by
     return buf.getvalue()
 
 
+@drawing_one_at_a_time
 def cell_map_png(
     cells: pd.DataFrame,
     *,
@@ -112,7 +112,6 @@ def cell_map_png(
 ) -> bytes:
     """A map of ``cells`` (columns lat, lon [°, cell centres], N and ``column``) as ``inc`` ×
     ``inc`` squares; cells with N < ``min_n`` grey; the receptor (lon, lat, name) a star."""
-    load_matplotlib()
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
@@ -148,7 +147,6 @@ def cell_map_png(
 
 
 def _mappable(norm: Any, cmap: Any) -> Any:
-    load_matplotlib()
     from matplotlib.cm import ScalarMappable
 
     mappable = ScalarMappable(norm=norm, cmap=cmap)
@@ -156,6 +154,7 @@ def _mappable(norm: Any, cmap: Any) -> Any:
     return mappable
 
 
+@drawing_one_at_a_time
 def station_map_png(
     stations: pd.DataFrame,
     *,
@@ -166,7 +165,6 @@ def station_map_png(
 ) -> bytes:
     """Stations (columns lon, lat, colour, label) as dots over the outlines; ``legend``: (colour,
     bilingual class name) in order; ``note`` under the map (what the colour means)."""
-    load_matplotlib()
     from matplotlib.lines import Line2D
 
     fig, ax = _new_axes((8.0, 7.2))

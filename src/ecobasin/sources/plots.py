@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font, load_matplotlib
+from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 from ecobasin.sources.directional import sector_of
 from ecobasin.sources.polar import PolarSurface
 
@@ -40,7 +40,6 @@ def _text(zh_en: str) -> str:
 
 
 def _figure(polar: bool = True) -> tuple[Any, Any]:
-    load_matplotlib()
     from matplotlib import pyplot as plt
     from matplotlib.figure import Figure
 
@@ -76,6 +75,7 @@ def _n_labels(ax: Any, sectors: Sequence[float], counts: Sequence[int], radius: 
         ax.text(np.radians(sector), radius, f"{count}", ha="center", va="center", fontsize=6.5)
 
 
+@drawing_one_at_a_time
 def pollution_rose_png(
     wd: np.ndarray,
     conc: np.ndarray,
@@ -88,7 +88,6 @@ def pollution_rose_png(
 ) -> bytes:
     """The pollution rose (B2): share of hours [%] per ``angle`` sector stacked by concentration
     class (default the GB 3095/HJ 633 PM2.5 breakpoints [µg/m³]); sectors under ``min_n`` grey."""
-    load_matplotlib()
     from matplotlib import colormaps
 
     sectors = sector_of(wd, angle)
@@ -113,6 +112,7 @@ def pollution_rose_png(
     return _finish(fig, ax, title, note)
 
 
+@drawing_one_at_a_time
 def percentile_rose_png(rose: pd.DataFrame, *, title: str, unit: str, min_n: int = 10) -> bytes:
     """The percentile rose: each type-7 percentile [conc unit] per sector as a closed line; the
     sectors under ``min_n`` hours marked grey."""
@@ -130,6 +130,7 @@ def percentile_rose_png(rose: pd.DataFrame, *, title: str, unit: str, min_n: int
     return _finish(fig, ax, title, note)
 
 
+@drawing_one_at_a_time
 def cpf_rose_png(
     table: pd.DataFrame, *, title: str, threshold: float, unit: str, min_n: int
 ) -> bytes:
@@ -150,6 +151,7 @@ def cpf_rose_png(
     return _finish(fig, ax, title, note)
 
 
+@drawing_one_at_a_time
 def polar_png(
     bins: pd.DataFrame,
     surface: PolarSurface,
@@ -160,7 +162,6 @@ def polar_png(
 ) -> bytes:
     """The bivariate polar plot (B5) or CBPF surface: the smoothed surface over u/v [m/s], the
     bins under ``min_bin`` as grey dots, the n of the busiest bins written on them."""
-    load_matplotlib()
     from matplotlib.patches import Circle
 
     fig, ax = _figure(polar=False)

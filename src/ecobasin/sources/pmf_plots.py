@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecobasin.forecast.plots import cjk_font, load_matplotlib
+from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 
 __all__ = ["FACTOR_CAPTION", "pmf_contributions_figure", "pmf_profiles_figure", "species_share"]
 
@@ -45,7 +45,6 @@ def species_share(profiles: pd.DataFrame, contributions: pd.DataFrame) -> pd.Dat
 
 
 def _pyplot() -> Any:
-    load_matplotlib()
     from matplotlib import pyplot as plt
 
     return plt
@@ -69,6 +68,7 @@ def _save(fig: Any, title: str, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+@drawing_one_at_a_time
 def pmf_profiles_figure(
     profiles: pd.DataFrame, contributions: pd.DataFrame, *, title: str, fmt: str = "png"
 ) -> bytes:
@@ -96,6 +96,7 @@ def pmf_profiles_figure(
     return _save(fig, title, fmt)
 
 
+@drawing_one_at_a_time
 def pmf_contributions_figure(
     contributions: pd.DataFrame, profiles: pd.DataFrame, *, title: str, fmt: str = "png"
 ) -> bytes:
