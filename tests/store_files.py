@@ -34,7 +34,7 @@ def private_copy(source: Path, target: Path) -> Path:
 
 
 @cache
-def _template_folder() -> Path:
+def template_folder() -> Path:
     """A private temporary folder (``mkdtemp``: mode 0700) for this process's templates,
     removed when the process ends."""
     folder = Path(tempfile.mkdtemp(prefix="ecobasin-store-template-"))
@@ -45,7 +45,7 @@ def _template_folder() -> Path:
 @cache
 def _template() -> Path:
     """A migrated, empty store file, made once per process."""
-    path = _template_folder() / "template.duckdb"
+    path = template_folder() / "template.duckdb"
     Store(path).close()
     return path
 
@@ -53,7 +53,7 @@ def _template() -> Path:
 @cache
 def _synced_template() -> Path:
     """A migrated store file holding the default region's catalog, made once per process."""
-    path = _template_folder() / "synced.duckdb"
+    path = template_folder() / "synced.duckdb"
     with Store(path) as store:
         store.sync_catalog(catalog.load_region())
     return path
