@@ -75,8 +75,11 @@ def _per_query_figures(
     return figures
 
 
-@pytest.mark.parametrize("city", [None, CHENGDU, LESHAN, YAAN])
-@pytest.mark.parametrize("year", [2025, 2026, 2027])
+#: every city (a surveyed year and one without surveys), then one city of each kind
+CASES = [(2026, None), (2027, None), (2025, CHENGDU), (2026, CHENGDU), (2026, LESHAN), (2026, YAAN)]
+
+
+@pytest.mark.parametrize(("year", "city"), CASES)
 def test_the_report_gives_the_per_query_survey_figures_byte_for_byte(
     surveyed: Store, year: int, city: int | None
 ) -> None:

@@ -20,7 +20,7 @@ from ecobasin.services import consultation_notices as notices
 from ecobasin.settings import Settings
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
-from store_files import new_store_file
+from store_files import new_store_file, new_synced_store_file
 
 pytestmark = pytest.mark.slow  # a real SMTP server on a socket
 
@@ -136,16 +136,14 @@ def test_the_api_mails_after_the_step(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from ecobasin import catalog
     from ecobasin.web import create_app
     from ecobasin.web.security import accounts
 
     inbox, port = smtp
     monkeypatch.setenv("ECOBASIN_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("ECOBASIN_SMTP_PORT", str(port))
-    path = tmp_path / "api.duckdb"
+    path = new_synced_store_file(tmp_path / "api.duckdb")
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
         accounts.create_user(store.con, "prov", "viewer", None, "password-prov")
         token = accounts.create_token(store.con, "prov", "tests")[1]
         store_consultation.grant_role(store, "prov", "province_coordinator", None, "admin", T0)
