@@ -8,12 +8,12 @@ from ecobasin import catalog
 from ecobasin.demo import consultation as demo_consultation
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
+from store_files import new_synced_store_file
 
 
 def test_the_demo_has_an_issued_and_a_collecting_session(tmp_path: Path) -> None:
     cities = catalog.load_region().cities
-    with Store(tmp_path / "demo.duckdb") as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
         made = demo_consultation.install(store, cities, 2025)
         issued = store_consultation.load(store, made["issued"])
         collecting = store_consultation.load(store, made["collecting"])

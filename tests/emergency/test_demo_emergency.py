@@ -11,11 +11,11 @@ from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
 from ecobasin.store import emergency as db
+from store_files import new_synced_store_file
 
 
 def test_demo_warning_report(tmp_path: Path) -> None:
-    with Store(tmp_path / "demo.duckdb") as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
         done = demo_emergency.install(store)
         verdicts = {r["uscc"][-4:-2]: r["verdict"] for r in db.verdicts(store, done["activation"])}
         assert verdicts == {
@@ -45,8 +45,7 @@ def test_the_demo_lists_the_live_simulators_enterprises(tmp_path: Path) -> None:
     region = catalog.load_region()
     fleet = enterprise_fleet(LiveFeed(enterprises=8, seed=2025), region)
     stacks = {d.site_id: str(d.city_code) for d in fleet if d.kind == "gas_outlet"}
-    with Store(tmp_path / "demo.duckdb") as store:
-        store.sync_catalog(region)
+    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
         done = demo_emergency.install(store, live=fleet)
         assert done["live_listed"] == len(stacks) > 0
         listed = {

@@ -14,20 +14,19 @@ import pytest
 from fastapi.testclient import TestClient
 from test_emergency_store_service import END, NOW, START, T0, _hours, _record
 
-from ecobasin import catalog
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
 from ecobasin.store import emergency as db
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.workflow.emergency import ListVersion
+from store_files import new_synced_store_file
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, str]]:
     path = Path(tmp_path_factory.mktemp("api")) / "e.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         store.upsert_sites(pd.DataFrame({
             "site_id": ["MNBAD"], "kind": "gas_outlet", "level": "enterprise", "city_code": 510100,
             "name_zh": ["x"], "name_en": ["x"], "lon": 104.0, "lat": 30.6,

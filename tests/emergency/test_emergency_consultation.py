@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.demo import consultation as demo_consultation
 from ecobasin.services import consultation as service
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListRecord, ListVersion
+from store_files import new_synced_store_file
 
 CITIES = (510100, 510600, 510700, 510900, 511100)
 AT = datetime(2025, 11, 3, 6, tzinfo=UTC)
@@ -42,8 +42,7 @@ def issued_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     CJK PDFs, ~5 s of CPU), and every test here only needs the same starting state.
     """
     path = tmp_path_factory.mktemp("issued") / "store.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         session_id = demo_consultation.install(store, CITIES, 2025)["issued"]
         db.save_version(store, _chengdu_list(), "tests", AT)
         service.warning_act(store, session_id, "recommend", "province", AT, "会商建议 episode",

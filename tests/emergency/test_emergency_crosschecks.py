@@ -21,6 +21,7 @@ from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListRecord, ListVersion
+from store_files import new_store_file
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 START = T0 + timedelta(days=7)
@@ -136,7 +137,7 @@ _B_TREATMENT = [150.0] * 5 + [0.0] * 4 + [150.0] * 15
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with Store(tmp_path / "store.duckdb") as opened:
+    with Store(new_store_file(tmp_path / "store.duckdb")) as opened:
         _seed(opened)
         yield opened
 

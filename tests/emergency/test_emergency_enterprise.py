@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from test_emergency_store_service import END, NOW, START, T0, _hours, _record
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
@@ -23,6 +22,7 @@ from ecobasin.store import users as users_db
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import ACTIONS, Principal, denial
+from store_files import new_synced_store_file
 
 OWN = Principal("ok-user", "enterprise", user_id=7, uscc="OK")
 
@@ -56,8 +56,7 @@ def served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[TestClient, dict[str, str], str]]:
     path = Path(tmp_path_factory.mktemp("ent")) / "e.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         store.upsert_sites(pd.DataFrame({
             "site_id": ["MNOK", "MNBAD"], "kind": "gas_outlet", "level": "enterprise",
             "city_code": 510100, "name_zh": ["x", "y"], "name_en": ["x", "y"], "lon": 104.0,
@@ -130,9 +129,7 @@ def test_an_enterprise_is_refused_another(served: tuple[TestClient, dict[str, st
 
 
 def test_the_cli_refuses_an_unlisted_enterprise(tmp_path: Path) -> None:
-    path = tmp_path / "x.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    path = new_synced_store_file(tmp_path / "x.duckdb")
     out = CliRunner().invoke(
         app, ["emergency", "enterprise-user", "ghost", "--uscc", "NOPE", "--db", str(path)]
     )

@@ -21,12 +21,13 @@ from ecobasin.store import emergency as db
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.workflow.emergency import ListVersion
+from store_files import new_store_file
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, str]]:
     path = Path(tmp_path_factory.mktemp("evidence")) / "e.duckdb"
-    with Store(path) as store:
+    with Store(new_store_file(path)) as store:
         _seed(store)
         version = ListVersion("510100", 3, T0 - timedelta(days=90), "annual",
                               (_record("A", "MNA"), _record("B", "MNB")))  # fmt: skip

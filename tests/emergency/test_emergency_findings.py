@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from test_emergency_store_service import END, NOW, START, T0, _hours, _record
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
@@ -26,6 +25,7 @@ from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import Principal, denial
 from ecobasin.workflow.emergency import ListVersion
+from store_files import new_synced_store_file
 
 
 @pytest.mark.parametrize(
@@ -45,8 +45,7 @@ def test_close_finding_per_role(principal: Principal, allowed: bool) -> None:
 
 
 def _seed(path: Path) -> str:
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         store.upsert_sites(pd.DataFrame({
             "site_id": ["MNBAD", "MNSIL"], "kind": "gas_outlet", "level": "enterprise",
             "city_code": 510100, "name_zh": ["x", "y"], "name_en": ["x", "y"], "lon": 104.0,

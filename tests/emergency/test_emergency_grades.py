@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from ecobasin import catalog
 from ecobasin.ingest.emergency_list import COLUMNS, read_list_xlsx, write_list_xlsx
 from ecobasin.services import emergency as svc
 from ecobasin.standards import emergency as em
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListRecord, ListVersion, apply_change
+from store_files import new_synced_store_file
 
 JAN = datetime(2025, 1, 8, tzinfo=UTC)
 MAR = datetime(2025, 3, 10, tzinfo=UTC)
@@ -62,8 +62,7 @@ def test_the_workbook_carries_sub_industry_and_grade_source(tmp_path: Path) -> N
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with Store(tmp_path / "store.duckdb") as opened:
-        opened.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "store.duckdb")) as opened:
         yield opened
 
 

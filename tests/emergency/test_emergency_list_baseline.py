@@ -13,19 +13,18 @@ import pandas as pd
 import pytest
 from test_emergency_store_service import END, NOW, START, _hours, _record
 
-from ecobasin import catalog
 from ecobasin.services import emergency as svc
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListVersion
+from store_files import new_synced_store_file
 
 #: 200 mg/m³ × 50 m³/s × 3600 s/h × 1e-6 = 36 kg/h = 0.864 t/d at normal production
 LIST_T_PER_D = 0.864
 
 
 def _verdict(tmp_path: Path, with_list_baseline: bool) -> dict[str, object]:
-    with Store(tmp_path / "b.duckdb") as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "b.duckdb")) as store:
         store.upsert_sites(pd.DataFrame({
             "site_id": ["MNNEW"], "kind": "gas_outlet", "level": "enterprise",
             "city_code": 510100, "name_zh": ["x"], "name_en": ["x"], "lon": 104.0, "lat": 30.6,

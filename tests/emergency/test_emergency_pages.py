@@ -17,13 +17,13 @@ from ecobasin.jobs.live_feed import LiveFeed, enterprise_fleet
 from ecobasin.store import Store
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
+from store_files import new_synced_store_file
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     path = Path(tmp_path_factory.mktemp("pages")) / "demo.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         live = enterprise_fleet(LiveFeed(enterprises=8, seed=2025), catalog.load_region())
         key = demo_emergency.install(store, live=live)["activation"]
         accounts.create_user(store.con, "viewer1", "viewer", password="viewer-password-1")

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from ecobasin import catalog
 from ecobasin.ingest.emergency_list import (
     COLUMNS,
     PROCESS_COLUMNS,
@@ -25,6 +24,7 @@ from ecobasin.services import emergency as svc
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.workflow.emergency import ListRecord, ListVersion, measure_at_outlet
+from store_files import new_synced_store_file
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 START = T0 + timedelta(days=7)
@@ -153,8 +153,7 @@ def store(tmp_path: Path):
     """Two cement works, 7 normal days (200 mg/m³ × 50 m³/s on every stack, 1000 kW per line).
     During the warning both keep the mill L2 running; works 1X stops its kiln after 3 h, works
     2X keeps it running."""
-    with Store(tmp_path / "store.duckdb") as opened:
-        opened.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "store.duckdb")) as opened:
         sites = [f"{k}{u}{n}" for k in ("MN", "P") for u in ("1X", "2X") for n in (1, 2)]
         opened.upsert_sites(pd.DataFrame({
             "site_id": sites, "kind": "gas_outlet", "level": "enterprise", "city_code": 510100,

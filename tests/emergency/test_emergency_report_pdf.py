@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.demo import emergency as demo_emergency
 from ecobasin.store import Store
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
+from store_files import new_synced_store_file
 
 Served = tuple[TestClient, dict[str, str], str, Path]
 
@@ -28,8 +28,7 @@ Served = tuple[TestClient, dict[str, str], str, Path]
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     path = Path(tmp_path_factory.mktemp("report")) / "demo.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         key = demo_emergency.install(store)["activation"]
         accounts.create_user(store.con, "viewer1", "viewer", password="viewer-password-1")
         _, token = accounts.create_token(store.con, "viewer1", "report tests")
@@ -111,8 +110,7 @@ def test_unknown_warning_is_404_and_the_page_links_the_pdf(served: Served) -> No
 
 def test_cli_writes_a_private_pdf(tmp_path: Path) -> None:
     path = tmp_path / "cli.duckdb"  # its own file: the served one is held by the app
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         key = demo_emergency.install(store)["activation"]
     out = tmp_path / "r.pdf"
     done = CliRunner().invoke(

@@ -10,13 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecobasin import catalog
 from ecobasin.services import emergency as svc
 from ecobasin.store import emergency as db
 from ecobasin.store.database import Store
 from ecobasin.store.forecast import replace_warnings
 from ecobasin.workflow.emergency import ListRecord, ListVersion, apply_change
-from store_files import new_store_file
+from store_files import new_synced_store_file
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 START = T0 + timedelta(days=7)  # warning start after 7 reference days
@@ -68,8 +67,7 @@ def _hours(
 
 @pytest.fixture
 def store(tmp_path: Path):
-    with Store(new_store_file(tmp_path / "store.duckdb")) as opened:
-        opened.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(tmp_path / "store.duckdb")) as opened:
         outlets = [f"MN{u}" for u in ("OK", "BAD", "SIL", "MNT")]
         opened.upsert_sites(
             pd.DataFrame(

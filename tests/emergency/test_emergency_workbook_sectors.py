@@ -24,6 +24,7 @@ from ecobasin.ingest.emergency_list import (
 from ecobasin.services import emergency as svc
 from ecobasin.store import Store
 from ecobasin.workflow.emergency import ListVersion
+from store_files import new_store_file
 
 CITY = "510100"  # its configured baseline is §3.1's: SO2 10, NOx 50, PM 25, VOCs 60 t/d
 AT = datetime(2025, 12, 1, tzinfo=UTC)
@@ -92,7 +93,7 @@ def _baseline_rows() -> list[list[object]]:
 
 
 def _stored(tmp_path: Path, records: list) -> Store:  # type: ignore[type-arg]
-    store = Store(tmp_path / "l.duckdb")
+    store = Store(new_store_file(tmp_path / "l.duckdb"))
     version = ListVersion(CITY, 1, datetime(2025, 1, 1, tzinfo=UTC), "annual", tuple(records))
     from ecobasin.store import emergency as db
 

@@ -25,6 +25,7 @@ from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web.security import accounts
+from store_files import new_synced_store_file
 
 pytestmark = pytest.mark.slow  # a real server process, twice
 
@@ -77,8 +78,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
     at = datetime.now(UTC)
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         people = [(f"fc{c}", "city_forecaster", c) for c in CITIES]
         people += [("cd_lead", "city_approver", CHENGDU), ("prov", "province_coordinator", None)]
         for name, role, city in people:

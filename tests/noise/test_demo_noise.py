@@ -15,12 +15,12 @@ from ecobasin.services import noise as service
 from ecobasin.standards.noise_zones import NoiseZone, zone_holding
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
+from store_files import new_synced_store_file
 
 
 def test_demo_noise_gives_every_product(tmp_path: Path) -> None:
     region = catalog.load_region()
-    with Store(tmp_path / "demo.duckdb") as store:
-        store.sync_catalog(region)
+    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
         counts = demo_noise.install(store, region, year=2025, seed=2025)
         assert counts["stations"] == 20 and counts["zones"] == 40
         assert counts["hourly_values"] == 20 * 8760 * 2

@@ -12,17 +12,16 @@ import pandas as pd
 import pytest
 from test_noise_store import _station
 
-from ecobasin import catalog
 from ecobasin.jobs.alarms import recompute_alarms
 from ecobasin.store import Store, _sql
+from store_files import new_synced_store_file
 
 NOW = datetime(2026, 7, 3, tzinfo=UTC)
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = Store(tmp_path / "alarms.duckdb")
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(tmp_path / "alarms.duckdb"))
     _station(store, "NZ1", "2")  # day 60, night 50, night Lmax 65 dB(A)
     yield store
     store.close()

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from test_noise_store import REGIONAL, YEAR_2026, _hours, _station
 
-from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
 from ecobasin.web.app import create_app
+from store_files import new_synced_store_file
 
 REGIONAL_NIGHT = """year,period,grid_id,city,valid,start_time,Leq
 2026,night,G001,510100,true,2026-05-12T23:00,44.0
@@ -27,8 +27,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("noise_api")
     survey = folder / "regional.csv"
     survey.write_text(REGIONAL, encoding="utf-8")
-    with Store(folder / "noise.duckdb") as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(folder / "noise.duckdb")) as store:
         noise_store.import_survey_csv(store, survey, "regional")
         night = folder / "regional_night.csv"
         night.write_text(REGIONAL_NIGHT, encoding="utf-8")

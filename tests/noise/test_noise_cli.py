@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from ecobasin.cli import app
 from ecobasin.store import Store
+from store_files import new_synced_store_file
 
 
 def test_import_then_survey_results_as_json(tmp_path: Path) -> None:
@@ -47,8 +48,7 @@ def test_csv_import_refreshes_noise_products_and_the_annual_report(tmp_path: Pat
     """`ecobasin import csv` of a station's hours fills noise_daily/noise_rates, like the AQI."""
     db = tmp_path / "cli.duckdb"
     runner = CliRunner()
-    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
-    with Store(db) as store:
+    with Store(new_synced_store_file(db)) as store:  # what `ecobasin init` makes
         _station(store, "NZ1", "2")  # 60 / 50
     hours = pd.date_range("2026-07-01T01:00", periods=24, freq="h")  # CST hour ends
     rows = [
@@ -98,8 +98,7 @@ def test_noise_values_are_unit_checked_on_import(tmp_path: Path) -> None:
     level outside 20–140 dB(A) is kept aside with its line and reason; dBA is dB(A)."""
     db = tmp_path / "cli.duckdb"
     runner = CliRunner()
-    assert runner.invoke(app, ["init", "--db", str(db)]).exit_code == 0
-    with Store(db) as store:
+    with Store(new_synced_store_file(db)) as store:  # what `ecobasin init` makes
         _station(store, "NZ1", "2")
     tidy = tmp_path / "units.csv"
     tidy.write_text(

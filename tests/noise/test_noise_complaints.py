@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from test_noise_store import REGIONAL, YEAR_2026, _hours, _station
 
-from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import Store, _sql, noise_complaints
 from ecobasin.store import noise as noise_store
 from ecobasin.web.app import create_app
 from ecobasin.web.security import accounts
+from store_files import new_synced_store_file
 
 #: NZ1 stands at 104.0, 30.6 (test_noise_store._station), inside the class 2 zone below.
 COMPLAINTS = """complaint_id,time,city,lon,lat,source_type,description
@@ -43,8 +43,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("noise_complaints")
     (folder / "regional.csv").write_text(REGIONAL, encoding="utf-8")
     (folder / "complaints.csv").write_text(COMPLAINTS, encoding="utf-8")
-    with Store(folder / "noise.duckdb") as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(folder / "noise.duckdb")) as store:
         noise_store.import_survey_csv(store, folder / "regional.csv", "regional")
         zones = pd.DataFrame(
             [{"zone_id": "Z2", "city_code": 510100, "zone_class": "2", "geometry": ZONE}]

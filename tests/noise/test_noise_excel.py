@@ -12,11 +12,11 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.services import noise as service
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
+from store_files import new_synced_store_file
 
 COLUMNS = ["year", "period", "grid_id", "city", "valid", "start_time", "Leq", "L10", "L90"]
 #: Data rows of the report sheet; start_time as an Excel date or as text.
@@ -34,8 +34,7 @@ ROWS = [
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = Store(tmp_path / "noise.duckdb")
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(tmp_path / "noise.duckdb"))
     yield store
     store.close()
 

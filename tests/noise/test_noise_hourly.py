@@ -8,16 +8,15 @@ import pandas as pd
 import pytest
 from test_noise_store import _station
 
-from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_hourly
 from ecobasin.standards import noise
 from ecobasin.store import Store
+from store_files import new_synced_store_file
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = Store(tmp_path / "hourly.duckdb")
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(tmp_path / "hourly.duckdb"))
     _station(store, "NZ1", "2")
     yield store
     store.close()
@@ -89,8 +88,7 @@ def test_refresh_command(tmp_path: Path) -> None:
     from ecobasin.cli import app
 
     db = tmp_path / "cli.duckdb"
-    with Store(db) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(db)) as store:
         _station(store, "NZ1", "1")
         store.write_observations(
             _minutes("2026-03-01T10:00", [50.0] * 60), store.begin_batch("test", "m")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecobasin import catalog
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.services import noise as service
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
+from store_files import new_synced_store_file
 
 REGIONAL = """year,period,grid_id,city,lon,lat,grid_size_m,valid,start_time,Leq,L10,L50,L90,Lmax,Lmin,SD,main_source
 2026,day,G001,510100,104.06,30.67,1000,true,2026-05-12T10:00,52.3,55.0,50.1,47.0,70.2,44.0,3.1,交通
@@ -39,8 +39,7 @@ TRAFFIC = """year,period,segment_id,city,road_name,road_class,length_km,width_m,
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = Store(tmp_path / "noise.duckdb")
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(tmp_path / "noise.duckdb"))
     yield store
     store.close()
 

@@ -14,11 +14,11 @@ import pytest
 from test_noise_store import YEAR_2026, _hours
 from typer.testing import CliRunner
 
-from ecobasin import catalog
 from ecobasin.cli import app
 from ecobasin.jobs.noise_quality import refresh_noise_products
 from ecobasin.store import Store, _sql, noise_zones
 from ecobasin.store import noise as noise_store
+from store_files import new_synced_store_file
 
 
 def _square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
@@ -87,8 +87,7 @@ def _sites(store: Store) -> None:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "zones.duckdb"
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    with Store(new_synced_store_file(path)) as store:
         _sites(store)
     return path
 

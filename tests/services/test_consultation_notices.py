@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from consultation_helpers import CHENGDU, DEYANG, T0, concluded_session
+from consultation_helpers import CHENGDU, DEYANG, T0, concluded_session, concluded_store_file
 from ecobasin.services import consultation as service
 from ecobasin.services import consultation_notices as notices
 from ecobasin.settings import Settings
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
+from store_files import new_store_file, new_synced_store_file
 
 pytestmark = pytest.mark.slow  # a real SMTP server on a socket
 
@@ -58,18 +59,27 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "n.duckdb") as opened:
+    with Store(new_store_file(tmp_path / "n.duckdb")) as opened:
         for user, role, city in PEOPLE:
             store_consultation.grant_role(opened, user, role, city, "admin", T0)
         yield opened
+
+
+@pytest.fixture
+def concluded(tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    """A copy of the store ``store`` gives after :func:`concluded_session` (opened, Deyang
+    late, divergences on Deyang, concluded), built once per process; the session id."""
+    sid = concluded_store_file(tmp_path / "n.duckdb", tuple(PEOPLE))
+    with Store(tmp_path / "n.duckdb") as opened:
+        yield opened, sid
 
 
 def kinds(store: Store, user: str) -> list[str]:
     return sorted(n["kind"] for n in store_consultation.notices_of(store, user))
 
 
-def test_each_step_notifies_the_people_it_concerns(store: Store) -> None:
-    sid = concluded_session(store)  # opened, Deyang late, divergences on Deyang, concluded
+def test_each_step_notifies_the_people_it_concerns(concluded: tuple[Store, str]) -> None:
+    store, sid = concluded  # opened, Deyang late, divergences on Deyang, concluded
     assert kinds(store, "dy_fc") == ["concluded", "divergences", "opened"]
     assert kinds(store, "cd_lead") == ["concluded", "divergences", "late", "opened"]
     assert kinds(store, "prov") == ["concluded", "divergences", "late"]
@@ -84,8 +94,8 @@ def test_each_step_notifies_the_people_it_concerns(store: Store) -> None:
     assert f"会商 {sid} 预警建议已下达" in titles
 
 
-def test_read_marks_are_ones_own(store: Store) -> None:
-    concluded_session(store)
+def test_read_marks_are_ones_own(concluded: tuple[Store, str]) -> None:
+    store, _ = concluded
     mine = store_consultation.notices_of(store, "dy_fc", unread_only=True)
     other = store_consultation.notices_of(store, "prov")[0]["notice_id"]
     assert not store_consultation.mark_read(store, "dy_fc", other, T0)
@@ -93,11 +103,12 @@ def test_read_marks_are_ones_own(store: Store) -> None:
     assert len(store_consultation.notices_of(store, "dy_fc", unread_only=True)) == len(mine) - 1
 
 
-def test_notifications_are_mailed_once_through_smtp(store: Store, smtp: tuple[Inbox, int]) -> None:
-    inbox, port = smtp
+def test_notifications_are_mailed_once_through_smtp(
+    concluded: tuple[Store, str], smtp: tuple[Inbox, int]
+) -> None:
+    (store, _), (inbox, port) = concluded, smtp  # the address counts when mail is delivered
     store_consultation.set_email(store, "dy_fc", "dy_fc@deyang.example")
     settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_from="ecobasin@bureau.example")
-    concluded_session(store)
     assert notices.deliver_mail(store, settings, T0) == (3, 0)  # opened, divergences, concluded
     assert notices.deliver_mail(store, settings, T0) == (0, 0)  # nothing twice
     assert len(inbox.messages) == 3
@@ -125,16 +136,14 @@ def test_the_api_mails_after_the_step(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from ecobasin import catalog
     from ecobasin.web import create_app
     from ecobasin.web.security import accounts
 
     inbox, port = smtp
     monkeypatch.setenv("ECOBASIN_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("ECOBASIN_SMTP_PORT", str(port))
-    path = tmp_path / "api.duckdb"
+    path = new_synced_store_file(tmp_path / "api.duckdb")
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
         accounts.create_user(store.con, "prov", "viewer", None, "password-prov")
         token = accounts.create_token(store.con, "prov", "tests")[1]
         store_consultation.grant_role(store, "prov", "province_coordinator", None, "admin", T0)

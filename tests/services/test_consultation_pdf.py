@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from consultation_helpers import CHENGDU, T0, concluded_session
+from consultation_helpers import CHENGDU, T0, concluded_store_file
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow  # WeasyPrint lays out CJK text and subsets Noto C
 
 @pytest.fixture(scope="module")
 def drafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str, dict[str, str]]:
-    store = Store(tmp_path_factory.mktemp("pdf") / "store.duckdb")
-    sid = concluded_session(store)
+    path = tmp_path_factory.mktemp("pdf") / "store.duckdb"
+    sid = concluded_store_file(path)
+    store = Store(path)
     _, hashes = service.draft_report(store, sid, "chair", T0 + timedelta(hours=4))
     yield store, sid, hashes  # type: ignore[misc]
     store.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from consultation_helpers import concluded_session
+from consultation_helpers import concluded_store_file
 from ecobasin import catalog
 from ecobasin.services import consultation as service
 from ecobasin.store import consultation as store_consultation
@@ -24,6 +24,7 @@ from ecobasin.workflow.consultation import (
     Observed,
     Submission,
 )
+from store_files import new_store_file
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=CST)
@@ -33,7 +34,7 @@ CITIES = (CHENGDU, DEYANG)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    opened = Store(tmp_path / "store.duckdb")
+    opened = Store(new_store_file(tmp_path / "store.duckdb"))
     yield opened  # type: ignore[misc]
     opened.close()
 
@@ -214,12 +215,13 @@ def test_the_lift_per_month_and_city_over_every_metric(store: Store) -> None:
     assert month["cities"][str(DEYANG)]["ts_100"] == -1.0  # said > 100 and it was: 0 − 1
 
 
-def test_the_opinion_has_control_suggestions_the_region_and_who_signed(store: Store) -> None:
+def test_the_opinion_has_control_suggestions_the_region_and_who_signed(tmp_path: Path) -> None:
     """Brief §1.3 A.7, A.8, A.10 (issue 16 "the consultation opinion … the warning proposal,
     control suggestions, sign-off"): measures by source type per city at its level, the chair's
     own text, the region's level, and the signer with the time (a draft says it is unsigned)."""
-    store.sync_catalog(catalog.load_region())
-    s = service.load(store, concluded_session(store))  # Chengdu orange, the others none
+    sid = concluded_store_file(tmp_path / "concluded.duckdb")  # Chengdu orange, the others none
+    with Store(tmp_path / "concluded.duckdb", read_only=True) as store:
+        s = service.load(store, sid)
     s = replace(s, controls="成都市区夜间禁止渣土运输")
     draft = service.render_opinion(s, "zh").decode()
     controls = draft.split('id="controls"', 1)[1].split("</section>", 1)[0]

@@ -10,19 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from consultation_helpers import CHENGDU, DEYANG, T0, concluded_session
+from consultation_helpers import CHENGDU, DEYANG, T0, concluded_store_file
 from ecobasin.services import consultation_reports as reports
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import ConsultationError
+from store_files import new_store_file
 
 pytestmark = pytest.mark.slow  # WeasyPrint renders six PDFs per template
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
-    store = Store(tmp_path_factory.mktemp("templates") / "store.duckdb")
-    yield store, concluded_session(store)  # type: ignore[misc]
+    path = tmp_path_factory.mktemp("templates") / "store.duckdb"
+    sid = concluded_store_file(path)
+    store = Store(path)
+    yield store, sid  # type: ignore[misc]
     store.close()
 
 
@@ -127,7 +130,7 @@ def test_the_public_forecast_gives_ranges_levels_colours_and_advice(
 def test_templates_need_a_concluded_session(tmp_path: Path) -> None:
     from ecobasin.services import consultation as service
 
-    with Store(tmp_path / "s.duckdb") as store:
+    with Store(new_store_file(tmp_path / "s.duckdb")) as store:
         s = service.schedule_session(store, "monthly", date(2026, 2, 2), T0, "prov", T0)
         with pytest.raises(ConsultationError, match="not concluded"):
             reports.issue_public_forecast(store, s.session_id, "chair", T0)

@@ -24,6 +24,7 @@ from ecobasin.standards import water
 from ecobasin.standards import water_assessment as job
 from ecobasin.store import Store, _sql
 from ecobasin.store import water as store_water
+from store_files import new_synced_store_file
 
 YEAR = 2025
 START = datetime(YEAR - 1, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 CST, 1 January
@@ -54,9 +55,8 @@ def _differences(fast: pd.DataFrame, slow: pd.DataFrame) -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    store = Store(tmp_path_factory.mktemp("refresh") / "demo.duckdb")
+    store = Store(new_synced_store_file(tmp_path_factory.mktemp("refresh") / "demo.duckdb"))
     region = catalog.load_region()
-    store.sync_catalog(region)
     demo_water.install(store, region, year=YEAR)
     return store
 

@@ -19,6 +19,7 @@ from ecobasin.standards import water
 from ecobasin.store import Store, _sql
 from ecobasin.store import water as store_water
 from ecobasin.web import create_app
+from store_files import new_synced_store_file
 
 YEAR = 2025
 
@@ -71,9 +72,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo water year in a DuckDB file; its sections and one section-day of automatic
     values, read before the app opens the file."""
     db = tmp_path_factory.mktemp("calendar") / "demo.duckdb"
-    store = Store(db)
+    store = Store(new_synced_store_file(db))
     region = catalog.load_region()
-    store.sync_catalog(region)
     demo_water.install(store, region, year=YEAR)
     sections = store_water.water_sections(store)
     rivers = sections[sections["water_body"] == "river"]

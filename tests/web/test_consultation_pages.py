@@ -10,22 +10,21 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from consultation_helpers import T0, concluded_session
-from ecobasin import catalog
+from consultation_helpers import T0, concluded_session, concluded_store_file
 from ecobasin.services import consultation as service
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
 from ecobasin.web import create_app
 from ecobasin.web.pages.consultation import STATE_WORDS
 from ecobasin.web.security import accounts
+from store_files import new_synced_store_file
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str, str]]:
     path = tmp_path_factory.mktemp("pages") / "p.duckdb"
+    sid = concluded_store_file(path)
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
-        sid = concluded_session(store)
         accounts.create_user(store.con, "dy_fc", "viewer", None, "password-dy_fc")
         token = accounts.create_token(store.con, "dy_fc", "tests")[1]
         store_consultation.grant_role(store, "dy_fc", "city_forecaster", 510600, "admin", T0)
@@ -77,9 +76,8 @@ def test_the_lift_per_month_and_city_on_the_page_and_the_api(tmp_path_factory) -
     """Issue 16 "verification": the consensus lift per month and per city, on a page and in the
     API (Chengdu's day 1 observed inside the consensus, Deyang's far above it)."""
     path = tmp_path_factory.mktemp("lift") / "l.duckdb"
+    sid = concluded_store_file(path)
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
-        sid = concluded_session(store)
         service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
         service.act(store, sid, "sign", "chair", T0, report_hash="e" * 64)
         store.con.executemany(
@@ -115,9 +113,8 @@ def test_each_model_has_its_row_and_the_lift_is_against_the_best(tmp_path_factor
         for c in (510100, 510600) for d in (1, 2)
     )  # fmt: skip
     second = ModelRun("lightgbm:blend", "forecast-job", T0 - timedelta(hours=3), blend)
-    path = tmp_path_factory.mktemp("models") / "m.duckdb"
+    path = new_synced_store_file(tmp_path_factory.mktemp("models") / "m.duckdb")
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
         sid = concluded_session(store, other_models=(second,))
         service.act(store, sid, "draft_report", "chair", T0, template_version="opinion-1")
         service.act(store, sid, "sign", "chair", T0, report_hash="e" * 64)
@@ -155,9 +152,8 @@ def test_the_chair_enters_the_consensus_and_the_proposal_from_the_pages(tmp_path
     from consultation_helpers import fc
     from ecobasin.workflow.consultation import Submission
 
-    path = tmp_path_factory.mktemp("chair") / "c.duckdb"
+    path = new_synced_store_file(tmp_path_factory.mktemp("chair") / "c.duckdb")
     with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
         sid = service.schedule_session(store, "episode", T0.date(), T0, "prov", T0).session_id
         waiting = service.schedule_session(store, "ad_hoc", T0.date(), T0, "prov", T0).session_id
         service.act(store, sid, "open_submissions", "chair", T0, "no model guidance")

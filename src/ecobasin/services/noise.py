@@ -111,6 +111,13 @@ def survey_results(
     if period not in ("day", "night"):
         raise ValueError(f"period must be day, night or both, got {period!r}")
     rows = noise_store.survey_rows(store, survey, year, period, city_code)
+    return _city_results(rows, survey, year, period)
+
+
+def _city_results(rows: pd.DataFrame, survey: str, year: int, period: str) -> list[dict[str, Any]]:
+    """The graded result of each city in ``rows`` (valid rows of one survey and period, by
+    city and point), by city code: regional the arithmetic mean of grids, traffic
+    length-weighted (HJ 640-2012 §4-5; grades Tables 1-2; levels in [dB(A)])."""
     out: list[dict[str, Any]] = []
     for (city, zh, en), group in rows.groupby(["city_code", "city_zh", "city_en"]):
         if survey == "regional":
@@ -283,16 +290,24 @@ def _rates(row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _survey_figure(store: Store, survey: str, year: int, city: int) -> dict[str, Any]:
-    figure: dict[str, Any] = {}
-    for period in ("day", "night"):
-        rows = survey_results(store, survey, year, period, city)
-        figure[period] = (
-            None
-            if not rows
-            else {k: rows[0][k] for k in ("n", "mean_dBA", "grade_zh", "rating_zh", "rating_en")}
-        )
-    return figure
+#: What the annual report keeps of a city's survey result.
+_FIGURE_KEYS = ("n", "mean_dBA", "grade_zh", "rating_zh", "rating_en")
+
+
+def _survey_figures(rows: pd.DataFrame, year: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """(survey, city code) → its day and night figures (None for a period without valid rows),
+    from the valid rows of every survey and period of the year (one query for the report:
+    asking one per city, survey and period took 1,468 queries for the catalog's 367 cities)."""
+    figures: dict[tuple[str, int], dict[str, Any]] = {}
+    for survey in noise_store.SURVEYS:
+        for period in ("day", "night"):
+            mine = rows[(rows["survey"] == survey) & (rows["period"] == period)]
+            for result in _city_results(mine, survey, year, period):
+                figure = figures.setdefault(
+                    (survey, result["city_code"]), {"day": None, "night": None}
+                )
+                figure[period] = {k: result[k] for k in _FIGURE_KEYS}
+    return figures
 
 
 def annual_report(store: Store, year: int, city_code: int | None = None) -> list[dict[str, Any]]:
@@ -305,6 +320,7 @@ def annual_report(store: Store, year: int, city_code: int | None = None) -> list
     start = pd.Timestamp(f"{year}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
     end = pd.Timestamp(f"{year + 1}-01-01", tz="Asia/Shanghai").tz_convert("UTC")
     complaints = noise_complaints.complaints(store, city_code=city_code, start=start, end=end)
+    surveys = _survey_figures(noise_store.survey_rows_of_year(store, year, city_code), year)
     out = []
     for city in cities.to_dict("records"):
         code = int(city["code"])
@@ -331,8 +347,8 @@ def annual_report(store: Store, year: int, city_code: int | None = None) -> list
                     }
                     for r in mine.to_dict("records")
                 ],
-                "regional": _survey_figure(store, "regional", year, code),
-                "traffic": _survey_figure(store, "traffic", year, code),
+                "regional": surveys.get(("regional", code), {"day": None, "night": None}),
+                "traffic": surveys.get(("traffic", code), {"day": None, "night": None}),
                 "complaints": n_complaints,
                 "complaints_by_source": [
                     {

@@ -49,6 +49,7 @@ __all__ = [
     "station_hours",
     "station_months",
     "survey_rows",
+    "survey_rows_of_year",
     "upsert_surveys",
     "upsert_zones",
     "zone_class_of",
@@ -372,6 +373,22 @@ def survey_rows(
         sql += " AND city_code = ?"
         params.append(city_code)
     return _sql.frame(store, sql + " ORDER BY city_code, point_id", params)
+
+
+def survey_rows_of_year(store: Store, year: int, city_code: int | None = None) -> pd.DataFrame:
+    """The valid rows of every survey and period of one year (optionally one city), in one
+    query: ordered by survey, period, city and point, so the rows of one survey, period and
+    city come in the order :func:`survey_rows` gives them (a report groups them in Python
+    instead of asking one query per city, survey and period)."""
+    sql = (
+        "SELECT s.*, c.name_zh AS city_zh, c.name_en AS city_en FROM noise_surveys s "
+        "JOIN cities c ON c.code = s.city_code WHERE year = ? AND valid"
+    )
+    params: list[Any] = [year]
+    if city_code is not None:
+        sql += " AND city_code = ?"
+        params.append(city_code)
+    return _sql.frame(store, sql + " ORDER BY survey, period, city_code, point_id", params)
 
 
 def upsert_zones(store: Store, zones_frame: pd.DataFrame, source: str) -> int:
