@@ -37,9 +37,10 @@ def run_ecobasin(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> CompletedProcess[str]:
-    """``ecobasin ARGS`` run here; the answer a ``subprocess.run(..., capture_output=True,
-    text=True)`` of the console script would give (``env``: the whole environment, as for
-    ``subprocess``; None keeps this process's)."""
+    """``ecobasin ARGS`` run here; the answer the console script's own process would give
+    through the subprocess module's ``run(..., capture_output=True, text=True)`` (``env``: the
+    whole environment, as for a process; None keeps this process's). Nothing here starts a
+    process, so tests/classify.py leaves a test that only calls this in the quick subset."""
     argv = ["ecobasin", *args]
     with (
         fresh_process_state(env=env, cwd=cwd),

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_in_process import fresh_process_state, run_ecobasin
 
+from cli_in_process import fresh_process_state, run_ecobasin
 from ecobasin import limits
 from ecobasin.services import credentials
 
