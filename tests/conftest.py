@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from _pytest.doctest import DoctestModule
 
 from classify import (
     CPU_PROPERTY,
@@ -92,11 +92,24 @@ TEST_PASSWORD_HASH = {
 for _name, _value in TEST_PASSWORD_HASH.items():
     os.environ.setdefault(_name, _value)
 
-#: Hypothesis without its per-example deadline (200 ms by default): a wall-clock threshold, which
-#: the shared 2-core machine broke at load 14 (test_section_class_is_the_worst_item_class took
-#: 287 ms for one example and failed as flaky). A test's own ``@settings`` still wins.
-settings.register_profile("ecobasin", deadline=None)
-settings.load_profile("ecobasin")
+
+def _hypothesis_without_deadline() -> None:
+    """Hypothesis without its per-example deadline (200 ms by default): a wall-clock threshold,
+    which the shared 2-core machine broke at load 14 (test_section_class_is_the_worst_item_class
+    took 287 ms for one example and failed as flaky). A test's own ``@settings`` still wins.
+
+    Imported here, after :func:`_cache_bytecode_outside_the_tree`, not at the top: pytest
+    rewrites the assertions of the whole ``hypothesis`` package (it ships a pytest plugin), and
+    before the bytecode prefix is set it cannot keep the result, so a run in one process
+    (``-n 0``) rewrote ~80 of its modules every time (docs/measurements.md, sixth pass).
+    """
+    from hypothesis import settings
+
+    settings.register_profile("ecobasin", deadline=None)
+    settings.load_profile("ecobasin")
+
+
+_hypothesis_without_deadline()
 
 #: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
 #: more workers than cores pay (docs/measurements.md, "Test suite on workers").
@@ -180,6 +193,26 @@ def pytest_sessionfinish() -> None:
         if build.poll() is None:
             build.terminate()
         build.wait()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path: Path) -> Iterator[list[pytest.Collector | None]]:
+    """Scan a file of tests/ for doctests only when it holds an example (``>>>``).
+
+    ``--doctest-modules`` (pyproject's addopts, for the examples of ``standards/`` and
+    ``ingest/hj212/``) also imports every helper module of tests/ and walks every object of
+    every test module looking for examples, on each xdist worker; one file here has any
+    (tests/test_layout.py). The ids collected are the same (docs/measurements.md, sixth pass).
+    """
+    collected: list[pytest.Collector | None] = yield
+    if file_path.suffix != ".py" or _has_doctest_example(file_path):
+        return collected
+    return [node for node in collected if not isinstance(node, DoctestModule)]
+
+
+def _has_doctest_example(path: Path) -> bool:
+    """Whether a source file holds a doctest example (a ``>>>`` prompt) anywhere."""
+    return b">>>" in path.read_bytes()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

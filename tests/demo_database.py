@@ -39,8 +39,11 @@ KEY_ENVIRONMENT = (
 )
 #: ``ECOBASIN_TEST_DEMO_CACHE=0`` builds into the run's temporary folder instead (no cache).
 CACHE_ENV = "ECOBASIN_TEST_DEMO_CACHE"
-#: Cache entries kept beside the newest (each ~100 MB): older ones are removed after a build.
+#: Entries of one checkout kept, the newest among them (each ~190 MB): a checkout's older ones
+#: are removed after its build. Other checkouts' entries of the day are theirs to prune.
 KEPT_ENTRIES = 2
+#: The file in an entry naming the checkout that built it and the UTC day it was built.
+ORIGIN_FILE = "origin.txt"
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def cache_key() -> str:
         digest.update(part.encode() + b"\0")
     for name in KEY_ENVIRONMENT:
         digest.update(f"{name}={os.environ.get(name)}".encode() + b"\0")
-    digest.update(datetime.now(UTC).date().isoformat().encode())
+    digest.update(_today().encode())
     return digest.hexdigest()[:32]
 
 
@@ -109,6 +112,7 @@ def cached_demo(root: Path, key: str) -> DemoDatabase:
         if not output.exists():
             shutil.rmtree(entry, ignore_errors=True)
             entry.mkdir(mode=0o700)
+            (entry / ORIGIN_FILE).write_text(origin_text(), encoding="utf-8")
             build_demo(entry / "demo.duckdb", output)
             _remove_old_entries(root, keep=entry)
     return DemoDatabase(path=entry / "demo.duckdb", output=output.read_text())
@@ -134,25 +138,62 @@ def build_demo(db: Path, output: Path) -> None:
         handle.write(result.output)
 
 
-def _remove_old_entries(root: Path, keep: Path) -> None:
-    """Remove all but the newest :data:`KEPT_ENTRIES` cache entries (``keep`` among them).
+def origin_text(day: str | None = None) -> str:
+    """What :data:`ORIGIN_FILE` says: this checkout's ``src/ecobasin`` and the UTC ``day``
+    (default today) on two lines."""
+    return f"{SOURCE}\n{day or _today()}\n"
 
-    An entry whose lock another process holds is being built (another run, another checkout
-    sharing the cache): it is skipped, not waited for. Waiting held this run up for the whole
-    of the other build, and then deleted what it had just built.
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def _origin(entry: Path) -> tuple[str, str]:
+    """(checkout, day) of a cache entry; an entry without the file counts as another
+    checkout's, built on the day of its last change."""
+    try:
+        checkout, day = (entry / ORIGIN_FILE).read_text(encoding="utf-8").splitlines()[:2]
+    except (OSError, ValueError):
+        changed = datetime.fromtimestamp(entry.stat().st_mtime, UTC)
+        return "", changed.date().isoformat()
+    return checkout, day
+
+
+def _remove_old_entries(root: Path, keep: Path) -> None:
+    """Remove the entries no run will take again: those of an earlier UTC day (the key holds
+    the day), and this checkout's beyond its newest :data:`KEPT_ENTRIES` (``keep`` among them).
+
+    All checkouts on a machine share the cache. Pruning the newest few of all of them made
+    each checkout's build push out the others' entries of the day, and their next run built
+    the demo again (~115 s of CPU; docs/measurements.md, sixth pass). An entry whose lock
+    another process holds is being built: it is skipped, not waited for (waiting held this
+    run up for the whole of the other build, and then deleted what it had just built).
     """
+    ours, today = str(SOURCE), _today()
     entries = sorted(
         (p for p in root.iterdir() if p.is_dir() and p != keep),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    for old in entries[KEPT_ENTRIES - 1 :]:
-        try:
-            with FileLock(root / f"{old.name}.lock", timeout=0):
-                shutil.rmtree(old, ignore_errors=True)
-        except Timeout:
-            continue  # being built elsewhere
-        (root / f"{old.name}.lock").unlink(missing_ok=True)
+    kept_of_ours = 1  # keep
+    for old in entries:
+        checkout, day = _origin(old)
+        if day == today and checkout != ours:
+            continue  # another checkout's entry of the day
+        if day == today and kept_of_ours < KEPT_ENTRIES:
+            kept_of_ours += 1
+            continue
+        _remove_entry(root, old)
+
+
+def _remove_entry(root: Path, entry: Path) -> None:
+    """Remove a cache entry and its lock file, unless another process holds the lock."""
+    try:
+        with FileLock(root / f"{entry.name}.lock", timeout=0):
+            shutil.rmtree(entry, ignore_errors=True)
+    except Timeout:
+        return  # being built elsewhere
+    (root / f"{entry.name}.lock").unlink(missing_ok=True)
 
 
 def start_background_build() -> subprocess.Popen[bytes] | None:

@@ -120,3 +120,25 @@ def test_an_entry_being_built_elsewhere_is_skipped_not_waited_for(
     assert not waited, "pruning waited for the lock of an entry being built elsewhere"
     assert (tmp_path / "k1").is_dir()  # left to its builder
     assert (tmp_path / "k3" / "demo-output.txt").exists()
+
+
+def test_entries_of_other_checkouts_stay_and_entries_of_past_days_go(
+    tmp_path: Path, builds: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All checkouts on a machine share the cache: one checkout's builds prune its own older
+    entries, never another checkout's entry of today (that run would build it again, ~115 s of
+    CPU), while an entry of an earlier day can never be hit again (the key holds the day)."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    monkeypatch.setattr(cache, "SOURCE", tmp_path / "other" / "src" / "ecobasin")
+    cache.cached_demo(root, "theirs")
+    cache.cached_demo(root, "theirs-old")
+    (root / "theirs-old" / cache.ORIGIN_FILE).write_text(
+        cache.origin_text(day="2020-01-01"), encoding="utf-8"
+    )  # built by that checkout on an earlier day
+    monkeypatch.setattr(cache, "SOURCE", tmp_path / "mine" / "src" / "ecobasin")
+    for number, key in enumerate(("m1", "m2", "m3")):
+        cache.cached_demo(root, key)
+        os.utime(root / key, (number, number))  # m1 oldest, older than theirs too
+    left = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert left == ["m2", "m3", "theirs"]

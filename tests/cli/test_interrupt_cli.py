@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import run_ecobasin
+
 pytestmark = pytest.mark.slow  # starts server processes
 
 PATIENCE = 120.0  # [s] generous: 2 shared cores; no test outcome depends on it
@@ -75,14 +77,8 @@ def _interrupt(process: subprocess.Popen[str]) -> str:
 def test_ctrl_c_ends_serve_with_its_gateway_and_enterprises_without_a_traceback(
     tmp_path: Path,
 ) -> None:
-    init = subprocess.run(
-        [*ECOBASIN, "init", "--db", "s.duckdb"],
-        cwd=tmp_path,
-        env=_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # the store is set up in this process; the signal is for the serve process
+    init = run_ecobasin("init", "--db", "s.duckdb", env=_environment(tmp_path), cwd=tmp_path)
     assert init.returncode == 0, init.stderr
     port = _free_port()
     args = ["serve", "--db", "s.duckdb", "--port", str(port), "--simulate", "2"]

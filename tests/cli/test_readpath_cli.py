@@ -1,6 +1,9 @@
 """Read-only commands while ``ecobasin gateway`` or ``ecobasin serve`` holds the database
-(issue 12, defect 6): real server processes, real CLI processes, the same answers as when the
-file is free; commands that write still stop with a clear message."""
+(issue 12, defect 6): real server processes hold the file, and the commands that ask them run
+in the test's process through the console script's entry point (:mod:`cli_in_process`; the
+holder is the other process DuckDB refuses), the same answers as when the file is free;
+commands that write still stop with a clear message. Where the test's process itself holds the
+file, the command runs in a process of its own."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import IO
 import pandas as pd
 import pytest
 
+from cli_in_process import run_ecobasin
 from ecobasin import catalog
 from ecobasin.cli.readpath import info_path, token_path
 from ecobasin.gateway import register_devices
@@ -56,15 +60,26 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def client_environment() -> dict[str, str]:
+    """A user's environment: none of the suite's ``ECOBASIN_*`` settings, a wide terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOBASIN_")}
+    return {**env, "COLUMNS": "200"}
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``ecobasin ARGS`` from ``cwd``, run in this process (another process holds the file)."""
+    return run_ecobasin(*args, env=client_environment(), cwd=cwd)
+
+
+def cli_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``ecobasin ARGS`` in a process of its own (this process holds the file)."""
     return subprocess.run(
         [sys.executable, "-c", LAUNCH, *args],
         capture_output=True,
         text=True,
         timeout=PATIENCE,
         cwd=cwd,
-        env={**env, "COLUMNS": "200"},
+        env=client_environment(),
     )
 
 
@@ -175,7 +190,7 @@ def test_a_stale_server_file_gives_a_clear_error(db: Path, tmp_path: Path) -> No
     try:
         info_path(db).write_text('{"address": "127.0.0.1:9", "pid": 1}\n')
         token_path(db).write_text("x\n")
-        result = cli("status", "--db", str(db), cwd=tmp_path)
+        result = cli_process("status", "--db", str(db), cwd=tmp_path)
         assert result.returncode == 1
         assert "did not answer" in result.stderr
     finally:

@@ -1,30 +1,22 @@
 """``ecobasin simulate devices`` against a real ``ecobasin gateway`` process: it reports the
 values acknowledged but not stored (issue 12, defect 3), read through the gateway holding the
-database."""
+database. The gateway is a process of its own; the simulator runs in the test's process through
+the console script's entry point (:mod:`cli_in_process`), a client of that process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from test_readpath_cli import LAUNCH, PATIENCE, start, stop
+from test_readpath_cli import cli, start, stop
 
 from ecobasin.gateway.simulator import build_fleet
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECOBASIN_")}
-    return subprocess.run(
-        [sys.executable, "-c", LAUNCH, *args],
-        capture_output=True,
-        text=True,
-        timeout=PATIENCE,
-        cwd=cwd,
-        env={**env, "COLUMNS": "200"},
-    )
+    """``ecobasin ARGS`` from ``cwd`` in this process, with a user's environment."""
+    return cli(*args, cwd=cwd)
 
 
 def test_simulate_devices_counts_stored_values_through_the_running_gateway(

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from security.auth_server import PASSWORDS, ok, sign_in, start_server, stop_server
+from security.auth_server import PASSWORDS, ok_in_process, sign_in, start_server, stop_server
 
 
 def test_tokens_cannot_mint_tokens_sessions_can(auth_store: Path) -> None:
     db = auth_store
     # a token with an expiry, made by the command line (the server is not running yet); a day,
     # not seconds: at load 15 the server took longer than the 26 s of 0.0003 days to answer,
-    # and the refusal to mint is the same whatever the parent's expiry
-    parent = ok("token", "create", "short", "--user", "root", "--expires", "1",
+    # and the refusal to mint is the same whatever the parent's expiry; made in this process
+    # (no test here is about the command's process)
+    parent = ok_in_process("token", "create", "short", "--user", "root", "--expires", "1",
                 "--db", str(db)).strip()  # fmt: skip
     server = start_server(db)
     try:

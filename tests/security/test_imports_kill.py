@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import run_ecobasin
 from ecobasin.store import Store, _sql
 from security.imports_helpers import write_live
 
@@ -116,7 +117,8 @@ def stalled_import(tmp_path: Path, shared_data: Path) -> Iterator[_Import]:
         else:
             write_live(shared_data, folder, f"f{hour:02d}.csv", hour)
     db = tmp_path / "kill.duckdb"
-    subprocess.run([ECOBASIN, "init", "--db", db], check=True, env=ENV, capture_output=True)
+    made = run_ecobasin("init", "--db", str(db), env=ENV)  # set-up: in this process
+    assert made.returncode == 0, made.stderr
     process = subprocess.Popen(
         [ECOBASIN, "import", "cnemc", folder, "--db", db],
         stdout=subprocess.DEVNULL,
@@ -173,14 +175,8 @@ def test_the_next_run_computes_the_aqi_a_killed_import_left(stalled_import: _Imp
         aqi_before = _sql.frame(store, "SELECT count(*) AS n FROM aqi_hourly")["n"].iloc[0]
     assert stored > 0 and pending > 0 and aqi_before == 0
 
-    # any write command computes it: here `init` again
-    again = subprocess.run(
-        [ECOBASIN, "init", "--db", stalled_import.db],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    # any write command computes it: here `init` again (in this process: the killed one is gone)
+    again = run_ecobasin("init", "--db", str(stalled_import.db), env=ENV)
     assert again.returncode == 0, again.stderr
     assert "station-days" in again.stderr
     with Store(stalled_import.db) as store:
