@@ -206,11 +206,12 @@ def settle_heap() -> None:
     until it commits, so the collector runs its full collection every few writes, and each
     one walked the whole heap of the process — the modules of pandas, pyarrow and DuckDB,
     the registry, the caches: ≈ 8 µs of CPU per record written, 13 % of the writer alone.
-    What is alive after the start stays alive for the life of the process; frozen, it is no
-    longer walked. Objects made later are collected as before (nothing leaks that a
-    collection would have freed, except cycles already garbage at this moment, which the
-    ``collect`` first frees). Process-wide, so it is called by the process that runs the
-    writer, not by :class:`StoreWriter` itself (``gc.unfreeze()`` undoes it).
+    What is alive after the start mostly stays alive for the life of the process (the store,
+    the registry, the modules, the caches); frozen, it is no longer walked. Frozen objects are
+    still freed when their last reference goes; only a reference cycle among them that
+    becomes garbage later is not collected. Objects made later are collected as before.
+    Process-wide, so it is called by the process that runs the writer, not by
+    :class:`StoreWriter` itself (``gc.unfreeze()`` undoes it).
     """
     gc.collect()
     gc.freeze()
