@@ -188,7 +188,7 @@ def test_any_mix_decodes_the_same_both_ways(tmp_path: Path, records, picks: list
 
 
 @settings(
-    max_examples=10,
+    max_examples=7,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
