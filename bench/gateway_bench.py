@@ -938,37 +938,53 @@ def writer_cpu(
     the tree has one): CPU seconds of this process (DuckDB's threads included) per record and
     records per CPU second, best of ``rounds``, with the load average. ``dedup_rows``: that
     many older message keys (other devices) in ``gateway_messages`` first, as a dedup window
-    of hours holds (1,400 msg/s × 7 days ≈ 850 M). Run it alternately against two source
-    trees (``PYTHONPATH``) for a before/after in one shell: CPU time is what the other
-    sessions' load inflates least. ``write_batch``: records per write (the gateway's writer writes
-    5,000, and up to 10,000 when behind since issue 12's sixth pass). A tree with the batch
-    decode (eighth pass) runs it against the named baseline "one by one" (``batch_decode=False``),
-    the two alternating round by round, and prints the ratio."""
+    of hours holds (1,400 msg/s × 7 days ≈ 850 M). ``write_batch``: records per write (the
+    gateway's writer writes 5,000, and up to 10,000 when behind since issue 12's sixth pass).
+    The devices' frames are interleaved as the gateway receives them (each write holds
+    uploads of every device).
+
+    A tree with the ninth pass runs, alternating round by round in one process, the writer as
+    the gateway now runs it ("ninth pass": rows validated and stored as arrays, the heap
+    settled by ``writer.settle_heap``) against the named baseline "eighth pass" (the same
+    writer with ``array_rows=False``, the heap not frozen) and "one by one"
+    (``batch_decode=False`` too), and prints the ratios; a tree with only the batch decode
+    runs "eighth pass" against "one by one". CPU time is what the other sessions' load
+    inflates least."""
+    import gc
     import inspect
 
     from ecobasin.gateway import GatewayConfig, register_devices
+    from ecobasin.gateway import writer as writer_module
     from ecobasin.gateway.rawlog import RawRecord
     from ecobasin.gateway.writer import StoreWriter
     from ecobasin.store import Store
 
     region = catalog.load_region("chengdu_plain")
     sites, registry = simulated_fleet(devices, seed, region)
-    frames = [f for dev in device_frames(seed, 0, devices, per_device, time.time()) for f in dev]
+    streams = device_frames(seed, 0, devices, per_device, time.time())
+    frames = [f for row in itertools.zip_longest(*streams) for f in row if f is not None]
     now = datetime.now(UTC)
     records = [RawRecord(i + 1, now, "127.0.0.1:1", f) for i, f in enumerate(frames)]
     batches = [records[i : i + write_batch] for i in range(0, len(records), write_batch)]
     written = len(records) - len(batches[0])
     load = os.getloadavg()
-    has_cache = "recent_keys" in inspect.signature(StoreWriter).parameters
-    cache = {"recent_keys": GatewayConfig().recent_keys} if has_cache else {}
-    # the named baseline "one by one" (the same writer, batch decode off) when the tree has it
-    modes = {"": {}}
-    if "batch_decode" in inspect.signature(StoreWriter).parameters:
-        modes = {"batch": {"batch_decode": True}, "one by one": {"batch_decode": False}}
+    parameters = inspect.signature(StoreWriter).parameters
+    cache = {"recent_keys": GatewayConfig().recent_keys} if "recent_keys" in parameters else {}
+    settle = getattr(writer_module, "settle_heap", None)
+    # the named baselines the tree has: (writer options, settle the heap first)
+    modes: dict[str, tuple[dict[str, bool], bool]] = {"": ({}, False)}
+    if "array_rows" in parameters:
+        modes = {
+            "ninth pass": ({}, True),
+            "eighth pass": ({"array_rows": False}, False),
+            "one by one": ({"array_rows": False, "batch_decode": False}, False),
+        }
+    elif "batch_decode" in parameters:
+        modes = {"eighth pass": ({}, False), "one by one": ({"batch_decode": False}, False)}
     best = dict.fromkeys(modes, math.inf)
     with tempfile.TemporaryDirectory(prefix="gwcpu-") as tmp:
         for round_ in range(rounds):
-            for mode, option in modes.items():
+            for mode, (option, settled) in modes.items():
                 with Store(Path(tmp) / f"w{round_}{mode}.duckdb") as store:
                     store.sync_catalog(region)
                     store.upsert_sites(sites, source="simulator")
@@ -983,18 +999,25 @@ def writer_cpu(
                         )
                     writer = StoreWriter(store, "cpu", **cache, **option)
                     writer.write(batches[0])  # warms the caches
+                    if settled and settle is not None:
+                        settle()  # as the gateway does once its writer is ready
                     started = time.process_time()
                     for batch in batches[1:]:
                         writer.write(batch)
                     best[mode] = min(best[mode], time.process_time() - started)
+                    gc.unfreeze()
     source = Path(sys.modules["ecobasin"].__file__ or "?").parent.parent
     for mode, seconds in best.items():
-        ratio = f" = {seconds / best['one by one']:.0%} of one by one" if mode == "batch" else ""
+        ratios = "".join(
+            f" = {seconds / best[base]:.0%} of {base}"
+            for base in ("eighth pass", "one by one")
+            if base in best and base != mode and list(best).index(base) > list(best).index(mode)
+        )
         console.print(
-            f"writer 写库 CPU ({source}{'; decode ' + mode if mode else ''}; dedup cache "
-            f"{'on' if has_cache else 'none'}; {dedup_rows:,} older keys): "
-            f"{seconds / written * 1e6:.1f} µs/record{ratio}, {written / seconds:,.0f} records per "
-            f"CPU second (best of {rounds}, {written:,} records in {write_batch:,}-record "
+            f"writer 写库 CPU ({source}{'; ' + mode if mode else ''}; dedup cache "
+            f"{'on' if cache else 'none'}; {dedup_rows:,} older keys): "
+            f"{seconds / written * 1e6:.1f} µs/record{ratios}, {written / seconds:,.0f} records "
+            f"per CPU second (best of {rounds}, {written:,} records in {write_batch:,}-record "
             f"batches); load average {load[0]:.1f} → {os.getloadavg()[0]:.1f}"
         )
 
@@ -1058,7 +1081,8 @@ def main() -> None:
     ap.add_argument(
         "--writer-cpu",
         action="store_true",
-        help="only the writer's CPU per record (run it against two trees with PYTHONPATH)",
+        help="only the writer's CPU per record: the tree's writer against its named baselines "
+        "(eighth pass, one by one) alternating in one run; or two trees with PYTHONPATH",
     )
     ap.add_argument(
         "--dedup-rows",

@@ -1,12 +1,16 @@
 """The writer's batch decode (issue 12, Speed, eighth pass: ``read_usual_batch`` and the rows
-by plan blocks) stores exactly what the one-by-one decode stores — observations, rejected
-records with their reasons, dedup rows, counts — on real DuckDB files, for the simulator's
-uploads mixed with resends, unregistered devices, implausible DataTimes, refused records,
-flags outside 表8 (HJ 212-2017 §6.6.4), empty values and a poison DataTime."""
+by plan blocks) and its rows validated and stored as arrays (ninth pass: ``array_rows``,
+``validate.suspect_rows``) store exactly what the one-by-one decode through the pandas
+candidate frame stores — observations, rejected records with their reasons, dedup rows,
+counts — on real DuckDB files, for the simulator's uploads mixed with resends, unregistered
+devices, implausible DataTimes, refused records, flags outside 表8 (HJ 212-2017 §6.6.4),
+empty values, negative, impossible and infinite values, two devices of one site sending the
+same item and time, and a poison DataTime."""
 
 from __future__ import annotations
 
 import itertools
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +63,10 @@ def _odd_records(first: int) -> list[RawRecord]:
         upload(qn="20240101100000009", data_time="20240101100400", cn="2061", cp={"a21026-Avg": "3", "a21026-Cou": ""}),
         upload(mn="DEVGAS", qn="20240101100000010", cn="2061", cp={"a21026-Avg": "3", "a21026-Cou": "0.5"}),
         upload(qn="20240101100000011", data_time="20240101100500", PNUM="2", PNO="1", flag="7"),
+        upload(qn="20240101100000012", data_time="20240101100600", cp={"a21026-Rtd": "-5", "a21026-Flag": "N"}),
+        upload(qn="20240101100000013", data_time="20240101100700", cp={"a21026-Rtd": "99999999"}),
+        upload(qn="20240101100000014", data_time="20240101100800", cp={"a21026-Rtd": "9" * 320}),
+        upload(mn="DEV1B", qn="20240101100000015"),  # DEV1's site, item and time: a duplicate row
     ]  # fmt: skip
     records = [RawRecord(first + i, NOW, "peer:2", f) for i, f in enumerate(frames)]
     records.append(replace(upload_record(first + len(frames)), refused="by the front"))
@@ -75,6 +83,7 @@ def _store(path: Path) -> Store:
     store.upsert_sites(sites, source="simulator")
     register_devices(store, devices)
     add_device(store, "DEV1")
+    add_device(store, "DEV1B")
     add_device(store, "DEVGAS", site="S_GAS")
     return store
 
@@ -102,26 +111,44 @@ def records() -> list[RawRecord]:
     return usual + _odd_records(len(usual) + 1)
 
 
+#: The writers compared: the reference (one by one, every row through the pandas frame), the
+#: eighth pass (batch decode), the ninth (rows as arrays) and arrays without the batch decode.
+WRITERS = {
+    "reference": {"batch_decode": False, "array_rows": False},
+    "eighth": {"array_rows": False},
+    "ninth": {},
+    "arrays one by one": {"batch_decode": False},
+}
+
+
 def test_batch_decode_stores_what_one_by_one_stores(tmp_path: Path, records) -> None:
     stored, reports = {}, {}
-    for batch in (False, True):
-        with _store(tmp_path / f"b{batch}.duckdb") as store:
-            writer = StoreWriter(store, "log-b", batch_decode=batch, recent_keys=1000)
+    for name, options in WRITERS.items():
+        with _store(tmp_path / f"b{name}.duckdb") as store:
+            writer = StoreWriter(store, "log-b", recent_keys=1000, **options)
             # two writes: the second resends some of the first (duplicates across writes)
             half = len(records) // 2
-            reports[batch] = [
+            reports[name] = [
                 writer.write(records[:half], now=NOW),
                 writer.write(records[half - 5 :], now=NOW),
             ]
-            stored[batch] = _stored(store)
-    for name, frame in stored[True].items():
-        pd.testing.assert_frame_equal(frame, stored[False][name], obj=name)
-    assert reports[True] == reports[False]
-    rejected = stored[True]["rejected"]
-    assert {"unknown_device", "implausible_datatime", "unknown_flag", "unknown_code"} <= set(
-        rejected["reason_code"]
-    )
-    assert len(stored[True]["observations"]) > 5 * len(records)  # ~7.5 values per upload
+            stored[name] = _stored(store)
+    for name in WRITERS:
+        for table, frame in stored[name].items():
+            pd.testing.assert_frame_equal(frame, stored["reference"][table], obj=f"{name} {table}")
+        assert reports[name] == reports["reference"], name
+    rejected = stored["ninth"]["rejected"]
+    assert {
+        "unknown_device",
+        "implausible_datatime",
+        "unknown_flag",
+        "unknown_code",
+        "negative_value",
+        "impossible_value",
+        "not_a_number",
+        "duplicate_row",
+    } <= set(rejected["reason_code"])
+    assert len(stored["ninth"]["observations"]) > 5 * len(records)  # ~7.5 values per upload
 
 
 def test_batch_decode_takes_the_usual_uploads(tmp_path: Path, records) -> None:
@@ -158,6 +185,40 @@ def test_any_mix_decodes_the_same_both_ways(tmp_path: Path, records, picks: list
     assert (batch.rejects, batch.new_messages, batch.duplicates, batch.messages, batch.other) == (
         one.rejects, one.new_messages, one.duplicates, one.messages, one.other,
     )  # fmt: skip
+
+
+@settings(
+    max_examples=7,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(  # half the picks among the odd records (the last ones), half anywhere
+    picks=st.lists(st.integers(-16, -1) | st.integers(0, 10_000), min_size=1, max_size=60)
+)
+def test_any_mix_is_stored_the_same_with_array_rows(
+    tmp_path: Path, records, picks: list[int]
+) -> None:
+    """Any selection and order of the records, written by the ninth pass's writer (rows
+    validated and stored as arrays) and by the reference writer (one by one, the pandas
+    frame), leaves the same observations, rejects, dedup rows and reports in the store."""
+    chosen = [records[p % len(records)] for p in picks]
+    chosen = [replace(r, seq=i + 1) for i, r in enumerate(chosen)]
+    base = tmp_path / "base.duckdb"
+    if not base.exists():
+        _store(base).close()
+    stored, reports = [], []
+    for options in (WRITERS["reference"], WRITERS["ninth"]):
+        path = tmp_path / f"mix-{next(_EXAMPLES)}.duckdb"
+        shutil.copy(base, path)
+        with Store(path) as store:
+            reports.append(StoreWriter(store, "log-x", **options).write(chosen, now=NOW))
+            stored.append(_stored(store))
+    assert reports[1] == reports[0]
+    for table, frame in stored[1].items():
+        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+
+
+_EXAMPLES = itertools.count()
 
 
 def test_a_poison_datatime_is_rejected_alone_in_a_batch(tmp_path: Path) -> None:

@@ -56,7 +56,13 @@ from ecobasin.gateway.rawlog import (
     prune_segments,
     read_records,
 )
-from ecobasin.gateway.writer import AfterWrite, RejectEvent, StoreWriter, WriteReport
+from ecobasin.gateway.writer import (
+    AfterWrite,
+    RejectEvent,
+    StoreWriter,
+    WriteReport,
+    settle_heap,
+)
 from ecobasin.store import Store
 from ecobasin.store import gateway as sql
 
@@ -535,6 +541,7 @@ class Gateway:
             )
             self._stats.recovered = self._recover(writer, self._start_seq)
             self._maintain(writer)
+            settle_heap()  # what lives now is not walked by every full collection again
         except BaseException as error:
             ready.set_exception(error)
             view.close()

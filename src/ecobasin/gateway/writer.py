@@ -16,6 +16,7 @@ recovery at start and ``gateway replay`` all go through :meth:`StoreWriter.write
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import threading
@@ -50,6 +51,7 @@ from ecobasin.ingest.hj212.codec import (
 )
 from ecobasin.ingest.hj212.observations import (
     OBSERVATION_COMMANDS,
+    CandidateArrays,
     PlannedBlock,
     RowBuffer,
     _Plan,
@@ -57,7 +59,7 @@ from ecobasin.ingest.hj212.observations import (
     plan_for,
     upload_micros,
 )
-from ecobasin.ingest.validate import validate_observations
+from ecobasin.ingest.validate import Validated, suspect_rows, validate_observations
 from ecobasin.limits import plausible_window
 from ecobasin.store import TRANSIENT_STORE_ERRORS, Store, keyed_table, observation_table
 from ecobasin.store import gateway as sql
@@ -70,6 +72,7 @@ __all__ = [
     "WriteReport",
     "message_key",
     "reason_code",
+    "settle_heap",
 ]
 
 log = logging.getLogger(__name__)
@@ -194,6 +197,26 @@ class RecentKeys:
                     floors[pair] = data_time
 
 
+def settle_heap() -> None:
+    """Take the objects alive now out of the cyclic garbage collector's full collections
+    (``gc.collect()`` then ``gc.freeze()``), once the writer is ready (issue 12, Speed, ninth
+    pass).
+
+    Why: a write allocates and keeps hundreds of thousands of objects (rows, keys, strings)
+    until it commits, so the collector runs its full collection every few writes, and each
+    one walked the whole heap of the process — the modules of pandas, pyarrow and DuckDB,
+    the registry, the caches: ≈ 8 µs of CPU per record written, 13 % of the writer alone.
+    What is alive after the start mostly stays alive for the life of the process (the store,
+    the registry, the modules, the caches); frozen, it is no longer walked. Frozen objects are
+    still freed when their last reference goes; only a reference cycle among them that
+    becomes garbage later is not collected. Objects made later are collected as before.
+    Process-wide, so it is called by the process that runs the writer, not by
+    :class:`StoreWriter` itself (``gc.unfreeze()`` undoes it).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _ref(record: RawRecord, message: Message | Upload) -> str:
     return f"raw {record.seq} {record.peer} MN={message.mn} QN={message.qn or '-'}"
 
@@ -314,6 +337,12 @@ class StoreWriter:
         Read the usual uploads of a write all at once and make their rows by plan
         (``codec.read_usual_batch``, ``RowBuffer.add_block``); False: one by one (the same
         rows, the bench's baseline).
+    array_rows : bool
+        Validate and store the candidate rows as arrays: only the rows that could fail a
+        check (``validate.suspect_rows``) go through the pandas frame and
+        ``validate_observations``, the others straight to an Arrow table (the same rows
+        stored, the same rejects); False: every row through the frame (the eighth pass, the
+        bench's baseline "pandas rows").
     """
 
     def __init__(
@@ -330,6 +359,7 @@ class StoreWriter:
         recent_keys: int = 0,
         costs: WriteCosts | None = None,
         batch_decode: bool = True,
+        array_rows: bool = True,
     ) -> None:
         self.lenient = lenient
         self._costs = costs or WriteCosts()
@@ -339,6 +369,7 @@ class StoreWriter:
         self._text_window = None if datatime_window is None else TextWindow(datatime_window)
         self.stopping = stopping or threading.Event()
         self.batch = batch_decode
+        self.array_rows = array_rows
         self._times: dict[tuple[str, timedelta], int | None] = {}
         self.store = store
         self.log_id = log_id
@@ -535,11 +566,37 @@ class StoreWriter:
             micros = self._times[key] = upload_micros(data_time, plan.length)
         return micros
 
-    def _keyed(self, good: pd.DataFrame, batch: int) -> pa.Table:
+    def _validated(self, rows: CandidateArrays) -> tuple[Validated, GoodRows]:
+        """``validate_observations`` of the rows that could fail a check (in message order),
+        and every good row: those and all the others, which pass every check unchanged
+        (``validate.suspect_rows``)."""
+        columns = {"site_id": rows.site_id, "parameter": rows.parameter, "period": rows.period}
+        window = plausible_window()
+        suspect = suspect_rows(
+            {**columns, "micros": rows.micros, "value": rows.value, "unit": rows.unit},
+            self.known_sites,
+            self.registry,
+            time_window=window,
+        )
+        clean = ~suspect
+        kept = GoodRows(
+            **{name: column[clean] for name, column in columns.items()},
+            micros=rows.micros[clean],
+            value=rows.value[clean],
+            flag=rows.flag[clean],
+        )
+        if not suspect.any():
+            return Validated(good=pd.DataFrame(), rejected=_EMPTY_REJECTS), kept
+        validated = validate_observations(
+            rows.frame(np.flatnonzero(suspect)), self.known_sites, self.registry, time_window=window
+        )
+        return validated, kept + GoodRows.of(validated.good)
+
+    def _keyed(self, good: pd.DataFrame | GoodRows, batch: int) -> pa.Table:
         """The validated rows as the store keeps them (site and parameter keys), keyed with
         the maps read at :meth:`reload` — two queries less per write; read again once when a
         site or parameter is newer than them."""
-        table = observation_table(good, batch)
+        table = good.table(batch) if isinstance(good, GoodRows) else observation_table(good, batch)
         try:
             return keyed_table(table, *self._key_maps)
         except ValueError:
@@ -812,15 +869,19 @@ class StoreWriter:
                 }
                 for e in rejects
             ]
-            candidates = decoded.candidates.frame()
+            rows = decoded.candidates.arrays() if self.array_rows else None
+            candidates = decoded.candidates.frame() if rows is None else pd.DataFrame()
         with part("validate"):
-            validated = validate_observations(
-                candidates, self.known_sites, self.registry, time_window=plausible_window()
-            )
+            if rows is None:
+                validated = validate_observations(
+                    candidates, self.known_sites, self.registry, time_window=plausible_window()
+                )
+                good: pd.DataFrame | GoodRows = validated.good
+            else:
+                validated, good = self._validated(rows)
             found = pd.DataFrame(decoded.rejects)  # counted here; events counted by the loop
             parts = [f for f in (found, validated.rejected, pd.DataFrame(events)) if len(f)]
             rejected = pd.concat(parts or [_EMPTY_REJECTS], ignore_index=True)
-        good = validated.good
         store = self.store
         last_seq = records[-1].seq if records else 0
         written = None
@@ -867,17 +928,102 @@ class StoreWriter:
         report.other = decoded.other
         report.last_seq = last_seq
         if len(good) and self.after_write is not None:
-            times = pd.DatetimeIndex(good["time"])
             try:
-                self.after_write(
-                    store,
-                    set(good["site_id"].astype(str)),
-                    times.min().to_pydatetime(),
-                    times.max().to_pydatetime(),
-                )
+                self.after_write(store, *_span(good))
             except Exception:  # a hook's bug must not stop the gateway's writes
                 log.exception("after_write hook failed")
         return report
+
+
+@dataclass(frozen=True, slots=True)
+class GoodRows:
+    """Validated observations as numpy columns (the candidate frame skipped, issue 12,
+    ninth pass); :meth:`table` is what :func:`~ecobasin.store.observation_table` makes of
+    the same rows."""
+
+    site_id: np.ndarray  # object (str)
+    parameter: np.ndarray  # object (str)
+    period: np.ndarray  # object (str)
+    micros: np.ndarray  # int64 [µs since 1970, UTC]
+    value: np.ndarray  # float64
+    flag: np.ndarray  # object (str or None)
+
+    @classmethod
+    def of(cls, good: pd.DataFrame) -> GoodRows:
+        """The good rows of ``validate_observations``."""
+        if not len(good):
+            empty = np.array([], dtype=object)
+            return cls(empty, empty, empty, np.array([], np.int64), np.array([]), empty)
+        flags = good["flag"].to_numpy(object, copy=True)
+        flags[pd.isna(flags)] = None
+        return cls(
+            site_id=good["site_id"].to_numpy(object),
+            parameter=good["parameter"].to_numpy(object),
+            period=good["period"].to_numpy(object),
+            micros=pd.DatetimeIndex(good["time"]).as_unit("us").asi8,
+            value=good["value"].to_numpy(np.float64),
+            flag=flags,
+        )
+
+    def __len__(self) -> int:
+        return len(self.micros)
+
+    def __add__(self, other: GoodRows) -> GoodRows:
+        return GoodRows(
+            *(
+                np.concatenate([mine, theirs])
+                for mine, theirs in zip(_columns(self), _columns(other), strict=True)
+            )
+        )
+
+    def span(self) -> tuple[set[str], datetime, datetime]:
+        """The sites and the first and last time [UTC] of the rows (for ``after_write``)."""
+        first, last = (
+            datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(m))
+            for m in (self.micros.min(), self.micros.max())
+        )
+        return {str(site) for site in pd.unique(self.site_id)}, first, last
+
+    def table(self, batch_id: int) -> pa.Table:
+        """The rows as :func:`~ecobasin.store.observation_table` gives them (site and
+        parameter ids dictionary-encoded: :func:`~ecobasin.store.keyed_table` looks each
+        distinct id up once)."""
+        n = len(self)
+        return pa.table(
+            {
+                "site_id": _dictionary(self.site_id),
+                "parameter": _dictionary(self.parameter),
+                "period": _dictionary(self.period).dictionary_decode(),
+                "time": pa.array(self.micros, pa.timestamp("us", tz="UTC")),
+                "value": pa.array(self.value, pa.float64()),
+                "flag": _dictionary(self.flag).dictionary_decode(),
+                "batch_id": pa.array(np.full(n, batch_id, np.int32)),
+            }
+        )
+
+
+def _span(good: pd.DataFrame | GoodRows) -> tuple[set[str], datetime, datetime]:
+    """The sites and the first and last time [UTC] of good rows (for ``after_write``)."""
+    if isinstance(good, GoodRows):
+        return good.span()
+    times = pd.DatetimeIndex(good["time"])
+    return (
+        set(good["site_id"].astype(str)),
+        times.min().to_pydatetime(),
+        times.max().to_pydatetime(),
+    )
+
+
+def _columns(rows: GoodRows) -> tuple[np.ndarray, ...]:
+    return (rows.site_id, rows.parameter, rows.period, rows.micros, rows.value, rows.flag)
+
+
+def _dictionary(column: np.ndarray) -> pa.DictionaryArray:
+    """A string column as codes and its distinct values (None: null), by one hash pass."""
+    codes, uniques = pd.factorize(column)
+    missing = codes < 0
+    indices = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(uniques.astype(object), pa.string()))
 
 
 def _poison(

@@ -27,6 +27,7 @@ __all__ = [
     "Validated",
     "as_float",
     "implausible_time_mask",
+    "suspect_rows",
     "validate_observations",
 ]
 
@@ -402,3 +403,68 @@ def validate_observations(
     )
     counts = {str(k): int(v) for k, v in bad["reason_code"].value_counts().items()}
     return Validated(good=good, rejected=bad, missing=missing, counts=counts)
+
+
+def suspect_rows(
+    rows: dict[str, np.ndarray],
+    known_sites: Set[str],
+    registry: pd.DataFrame,
+    *,
+    time_window: TimeWindow | None = None,
+) -> np.ndarray:
+    """True for each row that some check of :func:`validate_observations` could keep aside,
+    found by array operations (pure; the gateway's writer, issue 12, Speed, ninth pass).
+
+    A row is suspect when its value is not a finite number (empty, text, inf), it declares
+    a unit, its time is outside ``time_window``, its site is not in ``known_sites`` or its
+    parameter not in ``registry``, its value is outside the parameter's range, or its site,
+    parameter, period and time appear in another row of ``rows``. Every other row passes
+    every check unchanged, so ``validate_observations`` of the suspect rows alone (in their
+    order) gives the same rejected records, counts and missing cells as of all the rows,
+    and its good rows plus the others are the same good rows
+    (``tests/ingest/test_validate.py``).
+
+    Parameters
+    ----------
+    rows : dict of numpy arrays
+        ``site_id``, ``parameter``, ``period`` (object), ``micros`` (int64 [µs since 1970,
+        UTC]), ``value`` (float64), ``unit`` (object, None: the registry's unit).
+    known_sites, registry, time_window
+        As for :func:`validate_observations`.
+    """
+    values = rows["value"]
+    suspect = ~np.isfinite(values) | pd.notna(rows["unit"])
+    times = rows["micros"].astype("datetime64[us]")
+    if time_window is not None:
+        suspect |= implausible_time_mask(
+            times, time_window.now, time_window.earliest, time_window.max_ahead
+        )
+    site, sites = pd.factorize(rows["site_id"])
+    suspect |= ~np.append(pd.Index(sites).isin(known_sites), False)[site]
+    parameter, parameters = pd.factorize(rows["parameter"])
+    names = pd.Index(parameters)
+    bounds = registry[["min_value", "max_value"]].astype(float).reindex(names)
+    low = np.append(bounds["min_value"].to_numpy(np.float64), np.nan)[parameter]
+    high = np.append(bounds["max_value"].to_numpy(np.float64), np.nan)[parameter]
+    with np.errstate(invalid="ignore"):
+        suspect |= (values < low) | (values > high)
+    suspect |= ~np.append(names.isin(registry.index), False)[parameter]
+    period = pd.factorize(rows["period"])[0]
+    suspect |= _repeated_keys(site, parameter, period, rows["micros"])
+    return np.asarray(suspect, dtype=bool)
+
+
+def _repeated_keys(
+    site: np.ndarray, parameter: np.ndarray, period: np.ndarray, micros: np.ndarray
+) -> np.ndarray:
+    """True for each row whose (site, parameter, period, time) codes appear in another row
+    (codes from ``pd.factorize``: -1 for a missing id, a distinct key of its own)."""
+    if not len(micros):
+        return np.zeros(0, dtype=bool)
+    key = ((site + 1) * (parameter.max() + 2) + parameter + 1) * (period.max() + 2) + period + 1
+    span = int(micros.max()) - int(micros.min())
+    if key.max() < 2**20 and span < 2**43:  # one int64 per row: hashing one column is fastest
+        combined = pd.Series((key.astype(np.int64) << 43) + (micros - micros.min()))
+        return combined.duplicated(keep=False).to_numpy()
+    keys = pd.DataFrame({"key": key, "time": micros})
+    return keys.duplicated(keep=False).to_numpy()

@@ -28,6 +28,7 @@ __all__ = [
     "IGNORED_SUFFIXES",
     "OBSERVATION_COMMANDS",
     "ZS_SUFFIX",
+    "CandidateArrays",
     "PlannedBlock",
     "RowBuffer",
     "block_rows_ok",
@@ -287,10 +288,10 @@ class RowBuffer:
                 "unit": np.full(m * k, None, dtype=object),
                 "flag": _choose(flags == "", None, flags).ravel(),
                 "line": np.repeat(block.lines, k),
-                "field": (
-                    np.repeat(block.refs, k)
-                    + np.tile(np.array([f" {key}" for key in plan.keys], dtype=object), m)
-                ),
+                # ``field`` is ref + key: joined only for the rows that need it
+                # (:meth:`CandidateArrays.frame`), not for every row (issue 12, ninth pass)
+                "ref": np.repeat(block.refs, k),
+                "key": np.tile(np.array([f" {key}" for key in plan.keys], dtype=object), m),
                 "micros": np.repeat(block.micros, k),
                 "order": np.repeat(block.positions, k),
             }
@@ -316,28 +317,96 @@ class RowBuffer:
     def _merged_frame(self) -> pd.DataFrame:
         """:meth:`frame` with blocks: every row in the order of its message's position
         (stable: a message's rows keep their order)."""
-        kinds = {"value": np.float64, "line": np.int64, "micros": np.int64, "order": np.int64}
-        listed = {**self.columns, "micros": self.micros, "order": self.order}
-        merged = {
-            name: np.concatenate(
-                [
-                    np.asarray(listed[name], dtype=kinds.get(name, object)),
-                    *(block[name] for block in self.blocks),
-                ]
-            )
-            for name in (*CANDIDATE_COLUMNS, "micros", "order")
-            if name != "time"
+        return self.arrays().frame()
+
+    def arrays(self) -> CandidateArrays:
+        """Every row as columns (:class:`CandidateArrays`), those of :meth:`add` first, then
+        the blocks' — not in message order: :meth:`CandidateArrays.frame` orders the rows it
+        takes."""
+        n = len(self.micros)
+        listed = {
+            **self.columns,
+            "ref": self.columns["field"],
+            "key": np.full(n, "", dtype=object),
+            "micros": self.micros,
+            "order": self.order,
         }
-        order = np.argsort(merged["order"], kind="stable")
+        return CandidateArrays(
+            **{
+                name: np.concatenate(
+                    [
+                        np.asarray(listed[name], dtype=_ARRAY_KINDS.get(name, object)),
+                        *(block[name] for block in self.blocks),
+                    ]
+                )
+                for name in _ARRAY_COLUMNS
+            }
+        )
+
+
+#: The columns of :class:`CandidateArrays` and the dtypes that are not ``object``.
+_ARRAY_COLUMNS = (
+    "site_id",
+    "parameter",
+    "period",
+    "micros",
+    "value",
+    "raw_value",
+    "unit",
+    "flag",
+    "line",
+    "ref",
+    "key",
+    "order",
+)
+_ARRAY_KINDS = {"value": np.float64, "line": np.int64, "micros": np.int64, "order": np.int64}
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateArrays:
+    """The candidate rows of a write as numpy columns (:meth:`RowBuffer.arrays`), in no
+    particular order; ``order`` is each row's message position (rows of one message are
+    next to each other, in their order).
+
+    The writer validates the rows that could fail a check of
+    :func:`~ecobasin.ingest.validate.validate_observations` through :meth:`frame` and stores
+    the others straight from these columns (issue 12, Speed, ninth pass). ``field`` of the
+    candidate frame is ``ref + key``, joined only in :meth:`frame`.
+    """
+
+    site_id: np.ndarray  # object (str)
+    parameter: np.ndarray  # object (str)
+    period: np.ndarray  # object (str)
+    micros: np.ndarray  # int64 [µs since 1970, UTC]
+    value: np.ndarray  # float64
+    raw_value: np.ndarray  # object (str or None)
+    unit: np.ndarray  # object (None: the registry's unit)
+    flag: np.ndarray  # object (str or None)
+    line: np.ndarray  # int64
+    ref: np.ndarray  # object (str): the field's source reference
+    key: np.ndarray  # object (str): the rest of the field (" a21026-Rtd"; "" when in ref)
+    order: np.ndarray  # int64: the row's message position
+
+    def __len__(self) -> int:
+        return len(self.micros)
+
+    def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """The candidate frame of ``rows`` (indices; None: all), in message order (stable),
+        dtypes as :func:`candidate_frame`: what :meth:`RowBuffer.frame` gives for them."""
+        order = self.order if rows is None else self.order[rows]
+        sort = np.argsort(order, kind="stable")
+        take = sort if rows is None else rows[sort]
         data: dict[str, object] = {}
         for name in CANDIDATE_COLUMNS:
             if name == "time":
-                micros = merged["micros"][order]
+                micros = self.micros[take]
                 data[name] = pd.DatetimeIndex(micros.astype("datetime64[us]")).tz_localize(UTC)
-            elif name in kinds:
-                data[name] = merged[name][order]
-            else:  # as lists: dtypes inferred exactly as for :meth:`add`'s rows
-                data[name] = merged[name][order].tolist()
+            elif name in ("value", "line"):
+                data[name] = getattr(self, name)[take]
+            elif name == "field":
+                data[name] = (self.ref[take] + self.key[take]).tolist()
+            else:  # as lists: dtypes inferred exactly as for :meth:`RowBuffer.add`'s rows
+                data[name] = getattr(self, name)[take].tolist()
         return pd.DataFrame(data, columns=list(CANDIDATE_COLUMNS))
 
 
