@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -202,11 +203,20 @@ TRANSIENT_STORE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+#: the end of DuckDB's error for a Ctrl+C that landed in Python code DuckDB called back (pandas
+#: while it registers or scans a frame, a UDF): DuckDB re-raises it as ``duckdb.Error`` whose
+#: text is the Python traceback or "… while executing the UDF: KeyboardInterrupt: "
+_PYTHON_INTERRUPT = re.compile(r"\bKeyboardInterrupt:?\s*\Z")
+
+
 def interrupted(error: BaseException) -> bool:
     """Whether ``error`` is DuckDB's form of a Ctrl+C that landed in a statement
-    (``InterruptException``, or a ``Query interrupted`` error): the caller must raise
-    ``KeyboardInterrupt``, never treat it as a failed write and go on."""
-    return isinstance(error, duckdb.InterruptException) or str(error) == "Query interrupted"
+    (``InterruptException``, a ``Query interrupted`` error, or a ``KeyboardInterrupt`` raised in
+    Python code DuckDB called back): the caller must raise ``KeyboardInterrupt``, never treat it
+    as a failed write and go on."""
+    if isinstance(error, duckdb.InterruptException) or str(error) == "Query interrupted":
+        return True
+    return isinstance(error, duckdb.Error) and _PYTHON_INTERRUPT.search(str(error)) is not None
 
 
 class Store:
@@ -349,15 +359,20 @@ class Store:
 
     @contextmanager
     def _registered(self, **frames: pd.DataFrame | pa.Table) -> Iterator[None]:
-        """Expose DataFrames to SQL under explicit names (never by Python variable lookup)."""
-        for name, frame in frames.items():
-            self.con.register(name, frame)
+        """Expose DataFrames to SQL under explicit names (never by Python variable lookup).
+
+        Registering and scanning a frame runs pandas code, where a Ctrl+C arrives as a
+        ``duckdb.Error``: it leaves as ``KeyboardInterrupt``, as everywhere else."""
         try:
+            for name, frame in frames.items():
+                self.con.register(name, frame)
             yield
-        except BaseException:
+        except BaseException as error:
             for name in frames:  # in an aborted transaction this fails: keep the real error
                 with suppress(Exception):
                     self.con.unregister(name)
+            if interrupted(error) and not isinstance(error, KeyboardInterrupt):
+                raise KeyboardInterrupt from error
             raise
         for name in frames:
             self.con.unregister(name)
