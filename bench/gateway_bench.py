@@ -27,6 +27,12 @@ checkpoint is 1,000 records before its end; the time from ``Gateway.start()`` to
 "scan the whole log once" (every segment read and every record checked, as the start-up did
 before issue 12).
 
+Front alone (``--front-cpu [--baseline-rev main] [--rounds 3]``, issue 12, ninth pass): the
+front process's µs CPU per acknowledged frame, this tree against the named baseline (the
+``src/`` of a git revision, exported with ``git archive`` and put first on the gateway's
+``PYTHONPATH``), closed-loop legs alternating between the two, a fresh store each leg; the
+median per tree, the ratio and the load average.
+
 Load generator (:func:`ecobasin.gateway.loadgen.blast`): every simulated device is one TCP
 connection with pre-encoded frames (real-time, 10-minute, hourly and daily uploads from
 :mod:`ecobasin.gateway.simulator`, every frame a distinct message), ``--window`` frames in flight
@@ -1022,6 +1028,132 @@ def writer_cpu(
         )
 
 
+def _prepare_front_db(db: Path, devices: int, seed: int) -> None:
+    """A store with the simulated fleet registered (run in the tree under test: its schema)."""
+    from ecobasin.gateway import register_devices
+    from ecobasin.store import Store
+
+    region = catalog.load_region("chengdu_plain")
+    sites, registry = simulated_fleet(devices, seed, region)
+    with Store(db) as store:
+        store.sync_catalog(region)
+        store.upsert_sites(sites, source="simulator")
+        register_devices(store, registry)
+
+
+def _export_tree(rev: str, into: Path) -> tuple[Path, str]:
+    """``src/`` of git revision ``rev`` of this repository, exported into ``into``: the named
+    baseline's source tree (put first on the gateway's ``PYTHONPATH``) and its commit."""
+    repo = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", rev],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", commit, "src"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src", commit
+
+
+def front_leg(args: argparse.Namespace, src: Path, work: Path, sim_start: float) -> dict[str, Any]:
+    """One closed-loop leg against ``ecobasin gateway`` running the sources in ``src``: the
+    front process's CPU per acknowledged frame (the gateway's CPU, children included, less
+    its own process: the writer) and the writer's CPU per stored frame."""
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "300"}
+    db = work / "front.duckdb"
+    subprocess.run(
+        [sys.executable, __file__, "--prepare-db", str(db), "--devices", str(args.devices)],
+        check=True, env=env,
+    )  # fmt: skip
+    port = free_port()
+    exe = shutil.which("ecobasin", path=str(Path(sys.executable).parent)) or "ecobasin"
+    command = [exe, "gateway", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)]
+    command += ["--raw-log", str(work / "rawlog"), "--fsync", "batch", "--status-every", "0.5"]
+    with (work / "gateway.log").open("w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_for_port(port, proc=proc)
+            run = drive(
+                proc.pid,
+                port,
+                generators=args.gateway_generators,
+                devices=args.devices,
+                seed=args.seed,
+                per_device=math.ceil(args.max_rate * (args.duration + args.warmup) / args.devices)
+                + 5,
+                sim_start=sim_start,
+                duration=args.duration,
+                warmup=args.warmup,
+                window=args.window,
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    front = run["server_cpu"] - run["server_own_cpu"]  # [CPU s per s]
+    return {
+        "rate": run["rate"],
+        "front_cpu": front,
+        "front_us_per_ack": front / run["rate"] * 1e6,
+        "writer_cpu": run["server_own_cpu"],
+        "generator_us_per_ack": sum(run["generator_cpu"]) / run["rate"] * 1e6,
+        "p99_ms": run["p99_ms"],
+    }
+
+
+def front_cpu(args: argparse.Namespace) -> dict[str, Any]:
+    """The front alone (issue 12, ninth pass): µs of the front process's CPU per acknowledged
+    frame for this tree and for the named baseline ``--baseline-rev`` (its ``src/`` exported
+    with ``git archive``), the two gateways alternating leg by leg in one run (closed loop,
+    the bench's load generator, a fresh store each leg), median of ``--rounds``, with the
+    load average. CPU per ack is what the other sessions' load inflates least."""
+    this_src = Path(__file__).resolve().parent.parent / "src"
+    load_before = os.getloadavg()
+    legs: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="gwfront-") as tmp:
+        base_src, commit = _export_tree(args.baseline_rev, Path(tmp))
+        trees = {f"baseline {args.baseline_rev} ({commit})": base_src, "this tree": this_src}
+        for round_ in range(args.rounds):
+            for number, (name, src) in enumerate(trees.items()):
+                console.print(f"front CPU, round {round_ + 1}: {name} …")
+                leg = front_leg(
+                    args, src, Path(tmp) / f"leg{round_}{number}", time.time() - 100 * DAY
+                )
+                legs.setdefault(name, []).append(leg)
+    load_after = os.getloadavg()
+
+    def median(name: str, key: str) -> float:
+        values = sorted(leg[key] for leg in legs[name])
+        return values[len(values) // 2]
+
+    view = Table(title="front alone 前端 CPU per ack (closed loop, legs alternating)")
+    for column in ("tree", "legs: µs CPU per ack", "median", "ratio", "acked msg/s", "writer"):
+        view.add_column(column, justify="left" if column == "tree" else "right")
+    base_name = next(iter(trees))
+    base = median(base_name, "front_us_per_ack")
+    for name in trees:
+        view.add_row(
+            name,
+            ", ".join(f"{leg['front_us_per_ack']:.1f}" for leg in legs[name]),
+            f"{median(name, 'front_us_per_ack'):.1f}",
+            f"{median(name, 'front_us_per_ack') / base:.0%}",
+            f"{median(name, 'rate'):,.0f}",
+            f"{median(name, 'writer_cpu'):.0%} of a core",
+        )
+    console.print(view)
+    console.print(
+        f"load average 负载 {load_before[0]:.1f} → {load_after[0]:.1f} on {os.cpu_count()} CPUs; "
+        f"{args.devices} devices, {args.gateway_generators} generator process(es), "
+        f"{args.duration:g} s per leg"
+    )
+    return {"legs": legs, "load_before": load_before, "load_after": load_after}
+
+
 def compare_decoders(frames: list[bytes], rounds: int = 3) -> None:
     """The writer's decode step in one run: the fast path (``read_upload_items``, falling
     back to ``read_segment``) against the named baseline "full parse" (``read_segment`` of
@@ -1094,6 +1226,18 @@ def main() -> None:
         "--write-batch", type=int, default=5_000, help="with --writer-cpu: records per write"
     )
     ap.add_argument(
+        "--front-cpu",
+        action="store_true",
+        help="only the front's CPU per ack, this tree against --baseline-rev, alternating",
+    )
+    ap.add_argument(
+        "--baseline-rev",
+        default="main",
+        help="with --front-cpu: the git revision whose src/ is the named baseline",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="with --front-cpu: legs per tree")
+    ap.add_argument("--prepare-db", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument(
         "--py-spy",
         action="store_true",
         help="sample the gateway (front and writer) with py-spy during the closed loop",
@@ -1104,6 +1248,16 @@ def main() -> None:
         return
     if args.writer_cpu:
         writer_cpu(args.seed, args.dedup_rows, args.write_batch)
+        return
+    if args.prepare_db is not None:
+        _prepare_front_db(args.prepare_db, args.devices, args.seed)
+        return
+    if args.front_cpu:
+        results = {"args": vars(args), **front_cpu(args)}
+        OUT.mkdir(exist_ok=True)
+        path = OUT / f"gateway_front_{time.strftime('%Y%m%dT%H%M%S')}.json"
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+        console.print(f"results → {path}")
         return
     if args.restart_gb is not None:
         load_before = os.getloadavg()
