@@ -36,10 +36,14 @@ from hypothesis import settings
 
 from classify import (
     CPU_PROPERTY,
+    MEASURED_CPU_FILE,
     QUICK_CPU_BUDGET_S,
     GroupScheduling,
     ProcessGuard,
     heavy_quick_tests,
+    hypothesis_profile,
+    quick_run,
+    record_measured_cpu,
     slow_reason,
 )
 from demo_database import (
@@ -96,11 +100,34 @@ for _name, _value in TEST_PASSWORD_HASH.items():
 #: the shared 2-core machine broke at load 14 (test_section_class_is_the_worst_item_class took
 #: 287 ms for one example and failed as flaky). A test's own ``@settings`` still wins.
 settings.register_profile("ecobasin", deadline=None)
+#: The quick subset's searches: fewer examples for the tests that do not choose their count
+#: (Hypothesis's default is 100). The whole suite keeps the default; a test's own
+#: ``max_examples`` wins in both, and one of :data:`classify.MANY_EXAMPLES` or more is ``slow``.
+QUICK_MAX_EXAMPLES = 20
+settings.register_profile(
+    "ecobasin-quick", parent=settings.get_profile("ecobasin"), max_examples=QUICK_MAX_EXAMPLES
+)
+#: ``ECOBASIN_HYPOTHESIS_PROFILE=ecobasin|ecobasin-quick`` chooses the profile of a run instead.
+HYPOTHESIS_PROFILE_ENV = "ECOBASIN_HYPOTHESIS_PROFILE"
 settings.load_profile("ecobasin")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load this run's Hypothesis profile (:func:`classify.hypothesis_profile`)."""
+    settings.load_profile(
+        hypothesis_profile(config.option.markexpr, os.environ.get(HYPOTHESIS_PROFILE_ENV))
+    )
+
 
 #: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
 #: more workers than cores pay (docs/measurements.md, "Test suite on workers").
 WORKERS_PER_CORE = 1.5
+#: ... but the quick subset starts no process and waits on nothing: its tests use the CPU, and
+#: a third worker only adds its start-up and collection (~8 s of CPU; docs/measurements.md,
+#: "sixth pass").
+QUICK_WORKERS_PER_CORE = 1.0
+#: ``ECOBASIN_RECORD_CPU=1`` writes each test's CPU into :data:`classify.MEASURED_CPU_FILE`.
+RECORD_CPU_ENV = "ECOBASIN_RECORD_CPU"
 #: ``ECOBASIN_TEST_WORKERS=N`` chooses the worker count of ``-n auto`` instead.
 WORKERS_ENV = "ECOBASIN_TEST_WORKERS"
 
@@ -142,12 +169,14 @@ _GUARD = ProcessGuard()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers of ``-n auto``: :data:`WORKERS_ENV`, else :data:`WORKERS_PER_CORE` per core."""
+    """Workers of ``-n auto``: :data:`WORKERS_ENV`, else :data:`WORKERS_PER_CORE` per core
+    (:data:`QUICK_WORKERS_PER_CORE` for the quick subset)."""
     chosen = os.environ.get(WORKERS_ENV)
     if chosen:
         return int(chosen)
     cores = len(os.sched_getaffinity(0))
-    return max(2, round(cores * WORKERS_PER_CORE))
+    per_core = QUICK_WORKERS_PER_CORE if quick_run(config.option.markexpr) else WORKERS_PER_CORE
+    return max(2, round(cores * per_core))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
@@ -225,7 +254,11 @@ def _count_cpu(item: pytest.Item) -> Iterator[None]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Name the tests of the quick subset that used more CPU than it can afford."""
+    """Name the tests of the quick subset that used more CPU than it can afford; with
+    :data:`RECORD_CPU_ENV` set, record every test's CPU for tests/classify.py."""
+    if os.environ.get(RECORD_CPU_ENV) and not hasattr(terminalreporter.config, "workerinput"):
+        count = record_measured_cpu(MEASURED_CPU_FILE, terminalreporter.stats)
+        terminalreporter.write_line(f"CPU of {count} tests recorded in {MEASURED_CPU_FILE}")
     heavy = heavy_quick_tests(terminalreporter.stats)
     if not heavy:
         return

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from classify import CPU_PROPERTY, PROCESS_CALLS, TRAINING_CALLS, _calls, heavy_quick_tests
+from classify import (
+    CPU_PROPERTY,
+    MANY_EXAMPLES,
+    PROCESS_CALLS,
+    QUICK_TEST_CPU_LIMIT_S,
+    TRAINING_CALLS,
+    _calls,
+    _explicit_examples,
+    heavy_quick_tests,
+    hypothesis_profile,
+    measured_cpu,
+    record_measured_cpu,
+    slow_reason,
+)
 from ecobasin.forecast.blend import fit_weights
 from ecobasin.forecast.models import train_bundle
 
@@ -53,3 +70,57 @@ def test_the_summary_names_the_quick_tests_over_their_cpu_budget() -> None:
         ],
     }
     assert heavy_quick_tests(stats, budget_s=2.0) == [(4.0, "t.py::heavier"), (2.6, "t.py::heavy")]
+
+
+def test_a_test_measured_over_the_cpu_limit_is_slow_and_one_under_it_is_not(
+    request: pytest.FixtureRequest,
+) -> None:
+    me = request.node.nodeid
+    over = slow_reason(request.node, {}, measured={me: QUICK_TEST_CPU_LIMIT_S + 0.01})
+    assert over is not None and f"{QUICK_TEST_CPU_LIMIT_S + 0.01:.2f} s of CPU" in over
+    assert slow_reason(request.node, {}, measured={me: QUICK_TEST_CPU_LIMIT_S}) is None
+    assert slow_reason(request.node, {}, measured={}) is None  # never measured: quick
+
+
+def test_recorded_cpu_replaces_the_measured_tests_and_keeps_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.tsv"
+    first = {
+        "": [_report("a.py::old", "teardown", [0.2, 0.3]), _report("a.py::x", "teardown", [1.0])]
+    }
+    assert record_measured_cpu(path, first) == 2
+    assert measured_cpu(path) == {"a.py::old": 0.5, "a.py::x": 1.0}
+    # a later run of x alone: its figure is replaced, old's kept, a cheap test not written
+    later = {
+        "": [_report("a.py::x", "teardown", [0.1, 0.0]), _report("a.py::tiny", "teardown", [0.01])]
+    }
+    assert record_measured_cpu(path, later) == 2
+    assert measured_cpu(path) == {"a.py::old": 0.5, "a.py::x": 0.1}
+    assert path.read_text(encoding="utf-8").startswith("#")
+
+
+@settings(max_examples=1000, deadline=None)  # written as the tests write it
+@given(st.integers())
+def _searches_long(n: int) -> None:
+    assert n == n
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers())
+def _searches_briefly(n: int) -> None:
+    assert n == n
+
+
+def test_a_long_hypothesis_search_is_found_in_the_source() -> None:
+    assert _explicit_examples(_searches_long) == 1000 >= MANY_EXAMPLES
+    assert _explicit_examples(_searches_briefly) == 50
+    assert _explicit_examples(_weighs_given_members) == 0
+
+
+def test_the_quick_subset_runs_the_shorter_hypothesis_profile() -> None:
+    assert hypothesis_profile("not slow", None) == "ecobasin-quick"
+    assert hypothesis_profile("not slow and not browser", None) == "ecobasin-quick"
+    assert hypothesis_profile("", None) == "ecobasin"
+    assert hypothesis_profile("slow", None) == "ecobasin"
+    assert hypothesis_profile("not slow", "ecobasin") == "ecobasin"  # the environment chooses
+    assert settings.get_profile("ecobasin").max_examples == 100  # Hypothesis's default, kept
+    assert settings.get_profile("ecobasin-quick").max_examples < 100
