@@ -17,7 +17,8 @@ A test is ``slow`` when (:func:`slow_reason`):
 * its CPU, measured in a recorded run (:data:`MEASURED_CPU_FILE`), was over
   :data:`QUICK_TEST_CPU_LIMIT_S`: a new store made through the CLI or the API, a CJK PDF, a chart,
   a session built step by step cost that much by nature, and what a test costs is measured, not
-  guessed from its source (:func:`record_measured_cpu` writes the file).
+  guessed from its source (:func:`record_measured_cpu` writes the file, from a run of whole
+  modules: :func:`recordable`).
 
 :func:`ProcessGuard` checks the first two rules at run time: a test that is not ``slow`` and
 still starts a process fails, naming the remedy, so the quick subset stays quick.
@@ -134,6 +135,15 @@ def slow_reason(
     return None
 
 
+def recordable(markexpr: str | None, keyword: str | None) -> bool:
+    """Whether a run's CPU per test may be recorded: only a run that deselects nothing by
+    marker or keyword. A module's shared set-up (a module-scoped store, app or session) is
+    charged to the first test that runs in it; in a run that leaves tests out, that is another
+    test than in the module's own order, which would then be measured heavy, leave the quick
+    subset, and hand the set-up to the next test, until none of the module is left."""
+    return not markexpr and not keyword
+
+
 def quick_run(markexpr: str | None) -> bool:
     """Whether a run with the marker expression ``markexpr`` is the quick subset."""
     return "not slow" in (markexpr or "")
@@ -147,7 +157,12 @@ def hypothesis_profile(markexpr: str | None, chosen: str | None) -> str:
 
 def _explicit_examples(function: Callable[..., Any]) -> int:
     """The largest ``max_examples`` written in ``function``'s source (0: none)."""
-    return max((int(n) for n in EXAMPLES.findall(_source(function, EXAMPLES))), default=0)
+    return examples_in(_source(function, EXAMPLES))
+
+
+def examples_in(source: str) -> int:
+    """The largest ``max_examples`` written in ``source`` (0: none)."""
+    return max((int(n) for n in EXAMPLES.findall(source)), default=0)
 
 
 @functools.cache

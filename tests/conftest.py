@@ -44,6 +44,7 @@ from classify import (
     hypothesis_profile,
     quick_run,
     record_measured_cpu,
+    recordable,
     slow_reason,
 )
 from demo_database import (
@@ -164,6 +165,8 @@ SLOW_MODULES: dict[str, str] = {
     "alarms/test_alarm_refresh.py": "alarm refreshes in DuckDB files",
     "web/test_live_api.py": "the live API over a gateway and simulated devices",
     "standards/test_air_rounding.py": "hypothesis: thousands of generated ties and floats",
+    "web/test_consultation_api.py": "one session's steps, each test on the state the earlier "
+    "ones left, with its reports' CJK PDFs (17 s of CPU); the measured rule would split it",
 }
 _GUARD = ProcessGuard()
 
@@ -256,9 +259,16 @@ def _count_cpu(item: pytest.Item) -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Name the tests of the quick subset that used more CPU than it can afford; with
     :data:`RECORD_CPU_ENV` set, record every test's CPU for tests/classify.py."""
-    if os.environ.get(RECORD_CPU_ENV) and not hasattr(terminalreporter.config, "workerinput"):
-        count = record_measured_cpu(MEASURED_CPU_FILE, terminalreporter.stats)
-        terminalreporter.write_line(f"CPU of {count} tests recorded in {MEASURED_CPU_FILE}")
+    config = terminalreporter.config
+    if os.environ.get(RECORD_CPU_ENV) and not hasattr(config, "workerinput"):
+        if recordable(config.option.markexpr, config.option.keyword):
+            count = record_measured_cpu(MEASURED_CPU_FILE, terminalreporter.stats)
+            terminalreporter.write_line(f"CPU of {count} tests recorded in {MEASURED_CPU_FILE}")
+        else:
+            terminalreporter.write_line(
+                f"{RECORD_CPU_ENV}: nothing recorded, as this run deselects tests (-m or -k): "
+                "record whole files or the whole suite (tests/classify.py, recordable)"
+            )
     heavy = heavy_quick_tests(terminalreporter.stats)
     if not heavy:
         return

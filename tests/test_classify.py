@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from classify import (
     CPU_PROPERTY,
@@ -16,11 +15,12 @@ from classify import (
     QUICK_TEST_CPU_LIMIT_S,
     TRAINING_CALLS,
     _calls,
-    _explicit_examples,
+    examples_in,
     heavy_quick_tests,
     hypothesis_profile,
     measured_cpu,
     record_measured_cpu,
+    recordable,
     slow_reason,
 )
 from ecobasin.forecast.blend import fit_weights
@@ -98,22 +98,13 @@ def test_recorded_cpu_replaces_the_measured_tests_and_keeps_the_others(tmp_path:
     assert path.read_text(encoding="utf-8").startswith("#")
 
 
-@settings(max_examples=1000, deadline=None)  # written as the tests write it
-@given(st.integers())
-def _searches_long(n: int) -> None:
-    assert n == n
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.integers())
-def _searches_briefly(n: int) -> None:
-    assert n == n
-
-
 def test_a_long_hypothesis_search_is_found_in_the_source() -> None:
-    assert _explicit_examples(_searches_long) == 1000 >= MANY_EXAMPLES
-    assert _explicit_examples(_searches_briefly) == 50
-    assert _explicit_examples(_weighs_given_members) == 0
+    long_search = (
+        "@settings(max_examples=3000, deadline=None)\n@given(st.floats())\ndef test_x(v):\n"
+    )
+    assert examples_in(long_search) == 3000 >= MANY_EXAMPLES
+    assert examples_in("@settings(deadline=None, max_examples = 50)\n@given(st.integers())\n") == 50
+    assert examples_in("@given(st.integers())\ndef test_y(n):\n") == 0  # the profile's count
 
 
 def test_the_quick_subset_runs_the_shorter_hypothesis_profile() -> None:
@@ -124,3 +115,12 @@ def test_the_quick_subset_runs_the_shorter_hypothesis_profile() -> None:
     assert hypothesis_profile("not slow", "ecobasin") == "ecobasin"  # the environment chooses
     assert settings.get_profile("ecobasin").max_examples == 100  # Hypothesis's default, kept
     assert settings.get_profile("ecobasin-quick").max_examples < 100
+
+
+def test_only_a_run_that_deselects_nothing_records_its_cpu() -> None:
+    # a module's shared set-up is charged to its first test that runs: only in a run of whole
+    # modules is that the test it will be in every run
+    assert recordable("", "")
+    assert recordable(None, None)
+    assert not recordable("not slow", "")
+    assert not recordable("", "consultation")
