@@ -83,7 +83,7 @@ EXAMPLES = re.compile(r"\bmax_examples\s*=\s*(\d+)")
 
 #: CPU of one test (set-up, call and teardown) above which it leaves the quick subset [s].
 #: The 60-second floor on 2 cores allows ~110 s of CPU; the workers' start-up and collection
-#: take ~16 s (2 workers) and the controller ~5 s, so the tests get ~90 s. In the run of
+#: take ~16 s (2 workers) and the controller 5–9 s, so the tests get ~85 s. In the run of
 #: 2026-12-06 (docs/measurements.md, "sixth pass") the 2,101 quick tests of at most 0.3 s used
 #: 47 s together, the 329 above it 255 s: the limit keeps nearly every test and half the budget
 #: spare for the load's inflation of CPU and for the tests written tomorrow.
