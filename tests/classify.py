@@ -11,8 +11,14 @@ A test is ``slow`` when (:func:`slow_reason`):
 * its own code builds part of the demo region (:data:`DEMO_BUILDS`);
 * its own code, a fixture or a helper of the test folders trains the LightGBM forecast models
   (:data:`TRAINING_CALLS`: seconds of CPU per fit, 28 s for one module of real-data fits);
+* its own code runs a Hypothesis search of :data:`MANY_EXAMPLES` examples or more;
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
-* it carries the ``browser`` marker.
+* it carries the ``browser`` marker;
+* its CPU, measured in a recorded run (:data:`MEASURED_CPU_FILE`), was over
+  :data:`QUICK_TEST_CPU_LIMIT_S`: a new store made through the CLI or the API, a CJK PDF, a chart,
+  a session built step by step cost that much by nature, and what a test costs is measured, not
+  guessed from its source (:func:`record_measured_cpu` writes the file, from a run of whole
+  modules: :func:`recordable`).
 
 :func:`ProcessGuard` checks the first two rules at run time: a test that is not ``slow`` and
 still starts a process fails, naming the remedy, so the quick subset stays quick.
@@ -69,10 +75,32 @@ DEMO_BUILDS = re.compile(r"\bdemo_\w+\.install\(")
 TRAINING_CALLS = re.compile(r"\btrain_bundle\(|\bbacktest\(|\blgb\.train\(|\blightgbm\.train\(")
 #: How deep :func:`_calls` follows calls into helpers of the test folders.
 HELPER_DEPTH = 3
+#: A Hypothesis search this long is slow by nature (seconds of CPU); the quick run's shorter
+#: searches of the other tests are the ``ecobasin-quick`` profile of tests/conftest.py.
+MANY_EXAMPLES = 1000
+#: ``max_examples=N`` in a test's own source (its ``@settings``).
+EXAMPLES = re.compile(r"\bmax_examples\s*=\s*(\d+)")
+
+#: CPU of one test (set-up, call and teardown) above which it leaves the quick subset [s].
+#: The 60-second floor on 2 cores allows ~110 s of CPU; the workers' start-up and collection
+#: take ~16 s (2 workers) and the controller 5–9 s, so the tests get ~85 s. In the run of
+#: 2026-12-06 (docs/measurements.md, "sixth pass") the 2,101 quick tests of at most 0.3 s used
+#: 47 s together, the 329 above it 255 s: the limit keeps nearly every test and half the budget
+#: spare for the load's inflation of CPU and for the tests written tomorrow.
+QUICK_TEST_CPU_LIMIT_S = 0.3
+#: Node id, tab, CPU [s] of the tests that used at least :data:`RECORDED_FROM_S` in a recorded
+#: run (``ECOBASIN_RECORD_CPU=1 pytest ...``: the run's measurements replace those of the same
+#: tests; a test absent from the file was measured cheaper, or never).
+MEASURED_CPU_FILE = TESTS / "cpu_seconds.tsv"
+#: Tests cheaper than this [s] are left out of :data:`MEASURED_CPU_FILE` (the file stays short).
+RECORDED_FROM_S = 0.05
 
 
-def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
-    """Why ``item`` is slow (None: it belongs to the quick subset)."""
+def slow_reason(
+    item: pytest.Item, slow_modules: dict[str, str], measured: dict[str, float] | None = None
+) -> str | None:
+    """Why ``item`` is slow (None: it belongs to the quick subset); ``measured``: CPU per node
+    id [s], by default that of :data:`MEASURED_CPU_FILE`."""
     if item.get_closest_marker("browser"):
         return "drives a browser"
     module = _module_path(item)
@@ -93,7 +121,81 @@ def slow_reason(item: pytest.Item, slow_modules: dict[str, str]) -> str | None:
         return "trains the forecast models (LightGBM)"
     if function is not None and DEMO_BUILDS.search(_source(function, DEMO_BUILDS)):
         return "builds part of the demo region"
+    examples = _explicit_examples(function) if function is not None else 0
+    if examples >= MANY_EXAMPLES:
+        return f"a Hypothesis search of {examples} examples"
+    if measured is None:
+        measured = measured_cpu(MEASURED_CPU_FILE)
+    cpu_s = measured.get(item.nodeid)
+    if cpu_s is not None and cpu_s > QUICK_TEST_CPU_LIMIT_S:
+        return (
+            f"used {cpu_s:.2f} s of CPU in a recorded run ({MEASURED_CPU_FILE.name}), over the "
+            f"quick subset's {QUICK_TEST_CPU_LIMIT_S:g} s per test"
+        )
     return None
+
+
+def recordable(markexpr: str | None, keyword: str | None) -> bool:
+    """Whether a run's CPU per test may be recorded: only a run that deselects nothing by
+    marker or keyword. A module's shared set-up (a module-scoped store, app or session) is
+    charged to the first test that runs in it; in a run that leaves tests out, that is another
+    test than in the module's own order, which would then be measured heavy, leave the quick
+    subset, and hand the set-up to the next test, until none of the module is left."""
+    return not markexpr and not keyword
+
+
+def quick_run(markexpr: str | None) -> bool:
+    """Whether a run with the marker expression ``markexpr`` is the quick subset."""
+    return "not slow" in (markexpr or "")
+
+
+def hypothesis_profile(markexpr: str | None, chosen: str | None) -> str:
+    """The Hypothesis profile of a run (tests/conftest.py registers them): ``chosen`` (the
+    environment's), else ``ecobasin-quick`` for the quick subset and ``ecobasin`` otherwise."""
+    return chosen or ("ecobasin-quick" if quick_run(markexpr) else "ecobasin")
+
+
+def _explicit_examples(function: Callable[..., Any]) -> int:
+    """The largest ``max_examples`` written in ``function``'s source (0: none)."""
+    return examples_in(_source(function, EXAMPLES))
+
+
+def examples_in(source: str) -> int:
+    """The largest ``max_examples`` written in ``source`` (0: none)."""
+    return max((int(n) for n in EXAMPLES.findall(source)), default=0)
+
+
+@functools.cache
+def measured_cpu(path: Path) -> dict[str, float]:
+    """Node id -> CPU [s] of :data:`MEASURED_CPU_FILE` (empty when there is none)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    measured = {}
+    for line in lines:
+        if line and not line.startswith("#"):
+            nodeid, cpu_s = line.rsplit("\t", 1)
+            measured[nodeid] = float(cpu_s)
+    return measured
+
+
+def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
+    """Merge this run's CPU per test [s] into ``path``, the file :func:`measured_cpu` reads:
+    the tests measured now replace their old figures, and those under :data:`RECORDED_FROM_S`
+    leave it. Returns the number of tests measured."""
+    measured = dict(measured_cpu(path))
+    now = tests_cpu(stats)
+    measured.update(now)
+    kept = sorted((nodeid, cpu_s) for nodeid, cpu_s in measured.items() if cpu_s >= RECORDED_FROM_S)
+    header = (
+        "# CPU of one test [s] (set-up, call and teardown, its worker's process_time), recorded by\n"
+        "# ECOBASIN_RECORD_CPU=1 pytest ...; tests/classify.py marks those over "
+        f"{QUICK_TEST_CPU_LIMIT_S:g} s slow\n"
+    )
+    path.write_text(header + "".join(f"{n}\t{c:.3f}\n" for n, c in kept), encoding="utf-8")
+    measured_cpu.cache_clear()
+    return len(now)
 
 
 def _source(function: Callable[..., Any], pattern: re.Pattern[str]) -> str:
@@ -252,9 +354,9 @@ class ProcessGuard:
         )
 
 
-#: CPU a test of the quick subset may use [s] before the run's summary names it: the subset's
-#: ~1,900 tests share about 100 s of CPU on 2 cores to stay under a minute.
-QUICK_CPU_BUDGET_S = 2.0
+#: CPU a test of the quick subset may use [s] before the run's summary names it: well over
+#: :data:`QUICK_TEST_CPU_LIMIT_S`, so that the load's noise does not name tests at the limit.
+QUICK_CPU_BUDGET_S = 1.0
 #: The ``user_properties`` entry of a test report that holds the CPU of one phase [s].
 CPU_PROPERTY = "cpu_s"
 
@@ -264,12 +366,19 @@ def heavy_quick_tests(
 ) -> list[tuple[float, str]]:
     """(CPU [s], node id) of the tests outside ``slow`` that used more than ``budget_s``, the
     heaviest first, from the run's reports (the teardown report carries all three phases)."""
-    heavy = []
+    quick = tests_cpu(stats, quick_only=True)
+    return sorted(((cpu, nodeid) for nodeid, cpu in quick.items() if cpu > budget_s), reverse=True)
+
+
+def tests_cpu(stats: dict[str, list[Any]], quick_only: bool = False) -> dict[str, float]:
+    """Node id -> CPU of its three phases [s], from the run's reports (the teardown report
+    carries all three); with ``quick_only``, the tests outside ``slow`` only."""
+    cpu_s = {}
     for reports in stats.values():
         for report in reports:
-            if getattr(report, "when", None) != "teardown" or "slow" in report.keywords:
+            if getattr(report, "when", None) != "teardown":
                 continue
-            cpu = sum(v for k, v in report.user_properties if k == CPU_PROPERTY)
-            if cpu > budget_s:
-                heavy.append((cpu, report.nodeid))
-    return sorted(heavy, reverse=True)
+            if quick_only and "slow" in report.keywords:
+                continue
+            cpu_s[report.nodeid] = sum(v for k, v in report.user_properties if k == CPU_PROPERTY)
+    return cpu_s

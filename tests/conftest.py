@@ -16,8 +16,10 @@ the tests that only read, and :func:`demo_copy` for a test that writes or serves
 The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
 :func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
 them). ``slow`` and the worker groups are decided by
-tests/classify.py from what each test uses; ``pytest -m "not slow"`` is the quick subset, and a
-test outside it that starts a process fails (:class:`classify.ProcessGuard`).
+tests/classify.py from what each test uses and the CPU it used when last recorded
+(tests/cpu_seconds.tsv, ``ECOBASIN_RECORD_CPU=1``); ``pytest -m "not slow"`` is the quick subset
+(one worker per core, shorter Hypothesis searches), and a test outside it that starts a process
+fails (:class:`classify.ProcessGuard`).
 """
 
 from __future__ import annotations
@@ -36,10 +38,15 @@ from _pytest.doctest import DoctestModule
 
 from classify import (
     CPU_PROPERTY,
+    MEASURED_CPU_FILE,
     QUICK_CPU_BUDGET_S,
     GroupScheduling,
     ProcessGuard,
     heavy_quick_tests,
+    hypothesis_profile,
+    quick_run,
+    record_measured_cpu,
+    recordable,
     slow_reason,
 )
 from demo_database import (
@@ -92,11 +99,20 @@ TEST_PASSWORD_HASH = {
 for _name, _value in TEST_PASSWORD_HASH.items():
     os.environ.setdefault(_name, _value)
 
+#: The quick subset's searches: fewer examples for the tests that do not choose their count
+#: (Hypothesis's default is 100). The whole suite keeps the default; a test's own
+#: ``max_examples`` wins in both, and one of :data:`classify.MANY_EXAMPLES` or more is ``slow``.
+QUICK_MAX_EXAMPLES = 20
+#: ``ECOBASIN_HYPOTHESIS_PROFILE=ecobasin|ecobasin-quick`` chooses the profile of a run instead.
+HYPOTHESIS_PROFILE_ENV = "ECOBASIN_HYPOTHESIS_PROFILE"
 
-def _hypothesis_without_deadline() -> None:
+
+def _hypothesis_profiles() -> None:
     """Hypothesis without its per-example deadline (200 ms by default): a wall-clock threshold,
     which the shared 2-core machine broke at load 14 (test_section_class_is_the_worst_item_class
     took 287 ms for one example and failed as flaky). A test's own ``@settings`` still wins.
+    The quick subset's profile ``ecobasin-quick`` also searches fewer examples
+    (:func:`pytest_configure` chooses).
 
     Imported here, after :func:`_cache_bytecode_outside_the_tree`, not at the top: pytest
     rewrites the assertions of the whole ``hypothesis`` package (it ships a pytest plugin), and
@@ -106,14 +122,33 @@ def _hypothesis_without_deadline() -> None:
     from hypothesis import settings
 
     settings.register_profile("ecobasin", deadline=None)
+    settings.register_profile(
+        "ecobasin-quick", parent=settings.get_profile("ecobasin"), max_examples=QUICK_MAX_EXAMPLES
+    )
     settings.load_profile("ecobasin")
 
 
-_hypothesis_without_deadline()
+_hypothesis_profiles()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load this run's Hypothesis profile (:func:`classify.hypothesis_profile`)."""
+    from hypothesis import settings
+
+    settings.load_profile(
+        hypothesis_profile(config.option.markexpr, os.environ.get(HYPOTHESIS_PROFILE_ENV))
+    )
+
 
 #: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
 #: more workers than cores pay (docs/measurements.md, "Test suite on workers").
 WORKERS_PER_CORE = 1.5
+#: ... but the quick subset starts no process and waits on nothing: its tests use the CPU, and
+#: a third worker only adds its start-up and collection (~8 s of CPU; docs/measurements.md,
+#: "sixth pass").
+QUICK_WORKERS_PER_CORE = 1.0
+#: ``ECOBASIN_RECORD_CPU=1`` writes each test's CPU into :data:`classify.MEASURED_CPU_FILE`.
+RECORD_CPU_ENV = "ECOBASIN_RECORD_CPU"
 #: ``ECOBASIN_TEST_WORKERS=N`` chooses the worker count of ``-n auto`` instead.
 WORKERS_ENV = "ECOBASIN_TEST_WORKERS"
 
@@ -150,17 +185,21 @@ SLOW_MODULES: dict[str, str] = {
     "alarms/test_alarm_refresh.py": "alarm refreshes in DuckDB files",
     "web/test_live_api.py": "the live API over a gateway and simulated devices",
     "standards/test_air_rounding.py": "hypothesis: thousands of generated ties and floats",
+    "web/test_consultation_api.py": "one session's steps, each test on the state the earlier "
+    "ones left, with its reports' CJK PDFs (17 s of CPU); the measured rule would split it",
 }
 _GUARD = ProcessGuard()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers of ``-n auto``: :data:`WORKERS_ENV`, else :data:`WORKERS_PER_CORE` per core."""
+    """Workers of ``-n auto``: :data:`WORKERS_ENV`, else :data:`WORKERS_PER_CORE` per core
+    (:data:`QUICK_WORKERS_PER_CORE` for the quick subset)."""
     chosen = os.environ.get(WORKERS_ENV)
     if chosen:
         return int(chosen)
     cores = len(os.sched_getaffinity(0))
-    return max(2, round(cores * WORKERS_PER_CORE))
+    per_core = QUICK_WORKERS_PER_CORE if quick_run(config.option.markexpr) else WORKERS_PER_CORE
+    return max(2, round(cores * per_core))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupScheduling:
@@ -258,7 +297,18 @@ def _count_cpu(item: pytest.Item) -> Iterator[None]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Name the tests of the quick subset that used more CPU than it can afford."""
+    """Name the tests of the quick subset that used more CPU than it can afford; with
+    :data:`RECORD_CPU_ENV` set, record every test's CPU for tests/classify.py."""
+    config = terminalreporter.config
+    if os.environ.get(RECORD_CPU_ENV) and not hasattr(config, "workerinput"):
+        if recordable(config.option.markexpr, config.option.keyword):
+            count = record_measured_cpu(MEASURED_CPU_FILE, terminalreporter.stats)
+            terminalreporter.write_line(f"CPU of {count} tests recorded in {MEASURED_CPU_FILE}")
+        else:
+            terminalreporter.write_line(
+                f"{RECORD_CPU_ENV}: nothing recorded, as this run deselects tests (-m or -k): "
+                "record whole files or the whole suite (tests/classify.py, recordable)"
+            )
     heavy = heavy_quick_tests(terminalreporter.stats)
     if not heavy:
         return

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from hypothesis import settings
 
-from classify import CPU_PROPERTY, PROCESS_CALLS, TRAINING_CALLS, _calls, heavy_quick_tests
+from classify import (
+    CPU_PROPERTY,
+    MANY_EXAMPLES,
+    PROCESS_CALLS,
+    QUICK_TEST_CPU_LIMIT_S,
+    TRAINING_CALLS,
+    _calls,
+    examples_in,
+    heavy_quick_tests,
+    hypothesis_profile,
+    measured_cpu,
+    record_measured_cpu,
+    recordable,
+    slow_reason,
+)
 from ecobasin.forecast.blend import fit_weights
 from ecobasin.forecast.models import train_bundle
 
@@ -53,3 +70,57 @@ def test_the_summary_names_the_quick_tests_over_their_cpu_budget() -> None:
         ],
     }
     assert heavy_quick_tests(stats, budget_s=2.0) == [(4.0, "t.py::heavier"), (2.6, "t.py::heavy")]
+
+
+def test_a_test_measured_over_the_cpu_limit_is_slow_and_one_under_it_is_not(
+    request: pytest.FixtureRequest,
+) -> None:
+    me = request.node.nodeid
+    over = slow_reason(request.node, {}, measured={me: QUICK_TEST_CPU_LIMIT_S + 0.01})
+    assert over is not None and f"{QUICK_TEST_CPU_LIMIT_S + 0.01:.2f} s of CPU" in over
+    assert slow_reason(request.node, {}, measured={me: QUICK_TEST_CPU_LIMIT_S}) is None
+    assert slow_reason(request.node, {}, measured={}) is None  # never measured: quick
+
+
+def test_recorded_cpu_replaces_the_measured_tests_and_keeps_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.tsv"
+    first = {
+        "": [_report("a.py::old", "teardown", [0.2, 0.3]), _report("a.py::x", "teardown", [1.0])]
+    }
+    assert record_measured_cpu(path, first) == 2
+    assert measured_cpu(path) == {"a.py::old": 0.5, "a.py::x": 1.0}
+    # a later run of x alone: its figure is replaced, old's kept, a cheap test not written
+    later = {
+        "": [_report("a.py::x", "teardown", [0.1, 0.0]), _report("a.py::tiny", "teardown", [0.01])]
+    }
+    assert record_measured_cpu(path, later) == 2
+    assert measured_cpu(path) == {"a.py::old": 0.5, "a.py::x": 0.1}
+    assert path.read_text(encoding="utf-8").startswith("#")
+
+
+def test_a_long_hypothesis_search_is_found_in_the_source() -> None:
+    long_search = (
+        "@settings(max_examples=3000, deadline=None)\n@given(st.floats())\ndef test_x(v):\n"
+    )
+    assert examples_in(long_search) == 3000 >= MANY_EXAMPLES
+    assert examples_in("@settings(deadline=None, max_examples = 50)\n@given(st.integers())\n") == 50
+    assert examples_in("@given(st.integers())\ndef test_y(n):\n") == 0  # the profile's count
+
+
+def test_the_quick_subset_runs_the_shorter_hypothesis_profile() -> None:
+    assert hypothesis_profile("not slow", None) == "ecobasin-quick"
+    assert hypothesis_profile("not slow and not browser", None) == "ecobasin-quick"
+    assert hypothesis_profile("", None) == "ecobasin"
+    assert hypothesis_profile("slow", None) == "ecobasin"
+    assert hypothesis_profile("not slow", "ecobasin") == "ecobasin"  # the environment chooses
+    assert settings.get_profile("ecobasin").max_examples == 100  # Hypothesis's default, kept
+    assert settings.get_profile("ecobasin-quick").max_examples < 100
+
+
+def test_only_a_run_that_deselects_nothing_records_its_cpu() -> None:
+    # a module's shared set-up is charged to its first test that runs: only in a run of whole
+    # modules is that the test it will be in every run
+    assert recordable("", "")
+    assert recordable(None, None)
+    assert not recordable("not slow", "")
+    assert not recordable("", "consultation")
