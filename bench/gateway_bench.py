@@ -92,6 +92,17 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def _stop_gateway(proc: subprocess.Popen[Any]) -> None:
+    """Stop a gateway as an operator would (SIGTERM: it flushes and exits), killed only if it
+    has not ended within 120 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def own_cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process, all its threads, without its children [s]: the
     gateway's own process is the store writer (its thread, DuckDB's threads, the status
@@ -538,12 +549,7 @@ def gateway_runs(args: argparse.Namespace, per_device: int, work: Path) -> dict[
             run["store_rate"] = progress.rate(*run["window_s"])
             run["costs"] = None if costs is None else costs.window(*run["window_s"])
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_gateway(proc)
         log.close()
         progress.stop.set()
         if costs is not None:
@@ -1089,12 +1095,7 @@ def front_leg(args: argparse.Namespace, src: Path, work: Path, sim_start: float)
                 window=args.window,
             )
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop_gateway(proc)
     front = run["server_cpu"] - run["server_own_cpu"]  # [CPU s per s]
     return {
         "rate": run["rate"],
