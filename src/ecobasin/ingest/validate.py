@@ -422,7 +422,7 @@ def suspect_rows(
     every check unchanged, so ``validate_observations`` of the suspect rows alone (in their
     order) gives the same rejected records, counts and missing cells as of all the rows,
     and its good rows plus the others are the same good rows
-    (``tests/ingest/test_validate.py``).
+    (``tests/ingest/test_validate_suspect.py``).
 
     Parameters
     ----------
