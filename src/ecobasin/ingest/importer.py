@@ -518,6 +518,10 @@ def _register_sites(store: Store, meta: dict[str, Any], report: ImportReport) ->
     return set(sites["site_id"])
 
 
+#: Decimals of a mean wind direction [°] (:func:`_mean_per_key`).
+DIRECTION_DECIMALS = 9
+
+
 def _mean_per_key(good: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Mean value per key; wind direction as the circular mean (the mean of 350° and 10° is 0°)."""
     direction = good["parameter"] == "wind_direction"
@@ -526,7 +530,11 @@ def _mean_per_key(good: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         radians = np.deg2rad(good.loc[direction, "value"])
         parts = good.loc[direction, keys].assign(sin=np.sin(radians), cos=np.cos(radians))
         vector = parts.groupby(keys, observed=True)[["sin", "cos"]].mean().reset_index()
-        vector["value"] = np.rad2deg(np.arctan2(vector["sin"], vector["cos"])) % 360.0
+        angle = np.rad2deg(np.arctan2(vector["sin"], vector["cos"]))
+        # sin, cos and atan2 do not round-trip: 225° alone comes back as 224.99999999999997
+        # (which ulp depends on numpy's SIMD kernels); sources give directions to 1° or a
+        # 16-point compass, so the last 1e-9° is noise and is rounded away
+        vector["value"] = np.round(angle, DIRECTION_DECIMALS) % 360.0
         means = pd.concat([means, vector[[*keys, "value"]]], ignore_index=True)
     return means
 
