@@ -898,7 +898,11 @@ class StoreWriter:
                     store, f"raw log {self.log_id} records {first_seq}-{last_seq}", now, counts
                 )
             with part("observations"):
-                written = store.write_observations(self._keyed(good, batch)) if len(good) else None
+                written = (
+                    store.write_observations(self._keyed(good, batch), overlap_expected=True)
+                    if len(good)
+                    else None
+                )
             with part("rejects"):
                 if len(rejected):
                     store.reject(rejected.assign(source=SOURCE), batch_id=batch)
