@@ -482,3 +482,38 @@ def test_reopening_keeps_parameter_keys_and_draws_no_new_ones(tmp_path: Path) ->
             seen.append(dict(zip(keys["parameter"], keys["parameter_key"], strict=True)))
     assert seen[0] == seen[1] == seen[2]
     assert max(seen[0].values()) == len(seen[0])  # keys 1..n, none wasted
+
+
+def test_a_write_expecting_overlap_stores_and_counts_as_one_that_counts_it_first(
+    tmp_path: Path,
+) -> None:
+    """``overlap_expected`` (the gateway's writes) skips the overlap count and compares at
+    once: new rows, rows near stored ones, identical, changed and re-flagged rows end up
+    stored and counted as by the counting path, on two real DuckDB files."""
+    later = T0 + 10 * HOUR
+    changed = observations("1431A", "PM2.5", [10, 99, 12, 13])
+    changed.loc[2, "flag"] = "M"
+    writes = [
+        observations("1431A", "PM2.5", [10, 11, 12]),  # an empty store
+        observations("1432A", "PM2.5", [5, 6]),  # another site: nothing of it in the span
+        observations("1431A", "PM2.5", [1, 2], start=later),  # after the stored rows
+        observations("1431A", "PM2.5", [7], start=T0 + 2.5 * HOUR),  # between, no same key
+        changed,  # one changed, one re-flagged, one identical, one new
+        changed,  # all identical
+        observations("1431A", "PM2.5", [3.0, float("nan")], start=later).assign(flag="M"),
+    ]
+    results = {}
+    for expected in (False, True):
+        with Store(new_store_file(tmp_path / f"{expected}.duckdb")) as opened:
+            opened.sync_catalog(catalog.load_region())
+            opened.upsert_sites(SITES, source="test sites")
+            counts = [
+                opened.write_observations(rows, batch_id=n + 1, overlap_expected=expected)
+                for n, rows in enumerate(writes)
+            ]
+            stored = opened.observations().drop(columns=["source"])
+            results[expected] = (counts, stored)
+    assert results[True][0] == results[False][0]
+    assert results[False][0][4] == WriteCounts(inserted=1, replaced=2, unchanged=1)
+    pd.testing.assert_frame_equal(results[True][1], results[False][1])
+    assert len(results[True][1]) == 9

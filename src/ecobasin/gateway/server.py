@@ -66,7 +66,7 @@ from ecobasin.gateway.writer import (
 from ecobasin.store import Store
 from ecobasin.store import gateway as sql
 
-__all__ = ["FSYNC_POLICIES", "Gateway", "GatewayConfig", "GatewayStats"]
+__all__ = ["FSYNC_POLICIES", "Gateway", "GatewayConfig", "GatewayStats", "write_due"]
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,9 @@ class GatewayConfig:
         sender trickling bytes).
     write_batch : int
         Frames per store write; when the writer is behind (more frames already waiting in the
-        pipe from the front) it takes up to ``2 × write_batch`` into one write, so the fixed
-        cost of a commit is shared by more frames (issue 12, Speed).
+        pipe from the front when its last write ended) it gathers up to ``2 × write_batch``
+        into one write, for at most ``write_delay``, so the fixed cost of a commit is shared by
+        more frames (:func:`write_due`).
     write_delay : float
         [s] Longest wait for a store write to fill: a device's values are in the store at most
         this long (plus the write) after the ack. Each commit has a fixed cost (≈ 50–90 ms CPU
@@ -598,6 +599,7 @@ class Gateway:
         records: list[RawRecord] = []
         rejects: list[RejectEvent] = []
         deadline: float | None = None
+        behind = False  # records were already waiting when the last write ended
         while True:
             wake = self._next_maintenance if deadline is None else deadline
             timeout = max(0.0, wake - time.monotonic())
@@ -632,20 +634,21 @@ class Gateway:
             if deadline is None and (records or rejects):
                 deadline = time.monotonic() + self.config.write_delay
             due = deadline is not None and time.monotonic() >= deadline
-            if self._write_due(records, due, control):
+            if self._write_due(records, due, control, behind):
                 self._write(writer, records, rejects)
                 records, rejects, deadline = [], [], None
+                behind = _waiting(control)
             if time.monotonic() >= self._next_maintenance:
                 self._maintain(writer)
 
-    def _write_due(self, records: list[RawRecord], due: bool, control: Connection) -> bool:
-        """Whether to write now: a full batch, unless more is waiting in the pipe and the
-        batch is below twice its size (behind: one bigger commit, its fixed cost shared); or
-        ``write_delay`` passed and nothing more is waiting."""
-        batch = self.config.write_batch
-        if len(records) >= batch:
-            return len(records) >= 2 * batch or not _waiting(control)
-        return due and not _waiting(control)
+    def _write_due(
+        self, records: list[RawRecord], due: bool, control: Connection, behind: bool
+    ) -> bool:
+        """Whether to write now (:func:`write_due`; the pipe polled only when it matters)."""
+        size, batch = len(records), self.config.write_batch
+        if size >= 2 * batch or (size < batch and not due):
+            return size >= 2 * batch
+        return write_due(size, batch, due=due, waiting=_waiting(control), behind=behind)
 
     def _answer(self, writer: StoreWriter, what: str, token: int) -> None:
         if what == "reload":  # the front answers "reloaded" once it uses the new registry
@@ -720,6 +723,29 @@ class Gateway:
             reasons[code] = reasons.get(code, 0) + n
         self._stats.reasons = reasons
         self._stats.rejected = sum(reasons.values())
+
+
+def write_due(size: int, batch: int, *, due: bool, waiting: bool, behind: bool) -> bool:
+    """Whether the writer thread writes the ``size`` records it holds now.
+
+    ``batch`` is ``write_batch``; ``due``: ``write_delay`` passed since the first of them
+    came; ``waiting``: more is readable in the pipe from the front at once; ``behind``: more
+    was already waiting when the last write ended. Each write has a fixed cost (≈ 45–60 ms of
+    CPU: its statements and the commit; docs/gateway-scaling.md, tenth pass), so:
+
+    - twice ``batch``: always (a bounded write);
+    - a writer that keeps up: a full batch once nothing more is waiting, a smaller one
+      ``write_delay`` after its first record once nothing more is waiting;
+    - a writer behind: only when ``write_delay`` passed (and nothing more is waiting) —
+      until then it gathers up to twice ``batch``, so the fixed cost is shared by about
+      twice as many frames exactly when the writer sets the pace. The lag bound's floor
+      (2 × ``write_batch``) is the same, so the front still gives it that many.
+    """
+    if size >= 2 * batch:
+        return True
+    if size >= batch and not behind:
+        return not waiting
+    return due and not waiting
 
 
 def _waiting(control: Connection) -> bool:

@@ -571,12 +571,14 @@ class StoreWriter:
         and every good row: those and all the others, which pass every check unchanged
         (``validate.suspect_rows``)."""
         columns = {"site_id": rows.site_id, "parameter": rows.parameter, "period": rows.period}
+        factorized = {name: pd.factorize(column) for name, column in columns.items()}
         window = plausible_window()
         suspect = suspect_rows(
             {**columns, "micros": rows.micros, "value": rows.value, "unit": rows.unit},
             self.known_sites,
             self.registry,
             time_window=window,
+            factorized=factorized,
         )
         clean = ~suspect
         kept = GoodRows(
@@ -584,6 +586,7 @@ class StoreWriter:
             micros=rows.micros[clean],
             value=rows.value[clean],
             flag=rows.flag[clean],
+            codes=tuple((codes[clean], uniques) for codes, uniques in factorized.values()),
         )
         if not suspect.any():
             return Validated(good=pd.DataFrame(), rejected=_EMPTY_REJECTS), kept
@@ -898,7 +901,11 @@ class StoreWriter:
                     store, f"raw log {self.log_id} records {first_seq}-{last_seq}", now, counts
                 )
             with part("observations"):
-                written = store.write_observations(self._keyed(good, batch)) if len(good) else None
+                written = (
+                    store.write_observations(self._keyed(good, batch), overlap_expected=True)
+                    if len(good)
+                    else None
+                )
             with part("rejects"):
                 if len(rejected):
                     store.reject(rejected.assign(source=SOURCE), batch_id=batch)
@@ -947,6 +954,10 @@ class GoodRows:
     micros: np.ndarray  # int64 [µs since 1970, UTC]
     value: np.ndarray  # float64
     flag: np.ndarray  # object (str or None)
+    #: ``pd.factorize`` of site_id, parameter and period when the writer has it (the codes
+    #: taken with these rows, the distinct values of the whole write's rows): :meth:`table`
+    #: then hashes those columns no second time. None: factorized in :meth:`table`.
+    codes: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
 
     @classmethod
     def of(cls, good: pd.DataFrame) -> GoodRows:
@@ -969,12 +980,13 @@ class GoodRows:
         return len(self.micros)
 
     def __add__(self, other: GoodRows) -> GoodRows:
-        return GoodRows(
-            *(
-                np.concatenate([mine, theirs])
-                for mine, theirs in zip(_columns(self), _columns(other), strict=True)
-            )
+        if not len(other):
+            return self
+        site_id, parameter, period, micros, value, flag = (
+            np.concatenate([mine, theirs])
+            for mine, theirs in zip(_columns(self), _columns(other), strict=True)
         )
+        return GoodRows(site_id, parameter, period, micros, value, flag)
 
     def span(self) -> tuple[set[str], datetime, datetime]:
         """The sites and the first and last time [UTC] of the rows (for ``after_write``)."""
@@ -989,11 +1001,12 @@ class GoodRows:
         parameter ids dictionary-encoded: :func:`~ecobasin.store.keyed_table` looks each
         distinct id up once)."""
         n = len(self)
+        site, parameter, period = self.codes or (None, None, None)
         return pa.table(
             {
-                "site_id": _dictionary(self.site_id),
-                "parameter": _dictionary(self.parameter),
-                "period": _dictionary(self.period).dictionary_decode(),
+                "site_id": _dictionary(self.site_id, site),
+                "parameter": _dictionary(self.parameter, parameter),
+                "period": _dictionary(self.period, period).dictionary_decode(),
                 "time": pa.array(self.micros, pa.timestamp("us", tz="UTC")),
                 "value": pa.array(self.value, pa.float64()),
                 "flag": _dictionary(self.flag).dictionary_decode(),
@@ -1018,9 +1031,13 @@ def _columns(rows: GoodRows) -> tuple[np.ndarray, ...]:
     return (rows.site_id, rows.parameter, rows.period, rows.micros, rows.value, rows.flag)
 
 
-def _dictionary(column: np.ndarray) -> pa.DictionaryArray:
-    """A string column as codes and its distinct values (None: null), by one hash pass."""
-    codes, uniques = pd.factorize(column)
+def _dictionary(
+    column: np.ndarray, factorized: tuple[np.ndarray, np.ndarray] | None = None
+) -> pa.DictionaryArray:
+    """A string column as codes and its distinct values (None: null), by one hash pass, or
+    from ``factorized`` (its codes and distinct values; a value no row has any more is an
+    unused dictionary entry: ``keyed_table`` looks keys up by code, so it is never used)."""
+    codes, uniques = pd.factorize(column) if factorized is None else factorized
     missing = codes < 0
     indices = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
     return pa.DictionaryArray.from_arrays(indices, pa.array(uniques.astype(object), pa.string()))

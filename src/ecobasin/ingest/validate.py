@@ -7,7 +7,7 @@ dropped silently: empty cells are counted as ``missing``, everything else is sto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -405,12 +405,17 @@ def validate_observations(
     return Validated(good=good, rejected=bad, missing=missing, counts=counts)
 
 
+#: The columns :func:`suspect_rows` factorizes (or takes factorized).
+FACTORIZED = ("site_id", "parameter", "period")
+
+
 def suspect_rows(
     rows: dict[str, np.ndarray],
     known_sites: Set[str],
     registry: pd.DataFrame,
     *,
     time_window: TimeWindow | None = None,
+    factorized: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """True for each row that some check of :func:`validate_observations` could keep aside,
     found by array operations (pure; the gateway's writer, issue 12, Speed, ninth pass).
@@ -431,7 +436,12 @@ def suspect_rows(
         UTC]), ``value`` (float64), ``unit`` (object, None: the registry's unit).
     known_sites, registry, time_window
         As for :func:`validate_observations`.
+    factorized : mapping, optional
+        ``pd.factorize`` of the ``site_id``, ``parameter`` and ``period`` columns (codes,
+        distinct values) when the caller has them (the gateway's writer reuses them for its
+        Arrow table); otherwise they are computed here.
     """
+    codes = factorized or {name: pd.factorize(rows[name]) for name in FACTORIZED}
     values = rows["value"]
     suspect = ~np.isfinite(values) | pd.notna(rows["unit"])
     times = rows["micros"].astype("datetime64[us]")
@@ -439,9 +449,9 @@ def suspect_rows(
         suspect |= implausible_time_mask(
             times, time_window.now, time_window.earliest, time_window.max_ahead
         )
-    site, sites = pd.factorize(rows["site_id"])
+    site, sites = codes["site_id"]
     suspect |= ~np.append(pd.Index(sites).isin(known_sites), False)[site]
-    parameter, parameters = pd.factorize(rows["parameter"])
+    parameter, parameters = codes["parameter"]
     names = pd.Index(parameters)
     bounds = registry[["min_value", "max_value"]].astype(float).reindex(names)
     low = np.append(bounds["min_value"].to_numpy(np.float64), np.nan)[parameter]
@@ -449,7 +459,7 @@ def suspect_rows(
     with np.errstate(invalid="ignore"):
         suspect |= (values < low) | (values > high)
     suspect |= ~np.append(names.isin(registry.index), False)[parameter]
-    period = pd.factorize(rows["period"])[0]
+    period = codes["period"][0]
     suspect |= _repeated_keys(site, parameter, period, rows["micros"])
     return np.asarray(suspect, dtype=bool)
 
