@@ -261,6 +261,7 @@ def _odd_value_records(first: int) -> list[RawRecord]:
     return [RawRecord(first + i, NOW, "peer:4", f) for i, f in enumerate(frames)]
 
 
+@pytest.mark.slow  # writes on DuckDB files, both writers
 @settings(
     max_examples=10,
     deadline=None,
@@ -312,6 +313,7 @@ def test_odd_values_all_in_one_write(tmp_path: Path, records) -> None:
     assert in_blocks > 0.8 * (in_blocks + len(decoded.candidates))
 
 
+@pytest.mark.slow  # writes on DuckDB files, both writers
 def test_each_odd_value_in_a_write_of_its_own(tmp_path: Path, records) -> None:
     """Each odd value alone among usual uploads in its own write (so no other bad value
     sends the write's uploads one by one): stored as one by one, write after write. Without
