@@ -238,3 +238,99 @@ def test_a_poison_datatime_is_rejected_alone_in_a_batch(tmp_path: Path) -> None:
     assert reports[1] == reports[0]
     assert reports[1].rejected == {"decode_error": 1}
     assert reports[1].observations == 2  # the two good uploads stored
+
+
+#: Value texts around the rules of 表4 (numbers) and 表8 (flags) that the batch checks all at
+#: once (tenth pass): good ones in odd spellings and bad ones the full parse names.
+_ODD_NUMBERS = ["1.2.3", "+", "-.", ".", "1e5", "nan", "inf", " 1", "1_0", "+-1", "1-", "&"]
+_ODD_NUMBERS += ["", "-0.0", ".5", "5.", "+.5", "007", "9" * 330, "١"]
+_ODD_FLAGS = ["N", "NN", "", "X", ".", "n", "0", "&"]
+
+
+def _odd_value_records(first: int) -> list[RawRecord]:
+    """DEV1's uploads, one minute apart, each with one odd number or flag."""
+    items = [("a21026-Rtd", v) for v in _ODD_NUMBERS] + [("a21026-Flag", f) for f in _ODD_FLAGS]
+    frames = [
+        upload(
+            qn=f"202401011001{i:05d}",
+            data_time=f"202401011{i // 60:01d}{i % 60:02d}00",
+            cp={"a21026-Rtd": "3.5", "a21026-Flag": "N", key: value, "a01001-Rtd": "2"},
+        )
+        for i, (key, value) in enumerate(items)
+    ]
+    return [RawRecord(first + i, NOW, "peer:4", f) for i, f in enumerate(frames)]
+
+
+@pytest.mark.slow  # writes on DuckDB files, both writers
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(  # mostly the odd values (the last ones), some anywhere
+    picks=st.lists(st.integers(-28, -1) | st.integers(0, 10_000), min_size=1, max_size=50)
+)
+def test_odd_values_are_stored_and_rejected_the_same_by_the_batch(
+    tmp_path: Path, records, picks: list[int]
+) -> None:
+    """Any mix of the simulator's uploads and uploads with odd values (bad numbers, odd but
+    valid spellings, bad flags) leaves the same observations, rejects with their reasons,
+    dedup rows and reports with the batch decode (values checked all at once) as one by one."""
+    pool = records + _odd_value_records(len(records) + 1)
+    chosen = [replace(pool[p % len(pool)], seq=i + 1) for i, p in enumerate(picks)]
+    base = tmp_path / "odd-base.duckdb"
+    if not base.exists():
+        _store(base).close()
+    stored, reports = [], []
+    for options in (WRITERS["reference"], WRITERS["ninth"]):
+        path = tmp_path / f"odd-{next(_EXAMPLES)}.duckdb"
+        shutil.copy(base, path)
+        with Store(path) as store:
+            reports.append(StoreWriter(store, "log-o", **options).write(chosen, now=NOW))
+            stored.append(_stored(store))
+    assert reports[1] == reports[0]
+    for table, frame in stored[1].items():
+        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+
+
+def test_odd_values_all_in_one_write(tmp_path: Path, records) -> None:
+    """All the odd values in one write with the simulator's uploads: stored as one by one,
+    the bad ones rejected with their reasons, and the usual uploads still taken by blocks."""
+    chosen = records[:200] + _odd_value_records(201)
+    stored, reports = [], []
+    for options in (WRITERS["reference"], WRITERS["ninth"]):
+        with _store(tmp_path / f"all-odd-{len(stored)}.duckdb") as store:
+            writer = StoreWriter(store, "log-a", **options)
+            decoded = writer._decode(chosen, NOW)  # before the write: all new
+            reports.append(writer.write(chosen, now=NOW))
+            stored.append(_stored(store))
+    assert reports[1] == reports[0]
+    for table, frame in stored[1].items():
+        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+    reasons = stored[1]["rejected"]
+    assert {"not_a_number", "unknown_flag"} <= set(reasons["reason_code"])
+    in_blocks = sum(len(block["order"]) for block in decoded.candidates.blocks)
+    assert in_blocks > 0.8 * (in_blocks + len(decoded.candidates))
+
+
+@pytest.mark.slow  # writes on DuckDB files, both writers
+def test_each_odd_value_in_a_write_of_its_own(tmp_path: Path, records) -> None:
+    """Each odd value alone among usual uploads in its own write (so no other bad value
+    sends the write's uploads one by one): stored as one by one, write after write. Without
+    the number check's character class (``1e5``, ``1_0``, ``inf`` would be taken) or the
+    flags' length check (``NN``) this fails."""
+    odd = _odd_value_records(len(records) + 1)
+    stored, reports = [], []
+    for options in (WRITERS["reference"], WRITERS["ninth"]):
+        with _store(tmp_path / f"each-odd-{len(stored)}.duckdb") as store:
+            writer = StoreWriter(store, "log-e", **options)
+            reports.append(
+                [
+                    writer.write([*records[5 * i : 5 * i + 5], record], now=NOW)
+                    for i, record in enumerate(odd)
+                ]
+            )
+            stored.append(_stored(store))
+    assert reports[1] == reports[0]
+    for table, frame in stored[1].items():
+        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)

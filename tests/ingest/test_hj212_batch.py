@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hj212_fast import _DOMAINS, _segments
@@ -92,7 +93,8 @@ def _block_rows(segments: list[bytes], domains: tuple[str, ...]) -> tuple[pd.Dat
     """The frame of the batch's rows by plan blocks, and how many uploads went by block."""
     batch = read_usual_batch(segments)
     buffer = RowBuffer()
-    values = np.array([*batch.values, ""], dtype=object)
+    values = batch.texts
+    assert values.tolist() == [*batch.values, ""]
     blocked = 0
     for n, at in enumerate(batch.positions):
         plan = plan_for(batch.templates[n], batch.heads[n]["CN"], domains, 10, buffer.known)
@@ -101,6 +103,7 @@ def _block_rows(segments: list[bytes], domains: tuple[str, ...]) -> tuple[pd.Dat
         if plan is not None and micros is not None and block_rows_ok(plan, values, starts)[0]:
             block = PlannedBlock(
                 values=values,
+                numbers=batch.numbers,
                 starts=starts,
                 site_ids=np.array(["S1"], dtype=object),
                 refs=np.array([f"p{at}"], dtype=object),
@@ -195,3 +198,71 @@ def test_noise_day_and_night_values_are_the_same_by_block_one_by_one_and_exact()
     limits = {key: reason for key, reason in reasons[0]}
     assert set(limits) == {"DayStdValue", "NightStdValue"}
     assert all("configured limit" in reason for reason in limits.values())
+
+
+#: Characters around the rules of a value (表4 numbers, 表8 flags): digits, the sign and dot of
+#: a number, an exponent and ``_`` that ``float()`` alone would accept, a space, a flag
+#: letter, and the separators a value may not hold.
+_VALUE_CHARACTERS = "09.+-e_ N=&;"
+
+
+def _values_up_to(length: int, characters: str) -> list[str]:
+    return [
+        "".join(chars)
+        for size in range(length + 1)
+        for chars in itertools.product(characters, repeat=size)
+    ]
+
+
+def _with_value(key: str, value: str, qn: int = 1) -> bytes:
+    head = f"QN=2024010110000{qn:04d};ST=22;CN=2011;PW=123456;MN=DEV1;Flag=5;CP=&&"
+    return f"{head}DataTime=20240101100000;a21026-Rtd=1.5;{key}={value},a01001-Rtd=2&&".encode()
+
+
+@pytest.mark.slow  # 11,000 single-upload batches
+def test_every_short_value_is_taken_alone_exactly_when_one_by_one_takes_it() -> None:
+    """Every value of up to 3 of those characters (4 of the number's), as a number and as a
+    flag, alone in its batch: the batch's all-at-once value check (one character class, then
+    ``float()``) takes exactly the uploads whose values the one-message path's pattern takes,
+    and the numbers are ``float()`` of the texts. Without the character class (``1_0``,
+    `` 1``, ``1e5``), the length check of the flags (``NN``) or the float cast (``1.2.3``,
+    ``+``) this fails."""
+    values = _values_up_to(3, _VALUE_CHARACTERS) + _values_up_to(4, "0.+-e")
+    taken = {"a21026-Avg": 0, "a21026-Flag": 0}
+    for key in taken:
+        for value in values:
+            segment = _with_value(key, value)
+            taken[key] += _check_batch([segment])
+            batch = read_usual_batch([segment])
+            if batch.positions and key != "a21026-Flag":
+                expected = np.nan if value == "" else float(value)
+                assert np.array_equal(batch.numbers[1], expected, equal_nan=True), value
+    assert taken["a21026-Avg"] > 20 and taken["a21026-Flag"] > 3  # not all declined
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a21026-Avg", "a21026-Flag", "a21026-ZsRtd"]),
+            st.sampled_from(_values_up_to(2, _VALUE_CHARACTERS)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_bad_value_in_a_batch_leaves_out_its_upload_only(items: list[tuple[str, str]]) -> None:
+    """Batches mixing good and bad values: the uploads with a value outside the rules are
+    left out (the batch then checks its uploads one by one), the others are taken with their
+    values and numbers in place."""
+    segments = [_with_value(key, value, qn) for qn, (key, value) in enumerate(items)]
+    _check_batch(segments)
+    batch = read_usual_batch(segments)
+    for n, at in enumerate(batch.positions):
+        key, value = items[at]
+        number = batch.numbers[batch.starts[n] + 1]  # its second value: the generated one
+        assert batch.texts[batch.starts[n] + 1] == value
+        if key == "a21026-Flag" or value == "":
+            assert np.isnan(number)
+        else:
+            assert number == float(value) and str(number) == str(float(value))

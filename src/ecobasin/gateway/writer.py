@@ -527,7 +527,7 @@ class StoreWriter:
                     groups.setdefault(plan, []).append((position, record, n, device, micros))
                     continue
             one_by_one.append((position, record, n, device))
-        values = np.array([*usual.values, ""], dtype=object)
+        values = usual.texts
         for plan, members in groups.items():
             starts = np.array([usual.starts[m[2]] - 1 for m in members], dtype=np.int64)
             ok = block_rows_ok(plan, values, starts)
@@ -543,6 +543,7 @@ class StoreWriter:
                 plan,
                 PlannedBlock(
                     values=values,
+                    numbers=usual.numbers,
                     starts=starts,
                     site_ids=np.array([m[3].site_id for m in members], dtype=object),
                     refs=np.array(refs, dtype=object),

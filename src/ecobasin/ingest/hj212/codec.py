@@ -9,12 +9,15 @@ frames (upper-case CRC) and the replies the platform owes (9014 data ack, 9013 n
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
 from ecobasin.ingest.hj212.errors import (
@@ -653,7 +656,8 @@ _USUAL_CP = re.compile(
     + r")=(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+))?|Flag=[A-Za-z0-9]?))*"
 ).fullmatch
 #: Templates of usual CP areas by skeleton (the CP text without its values); None for a
-#: skeleton with a repeated key. Bounded: cleared when full.
+#: skeleton with a repeated key (or, met by :func:`read_usual_batch`, one that is not usual).
+#: Bounded: cleared when full.
 _TEMPLATES: dict[str, CpTemplate | None] = {}
 _TEMPLATES_MAX = 10_000
 _UNKNOWN = CpTemplate(())
@@ -678,6 +682,10 @@ class UsualBatch:
     templates: list[CpTemplate] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)  # the values after DataTime, all uploads
+    #: ``values`` and then ``""``, as an object array (for the blocks' gathers)
+    texts: np.ndarray = field(default_factory=lambda: np.array([""], dtype=object))
+    #: the number of each value of ``texts`` (float64): NaN for an empty value and a ``-Flag``
+    numbers: np.ndarray = field(default_factory=lambda: np.array([np.nan]))
 
     def upload(self, n: int) -> Upload:
         """Upload ``n`` as :func:`read_upload_items` returns it for its segment."""
@@ -694,58 +702,119 @@ class UsualBatch:
 def read_usual_batch(segments: list[bytes]) -> UsualBatch:
     """The uploads of ``segments`` that :func:`read_upload_items` reads as a usual CP area
     (表3 head with QN first, 表4 ``DataTime`` then ``code-Suffix=number`` / ``code-Flag=X``
-    items), read for a whole write batch at once (issue 12, Speed, eighth pass).
+    items), read for a whole write batch at once (issue 12, Speed, eighth and tenth passes).
 
-    Per segment one compiled pattern checks the head's shape, QN (17 digits), DataTime
-    (14 digits) and every value of the CP area (the rules of :func:`read_upload_items`); the
-    head after QN and the CP skeleton are checked once per distinct text (as there). The
-    values of all uploads are then cut by one regular-expression call over their joined CP
-    areas, not one per upload. A segment left out is anything else: read it with
-    :func:`read_upload_items` / :func:`read_segment`, which decide and name its problems.
+    The segments are joined by line breaks (a segment holding one, or a byte outside ASCII, is
+    never usual: it becomes an empty line) and one pattern over the joined text gives every
+    line's head shape, QN (17 digits), DataTime (14 digits) and CP items text; the head after
+    QN and the CP skeleton (the items with their values cut out) are checked once per distinct
+    text; the values of all uploads are cut by one call over their joined items and checked
+    all at once by :func:`_usual_values` (the rules of 表4 that :func:`read_upload_items`
+    applies). A segment left out is anything else: read it with :func:`read_upload_items` /
+    :func:`read_segment`, which decide and name its problems.
     ``tests/ingest/test_hj212_batch.py``: each upload read here equals
-    :func:`read_upload_items` of its segment.
+    :func:`read_upload_items` of its segment, and exactly those that path reads as usual are
+    taken.
     """
     batch = UsualBatch()
     items_texts: list[str] = []
     matched: list[tuple[int, dict[str, str], str | None, str]] = []
-    for at, segment in enumerate(segments):
-        try:
-            text = segment.decode("ascii")
-        except UnicodeDecodeError:
-            continue
-        found = _USUAL_UPLOAD(text)
-        if found is None:
-            continue
-        qn, rest, data_time, items = found.groups()
-        head = _USUAL_HEADS.get((qn is None, rest), _UNSEEN)
+    heads = _USUAL_HEADS
+    for at, (qn, rest, data_time, items) in enumerate(_usual_lines(segments)):
+        if not data_time:
+            continue  # not the shape of a usual upload
+        head = heads.get((not qn, rest), _UNSEEN)
         if head is _UNSEEN:
-            head = _usual_head(qn is None, rest)
+            head = _usual_head(not qn, rest)
         if head is None or not _is_time14(data_time):
             continue
-        matched.append((at, head, qn, data_time))
+        matched.append((at, head, qn or None, data_time))
         items_texts.append(items)
     if not matched:
         return batch
     joined = "\n".join(items_texts)
-    skeletons = _SKELETONS(joined).split("\n")
-    batch.values = _VALUES_OF(joined)
-    start = 0
-    for (at, head, qn, data_time), skeleton, items in zip(
-        matched, skeletons, items_texts, strict=True
+    skeleton_text = _SKELETONS(joined)
+    values = _VALUES_OF(joined)
+    templates: list[CpTemplate | None] = []
+    counts: list[int] = []
+    for (_, _, _, data_time), skeleton, items in zip(
+        matched, skeleton_text.split("\n"), items_texts, strict=True
     ):
         template = _TEMPLATES.get("DataTime=" + skeleton, _UNKNOWN)
         if template is _UNKNOWN:
             template = _template_of(skeleton, data_time, items)
-        count = skeleton.count("=")  # values of this upload after DataTime
-        if template is not None:
-            batch.positions.append(at)
-            batch.heads.append(head)
-            batch.qns.append(qn)
-            batch.data_times.append(data_time)
-            batch.templates.append(template)
-            batch.starts.append(start)
-        start += count
+        templates.append(template)
+        counts.append(skeleton.count("="))  # values of this upload after DataTime
+    taken = np.array([template is not None for template in templates], dtype=bool)
+    texts, numbers, kept = _usual_values(values, skeleton_text, taken, np.array(counts))
+    if not kept:  # a value outside 表4's rules: the uploads are checked one by one
+        for n in np.flatnonzero(taken):
+            taken[n] = _USUAL_ITEMS(items_texts[n]) is not None
+        texts, numbers, kept = _usual_values(values, skeleton_text, taken, np.array(counts))
+        if not kept:
+            raise AssertionError("usual items whose values break 表4")  # pragma: no cover
+    keep = taken.tolist()
+    ats, heads_of, qns, data_times = zip(*matched, strict=True)
+    starts = np.cumsum(counts) - counts  # where each upload's values begin in ``values``
+    batch.positions = list(itertools.compress(ats, keep))
+    batch.heads = list(itertools.compress(heads_of, keep))
+    batch.qns = list(itertools.compress(qns, keep))
+    batch.data_times = list(itertools.compress(data_times, keep))
+    batch.templates = [t for t in itertools.compress(templates, keep) if t is not None]
+    batch.starts = list(itertools.compress(starts.tolist(), keep))
+    batch.values, batch.texts, batch.numbers = values, texts, numbers
     return batch
+
+
+def _usual_lines(segments: list[bytes]) -> list[tuple[str, str, str, str]]:
+    """(QN or "", the rest of the head, DataTime or "", the CP items after DataTime) of each
+    segment, by one pattern over the segments joined by line breaks; DataTime "" for a
+    segment without the usual shape (one holding a line break or a byte outside ASCII, which
+    is never usual, is read as an empty line)."""
+    joined = b"\n".join(segments)
+    if not joined.isascii() or joined.count(b"\n") != len(segments) - 1:
+        joined = b"\n".join(s if s.isascii() and b"\n" not in s else b"" for s in segments)
+    lines: list[tuple[str, str, str, str]] = _USUAL_SHAPES(joined.decode("ascii"))
+    return lines
+
+
+def _usual_values(
+    values: list[str], skeletons: str, taken: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The values of the taken uploads checked by the rules of 表4 all at once: the values as
+    an object array, their numbers (float64, NaN for an empty value, a ``-Flag`` and the
+    uploads not taken) — each with one more entry, ``""`` / NaN, at the end — and whether
+    all the taken uploads' values keep the rules.
+
+    ``skeletons`` (the joined items with their values cut out) has one ``=`` per value, in
+    order: a ``-Flag`` value (its key ends in ``Flag``, no numeric suffix does) is one
+    letter or digit, or empty (表8); any other is a number of 表4 (``_NUMBER``)
+    or empty. A text of the characters ``0-9 . + -`` is such a number exactly when
+    ``float()`` (numpy's object → float64 cast calls it per value) reads it: no exponent,
+    no ``inf`` / ``nan`` and no ``_`` or spaces are possible in it (the exhaustive test in
+    ``tests/ingest/test_hj212_batch.py``).
+    """
+    texts = np.array([*values, ""], dtype=object)
+    numbers = np.full(len(texts), np.nan)
+    marks = np.frombuffer(skeletons.encode("ascii"), dtype=np.uint8)
+    at = np.flatnonzero(marks == _EQUALS)
+    # a usual key's suffix is a numeric one of 表4 or Flag, and of those only Flag ends in "ag"
+    flag = (marks[at - 1] == _G) & (marks[np.maximum(at - 2, 0)] == _A)
+    counted = np.repeat(taken, counts)
+    numeric = np.flatnonzero(counted & ~flag)
+    number_texts = texts[numeric]
+    if _NOT_NUMBER_CHAR("".join(number_texts.tolist())):
+        return texts, numbers, False
+    number_texts[number_texts == ""] = "nan"  # an empty value is missing (表4)
+    try:
+        numbers[numeric] = number_texts.astype(np.float64)
+    except ValueError:
+        return texts, numbers, False
+    flags = texts[np.flatnonzero(counted & flag)]
+    flag_text = "".join(flags.tolist())
+    # each flag one letter or digit, or empty: then the text is as long as the non-empty ones
+    kept = not _NOT_FLAG_CHAR(flag_text) and len(flag_text) == np.count_nonzero(flags != "")
+    return texts, numbers, kept
 
 
 def _usual_head(whole: bool, rest: str) -> dict[str, str] | None:
@@ -766,9 +835,12 @@ def _usual_head(whole: bool, rest: str) -> dict[str, str] | None:
 
 
 def _template_of(skeleton: str, data_time: str, items: str) -> CpTemplate | None:
-    """The template of a usual CP area met for the first time (:func:`_fast_items`'s)."""
-    parts = _CUT_VALUES(f"DataTime={data_time}{items}")
-    template = _usual_template(parts[2:-1:2])
+    """The template of a usual CP area met for the first time (:func:`_fast_items`'s); None
+    when its skeleton is not that of usual items (:data:`_USUAL_SKELETON`) or a key repeats."""
+    template = None
+    if _USUAL_SKELETON(skeleton):
+        parts = _CUT_VALUES(f"DataTime={data_time}{items}")
+        template = _usual_template(parts[2:-1:2])
     if len(_TEMPLATES) >= _TEMPLATES_MAX:
         _TEMPLATES.clear()
     _TEMPLATES["DataTime=" + skeleton] = template
@@ -783,6 +855,28 @@ _USUAL_UPLOAD = re.compile(
     + _NUMERIC_ALTERNATIVES
     + r")=(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+))?|Flag=[A-Za-z0-9]?))*)&&"
 ).fullmatch
+#: The CP items after DataTime of a usual upload (:data:`_USUAL_UPLOAD`'s fourth group).
+_USUAL_ITEMS = re.compile(
+    r"(?:[;,][A-Za-z0-9]+-(?:(?:"
+    + _NUMERIC_ALTERNATIVES
+    + r")=(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+))?|Flag=[A-Za-z0-9]?))*"
+).fullmatch
+#: :data:`_USUAL_UPLOAD`'s shape, one line of the joined segments each: QN, the rest of the
+#: head and DataTime as there, the CP items any printable ASCII (:func:`_usual_values` and
+#: the skeleton check them); a line without that shape gives four empty groups.
+_USUAL_SHAPES = re.compile(
+    r"^(?:(?:QN=(\d{17});)?([!-~]*?);CP=&&DataTime=(\d{14})([!-~]*)&&|.*)$", re.MULTILINE
+).findall
+#: The skeleton of usual CP items (their values cut out, ``=`` kept).
+_USUAL_SKELETON = re.compile(
+    r"(?:[;,][A-Za-z0-9]+-(?:" + _NUMERIC_ALTERNATIVES + r"|Flag)=)*"
+).fullmatch
+_NOT_NUMBER_CHAR = re.compile(r"[^0-9.+\-]").search
+_NOT_FLAG_CHAR = re.compile(r"[^A-Za-z0-9]").search
+_EQUALS = ord("=")
+_A, _G = ord("a"), ord("g")
+if any(suffix.endswith("ag") for suffix in NUMERIC_SUFFIXES):  # pragma: no cover
+    raise AssertionError("a numeric suffix ending in 'ag' would be read as a -Flag")
 #: The head after ``QN=…;`` → its fields without QN, for :func:`read_usual_batch`; bounded.
 _USUAL_HEADS: dict[tuple[bool, str], dict[str, str] | None] = {}
 #: The joined CP areas without their values (``=`` kept), and their values.

@@ -266,10 +266,8 @@ class RowBuffer:
             return
         values = block.values  # object array, "" appended (the -Flag of a code without one)
         at = block.starts[:, None] + plan.value_positions[None, :]
-        texts = values[at]  # a copy (object array of str)
-        missing = texts == ""
-        texts[missing] = "nan"  # float() of each: the double of the decimal, correctly rounded
-        numbers = texts.astype(np.float64)
+        numbers = block.numbers[at]  # a copy
+        missing = np.isnan(numbers)  # a number of 表4 is never NaN: only an empty value is
         for row, (factor, offset) in plan.conversions:
             sent = numbers[:, row]
             numbers[:, row] = np.where(missing[:, row], sent, sent * factor + offset)
@@ -423,10 +421,14 @@ class PlannedBlock:
     """Usual uploads of one plan for :meth:`RowBuffer.add_block`, one entry per upload.
 
     ``values`` holds the ``Upload.values`` of all of them one after the other, then ``""``;
-    upload ``i``'s value ``j`` is ``values[starts[i] + j]``.
+    upload ``i``'s value ``j`` is ``values[starts[i] + j]``, its number ``numbers[starts[i] + j]``
+    (``codec.read_usual_batch`` gives both).
     """
 
     values: np.ndarray  # object (str)
+    #: float64: the number of each of ``values`` (``float()`` of its text: the double of the
+    #: decimal, correctly rounded), NaN for an empty one (missing, 表4) and a ``-Flag``
+    numbers: np.ndarray
     starts: np.ndarray  # int64
     site_ids: np.ndarray  # object (str)
     refs: np.ndarray  # object (str): the ``source_ref`` of each upload
