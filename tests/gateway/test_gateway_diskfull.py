@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
+import pytest
 from gateway_helpers import PATIENCE, add_device, new_store, upload
 
 from ecobasin.gateway import read_records, replay
@@ -39,9 +40,11 @@ WRITER = textwrap.dedent(
     import json, resource, signal, sys
     from datetime import UTC, datetime
     from pathlib import Path
+    from ecobasin.gateway import rawlog
     from ecobasin.gateway.rawlog import RawLog, encode_record
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    directory, limit = Path(sys.argv[1]), int(sys.argv[2])
+    directory, limit, how = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    rawlog._DSYNC_WRITES[0] = how == "durable write"
     raw_log = RawLog.open(directory)
     hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
@@ -52,8 +55,11 @@ WRITER = textwrap.dedent(
         frame = b"##0010QN=%08d\\r\\n" % n + b"x" * 200
         seq += 1
         try:
-            raw_log.write(encode_record(seq, now, "p:1", frame), seq, seq)
-            raw_log.sync()
+            if how == "write, fsync":
+                raw_log.write(encode_record(seq, now, "p:1", frame), seq, seq)
+                raw_log.sync()
+            else:  # one durable write, or (no RWF_DSYNC) its write and fsync
+                raw_log.write_durable(encode_record(seq, now, "p:1", frame), seq, seq)
         except OSError:
             continue  # not acknowledged: the device will resend
         acked.append(frame.decode())
@@ -63,9 +69,12 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_raw_log_write_errors_leave_no_torn_record_before_later_ones(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["write, fsync", "durable write", "durable, no RWF_DSYNC"])
+def test_raw_log_write_errors_leave_no_torn_record_before_later_ones(
+    tmp_path: Path, how: str
+) -> None:
     run = subprocess.run(
-        [sys.executable, "-c", WRITER, str(tmp_path / "raw"), "20000"],
+        [sys.executable, "-c", WRITER, str(tmp_path / "raw"), "20000", how],
         capture_output=True,
         text=True,
         timeout=PATIENCE,

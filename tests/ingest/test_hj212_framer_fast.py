@@ -3,7 +3,7 @@ framer gives, for any stream cut into any reads (HJ 212-2017 §6.3.1 表2, Appen
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ecobasin.ingest.hj212.crc import CrcMode, crc_hex
@@ -72,3 +72,37 @@ def test_a_whole_usual_frame_takes_the_one_read_path() -> None:
     assert isinstance(frame, Frame) and frame.raw is packet and framer.pending == 0
     [error] = framer.feed(packet.replace(packet[-6:-2], b"0000"))
     assert type(error).__name__ == "CrcMismatch"
+
+
+_USUAL = _packet(b"QN=20260101000000000;ST=22;CN=2011;PW=1;MN=A1;Flag=5;CP=&&a=1&&")
+
+
+@given(st.lists(_PIECE, max_size=3), st.binary(max_size=8), st.sampled_from(list(CrcMode)))
+@example([_USUAL], b"", CrcMode.HJ212)  # the usual read
+@example([_USUAL], b"##00", CrcMode.HJ212)  # the same after a partial start: buffered path
+def test_whole_segment_is_the_segment_of_the_one_frame_feed_gives(
+    pieces: list[bytes], held: bytes, mode: CrcMode
+) -> None:
+    """``whole_segment`` answers exactly when ``feed`` would give one frame through its
+    one-read path (nothing buffered, the read one upper-case, right frame), and then with that
+    frame's segment; the read is the frame. It changes nothing in the framer."""
+    read = b"".join(pieces)
+    framer = Framer(mode)
+    if held:  # something already buffered: never the one-read path
+        framer._buf += held
+    segment = framer.whole_segment(read)
+    assert framer.pending == len(held)
+    items = Framer(mode).feed(read) if not held else []
+    one_read = (
+        not held
+        and len(items) == 1
+        and isinstance(items[0], Frame)
+        and items[0].raw == read
+        and mode is CrcMode.HJ212
+        and items[0].crc == items[0].crc.upper()
+    )
+    if not one_read:
+        assert segment is None
+        return
+    assert isinstance(items[0], Frame)
+    assert segment == items[0].segment and read[6:-6] == segment

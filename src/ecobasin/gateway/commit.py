@@ -114,19 +114,16 @@ class RawLogPersister:
         )
 
     def _write(self, data: bytes, first: int, last: int) -> None:
-        """Append and (by policy) fsync; a failed fsync under ``batch`` drops the records
-        again, so nothing unacknowledged and torn stays before the next ones."""
+        """Append and (by policy) make durable: under ``batch`` in one durable write
+        (:meth:`RawLog.write_durable`; a failed one keeps nothing, so nothing unacknowledged
+        and torn stays before the next records); under ``interval`` fsync when due."""
+        if self.policy == "batch":
+            self.raw_log.write_durable(data, first, last)
+            return
         self.raw_log.write(data, first, last)
         now = time.monotonic()
-        if self.policy == "batch" or (
-            self.policy == "interval" and now - self.last_sync >= self.interval
-        ):
-            try:
-                self.raw_log.sync()
-            except OSError:
-                if self.policy == "batch":
-                    self.raw_log.discard_last_write()
-                raise
+        if self.policy == "interval" and now - self.last_sync >= self.interval:
+            self.raw_log.sync()
             self.last_sync = now
 
     def close(self) -> None:

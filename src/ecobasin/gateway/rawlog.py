@@ -30,6 +30,7 @@ or archives stored segments past the retention.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import os
@@ -79,6 +80,18 @@ _BODY_V1 = struct.Struct("<QqH")
 #: Longest possible body: a 1036-byte frame and a peer name (defends against a torn length).
 _MAX_BODY = _BODY.size + 1024 + 1036 + 64 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+#: ``pwritev2``'s flag "this write is durable on return" (Linux ≥ 4.7; 0 elsewhere).
+_RWF_DSYNC: int = getattr(os, "RWF_DSYNC", 0)
+#: Whether :meth:`RawLog.write_durable` uses it (cleared when the kernel refuses the flag).
+_DSYNC_WRITES = [bool(_RWF_DSYNC) and hasattr(os, "pwritev")]
+#: The errors of a kernel without ``pwritev2`` or its ``RWF_DSYNC`` flag.
+_NO_DSYNC = frozenset({errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL})
+
+
+class _DsyncUnsupported(Exception):
+    """The kernel refused ``RWF_DSYNC`` before writing anything."""
 
 
 class RawLogError(ValueError):
@@ -510,23 +523,75 @@ class RawLog:
             The write failed (ENOSPC, EIO, EFBIG): the log is unhealthy, the torn bytes are cut
             off (now if possible, else before the next write), nothing of ``data`` is kept.
         """
+        self._prepare(first_seq)
+        self._write(data, last_seq, durable=False)
+
+    def _prepare(self, first_seq: int) -> None:
+        """Before a write: cut a torn tail off, and rotate when the segment is full or old."""
         if not self.healthy or self._fd < 0:
             self.rollback()
         try:
             if self._due_for_rotation() and self._size > _HEADER_LEN:
                 self._start_segment(first_seq)
+        except OSError:
+            self.healthy = False
+            self._try_rollback()
+            raise
+
+    def _write(self, data: bytes, last_seq: int, *, durable: bool) -> None:
+        """Append ``data`` whole (``durable``: each ``pwritev2`` with ``RWF_DSYNC``); on an
+        error the log is unhealthy and the bytes written are cut off again."""
+        try:
             self._last_write_at = self._size
             view = memoryview(data)
             while view:
-                written = os.write(self._fd, view)
+                if durable:
+                    written = os.pwritev(self._fd, [view], -1, _RWF_DSYNC)
+                else:
+                    written = os.write(self._fd, view)
                 view = view[written:]
-        except OSError:
+        except OSError as error:
+            if durable and len(view) == len(data) and error.errno in _NO_DSYNC:
+                raise _DsyncUnsupported from error
             self.healthy = False
             self._try_rollback()
             raise
         self._size += len(data)
         self._good = self._size
         self.last_seq = last_seq
+        if durable:
+            self.healthy = True
+
+    def write_durable(self, data: bytes, first_seq: int, last_seq: int) -> None:
+        """:meth:`write` and make the records durable: on return they survive a crash.
+
+        Where the kernel has it (Linux ≥ 4.7), one ``pwritev2`` with ``RWF_DSYNC``: the write
+        returns once its data and the metadata needed to read them back (the file's size) are
+        on stable storage, as ``fdatasync`` after it would; the segment file and its directory
+        entry were fsynced when it was created (:meth:`_start_segment`). Why: one system call
+        and one release of the GIL per group commit instead of two (issue 12, tenth pass).
+        Elsewhere :meth:`write`, then :meth:`sync`.
+
+        Raises
+        ------
+        OSError
+            The write or its sync failed (ENOSPC, EIO, EFBIG): nothing of ``data`` is kept
+            (the torn or unsynced bytes are cut off now if possible, else before the next
+            write) and the log is unhealthy until then.
+        """
+        self._prepare(first_seq)
+        if _DSYNC_WRITES[0]:
+            try:
+                self._write(data, last_seq, durable=True)
+                return
+            except _DsyncUnsupported:  # an old kernel: nothing written, write and fsync
+                _DSYNC_WRITES[0] = False
+        self._write(data, last_seq, durable=False)
+        try:
+            self.sync()
+        except OSError:
+            self.discard_last_write()
+            raise
 
     def sync(self) -> None:
         """fsync the current segment: everything written so far survives a crash.
