@@ -26,7 +26,8 @@ still starts a process fails, naming the remedy, so the quick subset stays quick
 Workers (pytest-xdist, :class:`GroupScheduling`): the tests of one module run on one worker, in
 their order, so a module-scoped fixture (a server, a store) is set up once and tests that build
 on each other's state stay together; the tests of a folder of :data:`SHARED_SERVER_FOLDERS` (the
-browser tests on one ``ecobasin serve``) all run on one worker, so that server starts once.
+browser tests on one ``ecobasin serve``, the security limits tests) all run on one worker, so that
+server starts once.
 """
 
 from __future__ import annotations
@@ -59,9 +60,11 @@ SLOW_FIXTURES: dict[str, str] = {
     "gateway": "runs a gateway, which starts its front process",
     "noise_gateway": "runs a gateway, which starts its front process",
 }
-#: Folders whose tests share one session-scoped server (the browser tests' ``ecobasin serve``
-#: with simulated enterprises): all their tests run on one worker, which starts it once.
-SHARED_SERVER_FOLDERS = ("tests/browser/",)
+#: Folders, or the start of file names, whose tests share one server wider than a module: all
+#: their tests run on one worker, which starts it once (the browser tests' ``ecobasin serve``;
+#: the security limits tests' package-scoped store and the header tests' read-only server,
+#: tests/security/conftest.py).
+SHARED_SERVER_FOLDERS = ("tests/browser/", "tests/security/test_limits_")
 #: What in a test's source (or a test helper it calls) starts a process or a browser.
 PROCESS_CALLS = re.compile(
     r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\(|\bLiveFeed\("

@@ -22,6 +22,7 @@ from classify import (
     record_measured_cpu,
     recordable,
     slow_reason,
+    worker_group,
 )
 from ecobasin.forecast.blend import fit_weights
 from ecobasin.forecast.models import train_bundle
@@ -124,3 +125,14 @@ def test_only_a_run_that_deselects_nothing_records_its_cpu() -> None:
     assert recordable(None, None)
     assert not recordable("not slow", "")
     assert not recordable("", "consultation")
+
+
+def test_the_modules_of_a_shared_server_run_on_one_worker() -> None:
+    # the header tests share a package-scoped server (tests/security/conftest.py): on two workers
+    # each would start its own, on one the server starts once
+    headers = worker_group("tests/security/test_limits_headers.py::test_a")
+    assert headers == worker_group("tests/security/test_limits_security_headers.py::test_b[/]")
+    assert worker_group("tests/browser/test_live.py::t") == worker_group(
+        "tests/browser/test_x.py::t"
+    )
+    assert worker_group("tests/security/test_auth_lockout.py::t") != headers  # its own module

@@ -158,20 +158,11 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(name="server")
-def fresh_server(auth_store: Path) -> Iterator[Server]:
-    """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test (imported by
-    those modules, so it takes the place of the shared ``server`` of ``conftest``)."""
-    running = start_server(auth_store)
-    try:
-        yield running
-    finally:
-        stop_server(running)
-
-
-@pytest.fixture(name="server")
 def production_cost_server(auth_store: Path) -> Iterator[Server]:
-    """As :func:`fresh_server`, the server hashing at the production Argon2id cost: for the
-    tests whose assertions are about that cost (the memory of verifications at once)."""
+    """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test, hashing at
+    the production Argon2id cost: for the tests whose assertions are about that cost (the memory
+    of verifications at once; imported by those modules, so it takes the place of the shared
+    ``server`` of ``conftest``)."""
     running = start_server(auth_store, env=production_hash_environment())
     try:
         yield running

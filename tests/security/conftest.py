@@ -164,6 +164,19 @@ def server(
     stop_server(served)
 
 
+@pytest.fixture(scope="package")
+def read_only_server(
+    security_store: SecurityStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A server with the default limits shared by the modules whose tests neither write, nor
+    measure the server's memory, nor change its state (the header tests): one start-up (~5 CPU-s
+    with its imports) instead of one per module. Those modules run on one worker
+    (``classify.SHARED_SERVER_FOLDERS``)."""
+    served = start_server(security_store.path, tmp_path_factory.mktemp("served-read-only"))
+    yield served
+    stop_server(served)
+
+
 def raw_request(port: int, head: str, body: bytes = b"", rcvbuf: int | None = None) -> bytes:
     """Send a raw HTTP/1.1 request and read the answer until the server closes (the answer
     of a request the server refused from its head, before the body)."""

@@ -1,40 +1,82 @@
 """Issue 13 item 7: no lockout on demand. Guesses from other addresses never lock a user out
 of an address with no failures; spraying from one address does not lock out everyone behind
 it; admins see the failures. Over a real ``ecobasin serve``, clients on distinct loopback
-addresses."""
+addresses.
+
+The module's tests share one server (its start-up cost ~3 CPU-s of imports): each test signs
+in as users and from addresses no other test of the module uses, so the limiter's state a test
+meets for its users and addresses is the one it made (docs/security.md: the limits are per
+user name, per address and per pair of them, never server-wide).
+"""
 
 from __future__ import annotations
 
-from security.auth_server import PASSWORDS, Server, fresh_server, sign_in
+from collections.abc import Iterator
+from pathlib import Path
 
-ATTACKERS = [f"127.0.2.{i}" for i in range(1, 9)]
+import pytest
+
+from security.auth_server import (
+    PASSWORDS,
+    Server,
+    copy_store,
+    ok_in_process,
+    sign_in,
+    start_server,
+    stop_server,
+)
+
+#: Users the module adds to the sign-in store, one test each: name -> (role, password).
+MODULE_USERS = {
+    "ada": ("admin", "ada-password-2025"),  # guessed at from everywhere
+    "vic": ("viewer", "vic-password-2025"),  # behind the sprayed address
+}
+#: Each test's own addresses: failures one test leaves never meet another's.
+ADMIN_ATTACKERS = [f"127.0.2.{i}" for i in range(1, 9)]
+VIEWER_ATTACKERS = [f"127.0.6.{i}" for i in range(1, 9)]
 
 
-def _guess_from_everywhere(server: Server, user: str) -> None:
-    for address in ATTACKERS:
+@pytest.fixture(scope="module")
+def server(auth_store_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One ``ecobasin serve`` for the module, over a copy of the sign-in store with
+    :data:`MODULE_USERS` added (in this process: no test here is about ``user add``)."""
+    db = copy_store(auth_store_template, tmp_path_factory.mktemp("lockout") / "auth.duckdb")
+    for name, (role, password) in MODULE_USERS.items():
+        ok_in_process("user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
+                      stdin=password + "\n")  # fmt: skip
+    running = start_server(db)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+def _guess_from_everywhere(server: Server, user: str, attackers: list[str]) -> None:
+    for address in attackers:
         for _ in range(5):
             answer = server.sign_in(user, "wrong-guess-2025", address)
             assert answer.status_code in (401, 429), answer.text
 
 
 def test_guesses_from_elsewhere_do_not_lock_out_the_admin(server: Server) -> None:
-    _guess_from_everywhere(server, "root")
+    password = MODULE_USERS["ada"][1]
+    _guess_from_everywhere(server, "ada", ADMIN_ATTACKERS)
     # an attacker's address is held back for this user even with the right password
-    held = server.sign_in("root", PASSWORDS["root"], ATTACKERS[-1])
+    held = server.sign_in("ada", password, ADMIN_ATTACKERS[-1])
     assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
     # the right password from an address without failures gets in (slowed, not locked out)
-    assert server.sign_in("root", PASSWORDS["root"], "127.0.3.1").status_code == 303
+    assert server.sign_in("ada", password, "127.0.3.1").status_code == 303
 
 
 def test_spraying_from_one_address_does_not_lock_out_its_other_users(server: Server) -> None:
     shared = "127.0.4.1"  # a bureau's NAT address, an attacker behind it
     for i in range(25):
         assert server.sign_in(f"staff{i}", "wrong-guess-2025", shared).status_code in (401, 429)
-    assert server.sign_in("eve", PASSWORDS["eve"], shared).status_code == 303
+    assert server.sign_in("vic", MODULE_USERS["vic"][1], shared).status_code == 303
 
 
 def test_admins_see_the_failed_sign_ins(server: Server) -> None:
-    _guess_from_everywhere(server, "eve")
+    _guess_from_everywhere(server, "eve", VIEWER_ATTACKERS)
     with server.client("127.0.3.2") as client:
         assert sign_in(client, "root", PASSWORDS["root"]).status_code == 303
         failures = client.get("/api/v1/signins", params={"failures": "true"})
@@ -43,15 +85,13 @@ def test_admins_see_the_failed_sign_ins(server: Server) -> None:
             assert sign_in(viewer, "eve", PASSWORDS["eve"]).status_code == 303
             assert viewer.get("/api/v1/signins").status_code == 403
     assert failures.status_code == 200, failures.text
-    rows = failures.json()
-    assert {row["ip"] for row in rows if row["user_name"] == "eve"} == set(ATTACKERS)
+    # this test's rows: the other tests' users and addresses share the server's log
+    rows = [row for row in failures.json() if row["user_name"] == "eve"]
+    assert {row["ip"] for row in rows} == set(VIEWER_ATTACKERS)
     reasons = {row["reason"] for row in rows}
     assert {"bad_password", "rate_limited"} <= reasons and not any(row["ok"] for row in rows)
     assert (
         page.status_code == 200
         and 'id="signin-failures"' in page.text
-        and ATTACKERS[-1] in page.text
+        and VIEWER_ATTACKERS[-1] in page.text
     )
-
-
-__all__ = ["fresh_server"]  # the fixture ``server`` of these tests

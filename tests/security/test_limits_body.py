@@ -69,6 +69,7 @@ def test_a_body_under_the_cap_with_credentials_is_served(
         f"{server.base}/api/v1/observations",
         json={"rows": [row]},
         headers=security_store.auth("admin"),
+        timeout=120,  # a bound for a wedged server, not a performance limit (httpx's is 5 s)
     )
     assert response.status_code == 200, response.text
     assert response.json()["inserted"] + response.json()["replaced"] == 1

@@ -6,8 +6,15 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from .conftest import Served, raw_request, status_of
+
+
+@pytest.fixture(name="server")
+def shared_read_only_server(read_only_server: Served) -> Served:
+    """The package's read-only server (conftest): these tests only read answers and headers."""
+    return read_only_server
 
 
 def _get(served: Served, path: str, cookie: str) -> bytes:

@@ -13,6 +13,13 @@ import pytest
 
 from .conftest import SecurityStore, Served, start_server, stop_server
 
+
+@pytest.fixture(name="server")
+def shared_read_only_server(read_only_server: Served) -> Served:
+    """The package's read-only server (conftest): these tests only read answers and headers."""
+    return read_only_server
+
+
 PATHS = [
     "/",
     "/city/510100",
