@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from ecobasin.forecast.models import GBMConfig, train_bundle
 
 
 def synthetic_region(
@@ -55,6 +58,21 @@ def synthetic_region(
 @pytest.fixture(scope="session")
 def region_data() -> tuple[pd.DataFrame, pd.DataFrame]:
     return synthetic_region()
+
+
+#: The small model of the synthetic region's tests: two leads, few shallow trees.
+SMALL_CONFIG = GBMConfig(leads=(1, 2), rounds=60, num_leaves=7)
+
+
+@pytest.fixture(scope="session")
+def small_region_bundle(
+    region_data: tuple[pd.DataFrame, pd.DataFrame],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`train_bundle` of :data:`SMALL_CONFIG` on the synthetic region with its weather,
+    trained on targets up to 2014-12-31: the same fit several tests read (models, metadata),
+    made once per test process. A test that changes a model changes a deep copy of it."""
+    daily, met = region_data
+    return train_bundle(daily, met, train_end="2014-12-31", config=SMALL_CONFIG)
 
 
 @pytest.fixture(scope="session")

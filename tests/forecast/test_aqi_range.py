@@ -61,3 +61,22 @@ def test_a_model_without_values_issues_nothing_and_a_missing_range_stays_empty()
     )
     assert no_range["aqi"].tolist() == [57.0] and no_range["primary"].tolist() == ["PM2.5"]
     assert no_range["aqi_lower"].tolist() == [57.0]  # no range: the central AQI on both sides
+
+
+def test_each_day_names_its_own_primary_pollutants_in_a_table_of_many_days() -> None:
+    """One table of days with different primaries (a tie, one pollutant, the other, none at
+    AQI ≤ 50, in an order that repeats): each day keeps its own names (HJ 633-2012 Table 1:
+    PM2.5 75 and PM10 150 → 100 each; PM10 250 → 150; PM2.5 115 → 150)."""
+    days = {
+        "2015-01-10": ([("PM2.5", 75, 75, 75), ("PM10", 150, 150, 150)], {"PM2.5", "PM10"}),
+        "2015-01-11": ([("PM2.5", 20, 20, 20), ("PM10", 30, 30, 30)], set()),
+        "2015-01-12": ([("PM2.5", 35, 35, 35), ("PM10", 250, 250, 250)], {"PM10"}),
+        "2015-01-13": ([("PM2.5", 115, 115, 115), ("PM10", 50, 50, 50)], {"PM2.5"}),
+        "2015-01-14": ([("PM2.5", 35, 35, 35), ("PM10", 250, 250, 250)], {"PM10"}),
+        "2015-01-15": ([("PM2.5", 75, 75, 75), ("PM10", 150, 150, 150)], {"PM2.5", "PM10"}),
+    }
+    out = forecast_aqi(pd.concat([_fc(day, rows) for day, (rows, _) in days.items()]))
+    primary = dict(zip(out["target_day"].dt.strftime("%Y-%m-%d"), out["primary"], strict=True))
+    assert {day: set(filter(None, primary[day].split(","))) for day in days} == {
+        day: names for day, (_, names) in days.items()
+    }

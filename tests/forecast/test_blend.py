@@ -4,7 +4,7 @@ real data, not extrapolating an extreme issue day, levels from the forecast dist
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -80,16 +80,26 @@ def test_the_level_is_the_most_probable_one_not_the_level_of_the_mean() -> None:
     np.testing.assert_array_equal(most_probable_level(lv, np.array([3, 2])), [2, 2])
 
 
+@pytest.fixture(scope="module")
+def small_bundle(small_region_bundle: tuple[dict, dict]) -> tuple[dict, dict]:
+    """``train_bundle(daily, met, train_end="2014-12-31", config=SMALL)`` on the synthetic
+    region (tests/forecast/conftest.py, shared with test_models.py's tests of the same fit)."""
+    models, meta = small_region_bundle
+    assert meta["config"] == asdict(SMALL)  # the fit these tests mean
+    return models, meta
+
+
 def test_noise_after_the_training_end_changes_no_weight_and_no_forecast(
-    region_data: tuple[pd.DataFrame, pd.DataFrame],
+    region_data: tuple[pd.DataFrame, pd.DataFrame], small_bundle: tuple[dict, dict]
 ) -> None:
     """Rolling origin: the validation window is inside the training period; noise injected
-    after the training end (and after the issue day) changes nothing issued before it."""
+    after the training end (and after the issue day) changes nothing issued before it
+    (``small_bundle``: the same training on the clean data)."""
     daily, met = region_data
     noisy = daily.copy()
     after = noisy["day"] > "2014-12-31"
     noisy.loc[after, "PM2.5"] = np.random.default_rng(1).uniform(0, 2000, int(after.sum()))
-    a, meta_a = train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
+    a, meta_a = small_bundle
     b, meta_b = train_bundle(noisy, met, train_end="2014-12-31", config=SMALL)
     assert a["lightgbm"].calibration() == b["lightgbm"].calibration()
     assert meta_a["scores"] == meta_b["scores"]
@@ -99,11 +109,8 @@ def test_noise_after_the_training_end_changes_no_weight_and_no_forecast(
     pd.testing.assert_frame_equal(fa, fb)
 
 
-def test_the_blend_has_five_members_and_a_weight_record(
-    region_data: tuple[pd.DataFrame, pd.DataFrame],
-) -> None:
-    daily, met = region_data
-    _, meta = train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
+def test_the_blend_has_five_members_and_a_weight_record(small_bundle: tuple[dict, dict]) -> None:
+    _, meta = small_bundle
     w = meta["scores"]["PM2.5|1"]["weights"]
     assert set(w) == {"model", "model_level", "persistence", "climatology", "anomaly"}
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,12 @@ SMALL = GBMConfig(leads=(1, 2), rounds=60, num_leaves=7)
 
 
 @pytest.fixture(scope="module")
-def trained(region_data: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[dict, dict]:
-    daily, met = region_data
-    return train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
+def trained(small_region_bundle: tuple[dict, dict]) -> tuple[dict, dict]:
+    """``train_bundle(daily, met, train_end="2014-12-31", config=SMALL)`` on the synthetic
+    region (tests/forecast/conftest.py, shared with test_blend.py's tests of the same fit)."""
+    models, meta = small_region_bundle
+    assert meta["config"] == asdict(SMALL)  # the fit these tests mean
+    return models, meta
 
 
 def test_metadata_records_span_features_and_config(trained: tuple[dict, dict]) -> None:
@@ -126,13 +129,14 @@ def test_backtest_runs_without_weather_and_says_so(
 
 
 def test_training_data_never_reaches_into_the_test_window(
-    region_data: tuple[pd.DataFrame, pd.DataFrame],
+    region_data: tuple[pd.DataFrame, pd.DataFrame], trained: tuple[dict, dict]
 ) -> None:
-    """Poisoning the test window must not change the model trained before it."""
+    """Poisoning the test window must not change the model trained before it (``trained``:
+    the same training on the clean data)."""
     daily, met = region_data
     poisoned = daily.copy()
     poisoned.loc[poisoned["day"] >= "2015-01-01", "PM2.5"] = 5000.0
-    a, _ = train_bundle(daily, met, train_end="2014-12-31", config=SMALL)
+    a, _ = trained
     b, _ = train_bundle(poisoned, met, train_end="2014-12-31", config=SMALL)
     assert a["lightgbm"].texts() == b["lightgbm"].texts()
 

@@ -18,6 +18,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,16 +72,22 @@ def aqi_table(concentrations: pd.DataFrame, days: pd.Series) -> pd.DataFrame:
         a[a < 0] = np.nan
         aqi[sel] = a
         iaqi = np.stack([res.iaqi[lab] for lab in res.labels])
-        best = iaqi.max(axis=0)
-        names = []
-        for j in range(int(sel.sum())):
-            if best[j] <= 50:
-                names.append("")
-                continue
-            names.append(",".join(lab for k, lab in enumerate(res.labels) if iaqi[k, j] == best[j]))
-        primary[sel] = names
+        primary[sel] = _primary_names(iaqi, res.labels)
     level = aqi_level(np.where(np.isnan(aqi), -1, aqi)).astype(np.int64)
     return pd.DataFrame({"aqi": aqi, "level": level, "primary": primary, "rule_set": rules})
+
+
+def _primary_names(iaqi: npt.NDArray[Any], labels: Sequence[str]) -> npt.NDArray[np.object_]:
+    """Per day (a column of ``iaqi``, one row per label), the labels whose IAQI is the day's
+    highest, joined by commas on ties; "" where that IAQI is 50 or below (no primary pollutant,
+    as :func:`aqi_table` says). Joined once per pattern of ties: a table has few of them."""
+    best = iaqi.max(axis=0)
+    bits = ((iaqi == best) << np.arange(len(labels))[:, None]).sum(axis=0)
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    joined = [",".join(lab for k, lab in enumerate(labels) if p >> k & 1) for p in patterns]
+    names = np.array(joined, dtype=object)[inverse]
+    names[best <= 50] = ""
+    return names
 
 
 def observed_aqi(daily: pd.DataFrame) -> pd.DataFrame:

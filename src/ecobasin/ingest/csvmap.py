@@ -126,7 +126,9 @@ def read_tidy_csv(
             f"{list(TIDY_REQUIRED)} and optionally flag, unit, period"
         )
     values = pd.to_numeric(table["value"].str.strip(), errors="coerce")
-    parameter = table["parameter"].map(lambda p: resolve_parameter(p) or p.strip())
+    # resolved once per distinct name: each lookup copies the registry, a file has few names
+    resolved = {p: resolve_parameter(p) or p.strip() for p in table["parameter"].unique()}
+    parameter = table["parameter"].map(resolved)
     unit = table["unit"].where(table["unit"].str.strip() != "", None) if "unit" in table else None
     flag = table["flag"].where(table["flag"].str.strip() != "", None) if "flag" in table else None
     period = (
