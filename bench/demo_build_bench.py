@@ -39,20 +39,24 @@ ENTRY = "import sys; from ecobasin.cli import main; sys.argv[0] = 'ecobasin'; ma
 THIS_TREE = Path(__file__).resolve().parents[1] / "src"
 
 
-def build(source: Path, db: Path, log: Path) -> tuple[float, float]:
-    """Build the demo at ``db`` with the package under ``source``: (CPU [s], wall [s])."""
+def start(source: Path, db: Path, log: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Start building the demo at ``db`` with the package under ``source``."""
     db.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOBASIN_")}
     env.update(TEST_PASSWORD_HASH, PYTHONPATH=str(source))
     command = [sys.executable, "-c", ENTRY, *DEMO_ARGS, "--db", str(db)]
-    started = time.perf_counter()
     with log.open("wb") as handle:
         process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"the build with {source} failed: see {log}")
-    return usage.ru_utime + usage.ru_stime, wall
+    return process, time.perf_counter()
+
+
+def finish(process: subprocess.Popen[bytes], started: float, log: Path) -> tuple[float, float]:
+    """Wait for a build: (CPU [s] of it and every process it waited for, wall [s])."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"a build failed: see {log}")
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - started
 
 
 def checksums(db: Path) -> dict[str, dict[str, Any]]:
@@ -93,28 +97,55 @@ def differences(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> s
     return found
 
 
+def report(
+    round_: int,
+    name: str,
+    log: Path,
+    process: subprocess.Popen[bytes],
+    started: float,
+    load: float,
+    cpu: dict[str, list[float]],
+) -> None:
+    """Wait for one build and print its CPU, wall time and the load average around it."""
+    used, wall = finish(process, started, log)
+    cpu[name].append(used)
+    print(
+        f"round {round_ + 1} {name:9}: {used:7.1f} CPU-s  {wall:7.1f} s wall  "
+        f"load {load:.1f} → {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline", type=Path, required=True, help="the baseline's src/")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("/tmp/demo_build_bench"))
     parser.add_argument("--no-compare", action="store_true", help="time only")
+    parser.add_argument(
+        "--parallel", action="store_true", help="start every build at once (same load for all)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     trees = {"baseline": args.baseline.resolve(), "this tree": THIS_TREE}
     cpu: dict[str, list[float]] = {name: [] for name in trees}
-    for round_ in range(args.rounds):
-        order = list(trees) if round_ % 2 == 0 else list(reversed(trees))
-        for name in order:
-            tag = f"{name.replace(' ', '_')}_{round_}"
-            load = os.getloadavg()[0]
-            used, wall = build(trees[name], args.out / f"{tag}.duckdb", args.out / f"{tag}.log")
-            cpu[name].append(used)
-            print(
-                f"round {round_ + 1} {name:9}: {used:7.1f} CPU-s  {wall:7.1f} s wall  "
-                f"load {load:.1f} → {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
+    builds = [
+        (round_, name)
+        for round_ in range(args.rounds)
+        for name in (list(trees) if round_ % 2 == 0 else list(reversed(trees)))
+    ]
+    running: list[tuple[int, str, Path, subprocess.Popen[bytes], float, float]] = []
+    for round_, name in builds:
+        tag = f"{name.replace(' ', '_')}_{round_}"
+        log = args.out / f"{tag}.log"
+        load = os.getloadavg()[0]
+        running.append(
+            (round_, name, log, *start(trees[name], args.out / f"{tag}.duckdb", log), load)
+        )
+        if not args.parallel:
+            report(*running.pop(), cpu)
+    for build in running:
+        report(*build, cpu)
     best = {name: min(values) for name, values in cpu.items()}
     print(
         f"best of {args.rounds}: baseline {best['baseline']:.1f} CPU-s, this tree "
