@@ -7,10 +7,11 @@ Usage::
 
 Each round builds ``ecobasin demo --no-serve --year 2025 --region chengdu_plain`` once with each
 tree's ``src/`` (the baseline first in odd rounds, this tree first in even ones), each in its own
-process, at the tests' Argon2 cost (tests/conftest.py ``TEST_PASSWORD_HASH``). The CPU of a build
+process, at the tests' Argon2 cost (tests/conftest.py ``TEST_PASSWORD_HASH``); one after the other,
+or with ``--parallel`` all at once (every build then runs under the same load). The CPU of a build
 is the user + system time of that process and every process it waited for (``os.wait4``); the
-load average is printed beside it. Then every table of the first two builds of each tree is
-compared, row count and an order-independent checksum per column
+load average is printed beside it. Then every table of the baseline's first two builds and of this
+tree's first is compared, row count and an order-independent checksum per column
 (``sum(hash(column))``): the baseline against itself says which columns differ from build to build
 anyway (the clock: the demo dates its cases and forecasts from it; the admin's random password),
 and the baseline against this tree must differ in no other column.
