@@ -61,7 +61,7 @@ def finish(process: subprocess.Popen[bytes], started: float, log: Path) -> tuple
 
 
 def checksums(db: Path) -> dict[str, dict[str, Any]]:
-    """Per table: its row count and, per column, ``sum(hash(column))`` (order-independent)."""
+    """Per table: ``row count`` and, per column, ``column NAME``: ``sum(hash(NAME))``."""
     found: dict[str, dict[str, Any]] = {}
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute(
@@ -81,10 +81,8 @@ def checksums(db: Path) -> dict[str, dict[str, Any]]:
             sums = ", ".join(f'sum(hash("{c}"))' for c in columns)
             row = con.execute(f"SELECT count(*), {sums} FROM {name}").fetchone()
             assert row is not None
-            found[f"{schema}.{table}"] = {
-                "rows": row[0],
-                **dict(zip(columns, row[1:], strict=True)),
-            }
+            sums_of = {f"column {c}": value for c, value in zip(columns, row[1:], strict=True)}
+            found[f"{schema}.{table}"] = {"row count": row[0], **sums_of}
     return found
 
 
