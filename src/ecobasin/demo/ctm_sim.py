@@ -131,12 +131,15 @@ def _smooth_noise(
     ny = int((lat.max() - lat0) / step_deg) + 4
     nx = int((lon.max() - lon0) / step_deg) + 4
     row, col = (lat - lat0) / step_deg, (lon - lon0) / step_deg
+    # Every hour's field drawn and smoothed at once (sigma 0 in time: each hour on its own):
+    # the same stream of draws and the same values as one field per hour, at one call's cost.
+    white = gaussian_filter(rng.standard_normal((hours, ny, nx)), sigma=(0, 1.0, 1.0), mode="wrap")
+    spread = np.array([field.std() for field in white])[:, None, None]
+    eta = sample_grid(white / spread, row, col)
     out = np.empty((hours, lat.size))
     state = np.zeros(lat.size)
     for t in range(hours):
-        white = gaussian_filter(rng.standard_normal((ny, nx)), sigma=1.0, mode="wrap")
-        eta = sample_grid(white / white.std(), row, col)
-        state = model.phi * state + np.sqrt(1 - model.phi**2) * eta if t else eta
+        state = model.phi * state + np.sqrt(1 - model.phi**2) * eta[t] if t else eta[t]
         out[t] = state
     return out
 

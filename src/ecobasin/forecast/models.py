@@ -316,18 +316,19 @@ class Climatology:
         frame = grid.reset_index()
         frame = frame[frame["day"] <= pd.Timestamp(train_end)]
         doy = frame["day"].dt.day_of_year.to_numpy().astype(np.int64)
+        cities = frame["city"].astype(str).to_numpy()
+        groups: list[tuple[str, npt.NDArray[np.bool_]]] = [("*", np.ones(len(frame), dtype=bool))]
+        groups += [(str(c), cities == c) for c in np.unique(cities)]
+        windows = [_circular_window(doy, d, CLIMATOLOGY_HALF_WINDOW) for d in range(1, 367)]
+        # the rows of each group and day of year, the same for every pollutant
+        rows_of = {name: [np.flatnonzero(sel & w) for w in windows] for name, sel in groups}
         for p in pollutants:
             self.table[p] = {}
-            groups: list[tuple[str, npt.NDArray[np.bool_]]] = [
-                ("*", np.ones(len(frame), dtype=bool))
-            ]
-            cities = frame["city"].astype(str).to_numpy()
-            groups += [(str(c), cities == c) for c in np.unique(cities)]
             values = frame[p].to_numpy(dtype=np.float64)
-            for name, sel in groups:
+            for name, _ in groups:
                 rows = []
-                for d in range(1, 367):
-                    v = values[sel & _circular_window(doy, d, CLIMATOLOGY_HALF_WINDOW)]
+                for cell in rows_of[name]:
+                    v = values[cell]
                     v = v[~np.isnan(v)]
                     if v.size < 5:
                         rows.append([np.nan, np.nan, np.nan])
@@ -506,11 +507,12 @@ class GBM:
         early: npt.NDArray[np.bool_],
         late: npt.NDArray[np.bool_],
         climatology: Climatology | None,
-        guidance: pd.DataFrame | None,
+        guided: dict[str, npt.NDArray[np.float64]],
     ) -> dict[str, npt.NDArray[np.float64]]:
         """Every member's forecast of the ``late`` rows, fit on the ``early`` rows only (one
-        rolling origin): the models re-trained, the climatology given fit before the block."""
-        p, h = key
+        rolling origin): the models re-trained, the climatology given fit before the block;
+        ``guided`` the guidance members of every row (:func:`guidance_members`)."""
+        p = key[0]
         x, y, anchor = data.x, data.y, data.anchor
         z = to_target(self.config.target, y[early], anchor[early])
         booster = self._train(x[early], np.clip(z, *self.bounds[key]))
@@ -530,7 +532,7 @@ class GBM:
                 members["anomaly"] = apply_anomaly(
                     members["climatology"], data.anomaly_for(climatology, late), beta
                 )
-        members.update(guidance_members(guidance, vkeys, p, h))
+        members.update({name: values[late] for name, values in guided.items()})
         return members
 
     def _validate(
@@ -554,12 +556,14 @@ class GBM:
         days: list[npt.NDArray[Any]] = []
         lates: list[npt.NDArray[np.bool_]] = []
         issue = data.keys["issue_day"].to_numpy()
+        # aligned once with every row: a block's rows take their part (a left join keeps order)
+        guided = guidance_members(guidance, data.keys, p, h)
         for block_start, block_end, climatology in origins:
             early = (data.keys["target_day"] < block_start).to_numpy()
             late = (issue >= np.datetime64(block_start)) & (issue < np.datetime64(block_end))
             if int(late.sum()) == 0 or int(early.sum()) < 2 * self.config.min_data_in_leaf:
                 continue
-            parts.append(self._validation_members(key, data, early, late, climatology, guidance))
+            parts.append(self._validation_members(key, data, early, late, climatology, guided))
             observed.append(data.y[late])
             days.append(data.keys["target_day"].to_numpy()[late])
             lates.append(late)
