@@ -201,21 +201,8 @@ def test_any_mix_is_stored_the_same_with_array_rows(
     """Any selection and order of the records, written by the ninth pass's writer (rows
     validated and stored as arrays) and by the reference writer (one by one, the pandas
     frame), leaves the same observations, rejects, dedup rows and reports in the store."""
-    chosen = [records[p % len(records)] for p in picks]
-    chosen = [replace(r, seq=i + 1) for i, r in enumerate(chosen)]
-    base = tmp_path / "base.duckdb"
-    if not base.exists():
-        _store(base).close()
-    stored, reports = [], []
-    for options in (WRITERS["reference"], WRITERS["ninth"]):
-        path = tmp_path / f"mix-{next(_EXAMPLES)}.duckdb"
-        shutil.copy(base, path)
-        with Store(path) as store:
-            reports.append(StoreWriter(store, "log-x", **options).write(chosen, now=NOW))
-            stored.append(_stored(store))
-    assert reports[1] == reports[0]
-    for table, frame in stored[1].items():
-        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+    chosen = [replace(records[p % len(records)], seq=i + 1) for i, p in enumerate(picks)]
+    _assert_reference_and_ninth_agree(tmp_path, "mix", chosen)
 
 
 _EXAMPLES = itertools.count()
@@ -278,19 +265,7 @@ def test_odd_values_are_stored_and_rejected_the_same_by_the_batch(
     dedup rows and reports with the batch decode (values checked all at once) as one by one."""
     pool = records + _odd_value_records(len(records) + 1)
     chosen = [replace(pool[p % len(pool)], seq=i + 1) for i, p in enumerate(picks)]
-    base = tmp_path / "odd-base.duckdb"
-    if not base.exists():
-        _store(base).close()
-    stored, reports = [], []
-    for options in (WRITERS["reference"], WRITERS["ninth"]):
-        path = tmp_path / f"odd-{next(_EXAMPLES)}.duckdb"
-        shutil.copy(base, path)
-        with Store(path) as store:
-            reports.append(StoreWriter(store, "log-o", **options).write(chosen, now=NOW))
-            stored.append(_stored(store))
-    assert reports[1] == reports[0]
-    for table, frame in stored[1].items():
-        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+    _assert_reference_and_ninth_agree(tmp_path, "odd", chosen)
 
 
 def test_odd_values_all_in_one_write(tmp_path: Path, records) -> None:
@@ -330,6 +305,24 @@ def test_each_odd_value_in_a_write_of_its_own(tmp_path: Path, records) -> None:
                     for i, record in enumerate(odd)
                 ]
             )
+            stored.append(_stored(store))
+    assert reports[1] == reports[0]
+    for table, frame in stored[1].items():
+        pd.testing.assert_frame_equal(frame, stored[0][table], obj=table)
+
+
+def _assert_reference_and_ninth_agree(tmp_path: Path, name: str, chosen: list[RawRecord]) -> None:
+    """The reference writer (one by one) and the ninth pass's, each on a copy of one fresh
+    store (made once per ``name`` in ``tmp_path``), leave the same reports and tables."""
+    base = tmp_path / f"{name}-base.duckdb"
+    if not base.exists():
+        _store(base).close()
+    stored, reports = [], []
+    for options in (WRITERS["reference"], WRITERS["ninth"]):
+        path = tmp_path / f"{name}-{next(_EXAMPLES)}.duckdb"
+        shutil.copy(base, path)
+        with Store(path) as store:
+            reports.append(StoreWriter(store, f"log-{name}", **options).write(chosen, now=NOW))
             stored.append(_stored(store))
     assert reports[1] == reports[0]
     for table, frame in stored[1].items():
