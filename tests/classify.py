@@ -14,6 +14,8 @@ A test is ``slow`` when (:func:`slow_reason`):
 * its own code runs a Hypothesis search of :data:`MANY_EXAMPLES` examples or more;
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
 * it carries the ``browser`` marker;
+* it uses a fixture wider than one test whose set-up, measured in a recorded run, was over
+  :data:`SHARED_SETUP_LIMIT_S` (so that the set-up leaves the quick subset with all its users);
 * its CPU, measured in a recorded run (:data:`MEASURED_CPU_FILE`), was over
   :data:`QUICK_TEST_CPU_LIMIT_S`: a new store made through the CLI or the API, a CJK PDF, a chart,
   a session built step by step cost that much by nature, and what a test costs is measured, not
@@ -97,6 +99,12 @@ QUICK_TEST_CPU_LIMIT_S = 0.3
 MEASURED_CPU_FILE = TESTS / "cpu_seconds.tsv"
 #: Tests cheaper than this [s] are left out of :data:`MEASURED_CPU_FILE` (the file stays short).
 RECORDED_FROM_S = 0.05
+#: Set-up CPU of a fixture wider than one test (a module's store, app or session) above which
+#: every test that uses it is slow [s]. Such a set-up is charged to the first test of the module
+#: that runs; if only that test left the quick subset, the next run would charge it to the next
+#: one, and so on. Higher than :data:`QUICK_TEST_CPU_LIMIT_S`: a set-up shared by many quick
+#: tests is worth its cost up to a point.
+SHARED_SETUP_LIMIT_S = 1.0
 
 
 def slow_reason(
@@ -109,9 +117,17 @@ def slow_reason(
     module = _module_path(item)
     if module in slow_modules:
         return slow_modules[module]
+    if measured is None:
+        measured = measured_cpu(MEASURED_CPU_FILE)
     for name, definitions in _fixture_definitions(item):
         if name in SLOW_FIXTURES:
             return f"fixture {name}: {SLOW_FIXTURES[name]}"
+        setup_s = measured.get(shared_setup_key(definitions[-1].baseid, name), 0.0)
+        if setup_s > SHARED_SETUP_LIMIT_S:
+            return (
+                f"fixture {name}'s set-up used {setup_s:.2f} s of CPU in a recorded run "
+                f"({MEASURED_CPU_FILE.name}), over {SHARED_SETUP_LIMIT_S:g} s"
+            )
         in_tests = _in_test_folders(definitions[-1].func)
         if in_tests and _calls(definitions[-1].func, PROCESS_CALLS):
             return f"fixture {name} starts a process"
@@ -127,8 +143,6 @@ def slow_reason(
     examples = _explicit_examples(function) if function is not None else 0
     if examples >= MANY_EXAMPLES:
         return f"a Hypothesis search of {examples} examples"
-    if measured is None:
-        measured = measured_cpu(MEASURED_CPU_FILE)
     cpu_s = measured.get(item.nodeid)
     if cpu_s is not None and cpu_s > QUICK_TEST_CPU_LIMIT_S:
         return (
@@ -145,6 +159,12 @@ def recordable(markexpr: str | None, keyword: str | None) -> bool:
     test than in the module's own order, which would then be measured heavy, leave the quick
     subset, and hand the set-up to the next test, until none of the module is left."""
     return not markexpr and not keyword
+
+
+def left_out_of_quick_run(path: Path, config: pytest.Config, slow_modules: dict[str, str]) -> bool:
+    """Whether the quick subset need not import the test module ``path``: it is one of
+    ``slow_modules``, whose tests are all slow (~0.8 s of CPU per worker for all of them)."""
+    return quick_run(config.option.markexpr) and relative_to_tests(str(path)) in slow_modules
 
 
 def quick_run(markexpr: str | None) -> bool:
@@ -188,7 +208,7 @@ def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
     the tests measured now replace their old figures, and those under :data:`RECORDED_FROM_S`
     leave it. Returns the number of tests measured."""
     measured = dict(measured_cpu(path))
-    now = tests_cpu(stats)
+    now = tests_cpu(stats) | shared_setups_cpu(stats)
     measured.update(now)
     kept = sorted((nodeid, cpu_s) for nodeid, cpu_s in measured.items() if cpu_s >= RECORDED_FROM_S)
     header = (
@@ -209,13 +229,21 @@ def _source(function: Callable[..., Any], pattern: re.Pattern[str]) -> str:
     """
     function = inspect.unwrap(function)
     code = getattr(function, "__code__", None)
-    text = _file_text(code.co_filename) if code is not None else ""
-    if text and not pattern.search(text):
+    if code is not None and not _file_could_match(code.co_filename, pattern):
         return ""
     try:
         return inspect.getsource(function)
     except (OSError, TypeError):
         return ""
+
+
+@functools.cache
+def _file_could_match(path: str, pattern: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` occurs anywhere in the source file ``path`` (True when unreadable:
+    not filtered); asked once per file, not once per function (2.3 s of each worker's
+    collection when it was)."""
+    text = _file_text(path)
+    return not text or bool(pattern.search(text))
 
 
 @functools.cache
@@ -248,14 +276,14 @@ class GroupScheduling(LoadScopeScheduling):
 
 
 def _module_path(item: pytest.Item) -> str:
-    return _relative_to_tests(str(item.path))
+    return relative_to_tests(str(item.path))
 
 
 # The three functions below are cached: each is asked once per test or per fixture of a test
 # (~30,000 times for the suite's 2,900 tests, in every worker), for a few hundred distinct
 # answers; pathlib and inspect made them ~3 s of each worker's collection.
 @functools.cache
-def _relative_to_tests(path: str) -> str:
+def relative_to_tests(path: str) -> str:
     """``path`` relative to tests/ ("" outside it)."""
     as_path = Path(path)
     return as_path.relative_to(TESTS).as_posix() if as_path.is_relative_to(TESTS) else ""
@@ -362,6 +390,9 @@ class ProcessGuard:
 QUICK_CPU_BUDGET_S = 1.0
 #: The ``user_properties`` entry of a test report that holds the CPU of one phase [s].
 CPU_PROPERTY = "cpu_s"
+#: The ``user_properties`` entry of a test report that holds (:func:`shared_setup_key`, CPU
+#: [s]) for the set-up of a fixture wider than one test, made during that test.
+SHARED_SETUP_PROPERTY = "shared_setup_cpu_s"
 
 
 def heavy_quick_tests(
@@ -371,6 +402,25 @@ def heavy_quick_tests(
     heaviest first, from the run's reports (the teardown report carries all three phases)."""
     quick = tests_cpu(stats, quick_only=True)
     return sorted(((cpu, nodeid) for nodeid, cpu in quick.items() if cpu > budget_s), reverse=True)
+
+
+def shared_setup_key(baseid: str, name: str) -> str:
+    """The key of :data:`MEASURED_CPU_FILE` for the set-up of fixture ``name`` defined at
+    ``baseid`` (a module's node id, a folder of a conftest.py, "" for tests/conftest.py)."""
+    return f"{baseid}::{name} (shared set-up)"
+
+
+def shared_setups_cpu(stats: dict[str, list[Any]]) -> dict[str, float]:
+    """:func:`shared_setup_key` -> set-up CPU [s] of the fixtures wider than one test, from the
+    run's reports (:data:`SHARED_SETUP_PROPERTY`); the dearest when one was set up twice."""
+    cpu_s: dict[str, float] = {}
+    for reports in stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == SHARED_SETUP_PROPERTY:
+                    key, setup_s = value
+                    cpu_s[key] = max(setup_s, cpu_s.get(key, 0.0))
+    return cpu_s
 
 
 def tests_cpu(stats: dict[str, list[Any]], quick_only: bool = False) -> dict[str, float]:

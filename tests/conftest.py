@@ -40,13 +40,16 @@ from classify import (
     CPU_PROPERTY,
     MEASURED_CPU_FILE,
     QUICK_CPU_BUDGET_S,
+    SHARED_SETUP_PROPERTY,
     GroupScheduling,
     ProcessGuard,
     heavy_quick_tests,
     hypothesis_profile,
+    left_out_of_quick_run,
     quick_run,
     record_measured_cpu,
     recordable,
+    shared_setup_key,
     slow_reason,
 )
 from demo_database import (
@@ -254,6 +257,12 @@ def _has_doctest_example(path: Path) -> bool:
     return b">>>" in path.read_bytes()
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The quick subset does not import the modules of :data:`SLOW_MODULES` (all their tests
+    are slow): ~0.8 s of CPU per worker."""
+    return True if left_out_of_quick_run(collection_path, config, SLOW_MODULES) else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` what tests/classify.py finds slow (``pytest -m "not slow"``)."""
     for item in items:
@@ -288,12 +297,35 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 def _count_cpu(item: pytest.Item) -> Iterator[None]:
     """Record the CPU of a test phase [s] in its report (``user_properties``), for the summary:
-    unlike wall time, it does not grow with the load of the shared machine."""
+    unlike wall time, it does not grow with the load of the shared machine; with it, the CPU of
+    the wider fixtures set up in that phase (:func:`pytest_fixture_setup`)."""
     start = time.process_time()
     try:
         return (yield)
     finally:
         item.user_properties.append((CPU_PROPERTY, time.process_time() - start))
+        item.user_properties.extend((SHARED_SETUP_PROPERTY, setup) for setup in _SHARED_SETUPS)
+        _SHARED_SETUPS.clear()
+
+
+_SHARED_SETUPS: list[tuple[str, float]] = []  # (key, CPU [s]) of the phase running now
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """Measure the set-up CPU [s] of a fixture wider than one test, for tests/classify.py's
+    :data:`~classify.SHARED_SETUP_LIMIT_S` rule (the figure includes the set-up of the wider
+    fixtures it asks for first)."""
+    if fixturedef.scope == "function":
+        return (yield)
+    start = time.process_time()
+    try:
+        return (yield)
+    finally:
+        key = shared_setup_key(fixturedef.baseid, fixturedef.argname)
+        _SHARED_SETUPS.append((key, time.process_time() - start))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -323,6 +355,30 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 _MODULE_ENDED: set[str] = set()  # node ids of modules whose last test is being torn down
 
 
+def collect_young_garbage() -> None:
+    """Collect the garbage made since the last call, then freeze what survives (``gc.freeze``).
+
+    Why: a full collection walks every object alive, and a worker's heap (the modules of
+    pandas, DuckDB, FastAPI, Hypothesis, pytest's ~3,000 collected items) made the collection at
+    the end of each module cost ~0.24 s of CPU, ~40 s of the quick subset's ~150
+    (docs/measurements.md, "eighth pass"). What survives the end of a module is alive for the
+    rest of the run (modules, caches, the session's fixtures); frozen, it is not walked again,
+    and it is still freed when its last reference goes. What the next module leaves in a
+    reference cycle is young, so this call still finds it and its ResourceWarning; only a
+    cycle through a frozen object is never collected (a few bytes kept, never a warning
+    lost from a module's own objects). The gateway writer does the same
+    (``ecobasin.gateway.writer.settle_heap``).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish() -> None:
+    """Freeze the heap of imports and collected items before the first test
+    (:func:`collect_young_garbage`)."""
+    collect_young_garbage()
+
+
 @pytest.fixture(autouse=True, scope="module")
 def collect_after_the_module(request: pytest.FixtureRequest) -> Iterator[None]:
     """Collect garbage at the end of each module: a socket or stream a test here left open
@@ -347,7 +403,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
     said: list[Any] = []
     previous, sys.unraisablehook = sys.unraisablehook, said.append
     try:
-        gc.collect()
+        collect_young_garbage()
     finally:
         sys.unraisablehook = previous
     if said and report.passed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -13,14 +14,19 @@ from classify import (
     MANY_EXAMPLES,
     PROCESS_CALLS,
     QUICK_TEST_CPU_LIMIT_S,
+    SHARED_SETUP_LIMIT_S,
+    SHARED_SETUP_PROPERTY,
+    TESTS,
     TRAINING_CALLS,
     _calls,
     examples_in,
     heavy_quick_tests,
     hypothesis_profile,
+    left_out_of_quick_run,
     measured_cpu,
     record_measured_cpu,
     recordable,
+    shared_setup_key,
     slow_reason,
     worker_group,
 )
@@ -48,7 +54,15 @@ def test_training_the_forecast_models_is_found_in_the_code_and_through_helpers()
     assert not _calls(_fits_the_bundle, PROCESS_CALLS)
 
 
-def _report(nodeid: str, when: str, cpu_s: list[float], slow: bool = False) -> pytest.TestReport:
+def _report(
+    nodeid: str,
+    when: str,
+    cpu_s: list[float],
+    slow: bool = False,
+    setups: list[tuple[str, float]] = (),  # type: ignore[assignment]
+) -> pytest.TestReport:
+    properties = [(CPU_PROPERTY, cpu) for cpu in cpu_s]
+    properties += [(SHARED_SETUP_PROPERTY, setup) for setup in setups]
     return pytest.TestReport(
         nodeid,
         (nodeid, None, nodeid),
@@ -56,7 +70,7 @@ def _report(nodeid: str, when: str, cpu_s: list[float], slow: bool = False) -> p
         "passed",
         None,
         when,
-        user_properties=[(CPU_PROPERTY, cpu) for cpu in cpu_s],
+        user_properties=properties,
     )
 
 
@@ -136,3 +150,46 @@ def test_the_modules_of_a_shared_server_run_on_one_worker() -> None:
         "tests/browser/test_x.py::t"
     )
     assert worker_group("tests/security/test_auth_lockout.py::t") != headers  # its own module
+
+
+@pytest.fixture(scope="module")
+def module_wide() -> str:
+    return "set up once for the module"
+
+
+def test_a_shared_setup_measured_over_its_limit_makes_every_user_slow(
+    request: pytest.FixtureRequest, module_wide: str
+) -> None:
+    # charged to the first test that runs, the set-up would otherwise wander from test to test
+    baseid = request.node._fixtureinfo.name2fixturedefs["module_wide"][-1].baseid
+    assert baseid == "tests/test_classify.py"
+    key = shared_setup_key(baseid, "module_wide")
+    over = slow_reason(request.node, {}, measured={key: SHARED_SETUP_LIMIT_S + 0.01})
+    assert over is not None and "fixture module_wide's set-up" in over
+    assert slow_reason(request.node, {}, measured={key: SHARED_SETUP_LIMIT_S}) is None
+    other = shared_setup_key("tests/web/test_x.py", "module_wide")  # another module's fixture
+    assert slow_reason(request.node, {}, measured={other: 9.0}) is None
+
+
+def test_recorded_shared_setups_keep_the_dearest_set_up(tmp_path: Path) -> None:
+    path = tmp_path / "cpu.tsv"
+    key = shared_setup_key("tests/a.py", "store")
+    stats = {
+        "passed": [_report("tests/a.py::t1", "setup", [2.0], setups=[(key, 1.5)])],
+        "": [_report("tests/a.py::t1", "teardown", [2.0, 0.1, 0.0], setups=[(key, 1.9)])],
+    }
+    record_measured_cpu(path, stats)
+    assert measured_cpu(path) == {"tests/a.py::t1": 2.1, key: 1.9}
+
+
+def test_the_quick_subset_does_not_import_the_slow_modules() -> None:
+    def config(markexpr: str) -> pytest.Config:
+        return SimpleNamespace(option=SimpleNamespace(markexpr=markexpr))  # type: ignore[return-value]
+
+    slow_modules = {"test_demo.py": "builds demo years"}
+    slow_module = TESTS / "test_demo.py"
+    assert slow_module.is_file()
+    assert left_out_of_quick_run(slow_module, config("not slow"), slow_modules)
+    assert not left_out_of_quick_run(slow_module, config(""), slow_modules)
+    assert not left_out_of_quick_run(slow_module, config("slow"), slow_modules)
+    assert not left_out_of_quick_run(Path(__file__), config("not slow"), slow_modules)
