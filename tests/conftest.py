@@ -24,7 +24,6 @@ fails (:class:`classify.ProcessGuard`).
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
@@ -60,6 +59,7 @@ from demo_database import (
     copy_demo,
     start_background_build,
 )
+from garbage import collect_young_garbage
 from needs import SHARED, require
 
 
@@ -355,24 +355,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 _MODULE_ENDED: set[str] = set()  # node ids of modules whose last test is being torn down
 
 
-def collect_young_garbage() -> None:
-    """Collect the garbage made since the last call, then freeze what survives (``gc.freeze``).
-
-    Why: a full collection walks every object alive, and a worker's heap (the modules of
-    pandas, DuckDB, FastAPI, Hypothesis, pytest's ~3,000 collected items) made the collection at
-    the end of each module cost ~0.24 s of CPU, ~40 s of the quick subset's ~150
-    (docs/measurements.md, "eighth pass"). What survives the end of a module is alive for the
-    rest of the run (modules, caches, the session's fixtures); frozen, it is not walked again,
-    and it is still freed when its last reference goes. What the next module leaves in a
-    reference cycle is young, so this call still finds it and its ResourceWarning; only a
-    cycle through a frozen object is never collected (a few bytes kept, never a warning
-    lost from a module's own objects). The gateway writer does the same
-    (``ecobasin.gateway.writer.settle_heap``).
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def pytest_collection_finish() -> None:
     """Freeze the heap of imports and collected items before the first test
     (:func:`collect_young_garbage`)."""
@@ -400,12 +382,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
     if report.when != "teardown" or module is None or module.nodeid not in _MODULE_ENDED:
         return report
     _MODULE_ENDED.discard(module.nodeid)
-    said: list[Any] = []
-    previous, sys.unraisablehook = sys.unraisablehook, said.append
-    try:
-        collect_young_garbage()
-    finally:
-        sys.unraisablehook = previous
+    said = collect_young_garbage()
     if said and report.passed:
         report.outcome = "failed"
         report.longrepr = f"{module.nodeid} left for the garbage collector:\n" + "\n".join(
@@ -413,7 +390,7 @@ def pytest_runtest_makereport(item: pytest.Item) -> Iterator[pytest.TestReport]:
         )
     else:  # a teardown that failed already: pytest reports them with the next test
         for unraisable in said:
-            previous(unraisable)
+            sys.unraisablehook(unraisable)
     return report
 
 
