@@ -39,6 +39,7 @@ import inspect
 import re
 import sys
 import types
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,15 @@ QUICK_TEST_CPU_LIMIT_S = 0.3
 #: run (``ECOBASIN_RECORD_CPU=1 pytest ...``: the run's measurements replace those of the same
 #: tests; a test absent from the file was measured cheaper, or never).
 MEASURED_CPU_FILE = TESTS / "cpu_seconds.tsv"
-#: Tests cheaper than this [s] are left out of :data:`MEASURED_CPU_FILE` (the file stays short).
+#: Tests cheaper than this [s] are left out of :data:`MEASURED_CPU_FILE` and
+#: :data:`MEASURED_WALL_FILE` (the files stay short).
 RECORDED_FROM_S = 0.05
+#: Node id, tab, wall time [s] of the tests that took at least :data:`RECORDED_FROM_S` in a
+#: recorded run (``ECOBASIN_RECORD_WALL=1 pytest ...``), for :func:`longest_first`.
+MEASURED_WALL_FILE = TESTS / "wall_seconds.tsv"
+#: The wall time counted for a test absent from :data:`MEASURED_WALL_FILE` [s]: under
+#: :data:`RECORDED_FROM_S`, or new.
+UNRECORDED_TEST_S = 0.02
 #: Set-up CPU of a fixture wider than one test (a module's store, app or session) above which
 #: every test that uses it is slow [s]. Such a set-up is charged to the first test of the module
 #: that runs; if only that test left the quick subset, the next run would charge it to the next
@@ -191,6 +199,17 @@ def examples_in(source: str) -> int:
 @functools.cache
 def measured_cpu(path: Path) -> dict[str, float]:
     """Node id -> CPU [s] of :data:`MEASURED_CPU_FILE` (empty when there is none)."""
+    return _read_seconds(path)
+
+
+@functools.cache
+def measured_wall(path: Path) -> dict[str, float]:
+    """Node id -> wall time [s] of :data:`MEASURED_WALL_FILE` (empty when there is none)."""
+    return _read_seconds(path)
+
+
+def _read_seconds(path: Path) -> dict[str, float]:
+    """The ``node id<TAB>seconds`` lines of ``path``, "#" lines left out."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -198,9 +217,14 @@ def measured_cpu(path: Path) -> dict[str, float]:
     measured = {}
     for line in lines:
         if line and not line.startswith("#"):
-            nodeid, cpu_s = line.rsplit("\t", 1)
-            measured[nodeid] = float(cpu_s)
+            nodeid, seconds = line.rsplit("\t", 1)
+            measured[nodeid] = float(seconds)
     return measured
+
+
+def _write_seconds(path: Path, header: str, seconds: dict[str, float]) -> None:
+    kept = sorted((n, s) for n, s in seconds.items() if s >= RECORDED_FROM_S)
+    path.write_text(header + "".join(f"{n}\t{s:.3f}\n" for n, s in kept), encoding="utf-8")
 
 
 def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
@@ -210,14 +234,30 @@ def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
     measured = dict(measured_cpu(path))
     now = tests_cpu(stats) | shared_setups_cpu(stats)
     measured.update(now)
-    kept = sorted((nodeid, cpu_s) for nodeid, cpu_s in measured.items() if cpu_s >= RECORDED_FROM_S)
     header = (
         "# CPU of one test [s] (set-up, call and teardown, its worker's process_time), recorded by\n"
         "# ECOBASIN_RECORD_CPU=1 pytest ...; tests/classify.py marks those over "
         f"{QUICK_TEST_CPU_LIMIT_S:g} s slow\n"
     )
-    path.write_text(header + "".join(f"{n}\t{c:.3f}\n" for n, c in kept), encoding="utf-8")
+    _write_seconds(path, header, measured)
     measured_cpu.cache_clear()
+    return len(now)
+
+
+def record_measured_wall(path: Path, stats: dict[str, list[Any]]) -> int:
+    """Merge this run's wall time per test [s] (:func:`tests_wall`) into ``path``, the file
+    :func:`measured_wall` reads, as :func:`record_measured_cpu` does. Returns the number of
+    tests measured."""
+    measured = dict(measured_wall(path))
+    now = tests_wall(stats)
+    measured.update(now)
+    header = (
+        "# Wall time of one test [s] (set-up, call and teardown, less the set-up of session\n"
+        "# fixtures such as the demo database), recorded by ECOBASIN_RECORD_WALL=1 pytest ...;\n"
+        "# tests/classify.py's GroupScheduling sends the longest worker groups first\n"
+    )
+    _write_seconds(path, header, measured)
+    measured_wall.cache_clear()
     return len(now)
 
 
@@ -269,10 +309,44 @@ def worker_group(nodeid: str) -> str:
 
 class GroupScheduling(LoadScopeScheduling):
     """xdist's ``loadscope`` with :func:`worker_group` as the scope (pytest 9 keeps node ids
-    read-only, so xdist's own ``loadgroup`` markers cannot rename them)."""
+    read-only, so xdist's own ``loadgroup`` markers cannot rename them), the longest groups
+    first (:func:`longest_first`)."""
+
+    def __init__(self, config: pytest.Config, log: Any = None) -> None:
+        super().__init__(config, log)
+        self._ordered = False
 
     def _split_scope(self, nodeid: str) -> str:
         return worker_group(nodeid)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        if not self._ordered:  # the first call: the work queue is complete, nothing sent yet
+            self.workqueue = OrderedDict(longest_first(self.workqueue))
+            self._ordered = True
+        super()._assign_work_unit(node)
+
+
+def longest_first(
+    groups: dict[str, dict[str, bool]], measured: dict[str, float] | None = None
+) -> list[tuple[str, dict[str, bool]]]:
+    """The worker groups (name -> their tests' node ids), the longest first by the wall time
+    their tests took in a recorded run (``measured``, by default :data:`MEASURED_WALL_FILE`;
+    :data:`UNRECORDED_TEST_S` for a test recorded under :data:`RECORDED_FROM_S` or never).
+
+    Why: xdist's ``loadscope`` sends the groups with the most tests first, and a module of one
+    or two long tests (the consultation end to end, the emergency loop, the guidance features'
+    fits) then started last and ran alone at the end: in the CI run of de0b8bc the last 3 % of
+    the tests took 3.3 of the 21 minutes at load 1.2–2.9 on 2 cores (docs/measurements.md,
+    "eighth pass"). The longest first is the classic longest-processing-time rule of
+    scheduling on identical machines.
+    """
+    if measured is None:
+        measured = measured_wall(MEASURED_WALL_FILE)
+
+    def length(group: tuple[str, dict[str, bool]]) -> float:
+        return sum(measured.get(nodeid, UNRECORDED_TEST_S) for nodeid in group[1])
+
+    return sorted(groups.items(), key=length, reverse=True)
 
 
 def _module_path(item: pytest.Item) -> str:
@@ -390,6 +464,9 @@ class ProcessGuard:
 QUICK_CPU_BUDGET_S = 1.0
 #: The ``user_properties`` entry of a test report that holds the CPU of one phase [s].
 CPU_PROPERTY = "cpu_s"
+#: The ``user_properties`` entry of a test report that holds the wall time [s] of the set-up
+#: of a session fixture made during that test (the demo database, built or waited for).
+SESSION_SETUP_PROPERTY = "session_setup_s"
 #: The ``user_properties`` entry of a test report that holds (:func:`shared_setup_key`, CPU
 #: [s]) for the set-up of a fixture wider than one test, made during that test.
 SHARED_SETUP_PROPERTY = "shared_setup_cpu_s"
@@ -421,6 +498,25 @@ def shared_setups_cpu(stats: dict[str, list[Any]]) -> dict[str, float]:
                     key, setup_s = value
                     cpu_s[key] = max(setup_s, cpu_s.get(key, 0.0))
     return cpu_s
+
+
+def tests_wall(stats: dict[str, list[Any]]) -> dict[str, float]:
+    """Node id -> wall time of its three phases [s], less the set-up of the session fixtures
+    made during it (:data:`SESSION_SETUP_PROPERTY`: a wait for the demo database is not the
+    test's own length), from the run's reports."""
+    wall: dict[str, float] = {}
+    waited: dict[str, float] = {}
+    for reports in stats.values():
+        for report in reports:
+            when = getattr(report, "when", None)
+            if when not in ("setup", "call", "teardown"):
+                continue
+            wall[report.nodeid] = wall.get(report.nodeid, 0.0) + report.duration
+            if when == "teardown":  # its properties are those of all three phases
+                waited[report.nodeid] = sum(
+                    v for k, v in report.user_properties if k == SESSION_SETUP_PROPERTY
+                )
+    return {n: max(0.0, s - waited.get(n, 0.0)) for n, s in wall.items()}
 
 
 def tests_cpu(stats: dict[str, list[Any]], quick_only: bool = False) -> dict[str, float]:

@@ -38,7 +38,9 @@ from _pytest.doctest import DoctestModule
 from classify import (
     CPU_PROPERTY,
     MEASURED_CPU_FILE,
+    MEASURED_WALL_FILE,
     QUICK_CPU_BUDGET_S,
+    SESSION_SETUP_PROPERTY,
     SHARED_SETUP_PROPERTY,
     GroupScheduling,
     ProcessGuard,
@@ -47,6 +49,7 @@ from classify import (
     left_out_of_quick_run,
     quick_run,
     record_measured_cpu,
+    record_measured_wall,
     recordable,
     shared_setup_key,
     slow_reason,
@@ -152,6 +155,10 @@ WORKERS_PER_CORE = 1.5
 QUICK_WORKERS_PER_CORE = 1.0
 #: ``ECOBASIN_RECORD_CPU=1`` writes each test's CPU into :data:`classify.MEASURED_CPU_FILE`.
 RECORD_CPU_ENV = "ECOBASIN_RECORD_CPU"
+#: ``ECOBASIN_RECORD_WALL=1`` writes each test's wall time into :data:`classify.MEASURED_WALL_FILE`
+#: (for the order of the worker groups; any run, a subset too: a group's length is the sum of
+#: its tests').
+RECORD_WALL_ENV = "ECOBASIN_RECORD_WALL"
 #: ``ECOBASIN_TEST_WORKERS=N`` chooses the worker count of ``-n auto`` instead.
 WORKERS_ENV = "ECOBASIN_TEST_WORKERS"
 
@@ -304,11 +311,13 @@ def _count_cpu(item: pytest.Item) -> Iterator[None]:
         return (yield)
     finally:
         item.user_properties.append((CPU_PROPERTY, time.process_time() - start))
-        item.user_properties.extend((SHARED_SETUP_PROPERTY, setup) for setup in _SHARED_SETUPS)
+        item.user_properties.extend(_SHARED_SETUPS)
         _SHARED_SETUPS.clear()
 
 
-_SHARED_SETUPS: list[tuple[str, float]] = []  # (key, CPU [s]) of the phase running now
+#: the properties of the wider fixtures set up in the phase running now (set-up CPU, and the
+#: wall time of the session fixtures), for its test's report
+_SHARED_SETUPS: list[tuple[str, Any]] = []
 
 
 @pytest.hookimpl(wrapper=True)
@@ -317,15 +326,18 @@ def pytest_fixture_setup(
 ) -> Iterator[Any]:
     """Measure the set-up CPU [s] of a fixture wider than one test, for tests/classify.py's
     :data:`~classify.SHARED_SETUP_LIMIT_S` rule (the figure includes the set-up of the wider
-    fixtures it asks for first)."""
+    fixtures it asks for first), and the wall time [s] of a session fixture's, which
+    :func:`classify.tests_wall` leaves out of the test's own length."""
     if fixturedef.scope == "function":
         return (yield)
-    start = time.process_time()
+    start, started = time.process_time(), time.perf_counter()
     try:
         return (yield)
     finally:
         key = shared_setup_key(fixturedef.baseid, fixturedef.argname)
-        _SHARED_SETUPS.append((key, time.process_time() - start))
+        _SHARED_SETUPS.append((SHARED_SETUP_PROPERTY, (key, time.process_time() - start)))
+        if fixturedef.scope == "session":
+            _SHARED_SETUPS.append((SESSION_SETUP_PROPERTY, time.perf_counter() - started))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -341,6 +353,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 f"{RECORD_CPU_ENV}: nothing recorded, as this run deselects tests (-m or -k): "
                 "record whole files or the whole suite (tests/classify.py, recordable)"
             )
+    if os.environ.get(RECORD_WALL_ENV) and not hasattr(config, "workerinput"):
+        count = record_measured_wall(MEASURED_WALL_FILE, terminalreporter.stats)
+        terminalreporter.write_line(f"Wall time of {count} tests recorded in {MEASURED_WALL_FILE}")
     heavy = heavy_quick_tests(terminalreporter.stats)
     if not heavy:
         return

@@ -14,17 +14,22 @@ from classify import (
     MANY_EXAMPLES,
     PROCESS_CALLS,
     QUICK_TEST_CPU_LIMIT_S,
+    SESSION_SETUP_PROPERTY,
     SHARED_SETUP_LIMIT_S,
     SHARED_SETUP_PROPERTY,
     TESTS,
     TRAINING_CALLS,
+    UNRECORDED_TEST_S,
     _calls,
     examples_in,
     heavy_quick_tests,
     hypothesis_profile,
     left_out_of_quick_run,
+    longest_first,
     measured_cpu,
+    measured_wall,
     record_measured_cpu,
+    record_measured_wall,
     recordable,
     shared_setup_key,
     slow_reason,
@@ -193,3 +198,42 @@ def test_the_quick_subset_does_not_import_the_slow_modules() -> None:
     assert not left_out_of_quick_run(slow_module, config(""), slow_modules)
     assert not left_out_of_quick_run(slow_module, config("slow"), slow_modules)
     assert not left_out_of_quick_run(Path(__file__), config("not slow"), slow_modules)
+
+
+def test_the_longest_worker_groups_are_sent_first() -> None:
+    # a module of one long test (an end-to-end run) before a module of many short ones: sent
+    # last, it would run alone at the end
+    groups = {
+        "tests/many.py": {f"tests/many.py::t{i}": False for i in range(50)},
+        "tests/e2e.py": {"tests/e2e.py::whole_loop": False},
+        "tests/new.py": {"tests/new.py::a": False, "tests/new.py::b": False},
+    }
+    measured = {"tests/e2e.py::whole_loop": 120.0, "tests/many.py::t0": 3.0}
+    order = [name for name, _ in longest_first(groups, measured)]
+    assert order == ["tests/e2e.py", "tests/many.py", "tests/new.py"]
+    # never recorded: counted at UNRECORDED_TEST_S per test, so test count still decides
+    assert [n for n, _ in longest_first(groups, {})] == [
+        "tests/many.py",
+        "tests/new.py",
+        "tests/e2e.py",
+    ]
+    assert 49 * UNRECORDED_TEST_S < 3.0  # the recorded test outweighs the unrecorded ones
+
+
+def test_the_wall_recorded_leaves_out_the_wait_for_a_session_fixture(tmp_path: Path) -> None:
+    def report(nodeid: str, when: str, duration: float, waited: float) -> pytest.TestReport:
+        made = _report(nodeid, when, [0.1])
+        made.duration = duration
+        made.user_properties.append((SESSION_SETUP_PROPERTY, waited))
+        return made
+
+    stats = {
+        "passed": [report("tests/d.py::t", "call", 2.0, 90.0)],
+        "": [
+            report("tests/d.py::t", "setup", 93.0, 90.0),
+            report("tests/d.py::t", "teardown", 0.5, 90.0),
+        ],
+    }
+    path = tmp_path / "wall.tsv"
+    assert record_measured_wall(path, stats) == 1
+    assert measured_wall(path) == {"tests/d.py::t": 5.5}  # 93 + 2 + 0.5, less the 90 waited
