@@ -29,7 +29,8 @@ Workers (pytest-xdist, :class:`GroupScheduling`): the tests of one module run on
 their order, so a module-scoped fixture (a server, a store) is set up once and tests that build
 on each other's state stay together; the tests of a folder of :data:`SHARED_SERVER_FOLDERS` (the
 browser tests on one ``ecobasin serve``, the security limits tests) all run on one worker, so that
-server starts once.
+server starts once. The groups that took longest when last recorded (:data:`MEASURED_WALL_FILE`,
+``ECOBASIN_RECORD_WALL=1``) are sent first (:func:`longest_first`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ the tests that only read, and :func:`demo_copy` for a test that writes or serves
 
 The suite runs on pytest-xdist workers (pyproject's ``addopts``: ``-n auto --dist loadscope``;
 :func:`pytest_xdist_auto_num_workers` sizes them, :func:`pytest_xdist_make_scheduler` groups
-them). ``slow`` and the worker groups are decided by
+them, the longest groups first: tests/wall_seconds.tsv, ``ECOBASIN_RECORD_WALL=1``). ``slow``
+and the worker groups are decided by
 tests/classify.py from what each test uses and the CPU it used when last recorded
 (tests/cpu_seconds.tsv, ``ECOBASIN_RECORD_CPU=1``); ``pytest -m "not slow"`` is the quick subset
 (one worker per core, shorter Hypothesis searches), and a test outside it that starts a process
