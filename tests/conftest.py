@@ -139,12 +139,14 @@ _hypothesis_profiles()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Load this run's Hypothesis profile (:func:`classify.hypothesis_profile`)."""
+    """Load this run's Hypothesis profile (:func:`classify.hypothesis_profile`) and register
+    the fixtures' :class:`SetupClock`."""
     from hypothesis import settings
 
     settings.load_profile(
         hypothesis_profile(config.option.markexpr, os.environ.get(HYPOTHESIS_PROFILE_ENV))
     )
+    config.pluginmanager.register(SetupClock(), "ecobasin-setup-clock")
 
 
 #: Workers per core for ``-n auto``: many tests wait on sockets, processes and the disk, so
@@ -305,8 +307,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 def _count_cpu(item: pytest.Item) -> Iterator[None]:
     """Record the CPU of a test phase [s] in its report (``user_properties``), for the summary:
-    unlike wall time, it does not grow with the load of the shared machine; with it, the CPU of
-    the wider fixtures set up in that phase (:func:`pytest_fixture_setup`)."""
+    unlike wall time, it does not grow with the load of the shared machine; with it, what
+    :class:`SetupClock` measured of the wider fixtures set up in that phase."""
     start = time.process_time()
     try:
         return (yield)
@@ -321,24 +323,31 @@ def _count_cpu(item: pytest.Item) -> Iterator[None]:
 _SHARED_SETUPS: list[tuple[str, Any]] = []
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(
-    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-) -> Iterator[Any]:
-    """Measure the set-up CPU [s] of a fixture wider than one test, for tests/classify.py's
-    :data:`~classify.SHARED_SETUP_LIMIT_S` rule (the figure includes the set-up of the wider
-    fixtures it asks for first), and the wall time [s] of a session fixture's, which
-    :func:`classify.tests_wall` leaves out of the test's own length."""
-    if fixturedef.scope == "function":
-        return (yield)
-    start, started = time.process_time(), time.perf_counter()
-    try:
-        return (yield)
-    finally:
-        key = shared_setup_key(fixturedef.baseid, fixturedef.argname)
-        _SHARED_SETUPS.append((SHARED_SETUP_PROPERTY, (key, time.process_time() - start)))
-        if fixturedef.scope == "session":
-            _SHARED_SETUPS.append((SESSION_SETUP_PROPERTY, time.perf_counter() - started))
+class SetupClock:
+    """Measures the set-up of the fixtures wider than one test (a plugin, registered by
+    :func:`pytest_configure`: a hook of this conftest.py alone is not called for the session's
+    fixtures, whose node, the session, lies above tests/)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+        """The set-up CPU [s] of a fixture shared by a module, class or package, for
+        tests/classify.py's :data:`~classify.SHARED_SETUP_LIMIT_S` rule, and the wall time [s]
+        of a session fixture's (the demo database, built or waited for), which
+        :func:`classify.tests_wall` leaves out of the test's own length. pytest sets up the
+        fixtures a fixture asks for before it calls this hook for that fixture, so each figure
+        is the fixture's own."""
+        if fixturedef.scope == "function":
+            return (yield)
+        start, started = time.process_time(), time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            if fixturedef.scope == "session":
+                _SHARED_SETUPS.append((SESSION_SETUP_PROPERTY, time.perf_counter() - started))
+            else:
+                key = shared_setup_key(fixturedef.baseid, fixturedef.argname)
+                cpu_s = time.process_time() - start
+                _SHARED_SETUPS.append((SHARED_SETUP_PROPERTY, (key, cpu_s)))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

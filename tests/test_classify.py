@@ -237,3 +237,25 @@ def test_the_wall_recorded_leaves_out_the_wait_for_a_session_fixture(tmp_path: P
     path = tmp_path / "wall.tsv"
     assert record_measured_wall(path, stats) == 1
     assert measured_wall(path) == {"tests/d.py::t": 5.5}  # 93 + 2 + 0.5, less the 90 waited
+
+
+@pytest.fixture(scope="session")
+def session_wide() -> str:
+    return "set up once for the run"
+
+
+@pytest.fixture(scope="module")
+def measured_module_wide() -> str:
+    return "set up once for the module, for the test below alone"
+
+
+def test_the_set_up_of_wider_fixtures_is_measured_into_the_report(
+    request: pytest.FixtureRequest, session_wide: str, measured_module_wide: str
+) -> None:
+    # measured by conftest.py's SetupClock; as a hook of the conftest alone it was never called
+    # for a session fixture, whose node (the session) lies above tests/
+    properties = request.node.user_properties  # the set-up phase's, read during the call
+    assert SESSION_SETUP_PROPERTY in [name for name, _ in properties], properties
+    keys = [value[0] for name, value in properties if name == SHARED_SETUP_PROPERTY]
+    assert shared_setup_key("tests/test_classify.py", "measured_module_wide") in keys
+    assert not any("session_wide" in key for key in keys)  # a session's set-up is a wait
