@@ -14,7 +14,7 @@ A test is ``slow`` when (:func:`slow_reason`):
 * its own code runs a Hypothesis search of :data:`MANY_EXAMPLES` examples or more;
 * its module is one of ``SLOW_MODULES`` (tests/conftest.py: heavy computing, no process);
 * it carries the ``browser`` marker;
-* it uses a fixture wider than one test whose set-up, measured in a recorded run, was over
+* it uses a fixture shared by a module, class or package whose set-up, measured in a recorded run, was over
   :data:`SHARED_SETUP_LIMIT_S` (so that the set-up leaves the quick subset with all its users);
 * its CPU, measured in a recorded run (:data:`MEASURED_CPU_FILE`), was over
   :data:`QUICK_TEST_CPU_LIMIT_S`: a new store made through the CLI or the API, a CJK PDF, a chart,
@@ -108,7 +108,7 @@ MEASURED_WALL_FILE = TESTS / "wall_seconds.tsv"
 #: The wall time counted for a test absent from :data:`MEASURED_WALL_FILE` [s]: under
 #: :data:`RECORDED_FROM_S`, or new.
 UNRECORDED_TEST_S = 0.02
-#: Set-up CPU of a fixture wider than one test (a module's store, app or session) above which
+#: Set-up CPU of a fixture shared by a module, class or package (a store, an app) above which
 #: every test that uses it is slow [s]. Such a set-up is charged to the first test of the module
 #: that runs; if only that test left the quick subset, the next run would charge it to the next
 #: one, and so on. Higher than :data:`QUICK_TEST_CPU_LIMIT_S`: a set-up shared by many quick
@@ -223,43 +223,39 @@ def _read_seconds(path: Path) -> dict[str, float]:
     return measured
 
 
-def _write_seconds(path: Path, header: str, seconds: dict[str, float]) -> None:
-    kept = sorted((n, s) for n, s in seconds.items() if s >= RECORDED_FROM_S)
+def _merge_seconds(
+    path: Path, header: str, now: dict[str, float], reader: Callable[[Path], dict[str, float]]
+) -> int:
+    """Write ``now`` into the file ``path`` that the cached ``reader`` reads: the tests measured
+    now replace their old figures, those under :data:`RECORDED_FROM_S` leave it. Returns the
+    number of tests measured now."""
+    measured = reader(path) | now
+    kept = sorted((n, s) for n, s in measured.items() if s >= RECORDED_FROM_S)
     path.write_text(header + "".join(f"{n}\t{s:.3f}\n" for n, s in kept), encoding="utf-8")
+    reader.cache_clear()  # type: ignore[attr-defined]
+    return len(now)
 
 
 def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
-    """Merge this run's CPU per test [s] into ``path``, the file :func:`measured_cpu` reads:
-    the tests measured now replace their old figures, and those under :data:`RECORDED_FROM_S`
-    leave it. Returns the number of tests measured."""
-    measured = dict(measured_cpu(path))
-    now = tests_cpu(stats) | shared_setups_cpu(stats)
-    measured.update(now)
+    """Merge this run's CPU per test [s] into ``path``, the file :func:`measured_cpu` reads
+    (:func:`_merge_seconds`), with the shared set-ups' (:func:`shared_setups_cpu`)."""
     header = (
         "# CPU of one test [s] (set-up, call and teardown, its worker's process_time), recorded by\n"
         "# ECOBASIN_RECORD_CPU=1 pytest ...; tests/classify.py marks those over "
         f"{QUICK_TEST_CPU_LIMIT_S:g} s slow\n"
     )
-    _write_seconds(path, header, measured)
-    measured_cpu.cache_clear()
-    return len(now)
+    return _merge_seconds(path, header, tests_cpu(stats) | shared_setups_cpu(stats), measured_cpu)
 
 
 def record_measured_wall(path: Path, stats: dict[str, list[Any]]) -> int:
     """Merge this run's wall time per test [s] (:func:`tests_wall`) into ``path``, the file
-    :func:`measured_wall` reads, as :func:`record_measured_cpu` does. Returns the number of
-    tests measured."""
-    measured = dict(measured_wall(path))
-    now = tests_wall(stats)
-    measured.update(now)
+    :func:`measured_wall` reads (:func:`_merge_seconds`)."""
     header = (
         "# Wall time of one test [s] (set-up, call and teardown, less the set-up of session\n"
         "# fixtures such as the demo database), recorded by ECOBASIN_RECORD_WALL=1 pytest ...;\n"
         "# tests/classify.py's GroupScheduling sends the longest worker groups first\n"
     )
-    _write_seconds(path, header, measured)
-    measured_wall.cache_clear()
-    return len(now)
+    return _merge_seconds(path, header, tests_wall(stats), measured_wall)
 
 
 def _source(function: Callable[..., Any], pattern: re.Pattern[str]) -> str:
@@ -469,7 +465,7 @@ CPU_PROPERTY = "cpu_s"
 #: of a session fixture made during that test (the demo database, built or waited for).
 SESSION_SETUP_PROPERTY = "session_setup_s"
 #: The ``user_properties`` entry of a test report that holds (:func:`shared_setup_key`, CPU
-#: [s]) for the set-up of a fixture wider than one test, made during that test.
+#: [s]) for the set-up of a fixture shared by a module, class or package, made during that test.
 SHARED_SETUP_PROPERTY = "shared_setup_cpu_s"
 
 
@@ -489,7 +485,8 @@ def shared_setup_key(baseid: str, name: str) -> str:
 
 
 def shared_setups_cpu(stats: dict[str, list[Any]]) -> dict[str, float]:
-    """:func:`shared_setup_key` -> set-up CPU [s] of the fixtures wider than one test, from the
+    """:func:`shared_setup_key` -> set-up CPU [s] of the fixtures shared by a module, class or
+    package, from the
     run's reports (:data:`SHARED_SETUP_PROPERTY`); the dearest when one was set up twice."""
     cpu_s: dict[str, float] = {}
     for reports in stats.values():
