@@ -216,11 +216,27 @@ def _read_seconds(path: Path) -> dict[str, float]:
     except FileNotFoundError:
         return {}
     measured = {}
-    for line in lines:
-        if line and not line.startswith("#"):
-            nodeid, seconds = line.rsplit("\t", 1)
-            measured[nodeid] = float(seconds)
+    for number, line in enumerate(lines, 1):
+        if not line or line.startswith("#"):
+            continue
+        nodeid, _, seconds = line.rpartition("\t")
+        value = _seconds(seconds)
+        if not nodeid or value is None:
+            raise ValueError(
+                f"{path}:{number}: expected 'node id<TAB>seconds >= 0', got {line!r} "
+                "(record it again: ECOBASIN_RECORD_CPU=1 or ECOBASIN_RECORD_WALL=1 pytest)"
+            )
+        measured[nodeid] = value
     return measured
+
+
+def _seconds(text: str) -> float | None:
+    """``text`` as a number of seconds (None: not a number, negative, or not finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 <= value < float("inf") else None
 
 
 def _merge_seconds(

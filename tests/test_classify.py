@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -259,3 +260,15 @@ def test_the_set_up_of_wider_fixtures_is_measured_into_the_report(
     keys = [value[0] for name, value in properties if name == SHARED_SETUP_PROPERTY]
     assert shared_setup_key("tests/test_classify.py", "measured_module_wide") in keys
     assert not any("session_wide" in key for key in keys)  # a session's set-up is a wait
+
+
+@pytest.mark.parametrize(
+    "line", ["tests/a.py::t 0.5", "tests/a.py::t\tslow", "tests/a.py::t\t-1", "\t0.5", "t\tnan"]
+)
+def test_a_damaged_record_line_is_named_with_its_file_and_number(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "cpu.tsv"
+    path.write_text(f"# header\ntests/a.py::ok\t0.2\n{line}\n", encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=re.escape("cpu.tsv:3: expected 'node id<TAB>seconds >= 0'")
+    ):
+        measured_cpu(path)
