@@ -22,7 +22,7 @@ import nats.errors
 import nats.js.errors
 import pandas as pd
 import psutil
-from gateway_helpers import PATIENCE, upload
+from gateway_helpers import PATIENCE, from_template, upload
 
 from ecobasin import catalog
 from ecobasin.gateway import register_devices
@@ -150,6 +150,10 @@ def cluster(root: Path, size: int = 3) -> list[NatsServer]:
 def city_store(path: Path, devices: Sequence[str]) -> Store:
     """A store with an air site ``S_<MN>`` per device, in the city its MN starts with
     (:data:`CITIES`), and the devices registered (PW 123456)."""
+    return from_template(path, ("cities", tuple(devices)), lambda at: _city_store(at, devices))
+
+
+def _city_store(path: Path, devices: Sequence[str]) -> Store:
     store = Store(path)
     store.sync_catalog(catalog.load_region())
     sites = [f"S_{mn}" for mn in devices] + ["S_SPARE"]
@@ -327,10 +331,13 @@ async def connect_once(
     *,
     retry: bool = True,
     timeout: float = CONNECT_TIMEOUT,
+    error_cb: Callable[[Exception], Coroutine[Any, Any, None]] | None = None,
 ) -> nats.NATS:
     """A test's client (``retry``: try each node of a cluster twice, else one attempt). A
     failed connection's socket is closed here: nats-py leaves it open when it does not retry,
-    and the garbage collector would close it in some later test, with a ResourceWarning."""
+    and the garbage collector would close it in some later test, with a ResourceWarning.
+    ``error_cb``: hears the errors the server reports on a live connection (a permissions
+    violation)."""
     nc = nats.NATS()
     try:
         await nc.connect(
@@ -339,6 +346,7 @@ async def connect_once(
             max_reconnect_attempts=1 if retry else 0,
             allow_reconnect=retry,
             **_login(credentials),
+            **({} if error_cb is None else {"error_cb": error_cb}),
         )
     except BaseException:
         await close_client(nc)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_helpers import Client, Running, add_device, new_store
+from gateway_helpers import Client, Running, new_store
 
 from ecobasin.gateway import GatewayConfig
 from ecobasin.store import Store
@@ -14,9 +14,7 @@ from ecobasin.store import Store
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    store = new_store(tmp_path / "gw.duckdb")
-    add_device(store, "DEV1")
-    add_device(store, "STACK1", site="S_GAS")
+    store = new_store(tmp_path / "gw.duckdb", (("DEV1", "S_AIR"), ("STACK1", "S_GAS")))
     yield store
     store.close()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from gateway_helpers import add_device, new_store, upload
+from gateway_helpers import add_device, from_template, new_store, upload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,6 +78,11 @@ def upload_record(seq: int) -> RawRecord:
 
 
 def _store(path: Path) -> Store:
+    """A store with the simulated fleet and three test devices (a copy of one made once)."""
+    return from_template(path, "batch decode", _fleet_store)
+
+
+def _fleet_store(path: Path) -> Store:
     store = new_store(path)
     sites, devices = simulated_fleet(DEVICES, SEED, catalog.load_region())
     store.upsert_sites(sites, source="simulator")

@@ -35,8 +35,7 @@ def _records(first_seq: int, minutes: list[int]) -> list[RawRecord]:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = new_store(tmp_path / "costs.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "costs.duckdb", (("DEV1", "S_AIR"),))
     yield store
     store.close()
 

@@ -45,8 +45,7 @@ def _stored(store: Store, mn: str = "DEV1") -> dict[str, int]:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    store = new_store(tmp_path / "dedup.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "dedup.duckdb", (("DEV1", "S_AIR"),))
     add_device(store, "DEV2", site="S_GAS")
     yield store
     store.close()

@@ -107,8 +107,7 @@ def test_reader_skips_damage_only_when_a_later_record_proves_resync(tmp_path: Pa
     scan = ScanReport()
     assert [r.seq for r in read_records(tmp_path / "raw", report=scan)] == [1, 3]
     assert scan.damaged == 1
-    store = new_store(tmp_path / "r.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "r.duckdb", (("DEV1", "S_AIR"),))
     replayed = replay(store, tmp_path / "raw")  # the replay says what it skipped
     store.close()
     assert (replayed.records, replayed.damaged) == (2, 1)

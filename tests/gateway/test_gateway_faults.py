@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway_helpers import Client, Running, add_device, new_store, query, rejected, upload
+from gateway_helpers import Client, Running, new_store, query, rejected, upload
 
 from ecobasin.gateway import GatewayConfig, RawLog, replay
 from ecobasin.gateway.rawlog import RawRecord, encode_record
@@ -74,8 +74,7 @@ def _poison_log(directory: Path) -> list[bytes]:
 
 def test_replay_of_a_log_with_poison_records_is_complete(tmp_path: Path) -> None:
     _poison_log(tmp_path / "raw")
-    store = new_store(tmp_path / "r.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "r.duckdb", (("DEV1", "S_AIR"),))
     report = replay(store, tmp_path / "raw")
     assert report.messages == 3
     assert report.rejected["implausible_datatime"] == 2
@@ -86,8 +85,7 @@ def test_replay_of_a_log_with_poison_records_is_complete(tmp_path: Path) -> None
 
 def test_recovery_at_start_passes_poison_records(tmp_path: Path) -> None:
     _poison_log(tmp_path / "raw")
-    store = new_store(tmp_path / "s.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "s.duckdb", (("DEV1", "S_AIR"),))
     server = Running(store, GatewayConfig(port=0, raw_log=tmp_path / "raw", write_delay=0.05))
     try:
         assert server.gateway.stats.recovered == 5
@@ -105,8 +103,7 @@ def test_an_exception_decoding_one_message_rejects_that_message_only(tmp_path: P
     """Without the DataTime window the year-1 instant overflows in the decoder: that message
     goes to ``rejected`` with the exception's text, the others of the batch are stored."""
     _poison_log(tmp_path / "raw")
-    store = new_store(tmp_path / "w.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "w.duckdb", (("DEV1", "S_AIR"),))
     from ecobasin.gateway import log_id_of, read_records
 
     writer = StoreWriter(store, log_id_of(tmp_path / "raw"), datatime_window=None)
@@ -122,8 +119,7 @@ def test_an_exception_decoding_one_message_rejects_that_message_only(tmp_path: P
 def test_stop_returns_while_the_writer_is_stuck(tmp_path: Path) -> None:
     """A writer stuck in a store call or a hook does not hold the stop: the records stay in the
     raw log and the next start writes them."""
-    store = new_store(tmp_path / "stuck.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "stuck.duckdb", (("DEV1", "S_AIR"),))
     release = threading.Event()
 
     def stuck_hook(*_: object) -> None:
@@ -163,8 +159,7 @@ def _start_cli(args: list[str]) -> tuple[subprocess.Popen[str], int]:
 
 def test_sigterm_after_a_poison_frame_ends_the_gateway_without_traceback(tmp_path: Path) -> None:
     db = tmp_path / "term.duckdb"
-    store = new_store(db)
-    add_device(store, "DEV1")
+    store = new_store(db, (("DEV1", "S_AIR"),))
     store.close()
     for signum in (signal.SIGTERM, signal.SIGINT):
         process, port = _start_cli(["gateway", "--db", str(db), "--port", "0",
@@ -205,8 +200,7 @@ def test_sigterm_and_ctrl_c_end_serve_with_its_gateway_without_traceback(tmp_pat
     import time
 
     db = tmp_path / "serve.duckdb"
-    store = new_store(db)
-    add_device(store, "DEV1")
+    store = new_store(db, (("DEV1", "S_AIR"),))
     store.close()
     for n, signum in enumerate((signal.SIGTERM, signal.SIGINT)):
         ports = []
@@ -265,8 +259,7 @@ NO_DATATIME = encode_message(
 def test_a_store_failure_of_one_message_splits_the_batch_and_quarantines_it(
     tmp_path: Path, caplog
 ) -> None:
-    store = new_store(tmp_path / "s.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "s.duckdb", (("DEV1", "S_AIR"),))
     store.con.execute(_STRICT_MESSAGES)
     now = datetime(2024, 1, 1, 2, tzinfo=UTC)
     frames = [_good(1), _good(2), NO_DATATIME, _good(3), _good(4), _good(5)]
@@ -289,8 +282,7 @@ def test_a_store_failure_of_one_message_splits_the_batch_and_quarantines_it(
 def test_the_live_gateway_quarantines_a_store_failure_and_stores_the_rest(
     tmp_path: Path, config: GatewayConfig
 ) -> None:
-    store = new_store(tmp_path / "live.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "live.duckdb", (("DEV1", "S_AIR"),))
     store.con.execute(_STRICT_MESSAGES)
     running = Running(store, config)
     try:

@@ -169,8 +169,7 @@ def test_store_rebuilt_from_raw_log_equals_live_store(store, config, tmp_path) -
     live = query(store, f"SELECT {columns} FROM observations {order}")
     assert len(live) == 10
 
-    rebuilt = new_store(tmp_path / "rebuilt.duckdb")
-    add_device(rebuilt, "DEV1")
+    rebuilt = new_store(tmp_path / "rebuilt.duckdb", (("DEV1", "S_AIR"),))
     report = replay(rebuilt, config.raw_log)
     assert (report.records, report.messages, report.duplicates) == (7, 6, 1)
     assert query(rebuilt, f"SELECT {columns} FROM observations {order}").equals(live)

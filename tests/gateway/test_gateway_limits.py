@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from gateway_helpers import PATIENCE, Client, Running, add_device, new_store, rejected, upload
+from gateway_helpers import PATIENCE, Client, Running, new_store, rejected, upload
 
 from ecobasin.gateway import GatewayConfig
 from ecobasin.ingest.hj212 import inspect_packet, read_segment
@@ -130,8 +130,7 @@ def _limit(n: int) -> None:
 
 def test_at_the_open_file_limit_connections_are_refused_cleanly(tmp_path: Path) -> None:
     db = tmp_path / "gw.duckdb"
-    store = new_store(db)
-    add_device(store, "DEV1")
+    store = new_store(db, (("DEV1", "S_AIR"),))
     store.close()
     hard = 128
     process = subprocess.Popen(

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway_helpers import PATIENCE, Client, Running, add_device, new_store, query, upload
+from gateway_helpers import PATIENCE, Client, Running, new_store, query, upload
 
 from ecobasin.gateway import GatewayConfig, RawLog, read_records, replay
 from ecobasin.gateway.rawlog import encode_record, prune_segments
@@ -75,8 +75,7 @@ def test_retention_removes_only_stored_old_segments(tmp_path: Path) -> None:
 def test_restart_reads_from_the_checkpoint_segment_only(tmp_path: Path) -> None:
     directory = tmp_path / "raw"
     _log(directory, 60, segment_bytes=2_000)
-    store = new_store(tmp_path / "c.duckdb")
-    add_device(store, "DEV1")
+    store = new_store(tmp_path / "c.duckdb", (("DEV1", "S_AIR"),))
     assert replay(store, directory).records == 60
     raw_log = RawLog.open(directory, 2_000)
     raw_log.write(encode_record(61, NOW, "p:1", _frame(61)), 61, 61)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
 from ecobasin import catalog
 from ecobasin.store import Store
+from store_files import private_copy, template_folder
 
 
 def write(tmp_path: Path, name: str, text: str, *, bom: bool = False) -> Path:
@@ -17,7 +19,20 @@ def write(tmp_path: Path, name: str, text: str, *, bom: bool = False) -> Path:
 
 
 def new_store(tmp_path: Path, *site_ids: str) -> Store:
-    store = Store(tmp_path / "test.duckdb")
+    """A store with the default region's catalog and national air sites ``site_ids``, a
+    private copy of the one made once per process for them (~0.3 s of CPU saved a store)."""
+    return Store(private_copy(_template(site_ids), tmp_path / "test.duckdb"))
+
+
+@cache
+def _template(site_ids: tuple[str, ...]) -> Path:
+    path = template_folder() / f"ingest-{len(site_ids)}-{'-'.join(site_ids)}.duckdb"
+    _sites_store(path, site_ids).close()
+    return path
+
+
+def _sites_store(path: Path, site_ids: tuple[str, ...]) -> Store:
+    store = Store(path)
     store.sync_catalog(catalog.load_region())
     if site_ids:
         store.upsert_sites(
