@@ -139,14 +139,31 @@ def _refused(
     url: str, credentials: BrokerCredentials, action: Callable[[nats.NATS], Awaitable[Any]]
 ) -> None:
     """Logged in as ``credentials`` (a failed login fails the test: it is no refusal of the
-    action), the broker refuses ``action`` (a permissions violation: no answer, a timeout)."""
+    action), the broker refuses ``action``: a permissions violation, which the server reports
+    on the connection (the action itself would only time out, after seconds, for want of an
+    answer)."""
 
     async def attempt() -> None:
-        nc = await _connect(url, credentials)
+        violation: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+
+        async def heard(error: Exception) -> None:
+            if not violation.done():
+                violation.set_result(error)
+
+        nc = await connect_once(url, credentials, retry=False, error_cb=heard)
         try:
+            task = asyncio.ensure_future(action(nc))
+            await asyncio.wait({task, violation}, return_when=asyncio.FIRST_COMPLETED)
             with pytest.raises((nats.errors.Error, TimeoutError)):
-                await action(nc)
+                if violation.done():
+                    raise violation.result()
+                await task
+            heard_error = await asyncio.wait_for(violation, PATIENCE)
+            assert "permissions violation" in str(heard_error).lower()
         finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, nats.errors.Error, TimeoutError):
+                await task
             await _close(nc)
 
     run(attempt())
