@@ -263,12 +263,26 @@ def start_gateway(
 ) -> subprocess.Popen[bytes]:
     """``ecobasin gateway --broker`` as its own process (kill -9 kills it and its front);
     ``env``: more environment (the broker user and its password file)."""
+    return gateway_listening(spawn_gateway(db, port, broker, log, env), port, log)
+
+
+def spawn_gateway(
+    db: Path, port: int, broker: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """:func:`start_gateway` without the wait, so that several processes start together."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ECOBASIN), "gateway", "--db", str(db), "--port", str(port), "--broker", broker,
              "--status-every", "1"],
             stdout=out, stderr=subprocess.STDOUT, env={**_ENV, **(env or {})},
         )  # fmt: skip
+    return process
+
+
+def gateway_listening(
+    process: subprocess.Popen[bytes], port: int, log: Path
+) -> subprocess.Popen[bytes]:
+    """``process`` once its gateway listens on ``port``."""
 
     def listening() -> bool:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
@@ -290,12 +304,31 @@ def start_writer(
 ) -> subprocess.Popen[bytes]:
     """``ecobasin gateway writer`` as its own process, returned once its consumer is bound."""
     start = log.stat().st_size if log.exists() else 0
+    return writer_ready(spawn_writer(db, broker, durable, subjects, log, env), durable, log, start)
+
+
+def spawn_writer(
+    db: Path,
+    broker: str,
+    durable: str,
+    subjects: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """:func:`start_writer` without the wait (its log's size before: ``log.stat()``)."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ECOBASIN), "gateway", "writer", "--db", str(db), "--broker", broker,
              "--durable", durable, "--filter", subjects, "--status-every", "1"],
             stdout=out, stderr=subprocess.STDOUT, env={**_ENV, **(env or {})},
         )  # fmt: skip
+    return process
+
+
+def writer_ready(
+    process: subprocess.Popen[bytes], durable: str, log: Path, start: int = 0
+) -> subprocess.Popen[bytes]:
+    """``process`` once its log, past byte ``start``, says its consumer is bound."""
 
     def ready() -> bool:
         assert process.poll() is None, log.read_text()

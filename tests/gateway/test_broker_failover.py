@@ -18,11 +18,14 @@ from broker_helpers import (
     connect_once,
     consumer_drained,
     free_port,
+    gateway_listening,
     run,
-    start_gateway,
+    spawn_gateway,
+    spawn_writer,
     start_writer,
     terminate,
     wait_for,
+    writer_ready,
 )
 from gateway_helpers import query
 
@@ -91,18 +94,26 @@ def test_kill_9_of_a_gateway_and_a_writer_loses_and_doubles_nothing(
         for db in [*gateway_dbs, *writer_dbs.values()]:
             city_store(db, DEVICES).close()
         ports = [free_port(), free_port()]
-        gateways = [
-            start_gateway(db, port, url, tmp_path / f"g{i}.log")
-            for i, (db, port) in enumerate(zip(gateway_dbs, ports, strict=True))
+        logs = [tmp_path / f"g{i}.log" for i in (1, 2)]
+        gateways = [  # the two start together, then the two writers: one start's wait
+            spawn_gateway(db, port, url, log)
+            for db, port, log in zip(gateway_dbs, ports, logs, strict=True)
         ]
         processes += gateways
+        for gateway, port, log in zip(gateways, ports, logs, strict=True):
+            gateway_listening(gateway, port, log)
 
         def writer(name: str) -> subprocess.Popen[bytes]:
             log = tmp_path / f"{name}.log"
             return start_writer(writer_dbs[name], url, name, WRITERS[name], log)
 
-        writers = {name: writer(name) for name in WRITERS}
+        writers = {
+            name: spawn_writer(writer_dbs[name], url, name, subjects, tmp_path / f"{name}.log")
+            for name, subjects in WRITERS.items()
+        }
         processes += writers.values()
+        for name, process in writers.items():
+            writer_ready(process, name, tmp_path / f"{name}.log")
         devices = _devices(ports)
         wait_for(lambda: _acked(devices) >= len(DEVICES) * UPLOADS // 3, "a third acked")
         gateways[0].kill()  # kill -9 mid-stream: its devices resend to the other gateway
@@ -136,9 +147,12 @@ def test_a_broker_node_killed_in_a_three_node_cluster_loses_nothing(
         for db in (gateway_db, writer_db):
             city_store(db, DEVICES).close()
         port = free_port()
-        processes.append(start_gateway(gateway_db, port, urls, tmp_path / "g.log"))
-        writer = start_writer(writer_db, urls, "all", "hj212.>", tmp_path / "w.log")
-        processes.append(writer)
+        gateway = spawn_gateway(gateway_db, port, urls, tmp_path / "g.log")
+        processes.append(gateway)
+        writer = spawn_writer(writer_db, urls, "all", "hj212.>", tmp_path / "w.log")
+        processes.append(writer)  # both start together (the R3 stream is there already)
+        gateway_listening(gateway, port, tmp_path / "g.log")
+        writer_ready(writer, "all", tmp_path / "w.log")
         devices = _devices([port])
         wait_for(lambda: _acked(devices) >= len(DEVICES) * UPLOADS // 3, "a third acked")
         nodes[0].kill()  # kill -9 of one node (maybe the stream's leader) mid-stream
