@@ -385,7 +385,7 @@ def _mapped_times(table: pd.DataFrame, spec: dict[str, Any]) -> pd.Series:
     hour_beginning = spec.get("label", "hour-ending") == "hour-beginning"
     tz = str(spec.get("timezone", "CST"))
     if "columns" in spec:
-        parts = {k: pd.to_numeric(table[c], errors="coerce") for k, c in spec["columns"].items()}
+        parts = {k: _to_numbers(table[c]) for k, c in spec["columns"].items()}
         hour = parts.pop("hour", pd.Series(0, index=table.index))
         base = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
         local = base + pd.to_timedelta(hour, unit="h")
@@ -443,8 +443,17 @@ def _column_values(table: pd.DataFrame, spec: dict[str, Any]) -> tuple[np.ndarra
         calm = text.str.lower().isin(["cv", "c", "calm"])
         raw = text.where(values.isna() & ~calm, None).where(~calm, "")
         return values.to_numpy(dtype=np.float64), raw
-    values = pd.to_numeric(text, errors="coerce")
+    values = _to_numbers(text)
     return values.to_numpy(dtype=np.float64), text.where(values.isna(), None)
+
+
+def _to_numbers(column: pd.Series) -> pd.Series:
+    """``pandas.to_numeric(column, errors="coerce")``, each distinct text parsed once: a CSV
+    column repeats few texts (Beijing PM2.5: 889 in 420,768 rows, the hour 24), and parsing
+    is the dear part."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=column.dtype), errors="coerce")
+    return pd.Series(numbers.array.take(codes), index=column.index, name=column.name)
 
 
 def read_mapped_csv(path: str | Path, mapping: Mapping) -> tuple[pd.DataFrame, dict[str, Any]]:
