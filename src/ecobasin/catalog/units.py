@@ -19,14 +19,16 @@ import io
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pint
 
 from ecobasin.errors import UnitError
+
+if TYPE_CHECKING:
+    import pint
 
 __all__ = [
     "UNIT_WORDS",
@@ -165,6 +167,10 @@ UNIT_WORDS: dict[str, str] = {
 @cache
 def unit_registry() -> Registry:
     """The carbon unit registry (definitions in ``catalog/data/carbon/units.txt``)."""
+    # here, not at the top: pint (with dask through its compat module) costs every process
+    # that imports the catalog ~0.4 s of CPU, and only carbon accounting needs it
+    import pint
+
     registry: Registry = pint.UnitRegistry(None, non_int_type=Decimal)
     for line in (_DATA / "carbon" / "units.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -194,6 +200,8 @@ def parse_unit(unit: str) -> Quantity | Decimal | None:
     UnitError
         Unknown unit, naming it.
     """
+    import pint  # loaded with the registry; here for the name
+
     text = _unit_text(unit)
     if text in ("", "1", "-"):
         return None

@@ -20,8 +20,6 @@ from zipfile import BadZipFile, ZipFile
 
 import numpy as np
 import pandas as pd
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from ecobasin.store import _sql
 from ecobasin.store.database import Store
@@ -249,6 +247,10 @@ def _check_workbook_size(path: Path) -> None:
 
 def _excel_rows(path: Path, sheet: str | None, id_column: str) -> list[tuple[str, dict[str, Any]]]:
     """(``row N``, {header: cell text}) of the data rows under the header row."""
+    # here, not at the top: the web app and the CLI import this module
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     _check_workbook_size(path)
     try:  # not read-only: merged cells are only known in the full model
         book = load_workbook(path, data_only=True)
