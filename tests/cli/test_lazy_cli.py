@@ -83,7 +83,8 @@ def test_help_in_a_fresh_process_imports_no_command_module() -> None:
 
 #: What ``ecobasin status`` must not import: the web app, the forecast models, the PDF engine, the
 #: conformance runner (every domain's kernels) and the air commands' module; ~0.6 s of CPU for
-#: every ``status``, ``init`` or ``sites`` process before (docs/measurements.md, "Test suite")
+#: every ``status``, ``init`` or ``sites`` process before (docs/measurements.md, "Test suite");
+#: nor the libraries of one route or one command (:data:`ONE_ROUTE_LIBRARIES`)
 NOT_FOR_STATUS = (
     "ecobasin.web.app",
     "fastapi",
@@ -92,7 +93,16 @@ NOT_FOR_STATUS = (
     "ecobasin.conformance",
     "ecobasin.cli.air",
     "openpyxl",
+    "pint",
+    "dask",
+    "scipy",
+    "networkx",
 )
+
+#: Libraries that only a few routes and commands use, imported inside the functions that use
+#: them: scipy and networkx (river incidents), openpyxl (Excel files), pint with the dask its
+#: compat module imports (carbon units). ~1 s of CPU for every ``ecobasin serve`` before.
+ONE_ROUTE_LIBRARIES = ("scipy", "networkx", "openpyxl", "pint", "dask")
 
 
 def test_status_in_a_fresh_process_imports_only_what_it_reads(tmp_path: Path) -> None:
@@ -109,3 +119,15 @@ def test_status_in_a_fresh_process_imports_only_what_it_reads(tmp_path: Path) ->
     modules = set(json.loads(done.stdout.splitlines()[-1]))
     assert "ecobasin.cli.data" in modules  # the command ran
     assert sorted(name for name in NOT_FOR_STATUS if name in modules) == []
+
+
+def test_serve_s_imports_leave_out_the_libraries_of_one_route() -> None:
+    code = (
+        "import json, sys\n"
+        "import ecobasin.cli.run, ecobasin.web.app, ecobasin.web.server\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "ecobasin.web.api.incidents" in modules  # the routes that use them are there
+    assert sorted(name for name in ONE_ROUTE_LIBRARIES if name in modules) == []

@@ -26,8 +26,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, cast
 
-import pint
-
 from ecobasin.catalog.units import Quantity, parse_unit, unit_registry
 from ecobasin.errors import InputError, UnitError
 
@@ -134,6 +132,8 @@ def quantity(amount: Any, unit: str) -> Quantity:
     UnitError
         Unknown unit, naming it.
     """
+    import pint  # loaded with the registry (catalog.units); here for the name
+
     scale = parse_unit(unit)
     if scale is None:
         return unit_registry().Quantity(decimal(amount), "")
@@ -150,6 +150,8 @@ def convert(value: Quantity, unit: str, what: str) -> Decimal:
     UnitError
         The dimensions differ, with ``what`` (the line and factor) in the message.
     """
+    import pint  # loaded with the registry (catalog.units); here for the name
+
     try:
         target = quantity(1, unit)
         magnitude = (value / target).to("").magnitude

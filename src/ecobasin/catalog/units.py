@@ -27,7 +27,7 @@ import pandas as pd
 
 from ecobasin.errors import UnitError
 
-if TYPE_CHECKING:  # pint (and the dask it looks for) only for the carbon units, at their use
+if TYPE_CHECKING:
     import pint
 
 __all__ = [
@@ -167,6 +167,8 @@ UNIT_WORDS: dict[str, str] = {
 @cache
 def unit_registry() -> Registry:
     """The carbon unit registry (definitions in ``catalog/data/carbon/units.txt``)."""
+    # here, not at the top: pint (with dask through its compat module) costs every process
+    # that imports the catalog ~0.4 s of CPU, and only carbon accounting needs it
     import pint
 
     registry: Registry = pint.UnitRegistry(None, non_int_type=Decimal)
@@ -198,7 +200,7 @@ def parse_unit(unit: str) -> Quantity | Decimal | None:
     UnitError
         Unknown unit, naming it.
     """
-    import pint
+    import pint  # loaded with the registry; here for the name
 
     text = _unit_text(unit)
     if text in ("", "1", "-"):

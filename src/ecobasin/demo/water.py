@@ -388,7 +388,8 @@ def _manual(
         picks.append(int(rng.choice(candidates)))
     index = np.array(picks)
     times = (days[index] + pd.Timedelta(hours=10)).tz_localize("Asia/Shanghai").tz_convert("UTC")
-    parts = []
+    values: list[FloatArray] = []
+    flags: list[str | None] = []
     for item in items:
         true = daily[item][index]
         noisy = (
@@ -396,14 +397,15 @@ def _manual(
         )
         if item == "pH":
             noisy = noisy + rng.normal(0.0, 0.05, len(index))
-        values, flags = _report(noisy, item, decimals[item])
-        parts.append(
-            pd.DataFrame(
-                {"site_id": site_id, "parameter": item, "period": "sample", "time": times,
-                 "value": values, "flag": pd.Series(flags, dtype=object)}
-            )
-        )  # fmt: skip
-    frame = pd.concat(parts, ignore_index=True)
+        item_values, item_flags = _report(noisy, item, decimals[item])
+        values.append(item_values)
+        flags += item_flags
+    # one frame for the site, item after item: a frame per item cost ~30 % of the demo's water
+    frame = pd.DataFrame(
+        {"site_id": site_id, "parameter": np.repeat(items, len(index)), "period": "sample",
+         "time": times[np.tile(np.arange(len(index)), len(items))],
+         "value": np.concatenate(values), "flag": pd.Series(flags, dtype=object)}
+    )  # fmt: skip
     frame["time"] = frame["time"].astype("datetime64[us, UTC]")
     return frame
 
@@ -424,7 +426,8 @@ def _auto(
     for _ in range(rng.poisson(_OUTAGES)):
         start = int(rng.integers(0, n))
         present[start : start + int(rng.integers(6, 6 * 12))] = False
-    parts = []
+    kept_values: list[FloatArray] = []
+    kept_slots: list[npt.NDArray[np.intp]] = []
     for item in AUTO_ITEMS:
         base = np.repeat(daily[item], 6)
         if item == "DO":  # photosynthesis: afternoon maximum
@@ -441,13 +444,15 @@ def _auto(
             negative = item != "WT" and rng.random() < 0.5
             values[at] = -0.5 if negative else 999999.0
             keep[at] = True
-        parts.append(
-            pd.DataFrame(
-                {"site_id": site_id, "parameter": item, "period": "4h", "time": times[keep],
-                 "value": values[keep], "flag": None}
-            )
-        )  # fmt: skip
-    frame = pd.concat(parts, ignore_index=True)
+        kept_values.append(values[keep])
+        kept_slots.append(np.flatnonzero(keep))
+    # one frame for the site, item after item (as for the manual samples)
+    frame = pd.DataFrame(
+        {"site_id": site_id,
+         "parameter": np.repeat(AUTO_ITEMS, [len(slots) for slots in kept_slots]),
+         "period": "4h", "time": times[np.concatenate(kept_slots)],
+         "value": np.concatenate(kept_values), "flag": None}
+    )  # fmt: skip
     frame["time"] = frame["time"].astype("datetime64[us, UTC]")
     return frame
 

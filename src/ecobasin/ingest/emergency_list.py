@@ -53,14 +53,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
-
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ecobasin.standards.emergency import LEVELS, POLLUTANTS, grade_scheme_at
 from ecobasin.workflow.emergency import ListRecord
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -574,6 +574,10 @@ def read_list_xlsx(path: Path, city: str | None = None) -> tuple[list[ListRecord
     """Read a list workbook (the module docstring gives the sheets and columns): enterprise
     records, then sector-measure records, with their baselines; every bad row as a
     :class:`BadRow`. ``city``: the city imported (a sector row of another city is refused)."""
+    # here, not at the top: the web app and the CLI import this module
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
@@ -641,6 +645,9 @@ def _headers(columns: Mapping[str, str]) -> list[str]:
 
 
 def _new_book() -> tuple[Workbook, Worksheet, Worksheet, Worksheet, Worksheet]:
+    # here, not at the top: the web app and the CLI import this module
+    from openpyxl import Workbook
+
     book = Workbook()
     first = book.active
     assert first is not None

@@ -15,8 +15,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from scipy.optimize import brentq
-
 from ecobasin.errors import InputError
 
 __all__ = [
@@ -97,6 +95,9 @@ def manning_depth_m(discharge_m3_s: float, n: float, slope: float, section: Sect
         high *= 2.0
         if high > 1e4:
             raise InputError(f"no depth below 10 km carries Q = {q} m³/s")
+    # here, not at the top: scipy costs every process its import
+    from scipy.optimize import brentq
+
     return float(brentq(excess, 1e-9, high, xtol=1e-12, rtol=1e-12))
 
 

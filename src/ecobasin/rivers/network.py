@@ -17,15 +17,16 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import pandas as pd
-from scipy.special import ndtr
 
 from ecobasin.errors import InputError
 from ecobasin.rivers import hydraulics
 from ecobasin.rivers.transport import Passage, ReachTransport, passage_over_reaches
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "NODE_KINDS",
@@ -162,6 +163,9 @@ def build_network(nodes: pd.DataFrame, reaches: pd.DataFrame) -> Network:
     :data:`REACH_COLUMNS` + any of :data:`HYDRAULIC_COLUMNS`); every bad row is kept aside in
     ``rejected`` (table, row id, reason), never dropped silently; a reach closing a cycle or
     making a second way out of a node is refused."""
+    # here, not at the top: the web app and the CLI import this module
+    import networkx as nx
+
     graph = nx.DiGraph()
     rejected: list[dict[str, Any]] = []
     for row in nodes.to_dict("records"):
@@ -184,6 +188,9 @@ def build_network(nodes: pd.DataFrame, reaches: pd.DataFrame) -> Network:
 
 def _add_reach(graph: nx.DiGraph, row: Mapping[str, Any]) -> str | None:
     """Add one reach; the reason it was refused, or None."""
+    # here, not at the top: the web app and the CLI import this module
+    import networkx as nx
+
     start, end = str(row.get("from_node")), str(row.get("to_node"))
     missing = [n for n in (start, end) if n not in graph]
     if missing:
@@ -203,6 +210,9 @@ def check_network(graph: nx.DiGraph) -> list[str]:
     """The broken invariants of a network (empty when sound): acyclic; one outlet (a node with
     no reach leaving it) per basin, and it is of kind ``outlet``; every site and intake has a
     path to that outlet."""
+    # here, not at the top: the web app and the CLI import this module
+    import networkx as nx
+
     problems = []
     if not nx.is_directed_acyclic_graph(graph):
         problems.append("the network has a cycle")
@@ -263,6 +273,9 @@ def release_curve_mg_L(
         mass_g = release.mass_kg * 1e3 * frac
         z = (t_s - mean) / sigma
         return mass_g / (discharge_m3_s * math.sqrt(2 * math.pi) * sigma) * math.exp(-0.5 * z * z)
+    # here, not at the top: scipy costs every process its import
+    from scipy.special import ndtr
+
     rate_g_s = release.rate_kg_h * 1e3 / 3600.0
     on = float(ndtr((t_s - mean) / sigma))
     off = 0.0

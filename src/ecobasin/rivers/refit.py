@@ -11,14 +11,16 @@ rarely known at first); the three are fitted to every observation (station, time
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 from ecobasin.errors import InputError
 from ecobasin.rivers.network import Release, downstream_path, passage_to, release_curve_mg_L
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["Refit", "refit_passage", "scaled_network"]
 
@@ -88,6 +90,9 @@ def refit_passage(
             _predict(graph, spill_node, release, observed, params) - values
         ) / scale
         return residual
+
+    # here, not at the top: scipy costs every process its import
+    from scipy.optimize import least_squares
 
     fit = least_squares(residuals, x0=np.zeros(3), bounds=(np.log(0.2), np.log(5.0)), x_scale=0.3)
     alpha_u, alpha_d, alpha_m = np.exp(fit.x)

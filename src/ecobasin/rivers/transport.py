@@ -16,9 +16,6 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scipy.optimize import brentq
-from scipy.special import erfc, erfcx
-
 from ecobasin.errors import InputError
 
 __all__ = [
@@ -109,6 +106,8 @@ def slug_window_above_s(
     t_peak, c_peak = slug_peak(*args)
     if not c_peak > threshold_mg_L:
         return None
+    # here, not at the top: scipy costs every process its import
+    from scipy.optimize import brentq
 
     def excess(t: float) -> float:
         return slug_concentration_mg_L(*args, t) - threshold_mg_L
@@ -160,6 +159,9 @@ def steady_dispersive_mg_L(
 
 def _exp_erfc(a: float, b: float) -> float:
     """e^a·erfc(b) without overflow: erfcx(b)·e^(a−b²) for b ≥ 0 (brief §2.5)."""
+    # here, not at the top: scipy costs every process its import
+    from scipy.special import erfc, erfcx
+
     if b >= 0:
         return float(erfcx(b)) * math.exp(a - b * b)
     return math.exp(a) * float(erfc(b))

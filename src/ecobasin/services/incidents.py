@@ -20,9 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import pandas as pd
 
 from ecobasin.catalog import incidents as rules
@@ -42,6 +41,9 @@ from ecobasin.store import Connection
 from ecobasin.store import incidents as db
 from ecobasin.store.database import Store
 from ecobasin.workflow import incidents as wf
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "acknowledge",

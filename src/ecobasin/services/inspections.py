@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
 
 from ecobasin.services import cases as case_service
@@ -142,6 +141,9 @@ def import_problems(
     label = name or (source.name if isinstance(source, Path) else "upload.xlsx")
     if len(data) > MAX_WORKBOOK_BYTES:
         raise InspectionError(f"{label}: over {MAX_WORKBOOK_BYTES} bytes 文件过大")
+    # here, not at the top: the web app and the CLI import this module
+    import openpyxl
+
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is no workbook

@@ -13,8 +13,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from ecobasin.store import cases as store_cases
 from ecobasin.store import keytasks as store_keytasks
 from ecobasin.store.database import Store
@@ -55,6 +53,9 @@ def import_xlsx(
     _known_plan(store, plan_id)
     label = name or (source.name if isinstance(source, Path) else "upload.xlsx")
     data = source.read_bytes() if isinstance(source, Path) else source
+    # here, not at the top: the web app and the CLI import this module
+    import openpyxl
+
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is no workbook

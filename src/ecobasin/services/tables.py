@@ -12,10 +12,6 @@ import io
 import re
 from collections.abc import Sequence
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 __all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "MAX_ROWS", "as_cell_value", "xlsx_bytes"]
 
 MAX_ROWS = 20_000
@@ -41,6 +37,11 @@ def as_cell_value(text: str) -> str | float:
 def xlsx_bytes(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     """A one-sheet workbook: a bold header row, then the rows (write-only mode: memory stays
     flat for large tables)."""
+    # here, not at the top: the web app and the CLI import this module
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_SHEET_FORBIDDEN.sub("_", title)[:31] or "table")
     header = []

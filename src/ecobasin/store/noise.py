@@ -247,7 +247,8 @@ def _check_workbook_size(path: Path) -> None:
 
 def _excel_rows(path: Path, sheet: str | None, id_column: str) -> list[tuple[str, dict[str, Any]]]:
     """(``row N``, {header: cell text}) of the data rows under the header row."""
-    from openpyxl import load_workbook  # only a workbook import pays its import
+    # here, not at the top: the web app and the CLI import this module
+    from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     _check_workbook_size(path)
