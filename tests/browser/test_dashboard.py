@@ -192,6 +192,35 @@ def test_rankings_table_lists_the_cities_in_the_api_order(page: Any, server: Ser
     assert [int(code) for code in shown.split(",")] == [i["city_code"] for i in api["items"]]
 
 
+#: Records every value the rankings page gives its chart's ``data-ready`` (common.js
+#: ``markReady``): "false" while ECharts animates, "true" once drawn.
+_RECORD_READY = """
+window.readyStates = [];
+new MutationObserver((records) => {
+  for (const { target } of records) {
+    if (target.id === "chart-rankings") window.readyStates.push(target.dataset.ready);
+  }
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-ready"] });
+"""
+
+
+@pytest.mark.parametrize(("motion", "animated"), [("no-preference", True), ("reduce", False)])
+def test_charts_animate_unless_the_user_prefers_reduced_motion(
+    browser: Any, server: Server, motion: str, animated: bool
+) -> None:
+    context = browser.new_context(base_url=server.url, reduced_motion=motion)
+    try:
+        page = context.new_page()
+        page.add_init_script(_RECORD_READY)
+        page.goto("/rankings")
+        page.wait_for_selector("#chart-rankings[data-ready='true']")
+        states = page.evaluate("window.readyStates")
+        assert states[-1] == "true"
+        assert ("false" in states) == animated, states  # drawn at once only when reduced
+    finally:
+        context.close()
+
+
 def test_data_page_previews_rows_and_downloads_csv(page: Any, server: Server) -> None:
     page.goto("/data")
     page.wait_for_selector("#downloads:not([hidden])")
