@@ -28,9 +28,9 @@ still starts a process fails, naming the remedy, so the quick subset stays quick
 Workers (pytest-xdist, :class:`GroupScheduling`): the tests of one module run on one worker, in
 their order, so a module-scoped fixture (a server, a store) is set up once and tests that build
 on each other's state stay together; the tests of a folder of :data:`SHARED_SERVER_FOLDERS` (the
-browser tests on one ``ecobasin serve``, the security limits tests) all run on one worker, so that
-server starts once. The groups that took longest when last recorded (:data:`MEASURED_WALL_FILE`,
-``ECOBASIN_RECORD_WALL=1``) are sent first (:func:`longest_first`).
+browser tests on ``ecobasin serve``, the security limits tests) run on one worker per part of the
+folder, so that its server starts once per part. The groups that took longest when last recorded
+(:data:`MEASURED_WALL_FILE`, ``ECOBASIN_RECORD_WALL=1``) are sent first (:func:`longest_first`).
 """
 
 from __future__ import annotations
@@ -64,11 +64,14 @@ SLOW_FIXTURES: dict[str, str] = {
     "gateway": "runs a gateway, which starts its front process",
     "noise_gateway": "runs a gateway, which starts its front process",
 }
-#: Folders, or the start of file names, whose tests share one server wider than a module: all
-#: their tests run on one worker, which starts it once (the browser tests' ``ecobasin serve``;
-#: the security limits tests' package-scoped store and the header tests' read-only server,
-#: tests/security/conftest.py).
-SHARED_SERVER_FOLDERS = ("tests/browser/", "tests/security/test_limits_")
+#: Folders, or the start of file names, whose tests share one server wider than a module, and
+#: into how many worker groups each is split: the tests of one group run on one worker, which
+#: starts the server once (the browser tests' ``ecobasin serve``; the security limits tests'
+#: package-scoped store and the header tests' read-only server, tests/security/conftest.py).
+#: The browser folder in one group took 660 s of wall on one worker (docs/measurements.md,
+#: "eighth pass"), the run's critical path; in three, each group pays one server's start
+#: (~5 CPU-s) and its modules are balanced by their recorded wall (:func:`shared_server_parts`).
+SHARED_SERVER_FOLDERS: dict[str, int] = {"tests/browser/": 3, "tests/security/test_limits_": 1}
 #: What in a test's source (or a test helper it calls) starts a process or a browser.
 PROCESS_CALLS = re.compile(
     r"\bsubprocess\.|\bPopen\(|\bos\.kill\(|\bsync_playwright\b|\bGateway\(|\bRunning\(|\bLiveFeed\("
@@ -309,15 +312,52 @@ def _file_text(path: str) -> str:
 
 
 def worker_group(nodeid: str) -> str:
-    """The worker group of the test ``nodeid``: its shared server's folder, else its module.
+    """The worker group of the test ``nodeid``: its shared server's folder (with the part's
+    number when the folder is split, :data:`SHARED_SERVER_FOLDERS`), else its module.
 
     Decided from the node id alone, as the xdist controller does not collect the tests.
     """
     module = nodeid.split("::", 1)[0]
-    for folder in SHARED_SERVER_FOLDERS:
+    for folder, parts in SHARED_SERVER_FOLDERS.items():
         if module.startswith(folder):
-            return folder
+            if parts == 1:
+                return folder
+            part = _shared_server_part(folder, parts).get(module, 0)
+            return f"{folder}#{part + 1}"
     return module
+
+
+@functools.cache
+def _shared_server_part(folder: str, parts: int) -> dict[str, int]:
+    """Module -> its part (0-based) of the shared-server ``folder``, from the test modules on disk
+    and :data:`MEASURED_WALL_FILE` (cached: asked once per test by the controller)."""
+    root = TESTS.parent
+    modules = [p.relative_to(root).as_posix() for p in sorted(root.glob(f"{folder}*test_*.py"))]
+    return shared_server_parts(modules, parts, measured_wall(MEASURED_WALL_FILE))
+
+
+def shared_server_parts(
+    modules: Iterable[str], parts: int, measured: dict[str, float]
+) -> dict[str, int]:
+    """Module -> its part (0-based) of ``parts`` balanced by the recorded wall [s] of its tests
+    (``measured``, node id -> seconds; :data:`UNRECORDED_TEST_S` for a module never recorded).
+
+    The longest module first onto the part with the least wall so far (the longest-processing-
+    time rule, as :func:`longest_first`); a tie goes to the lower part, and modules of equal wall
+    are taken in name order, so every process computes the same split.
+    """
+    wall = dict.fromkeys(modules, 0.0)
+    for nodeid, seconds in measured.items():
+        module = nodeid.split("::", 1)[0]
+        if module in wall:
+            wall[module] += seconds
+    loads = [0.0] * parts
+    split = {}
+    for module in sorted(wall, key=lambda m: (-(wall[m] or UNRECORDED_TEST_S), m)):
+        part = loads.index(min(loads))
+        split[module] = part
+        loads[part] += wall[module] or UNRECORDED_TEST_S
+    return split
 
 
 class GroupScheduling(LoadScopeScheduling):

@@ -13,9 +13,11 @@ from hypothesis import settings
 from classify import (
     CPU_PROPERTY,
     MANY_EXAMPLES,
+    MEASURED_WALL_FILE,
     PROCESS_CALLS,
     QUICK_TEST_CPU_LIMIT_S,
     SESSION_SETUP_PROPERTY,
+    SHARED_SERVER_FOLDERS,
     SHARED_SETUP_LIMIT_S,
     SHARED_SETUP_PROPERTY,
     TESTS,
@@ -32,6 +34,7 @@ from classify import (
     record_measured_cpu,
     record_measured_wall,
     recordable,
+    shared_server_parts,
     shared_setup_key,
     slow_reason,
     worker_group,
@@ -152,10 +155,46 @@ def test_the_modules_of_a_shared_server_run_on_one_worker() -> None:
     # each would start its own, on one the server starts once
     headers = worker_group("tests/security/test_limits_headers.py::test_a")
     assert headers == worker_group("tests/security/test_limits_security_headers.py::test_b[/]")
-    assert worker_group("tests/browser/test_live.py::t") == worker_group(
-        "tests/browser/test_x.py::t"
-    )
     assert worker_group("tests/security/test_auth_lockout.py::t") != headers  # its own module
+    # a module's tests stay together, whatever their parameters
+    assert worker_group("tests/browser/test_phone_layout.py::t[320]") == worker_group(
+        "tests/browser/test_phone_layout.py::u"
+    )
+
+
+def test_the_browser_folder_runs_in_three_groups_of_balanced_wall() -> None:
+    browser = sorted(p.name for p in (TESTS / "browser").glob("test_*.py"))
+    groups = {worker_group(f"tests/browser/{name}::t") for name in browser}
+    assert groups == {"tests/browser/#1", "tests/browser/#2", "tests/browser/#3"}
+    assert SHARED_SERVER_FOLDERS["tests/browser/"] == len(groups)
+    # no group much longer than a third: at most a third and the longest module (the greedy rule's
+    # bound), by the wall of the last recorded run
+    wall: dict[str, float] = {}
+    module_wall: dict[str, float] = {}
+    for nodeid, seconds in measured_wall(MEASURED_WALL_FILE).items():
+        module = nodeid.split("::", 1)[0]
+        if module.startswith("tests/browser/"):
+            group = worker_group(nodeid)
+            wall[group] = wall.get(group, 0.0) + seconds
+            module_wall[module] = module_wall.get(module, 0.0) + seconds
+    assert max(wall.values()) <= sum(wall.values()) / 3 + max(module_wall.values())
+
+
+def test_the_parts_of_a_shared_server_folder_are_balanced_by_recorded_wall() -> None:
+    modules = ["t/a.py", "t/b.py", "t/c.py", "t/d.py", "t/e.py", "t/new.py"]
+    measured = {"t/a.py::x": 90.0, "t/b.py::x": 40.0, "t/b.py::y": 35.0, "t/c.py::x": 50.0}
+    measured |= {"t/d.py::x": 30.0, "t/e.py::x": 20.0, "elsewhere.py::x": 500.0}
+    split = shared_server_parts(modules, 3, measured)
+    assert split == {  # the longest first onto the lightest part so far
+        "t/a.py": 0,  # 90
+        "t/b.py": 1,  # 75
+        "t/c.py": 2,  # 50
+        "t/d.py": 2,  # 80
+        "t/e.py": 1,  # 95
+        "t/new.py": 2,  # never recorded: the lightest part (80)
+    }
+    assert shared_server_parts(modules, 1, measured) == dict.fromkeys(modules, 0)
+    assert shared_server_parts(list(reversed(modules)), 3, measured) == split  # order-free
 
 
 @pytest.fixture(scope="module")

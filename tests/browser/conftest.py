@@ -51,6 +51,9 @@ SIMULATED_ENTERPRISES = 8
 LIVE_PAGE_MODULES = frozenset({"test_live.py", "test_live_redraw.py"})
 SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
 PAGE_TIMEOUT_MS = 60_000
+#: The motion preference of the tests' pages (Playwright's ``reduced_motion``): see
+#: :class:`ReducedMotionBrowser`.
+REDUCED_MOTION = "reduce"
 ECOBASIN = (
     sys.executable,
     "-c",
@@ -267,6 +270,25 @@ def server(request: pytest.FixtureRequest, served_database: ServedDatabase) -> I
         yield served
 
 
+class ReducedMotionBrowser:
+    """A Playwright browser whose new contexts and pages prefer reduced motion unless told
+    otherwise (``reduced_motion="no-preference"``): our pages then draw their charts without
+    ECharts' animations, which cost chromium ~1 s of CPU per chart and which no test reads
+    (test_dashboard.py proves both ways)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        return self._browser.new_context(**{"reduced_motion": REDUCED_MOTION, **options})
+
+    def new_page(self, **options: Any) -> Any:
+        return self._browser.new_page(**{"reduced_motion": REDUCED_MOTION, **options})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Any]:
     # Per module, not per session: Playwright's sync API runs an asyncio loop in this thread
@@ -277,7 +299,7 @@ def browser(chromium_path: Path) -> Iterator[Any]:
         launched = playwright.chromium.launch(
             executable_path=str(chromium_path), args=CHROMIUM_ARGS
         )
-        yield launched
+        yield ReducedMotionBrowser(launched)
         launched.close()
 
 

@@ -1,5 +1,5 @@
 """The dashboard in a real browser: Debian's chromium (Playwright) against ``ecobasin serve`` on
-the demo database. Each test saves a screenshot of its page to test-artifacts/screenshots/."""
+the demo database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,6 @@ def _open_overview(page: Any) -> None:
 
 def test_overview_has_one_marker_per_air_station_of_the_store(page: Any, server: Server) -> None:
     _open_overview(page)
-    screenshot(page, "overview_zh")
     rendered = int(page.get_attribute("#map", "data-station-count"))
     assert rendered == server.facts.air_stations
     assert server.facts.air_stations == 41  # demo: 10 Chengdu + 6 Meishan + 5 Ziyang + 5 x 4
@@ -62,7 +61,6 @@ def test_time_control_shows_an_earlier_hour_and_a_day(page: Any, server: Server)
     assert page.get_attribute("#map", "data-time") == day == api["latest_day"]
     shown = page.evaluate("window.ecobasinMapData.cities.map((c) => c.aqi)")
     assert shown == [c["aqi"] for c in server.get("/api/v1/map", day=day).json()["cities"]]
-    screenshot(page, "overview_day")
 
 
 def test_station_tooltip_shows_its_stored_aqi(page: Any, server: Server) -> None:
@@ -94,7 +92,6 @@ def test_station_tooltip_shows_its_stored_aqi(page: Any, server: Server) -> None
     for item in station["concentrations"]:  # every concentration with its unit
         assert f"{item['parameter']}\t" in text and item["unit"] in text
     assert "级别" in text and "首要污染物" in text
-    screenshot(page, "overview_tooltip")
 
 
 def test_switching_language_changes_the_legend_and_is_remembered(page: Any) -> None:
@@ -112,7 +109,6 @@ def test_switching_language_changes_the_legend_and_is_remembered(page: Any) -> N
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert cookies["lang"] == "en"
     assert page.evaluate("localStorage.getItem('ecobasin.lang')") == "en"
-    screenshot(page, "overview_en")
     # remembered: another page of the same browser opens in English
     page.goto("/rankings")
     assert page.locator("h1").inner_text() == "City rankings"
@@ -154,7 +150,6 @@ def test_city_page_draws_its_charts_and_station_table(page: Any, server: Server)
     assert page.locator("#station-table tbody tr").count() == server.facts.stations_by_city[CHENGDU]
     summary = server.get(f"/api/v1/cities/{CHENGDU}/summary", year=page.input_value("#year-select"))
     assert summary.status_code == 200
-    screenshot(page, "city")
 
 
 def test_station_page_draws_its_charts(page: Any, server: Server) -> None:
@@ -165,7 +160,6 @@ def test_station_page_draws_its_charts(page: Any, server: Server) -> None:
     current = page.locator("#current-value").inner_text()
     stored = server.facts.latest_hour_aqi[site]
     assert current.startswith(f"AQI {stored if stored is not None else '—'} · ")
-    screenshot(page, "station")
 
 
 def test_rankings_table_lists_the_cities_in_the_api_order(page: Any, server: Server) -> None:
@@ -180,7 +174,6 @@ def test_rankings_table_lists_the_cities_in_the_api_order(page: Any, server: Ser
     names = page.locator("#rankings-table tbody tr td:nth-child(2)").all_inner_texts()
     assert names == [item["name_zh"] for item in api["items"]]
     page.wait_for_selector("#chart-rankings[data-ready='true']")
-    screenshot(page, "rankings")
     # by good-day ratio, for one month
     page.check("input[name='kind'][value='month']")
     page.select_option("#by-select", "good_ratio")
@@ -192,12 +185,40 @@ def test_rankings_table_lists_the_cities_in_the_api_order(page: Any, server: Ser
     assert [int(code) for code in shown.split(",")] == [i["city_code"] for i in api["items"]]
 
 
+#: Records every value the rankings page gives its chart's ``data-ready`` (common.js
+#: ``markReady``): "false" while ECharts animates, "true" once drawn.
+_RECORD_READY = """
+window.readyStates = [];
+new MutationObserver((records) => {
+  for (const { target } of records) {
+    if (target.id === "chart-rankings") window.readyStates.push(target.dataset.ready);
+  }
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-ready"] });
+"""
+
+
+@pytest.mark.parametrize(("motion", "animated"), [("no-preference", True), ("reduce", False)])
+def test_charts_animate_unless_the_user_prefers_reduced_motion(
+    browser: Any, server: Server, motion: str, animated: bool
+) -> None:
+    context = browser.new_context(base_url=server.url, reduced_motion=motion)
+    try:
+        page = context.new_page()
+        page.add_init_script(_RECORD_READY)
+        page.goto("/rankings")
+        page.wait_for_selector("#chart-rankings[data-ready='true']")
+        states = page.evaluate("window.readyStates")
+        assert states[-1] == "true"
+        assert ("false" in states) == animated, states  # drawn at once only when reduced
+    finally:
+        context.close()
+
+
 def test_data_page_previews_rows_and_downloads_csv(page: Any, server: Server) -> None:
     page.goto("/data")
     page.wait_for_selector("#downloads:not([hidden])")
     rows = int(page.get_attribute("#data-table", "data-rows"))
     assert rows == 100  # the preview's first rows (PM2.5 of Chengdu's stations, 7 days)
-    screenshot(page, "data")
     with page.expect_download() as download_info:
         page.click("#download-csv")
     download = download_info.value
@@ -243,7 +264,6 @@ def test_editor_of_one_city_is_refused_when_editing_another(browser: Any, server
         page.click("#signin-form [type='submit']")
         page.wait_for_selector("#user-name")
         assert page.locator("#user-name").inner_text() == name
-        screenshot(page, "signed_in_editor")
         assert page.evaluate(_PATCH_SITES, [[own, other], True]) == [200, 403]
         assert page.evaluate(_PATCH_SITES, [[own], False]) == [403]  # no CSRF token
     finally:
@@ -262,7 +282,6 @@ def test_data_page_daily_rows_of_chosen_stations(page: Any, server: Server) -> N
     page.click("#data-submit")
     page.wait_for_function("() => document.getElementById('data-table').dataset.rows === '20'")
     assert page.locator("#data-table .level-badge").count() == 20  # level number and name
-    screenshot(page, "data_daily")
     href = page.get_attribute("#download-csv", "href")
     response = server.get(href.removeprefix(server.url))
     assert response.headers["content-type"].startswith("text/csv")
@@ -308,4 +327,3 @@ def test_city_tooltip_shows_its_aqi_level_and_primary_pollutant(page: Any, serve
     assert tip.locator(".tip-aqi").inner_text() == str(city["aqi"])
     assert tip.locator(".tip-level").inner_text() == f"{city['level']} · {city['level_name_zh']}"
     assert tip.locator(".tip-primary").inner_text() == (city["primary_pollutant"] or "—")
-    screenshot(page, "overview_city_tooltip")

@@ -2,8 +2,7 @@
 17): from the navigation to the list (accounting, shortfall chart), the past warning's
 compliance report, one verdict's evidence (power curve, hourly table), and an editor of
 Chengdu closing a finding through the page's form (CSRF-checked). Any script error or failed
-request fails a test (tests/browser/conftest.py). Screenshots go to
-test-artifacts/screenshots/."""
+request fails a test (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +35,6 @@ def test_list_report_and_evidence(page: Any, server: Server) -> None:
     # 6 illustrative enterprises + 4 sector measures + the live simulator's Chengdu stack
     assert page.locator("#record-table tbody tr").count() == 11
     assert page.locator('#record-table tr[data-uscc^="91510100SIM"]').count() == 1
-    screenshot(page, "emergency_list")
     page.click("#activation-table a.report-link")
     page.wait_for_selector("#report-non_compliant")
     named = page.eval_on_selector_all(
@@ -47,12 +45,10 @@ def test_list_report_and_evidence(page: Any, server: Server) -> None:
         "#report-flagged tbody tr[data-uscc]", "rs => rs.map(r => r.dataset.uscc)"
     )
     assert flagged == ["9151010000DEMO06XX"]
-    screenshot(page, "emergency_report")
     page.click("#report-non_compliant tbody tr[data-uscc] a")
     page.wait_for_selector("#power-chart polyline")
     assert page.locator("#hour-table tbody tr").count() == 48
     assert page.inner_text("#fact-verdict").startswith("未落实")
-    screenshot(page, "emergency_evidence")
 
 
 def test_an_editor_closes_a_finding_with_a_note(page: Any, server: Server) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,6 @@ def test_one_row_per_city_and_lead_with_the_ranges_of_the_api(page: Any, server:
     assert banners.count() == max(1, len(warnings))
     if not warnings:
         assert page.get_attribute("#warning-none", "data-level") == "none"
-    screenshot(page, "forecast")
 
 
 def test_language_switch_changes_the_labels(page: Any) -> None:
@@ -82,7 +81,6 @@ def test_language_switch_changes_the_labels(page: Any) -> None:
     # the page's link sits in the closed 空气 Air menu, whose summary is marked current
     assert page.locator("nav a[aria-current='page']").text_content() == "Forecast"
     assert page.locator("nav summary.current").inner_text() == "Air"
-    screenshot(page, "forecast_en")
 
 
 def test_city_editor_adjusts_a_forecast_and_the_model_value_stays(
@@ -118,7 +116,6 @@ def test_city_editor_adjusts_a_forecast_and_the_model_value_stays(
     )  # the model's forecast is kept beside the adjustment
     assert after["adjusted"]["lower"] == 120 and after["adjusted"]["by"] == name
     assert row["range"] == _published_range(before["lower"], before["upper"])
-    screenshot(page, "forecast_adjusted")
 
 
 def test_hourly_chart_of_the_next_72_hours(page: Any, server: Server) -> None:

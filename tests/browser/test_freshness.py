@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,6 @@ def test_every_page_shows_freshness_and_the_demo_banner(page: Any, server: Serve
         assert badge.endswith("前）")
         assert page.locator("#demo-banner").is_visible(), path
         assert "演示数据" in page.locator("#demo-banner").inner_text()
-    screenshot(page, "freshness_zh")
     page.goto("/rankings?lang=en")
     page.wait_for_selector("body[data-freshness='ready']")
     badge = page.locator("#freshness").inner_text()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import SCREENSHOTS, Server, screenshot
+from .conftest import SCREENSHOTS, Server
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +45,5 @@ def test_every_level_shows_its_health_effects_and_measures(
     # the 2026 wording names the groups anew (青少年儿童, 心血管系统疾病) on level 3
     page.goto("/city/510100?lang=zh")
     assert "青少年儿童" in page.locator("#health-table tr[data-level='3'] .advice").inner_text()
-    screenshot(page, f"health_advice_{lang}")
     section = SCREENSHOTS / f"health_advice_section_{lang}.png"
     page.locator("#health-advice").screenshot(path=str(section))

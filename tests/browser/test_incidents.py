@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import EDITOR_DEYANG, EDITOR_ZIYANG, PAGE_TIMEOUT_MS, Server, screenshot
+from .conftest import EDITOR_DEYANG, EDITOR_ZIYANG, PAGE_TIMEOUT_MS, Server
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +87,6 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     dispatch.first.click()
     page.locator("#material-table button.dispatch").first.wait_for(state="detached")
     assert "调拨应急物资" in page.inner_text("#timeline")
-    screenshot(page, "incident-drill")
     page.goto("/incidents")
     page.wait_for_selector("#incident-form[data-ready='true']")
     page.fill("#incident-form input[name='title']", "浏览器测试：沱江苯泄漏 browser test spill")
@@ -113,10 +112,8 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     notices = page.inner_text("#notice-table tbody")
     assert "512000" in notices and "跨界通报" in notices and "已发送" in notices
     assert page.locator("#notice-table button.ack").count() == 0  # not Chengdu's to acknowledge
-    screenshot(page, "incident-source-city")
     page.set_viewport_size({"width": 390, "height": 900})  # a phone: nothing wider than it
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    screenshot(page, "incident-source-city-phone")
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     ziyang = tabs()
@@ -136,7 +133,6 @@ def test_a_spill_reported_upstream_is_acknowledged_downstream(tabs: Any, server:
     zpage.wait_for_selector("#approve-plan[hidden]", state="attached")
     assert "512000 ✓" in zpage.inner_text("#plan-table tbody")
     assert "确认收到通报" in zpage.inner_text("#timeline")
-    screenshot(zpage, "incident-downstream-city")
 
     deyang = tabs(allowed=(403, "/incidents/INC-"))
     d_name, d_password, _ = EDITOR_DEYANG

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from ecobasin.demo import emergency as demo_emergency
 from store_files import private_copy
 
-from .conftest import ServedDatabase, Server, _ecobasin, _serving, screenshot
+from .conftest import ServedDatabase, Server, _ecobasin, _serving
 from .test_live import _sign_in
 
 pytestmark = pytest.mark.browser
@@ -85,4 +85,3 @@ def test_open_alarms_sort_filter_and_download(page: Any, server: Server) -> None
         page.click("#alarms-xlsx")
     sheet = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True).active
     assert len(list(sheet.iter_rows(values_only=True))) == len(filtered) + 1
-    screenshot(page, "live_alarms_filtered")

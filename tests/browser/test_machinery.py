@@ -11,7 +11,7 @@ import pytest
 from ecobasin import catalog
 from ecobasin.machinery.zones import extent
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,6 @@ def test_failed_spot_check_shows_the_finding(page: Any, server: Server) -> None:
         "#findings-table tbody tr[data-rule='C5'] a[href^='/supervision/case/']"
     )
     assert case_links.count() >= 1
-    screenshot(page, "machinery_spot_check_fail")
 
 
 def test_public_sees_counts_and_zones_only(page: Any) -> None:
@@ -100,7 +99,6 @@ def test_gate_check_on_a_phone_refuses_an_unregistered_machine(page: Any, server
     page.wait_for_selector("#gate-log[data-ready='true']")
     assert "NOBODY-0001" in (page.text_content("#gate-log tbody") or "")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    screenshot(page, "machinery_gate_phone")
 
 
 #: Waits two animation frames: the window's resize event, and the handlers it runs, come in the

@@ -2,7 +2,7 @@
 the shared demo store: the overview map's noise layer (zones, stations coloured by their latest
 day/night verdict, complaints), a station page (24-hour profile, Lmax events, monthly
 compliance) and the noise overview page. Any script error or failed request fails a test
-(tests/browser/conftest.py). Screenshots go to test-artifacts/screenshots/."""
+(tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,6 @@ def test_noise_layer_shows_zones_stations_by_verdict_and_complaints(
     layer = server.get("/api/v1/noise/map").json()
     assert len(layer["stations"]) == 20 and len(layer["zones"]["features"]) == 40
     _open_noise_layer(page)
-    screenshot(page, "overview_noise")
     drawn = page.evaluate(
         """(() => {
           const series = window.ecobasinMap.getOption().series;
@@ -85,7 +84,6 @@ def test_station_page_from_the_map_list_shows_profile_events_and_months(
     page.wait_for_selector("#event-table[data-ready='true']")
     page.wait_for_selector("#months-table[data-ready='true']")
     page.wait_for_selector("#months-chart[data-ready='true']")
-    screenshot(page, "noise_station")
     day = page.input_value("#day-input")
     profile = server.get(f"/api/v1/noise/stations/{site_id}/profile", day=day).json()
     assert page.get_attribute("#profile-chart", "data-day") == day
@@ -114,7 +112,6 @@ def test_noise_overview_page_has_compliance_and_survey_grades(page: Any, server:
     page.wait_for_selector("#compliance-table[data-ready='true']")
     page.wait_for_selector("#survey-table[data-ready='true']")
     page.wait_for_selector("#compliance-chart[data-ready='true']")
-    screenshot(page, "noise_overview")
     year = page.input_value("#year-select")
     compliance = server.get("/api/v1/noise/compliance", year=year).json()["items"]
     assert page.locator("#compliance-table tbody tr").count() == len(compliance) == 8 * 12
@@ -159,7 +156,6 @@ def test_an_admin_opens_a_case_from_a_complaint_on_the_noise_page(
     page.locator(f"#candidates-table button[data-complaint='{complaint}']").wait_for(
         state="detached"
     )
-    screenshot(page, "noise_open_case")
     shown = server.get(f"/api/v1/noise/complaints/{complaint}").json()
     assert shown["case_id"], "the complaint is linked to its case"
     link = page.locator(f"#candidates-table a[href='/supervision/case/{shown['case_id']}']")
@@ -208,4 +204,3 @@ def test_station_charts_legends_clear_of_the_axis_names(
         legend = [t for t in texts if t["text"] in series]
         assert len(legend) == len(series) >= 2, (chart, series)
         assert not [t["text"] for t in legend if _overlap(t, name)], (chart, width)
-    screenshot(page, f"noise_station_{width}")

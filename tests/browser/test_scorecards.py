@@ -1,7 +1,6 @@
 """The target scorecards page (issue 19) in a real browser against ``ecobasin serve`` on the
 shared demo store (a year of air data for 2025, its water sections): the ranking and every
-city's card as ``/api/v1/scorecards/2025`` answers them, in Chinese and in English.
-Screenshots go to test-artifacts/screenshots/."""
+city's card as ``/api/v1/scorecards/2025`` answers them, in Chinese and in English."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,7 +22,6 @@ def test_scorecard_page_shows_the_apis_ranking_and_cards(page: Any, server: Serv
     assert [c["rank_last_year"] for c in api["items"]] == [None] * 8
     page.goto(f"/scorecards?year={YEAR}&lang=zh")
     page.wait_for_selector("#scorecard-ranking")
-    screenshot(page, "scorecards")
     rows = page.locator("#scorecard-ranking tbody tr")
     assert rows.count() == len(api["items"])
     for i, card in enumerate(api["items"]):

@@ -3,7 +3,7 @@ store (tests/source_helpers.py: station OWN with its own wind and a synthetic so
 the five plots load as PNGs with their guardrail, the wind's origin and calm share are shown, and
 choosing another period and percentile reloads the plots with that choice; the regional-transport
 section shows the weighted PSCF and CWT maps with their caption and the tdump files, a bad one
-with its reason. Screenshots in test-artifacts/screenshots/sources*.png."""
+with its reason."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ecobasin.services import source_trajectories
 from ecobasin.store import Store
 from source_helpers import END, START, _times, _wind, build, tdump_text
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health, screenshot
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +96,6 @@ def test_source_page_shows_the_plots_and_follows_the_choice(tab: Any) -> None:
     assert tab.inner_text("#fact-hours") == str((END - START).days * 24 + 24)
     assert "本站" in tab.inner_text("#fact-wind")
     assert tab.locator("#short-record").is_visible()  # 40 days < one season (B8)
-    screenshot(tab, "sources")
     # another period and percentile: the plots are asked again with that choice
     tab.fill("#start-input", "2025-01-11")
     tab.fill("#percentile-input", "90")
@@ -123,4 +122,3 @@ def test_regional_transport_section(tab: Any) -> None:
     rows = tab.inner_text("#trajectory-files")
     assert "own.tdump" in rows and "已导入 imported" in rows
     assert "notes.txt: not a HYSPLIT tdump header" in rows
-    screenshot(tab, "sources_trajectories")

@@ -1,8 +1,7 @@
 """The PMF section of a station's source page (issue 19, B7) in a real browser against
 ``ecobasin serve``: a run of the real ESAT worker stored for station OWN shows its Q values, the
 bootstrap's mapped share, the caption that factors are statistical and named by the analyst, and
-the factor-profile and contribution figures loaded as PNGs. Screenshot in
-test-artifacts/screenshots/sources_pmf.png."""
+the factor-profile and contribution figures loaded as PNGs."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from needs import require
 from source_helpers import build
 from sources.test_pmf_worker import synthetic_pure
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health, screenshot
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +79,5 @@ def test_the_pmf_section_shows_the_latest_run(browser: Any, pmf_server: str) -> 
     q_true, q_robust, q_expected = tab.inner_text("#pmf-q").split(" / ")
     assert int(q_expected) == 120 * 10 - 3 * (120 + 10)
     assert 0 < float(q_robust) <= float(q_true) + 0.1  # robust Q down-weights, never adds
-    screenshot(tab, "sources_pmf")
     context.close()
     assert not failures, "\n".join(failures)

@@ -173,4 +173,3 @@ def test_water_sections_failing_their_target_come_first_with_a_filter(
     assert all(r[1] == first_city for r in _shown(page, "#section-table"))
     page.fill("#water_sections-filter", "")
     assert len(_shown(page, "#section-table")) == server.facts.water_sections
-    screenshot(page, "water_failing_first")

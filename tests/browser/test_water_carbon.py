@@ -1,6 +1,5 @@
 """Water and carbon on the dashboard (issues 7 and 8) in a real browser: the overview's water
-layer, the water page and the carbon page against ``ecobasin serve`` on the shared demo store.
-Screenshots go to test-artifacts/screenshots/."""
+layer, the water page and the carbon page against ``ecobasin serve`` on the shared demo store."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +26,6 @@ def test_water_layer_has_one_point_per_water_section_of_the_store(
     page: Any, server: Server
 ) -> None:
     _open_water_layer(page)
-    screenshot(page, "overview_water")
     rendered = int(page.get_attribute("#map", "data-section-count"))
     assert rendered == server.facts.water_sections == 33  # the demo's sections, all placed
     points = page.evaluate(
@@ -82,7 +80,6 @@ def test_section_tooltip_shows_its_stored_class(page: Any, server: Server) -> No
     text = tip.inner_text()
     assert "目标类别" in text and target["target"] in text and "主要污染指标" in text
     assert "mg/L" in text  # the period means with their unit
-    screenshot(page, "overview_water_tooltip")
 
 
 def _api_items(server: Server, path: str, **params: Any) -> dict[str, Any]:
@@ -136,7 +133,6 @@ def test_water_page_shows_classes_shares_ranking_and_settlements(page: Any, serv
     settled = int(page.get_attribute("#settlement-table tbody", "data-rows"))
     assert settled == len(compensation["summary"])
     assert "ecobasin-default" in page.inner_text("#comp-rules")
-    screenshot(page, "water_zh")
     # the whole year's settlements
     page.check("input[name='comp_kind'][value='year']")
     page.wait_for_function(
@@ -196,7 +192,6 @@ def test_carbon_page_stacks_one_series_per_sector_with_data_for_each_year(
     assert page.locator("#carbon-illustrative").is_visible()
     sinks = page.evaluate("window.ecobasinCharts.sinks.getOption().series.map((s) => s.id)")
     assert sorted(sinks) == ["forest", "greenways"]
-    screenshot(page, "carbon_zh")
     # another city
     page.select_option("#city-select", str(LESHAN))
     page.wait_for_function(f"() => window.ecobasinCarbonData?.city === {LESHAN}")
@@ -226,14 +221,12 @@ def test_switching_language_changes_the_water_and_carbon_labels(page: Any) -> No
         "window.ecobasinCharts.sharesBasin.getOption().series.map((s) => s.name)"
     )
     assert shares == ["Class I–III share", "Worse than Class V share"]
-    screenshot(page, "water_en")
     # the carbon page in English keeps the chosen city through a switch back to Chinese
     page.goto(f"/carbon?city={YAAN}")
     page.wait_for_selector("#chart-sectors[data-ready='true']")
     assert page.locator("h1").inner_text() == "City carbon: emissions, peak and sinks"
     names = [s["name"] for s in _sector_series(page)]
     assert "manufacturing and construction" in names
-    screenshot(page, "carbon_en")
     page.click("#lang-switch")
     page.wait_for_selector("body[data-lang='zh']")
     page.wait_for_selector("#chart-sectors[data-ready='true']")

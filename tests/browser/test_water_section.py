@@ -1,8 +1,7 @@
 """The water section page (issue 7) in a real browser against ``ecobasin serve`` on the shared
 demo store: reached from the water page's table and from the overview map, its class calendar
 (a cell per month, and per day where automatic data exist) agrees with the API and the stored
-classes, the main items are drawn against their Class III limit. Screenshots go to
-test-artifacts/screenshots/."""
+classes, the main items are drawn against their Class III limit."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import Server
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +44,6 @@ def test_water_table_links_to_a_section_page_with_its_class_calendar(
     page.click(f"#section-table tbody tr[data-site-id='{site_id}'] a")
     page.wait_for_url(f"**/water/section/{site_id}**")
     _wait_for_page(page)
-    screenshot(page, "water_section")
     body = _calendar(server, site_id)
     # one month cell per month, the stored class as a numeral in the class colour
     months = page.evaluate(
@@ -85,7 +83,6 @@ def test_section_without_automatic_data_shows_months_only_in_english(
     lake = next(s for s in sections if s["water_body"] == "lake")
     page.goto(f"/water/section/{lake['site_id']}?lang=en")
     _wait_for_page(page)
-    screenshot(page, "water_section_lake_en")
     body = _calendar(server, lake["site_id"])
     assert body["days"] == []
     assert page.locator("#class-calendar td.cal-day[data-class]").count() == 0

@@ -121,11 +121,21 @@ export function escapeHtml(text) {
   );
 }
 
+/** Whether the user asked the system for less motion ("reduce motion"): charts then draw their
+ *  final state at once, without ECharts' animations. */
+export const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
 /** An ECharts instance on the element with `id`, resized with the window (not while the element
- *  has no width or height: the next resize that gives it a size redraws it). */
+ *  has no width or height: the next resize that gives it a size redraws it); without animations
+ *  when the user prefers reduced motion. */
 export function chart(id) {
   const element = document.getElementById(id);
   const instance = echarts.init(element, null, { renderer: "canvas" });
+  if (reducedMotion) {
+    // every option set, also one that replaces the last (notMerge), keeps animations off
+    const setOption = instance.setOption.bind(instance);
+    instance.setOption = (option, ...rest) => setOption({ ...option, animation: false }, ...rest);
+  }
   window.addEventListener("resize", () => {
     // ECharts 6.1.0 throws "Cannot read properties of null (reading '0')" when a geo chart is
     // resized to zero width or height (its view transform cannot be inverted: apache/echarts
