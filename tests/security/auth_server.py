@@ -157,13 +157,17 @@ def stop_server(server: Server) -> None:
         server.process.stderr.close()
 
 
-@pytest.fixture(name="server")
-def production_cost_server(auth_store: Path) -> Iterator[Server]:
-    """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test, hashing at
-    the production Argon2id cost: for the tests whose assertions are about that cost (the memory
+@pytest.fixture(name="server", scope="module")
+def production_cost_server(
+    auth_store_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A copy of the sign-in store served by ``ecobasin serve`` for one module, hashing at the
+    production Argon2id cost: for the tests whose assertions are about that cost (the memory
     of verifications at once; imported by those modules, so it takes the place of the shared
-    ``server`` of ``conftest``)."""
-    running = start_server(auth_store, env=production_hash_environment())
+    ``server`` of ``conftest``). One start (~5 CPU-s) for the module: its memory test runs
+    first and proves that no other burst came before its own."""
+    db = copy_store(auth_store_template, tmp_path_factory.mktemp("production") / "auth.duckdb")
+    running = start_server(db, env=production_hash_environment())
     try:
         yield running
     finally:
