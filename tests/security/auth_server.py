@@ -10,12 +10,15 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +28,25 @@ SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performan
 REQUEST_TIMEOUT = 120.0  # [s] the same: a shared, noisy machine answers late at times
 #: Users of the served store and their passwords (admin, a viewer).
 PASSWORDS = {"root": "root-password-2025", "eve": "eve-password-2025"}
+#: The TLS context of every HTTP client the security tests make: httpx otherwise builds one
+#: per client, loading the CA bundle (~50 ms of CPU each), though every URL here is plain http
+#: on loopback and no TLS is ever spoken.
+TLS_CONTEXT = ssl.create_default_context()
+
+
+def http_get(url: str, **options: Any) -> httpx.Response:
+    """``httpx.get`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
+    return httpx.get(url, verify=TLS_CONTEXT, **options)
+
+
+def http_post(url: str, **options: Any) -> httpx.Response:
+    """``httpx.post`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
+    return httpx.post(url, verify=TLS_CONTEXT, **options)
+
+
+def http_stream(method: str, url: str, **options: Any) -> AbstractContextManager[httpx.Response]:
+    """``httpx.stream`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
+    return httpx.stream(method, url, verify=TLS_CONTEXT, **options)
 
 
 def ecobasin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -47,10 +69,16 @@ def make_store(db: Path, *, in_process: bool = False) -> Path:
     processes do (a template to copy; each process paid ~1.5 s of CPU for its imports)."""
     run = ok_in_process if in_process else ok
     run("init", "--db", str(db))
+    add_users(db, run)
+    return db
+
+
+def add_users(db: Path, run: Callable[..., str]) -> None:
+    """``ecobasin user add`` of the admin ``root`` and the viewer ``eve`` (:data:`PASSWORDS`)
+    to the store at ``db``, through ``run`` (:func:`ok` or :func:`ok_in_process`)."""
     for name, role in (("root", "admin"), ("eve", "viewer")):
         run("user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
             stdin=PASSWORDS[name] + "\n")  # fmt: skip
-    return db
 
 
 def ok_in_process(*args: str, stdin: str | None = None) -> str:
@@ -90,8 +118,10 @@ class Server:
 
     def client(self, address: str = "127.0.0.9") -> httpx.Client:
         """A client whose requests come from ``address`` (a loopback address)."""
-        transport = httpx.HTTPTransport(local_address=address)
-        return httpx.Client(base_url=self.url, transport=transport, timeout=REQUEST_TIMEOUT)
+        transport = httpx.HTTPTransport(local_address=address, verify=TLS_CONTEXT)
+        return httpx.Client(
+            base_url=self.url, transport=transport, timeout=REQUEST_TIMEOUT, verify=TLS_CONTEXT
+        )
 
     def sign_in(self, name: str, password: str, address: str = "127.0.0.9") -> httpx.Response:
         """One sign-in through the form (its CSRF token first), from ``address``."""
@@ -132,16 +162,17 @@ def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Se
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
-                return Server(url, db, process)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    with httpx.Client(timeout=5, verify=TLS_CONTEXT) as probe:  # one client for every poll
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
+            try:
+                if probe.get(f"{url}/api/v1/health").status_code == 200:
+                    return Server(url, db, process)
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
 
