@@ -35,17 +35,20 @@ TLS_CONTEXT = ssl.create_default_context()
 
 
 def http_get(url: str, **options: Any) -> httpx.Response:
-    """``httpx.get`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
-    return httpx.get(url, verify=TLS_CONTEXT, **options)
+    """``httpx.get`` (a client of its own, one request) with :data:`TLS_CONTEXT` and, unless
+    ``options`` say otherwise, :data:`REQUEST_TIMEOUT` (httpx's own 5 s failed answers that a
+    shared machine at load 25 gave late)."""
+    return httpx.get(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
 
 
 def http_post(url: str, **options: Any) -> httpx.Response:
-    """``httpx.post`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
-    return httpx.post(url, verify=TLS_CONTEXT, **options)
+    """``httpx.post`` as :func:`http_get`."""
+    return httpx.post(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
 
 
 def http_stream(method: str, url: str, **options: Any) -> AbstractContextManager[httpx.Response]:
-    """``httpx.stream`` (a client of its own, one request) with :data:`TLS_CONTEXT`."""
+    """``httpx.stream`` as :func:`http_get`."""
+    options = {"timeout": REQUEST_TIMEOUT, **options}
     return httpx.stream(method, url, verify=TLS_CONTEXT, **options)
 
 
