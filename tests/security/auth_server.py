@@ -10,12 +10,15 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +28,28 @@ SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performan
 REQUEST_TIMEOUT = 120.0  # [s] the same: a shared, noisy machine answers late at times
 #: Users of the served store and their passwords (admin, a viewer).
 PASSWORDS = {"root": "root-password-2025", "eve": "eve-password-2025"}
+#: The TLS context of every HTTP client the security tests make: httpx otherwise builds one
+#: per client, loading the CA bundle (~50 ms of CPU each), though every URL here is plain http
+#: on loopback and no TLS is ever spoken.
+TLS_CONTEXT = ssl.create_default_context()
+
+
+def http_get(url: str, **options: Any) -> httpx.Response:
+    """``httpx.get`` (a client of its own, one request) with :data:`TLS_CONTEXT` and, unless
+    ``options`` say otherwise, :data:`REQUEST_TIMEOUT` (httpx's own 5 s failed answers that a
+    shared machine at load 25 gave late)."""
+    return httpx.get(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
+
+
+def http_post(url: str, **options: Any) -> httpx.Response:
+    """``httpx.post`` as :func:`http_get`."""
+    return httpx.post(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
+
+
+def http_stream(method: str, url: str, **options: Any) -> AbstractContextManager[httpx.Response]:
+    """``httpx.stream`` as :func:`http_get`."""
+    options = {"timeout": REQUEST_TIMEOUT, **options}
+    return httpx.stream(method, url, verify=TLS_CONTEXT, **options)
 
 
 def ecobasin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -47,10 +72,16 @@ def make_store(db: Path, *, in_process: bool = False) -> Path:
     processes do (a template to copy; each process paid ~1.5 s of CPU for its imports)."""
     run = ok_in_process if in_process else ok
     run("init", "--db", str(db))
+    add_users(db, run)
+    return db
+
+
+def add_users(db: Path, run: Callable[..., str]) -> None:
+    """``ecobasin user add`` of the admin ``root`` and the viewer ``eve`` (:data:`PASSWORDS`)
+    to the store at ``db``, through ``run`` (:func:`ok` or :func:`ok_in_process`)."""
     for name, role in (("root", "admin"), ("eve", "viewer")):
         run("user", "add", name, "--role", role, "--password-stdin", "--db", str(db),
             stdin=PASSWORDS[name] + "\n")  # fmt: skip
-    return db
 
 
 def ok_in_process(*args: str, stdin: str | None = None) -> str:
@@ -90,8 +121,10 @@ class Server:
 
     def client(self, address: str = "127.0.0.9") -> httpx.Client:
         """A client whose requests come from ``address`` (a loopback address)."""
-        transport = httpx.HTTPTransport(local_address=address)
-        return httpx.Client(base_url=self.url, transport=transport, timeout=REQUEST_TIMEOUT)
+        transport = httpx.HTTPTransport(local_address=address, verify=TLS_CONTEXT)
+        return httpx.Client(
+            base_url=self.url, transport=transport, timeout=REQUEST_TIMEOUT, verify=TLS_CONTEXT
+        )
 
     def sign_in(self, name: str, password: str, address: str = "127.0.0.9") -> httpx.Response:
         """One sign-in through the form (its CSRF token first), from ``address``."""
@@ -132,16 +165,17 @@ def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Se
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
-                return Server(url, db, process)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    with httpx.Client(timeout=5, verify=TLS_CONTEXT) as probe:  # one client for every poll
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
+            try:
+                if probe.get(f"{url}/api/v1/health").status_code == 200:
+                    return Server(url, db, process)
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
 
@@ -157,13 +191,17 @@ def stop_server(server: Server) -> None:
         server.process.stderr.close()
 
 
-@pytest.fixture(name="server")
-def production_cost_server(auth_store: Path) -> Iterator[Server]:
-    """A fresh store of the sign-in tests served by ``ecobasin serve`` for one test, hashing at
-    the production Argon2id cost: for the tests whose assertions are about that cost (the memory
+@pytest.fixture(name="server", scope="module")
+def production_cost_server(
+    auth_store_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A copy of the sign-in store served by ``ecobasin serve`` for one module, hashing at the
+    production Argon2id cost: for the tests whose assertions are about that cost (the memory
     of verifications at once; imported by those modules, so it takes the place of the shared
-    ``server`` of ``conftest``)."""
-    running = start_server(auth_store, env=production_hash_environment())
+    ``server`` of ``conftest``). One start (~5 CPU-s) for the module: its memory test runs
+    first and proves that no other burst came before its own."""
+    db = copy_store(auth_store_template, tmp_path_factory.mktemp("production") / "auth.duckdb")
+    running = start_server(db, env=production_hash_environment())
     try:
         yield running
     finally:

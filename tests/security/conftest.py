@@ -19,7 +19,7 @@ import pytest
 
 from ecobasin.store import Store
 from ecobasin.web.security import accounts
-from security.auth_server import copy_store, make_store
+from security.auth_server import TLS_CONTEXT, copy_store, make_store
 from web.conftest import build_store
 
 #: Users of the security store: name -> (role, city).
@@ -133,16 +133,17 @@ def start_server(db: Path, tmp: Path, **env: str) -> Served:
         )
     served = Served(f"http://127.0.0.1:{port}", port, process, log)
     deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if httpx.get(f"{served.base}/api/v1/health").status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(served)
-            raise AssertionError(f"server did not start: {served.stderr()}")
-        time.sleep(0.1)
+    with httpx.Client(verify=TLS_CONTEXT) as probe:  # one client for every poll
+        while True:
+            try:
+                if probe.get(f"{served.base}/api/v1/health").status_code == 200:
+                    return served
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_server(served)
+                raise AssertionError(f"server did not start: {served.stderr()}")
+            time.sleep(0.1)
 
 
 def stop_server(served: Served) -> None:
@@ -169,10 +170,28 @@ def read_only_server(
     security_store: SecurityStore, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """A server with the default limits shared by the modules whose tests neither write, nor
-    measure the server's memory, nor change its state (the header tests): one start-up (~5 CPU-s
-    with its imports) instead of one per module. Those modules run on one worker
+    measure the server's memory, nor change its state (the header tests, the export pages): one
+    start-up (~5 CPU-s with its imports) instead of one per module. Those modules run on one worker
     (``classify.SHARED_SERVER_FOLDERS``)."""
     served = start_server(security_store.path, tmp_path_factory.mktemp("served-read-only"))
+    yield served
+    stop_server(served)
+
+
+@pytest.fixture(scope="package")
+def configured_server(
+    security_store: SecurityStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A server with a public URL set and one heavy-export slot, shared by the modules that
+    test one setting each (the paging links, the export bound): neither setting touches what
+    the other's tests read, and one start-up (~5 CPU-s) serves both. Those modules run on one
+    worker (``classify.SHARED_SERVER_FOLDERS``)."""
+    served = start_server(
+        security_store.path,
+        tmp_path_factory.mktemp("configured"),
+        public_url="https://eco.example.org/",
+        heavy_exports="1",
+    )
     yield served
     stop_server(served)
 

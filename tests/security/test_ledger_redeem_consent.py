@@ -10,11 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 from ledger_attack import Api, api, cli, make_ledger, served
+from security.auth_server import http_post
 
 
 def _redeem(points: str, merchant: str, key: str, consent: str) -> dict[str, str]:
@@ -106,7 +105,7 @@ def test_one_code_is_spent_once_under_concurrent_redemptions(tmp_path: Path) -> 
     cli("ledger", "partner", "bind", "mall", "shop", "--db", str(path))
     holder = cli("ledger", "account", "key", "alice", "--db", str(path)).strip()
     with served(path) as base:
-        made = httpx.post(
+        made = http_post(
             f"{base}/api/v1/ledger/consents",
             json={"account": "alice", "points": "80", "merchant": "shop"},
             headers={"X-Holder-Key": holder},
@@ -117,7 +116,7 @@ def test_one_code_is_spent_once_under_concurrent_redemptions(tmp_path: Path) -> 
 
         def spend(i: int) -> int:
             body = _redeem("80", "shop", f"race-{i}", code)
-            return httpx.post(f"{base}/api/v1/ledger/redeem", json=body, headers=auth).status_code
+            return http_post(f"{base}/api/v1/ledger/redeem", json=body, headers=auth).status_code
 
         with ThreadPoolExecutor(max_workers=10) as pool:
             statuses = sorted(pool.map(spend, range(10)))

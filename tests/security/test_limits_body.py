@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
+from security.auth_server import http_get, http_post
 
 from .conftest import SecurityStore, Served, raw_request, status_of
 
@@ -48,7 +48,7 @@ def test_a_chunked_body_is_counted_and_refused_at_the_cap(
             yield b" " * 65536
 
     before = server.peak_rss_kib()
-    response = httpx.post(
+    response = http_post(
         f"{server.base}/api/v1/observations",
         content=chunks(),
         headers={**security_store.auth("admin"), "Content-Type": "application/json"},
@@ -58,14 +58,14 @@ def test_a_chunked_body_is_counted_and_refused_at_the_cap(
     assert response.json()["type"] == "urn:ecobasin:problem:body-too-large"
     grown = server.peak_rss_kib() - before
     assert grown < 4 * 9 * 1024  # [KiB] far below what parsing 9 MiB of JSON would take
-    assert httpx.get(f"{server.base}/api/v1/health").status_code == 200
+    assert http_get(f"{server.base}/api/v1/health").status_code == 200
 
 
 def test_a_body_under_the_cap_with_credentials_is_served(
     server: Served, security_store: SecurityStore
 ) -> None:
     row = {"site_id": "1431A", "parameter": "PM2.5", "time": "2024-01-02T10:00", "value": 33}
-    response = httpx.post(
+    response = http_post(
         f"{server.base}/api/v1/observations",
         json={"rows": [row]},
         headers=security_store.auth("admin"),

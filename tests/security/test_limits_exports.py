@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from security.auth_server import http_get, http_stream
 
 from .conftest import SecurityStore, Served, start_server, status_of, stop_server
 
 PAGE = "/api/v1/observations"
 
 
+@pytest.fixture(name="server")
+def shared_read_only_server(read_only_server: Served) -> Served:
+    """The package's read-only server (conftest): these tests read pages and measure nothing
+    of the process (the memory test starts its own)."""
+    return read_only_server
+
+
 def test_the_public_page_size_is_capped(server: Served) -> None:
-    response = httpx.get(f"{server.base}{PAGE}", params={"limit": 100_000})
+    response = http_get(f"{server.base}{PAGE}", params={"limit": 100_000})
     assert response.status_code == 422
     assert response.json()["errors"][0]["parameter"] == "limit"
-    assert httpx.get(f"{server.base}{PAGE}", params={"limit": 10_000}).status_code == 200
+    assert http_get(f"{server.base}{PAGE}", params={"limit": 10_000}).status_code == 200
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
@@ -30,7 +37,7 @@ def test_every_format_streams_a_100k_page(
     url = f"{server.base}{PAGE}"
     params = {"limit": 100_000, "format": fmt}
     auth = security_store.auth("viewer")
-    with httpx.stream("GET", url, params=params, headers=auth, timeout=300) as response:
+    with http_stream("GET", url, params=params, headers=auth, timeout=300) as response:
         assert response.status_code == 200
         assert "content-length" not in response.headers  # streamed (chunked), not built whole
         assert response.headers["x-total-count"] == str(120_000 + 145)
@@ -45,9 +52,9 @@ def test_a_100k_json_page_costs_less_memory_than_its_size(
     try:
         url = f"{fresh.base}{PAGE}"
         auth = security_store.auth("viewer")
-        httpx.get(url, params={"limit": 10_000}, headers=auth, timeout=300)  # warm up
+        http_get(url, params={"limit": 10_000}, headers=auth, timeout=300)  # warm up
         before = fresh.peak_rss_kib()
-        response = httpx.get(url, params={"limit": 100_000}, headers=auth, timeout=300)
+        response = http_get(url, params={"limit": 100_000}, headers=auth, timeout=300)
         assert response.status_code == 200
         assert len(response.json()["results"]) == 100_000
         ratio = (fresh.peak_rss_kib() - before) * 1024 / len(response.content)
@@ -58,15 +65,11 @@ def test_a_100k_json_page_costs_less_memory_than_its_size(
     assert ratio < 3, f"peak grew by {ratio:.1f} times the page's size"
 
 
-@pytest.fixture(scope="module")
-def one_export_server(
-    security_store: SecurityStore, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    served = start_server(
-        security_store.path, tmp_path_factory.mktemp("exports"), heavy_exports="1"
-    )
-    yield served
-    stop_server(served)
+@pytest.fixture
+def one_export_server(configured_server: Served) -> Served:
+    """The package's server with one heavy-export slot (conftest; its public URL is another
+    module's subject)."""
+    return configured_server
 
 
 def _open_export(served: Served, token: str) -> socket.socket:
@@ -91,16 +94,16 @@ def test_heavy_exports_beyond_the_bound_get_429_with_retry_after(
     auth = security_store.auth("admin")
     held = _open_export(one_export_server, security_store.tokens["admin"])
     try:
-        busy = httpx.get(url, params={"limit": 100_000, "format": "csv"}, headers=auth)
+        busy = http_get(url, params={"limit": 100_000, "format": "csv"}, headers=auth)
         assert busy.status_code == 429
         assert int(busy.headers["retry-after"]) > 0
         assert busy.json()["type"] == "urn:ecobasin:problem:exports-busy"
-        small = httpx.get(url, params={"limit": 100}, headers=auth)
+        small = http_get(url, params={"limit": 100}, headers=auth)
         assert small.status_code == 200  # light pages are never held back
     finally:
         held.close()
     for _ in range(600):  # the slot comes back once the held export ends
-        again = httpx.get(url, params={"limit": 100_000, "format": "csv"}, headers=auth)
+        again = http_get(url, params={"limit": 100_000, "format": "csv"}, headers=auth)
         if again.status_code == 200:
             break
         assert again.status_code == 429

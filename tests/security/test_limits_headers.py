@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
+
+from security.auth_server import http_get
 
 from .conftest import Served, raw_request, status_of
 
@@ -29,7 +30,7 @@ def test_a_60_kb_cookie_is_refused_before_parsing_and_the_server_stays_up(server
     assert len(cookie) > 60_000
     answer = _get(server, "/", cookie)
     assert status_of(answer) in (400, 431)  # h11 refuses a head above max_header_bytes
-    assert httpx.get(f"{server.base}/api/v1/health").status_code == 200
+    assert http_get(f"{server.base}/api/v1/health").status_code == 200
 
 
 def test_a_cookie_above_the_cookie_cap_gets_a_431_problem(server: Served) -> None:
@@ -39,7 +40,7 @@ def test_a_cookie_above_the_cookie_cap_gets_a_431_problem(server: Served) -> Non
     problem = json.loads(answer.partition(b"\r\n\r\n")[2])
     assert problem["type"] == "urn:ecobasin:problem:header-too-large"
     assert "Cookie header" in problem["detail"]
-    normal = httpx.get(f"{server.base}/api/v1/health", cookies={"ecobasin_session": "x" * 100})
+    normal = http_get(f"{server.base}/api/v1/health", cookies={"ecobasin_session": "x" * 100})
     assert normal.status_code == 200
 
 

@@ -4,14 +4,14 @@ need none), /docs and /redoc from packaged assets, paging links not built from H
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
 import pytest
 
-from .conftest import SecurityStore, Served, start_server, stop_server
+from security.auth_server import http_get
+
+from .conftest import Served
 
 
 @pytest.fixture(name="server")
@@ -46,7 +46,7 @@ def _directives(policy: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("path", PATHS)
 def test_every_answer_carries_the_security_headers(server: Served, path: str) -> None:
-    response = httpx.get(f"{server.base}{path}")
+    response = http_get(f"{server.base}{path}")
     assert response.status_code in (200, 404), response.text
     policy = _directives(response.headers["content-security-policy"])
     assert policy["script-src"] == ["'self'"]  # no inline, eval or foreign script
@@ -93,12 +93,12 @@ class _Scripts(HTMLParser):
 @pytest.mark.parametrize("path", [p for p in PATHS if not p.startswith(("/api", "/static"))])
 def test_pages_need_no_inline_script_and_load_only_own_assets(server: Served, path: str) -> None:
     found = _Scripts()
-    found.feed(httpx.get(f"{server.base}{path}").text)
+    found.feed(http_get(f"{server.base}{path}").text)
     assert found.inline == []
     assert found.handlers == []
     assert all(src.startswith("/static/") for src in found.sources), found.sources
     for src in found.sources:
-        assert httpx.get(f"{server.base}{src}").status_code == 200, src
+        assert http_get(f"{server.base}{src}").status_code == 200, src
 
 
 def test_templates_hold_no_inline_script_or_handlers() -> None:
@@ -120,25 +120,25 @@ def test_page_templates_hold_no_style_element() -> None:
 
 
 def test_api_docs_come_from_packaged_assets(server: Served) -> None:
-    docs = httpx.get(f"{server.base}/docs").text
-    redoc = httpx.get(f"{server.base}/redoc").text
+    docs = http_get(f"{server.base}/docs").text
+    redoc = http_get(f"{server.base}/redoc").text
     for page in (docs, redoc):
         assert "cdn" not in page.lower() and "https://" not in page
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs
     assert "/static/vendor/redoc/redoc.standalone.js" in redoc
     for licence in ("swagger-ui/LICENSE", "redoc/LICENSE"):
-        assert httpx.get(f"{server.base}/static/vendor/{licence}").status_code == 200
+        assert http_get(f"{server.base}/static/vendor/{licence}").status_code == 200
 
 
 def test_paging_links_ignore_the_host_header(server: Served) -> None:
-    response = httpx.get(
+    response = http_get(
         f"{server.base}/api/v1/observations",
         params={"limit": 5},
         headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
     )
     assert response.status_code == 200
     assert response.json()["next"] == "/api/v1/observations?limit=5&offset=5"
-    csv = httpx.get(
+    csv = http_get(
         f"{server.base}/api/v1/observations",
         params={"limit": 5, "format": "csv"},
         headers={"Host": "evil.example"},
@@ -146,21 +146,15 @@ def test_paging_links_ignore_the_host_header(server: Served) -> None:
     assert "evil.example" not in csv.headers["link"]
 
 
-@pytest.fixture(scope="module")
-def configured(
-    security_store: SecurityStore, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Served]:
-    served = start_server(
-        security_store.path,
-        tmp_path_factory.mktemp("public-url"),
-        public_url="https://eco.example.org/",
-    )
-    yield served
-    stop_server(served)
+@pytest.fixture
+def configured(configured_server: Served) -> Served:
+    """The package's server with a public URL set (conftest; its one heavy-export slot is
+    another module's subject)."""
+    return configured_server
 
 
 def test_paging_links_use_the_configured_public_url(configured: Served) -> None:
-    response = httpx.get(
+    response = http_get(
         f"{configured.base}/api/v1/observations",
         params={"limit": 5},
         headers={"Host": "evil.example"},
