@@ -72,8 +72,10 @@ def test_poisoning_guidance_published_after_the_issue_time_changes_nothing_befor
     late = poisoned["issued_at"] > issue_cutoff(pd.DatetimeIndex([d]))[0]
     poisoned.loc[late, "value"] = 5e4
     clean_g, poisoned_g = _members(runs, daily), _members(poisoned, daily)
-    a, meta_a = train_bundle(daily, None, train_end=d, config=SMALL, guidance=clean_g)
-    b, _ = train_bundle(daily, None, train_end=d, config=SMALL, guidance=poisoned_g)
+    # PM2.5, the pollutant the runs carry: the models of the others read no guidance
+    fit = {"train_end": d, "config": SMALL, "pollutants": ["PM2.5"]}
+    a, meta_a = train_bundle(daily, None, **fit, guidance=clean_g)
+    b, _ = train_bundle(daily, None, **fit, guidance=poisoned_g)
     assert any(c.startswith("g_mos_") for c in meta_a["features"]["PM2.5"])
     assert a["lightgbm"].texts() == b["lightgbm"].texts()
     assert a["lightgbm"].calibration() == b["lightgbm"].calibration()
@@ -94,7 +96,8 @@ def test_the_learned_model_with_guidance_features_beats_it_without(
     """A guidance that knows the target day (biased 30 %, noise 10 %): as features the learned
     model reads it and its own RMSE falls; the backtest scores the learned model beside."""
     daily, _ = region_data
-    daily = daily[daily["day"] <= "2015-03-31"]
+    # PM2.5 alone, the pollutant the runs carry and the assertion reads
+    daily = daily.loc[daily["day"] <= "2015-03-31", ["city", "day", "PM2.5"]]
     guidance = guidance_forecasts(
         runs, daily, list(pd.date_range("2013-06-01", "2015-03-29", freq="D")), SMALL.leads
     )

@@ -213,6 +213,9 @@ def test_backtest_with_met_forecasts_as_issued(
     region_data: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
     daily, met = region_data
+    # PM2.5 alone, the pollutant the wind drives and the assertion reads: the other two would
+    # triple the fits without entering the comparison
+    daily = daily[["city", "day", "PM2.5"]]
     # forecasts issued each day (12:00 UTC) for days 0 … 3 ahead: the truth plus an error
     rng = np.random.default_rng(3)
     parts = []

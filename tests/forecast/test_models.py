@@ -18,6 +18,7 @@ from ecobasin.forecast.models import (
     bundle_from_payload,
     bundle_payload,
     from_target,
+    linear_quantiles,
     to_target,
     train_bundle,
 )
@@ -101,6 +102,19 @@ def test_target_transforms_invert() -> None:
         np.testing.assert_allclose(from_target(kind, to_target(kind, y, anchor), anchor), y)
     with pytest.raises(ValueError, match="unknown target"):
         to_target("ratio", y, anchor)
+
+
+def test_linear_quantiles_are_numpys_bit_for_bit() -> None:
+    """The climatology's quantiles of its day-of-year windows: exactly ``np.quantile``'s (sizes
+    from the smallest window kept, rounded values with ties, both interpolation branches, the
+    ends)."""
+    rng = np.random.default_rng(9)
+    for n in [5, 6, 7, 31, 62, 93, 186, 1000]:
+        for decimals in (0, 1, 3):
+            ordered = np.sort(rng.gamma(2.0, 40.0, n).round(decimals))
+            for qs in [(0.2, 0.8), (0.1, 0.9), (0.005, 0.995), (0.0, 1.0), (0.37, 0.5)]:
+                expected = [float(v) for v in np.quantile(ordered, qs)]
+                assert linear_quantiles(ordered, qs) == expected, (n, decimals, qs)
 
 
 def test_backtest_with_weather_beats_persistence_and_scores_every_model(

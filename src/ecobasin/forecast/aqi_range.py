@@ -58,23 +58,40 @@ def aqi_table(concentrations: pd.DataFrame, days: pd.Series) -> pd.DataFrame:
         names its AQI).
     """
     n = len(concentrations)
-    aqi = np.full(n, np.nan)
     primary = np.full(n, "", dtype=object)
     rules = _rule_sets(days.reset_index(drop=True))
     cols = {
         c: concentrations[c].to_numpy(dtype=np.float64, na_value=np.nan)
         for c in concentrations.columns
     }
+    aqi = _daily_aqi(cols, rules, primary)
+    return pd.DataFrame({"aqi": aqi, "level": _levels(aqi), "primary": primary, "rule_set": rules})
+
+
+def _daily_aqi(
+    cols: dict[str, npt.NDArray[np.float64]],
+    rules: npt.NDArray[np.str_],
+    primary: npt.NDArray[np.object_] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Daily AQI of the rows of ``cols`` (NaN when no indicator), each under its rule set; the
+    primary pollutants written into ``primary`` when given (:func:`aqi_table`)."""
+    n = len(rules)
+    aqi = np.full(n, np.nan)
     for rs in np.unique(rules):
         sel = rules == rs
         res = aqi_arrays({c: v[sel] for c, v in cols.items()}, str(rs), "daily", length=n)
         a = res.aqi_unpublished.astype(np.float64)
         a[a < 0] = np.nan
         aqi[sel] = a
-        iaqi = np.stack([res.iaqi[lab] for lab in res.labels])
-        primary[sel] = _primary_names(iaqi, res.labels)
-    level = aqi_level(np.where(np.isnan(aqi), -1, aqi)).astype(np.int64)
-    return pd.DataFrame({"aqi": aqi, "level": level, "primary": primary, "rule_set": rules})
+        if primary is not None:
+            iaqi = np.stack([res.iaqi[lab] for lab in res.labels])
+            primary[sel] = _primary_names(iaqi, res.labels)
+    return aqi
+
+
+def _levels(aqi: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """AQI levels 1–6, 0 where the AQI is missing."""
+    return aqi_level(np.where(np.isnan(aqi), -1, aqi)).astype(np.int64)
 
 
 def _primary_names(iaqi: npt.NDArray[Any], labels: Sequence[str]) -> npt.NDArray[np.object_]:
@@ -118,12 +135,11 @@ def level_hits(
     y = np.asarray(observed, dtype=np.float64)
     qs = np.expm1(np.log1p(f)[:, None] + np.asarray(residuals, dtype=np.float64)[None, :])
     n, k = qs.shape
-    d = pd.Series(np.repeat(pd.to_datetime(days).to_numpy(), k))
-    flat = aqi_table(pd.DataFrame({pollutant: qs.ravel()}), d)["level"].to_numpy()
-    stacked = flat.reshape(n, k).astype(np.int64)
+    # the levels alone (no table, no primary pollutant): called per member and block in training
+    rules = _rule_sets(pd.Series(days).reset_index(drop=True))
+    stacked = _levels(_daily_aqi({pollutant: qs.ravel()}, np.repeat(rules, k))).reshape(n, k)
     issued = most_probable_level(stacked, stacked[:, k // 2])
-    truth = aqi_table(pd.DataFrame({pollutant: y}), pd.Series(days).reset_index(drop=True))
-    seen = truth["level"].to_numpy()
+    seen = _levels(_daily_aqi({pollutant: y}, rules))
     return np.asarray((issued > 0) & (seen > 0) & (issued == seen), dtype=np.bool_)
 
 
