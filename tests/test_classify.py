@@ -31,6 +31,7 @@ from classify import (
     longest_first,
     measured_cpu,
     measured_wall,
+    one_part_per_first_wave,
     record_measured_cpu,
     record_measured_wall,
     recordable,
@@ -258,6 +259,26 @@ def test_the_longest_worker_groups_are_sent_first() -> None:
         "tests/e2e.py",
     ]
     assert 49 * UNRECORDED_TEST_S < 3.0  # the recorded test outweighs the unrecorded ones
+
+
+def test_the_first_wave_holds_one_part_of_a_split_folder() -> None:
+    # the three browser parts are the longest groups; sent at once, they would all wait for
+    # the one demo database build
+    names = ["tests/browser/#1", "tests/browser/#2", "tests/browser/#3", "tests/a.py"]
+    names += ["tests/security/test_limits_", "tests/b.py"]
+    order = [(name, {f"{name}::t": False}) for name in names]
+    sent = [name for name, _ in one_part_per_first_wave(order, workers=3)]
+    assert sent == [
+        "tests/browser/#1",
+        "tests/a.py",
+        "tests/security/test_limits_",
+        "tests/browser/#2",
+        "tests/browser/#3",
+        "tests/b.py",
+    ]
+    assert sorted(sent) == sorted(name for name, _ in order)  # nothing lost, nothing doubled
+    # one worker: nothing to hold back
+    assert [n for n, _ in one_part_per_first_wave(order, workers=1)] == [n for n, _ in order]
 
 
 def test_the_wall_recorded_leaves_out_the_wait_for_a_session_fixture(tmp_path: Path) -> None:
