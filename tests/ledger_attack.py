@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import httpx
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import loopback
 from ecobasin.cli import app as cli_app
 from ecobasin.store import Store
 from ecobasin.timebase import CST
@@ -163,16 +163,7 @@ def served(path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120  # a bound for a wedged server, not a performance limit
-        with httpx.Client() as probe:  # one client (its TLS context ~50 ms of CPU) for every poll
-            while True:
-                try:
-                    probe.get(f"{base}/api/v1/health")
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None, process.communicate()[1].decode()
-                    assert time.monotonic() < deadline, "server did not start in 120 s"
-                    time.sleep(0.1)
+        loopback.wait_for_health(base, process)
         yield base
     finally:
         process.terminate()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import duckdb
 import httpx
 import pytest
 
+import loopback
 from demo_database import DemoDatabase, copy_demo
 from ecobasin import catalog
 from needs import require
@@ -94,7 +94,7 @@ class Server:
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         # no params: keep a query already in `path` (httpx replaces it with params={})
-        return httpx.get(f"{self.url}{path}", params=params or None, timeout=60)
+        return loopback.get(f"{self.url}{path}", params=params or None, timeout=60)
 
 
 def _read_facts(db: Path) -> DemoFacts:
@@ -166,20 +166,6 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"ecobasin serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     return require(CHROMIUM, "Debian's chromium", "apt-get install chromium; .ci/run installs it")
@@ -237,7 +223,7 @@ def _serving(served: ServedDatabase, folder: Path, *feed: str) -> Iterator[Serve
     with log.open("wb") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        _wait_for_health(url, process)
+        loopback.wait_for_health(url, process, SERVER_START_TIMEOUT)
         yield Server(url=url, facts=served.facts, editor=EDITOR, log=log)
     finally:
         process.terminate()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import loopback
 from demo_database import DemoDatabase, copy_demo
 
 from .conftest import (
@@ -22,7 +23,6 @@ from .conftest import (
     PAGE_TIMEOUT_MS,
     _ecobasin,
     _free_port,
-    _wait_for_health,
 )
 
 pytestmark = pytest.mark.browser
@@ -56,7 +56,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, demo_database: DemoDatabase
     process = subprocess.Popen([*ECOBASIN, "serve", "--port", str(port), "--db", str(db)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        _wait_for_health(url, process)
+        loopback.wait_for_health(url, process)
         yield url
     finally:
         process.terminate()

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+import loopback
 from ecobasin.services import source_trajectories
 from ecobasin.store import Store
 from source_helpers import END, START, _times, _wind, build, tdump_text
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,7 @@ def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     with log.open("wb") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        _wait_for_health(url, process)
+        loopback.wait_for_health(url, process)
         yield url, log
     finally:
         process.terminate()

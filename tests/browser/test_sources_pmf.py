@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+import loopback
 from ecobasin.services import pmf
 from ecobasin.store import Store
 from needs import require
 from source_helpers import build
 from sources.test_pmf_worker import synthetic_pure
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def pmf_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_for_health(url, process)
+        loopback.wait_for_health(url, process)
         yield url
     finally:
         process.terminate()

@@ -17,11 +17,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import loopback
 from ecobasin import catalog
 from ecobasin.store import Store
 from web.aqi_fixtures import BASE, CHENGDU, DAYS, SITES, import_and_index
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, _wait_for_health, screenshot
+from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +53,7 @@ def small_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) 
     command = [*ECOBASIN, "serve", "--port", port, "--db", str(db)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_health(url, process)
+        loopback.wait_for_health(url, process)
         yield url
     finally:
         process.terminate()

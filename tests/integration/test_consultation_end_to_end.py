@@ -18,9 +18,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
+import loopback
 from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
@@ -54,17 +54,12 @@ def _serve(db: Path) -> tuple[subprocess.Popen[bytes], str]:
         str(db),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError(process.stderr.read().decode() if process.stderr else "server died")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("ecobasin serve did not answer")
+    try:
+        loopback.wait_for_health(url, process)
+    except RuntimeError:
+        process.kill()
+        raise RuntimeError(process.communicate()[1].decode()) from None
+    return process, url
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -100,7 +95,7 @@ def test_eight_cities_from_submission_to_verified_amended_report(db: Path) -> No
     request_stack = contextlib.ExitStack()
     process, url = _serve(db)
     try:
-        http = httpx.Client(base_url=f"{url}/api/v1/consultation", timeout=120)
+        http = loopback.client(base_url=f"{url}/api/v1/consultation")
         request_stack.callback(http.close)
         as_ = lambda name: {"Authorization": f"Bearer {TOKENS[name]}"}  # noqa: E731
         # the 7 on time take ~3 s even on a loaded machine (load 15); the late one waits it out
@@ -206,7 +201,7 @@ def test_eight_cities_from_submission_to_verified_amended_report(db: Path) -> No
     _observations_arrive(db)
     process, url = _serve(db)
     try:
-        after = httpx.get(f"{url}/api/v1/consultation/sessions/{sid}/verification",
+        after = loopback.get(f"{url}/api/v1/consultation/sessions/{sid}/verification",
                           headers={"Authorization": f"Bearer {TOKENS['prov']}"}, timeout=60).json()  # fmt: skip
         assert after["observed_days"] == 8 * 7
         # the observed AQI sits in every range but the amended Deyang day 2 (100–130, observed 75)

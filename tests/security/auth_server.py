@@ -10,46 +10,20 @@ import os
 import re
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from loopback import REQUEST_TIMEOUT, TLS_CONTEXT, wait_for_health
+
 ECOBASIN = (sys.executable, "-c", "from ecobasin.cli import main; main()")
-SERVER_START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
-REQUEST_TIMEOUT = 120.0  # [s] the same: a shared, noisy machine answers late at times
 #: Users of the served store and their passwords (admin, a viewer).
 PASSWORDS = {"root": "root-password-2025", "eve": "eve-password-2025"}
-#: The TLS context of every HTTP client the security tests make: httpx otherwise builds one
-#: per client, loading the CA bundle (~50 ms of CPU each), though every URL here is plain http
-#: on loopback and no TLS is ever spoken.
-TLS_CONTEXT = ssl.create_default_context()
-
-
-def http_get(url: str, **options: Any) -> httpx.Response:
-    """``httpx.get`` (a client of its own, one request) with :data:`TLS_CONTEXT` and, unless
-    ``options`` say otherwise, :data:`REQUEST_TIMEOUT` (httpx's own 5 s failed answers that a
-    shared machine at load 25 gave late)."""
-    return httpx.get(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
-
-
-def http_post(url: str, **options: Any) -> httpx.Response:
-    """``httpx.post`` as :func:`http_get`."""
-    return httpx.post(url, verify=TLS_CONTEXT, **{"timeout": REQUEST_TIMEOUT, **options})
-
-
-def http_stream(method: str, url: str, **options: Any) -> AbstractContextManager[httpx.Response]:
-    """``httpx.stream`` as :func:`http_get`."""
-    options = {"timeout": REQUEST_TIMEOUT, **options}
-    return httpx.stream(method, url, verify=TLS_CONTEXT, **options)
 
 
 def ecobasin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -164,20 +138,13 @@ def start_server(db: Path, *extra: str, env: dict[str, str] | None = None) -> Se
     url = f"http://127.0.0.1:{port}"
     command = [*ECOBASIN, "serve", "--port", str(port), "--db", str(db), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    with httpx.Client(timeout=5, verify=TLS_CONTEXT) as probe:  # one client for every poll
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"ecobasin serve exited with {process.returncode}:\n{stderr}")
-            try:
-                if probe.get(f"{url}/api/v1/health").status_code == 200:
-                    return Server(url, db, process)
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"ecobasin serve did not answer on {url} in {SERVER_START_TIMEOUT} s")
+    try:
+        wait_for_health(url, process)
+    except RuntimeError as error:
+        process.kill()
+        stderr = process.communicate()[1].decode() if process.stderr else ""
+        raise RuntimeError(f"ecobasin serve on {url}: {error}:\n{stderr}") from None
+    return Server(url, db, process)
 
 
 def stop_server(server: Server) -> None:

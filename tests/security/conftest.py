@@ -8,25 +8,23 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 
 from ecobasin.store import Store
 from ecobasin.web.security import accounts
-from security.auth_server import TLS_CONTEXT, copy_store, make_store
+from loopback import wait_for_health
+from security.auth_server import copy_store, make_store
 from web.conftest import build_store
 
 #: Users of the security store: name -> (role, city).
 USERS = {"admin": ("admin", None), "cd_editor": ("editor", 510100), "viewer": ("viewer", None)}
 #: Hourly rows added for the export tests (3 air stations × 2 parameters × hours).
 BIG_HOURS = 20_000
-START_TIMEOUT = 120.0  # [s] a bound for a wedged server, not a performance limit
 
 
 @dataclass(frozen=True)
@@ -132,18 +130,12 @@ def start_server(db: Path, tmp: Path, **env: str) -> Served:
             env=environment,
         )
     served = Served(f"http://127.0.0.1:{port}", port, process, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(verify=TLS_CONTEXT) as probe:  # one client for every poll
-        while True:
-            try:
-                if probe.get(f"{served.base}/api/v1/health").status_code == 200:
-                    return served
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                stop_server(served)
-                raise AssertionError(f"server did not start: {served.stderr()}")
-            time.sleep(0.1)
+    try:
+        wait_for_health(served.base, process)
+    except RuntimeError as error:
+        stop_server(served)
+        raise AssertionError(f"server did not start ({error}): {served.stderr()}") from None
+    return served
 
 
 def stop_server(served: Served) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
 from ledger_attack import Api, api, cli, make_ledger, served
-from security.auth_server import http_post
+from loopback import post as http_post
 
 
 def _redeem(points: str, merchant: str, key: str, consent: str) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from security.auth_server import http_get, http_post
+from loopback import get as http_get
+from loopback import post as http_post
 
 from .conftest import SecurityStore, Served, raw_request, status_of
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from security.auth_server import http_get, http_stream
+from loopback import get as http_get
+from loopback import stream as http_stream
 
 from .conftest import SecurityStore, Served, start_server, status_of, stop_server
 

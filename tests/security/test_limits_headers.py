@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from security.auth_server import http_get
+from loopback import get as http_get
 
 from .conftest import Served, raw_request, status_of
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from security.auth_server import http_get
+from loopback import get as http_get
 
 from .conftest import Served
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+import loopback
 from ecobasin import catalog
 from ecobasin.services import cases as case_service
 from ecobasin.services import incident_mail
@@ -168,7 +169,7 @@ def test_serve_escalates_sweeps_and_mails_on_its_own(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:  # the notices of July are long overdue: the first tick escalates them
             try:
-                notices = httpx.get(url, headers=headers).json()["notices"]
+                notices = loopback.get(url, headers=headers).json()["notices"]
                 if any(n.get("escalated_at") for n in notices) and inbox.messages:
                     break
             except httpx.TransportError:

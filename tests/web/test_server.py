@@ -6,15 +6,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import loopback
 from ecobasin import catalog
 from ecobasin.errors import StoreBusyError
 from ecobasin.store import Store
@@ -131,20 +130,12 @@ def test_serve_runs_uvicorn_and_holds_the_file(db_path: Path, tmp_path: Path) ->
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_PATIENCE
-        while True:
-            try:
-                response = httpx.get(f"{base}/api/v1/health")
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1].decode()
-                assert time.monotonic() < deadline, f"server did not start in {START_PATIENCE} s"
-                time.sleep(0.1)
+        response = loopback.wait_for_health(base, process, START_PATIENCE)
         assert response.status_code == 200
         assert response.json()["counts"]["observations"] == 145
-        page = httpx.get(f"{base}/api/v1/observations", params={"limit": 5}).json()
+        page = loopback.get(f"{base}/api/v1/observations", params={"limit": 5}).json()
         assert page["next"] == "/api/v1/observations?limit=5&offset=5"  # not from Host
-        assert httpx.get(f"{base}/docs").status_code == 200
+        assert loopback.get(f"{base}/docs").status_code == 200
         with pytest.raises(StoreBusyError, match="in use by another ecobasin process"):
             Store(copy)  # one process holds the file while it serves
     finally:
