@@ -32,6 +32,7 @@ import pandas as pd
 
 from ecobasin import catalog
 from ecobasin.errors import InputError, NotFound
+from ecobasin.services import figure_cache
 from ecobasin.services.sources import _utc_span
 from ecobasin.sources import maps
 from ecobasin.sources.receptor import StepWeights
@@ -302,7 +303,31 @@ def trajectory_png(
     weighted: bool = True,
     min_n: int = 1,
 ) -> bytes:
-    """The map of PSCF (or weighted PSCF) or CWT (or weighted CWT) over the region's cities."""
+    """The map of PSCF (or weighted PSCF) or CWT (or weighted CWT) over the region's cities;
+    drawn once per distinct input (:data:`~ecobasin.services.figure_cache.FIGURES`)."""
+    key = figure_cache.digest((
+        "trajectory map", method, region, inc, percentile, pscf_weights, cwt_weights, weighted,
+        min_n, data.site, data.pollutant, data.unit, data.start, data.end, data.endpoints,
+        data.receptor,
+    ))  # fmt: skip
+    return figure_cache.FIGURES.get_or_draw(key, lambda: _draw_map(
+        data, method, region, inc=inc, percentile=percentile, pscf_weights=pscf_weights,
+        cwt_weights=cwt_weights, weighted=weighted, min_n=min_n,
+    ))  # fmt: skip
+
+
+def _draw_map(
+    data: TrajectoryData,
+    method: str,
+    region: catalog.Region,
+    *,
+    inc: float,
+    percentile: float,
+    pscf_weights: str,
+    cwt_weights: str,
+    weighted: bool,
+    min_n: int,
+) -> bytes:
     if method not in TRAJECTORY_METHODS:
         raise InputError(f"unknown method {method!r}: one of {', '.join(TRAJECTORY_METHODS)}")
     threshold, table = _grid(data, inc, percentile, pscf_weights, cwt_weights)

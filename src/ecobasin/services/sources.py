@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ecobasin.errors import InputError, NotFound
+from ecobasin.services import figure_cache
 from ecobasin.sources import directional, plots, polar
 from ecobasin.sources.wind import (
     WIND_DIRECTION,
@@ -239,7 +240,28 @@ def plot_png(
     min_n: int = 10,
     min_bin: int = 1,
 ) -> bytes:
-    """The PNG of one method, titled bilingually with the station, pollutant and period."""
+    """The PNG of one method, titled bilingually with the station, pollutant and period; drawn
+    once per distinct input (:data:`~ecobasin.services.figure_cache.FIGURES`)."""
+    key = figure_cache.digest((
+        "source plot", method, percentile, upper_percentile, calm_ws, min_n, min_bin,
+        data.site_id, data.name_zh, data.pollutant, data.unit, data.start, data.end, data.frame,
+    ))  # fmt: skip
+    return figure_cache.FIGURES.get_or_draw(key, lambda: _draw_plot(
+        data, method, percentile=percentile, upper_percentile=upper_percentile,
+        calm_ws=calm_ws, min_n=min_n, min_bin=min_bin,
+    ))  # fmt: skip
+
+
+def _draw_plot(
+    data: SourceData,
+    method: str,
+    *,
+    percentile: float,
+    upper_percentile: float | None,
+    calm_ws: float,
+    min_n: int,
+    min_bin: int,
+) -> bytes:
     wd, ws, conc = _columns(data.frame)
     m_wd, m_ws, m_conc = _columns(data.frame[data.frame["ws"] >= calm_ws])
     name = data.name_zh or data.site_id
