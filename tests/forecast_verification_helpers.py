@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.store import forecast as store_forecast
+from store_files import built_store_file, new_synced_store_file
 
 CHENGDU = "510100"
 FIRST_TARGET = date(2016, 1, 11)
@@ -89,9 +89,13 @@ def forecast_rows() -> pd.DataFrame:
 
 
 def build_store(path: Path) -> Path:
-    """The store of the module docstring at ``path``."""
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region("chengdu_plain"))
+    """The store of the module docstring at ``path`` (a copy of the one made once per
+    process)."""
+    return built_store_file(path, "forecast verification", _verification_store)
+
+
+def _verification_store(path: Path) -> None:
+    with Store(new_synced_store_file(path)) as store:  # the default region: chengdu_plain
         store.con.execute(
             "INSERT INTO sites (site_id, kind, level, city_code, updated_at) "
             "VALUES ('T001A', 'air_station', 'national', 510100, now())"
@@ -101,7 +105,6 @@ def build_store(path: Path) -> Path:
         days = [FIRST_TARGET - timedelta(days=1) + timedelta(days=k) for k in range(11)]
         insert_daily(store, days, [float(v) for v in OBSERVED])
         store_forecast.replace_forecasts(store, forecast_rows())
-    return path
 
 
 #: First local day of the synthetic city hours and how many days they cover.

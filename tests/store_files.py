@@ -17,8 +17,10 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ecobasin import catalog
 from ecobasin.store import Store
@@ -69,3 +71,19 @@ def new_synced_store_file(path: Path) -> Path:
     """``path`` as a new store file holding the default region's catalog (mode 0600): what
     ``Store(path)`` and ``sync_catalog(catalog.load_region())`` (or ``ecobasin init``) make."""
     return private_copy(_synced_template(), path)
+
+
+_BUILT: dict[Hashable, Path] = {}
+
+
+def built_store_file(path: Path, key: Hashable, build: Callable[[Path], Any]) -> Path:
+    """``path`` as a private copy (mode 0600) of the store file ``build`` made once per process
+    for ``key``: ``build(file)`` fills a new store file (a catalog, sites, a network, accounts)
+    and what it returns is ignored. A copy is the file ``build`` would have left at ``path``;
+    ``key`` names what ``build`` puts in it (one key, one content)."""
+    template = _BUILT.get(key)
+    if template is None:
+        template = template_folder() / f"built-{len(_BUILT)}.duckdb"
+        build(template)
+        _BUILT[key] = template
+    return private_copy(template, path)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecobasin import catalog
 from ecobasin.store import Store
+from store_files import built_store_file, new_synced_store_file
 
 #: The instant of the hour-ending label 2024-03-01 00:00 CST; hour h ends at T0 + h hours.
 T0 = pd.Timestamp("2024-02-29T16:00Z")
@@ -46,11 +46,13 @@ def register_converted_parameters(store: Store) -> None:
 
 def build_store(path: Path) -> Path:
     """A new store with the region's catalog and the test sites."""
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    return built_store_file(path, "alarm sites", _sites_store)
+
+
+def _sites_store(path: Path) -> None:
+    with Store(new_synced_store_file(path)) as store:
         register_converted_parameters(store)
         store.upsert_sites(SITES, "tests")
-    return path
 
 
 def series(

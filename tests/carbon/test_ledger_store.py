@@ -19,6 +19,7 @@ from ecobasin.carbon.ledger import Draft, Event, LedgerError
 from ecobasin.demo import ledger as ledger_demo
 from ecobasin.store import Store, ledger_commit, ledger_tables
 from ecobasin.store import ledger as store_ledger
+from store_files import built_store_file, new_store_file
 
 D = Decimal
 T0 = datetime(2024, 3, 1, 0, 10, tzinfo=UTC)  # 08:10 CST
@@ -26,11 +27,15 @@ T0 = datetime(2024, 3, 1, 0, 10, tzinfo=UTC)  # 08:10 CST
 
 @pytest.fixture()
 def store(tmp_path: Path) -> Store:
-    opened = Store(tmp_path / "ledger.duckdb")
-    for account, kind in (("alice", "person"), ("bob", "person"), ("shop", "merchant"),
-                          ("solar", "organisation"), ("pool", "pool")):  # fmt: skip
-        store_ledger.add_account(opened, account, kind, account)
-    return opened
+    return Store(built_store_file(tmp_path / "ledger.duckdb", "ledger accounts", _accounts))
+
+
+def _accounts(path: Path) -> None:
+    """A new store with the five test accounts (copied for each test: fewer migrations)."""
+    with Store(new_store_file(path)) as opened:
+        for account, kind in (("alice", "person"), ("bob", "person"), ("shop", "merchant"),
+                              ("solar", "organisation"), ("pool", "pool")):  # fmt: skip
+            store_ledger.add_account(opened, account, kind, account)
 
 
 def _metro(event_id: str, account: str = "alice", minutes: int = 0, km: str = "12") -> Event:
@@ -158,7 +163,7 @@ def _raw(path: Path, sql: str) -> None:
 
 
 def _filled(tmp_path: Path) -> Path:
-    with Store(tmp_path / "t.duckdb") as opened:
+    with Store(new_store_file(tmp_path / "t.duckdb")) as opened:
         store_ledger.add_account(opened, "alice", "person", "Alice")
         store_ledger.record_events(
             opened, [_metro(f"m{i}", minutes=40 * i, km="1") for i in range(6)]

@@ -84,6 +84,17 @@ def test_cities_table_is_a_copy() -> None:
     assert catalog.cities().loc[510100, "name_en"] == "Chengdu"
 
 
+@pytest.mark.parametrize("domain", [None, "air", "met"])
+def test_parameter_registry_is_a_copy(domain: str | None) -> None:
+    first = catalog.parameters(domain)
+    unit = first["unit"].iloc[0]
+    first.loc[first.index[0], "unit"] = "changed"
+    first["domain"] = "changed"
+    again = catalog.parameters(domain)
+    assert again["unit"].iloc[0] == unit and "changed" not in set(again["domain"])
+    assert catalog.parameters()["domain"].value_counts()["air"] == len(catalog.parameters("air"))
+
+
 def test_region_from_a_toml_file_needs_no_code_change(tmp_path: Path) -> None:
     path = tmp_path / "south_sichuan.toml"
     path.write_text(

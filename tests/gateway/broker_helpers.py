@@ -24,10 +24,10 @@ import pandas as pd
 import psutil
 from gateway_helpers import PATIENCE, from_template, upload
 
-from ecobasin import catalog
 from ecobasin.gateway import register_devices
 from ecobasin.gateway.broker import BrokerCredentials, close_client
 from ecobasin.store import Store
+from store_files import new_synced_store_file
 
 T = TypeVar("T")
 NATS_SERVER = Path(sys.executable).with_name("nats-server")
@@ -154,8 +154,7 @@ def city_store(path: Path, devices: Sequence[str]) -> Store:
 
 
 def _city_store(path: Path, devices: Sequence[str]) -> Store:
-    store = Store(path)
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(path))
     sites = [f"S_{mn}" for mn in devices] + ["S_SPARE"]
     store.upsert_sites(
         pd.DataFrame(

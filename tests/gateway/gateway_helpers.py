@@ -15,11 +15,10 @@ from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
-from ecobasin import catalog
 from ecobasin.gateway import Gateway, GatewayConfig, register_devices
 from ecobasin.ingest.hj212 import encode_message
 from ecobasin.store import Store, _sql
-from store_files import private_copy, template_folder
+from store_files import new_synced_store_file, private_copy, template_folder
 
 T = TypeVar("T")
 SITES = {"S_AIR": "air_station", "S_GAS": "gas_outlet", "S_WATER": "water_outlet"}
@@ -65,8 +64,7 @@ def new_store(path: Path, devices: tuple[tuple[str, str], ...] = ()) -> Store:
 
 
 def _sites_store(path: Path, devices: tuple[tuple[str, str], ...]) -> Store:
-    store = Store(path)
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(path))
     store.upsert_sites(
         pd.DataFrame(
             {

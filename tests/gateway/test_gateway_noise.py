@@ -16,20 +16,27 @@ from ecobasin import catalog
 from ecobasin.gateway import GatewayConfig
 from ecobasin.jobs.live import LiveRefresh
 from ecobasin.store import Store
+from store_files import built_store_file, new_synced_store_file
 
 
 @pytest.fixture
 def noise_store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "noise.duckdb")
-    store.sync_catalog(catalog.load_region())
-    site = {"site_id": "NZ-5101-001", "kind": "noise_station", "level": "city", "city_code": 510100}
-    store.upsert_sites(
-        pd.DataFrame([{**site, "name_zh": None, "name_en": None, "lon": None, "lat": None}]),
-        source="test",
-    )
-    add_device(store, "NOISE1", site="NZ-5101-001")
+    store = Store(built_store_file(tmp_path / "noise.duckdb", "noise device", _noise_device))
     yield store
     store.close()
+
+
+def _noise_device(path: Path) -> None:
+    """A new store with the region's catalog, one noise station and its device NOISE1."""
+    with Store(new_synced_store_file(path)) as store:
+        site = {"site_id": "NZ-5101-001", "kind": "noise_station", "level": "city"}
+        store.upsert_sites(
+            pd.DataFrame(
+                [{**site, "city_code": 510100, "name_zh": None, "name_en": None, "lon": None}]
+            ).assign(lat=None),
+            source="test",
+        )
+        add_device(store, "NOISE1", site="NZ-5101-001")
 
 
 @pytest.fixture

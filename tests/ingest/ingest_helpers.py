@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecobasin import catalog
 from ecobasin.store import Store
-from store_files import private_copy, template_folder
+from store_files import new_synced_store_file, private_copy, template_folder
 
 
 def write(tmp_path: Path, name: str, text: str, *, bom: bool = False) -> Path:
@@ -32,8 +31,7 @@ def _template(site_ids: tuple[str, ...]) -> Path:
 
 
 def _sites_store(path: Path, site_ids: tuple[str, ...]) -> Store:
-    store = Store(path)
-    store.sync_catalog(catalog.load_region())
+    store = Store(new_synced_store_file(path))
     if site_ids:
         store.upsert_sites(
             pd.DataFrame(

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecobasin import catalog
 from ecobasin.ingest import importer
 from ecobasin.jobs import refresh_air_quality
 from ecobasin.standards.air_assessment import plan_refresh
 from ecobasin.store import Store
 from ecobasin.store import air as store_air
+from store_files import built_store_file, new_synced_store_file
 
 CHENGDU, DEYANG = 510100, 510600
 #: A and B in Chengdu, C in Deyang (C has no O3 analyser), M a Chengdu micro-station.
@@ -71,10 +71,14 @@ def import_days(
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "air.duckdb") as s:
-        s.sync_catalog(catalog.load_region())
-        s.upsert_sites(SITES, source="test")
+    with Store(built_store_file(tmp_path / "air.duckdb", "air sites", _sites_store)) as s:
         yield s
+
+
+def _sites_store(path: Path) -> None:
+    """A new store with the region's catalog and the test sites (made once, then copied)."""
+    with Store(new_synced_store_file(path)) as s:
+        s.upsert_sites(SITES, source="test")
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecobasin import catalog
 from ecobasin.ingest import importer
 from ecobasin.jobs.air_quality import refresh_pending_air_quality
 from ecobasin.store import Store
+from store_files import built_store_file, new_synced_store_file
 
 CHENGDU, DEYANG = 510100, 510600
 SITES = pd.DataFrame(
@@ -64,11 +64,14 @@ def candidates(seed: int = 20) -> pd.DataFrame:
 
 
 def build_store(path: Path) -> Path:
-    """Write the data set to a new DuckDB file at ``path`` with its hourly and daily AQI."""
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    """Write the data set to a new DuckDB file at ``path`` with its hourly and daily AQI (a
+    copy of the one made once per process)."""
+    return built_store_file(path, "lake data set", _data_set_store)
+
+
+def _data_set_store(path: Path) -> None:
+    with Store(new_synced_store_file(path)) as store:
         store.upsert_sites(SITES, source="test")
         report = importer.import_frames(store, [(candidates(), {"source": "lake test"})], "test")
         assert report.records > 0 and not report.failed_files
         refresh_pending_air_quality(store)
-    return path

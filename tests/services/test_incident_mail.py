@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from test_incident_service import DATA, T0, open_spill
+from test_incident_service import T0, network_store, open_spill
 from typer.testing import CliRunner
 
 from ecobasin.cli import app
 from ecobasin.services import incident_mail
-from ecobasin.services import incidents as incident_service
 from ecobasin.settings import Settings
 from ecobasin.store import incidents as db
 from ecobasin.store.database import Store
+from store_files import built_store_file
 
 pytestmark = pytest.mark.slow  # a real SMTP server on a socket
 
@@ -44,11 +44,8 @@ def _free_port() -> int:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A store holding the demo river network (as the incident service's tests build it)."""
-    with Store(tmp_path / "mail.duckdb") as opened:
-        nodes, reaches = incident_service.read_network_files(
-            Path(str(DATA / "river_nodes.csv")), Path(str(DATA / "river_reaches.csv"))
-        )
-        incident_service.import_network(opened, "demo", nodes, reaches, T0)
+    path = built_store_file(tmp_path / "mail.duckdb", "demo network", network_store)
+    with Store(path) as opened:
         yield opened
 
 

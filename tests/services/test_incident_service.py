@@ -21,6 +21,7 @@ from ecobasin.rivers.refit import scaled_network
 from ecobasin.services import incidents as service
 from ecobasin.store import incidents as db
 from ecobasin.store.database import Store
+from store_files import built_store_file, new_store_file
 
 UTC = UTC
 T0 = datetime(2026, 7, 14, 14, 40, tzinfo=UTC)  # 22:40 CST
@@ -30,14 +31,19 @@ DATA = resources.files("ecobasin.demo") / "data"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    opened = Store(tmp_path / "store.duckdb")
-    nodes, reaches = service.read_network_files(
-        Path(str(DATA / "river_nodes.csv")), Path(str(DATA / "river_reaches.csv"))
-    )
-    summary = service.import_network(opened, "demo", nodes, reaches, T0)
-    assert summary["rejected"] == [] and summary["reaches"] == len(reaches)
+    opened = Store(built_store_file(tmp_path / "store.duckdb", "demo network", network_store))
     yield opened  # type: ignore[misc]
     opened.close()
+
+
+def network_store(path: Path) -> None:
+    """A new store holding the demo river network (made once per process, then copied)."""
+    with Store(new_store_file(path)) as opened:
+        nodes, reaches = service.read_network_files(
+            Path(str(DATA / "river_nodes.csv")), Path(str(DATA / "river_reaches.csv"))
+        )
+        summary = service.import_network(opened, "demo", nodes, reaches, T0)
+        assert summary["rejected"] == [] and summary["reaches"] == len(reaches)
 
 
 def open_spill(store: Store, **overrides: object) -> str:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ecobasin import catalog
 from ecobasin.store import Store
 from ecobasin.web import create_app
+from store_files import built_store_file, new_synced_store_file
 
 #: Sites of the test store: three national air stations (two in Chengdu, one in Deyang), a
 #: micro-station in Chengdu without coordinates or English name, a water section in Leshan.
@@ -60,12 +60,15 @@ def observation_frame() -> pd.DataFrame:
 
 
 def build_store(path: Path) -> Path:
-    """Write the test data set to a new DuckDB file at ``path``."""
-    with Store(path) as store:
-        store.sync_catalog(catalog.load_region())
+    """Write the test data set to a new DuckDB file at ``path`` (a copy of the one made once
+    per process)."""
+    return built_store_file(path, "web data set", _data_set_store)
+
+
+def _data_set_store(path: Path) -> None:
+    with Store(new_synced_store_file(path)) as store:
         store.upsert_sites(SITES, "tests")
         store.write_observations(observation_frame(), store.begin_batch("test", "tests"))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -137,10 +137,15 @@ def parameters(domain: str | None = None) -> pd.DataFrame:
     min_value and max_value (plausible range [canonical unit]), decimals, cnemc_archive,
     cnemc_live, hj212_unit (the unit an HJ 212 item travels in; empty: ``unit``).
     """
+    return _parameters_of(domain).copy()
+
+
+@cache
+def _parameters_of(domain: str | None) -> pd.DataFrame:
+    """The registry's rows of one domain (all rows for None), filtered once: callers get a
+    copy from :func:`parameters`, never this frame."""
     frame = _parameters()
-    if domain is not None:
-        frame = frame[frame["domain"] == domain]
-    return frame.copy()
+    return frame if domain is None else frame[frame["domain"] == domain]
 
 
 def parameter_for_code(code: str, domains: tuple[str, ...] = ("air", "water", "met")) -> str:

@@ -10,6 +10,7 @@ unit) and the records kept aside with their reason (``source``, ``record_ref``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def to_registry_unit(values: Any, parameter: str, unit: str) -> np.ndarray:
     UnitError
         Unknown unit or a unit of another dimension.
     """
-    target = str(catalog.parameters("met").loc[parameter, "unit"])
+    target = _met_unit(parameter)
     key = str(unit).strip().replace(" ", "")
     if (parameter, key) in EXTRA_UNITS:
         return np.asarray(values, dtype=np.float64) * EXTRA_UNITS[(parameter, key)]
@@ -106,11 +107,29 @@ def _frames(rows: list[dict[str, Any]], rejects: list[dict[str, str]]) -> tuple[
     return out, bad
 
 
-def _range_problem(parameter: str, value: float) -> str | None:
+@cache
+def _met_unit(parameter: str) -> str:
+    """The registry unit of a met parameter; looked up once, not for every CSV record.
+
+    Raises
+    ------
+    KeyError
+        When ``parameter`` is not a met parameter of the registry.
+    """
+    return str(catalog.parameters("met").loc[parameter, "unit"])
+
+
+@cache
+def _met_range(parameter: str) -> tuple[float, float]:
+    """The plausible range ``(low, high)`` of a met parameter [registry unit]."""
     info = catalog.parameters("met").loc[parameter]
-    lo, hi = float(str(info["min_value"])), float(str(info["max_value"]))
+    return float(str(info["min_value"])), float(str(info["max_value"]))
+
+
+def _range_problem(parameter: str, value: float) -> str | None:
+    lo, hi = _met_range(parameter)
     if value < lo or value > hi:
-        return f"{parameter} {value:g} {info['unit']} outside the plausible {lo:g} … {hi:g}"
+        return f"{parameter} {value:g} {_met_unit(parameter)} outside the plausible {lo:g} … {hi:g}"
     return None
 
 
@@ -150,7 +169,7 @@ def _csv_row(raw: dict[str, str]) -> tuple[dict[str, Any] | None, tuple[str, str
     problem = _range_problem(parameter, value)
     if problem:
         return None, ("impossible_value", problem)
-    unit = str(catalog.parameters("met").loc[parameter, "unit"])
+    unit = _met_unit(parameter)
     row = {"city_code": city, "issued_at": issued, "day": day, "variable": parameter}
     return {**row, "value": value, "unit": unit}, None
 
