@@ -12,6 +12,7 @@ from ecobasin.forecast.features import (
     daily_meteorology,
     holidays,
     make_features,
+    rolling_by_city,
 )
 
 
@@ -101,3 +102,34 @@ def test_holiday_blocks_include_the_weekends_joined_to_them() -> None:
     # 2014 Dragon Boat: Monday 2 June with the weekend before it (31 May, 1 June)
     days = pd.DatetimeIndex(["2014-05-30", "2014-05-31", "2014-06-01", "2014-06-02", "2014-06-07"])
     assert calendar_features(days)["holiday"].tolist() == [0, 1, 1, 1, 0]
+
+
+def _gappy_grid(interleaved: bool) -> pd.DataFrame:
+    """Three cities, 60 days of PM2.5 with scattered gaps and one long one."""
+    rng = np.random.default_rng(7)
+    index = pd.MultiIndex.from_product(
+        [["510100", "510600", "510700"], pd.date_range("2025-01-01", periods=60)],
+        names=["city", "day"],
+    )
+    values = rng.lognormal(3.5, 0.6, len(index))
+    values[rng.random(len(index)) < 0.25] = np.nan
+    values[70:85] = np.nan
+    grid = pd.DataFrame({"PM2.5": values}, index=index)
+    return grid.swaplevel().sort_index().swaplevel() if interleaved else grid
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+@pytest.mark.parametrize(
+    ("window", "min_periods", "how"), [(7, 4, "mean"), (31, 10, "mean"), (7, 4, "std")]
+)
+def test_the_grouped_rolling_is_each_citys_own_rolling_bit_for_bit(
+    interleaved: bool, window: int, min_periods: int, how: str
+) -> None:
+    grid = _gappy_grid(interleaved)
+    expected = grid.groupby(level="city", sort=False)["PM2.5"].transform(
+        lambda s: getattr(s.rolling(window, min_periods=min_periods), how)()
+    )
+    got = rolling_by_city(grid, "PM2.5", window, min_periods, how)
+    assert got.index.equals(grid.index)
+    assert np.array_equal(np.isnan(got.to_numpy()), np.isnan(expected.to_numpy()))
+    assert (got.dropna().to_numpy() == expected.dropna().to_numpy()).all()

@@ -55,6 +55,7 @@ __all__ = [
     "met_as_known",
     "met_mode",
     "met_parameters",
+    "rolling_by_city",
     "spring_festivals",
 ]
 
@@ -385,6 +386,23 @@ def _known_met(grid: pd.DataFrame, name: str, k: int) -> pd.Series:
     return grid[column] if column in grid else pd.Series(np.nan, index=grid.index)
 
 
+def rolling_by_city(
+    grid: pd.DataFrame, column: str, window: int, min_periods: int, how: str = "mean"
+) -> pd.Series:
+    """Trailing rolling ``how`` (``mean`` or ``std``) of ``column`` over ``window`` rows of each
+    city of ``grid`` (index city, day; a city's days in order), aligned with ``grid``'s rows.
+
+    One grouped rolling pass over all cities: its window kernel starts afresh at each city's
+    first row, so every value is bit-for-bit that of a rolling per city (which cost one Python
+    round per city and column through ``transform``)."""
+    values = pd.Series(grid[column].to_numpy(), index=pd.RangeIndex(len(grid)))
+    cities = grid.index.get_level_values("city")
+    grouped = values.groupby(cities, sort=False).rolling(window, min_periods=min_periods)
+    rolled = grouped.mean() if how == "mean" else grouped.std()
+    by_row = rolled.droplevel(0).sort_index()  # back from city order to the grid's rows
+    return pd.Series(by_row.to_numpy(), index=grid.index, name=column)
+
+
 def make_features(
     grid: pd.DataFrame,
     target: str,
@@ -424,13 +442,11 @@ def make_features(
     for k in range(spec.lags):
         cols[f"{target}_lag{k}"] = by_city[target].shift(k) if k else series
     for w in spec.windows:
-        cols[f"{target}_mean{w}"] = by_city[target].transform(
-            lambda s, w=w: s.rolling(w, min_periods=w // 2 + 1).mean()
-        )
-    cols[f"{target}_std7"] = by_city[target].transform(lambda s: s.rolling(7, min_periods=4).std())
+        cols[f"{target}_mean{w}"] = rolling_by_city(grid, target, w, w // 2 + 1)
+    cols[f"{target}_std7"] = rolling_by_city(grid, target, 7, 4, "std")
     if spec.seasonal:
         # the 31-day window ending T - 350 is centred a year before T; it ends before D
-        month = by_city[target].transform(lambda s: s.rolling(31, min_periods=10).mean())
+        month = rolling_by_city(grid, target, 31, 10)
         cols[f"{target}_lastyear"] = month.groupby(level="city", sort=False).shift(350 - lead)
     for p in pollutants:
         if p == target or p not in grid:

@@ -49,6 +49,7 @@ from ecobasin.forecast.features import (
     make_features,
     met_mode,
     met_parameters,
+    rolling_by_city,
 )
 
 __all__ = [
@@ -329,6 +330,12 @@ class Climatology:
     table: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     name: str = "climatology"
 
+    def __post_init__(self) -> None:
+        # the means of one pollutant's table as arrays, built once: a fit asks for them for
+        # every validation slice, and converting the 366-day lists each time cost more than
+        # the lookups (not a field: equality and the saved state stay the table's)
+        self._means: dict[str, tuple[object, dict[str, npt.NDArray[np.float64]]]] = {}
+
     def fit(
         self, grid: pd.DataFrame, train_end: Any, leads: Sequence[int], pollutants: Sequence[str]
     ) -> Climatology:
@@ -384,17 +391,30 @@ class Climatology:
         self, pollutant: str, cities: pd.Series, target_days: pd.Series
     ) -> npt.NDArray[np.float64]:
         """The climatological mean of each (city, target day); the region's for other cities."""
-        by_city = self.table.get(pollutant)
-        if not by_city:
+        means = self._mean_arrays(pollutant)
+        if not means:
             return np.full(len(cities), np.nan)
         doy = pd.DatetimeIndex(pd.to_datetime(target_days)).day_of_year.to_numpy() - 1
-        out = np.asarray(by_city["*"], dtype=np.float64)[doy, 0]
+        out = means["*"][doy]
         names = cities.astype(str).to_numpy()
         for c in np.unique(names):
-            if c in by_city:
+            if c in means:
                 sel = names == c
-                out[sel] = np.asarray(by_city[c], dtype=np.float64)[doy[sel], 0]
+                out[sel] = means[c][doy[sel]]
         return np.asarray(out, dtype=np.float64)
+
+    def _mean_arrays(self, pollutant: str) -> dict[str, npt.NDArray[np.float64]]:
+        """``{city or "*": mean of each day of year}`` of ``pollutant`` (empty without a
+        table), rebuilt when the pollutant's table is replaced (a new fit)."""
+        by_city = self.table.get(pollutant)
+        if not by_city:
+            return {}
+        cached = self._means.get(pollutant)
+        if cached is None or cached[0] is not by_city:
+            arrays = {c: np.asarray(rows, dtype=np.float64)[:, 0] for c, rows in by_city.items()}
+            cached = (by_city, arrays)
+            self._means[pollutant] = cached
+        return cached[1]
 
     def state(self) -> dict[str, Any]:
         return {"quantiles": list(self.quantiles), "table": self.table}
@@ -915,8 +935,7 @@ RECENT_DAYS = 30
 
 def _recent_mean(grid: pd.DataFrame, pollutant: str) -> npt.NDArray[np.float64]:
     """Trailing :data:`RECENT_DAYS`-day mean of each grid day (days ≤ D; ≥ 10 values)."""
-    by_city = grid.groupby(level="city", sort=False)[pollutant]
-    mean = by_city.transform(lambda s: s.rolling(RECENT_DAYS, min_periods=10).mean())
+    mean = rolling_by_city(grid, pollutant, RECENT_DAYS, 10)
     return np.asarray(mean.to_numpy(dtype=np.float64))
 
 
@@ -1155,16 +1174,24 @@ def guidance_members(
     for name, rows in g.groupby("member", sort=True):
         right = rows.assign(
             city=rows["city"].astype(str), issue_day=pd.to_datetime(rows["issue_day"])
-        )
-        merged = left.merge(
-            right[["city", "issue_day", "value"]].drop_duplicates(
-                ["city", "issue_day"], keep="last"
-            ),
-            on=["city", "issue_day"],
-            how="left",
-        )
-        out[str(name)] = merged["value"].to_numpy(dtype=np.float64)
+        )[["city", "issue_day", "value"]].drop_duplicates(["city", "issue_day"], keep="last")
+        out[str(name)] = _left_join_values(left, right)
     return out
+
+
+def _left_join_values(left: pd.DataFrame, right: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """``right``'s value of each row of ``left`` by (city, issue day), NaN where it has none:
+    a left merge's ``value`` column (``right`` unique by key). Keys of the same types are looked
+    up in an index (a merge per member and lead was most of the guidance features' cost)."""
+    if any(left[k].dtype != right[k].dtype for k in ("city", "issue_day")) or (
+        left["issue_day"].isna().any() or right["issue_day"].isna().any()
+    ):
+        merged = left.merge(right, on=["city", "issue_day"], how="left")
+        return np.asarray(merged["value"].to_numpy(dtype=np.float64))
+    index = pd.MultiIndex.from_arrays([right["city"], right["issue_day"]])
+    found = index.get_indexer(pd.MultiIndex.from_arrays([left["city"], left["issue_day"]]))
+    values = right["value"].to_numpy(dtype=np.float64)
+    return np.where(found >= 0, values[np.maximum(found, 0)] if len(values) else np.nan, np.nan)
 
 
 # ---------------------------------------------------------------------------------------------
