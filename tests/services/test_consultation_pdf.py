@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from consultation_helpers import CHENGDU, T0, concluded_store_file
+from consultation_helpers import CHENGDU, DEYANG, T0, concluded_store_file
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_charts
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import DayForecast
 
 pytestmark = pytest.mark.slow  # WeasyPrint lays out CJK text and subsets Noto CJK (seconds)
 
@@ -94,3 +96,26 @@ def test_signing_stores_the_signed_opinion_as_pdf_too(drafted) -> None:  # type:
     assert any(r["sha256"] == s.report_hash for r in listed)
     assert len(listed) >= before
     assert sum(r["media_type"] == "application/pdf" for r in listed) >= 2
+
+
+def test_the_same_figures_draw_the_chart_once() -> None:
+    drawn = consultation_charts._consensus_chart
+    day = {(city, lead): DayForecast(city, lead, 60 * lead, 90 * lead)
+           for city in (CHENGDU, DEYANG) for lead in (1, 2)}  # fmt: skip
+    names = {CHENGDU: "成都", DEYANG: "德阳"}
+
+    def chart(consensus: dict[tuple[int, int], DayForecast], names: dict[int, str]) -> bytes:
+        return consultation_charts.consensus_chart_png(consensus, names, (CHENGDU, DEYANG), 2, "t")
+
+    first = chart(day, names)
+    misses = drawn.cache_info().misses
+    assert chart(dict(reversed(day.items())), dict(names)) == first  # the same figures
+    assert drawn.cache_info().misses == misses  # not drawn again
+    higher = {**day, (DEYANG, 2): DayForecast(DEYANG, 2, 120, 260)}
+    assert chart(higher, names) != first
+    assert chart(day, {CHENGDU: "Chengdu", DEYANG: "Deyang"}) != first
+    assert drawn.cache_info().misses == misses + 2  # other figures, other names: drawn
+    fresh = drawn.__wrapped__(
+        tuple(sorted(day.items())), ("成都", "德阳"), (CHENGDU, DEYANG), 2, "t"
+    )
+    assert fresh == first  # what is kept is what a drawing gives
