@@ -13,7 +13,7 @@ from PIL import Image
 
 from consultation_helpers import CHENGDU, DEYANG, T0, concluded_store_file
 from ecobasin.services import consultation as service
-from ecobasin.services import consultation_charts
+from ecobasin.services import consultation_charts, pdf
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
 from ecobasin.workflow.consultation import DayForecast
@@ -119,3 +119,22 @@ def test_the_same_figures_draw_the_chart_once() -> None:
         tuple(sorted(day.items())), ("成都", "德阳"), (CHENGDU, DEYANG), 2, "t"
     )
     assert fresh == first  # what is kept is what a drawing gives
+
+
+def test_a_document_is_rendered_once_and_a_linked_one_each_time(tmp_path: Path) -> None:
+    kept = pdf._self_contained_pdf
+    html = "<html><body><p>同一份文件 the same document</p></body></html>"
+    first = pdf.html_to_pdf(html)
+    misses = kept.cache_info().misses
+    assert pdf.html_to_pdf(html) == first and kept.cache_info().misses == misses
+    assert pdf.html_to_pdf(html.replace("same", "other")) != first
+    assert kept.cache_info().misses == misses + 1
+    assert kept.__wrapped__(html) == first  # what is kept is what a rendering gives
+    style = tmp_path / "style.css"
+    linked = (
+        '<html><head><link rel="stylesheet" href="style.css"></head><body><p>x</p></body></html>'
+    )
+    style.write_text("p { color: red }", encoding="utf-8")
+    red = pdf.html_to_pdf(linked, base_url=tmp_path.as_uri() + "/")
+    style.write_text("p { color: blue }", encoding="utf-8")
+    assert pdf.html_to_pdf(linked, base_url=tmp_path.as_uri() + "/") != red  # the file read again
