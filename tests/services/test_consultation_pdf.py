@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from consultation_helpers import CHENGDU, T0, concluded_store_file
+from consultation_helpers import CHENGDU, DEYANG, T0, concluded_store_file
 from ecobasin.services import consultation as service
+from ecobasin.services import consultation_charts, pdf
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.database import Store
+from ecobasin.workflow.consultation import DayForecast
 
 pytestmark = pytest.mark.slow  # WeasyPrint lays out CJK text and subsets Noto CJK (seconds)
 
@@ -94,3 +96,45 @@ def test_signing_stores_the_signed_opinion_as_pdf_too(drafted) -> None:  # type:
     assert any(r["sha256"] == s.report_hash for r in listed)
     assert len(listed) >= before
     assert sum(r["media_type"] == "application/pdf" for r in listed) >= 2
+
+
+def test_the_same_figures_draw_the_chart_once() -> None:
+    drawn = consultation_charts._consensus_chart
+    day = {(city, lead): DayForecast(city, lead, 60 * lead, 90 * lead)
+           for city in (CHENGDU, DEYANG) for lead in (1, 2)}  # fmt: skip
+    names = {CHENGDU: "成都", DEYANG: "德阳"}
+
+    def chart(consensus: dict[tuple[int, int], DayForecast], names: dict[int, str]) -> bytes:
+        return consultation_charts.consensus_chart_png(consensus, names, (CHENGDU, DEYANG), 2, "t")
+
+    first = chart(day, names)
+    misses = drawn.cache_info().misses
+    assert chart(dict(reversed(day.items())), dict(names)) == first  # the same figures
+    assert drawn.cache_info().misses == misses  # not drawn again
+    higher = {**day, (DEYANG, 2): DayForecast(DEYANG, 2, 120, 260)}
+    assert chart(higher, names) != first
+    assert chart(day, {CHENGDU: "Chengdu", DEYANG: "Deyang"}) != first
+    assert drawn.cache_info().misses == misses + 2  # other figures, other names: drawn
+    fresh = drawn.__wrapped__(
+        tuple(sorted(day.items())), ("成都", "德阳"), (CHENGDU, DEYANG), 2, "t"
+    )
+    assert fresh == first  # what is kept is what a drawing gives
+
+
+def test_a_document_is_rendered_once_and_a_linked_one_each_time(tmp_path: Path) -> None:
+    kept = pdf._self_contained_pdf
+    html = "<html><body><p>同一份文件 the same document</p></body></html>"
+    first = pdf.html_to_pdf(html)
+    misses = kept.cache_info().misses
+    assert pdf.html_to_pdf(html) == first and kept.cache_info().misses == misses
+    assert pdf.html_to_pdf(html.replace("same", "other")) != first
+    assert kept.cache_info().misses == misses + 1
+    assert kept.__wrapped__(html) == first  # what is kept is what a rendering gives
+    style = tmp_path / "style.css"
+    linked = (
+        '<html><head><link rel="stylesheet" href="style.css"></head><body><p>x</p></body></html>'
+    )
+    style.write_text("p { color: red }", encoding="utf-8")
+    red = pdf.html_to_pdf(linked, base_url=tmp_path.as_uri() + "/")
+    style.write_text("p { color: blue }", encoding="utf-8")
+    assert pdf.html_to_pdf(linked, base_url=tmp_path.as_uri() + "/") != red  # the file read again

@@ -8,6 +8,7 @@ stored report needs nothing else to be read. Chinese labels use the CJK font tha
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,12 @@ __all__ = ["consensus_chart_png", "data_uri"]
 _LEVEL_COLOURS = ("#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#99004C", "#7E0023")
 
 
-@drawing_one_at_a_time
+#: charts kept drawn (each ~0.1 MB of PNG): drafting and signing a report draw the same chart
+_CHARTS_KEPT = 16
+
+_ConsensusItems = tuple[tuple[tuple[int, int], DayForecast], ...]
+
+
 def consensus_chart_png(
     consensus: Mapping[tuple[int, int], DayForecast],
     names: Mapping[int, str],
@@ -30,8 +36,34 @@ def consensus_chart_png(
     title: str,
 ) -> bytes:
     """One small panel per city: the consensus AQI range [AQI] of each lead day as a bar from
-    low to high over the HJ 633 level bands (Table 1 of HJ 633-2012: 50/100/150/200/300)."""
+    low to high over the HJ 633 level bands (Table 1 of HJ 633-2012: 50/100/150/200/300).
+
+    The same figures give the same PNG [bytes], drawn once (~1 CPU-s) and then kept: the
+    opinion drafted and then signed shows the same chart.
+    """
+    return _consensus_chart(
+        tuple(sorted(consensus.items())),
+        tuple(names.get(city, str(city)) for city in cities),
+        tuple(cities),
+        lead_days,
+        title,
+    )
+
+
+@functools.lru_cache(maxsize=_CHARTS_KEPT)
+@drawing_one_at_a_time
+def _consensus_chart(
+    consensus_items: _ConsensusItems,
+    city_names: tuple[str, ...],
+    cities: tuple[int, ...],
+    lead_days: int,
+    title: str,
+) -> bytes:
+    """:func:`consensus_chart_png` of hashable arguments: the consensus as sorted items and
+    each city's panel title, in the order of ``cities``."""
     from matplotlib import pyplot as plt
+
+    consensus = dict(consensus_items)
 
     font = cjk_font()
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
@@ -40,9 +72,9 @@ def consensus_chart_png(
     with plt.rc_context({"font.family": family, "font.size": 8}):
         fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), squeeze=False, sharey=True)
         top = max([f.aqi_high for f in consensus.values()] + [150])
-        for ax, city in zip(axes.flat, cities, strict=False):
+        for ax, city, name in zip(axes.flat, cities, city_names, strict=False):
             _city_panel(ax, city, consensus, lead_days, top)
-            ax.set_title(names.get(city, str(city)) if font else str(city))
+            ax.set_title(name if font else str(city))
         for ax in list(axes.flat)[len(cities) :]:
             ax.set_visible(False)
         fig.suptitle(title if font else "Consensus AQI range by lead day")

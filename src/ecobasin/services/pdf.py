@@ -8,14 +8,33 @@ nothing else unless ``base_url`` points at local files.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["html_to_pdf"]
+
+#: PDFs of self-contained documents kept rendered (~0.5 MB each with their CJK fonts): a report
+#: asked for again (a download, the same draft) costs no second layout (~1 CPU-s)
+_PDFS_KEPT = 8
 
 
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     """Render ``html`` (a whole document) as PDF [bytes], fonts embedded.
 
     ``base_url`` resolves relative links (a local folder or file URL); None resolves nothing.
+    Without it the PDF depends on ``html`` alone: the same document gives the same bytes, which
+    are kept for the next call. With it the linked files may have changed: rendered each time.
     """
+    if base_url is None:
+        return _self_contained_pdf(html)
+    return _render(html, base_url)
+
+
+@functools.lru_cache(maxsize=_PDFS_KEPT)
+def _self_contained_pdf(html: str) -> bytes:
+    return _render(html, None)
+
+
+def _render(html: str, base_url: str | None) -> bytes:
     import weasyprint  # imported here: its Pango start-up is paid only by callers that render
 
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()  # type: ignore[no-any-return]
