@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from ecobasin.forecast.models import GBMConfig, train_bundle
 
@@ -75,19 +77,14 @@ def small_region_bundle(
     return train_bundle(daily, met, train_end="2014-12-31", config=SMALL_CONFIG)
 
 
-@pytest.fixture(scope="session")
-def chengdu_inputs(
-    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Real Chengdu 2013–2015 (UCI) city daily values and meteorology, imported the way
-    ``ecobasin import csv`` does into a real DuckDB file and read back as forecast inputs."""
+def _import_chengdu(shared_data: Path, db: Path) -> None:
+    """Real Chengdu 2013–2015 (UCI) imported the way ``ecobasin import csv`` does into the
+    DuckDB file ``db``, the air-quality tables refreshed."""
     from ecobasin import catalog
     from ecobasin.ingest import csvmap, importer
     from ecobasin.jobs.air_quality import refresh_air_quality
     from ecobasin.store import Store
-    from ecobasin.store import forecast as store_forecast
 
-    db = tmp_path_factory.mktemp("chengdu") / "chengdu.duckdb"
     with Store(db) as store:
         store.sync_catalog(catalog.load_region("chengdu_plain"))
         report = importer.import_csv(
@@ -96,6 +93,37 @@ def chengdu_inputs(
             csvmap.load_mapping("uci_chengdu_pm25"),
         )
         refresh_air_quality(store, report.touched_frame())
+
+
+@pytest.fixture(scope="session")
+def chengdu_db(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real Chengdu 2013–2015 DuckDB file of the run (:func:`_import_chengdu`), imported
+    once for every xdist worker (~20 CPU-s): the first to need it builds it under a file lock in
+    the folder the workers' temporary folders share, the others wait and read it. Read-only on
+    disk: the fixtures read it (``Store(..., read_only=True)``), none writes."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+    folder = root / "chengdu-2013-2015"
+    folder.mkdir(exist_ok=True)
+    db = folder / "chengdu.duckdb"
+    with FileLock(folder / "build.lock"):
+        if not db.exists():
+            partial = folder / "partial.duckdb"
+            partial.unlink(missing_ok=True)
+            _import_chengdu(shared_data, partial)
+            partial.chmod(0o444)
+            partial.rename(db)  # complete or absent: a worker that fails leaves no half file
+    return db
+
+
+@pytest.fixture(scope="session")
+def chengdu_inputs(chengdu_db: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real Chengdu 2013–2015 (UCI) city daily values and meteorology, imported the way
+    ``ecobasin import csv`` does into a real DuckDB file and read back as forecast inputs."""
+    from ecobasin.store import Store
+    from ecobasin.store import forecast as store_forecast
+
+    with Store(chengdu_db, read_only=True) as store:
         return store_forecast.forecast_inputs(store)
 
 
@@ -115,22 +143,11 @@ def beijing_daily_pm25(shared_data: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def chengdu_hourly(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def chengdu_hourly(chengdu_db: Path) -> pd.DataFrame:
     """Real Chengdu 2013–2015 (UCI) city hourly PM2.5, imported as ``ecobasin import csv`` does
     into a real DuckDB file and read back by :func:`ecobasin.store.forecast.city_hourly`."""
-    from ecobasin import catalog
-    from ecobasin.ingest import csvmap, importer
-    from ecobasin.jobs.air_quality import refresh_air_quality
     from ecobasin.store import Store
     from ecobasin.store import forecast as store_forecast
 
-    db = tmp_path_factory.mktemp("chengdu_hourly") / "chengdu.duckdb"
-    with Store(db) as store:
-        store.sync_catalog(catalog.load_region("chengdu_plain"))
-        report = importer.import_csv(
-            store,
-            [shared_data / "chengdu_hourly_pm25_weather_2013_2015.csv.gz"],
-            csvmap.load_mapping("uci_chengdu_pm25"),
-        )
-        refresh_air_quality(store, report.touched_frame())
+    with Store(chengdu_db, read_only=True) as store:
         return store_forecast.city_hourly(store)
