@@ -346,7 +346,8 @@ def validate_observations(
     )
     if alive.any() and frame["unit"].notna().any():
         live = pd.Series(alive)
-        converted, unit_errors = _convert(frame[live], registry)
+        # every row still alive (the usual case): no filtered copy of the whole frame
+        converted, unit_errors = _convert(frame if alive.all() else frame[live], registry)
         frame = frame.copy()
         frame.loc[live, "value"] = converted
         errors = unit_errors.reindex(frame.index, fill_value="")
