@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ecobasin import catalog
@@ -219,6 +220,17 @@ def _codes(column: pd.Series) -> np.ndarray:
     return pd.factorize(column)[0].astype(np.int64)
 
 
+def _repeated_later(values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``pandas.Series(values).duplicated(keep="last")`` by a stable sort: equal values end up
+    side by side in row order, and every one but the last is repeated later. A file's keys
+    come nearly sorted, which the sort runs through ~10 times faster than hashing them."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    repeated = np.zeros(len(values), dtype=bool)
+    repeated[order[:-1]] = ordered[:-1] == ordered[1:]
+    return repeated
+
+
 def _later_duplicates(frame: pd.DataFrame, alive: np.ndarray) -> np.ndarray:
     """Rows whose site, parameter, period and time appear again in a later live row."""
     site, parameter, period = (_codes(frame[c]) for c in ("site_id", "parameter", "period"))
@@ -228,8 +240,8 @@ def _later_duplicates(frame: pd.DataFrame, alive: np.ndarray) -> np.ndarray:
     if not fraction.any() and key.max(initial=0) < 2**31:
         # one int64 per row (key in the high bits, seconds since 1970 in the low 32): hashing
         # a single column is several times faster than a multi-column duplicated()
-        combined = pd.Series((key << 32) + (seconds - seconds.min(initial=0)))
-        flags = combined[alive].duplicated(keep="last").to_numpy()
+        combined = (key << 32) + (seconds - seconds.min(initial=0))
+        flags = _repeated_later(combined[alive])
     else:
         flags = pd.DataFrame({"key": key, "time": micros})[alive].duplicated(keep="last").to_numpy()
     later = np.zeros(len(frame), dtype=bool)
@@ -334,7 +346,8 @@ def validate_observations(
     )
     if alive.any() and frame["unit"].notna().any():
         live = pd.Series(alive)
-        converted, unit_errors = _convert(frame[live], registry)
+        # every row still alive (the usual case): no filtered copy of the whole frame
+        converted, unit_errors = _convert(frame if alive.all() else frame[live], registry)
         frame = frame.copy()
         frame.loc[live, "value"] = converted
         errors = unit_errors.reindex(frame.index, fill_value="")

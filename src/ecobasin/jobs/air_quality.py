@@ -142,11 +142,12 @@ def refresh_air_quality(
     if progress:
         progress(0, len(months))
     rule_sets: set[str] = set()
+    month_of = {
+        name: frame["day"].to_numpy().astype("datetime64[M]") for name, frame in plan.items()
+    }
     for i, month in enumerate(months, 1):
         keys = {
-            name: frame[frame["day"].to_numpy().astype("datetime64[M]") == month].reset_index(
-                drop=True
-            )
+            name: frame[month_of[name] == month].reset_index(drop=True)
             for name, frame in plan.items()
         }
         cities = set(keys["hourly_city"]["city_code"]) | set(keys["daily_city"]["city_code"])

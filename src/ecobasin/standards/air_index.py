@@ -575,6 +575,10 @@ def _rule_names(frame: pd.DataFrame, rule_set_name: str | None, report: Report) 
     return np.where(days < switch, "HJ633-2012", "HJ633-2026").astype(object)
 
 
+#: Identifying columns a report carries over from its input frame.
+_CARRIED = ("site_id", "city", "time", "date")
+
+
 def _frame_one(frame: pd.DataFrame, rs_name: str, report: Report) -> pd.DataFrame:
     wanted: set[str] = set()
     for ind in report_indicators(rs_name, report):
@@ -586,10 +590,9 @@ def _frame_one(frame: pd.DataFrame, rs_name: str, report: Report) -> pd.DataFram
         if c in wanted
     }
     res = aqi_arrays(cols, rs_name, report, length=len(frame))
-    out = pd.DataFrame(index=frame.index)
-    for key in ("site_id", "city", "time", "date"):
-        if key in frame:
-            out[key] = frame[key]
+    # the columns are gathered first and framed once: a frame grown column by column costs
+    # ~0.1 ms per column, which dominates the small frames of a monthly refresh
+    out: dict[str, Any] = {key: frame[key].array for key in _CARRIED if key in frame}
     out["rule_set"] = pd.Categorical(
         [rs_name] * len(frame), categories=["HJ633-2012", "HJ633-2026"]
     )
@@ -610,7 +613,7 @@ def _frame_one(frame: pd.DataFrame, rs_name: str, report: Report) -> pd.DataFram
     out["publish_aqi"] = res.publish
     out["incomplete"] = res.incomplete
     out["over_range"] = res.over_range
-    return out
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _frame_report(frame: pd.DataFrame, rule_set_name: str | None, report: Report) -> pd.DataFrame:

@@ -108,6 +108,10 @@ def _keys(
     """Integer keys for a column of ids, looked up once per distinct id."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type) and column.null_count == 0:
+        # Arrow's own encoding: the ids in order of first appearance, as pandas.factorize
+        # gives them, without making a Python object of every row
+        column = pc.dictionary_encode(column)
     if pa.types.is_dictionary(column.type):
         names = column.dictionary.to_pylist()
         codes = column.indices.to_numpy(zero_copy_only=False)

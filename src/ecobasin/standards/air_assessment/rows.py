@@ -181,8 +181,7 @@ def _aqi_columns(report: pd.DataFrame) -> dict[str, Any]:
     for label, column in IAQI_COLUMNS.items():
         key = f"iaqi_{label}"
         if key in report:
-            values = pd.to_numeric(report[key].astype(object), errors="coerce")
-            out[column] = pd.array(values.to_numpy(dtype=float, na_value=np.nan)).astype("Int16")
+            out[column] = report[key].astype("Int16").array
         else:
             out[column] = pd.array([pd.NA] * len(report), dtype="Int16")
     return out
@@ -211,15 +210,17 @@ def _hourly_rows(
     ind: pd.DataFrame, scope: str, ids: pd.Series, n_stations: Any, computed_at: datetime
 ) -> pd.DataFrame:
     report = air.hourly_aqi(ind)
-    frame = pd.DataFrame({"scope": scope, "scope_id": ids.astype(str).to_numpy()})
-    frame["time"] = pd.DatetimeIndex(ind["time"])
-    for column, values in _aqi_columns(report).items():
-        frame[column] = values
+    columns: dict[str, Any] = {
+        "scope": scope,
+        "scope_id": ids.astype(str).to_numpy(),
+        "time": pd.DatetimeIndex(ind["time"]).array,
+        **_aqi_columns(report),
+    }
     for src, dst in HOURLY_CONC.items():
-        frame[dst] = _round(ind[src], src)
-    frame["n_stations"] = pd.array(n_stations, dtype="Int16")
-    frame["computed_at"] = computed_at
-    return frame
+        columns[dst] = _round(ind[src], src)
+    columns["n_stations"] = pd.array(n_stations, dtype="Int16")
+    columns["computed_at"] = computed_at
+    return pd.DataFrame(columns)
 
 
 def _city_hourly(ind: pd.DataFrame) -> pd.DataFrame:
@@ -235,6 +236,12 @@ def _city_hourly(ind: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _dates(days: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``datetime.date`` objects of ``datetime64[D]`` days, as a DATE column reads back (a
+    column without rows stays float64, as pandas makes an empty list)."""
+    return days.astype(object) if len(days) else np.array([], dtype=np.float64)
+
+
 def _daily_rows(
     frame: pd.DataFrame,
     scope: str,
@@ -244,18 +251,19 @@ def _daily_rows(
     computed_at: datetime,
 ) -> pd.DataFrame:
     report = air.daily_aqi(frame)
-    out = pd.DataFrame({"scope": scope, "scope_id": ids.astype(str).to_numpy()})
-    out["day"] = cst_days(frame["date"])
+    out: dict[str, Any] = {
+        "scope": scope,
+        "scope_id": ids.astype(str).to_numpy(),
+        "day": _dates(cst_days(frame["date"])),
+    }
     for src, dst in DAILY_CONC.items():
         out[dst] = _round(frame[src], src) if src in frame else np.nan
     for dst, values in counts.items():
         out[dst] = pd.array(values, dtype="Int16")
-    for column, values in _aqi_columns(report).items():
-        out[column] = values
+    out.update(_aqi_columns(report))
     out["n_stations"] = pd.array(n_stations, dtype="Int16")
     out["computed_at"] = computed_at
-    out["day"] = [d.date() for d in pd.DatetimeIndex(out["day"])]
-    return out
+    return pd.DataFrame(out)
 
 
 def _in_keys(
