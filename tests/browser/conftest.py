@@ -275,18 +275,45 @@ class ReducedMotionBrowser:
         return getattr(self._browser, name)
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    # Per module, not per session: Playwright's sync API runs an asyncio loop in this thread
-    # while it is open, and later (non-browser) tests need to call asyncio.run themselves.
+@pytest.fixture(scope="package")
+def shared_chromium(chromium_path: Path) -> Iterator[Any]:
+    """One Playwright driver and one chromium for the browser tests a worker runs in a row: a
+    launch cost ~4 s of CPU (the browser, GPU and utility processes and the node driver), once
+    per module before.
+
+    Per package, not per session: Playwright's sync API runs an asyncio loop in this thread
+    while it is open, and the non-browser tests after them call asyncio.run themselves. pytest
+    tears a package fixture down in the teardown of the package's last test, as the next test
+    (which xdist's worker knows before it runs a test) lies outside the package.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(chromium_path), args=CHROMIUM_ARGS
         )
-        yield ReducedMotionBrowser(launched)
+        yield launched
         launched.close()
+
+
+@contextmanager
+def closing_left_contexts(launched: Any) -> Iterator[Any]:
+    """``launched`` (a shared chromium) for one module; the contexts the module left open are
+    closed at its end, as closing its own browser did: a page left open (a live page polling
+    its server) does not run on into the next modules."""
+    try:
+        yield launched
+    finally:
+        for context in list(launched.contexts):
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(shared_chromium: Any) -> Iterator[Any]:
+    """The shared chromium (:func:`shared_chromium`) for one module, preferring reduced motion
+    (:class:`ReducedMotionBrowser`)."""
+    with closing_left_contexts(shared_chromium) as launched:
+        yield ReducedMotionBrowser(launched)
 
 
 @pytest.fixture

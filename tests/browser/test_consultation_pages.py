@@ -18,11 +18,11 @@ import loopback
 from demo_database import DemoDatabase, copy_demo
 
 from .conftest import (
-    CHROMIUM_ARGS,
     ECOBASIN,
     PAGE_TIMEOUT_MS,
     _ecobasin,
     _free_port,
+    closing_left_contexts,
 )
 
 pytestmark = pytest.mark.browser
@@ -64,15 +64,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, demo_database: DemoDatabase
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from .conftest import CHROMIUM
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def browser(shared_chromium: Any) -> Iterator[Any]:
+    """The shared chromium as it is: these pages keep the default motion preference."""
+    with closing_left_contexts(shared_chromium) as launched:
         yield launched
-        launched.close()
 
 
 class Tab:
