@@ -137,6 +137,8 @@ def _assert_detail_charts(page: Any) -> None:
     assert len(pollutants) == 6 and min(pollutants) > 0
     calendar = _series_points(page, "calendar")
     assert calendar[0] > 300  # a year of daily AQI
+    # the summary comes after the calendar: a city's waits for its official figures
+    page.wait_for_selector("#detail-status", state="hidden")  # the page's loading is done
     assert page.locator("#good-ratio").inner_text().endswith("%")
     good, valid = page.locator("#good-days").inner_text().split(" / ")
     assert 0 < int(good) <= int(valid) <= 366

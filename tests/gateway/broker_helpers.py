@@ -22,12 +22,11 @@ import nats.errors
 import nats.js.errors
 import pandas as pd
 import psutil
-from gateway_helpers import PATIENCE, from_template, upload
+from gateway_helpers import PATIENCE, from_template, synced_store, upload
 
 from ecobasin.gateway import register_devices
 from ecobasin.gateway.broker import BrokerCredentials, close_client
 from ecobasin.store import Store
-from store_files import new_synced_store_file
 
 T = TypeVar("T")
 NATS_SERVER = Path(sys.executable).with_name("nats-server")
@@ -154,7 +153,7 @@ def city_store(path: Path, devices: Sequence[str]) -> Store:
 
 
 def _city_store(path: Path, devices: Sequence[str]) -> Store:
-    store = Store(new_synced_store_file(path))
+    store = synced_store(path)
     sites = [f"S_{mn}" for mn in devices] + ["S_SPARE"]
     store.upsert_sites(
         pd.DataFrame(

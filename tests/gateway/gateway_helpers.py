@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 
+from ecobasin import catalog
 from ecobasin.gateway import Gateway, GatewayConfig, register_devices
 from ecobasin.ingest.hj212 import encode_message
 from ecobasin.store import Store, _sql
@@ -63,8 +64,18 @@ def new_store(path: Path, devices: tuple[tuple[str, str], ...] = ()) -> Store:
     return from_template(path, ("sites", devices), lambda at: _sites_store(at, devices))
 
 
+def synced_store(path: Path) -> Store:
+    """A store at ``path`` with the region's catalog: a copy of the synced template where no
+    store is yet, else the store already there, its catalog synced again."""
+    if not path.exists():
+        return Store(new_synced_store_file(path))
+    store = Store(path)
+    store.sync_catalog(catalog.load_region())
+    return store
+
+
 def _sites_store(path: Path, devices: tuple[tuple[str, str], ...]) -> Store:
-    store = Store(new_synced_store_file(path))
+    store = synced_store(path)
     store.upsert_sites(
         pd.DataFrame(
             {
