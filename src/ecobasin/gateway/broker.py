@@ -52,7 +52,7 @@ import secrets
 import ssl
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,8 @@ MAX_IN_FLIGHT = 1024
 PUBLISH_TIMEOUT = 5.0
 #: [s] Pause between attempts to reach an unreachable broker.
 RECONNECT_WAIT = 0.5
+#: [s] Longest wait for one attempt's TCP connection, TLS handshake and the broker's INFO.
+CONNECT_TIMEOUT = 2
 #: bcrypt cost of the users' password hashes (2^11 rounds: the ``nats server passwd`` default;
 #: the server pays it once per client login, not per message).
 BCRYPT_ROUNDS = 11
@@ -492,23 +494,56 @@ async def connect(
     """
     tls = tls_wanted(url, tls)
     context = None if tls is None else tls.context()
-    first = True
-    log_error = ConnectionErrorLog()
+    log_error = ConnectionErrorLog()  # one for all attempts: its rate limit spans them
 
     async def error_cb(error: Exception) -> None:
         log_error(error)
         if on_error is not None:
             on_error(error)
-        refusal = _refusal(url, error, tls) if first else None
+
+    while True:
+        try:
+            return await _first_connection(url, name, credentials, error_cb, tls, context)
+        except _FirstAttemptTimedOut:
+            await asyncio.sleep(RECONNECT_WAIT)  # logged already; a fresh client tries again
+
+
+class _FirstAttemptTimedOut(Exception):
+    """A first connection attempt that timed out (a broker too busy to finish the TLS
+    handshake within ``connect_timeout``). nats-py would retry on the same client, but first
+    waits for the timed-out stream to close, and a TLS handshake cut short leaves that wait
+    without an end: the gateway hung, never retrying, after one slow handshake. So the client
+    is dropped and a new one tries. Not an ``OSError``, which nats-py would catch itself."""
+
+
+async def _first_connection(
+    url: str,
+    name: str,
+    credentials: BrokerCredentials | None,
+    report: Callable[[Exception], Awaitable[None]],
+    tls: BrokerTls | None,
+    context: ssl.SSLContext | None,
+) -> NatsClient:
+    """One client's first connection (see :func:`connect`), every error ``report``-ed; raises
+    :class:`_FirstAttemptTimedOut` when an attempt times out."""
+    first = True
+
+    async def error_cb(error: Exception) -> None:
+        await report(error)
+        if not first:
+            return
+        refusal = _refusal(url, error, tls)
         if refusal is not None:
             raise BrokerRefused(refusal) from error
+        if isinstance(error, TimeoutError):
+            raise _FirstAttemptTimedOut(url) from error
 
     nc = NatsClient()
     try:
         await nc.connect(
             [server.strip() for server in url.split(",")],  # a cluster: any node will do
             name=name,
-            connect_timeout=2,
+            connect_timeout=CONNECT_TIMEOUT,
             reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]  # [s], used as a float
             max_reconnect_attempts=-1,
             allow_reconnect=True,
@@ -520,7 +555,7 @@ async def connect(
             tls=context,
             tls_handshake_first=context is not None,
         )
-    except BaseException:  # refused, cancelled (a gateway stopping) or anything else
+    except BaseException:  # refused, timed out, cancelled (a gateway stopping) or anything else
         await _drop_transport(nc)
         raise
     first = False
