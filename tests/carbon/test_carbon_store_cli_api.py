@@ -19,6 +19,7 @@ from ecobasin.demo import carbon as demo_carbon
 from ecobasin.store import Store
 from ecobasin.store import carbon as store_carbon
 from ecobasin.web import create_app
+from store_files import new_synced_store_file
 
 runner = CliRunner()
 
@@ -37,7 +38,8 @@ Atlantis,2022,transport,diesel,1,t,,,
 
 @pytest.fixture()
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "carbon.duckdb"
+    """A new database as `ecobasin init` makes it (creating one is test_data_cli's)."""
+    return new_synced_store_file(tmp_path / "carbon.duckdb")
 
 
 def _import(db: Path, tmp_path: Path, *extra: str) -> str:
@@ -133,11 +135,9 @@ def test_peak_command(db: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("carbon_demo") / "demo.duckdb"
-    region = catalog.load_region()
+    path = new_synced_store_file(tmp_path_factory.mktemp("carbon_demo") / "demo.duckdb")
     with Store(path) as store:
-        store.sync_catalog(region)
-        counts = demo_carbon.install(store, region.cities)
+        counts = demo_carbon.install(store, catalog.load_region().cities)
     assert counts["failed_lines"] == 0 and counts["rejected"] == 0
     assert counts["inventories"] == 8 * len(demo_carbon.DEMO_YEARS)
     yield path

@@ -18,6 +18,7 @@ from ecobasin.store import Store
 from ecobasin.timebase import CST
 from ecobasin.web import create_app
 from ecobasin.web.security import accounts
+from store_files import built_store_file
 
 runner = CliRunner()
 
@@ -35,15 +36,19 @@ def _ok(*args: str) -> str:
     return result.stdout
 
 
-@pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger.duckdb"
+def _build_ledger(path: Path) -> None:
+    """Three ledger accounts and the events of EVENTS recorded (a backfill), through the CLI."""
     for account, kind in (("alice", "person"), ("shop", "merchant"), ("solar", "organisation")):
         _ok("ledger", "account", "add", account, "--kind", kind, "--db", str(path))
-    events = tmp_path / "events.csv"
+    events = path.with_suffix(".events.csv")
     events.write_text(EVENTS, encoding="utf-8")
     _ok("ledger", "record", str(events), "--max-age-days", "0", "--db", str(path))  # backfill
-    return path
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    """A private copy of the ledger store :func:`_build_ledger` made once per process."""
+    return built_store_file(tmp_path / "ledger.duckdb", "ledger cli accounts", _build_ledger)
 
 
 def test_cli_flow(db: Path) -> None:

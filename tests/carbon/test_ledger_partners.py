@@ -25,6 +25,7 @@ from ecobasin.web import create_app
 from ecobasin.web.security import accounts
 from ecobasin.web.security.policy import PUBLIC, Principal, denial
 from ecobasin.web.security.ratelimit import RateLimiter
+from store_files import built_store_file
 
 runner = CliRunner()
 
@@ -61,21 +62,28 @@ class Setup:
         return self.client.post(f"/api/v1/ledger/{path}", json=body, headers=headers)
 
 
-@pytest.fixture()
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    path = str(tmp_path / "partners.duckdb")
+def _build_partners(path: Path) -> None:
+    """Two ledger accounts, alice's metro trip, four users (two partners) and mall bound to
+    shop, made through the CLI."""
+    db_option = ("--db", str(path))
     for account, kind in (("alice", "person"), ("shop", "merchant")):
-        _ok("ledger", "account", "add", account, "--kind", kind, "--db", path)
-    events = tmp_path / "events.csv"
+        _ok("ledger", "account", "add", account, "--kind", kind, *db_option)
+    events = path.with_suffix(".events.csv")
     events.write_text(EVENTS, encoding="utf-8")
-    _ok("ledger", "record", str(events), "--max-age-days", "0", "--db", path)  # alice: 840 pt
+    _ok("ledger", "record", str(events), "--max-age-days", "0", *db_option)  # alice: 840 pt
     # a transport app: 60 requests a minute (one a second), bursts of 2
     _ok("user", "add", "metro_app", "--role", "partner", "--scope", "ledger:events",
-        "--rate", "60", "--burst", "2", "--db", path)  # fmt: skip
-    _ok("user", "add", "mall", "--role", "partner", "--scope", "ledger:redeem", "--db", path)
-    _ok("user", "add", "root", "--role", "admin", "--db", path)
-    _ok("user", "add", "eve", "--role", "viewer", "--db", path)
-    _ok("ledger", "partner", "bind", "mall", "shop", "--db", path)
+        "--rate", "60", "--burst", "2", *db_option)  # fmt: skip
+    _ok("user", "add", "mall", "--role", "partner", "--scope", "ledger:redeem", *db_option)
+    _ok("user", "add", "root", "--role", "admin", *db_option)
+    _ok("user", "add", "eve", "--role", "viewer", *db_option)
+    _ok("ledger", "partner", "bind", "mall", "shop", *db_option)
+
+
+@pytest.fixture()
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    """A private copy of the partners' store (built once per process) served by a new app."""
+    path = str(built_store_file(tmp_path / "partners.duckdb", "ledger partners", _build_partners))
     tokens = {}
     with Store(path) as store:
         for name in ("metro_app", "mall", "root", "eve"):

@@ -13,6 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from ecobasin.cli import app
+from store_files import new_synced_store_file
 
 pytestmark = pytest.mark.slow  # CLI runs on database files
 runner = CliRunner()
@@ -23,8 +24,7 @@ def run(*args: str) -> Result:
 
 
 def test_cases_commands(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.duckdb")
-    assert run("init", "--db", db).exit_code == 0
+    db = str(new_synced_store_file(tmp_path / "c.duckdb"))  # as `ecobasin init` makes it
     assert (
         run("cases", "grant", "so", "supervision_office", "--as", "admin", "--db", db).exit_code
         == 0
@@ -106,8 +106,7 @@ def test_cases_commands(tmp_path: Path) -> None:
 
 
 def test_keytasks_commands(tmp_path: Path) -> None:
-    db = str(tmp_path / "k.duckdb")
-    run("init", "--db", db)
+    db = str(new_synced_store_file(tmp_path / "k.duckdb"))  # as `ecobasin init` makes it
     assert (
         run(
             "keytasks", "plan", "p26", "--year", "2026", "--title", "T", "--issuer", "I", "--db", db

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ecobasin.cli import app
+from store_files import new_store_file, new_synced_store_file
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +25,7 @@ def run(*args: str | Path) -> Result:
 
 
 def test_schedule_takes_the_chair_from_the_rota_and_the_handover(tmp_path: Path) -> None:
-    db = tmp_path / "c.duckdb"
+    db = new_synced_store_file(tmp_path / "c.duckdb")  # as `ecobasin init` makes it
     first = run("schedule", "monthly", "2026-02-02", "--as", "prov", "--db", db)
     assert first.exit_code == 0, first.output
     assert "2026-02-02-monthly-1" in first.output and "510100" in first.output
@@ -51,7 +52,7 @@ def test_schedule_takes_the_chair_from_the_rota_and_the_handover(tmp_path: Path)
 
 
 def test_bad_input_is_refused_with_the_reason(tmp_path: Path) -> None:
-    db = tmp_path / "c.duckdb"
+    db = new_synced_store_file(tmp_path / "c.duckdb")  # as `ecobasin init` makes it
     bad_kind = run("schedule", "weekly", "2026-02-02", "--as", "p", "--db", db)
     assert bad_kind.exit_code == 1 and "kind must be one of" in bad_kind.output
     bad_date = run("schedule", "monthly", "2026-13-02", "--as", "p", "--db", db)
@@ -62,7 +63,7 @@ def test_bad_input_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_grant_checks_the_role_and_the_city(tmp_path: Path) -> None:
-    db = tmp_path / "c.duckdb"
+    db = new_synced_store_file(tmp_path / "c.duckdb")  # as `ecobasin init` makes it
     assert run("grant", "dy", "city_forecaster", "--as", "admin", "--db", db).exit_code == 1
     assert "unknown role" in run("grant", "dy", "chair", "--as", "admin", "--db", db).output
     done = run("grant", "dy", "city_forecaster", "--city", "510600", "--as", "admin", "--db", db)
@@ -75,7 +76,7 @@ def test_reports_are_listed_and_written_back_byte_for_byte(tmp_path: Path) -> No
     from ecobasin.services import consultation_reports as reports
     from ecobasin.store import Store
 
-    db = tmp_path / "r.duckdb"
+    db = new_store_file(tmp_path / "r.duckdb")  # as `Store(db)` makes it
     with Store(db) as store:
         sid = concluded_session(store)
         hashes = reports.issue_public_forecast(store, sid, "chair", T0)
@@ -95,7 +96,7 @@ def test_reports_are_listed_and_written_back_byte_for_byte(tmp_path: Path) -> No
 def test_grant_keeps_an_email_address_for_notifications(tmp_path: Path) -> None:
     from ecobasin.store import Store
 
-    db = tmp_path / "e.duckdb"
+    db = new_synced_store_file(tmp_path / "e.duckdb")  # as `ecobasin init` makes it
     bad = run(
         "grant",
         "dy_fc",

@@ -15,6 +15,7 @@ from ecobasin.cli import app
 from ecobasin.demo import emergency as demo_emergency
 from ecobasin.store import Store, _sql
 from ecobasin.store import emergency as emergency_db
+from store_files import new_synced_store_file
 
 SNAPSHOT = "cnemc_snapshot_2022-01-01T00_chengdu_deyang.csv"
 STATIONS = "stations_chengdu_plain.csv"
@@ -125,8 +126,7 @@ def test_region_option(tmp_path: Path) -> None:
 
 
 def test_import_tidy_csv(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "t.duckdb")  # what `ecobasin init` makes
     # the site is unknown until registered: the import reports it, does not fail
     first = ok("import", "csv", write(tmp_path, "tidy.csv", TIDY), "--db", db)
     assert "unknown_site" in first.output
@@ -164,7 +164,7 @@ def test_import_csv_with_a_mapping_file(tmp_path: Path) -> None:
         '[sites.X1]\ncity = "德阳"\n',
     )
     data = write(tmp_path, "x.csv", "t,s,co\n2022-01-01T00:00,X1,1500\n")
-    db = tmp_path / "x.duckdb"
+    db = new_synced_store_file(tmp_path / "x.duckdb")  # a new --db is test_bundled_mapping's
     ok("import", "csv", data, "--mapping", mapping, "--db", db)
     with Store(db, read_only=True) as store:
         assert store.observations()["value"].tolist() == [1.5]
@@ -183,8 +183,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_unknown_formats(tmp_path: Path) -> None:
-    db = tmp_path / "f.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "f.duckdb")  # what `ecobasin init` makes
     result = failed("sites", "--format", "xml", "--db", db)
     assert "unknown format 'xml'" in result.output
     result = failed("export", "--format", "xml", "--out", tmp_path / "o.xml", "--db", db)
@@ -192,8 +191,7 @@ def test_unknown_formats(tmp_path: Path) -> None:
 
 
 def test_unknown_city_kind_and_parameter(tmp_path: Path) -> None:
-    db = tmp_path / "c.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "c.duckdb")  # what `ecobasin init` makes
     assert "unknown city '火星'" in failed("sites", "--city", "火星", "--db", db).output
     assert "unknown site kind 'volcano'" in failed("sites", "--kind", "volcano", "--db", db).output
     result = failed("export", "--out", tmp_path / "o.csv", "--parameter", "PM1", "--db", db)
@@ -247,8 +245,7 @@ def test_read_commands_on_a_missing_database(tmp_path: Path) -> None:
 
 
 def test_bad_export_time(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "t.duckdb")  # what `ecobasin init` makes
     result = failed("export", "--out", tmp_path / "o.csv", "--start", "yesterday-ish", "--db", db)
     assert "cannot read time 'yesterday-ish'" in result.output
 
@@ -256,8 +253,7 @@ def test_bad_export_time(tmp_path: Path) -> None:
 def test_export_accepts_the_hour_ending_2400_it_suggests(tmp_path: Path) -> None:
     """``--end 2025-01-31T24:00`` (the hour closing 31 January, 2025-01-31T16:00Z) keeps that
     hour and drops the next one: checked on stored hours on both sides of the boundary."""
-    db = tmp_path / "t.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "t.duckdb")  # what `ecobasin init` makes
     write(tmp_path, "sites.csv", "site_id,city,name_zh,lon,lat\n1431A,成都,金泉两河,103.97,30.72\n")
     ok("sites", "import", tmp_path / "sites.csv", "--db", db)
     hours = "site,parameter,time,value,unit\n" + "".join(
@@ -467,8 +463,7 @@ def test_busy_database_gives_a_clear_message(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    db = tmp_path / "busy.duckdb"
-    ok("init", "--db", db)
+    db = new_synced_store_file(tmp_path / "busy.duckdb")  # what `ecobasin init` makes
     holder = subprocess.Popen(
         [
             sys.executable,

@@ -27,6 +27,7 @@ from ecobasin.cli.readpath import info_path, token_path
 from ecobasin.gateway import register_devices
 from ecobasin.ingest.hj212 import encode_message
 from ecobasin.store import Store
+from store_files import built_store_file
 
 LAUNCH = "import sys; from ecobasin.cli import main; sys.argv[0] = 'ecobasin'; main()"
 PATIENCE = 120.0
@@ -41,9 +42,8 @@ READS = [
 ]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "held.duckdb"
+def _build_held(path: Path) -> None:
+    """The region's catalog, one air station and its device."""
     store = Store(path)
     store.sync_catalog(catalog.load_region())
     store.upsert_sites(
@@ -57,7 +57,12 @@ def db(tmp_path: Path) -> Path:
         store, pd.DataFrame([{"mn": "DEV1", "password": "123456", "site_id": "S_AIR"}])
     )
     store.close()
-    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A private copy of :func:`_build_held`'s store, built once per process."""
+    return built_store_file(tmp_path / "held.duckdb", "readpath held store", _build_held)
 
 
 def client_environment() -> dict[str, str]:

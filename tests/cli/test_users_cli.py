@@ -16,6 +16,7 @@ from ecobasin.store import Store
 from ecobasin.store import users as db
 from ecobasin.web.security import accounts
 from ecobasin.web.security.ratelimit import VerificationGate
+from store_files import new_synced_store_file
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def dbfile(tmp_path: Path) -> Path:
-    return tmp_path / "users.duckdb"
+    """A new database as `ecobasin init` makes it (creating one is test_data_cli's)."""
+    return new_synced_store_file(tmp_path / "users.duckdb")
 
 
 def run(*args: str | Path, stdin: str | None = None) -> Result:

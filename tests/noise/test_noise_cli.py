@@ -15,7 +15,7 @@ from store_files import new_synced_store_file
 
 
 def test_import_then_survey_results_as_json(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
+    db = new_synced_store_file(tmp_path / "cli.duckdb")  # as `ecobasin init` makes it
     survey = tmp_path / "regional.csv"
     survey.write_text(REGIONAL, encoding="utf-8")
     runner = CliRunner()
@@ -31,7 +31,7 @@ def test_import_then_survey_results_as_json(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_fail_clearly(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
+    db = new_synced_store_file(tmp_path / "cli.duckdb")  # as `ecobasin init` makes it
     runner = CliRunner()
     missing = runner.invoke(
         app, ["noise", "survey-import", str(tmp_path / "none.csv"), "--db", str(db)]
@@ -75,7 +75,7 @@ def test_csv_import_refreshes_noise_products_and_the_annual_report(tmp_path: Pat
 
 
 def test_complaints_import_reports_counts_and_fails_clearly_on_a_non_csv(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
+    db = new_synced_store_file(tmp_path / "cli.duckdb")  # as `ecobasin init` makes it
     runner = CliRunner()
     good = tmp_path / "complaints.csv"
     good.write_text(

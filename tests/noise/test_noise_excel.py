@@ -105,7 +105,7 @@ def test_a_named_sheet_is_read_and_an_unknown_one_is_named(store: Store, tmp_pat
 
 
 def test_cli_imports_excel_and_fails_clearly_on_empty_or_non_excel_files(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
+    db = new_synced_store_file(tmp_path / "cli.duckdb")  # as `ecobasin init` makes it
     runner = CliRunner()
     path = _report_workbook(tmp_path / "regional.xlsx")
     done = runner.invoke(app, ["noise", "survey-import", str(path), "--db", str(db)])
@@ -134,7 +134,7 @@ def test_cli_imports_excel_and_fails_clearly_on_empty_or_non_excel_files(tmp_pat
 
 
 def test_cli_survey_shows_day_and_night_grades(tmp_path: Path) -> None:
-    db = tmp_path / "cli.duckdb"
+    db = new_synced_store_file(tmp_path / "cli.duckdb")  # as `ecobasin init` makes it
     runner = CliRunner()
     path = _report_workbook(tmp_path / "regional.xlsx")
     assert runner.invoke(app, ["noise", "survey-import", str(path), "--db", str(db)]).exit_code == 0

@@ -19,6 +19,7 @@ from ecobasin.carbon.ledger import Event
 from ecobasin.cli import app
 from ecobasin.store import Store
 from ecobasin.store import ledger as store_ledger
+from store_files import new_store_file
 
 WUHAN = """
 id = "wuhan-style"
@@ -62,7 +63,7 @@ def test_points_per_step_rule_set_credits_the_ledger(tmp_path: Path) -> None:
     credit = walking.credit(Decimal(12345))
     assert (credit.points, credit.grams) == (Decimal(246), Decimal("246.900"))
     yesterday = datetime.now(UTC) - timedelta(days=1)
-    with Store(tmp_path / "steps.duckdb") as store:
+    with Store(new_store_file(tmp_path / "steps.duckdb")) as store:  # as a new file opens
         store_ledger.add_account(store, "alice", "person", "Alice")
         done = store_ledger.record_events(
             store,
