@@ -1,6 +1,9 @@
 """The forecast commands and API on the real Chengdu data (UCI, CC BY 4.0), through a real
-DuckDB file: import → train → run (forecasts and warnings stored) → adjust → read over HTTP;
-and the issue's floors on 2015 through ``ecobasin forecast backtest``.
+DuckDB file: train → run (forecasts and warnings stored) → adjust → read over HTTP; and the
+issue's floors on 2015 through ``ecobasin forecast backtest``. The file starts as a copy of the
+run's one import of the real data (``chengdu_db``: what ``ecobasin import csv --mapping
+uci_chengdu_pm25`` stores; the command itself on this file is tests/emergency/
+test_emergency_loop.py's first step).
 
 Test order matters here: the backtests (read-only opens) run before the API client fixture
 opens the same file in this process for writing."""
@@ -8,6 +11,7 @@ opens the same file in this process for writing."""
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,17 +29,15 @@ from ecobasin.web.security import accounts
 
 pytestmark = pytest.mark.shared_data
 runner = CliRunner()
-CHENGDU = "chengdu_hourly_pm25_weather_2013_2015.csv.gz"
 #: first issue day of the model the plumbing tests run (no skill asserted of it: see `db`)
 PLUMBING_TRAIN_FROM = "2014-01-01"
 
 
 @pytest.fixture(scope="module")
-def db(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def db(chengdu_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("forecast") / "cd.duckdb"
-    args = ["import", "csv", str(shared_data / CHENGDU), "--mapping", "uci_chengdu_pm25"]
-    result = runner.invoke(app, [*args, "--db", str(path)])
-    assert result.exit_code == 0, result.output
+    # a writable copy of the run's import (the other modules' fixtures read it read-only)
+    shutil.copyfile(chengdu_db, path)
     # the model `t` serves the plumbing tests (run, store, adjust, API): one year of training
     # does (6.7 s of CPU against 15.1 s for two; climatology needs the year), the skill floors
     # below train their own through `forecast backtest`
