@@ -102,7 +102,21 @@ NOT_FOR_STATUS = (
 #: Libraries that only a few routes and commands use, imported inside the functions that use
 #: them: scipy and networkx (river incidents), openpyxl (Excel files), pint with the dask its
 #: compat module imports (carbon units). ~1 s of CPU for every ``ecobasin serve`` before.
-ONE_ROUTE_LIBRARIES = ("scipy", "networkx", "openpyxl", "pint", "dask")
+#: Also Pillow and filetype (case evidence uploads), deltalake (the lake's reads and writes),
+#: charset_normalizer (a file that is not UTF-8) and nats (through the gateway's server, which
+#: a server without ``--gateway`` does not run).
+ONE_ROUTE_LIBRARIES = (
+    "scipy",
+    "networkx",
+    "openpyxl",
+    "pint",
+    "dask",
+    "PIL",
+    "filetype",
+    "deltalake",
+    "charset_normalizer",
+    "nats",
+)
 
 
 def test_status_in_a_fresh_process_imports_only_what_it_reads(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
 import numpy as np
 import pandas as pd
 
@@ -63,6 +62,8 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as error:
         first_bad = error.start
+    import charset_normalizer  # only a file that is not UTF-8 needs the detector
+
     candidates = [match.encoding for match in charset_normalizer.from_bytes(data)]
     if any(candidate in GB_FAMILY for candidate in candidates):
         return _strict(data, "gb18030", name, "GBK/GB 18030 (detected)"), "gb18030"

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ecobasin import catalog
-from ecobasin.gateway import Gateway, GatewayConfig, default_raw_log, register_devices
+from ecobasin.gateway import register_devices
 from ecobasin.gateway.loadgen import FleetStats, run_fleet
 from ecobasin.gateway.simulator import SimDevice, build_fleet, fleet_frames
 from ecobasin.jobs.live import LiveRefresh
 from ecobasin.store import Store
 
 if TYPE_CHECKING:  # nats is imported only by a gateway that uses a broker
+    from ecobasin.gateway import Gateway
     from ecobasin.gateway.broker import BrokerCredentials, BrokerTls
 
 __all__ = ["LiveFeed", "LiveRun", "enterprise_fleet", "register_fleet", "start_live"]
@@ -119,6 +120,10 @@ async def start_live(
     store: Store, feed: LiveFeed, db_path: Path, region: catalog.Region
 ) -> LiveRun:
     """Start the gateway (raw log next to the database) and the simulated enterprises."""
+    # the gateway's server (its writer, front and broker client) is imported by a server that
+    # runs the gateway, not by every `ecobasin serve`
+    from ecobasin.gateway import Gateway, GatewayConfig, default_raw_log
+
     refresh = LiveRefresh(every=feed.refresh_every)
     config = GatewayConfig(
         port=feed.gateway_port,

@@ -17,9 +17,6 @@ from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import filetype
-from PIL import Image, ImageFile
-
 from ecobasin import catalog
 from ecobasin.catalog.workdays import WorkCalendar, package_calendar
 from ecobasin.services.cells import pick
@@ -279,6 +276,8 @@ def _checked(content: bytes, name: str) -> tuple[str, str, int]:
             f"{name}: {len(content)} bytes is over the limit of {rules.max_attachment_bytes} "
             "附件超过大小上限"
         )
+    import filetype  # only an upload needs it: not imported by every `ecobasin serve` start
+
     guessed = filetype.guess(content)
     media = guessed.mime if guessed is not None else "unknown"
     if media not in rules.allowed_media:
@@ -300,6 +299,8 @@ def store_attachment(store: Store, content: bytes, name: str, at: datetime) -> t
 
 def _thumbnail(content: bytes, name: str, size: int) -> bytes:
     """A PNG thumbnail (longest side ``size`` [px]); a broken image is refused."""
+    from PIL import Image, ImageFile  # only an image upload needs Pillow (~0.3 s to import)
+
     loose = ImageFile.LOAD_TRUNCATED_IMAGES
     # WeasyPrint sets this process-wide on import (the PDF reports): evidence must still be whole
     ImageFile.LOAD_TRUNCATED_IMAGES = False

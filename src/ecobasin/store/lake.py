@@ -24,9 +24,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import deltalake
 import pyarrow as pa
 
 from ecobasin.store import _sql
@@ -34,6 +33,9 @@ from ecobasin.store import air as store_air
 from ecobasin.store._sql import Connection
 from ecobasin.store.database import Store
 from ecobasin.store.lake_read import dataset as _dataset
+
+if TYPE_CHECKING:  # imported by a lake write: a server or command without a lake never needs it
+    import deltalake
 
 __all__ = [
     "CHECKPOINT_INTERVAL",
@@ -148,6 +150,8 @@ def write_month(lake: Path, table: str, year: int, month: int, rows: pa.Table) -
     """Replace the month's partitions of ``table`` in the lake by ``rows`` (one Delta commit;
     re-running it replaces the same partitions: idempotent), then keep the table's checkpoints
     (:func:`_keep_checkpoints`)."""
+    import deltalake
+
     lake.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = _table_path(lake, table)
     # the writer opens an existing table anyway: open it once and keep it for the checkpoint
@@ -167,6 +171,8 @@ def keep_checkpoints(lake: Path, table: str) -> bool:
     """Bring an existing lake table's checkpoints up to date (:func:`_keep_checkpoints`; what
     :func:`write_month` does after each commit) and say whether one was written now; False for
     a table not in the lake."""
+    import deltalake
+
     path = _table_path(lake, table)
     if not deltalake.DeltaTable.is_deltatable(path):
         return False

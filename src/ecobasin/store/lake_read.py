@@ -12,11 +12,13 @@ import threading
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import deltalake
 import pyarrow as pa
-import pyarrow.dataset as pads
+
+if TYPE_CHECKING:  # imported by the first lake read: a store without a lake never needs them
+    import deltalake
+    import pyarrow.dataset as pads
 
 __all__ = ["Period", "dataset", "months_of", "read_partition", "source"]
 
@@ -53,6 +55,8 @@ def _table(path: str) -> deltalake.DeltaTable:
     """The Delta table at ``path`` at its latest version (caller holds the lock)."""
     delta = _TABLES.get(path)
     if delta is None or not _commit_exists(path, delta.version()):
+        import deltalake
+
         # first use, or the table was made anew in its folder: read its whole log
         delta = _TABLES[path] = deltalake.DeltaTable(path)
     else:
