@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PAGE_TIMEOUT_MS, SCREENSHOTS, Server, screenshot
+from .conftest import SCREENSHOTS, ModuleTab, Server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,25 +43,26 @@ def _public_pages(server: Server) -> list[str]:
 
 
 @pytest.fixture
-def phone(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page of the width the test asks for, failing on script errors like ``page``."""
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": request.param, "height": HEIGHT}, locale="zh-CN"
-    )
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    tab = context.new_page()
+def phone(module_tab: ModuleTab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The module's tab (``ModuleTab``: nothing of the test before) at the width the test
+    asks for, failing on script errors like ``page``."""
+    tab = module_tab.fresh()
+    tab.set_viewport_size({"width": request.param, "height": HEIGHT})
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
-    tab.on(
-        "response",
-        lambda r: (
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: errors.append(f"script error: {error}"),
+        "response": lambda r: (
             errors.append(f"HTTP {r.status} {r.url}")
             if r.status >= 400 and "/no-such-page" not in r.url
             else None
         ),
-    )
+    }
+    for event, listener in listeners.items():
+        tab.on(event, listener)
     yield tab
-    context.close()
+    module_tab.leave()
+    for event, listener in listeners.items():
+        tab.remove_listener(event, listener)
     assert not errors, "\n".join(errors)
 
 
