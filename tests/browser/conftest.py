@@ -333,6 +333,24 @@ class ModuleTab:
         self._url = url
         self._tab: Any = None
 
+    @contextmanager
+    def taken(
+        self, listeners: dict[str, Any], viewport: dict[str, int] | None = None
+    ) -> Iterator[Any]:
+        """The tab, :meth:`fresh` at ``viewport``, with ``listeners`` (event -> callable) on
+        it for the test only; at the end the tab has left the test's page."""
+        tab = self.fresh()
+        if viewport is not None:
+            tab.set_viewport_size(viewport)
+        for event, listener in listeners.items():
+            tab.on(event, listener)
+        try:
+            yield tab
+        finally:
+            self.leave()
+            for event, listener in listeners.items():
+                tab.remove_listener(event, listener)
+
     def fresh(self) -> Any:
         if self._tab is None or self._tab.is_closed():
             self._open()
@@ -349,6 +367,11 @@ class ModuleTab:
         tab.set_viewport_size(PAGE_VIEWPORT)
         tab.mouse.move(0, 0)
         return tab
+
+    @property
+    def url(self) -> str:
+        """The address of the page the tab shows."""
+        return str(self._tab.url)
 
     def leave(self) -> None:
         """End the test's page (its scripts, polls and requests), as closing its context did."""
@@ -381,12 +404,11 @@ def page(module_tab: ModuleTab, server: Server) -> Iterator[Any]:
     """A browser page with nothing of the tests before it (no cookies, storage, cache or
     routes: :meth:`ModuleTab.fresh`) that fails the test on any script error or failed API
     call."""
-    tab = module_tab.fresh()
     errors: list[str] = []
     # the stack names the script and line, so a rare failure in CI can be found from its log
     listeners: dict[str, Any] = {
         "pageerror": lambda error: errors.append(
-            f"script error: {error} at {tab.url}\n{error.stack}"
+            f"script error: {error} at {module_tab.url}\n{error.stack}"
         ),
         "console": lambda message: (
             errors.append(f"console: {message.text}") if message.type == "error" else None
@@ -397,12 +419,8 @@ def page(module_tab: ModuleTab, server: Server) -> Iterator[Any]:
             else None
         ),
     }
-    for event, listener in listeners.items():
-        tab.on(event, listener)
-    yield tab
-    module_tab.leave()
-    for event, listener in listeners.items():
-        tab.remove_listener(event, listener)
+    with module_tab.taken(listeners) as tab:
+        yield tab
     if any(error.startswith("HTTP 5") for error in errors):
         errors.append(f"server log (tail):\n{server.log_tail()}")
     assert not errors, "\n".join(errors)

@@ -46,8 +46,6 @@ def _public_pages(server: Server) -> list[str]:
 def phone(module_tab: ModuleTab, request: pytest.FixtureRequest) -> Iterator[Any]:
     """The module's tab (``ModuleTab``: nothing of the test before) at the width the test
     asks for, failing on script errors like ``page``."""
-    tab = module_tab.fresh()
-    tab.set_viewport_size({"width": request.param, "height": HEIGHT})
     errors: list[str] = []
     listeners: dict[str, Any] = {
         "pageerror": lambda error: errors.append(f"script error: {error}"),
@@ -57,12 +55,8 @@ def phone(module_tab: ModuleTab, request: pytest.FixtureRequest) -> Iterator[Any
             else None
         ),
     }
-    for event, listener in listeners.items():
-        tab.on(event, listener)
-    yield tab
-    module_tab.leave()
-    for event, listener in listeners.items():
-        tab.remove_listener(event, listener)
+    with module_tab.taken(listeners, {"width": request.param, "height": HEIGHT}) as tab:
+        yield tab
     assert not errors, "\n".join(errors)
 
 
