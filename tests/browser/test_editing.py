@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PAGE_TIMEOUT_MS, Server, screenshot
+from .conftest import PAGE_TIMEOUT_MS, ModuleTab, Server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -64,17 +64,18 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser: Any, server: Server) -> Iterator[Tab]:
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
-    )
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    result = Tab(context.new_page())
-    result.page.on("pageerror", lambda error: result.errors.append(f"script error: {error}"))
-    result.page.on("console", result.on_console)
-    result.page.on("response", result.on_response)
-    yield result
-    context.close()
+def tab(module_tab: ModuleTab) -> Iterator[Tab]:
+    """The module's tab (``ModuleTab``: nothing of the test before), failing on script errors
+    and on refusals the test did not expect."""
+    result = Tab(page=None)
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: result.errors.append(f"script error: {error}"),
+        "console": result.on_console,
+        "response": result.on_response,
+    }
+    with module_tab.taken(listeners) as page:
+        result.page = page
+        yield result
     assert not result.errors, "\n".join(result.errors)
     assert sorted(result.seen) == sorted(result.expected), "an expected refusal did not happen"
 

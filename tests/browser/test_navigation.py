@@ -4,11 +4,12 @@ as menus by click and keyboard, one at a time, and close on Escape or a click ou
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import Server, screenshot
+from .conftest import ModuleTab, Server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -25,21 +26,19 @@ def _tops(page: Any) -> list[tuple[str, float]]:
 
 
 @pytest.fixture
-def laptop(browser: Any, server: Server) -> Any:
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN"
-    )
-    tab = context.new_page()
+def laptop(module_tab: ModuleTab) -> Iterator[Any]:
+    """The module's tab (``ModuleTab``: nothing of the test before) at a laptop's size,
+    failing on script errors."""
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
-    tab.on(  # a Content-Security-Policy refusal is a console error too
-        "console",
-        lambda message: (
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: errors.append(f"script error: {error}"),
+        # a Content-Security-Policy refusal is a console error too
+        "console": lambda message: (
             errors.append(f"console: {message.text}") if message.type == "error" else None
         ),
-    )
-    yield tab
-    context.close()
+    }
+    with module_tab.taken(listeners, {"width": WIDTH, "height": HEIGHT}) as tab:
+        yield tab
     assert not errors, "\n".join(errors)
 
 

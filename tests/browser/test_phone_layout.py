@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PAGE_TIMEOUT_MS, SCREENSHOTS, Server, screenshot
+from .conftest import SCREENSHOTS, ModuleTab, Server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,25 +43,20 @@ def _public_pages(server: Server) -> list[str]:
 
 
 @pytest.fixture
-def phone(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page of the width the test asks for, failing on script errors like ``page``."""
-    context = browser.new_context(
-        base_url=server.url, viewport={"width": request.param, "height": HEIGHT}, locale="zh-CN"
-    )
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    tab = context.new_page()
+def phone(module_tab: ModuleTab, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The module's tab (``ModuleTab``: nothing of the test before) at the width the test
+    asks for, failing on script errors like ``page``."""
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(f"script error: {error}"))
-    tab.on(
-        "response",
-        lambda r: (
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: errors.append(f"script error: {error}"),
+        "response": lambda r: (
             errors.append(f"HTTP {r.status} {r.url}")
             if r.status >= 400 and "/no-such-page" not in r.url
             else None
         ),
-    )
-    yield tab
-    context.close()
+    }
+    with module_tab.taken(listeners, {"width": request.param, "height": HEIGHT}) as tab:
+        yield tab
     assert not errors, "\n".join(errors)
 
 
