@@ -1,20 +1,34 @@
-"""The consultation demo: an issued session with its report, and one collecting."""
+"""The consultation demo: an issued session with its report, and one collecting.
+
+Read from the session's demo database (``ecobasin demo`` installs the consultation demo for the
+region's cities and 2025), not installed a second time.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from demo_database import DemoDatabase
 from ecobasin import catalog
 from ecobasin.demo import consultation as demo_consultation
 from ecobasin.store import Store
 from ecobasin.store import consultation as store_consultation
-from store_files import new_synced_store_file
 
 
-def test_the_demo_has_an_issued_and_a_collecting_session(tmp_path: Path) -> None:
+def installed_sessions(demo: DemoDatabase) -> dict[str, str]:
+    """The session ids the consultation demo's install returned, as ``ecobasin demo`` printed."""
+    found = re.search(r"issued 已签发 (\S+), collecting 收集中 (\S+)", demo.output)
+    assert found is not None, demo.output
+    return {"issued": found[1], "collecting": found[2]}
+
+
+def test_the_demo_has_an_issued_and_a_collecting_session(
+    demo_database: DemoDatabase, demo_db: Path
+) -> None:
     cities = catalog.load_region().cities
-    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
-        made = demo_consultation.install(store, cities, 2025)
+    made = installed_sessions(demo_database)
+    with Store(demo_db, read_only=True) as store:
         issued = store_consultation.load(store, made["issued"])
         collecting = store_consultation.load(store, made["collecting"])
         media, html = store_consultation.report(store, issued.report_hash)

@@ -1,4 +1,8 @@
-"""The illustrative noise demo (issue 23) on a real DuckDB file: 8 cities, 20 stations, a year."""
+"""The illustrative noise demo (issue 23) on a real DuckDB file: 8 cities, 20 stations, a year.
+
+The products are read from the session's demo database (``ecobasin demo`` installs the noise
+demo with the same year and seed), not installed a second time.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,21 @@ from ecobasin.services import noise as service
 from ecobasin.standards.noise_zones import NoiseZone, zone_holding
 from ecobasin.store import Store
 from ecobasin.store import noise as noise_store
-from store_files import new_synced_store_file
 
 
-def test_demo_noise_gives_every_product(tmp_path: Path) -> None:
+def installed_counts(store: Store) -> dict[str, int]:
+    """What the noise demo's install returned, as it recorded them on its import batch."""
+    rows = store.con.execute(
+        "SELECT counts FROM import_batches WHERE kind = 'demo_noise'"
+    ).fetchall()
+    assert len(rows) == 1, rows  # installed once
+    return dict(json.loads(rows[0][0]))
+
+
+def test_demo_noise_gives_every_product(demo_db: Path) -> None:
     region = catalog.load_region()
-    with Store(new_synced_store_file(tmp_path / "demo.duckdb")) as store:
-        counts = demo_noise.install(store, region, year=2025, seed=2025)
+    with Store(demo_db, read_only=True) as store:
+        counts = installed_counts(store)
         assert counts["stations"] == 20 and counts["zones"] == 40
         assert counts["hourly_values"] == 20 * 8760 * 2
         zones = noise_store.zones(store)

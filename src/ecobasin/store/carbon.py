@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ecobasin.carbon import factors as fx
 from ecobasin.carbon.activity import ActivityTable
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 _Q = Decimal("0.000000001")  # DECIMAL(38, 9)
+_DECIMAL = pa.decimal128(38, 9)
 
 
 def _now() -> datetime:
@@ -284,17 +286,38 @@ def recompute(store: Store, inventory_ids: Iterable[str]) -> dict[str, Any]:
     return report
 
 
+def _emission_rows(inv: str, result: InventoryResult, now: datetime) -> pa.Table:
+    """The inventory's emission lines in the columns and types of ``carbon_emissions``: one
+    Arrow table inserted at once (row-by-row parameters cost ~2 ms a line). The amounts are
+    exact DECIMAL(38, 9), as the quantized Decimals are."""
+    x = result.emissions
+    return pa.table(
+        {
+            "inventory_id": pa.array([inv] * len(x), pa.string()),
+            "line": pa.array([e.line for e in x], pa.int32()),
+            "gas": pa.array([e.gas for e in x], pa.string()),
+            "sector": pa.array([e.sector for e in x], pa.string()),
+            "subsector": pa.array([e.subsector for e in x], pa.string()),
+            "gpc_ref": pa.array([e.gpc_ref for e in x], pa.string()),
+            "scope": pa.array([e.scope for e in x], pa.int8()),
+            "activity": pa.array([e.activity for e in x], pa.string()),
+            "amount_t": pa.array([e.amount_t.quantize(_Q) for e in x], _DECIMAL),
+            "co2e_t": pa.array([e.co2e_t.quantize(_Q) for e in x], _DECIMAL),
+            "energy_tj": pa.array(
+                [None if e.energy_tj is None else e.energy_tj.quantize(_Q) for e in x], _DECIMAL
+            ),
+            "factor_ids": pa.array([json.dumps(list(e.factor_ids)) for e in x], pa.string()),
+            "formula": pa.array([e.formula for e in x], pa.string()),
+            "notation": pa.array([e.notation for e in x], pa.string()),
+            "basic": pa.array([e.basic for e in x], pa.bool_()),
+            "computed_at": pa.array([now] * len(x), pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
 def _write_result(store: Store, inv: str, result: InventoryResult) -> None:
     now = _now()
-    rows = [
-        [
-            inv, x.line, x.gas, x.sector, x.subsector, x.gpc_ref, x.scope, x.activity,
-            x.amount_t.quantize(_Q), x.co2e_t.quantize(_Q),
-            None if x.energy_tj is None else x.energy_tj.quantize(_Q),
-            json.dumps(list(x.factor_ids)), x.formula, x.notation, x.basic, now,
-        ]
-        for x in result.emissions
-    ]  # fmt: skip
+    rows = _emission_rows(inv, result, now)
     choice = {
         k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(result.electricity).items()
     }
@@ -312,11 +335,12 @@ def _write_result(store: Store, inv: str, result: InventoryResult) -> None:
     )
     with store.transaction():
         store.con.execute("DELETE FROM carbon_emissions WHERE inventory_id = ?", [inv])
-        if rows:
-            store.con.executemany(
-                "INSERT INTO carbon_emissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        if rows.num_rows:
+            with store._registered(emissions_in=rows):
+                store.con.execute(
+                    f"INSERT INTO carbon_emissions ({', '.join(rows.column_names)}) "
+                    "SELECT * FROM emissions_in"
+                )
         store.con.execute(
             "UPDATE carbon_inventories SET electricity_choice = ?, computed_at = ? "
             "WHERE inventory_id = ?",

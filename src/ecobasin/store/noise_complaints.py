@@ -34,6 +34,8 @@ from ecobasin.standards.noise_zones import zone_holding
 from ecobasin.store import _sql, noise_zones
 from ecobasin.store import noise as noise_store
 from ecobasin.store.database import Store
+from ecobasin.store.lake_read import source
+from ecobasin.store.queries import as_utc
 
 __all__ = [
     "SOURCE_TYPES",
@@ -125,13 +127,45 @@ def _distances_m(lon: float, lat: float, lons: np.ndarray, lats: np.ndarray) -> 
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)))
 
 
-def _measurement(store: Store, site_id: str, time: pd.Timestamp) -> dict[str, Any] | None:
-    """The station's hourly Leq/LMx [dB(A)] of the hour holding ``time`` (hour-ending)."""
-    hour_end = time.ceil("h") if time != time.floor("h") else time + pd.Timedelta(hours=1)
-    obs = store.observations(
-        sites=[site_id], parameters=["Leq", "LMx"], periods=["1h"], start=hour_end, end=hour_end
-    )
-    values = {p: float(v) for p, v in zip(obs["parameter"], obs["value"], strict=True) if v == v}
+def _hour_ending(time: pd.Timestamp) -> pd.Timestamp:
+    """The end of the hour holding ``time`` (hour-ending label: 08:00 sharp is in 08:00–09:00)."""
+    return time.ceil("h") if time != time.floor("h") else time + pd.Timedelta(hours=1)
+
+
+def _hourly_levels(
+    store: Store, keys: list[tuple[str, pd.Timestamp]]
+) -> dict[tuple[str, pd.Timestamp], dict[str, float]]:
+    """Hourly Leq/LMx [dB(A)] of each (station, hour end) asked, in one query for all of them
+    (a query per complaint cost ~20 ms each); missing values are left out."""
+    if not keys:
+        return {}
+    wanted = pd.DataFrame(
+        {
+            "site_id": pd.Series([k[0] for k in keys], dtype=object),
+            "time": pd.Series([k[1] for k in keys]).astype("datetime64[us, UTC]"),
+        }
+    ).drop_duplicates()
+    with store._registered(levels_wanted=wanted):
+        found = store.con.execute(
+            "SELECT o.site_id, o.parameter, o.time::TIMESTAMP AS time, o.value "
+            f"FROM {source(store.con, 'observations')} o JOIN sites s USING (site_id) "
+            "JOIN levels_wanted w ON o.site_id = w.site_id AND o.time = w.time "
+            "WHERE o.parameter IN ('Leq', 'LMx') AND o.period = '1h' "
+            "ORDER BY o.site_id, o.parameter, o.period, o.time"
+        ).df()
+    found = as_utc(found, "time")
+    levels: dict[tuple[str, pd.Timestamp], dict[str, float]] = {}
+    for site, parameter, time, value in found.itertuples(index=False):
+        if value == value:
+            levels.setdefault((str(site), pd.Timestamp(time)), {})[str(parameter)] = float(value)
+    return levels
+
+
+def _measurement(
+    levels: dict[tuple[str, pd.Timestamp], dict[str, float]], site_id: str, hour_end: pd.Timestamp
+) -> dict[str, Any] | None:
+    """The station's hourly Leq/LMx [dB(A)] of the hour ending at ``hour_end``."""
+    values = levels.get((site_id, hour_end), {})
     if "Leq" not in values:
         return None
     label = hour_end.tz_convert("Asia/Shanghai")
@@ -150,27 +184,31 @@ def place(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     sites = store.sites(kinds=["noise_station", "noise_point"])
     sites = sites[sites["lon"].notna() & sites["lat"].notna()]
     stations = sites[sites["kind"] == "noise_station"]
+    rows = frame.to_dict("records")
+    nearest_stations = [_nearest(stations, row["lon"], row["lat"]) for row in rows]
+    levels = _hourly_levels(
+        store,
+        [
+            (station[0], _hour_ending(row["time"]))
+            for row, station in zip(rows, nearest_stations, strict=True)
+            if station is not None
+        ],
+    )
     out = []
-    for row in frame.to_dict("records"):
+    for row, station in zip(rows, nearest_stations, strict=True):
         day = pd.Timestamp(row["time"]).tz_convert("Asia/Shanghai").date()
         zone = zone_holding(
             [z for z in zones if z.city_code == row["city_code"]], row["lon"], row["lat"], day
         )
         zone_id, cls = (None, None) if zone is None else (zone.zone_id, zone.zone_class)
         nearest, distance, measurement = None, None, None
-        if not sites.empty:
-            d = _distances_m(
-                row["lon"], row["lat"], sites["lon"].to_numpy(), sites["lat"].to_numpy()
-            )
-            nearest, distance = str(sites["site_id"].iloc[int(d.argmin())]), float(d.min())
-        if not stations.empty:
-            d = _distances_m(
-                row["lon"], row["lat"], stations["lon"].to_numpy(), stations["lat"].to_numpy()
-            )
-            station = str(stations["site_id"].iloc[int(d.argmin())])
-            measurement = _measurement(store, station, row["time"])
+        site = _nearest(sites, row["lon"], row["lat"])
+        if site is not None:
+            nearest, distance = site
+        if station is not None:
+            measurement = _measurement(levels, station[0], _hour_ending(row["time"]))
             if measurement is not None:
-                measurement["distance_m"] = round(float(d.min()), 1)
+                measurement["distance_m"] = round(station[1], 1)
         candidate = (
             row["source_type"] in rules["candidate_sources"]
             and distance is not None
@@ -189,6 +227,14 @@ def place(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
+
+
+def _nearest(sites: pd.DataFrame, lon: float, lat: float) -> tuple[str, float] | None:
+    """The site nearest to a point and its great-circle distance [m]; None without sites."""
+    if sites.empty:
+        return None
+    d = _distances_m(lon, lat, sites["lon"].to_numpy(), sites["lat"].to_numpy())
+    return str(sites["site_id"].iloc[int(d.argmin())]), float(d.min())
 
 
 _COLUMNS = (
