@@ -166,6 +166,33 @@ def test_city_value_mean_then_round_then_index() -> None:
     assert air.iaqi_value("PM2.5_24h", 46, "HJ633-2012") == 64  # 50 + 1.25*11 = 63.75 -> 64
 
 
+def test_a_quarter_is_valid_when_each_of_its_three_months_is() -> None:
+    """GB 3095-2012 Table 4: a month needs 27 valid days (February 25), a quarter its three
+    months valid, per pollutant and site; the means and counts are those of every day."""
+    days = pd.date_range("2025-01-01", "2025-06-30", freq="D")
+    frame = pd.DataFrame({"site_id": "A", "date": days, "PM2.5": 30.0, "NO2": 20.0})
+    # B: the same half year without March, so its first quarter has two months
+    site_b = frame[frame["date"].dt.month != 3].assign(site_id="B")
+    frame = pd.concat([frame, site_b], ignore_index=True)
+    a_april = (frame["site_id"] == "A") & (frame["date"].dt.month == 4)
+    frame.loc[a_april & (frame["date"].dt.day <= 4), "PM2.5"] = np.nan  # 26 days: too few
+    a_february = (frame["site_id"] == "A") & (frame["date"].dt.month == 2)
+    frame.loc[a_february & (frame["date"].dt.day <= 3), "NO2"] = np.nan  # 25 days: enough
+    out = air.period_means(frame, "quarter")
+    assert list(out.columns) == [
+        "site_id", "period", "PM2.5", "NO2", "n_PM2.5", "valid_PM2.5", "n_NO2", "valid_NO2"
+    ]  # fmt: skip
+    rows = {(r.site_id, str(r.period)): r for r in out.itertuples(index=False)}
+    assert sorted(rows) == [("A", "2025Q1"), ("A", "2025Q2"), ("B", "2025Q1"), ("B", "2025Q2")]
+    valid = {key: (bool(r[5]), bool(r[7])) for key, r in rows.items()}
+    assert valid == {
+        ("A", "2025Q1"): (True, True), ("A", "2025Q2"): (False, True),
+        ("B", "2025Q1"): (False, False), ("B", "2025Q2"): (True, True),
+    }  # fmt: skip
+    assert (rows[("A", "2025Q2")][4], rows[("A", "2025Q1")][6]) == (87, 87)
+    assert rows[("B", "2025Q1")][4] == 59 and rows[("A", "2025Q1")][2] == 30.0
+
+
 def test_warning_648_strict_thresholds() -> None:
     assert warning_level([180, 160, 120]) == "yellow"
     assert warning_level([150, 150, 150]) == "none"

@@ -193,25 +193,29 @@ def assessment_table(
     stats = air.annual_statistics(daily.drop(columns=["aqi"]), by="city", standard=standard)
     ranking = air.city_ranking(daily, kind, method=method)
     valid = air.period_means(daily.drop(columns=["aqi"]), kind, by="city")
-    out = pd.DataFrame({"city": ranking["city"].astype(int)})
+    city = ranking["city"].astype(int)
     stats = stats.set_index("city")
+    # the columns are gathered first and framed once (each column inserted into a frame
+    # rebuilds its column index)
+    columns: dict[str, Any] = {"city": city}
     for src, dst in EVAL_COLUMNS.items():
-        out[dst] = reported(out["city"].map(stats[src]), dst)
-    out["good days 优良天数"] = ranking["n_good_days"].to_numpy()
-    out["valid days 有效天数"] = ranking["n_valid_days"].to_numpy()
-    out["good % 优良率"] = ranking["good_day_percent"].to_numpy()
-    out["compliant 达标"] = out["city"].map(stats["compliant"])
+        columns[dst] = reported(city.map(stats[src]), dst)
+    columns["good days 优良天数"] = ranking["n_good_days"].to_numpy()
+    columns["valid days 有效天数"] = ranking["n_valid_days"].to_numpy()
+    columns["good % 优良率"] = ranking["good_day_percent"].to_numpy()
+    columns["compliant 达标"] = city.map(stats["compliant"])
     vcols = [c for c in valid.columns if c.startswith("valid_")]
     complete = valid.set_index("city")[vcols].all(axis=1)
-    out["valid period 统计有效"] = out["city"].map(complete)
-    out["index 综合指数"] = ranking["index"].to_numpy()
-    out["max single 最大分指数"] = ranking["max_single_index_pollutant"].to_numpy()
-    out["rank index 指数排名"] = ranking["rank_index"].to_numpy()
-    out["rank good 优良率排名"] = ranking["rank_good_days"].to_numpy()
+    columns["valid period 统计有效"] = city.map(complete)
+    columns["index 综合指数"] = ranking["index"].to_numpy()
+    columns["max single 最大分指数"] = ranking["max_single_index_pollutant"].to_numpy()
+    columns["rank index 指数排名"] = ranking["rank_index"].to_numpy()
+    columns["rank good 优良率排名"] = ranking["rank_good_days"].to_numpy()
     rules = city_days.groupby(city_days["scope_id"].astype(int))["rule_set"].agg(
         lambda s: "+".join(sorted(set(s)))
     )
-    out["rule_set"] = out["city"].map(rules)
+    columns["rule_set"] = city.map(rules)
+    out = pd.DataFrame(columns)
     out = out.sort_values(["rank index 指数排名", "city"]).reset_index(drop=True)
     return out, standard, method
 

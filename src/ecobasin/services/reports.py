@@ -112,11 +112,9 @@ def _air_items(frame: pd.DataFrame) -> dict[int, dict[str, Any]]:
     return items
 
 
-def _heavy_days(where: Connection, first: date, last: date) -> dict[int, int]:
-    """Days with a city daily AQI > 200 by city (HJ 633-2012 Table 2)."""
-    days = air_service.aqi_daily(where, scope="city", start=first, end=last)
-    if days.empty:
-        return {}
+def _heavy_days(days: pd.DataFrame) -> dict[int, int]:
+    """Days with a city daily AQI > 200 by city (HJ 633-2012 Table 2) in the stored city
+    daily rows ``days``."""
     aqi = days["aqi"].to_numpy(dtype="float64", na_value=np.nan)
     heavy = pd.Series(aqi > HEAVY_AQI, index=days["scope_id"].astype(int).to_numpy())
     counts = heavy.groupby(level=0).sum()
@@ -152,11 +150,12 @@ def _diff(now: Any, before: Any, digits: int) -> Any:
 
 
 def _air_year(where: Connection, kind: str, first: date, last: date) -> dict[int, dict[str, Any]]:
-    assessed = air_service.city_assessment(where, kind, first, last)
-    if assessed is None:
+    # the city days read once: the assessment (as city_assessment) and the heavy days
+    days = air_service.aqi_daily(where, scope="city", start=first, end=last)
+    if days.empty:
         return {}
-    items = _air_items(assessed[0])
-    heavy = _heavy_days(where, first, last)
+    items = _air_items(air_service.assessment_table(days, kind, last)[0])
+    heavy = _heavy_days(days)
     for code, item in items.items():
         item["heavy_days"] = heavy.get(code, 0)
     return items

@@ -440,25 +440,47 @@ def period_means(daily: pd.DataFrame, period: str = "year", by: str = "site_id")
     g = frame.groupby([by, "period"], sort=True)
     means = g[pols].mean()
     counts = g[pols].count()
-    out = means.copy()
+    # the columns are gathered first and framed once (each column inserted into a frame
+    # rebuilds its column index)
+    columns: dict[str, Any] = {p: means[p] for p in pols}
+    quarterly = freq == "Q" and bool(pols)
+    quarters = _valid_quarters(daily[[by, *pols]], dates, by, means.index) if quarterly else {}
     for p in pols:
-        out[f"n_{p}"] = counts[p]
+        columns[f"n_{p}"] = counts[p]
         base = "O3" if p.startswith("O3") else p
         if period == "month":
-            months = pd.PeriodIndex(out.index.get_level_values("period")).month.to_numpy()
-            out[f"valid_{p}"] = is_valid(
+            months = pd.PeriodIndex(means.index.get_level_values("period")).month.to_numpy()
+            columns[f"valid_{p}"] = is_valid(
                 "monthly_mean", counts[p].to_numpy(), pollutant=base, month=months
             )
         elif period == "year":
-            out[f"valid_{p}"] = is_valid("annual_mean", counts[p].to_numpy(), pollutant=base)
+            columns[f"valid_{p}"] = is_valid("annual_mean", counts[p].to_numpy(), pollutant=base)
         else:
-            mframe = frame[[by, p]].copy()
-            mframe["m"] = dates.to_period("M")
-            mc = mframe.groupby([by, "m"])[p].count().reset_index()
-            mc["ok"] = is_valid(
-                "monthly_mean", mc[p].to_numpy(), pollutant=base, month=mc["m"].dt.month.to_numpy()
+            columns[f"valid_{p}"] = quarters[p]
+    return pd.DataFrame(columns, index=means.index).reset_index()
+
+
+def _valid_quarters(
+    values: pd.DataFrame, dates: pd.DatetimeIndex, by: str, index: pd.Index
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Whether each ``by`` × quarter of ``index`` is valid for each pollutant column of
+    ``values`` (all but ``by``): its three months each valid (GB 3095-2012 Table 4)."""
+    pols = [c for c in values.columns if c != by]
+    counts = values.assign(m=dates.to_period("M")).groupby([by, "m"])[pols].count().reset_index()
+    months = counts["m"].dt.month.to_numpy()
+    valid = pd.DataFrame(
+        {
+            p: is_valid(
+                "monthly_mean",
+                counts[p].to_numpy(),
+                pollutant="O3" if p.startswith("O3") else p,
+                month=months,
             )
-            mc["period"] = mc["m"].dt.asfreq("Q")
-            qok = mc.groupby([by, "period"])["ok"].agg(lambda s: bool(s.all()) and len(s) == 3)
-            out[f"valid_{p}"] = qok.reindex(out.index, fill_value=False).to_numpy()
-    return out.reset_index()
+            for p in pols
+        }
+    )
+    valid[by] = counts[by]
+    valid["period"] = counts["m"].dt.asfreq("Q")
+    months_of = valid.groupby([by, "period"])
+    complete = months_of[pols].all() & (months_of.size() == 3).to_numpy()[:, None]
+    return {p: complete[p].reindex(index, fill_value=False).to_numpy() for p in pols}
