@@ -245,6 +245,37 @@ def test_everything_is_accounted_for() -> None:
     assert result.rejected["reason"].map(lambda r: isinstance(r, str) and r != "").all()
 
 
+def test_rejected_records_follow_the_checks_with_their_own_rows() -> None:
+    # rows in the reverse order of the checks: the records come in the checks' order, each
+    # naming its own line and cell
+    frame = candidates(
+        {"value": 9999.0},  # line 2: impossible_value
+        {"value": -1.0},  # line 3: negative_value
+        {"raw_value": "3O.5"},  # line 4: not_a_number
+        {"raw_value": "12,5"},  # line 5: decimal_comma
+        {"value": 1.0, "unit": "mg/L"},  # line 6: unit_mismatch
+        {"parameter": "XX", "value": 1.0},  # line 7: unknown_parameter
+        {"site_id": "0000A", "value": 1.0},  # line 8: unknown_site
+        {"time": pd.NaT, "value": 1.0},  # line 9: bad_time
+    )
+    rejected = validate_observations(frame, KNOWN, REGISTRY).rejected
+    assert rejected["reason_code"].tolist() == [
+        "bad_time",
+        "unknown_site",
+        "unknown_parameter",
+        "unit_mismatch",
+        "decimal_comma",
+        "not_a_number",
+        "negative_value",
+        "impossible_value",
+    ]
+    rows = rejected.drop(index=1)  # the unknown site's record names the site, not a cell
+    assert rows["record_ref"].tolist() == [f"line {n} column v" for n in (9, 7, 6, 5, 4, 3, 2)]
+    values = ["1.0", "1.0", "1.0", "12,5", "3O.5", "-1.0", "9999.0"]
+    assert [raw.rpartition(" value=")[2] for raw in rows["raw"]] == values
+    assert rejected.loc[1, "record_ref"] == "site 0000A (lines 8–8)"
+
+
 def test_row_without_a_site_is_rejected_not_lost() -> None:
     frame = candidates({"site_id": None, "value": 1.0}, {"value": 2.0})
     result = validate_observations(frame, KNOWN, REGISTRY)
