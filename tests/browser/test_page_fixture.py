@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PAGE_VIEWPORT, Server
+from .conftest import PAGE_LOCALE, PAGE_VIEWPORT, ModuleTab, Server
 
 pytestmark = pytest.mark.browser
 
@@ -36,3 +36,26 @@ def test_the_next_test_gets_the_tab_without_them(page: Any) -> None:
     assert page.evaluate("localStorage.getItem('ecobasin.lang')") != "en"
     assert page.evaluate("document.body.dataset.lang") == "zh"  # no redirect to English
     assert page.evaluate("fetch('/api/v1/health').then((r) => r.text())") != ROUTED
+
+
+def _language(tab: ModuleTab) -> str:
+    with tab.taken({}) as page:
+        page.goto("/signin")
+        return str(page.evaluate("navigator.language"))
+
+
+def test_a_module_tab_keeps_its_language_or_the_browsers_own(browser: Any, server: Server) -> None:
+    """A module that asks for a language gets it in every test; one that asks for none gets the
+    language a new context of the browser has, not the ``page`` tests' zh-CN."""
+    german = ModuleTab(browser, server.url, locale="de-DE")
+    own = ModuleTab(browser, server.url, locale=None)
+    plain = browser.new_context()
+    try:
+        assert [_language(german), _language(german)] == ["de-DE", "de-DE"]
+        browsers_own = plain.new_page().evaluate("navigator.language")
+        assert browsers_own != PAGE_LOCALE
+        assert [_language(own), _language(own)] == [browsers_own, browsers_own]
+    finally:
+        german.close()
+        own.close()
+        plain.close()
