@@ -326,12 +326,17 @@ class ModuleTab:
     per test cost chromium ~1 CPU-s (its renderer process and the browser's set-up), a page
     load in a tab that lives on ~0.5. :meth:`fresh` leaves nothing of the test before: it
     leaves the page (its scripts and polls end), drops the origin's cookies, storage and the
-    HTTP cache, routes, the window size and the mouse position, as a new context has them."""
+    HTTP cache, routes, the window size, the motion preference and the mouse position, as a new
+    context has them.
+    ``locale`` is the context's language (``navigator.language``, ``Accept-Language``) for all
+    the module's tests; None keeps the browser's own."""
 
-    def __init__(self, browser: Any, url: str) -> None:
+    def __init__(self, browser: Any, url: str, locale: str | None = PAGE_LOCALE) -> None:
         self._browser = browser
         self._url = url
+        self._locale = locale
         self._tab: Any = None
+        self._motion = "no-preference"
 
     @contextmanager
     def taken(
@@ -365,6 +370,7 @@ class ModuleTab:
         cdp.send("Network.clearBrowserCache")
         cdp.detach()
         tab.set_viewport_size(PAGE_VIEWPORT)
+        tab.emulate_media(reduced_motion=self._motion)
         tab.mouse.move(0, 0)
         return tab
 
@@ -384,11 +390,13 @@ class ModuleTab:
 
     def _open(self) -> None:
         self.close()
-        context = self._browser.new_context(
-            base_url=self._url, viewport=PAGE_VIEWPORT, locale=PAGE_LOCALE
-        )
+        language = {} if self._locale is None else {"locale": self._locale}
+        context = self._browser.new_context(base_url=self._url, viewport=PAGE_VIEWPORT, **language)
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         self._tab = context.new_page()
+        # the context's motion preference, which a test may change with ``emulate_media``
+        reduced = self._tab.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
+        self._motion = "reduce" if reduced else "no-preference"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from demo_database import DemoDatabase, copy_demo
 
 from .conftest import (
     ECOBASIN,
-    PAGE_TIMEOUT_MS,
+    ModuleTab,
     _ecobasin,
     _free_port,
     closing_left_contexts,
@@ -73,10 +73,13 @@ def browser(shared_chromium: Any) -> Iterator[Any]:
 class Tab:
     """A page whose failed responses must be the declared ones."""
 
-    def __init__(self, page: Any) -> None:
-        self.page, self.expected, self.errors = page, set[tuple[int, str]](), list[str]()
-        page.on("pageerror", lambda e: self.errors.append(f"script error: {e}"))
-        page.on("response", self.on_response)
+    def __init__(self) -> None:
+        self.page: Any = None
+        self.expected, self.errors = set[tuple[int, str]](), list[str]()
+        self.listeners: dict[str, Any] = {
+            "pageerror": lambda e: self.errors.append(f"script error: {e}"),
+            "response": self.on_response,
+        }
 
     def on_response(self, response: Any) -> None:
         path = "/" + response.url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
@@ -84,15 +87,20 @@ class Tab:
             self.errors.append(f"HTTP {response.status} {response.url}")
 
 
+@pytest.fixture(scope="module")
+def consultation_tab(browser: Any, served: str) -> Iterator[ModuleTab]:
+    """One tab the module's tests take in turn (``ModuleTab``)."""
+    shared = ModuleTab(browser, served, locale="zh-CN")
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def tab(browser: Any, served: str) -> Iterator[Tab]:
-    context = browser.new_context(
-        base_url=served, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
-    )
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    result = Tab(context.new_page())
-    yield result
-    context.close()
+def tab(consultation_tab: ModuleTab) -> Iterator[Tab]:
+    result = Tab()
+    with consultation_tab.taken(result.listeners, {"width": 1400, "height": 1000}) as page:
+        result.page = page
+        yield result
     assert not result.errors, "\n".join(result.errors)
 
 

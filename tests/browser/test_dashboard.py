@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import Server
+from .conftest import ModuleTab, Server
 
 pytestmark = pytest.mark.browser
 
@@ -201,19 +201,16 @@ new MutationObserver((records) => {
 
 @pytest.mark.parametrize(("motion", "animated"), [("no-preference", True), ("reduce", False)])
 def test_charts_animate_unless_the_user_prefers_reduced_motion(
-    browser: Any, server: Server, motion: str, animated: bool
+    module_tab: ModuleTab, motion: str, animated: bool
 ) -> None:
-    context = browser.new_context(base_url=server.url, reduced_motion=motion)
-    try:
-        page = context.new_page()
-        page.add_init_script(_RECORD_READY)
-        page.goto("/rankings")
-        page.wait_for_selector("#chart-rankings[data-ready='true']")
-        states = page.evaluate("window.readyStates")
+    with module_tab.taken({}) as page:
+        page.emulate_media(reduced_motion=motion)  # ModuleTab.fresh restores the module's
+        with page.add_init_script(_RECORD_READY):  # removed at the end: later tests go without
+            page.goto("/rankings")
+            page.wait_for_selector("#chart-rankings[data-ready='true']")
+            states = page.evaluate("window.readyStates")
         assert states[-1] == "true"
         assert ("false" in states) == animated, states  # drawn at once only when reduced
-    finally:
-        context.close()
 
 
 def test_data_page_previews_rows_and_downloads_csv(page: Any, server: Server) -> None:
@@ -250,14 +247,15 @@ _PATCH_SITES = """async ([sites, csrf]) => {
 }"""
 
 
-def test_editor_of_one_city_is_refused_when_editing_another(browser: Any, server: Server) -> None:
+def test_editor_of_one_city_is_refused_when_editing_another(
+    module_tab: ModuleTab, server: Server
+) -> None:
     name, password, city = server.editor
     sites = server.get("/api/v1/sites", kind="air_station").json()["results"]
     own = next(s for s in sites if s["city_code"] == city)
     other = next(s for s in sites if s["city_code"] != city)
-    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-    try:
-        page = context.new_page()
+    # the module's tab without ``page``'s listeners: the refusals (401, 403) are what it reads
+    with module_tab.taken({}, {"width": 1400, "height": 900}) as page:
         page.goto("/")
         assert page.evaluate(_PATCH_SITES, [[own], False]) == [401]  # the public
         page.click("#sign-in")
@@ -268,8 +266,6 @@ def test_editor_of_one_city_is_refused_when_editing_another(browser: Any, server
         assert page.locator("#user-name").inner_text() == name
         assert page.evaluate(_PATCH_SITES, [[own, other], True]) == [200, 403]
         assert page.evaluate(_PATCH_SITES, [[own], False]) == [403]  # no CSRF token
-    finally:
-        context.close()
 
 
 def test_data_page_daily_rows_of_chosen_stations(page: Any, server: Server) -> None:

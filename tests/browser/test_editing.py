@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PAGE_TIMEOUT_MS, ModuleTab, Server, screenshot
+from .conftest import ModuleTab, Server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -236,11 +236,8 @@ def test_deyang_editor_is_refused_on_a_chengdu_site(tab: Tab, server: Server) ->
     assert page.request.get("/api/v1/audit/cities/510600").status == 200
 
 
-def test_editing_page_fits_a_phone(browser: Any, server: Server) -> None:
-    context = browser.new_context(base_url=server.url, viewport=PHONE, locale="en-US")
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
-    try:
+def test_editing_page_fits_a_phone(module_tab: ModuleTab, server: Server) -> None:
+    with module_tab.taken({}, PHONE) as page:
         name, password, _ = server.editor_deyang
         _sign_in(page, name, password)
         forms = page.eval_on_selector_all(
@@ -249,8 +246,6 @@ def test_editing_page_fits_a_phone(browser: Any, server: Server) -> None:
         )
         assert all(right <= PHONE["width"] for right in forms), forms
         screenshot(page, "edit_phone")
-    finally:
-        context.close()
 
 
 #: Two hours of the public UCI five-cities layout (a PM_<site> column per site, CST

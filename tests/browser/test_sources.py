@@ -20,7 +20,7 @@ from ecobasin.services import source_trajectories
 from ecobasin.store import Store
 from source_helpers import END, START, _times, _wind, build, tdump_text
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port
+from .conftest import ECOBASIN, ModuleTab, _free_port
 
 pytestmark = pytest.mark.browser
 
@@ -56,20 +56,28 @@ def source_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             process.wait()
 
 
+@pytest.fixture(scope="module")
+def source_tab(browser: Any, source_server: tuple[str, Path]) -> Iterator[ModuleTab]:
+    """One tab the module's tests take in turn (``ModuleTab``), in the browser's own language."""
+    shared = ModuleTab(browser, source_server[0], locale=None)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def tab(browser: Any, source_server: tuple[str, Path]) -> Iterator[Any]:
-    url, log = source_server
-    context = browser.new_context(base_url=url, viewport={"width": 1300, "height": 1000})
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
+def tab(source_tab: ModuleTab, source_server: tuple[str, Path]) -> Iterator[Any]:
+    """The module's tab with nothing of the test before, failing on script errors and failed
+    requests (a 500 with the server's log)."""
+    log = source_server[1]
     failures: list[str] = []
-    page.on("pageerror", lambda error: failures.append(f"script error: {error}"))
-    page.on(
-        "response",
-        lambda r: failures.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
-    )
-    yield page
-    context.close()
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: failures.append(f"script error: {error}"),
+        "response": lambda r: (
+            failures.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
+        ),
+    }
+    with source_tab.taken(listeners, {"width": 1300, "height": 1000}) as page:
+        yield page
     if any(failure.startswith("HTTP 5") for failure in failures):
         failures.append(f"server log (tail):\n{log.read_text(errors='replace')[-4000:]}")
     assert not failures, "\n".join(failures)

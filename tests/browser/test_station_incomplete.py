@@ -22,7 +22,7 @@ from ecobasin import catalog
 from ecobasin.store import Store
 from web.aqi_fixtures import BASE, CHENGDU, DAYS, SITES, import_and_index
 
-from .conftest import ECOBASIN, PAGE_TIMEOUT_MS, _free_port, screenshot
+from .conftest import ECOBASIN, ModuleTab, _free_port, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -60,18 +60,27 @@ def small_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) 
         process.wait(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def small_tab(browser: Any, small_server: str) -> Iterator[ModuleTab]:
+    """One tab the module's tests take in turn (``ModuleTab``), in the browser's own language."""
+    shared = ModuleTab(browser, small_server, locale=None)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def tab(browser: Any, small_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=small_server, viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    page = context.new_page()
+def tab(small_tab: ModuleTab) -> Iterator[Any]:
+    """The module's tab with nothing of the test before, failing on script errors and failed
+    requests."""
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"script error: {error}"))
-    page.on(
-        "response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
-    )
-    yield page
-    context.close()
+    listeners: dict[str, Any] = {
+        "pageerror": lambda error: errors.append(f"script error: {error}"),
+        "response": lambda r: (
+            errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
+        ),
+    }
+    with small_tab.taken(listeners, {"width": 1200, "height": 900}) as page:
+        yield page
     assert not errors, "\n".join(errors)
 
 
