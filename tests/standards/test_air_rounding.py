@@ -30,6 +30,10 @@ def test_gbt8170_examples_brief_1_2() -> None:
 def test_gbt8170_nan_inf_and_vector() -> None:
     out = round_gbt8170(np.array([np.nan, np.inf, 1.45, 1e300]), 1)
     assert np.isnan(out[0]) and out[1] == np.inf and out[2] == 1.4 and out[3] == 1e300
+    # one float at a time: the same values, and the sign of a zero as numpy.rint keeps it
+    assert np.isnan(round_gbt8170(np.nan, 1)) and round_gbt8170(-np.inf, 2) == -np.inf
+    assert round_gbt8170(1.45, 1) == 1.4 and round_gbt8170(1e300, 1) == 1e300
+    assert str(round_gbt8170(-0.4)) == "-0.0" and str(round_gbt8170(-0.04, 1)) == "0.0"
 
 
 @settings(max_examples=3000, deadline=None)

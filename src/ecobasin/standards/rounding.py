@@ -27,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import overload
 
@@ -139,8 +140,27 @@ def round_gbt8170(values: npt.ArrayLike, decimals: int = 0) -> _FloatArray | flo
     .. [1] GB/T 8170-2008 §3.2 (进舍规则).
     .. [2] HJ 633-2026 §4.2.2.
     """
+    if isinstance(values, float) and type(decimals) is int and 0 <= decimals <= 15:
+        return _round_float(float(values), decimals)
     scaled = round_gbt8170_scaled(values, decimals)
     out = scaled / 10.0**decimals if decimals else scaled
     if np.ndim(values) == 0:
         return float(out)
     return out
+
+
+def _round_float(x: float, decimals: int) -> float:
+    """:func:`round_gbt8170` of one float with the same IEEE operations as the array path, in
+    plain Python: a per-value call (a table cell, a dB level) costs ~1 µs, not ~17 µs."""
+    if not math.isfinite(x):
+        return float(x)
+    scale = 10.0**decimals
+    if abs(x) >= _exact_limit(decimals):  # scaled and back, as the array path does
+        scaled = float(_decimal_round(np.array([x], dtype=np.float64), decimals)[0]) * scale
+        return scaled / scale if decimals else scaled
+    if decimals == 0:
+        return math.copysign(float(round(x)), x)  # half-even on the binary value, as numpy.rint
+    n = float(math.floor(x * scale))
+    tie = (n + 0.5) / scale
+    out = n + (x > tie) + (x == tie and math.fmod(n, 2.0) != 0.0)
+    return out / scale
