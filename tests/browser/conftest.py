@@ -407,6 +407,17 @@ def module_tab(browser: Any, server: Server) -> Iterator[ModuleTab]:
     shared.close()
 
 
+def failure_listeners(failures: list[str]) -> dict[str, Any]:
+    """Listeners for :meth:`ModuleTab.taken` that note script errors and failed requests (HTTP
+    400 and above) into ``failures``, for the test to assert there are none."""
+    return {
+        "pageerror": lambda error: failures.append(f"script error: {error}"),
+        "response": lambda r: (
+            failures.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
+        ),
+    }
+
+
 @pytest.fixture
 def page(module_tab: ModuleTab, server: Server) -> Iterator[Any]:
     """A browser page with nothing of the tests before it (no cookies, storage, cache or

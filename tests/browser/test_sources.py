@@ -20,7 +20,7 @@ from ecobasin.services import source_trajectories
 from ecobasin.store import Store
 from source_helpers import END, START, _times, _wind, build, tdump_text
 
-from .conftest import ECOBASIN, ModuleTab, _free_port
+from .conftest import ECOBASIN, ModuleTab, _free_port, failure_listeners
 
 pytestmark = pytest.mark.browser
 
@@ -70,13 +70,7 @@ def tab(source_tab: ModuleTab, source_server: tuple[str, Path]) -> Iterator[Any]
     requests (a 500 with the server's log)."""
     log = source_server[1]
     failures: list[str] = []
-    listeners: dict[str, Any] = {
-        "pageerror": lambda error: failures.append(f"script error: {error}"),
-        "response": lambda r: (
-            failures.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
-        ),
-    }
-    with source_tab.taken(listeners, {"width": 1300, "height": 1000}) as page:
+    with source_tab.taken(failure_listeners(failures), {"width": 1300, "height": 1000}) as page:
         yield page
     if any(failure.startswith("HTTP 5") for failure in failures):
         failures.append(f"server log (tail):\n{log.read_text(errors='replace')[-4000:]}")

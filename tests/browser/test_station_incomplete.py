@@ -22,7 +22,7 @@ from ecobasin import catalog
 from ecobasin.store import Store
 from web.aqi_fixtures import BASE, CHENGDU, DAYS, SITES, import_and_index
 
-from .conftest import ECOBASIN, ModuleTab, _free_port, screenshot
+from .conftest import ECOBASIN, ModuleTab, _free_port, failure_listeners, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -73,13 +73,7 @@ def tab(small_tab: ModuleTab) -> Iterator[Any]:
     """The module's tab with nothing of the test before, failing on script errors and failed
     requests."""
     errors: list[str] = []
-    listeners: dict[str, Any] = {
-        "pageerror": lambda error: errors.append(f"script error: {error}"),
-        "response": lambda r: (
-            errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
-        ),
-    }
-    with small_tab.taken(listeners, {"width": 1200, "height": 900}) as page:
+    with small_tab.taken(failure_listeners(errors), {"width": 1200, "height": 900}) as page:
         yield page
     assert not errors, "\n".join(errors)
 
