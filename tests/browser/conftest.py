@@ -33,7 +33,39 @@ from needs import require
 from store_files import private_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: The features Playwright turns off in every chromium it launches (its own
+#: ``--disable-features``, Playwright 1.65). Chromium reads only the last ``--disable-features``
+#: of its command line, so ours repeats them (test_page_fixture.py checks the running browser).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+#: The address bar's pop-ups (chrome://omnibox-popup.top-chrome/, two WebUI pages) that the
+#: headless chromium prepares for every window it opens, that is every context: each window
+#: cost ~1 CPU-s (a renderer process of its own and the browser's set-up of it) that no page
+#: and no test sees.
+OMNIBOX_POPUP_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + OMNIBOX_POPUP_FEATURES),
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EDITOR = ("editor_chengdu", "a-long-test-password-2025", 510100)
 VIEWER = ("viewer_region", "another-long-test-password-2025")

@@ -1,15 +1,19 @@
 """The ``page`` tests of a module take one tab in turn (tests/browser/conftest.py,
 ``ModuleTab``): each gets it as a new context would be, with nothing the test before it left
 (cookies, the language kept in localStorage, a route, the window size, the motion preference,
-the page itself)."""
+the page itself); the chromium they run in opens no address-bar pop-up per window and keeps the
+features Playwright turns off."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
+import psutil
 import pytest
 
-from .conftest import PAGE_LOCALE, PAGE_VIEWPORT, ModuleTab, Server
+from .conftest import OMNIBOX_POPUP_FEATURES, PAGE_LOCALE, PAGE_VIEWPORT, ModuleTab, Server
 
 pytestmark = pytest.mark.browser
 
@@ -62,3 +66,50 @@ def test_a_module_tab_keeps_its_language_or_the_browsers_own(browser: Any, serve
         german.close()
         own.close()
         plain.close()
+
+
+OMNIBOX_POPUP = "chrome://omnibox-popup"
+#: How long a new window is watched for its address-bar pop-ups [s]: without the features
+#: turned off they came 0.4-0.7 s after the window opened.
+POPUP_WATCH_S = 3.0
+
+
+def test_a_new_window_gets_no_address_bar_popup(browser: Any) -> None:
+    """Chromium prepares no omnibox pop-up (a WebUI page in a renderer of its own, ~1 CPU-s)
+    for a new context's window (tests/browser/conftest.py, ``OMNIBOX_POPUP_FEATURES``)."""
+    cdp = browser.new_browser_cdp_session()
+    context = browser.new_context()
+    try:
+        context.new_page().goto("about:blank")
+        popups: list[str] = []
+        watch_until = time.monotonic() + POPUP_WATCH_S
+        while not popups and time.monotonic() < watch_until:
+            targets = cdp.send("Target.getTargets")["targetInfos"]
+            popups = [t["url"] for t in targets if t["url"].startswith(OMNIBOX_POPUP)]
+            time.sleep(0.1)
+        assert popups == []
+    finally:
+        context.close()
+        cdp.detach()
+
+
+def _disabled_features_of_the_running_chromium() -> list[set[str]]:
+    """Each ``--disable-features`` of the browser process this worker launched, in the order of
+    its command line."""
+    browsers = [
+        child.cmdline()
+        for child in psutil.Process(os.getpid()).children(recursive=True)
+        if child.name() == "chromium" and not any(a.startswith("--type=") for a in child.cmdline())
+    ]
+    assert len(browsers) == 1, browsers
+    prefix = "--disable-features="
+    return [set(a[len(prefix) :].split(",")) for a in browsers[0] if a.startswith(prefix)]
+
+
+def test_chromium_keeps_the_features_playwright_turns_off(browser: Any) -> None:
+    """Chromium reads only the last ``--disable-features``: ours holds Playwright's own (the
+    first) and the pop-ups'."""
+    assert browser.is_connected()
+    playwright_own, *_, ours = _disabled_features_of_the_running_chromium()
+    assert playwright_own <= ours, f"missing: {sorted(playwright_own - ours)}"
+    assert set(OMNIBOX_POPUP_FEATURES) <= ours
