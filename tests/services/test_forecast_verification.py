@@ -159,3 +159,33 @@ def test_bad_city_or_period_is_refused_naming_it(
 ) -> None:
     with Store(db, read_only=True) as store, pytest.raises(InputError, match=named):
         verification.verify(store, city, start, end, [CHENGDU])
+
+
+def test_kept_scores_follow_every_change_of_the_stored_data(tmp_path: Path) -> None:
+    """The scores are kept between asks (a digest of the frames read): asked again they are the
+    same, and a changed forecast or observation gives the new scores, never the kept ones."""
+    db = build_store(tmp_path / "verify.duckdb")
+    with Store(db) as store:
+
+        def issued_pm25() -> tuple[float, float]:
+            row = _row(verification.verify(store, CHENGDU, None, None, [CHENGDU]), "issued")
+            return float(row["pm25_rmse"]), float(row["pm25_bias"])
+
+        assert issued_pm25() == pytest.approx((PM25_ERROR, PM25_ERROR))
+        assert issued_pm25() == pytest.approx((PM25_ERROR, PM25_ERROR))
+        store.con.execute("UPDATE forecasts SET value = value + 40 WHERE parameter = 'PM2.5'")
+        assert issued_pm25() == pytest.approx((PM25_ERROR + 40, PM25_ERROR + 40))
+        # every target observed 10 µg/m³ higher: the same forecasts err 10 less
+        store.con.execute(
+            "UPDATE aqi_daily SET pm25 = pm25 + 10 WHERE day > ?", [FIRST_TARGET - timedelta(1)]
+        )
+        assert issued_pm25() == pytest.approx((PM25_ERROR + 30, PM25_ERROR + 30))
+
+
+def test_a_caller_who_changes_the_scores_changes_nothing_kept(db: Path) -> None:
+    with Store(db, read_only=True) as store:
+        first = verification.verify(store, CHENGDU, None, None, [CHENGDU, "510600"])
+        untouched = first.leads.copy()
+        first.leads.loc[:, "pm25_rmse"] = -1.0
+        again = verification.verify(store, CHENGDU, None, None, [CHENGDU, "510600"])
+    pd.testing.assert_frame_equal(again.leads, untouched)

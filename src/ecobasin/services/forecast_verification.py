@@ -13,12 +13,19 @@ One function per question:
 The forecasts are the stored rows of the issued LightGBM model (the latest issued when several
 ran on a day), the observations the city daily values of the national-network stations (HJ 663);
 the forecaster's adjustments are not scored here.
+
+The scores are pure functions of the frames read from the store, and every load of /forecast
+asks for them again (~0.4 CPU-s of pandas per city and period): they are kept by a SHA-256 of
+those frames (:func:`ecobasin.services.figure_cache.digest`), so a change of the data changes
+the key and stale scores are never served.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -26,6 +33,7 @@ import pandas as pd
 
 from ecobasin.errors import InputError
 from ecobasin.forecast import verification as fv
+from ecobasin.services.figure_cache import digest
 from ecobasin.store import Connection
 from ecobasin.store import forecast as store_forecast
 from ecobasin.store import forecast_hourly as store_hourly
@@ -98,6 +106,33 @@ HOUR_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Score tables kept (each a few kB: one per city, period and state of the data asked for).
+KEPT_SCORES = 64
+_kept: OrderedDict[bytes, pd.DataFrame] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _scores_of(
+    score: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+) -> pd.DataFrame:
+    """``score(first, second)``, kept by a digest of both frames; a copy, so that a caller who
+    changes it changes nothing kept."""
+    key = digest((score.__module__, score.__qualname__, first, second))
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+            return kept.copy()
+    scores = score(first, second)
+    with _kept_lock:
+        _kept[key] = scores.copy()
+        while len(_kept) > KEPT_SCORES:
+            _kept.popitem(last=False)
+    return scores
+
+
 @dataclass(frozen=True)
 class Verification:
     """Scores of one city's issued forecasts over target days ``start`` … ``end``."""
@@ -160,7 +195,7 @@ def lead_scores(where: Connection, city: str, start: date, end: date) -> pd.Data
     daily, _ = store_forecast.forecast_inputs(where, cities=[int(city)], end=end, with_met=False)
     first = date(start.year - CLIMATOLOGY_YEARS, 1, 1)
     daily = daily[pd.to_datetime(daily["day"]) >= pd.Timestamp(first)]
-    return fv.lead_scores(rows, daily)
+    return _scores_of(fv.lead_scores, rows, daily)
 
 
 def hour_of_day_scores(where: Connection, city: str, start: date, end: date) -> pd.DataFrame:
@@ -183,7 +218,7 @@ def hour_of_day_scores(where: Connection, city: str, start: date, end: date) -> 
         return fv.hour_of_day_scores(stored, pd.DataFrame())
     observed = store_forecast.city_hourly(where, cities=[int(city)])
     forecast = stored.rename(columns={"valid_time": "time"})
-    return fv.hour_of_day_scores(forecast, observed)
+    return _scores_of(fv.hour_of_day_scores, forecast, observed)
 
 
 def verify(
