@@ -3,6 +3,8 @@ bad lines kept aside with their line numbers, whatever the delimiter."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ecobasin.ingest.sourcefile import split_lines
 
 
@@ -26,3 +28,16 @@ def test_quoted_delimiters_and_a_repeated_header_with_a_carriage_return() -> Non
         ("line 4", "repeated_header"),
         ("line 6", "truncated_line"),
     ]
+
+
+def test_the_table_of_good_lines_has_every_cell_as_text_without_its_quotes() -> None:
+    text = 'a,b,c,d\n"NNW",4.4,"Aotizhongxin",1\n"x,y","",NA,2\n"",-0.7, 1 ,3\n'
+    table = split_lines(text, "quoted.csv").table()
+    assert table.to_dict("list") == {
+        "a": ["NNW", "x,y", ""],
+        "b": ["4.4", "", "-0.7"],
+        "c": ["Aotizhongxin", "NA", " 1 "],
+        "d": ["1", "2", "3"],
+    }
+    assert all(dtype == "str" for dtype in table.dtypes)
+    assert isinstance(table.index, pd.RangeIndex)

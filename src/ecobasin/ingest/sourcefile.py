@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 __all__ = ["SourceError", "SourceLines", "decode", "read_source"]
 
@@ -120,8 +122,13 @@ class SourceLines:
         names = columns if columns is not None else [h.strip() for h in self.header]
         if not self.lines:
             return pd.DataFrame({name: pd.Series([], dtype=object) for name in names})
+        text = "\n".join(self.lines)
+        if not read_csv:
+            plain = _plain_table(text, names, self.delimiter)
+            if plain is not None:
+                return plain
         table: pd.DataFrame = pd.read_csv(
-            io.StringIO("\n".join(self.lines)),
+            io.StringIO(text),
             header=None,
             names=names,
             dtype=str,
@@ -131,6 +138,67 @@ class SourceLines:
             **read_csv,
         )
         return table
+
+
+#: The column type the Arrow reader gives every cell: the storage of pandas' ``str`` dtype.
+ARROW_TEXT = pa.large_string()
+PANDAS_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _plain_table(text: str, names: list[str], delimiter: str) -> pd.DataFrame | None:
+    """The lines parsed by Arrow's CSV reader (~5 times less CPU than pandas' for the UCI
+    Beijing file), or None where the two parsers could read a line differently.
+
+    Arrow is used only for text both read alike: a one-byte delimiter, distinct names, no
+    carriage return or NUL inside a line, and quotes only as whole cells (an opening quote at
+    the start of a cell, its closing one at the end, no quote inside): ``"NNW"``, ``"x,y"``,
+    ``""``; then a cell is its text between the delimiters, without the quotes, as in pandas.
+    """
+    if (
+        len(delimiter.encode("utf-8")) != 1
+        or delimiter in '"\r\n\0'
+        or len(set(names)) < len(names)
+    ):
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    if b"\r" in data or b"\0" in data or not _whole_cell_quotes(data, ord(delimiter)):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, ARROW_TEXT),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    frame: pd.DataFrame = table.to_pandas(types_mapper={ARROW_TEXT: PANDAS_TEXT}.get)
+    return frame
+
+
+def _whole_cell_quotes(data: bytes, delimiter: int) -> bool:
+    """Whether every quote of the lines opens or closes a whole cell: the quotes of a line
+    pair up (first and second, third and fourth ...), an opening one at the start of the line
+    or after a delimiter, a closing one at the end or before a delimiter."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(array == ord('"'))
+    if not len(quotes):
+        return True
+    line_breaks = np.flatnonzero(array == ord("\n"))
+    lines_of = np.searchsorted(line_breaks, quotes)
+    opening, closing = quotes[0::2], quotes[1::2]
+    if len(opening) != len(closing) or (lines_of[0::2] != lines_of[1::2]).any():
+        return False
+    before = array[np.maximum(opening - 1, 0)]
+    after = array[np.minimum(closing + 1, len(array) - 1)]
+    opens_cell = (opening == 0) | (before == delimiter) | (before == ord("\n"))
+    closes_cell = (closing == len(array) - 1) | (after == delimiter) | (after == ord("\n"))
+    return bool(opens_cell.all() and closes_cell.all())
 
 
 def _is_header(line: str, header: list[str], delimiter: str) -> bool:
