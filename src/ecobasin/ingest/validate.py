@@ -197,23 +197,41 @@ def _line_spans(sites: pd.Series, lines: pd.Series) -> pd.DataFrame:
 
 
 def _convert(frame: pd.DataFrame, registry: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Values converted to each parameter's canonical unit, and a per-row unit error (or "")."""
+    """Values converted to each parameter's canonical unit, and a per-row unit error (or "").
+
+    Rows are taken by (parameter, declared unit) through their integer codes: each such group
+    has one source and one target unit, and the conversion is value by value, so the result
+    is that of grouping by the units themselves without hashing a unit text per row."""
     values = frame["value"].to_numpy(dtype=np.float64, copy=True)
     errors = pd.Series("", index=frame.index, dtype=object)
-    target = frame["parameter"].map(registry["unit"])
-    declared = frame["unit"].fillna(target)
-    groups = frame.groupby([declared, target], sort=False, dropna=True).groups
-    for key, index in groups.items():
-        parts: tuple[object, ...] = tuple(key)  # type: ignore[arg-type]
-        source_unit, target_unit = str(parts[0]), str(parts[1])
-        positions = frame.index.get_indexer(index)
+    parameter_codes, parameters = _codes_and_names(frame["parameter"])
+    unit_codes, units = _codes_and_names(frame["unit"])
+    targets = registry["unit"].reindex(parameters)
+    # one key per (parameter, unit) pair, the unit's code shifted so that "none" (-1) is 0;
+    # rows without a parameter get negative keys and no group, as their target is missing
+    pairs = parameter_codes * (len(units) + 1) + (unit_codes + 1)
+    for key in np.flatnonzero(np.bincount(pairs[pairs >= 0])).tolist():
+        parameter, unit = divmod(key, len(units) + 1)
+        target = targets.iloc[parameter]
+        if pd.isna(target):
+            continue
+        source_unit, target_unit = str(units[unit - 1] if unit else target), str(target)
+        positions = np.flatnonzero(pairs == key)
         try:
             values[positions] = catalog.convert_units(values[positions], source_unit, target_unit)
         except UnitError as error:
-            errors.loc[index] = (
+            errors.iloc[positions] = (
                 f"unit {source_unit!r} does not fit; expected {target_unit} ({error})"
             )
     return pd.Series(values, index=frame.index), errors
+
+
+def _codes_and_names(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
+    """Integer codes of a column's values (-1 where missing) and the names they stand for."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+    codes, names = pd.factorize(column, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Index(names)
 
 
 def _lookup(column: pd.Series, per_name: Callable[[pd.Index], Any], missing: Any) -> np.ndarray:
