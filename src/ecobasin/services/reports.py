@@ -366,8 +366,8 @@ def _templates() -> jinja2.Environment:
 def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) -> str:
     """A horizontal bar chart (matplotlib, Agg) as a PNG ``data:`` URI: nothing is fetched when
     the PDF renders. Drawn once per distinct input (~0.2 CPU-s) and then kept
-    (:data:`~ecobasin.services.figure_cache.FIGURES`): a report rendered again with the same
-    numbers (issued again, its page opened again) shows the chart kept."""
+    (:data:`~ecobasin.services.figure_cache.FIGURES`): a report issued again with the same
+    numbers, or another period with the same ranking, shows the chart kept."""
     key = figure_cache.digest(("report chart", tuple(labels), tuple(values), title))
     png = figure_cache.FIGURES.get_or_draw(key, lambda: _draw_chart(labels, values, title))
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
