@@ -9,7 +9,10 @@ two days are (PM2.5 200 → AQI 250)."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
+import re
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -22,7 +25,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ecobasin.cli import app as cli
-from ecobasin.services import reports
+from ecobasin.services import figure_cache, reports
 from ecobasin.store import Store
 from ecobasin.web import create_app
 
@@ -176,6 +179,29 @@ def test_reissuing_an_unchanged_report_stores_nothing_new(client: TestClient, is
     assert len(listed) == 6
     written = {hashlib.sha256(p.read_bytes()).hexdigest() for p in issued.iterdir()}
     assert written == {row["sha256"] for row in listed}
+
+
+def _images(html: bytes) -> set[str]:
+    return set(re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", html.decode("utf-8")))
+
+
+def test_a_bulletin_rendered_again_draws_nothing_and_new_numbers_draw_anew(
+    issued: Path, bulletins: dict[str, reports.Report]
+) -> None:
+    """The city bulletin issued by the CLI in this process (fixture ``issued``) rendered again:
+    the stored HTML byte for byte, its chart and map kept, none drawn; the same bulletin with
+    another composite index and another station colour gets a new chart and map, not the
+    kept ones."""
+    kept = len(figure_cache.FIGURES)
+    again = reports.render_html(bulletins["city"], "zh")
+    assert again == (issued / "air_510100_2025-01_zh.html").read_bytes()
+    assert len(figure_cache.FIGURES) == kept and len(_images(again)) == 2
+    data = copy.deepcopy(bulletins["city"].data)
+    data["items"][0]["composite_index"] += 1.0
+    data["stations"][0]["color"] = "#7E0023"
+    changed = reports.render_html(dataclasses.replace(bulletins["city"], data=data), "zh")
+    assert len(figure_cache.FIGURES) == kept + 2
+    assert len(_images(changed)) == 2 and not _images(changed) & _images(again)
 
 
 def _tool(name: str, *args: str, data: bytes) -> bytes:

@@ -12,6 +12,7 @@ against the measure's ratio.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -111,7 +112,9 @@ def report_context(store: db.Reader, key: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@functools.cache
 def _templates() -> jinja2.Environment:
+    """One environment per process: each template is compiled once, not at every render."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("ecobasin", "services/templates"),
         autoescape=True,
