@@ -114,6 +114,29 @@ def test_mos_removes_a_multiplicative_bias_and_never_reads_the_future() -> None:
     assert (mos["lower"] <= mos["value"]).all() and (mos["value"] <= mos["upper"]).all()
 
 
+def test_the_mos_range_is_the_quantiles_of_the_windows_residuals() -> None:
+    """Each MOS row: the fit on the latest ``window`` known pairs (no prior: least squares in
+    log space), its range the centre plus the residuals' 20 % and 80 % quantiles (NumPy's
+    linear method), from the residuals in any order."""
+    raw, observed = _synthetic(days=90)
+    raw = raw[raw["lead"] == 1].reset_index(drop=True)
+    mos = Mos(window=30, prior=0.0).correct(raw, observed).set_index("issue_day")
+    log_obs = np.log1p(observed.set_index("day")["PM2.5"])
+    for issue in pd.date_range("2015-02-15", "2015-03-30", freq="9D"):
+        pairs = raw[raw["target_day"] <= issue].tail(30)  # the latest 30 known pairs
+        g = np.log1p(pairs["value"].to_numpy())
+        y = log_obs.loc[pairs["target_day"]].to_numpy()
+        slope, intercept = np.polyfit(g, y, 1)
+        residuals = y - (intercept + slope * g)
+        x = float(np.log1p(raw.loc[raw["issue_day"] == issue, "value"].iloc[0]))
+        centre = intercept + slope * x
+        lo, hi = np.quantile(residuals, [0.2, 0.8])
+        row = mos.loc[issue]
+        assert np.log1p(row["value"]) == pytest.approx(centre, rel=1e-9)
+        assert np.log1p(row["lower"]) == pytest.approx(centre + lo, rel=1e-9)
+        assert np.log1p(row["upper"]) == pytest.approx(centre + hi, rel=1e-9)
+
+
 def _chengdu(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """City hourly and daily PM2.5 of Chengdu: mean of the two national stations (CST → UTC)."""
     raw = pd.read_csv(data / "chengdu_hourly_pm25_weather_2013_2015.csv.gz")

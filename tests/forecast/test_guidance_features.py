@@ -21,31 +21,32 @@ SMALL = GBMConfig(leads=(1, 2), rounds=60, num_leaves=7, use_met=False)
 
 def _hourly_runs(daily: pd.DataFrame, issued_hour_utc: int = 6) -> pd.DataFrame:
     """One SIMULATED run a day per city, published at ``issued_hour_utc`` UTC of day D, whose
-    hours of the CST days D + 1 and D + 2 carry the observed daily value × 1.3 with noise."""
+    hours of the CST days D + 1 and D + 2 carry the observed daily value × 1.3 with noise (one
+    draw per run and target day, in the order of the days, then the leads)."""
     rng = np.random.default_rng(17)
     truth = daily.set_index(["city", "day"])["PM2.5"]
-    parts = []
-    for (city, day), _ in truth.items():
-        issued = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=issued_hour_utc)
-        for lead in (1, 2):
-            target = day + pd.Timedelta(days=lead)
-            if (city, target) not in truth.index:
-                continue
-            # CST day T: hour-ending 01:00 … 24:00 CST = 17:00 UTC of T − 1 … 16:00 UTC of T
-            first = pd.Timestamp(target, tz="UTC") - pd.Timedelta(hours=7)
-            value = 1.3 * float(truth[(city, target)]) * float(np.exp(0.1 * rng.standard_normal()))
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "city": city,
-                        "issued_at": issued,
-                        "valid_time": pd.date_range(first, periods=24, freq="h"),
-                        "pollutant": "PM2.5",
-                        "value": value,
-                    }
-                )
-            )
-    return pd.concat(parts, ignore_index=True)
+    leads = np.tile([1, 2], len(truth))
+    city = np.repeat(truth.index.get_level_values("city").to_numpy(), 2)
+    day = pd.DatetimeIndex(np.repeat(truth.index.get_level_values("day").to_numpy(), 2))
+    target = day + pd.to_timedelta(leads, unit="D")
+    key = pd.MultiIndex.from_arrays([city, target])
+    known = key.isin(truth.index)  # a target day without an observation has no run hours
+    city, day, target = city[known], day[known], target[known]
+    noise = np.exp(0.1 * rng.standard_normal(int(known.sum())))
+    value = 1.3 * truth.reindex(key[known]).to_numpy(dtype=np.float64) * noise
+    # CST day T: hour-ending 01:00 … 24:00 CST = 17:00 UTC of T − 1 … 16:00 UTC of T
+    first = target.tz_localize("UTC") - pd.Timedelta(hours=7)
+    issued = day.tz_localize("UTC") + pd.Timedelta(hours=issued_hour_utc)
+    return pd.DataFrame(
+        {
+            "city": np.repeat(city, 24),
+            "issued_at": np.repeat(issued, 24),
+            "valid_time": np.repeat(first, 24)
+            + pd.to_timedelta(np.tile(np.arange(24), len(first)), unit="h"),
+            "pollutant": "PM2.5",
+            "value": np.repeat(value, 24),
+        }
+    )
 
 
 @pytest.fixture(scope="module")

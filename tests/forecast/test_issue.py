@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 
 from ecobasin.forecast.issue import forecast_frames
-from ecobasin.forecast.models import GBMConfig, train_bundle
-
-SMALL = GBMConfig(leads=(1, 2), rounds=20, num_leaves=7, use_met=False)
 
 
-def test_the_issue_time_is_the_callers(region_data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    daily, _ = region_data
+def test_the_issue_time_is_the_callers(
+    region_data: tuple[pd.DataFrame, pd.DataFrame],
+    small_region_bundle: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    daily, met = region_data
     issue_day = date(2014, 12, 31)
-    models, meta = train_bundle(daily, None, train_end=issue_day, config=SMALL)
+    # the run's shared fit, trained up to the issue day (tests/forecast/conftest.py)
+    models, meta = small_region_bundle
+    assert meta["trained_to"] == str(issue_day)
     issued = datetime(2015, 1, 1, 1, 30, tzinfo=UTC)
-    args = (models, meta, daily, None, issue_day, "small", "tester")
+    args = (models, meta, daily, met, issue_day, "small", "tester")
     forecasts, _ = forecast_frames(*args, issued_at=issued)
     again, _ = forecast_frames(*args, issued_at=issued)
     assert set(forecasts["issued_at"]) == {issued}
