@@ -96,11 +96,16 @@ def test_a_new_window_gets_no_address_bar_popup(browser: Any) -> None:
 def _disabled_features_of_the_running_chromium() -> list[set[str]]:
     """Each ``--disable-features`` of the browser process this worker launched, in the order of
     its command line."""
-    browsers = [
-        child.cmdline()
-        for child in psutil.Process(os.getpid()).children(recursive=True)
-        if child.name() == "chromium" and not any(a.startswith("--type=") for a in child.cmdline())
-    ]
+    browsers = []
+    for child in psutil.Process(os.getpid()).children(recursive=True):
+        try:
+            if child.name() != "chromium" or child.status() == psutil.STATUS_ZOMBIE:
+                continue  # a renderer or an earlier chromium that ended and is not reaped yet
+            command = child.cmdline()
+        except psutil.Error:  # it ended between the listing and the reading
+            continue
+        if not any(argument.startswith("--type=") for argument in command):
+            browsers.append(command)
     assert len(browsers) == 1, browsers
     prefix = "--disable-features="
     return [set(a[len(prefix) :].split(",")) for a in browsers[0] if a.startswith(prefix)]
