@@ -65,6 +65,7 @@ from demo_database import (
 )
 from garbage import collect_young_garbage
 from needs import SHARED, require
+from run_folder import run_folder
 
 
 def _cache_bytecode_outside_the_tree() -> None:
@@ -455,10 +456,7 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> DemoDatabase:
     """
     root = cache_root()
     if root is None:
-        base = tmp_path_factory.getbasetemp()
-        on_worker = "PYTEST_XDIST_WORKER" in os.environ  # the workers' folders share a parent
-        root = (base.parent if on_worker else base) / "demo-database"
-        root.mkdir(mode=0o700, exist_ok=True)
+        root = run_folder(tmp_path_factory, "demo-database")
     return cached_demo(root, cache_key())
 
 

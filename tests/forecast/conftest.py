@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from filelock import FileLock
 
 from ecobasin.forecast.models import GBMConfig, train_bundle
+from run_folder import run_folder
 
 
 def synthetic_region(
@@ -67,16 +67,6 @@ def region_data() -> tuple[pd.DataFrame, pd.DataFrame]:
 SMALL_CONFIG = GBMConfig(leads=(1, 2), rounds=60, num_leaves=7)
 
 
-def _run_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A folder of the run every xdist worker sees (the one their temporary folders share), for
-    what is built once per run under a file lock there."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
-    folder = root / name
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def small_region_bundle(
     region_data: tuple[pd.DataFrame, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
@@ -86,7 +76,7 @@ def small_region_bundle(
     made once per run: the first worker to need it trains it under a file lock and pickles it,
     the others unpickle it (boosters, calibration, metadata and forecasts equal to a fresh fit's,
     ~3 CPU-s saved per worker). A test that changes a model changes a deep copy of it."""
-    folder = _run_folder(tmp_path_factory, "small-region-bundle")
+    folder = run_folder(tmp_path_factory, "small-region-bundle")
     stored = folder / "bundle.pickle"
     with FileLock(folder / "build.lock"):
         if not stored.exists():
@@ -124,7 +114,7 @@ def chengdu_db(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     once for every xdist worker (~20 CPU-s): the first to need it builds it under a file lock in
     the folder the workers' temporary folders share, the others wait and read it. Read-only on
     disk: the fixtures read it (``Store(..., read_only=True)``), none writes."""
-    folder = _run_folder(tmp_path_factory, "chengdu-2013-2015")
+    folder = run_folder(tmp_path_factory, "chengdu-2013-2015")
     db = folder / "chengdu.duckdb"
     with FileLock(folder / "build.lock"):
         if not db.exists():

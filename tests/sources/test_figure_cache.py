@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ecobasin.services import sources as service
-from ecobasin.services.figure_cache import FigureCache, digest
+from ecobasin.services.figure_cache import DigestCache, digest
 from ecobasin.sources.wind import WindSeries
 
 
@@ -28,7 +28,7 @@ class Drawer:
 
 
 def test_a_figure_asked_again_is_not_drawn_again() -> None:
-    cache, draw = FigureCache(budget=100), Drawer()
+    cache, draw = DigestCache(budget=100), Drawer()
     first = cache.get_or_draw(b"a", lambda: draw("a"))
     again = cache.get_or_draw(b"a", lambda: draw("a"))
     other = cache.get_or_draw(b"b", lambda: draw("b"))
@@ -37,7 +37,7 @@ def test_a_figure_asked_again_is_not_drawn_again() -> None:
 
 
 def test_the_least_recently_used_figure_leaves_first_beyond_the_budget() -> None:
-    cache, draw = FigureCache(budget=30), Drawer()
+    cache, draw = DigestCache(budget=30), Drawer()
     for name in ("a", "b", "c"):
         cache.get_or_draw(name.encode(), functools.partial(draw, name))
     cache.get_or_draw(b"a", lambda: draw("a"))  # a used again: b is now the oldest
@@ -49,13 +49,13 @@ def test_the_least_recently_used_figure_leaves_first_beyond_the_budget() -> None
 
 
 def test_a_figure_over_the_budget_is_returned_and_not_kept() -> None:
-    cache, draw = FigureCache(budget=5), Drawer(size=10)
+    cache, draw = DigestCache(budget=5), Drawer(size=10)
     assert cache.get_or_draw(b"a", lambda: draw("a")) == b"a........."
     assert len(cache) == 0
 
 
 def test_a_failed_drawing_keeps_nothing() -> None:
-    cache = FigureCache()
+    cache = DigestCache()
 
     def fail() -> bytes:
         raise ValueError("no such method")

@@ -16,15 +16,13 @@ from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import jinja2
-
 from ecobasin import catalog
 from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
 from ecobasin.services import consultation_notices as notices
 from ecobasin.services import emergency as emergency_lists
 from ecobasin.services.cells import pick
 from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
-from ecobasin.services.pdf import html_to_pdf
+from ecobasin.services.pdf import html_to_pdf, templates
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.consultation import (  # the stored records the web asks for as they are
@@ -345,15 +343,6 @@ def list_view(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-@functools.cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 _LEVEL_WORDS = {
     "zh": ("优", "良", "轻度污染", "中度污染", "重度污染", "严重污染"),
     "en": ("excellent", "good", "light", "moderate", "heavy", "severe"),
@@ -380,7 +369,7 @@ def render_opinion(
         session.consensus, names, session.participants, session.rules.lead_days, title
     )
     html = (
-        _templates()
+        templates()
         .get_template("consultation_opinion.html")
         .render(
             s=session,

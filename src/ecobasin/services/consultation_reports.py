@@ -21,6 +21,7 @@ import pandas as pd
 
 from ecobasin.forecast.warning import LEVEL_NAMES
 from ecobasin.services import consultation as service
+from ecobasin.services.pdf import templates
 from ecobasin.standards.air_tables import levels
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
@@ -65,7 +66,7 @@ def _t(lang: str) -> Any:
 
 
 def _render(name: str, lang: str, **context: Any) -> bytes:
-    template = service._templates().get_template(name)
+    template = templates().get_template(name)
     return template.render(lang=lang, t=_t(lang), **context).encode("utf-8")
 
 

@@ -12,14 +12,11 @@ against the measure's ratio.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jinja2
-
 from ecobasin.services import emergency as service
-from ecobasin.services.pdf import html_to_pdf
+from ecobasin.services.pdf import html_to_pdf, templates
 from ecobasin.store import emergency as db
 
 __all__ = [
@@ -112,22 +109,10 @@ def report_context(store: db.Reader, key: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@functools.cache
-def _templates() -> jinja2.Environment:
-    """One environment per process: each template is compiled once, not at every render."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def report_html(store: db.Reader, key: str) -> str:
     """The report as one printable HTML document (bilingual; charts inline SVG)."""
     return (
-        _templates()
-        .get_template("emergency_report_print.html")
-        .render(**report_context(store, key))
+        templates().get_template("emergency_report_print.html").render(**report_context(store, key))
     )
 
 

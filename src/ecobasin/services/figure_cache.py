@@ -6,7 +6,8 @@ shares its address asks for the same figures again. :class:`FigureCache` keeps t
 figure under a key made from *every* input of its drawing (the values read from the store, the
 station's names, the period and the options), so the key changes when the data change and a
 stale figure is never served: it is only never asked for again, and falls out when the cache is
-over its budget (least recently used first).
+over its budget (least recently used first). The same cache, counted in entries instead of
+bytes, keeps other results computed from store frames (the forecast verification scores).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-__all__ = ["FIGURES", "FigureCache", "digest"]
+__all__ = ["FIGURES", "DigestCache", "digest"]
 
 #: [bytes] what the process keeps of drawn figures (a source plot's PNG is ~40–120 kB)
 BUDGET = 32 * 1024 * 1024
@@ -46,46 +47,52 @@ def digest(parts: Iterable[Any]) -> bytes:
     return hasher.digest()
 
 
-class FigureCache:
-    """Figures (bytes) by key, least recently used dropped first beyond ``budget`` bytes."""
+Kept = TypeVar("Kept")
 
-    def __init__(self, budget: int = BUDGET) -> None:
+
+class DigestCache(Generic[Kept]):
+    """Values by key (a :func:`digest`), least recently used dropped first once their sizes
+    (``size`` of each: its bytes by default) pass ``budget``."""
+
+    def __init__(self, budget: int = BUDGET, size: Callable[[Any], int] = len) -> None:
         self._budget = budget
+        self._size = size
         self._held = 0
-        self._figures: OrderedDict[bytes, bytes] = OrderedDict()
+        self._kept: OrderedDict[bytes, Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_draw(self, key: bytes, draw: Callable[[], bytes]) -> bytes:
-        """The figure kept under ``key``, or ``draw()``'s, kept for the next ask.
+    def get_or_draw(self, key: bytes, draw: Callable[[], Kept]) -> Kept:
+        """The value kept under ``key``, or ``draw()``'s, kept for the next ask.
 
-        Drawing happens outside the lock: two threads asking for the same new figure both draw
-        it (the same bytes), and neither waits for the other's figure to be drawn.
+        Drawing happens outside the lock: two threads asking for the same new value both draw
+        it (the same value), and neither waits for the other's to be drawn.
         """
         with self._lock:
-            figure = self._figures.get(key)
-            if figure is not None:
-                self._figures.move_to_end(key)
-                return figure
-        figure = draw()
-        self._keep(key, figure)
-        return figure
+            value = self._kept.get(key)
+            if value is not None:
+                self._kept.move_to_end(key)
+                return value
+        value = draw()
+        self._keep(key, value)
+        return value
 
-    def _keep(self, key: bytes, figure: bytes) -> None:
-        if len(figure) > self._budget:
+    def _keep(self, key: bytes, value: Kept) -> None:
+        size = self._size(value)
+        if size > self._budget:
             return
         with self._lock:
-            if key in self._figures:
+            if key in self._kept:
                 return
-            self._figures[key] = figure
-            self._held += len(figure)
+            self._kept[key] = value
+            self._held += size
             while self._held > self._budget:
-                _, dropped = self._figures.popitem(last=False)
-                self._held -= len(dropped)
+                _, dropped = self._kept.popitem(last=False)
+                self._held -= self._size(dropped)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._figures)
+            return len(self._kept)
 
 
 #: The process's figures (the server's threads share them).
-FIGURES = FigureCache()
+FIGURES: DigestCache[bytes] = DigestCache()

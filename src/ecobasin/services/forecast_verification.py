@@ -23,8 +23,6 @@ the key and stale scores are never served.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -33,7 +31,7 @@ import pandas as pd
 
 from ecobasin.errors import InputError
 from ecobasin.forecast import verification as fv
-from ecobasin.services.figure_cache import digest
+from ecobasin.services.figure_cache import DigestCache, digest
 from ecobasin.store import Connection
 from ecobasin.store import forecast as store_forecast
 from ecobasin.store import forecast_hourly as store_hourly
@@ -108,8 +106,7 @@ HOUR_LABELS: dict[str, tuple[str, str]] = {
 
 #: Score tables kept (each a few kB: one per city, period and state of the data asked for).
 KEPT_SCORES = 64
-_kept: OrderedDict[bytes, pd.DataFrame] = OrderedDict()
-_kept_lock = threading.Lock()
+_SCORES: DigestCache[pd.DataFrame] = DigestCache(budget=KEPT_SCORES, size=lambda _: 1)
 
 
 def _scores_of(
@@ -120,17 +117,7 @@ def _scores_of(
     """``score(first, second)``, kept by a digest of both frames; a copy, so that a caller who
     changes it changes nothing kept."""
     key = digest((score.__module__, score.__qualname__, first, second))
-    with _kept_lock:
-        kept = _kept.get(key)
-        if kept is not None:
-            _kept.move_to_end(key)
-            return kept.copy()
-    scores = score(first, second)
-    with _kept_lock:
-        _kept[key] = scores.copy()
-        while len(_kept) > KEPT_SCORES:
-            _kept.popitem(last=False)
-    return scores
+    return _SCORES.get_or_draw(key, lambda: score(first, second)).copy()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""HTML to PDF, the platform's one engine (WeasyPrint).
+"""The platform's documents: their templates (Jinja2, ``services/templates``) and HTML to PDF,
+its one engine (WeasyPrint).
 
 Fonts are embedded (subset) in the PDF by WeasyPrint itself, so a report names its font family in
 CSS ("Noto Sans CJK SC", installed from Debian's ``fonts-noto-cjk``) and the PDF reads the same on
@@ -10,11 +11,24 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["html_to_pdf"]
+import jinja2
+
+__all__ = ["html_to_pdf", "templates"]
 
 #: PDFs of self-contained documents kept rendered (~0.5 MB each with their CJK fonts): a report
 #: asked for again (a download, the same draft) costs no second layout (~1 CPU-s)
 _PDFS_KEPT = 8
+
+
+@functools.cache
+def templates() -> jinja2.Environment:
+    """The documents' templates (bulletins, consultation papers, emergency reports), one
+    environment per process: each template is compiled once, not at every render."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:

@@ -19,14 +19,12 @@ under the SHA-256 of their bytes (:mod:`ecobasin.store.reports`).
 from __future__ import annotations
 
 import base64
-import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 
@@ -38,7 +36,7 @@ from ecobasin.services import figure_cache
 from ecobasin.services import ledger as ledger_service
 from ecobasin.services import water as water_service
 from ecobasin.services.cells import json_cell, json_rows, pick
-from ecobasin.services.pdf import html_to_pdf
+from ecobasin.services.pdf import html_to_pdf, templates
 from ecobasin.sources import maps
 from ecobasin.standards.air_eval import attainment_rate
 from ecobasin.standards.air_index import aqi_level, iaqi, level_info
@@ -353,16 +351,6 @@ def _year_row(peak: dict[str, Any] | None, year: int) -> dict[str, Any] | None:
 
 
 # -- rendering and storing ----------------------------------------------------------------------
-@functools.cache
-def _templates() -> jinja2.Environment:
-    """One environment per process: each template is compiled once, not at every render."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("ecobasin", "services/templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) -> str:
     """A horizontal bar chart (matplotlib, Agg) as a PNG ``data:`` URI: nothing is fetched when
     the PDF renders. Drawn once per distinct input (~0.2 CPU-s) and then kept
@@ -401,7 +389,7 @@ def render_html(report: Report, lang: str = "zh", region: catalog.Region | None 
     names = {c: pick(lang, z, e) or str(c) for c, (z, e) in _names().items()}
     chart = _report_chart(report, names, t)
     station_map = _station_map(report, region or catalog.load_region(), names, t)
-    template = _templates().get_template(f"report_{report.kind}.html")
+    template = templates().get_template(f"report_{report.kind}.html")
     html = template.render(r=report, d=report.data, lang=lang, t=t, names=names, chart=chart,
                            station_map=station_map, classes=_CLASSES,
                            sections=LOWCARBON_SECTIONS)  # fmt: skip
