@@ -104,7 +104,8 @@ def _disabled_features_of_the_running_chromium() -> list[set[str]]:
             command = child.cmdline()
         except psutil.Error:  # it ended between the listing and the reading
             continue
-        if not any(argument.startswith("--type=") for argument in command):
+        # an empty command line: a process on its way out, not yet a zombie
+        if command and not any(argument.startswith("--type=") for argument in command):
             browsers.append(command)
     assert len(browsers) == 1, browsers
     prefix = "--disable-features="
