@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ecobasin import catalog
+from ecobasin.web.app import create_app, openapi_document
 
 REGION = catalog.load_region()
 N_SITES = 5  # conftest.SITES
@@ -92,6 +95,27 @@ def test_openapi_has_stable_operation_ids_and_problem_responses(client: TestClie
     assert "ParameterError" in schema["components"]["schemas"]
     limit = next(p for p in observations["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 100_000
+
+
+def test_apps_with_the_same_routes_share_one_openapi_document(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """FastAPI takes ~2 s of CPU to build the document, in the event loop: a process builds it
+    once per set of routes. An app with one more route gets its own, with that route."""
+    served = client.get("/openapi.json").json()
+    again = create_app(tmp_path / "again.duckdb")
+    assert openapi_document(again) is openapi_document(client.app)  # type: ignore[arg-type]
+    assert served == json.loads(json.dumps(openapi_document(again)))
+
+    other = create_app(tmp_path / "other.duckdb")
+
+    @other.get("/api/v1/one-more", tags=["health"])
+    def one_more() -> dict[str, str]:
+        return {}
+
+    assert "/api/v1/one-more" in openapi_document(other)["paths"]
+    assert "/api/v1/one-more" not in openapi_document(again)["paths"]
+    assert openapi_document(other)["paths"].keys() - {"/api/v1/one-more"} == served["paths"].keys()
 
 
 def test_docs_page_is_served(client: TestClient) -> None:

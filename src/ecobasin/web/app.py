@@ -44,7 +44,7 @@ from ecobasin.web.schedule import Schedule, every_s_from_env
 from ecobasin.web.security import pages as security_pages
 from ecobasin.web.security.deps import current_principal
 
-__all__ = ["create_app", "operation_id"]
+__all__ = ["create_app", "openapi_document", "operation_id"]
 
 DESCRIPTION = """\
 Read API of ecobasin, the shared environmental platform of a city region (by default the
@@ -55,6 +55,47 @@ eight cities of the Chengdu Plain Economic Zone, 成都平原经济区).
 * Names are bilingual: `name_zh` and `name_en` always, `name` in the language of `lang`.
 * Errors are RFC 9457 problem details (`application/problem+json`) naming the bad parameter.
 """
+
+
+#: the OpenAPI document of each distinct API built in this process (:func:`openapi_document`)
+_OPENAPI_DOCUMENTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """``app``'s OpenAPI document, with the problem-details schemas; built once per process
+    for each distinct set of routes, and shared: callers read it, never change it.
+
+    FastAPI takes 1.5–2 s of CPU to build it (a pydantic adapter for every field of every
+    model), inside the event loop, on the first request for it. Every app :func:`create_app`
+    makes has the same routes, so the apps of one process (the tests make one per module) need
+    it once. The key holds the path, methods and endpoint of each route in the document: an app
+    with other routes gets its own document.
+    """
+    key = (
+        app.title,
+        app.version,
+        app.description,
+        repr(app.openapi_tags),
+        tuple(
+            (route.path, frozenset(route.methods or ()), route.endpoint)
+            for route in app.routes
+            if isinstance(route, APIRoute) and route.include_in_schema
+        ),
+    )
+    document = _OPENAPI_DOCUMENTS.get(key)
+    if document is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        document.setdefault("components", {}).setdefault("schemas", {}).update(
+            problems.openapi_components()
+        )
+        _OPENAPI_DOCUMENTS[key] = document
+    return document
 
 
 def operation_id(route: APIRoute) -> str:
@@ -187,17 +228,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                tags=app.openapi_tags,
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                problems.openapi_components()
-            )
-            app.openapi_schema = schema
+            app.openapi_schema = openapi_document(app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
