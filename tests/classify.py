@@ -20,7 +20,10 @@ A test is ``slow`` when (:func:`slow_reason`):
   :data:`QUICK_TEST_CPU_LIMIT_S`: a new store made through the CLI or the API, a CJK PDF, a chart,
   a session built step by step cost that much by nature, and what a test costs is measured, not
   guessed from its source (:func:`record_measured_cpu` writes the file, from a run of whole
-  modules: :func:`recordable`).
+  modules: :func:`recordable`);
+* its own CPU in a recorded run of the whole quick subset (:data:`MEASURED_QUICK_CPU_FILE`) was
+  over 1 s: the first of its worker to load what a slow test had loaded before it in the whole
+  run (:func:`record_quick_cpu`).
 
 :func:`ProcessGuard` checks the first two rules at run time: a test that is not ``slow`` and
 still starts a process fails, naming the remedy, so the quick subset stays quick.
@@ -102,6 +105,15 @@ QUICK_TEST_CPU_LIMIT_S = 0.3
 #: run (``ECOBASIN_RECORD_CPU=1 pytest ...``: the run's measurements replace those of the same
 #: tests; a test absent from the file was measured cheaper, or never).
 MEASURED_CPU_FILE = TESTS / "cpu_seconds.tsv"
+#: Node id, tab, own CPU [s] of the tests that a recorded quick run (``ECOBASIN_RECORD_CPU=1
+#: pytest -m "not slow"``, :func:`quick_recordable`) measured over
+#: :data:`QUICK_CPU_BUDGET_S`, the set-up of the wider fixtures left out
+#: (:func:`tests_cpu`). What is left is what a test pays as the first of its worker to use
+#: something the whole run had warmed before it, so that :data:`MEASURED_CPU_FILE` has it cheap:
+#: matplotlib and a chart kept by its inputs, the PDF engine, a ledger built once per process.
+#: A test listed here stays slow (the quick run no longer measures it): delete its line once it
+#: is made cheap.
+MEASURED_QUICK_CPU_FILE = TESTS / "cpu_seconds_quick.tsv"
 #: Tests cheaper than this [s] are left out of :data:`MEASURED_CPU_FILE` and
 #: :data:`MEASURED_WALL_FILE` (the files stay short).
 RECORDED_FROM_S = 0.05
@@ -120,10 +132,14 @@ SHARED_SETUP_LIMIT_S = 1.0
 
 
 def slow_reason(
-    item: pytest.Item, slow_modules: dict[str, str], measured: dict[str, float] | None = None
+    item: pytest.Item,
+    slow_modules: dict[str, str],
+    measured: dict[str, float] | None = None,
+    measured_quick: dict[str, float] | None = None,
 ) -> str | None:
-    """Why ``item`` is slow (None: it belongs to the quick subset); ``measured``: CPU per node
-    id [s], by default that of :data:`MEASURED_CPU_FILE`."""
+    """Why ``item`` is slow (None: it belongs to the quick subset); ``measured`` and
+    ``measured_quick``: CPU per node id [s], by default that of :data:`MEASURED_CPU_FILE` and of
+    :data:`MEASURED_QUICK_CPU_FILE`."""
     if item.get_closest_marker("browser"):
         return "drives a browser"
     module = _module_path(item)
@@ -155,12 +171,15 @@ def slow_reason(
     examples = _explicit_examples(function) if function is not None else 0
     if examples >= MANY_EXAMPLES:
         return f"a Hypothesis search of {examples} examples"
-    cpu_s = measured.get(item.nodeid)
-    if cpu_s is not None and cpu_s > QUICK_TEST_CPU_LIMIT_S:
-        return (
-            f"used {cpu_s:.2f} s of CPU in a recorded run ({MEASURED_CPU_FILE.name}), over the "
-            f"quick subset's {QUICK_TEST_CPU_LIMIT_S:g} s per test"
-        )
+    if measured_quick is None:
+        measured_quick = measured_cpu(MEASURED_QUICK_CPU_FILE)
+    for path, figures in ((MEASURED_CPU_FILE, measured), (MEASURED_QUICK_CPU_FILE, measured_quick)):
+        cpu_s = figures.get(item.nodeid)
+        if cpu_s is not None and cpu_s > QUICK_TEST_CPU_LIMIT_S:
+            return (
+                f"used {cpu_s:.2f} s of CPU in a recorded run ({path.name}), over the "
+                f"quick subset's {QUICK_TEST_CPU_LIMIT_S:g} s per test"
+            )
     return None
 
 
@@ -171,6 +190,13 @@ def recordable(markexpr: str | None, keyword: str | None) -> bool:
     test than in the module's own order, which would then be measured heavy, leave the quick
     subset, and hand the set-up to the next test, until none of the module is left."""
     return not markexpr and not keyword
+
+
+def quick_recordable(markexpr: str | None, keyword: str | None, whole_suite: bool) -> bool:
+    """Whether a run's CPU per test may be recorded in :data:`MEASURED_QUICK_CPU_FILE`: the
+    whole quick subset (no paths, ``-m "not slow"`` alone, no keyword). A part of it would pay
+    first uses that the whole subset pays once, and rule cheap tests slow."""
+    return whole_suite and (markexpr or "").strip() == "not slow" and not keyword
 
 
 def left_out_of_quick_run(path: Path, config: pytest.Config, slow_modules: dict[str, str]) -> bool:
@@ -264,6 +290,29 @@ def record_measured_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
         f"{QUICK_TEST_CPU_LIMIT_S:g} s slow\n"
     )
     return _merge_seconds(path, header, tests_cpu(stats) | shared_setups_cpu(stats), measured_cpu)
+
+
+def record_quick_cpu(path: Path, stats: dict[str, list[Any]]) -> int:
+    """Add the quick tests of this run whose own CPU [s] (:func:`tests_cpu`, wider set-ups left
+    out) was over :data:`QUICK_CPU_BUDGET_S` to ``path``, the file
+    :data:`MEASURED_QUICK_CPU_FILE`; a test listed before keeps the dearer figure. Returns the
+    number of tests added or raised.
+
+    The bar is the summary's budget, not :data:`QUICK_TEST_CPU_LIMIT_S`: a listed test is never
+    measured in a quick run again, so a bar within the load's noise of the cheap tests would
+    take a few more out of the quick subset with every record. Over 1 s is a first use."""
+    header = (
+        "# Own CPU of a quick test [s] (set-up, call and teardown, less the set-up of wider\n"
+        '# fixtures) over 1 s, recorded by ECOBASIN_RECORD_CPU=1 pytest -m "not slow";\n'
+        "# tests/classify.py keeps these slow: delete a line once its test is made cheap\n"
+    )
+    listed = measured_cpu(path)
+    over = {
+        nodeid: max(cpu_s, listed.get(nodeid, 0.0))
+        for nodeid, cpu_s in tests_cpu(stats, quick_only=True, own=True).items()
+        if cpu_s > QUICK_CPU_BUDGET_S
+    }
+    return _merge_seconds(path, header, over, measured_cpu)
 
 
 def record_measured_wall(path: Path, stats: dict[str, list[Any]]) -> int:
@@ -552,6 +601,9 @@ SESSION_SETUP_PROPERTY = "session_setup_s"
 #: The ``user_properties`` entry of a test report that holds (:func:`shared_setup_key`, CPU
 #: [s]) for the set-up of a fixture shared by a module, class or package, made during that test.
 SHARED_SETUP_PROPERTY = "shared_setup_cpu_s"
+#: The ``user_properties`` entry of a test report that holds the CPU [s] of the set-up of a
+#: session fixture made during that test.
+SESSION_SETUP_CPU_PROPERTY = "session_setup_cpu_s"
 
 
 def heavy_quick_tests(
@@ -602,9 +654,13 @@ def tests_wall(stats: dict[str, list[Any]]) -> dict[str, float]:
     return {n: max(0.0, s - waited.get(n, 0.0)) for n, s in wall.items()}
 
 
-def tests_cpu(stats: dict[str, list[Any]], quick_only: bool = False) -> dict[str, float]:
+def tests_cpu(
+    stats: dict[str, list[Any]], quick_only: bool = False, own: bool = False
+) -> dict[str, float]:
     """Node id -> CPU of its three phases [s], from the run's reports (the teardown report
-    carries all three); with ``quick_only``, the tests outside ``slow`` only."""
+    carries all three); with ``quick_only``, the tests outside ``slow`` only; with ``own``, less
+    the set-up of the fixtures wider than the test made during them (module, class, package and
+    session: :data:`SHARED_SETUP_PROPERTY`, :data:`SESSION_SETUP_CPU_PROPERTY`)."""
     cpu_s = {}
     for reports in stats.values():
         for report in reports:
@@ -612,5 +668,13 @@ def tests_cpu(stats: dict[str, list[Any]], quick_only: bool = False) -> dict[str
                 continue
             if quick_only and "slow" in report.keywords:
                 continue
-            cpu_s[report.nodeid] = sum(v for k, v in report.user_properties if k == CPU_PROPERTY)
+            properties = report.user_properties
+            cpu_s[report.nodeid] = sum(v for k, v in properties if k == CPU_PROPERTY)
+            if own:
+                cpu_s[report.nodeid] -= sum(
+                    v[1] for k, v in properties if k == SHARED_SETUP_PROPERTY
+                )
+                cpu_s[report.nodeid] -= sum(
+                    v for k, v in properties if k == SESSION_SETUP_CPU_PROPERTY
+                )
     return cpu_s

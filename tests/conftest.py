@@ -39,8 +39,10 @@ from _pytest.doctest import DoctestModule
 from classify import (
     CPU_PROPERTY,
     MEASURED_CPU_FILE,
+    MEASURED_QUICK_CPU_FILE,
     MEASURED_WALL_FILE,
     QUICK_CPU_BUDGET_S,
+    SESSION_SETUP_CPU_PROPERTY,
     SESSION_SETUP_PROPERTY,
     SHARED_SETUP_PROPERTY,
     GroupScheduling,
@@ -48,9 +50,11 @@ from classify import (
     heavy_quick_tests,
     hypothesis_profile,
     left_out_of_quick_run,
+    quick_recordable,
     quick_run,
     record_measured_cpu,
     record_measured_wall,
+    record_quick_cpu,
     recordable,
     shared_setup_key,
     slow_reason,
@@ -334,7 +338,8 @@ class SetupClock:
         """The set-up CPU [s] of a fixture shared by a module, class or package, for
         tests/classify.py's :data:`~classify.SHARED_SETUP_LIMIT_S` rule, and the wall time [s]
         of a session fixture's (the demo database, built or waited for), which
-        :func:`classify.tests_wall` leaves out of the test's own length. pytest sets up the
+        :func:`classify.tests_wall` leaves out of the test's own length, with its CPU, which a
+        quick run's record leaves out of the test's own (:func:`classify.record_quick_cpu`). pytest sets up the
         fixtures a fixture asks for before it calls this hook for that fixture, so each figure
         is the fixture's own."""
         if fixturedef.scope == "function":
@@ -343,26 +348,36 @@ class SetupClock:
         try:
             return (yield)
         finally:
+            cpu_s = time.process_time() - start
             if fixturedef.scope == "session":
                 _SHARED_SETUPS.append((SESSION_SETUP_PROPERTY, time.perf_counter() - started))
+                _SHARED_SETUPS.append((SESSION_SETUP_CPU_PROPERTY, cpu_s))
             else:
                 key = shared_setup_key(fixturedef.baseid, fixturedef.argname)
-                cpu_s = time.process_time() - start
                 _SHARED_SETUPS.append((SHARED_SETUP_PROPERTY, (key, cpu_s)))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Name the tests of the quick subset that used more CPU than it can afford; with
-    :data:`RECORD_CPU_ENV` set, record every test's CPU for tests/classify.py."""
+    :data:`RECORD_CPU_ENV` set, record every test's CPU for tests/classify.py (a whole run), or
+    the quick tests over the limit (the whole quick subset: ``pytest -m "not slow"``)."""
     config = terminalreporter.config
     if os.environ.get(RECORD_CPU_ENV) and not hasattr(config, "workerinput"):
-        if recordable(config.option.markexpr, config.option.keyword):
+        markexpr, keyword = config.option.markexpr, config.option.keyword
+        whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        if recordable(markexpr, keyword):
             count = record_measured_cpu(MEASURED_CPU_FILE, terminalreporter.stats)
             terminalreporter.write_line(f"CPU of {count} tests recorded in {MEASURED_CPU_FILE}")
+        elif quick_recordable(markexpr, keyword, whole_suite):
+            count = record_quick_cpu(MEASURED_QUICK_CPU_FILE, terminalreporter.stats)
+            terminalreporter.write_line(
+                f"{count} quick tests over the limit recorded in {MEASURED_QUICK_CPU_FILE}"
+            )
         else:
             terminalreporter.write_line(
                 f"{RECORD_CPU_ENV}: nothing recorded, as this run deselects tests (-m or -k): "
-                "record whole files or the whole suite (tests/classify.py, recordable)"
+                'record whole files, the whole suite or the whole quick subset (-m "not slow")'
+                " (tests/classify.py, recordable and quick_recordable)"
             )
     if os.environ.get(RECORD_WALL_ENV) and not hasattr(config, "workerinput"):
         count = record_measured_wall(MEASURED_WALL_FILE, terminalreporter.stats)

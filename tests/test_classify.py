@@ -13,9 +13,12 @@ from hypothesis import settings
 from classify import (
     CPU_PROPERTY,
     MANY_EXAMPLES,
+    MEASURED_QUICK_CPU_FILE,
     MEASURED_WALL_FILE,
     PROCESS_CALLS,
+    QUICK_CPU_BUDGET_S,
     QUICK_TEST_CPU_LIMIT_S,
+    SESSION_SETUP_CPU_PROPERTY,
     SESSION_SETUP_PROPERTY,
     SHARED_SERVER_FOLDERS,
     SHARED_SETUP_LIMIT_S,
@@ -32,8 +35,10 @@ from classify import (
     measured_cpu,
     measured_wall,
     one_part_per_first_wave,
+    quick_recordable,
     record_measured_cpu,
     record_measured_wall,
+    record_quick_cpu,
     recordable,
     shared_server_parts,
     shared_setup_key,
@@ -70,9 +75,11 @@ def _report(
     cpu_s: list[float],
     slow: bool = False,
     setups: list[tuple[str, float]] = (),  # type: ignore[assignment]
+    session_setups: list[float] = (),  # type: ignore[assignment]
 ) -> pytest.TestReport:
-    properties = [(CPU_PROPERTY, cpu) for cpu in cpu_s]
+    properties: list[tuple[str, object]] = [(CPU_PROPERTY, cpu) for cpu in cpu_s]
     properties += [(SHARED_SETUP_PROPERTY, setup) for setup in setups]
+    properties += [(SESSION_SETUP_CPU_PROPERTY, cpu) for cpu in session_setups]
     return pytest.TestReport(
         nodeid,
         (nodeid, None, nodeid),
@@ -105,6 +112,51 @@ def test_a_test_measured_over_the_cpu_limit_is_slow_and_one_under_it_is_not(
     assert over is not None and f"{QUICK_TEST_CPU_LIMIT_S + 0.01:.2f} s of CPU" in over
     assert slow_reason(request.node, {}, measured={me: QUICK_TEST_CPU_LIMIT_S}) is None
     assert slow_reason(request.node, {}, measured={}) is None  # never measured: quick
+
+
+def test_a_test_measured_over_the_limit_in_a_quick_run_is_slow(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The whole run can measure a test cheap that the quick run finds dear: a chart or a PDF
+    engine that a slow test of the same worker had already loaded."""
+    me = request.node.nodeid
+    over = slow_reason(request.node, {}, measured={me: 0.05}, measured_quick={me: 0.9})
+    assert over is not None and MEASURED_QUICK_CPU_FILE.name in over and "0.90 s" in over
+    at_limit = {me: QUICK_TEST_CPU_LIMIT_S}
+    assert slow_reason(request.node, {}, measured={}, measured_quick=at_limit) is None
+
+
+def test_a_quick_record_leaves_out_wider_set_ups_and_keeps_the_dearer_figure(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "quick.tsv"
+    module_store = shared_setup_key("tests/a.py", "store")
+    first = {
+        "": [
+            # 2.5 s, of which 2.0 s set up the module's store: its own 0.5 s is under the bar
+            _report("a.py::first", "teardown", [2.5, 0.0], setups=[(module_store, 2.0)]),
+            # 1.8 s, of which 0.3 s set up a session fixture: 1.5 s of its own
+            _report("a.py::chart", "teardown", [1.6, 0.2], session_setups=[0.3]),
+            _report("a.py::near", "teardown", [QUICK_CPU_BUDGET_S]),  # at the bar: cheap enough
+            _report("a.py::slow_one", "teardown", [5.0], slow=True),  # not the quick run's
+        ]
+    }
+    assert record_quick_cpu(path, first) == 1
+    assert measured_cpu(path) == pytest.approx({"a.py::chart": 1.5})
+    later = {
+        "": [_report("a.py::chart", "teardown", [1.2]), _report("a.py::pdf", "teardown", [2.0])]
+    }
+    assert record_quick_cpu(path, later) == 2
+    assert measured_cpu(path) == pytest.approx({"a.py::chart": 1.5, "a.py::pdf": 2.0})
+    assert path.read_text(encoding="utf-8").startswith("#")
+
+
+def test_only_the_whole_quick_subset_is_recorded_as_such() -> None:
+    assert quick_recordable("not slow", None, whole_suite=True)
+    assert not quick_recordable("not slow", None, whole_suite=False)  # some files only
+    assert not quick_recordable("not slow", "consultation", whole_suite=True)
+    assert not quick_recordable("slow", None, whole_suite=True)
+    assert not quick_recordable("not slow and not browser", None, whole_suite=True)
 
 
 def test_recorded_cpu_replaces_the_measured_tests_and_keeps_the_others(tmp_path: Path) -> None:
