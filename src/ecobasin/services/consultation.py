@@ -21,8 +21,8 @@ from ecobasin.forecast.warning import LEVEL_NAMES, city_warning
 from ecobasin.services import consultation_notices as notices
 from ecobasin.services import emergency as emergency_lists
 from ecobasin.services.cells import pick
-from ecobasin.services.consultation_charts import consensus_chart_png, data_uri
-from ecobasin.services.pdf import html_to_pdf, templates
+from ecobasin.services.consultation_charts import consensus_chart_png
+from ecobasin.services.pdf import data_uri, html_to_pdf, templates
 from ecobasin.store import air as store_air
 from ecobasin.store import consultation as store_consultation
 from ecobasin.store.consultation import (  # the stored records the web asks for as they are

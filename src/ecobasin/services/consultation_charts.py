@@ -1,13 +1,13 @@
 """Charts of the consultation reports, drawn on the server (matplotlib, Agg) as PNG.
 
-The PDF and the HTML report carry the same picture inline (``data:image/png;base64``), so the
-stored report needs nothing else to be read. Chinese labels use the CJK font that
-:func:`ecobasin.forecast.plots.cjk_font` finds (Noto Sans CJK SC from ``fonts-noto-cjk``).
+The PDF and the HTML report carry the same picture inline (``data:image/png;base64``, by
+:func:`ecobasin.services.pdf.data_uri`), so the stored report needs nothing else to be read.
+Chinese labels use the CJK font that :func:`ecobasin.forecast.plots.cjk_font` finds (Noto Sans
+CJK SC from ``fonts-noto-cjk``).
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 from collections.abc import Mapping
@@ -16,7 +16,7 @@ from typing import Any
 from ecobasin.forecast.plots import cjk_font, drawing_one_at_a_time
 from ecobasin.workflow.consultation import AQI_LEVEL_TOPS, DayForecast
 
-__all__ = ["consensus_chart_png", "data_uri"]
+__all__ = ["consensus_chart_png"]
 
 #: HJ 633-2012 Appendix A level colours (excellent … severe).
 _LEVEL_COLOURS = ("#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#99004C", "#7E0023")
@@ -99,8 +99,3 @@ def _city_panel(
     ax.set_xlim(0.4, days + 0.6)
     ax.set_ylim(0, top + 20)
     ax.set_xticks(range(1, days + 1))
-
-
-def data_uri(png: bytes) -> str:
-    """A PNG as a ``data:`` URI for an ``<img src>`` (nothing fetched when the PDF renders)."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

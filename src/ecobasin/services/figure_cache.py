@@ -2,7 +2,7 @@
 
 A source page shows seven server-drawn figures (the five source plots, the PSCF and CWT maps),
 each 0.5–2 CPU-s of matplotlib, and a reader who opens the page again, goes back to a choice or
-shares its address asks for the same figures again. :class:`FigureCache` keeps the bytes of a
+shares its address asks for the same figures again. :class:`DigestCache` keeps the bytes of a
 figure under a key made from *every* input of its drawing (the values read from the store, the
 station's names, the period and the options), so the key changes when the data change and a
 stale figure is never served: it is only never asked for again, and falls out when the cache is

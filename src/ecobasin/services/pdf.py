@@ -9,11 +9,12 @@ nothing else unless ``base_url`` points at local files.
 
 from __future__ import annotations
 
+import base64
 import functools
 
 import jinja2
 
-__all__ = ["html_to_pdf", "templates"]
+__all__ = ["data_uri", "html_to_pdf", "templates"]
 
 #: PDFs of self-contained documents kept rendered (~0.5 MB each with their CJK fonts): a report
 #: asked for again (a download, the same draft) costs no second layout (~1 CPU-s)
@@ -29,6 +30,12 @@ def templates() -> jinja2.Environment:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+
+
+def data_uri(png: bytes) -> str:
+    """A PNG as a ``data:`` URI for an ``<img src>``: nothing is fetched when the PDF renders,
+    and a stored document needs nothing else to be read."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:

@@ -18,7 +18,6 @@ under the SHA-256 of their bytes (:mod:`ecobasin.store.reports`).
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from ecobasin.services import figure_cache
 from ecobasin.services import ledger as ledger_service
 from ecobasin.services import water as water_service
 from ecobasin.services.cells import json_cell, json_rows, pick
-from ecobasin.services.pdf import html_to_pdf, templates
+from ecobasin.services.pdf import data_uri, html_to_pdf, templates
 from ecobasin.sources import maps
 from ecobasin.standards.air_eval import attainment_rate
 from ecobasin.standards.air_index import aqi_level, iaqi, level_info
@@ -358,7 +357,7 @@ def _chart(labels: Sequence[str], values: Sequence[float | None], title: str) ->
     numbers, or another period with the same ranking, shows the chart kept."""
     key = figure_cache.digest(("report chart", tuple(labels), tuple(values), title))
     png = figure_cache.FIGURES.get_or_draw(key, lambda: _draw_chart(labels, values, title))
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return data_uri(png)
 
 
 @drawing_one_at_a_time
@@ -437,7 +436,7 @@ def _station_map(
     png = figure_cache.FIGURES.get_or_draw(key, lambda: maps.station_map_png(
         frame, title=title, outlines=outlines, legend=legend, note=note
     ))  # fmt: skip
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return data_uri(png)
 
 
 def _report_chart(report: Report, names: dict[int, str], t: Any) -> str | None:
